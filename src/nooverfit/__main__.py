@@ -1,0 +1,3 @@
+from nooverfit.cli import main
+
+main()

@@ -1,0 +1,57 @@
+"""The Typer application, the shared console and the bad-input guard."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    name="nooverfit",
+    help="Diagnose and fix overfitting in neural networks, with evidence.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+errors = Console(stderr=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Exceptions that mean bad input: reported in one line with exit code 2.
+BAD_INPUT = (
+    ValueError,
+    FileNotFoundError,
+    NotADirectoryError,
+    IsADirectoryError,
+    KeyError,
+    TypeError,
+)
+
+
+def guard(func: F) -> F:
+    """Turn bad-input exceptions into a one-line error and exit code 2 (no traceback)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+        try:
+            return func(*args, **kwargs)
+        except BAD_INPUT as err:
+            message = err.args[0] if isinstance(err, KeyError) and err.args else err
+            errors.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            errors.print("interrupted; finished results are saved", highlight=False)
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.callback()
+def _root() -> None:
+    """Diagnose and fix overfitting in neural networks, with evidence."""

@@ -1,0 +1,55 @@
+"""Options shared by several commands (data set, split, device), declared once."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from nooverfit.data.tensors import SplitData, load_split
+
+Data = Annotated[
+    str,
+    typer.Option("--data", help="Data set: digits, synthetic, csv:PATH, folder:PATH, mnist, ..."),
+]
+Target = Annotated[str | None, typer.Option(help="Label column of a csv: data set.")]
+DataDir = Annotated[
+    str, typer.Option("--data-dir", help="Where torchvision data sets are stored.")
+]
+Download = Annotated[
+    bool, typer.Option("--download", help="Download a torchvision data set if missing.")
+]
+TestSize = Annotated[float, typer.Option("--test", help="Test fraction (<1) or count.")]
+ValSize = Annotated[float, typer.Option("--val", help="Validation fraction (<1) or count.")]
+Seed = Annotated[int, typer.Option(help="Seed of the split, initialization and data order.")]
+Device = Annotated[
+    str | None, typer.Option(help="Torch device (default: cuda if available, else cpu).")
+]
+
+
+def _size(value: float) -> float | int:
+    return int(value) if value >= 1 else value
+
+
+def load_data(
+    data: str,
+    *,
+    target: str | None,
+    data_dir: str,
+    download: bool,
+    test: float,
+    val: float,
+    seed: int,
+    device: str | None,
+) -> SplitData:
+    """Load and split the data set the shared options describe."""
+    return load_split(
+        data,
+        test=_size(test),
+        val=_size(val),
+        seed=seed,
+        device=device,
+        target=target,
+        data_dir=data_dir,
+        download=download,
+    )

@@ -1,0 +1,117 @@
+"""`RunConfig`: everything that defines one training run, validated in one place."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+FAMILIES = ("mlp", "cnn")
+OPTIMIZERS = ("adam", "adamw", "sgd")
+
+
+def check_l2(l2: float, *, name: str = "l2") -> float:
+    """Return ``l2`` if it is a finite number >= 0, else raise ``ValueError``."""
+    if not isinstance(l2, (int, float)) or not math.isfinite(l2) or l2 < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {l2!r}")
+    return float(l2)
+
+
+def check_dropout(p: float, *, name: str = "dropout") -> float:
+    """Return ``p`` if it lies in [0, 1), else raise ``ValueError``."""
+    if not isinstance(p, (int, float)) or not 0.0 <= p < 1.0:
+        raise ValueError(f"{name} must be in [0, 1), got {p!r}")
+    return float(p)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One training run: model, regularization, optimizer, data size and seed.
+
+    Args:
+        model: model family, ``"mlp"`` or ``"cnn"``.
+        width: hidden units per layer (MLP) or channels of the first block (CNN).
+        depth: number of hidden layers (MLP) or conv blocks (CNN).
+        l2: coupled L2 penalty, ``loss += l2 / 2 * sum(||W||_F^2)`` over weights (default 0).
+        weight_decay: decoupled weight decay (AdamW style, default 0).
+        dropout: dropout rate in [0, 1) after each hidden block (default 0).
+        batchnorm: batch normalization after each hidden linear/conv layer (default off).
+        augment: augmentation strength, 0 for none (default 0).
+        optimizer: ``"adam"``, ``"adamw"`` or ``"sgd"`` (momentum 0.9).
+        lr: learning rate (default 1e-3).
+        batch_size: mini-batch size (default 32).
+        epochs: maximum number of epochs (default 100).
+        early_stopping: criterion spec such as ``"patience:10"`` or ``"gl:5"``; ``None``
+            trains all epochs (the best-val-loss weights are still restored).
+        seed: seed of the initialization, the data order and the dropout masks.
+        train_size: number of training samples drawn from the train pool, ``None`` for all.
+        train_per_class: training samples per class (overrides ``train_size``).
+        label: free-form name shown in reports (e.g. ``"dropout=0.3"``).
+    """
+
+    model: str = "mlp"
+    width: int = 256
+    depth: int = 2
+    l2: float = 0.0
+    weight_decay: float = 0.0
+    dropout: float = 0.0
+    batchnorm: bool = False
+    augment: float = 0.0
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    batch_size: int = 32
+    epochs: int = 100
+    early_stopping: str | None = None
+    seed: int = 0
+    train_size: int | None = None
+    train_per_class: int | None = None
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        if self.model not in FAMILIES:
+            raise ValueError(f"model must be one of {FAMILIES}, got {self.model!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        check_l2(self.l2)
+        check_l2(self.weight_decay, name="weight_decay")
+        check_dropout(self.dropout)
+        for name in ("width", "depth", "batch_size", "epochs"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        if not math.isfinite(self.lr) or self.lr <= 0:
+            raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
+        if not 0 <= self.augment <= 1:
+            raise ValueError(f"augment must be in [0, 1], got {self.augment!r}")
+        for name in ("train_size", "train_per_class"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise ValueError(f"{name} must be an integer >= 1 or None, got {value!r}")
+        if self.early_stopping is not None:
+            from nooverfit.stopping import parse_criterion
+
+            parse_criterion(self.early_stopping)
+
+    def replace(self, **changes: Any) -> RunConfig:
+        """Return a copy with ``changes`` applied (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the fields as a plain JSON-serializable dict."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunConfig:
+        """Build a config from :meth:`to_dict` output, ignoring unknown keys."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+    @property
+    def key(self) -> str:
+        """A stable identifier of the run (used for file names and resuming)."""
+        import hashlib
+        import json
+
+        blob = json.dumps(self.to_dict(), sort_keys=True).encode()
+        return hashlib.sha1(blob).hexdigest()[:12]

@@ -1,0 +1,194 @@
+"""Loaders for the built-in data sets: digits, synthetic, CSV files, image folders and
+torchvision's MNIST, Fashion-MNIST and CIFAR-10 (read from disk; downloaded only on request).
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nooverfit.data.dataset import Dataset, register_dataset
+
+
+def load_digits(arg: str | None = None, **_: Any) -> Dataset:
+    """scikit-learn's 1,797 8x8 digit images, scaled to [0, 1] (``pixels / 16``)."""
+    from sklearn.datasets import load_digits as sk_digits
+
+    bunch = sk_digits()
+    x = (bunch.images / 16.0).astype(np.float32)[:, None]  # (N, 1, 8, 8)
+    return Dataset(
+        "digits", x, bunch.target.astype(np.int64), tuple(str(c) for c in range(10)), "image"
+    )
+
+
+def load_synthetic(
+    arg: str | None = None,
+    *,
+    n_samples: int = 1000,
+    n_features: int = 20,
+    n_informative: int = 5,
+    n_classes: int = 2,
+    noise: float = 0.05,
+    seed: int = 0,
+    **_: Any,
+) -> Dataset:
+    """A tabular classification problem from ``sklearn.datasets.make_classification``.
+
+    Args:
+        n_samples: number of samples (default 1000).
+        n_features: number of features (default 20).
+        n_informative: informative features (default 5).
+        n_classes: number of classes (default 2).
+        noise: fraction of labels flipped at random (default 0.05).
+        seed: generator seed.
+    """
+    from sklearn.datasets import make_classification
+
+    x, y = make_classification(
+        n_samples=n_samples,
+        n_features=n_features,
+        n_informative=n_informative,
+        n_redundant=min(2, n_features - n_informative),
+        n_classes=n_classes,
+        flip_y=noise,
+        random_state=seed,
+    )
+    return Dataset(
+        "synthetic",
+        x.astype(np.float32),
+        y.astype(np.int64),
+        tuple(str(c) for c in range(n_classes)),
+        "tabular",
+    )
+
+
+def load_csv(arg: str | None, *, target: str | None = None, **_: Any) -> Dataset:
+    """A CSV file with a header; numeric feature columns and a ``target`` label column.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        ValueError: no target given, the target column is missing, or a feature column
+            holds a value that is not a number.
+    """
+    if not arg:
+        raise ValueError("csv data needs a path: expected --data csv:PATH")
+    path = Path(arg)
+    if not path.is_file():
+        raise FileNotFoundError(f"CSV file not found: {path}")
+    with path.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    if not rows or not rows[0]:
+        raise ValueError(f"CSV file {path} is empty; expected a header row and data rows")
+    header, body = [h.strip() for h in rows[0]], [r for r in rows[1:] if r]
+    if target is None or target not in header:
+        what = "no target column given" if target is None else f"no column {target!r}"
+        raise ValueError(
+            f"{what} in {path}; expected --target COLUMN, one of: {', '.join(header)}"
+        )
+    if not body:
+        raise ValueError(f"CSV file {path} has a header but no data rows")
+    t = header.index(target)
+    features = [i for i in range(len(header)) if i != t]
+    x = np.empty((len(body), len(features)), dtype=np.float32)
+    for r, row in enumerate(body):
+        if len(row) != len(header):
+            raise ValueError(f"{path} row {r + 2} has {len(row)} fields, expected {len(header)}")
+        for j, i in enumerate(features):
+            try:
+                x[r, j] = float(row[i])
+            except ValueError:
+                raise ValueError(
+                    f"column {header[i]!r} of {path} is not numeric (row {r + 2}: {row[i]!r}); "
+                    f"expected numbers in every feature column"
+                ) from None
+    labels = [row[t].strip() for row in body]
+    classes = sorted(set(labels), key=_natural)
+    lookup = {c: k for k, c in enumerate(classes)}
+    y = np.array([lookup[v] for v in labels], dtype=np.int64)
+    return Dataset(f"csv:{path}", x, y, tuple(classes), "tabular")
+
+
+def _natural(label: str) -> tuple[int, float | str]:
+    try:
+        return (0, float(label))
+    except ValueError:
+        return (1, label)
+
+
+def load_folder(arg: str | None, *, image_size: int | None = None, **_: Any) -> Dataset:
+    """An image folder in torchvision ``ImageFolder`` layout (``ROOT/<class>/<image>``).
+
+    Images are converted to grayscale when all are grayscale (else RGB) and resized to
+    ``image_size`` (default: the first image's size), scaled to [0, 1].
+    """
+    from PIL import Image
+    from torchvision.datasets import ImageFolder
+
+    if not arg:
+        raise ValueError("folder data needs a path: expected --data folder:PATH")
+    root = Path(arg)
+    if not root.is_dir():
+        raise FileNotFoundError(f"image folder not found: {root}")
+    try:
+        folder = ImageFolder(str(root))
+    except (FileNotFoundError, RuntimeError) as err:
+        raise ValueError(
+            f"{root} is not an image folder ({err}); expected ROOT/<class>/<image>"
+        ) from None
+    images = [Image.open(p) for p, _ in folder.samples]
+    mode = "L" if all(im.mode in ("L", "1", "I;16") for im in images) else "RGB"
+    size = (image_size, image_size) if image_size else images[0].size
+    arrays = [np.asarray(im.convert(mode).resize(size), dtype=np.float32) / 255.0 for im in images]
+    x = np.stack(arrays)
+    x = x[:, None] if mode == "L" else x.transpose(0, 3, 1, 2)
+    y = np.array([label for _, label in folder.samples], dtype=np.int64)
+    groups = np.array([Path(p).parent.name for p, _ in folder.samples])
+    return Dataset(f"folder:{root}", x, y, tuple(folder.classes), "image", groups=groups)
+
+
+_TORCHVISION = {
+    "mnist": ("MNIST", "MNIST/raw"),
+    "fashion-mnist": ("FashionMNIST", "FashionMNIST/raw"),
+    "cifar10": ("CIFAR10", "cifar-10-batches-py"),
+}
+
+
+def _torchvision_loader(name: str) -> Any:
+    cls_name, where = _TORCHVISION[name]
+
+    def load(
+        arg: str | None = None, *, data_dir: str | None = None, download: bool = False, **_: Any
+    ) -> Dataset:
+        import torchvision.datasets as tvd
+
+        root = Path(data_dir or "data")
+        cls = getattr(tvd, cls_name)
+        parts = []
+        try:
+            for train in (True, False):
+                parts.append(cls(str(root), train=train, download=download))
+        except RuntimeError:
+            raise FileNotFoundError(
+                f"{name} files not found under {root / where}; put them there, or pass "
+                f"--download to fetch them (or --data-dir DIR)"
+            ) from None
+        xs, ys = [], []
+        for part in parts:
+            data = np.asarray(part.data, dtype=np.float32) / 255.0
+            xs.append(data[:, None] if data.ndim == 3 else data.transpose(0, 3, 1, 2))
+            ys.append(np.asarray(part.targets, dtype=np.int64))
+        classes = tuple(str(c) for c in parts[0].classes)
+        return Dataset(name, np.concatenate(xs), np.concatenate(ys), classes, "image")
+
+    return load
+
+
+register_dataset("digits", load_digits, description="scikit-learn's 8x8 digits (built in)")
+register_dataset("synthetic", load_synthetic, description="make_classification tabular data")
+register_dataset("csv", load_csv, description="csv:PATH with --target COLUMN")
+register_dataset("folder", load_folder, description="folder:PATH, ImageFolder layout")
+for _name in _TORCHVISION:
+    register_dataset(_name, _torchvision_loader(_name), description="torchvision, from --data-dir")

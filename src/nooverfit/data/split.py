@@ -1,0 +1,133 @@
+"""Seeded, stratified, disjoint train/val/test splits whose indices are recorded.
+
+The protocol (also used by ``bench/``): a stratified test split, then a stratified
+validation split from the rest; what remains is the *pool*, put in a seeded random order
+(``numpy.random.default_rng(seed).permutation``). A training set of ``n`` per class is the
+first ``n`` pool images of each class in that order, so smaller training sets are nested
+in larger ones and every run of a study sees the same validation and test data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+
+@dataclass(frozen=True, eq=False)
+class Split:
+    """Indices into a data set: the permuted training pool, validation and test.
+
+    Attributes:
+        pool: candidate training indices, in the seeded order subsets are drawn from.
+        val: validation indices (used for every choice).
+        test: test indices (scored once, for the selected configuration).
+        seed: the seed that made the split.
+    """
+
+    pool: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+    seed: int
+
+    def train(
+        self, y: np.ndarray, *, train_size: int | None = None, train_per_class: int | None = None
+    ) -> np.ndarray:
+        """Training indices: the whole pool, its first ``train_per_class`` per class, or a
+        stratified ``train_size`` of it.
+
+        Raises:
+            ValueError: if a class has fewer pool samples than asked for.
+        """
+        if train_per_class is not None:
+            labels = y[self.pool]
+            chosen = []
+            for c in np.unique(y):
+                members = np.flatnonzero(labels == c)
+                if len(members) < train_per_class:
+                    raise ValueError(
+                        f"train_per_class={train_per_class} but class {c} has only "
+                        f"{len(members)} samples in the training pool"
+                    )
+                chosen.append(members[:train_per_class])
+            return self.pool[np.sort(np.concatenate(chosen))]
+        if train_size is not None:
+            if train_size > len(self.pool):
+                raise ValueError(
+                    f"train_size={train_size} but the training pool has {len(self.pool)} samples"
+                )
+            if train_size == len(self.pool):
+                return self.pool
+            classes = len(np.unique(y[self.pool]))
+            if train_size < classes:
+                return self.pool[:train_size]
+            subset, _ = train_test_split(
+                np.arange(len(self.pool)),
+                train_size=train_size,
+                stratify=y[self.pool],
+                random_state=self.seed,
+            )
+            return self.pool[np.sort(subset)]
+        return self.pool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "seed": self.seed,
+            "pool": self.pool.tolist(),
+            "val": self.val.tolist(),
+            "test": self.test.tolist(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Split:
+        return cls(
+            pool=np.asarray(data["pool"], dtype=np.int64),
+            val=np.asarray(data["val"], dtype=np.int64),
+            test=np.asarray(data["test"], dtype=np.int64),
+            seed=int(data["seed"]),
+        )
+
+
+def _size(value: float | int, name: str) -> float | int:
+    if isinstance(value, float) and 0.0 < value < 1.0:
+        return value
+    if isinstance(value, int) and value >= 1:
+        return value
+    raise ValueError(f"{name} must be a fraction in (0, 1) or a count >= 1, got {value!r}")
+
+
+def make_split(
+    y: np.ndarray, *, test: float | int = 0.25, val: float | int = 0.2, seed: int = 0
+) -> Split:
+    """Split sample indices into a permuted training pool, validation and test sets.
+
+    Args:
+        y: labels, shape ``(N,)``.
+        test: test fraction of all samples, or a count (default 0.25).
+        val: validation fraction of what remains after the test split, or a count
+            (default 0.2).
+        seed: seed of both stratified splits and of the pool order.
+
+    Raises:
+        ValueError: if a split would be empty or a class is too small to stratify.
+    """
+    y = np.asarray(y)
+    index = np.arange(len(y))
+    try:
+        rest, test_idx = train_test_split(
+            index, test_size=_size(test, "test"), stratify=y, random_state=seed
+        )
+        pool, val_idx = train_test_split(
+            rest, test_size=_size(val, "val"), stratify=y[rest], random_state=seed
+        )
+    except ValueError as err:
+        raise ValueError(f"cannot split {len(y)} samples into train/val/test: {err}") from None
+    pool = np.random.default_rng(seed).permutation(pool)
+    return Split(
+        pool=pool.astype(np.int64),
+        val=np.sort(val_idx).astype(np.int64),
+        test=np.sort(test_idx).astype(np.int64),
+        seed=seed,
+    )

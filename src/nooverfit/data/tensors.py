@@ -1,0 +1,107 @@
+"""`SplitData`: a data set and its split as tensors on the training device."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from nooverfit.data.dataset import Dataset
+from nooverfit.data.split import Split
+
+
+@dataclass(frozen=True, eq=False)
+class SplitData:
+    """Everything a training run reads: features, labels and split indices as tensors.
+
+    Tabular features are standardized with the mean and standard deviation of the
+    training pool (never of validation or test samples).
+
+    Attributes:
+        x: all features on ``device``, float32, ``(N, ...)``.
+        y: all labels on ``device``, int64, ``(N,)``.
+        split: the index split the tensors come from.
+        dataset: the source data set (name, classes, kind).
+    """
+
+    x: torch.Tensor
+    y: torch.Tensor
+    split: Split
+    dataset: Dataset
+
+    @property
+    def device(self) -> torch.device:
+        return self.x.device
+
+    @property
+    def in_shape(self) -> tuple[int, ...]:
+        return tuple(self.x.shape[1:])
+
+    @property
+    def num_classes(self) -> int:
+        return self.dataset.num_classes
+
+    @property
+    def kind(self) -> str:
+        return self.dataset.kind
+
+    def train_index(
+        self, *, train_size: int | None = None, train_per_class: int | None = None
+    ) -> torch.Tensor:
+        """Indices of the training subset (see :meth:`Split.train`), on ``device``."""
+        idx = self.split.train(
+            self.dataset.y, train_size=train_size, train_per_class=train_per_class
+        )
+        return torch.as_tensor(idx, device=self.device)
+
+    @property
+    def val_index(self) -> torch.Tensor:
+        return torch.as_tensor(self.split.val, device=self.device)
+
+    @property
+    def test_index(self) -> torch.Tensor:
+        return torch.as_tensor(self.split.test, device=self.device)
+
+
+def default_device() -> torch.device:
+    """CUDA when available, else CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def prepare(
+    dataset: Dataset, split: Split, *, device: str | torch.device | None = None
+) -> SplitData:
+    """Move ``dataset`` to ``device`` (default: CUDA if available) for training on ``split``."""
+    x = dataset.x.astype(np.float32, copy=True)
+    if dataset.kind == "tabular":
+        pool = x[split.pool]
+        mean, std = pool.mean(axis=0), pool.std(axis=0)
+        x = (x - mean) / np.where(std > 0, std, 1.0)
+    dev = torch.device(device) if device is not None else default_device()
+    return SplitData(
+        x=torch.as_tensor(x, device=dev),
+        y=torch.as_tensor(dataset.y, device=dev),
+        split=split,
+        dataset=dataset,
+    )
+
+
+def load_split(
+    spec: str,
+    *,
+    test: float | int = 0.25,
+    val: float | int = 0.2,
+    seed: int = 0,
+    device: str | torch.device | None = None,
+    **options: object,
+) -> SplitData:
+    """Load data set ``spec``, split it with ``seed`` and move it to ``device``.
+
+    ``options`` go to the loader (``target``, ``data_dir``, ``download``, ...).
+    """
+    from nooverfit.data.dataset import load_dataset
+    from nooverfit.data.split import make_split
+
+    dataset = load_dataset(spec, **options)
+    return prepare(dataset, make_split(dataset.y, test=test, val=val, seed=seed), device=device)

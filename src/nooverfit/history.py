@@ -1,0 +1,191 @@
+"""`History`: per-epoch training curves, saved as Keras-CSVLogger-compatible CSV or JSON."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nooverfit._io import atomic_write_json, atomic_write_text
+
+CORE = ("loss", "accuracy", "val_loss", "val_accuracy")
+NAN = float("nan")
+
+
+def _floats(values: Sequence[float] | None, n: int) -> tuple[float, ...]:
+    if values is None or len(values) == 0:
+        return (NAN,) * n
+    if len(values) != n:
+        raise ValueError(f"every curve must have one value per epoch ({n}), got {len(values)}")
+    return tuple(float(v) for v in values)
+
+
+@dataclass(frozen=True)
+class History:
+    """Per-epoch curves of one training run.
+
+    Train metrics are measured in eval mode on the clean training set at the end of each
+    epoch (not running averages under dropout or augmentation). Missing values are NaN.
+
+    Attributes:
+        epoch: epoch numbers, 0-based like Keras's ``CSVLogger``.
+        loss: training loss per epoch (cross-entropy, without the L2 penalty).
+        accuracy: training accuracy per epoch, in [0, 1].
+        val_loss: validation loss per epoch.
+        val_accuracy: validation accuracy per epoch.
+        extras: further per-epoch columns, e.g. ``lr`` and ``seconds``.
+        stop_reason: why training ended (a :class:`nooverfit.stopping.StopReason` value).
+        best_epoch: the epoch whose weights were kept, if any.
+    """
+
+    epoch: tuple[int, ...]
+    loss: tuple[float, ...]
+    accuracy: tuple[float, ...]
+    val_loss: tuple[float, ...]
+    val_accuracy: tuple[float, ...]
+    extras: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    stop_reason: str = ""
+    best_epoch: int | None = None
+
+    @classmethod
+    def from_columns(
+        cls,
+        columns: Mapping[str, Sequence[float]],
+        *,
+        epoch: Sequence[int] | None = None,
+        stop_reason: str = "",
+        best_epoch: int | None = None,
+    ) -> History:
+        """Build a history from named columns; absent core columns become NaN."""
+        lengths = {len(v) for v in columns.values()}
+        n = len(epoch) if epoch is not None else (max(lengths) if lengths else 0)
+        epochs = tuple(int(e) for e in epoch) if epoch is not None else tuple(range(n))
+        core = {name: _floats(columns.get(name), n) for name in CORE}
+        extras = {k: _floats(v, n) for k, v in columns.items() if k not in CORE and k != "epoch"}
+        return cls(
+            epoch=epochs,
+            **core,
+            extras=extras,
+            stop_reason=stop_reason,
+            best_epoch=best_epoch,
+        )
+
+    def __len__(self) -> int:
+        return len(self.epoch)
+
+    def has(self, name: str) -> bool:
+        """Whether column ``name`` exists and holds at least one finite value."""
+        values = self.column(name) if name in CORE or name in self.extras else ()
+        return any(math.isfinite(v) for v in values)
+
+    def column(self, name: str) -> tuple[float, ...]:
+        """Return the curve called ``name`` (a core column or an extra)."""
+        if name in CORE:
+            values: tuple[float, ...] = getattr(self, name)
+            return values
+        if name in self.extras:
+            return self.extras[name]
+        raise KeyError(f"no column {name!r}; columns: {', '.join(self.columns())}")
+
+    def columns(self) -> list[str]:
+        """Column names in Keras CSVLogger order: epoch, then the rest sorted."""
+        names = [n for n in CORE if self.has(n)] + list(self.extras)
+        return ["epoch", *sorted(names)]
+
+    def head(self, n: int) -> History:
+        """Return the first ``n`` epochs (e.g. to replay a run as it was being written)."""
+        return History(
+            epoch=self.epoch[:n],
+            loss=self.loss[:n],
+            accuracy=self.accuracy[:n],
+            val_loss=self.val_loss[:n],
+            val_accuracy=self.val_accuracy[:n],
+            extras={k: v[:n] for k, v in self.extras.items()},
+            stop_reason=self.stop_reason if n >= len(self) else "",
+            best_epoch=self.best_epoch
+            if self.best_epoch is not None and self.best_epoch < n
+            else None,
+        )
+
+    # --- serialization -------------------------------------------------------------------
+
+    def to_csv(self) -> str:
+        """Return the history as CSV text with Keras ``CSVLogger``'s header and order."""
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        names = self.columns()
+        writer.writerow(names)
+        for i, e in enumerate(self.epoch):
+            row: list[Any] = [e]
+            row += [_fmt(self.column(n)[i]) for n in names[1:]]
+            writer.writerow(row)
+        return buf.getvalue()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict (NaN becomes ``None`` when written)."""
+        return {
+            "epoch": list(self.epoch),
+            **{name: list(self.column(name)) for name in CORE},
+            "extras": {k: list(v) for k, v in self.extras.items()},
+            "stop_reason": self.stop_reason,
+            "best_epoch": self.best_epoch,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> History:
+        """Inverse of :meth:`to_dict`."""
+
+        def clean(values: Sequence[Any]) -> list[float]:
+            return [NAN if v is None else float(v) for v in values]
+
+        columns = {name: clean(data.get(name) or []) for name in CORE}
+        columns.update({k: clean(v) for k, v in (data.get("extras") or {}).items()})
+        return cls.from_columns(
+            {k: v for k, v in columns.items() if v},
+            epoch=data["epoch"],
+            stop_reason=data.get("stop_reason", ""),
+            best_epoch=data.get("best_epoch"),
+        )
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write atomically to ``path``: JSON if it ends in ``.json``, else CSV."""
+        if str(path).endswith(".json"):
+            return atomic_write_json(path, self.to_dict())
+        return atomic_write_text(path, self.to_csv())
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> History:
+        """Read a file written by :meth:`save` (for logs of other tools see ``read_log``)."""
+        p = Path(path)
+        if not p.exists():
+            raise FileNotFoundError(f"history file not found: {p}")
+        text = p.read_text(encoding="utf-8")
+        if p.suffix == ".json":
+            return cls.from_dict(json.loads(text))
+        return cls.from_csv(text)
+
+    @classmethod
+    def from_csv(cls, text: str) -> History:
+        """Parse CSV text with an ``epoch`` column (as written by :meth:`to_csv`)."""
+        rows = list(csv.DictReader(io.StringIO(text)))
+        if not rows or "epoch" not in rows[0]:
+            raise ValueError("expected a CSV history with an 'epoch' column")
+        names = [n for n in rows[0] if n != "epoch"]
+        columns = {n: [_parse(r[n]) for r in rows] for n in names}
+        return cls.from_columns(columns, epoch=[int(float(r["epoch"])) for r in rows])
+
+
+def _fmt(value: float) -> str:
+    return "" if math.isnan(value) else repr(value)
+
+
+def _parse(text: str | None) -> float:
+    if text is None or text.strip() == "":
+        return NAN
+    return float(text)

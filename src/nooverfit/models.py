@@ -1,0 +1,127 @@
+"""The model families a study trains: an MLP and a small CNN, as plain ``nn.Sequential``.
+
+Both are flat stacks of standard layers (Linear/Conv2d, BatchNorm, ReLU, MaxPool,
+Dropout, Flatten), so the regularizers can insert layers into them and the fused engine
+can stack K of them layer by layer.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from nooverfit.config import RunConfig, check_dropout
+
+
+class Network(nn.Sequential):
+    """An ``nn.Sequential`` that reports its size."""
+
+    @property
+    def num_parameters(self) -> int:
+        """Number of trainable parameters."""
+        return sum(p.numel() for p in self.parameters() if p.requires_grad)
+
+
+def mlp(
+    in_features: int,
+    classes: int,
+    *,
+    width: int = 256,
+    depth: int = 2,
+    dropout: float = 0.0,
+    batchnorm: bool = False,
+) -> Network:
+    """A multilayer perceptron: ``depth`` x [Linear -> (BatchNorm) -> ReLU -> (Dropout)],
+    then a Linear output layer. Inputs of any shape are flattened first.
+
+    Args:
+        in_features: number of input features (product of the sample shape).
+        classes: number of output logits.
+        width: hidden units per layer (default 256).
+        depth: number of hidden layers, >= 0 (default 2; 0 is logistic regression).
+        dropout: dropout rate after each hidden layer, in [0, 1) (default 0).
+        batchnorm: BatchNorm1d after each hidden Linear (default False).
+    """
+    check_dropout(dropout)
+    layers: list[nn.Module] = [nn.Flatten()]
+    size = in_features
+    for _ in range(depth):
+        layers.append(nn.Linear(size, width))
+        if batchnorm:
+            layers.append(nn.BatchNorm1d(width))
+        layers.append(nn.ReLU())
+        if dropout > 0:
+            layers.append(nn.Dropout(dropout))
+        size = width
+    layers.append(nn.Linear(size, classes))
+    return Network(*layers)
+
+
+def cnn(
+    in_shape: Sequence[int],
+    classes: int,
+    *,
+    channels: int = 32,
+    depth: int = 2,
+    dropout: float = 0.0,
+    batchnorm: bool = False,
+) -> Network:
+    """A small CNN: ``depth`` x [Conv3x3 -> (BatchNorm) -> ReLU -> MaxPool2 -> (Dropout)],
+    channels doubling per block, then Flatten -> Linear. Pooling stops at 2x2 maps.
+
+    Args:
+        in_shape: ``(C, H, W)`` of one image.
+        classes: number of output logits.
+        channels: channels of the first block (default 32).
+        depth: number of conv blocks, >= 1 (default 2).
+        dropout: dropout rate after each block, in [0, 1) (default 0).
+        batchnorm: BatchNorm2d after each convolution (default False).
+    """
+    check_dropout(dropout)
+    if len(in_shape) != 3:
+        raise ValueError(f"cnn needs image inputs (C, H, W), got shape {tuple(in_shape)}")
+    c, h, w = in_shape
+    layers: list[nn.Module] = []
+    for i in range(depth):
+        out = channels * 2**i
+        layers.append(nn.Conv2d(c, out, kernel_size=3, padding=1))
+        if batchnorm:
+            layers.append(nn.BatchNorm2d(out))
+        layers.append(nn.ReLU())
+        if min(h, w) >= 4:
+            layers.append(nn.MaxPool2d(2))
+            h, w = h // 2, w // 2
+        if dropout > 0:
+            layers.append(nn.Dropout(dropout))
+        c = out
+    layers += [nn.Flatten(), nn.Linear(c * h * w, classes)]
+    return Network(*layers)
+
+
+def build_model(config: RunConfig, in_shape: Sequence[int], classes: int) -> Network:
+    """Build the model ``config`` describes, initialized from ``config.seed``.
+
+    The global random state is left as it was.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        if config.model == "cnn":
+            return cnn(
+                in_shape,
+                classes,
+                channels=config.width,
+                depth=config.depth,
+                dropout=config.dropout,
+                batchnorm=config.batchnorm,
+            )
+        return mlp(
+            math.prod(in_shape),
+            classes,
+            width=config.width,
+            depth=config.depth,
+            dropout=config.dropout,
+            batchnorm=config.batchnorm,
+        )

@@ -1,0 +1,142 @@
+"""Regularizers: the L2 (Frobenius-norm) penalty, weight-decay parameter groups, and
+inserting dropout or batch normalization into an existing ``nn.Sequential``.
+
+How lambda compares across frameworks, for the same gradient ``g += c * W``:
+
+============================  =============================  ===========
+convention                    penalty / update               ``c``
+============================  =============================  ===========
+nooverfit ``l2``              ``loss += l2 / 2 * ||W||_F^2``  ``l2``
+PyTorch ``weight_decay``      ``g += weight_decay * W``        ``weight_decay``
+Keras ``regularizers.L2(l)``  ``loss += l * sum(W^2)``         ``2 * l``
+============================  =============================  ===========
+
+So ``l2 == torch_weight_decay == 2 * keras_l2``. Decoupled weight decay (AdamW,
+``W -= lr * wd * W`` outside the adaptive step) equals the coupled penalty only for plain
+SGD, where ``wd == l2``; under Adam it is a different regularizer (Loshchilov & Hutter,
+"Decoupled Weight Decay Regularization", ICLR 2019).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+from torch import nn
+
+from nooverfit.config import check_dropout, check_l2
+
+_TO_NOOVERFIT = {"nooverfit": 1.0, "torch": 1.0, "keras": 2.0}
+
+
+def l2_penalty(model: nn.Module, l2: float) -> torch.Tensor:
+    """``l2 / 2 * sum(||W||_F^2)`` over weight matrices and conv kernels (parameters with
+    two or more dimensions); biases and normalization parameters are not penalized.
+
+    Its gradient is ``l2 * W``, so SGD on ``loss + l2_penalty(model, l2)`` takes the same
+    steps as ``torch.optim.SGD(decay_groups(model, l2))`` on ``loss``.
+
+    Raises:
+        ValueError: if ``l2`` is negative or not finite.
+    """
+    check_l2(l2)
+    weights = [p for p in model.parameters() if p.ndim >= 2]
+    if l2 == 0 or not weights:
+        return torch.zeros((), device=weights[0].device if weights else None)
+    return l2 / 2 * sum(w.pow(2).sum() for w in weights)  # type: ignore[return-value]
+
+
+def decay_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+    """Optimizer parameter groups: ``weight_decay`` on >= 2-D weights, none on biases and
+    normalization parameters (as in nanoGPT). Pass to ``torch.optim.AdamW`` or ``SGD``."""
+    check_l2(weight_decay, name="weight_decay")
+    params = [p for p in model.parameters() if p.requires_grad]
+    return [
+        {"params": [p for p in params if p.ndim >= 2], "weight_decay": weight_decay},
+        {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0},
+    ]
+
+
+def convert_l2(value: float, *, source: str, target: str = "nooverfit") -> float:
+    """Convert an L2 strength between conventions: ``"nooverfit"``, ``"torch"`` (coupled
+    ``weight_decay``) and ``"keras"`` (``regularizers.L2``). See the module docstring.
+
+    Example: ``convert_l2(1e-4, source="keras") == 2e-4``.
+    """
+    for name in (source, target):
+        if name not in _TO_NOOVERFIT:
+            raise ValueError(f"convention must be one of {sorted(_TO_NOOVERFIT)}, got {name!r}")
+    check_l2(value)
+    return value * _TO_NOOVERFIT[source] / _TO_NOOVERFIT[target]
+
+
+def _rebuild(model: nn.Module, insert: Any) -> nn.Sequential:
+    if not isinstance(model, nn.Sequential):
+        raise TypeError(f"expected an nn.Sequential stack, got {type(model).__name__}")
+    layers: list[nn.Module] = []
+    children = list(model.children())
+    for i, layer in enumerate(children):
+        if isinstance(layer, nn.Sequential):
+            layers.append(_rebuild(layer, insert))
+            continue
+        layers.append(copy.deepcopy(layer))
+        layers.extend(insert(layer, children[i + 1 :]))
+    out = type(model)(*layers) if type(model) is not nn.Sequential else nn.Sequential(*layers)
+    return out.train(model.training)
+
+
+def _has_later(rest: Iterable[nn.Module], kinds: tuple[type, ...]) -> bool:
+    return any(isinstance(m, kinds) for m in rest)
+
+
+def add_dropout(
+    model: nn.Module, p: float, *, after: tuple[type[nn.Module], ...] = (nn.ReLU,)
+) -> nn.Sequential:
+    """Return a copy of ``model`` with ``nn.Dropout(p)`` after each layer of type ``after``
+    (default: every ReLU) that is followed by another weight layer. Existing dropout layers
+    are kept; ``model`` is not changed.
+
+    Raises:
+        ValueError: if ``p`` is not in [0, 1).
+        TypeError: if ``model`` is not an ``nn.Sequential``.
+    """
+    check_dropout(p)
+    weighted = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+
+    def insert(layer: nn.Module, rest: list[nn.Module]) -> list[nn.Module]:
+        if isinstance(layer, after) and _has_later(rest, weighted):
+            nxt = rest[0] if rest else None
+            if isinstance(nxt, nn.MaxPool2d | nn.AvgPool2d):
+                return []  # dropout goes after the pooling layer instead
+            return [nn.Dropout(p)] if not isinstance(nxt, nn.Dropout) else []
+        if isinstance(layer, nn.MaxPool2d | nn.AvgPool2d) and _has_later(rest, weighted):
+            nxt = rest[0] if rest else None
+            return [nn.Dropout(p)] if not isinstance(nxt, nn.Dropout) else []
+        return []
+
+    return _rebuild(model, insert)
+
+
+def add_batchnorm(model: nn.Module) -> nn.Sequential:
+    """Return a copy of ``model`` with batch normalization after each hidden Linear
+    (``BatchNorm1d``) and Conv2d (``BatchNorm2d``); the output layer gets none, nor does a
+    layer already followed by batch norm. ``model`` is not changed.
+
+    Raises:
+        TypeError: if ``model`` is not an ``nn.Sequential``.
+    """
+    norms = (nn.BatchNorm1d, nn.BatchNorm2d)
+
+    def insert(layer: nn.Module, rest: list[nn.Module]) -> list[nn.Module]:
+        nxt = rest[0] if rest else None
+        if isinstance(nxt, norms) or not _has_later(rest, (nn.Linear, nn.Conv2d)):
+            return []
+        if isinstance(layer, nn.Linear):
+            return [nn.BatchNorm1d(layer.out_features)]
+        if isinstance(layer, nn.Conv2d):
+            return [nn.BatchNorm2d(layer.out_channels)]
+        return []
+
+    return _rebuild(model, insert)

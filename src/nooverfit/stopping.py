@@ -1,0 +1,249 @@
+"""Early stopping: Keras-style patience and Prechelt's GL, PQ and UP criteria.
+
+A pure decision object: feed it one epoch at a time, it answers whether to stop. The
+engine that owns the weights keeps the ones from :attr:`EarlyStopping.best_epoch`.
+
+Reference: Lutz Prechelt, "Early Stopping — But When?", in Neural Networks: Tricks of
+the Trade (1998). With ``E_va(t)`` the validation loss at epoch ``t``, ``E_opt(t)`` its
+minimum so far and ``E_tr`` the training loss:
+
+- ``GL_alpha``: stop when ``GL(t) = 100 * (E_va(t) / E_opt(t) - 1) > alpha``.
+- ``PQ_alpha``: at the end of each strip of ``k`` epochs, stop when
+  ``GL(t) / P_k(t) > alpha`` with training progress
+  ``P_k(t) = 1000 * (mean(E_tr over the strip) / min(E_tr over the strip) - 1)``.
+- ``UP_s``: stop when ``E_va`` at the end of a strip was higher than at the end of the
+  previous strip, ``s`` strips in a row.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+
+class StopReason(str, Enum):
+    """Why a training run ended."""
+
+    COMPLETED = "completed"  # ran all epochs
+    PATIENCE = "patience"  # no improvement for `patience` epochs
+    GENERALIZATION_LOSS = "generalization_loss"  # Prechelt GL
+    PROGRESS_QUOTIENT = "progress_quotient"  # Prechelt PQ
+    UP = "up"  # Prechelt UP
+    DIVERGED = "diverged"  # NaN or inf loss
+    REQUESTED = "requested"  # a callback asked to stop
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """A parsed stopping rule: ``kind`` in {patience, gl, pq, up} and its threshold."""
+
+    kind: str
+    value: float
+
+    @property
+    def spec(self) -> str:
+        value = int(self.value) if self.kind in ("patience", "up") else self.value
+        return f"{self.kind}:{value:g}" if isinstance(value, float) else f"{self.kind}:{value}"
+
+
+_KINDS = ("patience", "gl", "pq", "up")
+
+
+def parse_criterion(spec: str) -> Criterion:
+    """Parse ``"patience:10"``, ``"gl:5"``, ``"pq:0.5"`` or ``"up:3"``.
+
+    Raises:
+        ValueError: if the spec is not one of those forms.
+    """
+    kind, _, raw = spec.strip().lower().partition(":")
+    expected = "expected patience:N, gl:ALPHA, pq:ALPHA or up:S"
+    if kind not in _KINDS or not raw:
+        raise ValueError(f"early_stopping criterion {spec!r} not understood; {expected}")
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"early_stopping criterion {spec!r} has no number; {expected}") from None
+    if kind in ("patience", "up") and (value != int(value) or value < 1):
+        raise ValueError(f"{kind} must be an integer >= 1, got {raw!r}")
+    if value <= 0 or not math.isfinite(value):
+        raise ValueError(f"{kind} threshold must be a finite number > 0, got {raw!r}")
+    return Criterion(kind, value)
+
+
+class EarlyStopping:
+    """Decide, epoch by epoch, when to stop training.
+
+    Args:
+        criterion: ``"patience:N"``, ``"gl:ALPHA"``, ``"pq:ALPHA"`` or ``"up:S"``
+            (default ``"patience:10"``).
+        min_delta: for patience, the smallest decrease of the monitored value that counts
+            as an improvement (default 0.0, Keras semantics).
+        mode: ``"min"`` for losses (default), ``"max"`` for metrics such as accuracy
+            (patience only; Prechelt's criteria are defined on errors).
+        start_from_epoch: epochs before this one are ignored (default 0, Keras semantics).
+        strip: strip length ``k`` of PQ and UP, in epochs (default 5, as in Prechelt).
+
+    Attributes:
+        best_epoch: epoch with the best monitored value so far (the weights to keep).
+        best: that value.
+        stop_reason: set when :meth:`update` returns True.
+        stopped_epoch: epoch at which it returned True.
+    """
+
+    def __init__(
+        self,
+        criterion: str = "patience:10",
+        *,
+        min_delta: float = 0.0,
+        mode: str = "min",
+        start_from_epoch: int = 0,
+        strip: int = 5,
+    ) -> None:
+        self.criterion = parse_criterion(criterion)
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+        if mode == "max" and self.criterion.kind != "patience":
+            raise ValueError(f"mode='max' works with patience only, got {criterion!r}")
+        if min_delta < 0:
+            raise ValueError(f"min_delta must be >= 0, got {min_delta!r}")
+        if strip < 1:
+            raise ValueError(f"strip must be >= 1, got {strip!r}")
+        self.min_delta = min_delta
+        self.mode = mode
+        self.start_from_epoch = start_from_epoch
+        self.strip = strip
+        self.best: float | None = None
+        self.best_epoch: int | None = None
+        self.stop_reason: StopReason | None = None
+        self.stopped_epoch: int | None = None
+        self._wait = 0
+        self._seen = 0
+        self._train: list[float] = []
+        self._strip_end_val: float | None = None
+        self._ups = 0
+
+    def _sign(self, value: float) -> float:
+        return value if self.mode == "min" else -value
+
+    def update(self, epoch: int, val_loss: float, train_loss: float | None = None) -> bool:
+        """Record one epoch; return True when training should stop after it.
+
+        Args:
+            epoch: the epoch just finished.
+            val_loss: the monitored value (validation loss, or a metric with ``mode="max"``).
+            train_loss: the training loss of this epoch; required by ``pq``.
+        """
+        if self.stop_reason is not None:
+            return True
+        if not math.isfinite(val_loss) or (
+            train_loss is not None and not math.isfinite(train_loss)
+        ):
+            return self._stop(epoch, StopReason.DIVERGED)
+        if epoch < self.start_from_epoch:
+            return False
+        kind, value = self.criterion.kind, self.criterion.value
+        current = self._sign(val_loss)
+        if kind == "patience":
+            self._wait += 1
+            if self.best is None or current + self.min_delta < self._sign(self.best):
+                self.best, self.best_epoch, self._wait = val_loss, epoch, 0
+                return False
+            if self._wait >= value and epoch > 0:
+                return self._stop(epoch, StopReason.PATIENCE)
+            return False
+        # Prechelt's criteria: the best epoch is the minimum of the validation loss.
+        if self.best is None or val_loss < self.best:
+            self.best, self.best_epoch = val_loss, epoch
+        self._seen += 1
+        if train_loss is not None:
+            self._train.append(train_loss)
+        gl = generalization_loss(val_loss, self.best)
+        if kind == "gl":
+            return gl > value and self._stop(epoch, StopReason.GENERALIZATION_LOSS)
+        if self._seen % self.strip != 0:
+            return False
+        if kind == "pq":
+            if len(self._train) < self.strip:
+                raise ValueError("the pq criterion needs train_loss at every epoch")
+            progress = training_progress(self._train[-self.strip :])
+            quotient = gl / progress if progress > 0 else math.inf if gl > 0 else 0.0
+            return quotient > value and self._stop(epoch, StopReason.PROGRESS_QUOTIENT)
+        # up: validation loss higher at this strip end than at the previous one, s times.
+        previous, self._strip_end_val = self._strip_end_val, val_loss
+        if previous is None:
+            return False
+        self._ups = self._ups + 1 if val_loss > previous else 0
+        return self._ups >= value and self._stop(epoch, StopReason.UP)
+
+    def _stop(self, epoch: int, reason: StopReason) -> bool:
+        self.stop_reason, self.stopped_epoch = reason, epoch
+        return True
+
+
+def generalization_loss(val_loss: float, best_val_loss: float) -> float:
+    """Prechelt's ``GL = 100 * (E_va / E_opt - 1)``, in percent (0 when E_opt <= 0)."""
+    if best_val_loss <= 0:
+        return 0.0
+    return 100.0 * (val_loss / best_val_loss - 1.0)
+
+
+def training_progress(strip: Sequence[float]) -> float:
+    """Prechelt's ``P_k = 1000 * (mean(strip) / min(strip) - 1)`` over one strip of losses."""
+    low = min(strip)
+    if low <= 0:
+        return 0.0
+    return 1000.0 * (sum(strip) / (len(strip) * low) - 1.0)
+
+
+@dataclass(frozen=True)
+class Replay:
+    """What a criterion would have done on a finished run.
+
+    Attributes:
+        criterion: the spec replayed.
+        stop_epoch: the epoch it stops at (the last epoch when it never fires).
+        fired: whether it fired before the end.
+        best_epoch: the epoch whose weights it keeps.
+        best_val_loss: validation loss at ``best_epoch``.
+        epochs_saved: epochs not trained compared with the full run.
+    """
+
+    criterion: str
+    stop_epoch: int
+    fired: bool
+    best_epoch: int
+    best_val_loss: float
+    epochs_saved: int
+
+
+def replay(
+    criterion: str,
+    val_loss: Sequence[float],
+    train_loss: Sequence[float] | None = None,
+    **kwargs: float,
+) -> Replay:
+    """Run ``criterion`` over recorded curves (epochs 0..n-1) and report where it stops.
+
+    Raises:
+        ValueError: if ``val_loss`` is empty.
+    """
+    if len(val_loss) == 0:
+        raise ValueError("replay needs at least one epoch of val_loss")
+    stopper = EarlyStopping(criterion, **kwargs)  # type: ignore[arg-type]
+    last = len(val_loss) - 1
+    for epoch, v in enumerate(val_loss):
+        t = None if train_loss is None else train_loss[epoch]
+        if stopper.update(epoch, v, t):
+            last = epoch
+            break
+    best = stopper.best_epoch if stopper.best_epoch is not None else last
+    return Replay(
+        criterion=criterion,
+        stop_epoch=last,
+        fired=stopper.stop_reason is not None,
+        best_epoch=best,
+        best_val_loss=float(val_loss[best]),
+        epochs_saved=len(val_loss) - 1 - last,
+    )

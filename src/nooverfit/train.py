@@ -1,0 +1,170 @@
+"""`fit`: train one model on one config, recording honest per-epoch curves.
+
+This is the sequential reference engine. Each epoch it measures the training loss and
+accuracy in eval mode on the clean training subset (running averages under dropout or
+augmentation would understate the train/val gap), then validation loss and accuracy.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from nooverfit.config import RunConfig
+from nooverfit.data.augment import augmenter
+from nooverfit.data.tensors import SplitData
+from nooverfit.history import History
+from nooverfit.regularize import decay_groups, l2_penalty
+from nooverfit.stopping import EarlyStopping, StopReason
+
+log = logging.getLogger(__name__)
+
+#: ``callback(epoch, logs) -> stop?``; ``logs`` holds loss, accuracy, val_loss, ...
+Callback = Callable[[int, dict[str, float]], bool | None]
+
+EVAL_CHUNK = 4096
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Mean cross-entropy loss and accuracy on a set of samples."""
+
+    loss: float
+    accuracy: float
+
+
+def batch_order(
+    seed: int, epoch: int, n: int, *, device: torch.device | None = None
+) -> torch.Tensor:
+    """The sample order of one epoch: a permutation of ``range(n)`` fixed by (seed, epoch).
+
+    Shared by the sequential and the fused engine so both see the same batches.
+    """
+    gen = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    return torch.randperm(n, generator=gen).to(device or "cpu")
+
+
+def make_optimizer(model: nn.Module, config: RunConfig) -> torch.optim.Optimizer:
+    """Adam/AdamW with decoupled ``weight_decay``, or SGD (momentum 0.9) with coupled
+    ``weight_decay``; both without decay on biases and norm parameters."""
+    groups = decay_groups(model, config.weight_decay)
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=config.lr, momentum=0.9)
+    return torch.optim.AdamW(groups, lr=config.lr)
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> Scores:
+    """Loss and accuracy of ``model`` in eval mode on ``(x, y)``, in chunks."""
+    was_training = model.training
+    model.eval()
+    total, correct = 0.0, 0
+    for i in range(0, len(y), EVAL_CHUNK):
+        logits = model(x[i : i + EVAL_CHUNK])
+        target = y[i : i + EVAL_CHUNK]
+        total += F.cross_entropy(logits, target, reduction="sum").item()
+        correct += int((logits.argmax(1) == target).sum().item())
+    model.train(was_training)
+    n = max(len(y), 1)
+    return Scores(total / n, correct / n)
+
+
+def fit(
+    model: nn.Module,
+    data: SplitData,
+    config: RunConfig,
+    *,
+    callbacks: Sequence[Callback] = (),
+) -> History:
+    """Train ``model`` in place on the training subset ``config`` selects.
+
+    Loss: ``cross_entropy + l2 / 2 * sum(||W||_F^2)``. With ``config.early_stopping`` the
+    weights of the criterion's best epoch are restored at the end, whether or not it fired;
+    without it the final weights are kept. A NaN or infinite loss ends the run with
+    ``stop_reason == "diverged"`` instead of an exception.
+
+    Args:
+        model: the network; moved to ``data.device``.
+        data: tensors and split (see :func:`nooverfit.data.prepare`).
+        config: optimizer, regularization, epochs, seed and training-set size.
+        callbacks: called after every epoch with ``(epoch, logs)``; returning True stops.
+
+    Returns:
+        The per-epoch history (train metrics measured in eval mode on clean data).
+    """
+    device = data.device
+    model.to(device)
+    train_idx = data.train_index(
+        train_size=config.train_size, train_per_class=config.train_per_class
+    )
+    x_train, y_train = data.x[train_idx], data.y[train_idx]
+    x_val, y_val = data.x[data.val_index], data.y[data.val_index]
+    optimizer = make_optimizer(model, config)
+    stopper = EarlyStopping(config.early_stopping) if config.early_stopping else None
+    augment = augmenter(data.kind) if config.augment > 0 else None
+    gen = torch.Generator(device=device).manual_seed(config.seed + 7919)
+    strength = torch.full((config.batch_size,), config.augment, device=device)
+    rows: dict[str, list[float]] = {
+        k: [] for k in ("loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds")
+    }
+    best_state: dict[str, torch.Tensor] | None = None
+    reason = StopReason.COMPLETED
+    devices = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(config.seed)  # dropout masks
+        for epoch in range(config.epochs):
+            start = time.perf_counter()
+            model.train()
+            order = batch_order(config.seed, epoch, len(train_idx), device=device)
+            diverged = False
+            for i in range(0, len(order), config.batch_size):
+                batch = order[i : i + config.batch_size]
+                xb, yb = x_train[batch], y_train[batch]
+                if augment is not None:
+                    xb = augment(xb, strength[: len(batch)], gen)
+                loss = F.cross_entropy(model(xb), yb) + l2_penalty(model, config.l2)
+                if not torch.isfinite(loss):
+                    diverged = True
+                    break
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+            train = evaluate(model, x_train, y_train)
+            val = evaluate(model, x_val, y_val)
+            logs = {
+                "loss": train.loss,
+                "accuracy": train.accuracy,
+                "val_loss": val.loss,
+                "val_accuracy": val.accuracy,
+                "lr": optimizer.param_groups[0]["lr"],
+                "seconds": time.perf_counter() - start,
+            }
+            for k, v in logs.items():
+                rows[k].append(v)
+            if diverged or not (math.isfinite(train.loss) and math.isfinite(val.loss)):
+                reason = StopReason.DIVERGED
+                log.warning("run %s diverged at epoch %d", config.label or config.key, epoch)
+                break
+            stop = False
+            if stopper is not None:
+                stop = stopper.update(epoch, val.loss, train.loss)
+                if stopper.best_epoch == epoch:
+                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            if stop and stopper is not None and stopper.stop_reason is not None:
+                reason = stopper.stop_reason
+            if any([cb(epoch, logs) for cb in callbacks]) and not stop:
+                reason, stop = StopReason.REQUESTED, True
+            if stop:
+                break
+    best_epoch = len(rows["loss"]) - 1
+    if stopper is not None and best_state is not None and reason is not StopReason.DIVERGED:
+        model.load_state_dict(best_state)
+        best_epoch = stopper.best_epoch if stopper.best_epoch is not None else best_epoch
+    return History.from_columns(rows, stop_reason=reason.value, best_epoch=best_epoch)
