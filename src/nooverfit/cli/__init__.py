@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from nooverfit.cli import train as _train  # noqa: F401  (registers the command)
+from nooverfit.cli import study as _study  # noqa: F401  (registers the command)
+from nooverfit.cli import train as _train  # noqa: F401
 from nooverfit.cli._app import app
 
 

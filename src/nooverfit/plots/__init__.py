@@ -1,0 +1,1 @@
+"""Drawing: each function takes result objects and an optional ``ax``, returns the figure."""

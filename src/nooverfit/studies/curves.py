@@ -1,0 +1,162 @@
+"""Curves that explain a study: validation curves over a regularization knob, the learning
+curve over training-set size with a power-law fit, the capacity curve. Pure computation;
+drawing lives in :mod:`nooverfit.plots.study`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from nooverfit.studies.select import Score
+
+
+@dataclass(frozen=True)
+class ValidationCurve:
+    """Train and validation accuracy over the values of one knob (mean and std over seeds).
+
+    Attributes:
+        param: the knob (``"l2"``, ``"dropout"``, ``"width"``).
+        values: its values, ascending.
+        train, train_std, val, val_std: accuracies per value.
+        chosen: the value selected on validation.
+        regions: per value, ``"overfit"``, ``"underfit"`` or ``"fit"``.
+        stronger: ``"up"`` if larger values regularize more (lambda, dropout), ``"down"`` if
+            smaller ones do (width).
+    """
+
+    param: str
+    values: tuple[float, ...]
+    train: tuple[float, ...]
+    train_std: tuple[float, ...]
+    val: tuple[float, ...]
+    val_std: tuple[float, ...]
+    chosen: float
+    regions: tuple[str, ...]
+    stronger: str
+
+
+def validation_curve(
+    param: str,
+    values: Sequence[float],
+    scores: Sequence[Score],
+    train_std: Sequence[float],
+    *,
+    stronger: str = "up",
+) -> ValidationCurve:
+    """Build a validation curve and mark its regions.
+
+    A value is on the *overfit* side when it regularizes less than the chosen value and its
+    validation accuracy is worse by more than the tolerance while training accuracy stays
+    high; on the *underfit* side when it regularizes more and validation accuracy is worse.
+    Tolerance: ``max(0.005, std of the chosen value's val accuracy)``.
+    """
+    order = np.argsort(values)
+    vals = [float(values[i]) for i in order]
+    sc = [scores[i] for i in order]
+    tstd = [float(train_std[i]) for i in order]
+    best_i = min(range(len(sc)), key=lambda i: (-sc[i].val_accuracy, sc[i].val_loss))
+    tol = max(0.005, sc[best_i].val_accuracy_std)
+    regions = []
+    for i, s in enumerate(sc):
+        weaker = i < best_i if stronger == "up" else i > best_i
+        worse = s.val_accuracy < sc[best_i].val_accuracy - tol
+        if not worse:
+            regions.append("fit")
+        elif weaker:
+            regions.append("overfit")
+        else:
+            regions.append("underfit")
+    return ValidationCurve(
+        param=param,
+        values=tuple(vals),
+        train=tuple(s.accuracy for s in sc),
+        train_std=tuple(tstd),
+        val=tuple(s.val_accuracy for s in sc),
+        val_std=tuple(s.val_accuracy_std for s in sc),
+        chosen=vals[best_i],
+        regions=tuple(regions),
+        stronger=stronger,
+    )
+
+
+@dataclass(frozen=True)
+class PowerLaw:
+    """``error(n) = a * n ** -b + c``: validation error against training images per class.
+
+    Attributes:
+        a, b, c: fitted coefficients (``c`` is the error that more data cannot remove).
+        ok: whether the fit converged; when False the coefficients come from a log-log line.
+    """
+
+    a: float
+    b: float
+    c: float
+    ok: bool
+
+    def predict(self, n: float) -> float:
+        return self.a * n ** (-self.b) + self.c
+
+
+def fit_power_law(sizes: Sequence[float], errors: Sequence[float]) -> PowerLaw:
+    """Fit ``error = a * n**-b + c`` by least squares (``scipy.optimize.curve_fit``),
+    bounded to ``a >= 0``, ``0 <= b <= 3``, ``0 <= c <= min(error)``."""
+    from scipy.optimize import curve_fit
+
+    n = np.asarray(sizes, dtype=float)
+    e = np.clip(np.asarray(errors, dtype=float), 1e-6, None)
+    if len(n) >= 3:
+        try:
+            (a, b, c), _ = curve_fit(
+                lambda x, a, b, c: a * x ** (-b) + c,
+                n,
+                e,
+                p0=(e[0] * n[0] ** 0.5, 0.5, e.min() / 2),
+                bounds=([0.0, 0.0, 0.0], [np.inf, 3.0, max(e.min(), 1e-6)]),
+                maxfev=10_000,
+            )
+            return PowerLaw(float(a), float(b), float(c), True)
+        except (RuntimeError, ValueError):
+            pass
+    slope, intercept = (
+        np.polyfit(np.log(n), np.log(e), 1) if len(n) >= 2 else (0.0, math.log(e[0]))
+    )
+    return PowerLaw(float(math.exp(intercept)), float(-slope), 0.0, False)
+
+
+@dataclass(frozen=True)
+class LearningCurve:
+    """Validation accuracy against training images per class, for several configurations.
+
+    Attributes:
+        sizes: training images per class.
+        series: name -> (mean val accuracy per size, std per size).
+        train: name -> mean train accuracy per size.
+        fits: name -> power law of the validation error.
+    """
+
+    sizes: tuple[int, ...]
+    series: dict[str, tuple[tuple[float, ...], tuple[float, ...]]]
+    train: dict[str, tuple[float, ...]]
+    fits: dict[str, PowerLaw]
+
+    def gain_from_doubling(self, name: str) -> float:
+        """Predicted validation-accuracy gain of twice the largest training set."""
+        law, n = self.fits[name], self.sizes[-1]
+        return law.predict(n) - law.predict(2 * n)
+
+
+def learning_curve(sizes: Sequence[int], scores: dict[str, Sequence[Score]]) -> LearningCurve:
+    """Build a learning curve from per-size scores of each named configuration."""
+    series = {
+        name: (tuple(s.val_accuracy for s in sc), tuple(s.val_accuracy_std for s in sc))
+        for name, sc in scores.items()
+    }
+    train = {name: tuple(s.accuracy for s in sc) for name, sc in scores.items()}
+    fits = {
+        name: fit_power_law(sizes, [1 - s.val_accuracy for s in sc]) for name, sc in scores.items()
+    }
+    return LearningCurve(tuple(sizes), series, train, fits)

@@ -1,0 +1,179 @@
+"""The study's plan: which configurations to train, for each budget. Pure, no training.
+
+A *variant* is a configuration without its seed; every variant runs once per seed on that
+seed's split. Stages follow the product: a baseline, each remedy alone over a grid, the
+combination of the remedies that helped, and a learning curve over training-set size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from nooverfit.config import RunConfig
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How much a study trains.
+
+    Attributes:
+        epochs: epochs per run (long enough for the baseline to overfit).
+        l2: lambda grid of the L2 remedy.
+        dropout: rate grid of the dropout remedy.
+        widths: smaller widths of the capacity remedy (as fractions of the baseline width).
+        augment: strength grid of the augmentation remedy.
+        stopping: early-stopping criteria tried.
+        sizes: training images per class of the learning curve.
+    """
+
+    epochs: int
+    l2: tuple[float, ...]
+    dropout: tuple[float, ...]
+    widths: tuple[float, ...]
+    augment: tuple[float, ...]
+    stopping: tuple[str, ...]
+    sizes: tuple[int, ...]
+
+
+BUDGETS: dict[str, Budget] = {
+    "quick": Budget(
+        epochs=100,
+        l2=(1e-5, 1e-4, 1e-3, 1e-2, 3e-2, 1e-1),
+        dropout=(0.1, 0.3, 0.5, 0.7),
+        widths=(1 / 16, 1 / 4),
+        augment=(0.5, 1.0),
+        stopping=("patience:10", "gl:5", "up:3"),
+        sizes=(5, 10, 20, 50),
+    ),
+    "standard": Budget(
+        epochs=150,
+        l2=(1e-6, 1e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1),
+        dropout=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7),
+        widths=(1 / 32, 1 / 16, 1 / 8, 1 / 4, 1 / 2),
+        augment=(0.25, 0.5, 0.75, 1.0),
+        stopping=("patience:5", "patience:10", "patience:20", "gl:2", "gl:5", "pq:1", "up:3"),
+        sizes=(5, 10, 20, 50, 100),
+    ),
+    "thorough": Budget(
+        epochs=300,
+        l2=tuple(10.0 ** (k / 4) for k in range(-24, -3)),
+        dropout=(0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8),
+        widths=(1 / 64, 1 / 32, 1 / 16, 1 / 8, 1 / 4, 1 / 2),
+        augment=(0.25, 0.5, 0.75, 1.0),
+        stopping=(
+            "patience:5",
+            "patience:10",
+            "patience:20",
+            "gl:1",
+            "gl:2",
+            "gl:5",
+            "pq:0.5",
+            "pq:1",
+            "pq:2",
+            "up:2",
+            "up:3",
+        ),
+        sizes=(5, 10, 20, 50, 100, 200),
+    ),
+}
+
+#: Remedies in report order; each regularizes more as its value grows, except capacity.
+REMEDIES = ("l2", "dropout", "batchnorm", "early_stopping", "augment", "capacity")
+
+
+def get_budget(name: str) -> Budget:
+    """Return the budget called ``name``; ``ValueError`` lists the choices."""
+    if name not in BUDGETS:
+        raise ValueError(f"budget must be one of {', '.join(BUDGETS)}, got {name!r}")
+    return BUDGETS[name]
+
+
+def variant(config: RunConfig) -> RunConfig:
+    """The config without its seed (seed 0): what the study compares across seeds."""
+    return config.replace(seed=0)
+
+
+def remedy_variants(baseline: RunConfig, budget: Budget) -> dict[str, list[RunConfig]]:
+    """Each remedy alone on top of the baseline, over the budget's grid."""
+    b = baseline
+    widths = sorted(
+        {max(4, int(b.width * f)) for f in budget.widths if int(b.width * f) < b.width}
+    )
+    return {
+        "l2": [b.replace(l2=v, label=f"l2={v:g}") for v in budget.l2],
+        "dropout": [b.replace(dropout=p, label=f"dropout={p:g}") for p in budget.dropout],
+        "batchnorm": [b.replace(batchnorm=True, label="batchnorm")],
+        "early_stopping": [
+            b.replace(early_stopping=c, label=f"early stopping {c}") for c in budget.stopping
+        ],
+        "augment": [b.replace(augment=s, label=f"augment={s:g}") for s in budget.augment],
+        "capacity": [b.replace(width=w, label=f"width={w}") for w in widths],
+    }
+
+
+def combine(baseline: RunConfig, chosen: dict[str, RunConfig]) -> list[RunConfig]:
+    """The chosen settings of the helpful remedies together, plus light re-tuning of the
+    two continuous knobs (lambda and dropout one grid step weaker), since remedies overlap:
+    together they usually need less of each.
+
+    Args:
+        baseline: the unregularized configuration.
+        chosen: the selected variant of each remedy that beat the baseline on validation.
+    """
+    merged = baseline
+    for name, cfg in chosen.items():
+        if name == "l2":
+            merged = merged.replace(l2=cfg.l2)
+        elif name == "dropout":
+            merged = merged.replace(dropout=cfg.dropout)
+        elif name == "batchnorm":
+            merged = merged.replace(batchnorm=True)
+        elif name == "early_stopping":
+            merged = merged.replace(early_stopping=cfg.early_stopping)
+        elif name == "augment":
+            merged = merged.replace(augment=cfg.augment)
+        elif name == "capacity":
+            merged = merged.replace(width=cfg.width)
+    candidates = [merged]
+    if merged.l2 > 0:
+        candidates.append(merged.replace(l2=float(f"{merged.l2 / 3:.2g}")))
+    if merged.dropout > 0:
+        candidates.append(merged.replace(dropout=round(max(merged.dropout - 0.2, 0.0), 2)))
+    if merged.l2 > 0 and merged.dropout > 0:
+        candidates.append(
+            merged.replace(l2=merged.l2 / 3, dropout=round(max(merged.dropout - 0.2, 0.0), 2))
+        )
+    if merged.early_stopping is None and len(chosen) > 0:
+        candidates.append(merged.replace(early_stopping="patience:10"))
+    unique = list(dict.fromkeys(c.replace(label=describe(c, baseline)) for c in candidates))
+    return unique
+
+
+def describe(config: RunConfig, baseline: RunConfig) -> str:
+    """A short label of what ``config`` changes relative to ``baseline``."""
+    parts = []
+    if config.l2 != baseline.l2:
+        parts.append(f"l2={config.l2:.2g}")
+    if config.dropout != baseline.dropout:
+        parts.append(f"dropout={config.dropout:g}")
+    if config.batchnorm != baseline.batchnorm:
+        parts.append("batchnorm")
+    if config.early_stopping != baseline.early_stopping:
+        parts.append(f"early stopping {config.early_stopping}")
+    if config.augment != baseline.augment:
+        parts.append(f"augment={config.augment:g}")
+    if config.width != baseline.width:
+        parts.append(f"width={config.width}")
+    return " + ".join(parts) or "baseline"
+
+
+def learning_curve_sizes(budget: Budget, available: int) -> list[int]:
+    """The budget's per-class sizes that the training pool can supply, plus the largest."""
+    sizes = [n for n in budget.sizes if n < available]
+    return [*sizes, available] if available not in sizes else sizes
+
+
+def with_seeds(variants: Sequence[RunConfig], seeds: Sequence[int]) -> list[RunConfig]:
+    """Every variant once per seed, seed-major (all variants of seed 0 first)."""
+    return [v.replace(seed=s) for s in seeds for v in variants]

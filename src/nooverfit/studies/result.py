@@ -1,0 +1,178 @@
+"""`StudyResult` and the records it is made of; ``results.json`` is its serialized form."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from nooverfit._io import atomic_write, atomic_write_json
+from nooverfit.config import RunConfig
+from nooverfit.data.split import Split
+from nooverfit.history import History
+from nooverfit.studies.curves import LearningCurve, ValidationCurve
+from nooverfit.studies.select import Score
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One configuration of the study, trained once per seed.
+
+    Attributes:
+        name: what it changes relative to the baseline (e.g. ``"l2=0.001"``).
+        stage: ``"baseline"``, a remedy name, ``"combination"`` or ``"learning_curve"``.
+        config: the configuration (seed 0; each seed's run differs only in ``seed``).
+        score: kept-epoch validation and training metrics over seeds.
+        verdict: the diagnosis verdict most seeds' runs got.
+        runs: keys of the runs (one per seed) in ``results.json``'s ``runs``.
+    """
+
+    name: str
+    stage: str
+    config: RunConfig
+    score: Score
+    verdict: str
+    runs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RemedyOutcome:
+    """The best setting of one remedy alone, against the baseline on validation.
+
+    Attributes:
+        remedy: the remedy's name.
+        chosen: its best variant.
+        helped: whether it beat the baseline on validation.
+        delta: validation accuracy minus the baseline's (mean over seeds).
+        gap_delta: train/val accuracy gap minus the baseline's gap (negative is better).
+    """
+
+    remedy: str
+    chosen: Variant
+    helped: bool
+    delta: float
+    gap_delta: float
+
+
+@dataclass(frozen=True)
+class TestScore:
+    """Test accuracy and loss of one variant, mean and std over seeds, scored once."""
+
+    accuracy: float
+    accuracy_std: float
+    loss: float
+    per_seed: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One training run: its config, curves, diagnosis and engine."""
+
+    config: RunConfig
+    history: History
+    diagnosis: dict[str, Any]
+    engine: str
+
+
+@dataclass(frozen=True)
+class StudyResult:
+    """Everything a study found. ``report(path)`` renders it; ``save(path)`` writes JSON.
+
+    Attributes:
+        settings: data set, model, budget, seeds, engine, device, wall time, ...
+        splits: one split per seed (the exact indices, for reproduction elsewhere).
+        train_indices: seed -> training indices of the baseline's training set.
+        runs: run key -> record, for every run of the study.
+        baseline: the unregularized variant.
+        remedies: each remedy alone, tuned on validation.
+        combinations: the combined variants tried.
+        recommended: the variant selected on validation among all of the above.
+        test: ``{"baseline": ..., "recommended": ...}``, scored once at the end.
+        validation_curves: over lambda and dropout rate.
+        capacity: validation curve over width, if the plan had one.
+        learning: validation accuracy over training-set size, baseline vs recommended.
+        baseline_diagnosis: the diagnosis of the baseline's first-seed run.
+        extras: optional sections (e.g. transfer learning, data audit).
+        best_state: weights of the recommended variant's first-seed run (not in JSON).
+    """
+
+    settings: dict[str, Any]
+    splits: tuple[Split, ...]
+    train_indices: dict[int, list[int]]
+    runs: dict[str, RunRecord]
+    baseline: Variant
+    remedies: tuple[RemedyOutcome, ...]
+    combinations: tuple[Variant, ...]
+    recommended: Variant
+    test: dict[str, TestScore]
+    validation_curves: tuple[ValidationCurve, ...]
+    capacity: ValidationCurve | None
+    learning: LearningCurve | None
+    baseline_diagnosis: dict[str, Any]
+    extras: dict[str, Any] = field(default_factory=dict)
+    best_state: dict[str, torch.Tensor] = field(default_factory=dict, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (``schema_version`` first)."""
+
+        def plain(obj: Any) -> Any:
+            if isinstance(obj, RunConfig):
+                return obj.to_dict()
+            if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+                return {f.name: plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+            if isinstance(obj, dict):
+                return {str(k): plain(v) for k, v in obj.items()}
+            if isinstance(obj, (list, tuple)):
+                return [plain(v) for v in obj]
+            return obj
+
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "settings": self.settings,
+            "splits": [
+                {**s.to_dict(), "train": self.train_indices.get(s.seed, [])} for s in self.splits
+            ],
+            "baseline": plain(self.baseline),
+            "remedies": plain(self.remedies),
+            "combinations": plain(self.combinations),
+            "recommended": plain(self.recommended),
+            "test": plain(self.test),
+            "validation_curves": plain(self.validation_curves),
+            "capacity": plain(self.capacity),
+            "learning": plain(self.learning),
+            "baseline_diagnosis": self.baseline_diagnosis,
+            "extras": plain(self.extras),
+            "runs": {
+                key: {
+                    "config": r.config.to_dict(),
+                    "engine": r.engine,
+                    "diagnosis": r.diagnosis,
+                    "history": r.history.to_dict(),
+                }
+                for key, r in self.runs.items()
+            },
+        }
+
+    def save(self, path: str | Path) -> Path:
+        """Write ``results.json`` atomically."""
+        return atomic_write_json(path, self.to_dict())
+
+    def save_model(self, path: str | Path) -> Path:
+        """Write the recommended model's state dict (loads with ``weights_only=True``)."""
+        return atomic_write(path, lambda tmp: torch.save(self.best_state, tmp))
+
+    def report(self, path: str | Path) -> Path:
+        """Render the self-contained HTML report to ``path``."""
+        from nooverfit.report import write_report
+
+        return write_report(self, path)
+
+    @property
+    def variants(self) -> list[Variant]:
+        """Baseline, every remedy's chosen variant and the combinations."""
+        return [self.baseline, *(r.chosen for r in self.remedies), *self.combinations]

@@ -1,0 +1,38 @@
+"""Write a study's files: results.json, histories/*.csv, plots/*.png, best_model.pt and
+report.html. Every file is written atomically."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from nooverfit._io import atomic_write
+from nooverfit.studies.result import StudyResult
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9.=+-]+", "_", text).strip("_") or "run"
+
+
+def write_study(result: StudyResult, out: str | Path) -> dict[str, Path]:
+    """Write every output of ``result`` under ``out``; return the main paths by name."""
+    from nooverfit.report import render, study_figures
+
+    root = Path(out)
+    for key, record in result.runs.items():
+        name = f"{_slug(record.config.label or 'run')}__seed{record.config.seed}__{key}.csv"
+        record.history.save(root / "histories" / name)
+    figures = study_figures(result)
+    for stem, fig in figures.items():
+        atomic_write(
+            root / "plots" / f"{stem}.png",
+            lambda tmp, f=fig: f.savefig(tmp, format="png", dpi=100),
+        )
+    paths = {
+        "results": result.save(root / "results.json"),
+        "model": result.save_model(root / "best_model.pt"),
+    }
+    from nooverfit._io import atomic_write_text
+
+    paths["report"] = atomic_write_text(root / "report.html", render(result, figures))
+    return paths
