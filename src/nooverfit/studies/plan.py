@@ -82,8 +82,11 @@ BUDGETS: dict[str, Budget] = {
 REMEDIES = ("l2", "dropout", "batchnorm", "early_stopping", "augment", "capacity")
 
 
-def get_budget(name: str) -> Budget:
-    """Return the budget called ``name``; ``ValueError`` lists the choices."""
+def get_budget(name: str | Budget) -> Budget:
+    """Return the budget called ``name`` (a ``Budget`` passes through); ``ValueError`` lists
+    the choices."""
+    if isinstance(name, Budget):
+        return name
     if name not in BUDGETS:
         raise ValueError(f"budget must be one of {', '.join(BUDGETS)}, got {name!r}")
     return BUDGETS[name]

@@ -168,7 +168,7 @@ def study(
     depth: int = 2,
     train_per_class: int | None = 20,
     train_size: int | None = None,
-    budget: str = "quick",
+    budget: str | plan.Budget = "quick",
     seeds: int | Sequence[int] = 3,
     engine: str = "auto",
     epochs: int | None = None,
@@ -190,7 +190,7 @@ def study(
         train_per_class: training images per class (default 20: the small-data regime
             where overfitting shows); None with ``train_size`` None uses the whole pool.
         train_size: total training-set size instead of per class.
-        budget: ``"quick"``, ``"standard"`` or ``"thorough"`` (grids and epochs).
+        budget: ``"quick"``, ``"standard"``, ``"thorough"`` or a custom ``Budget``.
         seeds: number of seeds (0..n-1) or the seeds themselves; each has its own split.
         engine: ``"auto"`` (fused where supported), ``"fused"`` or ``"sequential"``.
         epochs: override the budget's epochs.
@@ -302,7 +302,7 @@ def study(
         "depth": depth,
         "train_per_class": baseline.train_per_class,
         "train_size": train_size,
-        "budget": budget,
+        "budget": budget if isinstance(budget, str) else "custom",
         "epochs": baseline.epochs,
         "seeds": seed_list,
         "engine": resolved,

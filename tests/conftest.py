@@ -1,0 +1,31 @@
+import pytest
+import torch
+
+from nooverfit.studies import plan
+
+# Small tensors: one thread avoids oversubscription on 2-core machines.
+torch.set_num_threads(1)
+
+TINY = plan.Budget(
+    epochs=4,
+    l2=(1e-3, 1e-1),
+    dropout=(0.3,),
+    widths=(0.5,),
+    augment=(1.0,),
+    stopping=("patience:2",),
+    sizes=(5, 10),
+)
+
+
+@pytest.fixture(scope="session")
+def tiny_study(tmp_path_factory):
+    """A two-seed study of a width-16 MLP on digits, written to disk once per session."""
+    from nooverfit.studies import study
+    from nooverfit.studies.write import write_study
+
+    out = tmp_path_factory.mktemp("study")
+    result = study(
+        "digits", width=16, train_per_class=10, budget=TINY, seeds=2, out=out, engine="sequential"
+    )
+    write_study(result, out)
+    return result, out

@@ -1,0 +1,53 @@
+"""Render the study's report in a real headless Chromium."""
+
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "chrome")
+
+
+def _browser():
+    for name in BROWSERS:
+        path = shutil.which(name)
+        if path:
+            return path
+    if os.environ.get("CI"):
+        pytest.fail("CI must install Chromium (see .ci/run)")
+    pytest.skip("no Chromium on this machine")
+
+
+def _render(path):
+    """Load ``path`` headless; return (DOM after load, console messages)."""
+    cmd = [
+        _browser(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+        "--enable-logging=stderr", "--v=0", "--virtual-time-budget=5000", "--dump-dom",
+        path.resolve().as_uri(),
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    console = [line for line in proc.stderr.splitlines() if "CONSOLE" in line]
+    return proc.stdout, console
+
+
+def test_browser_check_detects_console_errors(tmp_path):
+    page = tmp_path / "bad.html"
+    page.write_text("<html><body><script>console.error('boom')</script></body></html>")
+    _, console = _render(page)
+    assert any("boom" in line for line in console)
+
+
+def test_report_renders_images_and_headline_without_errors(tiny_study):
+    result, out = tiny_study
+    dom, console = _render(out / "report.html")
+    match = re.search(r'data-images="(\d+)/(\d+)"', dom)
+    assert match, "the report's self-check did not run"
+    ok, total = map(int, match.groups())
+    assert total >= 5 and ok == total
+    rec = f"{100 * result.test['recommended'].accuracy:.1f}%"
+    base = f"{100 * result.test['baseline'].accuracy:.1f}%"
+    assert rec in dom and base in dom
+    assert result.recommended.name in dom
+    assert console == []

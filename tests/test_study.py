@@ -1,0 +1,104 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from nooverfit.cli import app
+from nooverfit.data import load_dataset
+from nooverfit.models import build_model
+from nooverfit.studies import study
+from nooverfit.train import evaluate
+
+from conftest import TINY
+
+
+def _without_timing(results: dict) -> dict:
+    results = dict(results)
+    results["settings"] = {k: v for k, v in results["settings"].items() if k != "seconds"}
+    for run in results["runs"].values():
+        run["history"]["extras"].pop("seconds", None)
+    return results
+
+
+def test_study_writes_every_output(tiny_study):
+    result, out = tiny_study
+    for name in ("results.json", "report.html", "best_model.pt"):
+        assert (out / name).is_file()
+    assert len(list((out / "histories").glob("*.csv"))) == len(result.runs)
+    assert {p.stem for p in (out / "plots").glob("*.png")} >= {
+        "baseline_curves", "validation_l2", "validation_dropout", "learning_curve", "remedies"
+    }
+    data = json.loads((out / "results.json").read_text())
+    assert data["schema_version"] == 1
+    assert all(run["diagnosis"]["verdict"] for run in data["runs"].values())
+
+
+def test_study_records_disjoint_split_indices(tiny_study):
+    _, out = tiny_study
+    y = load_dataset("digits").y
+    for split in json.loads((out / "results.json").read_text())["splits"]:
+        train, val, test = (set(split[k]) for k in ("train", "val", "test"))
+        assert not (train & val or train & test or val & test)
+        assert set(split["train"]) <= set(split["pool"])
+        assert np.bincount(y[split["train"]]).tolist() == [10] * 10
+
+
+def test_study_selects_on_validation_only(tiny_study):
+    result, _ = tiny_study
+    candidates = [result.baseline, *result.combinations]
+    for r in result.remedies:
+        candidates.append(r.chosen)
+    top = max(v.score.val_accuracy for v in candidates)
+    assert result.recommended.score.val_accuracy == top
+    assert set(result.test) == {"baseline", "recommended"}
+
+
+def test_study_test_score_matches_the_saved_best_model(tiny_study):
+    result, out = tiny_study
+    state = torch.load(out / "best_model.pt", weights_only=True)
+    config = result.recommended.config.replace(seed=0)
+    dataset = load_dataset("digits")
+    model = build_model(config, dataset.in_shape, dataset.num_classes)
+    model.load_state_dict(state)
+    test = result.splits[0].test
+    x = torch.as_tensor(dataset.x[test])
+    y = torch.as_tensor(dataset.y[test])
+    assert evaluate(model, x, y).accuracy == pytest.approx(result.test["recommended"].per_seed[0])
+
+
+def test_study_resumes_to_the_same_results(tmp_path, tiny_study):
+    _, reference = tiny_study
+    calls = []
+
+    def interrupt(label, done, total):
+        calls.append(done)
+        if len(calls) == 7:
+            raise KeyboardInterrupt
+
+    kwargs = dict(width=16, train_per_class=10, budget=TINY, seeds=2, engine="sequential")
+    with pytest.raises(KeyboardInterrupt):
+        study("digits", out=tmp_path, progress=interrupt, **kwargs)
+    assert len(list((tmp_path / "runs").glob("*.json"))) == 7
+    resumed = study("digits", out=tmp_path, **kwargs)
+    resumed.save(tmp_path / "results.json")
+    a = _without_timing(json.loads((reference / "results.json").read_text()))
+    b = _without_timing(json.loads((tmp_path / "results.json").read_text()))
+    assert a == b
+
+
+def test_cli_study_unknown_data_set_is_exit_2(tmp_path):
+    result = CliRunner().invoke(app, ["study", "--data", "nope", "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "unknown data set" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_cli_study_runs_and_summarizes(tmp_path):
+    args = ["study", "--epochs", "2", "--seeds", "1", "--width", "8", "--train-per-class", "5",
+            "--out", str(tmp_path)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "Recommended:" in result.output
+    assert (tmp_path / "report.html").is_file()
