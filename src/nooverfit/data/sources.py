@@ -138,7 +138,10 @@ def load_folder(arg: str | None, *, image_size: int | None = None, **_: Any) -> 
         raise ValueError(
             f"{root} is not an image folder ({err}); expected ROOT/<class>/<image>"
         ) from None
-    images = [Image.open(p) for p, _ in folder.samples]
+    images = []
+    for path, _ in folder.samples:
+        with Image.open(path) as image:
+            images.append(image.copy())  # loads the pixels and closes the file
     mode = "L" if all(im.mode in ("L", "1", "I;16") for im in images) else "RGB"
     size = (image_size, image_size) if image_size else images[0].size
     arrays = [np.asarray(im.convert(mode).resize(size), dtype=np.float32) / 255.0 for im in images]
