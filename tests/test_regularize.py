@@ -152,9 +152,9 @@ def test_validation_errors_name_the_parameter_and_value(call, message):
 
 
 def test_add_dropout_and_batchnorm_reject_non_sequential():
-    with pytest.raises(TypeError, match="nn.Sequential"):
+    with pytest.raises(TypeError, match=r"nn\.Sequential"):
         add_dropout(nn.Linear(2, 2), 0.3)
-    with pytest.raises(TypeError, match="nn.Sequential"):
+    with pytest.raises(TypeError, match=r"nn\.Sequential"):
         add_batchnorm(nn.Linear(2, 2))
 
 

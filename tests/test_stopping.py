@@ -177,7 +177,12 @@ def test_early_stopping_non_finite_loss_stops_as_diverged(spec):
 
 @pytest.mark.parametrize(
     ("spec", "kind", "value"),
-    [("patience:10", "patience", 10), ("GL:5", "gl", 5), (" pq:0.5 ", "pq", 0.5), ("up:3", "up", 3)],
+    [
+        ("patience:10", "patience", 10),
+        ("GL:5", "gl", 5),
+        (" pq:0.5 ", "pq", 0.5),
+        ("up:3", "up", 3),
+    ],
 )
 def test_parse_criterion_accepts_the_four_forms(spec, kind, value):
     criterion = parse_criterion(spec)

@@ -40,18 +40,19 @@ def load_synthetic(
     Args:
         n_samples: number of samples (default 1000).
         n_features: number of features (default 20).
-        n_informative: informative features (default 5).
+        n_informative: informative features (default 5; at most ``n_features``).
         n_classes: number of classes (default 2).
         noise: fraction of labels flipped at random (default 0.05).
         seed: generator seed.
     """
     from sklearn.datasets import make_classification
 
+    informative = min(n_informative, n_features)
     x, y = make_classification(
         n_samples=n_samples,
         n_features=n_features,
-        n_informative=n_informative,
-        n_redundant=min(2, n_features - n_informative),
+        n_informative=informative,
+        n_redundant=min(2, n_features - informative),
         n_classes=n_classes,
         flip_y=noise,
         random_state=seed,
