@@ -1,18 +1,25 @@
+from __future__ import annotations
+
 import json
 
+import pytest
+import torch
 from typer.testing import CliRunner
 
 from nooverfit.cli import app
+from nooverfit.config import RunConfig
+from nooverfit.data import load_split
 from nooverfit.history import History
+from nooverfit.models import build_model
+from nooverfit.train import evaluate
 
 runner = CliRunner()
+FAST = ["--train-per-class", "5", "--epochs", "3", "--width", "16"]
 
 
 def test_train_writes_history_metrics_and_model(tmp_path):
     out = tmp_path / "run"
-    result = runner.invoke(
-        app, ["train", "--train-per-class", "5", "--epochs", "3", "--width", "16", "--out", str(out)]
-    )
+    result = runner.invoke(app, ["train", *FAST, "--out", str(out)])
     assert result.exit_code == 0, result.output
     history = History.load(out / "history.csv")
     assert len(history) == 3
@@ -20,11 +27,88 @@ def test_train_writes_history_metrics_and_model(tmp_path):
     assert metrics["config"]["width"] == 16
     assert len(metrics["split"]["train"]) == 50
     assert set(metrics["split"]["train"]).isdisjoint(metrics["split"]["val"])
+    assert set(metrics["split"]["train"]).isdisjoint(metrics["split"]["test"])
+    assert set(metrics["split"]["val"]).isdisjoint(metrics["split"]["test"])
+    assert metrics["stop_reason"] == "completed" and metrics["epochs_run"] == 3
+    assert metrics["final"]["val_loss"] == pytest.approx(history.val_loss[-1])
+    assert metrics["best_epoch"] == 2
     assert (out / "model.pt").exists()
+    assert "val_accuracy" in result.output  # the summary table
 
 
-def test_train_bad_l2_is_one_line_exit_2(tmp_path):
-    result = runner.invoke(app, ["train", "--l2", "-1", "--out", str(tmp_path)])
-    assert result.exit_code == 2
-    assert "l2 must be" in result.output
+def test_train_model_pt_loads_weights_only_into_build_model(tmp_path):
+    out = tmp_path / "run"
+    args = ["train", *FAST, "--dropout", "0.2", "--batchnorm", "--early-stopping", "patience:5"]
+    result = runner.invoke(app, [*args, "--seed", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    config = RunConfig.from_dict(metrics["config"])
+    assert config.batchnorm and config.dropout == 0.2 and config.seed == 1
+    state = torch.load(out / "model.pt", weights_only=True)
+    model = build_model(config, (1, 8, 8), 10)
+    model.load_state_dict(state)
+    data = load_split("digits", seed=1, device="cpu")
+    assert data.split.val.tolist() == metrics["split"]["val"]
+    val = evaluate(model, data.x[data.val_index], data.y[data.val_index])
+    best = metrics["best_epoch"]
+    assert val.loss == pytest.approx(metrics["best"]["val_loss"], rel=1e-5)
+    assert metrics["best"]["val_loss"] == pytest.approx(
+        History.load(out / "history.csv").val_loss[best]
+    )
+
+
+def test_train_csv_data_with_target(tmp_path):
+    lines = ["f1,f2,label"] + [f"{i % 7},{(i * 3) % 5},{'ab'[i % 2]}" for i in range(60)]
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "run"
+    args = ["train", "--data", f"csv:{tmp_path / 't.csv'}", "--target", "label"]
+    result = runner.invoke(app, [*args, "--epochs", "2", "--width", "8", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "metrics.json").read_text())["num_parameters"] == (2 * 8 + 8) + (
+        8 * 8 + 8
+    ) + (8 * 2 + 2)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--dropout", "1"], "dropout must be in [0, 1), got 1.0"),
+        (["--l2", "-1"], "l2 must be a finite number >= 0, got -1.0"),
+        (["--data", "imagenet"], "unknown data set 'imagenet'"),
+        (["--data", "csv:/nonexistent/x.csv", "--target", "y"], "CSV file not found"),
+        (["--data", "csv:{csv}"], "expected --target COLUMN, one of: a, b"),
+        (["--early-stopping", "soon"], "early_stopping criterion 'soon' not understood"),
+        (["--train-per-class", "1000"], "train_per_class=1000"),
+        (["--model", "cnn", "--data", "csv:{csv}", "--target", "b"], "cnn needs image inputs"),
+    ],
+)
+def test_train_bad_input_is_one_line_exit_2(tmp_path, args, message):
+    csv = tmp_path / "t.csv"
+    csv.write_text("a,b\n" + "".join(f"{i},{i % 2}\n" for i in range(40)))
+    args = [a.replace("{csv}", str(csv)) for a in args]
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["train", *args, "--epochs", "1", "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
     assert "Traceback" not in result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:")
+    assert not (out / "metrics.json").exists()
+
+
+def test_train_help_lists_the_options():
+    result = runner.invoke(app, ["train", "--help"])
+    assert result.exit_code == 0
+    for option in ("--train-per-class", "--l2", "--dropout", "--early-stopping", "--out"):
+        assert option in result.output
+    assert runner.invoke(app, ["--help"]).exit_code == 0
+
+
+def test_train_diverging_run_still_writes_results(tmp_path):
+    out = tmp_path / "run"
+    args = ["train", *FAST, "--lr", "1e6", "--optimizer", "sgd", "--batch-size", "64"]
+    result = runner.invoke(app, [*args, "--epochs", "10", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["stop_reason"] == "diverged"
+    assert None in (metrics["final"]["loss"], metrics["final"]["val_loss"])  # NaN -> null

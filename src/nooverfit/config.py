@@ -42,8 +42,9 @@ class RunConfig:
         lr: learning rate (default 1e-3).
         batch_size: mini-batch size (default 32).
         epochs: maximum number of epochs (default 100).
-        early_stopping: criterion spec such as ``"patience:10"`` or ``"gl:5"``; ``None``
-            trains all epochs (the best-val-loss weights are still restored).
+        early_stopping: criterion spec such as ``"patience:10"`` or ``"gl:5"``; the
+            criterion's best-epoch weights are restored whether or not it fires. ``None``
+            (default) trains all epochs and keeps the final weights.
         seed: seed of the initialization, the data order and the dropout masks.
         train_size: number of training samples drawn from the train pool, ``None`` for all.
         train_per_class: training samples per class (overrides ``train_size``).

@@ -82,7 +82,7 @@ def _rebuild(model: nn.Module, insert: Any) -> nn.Sequential:
             layers.append(_rebuild(layer, insert))
             continue
         layers.append(copy.deepcopy(layer))
-        layers.extend(insert(layer, children[i + 1 :]))
+        layers.extend(insert(layer, children[i + 1 :], children[i - 1] if i else None))
     out = type(model)(*layers) if type(model) is not nn.Sequential else nn.Sequential(*layers)
     return out.train(model.training)
 
@@ -105,15 +105,17 @@ def add_dropout(
     check_dropout(p)
     weighted = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
-    def insert(layer: nn.Module, rest: list[nn.Module]) -> list[nn.Module]:
-        if isinstance(layer, after) and _has_later(rest, weighted):
-            nxt = rest[0] if rest else None
-            if isinstance(nxt, nn.MaxPool2d | nn.AvgPool2d):
-                return []  # dropout goes after the pooling layer instead
-            return [nn.Dropout(p)] if not isinstance(nxt, nn.Dropout) else []
-        if isinstance(layer, nn.MaxPool2d | nn.AvgPool2d) and _has_later(rest, weighted):
-            nxt = rest[0] if rest else None
-            return [nn.Dropout(p)] if not isinstance(nxt, nn.Dropout) else []
+    pools = (nn.MaxPool2d, nn.AvgPool2d)
+
+    def insert(layer: nn.Module, rest: list[nn.Module], prev: nn.Module | None) -> list[nn.Module]:
+        nxt = rest[0] if rest else None
+        if isinstance(nxt, nn.Dropout) or not _has_later(rest, weighted):
+            return []
+        if isinstance(layer, after):
+            # Before a pooling layer, dropout goes after the pooling instead (as in `cnn`).
+            return [] if isinstance(nxt, pools) else [nn.Dropout(p)]
+        if isinstance(layer, pools) and isinstance(prev, after):
+            return [nn.Dropout(p)]
         return []
 
     return _rebuild(model, insert)
@@ -129,7 +131,7 @@ def add_batchnorm(model: nn.Module) -> nn.Sequential:
     """
     norms = (nn.BatchNorm1d, nn.BatchNorm2d)
 
-    def insert(layer: nn.Module, rest: list[nn.Module]) -> list[nn.Module]:
+    def insert(layer: nn.Module, rest: list[nn.Module], prev: nn.Module | None) -> list[nn.Module]:
         nxt = rest[0] if rest else None
         if isinstance(nxt, norms) or not _has_later(rest, (nn.Linear, nn.Conv2d)):
             return []

@@ -164,7 +164,8 @@ def fit(
             if stop:
                 break
     best_epoch = len(rows["loss"]) - 1
-    if stopper is not None and best_state is not None and reason is not StopReason.DIVERGED:
+    # Restore the best weights also after divergence: they are the last finite ones kept.
+    if stopper is not None and best_state is not None:
         model.load_state_dict(best_state)
         best_epoch = stopper.best_epoch if stopper.best_epoch is not None else best_epoch
     return History.from_columns(rows, stop_reason=reason.value, best_epoch=best_epoch)

@@ -15,6 +15,7 @@ from nooverfit._io import atomic_write, atomic_write_json
 from nooverfit.cli import _options as opt
 from nooverfit.cli._app import app, console, guard
 from nooverfit.config import RunConfig
+from nooverfit.history import History
 from nooverfit.models import build_model
 from nooverfit.train import fit
 
@@ -127,11 +128,11 @@ def train(
     _summary(history, best, network.num_parameters, seconds, out)
 
 
-def _row(history, i: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
+def _row(history: History, i: int) -> dict[str, float]:
     return {k: history.column(k)[i] for k in ("loss", "accuracy", "val_loss", "val_accuracy")}
 
 
-def _summary(history, best: int, params: int, seconds: float, out: Path) -> None:  # type: ignore[no-untyped-def]
+def _summary(history: History, best: int, params: int, seconds: float, out: Path) -> None:
     table = Table(title=f"nooverfit train — {params:,} parameters, {seconds:.1f} s")
     table.add_column("epoch")
     for name in ("loss", "accuracy", "val_loss", "val_accuracy", "gap (acc)"):

@@ -40,18 +40,19 @@ def load_synthetic(
     Args:
         n_samples: number of samples (default 1000).
         n_features: number of features (default 20).
-        n_informative: informative features (default 5).
+        n_informative: informative features (default 5; at most ``n_features``).
         n_classes: number of classes (default 2).
         noise: fraction of labels flipped at random (default 0.05).
         seed: generator seed.
     """
     from sklearn.datasets import make_classification
 
+    informative = min(n_informative, n_features)
     x, y = make_classification(
         n_samples=n_samples,
         n_features=n_features,
-        n_informative=n_informative,
-        n_redundant=min(2, n_features - n_informative),
+        n_informative=informative,
+        n_redundant=min(2, n_features - informative),
         n_classes=n_classes,
         flip_y=noise,
         random_state=seed,
@@ -138,7 +139,10 @@ def load_folder(arg: str | None, *, image_size: int | None = None, **_: Any) -> 
         raise ValueError(
             f"{root} is not an image folder ({err}); expected ROOT/<class>/<image>"
         ) from None
-    images = [Image.open(p) for p, _ in folder.samples]
+    images = []
+    for path, _ in folder.samples:
+        with Image.open(path) as image:
+            images.append(image.copy())  # loads the pixels and closes the file
     mode = "L" if all(im.mode in ("L", "1", "I;16") for im in images) else "RGB"
     size = (image_size, image_size) if image_size else images[0].size
     arrays = [np.asarray(im.convert(mode).resize(size), dtype=np.float32) / 255.0 for im in images]

@@ -1,0 +1,242 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_digits, make_classification
+
+from nooverfit.data import (
+    Dataset,
+    list_datasets,
+    load_dataset,
+    load_split,
+    make_split,
+    prepare,
+    register_dataset,
+)
+
+
+def test_load_dataset_digits_shape_scale_and_labels():
+    data = load_dataset("digits")
+    reference = load_digits()
+    assert data.x.shape == (1797, 1, 8, 8) and data.x.dtype == np.float32
+    np.testing.assert_allclose(data.x[:, 0], reference.images / 16.0, rtol=1e-6)
+    assert data.x.min() == 0.0 and data.x.max() == 1.0
+    np.testing.assert_array_equal(data.y, reference.target)
+    assert data.y.dtype == np.int64
+    assert data.classes == tuple("0123456789") and data.kind == "image"
+    assert data.in_shape == (1, 8, 8) and data.num_classes == 10
+
+
+def test_load_dataset_synthetic_is_deterministic_and_matches_sklearn():
+    a = load_dataset("synthetic", n_samples=120, n_features=6, n_informative=3, seed=4)
+    b = load_dataset("synthetic", n_samples=120, n_features=6, n_informative=3, seed=4)
+    c = load_dataset("synthetic", n_samples=120, n_features=6, n_informative=3, seed=5)
+    np.testing.assert_array_equal(a.x, b.x)
+    np.testing.assert_array_equal(a.y, b.y)
+    assert not np.array_equal(a.x, c.x)
+    x, y = make_classification(
+        n_samples=120,
+        n_features=6,
+        n_informative=3,
+        n_redundant=2,
+        n_classes=2,
+        flip_y=0.05,
+        random_state=4,
+    )
+    np.testing.assert_allclose(a.x, x.astype(np.float32))
+    np.testing.assert_array_equal(a.y, y)
+    assert a.x.shape == (120, 6) and a.kind == "tabular" and a.classes == ("0", "1")
+
+
+def test_load_dataset_synthetic_with_few_features():
+    data = load_dataset("synthetic", n_samples=50, n_features=3)
+    assert data.x.shape == (50, 3)
+
+
+def test_load_dataset_synthetic_classes_and_noise():
+    data = load_dataset("synthetic", n_samples=300, n_classes=3, noise=0.0, seed=1)
+    assert data.num_classes == 3 and set(np.unique(data.y)) == {0, 1, 2}
+
+
+def _write(path, text):
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_load_csv_reads_features_and_labels(tmp_path):
+    path = _write(tmp_path / "t.csv", "a,label,b\n1,cat,2.5\n3,dog,-1\n5,cat,0\n7,bird,1e3\n")
+    data = load_dataset(f"csv:{path}", target="label")
+    np.testing.assert_array_equal(data.x, [[1, 2.5], [3, -1], [5, 0], [7, 1000]])
+    assert data.classes == ("bird", "cat", "dog")
+    np.testing.assert_array_equal(data.y, [1, 2, 1, 0])
+    assert data.kind == "tabular" and data.name == f"csv:{path}"
+
+
+def test_load_csv_numeric_labels_sort_naturally(tmp_path):
+    path = _write(tmp_path / "t.csv", "x,y\n0,10\n1,2\n2,1\n3,2\n")
+    data = load_dataset(f"csv:{path}", target="y")
+    assert data.classes == ("1", "2", "10")
+    np.testing.assert_array_equal(data.y, [2, 1, 0, 1])
+
+
+def test_load_csv_missing_file_names_the_path(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"nope\.csv"):
+        load_dataset(f"csv:{tmp_path / 'nope.csv'}", target="y")
+
+
+@pytest.mark.parametrize("target", [None, "colour"])
+def test_load_csv_missing_target_lists_the_columns(tmp_path, target):
+    path = _write(tmp_path / "t.csv", "height,weight,kind\n1,2,a\n")
+    with pytest.raises(ValueError, match="--target COLUMN, one of: height, weight, kind"):
+        load_dataset(f"csv:{path}", target=target)
+
+
+def test_load_csv_non_numeric_column_is_named(tmp_path):
+    path = _write(tmp_path / "t.csv", "height,colour,kind\n1,2,a\n3,red,b\n")
+    with pytest.raises(ValueError, match=r"column 'colour'.*not numeric.*row 3"):
+        load_dataset(f"csv:{path}", target="kind")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("", "is empty"), ("a,b\n", "no data rows"), ("a,b\n1,2,3\n", "3 fields, expected 2")],
+)
+def test_load_csv_malformed_files(tmp_path, text, message):
+    path = _write(tmp_path / "t.csv", text)
+    with pytest.raises(ValueError, match=message):
+        load_dataset(f"csv:{path}", target="b")
+
+
+def test_load_csv_without_path():
+    with pytest.raises(ValueError, match="csv:PATH"):
+        load_dataset("csv", target="y")
+
+
+def _png_folder(root, *, mode="L", size=(6, 5), per_class=3):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    pixels = {}
+    for label in ("cats", "dogs"):
+        (root / label).mkdir(parents=True)
+        for i in range(per_class):
+            shape = (size[1], size[0]) if mode == "L" else (size[1], size[0], 3)
+            array = rng.integers(0, 256, shape, dtype=np.uint8)
+            Image.fromarray(array, mode=mode).save(root / label / f"{i}.png")
+            pixels[(label, i)] = array
+    return pixels
+
+
+def test_load_folder_reads_grayscale_pngs(tmp_path):
+    pixels = _png_folder(tmp_path / "imgs")
+    data = load_dataset(f"folder:{tmp_path / 'imgs'}")
+    assert data.x.shape == (6, 1, 5, 6) and data.kind == "image"
+    assert data.classes == ("cats", "dogs")
+    np.testing.assert_array_equal(data.y, [0, 0, 0, 1, 1, 1])
+    np.testing.assert_allclose(data.x[4, 0], pixels[("dogs", 1)] / 255.0, rtol=1e-6)
+    assert list(data.groups) == ["cats"] * 3 + ["dogs"] * 3
+
+
+def test_load_folder_reads_rgb_and_resizes(tmp_path):
+    pixels = _png_folder(tmp_path / "imgs", mode="RGB", size=(4, 4), per_class=2)
+    data = load_dataset(f"folder:{tmp_path / 'imgs'}")
+    assert data.x.shape == (4, 3, 4, 4)
+    np.testing.assert_allclose(
+        data.x[0], pixels[("cats", 0)].transpose(2, 0, 1) / 255.0, rtol=1e-6
+    )
+    small = load_dataset(f"folder:{tmp_path / 'imgs'}", image_size=2)
+    assert small.x.shape == (4, 3, 2, 2)
+
+
+def test_load_folder_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="image folder not found"):
+        load_dataset(f"folder:{tmp_path / 'missing'}")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="ROOT/<class>/<image>"):
+        load_dataset(f"folder:{tmp_path / 'empty'}")
+
+
+@pytest.mark.parametrize(
+    ("name", "where"),
+    [("mnist", "MNIST/raw"), ("fashion-mnist", "FashionMNIST/raw"), ("cifar10", "cifar-10")],
+)
+def test_torchvision_loaders_offline_name_where_to_put_files(tmp_path, name, where, monkeypatch):
+    def no_network(*args, **kwargs):
+        raise AssertionError("tried to download")
+
+    monkeypatch.setattr("urllib.request.urlopen", no_network)
+    with pytest.raises(FileNotFoundError, match=f"{tmp_path}/{where}.*--download"):
+        load_dataset(name, data_dir=str(tmp_path))
+    assert not any(tmp_path.rglob("*"))  # nothing fetched or created
+
+
+def test_load_dataset_unknown_name_lists_known_ones():
+    with pytest.raises(ValueError, match=r"unknown data set 'imagenet'.*digits"):
+        load_dataset("imagenet")
+
+
+def test_list_datasets_has_the_built_ins_sorted():
+    names = list(list_datasets())
+    assert names == sorted(names)
+    assert {"digits", "synthetic", "csv", "folder", "mnist", "fashion-mnist", "cifar10"} <= set(
+        names
+    )
+
+
+def test_register_dataset_passes_arg_and_options():
+    seen = {}
+
+    def loader(arg, **options):
+        seen.update(arg=arg, **options)
+        return Dataset(
+            "toy", np.zeros((2, 3), np.float32), np.array([0, 1]), ("a", "b"), "tabular"
+        )
+
+    register_dataset("toy-test", loader, description="a toy")
+    assert list_datasets()["toy-test"] == "a toy"
+    load_dataset("toy-test:xyz", flag=True)
+    assert seen == {"arg": "xyz", "flag": True}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"x": np.zeros((0, 2), np.float32), "y": np.zeros(0, np.int64)}, "empty"),
+        ({"y": np.zeros(3, np.int64)}, "2 samples but 3 labels"),
+        ({"kind": "video"}, "kind must be one of"),
+        ({"x": np.array([[0.0, np.nan], [1.0, 2.0]], np.float32)}, "NaN or infinite"),
+    ],
+)
+def test_dataset_validates(kwargs, message):
+    base = {
+        "name": "d",
+        "x": np.zeros((2, 2), np.float32),
+        "y": np.array([0, 1]),
+        "classes": ("a", "b"),
+        "kind": "tabular",
+    }
+    with pytest.raises(ValueError, match=message):
+        Dataset(**{**base, **kwargs})
+
+
+def test_prepare_standardizes_tabular_with_pool_statistics_only():
+    data = load_dataset("synthetic", n_samples=200, n_features=4, seed=0)
+    split = make_split(data.y, seed=0)
+    prepared = prepare(data, split, device="cpu")
+    pool = data.x[split.pool]
+    expected = (data.x - pool.mean(0)) / pool.std(0)
+    np.testing.assert_allclose(prepared.x.numpy(), expected, rtol=1e-4, atol=1e-5)
+    assert prepared.x[split.pool].mean(0).abs().max() < 1e-5
+    assert prepared.x.device == torch.device("cpu") and prepared.kind == "tabular"
+
+
+def test_prepare_leaves_images_unscaled_and_exposes_indices():
+    prepared = load_split("digits", seed=1, device="cpu")
+    data = load_dataset("digits")
+    np.testing.assert_array_equal(prepared.x.numpy(), data.x)
+    assert prepared.in_shape == (1, 8, 8) and prepared.num_classes == 10
+    np.testing.assert_array_equal(prepared.val_index.numpy(), prepared.split.val)
+    np.testing.assert_array_equal(prepared.test_index.numpy(), prepared.split.test)
+    train = prepared.train_index(train_per_class=3)
+    assert len(train) == 30 and train.dtype == torch.int64

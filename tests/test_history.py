@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+
+import pytest
+
+from nooverfit.history import History
+
+NAN = float("nan")
+
+
+def _history() -> History:
+    return History.from_columns(
+        {
+            "loss": [1.0, 0.5, 0.25],
+            "accuracy": [0.5, 0.75, 0.875],
+            "val_loss": [1.1, 0.7, 0.9],
+            "val_accuracy": [0.4, 0.6, NAN],
+            "lr": [1e-3, 1e-3, 5e-4],
+            "seconds": [0.125, 0.25, 0.5],
+        },
+        stop_reason="patience",
+        best_epoch=1,
+    )
+
+
+def _same(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    return len(a) == len(b) and all(
+        x == y or (math.isnan(x) and math.isnan(y)) for x, y in zip(a, b, strict=True)
+    )
+
+
+def test_history_from_columns_fills_missing_core_columns_with_nan():
+    history = History.from_columns({"loss": [1.0, 0.5], "lr": [0.1, 0.1]})
+    assert history.epoch == (0, 1) and len(history) == 2
+    assert all(math.isnan(v) for v in history.val_loss)
+    assert history.has("loss") and not history.has("val_loss") and history.has("lr")
+    assert history.columns() == ["epoch", "loss", "lr"]
+
+
+def test_history_from_columns_rejects_ragged_columns():
+    with pytest.raises(ValueError, match="one value per epoch"):
+        History.from_columns({"loss": [1.0, 0.5], "val_loss": [1.0]})
+
+
+def test_history_column_lookup():
+    history = _history()
+    assert history.column("lr") == (1e-3, 1e-3, 5e-4)
+    assert history.column("loss") == (1.0, 0.5, 0.25)
+    with pytest.raises(KeyError, match="no column 'bogus'; columns: epoch, accuracy"):
+        history.column("bogus")
+
+
+def test_history_csv_header_is_keras_csvlogger_order():
+    text = _history().to_csv()
+    header = text.splitlines()[0].split(",")
+    # CSVLogger writes "epoch" then the sorted log keys
+    assert header == ["epoch", "accuracy", "loss", "lr", "seconds", "val_accuracy", "val_loss"]
+    assert text.splitlines()[3].split(",")[5] == ""  # NaN written as an empty cell
+
+
+def test_history_csv_round_trip(tmp_path):
+    history = _history()
+    path = history.save(tmp_path / "h.csv")
+    again = History.load(path)
+    assert again.epoch == history.epoch
+    for name in history.columns()[1:]:
+        assert _same(again.column(name), history.column(name)), name
+
+
+def test_history_json_round_trip_keeps_stop_reason_and_best_epoch(tmp_path):
+    history = _history()
+    path = history.save(tmp_path / "h.json")
+    raw = json.loads(path.read_text())
+    assert raw["val_accuracy"][2] is None  # strict JSON, no NaN literal
+    again = History.load(path)
+    assert (again.stop_reason, again.best_epoch) == ("patience", 1)
+    for name in history.columns()[1:]:
+        assert _same(again.column(name), history.column(name)), name
+    assert _same(History.from_dict(history.to_dict()).val_accuracy, history.val_accuracy)
+
+
+def test_history_head_cuts_curves_and_forgets_later_facts():
+    history = _history()
+    first = history.head(1)
+    assert first.loss == (1.0,) and first.extras["lr"] == (1e-3,)
+    assert first.stop_reason == "" and first.best_epoch is None
+    two = history.head(2)
+    assert two.best_epoch == 1 and two.stop_reason == ""
+    assert history.head(3).stop_reason == "patience"
+
+
+def test_history_load_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="history file not found"):
+        History.load(tmp_path / "missing.csv")
+    with pytest.raises(ValueError, match="'epoch' column"):
+        History.from_csv("loss,val_loss\n1,2\n")
+
+
+def test_history_reads_what_keras_csvlogger_writes(tmp_path):
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    keras = pytest.importorskip("keras")
+    path = tmp_path / "keras.csv"
+    logger = keras.callbacks.CSVLogger(str(path))
+    logger.set_model(keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)]))
+    logger.on_train_begin()
+    rows = [
+        {"loss": 1.0, "accuracy": 0.5, "val_loss": 1.25, "val_accuracy": 0.375},
+        {"loss": 0.5, "accuracy": 0.75, "val_loss": 1.5, "val_accuracy": 0.25},
+    ]
+    for epoch, logs in enumerate(rows):
+        logger.on_epoch_end(epoch, dict(logs))
+    logger.on_train_end()
+    keras_text = path.read_text()
+    ours = History.from_columns({k: [r[k] for r in rows] for k in rows[0]})
+    assert ours.to_csv().splitlines()[0] == keras_text.splitlines()[0]
+    again = History.from_csv(keras_text)
+    assert again.val_loss == (1.25, 1.5) and again.accuracy == (0.5, 0.75)
+    assert list(csv.reader(io.StringIO(ours.to_csv())))[1] == ["0", "0.5", "1.0", "0.375", "1.25"]

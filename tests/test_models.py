@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from nooverfit.config import RunConfig
+from nooverfit.models import Network, build_model, cnn, mlp
+
+
+def _layout(model: nn.Module) -> list[str]:
+    return [type(m).__name__ for m in model.children()]
+
+
+def test_mlp_layout_and_parameter_count():
+    model = mlp(64, 10, width=32, depth=2, dropout=0.3, batchnorm=True)
+    assert _layout(model) == [
+        "Flatten",
+        *["Linear", "BatchNorm1d", "ReLU", "Dropout"] * 2,
+        "Linear",
+    ]
+    # (64*32 + 32) + 2*32 (BN) + (32*32 + 32) + 2*32 + (32*10 + 10)
+    assert model.num_parameters == 2080 + 64 + 1056 + 64 + 330
+    assert model.num_parameters == sum(p.numel() for p in model.parameters())
+
+
+def test_mlp_depth_zero_is_logistic_regression():
+    model = mlp(5, 3, depth=0)
+    assert _layout(model) == ["Flatten", "Linear"] and model.num_parameters == 18
+
+
+def test_mlp_flattens_image_input():
+    model = mlp(64, 10, width=8)
+    assert model(torch.zeros(4, 1, 8, 8)).shape == (4, 10)
+
+
+def test_cnn_layout_output_and_parameter_count():
+    model = cnn((1, 8, 8), 10, channels=4, depth=2, dropout=0.2, batchnorm=True)
+    assert _layout(model) == [
+        *["Conv2d", "BatchNorm2d", "ReLU", "MaxPool2d", "Dropout"] * 2,
+        "Flatten",
+        "Linear",
+    ]
+    assert model(torch.zeros(3, 1, 8, 8)).shape == (3, 10)
+    # conv1 1->4: 36+4, bn 8; conv2 4->8: 288+8, bn 16; linear 8*2*2*10 + 10
+    assert model.num_parameters == 40 + 8 + 296 + 16 + 330
+
+
+def test_cnn_stops_pooling_at_small_maps():
+    model = cnn((3, 8, 8), 5, channels=2, depth=4)
+    assert sum(isinstance(m, nn.MaxPool2d) for m in model) == 2
+    assert model(torch.zeros(2, 3, 8, 8)).shape == (2, 5)
+
+
+def test_cnn_rejects_non_image_shapes():
+    with pytest.raises(ValueError, match=r"cnn needs image inputs \(C, H, W\), got shape \(20,\)"):
+        cnn((20,), 2)
+
+
+@pytest.mark.parametrize(
+    "make", [lambda: mlp(4, 2, dropout=1.0), lambda: cnn((1, 8, 8), 2, dropout=-0.5)]
+)
+def test_models_reject_bad_dropout(make):
+    with pytest.raises(ValueError, match="dropout must be in"):
+        make()
+
+
+def test_build_model_is_seeded_and_leaves_global_rng_alone():
+    config = RunConfig(width=8, seed=3)
+    torch.manual_seed(123)
+    state = torch.random.get_rng_state()
+    a = build_model(config, (1, 8, 8), 10)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    b = build_model(config, (1, 8, 8), 10)
+    c = build_model(config.replace(seed=4), (1, 8, 8), 10)
+    for (name, x), y in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
+        assert torch.equal(x, y), name
+    assert not torch.equal(a[1].weight, c[1].weight)
+    # the same as building it by hand after manual_seed
+    torch.manual_seed(3)
+    reference = mlp(64, 10, width=8)
+    assert torch.equal(a[1].weight, reference[1].weight)
+
+
+def test_build_model_follows_config():
+    model = build_model(RunConfig(model="cnn", width=4, depth=1, batchnorm=True), (1, 8, 8), 10)
+    assert isinstance(model, Network)
+    assert _layout(model) == ["Conv2d", "BatchNorm2d", "ReLU", "MaxPool2d", "Flatten", "Linear"]
+    tabular = build_model(RunConfig(width=6, depth=1, dropout=0.5), (7,), 3)
+    assert _layout(tabular) == ["Flatten", "Linear", "ReLU", "Dropout", "Linear"]
+    assert tabular[1].in_features == 7 and tabular[-1].out_features == 3

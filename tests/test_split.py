@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+
+from nooverfit.data import Split, make_split
+
+
+@pytest.fixture(scope="module")
+def digits():
+    bunch = load_digits()
+    return bunch.data / 16.0, bunch.target
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_make_split_equals_the_benchmarks_protocol_done_by_hand(digits, seed):
+    x, y = digits
+    index = np.arange(len(y))
+    # BENCHMARKS.md: stratified 50/50 train/test, 150 stratified val images from the train
+    # half, then the first n per class of default_rng(s).permutation of the rest.
+    x_tr, _, y_tr, _, i_tr, i_te = train_test_split(
+        x, y, index, test_size=0.5, stratify=y, random_state=seed
+    )
+    x_rest, _, y_rest, _, i_rest, i_val = train_test_split(
+        x_tr, y_tr, i_tr, test_size=150, stratify=y_tr, random_state=seed
+    )
+    perm = np.random.default_rng(seed).permutation(len(x_rest))
+    x_pool, y_pool = x_rest[perm], y_rest[perm]
+
+    split = make_split(y, test=0.5, val=150, seed=seed)
+    np.testing.assert_array_equal(split.test, np.sort(i_te))
+    np.testing.assert_array_equal(split.val, np.sort(i_val))
+    np.testing.assert_array_equal(split.pool, i_rest[perm])
+    np.testing.assert_array_equal(x[split.pool], x_pool)
+    for n in (5, 20):
+        by_hand = np.concatenate(
+            [np.flatnonzero(y_pool == c)[:n] for c in range(10)]
+        )  # positions in the pool
+        train = split.train(y, train_per_class=n)
+        np.testing.assert_array_equal(np.sort(train), np.sort(i_rest[perm][by_hand]))
+        np.testing.assert_array_equal(np.sort(x[train], axis=0), np.sort(x_pool[by_hand], axis=0))
+
+
+def test_make_split_is_disjoint_and_covers_everything(digits):
+    _, y = digits
+    split = make_split(y, seed=3)
+    parts = [split.pool, split.val, split.test]
+    everything = np.concatenate(parts)
+    assert len(everything) == len(y) == len(np.unique(everything))
+    assert len(split.test) == pytest.approx(0.25 * len(y), abs=1)
+    assert len(split.val) == pytest.approx(0.2 * 0.75 * len(y), abs=1)
+    assert all(p.dtype == np.int64 for p in parts)
+
+
+def test_make_split_is_stratified(digits):
+    _, y = digits
+    split = make_split(y, test=0.5, val=150, seed=0)
+    overall = np.bincount(y) / len(y)
+    for part in (split.pool, split.val, split.test):
+        share = np.bincount(y[part], minlength=10) / len(part)
+        assert np.abs(share - overall).max() < 0.01
+    assert set(np.bincount(y[split.val])) <= {14, 15, 16}
+
+
+def test_make_split_is_seeded(digits):
+    _, y = digits
+    a, b, c = make_split(y, seed=5), make_split(y, seed=5), make_split(y, seed=6)
+    np.testing.assert_array_equal(a.pool, b.pool)
+    np.testing.assert_array_equal(a.test, b.test)
+    assert not np.array_equal(a.test, c.test)
+    assert a.seed == 5
+
+
+def test_split_train_per_class_counts_and_nesting(digits):
+    _, y = digits
+    split = make_split(y, seed=0)
+    smaller, larger = split.train(y, train_per_class=3), split.train(y, train_per_class=10)
+    assert np.bincount(y[smaller]).tolist() == [3] * 10
+    assert np.bincount(y[larger]).tolist() == [10] * 10
+    assert set(smaller) <= set(larger)
+    assert set(larger) <= set(split.pool)
+    # kept in pool order
+    position = {v: i for i, v in enumerate(split.pool)}
+    assert [position[v] for v in larger] == sorted(position[v] for v in larger)
+
+
+def test_split_train_size_total_is_stratified_subset_of_the_pool(digits):
+    _, y = digits
+    split = make_split(y, seed=0)
+    train = split.train(y, train_size=200)
+    assert len(train) == 200 == len(np.unique(train))
+    assert set(train) <= set(split.pool)
+    counts = np.bincount(y[train], minlength=10)
+    assert counts.min() >= 18 and counts.max() <= 22
+    np.testing.assert_array_equal(split.train(y, train_size=len(split.pool)), split.pool)
+    np.testing.assert_array_equal(split.train(y), split.pool)
+    np.testing.assert_array_equal(split.train(y, train_size=4), split.pool[:4])
+
+
+def test_split_train_errors_when_a_class_is_too_small(digits):
+    _, y = digits
+    split = make_split(y, seed=0)
+    with pytest.raises(ValueError, match="train_per_class=500 but class 0 has only"):
+        split.train(y, train_per_class=500)
+    with pytest.raises(ValueError, match="train_size=5000 but the training pool has"):
+        split.train(y, train_size=5000)
+
+
+def test_make_split_errors_when_a_class_is_too_small():
+    y = np.array([0] * 20 + [1] * 20 + [2])
+    with pytest.raises(ValueError, match="cannot split 41 samples"):
+        make_split(y, seed=0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"test": 1.5}, "test must be a fraction"),
+        ({"val": 0}, "val must be"),
+        ({"test": 0.0}, "test"),
+    ],
+)
+def test_make_split_rejects_bad_sizes(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        make_split(np.array([0, 1] * 50), **kwargs)
+
+
+def test_split_dict_round_trip(digits):
+    _, y = digits
+    split = make_split(y, seed=2)
+    again = Split.from_dict(split.to_dict())
+    for name in ("pool", "val", "test"):
+        np.testing.assert_array_equal(getattr(again, name), getattr(split, name))
+    assert again.seed == 2
