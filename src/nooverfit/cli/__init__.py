@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from nooverfit.cli import diagnose as _diagnose  # noqa: F401  (registers the command)
 from nooverfit.cli import train as _train  # noqa: F401  (registers the command)
+from nooverfit.cli import watch as _watch  # noqa: F401  (registers the command)
 from nooverfit.cli._app import app
 
 
