@@ -55,8 +55,7 @@ REGIMES: dict[str, dict[str, dict[str, object]]] = {
 def _rounded(history: History) -> History:
     """The history with 6 significant digits (small fixture files, same verdicts)."""
     columns = {
-        name: [float(f"{v:.6g}") for v in history.column(name)]
-        for name in history.columns()[1:]
+        name: [float(f"{v:.6g}") for v in history.column(name)] for name in history.columns()[1:]
     }
     return History.from_columns(
         columns,

@@ -173,7 +173,8 @@ def _overfitting_causes(ev: Evidence, onset: int, n: int) -> list:  # type: igno
     after = n - 1 - ev.onset
     rise = 100 * ev.rise
     train_end, val_end = float(ev.train[-1]), float(ev.val[-1])
-    val_best, train_best = float(ev.val[ev.onset]), float(ev.train[ev.onset])
+    low = int(np.argmin(ev.val))
+    val_best, train_best = float(ev.val[low]), float(ev.train[low])
     out = []
     if after >= 2:
         out.append(

@@ -71,6 +71,15 @@ def smooth(x: np.ndarray, width: int | None = None) -> np.ndarray:
     return np.mean(sliding_window_view(padded, w), axis=1)
 
 
+def moving_average(x: np.ndarray, width: int = 5) -> np.ndarray:
+    """Centered moving average of ``width`` epochs; windows shrink at the edges."""
+    half = width // 2
+    sums = np.concatenate([[0.0], np.cumsum(x)])
+    idx = np.arange(len(x))
+    lo, hi = np.maximum(idx - half, 0), np.minimum(idx + half + 1, len(x))
+    return (sums[hi] - sums[lo]) / (hi - lo)
+
+
 def relative_slope(x: np.ndarray, start: int) -> float:
     """Least-squares slope of ``x[start:]`` per epoch, divided by the mean level there."""
     tail = x[start:]

@@ -20,9 +20,10 @@ Pure and deterministic: a :class:`~nooverfit.history.History` in, a frozen
    in [0, 1]) stayed below 0.75.
 6. **good_fit** - otherwise.
 
-The onset of overfitting is the minimum of the smoothed validation loss (Prechelt's
-``E_opt``); the generalization loss is Prechelt's ``GL = 100 * (E_va(last) / E_opt - 1)``
-on the raw curve, in percent.
+Features are read from curves smoothed by a running median then mean (robust to spikes).
+The onset of overfitting is the minimum of the validation loss smoothed by a centered
+5-epoch moving average (Prechelt's ``E_opt`` on a smoothed curve). The generalization
+loss is Prechelt's ``GL = 100 * (E_va(last) / E_opt - 1)`` on the raw curve, in percent.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ MIN_EPOCHS = 4
 RISE = 0.15
 #: Smoothed training-loss rise above its minimum that counts as diverging (fraction).
 DIVERGE_RISE = 0.2
+#: Width in epochs of the centered moving average whose minimum is the onset.
+ONSET_WINDOW = 5
 #: Back-and-forth change of log(training loss) per epoch that counts as oscillating.
 OSCILLATION = 0.1
 _EARLY_STOPS = ("patience", "generalization_loss", "progress_quotient", "up")
@@ -294,9 +297,10 @@ def _evidence(history: History, train_raw: np.ndarray, val_raw: np.ndarray) -> E
     val = cv.smooth(cv.fill_missing(val_raw))
     has_train = np.isfinite(train_raw).any()
     train = cv.smooth(cv.fill_missing(train_raw)) if has_train else np.full(n, np.nan)
-    onset = int(np.argmin(val))
+    onset = int(np.argmin(cv.moving_average(cv.fill_missing(val_raw), ONSET_WINDOW)))
     best = int(np.nanargmin(np.where(np.isfinite(val_raw), val_raw, np.nan)))
-    rise = cv.ratio(float(val[-1]), float(val[onset])) - 1 if val[onset] > 0 else 0.0
+    low = float(np.min(val))
+    rise = cv.ratio(float(val[-1]), low) - 1 if low > 0 else 0.0
     tail = max(0, n - max(3, n // 3))
     tail_slope = cv.relative_slope(val, tail)
     mean_slope = cv.relative_slope(val, 0)

@@ -86,7 +86,8 @@ def _epoch(
     """Print epoch ``i`` and any warning it triggers; return the updated (fired, warned)."""
     epoch = history.epoch[i]
     loss, val = history.loss[i], history.val_loss[i]
-    verdict = diagnose(history.head(i + 1), metric=metric).verdict
+    result = diagnose(history.head(i + 1), metric=metric)
+    verdict = result.verdict
     console.print(
         f"epoch {epoch:>4}  loss {loss:.4g}  val_loss {val:.4g}  {verdict.value}", highlight=False
     )
