@@ -10,8 +10,11 @@ from nooverfit.data import (
     make_split,
     prepare,
 )
+from nooverfit.diagnose import Diagnosis, Verdict, diagnose
 from nooverfit.history import History
+from nooverfit.logs import read_log
 from nooverfit.models import build_model, cnn, mlp
+from nooverfit.monitor import Monitor
 from nooverfit.regularize import add_batchnorm, add_dropout, convert_l2, decay_groups, l2_penalty
 from nooverfit.stopping import EarlyStopping, StopReason
 from nooverfit.train import evaluate, fit
@@ -20,18 +23,22 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Dataset",
+    "Diagnosis",
     "EarlyStopping",
     "History",
+    "Monitor",
     "RunConfig",
     "Split",
     "SplitData",
     "StopReason",
+    "Verdict",
     "add_batchnorm",
     "add_dropout",
     "build_model",
     "cnn",
     "convert_l2",
     "decay_groups",
+    "diagnose",
     "evaluate",
     "fit",
     "l2_penalty",
@@ -40,4 +47,5 @@ __all__ = [
     "make_split",
     "mlp",
     "prepare",
+    "read_log",
 ]

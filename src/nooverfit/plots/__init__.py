@@ -1,1 +1,4 @@
-"""Drawing: each function takes result objects and an optional ``ax``, returns the figure."""
+"""Plots: each function takes result objects and ``ax=None`` and returns the figure.
+
+Figures are drawn without pyplot (on matplotlib's Agg canvas), so no GUI backend is used.
+"""

@@ -1,0 +1,115 @@
+"""Curve features for :mod:`nooverfit.diagnose`: cleaning, smoothing, trends.
+
+All functions take and return float numpy arrays of one value per epoch; NaN means a
+missing epoch. Smoothing is a centered running median (robust to single spikes, such as a
+first epoch at 1e4 after a learning-rate blow-up) followed by a centered running mean.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+#: Metric names whose higher values are better (matched as whole words or prefixes).
+_HIGHER = re.compile(
+    r"(acc|auc|auroc|f1|precision|recall|iou|dice|r2|map|top\d|bleu|rouge|score|kappa|mcc)",
+    re.IGNORECASE,
+)
+_LOWER = re.compile(r"(loss|err|mae|mse|rmse|perplexity|ppl|nll|cost|wer|cer)", re.IGNORECASE)
+
+
+def higher_is_better(name: str) -> bool:
+    """Guess from a metric's name whether higher values are better (accuracy: yes, mae: no)."""
+    if _LOWER.search(name):
+        return False
+    return bool(_HIGHER.search(name))
+
+
+def to_array(values: Sequence[float]) -> np.ndarray:
+    """Float array with +-inf kept and everything unparsable as NaN."""
+    return np.asarray(values, dtype=float)
+
+
+def fill_missing(x: np.ndarray) -> np.ndarray:
+    """Linearly interpolate NaN epochs between finite ones; edges take the nearest value.
+
+    Returns an all-NaN array when ``x`` has no finite value.
+    """
+    finite = np.isfinite(x)
+    if finite.all() or not finite.any():
+        return x.copy() if finite.all() else np.full_like(x, np.nan)
+    idx = np.arange(len(x))
+    return np.interp(idx, idx[finite], x[finite])
+
+
+def window(n: int) -> int:
+    """Smoothing window for ``n`` epochs: an odd width of about n/10, between 1 and 7."""
+    if n < 5:
+        return 1
+    w = max(3, min(7, n // 10))
+    return w if w % 2 else w + 1
+
+
+def smooth(x: np.ndarray, width: int | None = None) -> np.ndarray:
+    """Centered running median then running mean of ``width`` epochs (edges padded).
+
+    Args:
+        x: values per epoch, finite (use :func:`fill_missing` first).
+        width: odd window in epochs (default :func:`window` of ``len(x)``).
+    """
+    w = window(len(x)) if width is None else width
+    if w <= 1 or len(x) < w:
+        return x.astype(float, copy=True)
+    half = w // 2
+    padded = np.pad(x, half, mode="edge")
+    median = np.median(sliding_window_view(padded, w), axis=1)
+    padded = np.pad(median, half, mode="edge")
+    return np.mean(sliding_window_view(padded, w), axis=1)
+
+
+def moving_average(x: np.ndarray, width: int = 5) -> np.ndarray:
+    """Centered moving average of ``width`` epochs; windows shrink at the edges."""
+    half = width // 2
+    sums = np.concatenate([[0.0], np.cumsum(x)])
+    idx = np.arange(len(x))
+    lo, hi = np.maximum(idx - half, 0), np.minimum(idx + half + 1, len(x))
+    return (sums[hi] - sums[lo]) / (hi - lo)
+
+
+def relative_slope(x: np.ndarray, start: int) -> float:
+    """Least-squares slope of ``x[start:]`` per epoch, divided by the mean level there."""
+    tail = x[start:]
+    if len(tail) < 2:
+        return 0.0
+    t = np.arange(len(tail), dtype=float)
+    slope = float(np.polyfit(t, tail, 1)[0])
+    level = float(np.mean(np.abs(tail)))
+    return slope / level if level > 0 else 0.0
+
+
+def oscillation(x: np.ndarray) -> tuple[float, float]:
+    """Swing and progress of a positive curve over its second half.
+
+    Returns:
+        ``(swing, progress)``: swing is ``(sum |d log x| - |net change of log x|) / steps``
+        over the second half (0 for a monotone curve); progress is the median of the
+        second half divided by the median of the first (< 1: still improving).
+    """
+    half = len(x) // 2
+    if half < 2 or not np.all(x > 0):
+        return 0.0, 0.0
+    logs = np.log(x[half:])
+    steps = np.diff(logs)
+    swing = (float(np.sum(np.abs(steps))) - abs(float(logs[-1] - logs[0]))) / len(steps)
+    return swing, float(np.median(x[half:]) / np.median(x[:half]))
+
+
+def ratio(a: float, b: float) -> float:
+    """``a / b`` with 0/0 = 1 and x/0 = inf."""
+    if b == 0:
+        return 1.0 if a == 0 else math.inf
+    return a / b

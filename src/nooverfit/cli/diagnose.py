@@ -1,0 +1,192 @@
+"""``nooverfit diagnose LOG``: verdict, onset, gap, causes and remedies for a training log."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from nooverfit._io import _jsonable
+from nooverfit.cli._app import app, console, guard
+from nooverfit.diagnose import Diagnosis, Verdict, diagnose
+from nooverfit.history import History
+from nooverfit.logs import read_log
+from nooverfit.stopping import replay
+
+#: Criteria replayed by ``--stopping``.
+CRITERIA = (
+    "patience:5",
+    "patience:10",
+    "patience:20",
+    "gl:1",
+    "gl:2",
+    "gl:5",
+    "pq:0.5",
+    "pq:1",
+    "pq:2",
+    "up:2",
+    "up:3",
+)
+_COLORS = {
+    Verdict.OVERFITTING: "red",
+    Verdict.DIVERGING: "red",
+    Verdict.UNDERFITTING: "yellow",
+    Verdict.STILL_IMPROVING: "cyan",
+    Verdict.GOOD_FIT: "green",
+    Verdict.INSUFFICIENT_EVIDENCE: "magenta",
+}
+
+Metric = Annotated[
+    str | None, typer.Option(help="Metric to compare, e.g. accuracy or auc (default: accuracy).")
+]
+Format = Annotated[
+    str, typer.Option("--format", help="auto, keras, lightning, tensorboard, csv, jsonl, json.")
+]
+TrainCol = Annotated[str | None, typer.Option("--train-col", help="Column of the training loss.")]
+ValCol = Annotated[str | None, typer.Option("--val-col", help="Column of the validation loss.")]
+
+
+def column_map(train_col: str | None, val_col: str | None) -> dict[str, str] | None:
+    """The ``columns=`` mapping the ``--train-col/--val-col`` flags describe."""
+    mapping = {k: v for k, v in (("loss", train_col), ("val_loss", val_col)) if v}
+    return mapping or None
+
+
+@app.command("diagnose")
+@guard
+def diagnose_command(
+    log: Annotated[Path, typer.Argument(help="Log file or run folder (Keras, Lightning, ...).")],
+    metric: Metric = None,
+    plot: Annotated[Path | None, typer.Option(help="Write a plot of the curves (PNG).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
+    stopping: Annotated[
+        bool, typer.Option("--stopping", help="Replay every early-stopping criterion.")
+    ] = False,
+    train_col: TrainCol = None,
+    val_col: ValCol = None,
+    log_format: Format = "auto",
+) -> None:
+    """Diagnose a training log: verdict, onset of overfitting, gap, causes and remedies."""
+    history = read_log(log, format=log_format, columns=column_map(train_col, val_col))
+    result = diagnose(history, metric=metric)
+    replays = stopping_table(history) if stopping else []
+    if plot is not None:
+        from nooverfit.plots.diagnosis import plot_diagnosis
+
+        plot.parent.mkdir(parents=True, exist_ok=True)
+        plot_diagnosis(history, result).savefig(plot, dpi=120)
+    if as_json:
+        data = {"log": str(log), **result.to_dict()}
+        if stopping:
+            data["stopping"] = replays
+        typer.echo(json.dumps(_jsonable(data), indent=2))
+        return
+    render(result, title=str(log))
+    if stopping:
+        render_stopping(replays)
+    if plot is not None:
+        console.print(f"wrote {plot}")
+
+
+def stopping_table(history: History) -> list[dict[str, object]]:
+    """Replay :data:`CRITERIA` on the history's validation loss (PQ needs training loss).
+
+    Raises:
+        ValueError: when the log has no validation loss.
+    """
+    if not history.has("val_loss"):
+        raise ValueError("--stopping needs a val_loss column; map it with --val-col NAME")
+    val = _filled(history.val_loss)
+    train = _filled(history.loss) if history.has("loss") else None
+    best = min(range(len(val)), key=val.__getitem__)
+    rows = []
+    for spec in CRITERIA:
+        if spec.startswith("pq") and train is None:
+            continue
+        r = replay(spec, val, train)
+        rows.append(
+            {
+                "criterion": spec,
+                "fired": r.fired,
+                "stop_epoch": history.epoch[r.stop_epoch],
+                "kept_epoch": history.epoch[r.best_epoch],
+                "val_loss": r.best_val_loss,
+                "vs_best_pct": 100 * (r.best_val_loss / val[best] - 1) if val[best] > 0 else 0.0,
+                "epochs_saved": r.epochs_saved,
+            }
+        )
+    return rows
+
+
+def _filled(values: tuple[float, ...]) -> list[float]:
+    """NaN epochs take the previous finite value (the first finite one at the start)."""
+    first = next((v for v in values if math.isfinite(v)), 0.0)
+    out, last = [], first
+    for v in values:
+        last = v if math.isfinite(v) else last
+        out.append(last)
+    return out
+
+
+def render(result: Diagnosis, *, title: str = "") -> None:
+    """Print a diagnosis with rich: verdict, evidence table, causes, remedies."""
+    color = _COLORS[result.verdict]
+    console.print(
+        f"[bold {color}]{result.verdict.value.replace('_', ' ').upper()}[/]"
+        + (f"  [dim]{title}[/]" if title else "")
+    )
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="dim")
+    table.add_column()
+    table.add_row("epochs", str(result.epochs))
+    if result.best_epoch is not None:
+        table.add_row("best epoch", str(result.best_epoch))
+    if result.onset_epoch is not None:
+        table.add_row("overfitting from", f"epoch {result.onset_epoch}")
+    if math.isfinite(result.generalization_loss):
+        table.add_row("last vs best", f"{result.generalization_loss:+.1f}% val loss (GL)")
+    gap = result.gap
+    if math.isfinite(gap.loss_at_best):
+        table.add_row("loss gap", f"{gap.loss_at_best:.4g} at best, {gap.loss_at_last:.4g} at end")
+    if gap.metric and math.isfinite(gap.metric_at_best):
+        table.add_row(
+            f"{gap.metric} gap",
+            f"{gap.metric_at_best:+.4g} at best, {gap.metric_at_last:+.4g} at end",
+        )
+    console.print(table)
+    console.print(result.explanation, highlight=False)
+    if result.causes:
+        console.print("[bold]likely causes[/]")
+        for i, cause in enumerate(result.causes, 1):
+            console.print(
+                f" {i}. [bold]{cause.kind.replace('_', ' ')}[/]: {cause.reason}", highlight=False
+            )
+    if result.remedies:
+        console.print("[bold]remedies[/]")
+        for i, remedy in enumerate(result.remedies, 1):
+            setting = f" [dim]({remedy.setting})[/]" if remedy.setting else ""
+            console.print(
+                f" {i}. [bold]{remedy.kind.replace('_', ' ')}[/]: {remedy.reason}{setting}",
+                highlight=False,
+            )
+
+
+def render_stopping(rows: list[dict[str, object]]) -> None:
+    """Print the early-stopping replay table."""
+    table = Table(title="early stopping replayed on this log")
+    for name in ("criterion", "stops at", "keeps", "val loss kept", "vs best", "epochs saved"):
+        table.add_column(name, justify="left" if name == "criterion" else "right")
+    for r in rows:
+        table.add_row(
+            str(r["criterion"]),
+            f"{r['stop_epoch']}" if r["fired"] else "never",
+            str(r["kept_epoch"]),
+            f"{r['val_loss']:.4g}",
+            f"{r['vs_best_pct']:+.1f}%",
+            str(r["epochs_saved"]),
+        )
+    console.print(table)

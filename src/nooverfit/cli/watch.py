@@ -1,0 +1,112 @@
+"""``nooverfit watch LOG``: follow a log another process writes and warn when to stop."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nooverfit.cli._app import app, console, guard
+from nooverfit.cli.diagnose import Format, Metric, TrainCol, ValCol, column_map, render
+from nooverfit.diagnose import Verdict, diagnose
+from nooverfit.history import History
+from nooverfit.logs import read_log
+from nooverfit.stopping import EarlyStopping, parse_criterion
+
+
+@app.command()
+@guard
+def watch(
+    log: Annotated[Path, typer.Argument(help="Log file or run folder being written.")],
+    criterion: Annotated[
+        str, typer.Option(help="Early-stopping rule: patience:N, gl:ALPHA, pq:ALPHA, up:S.")
+    ] = "gl:5",
+    idle: Annotated[
+        float, typer.Option(help="Exit after the log has not grown for this many seconds.")
+    ] = 300.0,
+    interval: Annotated[float, typer.Option(help="Seconds between checks of the log.")] = 2.0,
+    metric: Metric = None,
+    train_col: TrainCol = None,
+    val_col: ValCol = None,
+    log_format: Format = "auto",
+) -> None:
+    """Print a line per new epoch; warn once when the criterion fires and once when the
+    verdict turns to overfitting; end with a diagnosis when the log goes idle (or Ctrl-C)."""
+    parse_criterion(criterion)
+    if idle <= 0 or interval <= 0:
+        raise ValueError(f"--idle and --interval must be > 0 seconds, got {idle} and {interval}")
+    columns = column_map(train_col, val_col)
+    stopper = EarlyStopping(criterion)
+    history: History | None = None
+    seen, fired, warned = 0, False, False
+    stamp: tuple[float, int] | None = None
+    changed = time.monotonic()
+    console.print(f"watching {log} (criterion {criterion}; Ctrl-C to stop)")
+    try:
+        while time.monotonic() - changed < idle:
+            current = _stamp(log)
+            if current is not None and current != stamp:
+                stamp, changed = current, time.monotonic()
+                try:
+                    history = read_log(log, format=log_format, columns=columns)
+                except ValueError:
+                    history = None  # header not written yet, or no curve so far
+            if history is not None:
+                for i in range(seen, len(history)):
+                    fired, warned = _epoch(history, i, stopper, fired, warned, metric)
+                seen = max(seen, len(history))
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        console.print("interrupted")
+    if history is None:
+        raise ValueError(f"{log} never held a readable log; expected a growing CSV/JSONL log")
+    console.print(f"no new epoch for {idle:g} s; final diagnosis:")
+    render(diagnose(history, metric=metric), title=str(log))
+
+
+def _stamp(path: Path) -> tuple[float, int] | None:
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_mtime, stat.st_size
+
+
+def _epoch(
+    history: History,
+    i: int,
+    stopper: EarlyStopping,
+    fired: bool,
+    warned: bool,
+    metric: str | None,
+) -> tuple[bool, bool]:
+    """Print epoch ``i`` and any warning it triggers; return the updated (fired, warned)."""
+    epoch = history.epoch[i]
+    loss, val = history.loss[i], history.val_loss[i]
+    result = diagnose(history.head(i + 1), metric=metric)
+    verdict = result.verdict
+    console.print(
+        f"epoch {epoch:>4}  loss {loss:.4g}  val_loss {val:.4g}  {verdict.value}", highlight=False
+    )
+    if not fired and math.isfinite(val):
+        train = loss if math.isfinite(loss) else None
+        try:
+            fired = stopper.update(epoch, val, train)
+        except ValueError:  # pq without a training loss
+            fired = False
+        if fired:
+            console.print(
+                f"[bold red]STOP:[/] {stopper.criterion.spec} fired at epoch {epoch} "
+                f"({stopper.stop_reason.value if stopper.stop_reason else ''}); "
+                f"keep the weights of epoch {stopper.best_epoch}"
+            )
+    if not warned and verdict is Verdict.OVERFITTING:
+        warned = True
+        console.print(
+            f"[bold red]WARNING:[/] overfitting from epoch {epoch}: validation "
+            "loss is rising while training loss falls"
+        )
+    return fired, warned

@@ -1,0 +1,101 @@
+"""A Lightning callback that diagnoses the run every epoch and can stop it.
+
+    from nooverfit.integrations.lightning import DiagnosisCallback
+    trainer = Trainer(callbacks=[DiagnosisCallback(criterion="gl:5")])
+
+It reads the epoch's values from ``trainer.callback_metrics`` (any names ``read_log``
+understands: ``train_loss``, ``train_loss_epoch``, ``val_loss``, ``val_acc``, ...), feeds a
+:class:`~nooverfit.monitor.Monitor`, logs the verdict when it changes, and sets
+``trainer.should_stop`` when the criterion fires or the verdict is in ``stop_on``.
+Needs the ``lightning`` extra (``pip install 'nooverfit[lightning]'``).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from nooverfit.diagnose import Diagnosis, Verdict
+from nooverfit.logs._table import canonical
+from nooverfit.monitor import Monitor, Status
+
+try:
+    import lightning.pytorch as pl
+except ImportError:  # pragma: no cover - depends on the environment
+    try:
+        import pytorch_lightning as pl  # type: ignore[no-redef]
+    except ImportError as err:
+        raise ImportError(
+            "the Lightning callback needs lightning: pip install 'nooverfit[lightning]'"
+        ) from err
+
+log = logging.getLogger(__name__)
+
+
+def epoch_values(metrics: dict[str, Any]) -> dict[str, float]:
+    """Map Lightning metric names onto nooverfit's, preferring epoch-level values."""
+    chosen: dict[str, tuple[int, float]] = {}
+    for key, value in metrics.items():
+        name = canonical(key)
+        if name is None or name.priority >= 2:
+            continue
+        number = float(value.item() if hasattr(value, "item") else value)
+        if name.target not in chosen or name.priority < chosen[name.target][0]:
+            chosen[name.target] = (name.priority, number)
+    return {k: v for k, (_, v) in chosen.items()}
+
+
+class DiagnosisCallback(pl.Callback):  # type: ignore[misc]
+    """Diagnose a Lightning run as it trains.
+
+    Args:
+        criterion: early-stopping rule such as ``"gl:5"`` or ``"patience:10"`` (default
+            ``None``: stop only on a verdict in ``stop_on``).
+        stop_on: verdicts that stop training (default: diverging only).
+        metric: metric for the diagnosis (default: accuracy when logged).
+
+    Attributes:
+        status: the monitor's :class:`~nooverfit.monitor.Status` after the last epoch.
+    """
+
+    def __init__(
+        self,
+        criterion: str | None = None,
+        *,
+        stop_on: tuple[Verdict, ...] = (Verdict.DIVERGING,),
+        metric: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.monitor = Monitor(criterion, stop_on=stop_on, metric=metric)
+        self.status: Status | None = None
+
+    @property
+    def diagnosis(self) -> Diagnosis:
+        """The latest diagnosis."""
+        return self.monitor.diagnosis
+
+    def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
+        """Record the epoch (validation has run by now) and maybe stop."""
+        if getattr(trainer, "sanity_checking", False):
+            return
+        values = epoch_values(dict(trainer.callback_metrics))
+        if "val_loss" not in values and "loss" not in values:
+            return
+        previous = self.status.diagnosis.verdict if self.status else None
+        self.status = self.monitor.update(
+            trainer.current_epoch,
+            values.pop("loss", None),
+            values.pop("val_loss", None),
+            **values,
+        )
+        verdict = self.status.diagnosis.verdict
+        if verdict is not previous:
+            log.info("epoch %d: nooverfit verdict %s", trainer.current_epoch, verdict.value)
+        if self.status.stop:
+            log.warning(
+                "nooverfit stops training at epoch %d (%s); best epoch %s",
+                trainer.current_epoch,
+                self.status.reason,
+                self.status.best_epoch,
+            )
+            trainer.should_stop = True

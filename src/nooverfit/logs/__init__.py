@@ -1,0 +1,99 @@
+"""`read_log`: training logs from Keras, Lightning, TensorBoard, CSV/JSONL and nooverfit.
+
+Formats (``format=``):
+
+- ``keras``: ``CSVLogger`` files (``epoch,accuracy,loss,val_accuracy,val_loss``, any
+  metric names, any common separator).
+- ``lightning``: ``CSVLogger``'s ``metrics.csv`` (sparse rows with ``step`` and
+  ``epoch``; ``train_loss_epoch``, ``val_loss``, ``val_acc``, ...), or its run folder.
+- ``tensorboard``: event files or run folders (needs the ``tensorboard`` extra).
+- ``csv`` / ``jsonl``: any table; map unusual names with ``columns=``.
+- ``json``: nooverfit's own ``History`` JSON, or Keras's ``history.history`` saved as JSON.
+
+``auto`` (the default) picks by file name and content; all CSV flavours share one parser.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from nooverfit.history import History
+from nooverfit.logs._table import MAP_HINT, canonical, rows_to_history
+from nooverfit.logs.tensorboard import EVENTS, event_files, read_tensorboard
+from nooverfit.logs.text import read_csv, read_json, read_jsonl
+
+FORMATS = ("auto", "keras", "lightning", "tensorboard", "csv", "jsonl", "json", "nooverfit")
+
+
+def detect_format(path: Path) -> str:
+    """The format ``auto`` would use for ``path`` (see the module docstring)."""
+    if path.is_dir():
+        if event_files(path):
+            return "tensorboard"
+        if any(path.rglob("metrics.csv")):
+            return "lightning"
+        raise ValueError(
+            f"{path} is a folder without {EVENTS}* or metrics.csv files; "
+            "expected a log file or a TensorBoard/Lightning run folder"
+        )
+    if path.name.startswith(EVENTS):
+        return "tensorboard"
+    if path.suffix.lower() == ".json":
+        return "json"
+    with path.open("rb") as f:
+        head = f.read(4096).decode("utf-8", errors="replace").lstrip()
+    if path.suffix.lower() in (".jsonl", ".ndjson") or head.startswith("{"):
+        return "jsonl"
+    header = head.splitlines()[0] if head else ""
+    if "step" in header and "epoch" in header:
+        return "lightning"
+    return "keras" if "epoch" in header else "csv"
+
+
+def read_log(
+    path: str | os.PathLike[str],
+    *,
+    format: str = "auto",
+    columns: Mapping[str, str] | None = None,
+) -> History:
+    """Read a training log written by any framework into a :class:`History`.
+
+    Args:
+        path: a log file or a run folder (TensorBoard, Lightning).
+        format: one of ``FORMATS`` (default ``"auto"``: detect).
+        columns: ``{nooverfit name: logged name}`` for names not recognized, e.g.
+            ``{"loss": "train_mse", "val_loss": "valid_mse"}``.
+
+    Returns:
+        One row per epoch; values not logged are NaN. A truncated file (a run still in
+        progress) gives the epochs that are complete.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        ValueError: unknown format, or no curve recognized (the message lists the
+            columns found and how to map them).
+        ImportError: a TensorBoard log without the ``tensorboard`` package.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"log not found: {p}")
+    if format not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
+    kind = detect_format(p) if format == "auto" else format
+    if kind == "tensorboard":
+        return read_tensorboard(p, columns=columns)
+    if p.is_dir():
+        found = sorted(p.rglob("metrics.csv"))
+        if not found:
+            raise ValueError(f"no metrics.csv under {p}; expected a Lightning run folder")
+        p = max(found, key=lambda f: f.stat().st_mtime)
+    if kind == "jsonl":
+        return read_jsonl(p, columns=columns)
+    if kind in ("json", "nooverfit") and p.suffix.lower() == ".json":
+        return read_json(p, columns=columns)
+    return read_csv(p, columns=columns)
+
+
+__all__ = ["FORMATS", "MAP_HINT", "canonical", "detect_format", "read_log", "rows_to_history"]

@@ -1,0 +1,161 @@
+"""Turn logged rows with any column names into a :class:`~nooverfit.history.History`.
+
+Every reader produces rows (``{column: value}``, one per logging event); this module maps
+the names onto nooverfit's (``loss``, ``val_loss``, ``accuracy``, ``val_accuracy``, and
+``X`` / ``val_X`` for other metrics) and folds the rows into one value per epoch.
+
+Names understood: Keras (``loss``, ``val_acc``), Lightning (``train_loss_epoch``,
+``val_loss``, ``train_acc_step``), TensorBoard tags (``train/epoch_loss``,
+``validation/epoch_accuracy``, ``loss/val``), Hugging Face (``eval_loss``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from nooverfit.history import History
+
+_TRAIN = ("train", "training", "trn")
+_VAL = ("val", "valid", "validation", "eval", "dev")
+_ALIASES = {"acc": "accuracy", "err": "error", "lr_epoch": "lr", "learning_rate": "lr"}
+_IGNORED = {"step", "global_step", "wall_time", "walltime", "time", "timestamp", "created_at"}
+
+#: A hint appended to every "columns not recognized" error.
+MAP_HINT = (
+    "map them with --train-col NAME --val-col NAME (or columns={'loss': NAME, 'val_loss': NAME})"
+)
+
+
+@dataclass(frozen=True)
+class Name:
+    """A logged column mapped onto a nooverfit name, with its priority (0 = best).
+
+    Priority 0 is an epoch-level value (``*_epoch``), 1 a plain name, 2 a step-level
+    value (``*_step``) and 3 a batch-level one (``batch_*``); the lowest that exists wins.
+    """
+
+    target: str
+    priority: int
+
+
+def canonical(name: str) -> Name | None:
+    """Map a logged column name onto nooverfit's names; ``None`` for bookkeeping columns."""
+    low = name.strip().lower()
+    if low in _IGNORED or low == "epoch" or not low:
+        return None
+    side = ""
+    rest = []
+    for part in re.split(r"[/.]", low):
+        if part in _TRAIN:
+            side = "train"
+        elif part in _VAL:
+            side = "val"
+        elif part:
+            rest.append(part)
+    base = "_".join(rest)
+    priority = 1
+    if base.endswith("_epoch"):
+        base, priority = base[: -len("_epoch")], 0
+    elif base.endswith("_step"):
+        base, priority = base[: -len("_step")], 2
+    for word in _TRAIN + _VAL:
+        if base.startswith(word + "_"):
+            side, base = ("val" if word in _VAL else "train"), base[len(word) + 1 :]
+            break
+    if base.startswith("epoch_"):
+        base = base[len("epoch_") :]
+    elif base.startswith("batch_"):
+        base, priority = base[len("batch_") :], 3
+    base = _ALIASES.get(base, base)
+    if not base:
+        return None
+    return Name(f"val_{base}" if side == "val" else base, priority)
+
+
+def rows_to_history(
+    rows: Iterable[Mapping[str, float]],
+    *,
+    columns: Mapping[str, str] | None = None,
+    source: str = "log",
+) -> History:
+    """Fold logging rows into one value per epoch and name the curves.
+
+    Epoch-level values keep the last finite value logged in the epoch; step-level values
+    are averaged over the epoch. Rows without an ``epoch`` column count as one epoch each.
+
+    Args:
+        rows: one mapping per logged row (NaN or absent for values not logged there).
+        columns: explicit mapping ``{nooverfit name: logged name}``, e.g.
+            ``{"loss": "train_mse", "val_loss": "valid_mse"}``; it overrides the guesses.
+        source: what to call the log in errors (its path).
+
+    Raises:
+        ValueError: when no training or validation curve can be recognized, or a mapped
+            column does not exist (the message lists the columns found).
+    """
+    rows = list(rows)
+    found: list[str] = []
+    for row in rows:
+        found += [k for k in row if k not in found]
+    explicit = dict(columns or {})
+    for target, logged in explicit.items():
+        if logged not in found:
+            raise ValueError(
+                f"column {logged!r} (for {target}) not in {source}; "
+                f"columns found: {', '.join(found) or 'none'}"
+            )
+    chosen: dict[str, tuple[int, str]] = {}
+    for logged in found:
+        if logged in explicit.values():
+            continue
+        name = canonical(logged)
+        if name is None or name.target in explicit:
+            continue
+        if name.target not in chosen or name.priority < chosen[name.target][0]:
+            chosen[name.target] = (name.priority, logged)
+    mapping = {t: (0, logged) for t, logged in explicit.items()} | chosen
+    if not any(t == "loss" or t.startswith("val_") for t in mapping):
+        raise ValueError(
+            f"no training or validation curve recognized in {source}; "
+            f"columns found: {', '.join(found) or 'none'}; {MAP_HINT}"
+        )
+    per_epoch: dict[int, dict[str, list[float]]] = {}
+    implicit = "epoch" not in found
+    for i, row in enumerate(rows):
+        raw_epoch = float(i) if implicit else row.get("epoch", math.nan)
+        if not math.isfinite(raw_epoch):
+            continue
+        bucket = per_epoch.setdefault(int(raw_epoch), {})
+        for target, (_, logged) in mapping.items():
+            value = row.get(logged, math.nan)
+            if not math.isnan(value):
+                bucket.setdefault(target, []).append(value)
+    epochs = sorted(per_epoch)
+    curves: dict[str, list[float]] = {}
+    for target, (priority, _) in mapping.items():
+        fold = _mean if priority >= 2 else _last
+        curves[target] = [fold(per_epoch[e].get(target, [])) for e in epochs]
+    return History.from_columns(curves, epoch=epochs)
+
+
+def _last(values: list[float]) -> float:
+    return values[-1] if values else math.nan
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else math.nan
+
+
+def parse_number(text: object) -> float:
+    """A logged value as a float: NaN for empty, ``NA``, ``None`` or text."""
+    if text is None or isinstance(text, bool):
+        return math.nan
+    if isinstance(text, (int, float)):
+        return float(text)
+    try:
+        return float(str(text).strip())
+    except ValueError:
+        return math.nan

@@ -1,0 +1,112 @@
+"""Readers for text logs: CSV (Keras ``CSVLogger``, Lightning ``metrics.csv``, generic,
+nooverfit's own) and JSON lines.
+
+A log still being written may end in a partial line: rows with the wrong number of
+fields and lines that are not valid JSON are skipped with a warning, so a truncated file
+reads what is complete.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import math
+from collections.abc import Mapping
+from pathlib import Path
+
+from nooverfit.history import History
+from nooverfit.logs._table import parse_number, rows_to_history
+
+log = logging.getLogger(__name__)
+
+_SEPARATORS = (",", ";", "\t", "|", " ")
+
+
+def separator(header: str, second: str | None = None) -> str:
+    """Guess the field separator from the header (and the next line, when given).
+
+    Keras's ``CSVLogger(separator=...)`` accepts any string; the common ones are tried.
+    """
+    best, count = ",", 0
+    for sep in _SEPARATORS:
+        n = header.count(sep)
+        if n > count and (second is None or second.count(sep) == n):
+            best, count = sep, n
+    return best
+
+
+def csv_rows(text: str, *, source: str = "log") -> tuple[list[str], list[dict[str, float]]]:
+    """Parse CSV text into its header and numeric rows, skipping malformed rows."""
+    lines = text.splitlines()
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    if not lines:
+        raise ValueError(f"{source} is empty; expected a header line and one row per epoch")
+    sep = separator(lines[0], lines[1] if len(lines) > 1 else None)
+    reader = csv.reader(io.StringIO("\n".join(lines)), delimiter=sep)
+    header = [h.strip() for h in next(reader)]
+    rows = []
+    for number, fields in enumerate(reader, start=2):
+        if not fields or all(not f.strip() for f in fields):
+            continue
+        if len(fields) != len(header):
+            log.warning(
+                "%s line %d: %d fields, expected %d; skipped (truncated?)",
+                source,
+                number,
+                len(fields),
+                len(header),
+            )
+            continue
+        rows.append({h: parse_number(f) for h, f in zip(header, fields, strict=True)})
+    return header, rows
+
+
+def read_csv(path: Path, *, columns: Mapping[str, str] | None = None) -> History:
+    """Read a Keras, Lightning, generic or nooverfit CSV log."""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    _, rows = csv_rows(text, source=str(path))
+    return rows_to_history(rows, columns=columns, source=str(path))
+
+
+def read_jsonl(path: Path, *, columns: Mapping[str, str] | None = None) -> History:
+    """Read JSON lines: one object per line, e.g. ``{"epoch": 0, "loss": 0.9, ...}``."""
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            log.warning("%s line %d is not valid JSON; skipped (truncated?)", path, number)
+            continue
+        if isinstance(record, dict):
+            rows.append({str(k): parse_number(v) for k, v in record.items()})
+    return rows_to_history(rows, columns=columns, source=str(path))
+
+
+def read_json(path: Path, *, columns: Mapping[str, str] | None = None) -> History:
+    """Read nooverfit's own JSON history, or a JSON object of lists / list of objects."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path} is not valid JSON ({err.msg} at line {err.lineno})") from None
+    if isinstance(data, dict) and "epoch" in data and "extras" in data and not columns:
+        return History.from_dict(data)
+    if isinstance(data, dict):
+        # {"loss": [...], "val_loss": [...]} as Keras's History.history is saved
+        lists = {k: v for k, v in data.items() if isinstance(v, list)}
+        n = max((len(v) for v in lists.values()), default=0)
+        rows = [
+            {k: parse_number(v[i]) if i < len(v) else math.nan for k, v in lists.items()}
+            for i in range(n)
+        ]
+    elif isinstance(data, list):
+        rows = [
+            {str(k): parse_number(v) for k, v in r.items()} for r in data if isinstance(r, dict)
+        ]
+    else:
+        raise ValueError(f"{path}: expected a JSON object of lists or a list of objects")
+    return rows_to_history(rows, columns=columns, source=str(path))

@@ -1,0 +1,125 @@
+"""`Monitor`: a live diagnosis inside any plain-PyTorch training loop.
+
+    monitor = Monitor(criterion="gl:5")
+    for epoch in range(epochs):
+        ...  # train, then evaluate
+        status = monitor.update(epoch, loss=train_loss, val_loss=val_loss)
+        if status.stop:
+            break
+    print(monitor.diagnosis.explanation)
+
+The monitor only decides; the loop owns the weights (keep those of ``status.best_epoch``).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+from nooverfit.diagnose import Diagnosis, Verdict, diagnose
+from nooverfit.history import History
+from nooverfit.stopping import EarlyStopping
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Status:
+    """What the monitor concluded after one epoch.
+
+    Attributes:
+        epoch: the epoch just recorded.
+        diagnosis: the diagnosis of all epochs so far.
+        stop: whether training should stop now.
+        reason: why it should stop (``""`` when it should not): the criterion that fired,
+            ``"overfitting"`` or ``"diverging"``.
+        best_epoch: the epoch whose weights to keep.
+    """
+
+    epoch: int
+    diagnosis: Diagnosis
+    stop: bool
+    reason: str
+    best_epoch: int | None
+
+
+class Monitor:
+    """Record curves epoch by epoch and diagnose them as training goes.
+
+    Args:
+        criterion: early-stopping rule (``"patience:10"``, ``"gl:5"``, ``"pq:0.5"``,
+            ``"up:3"``), or ``None`` for none (default).
+        stop_on: verdicts that also stop training (default: diverging only). Pass
+            ``(Verdict.OVERFITTING, Verdict.DIVERGING)`` to stop as soon as overfitting shows.
+        metric: metric passed to :func:`diagnose` (default: accuracy when logged).
+    """
+
+    def __init__(
+        self,
+        criterion: str | None = None,
+        *,
+        stop_on: tuple[Verdict, ...] = (Verdict.DIVERGING,),
+        metric: str | None = None,
+    ) -> None:
+        self.stopper = EarlyStopping(criterion) if criterion else None
+        self.stop_on = tuple(Verdict(v) for v in stop_on)
+        self.metric = metric
+        self._rows: dict[str, list[float]] = {}
+        self._epochs: list[int] = []
+        self._diagnosis: Diagnosis | None = None
+
+    def update(
+        self,
+        epoch: int,
+        loss: float | None = None,
+        val_loss: float | None = None,
+        **metrics: float | None,
+    ) -> Status:
+        """Record one epoch and return the current :class:`Status`.
+
+        Args:
+            epoch: the epoch just finished (increasing).
+            loss: training loss of the epoch (``None`` when not measured).
+            val_loss: validation loss of the epoch.
+            **metrics: further values, e.g. ``accuracy=0.93, val_accuracy=0.90``.
+
+        Raises:
+            ValueError: if ``epoch`` is not after the previous one.
+        """
+        if self._epochs and epoch <= self._epochs[-1]:
+            raise ValueError(f"epoch must increase, got {epoch} after {self._epochs[-1]}")
+        values = {"loss": loss, "val_loss": val_loss, **metrics}
+        for name in set(values) | set(self._rows):
+            column = self._rows.setdefault(name, [math.nan] * len(self._epochs))
+            value = values.get(name)
+            column.append(math.nan if value is None else float(value))
+        self._epochs.append(epoch)
+        diagnosis = diagnose(self.history, metric=self.metric)
+        self._diagnosis = diagnosis
+        reason = ""
+        train = None if loss is None else float(loss)
+        if (
+            self.stopper is not None
+            and val_loss is not None
+            and self.stopper.update(epoch, float(val_loss), train)
+        ):
+            reason = self.stopper.criterion.spec
+        if not reason and diagnosis.verdict in self.stop_on:
+            reason = diagnosis.verdict.value
+        if reason:
+            log.info("epoch %d: stop (%s); verdict %s", epoch, reason, diagnosis.verdict.value)
+        best = diagnosis.best_epoch
+        if self.stopper is not None and self.stopper.best_epoch is not None:
+            best = self.stopper.best_epoch
+        return Status(epoch, diagnosis, bool(reason), reason, best)
+
+    @property
+    def history(self) -> History:
+        """The curves recorded so far."""
+        return History.from_columns(self._rows, epoch=self._epochs)
+
+    @property
+    def diagnosis(self) -> Diagnosis:
+        """The latest diagnosis (of an empty history before the first update)."""
+        return self._diagnosis or diagnose(self.history, metric=self.metric)

@@ -1,0 +1,83 @@
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from nooverfit.cli import app
+from nooverfit.diagnose import diagnose
+from nooverfit.logs import read_log
+from nooverfit.stopping import replay
+
+LOGS = Path(__file__).parent / "fixtures" / "logs"
+runner = CliRunner()
+
+
+def test_diagnose_prints_verdict_causes_remedies():
+    result = runner.invoke(app, ["diagnose", str(LOGS / "keras_overfit.csv")])
+    assert result.exit_code == 0, result.output
+    d = diagnose(read_log(LOGS / "keras_overfit.csv"))
+    assert "OVERFITTING" in result.output
+    assert f"epoch {d.onset_epoch}" in result.output
+    assert "early stopping" in result.output
+
+
+def test_diagnose_json_matches_library():
+    result = runner.invoke(app, ["diagnose", str(LOGS / "lightning_metrics.csv"), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    d = diagnose(read_log(LOGS / "lightning_metrics.csv"))
+    assert data["verdict"] == d.verdict.value
+    assert data["onset_epoch"] == d.onset_epoch
+    assert [c["kind"] for c in data["causes"]] == [c.kind for c in d.causes]
+
+
+def test_diagnose_stopping_table_matches_replay():
+    log = LOGS / "keras_overfit.csv"
+    result = runner.invoke(app, ["diagnose", str(log), "--stopping", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = {r["criterion"]: r for r in json.loads(result.output)["stopping"]}
+    assert len(rows) == 11
+    h = read_log(log)
+    for spec in ("patience:5", "gl:5", "pq:0.5", "up:2"):
+        ref = replay(spec, h.val_loss, h.loss)
+        assert rows[spec]["stop_epoch"] == ref.stop_epoch
+        assert rows[spec]["epochs_saved"] == ref.epochs_saved
+    table = runner.invoke(app, ["diagnose", str(log), "--stopping"])
+    assert "patience:20" in table.output and "epochs saved" in table.output
+
+
+def test_diagnose_plot_written(tmp_path):
+    out = tmp_path / "plots" / "d.png"
+    result = runner.invoke(app, ["diagnose", str(LOGS / "keras_overfit.csv"), "--plot", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_diagnose_unknown_columns_one_line_exit_2():
+    result = runner.invoke(app, ["diagnose", str(LOGS / "generic.csv")])
+    assert result.exit_code == 2
+    assert "my_train_mse" in result.output and "--train-col" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_diagnose_column_flags_map_names():
+    result = runner.invoke(
+        app,
+        [
+            "diagnose",
+            str(LOGS / "generic.csv"),
+            "--train-col",
+            "my_train_mse",
+            "--val-col",
+            "my_valid_mse",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["verdict"] == "overfitting"
+
+
+def test_diagnose_missing_file_exit_2(tmp_path):
+    result = runner.invoke(app, ["diagnose", str(tmp_path / "none.csv")])
+    assert result.exit_code == 2
+    assert "log not found" in result.output

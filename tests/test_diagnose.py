@@ -1,0 +1,181 @@
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nooverfit.diagnose import MIN_EPOCHS, Verdict, diagnose
+from nooverfit.history import History
+from nooverfit.stopping import generalization_loss
+
+CURVES = Path(__file__).parent / "fixtures" / "curves"
+
+
+def u_shaped(n=40, low=12, seed=0):
+    """Train loss decays to ~0; val loss falls to a minimum at `low`, then rises."""
+    rng = np.random.default_rng(seed)
+    e = np.arange(n)
+    loss = 2.0 * np.exp(-e / 4) + 1e-3
+    val = 0.3 + 2.0 * np.exp(-e / 4) + 0.002 * np.maximum(0, e - low) ** 2
+    val = val + rng.normal(0, 0.005, n)
+    acc = 1 - loss / 2.5
+    return History.from_columns(
+        {"loss": loss, "val_loss": val, "accuracy": acc, "val_accuracy": acc - 0.1}
+    )
+
+
+def test_diagnose_overfitting_onset_is_smoothed_minimum():
+    h = u_shaped()
+    d = diagnose(h)
+    assert d.verdict is Verdict.OVERFITTING
+    val = np.asarray(h.val_loss)
+    smooth = [val[max(0, i - 2) : i + 3].mean() for i in range(len(val))]  # by hand
+    assert d.onset_epoch == int(np.argmin(smooth))
+    assert d.best_epoch == int(np.argmin(val))
+    assert d.generalization_loss == pytest.approx(generalization_loss(val[-1], val.min()))
+    assert d.gap.loss_at_last == pytest.approx(h.val_loss[-1] - h.loss[-1])
+    assert d.gap.metric == "accuracy"
+    assert d.gap.metric_at_best == pytest.approx(0.1)
+    kinds = [c.kind for c in d.causes]
+    assert "too_many_epochs" in kinds and "complex_network" in kinds
+    stop = next(r for r in d.remedies if r.kind == "early_stopping")
+    assert f"epoch {d.onset_epoch}" in stop.reason
+    assert all(c.reason.endswith(".") for c in d.causes)
+
+
+def test_diagnose_underfitting_flat_high_losses():
+    e = np.arange(30)
+    loss = 2.30 - 0.05 * (1 - np.exp(-e / 3))
+    h = History.from_columns({"loss": loss, "val_loss": loss + 0.01})
+    d = diagnose(h)
+    assert d.verdict is Verdict.UNDERFITTING
+    assert d.remedies[0].kind == "more_capacity"
+
+
+def test_diagnose_good_fit_converged_small_gap():
+    e = np.arange(40)
+    loss = 0.05 + 2 * np.exp(-e / 3)
+    h = History.from_columns({"loss": loss, "val_loss": loss * 1.2 + 0.02})
+    assert diagnose(h).verdict is Verdict.GOOD_FIT
+
+
+def test_diagnose_still_improving_when_cut_early():
+    loss = [2.30, 2.20, 2.10, 2.00, 1.90, 1.80]
+    h = History.from_columns({"loss": loss, "val_loss": [v + 0.02 for v in loss]})
+    d = diagnose(h)
+    assert d.verdict is Verdict.STILL_IMPROVING
+    assert d.remedies[0].kind == "train_longer"
+
+
+@pytest.mark.parametrize(
+    "loss",
+    [
+        [2.0, 1.5, 1.2, math.inf, math.nan],
+        [2.0, 1.5, 1.2, 1.0, math.nan],
+        [2.0, 1.0, 2.0, 1.0, 2.5, 1.1, 2.4, 1.0, 2.6, 1.2, 2.5, 1.1],
+        [1.0, 0.8, 0.7, 0.9, 1.5, 3.0, 8.0, 20.0],
+    ],
+)
+def test_diagnose_diverging(loss):
+    val = [v * 1.1 if math.isfinite(v) else math.nan for v in loss]
+    d = diagnose(History.from_columns({"loss": loss, "val_loss": val}))
+    assert d.verdict is Verdict.DIVERGING
+    assert d.remedies[0].kind == "lower_lr"
+
+
+def test_diagnose_stop_reason_diverged():
+    h = History.from_columns({"loss": [1.0, 0.9], "val_loss": [1.0, 0.9]})
+    h = History(**{**h.__dict__, "stop_reason": "diverged"})
+    assert diagnose(h).verdict is Verdict.DIVERGING
+
+
+def test_diagnose_insufficient_without_val_or_epochs():
+    no_val = diagnose(History.from_columns({"loss": [2.0, 1.5, 1.0, 0.8, 0.6]}))
+    assert no_val.verdict is Verdict.INSUFFICIENT_EVIDENCE
+    assert any("validation" in m for m in no_val.missing)
+    short = diagnose(History.from_columns({"loss": [2.0, 1.5], "val_loss": [2.1, 1.6]}))
+    assert short.verdict is Verdict.INSUFFICIENT_EVIDENCE
+    assert any(str(MIN_EPOCHS) in m for m in short.missing)
+    empty = diagnose(History.from_columns({}))
+    assert empty.verdict is Verdict.INSUFFICIENT_EVIDENCE
+
+
+def test_diagnose_higher_is_better_metric_without_loss():
+    h = u_shaped()
+    acc_only = History.from_columns(
+        {"auc": [1 - v / 3 for v in h.loss], "val_auc": [1 - v / 3 for v in h.val_loss]}
+    )
+    d = diagnose(acc_only, metric="auc")
+    assert d.verdict is Verdict.OVERFITTING
+    assert d.monitor == "auc"
+    assert d.onset_epoch == diagnose(h).onset_epoch
+    assert d.gap.metric_at_last > 0  # positive: worse on validation
+
+
+def test_diagnose_missing_epochs_are_interpolated():
+    h = u_shaped()
+    val = list(h.val_loss)
+    for i in (3, 4, 20, 31):
+        val[i] = math.nan
+    gappy = History.from_columns({"loss": h.loss, "val_loss": val})
+    d = diagnose(gappy)
+    assert d.verdict is Verdict.OVERFITTING
+    assert abs(d.onset_epoch - diagnose(h).onset_epoch) <= 1
+
+
+def test_diagnose_early_stopped_run_is_good_fit():
+    e = np.arange(30)
+    loss = 0.2 + 2 * np.exp(-e / 3)
+    val = 0.3 + 2 * np.exp(-e / 3) + 0.004 * np.maximum(0, e - 19) ** 2
+    h = History.from_columns({"loss": loss, "val_loss": val})
+    assert diagnose(h).verdict is Verdict.OVERFITTING
+    stopped = History(**{**h.__dict__, "stop_reason": "patience", "best_epoch": 19})
+    assert diagnose(stopped).verdict is Verdict.GOOD_FIT
+
+
+def test_diagnose_unknown_metric_names_columns():
+    with pytest.raises(ValueError, match="columns found: epoch, loss, val_loss"):
+        diagnose(History.from_columns({"loss": [1.0] * 5, "val_loss": [1.0] * 5}), metric="f1")
+
+
+def test_diagnosis_to_dict_is_json():
+    d = diagnose(u_shaped())
+    data = json.loads(json.dumps(d.to_dict()))
+    assert data["verdict"] == "overfitting"
+    assert data["causes"][0]["reason"] == d.causes[0].reason
+
+
+def test_diagnose_labelled_suite_accuracy():
+    manifest = json.loads((CURVES / "manifest.json").read_text())
+    right = sum(
+        diagnose(History.load(CURVES / run["file"])).verdict.value == run["regime"]
+        for run in manifest
+    )
+    assert len(manifest) >= 50
+    assert right / len(manifest) >= 0.95
+
+
+finite = st.floats(min_value=1e-6, max_value=1e6, allow_nan=False)
+value = st.one_of(finite, st.just(math.nan), st.just(math.inf), st.just(0.0))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.integers(0, 60).flatmap(
+        lambda n: st.tuples(
+            st.lists(value, min_size=n, max_size=n), st.lists(value, min_size=n, max_size=n)
+        )
+    ),
+    st.sampled_from(["", "patience", "diverged", "completed"]),
+)
+def test_diagnose_never_crashes(curves, stop_reason):
+    loss, val = curves
+    h = History.from_columns({"loss": loss, "val_loss": val} if loss else {})
+    h = History(**{**h.__dict__, "stop_reason": stop_reason})
+    d = diagnose(h)
+    assert isinstance(d.verdict, Verdict)
+    text = json.dumps(d.to_dict())
+    assert text == json.dumps(diagnose(h).to_dict())  # deterministic

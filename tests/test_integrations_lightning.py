@@ -1,0 +1,80 @@
+import pytest
+
+pytest.importorskip("lightning", reason="the lightning extra is not installed")
+
+import lightning.pytorch as pl
+import torch
+from torch import nn
+from torch.nn import functional as F
+from torch.utils.data import DataLoader, TensorDataset
+
+from nooverfit.diagnose import Verdict
+from nooverfit.integrations.lightning import DiagnosisCallback, epoch_values
+
+
+class Memorizer(pl.LightningModule):
+    """A wide MLP on 16 random-label samples: it memorizes them and validation gets worse."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(8, 256), nn.ReLU(), nn.Linear(256, 2))
+
+    def training_step(self, batch, _):
+        x, y = batch
+        loss = F.cross_entropy(self.net(x), y)
+        self.log("train_loss", loss, on_step=True, on_epoch=True)
+        return loss
+
+    def validation_step(self, batch, _):
+        x, y = batch
+        logits = self.net(x)
+        self.log("val_loss", F.cross_entropy(logits, y))
+        self.log("val_acc", (logits.argmax(1) == y).float().mean())
+
+    def configure_optimizers(self):
+        return torch.optim.Adam(self.parameters(), lr=1e-2)
+
+
+def loaders():
+    gen = torch.Generator().manual_seed(0)
+    x, y = torch.randn(48, 8, generator=gen), torch.randint(0, 2, (48,), generator=gen)
+    train = DataLoader(TensorDataset(x[:16], y[:16]), batch_size=16)
+    val = DataLoader(TensorDataset(x[16:], y[16:]), batch_size=32)
+    return train, val
+
+
+def trainer(callback, epochs):
+    return pl.Trainer(
+        max_epochs=epochs,
+        callbacks=[callback],
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+    )
+
+
+def test_epoch_values_prefers_epoch_level_names():
+    values = epoch_values(
+        {
+            "train_loss_step": torch.tensor(2.0),
+            "train_loss_epoch": torch.tensor(1.0),
+            "val_acc": 0.5,
+        }
+    )
+    assert values == {"loss": 1.0, "val_accuracy": 0.5}
+
+
+def test_lightning_callback_records_and_stops():
+    torch.manual_seed(0)
+    callback = DiagnosisCallback(stop_on=(Verdict.OVERFITTING,))
+    train, val = loaders()
+    t = trainer(callback, 60)
+    t.fit(Memorizer(), train, val)
+    history = callback.monitor.history
+    assert history.has("loss") and history.has("val_loss") and history.has("val_accuracy")
+    assert callback.status is not None and callback.status.stop
+    assert callback.diagnosis.verdict is Verdict.OVERFITTING
+    assert t.current_epoch < 60

@@ -1,0 +1,75 @@
+import math
+from pathlib import Path
+
+import pytest
+
+from nooverfit.diagnose import Verdict, diagnose
+from nooverfit.history import History
+from nooverfit.logs import read_log
+from nooverfit.monitor import Monitor
+from nooverfit.stopping import replay
+
+LOGS = Path(__file__).parent / "fixtures" / "logs"
+
+
+def test_monitor_stops_where_replay_stops():
+    h = read_log(LOGS / "keras_overfit.csv")
+    monitor = Monitor("gl:5")
+    stopped = None
+    for i, epoch in enumerate(h.epoch):
+        status = monitor.update(
+            epoch, h.loss[i], h.val_loss[i], accuracy=h.accuracy[i], val_accuracy=h.val_accuracy[i]
+        )
+        if status.stop:
+            stopped = status
+            break
+    ref = replay("gl:5", h.val_loss, h.loss)
+    assert stopped is not None and stopped.reason == "gl:5"
+    assert stopped.epoch == ref.stop_epoch
+    assert stopped.best_epoch == ref.best_epoch
+
+
+def test_monitor_diagnosis_equals_diagnose_on_same_epochs():
+    h = read_log(LOGS / "keras_overfit.csv")
+    monitor = Monitor()
+    for i, epoch in enumerate(h.epoch):
+        status = monitor.update(
+            epoch, h.loss[i], h.val_loss[i], accuracy=h.accuracy[i], val_accuracy=h.val_accuracy[i]
+        )
+        assert not status.stop
+    assert monitor.history == h
+    assert monitor.diagnosis == diagnose(h)
+    assert monitor.diagnosis.verdict is Verdict.OVERFITTING
+
+
+def test_monitor_stop_on_overfitting():
+    h = read_log(LOGS / "keras_overfit.csv")
+    monitor = Monitor(stop_on=(Verdict.OVERFITTING,))
+    status = None
+    for i, epoch in enumerate(h.epoch):
+        status = monitor.update(epoch, h.loss[i], h.val_loss[i])
+        if status.stop:
+            break
+    assert status is not None and status.stop and status.reason == "overfitting"
+    assert status.epoch < h.epoch[-1]
+    assert diagnose(h.head(status.epoch + 1)).verdict is Verdict.OVERFITTING
+    assert diagnose(h.head(status.epoch)).verdict is not Verdict.OVERFITTING
+
+
+def test_monitor_stops_on_divergence_and_rejects_old_epochs():
+    monitor = Monitor()
+    for epoch, loss in enumerate([2.0, 1.0, 0.5]):
+        monitor.update(epoch, loss, loss)
+    assert monitor.update(3, math.inf, math.nan).stop
+    with pytest.raises(ValueError, match="epoch must increase"):
+        monitor.update(3, 1.0, 1.0)
+
+
+def test_monitor_missing_values_are_nan():
+    monitor = Monitor()
+    monitor.update(0, 1.0)
+    monitor.update(1, 0.9, 1.0, val_accuracy=0.5)
+    h = monitor.history
+    assert isinstance(h, History)
+    assert math.isnan(h.val_loss[0]) and h.val_accuracy[1] == 0.5
+    assert math.isnan(h.val_accuracy[0])
