@@ -9,7 +9,21 @@ from nooverfit.data.tensors import SplitData
 from nooverfit.engine.result import RunResult
 from nooverfit.engine.sequential import run_sequential
 
-ENGINES = ("sequential",)
+ENGINES = ("auto", "fused", "sequential")
+
+
+def resolve_engine(engine: str, configs: Sequence[RunConfig]) -> str:
+    """The engine that runs ``configs``: ``"auto"`` means fused for two or more configs
+    (every built-in model family stacks) and sequential for a single one.
+
+    Raises:
+        ValueError: if ``engine`` is not one of :data:`ENGINES`.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+    if engine == "auto":
+        return "fused" if len(configs) > 1 else "sequential"
+    return engine
 
 
 def run_configs(
@@ -18,18 +32,26 @@ def run_configs(
     *,
     engine: str = "sequential",
     on_result: Callable[[RunResult], None] | None = None,
+    max_group: int | None = None,
 ) -> list[RunResult]:
     """Train every config on ``data`` with ``engine``; results come back in input order.
 
     Args:
         configs: the runs to train.
         data: tensors and split shared by all runs.
-        engine: one of :data:`ENGINES`.
-        on_result: called as each run finishes (for progress bars and saving to disk).
+        engine: one of :data:`ENGINES` (default ``"sequential"``, the reference).
+        on_result: called as each run finishes (for progress bars and saving to disk);
+            the fused engine finishes a whole group at once.
+        max_group: the fused engine's largest group (default: sized to the device).
     """
-    if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
-    stream: Iterator[tuple[int, RunResult]] = run_sequential(configs, data)
+    chosen = resolve_engine(engine, configs)
+    stream: Iterator[tuple[int, RunResult]]
+    if chosen == "fused":
+        from nooverfit.engine.fused import run_fused
+
+        stream = run_fused(configs, data, max_group=max_group)
+    else:
+        stream = run_sequential(configs, data)
     results: dict[int, RunResult] = {}
     for i, result in stream:
         results[i] = result

@@ -1,0 +1,277 @@
+"""The fused engine: train a group of K configs at once as one :class:`StackedNet`.
+
+It reproduces :func:`nooverfit.train.fit` config by config: the same initialization
+(each network comes from ``build_model``), the same batches (``batch_order`` over each
+config's own training subset), the same loss and optimizer arithmetic, the same eval-mode
+curves and early stopping. What differs: dropout masks and augmentation draws come from a
+group generator (same distribution, other numbers), and a config that has run out of
+batches in an epoch (a smaller training subset) waits, without any update, for the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import warnings
+from collections.abc import Iterator, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from nooverfit.config import RunConfig
+from nooverfit.data.augment import augmenter
+from nooverfit.data.tensors import SplitData
+from nooverfit.engine.grouping import plan_groups
+from nooverfit.engine.result import RunResult
+from nooverfit.engine.stacked import StackedNet
+from nooverfit.history import History
+from nooverfit.models import build_model
+from nooverfit.stopping import EarlyStopping, StopReason
+from nooverfit.train import batch_order
+
+log = logging.getLogger(__name__)
+
+BETAS = (0.9, 0.999)  # torch.optim.AdamW's defaults, as make_optimizer uses them
+EPS = 1e-8
+MOMENTUM = 0.9
+EVAL_ROWS = 1 << 16  # configs x samples per evaluation chunk
+
+
+class StackedOptimizer:
+    """One AdamW or SGD-momentum step for all K configs of a :class:`StackedNet`.
+
+    Matches ``torch.optim.AdamW`` / ``SGD(momentum=0.9)`` on
+    :func:`nooverfit.regularize.decay_groups`, per config: learning rate ``lr_k``, coupled
+    L2 (``g += l2_k * W`` on >= 2-D weights, the gradient of ``l2 / 2 * ||W||^2``), AdamW's
+    decoupled ``W *= 1 - lr_k * wd_k`` (SGD: coupled, ``g += wd_k * W``). A config whose
+    ``active`` flag is off this step changes nothing: no weight, moment or step count.
+    """
+
+    def __init__(self, net: StackedNet, configs: Sequence[RunConfig]) -> None:
+        dev, k = net.device, net.k
+        self.net = net
+        self.sgd = configs[0].optimizer == "sgd"
+
+        def column(values: list[float]) -> torch.Tensor:
+            return torch.tensor(values, dtype=torch.float64, device=dev).view(k, 1)
+
+        self.lr = column([c.lr for c in configs])
+        coupled = [c.l2 + (c.weight_decay if self.sgd else 0.0) for c in configs]
+        decoupled = [0.0 if self.sgd else c.lr * c.weight_decay for c in configs]
+        cols = net.matrix_columns
+        self.l2 = column(coupled).float() * cols if any(coupled) else None  # (K, P)
+        self.decay = column(decoupled).float() * cols if any(decoupled) else None  # (K, P)
+        self.m = torch.zeros_like(net.flat)
+        self.v = torch.zeros_like(net.flat) if not self.sgd else None
+        self.steps = torch.zeros(k, 1, dtype=torch.float64, device=dev)
+
+    @torch.no_grad()
+    def step(self, active: torch.Tensor) -> None:
+        """Update every config with ``active[k]`` (bool ``(K,)``); ``net.grad`` is consumed."""
+        p, g, m = self.net.flat, self.net.grad, self.m
+        a64 = active.view(-1, 1).double()
+        a = a64.float()  # (K, 1)
+        if self.l2 is not None:
+            g.addcmul_(p, self.l2)
+        if self.sgd:
+            m.mul_(1 - (1 - MOMENTUM) * a).addcmul_(g, a)  # buf = 0.9 buf + g
+            p.addcmul_(m, (-self.lr * a64).float())
+            return
+        assert self.v is not None
+        b1, b2 = BETAS
+        self.steps += a64
+        t = self.steps.clamp_min(1)
+        step_size = (self.lr * a64 / (1 - b1**t)).float()  # lr / bias_correction1
+        inv_bc2 = (1 / (1 - b2**t).sqrt()).float()
+        m.lerp_(g, (1 - b1) * a)
+        v = self.v.lerp_(g.square_(), (1 - b2) * a)
+        if self.decay is not None:
+            p.mul_(1 - self.decay * a)
+        denom = torch.addcmul(torch.full_like(a, EPS), torch.sqrt(v, out=g), inv_bc2, out=g)
+        p.addcmul_(torch.div(m, denom, out=g), -step_size)
+
+
+def _index_rows(order: list[torch.Tensor], width: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Stack per-config sample indices into ``(K, width)``, padded with index 0 and a 0/1
+    ``valid`` mask."""
+    k = len(order)
+    dev = order[0].device
+    index = torch.zeros(k, width, dtype=torch.long, device=dev)
+    valid = torch.zeros(k, width, device=dev)
+    for i, o in enumerate(order):
+        index[i, : len(o)] = o
+        valid[i, : len(o)] = 1
+    return index, valid
+
+
+@torch.no_grad()
+def _evaluate(
+    net: StackedNet, data: SplitData, index: torch.Tensor, valid: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Eval-mode mean loss and accuracy ``(K,)`` of every config; ``index`` is shared
+    ``(N,)`` or per config ``(K, N)`` with a ``valid`` mask."""
+    shared = index.dim() == 1
+    n = index.shape[-1]
+    chunk = max(1, EVAL_ROWS // net.k)
+    loss = torch.zeros(net.k, dtype=torch.float64, device=net.device)
+    correct = torch.zeros_like(loss)
+    for i in range(0, n, chunk):
+        idx = index[..., i : i + chunk]
+        logits = net.forward(data.x[idx], shared=shared, train=False)  # (K, B, C)
+        y = data.y[idx].expand(net.k, -1)
+        ce = F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="none").view_as(y)
+        hit = (logits.argmax(-1) == y).double()
+        if valid is not None:
+            w = valid[:, i : i + chunk]
+            ce, hit = torch.where(w > 0, ce, 0), hit * w
+        loss += ce.double().sum(1)
+        correct += hit.sum(1)
+    count = valid.sum(1).double() if valid is not None else torch.full_like(loss, n)
+    return loss / count, correct / count
+
+
+def train_group(configs: Sequence[RunConfig], data: SplitData) -> list[RunResult]:
+    """Train ``configs`` (one :func:`~nooverfit.engine.grouping.group_key`) as one model.
+
+    Returns:
+        One :class:`RunResult` per config, in order, with ``engine == "fused"``.
+    """
+    dev, k = data.device, len(configs)
+    nets = [build_model(c, data.in_shape, data.num_classes) for c in configs]
+    net = StackedNet(nets, dropout=[c.dropout for c in configs], device=dev)
+    opt = StackedOptimizer(net, configs)
+    size = configs[0].batch_size
+    subsets: dict[tuple[int | None, int | None], torch.Tensor] = {}
+    for c in configs:
+        key = (c.train_size, c.train_per_class)
+        if key not in subsets:
+            subsets[key] = data.train_index(
+                train_size=c.train_size, train_per_class=c.train_per_class
+            )
+    subset = [(c.train_size, c.train_per_class) for c in configs]
+    streams = sorted({(c.seed, s) for c, s in zip(configs, subset, strict=True)}, key=str)
+    row_of = [streams.index((c.seed, s)) for c, s in zip(configs, subset, strict=True)]
+    steps = max(math.ceil(len(t) / size) for t in subsets.values())
+    augment = augmenter(data.kind) if any(c.augment > 0 for c in configs) else None
+    shared = len(streams) == 1 and augment is None
+    strength = torch.tensor([c.augment for c in configs], device=dev).repeat_interleave(size)
+    seed = sum(c.seed * 1_000_003**i for i, c in enumerate(configs[:8])) % 2**62
+    gen = torch.Generator(device=dev).manual_seed(seed + 7919)  # dropout and augmentation
+    if len(subsets) == 1:
+        train_eval = (next(iter(subsets.values())), None)
+    else:
+        train_eval = _index_rows([subsets[s] for s in subset], max(map(len, subsets.values())))
+    val_index = data.val_index
+    stoppers = [EarlyStopping(c.early_stopping) if c.early_stopping else None for c in configs]
+    rows: list[dict[str, list[float]]] = [
+        {n: [] for n in ("loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds")}
+        for _ in configs
+    ]
+    reasons: list[StopReason | None] = [None] * k
+    best = net.snapshot()
+    has_best = [False] * k
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="grad and param do not obey")
+        for epoch in range(max(c.epochs for c in configs)):
+            running = [reasons[i] is None and epoch < configs[i].epochs for i in range(k)]
+            if not any(running):
+                break
+            start = time.perf_counter()
+            order = [
+                subsets[s][batch_order(seed_, epoch, len(subsets[s]), device=dev)]
+                for seed_, s in streams
+            ]
+            index, valid = _index_rows(order, steps * size)  # (streams, S*B)
+            index, valid = index[row_of], valid[row_of]  # (K, S*B)
+            alive = torch.tensor(running, device=dev)
+            for s in range(steps):
+                cols = slice(s * size, (s + 1) * size)
+                vb = valid[:, cols]  # (K, B)
+                has = vb[:, 0] > 0
+                yb = data.y[index[:, cols]]  # (K, B)
+                if shared:
+                    xb = data.x[index[0, cols]]  # (B, ...)
+                else:
+                    xb = data.x[index[:, cols]]  # (K, B, ...)
+                    if augment is not None:
+                        xb = augment(xb.flatten(0, 1), strength, gen).view_as(xb)
+                update = alive & has
+                logits = net.forward(
+                    xb, shared=shared, train=True, valid=vb, update=update, gen=gen
+                )
+                ce = F.cross_entropy(logits.flatten(0, 1), yb.flatten(), reduction="none")
+                per = (ce.view(k, -1) * vb).sum(1) / vb.sum(1).clamp_min(1)  # (K,) batch means
+                net.grad.zero_()
+                per.sum().backward()
+                finite = torch.isfinite(per)
+                net.batches_tracked += update
+                if not bool(finite.all()):
+                    net.grad.masked_fill_(~finite.view(-1, 1), 0)  # keep NaN out of the moments
+                    alive &= finite | ~has
+                opt.step(update & finite)
+            train_loss, train_acc = _evaluate(net, data, *train_eval)
+            val_loss, val_acc = _evaluate(net, data, val_index, None)
+            seconds = (time.perf_counter() - start) / sum(running)
+            alive_now = alive.tolist()
+            metrics = torch.stack([train_loss, train_acc, val_loss, val_acc]).t().tolist()
+            improved = []
+            for i in (i for i in range(k) if running[i]):
+                loss, acc, vloss, vacc = metrics[i]
+                for name, value in zip(
+                    rows[i], (loss, acc, vloss, vacc, configs[i].lr, seconds), strict=True
+                ):
+                    rows[i][name].append(value)
+                if not (alive_now[i] and math.isfinite(loss) and math.isfinite(vloss)):
+                    reasons[i] = StopReason.DIVERGED
+                    log.warning(
+                        "run %s diverged at epoch %d", configs[i].label or configs[i].key, epoch
+                    )
+                    continue
+                stopper = stoppers[i]
+                if stopper is not None:
+                    if stopper.update(epoch, vloss, loss) and stopper.stop_reason is not None:
+                        reasons[i] = stopper.stop_reason
+                    if stopper.best_epoch == epoch:
+                        improved.append(i)
+                if reasons[i] is None and epoch + 1 >= configs[i].epochs:
+                    reasons[i] = StopReason.COMPLETED
+            if improved:
+                now = net.snapshot()
+                for name, tensor in best.items():
+                    tensor[improved] = now[name][improved]
+                for i in improved:
+                    has_best[i] = True
+    final = net.snapshot()
+    results = []
+    for i, config in enumerate(configs):
+        reason = reasons[i] or StopReason.COMPLETED
+        best_epoch = len(rows[i]["loss"]) - 1
+        source = final
+        stopper = stoppers[i]
+        if stopper is not None and has_best[i] and reason is not StopReason.DIVERGED:
+            source = best
+            best_epoch = stopper.best_epoch if stopper.best_epoch is not None else best_epoch
+        state = net.state_dict(i, source, nets[i])
+        history = History.from_columns(rows[i], stop_reason=reason.value, best_epoch=best_epoch)
+        results.append(RunResult(config, history, state, "fused"))
+    return results
+
+
+def run_fused(
+    configs: Sequence[RunConfig], data: SplitData, *, max_group: int | None = None
+) -> Iterator[tuple[int, RunResult]]:
+    """Train ``configs`` in fused groups, yielding ``(index, result)`` group by group.
+
+    Args:
+        configs: the runs; any mix of families and sizes (see
+            :func:`~nooverfit.engine.grouping.plan_groups`).
+        data: tensors and split shared by all runs.
+        max_group: the most configs per group (default: sized to the device).
+    """
+    groups = plan_groups(
+        configs, data.in_shape, data.num_classes, device=data.device, max_group=max_group
+    )
+    for group in groups:
+        log.info("fused group of %d configs", len(group))
+        yield from zip(group, train_group([configs[i] for i in group], data), strict=True)

@@ -1,0 +1,321 @@
+"""`StackedNet`: K plain networks of one family as one batched model (weights on a K axis).
+
+Each config's network is built by :func:`nooverfit.models.build_model` (so its
+initialization is the sequential engine's) and copied into slice ``k`` of stacked
+tensors. Linear layers run as ``baddbmm`` on ``(K, in, out)`` weights, convolutions as one
+grouped convolution with ``groups=K``, batch norm with per-config statistics and an on/off
+flag, dropout with a per-config rate. Narrower networks sit in the leading units of the
+group's widest layer with zeros elsewhere: a zero unit has zero pre-activation, ReLU
+passes zero and its gradient ``relu'(0) = 0``, so padded weights get zero gradients and
+stay zero under L2, weight decay and Adam - the math equals the narrow network.
+
+All trainable parameters live in one ``(K, P)`` buffer (and their gradients in another) so
+the optimizer updates every config with a few elementwise passes.
+
+Reference: Wang et al., "Horizontally Fused Training Array", MLSys 2021.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+BN_MOMENTUM = 0.1  # torch's default, as in the plain networks
+
+
+@dataclass(frozen=True)
+class Slot:
+    """Where one stacked parameter lives in the flat ``(K, P)`` buffer.
+
+    Attributes:
+        name: stacked name, e.g. ``"w0"`` (weights), ``"b0"``, ``"g0"``/``"beta0"`` (BN).
+        shape: per-config (padded) shape; linear weights are stored ``(in, out)``.
+        offset: first column in the flat buffer.
+        matrix: whether it is a >= 2-D weight (gets L2 and weight decay).
+    """
+
+    name: str
+    shape: tuple[int, ...]
+    offset: int
+    matrix: bool
+
+    @property
+    def size(self) -> int:
+        n = 1
+        for s in self.shape:
+            n *= s
+        return n
+
+
+def _ops(net: nn.Sequential) -> list[tuple[str, int]]:
+    """The layer sequence of a plain network as ``(op, weighted-layer index)``."""
+    ops: list[tuple[str, int]] = []
+    i = -1
+    for m in net:
+        if isinstance(m, nn.Linear | nn.Conv2d):
+            i += 1
+            ops.append(("linear" if isinstance(m, nn.Linear) else "conv", i))
+        elif isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d):
+            ops.append(("bn", i))
+        elif isinstance(m, nn.Dropout):
+            ops.append(("dropout", i))
+        elif isinstance(m, nn.ReLU):
+            ops.append(("relu", i))
+        elif isinstance(m, nn.MaxPool2d):
+            ops.append(("pool", i))
+        elif isinstance(m, nn.Flatten):
+            ops.append(("flatten", i))
+        else:
+            raise TypeError(f"cannot stack layer {type(m).__name__}")
+    return ops
+
+
+class StackedNet:
+    """K networks with the same layer skeleton, trained as one.
+
+    Args:
+        nets: the plain networks (``nn.Sequential`` of Linear/Conv2d, BatchNorm, ReLU,
+            MaxPool2d, Dropout, Flatten), one per config; they may differ in width, in
+            whether they have batch norm and in their dropout rate.
+        dropout: per-config dropout rate, ``(K,)``.
+        device: where the stacked tensors live.
+    """
+
+    def __init__(
+        self, nets: Sequence[nn.Sequential], *, dropout: Sequence[float], device: torch.device
+    ) -> None:
+        self.k = len(nets)
+        self.device = device
+        plans = [_ops(n) for n in nets]
+        skeleton = [p for p in plans[0] if p[0] not in ("bn", "dropout")]
+        for plan in plans:
+            if [p for p in plan if p[0] not in ("bn", "dropout")] != skeleton:
+                raise ValueError("all networks of a fused group need the same layer skeleton")
+        bn_layers = sorted({i for plan in plans for op, i in plan if op == "bn"})
+        # the union of the layer sequences: the skeleton plus every BN/dropout any net has
+        extras: list[list[tuple[str, int]]] = [[] for _ in skeleton]
+        for plan in plans:
+            pos = -1
+            for op in plan:
+                if op[0] in ("bn", "dropout"):
+                    if op not in extras[pos]:
+                        extras[pos].append(op)
+                else:
+                    pos += 1
+        self.ops: list[tuple[str, int]] = []
+        for op, more in zip(skeleton, extras, strict=True):
+            self.ops += [op, *sorted(more, key=lambda o: o[0] != "bn")]
+        weighted = [[m for m in n if isinstance(m, nn.Linear | nn.Conv2d)] for n in nets]
+        shapes: list[tuple[int, ...]] = []
+        for layers in zip(*weighted, strict=True):
+            shapes.append(
+                tuple(max(s) for s in zip(*(tuple(m.weight.shape) for m in layers), strict=True))
+            )
+        self.slots: dict[str, Slot] = {}
+        offset = 0
+        for i, (shape, m) in enumerate(zip(shapes, weighted[0], strict=True)):
+            w_shape = (shape[1], shape[0]) if isinstance(m, nn.Linear) else shape
+            for slot in (Slot(f"w{i}", w_shape, 0, True), Slot(f"b{i}", (shape[0],), 0, False)):
+                self.slots[slot.name] = Slot(slot.name, slot.shape, offset, slot.matrix)
+                offset += slot.size
+            if i in bn_layers:
+                for name in (f"g{i}", f"beta{i}"):
+                    self.slots[name] = Slot(name, (shape[0],), offset, False)
+                    offset += shape[0]
+        self.num_columns = offset
+        self.flat = torch.zeros(self.k, offset, device=device)  # (K, P)
+        self.grad = torch.zeros_like(self.flat)
+        self.matrix_columns = torch.zeros(1, offset, device=device)  # (1, P) 1 on >=2-D
+        for s in self.slots.values():
+            if s.matrix:
+                self.matrix_columns[0, s.offset : s.offset + s.size] = 1
+        self.params: dict[str, torch.Tensor] = {}
+        for s in self.slots.values():
+            p = self.flat[:, s.offset : s.offset + s.size].view(self.k, *s.shape)
+            p.requires_grad_(True)
+            p.grad = self.grad[:, s.offset : s.offset + s.size].view(self.k, *s.shape)
+            self.params[s.name] = p
+        width = {i: shapes[i][0] for i in bn_layers}
+        self.running_mean = {i: torch.zeros(self.k, width[i], device=device) for i in bn_layers}
+        self.running_var = {i: torch.ones(self.k, width[i], device=device) for i in bn_layers}
+        self.bn_on = {i: torch.zeros(self.k, dtype=torch.bool, device=device) for i in bn_layers}
+        self.batches_tracked = torch.zeros(self.k, dtype=torch.long, device=device)
+        self.dropout = torch.as_tensor(list(dropout), dtype=torch.float32, device=device)
+        # plain state-dict key of each stacked tensor, per config
+        self.keys: list[dict[str, str]] = []
+        with torch.no_grad():
+            for k, net in enumerate(nets):
+                self.keys.append(self._load(k, net))
+
+    def _load(self, k: int, net: nn.Sequential) -> dict[str, str]:
+        keys: dict[str, str] = {}
+        i = -1
+        for idx, m in enumerate(net):
+            if isinstance(m, nn.Linear | nn.Conv2d):
+                i += 1
+                w = m.weight.detach().to(self.device)
+                w = w.t() if isinstance(m, nn.Linear) else w
+                self.params[f"w{i}"][k][tuple(slice(0, s) for s in w.shape)] = w
+                self.params[f"b{i}"][k][: len(m.bias)] = m.bias.detach()
+                keys[f"w{i}"], keys[f"b{i}"] = f"{idx}.weight", f"{idx}.bias"
+            elif isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d):
+                n = m.num_features
+                self.params[f"g{i}"][k][:n] = m.weight.detach()
+                self.params[f"beta{i}"][k][:n] = m.bias.detach()
+                self.running_mean[i][k, :n] = m.running_mean.to(self.device)
+                self.running_var[i][k, :n] = m.running_var.to(self.device)
+                self.bn_on[i][k] = True
+                keys[f"g{i}"], keys[f"beta{i}"] = f"{idx}.weight", f"{idx}.bias"
+                keys[f"rm{i}"], keys[f"rv{i}"] = f"{idx}.running_mean", f"{idx}.running_var"
+                keys[f"nb{i}"] = f"{idx}.num_batches_tracked"
+        return keys
+
+    # --- forward -------------------------------------------------------------------------
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        *,
+        shared: bool,
+        train: bool,
+        valid: torch.Tensor | None = None,
+        update: torch.Tensor | None = None,
+        gen: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """Logits ``(K, B, classes)``.
+
+        Args:
+            x: inputs shared by all configs ``(B, ...)``, or per config ``(K, B, ...)``.
+            shared: which of the two ``x`` is.
+            train: batch statistics and dropout (True) or running statistics (False).
+            valid: ``(K, B)`` 0/1 float mask of real samples; batch-norm statistics use
+                only these (required in training).
+            update: ``(K,)`` bool, configs whose running statistics this batch updates.
+            gen: generator of the dropout masks.
+        """
+        # layout: "shared" (B, ...), "kb" (K, B, ...) or "conv" (B, K*C, H, W)
+        layout = "shared" if shared else "kb"
+        b = x.shape[0] if shared else x.shape[1]
+        h = x
+        for op, i in self.ops:
+            if op == "flatten":
+                if layout == "conv":
+                    h = h.reshape(b, self.k, -1).transpose(0, 1)  # (K, B, F)
+                    layout = "kb"
+                else:
+                    h = h.reshape(b, -1) if layout == "shared" else h.reshape(self.k, b, -1)
+            elif op == "linear":
+                w, bias = self.params[f"w{i}"], self.params[f"b{i}"]
+                if layout == "shared":
+                    # one GEMM for all K: (B, F) @ (F, K*out)
+                    wt = w.transpose(0, 1).reshape(w.shape[1], -1)
+                    h = torch.addmm(bias.reshape(-1), h, wt).view(b, self.k, -1).transpose(0, 1)
+                    layout = "kb"
+                else:
+                    h = torch.baddbmm(bias.unsqueeze(1), h, w)  # (K, B, out)
+            elif op == "conv":
+                w, bias = self.params[f"w{i}"], self.params[f"b{i}"]
+                groups = 1 if layout == "shared" else self.k
+                if layout == "kb":  # (K, B, C, H, W) per-config images
+                    h = h.transpose(0, 1).reshape(b, -1, *h.shape[3:])
+                h = F.conv2d(
+                    h, w.reshape(-1, *w.shape[2:]), bias.reshape(-1), padding=1, groups=groups
+                )  # (B, K*C, H, W)
+                layout = "conv"
+            elif op == "bn":
+                h = self._batchnorm(h, i, train=train, valid=valid, update=update)
+            elif op == "relu":
+                h = torch.relu(h)
+            elif op == "pool":
+                h = F.max_pool2d(h, 2)
+            elif op == "dropout" and train:
+                h = self._dropout(h, gen)
+        return h
+
+    def _dropout(self, h: torch.Tensor, gen: torch.Generator | None) -> torch.Tensor:
+        p = self.dropout
+        if h.dim() == 3:  # (K, B, H)
+            p = p.view(-1, 1, 1)
+            shape = h.shape
+        else:  # (B, K*C, H, W)
+            p = p.view(1, self.k, 1, 1, 1)
+            shape = (h.shape[0], self.k, -1, *h.shape[2:])
+            h = h.view(shape)
+        keep = torch.rand(h.shape, generator=gen, device=h.device) >= p
+        out = h * keep / (1 - p)
+        return out.view(h.shape[0], -1, *h.shape[3:]) if out.dim() == 5 else out
+
+    def _batchnorm(
+        self,
+        h: torch.Tensor,
+        i: int,
+        *,
+        train: bool,
+        valid: torch.Tensor | None,
+        update: torch.Tensor | None,
+    ) -> torch.Tensor:
+        gamma, beta = self.params[f"g{i}"], self.params[f"beta{i}"]  # (K, H)
+        conv = h.dim() == 4
+        # view as (K, B, H, S) for linear (S=1) or (B, K, C, S) for conv layers
+        x = h.view(h.shape[0], self.k, -1, h.shape[2] * h.shape[3]) if conv else h.unsqueeze(-1)
+        bdim = 0 if conv else 1
+
+        def per_k(t: torch.Tensor) -> torch.Tensor:  # (K, H) -> broadcastable to x
+            return t.unsqueeze(bdim).unsqueeze(-1)
+
+        if train:
+            assert valid is not None
+            m = valid.t() if conv else valid  # (B, K) or (K, B)
+            m = m.unsqueeze(-1).unsqueeze(-1)
+            n = valid.sum(1) * x.shape[-1]  # (K,) elements per channel
+            count = n.clamp_min(1).unsqueeze(1)  # a config without a batch: no NaN
+            mean = (x * m).sum((bdim, 3)) / count  # (K, H)
+            centered = x - per_k(mean)
+            var = (centered.square() * m).sum((bdim, 3)) / count
+            if update is not None:
+                with torch.no_grad():
+                    unbiased = var * (n / (n - 1).clamp_min(1)).unsqueeze(1)
+                    rate = (BN_MOMENTUM * update.float()).unsqueeze(1)
+                    self.running_mean[i].lerp_(mean.detach(), rate)
+                    self.running_var[i].lerp_(unbiased.detach(), rate)
+            y = centered * per_k(torch.rsqrt(var + 1e-5))
+        else:
+            y = (x - per_k(self.running_mean[i])) * per_k(torch.rsqrt(self.running_var[i] + 1e-5))
+        y = y * per_k(gamma) + per_k(beta)
+        on = self.bn_on[i]
+        if not bool(on.all()):
+            y = torch.where(per_k(on.view(-1, 1)), y, x)
+        return y.reshape(h.shape)
+
+    # --- state ---------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, torch.Tensor]:
+        """A copy of every per-config tensor (parameters and BN buffers), each ``(K, ...)``."""
+        out = {"flat": self.flat.detach().clone(), "nb": self.batches_tracked.clone()}
+        for i in self.running_mean:
+            out[f"rm{i}"] = self.running_mean[i].clone()
+            out[f"rv{i}"] = self.running_var[i].clone()
+        return out
+
+    def state_dict(self, k: int, snapshot: dict[str, torch.Tensor], net: nn.Module) -> dict:
+        """Config ``k``'s weights from ``snapshot`` in the keys and shapes of its plain
+        network ``net`` (on CPU)."""
+        plain = net.state_dict()
+        state: dict[str, torch.Tensor] = {}
+        for name, key in self.keys[k].items():
+            if name in self.slots:
+                s = self.slots[name]
+                t = snapshot["flat"][k, s.offset : s.offset + s.size].view(s.shape)
+                t = t.t() if name.startswith("w") and len(s.shape) == 2 else t
+            elif name.startswith("nb"):
+                t = snapshot["nb"][k]
+            else:
+                t = snapshot[name][k]
+            target = plain[key]
+            t = t[tuple(slice(0, n) for n in target.shape)] if target.dim() else t
+            state[key] = t.detach().to("cpu", target.dtype).clone()
+        return state
