@@ -104,20 +104,25 @@ class PowerLaw:
 def fit_power_law(sizes: Sequence[float], errors: Sequence[float]) -> PowerLaw:
     """Fit ``error = a * n**-b + c`` by least squares (``scipy.optimize.curve_fit``),
     bounded to ``a >= 0``, ``0 <= b <= 3``, ``0 <= c <= min(error)``."""
-    from scipy.optimize import curve_fit
+    import warnings
+
+    from scipy.optimize import OptimizeWarning, curve_fit
 
     n = np.asarray(sizes, dtype=float)
     e = np.clip(np.asarray(errors, dtype=float), 1e-6, None)
     if len(n) >= 3:
         try:
-            (a, b, c), _ = curve_fit(
-                lambda x, a, b, c: a * x ** (-b) + c,
-                n,
-                e,
-                p0=(e[0] * n[0] ** 0.5, 0.5, e.min() / 2),
-                bounds=([0.0, 0.0, 0.0], [np.inf, 3.0, max(e.min(), 1e-6)]),
-                maxfev=10_000,
-            )
+            with warnings.catch_warnings():
+                # Few points: the covariance is often undefined; only the fit is used.
+                warnings.simplefilter("ignore", OptimizeWarning)
+                (a, b, c), _ = curve_fit(
+                    lambda x, a, b, c: a * x ** (-b) + c,
+                    n,
+                    e,
+                    p0=(e[0] * n[0] ** 0.5, 0.5, e.min() / 2),
+                    bounds=([0.0, 0.0, 0.0], [np.inf, 3.0, max(e.min(), 1e-6)]),
+                    maxfev=10_000,
+                )
             return PowerLaw(float(a), float(b), float(c), True)
         except (RuntimeError, ValueError):
             pass
