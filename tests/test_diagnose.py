@@ -179,3 +179,22 @@ def test_diagnose_never_crashes(curves, stop_reason):
     assert isinstance(d.verdict, Verdict)
     text = json.dumps(d.to_dict())
     assert text == json.dumps(diagnose(h).to_dict())  # deterministic
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(0, 40).flatmap(
+        lambda n: st.tuples(
+            st.lists(st.floats(0, 1), min_size=n, max_size=n),
+            st.lists(st.one_of(st.floats(0, 1), st.just(math.nan)), min_size=n, max_size=n),
+        )
+    ),
+    st.booleans(),
+)
+def test_diagnose_never_crashes_on_metric_only_logs(curves, higher):
+    train, val = curves
+    name = "accuracy" if higher else "mae"
+    h = History.from_columns({name: train, f"val_{name}": val} if train else {})
+    d = diagnose(h, metric=name if train else None)
+    assert isinstance(d.verdict, Verdict)
+    assert d.monitor in ("loss", name)
