@@ -77,10 +77,13 @@ def test_diagnose_still_improving_when_cut_early():
         [2.0, 1.5, 1.2, 1.0, math.nan],
         [2.0, 1.0, 2.0, 1.0, 2.5, 1.1, 2.4, 1.0, 2.6, 1.2, 2.5, 1.1],
         [1.0, 0.8, 0.7, 0.9, 1.5, 3.0, 8.0, 20.0],
+        [900.0, 2.0, 0.7, 0.8, 0.75, 0.9, 0.7, 0.8, 0.72, 0.7],
     ],
 )
 def test_diagnose_diverging(loss):
     val = [v * 1.1 if math.isfinite(v) else math.nan for v in loss]
+    if loss[0] == 900.0:  # evaluation blown up while training goes nowhere
+        val = [3000.0 + 10 * i for i in range(len(loss))]
     d = diagnose(History.from_columns({"loss": loss, "val_loss": val}))
     assert d.verdict is Verdict.DIVERGING
     assert d.remedies[0].kind == "lower_lr"
