@@ -77,10 +77,13 @@ def test_diagnose_still_improving_when_cut_early():
         [2.0, 1.5, 1.2, 1.0, math.nan],
         [2.0, 1.0, 2.0, 1.0, 2.5, 1.1, 2.4, 1.0, 2.6, 1.2, 2.5, 1.1],
         [1.0, 0.8, 0.7, 0.9, 1.5, 3.0, 8.0, 20.0],
+        [900.0, 2.0, 0.7, 0.8, 0.75, 0.9, 0.7, 0.8, 0.72, 0.7],
     ],
 )
 def test_diagnose_diverging(loss):
     val = [v * 1.1 if math.isfinite(v) else math.nan for v in loss]
+    if loss[0] == 900.0:  # evaluation blown up while training goes nowhere
+        val = [3000.0 + 10 * i for i in range(len(loss))]
     d = diagnose(History.from_columns({"loss": loss, "val_loss": val}))
     assert d.verdict is Verdict.DIVERGING
     assert d.remedies[0].kind == "lower_lr"
@@ -179,3 +182,22 @@ def test_diagnose_never_crashes(curves, stop_reason):
     assert isinstance(d.verdict, Verdict)
     text = json.dumps(d.to_dict())
     assert text == json.dumps(diagnose(h).to_dict())  # deterministic
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(0, 40).flatmap(
+        lambda n: st.tuples(
+            st.lists(st.floats(0, 1), min_size=n, max_size=n),
+            st.lists(st.one_of(st.floats(0, 1), st.just(math.nan)), min_size=n, max_size=n),
+        )
+    ),
+    st.booleans(),
+)
+def test_diagnose_never_crashes_on_metric_only_logs(curves, higher):
+    train, val = curves
+    name = "accuracy" if higher else "mae"
+    h = History.from_columns({name: train, f"val_{name}": val} if train else {})
+    d = diagnose(h, metric=name if train else None)
+    assert isinstance(d.verdict, Verdict)
+    assert d.monitor in ("loss", name)

@@ -15,7 +15,10 @@ from nooverfit.history import History
 from nooverfit.stopping import generalization_loss
 
 if TYPE_CHECKING:
-    from nooverfit.diagnose import Diagnosis, Evidence, Gap, Verdict
+    from nooverfit.diagnose import Cause, Diagnosis, Evidence, Gap, Remedy, Verdict
+
+    #: A cause with its score and its remedies.
+    Ranked = tuple[float, Cause, list[Remedy]]
 
 
 def build(
@@ -31,7 +34,7 @@ def build(
     """Assemble the :class:`Diagnosis` for ``verdict`` from the evidence."""
     from nooverfit.diagnose import Cause, Diagnosis, Remedy, Verdict
 
-    causes: list[tuple[float, Cause, list[Remedy]]] = []
+    causes: list[Ranked] = []
     best = onset = None
     gl = math.nan
     if ev is not None:
@@ -45,17 +48,19 @@ def build(
                 [
                     Remedy(
                         "lower_lr",
-                        "Steps that are too large overshoot the minimum.",
+                        f"The loss goes up instead of down ({reason}): smaller steps stop the "
+                        "overshoot.",
                         "--lr 10x lower",
                     ),
                     Remedy(
                         "batchnorm",
-                        "Batch normalization keeps activations in range.",
+                        "Batch normalization keeps activations in range, so one bad step does "
+                        "less harm.",
                         "--batchnorm",
                     ),
                     Remedy(
                         "gradient_clipping",
-                        "Clipping bounds the size of a single step.",
+                        "Clipping bounds each step, which stops the spikes seen in this loss.",
                         "clip_grad_norm_(params, 1.0)",
                     ),
                 ],
@@ -69,7 +74,7 @@ def build(
                 [
                     Remedy(
                         "log_validation",
-                        "A verdict needs validation values per epoch.",
+                        f"A verdict needs {' and '.join(missing)}, which this log lacks.",
                         "log val_loss every epoch",
                     )
                 ],
@@ -91,12 +96,14 @@ def build(
                 [
                     Remedy(
                         "more_capacity",
-                        "A wider or deeper network can fit more.",
+                        f"The training loss fell only {pct:.0f}%: a wider or deeper network can "
+                        "fit more.",
                         "--width 2x --depth +1",
                     ),
                     Remedy(
                         "less_regularization",
-                        "Strong L2 or dropout holds the fit back.",
+                        "Training and validation are equally poor, so any L2 or dropout is "
+                        "holding the fit back.",
                         "--l2 10x lower, --dropout lower",
                     ),
                 ],
@@ -109,7 +116,7 @@ def build(
                 [
                     Remedy(
                         "train_longer",
-                        "More epochs or a higher learning rate let it fit.",
+                        f"{n} epochs may not have been enough to reach a minimum.",
                         f"--epochs {2 * n}",
                     )
                 ],
@@ -127,12 +134,14 @@ def build(
                 [
                     Remedy(
                         "train_longer",
-                        "The run ended before the validation loss levelled off.",
+                        f"The validation loss was still falling {slope:.1f}% per epoch when the "
+                        "run ended.",
                         f"--epochs {max(2 * n, n + 20)}",
                     ),
                     Remedy(
                         "higher_lr",
-                        "A larger step reaches the minimum in fewer epochs.",
+                        f"At {slope:.1f}% per epoch, a larger step reaches the minimum in fewer "
+                        "epochs.",
                         "--lr 3x higher",
                     ),
                 ],
@@ -167,7 +176,7 @@ def _best_and_gl(history: History, monitor: str, ev: Evidence) -> tuple[int, flo
     return ev.epochs[ev.best], generalization_loss(last_value, best_value)
 
 
-def _overfitting_causes(ev: Evidence, onset: int, n: int) -> list:  # type: ignore[type-arg]
+def _overfitting_causes(ev: Evidence, onset: int, n: int) -> list[Ranked]:
     from nooverfit.diagnose import Cause, Remedy
 
     after = n - 1 - ev.onset
@@ -188,7 +197,9 @@ def _overfitting_causes(ev: Evidence, onset: int, n: int) -> list:  # type: igno
                 [
                     Remedy(
                         "early_stopping",
-                        f"Stopping at epoch {onset} keeps the weights that generalized best.",
+                        f"Validation loss was lowest at epoch {onset}; stopping there keeps the "
+                        "weights "
+                        "that generalized best.",
                         f"--epochs {onset + 1} or --early-stopping patience:10",
                     )
                 ],
@@ -209,17 +220,23 @@ def _overfitting_causes(ev: Evidence, onset: int, n: int) -> list:  # type: igno
                 [
                     Remedy(
                         "l2",
-                        "An L2 penalty keeps weights small and the function smooth.",
+                        f"The training loss reached {train_end:.3g}, {ratio:.0f}x below "
+                        "validation; an L2 "
+                        "penalty keeps the weights from fitting the training set that closely.",
                         "--l2 1e-3 (tune over 1e-5..1e-1)",
                     ),
                     Remedy(
                         "dropout",
-                        "Dropout stops units from co-adapting to training noise.",
+                        "Dropout stops units co-adapting to the training samples the network "
+                        "fits "
+                        f"{ratio:.0f}x better than validation.",
                         "--dropout 0.3",
                     ),
                     Remedy(
                         "capacity",
-                        "A smaller network has less room to memorize.",
+                        f"A training loss of {train_end:.3g} shows spare capacity; a smaller "
+                        "network has "
+                        "less room to memorize.",
                         "--width 2x lower",
                     ),
                 ],
@@ -239,22 +256,28 @@ def _overfitting_causes(ev: Evidence, onset: int, n: int) -> list:  # type: igno
                 [
                     Remedy(
                         "augmentation",
-                        "Label-preserving transformations add variety.",
+                        f"A {100 * share:.0f}% gap already at the best epoch says the training "
+                        "set is too "
+                        "narrow; label-preserving transformations widen it.",
                         "--augment 0.5",
                     ),
                     Remedy(
                         "more_data",
-                        "More labelled samples shrink the gap most reliably.",
+                        f"More labelled samples shrink a {100 * share:.0f}% gap most reliably.",
                         "collect or label more data",
                     ),
                     Remedy(
                         "synthesis",
-                        "Synthesized samples (e.g. noise mixed in at a chosen SNR) add variety.",
+                        "Synthesized samples (e.g. background noise mixed in at a chosen SNR) "
+                        "add the "
+                        "variety the training set lacks.",
                         "nooverfit synthesize",
                     ),
                     Remedy(
                         "transfer_learning",
-                        "A pretrained network needs far fewer samples.",
+                        f"With a {100 * share:.0f}% gap from too few samples, a pretrained "
+                        "network needs far "
+                        "fewer of them.",
                         "retrain the input and output layers of a pretrained network",
                     ),
                 ],

@@ -6,7 +6,8 @@ Pure and deterministic: a :class:`~nooverfit.history.History` in, a frozen
 1. **diverging** - the run recorded a divergence, a loss is infinite or ends in NaN, or the
    smoothed training loss ends more than 20 % above its own minimum (it got worse while
    training: exploding), or it swings by more than 10 % per epoch (in log space, beyond its
-   net trend) over the second half without getting lower than in the first half.
+   net trend) over the second half without getting lower than in the first half, or the
+   validation loss sits over 100x the training loss while training makes no progress.
 2. **insufficient_evidence** - no validation curve, or fewer than ``MIN_EPOCHS`` epochs.
 3. **overfitting** - the smoothed validation loss rose more than ``RISE`` (15 %) above its
    minimum at least two epochs before the end (unless early stopping ended the run there),
@@ -44,6 +45,8 @@ MIN_EPOCHS = 4
 RISE = 0.15
 #: Smoothed training-loss rise above its minimum that counts as diverging (fraction).
 DIVERGE_RISE = 0.2
+#: Validation/training loss ratio that, without training progress, means a blow-up.
+BLOWUP = 100.0
 #: Width in epochs of the centered moving average whose minimum is the onset.
 ONSET_WINDOW = 5
 #: Back-and-forth change of log(training loss) per epoch that counts as oscillating.
@@ -283,6 +286,17 @@ def _diverged(history: History, train: np.ndarray, val: np.ndarray) -> str:
             f"the smoothed training loss rose {rise:.0f}% above its minimum at epoch "
             f"{history.epoch[low]}: the optimizer is unstable"
         )
+    half = len(train) // 2
+    val_filled = cv.fill_missing(val)
+    if half >= 2 and np.isfinite(val_filled).all():
+        filled = cv.fill_missing(train)
+        t1, t2 = float(np.median(filled[:half])), float(np.median(filled[half:]))
+        v2 = float(np.median(val_filled[half:]))
+        if t2 > 0 and v2 > BLOWUP * t2 and t2 > 0.5 * t1:
+            return (
+                f"the validation loss ({v2:.3g}) is {v2 / t2:.0f}x the training loss while "
+                "training makes no progress: the weights blew up"
+            )
     swing, progress = cv.oscillation(cv.fill_missing(train))
     if swing > OSCILLATION and progress > 0.8:
         return (

@@ -68,11 +68,15 @@ def watch(
 
 
 def _stamp(path: Path) -> tuple[float, int] | None:
+    """Latest modification time and total size of the log (all files of a run folder)."""
     try:
-        stat = path.stat()
+        files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+        stats = [f.stat() for f in files]
     except FileNotFoundError:
         return None
-    return stat.st_mtime, stat.st_size
+    if not stats:
+        return None
+    return max(s.st_mtime for s in stats), sum(s.st_size for s in stats)
 
 
 def _epoch(

@@ -45,7 +45,7 @@ def epoch_values(metrics: dict[str, Any]) -> dict[str, float]:
     return {k: v for k, (_, v) in chosen.items()}
 
 
-class DiagnosisCallback(pl.Callback):  # type: ignore[misc]
+class DiagnosisCallback(pl.Callback):
     """Diagnose a Lightning run as it trains.
 
     Args:

@@ -79,4 +79,4 @@ def plot_diagnosis(history: History, diagnosis: Diagnosis, *, ax: Axes | None = 
     ax.set_title(f"{diagnosis.verdict.value.replace('_', ' ')}")
     ax.legend(loc="best", fontsize="small")
     fig.tight_layout()
-    return fig  # type: ignore[return-value]
+    return fig
