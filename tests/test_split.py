@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
@@ -134,3 +136,22 @@ def test_split_dict_round_trip(digits):
     for name in ("pool", "val", "test"):
         np.testing.assert_array_equal(getattr(again, name), getattr(split, name))
     assert again.seed == 2
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    counts=st.lists(st.integers(20, 40), min_size=2, max_size=5),
+    seed=st.integers(0, 2**16),
+    per_class=st.integers(1, 5),
+)
+def test_make_split_property_disjoint_stratified_nested(counts, seed, per_class):
+    y = np.repeat(np.arange(len(counts)), counts)
+    split = make_split(y, seed=seed)
+    everything = np.concatenate([split.pool, split.val, split.test])
+    assert sorted(everything.tolist()) == list(range(len(y)))
+    for part in (split.val, split.test):
+        assert set(y[part]) == set(range(len(counts)))  # every class in every part
+    small = split.train(y, train_per_class=per_class)
+    large = split.train(y, train_per_class=per_class + 1)
+    assert np.bincount(y[small]).tolist() == [per_class] * len(counts)
+    assert set(small) < set(large)
