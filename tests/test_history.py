@@ -7,6 +7,8 @@ import math
 import os
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nooverfit.history import History
 
@@ -121,3 +123,20 @@ def test_history_reads_what_keras_csvlogger_writes(tmp_path):
     again = History.from_csv(keras_text)
     assert again.val_loss == (1.25, 1.5) and again.accuracy == (0.5, 0.75)
     assert list(csv.reader(io.StringIO(ours.to_csv())))[1] == ["0", "0.5", "1.0", "0.375", "1.25"]
+
+
+_value = st.one_of(st.floats(allow_infinity=False), st.just(NAN))
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=st.lists(st.tuples(_value, _value, _value, st.floats(0, 1)), min_size=1, max_size=8))
+def test_history_property_csv_and_json_round_trip(rows):
+    loss, val_loss, lr, accuracy = (list(c) for c in zip(*rows, strict=True))
+    history = History.from_columns(
+        {"loss": loss, "val_loss": val_loss, "lr": lr, "accuracy": accuracy}
+    )
+    for again in (History.from_csv(history.to_csv()), History.from_dict(history.to_dict())):
+        for name in ("loss", "val_loss", "accuracy"):
+            assert _same(again.column(name), history.column(name)), name
+        if history.has("lr"):
+            assert _same(again.column("lr"), history.column("lr"))

@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
@@ -86,7 +90,7 @@ def test_split_train_per_class_counts_and_nesting(digits):
     assert [position[v] for v in larger] == sorted(position[v] for v in larger)
 
 
-def test_split_train_size_total_is_stratified_subset_of_the_pool(digits):
+def test_split_train_size_total_is_a_stratified_nested_subset_of_the_pool(digits):
     _, y = digits
     split = make_split(y, seed=0)
     train = split.train(y, train_size=200)
@@ -96,7 +100,16 @@ def test_split_train_size_total_is_stratified_subset_of_the_pool(digits):
     assert counts.min() >= 18 and counts.max() <= 22
     np.testing.assert_array_equal(split.train(y, train_size=len(split.pool)), split.pool)
     np.testing.assert_array_equal(split.train(y), split.pool)
-    np.testing.assert_array_equal(split.train(y, train_size=4), split.pool[:4])
+    four = split.train(y, train_size=4)
+    assert len(set(y[four])) == 4  # one each from four classes, not four of one
+    # nested: every smaller total is part of every larger one
+    sizes = [10, 37, 100, 200, 555]
+    subsets = [set(split.train(y, train_size=n)) for n in sizes]
+    assert all(a < b for a, b in itertools.pairwise(subsets))
+    share = np.bincount(y[split.pool]) / len(split.pool)
+    for n in sizes:
+        counts = np.bincount(y[split.train(y, train_size=n)], minlength=10)
+        assert np.abs(counts - n * share).max() <= 1
 
 
 def test_split_train_errors_when_a_class_is_too_small(digits):
@@ -134,3 +147,22 @@ def test_split_dict_round_trip(digits):
     for name in ("pool", "val", "test"):
         np.testing.assert_array_equal(getattr(again, name), getattr(split, name))
     assert again.seed == 2
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    counts=st.lists(st.integers(20, 40), min_size=2, max_size=5),
+    seed=st.integers(0, 2**16),
+    per_class=st.integers(1, 5),
+)
+def test_make_split_property_disjoint_stratified_nested(counts, seed, per_class):
+    y = np.repeat(np.arange(len(counts)), counts)
+    split = make_split(y, seed=seed)
+    everything = np.concatenate([split.pool, split.val, split.test])
+    assert sorted(everything.tolist()) == list(range(len(y)))
+    for part in (split.val, split.test):
+        assert set(y[part]) == set(range(len(counts)))  # every class in every part
+    small = split.train(y, train_per_class=per_class)
+    large = split.train(y, train_per_class=per_class + 1)
+    assert np.bincount(y[small]).tolist() == [per_class] * len(counts)
+    assert set(small) < set(large)

@@ -20,7 +20,7 @@ SGD, where ``wd == l2``; under Adam it is a different regularizer (Loshchilov & 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
@@ -72,7 +72,11 @@ def convert_l2(value: float, *, source: str, target: str = "nooverfit") -> float
     return value * _TO_NOOVERFIT[source] / _TO_NOOVERFIT[target]
 
 
-def _rebuild(model: nn.Module, insert: Any) -> nn.Sequential:
+#: ``insert(layer, later_siblings, previous_sibling) -> layers to put after layer``
+_Insert = Callable[[nn.Module, list[nn.Module], nn.Module | None], list[nn.Module]]
+
+
+def _rebuild(model: nn.Module, insert: _Insert) -> nn.Sequential:
     if not isinstance(model, nn.Sequential):
         raise TypeError(f"expected an nn.Sequential stack, got {type(model).__name__}")
     layers: list[nn.Module] = []

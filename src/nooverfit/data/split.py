@@ -35,14 +35,22 @@ class Split:
     def train(
         self, y: np.ndarray, *, train_size: int | None = None, train_per_class: int | None = None
     ) -> np.ndarray:
-        """Training indices: the whole pool, its first ``train_per_class`` per class, or a
-        stratified ``train_size`` of it.
+        """Training indices, in pool order: the whole pool, its first ``train_per_class``
+        of each class, or ``train_size`` samples in proportion to the classes.
+
+        Both subsets are nested: a smaller training set is part of every larger one. For
+        ``train_size``, the pool is ordered by each sample's relative rank within its class,
+        ``(i + 0.5) / n_class`` for its ``i``-th member (ties in pool order), and the first
+        ``train_size`` are taken. This is the Sainte-Laguë (Webster) apportionment of
+        ``train_size`` to the classes by their pool counts: each class gets
+        ``train_size * share`` rounded (off by more than one only in rare, very unbalanced
+        cases), and unlike largest-remainder rounding it never shrinks as ``train_size`` grows.
 
         Raises:
             ValueError: if a class has fewer pool samples than asked for.
         """
+        labels = y[self.pool]
         if train_per_class is not None:
-            labels = y[self.pool]
             chosen = []
             for c in np.unique(y):
                 members = np.flatnonzero(labels == c)
@@ -58,18 +66,12 @@ class Split:
                 raise ValueError(
                     f"train_size={train_size} but the training pool has {len(self.pool)} samples"
                 )
-            if train_size == len(self.pool):
-                return self.pool
-            classes = len(np.unique(y[self.pool]))
-            if train_size < classes:
-                return self.pool[:train_size]
-            subset, _ = train_test_split(
-                np.arange(len(self.pool)),
-                train_size=train_size,
-                stratify=y[self.pool],
-                random_state=self.seed,
-            )
-            return self.pool[np.sort(subset)]
+            rank = np.empty(len(labels))
+            for c in np.unique(labels):
+                members = np.flatnonzero(labels == c)
+                rank[members] = (np.arange(len(members)) + 0.5) / len(members)
+            order = np.lexsort((np.arange(len(labels)), rank))  # by rank, then pool position
+            return self.pool[np.sort(order[:train_size])]
         return self.pool
 
     def to_dict(self) -> dict[str, Any]:
