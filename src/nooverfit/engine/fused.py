@@ -59,9 +59,8 @@ class StackedOptimizer:
         self.lr = column([c.lr for c in configs])
         coupled = [c.l2 + (c.weight_decay if self.sgd else 0.0) for c in configs]
         decoupled = [0.0 if self.sgd else c.lr * c.weight_decay for c in configs]
-        cols = net.matrix_columns
-        self.l2 = column(coupled).float() * cols if any(coupled) else None  # (K, P)
-        self.decay = column(decoupled).float() * cols if any(decoupled) else None  # (K, P)
+        self.l2 = column(coupled).float() if any(coupled) else None  # (K, 1)
+        self.decay = column(decoupled).float() if any(decoupled) else None  # (K, 1)
         self.m = torch.zeros_like(net.flat)
         self.v = torch.zeros_like(net.flat) if not self.sgd else None
         self.steps = torch.zeros(k, 1, dtype=torch.float64, device=dev)
@@ -70,10 +69,11 @@ class StackedOptimizer:
     def step(self, active: torch.Tensor) -> None:
         """Update every config with ``active[k]`` (bool ``(K,)``); ``net.grad`` is consumed."""
         p, g, m = self.net.flat, self.net.grad, self.m
+        cols = self.net.matrix_columns  # L2 and weight decay act on p[:, :cols] only
         a64 = active.view(-1, 1).double()
         a = a64.float()  # (K, 1)
         if self.l2 is not None:
-            g.addcmul_(p, self.l2)
+            g[:, :cols].addcmul_(p[:, :cols], self.l2)
         if self.sgd:
             m.mul_(1 - (1 - MOMENTUM) * a).addcmul_(g, a)  # buf = 0.9 buf + g
             p.addcmul_(m, (-self.lr * a64).float())
@@ -87,7 +87,7 @@ class StackedOptimizer:
         m.lerp_(g, (1 - b1) * a)
         v = self.v.lerp_(g.square_(), (1 - b2) * a)
         if self.decay is not None:
-            p.mul_(1 - self.decay * a)
+            p[:, :cols].mul_(1 - self.decay * a)
         denom = torch.addcmul(torch.full_like(a, EPS), torch.sqrt(v, out=g), inv_bc2, out=g)
         p.addcmul_(torch.div(m, denom, out=g), -step_size)
 
