@@ -169,7 +169,7 @@ def train_group(configs: Sequence[RunConfig], data: SplitData) -> list[RunResult
         for _ in configs
     ]
     reasons: list[StopReason | None] = [None] * k
-    best = net.snapshot()
+    best = net.snapshot() if any(stoppers) else {}
     has_best = [False] * k
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="grad and param do not obey")
@@ -237,9 +237,7 @@ def train_group(configs: Sequence[RunConfig], data: SplitData) -> list[RunResult
                 if reasons[i] is None and epoch + 1 >= configs[i].epochs:
                     reasons[i] = StopReason.COMPLETED
             if improved:
-                now = net.snapshot()
-                for name, tensor in best.items():
-                    tensor[improved] = now[name][improved]
+                net.copy_rows(best, improved)
                 for i in improved:
                     has_best[i] = True
     final = net.snapshot()

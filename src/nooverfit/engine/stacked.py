@@ -292,13 +292,21 @@ class StackedNet:
 
     # --- state ---------------------------------------------------------------------------
 
+    def _tensors(self) -> dict[str, torch.Tensor]:
+        out = {"flat": self.flat.detach(), "nb": self.batches_tracked}
+        for i in self.running_mean:
+            out[f"rm{i}"], out[f"rv{i}"] = self.running_mean[i], self.running_var[i]
+        return out
+
     def snapshot(self) -> dict[str, torch.Tensor]:
         """A copy of every per-config tensor (parameters and BN buffers), each ``(K, ...)``."""
-        out = {"flat": self.flat.detach().clone(), "nb": self.batches_tracked.clone()}
-        for i in self.running_mean:
-            out[f"rm{i}"] = self.running_mean[i].clone()
-            out[f"rv{i}"] = self.running_var[i].clone()
-        return out
+        return {name: t.clone() for name, t in self._tensors().items()}
+
+    def copy_rows(self, snapshot: dict[str, torch.Tensor], rows: list[int]) -> None:
+        """Overwrite configs ``rows`` of ``snapshot`` with their current tensors."""
+        index = torch.tensor(rows, device=self.device)
+        for name, t in self._tensors().items():
+            snapshot[name][index] = t[index]
 
     def state_dict(self, k: int, snapshot: dict[str, torch.Tensor], net: nn.Module) -> dict:
         """Config ``k``'s weights from ``snapshot`` in the keys and shapes of its plain
