@@ -59,37 +59,105 @@ class StackedOptimizer:
         self.lr = column([c.lr for c in configs])
         coupled = [c.l2 + (c.weight_decay if self.sgd else 0.0) for c in configs]
         decoupled = [0.0 if self.sgd else c.lr * c.weight_decay for c in configs]
-        cols = net.matrix_columns
-        self.l2 = column(coupled).float() * cols if any(coupled) else None  # (K, P)
-        self.decay = column(decoupled).float() * cols if any(decoupled) else None  # (K, P)
+        self.l2 = column(coupled).float() if any(coupled) else None  # (K, 1)
+        self.decay = column(decoupled).float() if any(decoupled) else None  # (K, 1)
         self.m = torch.zeros_like(net.flat)
         self.v = torch.zeros_like(net.flat) if not self.sgd else None
         self.steps = torch.zeros(k, 1, dtype=torch.float64, device=dev)
+        # On a CPU, torch's fused Adam kernel updates a whole row in one pass (the eager
+        # ops below take eight); it takes one lr and weight decay per call, so configs are
+        # called in groups of equal hyperparameters.
+        self.kernel = not self.sgd and dev.type == "cpu" and hasattr(torch, "_fused_adam_")
+        if self.kernel:
+            self._rows = self._row_views(configs)
+
+    def _row_views(
+        self, configs: Sequence[RunConfig]
+    ) -> list[tuple[tuple[str, float, float, float], list[tuple[int, tuple]]]]:
+        """``(kernel arguments, [(p, g, m, v, step) views of one config], ...)`` groups."""
+        assert self.v is not None
+        cols = self.net.matrix_columns
+        views: dict[tuple[str, float, float, float], list[tuple[int, tuple]]] = {}
+        self._step_t = [torch.zeros((), device=self.net.device) for _ in configs]
+        for k, c in enumerate(configs):
+            buffers = (self.net.flat.detach(), self.net.grad, self.m, self.v)
+            for part, key in (
+                (slice(0, cols), ("matrix", c.lr, c.l2, c.weight_decay)),
+                (slice(cols, None), ("other", c.lr, 0.0, 0.0)),
+            ):
+                row = tuple(b[k, part] for b in buffers)
+                views.setdefault(key, []).append((k, (*row, self._step_t[k])))
+        return list(views.items())
+
+    def _kernel_step(self, active: list[bool]) -> None:
+        """Adam via ``torch._fused_adam_``/``_fused_adamw_`` for the ``active`` configs."""
+        torch._foreach_add_([t for t, on in zip(self._step_t, active, strict=True) if on], 1)
+        b1, b2 = BETAS
+        for (_, lr, l2, wd), members in self._rows:
+            rows = [r for k, r in members if active[k]]
+            if not rows:
+                continue
+            p, g, m, v, t = (list(x) for x in zip(*rows, strict=True))
+            if l2 and wd:  # both: the coupled L2 goes into the gradient first
+                torch._foreach_add_(g, torch._foreach_mul(p, l2))
+            kernel = torch._fused_adamw_ if wd else torch._fused_adam_
+            kernel(
+                p,
+                g,
+                m,
+                v,
+                [],
+                t,
+                amsgrad=False,
+                lr=lr,
+                beta1=b1,
+                beta2=b2,
+                weight_decay=wd or l2,
+                eps=EPS,
+                maximize=False,
+            )
 
     @torch.no_grad()
     def step(self, active: torch.Tensor) -> None:
         """Update every config with ``active[k]`` (bool ``(K,)``); ``net.grad`` is consumed."""
-        p, g, m = self.net.flat, self.net.grad, self.m
+        if self.kernel:
+            self.steps += active.view(-1, 1).double()
+            self._kernel_step(active.tolist())
+            return
         a64 = active.view(-1, 1).double()
         a = a64.float()  # (K, 1)
-        if self.l2 is not None:
-            g.addcmul_(p, self.l2)
+        b1, b2 = BETAS
         if self.sgd:
-            m.mul_(1 - (1 - MOMENTUM) * a).addcmul_(g, a)  # buf = 0.9 buf + g
-            p.addcmul_(m, (-self.lr * a64).float())
+            coef = (1 - (1 - MOMENTUM) * a, a, (-self.lr * a64).float())
+        else:
+            self.steps += a64
+            t = self.steps.clamp_min(1)
+            step_size = (self.lr * a64 / (1 - b1**t)).float()  # lr / bias_correction1
+            coef = ((1 - b1) * a, (1 - b2) * a, (1 / (1 - b2**t).sqrt()).float(), -step_size)
+        decay = 1 - self.decay * a if self.decay is not None else None
+        self._update(slice(None), self.net.matrix_columns, coef, decay)
+
+    def _update(
+        self, part: slice, cols: int, coef: tuple[torch.Tensor, ...], decay: torch.Tensor | None
+    ) -> None:
+        """The update of columns ``part``; its first ``cols`` columns are weight matrices."""
+        p, g, m = self.net.flat[:, part], self.net.grad[:, part], self.m[:, part]
+        if self.l2 is not None and cols:
+            g[:, :cols].addcmul_(p[:, :cols], self.l2)
+        if self.sgd:
+            keep, on, lr = coef
+            m.mul_(keep).addcmul_(g, on)  # buf = 0.9 buf + g; unchanged when inactive
+            p.addcmul_(m, lr)
             return
         assert self.v is not None
-        b1, b2 = BETAS
-        self.steps += a64
-        t = self.steps.clamp_min(1)
-        step_size = (self.lr * a64 / (1 - b1**t)).float()  # lr / bias_correction1
-        inv_bc2 = (1 / (1 - b2**t).sqrt()).float()
-        m.lerp_(g, (1 - b1) * a)
-        v = self.v.lerp_(g.square_(), (1 - b2) * a)
-        if self.decay is not None:
-            p.mul_(1 - self.decay * a)
-        denom = torch.addcmul(torch.full_like(a, EPS), torch.sqrt(v, out=g), inv_bc2, out=g)
-        p.addcmul_(torch.div(m, denom, out=g), -step_size)
+        w1, w2, inv_bc2, neg_step = coef
+        v = self.v[:, part]
+        m.lerp_(g, w1)
+        v.lerp_(g.square_(), w2)
+        if decay is not None and cols:
+            p[:, :cols].mul_(decay)
+        denom = torch.sqrt(v, out=g).mul_(inv_bc2).add_(EPS)
+        p.addcmul_(denom.reciprocal_().mul_(m), neg_step)
 
 
 def _index_rows(order: list[torch.Tensor], width: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -169,7 +237,7 @@ def train_group(configs: Sequence[RunConfig], data: SplitData) -> list[RunResult
         for _ in configs
     ]
     reasons: list[StopReason | None] = [None] * k
-    best = net.snapshot()
+    best = net.snapshot() if any(stoppers) else {}
     has_best = [False] * k
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="grad and param do not obey")
@@ -237,9 +305,7 @@ def train_group(configs: Sequence[RunConfig], data: SplitData) -> list[RunResult
                 if reasons[i] is None and epoch + 1 >= configs[i].epochs:
                     reasons[i] = StopReason.COMPLETED
             if improved:
-                now = net.snapshot()
-                for name, tensor in best.items():
-                    tensor[improved] = now[name][improved]
+                net.copy_rows(best, improved)
                 for i in improved:
                     has_best[i] = True
     final = net.snapshot()

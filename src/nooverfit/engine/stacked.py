@@ -115,24 +115,25 @@ class StackedNet:
             shapes.append(
                 tuple(max(s) for s in zip(*(tuple(m.weight.shape) for m in layers), strict=True))
             )
-        self.slots: dict[str, Slot] = {}
-        offset = 0
+        # weight matrices first, so L2 and weight decay act on one block of columns
+        names: list[tuple[str, tuple[int, ...], bool]] = []
         for i, (shape, m) in enumerate(zip(shapes, weighted[0], strict=True)):
             w_shape = (shape[1], shape[0]) if isinstance(m, nn.Linear) else shape
-            for slot in (Slot(f"w{i}", w_shape, 0, True), Slot(f"b{i}", (shape[0],), 0, False)):
-                self.slots[slot.name] = Slot(slot.name, slot.shape, offset, slot.matrix)
-                offset += slot.size
+            names.append((f"w{i}", w_shape, True))
+        for i, shape in enumerate(shapes):
+            names.append((f"b{i}", (shape[0],), False))
             if i in bn_layers:
-                for name in (f"g{i}", f"beta{i}"):
-                    self.slots[name] = Slot(name, (shape[0],), offset, False)
-                    offset += shape[0]
+                names += [(f"g{i}", (shape[0],), False), (f"beta{i}", (shape[0],), False)]
+        self.slots: dict[str, Slot] = {}
+        offset = 0
+        for name, shape, matrix in names:
+            self.slots[name] = Slot(name, shape, offset, matrix)
+            offset += self.slots[name].size
+        #: columns ``[0, matrix_columns)`` hold the >= 2-D weights
+        self.matrix_columns = sum(s.size for s in self.slots.values() if s.matrix)
         self.num_columns = offset
         self.flat = torch.zeros(self.k, offset, device=device)  # (K, P)
         self.grad = torch.zeros_like(self.flat)
-        self.matrix_columns = torch.zeros(1, offset, device=device)  # (1, P) 1 on >=2-D
-        for s in self.slots.values():
-            if s.matrix:
-                self.matrix_columns[0, s.offset : s.offset + s.size] = 1
         self.params: dict[str, torch.Tensor] = {}
         for s in self.slots.values():
             p = self.flat[:, s.offset : s.offset + s.size].view(self.k, *s.shape)
@@ -210,13 +211,10 @@ class StackedNet:
                     h = h.reshape(b, -1) if layout == "shared" else h.reshape(self.k, b, -1)
             elif op == "linear":
                 w, bias = self.params[f"w{i}"], self.params[f"b{i}"]
-                if layout == "shared":
-                    # one GEMM for all K: (B, F) @ (F, K*out)
-                    wt = w.transpose(0, 1).reshape(w.shape[1], -1)
-                    h = torch.addmm(bias.reshape(-1), h, wt).view(b, self.k, -1).transpose(0, 1)
+                if layout == "shared":  # every config reads the same batch
+                    h = h.expand(self.k, *h.shape)
                     layout = "kb"
-                else:
-                    h = torch.baddbmm(bias.unsqueeze(1), h, w)  # (K, B, out)
+                h = torch.baddbmm(bias.unsqueeze(1), h, w)  # (K, B, out)
             elif op == "conv":
                 w, bias = self.params[f"w{i}"], self.params[f"b{i}"]
                 groups = 1 if layout == "shared" else self.k
@@ -229,7 +227,7 @@ class StackedNet:
             elif op == "bn":
                 h = self._batchnorm(h, i, train=train, valid=valid, update=update)
             elif op == "relu":
-                h = torch.relu(h)
+                h = torch.relu_(h)  # in place: no producer needs its output for backward
             elif op == "pool":
                 h = F.max_pool2d(h, 2)
             elif op == "dropout" and train:
@@ -245,8 +243,9 @@ class StackedNet:
             p = p.view(1, self.k, 1, 1, 1)
             shape = (h.shape[0], self.k, -1, *h.shape[2:])
             h = h.view(shape)
-        keep = torch.rand(h.shape, generator=gen, device=h.device) >= p
-        out = h * keep / (1 - p)
+        mask = torch.rand(h.shape, generator=gen, device=h.device)
+        mask = mask.ge_(p).mul_(1 / (1 - p))  # 1 / (1 - p) where kept, else 0
+        out = h * mask
         return out.view(h.shape[0], -1, *h.shape[3:]) if out.dim() == 5 else out
 
     def _batchnorm(
@@ -293,13 +292,21 @@ class StackedNet:
 
     # --- state ---------------------------------------------------------------------------
 
+    def _tensors(self) -> dict[str, torch.Tensor]:
+        out = {"flat": self.flat.detach(), "nb": self.batches_tracked}
+        for i in self.running_mean:
+            out[f"rm{i}"], out[f"rv{i}"] = self.running_mean[i], self.running_var[i]
+        return out
+
     def snapshot(self) -> dict[str, torch.Tensor]:
         """A copy of every per-config tensor (parameters and BN buffers), each ``(K, ...)``."""
-        out = {"flat": self.flat.detach().clone(), "nb": self.batches_tracked.clone()}
-        for i in self.running_mean:
-            out[f"rm{i}"] = self.running_mean[i].clone()
-            out[f"rv{i}"] = self.running_var[i].clone()
-        return out
+        return {name: t.clone() for name, t in self._tensors().items()}
+
+    def copy_rows(self, snapshot: dict[str, torch.Tensor], rows: list[int]) -> None:
+        """Overwrite configs ``rows`` of ``snapshot`` with their current tensors."""
+        index = torch.tensor(rows, device=self.device)
+        for name, t in self._tensors().items():
+            snapshot[name][index] = t[index]
 
     def state_dict(self, k: int, snapshot: dict[str, torch.Tensor], net: nn.Module) -> dict:
         """Config ``k``'s weights from ``snapshot`` in the keys and shapes of its plain

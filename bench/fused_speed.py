@@ -1,0 +1,170 @@
+"""Fused-engine speed, measured side by side in one run (see issue 5 and BENCHMARKS.md).
+
+1. ``sweep``: K = 8, 64, 256 configs of the default MLP on ``digits`` (an L2 x dropout
+   grid); sequential time / fused time. Sequential runs are timed on ``--sample`` configs
+   and scaled to K (every config does the same work), fused runs on all K.
+2. ``sklearn``: a validation curve of 16 L2 values x 3 seeds (split seeds of the
+   BENCHMARKS.md digits protocol, 500 training images, 150 val images), scikit-learn's
+   ``validation_curve(MLPClassifier)`` against the fused engine with the same width (one
+   hidden layer of 256), epochs, batch size (64) and optimizer (Adam, lr 1e-3); prints
+   both times and the best mean val accuracy of each. sklearn's ``alpha`` adds
+   ``alpha / (2 * batch) * ||W||^2`` per batch, so nooverfit's ``l2 = alpha / batch``.
+3. ``--gpu``: fused wall time for K = 1, 64, 1024, 8192 on CUDA.
+
+Usage: ``python bench/fused_speed.py [--quick] [--threads N] [--gpu]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import time
+
+import numpy as np
+import torch
+
+from nooverfit.config import RunConfig
+from nooverfit.data import Split, load_dataset, load_split, prepare
+from nooverfit.engine import run_configs
+from nooverfit.engine.fused import train_group
+
+L2 = (0.0, 1e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2)
+DROPOUT = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
+
+
+def grid(k: int, epochs: int) -> list[RunConfig]:
+    """K default-MLP configs: L2 x dropout, then seeds for K > 64."""
+    cells = list(itertools.product(L2, DROPOUT))
+    return [
+        RunConfig(l2=cells[i % 64][0], dropout=cells[i % 64][1], seed=i // 64, epochs=epochs)
+        for i in range(k)
+    ]
+
+
+def sweep(ks: list[int], *, epochs: int, sample: int) -> None:
+    data = load_split("digits", seed=0, device="cpu")
+    print(f"\n1. default MLP (256x2, batch 32, Adam) on digits, {epochs} epochs")
+    print(f"{'K':>5} {'sequential s':>13} {'fused s':>9} {'ratio':>7}")
+    for k in ks:
+        configs = grid(k, epochs)
+        n = min(sample, k)
+        start = time.perf_counter()
+        run_configs(configs[:n], data, engine="sequential")
+        seq = (time.perf_counter() - start) * k / n
+        start = time.perf_counter()
+        train_group(configs, data)
+        fused = time.perf_counter() - start
+        print(f"{k:>5} {seq:>13.1f} {fused:>9.1f} {seq / fused:>7.1f}x")
+
+
+def protocol_split(y: np.ndarray, seed: int, n_train: int) -> Split:
+    """BENCHMARKS.md digits protocol: 50/50 test split, 150 val, first ``n_train`` of a
+    seeded permutation of the rest."""
+    from sklearn.model_selection import train_test_split
+
+    idx = np.arange(len(y))
+    train, test = train_test_split(idx, test_size=0.5, stratify=y, random_state=seed)
+    rest, val = train_test_split(train, test_size=150, stratify=y[train], random_state=seed)
+    pool = np.random.default_rng(seed).permutation(rest)[:n_train]
+    return Split(pool=pool, val=np.sort(val), test=np.sort(test), seed=seed)
+
+
+def versus_sklearn(*, epochs: int, n_alpha: int) -> None:
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.model_selection import validation_curve
+    from sklearn.neural_network import MLPClassifier
+
+    dataset = load_dataset("digits")
+    x = dataset.x.reshape(len(dataset.x), -1)
+    y = dataset.y
+    splits = [protocol_split(y, s, 500) for s in range(3)]
+    alphas = np.logspace(-5, 1, n_alpha)
+    batch = 64
+    print(f"\n2. validation curve: {n_alpha} alphas x 3 seeds, 256 hidden, {epochs} epochs")
+    import warnings
+
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        _, val_scores = validation_curve(
+            MLPClassifier(
+                hidden_layer_sizes=(256,),
+                batch_size=batch,
+                max_iter=epochs,
+                learning_rate_init=1e-3,
+                tol=0.0,
+                n_iter_no_change=epochs + 1,
+                random_state=0,
+            ),
+            x,
+            y,
+            param_name="alpha",
+            param_range=alphas,
+            cv=[(s.pool, s.val) for s in splits],
+            n_jobs=1,
+        )
+    sk_time = time.perf_counter() - start
+    sk_best = float(val_scores.mean(1).max())
+
+    start = time.perf_counter()
+    acc = np.zeros((n_alpha, 3))
+    for j, split in enumerate(splits):
+        data = prepare(dataset, split, device="cpu")
+        configs = [
+            RunConfig(width=256, depth=1, l2=a / batch, batch_size=batch, epochs=epochs, seed=j)
+            for a in alphas
+        ]
+        for i, result in enumerate(train_group(configs, data)):
+            acc[i, j] = result.history.val_accuracy[-1]
+    fused_time = time.perf_counter() - start
+    fused_best = float(acc.mean(1).max())
+    print(f"{'':>12} {'seconds':>8} {'best val acc':>13}")
+    print(f"{'scikit-learn':>12} {sk_time:>8.1f} {sk_best:>13.4f}")
+    print(f"{'fused':>12} {fused_time:>8.1f} {fused_best:>13.4f}")
+    print(f"ratio {sk_time / fused_time:.1f}x")
+
+
+def gpu(ks: list[int], *, epochs: int) -> None:
+    if not torch.cuda.is_available():
+        raise SystemExit("--gpu needs a CUDA device")
+    data = load_split("digits", seed=0, device="cuda")
+    print(f"\n3. fused on {torch.cuda.get_device_name()}, default MLP, {epochs} epochs")
+    train_group(grid(1, 1), data)  # warm-up: CUDA context and kernels
+    base = None
+    for k in ks:
+        torch.cuda.synchronize()
+        start = time.perf_counter()
+        train_group(grid(k, epochs), data)
+        torch.cuda.synchronize()
+        seconds = time.perf_counter() - start
+        base = base or seconds
+        print(f"K={k:>5}: {seconds:7.2f} s  ({seconds / base:5.2f}x the time of K=1)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="few epochs, small K")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--gpu", action="store_true", help="item 3 only, on CUDA")
+    parser.add_argument("--only", choices=["sweep", "sklearn"], default=None)
+    args = parser.parse_args()
+    if args.threads:  # torch and the BLAS under numpy/scikit-learn alike
+        from threadpoolctl import threadpool_limits
+
+        torch.set_num_threads(args.threads)
+        threadpool_limits(args.threads)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads")
+    if args.gpu:
+        gpu([1, 64, 1024] if args.quick else [1, 64, 1024, 8192], epochs=2 if args.quick else 5)
+        return
+    if args.only in (None, "sweep"):
+        if args.quick:
+            sweep([8, 64], epochs=1, sample=2)
+        else:
+            sweep([8, 64, 256], epochs=3, sample=8)
+    if args.only in (None, "sklearn"):
+        versus_sklearn(epochs=10 if args.quick else 100, n_alpha=4 if args.quick else 16)
+
+
+if __name__ == "__main__":
+    main()
