@@ -128,3 +128,13 @@ def test_shortcut_check_flags_leaky_synthesis_and_passes_clean_one():
     assert clean.passed, clean.to_dict()
     assert clean.fire_rate < leaky.fire_rate
     assert leaky.to_dict()["flags"] == [f.value for f in leaky.flags]
+
+
+def test_train_with_augment_on_audio_uses_audio_augmenter(tmp_path):
+    from typer.testing import CliRunner
+
+    from nooverfit.cli import app
+
+    args = ["train", "--data", "keywords", "--augment", "0.5", "--epochs", "2", "--width", "8"]
+    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output

@@ -13,7 +13,7 @@ from nooverfit.data.synthesize import (
     mix_at_snr,
     parse_snr,
     read_manifest,
-    synthesize,
+    synthesize_folder,
 )
 
 
@@ -131,8 +131,8 @@ def _folders(tmp_path):
 
 def test_synthesize_writes_clips_manifest_deterministically(tmp_path):
     fg, bg = _folders(tmp_path)
-    first = synthesize(fg, bg, out=tmp_path / "a", snr_db=(0, 20), per_clip=3, seed=4)
-    second = synthesize(fg, bg, out=tmp_path / "b", snr_db=(0, 20), per_clip=3, seed=4)
+    first = synthesize_folder(fg, bg, out=tmp_path / "a", snr_db=(0, 20), per_clip=3, seed=4)
+    second = synthesize_folder(fg, bg, out=tmp_path / "b", snr_db=(0, 20), per_clip=3, seed=4)
     assert len(first.rows) == 12 and first.rows == second.rows
     rows = read_manifest(tmp_path / "a" / "manifest.csv")
     assert [r.clip for r in rows] == [r.clip for r in first.rows]

@@ -1,14 +1,20 @@
 """nooverfit: diagnose and fix overfitting in neural networks, with evidence."""
 
+from nooverfit.audit import AuditReport
 from nooverfit.config import RunConfig
 from nooverfit.data import (
     Dataset,
+    NoiseBank,
+    ShortcutReport,
     Split,
     SplitData,
     list_datasets,
     load_dataset,
     make_split,
+    mix_at_snr,
     prepare,
+    shortcut_check,
+    synthesize_folder,
 )
 from nooverfit.history import History
 from nooverfit.models import build_model, cnn, mlp
@@ -19,10 +25,13 @@ from nooverfit.train import evaluate, fit
 __version__ = "0.1.0"
 
 __all__ = [
+    "AuditReport",
     "Dataset",
     "EarlyStopping",
     "History",
+    "NoiseBank",
     "RunConfig",
+    "ShortcutReport",
     "Split",
     "SplitData",
     "StopReason",
@@ -38,6 +47,9 @@ __all__ = [
     "list_datasets",
     "load_dataset",
     "make_split",
+    "mix_at_snr",
     "mlp",
     "prepare",
+    "shortcut_check",
+    "synthesize_folder",
 ]

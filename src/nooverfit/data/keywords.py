@@ -81,8 +81,9 @@ def noise_clip(
             x += env * sum(np.sin(h * ph) / h for h in range(1, 6))
     elif kind == "hum":
         t = np.arange(length) / rate
-        x = sum(np.sin(2 * np.pi * 100 * h * t + rng.uniform(0, 6.3)) / h for h in range(1, 8))
-        x = x + 0.05 * rng.standard_normal(length)
+        x = 0.05 * rng.standard_normal(length)
+        for h in range(1, 8):
+            x += np.sin(2 * np.pi * 100 * h * t + rng.uniform(0, 6.3)) / h
     else:
         raise ValueError(f"noise kind must be one of {NOISES}, got {kind!r}")
     x = np.asarray(x, np.float64)
@@ -204,6 +205,8 @@ class LogSpectrogram(nn.Module):
         super().__init__()
         self.n_fft, self.hop = n_fft, hop
         self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
+
+    window: torch.Tensor
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.reshape(x.shape[0], -1)

@@ -157,7 +157,7 @@ class ManifestRow:
 
 @dataclass(frozen=True)
 class Synthesis:
-    """What :func:`synthesize` wrote: the output folder and one row per clip."""
+    """What :func:`synthesize_folder` wrote: the output folder and one row per clip."""
 
     out: Path
     rows: tuple[ManifestRow, ...]
@@ -166,7 +166,7 @@ class Synthesis:
         return {"out": str(self.out), "clips": [asdict(r) for r in self.rows]}
 
 
-def synthesize(
+def synthesize_folder(
     foreground: str | os.PathLike[str],
     background: str | os.PathLike[str],
     *,
@@ -234,7 +234,7 @@ def _write_manifest(path: Path, rows: list[ManifestRow]) -> None:
 
 
 def read_manifest(path: str | os.PathLike[str]) -> list[ManifestRow]:
-    """The rows of a ``manifest.csv`` written by :func:`synthesize`."""
+    """The rows of a ``manifest.csv`` written by :func:`synthesize_folder`."""
     with Path(path).open(newline="", encoding="utf-8") as f:
         return [
             ManifestRow(
