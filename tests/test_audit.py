@@ -144,6 +144,10 @@ def test_cli_audit_tables_and_model_run(tmp_path):
     result = runner.invoke(app, ["audit", "digits", "--model", str(run)])
     assert result.exit_code == 0, result.output
     assert "coverage" in result.output and "duplicates" in result.output
+    result = runner.invoke(app, ["audit", "digits", "--model", str(run), "--space", "features"])
+    assert result.exit_code == 0, result.output
+    bad = runner.invoke(app, ["audit", "digits", "--space", "features"])
+    assert bad.exit_code == 2 and "needs --model" in bad.output
 
 
 def test_cli_audit_bad_input_exit_2(tmp_path):

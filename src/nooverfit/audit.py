@@ -224,7 +224,7 @@ def audit(
     if group_split not in ("val", "test"):
         raise ValueError(f"group_split must be 'val' or 'test', got {group_split!r}")
     parts = {"train": split.pool, "val": split.val, "test": split.test}
-    inputs = _inputs(dataset, split.pool)
+    inputs = model_inputs(dataset, split.pool)
     feats = inputs.reshape(len(inputs), -1) if features is None else np.asarray(features)
     hashes = sample_hashes(dataset.x)
     # train to train: the calibration of both thresholds
@@ -232,18 +232,12 @@ def audit(
     positive = d_tt[d_tt > 0]
     scale = float(np.median(positive)) if len(positive) else 0.0
     threshold = near * scale
-    within = tuple(
-        Pair(
-            int(i),
-            "train",
-            int(split.pool[j]),
-            "train",
-            float(d),
-            hashes[i] == hashes[split.pool[j]],
-        )
-        for i, j, d in zip(split.pool, m_tt, d_tt, strict=True)
-        if d <= threshold and i > split.pool[j]  # one entry per pair
-    )
+    within, seen = [], set()
+    for i, j, d in zip(split.pool, split.pool[m_tt], d_tt, strict=True):
+        key = (min(i, j), max(i, j))
+        if d <= threshold and key not in seen:  # one entry per pair
+            seen.add(key)
+            within.append(Pair(int(i), "train", int(j), "train", float(d), hashes[i] == hashes[j]))
     leaks, nearest_train = [], {}
     for name, ref in (("train", split.pool), ("val", split.val)):
         for qname in ("val", "test") if name == "train" else ("test",):
@@ -267,7 +261,7 @@ def audit(
         ]
     far_pairs.sort(key=lambda p: -p.distance)
     coverage = Coverage(cut, quantile, far, tuple(far_pairs[:examples]))
-    dups = Duplicates(threshold, within, tuple(leaks))
+    dups = Duplicates(threshold, tuple(within), tuple(leaks))
     gap = None
     groups = dataset.groups if groups is None else np.asarray(groups)
     if model is not None and groups is not None:
@@ -312,7 +306,7 @@ def audit_warnings(report: AuditReport) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _inputs(dataset: Dataset, pool: np.ndarray) -> np.ndarray:
+def model_inputs(dataset: Dataset, pool: np.ndarray) -> np.ndarray:
     """What the model sees: tabular features standardized with training-pool statistics
     (as :func:`nooverfit.data.prepare` does), images and audio as they are."""
     x = dataset.x.astype(np.float32)

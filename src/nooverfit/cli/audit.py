@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from nooverfit._io import _jsonable
-from nooverfit.audit import AuditReport, audit
+from nooverfit.audit import AuditReport, audit, model_features, model_inputs
 from nooverfit.cli import _options as opt
 from nooverfit.cli._app import app, console, guard
 from nooverfit.config import RunConfig
@@ -59,6 +59,9 @@ def audit_command(
         float, typer.Option(help="Near-duplicate distance, fraction of median NN distance.")
     ] = 0.1,
     quantile: Annotated[float, typer.Option(help="Coverage threshold quantile.")] = 0.95,
+    space: Annotated[
+        str, typer.Option(help="Distances in 'input' space or the --model's 'features'.")
+    ] = "input",
     epochs: Annotated[
         int, typer.Option(help="Epochs of the baseline trained for group gaps without --model.")
     ] = 50,
@@ -83,8 +86,20 @@ def audit_command(
             data_t = prepare(dataset, split, device="cpu")
             network = build_model(config, data_t.in_shape, data_t.num_classes)
             fit(network, data_t, config)
+    if space not in ("input", "features"):
+        raise ValueError(f"--space must be 'input' or 'features', got {space!r}")
+    features = None
+    if space == "features":
+        if model is None or network is None:
+            raise ValueError("--space features needs --model RUN_DIR (a trained network)")
+        features = model_features(network, model_inputs(dataset, split.pool))
     report = audit(
-        dataset, split, model=network if groups is not None else None, near=near, quantile=quantile
+        dataset,
+        split,
+        features=features,
+        model=network if groups is not None else None,
+        near=near,
+        quantile=quantile,
     )
     if as_json:
         typer.echo(json.dumps(_jsonable(report.to_dict()), indent=2))
