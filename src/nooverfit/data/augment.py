@@ -20,10 +20,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+if TYPE_CHECKING:
+    from torchvision.transforms.v2 import Compose
 
 Augmenter = Callable[[torch.Tensor, torch.Tensor, torch.Generator], torch.Tensor]
 
@@ -147,7 +151,7 @@ def image_policy(name: str) -> ImagePolicy:
     return POLICIES.get(name.partition(":")[0], POLICIES["digits"])
 
 
-def image_pipeline(policy: ImagePolicy, strength: float, *, size: tuple[int, int]) -> object:
+def image_pipeline(policy: ImagePolicy, strength: float, *, size: tuple[int, int]) -> Compose:
     """A torchvision ``transforms.v2.Compose`` for one image ``(C, H, W)`` in [0, 1].
 
     Every magnitude is the policy's times ``strength`` (flips happen with probability
@@ -202,7 +206,7 @@ def pipeline_augmenter(policy: ImagePolicy) -> Augmenter:
                     continue
                 pipe = image_pipeline(policy, float(s), size=size)
                 for i in torch.nonzero(strength == s).flatten().tolist():
-                    out[i] = pipe(x[i].cpu()).to(x.device)  # type: ignore[operator]
+                    out[i] = pipe(x[i].cpu()).to(x.device)
         return out
 
     return apply
