@@ -1,14 +1,20 @@
 """nooverfit: diagnose and fix overfitting in neural networks, with evidence."""
 
+from nooverfit.audit import AuditReport
 from nooverfit.config import RunConfig
 from nooverfit.data import (
     Dataset,
+    NoiseBank,
+    ShortcutReport,
     Split,
     SplitData,
     list_datasets,
     load_dataset,
     make_split,
+    mix_at_snr,
     prepare,
+    shortcut_check,
+    synthesize_folder,
 )
 from nooverfit.diagnose import Diagnosis, Verdict, diagnose
 from nooverfit.history import History
@@ -22,12 +28,15 @@ from nooverfit.train import evaluate, fit
 __version__ = "0.1.0"
 
 __all__ = [
+    "AuditReport",
     "Dataset",
     "Diagnosis",
     "EarlyStopping",
     "History",
     "Monitor",
+    "NoiseBank",
     "RunConfig",
+    "ShortcutReport",
     "Split",
     "SplitData",
     "StopReason",
@@ -45,7 +54,10 @@ __all__ = [
     "list_datasets",
     "load_dataset",
     "make_split",
+    "mix_at_snr",
     "mlp",
     "prepare",
     "read_log",
+    "shortcut_check",
+    "synthesize_folder",
 ]

@@ -66,8 +66,13 @@ def load_synthetic(
     )
 
 
-def load_csv(arg: str | None, *, target: str | None = None, **_: Any) -> Dataset:
+def load_csv(
+    arg: str | None, *, target: str | None = None, group: str | None = None, **_: Any
+) -> Dataset:
     """A CSV file with a header; numeric feature columns and a ``target`` label column.
+
+    An optional ``group`` column (any text) is kept out of the features and becomes
+    ``Dataset.groups`` (for the data audit's group gaps).
 
     Raises:
         FileNotFoundError: the file does not exist.
@@ -91,8 +96,14 @@ def load_csv(arg: str | None, *, target: str | None = None, **_: Any) -> Dataset
         )
     if not body:
         raise ValueError(f"CSV file {path} has a header but no data rows")
+    if group is not None and (group not in header or group == target):
+        raise ValueError(
+            f"no group column {group!r} in {path}; expected --groups COLUMN, one of: "
+            f"{', '.join(h for h in header if h != target)}"
+        )
     t = header.index(target)
-    features = [i for i in range(len(header)) if i != t]
+    g = header.index(group) if group is not None else -1
+    features = [i for i in range(len(header)) if i not in (t, g)]
     x = np.empty((len(body), len(features)), dtype=np.float32)
     for r, row in enumerate(body):
         if len(row) != len(header):
@@ -109,7 +120,8 @@ def load_csv(arg: str | None, *, target: str | None = None, **_: Any) -> Dataset
     classes = sorted(set(labels), key=_natural)
     lookup = {c: k for k, c in enumerate(classes)}
     y = np.array([lookup[v] for v in labels], dtype=np.int64)
-    return Dataset(f"csv:{path}", x, y, tuple(classes), "tabular")
+    groups = np.array([row[g].strip() for row in body]) if group is not None else None
+    return Dataset(f"csv:{path}", x, y, tuple(classes), "tabular", groups=groups)
 
 
 def _natural(label: str) -> tuple[int, float | str]:

@@ -1,0 +1,329 @@
+"""The data audit: is the data too small, too homogeneous, duplicated or leaking?
+
+- Class balance per split.
+- Exact duplicates (hash of the sample's bytes) and near-duplicates (nearest neighbours,
+  ``sklearn.neighbors.NearestNeighbors``) within the training set and across
+  train/val/test - a test sample that is a copy of a training sample is leakage and
+  makes the test score optimistic.
+- Coverage: the fraction of val/test samples farther from every training sample than
+  the ``quantile`` of train-to-train nearest-neighbour distances. With i.i.d. splits about
+  ``1 - quantile`` of them are; many more means the training data does not cover what
+  the model will meet ("all the dogs in the training set are bulldogs").
+- Group gaps: accuracy per group of a trained model and the worst-group gap.
+
+Distances are Euclidean on flattened inputs (tabular features standardized with the
+training mean and standard deviation, as for training), or on any features given
+(e.g. a model's penultimate layer, :func:`model_features`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
+import torch
+from torch import nn
+
+from nooverfit.data.dataset import Dataset
+from nooverfit.data.split import Split
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Balance:
+    """Samples per class in each split; ``imbalance`` is max/min count in train."""
+
+    classes: tuple[str, ...]
+    train: tuple[int, ...]
+    val: tuple[int, ...]
+    test: tuple[int, ...]
+    imbalance: float
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A sample (``index`` in ``split``) and its nearest training (or val) sample."""
+
+    index: int
+    split: str
+    match: int
+    match_split: str
+    distance: float
+    exact: bool
+
+
+@dataclass(frozen=True)
+class Duplicates:
+    """Exact and near-duplicate pairs.
+
+    Attributes:
+        threshold: near-duplicate distance (``near * median`` train nearest-neighbour
+            distance).
+        within_train: pairs inside the training set.
+        leaks: pairs across splits (val or test sample with a train or val twin).
+    """
+
+    threshold: float
+    within_train: tuple[Pair, ...]
+    leaks: tuple[Pair, ...]
+
+    def count(self, split: str, *, exact: bool) -> int:
+        pairs = self.within_train if split == "train" else self.leaks
+        return sum(1 for p in pairs if p.exact == exact and (split == "train" or p.split == split))
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Held-out samples far from every training sample.
+
+    Attributes:
+        threshold: the ``quantile`` of train-to-train nearest-neighbour distances.
+        quantile: its level (``1 - quantile`` of held-out samples are expected beyond it).
+        far: fraction of each held-out split beyond the threshold, ``{"val": .., "test": ..}``.
+        examples: the farthest held-out samples (index, split, nearest train, distance).
+    """
+
+    threshold: float
+    quantile: float
+    far: dict[str, float]
+    examples: tuple[Pair, ...]
+
+    @property
+    def expected(self) -> float:
+        return 1.0 - self.quantile
+
+
+@dataclass(frozen=True)
+class GroupGap:
+    """Accuracy per group; ``gap`` = overall accuracy - worst group's accuracy."""
+
+    groups: tuple[str, ...]
+    counts: tuple[int, ...]
+    accuracy: tuple[float, ...]
+    overall: float
+    worst: str
+    gap: float
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    """Everything :func:`audit` found, and the one-line warnings it derives."""
+
+    name: str
+    samples: int
+    balance: Balance
+    duplicates: Duplicates
+    coverage: Coverage
+    groups: GroupGap | None
+    warnings: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        data = asdict(self)
+        data["warnings"] = list(self.warnings)
+        return data
+
+
+def sample_hashes(x: np.ndarray) -> list[str]:
+    """A BLAKE2 digest of each sample's float32 bytes (-0.0 counted as 0.0)."""
+    flat = np.ascontiguousarray(x.reshape(len(x), -1), dtype=np.float32) + np.float32(0.0)
+    return [hashlib.blake2b(row.tobytes(), digest_size=16).hexdigest() for row in flat]
+
+
+def class_balance(y: np.ndarray, split: Split, classes: tuple[str, ...]) -> Balance:
+    """Per-class counts in the pool (train), val and test."""
+
+    def counts(idx: np.ndarray) -> tuple[int, ...]:
+        return tuple(int(c) for c in np.bincount(y[idx], minlength=len(classes)))
+
+    train = counts(split.pool)
+    present = [c for c in train if c > 0]
+    imbalance = max(present) / min(present) if present else float("nan")
+    return Balance(classes, train, counts(split.val), counts(split.test), float(imbalance))
+
+
+def _nearest(
+    ref: np.ndarray, query: np.ndarray, *, exclude_self: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distance to and index of each query's nearest ``ref`` row (not itself)."""
+    from sklearn.neighbors import NearestNeighbors
+
+    k = 2 if exclude_self else 1
+    nn_ = NearestNeighbors(n_neighbors=min(k, len(ref))).fit(ref)
+    dist, idx = nn_.kneighbors(query)
+    if not exclude_self:
+        return dist[:, 0], idx[:, 0]
+    # with duplicates the first neighbour may be another copy rather than the sample
+    own = idx[:, 0] == np.arange(len(query))
+    col = np.where(own, 1, 0) if dist.shape[1] > 1 else np.zeros(len(query), int)
+    rows = np.arange(len(query))
+    return dist[rows, col], idx[rows, col]
+
+
+def model_features(model: nn.Module, x: np.ndarray, *, chunk: int = 4096) -> np.ndarray:
+    """Inputs to the last layer of an ``nn.Sequential`` model, ``(N, D)`` (eval mode)."""
+    if not isinstance(model, nn.Sequential) or len(model) < 2:
+        raise ValueError("model_features needs an nn.Sequential with at least two layers")
+    body = model[:-1]
+    device = next(model.parameters()).device
+    was = model.training
+    model.eval()
+    with torch.no_grad():
+        out = [
+            body(torch.as_tensor(x[i : i + chunk], device=device)).flatten(1).cpu().numpy()
+            for i in range(0, len(x), chunk)
+        ]
+    model.train(was)
+    return np.concatenate(out)
+
+
+def group_gap(pred: np.ndarray, y: np.ndarray, groups: np.ndarray) -> GroupGap:
+    """Accuracy of predictions ``pred`` per group and the worst-group gap."""
+    names = tuple(str(g) for g in np.unique(groups))
+    correct = pred == y
+    acc = tuple(float(correct[groups == g].mean()) for g in np.unique(groups))
+    counts = tuple(int((groups == g).sum()) for g in np.unique(groups))
+    overall = float(correct.mean())
+    worst = int(np.argmin(acc))
+    return GroupGap(names, counts, acc, overall, names[worst], overall - acc[worst])
+
+
+def audit(
+    dataset: Dataset,
+    split: Split,
+    *,
+    features: np.ndarray | None = None,
+    model: nn.Module | None = None,
+    groups: np.ndarray | None = None,
+    group_split: str = "val",
+    near: float = 0.1,
+    quantile: float = 0.95,
+    examples: int = 5,
+) -> AuditReport:
+    """Audit ``dataset`` under ``split``.
+
+    Args:
+        dataset: the data.
+        split: its train pool / val / test split.
+        features: ``(N, D)`` features to measure distances in (default: the flattened
+            input, standardized with train statistics).
+        model: a trained classifier of ``dataset.x``; needed for group gaps.
+        groups: a group name per sample (default ``dataset.groups``).
+        group_split: where group accuracy is measured: ``"val"`` (default) or ``"test"``.
+        near: near-duplicate threshold as a fraction of the median train-to-train
+            nearest-neighbour distance (default 0.1).
+        quantile: coverage threshold level of train-to-train distances (default 0.95).
+        examples: how many far held-out samples to list (default 5).
+    """
+    if not 0.0 < quantile < 1.0:
+        raise ValueError(f"quantile must be in (0, 1), got {quantile}")
+    if near < 0:
+        raise ValueError(f"near must be >= 0, got {near}")
+    if group_split not in ("val", "test"):
+        raise ValueError(f"group_split must be 'val' or 'test', got {group_split!r}")
+    parts = {"train": split.pool, "val": split.val, "test": split.test}
+    inputs = model_inputs(dataset, split.pool)
+    feats = inputs.reshape(len(inputs), -1) if features is None else np.asarray(features)
+    hashes = sample_hashes(dataset.x)
+    # train to train: the calibration of both thresholds
+    d_tt, m_tt = _nearest(feats[split.pool], feats[split.pool], exclude_self=True)
+    positive = d_tt[d_tt > 0]
+    scale = float(np.median(positive)) if len(positive) else 0.0
+    threshold = near * scale
+    within, seen = [], set()
+    for i, j, d in zip(split.pool, split.pool[m_tt], d_tt, strict=True):
+        key = (min(i, j), max(i, j))
+        if d <= threshold and key not in seen:  # one entry per pair
+            seen.add(key)
+            within.append(Pair(int(i), "train", int(j), "train", float(d), hashes[i] == hashes[j]))
+    leaks, nearest_train = [], {}
+    for name, ref in (("train", split.pool), ("val", split.val)):
+        for qname in ("val", "test") if name == "train" else ("test",):
+            q = parts[qname]
+            if len(q) == 0 or len(ref) == 0:
+                continue
+            d, m = _nearest(feats[ref], feats[q], exclude_self=False)
+            if name == "train":
+                nearest_train[qname] = (d, m)
+            for i, j, dist in zip(q, m, d, strict=True):
+                if dist <= threshold:
+                    exact = hashes[i] == hashes[ref[j]]
+                    leaks.append(Pair(int(i), qname, int(ref[j]), name, float(dist), exact))
+    cut = float(np.quantile(positive, quantile)) if len(positive) else 0.0
+    far, far_pairs = {}, []
+    for qname, (d, m) in nearest_train.items():
+        far[qname] = float(np.mean(d > cut))
+        far_pairs += [
+            Pair(int(parts[qname][k]), qname, int(split.pool[m[k]]), "train", float(d[k]), False)
+            for k in np.flatnonzero(d > cut)
+        ]
+    far_pairs.sort(key=lambda p: -p.distance)
+    coverage = Coverage(cut, quantile, far, tuple(far_pairs[:examples]))
+    dups = Duplicates(threshold, tuple(within), tuple(leaks))
+    gap = None
+    groups = dataset.groups if groups is None else np.asarray(groups)
+    if model is not None and groups is not None:
+        idx = parts[group_split]
+        pred = _predict(model, inputs[idx])
+        gap = group_gap(pred, dataset.y[idx], groups[idx])
+    elif groups is not None and model is None:
+        log.info("groups given without a model: group gaps skipped")
+    balance = class_balance(dataset.y, split, dataset.classes)
+    report = AuditReport(dataset.name, len(dataset), balance, dups, coverage, gap, ())
+    return replace(report, warnings=audit_warnings(report))
+
+
+def audit_warnings(report: AuditReport) -> tuple[str, ...]:
+    """One line per problem found (pure: decisions from the numbers in ``report``)."""
+    out = []
+    if report.balance.imbalance >= 3:
+        out.append(
+            f"classes are imbalanced: the largest has {report.balance.imbalance:.1f}x the smallest"
+        )
+    for split in ("val", "test"):
+        exact = report.duplicates.count(split, exact=True)
+        near_ = report.duplicates.count(split, exact=False)
+        if exact or near_:
+            out.append(
+                f"leakage: {exact} exact and {near_} near duplicates of {split} samples "
+                f"in earlier splits"
+            )
+    n_exact = report.duplicates.count("train", exact=True)
+    if n_exact:
+        out.append(f"{n_exact} exact duplicate pairs inside the training set")
+    cov = report.coverage
+    for split, frac in cov.far.items():
+        if frac > 2 * cov.expected + 0.02:
+            out.append(
+                f"coverage: {frac:.0%} of {split} samples are far from all training samples "
+                f"(expected about {cov.expected:.0%}); the training data is too homogeneous"
+            )
+    if report.groups is not None and report.groups.gap > 0.1:
+        g = report.groups
+        out.append(f"group gap: {g.worst!r} is {g.gap:.0%} below overall accuracy {g.overall:.0%}")
+    return tuple(out)
+
+
+def model_inputs(dataset: Dataset, pool: np.ndarray) -> np.ndarray:
+    """What the model sees: tabular features standardized with training-pool statistics
+    (as :func:`nooverfit.data.prepare` does), images and audio as they are."""
+    x = dataset.x.astype(np.float32)
+    if dataset.kind != "tabular":
+        return x
+    mean, std = x[pool].mean(0), x[pool].std(0)
+    return ((x - mean) / np.where(std > 0, std, 1.0)).astype(np.float32)
+
+
+def _predict(model: nn.Module, x: np.ndarray) -> np.ndarray:
+    device = next(model.parameters()).device
+    was = model.training
+    model.eval()
+    with torch.no_grad():
+        pred = [
+            model(torch.as_tensor(x[i : i + 4096], device=device)).argmax(1).cpu().numpy()
+            for i in range(0, len(x), 4096)
+        ]
+    model.train(was)
+    return np.concatenate(pred)

@@ -1,0 +1,150 @@
+"""``nooverfit audit DATA``: class balance, duplicates and leakage, coverage, group gaps."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import torch
+import typer
+from rich.table import Table
+
+from nooverfit._io import _jsonable
+from nooverfit.audit import AuditReport, audit, model_features, model_inputs
+from nooverfit.cli import _options as opt
+from nooverfit.cli._app import app, console, guard
+from nooverfit.config import RunConfig
+from nooverfit.data import Split, load_dataset, make_split, prepare
+from nooverfit.data.dataset import Dataset
+from nooverfit.models import build_model
+from nooverfit.train import fit
+
+
+def load_run(run: Path, dataset: Dataset) -> tuple[torch.nn.Module, Split]:
+    """The model and split of a ``nooverfit train`` output folder."""
+    metrics_path, weights = run / "metrics.json", run / "model.pt"
+    if not metrics_path.is_file() or not weights.is_file():
+        raise FileNotFoundError(
+            f"{run} is not a training run; expected metrics.json and model.pt from nooverfit train"
+        )
+    metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+    config = RunConfig.from_dict(metrics["config"])
+    model = build_model(config, dataset.in_shape, dataset.num_classes)
+    model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+    return model, Split.from_dict(metrics["split"])
+
+
+@app.command("audit")
+@guard
+def audit_command(
+    data: Annotated[str, typer.Argument(help="Data set: digits, csv:PATH, folder:PATH, ...")],
+    target: opt.Target = None,
+    groups: Annotated[
+        str | None,
+        typer.Option(
+            help="Group gaps: a CSV column, or any name for data sets with built-in groups "
+            "(image folder = innermost folder, speech = speaker, keywords = noise)."
+        ),
+    ] = None,
+    model: Annotated[
+        Path | None, typer.Option(help="A nooverfit train output folder (model and split).")
+    ] = None,
+    data_dir: opt.DataDir = "data",
+    download: opt.Download = False,
+    test: opt.TestSize = 0.25,
+    val: opt.ValSize = 0.2,
+    seed: opt.Seed = 0,
+    near: Annotated[
+        float, typer.Option(help="Near-duplicate distance, fraction of median NN distance.")
+    ] = 0.1,
+    quantile: Annotated[float, typer.Option(help="Coverage threshold quantile.")] = 0.95,
+    space: Annotated[
+        str, typer.Option(help="Distances in 'input' space or the --model's 'features'.")
+    ] = "input",
+    epochs: Annotated[
+        int, typer.Option(help="Epochs of the baseline trained for group gaps without --model.")
+    ] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+) -> None:
+    """Audit a data set: balance, duplicates and train/test leakage, coverage, group gaps."""
+    options: dict[str, object] = {"target": target, "data_dir": data_dir, "download": download}
+    if groups is not None and data.startswith("csv:"):
+        options["group"] = groups
+    dataset = load_dataset(data, **options)
+    if groups is not None and dataset.groups is None:
+        raise ValueError(f"data set {data!r} has no groups; expected csv:PATH --groups COLUMN")
+    network = None
+    if model is not None:
+        network, split = load_run(model, dataset)
+    else:
+        split = make_split(dataset.y, test=opt._size(test), val=opt._size(val), seed=seed)
+        if groups is not None:
+            if not as_json:
+                console.print("no --model given: training a baseline model for group gaps")
+            config = RunConfig(epochs=epochs, early_stopping="patience:10", seed=seed)
+            data_t = prepare(dataset, split, device="cpu")
+            network = build_model(config, data_t.in_shape, data_t.num_classes)
+            fit(network, data_t, config)
+    if space not in ("input", "features"):
+        raise ValueError(f"--space must be 'input' or 'features', got {space!r}")
+    features = None
+    if space == "features":
+        if model is None or network is None:
+            raise ValueError("--space features needs --model RUN_DIR (a trained network)")
+        features = model_features(network, model_inputs(dataset, split.pool))
+    report = audit(
+        dataset,
+        split,
+        features=features,
+        model=network if groups is not None else None,
+        near=near,
+        quantile=quantile,
+    )
+    if as_json:
+        typer.echo(json.dumps(_jsonable(report.to_dict()), indent=2))
+    else:
+        render(report)
+
+
+def render(report: AuditReport) -> None:
+    """Print the audit as rich tables."""
+    b = report.balance
+    table = Table(title=f"nooverfit audit — {report.name}, {report.samples:,} samples")
+    for name in ("class", "train", "val", "test"):
+        table.add_column(name, justify="right")
+    for i, c in enumerate(b.classes):
+        table.add_row(c, str(b.train[i]), str(b.val[i]), str(b.test[i]))
+    console.print(table)
+    d, cov = report.duplicates, report.coverage
+    console.print(f"imbalance (largest/smallest train class): {b.imbalance:.2f}")
+    console.print(
+        f"duplicates (near = distance <= {d.threshold:.3g}): train "
+        f"{d.count('train', exact=True)} exact / {d.count('train', exact=False)} near; "
+        + "; ".join(
+            f"{s} leaks {d.count(s, exact=True)} exact / {d.count(s, exact=False)} near"
+            for s in ("val", "test")
+        )
+    )
+    for p in d.leaks[:5]:
+        kind = "exact" if p.exact else f"near ({p.distance:.3g})"
+        console.print(f"  {p.split}[{p.index}] = {p.match_split}[{p.match}] {kind}")
+    far = ", ".join(f"{s} {v:.1%}" for s, v in cov.far.items())
+    console.print(
+        f"coverage: far from all training samples (> {cov.threshold:.3g}): {far} "
+        f"(expected about {cov.expected:.0%})"
+    )
+    for p in cov.examples:
+        console.print(f"  {p.split}[{p.index}] distance {p.distance:.3g} to train[{p.match}]")
+    if report.groups is not None:
+        g = report.groups
+        gt = Table(title=f"accuracy per group (worst-group gap {g.gap:.1%})")
+        for name in ("group", "samples", "accuracy"):
+            gt.add_column(name, justify="right")
+        for name, n, acc in zip(g.groups, g.counts, g.accuracy, strict=True):
+            gt.add_row(name, str(n), f"{acc:.3f}")
+        console.print(gt)
+    for w in report.warnings:
+        console.print(f"[bold yellow]warning:[/] {w}")
+    if not report.warnings:
+        console.print("[green]no problems found[/]")

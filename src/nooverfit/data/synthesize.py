@@ -1,0 +1,251 @@
+"""Mix foreground clips with background noise at an exact SNR, and build data sets that way.
+
+The SNR is measured where the foreground is *active* (the keyword is spoken), not over
+the whole clip: with a 0.3 s keyword in a 1 s clip, whole-clip RMS would make the keyword
+about 5 dB noisier than asked. Every synthesized clip is recorded in a manifest (source,
+noise, offset, SNR, gain, seed) so it can be traced and regenerated.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from nooverfit._io import atomic_write_text
+from nooverfit.data.audio_io import NoiseBank, read_wav, sound_files, to_float, write_wav
+
+
+def active_region(x: np.ndarray, *, frame: int = 256, threshold_db: float = -30.0) -> np.ndarray:
+    """Where a clip is active: frames whose energy is within ``threshold_db`` of the
+    loudest frame.
+
+    Args:
+        x: waveform ``(T,)``.
+        frame: frame length in samples (default 256, 16 ms at 16 kHz).
+        threshold_db: level relative to the loudest frame, dB (default -30).
+
+    Returns:
+        Boolean mask ``(T,)``; all False for a silent clip.
+    """
+    x = to_float(x)
+    n = max(1, int(np.ceil(len(x) / frame)))
+    padded = np.zeros(n * frame, np.float64)
+    padded[: len(x)] = x
+    energy = (padded.reshape(n, frame) ** 2).mean(axis=1)  # (frames,)
+    peak = energy.max()
+    if peak <= 0:
+        return np.zeros(len(x), bool)
+    return np.repeat(energy >= peak * 10 ** (threshold_db / 10), frame)[: len(x)]
+
+
+def fit_length(background: np.ndarray, length: int, *, offset: int = 0) -> np.ndarray:
+    """``length`` samples of ``background`` from ``offset`` on, looping past its end."""
+    b = to_float(background)
+    if len(b) == 0:
+        raise ValueError("background is empty; expected at least one sample")
+    idx = (offset + np.arange(length)) % len(b)
+    return b[idx]
+
+
+def measure_snr(
+    signal: np.ndarray, noise: np.ndarray, *, active: np.ndarray | None = None
+) -> float:
+    """``10 * log10(P_signal / P_noise)`` in dB over the ``active`` samples (default all)."""
+    s, n = np.asarray(signal, np.float64), np.asarray(noise, np.float64)
+    if active is not None:
+        s, n = s[active], n[active]
+    return float(10 * np.log10(np.mean(s**2) / np.mean(n**2)))
+
+
+def snr_gain(
+    foreground: np.ndarray, noise: np.ndarray, snr_db: float, *, active: np.ndarray
+) -> float:
+    """The noise gain ``a`` with ``P(fg) / P(a * noise) = 10 ** (snr_db / 10)`` over ``active``:
+    ``a = sqrt(P_fg / (P_noise * 10 ** (snr_db / 10)))``.
+
+    Raises:
+        ValueError: silent foreground or noise over the active region, or a NaN SNR.
+    """
+    if np.isnan(snr_db) or snr_db == -np.inf:
+        raise ValueError(f"snr_db must be a number or +inf, got {snr_db}")
+    if not np.any(active):
+        raise ValueError("foreground is silent (no active samples); cannot set an SNR")
+    p_fg = float(np.mean(np.asarray(foreground, np.float64)[active] ** 2))
+    p_n = float(np.mean(np.asarray(noise, np.float64)[active] ** 2))
+    if p_fg == 0:
+        raise ValueError("foreground is silent over its active region; cannot set an SNR")
+    if snr_db == np.inf:
+        return 0.0
+    if p_n == 0:
+        raise ValueError("background is silent where the foreground is active; cannot set an SNR")
+    return float(np.sqrt(p_fg / (p_n * 10 ** (snr_db / 10))))
+
+
+def mix_at_snr(
+    foreground: np.ndarray,
+    background: np.ndarray,
+    snr_db: float,
+    *,
+    offset: int | None = None,
+    active: np.ndarray | None = None,
+    seed: int | None = None,
+) -> np.ndarray:
+    """``foreground + a * background`` with the SNR over the foreground's active region
+    equal to ``snr_db`` (to float64 rounding).
+
+    Args:
+        foreground: the clean clip ``(T,)``; integer PCM is scaled to [-1, 1).
+        background: the noise ``(L,)``; looped when shorter than ``T``, cropped otherwise.
+        snr_db: target SNR in dB (``inf`` returns the foreground as float32).
+        offset: where in the background to start (default: random with ``seed``, or 0
+            when no seed is given).
+        active: boolean mask ``(T,)`` of where the foreground is active (default:
+            :func:`active_region`).
+        seed: seed for the random offset.
+
+    Returns:
+        The mix, float32 ``(T,)``; not clipped (clipping would change the SNR).
+
+    Raises:
+        ValueError: a silent foreground, noise that is silent where the foreground is
+            active, a mask of the wrong length, or a NaN / -inf SNR.
+    """
+    fg = to_float(foreground)
+    bg = to_float(background)
+    if fg.ndim != 1 or bg.ndim != 1:
+        raise ValueError(f"expected 1-D clips, got shapes {fg.shape} and {bg.shape}")
+    if offset is None:
+        offset = int(np.random.default_rng(seed).integers(len(bg))) if seed is not None else 0
+    noise = fit_length(bg, len(fg), offset=offset)
+    mask = active_region(fg) if active is None else np.asarray(active, bool)
+    if mask.shape != fg.shape:
+        raise ValueError(f"active mask has shape {mask.shape}, expected {fg.shape}")
+    a = snr_gain(fg, noise, snr_db, active=mask)
+    return (fg.astype(np.float64) + a * noise.astype(np.float64)).astype(np.float32)
+
+
+def parse_snr(spec: str) -> tuple[float, float]:
+    """``"0:20"`` -> (0, 20) (uniform range); ``"10"`` -> (10, 10)."""
+    lo, sep, hi = spec.partition(":")
+    try:
+        low, high = float(lo), float(hi if sep else lo)
+    except ValueError:
+        raise ValueError(f"SNR must be LOW:HIGH or a number in dB, got {spec!r}") from None
+    if low > high:
+        raise ValueError(f"SNR range must have LOW <= HIGH, got {spec!r}")
+    return low, high
+
+
+@dataclass(frozen=True)
+class ManifestRow:
+    """One synthesized clip and how to regenerate it."""
+
+    clip: str
+    label: str
+    source: str
+    noise: str
+    offset: int
+    snr_db: float
+    gain: float
+    seed: int
+
+
+@dataclass(frozen=True)
+class Synthesis:
+    """What :func:`synthesize_folder` wrote: the output folder and one row per clip."""
+
+    out: Path
+    rows: tuple[ManifestRow, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        return {"out": str(self.out), "clips": [asdict(r) for r in self.rows]}
+
+
+def synthesize_folder(
+    foreground: str | os.PathLike[str],
+    background: str | os.PathLike[str],
+    *,
+    out: str | os.PathLike[str],
+    snr_db: tuple[float, float] = (0.0, 20.0),
+    per_clip: int = 5,
+    seed: int = 0,
+    rate: int | None = None,
+) -> Synthesis:
+    """Mix every foreground clip with ``per_clip`` random noises at random SNRs.
+
+    Foreground clips are read from ``foreground`` (flat, or ``<label>/<clip>.wav``; the
+    label is the parent folder name); mixes are written to ``out/<label>/<stem>__<k>.wav``
+    with ``out/manifest.csv``. The same seed gives the same files: clip ``i``'s draws
+    come from ``numpy.random.default_rng((seed, i))``.
+
+    Args:
+        foreground: folder of clean clips.
+        background: folder of noise recordings (see :meth:`NoiseBank.from_folder`).
+        out: output folder.
+        snr_db: SNR range in dB, drawn uniformly (default 0 to 20).
+        per_clip: mixes per foreground clip (default 5).
+        seed: seed of every draw.
+        rate: sample rate, Hz (default: the first foreground clip's).
+    """
+    if per_clip < 1:
+        raise ValueError(f"per_clip must be >= 1, got {per_clip}")
+    fg_root, out_root = Path(foreground), Path(out)
+    files = [p for p in sound_files(fg_root) if "_background_noise_" not in p.parts]
+    if not files:
+        raise ValueError(f"no WAV files under {fg_root}; expected DIR/<label>/<clip>.wav")
+    if rate is None:
+        rate = read_wav(files[0])[1]
+    bank = NoiseBank.from_folder(background, rate=rate)
+    rows = []
+    for i, path in enumerate(files):
+        fg, _ = read_wav(path, rate=rate)
+        label = path.parent.name if path.parent != fg_root else ""
+        mask = active_region(fg)
+        rng = np.random.default_rng((seed, i))
+        for k in range(per_clip):
+            j = int(rng.integers(len(bank)))
+            offset = int(rng.integers(len(bank.clips[j])))
+            snr = float(rng.uniform(*snr_db))
+            noise = fit_length(bank.clips[j], len(fg), offset=offset)
+            try:
+                gain = snr_gain(fg, noise, snr, active=mask)
+            except ValueError as err:
+                raise ValueError(f"{path}: {err}") from None
+            name = Path(label, f"{path.stem}__{k}.wav").as_posix()
+            write_wav(out_root / name, fg + gain * noise, rate)
+            rel = path.relative_to(fg_root).as_posix()
+            rows.append(ManifestRow(name, label, rel, bank.names[j], offset, snr, gain, seed))
+    _write_manifest(out_root / "manifest.csv", rows)
+    return Synthesis(out_root, tuple(rows))
+
+
+def _write_manifest(path: Path, rows: list[ManifestRow]) -> None:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(ManifestRow.__dataclass_fields__))
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({**asdict(row), "snr_db": f"{row.snr_db:.6f}", "gain": f"{row.gain:.8g}"})
+    atomic_write_text(path, buf.getvalue())
+
+
+def read_manifest(path: str | os.PathLike[str]) -> list[ManifestRow]:
+    """The rows of a ``manifest.csv`` written by :func:`synthesize_folder`."""
+    with Path(path).open(newline="", encoding="utf-8") as f:
+        return [
+            ManifestRow(
+                r["clip"],
+                r["label"],
+                r["source"],
+                r["noise"],
+                int(r["offset"]),
+                float(r["snr_db"]),
+                float(r["gain"]),
+                int(r["seed"]),
+            )
+            for r in csv.DictReader(f)
+        ]

@@ -1,0 +1,160 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from nooverfit.audit import audit, class_balance, group_gap, model_features, sample_hashes
+from nooverfit.cli import app
+from nooverfit.data import Dataset, Split, load_dataset, make_split
+from nooverfit.models import mlp
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def digits():
+    ds = load_dataset("digits")
+    return ds, make_split(ds.y, seed=0)
+
+
+def planted(ds, split):
+    """Copy 3 train samples over test samples (exact) and 2 over val samples (+ noise)."""
+    x = ds.x.copy()
+    exact = list(zip(split.test[:3], split.pool[:3], strict=True))
+    near = list(zip(split.val[:2], split.pool[3:5], strict=True))
+    for dst, src in exact:
+        x[dst] = x[src]
+    rng = np.random.default_rng(0)
+    for dst, src in near:
+        x[dst] = x[src] + rng.normal(0, 1e-3, x[src].shape).astype(np.float32)
+    x[split.pool[10]] = x[split.pool[11]]  # a duplicate inside train
+    return Dataset("planted", x, ds.y, ds.classes, ds.kind), exact, near
+
+
+def test_audit_finds_planted_leakage(digits):
+    ds, split = digits
+    leaky, exact, near = planted(ds, split)
+    report = audit(leaky, split)
+    found = {(p.index, p.match, p.exact) for p in report.duplicates.leaks}
+    assert {(int(d), int(s), True) for d, s in exact} <= found
+    assert {(int(d), int(s), False) for d, s in near} <= found
+    assert report.duplicates.count("test", exact=True) == 3
+    assert report.duplicates.count("val", exact=False) == 2
+    assert report.duplicates.count("train", exact=True) == 1
+    assert any("leakage" in w for w in report.warnings)
+    clean = audit(ds, split)
+    assert clean.duplicates.leaks == () and not any("leakage" in w for w in clean.warnings)
+
+
+def test_sample_hashes_equal_only_for_equal_samples():
+    x = np.array([[0.0, 1.0], [-0.0, 1.0], [0.0, 1.0000001]], np.float32)
+    h = sample_hashes(x)
+    assert h[0] == h[1] and h[0] != h[2]
+
+
+def test_coverage_flags_homogeneous_training_data(digits):
+    ds, split = digits
+    # train only on "bulldogs": one cluster of inputs; test also has far-away samples
+    rng = np.random.default_rng(1)
+    x = ds.x.copy()
+    shifted = split.test[:100]
+    x[shifted] = np.clip(x[shifted] + rng.uniform(0.5, 1.0, x[shifted].shape), 0, 2)
+    report = audit(Dataset("shift", x, ds.y, ds.classes, ds.kind), split, examples=5)
+    assert report.coverage.far["test"] >= 100 / len(split.test) - 0.01
+    assert report.coverage.far["val"] < 0.12
+    assert {p.index for p in report.coverage.examples} <= set(shifted.tolist())
+    assert any("coverage" in w and "test" in w for w in report.warnings)
+    # the threshold is the 95 % quantile of train-to-train nearest-neighbour distances
+    from sklearn.neighbors import NearestNeighbors
+
+    pool = ds.x[split.pool].reshape(len(split.pool), -1)
+    d, _ = NearestNeighbors(n_neighbors=2).fit(pool).kneighbors(pool)
+    assert report.coverage.threshold == pytest.approx(np.quantile(d[:, 1][d[:, 1] > 0], 0.95))
+
+
+def test_class_balance_counts(digits):
+    ds, split = digits
+    b = class_balance(ds.y, split, ds.classes)
+    assert b.test == tuple(np.bincount(ds.y[split.test], minlength=10))
+    assert sum(b.train) + sum(b.val) + sum(b.test) == len(ds)
+    lopsided = Split(np.array([0, 1, 2, 3]), np.array([4]), np.array([5]), 0)
+    y = np.array([0, 0, 0, 1, 0, 1])
+    assert class_balance(y, lopsided, ("a", "b")).imbalance == 3.0
+
+
+def test_group_gap_hand_computed():
+    pred = np.array([0, 1, 1, 0, 0, 1])
+    y = np.array([0, 1, 0, 0, 1, 1])
+    groups = np.array(["a", "a", "a", "b", "b", "b"])
+    g = group_gap(pred, y, groups)
+    assert g.groups == ("a", "b") and g.accuracy == pytest.approx((2 / 3, 2 / 3))
+    g = group_gap(pred, y, np.array(["a", "a", "b", "b", "b", "b"]))
+    assert g.worst == "b" and g.gap == pytest.approx(4 / 6 - 2 / 4)
+
+
+def test_audit_group_gap_and_model_features(digits):
+    ds, split = digits
+    torch.manual_seed(0)
+    model = mlp(64, 10, width=8, depth=1)
+    groups = np.where(ds.y < 5, "low", "high")
+    report = audit(ds, split, model=model, groups=groups)
+    pred = model(torch.as_tensor(ds.x[split.val])).argmax(1).numpy()
+    ref = group_gap(pred, ds.y[split.val], groups[split.val])
+    assert report.groups == ref
+    feats = model_features(model, ds.x[:4])
+    assert feats.shape == (4, 8) and (feats >= 0).all()  # after the ReLU
+    json.dumps(report.to_dict())  # serializable
+
+
+def _csv(tmp_path):
+    rng = np.random.default_rng(0)
+    rows = ["a,b,site,label"]
+    for i in range(80):
+        label = i % 2
+        site = "north" if i % 4 < 2 else "south"
+        a, b = rng.normal(label * 2, 1), rng.normal(0, 1)
+        rows.append(f"{a:.4f},{b:.4f},{site},{label}")
+    rows.append(rows[1])  # an exact duplicate row
+    path = tmp_path / "d.csv"
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_cli_audit_json_with_groups(tmp_path):
+    path = _csv(tmp_path)
+    args = ["audit", f"csv:{path}", "--target", "label", "--groups", "site", "--json"]
+    args += ["--epochs", "5"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["groups"]["groups"] == ["north", "south"]
+    assert len(data["balance"]["train"]) == 2
+    assert data["name"].startswith("csv:")
+
+
+def test_cli_audit_tables_and_model_run(tmp_path):
+    run = tmp_path / "run"
+    trained = runner.invoke(
+        app,
+        ["train", "--train-per-class", "5", "--epochs", "2", "--width", "8", "--out", str(run)],
+    )
+    assert trained.exit_code == 0, trained.output
+    result = runner.invoke(app, ["audit", "digits", "--model", str(run)])
+    assert result.exit_code == 0, result.output
+    assert "coverage" in result.output and "duplicates" in result.output
+    result = runner.invoke(app, ["audit", "digits", "--model", str(run), "--space", "features"])
+    assert result.exit_code == 0, result.output
+    bad = runner.invoke(app, ["audit", "digits", "--space", "features"])
+    assert bad.exit_code == 2 and "needs --model" in bad.output
+
+
+def test_cli_audit_bad_input_exit_2(tmp_path):
+    result = runner.invoke(app, ["audit", "digits", "--groups", "breed"])
+    assert result.exit_code == 2 and "has no groups" in result.output
+    result = runner.invoke(app, ["audit", "digits", "--model", str(tmp_path)])
+    assert result.exit_code == 2 and "not a training run" in result.output
+    path = _csv(tmp_path)
+    result = runner.invoke(app, ["audit", f"csv:{path}", "--target", "label", "--groups", "x"])
+    assert result.exit_code == 2 and "no group column" in result.output

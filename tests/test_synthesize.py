@@ -1,0 +1,157 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from nooverfit.cli import app
+from nooverfit.data.audio_io import NoiseBank, read_wav, resample, write_wav
+from nooverfit.data.synthesize import (
+    active_region,
+    fit_length,
+    measure_snr,
+    mix_at_snr,
+    parse_snr,
+    read_manifest,
+    synthesize_folder,
+)
+
+
+def keyword(length=4000, start=1000, dur=800, seed=0):
+    rng = np.random.default_rng(seed)
+    x = np.zeros(length, np.float32)
+    x[start : start + dur] = rng.standard_normal(dur) * 0.5
+    return x
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    snr=st.floats(-20, 40),
+    fg_len=st.integers(300, 3000),
+    bg_len=st.integers(50, 5000),
+    offset=st.integers(0, 10_000),
+    seed=st.integers(0, 2**16),
+)
+def test_mix_at_snr_is_exact_over_active_region(snr, fg_len, bg_len, offset, seed):
+    rng = np.random.default_rng(seed)
+    fg = np.zeros(fg_len, np.float32)
+    start = int(rng.integers(0, fg_len // 2))
+    fg[start : start + fg_len // 3] = rng.standard_normal(fg_len // 3) + 0.1
+    bg = rng.standard_normal(bg_len).astype(np.float32)
+    active = np.zeros(fg_len, bool)
+    active[start : start + fg_len // 3] = True
+    mix = mix_at_snr(fg, bg, snr, offset=offset % bg_len, active=active)
+    noise = mix.astype(np.float64) - fg
+    assert measure_snr(fg, noise, active=active) == pytest.approx(snr, abs=1e-3)
+    ref = fit_length(bg, fg_len, offset=offset % bg_len).astype(np.float64)
+    gain = noise @ ref / (ref @ ref)
+    assert np.abs(noise - gain * ref).max() <= 1e-5 * max(1.0, np.abs(mix).max())
+
+
+def test_mix_at_snr_uses_active_region_not_whole_clip():
+    fg = keyword()  # 800 active samples of 4000
+    bg = np.random.default_rng(1).standard_normal(4000).astype(np.float32)
+    mix = mix_at_snr(fg, bg, 10.0)
+    active = active_region(fg)
+    assert active.sum() < 1500
+    assert measure_snr(fg, mix - fg, active=active) == pytest.approx(10.0, abs=0.01)
+    whole = measure_snr(fg, mix - fg)
+    assert whole < 6.0  # whole-clip SNR is several dB lower than asked
+
+
+def test_mix_at_snr_loops_short_noise_and_seeds_offset():
+    fg = keyword(length=1000, start=100, dur=500)
+    bg = np.arange(1, 8, dtype=np.float32)
+    mix = mix_at_snr(fg, bg, 0.0, offset=3)
+    noise = (mix - fg) / (mix - fg)[0] * 4  # bg[3] == 4
+    assert np.allclose(noise[:10], [4, 5, 6, 7, 1, 2, 3, 4, 5, 6], atol=1e-4)
+    a = mix_at_snr(fg, np.random.default_rng(0).standard_normal(5000), 5.0, seed=3)
+    b = mix_at_snr(fg, np.random.default_rng(0).standard_normal(5000), 5.0, seed=3)
+    assert np.array_equal(a, b)
+
+
+def test_mix_at_snr_integer_pcm_and_errors():
+    fg = (keyword() * 20000).astype(np.int16)
+    mix = mix_at_snr(fg, np.ones(10, np.int16) * 1000, 20.0)
+    assert mix.dtype == np.float32 and np.abs(mix).max() < 2
+    with pytest.raises(ValueError, match="foreground is silent"):
+        mix_at_snr(np.zeros(100), np.ones(100), 0.0)
+    with pytest.raises(ValueError, match="background is silent"):
+        mix_at_snr(keyword(), np.zeros(100), 0.0)
+    with pytest.raises(ValueError, match="snr_db"):
+        mix_at_snr(keyword(), np.ones(100), float("nan"))
+    assert np.array_equal(mix_at_snr(keyword(), np.ones(100), np.inf), keyword())
+
+
+def test_parse_snr():
+    assert parse_snr("0:20") == (0.0, 20.0)
+    assert parse_snr("-5") == (-5.0, -5.0)
+    with pytest.raises(ValueError, match="LOW:HIGH"):
+        parse_snr("loud")
+    with pytest.raises(ValueError, match="LOW <= HIGH"):
+        parse_snr("20:0")
+
+
+def test_resample_matches_sine_at_new_rate():
+    t = np.arange(4410) / 44100
+    x = np.sin(2 * np.pi * 440 * t).astype(np.float32)
+    y = resample(x, 44100, 16000)
+    assert len(y) == 1600
+    ref = np.sin(2 * np.pi * 440 * np.arange(1600) / 16000)
+    assert np.abs(y[100:-100] - ref[100:-100]).max() < 0.01
+
+
+def test_wav_roundtrip_and_noise_bank(tmp_path):
+    x = np.random.default_rng(0).standard_normal(800).astype(np.float32) * 0.1
+    write_wav(tmp_path / "noise" / "a.wav", x, 8000)
+    write_wav(tmp_path / "noise" / "silent.wav", np.zeros(100, np.float32), 8000)
+    y, rate = read_wav(tmp_path / "noise" / "a.wav")
+    assert rate == 8000 and np.array_equal(x, y)
+    bank = NoiseBank.from_folder(tmp_path / "noise", rate=4000)
+    assert bank.names == ("a",) and len(bank.clips[0]) == 400
+    assert bank.stack(1000).shape == (1, 1000)
+    with pytest.raises(FileNotFoundError):
+        read_wav(tmp_path / "missing.wav")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="no usable"):
+        NoiseBank.from_folder(tmp_path / "empty")
+    with pytest.raises(ValueError, match="no noise named"):
+        bank.subset(["x"])
+
+
+def _folders(tmp_path):
+    rng = np.random.default_rng(0)
+    for label in ("yes", "no"):
+        for i in range(2):
+            write_wav(tmp_path / "fg" / label / f"s{i}_nohash_0.wav", keyword(seed=i), 8000)
+    for name in ("cafe", "street"):
+        write_wav(tmp_path / "bg" / f"{name}.wav", rng.standard_normal(3000) * 0.1, 8000)
+    return tmp_path / "fg", tmp_path / "bg"
+
+
+def test_synthesize_writes_clips_manifest_deterministically(tmp_path):
+    fg, bg = _folders(tmp_path)
+    first = synthesize_folder(fg, bg, out=tmp_path / "a", snr_db=(0, 20), per_clip=3, seed=4)
+    second = synthesize_folder(fg, bg, out=tmp_path / "b", snr_db=(0, 20), per_clip=3, seed=4)
+    assert len(first.rows) == 12 and first.rows == second.rows
+    rows = read_manifest(tmp_path / "a" / "manifest.csv")
+    assert [r.clip for r in rows] == [r.clip for r in first.rows]
+    row = rows[0]
+    assert row.label in ("yes", "no") and row.noise in ("cafe", "street") and 0 <= row.snr_db <= 20
+    mix, _ = read_wav(tmp_path / "a" / row.clip)
+    assert np.array_equal(mix, read_wav(tmp_path / "b" / row.clip)[0])
+    clean, _ = read_wav(fg / row.source)
+    noise, _ = read_wav(bg / f"{row.noise}.wav")
+    regenerated = mix_at_snr(clean, noise, row.snr_db, offset=row.offset)
+    assert np.allclose(mix, regenerated, atol=1e-5)
+
+
+def test_cli_synthesize(tmp_path):
+    fg, bg = _folders(tmp_path)
+    out = tmp_path / "out"
+    args = ["synthesize", "--foreground", str(fg), "--background", str(bg), "--out", str(out)]
+    result = CliRunner().invoke(app, [*args, "--snr", "0:20", "--per-clip", "2", "--seed", "1"])
+    assert result.exit_code == 0, result.output
+    assert len(read_manifest(out / "manifest.csv")) == 8
+    bad = CliRunner().invoke(app, [*args, "--snr", "loud"])
+    assert bad.exit_code == 2 and "LOW:HIGH" in bad.output
