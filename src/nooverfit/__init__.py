@@ -23,6 +23,7 @@ from nooverfit.models import build_model, cnn, mlp
 from nooverfit.monitor import Monitor
 from nooverfit.regularize import add_batchnorm, add_dropout, convert_l2, decay_groups, l2_penalty
 from nooverfit.stopping import EarlyStopping, StopReason
+from nooverfit.studies import StudyResult, study
 from nooverfit.train import evaluate, fit
 
 __version__ = "0.1.0"
@@ -40,6 +41,7 @@ __all__ = [
     "Split",
     "SplitData",
     "StopReason",
+    "StudyResult",
     "Verdict",
     "add_batchnorm",
     "add_dropout",
@@ -59,5 +61,6 @@ __all__ = [
     "prepare",
     "read_log",
     "shortcut_check",
+    "study",
     "synthesize_folder",
 ]
