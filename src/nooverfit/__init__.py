@@ -15,6 +15,7 @@ from nooverfit.models import build_model, cnn, mlp
 from nooverfit.regularize import add_batchnorm, add_dropout, convert_l2, decay_groups, l2_penalty
 from nooverfit.stopping import EarlyStopping, StopReason
 from nooverfit.train import evaluate, fit
+from nooverfit.transfer import transfer_runs
 
 __version__ = "0.1.0"
 
@@ -40,4 +41,5 @@ __all__ = [
     "make_split",
     "mlp",
     "prepare",
+    "transfer_runs",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from nooverfit.cli import pretrain as _pretrain  # noqa: F401  (registers the command)
 from nooverfit.cli import train as _train  # noqa: F401  (registers the command)
 from nooverfit.cli._app import app
 
