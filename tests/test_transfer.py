@@ -159,3 +159,21 @@ def test_prepare_new_output_and_resized_input():
 def test_prepare_rejects_unknown_strategy():
     with pytest.raises(ValueError, match="strategy must be one of"):
         prepare_transfer(_source(), strategy="tail")
+
+
+def test_prepare_io_on_mobilenet_trains_stem_and_output_only():
+    import torchvision
+
+    model = torchvision.models.mobilenet_v3_small(weights=None)
+    transfer = prepare_transfer(model, strategy="io", classes=3, in_channels=1)
+    assert transfer.input_layer == "features.0.0" and transfer.output_layer == "classifier.3"
+    assert transfer.trainable() == [
+        "features.0.0.weight",
+        "features.0.1.weight",
+        "features.0.1.bias",
+        "classifier.3.weight",
+        "classifier.3.bias",
+    ]
+    model.train()
+    assert model(torch.randn(2, 1, 32, 32)).shape == (2, 3)
+    assert not model.features[1].block[0][1].training  # frozen BN inside a frozen stage
