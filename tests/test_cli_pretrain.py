@@ -29,7 +29,9 @@ def test_pretrain_then_train_with_transfer(tmp_path):
 
 def test_pretrain_rotation_pretext(tmp_path):
     out = tmp_path / "rot.pt"
-    result = runner.invoke(app, ["pretrain", "--pretext", "rotation", *SMALL, "--out", str(out)])
+    result = runner.invoke(
+        app, ["pretrain", "--classes", "0-1", "--pretext", "rotation", *SMALL, "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     assert Source.load(out).classes == 4
 
