@@ -25,6 +25,7 @@ from nooverfit.regularize import add_batchnorm, add_dropout, convert_l2, decay_g
 from nooverfit.stopping import EarlyStopping, StopReason
 from nooverfit.studies import StudyResult, study
 from nooverfit.train import evaluate, fit
+from nooverfit.transfer import transfer_runs
 
 __version__ = "0.1.0"
 
@@ -63,4 +64,5 @@ __all__ = [
     "shortcut_check",
     "study",
     "synthesize_folder",
+    "transfer_runs",
 ]

@@ -82,6 +82,7 @@ def fit(
     config: RunConfig,
     *,
     callbacks: Sequence[Callback] = (),
+    optimizer: torch.optim.Optimizer | None = None,
 ) -> History:
     """Train ``model`` in place on the training subset ``config`` selects.
 
@@ -95,6 +96,8 @@ def fit(
         data: tensors and split (see :func:`nooverfit.data.prepare`).
         config: optimizer, regularization, epochs, seed and training-set size.
         callbacks: called after every epoch with ``(epoch, logs)``; returning True stops.
+        optimizer: used instead of :func:`make_optimizer` when given (e.g. the parameter
+            groups of :func:`nooverfit.transfer.prepare`); default None.
 
     Returns:
         The per-epoch history (train metrics measured in eval mode on clean data).
@@ -106,7 +109,8 @@ def fit(
     )
     x_train, y_train = data.x[train_idx], data.y[train_idx]
     x_val, y_val = data.x[data.val_index], data.y[data.val_index]
-    optimizer = make_optimizer(model, config)
+    if optimizer is None:
+        optimizer = make_optimizer(model, config)
     stopper = EarlyStopping(config.early_stopping) if config.early_stopping else None
     augment = augmenter(data.kind) if config.augment > 0 else None
     gen = torch.Generator(device=device).manual_seed(config.seed + 7919)

@@ -17,7 +17,8 @@ from nooverfit.cli._app import app, console, guard
 from nooverfit.config import RunConfig
 from nooverfit.history import History
 from nooverfit.models import build_model
-from nooverfit.train import fit
+from nooverfit.train import Callback, fit
+from nooverfit.transfer import as_pretrained, transfer_model
 
 
 @app.command()
@@ -50,6 +51,13 @@ def train(
     ] = None,
     seed: opt.Seed = 0,
     device: opt.Device = None,
+    pretrained: Annotated[
+        str | None,
+        typer.Option(help="Start from a pretrained network: PATH or torchvision:NAME[:WEIGHTS]."),
+    ] = None,
+    transfer: Annotated[
+        str, typer.Option(help="With --pretrained, what to retrain: head, io, full, gradual.")
+    ] = "io",
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("runs/train"),
 ) -> None:
     """Train one network and write history.csv, metrics.json and model.pt to --out."""
@@ -84,7 +92,19 @@ def train(
     train_idx = split_data.split.train(
         split_data.dataset.y, train_size=train_size, train_per_class=train_per_class
     )
-    network = build_model(config, split_data.in_shape, split_data.num_classes)
+    callbacks: list[Callback] = []
+    optim = None
+    if pretrained is None:
+        network: torch.nn.Module = build_model(config, split_data.in_shape, split_data.num_classes)
+    else:
+        source = as_pretrained(pretrained, config=config, in_shape=split_data.in_shape)
+        prepared = transfer_model(source, split_data, strategy=transfer, seed=seed)
+        network, callbacks, optim = (
+            prepared.model,
+            prepared.callbacks(),
+            prepared.optimizer(config),
+        )
+    num_parameters = sum(p.numel() for p in network.parameters() if p.requires_grad)
     start = time.perf_counter()
     with Progress(
         TextColumn("[bold]train"),
@@ -104,14 +124,15 @@ def train(
             )
             progress.update(task, completed=epoch + 1, status=status)
 
-        history = fit(network, split_data, config, callbacks=[show])
+        history = fit(network, split_data, config, callbacks=[show, *callbacks], optimizer=optim)
     seconds = time.perf_counter() - start
     best = history.best_epoch if history.best_epoch is not None else len(history) - 1
     metrics = {
         "config": config.to_dict(),
         "data": data,
         "device": str(split_data.device),
-        "num_parameters": network.num_parameters,
+        "num_parameters": num_parameters,
+        "transfer": {"pretrained": pretrained, "strategy": transfer} if pretrained else None,
         "epochs_run": len(history),
         "stop_reason": history.stop_reason,
         "best_epoch": best,
@@ -125,7 +146,7 @@ def train(
     atomic_write_json(out / "metrics.json", metrics)
     state = {k: v.detach().cpu() for k, v in network.state_dict().items()}
     atomic_write(out / "model.pt", lambda tmp: torch.save(state, tmp))
-    _summary(history, best, network.num_parameters, seconds, out)
+    _summary(history, best, num_parameters, seconds, out)
 
 
 def _row(history: History, i: int) -> dict[str, float]:

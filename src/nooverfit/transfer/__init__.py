@@ -1,0 +1,69 @@
+"""Transfer learning: reuse a network trained on more data, retrain the layers that matter.
+
+- :mod:`~nooverfit.transfer.blocks`: blocks of a network, frozen batch norm.
+- :mod:`~nooverfit.transfer.strategy`: :func:`prepare` with ``head``/``io``/``full``/
+  ``gradual`` and discriminative learning rates.
+- :mod:`~nooverfit.transfer.pretrain`: offline source tasks and :class:`Source` files.
+- :mod:`~nooverfit.transfer.backbones`: nooverfit, state-dict and torchvision backbones.
+- :mod:`~nooverfit.transfer.runs`: :func:`transfer_runs`, the study hook.
+"""
+
+from nooverfit.transfer.backbones import (
+    Pretrained,
+    hub_weights_path,
+    load_pretrained,
+    load_torchvision,
+)
+from nooverfit.transfer.blocks import (
+    Block,
+    FrozenBatchNorm1d,
+    FrozenBatchNorm2d,
+    find_blocks,
+    freeze_batchnorm,
+    thaw_batchnorm,
+)
+from nooverfit.transfer.pretrain import (
+    Source,
+    class_subset,
+    parse_classes,
+    pretrain,
+    rotation_pretext,
+)
+from nooverfit.transfer.runs import as_pretrained, transfer_model, transfer_runs
+from nooverfit.transfer.strategy import (
+    STRATEGIES,
+    GradualUnfreeze,
+    Group,
+    Strategy,
+    Transfer,
+    adapt_channels,
+    prepare,
+)
+
+__all__ = [
+    "STRATEGIES",
+    "Block",
+    "FrozenBatchNorm1d",
+    "FrozenBatchNorm2d",
+    "GradualUnfreeze",
+    "Group",
+    "Pretrained",
+    "Source",
+    "Strategy",
+    "Transfer",
+    "adapt_channels",
+    "as_pretrained",
+    "class_subset",
+    "find_blocks",
+    "freeze_batchnorm",
+    "hub_weights_path",
+    "load_pretrained",
+    "load_torchvision",
+    "parse_classes",
+    "prepare",
+    "pretrain",
+    "rotation_pretext",
+    "thaw_batchnorm",
+    "transfer_model",
+    "transfer_runs",
+]

@@ -1,0 +1,136 @@
+"""Loading a pretrained network: a nooverfit source file, a bare state dict, or a
+torchvision model whose weights are already on disk. Nothing is ever downloaded.
+
+Specs (as ``nooverfit train --pretrained`` takes them):
+
+- ``PATH``: a file written by ``nooverfit pretrain`` (:class:`Source`), or the
+  ``model.pt`` state dict ``nooverfit train`` writes (rebuilt from the given config).
+- ``torchvision:NAME``: e.g. ``torchvision:resnet18``, with the weights file torchvision
+  would download (``resnet18-f37072fd.pth``) read from the torch hub cache,
+  ``$TORCH_HOME/hub/checkpoints`` (default ``~/.cache/torch/hub/checkpoints``).
+- ``torchvision:NAME:PATH``: the same with the weights read from ``PATH``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from nooverfit.config import RunConfig
+from nooverfit.models import build_model
+from nooverfit.transfer.pretrain import FORMAT, Source
+
+
+@dataclass(frozen=True, eq=False)
+class Pretrained:
+    """A loaded pretrained network.
+
+    Attributes:
+        model: the network with its weights.
+        in_shape: the sample shape it was trained on (None: any size, as torchvision
+            models with adaptive pooling accept).
+        name: where it came from (the spec).
+    """
+
+    model: nn.Module
+    in_shape: tuple[int, ...] | None
+    name: str
+
+
+def hub_weights_path(name: str) -> Path:
+    """Where torchvision's default weights for model ``name`` live in the hub cache.
+
+    Raises:
+        ValueError: if torchvision has no model ``name`` with pretrained weights.
+    """
+    from torchvision import models
+
+    try:
+        url = models.get_model_weights(name).DEFAULT.url
+    except (ValueError, AttributeError):
+        raise ValueError(
+            f"unknown torchvision model {name!r}; expected e.g. resnet18, mobilenet_v3_small"
+        ) from None
+    return Path(torch.hub.get_dir()) / "checkpoints" / url.rsplit("/", 1)[-1]
+
+
+def load_torchvision(name: str, *, weights: str | Path | None = None) -> nn.Module:
+    """Build torchvision model ``name`` and load its weights from disk.
+
+    Args:
+        name: a torchvision model name, e.g. ``"resnet18"`` or ``"mobilenet_v3_small"``.
+        weights: a state-dict file (default None: the torch hub cache, see
+            :func:`hub_weights_path`).
+
+    Raises:
+        FileNotFoundError: no weights file; the message says where to put it.
+        ValueError: an unknown model, or weights that do not fit it.
+    """
+    from torchvision import models
+
+    path = Path(weights) if weights is not None else hub_weights_path(name)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"no weights for torchvision:{name}: put {path.name} in {path.parent} or pass "
+            f"the file (torchvision:{name}:PATH); nothing is downloaded"
+        )
+    model = models.get_model(name, weights=None)
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as err:
+        first = str(err).strip().splitlines()[0]
+        raise ValueError(f"weights {path} do not fit torchvision {name}: {first}") from None
+    return model
+
+
+def load_pretrained(
+    spec: str,
+    *,
+    config: RunConfig | None = None,
+    in_shape: Sequence[int] | None = None,
+) -> Pretrained:
+    """Load the pretrained network ``spec`` names (see the module docstring).
+
+    Args:
+        spec: ``PATH``, ``torchvision:NAME`` or ``torchvision:NAME:PATH``.
+        config: model family and size for a bare state dict (``model.pt``).
+        in_shape: sample shape for a bare state dict.
+
+    Raises:
+        FileNotFoundError: a missing file.
+        ValueError: a file of another kind, or a state dict without ``config``.
+    """
+    kind, sep, rest = spec.partition(":")
+    if kind == "torchvision" and sep:
+        name, _, weights = rest.partition(":")
+        return Pretrained(load_torchvision(name, weights=weights or None), None, spec)
+    path = Path(spec)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"pretrained file {spec} does not exist; expected PATH or torchvision:NAME[:PATH]"
+        )
+    blob = torch.load(path, map_location="cpu", weights_only=True)
+    if isinstance(blob, dict) and blob.get("format") == FORMAT:
+        source = Source.from_blob(blob, path)
+        return Pretrained(source.build(), source.in_shape, spec)
+    if not isinstance(blob, dict) or not all(isinstance(v, torch.Tensor) for v in blob.values()):
+        raise ValueError(f"{spec} is neither a nooverfit source file nor a state dict")
+    if config is None or in_shape is None:
+        raise ValueError(f"{spec} is a bare state dict; rebuilding it needs config and in_shape")
+    matrices = [v for k, v in blob.items() if k.endswith("weight") and v.ndim == 2]
+    if not matrices:
+        raise ValueError(f"{spec} has no Linear output layer to read the class count from")
+    model = build_model(config, in_shape, int(matrices[-1].shape[0]))
+    try:
+        model.load_state_dict(blob)
+    except RuntimeError as err:
+        first = str(err).strip().splitlines()[0]
+        raise ValueError(
+            f"{spec} does not fit the --model/--width/--depth given: {first}"
+        ) from None
+    return Pretrained(model, tuple(in_shape), spec)

@@ -1,0 +1,199 @@
+"""Source tasks that work offline: a class subset of a data set, or a self-supervised
+pretext on its unlabeled images, and `Source`, the pretrained network saved to disk.
+
+- Class subset: pretrain on ``digits`` classes 0-4 (all their pool images) and transfer to
+  classes 5-9, where only a few labelled images per class exist.
+- Rotation prediction (Gidaris et al., "Unsupervised Representation Learning by
+  Predicting Image Rotations", ICLR 2018): each unlabeled image appears rotated by 0, 90,
+  180 and 270 degrees, and the network learns which; no label is needed, so the unlabeled
+  training pool of the target data set itself can serve as the source.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from nooverfit._io import atomic_write
+from nooverfit.config import RunConfig
+from nooverfit.data.dataset import Dataset
+from nooverfit.data.split import make_split
+from nooverfit.data.tensors import prepare as prepare_data
+from nooverfit.models import Network, build_model
+from nooverfit.train import fit
+
+log = logging.getLogger(__name__)
+
+FORMAT = "nooverfit-source/1"
+
+
+def parse_classes(spec: str) -> tuple[int, ...]:
+    """Parse a class list such as ``"0-4"``, ``"5,7,9"`` or ``"0-2,8"`` (sorted, unique).
+
+    Raises:
+        ValueError: on anything else, naming the expected form.
+    """
+    chosen: set[int] = set()
+    try:
+        for part in spec.split(","):
+            lo, dash, hi = part.strip().partition("-")
+            first, last = int(lo), int(hi) if dash else int(lo)
+            if first < 0 or last < first:
+                raise ValueError
+            chosen.update(range(first, last + 1))
+    except ValueError:
+        raise ValueError(f"classes must look like 0-4 or 5,7,9, got {spec!r}") from None
+    return tuple(sorted(chosen))
+
+
+def class_subset(dataset: Dataset, classes: Sequence[int]) -> Dataset:
+    """The samples of ``classes`` only, relabelled ``0 .. len(classes) - 1`` in the order
+    given (so ``classes=(5, 6, 7, 8, 9)`` maps digit 5 to label 0).
+
+    Raises:
+        ValueError: if a class is not a label of ``dataset``.
+    """
+    classes = tuple(int(c) for c in classes)
+    bad = [c for c in classes if not 0 <= c < dataset.num_classes]
+    if bad or not classes:
+        raise ValueError(
+            f"classes must be labels in 0..{dataset.num_classes - 1}, got {list(classes)}"
+        )
+    mask = np.isin(dataset.y, classes)
+    relabel = np.zeros(dataset.num_classes, dtype=np.int64)
+    relabel[list(classes)] = np.arange(len(classes))
+    spec = ",".join(str(c) for c in classes)
+    return Dataset(
+        name=f"{dataset.name}[{spec}]",
+        x=dataset.x[mask],
+        y=relabel[dataset.y[mask]],
+        classes=tuple(dataset.classes[c] for c in classes),
+        kind=dataset.kind,
+        groups=dataset.groups[mask] if dataset.groups is not None else None,
+    )
+
+
+def rotation_pretext(dataset: Dataset, index: np.ndarray | None = None) -> Dataset:
+    """Rotation prediction on the images ``dataset.x[index]`` (labels ignored).
+
+    Returns a data set of ``4 * len(index)`` images: every image rotated by ``k * 90``
+    degrees, labelled ``k`` (classes ``"0", "90", "180", "270"``).
+
+    Raises:
+        ValueError: if the images are not square ``(N, C, H, H)`` images.
+    """
+    x = dataset.x if index is None else dataset.x[index]
+    if dataset.kind != "image" or x.ndim != 4 or x.shape[2] != x.shape[3]:
+        raise ValueError(f"rotation pretext needs square images (N, C, H, H), got {x.shape}")
+    rotated = np.concatenate([np.rot90(x, k, axes=(2, 3)) for k in range(4)])
+    labels = np.repeat(np.arange(4, dtype=np.int64), len(x))
+    return Dataset(
+        f"rotation:{dataset.name}", np.ascontiguousarray(rotated), labels,
+        ("0", "90", "180", "270"), "image",
+    )  # fmt: skip
+
+
+@dataclass(frozen=True, eq=False)
+class Source:
+    """A pretrained nooverfit network: enough to rebuild it and to say what it learned.
+
+    Attributes:
+        config: the config it was trained with (model family, width, depth, ...).
+        in_shape: shape of one input sample.
+        classes: number of outputs of its head.
+        state: its weights (CPU tensors).
+        task: what it was trained on, e.g. ``"digits[0,1,2,3,4]"``.
+    """
+
+    config: RunConfig
+    in_shape: tuple[int, ...]
+    classes: int
+    state: dict[str, torch.Tensor]
+    task: str
+
+    def build(self) -> Network:
+        """The network with its pretrained weights."""
+        model = build_model(self.config, self.in_shape, self.classes)
+        model.load_state_dict(self.state)
+        return model
+
+    def save(self, path: str | Path) -> None:
+        """Write the source atomically; :meth:`load` reads it with ``weights_only=True``."""
+        blob = {
+            "format": FORMAT,
+            "config": self.config.to_dict(),
+            "in_shape": list(self.in_shape),
+            "classes": self.classes,
+            "task": self.task,
+            "state": self.state,
+        }
+        atomic_write(Path(path), lambda tmp: torch.save(blob, tmp))
+
+    @classmethod
+    def load(cls, path: str | Path) -> Source:
+        """Read a file written by :meth:`save`.
+
+        Raises:
+            FileNotFoundError: if ``path`` does not exist.
+            ValueError: if it is not a nooverfit source file.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"pretrained file {path} does not exist")
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+        return cls.from_blob(blob, path)
+
+    @classmethod
+    def from_blob(cls, blob: object, path: str | Path = "<memory>") -> Source:
+        """Build a source from the dict :meth:`save` writes."""
+        if not isinstance(blob, dict) or blob.get("format") != FORMAT:
+            raise ValueError(f"{path} is not a nooverfit source file (nooverfit pretrain)")
+        return cls(
+            config=RunConfig.from_dict(blob["config"]),
+            in_shape=tuple(int(s) for s in blob["in_shape"]),
+            classes=int(blob["classes"]),
+            state=dict(blob["state"]),
+            task=str(blob["task"]),
+        )
+
+
+def pretrain(
+    dataset: Dataset,
+    config: RunConfig,
+    *,
+    val: float | int = 0.1,
+    device: str | torch.device | None = None,
+) -> Source:
+    """Train ``config``'s network on all of ``dataset`` but a validation part.
+
+    The validation part (stratified, seeded by ``config.seed``) only serves
+    ``config.early_stopping``; a token test part of one image per class is held out
+    because splits need one. The kept weights are those of the best validation epoch
+    when early stopping is set, else the last.
+
+    Args:
+        dataset: the source task, e.g. ``class_subset(digits, range(5))`` or
+            ``rotation_pretext(digits, pool)``.
+        config: model, optimizer and epochs (``train_size``/``train_per_class`` ignored).
+        val: validation fraction or count (default 0.1).
+        device: torch device (default: CUDA if available).
+    """
+    config = config.replace(train_size=None, train_per_class=None)
+    split = make_split(dataset.y, test=dataset.num_classes, val=val, seed=config.seed)
+    data = prepare_data(dataset, split, device=device)
+    model = build_model(config, data.in_shape, data.num_classes)
+    history = fit(model, data, config)
+    best = history.best_epoch if history.best_epoch is not None else len(history) - 1
+    log.info(
+        "pretrained on %s: val accuracy %.3f at epoch %d",
+        dataset.name,
+        history.val_accuracy[best],
+        best,
+    )
+    state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    return Source(config, data.in_shape, data.num_classes, state, dataset.name)

@@ -1,0 +1,297 @@
+"""`prepare`: turn a pretrained network into one that retrains only the layers that matter.
+
+Strategies (Yosinski et al., "How transferable are features in deep neural networks?",
+NeurIPS 2014; Howard & Ruder, "Universal Language Model Fine-tuning", ACL 2018):
+
+- ``head``: retrain the output layer only; everything else is frozen.
+- ``io``: retrain the input block (input layer and its norm) and the output layer; the
+  blocks between stay frozen.
+- ``full``: fine-tune everything, the pretrained blocks at a lower rate
+  (``lr_scale``, default 0.1) than the new output layer.
+- ``gradual``: start as ``head``, then unfreeze one block from the top every ``every``
+  epochs (through the callback :meth:`Transfer.callbacks` gives to ``fit``).
+
+Discriminative learning rates: the block ``d`` blocks below the top trains at
+``lr * lr_scale * lr_decay ** d``; new layers (a replaced output layer, an input layer
+adapted to other channels) always train, at ``lr``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from nooverfit.config import RunConfig
+from nooverfit.train import Callback
+from nooverfit.transfer.blocks import (
+    Block,
+    find_blocks,
+    replace_module,
+    set_trainable,
+    weight_layers,
+)
+
+log = logging.getLogger(__name__)
+
+
+class Strategy(str, Enum):
+    """Which layers of a pretrained network are retrained."""
+
+    HEAD = "head"
+    IO = "io"
+    FULL = "full"
+    GRADUAL = "gradual"
+
+
+STRATEGIES = tuple(s.value for s in Strategy)
+#: Default ``lr_scale`` (rate of pretrained blocks relative to ``lr``) per strategy.
+LR_SCALE = {Strategy.HEAD: 1.0, Strategy.IO: 1.0, Strategy.FULL: 0.1, Strategy.GRADUAL: 0.1}
+
+
+@dataclass(frozen=True)
+class Group:
+    """Parameters that share a learning rate: ``lr = config.lr * lr_factor``."""
+
+    name: str
+    params: tuple[str, ...]
+    lr_factor: float
+
+
+@dataclass(frozen=True, eq=False)
+class Transfer:
+    """A network prepared for transfer, and how to train it.
+
+    Attributes:
+        model: the network, modified in place (new layers, frozen parts).
+        strategy: the strategy applied.
+        blocks: its blocks, input first.
+        groups: learning-rate groups, the output layer first, then blocks top-down.
+        input_layer: dotted name of the first weight layer.
+        output_layer: dotted name of the output layer.
+        every: epochs between two unfreezing steps (``gradual`` only).
+        train_bn: whether frozen blocks still train their batch-norm scale and shift.
+    """
+
+    model: nn.Module
+    strategy: Strategy
+    blocks: tuple[Block, ...]
+    groups: tuple[Group, ...]
+    input_layer: str
+    output_layer: str
+    every: int
+    train_bn: bool
+
+    def trainable(self) -> list[str]:
+        """Names of the parameters that currently receive gradients."""
+        return [n for n, p in self.model.named_parameters() if p.requires_grad]
+
+    def optimizer(self, config: RunConfig) -> torch.optim.Optimizer:
+        """The optimizer ``config`` names over :attr:`groups`, for ``fit(optimizer=...)``.
+
+        Every parameter is included (frozen ones get no gradient, so the optimizer skips
+        them) so that ``gradual`` can unfreeze blocks later. As in
+        :func:`nooverfit.train.make_optimizer`, ``config.weight_decay`` applies to
+        weights with two or more dimensions only; SGD uses momentum 0.9.
+        """
+        params = dict(self.model.named_parameters())
+        groups = []
+        for g in self.groups:
+            for decay in (True, False):
+                chosen = [params[n] for n in g.params if (params[n].ndim >= 2) == decay]
+                if chosen:
+                    groups.append(
+                        {
+                            "params": chosen,
+                            "lr": config.lr * g.lr_factor,
+                            "weight_decay": config.weight_decay if decay else 0.0,
+                            "name": g.name,
+                        }
+                    )
+        if config.optimizer == "sgd":
+            return torch.optim.SGD(groups, lr=config.lr, momentum=0.9)
+        return torch.optim.AdamW(groups, lr=config.lr)
+
+    def unfreeze(self, index: int) -> None:
+        """Make block ``index`` (0 = input block) trainable, batch norm included."""
+        for name in self.blocks[index].modules:
+            set_trainable(self.model.get_submodule(name), True)
+
+    def callbacks(self) -> list[Callback]:
+        """The ``fit`` callbacks the strategy needs (``gradual``: the unfreezing)."""
+        if self.strategy is Strategy.GRADUAL:
+            return [GradualUnfreeze(self)]
+        return []
+
+
+class GradualUnfreeze:
+    """``fit`` callback: after every ``transfer.every`` epochs, unfreeze the next block
+    from the top that still has frozen parameters."""
+
+    def __init__(self, transfer: Transfer) -> None:
+        self.transfer = transfer
+        self.unfrozen: list[str] = []
+
+    def __call__(self, epoch: int, logs: dict[str, float]) -> None:
+        if (epoch + 1) % self.transfer.every:
+            return
+        model = self.transfer.model
+        for i in reversed(range(len(self.transfer.blocks))):
+            block = self.transfer.blocks[i]
+            if not all(p.requires_grad for _, p in block.parameters(model)):
+                self.transfer.unfreeze(i)
+                self.unfrozen.append(block.name)
+                log.info("epoch %d: unfroze block %s", epoch, block.name)
+                return
+
+
+def adapt_channels(conv: nn.Conv2d, channels: int) -> nn.Conv2d:
+    """A copy of ``conv`` for ``channels`` input channels.
+
+    ``W_new[:, j] = sum_c W[:, c] / channels``, so an input whose channels all equal one
+    grey image gives the response the old layer gave to that grey image in every channel.
+
+    Raises:
+        ValueError: for grouped convolutions or ``channels < 1``.
+    """
+    if channels < 1:
+        raise ValueError(f"in_channels must be >= 1, got {channels}")
+    if conv.groups != 1:
+        raise ValueError(f"cannot adapt a grouped input convolution (groups={conv.groups})")
+    new = nn.Conv2d(
+        channels,
+        conv.out_channels,
+        conv.kernel_size,  # type: ignore[arg-type]
+        stride=conv.stride,  # type: ignore[arg-type]
+        padding=conv.padding,  # type: ignore[arg-type]
+        dilation=conv.dilation,  # type: ignore[arg-type]
+        bias=conv.bias is not None,
+        padding_mode=conv.padding_mode,
+    )
+    with torch.no_grad():
+        new.weight.copy_((conv.weight.sum(1, keepdim=True) / channels).expand_as(new.weight))
+        if conv.bias is not None and new.bias is not None:
+            new.bias.copy_(conv.bias)
+    return new.to(conv.weight.device)
+
+
+def _resize_hook(size: tuple[int, int]):
+    def hook(module: nn.Module, args: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+        x = args[0]
+        if x.shape[-2:] != size:
+            x = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+        return (x, *args[1:])
+
+    return hook
+
+
+def prepare(
+    model: nn.Module,
+    *,
+    strategy: str | Strategy,
+    classes: int | None = None,
+    in_channels: int | None = None,
+    in_size: Sequence[int] | None = None,
+    split: str | None = None,
+    lr_scale: float | None = None,
+    lr_decay: float = 1.0,
+    every: int = 5,
+    train_bn: bool = False,
+    seed: int = 0,
+) -> Transfer:
+    """Prepare a pretrained ``model`` (in place) for retraining with ``strategy``.
+
+    Args:
+        model: nooverfit network, torchvision model or any ``nn.Module`` whose children
+            are registered input first (see :func:`find_blocks`).
+        strategy: ``"head"``, ``"io"``, ``"full"`` or ``"gradual"`` (module docstring).
+        classes: replace the output layer by a new ``nn.Linear`` with this many outputs,
+            initialized from ``seed`` (default None: keep it).
+        in_channels: adapt the input convolution to this many channels
+            (:func:`adapt_channels`; default None: keep it).
+        in_size: ``(H, W)`` the pretrained network expects; inputs of another size are
+            resized bilinearly by a forward pre-hook (no weights, state dict unchanged).
+        split: name of the module where the head starts (default None: the last block).
+        lr_scale: rate of pretrained blocks relative to ``lr`` (default None: 0.1 for
+            ``full`` and ``gradual``, 1 for ``head`` and ``io``).
+        lr_decay: discriminative factor per block of depth below the top, in (0, 1]
+            (default 1: one rate for all pretrained blocks).
+        every: epochs between unfreezing steps for ``gradual`` (default 5).
+        train_bn: keep training batch-norm scale and shift in frozen blocks; their
+            running statistics stay frozen either way (default False).
+        seed: seed of the new layers' initialization.
+
+    Raises:
+        ValueError: unknown strategy, bad rates, or layers that cannot be adapted.
+    """
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
+    strategy = Strategy(strategy)
+    scale = LR_SCALE[strategy] if lr_scale is None else lr_scale
+    if not 0 < scale <= 1 or not 0 < lr_decay <= 1:
+        raise ValueError(f"lr_scale and lr_decay must be in (0, 1], got {scale}, {lr_decay}")
+    if every < 1:
+        raise ValueError(f"every must be an integer >= 1, got {every}")
+    blocks = find_blocks(model, split=split)
+    layers = weight_layers(model)
+    head = blocks[-1].modules
+    outputs = [n for n in layers if any(n == m or n.startswith(f"{m}.") for m in head)]
+    if not outputs:
+        raise ValueError(f"the head block {blocks[-1].name!r} has no Linear or Conv layer")
+    input_name, output_name = layers[0], outputs[-1]
+    new: list[str] = []
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        if classes is not None:
+            old = model.get_submodule(output_name)
+            if not isinstance(old, nn.Linear):
+                raise ValueError(f"output layer {output_name!r} must be nn.Linear to replace")
+            layer = nn.Linear(old.in_features, classes, bias=old.bias is not None)
+            replace_module(model, output_name, layer.to(old.weight.device))
+            new.append(output_name)
+        conv = model.get_submodule(input_name)
+        if in_channels is not None and getattr(conv, "in_channels", None) != in_channels:
+            if not isinstance(conv, nn.Conv2d):
+                raise ValueError(f"in_channels needs an nn.Conv2d input layer, got {conv}")
+            replace_module(model, input_name, adapt_channels(conv, in_channels))
+            new.append(input_name)
+    if in_size is not None:
+        model.register_forward_pre_hook(_resize_hook((int(in_size[0]), int(in_size[1]))))
+
+    for block in blocks:
+        for name in block.modules:
+            set_trainable(model.get_submodule(name), strategy is Strategy.FULL, train_bn=train_bn)
+    if strategy is Strategy.IO:
+        for name in blocks[0].modules:
+            set_trainable(model.get_submodule(name), True)
+    for name in {output_name, *new}:
+        set_trainable(model.get_submodule(name), True)
+
+    owned = {n for n, _ in model.named_parameters()}
+    groups = []
+    for name in dict.fromkeys([output_name, *new]):
+        params = tuple(f"{name}.{p}" for p, _ in model.get_submodule(name).named_parameters())
+        groups.append(Group("output" if name == output_name else "input", params, 1.0))
+    taken = {p for g in groups for p in g.params}
+    for depth, block in enumerate(reversed(blocks)):
+        params = tuple(n for n, _ in block.parameters(model) if n not in taken)
+        if params:
+            groups.append(Group(block.name, params, scale * lr_decay**depth))
+    taken |= {p for g in groups for p in g.params}
+    if owned - taken:  # parameters registered on the root itself: lowest rate
+        groups.append(Group("rest", tuple(sorted(owned - taken)), groups[-1].lr_factor))
+    return Transfer(
+        model=model,
+        strategy=strategy,
+        blocks=blocks,
+        groups=tuple(groups),
+        input_layer=input_name,
+        output_layer=output_name,
+        every=every,
+        train_bn=train_bn,
+    )

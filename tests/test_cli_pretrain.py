@@ -1,0 +1,53 @@
+import json
+
+from typer.testing import CliRunner
+
+from nooverfit.cli import app
+from nooverfit.transfer import Source
+
+runner = CliRunner()
+SMALL = ["--width", "4", "--depth", "1", "--epochs", "2"]
+
+
+def test_pretrain_then_train_with_transfer(tmp_path):
+    source = tmp_path / "source.pt"
+    result = runner.invoke(app, ["pretrain", "--classes", "0-4", *SMALL, "--out", str(source)])
+    assert result.exit_code == 0, result.output
+    loaded = Source.load(source)
+    assert loaded.classes == 5 and loaded.task == "digits[0,1,2,3,4]"
+    out = tmp_path / "run"
+    result = runner.invoke(
+        app,
+        ["train", "--model", "cnn", "--train-per-class", "3", "--epochs", "2",
+         "--pretrained", str(source), "--transfer", "head", "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["transfer"] == {"pretrained": str(source), "strategy": "head"}
+    assert metrics["num_parameters"] == 64 * 10 + 10  # only the new 10-class head trains
+
+
+def test_pretrain_rotation_pretext(tmp_path):
+    out = tmp_path / "rot.pt"
+    result = runner.invoke(
+        app, ["pretrain", "--classes", "0-1", "--pretext", "rotation", *SMALL, "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert Source.load(out).classes == 4
+
+
+def test_train_missing_torchvision_weights_is_one_line_exit_2(tmp_path, monkeypatch):
+    import torch
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    monkeypatch.setattr(torch.hub, "_hub_dir", None)
+    result = runner.invoke(app, ["train", "--pretrained", "torchvision:resnet18", "--out",
+                                 str(tmp_path / "r")])  # fmt: skip
+    assert result.exit_code == 2
+    assert "resnet18-f37072fd.pth" in result.output and "Traceback" not in result.output
+
+
+def test_pretrain_bad_classes_exit_2(tmp_path):
+    result = runner.invoke(app, ["pretrain", "--classes", "a-b", "--out", str(tmp_path / "s")])
+    assert result.exit_code == 2
+    assert "classes must look like" in result.output
