@@ -15,6 +15,7 @@ from nooverfit.models import build_model, cnn, mlp
 from nooverfit.regularize import add_batchnorm, add_dropout, convert_l2, decay_groups, l2_penalty
 from nooverfit.stopping import EarlyStopping, StopReason
 from nooverfit.train import evaluate, fit
+from nooverfit.tune import TuneResult, TuneSpec
 
 __version__ = "0.1.0"
 
@@ -26,6 +27,8 @@ __all__ = [
     "Split",
     "SplitData",
     "StopReason",
+    "TuneResult",
+    "TuneSpec",
     "add_batchnorm",
     "add_dropout",
     "build_model",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from nooverfit.cli import train as _train  # noqa: F401  (registers the command)
+from nooverfit.cli import tune as _tune  # noqa: F401  (registers the command)
 from nooverfit.cli._app import app
 
 
