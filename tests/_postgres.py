@@ -2,7 +2,8 @@
 
 ``initdb`` refuses to run as root (as tests do here and in CI), so as root the cluster
 belongs to the unprivileged ``postgres`` user the Debian package creates (or a
-``nooverfit-pg`` user made for the purpose). Import ``postgres_url`` into a test module.
+``nooverfit-pg`` user made for the purpose). Import ``postgres_url`` into a test module;
+``bench/tune_scale.py`` uses :func:`postgres_cluster`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -50,15 +52,16 @@ def _user() -> str | None:
     return "nooverfit-pg"
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """``postgresql://postgres@127.0.0.1:PORT/postgres`` of a fresh cluster, stopped after."""
-    pytest.importorskip("psycopg")
+@contextmanager
+def postgres_cluster() -> Iterator[str]:
+    """Start a fresh cluster; yield ``postgresql://postgres@127.0.0.1:PORT/postgres``.
+
+    Raises:
+        FileNotFoundError: if PostgreSQL's ``initdb`` is not installed.
+    """
     bin_dir = _bin_dir()
     if bin_dir is None:
-        pytest.skip(
-            "PostgreSQL is not installed (.ci/run installs it: apt-get install postgresql)"
-        )
+        raise FileNotFoundError("PostgreSQL is not installed (apt-get install postgresql)")
     user = _user()
     root = Path(tempfile.mkdtemp(prefix="nooverfit-pg-"))
     data, sock = root / "data", root / "sock"
@@ -76,20 +79,11 @@ def postgres_url() -> Iterator[str]:
             [*prefix, *args], check=True, capture_output=True, text=True, cwd=root, timeout=120
         )
 
-    run(str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "--no-sync")
-    options = f"-h 127.0.0.1 -p {port} -k {sock} -F -c fsync=off -c max_connections=100"
-    run(
-        str(bin_dir / "pg_ctl"),
-        "-D",
-        str(data),
-        "-o",
-        options,
-        "-l",
-        str(root / "log"),
-        "-w",
-        "start",
-    )
     try:
+        run(str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "--no-sync")
+        options = f"-h 127.0.0.1 -p {port} -k {sock} -F -c max_connections=100"
+        log = str(root / "log")
+        run(str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", log, "-w", "start")
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     finally:
         subprocess.run(
@@ -99,3 +93,15 @@ def postgres_url() -> Iterator[str]:
             timeout=60,
         )
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """The URL of a throwaway cluster shared by the session's tests, stopped after."""
+    pytest.importorskip("psycopg")
+    if _bin_dir() is None:
+        pytest.skip(
+            "PostgreSQL is not installed (.ci/run installs it: apt-get install postgresql)"
+        )
+    with postgres_cluster() as url:
+        yield url

@@ -107,6 +107,18 @@ class _OverBudget(Exception):
     """A trial was asked after the budget was already claimed by other workers."""
 
 
+class _QuietOverBudget(logging.Filter):
+    """Drop Optuna's failure warnings for trials refused as over budget (not errors)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.numbers: set[int] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not any(message.startswith(f"Trial {n} failed") for n in self.numbers)
+
+
 def _pruner(name: str) -> optuna.pruners.BasePruner:
     import optuna
 
@@ -180,6 +192,9 @@ def work(spec: TuneSpec, *, worker: int = 0) -> int:
     threads = torch.get_num_threads()
     torch.set_num_threads(spec.threads)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    quiet = _QuietOverBudget()
+    optuna_log = logging.getLogger("optuna.study._optimize")
+    optuna_log.addFilter(quiet)
     try:
         study = open_study(spec, worker=worker)
         objective = Objective(spec.load_data(), spec.space, spec.base, guard=spec.guard)
@@ -191,6 +206,8 @@ def work(spec: TuneSpec, *, worker: int = 0) -> int:
 
         def budgeted(trial: optuna.Trial) -> float:
             if not within_budget(study, trial.number, spec.trials):
+                quiet.numbers.add(trial.number)
+                log.debug("trial %d is past the budget; marked failed", trial.number)
                 trial.set_user_attr("over_budget", True)
                 raise _OverBudget(f"trial {trial.number} is past the budget of {spec.trials}")
             return objective(trial)
@@ -209,6 +226,7 @@ def work(spec: TuneSpec, *, worker: int = 0) -> int:
             study.optimize(budgeted, n_trials=1, catch=(_OverBudget,), callbacks=[count])
         return len(finished)
     finally:
+        optuna_log.removeFilter(quiet)
         torch.set_num_threads(threads)
 
 
