@@ -94,7 +94,7 @@ def storage_overhead_ms(storage: str, *, trials: int, epochs: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny run to check it works")
-    parser.add_argument("--trials", type=int, default=48, help="trials per cell")
+    parser.add_argument("--trials", type=int, default=32, help="trials per cell")
     parser.add_argument("--epochs", type=int, default=10, help="epochs per trial")
     parser.add_argument("--postgres", help="PostgreSQL URL (default: a throwaway cluster)")
     args = parser.parse_args()
@@ -103,6 +103,7 @@ def main() -> None:
     import warnings
 
     warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     with contextlib.ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         postgres = args.postgres

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import math
 import os
@@ -44,7 +45,7 @@ def slow_trials(storage: str, **changes) -> TuneSpec:
     """Trials of a second or two (full training pool, no stopping): time to kill a worker."""
     space = Space(width=(16, 16), depth=(1, 1), early_stopping=("patience:1000",))
     return tiny_spec(
-        storage, base=RunConfig(epochs=40), space=space, pruner="none", guard=None, **changes
+        storage, base=RunConfig(epochs=15), space=space, pruner="none", guard=None, **changes
     )
 
 
@@ -109,6 +110,7 @@ def test_storage_url_checks_scheme_and_picks_driver(tmp_path):
     assert (tmp_path / "a").is_dir()
 
 
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage")
 def test_within_budget_admits_first_non_failed_trials(tmp_path):
     spec = tiny_spec(f"sqlite:///{tmp_path}/t.db", trials=2)
     study = open_study(spec)
@@ -142,7 +144,7 @@ def test_tune_rerun_resumes_the_study(tmp_path):
     spec = tiny_spec(f"sqlite:///{tmp_path}/t.db", trials=3)
     tune(spec)
     first = {t.number: t.params for t in trials_of(spec)}
-    tune(spec.__class__(**{**spec.__dict__, "trials": 5}))
+    tune(dataclasses.replace(spec, trials=5))
     after = {t.number: t.params for t in trials_of(spec)}
     assert len([t for t in trials_of(spec) if t.state.is_finished()]) >= 5
     assert {n: after[n] for n in first} == first
@@ -201,7 +203,7 @@ def test_workers_sqlite_sigkill_trial_failed_and_retried(tmp_path):
 
 
 def test_workers_postgres_three_processes_finish_exact_budget(postgres_url):  # noqa: F811
-    spec = tiny_spec(postgres_url, trials=9, study_name="exact-budget")
+    spec = tiny_spec(postgres_url, trials=6, study_name="exact-budget")
     run_parallel(spec, 3)
     trials = assert_exact_budget(spec)
     assert len({t.user_attrs["worker"] for t in trials if "worker" in t.user_attrs}) >= 2

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from nooverfit._io import atomic_write, atomic_write_json
 from nooverfit.config import RunConfig
@@ -150,7 +151,7 @@ def finalize(spec: TuneSpec, study: optuna.Study, data: SplitData) -> TuneResult
         storage=_hide_password(spec.storage),
         trials=summarize_trials(study),
         best_number=best.number,
-        best_value=float(best.value),
+        best_value=float(best.values[0]),
         config=config,
         history=run.history,
         val_accuracy=run.val_accuracy,
@@ -168,7 +169,7 @@ def plot_history(study: optuna.Study) -> Figure:
         ax = optuna.visualization.matplotlib.plot_optimization_history(
             study, target_name="val accuracy"
         )
-    return ax.figure
+    return cast("Figure", ax.figure)
 
 
 def plot_importances(study: optuna.Study, *, seed: int = 0) -> Figure:
@@ -180,7 +181,11 @@ def plot_importances(study: optuna.Study, *, seed: int = 0) -> Figure:
         ax = optuna.visualization.matplotlib.plot_param_importances(
             study, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=seed)
         )
-    return ax.figure
+    return cast("Figure", ax.figure)
+
+
+def _save_png(figure: Figure, path: Path) -> None:
+    atomic_write(path, lambda tmp: figure.savefig(tmp, format="png"))
 
 
 def write_best_report(result: TuneResult, data: SplitData, out: Path) -> None:
@@ -204,7 +209,7 @@ def write_outputs(result: TuneResult, study: optuna.Study, data: SplitData, out:
 
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out / "best.json", result.to_dict())
-    draw = {
+    draw: dict[str, Callable[[], Figure]] = {
         "history.png": lambda: plot_history(study),
         "importance.png": lambda: plot_importances(study, seed=result.config.seed),
     }
@@ -215,6 +220,6 @@ def write_outputs(result: TuneResult, study: optuna.Study, data: SplitData, out:
             log.info("skipped %s: %s", name, err)
             continue
         figure.tight_layout()
-        atomic_write(out / "plots" / name, lambda tmp, f=figure: f.savefig(tmp, format="png"))
+        _save_png(figure, out / "plots" / name)
         plt.close(figure)
     write_best_report(result, data, out)

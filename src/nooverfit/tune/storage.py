@@ -14,7 +14,7 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import optuna
@@ -90,7 +90,7 @@ def open_storage(
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        retry = retry_cls(max_retry=max_retry)
+        retry: dict[str, Any] = {callback_kw: retry_cls(max_retry=max_retry)}
         # Two machines starting at once may both try to create the schema: retry briefly.
         for attempt in range(5):
             try:
@@ -99,7 +99,7 @@ def open_storage(
                     engine_kwargs=engine_kwargs,
                     heartbeat_interval=heartbeat_interval,
                     grace_period=grace_period,
-                    **{callback_kw: retry},
+                    **retry,
                 )
                 if full.startswith("sqlite"):
                     _fast_sqlite(storage)

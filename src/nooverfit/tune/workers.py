@@ -244,7 +244,7 @@ def start_workers(spec: TuneSpec, workers: int) -> list[BaseProcess]:
         raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
     open_study(spec)
     ctx = multiprocessing.get_context("spawn")
-    processes = [
+    processes: list[BaseProcess] = [
         ctx.Process(target=_worker_main, args=(spec, i), name=f"nooverfit-tune-{i}")
         for i in range(workers)
     ]
