@@ -26,6 +26,7 @@ from nooverfit.stopping import EarlyStopping, StopReason
 from nooverfit.studies import StudyResult, study
 from nooverfit.train import evaluate, fit
 from nooverfit.transfer import transfer_runs
+from nooverfit.tune import TuneResult, TuneSpec
 
 __version__ = "0.1.0"
 
@@ -44,6 +45,8 @@ __all__ = [
     "StopReason",
     "StudyResult",
     "Verdict",
+    "TuneResult",
+    "TuneSpec",
     "add_batchnorm",
     "add_dropout",
     "build_model",

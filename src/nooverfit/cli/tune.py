@@ -1,0 +1,116 @@
+"""``nooverfit tune``: Optuna search over the regularization space, on many workers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from nooverfit.cli import _options as opt
+from nooverfit.cli._app import app, console, guard
+from nooverfit.config import RunConfig
+from nooverfit.tune import Space, TuneResult, TuneSpec, default_storage
+from nooverfit.tune import tune as run_tune
+
+
+@app.command()
+@guard
+def tune(
+    data: opt.Data = "digits",
+    target: opt.Target = None,
+    data_dir: opt.DataDir = "data",
+    test: opt.TestSize = 0.25,
+    val: opt.ValSize = 0.2,
+    trials: Annotated[
+        int, typer.Option(help="Finished trials the study aims for, all workers together.")
+    ] = 20,
+    timeout: Annotated[
+        float | None, typer.Option(help="Seconds after which no new trial starts.")
+    ] = None,
+    storage: Annotated[
+        str | None,
+        typer.Option(
+            help="Study database: sqlite:///PATH or postgresql://USER@HOST:PORT/DB "
+            "(default: sqlite:///OUT/tune.db)."
+        ),
+    ] = None,
+    study_name: Annotated[str, typer.Option(help="Study shared by all workers.")] = "nooverfit",
+    workers: Annotated[
+        int, typer.Option(help="Local worker processes (one torch thread each).")
+    ] = 1,
+    model: Annotated[str, typer.Option(help="Model family: mlp or cnn.")] = "mlp",
+    epochs: Annotated[int, typer.Option(help="Maximum epochs per trial.")] = 100,
+    batch_size: Annotated[int, typer.Option(help="Mini-batch size.")] = 32,
+    train_per_class: Annotated[
+        int | None, typer.Option(help="Training images per class (small-data runs).")
+    ] = None,
+    max_width: Annotated[int, typer.Option(help="Largest width searched (smallest: 32).")] = 512,
+    max_depth: Annotated[int, typer.Option(help="Largest depth searched (smallest: 1).")] = 3,
+    pruner: Annotated[str, typer.Option(help="median, halving or none.")] = "median",
+    heartbeat: Annotated[int, typer.Option(help="Seconds between trial heartbeats.")] = 10,
+    seed: opt.Seed = 0,
+    device: opt.Device = None,
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("runs/tune"),
+) -> None:
+    """Search L2, dropout, batch norm, augmentation, width/depth, stopping and lr with Optuna.
+
+    Run the same command on every machine (same --storage and --study-name) to add workers;
+    run it again to resume. Writes best.json, plots/history.png and plots/importance.png.
+    """
+    if workers < 1:
+        raise ValueError(f"--workers must be an integer >= 1, got {workers}")
+    spec = TuneSpec(
+        storage=storage or default_storage(out),
+        study_name=study_name,
+        trials=trials,
+        timeout=timeout,
+        data=data,
+        data_options={"target": target, "data_dir": data_dir},
+        test=int(test) if test >= 1 else test,
+        val=int(val) if val >= 1 else val,
+        seed=seed,
+        device=device,
+        base=RunConfig(
+            model=model,
+            epochs=epochs,
+            batch_size=batch_size,
+            train_per_class=train_per_class,
+            seed=seed,
+        ),
+        space=Space(width=(min(32, max_width), max_width), depth=(1, max_depth)),
+        pruner=pruner,
+        heartbeat_interval=heartbeat,
+    )
+    console.print(f"[bold]nooverfit tune[/] study {study_name!r} with {workers} local worker(s)")
+    result = run_tune(spec, workers=workers, out=out)
+    _summary(result, out)
+
+
+def _summary(result: TuneResult, out: Path) -> None:
+    table = Table(title=f"best of study {result.study_name!r}: trial {result.best_number}")
+    table.add_column("parameter")
+    table.add_column("value", justify="right")
+    table.add_column("importance", justify="right")
+    config = result.config.to_dict()
+    for name in (
+        "l2",
+        "dropout",
+        "batchnorm",
+        "augment",
+        "width",
+        "depth",
+        "early_stopping",
+        "lr",
+    ):
+        value = config[name]
+        shown = f"{value:.3g}" if isinstance(value, float) else str(value)
+        share = result.importances.get(name)
+        table.add_row(name, shown, "" if share is None else f"{share:.2f}")
+    console.print(table)
+    console.print(
+        f"trials: {result.count('COMPLETE')} complete, {result.count('PRUNED')} pruned, "
+        f"{result.count('FAIL')} failed; val accuracy {result.best_value:.4f}, "
+        f"test accuracy {result.test.accuracy:.4f} (tested once); wrote {out}/best.json, plots/"
+    )

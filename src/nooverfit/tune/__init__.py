@@ -1,0 +1,68 @@
+"""``nooverfit.tune``: Optuna search over the regularization space, on many workers.
+
+One study lives in a database (SQLite by default, PostgreSQL for many machines); any
+number of workers on any number of machines run the same command against it. At the end
+the best trial's configuration is retrained on the same split and tested once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nooverfit.tune.objective import Objective, OverfitGuard, TrialRun, train_config
+from nooverfit.tune.result import (
+    TrialSummary,
+    TuneResult,
+    finalize,
+    write_best_report,
+    write_outputs,
+)
+from nooverfit.tune.space import CRITERIA, Space, suggest_config
+from nooverfit.tune.storage import Budget, count_trials, default_storage, open_storage
+from nooverfit.tune.workers import TuneSpec, open_study, run_workers, start_workers, work
+
+
+def tune(spec: TuneSpec, *, workers: int = 1, out: str | Path | None = None) -> TuneResult:
+    """Run (or resume) the study with ``workers`` local processes, then test the best once.
+
+    Args:
+        spec: storage, study, data, search space and budget.
+        workers: local worker processes (default 1: this process).
+        out: folder for ``best.json``, ``plots/`` and the report (default: nothing written).
+
+    Returns:
+        The study's best configuration with its single test score.
+    """
+    data = spec.load_data()  # bad data specs fail here, before any worker starts
+    run_workers(spec, workers=workers)
+    study = open_study(spec)
+    result = finalize(spec, study, data)
+    if out is not None:
+        write_outputs(result, study, data, Path(out))
+    return result
+
+
+__all__ = [
+    "CRITERIA",
+    "Budget",
+    "Objective",
+    "OverfitGuard",
+    "Space",
+    "TrialRun",
+    "TrialSummary",
+    "TuneResult",
+    "TuneSpec",
+    "count_trials",
+    "default_storage",
+    "finalize",
+    "open_storage",
+    "open_study",
+    "run_workers",
+    "start_workers",
+    "suggest_config",
+    "train_config",
+    "tune",
+    "work",
+    "write_best_report",
+    "write_outputs",
+]

@@ -1,0 +1,277 @@
+"""Tuning workers: each asks the shared study for trials until the budget is spent.
+
+Every worker runs the same loop against the same storage and study name, on one machine
+or many. ``--trials`` is the study's total, not each worker's: a worker stops when that
+many trials finished (complete or pruned), waits while the last ones are still running
+(their worker may have died: the heartbeat then fails them and a live worker retries
+them), and trial numbers settle the race between workers asking at the same moment.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import socket
+import time
+import warnings
+import zlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from nooverfit.config import RunConfig
+from nooverfit.data.tensors import SplitData, load_split
+from nooverfit.tune.objective import Objective
+from nooverfit.tune.space import Space
+from nooverfit.tune.storage import count_trials, open_storage, within_budget
+
+if TYPE_CHECKING:
+    from multiprocessing.process import BaseProcess
+
+    import optuna
+
+log = logging.getLogger(__name__)
+
+PRUNERS = ("median", "halving", "none")
+
+
+@dataclass(frozen=True)
+class TuneSpec:
+    """Everything a worker needs to join a study (picklable, sent to worker processes).
+
+    Args:
+        storage: database URL shared by all workers (``sqlite:///...`` or
+            ``postgresql://...``).
+        study_name: the study all workers share (default ``"nooverfit"``).
+        trials: finished trials the study aims for, over all workers (default 20).
+        timeout: seconds after which a worker asks for no new trial (default None: none).
+        data: data set spec (default ``"digits"``); ``data_options`` go to its loader.
+        test: test fraction or count of the split (default 0.25).
+        val: validation fraction or count (default 0.2).
+        seed: seed of the split; configs take theirs from ``base`` (default 0).
+        device: torch device (default: CUDA if available, else CPU).
+        base: fixed fields of every config: model family, epochs, batch size, data size.
+        space: the ranges searched.
+        pruner: ``"median"``, ``"halving"`` (successive halving) or ``"none"``.
+        guard: :class:`~nooverfit.tune.objective.OverfitGuard` alpha in percent, or None.
+        heartbeat_interval: seconds between heartbeats of a running trial (default 10).
+        grace_period: seconds without heartbeat before a trial counts as dead
+            (default ``2 * heartbeat_interval``).
+        max_retry: re-runs of a dead worker's trial (default 3).
+        threads: torch threads per worker (default 1, so N workers use N cores).
+        poll: seconds between checks while waiting for other workers (default 1).
+    """
+
+    storage: str
+    study_name: str = "nooverfit"
+    trials: int = 20
+    timeout: float | None = None
+    data: str = "digits"
+    data_options: dict[str, object] = field(default_factory=dict)
+    test: float | int = 0.25
+    val: float | int = 0.2
+    seed: int = 0
+    device: str | None = None
+    base: RunConfig = field(default_factory=lambda: RunConfig(epochs=100))
+    space: Space = field(default_factory=Space)
+    pruner: str = "median"
+    guard: float | None = 10.0
+    heartbeat_interval: int = 10
+    grace_period: int | None = None
+    max_retry: int = 3
+    threads: int = 1
+    poll: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.trials, int) or self.trials < 1:
+            raise ValueError(f"trials must be an integer >= 1, got {self.trials!r}")
+        if self.timeout is not None and not self.timeout > 0:
+            raise ValueError(f"timeout must be > 0 seconds, got {self.timeout!r}")
+        if self.pruner not in PRUNERS:
+            raise ValueError(f"pruner must be one of {PRUNERS}, got {self.pruner!r}")
+        if not self.study_name:
+            raise ValueError("study_name must not be empty")
+
+    def load_data(self) -> SplitData:
+        """Load and split the data set (every worker and the final test use this split)."""
+        return load_split(
+            self.data,
+            test=self.test,
+            val=self.val,
+            seed=self.seed,
+            device=self.device,
+            **self.data_options,
+        )
+
+
+class _OverBudget(Exception):
+    """A trial was asked after the budget was already claimed by other workers."""
+
+
+class _QuietOverBudget(logging.Filter):
+    """Drop Optuna's failure warnings for trials refused as over budget (not errors)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.numbers: set[int] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not any(message.startswith(f"Trial {n} failed") for n in self.numbers)
+
+
+def _pruner(name: str) -> optuna.pruners.BasePruner:
+    import optuna
+
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=3)
+    if name == "halving":
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=2)
+    return optuna.pruners.NopPruner()
+
+
+def sampler_seed(seed: int, worker: int) -> int:
+    """Distinct per host and local worker index, so parallel samplers do not collide."""
+    return (seed * 1_000_003 + zlib.crc32(f"{socket.gethostname()}:{worker}".encode())) % 2**32
+
+
+def open_study(spec: TuneSpec, *, worker: int = 0) -> optuna.Study:
+    """Create or join the study; refuse to join one made for different data or configs.
+
+    Raises:
+        ValueError: if the study exists with another direction, data set or base config.
+    """
+    import optuna
+
+    storage = open_storage(
+        spec.storage,
+        heartbeat_interval=spec.heartbeat_interval,
+        grace_period=spec.grace_period,
+        max_retry=spec.max_retry,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        sampler = optuna.samplers.TPESampler(
+            seed=sampler_seed(spec.seed, worker), constant_liar=True
+        )
+    study = optuna.create_study(
+        storage=storage,
+        study_name=spec.study_name,
+        direction="maximize",
+        sampler=sampler,
+        pruner=_pruner(spec.pruner),
+        load_if_exists=True,
+    )
+    identity = {"data": spec.data, "seed": spec.seed, "base": spec.base.to_dict()}
+    known = study.user_attrs
+    if study.direction is not optuna.study.StudyDirection.MAXIMIZE:
+        raise ValueError(f"study {spec.study_name!r} does not maximize; use another --study-name")
+    if "identity" not in known:
+        study.set_user_attr("identity", identity)
+    elif known["identity"] != identity:
+        raise ValueError(
+            f"study {spec.study_name!r} was made for data {known['identity']['data']!r} with "
+            f"other settings; use another --study-name or the same options"
+        )
+    return study
+
+
+def work(spec: TuneSpec, *, worker: int = 0) -> int:
+    """Run trials of the shared study until it has ``spec.trials`` finished ones.
+
+    Args:
+        spec: the study and how to train.
+        worker: index of this worker on this machine (seeds its sampler).
+
+    Returns:
+        The number of trials this worker finished.
+    """
+    import optuna
+    import torch
+    from optuna.trial import TrialState
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(spec.threads)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    quiet = _QuietOverBudget()
+    optuna_log = logging.getLogger("optuna.study._optimize")
+    optuna_log.addFilter(quiet)
+    try:
+        study = open_study(spec, worker=worker)
+        objective = Objective(spec.load_data(), spec.space, spec.base, guard=spec.guard)
+        finished: list[int] = []
+
+        def count(_: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+            if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
+                finished.append(trial.number)
+
+        def budgeted(trial: optuna.Trial) -> float:
+            if not within_budget(study, trial.number, spec.trials):
+                quiet.numbers.add(trial.number)
+                log.debug("trial %d is past the budget; marked failed", trial.number)
+                trial.set_user_attr("over_budget", True)
+                raise _OverBudget(f"trial {trial.number} is past the budget of {spec.trials}")
+            return objective(trial)
+
+        deadline = time.monotonic() + spec.timeout if spec.timeout else None
+        while deadline is None or time.monotonic() < deadline:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                optuna.storages.fail_stale_trials(study)
+            budget = count_trials(study)
+            if budget.finished >= spec.trials:
+                break
+            if budget.claimed >= spec.trials and budget.waiting == 0:
+                time.sleep(spec.poll)  # the last trials run elsewhere: wait, they may die
+                continue
+            study.optimize(budgeted, n_trials=1, catch=(_OverBudget,), callbacks=[count])
+        return len(finished)
+    finally:
+        optuna_log.removeFilter(quiet)
+        torch.set_num_threads(threads)
+
+
+def _worker_main(spec: TuneSpec, worker: int) -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    work(spec, worker=worker)
+
+
+def start_workers(spec: TuneSpec, workers: int) -> list[BaseProcess]:
+    """Start ``workers`` local worker processes (spawned, so CUDA and torch stay sane).
+
+    The study is created here first, so the workers only join it.
+    """
+    if workers < 1:
+        raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
+    open_study(spec)
+    ctx = multiprocessing.get_context("spawn")
+    processes: list[BaseProcess] = [
+        ctx.Process(target=_worker_main, args=(spec, i), name=f"nooverfit-tune-{i}")
+        for i in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    return processes
+
+
+def run_workers(spec: TuneSpec, *, workers: int = 1) -> None:
+    """Run the study with ``workers`` local processes (1: in this process) until done.
+
+    Raises:
+        RuntimeError: if every worker process failed.
+    """
+    if workers == 1:
+        work(spec)
+        return
+    processes = start_workers(spec, workers)
+    try:
+        for process in processes:
+            process.join()
+    except BaseException:
+        for process in processes:
+            process.terminate()
+        raise
+    codes = [p.exitcode for p in processes]
+    if all(code != 0 for code in codes):
+        raise RuntimeError(f"all {workers} tuning workers failed (exit codes {codes})")
+    if any(code != 0 for code in codes):
+        log.warning("tuning workers exited with codes %s; the others finished the study", codes)

@@ -1,0 +1,231 @@
+import dataclasses
+import json
+import math
+import os
+import signal
+import time
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+from typer.testing import CliRunner
+
+from _postgres import postgres_url  # noqa: F401  (session fixture: a real PostgreSQL)
+from nooverfit.cli import app
+from nooverfit.config import RunConfig
+from nooverfit.tune import (
+    OverfitGuard,
+    Space,
+    TuneSpec,
+    open_study,
+    start_workers,
+    suggest_config,
+    tune,
+)
+from nooverfit.tune.storage import storage_url, within_budget
+
+TINY = Space(width=(16, 16), depth=(1, 1))
+
+
+def tiny_spec(storage: str, **changes) -> TuneSpec:
+    """Digits, width 16, a few epochs: a trial takes a fraction of a second."""
+    options = {
+        "storage": storage,
+        "trials": 4,
+        "base": RunConfig(epochs=5, train_per_class=10),
+        "space": TINY,
+        "heartbeat_interval": 1,
+        "grace_period": 3,
+        "poll": 0.2,
+    }
+    return TuneSpec(**{**options, **changes})
+
+
+def slow_trials(storage: str, **changes) -> TuneSpec:
+    """Trials of a second or two (full training pool, no stopping): time to kill a worker."""
+    space = Space(width=(16, 16), depth=(1, 1), early_stopping=("patience:1000",))
+    return tiny_spec(
+        storage, base=RunConfig(epochs=15), space=space, pruner="none", guard=None, **changes
+    )
+
+
+def trials_of(spec: TuneSpec) -> list[optuna.trial.FrozenTrial]:
+    return optuna.load_study(study_name=spec.study_name, storage=spec.storage).get_trials()
+
+
+def assert_exact_budget(spec: TuneSpec) -> list[optuna.trial.FrozenTrial]:
+    trials = trials_of(spec)
+    finished = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
+    assert len(finished) == spec.trials
+    assert not [t for t in trials if t.state in (TrialState.RUNNING, TrialState.WAITING)]
+    assert len({t.number for t in trials}) == len(trials)
+    return trials
+
+
+def test_space_suggest_config_uses_trial_params():
+    params = {
+        "l2": 1e-3,
+        "dropout": 0.25,
+        "batchnorm": True,
+        "augment": 0.1,
+        "width": 64,
+        "depth": 2,
+        "early_stopping": "gl:5",
+        "lr": 3e-3,
+    }
+    config = suggest_config(optuna.trial.FixedTrial(params), Space(), RunConfig(epochs=7))
+    assert {k: getattr(config, k) for k in params} == params
+    assert config.epochs == 7
+
+
+def test_space_bad_range_is_value_error():
+    with pytest.raises(ValueError, match="l2 range"):
+        Space(l2=(0.0, 1.0))
+    with pytest.raises(ValueError, match="width range"):
+        Space(width=(64, 32))
+
+
+def test_overfit_guard_fires_when_val_rises_while_train_falls():
+    guard = OverfitGuard(10.0, start_from_epoch=0)
+    val = [1.0, 0.8, 0.85, 0.89]  # GL at epoch 3 = 100 * (0.89 / 0.8 - 1) = 11.25 > 10
+    train = [1.0, 0.7, 0.6, 0.5]
+    fired = [guard.update(e, v, t) for e, (v, t) in enumerate(zip(val, train, strict=True))]
+    assert fired == [False, False, False, True]
+    assert guard.fired_epoch == 3
+
+
+def test_overfit_guard_quiet_when_train_loss_rises_too():
+    guard = OverfitGuard(10.0, start_from_epoch=0)
+    val = [1.0, 0.8, 0.95, 1.1]  # val worse, but so is train: not overfitting
+    train = [1.0, 0.7, 0.8, 0.9]
+    assert not any(guard.update(e, v, t) for e, (v, t) in enumerate(zip(val, train, strict=True)))
+    assert guard.fired_epoch is None
+
+
+def test_storage_url_checks_scheme_and_picks_driver(tmp_path):
+    with pytest.raises(ValueError, match="--storage 'redis://x' not understood"):
+        storage_url("redis://x")
+    assert storage_url("postgresql://u@h:5/db") == "postgresql+psycopg://u@h:5/db"
+    assert storage_url(f"sqlite:///{tmp_path}/a/t.db").endswith("a/t.db")
+    assert (tmp_path / "a").is_dir()
+
+
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage")
+def test_within_budget_admits_first_non_failed_trials(tmp_path):
+    spec = tiny_spec(f"sqlite:///{tmp_path}/t.db", trials=2)
+    study = open_study(spec)
+    for state in (TrialState.COMPLETE, TrialState.FAIL, TrialState.RUNNING, TrialState.RUNNING):
+        trial = study.ask()
+        if state is not TrialState.RUNNING:
+            study.tell(trial, 0.5 if state is TrialState.COMPLETE else None, state=state)
+    # numbers 0 (complete), 1 (failed), 2, 3 (running): 2 is the second non-failed trial
+    assert [within_budget(study, n, 2) for n in range(4)] == [True, True, True, False]
+
+
+def test_tune_sqlite_in_process_finishes_budget_and_tests_best_once(tmp_path):
+    spec = tiny_spec(f"sqlite:///{tmp_path}/t.db", trials=5)
+    result = tune(spec, out=tmp_path / "out")
+    assert_exact_budget(spec)
+    best = max(
+        (t for t in trials_of(spec) if t.state is TrialState.COMPLETE), key=lambda t: t.value
+    )
+    assert result.best_number == best.number
+    # retraining the best config on the same split reproduces its validation accuracy
+    assert result.val_accuracy == pytest.approx(best.value)
+    assert 0 <= result.test.accuracy <= 1 and math.isfinite(result.test.loss)
+    saved = json.loads((tmp_path / "out" / "best.json").read_text())
+    assert saved["config"]["l2"] == pytest.approx(best.params["l2"])
+    assert saved["best_trial"] == best.number
+    assert (tmp_path / "out" / "plots" / "history.png").stat().st_size > 0
+    assert (tmp_path / "out" / "best_history.csv").exists()
+
+
+def test_tune_rerun_resumes_the_study(tmp_path):
+    spec = tiny_spec(f"sqlite:///{tmp_path}/t.db", trials=3)
+    tune(spec)
+    first = {t.number: t.params for t in trials_of(spec)}
+    tune(dataclasses.replace(spec, trials=5))
+    after = {t.number: t.params for t in trials_of(spec)}
+    assert len([t for t in trials_of(spec) if t.state.is_finished()]) >= 5
+    assert {n: after[n] for n in first} == first
+
+
+def test_open_study_refuses_other_data(tmp_path):
+    open_study(tiny_spec(f"sqlite:///{tmp_path}/t.db"))
+    with pytest.raises(ValueError, match="use another --study-name"):
+        open_study(tiny_spec(f"sqlite:///{tmp_path}/t.db", data="synthetic"))
+
+
+def run_parallel(spec: TuneSpec, workers: int) -> None:
+    processes = start_workers(spec, workers)
+    for process in processes:
+        process.join(timeout=240)
+    assert [p.exitcode for p in processes] == [0] * workers
+
+
+def kill_mid_trial(spec: TuneSpec, workers: int) -> None:
+    """Start workers, SIGKILL the one running the first trial, let the others finish."""
+    processes = start_workers(spec, workers)
+    pids = {p.pid: p for p in processes}
+    deadline, victim = time.monotonic() + 120, None
+    while victim is None and time.monotonic() < deadline:
+        for trial in trials_of(spec):
+            pid = int(str(trial.user_attrs.get("worker", ":0")).rsplit(":", 1)[1])
+            if trial.state is TrialState.RUNNING and pid in pids:
+                victim = (trial.number, pids[pid])
+                break
+        time.sleep(0.1)
+    assert victim is not None, "no trial started"
+    number, process = victim
+    os.kill(process.pid, signal.SIGKILL)
+    for other in processes:
+        other.join(timeout=240)
+    assert process.exitcode == -signal.SIGKILL
+    assert [p.exitcode for p in processes if p is not process] == [0] * (workers - 1)
+    trials = assert_exact_budget(spec)
+    killed = next(t for t in trials if t.number == number)
+    assert killed.state is TrialState.FAIL
+    retries = [t for t in trials if t.system_attrs.get("failed_trial") == number]
+    assert len(retries) == 1
+    assert retries[0].state is TrialState.COMPLETE
+    assert retries[0].params == killed.params
+
+
+def test_workers_sqlite_two_processes_finish_exact_budget(tmp_path):
+    spec = tiny_spec(f"sqlite:///{tmp_path}/t.db", trials=6)
+    run_parallel(spec, 2)
+    trials = assert_exact_budget(spec)
+    assert all(t.user_attrs.get("over_budget") for t in trials if t.state is TrialState.FAIL)
+
+
+def test_workers_sqlite_sigkill_trial_failed_and_retried(tmp_path):
+    kill_mid_trial(slow_trials(f"sqlite:///{tmp_path}/t.db", trials=3), 2)
+
+
+def test_workers_postgres_three_processes_finish_exact_budget(postgres_url):  # noqa: F811
+    spec = tiny_spec(postgres_url, trials=6, study_name="exact-budget")
+    run_parallel(spec, 3)
+    trials = assert_exact_budget(spec)
+    assert len({t.user_attrs["worker"] for t in trials if "worker" in t.user_attrs}) >= 2
+
+
+def test_workers_postgres_sigkill_trial_failed_and_retried(postgres_url):  # noqa: F811
+    kill_mid_trial(slow_trials(postgres_url, trials=4, study_name="sigkill"), 3)
+
+
+def test_cli_tune_writes_best_config_and_plots(tmp_path):
+    out = tmp_path / "tune"
+    args = ["tune", "--trials", "3", "--epochs", "3", "--train-per-class", "5"]
+    result = CliRunner().invoke(app, [*args, "--max-width", "16", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    saved = json.loads((out / "best.json").read_text())
+    assert saved["config"]["width"] == 16
+    assert saved["counts"]["COMPLETE"] + saved["counts"]["PRUNED"] == 3
+    assert (out / "tune.db").exists()
+
+
+def test_cli_tune_bad_storage_is_one_line_exit_2(tmp_path):
+    result = CliRunner().invoke(app, ["tune", "--storage", "redis://x", "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "not understood" in result.output
+    assert "Traceback" not in result.output
