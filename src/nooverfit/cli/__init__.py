@@ -9,8 +9,8 @@ from nooverfit.cli import pretrain as _pretrain  # noqa: F401
 from nooverfit.cli import study as _study  # noqa: F401
 from nooverfit.cli import synthesize as _synthesize  # noqa: F401
 from nooverfit.cli import train as _train  # noqa: F401
-from nooverfit.cli import watch as _watch  # noqa: F401
 from nooverfit.cli import tune as _tune  # noqa: F401
+from nooverfit.cli import watch as _watch  # noqa: F401
 from nooverfit.cli._app import app
 
 
