@@ -102,3 +102,23 @@ def test_cli_study_runs_and_summarizes(tmp_path):
     assert result.exit_code == 0, result.output
     assert "Recommended:" in result.output
     assert (tmp_path / "report.html").is_file()
+
+
+def test_study_compares_transfer_strategies_from_a_source(tmp_path):
+    from conftest import TINY as budget
+
+    from nooverfit.config import RunConfig
+    from nooverfit.transfer.pretrain import class_subset, pretrain
+
+    source = pretrain(class_subset(load_dataset("digits"), range(5)), RunConfig(width=16, epochs=3))
+    source.save(tmp_path / "source.pt")
+    result = study(
+        "digits", classes="5-9", width=16, train_per_class=5, budget=budget, seeds=1,
+        source=str(tmp_path / "source.pt"), learning_curves=False,
+    )
+    (transfer,) = [r for r in result.remedies if r.remedy == "transfer"]
+    assert transfer.chosen.name.startswith("transfer:")
+    assert result.settings["classes"] == ["5", "6", "7", "8", "9"]
+    runs = [r for r in result.runs.values() if r.config.label.startswith("transfer:")]
+    assert {r.config.label for r in runs} == {"transfer:head", "transfer:io", "transfer:full", "transfer:gradual"}
+    assert 0.0 <= result.test["recommended"].accuracy <= 1.0

@@ -46,6 +46,13 @@ def study(
         int | None, typer.Option(help="Epochs per run (default: the budget's).")
     ] = None,
     engine: Annotated[str, typer.Option(help="auto, fused or sequential.")] = "auto",
+    source: Annotated[
+        Optional[str],
+        typer.Option(help="Pretrained network for the transfer remedy: PATH or torchvision:NAME."),
+    ] = None,
+    classes: Annotated[
+        Optional[str], typer.Option(help="Keep only these classes, e.g. 5-9 (relabelled from 0).")
+    ] = None,
     device: opt.Device = None,
     out: Annotated[Path, typer.Option(help="Output folder (a study there resumes).")] = Path(
         "study"

@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -35,7 +35,17 @@ from nooverfit.studies.curves import (
 from nooverfit.studies.result import RemedyOutcome, RunRecord, StudyResult, TestScore, Variant
 from nooverfit.studies.select import Score, best, improves, score
 from nooverfit.studies.store import RunStore
+from nooverfit.studies.transfer_stage import (
+    STUDY_STRATEGIES,
+    rebuild,
+    run_transfer,
+    strategy_of,
+    transfer_config,
+)
 from nooverfit.train import evaluate
+
+if TYPE_CHECKING:
+    from nooverfit.transfer.runs import SourceLike
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +76,7 @@ class _Runner:
         device: str | torch.device | None,
         out: Path | None,
         progress: Progress | None,
+        source: SourceLike | None = None,
     ) -> None:
         self.seeds = list(seeds)
         self.data: dict[int, SplitData] = {
@@ -76,6 +87,7 @@ class _Runner:
         self.store = RunStore(out / "runs") if out is not None else None
         self.done: dict[str, RunResult] = {}
         self.progress = progress
+        self.source = source
         self.total = 0
         self.finished = 0
 
@@ -110,11 +122,13 @@ class _Runner:
     def runs(self, variant: RunConfig) -> list[RunResult]:
         return [self.done[variant.replace(seed=s).key] for s in self.seeds]
 
-    def variant(self, config: RunConfig, stage: str, baseline: RunConfig) -> Variant:
+    def variant(
+        self, config: RunConfig, stage: str, baseline: RunConfig, *, name: str | None = None
+    ) -> Variant:
         runs = self.runs(config)
         verdicts = Counter(diagnose_history(r.history)["verdict"] for r in runs)
         return Variant(
-            name=plan.describe(config, baseline),
+            name=name or plan.describe(config, baseline),
             stage=stage,
             config=config,
             score=score([r.history for r in runs]),
@@ -127,18 +141,49 @@ class _Runner:
         if result.state:
             return result.state
         log.warning("weights of %s were not stored; training it again", config.label or config.key)
-        (again,) = run_configs([config], self.data[config.seed], engine="sequential")
+        if strategy_of(config) is not None:
+            again = next(r for r in self._transfer(config.seed, [config]) if r.config == config)
+        else:
+            (again,) = run_configs([config], self.data[config.seed], engine="sequential")
         return again.state
+
+    def _transfer(self, seed: int, configs: Sequence[RunConfig]) -> list[RunResult]:
+        strategies = [strategy_of(c) or "" for c in configs]
+        return run_transfer(
+            self.data[seed],
+            source=self.source,
+            baseline=configs[0].replace(label="baseline"),
+            strategies=strategies,
+        )
+
+    def train_transfer(self, configs: Sequence[RunConfig]) -> None:
+        """Train the transfer variants (see :mod:`transfer_stage`) on every seed."""
+        for seed in self.seeds:
+            todo = [c.replace(seed=seed) for c in configs]
+            for c in todo:
+                stored = self.store.get(c) if self.store is not None else None
+                if c.key not in self.done and stored is not None:
+                    self._finished(stored)
+            missing = [c for c in todo if c.key not in self.done]
+            if missing:
+                for result in self._transfer(seed, missing):
+                    self._finished(result)
+
+    def model(self, config: RunConfig) -> torch.nn.Module:
+        """The trained network of a run, rebuilt from its weights."""
+        data = self.data[config.seed]
+        if strategy_of(config) is not None:
+            return rebuild(self.source, data, config, self.state(config))
+        model = build_model(config, data.in_shape, data.num_classes)
+        model.load_state_dict(self.state(config))
+        return model.to(data.device)
 
     def test(self, variant: Variant) -> TestScore:
         """Score ``variant`` on each seed's test split, once."""
         accs, losses = [], []
         for seed in self.seeds:
-            config = variant.config.replace(seed=seed)
             data = self.data[seed]
-            model = build_model(config, data.in_shape, data.num_classes)
-            model.load_state_dict(self.state(config))
-            model.to(data.device)
+            model = self.model(variant.config.replace(seed=seed))
             scores = evaluate(model, data.x[data.test_index], data.y[data.test_index])
             accs.append(scores.accuracy)
             losses.append(scores.loss)
@@ -177,6 +222,8 @@ def study(
     out: str | Path | None = None,
     device: str | torch.device | None = None,
     learning_curves: bool = True,
+    source: SourceLike | None = None,
+    classes: str | Sequence[int] | None = None,
     progress: Progress | None = None,
     **data_options: Any,
 ) -> StudyResult:
@@ -198,6 +245,10 @@ def study(
         out: folder for the run store, so an interrupted study resumes (None: in memory).
         device: torch device (default: CUDA if available).
         learning_curves: whether to train the learning curve over training-set size.
+        source: a pretrained network for the transfer-learning remedy: a file written by
+            ``nooverfit pretrain``, ``"torchvision:NAME[:PATH]"``, or a loaded ``Source``.
+        classes: keep only these classes of the data set (``"5-9"`` or a list), relabelled
+            from 0, e.g. to transfer from a source trained on the other classes.
         progress: called after every run with ``(label, done, total)``.
         **data_options: passed to the data set loader (``target``, ``data_dir``, ...).
 
@@ -211,6 +262,11 @@ def study(
         raise ValueError(f"seeds must be >= 1, got {seeds!r}")
     resolved = resolve_engine(engine)
     dataset = data if isinstance(data, Dataset) else load_dataset(data, **data_options)
+    if classes is not None:
+        from nooverfit.transfer.pretrain import class_subset, parse_classes
+
+        keep = parse_classes(classes) if isinstance(classes, str) else tuple(classes)
+        dataset = class_subset(dataset, keep)
     baseline = RunConfig(
         model=model,
         width=width or DEFAULT_WIDTH.get(model, 256),
@@ -229,6 +285,7 @@ def study(
         device=device,
         out=Path(out) if out is not None else None,
         progress=progress,
+        source=source,
     )
     first = runner.data[seed_list[0]]
     train_idx = {
@@ -262,6 +319,26 @@ def study(
             )
         )
 
+    # Transfer learning, when a source is given: each strategy vs this baseline.
+    transfer_variants: list[Variant] = []
+    if source is not None:
+        t_configs = [transfer_config(baseline, s) for s in STUDY_STRATEGIES]
+        runner.expect(len(t_configs) * len(seed_list))
+        runner.train_transfer(t_configs)
+        transfer_variants = [
+            runner.variant(c, "transfer", baseline, name=c.label) for c in t_configs
+        ]
+        pick = transfer_variants[best([v.score for v in transfer_variants])]
+        outcomes.append(
+            RemedyOutcome(
+                remedy="transfer",
+                chosen=pick,
+                helped=improves(pick.score, base.score),
+                delta=pick.score.val_accuracy - base.score.val_accuracy,
+                gap_delta=pick.score.gap - base.score.gap,
+            )
+        )
+
     # Stage 3: the helpful remedies together, lightly re-tuned.
     combos_cfg = (
         [
@@ -275,7 +352,9 @@ def study(
     runner.expect(len(combos_cfg) * len(seed_list))
     runner.train(combos_cfg)
     combos = [runner.variant(c, "combination", baseline) for c in combos_cfg]
-    candidates = [*all_variants, *combos]
+    scratch = [*all_variants, *combos]
+    best_scratch = scratch[best([v.score for v in scratch])]
+    candidates = [*scratch, *transfer_variants]
     recommended = candidates[best([v.score for v in candidates])]
 
     # Curves.
@@ -284,7 +363,9 @@ def study(
     capacity = _capacity_curve(base, by_stage["capacity"])
     learning = None
     if learning_curves and baseline.train_per_class is not None:
-        learning = _learning_curve(runner, dataset, chosen_budget, baseline, recommended)
+        # Transferred networks have another architecture: the curve shows the best
+        # configuration trained from scratch.
+        learning = _learning_curve(runner, dataset, chosen_budget, baseline, best_scratch)
 
     # Test once: the recommendation and the baseline.
     tests = {"baseline": runner.test(base), "recommended": runner.test(recommended)}
@@ -310,6 +391,8 @@ def study(
         "test": test,
         "val": val,
         "runs": len(records),
+        "source": None if source is None else str(getattr(source, "task", source)),
+        "class_subset": None if classes is None else str(classes),
         "seconds": time.perf_counter() - start,
         "nooverfit": nooverfit.__version__,
         "torch": torch.__version__,
@@ -373,8 +456,12 @@ def _learning_curve(
     baseline: RunConfig,
     recommended: Variant,
 ) -> LearningCurve | None:
-    pool_y = dataset.y[runner.data[runner.seeds[0]].split.pool]
-    available = min(int((pool_y == c).sum()) for c in range(dataset.num_classes))
+    # The largest per-class size every seed's training pool can supply.
+    available = min(
+        int((dataset.y[runner.data[s].split.pool] == c).sum())
+        for s in runner.seeds
+        for c in range(dataset.num_classes)
+    )
     sizes = plan.learning_curve_sizes(budget, available)
     if len(sizes) < 2:
         return None

@@ -1,0 +1,65 @@
+"""The study's transfer-learning remedy: each strategy against training from scratch on
+the same target split and seed, through :func:`nooverfit.transfer.transfer_runs`.
+
+Transferred networks have the source's architecture, not :func:`build_model`'s, so this
+module also rebuilds one from its stored weights when the study tests it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from torch import nn
+
+from nooverfit.config import RunConfig
+from nooverfit.data.tensors import SplitData
+from nooverfit.engine import RunResult
+
+if TYPE_CHECKING:
+    from nooverfit.transfer.runs import SourceLike
+
+#: Strategies a study compares (``gradual`` needs many epochs to unfreeze everything).
+STUDY_STRATEGIES = ("head", "io", "full", "gradual")
+
+
+def transfer_config(baseline: RunConfig, strategy: str) -> RunConfig:
+    """The config a transfer run records: the baseline's settings, labelled by strategy."""
+    return baseline.replace(label=f"transfer:{strategy}")
+
+
+def strategy_of(config: RunConfig) -> str | None:
+    """The transfer strategy of a config made by :func:`transfer_config`, else None."""
+    prefix, _, name = config.label.partition(":")
+    return name if prefix == "transfer" and name else None
+
+
+def run_transfer(
+    data: SplitData,
+    *,
+    source: SourceLike,
+    baseline: RunConfig,
+    strategies: Sequence[str] = STUDY_STRATEGIES,
+) -> list[RunResult]:
+    """Train every strategy on ``data`` with the baseline's settings and seed."""
+    from nooverfit.transfer import transfer_runs
+
+    # Its runs are labelled "transfer:NAME", as transfer_config() makes them.
+    return transfer_runs(
+        data, source=source, strategies=strategies, base_config=baseline, scratch=False
+    )
+
+
+def rebuild(
+    source: SourceLike, data: SplitData, config: RunConfig, state: dict[str, Any]
+) -> nn.Module:
+    """The transferred network of ``config`` with its stored weights, ready to evaluate."""
+    from nooverfit.transfer.runs import as_pretrained, transfer_model
+
+    strategy = strategy_of(config)
+    if strategy is None:
+        raise ValueError(f"{config.label!r} is not a transfer run")
+    pretrained = as_pretrained(source, config=config, in_shape=data.in_shape)
+    model = transfer_model(pretrained, data, strategy=strategy, seed=config.seed).model
+    model.load_state_dict(state)
+    return model.to(data.device)
