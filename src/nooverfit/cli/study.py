@@ -47,11 +47,11 @@ def study(
     ] = None,
     engine: Annotated[str, typer.Option(help="auto, fused or sequential.")] = "auto",
     source: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(help="Pretrained network for the transfer remedy: PATH or torchvision:NAME."),
     ] = None,
     classes: Annotated[
-        Optional[str], typer.Option(help="Keep only these classes, e.g. 5-9 (relabelled from 0).")
+        str | None, typer.Option(help="Keep only these classes, e.g. 5-9 (relabelled from 0).")
     ] = None,
     device: opt.Device = None,
     out: Annotated[Path, typer.Option(help="Output folder (a study there resumes).")] = Path(
