@@ -28,7 +28,11 @@ def test_study_writes_every_output(tiny_study):
         assert (out / name).is_file()
     assert len(list((out / "histories").glob("*.csv"))) == len(result.runs)
     assert {p.stem for p in (out / "plots").glob("*.png")} >= {
-        "baseline_curves", "validation_l2", "validation_dropout", "learning_curve", "remedies"
+        "baseline_curves",
+        "validation_l2",
+        "validation_dropout",
+        "learning_curve",
+        "remedies",
     }
     data = json.loads((out / "results.json").read_text())
     assert data["schema_version"] == 1
@@ -96,8 +100,19 @@ def test_cli_study_unknown_data_set_is_exit_2(tmp_path):
 
 
 def test_cli_study_runs_and_summarizes(tmp_path):
-    args = ["study", "--epochs", "2", "--seeds", "1", "--width", "8", "--train-per-class", "5",
-            "--out", str(tmp_path)]
+    args = [
+        "study",
+        "--epochs",
+        "2",
+        "--seeds",
+        "1",
+        "--width",
+        "8",
+        "--train-per-class",
+        "5",
+        "--out",
+        str(tmp_path),
+    ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "Recommended:" in result.output
@@ -110,15 +125,68 @@ def test_study_compares_transfer_strategies_from_a_source(tmp_path):
     from nooverfit.config import RunConfig
     from nooverfit.transfer.pretrain import class_subset, pretrain
 
-    source = pretrain(class_subset(load_dataset("digits"), range(5)), RunConfig(width=16, epochs=3))
+    source = pretrain(
+        class_subset(load_dataset("digits"), range(5)), RunConfig(width=16, epochs=3)
+    )
     source.save(tmp_path / "source.pt")
     result = study(
-        "digits", classes="5-9", width=16, train_per_class=5, budget=budget, seeds=1,
-        source=str(tmp_path / "source.pt"), learning_curves=False,
+        "digits",
+        classes="5-9",
+        width=16,
+        train_per_class=5,
+        budget=budget,
+        seeds=1,
+        source=str(tmp_path / "source.pt"),
+        learning_curves=False,
     )
     (transfer,) = [r for r in result.remedies if r.remedy == "transfer"]
     assert transfer.chosen.name.startswith("transfer:")
     assert result.settings["classes"] == ["5", "6", "7", "8", "9"]
     runs = [r for r in result.runs.values() if r.config.label.startswith("transfer:")]
-    assert {r.config.label for r in runs} == {"transfer:head", "transfer:io", "transfer:full", "transfer:gradual"}
+    assert {r.config.label for r in runs} == {
+        "transfer:head",
+        "transfer:io",
+        "transfer:full",
+        "transfer:gradual",
+    }
     assert 0.0 <= result.test["recommended"].accuracy <= 1.0
+
+
+def test_study_runs_a_users_module_factory_on_arrays_from_a_loader():
+    from torch import nn
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from conftest import TINY as budget
+
+    from nooverfit.data import Dataset
+
+    digits = load_dataset("digits")
+    loader = DataLoader(
+        TensorDataset(torch.as_tensor(digits.x), torch.as_tensor(digits.y)), batch_size=256
+    )
+    dataset = Dataset.from_loader(loader, name="my digits")
+    assert dataset.kind == "image" and len(dataset) == len(digits)
+    built = []
+
+    def factory(config):
+        built.append(config)
+        layers = [nn.Flatten(), nn.Linear(64, config.width), nn.ReLU()]
+        if config.dropout:
+            layers.append(nn.Dropout(config.dropout))
+        return nn.Sequential(*layers, nn.Linear(config.width, 10))
+
+    import dataclasses
+
+    result = study(
+        dataset,
+        width=32,
+        train_per_class=5,
+        seeds=1,
+        model_factory=factory,
+        budget=dataclasses.replace(budget, epochs=100),
+        learning_curves=False,
+    )
+    assert result.settings["model"] == "custom" and result.settings["engine"] == "sequential"
+    assert any(c.dropout == 0.3 for c in built)
+    assert {r.engine for r in result.runs.values()} == {"sequential"}
+    assert 0.5 < result.test["recommended"].accuracy <= 1.0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +46,49 @@ class Dataset:
 
     def __len__(self) -> int:
         return len(self.y)
+
+    @classmethod
+    def from_arrays(
+        cls,
+        x: Any,
+        y: Any,
+        *,
+        name: str = "arrays",
+        classes: Sequence[str] | None = None,
+        kind: str | None = None,
+    ) -> Dataset:
+        """A data set from in-memory features and labels (numpy arrays or tensors).
+
+        Args:
+            x: features, ``(N, C, H, W)`` images or ``(N, F)`` tabular rows.
+            y: integer labels ``0 .. K-1``, shape ``(N,)``.
+            name: shown in reports.
+            classes: class names (default ``"0" .. "K-1"``).
+            kind: ``"image"``, ``"tabular"`` or ``"audio"`` (default: image for 4-D ``x``,
+                else tabular).
+        """
+        xa = np.asarray(x.cpu() if hasattr(x, "cpu") else x, dtype=np.float32)
+        ya = np.asarray(y.cpu() if hasattr(y, "cpu") else y).astype(np.int64).reshape(-1)
+        if len(ya) and (ya.min() < 0 or not np.array_equal(ya, np.round(ya))):
+            raise ValueError(f"labels must be integers >= 0, got min {ya.min()}")
+        count = int(ya.max()) + 1 if len(ya) else 0
+        names = tuple(classes) if classes is not None else tuple(str(c) for c in range(count))
+        if len(names) < count:
+            raise ValueError(f"{len(names)} class names given but labels go up to {count - 1}")
+        return cls(name, xa, ya, names, kind or ("image" if xa.ndim == 4 else "tabular"))
+
+    @classmethod
+    def from_loader(cls, loader: Iterable[Any], **kwargs: Any) -> Dataset:
+        """A data set from every ``(x, y)`` batch of a loader (e.g. a PyTorch
+        ``DataLoader``), held in memory; ``kwargs`` as for :meth:`from_arrays`."""
+        xs, ys = [], []
+        for batch in loader:
+            x, y = batch[0], batch[1]
+            xs.append(np.asarray(x.cpu() if hasattr(x, "cpu") else x, dtype=np.float32))
+            ys.append(np.asarray(y.cpu() if hasattr(y, "cpu") else y))
+        if not xs:
+            raise ValueError("the loader yielded no batches; expected (x, y) batches")
+        return cls.from_arrays(np.concatenate(xs), np.concatenate(ys), **kwargs)
 
     @property
     def in_shape(self) -> tuple[int, ...]:

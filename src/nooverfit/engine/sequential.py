@@ -4,11 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 
+import torch
+from torch import nn
+
 from nooverfit.config import RunConfig
 from nooverfit.data.tensors import SplitData
 from nooverfit.engine.result import RunResult
 from nooverfit.models import build_model
 from nooverfit.train import Callback, fit
+
+#: ``factory(config) -> nn.Module``: a user's own network for a config.
+Factory = Callable[[RunConfig], nn.Module]
+
+
+def make_model(config: RunConfig, data: SplitData, *, factory: Factory | None = None) -> nn.Module:
+    """The network of ``config``: ``factory(config)`` when given, else :func:`build_model`;
+    either way initialized under ``config.seed`` with the global random state untouched."""
+    if factory is None:
+        return build_model(config, data.in_shape, data.num_classes)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        return factory(config)
 
 
 def run_sequential(
@@ -16,10 +32,18 @@ def run_sequential(
     data: SplitData,
     *,
     epoch_callback: Callable[[RunConfig], Callback] | None = None,
+    factory: Factory | None = None,
 ) -> Iterator[tuple[int, RunResult]]:
-    """Train each config in turn, yielding ``(index, result)`` as soon as it is done."""
+    """Train each config in turn, yielding ``(index, result)`` as soon as it is done.
+
+    Args:
+        configs: the runs.
+        data: tensors and split shared by all runs.
+        epoch_callback: ``epoch_callback(config)`` gives a per-epoch callback for ``fit``.
+        factory: builds a user's own network for each config (see :func:`make_model`).
+    """
     for i, config in enumerate(configs):
-        model = build_model(config, data.in_shape, data.num_classes)
+        model = make_model(config, data, factory=factory)
         callbacks = [epoch_callback(config)] if epoch_callback else []
         history = fit(model, data, config, callbacks=callbacks)
         state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}

@@ -24,7 +24,7 @@ from nooverfit.data.dataset import Dataset, load_dataset
 from nooverfit.data.split import make_split
 from nooverfit.data.tensors import SplitData, prepare
 from nooverfit.engine import ENGINES, RunResult, run_configs
-from nooverfit.models import build_model
+from nooverfit.engine.sequential import Factory, make_model, run_sequential
 from nooverfit.studies import plan
 from nooverfit.studies.curves import (
     LearningCurve,
@@ -77,6 +77,7 @@ class _Runner:
         out: Path | None,
         progress: Progress | None,
         source: SourceLike | None = None,
+        factory: Factory | None = None,
     ) -> None:
         self.seeds = list(seeds)
         self.data: dict[int, SplitData] = {
@@ -88,6 +89,7 @@ class _Runner:
         self.done: dict[str, RunResult] = {}
         self.progress = progress
         self.source = source
+        self.factory = factory
         self.total = 0
         self.finished = 0
 
@@ -115,6 +117,10 @@ class _Runner:
                         self._finished(stored)
             missing = [c for c in configs if c.key not in self.done]
             if not missing:
+                continue
+            if self.factory is not None:
+                for _, result in run_sequential(missing, self.data[seed], factory=self.factory):
+                    self._finished(result)
                 continue
             todo = missing if self.engine == "sequential" else configs
             run_configs(todo, self.data[seed], engine=self.engine, on_result=self._finished)
@@ -144,7 +150,8 @@ class _Runner:
         if strategy_of(config) is not None:
             again = next(r for r in self._transfer(config.seed, [config]) if r.config == config)
         else:
-            (again,) = run_configs([config], self.data[config.seed], engine="sequential")
+            data = self.data[config.seed]
+            _, again = next(run_sequential([config], data, factory=self.factory))
         return again.state
 
     def _transfer(self, seed: int, configs: Sequence[RunConfig]) -> list[RunResult]:
@@ -174,7 +181,7 @@ class _Runner:
         data = self.data[config.seed]
         if strategy_of(config) is not None:
             return rebuild(self.source, data, config, self.state(config))
-        model = build_model(config, data.in_shape, data.num_classes)
+        model = make_model(config, data, factory=self.factory)
         model.load_state_dict(self.state(config))
         return model.to(data.device)
 
@@ -224,6 +231,7 @@ def study(
     learning_curves: bool = True,
     source: SourceLike | None = None,
     classes: str | Sequence[int] | None = None,
+    model_factory: Factory | None = None,
     progress: Progress | None = None,
     **data_options: Any,
 ) -> StudyResult:
@@ -249,6 +257,10 @@ def study(
             ``nooverfit pretrain``, ``"torchvision:NAME[:PATH]"``, or a loaded ``Source``.
         classes: keep only these classes of the data set (``"5-9"`` or a list), relabelled
             from 0, e.g. to transfer from a source trained on the other classes.
+        model_factory: ``model_factory(config) -> nn.Module`` builds your own network for
+            each configuration instead of nooverfit's MLP/CNN (trained sequentially). It may
+            read ``config.width``, ``config.dropout`` and ``config.batchnorm``; L2, early
+            stopping and augmentation apply to any network.
         progress: called after every run with ``(label, done, total)``.
         **data_options: passed to the data set loader (``target``, ``data_dir``, ...).
 
@@ -260,7 +272,7 @@ def study(
     seed_list = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
     if not seed_list:
         raise ValueError(f"seeds must be >= 1, got {seeds!r}")
-    resolved = resolve_engine(engine)
+    resolved = "sequential" if model_factory is not None else resolve_engine(engine)
     dataset = data if isinstance(data, Dataset) else load_dataset(data, **data_options)
     if classes is not None:
         from nooverfit.transfer.pretrain import class_subset, parse_classes
@@ -286,6 +298,7 @@ def study(
         out=Path(out) if out is not None else None,
         progress=progress,
         source=source,
+        factory=model_factory,
     )
     first = runner.data[seed_list[0]]
     train_idx = {
@@ -378,7 +391,7 @@ def study(
         "data": dataset.name,
         "samples": len(dataset),
         "classes": list(dataset.classes),
-        "model": model,
+        "model": model if model_factory is None else "custom",
         "width": baseline.width,
         "depth": depth,
         "train_per_class": baseline.train_per_class,
