@@ -23,8 +23,15 @@ def _browser():
 def _render(path):
     """Load ``path`` headless; return (DOM after load, console messages)."""
     cmd = [
-        _browser(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--enable-logging=stderr", "--v=0", "--virtual-time-budget=5000", "--dump-dom",
+        _browser(),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--virtual-time-budget=5000",
+        "--dump-dom",
         path.resolve().as_uri(),
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)

@@ -36,13 +36,20 @@ def test_score_uses_kept_epoch_and_averages_over_seeds():
 
 
 def test_score_counts_diverged_runs_as_failures():
-    bad = _history([0.1, float("nan")], [2.0, float("nan")], [0.1, float("nan")], stop_reason="diverged")
+    bad = _history(
+        [0.1, float("nan")], [2.0, float("nan")], [0.1, float("nan")], stop_reason="diverged"
+    )
     s = score([bad])
     assert s.val_accuracy == 0.0 and math.isinf(s.val_loss)
 
 
 def test_best_prefers_accuracy_then_loss_then_first():
-    scores = [_score(0.9, loss=0.4), _score(0.92, loss=0.5), _score(0.92, loss=0.3), _score(0.92, loss=0.3)]
+    scores = [
+        _score(0.9, loss=0.4),
+        _score(0.92, loss=0.5),
+        _score(0.92, loss=0.3),
+        _score(0.92, loss=0.3),
+    ]
     assert best(scores) == 2
     assert improves(_score(0.9, loss=0.3), _score(0.9, loss=0.4))
     assert not improves(_score(0.89, loss=0.1), _score(0.9, loss=0.4))
@@ -61,7 +68,11 @@ def test_remedy_variants_cover_each_remedy_over_the_budget_grid():
 
 def test_combine_merges_helpful_remedies_and_retunes_lightly():
     base = RunConfig(width=64, epochs=5)
-    chosen = {"l2": base.replace(l2=1e-3), "dropout": base.replace(dropout=0.5), "batchnorm": base.replace(batchnorm=True)}
+    chosen = {
+        "l2": base.replace(l2=1e-3),
+        "dropout": base.replace(dropout=0.5),
+        "batchnorm": base.replace(batchnorm=True),
+    }
     combos = plan.combine(base, chosen)
     merged = combos[0]
     assert (merged.l2, merged.dropout, merged.batchnorm) == (1e-3, 0.5, True)

@@ -5,13 +5,12 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
+from conftest import TINY
 from nooverfit.cli import app
 from nooverfit.data import load_dataset
 from nooverfit.models import build_model
 from nooverfit.studies import study
 from nooverfit.train import evaluate
-
-from conftest import TINY
 
 
 def _without_timing(results: dict) -> dict:
@@ -121,7 +120,6 @@ def test_cli_study_runs_and_summarizes(tmp_path):
 
 def test_study_compares_transfer_strategies_from_a_source(tmp_path):
     from conftest import TINY as budget
-
     from nooverfit.config import RunConfig
     from nooverfit.transfer.pretrain import class_subset, pretrain
 
@@ -157,7 +155,6 @@ def test_study_runs_a_users_module_factory_on_arrays_from_a_loader():
     from torch.utils.data import DataLoader, TensorDataset
 
     from conftest import TINY as budget
-
     from nooverfit.data import Dataset
 
     digits = load_dataset("digits")
