@@ -387,6 +387,7 @@ def study(
         for key, r in runner.done.items()
     }
     base_diag = records[base.runs[0]].diagnosis
+    extras = {"audit": _audit(dataset, first, train_idx[seed_list[0]])}
     settings = {
         "data": dataset.name,
         "samples": len(dataset),
@@ -424,8 +425,24 @@ def study(
         capacity=capacity,
         learning=learning,
         baseline_diagnosis=base_diag,
+        extras=extras,
         best_state=runner.state(recommended.config.replace(seed=seed_list[0])),
     )
+
+
+def _audit(dataset: Dataset, data: SplitData, train: list[int]) -> dict[str, Any]:
+    """The data audit of the first seed's split, with the baseline's training set as
+    "train": how well it covers the validation and test data, and any leakage."""
+    import numpy as np
+
+    from nooverfit.audit import audit
+    from nooverfit.data.split import Split
+
+    split = data.split
+    used = Split(
+        pool=np.asarray(train, dtype=np.int64), val=split.val, test=split.test, seed=split.seed
+    )
+    return audit(dataset, used).to_dict()
 
 
 def _validation_curves(
