@@ -11,8 +11,7 @@ runner = CliRunner()
 def test_train_writes_history_metrics_and_model(tmp_path):
     out = tmp_path / "run"
     result = runner.invoke(
-        app,
-        ["train", "--train-per-class", "5", "--epochs", "3", "--width", "16", "--out", str(out)],
+        app, ["train", "--train-per-class", "5", "--epochs", "3", "--width", "16", "--out", str(out)]
     )
     assert result.exit_code == 0, result.output
     history = History.load(out / "history.csv")
