@@ -92,7 +92,7 @@ def plot_remedies(result: StudyResult, *, ax: Axes | None = None) -> Figure:
         (f"{r.remedy}: {r.chosen.name}", r.chosen) for r in result.remedies
     ]
     rows.append((f"recommended: {result.recommended.name}", result.recommended))
-    fig, ax = _axes(ax, (7.0, 0.45 * len(rows) + 1.2))
+    fig, ax = _axes(ax, (9.0, 0.4 * len(rows) + 1.2))
     y = np.arange(len(rows))[::-1]
     vals = [v.score.val_accuracy for _, v in rows]
     errs = [v.score.val_accuracy_std for _, v in rows]
