@@ -120,7 +120,6 @@ def _check(model: nn.Module):
     )
 
 
-@pytest.mark.slow  # two small trainings: ~10 s of CPU
 def test_shortcut_check_flags_leaky_synthesis_and_passes_clean_one():
     leaky = _check(_train(leaky=True))
     clean = _check(_train(leaky=False))
