@@ -187,3 +187,48 @@ def test_study_runs_a_users_module_factory_on_arrays_from_a_loader():
     assert any(c.dropout == 0.3 for c in built)
     assert {r.engine for r in result.runs.values()} == {"sequential"}
     assert 0.5 < result.test["recommended"].accuracy <= 1.0
+
+
+def test_cli_study_killed_mid_run_resumes_to_the_same_results(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    env = {**os.environ, "PYTHONPATH": src, "OMP_NUM_THREADS": "1"}
+    args = [
+        "--epochs",
+        "3",
+        "--seeds",
+        "1",
+        "--width",
+        "8",
+        "--train-per-class",
+        "5",
+        "--engine",
+        "sequential",
+    ]
+
+    def cli(out):
+        return [sys.executable, "-m", "nooverfit", "study", *args, "--out", str(out)]
+
+    subprocess.run(cli(tmp_path / "whole"), env=env, check=True, capture_output=True)
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen(
+        cli(killed), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list((killed / "runs").glob("*.json"))) < 5:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (killed / "results.json").exists()
+    for path in (killed / "runs").glob("*.json"):  # atomic writes: no torn run files
+        json.loads(path.read_text())
+    subprocess.run(cli(killed), env=env, check=True, capture_output=True)
+    a = _without_timing(json.loads((tmp_path / "whole" / "results.json").read_text()))
+    b = _without_timing(json.loads((killed / "results.json").read_text()))
+    assert a == b
