@@ -52,7 +52,7 @@ def sweep(ks: list[int], *, epochs: int, sample: int) -> None:
         run_configs(configs[:n], data, engine="sequential")
         seq = (time.perf_counter() - start) * k / n
         start = time.perf_counter()
-        train_group(configs, data)
+        run_configs(configs, data, engine="fused")  # groups sized by the engine
         fused = time.perf_counter() - start
         print(f"{k:>5} {seq:>13.1f} {fused:>9.1f} {seq / fused:>7.1f}x")
 
@@ -114,7 +114,7 @@ def versus_sklearn(*, epochs: int, n_alpha: int) -> None:
             RunConfig(width=256, depth=1, l2=a / batch, batch_size=batch, epochs=epochs, seed=j)
             for a in alphas
         ]
-        for i, result in enumerate(train_group(configs, data)):
+        for i, result in enumerate(run_configs(configs, data, engine="fused")):
             acc[i, j] = result.history.val_accuracy[-1]
     fused_time = time.perf_counter() - start
     fused_best = float(acc.mean(1).max())

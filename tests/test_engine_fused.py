@@ -209,3 +209,15 @@ def test_resolve_engine_auto_and_bad_name():
     assert resolve_engine("auto", two) == "fused"
     with pytest.raises(ValueError, match="engine must be one of"):
         resolve_engine("turbo", two)
+
+
+def test_plan_groups_cpu_keeps_weights_within_budget():
+    from nooverfit.engine.grouping import CPU_WEIGHT_BYTES, config_params
+
+    configs = [RunConfig(seed=s) for s in range(300)]  # default MLP: ~85k weights each
+    groups = plan_groups(configs, (1, 8, 8), 10, device=CPU)
+    size = max(len(g) for g in groups)
+    assert size * 4 * config_params(configs[0], (1, 8, 8), 10) <= CPU_WEIGHT_BYTES
+    assert (size + 1) * 4 * config_params(configs[0], (1, 8, 8), 10) > CPU_WEIGHT_BYTES
+    net = build_model(configs[0], (1, 8, 8), 10)
+    assert config_params(configs[0], (1, 8, 8), 10) >= net.num_parameters
