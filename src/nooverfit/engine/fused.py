@@ -6,6 +6,9 @@ config's own training subset), the same loss and optimizer arithmetic, the same 
 curves and early stopping. What differs: dropout masks and augmentation draws come from a
 group generator (same distribution, other numbers), and a config that has run out of
 batches in an epoch (a smaller training subset) waits, without any update, for the rest.
+Divergence is detected on the batch cross-entropy (``fit`` checks it plus the L2 term,
+which is finite whenever the loss is), and the ``seconds`` column holds the group's epoch
+time divided by the configs it trained.
 """
 
 from __future__ import annotations
