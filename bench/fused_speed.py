@@ -1,15 +1,20 @@
 """Fused-engine speed, measured side by side in one run (see issue 5 and BENCHMARKS.md).
 
 1. ``sweep``: K = 8, 64, 256 configs of the default MLP on ``digits`` (an L2 x dropout
-   grid); sequential time / fused time. Sequential runs are timed on ``--sample`` configs
-   and scaled to K (every config does the same work), fused runs on all K.
+   grid); sequential time / fused time. Sequential runs are timed on 8 of the configs
+   and scaled to K (every config does the same work), fused runs on all K through
+   ``run_configs`` (which cuts K = 256 into CPU-sized groups).
 2. ``sklearn``: a validation curve of 16 L2 values x 3 seeds (split seeds of the
    BENCHMARKS.md digits protocol, 500 training images, 150 val images), scikit-learn's
    ``validation_curve(MLPClassifier)`` against the fused engine with the same width (one
    hidden layer of 256), epochs, batch size (64) and optimizer (Adam, lr 1e-3); prints
    both times and the best mean val accuracy of each. sklearn's ``alpha`` adds
    ``alpha / (2 * batch) * ||W||^2`` per batch, so nooverfit's ``l2 = alpha / batch``.
-3. ``--gpu``: fused wall time for K = 1, 64, 1024, 8192 on CUDA.
+3. ``--gpu``: fused training time for K = 1, 64, 1024, 8192 on CUDA (one group each;
+   a run of E + 1 epochs minus a run of 1, so building the networks cancels out).
+
+On a busy shared CPU pass ``--threads 1``: with two threads every parallel region waits
+for a descheduled thread, and small kernels get 10-100x slower for both engines.
 
 Usage: ``python bench/fused_speed.py [--quick] [--threads N] [--gpu]``.
 """
