@@ -1,15 +1,20 @@
 """Fused-engine speed, measured side by side in one run (see issue 5 and BENCHMARKS.md).
 
 1. ``sweep``: K = 8, 64, 256 configs of the default MLP on ``digits`` (an L2 x dropout
-   grid); sequential time / fused time. Sequential runs are timed on ``--sample`` configs
-   and scaled to K (every config does the same work), fused runs on all K.
+   grid); sequential time / fused time. Sequential runs are timed on 8 of the configs
+   and scaled to K (every config does the same work), fused runs on all K through
+   ``run_configs`` (which cuts K = 256 into CPU-sized groups).
 2. ``sklearn``: a validation curve of 16 L2 values x 3 seeds (split seeds of the
    BENCHMARKS.md digits protocol, 500 training images, 150 val images), scikit-learn's
    ``validation_curve(MLPClassifier)`` against the fused engine with the same width (one
    hidden layer of 256), epochs, batch size (64) and optimizer (Adam, lr 1e-3); prints
    both times and the best mean val accuracy of each. sklearn's ``alpha`` adds
    ``alpha / (2 * batch) * ||W||^2`` per batch, so nooverfit's ``l2 = alpha / batch``.
-3. ``--gpu``: fused wall time for K = 1, 64, 1024, 8192 on CUDA.
+3. ``--gpu``: fused training time for K = 1, 64, 1024, 8192 on CUDA (one group each;
+   a run of E + 1 epochs minus a run of 1, so building the networks cancels out).
+
+On a busy shared CPU pass ``--threads 1``: with two threads every parallel region waits
+for a descheduled thread, and small kernels get 10-100x slower for both engines.
 
 Usage: ``python bench/fused_speed.py [--quick] [--threads N] [--gpu]``.
 """
@@ -52,7 +57,7 @@ def sweep(ks: list[int], *, epochs: int, sample: int) -> None:
         run_configs(configs[:n], data, engine="sequential")
         seq = (time.perf_counter() - start) * k / n
         start = time.perf_counter()
-        train_group(configs, data)
+        run_configs(configs, data, engine="fused")  # groups sized by the engine
         fused = time.perf_counter() - start
         print(f"{k:>5} {seq:>13.1f} {fused:>9.1f} {seq / fused:>7.1f}x")
 
@@ -114,7 +119,7 @@ def versus_sklearn(*, epochs: int, n_alpha: int) -> None:
             RunConfig(width=256, depth=1, l2=a / batch, batch_size=batch, epochs=epochs, seed=j)
             for a in alphas
         ]
-        for i, result in enumerate(train_group(configs, data)):
+        for i, result in enumerate(run_configs(configs, data, engine="fused")):
             acc[i, j] = result.history.val_accuracy[-1]
     fused_time = time.perf_counter() - start
     fused_best = float(acc.mean(1).max())
@@ -125,18 +130,24 @@ def versus_sklearn(*, epochs: int, n_alpha: int) -> None:
 
 
 def gpu(ks: list[int], *, epochs: int) -> None:
+    """Training time of ``epochs`` epochs: a run of ``epochs + 1`` minus a run of 1, so
+    building the K networks and copying them to the device cancels out."""
     if not torch.cuda.is_available():
         raise SystemExit("--gpu needs a CUDA device")
     data = load_split("digits", seed=0, device="cuda")
     print(f"\n3. fused on {torch.cuda.get_device_name()}, default MLP, {epochs} epochs")
-    train_group(grid(1, 1), data)  # warm-up: CUDA context and kernels
-    base = None
-    for k in ks:
+    train_group(grid(2, 1), data)  # warm-up: CUDA context and kernels
+
+    def timed(k: int, e: int) -> float:
         torch.cuda.synchronize()
         start = time.perf_counter()
-        train_group(grid(k, epochs), data)
+        train_group(grid(k, e), data)
         torch.cuda.synchronize()
-        seconds = time.perf_counter() - start
+        return time.perf_counter() - start
+
+    base = None
+    for k in ks:
+        seconds = timed(k, epochs + 1) - timed(k, 1)
         base = base or seconds
         print(f"K={k:>5}: {seconds:7.2f} s  ({seconds / base:5.2f}x the time of K=1)")
 

@@ -112,8 +112,10 @@ def test_stacked_batchnorm_partial_batch_matches_torch():
     torch.testing.assert_close(stacked.running_var[0][0], nets[0][2].running_var)
 
 
-@pytest.mark.parametrize("optimizer", ["adamw", "sgd"])
-def test_stacked_optimizer_matches_torch(optimizer):
+@pytest.mark.parametrize(
+    ("optimizer", "kernel"), [("adamw", True), ("adamw", False), ("sgd", False)]
+)
+def test_stacked_optimizer_matches_torch(optimizer, kernel):
     configs = [
         RunConfig(width=8, lr=1e-2, l2=0.1, weight_decay=0.05, optimizer=optimizer),
         RunConfig(width=8, lr=3e-3, seed=1, optimizer=optimizer),
@@ -121,6 +123,8 @@ def test_stacked_optimizer_matches_torch(optimizer):
     nets = [build_model(c, (4,), 3) for c in configs]
     stacked = StackedNet(nets, dropout=[0.0, 0.0], device=CPU)
     opt = StackedOptimizer(stacked, configs)
+    assert opt.kernel or not kernel
+    opt.kernel = kernel  # torch's fused Adam kernel, or the eager elementwise update
     refs = []
     for net, c in zip(nets, configs, strict=True):
         groups = decay_groups(net, c.weight_decay)
@@ -205,3 +209,15 @@ def test_resolve_engine_auto_and_bad_name():
     assert resolve_engine("auto", two) == "fused"
     with pytest.raises(ValueError, match="engine must be one of"):
         resolve_engine("turbo", two)
+
+
+def test_plan_groups_cpu_keeps_weights_within_budget():
+    from nooverfit.engine.grouping import CPU_WEIGHT_BYTES, config_params
+
+    configs = [RunConfig(seed=s) for s in range(300)]  # default MLP: ~85k weights each
+    limit = CPU_WEIGHT_BYTES // (4 * config_params(configs[0], (1, 8, 8), 10))
+    groups = plan_groups(configs, (1, 8, 8), 10, device=CPU)
+    assert [len(g) for g in groups] == [60] * 5  # 300 / 73 -> 5 balanced groups
+    assert limit == 73
+    net = build_model(configs[0], (1, 8, 8), 10)
+    assert config_params(configs[0], (1, 8, 8), 10) >= net.num_parameters

@@ -6,6 +6,9 @@ config's own training subset), the same loss and optimizer arithmetic, the same 
 curves and early stopping. What differs: dropout masks and augmentation draws come from a
 group generator (same distribution, other numbers), and a config that has run out of
 batches in an epoch (a smaller training subset) waits, without any update, for the rest.
+Divergence is detected on the batch cross-entropy (``fit`` checks it plus the L2 term,
+which is finite whenever the loss is), and the ``seconds`` column holds the group's epoch
+time divided by the configs it trained.
 """
 
 from __future__ import annotations
@@ -64,10 +67,12 @@ class StackedOptimizer:
         self.m = torch.zeros_like(net.flat)
         self.v = torch.zeros_like(net.flat) if not self.sgd else None
         self.steps = torch.zeros(k, 1, dtype=torch.float64, device=dev)
-        # On a CPU, torch's fused Adam kernel updates a whole row in one pass (the eager
-        # ops below take eight); it takes one lr and weight decay per call, so configs are
-        # called in groups of equal hyperparameters.
-        self.kernel = not self.sgd and dev.type == "cpu" and hasattr(torch, "_fused_adam_")
+        # torch's fused Adam kernel updates a whole row in one pass (the eager ops below
+        # take eight, which on a CPU cost more than the matrix products at K >= 64); it
+        # takes one lr and weight decay per call, so configs go in groups of equal values.
+        self.kernel = (
+            not self.sgd and dev.type in ("cpu", "cuda") and hasattr(torch, "_fused_adam_")
+        )
         if self.kernel:
             self._rows = self._row_views(configs)
 
@@ -127,6 +132,7 @@ class StackedOptimizer:
         a64 = active.view(-1, 1).double()
         a = a64.float()  # (K, 1)
         b1, b2 = BETAS
+        coef: tuple[torch.Tensor, ...]
         if self.sgd:
             coef = (1 - (1 - MOMENTUM) * a, a, (-self.lr * a64).float())
         else:
@@ -226,6 +232,7 @@ def train_group(configs: Sequence[RunConfig], data: SplitData) -> list[RunResult
     strength = torch.tensor([c.augment for c in configs], device=dev).repeat_interleave(size)
     seed = sum(c.seed * 1_000_003**i for i, c in enumerate(configs[:8])) % 2**62
     gen = torch.Generator(device=dev).manual_seed(seed + 7919)  # dropout and augmentation
+    train_eval: tuple[torch.Tensor, torch.Tensor | None]
     if len(subsets) == 1:
         train_eval = (next(iter(subsets.values())), None)
     else:

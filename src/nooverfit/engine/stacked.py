@@ -161,10 +161,12 @@ class StackedNet:
                 w = m.weight.detach().to(self.device)
                 w = w.t() if isinstance(m, nn.Linear) else w
                 self.params[f"w{i}"][k][tuple(slice(0, s) for s in w.shape)] = w
+                assert m.bias is not None
                 self.params[f"b{i}"][k][: len(m.bias)] = m.bias.detach()
                 keys[f"w{i}"], keys[f"b{i}"] = f"{idx}.weight", f"{idx}.bias"
             elif isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d):
                 n = m.num_features
+                assert m.running_mean is not None and m.running_var is not None
                 self.params[f"g{i}"][k][:n] = m.weight.detach()
                 self.params[f"beta{i}"][k][:n] = m.bias.detach()
                 self.running_mean[i][k, :n] = m.running_mean.to(self.device)
@@ -235,14 +237,11 @@ class StackedNet:
         return h
 
     def _dropout(self, h: torch.Tensor, gen: torch.Generator | None) -> torch.Tensor:
-        p = self.dropout
         if h.dim() == 3:  # (K, B, H)
-            p = p.view(-1, 1, 1)
-            shape = h.shape
-        else:  # (B, K*C, H, W)
-            p = p.view(1, self.k, 1, 1, 1)
-            shape = (h.shape[0], self.k, -1, *h.shape[2:])
-            h = h.view(shape)
+            p = self.dropout.view(-1, 1, 1)
+        else:  # (B, K*C, H, W) -> (B, K, C, H, W)
+            p = self.dropout.view(1, self.k, 1, 1, 1)
+            h = h.view(h.shape[0], self.k, -1, *h.shape[2:])
         mask = torch.rand(h.shape, generator=gen, device=h.device)
         mask = mask.ge_(p).mul_(1 / (1 - p))  # 1 / (1 - p) where kept, else 0
         out = h * mask
