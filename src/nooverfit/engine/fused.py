@@ -227,7 +227,11 @@ def train_group(configs: Sequence[RunConfig], data: SplitData) -> list[RunResult
     streams = sorted({(c.seed, s) for c, s in zip(configs, subset, strict=True)}, key=str)
     row_of = [streams.index((c.seed, s)) for c, s in zip(configs, subset, strict=True)]
     steps = max(math.ceil(len(t) / size) for t in subsets.values())
-    augment = augmenter(data.kind) if any(c.augment > 0 for c in configs) else None
+    augment = (
+        augmenter(data.kind, name=data.dataset.name)
+        if any(c.augment > 0 for c in configs)
+        else None
+    )
     shared = len(streams) == 1 and augment is None
     strength = torch.tensor([c.augment for c in configs], device=dev).repeat_interleave(size)
     seed = sum(c.seed * 1_000_003**i for i, c in enumerate(configs[:8])) % 2**62
