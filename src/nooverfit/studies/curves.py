@@ -6,8 +6,9 @@ drawing lives in :mod:`nooverfit.plots.study`.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -97,7 +98,8 @@ class PowerLaw:
     c: float
     ok: bool
 
-    def predict(self, n: float) -> float:
+    def predict(self, n: Any) -> Any:
+        """Predicted error at ``n`` images per class (a float or an array of sizes)."""
         return self.a * n ** (-self.b) + self.c
 
 
@@ -154,7 +156,7 @@ class LearningCurve:
         return law.predict(n) - law.predict(2 * n)
 
 
-def learning_curve(sizes: Sequence[int], scores: dict[str, Sequence[Score]]) -> LearningCurve:
+def learning_curve(sizes: Sequence[int], scores: Mapping[str, Sequence[Score]]) -> LearningCurve:
     """Build a learning curve from per-size scores of each named configuration."""
     series = {
         name: (tuple(s.val_accuracy for s in sc), tuple(s.val_accuracy_std for s in sc))

@@ -155,6 +155,8 @@ class _Runner:
         return again.state
 
     def _transfer(self, seed: int, configs: Sequence[RunConfig]) -> list[RunResult]:
+        if self.source is None:
+            raise ValueError("transfer runs need a source")
         strategies = [strategy_of(c) or "" for c in configs]
         return run_transfer(
             self.data[seed],
@@ -179,7 +181,7 @@ class _Runner:
     def model(self, config: RunConfig) -> torch.nn.Module:
         """The trained network of a run, rebuilt from its weights."""
         data = self.data[config.seed]
-        if strategy_of(config) is not None:
+        if strategy_of(config) is not None and self.source is not None:
             return rebuild(self.source, data, config, self.state(config))
         model = make_model(config, data, factory=self.factory)
         model.load_state_dict(self.state(config))

@@ -4,14 +4,21 @@ report.html. Every file is written atomically."""
 from __future__ import annotations
 
 import re
+from functools import partial
 from pathlib import Path
 
-from nooverfit._io import atomic_write
+from matplotlib.figure import Figure
+
+from nooverfit._io import atomic_write, atomic_write_text
 from nooverfit.studies.result import StudyResult
 
 
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9.=+-]+", "_", text).strip("_") or "run"
+
+
+def _save_png(fig: Figure, path: Path) -> None:
+    fig.savefig(path, format="png", dpi=100)
 
 
 def write_study(result: StudyResult, out: str | Path) -> dict[str, Path]:
@@ -24,15 +31,10 @@ def write_study(result: StudyResult, out: str | Path) -> dict[str, Path]:
         record.history.save(root / "histories" / name)
     figures = study_figures(result)
     for stem, fig in figures.items():
-        atomic_write(
-            root / "plots" / f"{stem}.png",
-            lambda tmp, f=fig: f.savefig(tmp, format="png", dpi=100),
-        )
+        atomic_write(root / "plots" / f"{stem}.png", partial(_save_png, fig))
     paths = {
         "results": result.save(root / "results.json"),
         "model": result.save_model(root / "best_model.pt"),
     }
-    from nooverfit._io import atomic_write_text
-
     paths["report"] = atomic_write_text(root / "report.html", render(result, figures))
     return paths
