@@ -6,9 +6,11 @@
 Each cell runs a fresh study of tiny digits trials (width 16, a few epochs) with N local
 worker processes (one torch thread each). Throughput is taken from the trials' own start
 and end times in the storage, so process start-up (importing torch) is not counted:
-``trials/min = 60 * finished / (last end - first start)``. The storage overhead per trial
-is the time a worker spends on the study database for one trial with no training at all:
-the budget check, ask, 10 reported epochs, user attributes, heartbeat thread and tell.
+``trials/min = 60 * finished / seconds`` over the window in which every worker runs
+trials (from the last worker's first trial start to the first worker's last trial end).
+The storage overhead per trial is the time a worker spends on the study database for one
+trial with no training at all: the budget check, ask, 10 reported epochs, user
+attributes, heartbeat thread and tell.
 
 PostgreSQL: a throwaway cluster on a loopback port (as in the tests), or ``--postgres URL``.
 The CPU count bounds the speed-up: on a 2-core machine shared with other jobs, expect at
@@ -56,11 +58,20 @@ def trials_per_minute(storage: str, workers: int, *, trials: int, epochs: int) -
     for process in processes:
         process.join()
     study = open_study(spec)
-    done = [t for t in study.get_trials() if t.state.is_finished() and t.datetime_complete]
-    done = [t for t in done if t.state.name in ("COMPLETE", "PRUNED")]
-    start = min(t.datetime_start for t in done)
-    end = max(t.datetime_complete for t in done)
-    return 60 * len(done) / (end - start).total_seconds()
+    done = [t for t in study.get_trials() if t.state.name in ("COMPLETE", "PRUNED")]
+    # Steady state: from the moment every worker had started its first trial to the moment
+    # the first worker finished its last one (workers import torch at different speeds).
+    by_worker: dict[str, list[optuna.trial.FrozenTrial]] = {}
+    for trial in done:
+        by_worker.setdefault(str(trial.user_attrs.get("worker")), []).append(trial)
+    start = max(min(t.datetime_start for t in ts) for ts in by_worker.values())
+    end = min(max(t.datetime_complete for t in ts) for ts in by_worker.values())
+    inside = [t for t in done if t.datetime_start >= start and t.datetime_complete <= end]
+    if len(by_worker) < workers or len(inside) < 2 * workers:
+        start = min(t.datetime_start for t in done)
+        end = max(t.datetime_complete for t in done)
+        inside = done
+    return 60 * len(inside) / (end - start).total_seconds()
 
 
 def storage_overhead_ms(storage: str, *, trials: int, epochs: int) -> float:
@@ -94,7 +105,7 @@ def storage_overhead_ms(storage: str, *, trials: int, epochs: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny run to check it works")
-    parser.add_argument("--trials", type=int, default=32, help="trials per cell")
+    parser.add_argument("--trials", type=int, default=60, help="trials per cell")
     parser.add_argument("--epochs", type=int, default=10, help="epochs per trial")
     parser.add_argument("--postgres", help="PostgreSQL URL (default: a throwaway cluster)")
     args = parser.parse_args()

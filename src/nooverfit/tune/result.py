@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import warnings
 from collections.abc import Callable
@@ -16,7 +17,6 @@ from nooverfit.history import History
 from nooverfit.train import Scores, evaluate
 from nooverfit.tune.objective import train_config
 from nooverfit.tune.space import config_from_params
-from nooverfit.tune.storage import count_trials
 
 if TYPE_CHECKING:
     import optuna
@@ -95,7 +95,7 @@ class TuneResult:
             "stop_reason": self.history.stop_reason,
             "importances": self.importances,
             "counts": {s: self.count(s) for s in ("COMPLETE", "PRUNED", "FAIL")},
-            "trials": [t.__dict__ for t in self.trials],
+            "trials": [dataclasses.asdict(t) for t in self.trials],
         }
 
 
@@ -138,9 +138,7 @@ def finalize(spec: TuneSpec, study: optuna.Study, data: SplitData) -> TuneResult
     Raises:
         ValueError: if no trial of the study completed.
     """
-    if count_trials(study).finished == 0 or not any(
-        t.state.name == "COMPLETE" for t in study.get_trials(deepcopy=False)
-    ):
+    if not any(t.state.name == "COMPLETE" for t in study.get_trials(deepcopy=False)):
         raise ValueError(f"study {spec.study_name!r} has no completed trial yet")
     best = study.best_trial
     config = config_from_params(best.params, spec.base, label=f"best trial {best.number}")
