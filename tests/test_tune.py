@@ -138,6 +138,12 @@ def test_tune_sqlite_in_process_finishes_budget_and_tests_best_once(tmp_path):
     assert saved["best_trial"] == best.number
     assert (tmp_path / "out" / "plots" / "history.png").stat().st_size > 0
     assert (tmp_path / "out" / "best_history.csv").exists()
+    # the study's report for the best trial: the tuned config against its baseline
+    report = json.loads((tmp_path / "out" / "report" / "results.json").read_text())
+    assert report["recommended"]["config"]["l2"] == pytest.approx(best.params["l2"])
+    assert report["baseline"]["config"]["l2"] == 0.0
+    assert report["test"]["recommended"]["accuracy"] == pytest.approx(result.test.accuracy)
+    assert (tmp_path / "out" / "report" / "report.html").stat().st_size > 0
 
 
 def test_tune_rerun_resumes_the_study(tmp_path):

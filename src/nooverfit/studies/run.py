@@ -1,18 +1,12 @@
 """`study`: the main job. Baseline, each remedy alone, their combination and a learning
 curve, trained on the same splits and seeds; selection on validation only; test once.
-
-Stages of one seed are trained as one batch (the fused engine trains them as one batched
-model). A finished run is stored at once, so an interrupted study resumes: a batch with a
-missing run is trained again whole, which keeps resumed results equal to uninterrupted
-ones (the fused engine's random streams depend on the batch).
+The training itself, the run store and test scoring live in :mod:`.runner`.
 """
 
 from __future__ import annotations
 
-import logging
 import time
-from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,10 +15,8 @@ import torch
 import nooverfit
 from nooverfit.config import RunConfig
 from nooverfit.data.dataset import Dataset, load_dataset
-from nooverfit.data.split import make_split
-from nooverfit.data.tensors import SplitData, prepare
-from nooverfit.engine import ENGINES, RunResult, run_configs
-from nooverfit.engine.sequential import Factory, make_model, run_sequential
+from nooverfit.data.tensors import SplitData
+from nooverfit.engine.sequential import Factory
 from nooverfit.studies import plan
 from nooverfit.studies.curves import (
     LearningCurve,
@@ -32,186 +24,15 @@ from nooverfit.studies.curves import (
     learning_curve,
     validation_curve,
 )
-from nooverfit.studies.result import RemedyOutcome, RunRecord, StudyResult, TestScore, Variant
+from nooverfit.studies.result import RemedyOutcome, RunRecord, StudyResult, Variant
+from nooverfit.studies.runner import Progress, StudyRunner, diagnose_history, resolve_engine
 from nooverfit.studies.select import Score, best, improves, score
-from nooverfit.studies.store import RunStore
-from nooverfit.studies.transfer_stage import (
-    STUDY_STRATEGIES,
-    rebuild,
-    run_transfer,
-    strategy_of,
-    transfer_config,
-)
-from nooverfit.train import evaluate
+from nooverfit.studies.transfer_stage import STUDY_STRATEGIES, transfer_config
 
 if TYPE_CHECKING:
     from nooverfit.transfer.runs import SourceLike
 
-log = logging.getLogger(__name__)
-
-#: ``progress(message, done, total)``: called after every finished run.
-Progress = Callable[[str, int, int], None]
-
 DEFAULT_WIDTH = {"mlp": 256, "cnn": 16}
-
-
-def diagnose_history(history: Any) -> dict[str, Any]:
-    """The diagnosis of one run as a JSON-ready dict (see :mod:`nooverfit.diagnose`)."""
-    from nooverfit.diagnose import diagnose
-
-    return diagnose(history).to_dict()
-
-
-class _Runner:
-    """The state of one study: data per seed, the run store, finished runs."""
-
-    def __init__(
-        self,
-        dataset: Dataset,
-        seeds: Sequence[int],
-        *,
-        test: float | int,
-        val: float | int,
-        engine: str,
-        device: str | torch.device | None,
-        out: Path | None,
-        progress: Progress | None,
-        source: SourceLike | None = None,
-        factory: Factory | None = None,
-    ) -> None:
-        self.seeds = list(seeds)
-        self.data: dict[int, SplitData] = {
-            s: prepare(dataset, make_split(dataset.y, test=test, val=val, seed=s), device=device)
-            for s in self.seeds
-        }
-        self.engine = engine
-        self.store = RunStore(out / "runs") if out is not None else None
-        self.done: dict[str, RunResult] = {}
-        self.progress = progress
-        self.source = source
-        self.factory = factory
-        self.total = 0
-        self.finished = 0
-
-    def expect(self, runs: int) -> None:
-        self.total += runs
-
-    def _finished(self, result: RunResult) -> None:
-        key = result.config.key
-        if key not in self.done:
-            self.finished += 1
-        self.done[key] = result
-        if self.store is not None:
-            self.store.put(result)
-        if self.progress is not None:
-            self.progress(result.config.label or "run", self.finished, self.total)
-
-    def train(self, variants: Sequence[RunConfig]) -> None:
-        """Train every variant on every seed, skipping runs finished before."""
-        for seed in self.seeds:
-            configs = [v.replace(seed=seed) for v in variants]
-            for c in configs:
-                if c.key not in self.done and self.store is not None:
-                    stored = self.store.get(c)
-                    if stored is not None:
-                        self._finished(stored)
-            missing = [c for c in configs if c.key not in self.done]
-            if not missing:
-                continue
-            if self.factory is not None:
-                for _, result in run_sequential(missing, self.data[seed], factory=self.factory):
-                    self._finished(result)
-                continue
-            todo = missing if self.engine == "sequential" else configs
-            run_configs(todo, self.data[seed], engine=self.engine, on_result=self._finished)
-
-    def runs(self, variant: RunConfig) -> list[RunResult]:
-        return [self.done[variant.replace(seed=s).key] for s in self.seeds]
-
-    def variant(
-        self, config: RunConfig, stage: str, baseline: RunConfig, *, name: str | None = None
-    ) -> Variant:
-        runs = self.runs(config)
-        verdicts = Counter(diagnose_history(r.history)["verdict"] for r in runs)
-        return Variant(
-            name=name or plan.describe(config, baseline),
-            stage=stage,
-            config=config,
-            score=score([r.history for r in runs]),
-            verdict=verdicts.most_common(1)[0][0],
-            runs=tuple(r.config.key for r in runs),
-        )
-
-    def state(self, config: RunConfig) -> dict[str, torch.Tensor]:
-        result = self.done[config.key]
-        if result.state:
-            return result.state
-        log.warning("weights of %s were not stored; training it again", config.label or config.key)
-        if strategy_of(config) is not None:
-            again = next(r for r in self._transfer(config.seed, [config]) if r.config == config)
-        else:
-            data = self.data[config.seed]
-            _, again = next(run_sequential([config], data, factory=self.factory))
-        return again.state
-
-    def _transfer(self, seed: int, configs: Sequence[RunConfig]) -> list[RunResult]:
-        if self.source is None:
-            raise ValueError("transfer runs need a source")
-        strategies = [strategy_of(c) or "" for c in configs]
-        return run_transfer(
-            self.data[seed],
-            source=self.source,
-            baseline=configs[0].replace(label="baseline"),
-            strategies=strategies,
-        )
-
-    def train_transfer(self, configs: Sequence[RunConfig]) -> None:
-        """Train the transfer variants (see :mod:`transfer_stage`) on every seed."""
-        for seed in self.seeds:
-            todo = [c.replace(seed=seed) for c in configs]
-            for c in todo:
-                stored = self.store.get(c) if self.store is not None else None
-                if c.key not in self.done and stored is not None:
-                    self._finished(stored)
-            missing = [c for c in todo if c.key not in self.done]
-            if missing:
-                for result in self._transfer(seed, missing):
-                    self._finished(result)
-
-    def model(self, config: RunConfig) -> torch.nn.Module:
-        """The trained network of a run, rebuilt from its weights."""
-        data = self.data[config.seed]
-        if strategy_of(config) is not None and self.source is not None:
-            return rebuild(self.source, data, config, self.state(config))
-        model = make_model(config, data, factory=self.factory)
-        model.load_state_dict(self.state(config))
-        return model.to(data.device)
-
-    def test(self, variant: Variant) -> TestScore:
-        """Score ``variant`` on each seed's test split, once."""
-        accs, losses = [], []
-        for seed in self.seeds:
-            data = self.data[seed]
-            model = self.model(variant.config.replace(seed=seed))
-            scores = evaluate(model, data.x[data.test_index], data.y[data.test_index])
-            accs.append(scores.accuracy)
-            losses.append(scores.loss)
-        t = torch.tensor(accs, dtype=torch.float64)
-        return TestScore(
-            accuracy=float(t.mean()),
-            accuracy_std=float(t.std(unbiased=False)),
-            loss=float(sum(losses) / len(losses)),
-            per_seed=tuple(accs),
-        )
-
-
-def resolve_engine(engine: str) -> str:
-    """``auto`` -> ``fused`` where available, else ``sequential``."""
-    if engine == "auto":
-        return "fused" if "fused" in ENGINES else "sequential"
-    if engine not in ENGINES:
-        raise ValueError(f"engine must be auto or one of {', '.join(ENGINES)}, got {engine!r}")
-    return engine
 
 
 def study(
@@ -290,7 +111,7 @@ def study(
         train_size=train_size,
         label="baseline",
     )
-    runner = _Runner(
+    runner = StudyRunner(
         dataset,
         seed_list,
         test=test,
@@ -482,7 +303,7 @@ def _capacity_curve(base: Variant, variants: list[Variant]) -> ValidationCurve |
 
 
 def _learning_curve(
-    runner: _Runner,
+    runner: StudyRunner,
     dataset: Dataset,
     budget: plan.Budget,
     baseline: RunConfig,

@@ -187,12 +187,16 @@ def _save_png(figure: Figure, path: Path) -> None:
 
 
 def write_best_report(result: TuneResult, data: SplitData, out: Path) -> None:
-    """Write the study's report for the best trial into ``out``.
-
-    The hook for ``nooverfit study``'s report (issue 4): until it is wired, this writes the
-    best configuration's retrained curves as ``best_history.csv``.
+    """Write the study's report for the best trial into ``out / "report"``: the best
+    configuration against its unregularized baseline on the same split (both trained
+    again, diagnosed and tested once), plus its retrained curves as ``best_history.csv``.
     """
+    from nooverfit.studies.compare import compare
+    from nooverfit.studies.write import write_study
+
     result.history.save(out / "best_history.csv")
+    name = f"trial {result.best_number}: {result.config.label or 'best configuration'}"
+    write_study(compare(data, result.config, name=name), out / "report")
 
 
 def write_outputs(result: TuneResult, study: optuna.Study, data: SplitData, out: Path) -> None:
