@@ -27,7 +27,9 @@ import math
 import time
 import warnings
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -44,7 +46,7 @@ SVC_GAMMA = tuple(10.0 ** (k / 2) for k in range(-6, 2))
 MLP_ALPHA = tuple(10.0**k for k in range(-6, 2))
 
 #: The study's grids in this benchmark: one or two points per remedy (the combination stage
-#: re-tunes L2 and dropout around them), so that 9 studies of a CNN fit in ~25 min on 2 cores;
+#: re-tunes L2 and dropout around them), so that 9 studies of a CNN fit in ~20 min on 2 cores;
 #: epochs are set per size by :func:`epochs_for`.
 BENCH_BUDGET = Budget(
     epochs=100,  # replaced per size
@@ -199,6 +201,22 @@ def run_one(
     )
 
 
+def _task(size: str, seed: int, options: dict[str, Any]) -> SeedResult:
+    """One size and seed in a worker process."""
+    if options["threads"] > 0:
+        torch.set_num_threads(options["threads"])
+    per_class = None if size == "all" else int(size)
+    return run_one(
+        per_class,
+        seed,
+        model=options["model"],
+        width=options["width"],
+        depth=options["depth"],
+        steps=options["steps"],
+        engine=options["engine"],
+    )
+
+
 def pct(values: Sequence[float]) -> str:
     """``mean ± std`` in percent (population std over seeds, as in BENCHMARKS.md)."""
     a = 100 * np.asarray(values, dtype=float)
@@ -249,36 +267,37 @@ def main() -> None:
     parser.add_argument("--model", default="cnn", choices=["mlp", "cnn"])
     parser.add_argument("--width", type=int, default=16)
     parser.add_argument("--depth", type=int, default=2)
-    parser.add_argument("--steps", type=int, default=500, help="optimizer steps per run")
+    parser.add_argument("--steps", type=int, default=300, help="optimizer steps per run")
     parser.add_argument("--engine", default="auto")
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch threads per job (0: default)"
+    )
+    parser.add_argument("--jobs", type=int, default=3, help="studies run in parallel processes")
     args = parser.parse_args()
-    if args.threads > 0:
-        torch.set_num_threads(args.threads)
     start = time.perf_counter()
+    tasks = [(size, seed) for size in args.sizes for seed in args.seeds]
+    options = {
+        "model": args.model,
+        "width": args.width,
+        "depth": args.depth,
+        "steps": args.steps,
+        "engine": args.engine,
+        "threads": args.threads,
+    }
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        futures = {t: pool.submit(_task, t[0], t[1], options) for t in tasks}
+        results = {t: f.result() for t, f in futures.items()}
     rows: dict[str, list[SeedResult]] = {}
-    for size in args.sizes:
-        per_class = None if size == "all" else int(size)
-        rows[size] = []
-        for seed in args.seeds:
-            r = run_one(
-                per_class,
-                seed,
-                model=args.model,
-                width=args.width,
-                depth=args.depth,
-                steps=args.steps,
-                engine=args.engine,
-            )
-            rows[size].append(r)
-            print(
-                f"n={size} seed={seed}: recommended {100 * r.recommended:.1f} "
-                f"({r.recommended_name}), baseline {100 * r.baseline:.1f}, "
-                f"SVC {100 * r.svc:.1f} (C={r.svc_params[0]:.3g}, "
-                f"gamma={r.svc_params[1]:.3g}), MLP {100 * r.mlp:.1f} "
-                f"(alpha={r.mlp_alpha:g}), study {r.seconds:.0f} s",
-                flush=True,
-            )
+    for (size, seed), r in results.items():
+        rows.setdefault(size, []).append(r)
+        print(
+            f"n={size} seed={seed}: recommended {100 * r.recommended:.1f} "
+            f"({r.recommended_name}), baseline {100 * r.baseline:.1f}, "
+            f"SVC {100 * r.svc:.1f} (C={r.svc_params[0]:.3g}, "
+            f"gamma={r.svc_params[1]:.3g}), MLP {100 * r.mlp:.1f} "
+            f"(alpha={r.mlp_alpha:g}), study {r.seconds:.0f} s",
+            flush=True,
+        )
     print()
     print(
         f"digits, test accuracy %, mean ± std over seeds {args.seeds}; "
