@@ -309,7 +309,8 @@ def main() -> None:
     for line in floors(rows):
         print(line)
     print(
-        f"wall time: {time.perf_counter() - start:.0f} s (torch threads {torch.get_num_threads()})"
+        f"wall time: {time.perf_counter() - start:.0f} s "
+        f"({args.jobs} jobs x {args.threads} torch threads)"
     )
 
 
