@@ -7,6 +7,7 @@ combination of the remedies that helped, and a learning curve over training-set 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -18,7 +19,10 @@ class Budget:
     """How much a study trains.
 
     Attributes:
-        epochs: epochs per run (long enough for the baseline to overfit).
+        epochs: the fewest epochs per run (long enough for the baseline to overfit).
+        steps: optimizer steps per run: runs on small training sets get more epochs, up
+            to ``max_epochs``, until they take this many steps (None: always ``epochs``).
+        max_epochs: the most epochs ``steps`` can ask for.
         l2: lambda grid of the L2 remedy.
         dropout: rate grid of the dropout remedy.
         widths: smaller widths of the capacity remedy (as fractions of the baseline width).
@@ -34,6 +38,8 @@ class Budget:
     augment: tuple[float, ...]
     stopping: tuple[str, ...]
     sizes: tuple[int, ...]
+    steps: int | None = None
+    max_epochs: int = 600
 
 
 BUDGETS: dict[str, Budget] = {
@@ -45,6 +51,7 @@ BUDGETS: dict[str, Budget] = {
         augment=(0.5, 1.0),
         stopping=("patience:10", "gl:5", "up:3"),
         sizes=(5, 10, 20, 50),
+        steps=700,
     ),
     "standard": Budget(
         epochs=150,
@@ -54,6 +61,7 @@ BUDGETS: dict[str, Budget] = {
         augment=(0.25, 0.5, 0.75, 1.0),
         stopping=("patience:5", "patience:10", "patience:20", "gl:2", "gl:5", "pq:1", "up:3"),
         sizes=(5, 10, 20, 50, 100),
+        steps=1500,
     ),
     "thorough": Budget(
         epochs=300,
@@ -75,6 +83,8 @@ BUDGETS: dict[str, Budget] = {
             "up:3",
         ),
         sizes=(5, 10, 20, 50, 100, 200),
+        steps=4000,
+        max_epochs=1500,
     ),
 }
 
@@ -90,6 +100,20 @@ def get_budget(name: str | Budget) -> Budget:
     if name not in BUDGETS:
         raise ValueError(f"budget must be one of {', '.join(BUDGETS)}, got {name!r}")
     return BUDGETS[name]
+
+
+def epochs_for(budget: Budget, train_samples: int, batch_size: int) -> int:
+    """Epochs of a run on ``train_samples`` images: ``budget.epochs``, or more when a run
+    needs them to take ``budget.steps`` optimizer steps (at most ``budget.max_epochs``).
+
+    Five images per class take two steps an epoch, fifty take sixteen: a fixed number of
+    epochs would leave the smallest training sets undertrained and bias the learning curve.
+    """
+    if budget.steps is None:
+        return budget.epochs
+    per_epoch = max(1, math.ceil(train_samples / batch_size))
+    wanted = math.ceil(budget.steps / per_epoch)
+    return max(budget.epochs, min(wanted, budget.max_epochs))
 
 
 def variant(config: RunConfig) -> RunConfig:

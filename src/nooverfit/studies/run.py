@@ -71,7 +71,7 @@ def study(
         budget: ``"quick"``, ``"standard"``, ``"thorough"`` or a custom ``Budget``.
         seeds: number of seeds (0..n-1) or the seeds themselves; each has its own split.
         engine: ``"auto"`` (fused where supported), ``"fused"`` or ``"sequential"``.
-        epochs: override the budget's epochs.
+        epochs: epochs of every run (default: the budget's, see :func:`plan.epochs_for`).
         test, val: split sizes (fractions or counts), as in :func:`nooverfit.make_split`.
         out: folder for the run store, so an interrupted study resumes (None: in memory).
         device: torch device (default: CUDA if available).
@@ -106,7 +106,7 @@ def study(
         model=model,
         width=width or DEFAULT_WIDTH.get(model, 256),
         depth=depth,
-        epochs=epochs or chosen_budget.epochs,
+        epochs=chosen_budget.epochs,
         train_per_class=None if train_size is not None else (train_per_class or None),
         train_size=train_size,
         label="baseline",
@@ -130,6 +130,11 @@ def study(
         .tolist()
         for s in seed_list
     }
+
+    n_train = len(train_idx[seed_list[0]])
+    baseline = baseline.replace(
+        epochs=epochs or plan.epochs_for(chosen_budget, n_train, baseline.batch_size)
+    )
 
     # Stages 1 and 2: the baseline and each remedy alone, as one batch per seed.
     remedy_lists = plan.remedy_variants(baseline, chosen_budget)
@@ -201,7 +206,9 @@ def study(
     if learning_curves and baseline.train_per_class is not None:
         # Transferred networks have another architecture: the curve shows the best
         # configuration trained from scratch.
-        learning = _learning_curve(runner, dataset, chosen_budget, baseline, best_scratch)
+        learning = _learning_curve(
+            runner, dataset, chosen_budget, baseline, best_scratch, fixed_epochs=epochs
+        )
 
     # Test once: the recommendation and the baseline.
     tests = {"baseline": runner.test(base), "recommended": runner.test(recommended)}
@@ -308,6 +315,8 @@ def _learning_curve(
     budget: plan.Budget,
     baseline: RunConfig,
     recommended: Variant,
+    *,
+    fixed_epochs: int | None,
 ) -> LearningCurve | None:
     # The largest per-class size every seed's training pool can supply.
     available = min(
@@ -319,16 +328,20 @@ def _learning_curve(
     if len(sizes) < 2:
         return None
     series = {"baseline": baseline, "recommended": recommended.config}
-    configs = [c.replace(train_per_class=n) for c in series.values() for n in sizes]
+
+    def sized(c: RunConfig, n: int) -> RunConfig:
+        # Each size trains for the budget's steps, unless the user fixed the epochs.
+        e = fixed_epochs or plan.epochs_for(budget, n * dataset.num_classes, c.batch_size)
+        return c.replace(train_per_class=n, epochs=e)
+
+    configs = [sized(c, n) for c in series.values() for n in sizes]
     configs = list(dict.fromkeys(configs))
     runner.expect(
         sum(1 for c in configs for s in runner.seeds if c.replace(seed=s).key not in runner.done)
     )
     runner.train(configs)
     scores: dict[str, list[Score]] = {
-        name: [
-            score([r.history for r in runner.runs(c.replace(train_per_class=n))]) for n in sizes
-        ]
+        name: [score([r.history for r in runner.runs(sized(c, n))]) for n in sizes]
         for name, c in series.items()
     }
     return learning_curve(sizes, scores)
