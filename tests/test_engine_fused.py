@@ -221,3 +221,17 @@ def test_plan_groups_cpu_keeps_weights_within_budget():
     assert limit == 73
     net = build_model(configs[0], (1, 8, 8), 10)
     assert config_params(configs[0], (1, 8, 8), 10) >= net.num_parameters
+
+
+def test_fused_group_with_different_sizes_and_epochs_matches_fit():
+    """Configs that run out of batches or epochs at different times: steps in which no
+    config is active update nothing, and each config still equals its sequential run."""
+    data = load_split("digits", seed=0, device="cpu")
+    configs = [
+        RunConfig(width=8, train_per_class=2, epochs=6, batch_size=8, seed=1),
+        RunConfig(width=8, train_per_class=10, epochs=2, batch_size=8, seed=1),
+    ]
+    fused = run_configs(configs, data, engine="fused")
+    sequential = run_configs(configs, data, engine="sequential")
+    for f, s in zip(fused, sequential, strict=True):
+        assert f.history.val_loss == pytest.approx(s.history.val_loss, rel=1e-4)

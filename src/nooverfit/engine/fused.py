@@ -125,6 +125,8 @@ class StackedOptimizer:
     @torch.no_grad()
     def step(self, active: torch.Tensor) -> None:
         """Update every config with ``active[k]`` (bool ``(K,)``); ``net.grad`` is consumed."""
+        if not bool(active.any()):
+            return  # e.g. a step only configs with larger training sets take
         if self.kernel:
             self.steps += active.view(-1, 1).double()
             self._kernel_step(active.tolist())
