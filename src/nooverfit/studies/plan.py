@@ -51,7 +51,7 @@ BUDGETS: dict[str, Budget] = {
         augment=(0.5, 1.0),
         stopping=("patience:10", "gl:5", "up:3"),
         sizes=(5, 10, 20, 50),
-        steps=700,
+        steps=400,
     ),
     "standard": Budget(
         epochs=150,
