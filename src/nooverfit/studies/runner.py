@@ -71,6 +71,7 @@ class StudyRunner:
         self.engine = engine
         self.store = RunStore(out / "runs") if out is not None else None
         self.done: dict[str, RunResult] = {}
+        self.claimed: set[str] = set()  # keys of runs already in a batch
         self.progress = progress
         self.source = source
         self.factory = factory
@@ -91,9 +92,19 @@ class StudyRunner:
             self.progress(result.config.label or "run", self.finished, self.total)
 
     def train(self, variants: Sequence[RunConfig]) -> None:
-        """Train every variant on every seed, skipping runs finished before."""
+        """Train every variant on every seed, skipping runs finished before.
+
+        A run belongs to the batch of the first call that asked for it; later calls reuse
+        it and leave it out of their batch. So every batch has the same members whether or
+        not the study was interrupted, and a run's result never changes once scored.
+        """
         for seed in self.seeds:
-            configs = [v.replace(seed=seed) for v in variants]
+            configs = [
+                c
+                for c in dict.fromkeys(v.replace(seed=seed) for v in variants)
+                if c.key not in self.claimed
+            ]
+            self.claimed.update(c.key for c in configs)
             for c in configs:
                 if c.key not in self.done and self.store is not None:
                     stored = self.store.get(c)
