@@ -50,6 +50,22 @@ class Criterion:
 
 _KINDS = ("patience", "gl", "pq", "up")
 
+#: The usual settings of every criterion, as replayed by ``nooverfit diagnose --stopping``
+#: and tried by the thorough study.
+STANDARD_CRITERIA = (
+    "patience:5",
+    "patience:10",
+    "patience:20",
+    "gl:1",
+    "gl:2",
+    "gl:5",
+    "pq:0.5",
+    "pq:1",
+    "pq:2",
+    "up:2",
+    "up:3",
+)
+
 
 def parse_criterion(spec: str) -> Criterion:
     """Parse ``"patience:10"``, ``"gl:5"``, ``"pq:0.5"`` or ``"up:3"``.

@@ -15,22 +15,10 @@ from nooverfit.cli._app import app, console, guard
 from nooverfit.diagnose import Diagnosis, Verdict, diagnose
 from nooverfit.history import History
 from nooverfit.logs import read_log
-from nooverfit.stopping import replay
+from nooverfit.stopping import STANDARD_CRITERIA, replay
 
 #: Criteria replayed by ``--stopping``.
-CRITERIA = (
-    "patience:5",
-    "patience:10",
-    "patience:20",
-    "gl:1",
-    "gl:2",
-    "gl:5",
-    "pq:0.5",
-    "pq:1",
-    "pq:2",
-    "up:2",
-    "up:3",
-)
+CRITERIA = STANDARD_CRITERIA
 _COLORS = {
     Verdict.OVERFITTING: "red",
     Verdict.DIVERGING: "red",

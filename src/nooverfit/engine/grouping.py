@@ -22,7 +22,10 @@ GPU_GROUP = 8192
 MEMORY_SHARE = 0.5
 
 
-def group_key(config: RunConfig) -> tuple[str, int, int, str, int | None, int | None]:
+GroupKey = tuple[str, int, int, str, int | None, int | None]
+
+
+def group_key(config: RunConfig) -> GroupKey:
     """What configs of one fused group share: ``(model, depth, batch_size, optimizer
     family, train_size, train_per_class)``. Adam and AdamW are one family (both run AdamW
     with decoupled weight decay). Width, L2, weight decay, dropout, batch norm,
@@ -112,7 +115,7 @@ def plan_groups(
     network wastes little) and cut into equal chunks of at most :func:`group_limit`.
     Groups come out in the order of their first config.
     """
-    keyed: dict[tuple[str, int, int, str], list[int]] = {}
+    keyed: dict[GroupKey, list[int]] = {}
     for i, config in enumerate(configs):
         keyed.setdefault(group_key(config), []).append(i)
     groups: list[list[int]] = []

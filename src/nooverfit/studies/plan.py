@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from nooverfit.config import RunConfig
+from nooverfit.stopping import STANDARD_CRITERIA
 
 
 @dataclass(frozen=True)
@@ -69,19 +70,7 @@ BUDGETS: dict[str, Budget] = {
         dropout=(0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8),
         widths=(1 / 64, 1 / 32, 1 / 16, 1 / 8, 1 / 4, 1 / 2),
         augment=(0.25, 0.5, 0.75, 1.0),
-        stopping=(
-            "patience:5",
-            "patience:10",
-            "patience:20",
-            "gl:1",
-            "gl:2",
-            "gl:5",
-            "pq:0.5",
-            "pq:1",
-            "pq:2",
-            "up:2",
-            "up:3",
-        ),
+        stopping=STANDARD_CRITERIA,
         sizes=(5, 10, 20, 50, 100, 200),
         steps=4000,
         max_epochs=1500,
