@@ -112,3 +112,15 @@ def test_train_diverging_run_still_writes_results(tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["stop_reason"] == "diverged"
     assert None in (metrics["final"]["loss"], metrics["final"]["val_loss"])  # NaN -> null
+
+
+def test_threads_option_sets_torch_threads(tmp_path):
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        result = runner.invoke(app, ["--threads", "1", "train", *FAST, "--out", str(tmp_path)])
+        assert result.exit_code == 0, result.output
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
