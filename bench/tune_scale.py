@@ -132,7 +132,7 @@ def main() -> None:
             ]
             overhead = storage_overhead_ms(make("overhead"), trials=trials, epochs=args.epochs)
             rows.append((name, rates, overhead))
-    print(f"\nnooverfit tune scaling ({os.cpu_count()} CPUs, shared; {trials} trials per cell,")
+    print(f"\nnooverfit tune scaling ({os.cpu_count()} CPUs; {trials} trials per cell,")
     print(f"digits, width 16, {args.epochs} epochs, 20 per class; 1 torch thread per worker)\n")
     head = " | ".join(f"{n} worker{'s' * (n > 1)}" for n in counts)
     print(f"| storage | {head} | speed-up at {counts[-1]} | storage ms/trial |")
