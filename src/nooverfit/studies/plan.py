@@ -8,7 +8,6 @@ combination of the remedies that helped, and a learning curve over training-set 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from nooverfit.config import RunConfig
@@ -105,11 +104,6 @@ def epochs_for(budget: Budget, train_samples: int, batch_size: int) -> int:
     return max(budget.epochs, min(wanted, budget.max_epochs))
 
 
-def variant(config: RunConfig) -> RunConfig:
-    """The config without its seed (seed 0): what the study compares across seeds."""
-    return config.replace(seed=0)
-
-
 def remedy_variants(baseline: RunConfig, budget: Budget) -> dict[str, list[RunConfig]]:
     """Each remedy alone on top of the baseline, over the budget's grid."""
     b = baseline
@@ -151,15 +145,15 @@ def combine(baseline: RunConfig, chosen: dict[str, RunConfig]) -> list[RunConfig
             merged = merged.replace(augment=cfg.augment)
         elif name == "capacity":
             merged = merged.replace(width=cfg.width)
+    weaker_l2 = float(f"{merged.l2 / 3:.2g}")
+    weaker_p = round(max(merged.dropout - 0.2, 0.0), 2)
     candidates = [merged]
     if merged.l2 > 0:
-        candidates.append(merged.replace(l2=float(f"{merged.l2 / 3:.2g}")))
+        candidates.append(merged.replace(l2=weaker_l2))
     if merged.dropout > 0:
-        candidates.append(merged.replace(dropout=round(max(merged.dropout - 0.2, 0.0), 2)))
+        candidates.append(merged.replace(dropout=weaker_p))
     if merged.l2 > 0 and merged.dropout > 0:
-        candidates.append(
-            merged.replace(l2=merged.l2 / 3, dropout=round(max(merged.dropout - 0.2, 0.0), 2))
-        )
+        candidates.append(merged.replace(l2=weaker_l2, dropout=weaker_p))
     if merged.early_stopping is None and len(chosen) > 0:
         candidates.append(merged.replace(early_stopping="patience:10"))
     unique = list(dict.fromkeys(c.replace(label=describe(c, baseline)) for c in candidates))
@@ -188,8 +182,3 @@ def learning_curve_sizes(budget: Budget, available: int) -> list[int]:
     """The budget's per-class sizes that the training pool can supply, plus the largest."""
     sizes = [n for n in budget.sizes if n < available]
     return [*sizes, available] if available not in sizes else sizes
-
-
-def with_seeds(variants: Sequence[RunConfig], seeds: Sequence[int]) -> list[RunConfig]:
-    """Every variant once per seed, seed-major (all variants of seed 0 first)."""
-    return [v.replace(seed=s) for s in seeds for v in variants]

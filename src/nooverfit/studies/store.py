@@ -49,9 +49,6 @@ class RunStore:
             state = torch.load(self._weights(config), weights_only=True)
         return RunResult(config, history, state, record.get("engine", ""))
 
-    def has_weights(self, config: RunConfig) -> bool:
-        return self._weights(config).exists()
-
     def put(self, result: RunResult, *, weights: bool = True) -> None:
         """Save a finished run: weights first, then the JSON that marks it done."""
         if weights and result.state:
@@ -64,8 +61,3 @@ class RunStore:
                 "engine": result.engine,
             },
         )
-
-    def drop_weights(self) -> None:
-        """Delete the stored weights (kept only while the study runs)."""
-        for path in self.root.glob("*.pt"):
-            path.unlink(missing_ok=True)
