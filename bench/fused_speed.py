@@ -131,9 +131,13 @@ def versus_sklearn(*, epochs: int, n_alpha: int) -> None:
 
 def gpu(ks: list[int], *, epochs: int) -> None:
     """Training time of ``epochs`` epochs: a run of ``epochs + 1`` minus a run of 1, so
-    building the K networks and copying them to the device cancels out."""
+    building the K networks and copying them to the device cancels out. The sequential
+    engine's time for one config gives the throughput ratio."""
     if not torch.cuda.is_available():
         raise SystemExit("--gpu needs a CUDA device")
+    from nooverfit.models import build_model
+    from nooverfit.train import fit
+
     data = load_split("digits", seed=0, device="cuda")
     print(f"\n3. fused on {torch.cuda.get_device_name()}, default MLP, {epochs} epochs")
     train_group(grid(2, 1), data)  # warm-up: CUDA context and kernels
@@ -145,11 +149,27 @@ def gpu(ks: list[int], *, epochs: int) -> None:
         torch.cuda.synchronize()
         return time.perf_counter() - start
 
+    def sequential(e: int) -> float:
+        config = grid(1, e)[0]
+        model = build_model(config, data.in_shape, data.num_classes)
+        torch.cuda.synchronize()
+        start = time.perf_counter()
+        fit(model, data, config)
+        torch.cuda.synchronize()
+        return time.perf_counter() - start
+
+    sequential(1)  # warm-up
+    one = sequential(epochs + 1) - sequential(1)
+    print(f"sequential engine, one config: {one:7.2f} s")
     base = None
     for k in ks:
         seconds = timed(k, epochs + 1) - timed(k, 1)
         base = base or seconds
-        print(f"K={k:>5}: {seconds:7.2f} s  ({seconds / base:5.2f}x the time of K=1)")
+        print(
+            f"K={k:>5}: {seconds:7.2f} s  ({seconds / base:5.2f}x the time of K=1; "
+            f"{k * one / seconds:7.1f}x the throughput of sequential runs)",
+            flush=True,
+        )
 
 
 def main() -> None:

@@ -24,6 +24,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -31,7 +32,9 @@ def main() -> None:
     for engine in ("fused", "sequential"):
         with tempfile.TemporaryDirectory() as out:
             start = time.perf_counter()
-            result = study(seeds=args.seeds, epochs=args.epochs, engine=engine, out=out)
+            result = study(
+                seeds=args.seeds, epochs=args.epochs, engine=engine, out=out, device=args.device
+            )
             seconds = time.perf_counter() - start
         rows.append((engine, seconds, result))
         print(

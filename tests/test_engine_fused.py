@@ -144,7 +144,7 @@ def test_stacked_optimizer_matches_torch(optimizer, kernel):
                 p.grad = state[name] + c.l2 * p.detach() * (p.ndim >= 2)
             if active[k]:
                 ref.step()
-        opt.step(active)
+        opt.step(active, active.tolist())
     for k, net in enumerate(nets):
         state = stacked.state_dict(k, stacked.snapshot(), net)
         for name, p in net.named_parameters():

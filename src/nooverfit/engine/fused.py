@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 from nooverfit.config import RunConfig
 from nooverfit.data.augment import augmenter
-from nooverfit.data.tensors import SplitData
+from nooverfit.engine.feed import DataArg, Feed, per_run
 from nooverfit.engine.grouping import plan_groups
 from nooverfit.engine.result import RunResult
 from nooverfit.engine.stacked import StackedNet
@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 BETAS = (0.9, 0.999)  # torch.optim.AdamW's defaults, as make_optimizer uses them
 EPS = 1e-8
 MOMENTUM = 0.9
-EVAL_ROWS = 1 << 16  # configs x samples per evaluation chunk
+EVAL_ROWS = {"cpu": 1 << 16, "cuda": 1 << 19}  # configs x samples per evaluation chunk
 
 
 class StackedOptimizer:
@@ -75,6 +75,8 @@ class StackedOptimizer:
         )
         if self.kernel:
             self._rows = self._row_views(configs)
+            self._calls_for: tuple[bool, ...] = ()
+            self._calls: tuple[list[torch.Tensor], list] = ([], [])
 
     def _row_views(
         self, configs: Sequence[RunConfig]
@@ -94,15 +96,14 @@ class StackedOptimizer:
                 views.setdefault(key, []).append((k, (*row, self._step_t[k])))
         return list(views.items())
 
-    def _kernel_step(self, active: list[bool]) -> None:
+    def _kernel_step(self, active: tuple[bool, ...]) -> None:
         """Adam via ``torch._fused_adam_``/``_fused_adamw_`` for the ``active`` configs."""
-        torch._foreach_add_([t for t, on in zip(self._step_t, active, strict=True) if on], 1)
+        if active != self._calls_for:  # the same configs step, batch after batch
+            self._calls_for, self._calls = active, self._kernel_calls(active)
+        steps, calls = self._calls
+        torch._foreach_add_(steps, 1)
         b1, b2 = BETAS
-        for (_, lr, l2, wd), members in self._rows:
-            rows = [r for k, r in members if active[k]]
-            if not rows:
-                continue
-            p, g, m, v, t = (list(x) for x in zip(*rows, strict=True))
+        for lr, l2, wd, (p, g, m, v, t) in calls:
             if l2 and wd:  # both: the coupled L2 goes into the gradient first
                 torch._foreach_add_(g, torch._foreach_mul(p, l2))
             kernel = torch._fused_adamw_ if wd else torch._fused_adam_
@@ -122,14 +123,31 @@ class StackedOptimizer:
                 maximize=False,
             )
 
+    def _kernel_calls(self, active: tuple[bool, ...]) -> tuple[list[torch.Tensor], list]:
+        """The step counters and the per-call tensor lists of the ``active`` configs."""
+        steps = [t for t, on in zip(self._step_t, active, strict=True) if on]
+        calls = []
+        for (_, lr, l2, wd), members in self._rows:
+            rows = [r for k, r in members if active[k]]
+            if rows:
+                calls.append((lr, l2, wd, tuple(list(x) for x in zip(*rows, strict=True))))
+        return steps, calls
+
     @torch.no_grad()
-    def step(self, active: torch.Tensor) -> None:
-        """Update every config with ``active[k]`` (bool ``(K,)``); ``net.grad`` is consumed."""
-        if not bool(active.any()):
+    def step(self, active: torch.Tensor, rows: Sequence[bool]) -> None:
+        """Update the configs that take this step; ``net.grad`` is consumed.
+
+        Args:
+            active: ``(K,)`` bool on the device, the configs that step.
+            rows: the same on the host, or a superset of it whose extra configs have zero
+                gradients (a GPU learns of diverged configs only at the end of an epoch,
+                so as not to wait for the device every step).
+        """
+        if not any(rows):
             return  # e.g. a step only configs with larger training sets take
         if self.kernel:
             self.steps += active.view(-1, 1).double()
-            self._kernel_step(active.tolist())
+            self._kernel_step(tuple(rows))
             return
         a64 = active.view(-1, 1).double()
         a = a64.float()  # (K, 1)
@@ -183,13 +201,13 @@ def _index_rows(order: list[torch.Tensor], width: int) -> tuple[torch.Tensor, to
 
 @torch.no_grad()
 def _evaluate(
-    net: StackedNet, data: SplitData, index: torch.Tensor, valid: torch.Tensor | None
+    net: StackedNet, data: Feed, index: torch.Tensor, valid: torch.Tensor | None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Eval-mode mean loss and accuracy ``(K,)`` of every config; ``index`` is shared
     ``(N,)`` or per config ``(K, N)`` with a ``valid`` mask."""
     shared = index.dim() == 1
     n = index.shape[-1]
-    chunk = max(1, EVAL_ROWS // net.k)
+    chunk = max(1, EVAL_ROWS.get(net.device.type, EVAL_ROWS["cpu"]) // net.k)
     loss = torch.zeros(net.k, dtype=torch.float64, device=net.device)
     correct = torch.zeros_like(loss)
     for i in range(0, n, chunk):
@@ -207,30 +225,38 @@ def _evaluate(
     return loss / count, correct / count
 
 
-def train_group(configs: Sequence[RunConfig], data: SplitData) -> list[RunResult]:
+def _host_checks_each_step(device: torch.device) -> bool:
+    """Whether to check every step for diverged configs on the host: free on a CPU, while
+    on a GPU it would make the host wait for the device each step (there it happens once
+    per epoch; a diverged config's gradients are zeroed on the device meanwhile)."""
+    return device.type == "cpu"
+
+
+def train_group(configs: Sequence[RunConfig], data: DataArg) -> list[RunResult]:
     """Train ``configs`` (one :func:`~nooverfit.engine.grouping.group_key`) as one model.
+
+    Args:
+        configs: the runs.
+        data: one split for all runs, or one per run (e.g. a seed's own split each).
 
     Returns:
         One :class:`RunResult` per config, in order, with ``engine == "fused"``.
     """
-    dev, k = data.device, len(configs)
-    nets = [build_model(c, data.in_shape, data.num_classes) for c in configs]
+    feed = Feed.of(per_run(data, len(configs)))
+    first = feed.first
+    dev, k = first.device, len(configs)
+    nets = [build_model(c, first.in_shape, first.num_classes) for c in configs]
     net = StackedNet(nets, dropout=[c.dropout for c in configs], device=dev)
     opt = StackedOptimizer(net, configs)
     size = configs[0].batch_size
-    subsets: dict[tuple[int | None, int | None], torch.Tensor] = {}
-    for c in configs:
-        key = (c.train_size, c.train_per_class)
-        if key not in subsets:
-            subsets[key] = data.train_index(
-                train_size=c.train_size, train_per_class=c.train_per_class
-            )
-    subset = [(c.train_size, c.train_per_class) for c in configs]
+    # a subset is one split's training images of one size; a stream, its batch order
+    subset = [(feed.block[i], c.train_size, c.train_per_class) for i, c in enumerate(configs)]
+    subsets = {s: feed.train_index(subset.index(s), configs[subset.index(s)]) for s in subset}
     streams = sorted({(c.seed, s) for c, s in zip(configs, subset, strict=True)}, key=str)
     row_of = [streams.index((c.seed, s)) for c, s in zip(configs, subset, strict=True)]
-    steps = max(math.ceil(len(t) / size) for t in subsets.values())
+    batches = [math.ceil(len(subsets[s]) / size) for s in subset]  # per config and epoch
     augment = (
-        augmenter(data.kind, name=data.dataset.name)
+        augmenter(first.kind, name=first.dataset.name)
         if any(c.augment > 0 for c in configs)
         else None
     )
@@ -243,7 +269,12 @@ def train_group(configs: Sequence[RunConfig], data: SplitData) -> list[RunResult
         train_eval = (next(iter(subsets.values())), None)
     else:
         train_eval = _index_rows([subsets[s] for s in subset], max(map(len, subsets.values())))
-    val_index = data.val_index
+    val_eval: tuple[torch.Tensor, torch.Tensor | None]
+    if feed.blocks == 1:
+        val_eval = (first.val_index, None)
+    else:
+        longest = max(len(d.split.val) for d in feed.datas)
+        val_eval = _index_rows([feed.val_index(i) for i in range(k)], longest)
     stoppers = [EarlyStopping(c.early_stopping) if c.early_stopping else None for c in configs]
     rows: list[dict[str, list[float]]] = [
         {n: [] for n in ("loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds")}
@@ -252,6 +283,7 @@ def train_group(configs: Sequence[RunConfig], data: SplitData) -> list[RunResult
     reasons: list[StopReason | None] = [None] * k
     best = net.snapshot() if any(stoppers) else {}
     has_best = [False] * k
+    sync_each_step = _host_checks_each_step(dev)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="grad and param do not obey")
         for epoch in range(max(c.epochs for c in configs)):
@@ -263,20 +295,22 @@ def train_group(configs: Sequence[RunConfig], data: SplitData) -> list[RunResult
                 subsets[s][batch_order(seed_, epoch, len(subsets[s]), device=dev)]
                 for seed_, s in streams
             ]
+            steps = max(b for b, on in zip(batches, running, strict=True) if on)
             index, valid = _index_rows(order, steps * size)  # (streams, S*B)
             index, valid = index[row_of], valid[row_of]  # (K, S*B)
-            alive = torch.tensor(running, device=dev)
+            alive = torch.tensor(running, device=dev)  # cleared when a config diverges
+            live = list(running)  # alive, as far as the host knows
             for s in range(steps):
                 cols = slice(s * size, (s + 1) * size)
                 vb = valid[:, cols]  # (K, B)
-                has = vb[:, 0] > 0
-                yb = data.y[index[:, cols]]  # (K, B)
+                yb = feed.y[index[:, cols]]  # (K, B)
                 if shared:
-                    xb = data.x[index[0, cols]]  # (B, ...)
+                    xb = feed.x[index[0, cols]]  # (B, ...)
                 else:
-                    xb = data.x[index[:, cols]]  # (K, B, ...)
+                    xb = feed.x[index[:, cols]]  # (K, B, ...)
                     if augment is not None:
                         xb = augment(xb.flatten(0, 1), strength, gen).view_as(xb)
+                has = vb[:, 0] > 0
                 update = alive & has
                 logits = net.forward(
                     xb, shared=shared, train=True, valid=vb, update=update, gen=gen
@@ -285,17 +319,19 @@ def train_group(configs: Sequence[RunConfig], data: SplitData) -> list[RunResult
                 per = (ce.view(k, -1) * vb).sum(1) / vb.sum(1).clamp_min(1)  # (K,) batch means
                 net.grad.zero_()
                 per.sum().backward()
-                finite = torch.isfinite(per)
                 net.batches_tracked += update
-                if not bool(finite.all()):
+                finite = torch.isfinite(per)
+                if not sync_each_step or not bool(finite.all()):
                     net.grad.masked_fill_(~finite.view(-1, 1), 0)  # keep NaN out of the moments
                     alive &= finite | ~has
-                opt.step(update & finite)
-            train_loss, train_acc = _evaluate(net, data, *train_eval)
-            val_loss, val_acc = _evaluate(net, data, val_index, None)
-            seconds = (time.perf_counter() - start) / sum(running)
+                    if sync_each_step:
+                        live = alive.tolist()
+                opt.step(alive & has, [on and s < b for on, b in zip(live, batches, strict=True)])
+            train_loss, train_acc = _evaluate(net, feed, *train_eval)
+            val_loss, val_acc = _evaluate(net, feed, *val_eval)
             alive_now = alive.tolist()
             metrics = torch.stack([train_loss, train_acc, val_loss, val_acc]).t().tolist()
+            seconds = (time.perf_counter() - start) / sum(running)
             improved = []
             for i in (i for i in range(k) if running[i]):
                 loss, acc, vloss, vacc = metrics[i]
@@ -338,19 +374,25 @@ def train_group(configs: Sequence[RunConfig], data: SplitData) -> list[RunResult
 
 
 def run_fused(
-    configs: Sequence[RunConfig], data: SplitData, *, max_group: int | None = None
+    configs: Sequence[RunConfig], data: DataArg, *, max_group: int | None = None
 ) -> Iterator[tuple[int, RunResult]]:
     """Train ``configs`` in fused groups, yielding ``(index, result)`` group by group.
 
     Args:
         configs: the runs; any mix of families and sizes (see
             :func:`~nooverfit.engine.grouping.plan_groups`).
-        data: tensors and split shared by all runs.
+        data: one split for all runs, or one per run; runs of different splits of one data
+            set share groups.
         max_group: the most configs per group (default: sized to the device).
     """
+    datas = per_run(data, len(configs))
+    if not datas:
+        return
+    first = datas[0]
     groups = plan_groups(
-        configs, data.in_shape, data.num_classes, device=data.device, max_group=max_group
+        configs, first.in_shape, first.num_classes, device=first.device, max_group=max_group
     )
     for group in groups:
         log.info("fused group of %d configs", len(group))
-        yield from zip(group, train_group([configs[i] for i in group], data), strict=True)
+        chosen = [configs[i] for i in group]
+        yield from zip(group, train_group(chosen, [datas[i] for i in group]), strict=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 
 from nooverfit.config import RunConfig
-from nooverfit.data.tensors import SplitData
+from nooverfit.engine.feed import DataArg
 from nooverfit.engine.result import RunResult
 from nooverfit.engine.sequential import run_sequential
 
@@ -28,7 +28,7 @@ def resolve_engine(engine: str, configs: Sequence[RunConfig]) -> str:
 
 def run_configs(
     configs: Sequence[RunConfig],
-    data: SplitData,
+    data: DataArg,
     *,
     engine: str = "sequential",
     on_result: Callable[[RunResult], None] | None = None,
@@ -38,7 +38,8 @@ def run_configs(
 
     Args:
         configs: the runs to train.
-        data: tensors and split shared by all runs.
+        data: one split for all runs, or one per run (e.g. each seed's own split: the
+            fused engine then trains runs of different splits in one group).
         engine: one of :data:`ENGINES` (default ``"sequential"``, the reference).
         on_result: called as each run finishes (for progress bars and saving to disk);
             the fused engine finishes a whole group at once.

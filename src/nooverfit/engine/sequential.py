@@ -9,6 +9,7 @@ from torch import nn
 
 from nooverfit.config import RunConfig
 from nooverfit.data.tensors import SplitData
+from nooverfit.engine.feed import DataArg, per_run
 from nooverfit.engine.result import RunResult
 from nooverfit.models import build_model
 from nooverfit.train import Callback, fit
@@ -29,7 +30,7 @@ def make_model(config: RunConfig, data: SplitData, *, factory: Factory | None = 
 
 def run_sequential(
     configs: Sequence[RunConfig],
-    data: SplitData,
+    data: DataArg,
     *,
     epoch_callback: Callable[[RunConfig], Callback] | None = None,
     factory: Factory | None = None,
@@ -38,13 +39,14 @@ def run_sequential(
 
     Args:
         configs: the runs.
-        data: tensors and split shared by all runs.
+        data: one split for all runs, or one per run.
         epoch_callback: ``epoch_callback(config)`` gives a per-epoch callback for ``fit``.
         factory: builds a user's own network for each config (see :func:`make_model`).
     """
-    for i, config in enumerate(configs):
-        model = make_model(config, data, factory=factory)
+    datas = per_run(data, len(configs))
+    for i, (config, split) in enumerate(zip(configs, datas, strict=True)):
+        model = make_model(config, split, factory=factory)
         callbacks = [epoch_callback(config)] if epoch_callback else []
-        history = fit(model, data, config, callbacks=callbacks)
+        history = fit(model, split, config, callbacks=callbacks)
         state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
         yield i, RunResult(config, history, state, "sequential")

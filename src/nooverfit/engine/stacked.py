@@ -143,14 +143,19 @@ class StackedNet:
         width = {i: shapes[i][0] for i in bn_layers}
         self.running_mean = {i: torch.zeros(self.k, width[i], device=device) for i in bn_layers}
         self.running_var = {i: torch.ones(self.k, width[i], device=device) for i in bn_layers}
-        self.bn_on = {i: torch.zeros(self.k, dtype=torch.bool, device=device) for i in bn_layers}
         self.batches_tracked = torch.zeros(self.k, dtype=torch.long, device=device)
         self.dropout = torch.as_tensor(list(dropout), dtype=torch.float32, device=device)
+        #: configs that have batch norm at layer ``i`` (None: all of them)
+        self.bn_rows: dict[int, torch.Tensor | None] = {}
+        #: configs with a dropout rate > 0 (None: all of them)
+        self.dropout_rows = _rows([p > 0 for p in dropout], device)
         # plain state-dict key of each stacked tensor, per config
         self.keys: list[dict[str, str]] = []
         with torch.no_grad():
             for k, net in enumerate(nets):
                 self.keys.append(self._load(k, net))
+        for i in bn_layers:
+            self.bn_rows[i] = _rows([f"rm{i}" in keys for keys in self.keys], device)
 
     def _load(self, k: int, net: nn.Sequential) -> dict[str, str]:
         keys: dict[str, str] = {}
@@ -171,7 +176,6 @@ class StackedNet:
                 self.params[f"beta{i}"][k][:n] = m.bias.detach()
                 self.running_mean[i][k, :n] = m.running_mean.to(self.device)
                 self.running_var[i][k, :n] = m.running_var.to(self.device)
-                self.bn_on[i][k] = True
                 keys[f"g{i}"], keys[f"beta{i}"] = f"{idx}.weight", f"{idx}.bias"
                 keys[f"rm{i}"], keys[f"rv{i}"] = f"{idx}.running_mean", f"{idx}.running_var"
                 keys[f"nb{i}"] = f"{idx}.num_batches_tracked"
@@ -237,15 +241,22 @@ class StackedNet:
         return h
 
     def _dropout(self, h: torch.Tensor, gen: torch.Generator | None) -> torch.Tensor:
-        if h.dim() == 3:  # (K, B, H)
-            p = self.dropout.view(-1, 1, 1)
-        else:  # (B, K*C, H, W) -> (B, K, C, H, W)
-            p = self.dropout.view(1, self.k, 1, 1, 1)
-            h = h.view(h.shape[0], self.k, -1, *h.shape[2:])
-        mask = torch.rand(h.shape, generator=gen, device=h.device)
+        """Inverted dropout at each config's rate; masks are drawn only for the configs
+        whose rate is above 0 (the others pass ``h`` through)."""
+        rows = self.dropout_rows
+        conv = h.dim() == 4
+        # view as (K, B, H) for linear or (B, K, C, H, W) for conv layers
+        x = h.view(h.shape[0], self.k, -1, *h.shape[2:]) if conv else h
+        kdim = 1 if conv else 0
+        sub = x if rows is None else x.index_select(kdim, rows)
+        p = self.dropout if rows is None else self.dropout[rows]
+        p = p.view(1, -1, 1, 1, 1) if conv else p.view(-1, 1, 1)
+        mask = torch.rand(sub.shape, generator=gen, device=h.device)
         mask = mask.ge_(p).mul_(1 / (1 - p))  # 1 / (1 - p) where kept, else 0
-        out = h * mask
-        return out.view(h.shape[0], -1, *h.shape[3:]) if out.dim() == 5 else out
+        out = sub * mask
+        if rows is not None:
+            out = x.index_copy(kdim, rows, out)
+        return out.reshape(h.shape)
 
     def _batchnorm(
         self,
@@ -256,37 +267,52 @@ class StackedNet:
         valid: torch.Tensor | None,
         update: torch.Tensor | None,
     ) -> torch.Tensor:
-        gamma, beta = self.params[f"g{i}"], self.params[f"beta{i}"]  # (K, H)
+        """Batch norm of layer ``i`` for the configs that have it; the rest pass through."""
+        rows = self.bn_rows[i]
         conv = h.dim() == 4
         # view as (K, B, H, S) for linear (S=1) or (B, K, C, S) for conv layers
         x = h.view(h.shape[0], self.k, -1, h.shape[2] * h.shape[3]) if conv else h.unsqueeze(-1)
-        bdim = 0 if conv else 1
+        kdim, bdim = (1, 0) if conv else (0, 1)
 
-        def per_k(t: torch.Tensor) -> torch.Tensor:  # (K, H) -> broadcastable to x
+        def pick(t: torch.Tensor | None) -> torch.Tensor | None:  # the BN configs of (K, ...)
+            return t if t is None or rows is None else t[rows]
+
+        sub = x if rows is None else x.index_select(kdim, rows)
+        gamma, beta = pick(self.params[f"g{i}"]), pick(self.params[f"beta{i}"])  # (Kb, H)
+        assert gamma is not None and beta is not None
+
+        def per_k(t: torch.Tensor) -> torch.Tensor:  # (Kb, H) -> broadcastable to sub
             return t.unsqueeze(bdim).unsqueeze(-1)
 
+        rm, rv = self.running_mean[i], self.running_var[i]
         if train:
+            valid = pick(valid)
             assert valid is not None
-            m = valid.t() if conv else valid  # (B, K) or (K, B)
+            m = valid.t() if conv else valid  # (B, Kb) or (Kb, B)
             m = m.unsqueeze(-1).unsqueeze(-1)
-            n = valid.sum(1) * x.shape[-1]  # (K,) elements per channel
+            n = valid.sum(1) * sub.shape[-1]  # (Kb,) elements per channel
             count = n.clamp_min(1).unsqueeze(1)  # a config without a batch: no NaN
-            mean = (x * m).sum((bdim, 3)) / count  # (K, H)
-            centered = x - per_k(mean)
+            mean = (sub * m).sum((bdim, 3)) / count  # (Kb, H)
+            centered = sub - per_k(mean)
             var = (centered.square() * m).sum((bdim, 3)) / count
-            if update is not None:
+            on = pick(update)
+            if on is not None:
                 with torch.no_grad():
                     unbiased = var * (n / (n - 1).clamp_min(1)).unsqueeze(1)
-                    rate = (BN_MOMENTUM * update.float()).unsqueeze(1)
-                    self.running_mean[i].lerp_(mean.detach(), rate)
-                    self.running_var[i].lerp_(unbiased.detach(), rate)
+                    rate = (BN_MOMENTUM * on.float()).unsqueeze(1)
+                    if rows is None:
+                        rm.lerp_(mean, rate)
+                        rv.lerp_(unbiased, rate)
+                    else:
+                        rm.index_copy_(0, rows, rm[rows].lerp_(mean, rate))
+                        rv.index_copy_(0, rows, rv[rows].lerp_(unbiased, rate))
             y = centered * per_k(torch.rsqrt(var + 1e-5))
         else:
-            y = (x - per_k(self.running_mean[i])) * per_k(torch.rsqrt(self.running_var[i] + 1e-5))
+            mean, var = (rm, rv) if rows is None else (rm[rows], rv[rows])
+            y = (sub - per_k(mean)) * per_k(torch.rsqrt(var + 1e-5))
         y = y * per_k(gamma) + per_k(beta)
-        on = self.bn_on[i]
-        if not bool(on.all()):
-            y = torch.where(per_k(on.view(-1, 1)), y, x)
+        if rows is not None:
+            y = x.index_copy(kdim, rows, y)
         return y.reshape(h.shape)
 
     # --- state ---------------------------------------------------------------------------
@@ -325,3 +351,10 @@ class StackedNet:
             t = t[tuple(slice(0, n) for n in target.shape)] if target.dim() else t
             state[key] = t.detach().to("cpu", target.dtype).clone()
         return state
+
+
+def _rows(flags: Sequence[bool], device: torch.device) -> torch.Tensor | None:
+    """Indices of the configs with ``flags[k]``, or None when that is every config."""
+    if all(flags):
+        return None
+    return torch.tensor([k for k, f in enumerate(flags) if f], dtype=torch.long, device=device)

@@ -1,10 +1,11 @@
 """`StudyRunner`: the state of one study while it trains: data per seed, the run store,
 finished runs, and the one place test data is read (:meth:`StudyRunner.test`).
 
-Stages of one seed are trained as one batch (the fused engine trains them as one batched
-model). A finished run is stored at once, so an interrupted study resumes: a batch with a
-missing run is trained again whole, which keeps resumed results equal to uninterrupted
-ones (the fused engine's random streams depend on the batch).
+A stage's runs on every seed are trained as one batch (the fused engine trains them as
+one batched model, each run on its own seed's split). A finished run is stored at once,
+so an interrupted study resumes: a batch with a missing run is trained again whole, which
+keeps resumed results equal to uninterrupted ones (the fused engine's random streams
+depend on the batch).
 """
 
 from __future__ import annotations
@@ -92,33 +93,35 @@ class StudyRunner:
             self.progress(result.config.label or "run", self.finished, self.total)
 
     def train(self, variants: Sequence[RunConfig]) -> None:
-        """Train every variant on every seed, skipping runs finished before.
+        """Train every variant on every seed (as one batch), skipping runs finished before.
 
         A run belongs to the batch of the first call that asked for it; later calls reuse
         it and leave it out of their batch. So every batch has the same members whether or
         not the study was interrupted, and a run's result never changes once scored.
         """
-        for seed in self.seeds:
-            configs = [
-                c
-                for c in dict.fromkeys(v.replace(seed=seed) for v in variants)
-                if c.key not in self.claimed
-            ]
-            self.claimed.update(c.key for c in configs)
-            for c in configs:
-                if c.key not in self.done and self.store is not None:
-                    stored = self.store.get(c)
-                    if stored is not None:
-                        self._finished(stored)
-            missing = [c for c in configs if c.key not in self.done]
-            if not missing:
-                continue
-            if self.factory is not None:
-                for _, result in run_sequential(missing, self.data[seed], factory=self.factory):
-                    self._finished(result)
-                continue
-            todo = missing if self.engine == "sequential" else configs
-            run_configs(todo, self.data[seed], engine=self.engine, on_result=self._finished)
+        configs = [
+            c
+            for c in dict.fromkeys(v.replace(seed=seed) for seed in self.seeds for v in variants)
+            if c.key not in self.claimed
+        ]
+        self.claimed.update(c.key for c in configs)
+        for c in configs:
+            if c.key not in self.done and self.store is not None:
+                stored = self.store.get(c)
+                if stored is not None:
+                    self._finished(stored)
+        missing = [c for c in configs if c.key not in self.done]
+        if not missing:
+            return
+        if self.factory is not None:
+            datas = [self.data[c.seed] for c in missing]
+            for _, result in run_sequential(missing, datas, factory=self.factory):
+                self._finished(result)
+            return
+        todo = missing if self.engine == "sequential" else configs
+        run_configs(
+            todo, [self.data[c.seed] for c in todo], engine=self.engine, on_result=self._finished
+        )
 
     def runs(self, variant: RunConfig) -> list[RunResult]:
         return [self.done[variant.replace(seed=s).key] for s in self.seeds]
