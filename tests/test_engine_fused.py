@@ -7,7 +7,7 @@ import torch
 from nooverfit.config import RunConfig
 from nooverfit.data import load_split
 from nooverfit.engine import plan_groups, resolve_engine, run_configs
-from nooverfit.engine.fused import StackedOptimizer
+from nooverfit.engine.optimizer import StackedOptimizer
 from nooverfit.engine.stacked import StackedNet
 from nooverfit.models import build_model
 from nooverfit.regularize import decay_groups
@@ -144,7 +144,7 @@ def test_stacked_optimizer_matches_torch(optimizer, kernel):
                 p.grad = state[name] + c.l2 * p.detach() * (p.ndim >= 2)
             if active[k]:
                 ref.step()
-        opt.step(active, active.tolist())
+        opt.step(active, active.numpy())
     for k, net in enumerate(nets):
         state = stacked.state_dict(k, stacked.snapshot(), net)
         for name, p in net.named_parameters():

@@ -19,6 +19,7 @@ import time
 import warnings
 from collections.abc import Iterator, Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -26,6 +27,7 @@ from nooverfit.config import RunConfig
 from nooverfit.data.augment import augmenter
 from nooverfit.engine.feed import DataArg, Feed, per_run
 from nooverfit.engine.grouping import plan_groups
+from nooverfit.engine.optimizer import StackedOptimizer
 from nooverfit.engine.result import RunResult
 from nooverfit.engine.stacked import StackedNet
 from nooverfit.history import History
@@ -35,155 +37,7 @@ from nooverfit.train import batch_order
 
 log = logging.getLogger(__name__)
 
-BETAS = (0.9, 0.999)  # torch.optim.AdamW's defaults, as make_optimizer uses them
-EPS = 1e-8
-MOMENTUM = 0.9
 EVAL_ROWS = {"cpu": 1 << 16, "cuda": 1 << 19}  # configs x samples per evaluation chunk
-
-
-class StackedOptimizer:
-    """One AdamW or SGD-momentum step for all K configs of a :class:`StackedNet`.
-
-    Matches ``torch.optim.AdamW`` / ``SGD(momentum=0.9)`` on
-    :func:`nooverfit.regularize.decay_groups`, per config: learning rate ``lr_k``, coupled
-    L2 (``g += l2_k * W`` on >= 2-D weights, the gradient of ``l2 / 2 * ||W||^2``), AdamW's
-    decoupled ``W *= 1 - lr_k * wd_k`` (SGD: coupled, ``g += wd_k * W``). A config whose
-    ``active`` flag is off this step changes nothing: no weight, moment or step count.
-    """
-
-    def __init__(self, net: StackedNet, configs: Sequence[RunConfig]) -> None:
-        dev, k = net.device, net.k
-        self.net = net
-        self.sgd = configs[0].optimizer == "sgd"
-
-        def column(values: list[float]) -> torch.Tensor:
-            return torch.tensor(values, dtype=torch.float64, device=dev).view(k, 1)
-
-        self.lr = column([c.lr for c in configs])
-        coupled = [c.l2 + (c.weight_decay if self.sgd else 0.0) for c in configs]
-        decoupled = [0.0 if self.sgd else c.lr * c.weight_decay for c in configs]
-        self.l2 = column(coupled).float() if any(coupled) else None  # (K, 1)
-        self.decay = column(decoupled).float() if any(decoupled) else None  # (K, 1)
-        self.m = torch.zeros_like(net.flat)
-        self.v = torch.zeros_like(net.flat) if not self.sgd else None
-        self.steps = torch.zeros(k, 1, dtype=torch.float64, device=dev)
-        # torch's fused Adam kernel updates a whole row in one pass (the eager ops below
-        # take eight, which on a CPU cost more than the matrix products at K >= 64); it
-        # takes one lr and weight decay per call, so configs go in groups of equal values.
-        self.kernel = (
-            not self.sgd and dev.type in ("cpu", "cuda") and hasattr(torch, "_fused_adam_")
-        )
-        if self.kernel:
-            self._rows = self._row_views(configs)
-            self._calls_for: tuple[bool, ...] = ()
-            self._calls: tuple[list[torch.Tensor], list] = ([], [])
-
-    def _row_views(
-        self, configs: Sequence[RunConfig]
-    ) -> list[tuple[tuple[str, float, float, float], list[tuple[int, tuple]]]]:
-        """``(kernel arguments, [(p, g, m, v, step) views of one config], ...)`` groups."""
-        assert self.v is not None
-        cols = self.net.matrix_columns
-        views: dict[tuple[str, float, float, float], list[tuple[int, tuple]]] = {}
-        self._step_t = [torch.zeros((), device=self.net.device) for _ in configs]
-        for k, c in enumerate(configs):
-            buffers = (self.net.flat.detach(), self.net.grad, self.m, self.v)
-            for part, key in (
-                (slice(0, cols), ("matrix", c.lr, c.l2, c.weight_decay)),
-                (slice(cols, None), ("other", c.lr, 0.0, 0.0)),
-            ):
-                row = tuple(b[k, part] for b in buffers)
-                views.setdefault(key, []).append((k, (*row, self._step_t[k])))
-        return list(views.items())
-
-    def _kernel_step(self, active: tuple[bool, ...]) -> None:
-        """Adam via ``torch._fused_adam_``/``_fused_adamw_`` for the ``active`` configs."""
-        if active != self._calls_for:  # the same configs step, batch after batch
-            self._calls_for, self._calls = active, self._kernel_calls(active)
-        steps, calls = self._calls
-        torch._foreach_add_(steps, 1)
-        b1, b2 = BETAS
-        for lr, l2, wd, (p, g, m, v, t) in calls:
-            if l2 and wd:  # both: the coupled L2 goes into the gradient first
-                torch._foreach_add_(g, torch._foreach_mul(p, l2))
-            kernel = torch._fused_adamw_ if wd else torch._fused_adam_
-            kernel(
-                p,
-                g,
-                m,
-                v,
-                [],
-                t,
-                amsgrad=False,
-                lr=lr,
-                beta1=b1,
-                beta2=b2,
-                weight_decay=wd or l2,
-                eps=EPS,
-                maximize=False,
-            )
-
-    def _kernel_calls(self, active: tuple[bool, ...]) -> tuple[list[torch.Tensor], list]:
-        """The step counters and the per-call tensor lists of the ``active`` configs."""
-        steps = [t for t, on in zip(self._step_t, active, strict=True) if on]
-        calls = []
-        for (_, lr, l2, wd), members in self._rows:
-            rows = [r for k, r in members if active[k]]
-            if rows:
-                calls.append((lr, l2, wd, tuple(list(x) for x in zip(*rows, strict=True))))
-        return steps, calls
-
-    @torch.no_grad()
-    def step(self, active: torch.Tensor, rows: Sequence[bool]) -> None:
-        """Update the configs that take this step; ``net.grad`` is consumed.
-
-        Args:
-            active: ``(K,)`` bool on the device, the configs that step.
-            rows: the same on the host, or a superset of it whose extra configs have zero
-                gradients (a GPU learns of diverged configs only at the end of an epoch,
-                so as not to wait for the device every step).
-        """
-        if not any(rows):
-            return  # e.g. a step only configs with larger training sets take
-        if self.kernel:
-            self.steps += active.view(-1, 1).double()
-            self._kernel_step(tuple(rows))
-            return
-        a64 = active.view(-1, 1).double()
-        a = a64.float()  # (K, 1)
-        b1, b2 = BETAS
-        coef: tuple[torch.Tensor, ...]
-        if self.sgd:
-            coef = (1 - (1 - MOMENTUM) * a, a, (-self.lr * a64).float())
-        else:
-            self.steps += a64
-            t = self.steps.clamp_min(1)
-            step_size = (self.lr * a64 / (1 - b1**t)).float()  # lr / bias_correction1
-            coef = ((1 - b1) * a, (1 - b2) * a, (1 / (1 - b2**t).sqrt()).float(), -step_size)
-        decay = 1 - self.decay * a if self.decay is not None else None
-        self._update(slice(None), self.net.matrix_columns, coef, decay)
-
-    def _update(
-        self, part: slice, cols: int, coef: tuple[torch.Tensor, ...], decay: torch.Tensor | None
-    ) -> None:
-        """The update of columns ``part``; its first ``cols`` columns are weight matrices."""
-        p, g, m = self.net.flat[:, part], self.net.grad[:, part], self.m[:, part]
-        if self.l2 is not None and cols:
-            g[:, :cols].addcmul_(p[:, :cols], self.l2)
-        if self.sgd:
-            keep, on, lr = coef
-            m.mul_(keep).addcmul_(g, on)  # buf = 0.9 buf + g; unchanged when inactive
-            p.addcmul_(m, lr)
-            return
-        assert self.v is not None
-        w1, w2, inv_bc2, neg_step = coef
-        v = self.v[:, part]
-        m.lerp_(g, w1)
-        v.lerp_(g.square_(), w2)
-        if decay is not None and cols:
-            p[:, :cols].mul_(decay)
-        denom = torch.sqrt(v, out=g).mul_(inv_bc2).add_(EPS)
-        p.addcmul_(denom.reciprocal_().mul_(m), neg_step)
 
 
 def _index_rows(order: list[torch.Tensor], width: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -254,14 +108,18 @@ def train_group(configs: Sequence[RunConfig], data: DataArg) -> list[RunResult]:
     subsets = {s: feed.train_index(subset.index(s), configs[subset.index(s)]) for s in subset}
     streams = sorted({(c.seed, s) for c, s in zip(configs, subset, strict=True)}, key=str)
     row_of = [streams.index((c.seed, s)) for c, s in zip(configs, subset, strict=True)]
-    batches = [math.ceil(len(subsets[s]) / size) for s in subset]  # per config and epoch
+    batches = np.array([math.ceil(len(subsets[s]) / size) for s in subset])  # per epoch
     augment = (
         augmenter(first.kind, name=first.dataset.name)
         if any(c.augment > 0 for c in configs)
         else None
     )
     shared = len(streams) == 1 and augment is None
-    strength = torch.tensor([c.augment for c in configs], device=dev).repeat_interleave(size)
+    # only the configs that augment get their images transformed
+    augmented = [i for i, c in enumerate(configs) if c.augment > 0]
+    aug_rows = torch.tensor(augmented, device=dev) if len(augmented) < k else None
+    strength = torch.tensor([configs[i].augment for i in augmented], device=dev)
+    strength = strength.repeat_interleave(size)
     seed = sum(c.seed * 1_000_003**i for i, c in enumerate(configs[:8])) % 2**62
     gen = torch.Generator(device=dev).manual_seed(seed + 7919)  # dropout and augmentation
     train_eval: tuple[torch.Tensor, torch.Tensor | None]
@@ -295,11 +153,11 @@ def train_group(configs: Sequence[RunConfig], data: DataArg) -> list[RunResult]:
                 subsets[s][batch_order(seed_, epoch, len(subsets[s]), device=dev)]
                 for seed_, s in streams
             ]
-            steps = max(b for b, on in zip(batches, running, strict=True) if on)
+            steps = int(batches[np.array(running)].max())
             index, valid = _index_rows(order, steps * size)  # (streams, S*B)
             index, valid = index[row_of], valid[row_of]  # (K, S*B)
             alive = torch.tensor(running, device=dev)  # cleared when a config diverges
-            live = list(running)  # alive, as far as the host knows
+            live = np.array(running)  # alive, as far as the host knows
             for s in range(steps):
                 cols = slice(s * size, (s + 1) * size)
                 vb = valid[:, cols]  # (K, B)
@@ -308,8 +166,11 @@ def train_group(configs: Sequence[RunConfig], data: DataArg) -> list[RunResult]:
                     xb = feed.x[index[0, cols]]  # (B, ...)
                 else:
                     xb = feed.x[index[:, cols]]  # (K, B, ...)
-                    if augment is not None:
+                    if augment is not None and aug_rows is None:
                         xb = augment(xb.flatten(0, 1), strength, gen).view_as(xb)
+                    elif augment is not None:  # xb is a fresh gather: write in place
+                        sub = xb[aug_rows]
+                        xb[aug_rows] = augment(sub.flatten(0, 1), strength, gen).view_as(sub)
                 has = vb[:, 0] > 0
                 update = alive & has
                 logits = net.forward(
@@ -325,8 +186,8 @@ def train_group(configs: Sequence[RunConfig], data: DataArg) -> list[RunResult]:
                     net.grad.masked_fill_(~finite.view(-1, 1), 0)  # keep NaN out of the moments
                     alive &= finite | ~has
                     if sync_each_step:
-                        live = alive.tolist()
-                opt.step(alive & has, [on and s < b for on, b in zip(live, batches, strict=True)])
+                        live = alive.numpy().copy()
+                opt.step(alive & has, live & (s < batches))
             train_loss, train_acc = _evaluate(net, feed, *train_eval)
             val_loss, val_acc = _evaluate(net, feed, *val_eval)
             alive_now = alive.tolist()

@@ -1,0 +1,164 @@
+"""`StackedOptimizer`: one AdamW or SGD-momentum step for every config of a fused group,
+each with its own learning rate, L2, weight decay and step count."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from nooverfit.config import RunConfig
+from nooverfit.engine.stacked import StackedNet
+
+BETAS = (0.9, 0.999)  # torch.optim.AdamW's defaults, as make_optimizer uses them
+EPS = 1e-8
+MOMENTUM = 0.9
+
+
+class StackedOptimizer:
+    """One AdamW or SGD-momentum step for all K configs of a :class:`StackedNet`.
+
+    Matches ``torch.optim.AdamW`` / ``SGD(momentum=0.9)`` on
+    :func:`nooverfit.regularize.decay_groups`, per config: learning rate ``lr_k``, coupled
+    L2 (``g += l2_k * W`` on >= 2-D weights, the gradient of ``l2 / 2 * ||W||^2``), AdamW's
+    decoupled ``W *= 1 - lr_k * wd_k`` (SGD: coupled, ``g += wd_k * W``). A config whose
+    ``active`` flag is off this step changes nothing: no weight, moment or step count.
+    """
+
+    def __init__(self, net: StackedNet, configs: Sequence[RunConfig]) -> None:
+        dev, k = net.device, net.k
+        self.net = net
+        self.sgd = configs[0].optimizer == "sgd"
+
+        def column(values: list[float]) -> torch.Tensor:
+            return torch.tensor(values, dtype=torch.float64, device=dev).view(k, 1)
+
+        self.lr = column([c.lr for c in configs])
+        coupled = [c.l2 + (c.weight_decay if self.sgd else 0.0) for c in configs]
+        decoupled = [0.0 if self.sgd else c.lr * c.weight_decay for c in configs]
+        self.l2 = column(coupled).float() if any(coupled) else None  # (K, 1)
+        self.decay = column(decoupled).float() if any(decoupled) else None  # (K, 1)
+        self.m = torch.zeros_like(net.flat)
+        self.v = torch.zeros_like(net.flat) if not self.sgd else None
+        self.steps = torch.zeros(k, 1, dtype=torch.float64, device=dev)
+        # torch's fused Adam kernel updates a block of rows in one pass (the eager ops
+        # below take eight, which on a CPU cost more than the matrix products at K >= 64).
+        # It takes one learning rate and step count per tensor, so it runs on blocks of
+        # adjacent configs that share both; L2 and weight decay, which differ per config,
+        # are applied to all configs at once before it.
+        self.kernel = (
+            not self.sgd and dev.type in ("cpu", "cuda") and hasattr(torch, "_fused_adam_")
+        )
+        self._lrs = [c.lr for c in configs]
+        self._count = np.zeros(k, dtype=np.int64)  # steps taken, per config (host's view)
+        self._step_t = torch.zeros(k, device=dev)  # the same on the device, for the kernel
+        self._plan_for = b""
+        self._plan: tuple[torch.Tensor, list[tuple[float, list[slice]]]] | None = None
+
+    def _blocks(self, active: np.ndarray) -> list[tuple[float, list[slice]]]:
+        """Maximal runs of adjacent ``active`` configs with one learning rate and step
+        count, as ``(lr, [row slices])`` per learning rate."""
+        by_lr: dict[float, list[slice]] = {}
+        k, n = 0, len(active)
+        while k < n:
+            if not active[k]:
+                k += 1
+                continue
+            end = k + 1
+            while (
+                end < n
+                and active[end]
+                and self._lrs[end] == self._lrs[k]
+                and self._count[end] == self._count[k]
+            ):
+                end += 1
+            by_lr.setdefault(self._lrs[k], []).append(slice(k, end))
+            k = end
+        return list(by_lr.items())
+
+    def _kernel_step(self, active: torch.Tensor, rows: np.ndarray) -> None:
+        """Adam via ``torch._fused_adam_`` on blocks of the ``rows`` configs."""
+        assert self.v is not None
+        key = rows.tobytes()
+        if key != self._plan_for or self._plan is None:  # the pattern rarely changes
+            on = torch.tensor(rows, dtype=torch.float32, device=self.net.device)
+            self._plan_for, self._plan = key, (on, self._blocks(rows))
+        on, blocks = self._plan
+        self._count += rows
+        self._step_t += on
+        cols = self.net.matrix_columns
+        p, g = self.net.flat.detach(), self.net.grad
+        if self.l2 is not None:  # coupled L2: g += l2 * W
+            g[:, :cols].addcmul_(p[:, :cols], self.l2)
+        if self.decay is not None:  # AdamW: W *= 1 - lr * wd
+            p[:, :cols].mul_(1 - self.decay * active.view(-1, 1).float())
+        b1, b2 = BETAS
+        for lr, parts in blocks:
+            torch._fused_adam_(
+                [p[b] for b in parts],
+                [g[b] for b in parts],
+                [self.m[b] for b in parts],
+                [self.v[b] for b in parts],
+                [],
+                [self._step_t[b.start] for b in parts],  # one count per block
+                amsgrad=False,
+                lr=lr,
+                beta1=b1,
+                beta2=b2,
+                weight_decay=0.0,
+                eps=EPS,
+                maximize=False,
+            )
+
+    @torch.no_grad()
+    def step(self, active: torch.Tensor, rows: np.ndarray) -> None:
+        """Update the configs that take this step; ``net.grad`` is consumed.
+
+        Args:
+            active: ``(K,)`` bool on the device, the configs that step.
+            rows: the same on the host (a numpy bool array), or a superset of it whose
+                extra configs have zero gradients (a GPU learns of diverged configs only
+                at the end of an epoch, so as not to wait for the device every step).
+        """
+        if not rows.any():
+            return  # e.g. a step only configs with larger training sets take
+        if self.kernel:
+            self.steps += active.view(-1, 1).double()
+            self._kernel_step(active, rows)
+            return
+        a64 = active.view(-1, 1).double()
+        a = a64.float()  # (K, 1)
+        b1, b2 = BETAS
+        coef: tuple[torch.Tensor, ...]
+        if self.sgd:
+            coef = (1 - (1 - MOMENTUM) * a, a, (-self.lr * a64).float())
+        else:
+            self.steps += a64
+            t = self.steps.clamp_min(1)
+            step_size = (self.lr * a64 / (1 - b1**t)).float()  # lr / bias_correction1
+            coef = ((1 - b1) * a, (1 - b2) * a, (1 / (1 - b2**t).sqrt()).float(), -step_size)
+        decay = 1 - self.decay * a if self.decay is not None else None
+        self._update(slice(None), self.net.matrix_columns, coef, decay)
+
+    def _update(
+        self, part: slice, cols: int, coef: tuple[torch.Tensor, ...], decay: torch.Tensor | None
+    ) -> None:
+        """The update of columns ``part``; its first ``cols`` columns are weight matrices."""
+        p, g, m = self.net.flat[:, part], self.net.grad[:, part], self.m[:, part]
+        if self.l2 is not None and cols:
+            g[:, :cols].addcmul_(p[:, :cols], self.l2)
+        if self.sgd:
+            keep, on, lr = coef
+            m.mul_(keep).addcmul_(g, on)  # buf = 0.9 buf + g; unchanged when inactive
+            p.addcmul_(m, lr)
+            return
+        assert self.v is not None
+        w1, w2, inv_bc2, neg_step = coef
+        v = self.v[:, part]
+        m.lerp_(g, w1)
+        v.lerp_(g.square_(), w2)
+        if decay is not None and cols:
+            p[:, :cols].mul_(decay)
+        denom = torch.sqrt(v, out=g).mul_(inv_bc2).add_(EPS)
+        p.addcmul_(denom.reciprocal_().mul_(m), neg_step)
