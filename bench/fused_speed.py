@@ -11,7 +11,7 @@
    both times and the best mean val accuracy of each. sklearn's ``alpha`` adds
    ``alpha / (2 * batch) * ||W||^2`` per batch, so nooverfit's ``l2 = alpha / batch``.
 3. ``--gpu``: fused training time for K = 1, 64, 1024, 8192 on CUDA (one group each;
-   a run of E + 1 epochs minus a run of 1, so building the networks cancels out).
+   the engine's own per-epoch times after the first epoch), in float32 and TF32.
 
 On a busy shared CPU pass ``--threads 1``: with two threads every parallel region waits
 for a descheduled thread, and small kernels get 10-100x slower for both engines.
@@ -130,9 +130,10 @@ def versus_sklearn(*, epochs: int, n_alpha: int) -> None:
 
 
 def gpu(ks: list[int], *, epochs: int) -> None:
-    """Training time of ``epochs`` epochs: a run of ``epochs + 1`` minus a run of 1, so
-    building the K networks and copying them to the device cancels out. The sequential
-    engine's time for one config gives the throughput ratio."""
+    """Training time of epochs 2 .. ``epochs + 1`` (the first warms up kernels and the
+    allocator), from the per-epoch wall times the engines record after syncing with the
+    device: building the K networks and copying results back are not counted. Run in
+    full float32 matmul precision and in TF32 (``torch.set_float32_matmul_precision``)."""
     if not torch.cuda.is_available():
         raise SystemExit("--gpu needs a CUDA device")
     from nooverfit.models import build_model
@@ -142,34 +143,26 @@ def gpu(ks: list[int], *, epochs: int) -> None:
     print(f"\n3. fused on {torch.cuda.get_device_name()}, default MLP, {epochs} epochs")
     train_group(grid(2, 1), data)  # warm-up: CUDA context and kernels
 
-    def timed(k: int, e: int) -> float:
-        torch.cuda.synchronize()
-        start = time.perf_counter()
-        train_group(grid(k, e), data)
-        torch.cuda.synchronize()
-        return time.perf_counter() - start
+    def trained(seconds: tuple[float, ...], k: int) -> float:
+        return sum(seconds[1:]) * k  # the column holds epoch time / configs trained
 
-    def sequential(e: int) -> float:
-        config = grid(1, e)[0]
+    for precision in ("highest", "high"):
+        torch.set_float32_matmul_precision(precision)
+        config = grid(1, epochs + 1)[0]
         model = build_model(config, data.in_shape, data.num_classes)
-        torch.cuda.synchronize()
-        start = time.perf_counter()
-        fit(model, data, config)
-        torch.cuda.synchronize()
-        return time.perf_counter() - start
-
-    sequential(1)  # warm-up
-    one = sequential(epochs + 1) - sequential(1)
-    print(f"sequential engine, one config: {one:7.2f} s")
-    base = None
-    for k in ks:
-        seconds = timed(k, epochs + 1) - timed(k, 1)
-        base = base or seconds
-        print(
-            f"K={k:>5}: {seconds:7.2f} s  ({seconds / base:5.2f}x the time of K=1; "
-            f"{k * one / seconds:7.1f}x the throughput of sequential runs)",
-            flush=True,
-        )
+        one = trained(fit(model, data, config).column("seconds"), 1)
+        print(f"matmul precision {precision!r}; sequential engine, one config: {one:6.3f} s")
+        base = None
+        for k in ks:
+            results = train_group(grid(k, epochs + 1), data)
+            seconds = trained(results[0].history.column("seconds"), k)
+            base = base or seconds
+            print(
+                f"K={k:>5}: {seconds:6.3f} s  ({seconds / base:5.2f}x the time of K=1; "
+                f"{k * one / seconds:7.1f}x the throughput of sequential runs)",
+                flush=True,
+            )
+    torch.set_float32_matmul_precision("highest")
 
 
 def main() -> None:

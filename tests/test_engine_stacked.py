@@ -41,7 +41,7 @@ def test_stacked_cnn_with_batchnorm_in_some_configs_matches_each_plain_net():
 
 
 def test_stacked_dropout_draws_masks_only_where_the_rate_is_positive():
-    rates = [0.0, 0.5, 0.0, 0.25]
+    rates = [0.0, 0.5, 0.0, 0.25]  # half drop out: masks only for those
     nets = [build_model(RunConfig(width=8, dropout=p), (4,), 3) for p in rates]
     stacked = StackedNet(nets, dropout=rates, device=CPU)
     assert stacked.dropout_rows is not None and stacked.dropout_rows.tolist() == [1, 3]

@@ -147,8 +147,10 @@ class StackedNet:
         self.dropout = torch.as_tensor(list(dropout), dtype=torch.float32, device=device)
         #: configs that have batch norm at layer ``i`` (None: all of them)
         self.bn_rows: dict[int, torch.Tensor | None] = {}
-        #: configs with a dropout rate > 0 (None: all of them)
-        self.dropout_rows = _rows([p > 0 for p in dropout], device)
+        #: configs whose dropout masks are drawn (None: all; a rate of 0 keeps every unit,
+        #: so when most configs drop out, drawing for all beats gathering the few)
+        drops = [p > 0 for p in dropout]
+        self.dropout_rows = _rows(drops, device) if 2 * sum(drops) <= len(drops) else None
         # plain state-dict key of each stacked tensor, per config
         self.keys: list[dict[str, str]] = []
         with torch.no_grad():
