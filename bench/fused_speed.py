@@ -112,15 +112,14 @@ def versus_sklearn(*, epochs: int, n_alpha: int) -> None:
     sk_best = float(val_scores.mean(1).max())
 
     start = time.perf_counter()
-    acc = np.zeros((n_alpha, 3))
-    for j, split in enumerate(splits):
-        data = prepare(dataset, split, device="cpu")
-        configs = [
-            RunConfig(width=256, depth=1, l2=a / batch, batch_size=batch, epochs=epochs, seed=j)
-            for a in alphas
-        ]
-        for i, result in enumerate(run_configs(configs, data, engine="fused")):
-            acc[i, j] = result.history.val_accuracy[-1]
+    datas = [prepare(dataset, split, device="cpu") for split in splits]
+    configs = [
+        RunConfig(width=256, depth=1, l2=a / batch, batch_size=batch, epochs=epochs, seed=j)
+        for j in range(3)
+        for a in alphas
+    ]
+    results = run_configs(configs, [datas[c.seed] for c in configs], engine="fused")
+    acc = np.array([r.history.val_accuracy[-1] for r in results]).reshape(3, n_alpha).T
     fused_time = time.perf_counter() - start
     fused_best = float(acc.mean(1).max())
     print(f"{'':>12} {'seconds':>8} {'best val acc':>13}")

@@ -183,9 +183,9 @@ def test_study_runs_a_users_module_factory_on_arrays_from_a_loader():
         budget=dataclasses.replace(budget, epochs=100),
         learning_curves=False,
     )
-    assert result.settings["model"] == "custom" and result.settings["engine"] == "sequential"
+    assert result.settings["model"] == "custom" and result.settings["engine"] == "fused"
     assert any(c.dropout == 0.3 for c in built)
-    assert {r.engine for r in result.runs.values()} == {"sequential"}
+    assert {r.engine for r in result.runs.values()} == {"fused"}  # through torch.func
     assert 0.5 < result.test["recommended"].accuracy <= 1.0
 
 

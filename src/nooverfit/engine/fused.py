@@ -25,10 +25,13 @@ import torch.nn.functional as F
 
 from nooverfit.config import RunConfig
 from nooverfit.data.augment import augmenter
+from nooverfit.data.tensors import SplitData
 from nooverfit.engine.feed import DataArg, Feed, per_run
-from nooverfit.engine.grouping import plan_groups
+from nooverfit.engine.functional import FunctionalNet, has_running_stats, structure
+from nooverfit.engine.grouping import CPU_GROUP, GPU_GROUP, group_key, plan_groups
 from nooverfit.engine.optimizer import StackedOptimizer
 from nooverfit.engine.result import RunResult
+from nooverfit.engine.sequential import Factory, make_model, run_sequential
 from nooverfit.engine.stacked import StackedNet
 from nooverfit.history import History
 from nooverfit.models import build_model
@@ -86,12 +89,17 @@ def _host_checks_each_step(device: torch.device) -> bool:
     return device.type == "cpu"
 
 
-def train_group(configs: Sequence[RunConfig], data: DataArg) -> list[RunResult]:
+def train_group(
+    configs: Sequence[RunConfig], data: DataArg, *, factory: Factory | None = None
+) -> list[RunResult]:
     """Train ``configs`` (one :func:`~nooverfit.engine.grouping.group_key`) as one model.
 
     Args:
         configs: the runs.
         data: one split for all runs, or one per run (e.g. a seed's own split each).
+        factory: builds a user's own network per config (default: ``build_model``); its
+            modules are stacked by :class:`~nooverfit.engine.functional.FunctionalNet`,
+            so they must share one structure and have no batch-norm running statistics.
 
     Returns:
         One :class:`RunResult` per config, in order, with ``engine == "fused"``.
@@ -99,8 +107,15 @@ def train_group(configs: Sequence[RunConfig], data: DataArg) -> list[RunResult]:
     feed = Feed.of(per_run(data, len(configs)))
     first = feed.first
     dev, k = first.device, len(configs)
-    nets = [build_model(c, first.in_shape, first.num_classes) for c in configs]
-    net = StackedNet(nets, dropout=[c.dropout for c in configs], device=dev)
+    net: StackedNet | FunctionalNet
+    if factory is None:
+        nets = [build_model(c, first.in_shape, first.num_classes) for c in configs]
+        net = StackedNet(nets, dropout=[c.dropout for c in configs], device=dev)
+    else:
+        nets = [
+            make_model(c, d, factory=factory) for c, d in zip(configs, feed.datas, strict=True)
+        ]
+        net = FunctionalNet(nets, device=dev)
     opt = StackedOptimizer(net, configs)
     size = configs[0].batch_size
     # a subset is one split's training images of one size; a stream, its batch order
@@ -142,8 +157,10 @@ def train_group(configs: Sequence[RunConfig], data: DataArg) -> list[RunResult]:
     best = net.snapshot() if any(stoppers) else {}
     has_best = [False] * k
     sync_each_step = _host_checks_each_step(dev)
-    with warnings.catch_warnings():
+    rng_devices = [dev.index or 0] if dev.type == "cuda" else []
+    with warnings.catch_warnings(), torch.random.fork_rng(devices=rng_devices):
         warnings.filterwarnings("ignore", message="grad and param do not obey")
+        torch.manual_seed(seed)  # dropout inside a user's module (FunctionalNet)
         for epoch in range(max(c.epochs for c in configs)):
             running = [reasons[i] is None and epoch < configs[i].epochs for i in range(k)]
             if not any(running):
@@ -235,7 +252,11 @@ def train_group(configs: Sequence[RunConfig], data: DataArg) -> list[RunResult]:
 
 
 def run_fused(
-    configs: Sequence[RunConfig], data: DataArg, *, max_group: int | None = None
+    configs: Sequence[RunConfig],
+    data: DataArg,
+    *,
+    max_group: int | None = None,
+    factory: Factory | None = None,
 ) -> Iterator[tuple[int, RunResult]]:
     """Train ``configs`` in fused groups, yielding ``(index, result)`` group by group.
 
@@ -245,11 +266,17 @@ def run_fused(
         data: one split for all runs, or one per run; runs of different splits of one data
             set share groups.
         max_group: the most configs per group (default: sized to the device).
+        factory: builds a user's own network per config; configs whose modules share a
+            structure are fused through ``torch.func``, and modules with batch-norm
+            running statistics run on the sequential engine.
     """
     datas = per_run(data, len(configs))
     if not datas:
         return
     first = datas[0]
+    if factory is not None:
+        yield from _run_functional(configs, datas, factory, max_group=max_group)
+        return
     groups = plan_groups(
         configs, first.in_shape, first.num_classes, device=first.device, max_group=max_group
     )
@@ -257,3 +284,34 @@ def run_fused(
         log.info("fused group of %d configs", len(group))
         chosen = [configs[i] for i in group]
         yield from zip(group, train_group(chosen, [datas[i] for i in group]), strict=True)
+
+
+def _run_functional(
+    configs: Sequence[RunConfig],
+    datas: Sequence[SplitData],
+    factory: Factory,
+    *,
+    max_group: int | None,
+) -> Iterator[tuple[int, RunResult]]:
+    """Group a user's modules by structure (and :func:`group_key`) and train each group
+    through :class:`FunctionalNet`, or sequentially where it cannot stack them."""
+    keyed: dict[tuple, list[int]] = {}
+    for i, (config, split) in enumerate(zip(configs, datas, strict=True)):
+        module = make_model(config, split, factory=factory)
+        shape = None if has_running_stats(module) else structure(module)
+        keyed.setdefault((group_key(config), shape), []).append(i)
+    for (_, shape), members in keyed.items():
+        if shape is None:
+            log.info("%d runs of a module with batch-norm statistics: sequential", len(members))
+            chosen = [configs[i] for i in members]
+            for j, result in run_sequential(chosen, [datas[i] for i in members], factory=factory):
+                yield members[j], result
+            continue
+        limit = max_group or (CPU_GROUP if datas[0].device.type != "cuda" else GPU_GROUP)
+        for start in range(0, len(members), limit):
+            group = members[start : start + limit]
+            log.info("fused group of %d configs of a user's module", len(group))
+            results = train_group(
+                [configs[i] for i in group], [datas[i] for i in group], factory=factory
+            )
+            yield from zip(group, results, strict=True)

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 from nooverfit.config import RunConfig
 from nooverfit.engine.feed import DataArg
 from nooverfit.engine.result import RunResult
-from nooverfit.engine.sequential import run_sequential
+from nooverfit.engine.sequential import Factory, run_sequential
 
 ENGINES = ("auto", "fused", "sequential")
 
@@ -33,6 +33,7 @@ def run_configs(
     engine: str = "sequential",
     on_result: Callable[[RunResult], None] | None = None,
     max_group: int | None = None,
+    factory: Factory | None = None,
 ) -> list[RunResult]:
     """Train every config on ``data`` with ``engine``; results come back in input order.
 
@@ -44,15 +45,18 @@ def run_configs(
         on_result: called as each run finishes (for progress bars and saving to disk);
             the fused engine finishes a whole group at once.
         max_group: the fused engine's largest group (default: sized to the device).
+        factory: ``factory(config) -> nn.Module`` builds your own network per config
+            (default: the built-in models); the fused engine stacks such modules through
+            ``torch.func`` where they share a structure and have no batch-norm statistics.
     """
     chosen = resolve_engine(engine, configs)
     stream: Iterator[tuple[int, RunResult]]
     if chosen == "fused":
         from nooverfit.engine.fused import run_fused
 
-        stream = run_fused(configs, data, max_group=max_group)
+        stream = run_fused(configs, data, max_group=max_group, factory=factory)
     else:
-        stream = run_sequential(configs, data)
+        stream = run_sequential(configs, data, factory=factory)
     results: dict[int, RunResult] = {}
     for i, result in stream:
         results[i] = result

@@ -81,9 +81,11 @@ def study(
         classes: keep only these classes of the data set (``"5-9"`` or a list), relabelled
             from 0, e.g. to transfer from a source trained on the other classes.
         model_factory: ``model_factory(config) -> nn.Module`` builds your own network for
-            each configuration instead of nooverfit's MLP/CNN (trained sequentially). It may
-            read ``config.width``, ``config.dropout`` and ``config.batchnorm``; L2, early
-            stopping and augmentation apply to any network.
+            each configuration instead of nooverfit's MLP/CNN. It may read
+            ``config.width``, ``config.dropout`` and ``config.batchnorm``; L2, early
+            stopping and augmentation apply to any network. The fused engine stacks
+            modules of one structure through ``torch.func``; modules with batch-norm
+            running statistics train sequentially.
         progress: called after every run with ``(label, done, total)``.
         **data_options: passed to the data set loader (``target``, ``data_dir``, ...).
 
@@ -95,7 +97,7 @@ def study(
     seed_list = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
     if not seed_list:
         raise ValueError(f"seeds must be >= 1, got {seeds!r}")
-    resolved = "sequential" if model_factory is not None else resolve_engine(engine)
+    resolved = resolve_engine(engine)
     dataset = data if isinstance(data, Dataset) else load_dataset(data, **data_options)
     if classes is not None:
         from nooverfit.transfer.pretrain import class_subset, parse_classes

@@ -113,14 +113,13 @@ class StudyRunner:
         missing = [c for c in configs if c.key not in self.done]
         if not missing:
             return
-        if self.factory is not None:
-            datas = [self.data[c.seed] for c in missing]
-            for _, result in run_sequential(missing, datas, factory=self.factory):
-                self._finished(result)
-            return
         todo = missing if self.engine == "sequential" else configs
         run_configs(
-            todo, [self.data[c.seed] for c in todo], engine=self.engine, on_result=self._finished
+            todo,
+            [self.data[c.seed] for c in todo],
+            engine=self.engine,
+            on_result=self._finished,
+            factory=self.factory,
         )
 
     def runs(self, variant: RunConfig) -> list[RunResult]:

@@ -1,0 +1,131 @@
+"""`FunctionalNet`: K copies of a user's own ``nn.Module`` trained as one model through
+``torch.func``.
+
+The K modules (one per config, built by the user's factory) must have the same structure;
+their parameters are copied into one ``(K, P)`` buffer, as in
+:class:`~nooverfit.engine.stacked.StackedNet`, so the fused engine's loop and
+:class:`~nooverfit.engine.optimizer.StackedOptimizer` drive both alike. The forward pass
+is ``vmap(functional_call(module, params_k, x_k))`` over the K axis with
+``randomness="different"``, so each config draws its own dropout masks. Batch norm with
+running statistics cannot be vmapped this way (the statistics are updated in place), so
+such modules are refused (the engine then trains them sequentially).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+from torch.func import functional_call, vmap
+
+
+def has_running_stats(module: nn.Module) -> bool:
+    """Whether ``module`` has a batch-norm layer that tracks running statistics."""
+    return any(
+        isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats
+        for m in module.modules()
+    )
+
+
+def structure(module: nn.Module) -> tuple:
+    """What two modules must share to be stacked: their ``repr`` (module types and the
+    settings they print, e.g. a dropout rate) and tensor shapes. The forward pass runs the
+    first module's code for all, so a setting a module does not print must not differ."""
+    params = tuple((n, tuple(p.shape)) for n, p in module.named_parameters())
+    buffers = tuple((n, tuple(b.shape)) for n, b in module.named_buffers())
+    return repr(module), params, buffers
+
+
+class FunctionalNet:
+    """K same-structured modules as one batched model (weights on a K axis).
+
+    Args:
+        nets: the modules, one per config.
+        device: where the stacked tensors live.
+
+    Raises:
+        ValueError: if the modules differ in structure or track batch-norm statistics.
+    """
+
+    def __init__(self, nets: Sequence[nn.Module], *, device: torch.device) -> None:
+        base = nets[0]
+        if has_running_stats(base):
+            raise ValueError("modules with batch-norm running statistics cannot be vmapped")
+        if any(structure(n) != structure(base) for n in nets[1:]):
+            raise ValueError("all modules of a fused group need the same structure")
+        self.k = len(nets)
+        self.device = device
+        shapes = {n: tuple(p.shape) for n, p in base.named_parameters()}
+        # >= 2-D weights first: L2 and weight decay act on columns [0, matrix_columns)
+        order = sorted(shapes, key=lambda n: len(shapes[n]) < 2)
+        sizes = {n: max(1, int(torch.Size(shapes[n]).numel())) for n in order}
+        self.matrix_columns = sum(sizes[n] for n in order if len(shapes[n]) >= 2)
+        self.flat = torch.zeros(self.k, sum(sizes.values()), device=device)
+        self.grad = torch.zeros_like(self.flat)
+        self.params: dict[str, torch.Tensor] = {}
+        offset = 0
+        for name in order:
+            cols = slice(offset, offset + sizes[name])
+            p = self.flat[:, cols].view(self.k, *shapes[name])
+            with torch.no_grad():
+                for i, net in enumerate(nets):
+                    p[i] = net.get_parameter(name).detach().to(device)
+            p.requires_grad_(True)
+            p.grad = self.grad[:, cols].view(self.k, *shapes[name])
+            self.params[name] = p
+            offset += sizes[name]
+        self.buffers = {
+            name: torch.stack([n.get_buffer(name).detach() for n in nets]).to(device)
+            for name, _ in base.named_buffers()
+        }
+        self.batches_tracked = torch.zeros(self.k, dtype=torch.long, device=device)
+        self.base = copy.deepcopy(base).to(device)
+
+        def call(params: dict, buffers: dict, x: torch.Tensor) -> torch.Tensor:
+            return functional_call(self.base, (params, buffers), (x,))
+
+        self._per_config = vmap(call, in_dims=(0, 0, 0), randomness="different")
+        self._shared = vmap(call, in_dims=(0, 0, None), randomness="different")
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        *,
+        shared: bool,
+        train: bool,
+        valid: torch.Tensor | None = None,
+        update: torch.Tensor | None = None,
+        gen: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """Logits ``(K, B, classes)`` of inputs shared ``(B, ...)`` or per config
+        ``(K, B, ...)``; ``valid``, ``update`` and ``gen`` are unused (no batch norm; dropout
+        draws from torch's global generator, which the engine seeds)."""
+        self.base.train(train)
+        call = self._shared if shared else self._per_config
+        return call(self.params, self.buffers, x)
+
+    # --- state: the interface of StackedNet ---------------------------------------------
+
+    def snapshot(self) -> dict[str, torch.Tensor]:
+        """A copy of every config's parameters, ``(K, P)``."""
+        return {"flat": self.flat.detach().clone()}
+
+    def copy_rows(self, snapshot: dict[str, torch.Tensor], rows: list[int]) -> None:
+        """Overwrite configs ``rows`` of ``snapshot`` with their current parameters."""
+        index = torch.tensor(rows, device=self.device)
+        snapshot["flat"][index] = self.flat.detach()[index]
+
+    def state_dict(self, k: int, snapshot: dict[str, torch.Tensor], net: nn.Module) -> dict:
+        """Config ``k``'s state from ``snapshot`` in the keys of its module ``net``."""
+        state: dict[str, torch.Tensor] = {}
+        for name, value in net.state_dict().items():
+            if name in self.params:
+                p = self.params[name]
+                start = p.storage_offset() - self.flat.storage_offset()
+                t = snapshot["flat"][k, start : start + p[0].numel()].view(p.shape[1:])
+            else:
+                t = self.buffers[name][k]
+            state[name] = t.detach().to("cpu", value.dtype).clone()
+        return state
