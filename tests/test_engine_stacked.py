@@ -55,3 +55,13 @@ def test_stacked_dropout_draws_masks_only_where_the_rate_is_positive():
     conv = stacked._dropout(torch.ones(5, 4 * 3, 2, 2), gen)  # (B, K*C, H, W)
     assert torch.equal(conv[:, :3], torch.ones(5, 3, 2, 2))
     assert set(conv[:, 3:6].unique().tolist()) <= {0.0, 2.0}
+
+
+def test_stacked_dropout_for_most_configs_leaves_rate_zero_configs_untouched():
+    rates = [0.0, 0.5, 0.5]  # most drop out: masks are drawn for all, p = 0 keeps all
+    nets = [build_model(RunConfig(width=8, dropout=p), (4,), 3) for p in rates]
+    stacked = StackedNet(nets, dropout=rates, device=CPU)
+    assert stacked.dropout_rows is None
+    out = stacked._dropout(torch.ones(3, 1000, 8), torch.Generator().manual_seed(0))
+    assert torch.equal(out[0], torch.ones(1000, 8))
+    assert abs((out[1:] == 0).float().mean().item() - 0.5) < 0.02

@@ -72,7 +72,8 @@ class Feed:
         distinct = list(dict.fromkeys(datas))  # SplitData hashes by identity
         block = tuple(distinct.index(d) for d in datas)
         if len(distinct) == 1:
-            x, y, offsets = distinct[0].x, distinct[0].y, (0,)
+            x, y = distinct[0].x, distinct[0].y
+            offsets: tuple[int, ...] = (0,)
         else:
             x = torch.cat([d.x for d in distinct])
             y = torch.cat([d.y for d in distinct])

@@ -22,10 +22,12 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from nooverfit.config import RunConfig
 from nooverfit.data.augment import augmenter
 from nooverfit.data.tensors import SplitData
+from nooverfit.engine.batched import BatchedNet
 from nooverfit.engine.feed import DataArg, Feed, per_run
 from nooverfit.engine.functional import FunctionalNet, has_running_stats, structure
 from nooverfit.engine.grouping import CPU_GROUP, GPU_GROUP, group_key, plan_groups
@@ -58,7 +60,7 @@ def _index_rows(order: list[torch.Tensor], width: int) -> tuple[torch.Tensor, to
 
 @torch.no_grad()
 def _evaluate(
-    net: StackedNet, data: Feed, index: torch.Tensor, valid: torch.Tensor | None
+    net: BatchedNet, data: Feed, index: torch.Tensor, valid: torch.Tensor | None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Eval-mode mean loss and accuracy ``(K,)`` of every config; ``index`` is shared
     ``(N,)`` or per config ``(K, N)`` with a ``valid`` mask."""
@@ -107,14 +109,14 @@ def train_group(
     feed = Feed.of(per_run(data, len(configs)))
     first = feed.first
     dev, k = first.device, len(configs)
-    net: StackedNet | FunctionalNet
+    net: BatchedNet
+    nets: Sequence[nn.Module]
     if factory is None:
-        nets = [build_model(c, first.in_shape, first.num_classes) for c in configs]
-        net = StackedNet(nets, dropout=[c.dropout for c in configs], device=dev)
+        built = [build_model(c, first.in_shape, first.num_classes) for c in configs]
+        net, nets = StackedNet(built, dropout=[c.dropout for c in configs], device=dev), built
     else:
-        nets = [
-            make_model(c, d, factory=factory) for c, d in zip(configs, feed.datas, strict=True)
-        ]
+        pairs = zip(configs, feed.datas, strict=True)
+        nets = [make_model(c, d, factory=factory) for c, d in pairs]
         net = FunctionalNet(nets, device=dev)
     opt = StackedOptimizer(net, configs)
     size = configs[0].batch_size

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from nooverfit.config import RunConfig
-from nooverfit.engine.stacked import StackedNet
+from nooverfit.engine.batched import BatchedNet
 
 BETAS = (0.9, 0.999)  # torch.optim.AdamW's defaults, as make_optimizer uses them
 EPS = 1e-8
@@ -17,7 +17,7 @@ MOMENTUM = 0.9
 
 
 class StackedOptimizer:
-    """One AdamW or SGD-momentum step for all K configs of a :class:`StackedNet`.
+    """One AdamW or SGD-momentum step for all K configs of a batched net.
 
     Matches ``torch.optim.AdamW`` / ``SGD(momentum=0.9)`` on
     :func:`nooverfit.regularize.decay_groups`, per config: learning rate ``lr_k``, coupled
@@ -26,7 +26,7 @@ class StackedOptimizer:
     ``active`` flag is off this step changes nothing: no weight, moment or step count.
     """
 
-    def __init__(self, net: StackedNet, configs: Sequence[RunConfig]) -> None:
+    def __init__(self, net: BatchedNet, configs: Sequence[RunConfig]) -> None:
         dev, k = net.device, net.k
         self.net = net
         self.sgd = configs[0].optimizer == "sgd"
