@@ -60,7 +60,7 @@ SOURCE = RunConfig(
     epochs=60, early_stopping="patience:10",
 )  # fmt: skip
 CONTRASTIVE = RunConfig(
-    model="cnn", width=32, depth=2, batchnorm=True, augment=1.0, batch_size=256, epochs=100
+    model="cnn", width=32, depth=2, batchnorm=True, augment=1.0, batch_size=256, epochs=200
 )
 TARGET = RunConfig(
     model="cnn", width=32, depth=2, batchnorm=True, epochs=150, early_stopping="patience:30"

@@ -63,6 +63,7 @@ def test_pretrain_contrastive_pretext(tmp_path):
     source = Source.load(out)
     assert source.classes == 64 and source.task == "contrastive:digits[5,6,7,8,9]"
     assert source.config.augment == 1.0 and source.config.early_stopping is None
+    assert source.config.batch_size == 256 and source.config.epochs == 2
 
 
 def test_pretrain_unknown_pretext_exit_2(tmp_path):

@@ -54,8 +54,12 @@ def pretrain(
         typer.Option(help="Augmentation strength in [0, 1] (default 0.5; contrastive: 1)."),
     ] = None,
     lr: Annotated[float, typer.Option(help="Learning rate.")] = 1e-3,
-    batch_size: Annotated[int, typer.Option(help="Mini-batch size.")] = 64,
-    epochs: Annotated[int, typer.Option(help="Maximum epochs.")] = 60,
+    batch_size: Annotated[
+        int | None, typer.Option(help="Mini-batch size (default 64; contrastive: 256).")
+    ] = None,
+    epochs: Annotated[
+        int | None, typer.Option(help="Maximum epochs (default 60; contrastive: 200).")
+    ] = None,
     early_stopping: Annotated[
         str | None, typer.Option(help="patience:N, gl:ALPHA, pq:ALPHA or up:S.")
     ] = "patience:10",
@@ -73,8 +77,13 @@ def pretrain(
     """
     if pretext not in (None, *PRETEXTS):
         raise ValueError(f"pretext must be one of {', '.join(PRETEXTS)}, got {pretext!r}")
+    contrastive = pretext == "contrastive"
     if augment is None:
-        augment = 1.0 if pretext == "contrastive" else 0.5
+        augment = 1.0 if contrastive else 0.5
+    if batch_size is None:
+        batch_size = 256 if contrastive else 64
+    if epochs is None:
+        epochs = 200 if contrastive else 60
     config = RunConfig(
         model=model,
         width=width,
@@ -92,7 +101,7 @@ def pretrain(
         dataset = class_subset(dataset, parse_classes(classes))
     if pretext is not None:
         pool = unlabeled_pool(make_split(dataset.y, test=_size(test), val=_size(val), seed=seed))
-    if pretext == "contrastive":
+    if contrastive:
         with console.status(f"contrastive pretraining on {len(pool)} unlabeled images"):
             source = contrastive_pretrain(
                 dataset, config, index=pool, temperature=temperature, device=device
