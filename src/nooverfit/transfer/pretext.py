@@ -131,8 +131,8 @@ def train_contrastive(
             if len(xb) < 2:
                 continue
             v1, v2 = (affine_images(xb, s[: len(xb)], gen) for _ in range(2))
-            z = model(torch.cat([v1, v2]))
-            loss = nt_xent(*z.chunk(2), temperature)
+            z1, z2 = model(torch.cat([v1, v2])).chunk(2)
+            loss = nt_xent(z1, z2, temperature)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
