@@ -51,3 +51,21 @@ def test_pretrain_bad_classes_exit_2(tmp_path):
     result = runner.invoke(app, ["pretrain", "--classes", "a-b", "--out", str(tmp_path / "s")])
     assert result.exit_code == 2
     assert "classes must look like" in result.output
+
+
+def test_pretrain_contrastive_pretext(tmp_path):
+    out = tmp_path / "con.pt"
+    result = runner.invoke(
+        app,
+        ["pretrain", "--classes", "5-9", "--pretext", "contrastive", *SMALL, "--out", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    source = Source.load(out)
+    assert source.classes == 64 and source.task == "contrastive:digits[5,6,7,8,9]"
+    assert source.config.augment == 1.0 and source.config.early_stopping is None
+    assert source.config.batch_size == 256 and source.config.epochs == 2
+
+
+def test_pretrain_unknown_pretext_exit_2(tmp_path):
+    result = runner.invoke(app, ["pretrain", "--pretext", "jigsaw", "--out", str(tmp_path / "s")])
+    assert result.exit_code == 2 and "rotation, contrastive" in result.output

@@ -12,7 +12,14 @@ from nooverfit.cli._app import app, console, guard
 from nooverfit.cli._options import _size
 from nooverfit.config import RunConfig
 from nooverfit.data import load_dataset, make_split
-from nooverfit.transfer import class_subset, parse_classes, rotation_pretext
+from nooverfit.transfer import (
+    PRETEXTS,
+    class_subset,
+    contrastive_pretrain,
+    parse_classes,
+    rotation_pretext,
+    unlabeled_pool,
+)
 from nooverfit.transfer import pretrain as pretrain_source
 
 
@@ -28,18 +35,31 @@ def pretrain(
     ] = None,
     pretext: Annotated[
         str | None,
-        typer.Option(help="Self-supervised pretext on the unlabeled training pool: rotation."),
+        typer.Option(
+            help="Self-supervised pretext on the unlabeled training pool: rotation or "
+            "contrastive (SimCLR views of each image)."
+        ),
     ] = None,
+    temperature: Annotated[
+        float, typer.Option(help="NT-Xent temperature (--pretext contrastive).")
+    ] = 0.5,
     test: opt.TestSize = 0.25,
     val: opt.ValSize = 0.2,
     model: Annotated[str, typer.Option(help="Model family: mlp or cnn.")] = "cnn",
     width: Annotated[int, typer.Option(help="Hidden units (MLP) or first-block channels.")] = 32,
     depth: Annotated[int, typer.Option(help="Hidden layers (MLP) or conv blocks (CNN).")] = 2,
     batchnorm: Annotated[bool, typer.Option("--batchnorm", help="Add batch norm.")] = False,
-    augment: Annotated[float, typer.Option(help="Augmentation strength in [0, 1].")] = 0.5,
+    augment: Annotated[
+        float | None,
+        typer.Option(help="Augmentation strength in [0, 1] (default 0.5; contrastive: 1)."),
+    ] = None,
     lr: Annotated[float, typer.Option(help="Learning rate.")] = 1e-3,
-    batch_size: Annotated[int, typer.Option(help="Mini-batch size.")] = 64,
-    epochs: Annotated[int, typer.Option(help="Maximum epochs.")] = 60,
+    batch_size: Annotated[
+        int | None, typer.Option(help="Mini-batch size (default 64; contrastive: 256).")
+    ] = None,
+    epochs: Annotated[
+        int | None, typer.Option(help="Maximum epochs (default 60; contrastive: 200).")
+    ] = None,
     early_stopping: Annotated[
         str | None, typer.Option(help="patience:N, gl:ALPHA, pq:ALPHA or up:S.")
     ] = "patience:10",
@@ -47,14 +67,23 @@ def pretrain(
     device: opt.Device = None,
     out: Annotated[Path, typer.Option(help="Source file to write.")] = Path("source.pt"),
 ) -> None:
-    """Pretrain a source network on a class subset or a rotation pretext; write --out.
+    """Pretrain a source network on a class subset or a self-supervised pretext; write --out.
 
-    With --pretext rotation only the training pool of the split that --test, --val and
-    --seed define is used (labels ignored), so `nooverfit train` with the same split
-    never sees its validation or test images in pretraining.
+    With --pretext (rotation or contrastive) only the training pool of the split that
+    --test, --val and --seed define is used (labels ignored), so `nooverfit train` with
+    the same split never sees its validation or test images in pretraining. Contrastive
+    pretraining uses --augment as the strength of its views and runs all --epochs (no
+    early stopping).
     """
-    if pretext not in (None, "rotation"):
-        raise ValueError(f"pretext must be rotation, got {pretext!r}")
+    if pretext not in (None, *PRETEXTS):
+        raise ValueError(f"pretext must be one of {', '.join(PRETEXTS)}, got {pretext!r}")
+    contrastive = pretext == "contrastive"
+    if augment is None:
+        augment = 1.0 if contrastive else 0.5
+    if batch_size is None:
+        batch_size = 256 if contrastive else 64
+    if epochs is None:
+        epochs = 200 if contrastive else 60
     config = RunConfig(
         model=model,
         width=width,
@@ -70,9 +99,21 @@ def pretrain(
     dataset = load_dataset(data, target=target, data_dir=data_dir, download=download)
     if classes is not None:
         dataset = class_subset(dataset, parse_classes(classes))
+    if pretext is not None:
+        pool = unlabeled_pool(make_split(dataset.y, test=_size(test), val=_size(val), seed=seed))
+    if contrastive:
+        with console.status(f"contrastive pretraining on {len(pool)} unlabeled images"):
+            source = contrastive_pretrain(
+                dataset, config, index=pool, temperature=temperature, device=device
+            )
+        source.save(out)
+        console.print(
+            f"pretrained {model} on {source.task} ({len(pool)} unlabeled images, "
+            f"{source.classes}-d projection); wrote {out}"
+        )
+        return
     if pretext == "rotation":
-        split = make_split(dataset.y, test=_size(test), val=_size(val), seed=seed)
-        dataset = rotation_pretext(dataset, split.pool)
+        dataset = rotation_pretext(dataset, pool)
     with console.status(f"pretraining on {dataset.name} ({len(dataset)} samples)"):
         source = pretrain_source(dataset, config, device=device)
     source.save(out)

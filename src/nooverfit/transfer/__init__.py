@@ -4,6 +4,7 @@
 - :mod:`~nooverfit.transfer.strategy`: :func:`prepare` with ``head``/``io``/``full``/
   ``gradual`` and discriminative learning rates.
 - :mod:`~nooverfit.transfer.pretrain`: offline source tasks and :class:`Source` files.
+- :mod:`~nooverfit.transfer.pretext`: contrastive pretraining on an unlabeled pool.
 - :mod:`~nooverfit.transfer.backbones`: nooverfit, state-dict and torchvision backbones.
 - :mod:`~nooverfit.transfer.runs`: :func:`transfer_runs`, the study hook.
 """
@@ -21,6 +22,13 @@ from nooverfit.transfer.blocks import (
     find_blocks,
     freeze_batchnorm,
     thaw_batchnorm,
+)
+from nooverfit.transfer.pretext import (
+    PRETEXTS,
+    contrastive_pretrain,
+    nt_xent,
+    train_contrastive,
+    unlabeled_pool,
 )
 from nooverfit.transfer.pretrain import (
     Source,
@@ -41,6 +49,7 @@ from nooverfit.transfer.strategy import (
 )
 
 __all__ = [
+    "PRETEXTS",
     "STRATEGIES",
     "Block",
     "FrozenBatchNorm1d",
@@ -54,16 +63,20 @@ __all__ = [
     "adapt_channels",
     "as_pretrained",
     "class_subset",
+    "contrastive_pretrain",
     "find_blocks",
     "freeze_batchnorm",
     "hub_weights_path",
     "load_pretrained",
     "load_torchvision",
+    "nt_xent",
     "parse_classes",
     "prepare",
     "pretrain",
     "rotation_pretext",
     "thaw_batchnorm",
+    "train_contrastive",
     "transfer_model",
     "transfer_runs",
+    "unlabeled_pool",
 ]
