@@ -73,3 +73,33 @@ def test_fused_checks_divergence_once_per_epoch_like_a_gpu(monkeypatch, splits):
         _assert_histories_close(seq[i].history, fused[i].history)
     assert fused[1].history.stop_reason == seq[1].history.stop_reason == "diverged"
     assert len(fused[1].history) == len(seq[1].history)
+
+
+def test_fused_group_drops_finished_configs_and_still_matches_sequential(monkeypatch, splits):
+    """Configs that end at different epochs leave the group (it is rebuilt with the rest)
+    while every config's curve and weights stay the sequential engine's."""
+    monkeypatch.setattr(fused_module, "COMPACT_SHARE", 2)  # compact when half are done
+    selected = []
+    original = fused_module.StackedNet.select
+    monkeypatch.setattr(
+        fused_module.StackedNet,
+        "select",
+        lambda self, rows: (selected.append(len(rows)), original(self, rows))[1],
+    )
+    base = RunConfig(width=16, train_per_class=5, batch_size=25, optimizer="sgd", lr=0.05)
+    configs = [
+        base.replace(epochs=3, batchnorm=True),
+        base.replace(epochs=9, seed=1, batchnorm=True, l2=1e-3),
+        base.replace(epochs=5, seed=2),
+        base.replace(epochs=9, seed=3, weight_decay=1e-2),
+        base.replace(epochs=2, seed=4, train_per_class=3),
+        base.replace(epochs=7, seed=5, early_stopping="patience:1", lr=0.2),
+    ]
+    datas = [splits[i % 2] for i in range(len(configs))]
+    fused = run_configs(configs, datas, engine="fused")
+    seq = run_configs(configs, datas, engine="sequential")
+    assert selected  # the group was compacted at least once
+    for f, s in zip(fused, seq, strict=True):
+        _assert_histories_close(s.history, f.history)
+        for key, value in s.state.items():
+            torch.testing.assert_close(f.state[key], value, atol=1e-4, rtol=0)

@@ -62,20 +62,17 @@ class FunctionalNet:
         order = sorted(shapes, key=lambda n: len(shapes[n]) < 2)
         sizes = {n: max(1, int(torch.Size(shapes[n]).numel())) for n in order}
         self.matrix_columns = sum(sizes[n] for n in order if len(shapes[n]) >= 2)
-        self.flat = torch.zeros(self.k, sum(sizes.values()), device=device)
-        self.grad = torch.zeros_like(self.flat)
-        self.params: dict[str, torch.Tensor] = {}
+        self._columns: dict[str, tuple[slice, tuple[int, ...]]] = {}
         offset = 0
         for name in order:
-            cols = slice(offset, offset + sizes[name])
-            p = self.flat[:, cols].view(self.k, *shapes[name])
-            with torch.no_grad():
+            self._columns[name] = (slice(offset, offset + sizes[name]), shapes[name])
+            offset += sizes[name]
+        self.params: dict[str, torch.Tensor] = {}
+        self._bind(torch.zeros(self.k, offset, device=device))
+        with torch.no_grad():
+            for name, p in self.params.items():
                 for i, net in enumerate(nets):
                     p[i] = net.get_parameter(name).detach().to(device)
-            p.requires_grad_(True)
-            p.grad = self.grad[:, cols].view(self.k, *shapes[name])
-            self.params[name] = p
-            offset += sizes[name]
         self.buffers = {
             name: torch.stack([n.get_buffer(name).detach() for n in nets]).to(device)
             for name, _ in base.named_buffers()
@@ -88,6 +85,24 @@ class FunctionalNet:
 
         self._per_config = vmap(call, in_dims=(0, 0, 0), randomness="different")
         self._shared = vmap(call, in_dims=(0, 0, None), randomness="different")
+
+    def _bind(self, flat: torch.Tensor) -> None:
+        """Make ``flat`` ``(K, P)`` the parameters, as leaf views with gradient views."""
+        self.flat = flat
+        self.grad = torch.zeros_like(flat)
+        for name, (cols, shape) in self._columns.items():
+            p = flat[:, cols].view(self.k, *shape)
+            p.requires_grad_(True)
+            p.grad = self.grad[:, cols].view(self.k, *shape)
+            self.params[name] = p
+
+    def select(self, rows: list[int]) -> None:
+        """Keep only configs ``rows`` (in that order), e.g. to drop finished ones."""
+        index = torch.tensor(rows, device=self.device)
+        self.k = len(rows)
+        self._bind(self.flat.detach()[index].clone())
+        self.buffers = {name: b[index] for name, b in self.buffers.items()}
+        self.batches_tracked = self.batches_tracked[index]
 
     def forward(
         self,
@@ -121,10 +136,9 @@ class FunctionalNet:
         """Config ``k``'s state from ``snapshot`` in the keys of its module ``net``."""
         state: dict[str, torch.Tensor] = {}
         for name, value in net.state_dict().items():
-            if name in self.params:
-                p = self.params[name]
-                start = p.storage_offset() - self.flat.storage_offset()
-                t = snapshot["flat"][k, start : start + p[0].numel()].view(p.shape[1:])
+            if name in self._columns:
+                cols, shape = self._columns[name]
+                t = snapshot["flat"][k, cols].view(shape)
             else:
                 t = self.buffers[name][k]
             state[name] = t.detach().to("cpu", value.dtype).clone()

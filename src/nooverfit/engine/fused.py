@@ -31,6 +31,7 @@ from nooverfit.engine.batched import BatchedNet
 from nooverfit.engine.feed import DataArg, Feed, per_run
 from nooverfit.engine.functional import FunctionalNet, has_running_stats, structure
 from nooverfit.engine.grouping import CPU_GROUP, GPU_GROUP, group_key, plan_groups
+from nooverfit.engine.layout import Layout, index_rows
 from nooverfit.engine.optimizer import StackedOptimizer
 from nooverfit.engine.result import RunResult
 from nooverfit.engine.sequential import Factory, make_model, run_sequential
@@ -43,19 +44,6 @@ from nooverfit.train import batch_order
 log = logging.getLogger(__name__)
 
 EVAL_ROWS = {"cpu": 1 << 16, "cuda": 1 << 19}  # configs x samples per evaluation chunk
-
-
-def _index_rows(order: list[torch.Tensor], width: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Stack per-config sample indices into ``(K, width)``, padded with index 0 and a 0/1
-    ``valid`` mask."""
-    k = len(order)
-    dev = order[0].device
-    index = torch.zeros(k, width, dtype=torch.long, device=dev)
-    valid = torch.zeros(k, width, device=dev)
-    for i, o in enumerate(order):
-        index[i, : len(o)] = o
-        valid[i, : len(o)] = 1
-    return index, valid
 
 
 @torch.no_grad()
@@ -82,6 +70,10 @@ def _evaluate(
         correct += hit.sum(1)
     count = valid.sum(1).double() if valid is not None else torch.full_like(loss, n)
     return loss / count, correct / count
+
+
+#: drop finished configs from a group once they are at least 1 / COMPACT_SHARE of it
+COMPACT_SHARE = 4
 
 
 def _host_checks_each_step(device: torch.device) -> bool:
@@ -119,37 +111,16 @@ def train_group(
         nets = [make_model(c, d, factory=factory) for c, d in pairs]
         net = FunctionalNet(nets, device=dev)
     opt = StackedOptimizer(net, configs)
-    size = configs[0].batch_size
-    # a subset is one split's training images of one size; a stream, its batch order
-    subset = [(feed.block[i], c.train_size, c.train_per_class) for i, c in enumerate(configs)]
-    subsets = {s: feed.train_index(subset.index(s), configs[subset.index(s)]) for s in subset}
-    streams = sorted({(c.seed, s) for c, s in zip(configs, subset, strict=True)}, key=str)
-    row_of = [streams.index((c.seed, s)) for c, s in zip(configs, subset, strict=True)]
-    batches = np.array([math.ceil(len(subsets[s]) / size) for s in subset])  # per epoch
+    ids = list(range(k))  # the config of each row of the stacked net
+    layout = Layout.of(configs, ids, feed)
     augment = (
         augmenter(first.kind, name=first.dataset.name)
         if any(c.augment > 0 for c in configs)
         else None
     )
-    shared = len(streams) == 1 and augment is None
-    # only the configs that augment get their images transformed
-    augmented = [i for i, c in enumerate(configs) if c.augment > 0]
-    aug_rows = torch.tensor(augmented, device=dev) if len(augmented) < k else None
-    strength = torch.tensor([configs[i].augment for i in augmented], device=dev)
-    strength = strength.repeat_interleave(size)
+    size = configs[0].batch_size
     seed = sum(c.seed * 1_000_003**i for i, c in enumerate(configs[:8])) % 2**62
     gen = torch.Generator(device=dev).manual_seed(seed + 7919)  # dropout and augmentation
-    train_eval: tuple[torch.Tensor, torch.Tensor | None]
-    if len(subsets) == 1:
-        train_eval = (next(iter(subsets.values())), None)
-    else:
-        train_eval = _index_rows([subsets[s] for s in subset], max(map(len, subsets.values())))
-    val_eval: tuple[torch.Tensor, torch.Tensor | None]
-    if feed.blocks == 1:
-        val_eval = (first.val_index, None)
-    else:
-        longest = max(len(d.split.val) for d in feed.datas)
-        val_eval = _index_rows([feed.val_index(i) for i in range(k)], longest)
     stoppers = [EarlyStopping(c.early_stopping) if c.early_stopping else None for c in configs]
     rows: list[dict[str, list[float]]] = [
         {n: [] for n in ("loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds")}
@@ -158,25 +129,47 @@ def train_group(
     reasons: list[StopReason | None] = [None] * k
     best = net.snapshot() if any(stoppers) else {}
     has_best = [False] * k
+    results: dict[int, RunResult] = {}
+
+    def finish(done: list[int]) -> None:
+        """Store the results of rows ``done`` (config ids[r] each)."""
+        final = net.snapshot()
+        for r in done:
+            i = ids[r]
+            reason = reasons[i] or StopReason.COMPLETED
+            best_epoch = len(rows[i]["loss"]) - 1
+            source, stopper = final, stoppers[i]
+            if stopper is not None and has_best[i] and reason is not StopReason.DIVERGED:
+                source = best
+                best_epoch = stopper.best_epoch if stopper.best_epoch is not None else best_epoch
+            state = net.state_dict(r, source, nets[i])
+            history = History.from_columns(
+                rows[i], stop_reason=reason.value, best_epoch=best_epoch
+            )
+            results[i] = RunResult(configs[i], history, state, "fused")
+
     sync_each_step = _host_checks_each_step(dev)
     rng_devices = [dev.index or 0] if dev.type == "cuda" else []
     with warnings.catch_warnings(), torch.random.fork_rng(devices=rng_devices):
         warnings.filterwarnings("ignore", message="grad and param do not obey")
         torch.manual_seed(seed)  # dropout inside a user's module (FunctionalNet)
         for epoch in range(max(c.epochs for c in configs)):
-            running = [reasons[i] is None and epoch < configs[i].epochs for i in range(k)]
+            running = [reasons[i] is None and epoch < configs[i].epochs for i in ids]
             if not any(running):
                 break
             start = time.perf_counter()
+            n = len(ids)
+            subsets = layout.subsets
             order = [
                 subsets[s][batch_order(seed_, epoch, len(subsets[s]), device=dev)]
-                for seed_, s in streams
+                for seed_, s in layout.streams
             ]
-            steps = int(batches[np.array(running)].max())
-            index, valid = _index_rows(order, steps * size)  # (streams, S*B)
-            index, valid = index[row_of], valid[row_of]  # (K, S*B)
+            steps = int(layout.batches[np.array(running)].max())
+            index, valid = index_rows(order, steps * size)  # (streams, S*B)
+            index, valid = index[layout.row_of], valid[layout.row_of]  # (K, S*B)
             alive = torch.tensor(running, device=dev)  # cleared when a config diverges
             live = np.array(running)  # alive, as far as the host knows
+            shared = layout.shared
             for s in range(steps):
                 cols = slice(s * size, (s + 1) * size)
                 vb = valid[:, cols]  # (K, B)
@@ -185,18 +178,15 @@ def train_group(
                     xb = feed.x[index[0, cols]]  # (B, ...)
                 else:
                     xb = feed.x[index[:, cols]]  # (K, B, ...)
-                    if augment is not None and aug_rows is None:
-                        xb = augment(xb.flatten(0, 1), strength, gen).view_as(xb)
-                    elif augment is not None:  # xb is a fresh gather: write in place
-                        sub = xb[aug_rows]
-                        xb[aug_rows] = augment(sub.flatten(0, 1), strength, gen).view_as(sub)
+                    if augment is not None:
+                        xb = layout.augment(xb, augment, gen)
                 has = vb[:, 0] > 0
                 update = alive & has
                 logits = net.forward(
                     xb, shared=shared, train=True, valid=vb, update=update, gen=gen
                 )
                 ce = F.cross_entropy(logits.flatten(0, 1), yb.flatten(), reduction="none")
-                per = (ce.view(k, -1) * vb).sum(1) / vb.sum(1).clamp_min(1)  # (K,) batch means
+                per = (ce.view(n, -1) * vb).sum(1) / vb.sum(1).clamp_min(1)  # (K,) batch means
                 net.grad.zero_()
                 per.sum().backward()
                 net.batches_tracked += update
@@ -206,20 +196,22 @@ def train_group(
                     alive &= finite | ~has
                     if sync_each_step:
                         live = alive.numpy().copy()
-                opt.step(alive & has, live & (s < batches))
-            train_loss, train_acc = _evaluate(net, feed, *train_eval)
-            val_loss, val_acc = _evaluate(net, feed, *val_eval)
+                opt.step(alive & has, live & (s < layout.batches))
+            train_loss, train_acc = _evaluate(net, feed, *layout.train_eval)
+            val_loss, val_acc = _evaluate(net, feed, *layout.val_eval)
             alive_now = alive.tolist()
             metrics = torch.stack([train_loss, train_acc, val_loss, val_acc]).t().tolist()
             seconds = (time.perf_counter() - start) / sum(running)
             improved = []
-            for i in (i for i in range(k) if running[i]):
-                loss, acc, vloss, vacc = metrics[i]
+            for r, i in enumerate(ids):
+                if not running[r]:
+                    continue
+                loss, acc, vloss, vacc = metrics[r]
                 for name, value in zip(
                     rows[i], (loss, acc, vloss, vacc, configs[i].lr, seconds), strict=True
                 ):
                     rows[i][name].append(value)
-                if not (alive_now[i] and math.isfinite(loss) and math.isfinite(vloss)):
+                if not (alive_now[r] and math.isfinite(loss) and math.isfinite(vloss)):
                     reasons[i] = StopReason.DIVERGED
                     log.warning(
                         "run %s diverged at epoch %d", configs[i].label or configs[i].key, epoch
@@ -230,27 +222,26 @@ def train_group(
                     if stopper.update(epoch, vloss, loss) and stopper.stop_reason is not None:
                         reasons[i] = stopper.stop_reason
                     if stopper.best_epoch == epoch:
-                        improved.append(i)
+                        improved.append(r)
                 if reasons[i] is None and epoch + 1 >= configs[i].epochs:
                     reasons[i] = StopReason.COMPLETED
             if improved:
                 net.copy_rows(best, improved)
-                for i in improved:
-                    has_best[i] = True
-    final = net.snapshot()
-    results = []
-    for i, config in enumerate(configs):
-        reason = reasons[i] or StopReason.COMPLETED
-        best_epoch = len(rows[i]["loss"]) - 1
-        source = final
-        stopper = stoppers[i]
-        if stopper is not None and has_best[i] and reason is not StopReason.DIVERGED:
-            source = best
-            best_epoch = stopper.best_epoch if stopper.best_epoch is not None else best_epoch
-        state = net.state_dict(i, source, nets[i])
-        history = History.from_columns(rows[i], stop_reason=reason.value, best_epoch=best_epoch)
-        results.append(RunResult(config, history, state, "fused"))
-    return results
+                for r in improved:
+                    has_best[ids[r]] = True
+            done = [r for r, i in enumerate(ids) if reasons[i] is not None]
+            if done and len(done) < n and len(done) * COMPACT_SHARE >= n:
+                # finished configs would still cost their share of every later step
+                finish(done)
+                keep = [r for r in range(n) if r not in set(done)]
+                net.select(keep)
+                opt.select(keep)
+                index_keep = torch.tensor(keep, device=dev)
+                best = {name: t[index_keep] for name, t in best.items()}
+                ids = [ids[r] for r in keep]
+                layout = Layout.of(configs, ids, feed)
+    finish(list(range(len(ids))))
+    return [results[i] for i in range(k)]
 
 
 def run_fused(

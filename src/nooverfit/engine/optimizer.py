@@ -56,6 +56,19 @@ class StackedOptimizer:
         self._plan_for = b""
         self._plan: tuple[torch.Tensor, list[tuple[float, list[slice]]]] | None = None
 
+    def select(self, rows: list[int]) -> None:
+        """Keep only configs ``rows``, after ``net.select(rows)``."""
+        index = torch.tensor(rows, device=self.net.device)
+        self.m = self.m[index]
+        self.v = self.v[index] if self.v is not None else None
+        self.steps, self.lr = self.steps[index], self.lr[index]
+        self.l2 = self.l2[index] if self.l2 is not None else None
+        self.decay = self.decay[index] if self.decay is not None else None
+        self._lrs = [self._lrs[r] for r in rows]
+        self._count = self._count[rows]
+        self._step_t = self._step_t[index]
+        self._plan_for, self._plan = b"", None
+
     def _blocks(self, active: np.ndarray) -> list[tuple[float, list[slice]]]:
         """Maximal runs of adjacent ``active`` configs with one learning rate and step
         count, as ``(lr, [row slices])`` per learning rate."""

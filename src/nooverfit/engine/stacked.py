@@ -132,32 +132,55 @@ class StackedNet:
         #: columns ``[0, matrix_columns)`` hold the >= 2-D weights
         self.matrix_columns = sum(s.size for s in self.slots.values() if s.matrix)
         self.num_columns = offset
-        self.flat = torch.zeros(self.k, offset, device=device)  # (K, P)
-        self.grad = torch.zeros_like(self.flat)
         self.params: dict[str, torch.Tensor] = {}
-        for s in self.slots.values():
-            p = self.flat[:, s.offset : s.offset + s.size].view(self.k, *s.shape)
-            p.requires_grad_(True)
-            p.grad = self.grad[:, s.offset : s.offset + s.size].view(self.k, *s.shape)
-            self.params[s.name] = p
+        self._bind(torch.zeros(self.k, offset, device=device))  # (K, P)
         width = {i: shapes[i][0] for i in bn_layers}
         self.running_mean = {i: torch.zeros(self.k, width[i], device=device) for i in bn_layers}
         self.running_var = {i: torch.ones(self.k, width[i], device=device) for i in bn_layers}
         self.batches_tracked = torch.zeros(self.k, dtype=torch.long, device=device)
         self.dropout = torch.as_tensor(list(dropout), dtype=torch.float32, device=device)
-        #: configs that have batch norm at layer ``i`` (None: all of them)
-        self.bn_rows: dict[int, torch.Tensor | None] = {}
-        #: configs whose dropout masks are drawn (None: all; a rate of 0 keeps every unit,
-        #: so when most configs drop out, drawing for all beats gathering the few)
-        drops = [p > 0 for p in dropout]
-        self.dropout_rows = _rows(drops, device) if 2 * sum(drops) <= len(drops) else None
         # plain state-dict key of each stacked tensor, per config
         self.keys: list[dict[str, str]] = []
         with torch.no_grad():
             for k, net in enumerate(nets):
                 self.keys.append(self._load(k, net))
-        for i in bn_layers:
-            self.bn_rows[i] = _rows([f"rm{i}" in keys for keys in self.keys], device)
+        self._find_rows()
+
+    def _bind(self, flat: torch.Tensor) -> None:
+        """Make ``flat`` ``(K, P)`` the parameters: one leaf view per slot, with its
+        gradient a view of a ``grad`` buffer of the same shape."""
+        self.flat = flat
+        self.grad = torch.zeros_like(flat)
+        for s in self.slots.values():
+            p = flat[:, s.offset : s.offset + s.size].view(self.k, *s.shape)
+            p.requires_grad_(True)
+            p.grad = self.grad[:, s.offset : s.offset + s.size].view(self.k, *s.shape)
+            self.params[s.name] = p
+
+    def _find_rows(self) -> None:
+        """The configs that batch norm and dropout are computed for."""
+        #: configs that have batch norm at layer ``i`` (None: all of them)
+        self.bn_rows: dict[int, torch.Tensor | None] = {
+            i: _rows([f"rm{i}" in keys for keys in self.keys], self.device)
+            for i in self.running_mean
+        }
+        #: configs whose dropout masks are drawn (None: all; a rate of 0 keeps every unit,
+        #: so when most configs drop out, drawing for all beats gathering the few)
+        drops = (self.dropout > 0).tolist()
+        self.dropout_rows = _rows(drops, self.device) if 2 * sum(drops) <= len(drops) else None
+
+    def select(self, rows: list[int]) -> None:
+        """Keep only configs ``rows`` (in that order), e.g. to drop finished ones."""
+        index = torch.tensor(rows, device=self.device)
+        self.k = len(rows)
+        self._bind(self.flat.detach()[index].clone())
+        for i in self.running_mean:
+            self.running_mean[i] = self.running_mean[i][index]
+            self.running_var[i] = self.running_var[i][index]
+        self.batches_tracked = self.batches_tracked[index]
+        self.dropout = self.dropout[index]
+        self.keys = [self.keys[r] for r in rows]
+        self._find_rows()
 
     def _load(self, k: int, net: nn.Sequential) -> dict[str, str]:
         keys: dict[str, str] = {}
