@@ -1,6 +1,7 @@
 """`StackedNet` against the plain networks it stacks: batch norm and dropout computed only
 for the configs that have them."""
 
+import pytest
 import torch
 
 from nooverfit.config import RunConfig
@@ -65,3 +66,28 @@ def test_stacked_dropout_for_most_configs_leaves_rate_zero_configs_untouched():
     out = stacked._dropout(torch.ones(3, 1000, 8), torch.Generator().manual_seed(0))
     assert torch.equal(out[0], torch.ones(1000, 8))
     assert abs((out[1:] == 0).float().mean().item() - 0.5) < 0.02
+
+
+@pytest.mark.parametrize("model", ["mlp", "cnn"])
+@pytest.mark.parametrize("all_bn", [True, False])
+def test_stacked_batchnorm_kernel_for_whole_batches_equals_the_masked_path(model, all_bn):
+    configs = [
+        RunConfig(model=model, width=4, batchnorm=True),
+        RunConfig(model=model, width=4, batchnorm=all_bn, seed=1),
+        RunConfig(model=model, width=2, batchnorm=True, seed=2),
+    ]
+    nets = [build_model(c, (1, 8, 8), 10) for c in configs]
+    kernel, masked = (StackedNet(nets, dropout=[0.0] * 3, device=CPU) for _ in range(2))
+    x = torch.rand(6, 1, 8, 8)
+    valid, update = torch.ones(3, 6), torch.ones(3, dtype=torch.bool)
+    out = kernel.forward(x, shared=True, train=True, valid=valid, update=update, full=True)
+    ref = masked.forward(x, shared=True, train=True, valid=valid, update=update)
+    torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
+    out.sum().backward()
+    ref.sum().backward()
+    torch.testing.assert_close(kernel.grad, masked.grad, atol=1e-5, rtol=1e-5)
+    for i in kernel.running_mean:
+        torch.testing.assert_close(kernel.running_mean[i], masked.running_mean[i])
+        torch.testing.assert_close(kernel.running_var[i], masked.running_var[i])
+    for k, net in enumerate(nets):  # and torch's own modules
+        torch.testing.assert_close(out[k], net.train()(x), atol=1e-5, rtol=1e-5)

@@ -41,6 +41,7 @@ class BatchedNet(Protocol):
         valid: torch.Tensor | None = None,
         update: torch.Tensor | None = None,
         gen: torch.Generator | None = None,
+        full: bool = False,
     ) -> torch.Tensor: ...
 
     def select(self, rows: list[int]) -> None: ...

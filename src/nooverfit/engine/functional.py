@@ -113,10 +113,11 @@ class FunctionalNet:
         valid: torch.Tensor | None = None,
         update: torch.Tensor | None = None,
         gen: torch.Generator | None = None,
+        full: bool = False,
     ) -> torch.Tensor:
         """Logits ``(K, B, classes)`` of inputs shared ``(B, ...)`` or per config
-        ``(K, B, ...)``; ``valid``, ``update`` and ``gen`` are unused (no batch norm; dropout
-        draws from torch's global generator, which the engine seeds)."""
+        ``(K, B, ...)``; ``valid``, ``update``, ``gen`` and ``full`` are unused (no batch
+        norm; dropout draws from torch's global generator, which the engine seeds)."""
         self.base.train(train)
         call = self._shared if shared else self._per_config
         return call(self.params, self.buffers, x)

@@ -182,8 +182,9 @@ def train_group(
                         xb = layout.augment(xb, augment, gen)
                 has = vb[:, 0] > 0
                 update = alive & has
+                full = bool(live.all()) and (s + 1) * size <= layout.sizes.min()
                 logits = net.forward(
-                    xb, shared=shared, train=True, valid=vb, update=update, gen=gen
+                    xb, shared=shared, train=True, valid=vb, update=update, gen=gen, full=full
                 )
                 ce = F.cross_entropy(logits.flatten(0, 1), yb.flatten(), reduction="none")
                 per = (ce.view(n, -1) * vb).sum(1) / vb.sum(1).clamp_min(1)  # (K,) batch means

@@ -8,7 +8,6 @@ when finished configs leave the group.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -43,6 +42,7 @@ class Layout:
         streams: ``(seed, subset key)`` of each batch stream (its sample order).
         row_of: the stream of each row.
         batches: batches per epoch of each row.
+        sizes: training images of each row.
         shared: whether all rows read the same batches (one stream).
         aug_rows: the rows that augment (None: all of them).
         strength: augmentation strength per sample of those rows' batches.
@@ -53,6 +53,7 @@ class Layout:
     streams: list[tuple[int, tuple]]
     row_of: list[int]
     batches: np.ndarray
+    sizes: np.ndarray
     shared: bool
     aug_rows: torch.Tensor | None
     strength: torch.Tensor
@@ -73,7 +74,8 @@ class Layout:
                 subsets[s] = feed.train_index(i, c)
         streams = sorted({(c.seed, s) for c, s in zip(chosen, subset, strict=True)}, key=str)
         row_of = [streams.index((c.seed, s)) for c, s in zip(chosen, subset, strict=True)]
-        batches = np.array([math.ceil(len(subsets[s]) / size) for s in subset])
+        sizes = np.array([len(subsets[s]) for s in subset])
+        batches = -(-sizes // size)  # ceil
         augmented = [r for r, c in enumerate(chosen) if c.augment > 0]
         aug_rows = torch.tensor(augmented, device=dev) if len(augmented) < len(ids) else None
         strength = torch.tensor([chosen[r].augment for r in augmented], device=dev)
@@ -94,6 +96,7 @@ class Layout:
             streams,
             row_of,
             batches,
+            sizes,
             len(streams) == 1 and not augmented,
             aug_rows,
             strength.repeat_interleave(size),

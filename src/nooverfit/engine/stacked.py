@@ -217,6 +217,7 @@ class StackedNet:
         valid: torch.Tensor | None = None,
         update: torch.Tensor | None = None,
         gen: torch.Generator | None = None,
+        full: bool = False,
     ) -> torch.Tensor:
         """Logits ``(K, B, classes)``.
 
@@ -228,6 +229,9 @@ class StackedNet:
                 only these (required in training).
             update: ``(K,)`` bool, configs whose running statistics this batch updates.
             gen: generator of the dropout masks.
+            full: the caller knows (on the host) that every config has a whole batch and
+                updates its statistics: batch norm then runs as torch's own kernel, each
+                config's features as channels of their own.
         """
         # layout: "shared" (B, ...), "kb" (K, B, ...) or "conv" (B, K*C, H, W)
         layout = "shared" if shared else "kb"
@@ -256,13 +260,21 @@ class StackedNet:
                 )  # (B, K*C, H, W)
                 layout = "conv"
             elif op == "bn":
-                h = self._batchnorm(h, i, train=train, valid=valid, update=update)
+                rows = self.bn_rows[i]
+                if rows is not None and not len(rows):
+                    continue  # no config left in the group has this batch norm
+                if train and full:
+                    h = self._batchnorm_full(h, i)
+                else:
+                    h = self._batchnorm(h, i, train=train, valid=valid, update=update)
             elif op == "relu":
                 h = torch.relu_(h)  # in place: no producer needs its output for backward
             elif op == "pool":
                 h = F.max_pool2d(h, 2)
-            elif op == "dropout" and train:
-                h = self._dropout(h, gen)
+            elif (
+                op == "dropout" and train and (self.dropout_rows is None or len(self.dropout_rows))
+            ):
+                h = self._dropout(h, gen)  # unless no config left in the group drops out
         return h
 
     def _dropout(self, h: torch.Tensor, gen: torch.Generator | None) -> torch.Tensor:
@@ -282,6 +294,44 @@ class StackedNet:
         if rows is not None:
             out = x.index_copy(kdim, rows, out)
         return out.reshape(h.shape)
+
+    def _batchnorm_full(self, h: torch.Tensor, i: int) -> torch.Tensor:
+        """Training-mode batch norm of layer ``i`` when every config has a whole batch:
+        ``F.batch_norm`` over ``(B, Kb * H)`` (each config's units as channels), which also
+        updates the running statistics as ``nn.BatchNorm`` does."""
+        rows = self.bn_rows[i]
+        conv = h.dim() == 4
+        kdim = 1 if conv else 0
+        x = h.view(h.shape[0], self.k, -1, *h.shape[2:]) if conv else h  # K on dim kdim
+        sub = x if rows is None else x.index_select(kdim, rows)
+        kb = sub.shape[kdim]
+        gamma, beta = self.params[f"g{i}"], self.params[f"beta{i}"]
+        rm, rv = self.running_mean[i], self.running_var[i]
+        if rows is not None:
+            gamma, beta, rm, rv = gamma[rows], beta[rows], rm[rows], rv[rows]
+        b = h.shape[0] if conv else h.shape[1]
+        if conv:  # (B, Kb, C, H, W) -> channels (B, Kb*C, H, W)
+            channels = sub.reshape(b, -1, *sub.shape[3:])
+        else:  # (Kb, B, H) -> channels (B, Kb*H)
+            channels = sub.transpose(0, 1).reshape(b, -1)
+        y = F.batch_norm(
+            channels,
+            rm.view(-1),
+            rv.view(-1),
+            gamma.reshape(-1),
+            beta.reshape(-1),
+            training=True,
+            momentum=BN_MOMENTUM,
+            eps=1e-5,
+        )
+        if rows is not None:
+            with torch.no_grad():
+                self.running_mean[i].index_copy_(0, rows, rm)
+                self.running_var[i].index_copy_(0, rows, rv)
+        y = y.view(sub.shape) if conv else y.view(b, kb, -1).transpose(0, 1)
+        if rows is not None:
+            y = x.index_copy(kdim, rows, y)
+        return y.reshape(h.shape)
 
     def _batchnorm(
         self,
