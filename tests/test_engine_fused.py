@@ -113,9 +113,10 @@ def test_stacked_batchnorm_partial_batch_matches_torch():
 
 
 @pytest.mark.parametrize(
-    ("optimizer", "kernel"), [("adamw", True), ("adamw", False), ("sgd", False)]
+    ("optimizer", "kernel", "per_row"),
+    [("adamw", True, True), ("adamw", True, False), ("adamw", False, True), ("sgd", False, True)],
 )
-def test_stacked_optimizer_matches_torch(optimizer, kernel):
+def test_stacked_optimizer_matches_torch(optimizer, kernel, per_row):
     configs = [
         RunConfig(width=8, lr=1e-2, l2=0.1, weight_decay=0.05, optimizer=optimizer),
         RunConfig(width=8, lr=3e-3, seed=1, optimizer=optimizer),
@@ -125,6 +126,7 @@ def test_stacked_optimizer_matches_torch(optimizer, kernel):
     opt = StackedOptimizer(stacked, configs)
     assert opt.kernel or not kernel
     opt.kernel = kernel  # torch's fused Adam kernel, or the eager elementwise update
+    opt.per_row = per_row  # the kernel on each config's row (CPU) or on blocks (GPU)
     refs = []
     for net, c in zip(nets, configs, strict=True):
         groups = decay_groups(net, c.weight_decay)

@@ -4,6 +4,7 @@ each with its own learning rate, L2, weight decay and step count."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple, cast
 
 import numpy as np
 import torch
@@ -14,6 +15,19 @@ from nooverfit.engine.batched import BatchedNet
 BETAS = (0.9, 0.999)  # torch.optim.AdamW's defaults, as make_optimizer uses them
 EPS = 1e-8
 MOMENTUM = 0.9
+
+
+class RowCall(NamedTuple):
+    """One fused-Adam call over config rows that share ``lr``, ``l2`` and ``wd``."""
+
+    lr: float
+    l2: float
+    wd: float
+    params: list[torch.Tensor]
+    grads: list[torch.Tensor]
+    m: list[torch.Tensor]
+    v: list[torch.Tensor]
+    steps: list[torch.Tensor]
 
 
 class StackedOptimizer:
@@ -42,19 +56,24 @@ class StackedOptimizer:
         self.m = torch.zeros_like(net.flat)
         self.v = torch.zeros_like(net.flat) if not self.sgd else None
         self.steps = torch.zeros(k, 1, dtype=torch.float64, device=dev)
-        # torch's fused Adam kernel updates a block of rows in one pass (the eager ops
-        # below take eight, which on a CPU cost more than the matrix products at K >= 64).
-        # It takes one learning rate and step count per tensor, so it runs on blocks of
-        # adjacent configs that share both; L2 and weight decay, which differ per config,
-        # are applied to all configs at once before it.
+        # torch's fused Adam kernel updates whole tensors in one pass (the eager ops below
+        # take eight, which on a CPU cost more than the matrix products at K >= 64). It
+        # takes one learning rate, weight decay and step count per call or tensor:
+        # - on a CPU it runs on each config's row (its weight matrices with the config's
+        #   L2 as the kernel's weight decay, and the rest): one pass per row;
+        # - on a GPU, where thousands of rows would cost more host time per step than
+        #   the update itself, on blocks of adjacent configs with one learning rate and
+        #   step count, after L2 and weight decay are applied to all configs at once.
         self.kernel = (
             not self.sgd and dev.type in ("cpu", "cuda") and hasattr(torch, "_fused_adam_")
         )
+        self.per_row = dev.type == "cpu"
+        self._configs = list(configs)
         self._lrs = [c.lr for c in configs]
         self._count = np.zeros(k, dtype=np.int64)  # steps taken, per config (host's view)
         self._step_t = torch.zeros(k, device=dev)  # the same on the device, for the kernel
         self._plan_for = b""
-        self._plan: tuple[torch.Tensor, list[tuple[float, list[slice]]]] | None = None
+        self._plan: tuple[torch.Tensor, list] | None = None
 
     def select(self, rows: list[int]) -> None:
         """Keep only configs ``rows``, after ``net.select(rows)``."""
@@ -64,6 +83,7 @@ class StackedOptimizer:
         self.steps, self.lr = self.steps[index], self.lr[index]
         self.l2 = self.l2[index] if self.l2 is not None else None
         self.decay = self.decay[index] if self.decay is not None else None
+        self._configs = [self._configs[r] for r in rows]
         self._lrs = [self._lrs[r] for r in rows]
         self._count = self._count[rows]
         self._step_t = self._step_t[index]
@@ -90,16 +110,68 @@ class StackedOptimizer:
             k = end
         return list(by_lr.items())
 
-    def _kernel_step(self, active: torch.Tensor, rows: np.ndarray) -> None:
-        """Adam via ``torch._fused_adam_`` on blocks of the ``rows`` configs."""
+    def _row_calls(self, active: np.ndarray) -> list[RowCall]:
+        """Kernel calls over the rows of the ``active`` configs, one per distinct
+        ``(lr, l2, wd)``: its weight matrices' part with the config's L2 and weight decay,
+        and the rest without."""
         assert self.v is not None
+        cols = self.net.matrix_columns
+        buffers = (self.net.flat.detach(), self.net.grad, self.m, self.v)
+        calls: dict[tuple[float, float, float], list[tuple[torch.Tensor, ...]]] = {}
+        for k in np.flatnonzero(active):
+            c = self._configs[k]
+            for part, key in (
+                (slice(0, cols), (c.lr, c.l2, c.weight_decay)),
+                (slice(cols, None), (c.lr, 0.0, 0.0)),
+            ):
+                row = tuple(b[k, part] for b in buffers)
+                calls.setdefault(key, []).append((*row, self._step_t[k]))
+        return [
+            RowCall(*key, *(list(x) for x in zip(*rows, strict=True)))
+            for key, rows in calls.items()
+        ]
+
+    def _kernel_step(self, active: torch.Tensor, rows: np.ndarray) -> None:
+        """Adam via ``torch._fused_adam_`` on rows (CPU) or blocks (GPU) of the ``rows``
+        configs."""
         key = rows.tobytes()
         if key != self._plan_for or self._plan is None:  # the pattern rarely changes
             on = torch.tensor(rows, dtype=torch.float32, device=self.net.device)
-            self._plan_for, self._plan = key, (on, self._blocks(rows))
-        on, blocks = self._plan
+            plan = self._row_calls(rows) if self.per_row else self._blocks(rows)
+            self._plan_for, self._plan = key, (on, plan)
+        on, plan = self._plan
         self._count += rows
         self._step_t += on
+        if self.per_row:
+            self._row_step(cast(list[RowCall], plan))
+        else:
+            self._block_step(active, cast(list[tuple[float, list[slice]]], plan))
+
+    @staticmethod
+    def _row_step(calls: list[RowCall]) -> None:
+        b1, b2 = BETAS
+        for c in calls:
+            if c.l2 and c.wd:  # both: the coupled L2 goes into the gradient first
+                torch._foreach_add_(c.grads, torch._foreach_mul(c.params, c.l2))
+            kernel = torch._fused_adamw_ if c.wd else torch._fused_adam_
+            kernel(
+                c.params,
+                c.grads,
+                c.m,
+                c.v,
+                [],
+                c.steps,
+                amsgrad=False,
+                lr=c.lr,
+                beta1=b1,
+                beta2=b2,
+                weight_decay=c.wd or c.l2,
+                eps=EPS,
+                maximize=False,
+            )
+
+    def _block_step(self, active: torch.Tensor, blocks: list[tuple[float, list[slice]]]) -> None:
+        assert self.v is not None
         cols = self.net.matrix_columns
         p, g = self.net.flat.detach(), self.net.grad
         if self.l2 is not None:  # coupled L2: g += l2 * W
