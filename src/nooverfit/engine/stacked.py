@@ -330,7 +330,9 @@ class StackedNet:
                 self.running_var[i].index_copy_(0, rows, rv)
         y = y.view(sub.shape) if conv else y.view(b, kb, -1).transpose(0, 1)
         if rows is not None:
-            y = x.index_copy(kdim, rows, y)
+            # in place: the layer before batch norm (linear/conv) keeps its inputs for
+            # backward, not its output, and index_select saved only the indices
+            y = x.index_copy_(kdim, rows, y)
         return y.reshape(h.shape)
 
     def _batchnorm(
@@ -387,7 +389,9 @@ class StackedNet:
             y = (sub - per_k(mean)) * per_k(torch.rsqrt(var + 1e-5))
         y = y * per_k(gamma) + per_k(beta)
         if rows is not None:
-            y = x.index_copy(kdim, rows, y)
+            # in place: the layer before batch norm (linear/conv) keeps its inputs for
+            # backward, not its output, and index_select saved only the indices
+            y = x.index_copy_(kdim, rows, y)
         return y.reshape(h.shape)
 
     # --- state ---------------------------------------------------------------------------
