@@ -74,6 +74,8 @@ def _evaluate(
 
 #: drop finished configs from a group once they are at least 1 / COMPACT_SHARE of it
 COMPACT_SHARE = 4
+#: gather an epoch's inputs at once when they take at most this many bytes
+PREFETCH_BYTES = 64 << 20
 
 
 def _host_checks_each_step(device: torch.device) -> bool:
@@ -170,24 +172,38 @@ def train_group(
             alive = torch.tensor(running, device=dev)  # cleared when a config diverges
             live = np.array(running)  # alive, as far as the host knows
             shared = layout.shared
+            # the epoch's labels, batch sizes and (when small enough) inputs, gathered once
+            labels = feed.y[index]  # (K, S*B)
+            counts = valid.view(n, steps, size).sum(2)  # (K, S) real samples per batch
+            has_batch = counts > 0
+            counts = counts.clamp_min(1)
+            rows_x = index[0] if shared else index
+            inputs = (
+                feed.x[rows_x]
+                if rows_x.numel() * feed.x[0].numel() * feed.x.element_size() <= PREFETCH_BYTES
+                else None
+            )
             for s in range(steps):
                 cols = slice(s * size, (s + 1) * size)
                 vb = valid[:, cols]  # (K, B)
-                yb = feed.y[index[:, cols]]  # (K, B)
-                if shared:
-                    xb = feed.x[index[0, cols]]  # (B, ...)
+                yb = labels[:, cols]
+                if inputs is not None:  # (B, ...) shared or (K, B, ...)
+                    xb = inputs[cols] if shared else inputs[:, cols]
                 else:
-                    xb = feed.x[index[:, cols]]  # (K, B, ...)
-                    if augment is not None:
-                        xb = layout.augment(xb, augment, gen)
-                has = vb[:, 0] > 0
-                update = alive & has
+                    xb = feed.x[rows_x[cols] if shared else rows_x[:, cols]]
+                if augment is not None and not shared:
+                    xb = layout.augment(xb, augment, gen)
+                has = has_batch[:, s]
                 full = bool(live.all()) and (s + 1) * size <= layout.sizes.min()
+                update = alive if full else alive & has
                 logits = net.forward(
                     xb, shared=shared, train=True, valid=vb, update=update, gen=gen, full=full
                 )
                 ce = F.cross_entropy(logits.flatten(0, 1), yb.flatten(), reduction="none")
-                per = (ce.view(n, -1) * vb).sum(1) / vb.sum(1).clamp_min(1)  # (K,) batch means
+                if full:  # (K,) batch means
+                    per = ce.view(n, -1).mean(1)
+                else:
+                    per = (ce.view(n, -1) * vb).sum(1) / counts[:, s]
                 net.grad.zero_()
                 per.sum().backward()
                 net.batches_tracked += update
