@@ -173,6 +173,7 @@ def train_group(
             alive = torch.tensor(running, device=dev)  # cleared when a config diverges
             live = np.array(running)  # alive, as far as the host knows
             shared = layout.shared
+            whole = int(layout.sizes.min()) // size  # steps in which every row has a full batch
             # the epoch's labels, batch sizes and (when small enough) inputs, gathered once
             labels = feed.y[index]  # (K, S*B)
             counts = valid.view(n, steps, size).sum(2)  # (K, S) real samples per batch
@@ -195,7 +196,7 @@ def train_group(
                 if augment is not None and not shared:
                     xb = layout.augment(xb, augment, gen)
                 has = has_batch[:, s]
-                full = bool(live.all()) and (s + 1) * size <= layout.sizes.min()
+                full = s < whole and bool(live.all())
                 update = alive if full else alive & has
                 logits = net.forward(
                     xb, shared=shared, train=True, valid=vb, update=update, gen=gen, full=full

@@ -208,8 +208,7 @@ class StackedOptimizer:
         """
         if not rows.any():
             return  # e.g. a step only configs with larger training sets take
-        if self.kernel:
-            self.steps += active.view(-1, 1).double()
+        if self.kernel:  # counts its steps in _count/_step_t; self.steps is the eager path's
             self._kernel_step(active, rows)
             return
         a64 = active.view(-1, 1).double()
