@@ -96,6 +96,10 @@ class FunctionalNet:
             p.grad = self.grad[:, cols].view(self.k, *shape)
             self.params[name] = p
 
+    def zero_grad(self) -> None:
+        """Zero the gradient buffer (backward accumulates into it)."""
+        self.grad.zero_()
+
     def select(self, rows: list[int]) -> None:
         """Keep only configs ``rows`` (in that order), e.g. to drop finished ones."""
         index = torch.tensor(rows, device=self.device)

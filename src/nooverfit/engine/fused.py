@@ -206,7 +206,7 @@ def train_group(
                     per = ce.view(n, -1).mean(1)
                 else:
                     per = (ce.view(n, -1) * vb).sum(1) / counts[:, s]
-                net.grad.zero_()
+                net.zero_grad()
                 per.sum().backward()
                 net.batches_tracked += update
                 finite = torch.isfinite(per)

@@ -24,6 +24,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nooverfit.engine.dropout import dropout
+from nooverfit.engine.linear import stacked_linear
+
 BN_MOMENTUM = 0.1  # torch's default, as in the plain networks
 
 
@@ -156,6 +159,15 @@ class StackedNet:
             p.requires_grad_(True)
             p.grad = self.grad[:, s.offset : s.offset + s.size].view(self.k, *s.shape)
             self.params[s.name] = p
+        linear = {n for op, i in self.ops if op == "linear" for n in (f"w{i}", f"b{i}")}
+        self._accumulated = [p for n, p in self.params.items() if n not in linear]
+
+    def zero_grad(self) -> None:
+        """Zero the gradients that backward accumulates: those of convolutions and batch
+        norm (linear layers overwrite theirs, see :func:`stacked_linear`)."""
+        for p in self._accumulated:
+            assert p.grad is not None
+            p.grad.zero_()
 
     def _find_rows(self) -> None:
         """The configs that batch norm and dropout are computed for."""
@@ -246,10 +258,12 @@ class StackedNet:
                     h = h.reshape(b, -1) if layout == "shared" else h.reshape(self.k, b, -1)
             elif op == "linear":
                 w, bias = self.params[f"w{i}"], self.params[f"b{i}"]
-                if layout == "shared":  # every config reads the same batch
-                    h = h.expand(self.k, *h.shape)
-                    layout = "kb"
-                h = torch.baddbmm(bias.unsqueeze(1), h, w)  # (K, B, out)
+                if train:  # (K, B, out); a shared (B, in) batch is read by every config
+                    h = stacked_linear(h, w, bias)
+                else:
+                    hk = h.expand(self.k, *h.shape) if layout == "shared" else h
+                    h = torch.baddbmm(bias.unsqueeze(1), hk, w)
+                layout = "kb"
             elif op == "conv":
                 w, bias = self.params[f"w{i}"], self.params[f"b{i}"]
                 groups = 1 if layout == "shared" else self.k
@@ -278,22 +292,12 @@ class StackedNet:
         return h
 
     def _dropout(self, h: torch.Tensor, gen: torch.Generator | None) -> torch.Tensor:
-        """Inverted dropout at each config's rate; masks are drawn only for the configs
-        whose rate is above 0 (the others pass ``h`` through)."""
-        rows = self.dropout_rows
+        """Dropout of ``(K, B, H)`` or ``(B, K*C, H, W)`` activations at each config's
+        rate (see :func:`~nooverfit.engine.dropout.dropout`)."""
         conv = h.dim() == 4
-        # view as (K, B, H) for linear or (B, K, C, H, W) for conv layers
-        x = h.view(h.shape[0], self.k, -1, *h.shape[2:]) if conv else h
-        kdim = 1 if conv else 0
-        sub = x if rows is None else x.index_select(kdim, rows)
-        p = self.dropout if rows is None else self.dropout[rows]
-        p = p.view(1, -1, 1, 1, 1) if conv else p.view(-1, 1, 1)
-        mask = torch.rand(sub.shape, generator=gen, device=h.device)
-        mask = mask.ge_(p).mul_(1 / (1 - p))  # 1 / (1 - p) where kept, else 0
-        out = sub * mask
-        if rows is not None:
-            out = x.index_copy(kdim, rows, out)
-        return out.reshape(h.shape)
+        x = h.view(h.shape[0], self.k, -1, *h.shape[2:]) if conv else h  # (B, K, C, H, W)
+        x = dropout(x, self.dropout, kdim=int(conv), rows=self.dropout_rows, gen=gen)
+        return x.reshape(h.shape)
 
     def _batchnorm_full(self, h: torch.Tensor, i: int) -> torch.Tensor:
         """Training-mode batch norm of layer ``i`` when every config has a whole batch:
