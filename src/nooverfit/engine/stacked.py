@@ -2,9 +2,11 @@
 
 Each config's network is built by :func:`nooverfit.models.build_model` (so its
 initialization is the sequential engine's) and copied into slice ``k`` of stacked
-tensors. Linear layers run as ``baddbmm`` on ``(K, in, out)`` weights, convolutions as one
-grouped convolution with ``groups=K``, batch norm with per-config statistics and an on/off
-flag, dropout with a per-config rate. Narrower networks sit in the leading units of the
+tensors. Linear layers run as ``baddbmm`` on ``(K, in, out)`` weights
+(:mod:`~nooverfit.engine.linear`), convolutions as one grouped convolution with
+``groups=K``, batch norm with per-config statistics and an on/off flag
+(:mod:`~nooverfit.engine.batchnorm`), dropout with a per-config rate
+(:mod:`~nooverfit.engine.dropout`). Narrower networks sit in the leading units of the
 group's widest layer with zeros elsewhere: a zero unit has zero pre-activation, ReLU
 passes zero and its gradient ``relu'(0) = 0``, so padded weights get zero gradients and
 stay zero under L2, weight decay and Adam - the math equals the narrow network.
@@ -24,10 +26,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nooverfit.engine.batchnorm import Norm, batchnorm_masked, batchnorm_whole
 from nooverfit.engine.dropout import dropout
 from nooverfit.engine.linear import stacked_linear
-
-BN_MOMENTUM = 0.1  # torch's default, as in the plain networks
 
 
 @dataclass(frozen=True)
@@ -299,45 +300,19 @@ class StackedNet:
         x = dropout(x, self.dropout, kdim=int(conv), rows=self.dropout_rows, gen=gen)
         return x.reshape(h.shape)
 
-    def _batchnorm_full(self, h: torch.Tensor, i: int) -> torch.Tensor:
-        """Training-mode batch norm of layer ``i`` when every config has a whole batch:
-        ``F.batch_norm`` over ``(B, Kb * H)`` (each config's units as channels), which also
-        updates the running statistics as ``nn.BatchNorm`` does."""
-        rows = self.bn_rows[i]
-        conv = h.dim() == 4
-        kdim = 1 if conv else 0
-        x = h.view(h.shape[0], self.k, -1, *h.shape[2:]) if conv else h  # K on dim kdim
-        sub = x if rows is None else x.index_select(kdim, rows)
-        kb = sub.shape[kdim]
-        gamma, beta = self.params[f"g{i}"], self.params[f"beta{i}"]
-        rm, rv = self.running_mean[i], self.running_var[i]
-        if rows is not None:
-            gamma, beta, rm, rv = gamma[rows], beta[rows], rm[rows], rv[rows]
-        b = h.shape[0] if conv else h.shape[1]
-        if conv:  # (B, Kb, C, H, W) -> channels (B, Kb*C, H, W)
-            channels = sub.reshape(b, -1, *sub.shape[3:])
-        else:  # (Kb, B, H) -> channels (B, Kb*H)
-            channels = sub.transpose(0, 1).reshape(b, -1)
-        y = F.batch_norm(
-            channels,
-            rm.view(-1),
-            rv.view(-1),
-            gamma.reshape(-1),
-            beta.reshape(-1),
-            training=True,
-            momentum=BN_MOMENTUM,
-            eps=1e-5,
+    def _norm(self, i: int) -> Norm:
+        return Norm(
+            self.k,
+            self.bn_rows[i],
+            self.params[f"g{i}"],
+            self.params[f"beta{i}"],
+            self.running_mean[i],
+            self.running_var[i],
         )
-        if rows is not None:
-            with torch.no_grad():
-                self.running_mean[i].index_copy_(0, rows, rm)
-                self.running_var[i].index_copy_(0, rows, rv)
-        y = y.view(sub.shape) if conv else y.view(b, kb, -1).transpose(0, 1)
-        if rows is not None:
-            # in place: the layer before batch norm (linear/conv) keeps its inputs for
-            # backward, not its output, and index_select saved only the indices
-            y = x.index_copy_(kdim, rows, y)
-        return y.reshape(h.shape)
+
+    def _batchnorm_full(self, h: torch.Tensor, i: int) -> torch.Tensor:
+        """Training-mode batch norm of layer ``i`` when every config has a whole batch."""
+        return batchnorm_whole(h, self._norm(i))
 
     def _batchnorm(
         self,
@@ -349,54 +324,7 @@ class StackedNet:
         update: torch.Tensor | None,
     ) -> torch.Tensor:
         """Batch norm of layer ``i`` for the configs that have it; the rest pass through."""
-        rows = self.bn_rows[i]
-        conv = h.dim() == 4
-        # view as (K, B, H, S) for linear (S=1) or (B, K, C, S) for conv layers
-        x = h.view(h.shape[0], self.k, -1, h.shape[2] * h.shape[3]) if conv else h.unsqueeze(-1)
-        kdim, bdim = (1, 0) if conv else (0, 1)
-
-        def pick(t: torch.Tensor | None) -> torch.Tensor | None:  # the BN configs of (K, ...)
-            return t if t is None or rows is None else t[rows]
-
-        sub = x if rows is None else x.index_select(kdim, rows)
-        gamma, beta = pick(self.params[f"g{i}"]), pick(self.params[f"beta{i}"])  # (Kb, H)
-        assert gamma is not None and beta is not None
-
-        def per_k(t: torch.Tensor) -> torch.Tensor:  # (Kb, H) -> broadcastable to sub
-            return t.unsqueeze(bdim).unsqueeze(-1)
-
-        rm, rv = self.running_mean[i], self.running_var[i]
-        if train:
-            valid = pick(valid)
-            assert valid is not None
-            m = valid.t() if conv else valid  # (B, Kb) or (Kb, B)
-            m = m.unsqueeze(-1).unsqueeze(-1)
-            n = valid.sum(1) * sub.shape[-1]  # (Kb,) elements per channel
-            count = n.clamp_min(1).unsqueeze(1)  # a config without a batch: no NaN
-            mean = (sub * m).sum((bdim, 3)) / count  # (Kb, H)
-            centered = sub - per_k(mean)
-            var = (centered.square() * m).sum((bdim, 3)) / count
-            on = pick(update)
-            if on is not None:
-                with torch.no_grad():
-                    unbiased = var * (n / (n - 1).clamp_min(1)).unsqueeze(1)
-                    rate = (BN_MOMENTUM * on.float()).unsqueeze(1)
-                    if rows is None:
-                        rm.lerp_(mean, rate)
-                        rv.lerp_(unbiased, rate)
-                    else:
-                        rm.index_copy_(0, rows, rm[rows].lerp_(mean, rate))
-                        rv.index_copy_(0, rows, rv[rows].lerp_(unbiased, rate))
-            y = centered * per_k(torch.rsqrt(var + 1e-5))
-        else:
-            mean, var = (rm, rv) if rows is None else (rm[rows], rv[rows])
-            y = (sub - per_k(mean)) * per_k(torch.rsqrt(var + 1e-5))
-        y = y * per_k(gamma) + per_k(beta)
-        if rows is not None:
-            # in place: the layer before batch norm (linear/conv) keeps its inputs for
-            # backward, not its output, and index_select saved only the indices
-            y = x.index_copy_(kdim, rows, y)
-        return y.reshape(h.shape)
+        return batchnorm_masked(h, self._norm(i), train=train, valid=valid, update=update)
 
     # --- state ---------------------------------------------------------------------------
 
