@@ -6,7 +6,7 @@ import torch
 
 from nooverfit.config import RunConfig
 from nooverfit.data import load_split
-from nooverfit.engine import fused as fused_module
+from nooverfit.engine import group as group_module
 from nooverfit.engine import run_configs
 from nooverfit.engine.feed import Feed, per_run
 
@@ -64,7 +64,7 @@ def test_fused_group_of_two_splits_matches_sequential_on_each(splits):
 def test_fused_checks_divergence_once_per_epoch_like_a_gpu(monkeypatch, splits):
     """The GPU path (no host check per step) gives the same curves for healthy runs and
     stops a diverging one as diverged in the same epoch."""
-    monkeypatch.setattr(fused_module, "_host_checks_each_step", lambda device: False)
+    monkeypatch.setattr(group_module, "_host_checks_each_step", lambda device: False)
     base = RunConfig(width=16, epochs=6, train_per_class=5, batch_size=16, optimizer="sgd")
     configs = [base.replace(lr=0.05), base.replace(lr=1e8, seed=5), base.replace(lr=0.01)]
     fused = run_configs(configs, splits[0], engine="fused")
@@ -78,11 +78,11 @@ def test_fused_checks_divergence_once_per_epoch_like_a_gpu(monkeypatch, splits):
 def test_fused_group_drops_finished_configs_and_still_matches_sequential(monkeypatch, splits):
     """Configs that end at different epochs leave the group (it is rebuilt with the rest)
     while every config's curve and weights stay the sequential engine's."""
-    monkeypatch.setattr(fused_module, "COMPACT_SHARE", 2)  # compact when half are done
+    monkeypatch.setattr(group_module, "COMPACT_SHARE", 2)  # compact when half are done
     selected = []
-    original = fused_module.StackedNet.select
+    original = group_module.StackedNet.select
     monkeypatch.setattr(
-        fused_module.StackedNet,
+        group_module.StackedNet,
         "select",
         lambda self, rows: (selected.append(len(rows)), original(self, rows))[1],
     )
