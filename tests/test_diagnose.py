@@ -89,6 +89,20 @@ def test_diagnose_diverging(loss):
     assert d.remedies[0].kind == "lower_lr"
 
 
+def test_noise_around_a_near_zero_training_loss_is_not_divergence():
+    # a real run (the default study's batch-norm remedy: 200 training images, batches of
+    # 32): the training loss falls from 2.1 to ~0.001, then jitters up to 0.006, over
+    # 100 % above its minimum but far below 1 % of its early value
+    h = History.load(Path(__file__).parent / "fixtures" / "batchnorm_small_batches.csv")
+    assert min(h.loss) < 0.002 and max(h.loss[-30:]) > 2 * min(h.loss)
+    assert diagnose(h).verdict is Verdict.OVERFITTING
+    # the same rise at the scale of its early loss is divergence
+    loss = np.array(h.loss)
+    loss[70:] = loss[70:] * 300
+    jumped = History.from_columns({"loss": loss, "val_loss": h.val_loss})
+    assert diagnose(jumped).verdict is Verdict.DIVERGING
+
+
 def test_diagnose_stop_reason_diverged():
     h = History.from_columns({"loss": [1.0, 0.9], "val_loss": [1.0, 0.9]})
     h = History(**{**h.__dict__, "stop_reason": "diverged"})

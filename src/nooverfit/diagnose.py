@@ -4,10 +4,11 @@ Pure and deterministic: a :class:`~nooverfit.history.History` in, a frozen
 :class:`Diagnosis` out, in well under a millisecond per run. The rules, in order:
 
 1. **diverging** - the run recorded a divergence, a loss is infinite or ends in NaN, or the
-   smoothed training loss ends more than 20 % above its own minimum (it got worse while
-   training: exploding), or it swings by more than 10 % per epoch (in log space, beyond its
-   net trend) over the second half without getting lower than in the first half, or the
-   validation loss sits over 100x the training loss while training makes no progress.
+   smoothed training loss ends more than 20 % above its own minimum and by more than 1 % of
+   its early value (it got worse while training: exploding), or it swings by more
+   than 10 % per epoch (in log space, beyond its net trend) over the second half without
+   getting lower than in the first half, or the validation loss sits over 100x the
+   training loss while training makes no progress.
 2. **insufficient_evidence** - no validation curve, or fewer than ``MIN_EPOCHS`` epochs.
 3. **overfitting** - the smoothed validation loss rose more than ``RISE`` (15 %) above its
    minimum at least two epochs before the end (unless early stopping ended the run there),
@@ -45,6 +46,10 @@ MIN_EPOCHS = 4
 RISE = 0.15
 #: Smoothed training-loss rise above its minimum that counts as diverging (fraction).
 DIVERGE_RISE = 0.2
+#: ... provided the rise is also at least this share of the loss's early scale (the
+#: median of its first three epochs): a loss near zero (e.g. 0.001 -> 0.002 with batch
+#: norm on small batches) is noise, not an optimizer running away.
+DIVERGE_FLOOR = 0.01
 #: Validation/training loss ratio that, without training progress, means a blow-up.
 BLOWUP = 100.0
 #: Width in epochs of the centered moving average whose minimum is the onset.
@@ -280,7 +285,9 @@ def _diverged(history: History, train: np.ndarray, val: np.ndarray) -> str:
         return ""
     smooth = cv.smooth(cv.fill_missing(train))
     low = int(np.argmin(smooth))
-    if smooth[low] > 0 and smooth[-1] > (1 + DIVERGE_RISE) * smooth[low] and low < len(train) - 2:
+    early = float(np.median(train[np.isfinite(train)][:3]))
+    rise_needed = max(DIVERGE_RISE * smooth[low], DIVERGE_FLOOR * early)
+    if smooth[low] > 0 and smooth[-1] - smooth[low] > rise_needed and low < len(train) - 2:
         rise = 100 * (smooth[-1] / smooth[low] - 1)
         return (
             f"the smoothed training loss rose {rise:.0f}% above its minimum at epoch "
