@@ -278,10 +278,11 @@ class StackedNet:
                 rows = self.bn_rows[i]
                 if rows is not None and not len(rows):
                     continue  # no config left in the group has this batch norm
+                norm = self._norm(i)
                 if train and full:
-                    h = self._batchnorm_full(h, i)
+                    h = batchnorm_whole(h, norm)
                 else:
-                    h = self._batchnorm(h, i, train=train, valid=valid, update=update)
+                    h = batchnorm_masked(h, norm, train=train, valid=valid, update=update)
             elif op == "relu":
                 h = torch.relu_(h)  # in place: no producer needs its output for backward
             elif op == "pool":
@@ -301,6 +302,7 @@ class StackedNet:
         return x.reshape(h.shape)
 
     def _norm(self, i: int) -> Norm:
+        """Batch-norm layer ``i``: its configs, parameters and running statistics."""
         return Norm(
             self.k,
             self.bn_rows[i],
@@ -309,22 +311,6 @@ class StackedNet:
             self.running_mean[i],
             self.running_var[i],
         )
-
-    def _batchnorm_full(self, h: torch.Tensor, i: int) -> torch.Tensor:
-        """Training-mode batch norm of layer ``i`` when every config has a whole batch."""
-        return batchnorm_whole(h, self._norm(i))
-
-    def _batchnorm(
-        self,
-        h: torch.Tensor,
-        i: int,
-        *,
-        train: bool,
-        valid: torch.Tensor | None,
-        update: torch.Tensor | None,
-    ) -> torch.Tensor:
-        """Batch norm of layer ``i`` for the configs that have it; the rest pass through."""
-        return batchnorm_masked(h, self._norm(i), train=train, valid=valid, update=update)
 
     # --- state ---------------------------------------------------------------------------
 
