@@ -10,10 +10,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-import torch
 from torch import nn
 
 from nooverfit.config import RunConfig, check_dropout
+from nooverfit.seeding import seeded
 
 
 class Network(nn.Sequential):
@@ -106,8 +106,7 @@ def build_model(config: RunConfig, in_shape: Sequence[int], classes: int) -> Net
 
     The global random state is left as it was.
     """
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(config.seed)
+    with seeded(config.seed):
         if config.model == "cnn":
             return cnn(
                 in_shape,

@@ -22,6 +22,7 @@ from nooverfit.data.augment import augmenter
 from nooverfit.data.tensors import SplitData
 from nooverfit.history import History
 from nooverfit.regularize import decay_groups, l2_penalty
+from nooverfit.seeding import seeded
 from nooverfit.stopping import EarlyStopping, StopReason
 
 log = logging.getLogger(__name__)
@@ -121,8 +122,7 @@ def fit(
     best_state: dict[str, torch.Tensor] | None = None
     reason = StopReason.COMPLETED
     devices = [device.index or 0] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(config.seed)  # dropout masks
+    with seeded(config.seed, cuda_devices=devices):  # dropout masks
         for epoch in range(config.epochs):
             start = time.perf_counter()
             model.train()

@@ -26,6 +26,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from nooverfit.seeding import seeded
+
 if TYPE_CHECKING:
     from torchvision.transforms.v2 import Compose
 
@@ -199,8 +201,7 @@ def pipeline_augmenter(policy: ImagePolicy) -> Augmenter:
         seed = int(torch.randint(0, 2**62, (1,), generator=gen, device=gen.device).item())
         size = (int(x.shape[-2]), int(x.shape[-1]))
         out = x.clone()
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        with seeded(seed):
             for s in torch.unique(strength).tolist():
                 if s <= 0:
                     continue

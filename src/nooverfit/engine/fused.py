@@ -6,23 +6,37 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
+import threading
 import time
 import warnings
 from collections.abc import Iterator, Sequence
-
-import torch
 
 from nooverfit.config import RunConfig
 from nooverfit.data.tensors import SplitData
 from nooverfit.engine.feed import DataArg, Feed, per_run
 from nooverfit.engine.functional import has_running_stats, structure
 from nooverfit.engine.group import GroupTraining
-from nooverfit.engine.grouping import CPU_GROUP, GPU_GROUP, group_key, plan_groups
+from nooverfit.engine.grouping import (
+    CPU_GROUP,
+    GPU_GROUP,
+    config_steps,
+    group_cost,
+    group_key,
+    plan_groups,
+)
 from nooverfit.engine.result import RunResult
 from nooverfit.engine.sequential import Factory, make_model, run_sequential
+from nooverfit.engine.workers import Cancelled, cpu_workers, run_in_threads
+from nooverfit.seeding import seeded
 
 log = logging.getLogger(__name__)
+
+
+#: the warning autograd gives once for gradients that are views of the group's buffer
+LAYOUT_WARNING = "grad and param do not obey"
 
 
 def train_group(
@@ -40,13 +54,31 @@ def train_group(
     Returns:
         One :class:`RunResult` per config, in order, with ``engine == "fused"``.
     """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=LAYOUT_WARNING)
+        return _train(configs, data, factory=factory)
+
+
+def _train(
+    configs: Sequence[RunConfig],
+    data: DataArg,
+    *,
+    factory: Factory | None = None,
+    cancel: threading.Event | None = None,
+) -> list[RunResult]:
+    """:func:`train_group` without touching the warning filters (they are process-wide, so
+    worker threads leave them to the main thread); training stops with
+    :class:`~nooverfit.engine.workers.Cancelled` once ``cancel`` is set (checked each
+    epoch)."""
     group = GroupTraining(configs, Feed.of(per_run(data, len(configs))), factory=factory)
     dev = group.device
-    rng_devices = [dev.index or 0] if dev.type == "cuda" else []
-    with warnings.catch_warnings(), torch.random.fork_rng(devices=rng_devices):
-        warnings.filterwarnings("ignore", message="grad and param do not obey")
-        torch.manual_seed(group.seed)  # dropout inside a user's module (FunctionalNet)
+    with contextlib.ExitStack() as stack:
+        if factory is not None:  # dropout inside a user's module draws from the global state
+            cuda = [dev.index or 0] if dev.type == "cuda" else []
+            stack.enter_context(seeded(group.seed, cuda_devices=cuda))
         for epoch in range(max(c.epochs for c in configs)):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled(f"fused group of {len(configs)} configs stopped")
             running = group.running(epoch)
             if not any(running):
                 break
@@ -63,6 +95,7 @@ def run_fused(
     *,
     max_group: int | None = None,
     factory: Factory | None = None,
+    workers: int | None = None,
 ) -> Iterator[tuple[int, RunResult]]:
     """Train ``configs`` in fused groups, yielding ``(index, result)`` group by group.
 
@@ -75,6 +108,10 @@ def run_fused(
         factory: builds a user's own network per config; configs whose modules share a
             structure are fused through ``torch.func``, and modules with batch-norm
             running statistics run on the sequential engine.
+        workers: groups trained at once in worker threads, each with its share of torch's
+            threads (default: on a CPU one per torch thread, see
+            :func:`~nooverfit.engine.workers.cpu_workers`; on a GPU, and for a user's
+            modules, 1). Results depend on it: it decides how configs are grouped.
     """
     datas = per_run(data, len(configs))
     if not datas:
@@ -83,13 +120,49 @@ def run_fused(
     if factory is not None:
         yield from _run_functional(configs, datas, factory, max_group=max_group)
         return
+    if workers is None:
+        workers = cpu_workers(len(configs)) if first.device.type == "cpu" else 1
+    steps = [_steps(c, d) for c, d in zip(configs, datas, strict=True)]
     groups = plan_groups(
-        configs, first.in_shape, first.num_classes, device=first.device, max_group=max_group
+        configs,
+        first.in_shape,
+        first.num_classes,
+        device=first.device,
+        max_group=max_group,
+        workers=workers,
+        steps=steps,
     )
-    for group in groups:
-        log.info("fused group of %d configs", len(group))
-        chosen = [configs[i] for i in group]
-        yield from zip(group, train_group(chosen, [datas[i] for i in group]), strict=True)
+    workers = min(workers, len(groups))
+    if workers == 1:
+        for group in groups:
+            log.info("fused group of %d configs", len(group))
+            chosen = [configs[i] for i in group]
+            yield from zip(group, train_group(chosen, [datas[i] for i in group]), strict=True)
+        return
+    groups.sort(key=lambda g: -group_cost(g, steps))  # longest first, so all end together
+    log.info("fused groups of %s configs, %d at a time", [len(g) for g in groups], workers)
+    tasks = [
+        functools.partial(_task, [configs[i] for i in group], [datas[i] for i in group])
+        for group in groups
+    ]
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=LAYOUT_WARNING)
+        for g, results in run_in_threads(tasks, workers=workers):
+            yield from zip(groups[g], results, strict=True)
+
+
+def _task(
+    configs: list[RunConfig], datas: list[SplitData], cancel: threading.Event
+) -> list[RunResult]:
+    return _train(configs, datas, cancel=cancel)
+
+
+def _steps(config: RunConfig, data: SplitData) -> int:
+    """Optimizer steps of a run on its training subset of ``data``."""
+    subset = data.split.train(
+        data.dataset.y, train_size=config.train_size, train_per_class=config.train_per_class
+    )
+    return config_steps(config, len(subset))
 
 
 def _run_functional(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 
-import torch
 from torch import nn
 
 from nooverfit.config import RunConfig
@@ -12,6 +11,7 @@ from nooverfit.data.tensors import SplitData
 from nooverfit.engine.feed import DataArg, per_run
 from nooverfit.engine.result import RunResult
 from nooverfit.models import build_model
+from nooverfit.seeding import seeded
 from nooverfit.train import Callback, fit
 
 #: ``factory(config) -> nn.Module``: a user's own network for a config.
@@ -23,8 +23,7 @@ def make_model(config: RunConfig, data: SplitData, *, factory: Factory | None = 
     either way initialized under ``config.seed`` with the global random state untouched."""
     if factory is None:
         return build_model(config, data.in_shape, data.num_classes)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(config.seed)
+    with seeded(config.seed):
         return factory(config)
 
 

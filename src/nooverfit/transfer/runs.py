@@ -27,12 +27,12 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-import torch
 from torch import nn
 
 from nooverfit.config import RunConfig
 from nooverfit.data.tensors import SplitData
 from nooverfit.engine.result import RunResult
+from nooverfit.seeding import seeded
 from nooverfit.train import fit
 from nooverfit.transfer.backbones import Pretrained, load_pretrained
 from nooverfit.transfer.pretrain import Source
@@ -102,8 +102,7 @@ def transfer_model(
 
 def _reinitialized(model: nn.Module, seed: int) -> nn.Module:
     model = copy.deepcopy(model)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         for m in model.modules():
             for method in ("reset_parameters", "reset_running_stats"):
                 if callable(reset := getattr(m, method, None)):

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from nooverfit.config import RunConfig
+from nooverfit.seeding import seeded
 from nooverfit.train import Callback
 from nooverfit.transfer.blocks import (
     Block,
@@ -245,8 +246,7 @@ def prepare(
         raise ValueError(f"the head block {blocks[-1].name!r} has no Linear or Conv layer")
     input_name, output_name = layers[0], outputs[-1]
     new: list[str] = []
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         if classes is not None:
             old = model.get_submodule(output_name)
             if not isinstance(old, nn.Linear):
