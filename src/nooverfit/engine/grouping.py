@@ -13,9 +13,9 @@ from nooverfit.config import RunConfig
 
 #: largest group on a CPU
 CPU_GROUP = 256
-#: weights of the CPU groups trained at once, in bytes: the stacked weights should stay in the last-level
-#: cache (measured on a 2-core EPYC with 32 MiB L3: K = 256 default MLPs, 88 MB of
-#: weights, ran 2.2x slower per config than K = 64, 22 MB)
+#: weights of the CPU groups trained at once, in bytes: the stacked weights should stay in
+#: the last-level cache (measured on a 2-core EPYC with 32 MiB L3: K = 256 default MLPs,
+#: 88 MB of weights, ran 2.2x slower per config than K = 64, 22 MB)
 CPU_WEIGHT_BYTES = 24 << 20
 #: largest group on a GPU, whatever the memory
 GPU_GROUP = 8192
