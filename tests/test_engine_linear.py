@@ -4,7 +4,7 @@ gradients, written into the preallocated buffers rather than added to them."""
 import pytest
 import torch
 
-from nooverfit.engine.linear import stacked_linear
+from nooverfit.engine.linear import NARROW, linear, stacked_linear
 
 
 def _leaf(shape: tuple[int, ...], gen: torch.Generator) -> torch.Tensor:
@@ -16,10 +16,11 @@ def _leaf(shape: tuple[int, ...], gen: torch.Generator) -> torch.Tensor:
     return p
 
 
+@pytest.mark.parametrize("n_out", [6, 20])  # computed transposed below NARROW outputs
 @pytest.mark.parametrize("shared", [True, False])
-def test_stacked_linear_matches_autograd_and_overwrites_gradients(shared):
+def test_stacked_linear_matches_autograd_and_overwrites_gradients(shared, n_out):
     gen = torch.Generator().manual_seed(0)
-    k, b, n_in, n_out = 3, 5, 4, 6
+    k, b, n_in = 3, 5, 4
     w, bias = _leaf((k, n_in, n_out), gen), _leaf((k, n_out), gen)
     shape = (b, n_in) if shared else (k, b, n_in)
     h = torch.randn(*shape, generator=gen, requires_grad=not shared)
@@ -47,3 +48,26 @@ def test_stacked_linear_needs_preallocated_gradients():
     bias = torch.zeros(2, 4, requires_grad=True)
     with pytest.raises(ValueError, match="preallocated"):
         stacked_linear(torch.zeros(5, 3), w, bias)
+
+
+@pytest.mark.parametrize("n_out", [NARROW - 1, NARROW])
+def test_linear_outputs_take_in_place_relu_with_correct_gradients(n_out):
+    """A narrow layer's output has transposed strides; ReLU in place on it (as
+    `StackedNet` does) must still give autograd's gradients, and eval-mode `linear` the
+    same outputs."""
+    gen = torch.Generator().manual_seed(1)
+    k, b, n_in = 2, 7, 5
+    w, bias = _leaf((k, n_in, n_out), gen), _leaf((k, n_out), gen)
+    h = torch.randn(k, b, n_in, generator=gen)
+    target = torch.randn(k, b, n_out, generator=gen)
+    ref_w = w.detach().clone().requires_grad_()
+    expected = torch.relu(torch.baddbmm(bias.detach().unsqueeze(1), h, ref_w))
+    (expected * target).sum().backward()
+
+    out = torch.relu_(stacked_linear(h, w, bias))
+    torch.testing.assert_close(out, expected)
+    (out * target).sum().backward()
+    torch.testing.assert_close(w.grad, ref_w.grad)
+    with torch.no_grad():
+        plain = torch.relu(linear(h, w, bias))
+        torch.testing.assert_close(plain, expected.detach())

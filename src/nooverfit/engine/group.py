@@ -40,13 +40,31 @@ from nooverfit.train import batch_order
 
 log = logging.getLogger(__name__)
 
-#: configs x samples per evaluation chunk (on a CPU, activations of a few MB stay in cache)
-EVAL_ROWS = {"cpu": 1 << 13, "cuda": 1 << 19}
+#: configs x samples per evaluation chunk; on a CPU the activations should stay in cache
+#: (profiled at K = 24, one thread: the products and copies of evaluation took 73 ms per
+#: 10 epochs in chunks of 85 samples against 107 ms in chunks of 341, whose 8 MB outputs
+#: go to memory and back; the whole run 3 % less), with at least EVAL_MIN_SAMPLES
+#: samples per chunk, below which the products lose speed
+EVAL_ROWS = {"cpu": 1 << 11, "cuda": 1 << 19}
+EVAL_MIN_SAMPLES = 64
 #: drop finished configs from a group once they are at least 1 / COMPACT_SHARE of it
 COMPACT_SHARE = 4
 #: gather an epoch's inputs at once when they take at most this many bytes
 PREFETCH_BYTES = 64 << 20
 COLUMNS = ("loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds")
+
+
+def cross_entropy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Per-sample cross-entropy ``(K, B)`` of logits ``(K, B, C)`` and labels ``(K, B)``.
+
+    Logits of a narrow output layer lie in memory as ``(K, C, B)`` (see
+    :mod:`~nooverfit.engine.linear`); torch's kernel then runs with classes as channels,
+    over contiguous samples, which on a CPU is about ten times faster than over rows of
+    10 classes (measured: 24 against 240 us at K = 24, B = 64).
+    """
+    if logits.stride(-1) != 1:
+        return F.cross_entropy(logits.mT, y, reduction="none")
+    return F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="none").view_as(y)
 
 
 @torch.no_grad()
@@ -57,15 +75,15 @@ def _evaluate(
     ``(N,)`` or per config ``(K, N)`` with a ``valid`` mask."""
     shared = index.dim() == 1
     n = index.shape[-1]
-    chunk = max(1, EVAL_ROWS.get(net.device.type, EVAL_ROWS["cpu"]) // net.k)
+    chunk = max(EVAL_MIN_SAMPLES, EVAL_ROWS.get(net.device.type, EVAL_ROWS["cpu"]) // net.k)
     loss = torch.zeros(net.k, dtype=torch.float64, device=net.device)
     correct = torch.zeros_like(loss)
     for i in range(0, n, chunk):
         idx = index[..., i : i + chunk]
         logits = net.forward(data.x[idx], shared=shared, train=False)  # (K, B, C)
         y = data.y[idx].expand(net.k, -1)
-        ce = F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="none").view_as(y)
-        hit = (logits.argmax(-1) == y).double()
+        ce = cross_entropy(logits, y)
+        hit = (logits.contiguous().argmax(-1) == y).double()  # argmax: fastest on rows
         if valid is not None:
             w = valid[:, i : i + chunk]
             ce, hit = torch.where(w > 0, ce, 0), hit * w
@@ -182,8 +200,7 @@ class GroupTraining:
             logits = net.forward(
                 xb, shared=shared, train=True, valid=vb, update=update, gen=self.gen, full=full
             )
-            ce = F.cross_entropy(logits.flatten(0, 1), yb.flatten(), reduction="none")
-            ce = ce.view(n, -1)  # per config, the mean over its real samples
+            ce = cross_entropy(logits, yb)  # per config, the mean over its real samples
             per = ce.mean(1) if full else (ce * vb).sum(1) / counts[:, s]
             net.zero_grad()
             per.sum().backward()

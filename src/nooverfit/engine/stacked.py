@@ -28,7 +28,7 @@ from torch import nn
 
 from nooverfit.engine.batchnorm import Norm, batchnorm_masked, batchnorm_whole
 from nooverfit.engine.dropout import dropout
-from nooverfit.engine.linear import stacked_linear
+from nooverfit.engine.linear import linear, stacked_linear
 
 
 @dataclass(frozen=True)
@@ -259,11 +259,8 @@ class StackedNet:
                     h = h.reshape(b, -1) if layout == "shared" else h.reshape(self.k, b, -1)
             elif op == "linear":
                 w, bias = self.params[f"w{i}"], self.params[f"b{i}"]
-                if train:  # (K, B, out); a shared (B, in) batch is read by every config
-                    h = stacked_linear(h, w, bias)
-                else:
-                    hk = h.expand(self.k, *h.shape) if layout == "shared" else h
-                    h = torch.baddbmm(bias.unsqueeze(1), hk, w)
+                # (K, B, out); a shared (B, in) batch is read by every config
+                h = stacked_linear(h, w, bias) if train else linear(h, w, bias)
                 layout = "kb"
             elif op == "conv":
                 w, bias = self.params[f"w{i}"], self.params[f"b{i}"]
