@@ -8,7 +8,7 @@ from nooverfit.config import RunConfig
 from nooverfit.data import load_split
 from nooverfit.engine.fused import run_fused, train_group
 from nooverfit.engine.grouping import config_steps, plan_groups
-from nooverfit.engine.workers import Cancelled, cpu_workers, run_in_threads
+from nooverfit.engine.workers import CPU_WORKERS, Cancelled, cpu_workers, run_in_threads
 
 
 @pytest.fixture()
@@ -120,3 +120,5 @@ def test_cpu_workers_bounded_by_threads_and_groups(two_threads):
     assert cpu_workers(8) == 2
     torch.set_num_threads(1)
     assert cpu_workers(8) == 1
+    torch.set_num_threads(8)
+    assert cpu_workers(8) == CPU_WORKERS == 2

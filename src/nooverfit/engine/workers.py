@@ -7,7 +7,8 @@ each in its own thread with its share of torch's threads, overlap those costs (t
 releases the GIL inside its operations). Measured on the 2-core test machine: the default
 study's learning-curve groups finished 1.5x sooner in two threads of one torch thread each
 than one after another with two torch threads, and its 57-config remedy stage cut in two
-halves 1.1-1.2x sooner.
+halves 1.1-1.2x sooner. Groups that are mostly matrix products gain little or nothing
+(a 48-config validation curve at 16 torch threads: 4.5 s in two workers, 4.0 s in one).
 
 Each group's numbers depend only on its configs and torch's thread count, not on which
 worker trains it or when: a group's random draws come from its own generator, and
@@ -24,8 +25,11 @@ from typing import TypeVar
 
 import torch
 
-#: most worker threads on a CPU (each group step also needs the GIL for its Python part)
-CPU_WORKERS = 4
+#: most worker threads on a CPU. Each step also needs the GIL for its Python part, so more
+#: workers stop paying: on the 16-core host of an H200, 2 workers beat 1 at 2, 4 and 16
+#: torch threads on learning-curve groups (12.5 / 17.4 s, 9.5 / 13.7 s, 10.3 / 12.2 s),
+#: while 4 workers were no faster than 1 (13.5 / 13.7 s at 4 threads)
+CPU_WORKERS = 2
 
 T = TypeVar("T")
 
@@ -37,7 +41,8 @@ class Cancelled(Exception):
 
 def cpu_workers(groups: int) -> int:
     """Worker threads for ``groups`` fused groups on a CPU: one per torch thread, at most
-    :data:`CPU_WORKERS` and no more than there are groups."""
+    :data:`CPU_WORKERS` and no more than there are groups (torch's threads are shared out
+    among them)."""
     return max(1, min(CPU_WORKERS, torch.get_num_threads(), groups))
 
 
