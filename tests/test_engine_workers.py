@@ -6,7 +6,8 @@ import torch
 
 from nooverfit.config import RunConfig
 from nooverfit.data import load_split
-from nooverfit.engine.fused import run_fused, train_group
+from nooverfit.engine import run_configs
+from nooverfit.engine.fused import train_group
 from nooverfit.engine.grouping import config_steps, plan_groups
 from nooverfit.engine.workers import CPU_WORKERS, Cancelled, cpu_workers, run_in_threads
 
@@ -36,7 +37,7 @@ def test_run_fused_in_threads_equals_groups_trained_one_by_one(two_threads):
     configs = [v.replace(seed=s) for s in range(2) for v in variants]
     split = [datas[c.seed] for c in configs]
     rng = torch.get_rng_state()
-    threaded = dict(run_fused(configs, split, workers=2))
+    threaded = dict(enumerate(run_configs(configs, split, engine="fused", workers=2)))
     assert torch.equal(torch.get_rng_state(), rng)
     assert torch.get_num_threads() == 2  # restored
 

@@ -2,7 +2,8 @@
 
 - ``sequential``: one config at a time through :func:`nooverfit.train.fit` (the reference).
 - ``fused``: K configs of one model family at once as a single batched model
-  (:mod:`nooverfit.engine.fused`), in groups packed by :mod:`nooverfit.engine.grouping`.
+  (:mod:`nooverfit.engine.fused`), in groups packed by :mod:`nooverfit.engine.grouping`
+  and, on a CPU, trained two at a time in worker threads (:mod:`nooverfit.engine.workers`).
 - ``auto``: fused for two or more configs, else sequential.
 """
 

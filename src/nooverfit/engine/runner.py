@@ -34,6 +34,7 @@ def run_configs(
     on_result: Callable[[RunResult], None] | None = None,
     max_group: int | None = None,
     factory: Factory | None = None,
+    workers: int | None = None,
 ) -> list[RunResult]:
     """Train every config on ``data`` with ``engine``; results come back in input order.
 
@@ -45,6 +46,8 @@ def run_configs(
         on_result: called as each run finishes (for progress bars and saving to disk);
             the fused engine finishes a whole group at once.
         max_group: the fused engine's largest group (default: sized to the device).
+        workers: the fused engine's groups trained at once on a CPU (default: see
+            :func:`~nooverfit.engine.fused.run_fused`).
         factory: ``factory(config) -> nn.Module`` builds your own network per config
             (default: the built-in models); the fused engine stacks such modules through
             ``torch.func`` where they share a structure and have no batch-norm statistics.
@@ -54,7 +57,7 @@ def run_configs(
     if chosen == "fused":
         from nooverfit.engine.fused import run_fused
 
-        stream = run_fused(configs, data, max_group=max_group, factory=factory)
+        stream = run_fused(configs, data, max_group=max_group, factory=factory, workers=workers)
     else:
         stream = run_sequential(configs, data, factory=factory)
     results: dict[int, RunResult] = {}
