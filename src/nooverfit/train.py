@@ -22,7 +22,6 @@ from nooverfit.data.augment import augmenter
 from nooverfit.data.tensors import SplitData
 from nooverfit.history import History
 from nooverfit.regularize import decay_groups, l2_penalty
-from nooverfit.seeding import seeded
 from nooverfit.stopping import EarlyStopping, StopReason
 
 log = logging.getLogger(__name__)
@@ -122,7 +121,12 @@ def fit(
     best_state: dict[str, torch.Tensor] | None = None
     reason = StopReason.COMPLETED
     devices = [device.index or 0] if device.type == "cuda" else []
-    with seeded(config.seed, cuda_devices=devices):  # dropout masks
+    # Dropout masks come from the global generator, seeded for the whole run. Unlike
+    # seeding.seeded this holds no lock (a lock held for a whole run would serialize fits
+    # in threads, and stall fused worker threads started from a callback): run fits
+    # concurrently in processes.
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(config.seed)
         for epoch in range(config.epochs):
             start = time.perf_counter()
             model.train()

@@ -34,19 +34,12 @@ def _batched(h: torch.Tensor, k: int) -> torch.Tensor:
     return h.expand(k, *h.shape) if h.dim() == 2 else h
 
 
+@torch.no_grad()
 def linear(h: torch.Tensor, w: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-    """``h @ w + bias`` per config, ``(K, B, out)``, through plain autograd (for
-    evaluation; see :func:`stacked_linear` for the arguments). A narrow layer's output is
-    a transposed view of a ``(K, out, B)`` product."""
-    hk = _batched(h, w.shape[0])
-    if _narrow(w):
-        return torch.baddbmm(bias.unsqueeze(2), w.mT, hk.mT).mT
-    return torch.baddbmm(bias.unsqueeze(1), hk, w)
-
-
-def _product(h: torch.Tensor, w: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-    """:func:`linear` outside autograd; a narrow layer's output is no view (it has the
-    strides of a transposed product), so that it can be changed in place (ReLU)."""
+    """``h @ w + bias`` per config, ``(K, B, out)``, outside autograd (evaluation, and the
+    forward of :func:`stacked_linear`, whose arguments these are). A narrow layer's
+    output has the strides of a transposed ``(K, out, B)`` product but is no view, so that
+    it can be changed in place (ReLU)."""
     k, hk = w.shape[0], _batched(h, w.shape[0])
     if not _narrow(w):
         return torch.baddbmm(bias.unsqueeze(1), hk, w)
@@ -63,7 +56,7 @@ class _StackedLinear(torch.autograd.Function):
     def forward(ctx: Any, h: torch.Tensor, w: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(h, w)
         ctx.grads = (w.grad, bias.grad)
-        return _product(h, w, bias)
+        return linear(h, w, bias)
 
     @staticmethod
     def backward(ctx: Any, g: torch.Tensor) -> tuple[torch.Tensor | None, None, None]:
