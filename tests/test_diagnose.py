@@ -215,3 +215,16 @@ def test_diagnose_never_crashes_on_metric_only_logs(curves, higher):
     d = diagnose(h, metric=name if train else None)
     assert isinstance(d.verdict, Verdict)
     assert d.monitor in ("loss", name)
+
+
+def test_diagnose_divergence_from_a_minimum_near_zero_without_overflow():
+    """A rise from 1e-300 to 1e300 overflows the percentage: the message says so in
+    words, and no RuntimeWarning escapes."""
+    import warnings
+
+    train = [1.0] + [1e-300] * 4 + [1e300] * 5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        d = diagnose(History.from_columns({"loss": train, "val_loss": [1.0] * len(train)}))
+    assert d.verdict is Verdict.DIVERGING
+    assert "rose many times above its minimum at epoch 2" in d.explanation

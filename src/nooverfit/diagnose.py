@@ -288,9 +288,11 @@ def _diverged(history: History, train: np.ndarray, val: np.ndarray) -> str:
     early = float(np.median(train[np.isfinite(train)][:3]))
     rise_needed = max(DIVERGE_RISE * smooth[low], DIVERGE_FLOOR * early)
     if smooth[low] > 0 and smooth[-1] - smooth[low] > rise_needed and low < len(train) - 2:
-        rise = 100 * (smooth[-1] / smooth[low] - 1)
+        with np.errstate(over="ignore"):  # a minimum near 0 makes the ratio overflow
+            rise = 100 * (smooth[-1] / smooth[low] - 1)
+        by = f"{rise:.0f}%" if np.isfinite(rise) else "many times"
         return (
-            f"the smoothed training loss rose {rise:.0f}% above its minimum at epoch "
+            f"the smoothed training loss rose {by} above its minimum at epoch "
             f"{history.epoch[low]}: the optimizer is unstable"
         )
     half = len(train) // 2
