@@ -122,7 +122,7 @@ def run_fused(
         return
     if workers is None:
         workers = cpu_workers(len(configs)) if first.device.type == "cpu" else 1
-    steps = [_steps(c, d) for c, d in zip(configs, datas, strict=True)]
+    steps = [_steps(c, d) for c, d in zip(configs, datas, strict=True)] if workers > 1 else None
     groups = plan_groups(
         configs,
         first.in_shape,
@@ -139,6 +139,7 @@ def run_fused(
             chosen = [configs[i] for i in group]
             yield from zip(group, train_group(chosen, [datas[i] for i in group]), strict=True)
         return
+    assert steps is not None
     groups.sort(key=lambda g: -group_cost(g, steps))  # longest first, so all end together
     log.info("fused groups of %s configs, %d at a time", [len(g) for g in groups], workers)
     tasks = [
