@@ -14,6 +14,8 @@ import time
 import warnings
 from collections.abc import Iterator, Sequence
 
+import torch
+
 from nooverfit.config import RunConfig
 from nooverfit.data.tensors import SplitData
 from nooverfit.engine.feed import DataArg, Feed, per_run
@@ -30,7 +32,6 @@ from nooverfit.engine.grouping import (
 from nooverfit.engine.result import RunResult
 from nooverfit.engine.sequential import Factory, make_model, run_sequential
 from nooverfit.engine.workers import Cancelled, cpu_workers, run_in_threads
-from nooverfit.seeding import seeded
 
 log = logging.getLogger(__name__)
 
@@ -73,9 +74,13 @@ def _train(
     group = GroupTraining(configs, Feed.of(per_run(data, len(configs))), factory=factory)
     dev = group.device
     with contextlib.ExitStack() as stack:
-        if factory is not None:  # dropout inside a user's module draws from the global state
+        if factory is not None:
+            # Dropout inside a user's module draws from the global generator, seeded for the
+            # whole run; like train.fit (and unlike seeding.seeded) without a lock, which
+            # would be held for the whole run. User modules train on the calling thread.
             cuda = [dev.index or 0] if dev.type == "cuda" else []
-            stack.enter_context(seeded(group.seed, cuda_devices=cuda))
+            stack.enter_context(torch.random.fork_rng(devices=cuda))
+            torch.manual_seed(group.seed)
         for epoch in range(max(c.epochs for c in configs)):
             if cancel is not None and cancel.is_set():
                 raise Cancelled(f"fused group of {len(configs)} configs stopped")
