@@ -34,6 +34,14 @@ def test_feed_shifts_each_run_into_its_own_block(splits):
     assert Feed.of([first, first]).x is first.x  # one split: no copy
 
 
+def test_feed_rows_gathers_like_indexing(splits):
+    feed = Feed.of(list(splits))
+    for index in (torch.tensor([5, 0, 5, 3000]), torch.randint(0, len(feed.y), (3, 7))):
+        rows = feed.rows(index)
+        assert rows.shape == (*index.shape, 1, 8, 8)
+        torch.testing.assert_close(rows, feed.x[index], rtol=0, atol=0)
+
+
 def test_per_run_rejects_wrong_count_and_mixed_data(splits):
     assert per_run(splits[0], 3) == [splits[0]] * 3
     with pytest.raises(ValueError, match="one SplitData per run"):

@@ -80,7 +80,7 @@ def _evaluate(
     correct = torch.zeros_like(loss)
     for i in range(0, n, chunk):
         idx = index[..., i : i + chunk]
-        logits = net.forward(data.x[idx], shared=shared, train=False)  # (K, B, C)
+        logits = net.forward(data.rows(idx), shared=shared, train=False)  # (K, B, C)
         y = data.y[idx].expand(net.k, -1)
         ce = cross_entropy(logits, y)
         hit = (logits.contiguous().argmax(-1) == y).double()  # argmax: fastest on rows
@@ -180,7 +180,7 @@ class GroupTraining:
         counts = counts.clamp_min(1)
         rows_x = index[0] if shared else index
         inputs = (
-            feed.x[rows_x]
+            feed.rows(rows_x)
             if rows_x.numel() * feed.x[0].numel() * feed.x.element_size() <= PREFETCH_BYTES
             else None
         )
@@ -191,7 +191,7 @@ class GroupTraining:
             if inputs is not None:  # (B, ...) shared or (K, B, ...)
                 xb = inputs[cols] if shared else inputs[:, cols]
             else:
-                xb = feed.x[rows_x[cols] if shared else rows_x[:, cols]]
+                xb = feed.rows(rows_x[cols] if shared else rows_x[:, cols])
             if self.augment is not None and not shared:
                 xb = layout.augment(xb, self.augment, self.gen)
             has = has_batch[:, s]
