@@ -1,10 +1,14 @@
 import json
 from pathlib import Path
 
+import pytest
+import typer
 from typer.testing import CliRunner
 
 from nooverfit.cli import app
+from nooverfit.cli._app import guard
 from nooverfit.diagnose import diagnose
+from nooverfit.history import UnknownColumn
 from nooverfit.logs import read_log
 from nooverfit.stopping import replay
 
@@ -81,3 +85,28 @@ def test_diagnose_missing_file_exit_2(tmp_path):
     result = runner.invoke(app, ["diagnose", str(tmp_path / "none.csv")])
     assert result.exit_code == 2
     assert "log not found" in result.output
+
+
+def test_guard_reports_bad_input_but_lets_internal_errors_through():
+    def raising(err: Exception):
+        @guard
+        def command() -> None:
+            raise err
+
+        return command
+
+    for bad in (ValueError("lambda must be >= 0"), UnknownColumn("no column 'x'")):
+        with pytest.raises(typer.Exit) as exit_info:
+            raising(bad)()
+        assert exit_info.value.exit_code == 2
+    for bug in (KeyError("internal"), TypeError("internal")):  # a bug keeps its traceback
+        with pytest.raises(type(bug)):
+            raising(bug)()
+
+
+def test_unknown_metric_column_is_one_line_exit_2(tmp_path):
+    log = tmp_path / "log.csv"
+    log.write_text("epoch,loss,val_loss\n0,1.0,1.1\n1,0.5,0.6\n2,0.4,0.7\n")
+    result = runner.invoke(app, ["diagnose", str(log), "--metric", "auc"])
+    assert result.exit_code == 2
+    assert "auc" in result.output and "Traceback" not in result.output

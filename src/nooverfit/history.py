@@ -26,6 +26,11 @@ def _floats(values: Sequence[float] | None, n: int) -> tuple[float, ...]:
     return tuple(float(v) for v in values)
 
 
+class UnknownColumn(KeyError, ValueError):
+    """A curve that a history does not have: a ``KeyError`` to code that looks columns up,
+    and bad input (a ``ValueError``) to the command line."""
+
+
 @dataclass(frozen=True)
 class History:
     """Per-epoch curves of one training run.
@@ -91,7 +96,7 @@ class History:
             return values
         if name in self.extras:
             return self.extras[name]
-        raise KeyError(f"no column {name!r}; columns: {', '.join(self.columns())}")
+        raise UnknownColumn(f"no column {name!r}; columns: {', '.join(self.columns())}")
 
     def columns(self) -> list[str]:
         """Column names in Keras CSVLogger order: epoch, then the rest sorted."""

@@ -28,8 +28,6 @@ BAD_INPUT = (
     FileNotFoundError,
     NotADirectoryError,
     IsADirectoryError,
-    KeyError,
-    TypeError,
 )
 
 
