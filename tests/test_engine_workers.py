@@ -116,6 +116,20 @@ def test_run_in_threads_stops_workers_when_the_caller_stops_reading(two_threads)
     assert torch.get_num_threads() == 2
 
 
+def test_default_grouping_does_not_depend_on_the_thread_count(two_threads):
+    """Dropout and augmentation draws come from each group's generator, so the groups
+    must not change with the machine: at one torch thread the engine trains the same
+    groups one after another, with every config's numbers unchanged."""
+    data = load_split("digits", seed=0, device="cpu")
+    base = RunConfig(width=16, train_per_class=5, epochs=2, dropout=0.3)
+    configs = [base.replace(seed=s, augment=a) for s in range(3) for a in (0.0, 1.0)]
+    two = list(run_configs(configs, data, engine="fused"))
+    torch.set_num_threads(1)
+    one = list(run_configs(configs, data, engine="fused"))
+    for a, b in zip(two, one, strict=True):
+        assert a.history.loss == b.history.loss and a.history.val_loss == b.history.val_loss
+
+
 def test_cpu_workers_bounded_by_threads_and_groups(two_threads):
     assert cpu_workers(1) == 1
     assert cpu_workers(8) == 2

@@ -31,7 +31,7 @@ from nooverfit.engine.grouping import (
 )
 from nooverfit.engine.result import RunResult
 from nooverfit.engine.sequential import Factory, make_model, run_sequential
-from nooverfit.engine.workers import Cancelled, cpu_workers, run_in_threads
+from nooverfit.engine.workers import CPU_WORKERS, Cancelled, cpu_workers, run_in_threads
 
 log = logging.getLogger(__name__)
 
@@ -114,9 +114,13 @@ def run_fused(
             structure are fused through ``torch.func``, and modules with batch-norm
             running statistics run on the sequential engine.
         workers: groups trained at once in worker threads, each with its share of torch's
-            threads (default: on a CPU one per torch thread, see
-            :func:`~nooverfit.engine.workers.cpu_workers`; on a GPU, and for a user's
-            modules, 1). Results depend on it: it decides how configs are grouped.
+            threads; the configs are grouped for that many workers, so results depend on
+            it. Default: on a CPU, grouped for
+            :data:`~nooverfit.engine.workers.CPU_WORKERS` whatever the thread count (so
+            the groups, and with them the random draws, are the same on any machine),
+            and trained
+            :func:`~nooverfit.engine.workers.cpu_workers` at a time; on a GPU, and for a
+            user's modules, 1.
     """
     datas = per_run(data, len(configs))
     if not datas:
@@ -125,18 +129,21 @@ def run_fused(
     if factory is not None:
         yield from _run_functional(configs, datas, factory, max_group=max_group)
         return
-    if workers is None:
-        workers = cpu_workers(len(configs)) if first.device.type == "cpu" else 1
-    steps = [_steps(c, d) for c, d in zip(configs, datas, strict=True)] if workers > 1 else None
+    cpu = first.device.type == "cpu"
+    # the plan never depends on the machine's thread count, so neither do the numbers
+    shares = workers if workers is not None else CPU_WORKERS if cpu else 1
+    steps = [_steps(c, d) for c, d in zip(configs, datas, strict=True)] if shares > 1 else None
     groups = plan_groups(
         configs,
         first.in_shape,
         first.num_classes,
         device=first.device,
         max_group=max_group,
-        workers=workers,
+        workers=shares,
         steps=steps,
     )
+    if workers is None:
+        workers = cpu_workers(len(groups)) if cpu else 1
     workers = min(workers, len(groups))
     if workers == 1:
         for group in groups:
