@@ -10,6 +10,9 @@
    hidden layer of 256), epochs, batch size (64) and optimizer (Adam, lr 1e-3); prints
    both times and the best mean val accuracy of each. sklearn's ``alpha`` adds
    ``alpha / (2 * batch) * ||W||^2`` per batch, so nooverfit's ``l2 = alpha / batch``.
+   Then the bound: the same groups' matrix products alone (forward, both gradients and
+   the per-epoch evaluation, with their bias adds and ReLUs; no optimizer, loss or
+   bookkeeping), in the same worker threads, and the ratio that would give.
 3. ``--gpu``: fused training time for K = 1, 64, 1024, 8192 on CUDA (one group each;
    the engine's own per-epoch times after the first epoch), in float32 and TF32.
 
@@ -25,6 +28,7 @@ Usage: ``python bench/fused_speed.py [--quick] [--threads N] [--gpu]``.
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import time
 
@@ -35,6 +39,9 @@ from nooverfit.config import RunConfig
 from nooverfit.data import Split, load_dataset, load_split, prepare
 from nooverfit.engine import run_configs
 from nooverfit.engine.fused import train_group
+from nooverfit.engine.group import EVAL_MIN_SAMPLES, EVAL_ROWS
+from nooverfit.engine.grouping import plan_groups
+from nooverfit.engine.workers import cpu_workers, run_in_threads
 
 L2 = (0.0, 1e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2)
 DROPOUT = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
@@ -80,6 +87,50 @@ def protocol_split(y: np.ndarray, seed: int, n_train: int) -> Split:
     rest, val = train_test_split(train, test_size=150, stratify=y[train], random_state=seed)
     pool = np.random.default_rng(seed).permutation(rest)[:n_train]
     return Split(pool=pool, val=np.sort(val), test=np.sort(test), seed=seed)
+
+
+def _products(k: int, *, epochs: int, n_train: int, n_val: int, batch: int) -> None:
+    """The matrix products of ``epochs`` epochs of a fused group of ``k`` 64-256-10 MLPs,
+    with the engine's shapes and layouts: the first layer as ``(K, B, 64) @ (K, 64, 256)``,
+    the 10-wide output layer transposed (see ``nooverfit.engine.linear``)."""
+    w1, b1 = torch.randn(k, 64, 256), torch.randn(k, 1, 256)
+    w2, b2 = torch.randn(k, 10, 256), torch.randn(k, 10, 1)
+    sizes = [batch] * (n_train // batch) + ([n_train % batch] if n_train % batch else [])
+    chunk = max(EVAL_MIN_SAMPLES, EVAL_ROWS["cpu"] // k)
+    evals = [min(chunk, n - i) for n in (n_train, n_val) for i in range(0, n, chunk)]
+    inputs = {b: torch.rand(k, b, 64) for b in set(sizes + evals)}
+    for _ in range(epochs):
+        for b in sizes:
+            x = inputs[b]
+            h = torch.baddbmm(b1, x, w1).relu_()
+            g = torch.baddbmm(b2, w2, h.mT)  # (K, 10, B) logits, standing in for their gradient
+            torch.bmm(g, h)  # output layer's weight gradient
+            dh = torch.bmm(g.mT, w2)  # gradient of the hidden layer
+            torch.bmm(x.mT, dh)  # first layer's weight gradient
+        for b in evals:
+            h = torch.baddbmm(b1, inputs[b], w1).relu_()
+            torch.baddbmm(b2, w2, h.mT)
+
+
+def product_bound(
+    configs: list[RunConfig], *, n_train: int, n_val: int, batch: int, epochs: int
+) -> float:
+    """Seconds for the matrix products alone of the fused engine's groups of ``configs``,
+    trained in its worker threads: a lower bound on the fused engine's time."""
+    steps = [epochs * -(-n_train // batch)] * len(configs)
+    workers = cpu_workers(len(configs))
+    groups = plan_groups(
+        configs, (1, 8, 8), 10, device=torch.device("cpu"), workers=workers, steps=steps
+    )
+
+    def task(k: int, cancel: object) -> None:
+        _products(k, epochs=epochs, n_train=n_train, n_val=n_val, batch=batch)
+
+    tasks = [functools.partial(task, len(g)) for g in groups]
+    start = time.perf_counter()
+    for _ in run_in_threads(tasks, workers=min(workers, len(groups))):
+        pass
+    return time.perf_counter() - start
 
 
 def versus_sklearn(*, epochs: int, n_alpha: int, reps: int) -> None:
@@ -143,6 +194,21 @@ def versus_sklearn(*, epochs: int, n_alpha: int, reps: int) -> None:
     print(f"{'scikit-learn':>12} {sk_time:>8.1f} {sk_best:>13.4f}")
     print(f"{'fused':>12} {fused_time:>8.1f} {fused_best:>13.4f}")
     print(f"ratio {sk_time / fused_time:.1f}x")
+    bound = min(
+        product_bound(
+            [RunConfig(width=256, depth=1, batch_size=batch, epochs=epochs)] * (3 * n_alpha),
+            n_train=500,
+            n_val=150,
+            batch=batch,
+            epochs=epochs,
+        )
+        for _ in range(reps)
+    )
+    print(
+        f"matrix products alone, same groups and threads: {bound:.1f} s "
+        f"(at most {sk_time / bound:.1f}x; the rest of fused time: optimizer, losses, "
+        f"bookkeeping)"
+    )
 
 
 def gpu(ks: list[int], *, epochs: int) -> None:
