@@ -76,6 +76,11 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> Scores:
     return Scores(total / n, correct / n)
 
 
+def evaluate_test(model: nn.Module, data: SplitData) -> Scores:
+    """Loss and accuracy of ``model`` on the test split of ``data``."""
+    return evaluate(model, data.x[data.test_index], data.y[data.test_index])
+
+
 def fit(
     model: nn.Module,
     data: SplitData,

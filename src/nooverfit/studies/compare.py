@@ -18,7 +18,7 @@ from nooverfit.studies import plan
 from nooverfit.studies.result import RunRecord, StudyResult, TestScore, Variant
 from nooverfit.studies.runner import diagnose_history
 from nooverfit.studies.select import score
-from nooverfit.train import evaluate
+from nooverfit.train import evaluate_test
 
 
 def unregularized(config: RunConfig) -> RunConfig:
@@ -66,7 +66,7 @@ def compare(data: SplitData, candidate: RunConfig, *, name: str = "") -> StudyRe
         )
         model = build_model(config, data.in_shape, data.num_classes)
         model.load_state_dict(result.state)
-        test = evaluate(model.to(data.device), data.x[data.test_index], data.y[data.test_index])
+        test = evaluate_test(model.to(data.device), data)
         tests[role] = TestScore(test.accuracy, 0.0, test.loss, (test.accuracy,))
     train = data.split.train(
         data.dataset.y, train_size=candidate.train_size, train_per_class=candidate.train_per_class

@@ -29,7 +29,7 @@ from nooverfit.studies.result import TestScore, Variant
 from nooverfit.studies.select import score
 from nooverfit.studies.store import RunStore
 from nooverfit.studies.transfer_stage import rebuild, run_transfer, strategy_of
-from nooverfit.train import evaluate
+from nooverfit.train import evaluate_test
 
 if TYPE_CHECKING:
     from nooverfit.transfer.runs import SourceLike
@@ -190,7 +190,7 @@ class StudyRunner:
         for seed in self.seeds:
             data = self.data[seed]
             model = self.model(variant.config.replace(seed=seed))
-            scores = evaluate(model, data.x[data.test_index], data.y[data.test_index])
+            scores = evaluate_test(model, data)
             accs.append(scores.accuracy)
             losses.append(scores.loss)
         t = torch.tensor(accs, dtype=torch.float64)

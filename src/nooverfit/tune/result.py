@@ -14,7 +14,7 @@ from nooverfit._io import atomic_write, atomic_write_json
 from nooverfit.config import RunConfig
 from nooverfit.data.tensors import SplitData
 from nooverfit.history import History
-from nooverfit.train import Scores, evaluate
+from nooverfit.train import Scores, evaluate_test
 from nooverfit.tune.objective import train_config
 from nooverfit.tune.space import config_from_params
 
@@ -143,7 +143,7 @@ def finalize(spec: TuneSpec, study: optuna.Study, data: SplitData) -> TuneResult
     best = study.best_trial
     config = config_from_params(best.params, spec.base, label=f"best trial {best.number}")
     run = train_config(config, data, guard=spec.guard)
-    test = evaluate(run.model, data.x[data.test_index], data.y[data.test_index])
+    test = evaluate_test(run.model, data)
     return TuneResult(
         study_name=spec.study_name,
         storage=_hide_password(spec.storage),
