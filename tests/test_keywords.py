@@ -12,6 +12,7 @@ from nooverfit.data.keywords import (
     NOISES,
     LogSpectrogram,
     keyword_clip,
+    keyword_probes,
     noise_bank,
     noise_clip,
     speech_noise_bank,
@@ -35,6 +36,21 @@ def test_keywords_leaky_ties_noise_to_label():
     assert ds.name == "keywords:leaky" and ds.classes[-1] == "_background_"
     for label in range(4):
         assert set(ds.groups[ds.y == label]) == {("white", "hum")[label % 2]}
+
+
+def test_keyword_probes_hold_out_the_noises_the_synthesis_never_used():
+    ds = load_dataset("keywords", n_per_class=5, noises="white,pink", background_class=True)
+    probes = keyword_probes(ds, per_class=3, seed=1)
+    assert probes is not None
+    assert {n.split("-")[0] for n in probes.noise.names} == {"white", "pink"}
+    assert {n.split("-")[0] for n in probes.held_out.names} == {"brown", "blue", "babble", "hum"}
+    assert probes.foreground.shape == (12, ds.x.shape[1])
+    assert list(probes.labels) == [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]
+    assert probes.background_class == 4
+    assert (
+        keyword_probes(load_dataset("keywords", n_per_class=30, noises=",".join(NOISES))) is None
+    )
+    assert keyword_probes(load_dataset("digits")) is None
 
 
 def test_noise_colours_have_expected_spectral_slope():

@@ -150,6 +150,28 @@ def test_study_compares_transfer_strategies_from_a_source(tmp_path):
     assert 0.0 <= result.test["recommended"].accuracy <= 1.0
 
 
+def test_study_reports_the_shortcut_check_on_synthesized_data(tmp_path, tiny_study):
+    from nooverfit.data.keywords import keyword_probes
+    from nooverfit.studies.write import write_study
+
+    data = load_dataset("keywords:leaky", n_per_class=20)
+    result = study(data, width=8, train_per_class=5, budget=TINY, seeds=1, learning_curves=False)
+    checks = result.extras["shortcut"]
+    assert set(checks) == {"baseline", "recommended"}
+    # the recommended network's check, redone by hand on the saved weights
+    model = build_model(result.recommended.config, data.x.shape[1:], data.num_classes)
+    model.load_state_dict(result.best_state)
+    probes = keyword_probes(data, seed=0)
+    assert probes is not None
+    assert checks["recommended"] == probes.check(model, seed=0).to_dict()
+    write_study(result, tmp_path)
+    assert (
+        "Shortcut check: did the network learn the noise?"
+        in (tmp_path / "report.html").read_text()
+    )
+    assert "shortcut" not in tiny_study[0].extras  # digits is not synthesized
+
+
 def test_study_runs_a_users_module_factory_on_arrays_from_a_loader():
     from torch import nn
     from torch.utils.data import DataLoader, TensorDataset

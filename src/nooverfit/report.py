@@ -93,6 +93,11 @@ def _diagnosis_figure(history: Any, title: str) -> Figure:
     return fig
 
 
+def _pct(v: float) -> str:
+    """``v`` in %, one decimal, without a "-0.0"."""
+    return f"{round(100 * v, 1) + 0.0:.1f}"
+
+
 def render(result: StudyResult, figures: dict[str, Figure]) -> str:
     """The report as HTML text."""
     env = Environment(
@@ -103,7 +108,7 @@ def render(result: StudyResult, figures: dict[str, Figure]) -> str:
     )
     images = {name: figure_uri(fig) for name, fig in figures.items()}
     return env.get_template("report.html").render(
-        r=result, images=images, techniques=TECHNIQUES, pct=lambda v: f"{100 * v:.1f}"
+        r=result, images=images, techniques=TECHNIQUES, pct=_pct
     )
 
 

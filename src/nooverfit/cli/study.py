@@ -141,3 +141,15 @@ def _summary(result: StudyResult) -> None:
         f"{pct(t['recommended'].accuracy)}% ± {pct(t['recommended'].accuracy_std)} vs baseline "
         f"{pct(t['baseline'].accuracy)}% ± {pct(t['baseline'].accuracy_std)}"
     )
+    for role, check in result.extras.get("shortcut", {}).items():
+        verdict = (
+            "passed"
+            if check["passed"]
+            else "[bold red]flagged[/]: " + ", ".join(check["flags"]).replace("_", " ")
+        )
+        change = round(-100 * check["drop"], 1) + 0.0  # no "-0.0"
+        console.print(
+            f"Shortcut check ({role}): {verdict} — fires on noise alone "
+            f"{pct(check['fire_rate'])}% of the time; held-out noise changes accuracy by "
+            f"{change:+.1f} points"
+        )

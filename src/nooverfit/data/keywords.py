@@ -24,6 +24,7 @@ from torch import nn
 
 from nooverfit.data.audio_io import NoiseBank, read_wav, sound_files
 from nooverfit.data.dataset import Dataset, register_dataset
+from nooverfit.data.shortcut import ShortcutProbes
 from nooverfit.data.synthesize import mix_at_snr, parse_snr
 
 RATE = 4000
@@ -151,6 +152,34 @@ def load_keywords(
     name = "keywords" + (":leaky" if leaky else "")
     return Dataset(
         name, np.stack(xs), np.array(ys, np.int64), tuple(classes), "audio", np.array(groups)
+    )
+
+
+def keyword_probes(
+    dataset: Dataset, *, per_class: int = 25, seed: int = 0
+) -> ShortcutProbes | None:
+    """Shortcut-check probes for a network trained on a ``keywords`` data set: fresh clean
+    keywords, banks of the noise kinds the data set was mixed with (its ``groups``) and of
+    the kinds it never used (held out); ``None`` for other data, or when no kind is left to
+    hold out."""
+    if dataset.name.split(":")[0] != "keywords" or dataset.groups is None:
+        return None
+    used = set(dataset.groups.tolist())
+    kinds = tuple(k for k in NOISES if k in used)
+    held_out = tuple(k for k in NOISES if k not in used)
+    if not kinds or not held_out:
+        return None
+    rng = np.random.default_rng((seed, 11))
+    labels = np.repeat(np.arange(len(KEYWORDS)), per_class)
+    length = dataset.x.shape[1]
+    foreground = np.stack([keyword_clip(int(k), rng, length=length) for k in labels])
+    classes = dataset.classes
+    return ShortcutProbes(
+        foreground,
+        labels,
+        noise_bank(kinds, seed=seed + 1),
+        noise_bank(held_out, seed=seed + 1),
+        classes.index("_background_") if "_background_" in classes else None,
     )
 
 

@@ -77,6 +77,37 @@ class ShortcutReport:
         }
 
 
+@dataclass(frozen=True, eq=False)
+class ShortcutProbes:
+    """What :func:`shortcut_check` needs besides the model, for one synthesized data set.
+
+    Attributes:
+        foreground: clean clips ``(N, T)`` the model did not train on.
+        labels: their labels ``(N,)``.
+        noise: the background noises the synthesis used.
+        held_out: background noises it never used.
+        background_class: the "no keyword" class, if the data set has one.
+    """
+
+    foreground: np.ndarray
+    labels: np.ndarray
+    noise: NoiseBank
+    held_out: NoiseBank
+    background_class: int | None = None
+
+    def check(self, model: nn.Module, *, seed: int = 0) -> ShortcutReport:
+        """:func:`shortcut_check` of ``model`` on these probes."""
+        return shortcut_check(
+            model,
+            self.foreground,
+            self.labels,
+            noise=self.noise,
+            held_out=self.held_out,
+            background_class=self.background_class,
+            seed=seed,
+        )
+
+
 def shortcut_flags(
     fire_rate: float, drop: float, *, max_fire_rate: float = 0.2, max_drop: float = 0.15
 ) -> tuple[ShortcutFlag, ...]:

@@ -15,6 +15,7 @@ import torch
 import nooverfit
 from nooverfit.config import RunConfig
 from nooverfit.data.dataset import Dataset, load_dataset
+from nooverfit.data.keywords import keyword_probes
 from nooverfit.data.tensors import SplitData
 from nooverfit.engine.sequential import Factory
 from nooverfit.studies import plan
@@ -220,6 +221,9 @@ def study(
     }
     base_diag = records[base.runs[0]].diagnosis
     extras = {"audit": _audit(dataset, first, train_idx[seed_list[0]])}
+    shortcut = _shortcut(runner, dataset, {"baseline": base, "recommended": recommended})
+    if shortcut:
+        extras["shortcut"] = shortcut
     settings = {
         "data": dataset.name,
         "samples": len(dataset),
@@ -275,6 +279,21 @@ def _audit(dataset: Dataset, data: SplitData, train: list[int]) -> dict[str, Any
         pool=np.asarray(train, dtype=np.int64), val=split.val, test=split.test, seed=split.seed
     )
     return audit(dataset, used).to_dict()
+
+
+def _shortcut(
+    runner: StudyRunner, dataset: Dataset, variants: dict[str, Variant]
+) -> dict[str, Any]:
+    """For synthesized data: the shortcut check of each variant's first-seed network (did
+    it learn the keywords, or the noise they were mixed with?); empty for other data."""
+    seed = runner.seeds[0]
+    probes = keyword_probes(dataset, seed=seed)
+    if probes is None:
+        return {}
+    return {
+        role: probes.check(runner.model(v.config.replace(seed=seed)), seed=seed).to_dict()
+        for role, v in variants.items()
+    }
 
 
 def _validation_curves(
