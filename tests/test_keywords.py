@@ -10,7 +10,6 @@ from nooverfit.data.augment import augmenter
 from nooverfit.data.augment_audio import audio_augment
 from nooverfit.data.keywords import (
     NOISES,
-    LogSpectrogram,
     keyword_clip,
     keyword_probes,
     noise_bank,
@@ -18,7 +17,7 @@ from nooverfit.data.keywords import (
     speech_noise_bank,
 )
 from nooverfit.data.shortcut import ShortcutFlag, shortcut_check, shortcut_flags
-from nooverfit.models import mlp
+from nooverfit.models import LogSpectrogram, mlp
 from nooverfit.train import fit
 
 

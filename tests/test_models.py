@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from nooverfit.config import RunConfig
-from nooverfit.models import Network, build_model, cnn, mlp
+from nooverfit.models import LogSpectrogram, Network, build_model, cnn, mlp
 
 
 def _layout(model: nn.Module) -> list[str]:
@@ -89,3 +89,17 @@ def test_build_model_follows_config():
     tabular = build_model(RunConfig(width=6, depth=1, dropout=0.5), (7,), 3)
     assert _layout(tabular) == ["Flatten", "Linear", "ReLU", "Dropout", "Linear"]
     assert tabular[1].in_features == 7 and tabular[-1].out_features == 3
+
+
+def test_build_model_puts_a_log_spectrogram_before_audio_networks():
+    waves = torch.randn(3, 2000)
+    config = RunConfig(width=8, seed=4)
+    net = build_model(config, (2000,), 4, kind="audio")
+    assert _layout(net)[:2] == ["LogSpectrogram", "Flatten"]
+    front = LogSpectrogram()
+    assert front(waves).shape == (3, *front.out_shape(2000)) == (3, 65, 32)
+    plain = build_model(config, (65, 32), 4)  # the same body, initialized alike
+    assert net(waves).shape == (3, 4)
+    torch.testing.assert_close(net(waves), plain(front(waves)))
+    cnn_net = build_model(config.replace(model="cnn", width=4), (2000,), 4, kind="audio")
+    assert cnn_net(waves).shape == (3, 4) and cnn_net[0].out_shape(2000) == (1, 65, 32)

@@ -2,7 +2,8 @@
 
 Both are flat stacks of standard layers (Linear/Conv2d, BatchNorm, ReLU, MaxPool,
 Dropout, Flatten), so the regularizers can insert layers into them and the fused engine
-can stack K of them layer by layer.
+can stack K of them layer by layer. For audio, a fixed :class:`LogSpectrogram` front end
+(no parameters) comes first, so the networks read waveforms.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import torch
 from torch import nn
 
 from nooverfit.config import RunConfig, check_dropout
@@ -23,6 +25,42 @@ class Network(nn.Sequential):
     def num_parameters(self) -> int:
         """Number of trainable parameters."""
         return sum(p.numel() for p in self.parameters() if p.requires_grad)
+
+
+class LogSpectrogram(nn.Module):
+    """Waveforms ``(B, T)`` -> ``log(1 + |STFT|)`` maps ``(B, n_fft // 2 + 1, frames)``.
+
+    A Hann-windowed short-time Fourier transform (``torch.stft``); put it in front of an
+    MLP or CNN to classify audio by its time-frequency pattern. It has no parameters.
+
+    Args:
+        n_fft: FFT size in samples (default 128).
+        hop: hop between frames in samples (default 64).
+        channel: add a channel axis, ``(B, 1, F, frames)``, for a CNN (default False).
+    """
+
+    def __init__(self, n_fft: int = 128, hop: int = 64, *, channel: bool = False) -> None:
+        super().__init__()
+        self.n_fft, self.hop, self.channel = n_fft, hop, channel
+        self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
+
+    window: torch.Tensor
+
+    def out_shape(self, length: int) -> tuple[int, ...]:
+        """The shape of one output map for waveforms of ``length`` samples."""
+        shape = (self.n_fft // 2 + 1, 1 + length // self.hop)
+        return (1, *shape) if self.channel else shape
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.reshape(x.shape[0], -1)
+        spec = torch.stft(
+            x, self.n_fft, self.hop, window=self.window, return_complex=True, center=True
+        )
+        out = torch.log1p(spec.abs())  # (B, F, frames)
+        return out.unsqueeze(1) if self.channel else out
+
+    def extra_repr(self) -> str:
+        return f"n_fft={self.n_fft}, hop={self.hop}, channel={self.channel}"
 
 
 def mlp(
@@ -101,14 +139,21 @@ def cnn(
     return Network(*layers)
 
 
-def build_model(config: RunConfig, in_shape: Sequence[int], classes: int) -> Network:
+def build_model(
+    config: RunConfig, in_shape: Sequence[int], classes: int, *, kind: str | None = None
+) -> Network:
     """Build the model ``config`` describes, initialized from ``config.seed``.
 
-    The global random state is left as it was.
+    For ``kind == "audio"`` (waveforms ``(T,)``) the network starts with a
+    :class:`LogSpectrogram`. The global random state is left as it was.
     """
+    front = None
+    if kind == "audio":
+        front = LogSpectrogram(channel=config.model == "cnn")
+        in_shape = front.out_shape(math.prod(in_shape))
     with seeded(config.seed):
         if config.model == "cnn":
-            return cnn(
+            net = cnn(
                 in_shape,
                 classes,
                 channels=config.width,
@@ -116,11 +161,13 @@ def build_model(config: RunConfig, in_shape: Sequence[int], classes: int) -> Net
                 dropout=config.dropout,
                 batchnorm=config.batchnorm,
             )
-        return mlp(
-            math.prod(in_shape),
-            classes,
-            width=config.width,
-            depth=config.depth,
-            dropout=config.dropout,
-            batchnorm=config.batchnorm,
-        )
+        else:
+            net = mlp(
+                math.prod(in_shape),
+                classes,
+                width=config.width,
+                depth=config.depth,
+                dropout=config.dropout,
+                batchnorm=config.batchnorm,
+            )
+    return net if front is None else Network(front, *net)

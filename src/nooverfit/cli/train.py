@@ -95,7 +95,9 @@ def train(
     callbacks: list[Callback] = []
     optim = None
     if pretrained is None:
-        network: torch.nn.Module = build_model(config, split_data.in_shape, split_data.num_classes)
+        network: torch.nn.Module = build_model(
+            config, split_data.in_shape, split_data.num_classes, kind=split_data.kind
+        )
     else:
         source = as_pretrained(pretrained, config=config, in_shape=split_data.in_shape)
         prepared = transfer_model(source, split_data, strategy=transfer, seed=seed)

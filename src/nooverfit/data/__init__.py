@@ -5,11 +5,11 @@ from nooverfit.data import sources as _sources  # noqa: F401  (registers the bui
 from nooverfit.data.audio_io import NoiseBank, read_wav, resample, write_wav
 from nooverfit.data.augment import augmenter, mixup
 from nooverfit.data.dataset import Dataset, list_datasets, load_dataset, register_dataset
-from nooverfit.data.keywords import LogSpectrogram
 from nooverfit.data.shortcut import ShortcutFlag, ShortcutReport, shortcut_check
 from nooverfit.data.split import Split, make_split
 from nooverfit.data.synthesize import Synthesis, active_region, mix_at_snr, synthesize_folder
 from nooverfit.data.tensors import SplitData, load_split, prepare
+from nooverfit.models import LogSpectrogram
 
 __all__ = [
     "Dataset",

@@ -9,8 +9,9 @@ the shortcut check at work.
 
 ``speech:PATH`` reads a Speech-Commands-style folder, ``PATH/<label>/<clip>.wav`` with
 noise recordings in ``PATH/_background_noise_``. Audio data sets have ``kind == "audio"``
-and ``x`` of shape ``(N, T)``; the MLP flattens its input, and :class:`LogSpectrogram`
-turns waveforms into a time-frequency map for models that want one.
+and ``x`` of shape ``(N, T)``; the study's networks put
+:class:`~nooverfit.models.LogSpectrogram` in front, which turns waveforms into
+time-frequency maps.
 """
 
 from __future__ import annotations
@@ -19,8 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
-from torch import nn
 
 from nooverfit.data.audio_io import NoiseBank, read_wav, sound_files
 from nooverfit.data.dataset import Dataset, register_dataset
@@ -217,32 +216,6 @@ def load_speech(
 def speech_noise_bank(path: str | Path, *, rate: int = 16000) -> NoiseBank:
     """The ``_background_noise_`` recordings of a Speech-Commands-style folder."""
     return NoiseBank.from_folder(Path(path) / BACKGROUND_DIR, rate=rate)
-
-
-class LogSpectrogram(nn.Module):
-    """Waveforms ``(B, T)`` -> ``log(1 + |STFT|)`` maps ``(B, n_fft // 2 + 1, frames)``.
-
-    A Hann-windowed short-time Fourier transform (``torch.stft``); put it in front of an
-    MLP or CNN to classify audio by its time-frequency pattern.
-
-    Args:
-        n_fft: FFT size in samples (default 128).
-        hop: hop between frames in samples (default 64).
-    """
-
-    def __init__(self, n_fft: int = 128, hop: int = 64) -> None:
-        super().__init__()
-        self.n_fft, self.hop = n_fft, hop
-        self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
-
-    window: torch.Tensor
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x.reshape(x.shape[0], -1)
-        spec = torch.stft(
-            x, self.n_fft, self.hop, window=self.window, return_complex=True, center=True
-        )
-        return torch.log1p(spec.abs())  # (B, F, frames)
 
 
 register_dataset(

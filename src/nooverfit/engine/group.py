@@ -124,7 +124,8 @@ class GroupTraining:
         self.net: BatchedNet
         self.nets: Sequence[nn.Module]
         if factory is None:
-            built = [build_model(c, first.in_shape, first.num_classes) for c in configs]
+            shape, classes, kind = first.in_shape, first.num_classes, first.kind
+            built = [build_model(c, shape, classes, kind=kind) for c in configs]
             self.net = StackedNet(built, dropout=[c.dropout for c in configs], device=dev)
             self.nets = built
         else:

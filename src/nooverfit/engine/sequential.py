@@ -22,7 +22,7 @@ def make_model(config: RunConfig, data: SplitData, *, factory: Factory | None = 
     """The network of ``config``: ``factory(config)`` when given, else :func:`build_model`;
     either way initialized under ``config.seed`` with the global random state untouched."""
     if factory is None:
-        return build_model(config, data.in_shape, data.num_classes)
+        return build_model(config, data.in_shape, data.num_classes, kind=data.kind)
     with seeded(config.seed):
         return factory(config)
 

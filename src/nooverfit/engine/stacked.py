@@ -19,6 +19,7 @@ Reference: Wang et al., "Horizontally Fused Training Array", MLSys 2021.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -29,6 +30,7 @@ from torch import nn
 from nooverfit.engine.batchnorm import Norm, batchnorm_masked, batchnorm_whole
 from nooverfit.engine.dropout import dropout
 from nooverfit.engine.linear import linear, stacked_linear
+from nooverfit.models import LogSpectrogram
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,8 @@ def _ops(net: nn.Sequential) -> list[tuple[str, int]]:
             ops.append(("pool", i))
         elif isinstance(m, nn.Flatten):
             ops.append(("flatten", i))
+        elif isinstance(m, LogSpectrogram):
+            ops.append(("front", i))
         else:
             raise TypeError(f"cannot stack layer {type(m).__name__}")
     return ops
@@ -83,8 +87,9 @@ class StackedNet:
 
     Args:
         nets: the plain networks (``nn.Sequential`` of Linear/Conv2d, BatchNorm, ReLU,
-            MaxPool2d, Dropout, Flatten), one per config; they may differ in width, in
-            whether they have batch norm and in their dropout rate.
+            MaxPool2d, Dropout, Flatten, after an optional
+            :class:`~nooverfit.models.LogSpectrogram` front end), one per config; they may
+            differ in width, in whether they have batch norm and in their dropout rate.
         dropout: per-config dropout rate, ``(K,)``.
         device: where the stacked tensors live.
     """
@@ -99,6 +104,12 @@ class StackedNet:
         for plan in plans:
             if [p for p in plan if p[0] not in ("bn", "dropout")] != skeleton:
                 raise ValueError("all networks of a fused group need the same layer skeleton")
+        fronts = [[repr(m) for m in n if isinstance(m, LogSpectrogram)] for n in nets]
+        if any(f != fronts[0] for f in fronts):
+            raise ValueError("all networks of a fused group need the same front end")
+        front = next((m for m in nets[0] if isinstance(m, LogSpectrogram)), None)
+        #: the fixed front end (no parameters) every config shares, if any
+        self.front = copy.deepcopy(front).to(device) if front is not None else None
         bn_layers = sorted({i for plan in plans for op, i in plan if op == "bn"})
         # the union of the layer sequences: the skeleton plus every BN/dropout any net has
         extras: list[list[tuple[str, int]]] = [[] for _ in skeleton]
@@ -251,7 +262,14 @@ class StackedNet:
         b = x.shape[0] if shared else x.shape[1]
         h = x
         for op, i in self.ops:
-            if op == "flatten":
+            if op == "front":
+                assert self.front is not None
+                if layout == "shared":
+                    h = self.front(h)
+                else:  # every config's samples through it at once
+                    out = self.front(h.reshape(self.k * b, *h.shape[2:]))
+                    h = out.view(self.k, b, *out.shape[1:])
+            elif op == "flatten":
                 if layout == "conv":
                     h = h.reshape(b, self.k, -1).transpose(0, 1)  # (K, B, F)
                     layout = "kb"

@@ -64,7 +64,7 @@ def compare(data: SplitData, candidate: RunConfig, *, name: str = "") -> StudyRe
                 runs=(config.key,),
             )
         )
-        model = build_model(config, data.in_shape, data.num_classes)
+        model = build_model(config, data.in_shape, data.num_classes, kind=data.kind)
         model.load_state_dict(result.state)
         test = evaluate_test(model.to(data.device), data)
         tests[role] = TestScore(test.accuracy, 0.0, test.loss, (test.accuracy,))

@@ -115,7 +115,7 @@ def train_config(
         guard: :class:`OverfitGuard` alpha in percent; None disables the guard.
         should_prune: ``(epoch, val_loss) -> prune?``, called after every epoch.
     """
-    model = build_model(config, data.in_shape, data.num_classes)
+    model = build_model(config, data.in_shape, data.num_classes, kind=data.kind)
     watcher = OverfitGuard(guard) if guard is not None else None
     pruned: list[int] = []
 
