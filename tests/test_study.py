@@ -159,7 +159,7 @@ def test_study_reports_the_shortcut_check_on_synthesized_data(tmp_path, tiny_stu
     checks = result.extras["shortcut"]
     assert set(checks) == {"baseline", "recommended"}
     # the recommended network's check, redone by hand on the saved weights
-    model = build_model(result.recommended.config, data.x.shape[1:], data.num_classes)
+    model = build_model(result.recommended.config, data.in_shape, data.num_classes, kind="audio")
     model.load_state_dict(result.best_state)
     probes = keyword_probes(data, seed=0)
     assert probes is not None
