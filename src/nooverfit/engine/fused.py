@@ -115,12 +115,11 @@ def run_fused(
             running statistics run on the sequential engine.
         workers: groups trained at once in worker threads, each with its share of torch's
             threads; the configs are grouped for that many workers, so results depend on
-            it. Default: on a CPU, grouped for
-            :data:`~nooverfit.engine.workers.CPU_WORKERS` whatever the thread count (so
-            the groups, and with them the random draws, are the same on any machine),
-            and trained
-            :func:`~nooverfit.engine.workers.cpu_workers` at a time; on a GPU, and for a
-            user's modules, 1.
+            it. Default on a CPU: grouped for :data:`~nooverfit.engine.workers.CPU_WORKERS`
+            whatever the thread count (so the groups, and with them the random draws, are
+            the same on any machine), trained as many at a time as
+            :func:`~nooverfit.engine.workers.cpu_workers` allows. On a GPU, and for a
+            user's modules: 1.
     """
     datas = per_run(data, len(configs))
     if not datas:
