@@ -118,6 +118,28 @@ def test_cli_study_runs_and_summarizes(tmp_path):
     assert (tmp_path / "report.html").is_file()
 
 
+def test_cli_study_passes_classes_and_source_to_the_study(tmp_path):
+    from nooverfit.config import RunConfig
+    from nooverfit.transfer.pretrain import class_subset, pretrain
+
+    source = pretrain(class_subset(load_dataset("digits"), range(5)), RunConfig(width=8, epochs=1))
+    source.save(tmp_path / "source.pt")
+    base = ["study", "--epochs", "2", "--seeds", "1", "--width", "8", "--train-per-class", "5"]
+    out = tmp_path / "study"
+    args = [*base, "--classes", "5-9", "--source", str(tmp_path / "source.pt"), "--out", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    saved = json.loads((out / "results.json").read_text())
+    assert saved["settings"]["classes"] == ["5", "6", "7", "8", "9"]
+    assert "transfer" in [r["remedy"] for r in saved["remedies"]]
+    for bad, expected in (
+        (["--classes", "x"], "classes must look like"),
+        (["--source", str(tmp_path / "missing.pt")], "does not exist"),
+    ):
+        result = CliRunner().invoke(app, [*base, *bad, "--out", str(tmp_path / "bad")])
+        assert result.exit_code == 2 and expected in result.output
+
+
 def test_study_compares_transfer_strategies_from_a_source(tmp_path):
     from conftest import TINY as budget
     from nooverfit.config import RunConfig

@@ -92,6 +92,8 @@ def study(
             val=opt._size(val),
             out=out,
             device=device,
+            source=source,
+            classes=classes,
             progress=show,
             target=target,
             data_dir=data_dir,
