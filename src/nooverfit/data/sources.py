@@ -13,8 +13,15 @@ import numpy as np
 from nooverfit.data.dataset import Dataset, register_dataset
 
 
+def _no_argument(name: str, arg: str | None) -> None:
+    """Reject ``NAME:ARG`` for a data set that takes no argument."""
+    if arg is not None:
+        raise ValueError(f"data set {name} takes no argument, got {name}:{arg}; expected {name}")
+
+
 def load_digits(arg: str | None = None, **_: Any) -> Dataset:
     """scikit-learn's 1,797 8x8 digit images, scaled to [0, 1] (``pixels / 16``)."""
+    _no_argument("digits", arg)
     from sklearn.datasets import load_digits as sk_digits
 
     bunch = sk_digits()
@@ -45,6 +52,7 @@ def load_synthetic(
         noise: fraction of labels flipped at random (default 0.05).
         seed: generator seed.
     """
+    _no_argument("synthetic", arg)
     from sklearn.datasets import make_classification
 
     informative = min(n_informative, n_features)
@@ -180,6 +188,7 @@ def _torchvision_loader(name: str) -> Any:
     ) -> Dataset:
         import torchvision.datasets as tvd
 
+        _no_argument(name, arg)
         root = Path(data_dir or "data")
         cls = getattr(tvd, cls_name)
         parts = []
