@@ -142,6 +142,7 @@ def open_study(spec: TuneSpec, *, worker: int = 0) -> optuna.Study:
     """
     import optuna
 
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "study created" INFO lines
     storage = open_storage(
         spec.storage,
         heartbeat_interval=spec.heartbeat_interval,
@@ -191,7 +192,6 @@ def work(spec: TuneSpec, *, worker: int = 0) -> int:
 
     threads = torch.get_num_threads()
     torch.set_num_threads(spec.threads)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     quiet = _QuietOverBudget()
     optuna_log = logging.getLogger("optuna.study._optimize")
     optuna_log.addFilter(quiet)
