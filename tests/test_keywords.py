@@ -19,6 +19,7 @@ from nooverfit.data.keywords import (
 from nooverfit.data.shortcut import ShortcutFlag, shortcut_check, shortcut_flags
 from nooverfit.models import LogSpectrogram, mlp
 from nooverfit.train import fit
+from nooverfit.transfer.pretrain import class_subset
 
 
 def test_keywords_dataset_is_audio_and_seeded():
@@ -50,6 +51,8 @@ def test_keyword_probes_hold_out_the_noises_the_synthesis_never_used():
         keyword_probes(load_dataset("keywords", n_per_class=30, noises=",".join(NOISES))) is None
     )
     assert keyword_probes(load_dataset("digits")) is None
+    subset = class_subset(load_dataset("keywords:leaky", n_per_class=5), [2, 3])
+    assert keyword_probes(subset) is None  # labels 0, 1 are no longer keywords 0, 1
 
 
 def test_noise_colours_have_expected_spectral_slope():

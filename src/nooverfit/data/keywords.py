@@ -160,8 +160,12 @@ def keyword_probes(
     """Shortcut-check probes for a network trained on a ``keywords`` data set: fresh clean
     keywords, banks of the noise kinds the data set was mixed with (its ``groups``) and of
     the kinds it never used (held out); ``None`` for other data, or when no kind is left to
-    hold out."""
-    if dataset.name.split(":")[0] != "keywords" or dataset.groups is None:
+    hold out (or a class subset: its labels are not the keywords')."""
+    if (
+        dataset.name.split(":")[0] != "keywords"
+        or dataset.groups is None
+        or tuple(dataset.classes[: len(KEYWORDS)]) != KEYWORDS
+    ):
         return None
     used = set(dataset.groups.tolist())
     kinds = tuple(k for k in NOISES if k in used)
