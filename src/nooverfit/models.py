@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Protocol
 
 import torch
 from torch import nn
@@ -171,3 +172,21 @@ def build_model(
                 batchnorm=config.batchnorm,
             )
     return net if front is None else Network(front, *net)
+
+
+class DataShape(Protocol):
+    """What a network is built for: a ``Dataset`` or ``SplitData``."""
+
+    @property
+    def in_shape(self) -> tuple[int, ...]: ...
+
+    @property
+    def num_classes(self) -> int: ...
+
+    @property
+    def kind(self) -> str: ...
+
+
+def network_for(config: RunConfig, data: DataShape) -> Network:
+    """:func:`build_model` for ``data``'s sample shape, class count and kind."""
+    return build_model(config, data.in_shape, data.num_classes, kind=data.kind)

@@ -17,7 +17,7 @@ from nooverfit.cli._app import app, console, guard
 from nooverfit.config import RunConfig
 from nooverfit.data import Split, load_dataset, make_split, prepare
 from nooverfit.data.dataset import Dataset
-from nooverfit.models import build_model
+from nooverfit.models import network_for
 from nooverfit.train import fit
 
 
@@ -30,7 +30,7 @@ def load_run(run: Path, dataset: Dataset) -> tuple[torch.nn.Module, Split]:
         )
     metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
     config = RunConfig.from_dict(metrics["config"])
-    model = build_model(config, dataset.in_shape, dataset.num_classes, kind=dataset.kind)
+    model = network_for(config, dataset)
     model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
     return model, Split.from_dict(metrics["split"])
 
@@ -84,7 +84,7 @@ def audit_command(
                 console.print("no --model given: training a baseline model for group gaps")
             config = RunConfig(epochs=epochs, early_stopping="patience:10", seed=seed)
             data_t = prepare(dataset, split, device="cpu")
-            network = build_model(config, data_t.in_shape, data_t.num_classes, kind=data_t.kind)
+            network = network_for(config, data_t)
             fit(network, data_t, config)
     if space not in ("input", "features"):
         raise ValueError(f"--space must be 'input' or 'features', got {space!r}")

@@ -16,7 +16,7 @@ from nooverfit.cli import _options as opt
 from nooverfit.cli._app import app, console, guard
 from nooverfit.config import RunConfig
 from nooverfit.history import History
-from nooverfit.models import build_model
+from nooverfit.models import network_for
 from nooverfit.train import Callback, fit
 from nooverfit.transfer import as_pretrained, transfer_model
 
@@ -95,9 +95,7 @@ def train(
     callbacks: list[Callback] = []
     optim = None
     if pretrained is None:
-        network: torch.nn.Module = build_model(
-            config, split_data.in_shape, split_data.num_classes, kind=split_data.kind
-        )
+        network: torch.nn.Module = network_for(config, split_data)
     else:
         source = as_pretrained(pretrained, config=config, in_shape=split_data.in_shape)
         prepared = transfer_model(source, split_data, strategy=transfer, seed=seed)

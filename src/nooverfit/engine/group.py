@@ -34,7 +34,7 @@ from nooverfit.engine.result import RunResult
 from nooverfit.engine.sequential import Factory, make_model
 from nooverfit.engine.stacked import StackedNet
 from nooverfit.history import History
-from nooverfit.models import build_model
+from nooverfit.models import network_for
 from nooverfit.stopping import EarlyStopping, StopReason
 from nooverfit.train import batch_order
 
@@ -124,8 +124,7 @@ class GroupTraining:
         self.net: BatchedNet
         self.nets: Sequence[nn.Module]
         if factory is None:
-            shape, classes, kind = first.in_shape, first.num_classes, first.kind
-            built = [build_model(c, shape, classes, kind=kind) for c in configs]
+            built = [network_for(c, first) for c in configs]
             self.net = StackedNet(built, dropout=[c.dropout for c in configs], device=dev)
             self.nets = built
         else:

@@ -10,7 +10,7 @@ from nooverfit.config import RunConfig
 from nooverfit.data.tensors import SplitData
 from nooverfit.engine.feed import DataArg, per_run
 from nooverfit.engine.result import RunResult
-from nooverfit.models import build_model
+from nooverfit.models import network_for
 from nooverfit.seeding import seeded
 from nooverfit.train import Callback, fit
 
@@ -22,7 +22,7 @@ def make_model(config: RunConfig, data: SplitData, *, factory: Factory | None = 
     """The network of ``config``: ``factory(config)`` when given, else :func:`build_model`;
     either way initialized under ``config.seed`` with the global random state untouched."""
     if factory is None:
-        return build_model(config, data.in_shape, data.num_classes, kind=data.kind)
+        return network_for(config, data)
     with seeded(config.seed):
         return factory(config)
 

@@ -13,7 +13,7 @@ import nooverfit
 from nooverfit.config import RunConfig
 from nooverfit.data.tensors import SplitData
 from nooverfit.engine import run_configs
-from nooverfit.models import build_model
+from nooverfit.models import network_for
 from nooverfit.studies import plan
 from nooverfit.studies.result import RunRecord, StudyResult, TestScore, Variant
 from nooverfit.studies.runner import diagnose_history
@@ -64,7 +64,7 @@ def compare(data: SplitData, candidate: RunConfig, *, name: str = "") -> StudyRe
                 runs=(config.key,),
             )
         )
-        model = build_model(config, data.in_shape, data.num_classes, kind=data.kind)
+        model = network_for(config, data)
         model.load_state_dict(result.state)
         test = evaluate_test(model.to(data.device), data)
         tests[role] = TestScore(test.accuracy, 0.0, test.loss, (test.accuracy,))

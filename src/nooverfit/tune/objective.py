@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from nooverfit.config import RunConfig
 from nooverfit.data.tensors import SplitData
 from nooverfit.history import History
-from nooverfit.models import Network, build_model
+from nooverfit.models import Network, network_for
 from nooverfit.stopping import generalization_loss
 from nooverfit.train import fit
 from nooverfit.tune.space import Space, suggest_config
@@ -115,7 +115,7 @@ def train_config(
         guard: :class:`OverfitGuard` alpha in percent; None disables the guard.
         should_prune: ``(epoch, val_loss) -> prune?``, called after every epoch.
     """
-    model = build_model(config, data.in_shape, data.num_classes, kind=data.kind)
+    model = network_for(config, data)
     watcher = OverfitGuard(guard) if guard is not None else None
     pruned: list[int] = []
 
