@@ -1,7 +1,9 @@
-"""The Typer application, the shared console and the bad-input guard."""
+"""The Typer application, the shared console, the options every command takes and the
+bad-input guard."""
 
 from __future__ import annotations
 
+import copy
 import functools
 import logging
 from collections.abc import Callable
@@ -9,17 +11,76 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def _set_threads(value: int | None) -> None:
+    if value:
+        import torch  # only when asked: importing torch takes a second or more
+
+        torch.set_num_threads(value)
+
+
+def _set_quiet(value: bool) -> None:
+    console.quiet = value  # errors still go to stderr, --json output to stdout
+    logging.getLogger("nooverfit").setLevel(logging.ERROR if value else logging.NOTSET)
+
+
+def _set_verbose(value: bool) -> None:
+    if value:
+        logging.getLogger("nooverfit").setLevel(logging.INFO)
+
+
+#: The root's options that every command accepts too (``nooverfit train --threads 1``).
+COMMON: dict[str, Callable[[Any], None]] = {
+    "threads": _set_threads,
+    "quiet": _set_quiet,
+    "verbose": _set_verbose,
+}
+
+
+def _show_flags_as_flags(params: list[Any]) -> None:
+    # Typer 0.29 writes "<bool>" beside a flag, which reads as if it took a value.
+    for param in params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+
+
+class _Group(TyperGroup):
+    """The root command; it gives every command a copy of the common options."""
+
+    def get_params(self, ctx: Any) -> Any:
+        params = super().get_params(ctx)
+        _show_flags_as_flags(params)
+        return params
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is None or any(p.name in COMMON for p in command.params):
+            return command
+        for param in self.params:
+            if param.name in COMMON:
+                shared = copy.copy(param)
+                shared.expose_value = False  # the command's function does not take it
+                # The root's callback ran first with the root's values; a command's flag
+                # only adds to them.
+                shared.callback = lambda c, p, value, set=COMMON[param.name]: value and set(value)
+                command.params.append(shared)
+        _show_flags_as_flags([*command.params, command.get_help_option(ctx)])
+        return command
+
 
 app = typer.Typer(
     name="nooverfit",
+    cls=_Group,
     help="Diagnose and fix overfitting in neural networks, with evidence.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-errors = Console(stderr=True)
-
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: Exceptions that mean bad input: reported in one line with exit code 2.
@@ -50,6 +111,14 @@ def guard(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from nooverfit import __version__
+
+        typer.echo(f"nooverfit {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     threads: int = typer.Option(
@@ -59,9 +128,16 @@ def _root(
         "networks, and on a CPU other programs share.",
         min=0,
     ),
+    quiet: bool = typer.Option(
+        False, "--quiet", "-q", help="Print nothing but errors (and --json output)."
+    ),
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="Also print the library's progress messages."
+    ),
+    version: bool = typer.Option(
+        False, "--version", is_eager=True, callback=_show_version, help="Print the version."
+    ),
 ) -> None:
     """Diagnose and fix overfitting in neural networks, with evidence."""
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)
+    for name, value in (("threads", threads), ("quiet", quiet), ("verbose", verbose)):
+        COMMON[name](value)

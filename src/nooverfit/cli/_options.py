@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from nooverfit.data.tensors import SplitData, load_split
+if TYPE_CHECKING:
+    from nooverfit.data.tensors import SplitData
 
 Data = Annotated[
     str,
@@ -43,6 +44,8 @@ def load_data(
     device: str | None,
 ) -> SplitData:
     """Load and split the data set the shared options describe."""
+    from nooverfit.data.tensors import load_split
+
     return load_split(
         data,
         test=_size(test),

@@ -4,25 +4,31 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import torch
 import typer
 from rich.table import Table
 
 from nooverfit._io import _jsonable
-from nooverfit.audit import AuditReport, audit, model_features, model_inputs
 from nooverfit.cli import _options as opt
 from nooverfit.cli._app import app, console, guard
 from nooverfit.config import RunConfig
-from nooverfit.data import Split, load_dataset, make_split, prepare
-from nooverfit.data.dataset import Dataset
-from nooverfit.models import network_for
-from nooverfit.train import fit
+
+if TYPE_CHECKING:
+    import torch
+
+    from nooverfit.audit import AuditReport
+    from nooverfit.data import Split
+    from nooverfit.data.dataset import Dataset
 
 
 def load_run(run: Path, dataset: Dataset) -> tuple[torch.nn.Module, Split]:
     """The model and split of a ``nooverfit train`` output folder."""
+    import torch
+
+    from nooverfit.data import Split
+    from nooverfit.models import network_for
+
     metrics_path, weights = run / "metrics.json", run / "model.pt"
     if not metrics_path.is_file() or not weights.is_file():
         raise FileNotFoundError(
@@ -68,6 +74,11 @@ def audit_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
 ) -> None:
     """Audit a data set: balance, duplicates and train/test leakage, coverage, group gaps."""
+    from nooverfit.audit import audit, model_features, model_inputs
+    from nooverfit.data import load_dataset, make_split, prepare
+    from nooverfit.models import network_for
+    from nooverfit.train import fit
+
     options: dict[str, object] = {"target": target, "data_dir": data_dir, "download": download}
     if groups is not None and data.startswith("csv:"):
         options["group"] = groups

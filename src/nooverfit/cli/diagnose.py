@@ -5,27 +5,30 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from nooverfit._io import _jsonable
 from nooverfit.cli._app import app, console, guard
-from nooverfit.diagnose import Diagnosis, Verdict, diagnose
 from nooverfit.history import History
 from nooverfit.logs import read_log
 from nooverfit.stopping import STANDARD_CRITERIA, replay
 
+if TYPE_CHECKING:
+    from nooverfit.diagnose import Diagnosis
+
 #: Criteria replayed by ``--stopping``.
 CRITERIA = STANDARD_CRITERIA
+#: Colour of each verdict (its value: the diagnosis module, with numpy, loads on first use).
 _COLORS = {
-    Verdict.OVERFITTING: "red",
-    Verdict.DIVERGING: "red",
-    Verdict.UNDERFITTING: "yellow",
-    Verdict.STILL_IMPROVING: "cyan",
-    Verdict.GOOD_FIT: "green",
-    Verdict.INSUFFICIENT_EVIDENCE: "magenta",
+    "overfitting": "red",
+    "diverging": "red",
+    "underfitting": "yellow",
+    "still_improving": "cyan",
+    "good_fit": "green",
+    "insufficient_evidence": "magenta",
 }
 
 Metric = Annotated[
@@ -59,6 +62,8 @@ def diagnose_command(
     log_format: Format = "auto",
 ) -> None:
     """Diagnose a training log: verdict, onset of overfitting, gap, causes and remedies."""
+    from nooverfit.diagnose import diagnose
+
     history = read_log(log, format=log_format, columns=column_map(train_col, val_col))
     result = diagnose(history, metric=metric)
     replays = stopping_table(history) if stopping else []

@@ -10,17 +10,6 @@ import typer
 from nooverfit.cli import _options as opt
 from nooverfit.cli._app import app, console, guard
 from nooverfit.cli._options import _size
-from nooverfit.config import RunConfig
-from nooverfit.data import load_dataset, make_split
-from nooverfit.transfer import (
-    PRETEXTS,
-    class_subset,
-    contrastive_pretrain,
-    parse_classes,
-    rotation_pretext,
-    unlabeled_pool,
-)
-from nooverfit.transfer import pretrain as pretrain_source
 
 
 @app.command()
@@ -75,6 +64,18 @@ def pretrain(
     pretraining uses --augment as the strength of its views and runs all --epochs (no
     early stopping).
     """
+    from nooverfit.config import RunConfig
+    from nooverfit.data import load_dataset, make_split
+    from nooverfit.transfer import (
+        PRETEXTS,
+        class_subset,
+        contrastive_pretrain,
+        parse_classes,
+        rotation_pretext,
+        unlabeled_pool,
+    )
+    from nooverfit.transfer import pretrain as pretrain_source
+
     if pretext not in (None, *PRETEXTS):
         raise ValueError(f"pretext must be one of {', '.join(PRETEXTS)}, got {pretext!r}")
     contrastive = pretext == "contrastive"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import (
@@ -18,9 +18,9 @@ from rich.table import Table
 
 from nooverfit.cli import _options as opt
 from nooverfit.cli._app import app, console, guard
-from nooverfit.studies import StudyResult
-from nooverfit.studies import study as run_study
-from nooverfit.studies.write import write_study
+
+if TYPE_CHECKING:
+    from nooverfit.studies import StudyResult
 
 
 @app.command()
@@ -60,6 +60,9 @@ def study(
 ) -> None:
     """Baseline, each remedy, their combination and curves; select on validation, test once,
     write results.json, histories/, plots/, best_model.pt and report.html to --out."""
+    from nooverfit.studies import study as run_study
+    from nooverfit.studies.write import write_study
+
     if train_per_class < 0:
         raise ValueError(f"train-per-class must be >= 0 (0 for all), got {train_per_class}")
     with Progress(

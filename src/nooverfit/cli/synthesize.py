@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from nooverfit.cli._app import app, console, guard
-from nooverfit.data.synthesize import parse_snr, synthesize_folder
 
 
 @app.command("synthesize")
@@ -27,6 +26,8 @@ def synthesize_command(
     seed: Annotated[int, typer.Option(help="Seed of noise, offset and SNR draws.")] = 0,
 ) -> None:
     """Write mixed clips and a manifest.csv (source, noise, offset, SNR, gain, seed)."""
+    from nooverfit.data.synthesize import parse_snr, synthesize_folder
+
     result = synthesize_folder(
         foreground,
         background,

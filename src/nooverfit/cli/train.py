@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import torch
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
@@ -15,10 +14,9 @@ from nooverfit._io import atomic_write, atomic_write_json
 from nooverfit.cli import _options as opt
 from nooverfit.cli._app import app, console, guard
 from nooverfit.config import RunConfig
-from nooverfit.history import History
-from nooverfit.models import network_for
-from nooverfit.train import Callback, fit
-from nooverfit.transfer import as_pretrained, transfer_model
+
+if TYPE_CHECKING:
+    from nooverfit.history import History
 
 
 @app.command()
@@ -61,6 +59,12 @@ def train(
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("runs/train"),
 ) -> None:
     """Train one network and write history.csv, metrics.json and model.pt to --out."""
+    import torch
+
+    from nooverfit.models import network_for
+    from nooverfit.train import Callback, fit
+    from nooverfit.transfer import as_pretrained, transfer_model
+
     config = RunConfig(
         model=model,
         width=width,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -11,8 +11,9 @@ from rich.table import Table
 from nooverfit.cli import _options as opt
 from nooverfit.cli._app import app, console, guard
 from nooverfit.config import RunConfig
-from nooverfit.tune import Space, TuneResult, TuneSpec, default_storage
-from nooverfit.tune import tune as run_tune
+
+if TYPE_CHECKING:
+    from nooverfit.tune import TuneResult
 
 
 @app.command()
@@ -59,6 +60,9 @@ def tune(
     Run the same command on every machine (same --storage and --study-name) to add workers;
     run it again to resume. Writes best.json, plots/history.png and plots/importance.png.
     """
+    from nooverfit.tune import Space, TuneSpec, default_storage
+    from nooverfit.tune import tune as run_tune
+
     if workers < 1:
         raise ValueError(f"--workers must be an integer >= 1, got {workers}")
     spec = TuneSpec(
