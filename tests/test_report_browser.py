@@ -58,3 +58,34 @@ def test_report_renders_images_and_headline_without_errors(tiny_study):
     assert rec in dom and base in dom
     assert result.recommended.name in dom
     assert console == []
+
+
+def test_report_renders_the_evidence_sections(tiny_study):
+    from nooverfit.report import points
+    from nooverfit.studies.evidence import evidence
+
+    result, out = tiny_study
+    dom, console = _render(out / "report.html")
+    match = re.search(r'data-sections="([^"]*)"', dom)
+    assert match, "the report's self-check did not run"
+    expected = {
+        "baseline-verdict",
+        "seed-verdicts",
+        "measured-advice",
+        "remedies",
+        "code-pytorch",
+        "code-keras",
+        "reproduce-command",
+    }
+    if result.recommended.name != result.baseline.name:
+        expected.add("paired-test")
+    assert set(match.group(1).split()) == expected
+    ev = evidence(result)
+    # The paired figures and every seed's verdict are in the rendered page.
+    for d in ev.remedies:
+        assert f"{points(d.interval.mean)} points" in dom
+    for v in ev.verdicts:
+        assert re.search(rf"<td>{v.seed}</td><td>{v.verdict.replace('_', ' ')}</td>", dom)
+    assert "torch.optim." in dom and "keras.Sequential" in dom
+    assert "nooverfit study --data" in dom or "nooverfit study " in dom
+    assert console == []

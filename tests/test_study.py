@@ -27,7 +27,7 @@ def test_study_writes_every_output(tiny_study):
         assert (out / name).is_file()
     assert len(list((out / "histories").glob("*.csv"))) == len(result.runs)
     assert {p.stem for p in (out / "plots").glob("*.png")} >= {
-        "baseline_curves",
+        "curves",
         "validation_l2",
         "validation_dropout",
         "learning_curve",

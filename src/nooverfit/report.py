@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import base64
 import io
+import math
+import shlex
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from matplotlib.figure import Figure
@@ -67,13 +69,11 @@ def figure_uri(fig: Figure) -> str:
 def study_figures(result: StudyResult) -> dict[str, Figure]:
     """Every figure of the report, by file stem (also saved as ``plots/<stem>.png``)."""
     from nooverfit.plots import study as plots
+    from nooverfit.studies.evidence import evidence
 
-    base_run = result.runs[result.baseline.runs[0]].history
-    rec_run = result.runs[result.recommended.runs[0]].history
     figures = {
-        "baseline_curves": _diagnosis_figure(base_run, "Baseline"),
-        "recommended_curves": _diagnosis_figure(rec_run, "Recommended"),
-        "remedies": plots.plot_remedies(result),
+        "curves": plots.plot_run_curves(result),
+        "remedies": plots.plot_remedies(result, evidence(result)),
     }
     for curve in result.validation_curves:
         figures[f"validation_{curve.param}"] = plots.plot_validation_curve(curve)
@@ -84,13 +84,71 @@ def study_figures(result: StudyResult) -> dict[str, Figure]:
     return figures
 
 
-def _diagnosis_figure(history: Any, title: str) -> Figure:
-    from nooverfit.diagnose import diagnose
-    from nooverfit.plots.diagnosis import plot_diagnosis
+def captions(result: StudyResult) -> dict[str, str]:
+    """What each figure shows, written from the data it shows."""
+    from nooverfit.plots.study import curve_view
 
-    fig = plot_diagnosis(history, diagnose(history))
-    fig.axes[0].set_title(f"{title}: {fig.axes[0].get_title()}".rstrip(": "))
-    return fig
+    seeds = len(result.settings.get("seeds", ())) or result.baseline.score.seeds
+    out = {
+        "curves": "Training and validation loss per epoch of the first seed's baseline (left) "
+        "and recommended (right) runs, on the same axes; the dashed line is the epoch each "
+        "run kept.",
+        "remedies": f"Left: validation accuracy of each remedy's best setting (mean over "
+        f"{seeds} seeds, bars ± std over seeds, axis from 0 %). Right: its difference from "
+        "the baseline seed by seed, mean and 95 % t interval; an interval that crosses 0 is "
+        "within noise.",
+        "learning_curve": "Learning curve: validation accuracy over training images per "
+        f"class (mean, band ± std over {seeds} seeds), with power-law fits (dotted).",
+    }
+    for curve in (*result.validation_curves, result.capacity):
+        if curve is not None:
+            name = "capacity" if curve.param == "width" else f"validation_{curve.param}"
+            out[name] = curve_view(curve).caption + f" Bands: ± std over {seeds} seeds."
+    return out
+
+
+def reproduce(result: StudyResult) -> dict[str, str]:
+    """The command line (and the Python call) that repeats the study.
+
+    The command the CLI ran is kept in ``extras["command"]``; otherwise it is rebuilt from
+    the settings.
+    """
+    st = result.settings
+    args = {
+        "--data": st.get("data"),
+        "--model": st.get("model") if st.get("model") != "custom" else None,
+        "--width": st.get("width"),
+        "--depth": st.get("depth"),
+        "--train-per-class": st.get("train_per_class") or 0,
+        "--budget": st.get("budget") if st.get("budget") != "custom" else None,
+        "--seeds": len(st.get("seeds", ())) or None,
+        "--engine": st.get("engine"),
+        "--test": st.get("test"),
+        "--val": st.get("val"),
+        "--classes": st.get("class_subset"),
+    }
+    rebuilt = "nooverfit study " + " ".join(
+        f"{k} {shlex.quote(str(v))}" for k, v in args.items() if v is not None
+    )
+    command = result.extras.get("command") or rebuilt
+    seeds = st.get("seeds", [0])
+    python = (
+        f"nooverfit.study({st.get('data')!r}, model={st.get('model')!r}, "
+        f"width={st.get('width')}, depth={st.get('depth')}, "
+        f"train_per_class={st.get('train_per_class')}, budget={st.get('budget')!r}, "
+        f"seeds={seeds!r}, engine={st.get('engine')!r}, test={st.get('test')!r}, "
+        f"val={st.get('val')!r})"
+    )
+    return {"command": command, "python": python}
+
+
+def data_kind(result: StudyResult) -> str:
+    """``"image"`` or ``"tabular"``: which augmentation the recipe writes."""
+    data = str(result.settings.get("data", ""))
+    images = ("digits", "mnist", "fashion-mnist", "cifar10", "folder")
+    if result.settings.get("model") == "cnn" or data.split(":")[0] in images:
+        return "image"
+    return "tabular"
 
 
 def _pct(v: float) -> str:
@@ -98,8 +156,23 @@ def _pct(v: float) -> str:
     return f"{round(100 * v, 1) + 0.0:.1f}"
 
 
+def word(value: object) -> str:
+    """An enum or snake_case name in words: ``still_improving`` -> ``still improving``."""
+    return str(getattr(value, "value", value)).replace("_", " ")
+
+
+def points(v: float) -> str:
+    """A difference of accuracies in signed points (``+1.2``), "n/a" when not finite."""
+    if not math.isfinite(v):
+        return "n/a"
+    return f"{100 * v:+.1f}"  # "-0.0" kept: an interval bound just below 0 is below 0
+
+
 def render(result: StudyResult, figures: dict[str, Figure]) -> str:
     """The report as HTML text."""
+    from nooverfit.studies.evidence import evidence
+    from nooverfit.studies.recipe import recipe
+
     env = Environment(
         loader=PackageLoader("nooverfit", "templates"),
         autoescape=select_autoescape(["html"]),
@@ -107,8 +180,32 @@ def render(result: StudyResult, figures: dict[str, Figure]) -> str:
         lstrip_blocks=True,
     )
     images = {name: figure_uri(fig) for name, fig in figures.items()}
+    code = recipe(
+        result.recommended.config,
+        classes=len(result.settings.get("classes", ())) or 2,
+        kind=data_kind(result),
+    )
+    ev = evidence(result)
+    # The seed whose diagnosis is put in words: the first with the majority verdict.
+    lead_key, lead_seed = next(
+        (k, v.seed)
+        for k, v in zip(result.baseline.runs, ev.verdicts, strict=True)
+        if v.verdict == ev.verdict
+    )
     return env.get_template("report.html").render(
-        r=result, images=images, techniques=TECHNIQUES, pct=_pct
+        r=result,
+        ev=ev,
+        lead=result.runs[lead_key].diagnosis,
+        lead_seed=lead_seed,
+        variants={v.name: v for v in result.variants},
+        word=word,
+        code=code,
+        reproduce=reproduce(result),
+        captions=captions(result),
+        images=images,
+        techniques=TECHNIQUES,
+        pct=_pct,
+        points=points,
     )
 
 

@@ -81,6 +81,39 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def command_line(ctx: typer.Context) -> str:
+    """The command as the user typed it, options they left at defaults left out: what a
+    report shows under "Reproduce" (``sys.argv`` would also work, but not under a test
+    runner or when called from Python)."""
+    import shlex
+
+    parts = ["nooverfit", *(c.info_name or "" for c in reversed(_chain(ctx)))]
+    for param in ctx.command.params:
+        name = param.name or ""
+        source = ctx.get_parameter_source(name)
+        if not param.expose_value or source is None or source.name != "COMMANDLINE":
+            continue
+        value = ctx.params[name]
+        if getattr(param, "is_flag", False):
+            if value or param.secondary_opts:
+                parts.append(param.opts[0] if value else param.secondary_opts[0])
+        elif getattr(param, "param_type_name", "") == "argument":
+            parts.append(str(value))
+        else:
+            parts += [param.opts[0], str(value)]
+    return shlex.join(parts)
+
+
+def _chain(ctx: Any) -> list[Any]:
+    chain = []
+    while ctx is not None and ctx.parent is not None:  # the root is "nooverfit" itself
+        chain.append(ctx)
+        ctx = ctx.parent
+    return chain
+
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: Exceptions that mean bad input: reported in one line with exit code 2.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -16,8 +18,9 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from nooverfit._io import _jsonable
 from nooverfit.cli import _options as opt
-from nooverfit.cli._app import app, console, guard
+from nooverfit.cli._app import app, command_line, console, guard
 
 if TYPE_CHECKING:
     from nooverfit.studies import StudyResult
@@ -26,6 +29,7 @@ if TYPE_CHECKING:
 @app.command()
 @guard
 def study(
+    ctx: typer.Context,
     data: opt.Data = "digits",
     target: opt.Target = None,
     data_dir: opt.DataDir = "data",
@@ -57,6 +61,9 @@ def study(
     out: Annotated[Path, typer.Option(help="Output folder (a study there resumes).")] = Path(
         "study"
     ),
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print a JSON summary only (results.json's keys).")
+    ] = False,
 ) -> None:
     """Baseline, each remedy, their combination and curves; select on validation, test once,
     write results.json, histories/, plots/, best_model.pt and report.html to --out."""
@@ -65,22 +72,9 @@ def study(
 
     if train_per_class < 0:
         raise ValueError(f"train-per-class must be >= 0 (0 for all), got {train_per_class}")
-    with Progress(
-        TextColumn("[bold]study"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("runs"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        TextColumn("{task.fields[label]}"),
-        console=console,
-        transient=True,
-    ) as progress:
-        task = progress.add_task("study", total=None, label="")
-
-        def show(label: str, done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total, label=label)
-
+    if as_json:
+        console.quiet = True
+    with _progress() as show:
         result = run_study(
             data,
             model=model,
@@ -102,50 +96,147 @@ def study(
             data_dir=data_dir,
             download=download,
         )
+    result.extras["command"] = command_line(ctx)
     paths = write_study(result, out)
+    if as_json:
+        typer.echo(json.dumps(_jsonable(summary(result, paths)), indent=2))
+        return
     _summary(result)
     console.print(f"report: [bold]{paths['report']}[/]  results: {paths['results']}")
 
 
-def _summary(result: StudyResult) -> None:
-    pct = lambda v: f"{100 * v:.1f}"  # noqa: E731
-    d = result.baseline_diagnosis
-    console.print(
-        f"Baseline verdict: [bold]{str(d.get('verdict', '')).replace('_', ' ')}[/]"
-        + (f", onset epoch {d['onset_epoch']}" if d.get("onset_epoch") is not None else "")
-    )
-    table = Table(title="Remedies (validation accuracy %, mean ± std over seeds)")
-    for col in ("remedy", "best setting", "val acc", "vs baseline", "gap", "verdict"):
-        table.add_column(
-            col, justify="left" if col in ("remedy", "best setting", "verdict") else "right"
+class _Lines:
+    """Progress for a log file or CI: one plain line each time a stage's runs are done."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+
+    def __call__(self, label: str, done: int, total: int) -> None:
+        if done == total:
+            seconds = time.perf_counter() - self.start
+            console.print(
+                f"study: {done}/{total} runs done ({seconds:.0f} s; last: {label})",
+                highlight=False,
+            )
+
+    def __enter__(self) -> _Lines:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+class _Bar:
+    """Progress on a terminal: a bar over the runs planned so far."""
+
+    def __init__(self) -> None:
+        self.progress = Progress(
+            TextColumn("[bold]study"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("runs"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[label]}"),
+            console=console,
+            transient=True,
         )
+        self.task = self.progress.add_task("study", total=None, label="")
+
+    def __call__(self, label: str, done: int, total: int) -> None:
+        self.progress.update(self.task, completed=done, total=total, label=label)
+
+    def __enter__(self) -> _Bar:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.__exit__(None, None, None)
+
+
+def _progress() -> _Lines | _Bar:
+    """A bar on a terminal; plain lines in a log, a pipe or CI; nothing with --quiet."""
+    return _Bar() if console.is_terminal and not console.quiet else _Lines()
+
+
+def summary(result: StudyResult, paths: dict[str, Path]) -> dict[str, object]:
+    """The ``--json`` summary: results.json's keys but the bulky ones (``runs`` with every
+    history, ``splits`` with every index), the paired evidence, and the written paths."""
+    import dataclasses
+
+    from nooverfit.studies.evidence import evidence
+
+    full = result.to_dict()
+    for bulky in ("runs", "splits"):
+        full.pop(bulky, None)
+    full["evidence"] = dataclasses.asdict(evidence(result))
+    full["paths"] = {k: str(v) for k, v in paths.items()}
+    return full
+
+
+def _summary(result: StudyResult) -> None:
+    from nooverfit.report import points, word
+    from nooverfit.studies.evidence import evidence
+
+    pct = lambda v: f"{100 * v:.1f}"  # noqa: E731
+    ev = evidence(result)
+    n = len(ev.seeds)
+    seeds = ", ".join(
+        f"seed {v.seed}: {word(v.verdict)}"
+        + (f" from epoch {v.onset_epoch}" if v.onset_epoch is not None else "")
+        for v in ev.verdicts
+    )
+    agree = f"all {n} seeds" if ev.unanimous else f"{ev.agree} of {n} seeds (majority)"
+    console.print(f"Baseline verdict: [bold]{word(ev.verdict)}[/] on {agree} — {seeds}")
+
+    def interval(d: object) -> str:
+        i = d.interval  # type: ignore[attr-defined]
+        return f"[{points(i.low)}, {points(i.high)}]" if n > 1 else "—"
+
+    table = Table(
+        title=f"Remedies, ranked by the paired difference (validation accuracy %, {n} seeds)"
+    )
+    for col in ("#", "remedy", "best setting", "val acc ± std", "− baseline", "95 % interval"):
+        table.add_column(col, justify="left" if col in ("remedy", "best setting") else "right")
+    table.add_column("reading")
     b = result.baseline
     table.add_row(
+        "",
         "baseline",
         "—",
         f"{pct(b.score.val_accuracy)} ± {pct(b.score.val_accuracy_std)}",
         "",
-        pct(b.score.gap),
-        b.verdict,
+        "",
+        "",
     )
-    for o in result.remedies:
-        style = "green" if o.helped else None
+    variants = {v.name: v for v in result.variants}
+    for rank, d in enumerate(ev.remedies, 1):
+        v = variants[d.name]
         table.add_row(
-            o.remedy,
-            o.chosen.name,
-            f"{pct(o.chosen.score.val_accuracy)} ± {pct(o.chosen.score.val_accuracy_std)}",
-            f"{100 * o.delta:+.1f}",
-            pct(o.chosen.score.gap),
-            o.chosen.verdict,
-            style=style,
+            str(rank),
+            word(d.role),
+            d.name,
+            f"{pct(v.score.val_accuracy)} ± {pct(v.score.val_accuracy_std)}",
+            points(d.interval.mean),
+            interval(d),
+            d.interval.reading,
+            style="green" if d.interval.reading == "better" else None,
         )
     console.print(table)
     t = result.test
     console.print(
         f"Recommended: [bold green]{result.recommended.name}[/] — test accuracy "
-        f"{pct(t['recommended'].accuracy)}% ± {pct(t['recommended'].accuracy_std)} vs baseline "
-        f"{pct(t['baseline'].accuracy)}% ± {pct(t['baseline'].accuracy_std)}"
+        f"{pct(t['recommended'].accuracy)}% vs baseline {pct(t['baseline'].accuracy)}% "
+        f"(means over {n} seeds)"
     )
+    if result.recommended.name != result.baseline.name:
+        per_seed = ", ".join(points(x) for x in ev.test.per_seed)
+        console.print(
+            f"Paired by seed, recommended − baseline on test: {points(ev.test.interval.mean)} "
+            f"points, 95 % interval {interval(ev.test)} (per seed {per_seed}): "
+            f"[bold]{ev.test.interval.reading}[/]",
+            highlight=False,
+        )
     for role, check in result.extras.get("shortcut", {}).items():
         verdict = (
             "passed"

@@ -1,25 +1,36 @@
-"""Figures of a study: validation curves, capacity, learning curve, remedies, curves of a run.
+"""Figures of a study: validation curves, capacity, learning curve, remedies, run curves.
 
-Each function draws from result objects (no training, no file I/O) onto ``ax`` or a new
-figure and returns the figure. Figures are made without pyplot, so no GUI backend is used.
+Each figure has a data function (pure: result objects in, a frozen dataclass out, which
+the tests check) and a ``plot_*`` function that draws that data onto ``ax`` or a new
+figure and returns the figure. Accuracies are drawn in %. Figures are made without
+pyplot, so no GUI backend is used.
 """
 
 from __future__ import annotations
 
+import math
+import textwrap
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from nooverfit.history import History
 from nooverfit.studies.curves import LearningCurve, ValidationCurve
+from nooverfit.studies.select import kept_epoch
 
 if TYPE_CHECKING:
+    from nooverfit.studies.evidence import Evidence
     from nooverfit.studies.result import StudyResult
 
-TRAIN, VAL, BEST = "#1f77b4", "#d62728", "#2ca02c"
+TRAIN, VAL, BEST, GREY = "#1f77b4", "#d62728", "#2ca02c", "#999999"
 REGION_COLORS = {"overfit": "#f4a3a3", "underfit": "#a3c4f4"}
+#: Training accuracy at or above this is "fits the training set": never underfitting.
+FITS_TRAINING = 0.995
+LABELS = {"l2": "lambda (L2)", "dropout": "dropout rate", "width": "hidden width"}
 
 
 def _axes(ax: Axes | None, size: tuple[float, float] = (6.0, 4.0)) -> tuple[Figure, Axes]:
@@ -29,89 +40,249 @@ def _axes(ax: Axes | None, size: tuple[float, float] = (6.0, 4.0)) -> tuple[Figu
     return fig, fig.add_subplot()
 
 
-def plot_validation_curve(curve: ValidationCurve, *, ax: Axes | None = None) -> Figure:
-    """Train and validation accuracy over one knob, mean +- std over seeds, with the
-    overfit and underfit regions shaded and the chosen value marked."""
-    fig, ax = _axes(ax)
-    x = np.asarray(curve.values)
-    positive = x[x > 0]
-    if curve.param == "l2" and len(positive) == len(x):
-        ax.set_xscale("log")
-    elif curve.param == "width":
-        ax.set_xscale("log", base=2)
+@dataclass(frozen=True)
+class CurveView:
+    """What a validation curve's figure shows.
+
+    Attributes:
+        param: the knob.
+        log: whether the x axis is logarithmic.
+        regions: ``(left, right, region)`` spans to shade: measured values only, and no
+            ``"underfit"`` span where training accuracy is at least 99.5 %.
+        edge: ``"smaller"`` or ``"larger"`` when the chosen value is the grid's smallest or
+            largest (try values beyond it), else None.
+        caption: a sentence on what was measured on each side of the chosen value.
+    """
+
+    param: str
+    log: bool
+    regions: tuple[tuple[float, float, str], ...]
+    edge: str | None
+    caption: str
+
+
+def curve_view(curve: ValidationCurve) -> CurveView:
+    """The shading, grid-edge flag and caption of a validation curve, from its data."""
+    x = [float(v) for v in curve.values]
+    log = curve.param == "width" or (curve.param == "l2" and all(v > 0 for v in x))
+
+    def mid(a: float, b: float) -> float:
+        return math.sqrt(a * b) if log else (a + b) / 2
+
+    spans = []
     for i, region in enumerate(curve.regions):
-        if region in REGION_COLORS:
-            lo = x[i - 1] if i > 0 else x[i]
-            hi = x[i + 1] if i + 1 < len(x) else x[i]
-            left = np.sqrt(lo * x[i]) if ax.get_xscale() == "log" else (lo + x[i]) / 2
-            right = np.sqrt(hi * x[i]) if ax.get_xscale() == "log" else (hi + x[i]) / 2
-            ax.axvspan(left, right, color=REGION_COLORS[region], alpha=0.35, lw=0)
+        if region not in REGION_COLORS:
+            continue
+        if region == "underfit" and curve.train[i] >= FITS_TRAINING:
+            continue  # a network that fits its training set is not underfitting
+        left = mid(x[i - 1], x[i]) if i > 0 else x[i]
+        right = mid(x[i], x[i + 1]) if i + 1 < len(x) else x[i]
+        spans.append((left, right, region))
+    i = x.index(float(curve.chosen))
+    # "smaller"/"larger" are about the knob's values, whichever way regularizes more.
+    edge = None
+    if len(x) >= 2 and i == 0 and x[0] > 0:  # below 0 (no regularization) there is nothing
+        edge = "smaller"
+    elif len(x) >= 2 and i == len(x) - 1:
+        edge = "larger"
+    name = LABELS.get(curve.param, curve.param)
+    shaded = {r for _, _, r in spans}
+    parts = [f"Chosen {name} = {curve.chosen:g} (best mean validation accuracy)."]
+    below, above = x[:i], x[i + 1 :]
+    for side, values in (("below", below), ("above", above)):
+        if not values:
+            parts.append(f"Nothing was measured {side} it.")
+    if "overfit" in shaded:
+        parts.append("Red: the weaker setting overfits (validation worse, training high).")
+    if "underfit" in shaded:
+        parts.append("Blue: the stronger setting underfits (training accuracy falls too).")
+    if edge:
+        parts.append(f"The chosen value is at the edge of the grid: try {edge} values.")
+    return CurveView(curve.param, log, tuple(spans), edge, " ".join(parts))
+
+
+def plot_validation_curve(curve: ValidationCurve, *, ax: Axes | None = None) -> Figure:
+    """Train and validation accuracy (%) over one knob, mean and std over seeds, with
+    the measured overfit and underfit regions shaded and the chosen value marked."""
+    view = curve_view(curve)
+    fig, ax = _axes(ax)
+    x = np.asarray(curve.values, dtype=float)
+    if view.log:
+        ax.set_xscale("log", base=2 if curve.param == "width" else 10)
+    for left, right, region in view.regions:
+        ax.axvspan(left, right, color=REGION_COLORS[region], alpha=0.35, lw=0)
     for mean, std, color, label in (
         (curve.train, curve.train_std, TRAIN, "train"),
         (curve.val, curve.val_std, VAL, "validation"),
     ):
-        m, s = np.asarray(mean), np.asarray(std)
-        ax.plot(x, m, "o-", color=color, label=label)
-        ax.fill_between(x, m - s, m + s, color=color, alpha=0.2)
-    ax.axvline(curve.chosen, color=BEST, ls="--", label=f"chosen {curve.param}={curve.chosen:g}")
-    for region, color in REGION_COLORS.items():
-        if region in curve.regions:
-            ax.fill_between([], [], color=color, alpha=0.35, label=f"{region} region")
-    ax.set_xlabel(curve.param)
-    ax.set_ylabel("accuracy")
-    ax.set_title(f"Validation curve over {curve.param}")
-    ax.legend(fontsize=8)
+        m, s = 100 * np.asarray(mean), 100 * np.asarray(std)
+        ax.plot(x, m, "o-", color=color, label=f"{label} (mean)")
+        ax.fill_between(x, m - s, m + s, color=color, alpha=0.2, label=f"{label} ± std over seeds")
+    chosen = f"chosen {curve.chosen:g}" + (f" (edge: try {view.edge})" if view.edge else "")
+    ax.axvline(curve.chosen, color=BEST, ls="--", label=chosen)
+    for region in sorted({r for _, _, r in view.regions}):
+        ax.fill_between([], [], color=REGION_COLORS[region], alpha=0.35, label=f"{region} region")
+    ax.set_xlabel(LABELS.get(curve.param, curve.param))
+    ax.set_ylabel("accuracy (%)")
+    ax.set_title(f"Validation curve over {LABELS.get(curve.param, curve.param)}")
+    ax.legend(fontsize=7)
     return fig
 
 
 def plot_learning_curve(curve: LearningCurve, *, ax: Axes | None = None) -> Figure:
-    """Validation accuracy against training images per class (mean +- std), with the
-    power-law fit of each series extended to twice the largest size."""
+    """Validation accuracy (%) against training images per class (mean and std over
+    seeds), with each series' power-law fit extended to twice the largest size."""
     fig, ax = _axes(ax)
     n = np.asarray(curve.sizes, dtype=float)
     grid = np.geomspace(n[0], 2 * n[-1], 50)
     for (name, (mean, std)), color in zip(curve.series.items(), (VAL, BEST, TRAIN), strict=False):
-        m, s = np.asarray(mean), np.asarray(std)
-        ax.plot(n, m, "o-", color=color, label=f"{name} (validation)")
-        ax.fill_between(n, m - s, m + s, color=color, alpha=0.2)
+        m, s = 100 * np.asarray(mean), 100 * np.asarray(std)
+        ax.plot(n, m, "o-", color=color, label=f"{name}: validation (mean)")
+        ax.fill_between(n, m - s, m + s, color=color, alpha=0.2, label=f"{name}: ± std over seeds")
         law = curve.fits[name]
-        ax.plot(grid, 1 - law.predict(grid), ":", color=color, label=f"{name} power-law fit")
-        ax.plot(n, curve.train[name], "--", color=color, alpha=0.5, lw=1)
+        ax.plot(grid, 100 * (1 - law.predict(grid)), ":", color=color, label=f"{name}: power law")
+        ax.plot(n, 100 * np.asarray(curve.train[name]), "--", color=color, alpha=0.5, lw=1)
     ax.set_xscale("log")
     ax.set_xlabel("training images per class")
-    ax.set_ylabel("accuracy")
+    ax.set_ylabel("accuracy (%)")
     ax.set_title("Learning curve (dashed: train accuracy)")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7)
     return fig
 
 
-def plot_remedies(result: StudyResult, *, ax: Axes | None = None) -> Figure:
-    """Validation accuracy (mean +- std over seeds) of the baseline, each remedy's best
-    setting and the recommendation, with each one's train/val gap written beside it."""
-    rows = [("baseline", result.baseline)] + [
-        (f"{r.remedy}: {r.chosen.name}", r.chosen) for r in result.remedies
+@dataclass(frozen=True)
+class RemedyRow:
+    """One row of the remedies figure: validation accuracy and the paired difference."""
+
+    label: str
+    kind: str  # "baseline", "helped", "no gain", "recommended"
+    val: float
+    val_std: float
+    diff: float
+    low: float
+    high: float
+
+
+def remedy_rows(result: StudyResult, ev: Evidence) -> tuple[RemedyRow, ...]:
+    """The remedies figure's rows: baseline, the remedies ranked by the evidence, and the
+    recommendation; accuracies in %."""
+    outcomes = {o.remedy: o for o in result.remedies}
+    b = result.baseline.score
+    rows = [
+        RemedyRow("baseline", "baseline", 100 * b.val_accuracy, 100 * b.val_accuracy_std, 0, 0, 0)
     ]
-    rows.append((f"recommended: {result.recommended.name}", result.recommended))
-    fig, ax = _axes(ax, (9.0, 0.4 * len(rows) + 1.2))
-    y = np.arange(len(rows))[::-1]
-    vals = [v.score.val_accuracy for _, v in rows]
-    errs = [v.score.val_accuracy_std for _, v in rows]
-    colors = [VAL] + [BEST if r.helped else "#999999" for r in result.remedies] + [TRAIN]
-    ax.barh(y, vals, xerr=errs, color=colors, alpha=0.8)
-    ax.set_yticks(y, [label for label, _ in rows], fontsize=8)
-    low = min(vals) - 0.05
-    ax.set_xlim(max(0.0, low), 1.0)
-    for yi, (_, v) in zip(y, rows, strict=True):
-        ax.text(
-            ax.get_xlim()[0] + 0.002,
-            yi,
-            f" gap {v.score.gap:+.3f}",
-            va="center",
-            fontsize=7,
-            color="white",
+    for d in ev.remedies:
+        o = outcomes[d.role]
+        i = d.interval
+        rows.append(
+            RemedyRow(
+                _label(d.role.replace("_", " "), d.name),
+                "helped" if o.helped else "no gain",
+                100 * o.chosen.score.val_accuracy,
+                100 * o.chosen.score.val_accuracy_std,
+                100 * i.mean,
+                100 * i.low,
+                100 * i.high,
+            )
         )
-    ax.set_xlabel("validation accuracy (kept epoch)")
-    ax.set_title("Each remedy alone vs the baseline")
+    r, i = result.recommended.score, ev.validation.interval
+    rows.append(
+        RemedyRow(
+            _label("recommended", result.recommended.name),
+            "recommended",
+            100 * r.val_accuracy,
+            100 * r.val_accuracy_std,
+            100 * i.mean,
+            100 * i.low,
+            100 * i.high,
+        )
+    )
+    return tuple(rows)
+
+
+def _label(role: str, name: str) -> str:
+    """A row label: the setting, with its remedy when the setting does not name it."""
+    text = name if name.startswith(role.split()[0]) else f"{role}: {name}"
+    return textwrap.fill(text, 30)
+
+
+_KIND_COLORS = {"baseline": VAL, "helped": BEST, "no gain": GREY, "recommended": TRAIN}
+
+
+def plot_remedies(result: StudyResult, ev: Evidence, *, size: float = 9.0) -> Figure:
+    """Left: validation accuracy (%, axis from 0, bars with ± std over seeds). Right: the
+    seed-paired difference from the baseline in points, with its t interval."""
+    rows = remedy_rows(result, ev)
+    lines = sum(r.label.count("\n") + 1 for r in rows)
+    fig = Figure(figsize=(size, 0.3 * lines + 0.2 * len(rows) + 1.8), layout="constrained")
+    left, right = fig.subplots(1, 2, sharey=True, width_ratios=(1.1, 1))
+    y = np.arange(len(rows))[::-1]
+    colors = [_KIND_COLORS[r.kind] for r in rows]
+    left.barh(y, [r.val for r in rows], xerr=[r.val_std for r in rows], color=colors, alpha=0.85)
+    left.set_xlim(0, 100)
+    left.set_yticks(y, [r.label for r in rows], fontsize=8)
+    left.set_xlabel("validation accuracy (%)\nbars: mean ± std over seeds")
+    for yi, r, c in zip(y, rows, colors, strict=True):
+        if r.kind == "baseline":
+            continue
+        err = [[r.diff - r.low], [r.high - r.diff]] if math.isfinite(r.low) else None
+        right.errorbar(r.diff, yi, xerr=err, fmt="o", color=c, capsize=3)
+    right.axvline(0, color="black", lw=1)
+    right.set_xlabel(
+        f"minus the baseline (points)\nseed-paired mean, {100 * ev.level:.0f} % t interval"
+    )
+    kinds = [k for k in _KIND_COLORS if any(r.kind == k for r in rows)]
+    fig.legend(
+        handles=[Patch(color=_KIND_COLORS[k], label=k) for k in kinds],
+        loc="outside lower center",
+        ncols=len(kinds),
+        fontsize=8,
+    )
+    fig.suptitle("Each remedy alone vs the baseline, ranked by the paired difference")
+    return fig
+
+
+@dataclass(frozen=True)
+class RunCurves:
+    """Per-epoch loss of one run, for the curves figure."""
+
+    title: str
+    epoch: tuple[int, ...]
+    loss: tuple[float, ...]
+    val_loss: tuple[float, ...]
+    kept: int
+
+
+def run_curves(result: StudyResult) -> tuple[RunCurves, RunCurves]:
+    """Seed 0's baseline and recommended runs (the kept epoch of each marked)."""
+
+    def one(title: str, key: str) -> RunCurves:
+        h = result.runs[key].history
+        return RunCurves(
+            title, tuple(h.epoch), tuple(h.loss), tuple(h.val_loss), h.epoch[kept_epoch(h)]
+        )
+
+    return (
+        one("Baseline", result.baseline.runs[0]),
+        one(f"Recommended: {result.recommended.name}", result.recommended.runs[0]),
+    )
+
+
+def plot_run_curves(result: StudyResult) -> Figure:
+    """Training and validation loss per epoch of the baseline and the recommendation,
+    side by side on the same axes (shared x and y)."""
+    curves = run_curves(result)
+    fig = Figure(figsize=(9.0, 3.6), layout="constrained")
+    axes = fig.subplots(1, 2, sharex=True, sharey=True)
+    for ax, c in zip(axes, curves, strict=True):
+        ax.plot(c.epoch, c.loss, color=TRAIN, label="train loss")
+        ax.plot(c.epoch, c.val_loss, color=VAL, label="validation loss")
+        ax.axvline(c.kept, color=BEST, ls="--", label=f"kept epoch {c.kept}")
+        ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.set_title(textwrap.fill(c.title, 50), fontsize=10)
+        ax.legend(fontsize=7)
+    axes[0].set_ylabel("cross-entropy")
     return fig
 
 

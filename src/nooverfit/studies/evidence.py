@@ -1,0 +1,267 @@
+"""How sure a study's result is: seed-paired differences against the baseline, with a
+t confidence interval over seeds, and the baseline's verdict on every seed.
+
+Each seed has its own split, initialization and data order, and every variant of a study
+trains on every seed; so ``variant - baseline`` on one seed cancels the split's luck, and
+the spread of those differences over seeds is the noise a user would see on rerunning.
+With ``n`` seeds the interval is ``mean +- t(1 - (1 - level) / 2, n - 1) * sd / sqrt(n)``
+(``sd`` with ``n - 1`` in the denominator): wide for three seeds, by design. A gain whose
+interval contains 0 is within noise. Pure computation on a :class:`StudyResult`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from nooverfit.studies.select import score
+
+if TYPE_CHECKING:
+    from nooverfit.studies.result import StudyResult, Variant
+
+#: Confidence level of every interval in the report.
+LEVEL = 0.95
+
+
+def t_quantile(p: float, df: int) -> float:
+    """The ``p`` quantile of Student's t distribution with ``df`` degrees of freedom.
+
+    Uses ``scipy.stats.t.ppf`` (scipy is a dependency of scikit-learn and of nooverfit).
+
+    Raises:
+        ValueError: if ``p`` is not in (0, 1) or ``df`` < 1.
+    """
+    if not 0.0 < p < 1.0:
+        raise ValueError(f"p must be in (0, 1), got {p!r}")
+    if df < 1:
+        raise ValueError(f"df must be an integer >= 1, got {df!r}")
+    from scipy.stats import t
+
+    return float(t.ppf(p, df))
+
+
+@dataclass(frozen=True)
+class Interval:
+    """Mean of paired differences and its t confidence interval over seeds.
+
+    Attributes:
+        mean: mean difference (accuracy, a fraction: 0.01 is one point).
+        low, high: bounds of the interval (NaN with fewer than two seeds).
+        sd: sample standard deviation of the differences (``n - 1``; NaN for one seed).
+        level: confidence level (0.95).
+        n: number of seeds.
+    """
+
+    mean: float
+    low: float
+    high: float
+    sd: float
+    level: float
+    n: int
+
+    @property
+    def within_noise(self) -> bool:
+        """Whether the interval contains 0 (or, with one seed, whether there is none)."""
+        return not (self.low > 0 or self.high < 0)
+
+    @property
+    def reading(self) -> str:
+        """``"better"``, ``"worse"``, ``"within noise"`` or ``"no change"`` (the same
+        accuracy on every seed)."""
+        if self.mean == 0 and self.sd == 0:
+            return "no change"
+        if self.within_noise:
+            return "within noise"
+        return "better" if self.mean > 0 else "worse"
+
+
+def t_interval(values: Sequence[float], *, level: float = LEVEL) -> Interval:
+    """The t confidence interval of the mean of ``values`` (differences, one per seed)."""
+    n = len(values)
+    if n == 0:
+        raise ValueError("t_interval needs at least one value")
+    mean = math.fsum(values) / n
+    if n < 2:
+        return Interval(mean, math.nan, math.nan, math.nan, level, n)
+    sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
+    half = t_quantile(1 - (1 - level) / 2, n - 1) * sd / math.sqrt(n)
+    return Interval(mean, mean - half, mean + half, sd, level, n)
+
+
+@dataclass(frozen=True)
+class PairedDifference:
+    """``candidate - baseline`` on each seed, and its interval.
+
+    Attributes:
+        name: the candidate variant's name (e.g. ``"dropout=0.3"``).
+        role: ``"recommended"``, a remedy's name, or ``"combination"``.
+        metric: ``"val_accuracy"`` (kept epoch) or ``"test_accuracy"``.
+        seeds: the seeds, in order.
+        candidate, baseline: the metric on each seed.
+        interval: the mean difference and its t interval over seeds.
+    """
+
+    name: str
+    role: str
+    metric: str
+    seeds: tuple[int, ...]
+    candidate: tuple[float, ...]
+    baseline: tuple[float, ...]
+    interval: Interval
+
+    @property
+    def per_seed(self) -> tuple[float, ...]:
+        """The difference on each seed."""
+        return tuple(c - b for c, b in zip(self.candidate, self.baseline, strict=True))
+
+
+def paired(
+    name: str,
+    role: str,
+    metric: str,
+    seeds: Sequence[int],
+    candidate: Sequence[float],
+    baseline: Sequence[float],
+    *,
+    level: float = LEVEL,
+) -> PairedDifference:
+    """Pair ``candidate`` with ``baseline`` seed by seed and interval the differences."""
+    if not len(seeds) == len(candidate) == len(baseline):
+        raise ValueError(
+            f"one value per seed expected: {len(seeds)} seeds, {len(candidate)} candidate "
+            f"and {len(baseline)} baseline values"
+        )
+    diffs = [c - b for c, b in zip(candidate, baseline, strict=True)]
+    return PairedDifference(
+        name,
+        role,
+        metric,
+        tuple(seeds),
+        tuple(candidate),
+        tuple(baseline),
+        t_interval(diffs, level=level),
+    )
+
+
+@dataclass(frozen=True)
+class SeedVerdict:
+    """The diagnosis of one seed's baseline run."""
+
+    seed: int
+    verdict: str
+    onset_epoch: int | None
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The paired evidence of a study.
+
+    Attributes:
+        seeds: the study's seeds.
+        level: the confidence level of every interval.
+        test: recommended - baseline, test accuracy (scored once per seed).
+        validation: recommended - baseline, validation accuracy.
+        remedies: each remedy's best setting - baseline, validation accuracy, ranked by
+            the evidence: mean paired difference, best first (the order selection uses).
+        combinations: each combination - baseline, validation accuracy, same order.
+        verdicts: the baseline's verdict on every seed.
+        verdict: the verdict most seeds got (ties: the first seed's among the tied).
+        agree: how many seeds got ``verdict``.
+    """
+
+    seeds: tuple[int, ...]
+    level: float
+    test: PairedDifference
+    validation: PairedDifference
+    remedies: tuple[PairedDifference, ...]
+    combinations: tuple[PairedDifference, ...]
+    verdicts: tuple[SeedVerdict, ...]
+    verdict: str
+    agree: int
+
+    @property
+    def unanimous(self) -> bool:
+        """Whether every seed's baseline got the same verdict."""
+        return self.agree == len(self.verdicts)
+
+
+def val_per_seed(result: StudyResult, variant: Variant) -> tuple[float, ...]:
+    """A variant's kept-epoch validation accuracy on each seed (diverged runs count 0,
+    as in :func:`nooverfit.studies.select.score`)."""
+    return tuple(score([result.runs[k].history]).val_accuracy for k in variant.runs)
+
+
+def _seeds(result: StudyResult, variant: Variant) -> tuple[int, ...]:
+    return tuple(result.runs[k].config.seed for k in variant.runs)
+
+
+def evidence(result: StudyResult, *, level: float = LEVEL) -> Evidence:
+    """The seed-paired evidence of ``result``: differences against its baseline with
+    t intervals, the remedies ranked by them, and the baseline's verdict per seed."""
+    seeds = _seeds(result, result.baseline)
+    base_val = val_per_seed(result, result.baseline)
+
+    def against_baseline(variant: Variant, role: str) -> PairedDifference:
+        if _seeds(result, variant) != seeds:
+            raise ValueError(f"{variant.name} was not trained on the baseline's seeds {seeds}")
+        return paired(
+            variant.name,
+            role,
+            "val_accuracy",
+            seeds,
+            val_per_seed(result, variant),
+            base_val,
+            level=level,
+        )
+
+    def ranked(diffs: list[tuple[PairedDifference, float]]) -> tuple[PairedDifference, ...]:
+        # Higher mean difference first, then lower validation loss: select.best's order.
+        return tuple(d for d, _ in sorted(diffs, key=lambda t: (-t[0].interval.mean, t[1])))
+
+    remedies = ranked(
+        [(against_baseline(o.chosen, o.remedy), o.chosen.score.val_loss) for o in result.remedies]
+    )
+    combinations = ranked(
+        [(against_baseline(v, "combination"), v.score.val_loss) for v in result.combinations]
+    )
+    rec, base = result.test["recommended"], result.test["baseline"]
+    test = paired(
+        result.recommended.name,
+        "recommended",
+        "test_accuracy",
+        tuple(result.settings.get("seeds", seeds)),
+        rec.per_seed,
+        base.per_seed,
+        level=level,
+    )
+    verdicts = tuple(
+        SeedVerdict(
+            seed=result.runs[k].config.seed,
+            verdict=str(_field(result.runs[k].diagnosis, "verdict")),
+            onset_epoch=_field(result.runs[k].diagnosis, "onset_epoch"),
+        )
+        for k in result.baseline.runs
+    )
+    counts = Counter(v.verdict for v in verdicts)
+    top = max(counts.values())
+    majority = next(v.verdict for v in verdicts if counts[v.verdict] == top)
+    return Evidence(
+        seeds=seeds,
+        level=level,
+        test=test,
+        validation=against_baseline(result.recommended, "recommended"),
+        remedies=remedies,
+        combinations=combinations,
+        verdicts=verdicts,
+        verdict=majority,
+        agree=top,
+    )
+
+
+def _field(diagnosis: Any, name: str) -> Any:
+    """A diagnosis field, whether the record holds a dict or a ``Diagnosis``."""
+    value = diagnosis.get(name) if isinstance(diagnosis, dict) else getattr(diagnosis, name)
+    return getattr(value, "value", value)  # an enum's value

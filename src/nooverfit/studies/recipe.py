@@ -1,0 +1,205 @@
+"""The recommended configuration as code a user can paste: PyTorch and Keras.
+
+The code builds the same network family (``nn.LazyLinear`` / ``Dense`` infer the input
+size), applies L2 to weights only (not biases or normalization parameters, as nooverfit
+does), and converts lambda between conventions with :func:`nooverfit.convert_l2`:
+nooverfit's ``l2`` is PyTorch's coupled ``weight_decay`` and twice Keras's
+``regularizers.L2``. Early stopping restores the best epoch's weights, as in the study.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nooverfit.config import RunConfig
+from nooverfit.regularize import convert_l2
+
+_OPTIMIZERS = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD"}
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """The configuration as source code.
+
+    Attributes:
+        pytorch: model, optimizer, augmentation and early-stopping lines for PyTorch.
+        keras: the Keras 3 equivalent.
+        notes: where the two differ from the study's training (empty if nowhere).
+    """
+
+    pytorch: str
+    keras: str
+    notes: tuple[str, ...]
+
+
+def _number(value: float) -> str:
+    return f"{value:.3g}"
+
+
+def _patience(spec: str | None) -> int | None:
+    if spec is None or not spec.startswith("patience:"):
+        return None
+    return int(spec.split(":", 1)[1])
+
+
+def recipe(config: RunConfig, *, classes: int, kind: str = "image") -> Recipe:
+    """The code of ``config`` for a ``classes``-way classifier.
+
+    Args:
+        config: the configuration (typically a study's recommendation).
+        classes: number of classes.
+        kind: ``"image"`` (augmentation: random rotation, shift and zoom) or ``"tabular"``
+            (augmentation: Gaussian noise on standardized features).
+    """
+    return Recipe(
+        pytorch=_pytorch(config, classes, kind),
+        keras=_keras(config, classes, kind),
+        notes=_notes(config),
+    )
+
+
+def _pytorch(c: RunConfig, classes: int, kind: str) -> str:
+    lines = ["import torch", "from torch import nn", ""]
+    if c.model == "cnn":
+        lines.append("layers = []")
+        for i in range(c.depth):
+            out = c.width * 2**i
+            lines.append(
+                f"layers += [nn.LazyConv2d({out}, 3, padding=1)"
+                + (f", nn.BatchNorm2d({out})" if c.batchnorm else "")
+                + ", nn.ReLU(), nn.MaxPool2d(2)"
+                + (f", nn.Dropout({_number(c.dropout)})" if c.dropout else "")
+                + "]"
+            )
+        lines.append(f"model = nn.Sequential(*layers, nn.Flatten(), nn.LazyLinear({classes}))")
+    else:
+        lines.append("model = nn.Sequential(nn.Flatten(),")
+        for i in range(c.depth):
+            linear = f"nn.LazyLinear({c.width})" if i == 0 else f"nn.Linear({c.width}, {c.width})"
+            block = [linear]
+            if c.batchnorm:
+                block.append(f"nn.BatchNorm1d({c.width})")
+            block.append("nn.ReLU()")
+            if c.dropout:
+                block.append(f"nn.Dropout({_number(c.dropout)})")
+            lines.append("    " + ", ".join(block) + ",")
+        lines.append(f"    nn.Linear({c.width}, {classes}))")
+    lines.append("model(torch.zeros(2, *x_train.shape[1:]))  # sizes the lazy layers")
+    decay = c.l2 if c.optimizer != "adamw" else c.weight_decay
+    kind_of_decay = "coupled L2" if c.optimizer != "adamw" else "decoupled weight decay"
+    extra = ", momentum=0.9" if c.optimizer == "sgd" else ""
+    lines += [
+        f"# {kind_of_decay} on weights only: nooverfit l2={_number(c.l2)} is weight_decay here",
+        "weights = [p for p in model.parameters() if p.ndim >= 2]",
+        "others = [p for p in model.parameters() if p.ndim < 2]",
+        f"optimizer = torch.optim.{_OPTIMIZERS[c.optimizer]}("
+        f'[{{"params": weights, "weight_decay": {_number(decay)}}}, '
+        f'{{"params": others, "weight_decay": 0.0}}], lr={_number(c.lr)}{extra})',
+    ]
+    if c.augment:
+        s = c.augment
+        if kind == "image":
+            lines += [
+                "from torchvision.transforms import v2  # on each training batch",
+                f"augment = v2.RandomAffine(degrees={_number(15 * s)}, "
+                f"translate=({_number(0.1 * s)}, {_number(0.1 * s)}), "
+                f"scale=({_number(1 - 0.1 * s)}, {_number(1 + 0.1 * s)}))",
+            ]
+        else:
+            lines.append(
+                f"augment = lambda x: x + {_number(0.1 * s)} * torch.randn_like(x)"
+                "  # standardized features"
+            )
+    if c.early_stopping:
+        lines += [
+            "import nooverfit as no  # or your own patience loop",
+            f'stopper = no.EarlyStopping("{c.early_stopping}")',
+            "# each epoch: if stopper.update(epoch, val_loss, train_loss): break;",
+            "# then load the weights saved at stopper.best_epoch",
+        ]
+    lines.append(f"# train for at most {c.epochs} epochs, batch size {c.batch_size}")
+    return "\n".join(lines)
+
+
+def _keras(c: RunConfig, classes: int, kind: str) -> str:
+    keras_l2 = convert_l2(c.l2, source="nooverfit", target="keras")
+    reg = f", kernel_regularizer=regularizers.L2({_number(keras_l2)})" if c.l2 else ""
+    lines = [
+        "import keras",
+        "from keras import layers, regularizers",
+        "",
+        "model = keras.Sequential([",
+    ]
+    if c.augment and kind == "image":
+        s = c.augment
+        lines += [
+            f"    layers.RandomRotation({_number(15 * s / 360)}),  # fraction of a turn",
+            f"    layers.RandomTranslation({_number(0.1 * s)}, {_number(0.1 * s)}),",
+            f"    layers.RandomZoom({_number(0.1 * s)}),",
+        ]
+    elif c.augment:
+        lines.append(f"    layers.GaussianNoise({_number(0.1 * c.augment)}),")
+    if c.model == "cnn":
+        for i in range(c.depth):
+            lines.append(f"    layers.Conv2D({c.width * 2**i}, 3, padding='same'{reg}),")
+            if c.batchnorm:
+                lines.append("    layers.BatchNormalization(),")
+            lines += ["    layers.ReLU(),", "    layers.MaxPooling2D(2),"]
+            if c.dropout:
+                lines.append(f"    layers.Dropout({_number(c.dropout)}),")
+        lines.append("    layers.Flatten(),")
+    else:
+        lines.append("    layers.Flatten(),")
+        for _ in range(c.depth):
+            lines.append(f"    layers.Dense({c.width}{reg}),")
+            if c.batchnorm:
+                lines.append("    layers.BatchNormalization(),")
+            lines.append("    layers.ReLU(),")
+            if c.dropout:
+                lines.append(f"    layers.Dropout({_number(c.dropout)}),")
+    lines += [f"    layers.Dense({classes}{reg}),", "])"]
+    if c.l2:
+        lines.insert(
+            3,
+            f"# Keras's L2(l) adds l * sum(W^2): nooverfit l2={_number(c.l2)} "
+            f"is l={_number(keras_l2)}",
+        )
+    optimizer = _OPTIMIZERS[c.optimizer]
+    args = f"learning_rate={_number(c.lr)}"
+    if c.optimizer == "adamw":
+        args += f", weight_decay={_number(c.weight_decay)}"
+    if c.optimizer == "sgd":
+        args += ", momentum=0.9"
+    lines += [
+        f"model.compile(optimizer=keras.optimizers.{optimizer}({args}),",
+        '              loss="sparse_categorical_crossentropy", metrics=["accuracy"])',
+    ]
+    callbacks = "[]"
+    patience = _patience(c.early_stopping)
+    if patience is not None:
+        callbacks = "[stop]"
+        lines.append(
+            f'stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience={patience}, '
+            "restore_best_weights=True)"
+        )
+    lines.append(
+        f"model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs={c.epochs}, "
+        f"batch_size={c.batch_size}, callbacks={callbacks})"
+    )
+    return "\n".join(lines)
+
+
+def _notes(c: RunConfig) -> tuple[str, ...]:
+    notes = []
+    if c.early_stopping and _patience(c.early_stopping) is None:
+        notes.append(
+            f"Keras has no {c.early_stopping.split(':')[0].upper()} criterion; "
+            "nooverfit.EarlyStopping implements it, or use Keras's patience."
+        )
+    if c.optimizer == "adamw" and c.l2:
+        notes.append("AdamW's weight decay is decoupled; the coupled L2 is the Keras regularizer.")
+    notes.append(
+        "Keras's Dense layers use Glorot initialization and PyTorch's Linear layers Kaiming "
+        "uniform: expect close, not identical, curves."
+    )
+    return tuple(notes)

@@ -1,0 +1,32 @@
+import json
+
+from typer.testing import CliRunner
+
+from nooverfit.cli import app
+
+ARGS = ["study", "--train-per-class", "5", "--width", "8", "--seeds", "2", "--epochs", "2"]
+
+
+def test_cli_study_prints_stage_lines_paired_figures_json_or_nothing(tmp_path):
+    out = tmp_path / "study"
+    plain = CliRunner().invoke(app, [*ARGS, "--out", str(out)])
+    assert plain.exit_code == 0, plain.output
+    # Without a terminal: one plain line per finished stage, no bar.
+    stages = [line for line in plain.output.splitlines() if line.startswith("study: ")]
+    assert len(stages) >= 2 and all("runs done" in line for line in stages)
+    assert "Paired by seed" in plain.output or "recommendation is the baseline" in plain.output
+    assert "95 % interval" in plain.output and "ranked by the paired difference" in plain.output
+    results = json.loads((out / "results.json").read_text())
+    assert results["extras"]["command"] == "nooverfit " + " ".join([*ARGS, "--out", str(out)])
+    assert results["extras"]["command"] in (out / "report.html").read_text()
+
+    again = CliRunner().invoke(app, [*ARGS, "--out", str(out), "--json"])  # resumes
+    assert again.exit_code == 0, again.output
+    summary = json.loads(again.output)  # nothing but the JSON object on stdout
+    assert set(summary) - {"evidence", "paths"} <= set(results)
+    assert summary["recommended"] == results["recommended"]
+    assert summary["evidence"]["test"]["candidate"] == results["test"]["recommended"]["per_seed"]
+    assert summary["paths"]["report"].endswith("report.html")
+
+    quiet = CliRunner().invoke(app, [*ARGS, "--out", str(out), "--quiet"])
+    assert quiet.exit_code == 0 and quiet.output == ""

@@ -1,0 +1,71 @@
+import math
+
+import pytest
+from scipy import stats
+
+from nooverfit.studies.evidence import evidence, paired, t_interval, t_quantile, val_per_seed
+
+
+def test_t_quantile_matches_tables():
+    # Student's t tables: two-sided 95 % for 2 and 9 degrees of freedom, one-sided 90 % for 1.
+    assert t_quantile(0.975, 2) == pytest.approx(4.302653, abs=1e-6)
+    assert t_quantile(0.975, 9) == pytest.approx(2.262157, abs=1e-6)
+    assert t_quantile(0.9, 1) == pytest.approx(3.077684, abs=1e-6)
+    with pytest.raises(ValueError, match="df must be"):
+        t_quantile(0.975, 0)
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ((0.93, 0.95, 0.94), (0.904, 0.939, 0.931)),
+        ((0.5, 0.7, 0.6, 0.65, 0.55), (0.52, 0.66, 0.61, 0.6, 0.5)),
+    ],
+)
+def test_t_interval_matches_scipy_paired_t_test(a, b):
+    d = paired("x", "l2", "val_accuracy", range(len(a)), a, b)
+    reference = stats.ttest_rel(a, b).confidence_interval(0.95)
+    assert d.interval.low == pytest.approx(reference.low)
+    assert d.interval.high == pytest.approx(reference.high)
+    assert d.per_seed == pytest.approx([x - y for x, y in zip(a, b, strict=False)])
+
+
+def test_interval_readings():
+    assert t_interval([0.029, 0.021, 0.025]).reading == "better"
+    # The issue's +2.9, +1.1, +0.9 points: the t interval over 3 seeds is [-1.1, +4.4].
+    issue = t_interval([0.029, 0.011, 0.009])
+    assert issue.reading == "within noise"
+    assert (issue.low, issue.high) == pytest.approx((-0.0110, 0.0437), abs=5e-4)
+    assert t_interval([0.02, -0.01, 0.005]).reading == "within noise"
+    assert t_interval([-0.03, -0.02, -0.025]).reading == "worse"
+    assert t_interval([0.0, 0.0]).reading == "no change"
+    one = t_interval([0.01])
+    assert math.isnan(one.low) and one.within_noise and one.n == 1
+
+
+def test_evidence_pairs_every_remedy_with_the_baseline_by_seed(tiny_study):
+    result, _ = tiny_study
+    ev = evidence(result)
+    seeds = tuple(result.settings["seeds"])
+    assert ev.seeds == seeds
+    base = val_per_seed(result, result.baseline)
+    # The mean of the per-seed values is the variant's score, so the table agrees.
+    assert sum(base) / len(base) == pytest.approx(result.baseline.score.val_accuracy)
+    outcomes = {o.remedy: o for o in result.remedies}
+    assert {d.role for d in ev.remedies} == set(outcomes)
+    for d in ev.remedies:
+        assert d.baseline == base
+        assert d.interval.mean == pytest.approx(outcomes[d.role].delta)
+    means = [d.interval.mean for d in ev.remedies]
+    assert means == sorted(means, reverse=True)  # ranked by the evidence
+    test = ev.test
+    assert test.candidate == result.test["recommended"].per_seed
+    assert test.baseline == result.test["baseline"].per_seed
+
+
+def test_evidence_reports_every_seeds_verdict(tiny_study):
+    result, _ = tiny_study
+    ev = evidence(result)
+    got = [result.runs[k].diagnosis["verdict"] for k in result.baseline.runs]
+    assert [v.verdict for v in ev.verdicts] == got
+    assert ev.agree == got.count(ev.verdict) == max(got.count(v) for v in got)

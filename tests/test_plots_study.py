@@ -1,0 +1,91 @@
+import numpy as np
+import pytest
+
+from nooverfit.plots.study import (
+    FITS_TRAINING,
+    curve_view,
+    plot_remedies,
+    plot_run_curves,
+    plot_validation_curve,
+    remedy_rows,
+    run_curves,
+)
+from nooverfit.studies.curves import ValidationCurve
+from nooverfit.studies.evidence import evidence
+
+
+def _curve(values, train, val, chosen, regions, param="l2"):
+    n = len(values)
+    return ValidationCurve(
+        param=param,
+        values=tuple(values),
+        train=tuple(train),
+        train_std=(0.01,) * n,
+        val=tuple(val),
+        val_std=(0.01,) * n,
+        chosen=chosen,
+        regions=tuple(regions),
+        stronger="up",
+    )
+
+
+def test_curve_view_flags_a_chosen_value_at_the_grid_edge():
+    low = _curve([1e-5, 1e-3, 1e-1], [1, 0.99, 0.5], [0.9, 0.88, 0.4], 1e-5, ["fit"] * 3)
+    view = curve_view(low)
+    assert view.edge == "smaller" and view.log
+    assert "Nothing was measured below it" in view.caption and "try smaller" in view.caption
+    assert "overfit" not in view.caption  # nothing measured on the weaker side
+    high = _curve([1e-5, 1e-3, 1e-1], [1, 0.99, 0.95], [0.8, 0.85, 0.9], 1e-1, ["fit"] * 3)
+    assert curve_view(high).edge == "larger"
+    middle = _curve([1e-5, 1e-3, 1e-1], [1, 0.99, 0.95], [0.8, 0.9, 0.85], 1e-3, ["fit"] * 3)
+    assert curve_view(middle).edge is None
+    # Dropout 0 is "no dropout": there are no smaller values to try.
+    none = _curve([0.0, 0.3], [1, 0.99], [0.9, 0.88], 0.0, ["fit"] * 2, param="dropout")
+    assert curve_view(none).edge is None
+
+
+def test_curve_view_never_shades_underfit_where_training_is_fitted():
+    curve = _curve(
+        [1e-4, 1e-3, 1e-2, 1e-1],
+        [1.0, 1.0, FITS_TRAINING, 0.6],
+        [0.9, 0.95, 0.9, 0.55],
+        1e-3,
+        ["overfit", "fit", "underfit", "underfit"],
+    )
+    view = curve_view(curve)
+    assert [r for _, _, r in view.regions] == ["overfit", "underfit"]
+    left, right, _ = view.regions[1]
+    assert left == pytest.approx(np.sqrt(1e-2 * 1e-1)) and right == pytest.approx(1e-1)
+    fig = plot_validation_curve(curve)
+    ax = fig.axes[0]
+    val = next(line for line in ax.get_lines() if line.get_label() == "validation (mean)")
+    assert np.allclose(val.get_ydata(), [90, 95, 90, 55])  # in %
+    assert ax.get_ylabel() == "accuracy (%)"
+
+
+def test_remedy_rows_follow_the_evidence_and_the_axis_starts_at_zero(tiny_study):
+    result, _ = tiny_study
+    ev = evidence(result)
+    rows = remedy_rows(result, ev)
+    assert rows[0].kind == "baseline" and rows[-1].kind == "recommended"
+    assert [r.diff for r in rows[1:-1]] == pytest.approx(
+        [100 * d.interval.mean for d in ev.remedies]
+    )
+    assert rows[0].val == pytest.approx(100 * result.baseline.score.val_accuracy)
+    fig = plot_remedies(result, ev)
+    bars, diffs = fig.axes[:2]
+    assert bars.get_xlim() == (0, 100)
+    assert diffs.get_legend() is None and fig.legends  # one legend for both panels
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "baseline" in labels and "recommended" in labels
+
+
+def test_run_curves_share_axes(tiny_study):
+    result, _ = tiny_study
+    base, rec = run_curves(result)
+    history = result.runs[result.baseline.runs[0]].history
+    assert base.val_loss == tuple(history.val_loss)
+    fig = plot_run_curves(result)
+    a, b = fig.axes
+    assert a.get_ylim() == b.get_ylim() and a.get_xlim() == b.get_xlim()
+    assert rec.title.startswith("Recommended")

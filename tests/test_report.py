@@ -1,0 +1,41 @@
+import re
+
+from nooverfit.report import points, reproduce
+from nooverfit.studies.evidence import evidence
+
+
+def test_points_keeps_the_sign_of_small_negatives():
+    assert points(0.0123) == "+1.2"
+    assert points(-0.0001) == "-0.0"
+    assert points(float("nan")) == "n/a"
+
+
+def test_report_shows_paired_differences_verdicts_code_and_command(tiny_study):
+    result, out = tiny_study
+    html = (out / "report.html").read_text()
+    ev = evidence(result)
+    for section in (
+        "seed-verdicts",
+        "measured-advice",
+        "paired-test",
+        "code-pytorch",
+        "code-keras",
+        "reproduce-command",
+    ):
+        assert f'id="{section}"' in html
+    # Every seed's verdict, in the table.
+    table = html.split('id="seed-verdicts"')[1].split("</table>")[0]
+    assert len(re.findall(r"<tr><td>\d+</td>", table)) == len(ev.seeds)
+    # The remedies table lists the remedies in the evidence's order.
+    remedies = html.split('id="remedies"')[1].split("</table>")[0]
+    positions = [remedies.index(f">{d.name}<") for d in ev.remedies]
+    assert positions == sorted(positions)
+    assert "95 % interval" in remedies and "std over" in html
+
+
+def test_reproduce_prefers_the_command_the_cli_ran(tiny_study):
+    result, _ = tiny_study
+    rebuilt = reproduce(result)["command"]
+    assert rebuilt.startswith("nooverfit study --data digits")
+    assert f"--seeds {len(result.settings['seeds'])}" in rebuilt
+    assert "--width 16" in rebuilt
