@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -10,7 +11,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from nooverfit._io import atomic_write, atomic_write_json
+from nooverfit._io import _jsonable, atomic_write, atomic_write_json
 from nooverfit.cli import _options as opt
 from nooverfit.cli._app import app, console, guard
 from nooverfit.config import RunConfig
@@ -57,8 +58,13 @@ def train(
         str, typer.Option(help="With --pretrained, what to retrain: head, io, full, gradual.")
     ] = "io",
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("runs/train"),
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print metrics.json's content only.")
+    ] = False,
 ) -> None:
     """Train one network and write history.csv, metrics.json and model.pt to --out."""
+    if as_json:
+        console.quiet = True
     import torch
 
     from nooverfit.models import network_for
@@ -127,6 +133,9 @@ def train(
                 f"val_acc {logs['val_accuracy']:.3f}"
             )
             progress.update(task, completed=epoch + 1, status=status)
+            if not console.is_terminal and (epoch + 1) % max(1, epochs // 10) == 0:
+                # A log or CI: a plain line every tenth of the run, not a bar.
+                console.print(f"train: epoch {epoch + 1}/{epochs} {status}", highlight=False)
 
         history = fit(network, split_data, config, callbacks=[show, *callbacks], optimizer=optim)
     seconds = time.perf_counter() - start
@@ -150,6 +159,9 @@ def train(
     atomic_write_json(out / "metrics.json", metrics)
     state = {k: v.detach().cpu() for k, v in network.state_dict().items()}
     atomic_write(out / "model.pt", lambda tmp: torch.save(state, tmp))
+    if as_json:
+        typer.echo(json.dumps(_jsonable(metrics), indent=2))
+        return
     _summary(history, best, num_parameters, seconds, out)
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -54,6 +56,9 @@ def tune(
     seed: opt.Seed = 0,
     device: opt.Device = None,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("runs/tune"),
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print best.json's content only.")
+    ] = False,
 ) -> None:
     """Search L2, dropout, batch norm, augmentation, width/depth, stopping and lr with Optuna.
 
@@ -87,9 +92,73 @@ def tune(
         pruner=pruner,
         heartbeat_interval=heartbeat,
     )
+    if as_json:
+        console.quiet = True
     console.print(f"[bold]nooverfit tune[/] study {study_name!r} with {workers} local worker(s)")
-    result = run_tune(spec, workers=workers, out=out)
+    with TrialLines(spec):
+        result = run_tune(spec, workers=workers, out=out)
+    if as_json:
+        from nooverfit._io import _jsonable
+
+        typer.echo(json.dumps(_jsonable(result.to_dict()), indent=2))
+        return
     _summary(result, out)
+
+
+class TrialLines:
+    """Prints one plain line per finished trial, whichever worker (or machine) ran it,
+    by polling the study's storage from a thread: a log shows the search is alive."""
+
+    def __init__(self, spec: Any, *, every: float = 1.0) -> None:
+        self.spec, self.every = spec, every
+        self.seen: set[int] = set()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="tune-lines", daemon=True)
+
+    def __enter__(self) -> TrialLines:
+        if not console.quiet:
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.thread.is_alive():
+            self.stop.set()
+            self.thread.join()
+
+    def _run(self) -> None:
+        import optuna
+
+        study = None
+        while True:
+            stopping = self.stop.wait(self.every)
+            try:
+                if study is None:
+                    # Read only: never create the tables while the workers create them.
+                    storage = optuna.storages.RDBStorage(
+                        self.spec.storage, skip_table_creation=True, skip_compatibility_check=True
+                    )
+                    study = optuna.load_study(study_name=self.spec.study_name, storage=storage)
+                self._print_new(study)
+            except Exception:  # not created yet, or busy: try again at the next poll
+                pass
+            if stopping:
+                return
+
+    def _print_new(self, study: Any) -> None:
+        finished = [t for t in study.get_trials(deepcopy=False) if t.state.is_finished()]
+        done = [t for t in finished if t.state.name in ("COMPLETE", "PRUNED")]
+        values = [t.value for t in done if t.state.name == "COMPLETE" and t.value is not None]
+        for t in sorted(finished, key=lambda t: t.number):
+            if t.number in self.seen or t.user_attrs.get("over_budget"):
+                continue
+            self.seen.add(t.number)
+            value = f"val accuracy {t.value:.4f}" if t.state.name == "COMPLETE" else ""
+            best = f"best so far {max(values):.4f}" if values else ""
+            console.print(
+                f"tune: trial {t.number} {t.state.name.lower()} {value}; "
+                f"{len(done)}/{self.spec.trials} finished; {best}".replace("  ", " "),
+                highlight=False,
+            )
 
 
 def _summary(result: TuneResult, out: Path) -> None:
