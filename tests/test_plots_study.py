@@ -68,9 +68,12 @@ def test_remedy_rows_follow_the_evidence_and_the_axis_starts_at_zero(tiny_study)
     ev = evidence(result)
     rows = remedy_rows(result, ev)
     assert rows[0].kind == "baseline" and rows[-1].kind == "recommended"
-    assert [r.diff for r in rows[1:-1]] == pytest.approx(
+    remedies = rows[1 : 1 + len(ev.remedies)]
+    assert [r.diff for r in remedies] == pytest.approx(
         [100 * d.interval.mean for d in ev.remedies]
     )
+    others = [d.name for d in ev.combinations if d.name != result.recommended.name]
+    assert len(rows) == 2 + len(ev.remedies) + len(others)
     assert rows[0].val == pytest.approx(100 * result.baseline.score.val_accuracy)
     fig = plot_remedies(result, ev)
     bars, diffs = fig.axes[:2]

@@ -100,6 +100,16 @@ def captions(result: StudyResult) -> dict[str, str]:
         "learning_curve": "Learning curve: validation accuracy over training images per "
         f"class (mean, band ± std over {seeds} seeds), with power-law fits (dotted).",
     }
+    tuning = {
+        "tune_history": "Optuna: validation accuracy of every trial and the best so far.",
+        "tune_slice": "Optuna: each searched parameter against validation accuracy, one "
+        "point per trial (darker: later trials).",
+        "tune_parallel": "Optuna: every complete trial across all parameters, coloured by "
+        "validation accuracy.",
+        "tune_contour": "Optuna: validation accuracy over the two most important parameters "
+        "(interpolated between trials).",
+    }
+    out.update(tuning)
     for curve in (*result.validation_curves, result.capacity):
         if curve is not None:
             name = "capacity" if curve.param == "width" else f"validation_{curve.param}"
@@ -114,6 +124,8 @@ def reproduce(result: StudyResult) -> dict[str, str]:
     the settings.
     """
     st = result.settings
+    if result.extras.get("tuning"):
+        return _train_command(result)
     args = {
         "--data": st.get("data"),
         "--model": st.get("model") if st.get("model") != "custom" else None,
@@ -140,6 +152,33 @@ def reproduce(result: StudyResult) -> dict[str, str]:
         f"val={st.get('val')!r})"
     )
     return {"command": command, "python": python}
+
+
+def _train_command(result: StudyResult) -> dict[str, str]:
+    """A tuning report: the ``nooverfit train`` line of the tuned configuration."""
+    tuned = next(v for v in result.variants if v.stage == "tuned").config
+    defaults = type(tuned)()
+    flags = []
+    for name in ("model", "width", "depth", "l2", "weight_decay", "dropout", "augment"):
+        flags += _flag(name, getattr(tuned, name), getattr(defaults, name))
+    if tuned.batchnorm:
+        flags.append("--batchnorm")
+    for name in ("optimizer", "lr", "batch_size", "epochs", "early_stopping", "seed"):
+        flags += _flag(name, getattr(tuned, name), getattr(defaults, name))
+    for name in ("train_per_class", "train_size"):
+        flags += _flag(name, getattr(tuned, name), None)
+    data = ["--data", shlex.quote(str(result.settings.get("data")))]
+    return {
+        "command": " ".join(["nooverfit train", *data, *flags]),
+        "python": "nooverfit.RunConfig.from_dict(results['combinations'][0]['config'])",
+    }
+
+
+def _flag(name: str, value: object, default: object) -> list[str]:
+    if value is None or value == default:
+        return []
+    shown = f"{value:.6g}" if isinstance(value, float) else str(value)
+    return [f"--{name.replace('_', '-')}", shlex.quote(shown)]
 
 
 def data_kind(result: StudyResult) -> str:

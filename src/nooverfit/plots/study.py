@@ -164,8 +164,8 @@ class RemedyRow:
 
 
 def remedy_rows(result: StudyResult, ev: Evidence) -> tuple[RemedyRow, ...]:
-    """The remedies figure's rows: baseline, the remedies ranked by the evidence, and the
-    recommendation; accuracies in %."""
+    """The remedies figure's rows: baseline, the remedies ranked by the evidence, the
+    other combinations (or a tuned configuration) and the recommendation; in %."""
     outcomes = {o.remedy: o for o in result.remedies}
     b = result.baseline.score
     rows = [
@@ -185,6 +185,21 @@ def remedy_rows(result: StudyResult, ev: Evidence) -> tuple[RemedyRow, ...]:
                 100 * i.high,
             )
         )
+    variants = {v.name: v for v in result.combinations}
+    for d in ev.combinations:  # the recommendation has its own row
+        if d.name != result.recommended.name:
+            i, v = d.interval, variants[d.name]
+            rows.append(
+                RemedyRow(
+                    _label(d.role, d.name),
+                    "helped" if i.mean > 0 else "no gain",
+                    100 * v.score.val_accuracy,
+                    100 * v.score.val_accuracy_std,
+                    100 * i.mean,
+                    100 * i.low,
+                    100 * i.high,
+                )
+            )
     r, i = result.recommended.score, ev.validation.interval
     rows.append(
         RemedyRow(
@@ -238,7 +253,7 @@ def plot_remedies(result: StudyResult, ev: Evidence, *, size: float = 9.0) -> Fi
         ncols=len(kinds),
         fontsize=8,
     )
-    fig.suptitle("Each remedy alone vs the baseline, ranked by the paired difference")
+    fig.suptitle("Against the baseline, ranked by the seed-paired difference")
     return fig
 
 

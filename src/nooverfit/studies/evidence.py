@@ -69,10 +69,12 @@ class Interval:
 
     @property
     def reading(self) -> str:
-        """``"better"``, ``"worse"``, ``"within noise"`` or ``"no change"`` (the same
-        accuracy on every seed)."""
-        if self.mean == 0 and self.sd == 0:
+        """``"better"``, ``"worse"``, ``"within noise"``, ``"no change"`` (the same
+        accuracy on every seed) or ``"one seed: no interval"``."""
+        if self.mean == 0 and (self.n < 2 or self.sd == 0):
             return "no change"
+        if self.n < 2:
+            return "one seed: no interval"
         if self.within_noise:
             return "within noise"
         return "better" if self.mean > 0 else "worse"
@@ -97,7 +99,8 @@ class PairedDifference:
 
     Attributes:
         name: the candidate variant's name (e.g. ``"dropout=0.3"``).
-        role: ``"recommended"``, a remedy's name, or ``"combination"``.
+        role: ``"recommended"``, a remedy's name, or the stage of another variant
+            (``"combination"``; ``"tuned"`` in a tuning report).
         metric: ``"val_accuracy"`` (kept epoch) or ``"test_accuracy"``.
         seeds: the seeds, in order.
         candidate, baseline: the metric on each seed.
@@ -225,7 +228,7 @@ def evidence(result: StudyResult, *, level: float = LEVEL) -> Evidence:
         [(against_baseline(o.chosen, o.remedy), o.chosen.score.val_loss) for o in result.remedies]
     )
     combinations = ranked(
-        [(against_baseline(v, "combination"), v.score.val_loss) for v in result.combinations]
+        [(against_baseline(v, v.stage), v.score.val_loss) for v in result.combinations]
     )
     rec, base = result.test["recommended"], result.test["baseline"]
     test = paired(

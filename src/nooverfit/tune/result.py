@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from nooverfit._io import atomic_write, atomic_write_json
+from nooverfit._io import atomic_write, atomic_write_json, atomic_write_text
 from nooverfit.config import RunConfig
 from nooverfit.data.tensors import SplitData
 from nooverfit.history import History
@@ -186,17 +186,26 @@ def _save_png(figure: Figure, path: Path) -> None:
     atomic_write(path, lambda tmp: figure.savefig(tmp, format="png"))
 
 
-def write_best_report(result: TuneResult, data: SplitData, out: Path) -> None:
-    """Write the study's report for the best trial into ``out / "report"``: the best
-    configuration against its unregularized baseline on the same split (both trained
-    again, diagnosed and tested once), plus its retrained curves as ``best_history.csv``.
+def write_best_report(
+    result: TuneResult, data: SplitData, out: Path, *, figures: dict[str, Figure] | None = None
+) -> None:
+    """Write the tuning report into ``out / "report"``: the best configuration against
+    its unregularized baseline on the same split (both trained again, diagnosed and
+    tested once; the baseline stays the recommendation unless the tuned configuration
+    beats it on validation), with ``figures`` (Optuna's plots) added, and the retrained
+    curves as ``best_history.csv``.
     """
-    from nooverfit.studies.compare import compare
+    from nooverfit.report import render, study_figures
     from nooverfit.studies.write import write_study
+    from nooverfit.tune.report import tuned_comparison
 
     result.history.save(out / "best_history.csv")
-    name = f"trial {result.best_number}: {result.config.label or 'best configuration'}"
-    write_study(compare(data, result.config, name=name), out / "report")
+    compared = tuned_comparison(result, data)
+    paths = write_study(compared, out / "report")
+    if figures:
+        atomic_write_text(
+            paths["report"], render(compared, {**study_figures(compared), **figures})
+        )
 
 
 def write_outputs(result: TuneResult, study: optuna.Study, data: SplitData, out: Path) -> None:
@@ -224,4 +233,6 @@ def write_outputs(result: TuneResult, study: optuna.Study, data: SplitData, out:
         figure.tight_layout()
         _save_png(figure, out / "plots" / name)
         plt.close(figure)
-    write_best_report(result, data, out)
+    from nooverfit.tune.report import optuna_figures
+
+    write_best_report(result, data, out, figures=optuna_figures(study, result.importances))

@@ -1,0 +1,66 @@
+import json
+
+import pytest
+
+from nooverfit.config import RunConfig
+from nooverfit.data.tensors import load_split
+from nooverfit.history import History
+from nooverfit.train import Scores
+from nooverfit.tune.report import MIN_TRIALS, tuned_comparison, tuning_summary
+from nooverfit.tune.result import TrialSummary, TuneResult
+
+
+def _result(config: RunConfig, complete: int) -> TuneResult:
+    trials = tuple(TrialSummary(i, "COMPLETE", 0.5, None, "") for i in range(complete))
+    history = History(
+        epoch=(0,), loss=(1.0,), accuracy=(0.5,), val_loss=(1.0,), val_accuracy=(0.5,)
+    )
+    return TuneResult(
+        study_name="s",
+        storage="sqlite:///x.db",
+        trials=trials,
+        best_number=0,
+        best_value=0.5,
+        config=config,
+        history=history,
+        val_accuracy=0.5,
+        test=Scores(1.0, 0.5),
+        importances={"l2": 0.7, "dropout": 0.3},
+    )
+
+
+def test_tuning_summary_warns_when_importances_rest_on_few_trials():
+    few = tuning_summary(_result(RunConfig(), 5))
+    assert "5 complete trials" in few["importance_warning"]
+    assert list(few["importances"]) == ["l2", "dropout"]  # largest first
+    assert tuning_summary(_result(RunConfig(), MIN_TRIALS))["importance_warning"] is None
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load_split("digits", seed=0, device="cpu")
+
+
+def test_tuned_comparison_never_recommends_a_config_worse_than_the_baseline(data):
+    base = RunConfig(width=16, epochs=4, train_per_class=10)
+    crushed = base.replace(l2=50.0, label="huge lambda")  # cannot fit anything
+    compared = tuned_comparison(_result(crushed, 3), data)
+    tuned = compared.combinations[0]
+    assert tuned.stage == "tuned" and tuned.config.l2 == 50.0
+    assert tuned.score.val_accuracy < compared.baseline.score.val_accuracy
+    assert compared.recommended == compared.baseline
+    assert compared.test["recommended"] == compared.test["baseline"]
+    assert compared.extras["tuning"]["beat_baseline"] is False
+
+
+def test_tuning_report_is_titled_for_tuning_and_says_nothing_beat_it(data, tmp_path):
+    from nooverfit.report import render, study_figures
+
+    base = RunConfig(width=16, epochs=4, train_per_class=10)
+    compared = tuned_comparison(_result(base.replace(l2=50.0), 3), data)
+    html = render(compared, study_figures(compared))
+    assert "<title>nooverfit tuning" in html and "nooverfit study</h1>" not in html
+    assert "No tuned configuration beat the baseline" in html
+    assert 'id="importance-warning"' in html
+    assert "nooverfit train --data digits" in html and "--l2 50" in html
+    json.dumps(compared.to_dict())  # still a valid results.json
