@@ -92,7 +92,7 @@ def captions(result: StudyResult) -> dict[str, str]:
     out = {
         "curves": "Training and validation loss per epoch of the first seed's baseline (left) "
         "and recommended (right) runs, on the same axes; the dashed line is the epoch each "
-        "run kept.",
+        "run kept; shaded: where that run's diagnosis saw overfitting start.",
         "remedies": f"Left: validation accuracy of each remedy's best setting (mean over "
         f"{seeds} seeds, bars ± std over seeds, axis from 0 %). Right: its difference from "
         "the baseline seed by seed, mean and 95 % t interval; an interval that crosses 0 is "

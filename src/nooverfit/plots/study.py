@@ -266,15 +266,25 @@ class RunCurves:
     loss: tuple[float, ...]
     val_loss: tuple[float, ...]
     kept: int
+    onset: int | None  # where the diagnosis saw overfitting start, if it did
 
 
 def run_curves(result: StudyResult) -> tuple[RunCurves, RunCurves]:
     """Seed 0's baseline and recommended runs (the kept epoch of each marked)."""
 
     def one(title: str, key: str) -> RunCurves:
-        h = result.runs[key].history
+        record = result.runs[key]
+        h, d = record.history, record.diagnosis
+        verdict = d.get("verdict") if isinstance(d, dict) else getattr(d, "verdict", None)
+        onset = d.get("onset_epoch") if isinstance(d, dict) else getattr(d, "onset_epoch", None)
+        overfit = str(getattr(verdict, "value", verdict)) == "overfitting"
         return RunCurves(
-            title, tuple(h.epoch), tuple(h.loss), tuple(h.val_loss), h.epoch[kept_epoch(h)]
+            title,
+            tuple(h.epoch),
+            tuple(h.loss),
+            tuple(h.val_loss),
+            h.epoch[kept_epoch(h)],
+            onset if overfit else None,
         )
 
     return (
@@ -293,6 +303,10 @@ def plot_run_curves(result: StudyResult) -> Figure:
         ax.plot(c.epoch, c.loss, color=TRAIN, label="train loss")
         ax.plot(c.epoch, c.val_loss, color=VAL, label="validation loss")
         ax.axvline(c.kept, color=BEST, ls="--", label=f"kept epoch {c.kept}")
+        if c.onset is not None:
+            ax.axvspan(
+                c.onset, c.epoch[-1], color=VAL, alpha=0.1, label=f"overfitting from {c.onset}"
+            )
         ax.set_yscale("log")
         ax.set_xlabel("epoch")
         ax.set_title(textwrap.fill(c.title, 50), fontsize=10)
