@@ -15,7 +15,7 @@ from nooverfit.stopping import STANDARD_CRITERIA
 
 
 @dataclass(frozen=True)
-class Budget:
+class StudyBudget:
     """How much a study trains.
 
     Attributes:
@@ -42,8 +42,8 @@ class Budget:
     max_epochs: int = 600
 
 
-BUDGETS: dict[str, Budget] = {
-    "quick": Budget(
+BUDGETS: dict[str, StudyBudget] = {
+    "quick": StudyBudget(
         epochs=100,
         l2=(1e-5, 1e-4, 1e-3, 1e-2, 3e-2, 1e-1),
         dropout=(0.1, 0.3, 0.5, 0.7),
@@ -53,7 +53,7 @@ BUDGETS: dict[str, Budget] = {
         sizes=(5, 10, 20, 50),
         steps=400,
     ),
-    "standard": Budget(
+    "standard": StudyBudget(
         epochs=150,
         l2=(1e-6, 1e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1),
         dropout=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7),
@@ -63,7 +63,7 @@ BUDGETS: dict[str, Budget] = {
         sizes=(5, 10, 20, 50, 100),
         steps=1500,
     ),
-    "thorough": Budget(
+    "thorough": StudyBudget(
         epochs=300,
         l2=tuple(10.0 ** (k / 4) for k in range(-24, -3)),
         dropout=(0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8),
@@ -80,17 +80,17 @@ BUDGETS: dict[str, Budget] = {
 REMEDIES = ("l2", "dropout", "batchnorm", "early_stopping", "augment", "capacity")
 
 
-def get_budget(name: str | Budget) -> Budget:
-    """Return the budget called ``name`` (a ``Budget`` passes through); ``ValueError`` lists
+def get_budget(name: str | StudyBudget) -> StudyBudget:
+    """Return the budget called ``name`` (a ``StudyBudget`` passes through); ``ValueError`` lists
     the choices."""
-    if isinstance(name, Budget):
+    if isinstance(name, StudyBudget):
         return name
     if name not in BUDGETS:
         raise ValueError(f"budget must be one of {', '.join(BUDGETS)}, got {name!r}")
     return BUDGETS[name]
 
 
-def epochs_for(budget: Budget, train_samples: int, batch_size: int) -> int:
+def epochs_for(budget: StudyBudget, train_samples: int, batch_size: int) -> int:
     """Epochs of a run on ``train_samples`` images: ``budget.epochs``, or more when a run
     needs them to take ``budget.steps`` optimizer steps (at most ``budget.max_epochs``).
 
@@ -104,7 +104,7 @@ def epochs_for(budget: Budget, train_samples: int, batch_size: int) -> int:
     return max(budget.epochs, min(wanted, budget.max_epochs))
 
 
-def remedy_variants(baseline: RunConfig, budget: Budget) -> dict[str, list[RunConfig]]:
+def remedy_variants(baseline: RunConfig, budget: StudyBudget) -> dict[str, list[RunConfig]]:
     """Each remedy alone on top of the baseline, over the budget's grid."""
     b = baseline
     widths = sorted(
@@ -178,7 +178,7 @@ def describe(config: RunConfig, baseline: RunConfig) -> str:
     return " + ".join(parts) or "baseline"
 
 
-def learning_curve_sizes(budget: Budget, available: int) -> list[int]:
+def learning_curve_sizes(budget: StudyBudget, available: int) -> list[int]:
     """The budget's per-class sizes that the training pool can supply, plus the largest."""
     sizes = [n for n in budget.sizes if n < available]
     return [*sizes, available] if available not in sizes else sizes

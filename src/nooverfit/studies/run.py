@@ -44,7 +44,7 @@ def study(
     depth: int = 2,
     train_per_class: int | None = 20,
     train_size: int | None = None,
-    budget: str | plan.Budget = "quick",
+    budget: str | plan.StudyBudget = "quick",
     seeds: int | Sequence[int] = 3,
     engine: str = "auto",
     epochs: int | None = None,
@@ -69,7 +69,7 @@ def study(
         train_per_class: training images per class (default 20: the small-data regime
             where overfitting shows); None with ``train_size`` None uses the whole pool.
         train_size: total training-set size instead of per class.
-        budget: ``"quick"``, ``"standard"``, ``"thorough"`` or a custom ``Budget``.
+        budget: ``"quick"``, ``"standard"``, ``"thorough"`` or a custom ``StudyBudget``.
         seeds: number of seeds (0..n-1) or the seeds themselves; each has its own split.
         engine: ``"auto"`` (fused where supported), ``"fused"`` or ``"sequential"``.
         epochs: epochs of every run (default: the budget's, see :func:`plan.epochs_for`).
@@ -333,7 +333,7 @@ def _capacity_curve(base: Variant, variants: list[Variant]) -> ValidationCurve |
 def _learning_curve(
     runner: StudyRunner,
     dataset: Dataset,
-    budget: plan.Budget,
+    budget: plan.StudyBudget,
     baseline: RunConfig,
     recommended: Variant,
     *,
