@@ -46,7 +46,7 @@ def test_interval_readings():
 def test_evidence_pairs_every_remedy_with_the_baseline_by_seed(tiny_study):
     result, _ = tiny_study
     ev = evidence(result)
-    seeds = tuple(result.settings["seeds"])
+    seeds = tuple(result.settings.seeds)
     assert ev.seeds == seeds
     base = val_per_seed(result, result.baseline)
     # The mean of the per-seed values is the variant's score, so the table agrees.
@@ -66,6 +66,6 @@ def test_evidence_pairs_every_remedy_with_the_baseline_by_seed(tiny_study):
 def test_evidence_reports_every_seeds_verdict(tiny_study):
     result, _ = tiny_study
     ev = evidence(result)
-    got = [result.runs[k].diagnosis["verdict"] for k in result.baseline.runs]
+    got = [result.runs[k].diagnosis.verdict.value for k in result.baseline.runs]
     assert [v.verdict for v in ev.verdicts] == got
     assert ev.agree == got.count(ev.verdict) == max(got.count(v) for v in got)

@@ -37,5 +37,5 @@ def test_reproduce_prefers_the_command_the_cli_ran(tiny_study):
     result, _ = tiny_study
     rebuilt = reproduce(result)["command"]
     assert rebuilt.startswith("nooverfit study --data digits")
-    assert f"--seeds {len(result.settings['seeds'])}" in rebuilt
+    assert f"--seeds {len(result.settings.seeds)}" in rebuilt
     assert "--width 16" in rebuilt

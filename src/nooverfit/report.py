@@ -88,7 +88,7 @@ def captions(result: StudyResult) -> dict[str, str]:
     """What each figure shows, written from the data it shows."""
     from nooverfit.plots.study import curve_view
 
-    seeds = len(result.settings.get("seeds", ())) or result.baseline.score.seeds
+    seeds = len(result.settings.seeds) or result.baseline.score.seeds
     out = {
         "curves": "Training and validation loss per epoch of the first seed's baseline (left) "
         "and recommended (right) runs, on the same axes; the dashed line is the epoch each "
@@ -127,29 +127,29 @@ def reproduce(result: StudyResult) -> dict[str, str]:
     if result.extras.get("tuning"):
         return _train_command(result)
     args = {
-        "--data": st.get("data"),
-        "--model": st.get("model") if st.get("model") != "custom" else None,
-        "--width": st.get("width"),
-        "--depth": st.get("depth"),
-        "--train-per-class": st.get("train_per_class") or 0,
-        "--budget": st.get("budget") if st.get("budget") != "custom" else None,
-        "--seeds": len(st.get("seeds", ())) or None,
-        "--engine": st.get("engine"),
-        "--test": st.get("test"),
-        "--val": st.get("val"),
-        "--classes": st.get("class_subset"),
+        "--data": st.data,
+        "--model": st.model if st.model != "custom" else None,
+        "--width": st.width,
+        "--depth": st.depth,
+        "--train-per-class": st.train_per_class or 0,
+        "--budget": st.budget if st.budget != "custom" else None,
+        "--seeds": len(st.seeds) or None,
+        "--engine": st.engine,
+        "--test": st.test,
+        "--val": st.val,
+        "--classes": st.class_subset,
     }
     rebuilt = "nooverfit study " + " ".join(
         f"{k} {shlex.quote(str(v))}" for k, v in args.items() if v is not None
     )
     command = result.extras.get("command") or rebuilt
-    seeds = st.get("seeds", [0])
+    seeds = list(st.seeds)
     python = (
-        f"nooverfit.study({st.get('data')!r}, model={st.get('model')!r}, "
-        f"width={st.get('width')}, depth={st.get('depth')}, "
-        f"train_per_class={st.get('train_per_class')}, budget={st.get('budget')!r}, "
-        f"seeds={seeds!r}, engine={st.get('engine')!r}, test={st.get('test')!r}, "
-        f"val={st.get('val')!r})"
+        f"nooverfit.study({st.data!r}, model={st.model!r}, "
+        f"width={st.width}, depth={st.depth}, "
+        f"train_per_class={st.train_per_class}, budget={st.budget!r}, "
+        f"seeds={seeds!r}, engine={st.engine!r}, test={st.test!r}, "
+        f"val={st.val!r})"
     )
     return {"command": command, "python": python}
 
@@ -167,7 +167,7 @@ def _train_command(result: StudyResult) -> dict[str, str]:
         flags += _flag(name, getattr(tuned, name), getattr(defaults, name))
     for name in ("train_per_class", "train_size"):
         flags += _flag(name, getattr(tuned, name), None)
-    data = ["--data", shlex.quote(str(result.settings.get("data")))]
+    data = ["--data", shlex.quote(str(result.settings.data))]
     return {
         "command": " ".join(["nooverfit train", *data, *flags]),
         "python": "nooverfit.RunConfig.from_dict(results['combinations'][0]['config'])",
@@ -183,9 +183,9 @@ def _flag(name: str, value: object, default: object) -> list[str]:
 
 def data_kind(result: StudyResult) -> str:
     """``"image"`` or ``"tabular"``: which augmentation the recipe writes."""
-    data = str(result.settings.get("data", ""))
+    data = str(result.settings.data)
     images = ("digits", "mnist", "fashion-mnist", "cifar10", "folder")
-    if result.settings.get("model") == "cnn" or data.split(":")[0] in images:
+    if result.settings.model == "cnn" or data.split(":")[0] in images:
         return "image"
     return "tabular"
 
@@ -221,7 +221,7 @@ def render(result: StudyResult, figures: dict[str, Figure]) -> str:
     images = {name: figure_uri(fig) for name, fig in figures.items()}
     code = recipe(
         result.recommended.config,
-        classes=len(result.settings.get("classes", ())) or 2,
+        classes=len(result.settings.classes) or 2,
         kind=data_kind(result),
     )
     ev = evidence(result)

@@ -83,17 +83,19 @@ app = typer.Typer(
 )
 
 
-def command_line(ctx: typer.Context) -> str:
+def command_line(ctx: typer.Context, *, omit: tuple[str, ...] = ()) -> str:
     """The command as the user typed it, options they left at defaults left out: what a
     report shows under "Reproduce" (``sys.argv`` would also work, but not under a test
-    runner or when called from Python)."""
+    runner or when called from Python). Parameters named in ``omit`` are left out too."""
     import shlex
 
     parts = ["nooverfit", *(c.info_name or "" for c in reversed(_chain(ctx)))]
     for param in ctx.command.params:
         name = param.name or ""
         source = ctx.get_parameter_source(name)
-        if not param.expose_value or source is None or source.name != "COMMANDLINE":
+        if name in omit or not param.expose_value or source is None:
+            continue
+        if source.name != "COMMANDLINE":
             continue
         value = ctx.params[name]
         if getattr(param, "is_flag", False):

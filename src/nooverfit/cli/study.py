@@ -96,7 +96,8 @@ def study(
             data_dir=data_dir,
             download=download,
         )
-    result.extras["command"] = command_line(ctx)
+    # Without --out: where a study is written does not change its results.json.
+    result.extras["command"] = command_line(ctx, omit=("out",))
     paths = write_study(result, out)
     if as_json:
         typer.echo(json.dumps(_jsonable(summary(result, paths)), indent=2))

@@ -275,9 +275,8 @@ def run_curves(result: StudyResult) -> tuple[RunCurves, RunCurves]:
     def one(title: str, key: str) -> RunCurves:
         record = result.runs[key]
         h, d = record.history, record.diagnosis
-        verdict = d.get("verdict") if isinstance(d, dict) else getattr(d, "verdict", None)
-        onset = d.get("onset_epoch") if isinstance(d, dict) else getattr(d, "onset_epoch", None)
-        overfit = str(getattr(verdict, "value", verdict)) == "overfitting"
+        overfit = d.verdict.value == "overfitting"
+        onset = d.onset_epoch
         return RunCurves(
             title,
             tuple(h.epoch),

@@ -15,7 +15,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from nooverfit.studies.select import score
 
@@ -235,7 +235,7 @@ def evidence(result: StudyResult, *, level: float = LEVEL) -> Evidence:
         result.recommended.name,
         "recommended",
         "test_accuracy",
-        tuple(result.settings.get("seeds", seeds)),
+        tuple(result.settings.seeds),
         rec.per_seed,
         base.per_seed,
         level=level,
@@ -243,8 +243,8 @@ def evidence(result: StudyResult, *, level: float = LEVEL) -> Evidence:
     verdicts = tuple(
         SeedVerdict(
             seed=result.runs[k].config.seed,
-            verdict=str(_field(result.runs[k].diagnosis, "verdict")),
-            onset_epoch=_field(result.runs[k].diagnosis, "onset_epoch"),
+            verdict=result.runs[k].diagnosis.verdict.value,
+            onset_epoch=result.runs[k].diagnosis.onset_epoch,
         )
         for k in result.baseline.runs
     )
@@ -262,9 +262,3 @@ def evidence(result: StudyResult, *, level: float = LEVEL) -> Evidence:
         verdict=majority,
         agree=top,
     )
-
-
-def _field(diagnosis: Any, name: str) -> Any:
-    """A diagnosis field, whether the record holds a dict or a ``Diagnosis``."""
-    value = diagnosis.get(name) if isinstance(diagnosis, dict) else getattr(diagnosis, name)
-    return getattr(value, "value", value)  # an enum's value
