@@ -12,8 +12,13 @@ def test_cli_study_prints_stage_lines_paired_figures_json_or_nothing(tmp_path):
     plain = CliRunner().invoke(app, [*ARGS, "--out", str(out)])
     assert plain.exit_code == 0, plain.output
     # Without a terminal: one plain line per finished stage, no bar.
-    stages = [line for line in plain.output.splitlines() if line.startswith("study: ")]
-    assert len(stages) >= 2 and all("runs done" in line for line in stages)
+    lines = [line for line in plain.output.splitlines() if line.startswith("study: ")]
+    starts = [line.split("next: ")[1] for line in lines if "next: " in line]
+    assert starts == ["baseline and remedies", "combination", "learning curve", "checks"]
+    # The total is the plan's from the first line, before any run.
+    first_total = int(lines[0].split("/")[1].split()[0])
+    assert lines[0].startswith("study: 0/") and first_total >= int(lines[-1].split()[1])
+    assert lines[-1].endswith(" s") and " runs in " in lines[-1]
     assert "Paired by seed" in plain.output or "recommendation is the baseline" in plain.output
     assert "95 % interval" in plain.output and "ranked by the paired difference" in plain.output
     results = json.loads((out / "results.json").read_text())

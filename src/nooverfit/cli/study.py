@@ -107,16 +107,18 @@ def study(
 
 
 class _Lines:
-    """Progress for a log file or CI: one plain line each time a stage's runs are done."""
+    """Progress for a log file or CI: one plain line as each stage starts, and at the end."""
 
     def __init__(self) -> None:
         self.start = time.perf_counter()
+        self.done = 0
 
     def __call__(self, label: str, done: int, total: int) -> None:
-        if done == total:
+        self.done = done
+        if label.startswith("stage: "):
             seconds = time.perf_counter() - self.start
             console.print(
-                f"study: {done}/{total} runs done ({seconds:.0f} s; last: {label})",
+                f"study: {done}/{total} runs after {seconds:.0f} s; next: {label[7:]}",
                 highlight=False,
             )
 
@@ -124,7 +126,9 @@ class _Lines:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        return None
+        if exc[0] is None:
+            seconds = time.perf_counter() - self.start
+            console.print(f"study: {self.done} runs in {seconds:.0f} s", highlight=False)
 
 
 class _Bar:
@@ -145,6 +149,7 @@ class _Bar:
         self.task = self.progress.add_task("study", total=None, label="")
 
     def __call__(self, label: str, done: int, total: int) -> None:
+        # The total is the plan's from the first call, before any run.
         self.progress.update(self.task, completed=done, total=total, label=label)
 
     def __enter__(self) -> _Bar:

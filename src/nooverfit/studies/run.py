@@ -23,6 +23,7 @@ from nooverfit.data.dataset import Dataset, load_dataset
 from nooverfit.data.split import make_split
 from nooverfit.data.tensors import prepare
 from nooverfit.studies import plan
+from nooverfit.studies.estimate import planned_runs, stage_name
 from nooverfit.studies.options import StudyOptions
 from nooverfit.studies.result import StudyResult, StudySettings
 from nooverfit.studies.session import Progress, StudySession, study_engine
@@ -137,7 +138,13 @@ def run_plan(
         start: ``time.perf_counter()`` at the start, for the settings' wall time.
     """
     found = Findings()
-    for stage in stages:
+    for i, stage in enumerate(stages):
+        # The progress total comes from the plan before any run: this stage's and the
+        # later stages' runs; each stage's start is reported as "stage: NAME".
+        session.later = planned_runs(stages, len(session.seeds), start=i + 1)
+        if session.progress is not None:
+            total = session.total + planned_runs(stages, len(session.seeds), start=i)
+            session.progress(f"stage: {stage_name(stage)}", session.finished, total)
         run_stage(stage, session, found)
     base, recommended = found.base, found.recommended
     if recommended is None:

@@ -88,6 +88,7 @@ class StudySession:
         self.factory = factory
         self.total = 0
         self.finished = 0
+        self.later = 0  # runs the plan's later stages are expected to add (progress total)
 
     @property
     def dataset(self) -> Dataset:
@@ -129,7 +130,7 @@ class StudySession:
         if self.store is not None:
             self.store.put(result)
         if self.progress is not None:
-            self.progress(result.config.label or "run", self.finished, self.total)
+            self.progress(result.config.label or "run", self.finished, self.total + self.later)
 
     def train(self, variants: Sequence[RunConfig]) -> None:
         """Train every variant on every seed (as one batch), skipping runs finished before.
