@@ -80,6 +80,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help and usage errors: rich's formatter imports pygments and markdown-it,
+    # a fifth of --help's start-up (issue 18); tables and progress still use rich.
+    rich_markup_mode=None,
 )
 
 
