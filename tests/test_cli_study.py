@@ -35,3 +35,6 @@ def test_cli_study_prints_stage_lines_paired_figures_json_or_nothing(tmp_path):
 
     quiet = CliRunner().invoke(app, [*ARGS, "--out", str(out), "--quiet"])
     assert quiet.exit_code == 0 and quiet.output == ""
+    verbose = CliRunner().invoke(app, [*ARGS, "--out", str(out), "--verbose"])
+    runs = [x for x in verbose.output.splitlines() if x.startswith("study: run ")]
+    assert verbose.exit_code == 0 and len(runs) == results["settings"]["runs"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -115,6 +116,8 @@ class _Lines:
 
     def __call__(self, label: str, done: int, total: int) -> None:
         self.done = done
+        if _verbose() and not label.startswith("stage: "):
+            console.print(f"study: run {done}/{total} {label}", highlight=False)
         if label.startswith("stage: "):
             seconds = time.perf_counter() - self.start
             console.print(
@@ -151,6 +154,8 @@ class _Bar:
     def __call__(self, label: str, done: int, total: int) -> None:
         # The total is the plan's from the first call, before any run.
         self.progress.update(self.task, completed=done, total=total, label=label)
+        if _verbose() and not label.startswith("stage: "):
+            self.progress.console.print(f"run {done}/{total} {label}", highlight=False)
 
     def __enter__(self) -> _Bar:
         self.progress.__enter__()
@@ -158,6 +163,11 @@ class _Bar:
 
     def __exit__(self, *exc: object) -> None:
         self.progress.__exit__(None, None, None)
+
+
+def _verbose() -> bool:
+    """Whether --verbose was given (it sets the library's logger to INFO)."""
+    return logging.getLogger("nooverfit").isEnabledFor(logging.INFO)
 
 
 def _progress() -> _Lines | _Bar:
