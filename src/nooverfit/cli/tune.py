@@ -152,8 +152,8 @@ class TrialLines:
             if t.number in self.seen or t.user_attrs.get("over_budget"):
                 continue
             self.seen.add(t.number)
-            value = f"val accuracy {t.value:.4f}" if t.state.name == "COMPLETE" else ""
-            best = f"best so far {max(values):.4f}" if values else ""
+            value = f"val accuracy {100 * t.value:.1f}%" if t.state.name == "COMPLETE" else ""
+            best = f"best so far {100 * max(values):.1f}%" if values else ""
             console.print(
                 f"tune: trial {t.number} {t.state.name.lower()} {value}; "
                 f"{len(done)}/{self.spec.trials} finished; {best}".replace("  ", " "),
@@ -184,6 +184,7 @@ def _summary(result: TuneResult, out: Path) -> None:
     console.print(table)
     console.print(
         f"trials: {result.count('COMPLETE')} complete, {result.count('PRUNED')} pruned, "
-        f"{result.count('FAIL')} failed; val accuracy {result.best_value:.4f}, "
-        f"test accuracy {result.test.accuracy:.4f} (tested once); wrote {out}/best.json, plots/"
+        f"{result.count('FAIL')} failed; val accuracy {100 * result.best_value:.1f}%, "
+        f"test accuracy {100 * result.test.accuracy:.1f}% (tested once); "
+        f"wrote {out}/best.json, plots/, report/"
     )
