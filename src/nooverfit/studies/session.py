@@ -37,7 +37,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: ``progress(message, done, total)``: called after every finished run.
+#: ``progress(message, done, total)``: called after every finished run, and as each stage
+#: starts with the message ``"stage: NAME"``; ``total`` counts the plan's runs from the start.
 Progress = Callable[[str, int, int], None]
 
 
