@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nooverfit.diagnose import diagnose
+from nooverfit._rules import diagnose
 from nooverfit.history import History
 
 

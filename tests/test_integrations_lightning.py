@@ -8,7 +8,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
-from nooverfit.diagnose import Verdict
+from nooverfit.diagnosis import Verdict
 from nooverfit.integrations.lightning import DiagnosisCallback, epoch_values
 
 

@@ -103,6 +103,15 @@ class History:
         names = [n for n in CORE if self.has(n)] + list(self.extras)
         return ["epoch", *sorted(names)]
 
+    def best(self) -> int | None:
+        """The best epoch: lowest ``val_loss`` (highest ``val_accuracy`` without one), by
+        :func:`best_index`; ``None`` without a validation curve."""
+        if self.has("val_loss"):
+            i = best_index(self.val_loss)
+        else:
+            i = best_index([-v for v in self.val_accuracy])
+        return None if i is None else self.epoch[i]
+
     def head(self, n: int) -> History:
         """Return the first ``n`` epochs (e.g. to replay a run as it was being written)."""
         return History(
@@ -184,6 +193,43 @@ class History:
         names = [n for n in rows[0] if n != "epoch"]
         columns = {n: [_parse(r[n]) for r in rows] for n in names}
         return cls.from_columns(columns, epoch=[int(float(r["epoch"])) for r in rows])
+
+
+def best_index(values: Sequence[float]) -> int | None:
+    """Position of the best epoch in a lower-is-better validation curve: its lowest finite
+    value (the first on ties), or ``None`` when it has none.
+
+    This is the one definition of "best epoch" (the weights Keras's
+    ``restore_best_weights`` would keep): :func:`nooverfit.diagnose`, ``Monitor``, the
+    Lightning callback, ``watch``, the plots and ``metrics.json`` all use it.
+    """
+    best, low = None, math.inf
+    for i, v in enumerate(values):
+        if math.isfinite(v) and v < low:
+            best, low = i, v
+    return best
+
+
+def onset_index(values: Sequence[float], *, width: int = 5) -> int | None:
+    """Position where overfitting starts in a lower-is-better validation curve.
+
+    The minimum of the curve smoothed by a centered ``width``-epoch moving average
+    (Prechelt's ``E_opt`` on a smoothed curve; NaN epochs skipped), moved forward to the
+    best epoch when that comes later: validation cannot have started to worsen before its
+    best value. So ``best <= onset <= last`` always holds.
+    """
+    best = best_index(values)
+    if best is None:
+        return None
+    half = width // 2
+    smooth = []
+    for i in range(len(values)):
+        window = [v for v in values[max(0, i - half) : i + half + 1] if math.isfinite(v)]
+        smooth.append(
+            sum(window) / len(window) if window and math.isfinite(values[i]) else math.inf
+        )
+    low = min(range(len(smooth)), key=smooth.__getitem__)
+    return max(low, best)
 
 
 def _fmt(value: float) -> str:

@@ -17,7 +17,8 @@ import logging
 import math
 from dataclasses import dataclass
 
-from nooverfit.diagnose import Diagnosis, Verdict, diagnose
+from nooverfit._rules import diagnose
+from nooverfit.diagnosis import Diagnosis, Verdict
 from nooverfit.history import History
 from nooverfit.stopping import EarlyStopping
 

@@ -11,8 +11,9 @@ import typer
 from rich.table import Table
 
 from nooverfit._io import _jsonable
+from nooverfit._rules import diagnose
 from nooverfit.cli._app import app, console, guard
-from nooverfit.diagnose import Diagnosis, Verdict, diagnose
+from nooverfit.diagnosis import Diagnosis, Verdict
 from nooverfit.history import History
 from nooverfit.logs import read_log
 from nooverfit.stopping import STANDARD_CRITERIA, replay

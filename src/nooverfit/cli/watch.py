@@ -9,9 +9,10 @@ from typing import Annotated
 
 import typer
 
+from nooverfit._rules import diagnose
 from nooverfit.cli._app import app, console, guard
 from nooverfit.cli.diagnose import Format, Metric, TrainCol, ValCol, column_map, render
-from nooverfit.diagnose import Verdict, diagnose
+from nooverfit.diagnosis import Verdict
 from nooverfit.history import History
 from nooverfit.logs import read_log
 from nooverfit.stopping import EarlyStopping, parse_criterion

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from nooverfit.diagnose import Diagnosis, Verdict
+from nooverfit.diagnosis import Diagnosis, Verdict
 from nooverfit.logs._table import canonical
 from nooverfit.monitor import Monitor, Status
 

@@ -41,8 +41,8 @@ Progress = Callable[[str, int, int], None]
 
 
 def diagnose_history(history: Any) -> dict[str, Any]:
-    """The diagnosis of one run as a JSON-ready dict (see :mod:`nooverfit.diagnose`)."""
-    from nooverfit.diagnose import diagnose
+    """The diagnosis of one run as a JSON-ready dict (see :func:`nooverfit.diagnose`)."""
+    from nooverfit._rules import diagnose
 
     return diagnose(history).to_dict()
 
