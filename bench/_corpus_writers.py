@@ -181,7 +181,10 @@ def write_torch(spec: Spec, data: Data, out: Path) -> dict[str, list[float]]:
                 writer.add_scalar(spec["tb_train_tag"], train_mean, at)
             writer.add_scalar(spec["tb_val_tag"], val_loss, at)
             if math.isfinite(val_acc):
-                writer.add_scalar(spec["tb_val_tag"].replace("loss", "accuracy"), val_acc, at)
+                acc_tag = (
+                    spec["tb_val_tag"].replace("Loss", "Accuracy").replace("loss", "accuracy")
+                )
+                writer.add_scalar(acc_tag, val_acc, at)
         if spec["framework"] == "hf":
             entry = {"epoch": round(step / steps_per_epoch, 4), "eval_loss": val_loss}
             if math.isfinite(val_acc):

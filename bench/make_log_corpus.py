@@ -308,13 +308,13 @@ def run_one(task: tuple[int, str, str, dict[str, Any], str]) -> dict[str, Any] |
     }
 
 
-def tasks(runs: int, seed: int, frameworks: list[str], root: Path) -> list[Any]:
+def tasks(runs: int, seed: int, frameworks: list[str], root: Path, start: int = 0) -> list[Any]:
     """Every run's data set, framework and configuration, drawn from ``seed`` alone."""
     weights = np.array([FRAMEWORK_WEIGHTS[FRAMEWORKS.index(f)] for f in frameworks])
     pools = {name: len(load_data(name, 0)["x_pool"]) for name in DATASETS}
     kinds = {name: load_data(name, 0)["kind"] for name in DATASETS}
     out = []
-    for i in range(runs):
+    for i in range(start, start + runs):
         rng = np.random.default_rng([seed, i])
         name = DATASETS[int(rng.integers(len(DATASETS)))]
         framework = str(rng.choice(frameworks, p=weights / weights.sum()))
@@ -331,20 +331,28 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--only", default="", help="comma-separated frameworks (debugging)")
+    parser.add_argument(
+        "--start",
+        type=int,
+        default=0,
+        help="first run index: a build in parts (--start 420 --runs 180) adds runs to OUT, "
+        "with its own manifest-START.jsonl; run i is the same whatever the parts",
+    )
     args = parser.parse_args()
-    if args.out.exists():
+    if args.out.exists() and not args.start:
         shutil.rmtree(args.out)
-    (args.out / "runs").mkdir(parents=True)
+    (args.out / "runs").mkdir(parents=True, exist_ok=True)
+    name = "manifest.jsonl" if not args.start else f"manifest-{args.start}.jsonl"
     frameworks = [f for f in FRAMEWORKS if not args.only or f in args.only.split(",")]
     start = time.perf_counter()
-    todo = tasks(args.runs, args.seed, frameworks, args.out)
+    todo = tasks(args.runs, args.seed, frameworks, args.out, args.start)
     import multiprocessing
 
     results = []
     # the manifest grows as runs finish, so a partial build can already be scored
     with (
         multiprocessing.get_context("spawn").Pool(args.jobs, initializer=_quiet) as pool,
-        (args.out / "manifest.jsonl").open("w") as manifest,
+        (args.out / name).open("w") as manifest,
     ):
         for record in pool.imap(run_one, todo, chunksize=1):
             results.append(record)

@@ -39,7 +39,8 @@ def test_monitor_diagnosis_equals_diagnose_on_same_epochs():
         )
         assert not status.stop
     assert monitor.history == h
-    assert monitor.diagnosis == diagnose(h)
+    assert monitor.diagnosis == diagnose(h).for_python()
+    assert "RunConfig(" in monitor.diagnosis.remedies[0].setting  # Python, not CLI flags
     assert monitor.diagnosis.verdict is Verdict.OVERFITTING
 
 

@@ -13,7 +13,8 @@ The rules, in order:
    what it had fallen (it got worse while training: exploding); it swings by more than
    10 % per logged point (in log space, beyond its trend) over the second half without
    getting lower than in the first, away from zero; the validation loss sits over 100x a
-   training loss that never fell; or the run **collapsed**: accuracy stuck in the second
+   training loss that never fell, or grew over ``EXPLODE`` (30) times its minimum; or the
+   run **collapsed**: accuracy stuck in the second
    half while the loss sits far above the chance-level loss of a constant predictor
    (``max(ln 2, 2 ln(1 / accuracy))``: saturated outputs, not a model that learned
    nothing).
@@ -66,6 +67,12 @@ DIVERGE_RISE = 0.2
 DIVERGE_FLOOR = 0.05
 #: Validation/training loss ratio that, with a training loss that never fell, is a blow-up.
 BLOWUP = 100.0
+#: Growth of the smoothed validation loss over its minimum that only a blow-up explains
+#: (overfitting multiplies it by a few at most).
+EXPLODE = 30.0
+#: Back-and-forth change of log(validation loss) per evaluation that only an unstable
+#: optimizer explains (a factor of 2 each way on average).
+VAL_SWING = 0.7
 #: Back-and-forth change of log(training loss) per logged point that counts as oscillating.
 OSCILLATION = 0.1
 _EARLY_STOPS = ("patience", "generalization_loss", "progress_quotient", "up")
@@ -209,6 +216,24 @@ def _diverged(history: History, train: np.ndarray, val: np.ndarray) -> str:
             return f"the {name} loss became infinite at epoch {epoch}"
     if len(train) > 1 and np.isnan(train[-1]) and np.isnan(val[-1]) and np.isfinite(train).any():
         return f"the loss became NaN at epoch {history.epoch[-1]}"
+    v = val[np.isfinite(val)]
+    if len(history) and not v.size and np.isnan(train).all() and not _anything_finite(history):
+        return "no finite loss was logged: the loss was NaN from the first epoch"
+    if v.size >= MIN_EPOCHS and np.all(v > 0):
+        jumps = np.diff(np.log(v))
+        wild = (float(np.sum(np.abs(jumps))) - abs(float(np.sum(jumps)))) / len(jumps)
+        if wild > VAL_SWING:
+            return (
+                f"the validation loss jumps {math.exp(wild):.3g}x back and forth between "
+                "evaluations: the weights are thrown around"
+            )
+    if v.size >= MIN_EPOCHS:
+        sv = cv.smooth(v)
+        if sv.min() > 0 and sv[-1] > EXPLODE * sv.min():
+            return (
+                f"the validation loss grew {sv[-1] / sv.min():.3g}x above its lowest value: "
+                "the weights blew up"
+            )
     t = train[np.isfinite(train)]
     if t.size < MIN_EPOCHS + 1:
         return ""
@@ -217,7 +242,8 @@ def _diverged(history: History, train: np.ndarray, val: np.ndarray) -> str:
     early = float(np.median(t[:3]))
     fallen = max(0.0, early - smooth[low])
     rise_needed = max(DIVERGE_RISE * abs(smooth[low]), DIVERGE_FLOOR * fallen)
-    if smooth[-1] - smooth[low] > rise_needed and low < len(t) - 2:
+    # a validation loss still falling says the weights are fine (a noisy per-step log)
+    if smooth[-1] - smooth[low] > rise_needed and low < len(t) - 2 and _progress(v) > 0.9:
         with np.errstate(over="ignore", divide="ignore"):  # a minimum near 0 overflows
             rise = 100 * (smooth[-1] / smooth[low] - 1)
         by = f"{rise:.0f}%" if np.isfinite(rise) else "many times"
@@ -226,7 +252,6 @@ def _diverged(history: History, train: np.ndarray, val: np.ndarray) -> str:
             f"the smoothed training loss rose {by} above its minimum at epoch {at}: the "
             "optimizer is unstable"
         )
-    v = val[np.isfinite(val)]
     half = len(t) // 2
     if v.size >= 2 and half >= 2:
         t1, t2 = float(np.median(t[:half])), float(np.median(t[half:]))
@@ -247,15 +272,33 @@ def _diverged(history: History, train: np.ndarray, val: np.ndarray) -> str:
             )
     swing, progress = cv.oscillation(t)
     # swings in log space of a loss near zero are noise: the swing must also be large
-    # against the validation level
-    amplitude = float(np.ptp(t[half:]))
-    level = float(np.median(v)) if v.size else math.inf
-    if swing > OSCILLATION and progress > 0.8 and amplitude > 0.01 * level:
+    # against the validation level; and a validation loss still falling is no divergence
+    v_progress = _progress(v)
+    # ... nor is a noisy training loss (single batches logged per step) far below a
+    # validation loss that rises: that is overfitting
+    near_val = not v.size or float(np.median(t[half:])) >= 0.5 * float(np.median(v[v.size // 2 :]))
+    if swing > OSCILLATION and progress > 0.8 and v_progress > 0.95 and near_val:
         return (
             f"the training loss swings {100 * swing:.0f}% per epoch without improving "
             "over the second half of the run"
         )
     return ""
+
+
+def _anything_finite(history: History) -> bool:
+    """Whether any column of the log, accuracy aside, holds a finite value (a log whose
+    rows hold only NaN recorded a NaN loss from the start)."""
+    names = [c for c in history.columns() if c not in ("epoch", "accuracy", "val_accuracy")]
+    return any(history.has(name) for name in names)
+
+
+def _progress(x: np.ndarray) -> float:
+    """Median of the second half over the median of the first (< 1: falling); 1 when short."""
+    half = len(x) // 2
+    if half < 1:
+        return 1.0
+    first = float(np.median(x[:half]))
+    return float(np.median(x[half:])) / first if first > 0 else 1.0
 
 
 def _collapsed(history: History, metric: str | None) -> str:
@@ -275,7 +318,12 @@ def _collapsed(history: History, metric: str | None) -> str:
         chance = max(math.log(2), 2 * math.log(1 / share)) if 0 < share < 1 else math.log(2)
         level = float(np.median(lo))
         found.append((np.ptp(a) <= 0.01 and share < 1 and level > chance, share, level, chance))
-    if not found or not all(stuck for stuck, *_ in found):
+    # a collapse shows in training: its loss must be there, and stuck above chance too
+    train = _column(history, "loss")
+    train = train[np.isfinite(train)]
+    if not found or not train.size or not all(stuck for stuck, *_ in found):
+        return ""
+    if float(np.median(train[train.size // 2 :])) <= found[0][3]:
         return ""
     _, share, level, chance = found[0]
     return (
@@ -310,14 +358,18 @@ def _evidence(
     learned = 0.0
     if has_train and train[0] > 0:
         learned = float(np.clip((train[0] - np.min(train)) / train[0], 0.0, 1.0))
-    flat = tail_drop < STILL / 2
+    flat = tail_drop < STILL
     acc_t, acc_v = _accuracy(history, metric, "")[keep], _accuracy(history, metric, "val_")[keep]
     metric_gap = float(acc_t[-1] - acc_v[-1]) if n else math.nan
     signal = ""
-    if rise > RISE and low <= n - 3 and not early_stopped:
+    if early_stopped:  # the weights kept are the best epoch's: nothing to fix
+        pass
+    elif rise > RISE and low <= n - 3:
         signal = "rise"
     elif has_train and flat and train[-1] <= 0.1 * train[0] and train[-1] <= 0.1 * val[-1]:
         signal = "memorized"
+    elif has_train and rise > RISE / 3 and low <= n - 3 and train[-1] <= 0.3 * val[-1]:
+        signal = "memorized"  # validation drifted up while training sits far below it
     elif flat and math.isfinite(metric_gap) and metric_gap >= GAP and acc_t[-1] >= 0.97:
         signal = "gap"
     return Evidence(

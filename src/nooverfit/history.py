@@ -47,6 +47,8 @@ class History:
         extras: further per-epoch columns, e.g. ``lr`` and ``seconds``.
         stop_reason: why training ended (a :class:`nooverfit.stopping.StopReason` value).
         best_epoch: the epoch whose weights were kept, if any.
+        notes: what a log reader had to interpret (e.g. "steps are shown as epochs"),
+            for the user to read next to the diagnosis.
     """
 
     epoch: tuple[int, ...]
@@ -57,6 +59,7 @@ class History:
     extras: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
     stop_reason: str = ""
     best_epoch: int | None = None
+    notes: tuple[str, ...] = ()
 
     @classmethod
     def from_columns(
@@ -66,6 +69,7 @@ class History:
         epoch: Sequence[int] | None = None,
         stop_reason: str = "",
         best_epoch: int | None = None,
+        notes: tuple[str, ...] = (),
     ) -> History:
         """Build a history from named columns; absent core columns become NaN."""
         lengths = {len(v) for v in columns.values()}
@@ -79,6 +83,7 @@ class History:
             extras=extras,
             stop_reason=stop_reason,
             best_epoch=best_epoch,
+            notes=tuple(notes),
         )
 
     def __len__(self) -> int:
@@ -125,6 +130,7 @@ class History:
             best_epoch=self.best_epoch
             if self.best_epoch is not None and self.best_epoch < n
             else None,
+            notes=self.notes,
         )
 
     # --- serialization -------------------------------------------------------------------

@@ -65,7 +65,7 @@ def watch(
     if history is None:
         raise ValueError(f"{log} never held a readable log; expected a growing CSV/JSONL log")
     console.print(f"no new epoch for {idle:g} s; final diagnosis:")
-    render(diagnose(history, metric=metric), title=str(log))
+    render(diagnose(history, metric=metric), title=str(log), notes=history.notes)
 
 
 def _stamp(path: Path) -> tuple[float, int] | None:
@@ -111,7 +111,8 @@ def _epoch(
     if not warned and verdict is Verdict.OVERFITTING:
         warned = True
         console.print(
-            f"[bold red]WARNING:[/] overfitting from epoch {epoch}: validation "
-            "loss is rising while training loss falls"
+            f"[bold red]WARNING:[/] overfitting from epoch {result.onset_epoch} (seen at epoch "
+            f"{epoch}; best epoch {result.best_epoch}): validation has stopped following "
+            "training"
         )
     return fired, warned
