@@ -117,7 +117,7 @@ def _true_epoch(history: History, epoch: int, record: dict) -> int:
     """The training epoch of a diagnosed epoch: readers that count validation rounds as
     epochs (TensorBoard logs without an epoch scalar) are mapped back through the
     generator's list of validated epochs."""
-    validated = [e for e, v in zip(history.epoch, history.val_loss) if v == v]
+    validated = [e for e, v in zip(history.epoch, history.val_loss, strict=True) if v == v]
     position = validated.index(epoch) if epoch in validated else 0
     truth = record["val_epochs"]
     return truth[min(position, len(truth) - 1)]

@@ -264,7 +264,8 @@ def check_label(
         )
     if regime == "good_fit":
         ok = smooth[-1] <= 1.1 * smooth[low] and drop < 0.05 and train[-1] < 0.7 * train[0]
-        why = f"test end/min {smooth[-1] / smooth[low]:.3f}, fell {drop:.3f}, train {train[-1] / train[0]:.2f}"
+        ends = smooth[-1] / smooth[low]
+        why = f"test end/min {ends:.3f}, fell {drop:.3f}, train {train[-1] / train[0]:.2f}"
         return bool(ok), None, why
     # underfitting: converged, train and test alike, and not much learned
     gap = abs(test[-1] - train[-1]) / abs(test[-1])

@@ -19,9 +19,9 @@ from typing import Any
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
-import torch  # noqa: E402
-from _corpus_writers import WRITERS  # noqa: E402
-from make_log_corpus import framework_options, load_data, prepare  # noqa: E402
+import torch
+from _corpus_writers import WRITERS
+from make_log_corpus import framework_options, load_data, prepare
 
 BASE: dict[str, Any] = dict(
     seed=0,

@@ -22,7 +22,9 @@ The rules, in order:
 3. **overfitting** - the smoothed validation loss rose more than ``RISE`` (15 %) above its
    minimum at least two logged points before the end (unless early stopping ended the run
    there); or the network memorized the training set (training loss down to a tenth of
-   its start and of the validation loss) while validation no longer falls; or an
+   its start and of the validation loss) while validation no longer falls, or validation
+   rose over a third of ``RISE`` while the gap to training widened by ``WIDEN`` of its
+   level; or an
    accuracy-like metric shows a large gap (training >= 97 %, validation >= ``GAP`` points
    lower) while validation no longer falls. A ratio to a training loss near zero is never
    read as divergence.
@@ -55,6 +57,9 @@ MIN_EPOCHS = 3
 RISE = 0.15
 #: Train-minus-validation accuracy at the end that counts as overfitting (fraction).
 GAP = 0.08
+#: Growth of the train/validation gap after the validation minimum, as a share of the
+#: validation loss there, that (with a rise of a third of ``RISE``) shows overfitting.
+WIDEN = 0.15
 #: Fall of the smoothed validation loss over the last third that is still improving.
 STILL = 0.02
 #: Share of its average rate of fall that the last third must keep to be still improving.
@@ -114,7 +119,7 @@ def diagnose(history: History, *, metric: str | None = None) -> Diagnosis:
         verdict = Verdict.OVERFITTING
     elif _still_falling(ev):
         verdict = Verdict.STILL_IMPROVING
-    elif _close(ev) and (ev.learned < 0.5 or _weak_metric(history, metric)):
+    elif _underfit(ev, _weak_metric(history, metric)):
         verdict = Verdict.UNDERFITTING
     else:
         verdict = Verdict.GOOD_FIT
@@ -127,6 +132,21 @@ def _still_falling(ev: Evidence) -> bool:
     n = len(ev.val)
     near_end = int(np.argmin(ev.val)) >= n - 2 or ev.best >= n - max(2, n // 10)
     return ev.tail_drop > STILL and near_end and ev.extra["bend"] >= BEND
+
+
+def _underfit(ev: Evidence, weak: bool) -> bool:
+    """Whether training got little below where it started, measured against the
+    validation loss at its best: ``(train[0] - min(train)) / min(val)`` under 0.5 (1 with
+    a weak training metric). Differences of the training loss and a ratio of losses, so
+    neither a scale nor a constant penalty on the training loss changes it."""
+    train, val = ev.train, ev.val
+    if not np.isfinite(train).all():
+        return _close(ev) and weak
+    low = float(np.min(val))
+    if low <= 0:
+        return False
+    drop = (float(train[0]) - float(np.min(train))) / low
+    return drop < (1.0 if weak else 0.5)
 
 
 def _close(ev: Evidence) -> bool:
@@ -263,8 +283,9 @@ def _diverged(history: History, train: np.ndarray, val: np.ndarray) -> str:
         tail = acc[len(acc) // 2 :]
         if np.isfinite(tail).any():
             unfitted = bool(np.nanmedian(tail) < 0.9)
-        else:
-            unfitted = t2 > 1e-3 * early
+        else:  # training fell by little against the validation level (scale- and
+            # penalty-free: a difference of training losses over a validation loss)
+            unfitted = float(np.max(t[:3])) - t2 < 0.5 * v2
         if t2 > 0 and v2 > BLOWUP * t2 and t2 > 0.5 * t1 and unfitted:
             return (
                 f"the validation loss ({v2:.3g}) is {v2 / t2:.0f}x a training loss that never "
@@ -361,6 +382,9 @@ def _evidence(
     flat = tail_drop < STILL
     acc_t, acc_v = _accuracy(history, metric, "")[keep], _accuracy(history, metric, "val_")[keep]
     metric_gap = float(acc_t[-1] - acc_v[-1]) if n else math.nan
+    # growth of the train/validation gap since the validation minimum, against the
+    # validation level there: a constant added to the training loss cancels out
+    widened = (val[-1] - train[-1] - (val[low] - train[low])) / val[low] if val[low] > 0 else 0.0
     signal = ""
     if early_stopped:  # the weights kept are the best epoch's: nothing to fix
         pass
@@ -368,8 +392,8 @@ def _evidence(
         signal = "rise"
     elif has_train and flat and train[-1] <= 0.1 * train[0] and train[-1] <= 0.1 * val[-1]:
         signal = "memorized"
-    elif has_train and rise > RISE / 3 and low <= n - 3 and train[-1] <= 0.3 * val[-1]:
-        signal = "memorized"  # validation drifted up while training sits far below it
+    elif has_train and rise > RISE / 3 and low <= n - 3 and widened > WIDEN:
+        signal = "memorized"  # validation drifted up while training kept pulling away
     elif flat and math.isfinite(metric_gap) and metric_gap >= GAP and acc_t[-1] >= 0.97:
         signal = "gap"
     return Evidence(
