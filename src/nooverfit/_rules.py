@@ -12,7 +12,7 @@ The rules, in order:
    smoothed training loss ends more than 20 % above its minimum and by more than 5 % of
    what it had fallen (it got worse while training: exploding); it swings by more than
    10 % per logged point (in log space, beyond its trend) over the second half without
-   getting lower than in the first, away from zero; the validation loss sits over 100x a
+   getting lower than in the first, away from zero, with validation swinging too; the validation loss sits over 100x a
    training loss that never fell, or grew over ``EXPLODE`` (30) times its minimum; or the
    run **collapsed**: accuracy stuck in the second
    half while the loss sits far above the chance-level loss of a constant predictor
@@ -22,7 +22,8 @@ The rules, in order:
 3. **overfitting** - the smoothed validation loss rose more than ``RISE`` (15 %) above its
    minimum at least two logged points before the end (unless early stopping ended the run
    there); or the network memorized the training set (training loss down to a tenth of
-   its start and of the validation loss) while validation no longer falls, or validation
+   its start and of the validation loss) while validation rose over a third of ``RISE``,
+   or validation
    rose over a third of ``RISE`` while the gap to training widened by ``WIDEN`` of its
    level; or an
    accuracy-like metric shows a large gap (training >= 97 %, validation >= ``GAP`` points
@@ -56,7 +57,7 @@ MIN_EPOCHS = 3
 #: Smoothed validation-loss rise above its minimum that counts as overfitting (fraction).
 RISE = 0.15
 #: Train-minus-validation accuracy at the end that counts as overfitting (fraction).
-GAP = 0.08
+GAP = 0.06
 #: Growth of the train/validation gap after the validation minimum, as a share of the
 #: validation loss there, that (with a rise of a third of ``RISE``) shows overfitting.
 WIDEN = 0.15
@@ -136,7 +137,7 @@ def _still_falling(ev: Evidence) -> bool:
 
 def _underfit(ev: Evidence, weak: bool) -> bool:
     """Whether training got little below where it started, measured against the
-    validation loss at its best: ``(train[0] - min(train)) / min(val)`` under 0.5 (1 with
+    validation loss at its best: ``(train[0] - min(train)) / min(val)`` under 0.5 (1.5 with
     a weak training metric). Differences of the training loss and a ratio of losses, so
     neither a scale nor a constant penalty on the training loss changes it."""
     train, val = ev.train, ev.val
@@ -146,7 +147,7 @@ def _underfit(ev: Evidence, weak: bool) -> bool:
     if low <= 0:
         return False
     drop = (float(train[0]) - float(np.min(train))) / low
-    return drop < (1.0 if weak else 0.5)
+    return drop < (1.5 if weak else 0.5)
 
 
 def _close(ev: Evidence) -> bool:
@@ -298,7 +299,10 @@ def _diverged(history: History, train: np.ndarray, val: np.ndarray) -> str:
     # ... nor is a noisy training loss (single batches logged per step) far below a
     # validation loss that rises: that is overfitting
     near_val = not v.size or float(np.median(t[half:])) >= 0.5 * float(np.median(v[v.size // 2 :]))
-    if swing > OSCILLATION and progress > 0.8 and v_progress > 0.95 and near_val:
+    v_swing = cv.oscillation(v)[0] if v.size >= 4 and np.all(v > 0) else OSCILLATION
+    jittery = v_swing > OSCILLATION / 2  # validation swings with it (a sampled batch loss
+    # logged every few steps swings alone)
+    if swing > OSCILLATION and progress > 0.8 and v_progress > 0.8 and near_val and jittery:
         return (
             f"the training loss swings {100 * swing:.0f}% per epoch without improving "
             "over the second half of the run"
@@ -385,14 +389,15 @@ def _evidence(
     # growth of the train/validation gap since the validation minimum, against the
     # validation level there: a constant added to the training loss cancels out
     widened = (val[-1] - train[-1] - (val[low] - train[low])) / val[low] if val[low] > 0 else 0.0
+    drifted = rise > RISE / 3 and low <= n - 3  # validation no longer at its minimum
     signal = ""
     if early_stopped:  # the weights kept are the best epoch's: nothing to fix
         pass
     elif rise > RISE and low <= n - 3:
         signal = "rise"
-    elif has_train and flat and train[-1] <= 0.1 * train[0] and train[-1] <= 0.1 * val[-1]:
+    elif has_train and flat and drifted and train[-1] <= 0.1 * min(train[0], val[-1]):
         signal = "memorized"
-    elif has_train and rise > RISE / 3 and low <= n - 3 and widened > WIDEN:
+    elif has_train and drifted and widened > WIDEN:
         signal = "memorized"  # validation drifted up while training kept pulling away
     elif flat and math.isfinite(metric_gap) and metric_gap >= GAP and acc_t[-1] >= 0.97:
         signal = "gap"
