@@ -8,16 +8,16 @@ penalty there), or logging every second epoch leaves the verdict alone. The only
 level used is the chance-level cross-entropy, for classification logs with an accuracy.
 The rules, in order:
 
-1. **diverging** - the run recorded a divergence; a loss is infinite or ends in NaN; the
-   smoothed training loss ends more than 20 % above its minimum and by more than 5 % of
-   what it had fallen (it got worse while training: exploding); it swings by more than
-   10 % per logged point (in log space, beyond its trend) over the second half without
-   getting lower than in the first, away from zero, with validation swinging too; the validation loss sits over 100x a
-   training loss that never fell, or grew over ``EXPLODE`` (30) times its minimum; or the
-   run **collapsed**: accuracy stuck in the second
-   half while the loss sits far above the chance-level loss of a constant predictor
-   (``max(ln 2, 2 ln(1 / accuracy))``: saturated outputs, not a model that learned
-   nothing).
+1. **diverging** - the run recorded a divergence; a loss is infinite, ends in NaN or
+   was NaN throughout; the smoothed training loss ends more than 20 % above its minimum
+   and by more than 5 % of what it had fallen while validation stopped falling
+   (exploding); training and validation both swing by more than 10 % per logged point
+   (in log space, beyond their trend) without getting lower; validation jumps back and
+   forth by ``VAL_SWING`` per evaluation, grows over ``EXPLODE`` (30) times its minimum,
+   or sits over 100x a training loss that never fell; or the run **collapsed**: accuracy
+   stuck in the second half while the training loss sits far above the chance-level loss
+   of a constant predictor (``max(ln 2, 2 ln(1 / accuracy))``: saturated outputs, not a
+   model that learned nothing).
 2. **insufficient_evidence** - no validation curve, or fewer than ``MIN_EPOCHS`` values.
 3. **overfitting** - the smoothed validation loss rose more than ``RISE`` (15 %) above its
    minimum at least two logged points before the end (unless early stopping ended the run
