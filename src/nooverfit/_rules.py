@@ -147,7 +147,10 @@ def _underfit(ev: Evidence, weak: bool) -> bool:
     if low <= 0:
         return False
     drop = (float(train[0]) - float(np.min(train))) / low
-    return drop < (1.5 if weak else 0.5)
+    # validation's own fall guards against a training curve whose first value was logged
+    # late (a per-step log sampled every few steps)
+    val_drop = (float(val[0]) - low) / low
+    return drop < (1.5 if weak else 0.5) and val_drop < (1.5 if weak else 1.0)
 
 
 def _close(ev: Evidence) -> bool:
