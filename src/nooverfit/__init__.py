@@ -13,6 +13,7 @@ import types
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from nooverfit._rules import diagnose
     from nooverfit.audit import AuditReport
     from nooverfit.config import RunConfig
     from nooverfit.data import (
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
         shortcut_check,
         synthesize_folder,
     )
-    from nooverfit.diagnose import Diagnosis, Verdict, diagnose
+    from nooverfit.diagnosis import Diagnosis, Verdict
     from nooverfit.history import History
     from nooverfit.logs import read_log
     from nooverfit.models import build_model, cnn, mlp
@@ -53,7 +54,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "AuditReport": "nooverfit.audit",
     "Dataset": "nooverfit.data",
-    "Diagnosis": "nooverfit.diagnose",
+    "Diagnosis": "nooverfit.diagnosis",
     "EarlyStopping": "nooverfit.stopping",
     "History": "nooverfit.history",
     "Monitor": "nooverfit.monitor",
@@ -66,14 +67,14 @@ _EXPORTS = {
     "StudyResult": "nooverfit.studies",
     "TuneResult": "nooverfit.tune",
     "TuneSpec": "nooverfit.tune",
-    "Verdict": "nooverfit.diagnose",
+    "Verdict": "nooverfit.diagnosis",
     "add_batchnorm": "nooverfit.regularize",
     "add_dropout": "nooverfit.regularize",
     "build_model": "nooverfit.models",
     "cnn": "nooverfit.models",
     "convert_l2": "nooverfit.regularize",
     "decay_groups": "nooverfit.regularize",
-    "diagnose": "nooverfit.diagnose",
+    "diagnose": "nooverfit._rules",
     "evaluate": "nooverfit.train",
     "fit": "nooverfit.train",
     "l2_penalty": "nooverfit.regularize",
@@ -154,9 +155,9 @@ def __dir__() -> list[str]:
 class _Package(types.ModuleType):
     """The package module, where a public name beats a submodule of the same name.
 
-    Importing the submodule ``nooverfit.diagnose`` sets the package's ``diagnose`` to the
-    module, which then hides the function ``diagnose``; eager imports used to bind the
-    function afterwards. No public name is a module, so that assignment is refused.
+    Importing a submodule ``nooverfit.X`` sets the package's ``X`` to the module, which
+    would hide a public function ``X`` (eager imports used to bind the function after
+    it). No public name is a module, so that assignment is refused.
     """
 
     def __setattr__(self, name: str, value: Any) -> None:
