@@ -13,7 +13,7 @@ import nooverfit
 from nooverfit.cli import app
 
 SRC = Path(__file__).resolve().parents[1] / "src"
-HEAVY = ("torch", "sklearn", "optuna", "matplotlib", "scipy", "jinja2")
+HEAVY = ("torch", "sklearn", "optuna", "matplotlib", "scipy", "jinja2", "numpy")
 LOG = Path(__file__).parent / "fixtures" / "logs" / "keras_overfit.csv"
 runner = CliRunner()
 

@@ -5,28 +5,30 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from nooverfit._io import _jsonable
-from nooverfit._rules import diagnose
 from nooverfit.cli._app import app, console, guard
-from nooverfit.diagnosis import Diagnosis, Verdict
 from nooverfit.history import History
 from nooverfit.logs import list_runs, read_log
 from nooverfit.stopping import STANDARD_CRITERIA, replay
 
+if TYPE_CHECKING:
+    # Imported where used: the diagnosis loads numpy, which --help does not need.
+    from nooverfit.diagnosis import Diagnosis, Verdict
+
 #: Criteria replayed by ``--stopping``.
 CRITERIA = STANDARD_CRITERIA
 _COLORS = {
-    Verdict.OVERFITTING: "red",
-    Verdict.DIVERGING: "red",
-    Verdict.UNDERFITTING: "yellow",
-    Verdict.STILL_IMPROVING: "cyan",
-    Verdict.GOOD_FIT: "green",
-    Verdict.INSUFFICIENT_EVIDENCE: "magenta",
+    "overfitting": "red",  # Verdict values (a str enum looks them up)
+    "diverging": "red",
+    "underfitting": "yellow",
+    "still_improving": "cyan",
+    "good_fit": "green",
+    "insufficient_evidence": "magenta",
 }
 
 Metric = Annotated[
@@ -62,6 +64,8 @@ def parse_fail_on(text: str) -> set[Verdict]:
         ValueError: a name that is not a verdict (the message lists them).
     """
     names = [n.strip() for n in text.split(",") if n.strip()]
+    from nooverfit.diagnosis import Verdict
+
     known = {v.value: v for v in Verdict}
     wrong = [n for n in names if n.replace("-", "_") not in known]
     if wrong:
@@ -91,6 +95,8 @@ def diagnose_command(
     A folder holding several runs is diagnosed run by run. Exits 1 when a verdict is in
     --fail-on, 2 on bad input, 0 otherwise.
     """
+    from nooverfit._rules import diagnose
+
     failing = parse_fail_on(fail_on)
     runs = list_runs(log) if log.is_dir() else []
     if len(runs) > 1:
@@ -135,6 +141,8 @@ def _diagnose_runs(
     as_json: bool,
 ) -> list[Verdict]:
     """Diagnose each run of a folder separately; print a table (or JSON) of them."""
+    from nooverfit._rules import diagnose
+
     rows = []
     for run in runs:
         history = read_log(run, format=log_format, columns=column_map(train_col, val_col))

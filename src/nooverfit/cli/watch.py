@@ -9,10 +9,8 @@ from typing import Annotated
 
 import typer
 
-from nooverfit._rules import diagnose
 from nooverfit.cli._app import app, console, guard
 from nooverfit.cli.diagnose import Format, Metric, TrainCol, ValCol, column_map, render
-from nooverfit.diagnosis import Verdict
 from nooverfit.history import History
 from nooverfit.logs import read_log
 from nooverfit.stopping import EarlyStopping, parse_criterion
@@ -36,6 +34,8 @@ def watch(
 ) -> None:
     """Print a line per new epoch; warn once when the criterion fires and once when the
     verdict turns to overfitting; end with a diagnosis when the log goes idle (or Ctrl-C)."""
+    from nooverfit._rules import diagnose
+
     parse_criterion(criterion)
     if idle <= 0 or interval <= 0:
         raise ValueError(f"--idle and --interval must be > 0 seconds, got {idle} and {interval}")
@@ -89,6 +89,9 @@ def _epoch(
     metric: str | None,
 ) -> tuple[bool, bool]:
     """Print epoch ``i`` and any warning it triggers; return the updated (fired, warned)."""
+    from nooverfit._rules import diagnose
+    from nooverfit.diagnosis import Verdict
+
     epoch = history.epoch[i]
     loss, val = history.loss[i], history.val_loss[i]
     result = diagnose(history.head(i + 1), metric=metric)
