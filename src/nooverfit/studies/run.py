@@ -25,9 +25,11 @@ from nooverfit.studies.curves import (
     learning_curve,
     validation_curve,
 )
+from nooverfit.studies.identity import study_identity
 from nooverfit.studies.result import RemedyOutcome, RunRecord, StudyResult, Variant
 from nooverfit.studies.runner import Progress, StudyRunner, diagnose_history, resolve_engine
 from nooverfit.studies.select import Score, best, improves, score
+from nooverfit.studies.store import RunStore
 from nooverfit.studies.transfer_stage import STUDY_STRATEGIES, transfer_config
 
 if TYPE_CHECKING:
@@ -138,6 +140,25 @@ def study(
     baseline = baseline.replace(
         epochs=epochs or plan.epochs_for(chosen_budget, n_train, baseline.batch_size)
     )
+
+    if out is not None:  # refuse runs of another study before the first one is trained
+        RunStore(Path(out) / "runs").claim(
+            study_identity(
+                dataset,
+                spec=data if isinstance(data, str) else None,
+                options=data_options,
+                classes=classes,
+                test=test,
+                val=val,
+                seeds=seed_list,
+                engine=resolved,
+                device=device,
+                budget=chosen_budget,
+                source=source,
+                custom_model=model_factory is not None,
+            ),
+            out=out,
+        )
 
     # Stages 1 and 2: the baseline and each remedy alone, as one batch per seed.
     remedy_lists = plan.remedy_variants(baseline, chosen_budget)
