@@ -31,6 +31,7 @@ from nooverfit.studies.runner import Progress, StudyRunner, diagnose_history, re
 from nooverfit.studies.select import Score, best, improves, score
 from nooverfit.studies.store import RunStore
 from nooverfit.studies.transfer_stage import STUDY_STRATEGIES, transfer_config
+from nooverfit.validate import check_options
 
 if TYPE_CHECKING:
     from nooverfit.transfer.runs import SourceLike
@@ -96,6 +97,17 @@ def study(
         The :class:`StudyResult` (call ``.report(path)`` and ``.save(path)`` to write it).
     """
     start = time.perf_counter()
+    check_options(
+        epochs=epochs,
+        width=width,
+        depth=depth,
+        seeds=seeds,
+        test=test,
+        val=val,
+        train_per_class=train_per_class,
+        train_size=train_size,
+        device=device,
+    )
     chosen_budget = plan.get_budget(budget)
     seed_list = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
     if not seed_list:
