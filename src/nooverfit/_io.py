@@ -117,6 +117,7 @@ def read_checkpoint(path: str | os.PathLike[str], *, what: str = "checkpoint") -
             ``weights_only`` refuses as unsafe (it would run code when unpickled).
     """
     import pickle
+    import warnings
 
     import torch
 
@@ -124,7 +125,9 @@ def read_checkpoint(path: str | os.PathLike[str], *, what: str = "checkpoint") -
     if not file.is_file():
         raise FileNotFoundError(f"{what} {file} does not exist")
     try:
-        return torch.load(file, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about pickle protocols before failing
+            warnings.simplefilter("ignore", UserWarning)
+            return torch.load(file, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
         if "GLOBAL" in str(err):  # a class or function: unpickling it could run code
             raise BadInput(

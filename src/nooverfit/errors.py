@@ -15,7 +15,7 @@ class BadInput(ValueError):
     """Input the user can fix: names the input, what was expected and what was found."""
 
 
-_PASSWORD = re.compile(r"(?P<head>[A-Za-z][\w+.-]*://[^:/@\s]*:)(?P<password>[^@\s]*)(?=@)")
+_PASSWORD = re.compile(r"(?P<head>[A-Za-z][\w+.-]*://[^:/@\s\[\]]*:)(?P<password>[^@\s]*)(?=@)")
 
 
 def redact(text: str) -> str:

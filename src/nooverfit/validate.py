@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nooverfit._io import check_output
+from nooverfit._io import check_output, read_checkpoint
 from nooverfit.errors import BadInput
 
 MAX_SEEDS = 100  # a mean over 100 seeds is already as precise as studies need
@@ -169,6 +169,11 @@ def check_options(command: str = "", **options: Any) -> None:
             check_snr(str(value))
         elif name == "device":
             check_device(value)
+        elif name in ("source", "pretrained") and isinstance(value, (str, Path)):
+            if not str(value).startswith(
+                "torchvision:"
+            ):  # read again later: checkpoints are small
+                read_checkpoint(value, what=f"{shown} file")
         elif name in ("out", "plot") and isinstance(value, (str, Path)) and command:
             folder = (command, name) not in FILE_OUTPUTS
             check_output(value, folder=folder, option=f"--{name}")

@@ -107,6 +107,7 @@ def study(
         train_per_class=train_per_class,
         train_size=train_size,
         device=device,
+        source=source,
     )
     chosen_budget = plan.get_budget(budget)
     seed_list = list(range(seeds)) if isinstance(seeds, int) else list(seeds)

@@ -232,7 +232,32 @@ def work(spec: TuneSpec, *, worker: int = 0) -> int:
 
 def _worker_main(spec: TuneSpec, worker: int) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    _exit_with_parent()
     work(spec, worker=worker)
+
+
+def _exit_with_parent() -> None:
+    """Stop this worker process when its parent dies, even by SIGKILL.
+
+    The parent's sentinel (a pipe multiprocessing keeps open in the parent) becomes
+    readable when the parent exits; a daemon thread waits on it and ends the process. The
+    trial it was running then stops heartbeating and is failed and re-queued (see
+    :mod:`.storage`), as for any killed worker.
+    """
+    import os
+    import threading
+    from multiprocessing.connection import wait
+
+    parent = multiprocessing.parent_process()
+    if parent is None or parent.sentinel is None:
+        return
+
+    def watch() -> None:
+        wait([parent.sentinel])
+        log.warning("tune worker %d: the parent process died; stopping", os.getpid())
+        os._exit(3)
+
+    threading.Thread(target=watch, name="nooverfit-parent-watch", daemon=True).start()
 
 
 def start_workers(spec: TuneSpec, workers: int) -> list[BaseProcess]:
