@@ -242,3 +242,20 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return "State:\tZ" not in state
+
+
+@pytest.mark.parametrize(
+    ("content", "kind"),
+    [
+        (b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 8, "an executable (ELF)"),
+        (b"PK\x03\x04\x14\x00\x00\x00" + b"\x00,\n" * 400, "a zip archive"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "a PNG image"),
+    ],
+)
+def test_diagnose_binary_file_says_what_it_is_in_one_line(tmp_path, content, kind):
+    path = tmp_path / "training.csv"
+    path.write_bytes(content)
+    result = CliRunner().invoke(app, ["diagnose", str(path)])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and f"is {kind}, not text" in lines[0], result.output

@@ -37,14 +37,19 @@ def describe_file(data: bytes) -> str:
         (b"SQLite format 3", "an SQLite database"),
         (b"\x1f\x8b", "a gzip file"),
         (b"%PDF", "a PDF document"),
+        (b"\x7fELF", "an executable (ELF)"),
     )
     if not data:
         return "an empty file"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "UTF-16 text (save it as UTF-8)"
     for magic, name in signatures:
         if data.startswith(magic):
             return name
+    if b"\x00" in data:
+        return "a binary file"
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:
-        return f"a binary file ({len(data)}+ bytes that are not UTF-8 text)"
+        return "a file that is not UTF-8 text"
     return "a text file"

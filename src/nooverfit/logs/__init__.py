@@ -19,6 +19,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from nooverfit._io import require_text
 from nooverfit.history import History
 from nooverfit.logs._table import MAP_HINT, canonical, rows_to_history
 from nooverfit.logs.tensorboard import EVENTS, event_files, read_tensorboard
@@ -89,6 +90,7 @@ def read_log(
         if not found:
             raise ValueError(f"no metrics.csv under {p}; expected a Lightning run folder")
         p = max(found, key=lambda f: f.stat().st_mtime)
+    require_text(p, expected="a CSV/JSON log, or a TensorBoard event file or run folder")
     if kind == "jsonl":
         return read_jsonl(p, columns=columns)
     if kind in ("json", "nooverfit") and p.suffix.lower() == ".json":

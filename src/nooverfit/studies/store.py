@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from nooverfit._io import atomic_write, atomic_write_json, remove_stale_tmp
+from nooverfit._io import UNREADABLE, atomic_write, atomic_write_json, remove_stale_tmp
 from nooverfit.config import RunConfig
 from nooverfit.engine import RunResult
 from nooverfit.errors import BadInput
@@ -33,16 +33,7 @@ log = logging.getLogger(__name__)
 IDENTITY = "identity.json"
 
 #: What a damaged run file raises while it is read back.
-_DAMAGED = (
-    OSError,
-    ValueError,
-    KeyError,
-    TypeError,
-    IndexError,
-    EOFError,
-    RuntimeError,
-    pickle.UnpicklingError,
-)
+_DAMAGED = (*UNREADABLE, pickle.UnpicklingError)
 
 
 class RunStore:
