@@ -2,6 +2,7 @@ import json
 import logging
 import shutil
 
+import numpy as np
 import pytest
 import torch
 from typer.testing import CliRunner
@@ -140,3 +141,39 @@ def test_store_get_reads_back_what_put_wrote(stored):
     got = store.get(config)
     assert got is not None and got.config == config
     assert all(isinstance(v, torch.Tensor) for v in got.state.values())
+
+
+def _damage_randomly(runs, rng):
+    files = sorted(p for p in runs.iterdir() if p.is_file())
+    target = files[rng.integers(len(files))]
+    how = rng.integers(4)
+    data = target.read_bytes()
+    if how == 0:
+        target.write_bytes(data[: rng.integers(len(data) + 1)])  # truncated
+    elif how == 1:
+        target.write_bytes(b"")
+    elif how == 2:
+        target.write_bytes(bytes(rng.integers(0, 256, 64, dtype=np.uint8)))  # garbage
+    else:
+        target.unlink()
+
+
+@pytest.mark.parametrize("point", range(4))
+def test_study_killed_and_damaged_at_random_points_reruns_equal(stored, tmp_path, point):
+    """Fault injection: stop the study after a random number of runs, damage a random
+    stored file, run again: the results equal an uninterrupted study's."""
+    _, reference = stored
+    rng = np.random.default_rng(point)
+    stop_after = int(rng.integers(1, 8))
+    calls = []
+
+    def interrupt(label, done, total):
+        calls.append(done)
+        if len(calls) == stop_after:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        study("digits", out=tmp_path, progress=interrupt, **KWARGS)
+    _damage_randomly(tmp_path / "runs", rng)
+    again = study("digits", out=tmp_path, **KWARGS)
+    assert _results(again) == reference
