@@ -259,3 +259,12 @@ def test_diagnose_binary_file_says_what_it_is_in_one_line(tmp_path, content, kin
     assert result.exit_code == 2, result.output
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and f"is {kind}, not text" in lines[0], result.output
+
+
+@pytest.mark.parametrize("sep", [";", "\t", "|"])
+def test_csv_with_another_separator_reads(tmp_path, sep):
+    path = tmp_path / "d.csv"
+    rows = "".join(f"{i}{sep}{i * 2}{sep}{'xy'[i % 2]}\n" for i in range(9))
+    path.write_text(f"a{sep}b{sep}label\n{rows}")
+    data = load_dataset(f"csv:{path}", target="label")
+    assert data.x.shape == (9, 2) and data.x[3].tolist() == [3.0, 6.0]

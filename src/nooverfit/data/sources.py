@@ -80,6 +80,8 @@ def load_csv(
 ) -> Dataset:
     """A CSV file with a header; numeric feature columns and a ``target`` label column.
 
+    The separator is guessed from the first two lines (``,``, ``;``, tab, ``|`` or space).
+
     An optional ``group`` column (any text) is kept out of the features and becomes
     ``Dataset.groups`` (for the data audit's group gaps).
 
@@ -93,9 +95,13 @@ def load_csv(
     path = Path(arg)
     if not path.is_file():
         raise FileNotFoundError(f"CSV file not found: {path}")
+    from nooverfit.logs.text import separator
+
     try:
-        with path.open(newline="", encoding="utf-8-sig") as f:
-            rows = list(csv.reader(f))
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+        # Any common separator (";" is Excel's in many locales), guessed as for logs.
+        sep = separator(*lines[:2]) if lines else ","
+        rows = list(csv.reader(lines, delimiter=sep))
     except UnicodeDecodeError as err:
         raise BadInput(
             f"CSV file {path} is not UTF-8 text (byte {err.object[err.start]:#04x} at offset "
