@@ -109,6 +109,8 @@ def load_csv(
         ) from None
     except csv.Error as err:
         raise BadInput(f"CSV file {path} cannot be parsed ({err}); expected a CSV file") from None
+    except OSError as err:  # unreadable: permissions, a device, an I/O error
+        raise BadInput(f"CSV file {path} cannot be read ({err.strerror or err})") from None
     if not rows or not rows[0]:
         raise ValueError(f"CSV file {path} is empty; expected a header row and data rows")
     header, body = [h.strip() for h in rows[0]], [r for r in rows[1:] if r]

@@ -67,6 +67,8 @@ class RunStore:
             BadInput: the store holds a study with other settings; the message names them.
         """
         path = self.root / IDENTITY
+        if self.root.exists() and not self.root.is_dir():
+            raise BadInput(f"{self.root} is a file; expected the study's run folder")
         remove_stale_tmp(self.root)
         runs = sorted(self.root.glob("*.json")) if self.root.is_dir() else []
         runs = [p for p in runs if p.name != IDENTITY]
