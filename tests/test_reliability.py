@@ -268,3 +268,11 @@ def test_csv_with_another_separator_reads(tmp_path, sep):
     path.write_text(f"a{sep}b{sep}label\n{rows}")
     data = load_dataset(f"csv:{path}", target="label")
     assert data.x.shape == (9, 2) and data.x[3].tolist() == [3.0, 6.0]
+
+
+def test_tune_on_a_damaged_sqlite_database_is_one_line_exit_2(tmp_path):
+    (tmp_path / "tune.db").write_bytes(b"\x7fELF" + bytes(range(256)) * 20)
+    result = CliRunner().invoke(app, ["tune", "--trials", "1", "--out", str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert "file is not a database" in result.output.strip().splitlines()[-1]

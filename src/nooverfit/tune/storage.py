@@ -127,8 +127,8 @@ def _unreachable(url: str, err: Exception) -> Exception:
     lines = [line.strip() for line in str(getattr(err, "orig", None) or err).splitlines()]
     reason = next((line for line in lines if line), type(err).__name__)
     return BadInput(
-        f"cannot open --storage {redact(url)}: {redact(reason)}; expected a reachable "
-        "database the user may write"
+        f"cannot open --storage {redact(url)}: {redact(reason)}; expected a reachable, "
+        "writable Optuna database"
     )
 
 
