@@ -192,7 +192,7 @@ def load_folder(arg: str | None, *, image_size: int | None = None, **_: Any) -> 
         try:
             with Image.open(path) as image:
                 images.append(image.copy())  # loads the pixels and closes the file
-        except (OSError, SyntaxError, ValueError) as err:  # PIL's errors for a damaged file
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:  # damaged
             raise BadInput(
                 f"{path} is not a readable image ({type(err).__name__}: "
                 f"{str(err).splitlines()[0] if str(err) else 'unreadable'}); expected "
