@@ -276,3 +276,13 @@ def test_tune_on_a_damaged_sqlite_database_is_one_line_exit_2(tmp_path):
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
     assert "file is not a database" in result.output.strip().splitlines()[-1]
+
+
+def test_tune_study_resumed_with_another_split_is_refused(tmp_path):
+    from nooverfit.tune import TuneSpec, default_storage, open_study
+
+    spec = TuneSpec(storage=default_storage(tmp_path), trials=1)
+    open_study(spec)
+    open_study(spec)  # the same settings resume
+    with pytest.raises(BadInput, match=r"val: 0\.2 there, 0\.3 now"):
+        open_study(TuneSpec(storage=spec.storage, trials=1, val=0.3))
