@@ -35,6 +35,7 @@ from nooverfit.engine.sequential import Factory, make_model
 from nooverfit.engine.stacked import StackedNet
 from nooverfit.history import History
 from nooverfit.models import network_for
+from nooverfit.seeding import AUGMENT_SEED_OFFSET, SEED_STRIDE
 from nooverfit.stopping import EarlyStopping, StopReason
 from nooverfit.train import batch_order
 
@@ -139,9 +140,9 @@ class GroupTraining:
             if any(c.augment > 0 for c in configs)
             else None
         )
-        self.seed = sum(c.seed * 1_000_003**i for i, c in enumerate(configs[:8])) % 2**62
+        self.seed = sum(c.seed * SEED_STRIDE**i for i, c in enumerate(configs[:8])) % 2**62
         # dropout and augmentation draws
-        self.gen = torch.Generator(device=dev).manual_seed(self.seed + 7919)
+        self.gen = torch.Generator(device=dev).manual_seed(self.seed + AUGMENT_SEED_OFFSET)
         self.stoppers = [
             EarlyStopping(c.early_stopping) if c.early_stopping else None for c in configs
         ]
