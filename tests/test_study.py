@@ -174,7 +174,7 @@ def test_study_compares_transfer_strategies_from_a_source(tmp_path):
 
 def test_study_reports_the_shortcut_check_on_synthesized_data(tmp_path, tiny_study):
     from nooverfit.data.keywords import keyword_probes
-    from nooverfit.studies.write import write_study
+    from nooverfit.study_files import write_study
 
     data = load_dataset("keywords:leaky", n_per_class=20)
     result = study(data, width=8, train_per_class=5, budget=TINY, seeds=1, learning_curves=False)

@@ -52,7 +52,7 @@ def study(
 
     Returns:
         The :class:`StudyResult` (``.save(path)`` writes its JSON;
-        :func:`nooverfit.studies.write.write_study` writes it with its report).
+        :func:`nooverfit.study_files.write_study` writes it with its report).
     """
     start = time.perf_counter()
     opts, data_options = StudyOptions.split_kwargs(options, kwargs)

@@ -1,5 +1,8 @@
 """Write a study's files: results.json, histories/*.csv, plots/*.png, best_model.pt and
-report.html. Every file is written atomically."""
+report.html. Every file is written atomically.
+
+It lives outside ``nooverfit.studies`` because it draws the report: the study's result
+never imports its report; the report and this module import the result."""
 
 from __future__ import annotations
 
