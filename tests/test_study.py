@@ -233,6 +233,7 @@ def test_study_runs_a_users_module_factory_on_arrays_from_a_loader():
     assert 0.5 < result.test["recommended"].accuracy <= 1.0
 
 
+@pytest.mark.slow
 def test_cli_study_killed_mid_run_resumes_to_the_same_results(tmp_path):
     import os
     import signal
