@@ -4,8 +4,9 @@ Every module under ``src/nooverfit`` is parsed (not imported); an arrow goes fro
 to each nooverfit module it imports, at the top or inside a function (an import moved into
 a function, or under ``if TYPE_CHECKING:``, still ties the two modules together; it only
 hides the cycle from Python). A ``from package import name`` points at ``package.name``
-where that is a module, else at the package. Importing ``a.b`` also runs ``a/__init__``, but that implied arrow is left out:
-every module would otherwise reach the root package, which imports nearly everything.
+where that is a module, else at the package. Importing ``a.b`` also runs ``a/__init__``,
+but that implied arrow is left out: every module would otherwise reach the root package,
+which imports nearly everything.
 """
 
 from __future__ import annotations
