@@ -1,0 +1,68 @@
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from nooverfit.config import RunConfig
+from nooverfit.studies.ensemble import (
+    Ensemble,
+    accuracy_and_loss,
+    candidates,
+    ensemble_score,
+    probabilities,
+)
+from nooverfit.studies.select import Score
+
+
+class Fixed(nn.Module):
+    def __init__(self, logits):
+        super().__init__()
+        self.logits = nn.Parameter(torch.tensor(logits))
+
+    def forward(self, x):
+        return self.logits.expand(len(x), -1)
+
+
+def test_ensemble_averages_probabilities_and_scores_like_a_network():
+    a, b = Fixed([2.0, 0.0]), Fixed([0.0, 1.0])
+    x = torch.zeros(4, 3)
+    want = (a(x).softmax(-1) + b(x).softmax(-1)) / 2
+    out = Ensemble([a, b])(x)
+    torch.testing.assert_close(out.exp(), want)
+    y = torch.tensor([0, 0, 1, 1])
+    # cross-entropy of the output is the ensemble's log loss
+    torch.testing.assert_close(
+        F.cross_entropy(out, y), -want.gather(1, y.view(-1, 1)).log().mean()
+    )
+    acc, loss = accuracy_and_loss(probabilities([a, b], x), y)
+    assert acc == 0.5 and loss == pytest.approx(float(F.cross_entropy(out, y)), rel=1e-6)
+
+
+def test_ensemble_state_dict_round_trips():
+    one = Ensemble([nn.Linear(3, 2), nn.Linear(3, 2)])
+    two = Ensemble([nn.Linear(3, 2), nn.Linear(3, 2)])
+    two.load_state_dict(one.state_dict())
+    x = torch.randn(5, 3)
+    torch.testing.assert_close(one(x), two(x))
+    assert set(one.state_dict()) == {
+        f"members.{i}.{p}" for i in (0, 1) for p in ("weight", "bias")
+    }
+
+
+def _s(v):
+    return Score(v, 0.0, 0.5, 1.0, 0.0, 0.0, 1 - v, 10, 1, (v,))
+
+
+def test_candidates_take_the_best_k_by_validation():
+    configs = [RunConfig(width=w) for w in (8, 16, 32, 64)]
+    names = ["a", "b", "c", "d"]
+    found = candidates(configs, names, [_s(0.7), _s(0.9), _s(0.8), _s(0.6)], sizes=(3, 5))
+    assert [m.names for m in found] == [("b", "c", "a"), ("b", "c", "a", "d")]
+    assert found[0].configs[0].width == 16
+    assert candidates(configs[:1], names[:1], [_s(0.9)]) == []
+
+
+def test_ensemble_score_keeps_each_seed():
+    s = ensemble_score([((1.0, 0.1), (0.8, 0.5)), ((0.9, 0.2), (0.9, 0.4))], epochs=10)
+    assert s.val_per_seed == (0.8, 0.9)
+    assert s.val_accuracy == pytest.approx(0.85) and s.gap == pytest.approx(0.1)
