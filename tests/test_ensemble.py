@@ -66,3 +66,38 @@ def test_ensemble_score_keeps_each_seed():
     s = ensemble_score([((1.0, 0.1), (0.8, 0.5)), ((0.9, 0.2), (0.9, 0.4))], epochs=10)
     assert s.val_per_seed == (0.8, 0.9)
     assert s.val_accuracy == pytest.approx(0.85) and s.gap == pytest.approx(0.1)
+
+
+def test_score_members_and_load_round_trip(tmp_path):
+    from nooverfit.data import load_split
+    from nooverfit.engine import run_configs
+    from nooverfit.models import network_for
+    from nooverfit.studies.ensemble import Members, load, networks, on_test, score_members
+
+    torch.set_num_threads(1)
+    data = load_split("digits", seed=0, device="cpu")
+    base = RunConfig(width=16, epochs=3, train_per_class=5)
+    configs = [base, base.replace(dropout=0.3), base.replace(width=8)]
+    done = {r.config: r for r in run_configs(configs, data, engine="sequential")}
+
+    class Runner:
+        def __init__(self):
+            self.seeds = [0]
+            self.data = {0: data}
+
+        def model(self, config):
+            net = network_for(config, self.data[0])
+            net.load_state_dict(done[config].state)
+            return net
+
+    runner = Runner()
+    members = Members(tuple(configs), ("a", "b", "c"))
+    s = score_members(runner, members, epochs=3)
+    models = networks(runner, members, 0)
+    probs = torch.stack([m.eval()(data.x[data.val_index]).softmax(-1) for m in models]).mean(0)
+    want = float((probs.argmax(1) == data.y[data.val_index]).double().mean())
+    assert s.val_per_seed == (pytest.approx(want),)
+    path = tmp_path / "best_model.pt"
+    torch.save(Ensemble(models).state_dict(), path)
+    again = load(path, configs, data.in_shape, data.num_classes, data.kind)
+    assert on_test(list(again.members), data) == pytest.approx(on_test(models, data))

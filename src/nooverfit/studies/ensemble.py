@@ -16,12 +16,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import torch
 from torch import nn
 
 from nooverfit.config import RunConfig
+from nooverfit.data.tensors import SplitData
 from nooverfit.studies.select import Score
 
 #: ensemble sizes a study tries: the best k variants by mean validation accuracy
@@ -120,3 +123,72 @@ def ensemble_score(
         seeds=len(per_seed),
         val_per_seed=tuple(float(v) for v in a[:, 2]),
     )
+
+
+def seed_scores(
+    models: Sequence[nn.Module], data: SplitData, train: torch.Tensor
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """One seed's ensemble of ``models``: ``((train accuracy, loss), (val accuracy,
+    loss))`` on its training rows ``train`` and its validation set."""
+    out = []
+    for index in (train, data.val_index):
+        probs = probabilities(models, data.x[index])
+        out.append(accuracy_and_loss(probs, data.y[index]))
+    return out[0], out[1]
+
+
+def on_test(models: Sequence[nn.Module], data: SplitData) -> tuple[float, float]:
+    """Accuracy and log loss of the ensemble of ``models`` on ``data``'s test split."""
+    probs = probabilities(models, data.x[data.test_index])
+    return accuracy_and_loss(probs, data.y[data.test_index])
+
+
+def describe(members: Members) -> dict[str, object]:
+    """What ``results.json`` keeps of an ensemble, enough to rebuild it for its weights
+    (see :func:`load`)."""
+    return {"names": list(members.names), "configs": [c.to_dict() for c in members.configs]}
+
+
+def load(
+    path: str | Path,
+    configs: Sequence[RunConfig],
+    in_shape: Sequence[int],
+    classes: int,
+    kind: str,
+) -> Ensemble:
+    """The ensemble whose weights ``path`` holds (a ``best_model.pt`` a study wrote for
+    an ensemble recommendation), built from its member ``configs``."""
+    from nooverfit.models import build_model
+
+    members = [build_model(c, tuple(in_shape), classes, kind=kind) for c in configs]
+    model = Ensemble(members)
+    model.load_state_dict(torch.load(path, weights_only=True))
+    return model.eval()
+
+
+class Trained(Protocol):
+    """What the ensemble stage reads of a study's state (its runner)."""
+
+    seeds: list[int]
+    data: dict[int, SplitData]
+
+    def model(self, config: RunConfig) -> nn.Module: ...
+
+
+def networks(runner: Trained, members: Members, seed: int) -> list[nn.Module]:
+    """The trained member networks of ``seed``'s runs."""
+    return [runner.model(c.replace(seed=seed)) for c in members.configs]
+
+
+def score_members(runner: Trained, members: Members, epochs: float) -> Score:
+    """The validation :class:`Score` of an ensemble over the runner's seeds; its training
+    scores on each member's first configuration's training subset."""
+    first = members.configs[0]
+    per_seed = []
+    for seed in runner.seeds:
+        data = runner.data[seed]
+        train = data.train_index(
+            train_size=first.train_size, train_per_class=first.train_per_class
+        )
+        per_seed.append(seed_scores(networks(runner, members, seed), data, train))
+    return ensemble_score(per_seed, epochs)
