@@ -91,8 +91,12 @@ def best(scores: Sequence[Score]) -> int:
 
 
 #: how many standard errors of the seed-paired validation difference a candidate must
-#: gain over a simpler one to replace it (see :func:`improves`)
-MARGIN = 1.0
+#: gain over a simpler one to replace it (see :func:`improves`). Two, since the candidate
+#: is the best of its level: the best of twenty noisy variants gains about two standard
+#: errors over the baseline by chance alone. Measured on bench/tabular.py's design data
+#: (fgl): one standard error let label smoothing win on validation (+4.1 points) and lose
+#: 3.1 points on test.
+MARGIN = 2.0
 
 
 def paired_gain(candidate: Score, reference: Score) -> tuple[float, float]:
