@@ -101,3 +101,24 @@ def test_score_members_and_load_round_trip(tmp_path):
     torch.save(Ensemble(models).state_dict(), path)
     again = load(path, configs, data.in_shape, data.num_classes, data.kind)
     assert on_test(list(again.members), data) == pytest.approx(on_test(models, data))
+
+
+def test_load_from_study_reads_results_json(tmp_path):
+    import json
+
+    from nooverfit.studies.ensemble import Members, describe, load_from_study
+
+    configs = (RunConfig(width=8), RunConfig(width=4, dropout=0.1))
+    from nooverfit.models import build_model
+
+    nets = [build_model(c, (5,), 3, kind="tabular") for c in configs]
+    torch.save(Ensemble(nets).state_dict(), tmp_path / "best_model.pt")
+    extras = {"ensemble": {**describe(Members(configs, ("a", "b"))), "in_shape": [5]}}
+    extras["ensemble"]["kind"] = "tabular"
+    results = {"settings": {"classes": ["x", "y", "z"]}, "extras": extras}
+    (tmp_path / "results.json").write_text(json.dumps(results))
+    x = torch.randn(4, 5)
+    torch.testing.assert_close(load_from_study(tmp_path)(x), Ensemble(nets).eval()(x))
+    (tmp_path / "results.json").write_text(json.dumps({"settings": {}, "extras": {}}))
+    with pytest.raises(ValueError, match="single network"):
+        load_from_study(tmp_path)

@@ -192,3 +192,26 @@ def score_members(runner: Trained, members: Members, epochs: float) -> Score:
         )
         per_seed.append(seed_scores(networks(runner, members, seed), data, train))
     return ensemble_score(per_seed, epochs)
+
+
+def load_from_study(folder: str | Path) -> Ensemble:
+    """The recommended ensemble of a study folder (its ``results.json`` and
+    ``best_model.pt``), in eval mode.
+
+    Raises:
+        ValueError: the study recommended a single network (load ``best_model.pt`` into
+            ``nooverfit.build_model(config, ...)`` of its recommended configuration).
+    """
+    import json
+
+    root = Path(folder)
+    results = json.loads((root / "results.json").read_text())
+    found = results.get("extras", {}).get("ensemble")
+    if not found:
+        raise ValueError(
+            f"{root} recommends a single network, not an ensemble; expected "
+            "extras.ensemble in its results.json"
+        )
+    configs = [RunConfig.from_dict(c) for c in found["configs"]]
+    classes = len(results["settings"]["classes"])
+    return load(root / "best_model.pt", configs, found["in_shape"], classes, found["kind"])
