@@ -172,11 +172,15 @@ def run_study(path: Path, target: str, seeds: int, budget: str) -> dict[str, Any
     """The study on the CSV, as ``nooverfit study --train-per-class 0`` runs it."""
     from nooverfit.studies import study
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     result = study(f"csv:{path}", target=target, train_per_class=None, seeds=seeds, budget=budget)
     seconds = time.perf_counter() - start
+    settings = result.settings
+    runs = settings["runs"] if isinstance(settings, dict) else settings.runs
     rows: dict[str, Any] = {
         "seconds": seconds,
+        "cpu_seconds": time.process_time() - cpu,  # less sensitive to a shared machine
+        "runs": runs,
         "recommended_name": result.recommended.name,
         "splits": [
             {"pool": s.pool.tolist(), "val": s.val.tolist(), "test": s.test.tolist()}
