@@ -42,12 +42,12 @@ from tabular import REFERENCES, references  # bench/tabular.py, next to this scr
 from nooverfit.data.dataset import load_dataset
 from nooverfit.data.split import Split, make_split
 from nooverfit.studies import study
-from nooverfit.studies.plan import Budget
+from nooverfit.studies.plan import StudyBudget
 
 #: The study's grids in this benchmark: one or two points per remedy (the combination stage
 #: re-tunes L2 and dropout around them), so that 9 studies of a CNN fit in ~20 min on 2 cores;
 #: epochs are set per size by :func:`epochs_for`.
-BENCH_BUDGET = Budget(
+BENCH_BUDGET = StudyBudget(
     epochs=100,  # replaced per size
     l2=(1e-3,),
     dropout=(0.3,),
