@@ -92,7 +92,8 @@ def fit(
 ) -> History:
     """Train ``model`` in place on the training subset ``config`` selects.
 
-    Loss: ``cross_entropy + l2 / 2 * sum(||W||_F^2)``. With ``config.early_stopping`` the
+    Loss: ``cross_entropy + l2 / 2 * sum(||W||_F^2)`` (the cross-entropy with
+    ``config.label_smoothing``). With ``config.early_stopping`` the
     weights of the criterion's best epoch are restored at the end, whether or not it fired;
     without it the final weights are kept. A NaN or infinite loss ends the run with
     ``stop_reason == "diverged"`` instead of an exception.
@@ -143,7 +144,8 @@ def fit(
                 xb, yb = x_train[batch], y_train[batch]
                 if augment is not None:
                     xb = augment(xb, strength[: len(batch)], gen)
-                loss = F.cross_entropy(model(xb), yb) + l2_penalty(model, config.l2)
+                ce = F.cross_entropy(model(xb), yb, label_smoothing=config.label_smoothing)
+                loss = ce + l2_penalty(model, config.l2)
                 if not torch.isfinite(loss):
                     diverged = True
                     break

@@ -68,6 +68,16 @@ def cross_entropy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="none").view_as(y)
 
 
+def smoothed(ce: torch.Tensor, logits: torch.Tensor, eps: torch.Tensor | None) -> torch.Tensor:
+    """Per-sample cross-entropy ``(K, B)`` against targets smoothed by ``eps`` ``(K, 1)``:
+    ``(1 - eps) * ce + eps * mean_c(-log p_c)``, as ``F.cross_entropy(label_smoothing=)``
+    computes it; ``ce`` as it is when ``eps`` is None."""
+    if eps is None:
+        return ce
+    uniform = -logits.float().log_softmax(-1).mean(-1)  # (K, B)
+    return torch.lerp(ce, uniform, eps)
+
+
 @torch.no_grad()
 def _evaluate(
     net: BatchedNet, data: Feed, index: torch.Tensor, valid: torch.Tensor | None
@@ -173,6 +183,7 @@ class GroupTraining:
         alive = torch.tensor(running, device=dev)  # cleared when a config diverges
         live = np.array(running)  # alive, as far as the host knows
         shared = layout.shared
+        eps = self._smoothing()
         whole = int(layout.sizes.min()) // size  # steps in which every row has a full batch
         # the epoch's labels, batch sizes and (when small enough) inputs, gathered once
         labels = feed.y[index]  # (K, S*B)
@@ -201,7 +212,7 @@ class GroupTraining:
             logits = net.forward(
                 xb, shared=shared, train=True, valid=vb, update=update, gen=self.gen, full=full
             )
-            ce = cross_entropy(logits, yb)  # per config, the mean over its real samples
+            ce = smoothed(cross_entropy(logits, yb), logits, eps)
             per = ce.mean(1) if full else (ce * vb).sum(1) / counts[:, s]
             net.zero_grad()
             per.sum().backward()
@@ -214,6 +225,13 @@ class GroupTraining:
                     live = alive.numpy().copy()
             self.opt.step(alive & has, live & (s < layout.batches))
         return alive
+
+    def _smoothing(self) -> torch.Tensor | None:
+        """Label smoothing of each row ``(K, 1)``, None when no config smooths."""
+        values = [self.configs[i].label_smoothing for i in self.ids]
+        if not any(values):
+            return None
+        return torch.tensor(values, device=self.device).view(-1, 1)
 
     def end_epoch(
         self, epoch: int, running: list[bool], alive: torch.Tensor, start: float
