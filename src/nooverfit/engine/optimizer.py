@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from nooverfit.config import RunConfig
-from nooverfit.engine.batched import BatchedNet
+from nooverfit.engine.functional import BatchedNet
 
 BETAS = (0.9, 0.999)  # torch.optim.AdamW's defaults, as make_optimizer uses them
 EPS = 1e-8
