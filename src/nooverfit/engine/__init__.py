@@ -5,6 +5,18 @@
   (:mod:`nooverfit.engine.fused`), in groups packed by :mod:`nooverfit.engine.schedule`
   and, on a CPU, trained two at a time in worker threads (:mod:`nooverfit.engine.schedule`).
 - ``auto``: fused for two or more configs, else sequential.
+
+The modules, from the public entry down:
+
+- ``runner``: :func:`run_configs` and the engine names.
+- ``sequential``: the reference (one ``fit`` per config) and :class:`RunResult`.
+- ``fused``: :func:`run_fused` and :func:`train_group`, a group's epochs.
+- ``schedule``: which configs share a group, and groups trained side by side in threads.
+- ``group``: :class:`~nooverfit.engine.group.GroupTraining`, the fused training step.
+- ``optimizer``: the stacked AdamW/SGD update; ``weight_penalty`` applies L2 and decay.
+- ``feed``: each config's samples and batch order (``Feed``, ``Layout``).
+- ``stacked``, ``layers``: the stacked network and its layers (linear, batch norm, dropout).
+- ``functional``: the protocol both nets follow, and a user's own module via ``torch.func``.
 """
 
 from nooverfit.engine.fused import run_fused, train_group
