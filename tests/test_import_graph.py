@@ -21,11 +21,7 @@ ROOT = SRC / "nooverfit"
 
 # Cycles that exist today and are being broken elsewhere, each with who is breaking it.
 # Add nothing here without a reason and an owner; remove an entry once it is broken.
-KNOWN: set[frozenset[str]] = {
-    # issue 15 moves the diagnosis types to nooverfit/diagnosis.py and the rules to
-    # nooverfit/_rules.py, so that _advice.py no longer reaches back into diagnose.py
-    frozenset({"nooverfit.diagnose", "nooverfit._advice"}),
-}
+KNOWN: set[frozenset[str]] = set()  # none since issue 15 split diagnose.py
 
 
 def module_name(path: Path) -> str:

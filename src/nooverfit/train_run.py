@@ -37,7 +37,7 @@ class TrainedRun:
         network: the trained network (best weights restored under early stopping).
         history: its per-epoch curves.
         metrics: the dict written to ``metrics.json``.
-        best_epoch: the epoch whose weights were kept.
+        best_epoch: the row of the best epoch (lowest ``val_loss``) in ``history``.
         num_parameters: trainable parameters.
         seconds: wall time of building and training.
     """
@@ -91,7 +91,8 @@ def train_run(
     num_parameters = sum(p.numel() for p in network.parameters() if p.requires_grad)
     history = fit(network, data, config, callbacks=[*callbacks, *extra], optimizer=optim)
     seconds = time.perf_counter() - start
-    best = history.best_epoch if history.best_epoch is not None else len(history) - 1
+    lowest = history.best()  # the one definition of the best epoch: lowest val_loss
+    best = history.epoch.index(lowest) if lowest is not None else len(history) - 1
     metrics = {
         "config": config.to_dict(),
         "data": data_name,
@@ -100,7 +101,7 @@ def train_run(
         "transfer": {"pretrained": pretrained, "strategy": transfer} if pretrained else None,
         "epochs_run": len(history),
         "stop_reason": history.stop_reason,
-        "best_epoch": best,
+        "best_epoch": history.epoch[best],
         "final": history_row(history, len(history) - 1),
         "best": history_row(history, best),
         "seconds": seconds,
