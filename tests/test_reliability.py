@@ -172,7 +172,7 @@ def test_remove_stale_tmp_keeps_other_files(tmp_path):
 def test_write_study_removes_stale_tmp_files_of_a_killed_write(tiny_study, tmp_path):
     import shutil
 
-    from nooverfit.studies.write import write_study
+    from nooverfit.study_files import write_study
 
     result, out = tiny_study
     copy = tmp_path / "copy"

@@ -20,7 +20,7 @@ from nooverfit.cli import _options as opt
 from nooverfit.cli._app import app, console, guard
 from nooverfit.studies import StudyResult
 from nooverfit.studies import study as run_study
-from nooverfit.studies.write import write_study
+from nooverfit.study_files import write_study
 
 
 @app.command()

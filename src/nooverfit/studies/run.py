@@ -12,12 +12,12 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from nooverfit._version import __version__
 from nooverfit.config import RunConfig
 from nooverfit.data.dataset import Dataset, load_dataset
 from nooverfit.data.split import make_split
@@ -55,7 +55,7 @@ def study(
 
     Returns:
         The :class:`StudyResult` (``.save(path)`` writes its JSON;
-        :func:`nooverfit.studies.write.write_study` writes it with its report).
+        :func:`nooverfit.study_files.write_study` writes it with its report).
     """
     start = time.perf_counter()
     opts, data_options = StudyOptions.split_kwargs(options, kwargs)
@@ -189,7 +189,7 @@ def run_plan(
         source=asked.source,
         class_subset=asked.class_subset,
         seconds=time.perf_counter() - start,
-        nooverfit=version("nooverfit"),
+        nooverfit=__version__,
         torch=torch.__version__,
     )
     return StudyResult(

@@ -1,6 +1,9 @@
 """Write a study's files: results.json, histories/*.csv, plots/*.png, best_model.pt and
 report.html. Every file is written atomically; temporary files a killed write left behind
-are removed."""
+are removed.
+
+It lives outside ``nooverfit.studies`` because it draws the report: the study's result
+never imports its report; the report and this module import the result."""
 
 from __future__ import annotations
 
