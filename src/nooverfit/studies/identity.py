@@ -67,13 +67,13 @@ def study_identity(
         options: the loader options (where the data lives is left out).
         classes, test, val, seeds, engine: as given to the study (engine resolved).
         device: the torch device (None: CUDA if available); only its type counts.
-        budget: the study's :class:`~nooverfit.studies.plan.Budget`.
+        budget: the study's :class:`~nooverfit.studies.plan.StudyBudget`.
         source: the transfer source (a file is identified by its content too).
         custom_model: whether a ``model_factory`` builds the networks.
     """
     import torch
 
-    import nooverfit
+    from nooverfit._version import __version__
 
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -94,7 +94,7 @@ def study_identity(
         ),
         "source": _source_id(source),
         "model factory": "custom" if custom_model else "built-in",
-        "nooverfit": nooverfit.__version__,
+        "nooverfit": __version__,
         "torch": torch.__version__,
     }
 
