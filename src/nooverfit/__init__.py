@@ -12,6 +12,8 @@ import sys
 import types
 from typing import TYPE_CHECKING, Any
 
+from nooverfit._version import __version__ as __version__  # pyproject is the source
+
 if TYPE_CHECKING:
     from nooverfit._rules import diagnose
     from nooverfit.audit import AuditReport
@@ -48,7 +50,6 @@ if TYPE_CHECKING:
     from nooverfit.transfer import transfer_runs
     from nooverfit.tune import TuneResult, TuneSpec
 
-__version__ = "0.1.0"
 
 #: Public name -> the module that defines it.
 _EXPORTS = {

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from nooverfit._io import _jsonable
+from nooverfit._io import _jsonable, read_checkpoint
 from nooverfit.cli import _options as opt
 from nooverfit.cli._app import app, console, guard
 from nooverfit.config import RunConfig
@@ -24,8 +24,6 @@ if TYPE_CHECKING:
 
 def load_run(run: Path, dataset: Dataset) -> tuple[torch.nn.Module, Split]:
     """The model and split of a ``nooverfit train`` output folder."""
-    import torch
-
     from nooverfit.data import Split
     from nooverfit.models import network_for
 
@@ -37,7 +35,7 @@ def load_run(run: Path, dataset: Dataset) -> tuple[torch.nn.Module, Split]:
     metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
     config = RunConfig.from_dict(metrics["config"])
     model = network_for(config, dataset)
-    model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+    model.load_state_dict(read_checkpoint(weights, what="weights"))
     return model, Split.from_dict(metrics["split"])
 
 

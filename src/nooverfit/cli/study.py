@@ -46,7 +46,7 @@ def study(
     ] = None,
     depth: Annotated[int, typer.Option(help="Hidden layers (MLP) or conv blocks (CNN).")] = 2,
     budget: Annotated[str, typer.Option(help="quick, standard or thorough.")] = "quick",
-    seeds: Annotated[int, typer.Option(help="Number of seeds (each its own split).")] = 3,
+    seeds: Annotated[int, typer.Option(help="Number of seeds, 1-100 (each its own split).")] = 3,
     epochs: Annotated[
         int | None, typer.Option(help="Epochs per run (default: the budget's).")
     ] = None,
@@ -69,7 +69,7 @@ def study(
     """Baseline, each remedy, their combination and curves; select on validation, test once,
     write results.json, histories/, plots/, best_model.pt and report.html to --out."""
     from nooverfit.studies import study as run_study
-    from nooverfit.studies.write import write_study
+    from nooverfit.study_files import write_study
 
     if train_per_class < 0:
         raise ValueError(f"train-per-class must be >= 0 (0 for all), got {train_per_class}")

@@ -13,8 +13,9 @@ import dataclasses
 import logging
 import warnings
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
+from nooverfit.config import RunConfig
 from nooverfit.studies.select import improves
 
 if TYPE_CHECKING:
@@ -23,9 +24,26 @@ if TYPE_CHECKING:
 
     from nooverfit.data.tensors import SplitData
     from nooverfit.studies.result import StudyResult
-    from nooverfit.tune.result import TuneResult
 
 log = logging.getLogger(__name__)
+
+
+class TuneResult(Protocol):
+    """What the report reads of a :class:`nooverfit.tune.result.TuneResult` (a protocol,
+    so that module, which writes this report, is not imported back)."""
+
+    @property
+    def study_name(self) -> str: ...
+    @property
+    def best_number(self) -> int: ...
+    @property
+    def best_value(self) -> float: ...
+    @property
+    def config(self) -> RunConfig: ...
+    @property
+    def importances(self) -> dict[str, float]: ...
+    def count(self, state: str) -> int: ...
+
 
 #: Fewer complete trials than this: the importances are flagged as resting on few trials.
 MIN_TRIALS = 30

@@ -196,7 +196,7 @@ def write_best_report(
     curves as ``best_history.csv``.
     """
     from nooverfit.report import render, study_figures
-    from nooverfit.studies.write import write_study
+    from nooverfit.study_files import write_study
     from nooverfit.tune.report import tuned_comparison
 
     result.history.save(out / "best_history.csv")
