@@ -35,7 +35,7 @@ def plot_validation_curve(curve: ValidationCurve, *, ax: Axes | None = None) -> 
     fig, ax = _axes(ax)
     x = np.asarray(curve.values)
     positive = x[x > 0]
-    if curve.param == "l2" and len(positive) == len(x):
+    if curve.param in ("l2", "weight_decay") and len(positive) == len(x):
         ax.set_xscale("log")
     elif curve.param == "width":
         ax.set_xscale("log", base=2)
