@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from torch import nn
+
 from nooverfit.config import RunConfig
 from nooverfit.data.keywords import keyword_probes
 from nooverfit.studies import plan
@@ -236,9 +238,20 @@ def _checks(session: StudySession, found: Findings) -> None:
     if probes is None or found.recommended is None:
         return
     found.extras["shortcut"] = {
-        role: probes.check(session.model(v.config.replace(seed=seed)), seed=seed).to_dict()
+        role: probes.check(_network(session, found, v, seed), seed=seed).to_dict()
         for role, v in (("baseline", found.base), ("recommended", found.recommended))
     }
+
+
+def _network(session: StudySession, found: Findings, variant: Variant, seed: int) -> nn.Module:
+    """The trained network of ``variant``'s run on ``seed`` (an ensemble's: all of its
+    members' networks, averaged)."""
+    members = found.ensembles.get(variant.name) if variant.stage == "ensemble" else None
+    if members is None:
+        return session.model(variant.config.replace(seed=seed))
+    from nooverfit.studies import ensemble
+
+    return ensemble.Ensemble(ensemble.networks(session, members, seed))
 
 
 def _compare(stage: plan.CompareStage, session: StudySession, found: Findings) -> None:
