@@ -22,6 +22,7 @@ from nooverfit.data.augment import augmenter
 from nooverfit.data.tensors import SplitData
 from nooverfit.history import History
 from nooverfit.regularize import decay_groups, l2_penalty
+from nooverfit.seeding import AUGMENT_SEED_OFFSET, SEED_STRIDE
 from nooverfit.stopping import EarlyStopping, StopReason
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ def batch_order(
 
     Shared by the sequential and the fused engine so both see the same batches.
     """
-    gen = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    gen = torch.Generator().manual_seed(seed * SEED_STRIDE + epoch)
     return torch.randperm(n, generator=gen).to(device or "cpu")
 
 
@@ -119,7 +120,7 @@ def fit(
         optimizer = make_optimizer(model, config)
     stopper = EarlyStopping(config.early_stopping) if config.early_stopping else None
     augment = augmenter(data.kind, name=data.dataset.name) if config.augment > 0 else None
-    gen = torch.Generator(device=device).manual_seed(config.seed + 7919)
+    gen = torch.Generator(device=device).manual_seed(config.seed + AUGMENT_SEED_OFFSET)
     strength = torch.full((config.batch_size,), config.augment, device=device)
     rows: dict[str, list[float]] = {
         k: [] for k in ("loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds")
