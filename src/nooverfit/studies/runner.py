@@ -20,7 +20,7 @@ import torch
 
 from nooverfit.config import RunConfig
 from nooverfit.data.dataset import Dataset
-from nooverfit.data.split import make_split
+from nooverfit.data.split import split_dataset
 from nooverfit.data.tensors import SplitData, prepare
 from nooverfit.engine import ENGINES, RunResult, run_configs
 from nooverfit.engine.sequential import Factory, make_model, run_sequential
@@ -66,7 +66,7 @@ class StudyRunner:
     ) -> None:
         self.seeds = list(seeds)
         self.data: dict[int, SplitData] = {
-            s: prepare(dataset, make_split(dataset.y, test=test, val=val, seed=s), device=device)
+            s: prepare(dataset, split_dataset(dataset, test=test, val=val, seed=s), device=device)
             for s in self.seeds
         }
         self.engine = engine
