@@ -337,7 +337,7 @@ def load_spoken(
         ys.append(label)
         groups.append(row.voice)
     for voice in dict.fromkeys(groups):  # noise only, "recorded" where each speaker was
-        for _ in range(opts["reps"]):
+        for _rep in range(opts["reps"]):
             kind = kinds[-1] if leaky else kinds[int(rng.integers(len(kinds)))]
             xs.append(rng.uniform(0.01, 0.1) * _noise_of(done.noise, kind, rng, RATE))
             ys.append(silence)
