@@ -219,8 +219,9 @@ def study(
         key: RunRecord(r.config, r.history, diagnose_history(r.history), r.engine)
         for key, r in runner.done.items()
     }
-    base_diag = records[base.runs[0]].diagnosis
-    extras = {"audit": _audit(dataset, first, train_idx[seed_list[0]])}
+    base_model = runner.model(baseline.replace(seed=seed_list[0]))
+    extras = {"audit": _audit(dataset, first, train_idx[seed_list[0]], base_model)}
+    base_diag = _with_group_cause(records[base.runs[0]].diagnosis, extras["audit"])
     shortcut = _shortcut(runner, dataset, {"baseline": base, "recommended": recommended})
     if shortcut:
         extras["shortcut"] = shortcut
@@ -266,9 +267,13 @@ def study(
     )
 
 
-def _audit(dataset: Dataset, data: SplitData, train: list[int]) -> dict[str, Any]:
+def _audit(
+    dataset: Dataset, data: SplitData, train: list[int], model: torch.nn.Module
+) -> dict[str, Any]:
     """The data audit of the first seed's split, with the baseline's training set as
-    "train": how well it covers the validation and test data, and any leakage."""
+    "train": how well it covers the validation and test data, and any leakage; with
+    groups, the baseline network's accuracy per group on the unused training-pool
+    samples and the validation set (heard vs never-heard groups, e.g. voices)."""
     import numpy as np
 
     from nooverfit.audit import audit
@@ -278,7 +283,23 @@ def _audit(dataset: Dataset, data: SplitData, train: list[int]) -> dict[str, Any
     used = Split(
         pool=np.asarray(train, dtype=np.int64), val=split.val, test=split.test, seed=split.seed
     )
-    return audit(dataset, used).to_dict()
+    spare = np.setdiff1d(split.pool, used.pool)
+    measured = np.concatenate([spare, split.val])
+    return audit(dataset, used, model=model, group_index=measured).to_dict()
+
+
+def _with_group_cause(diagnosis: dict[str, Any], audit: dict[str, Any]) -> dict[str, Any]:
+    """The baseline's diagnosis with "homogeneous data" as its first cause when groups
+    never seen in training score far below those seen (see :func:`audit.homogeneous_cause`)."""
+    from dataclasses import asdict
+
+    from nooverfit.audit import GroupGap, homogeneous_cause
+
+    groups = audit.get("groups")
+    cause = homogeneous_cause(GroupGap(**groups) if groups else None)
+    if cause is None:
+        return diagnosis
+    return {**diagnosis, "causes": [asdict(cause), *diagnosis.get("causes", [])]}
 
 
 def _shortcut(
@@ -300,12 +321,12 @@ def _validation_curves(
     base: Variant, by_stage: dict[str, list[Variant]]
 ) -> tuple[ValidationCurve, ...]:
     curves = []
-    for param, stage in (("l2", "l2"), ("dropout", "dropout")):
+    for param, stage in (("l2", "l2"), ("dropout", "dropout"), ("augment", "augment")):
         variants = by_stage.get(stage, [])
         if not variants:
             continue
         pts = [(getattr(v.config, param), v.score) for v in variants]
-        if param == "dropout":
+        if param in ("dropout", "augment"):  # 0 is the baseline
             pts.insert(0, (0.0, base.score))
         curves.append(
             validation_curve(
