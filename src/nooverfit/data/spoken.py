@@ -339,7 +339,9 @@ def load_spoken(
     for voice in dict.fromkeys(groups):  # noise only, "recorded" where each speaker was
         for _rep in range(opts["reps"]):
             kind = kinds[-1] if leaky else kinds[int(rng.integers(len(kinds)))]
-            xs.append(rng.uniform(0.01, 0.1) * _noise_of(done.noise, kind, rng, RATE))
+            # RMS 0.005-0.3, log-uniform: the levels the 0-20 dB mixes put noise at
+            level = 10 ** rng.uniform(np.log10(0.005), np.log10(0.3))
+            xs.append(level * _noise_of(done.noise, kind, rng, RATE))
             ys.append(silence)
             groups.append(voice)
     used = [n for n in done.noise.names if n.rpartition("-")[0] in kinds]
