@@ -37,7 +37,7 @@ import torch
 from nooverfit.data.dataset import load_dataset
 from nooverfit.data.split import Split, make_split
 from nooverfit.studies import study
-from nooverfit.studies.plan import Budget
+from nooverfit.studies.plan import StudyBudget
 
 #: SVC grid (searched on validation): C over 10^-1 .. 10^3, gamma over 10^-3 .. 10^0.5.
 SVC_C = tuple(10.0 ** (k / 2) for k in range(-2, 7))
@@ -48,7 +48,7 @@ MLP_ALPHA = tuple(10.0**k for k in range(-6, 2))
 #: The study's grids in this benchmark: one or two points per remedy (the combination stage
 #: re-tunes L2 and dropout around them), so that 9 studies of a CNN fit in ~20 min on 2 cores;
 #: epochs are set per size by :func:`epochs_for`.
-BENCH_BUDGET = Budget(
+BENCH_BUDGET = StudyBudget(
     epochs=100,  # replaced per size
     l2=(1e-3,),
     dropout=(0.3,),

@@ -27,7 +27,7 @@ from nooverfit.studies import study
 
 def replay(*, seeds: int, epochs: int | None, device: str | None) -> None:
     """Time both engines on every stage's configs of one sequential study."""
-    import nooverfit.studies.runner as runner_module
+    import nooverfit.studies.session as runner_module
     from nooverfit.engine import run_configs
 
     stages: list[tuple[int, float, float]] = []
@@ -91,14 +91,14 @@ def main() -> None:
                 seconds = time.perf_counter() - start
             times[engine].append(seconds)
             print(
-                f"{engine:>10}: {seconds:7.1f} s, {result.settings['runs']} runs, "
+                f"{engine:>10}: {seconds:7.1f} s, {result.settings.runs} runs, "
                 f"recommended {result.recommended.name!r}, "
                 f"test {100 * result.test['recommended'].accuracy:.1f}% "
                 f"(baseline {100 * result.test['baseline'].accuracy:.1f}%)",
                 flush=True,
             )
     fused, sequential = min(times["fused"]), min(times["sequential"])
-    print(f"device {result.settings['device']}, torch threads {torch.get_num_threads()}")
+    print(f"device {result.settings.device}, torch threads {torch.get_num_threads()}")
     print(f"sequential / fused wall time, fastest of {args.repeats}: {sequential / fused:.2f}x")
 
 

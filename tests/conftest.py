@@ -6,7 +6,7 @@ from nooverfit.studies import plan
 # Small tensors: one thread avoids oversubscription on 2-core machines.
 torch.set_num_threads(1)
 
-TINY = plan.Budget(
+TINY = plan.StudyBudget(
     epochs=4,
     l2=(1e-3, 1e-1),
     dropout=(0.3,),

@@ -161,7 +161,7 @@ def test_study_compares_transfer_strategies_from_a_source(tmp_path):
     )
     (transfer,) = [r for r in result.remedies if r.remedy == "transfer"]
     assert transfer.chosen.name.startswith("transfer:")
-    assert result.settings["classes"] == ["5", "6", "7", "8", "9"]
+    assert result.settings.classes == ("5", "6", "7", "8", "9")
     runs = [r for r in result.runs.values() if r.config.label.startswith("transfer:")]
     assert {r.config.label for r in runs} == {
         "transfer:head",
@@ -227,7 +227,7 @@ def test_study_runs_a_users_module_factory_on_arrays_from_a_loader():
         budget=dataclasses.replace(budget, epochs=100),
         learning_curves=False,
     )
-    assert result.settings["model"] == "custom" and result.settings["engine"] == "fused"
+    assert result.settings.model == "custom" and result.settings.engine == "fused"
     assert any(c.dropout == 0.3 for c in built)
     assert {r.engine for r in result.runs.values()} == {"fused"}  # through torch.func
     assert 0.5 < result.test["recommended"].accuracy <= 1.0

@@ -25,7 +25,7 @@ import hashlib
 import logging
 from collections.abc import Collection
 from dataclasses import asdict, dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -35,7 +35,7 @@ from nooverfit.data.dataset import Dataset
 from nooverfit.data.split import Split
 
 if TYPE_CHECKING:
-    from nooverfit.diagnose import Cause
+    from nooverfit.diagnose import Cause, Diagnosis
 
 log = logging.getLogger(__name__)
 
@@ -238,6 +238,16 @@ def homogeneous_cause(groups: GroupGap | None, *, threshold: float = 0.15) -> Ca
         "or synthesis that varies what differs between groups (speed, pitch, noise) or "
         "data from more groups closes the gap.",
     )
+
+
+def with_homogeneous_cause(diagnosis: Diagnosis, audit: dict[str, Any] | None) -> Diagnosis:
+    """``diagnosis`` with :func:`homogeneous_cause` first among its causes when the audit
+    (``AuditReport.to_dict()``) found groups never heard in training far behind."""
+    groups = (audit or {}).get("groups")
+    cause = homogeneous_cause(GroupGap(**groups) if groups else None)
+    if cause is None:
+        return diagnosis
+    return replace(diagnosis, causes=(cause, *diagnosis.causes))
 
 
 def audit(

@@ -31,6 +31,7 @@ loss is Prechelt's ``GL = 100 * (E_va(last) / E_opt - 1)`` on the raw curve, in 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any
@@ -143,6 +144,23 @@ class Diagnosis:
         data = asdict(self)
         data["verdict"] = self.verdict.value
         return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Diagnosis:
+        """The inverse of :meth:`to_dict` (e.g. a run's diagnosis read from results.json)."""
+        return cls(
+            verdict=Verdict(data["verdict"]),
+            onset_epoch=data["onset_epoch"],
+            best_epoch=data["best_epoch"],
+            generalization_loss=data["generalization_loss"],
+            gap=Gap(**data["gap"]),
+            causes=tuple(Cause(**c) for c in data.get("causes", ())),
+            remedies=tuple(Remedy(**r) for r in data.get("remedies", ())),
+            explanation=data.get("explanation", ""),
+            missing=tuple(data.get("missing", ())),
+            epochs=data.get("epochs", 0),
+            monitor=data.get("monitor", "loss"),
+        )
 
 
 @dataclass(frozen=True)

@@ -108,8 +108,8 @@ def _summary(result: StudyResult) -> None:
     pct = lambda v: f"{100 * v:.1f}"  # noqa: E731
     d = result.baseline_diagnosis
     console.print(
-        f"Baseline verdict: [bold]{str(d.get('verdict', '')).replace('_', ' ')}[/]"
-        + (f", onset epoch {d['onset_epoch']}" if d.get("onset_epoch") is not None else "")
+        f"Baseline verdict: [bold]{d.verdict.value.replace('_', ' ')}[/]"
+        + (f", onset epoch {d.onset_epoch}" if d.onset_epoch is not None else "")
     )
     table = Table(title="Remedies (validation accuracy %, mean ± std over seeds)")
     for col in ("remedy", "best setting", "val acc", "vs baseline", "gap", "verdict"):

@@ -1,6 +1,23 @@
 """The study: plan, train, select on validation, test once, explain."""
 
-from nooverfit.studies.result import RemedyOutcome, RunRecord, StudyResult, TestScore, Variant
+from nooverfit.studies.options import StudyOptions
+from nooverfit.studies.result import (
+    RemedyOutcome,
+    RunRecord,
+    StudyResult,
+    StudySettings,
+    TestScore,
+    Variant,
+)
 from nooverfit.studies.run import study
 
-__all__ = ["RemedyOutcome", "RunRecord", "StudyResult", "TestScore", "Variant", "study"]
+__all__ = [
+    "RemedyOutcome",
+    "RunRecord",
+    "StudyOptions",
+    "StudyResult",
+    "StudySettings",
+    "TestScore",
+    "Variant",
+    "study",
+]

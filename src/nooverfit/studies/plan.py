@@ -1,8 +1,11 @@
-"""The study's plan: which configurations to train, for each budget. Pure, no training.
+"""The study's plan: its stages, in order, and which configurations each trains, for
+each budget. Pure, no training (:mod:`.stages` runs a stage).
 
 A *variant* is a configuration without its seed; every variant runs once per seed on that
-seed's split. Stages follow the product: a baseline, each remedy alone over a grid, the
-combination of the remedies that helped, and a learning curve over training-set size.
+seed's split. Stages follow the product: a baseline and each remedy alone over a grid,
+transfer from a source, the combination of the remedies that helped (then the selection on
+validation), a learning curve over training-set size and the checks of the data and of the
+selected network. :func:`compare` is a plan of one stage: a candidate and its baseline.
 """
 
 from __future__ import annotations
@@ -12,10 +15,11 @@ from dataclasses import dataclass
 
 from nooverfit.config import RunConfig
 from nooverfit.stopping import STANDARD_CRITERIA
+from nooverfit.studies.transfer_stage import STUDY_STRATEGIES, transfer_config
 
 
 @dataclass(frozen=True)
-class Budget:
+class StudyBudget:
     """How much a study trains.
 
     Attributes:
@@ -42,8 +46,8 @@ class Budget:
     max_epochs: int = 600
 
 
-BUDGETS: dict[str, Budget] = {
-    "quick": Budget(
+BUDGETS: dict[str, StudyBudget] = {
+    "quick": StudyBudget(
         epochs=100,
         l2=(1e-5, 1e-4, 1e-3, 1e-2, 3e-2, 1e-1),
         dropout=(0.1, 0.3, 0.5, 0.7),
@@ -53,7 +57,7 @@ BUDGETS: dict[str, Budget] = {
         sizes=(5, 10, 20, 50),
         steps=400,
     ),
-    "standard": Budget(
+    "standard": StudyBudget(
         epochs=150,
         l2=(1e-6, 1e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1),
         dropout=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7),
@@ -63,7 +67,7 @@ BUDGETS: dict[str, Budget] = {
         sizes=(5, 10, 20, 50, 100),
         steps=1500,
     ),
-    "thorough": Budget(
+    "thorough": StudyBudget(
         epochs=300,
         l2=tuple(10.0 ** (k / 4) for k in range(-24, -3)),
         dropout=(0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8),
@@ -80,17 +84,17 @@ BUDGETS: dict[str, Budget] = {
 REMEDIES = ("l2", "dropout", "batchnorm", "early_stopping", "augment", "capacity")
 
 
-def get_budget(name: str | Budget) -> Budget:
-    """Return the budget called ``name`` (a ``Budget`` passes through); ``ValueError`` lists
+def get_budget(name: str | StudyBudget) -> StudyBudget:
+    """Return the budget called ``name`` (a ``StudyBudget`` passes through); ``ValueError`` lists
     the choices."""
-    if isinstance(name, Budget):
+    if isinstance(name, StudyBudget):
         return name
     if name not in BUDGETS:
         raise ValueError(f"budget must be one of {', '.join(BUDGETS)}, got {name!r}")
     return BUDGETS[name]
 
 
-def epochs_for(budget: Budget, train_samples: int, batch_size: int) -> int:
+def epochs_for(budget: StudyBudget, train_samples: int, batch_size: int) -> int:
     """Epochs of a run on ``train_samples`` images: ``budget.epochs``, or more when a run
     needs them to take ``budget.steps`` optimizer steps (at most ``budget.max_epochs``).
 
@@ -104,7 +108,7 @@ def epochs_for(budget: Budget, train_samples: int, batch_size: int) -> int:
     return max(budget.epochs, min(wanted, budget.max_epochs))
 
 
-def remedy_variants(baseline: RunConfig, budget: Budget) -> dict[str, list[RunConfig]]:
+def remedy_variants(baseline: RunConfig, budget: StudyBudget) -> dict[str, list[RunConfig]]:
     """Each remedy alone on top of the baseline, over the budget's grid."""
     b = baseline
     widths = sorted(
@@ -178,7 +182,128 @@ def describe(config: RunConfig, baseline: RunConfig) -> str:
     return " + ".join(parts) or "baseline"
 
 
-def learning_curve_sizes(budget: Budget, available: int) -> list[int]:
+def learning_curve_sizes(budget: StudyBudget, available: int) -> list[int]:
     """The budget's per-class sizes that the training pool can supply, plus the largest."""
     sizes = [n for n in budget.sizes if n < available]
     return [*sizes, available] if available not in sizes else sizes
+
+
+@dataclass(frozen=True)
+class RemediesStage:
+    """The baseline and each remedy alone over the budget's grid, trained as one batch.
+
+    Attributes:
+        baseline: the unregularized configuration.
+        grids: each remedy's configurations, in report order (see :data:`REMEDIES`).
+    """
+
+    baseline: RunConfig
+    grids: tuple[tuple[str, tuple[RunConfig, ...]], ...]
+
+
+@dataclass(frozen=True)
+class TransferStage:
+    """Each transfer strategy from the study's source, against the baseline."""
+
+    configs: tuple[RunConfig, ...]
+
+
+@dataclass(frozen=True)
+class CombinationStage:
+    """The remedies that helped, together and lightly re-tuned (:func:`combine`, once the
+    remedies are scored); then the recommendation, selected on validation among every
+    variant so far."""
+
+
+@dataclass(frozen=True)
+class LearningCurveStage:
+    """Baseline and recommendation over training-set size (:func:`learning_curve_sizes`).
+
+    Attributes:
+        budget: the sizes and the steps each size trains for.
+        fixed_epochs: the user's epochs, which every size keeps (None: the budget's steps).
+    """
+
+    budget: StudyBudget
+    fixed_epochs: int | None
+
+
+@dataclass(frozen=True)
+class ChecksStage:
+    """The data audit of the first seed's split and, on synthesized data, the shortcut
+    check of the baseline's and the recommendation's networks."""
+
+
+@dataclass(frozen=True)
+class CompareStage:
+    """A given candidate against its baseline, on one split: the recommendation is the
+    candidate, whatever validation says.
+
+    Attributes:
+        baseline: the candidate with every remedy off (:func:`unregularized`).
+        candidate: the configuration reported on.
+        name: how the report names the candidate ("" for what it changes).
+    """
+
+    baseline: RunConfig
+    candidate: RunConfig
+    name: str = ""
+
+
+Stage = (
+    RemediesStage
+    | TransferStage
+    | CombinationStage
+    | LearningCurveStage
+    | ChecksStage
+    | CompareStage
+)
+
+
+def study_stages(
+    baseline: RunConfig,
+    budget: StudyBudget,
+    *,
+    transfer: bool = False,
+    learning_curve: bool = True,
+    fixed_epochs: int | None = None,
+) -> list[Stage]:
+    """The stages of a study of ``baseline``, in the order they run.
+
+    Args:
+        baseline: the unregularized configuration (its epochs already sized).
+        budget: the grids and sizes.
+        transfer: whether the study has a source to transfer from.
+        learning_curve: whether to train the learning curve (only for a per-class
+            training-set size).
+        fixed_epochs: epochs the user fixed (None: each learning-curve size gets the
+            budget's steps).
+    """
+    grids = tuple((name, tuple(cs)) for name, cs in remedy_variants(baseline, budget).items())
+    stages: list[Stage] = [RemediesStage(baseline, grids)]
+    if transfer:
+        stages.append(TransferStage(tuple(transfer_config(baseline, s) for s in STUDY_STRATEGIES)))
+    stages.append(CombinationStage())
+    if learning_curve and baseline.train_per_class is not None:
+        stages.append(LearningCurveStage(budget, fixed_epochs))
+    stages.append(ChecksStage())
+    return stages
+
+
+def unregularized(config: RunConfig) -> RunConfig:
+    """``config`` with every remedy off: no L2, weight decay, dropout, batch norm,
+    augmentation or early stopping; same model, optimizer, epochs, data and seed."""
+    return config.replace(
+        l2=0.0,
+        weight_decay=0.0,
+        dropout=0.0,
+        batchnorm=False,
+        augment=0.0,
+        early_stopping=None,
+        label="baseline",
+    )
+
+
+def compare_stages(candidate: RunConfig, name: str = "") -> list[Stage]:
+    """The plan of :func:`~nooverfit.studies.compare.compare`: one stage."""
+    return [CompareStage(unregularized(candidate), candidate, name)]

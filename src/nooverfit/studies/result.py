@@ -12,6 +12,7 @@ import torch
 from nooverfit._io import atomic_write, atomic_write_json
 from nooverfit.config import RunConfig
 from nooverfit.data.split import Split
+from nooverfit.diagnose import Diagnosis
 from nooverfit.history import History
 from nooverfit.studies.curves import LearningCurve, ValidationCurve
 from nooverfit.studies.select import Score
@@ -75,13 +76,91 @@ class RunRecord:
 
     config: RunConfig
     history: History
-    diagnosis: dict[str, Any]
+    diagnosis: Diagnosis
     engine: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The run as ``results.json`` holds it."""
+        return {
+            "config": self.config.to_dict(),
+            "engine": self.engine,
+            "diagnosis": self.diagnosis.to_dict(),
+            "history": self.history.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunRecord:
+        """A run read back from ``results.json``."""
+        return cls(
+            config=RunConfig.from_dict(data["config"]),
+            history=History.from_dict(data["history"]),
+            diagnosis=Diagnosis.from_dict(data["diagnosis"]),
+            engine=data["engine"],
+        )
+
+
+@dataclass(frozen=True)
+class StudySettings:
+    """What a study ran on and with: ``results.json``'s ``settings``.
+
+    Attributes:
+        data, samples, classes: the data set's name, size and class names.
+        model, width, depth: the baseline network (``model`` is ``"custom"`` for a
+            user's module factory).
+        train_per_class, train_size: the baseline's training-set size.
+        budget: the budget's name (``"custom"``, or ``"compare"`` for :func:`compare`).
+        epochs: the baseline's epochs.
+        seeds: the seeds, one split each.
+        engine: the engine the study's batches asked for.
+        device: the torch device of the data.
+        test, val: the split sizes asked for (fractions or counts).
+        runs: how many runs were trained.
+        source: the transfer source, if any.
+        class_subset: the classes kept, if any.
+        seconds: wall time.
+        nooverfit, torch: versions.
+    """
+
+    data: str
+    samples: int
+    classes: tuple[str, ...]
+    model: str
+    width: int
+    depth: int
+    train_per_class: int | None
+    train_size: int | None
+    budget: str
+    epochs: int
+    seeds: tuple[int, ...]
+    engine: str
+    device: str
+    test: float | int
+    val: float | int
+    runs: int
+    source: str | None
+    class_subset: str | None
+    seconds: float
+    nooverfit: str
+    torch: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, in field order (sequences as lists)."""
+        return {
+            f.name: list(v) if isinstance(v := getattr(self, f.name), tuple) else v
+            for f in dataclasses.fields(self)
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StudySettings:
+        """Settings read back from ``results.json``."""
+        return cls(**{**data, "classes": tuple(data["classes"]), "seeds": tuple(data["seeds"])})
 
 
 @dataclass(frozen=True)
 class StudyResult:
-    """Everything a study found. ``report(path)`` renders it; ``save(path)`` writes JSON.
+    """Everything a study found. ``save(path)`` writes JSON; the report renders it
+    (:func:`nooverfit.report.write_report`, or :func:`nooverfit.studies.write.write_study`
+    for every file at once): the study's result never imports its report.
 
     Attributes:
         settings: data set, model, budget, seeds, engine, device, wall time, ...
@@ -101,7 +180,7 @@ class StudyResult:
         best_state: weights of the recommended variant's first-seed run (not in JSON).
     """
 
-    settings: dict[str, Any]
+    settings: StudySettings
     splits: tuple[Split, ...]
     train_indices: dict[int, list[int]]
     runs: dict[str, RunRecord]
@@ -113,7 +192,7 @@ class StudyResult:
     validation_curves: tuple[ValidationCurve, ...]
     capacity: ValidationCurve | None
     learning: LearningCurve | None
-    baseline_diagnosis: dict[str, Any]
+    baseline_diagnosis: Diagnosis
     extras: dict[str, Any] = field(default_factory=dict)
     best_state: dict[str, torch.Tensor] = field(default_factory=dict, repr=False)
 
@@ -133,7 +212,7 @@ class StudyResult:
 
         return {
             "schema_version": SCHEMA_VERSION,
-            "settings": self.settings,
+            "settings": self.settings.to_dict(),
             "splits": [
                 {**s.to_dict(), "train": self.train_indices.get(s.seed, [])} for s in self.splits
             ],
@@ -145,17 +224,9 @@ class StudyResult:
             "validation_curves": plain(self.validation_curves),
             "capacity": plain(self.capacity),
             "learning": plain(self.learning),
-            "baseline_diagnosis": self.baseline_diagnosis,
+            "baseline_diagnosis": self.baseline_diagnosis.to_dict(),
             "extras": plain(self.extras),
-            "runs": {
-                key: {
-                    "config": r.config.to_dict(),
-                    "engine": r.engine,
-                    "diagnosis": r.diagnosis,
-                    "history": r.history.to_dict(),
-                }
-                for key, r in self.runs.items()
-            },
+            "runs": {key: r.to_dict() for key, r in self.runs.items()},
         }
 
     def save(self, path: str | Path) -> Path:
@@ -165,12 +236,6 @@ class StudyResult:
     def save_model(self, path: str | Path) -> Path:
         """Write the recommended model's state dict (loads with ``weights_only=True``)."""
         return atomic_write(path, lambda tmp: torch.save(self.best_state, tmp))
-
-    def report(self, path: str | Path) -> Path:
-        """Render the self-contained HTML report to ``path``."""
-        from nooverfit.report import write_report
-
-        return write_report(self, path)
 
     @property
     def variants(self) -> list[Variant]:

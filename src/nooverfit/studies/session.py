@@ -1,5 +1,6 @@
-"""`StudyRunner`: the state of one study while it trains: data per seed, the run store,
-finished runs, and the one place test data is read (:meth:`StudyRunner.test`).
+"""`StudySession`: the state of one study while it trains: data per seed, the run store,
+finished runs and their diagnoses (each run diagnosed once), and the one place test data
+is read (:meth:`StudySession.test`).
 
 A stage's runs on every seed are trained as one batch (the fused engine trains them as
 one batched model, each run on its own seed's split). A finished run is stored at once,
@@ -14,18 +15,18 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import torch
 
 from nooverfit.config import RunConfig
 from nooverfit.data.dataset import Dataset
-from nooverfit.data.split import split_dataset
-from nooverfit.data.tensors import SplitData, prepare
+from nooverfit.data.tensors import SplitData
+from nooverfit.diagnose import Diagnosis, diagnose
 from nooverfit.engine import ENGINES, RunResult, run_configs
 from nooverfit.engine.sequential import Factory, make_model, run_sequential
 from nooverfit.studies import plan
-from nooverfit.studies.result import TestScore, Variant
+from nooverfit.studies.result import RunRecord, TestScore, Variant
 from nooverfit.studies.select import score
 from nooverfit.studies.store import RunStore
 from nooverfit.studies.transfer_stage import rebuild, run_transfer, strategy_of
@@ -40,44 +41,81 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
 
 
-def diagnose_history(history: Any) -> dict[str, Any]:
-    """The diagnosis of one run as a JSON-ready dict (see :mod:`nooverfit.diagnose`)."""
-    from nooverfit.diagnose import diagnose
+def study_engine(engine: str) -> str:
+    """The engine a study's batches ask for: ``"auto"`` means ``"fused"``, since a study's
+    batches hold many runs (the fused engine itself trains a lone run or a batch-norm
+    factory's modules the sequential way).
 
-    return diagnose(history).to_dict()
+    Raises:
+        ValueError: if ``engine`` is not one of :data:`nooverfit.engine.ENGINES`.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    return "fused" if engine == "auto" else engine
 
 
-class StudyRunner:
+class StudySession:
     """The state of one study: data per seed, the run store, finished runs."""
 
     def __init__(
         self,
-        dataset: Dataset,
-        seeds: Sequence[int],
+        data: dict[int, SplitData],
         *,
-        test: float | int,
-        val: float | int,
         engine: str,
-        device: str | torch.device | None,
-        out: Path | None,
-        progress: Progress | None,
+        out: Path | None = None,
+        progress: Progress | None = None,
         source: SourceLike | None = None,
         factory: Factory | None = None,
     ) -> None:
-        self.seeds = list(seeds)
-        self.data: dict[int, SplitData] = {
-            s: prepare(dataset, split_dataset(dataset, test=test, val=val, seed=s), device=device)
-            for s in self.seeds
-        }
+        """
+        Args:
+            data: each seed's split, ready to train on (one data set).
+            engine: ``"fused"`` or ``"sequential"`` (see :func:`study_engine`).
+            out: folder of the run store, so an interrupted study resumes (None: memory).
+            progress: called after every finished run.
+            source: the transfer source, for the transfer stage.
+            factory: the user's module factory (None: nooverfit's models).
+        """
+        self.seeds = list(data)
+        self.data = data
         self.engine = engine
         self.store = RunStore(out / "runs") if out is not None else None
         self.done: dict[str, RunResult] = {}
+        self._diagnoses: dict[str, Diagnosis] = {}
         self.claimed: set[str] = set()  # keys of runs already in a batch
         self.progress = progress
         self.source = source
         self.factory = factory
         self.total = 0
         self.finished = 0
+
+    @property
+    def dataset(self) -> Dataset:
+        """The data set every seed's split is drawn from."""
+        return self.data[self.seeds[0]].dataset
+
+    def train_indices(self, config: RunConfig) -> dict[int, list[int]]:
+        """Seed -> the indices of ``config``'s training set on that seed's split."""
+        y = self.dataset.y
+        return {
+            s: self.data[s]
+            .split.train(y, train_size=config.train_size, train_per_class=config.train_per_class)
+            .tolist()
+            for s in self.seeds
+        }
+
+    def diagnosis(self, key: str) -> Diagnosis:
+        """The diagnosis of the finished run ``key``, computed once."""
+        if key not in self._diagnoses:
+            self._diagnoses[key] = diagnose(self.done[key].history)
+        return self._diagnoses[key]
+
+    def records(self) -> dict[str, RunRecord]:
+        """Every finished run, with its diagnosis, in the order they finished."""
+        return {
+            key: RunRecord(r.config, r.history, self.diagnosis(key), r.engine)
+            for key, r in self.done.items()
+        }
 
     def expect(self, runs: int) -> None:
         self.total += runs
@@ -87,6 +125,7 @@ class StudyRunner:
         if key not in self.done:
             self.finished += 1
         self.done[key] = result
+        self._diagnoses.pop(key, None)  # a resumed batch trains its stored runs again
         if self.store is not None:
             self.store.put(result)
         if self.progress is not None:
@@ -129,7 +168,7 @@ class StudyRunner:
         self, config: RunConfig, stage: str, baseline: RunConfig, *, name: str | None = None
     ) -> Variant:
         runs = self.runs(config)
-        verdicts = Counter(diagnose_history(r.history)["verdict"] for r in runs)
+        verdicts = Counter(self.diagnosis(r.config.key).verdict.value for r in runs)
         return Variant(
             name=name or plan.describe(config, baseline),
             stage=stage,
@@ -200,12 +239,3 @@ class StudyRunner:
             loss=float(sum(losses) / len(losses)),
             per_seed=tuple(accs),
         )
-
-
-def resolve_engine(engine: str) -> str:
-    """``auto`` -> ``fused`` where available, else ``sequential``."""
-    if engine == "auto":
-        return "fused" if "fused" in ENGINES else "sequential"
-    if engine not in ENGINES:
-        raise ValueError(f"engine must be auto or one of {', '.join(ENGINES)}, got {engine!r}")
-    return engine

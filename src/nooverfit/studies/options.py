@@ -1,0 +1,93 @@
+"""`StudyOptions`: what a study studies, in one frozen object (the keyword arguments of
+:func:`~nooverfit.studies.run.study` build it)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from nooverfit.engine.sequential import Factory
+from nooverfit.studies import plan
+
+if TYPE_CHECKING:
+    from nooverfit.transfer.runs import SourceLike
+
+#: The baseline's width when none is given.
+DEFAULT_WIDTH = {"mlp": 256, "cnn": 16}
+
+
+@dataclass(frozen=True)
+class StudyOptions:
+    """The study's design: the baseline network, the data it trains on, the budget.
+
+    Attributes:
+        model: ``"mlp"`` or ``"cnn"``.
+        width: hidden units (MLP) or first-block channels (CNN); default 256 / 16.
+        depth: hidden layers or conv blocks.
+        train_per_class: training images per class (default 20: the small-data regime
+            where overfitting shows); None with ``train_size`` None uses the whole pool.
+        train_size: total training-set size instead of per class.
+        budget: ``"quick"``, ``"standard"``, ``"thorough"`` or a custom
+            :class:`~nooverfit.studies.plan.StudyBudget`.
+        seeds: number of seeds (0..n-1) or the seeds themselves; each has its own split.
+        engine: ``"auto"`` (fused), ``"fused"`` or ``"sequential"``.
+        epochs: epochs of every run (default: the budget's, see :func:`plan.epochs_for`).
+        test, val: split sizes (fractions or counts), as in :func:`nooverfit.make_split`.
+        learning_curves: whether to train the learning curve over training-set size.
+        source: a pretrained network for the transfer-learning remedy: a file written by
+            ``nooverfit pretrain``, ``"torchvision:NAME[:PATH]"``, or a loaded ``Source``.
+        classes: keep only these classes of the data set (``"5-9"`` or a list), relabelled
+            from 0, e.g. to transfer from a source trained on the other classes.
+        model_factory: ``model_factory(config) -> nn.Module`` builds your own network for
+            each configuration instead of nooverfit's MLP/CNN. It may read
+            ``config.width``, ``config.dropout`` and ``config.batchnorm``; L2, early
+            stopping and augmentation apply to any network. The fused engine stacks
+            modules of one structure through ``torch.func``; modules with batch-norm
+            running statistics train sequentially.
+    """
+
+    model: str = "mlp"
+    width: int | None = None
+    depth: int = 2
+    train_per_class: int | None = 20
+    train_size: int | None = None
+    budget: str | plan.StudyBudget = "quick"
+    seeds: int | Sequence[int] = 3
+    engine: str = "auto"
+    epochs: int | None = None
+    test: float | int = 0.25
+    val: float | int = 0.2
+    learning_curves: bool = True
+    source: SourceLike | None = None
+    classes: str | Sequence[int] | None = None
+    model_factory: Factory | None = None
+
+    def __post_init__(self) -> None:
+        if not self.seed_list:
+            raise ValueError(f"seeds must be >= 1, got {self.seeds!r}")
+
+    @property
+    def seed_list(self) -> list[int]:
+        """The seeds."""
+        return list(range(self.seeds)) if isinstance(self.seeds, int) else list(self.seeds)
+
+    @property
+    def baseline_width(self) -> int:
+        return self.width or DEFAULT_WIDTH.get(self.model, 256)
+
+    @property
+    def budget_name(self) -> str:
+        return self.budget if isinstance(self.budget, str) else "custom"
+
+    @classmethod
+    def split_kwargs(
+        cls, options: StudyOptions | None, kwargs: Mapping[str, Any]
+    ) -> tuple[StudyOptions, dict[str, Any]]:
+        """``options`` (default: the defaults) with the option-named ``kwargs`` replaced,
+        and the other ``kwargs``, which go to the data set loader."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        mine = {k: v for k, v in kwargs.items() if k in names}
+        rest = {k: v for k, v in kwargs.items() if k not in names}
+        return dataclasses.replace(options or cls(), **mine), rest

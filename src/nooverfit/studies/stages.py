@@ -1,0 +1,245 @@
+"""Running the plan's stages (:mod:`.plan`): each stage trains its runs through the
+:class:`~nooverfit.studies.session.StudySession` and adds what it found to the
+:class:`Findings`, which :func:`~nooverfit.studies.run.run_plan` turns into the result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from nooverfit.config import RunConfig
+from nooverfit.data.keywords import keyword_probes
+from nooverfit.studies import plan
+from nooverfit.studies.curves import (
+    LearningCurve,
+    ValidationCurve,
+    learning_curve,
+    validation_curve,
+)
+from nooverfit.studies.result import RemedyOutcome, Variant
+from nooverfit.studies.select import Score, best, improves, score
+from nooverfit.studies.session import StudySession
+
+
+@dataclass
+class Findings:
+    """What the stages found so far.
+
+    Attributes:
+        baseline: the baseline variant (set by the first stage).
+        variants: baseline and every remedy's variants, trained from scratch.
+        outcomes: each remedy's best variant against the baseline, in plan order.
+        chosen: the configuration of each remedy that beat the baseline.
+        transfer: the transfer strategies' variants.
+        combinations: the combined variants.
+        recommended: the variant selected on validation (or the compared candidate).
+        best_scratch: the best variant trained from scratch (the learning curve's).
+        validation_curves, capacity, learning: the curves.
+        extras: the checks' sections of the result (audit, shortcut).
+    """
+
+    baseline: Variant | None = None
+    variants: list[Variant] = field(default_factory=list)
+    outcomes: list[RemedyOutcome] = field(default_factory=list)
+    chosen: dict[str, RunConfig] = field(default_factory=dict)
+    transfer: list[Variant] = field(default_factory=list)
+    combinations: list[Variant] = field(default_factory=list)
+    recommended: Variant | None = None
+    best_scratch: Variant | None = None
+    validation_curves: tuple[ValidationCurve, ...] = ()
+    capacity: ValidationCurve | None = None
+    learning: LearningCurve | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def base(self) -> Variant:
+        if self.baseline is None:
+            raise RuntimeError("the plan has no baseline stage before this one")
+        return self.baseline
+
+
+def run_stage(stage: plan.Stage, session: StudySession, found: Findings) -> None:
+    """Train ``stage``'s runs and record what they show in ``found``."""
+    if isinstance(stage, plan.RemediesStage):
+        _remedies(stage, session, found)
+    elif isinstance(stage, plan.TransferStage):
+        _transfer(stage, session, found)
+    elif isinstance(stage, plan.CombinationStage):
+        _combination(session, found)
+    elif isinstance(stage, plan.LearningCurveStage):
+        _learning_curve(stage, session, found)
+    elif isinstance(stage, plan.ChecksStage):
+        _checks(session, found)
+    elif isinstance(stage, plan.CompareStage):
+        _compare(stage, session, found)
+    else:  # pragma: no cover - a new stage type without its runner
+        raise TypeError(f"no runner for stage {stage!r}")
+
+
+def _outcome(remedy: str, variants: list[Variant], base: Variant) -> RemedyOutcome:
+    pick = variants[best([v.score for v in variants])]
+    return RemedyOutcome(
+        remedy=remedy,
+        chosen=pick,
+        helped=improves(pick.score, base.score),
+        delta=pick.score.val_accuracy - base.score.val_accuracy,
+        gap_delta=pick.score.gap - base.score.gap,
+    )
+
+
+def _remedies(stage: plan.RemediesStage, session: StudySession, found: Findings) -> None:
+    baseline = stage.baseline
+    configs = [baseline, *(c for _, cs in stage.grids for c in cs)]
+    session.expect(len(configs) * len(session.seeds))
+    session.train(configs)
+    base = session.variant(baseline, "baseline", baseline)
+    found.baseline = base
+    found.variants.append(base)
+    by_stage: dict[str, list[Variant]] = {}
+    for name, grid in stage.grids:
+        variants = [session.variant(c, name, baseline) for c in grid]
+        by_stage[name] = variants
+        found.variants += variants
+        outcome = _outcome(name, variants, base)
+        if outcome.helped:
+            found.chosen[name] = outcome.chosen.config
+        found.outcomes.append(outcome)
+    found.validation_curves = _validation_curves(base, by_stage)
+    found.capacity = _capacity_curve(base, by_stage.get("capacity", []))
+
+
+def _transfer(stage: plan.TransferStage, session: StudySession, found: Findings) -> None:
+    session.expect(len(stage.configs) * len(session.seeds))
+    session.train_transfer(stage.configs)
+    baseline = found.base.config
+    found.transfer = [
+        session.variant(c, "transfer", baseline, name=c.label) for c in stage.configs
+    ]
+    found.outcomes.append(_outcome("transfer", found.transfer, found.base))
+
+
+def _combination(session: StudySession, found: Findings) -> None:
+    baseline = found.base.config
+    tried = {v.config.replace(label="") for v in found.variants}
+    configs = (
+        [c for c in plan.combine(baseline, found.chosen) if c.replace(label="") not in tried]
+        if found.chosen
+        else []
+    )
+    session.expect(len(configs) * len(session.seeds))
+    session.train(configs)
+    found.combinations = [session.variant(c, "combination", baseline) for c in configs]
+    scratch = [*found.variants, *found.combinations]
+    found.best_scratch = scratch[best([v.score for v in scratch])]
+    candidates = [*scratch, *found.transfer]
+    found.recommended = candidates[best([v.score for v in candidates])]
+
+
+def _learning_curve(
+    stage: plan.LearningCurveStage, session: StudySession, found: Findings
+) -> None:
+    dataset = session.dataset
+    # The largest per-class size every seed's training pool can supply.
+    available = min(
+        int((dataset.y[session.data[s].split.pool] == c).sum())
+        for s in session.seeds
+        for c in range(dataset.num_classes)
+    )
+    sizes = plan.learning_curve_sizes(stage.budget, available)
+    if len(sizes) < 2 or found.best_scratch is None:
+        return
+    # Transferred networks have another architecture: the curve shows the best
+    # configuration trained from scratch.
+    series = {"baseline": found.base.config, "recommended": found.best_scratch.config}
+
+    def sized(c: RunConfig, n: int) -> RunConfig:
+        # Each size trains for the budget's steps, unless the user fixed the epochs.
+        steps = plan.epochs_for(stage.budget, n * dataset.num_classes, c.batch_size)
+        return c.replace(train_per_class=n, epochs=stage.fixed_epochs or steps)
+
+    configs = list(dict.fromkeys(sized(c, n) for c in series.values() for n in sizes))
+    session.expect(
+        sum(1 for c in configs for s in session.seeds if c.replace(seed=s).key not in session.done)
+    )
+    session.train(configs)
+    scores: dict[str, list[Score]] = {
+        name: [score([r.history for r in session.runs(sized(c, n))]) for n in sizes]
+        for name, c in series.items()
+    }
+    found.learning = learning_curve(sizes, scores)
+
+
+def _checks(session: StudySession, found: Findings) -> None:
+    import numpy as np
+
+    from nooverfit.audit import audit
+    from nooverfit.data.split import Split
+
+    # The first seed's split, with the baseline's training set as "train": how well it
+    # covers the validation and test data, and any leakage.
+    seed = session.seeds[0]
+    split = session.data[seed].split
+    train = session.train_indices(found.base.config)[seed]
+    used = Split(
+        pool=np.asarray(train, dtype=np.int64), val=split.val, test=split.test, seed=split.seed
+    )
+    # With groups, the baseline network's accuracy per group on the unused training-pool
+    # samples and the validation set: groups heard in training against those never heard.
+    measured = np.concatenate([np.setdiff1d(split.pool, used.pool), split.val])
+    model = session.model(found.base.config.replace(seed=seed))
+    found.extras["audit"] = audit(
+        session.dataset, used, model=model, group_index=measured
+    ).to_dict()
+    # For synthesized data: did each network learn the keywords, or the noise they were
+    # mixed with?
+    probes = keyword_probes(session.dataset, seed=seed)
+    if probes is None or found.recommended is None:
+        return
+    found.extras["shortcut"] = {
+        role: probes.check(session.model(v.config.replace(seed=seed)), seed=seed).to_dict()
+        for role, v in (("baseline", found.base), ("recommended", found.recommended))
+    }
+
+
+def _compare(stage: plan.CompareStage, session: StudySession, found: Findings) -> None:
+    session.expect(2 * len(session.seeds))
+    session.train([stage.baseline, stage.candidate])
+    found.baseline = session.variant(stage.baseline, "baseline", stage.baseline)
+    found.recommended = session.variant(
+        stage.candidate, "recommended", stage.baseline, name=stage.name or None
+    )
+
+
+def _validation_curves(
+    base: Variant, by_stage: dict[str, list[Variant]]
+) -> tuple[ValidationCurve, ...]:
+    curves = []
+    for param, stage in (("l2", "l2"), ("dropout", "dropout"), ("augment", "augment")):
+        variants = by_stage.get(stage, [])
+        if not variants:
+            continue
+        pts = [(getattr(v.config, param), v.score) for v in variants]
+        if param in ("dropout", "augment"):  # 0 is the baseline
+            pts.insert(0, (0.0, base.score))
+        curves.append(
+            validation_curve(
+                param, [p for p, _ in pts], [s for _, s in pts], [s.accuracy_std for _, s in pts]
+            )
+        )
+    return tuple(curves)
+
+
+def _capacity_curve(base: Variant, variants: list[Variant]) -> ValidationCurve | None:
+    if not variants:
+        return None
+    pts = [(float(v.config.width), v.score) for v in variants] + [
+        (float(base.config.width), base.score)
+    ]
+    return validation_curve(
+        "width",
+        [p for p, _ in pts],
+        [s for _, s in pts],
+        [s.accuracy_std for _, s in pts],
+        stronger="down",
+    )

@@ -1,0 +1,138 @@
+"""Pins the results of small deterministic studies, bit for bit, so refactors of the study
+(stages, options, typed results) provably change nothing.
+
+The fixture ``fixtures/study_regression.json`` holds, per case, a digest of the whole
+``results.json`` (timings removed), a digest of every run's history, the selected variant
+and the test scores. It was computed before the study was reshaped (issue 19); regenerate
+it only for an intended change of results, with ``python tests/test_study_regression.py``.
+Float results are exact for one torch build on one kind of CPU: elsewhere the exact
+comparison is skipped and only the study's structure is compared.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+FIXTURE = Path(__file__).parent / "fixtures" / "study_regression.json"
+
+
+def _without_timing(results: dict[str, Any]) -> dict[str, Any]:
+    results = dict(results)
+    results["settings"] = {k: v for k, v in results["settings"].items() if k != "seconds"}
+    results["runs"] = {
+        key: {**run, "history": _history_without_timing(run["history"])}
+        for key, run in results["runs"].items()
+    }
+    return results
+
+
+def _history_without_timing(history: dict[str, Any]) -> dict[str, Any]:
+    extras = {k: v for k, v in history.get("extras", {}).items() if k != "seconds"}
+    return {**history, "extras": extras}
+
+
+def _digest(obj: Any) -> str:
+    text = json.dumps(obj, sort_keys=True, allow_nan=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _summary(result: Any) -> dict[str, Any]:
+    data = _without_timing(result.to_dict())
+    return {
+        "digest": _digest(data),
+        "recommended": data["recommended"]["name"],
+        "recommended_config": data["recommended"]["config"],
+        "verdict": data["baseline_diagnosis"]["verdict"],
+        "test": data["test"],
+        "runs": {key: _digest(run["history"]) for key, run in sorted(data["runs"].items())},
+        "labels": sorted(run["config"]["label"] for run in data["runs"].values()),
+    }
+
+
+def _cases() -> dict[str, Any]:
+    """Each case's result, computed on the current code."""
+    from conftest import TINY
+    from nooverfit.config import RunConfig
+    from nooverfit.data import load_dataset
+    from nooverfit.data.split import make_split
+    from nooverfit.data.tensors import prepare
+    from nooverfit.studies import study
+    from nooverfit.studies.compare import compare
+
+    common = dict(width=16, train_per_class=10, budget=TINY, seeds=2)
+    digits = load_dataset("digits")
+    data = prepare(digits, make_split(digits.y, test=0.25, val=0.2, seed=3), device="cpu")
+    candidate = RunConfig(width=16, epochs=6, train_per_class=10, l2=1e-3, dropout=0.3, seed=3)
+
+    def transfer() -> Any:
+        from nooverfit.transfer.pretrain import class_subset, pretrain
+
+        source = pretrain(class_subset(digits, range(5)), RunConfig(width=16, epochs=3))
+        return study(
+            digits,
+            classes="5-9",
+            width=16,
+            train_per_class=5,
+            budget=TINY,
+            seeds=1,
+            epochs=5,
+            source=source,
+            learning_curves=False,
+            device="cpu",
+        )
+
+    return {
+        "sequential": lambda: study("digits", engine="sequential", device="cpu", **common),
+        "fused": lambda: study("digits", engine="fused", device="cpu", **common),
+        "compare": lambda: compare(data, candidate, name="tuned"),
+        "transfer": transfer,
+    }
+
+
+def _environment() -> dict[str, str]:
+    return {"torch": torch.__version__, "machine": platform.machine()}
+
+
+@pytest.fixture(scope="module")
+def pinned() -> dict[str, Any]:
+    return json.loads(FIXTURE.read_text())
+
+
+@pytest.mark.parametrize("case", ["sequential", "fused", "compare", "transfer"])
+def test_study_results_match_the_pinned_ones(case, pinned):
+    expected = pinned["cases"][case]
+    torch.manual_seed(0)
+    got = _summary(_cases()[case]())
+    # The structure is the same everywhere: which runs, which variant won.
+    assert got["labels"] == expected["labels"]
+    assert sorted(got["runs"]) == sorted(expected["runs"])
+    if pinned["environment"] != _environment():
+        pytest.skip(f"exact values pinned on {pinned['environment']}, not {_environment()}")
+    assert got["recommended"] == expected["recommended"]
+    assert got["recommended_config"] == expected["recommended_config"]
+    assert got["verdict"] == expected["verdict"]
+    assert got["test"] == expected["test"]
+    assert got["runs"] == expected["runs"]
+    assert got["digest"] == expected["digest"]
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).parent))
+    torch.set_num_threads(1)
+    cases = {}
+    for name, make in _cases().items():
+        torch.manual_seed(0)
+        cases[name] = _summary(make())
+        print(name, cases[name]["recommended"], cases[name]["digest"][:12])
+    FIXTURE.write_text(
+        json.dumps({"environment": _environment(), "cases": cases}, indent=1, sort_keys=True)
+        + "\n"
+    )
