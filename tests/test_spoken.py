@@ -47,7 +47,12 @@ def test_spoken_is_cached_deterministic_and_recorded(tmp_path, monkeypatch):
     assert first.x.shape == (12 * 3, 16000) and first.classes == spoken.CLASSES
     assert first.kind == "audio" and len(set(first.groups.tolist())) == 3
     assert first.train_groups == 1 and first.noise is not None and first.probes is not None
-    assert {n.rpartition("-")[0] for n in first.noise.names} == {"white", "pink", "brown", "babble"}
+    assert {n.rpartition("-")[0] for n in first.noise.names} == {
+        "white",
+        "pink",
+        "brown",
+        "babble",
+    }
     assert {n.rpartition("-")[0] for n in first.probes.held_out.names} == {"blue", "hum"}
     (folder,) = (tmp_path / "spoken").iterdir()
     header = (folder / "manifest.csv").read_text().splitlines()[0].split(",")
@@ -187,3 +192,35 @@ def test_augmenter_with_noise_bank_is_the_synthesis_remedy():
     aug = augmenter("audio", name="spoken", noise=bank)
     assert isinstance(aug, AudioAugment) and aug.speed > 0 and aug.pitch > 0 and aug.active
     assert augmenter("audio", name="keywords").speed == 0  # type: ignore[attr-defined]
+
+
+def test_with_homogeneous_cause_puts_it_first():
+    from nooverfit.audit import with_homogeneous_cause
+    from nooverfit.diagnose import Cause, Diagnosis, Gap, Verdict
+
+    d = Diagnosis(Verdict.OVERFITTING, 3, 3, 10.0, Gap(), causes=(Cause("too_many_epochs", "x"),))
+    g = GroupGap(("a", "b"), (4, 4), (1.0, 0.5), 0.75, "b", 0.25, (True, False), 0.5)
+    out = with_homogeneous_cause(d, {"groups": g.__dict__})
+    assert [c.kind for c in out.causes] == ["homogeneous_data", "too_many_epochs"]
+    assert with_homogeneous_cause(d, {"groups": None}) is d
+
+
+@pytest.mark.slow
+@needs_espeak
+def test_study_on_spoken_audits_voices_and_checks_shortcuts(tmp_path):
+    from nooverfit.studies import study
+
+    result = study(
+        "spoken:voices=1,speakers=4,reps=3",
+        train_per_class=2,
+        seeds=1,
+        epochs=3,
+        data_dir=str(tmp_path),
+        device="cpu",
+    )
+    split = result.splits[0]
+    groups = result.extras["audit"]["groups"]
+    heard = {g for g, h in zip(groups["groups"], groups["heard"], strict=True) if h}
+    assert len(heard) == 1 and groups["held_out_gap"] is not None
+    assert split.test.size and "augment" in [c.param for c in result.validation_curves]
+    assert set(result.extras["shortcut"]) == {"baseline", "recommended"}
