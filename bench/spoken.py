@@ -107,7 +107,12 @@ def study(data_dir: Path) -> None:
 
     print("## Default study on spoken (3 seeds, quick budget)", load())
     start = time.perf_counter()
-    result = no.study("spoken", data_dir=str(data_dir))
+
+    def progress(label: str, done: int, total: int) -> None:
+        if done % 25 == 0:
+            print(f"  {done}/{total} runs, {time.perf_counter() - start:.0f} s", flush=True)
+
+    result = no.study("spoken", data_dir=str(data_dir), progress=progress)
     seconds = time.perf_counter() - start
     base, rec = result.test["baseline"], result.test["recommended"]
     per_seed = np.subtract(rec.per_seed, base.per_seed)

@@ -32,6 +32,14 @@ def _peak_hz(x: np.ndarray, rate: int) -> float:
     return float(np.fft.rfftfreq(len(x), 1 / rate)[np.argmax(spec)])
 
 
+def test_to_rate_keeps_frequency_and_duration():
+    t = np.arange(22050) / 22050
+    x = np.sin(2 * np.pi * 1000 * t).astype(np.float32)
+    y = espeak.to_rate(x, 22050, 16000)
+    assert len(y) == 16000 and _peak_hz(y, 16000) == pytest.approx(1000, abs=2)
+    assert np.abs(y[2000:14000]).max() == pytest.approx(1.0, abs=0.02)
+
+
 @needs_espeak
 def test_speak_renders_16khz_speech():
     x = espeak.speak(espeak.Utterance("yes", "en-us+f3", 160, 50))

@@ -67,7 +67,7 @@ BABBLE = (
     ("en-gb", "would you like another cup of tea"),
 )
 RATE = 16000
-VERSION = 1  # bump when rendering changes, so old caches are not reused
+VERSION = 2  # bump when rendering changes, so old caches are not reused
 
 
 @dataclass(frozen=True)
