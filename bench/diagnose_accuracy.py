@@ -1,11 +1,17 @@
-"""Verdict accuracy of ``diagnose`` on the labelled curve suite, per regime, and onset error.
+"""Verdict accuracy of ``diagnose`` on the labelled curve suite and the log corpus.
 
 The suite (``tests/fixtures/curves``, made by ``bench/make_curve_suite.py``) holds real
 runs of nooverfit's ``fit`` on ``digits`` and ``synthetic`` in known regimes. The onset
 reference is the minimum of the validation loss smoothed by a centered 5-epoch moving
 average (computed here independently of ``diagnose``'s own smoothing).
 
-    python bench/diagnose_accuracy.py [--suite tests/fixtures/curves]
+The corpus (``bench/make_log_corpus.py``: logs written by Keras, Lightning, PyTorch's
+SummaryWriter and the Hugging Face Trainer format, read back with ``read_log`` exactly as
+``nooverfit diagnose`` reads them) is scored per part: ``design`` (the rules were tuned on
+it) and ``heldout`` (only scored), with a confusion matrix per part. Its labelled onset is
+the same moving-average minimum of the clean validation curve the generator measured.
+
+    python bench/diagnose_accuracy.py [--suite tests/fixtures/curves] [--corpus DIR]
 
 Floor: >= 95 % correct verdicts; onset within 3 epochs of the reference.
 """
@@ -20,8 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
-from nooverfit.diagnose import diagnose
+from nooverfit._rules import diagnose
+from nooverfit.diagnosis import Verdict
 from nooverfit.history import History
+from nooverfit.logs import read_log
+
+DEFAULT_CORPUS = Path.home() / ".cache" / "nooverfit" / "log-corpus"
 
 
 def reference_onset(history: History, width: int = 5) -> int:
@@ -44,7 +54,78 @@ def ema_onset(history: History, weight: float = 0.6) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--suite", type=Path, default=Path("tests/fixtures/curves"))
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--wrong", action="store_true", help="list the corpus's wrong runs")
     args = parser.parse_args()
+    score_suite(args.suite)
+    if (args.corpus / "manifest.jsonl").exists():
+        score_corpus(args.corpus, show_wrong=args.wrong)
+    else:
+        print(f"no corpus at {args.corpus}; build it with bench/make_log_corpus.py")
+
+
+def score_corpus(root: Path, *, show_wrong: bool = False) -> None:
+    """Accuracy, onset error and confusion matrix of each part of the corpus."""
+    records = [
+        json.loads(line)
+        for file in sorted(root.glob("manifest*.jsonl"))
+        for line in file.read_text().splitlines()
+    ]
+    names = [v.value for v in Verdict]
+    short = {v: "".join(w[0] for w in v.split("_")) for v in names}
+    for part in ("design", "heldout"):
+        runs = [r for r in records if r["part"] == part]
+        if not runs:
+            continue
+        confusion: dict[tuple[str, str], int] = defaultdict(int)
+        onset_ok: list[bool] = []
+        wrong = []
+        frameworks: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for r in runs:
+            history = read_log(root / r["log"])
+            d = diagnose(history)
+            got = d.verdict.value
+            confusion[(r["label"], got)] += 1
+            frameworks[r["framework"]][0] += got == r["label"]
+            frameworks[r["framework"]][1] += 1
+            if got != r["label"]:
+                wrong.append(f"{r['log']}: {got} (label {r['label']})")
+            if r["label"] == "overfitting" and got == "overfitting" and d.onset_epoch is not None:
+                onset_ok.append(abs(_true_epoch(history, d.onset_epoch, r) - r["onset"]) <= 3)
+        n, ok = len(runs), sum(confusion[(v, v)] for v in names)
+        data = sorted({r["data"] for r in runs})
+        print(f"\ncorpus part {part}: {n} runs on {', '.join(data)}")
+        print(f"  verdicts right: {ok}/{n} = {100 * ok / n:.1f}%")
+        if onset_ok:
+            print(
+                f"  onset within 3 epochs of the label: {sum(onset_ok)}/{len(onset_ok)} = "
+                f"{100 * sum(onset_ok) / len(onset_ok):.1f}%"
+            )
+        print("  by framework: " + ", ".join(f"{k} {a}/{b}" for k, (a, b) in frameworks.items()))
+        print("  confusion (rows: label, columns: verdict)")
+        print("  " + " " * 17 + "".join(f"{short[v]:>5}" for v in names))
+        for label in names:
+            if any(confusion[(label, v)] for v in names):
+                cells = "".join(f"{confusion[(label, v)]:>5}" for v in names)
+                print(f"  {label:<17}{cells}")
+        if show_wrong and part == "design":  # never tune on the held-out part
+            for line in wrong:
+                print("   wrong:", line)
+
+
+def _true_epoch(history: History, epoch: int, record: dict) -> int:
+    """The training epoch of a diagnosed epoch: readers that count validation rounds as
+    epochs (TensorBoard logs without an epoch scalar) are mapped back through the
+    generator's list of validated epochs."""
+    validated = [e for e, v in zip(history.epoch, history.val_loss, strict=True) if v == v]
+    position = validated.index(epoch) if epoch in validated else 0
+    truth = record["val_epochs"]
+    return truth[min(position, len(truth) - 1)]
+
+
+def score_suite(suite: Path) -> None:
+    """Accuracy per regime and onset error on the committed 50-run suite."""
+    args = argparse.Namespace(suite=suite)
     manifest = json.loads((args.suite / "manifest.json").read_text())
     right: dict[str, int] = defaultdict(int)
     total: dict[str, int] = defaultdict(int)

@@ -5,9 +5,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from nooverfit._rules import diagnose
 from nooverfit.cli import app
 from nooverfit.cli._app import guard
-from nooverfit.diagnose import diagnose
 from nooverfit.history import UnknownColumn
 from nooverfit.logs import read_log
 from nooverfit.stopping import replay

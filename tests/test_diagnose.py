@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nooverfit.diagnose import MIN_EPOCHS, Verdict, diagnose
+from nooverfit._rules import MIN_EPOCHS, diagnose
+from nooverfit.diagnosis import Verdict
 from nooverfit.history import History
 from nooverfit.stopping import generalization_loss
 

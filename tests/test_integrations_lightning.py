@@ -8,7 +8,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
-from nooverfit.diagnose import Verdict
+from nooverfit.diagnosis import Verdict
 from nooverfit.integrations.lightning import DiagnosisCallback, epoch_values
 
 
@@ -67,7 +67,7 @@ def test_epoch_values_prefers_epoch_level_names():
     assert values == {"loss": 1.0, "val_accuracy": 0.5}
 
 
-def test_lightning_callback_records_and_stops():
+def test_lightning_callback_records_and_stops(capsys):
     torch.manual_seed(0)
     callback = DiagnosisCallback(stop_on=(Verdict.OVERFITTING,))
     train, val = loaders()
@@ -78,3 +78,7 @@ def test_lightning_callback_records_and_stops():
     assert callback.status is not None and callback.status.stop
     assert callback.diagnosis.verdict is Verdict.OVERFITTING
     assert t.current_epoch < 60
+    printed = capsys.readouterr().out  # verdict changes are printed, not sent to a logger
+    assert "nooverfit: epoch" in printed and "overfitting from epoch" in printed
+    assert f"best epoch {callback.status.best_epoch}" in printed
+    assert "RunConfig(" in callback.diagnosis.remedies[0].setting

@@ -3,7 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from nooverfit.diagnose import Verdict, diagnose
+from nooverfit._rules import diagnose
+from nooverfit.diagnosis import Verdict
 from nooverfit.history import History
 from nooverfit.logs import read_log
 from nooverfit.monitor import Monitor
@@ -38,7 +39,8 @@ def test_monitor_diagnosis_equals_diagnose_on_same_epochs():
         )
         assert not status.stop
     assert monitor.history == h
-    assert monitor.diagnosis == diagnose(h)
+    assert monitor.diagnosis == diagnose(h).for_python()
+    assert "RunConfig(" in monitor.diagnosis.remedies[0].setting  # Python, not CLI flags
     assert monitor.diagnosis.verdict is Verdict.OVERFITTING
 
 
@@ -47,7 +49,8 @@ def test_monitor_stop_on_overfitting():
     monitor = Monitor(stop_on=(Verdict.OVERFITTING,))
     status = None
     for i, epoch in enumerate(h.epoch):
-        status = monitor.update(epoch, h.loss[i], h.val_loss[i])
+        accuracy = {"accuracy": h.accuracy[i], "val_accuracy": h.val_accuracy[i]}
+        status = monitor.update(epoch, h.loss[i], h.val_loss[i], **accuracy)
         if status.stop:
             break
     assert status is not None and status.stop and status.reason == "overfitting"

@@ -3,7 +3,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nooverfit.diagnose import diagnose
+from nooverfit._rules import diagnose
 from nooverfit.logs import read_log
 from nooverfit.plots.diagnosis import plot_diagnosis
 

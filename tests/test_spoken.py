@@ -204,7 +204,7 @@ def test_augmenter_with_noise_bank_is_the_synthesis_remedy():
 
 def test_with_homogeneous_cause_puts_it_first():
     from nooverfit.audit import with_homogeneous_cause
-    from nooverfit.diagnose import Cause, Diagnosis, Gap, Verdict
+    from nooverfit.diagnosis import Cause, Diagnosis, Gap, Verdict
 
     d = Diagnosis(Verdict.OVERFITTING, 3, 3, 10.0, Gap(), causes=(Cause("too_many_epochs", "x"),))
     g = GroupGap(("a", "b"), (4, 4), (1.0, 0.5), 0.75, "b", 0.25, (True, False), 0.5)

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import TINY
 from nooverfit.config import RunConfig
-from nooverfit.diagnose import Diagnosis
+from nooverfit.diagnosis import Diagnosis
 from nooverfit.studies import StudyOptions, StudySettings, plan
 from nooverfit.studies.result import RunRecord
 from nooverfit.studies.session import study_engine

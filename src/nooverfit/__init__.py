@@ -1,5 +1,6 @@
 """nooverfit: diagnose and fix overfitting in neural networks, with evidence."""
 
+from nooverfit._rules import diagnose
 from nooverfit.audit import AuditReport
 from nooverfit.config import RunConfig
 from nooverfit.data import (
@@ -16,7 +17,7 @@ from nooverfit.data import (
     shortcut_check,
     synthesize_folder,
 )
-from nooverfit.diagnose import Diagnosis, Verdict, diagnose
+from nooverfit.diagnosis import Diagnosis, Verdict
 from nooverfit.history import History
 from nooverfit.logs import read_log
 from nooverfit.models import build_model, cnn, mlp

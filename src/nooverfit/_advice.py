@@ -1,24 +1,23 @@
 """Causes, remedies and the plain-language explanation behind a :class:`Diagnosis`.
 
-Each cause is scored from the curve features in :class:`~nooverfit.diagnose.Evidence`
+Each cause is scored from the curve features in :class:`~nooverfit.diagnosis.Evidence`
 and the remedies follow the causes' order, so the first remedy treats the likeliest cause.
+Every remedy carries its setting twice: for the command line (``--l2 1e-3``) and for
+Python (``RunConfig(l2=1e-3)``), which ``Monitor`` shows.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from nooverfit.diagnosis import Cause, Diagnosis, Evidence, Gap, Remedy, Verdict
 from nooverfit.history import History
 from nooverfit.stopping import generalization_loss
 
-if TYPE_CHECKING:
-    from nooverfit.diagnose import Cause, Diagnosis, Evidence, Gap, Remedy, Verdict
-
-    #: A cause with its score and its remedies.
-    Ranked = tuple[float, Cause, list[Remedy]]
+#: A cause with its score and its remedies.
+Ranked = tuple[float, Cause, list[Remedy]]
 
 
 def build(
@@ -32,8 +31,6 @@ def build(
     missing: tuple[str, ...] = (),
 ) -> Diagnosis:
     """Assemble the :class:`Diagnosis` for ``verdict`` from the evidence."""
-    from nooverfit.diagnose import Cause, Diagnosis, Remedy, Verdict
-
     causes: list[Ranked] = []
     best = onset = None
     gl = math.nan
@@ -51,12 +48,14 @@ def build(
                         f"The loss goes up instead of down ({reason}): smaller steps stop the "
                         "overshoot.",
                         "--lr 10x lower",
+                        "RunConfig(lr=config.lr / 10)",
                     ),
                     Remedy(
                         "batchnorm",
                         "Batch normalization keeps activations in range, so one bad step does "
                         "less harm.",
                         "--batchnorm",
+                        "RunConfig(batchnorm=True)",
                     ),
                     Remedy(
                         "gradient_clipping",
@@ -82,9 +81,9 @@ def build(
         )
     elif ev is not None and verdict is Verdict.OVERFITTING:
         onset = ev.epochs[ev.onset]
-        causes += _overfitting_causes(ev, onset, n)
+        causes += _overfitting_causes(ev, onset, best if best is not None else onset)
     elif ev is not None and verdict is Verdict.UNDERFITTING:
-        pct = 100 * (1 - ev.learned)
+        pct = 100 * ev.learned
         causes.append(
             (
                 1.0,
@@ -99,12 +98,14 @@ def build(
                         f"The training loss fell only {pct:.0f}%: a wider or deeper network can "
                         "fit more.",
                         "--width 2x --depth +1",
+                        "RunConfig(width=2 * config.width, depth=config.depth + 1)",
                     ),
                     Remedy(
                         "less_regularization",
                         "Training and validation are equally poor, so any L2 or dropout is "
                         "holding the fit back.",
                         "--l2 10x lower, --dropout lower",
+                        "RunConfig(l2=config.l2 / 10, dropout=config.dropout / 2)",
                     ),
                 ],
             )
@@ -118,31 +119,35 @@ def build(
                         "train_longer",
                         f"{n} epochs may not have been enough to reach a minimum.",
                         f"--epochs {2 * n}",
+                        f"RunConfig(epochs={2 * n})",
                     )
                 ],
             )
         )
     elif ev is not None and verdict is Verdict.STILL_IMPROVING:
-        slope = -100 * ev.extra["tail_slope"]
+        drop = 100 * ev.tail_drop
         causes.append(
             (
                 1.0,
                 Cause(
                     "too_few_epochs",
-                    f"The validation loss still fell {slope:.1f}% per epoch over the last epochs.",
+                    f"The validation loss still fell {drop:.1f}% over the last third of the run "
+                    "and was lowest at its end.",
                 ),
                 [
                     Remedy(
                         "train_longer",
-                        f"The validation loss was still falling {slope:.1f}% per epoch when the "
-                        "run ended.",
+                        f"The validation loss was still falling ({drop:.1f}% over the last third) "
+                        "when the run ended.",
                         f"--epochs {max(2 * n, n + 20)}",
+                        f"RunConfig(epochs={max(2 * n, n + 20)})",
                     ),
                     Remedy(
                         "higher_lr",
-                        f"At {slope:.1f}% per epoch, a larger step reaches the minimum in fewer "
-                        "epochs.",
+                        "A larger step reaches the minimum in fewer epochs, if the loss stays "
+                        "smooth.",
                         "--lr 3x higher",
+                        "RunConfig(lr=3 * config.lr)",
                     ),
                 ],
             )
@@ -166,78 +171,97 @@ def build(
 
 
 def _best_and_gl(history: History, monitor: str, ev: Evidence) -> tuple[int, float]:
-    values = np.asarray(
-        history.val_loss if monitor == "loss" else history.column(f"val_{monitor}"), dtype=float
-    )
-    finite = np.flatnonzero(np.isfinite(values))
+    """The best epoch and Prechelt's GL of the last validated epoch against it."""
     if monitor != "loss":
         return ev.epochs[ev.best], math.nan
-    best_value, last_value = float(values[ev.best]), float(values[finite[-1]])
-    return ev.epochs[ev.best], generalization_loss(last_value, best_value)
+    values = np.asarray(history.val_loss, dtype=float)
+    values = values[np.isfinite(values)]
+    return ev.epochs[ev.best], generalization_loss(float(values[-1]), float(values[ev.best]))
 
 
-def _overfitting_causes(ev: Evidence, onset: int, n: int) -> list[Ranked]:
-    from nooverfit.diagnose import Cause, Remedy
-
+def _overfitting_causes(ev: Evidence, onset: int, best: int) -> list[Ranked]:
+    n = len(ev.val)
     after = n - 1 - ev.onset
     rise = 100 * ev.rise
     train_end, val_end = float(ev.train[-1]), float(ev.val[-1])
-    low = int(np.argmin(ev.val))
-    val_best, train_best = float(ev.val[low]), float(ev.train[low])
-    out = []
-    if after >= 2:
+    val_best, train_best = float(ev.val[ev.best]), float(ev.train[ev.best])
+    last = ev.epochs[-1]
+    out: list[Ranked] = []
+    if ev.signal == "rise" and after >= 1:
         out.append(
             (
                 min(1.0, ev.rise) + after / n,
                 Cause(
                     "too_many_epochs",
-                    f"The validation loss was lowest at epoch {onset} and rose {rise:.0f}% "
-                    f"over the {after} epochs after it.",
+                    f"The validation loss was lowest at epoch {best}, rose from epoch {onset} "
+                    f"on, and ended {rise:.0f}% above its smoothed minimum at epoch {last}.",
                 ),
                 [
                     Remedy(
                         "early_stopping",
-                        f"Validation loss was lowest at epoch {onset}; stopping there keeps the "
-                        "weights "
-                        "that generalized best.",
-                        f"--epochs {onset + 1} or --early-stopping patience:10",
+                        f"Validation loss was lowest at epoch {best}; stopping there keeps the "
+                        "weights that generalized best.",
+                        f"--epochs {best + 1} or --early-stopping patience:10",
+                        f"RunConfig(epochs={best + 1}) or RunConfig(early_stopping='patience:10')",
                     )
                 ],
             )
         )
-    if math.isfinite(train_end) and train_end > 0:
-        memorized = 1 - min(1.0, train_end / max(float(ev.train[0]), 1e-12))
-        ratio = val_end / train_end
+    if ev.signal == "gap":
         out.append(
             (
-                memorized * min(1.0, math.log10(max(ratio, 1.0)) / 2) + 0.01,
+                1.0,
+                Cause(
+                    "generalization_gap",
+                    f"Training accuracy ends {100 * ev.metric_gap:.1f} points above validation "
+                    "while validation no longer improves: the network fits samples it cannot "
+                    "generalize from.",
+                ),
+                [
+                    Remedy(
+                        "l2",
+                        f"A {100 * ev.metric_gap:.1f}-point gap with a flat validation loss is "
+                        "what an L2 penalty or weight decay closes.",
+                        "--l2 1e-3 (tune over 1e-5..1e-1)",
+                        "RunConfig(l2=1e-3) or torch.optim.AdamW(..., weight_decay=1e-2)",
+                    )
+                ],
+            )
+        )
+    if math.isfinite(train_end) and math.isfinite(float(ev.train[0])) and ev.train[0] > 0:
+        fallen = max(0.0, 1 - train_end / float(ev.train[0]))
+        below = max(0.0, (val_end - train_end) / val_end) if val_end > 0 else 0.0
+        out.append(
+            (
+                fallen * below + 0.01,
                 Cause(
                     "complex_network",
-                    f"The training loss fell to {train_end:.3g} while the validation loss "
-                    f"ended at {val_end:.3g} ({ratio:.0f}x): the network memorizes the "
+                    f"The training loss fell {100 * fallen:.0f}% to {train_end:.3g} while the "
+                    f"validation loss ended at {val_end:.3g}: the network memorizes the "
                     "training set.",
                 ),
                 [
                     Remedy(
                         "l2",
-                        f"The training loss reached {train_end:.3g}, {ratio:.0f}x below "
-                        "validation; an L2 "
-                        "penalty keeps the weights from fitting the training set that closely.",
+                        f"The training loss reached {train_end:.3g} against {val_end:.3g} on "
+                        "validation; an L2 penalty keeps the weights from fitting the training "
+                        "set that closely.",
                         "--l2 1e-3 (tune over 1e-5..1e-1)",
+                        "RunConfig(l2=1e-3) or torch.optim.AdamW(..., weight_decay=1e-2)",
                     ),
                     Remedy(
                         "dropout",
                         "Dropout stops units co-adapting to the training samples the network "
-                        "fits "
-                        f"{ratio:.0f}x better than validation.",
+                        "fits better than validation.",
                         "--dropout 0.3",
+                        "RunConfig(dropout=0.3) or nooverfit.add_dropout(model, 0.3)",
                     ),
                     Remedy(
                         "capacity",
                         f"A training loss of {train_end:.3g} shows spare capacity; a smaller "
-                        "network has "
-                        "less room to memorize.",
+                        "network has less room to memorize.",
                         "--width 2x lower",
+                        "RunConfig(width=config.width // 2)",
                     ),
                 ],
             )
@@ -260,6 +284,7 @@ def _overfitting_causes(ev: Evidence, onset: int, n: int) -> list[Ranked]:
                         "set is too "
                         "narrow; label-preserving transformations widen it.",
                         "--augment 0.5",
+                        "RunConfig(augment=0.5)",
                     ),
                     Remedy(
                         "more_data",
@@ -272,6 +297,7 @@ def _overfitting_causes(ev: Evidence, onset: int, n: int) -> list[Ranked]:
                         "add the "
                         "variety the training set lacks.",
                         "nooverfit synthesize",
+                        "nooverfit.synthesize_folder(...)",
                     ),
                     Remedy(
                         "transfer_learning",
@@ -279,6 +305,7 @@ def _overfitting_causes(ev: Evidence, onset: int, n: int) -> list[Ranked]:
                         "network needs far "
                         "fewer of them.",
                         "retrain the input and output layers of a pretrained network",
+                        "nooverfit.transfer_runs(...)",
                     ),
                 ],
             )
@@ -296,8 +323,6 @@ def _explain(
     missing: tuple[str, ...],
     n: int,
 ) -> str:
-    from nooverfit.diagnose import Verdict
-
     metric = ""
     if gap.metric and math.isfinite(gap.metric_at_last):
         metric = f" and {gap.metric} {100 * gap.metric_at_last:+.1f} points"
@@ -312,11 +337,14 @@ def _explain(
             "Overfitting shows only as a gap between training and validation over time."
         )
     if verdict is Verdict.OVERFITTING:
-        gl_text = f"{gl:.0f}%" if math.isfinite(gl) else "clearly"
+        if math.isfinite(gl) and gl >= 1:
+            ended = f"ended {gl:.0f}% worse than its best (epoch {best})"
+        else:
+            ended = f"stayed near its best (epoch {best}) instead of following training"
         return (
             f"The network is overfitting: it kept getting better on the training data while "
-            f"validation stopped improving around epoch {onset} and ended {gl_text} worse "
-            f"than its best (epoch {best}). At the end validation trails training by "
+            f"validation stopped improving around epoch {onset} and {ended}. At the end "
+            "validation trails training by "
             f"{gap.loss_at_last:.3g} in loss{metric}. It is learning the training samples "
             "rather than the pattern; the remedies below are ranked by the evidence."
         )

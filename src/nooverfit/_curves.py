@@ -1,4 +1,4 @@
-"""Curve features for :mod:`nooverfit.diagnose`: cleaning, smoothing, trends.
+"""Curve features for :func:`nooverfit.diagnose`: cleaning, smoothing, trends.
 
 All functions take and return float numpy arrays of one value per epoch; NaN means a
 missing epoch. Smoothing is a centered running median (robust to single spikes, such as a
@@ -113,3 +113,18 @@ def ratio(a: float, b: float) -> float:
     if b == 0:
         return 1.0 if a == 0 else math.inf
     return a / b
+
+
+def tail_drop(x: np.ndarray) -> float:
+    """Relative fall of ``x`` over the last third of its points (at least two): the
+    least-squares line's drop across that stretch over the mean level there. Positive
+    when falling; per share of the run, so logging every second epoch leaves it alone."""
+    n = len(x)
+    k = max(2, n // 3 + 1)
+    tail = x[n - k :]
+    if len(tail) < 2:
+        return 0.0
+    t = np.arange(len(tail), dtype=float)
+    slope = float(np.polyfit(t, tail, 1)[0])
+    level = float(np.mean(np.abs(tail)))
+    return -slope * (len(tail) - 1) / level if level > 0 else 0.0

@@ -35,7 +35,7 @@ from nooverfit.data.dataset import Dataset
 from nooverfit.data.split import Split
 
 if TYPE_CHECKING:
-    from nooverfit.diagnose import Cause, Diagnosis
+    from nooverfit.diagnosis import Cause, Diagnosis
 
 log = logging.getLogger(__name__)
 
@@ -225,7 +225,7 @@ def group_gap(
 def homogeneous_cause(groups: GroupGap | None, *, threshold: float = 0.15) -> Cause | None:
     """The "too homogeneous data" cause, when groups never heard in training (speakers
     held out by the split) score ``threshold`` or more below the groups heard (pure)."""
-    from nooverfit.diagnose import Cause
+    from nooverfit.diagnosis import Cause
 
     if groups is None or groups.held_out_gap is None or groups.held_out_gap < threshold:
         return None

@@ -47,6 +47,8 @@ class History:
         extras: further per-epoch columns, e.g. ``lr`` and ``seconds``.
         stop_reason: why training ended (a :class:`nooverfit.stopping.StopReason` value).
         best_epoch: the epoch whose weights were kept, if any.
+        notes: what a log reader had to interpret (e.g. "steps are shown as epochs"),
+            for the user to read next to the diagnosis.
     """
 
     epoch: tuple[int, ...]
@@ -57,6 +59,7 @@ class History:
     extras: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
     stop_reason: str = ""
     best_epoch: int | None = None
+    notes: tuple[str, ...] = ()
 
     @classmethod
     def from_columns(
@@ -66,6 +69,7 @@ class History:
         epoch: Sequence[int] | None = None,
         stop_reason: str = "",
         best_epoch: int | None = None,
+        notes: tuple[str, ...] = (),
     ) -> History:
         """Build a history from named columns; absent core columns become NaN."""
         lengths = {len(v) for v in columns.values()}
@@ -79,6 +83,7 @@ class History:
             extras=extras,
             stop_reason=stop_reason,
             best_epoch=best_epoch,
+            notes=tuple(notes),
         )
 
     def __len__(self) -> int:
@@ -103,6 +108,15 @@ class History:
         names = [n for n in CORE if self.has(n)] + list(self.extras)
         return ["epoch", *sorted(names)]
 
+    def best(self) -> int | None:
+        """The best epoch: lowest ``val_loss`` (highest ``val_accuracy`` without one), by
+        :func:`best_index`; ``None`` without a validation curve."""
+        if self.has("val_loss"):
+            i = best_index(self.val_loss)
+        else:
+            i = best_index([-v for v in self.val_accuracy])
+        return None if i is None else self.epoch[i]
+
     def head(self, n: int) -> History:
         """Return the first ``n`` epochs (e.g. to replay a run as it was being written)."""
         return History(
@@ -116,6 +130,7 @@ class History:
             best_epoch=self.best_epoch
             if self.best_epoch is not None and self.best_epoch < n
             else None,
+            notes=self.notes,
         )
 
     # --- serialization -------------------------------------------------------------------
@@ -184,6 +199,43 @@ class History:
         names = [n for n in rows[0] if n != "epoch"]
         columns = {n: [_parse(r[n]) for r in rows] for n in names}
         return cls.from_columns(columns, epoch=[int(float(r["epoch"])) for r in rows])
+
+
+def best_index(values: Sequence[float]) -> int | None:
+    """Position of the best epoch in a lower-is-better validation curve: its lowest finite
+    value (the first on ties), or ``None`` when it has none.
+
+    This is the one definition of "best epoch" (the weights Keras's
+    ``restore_best_weights`` would keep): :func:`nooverfit.diagnose`, ``Monitor``, the
+    Lightning callback, ``watch``, the plots and ``metrics.json`` all use it.
+    """
+    best, low = None, math.inf
+    for i, v in enumerate(values):
+        if math.isfinite(v) and v < low:
+            best, low = i, v
+    return best
+
+
+def onset_index(values: Sequence[float], *, width: int = 5) -> int | None:
+    """Position where overfitting starts in a lower-is-better validation curve.
+
+    The minimum of the curve smoothed by a centered ``width``-epoch moving average
+    (Prechelt's ``E_opt`` on a smoothed curve; NaN epochs skipped), moved forward to the
+    best epoch when that comes later: validation cannot have started to worsen before its
+    best value. So ``best <= onset <= last`` always holds.
+    """
+    best = best_index(values)
+    if best is None:
+        return None
+    half = width // 2
+    smooth = []
+    for i in range(len(values)):
+        window = [v for v in values[max(0, i - half) : i + half + 1] if math.isfinite(v)]
+        smooth.append(
+            sum(window) / len(window) if window and math.isfinite(values[i]) else math.inf
+        )
+    low = min(range(len(smooth)), key=smooth.__getitem__)
+    return max(low, best)
 
 
 def _fmt(value: float) -> str:

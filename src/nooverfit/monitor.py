@@ -9,6 +9,8 @@
     print(monitor.diagnosis.explanation)
 
 The monitor only decides; the loop owns the weights (keep those of ``status.best_epoch``).
+Its remedies are written for Python (``RunConfig(l2=1e-3)``, ``weight_decay=...``), not
+as command-line flags.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import logging
 import math
 from dataclasses import dataclass
 
-from nooverfit.diagnose import Diagnosis, Verdict, diagnose
+from nooverfit._rules import diagnose
+from nooverfit.diagnosis import Diagnosis, Verdict
 from nooverfit.history import History
 from nooverfit.stopping import EarlyStopping
 
@@ -95,7 +98,7 @@ class Monitor:
             value = values.get(name)
             column.append(math.nan if value is None else float(value))
         self._epochs.append(epoch)
-        diagnosis = diagnose(self.history, metric=self.metric)
+        diagnosis = diagnose(self.history, metric=self.metric).for_python()
         self._diagnosis = diagnosis
         reason = ""
         train = None if loss is None else float(loss)
@@ -121,5 +124,6 @@ class Monitor:
 
     @property
     def diagnosis(self) -> Diagnosis:
-        """The latest diagnosis (of an empty history before the first update)."""
-        return self._diagnosis or diagnose(self.history, metric=self.metric)
+        """The latest diagnosis (of an empty history before the first update), with its
+        remedies' settings written for Python (:meth:`Diagnosis.for_python`)."""
+        return self._diagnosis or diagnose(self.history, metric=self.metric).for_python()

@@ -85,7 +85,7 @@ def study_figures(result: StudyResult) -> dict[str, Figure]:
 
 
 def _diagnosis_figure(history: Any, title: str) -> Figure:
-    from nooverfit.diagnose import diagnose
+    from nooverfit._rules import diagnose
     from nooverfit.plots.diagnosis import plot_diagnosis
 
     fig = plot_diagnosis(history, diagnose(history))

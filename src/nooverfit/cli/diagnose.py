@@ -11,10 +11,11 @@ import typer
 from rich.table import Table
 
 from nooverfit._io import _jsonable
+from nooverfit._rules import diagnose
 from nooverfit.cli._app import app, console, guard
-from nooverfit.diagnose import Diagnosis, Verdict, diagnose
+from nooverfit.diagnosis import Diagnosis, Verdict
 from nooverfit.history import History
-from nooverfit.logs import read_log
+from nooverfit.logs import list_runs, read_log
 from nooverfit.stopping import STANDARD_CRITERIA, replay
 
 #: Criteria replayed by ``--stopping``.
@@ -44,6 +45,32 @@ def column_map(train_col: str | None, val_col: str | None) -> dict[str, str] | N
     return mapping or None
 
 
+FailOn = Annotated[
+    str,
+    typer.Option(
+        "--fail-on",
+        help="Comma-separated verdicts that make the command exit 1 (for CI), e.g. "
+        "overfitting,diverging.",
+    ),
+]
+
+
+def parse_fail_on(text: str) -> set[Verdict]:
+    """The verdicts named in ``--fail-on`` (empty text: none).
+
+    Raises:
+        ValueError: a name that is not a verdict (the message lists them).
+    """
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    known = {v.value: v for v in Verdict}
+    wrong = [n for n in names if n.replace("-", "_") not in known]
+    if wrong:
+        raise ValueError(
+            f"--fail-on got {', '.join(wrong)}; expected verdicts among {', '.join(known)}"
+        )
+    return {known[n.replace("-", "_")] for n in names}
+
+
 @app.command("diagnose")
 @guard
 def diagnose_command(
@@ -57,8 +84,24 @@ def diagnose_command(
     train_col: TrainCol = None,
     val_col: ValCol = None,
     log_format: Format = "auto",
+    fail_on: FailOn = "",
 ) -> None:
-    """Diagnose a training log: verdict, onset of overfitting, gap, causes and remedies."""
+    """Diagnose a training log: verdict, onset of overfitting, gap, causes and remedies.
+
+    A folder holding several runs is diagnosed run by run. Exits 1 when a verdict is in
+    --fail-on, 2 on bad input, 0 otherwise.
+    """
+    failing = parse_fail_on(fail_on)
+    runs = list_runs(log) if log.is_dir() else []
+    if len(runs) > 1:
+        if plot is not None or stopping:
+            raise ValueError(
+                f"{log} holds {len(runs)} runs; --plot and --stopping need one of them"
+            )
+        verdicts = _diagnose_runs(log, runs, metric, train_col, val_col, log_format, as_json)
+        if failing & set(verdicts):
+            raise typer.Exit(1)
+        return
     history = read_log(log, format=log_format, columns=column_map(train_col, val_col))
     result = diagnose(history, metric=metric)
     replays = stopping_table(history) if stopping else []
@@ -68,16 +111,52 @@ def diagnose_command(
         plot.parent.mkdir(parents=True, exist_ok=True)
         plot_diagnosis(history, result).savefig(plot, dpi=120)
     if as_json:
-        data = {"log": str(log), **result.to_dict()}
+        data = {"log": str(log), **result.to_dict(), "notes": list(history.notes)}
         if stopping:
             data["stopping"] = replays
         typer.echo(json.dumps(_jsonable(data), indent=2))
-        return
-    render(result, title=str(log))
-    if stopping:
-        render_stopping(replays)
-    if plot is not None:
-        console.print(f"wrote {plot}")
+    else:
+        render(result, title=str(log), notes=history.notes)
+        if stopping:
+            render_stopping(replays)
+        if plot is not None:
+            console.print(f"wrote {plot}")
+    if result.verdict in failing:
+        raise typer.Exit(1)
+
+
+def _diagnose_runs(
+    folder: Path,
+    runs: list[Path],
+    metric: str | None,
+    train_col: str | None,
+    val_col: str | None,
+    log_format: str,
+    as_json: bool,
+) -> list[Verdict]:
+    """Diagnose each run of a folder separately; print a table (or JSON) of them."""
+    rows = []
+    for run in runs:
+        history = read_log(run, format=log_format, columns=column_map(train_col, val_col))
+        rows.append((run, history, diagnose(history, metric=metric)))
+    if as_json:
+        data = [{"log": str(run), **d.to_dict(), "notes": list(h.notes)} for run, h, d in rows]
+        typer.echo(json.dumps(_jsonable(data), indent=2))
+        return [d.verdict for _, _, d in rows]
+    table = Table(title=f"{len(runs)} runs in {folder} (each diagnosed on its own)")
+    for name in ("run", "verdict", "epochs", "best epoch", "overfitting from"):
+        table.add_column(name)
+    for run, _, d in rows:
+        table.add_row(
+            str(run.relative_to(folder)),
+            f"[{_COLORS[d.verdict]}]{d.verdict.value}[/]",
+            str(d.epochs),
+            "" if d.best_epoch is None else str(d.best_epoch),
+            "" if d.onset_epoch is None else str(d.onset_epoch),
+        )
+    console.print(table)
+    console.print("pass one run to see its causes and remedies", highlight=False)
+    return [d.verdict for _, _, d in rows]
 
 
 def stopping_table(history: History) -> list[dict[str, object]]:
@@ -120,8 +199,8 @@ def _filled(values: tuple[float, ...]) -> list[float]:
     return out
 
 
-def render(result: Diagnosis, *, title: str = "") -> None:
-    """Print a diagnosis with rich: verdict, evidence table, causes, remedies."""
+def render(result: Diagnosis, *, title: str = "", notes: tuple[str, ...] = ()) -> None:
+    """Print a diagnosis with rich: verdict, evidence table, notes, causes, remedies."""
     color = _COLORS[result.verdict]
     console.print(
         f"[bold {color}]{result.verdict.value.replace('_', ' ').upper()}[/]"
@@ -146,6 +225,8 @@ def render(result: Diagnosis, *, title: str = "") -> None:
             f"{gap.metric_at_best:+.4g} at best, {gap.metric_at_last:+.4g} at end",
         )
     console.print(table)
+    for note in notes:
+        console.print(f"[dim]note: {note}[/]", highlight=False)
     console.print(result.explanation, highlight=False)
     if result.causes:
         console.print("[bold]likely causes[/]")

@@ -126,7 +126,8 @@ def train(
 
         history = fit(network, split_data, config, callbacks=[show, *callbacks], optimizer=optim)
     seconds = time.perf_counter() - start
-    best = history.best_epoch if history.best_epoch is not None else len(history) - 1
+    lowest = history.best()  # the one definition of the best epoch: lowest val_loss
+    best = history.epoch.index(lowest) if lowest is not None else len(history) - 1
     metrics = {
         "config": config.to_dict(),
         "data": data,
@@ -135,7 +136,7 @@ def train(
         "transfer": {"pretrained": pretrained, "strategy": transfer} if pretrained else None,
         "epochs_run": len(history),
         "stop_reason": history.stop_reason,
-        "best_epoch": best,
+        "best_epoch": history.epoch[best],
         "final": _row(history, len(history) - 1),
         "best": _row(history, best),
         "seconds": seconds,

@@ -9,9 +9,10 @@ from typing import Annotated
 
 import typer
 
+from nooverfit._rules import diagnose
 from nooverfit.cli._app import app, console, guard
 from nooverfit.cli.diagnose import Format, Metric, TrainCol, ValCol, column_map, render
-from nooverfit.diagnose import Verdict, diagnose
+from nooverfit.diagnosis import Verdict
 from nooverfit.history import History
 from nooverfit.logs import read_log
 from nooverfit.stopping import EarlyStopping, parse_criterion
@@ -64,7 +65,7 @@ def watch(
     if history is None:
         raise ValueError(f"{log} never held a readable log; expected a growing CSV/JSONL log")
     console.print(f"no new epoch for {idle:g} s; final diagnosis:")
-    render(diagnose(history, metric=metric), title=str(log))
+    render(diagnose(history, metric=metric), title=str(log), notes=history.notes)
 
 
 def _stamp(path: Path) -> tuple[float, int] | None:
@@ -110,7 +111,8 @@ def _epoch(
     if not warned and verdict is Verdict.OVERFITTING:
         warned = True
         console.print(
-            f"[bold red]WARNING:[/] overfitting from epoch {epoch}: validation "
-            "loss is rising while training loss falls"
+            f"[bold red]WARNING:[/] overfitting from epoch {result.onset_epoch} (seen at epoch "
+            f"{epoch}; best epoch {result.best_epoch}): validation has stopped following "
+            "training"
         )
     return fired, warned

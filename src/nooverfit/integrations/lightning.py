@@ -5,17 +5,17 @@
 
 It reads the epoch's values from ``trainer.callback_metrics`` (any names ``read_log``
 understands: ``train_loss``, ``train_loss_epoch``, ``val_loss``, ``val_acc``, ...), feeds a
-:class:`~nooverfit.monitor.Monitor`, logs the verdict when it changes, and sets
-``trainer.should_stop`` when the criterion fires or the verdict is in ``stop_on``.
+:class:`~nooverfit.monitor.Monitor`, prints the verdict when it changes (on the rank-zero
+process only), and sets ``trainer.should_stop`` when the criterion fires or the verdict is
+in ``stop_on``.
 Needs the ``lightning`` extra (``pip install 'nooverfit[lightning]'``).
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from nooverfit.diagnose import Diagnosis, Verdict
+from nooverfit.diagnosis import Diagnosis, Verdict
 from nooverfit.logs._table import canonical
 from nooverfit.monitor import Monitor, Status
 
@@ -29,7 +29,11 @@ except ImportError:  # pragma: no cover - depends on the environment
             "the Lightning callback needs lightning: pip install 'nooverfit[lightning]'"
         ) from err
 
-log = logging.getLogger(__name__)
+
+def _say(trainer: Any, text: str) -> None:
+    """Print ``text`` once per run: on the global rank-zero process only."""
+    if getattr(trainer, "is_global_zero", True):
+        print(text, flush=True)
 
 
 def epoch_values(metrics: dict[str, Any]) -> dict[str, float]:
@@ -90,12 +94,13 @@ class DiagnosisCallback(pl.Callback):
         )
         verdict = self.status.diagnosis.verdict
         if verdict is not previous:
-            log.info("epoch %d: nooverfit verdict %s", trainer.current_epoch, verdict.value)
+            onset = self.status.diagnosis.onset_epoch
+            since = f" from epoch {onset}" if onset is not None else ""
+            _say(trainer, f"nooverfit: epoch {trainer.current_epoch}: {verdict.value}{since}")
         if self.status.stop:
-            log.warning(
-                "nooverfit stops training at epoch %d (%s); best epoch %s",
-                trainer.current_epoch,
-                self.status.reason,
-                self.status.best_epoch,
+            _say(
+                trainer,
+                f"nooverfit: stopping at epoch {trainer.current_epoch} ({self.status.reason}); "
+                f"best epoch {self.status.best_epoch}",
             )
             trainer.should_stop = True

@@ -9,8 +9,11 @@ Formats (``format=``):
 - ``tensorboard``: event files or run folders (needs the ``tensorboard`` extra).
 - ``csv`` / ``jsonl``: any table; map unusual names with ``columns=``.
 - ``json``: nooverfit's own ``History`` JSON, or Keras's ``history.history`` saved as JSON.
+- ``huggingface``: a Trainer's ``trainer_state.json``, its output folder or a checkpoint.
 
 ``auto`` (the default) picks by file name and content; all CSV flavours share one parser.
+A folder holding several runs is never merged: :func:`list_runs` finds them and
+:func:`read_log` asks for one.
 """
 
 from __future__ import annotations
@@ -20,11 +23,23 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from nooverfit.history import History
+from nooverfit.logs._runs import list_runs
 from nooverfit.logs._table import MAP_HINT, canonical, rows_to_history
+from nooverfit.logs.huggingface import STATE, read_trainer_state
 from nooverfit.logs.tensorboard import EVENTS, event_files, read_tensorboard
 from nooverfit.logs.text import read_csv, read_json, read_jsonl
 
-FORMATS = ("auto", "keras", "lightning", "tensorboard", "csv", "jsonl", "json", "nooverfit")
+FORMATS = (
+    "auto",
+    "keras",
+    "lightning",
+    "tensorboard",
+    "huggingface",
+    "csv",
+    "jsonl",
+    "json",
+    "nooverfit",
+)
 
 
 def detect_format(path: Path) -> str:
@@ -34,14 +49,20 @@ def detect_format(path: Path) -> str:
             return "tensorboard"
         if any(path.rglob("metrics.csv")):
             return "lightning"
+        if any(path.rglob(STATE)):
+            return "huggingface"
         raise ValueError(
-            f"{path} is a folder without {EVENTS}* or metrics.csv files; "
-            "expected a log file or a TensorBoard/Lightning run folder"
+            f"{path} is a folder without {EVENTS}*, metrics.csv or {STATE} files; "
+            "expected a log file or a TensorBoard/Lightning/Hugging Face run folder"
         )
     if path.name.startswith(EVENTS):
         return "tensorboard"
+    if path.name == STATE:
+        return "huggingface"
     if path.suffix.lower() == ".json":
-        return "json"
+        with path.open("rb") as f:
+            start = f.read(65536).decode("utf-8", errors="replace")
+        return "huggingface" if '"log_history"' in start else "json"
     with path.open("rb") as f:
         head = f.read(4096).decode("utf-8", errors="replace").lstrip()
     if path.suffix.lower() in (".jsonl", ".ndjson") or head.startswith("{"):
@@ -72,8 +93,9 @@ def read_log(
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
-        ValueError: unknown format, or no curve recognized (the message lists the
-            columns found and how to map them).
+        ValueError: unknown format, a folder holding several runs (the message lists
+            them), or no curve recognized (the message lists the columns found and how
+            to map them).
         ImportError: a TensorBoard log without the ``tensorboard`` package.
     """
     p = Path(path)
@@ -81,14 +103,27 @@ def read_log(
         raise FileNotFoundError(f"log not found: {p}")
     if format not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
+    if p.is_dir():
+        runs = list_runs(p)
+        if len(runs) > 1:
+            names = ", ".join(str(r.relative_to(p)) for r in runs[:10])
+            more = f" and {len(runs) - 10} more" if len(runs) > 10 else ""
+            raise ValueError(
+                f"{p} holds {len(runs)} runs ({names}{more}); pass one of them, "
+                "or diagnose the folder from the command line to see each"
+            )
+        if runs:
+            p = runs[0]
     kind = detect_format(p) if format == "auto" else format
     if kind == "tensorboard":
         return read_tensorboard(p, columns=columns)
+    if kind == "huggingface":
+        return read_trainer_state(p, columns=columns)
     if p.is_dir():
         found = sorted(p.rglob("metrics.csv"))
         if not found:
             raise ValueError(f"no metrics.csv under {p}; expected a Lightning run folder")
-        p = max(found, key=lambda f: f.stat().st_mtime)
+        p = found[0]
     if kind == "jsonl":
         return read_jsonl(p, columns=columns)
     if kind in ("json", "nooverfit") and p.suffix.lower() == ".json":
@@ -96,4 +131,12 @@ def read_log(
     return read_csv(p, columns=columns)
 
 
-__all__ = ["FORMATS", "MAP_HINT", "canonical", "detect_format", "read_log", "rows_to_history"]
+__all__ = [
+    "FORMATS",
+    "MAP_HINT",
+    "canonical",
+    "detect_format",
+    "list_runs",
+    "read_log",
+    "rows_to_history",
+]

@@ -80,23 +80,33 @@ def rows_to_history(
     *,
     columns: Mapping[str, str] | None = None,
     source: str = "log",
+    fold: str = "auto",
+    notes: tuple[str, ...] = (),
 ) -> History:
     """Fold logging rows into one value per epoch and name the curves.
 
-    Epoch-level values keep the last finite value logged in the epoch; step-level values
-    are averaged over the epoch. Rows without an ``epoch`` column count as one epoch each.
+    With ``fold="auto"``, epoch-level values keep the last finite value logged in the
+    epoch and step-level values are averaged over the epoch; ``fold="mean"`` averages
+    every value (for per-step logs grouped into epochs by a reader). Rows without an
+    ``epoch`` column count as one epoch each. When the epoch goes backwards (a run
+    restarted into the same log), only the rows of the last run are kept, and a note
+    says so.
 
     Args:
         rows: one mapping per logged row (NaN or absent for values not logged there).
         columns: explicit mapping ``{nooverfit name: logged name}``, e.g.
             ``{"loss": "train_mse", "val_loss": "valid_mse"}``; it overrides the guesses.
         source: what to call the log in errors (its path).
+        fold: ``"auto"`` or ``"mean"`` (see above).
+        notes: notes from the reader, passed on to the history.
 
     Raises:
         ValueError: when no training or validation curve can be recognized, or a mapped
             column does not exist (the message lists the columns found).
     """
-    rows = list(rows)
+    rows, restart = _last_run(list(rows))
+    if restart:
+        notes = (*notes, restart)
     found: list[str] = []
     for row in rows:
         found += [k for k in row if k not in found]
@@ -136,9 +146,28 @@ def rows_to_history(
     epochs = sorted(per_epoch)
     curves: dict[str, list[float]] = {}
     for target, (priority, _) in mapping.items():
-        fold = _mean if priority >= 2 else _last
-        curves[target] = [fold(per_epoch[e].get(target, [])) for e in epochs]
-    return History.from_columns(curves, epoch=epochs)
+        how = _mean if priority >= 2 or fold == "mean" else _last
+        curves[target] = [how(per_epoch[e].get(target, [])) for e in epochs]
+    return History.from_columns(curves, epoch=epochs, notes=notes)
+
+
+def _last_run(rows: list[Mapping[str, float]]) -> tuple[list[Mapping[str, float]], str]:
+    """The rows after the last place the epoch goes backwards, and a note about it."""
+    start, previous, back = 0, -math.inf, (0.0, 0.0)
+    for i, row in enumerate(rows):
+        epoch = row.get("epoch", math.nan)
+        if not math.isfinite(epoch):
+            continue
+        if epoch < previous:
+            start, back = i, (previous, epoch)
+        previous = epoch
+    if not start:
+        return rows, ""
+    note = (
+        f"the epoch goes back from {back[0]:g} to {back[1]:g} at row {start + 1}: a restarted "
+        f"run; diagnosing the last run only ({len(rows) - start} of {len(rows)} rows)"
+    )
+    return rows[start:], note
 
 
 def _last(values: list[float]) -> float:

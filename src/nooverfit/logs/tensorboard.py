@@ -5,17 +5,28 @@ Keras's ``TensorBoard`` callback writes ``RUN/train/events.out.tfevents.*`` and
 ``epoch_accuracy`` (TF2 stores them as tensors); PyTorch's ``SummaryWriter`` writes
 ``simple_value`` scalars under tags such as ``train/loss`` or ``loss/val``. The folder
 of each event file below the run directory becomes a prefix of its tags, so both layouts
-map onto ``loss``/``val_loss`` the same way. The global step is taken as the epoch.
+map onto ``loss``/``val_loss`` the same way.
+
+Scalars logged per step are grouped into epochs, in this order of preference:
+
+1. a logged ``epoch`` scalar (Lightning's logger writes one; so do many loops): each
+   step belongs to the last epoch logged at or before it;
+2. validation logged at other steps than training (per step, or every few steps): each
+   validation round closes an epoch;
+3. otherwise (every curve logged at the same steps) each logged step is an epoch, and a
+   note says so unless the steps count 0, 1, 2, ... or the tags are Keras's ``epoch_*``.
 """
 
 from __future__ import annotations
 
+import bisect
 import logging
+import math
 from collections.abc import Mapping
 from pathlib import Path
 
 from nooverfit.history import History
-from nooverfit.logs._table import rows_to_history
+from nooverfit.logs._table import canonical, rows_to_history
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +41,19 @@ def event_files(path: Path) -> list[Path]:
 
 
 def read_tensorboard(path: Path, *, columns: Mapping[str, str] | None = None) -> History:
-    """Read the scalars of a TensorBoard run into a history (one row per step).
+    """Read the scalars of a TensorBoard run into a history (one row per epoch).
 
     Raises:
         ImportError: when the ``tensorboard`` package is not installed.
         ValueError: when no event file or no recognizable curve is found.
     """
+    steps = _scalars(path)
+    rows, notes = _epochs(steps)
+    return rows_to_history(rows, columns=columns, source=str(path), fold="mean", notes=notes)
+
+
+def _scalars(path: Path) -> dict[int, dict[str, float]]:
+    """``{step: {tag: value}}`` of every scalar under ``path``."""
     try:
         from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
         from tensorboard.util import tensor_util
@@ -63,8 +81,43 @@ def read_tensorboard(path: Path, *, columns: Mapping[str, str] | None = None) ->
                     steps.setdefault(int(event.step), {})[tag] = number
         except Exception as err:  # a file still being written may end mid-record
             log.warning("%s: stopped reading at a damaged record (%s)", file, err)
-    rows = [{"epoch": float(step), **values} for step, values in sorted(steps.items())]
-    return rows_to_history(rows, columns=columns, source=str(path))
+    return steps
+
+
+def _epochs(steps: dict[int, dict[str, float]]) -> tuple[list[dict[str, float]], tuple[str, ...]]:
+    """Rows with an ``epoch`` each (see the module docstring) and a note when needed."""
+    order = sorted(steps)
+    tags = {tag for values in steps.values() for tag in values}
+    epoch_tag = next((t for t in sorted(tags) if t.rsplit("/", 1)[-1].lower() == "epoch"), None)
+    if epoch_tag is not None:
+        rows, current = [], 0.0
+        for step in order:
+            values = dict(steps[step])
+            current = values.pop(epoch_tag, current)
+            rows.append({**values, "epoch": float(math.floor(current + 1e-9))})
+        return rows, ()
+    kinds = {t: canonical(t) for t in tags}
+    val_steps = sorted(
+        s for s in order if any((k := kinds[t]) and k.target.startswith("val_") for t in steps[s])
+    )
+    train_steps = [
+        s
+        for s in order
+        if any((k := kinds[t]) and not k.target.startswith("val_") for t in steps[s])
+    ]
+    if val_steps and set(val_steps) != set(train_steps):
+        rows = [{**steps[s], "epoch": float(bisect.bisect_left(val_steps, s))} for s in order]
+        note = (
+            f"no epoch scalar in the log: each of the {len(val_steps)} validation rounds "
+            "closes an epoch, and the training values logged per step are averaged within it"
+        )
+        return rows, (note,)
+    rows = [{**steps[s], "epoch": float(s)} for s in order]
+    per_epoch = all(t.rsplit("/", 1)[-1].lower().startswith("epoch_") for t in tags)
+    if per_epoch or order == list(range(order[0], order[0] + len(order))):
+        # Keras's TensorBoard callback, or a loop logging once per epoch: steps are epochs
+        return rows, ()
+    return rows, ("no epoch scalar in the log: the logged steps are shown as epochs",)
 
 
 def _scalar(value: object, tensor_util: object) -> float | None:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from nooverfit.diagnose import Diagnosis, Verdict
+from nooverfit.diagnosis import Diagnosis, Verdict
 from nooverfit.history import History
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ import torch
 from nooverfit._io import atomic_write, atomic_write_json
 from nooverfit.config import RunConfig
 from nooverfit.data.split import Split
-from nooverfit.diagnose import Diagnosis
+from nooverfit.diagnosis import Diagnosis
 from nooverfit.history import History
 from nooverfit.studies.curves import LearningCurve, ValidationCurve
 from nooverfit.studies.select import Score

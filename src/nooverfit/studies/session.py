@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from nooverfit._rules import diagnose
 from nooverfit.config import RunConfig
 from nooverfit.data.dataset import Dataset
 from nooverfit.data.tensors import SplitData
-from nooverfit.diagnose import Diagnosis, diagnose
+from nooverfit.diagnosis import Diagnosis
 from nooverfit.engine import ENGINES, RunResult, run_configs
 from nooverfit.engine.sequential import Factory, make_model, run_sequential
 from nooverfit.studies import plan

@@ -1,0 +1,398 @@
+"""Build a labelled corpus of real training logs, written by the frameworks themselves.
+
+Each run trains a small network on one of eight data sets (scikit-learn built-ins and
+generated ones; classification and regression) in a regime whose outcome is known by
+construction, and lets Keras 3 (torch backend), Lightning, PyTorch's ``SummaryWriter``
+or the Hugging Face Trainer's ``trainer_state.json`` format write the log (see
+``_corpus_writers.py``). The label is then checked against a signal the diagnosis never
+sees: the curve of a held-out test set (and clean train metrics) measured at every
+validated epoch. Runs whose test curve contradicts their label are dropped and counted.
+
+Runs are split by data set and framework: the ``heldout`` part (data sets ``HELDOUT_DATA``
+and every ``hf`` run) is only scored on, never tuned on.
+
+    nice -n 10 python bench/make_log_corpus.py [--runs 360] [--out ~/.cache/nooverfit/log-corpus]
+
+Writes ``OUT/runs/<id>/...`` (the logs) and ``OUT/manifest.jsonl`` (one line per kept run:
+id, log path, framework, data set, regime, label, labelled onset, part, spec, test curve).
+Same ``--seed``, same corpus.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import math
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+import numpy as np
+import torch
+from _corpus_writers import WRITERS
+
+DATASETS = ("digits", "cancer", "wine", "moons", "blobs", "diabetes", "friedman", "wave")
+HELDOUT_DATA = ("wine", "friedman", "moons")
+FRAMEWORKS = ("keras", "tensorboard", "lightning", "hf")
+#: Share of runs per framework (Lightning is slow per epoch on a CPU: fewer, shorter runs).
+FRAMEWORK_WEIGHTS = (0.16, 0.4, 0.1, 0.34)
+REGIMES = ("overfitting", "good_fit", "still_improving", "underfitting", "diverging")
+DEFAULT_OUT = Path.home() / ".cache" / "nooverfit" / "log-corpus"
+
+
+@functools.cache
+def load_data(name: str, seed: int) -> dict[str, Any]:
+    """Standardized features and a seeded train-pool / val / test split."""
+    from sklearn import datasets
+
+    rng = np.random.default_rng(seed)
+    kind = "cls"
+    if name == "digits":
+        x, y = datasets.load_digits(return_X_y=True)
+    elif name == "cancer":
+        x, y = datasets.load_breast_cancer(return_X_y=True)
+    elif name == "wine":
+        x, y = datasets.load_wine(return_X_y=True)
+    elif name == "moons":
+        x, y = datasets.make_moons(1200, noise=0.3, random_state=seed)
+    elif name == "blobs":
+        x, y = datasets.make_classification(
+            1500, n_features=20, n_informative=8, n_classes=4, flip_y=0.03, random_state=seed
+        )
+    elif name == "diabetes":
+        x, y = datasets.load_diabetes(return_X_y=True)
+        kind = "reg"
+    elif name == "friedman":
+        x, y = datasets.make_friedman1(1500, noise=1.0, random_state=seed)
+        kind = "reg"
+    else:  # wave: a smooth nonlinear target in 8 features
+        x = rng.normal(size=(1500, 8))
+        y = (
+            np.sin(2 * x[:, 0])
+            + 0.5 * x[:, 1] ** 2
+            - x[:, 2] * x[:, 3]
+            + 0.3 * rng.normal(size=1500)
+        )
+        kind = "reg"
+    x = (x - x.mean(0)) / (x.std(0) + 1e-9)
+    if kind == "reg":
+        y = (y - y.mean()) / y.std()
+    order = rng.permutation(len(x))
+    n_test, n_val = min(400, len(x) // 4), min(300, len(x) // 5)
+    test, val, pool = order[:n_test], order[n_test : n_test + n_val], order[n_test + n_val :]
+    return {
+        "kind": kind,
+        "classes": int(y.max()) + 1 if kind == "cls" else 0,
+        "x_pool": x[pool].astype(np.float32),
+        "y_pool": y[pool],
+        "x_val": x[val].astype(np.float32),
+        "y_val": y[val],
+        "x_test": x[test].astype(np.float32),
+        "y_test": y[test],
+    }
+
+
+def sample_spec(i: int, rng: np.random.Generator, pool: int, kind: str) -> dict[str, Any]:
+    """A random configuration for run ``i`` in a regime chosen round-robin."""
+    regime = REGIMES[i % len(REGIMES)]
+    c = lambda *xs: xs[int(rng.integers(len(xs)))]  # noqa: E731
+    spec: dict[str, Any] = dict(
+        regime=regime,
+        seed=int(rng.integers(1 << 30)),
+        width=int(c(32, 64, 128)),
+        depth=int(c(1, 2)),
+        dropout=0.0,
+        batchnorm=bool(rng.random() < 0.15),
+        l2=0.0,
+        optimizer=c("adam", "adam", "adamw", "momentum", "rmsprop"),
+        lr=1e-3,
+        batch=int(c(32, 64, 128)),
+        epochs=int(c(30, 60, 100)),
+        n_train=min(pool, int(c(200, 300, 400))),
+        noise=0.0,
+        loss="ce" if kind == "cls" else c("mse", "mse", "mae"),
+        val_every=int(c(1, 1, 1, 2)),
+        early_stopping=0,
+    )
+    lr_scale = {"adam": 1.0, "adamw": 1.0, "rmsprop": 0.5, "momentum": 10.0, "sgd": 30.0}
+    if regime == "overfitting":
+        spec.update(
+            width=int(c(256, 512)),
+            depth=int(c(2, 3)),
+            n_train=int(min(pool, c(40, 60, 100))),
+            noise=float(c(0.0, 0.1, 0.2, 0.3)),
+            batch=int(c(16, 32)),
+            epochs=int(c(40, 60, 100, 150)),
+            lr=float(c(1e-3, 2e-3)),
+        )
+    elif regime == "good_fit":
+        spec.update(
+            dropout=float(c(0.0, 0.2)),
+            l2=float(c(0.0, 1e-4, 1e-3)),
+            lr=float(c(3e-3, 1e-2)),
+            epochs=int(c(40, 80, 150)),
+            early_stopping=int(c(15, 20)),
+            n_train=min(pool, 600),
+            batch=128,
+        )
+    elif regime == "still_improving":
+        spec.update(
+            optimizer=c("adam", "sgd", "momentum"),
+            lr=float(c(3e-4, 1e-3)),
+            epochs=int(c(3, 5, 8, 12, 20)),
+            val_every=1,
+        )
+    elif regime == "underfitting":
+        spec.update(
+            width=int(c(1, 2)),
+            depth=1,
+            l2=float(c(0.1, 0.3, 1.0)),
+            lr=float(c(3e-3, 1e-2)),
+            epochs=int(c(40, 80, 150)),
+            batch=128,
+        )
+        if rng.random() < 0.5:
+            spec["width"] = 64  # a wide network held down by a heavy penalty
+    else:  # diverging: far too large a step
+        spec.update(optimizer=c("sgd", "sgd", "adam"), lr=float(c(3.0, 10.0, 30.0)))
+        lr_scale = {k: 1.0 for k in lr_scale}
+        spec["epochs"] = int(c(5, 10, 30, 60))
+    spec["lr"] = float(spec["lr"] * lr_scale[spec["optimizer"]])
+    if spec["optimizer"] == "sgd" and regime != "diverging":
+        spec["lr"] = min(spec["lr"], 0.05)
+    return spec
+
+
+def framework_options(spec: dict[str, Any], framework: str, rng: np.random.Generator) -> None:
+    """Logging choices: TensorBoard per epoch or per step, HF logging steps, Lightning names."""
+    spec["framework"] = framework
+    spec["tb_mode"] = str(rng.choice(["epoch", "step", "step_epoch"]))
+    tags = [("Loss/train", "Loss/val"), ("train/loss", "val/loss"), ("loss", "val_loss")]
+    spec["tb_train_tag"], spec["tb_val_tag"] = tags[int(rng.integers(len(tags)))]
+    spec["log_steps"] = int(rng.choice([1, 5, 10, 50]))
+    spec["hf_checkpoint"] = bool(rng.random() < 0.3)
+    spec["pl_name"] = str(rng.choice(["train_loss", "loss"]))
+    spec["pl_on_step"] = bool(rng.random() < 0.5)
+    # Keras and Lightning cost 50-300 ms per epoch on a CPU: short runs, large batches.
+    if framework == "lightning":
+        spec["epochs"] = min(spec["epochs"], 25)
+        spec["batch"] = max(spec["batch"], 32)
+        spec["n_train"] = min(spec["n_train"], 200)
+        spec["log_steps"] = min(spec["log_steps"], 5)
+    if framework == "keras":
+        spec["epochs"] = min(spec["epochs"], 30)
+        spec["batch"] = max(spec["batch"], 32)
+    if (
+        framework in ("tensorboard", "hf")
+        and spec["regime"] == "good_fit"
+        and spec["epochs"] == 400
+    ):
+        spec["n_train"] = min(spec["n_train"], 300)
+
+
+def prepare(data: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
+    """Take the training subset and add label or target noise to it (never to val/test)."""
+    rng = np.random.default_rng(spec["seed"])
+    n = spec["n_train"]
+    if data["kind"] == "cls":  # at least two samples per class
+        idx = np.concatenate(
+            [np.flatnonzero(data["y_pool"] == k)[:2] for k in range(data["classes"])]
+        )
+        rest = np.setdiff1d(rng.permutation(len(data["x_pool"])), idx, assume_unique=True)
+        idx = np.concatenate([idx, rng.permutation(rest)[: max(0, n - len(idx))]])
+    else:
+        idx = rng.permutation(len(data["x_pool"]))[:n]
+    x, y = data["x_pool"][idx], data["y_pool"][idx].copy()
+    if spec["noise"] and data["kind"] == "cls":
+        flip = rng.random(len(y)) < spec["noise"]
+        y[flip] = rng.integers(data["classes"], size=int(flip.sum()))
+    elif spec["noise"]:
+        y = y + 3 * spec["noise"] * rng.normal(size=len(y))
+    return {**data, "x_train": x, "y_train": y}
+
+
+def _ma(x: np.ndarray, width: int = 5) -> np.ndarray:
+    half = width // 2
+    return np.array([np.mean(x[max(0, i - half) : i + half + 1]) for i in range(len(x))])
+
+
+def check_label(
+    spec: dict[str, Any], truth: dict[str, list[float]], val: list[float]
+) -> tuple[bool, int | None, str]:
+    """Whether the test curve agrees with the label; the labelled onset; why not."""
+    regime = spec["regime"]
+    test = np.asarray(truth["test"], dtype=float)
+    train = np.asarray(truth["train_eval"], dtype=float)
+    epochs = truth["val_epochs"]
+    if regime == "diverging":
+        if not np.isfinite(test).all() or not np.isfinite(train).all():
+            return True, None, ""
+        acc = np.asarray(truth["test_acc"])
+        stuck = (
+            spec["loss"] == "ce"
+            and np.nanmax(acc[len(acc) // 2 :]) - np.nanmin(acc[len(acc) // 2 :]) < 0.02
+        )
+        rose = train[-1] > 1.5 * np.min(train) or test[-1] > 3 * np.min(test)
+        return bool(stuck or rose), None, "test curve looks stable"
+    if len(test) < 3 or not np.isfinite(test).all():
+        return False, None, "non-finite test curve"
+    smooth = _ma(test)
+    low = int(np.argmin(smooth))
+    tail = max(1, len(test) // 3)
+    if regime == "overfitting":
+        v = _ma(np.asarray(val, dtype=float))
+        onset = int(np.argmin(v))
+        rises = smooth[-1] > 1.1 * smooth[low] and low <= len(test) - 3
+        acc_gap = np.asarray(truth["train_acc"]) - np.asarray(truth["test_acc"])
+        if spec["loss"] == "ce":
+            gap = acc_gap[-1] > 0.1 and truth["train_acc"][-1] > 0.97
+        else:
+            gap = train[-1] < 0.3 * test[-1] and smooth[-1] > 1.03 * smooth[low]
+        ok = (rises or gap) and onset <= len(v) - 2
+        return bool(ok), epochs[onset], "test loss does not rise"
+    drop = (test[-tail - 1] - test[-1]) / abs(test[-tail - 1])
+    if regime == "still_improving":
+        return (
+            bool(drop > 0.02 and low >= len(test) - 2),
+            None,
+            f"test fell {drop:.3f} over last third",
+        )
+    if regime == "good_fit":
+        ok = smooth[-1] <= 1.1 * smooth[low] and drop < 0.05 and train[-1] < 0.7 * train[0]
+        ends = smooth[-1] / smooth[low]
+        why = f"test end/min {ends:.3f}, fell {drop:.3f}, train {train[-1] / train[0]:.2f}"
+        return bool(ok), None, why
+    # underfitting: converged, train and test alike, and not much learned
+    gap = abs(test[-1] - train[-1]) / abs(test[-1])
+    learned_little = train[-1] > 0.4 * train[0] or (
+        spec["loss"] == "ce" and truth["train_acc"][-1] < 0.8
+    )
+    why = f"gap {gap:.2f}, fell {drop:.3f}, learned little {learned_little}"
+    return bool(gap < 0.2 and abs(drop) < 0.05 and learned_little), None, why
+
+
+def run_one(task: tuple[int, str, str, dict[str, Any], str]) -> dict[str, Any] | None:
+    """Train and log run ``i``; the manifest record, or ``None`` when the label is dropped."""
+    i, name, framework, spec, root = task
+    torch.set_num_threads(1)
+    data = load_data(name, 0)
+    run_id = f"{i:04d}_{framework}_{name}_{spec['regime']}"
+    out = Path(root) / "runs" / run_id
+    t0 = time.perf_counter()
+    truth = WRITERS[framework](spec, prepare(data, spec), out)
+    seconds = time.perf_counter() - t0
+    ok, onset, why = check_label(spec, truth, truth["val"])
+    if not ok:
+        print(f"drop {run_id} ({seconds:.1f} s): {why}", flush=True)
+        shutil.rmtree(out, ignore_errors=True)
+        return {"dropped": run_id, "framework": framework, "seconds": seconds}
+    print(f"keep {run_id} ({seconds:.1f} s)", flush=True)
+    return {
+        "id": run_id,
+        "log": str(log_path(out, framework).relative_to(root)),
+        "framework": framework,
+        "data": name,
+        "kind": data["kind"],
+        "regime": spec["regime"],
+        "label": spec["regime"],
+        "onset": onset,
+        "part": "heldout" if name in HELDOUT_DATA or framework == "hf" else "design",
+        "spec": spec,
+        "test": [x if math.isfinite(x) else None for x in truth["test"]],
+        "val_epochs": truth["val_epochs"],
+        "seconds": seconds,
+    }
+
+
+def tasks(runs: int, seed: int, frameworks: list[str], root: Path, start: int = 0) -> list[Any]:
+    """Every run's data set, framework and configuration, drawn from ``seed`` alone."""
+    weights = np.array([FRAMEWORK_WEIGHTS[FRAMEWORKS.index(f)] for f in frameworks])
+    pools = {name: len(load_data(name, 0)["x_pool"]) for name in DATASETS}
+    kinds = {name: load_data(name, 0)["kind"] for name in DATASETS}
+    out = []
+    for i in range(start, start + runs):
+        rng = np.random.default_rng([seed, i])
+        name = DATASETS[int(rng.integers(len(DATASETS)))]
+        framework = str(rng.choice(frameworks, p=weights / weights.sum()))
+        spec = sample_spec(i, rng, pools[name], kinds[name])
+        framework_options(spec, framework, rng)
+        out.append((i, name, framework, spec, str(root)))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=420)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--only", default="", help="comma-separated frameworks (debugging)")
+    parser.add_argument(
+        "--start",
+        type=int,
+        default=0,
+        help="first run index: a build in parts (--start 420 --runs 180) adds runs to OUT, "
+        "with its own manifest-START.jsonl; run i is the same whatever the parts",
+    )
+    args = parser.parse_args()
+    if args.out.exists() and not args.start:
+        shutil.rmtree(args.out)
+    (args.out / "runs").mkdir(parents=True, exist_ok=True)
+    name = "manifest.jsonl" if not args.start else f"manifest-{args.start}.jsonl"
+    frameworks = [f for f in FRAMEWORKS if not args.only or f in args.only.split(",")]
+    start = time.perf_counter()
+    todo = tasks(args.runs, args.seed, frameworks, args.out, args.start)
+    import multiprocessing
+
+    results = []
+    # the manifest grows as runs finish, so a partial build can already be scored
+    with (
+        multiprocessing.get_context("spawn").Pool(args.jobs, initializer=_quiet) as pool,
+        (args.out / name).open("w") as manifest,
+    ):
+        for record in pool.imap(run_one, todo, chunksize=1):
+            results.append(record)
+            if record and "id" in record:
+                manifest.write(json.dumps(record) + "\n")
+                manifest.flush()
+    kept = [r for r in results if r and "id" in r]
+    took = time.perf_counter() - start
+    per_fw: dict[str, float] = {}
+    for r in results:
+        if r:
+            per_fw[r["framework"]] = per_fw.get(r["framework"], 0.0) + r["seconds"]
+    print(
+        f"kept {len(kept)}, dropped {len(results) - len(kept)} (label contradicted by the "
+        f"test curve); built in {took:.0f} s with {args.jobs} jobs"
+    )
+    print(
+        "training seconds per framework: " + ", ".join(f"{k} {v:.0f}" for k, v in per_fw.items())
+    )
+
+
+def _quiet() -> None:
+    import logging
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def log_path(out: Path, framework: str) -> Path:
+    """What a user would pass to ``nooverfit diagnose`` for this run."""
+    if framework == "keras":
+        return out / "training.log"
+    if framework == "hf":
+        found = sorted(out.rglob("trainer_state.json"))
+        return found[0] if found and found[0].parent == out else out
+    return out
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+"""Write the small real-run logs behind the diagnosis regression tests.
+
+Each fixture is a run of one failure family from issue 15, trained here and logged by the
+framework itself (see ``_corpus_writers.py``), saved under
+``tests/fixtures/logs/real/<name>/`` with a ``label.json`` (the family, the expected
+verdict and the test curve that confirms it; the tests never show it to ``diagnose``).
+
+    nice -n 10 python bench/make_log_fixtures.py [--out tests/fixtures/logs/real]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+import torch
+from _corpus_writers import WRITERS
+from make_log_corpus import framework_options, load_data, prepare
+
+BASE: dict[str, Any] = dict(
+    seed=0,
+    width=64,
+    depth=2,
+    dropout=0.0,
+    batchnorm=False,
+    l2=0.0,
+    optimizer="adam",
+    lr=1e-3,
+    batch=32,
+    epochs=30,
+    n_train=300,
+    noise=0.0,
+    loss="ce",
+    val_every=1,
+    early_stopping=0,
+)
+
+#: name -> (framework, data set, expected verdict, changes to BASE, logging options)
+FIXTURES: dict[str, tuple[str, str, str, dict[str, Any], dict[str, Any]]] = {
+    # Keras: softmax outputs saturate after a huge step; the clipped loss sits at
+    # (1 - p) * 16.1, far above ln 2, accuracy at the majority share
+    "collapse_keras": ("keras", "cancer", "diverging", dict(lr=30.0, epochs=12), {}),
+    # training loss to ~0 while validation rises: memorization, never "diverging"
+    "memorization_tensorboard": (
+        "tensorboard",
+        "diabetes",
+        "overfitting",
+        dict(width=512, depth=3, n_train=40, loss="mse", epochs=120, batch=8, noise=0.2),
+        dict(tb_mode="epoch", tb_train_tag="loss/train", tb_val_tag="loss/val"),
+    ),
+    # 12 epochs, both losses still falling steadily
+    "short_still_falling_keras": (
+        "keras",
+        "digits",
+        "still_improving",
+        dict(epochs=12, lr=3e-4),
+        {},
+    ),
+    # a wide network on 60 digits: training accuracy 100 %, validation far below, flat loss
+    "gap_flat_val_lightning": (
+        "lightning",
+        "digits",
+        "overfitting",
+        dict(width=512, n_train=60, epochs=25, lr=2e-3, batch=16, l2=1e-3),
+        dict(pl_name="train_loss", pl_on_step=False),
+    ),
+    # Hugging Face format, per-step training losses and fractional epochs
+    "overfit_hf": (
+        "hf",
+        "blobs",
+        "overfitting",
+        dict(width=256, n_train=60, noise=0.2, epochs=40, batch=16),
+        dict(log_steps=2, hf_checkpoint=False),
+    ),
+    "overfit_hf_checkpoint": (
+        "hf",
+        "blobs",
+        "overfitting",
+        dict(width=256, n_train=60, noise=0.2, epochs=40, batch=16),
+        dict(log_steps=2, hf_checkpoint=True),
+    ),
+    # TensorBoard per step with and without an epoch scalar
+    "steps_epoch_tensorboard": (
+        "tensorboard",
+        "moons",
+        "good_fit",
+        dict(epochs=30, lr=1e-2, batch=16, n_train=300, early_stopping=8),
+        dict(tb_mode="step_epoch", tb_train_tag="train/loss", tb_val_tag="val/loss", log_steps=1),
+    ),
+    "steps_only_tensorboard": (
+        "tensorboard",
+        "moons",
+        "good_fit",
+        dict(epochs=30, lr=1e-2, batch=16, n_train=300, early_stopping=8),
+        dict(tb_mode="step", tb_train_tag="train/loss", tb_val_tag="val/loss", log_steps=1),
+    ),
+    # a regression log (MAE loss only)
+    "regression_mae_keras": (
+        "keras",
+        "friedman",
+        "overfitting",
+        dict(width=256, n_train=40, loss="mae", epochs=30, batch=8, noise=0.3),
+        {},
+    ),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("tests/fixtures/logs/real"))
+    parser.add_argument("--only", default="")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    import numpy as np
+
+    for name, (framework, data_name, verdict, changes, options) in FIXTURES.items():
+        if args.only and name not in args.only.split(","):
+            continue
+        spec = {**BASE, **changes, "regime": verdict}
+        framework_options(spec, framework, np.random.default_rng(0))
+        spec.update(options)
+        data = load_data(data_name, 0)
+        spec["n_train"] = min(spec["n_train"], len(data["x_pool"]))
+        if data["kind"] == "reg" and spec["loss"] == "ce":
+            spec["loss"] = "mse"
+        out = args.out / name
+        shutil.rmtree(out, ignore_errors=True)
+        truth = WRITERS[framework](spec, prepare(data, spec), out)
+        label = {"family": name, "verdict": verdict, "framework": framework, "data": data_name}
+        label["test"] = [round(x, 5) for x in truth["test"]]
+        (args.out / f"{name}.label.json").write_text(json.dumps(label, indent=1) + "\n")
+        print(name, "written")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,420 @@
+"""`diagnose`: a verdict on a training run from its curves alone.
+
+Pure and deterministic: a :class:`~nooverfit.history.History` in, a frozen
+:class:`~nooverfit.diagnosis.Diagnosis` out. Every rule compares a curve with itself
+(relative rises and falls, in shares of the run rather than per epoch), so scaling all
+losses by a constant, adding a constant penalty to the training loss (Keras adds its L2
+penalty there), or logging every second epoch leaves the verdict alone. The only absolute
+level used is the chance-level cross-entropy, for classification logs with an accuracy.
+The rules, in order:
+
+1. **diverging** - the run recorded a divergence; a loss is infinite, ends in NaN or
+   was NaN throughout; the smoothed training loss ends more than 20 % above its minimum
+   and by more than 5 % of what it had fallen while validation stopped falling
+   (exploding); training and validation both swing by more than 10 % per logged point
+   (in log space, beyond their trend) without getting lower; validation jumps back and
+   forth by ``VAL_SWING`` per evaluation, grows over ``EXPLODE`` (30) times its minimum,
+   or sits over 100x a training loss that never fell; or the run **collapsed**: accuracy
+   stuck in the second half while the training loss sits far above the chance-level loss
+   of a constant predictor (``max(ln 2, 2 ln(1 / accuracy))``: saturated outputs, not a
+   model that learned nothing).
+2. **insufficient_evidence** - no validation curve, or fewer than ``MIN_EPOCHS`` values.
+3. **overfitting** - the smoothed validation loss rose more than ``RISE`` (15 %) above its
+   minimum at least two logged points before the end (unless early stopping ended the run
+   there); or the network memorized the training set (training loss down to a tenth of
+   its start and of the validation loss) while validation rose over a third of ``RISE``,
+   or validation
+   rose over a third of ``RISE`` while the gap to training widened by ``WIDEN`` of its
+   level; or an
+   accuracy-like metric shows a large gap (training >= 97 %, validation >= ``GAP`` points
+   lower) while validation no longer falls. A ratio to a training loss near zero is never
+   read as divergence.
+4. **still_improving** - the smoothed validation loss fell more than ``STILL`` (2 %) over
+   the last third of the run and is lowest at its end.
+5. **underfitting** - validation is within 50 % of training at the best epoch and either
+   the training curve fell less than half of its first value or the training metric
+   (accuracy-like, in [0, 1]) stayed below 0.75.
+6. **good_fit** - otherwise.
+
+The best epoch and the onset are :func:`~nooverfit.history.best_index` and
+:func:`~nooverfit.history.onset_index` (one definition everywhere). The generalization
+loss is Prechelt's ``GL = 100 * (E_va(last) / E_opt - 1)`` on the raw curve, in percent.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from nooverfit import _advice
+from nooverfit import _curves as cv
+from nooverfit.diagnosis import Diagnosis, Evidence, Gap, Verdict
+from nooverfit.history import History, best_index, onset_index
+
+#: Fewer validated epochs than this give ``insufficient_evidence``.
+MIN_EPOCHS = 3
+#: Smoothed validation-loss rise above its minimum that counts as overfitting (fraction).
+RISE = 0.15
+#: Train-minus-validation accuracy at the end that counts as overfitting (fraction).
+GAP = 0.06
+#: Growth of the train/validation gap after the validation minimum, as a share of the
+#: validation loss there, that (with a rise of a third of ``RISE``) shows overfitting.
+WIDEN = 0.15
+#: Fall of the smoothed validation loss over the last third that is still improving.
+STILL = 0.02
+#: Share of its average rate of fall that the last third must keep to be still improving.
+BEND = 0.5
+#: Smoothed training-loss rise above its minimum that counts as diverging (fraction).
+DIVERGE_RISE = 0.2
+#: ... provided the rise is also at least this share of how far the loss had fallen from
+#: its early level: a loss near zero (0.001 -> 0.002 with batch norm on small batches) is
+#: noise, not an optimizer running away.
+DIVERGE_FLOOR = 0.05
+#: Validation/training loss ratio that, with a training loss that never fell, is a blow-up.
+BLOWUP = 100.0
+#: Growth of the smoothed validation loss over its minimum that only a blow-up explains
+#: (overfitting multiplies it by a few at most).
+EXPLODE = 30.0
+#: Back-and-forth change of log(validation loss) per evaluation that only an unstable
+#: optimizer explains (a factor of 2 each way on average).
+VAL_SWING = 0.7
+#: Back-and-forth change of log(training loss) per logged point that counts as oscillating.
+OSCILLATION = 0.1
+_EARLY_STOPS = ("patience", "generalization_loss", "progress_quotient", "up")
+
+
+def diagnose(history: History, *, metric: str | None = None) -> Diagnosis:
+    """Give a verdict on ``history`` (see the module docstring for the rules).
+
+    Args:
+        history: per-epoch curves; NaN epochs are skipped, higher-is-better metrics are
+            turned into errors (``1 - accuracy``) when no loss is logged.
+        metric: metric whose train/val gap is reported and, when the history has no
+            validation loss, decided on (default: ``"accuracy"`` when logged).
+
+    Returns:
+        The :class:`~nooverfit.diagnosis.Diagnosis`.
+
+    Raises:
+        ValueError: if ``metric`` names a column the history does not have.
+    """
+    metric = _pick_metric(history, metric)
+    monitor, train_raw, val_raw = _decision_curves(history, metric)
+    gap = _gap(history, metric, train_raw, val_raw)
+    diverged = _diverged(history, train_raw, val_raw) or _collapsed(history, metric)
+    if diverged:
+        return _advice.build(Verdict.DIVERGING, history, gap, None, monitor, reason=diverged)
+    missing = []
+    if not np.isfinite(val_raw).any():
+        missing.append("a validation curve (val_loss or val_<metric>)")
+    if np.isfinite(val_raw).sum() < MIN_EPOCHS:
+        count = int(np.isfinite(val_raw).sum())
+        missing.append(f"at least {MIN_EPOCHS} epochs with validation values (got {count})")
+    if missing:
+        return _advice.build(
+            Verdict.INSUFFICIENT_EVIDENCE, history, gap, None, monitor, missing=tuple(missing)
+        )
+    ev = _evidence(history, metric, train_raw, val_raw)
+    if ev.signal:
+        verdict = Verdict.OVERFITTING
+    elif _still_falling(ev):
+        verdict = Verdict.STILL_IMPROVING
+    elif _underfit(ev, _weak_metric(history, metric)):
+        verdict = Verdict.UNDERFITTING
+    else:
+        verdict = Verdict.GOOD_FIT
+    return _advice.build(verdict, history, gap, ev, monitor)
+
+
+def _still_falling(ev: Evidence) -> bool:
+    """Validation fell more than ``STILL`` over the last third, is lowest near the end, and
+    falls there at over ``BEND`` times its average rate (the curve has not bent yet)."""
+    n = len(ev.val)
+    near_end = int(np.argmin(ev.val)) >= n - 2 or ev.best >= n - max(2, n // 10)
+    return ev.tail_drop > STILL and near_end and ev.extra["bend"] >= BEND
+
+
+def _underfit(ev: Evidence, weak: bool) -> bool:
+    """Whether training got little below where it started, measured against the
+    validation loss at its best: ``(train[0] - min(train)) / min(val)`` under 0.5 (1.5 with
+    a weak training metric). Differences of the training loss and a ratio of losses, so
+    neither a scale nor a constant penalty on the training loss changes it."""
+    train, val = ev.train, ev.val
+    if not np.isfinite(train).all():
+        return _close(ev) and weak
+    low = float(np.min(val))
+    if low <= 0:
+        return False
+    drop = (float(train[0]) - float(np.min(train))) / low
+    # validation's own fall guards against a training curve whose first value was logged
+    # late (a per-step log sampled every few steps)
+    val_drop = (float(val[0]) - low) / low
+    return drop < (1.5 if weak else 0.5) and val_drop < (1.5 if weak else 1.0)
+
+
+def _close(ev: Evidence) -> bool:
+    """Whether validation is within 50 % of training at the best epoch (or training is
+    missing, or above validation: a penalty added to the training loss)."""
+    train, val = float(ev.train[ev.best]), float(ev.val[ev.best])
+    if not math.isfinite(train) or train <= 0:
+        return not math.isfinite(train)
+    return val / train < 1.5
+
+
+def _weak_metric(history: History, metric: str | None) -> bool:
+    """Whether a higher-is-better metric in [0, 1] stayed below 0.75 on the training set."""
+    values = _accuracy(history, metric, "")
+    finite = values[np.isfinite(values)]
+    return bool(finite.size and np.max(finite) < 0.75)
+
+
+def _accuracy(history: History, metric: str | None, prefix: str) -> np.ndarray:
+    """The ``prefix + metric`` column when it is accuracy-like and in [0, 1], else NaN."""
+    n = len(history)
+    if metric is None or not cv.higher_is_better(metric):
+        return np.full(n, np.nan)
+    values = _column(history, prefix + metric)
+    finite = values[np.isfinite(values)]
+    if not finite.size or finite.min() < 0 or finite.max() > 1:
+        return np.full(n, np.nan)
+    return values
+
+
+def _pick_metric(history: History, metric: str | None) -> str | None:
+    if metric is None:
+        return "accuracy" if history.has("accuracy") or history.has("val_accuracy") else None
+    if not (history.has(metric) or history.has(f"val_{metric}")):
+        names = ", ".join(history.columns())
+        raise ValueError(f"metric {metric!r} not in the log; columns found: {names}")
+    return metric
+
+
+def _column(history: History, name: str) -> np.ndarray:
+    if name in ("loss", "accuracy", "val_loss", "val_accuracy") or name in history.extras:
+        return cv.to_array(history.column(name))
+    return np.full(len(history), np.nan)
+
+
+def _decision_curves(history: History, metric: str | None) -> tuple[str, np.ndarray, np.ndarray]:
+    """The (train, val) curves to decide on, as errors: lower is better."""
+    train, val = _column(history, "loss"), _column(history, "val_loss")
+    if np.isfinite(val).any() or metric is None:
+        return "loss", train, val
+    train, val = _column(history, metric), _column(history, f"val_{metric}")
+    if cv.higher_is_better(metric):
+        both = np.concatenate([train, val])
+        finite = both[np.isfinite(both)]
+        if finite.size and finite.min() >= 0 and finite.max() <= 1:
+            return metric, 1 - train, 1 - val
+        top = float(finite.max()) if finite.size else 0.0
+        return metric, top + abs(top) * 0.01 + 1e-12 - train, top + abs(top) * 0.01 + 1e-12 - val
+    return metric, train, val
+
+
+def _gap(history: History, metric: str | None, train: np.ndarray, val: np.ndarray) -> Gap:
+    best = best_index(list(val))
+    if best is None:
+        return Gap(metric=metric)
+    last = int(np.flatnonzero(np.isfinite(val))[-1])
+    loss_t, loss_v = _column(history, "loss"), _column(history, "val_loss")
+    values: dict[str, float] = {
+        "loss_at_best": float(loss_v[best] - loss_t[best]),
+        "loss_at_last": float(loss_v[last] - loss_t[last]),
+    }
+    if metric is not None:
+        m_t, m_v = _column(history, metric), _column(history, f"val_{metric}")
+        sign = 1.0 if cv.higher_is_better(metric) else -1.0
+        values["metric_at_best"] = float(sign * (m_t[best] - m_v[best]))
+        values["metric_at_last"] = float(sign * (m_t[last] - m_v[last]))
+    return Gap(metric=metric, **values)
+
+
+def _diverged(history: History, train: np.ndarray, val: np.ndarray) -> str:
+    """A one-sentence reason when the run diverged, else an empty string."""
+    if history.stop_reason == "diverged":
+        return "the run stopped because its loss became NaN or infinite"
+    for name, curve in (("training", train), ("validation", val)):
+        if np.isinf(curve).any():
+            epoch = history.epoch[int(np.flatnonzero(np.isinf(curve))[0])]
+            return f"the {name} loss became infinite at epoch {epoch}"
+    if len(train) > 1 and np.isnan(train[-1]) and np.isnan(val[-1]) and np.isfinite(train).any():
+        return f"the loss became NaN at epoch {history.epoch[-1]}"
+    v = val[np.isfinite(val)]
+    if len(history) and not v.size and np.isnan(train).all() and not _anything_finite(history):
+        return "no finite loss was logged: the loss was NaN from the first epoch"
+    if v.size >= MIN_EPOCHS and np.all(v > 0):
+        jumps = np.diff(np.log(v))
+        wild = (float(np.sum(np.abs(jumps))) - abs(float(np.sum(jumps)))) / len(jumps)
+        if wild > VAL_SWING:
+            return (
+                f"the validation loss jumps {math.exp(wild):.3g}x back and forth between "
+                "evaluations: the weights are thrown around"
+            )
+    if v.size >= MIN_EPOCHS:
+        sv = cv.smooth(v)
+        if sv.min() > 0 and sv[-1] > EXPLODE * sv.min():
+            return (
+                f"the validation loss grew {sv[-1] / sv.min():.3g}x above its lowest value: "
+                "the weights blew up"
+            )
+    t = train[np.isfinite(train)]
+    if t.size < MIN_EPOCHS + 1:
+        return ""
+    smooth = cv.smooth(t)
+    low = int(np.argmin(smooth))
+    early = float(np.median(t[:3]))
+    fallen = max(0.0, early - smooth[low])
+    rise_needed = max(DIVERGE_RISE * abs(smooth[low]), DIVERGE_FLOOR * fallen)
+    # a validation loss still falling says the weights are fine (a noisy per-step log)
+    if smooth[-1] - smooth[low] > rise_needed and low < len(t) - 2 and _progress(v) > 0.9:
+        with np.errstate(over="ignore", divide="ignore"):  # a minimum near 0 overflows
+            rise = 100 * (smooth[-1] / smooth[low] - 1)
+        by = f"{rise:.0f}%" if np.isfinite(rise) else "many times"
+        at = np.asarray(history.epoch)[np.isfinite(train)][low]
+        return (
+            f"the smoothed training loss rose {by} above its minimum at epoch {at}: the "
+            "optimizer is unstable"
+        )
+    half = len(t) // 2
+    if v.size >= 2 and half >= 2:
+        t1, t2 = float(np.median(t[:half])), float(np.median(t[half:]))
+        v2 = float(np.median(v[v.size // 2 :]))
+        # "never fell": not below half its first-half level, nor near zero (memorization)
+        # a training loss near zero is memorization, not a blow-up: judged by the training
+        # accuracy where there is one, else by the loss against its early level
+        acc = _accuracy(history, "accuracy", "")
+        tail = acc[len(acc) // 2 :]
+        if np.isfinite(tail).any():
+            unfitted = bool(np.nanmedian(tail) < 0.9)
+        else:  # training fell by little against the validation level (scale- and
+            # penalty-free: a difference of training losses over a validation loss)
+            unfitted = float(np.max(t[:3])) - t2 < 0.5 * v2
+        if t2 > 0 and v2 > BLOWUP * t2 and t2 > 0.5 * t1 and unfitted:
+            return (
+                f"the validation loss ({v2:.3g}) is {v2 / t2:.0f}x a training loss that never "
+                "fell: the weights blew up"
+            )
+    swing, progress = cv.oscillation(t)
+    # swings in log space of a loss near zero are noise: the swing must also be large
+    # against the validation level; and a validation loss still falling is no divergence
+    v_progress = _progress(v)
+    # ... nor is a noisy training loss (single batches logged per step) far below a
+    # validation loss that rises: that is overfitting
+    near_val = not v.size or float(np.median(t[half:])) >= 0.5 * float(np.median(v[v.size // 2 :]))
+    v_swing = cv.oscillation(v)[0] if v.size >= 4 and np.all(v > 0) else OSCILLATION
+    jittery = v_swing > OSCILLATION / 2  # validation swings with it (a sampled batch loss
+    # logged every few steps swings alone)
+    if swing > OSCILLATION and progress > 0.8 and v_progress > 0.8 and near_val and jittery:
+        return (
+            f"the training loss swings {100 * swing:.0f}% per epoch without improving "
+            "over the second half of the run"
+        )
+    return ""
+
+
+def _anything_finite(history: History) -> bool:
+    """Whether any column of the log, accuracy aside, holds a finite value (a log whose
+    rows hold only NaN recorded a NaN loss from the start)."""
+    names = [c for c in history.columns() if c not in ("epoch", "accuracy", "val_accuracy")]
+    return any(history.has(name) for name in names)
+
+
+def _progress(x: np.ndarray) -> float:
+    """Median of the second half over the median of the first (< 1: falling); 1 when short."""
+    half = len(x) // 2
+    if half < 1:
+        return 1.0
+    first = float(np.median(x[:half]))
+    return float(np.median(x[half:])) / first if first > 0 else 1.0
+
+
+def _collapsed(history: History, metric: str | None) -> str:
+    """A reason when a classifier's outputs saturated: on every side logged (training,
+    validation), accuracy stuck over the second half while the loss sits far above the
+    chance level of a constant predictor. (Validation alone stuck with a rising loss is
+    overfitting: confident mistakes on samples the network never fits.)"""
+    found = []
+    for prefix in ("", "val_"):
+        acc = _accuracy(history, metric, prefix)
+        loss = _column(history, prefix + "loss")
+        both = np.isfinite(acc) & np.isfinite(loss)
+        if both.sum() < MIN_EPOCHS:
+            continue
+        a, lo = acc[both][both.sum() // 2 :], loss[both][both.sum() // 2 :]
+        share = float(np.median(a))
+        chance = max(math.log(2), 2 * math.log(1 / share)) if 0 < share < 1 else math.log(2)
+        level = float(np.median(lo))
+        found.append((np.ptp(a) <= 0.01 and share < 1 and level > chance, share, level, chance))
+    # a collapse shows in training: its loss must be there, and stuck above chance too
+    train = _column(history, "loss")
+    train = train[np.isfinite(train)]
+    if not found or not train.size or not all(stuck for stuck, *_ in found):
+        return ""
+    if float(np.median(train[train.size // 2 :])) <= found[0][3]:
+        return ""
+    _, share, level, chance = found[0]
+    return (
+        f"the accuracy is stuck at {share:.3f} while the loss ({level:.3g}) is far above "
+        f"chance level (about {chance:.2f}): the outputs saturated"
+    )
+
+
+def _evidence(
+    history: History, metric: str | None, train_raw: np.ndarray, val_raw: np.ndarray
+) -> Evidence:
+    """Features of the validated epochs (epochs without a validation value are skipped,
+    so logging every second epoch reads like logging every epoch)."""
+    keep = np.isfinite(val_raw)
+    epochs = tuple(e for e, k in zip(history.epoch, keep, strict=True) if k)
+    v_raw = val_raw[keep]
+    t_full = cv.fill_missing(train_raw)
+    t_raw = t_full[keep]
+    n = len(v_raw)
+    val = cv.smooth(v_raw)
+    has_train = bool(np.isfinite(t_raw).all())
+    train = cv.smooth(t_raw) if has_train else np.full(n, np.nan)
+    best = best_index(list(v_raw)) or 0
+    onset = onset_index(list(v_raw)) or 0
+    low = int(np.argmin(val))
+    rise = cv.ratio(float(val[-1]), float(val[low])) - 1 if val[low] > 0 else 0.0
+    tail_drop = cv.tail_drop(v_raw)
+    mean_rate = cv.relative_slope(v_raw, 0)
+    tail_rate = cv.relative_slope(v_raw, n - max(2, n // 3 + 1))
+    bend = tail_rate / mean_rate if mean_rate < 0 else 0.0
+    early_stopped = history.stop_reason in _EARLY_STOPS
+    learned = 0.0
+    if has_train and train[0] > 0:
+        learned = float(np.clip((train[0] - np.min(train)) / train[0], 0.0, 1.0))
+    flat = tail_drop < STILL
+    acc_t, acc_v = _accuracy(history, metric, "")[keep], _accuracy(history, metric, "val_")[keep]
+    metric_gap = float(acc_t[-1] - acc_v[-1]) if n else math.nan
+    # growth of the train/validation gap since the validation minimum, against the
+    # validation level there: a constant added to the training loss cancels out
+    widened = (val[-1] - train[-1] - (val[low] - train[low])) / val[low] if val[low] > 0 else 0.0
+    drifted = rise > RISE / 3 and low <= n - 3  # validation no longer at its minimum
+    signal = ""
+    if early_stopped:  # the weights kept are the best epoch's: nothing to fix
+        pass
+    elif rise > RISE and low <= n - 3:
+        signal = "rise"
+    elif has_train and flat and drifted and train[-1] <= 0.1 * min(train[0], val[-1]):
+        signal = "memorized"
+    elif has_train and drifted and widened > WIDEN:
+        signal = "memorized"  # validation drifted up while training kept pulling away
+    elif flat and math.isfinite(metric_gap) and metric_gap >= GAP and acc_t[-1] >= 0.97:
+        signal = "gap"
+    return Evidence(
+        epochs=epochs,
+        train=train,
+        val=val,
+        onset=onset,
+        best=best,
+        rise=rise,
+        learned=learned,
+        signal=signal,
+        tail_drop=tail_drop,
+        early_stopped=early_stopped,
+        metric_gap=metric_gap,
+        extra={"bend": bend},
+    )

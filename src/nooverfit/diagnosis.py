@@ -1,0 +1,165 @@
+"""The result of :func:`nooverfit.diagnose`: :class:`Verdict`, :class:`Diagnosis` and its parts.
+
+These types live apart from the rules (:mod:`nooverfit._rules`) so that the advice
+(:mod:`nooverfit._advice`) can build them without importing the rules back.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
+from enum import Enum
+from typing import Any
+
+import numpy as np
+
+
+class Verdict(str, Enum):
+    """What the curves say about the run."""
+
+    OVERFITTING = "overfitting"
+    UNDERFITTING = "underfitting"
+    GOOD_FIT = "good_fit"
+    STILL_IMPROVING = "still_improving"
+    DIVERGING = "diverging"
+    INSUFFICIENT_EVIDENCE = "insufficient_evidence"
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Validation minus training, signed so that positive means worse on validation.
+
+    Attributes:
+        loss_at_best: ``val_loss - loss`` at the best epoch (NaN when either is missing).
+        loss_at_last: the same at the last epoch.
+        metric: the metric compared (e.g. ``"accuracy"``), or ``None``.
+        metric_at_best: ``train - val`` for higher-is-better metrics, ``val - train``
+            otherwise, at the best epoch.
+        metric_at_last: the same at the last epoch.
+    """
+
+    loss_at_best: float = math.nan
+    loss_at_last: float = math.nan
+    metric: str | None = None
+    metric_at_best: float = math.nan
+    metric_at_last: float = math.nan
+
+
+@dataclass(frozen=True)
+class Cause:
+    """A likely cause, with a one-sentence reason drawn from the curves."""
+
+    kind: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Remedy:
+    """A remedy, with its reason and a concrete setting to try.
+
+    Attributes:
+        kind: what to change (``"l2"``, ``"early_stopping"``, ...).
+        reason: one sentence drawn from the curves.
+        setting: the setting for the command line (e.g. ``--epochs 13``).
+        code: the same setting for Python (e.g. ``RunConfig(epochs=13)``); empty when it
+            is the same as ``setting``.
+    """
+
+    kind: str
+    reason: str
+    setting: str = ""
+    code: str = ""
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """The verdict on one run and the evidence behind it.
+
+    Attributes:
+        verdict: the :class:`Verdict`.
+        onset_epoch: epoch where overfitting starts (smoothed val-loss minimum), only
+            for ``overfitting``.
+        best_epoch: epoch with the lowest raw validation loss (``None`` without one).
+        generalization_loss: Prechelt's GL of the last epoch vs the best, in percent.
+        gap: train/validation gaps at the best and the last epoch.
+        causes: likely causes, most likely first.
+        remedies: remedies, most promising first.
+        explanation: a short plain-language paragraph.
+        missing: what evidence was missing (for ``insufficient_evidence``).
+        epochs: number of epochs in the history.
+        monitor: the curve the decision was made on (``"loss"`` or a metric name).
+    """
+
+    verdict: Verdict
+    onset_epoch: int | None
+    best_epoch: int | None
+    generalization_loss: float
+    gap: Gap
+    causes: tuple[Cause, ...] = ()
+    remedies: tuple[Remedy, ...] = ()
+    explanation: str = ""
+    missing: tuple[str, ...] = ()
+    epochs: int = 0
+    monitor: str = "loss"
+
+    def for_python(self) -> Diagnosis:
+        """The same diagnosis with each remedy's setting written for Python code (what
+        :class:`~nooverfit.monitor.Monitor` and the Lightning callback show)."""
+        remedies = tuple(replace(r, setting=r.code or r.setting) for r in self.remedies)
+        return replace(self, remedies=remedies)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (the verdict as its string value, NaN left to the writer)."""
+        data = asdict(self)
+        data["verdict"] = self.verdict.value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Diagnosis:
+        """The inverse of :meth:`to_dict` (e.g. a run's diagnosis read from results.json)."""
+        return cls(
+            verdict=Verdict(data["verdict"]),
+            onset_epoch=data["onset_epoch"],
+            best_epoch=data["best_epoch"],
+            generalization_loss=data["generalization_loss"],
+            gap=Gap(**data["gap"]),
+            causes=tuple(Cause(**c) for c in data.get("causes", ())),
+            remedies=tuple(Remedy(**r) for r in data.get("remedies", ())),
+            explanation=data.get("explanation", ""),
+            missing=tuple(data.get("missing", ())),
+            epochs=data.get("epochs", 0),
+            monitor=data.get("monitor", "loss"),
+        )
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Curve features the rules and the advice share (indices are positions, not epochs).
+
+    Attributes:
+        epochs: the epoch of each position.
+        train: smoothed training curve, (n,) (NaN without one).
+        val: smoothed validation curve, (n,).
+        onset: position of the onset (see :func:`nooverfit.history.onset_index`).
+        best: position of the best epoch (lowest raw validation value).
+        rise: smoothed validation value at the end over its minimum, minus 1.
+        learned: how far training got: ``(train[0] - min(train)) / train[0]``, in [0, 1].
+        signal: what showed overfitting (``"rise"``, ``"memorized"``, ``"gap"``) or ``""``.
+        tail_drop: relative fall of the validation curve over the last third of the run.
+        early_stopped: whether an early-stopping rule ended the run.
+        metric_gap: ``train - val`` of an accuracy-like metric at the end (NaN without).
+    """
+
+    epochs: tuple[int, ...]
+    train: np.ndarray
+    val: np.ndarray
+    onset: int
+    best: int
+    rise: float
+    learned: float
+    signal: str
+    tail_drop: float
+    early_stopped: bool
+    metric_gap: float = math.nan
+    extra: dict[str, float] = field(default_factory=dict)

@@ -1,0 +1,60 @@
+"""`list_runs`: the separate runs in a folder, so that they are diagnosed one by one.
+
+A run is what one training process logged:
+
+- Lightning: each ``metrics.csv`` (one per ``version_N`` folder);
+- Hugging Face: each output folder with ``trainer_state.json`` (in it or in its
+  ``checkpoint-N`` folders, which are one run);
+- TensorBoard: each folder of event files, where ``train``/``validation`` sub-folders
+  (Keras's layout) belong to their parent's run;
+- any other CSV, JSON-lines or Keras ``.log`` file.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+_SPLITS = {"train", "training", "validation", "val", "valid", "eval", "test"}
+_CHECKPOINT = re.compile(r"checkpoint-\d+$")
+_TEXT = {".csv", ".jsonl", ".ndjson", ".log", ".tsv"}
+
+
+def list_runs(folder: Path) -> list[Path]:
+    """The runs under ``folder``, each a path :func:`~nooverfit.logs.read_log` accepts.
+
+    Returns an empty list when ``folder`` holds no log at all.
+    """
+    runs: set[Path] = set()
+    for file in folder.rglob("metrics.csv"):
+        runs.add(file)
+    for file in folder.rglob("trainer_state.json"):
+        parent = file.parent
+        runs.add(parent.parent if _CHECKPOINT.search(parent.name) and parent != folder else parent)
+    for file in folder.rglob("events.out.tfevents*"):
+        parent = file.parent
+        if parent.name.lower() in _SPLITS and parent != folder:
+            parent = parent.parent
+        runs.add(parent)
+    taken = set(runs)
+    for file in folder.rglob("*"):
+        if (
+            file.is_file()
+            and file.suffix.lower() in _TEXT
+            and file.name != "metrics.csv"
+            and not any(run in file.parents for run in taken if run.is_dir())
+            and _looks_like_log(file)
+        ):
+            runs.add(file)
+    return sorted(runs)
+
+
+def _looks_like_log(file: Path) -> bool:
+    """Whether a text file starts like a training log (a header naming an epoch or loss)."""
+    try:
+        with file.open("rb") as f:
+            head = f.read(2048).decode("utf-8", errors="replace").lower()
+    except OSError:
+        return False
+    first = head.splitlines()[0] if head else ""
+    return "epoch" in first or "loss" in first

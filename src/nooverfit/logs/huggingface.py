@@ -1,0 +1,82 @@
+"""Reader for the Hugging Face Trainer's ``trainer_state.json``, or a checkpoint folder.
+
+``Trainer`` keeps every logged entry in ``log_history``: training entries every
+``logging_steps`` (``{"loss", "learning_rate", "grad_norm", "epoch", "step"}``, the loss
+averaged since the previous entry), evaluation entries (``{"eval_loss", "eval_<metric>",
+"eval_runtime", ..., "epoch", "step"}``) and one closing summary (``train_runtime``,
+``train_loss`` averaged over the whole run). ``epoch`` is fractional: step ``s`` of epoch
+``k`` (0-based) logs ``k + s / steps_per_epoch``, so the entries of epoch ``k`` lie in
+``(k, k + 1]`` and the evaluation at its end logs exactly ``k + 1``. Entries are grouped
+into those epochs and averaged; the closing summary is left out.
+
+A Trainer output folder holds ``checkpoint-N/trainer_state.json`` files; the one with the
+largest ``N`` has the longest history and is read.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+from nooverfit.history import History
+from nooverfit.logs._table import parse_number, rows_to_history
+
+STATE = "trainer_state.json"
+_SKIPPED = re.compile(r"(^step$|^total_flos$|runtime$|per_second$|^num_input_tokens_seen$)")
+_CHECKPOINT = re.compile(r"checkpoint-(\d+)$")
+
+
+def state_file(path: Path) -> Path:
+    """The ``trainer_state.json`` to read for ``path`` (a file, an output folder or a
+    checkpoint folder): the folder's own, else its latest checkpoint's.
+
+    Raises:
+        ValueError: when there is none.
+    """
+    if path.is_file():
+        return path
+    if (path / STATE).is_file():
+        return path / STATE
+    checkpoints = [
+        (int(m.group(1)), p / STATE)
+        for p in path.iterdir()
+        if (m := _CHECKPOINT.search(p.name)) and (p / STATE).is_file()
+    ]
+    if not checkpoints:
+        raise ValueError(f"no {STATE} in {path} or its checkpoint-N folders")
+    return max(checkpoints)[1]
+
+
+def read_trainer_state(path: Path, *, columns: Mapping[str, str] | None = None) -> History:
+    """Read a Trainer's ``log_history`` into one row per epoch.
+
+    Raises:
+        ValueError: not valid JSON, no ``log_history``, or no curve recognized.
+    """
+    file = state_file(path)
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{file} is not valid JSON ({err.msg} at line {err.lineno})") from None
+    entries = data.get("log_history") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        raise ValueError(f"{file} has no log_history list; expected a Trainer's {STATE}")
+    rows = []
+    for entry in entries:
+        if not isinstance(entry, dict) or "train_runtime" in entry:
+            continue  # the closing summary averages the whole run
+        epoch = parse_number(entry.get("epoch"))
+        if not math.isfinite(epoch):
+            continue
+        row = {
+            str(k): parse_number(v)
+            for k, v in entry.items()
+            if k != "epoch" and not _SKIPPED.search(str(k))
+        }
+        row["epoch"] = float(max(0, math.ceil(epoch - 1e-9) - 1))
+        rows.append(row)
+    note = "training losses logged every few steps are averaged per epoch"
+    return rows_to_history(rows, columns=columns, source=str(file), fold="mean", notes=(note,))
