@@ -40,8 +40,7 @@ from nooverfit.data import Split, load_dataset, load_split, prepare
 from nooverfit.engine import run_configs
 from nooverfit.engine.fused import train_group
 from nooverfit.engine.group import EVAL_MIN_SAMPLES, EVAL_ROWS
-from nooverfit.engine.grouping import plan_groups
-from nooverfit.engine.workers import cpu_workers, run_in_threads
+from nooverfit.engine.schedule import cpu_workers, plan_groups, run_in_threads
 
 L2 = (0.0, 1e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2)
 DROPOUT = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
@@ -92,7 +91,7 @@ def protocol_split(y: np.ndarray, seed: int, n_train: int) -> Split:
 def _products(k: int, *, epochs: int, n_train: int, n_val: int, batch: int) -> None:
     """The matrix products of ``epochs`` epochs of a fused group of ``k`` 64-256-10 MLPs,
     with the engine's shapes and layouts: the first layer as ``(K, B, 64) @ (K, 64, 256)``,
-    the 10-wide output layer transposed (see ``nooverfit.engine.linear``)."""
+    the 10-wide output layer transposed (see ``nooverfit.engine.layers``)."""
     w1, b1 = torch.randn(k, 64, 256), torch.randn(k, 1, 256)
     w2, b2 = torch.randn(k, 10, 256), torch.randn(k, 10, 1)
     sizes = [batch] * (n_train // batch) + ([n_train % batch] if n_train % batch else [])

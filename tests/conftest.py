@@ -21,7 +21,7 @@ TINY = plan.StudyBudget(
 def tiny_study(tmp_path_factory):
     """A two-seed study of a width-16 MLP on digits, written to disk once per session."""
     from nooverfit.studies import study
-    from nooverfit.studies.write import write_study
+    from nooverfit.study_files import write_study
 
     out = tmp_path_factory.mktemp("study")
     result = study(

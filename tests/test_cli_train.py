@@ -72,8 +72,8 @@ def test_train_csv_data_with_target(tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--dropout", "1"], "dropout must be in [0, 1), got 1.0"),
-        (["--l2", "-1"], "l2 must be a finite number >= 0, got -1.0"),
+        (["--dropout", "1"], "--dropout must be a number in [0, 1), got 1.0"),
+        (["--l2", "-1"], "--l2 must be a number in [0, 1000], got -1.0"),
         (["--data", "imagenet"], "unknown data set 'imagenet'"),
         (["--data", "digits:10"], "data set digits takes no argument, got digits:10"),
         (["--data", "csv:/nonexistent/x.csv", "--target", "y"], "CSV file not found"),

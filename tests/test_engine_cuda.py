@@ -9,7 +9,10 @@ from nooverfit.config import RunConfig
 from nooverfit.data import load_split
 from nooverfit.engine import run_configs
 
-pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+pytestmark = [
+    pytest.mark.gpu,
+    pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device"),
+]
 
 
 @pytest.fixture(scope="module")

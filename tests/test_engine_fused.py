@@ -231,7 +231,7 @@ def test_resolve_engine_auto_and_bad_name():
 
 
 def test_plan_groups_cpu_keeps_weights_within_budget():
-    from nooverfit.engine.grouping import CPU_WEIGHT_BYTES, config_params
+    from nooverfit.engine.schedule import CPU_WEIGHT_BYTES, config_params
 
     configs = [RunConfig(seed=s) for s in range(300)]  # default MLP: ~85k weights each
     limit = CPU_WEIGHT_BYTES // (4 * config_params(configs[0], (1, 8, 8), 10))

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from nooverfit.config import RunConfig
-from nooverfit.engine.grouping import STEP_OVERHEAD, group_cost, plan_groups, share_work
+from nooverfit.engine.schedule import STEP_OVERHEAD, group_cost, plan_groups, share_work
 
 
 def test_group_cost_counts_longest_config_and_overhead():

@@ -4,7 +4,7 @@ gradients, written into the preallocated buffers rather than added to them."""
 import pytest
 import torch
 
-from nooverfit.engine.linear import NARROW, linear, stacked_linear
+from nooverfit.engine.layers import NARROW, linear, stacked_linear
 
 
 def _leaf(shape: tuple[int, ...], gen: torch.Generator) -> torch.Tensor:

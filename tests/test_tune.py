@@ -197,6 +197,7 @@ def kill_mid_trial(spec: TuneSpec, workers: int) -> None:
     assert retries[0].params == killed.params
 
 
+@pytest.mark.slow
 def test_workers_sqlite_two_processes_finish_exact_budget(tmp_path):
     spec = tiny_spec(f"sqlite:///{tmp_path}/t.db", trials=6)
     run_parallel(spec, 2)
@@ -204,10 +205,12 @@ def test_workers_sqlite_two_processes_finish_exact_budget(tmp_path):
     assert all(t.user_attrs.get("over_budget") for t in trials if t.state is TrialState.FAIL)
 
 
+@pytest.mark.slow
 def test_workers_sqlite_sigkill_trial_failed_and_retried(tmp_path):
     kill_mid_trial(slow_trials(f"sqlite:///{tmp_path}/t.db", trials=3), 2)
 
 
+@pytest.mark.slow
 def test_workers_postgres_three_processes_finish_exact_budget(postgres_url):  # noqa: F811
     spec = tiny_spec(postgres_url, trials=6, study_name="exact-budget")
     run_parallel(spec, 3)
@@ -215,10 +218,12 @@ def test_workers_postgres_three_processes_finish_exact_budget(postgres_url):  # 
     assert len({t.user_attrs["worker"] for t in trials if "worker" in t.user_attrs}) >= 2
 
 
+@pytest.mark.slow
 def test_workers_postgres_sigkill_trial_failed_and_retried(postgres_url):  # noqa: F811
     kill_mid_trial(slow_trials(postgres_url, trials=4, study_name="sigkill"), 3)
 
 
+@pytest.mark.slow
 def test_cli_tune_writes_best_config_and_plots(tmp_path):
     out = tmp_path / "tune"
     args = ["tune", "--trials", "3", "--epochs", "3", "--train-per-class", "5"]

@@ -1,6 +1,7 @@
 """nooverfit: diagnose and fix overfitting in neural networks, with evidence."""
 
 from nooverfit._rules import diagnose
+from nooverfit._version import __version__ as __version__  # pyproject is the source
 from nooverfit.audit import AuditReport
 from nooverfit.config import RunConfig
 from nooverfit.data import (
@@ -28,8 +29,6 @@ from nooverfit.studies import StudyResult, study
 from nooverfit.train import evaluate, fit
 from nooverfit.transfer import transfer_runs
 from nooverfit.tune import TuneResult, TuneSpec
-
-__version__ = "0.1.0"
 
 __all__ = [
     "AuditReport",

@@ -1,13 +1,17 @@
-"""Atomic file writes: a crash or Ctrl-C never leaves a half-written result behind."""
+"""Safe file I/O: atomic writes (a crash or Ctrl-C never leaves a half-written result
+behind), output paths checked before the work, checkpoints read with their errors named."""
 
 from __future__ import annotations
 
 import json
 import os
+import struct
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from nooverfit.errors import BadInput, describe_file
 
 
 def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], object]) -> Path:
@@ -48,3 +52,126 @@ def _jsonable(value: Any) -> Any:
     if hasattr(value, "item") and callable(value.item):  # numpy / torch scalars
         return _jsonable(value.item())
     return value
+
+
+def check_output(path: str | os.PathLike[str], *, folder: bool, option: str = "--out") -> Path:
+    """Check, before any work, that ``path`` can be written; create nothing.
+
+    Args:
+        path: the output path.
+        folder: True for an output folder, False for an output file.
+        option: the option that named it, for the error.
+
+    Raises:
+        BadInput: an existing file where a folder is expected (or a folder where a file
+            is), a parent that is a file, or a location this process cannot write.
+    """
+    target = Path(path)
+    if folder and target.exists() and not target.is_dir():
+        raise BadInput(f"{option} {target} is an existing file; expected a folder")
+    if not folder and target.is_dir():
+        raise BadInput(f"{option} {target} is a folder; expected a file path")
+    # The nearest part that exists must be a folder we can create files in.
+    existing = target if folder and target.is_dir() else target.parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise BadInput(f"{option} {target}: {existing} is a file, not a folder")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".nooverfit-probe.", dir=existing)
+    except OSError as err:
+        raise BadInput(
+            f"{option} {target} cannot be written ({err.strerror or err}); expected a "
+            "writable location"
+        ) from None
+    os.close(fd)
+    os.unlink(probe)
+    return target
+
+
+def remove_stale_tmp(folder: str | os.PathLike[str]) -> int:
+    """Delete the ``.*.tmp`` files a killed :func:`atomic_write` left in ``folder`` (not
+    below it); return how many. Only one process may write a folder at a time."""
+    root = Path(folder)
+    if not root.is_dir():
+        return 0
+    stale = [p for p in root.glob(".*.tmp") if p.is_file()]
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return len(stale)
+
+
+#: What reading a damaged or foreign checkpoint raises inside ``torch.load`` (its
+#: unpickler and zip reader check little, so the fuzz tests found most of these).
+UNREADABLE = (
+    EOFError,
+    RuntimeError,
+    ValueError,
+    OSError,
+    IndexError,
+    KeyError,
+    TypeError,
+    AttributeError,
+    OverflowError,
+    MemoryError,
+    struct.error,
+)
+
+
+def read_checkpoint(path: str | os.PathLike[str], *, what: str = "checkpoint") -> Any:
+    """``torch.load(path, weights_only=True)`` on the CPU, its failures as :class:`BadInput`.
+
+    Args:
+        path: the file.
+        what: what the file should be, for the error (e.g. ``"--pretrained file"``).
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        BadInput: not a checkpoint (truncated, empty, text, another format), or one that
+            ``weights_only`` refuses as unsafe (it would run code when unpickled).
+    """
+    import pickle
+    import warnings
+
+    import torch
+
+    file = Path(path)
+    if not file.is_file():
+        raise FileNotFoundError(f"{what} {file} does not exist")
+    try:
+        with warnings.catch_warnings():  # torch warns about pickle protocols before failing
+            warnings.simplefilter("ignore", UserWarning)
+            return torch.load(file, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        if "GLOBAL" in str(err):  # a class or function: unpickling it could run code
+            raise BadInput(
+                f"{what} {file} was refused as unsafe: it names Python objects that "
+                "weights_only loading does not allow; expected tensors (a state dict or a "
+                "file from nooverfit pretrain/train)"
+            ) from None
+        raise BadInput(f"{what} {file} is not a PyTorch checkpoint ({_kind(file)})") from None
+    except UNREADABLE:
+        raise BadInput(
+            f"{what} {file} is not a readable PyTorch checkpoint ({_kind(file)}); "
+            "expected a file written by torch.save"
+        ) from None
+
+
+def _kind(file: Path) -> str:
+    try:
+        with file.open("rb") as handle:
+            return describe_file(handle.read(64))
+    except OSError:
+        return "unreadable"
+
+
+def require_text(path: str | os.PathLike[str], *, expected: str) -> None:
+    """Refuse a binary file (NUL bytes in its first 4 KiB) where a text file is read.
+
+    Raises:
+        BadInput: naming what the file looks like (an image, a zip, an executable...).
+    """
+    with Path(path).open("rb") as handle:
+        head = handle.read(4096)
+    if b"\x00" in head:
+        raise BadInput(f"{path} is {describe_file(head)}, not text; expected {expected}")

@@ -36,6 +36,9 @@ class RunConfig:
         l2: coupled L2 penalty, ``loss += l2 / 2 * sum(||W||_F^2)`` over weights (default 0).
         weight_decay: decoupled weight decay (AdamW style, default 0).
         dropout: dropout rate in [0, 1) after each hidden block (default 0).
+        label_smoothing: weight in [0, 1) of the uniform distribution mixed into the
+            training targets (Szegedy et al., 2016); validation and test losses stay plain
+            cross-entropy (default 0).
         batchnorm: batch normalization after each hidden linear/conv layer (default off).
         augment: augmentation strength, 0 for none (default 0).
         optimizer: ``"adam"``, ``"adamw"`` or ``"sgd"`` (momentum 0.9).
@@ -57,6 +60,7 @@ class RunConfig:
     l2: float = 0.0
     weight_decay: float = 0.0
     dropout: float = 0.0
+    label_smoothing: float = 0.0
     batchnorm: bool = False
     augment: float = 0.0
     optimizer: str = "adam"
@@ -77,6 +81,7 @@ class RunConfig:
         check_l2(self.l2)
         check_l2(self.weight_decay, name="weight_decay")
         check_dropout(self.dropout)
+        check_dropout(self.label_smoothing, name="label_smoothing")
         for name in ("width", "depth", "batch_size", "epochs"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:

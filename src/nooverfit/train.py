@@ -22,6 +22,7 @@ from nooverfit.data.augment import augmenter
 from nooverfit.data.tensors import SplitData
 from nooverfit.history import History
 from nooverfit.regularize import decay_groups, l2_penalty
+from nooverfit.seeding import AUGMENT_SEED_OFFSET, SEED_STRIDE
 from nooverfit.stopping import EarlyStopping, StopReason
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ def batch_order(
 
     Shared by the sequential and the fused engine so both see the same batches.
     """
-    gen = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    gen = torch.Generator().manual_seed(seed * SEED_STRIDE + epoch)
     return torch.randperm(n, generator=gen).to(device or "cpu")
 
 
@@ -91,7 +92,8 @@ def fit(
 ) -> History:
     """Train ``model`` in place on the training subset ``config`` selects.
 
-    Loss: ``cross_entropy + l2 / 2 * sum(||W||_F^2)``. With ``config.early_stopping`` the
+    Loss: ``cross_entropy + l2 / 2 * sum(||W||_F^2)`` (the cross-entropy with
+    ``config.label_smoothing``). With ``config.early_stopping`` the
     weights of the criterion's best epoch are restored at the end, whether or not it fired;
     without it the final weights are kept. A NaN or infinite loss ends the run with
     ``stop_reason == "diverged"`` instead of an exception.
@@ -122,7 +124,7 @@ def fit(
         if config.augment > 0
         else None
     )
-    gen = torch.Generator(device=device).manual_seed(config.seed + 7919)
+    gen = torch.Generator(device=device).manual_seed(config.seed + AUGMENT_SEED_OFFSET)
     strength = torch.full((config.batch_size,), config.augment, device=device)
     rows: dict[str, list[float]] = {
         k: [] for k in ("loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds")
@@ -146,7 +148,8 @@ def fit(
                 xb, yb = x_train[batch], y_train[batch]
                 if augment is not None:
                     xb = augment(xb, strength[: len(batch)], gen)
-                loss = F.cross_entropy(model(xb), yb) + l2_penalty(model, config.l2)
+                ce = F.cross_entropy(model(xb), yb, label_smoothing=config.label_smoothing)
+                loss = ce + l2_penalty(model, config.l2)
                 if not torch.isfinite(loss):
                     diverged = True
                     break

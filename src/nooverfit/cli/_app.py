@@ -10,6 +10,9 @@ from typing import Any, TypeVar
 import typer
 from rich.console import Console
 
+from nooverfit.errors import redact
+from nooverfit.validate import check_options
+
 app = typer.Typer(
     name="nooverfit",
     help="Diagnose and fix overfitting in neural networks, with evidence.",
@@ -38,10 +41,12 @@ def guard(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
         try:
+            check_options(func.__name__.removesuffix("_command"), **kwargs)
             return func(*args, **kwargs)
         except BAD_INPUT as err:
             message = err.args[0] if isinstance(err, KeyError) and err.args else err
-            errors.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+            text = redact(str(message))  # no password reaches the terminal
+            errors.print(f"[bold red]error:[/] {text}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             errors.print("interrupted; finished results are saved", highlight=False)

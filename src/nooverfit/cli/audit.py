@@ -10,7 +10,7 @@ import torch
 import typer
 from rich.table import Table
 
-from nooverfit._io import _jsonable
+from nooverfit._io import _jsonable, read_checkpoint
 from nooverfit.audit import AuditReport, audit, model_features, model_inputs
 from nooverfit.cli import _options as opt
 from nooverfit.cli._app import app, console, guard
@@ -32,7 +32,7 @@ def load_run(run: Path, dataset: Dataset) -> tuple[torch.nn.Module, Split]:
     metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
     config = RunConfig.from_dict(metrics["config"])
     model = network_for(config, dataset)
-    model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+    model.load_state_dict(read_checkpoint(weights, what="weights"))
     return model, Split.from_dict(metrics["split"])
 
 

@@ -20,7 +20,7 @@ from nooverfit.cli import _options as opt
 from nooverfit.cli._app import app, console, guard
 from nooverfit.studies import StudyResult
 from nooverfit.studies import study as run_study
-from nooverfit.studies.write import write_study
+from nooverfit.study_files import write_study
 
 
 @app.command()
@@ -41,7 +41,7 @@ def study(
     ] = None,
     depth: Annotated[int, typer.Option(help="Hidden layers (MLP) or conv blocks (CNN).")] = 2,
     budget: Annotated[str, typer.Option(help="quick, standard or thorough.")] = "quick",
-    seeds: Annotated[int, typer.Option(help="Number of seeds (each its own split).")] = 3,
+    seeds: Annotated[int, typer.Option(help="Number of seeds, 1-100 (each its own split).")] = 3,
     epochs: Annotated[
         int | None, typer.Option(help="Epochs per run (default: the budget's).")
     ] = None,

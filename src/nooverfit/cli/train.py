@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Annotated
 
-import torch
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from nooverfit._io import atomic_write, atomic_write_json
 from nooverfit.cli import _options as opt
 from nooverfit.cli._app import app, console, guard
 from nooverfit.config import RunConfig
 from nooverfit.history import History
-from nooverfit.models import network_for
-from nooverfit.train import Callback, fit
-from nooverfit.transfer import as_pretrained, transfer_model
+from nooverfit.train_run import history_row, train_run
 
 
 @app.command()
@@ -89,23 +84,6 @@ def train(
         seed=seed,
         device=device,
     )
-    train_idx = split_data.split.train(
-        split_data.dataset.y, train_size=train_size, train_per_class=train_per_class
-    )
-    callbacks: list[Callback] = []
-    optim = None
-    if pretrained is None:
-        network: torch.nn.Module = network_for(config, split_data)
-    else:
-        source = as_pretrained(pretrained, config=config, in_shape=split_data.in_shape)
-        prepared = transfer_model(source, split_data, strategy=transfer, seed=seed)
-        network, callbacks, optim = (
-            prepared.model,
-            prepared.callbacks(),
-            prepared.optimizer(config),
-        )
-    num_parameters = sum(p.numel() for p in network.parameters() if p.requires_grad)
-    start = time.perf_counter()
     with Progress(
         TextColumn("[bold]train"),
         BarColumn(),
@@ -124,34 +102,16 @@ def train(
             )
             progress.update(task, completed=epoch + 1, status=status)
 
-        history = fit(network, split_data, config, callbacks=[show, *callbacks], optimizer=optim)
-    seconds = time.perf_counter() - start
-    lowest = history.best()  # the one definition of the best epoch: lowest val_loss
-    best = history.epoch.index(lowest) if lowest is not None else len(history) - 1
-    metrics = {
-        "config": config.to_dict(),
-        "data": data,
-        "device": str(split_data.device),
-        "num_parameters": num_parameters,
-        "transfer": {"pretrained": pretrained, "strategy": transfer} if pretrained else None,
-        "epochs_run": len(history),
-        "stop_reason": history.stop_reason,
-        "best_epoch": history.epoch[best],
-        "final": _row(history, len(history) - 1),
-        "best": _row(history, best),
-        "seconds": seconds,
-        "split": {**split_data.split.to_dict(), "train": train_idx.tolist()},
-    }
-    out.mkdir(parents=True, exist_ok=True)
-    history.save(out / "history.csv")
-    atomic_write_json(out / "metrics.json", metrics)
-    state = {k: v.detach().cpu() for k, v in network.state_dict().items()}
-    atomic_write(out / "model.pt", lambda tmp: torch.save(state, tmp))
-    _summary(history, best, num_parameters, seconds, out)
-
-
-def _row(history: History, i: int) -> dict[str, float]:
-    return {k: history.column(k)[i] for k in ("loss", "accuracy", "val_loss", "val_accuracy")}
+        run = train_run(
+            config,
+            split_data,
+            out=out,
+            data_name=data,
+            pretrained=pretrained,
+            transfer=transfer,
+            callbacks=[show],
+        )
+    _summary(run.history, run.best_epoch, run.num_parameters, run.seconds, out)
 
 
 def _summary(history: History, best: int, params: int, seconds: float, out: Path) -> None:
@@ -160,7 +120,7 @@ def _summary(history: History, best: int, params: int, seconds: float, out: Path
     for name in ("loss", "accuracy", "val_loss", "val_accuracy", "gap (acc)"):
         table.add_column(name, justify="right")
     for label, i in (("final", len(history) - 1), ("kept", best)):
-        row = _row(history, i)
+        row = history_row(history, i)
         gap = row["accuracy"] - row["val_accuracy"]
         table.add_row(
             f"{label} ({history.epoch[i]})",

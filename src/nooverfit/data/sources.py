@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from nooverfit.data.dataset import Dataset, register_dataset
+from nooverfit.errors import BadInput
 
 
 def _no_argument(name: str, arg: str | None) -> None:
@@ -79,6 +80,8 @@ def load_csv(
 ) -> Dataset:
     """A CSV file with a header; numeric feature columns and a ``target`` label column.
 
+    The separator is guessed from the first two lines (``,``, ``;``, tab, ``|`` or space).
+
     An optional ``group`` column (any text) is kept out of the features and becomes
     ``Dataset.groups`` (for the data audit's group gaps).
 
@@ -92,8 +95,22 @@ def load_csv(
     path = Path(arg)
     if not path.is_file():
         raise FileNotFoundError(f"CSV file not found: {path}")
-    with path.open(newline="", encoding="utf-8") as f:
-        rows = list(csv.reader(f))
+    from nooverfit.logs.text import separator
+
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+        # Any common separator (";" is Excel's in many locales), guessed as for logs.
+        sep = separator(*lines[:2]) if lines else ","
+        rows = list(csv.reader(lines, delimiter=sep))
+    except UnicodeDecodeError as err:
+        raise BadInput(
+            f"CSV file {path} is not UTF-8 text (byte {err.object[err.start]:#04x} at offset "
+            f"{err.start}); expected a UTF-8 CSV file with a header row"
+        ) from None
+    except csv.Error as err:
+        raise BadInput(f"CSV file {path} cannot be parsed ({err}); expected a CSV file") from None
+    except OSError as err:  # unreadable: permissions, a device, an I/O error
+        raise BadInput(f"CSV file {path} cannot be read ({err.strerror or err})") from None
     if not rows or not rows[0]:
         raise ValueError(f"CSV file {path} is empty; expected a header row and data rows")
     header, body = [h.strip() for h in rows[0]], [r for r in rows[1:] if r]
@@ -118,7 +135,15 @@ def load_csv(
             raise ValueError(f"{path} row {r + 2} has {len(row)} fields, expected {len(header)}")
         for j, i in enumerate(features):
             try:
-                x[r, j] = float(row[i])
+                value = float(row[i])
+                if not abs(value) <= _FLOAT32_MAX:  # also NaN: features are float32, finite
+                    raise BadInput(
+                        f"column {header[i]!r} of {path} holds {row[i].strip()!r} (row {r + 2});"
+                        " expected finite numbers within float32's range (|x| < 3.4e38)"
+                    )
+                x[r, j] = value
+            except BadInput:
+                raise
             except ValueError:
                 raise ValueError(
                     f"column {header[i]!r} of {path} is not numeric (row {r + 2}: {row[i]!r}); "
@@ -130,6 +155,9 @@ def load_csv(
     y = np.array([lookup[v] for v in labels], dtype=np.int64)
     groups = np.array([row[g].strip() for row in body]) if group is not None else None
     return Dataset(f"csv:{path}", x, y, tuple(classes), "tabular", groups=groups)
+
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def _natural(label: str) -> tuple[int, float | str]:
@@ -161,8 +189,15 @@ def load_folder(arg: str | None, *, image_size: int | None = None, **_: Any) -> 
         ) from None
     images = []
     for path, _ in folder.samples:
-        with Image.open(path) as image:
-            images.append(image.copy())  # loads the pixels and closes the file
+        try:
+            with Image.open(path) as image:
+                images.append(image.copy())  # loads the pixels and closes the file
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:  # damaged
+            raise BadInput(
+                f"{path} is not a readable image ({type(err).__name__}: "
+                f"{str(err).splitlines()[0] if str(err) else 'unreadable'}); expected "
+                "PNG/JPEG/... images in ROOT/<class>/"
+            ) from None
     mode = "L" if all(im.mode in ("L", "1", "I;16") for im in images) else "RGB"
     size = (image_size, image_size) if image_size else images[0].size
     arrays = [np.asarray(im.convert(mode).resize(size), dtype=np.float32) / 255.0 for im in images]

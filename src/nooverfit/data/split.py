@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from nooverfit.errors import BadInput
+
 if TYPE_CHECKING:
     from nooverfit.data.dataset import Dataset
 
@@ -119,6 +121,7 @@ def make_split(
         ValueError: if a split would be empty or a class is too small to stratify.
     """
     y = np.asarray(y)
+    _check_classes(y)
     index = np.arange(len(y))
     try:
         rest, test_idx = train_test_split(
@@ -136,6 +139,26 @@ def make_split(
         test=np.sort(test_idx).astype(np.int64),
         seed=seed,
     )
+
+
+#: The fewest samples of a class a split can stratify: one each for train, val and test.
+MIN_PER_CLASS = 3
+
+
+def _check_classes(y: np.ndarray) -> None:
+    """Fewer than two classes, or a class too small for three splits, is bad input."""
+    labels, counts = np.unique(y, return_counts=True)
+    if len(labels) < 2:
+        found = f"one class only (label {labels[0].item()!r})" if len(labels) else "no samples"
+        raise BadInput(
+            f"the data has {found}; expected at least 2 classes to train and compare networks"
+        )
+    if counts.min() < MIN_PER_CLASS:
+        small = labels[np.argmin(counts)].item()
+        raise BadInput(
+            f"class label {small!r} has only {counts.min()} sample(s); a train/val/test split "
+            f"needs at least {MIN_PER_CLASS} per class (remove or merge it, or add samples)"
+        )
 
 
 def make_group_split(

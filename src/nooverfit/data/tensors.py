@@ -9,14 +9,15 @@ import torch
 
 from nooverfit.data.dataset import Dataset
 from nooverfit.data.split import Split
+from nooverfit.data.tabular import DEFAULT_SCALING, scale_features
 
 
 @dataclass(frozen=True, eq=False)
 class SplitData:
     """Everything a training run reads: features, labels and split indices as tensors.
 
-    Tabular features are standardized with the mean and standard deviation of the
-    training pool (never of validation or test samples).
+    Tabular features are scaled with statistics of the training pool (never of validation
+    or test samples; see :mod:`nooverfit.data.tabular`).
 
     Attributes:
         x: all features on ``device``, float32, ``(N, ...)``.
@@ -70,14 +71,20 @@ def default_device() -> torch.device:
 
 
 def prepare(
-    dataset: Dataset, split: Split, *, device: str | torch.device | None = None
+    dataset: Dataset,
+    split: Split,
+    *,
+    device: str | torch.device | None = None,
+    scaling: str = DEFAULT_SCALING,
 ) -> SplitData:
-    """Move ``dataset`` to ``device`` (default: CUDA if available) for training on ``split``."""
+    """Move ``dataset`` to ``device`` (default: CUDA if available) for training on ``split``.
+
+    Tabular features are scaled with statistics of the training pool, by ``scaling`` (see
+    :mod:`nooverfit.data.tabular`); other kinds are left as they are.
+    """
     x = dataset.x.astype(np.float32, copy=True)
     if dataset.kind == "tabular":
-        pool = x[split.pool]
-        mean, std = pool.mean(axis=0), pool.std(axis=0)
-        x = (x - mean) / np.where(std > 0, std, 1.0)
+        x = scale_features(x, split.pool, scaling)
     dev = torch.device(device) if device is not None else default_device()
     return SplitData(
         x=torch.as_tensor(x, device=dev),

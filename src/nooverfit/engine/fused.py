@@ -21,17 +21,19 @@ from nooverfit.data.tensors import SplitData
 from nooverfit.engine.feed import DataArg, Feed, per_run
 from nooverfit.engine.functional import has_running_stats, structure
 from nooverfit.engine.group import GroupTraining
-from nooverfit.engine.grouping import (
+from nooverfit.engine.schedule import (
     CPU_GROUP,
+    CPU_WORKERS,
     GPU_GROUP,
+    Cancelled,
     config_steps,
+    cpu_workers,
     group_cost,
     group_key,
     plan_groups,
+    run_in_threads,
 )
-from nooverfit.engine.result import RunResult
-from nooverfit.engine.sequential import Factory, make_model, run_sequential
-from nooverfit.engine.workers import CPU_WORKERS, Cancelled, cpu_workers, run_in_threads
+from nooverfit.engine.sequential import Factory, RunResult, make_model, run_sequential
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +45,7 @@ LAYOUT_WARNING = "grad and param do not obey"
 def train_group(
     configs: Sequence[RunConfig], data: DataArg, *, factory: Factory | None = None
 ) -> list[RunResult]:
-    """Train ``configs`` (one :func:`~nooverfit.engine.grouping.group_key`) as one model.
+    """Train ``configs`` (one :func:`~nooverfit.engine.schedule.group_key`) as one model.
 
     Args:
         configs: the runs.
@@ -69,7 +71,7 @@ def _train(
 ) -> list[RunResult]:
     """:func:`train_group` without touching the warning filters (they are process-wide, so
     worker threads leave them to the main thread); training stops with
-    :class:`~nooverfit.engine.workers.Cancelled` once ``cancel`` is set (checked each
+    :class:`~nooverfit.engine.schedule.Cancelled` once ``cancel`` is set (checked each
     epoch)."""
     group = GroupTraining(configs, Feed.of(per_run(data, len(configs))), factory=factory)
     dev = group.device
@@ -106,7 +108,7 @@ def run_fused(
 
     Args:
         configs: the runs; any mix of families and sizes (see
-            :func:`~nooverfit.engine.grouping.plan_groups`).
+            :func:`~nooverfit.engine.schedule.plan_groups`).
         data: one split for all runs, or one per run; runs of different splits of one data
             set share groups.
         max_group: the most configs per group (default: sized to the device).
@@ -115,10 +117,10 @@ def run_fused(
             running statistics run on the sequential engine.
         workers: groups trained at once in worker threads, each with its share of torch's
             threads; the configs are grouped for that many workers, so results depend on
-            it. Default on a CPU: grouped for :data:`~nooverfit.engine.workers.CPU_WORKERS`
+            it. Default on a CPU: grouped for :data:`~nooverfit.engine.schedule.CPU_WORKERS`
             whatever the thread count (so the groups, and with them the random draws, are
             the same on any machine), trained as many at a time as
-            :func:`~nooverfit.engine.workers.cpu_workers` allows. On a GPU, and for a
+            :func:`~nooverfit.engine.schedule.cpu_workers` allows. On a GPU, and for a
             user's modules: 1.
     """
     datas = per_run(data, len(configs))

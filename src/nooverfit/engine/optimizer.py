@@ -10,11 +10,59 @@ import numpy as np
 import torch
 
 from nooverfit.config import RunConfig
-from nooverfit.engine.batched import BatchedNet
+from nooverfit.engine.functional import BatchedNet
 
 BETAS = (0.9, 0.999)  # torch.optim.AdamW's defaults, as make_optimizer uses them
 EPS = 1e-8
 MOMENTUM = 0.9
+
+
+def weight_penalty(
+    params: torch.Tensor | list[torch.Tensor],
+    grads: torch.Tensor | list[torch.Tensor],
+    *,
+    l2: torch.Tensor | float | None,
+    shrink: torch.Tensor | float | None,
+    kernel: bool = False,
+) -> float:
+    """L2 and weight decay on weight matrices: the one place either is applied, whichever
+    update follows (the eager one, or torch's fused Adam kernel on rows or blocks).
+
+    - Coupled L2 (and SGD's weight decay): ``g += l2 * W``, the gradient of
+      ``l2 / 2 * ||W||^2``, before the optimizer's moments see the gradient.
+    - Decoupled weight decay (Adam/AdamW): ``W *= shrink`` with ``shrink = 1 - lr * wd``;
+      it does not go through the moments, so it may come before or after them.
+
+    Args:
+        params: weight matrices, ``(K, cols)`` with per-config ``(K, 1)`` factors, or a list
+            of tensors (one config's rows) with scalar factors.
+        grads: their gradients, same shapes.
+        l2: the coupled factor, or None for none.
+        shrink: the decoupled factor, or None for none.
+        kernel: the fused Adam kernel follows on one config's rows. Where L2 is the only
+            penalty it is left to the kernel's own ``weight_decay`` (coupled, as in
+            ``torch.optim.Adam``), the way results were computed before this helper: the
+            kernel rounds ``g + l2 * W`` differently in the last bit.
+
+    Returns:
+        The ``weight_decay`` to hand the kernel: ``l2`` when left to it, else 0.
+    """
+    if kernel and l2 is not None and shrink is None:
+        assert isinstance(l2, float)
+        return l2
+    if l2 is not None:
+        if isinstance(grads, list):
+            assert isinstance(params, list) and isinstance(l2, float)
+            torch._foreach_add_(grads, torch._foreach_mul(params, l2))
+        else:
+            assert isinstance(params, torch.Tensor) and isinstance(l2, torch.Tensor)
+            grads.addcmul_(params, l2)
+    if shrink is not None:
+        if isinstance(params, list):
+            torch._foreach_mul_(params, shrink)
+        else:
+            params.mul_(shrink)
+    return 0.0
 
 
 class RowCall(NamedTuple):
@@ -151,10 +199,14 @@ class StackedOptimizer:
     def _row_step(calls: list[RowCall]) -> None:
         b1, b2 = BETAS
         for c in calls:
-            if c.l2 and c.wd:  # both: the coupled L2 goes into the gradient first
-                torch._foreach_add_(c.grads, torch._foreach_mul(c.params, c.l2))
-            kernel = torch._fused_adamw_ if c.wd else torch._fused_adam_
-            kernel(
+            decay = weight_penalty(
+                c.params,
+                c.grads,
+                l2=c.l2 or None,
+                shrink=1 - c.lr * c.wd if c.wd else None,
+                kernel=True,
+            )
+            torch._fused_adam_(
                 c.params,
                 c.grads,
                 c.m,
@@ -165,7 +217,7 @@ class StackedOptimizer:
                 lr=c.lr,
                 beta1=b1,
                 beta2=b2,
-                weight_decay=c.wd or c.l2,
+                weight_decay=decay,
                 eps=EPS,
                 maximize=False,
             )
@@ -174,10 +226,7 @@ class StackedOptimizer:
         assert self.v is not None
         cols = self.net.matrix_columns
         p, g = self.net.flat.detach(), self.net.grad
-        if self.l2 is not None:  # coupled L2: g += l2 * W
-            g[:, :cols].addcmul_(p[:, :cols], self.l2)
-        if self.decay is not None:  # AdamW: W *= 1 - lr * wd
-            p[:, :cols].mul_(1 - self.decay * active.view(-1, 1).float())
+        weight_penalty(p[:, :cols], g[:, :cols], l2=self.l2, shrink=self._shrink(active))
         b1, b2 = BETAS
         for lr, parts in blocks:
             torch._fused_adam_(
@@ -222,16 +271,21 @@ class StackedOptimizer:
             t = self.steps.clamp_min(1)
             step_size = (self.lr * a64 / (1 - b1**t)).float()  # lr / bias_correction1
             coef = ((1 - b1) * a, (1 - b2) * a, (1 / (1 - b2**t).sqrt()).float(), -step_size)
-        decay = 1 - self.decay * a if self.decay is not None else None
-        self._update(slice(None), self.net.matrix_columns, coef, decay)
+        self._update(slice(None), self.net.matrix_columns, coef, self._shrink(active))
+
+    def _shrink(self, active: torch.Tensor) -> torch.Tensor | None:
+        """AdamW's decoupled factor ``1 - lr * wd`` per config, 1 for inactive ones."""
+        if self.decay is None:
+            return None
+        return 1 - self.decay * active.view(-1, 1).float()
 
     def _update(
-        self, part: slice, cols: int, coef: tuple[torch.Tensor, ...], decay: torch.Tensor | None
+        self, part: slice, cols: int, coef: tuple[torch.Tensor, ...], shrink: torch.Tensor | None
     ) -> None:
         """The update of columns ``part``; its first ``cols`` columns are weight matrices."""
         p, g, m = self.net.flat[:, part], self.net.grad[:, part], self.m[:, part]
-        if self.l2 is not None and cols:
-            g[:, :cols].addcmul_(p[:, :cols], self.l2)
+        if cols:
+            weight_penalty(p[:, :cols], g[:, :cols], l2=self.l2, shrink=shrink)
         if self.sgd:
             keep, on, lr = coef
             m.mul_(keep).addcmul_(g, on)  # buf = 0.9 buf + g; unchanged when inactive
@@ -242,7 +296,5 @@ class StackedOptimizer:
         v = self.v[:, part]
         m.lerp_(g, w1)
         v.lerp_(g.square_(), w2)
-        if decay is not None and cols:
-            p[:, :cols].mul_(decay)
         denom = torch.sqrt(v, out=g).mul_(inv_bc2).add_(EPS)
         p.addcmul_(denom.reciprocal_().mul_(m), neg_step)

@@ -6,8 +6,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 from nooverfit.config import RunConfig
 from nooverfit.engine.feed import DataArg
-from nooverfit.engine.result import RunResult
-from nooverfit.engine.sequential import Factory, run_sequential
+from nooverfit.engine.sequential import Factory, RunResult, run_sequential
 
 ENGINES = ("auto", "fused", "sequential")
 

@@ -1,21 +1,42 @@
-"""The sequential engine: one `fit` per config, the reference the fused engine must match."""
+"""The sequential engine: one `fit` per config, the reference the fused engine must match;
+and `RunResult`, what every engine returns for one config."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 
+import torch
 from torch import nn
 
 from nooverfit.config import RunConfig
 from nooverfit.data.tensors import SplitData
 from nooverfit.engine.feed import DataArg, per_run
-from nooverfit.engine.result import RunResult
+from nooverfit.history import History
 from nooverfit.models import network_for
 from nooverfit.seeding import seeded
 from nooverfit.train import Callback, fit
 
 #: ``factory(config) -> nn.Module``: a user's own network for a config.
 Factory = Callable[[RunConfig], nn.Module]
+
+
+@dataclass(frozen=True, eq=False)
+class RunResult:
+    """One finished run.
+
+    Attributes:
+        config: the configuration trained.
+        history: its per-epoch curves.
+        state: the kept weights (best epoch under early stopping, else the last), on CPU,
+            with the keys of :func:`nooverfit.models.build_model`'s network.
+        engine: ``"sequential"`` or ``"fused"``.
+    """
+
+    config: RunConfig
+    history: History
+    state: dict[str, torch.Tensor]
+    engine: str
 
 
 def make_model(config: RunConfig, data: SplitData, *, factory: Factory | None = None) -> nn.Module:

@@ -3,10 +3,10 @@
 Each config's network is built by :func:`nooverfit.models.build_model` (so its
 initialization is the sequential engine's) and copied into slice ``k`` of stacked
 tensors. Linear layers run as ``baddbmm`` on ``(K, in, out)`` weights
-(:mod:`~nooverfit.engine.linear`), convolutions as one grouped convolution with
+(:mod:`~nooverfit.engine.layers`), convolutions as one grouped convolution with
 ``groups=K``, batch norm with per-config statistics and an on/off flag
-(:mod:`~nooverfit.engine.batchnorm`), dropout with a per-config rate
-(:mod:`~nooverfit.engine.dropout`). Narrower networks sit in the leading units of the
+(:mod:`~nooverfit.engine.layers`), dropout with a per-config rate
+(:mod:`~nooverfit.engine.layers`). Narrower networks sit in the leading units of the
 group's widest layer with zeros elsewhere: a zero unit has zero pre-activation, ReLU
 passes zero and its gradient ``relu'(0) = 0``, so padded weights get zero gradients and
 stay zero under L2, weight decay and Adam - the math equals the narrow network.
@@ -27,9 +27,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nooverfit.engine.batchnorm import Norm, batchnorm_masked, batchnorm_whole
-from nooverfit.engine.dropout import dropout
-from nooverfit.engine.linear import linear, stacked_linear
+from nooverfit.engine.layers import (
+    Norm,
+    batchnorm_masked,
+    batchnorm_whole,
+    dropout,
+    linear,
+    stacked_linear,
+)
 from nooverfit.models import LogSpectrogram
 
 
@@ -310,7 +315,7 @@ class StackedNet:
 
     def _dropout(self, h: torch.Tensor, gen: torch.Generator | None) -> torch.Tensor:
         """Dropout of ``(K, B, H)`` or ``(B, K*C, H, W)`` activations at each config's
-        rate (see :func:`~nooverfit.engine.dropout.dropout`)."""
+        rate (see :func:`~nooverfit.engine.layers.dropout`)."""
         conv = h.dim() == 4
         x = h.view(h.shape[0], self.k, -1, *h.shape[2:]) if conv else h  # (B, K, C, H, W)
         x = dropout(x, self.dropout, kdim=int(conv), rows=self.dropout_rows, gen=gen)

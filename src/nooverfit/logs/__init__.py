@@ -22,6 +22,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from nooverfit._io import require_text
 from nooverfit.history import History
 from nooverfit.logs._runs import list_runs
 from nooverfit.logs._table import MAP_HINT, canonical, rows_to_history
@@ -124,6 +125,7 @@ def read_log(
         if not found:
             raise ValueError(f"no metrics.csv under {p}; expected a Lightning run folder")
         p = found[0]
+    require_text(p, expected="a CSV/JSON log, or a TensorBoard event file or run folder")
     if kind == "jsonl":
         return read_jsonl(p, columns=columns)
     if kind in ("json", "nooverfit") and p.suffix.lower() == ".json":

@@ -14,6 +14,9 @@ from nooverfit.studies import plan
 if TYPE_CHECKING:
     from nooverfit.transfer.runs import SourceLike
 
+#: Options with a rule in :mod:`nooverfit.validate`.
+_CHECKED = ("width", "depth", "train_per_class", "train_size", "seeds", "epochs", "test", "val")
+
 #: The baseline's width when none is given.
 DEFAULT_WIDTH = {"mlp": 256, "cnn": 16}
 
@@ -65,8 +68,15 @@ class StudyOptions:
     model_factory: Factory | None = None
 
     def __post_init__(self) -> None:
+        from nooverfit.validate import check_options
+
         if not self.seed_list:
             raise ValueError(f"seeds must be >= 1, got {self.seeds!r}")
+        # The rules every command's options follow (`--epochs 0` is refused, not "default").
+        check_options(
+            **{k: getattr(self, k) for k in _CHECKED},
+            source=self.source if isinstance(self.source, str) else None,
+        )
 
     @property
     def seed_list(self) -> list[int]:

@@ -159,7 +159,7 @@ class StudySettings:
 @dataclass(frozen=True)
 class StudyResult:
     """Everything a study found. ``save(path)`` writes JSON; the report renders it
-    (:func:`nooverfit.report.write_report`, or :func:`nooverfit.studies.write.write_study`
+    (:func:`nooverfit.report.write_report`, or :func:`nooverfit.study_files.write_study`
     for every file at once): the study's result never imports its report.
 
     Attributes:

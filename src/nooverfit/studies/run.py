@@ -12,22 +12,25 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from nooverfit._version import __version__
 from nooverfit.audit import with_homogeneous_cause
 from nooverfit.config import RunConfig
 from nooverfit.data.dataset import Dataset, load_dataset
 from nooverfit.data.split import split_dataset
 from nooverfit.data.tensors import prepare
 from nooverfit.studies import plan
+from nooverfit.studies.identity import study_identity
 from nooverfit.studies.options import StudyOptions
 from nooverfit.studies.result import StudyResult, StudySettings
 from nooverfit.studies.session import Progress, StudySession, study_engine
 from nooverfit.studies.stages import Findings, run_stage
+from nooverfit.studies.store import RunStore
+from nooverfit.validate import check_options
 
 
 def study(
@@ -53,10 +56,11 @@ def study(
 
     Returns:
         The :class:`StudyResult` (``.save(path)`` writes its JSON;
-        :func:`nooverfit.studies.write.write_study` writes it with its report).
+        :func:`nooverfit.study_files.write_study` writes it with its report).
     """
     start = time.perf_counter()
     opts, data_options = StudyOptions.split_kwargs(options, kwargs)
+    check_options(device=device)
     budget = plan.get_budget(opts.budget)
     seeds = opts.seed_list
     engine = study_engine(opts.engine)
@@ -93,6 +97,24 @@ def study(
     n_train = len(session.train_indices(baseline)[seeds[0]])
     epochs = opts.epochs or plan.epochs_for(budget, n_train, baseline.batch_size)
     baseline = baseline.replace(epochs=epochs)
+    if out is not None:  # refuse runs of another study before the first one is trained
+        RunStore(Path(out) / "runs").claim(
+            study_identity(
+                dataset,
+                spec=data if isinstance(data, str) else None,
+                options=data_options,
+                classes=opts.classes,
+                test=opts.test,
+                val=opts.val,
+                seeds=seeds,
+                engine=engine,
+                device=device,
+                budget=budget,
+                source=opts.source,
+                custom_model=opts.model_factory is not None,
+            ),
+            out=out,
+        )
     stages = plan.study_stages(
         baseline,
         budget,
@@ -168,7 +190,7 @@ def run_plan(
         source=asked.source,
         class_subset=asked.class_subset,
         seconds=time.perf_counter() - start,
-        nooverfit=version("nooverfit"),
+        nooverfit=__version__,
         torch=torch.__version__,
     )
     return StudyResult(

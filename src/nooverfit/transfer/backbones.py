@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from nooverfit._io import read_checkpoint
 from nooverfit.config import RunConfig
 from nooverfit.models import build_model
 from nooverfit.transfer.pretrain import FORMAT, Source
@@ -79,7 +80,7 @@ def load_torchvision(name: str, *, weights: str | Path | None = None) -> nn.Modu
             f"the file (torchvision:{name}:PATH); nothing is downloaded"
         )
     model = models.get_model(name, weights=None)
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    state = read_checkpoint(path, what=f"weights of torchvision:{name}")
     try:
         model.load_state_dict(state)
     except RuntimeError as err:
@@ -114,7 +115,7 @@ def load_pretrained(
         raise FileNotFoundError(
             f"pretrained file {spec} does not exist; expected PATH or torchvision:NAME[:PATH]"
         )
-    blob = torch.load(path, map_location="cpu", weights_only=True)
+    blob = read_checkpoint(path, what="pretrained file")
     if isinstance(blob, dict) and blob.get("format") == FORMAT:
         source = Source.from_blob(blob, path)
         return Pretrained(source.build(), source.in_shape, spec)

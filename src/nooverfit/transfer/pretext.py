@@ -33,6 +33,7 @@ from nooverfit.data.augment import affine_images
 from nooverfit.data.dataset import Dataset
 from nooverfit.data.split import Split
 from nooverfit.models import build_model
+from nooverfit.seeding import AUGMENT_SEED_OFFSET
 from nooverfit.train import batch_order
 from nooverfit.transfer.pretrain import Source
 
@@ -119,7 +120,7 @@ def train_contrastive(
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.lr, weight_decay=config.weight_decay
     )
-    gen = torch.Generator(device=device).manual_seed(config.seed + 7919)
+    gen = torch.Generator(device=device).manual_seed(config.seed + AUGMENT_SEED_OFFSET)
     s = torch.full((config.batch_size,), strength, device=device)
     losses = []
     for epoch in range(config.epochs):

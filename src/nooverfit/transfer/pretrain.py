@@ -142,10 +142,12 @@ class Source:
             FileNotFoundError: if ``path`` does not exist.
             ValueError: if it is not a nooverfit source file.
         """
+        from nooverfit._io import read_checkpoint
+
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"pretrained file {path} does not exist")
-        blob = torch.load(path, map_location="cpu", weights_only=True)
+        blob = read_checkpoint(path, what="pretrained file")
         return cls.from_blob(blob, path)
 
     @classmethod

@@ -31,7 +31,7 @@ from torch import nn
 
 from nooverfit.config import RunConfig
 from nooverfit.data.tensors import SplitData
-from nooverfit.engine.result import RunResult
+from nooverfit.engine.sequential import RunResult
 from nooverfit.seeding import seeded
 from nooverfit.train import fit
 from nooverfit.transfer.backbones import Pretrained, load_pretrained

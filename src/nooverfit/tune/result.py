@@ -192,7 +192,7 @@ def write_best_report(result: TuneResult, data: SplitData, out: Path) -> None:
     again, diagnosed and tested once), plus its retrained curves as ``best_history.csv``.
     """
     from nooverfit.studies.compare import compare
-    from nooverfit.studies.write import write_study
+    from nooverfit.study_files import write_study
 
     result.history.save(out / "best_history.csv")
     name = f"trial {result.best_number}: {result.config.label or 'best configuration'}"

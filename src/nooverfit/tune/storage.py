@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nooverfit.errors import BadInput, redact
+
 if TYPE_CHECKING:
     import optuna
 
@@ -38,7 +40,7 @@ def storage_url(url: str) -> str:
         ImportError: for PostgreSQL without a driver, with the install hint.
     """
     if not url.startswith(_SCHEMES):
-        raise ValueError(f"--storage {url!r} not understood; {_EXPECTED}")
+        raise BadInput(f"--storage {redact(url)!r} not understood; {_EXPECTED}")
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         return url
@@ -105,11 +107,29 @@ def open_storage(
                     _fast_sqlite(storage)
                 return storage
             except Exception as err:  # sqlalchemy errors while another worker migrates
-                if attempt == 4 or isinstance(err, ImportError):
+                if isinstance(err, ImportError):
                     raise
-                log.info("storage not ready (%s); retrying", err)
+                refused = not full.startswith("sqlite") and "connect" in str(err).lower()
+                if attempt == 4 or refused:  # a server that refuses will not start meanwhile
+                    raise _unreachable(url, err) from None
+                log.info("storage not ready (%s); retrying", redact(str(err).splitlines()[0]))
                 time.sleep(0.5 * (attempt + 1))
     raise AssertionError("unreachable")
+
+
+def _unreachable(url: str, err: Exception) -> Exception:
+    """A database that cannot be opened, in one line without its password; an error that
+    is not the database's (a bug) is returned unchanged."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    if not isinstance(err, SQLAlchemyError):
+        return err
+    lines = [line.strip() for line in str(getattr(err, "orig", None) or err).splitlines()]
+    reason = next((line for line in lines if line), type(err).__name__)
+    return BadInput(
+        f"cannot open --storage {redact(url)}: {redact(reason)}; expected a reachable, "
+        "writable Optuna database"
+    )
 
 
 def _fast_sqlite(storage: optuna.storages.RDBStorage) -> None:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from nooverfit.config import RunConfig
 from nooverfit.data.tensors import SplitData, load_split
+from nooverfit.errors import BadInput
 from nooverfit.tune.objective import Objective
 from nooverfit.tune.space import Space
 from nooverfit.tune.storage import count_trials, open_storage, within_budget
@@ -162,17 +163,32 @@ def open_study(spec: TuneSpec, *, worker: int = 0) -> optuna.Study:
         pruner=_pruner(spec.pruner),
         load_if_exists=True,
     )
-    identity = {"data": spec.data, "seed": spec.seed, "base": spec.base.to_dict()}
+    # Everything that defines a trial's data and fixed fields: a resumed study never mixes
+    # trials scored on another split.
+    identity = {
+        "data": spec.data,
+        "data options": {
+            k: v for k, v in sorted(spec.data_options.items()) if k not in ("data_dir", "download")
+        },
+        "test": spec.test,
+        "val": spec.val,
+        "seed": spec.seed,
+        "base": spec.base.to_dict(),
+    }
     known = study.user_attrs
     if study.direction is not optuna.study.StudyDirection.MAXIMIZE:
         raise ValueError(f"study {spec.study_name!r} does not maximize; use another --study-name")
     if "identity" not in known:
         study.set_user_attr("identity", identity)
-    elif known["identity"] != identity:
-        raise ValueError(
-            f"study {spec.study_name!r} was made for data {known['identity']['data']!r} with "
-            f"other settings; use another --study-name or the same options"
-        )
+    else:
+        from nooverfit.studies.identity import differences
+
+        changed = differences(known["identity"], identity)
+        if changed:
+            raise BadInput(
+                f"study {spec.study_name!r} was made with other settings ({'; '.join(changed)}); "
+                "use another --study-name or the same options"
+            )
     return study
 
 
@@ -232,7 +248,32 @@ def work(spec: TuneSpec, *, worker: int = 0) -> int:
 
 def _worker_main(spec: TuneSpec, worker: int) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    _exit_with_parent()
     work(spec, worker=worker)
+
+
+def _exit_with_parent() -> None:
+    """Stop this worker process when its parent dies, even by SIGKILL.
+
+    The parent's sentinel (a pipe multiprocessing keeps open in the parent) becomes
+    readable when the parent exits; a daemon thread waits on it and ends the process. The
+    trial it was running then stops heartbeating and is failed and re-queued (see
+    :mod:`.storage`), as for any killed worker.
+    """
+    import os
+    import threading
+    from multiprocessing.connection import wait
+
+    parent = multiprocessing.parent_process()
+    if parent is None or parent.sentinel is None:
+        return
+
+    def watch() -> None:
+        wait([parent.sentinel])
+        log.warning("tune worker %d: the parent process died; stopping", os.getpid())
+        os._exit(3)
+
+    threading.Thread(target=watch, name="nooverfit-parent-watch", daemon=True).start()
 
 
 def start_workers(spec: TuneSpec, workers: int) -> list[BaseProcess]:

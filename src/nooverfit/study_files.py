@@ -1,5 +1,9 @@
 """Write a study's files: results.json, histories/*.csv, plots/*.png, best_model.pt and
-report.html. Every file is written atomically."""
+report.html. Every file is written atomically; temporary files a killed write left behind
+are removed.
+
+It lives outside ``nooverfit.studies`` because it draws the report: the study's result
+never imports its report; the report and this module import the result."""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from nooverfit._io import atomic_write, atomic_write_text
+from nooverfit._io import atomic_write, atomic_write_text, remove_stale_tmp
 from nooverfit.studies.result import StudyResult
 
 
@@ -26,6 +30,8 @@ def write_study(result: StudyResult, out: str | Path) -> dict[str, Path]:
     from nooverfit.report import render, study_figures
 
     root = Path(out)
+    for folder in (root, root / "histories", root / "plots"):
+        remove_stale_tmp(folder)  # left by a study killed while writing
     for key, record in result.runs.items():
         name = f"{_slug(record.config.label or 'run')}__seed{record.config.seed}__{key}.csv"
         record.history.save(root / "histories" / name)

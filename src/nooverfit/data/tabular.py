@@ -1,0 +1,82 @@
+"""Scaling of tabular features, fitted on the training pool only (never on validation or
+test rows). Pure numpy.
+
+- ``standard``: ``(x - mean) / std``, the classic choice; a few extreme values dominate
+  the standard deviation of skewed features and land far out, where a network's first
+  layer extrapolates.
+- ``robust``: ``(x - median) / IQR``, then a smooth clip ``z / sqrt(1 + (z / 3)^2)`` into
+  (-3, 3): the scaling of RealMLP (Holzmüller et al., "Better by default", NeurIPS 2024);
+  outliers keep their order but no longer their distance.
+- ``quantile``: each feature mapped through its pool quantiles to a standard normal
+  (scikit-learn's ``QuantileTransformer(output_distribution="normal")`` does the same),
+  clipped to +-3; for features with few distinct values the map is piecewise linear.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+SCALINGS = ("standard", "robust", "quantile")
+#: what :func:`nooverfit.data.prepare` applies to tabular data
+DEFAULT_SCALING = "standard"
+#: clip of the smooth clip and of the quantile map, in (robust) standard deviations
+CLIP = 3.0
+
+
+def check_scaling(scaling: str) -> str:
+    """Return ``scaling`` if it is one of :data:`SCALINGS`, else raise ``ValueError``."""
+    if scaling not in SCALINGS:
+        raise ValueError(f"scaling must be one of {', '.join(SCALINGS)}, got {scaling!r}")
+    return scaling
+
+
+def scale_features(x: np.ndarray, pool: np.ndarray, scaling: str = "standard") -> np.ndarray:
+    """Scale the columns of ``x`` ``(N, F)`` with statistics of the rows ``pool``.
+
+    Args:
+        x: every row of the data set (float32).
+        pool: indices of the training pool, the only rows the statistics come from.
+        scaling: one of :data:`SCALINGS` (see the module docstring).
+
+    Returns:
+        The scaled features, float32, same shape; constant columns become 0.
+    """
+    check_scaling(scaling)
+    fit = x[pool].astype(np.float64)
+    if scaling == "standard":
+        mean, std = fit.mean(axis=0), fit.std(axis=0)
+        return ((x - mean) / np.where(std > 0, std, 1.0)).astype(np.float32)
+    if scaling == "robust":
+        return _robust(x, fit)
+    return _quantile(x, fit)
+
+
+def _robust(x: np.ndarray, fit: np.ndarray) -> np.ndarray:
+    median = np.median(fit, axis=0)
+    q25, q75 = np.percentile(fit, [25, 75], axis=0)
+    spread = q75 - q25
+    # A feature with an empty interquartile range (a rare binary category) falls back to
+    # half its range, then to 1.
+    half_range = (fit.max(axis=0) - fit.min(axis=0)) / 2
+    spread = np.where(spread > 0, spread, np.where(half_range > 0, half_range, 1.0))
+    z = (x - median) / spread
+    return (z / np.sqrt(1 + (z / CLIP) ** 2)).astype(np.float32)
+
+
+def _quantile(x: np.ndarray, fit: np.ndarray) -> np.ndarray:
+    from statistics import NormalDist
+
+    out = np.zeros(x.shape, dtype=np.float64)
+    normal = NormalDist()
+    for j in range(x.shape[1]):
+        values = np.sort(fit[:, j])
+        if values[0] == values[-1]:
+            continue  # constant on the pool: carries nothing
+        # Each distinct pool value at the mid-rank of its copies, so a binary feature maps
+        # to two symmetric points instead of the extremes.
+        distinct, first = np.unique(values, return_index=True)
+        last = np.append(first[1:], len(values))
+        ranks = ((first + last) / 2) / len(values)
+        levels = np.array([normal.inv_cdf(min(max(r, 1e-3), 1 - 1e-3)) for r in ranks])
+        out[:, j] = np.interp(x[:, j], distinct, levels)
+    return np.clip(out, -CLIP, CLIP).astype(np.float32)

@@ -1,0 +1,55 @@
+"""`BadInput`: the one exception type for input a user can fix, and helpers that turn the
+errors of files, URLs and devices into it at their source.
+
+The command line reports a ``BadInput`` (or any ``ValueError``) in one line with exit
+code 2. Errors are converted where the input is read, not by widening the CLI's guard: a
+``KeyError`` or ``TypeError`` deeper in the code stays a bug with a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+
+
+class BadInput(ValueError):
+    """Input the user can fix: names the input, what was expected and what was found."""
+
+
+_PASSWORD = re.compile(r"(?P<head>[A-Za-z][\w+.-]*://[^:/@\s\[\]]*:)(?P<password>[^@\s]*)(?=@)")
+
+
+def redact(text: str) -> str:
+    """Hide the password of every database URL in ``text``: ``scheme://user:***@host``.
+
+    Works on malformed URLs too (a typo must not echo the password either).
+    """
+    return _PASSWORD.sub(lambda m: m.group("head") + "***", text)
+
+
+def describe_file(data: bytes) -> str:
+    """What a file's first bytes say it is, in words (for errors about unreadable files)."""
+    signatures = (
+        (b"PK\x03\x04", "a zip archive"),
+        (b"\x80", "a Python pickle"),
+        (b"\x89PNG", "a PNG image"),
+        (b"\xff\xd8\xff", "a JPEG image"),
+        (b"RIFF", "a RIFF/WAV file"),
+        (b"SQLite format 3", "an SQLite database"),
+        (b"\x1f\x8b", "a gzip file"),
+        (b"%PDF", "a PDF document"),
+        (b"\x7fELF", "an executable (ELF)"),
+    )
+    if not data:
+        return "an empty file"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "UTF-16 text (save it as UTF-8)"
+    for magic, name in signatures:
+        if data.startswith(magic):
+            return name
+    if b"\x00" in data:
+        return "a binary file"
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "a file that is not UTF-8 text"
+    return "a text file"

@@ -1,0 +1,217 @@
+"""Ensembles of a study's own networks: a variance remedy that trains nothing new.
+
+A study trains a few dozen variants on every seed's split. The average of the predicted
+probabilities of the best few of them (ranked by mean validation accuracy, so chosen on
+validation only) usually predicts better than any one of them, most where the training
+set is small and each network's errors are its own (Hansen & Salamon, 1990;
+Lakshminarayanan et al., "Deep Ensembles", NeurIPS 2017). Each seed's ensemble averages
+that seed's runs, which share one split, so its validation score is as honest as a
+single run's.
+
+Computing here (probabilities, scores) is apart from the study's plumbing, which rebuilds
+the member networks and calls these functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import torch
+from torch import nn
+
+from nooverfit.config import RunConfig
+from nooverfit.data.tensors import SplitData
+from nooverfit.studies.select import Score
+
+#: ensemble sizes a study tries: the best k variants by mean validation accuracy
+SIZES = (3, 5, 9)
+
+
+class Ensemble(nn.Module):
+    """Networks whose softmax outputs are averaged.
+
+    ``forward`` returns the log of the mean probabilities: ``argmax`` picks the ensemble's
+    class and ``F.cross_entropy`` on the output is the ensemble's log loss, so it scores
+    like any network. Its ``state_dict`` holds every member's under ``members.I.``; it
+    loads into an ``Ensemble`` of networks built from the same configurations.
+    """
+
+    def __init__(self, members: Sequence[nn.Module]) -> None:
+        super().__init__()
+        if not members:
+            raise ValueError("an ensemble needs at least one member network")
+        self.members = nn.ModuleList(members)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        probs = torch.stack([m(x).softmax(-1) for m in self.members]).mean(0)
+        return probs.clamp_min(1e-12).log()
+
+
+@dataclass(frozen=True)
+class Members:
+    """The configurations (seed-free, as in a :class:`~.result.Variant`) of one ensemble.
+
+    Attributes:
+        configs: the member variants' configurations, best first.
+        names: their names, as the study's variants are named.
+    """
+
+    configs: tuple[RunConfig, ...]
+    names: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return f"ensemble of {len(self.configs)}: " + ", ".join(self.names)
+
+
+def candidates(
+    configs: Sequence[RunConfig],
+    names: Sequence[str],
+    scores: Sequence[Score],
+    sizes: Sequence[int] = SIZES,
+) -> list[Members]:
+    """The ensembles of the best ``k`` variants by validation, for each ``k`` in ``sizes``
+    that is at least 2 and at most the number of variants (the largest always included
+    when it is smaller than the next size)."""
+    from nooverfit.studies.select import best
+
+    order: list[int] = []
+    rest = list(range(len(scores)))
+    while rest:  # the ranking of select.best, repeated
+        i = rest[best([scores[j] for j in rest])]
+        order.append(i)
+        rest.remove(i)
+    ks = sorted({min(k, len(order)) for k in sizes if len(order) >= 2})
+    return [
+        Members(tuple(configs[i] for i in order[:k]), tuple(names[i] for i in order[:k]))
+        for k in ks
+        if k >= 2
+    ]
+
+
+@torch.no_grad()
+def probabilities(models: Sequence[nn.Module], x: torch.Tensor) -> torch.Tensor:
+    """Mean softmax of ``models`` (in eval mode) on ``x``: ``(N, C)``."""
+    return Ensemble(models).eval()(x).exp()
+
+
+def accuracy_and_loss(probs: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    """Accuracy and mean log loss of predicted probabilities ``(N, C)`` for labels ``y``."""
+    picked = probs.gather(1, y.view(-1, 1)).clamp_min(1e-12)
+    return float((probs.argmax(1) == y).double().mean()), float(-picked.log().mean())
+
+
+def ensemble_score(
+    per_seed: Sequence[tuple[tuple[float, float], tuple[float, float]]], epochs: float
+) -> Score:
+    """The :class:`Score` of an ensemble from each seed's ``((train accuracy, train loss),
+    (val accuracy, val loss))``; ``epochs`` is its members' mean."""
+    a = np.array([[t[0], t[1], v[0], v[1]] for t, v in per_seed], dtype=float)
+    return Score(
+        val_accuracy=float(a[:, 2].mean()),
+        val_accuracy_std=float(a[:, 2].std()),
+        val_loss=float(a[:, 3].mean()),
+        accuracy=float(a[:, 0].mean()),
+        accuracy_std=float(a[:, 0].std()),
+        loss=float(a[:, 1].mean()),
+        gap=float((a[:, 0] - a[:, 2]).mean()),
+        epochs=epochs,
+        seeds=len(per_seed),
+        val_per_seed=tuple(float(v) for v in a[:, 2]),
+    )
+
+
+def seed_scores(
+    models: Sequence[nn.Module], data: SplitData, train: torch.Tensor
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """One seed's ensemble of ``models``: ``((train accuracy, loss), (val accuracy,
+    loss))`` on its training rows ``train`` and its validation set."""
+    out = []
+    for index in (train, data.val_index):
+        probs = probabilities(models, data.x[index])
+        out.append(accuracy_and_loss(probs, data.y[index]))
+    return out[0], out[1]
+
+
+def on_test(models: Sequence[nn.Module], data: SplitData) -> tuple[float, float]:
+    """Accuracy and log loss of the ensemble of ``models`` on ``data``'s test split."""
+    probs = probabilities(models, data.x[data.test_index])
+    return accuracy_and_loss(probs, data.y[data.test_index])
+
+
+def describe(members: Members) -> dict[str, object]:
+    """What ``results.json`` keeps of an ensemble, enough to rebuild it for its weights
+    (see :func:`load`)."""
+    return {"names": list(members.names), "configs": [c.to_dict() for c in members.configs]}
+
+
+def load(
+    path: str | Path,
+    configs: Sequence[RunConfig],
+    in_shape: Sequence[int],
+    classes: int,
+    kind: str,
+) -> Ensemble:
+    """The ensemble whose weights ``path`` holds (a ``best_model.pt`` a study wrote for
+    an ensemble recommendation), built from its member ``configs``."""
+    from nooverfit.models import build_model
+
+    members = [build_model(c, tuple(in_shape), classes, kind=kind) for c in configs]
+    model = Ensemble(members)
+    model.load_state_dict(torch.load(path, weights_only=True))
+    return model.eval()
+
+
+class Trained(Protocol):
+    """What the ensemble stage reads of a study's state (its runner)."""
+
+    seeds: list[int]
+    data: dict[int, SplitData]
+
+    def model(self, config: RunConfig) -> nn.Module: ...
+
+
+def networks(runner: Trained, members: Members, seed: int) -> list[nn.Module]:
+    """The trained member networks of ``seed``'s runs."""
+    return [runner.model(c.replace(seed=seed)) for c in members.configs]
+
+
+def score_members(runner: Trained, members: Members, epochs: float) -> Score:
+    """The validation :class:`Score` of an ensemble over the runner's seeds; its training
+    scores on each member's first configuration's training subset."""
+    first = members.configs[0]
+    per_seed = []
+    for seed in runner.seeds:
+        data = runner.data[seed]
+        train = data.train_index(
+            train_size=first.train_size, train_per_class=first.train_per_class
+        )
+        per_seed.append(seed_scores(networks(runner, members, seed), data, train))
+    return ensemble_score(per_seed, epochs)
+
+
+def load_from_study(folder: str | Path) -> Ensemble:
+    """The recommended ensemble of a study folder (its ``results.json`` and
+    ``best_model.pt``), in eval mode.
+
+    Raises:
+        ValueError: the study recommended a single network (load ``best_model.pt`` into
+            ``nooverfit.build_model(config, ...)`` of its recommended configuration).
+    """
+    import json
+
+    root = Path(folder)
+    results = json.loads((root / "results.json").read_text())
+    found = results.get("extras", {}).get("ensemble")
+    if not found:
+        raise ValueError(
+            f"{root} recommends a single network, not an ensemble; expected "
+            "extras.ensemble in its results.json"
+        )
+    configs = [RunConfig.from_dict(c) for c in found["configs"]]
+    classes = len(results["settings"]["classes"])
+    return load(root / "best_model.pt", configs, found["in_shape"], classes, found["kind"])

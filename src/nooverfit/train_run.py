@@ -1,0 +1,120 @@
+"""`train_run`: what ``nooverfit train`` does, as a library call: build the network (fresh,
+or a pretrained one prepared for transfer), fit it, and write ``history.csv``,
+``metrics.json`` and ``model.pt`` to a folder.
+
+The CLI parses, builds the config, calls this and renders the result; the work is here so
+a script gets the same files as the command line.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from nooverfit._io import atomic_write, atomic_write_json
+from nooverfit.config import RunConfig
+from nooverfit.data.tensors import SplitData
+from nooverfit.history import History
+from nooverfit.models import network_for
+from nooverfit.train import Callback, fit
+from nooverfit.transfer import as_pretrained, transfer_model
+
+#: The files :func:`train_run` writes to its ``out`` folder.
+FILES = ("history.csv", "metrics.json", "model.pt")
+
+
+@dataclass(frozen=True)
+class TrainedRun:
+    """One trained network and what was written about it.
+
+    Attributes:
+        network: the trained network (best weights restored under early stopping).
+        history: its per-epoch curves.
+        metrics: the dict written to ``metrics.json``.
+        best_epoch: the row of the best epoch (lowest ``val_loss``) in ``history``.
+        num_parameters: trainable parameters.
+        seconds: wall time of building and training.
+    """
+
+    network: nn.Module
+    history: History
+    metrics: dict[str, Any]
+    best_epoch: int
+    num_parameters: int
+    seconds: float
+
+
+def train_run(
+    config: RunConfig,
+    data: SplitData,
+    *,
+    out: Path,
+    data_name: str,
+    pretrained: str | None = None,
+    transfer: str = "io",
+    callbacks: Sequence[Callback] = (),
+) -> TrainedRun:
+    """Train one network on ``data`` and write ``history.csv``, ``metrics.json`` and
+    ``model.pt`` to ``out`` (created if missing; each file written atomically).
+
+    Args:
+        config: the run (model, regularization, optimizer, epochs, seed, train size).
+        data: tensors and split.
+        out: output folder.
+        data_name: the data set as the user named it (recorded in ``metrics.json``).
+        pretrained: start from a pretrained network (``PATH`` or
+            ``torchvision:NAME[:WEIGHTS]``) instead of a fresh one; default None.
+        transfer: with ``pretrained``, what to retrain (head, io, full, gradual).
+        callbacks: called after every epoch with ``(epoch, logs)`` (e.g. a progress bar).
+
+    Returns:
+        The trained network, its history and the metrics written.
+    """
+    start = time.perf_counter()
+    train_idx = data.split.train(
+        data.dataset.y, train_size=config.train_size, train_per_class=config.train_per_class
+    )
+    extra: list[Callback] = []
+    optim = None
+    if pretrained is None:
+        network: nn.Module = network_for(config, data)
+    else:
+        source = as_pretrained(pretrained, config=config, in_shape=data.in_shape)
+        prepared = transfer_model(source, data, strategy=transfer, seed=config.seed)
+        network, extra, optim = prepared.model, prepared.callbacks(), prepared.optimizer(config)
+    num_parameters = sum(p.numel() for p in network.parameters() if p.requires_grad)
+    history = fit(network, data, config, callbacks=[*callbacks, *extra], optimizer=optim)
+    seconds = time.perf_counter() - start
+    lowest = history.best()  # the one definition of the best epoch: lowest val_loss
+    best = history.epoch.index(lowest) if lowest is not None else len(history) - 1
+    metrics = {
+        "config": config.to_dict(),
+        "data": data_name,
+        "device": str(data.device),
+        "num_parameters": num_parameters,
+        "transfer": {"pretrained": pretrained, "strategy": transfer} if pretrained else None,
+        "epochs_run": len(history),
+        "stop_reason": history.stop_reason,
+        "best_epoch": history.epoch[best],
+        "final": history_row(history, len(history) - 1),
+        "best": history_row(history, best),
+        "seconds": seconds,
+        "split": {**data.split.to_dict(), "train": train_idx.tolist()},
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    history.save(out / "history.csv")
+    atomic_write_json(out / "metrics.json", metrics)
+    state = {k: v.detach().cpu() for k, v in network.state_dict().items()}
+    atomic_write(out / "model.pt", lambda tmp: torch.save(state, tmp))
+    return TrainedRun(network, history, metrics, best, num_parameters, seconds)
+
+
+def history_row(history: History, i: int) -> dict[str, float]:
+    """Train and validation loss and accuracy of epoch row ``i``."""
+    return {k: history.column(k)[i] for k in ("loss", "accuracy", "val_loss", "val_accuracy")}

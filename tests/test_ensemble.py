@@ -1,0 +1,124 @@
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from nooverfit.config import RunConfig
+from nooverfit.studies.ensemble import (
+    Ensemble,
+    accuracy_and_loss,
+    candidates,
+    ensemble_score,
+    probabilities,
+)
+from nooverfit.studies.select import Score
+
+
+class Fixed(nn.Module):
+    def __init__(self, logits):
+        super().__init__()
+        self.logits = nn.Parameter(torch.tensor(logits))
+
+    def forward(self, x):
+        return self.logits.expand(len(x), -1)
+
+
+def test_ensemble_averages_probabilities_and_scores_like_a_network():
+    a, b = Fixed([2.0, 0.0]), Fixed([0.0, 1.0])
+    x = torch.zeros(4, 3)
+    want = (a(x).softmax(-1) + b(x).softmax(-1)) / 2
+    out = Ensemble([a, b])(x)
+    torch.testing.assert_close(out.exp(), want)
+    y = torch.tensor([0, 0, 1, 1])
+    # cross-entropy of the output is the ensemble's log loss
+    torch.testing.assert_close(
+        F.cross_entropy(out, y), -want.gather(1, y.view(-1, 1)).log().mean()
+    )
+    acc, loss = accuracy_and_loss(probabilities([a, b], x), y)
+    assert acc == 0.5 and loss == pytest.approx(float(F.cross_entropy(out, y)), rel=1e-6)
+
+
+def test_ensemble_state_dict_round_trips():
+    one = Ensemble([nn.Linear(3, 2), nn.Linear(3, 2)])
+    two = Ensemble([nn.Linear(3, 2), nn.Linear(3, 2)])
+    two.load_state_dict(one.state_dict())
+    x = torch.randn(5, 3)
+    torch.testing.assert_close(one(x), two(x))
+    assert set(one.state_dict()) == {
+        f"members.{i}.{p}" for i in (0, 1) for p in ("weight", "bias")
+    }
+
+
+def _s(v):
+    return Score(v, 0.0, 0.5, 1.0, 0.0, 0.0, 1 - v, 10, 1, (v,))
+
+
+def test_candidates_take_the_best_k_by_validation():
+    configs = [RunConfig(width=w) for w in (8, 16, 32, 64)]
+    names = ["a", "b", "c", "d"]
+    found = candidates(configs, names, [_s(0.7), _s(0.9), _s(0.8), _s(0.6)], sizes=(3, 5))
+    assert [m.names for m in found] == [("b", "c", "a"), ("b", "c", "a", "d")]
+    assert found[0].configs[0].width == 16
+    assert candidates(configs[:1], names[:1], [_s(0.9)]) == []
+
+
+def test_ensemble_score_keeps_each_seed():
+    s = ensemble_score([((1.0, 0.1), (0.8, 0.5)), ((0.9, 0.2), (0.9, 0.4))], epochs=10)
+    assert s.val_per_seed == (0.8, 0.9)
+    assert s.val_accuracy == pytest.approx(0.85) and s.gap == pytest.approx(0.1)
+
+
+def test_score_members_and_load_round_trip(tmp_path):
+    from nooverfit.data import load_split
+    from nooverfit.engine import run_configs
+    from nooverfit.models import network_for
+    from nooverfit.studies.ensemble import Members, load, networks, on_test, score_members
+
+    torch.set_num_threads(1)
+    data = load_split("digits", seed=0, device="cpu")
+    base = RunConfig(width=16, epochs=3, train_per_class=5)
+    configs = [base, base.replace(dropout=0.3), base.replace(width=8)]
+    done = {r.config: r for r in run_configs(configs, data, engine="sequential")}
+
+    class Runner:
+        def __init__(self):
+            self.seeds = [0]
+            self.data = {0: data}
+
+        def model(self, config):
+            net = network_for(config, self.data[0])
+            net.load_state_dict(done[config].state)
+            return net
+
+    runner = Runner()
+    members = Members(tuple(configs), ("a", "b", "c"))
+    s = score_members(runner, members, epochs=3)
+    models = networks(runner, members, 0)
+    probs = torch.stack([m.eval()(data.x[data.val_index]).softmax(-1) for m in models]).mean(0)
+    want = float((probs.argmax(1) == data.y[data.val_index]).double().mean())
+    assert s.val_per_seed == (pytest.approx(want),)
+    path = tmp_path / "best_model.pt"
+    torch.save(Ensemble(models).state_dict(), path)
+    again = load(path, configs, data.in_shape, data.num_classes, data.kind)
+    assert on_test(list(again.members), data) == pytest.approx(on_test(models, data))
+
+
+def test_load_from_study_reads_results_json(tmp_path):
+    import json
+
+    from nooverfit.studies.ensemble import Members, describe, load_from_study
+
+    configs = (RunConfig(width=8), RunConfig(width=4, dropout=0.1))
+    from nooverfit.models import build_model
+
+    nets = [build_model(c, (5,), 3, kind="tabular") for c in configs]
+    torch.save(Ensemble(nets).state_dict(), tmp_path / "best_model.pt")
+    extras = {"ensemble": {**describe(Members(configs, ("a", "b"))), "in_shape": [5]}}
+    extras["ensemble"]["kind"] = "tabular"
+    results = {"settings": {"classes": ["x", "y", "z"]}, "extras": extras}
+    (tmp_path / "results.json").write_text(json.dumps(results))
+    x = torch.randn(4, 5)
+    torch.testing.assert_close(load_from_study(tmp_path)(x), Ensemble(nets).eval()(x))
+    (tmp_path / "results.json").write_text(json.dumps({"settings": {}, "extras": {}}))
+    with pytest.raises(ValueError, match="single network"):
+        load_from_study(tmp_path)

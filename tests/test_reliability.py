@@ -1,0 +1,288 @@
+"""Errors that are bad input are converted where the input is read (checkpoints, images,
+CSV files, database URLs), workers stop with their parent, stale temporary files go."""
+
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from nooverfit._io import read_checkpoint, remove_stale_tmp
+from nooverfit.cli import app
+from nooverfit.data import load_dataset
+from nooverfit.errors import BadInput
+from nooverfit.transfer import load_pretrained
+
+
+def _exit_2(args, *, match):
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    lines = result.output.strip().splitlines()
+    assert lines[-1].startswith("error: ") and match in lines[-1], result.output
+    return lines[-1]
+
+
+class _Evil:
+    def __reduce__(self):
+        return (os.system, ("echo pwned",))
+
+
+def _not_checkpoints(tmp_path: Path) -> dict[str, Path]:
+    good = tmp_path / "good.pt"
+    torch.save({"w": torch.ones(3)}, good)
+    files = {
+        "empty": b"",
+        "text": b"epoch,loss\n1,2\n",
+        "truncated": good.read_bytes()[:60],
+        "random": bytes(range(256)) * 3,
+        "plain pickle": pickle.dumps([1, 2, 3], protocol=4),
+    }
+    paths = {}
+    for name, data in files.items():
+        paths[name] = tmp_path / f"{name.replace(' ', '_')}.pt"
+        paths[name].write_bytes(data)
+    return paths
+
+
+def test_read_checkpoint_turns_every_non_checkpoint_into_bad_input(tmp_path):
+    for name, path in _not_checkpoints(tmp_path).items():
+        with pytest.raises(BadInput, match="is not a") as err:
+            read_checkpoint(path, what="--pretrained file")
+        assert "\n" not in str(err.value), name
+
+
+def test_read_checkpoint_refuses_an_unsafe_pickle_in_one_line(tmp_path):
+    evil = tmp_path / "evil.pt"
+    torch.save({"x": _Evil()}, evil)
+    with pytest.raises(BadInput, match="refused as unsafe") as err:
+        read_checkpoint(evil)
+    assert "\n" not in str(err.value)
+
+
+def test_load_pretrained_non_checkpoint_is_bad_input(tmp_path):
+    for path in _not_checkpoints(tmp_path).values():
+        with pytest.raises(BadInput):
+            load_pretrained(str(path))
+
+
+@pytest.mark.parametrize("option", ["train", "study"])
+def test_cli_pretrained_or_source_that_is_not_a_checkpoint_is_exit_2(tmp_path, option):
+    paths = _not_checkpoints(tmp_path)
+    evil = tmp_path / "evil.pt"
+    torch.save({"x": _Evil()}, evil)
+    flag = "--pretrained" if option == "train" else "--source"
+    for path in [*paths.values(), evil]:
+        _exit_2([option, flag, path, "--epochs", "1", "--out", tmp_path / "o"], match=str(path))
+    assert not (tmp_path / "o" / "model.pt").exists()
+
+
+def _image_folder(root: Path) -> Path:
+    rng = np.random.default_rng(0)
+    for label in ("a", "b"):
+        (root / label).mkdir(parents=True)
+        for i in range(4):
+            pixels = (rng.random((8, 8)) * 255).astype(np.uint8)
+            Image.fromarray(pixels).save(root / label / f"{i}.png")
+    return root
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [b"not an image at all", b"", b"\x89PNG\r\n\x1a\n" + b"\x00" * 20],
+)
+def test_folder_with_a_corrupt_image_is_bad_input(tmp_path, damage):
+    root = _image_folder(tmp_path / "images")
+    (root / "a" / "9.png").write_bytes(damage)
+    with pytest.raises(BadInput, match=r"9\.png is not a readable image"):
+        load_dataset(f"folder:{root}")
+
+
+def test_folder_with_a_truncated_image_is_bad_input(tmp_path):
+    root = _image_folder(tmp_path / "images")
+    whole = (root / "a" / "0.png").read_bytes()
+    (root / "a" / "0.png").write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(BadInput, match=r"0\.png is not a readable image"):
+        load_dataset(f"folder:{root}")
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        ("a,label\n1,x\n".encode("utf-16"), "is not UTF-8 text"),
+        ("a,label\n\xe9,x\n".encode("latin-1"), "is not UTF-8 text"),
+        (b"a,label\n1e39,x\n2,y\n", "within float32's range"),
+        (b"a,label\nnan,x\n2,y\n", "within float32's range"),
+        (b"a,label\n-inf,x\n2,y\n", "within float32's range"),
+        (b"a,label\n1,x\n2\n", "has 1 fields, expected 2"),
+        (b'a,label\n"1,x\n', "has 1 fields"),
+    ],
+)
+def test_csv_damage_is_bad_input(tmp_path, content, match):
+    path = tmp_path / "d.csv"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=match):
+        load_dataset(f"csv:{path}", target="label")
+
+
+def test_csv_with_a_byte_order_mark_reads():
+    path = Path(__file__).parent / "_bom.csv"
+    try:
+        path.write_bytes(
+            "\ufeffa,label\n".encode() + b"".join(b"%d,%d\n" % (i, i % 2) for i in range(9))
+        )
+        assert load_dataset(f"csv:{path}", target="label").x.shape == (9, 1)
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def test_storage_url_typo_hides_the_password(tmp_path):
+    message = _exit_2(
+        ["tune", "--storage", "postgressql://tune:s3cret@db:5432/tune", "--out", tmp_path],
+        match="not understood",
+    )
+    assert "s3cret" not in message and "tune:***@db" in message
+
+
+def test_unreachable_postgresql_is_one_line_without_password(tmp_path):
+    pytest.importorskip("psycopg")
+    url = "postgresql://tune:s3cret@127.0.0.1:1/tune"  # port 1: connection refused
+    result = CliRunner().invoke(app, ["tune", "--storage", url, "--out", str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and "s3cret" not in result.output
+    assert "cannot open --storage postgresql://tune:***@127.0.0.1:1/tune" in result.output
+
+
+def test_remove_stale_tmp_keeps_other_files(tmp_path):
+    (tmp_path / ".report.html.x1.tmp").write_text("torn")
+    (tmp_path / "report.html").write_text("whole")
+    (tmp_path / "notes.tmp").write_text("the user's")
+    assert remove_stale_tmp(tmp_path) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.tmp", "report.html"]
+
+
+def test_write_study_removes_stale_tmp_files_of_a_killed_write(tiny_study, tmp_path):
+    import shutil
+
+    from nooverfit.study_files import write_study
+
+    result, out = tiny_study
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    for folder in ("plots", "histories", "."):
+        (copy / folder / ".baseline_curves.png.abc123.tmp").write_bytes(b"\x89PNG torn")
+    write_study(result, copy)
+    assert not list(copy.rglob(".*.tmp"))
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(
+                line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line
+            )
+        except OSError:
+            continue
+        if fields.get("PPid", "").strip() == str(pid):
+            kids.append(int(status.parent.name))
+    return kids
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
+def test_tune_workers_stop_when_the_parent_is_killed(tmp_path):
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    env = {**os.environ, "PYTHONPATH": src, "OMP_NUM_THREADS": "1"}
+    args = ["tune", "--workers", "2", "--trials", "500", "--epochs", "300", "--out", tmp_path]
+    parent = subprocess.Popen(
+        [sys.executable, "-m", "nooverfit", *map(str, args)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 120
+    workers: list[int] = []
+    while time.time() < deadline:
+        workers = [p for p in _children(parent.pid) if "spawn_main" in _cmdline(p)]
+        if len(workers) == 2 and (tmp_path / "tune.db").exists():
+            break
+        time.sleep(0.5)
+    assert len(workers) == 2
+    time.sleep(5)  # let them import torch and start their trials
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.time() + 60
+    while time.time() < deadline and any(_alive(p) for p in workers):
+        time.sleep(0.5)
+    alive = [p for p in workers if _alive(p)]
+    for p in alive:
+        os.kill(p, signal.SIGKILL)
+    assert not alive, "workers kept running after their parent was killed"
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "State:\tZ" not in state
+
+
+@pytest.mark.parametrize(
+    ("content", "kind"),
+    [
+        (b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 8, "an executable (ELF)"),
+        (b"PK\x03\x04\x14\x00\x00\x00" + b"\x00,\n" * 400, "a zip archive"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "a PNG image"),
+    ],
+)
+def test_diagnose_binary_file_says_what_it_is_in_one_line(tmp_path, content, kind):
+    path = tmp_path / "training.csv"
+    path.write_bytes(content)
+    result = CliRunner().invoke(app, ["diagnose", str(path)])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and f"is {kind}, not text" in lines[0], result.output
+
+
+@pytest.mark.parametrize("sep", [";", "\t", "|"])
+def test_csv_with_another_separator_reads(tmp_path, sep):
+    path = tmp_path / "d.csv"
+    rows = "".join(f"{i}{sep}{i * 2}{sep}{'xy'[i % 2]}\n" for i in range(9))
+    path.write_text(f"a{sep}b{sep}label\n{rows}")
+    data = load_dataset(f"csv:{path}", target="label")
+    assert data.x.shape == (9, 2) and data.x[3].tolist() == [3.0, 6.0]
+
+
+def test_tune_on_a_damaged_sqlite_database_is_one_line_exit_2(tmp_path):
+    (tmp_path / "tune.db").write_bytes(b"\x7fELF" + bytes(range(256)) * 20)
+    result = CliRunner().invoke(app, ["tune", "--trials", "1", "--out", str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert "file is not a database" in result.output.strip().splitlines()[-1]
+
+
+def test_tune_study_resumed_with_another_split_is_refused(tmp_path):
+    from nooverfit.tune import TuneSpec, default_storage, open_study
+
+    spec = TuneSpec(storage=default_storage(tmp_path), trials=1)
+    open_study(spec)
+    open_study(spec)  # the same settings resume
+    with pytest.raises(BadInput, match=r"val: 0\.2 there, 0\.3 now"):
+        open_study(TuneSpec(storage=spec.storage, trials=1, val=0.3))

@@ -1,0 +1,38 @@
+"""`train_run`: the library call behind ``nooverfit train``."""
+
+from __future__ import annotations
+
+import json
+
+import torch
+
+from nooverfit.config import RunConfig
+from nooverfit.data import load_split
+from nooverfit.history import History
+from nooverfit.models import network_for
+from nooverfit.train import fit
+from nooverfit.train_run import FILES, train_run
+
+
+def test_train_run_writes_what_fit_computes(tmp_path):
+    data = load_split("digits", seed=0, device="cpu")
+    config = RunConfig(width=16, epochs=3, train_per_class=5, batch_size=16, l2=1e-3)
+    seen: list[int] = []
+    run = train_run(
+        config, data, out=tmp_path, data_name="digits", callbacks=[lambda e, _: seen.append(e)]
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(FILES)
+    assert seen == [0, 1, 2]
+    # the same config fitted directly gives the same curves (the call adds no randomness)
+    reference = fit(network_for(config, data), data, config)
+    assert run.history.val_loss == reference.val_loss
+    assert History.load(tmp_path / "history.csv").val_loss == run.history.val_loss
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["config"] == config.to_dict()
+    assert metrics["epochs_run"] == 3
+    assert metrics["final"]["val_loss"] == run.history.val_loss[-1]
+    assert len(metrics["split"]["train"]) == 5 * data.num_classes
+    net = network_for(config, data)
+    net.load_state_dict(torch.load(tmp_path / "model.pt"))
+    x = data.x[:8]
+    assert torch.equal(net(x), run.network.eval()(x))
