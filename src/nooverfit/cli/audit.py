@@ -15,8 +15,9 @@ from nooverfit.audit import AuditReport, audit, model_features, model_inputs
 from nooverfit.cli import _options as opt
 from nooverfit.cli._app import app, console, guard
 from nooverfit.config import RunConfig
-from nooverfit.data import Split, load_dataset, make_split, prepare
+from nooverfit.data import Split, load_dataset, prepare
 from nooverfit.data.dataset import Dataset
+from nooverfit.data.split import split_dataset
 from nooverfit.models import network_for
 from nooverfit.train import fit
 
@@ -78,7 +79,7 @@ def audit_command(
     if model is not None:
         network, split = load_run(model, dataset)
     else:
-        split = make_split(dataset.y, test=opt._size(test), val=opt._size(val), seed=seed)
+        split = split_dataset(dataset, test=opt._size(test), val=opt._size(val), seed=seed)
         if groups is not None:
             if not as_json:
                 console.print("no --model given: training a baseline model for group gaps")

@@ -18,9 +18,10 @@ from typing import Any
 import torch
 
 from nooverfit._version import __version__
+from nooverfit.audit import with_homogeneous_cause
 from nooverfit.config import RunConfig
 from nooverfit.data.dataset import Dataset, load_dataset
-from nooverfit.data.split import make_split
+from nooverfit.data.split import split_dataset
 from nooverfit.data.tensors import prepare
 from nooverfit.studies import plan
 from nooverfit.studies.ensemble import Ensemble, Members, networks, on_test
@@ -74,7 +75,7 @@ def study(
         dataset = class_subset(dataset, keep)
     splits = {
         s: prepare(
-            dataset, make_split(dataset.y, test=opts.test, val=opts.val, seed=s), device=device
+            dataset, split_dataset(dataset, test=opts.test, val=opts.val, seed=s), device=device
         )
         for s in seeds
     }
@@ -219,7 +220,9 @@ def run_plan(
         validation_curves=found.validation_curves,
         capacity=found.capacity,
         learning=found.learning,
-        baseline_diagnosis=records[base.runs[0]].diagnosis,
+        baseline_diagnosis=with_homogeneous_cause(
+            records[base.runs[0]].diagnosis, found.extras.get("audit")
+        ),
         extras=found.extras,
         best_state=session.state(recommended.config.replace(seed=first))
         if members is None

@@ -231,7 +231,13 @@ def _checks(session: StudySession, found: Findings) -> None:
     used = Split(
         pool=np.asarray(train, dtype=np.int64), val=split.val, test=split.test, seed=split.seed
     )
-    found.extras["audit"] = audit(session.dataset, used).to_dict()
+    # With groups, the baseline network's accuracy per group on the unused training-pool
+    # samples and the validation set: groups heard in training against those never heard.
+    measured = np.concatenate([np.setdiff1d(split.pool, used.pool), split.val])
+    model = session.model(found.base.config.replace(seed=seed))
+    found.extras["audit"] = audit(
+        session.dataset, used, model=model, group_index=measured
+    ).to_dict()
     # For synthesized data: did each network learn the keywords, or the noise they were
     # mixed with?
     probes = keyword_probes(session.dataset, seed=seed)
@@ -269,13 +275,18 @@ def _validation_curves(
     curves = []
     l2 = by_stage.get("l2", [])
     decay = "weight_decay" if any(v.config.weight_decay > 0 for v in l2) else "l2"
-    knobs = ((decay, "l2"), ("dropout", "dropout"), ("label_smoothing", "label_smoothing"))
+    knobs = (
+        (decay, "l2"),
+        ("dropout", "dropout"),
+        ("label_smoothing", "label_smoothing"),
+        ("augment", "augment"),
+    )
     for param, stage in knobs:
         variants = by_stage.get(stage, [])
         if not variants:
             continue
         pts = [(getattr(v.config, param), v.score) for v in variants]
-        if param in ("dropout", "label_smoothing"):
+        if param in ("dropout", "label_smoothing", "augment"):  # 0 is the baseline
             pts.insert(0, (0.0, base.score))
         curves.append(
             validation_curve(
