@@ -55,6 +55,8 @@ BENCH_BUDGET = StudyBudget(
     augment=(0.5, 1.0),
     stopping=("patience:30",),
     sizes=(5, 10, 20, 50),
+    weight_decay=(0.1,),
+    smoothing=(0.1,),
 )
 
 

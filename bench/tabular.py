@@ -239,7 +239,7 @@ def table(specs: Sequence[TabularSet], found: dict[str, dict[str, Any]]) -> list
         "| data (rows, features, classes) | recommended | baseline | "
         + " | ".join(REFERENCES)
         + " | best reference | rec - best | study s | recommended variant |",
-        "| --- " * (8 + len(REFERENCES) - 2) + "|",
+        "| --- " * (7 + len(REFERENCES)) + "|",
     ]
     diffs = []
     for spec in specs:
@@ -273,6 +273,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument(
+        "--cached", action="store_true", help="only the data sets whose study is cached"
+    )
+    parser.add_argument(
         "--cache", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "nooverfit-tab"
     )
     args = parser.parse_args()
@@ -281,6 +284,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     args.cache.mkdir(parents=True, exist_ok=True)
     specs = [d for d in DATASETS if not args.only or d.name in args.only]
+    if args.cached:
+        specs = [d for d in specs if (args.cache / f"{d.name}.study.{args.tag}.json").exists()]
     found = {}
     for spec in specs:
         found[spec.name] = measure(

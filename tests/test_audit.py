@@ -101,8 +101,8 @@ def test_audit_group_gap_and_model_features(digits):
     groups = np.where(ds.y < 5, "low", "high")
     report = audit(ds, split, model=model, groups=groups)
     pred = model(torch.as_tensor(ds.x[split.val])).argmax(1).numpy()
-    ref = group_gap(pred, ds.y[split.val], groups[split.val])
-    assert report.groups == ref
+    ref = group_gap(pred, ds.y[split.val], groups[split.val], heard={"low", "high"})
+    assert report.groups == ref and report.groups.held_out_gap is None  # every group heard
     feats = model_features(model, ds.x[:4])
     assert feats.shape == (4, 8) and (feats >= 0).all()  # after the ReLU
     json.dumps(report.to_dict())  # serializable

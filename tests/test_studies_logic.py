@@ -60,7 +60,12 @@ def test_remedy_variants_cover_each_remedy_over_the_budget_grid():
     budget = plan.get_budget("quick")
     variants = plan.remedy_variants(base, budget)
     assert set(variants) == set(plan.REMEDIES)
-    assert [c.l2 for c in variants["l2"]] == list(budget.l2)
+    # L2 in AdamW's decoupled form under Adam, the coupled penalty under SGD
+    assert [c.weight_decay for c in variants["l2"]] == list(budget.weight_decay)
+    assert all(c.l2 == 0 for c in variants["l2"])
+    sgd = plan.remedy_variants(base.replace(optimizer="sgd"), budget)
+    assert [c.l2 for c in sgd["l2"]] == list(budget.l2)
+    assert [c.label_smoothing for c in variants["label_smoothing"]] == list(budget.smoothing)
     assert [c.dropout for c in variants["dropout"]] == list(budget.dropout)
     assert all(c.width < 256 for c in variants["capacity"])
     assert all(c.train_per_class == 20 and c.seed == 0 for cs in variants.values() for c in cs)

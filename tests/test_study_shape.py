@@ -53,6 +53,7 @@ def test_the_plan_orders_a_studys_stages():
     assert kinds == [
         plan.RemediesStage,
         plan.CombinationStage,
+        plan.EnsembleStage,
         plan.LearningCurveStage,
         plan.ChecksStage,
     ]
@@ -61,12 +62,13 @@ def test_the_plan_orders_a_studys_stages():
         plan.RemediesStage,
         plan.TransferStage,
         plan.CombinationStage,
+        plan.EnsembleStage,
         plan.ChecksStage,
     ]
     remedies = stages[0]
     assert isinstance(remedies, plan.RemediesStage)
     assert [name for name, _ in remedies.grids] == list(plan.REMEDIES)
-    assert [c.l2 for c in dict(remedies.grids)["l2"]] == list(TINY.l2)
+    assert [c.weight_decay for c in dict(remedies.grids)["l2"]] == list(TINY.weight_decay)
     # the whole pool: no learning curve over per-class sizes
     whole = baseline.replace(train_per_class=None)
     assert plan.LearningCurveStage not in [type(s) for s in plan.study_stages(whole, TINY)]

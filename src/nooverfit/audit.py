@@ -9,7 +9,10 @@
   the ``quantile`` of train-to-train nearest-neighbour distances. With i.i.d. splits about
   ``1 - quantile`` of them are; many more means the training data does not cover what
   the model will meet ("all the dogs in the training set are bulldogs").
-- Group gaps: accuracy per group of a trained model and the worst-group gap.
+- Group gaps: accuracy per group of a trained model and the worst-group gap; when some
+  groups never occur in training (a speaker split), the gap between the groups heard in
+  training and those never heard, which names homogeneous data as a cause of overfitting
+  (:func:`homogeneous_cause`).
 
 Distances are Euclidean on flattened inputs (tabular features standardized with the
 training mean and standard deviation, as for training), or on any features given
@@ -20,7 +23,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -28,6 +33,9 @@ from torch import nn
 
 from nooverfit.data.dataset import Dataset
 from nooverfit.data.split import Split
+
+if TYPE_CHECKING:
+    from nooverfit.diagnosis import Cause, Diagnosis
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +106,13 @@ class Coverage:
 
 @dataclass(frozen=True)
 class GroupGap:
-    """Accuracy per group; ``gap`` = overall accuracy - worst group's accuracy."""
+    """Accuracy per group; ``gap`` = overall accuracy - worst group's accuracy.
+
+    Attributes:
+        heard: per group, whether it occurs in the training set (empty when not known).
+        held_out_gap: accuracy on the samples of heard groups minus accuracy on those of
+            groups never heard in training; ``None`` unless both kinds are measured.
+    """
 
     groups: tuple[str, ...]
     counts: tuple[int, ...]
@@ -106,6 +120,8 @@ class GroupGap:
     overall: float
     worst: str
     gap: float
+    heard: tuple[bool, ...] = ()
+    held_out_gap: float | None = None
 
 
 @dataclass(frozen=True)
@@ -179,15 +195,59 @@ def model_features(model: nn.Module, x: np.ndarray, *, chunk: int = 4096) -> np.
     return np.concatenate(out)
 
 
-def group_gap(pred: np.ndarray, y: np.ndarray, groups: np.ndarray) -> GroupGap:
-    """Accuracy of predictions ``pred`` per group and the worst-group gap."""
+def group_gap(
+    pred: np.ndarray, y: np.ndarray, groups: np.ndarray, *, heard: Collection[str] | None = None
+) -> GroupGap:
+    """Accuracy of predictions ``pred`` per group and the worst-group gap.
+
+    Args:
+        pred, y, groups: predictions, labels and group names of the measured samples.
+        heard: the groups that occur in the training set; with it, ``held_out_gap`` is
+            the accuracy on heard groups' samples minus that on the other groups'.
+    """
     names = tuple(str(g) for g in np.unique(groups))
     correct = pred == y
     acc = tuple(float(correct[groups == g].mean()) for g in np.unique(groups))
     counts = tuple(int((groups == g).sum()) for g in np.unique(groups))
     overall = float(correct.mean())
     worst = int(np.argmin(acc))
-    return GroupGap(names, counts, acc, overall, names[worst], overall - acc[worst])
+    gap = GroupGap(names, counts, acc, overall, names[worst], overall - acc[worst])
+    if heard is None:
+        return gap
+    known = {str(h) for h in heard}
+    is_heard = np.array([str(g) in known for g in groups])
+    held = None
+    if is_heard.any() and not is_heard.all():
+        held = float(correct[is_heard].mean() - correct[~is_heard].mean())
+    return replace(gap, heard=tuple(n in known for n in names), held_out_gap=held)
+
+
+def homogeneous_cause(groups: GroupGap | None, *, threshold: float = 0.15) -> Cause | None:
+    """The "too homogeneous data" cause, when groups never heard in training (speakers
+    held out by the split) score ``threshold`` or more below the groups heard (pure)."""
+    from nooverfit.diagnosis import Cause
+
+    if groups is None or groups.held_out_gap is None or groups.held_out_gap < threshold:
+        return None
+    unheard = [a for a, h in zip(groups.accuracy, groups.heard, strict=True) if not h]
+    return Cause(
+        "homogeneous_data",
+        f"Groups never seen in training (e.g. voices never heard) score "
+        f"{100 * groups.held_out_gap:.0f} points below those seen (worst unseen "
+        f"{100 * min(unheard):.0f}%): the training data is too homogeneous; augmentation "
+        "or synthesis that varies what differs between groups (speed, pitch, noise) or "
+        "data from more groups closes the gap.",
+    )
+
+
+def with_homogeneous_cause(diagnosis: Diagnosis, audit: dict[str, Any] | None) -> Diagnosis:
+    """``diagnosis`` with :func:`homogeneous_cause` first among its causes when the audit
+    (``AuditReport.to_dict()``) found groups never heard in training far behind."""
+    groups = (audit or {}).get("groups")
+    cause = homogeneous_cause(GroupGap(**groups) if groups else None)
+    if cause is None:
+        return diagnosis
+    return replace(diagnosis, causes=(cause, *diagnosis.causes))
 
 
 def audit(
@@ -198,6 +258,7 @@ def audit(
     model: nn.Module | None = None,
     groups: np.ndarray | None = None,
     group_split: str = "val",
+    group_index: np.ndarray | None = None,
     near: float = 0.1,
     quantile: float = 0.95,
     examples: int = 5,
@@ -212,6 +273,9 @@ def audit(
         model: a trained classifier of ``dataset.x``; needed for group gaps.
         groups: a group name per sample (default ``dataset.groups``).
         group_split: where group accuracy is measured: ``"val"`` (default) or ``"test"``.
+        group_index: the samples group accuracy is measured on instead (e.g. unused
+            training-pool samples of heard groups plus validation); groups present in
+            ``split.pool`` count as heard.
         near: near-duplicate threshold as a fraction of the median train-to-train
             nearest-neighbour distance (default 0.1).
         quantile: coverage threshold level of train-to-train distances (default 0.95).
@@ -265,9 +329,10 @@ def audit(
     gap = None
     groups = dataset.groups if groups is None else np.asarray(groups)
     if model is not None and groups is not None:
-        idx = parts[group_split]
+        idx = parts[group_split] if group_index is None else np.asarray(group_index)
         pred = _predict(model, inputs[idx])
-        gap = group_gap(pred, dataset.y[idx], groups[idx])
+        heard = set(groups[split.pool].tolist())
+        gap = group_gap(pred, dataset.y[idx], groups[idx], heard=heard)
     elif groups is not None and model is None:
         log.info("groups given without a model: group gaps skipped")
     balance = class_balance(dataset.y, split, dataset.classes)
@@ -303,6 +368,9 @@ def audit_warnings(report: AuditReport) -> tuple[str, ...]:
     if report.groups is not None and report.groups.gap > 0.1:
         g = report.groups
         out.append(f"group gap: {g.worst!r} is {g.gap:.0%} below overall accuracy {g.overall:.0%}")
+    cause = homogeneous_cause(report.groups)
+    if cause is not None:
+        out.append(cause.reason)
     return tuple(out)
 
 

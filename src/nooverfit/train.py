@@ -119,7 +119,11 @@ def fit(
     if optimizer is None:
         optimizer = make_optimizer(model, config)
     stopper = EarlyStopping(config.early_stopping) if config.early_stopping else None
-    augment = augmenter(data.kind, name=data.dataset.name) if config.augment > 0 else None
+    augment = (
+        augmenter(data.kind, name=data.dataset.name, noise=data.dataset.noise)
+        if config.augment > 0
+        else None
+    )
     gen = torch.Generator(device=device).manual_seed(config.seed + AUGMENT_SEED_OFFSET)
     strength = torch.full((config.batch_size,), config.augment, device=device)
     rows: dict[str, list[float]] = {

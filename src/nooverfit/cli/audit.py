@@ -73,7 +73,8 @@ def audit_command(
 ) -> None:
     """Audit a data set: balance, duplicates and train/test leakage, coverage, group gaps."""
     from nooverfit.audit import audit, model_features, model_inputs
-    from nooverfit.data import load_dataset, make_split, prepare
+    from nooverfit.data import load_dataset, prepare
+    from nooverfit.data.split import split_dataset
     from nooverfit.models import network_for
     from nooverfit.train import fit
 
@@ -87,7 +88,7 @@ def audit_command(
     if model is not None:
         network, split = load_run(model, dataset)
     else:
-        split = make_split(dataset.y, test=opt._size(test), val=opt._size(val), seed=seed)
+        split = split_dataset(dataset, test=opt._size(test), val=opt._size(val), seed=seed)
         if groups is not None:
             if not as_json:
                 console.print("no --model given: training a baseline model for group gaps")

@@ -262,6 +262,7 @@ def _summary(result: StudyResult) -> None:
         change = round(-100 * check["drop"], 1) + 0.0  # no "-0.0"
         console.print(
             f"Shortcut check ({role}): {verdict} — fires on noise alone "
-            f"{pct(check['fire_rate'])}% of the time; held-out noise changes accuracy by "
-            f"{change:+.1f} points"
+            f"{pct(check['fire_rate'])}% of the time; training noise mixed in costs "
+            f"{100 * check.get('noise_drop', 0.0):.1f} points; held-out noise changes accuracy "
+            f"by {change:+.1f} points"
         )

@@ -2,6 +2,7 @@
 
 from nooverfit.data import keywords as _keywords  # noqa: F401  (registers keywords, speech)
 from nooverfit.data import sources as _sources  # noqa: F401  (registers the built-ins)
+from nooverfit.data import spoken as _spoken  # noqa: F401  (registers spoken)
 from nooverfit.data.audio_io import NoiseBank, read_wav, resample, write_wav
 from nooverfit.data.augment import augmenter, mixup
 from nooverfit.data.dataset import Dataset, list_datasets, load_dataset, register_dataset

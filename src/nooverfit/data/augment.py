@@ -31,6 +31,8 @@ from nooverfit.seeding import seeded
 if TYPE_CHECKING:
     from torchvision.transforms.v2 import Compose
 
+    from nooverfit.data.audio_io import NoiseBank
+
 Augmenter = Callable[[torch.Tensor, torch.Tensor, torch.Generator], torch.Tensor]
 
 
@@ -213,7 +215,7 @@ def pipeline_augmenter(policy: ImagePolicy) -> Augmenter:
     return apply
 
 
-def augmenter(kind: str, *, name: str | None = None) -> Augmenter:
+def augmenter(kind: str, *, name: str | None = None, noise: NoiseBank | None = None) -> Augmenter:
     """The default batched augmentation for a data set kind (``image``/``tabular``/``audio``).
 
     Args:
@@ -221,6 +223,8 @@ def augmenter(kind: str, *, name: str | None = None) -> Augmenter:
         name: the data set spec (optional); images whose policy crops or flips (CIFAR-10,
             Fashion-MNIST, image folders) then get :func:`pipeline_augmenter`, others the
             fast batched :func:`affine_images`.
+        noise: the data set's background-noise bank (``Dataset.noise``); audio with one
+            gets the synthesis remedy, :func:`~nooverfit.data.augment_audio.synthesis_augment`.
     """
     if kind == "image":
         if name is not None:
@@ -229,7 +233,7 @@ def augmenter(kind: str, *, name: str | None = None) -> Augmenter:
                 return pipeline_augmenter(policy)
         return affine_images
     if kind == "audio":
-        from nooverfit.data.augment_audio import audio_augment
+        from nooverfit.data.augment_audio import audio_augment, synthesis_augment
 
-        return audio_augment
+        return audio_augment if noise is None else synthesis_augment(noise)
     return gaussian_noise

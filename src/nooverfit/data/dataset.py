@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from nooverfit.data.audio_io import NoiseBank
+    from nooverfit.data.shortcut import ShortcutProbes
 
 KINDS = ("image", "tabular", "audio")
 
@@ -23,6 +27,12 @@ class Dataset:
         classes: class names, indexed by label.
         kind: ``"image"``, ``"tabular"`` or ``"audio"`` (selects augmentation defaults).
         groups: optional group name per sample (for the data audit's group gaps).
+        train_groups: when set, splits hold out whole groups (speakers): the training
+            pool has this many groups, validation and test the others
+            (:func:`~nooverfit.data.split.split_dataset`).
+        noise: the background-noise bank a synthesized data set was mixed with (the
+            audio augmentation mixes training clips with it).
+        probes: the shortcut-check probes of a synthesized data set.
     """
 
     name: str
@@ -31,6 +41,9 @@ class Dataset:
     classes: tuple[str, ...]
     kind: str
     groups: np.ndarray | None = None
+    train_groups: int | None = None
+    noise: NoiseBank | None = None
+    probes: ShortcutProbes | None = None
 
     def __post_init__(self) -> None:
         if len(self.x) == 0:

@@ -160,7 +160,10 @@ def keyword_probes(
     """Shortcut-check probes for a network trained on a ``keywords`` data set: fresh clean
     keywords, banks of the noise kinds the data set was mixed with (its ``groups``) and of
     the kinds it never used (held out); ``None`` for other data, or when no kind is left to
-    hold out (or a class subset: its labels are not the keywords')."""
+    hold out (or a class subset: its labels are not the keywords'). A data set that
+    carries its own probes (``spoken``) returns those."""
+    if dataset.probes is not None:
+        return dataset.probes
     if (
         dataset.name.split(":")[0] != "keywords"
         or dataset.groups is None

@@ -10,12 +10,15 @@ in larger ones and every run of a study sees the same validation and test data.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.model_selection import train_test_split
 
 from nooverfit.errors import BadInput
+
+if TYPE_CHECKING:
+    from nooverfit.data.dataset import Dataset
 
 
 @dataclass(frozen=True, eq=False)
@@ -156,3 +159,50 @@ def _check_classes(y: np.ndarray) -> None:
             f"class label {small!r} has only {counts.min()} sample(s); a train/val/test split "
             f"needs at least {MIN_PER_CLASS} per class (remove or merge it, or add samples)"
         )
+
+
+def make_group_split(
+    y: np.ndarray, groups: np.ndarray, *, train_groups: int, seed: int = 0
+) -> Split:
+    """Hold out whole groups (e.g. speakers): ``train_groups`` groups form the training
+    pool, the others are shared between validation (the larger half) and test.
+
+    Groups are assigned in the order of ``numpy.random.default_rng((seed, 3)).permutation``
+    of their sorted names; the pool is then put in ``default_rng(seed)`` order as in
+    :func:`make_split`.
+
+    Raises:
+        ValueError: fewer than ``train_groups + 2`` groups, or a class missing from the pool.
+    """
+    y, groups = np.asarray(y), np.asarray(groups)
+    names = np.unique(groups)
+    if not 1 <= train_groups <= len(names) - 2:
+        raise ValueError(
+            f"a group split needs 1 <= train_groups <= groups - 2, got {train_groups} "
+            f"training groups of {len(names)}"
+        )
+    order = np.random.default_rng((seed, 3)).permutation(names)
+    rest = order[train_groups:]
+    n_val = (len(rest) + 1) // 2
+    pool = np.flatnonzero(np.isin(groups, order[:train_groups]))
+    missing = sorted(set(np.unique(y).tolist()) - set(y[pool].tolist()))
+    if missing:
+        raise ValueError(f"classes {missing} have no sample in the training groups")
+    return Split(
+        pool=np.random.default_rng(seed).permutation(pool).astype(np.int64),
+        val=np.flatnonzero(np.isin(groups, rest[:n_val])).astype(np.int64),
+        test=np.flatnonzero(np.isin(groups, rest[n_val:])).astype(np.int64),
+        seed=seed,
+    )
+
+
+def split_dataset(
+    dataset: Dataset, *, test: float | int = 0.25, val: float | int = 0.2, seed: int = 0
+) -> Split:
+    """The split a data set asks for: :func:`make_group_split` when it names
+    ``train_groups`` (``test`` and ``val`` then do not apply), else :func:`make_split`."""
+    if dataset.train_groups is not None and dataset.groups is not None:
+        return make_group_split(
+            dataset.y, dataset.groups, train_groups=dataset.train_groups, seed=seed
+        )
+    return make_split(dataset.y, test=test, val=val, seed=seed)

@@ -108,7 +108,7 @@ def load_split(
     ``options`` go to the loader (``target``, ``data_dir``, ``download``, ...).
     """
     from nooverfit.data.dataset import load_dataset
-    from nooverfit.data.split import make_split
+    from nooverfit.data.split import split_dataset
 
     dataset = load_dataset(spec, **options)
-    return prepare(dataset, make_split(dataset.y, test=test, val=val, seed=seed), device=device)
+    return prepare(dataset, split_dataset(dataset, test=test, val=val, seed=seed), device=device)

@@ -143,7 +143,7 @@ class GroupTraining:
         self.ids = list(range(k))  # the config of each row of the stacked net
         self.layout = Layout.of(configs, self.ids, feed)
         self.augment = (
-            augmenter(first.kind, name=first.dataset.name)
+            augmenter(first.kind, name=first.dataset.name, noise=first.dataset.noise)
             if any(c.augment > 0 for c in configs)
             else None
         )

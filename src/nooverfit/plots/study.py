@@ -30,7 +30,15 @@ TRAIN, VAL, BEST, GREY = "#1f77b4", "#d62728", "#2ca02c", "#999999"
 REGION_COLORS = {"overfit": "#f4a3a3", "underfit": "#a3c4f4"}
 #: Training accuracy at or above this is "fits the training set": never underfitting.
 FITS_TRAINING = 0.995
-LABELS = {"l2": "lambda (L2)", "dropout": "dropout rate", "width": "hidden width"}
+LABELS = {
+    "l2": "lambda (L2)",
+    "weight_decay": "weight decay",
+    "dropout": "dropout rate",
+    "width": "hidden width",
+    "augment": "augmentation strength",
+    "label_smoothing": "label smoothing",
+    "ensemble_size": "networks in the ensemble",
+}
 
 
 def _axes(ax: Axes | None, size: tuple[float, float] = (6.0, 4.0)) -> tuple[Figure, Axes]:
@@ -64,7 +72,9 @@ class CurveView:
 def curve_view(curve: ValidationCurve) -> CurveView:
     """The shading, grid-edge flag and caption of a validation curve, from its data."""
     x = [float(v) for v in curve.values]
-    log = curve.param == "width" or (curve.param == "l2" and all(v > 0 for v in x))
+    log = curve.param == "width" or (
+        curve.param in ("l2", "weight_decay") and all(v > 0 for v in x)
+    )
 
     def mid(a: float, b: float) -> float:
         return math.sqrt(a * b) if log else (a + b) / 2

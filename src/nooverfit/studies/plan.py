@@ -33,6 +33,10 @@ class StudyBudget:
         augment: strength grid of the augmentation remedy.
         stopping: early-stopping criteria tried.
         sizes: training images per class of the learning curve.
+        weight_decay: decoupled weight-decay grid, the L2 remedy's form for Adam (AdamW;
+            Loshchilov & Hutter, ICLR 2019: coupled L2 is weak under Adam).
+        smoothing: label-smoothing grid.
+        ensembles: sizes of the ensembles of the best variants (see :mod:`.ensemble`).
     """
 
     epochs: int
@@ -44,6 +48,9 @@ class StudyBudget:
     sizes: tuple[int, ...]
     steps: int | None = None
     max_epochs: int = 600
+    weight_decay: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
+    smoothing: tuple[float, ...] = (0.1, 0.2)
+    ensembles: tuple[int, ...] = (3, 5, 9)
 
 
 BUDGETS: dict[str, StudyBudget] = {
@@ -66,6 +73,8 @@ BUDGETS: dict[str, StudyBudget] = {
         stopping=("patience:5", "patience:10", "patience:20", "gl:2", "gl:5", "pq:1", "up:3"),
         sizes=(5, 10, 20, 50, 100),
         steps=1500,
+        weight_decay=(0.003, 0.01, 0.03, 0.1, 0.2, 0.3, 1.0, 3.0, 10.0),
+        smoothing=(0.05, 0.1, 0.2, 0.3),
     ),
     "thorough": StudyBudget(
         epochs=300,
@@ -77,11 +86,22 @@ BUDGETS: dict[str, StudyBudget] = {
         sizes=(5, 10, 20, 50, 100, 200),
         steps=4000,
         max_epochs=1500,
+        weight_decay=tuple(10.0 ** (k / 4) for k in range(-12, 5)),
+        smoothing=(0.05, 0.1, 0.15, 0.2, 0.3),
+        ensembles=(3, 5, 9, 15),
     ),
 }
 
 #: Remedies in report order; each regularizes more as its value grows, except capacity.
-REMEDIES = ("l2", "dropout", "batchnorm", "early_stopping", "augment", "capacity")
+REMEDIES = (
+    "l2",
+    "dropout",
+    "label_smoothing",
+    "batchnorm",
+    "early_stopping",
+    "augment",
+    "capacity",
+)
 
 
 def get_budget(name: str | StudyBudget) -> StudyBudget:
@@ -114,9 +134,19 @@ def remedy_variants(baseline: RunConfig, budget: StudyBudget) -> dict[str, list[
     widths = sorted(
         {max(4, int(b.width * f)) for f in budget.widths if int(b.width * f) < b.width}
     )
+    # L2 under Adam in its decoupled form (weight decay, as AdamW applies it); SGD keeps
+    # the coupled penalty, which is what weight decay means there.
+    l2 = (
+        [b.replace(weight_decay=v, label=f"weight decay={v:g}") for v in budget.weight_decay]
+        if b.optimizer != "sgd"
+        else [b.replace(l2=v, label=f"l2={v:g}") for v in budget.l2]
+    )
     return {
-        "l2": [b.replace(l2=v, label=f"l2={v:g}") for v in budget.l2],
+        "l2": l2,
         "dropout": [b.replace(dropout=p, label=f"dropout={p:g}") for p in budget.dropout],
+        "label_smoothing": [
+            b.replace(label_smoothing=e, label=f"label smoothing={e:g}") for e in budget.smoothing
+        ],
         "batchnorm": [b.replace(batchnorm=True, label="batchnorm")],
         "early_stopping": [
             b.replace(early_stopping=c, label=f"early stopping {c}") for c in budget.stopping
@@ -138,7 +168,9 @@ def combine(baseline: RunConfig, chosen: dict[str, RunConfig]) -> list[RunConfig
     merged = baseline
     for name, cfg in chosen.items():
         if name == "l2":
-            merged = merged.replace(l2=cfg.l2)
+            merged = merged.replace(l2=cfg.l2, weight_decay=cfg.weight_decay)
+        elif name == "label_smoothing":
+            merged = merged.replace(label_smoothing=cfg.label_smoothing)
         elif name == "dropout":
             merged = merged.replace(dropout=cfg.dropout)
         elif name == "batchnorm":
@@ -150,14 +182,20 @@ def combine(baseline: RunConfig, chosen: dict[str, RunConfig]) -> list[RunConfig
         elif name == "capacity":
             merged = merged.replace(width=cfg.width)
     weaker_l2 = float(f"{merged.l2 / 3:.2g}")
+    weaker_wd = float(f"{merged.weight_decay / 3:.2g}")
     weaker_p = round(max(merged.dropout - 0.2, 0.0), 2)
+    decay = merged.l2 > 0 or merged.weight_decay > 0
+
+    def weaker_decay(c: RunConfig) -> RunConfig:
+        return c.replace(l2=weaker_l2, weight_decay=weaker_wd)
+
     candidates = [merged]
-    if merged.l2 > 0:
-        candidates.append(merged.replace(l2=weaker_l2))
+    if decay:
+        candidates.append(weaker_decay(merged))
     if merged.dropout > 0:
         candidates.append(merged.replace(dropout=weaker_p))
-    if merged.l2 > 0 and merged.dropout > 0:
-        candidates.append(merged.replace(l2=weaker_l2, dropout=weaker_p))
+    if decay and merged.dropout > 0:
+        candidates.append(weaker_decay(merged.replace(dropout=weaker_p)))
     if merged.early_stopping is None and len(chosen) > 0:
         candidates.append(merged.replace(early_stopping="patience:10"))
     unique = list(dict.fromkeys(c.replace(label=describe(c, baseline)) for c in candidates))
@@ -169,8 +207,12 @@ def describe(config: RunConfig, baseline: RunConfig) -> str:
     parts = []
     if config.l2 != baseline.l2:
         parts.append(f"l2={config.l2:.2g}")
+    if config.weight_decay != baseline.weight_decay:
+        parts.append(f"weight decay={config.weight_decay:.2g}")
     if config.dropout != baseline.dropout:
         parts.append(f"dropout={config.dropout:g}")
+    if config.label_smoothing != baseline.label_smoothing:
+        parts.append(f"label smoothing={config.label_smoothing:g}")
     if config.batchnorm != baseline.batchnorm:
         parts.append("batchnorm")
     if config.early_stopping != baseline.early_stopping:
@@ -216,6 +258,19 @@ class CombinationStage:
 
 
 @dataclass(frozen=True)
+class EnsembleStage:
+    """Ensembles of the best trained variants by validation (:mod:`.ensemble`): trains
+    nothing, scores each on every seed's validation set; the recommendation becomes the
+    best ensemble where it beats the choice so far beyond noise.
+
+    Attributes:
+        sizes: how many of the best variants each ensemble averages.
+    """
+
+    sizes: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class LearningCurveStage:
     """Baseline and recommendation over training-set size (:func:`learning_curve_sizes`).
 
@@ -254,6 +309,7 @@ Stage = (
     RemediesStage
     | TransferStage
     | CombinationStage
+    | EnsembleStage
     | LearningCurveStage
     | ChecksStage
     | CompareStage
@@ -284,6 +340,8 @@ def study_stages(
     if transfer:
         stages.append(TransferStage(tuple(transfer_config(baseline, s) for s in STUDY_STRATEGIES)))
     stages.append(CombinationStage())
+    if budget.ensembles:
+        stages.append(EnsembleStage(budget.ensembles))
     if learning_curve and baseline.train_per_class is not None:
         stages.append(LearningCurveStage(budget, fixed_epochs))
     stages.append(ChecksStage())
@@ -297,6 +355,7 @@ def unregularized(config: RunConfig) -> RunConfig:
         l2=0.0,
         weight_decay=0.0,
         dropout=0.0,
+        label_smoothing=0.0,
         batchnorm=False,
         augment=0.0,
         early_stopping=None,

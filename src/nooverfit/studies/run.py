@@ -18,15 +18,18 @@ from typing import Any
 import torch
 
 from nooverfit._version import __version__
+from nooverfit.audit import with_homogeneous_cause
 from nooverfit.config import RunConfig
 from nooverfit.data.dataset import Dataset, load_dataset
-from nooverfit.data.split import make_split
+from nooverfit.data.split import split_dataset
 from nooverfit.data.tensors import prepare
 from nooverfit.studies import plan
+from nooverfit.studies.ensemble import Ensemble, Members, networks, on_test
+from nooverfit.studies.ensemble import describe as describe_ensemble
 from nooverfit.studies.estimate import planned_runs, stage_name
 from nooverfit.studies.identity import study_identity
 from nooverfit.studies.options import StudyOptions
-from nooverfit.studies.result import StudyResult, StudySettings
+from nooverfit.studies.result import StudyResult, StudySettings, TestScore
 from nooverfit.studies.session import Progress, StudySession, study_engine
 from nooverfit.studies.stages import Findings, run_stage
 from nooverfit.studies.store import RunStore
@@ -73,7 +76,7 @@ def study(
         dataset = class_subset(dataset, keep)
     splits = {
         s: prepare(
-            dataset, make_split(dataset.y, test=opts.test, val=opts.val, seed=s), device=device
+            dataset, split_dataset(dataset, test=opts.test, val=opts.val, seed=s), device=device
         )
         for s in seeds
     }
@@ -172,7 +175,19 @@ def run_plan(
     if recommended is None:
         raise ValueError("the plan selected no recommendation")
     # Test once: the recommendation and the baseline.
-    tests = {"baseline": session.test(base), "recommended": session.test(recommended)}
+    members = found.ensembles.get(recommended.name) if recommended.stage == "ensemble" else None
+    tests = {
+        "baseline": session.test(base),
+        "recommended": session.test(recommended)
+        if members is None
+        else _test_ensemble(session, members),
+    }
+    if members is not None:
+        found.extras["ensemble"] = {
+            **describe_ensemble(members),
+            "in_shape": list(session.data[session.seeds[0]].in_shape),
+            "kind": session.dataset.kind,
+        }
     records = session.records()
     first = session.seeds[0]
     dataset = session.dataset
@@ -212,7 +227,23 @@ def run_plan(
         validation_curves=found.validation_curves,
         capacity=found.capacity,
         learning=found.learning,
-        baseline_diagnosis=records[base.runs[0]].diagnosis,
+        baseline_diagnosis=with_homogeneous_cause(
+            records[base.runs[0]].diagnosis, found.extras.get("audit")
+        ),
         extras=found.extras,
-        best_state=session.state(recommended.config.replace(seed=first)),
+        best_state=session.state(recommended.config.replace(seed=first))
+        if members is None
+        else Ensemble(networks(session, members, first)).state_dict(),
+    )
+
+
+def _test_ensemble(session: StudySession, members: Members) -> TestScore:
+    """Score an ensemble recommendation on each seed's test split, once."""
+    scores = [on_test(networks(session, members, s), session.data[s]) for s in session.seeds]
+    accs = torch.tensor([a for a, _ in scores], dtype=torch.float64)
+    return TestScore(
+        accuracy=float(accs.mean()),
+        accuracy_std=float(accs.std(unbiased=False)),
+        loss=sum(loss for _, loss in scores) / len(scores),
+        per_seed=tuple(a for a, _ in scores),
     )

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from torch import nn
+
 from nooverfit.config import RunConfig
 from nooverfit.data.keywords import keyword_probes
 from nooverfit.studies import plan
@@ -17,8 +19,9 @@ from nooverfit.studies.curves import (
     learning_curve,
     validation_curve,
 )
+from nooverfit.studies.ensemble import Members
 from nooverfit.studies.result import RemedyOutcome, Variant
-from nooverfit.studies.select import Score, best, improves, score
+from nooverfit.studies.select import Score, best, choose, improves, score
 from nooverfit.studies.session import StudySession
 
 
@@ -37,6 +40,7 @@ class Findings:
         best_scratch: the best variant trained from scratch (the learning curve's).
         validation_curves, capacity, learning: the curves.
         extras: the checks' sections of the result (audit, shortcut).
+        ensembles: the members of each ensemble variant, by its name.
     """
 
     baseline: Variant | None = None
@@ -51,6 +55,7 @@ class Findings:
     capacity: ValidationCurve | None = None
     learning: LearningCurve | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    ensembles: dict[str, Members] = field(default_factory=dict)
 
     @property
     def base(self) -> Variant:
@@ -67,6 +72,8 @@ def run_stage(stage: plan.Stage, session: StudySession, found: Findings) -> None
         _transfer(stage, session, found)
     elif isinstance(stage, plan.CombinationStage):
         _combination(session, found)
+    elif isinstance(stage, plan.EnsembleStage):
+        _ensemble(stage, session, found)
     elif isinstance(stage, plan.LearningCurveStage):
         _learning_curve(stage, session, found)
     elif isinstance(stage, plan.ChecksStage):
@@ -132,8 +139,48 @@ def _combination(session: StudySession, found: Findings) -> None:
     found.combinations = [session.variant(c, "combination", baseline) for c in configs]
     scratch = [*found.variants, *found.combinations]
     found.best_scratch = scratch[best([v.score for v in scratch])]
-    candidates = [*scratch, *found.transfer]
-    found.recommended = candidates[best([v.score for v in candidates])]
+    # From the simplest up: a remedy alone (or a transfer strategy) must beat the baseline,
+    # a combination the best single remedy, each beyond the seeds' noise; ties keep the
+    # simpler (select.choose).
+    levels = [[found.base], [*found.variants[1:], *found.transfer], found.combinations]
+    level, index = choose([[v.score for v in lv] for lv in levels])
+    found.recommended = levels[level][index]
+
+
+def _ensemble(stage: plan.EnsembleStage, session: StudySession, found: Findings) -> None:
+    from nooverfit.studies import ensemble
+
+    # Members come from the variants trained from scratch on every seed (a transfer
+    # strategy's network needs its source to be rebuilt).
+    pool = [*found.variants, *found.combinations]
+    tried = ensemble.candidates(
+        [v.config for v in pool], [v.name for v in pool], [v.score for v in pool], stage.sizes
+    )
+    if not tried or found.recommended is None:
+        return
+    variants = []
+    for members in tried:
+        epochs = sum(v.score.epochs for v in pool if v.config in members.configs)
+        s = ensemble.score_members(session, members, epochs / len(members.configs))
+        runs = tuple(r.config.key for c in members.configs for r in session.runs(c))
+        first = next(v for v in pool if v.config == members.configs[0])
+        variant = Variant(members.name, "ensemble", members.configs[0], s, first.verdict, runs)
+        variants.append(variant)
+        found.ensembles[variant.name] = members
+    found.outcomes.append(_outcome("ensemble", variants, found.base))
+    if len(variants) >= 2:  # the ensemble's knob: how many of the best networks it averages
+        sizes = [len(found.ensembles[v.name].configs) for v in variants]
+        curve = validation_curve(
+            "ensemble_size",
+            sizes,
+            [v.score for v in variants],
+            [v.score.accuracy_std for v in variants],
+        )
+        found.validation_curves = (*found.validation_curves, curve)
+    pick = variants[best([v.score for v in variants])]
+    # An ensemble is the most complex candidate: it must beat the choice so far.
+    if improves(pick.score, found.recommended.score):
+        found.recommended = pick
 
 
 def _learning_curve(
@@ -184,16 +231,33 @@ def _checks(session: StudySession, found: Findings) -> None:
     used = Split(
         pool=np.asarray(train, dtype=np.int64), val=split.val, test=split.test, seed=split.seed
     )
-    found.extras["audit"] = audit(session.dataset, used).to_dict()
+    # With groups, the baseline network's accuracy per group on the unused training-pool
+    # samples and the validation set: groups heard in training against those never heard.
+    measured = np.concatenate([np.setdiff1d(split.pool, used.pool), split.val])
+    model = session.model(found.base.config.replace(seed=seed))
+    found.extras["audit"] = audit(
+        session.dataset, used, model=model, group_index=measured
+    ).to_dict()
     # For synthesized data: did each network learn the keywords, or the noise they were
     # mixed with?
     probes = keyword_probes(session.dataset, seed=seed)
     if probes is None or found.recommended is None:
         return
     found.extras["shortcut"] = {
-        role: probes.check(session.model(v.config.replace(seed=seed)), seed=seed).to_dict()
+        role: probes.check(_network(session, found, v, seed), seed=seed).to_dict()
         for role, v in (("baseline", found.base), ("recommended", found.recommended))
     }
+
+
+def _network(session: StudySession, found: Findings, variant: Variant, seed: int) -> nn.Module:
+    """The trained network of ``variant``'s run on ``seed`` (an ensemble's: all of its
+    members' networks, averaged)."""
+    members = found.ensembles.get(variant.name) if variant.stage == "ensemble" else None
+    if members is None:
+        return session.model(variant.config.replace(seed=seed))
+    from nooverfit.studies import ensemble
+
+    return ensemble.Ensemble(ensemble.networks(session, members, seed))
 
 
 def _compare(stage: plan.CompareStage, session: StudySession, found: Findings) -> None:
@@ -209,12 +273,20 @@ def _validation_curves(
     base: Variant, by_stage: dict[str, list[Variant]]
 ) -> tuple[ValidationCurve, ...]:
     curves = []
-    for param, stage in (("l2", "l2"), ("dropout", "dropout")):
+    l2 = by_stage.get("l2", [])
+    decay = "weight_decay" if any(v.config.weight_decay > 0 for v in l2) else "l2"
+    knobs = (
+        (decay, "l2"),
+        ("dropout", "dropout"),
+        ("label_smoothing", "label_smoothing"),
+        ("augment", "augment"),
+    )
+    for param, stage in knobs:
         variants = by_stage.get(stage, [])
         if not variants:
             continue
         pts = [(getattr(v.config, param), v.score) for v in variants]
-        if param == "dropout":
+        if param in ("dropout", "label_smoothing", "augment"):  # 0 is the baseline
             pts.insert(0, (0.0, base.score))
         curves.append(
             validation_curve(

@@ -1,0 +1,234 @@
+import os
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from nooverfit.audit import GroupGap, group_gap, homogeneous_cause
+from nooverfit.data import espeak, spoken
+from nooverfit.data.augment import augmenter
+from nooverfit.data.augment_audio import (
+    AudioAugment,
+    add_noise,
+    pitch_shift,
+    speed_perturb,
+)
+from nooverfit.data.shortcut import ShortcutFlag, shortcut_flags
+from nooverfit.data.split import make_group_split, split_dataset
+from nooverfit.data.synthesize import active_region, measure_snr
+from nooverfit.models import LogSpectrogram, audio_front, mel_filters
+
+# CI installs espeak-ng (.ci/run); elsewhere these tests skip without it.
+needs_espeak = pytest.mark.skipif(
+    shutil.which("espeak-ng") is None and os.environ.get("CI") != "true",
+    reason="espeak-ng is not installed (apt-get install espeak-ng; .ci/run installs it)",
+)
+SMALL = "voices=1,speakers=3,reps=1"
+
+
+def _peak_hz(x: np.ndarray, rate: int) -> float:
+    spec = np.abs(np.fft.rfft(x * np.hanning(len(x))))
+    return float(np.fft.rfftfreq(len(x), 1 / rate)[np.argmax(spec)])
+
+
+def test_to_rate_keeps_frequency_and_duration():
+    t = np.arange(22050) / 22050
+    x = np.sin(2 * np.pi * 1000 * t).astype(np.float32)
+    y = espeak.to_rate(x, 22050, 16000)
+    assert len(y) == 16000 and _peak_hz(y, 16000) == pytest.approx(1000, abs=2)
+    assert np.abs(y[2000:14000]).max() == pytest.approx(1.0, abs=0.02)
+
+
+@needs_espeak
+def test_speak_renders_16khz_speech():
+    x = espeak.speak(espeak.Utterance("yes", "en-us+f3", 160, 50))
+    assert x.dtype == np.float32 and 3000 < len(x) < 16000  # a short word at 16 kHz
+    assert np.abs(x).max() > 0.05
+
+
+@needs_espeak
+def test_spoken_is_cached_deterministic_and_recorded(tmp_path, monkeypatch):
+    first = spoken.load_spoken(SMALL, data_dir=str(tmp_path))
+    # classes x speakers: each speaker says each keyword and an unknown word once, plus
+    # one silence clip
+    assert first.x.shape == (12 * 3, 16000) and first.classes == spoken.CLASSES
+    assert first.kind == "audio" and len(set(first.groups.tolist())) == 3
+    assert first.train_groups == 1 and first.noise is not None and first.probes is not None
+    assert {n.rpartition("-")[0] for n in first.noise.names} == {
+        "white",
+        "pink",
+        "brown",
+        "babble",
+    }
+    assert {n.rpartition("-")[0] for n in first.probes.held_out.names} == {"blue", "hum"}
+    (folder,) = (tmp_path / "spoken").iterdir()
+    header = (folder / "manifest.csv").read_text().splitlines()[0].split(",")
+    assert {"voice", "variant", "speed", "pitch", "word"} <= set(header)
+
+    def no_espeak(*a, **k):
+        raise AssertionError("the second load must come from the cache")
+
+    monkeypatch.setattr(espeak, "speak", no_espeak)
+    again = spoken.load_spoken(SMALL, data_dir=str(tmp_path))
+    assert np.allclose(first.x, again.x, atol=1 / 32767) and np.array_equal(first.y, again.y)
+    # another generation parameter is another cache entry
+    assert spoken.cache_key(speakers=3, reps=1) != spoken.cache_key(speakers=3, reps=2)
+
+
+@needs_espeak
+def test_spoken_split_holds_out_whole_speakers(tmp_path):
+    ds = spoken.load_spoken("voices=1,speakers=4,reps=1", data_dir=str(tmp_path))
+    split = split_dataset(ds, seed=0)
+    pool, val, test = (set(ds.groups[i].tolist()) for i in (split.pool, split.val, split.test))
+    assert len(pool) == 1 and len(val) == 2 and len(test) == 1
+    assert not pool & val and not pool & test and not val & test
+
+
+@needs_espeak
+def test_spoken_leaky_ties_noise_to_label(tmp_path):
+    ds = spoken.load_spoken(SMALL + ",noise=leaky", data_dir=str(tmp_path))
+    assert ds.name == f"spoken:{SMALL},noise=leaky"
+    clean = spoken.load_spoken(SMALL, data_dir=str(tmp_path))
+    speech = ds.y != spoken.CLASSES.index("silence")
+    assert not np.allclose(ds.x[speech], clean.x[speech])  # mixed with noise
+
+
+def test_spoken_without_espeak_is_one_line_error(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from nooverfit.cli import app
+
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    result = CliRunner().invoke(app, ["audit", "spoken", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "espeak-ng" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "spoken").exists()
+
+
+@pytest.mark.parametrize("arg", ["voices=9", "speakers=2", "noise=loud", "reps=x", "colour=1"])
+def test_spoken_bad_options(arg):
+    with pytest.raises(ValueError, match="spoken"):
+        spoken._options(arg)
+
+
+def test_group_split_holds_out_groups_and_is_seeded():
+    groups = np.repeat(np.array(["a", "b", "c", "d", "e"]), 6)
+    y = np.tile(np.arange(3), 10)
+    split = make_group_split(y, groups, train_groups=2, seed=1)
+    assert len(set(groups[split.pool])) == 2
+    assert len(set(groups[split.val])) == 2 and len(set(groups[split.test])) == 1
+    assert sorted([*split.pool, *split.val, *split.test]) == list(range(30))
+    again = make_group_split(y, groups, train_groups=2, seed=1)
+    assert np.array_equal(split.pool, again.pool)
+    with pytest.raises(ValueError, match="train_groups"):
+        make_group_split(y, groups, train_groups=4)
+
+
+def test_group_gap_heard_and_homogeneous_cause():
+    y = np.zeros(8, int)
+    pred = np.array([0, 0, 0, 0, 0, 1, 1, 1])  # heard: 4/4 right; unheard: 1/4
+    groups = np.array(["a", "a", "b", "b", "c", "c", "d", "d"])
+    g = group_gap(pred, y, groups, heard={"a", "b"})
+    assert g.heard == (True, True, False, False)
+    assert g.held_out_gap == pytest.approx(1.0 - 0.25)
+    cause = homogeneous_cause(g)
+    assert cause is not None and cause.kind == "homogeneous_data" and "75 points" in cause.reason
+    small = GroupGap(("a", "b"), (1, 1), (1.0, 0.95), 0.975, "b", 0.025, (True, False), 0.05)
+    assert homogeneous_cause(small) is None
+    assert group_gap(pred, y, groups).held_out_gap is None
+
+
+def test_shortcut_flags_noise_drop():
+    assert shortcut_flags(0.0, 0.0, 0.6) == (ShortcutFlag.NOISE_DROP,)
+    assert shortcut_flags(0.0, 0.0, 0.05) == ()
+
+
+def test_speed_perturb_scales_frequency():
+    rate, t = 16000, 16000
+    x = torch.sin(2 * torch.pi * 500 * torch.arange(t) / rate).view(1, t)
+    gen = torch.Generator().manual_seed(0)
+    u = torch.rand(1, generator=torch.Generator().manual_seed(0)) * 2 - 1  # the draw
+    out = speed_perturb(x, torch.ones(1), gen, speed=0.2)
+    r = 1 + float(u) * 0.2
+    mid = out[0, 4000:12000].numpy()
+    assert _peak_hz(mid, rate) == pytest.approx(500 * r, rel=0.01)
+
+
+def test_pitch_shift_octave_doubles_frequency_and_keeps_length():
+    rate, t = 16000, 16000
+    x = torch.sin(2 * torch.pi * 440 * torch.arange(t) / rate).view(1, t)
+
+    gen = torch.Generator().manual_seed(3)
+    u = float(torch.rand(1, generator=torch.Generator().manual_seed(3)) * 2 - 1)
+    out = pitch_shift(x, torch.ones(1), gen, semitones=12.0)
+    assert out.shape == x.shape
+    expected = 440 * 2 ** (u * 12 / 12)
+    assert _peak_hz(out[0, 2000:14000].numpy(), rate) == pytest.approx(expected, rel=0.04)
+    same = pitch_shift(x, torch.zeros(1), gen)
+    assert torch.equal(same, x)
+
+
+def test_add_noise_active_region_snr_matches_mix_at_snr_definition():
+    t = 16000
+    x = torch.zeros(1, t)
+    x[0, 6000:9000] = torch.sin(torch.arange(3000) * 0.3)
+    bank = torch.randn(2, 20000, generator=torch.Generator().manual_seed(1))
+    gen = torch.Generator().manual_seed(0)
+    out = add_noise(x, torch.ones(1), gen, noise=bank, snr_db=(10.0, 10.0), active=True)
+    fg = x[0].numpy()
+    snr = measure_snr(fg, out[0].numpy() - fg, active=active_region(fg))
+    assert snr == pytest.approx(10.0, abs=0.05)
+
+
+def test_mel_front_end_shapes_and_filters():
+    f = mel_filters(512, 40, 16000)
+    assert f.shape == (40, 257) and torch.all(f.max(1).values > 0.5)
+    front = audio_front(16000)
+    assert front.bands == 40 and front.out_shape(16000) == (40, 51)
+    assert front(torch.randn(2, 16000)).shape == (2, 40, 51)
+    assert audio_front(2000).bands == 0  # the 4 kHz keywords keep the plain spectrogram
+    spec = LogSpectrogram(512, 320)(torch.ones(1, 16000))
+    mel = front(torch.ones(1, 16000))
+    assert torch.allclose(mel, torch.log1p(f @ torch.expm1(spec)), atol=1e-3)
+
+
+def test_augmenter_with_noise_bank_is_the_synthesis_remedy():
+    from nooverfit.data.audio_io import NoiseBank
+
+    bank = NoiseBank(("white-0",), (np.ones(100, np.float32),), 16000)
+    aug = augmenter("audio", name="spoken", noise=bank)
+    assert isinstance(aug, AudioAugment) and aug.speed > 0 and aug.pitch > 0 and aug.active
+    assert augmenter("audio", name="keywords").speed == 0  # type: ignore[attr-defined]
+
+
+def test_with_homogeneous_cause_puts_it_first():
+    from nooverfit.audit import with_homogeneous_cause
+    from nooverfit.diagnosis import Cause, Diagnosis, Gap, Verdict
+
+    d = Diagnosis(Verdict.OVERFITTING, 3, 3, 10.0, Gap(), causes=(Cause("too_many_epochs", "x"),))
+    g = GroupGap(("a", "b"), (4, 4), (1.0, 0.5), 0.75, "b", 0.25, (True, False), 0.5)
+    out = with_homogeneous_cause(d, {"groups": g.__dict__})
+    assert [c.kind for c in out.causes] == ["homogeneous_data", "too_many_epochs"]
+    assert with_homogeneous_cause(d, {"groups": None}) is d
+
+
+@pytest.mark.slow
+@needs_espeak
+def test_study_on_spoken_audits_voices_and_checks_shortcuts(tmp_path):
+    from nooverfit.studies import study
+
+    result = study(
+        "spoken:voices=1,speakers=4,reps=3",
+        train_per_class=2,
+        seeds=1,
+        epochs=3,
+        data_dir=str(tmp_path),
+        device="cpu",
+    )
+    split = result.splits[0]
+    groups = result.extras["audit"]["groups"]
+    heard = {g for g, h in zip(groups["groups"], groups["heard"], strict=True) if h}
+    assert len(heard) == 1 and groups["held_out_gap"] is not None
+    assert split.test.size and "augment" in [c.param for c in result.validation_curves]
+    assert set(result.extras["shortcut"]) == {"baseline", "recommended"}
