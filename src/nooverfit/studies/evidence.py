@@ -192,24 +192,21 @@ class Evidence:
 
 
 def val_per_seed(result: StudyResult, variant: Variant) -> tuple[float, ...]:
-    """A variant's kept-epoch validation accuracy on each seed (diverged runs count 0,
-    as in :func:`nooverfit.studies.select.score`)."""
+    """A variant's kept-epoch validation accuracy on each seed, in the study's seed order
+    (diverged runs count 0, as in :func:`nooverfit.studies.select.score`; an ensemble's
+    are its own scores, kept in its ``Score``)."""
+    if len(variant.score.val_per_seed) == len(result.settings.seeds):
+        return tuple(variant.score.val_per_seed)
     return tuple(score([result.runs[k].history]).val_accuracy for k in variant.runs)
-
-
-def _seeds(result: StudyResult, variant: Variant) -> tuple[int, ...]:
-    return tuple(result.runs[k].config.seed for k in variant.runs)
 
 
 def evidence(result: StudyResult, *, level: float = LEVEL) -> Evidence:
     """The seed-paired evidence of ``result``: differences against its baseline with
     t intervals, the remedies ranked by them, and the baseline's verdict per seed."""
-    seeds = _seeds(result, result.baseline)
+    seeds = tuple(result.settings.seeds)
     base_val = val_per_seed(result, result.baseline)
 
     def against_baseline(variant: Variant, role: str) -> PairedDifference:
-        if _seeds(result, variant) != seeds:
-            raise ValueError(f"{variant.name} was not trained on the baseline's seeds {seeds}")
         return paired(
             variant.name,
             role,
