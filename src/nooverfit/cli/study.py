@@ -245,7 +245,11 @@ def _summary(result: StudyResult) -> None:
         f"{pct(t['recommended'].accuracy)}% vs baseline {pct(t['baseline'].accuracy)}% "
         f"(means over {n} seeds)"
     )
-    if result.recommended.name != result.baseline.name:
+    if result.recommended.name == result.baseline.name:
+        console.print(
+            "No remedy beat the baseline on validation: the recommendation is the baseline itself."
+        )
+    else:
         per_seed = ", ".join(points(x) for x in ev.test.per_seed)
         console.print(
             f"Paired by seed, recommended − baseline on test: {points(ev.test.interval.mean)} "

@@ -40,6 +40,7 @@ STAGE_NAMES = {
     plan.RemediesStage: "baseline and remedies",
     plan.TransferStage: "transfer",
     plan.CombinationStage: "combination",
+    plan.EnsembleStage: "ensembles",
     plan.LearningCurveStage: "learning curve",
     plan.ChecksStage: "checks",
     plan.CompareStage: "comparison",
