@@ -53,3 +53,30 @@ def test_recipe_keras_converts_lambda_and_stopping():
 def test_recipe_notes_a_criterion_keras_lacks():
     notes = recipe(CONFIGS[2], classes=10).notes
     assert any("GL criterion" in n for n in notes)
+
+
+def test_recipe_pytorch_decoupled_decay_and_label_smoothing_as_trained():
+    from nooverfit.train import make_optimizer
+
+    config = RunConfig(width=32, weight_decay=0.3, label_smoothing=0.1)
+    namespace = {"x_train": torch.zeros(4, 1, 8, 8)}
+    exec(recipe(config, classes=10).pytorch, namespace)
+    optimizer, loss_fn = namespace["optimizer"], namespace["loss_fn"]
+    reference = make_optimizer(build_model(config, (1, 8, 8), 10), config)
+    assert type(optimizer) is type(reference) is torch.optim.AdamW
+    assert [g["weight_decay"] for g in optimizer.param_groups] == [0.3, 0.0]
+    assert loss_fn.label_smoothing == pytest.approx(0.1)
+
+
+def test_recipe_keras_label_smoothing_and_logits():
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    pytest.importorskip("keras")
+    for config, smoothing in ((CONFIGS[0], None), (RunConfig(label_smoothing=0.2), 0.2)):
+        code = recipe(config, classes=10).keras.split("model.fit(")[0]
+        namespace: dict = {"y_train": [1, 2], "y_val": [3]}
+        exec(code, namespace)
+        loss = namespace["model"].loss
+        assert loss.get_config()["from_logits"] is True  # the last Dense has no softmax
+        if smoothing is not None:
+            assert loss.get_config()["label_smoothing"] == pytest.approx(smoothing)
+            assert namespace["y_train"].shape == (2, 10)

@@ -231,7 +231,7 @@ def _summary(result: StudyResult) -> None:
         table.add_row(
             str(rank),
             word(d.role),
-            d.name,
+            _short(d.name),
             f"{pct(v.score.val_accuracy)} ± {pct(v.score.val_accuracy_std)}",
             points(d.interval.mean),
             interval(d),
@@ -270,3 +270,9 @@ def _summary(result: StudyResult) -> None:
             f"{100 * check.get('noise_drop', 0.0):.1f} points; held-out noise changes accuracy "
             f"by {change:+.1f} points"
         )
+
+
+def _short(name: str, limit: int = 40) -> str:
+    """A table cell's form of a long variant name (an ensemble lists all its members; the
+    report shows them whole)."""
+    return name if len(name) <= limit else name[: limit - 1] + "…"

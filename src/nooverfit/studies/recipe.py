@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from nooverfit.config import RunConfig
 from nooverfit.regularize import convert_l2
 
-_OPTIMIZERS = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD"}
-
 
 @dataclass(frozen=True)
 class Recipe:
@@ -85,17 +83,7 @@ def _pytorch(c: RunConfig, classes: int, kind: str) -> str:
             lines.append("    " + ", ".join(block) + ",")
         lines.append(f"    nn.Linear({c.width}, {classes}))")
     lines.append("model(torch.zeros(2, *x_train.shape[1:]))  # sizes the lazy layers")
-    decay = c.l2 if c.optimizer != "adamw" else c.weight_decay
-    kind_of_decay = "coupled L2" if c.optimizer != "adamw" else "decoupled weight decay"
-    extra = ", momentum=0.9" if c.optimizer == "sgd" else ""
-    lines += [
-        f"# {kind_of_decay} on weights only: nooverfit l2={_number(c.l2)} is weight_decay here",
-        "weights = [p for p in model.parameters() if p.ndim >= 2]",
-        "others = [p for p in model.parameters() if p.ndim < 2]",
-        f"optimizer = torch.optim.{_OPTIMIZERS[c.optimizer]}("
-        f'[{{"params": weights, "weight_decay": {_number(decay)}}}, '
-        f'{{"params": others, "weight_decay": 0.0}}], lr={_number(c.lr)}{extra})',
-    ]
+    lines += _pytorch_optimizer(c)
     if c.augment:
         s = c.augment
         if kind == "image":
@@ -121,9 +109,44 @@ def _pytorch(c: RunConfig, classes: int, kind: str) -> str:
     return "\n".join(lines)
 
 
+def _pytorch_optimizer(c: RunConfig) -> list[str]:
+    """The optimizer and loss lines, as nooverfit trains (see ``train.make_optimizer``):
+    Adam takes nooverfit's coupled ``l2`` as its own ``weight_decay`` (added to the
+    gradient) and ``weight_decay`` in AdamW's decoupled form; SGD couples both."""
+    lines = [
+        "weights = [p for p in model.parameters() if p.ndim >= 2]  # no decay on biases, norms",
+        "others = [p for p in model.parameters() if p.ndim < 2]",
+    ]
+    extra = ""
+    if c.optimizer == "sgd":
+        name, decay, extra = "SGD", c.l2 + c.weight_decay, ", momentum=0.9"
+        lines.append(f"# coupled L2: nooverfit l2={_number(c.l2)} is SGD's weight_decay")
+    elif c.weight_decay:
+        name, decay = "AdamW", c.weight_decay
+        lines.append(f"# decoupled weight decay: W -= lr * {_number(c.weight_decay)} * W")
+    else:
+        name, decay = "Adam", c.l2
+        lines.append(f"# coupled L2: nooverfit l2={_number(c.l2)} is Adam's weight_decay")
+    lines.append(
+        f"optimizer = torch.optim.{name}("
+        f'[{{"params": weights, "weight_decay": {_number(decay)}}}, '
+        f'{{"params": others, "weight_decay": 0.0}}], lr={_number(c.lr)}{extra})'
+    )
+    smoothing = f"label_smoothing={_number(c.label_smoothing)}" if c.label_smoothing else ""
+    lines.append(f"loss_fn = nn.CrossEntropyLoss({smoothing})  # on logits")
+    if c.optimizer != "sgd" and c.weight_decay and c.l2:
+        lines.append(
+            f"# and coupled L2 in the loss: loss = loss_fn(model(x), y) + {_number(c.l2 / 2)}"
+            " * sum((w ** 2).sum() for w in weights)"
+        )
+    return lines
+
+
 def _keras(c: RunConfig, classes: int, kind: str) -> str:
-    keras_l2 = convert_l2(c.l2, source="nooverfit", target="keras")
-    reg = f", kernel_regularizer=regularizers.L2({_number(keras_l2)})" if c.l2 else ""
+    # SGD's weight decay is coupled too, so it joins the regularizer; Adam's is AdamW's.
+    coupled = c.l2 + (c.weight_decay if c.optimizer == "sgd" else 0.0)
+    keras_l2 = convert_l2(coupled, source="nooverfit", target="keras")
+    reg = f", kernel_regularizer=regularizers.L2({_number(keras_l2)})" if coupled else ""
     lines = [
         "import keras",
         "from keras import layers, regularizers",
@@ -158,21 +181,36 @@ def _keras(c: RunConfig, classes: int, kind: str) -> str:
             if c.dropout:
                 lines.append(f"    layers.Dropout({_number(c.dropout)}),")
     lines += [f"    layers.Dense({classes}{reg}),", "])"]
-    if c.l2:
+    if coupled:
         lines.insert(
             3,
-            f"# Keras's L2(l) adds l * sum(W^2): nooverfit l2={_number(c.l2)} "
+            f"# Keras's L2(l) adds l * sum(W^2): nooverfit l2={_number(coupled)} "
             f"is l={_number(keras_l2)}",
         )
-    optimizer = _OPTIMIZERS[c.optimizer]
     args = f"learning_rate={_number(c.lr)}"
-    if c.optimizer == "adamw":
-        args += f", weight_decay={_number(c.weight_decay)}"
     if c.optimizer == "sgd":
+        optimizer = "SGD"
         args += ", momentum=0.9"
+    elif c.weight_decay:
+        optimizer = "AdamW"  # Keras's AdamW decays every weight, biases too
+        args += f", weight_decay={_number(c.weight_decay)}"
+    else:
+        optimizer = "Adam"
+    if c.label_smoothing:
+        # Keras's sparse loss has no label smoothing: one-hot labels and the dense loss.
+        loss = (
+            "keras.losses.CategoricalCrossentropy(from_logits=True, "
+            f"label_smoothing={_number(c.label_smoothing)})"
+        )
+        lines.append(
+            f"y_train, y_val = (keras.utils.to_categorical(y, {classes}) "
+            "for y in (y_train, y_val))"
+        )
+    else:
+        loss = "keras.losses.SparseCategoricalCrossentropy(from_logits=True)"
     lines += [
         f"model.compile(optimizer=keras.optimizers.{optimizer}({args}),",
-        '              loss="sparse_categorical_crossentropy", metrics=["accuracy"])',
+        f'              loss={loss}, metrics=["accuracy"])',
     ]
     callbacks = "[]"
     patience = _patience(c.early_stopping)
@@ -196,7 +234,7 @@ def _notes(c: RunConfig) -> tuple[str, ...]:
             f"Keras has no {c.early_stopping.split(':')[0].upper()} criterion; "
             "nooverfit.EarlyStopping implements it, or use Keras's patience."
         )
-    if c.optimizer == "adamw" and c.l2:
+    if c.optimizer != "sgd" and c.weight_decay and c.l2:
         notes.append("AdamW's weight decay is decoupled; the coupled L2 is the Keras regularizer.")
     notes.append(
         "Keras's Dense layers use Glorot initialization and PyTorch's Linear layers Kaiming "
