@@ -10,9 +10,17 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+
+if TYPE_CHECKING:
+    from nooverfit.history import History
+
+#: Fewer validated epochs than this give ``insufficient_evidence``; no rule reads a
+#: shorter curve.
+MIN_EPOCHS = 3
 
 #: Metric names whose higher values are better (matched as whole words or prefixes).
 _HIGHER = re.compile(
@@ -128,3 +136,22 @@ def tail_drop(x: np.ndarray) -> float:
     slope = float(np.polyfit(t, tail, 1)[0])
     level = float(np.mean(np.abs(tail)))
     return -slope * (len(tail) - 1) / level if level > 0 else 0.0
+
+
+def column(history: History, name: str) -> np.ndarray:
+    """The column ``name`` as floats (NaN for a missing value), all NaN when absent."""
+    if name in ("loss", "accuracy", "val_loss", "val_accuracy") or name in history.extras:
+        return to_array(history.column(name))
+    return np.full(len(history), np.nan)
+
+
+def accuracy(history: History, metric: str | None, prefix: str) -> np.ndarray:
+    """The ``prefix + metric`` column when it is accuracy-like and in [0, 1], else NaN."""
+    n = len(history)
+    if metric is None or not higher_is_better(metric):
+        return np.full(n, np.nan)
+    values = column(history, prefix + metric)
+    finite = values[np.isfinite(values)]
+    if not finite.size or finite.min() < 0 or finite.max() > 1:
+        return np.full(n, np.nan)
+    return values

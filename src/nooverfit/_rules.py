@@ -49,11 +49,11 @@ import numpy as np
 
 from nooverfit import _advice
 from nooverfit import _curves as cv
+from nooverfit._curves import MIN_EPOCHS
+from nooverfit._divergence import collapsed, diverged
 from nooverfit.diagnosis import Diagnosis, Evidence, Gap, Verdict
 from nooverfit.history import History, best_index, onset_index
 
-#: Fewer validated epochs than this give ``insufficient_evidence``.
-MIN_EPOCHS = 3
 #: Smoothed validation-loss rise above its minimum that counts as overfitting (fraction).
 RISE = 0.15
 #: Train-minus-validation accuracy at the end that counts as overfitting (fraction).
@@ -65,22 +65,6 @@ WIDEN = 0.15
 STILL = 0.02
 #: Share of its average rate of fall that the last third must keep to be still improving.
 BEND = 0.5
-#: Smoothed training-loss rise above its minimum that counts as diverging (fraction).
-DIVERGE_RISE = 0.2
-#: ... provided the rise is also at least this share of how far the loss had fallen from
-#: its early level: a loss near zero (0.001 -> 0.002 with batch norm on small batches) is
-#: noise, not an optimizer running away.
-DIVERGE_FLOOR = 0.05
-#: Validation/training loss ratio that, with a training loss that never fell, is a blow-up.
-BLOWUP = 100.0
-#: Growth of the smoothed validation loss over its minimum that only a blow-up explains
-#: (overfitting multiplies it by a few at most).
-EXPLODE = 30.0
-#: Back-and-forth change of log(validation loss) per evaluation that only an unstable
-#: optimizer explains (a factor of 2 each way on average).
-VAL_SWING = 0.7
-#: Back-and-forth change of log(training loss) per logged point that counts as oscillating.
-OSCILLATION = 0.1
 _EARLY_STOPS = ("patience", "generalization_loss", "progress_quotient", "up")
 
 
@@ -102,9 +86,9 @@ def diagnose(history: History, *, metric: str | None = None) -> Diagnosis:
     metric = _pick_metric(history, metric)
     monitor, train_raw, val_raw = _decision_curves(history, metric)
     gap = _gap(history, metric, train_raw, val_raw)
-    diverged = _diverged(history, train_raw, val_raw) or _collapsed(history, metric)
-    if diverged:
-        return _advice.build(Verdict.DIVERGING, history, gap, None, monitor, reason=diverged)
+    failed = diverged(history, train_raw, val_raw) or collapsed(history, metric)
+    if failed:
+        return _advice.build(Verdict.DIVERGING, history, gap, None, monitor, reason=failed)
     missing = []
     if not np.isfinite(val_raw).any():
         missing.append("a validation curve (val_loss or val_<metric>)")
@@ -164,21 +148,9 @@ def _close(ev: Evidence) -> bool:
 
 def _weak_metric(history: History, metric: str | None) -> bool:
     """Whether a higher-is-better metric in [0, 1] stayed below 0.75 on the training set."""
-    values = _accuracy(history, metric, "")
+    values = cv.accuracy(history, metric, "")
     finite = values[np.isfinite(values)]
     return bool(finite.size and np.max(finite) < 0.75)
-
-
-def _accuracy(history: History, metric: str | None, prefix: str) -> np.ndarray:
-    """The ``prefix + metric`` column when it is accuracy-like and in [0, 1], else NaN."""
-    n = len(history)
-    if metric is None or not cv.higher_is_better(metric):
-        return np.full(n, np.nan)
-    values = _column(history, prefix + metric)
-    finite = values[np.isfinite(values)]
-    if not finite.size or finite.min() < 0 or finite.max() > 1:
-        return np.full(n, np.nan)
-    return values
 
 
 def _pick_metric(history: History, metric: str | None) -> str | None:
@@ -190,18 +162,12 @@ def _pick_metric(history: History, metric: str | None) -> str | None:
     return metric
 
 
-def _column(history: History, name: str) -> np.ndarray:
-    if name in ("loss", "accuracy", "val_loss", "val_accuracy") or name in history.extras:
-        return cv.to_array(history.column(name))
-    return np.full(len(history), np.nan)
-
-
 def _decision_curves(history: History, metric: str | None) -> tuple[str, np.ndarray, np.ndarray]:
     """The (train, val) curves to decide on, as errors: lower is better."""
-    train, val = _column(history, "loss"), _column(history, "val_loss")
+    train, val = cv.column(history, "loss"), cv.column(history, "val_loss")
     if np.isfinite(val).any() or metric is None:
         return "loss", train, val
-    train, val = _column(history, metric), _column(history, f"val_{metric}")
+    train, val = cv.column(history, metric), cv.column(history, f"val_{metric}")
     if cv.higher_is_better(metric):
         both = np.concatenate([train, val])
         finite = both[np.isfinite(both)]
@@ -217,147 +183,17 @@ def _gap(history: History, metric: str | None, train: np.ndarray, val: np.ndarra
     if best is None:
         return Gap(metric=metric)
     last = int(np.flatnonzero(np.isfinite(val))[-1])
-    loss_t, loss_v = _column(history, "loss"), _column(history, "val_loss")
+    loss_t, loss_v = cv.column(history, "loss"), cv.column(history, "val_loss")
     values: dict[str, float] = {
         "loss_at_best": float(loss_v[best] - loss_t[best]),
         "loss_at_last": float(loss_v[last] - loss_t[last]),
     }
     if metric is not None:
-        m_t, m_v = _column(history, metric), _column(history, f"val_{metric}")
+        m_t, m_v = cv.column(history, metric), cv.column(history, f"val_{metric}")
         sign = 1.0 if cv.higher_is_better(metric) else -1.0
         values["metric_at_best"] = float(sign * (m_t[best] - m_v[best]))
         values["metric_at_last"] = float(sign * (m_t[last] - m_v[last]))
     return Gap(metric=metric, **values)
-
-
-def _diverged(history: History, train: np.ndarray, val: np.ndarray) -> str:
-    """A one-sentence reason when the run diverged, else an empty string."""
-    if history.stop_reason == "diverged":
-        return "the run stopped because its loss became NaN or infinite"
-    for name, curve in (("training", train), ("validation", val)):
-        if np.isinf(curve).any():
-            epoch = history.epoch[int(np.flatnonzero(np.isinf(curve))[0])]
-            return f"the {name} loss became infinite at epoch {epoch}"
-    if len(train) > 1 and np.isnan(train[-1]) and np.isnan(val[-1]) and np.isfinite(train).any():
-        return f"the loss became NaN at epoch {history.epoch[-1]}"
-    v = val[np.isfinite(val)]
-    if len(history) and not v.size and np.isnan(train).all() and not _anything_finite(history):
-        return "no finite loss was logged: the loss was NaN from the first epoch"
-    if v.size >= MIN_EPOCHS and np.all(v > 0):
-        jumps = np.diff(np.log(v))
-        wild = (float(np.sum(np.abs(jumps))) - abs(float(np.sum(jumps)))) / len(jumps)
-        if wild > VAL_SWING:
-            return (
-                f"the validation loss jumps {math.exp(wild):.3g}x back and forth between "
-                "evaluations: the weights are thrown around"
-            )
-    if v.size >= MIN_EPOCHS:
-        sv = cv.smooth(v)
-        if sv.min() > 0 and sv[-1] > EXPLODE * sv.min():
-            return (
-                f"the validation loss grew {sv[-1] / sv.min():.3g}x above its lowest value: "
-                "the weights blew up"
-            )
-    t = train[np.isfinite(train)]
-    if t.size < MIN_EPOCHS + 1:
-        return ""
-    smooth = cv.smooth(t)
-    low = int(np.argmin(smooth))
-    early = float(np.median(t[:3]))
-    fallen = max(0.0, early - smooth[low])
-    rise_needed = max(DIVERGE_RISE * abs(smooth[low]), DIVERGE_FLOOR * fallen)
-    # a validation loss still falling says the weights are fine (a noisy per-step log)
-    if smooth[-1] - smooth[low] > rise_needed and low < len(t) - 2 and _progress(v) > 0.9:
-        with np.errstate(over="ignore", divide="ignore"):  # a minimum near 0 overflows
-            rise = 100 * (smooth[-1] / smooth[low] - 1)
-        by = f"{rise:.0f}%" if np.isfinite(rise) else "many times"
-        at = np.asarray(history.epoch)[np.isfinite(train)][low]
-        return (
-            f"the smoothed training loss rose {by} above its minimum at epoch {at}: the "
-            "optimizer is unstable"
-        )
-    half = len(t) // 2
-    if v.size >= 2 and half >= 2:
-        t1, t2 = float(np.median(t[:half])), float(np.median(t[half:]))
-        v2 = float(np.median(v[v.size // 2 :]))
-        # "never fell": not below half its first-half level, nor near zero (memorization)
-        # a training loss near zero is memorization, not a blow-up: judged by the training
-        # accuracy where there is one, else by the loss against its early level
-        acc = _accuracy(history, "accuracy", "")
-        tail = acc[len(acc) // 2 :]
-        if np.isfinite(tail).any():
-            unfitted = bool(np.nanmedian(tail) < 0.9)
-        else:  # training fell by little against the validation level (scale- and
-            # penalty-free: a difference of training losses over a validation loss)
-            unfitted = float(np.max(t[:3])) - t2 < 0.5 * v2
-        if t2 > 0 and v2 > BLOWUP * t2 and t2 > 0.5 * t1 and unfitted:
-            return (
-                f"the validation loss ({v2:.3g}) is {v2 / t2:.0f}x a training loss that never "
-                "fell: the weights blew up"
-            )
-    swing, progress = cv.oscillation(t)
-    # swings in log space of a loss near zero are noise: the swing must also be large
-    # against the validation level; and a validation loss still falling is no divergence
-    v_progress = _progress(v)
-    # ... nor is a noisy training loss (single batches logged per step) far below a
-    # validation loss that rises: that is overfitting
-    near_val = not v.size or float(np.median(t[half:])) >= 0.5 * float(np.median(v[v.size // 2 :]))
-    v_swing = cv.oscillation(v)[0] if v.size >= 4 and np.all(v > 0) else OSCILLATION
-    jittery = v_swing > OSCILLATION / 2  # validation swings with it (a sampled batch loss
-    # logged every few steps swings alone)
-    if swing > OSCILLATION and progress > 0.8 and v_progress > 0.8 and near_val and jittery:
-        return (
-            f"the training loss swings {100 * swing:.0f}% per epoch without improving "
-            "over the second half of the run"
-        )
-    return ""
-
-
-def _anything_finite(history: History) -> bool:
-    """Whether any column of the log, accuracy aside, holds a finite value (a log whose
-    rows hold only NaN recorded a NaN loss from the start)."""
-    names = [c for c in history.columns() if c not in ("epoch", "accuracy", "val_accuracy")]
-    return any(history.has(name) for name in names)
-
-
-def _progress(x: np.ndarray) -> float:
-    """Median of the second half over the median of the first (< 1: falling); 1 when short."""
-    half = len(x) // 2
-    if half < 1:
-        return 1.0
-    first = float(np.median(x[:half]))
-    return float(np.median(x[half:])) / first if first > 0 else 1.0
-
-
-def _collapsed(history: History, metric: str | None) -> str:
-    """A reason when a classifier's outputs saturated: on every side logged (training,
-    validation), accuracy stuck over the second half while the loss sits far above the
-    chance level of a constant predictor. (Validation alone stuck with a rising loss is
-    overfitting: confident mistakes on samples the network never fits.)"""
-    found = []
-    for prefix in ("", "val_"):
-        acc = _accuracy(history, metric, prefix)
-        loss = _column(history, prefix + "loss")
-        both = np.isfinite(acc) & np.isfinite(loss)
-        if both.sum() < MIN_EPOCHS:
-            continue
-        a, lo = acc[both][both.sum() // 2 :], loss[both][both.sum() // 2 :]
-        share = float(np.median(a))
-        chance = max(math.log(2), 2 * math.log(1 / share)) if 0 < share < 1 else math.log(2)
-        level = float(np.median(lo))
-        found.append((np.ptp(a) <= 0.01 and share < 1 and level > chance, share, level, chance))
-    # a collapse shows in training: its loss must be there, and stuck above chance too
-    train = _column(history, "loss")
-    train = train[np.isfinite(train)]
-    if not found or not train.size or not all(stuck for stuck, *_ in found):
-        return ""
-    if float(np.median(train[train.size // 2 :])) <= found[0][3]:
-        return ""
-    _, share, level, chance = found[0]
-    return (
-        f"the accuracy is stuck at {share:.3f} while the loss ({level:.3g}) is far above "
-        f"chance level (about {chance:.2f}): the outputs saturated"
-    )
 
 
 def _evidence(
@@ -387,7 +223,10 @@ def _evidence(
     if has_train and train[0] > 0:
         learned = float(np.clip((train[0] - np.min(train)) / train[0], 0.0, 1.0))
     flat = tail_drop < STILL
-    acc_t, acc_v = _accuracy(history, metric, "")[keep], _accuracy(history, metric, "val_")[keep]
+    acc_t, acc_v = (
+        cv.accuracy(history, metric, "")[keep],
+        cv.accuracy(history, metric, "val_")[keep],
+    )
     metric_gap = float(acc_t[-1] - acc_v[-1]) if n else math.nan
     # growth of the train/validation gap since the validation minimum, against the
     # validation level there: a constant added to the training loss cancels out

@@ -1,0 +1,162 @@
+"""Signs that a run failed rather than fitted: divergence (a loss that ran away, swung or
+blew up) and collapse (saturated outputs). Pure: a history and its curves in, a
+one-sentence reason out (empty when the run did not fail). :mod:`nooverfit._rules` reads
+them first.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from nooverfit import _curves as cv
+from nooverfit._curves import MIN_EPOCHS
+from nooverfit.history import History
+
+#: Smoothed training-loss rise above its minimum that counts as diverging (fraction).
+DIVERGE_RISE = 0.2
+#: ... provided the rise is also at least this share of how far the loss had fallen from
+#: its early level: a loss near zero (0.001 -> 0.002 with batch norm on small batches) is
+#: noise, not an optimizer running away.
+DIVERGE_FLOOR = 0.05
+#: Validation/training loss ratio that, with a training loss that never fell, is a blow-up.
+BLOWUP = 100.0
+#: Growth of the smoothed validation loss over its minimum that only a blow-up explains
+#: (overfitting multiplies it by a few at most).
+EXPLODE = 30.0
+#: Back-and-forth change of log(validation loss) per evaluation that only an unstable
+#: optimizer explains (a factor of 2 each way on average).
+VAL_SWING = 0.7
+#: Back-and-forth change of log(training loss) per logged point that counts as oscillating.
+OSCILLATION = 0.1
+
+
+def diverged(history: History, train: np.ndarray, val: np.ndarray) -> str:
+    """A one-sentence reason when the run diverged, else an empty string."""
+    if history.stop_reason == "diverged":
+        return "the run stopped because its loss became NaN or infinite"
+    for name, curve in (("training", train), ("validation", val)):
+        if np.isinf(curve).any():
+            epoch = history.epoch[int(np.flatnonzero(np.isinf(curve))[0])]
+            return f"the {name} loss became infinite at epoch {epoch}"
+    if len(train) > 1 and np.isnan(train[-1]) and np.isnan(val[-1]) and np.isfinite(train).any():
+        return f"the loss became NaN at epoch {history.epoch[-1]}"
+    v = val[np.isfinite(val)]
+    if len(history) and not v.size and np.isnan(train).all() and not _anything_finite(history):
+        return "no finite loss was logged: the loss was NaN from the first epoch"
+    if v.size >= MIN_EPOCHS and np.all(v > 0):
+        jumps = np.diff(np.log(v))
+        wild = (float(np.sum(np.abs(jumps))) - abs(float(np.sum(jumps)))) / len(jumps)
+        if wild > VAL_SWING:
+            return (
+                f"the validation loss jumps {math.exp(wild):.3g}x back and forth between "
+                "evaluations: the weights are thrown around"
+            )
+    if v.size >= MIN_EPOCHS:
+        sv = cv.smooth(v)
+        if sv.min() > 0 and sv[-1] > EXPLODE * sv.min():
+            return (
+                f"the validation loss grew {sv[-1] / sv.min():.3g}x above its lowest value: "
+                "the weights blew up"
+            )
+    t = train[np.isfinite(train)]
+    if t.size < MIN_EPOCHS + 1:
+        return ""
+    smooth = cv.smooth(t)
+    low = int(np.argmin(smooth))
+    early = float(np.median(t[:3]))
+    fallen = max(0.0, early - smooth[low])
+    rise_needed = max(DIVERGE_RISE * abs(smooth[low]), DIVERGE_FLOOR * fallen)
+    # a validation loss still falling says the weights are fine (a noisy per-step log)
+    if smooth[-1] - smooth[low] > rise_needed and low < len(t) - 2 and _progress(v) > 0.9:
+        with np.errstate(over="ignore", divide="ignore"):  # a minimum near 0 overflows
+            rise = 100 * (smooth[-1] / smooth[low] - 1)
+        by = f"{rise:.0f}%" if np.isfinite(rise) else "many times"
+        at = np.asarray(history.epoch)[np.isfinite(train)][low]
+        return (
+            f"the smoothed training loss rose {by} above its minimum at epoch {at}: the "
+            "optimizer is unstable"
+        )
+    half = len(t) // 2
+    if v.size >= 2 and half >= 2:
+        t1, t2 = float(np.median(t[:half])), float(np.median(t[half:]))
+        v2 = float(np.median(v[v.size // 2 :]))
+        # "never fell": not below half its first-half level, nor near zero (memorization)
+        # a training loss near zero is memorization, not a blow-up: judged by the training
+        # accuracy where there is one, else by the loss against its early level
+        acc = cv.accuracy(history, "accuracy", "")
+        tail = acc[len(acc) // 2 :]
+        if np.isfinite(tail).any():
+            unfitted = bool(np.nanmedian(tail) < 0.9)
+        else:  # training fell by little against the validation level (scale- and
+            # penalty-free: a difference of training losses over a validation loss)
+            unfitted = float(np.max(t[:3])) - t2 < 0.5 * v2
+        if t2 > 0 and v2 > BLOWUP * t2 and t2 > 0.5 * t1 and unfitted:
+            return (
+                f"the validation loss ({v2:.3g}) is {v2 / t2:.0f}x a training loss that never "
+                "fell: the weights blew up"
+            )
+    swing, progress = cv.oscillation(t)
+    # swings in log space of a loss near zero are noise: the swing must also be large
+    # against the validation level; and a validation loss still falling is no divergence
+    v_progress = _progress(v)
+    # ... nor is a noisy training loss (single batches logged per step) far below a
+    # validation loss that rises: that is overfitting
+    near_val = not v.size or float(np.median(t[half:])) >= 0.5 * float(np.median(v[v.size // 2 :]))
+    v_swing = cv.oscillation(v)[0] if v.size >= 4 and np.all(v > 0) else OSCILLATION
+    jittery = v_swing > OSCILLATION / 2  # validation swings with it (a sampled batch loss
+    # logged every few steps swings alone)
+    if swing > OSCILLATION and progress > 0.8 and v_progress > 0.8 and near_val and jittery:
+        return (
+            f"the training loss swings {100 * swing:.0f}% per epoch without improving "
+            "over the second half of the run"
+        )
+    return ""
+
+
+def _anything_finite(history: History) -> bool:
+    """Whether any column of the log, accuracy aside, holds a finite value (a log whose
+    rows hold only NaN recorded a NaN loss from the start)."""
+    names = [c for c in history.columns() if c not in ("epoch", "accuracy", "val_accuracy")]
+    return any(history.has(name) for name in names)
+
+
+def _progress(x: np.ndarray) -> float:
+    """Median of the second half over the median of the first (< 1: falling); 1 when short."""
+    half = len(x) // 2
+    if half < 1:
+        return 1.0
+    first = float(np.median(x[:half]))
+    return float(np.median(x[half:])) / first if first > 0 else 1.0
+
+
+def collapsed(history: History, metric: str | None) -> str:
+    """A reason when a classifier's outputs saturated: on every side logged (training,
+    validation), accuracy stuck over the second half while the loss sits far above the
+    chance level of a constant predictor. (Validation alone stuck with a rising loss is
+    overfitting: confident mistakes on samples the network never fits.)"""
+    found = []
+    for prefix in ("", "val_"):
+        acc = cv.accuracy(history, metric, prefix)
+        loss = cv.column(history, prefix + "loss")
+        both = np.isfinite(acc) & np.isfinite(loss)
+        if both.sum() < MIN_EPOCHS:
+            continue
+        a, lo = acc[both][both.sum() // 2 :], loss[both][both.sum() // 2 :]
+        share = float(np.median(a))
+        chance = max(math.log(2), 2 * math.log(1 / share)) if 0 < share < 1 else math.log(2)
+        level = float(np.median(lo))
+        found.append((np.ptp(a) <= 0.01 and share < 1 and level > chance, share, level, chance))
+    # a collapse shows in training: its loss must be there, and stuck above chance too
+    train = cv.column(history, "loss")
+    train = train[np.isfinite(train)]
+    if not found or not train.size or not all(stuck for stuck, *_ in found):
+        return ""
+    if float(np.median(train[train.size // 2 :])) <= found[0][3]:
+        return ""
+    _, share, level, chance = found[0]
+    return (
+        f"the accuracy is stuck at {share:.3f} while the loss ({level:.3g}) is far above "
+        f"chance level (about {chance:.2f}): the outputs saturated"
+    )
