@@ -242,3 +242,11 @@ def test_cli_tune_bad_storage_is_one_line_exit_2(tmp_path):
     assert result.exit_code == 2
     assert "not understood" in result.output
     assert "Traceback" not in result.output
+
+
+def test_cli_tune_unknown_data_prints_the_error_alone(tmp_path):
+    # The "study ... with N worker(s)" banner waits for the study to exist in storage.
+    result = CliRunner().invoke(app, ["tune", "--data", "nosuch", "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "unknown data set 'nosuch'" in lines[0]

@@ -94,8 +94,8 @@ def tune(
     )
     if as_json:
         console.quiet = True
-    console.print(f"[bold]nooverfit tune[/] study {study_name!r} with {workers} local worker(s)")
-    with TrialLines(spec):
+    banner = f"nooverfit tune: study {study_name!r} with {workers} local worker(s)"
+    with TrialLines(spec, banner=banner):
         result = run_tune(spec, workers=workers, out=out)
     if as_json:
         from nooverfit._io import _jsonable
@@ -109,8 +109,11 @@ class TrialLines:
     """Prints one plain line per finished trial, whichever worker (or machine) ran it,
     by polling the study's storage from a thread: a log shows the search is alive."""
 
-    def __init__(self, spec: Any, *, every: float = 1.0) -> None:
-        self.spec, self.every = spec, every
+    def __init__(self, spec: Any, *, banner: str = "", every: float = 1.0) -> None:
+        # The banner waits for the study to exist in storage: bad input (an unknown data
+        # set, say) fails before that and prints its one-line error alone.
+        self.spec, self.banner, self.every = spec, banner, every
+        self.failed = False
         self.seen: set[int] = set()
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, name="tune-lines", daemon=True)
@@ -120,7 +123,8 @@ class TrialLines:
             self.thread.start()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.failed = exc_type is not None
         if self.thread.is_alive():
             self.stop.set()
             self.thread.join()
@@ -138,7 +142,10 @@ class TrialLines:
                         self.spec.storage, skip_table_creation=True, skip_compatibility_check=True
                     )
                     study = optuna.load_study(study_name=self.spec.study_name, storage=storage)
-                self._print_new(study)
+                    if self.banner and not self.failed:
+                        console.print(self.banner, highlight=False)
+                if not self.failed:
+                    self._print_new(study)
             except Exception:  # not created yet, or busy: try again at the next poll
                 pass
             if stopping:
