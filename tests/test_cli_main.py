@@ -1,0 +1,38 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    return subprocess.run(
+        [sys.executable, "-m", "nooverfit", *args], capture_output=True, text=True, env=env
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("--threads", "-1", "study"), "Invalid value for '--threads'"),
+        (("study", "--bogus"), "No such option: --bogus"),
+        (("diagnose",), "Missing argument 'log'"),
+        (("diagnose", "/no/such/log.csv"), "log not found"),
+    ],
+)
+def test_main_usage_errors_are_one_line_exit_2(args, expected):
+    result = run(*args)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0]
+    assert result.stdout == ""
+
+
+def test_main_help_and_bare_command():
+    assert run("--help").returncode == 0
+    bare = run()
+    assert bare.returncode == 2 and "Usage: nooverfit" in bare.stderr  # the help, as click
