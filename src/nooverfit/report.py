@@ -190,7 +190,7 @@ def data_kind(result: StudyResult) -> str:
     return "tabular"
 
 
-def _pct(v: float) -> str:
+def pct(v: float) -> str:
     """``v`` in %, one decimal, without a "-0.0"."""
     return f"{round(100 * v, 1) + 0.0:.1f}"
 
@@ -243,7 +243,7 @@ def render(result: StudyResult, figures: dict[str, Figure]) -> str:
         captions=captions(result),
         images=images,
         techniques=TECHNIQUES,
-        pct=_pct,
+        pct=pct,
         points=points,
     )
 

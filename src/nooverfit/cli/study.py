@@ -191,10 +191,9 @@ def summary(result: StudyResult, paths: dict[str, Path]) -> dict[str, object]:
 
 
 def _summary(result: StudyResult) -> None:
-    from nooverfit.report import points, word
-    from nooverfit.studies.evidence import evidence
+    from nooverfit.report import pct, points, word
+    from nooverfit.studies.evidence import PairedDifference, evidence
 
-    pct = lambda v: f"{100 * v:.1f}"  # noqa: E731
     ev = evidence(result)
     n = len(ev.seeds)
     seeds = ", ".join(
@@ -205,8 +204,8 @@ def _summary(result: StudyResult) -> None:
     agree = f"all {n} seeds" if ev.unanimous else f"{ev.agree} of {n} seeds (majority)"
     console.print(f"Baseline verdict: [bold]{word(ev.verdict)}[/] on {agree} — {seeds}")
 
-    def interval(d: object) -> str:
-        i = d.interval  # type: ignore[attr-defined]
+    def interval(d: PairedDifference) -> str:
+        i = d.interval
         return f"[{points(i.low)}, {points(i.high)}]" if n > 1 else "—"
 
     table = Table(
