@@ -38,6 +38,8 @@ LABELS = {
     "augment": "augmentation strength",
     "label_smoothing": "label smoothing",
     "ensemble_size": "networks in the ensemble",
+    "mixup": "mixup alpha",
+    "ema": "weight-average decay",
 }
 
 

@@ -37,6 +37,8 @@ class StudyBudget:
             Loshchilov & Hutter, ICLR 2019: coupled L2 is weak under Adam).
         smoothing: label-smoothing grid.
         ensembles: sizes of the ensembles of the best variants (see :mod:`.ensemble`).
+        mixup: mixup's alpha grid (:mod:`nooverfit.mixing`).
+        ema: decay grid of the moving average of the weights (:mod:`nooverfit.averaging`).
     """
 
     epochs: int
@@ -51,6 +53,8 @@ class StudyBudget:
     weight_decay: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
     smoothing: tuple[float, ...] = (0.1, 0.2)
     ensembles: tuple[int, ...] = (3, 5, 9)
+    mixup: tuple[float, ...] = (0.2, 0.4)
+    ema: tuple[float, ...] = (0.99, 0.999)
 
 
 BUDGETS: dict[str, StudyBudget] = {
@@ -75,6 +79,8 @@ BUDGETS: dict[str, StudyBudget] = {
         steps=1500,
         weight_decay=(0.003, 0.01, 0.03, 0.1, 0.2, 0.3, 1.0, 3.0, 10.0),
         smoothing=(0.05, 0.1, 0.2, 0.3),
+        mixup=(0.1, 0.2, 0.4, 1.0),
+        ema=(0.9, 0.99, 0.995, 0.999),
     ),
     "thorough": StudyBudget(
         epochs=300,
@@ -89,6 +95,8 @@ BUDGETS: dict[str, StudyBudget] = {
         weight_decay=tuple(10.0 ** (k / 4) for k in range(-12, 5)),
         smoothing=(0.05, 0.1, 0.15, 0.2, 0.3),
         ensembles=(3, 5, 9, 15),
+        mixup=(0.05, 0.1, 0.2, 0.3, 0.4, 0.7, 1.0),
+        ema=(0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999),
     ),
 }
 
@@ -97,6 +105,8 @@ REMEDIES = (
     "l2",
     "dropout",
     "label_smoothing",
+    "mixup",
+    "ema",
     "batchnorm",
     "early_stopping",
     "augment",
@@ -147,6 +157,8 @@ def remedy_variants(baseline: RunConfig, budget: StudyBudget) -> dict[str, list[
         "label_smoothing": [
             b.replace(label_smoothing=e, label=f"label smoothing={e:g}") for e in budget.smoothing
         ],
+        "mixup": [b.replace(mixup=a, label=f"mixup={a:g}") for a in budget.mixup],
+        "ema": [b.replace(ema=d, label=f"weight average={d:g}") for d in budget.ema],
         "batchnorm": [b.replace(batchnorm=True, label="batchnorm")],
         "early_stopping": [
             b.replace(early_stopping=c, label=f"early stopping {c}") for c in budget.stopping
@@ -173,6 +185,10 @@ def combine(baseline: RunConfig, chosen: dict[str, RunConfig]) -> list[RunConfig
             merged = merged.replace(label_smoothing=cfg.label_smoothing)
         elif name == "dropout":
             merged = merged.replace(dropout=cfg.dropout)
+        elif name == "mixup":
+            merged = merged.replace(mixup=cfg.mixup)
+        elif name == "ema":
+            merged = merged.replace(ema=cfg.ema)
         elif name == "batchnorm":
             merged = merged.replace(batchnorm=True)
         elif name == "early_stopping":
@@ -213,6 +229,10 @@ def describe(config: RunConfig, baseline: RunConfig) -> str:
         parts.append(f"dropout={config.dropout:g}")
     if config.label_smoothing != baseline.label_smoothing:
         parts.append(f"label smoothing={config.label_smoothing:g}")
+    if config.mixup != baseline.mixup:
+        parts.append(f"mixup={config.mixup:g}")
+    if config.ema != baseline.ema:
+        parts.append(f"weight average={config.ema:g}")
     if config.batchnorm != baseline.batchnorm:
         parts.append("batchnorm")
     if config.early_stopping != baseline.early_stopping:
@@ -356,6 +376,8 @@ def unregularized(config: RunConfig) -> RunConfig:
         weight_decay=0.0,
         dropout=0.0,
         label_smoothing=0.0,
+        mixup=0.0,
+        ema=0.0,
         batchnorm=False,
         augment=0.0,
         early_stopping=None,

@@ -280,13 +280,15 @@ def _validation_curves(
         ("dropout", "dropout"),
         ("label_smoothing", "label_smoothing"),
         ("augment", "augment"),
+        ("mixup", "mixup"),
+        ("ema", "ema"),
     )
     for param, stage in knobs:
         variants = by_stage.get(stage, [])
         if not variants:
             continue
         pts = [(getattr(v.config, param), v.score) for v in variants]
-        if param in ("dropout", "label_smoothing", "augment"):  # 0 is the baseline
+        if param in ("dropout", "label_smoothing", "augment", "mixup", "ema"):  # 0: baseline
             pts.insert(0, (0.0, base.score))
         curves.append(
             validation_curve(
