@@ -35,7 +35,7 @@ def test_row_average_matches_the_formula_row_by_row():
             elif active[r]:
                 d = min(decay, (1 + steps) / (4 + steps))
                 ref[r] = d * ref[r] + (1 - d) * flat[r]
-    torch.testing.assert_close(avg.avg, torch.stack(ref))
+    torch.testing.assert_close(avg.avg, torch.stack(ref)[[0, 2]])  # only rows that average
     trained = flat.clone()
     avg.apply(flat)
     avg.apply(flat)  # idempotent
@@ -43,6 +43,11 @@ def test_row_average_matches_the_formula_row_by_row():
     avg.restore(flat)
     torch.testing.assert_close(flat, trained)
     assert RowAverage.of(flat, [0.0, 0.0, 0.0]) is None
+    sub = trained[[2, 1]].clone()
+    avg.select([2, 1])  # row 0 left the group: row 2 is now row 0
+    avg.apply(sub)
+    torch.testing.assert_close(sub, torch.stack([ref[2], trained[1]]))
+    assert avg.rows.tolist() == [0] and avg.decay.item() == 0.5
 
 
 def test_warm_decay_caps_the_early_steps():

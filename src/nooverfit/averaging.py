@@ -38,7 +38,10 @@ def warm_decay(decay: torch.Tensor, steps: torch.Tensor) -> torch.Tensor:
 
 
 class RowAverage:
-    """Moving averages of the rows of a fused group's ``(K, P)`` parameter buffer.
+    """Moving averages of some rows of a fused group's ``(K, P)`` parameter buffer.
+
+    Only the rows that average are held and updated (an update costs a pass over their
+    weights, not the group's).
 
     Args:
         flat: the group's parameters ``(K, P)`` (the average starts from them).
@@ -46,8 +49,11 @@ class RowAverage:
     """
 
     def __init__(self, flat: torch.Tensor, decays: Sequence[float]) -> None:
-        self.avg = flat.detach().clone()
-        self.decay = torch.tensor(list(decays), dtype=flat.dtype, device=flat.device).view(-1, 1)
+        dev = flat.device
+        self.rows = torch.tensor([r for r, d in enumerate(decays) if d > 0], device=dev)
+        self.avg = flat.detach().index_select(0, self.rows).clone()
+        chosen = [d for d in decays if d > 0]
+        self.decay = torch.tensor(chosen, dtype=flat.dtype, device=dev).view(-1, 1)
         self.steps = torch.zeros_like(self.decay)
         self.swapped = False
 
@@ -59,19 +65,17 @@ class RowAverage:
     @torch.no_grad()
     def update(self, flat: torch.Tensor, active: torch.Tensor) -> None:
         """Fold the weights of the ``active`` rows ``(K,)`` bool (those that stepped) in."""
-        on = active.view(-1, 1).to(flat.dtype)
-        # rows that average move by 1 - d_t when they stepped; the others copy their weights
-        averaged = self.decay > 0
-        weight = torch.where(averaged, (1 - warm_decay(self.decay, self.steps)) * on, 1.0)
-        self.avg.lerp_(flat.detach(), weight)
+        on = active.index_select(0, self.rows).view(-1, 1).to(flat.dtype)
+        weight = (1 - warm_decay(self.decay, self.steps)) * on
+        self.avg.lerp_(flat.detach().index_select(0, self.rows), weight)
         self.steps += on
 
     @torch.no_grad()
     def swap(self, flat: torch.Tensor) -> None:
         """Exchange the buffer's weights with the averages (a second call undoes it)."""
-        held = flat.detach().clone()
-        flat.detach().copy_(self.avg)
-        self.avg.copy_(held)
+        held = flat.detach().index_select(0, self.rows)
+        flat.detach().index_copy_(0, self.rows, self.avg)
+        self.avg = held
         self.swapped = not self.swapped
 
     def apply(self, flat: torch.Tensor) -> None:
@@ -86,10 +90,14 @@ class RowAverage:
 
     def select(self, rows: list[int]) -> None:
         """Keep only rows ``rows`` (in that order), as the group's net does."""
-        index = torch.tensor(rows, device=self.avg.device)
-        self.avg = self.avg[index].clone()
-        self.decay = self.decay[index]
-        self.steps = self.steps[index]
+        mine = {int(r): i for i, r in enumerate(self.rows.tolist())}
+        kept = [(new, mine[r]) for new, r in enumerate(rows) if r in mine]
+        dev = self.avg.device
+        self.rows = torch.tensor([new for new, _ in kept], dtype=torch.long, device=dev)
+        index = torch.tensor([old for _, old in kept], dtype=torch.long, device=dev)
+        self.avg = self.avg.index_select(0, index)
+        self.decay = self.decay.index_select(0, index)
+        self.steps = self.steps.index_select(0, index)
 
 
 class ModuleAverage:

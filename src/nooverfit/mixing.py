@@ -63,10 +63,9 @@ def mix_rows(
     partner = keys.argsort(dim=1)  # per row, a random order of its real positions first
     seed = int(torch.randint(0, 2**62, (1,), generator=gen, device=gen.device).item())
     rng = np.random.default_rng(seed)
-    lam_np = np.ones((k, b))
-    for r, a in enumerate(alpha):
-        if a > 0:
-            lam_np[r] = rng.beta(a, a, size=b)
+    a = np.asarray(alpha, dtype=np.float64).reshape(-1, 1)
+    on = a > 0
+    lam_np = np.where(on, rng.beta(np.where(on, a, 1.0), np.where(on, a, 1.0), size=(k, b)), 1.0)
     lam = torch.as_tensor(lam_np, dtype=x.dtype, device=dev)
     other = x.gather(1, partner.view(k, b, *([1] * (x.dim() - 2))).expand_as(x))
     shape = (k, b, *([1] * (x.dim() - 2)))
