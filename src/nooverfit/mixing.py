@@ -21,6 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+#: offset of the fused group's mixup generator from its seed: its own stream, so the
+#: dropout and augmentation draws of a group's other runs do not depend on mixup rows
+MIX_SEED_OFFSET = 104_729  # another prime than seeding.AUGMENT_SEED_OFFSET
+
 
 @dataclass(frozen=True)
 class Mixed:

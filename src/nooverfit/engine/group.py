@@ -32,7 +32,7 @@ from nooverfit.engine.optimizer import StackedOptimizer
 from nooverfit.engine.sequential import Factory, RunResult, make_model
 from nooverfit.engine.stacked import StackedNet
 from nooverfit.history import History
-from nooverfit.mixing import mix_rows
+from nooverfit.mixing import MIX_SEED_OFFSET, mix_rows
 from nooverfit.models import network_for
 from nooverfit.seeding import AUGMENT_SEED_OFFSET, SEED_STRIDE
 from nooverfit.stopping import EarlyStopping, StopReason
@@ -153,6 +153,7 @@ class GroupTraining:
         self.seed = sum(c.seed * SEED_STRIDE**i for i, c in enumerate(configs[:8])) % 2**62
         # dropout and augmentation draws
         self.gen = torch.Generator(device=dev).manual_seed(self.seed + AUGMENT_SEED_OFFSET)
+        self.mix_gen = torch.Generator(device=dev).manual_seed(self.seed + MIX_SEED_OFFSET)
         self.stoppers = [
             EarlyStopping(c.early_stopping) if c.early_stopping else None for c in configs
         ]
@@ -212,7 +213,8 @@ class GroupTraining:
             update = alive if full else alive & has
             mixed = None
             if any(alphas):  # each row mixes its own partners (mixing.py)
-                mixed = mix_rows(xb.expand(n, *xb.shape) if shared else xb, alphas, self.gen, vb)
+                rows = xb.expand(n, *xb.shape) if shared else xb
+                mixed = mix_rows(rows, alphas, self.mix_gen, vb)
                 xb = mixed.x
             logits = net.forward(
                 xb,
