@@ -288,7 +288,7 @@ def _validation_curves(
         if not variants:
             continue
         if param == "ema_window":  # the decay as the steps it averages: 1 / (1 - decay)
-            pts = [(1 / (1 - v.config.ema), v.score) for v in variants]
+            pts = [(float(f"{1 / (1 - v.config.ema):.6g}"), v.score) for v in variants]
             pts.insert(0, (1.0, base.score))  # the last iterate alone
         else:
             pts = [(getattr(v.config, param), v.score) for v in variants]
