@@ -157,6 +157,33 @@ class FunctionalNet:
         return state
 
 
+def stack_modules(
+    nets: Sequence[nn.Module], in_shape: Sequence[int], *, device: torch.device
+) -> BatchedNet:
+    """A user's modules (one per config) as one batched net: a
+    :class:`~nooverfit.engine.stacked.StackedNet` when they are chains of the layers
+    nooverfit's own models use (see :mod:`~nooverfit.engine.chain`), which trains them as
+    fast as the built-in networks, else a :class:`FunctionalNet`.
+
+    Args:
+        nets: the modules.
+        in_shape: one sample's shape.
+        device: where the stacked tensors live.
+    """
+    from nooverfit.engine.chain import chains_for
+    from nooverfit.engine.stacked import StackedNet
+
+    chains = chains_for(nets, in_shape)
+    if chains is None:
+        return FunctionalNet(nets, device=device)
+    return StackedNet(
+        [c.net for c in chains],
+        dropout=[c.dropout for c in chains],
+        device=device,
+        prefixes=[c.prefixes for c in chains],
+    )
+
+
 class BatchedNet(Protocol):
     """K networks as one: parameters in a ``(K, P)`` buffer, logits ``(K, B, classes)``.
 

@@ -87,6 +87,75 @@ def _ops(net: nn.Sequential) -> list[tuple[str, int]]:
     return ops
 
 
+def layer_plan(net: nn.Sequential, rank: int) -> list[tuple[str, int]] | None:
+    """:func:`_ops` of ``net`` when :class:`StackedNet` computes it as ``net`` does on
+    samples of ``rank`` dimensions, else None: nothing but a front end or Flatten before
+    the first weighted layer (ReLU and dropout there would act on the shared input),
+    convolutions, pooling and BatchNorm2d on images ``(C, H, W)``, linear layers and
+    BatchNorm1d on vectors, batch norm and dropout after a weighted layer."""
+    try:
+        ops = _ops(net)
+    except TypeError:
+        return None
+    for (op, i), m in zip(ops, net, strict=True):
+        if op == "front":
+            if i >= 0 or not isinstance(m, LogSpectrogram):
+                return None
+            rank = 3 if m.channel else 2
+        elif op == "flatten":
+            rank = 1
+        elif i < 0 and op != "conv" and op != "linear":
+            return None
+        need = {"conv": 3, "pool": 3, "linear": 1}.get(op)
+        if op == "bn":
+            need = 3 if isinstance(m, nn.BatchNorm2d) else 1
+        if need is not None and rank != need:
+            return None
+    return ops
+
+
+def skeleton_of(net: nn.Sequential) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    """What the networks of one :class:`StackedNet` share: the order of their layers
+    other than batch norm and dropout, with each convolution's kernel size (widths may
+    differ: narrower networks are padded)."""
+    return tuple(
+        (type(m).__name__, tuple(m.kernel_size) if isinstance(m, nn.Conv2d) else ())
+        for m in net
+        if not isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d | nn.Dropout)
+    )
+
+
+def layer_union(plans: Sequence[list[tuple[str, int]]]) -> list[tuple[str, int]] | None:
+    """The layer sequence of a group: the shared skeleton, each batch norm and dropout
+    that any network has after its skeleton layer (batch norm first); None when that
+    would not give each network its own sequence back (one of them at two places, or
+    dropout before batch norm after one layer)."""
+    skeleton = [p for p in plans[0] if p[0] not in ("bn", "dropout")]
+    extras: list[list[tuple[str, int]]] = [[] for _ in skeleton]
+    for plan in plans:
+        if [p for p in plan if p[0] not in ("bn", "dropout")] != skeleton:
+            return None
+        pos = -1
+        for op in plan:
+            if op[0] in ("bn", "dropout"):
+                if pos < 0:
+                    return None
+                if op not in extras[pos]:
+                    extras[pos].append(op)
+            else:
+                pos += 1
+    placed = [op for more in extras for op in more]
+    if len(placed) != len(set(placed)):
+        return None
+    ops: list[tuple[str, int]] = []
+    for op, more in zip(skeleton, extras, strict=True):
+        ops += [op, *sorted(more, key=lambda o: o[0] != "bn")]
+    for plan in plans:  # each network's own order, as the group runs it
+        if [op for op in ops if op in plan] != plan:
+            return None
+    return ops
+
+
 class StackedNet:
     """K networks with the same layer skeleton, trained as one.
 
@@ -97,18 +166,25 @@ class StackedNet:
             differ in width, in whether they have batch norm and in their dropout rate.
         dropout: per-config dropout rate, ``(K,)``.
         device: where the stacked tensors live.
+        prefixes: per network, the ``state_dict`` name of each of its layers (default:
+            their positions, ``"0"``, ``"1"``, ...), e.g. a user's module's own names
+            (see :mod:`~nooverfit.engine.chain`).
     """
 
     def __init__(
-        self, nets: Sequence[nn.Sequential], *, dropout: Sequence[float], device: torch.device
+        self,
+        nets: Sequence[nn.Sequential],
+        *,
+        dropout: Sequence[float],
+        device: torch.device,
+        prefixes: Sequence[Sequence[str]] | None = None,
     ) -> None:
         self.k = len(nets)
         self.device = device
         plans = [_ops(n) for n in nets]
-        skeleton = [p for p in plans[0] if p[0] not in ("bn", "dropout")]
-        for plan in plans:
-            if [p for p in plan if p[0] not in ("bn", "dropout")] != skeleton:
-                raise ValueError("all networks of a fused group need the same layer skeleton")
+        ops = layer_union(plans)
+        if ops is None:
+            raise ValueError("all networks of a fused group need the same layer skeleton")
         fronts = [[repr(m) for m in n if isinstance(m, LogSpectrogram)] for n in nets]
         if any(f != fronts[0] for f in fronts):
             raise ValueError("all networks of a fused group need the same front end")
@@ -117,18 +193,7 @@ class StackedNet:
         self.front = copy.deepcopy(front).to(device) if front is not None else None
         bn_layers = sorted({i for plan in plans for op, i in plan if op == "bn"})
         # the union of the layer sequences: the skeleton plus every BN/dropout any net has
-        extras: list[list[tuple[str, int]]] = [[] for _ in skeleton]
-        for plan in plans:
-            pos = -1
-            for op in plan:
-                if op[0] in ("bn", "dropout"):
-                    if op not in extras[pos]:
-                        extras[pos].append(op)
-                else:
-                    pos += 1
-        self.ops: list[tuple[str, int]] = []
-        for op, more in zip(skeleton, extras, strict=True):
-            self.ops += [op, *sorted(more, key=lambda o: o[0] != "bn")]
+        self.ops: list[tuple[str, int]] = ops
         weighted = [[m for m in n if isinstance(m, nn.Linear | nn.Conv2d)] for n in nets]
         shapes: list[tuple[int, ...]] = []
         for layers in zip(*weighted, strict=True):
@@ -163,7 +228,7 @@ class StackedNet:
         self.keys: list[dict[str, str]] = []
         with torch.no_grad():
             for k, net in enumerate(nets):
-                self.keys.append(self._load(k, net))
+                self.keys.append(self._load(k, net, prefixes[k] if prefixes else None))
         self._find_rows()
 
     def _bind(self, flat: torch.Tensor) -> None:
@@ -211,10 +276,11 @@ class StackedNet:
         self.keys = [self.keys[r] for r in rows]
         self._find_rows()
 
-    def _load(self, k: int, net: nn.Sequential) -> dict[str, str]:
+    def _load(self, k: int, net: nn.Sequential, names: Sequence[str] | None) -> dict[str, str]:
         keys: dict[str, str] = {}
         i = -1
-        for idx, m in enumerate(net):
+        for pos, m in enumerate(net):
+            idx = names[pos] if names is not None else str(pos)
             if isinstance(m, nn.Linear | nn.Conv2d):
                 i += 1
                 w = m.weight.detach().to(self.device)
