@@ -34,7 +34,7 @@ from nooverfit.engine.schedule import (
     plan_groups,
     run_in_threads,
 )
-from nooverfit.engine.sequential import Factory, RunResult, make_model, run_sequential
+from nooverfit.engine.sequential import Factory, RunResult, make_model
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +52,8 @@ def train_group(
         configs: the runs.
         data: one split for all runs, or one per run (e.g. a seed's own split each).
         factory: builds a user's own network per config (default: ``build_model``); its
-            modules are stacked by :class:`~nooverfit.engine.functional.FunctionalNet`,
-            so they must share one structure and have no batch-norm running statistics.
+            modules are stacked (see :func:`~nooverfit.engine.functional.stack_modules`),
+            so they must share one structure.
 
     Returns:
         One :class:`RunResult` per config, in order, with ``engine == "fused"``.
@@ -116,8 +116,7 @@ def run_fused(
         factory: builds a user's own network per config. Modules that are plain chains of
             the built-in models' layers (see :mod:`~nooverfit.engine.chain`) train as the
             built-in networks do; otherwise configs whose modules share a structure are
-            fused through ``torch.func``, and modules with batch-norm running statistics
-            run on the sequential engine.
+            fused through ``torch.func``.
         workers: groups trained at once in worker threads, each with its share of torch's
             threads; the configs are grouped for that many workers, so results depend on
             it. Default on a CPU: grouped for :data:`~nooverfit.engine.schedule.CPU_WORKERS`
@@ -197,19 +196,19 @@ def _run_functional(
     max_group: int | None,
 ) -> Iterator[tuple[int, RunResult]]:
     """Group a user's modules by structure (and :func:`group_key`) and train each group
-    through :class:`FunctionalNet`, or sequentially where it cannot stack them."""
+    through :class:`FunctionalNet`; modules with batch norm only with runs of one
+    training-set size (so that partial batches are alike, see :class:`FunctionalNet`)."""
     keyed: dict[tuple, list[int]] = {}
     for i, (config, split) in enumerate(zip(configs, datas, strict=True)):
         module = make_model(config, split, factory=factory)
-        shape = None if has_running_stats(module) else structure(module)
-        keyed.setdefault((group_key(config), shape), []).append(i)
-    for (_, shape), members in keyed.items():
-        if shape is None:
-            log.info("%d runs of a module with batch-norm statistics: sequential", len(members))
-            chosen = [configs[i] for i in members]
-            for j, result in run_sequential(chosen, [datas[i] for i in members], factory=factory):
-                yield members[j], result
-            continue
+        size = None
+        if has_running_stats(module):
+            subset = split.train_index(
+                train_size=config.train_size, train_per_class=config.train_per_class
+            )
+            size = len(subset)
+        keyed.setdefault((group_key(config), structure(module), size), []).append(i)
+    for members in keyed.values():
         limit = max_group or (CPU_GROUP if datas[0].device.type != "cuda" else GPU_GROUP)
         for start in range(0, len(members), limit):
             group = members[start : start + limit]
