@@ -167,3 +167,28 @@ def test_chains_need_one_skeleton():
     assert as_chain(other, IMAGE) is not None
     assert chains_for([small, other], IMAGE) is None
     assert chains_for([small, cnn(IMAGE, 10, channels=8, batchnorm=True)], IMAGE) is not None
+
+
+class Switch(nn.Module):
+    """A forward that branches on a plain attribute repr does not print."""
+
+    def __init__(self, skip: bool) -> None:
+        super().__init__()
+        self.skip = skip
+        self.a, self.b = nn.Linear(64, 64), nn.Linear(64, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.flatten(1)
+        h = torch.relu(self.a(x))
+        return self.b(h + x if self.skip else h)
+
+
+def test_chain_cache_tells_structures_apart():
+    for _ in range(2):  # the second time from the cache
+        assert as_chain(Switch(False), IMAGE) is not None
+        assert as_chain(Switch(True), IMAGE) is None
+        frozen = _frozen()
+        assert as_chain(frozen, IMAGE) is None and as_chain(mlp(64, 10, width=8), IMAGE)
+        again = as_chain(Net(4, 0.5), IMAGE)
+        assert again is not None and again.dropout == 0.5
+        assert again.net[0] is not as_chain(Net(4, 0.5), IMAGE).net[0]  # each its own layers
