@@ -6,7 +6,14 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from nooverfit.config import RunConfig
 from nooverfit.data import load_split
-from nooverfit.engine.flops import flop_rate, run_flops, sample_flops, training_flops
+from nooverfit.engine import run_configs
+from nooverfit.engine.flops import (
+    count_flops,
+    flop_rate,
+    run_flops,
+    sample_flops,
+    training_flops,
+)
 from nooverfit.models import cnn, mlp
 
 NETS = {
@@ -45,3 +52,13 @@ def test_run_flops_counts_epochs_of_training_and_evaluation():
     )
     assert run_flops(config, data, epochs=3) * 7 == want * 3
     assert flop_rate(want, 2.0) == want / 2 and flop_rate(want, 0.0) == 0.0
+
+
+def test_count_flops_sums_the_epochs_each_run_trained():
+    data = load_split("digits", seed=0, device="cpu")
+    base = RunConfig(width=8, train_per_class=5, epochs=6, batch_size=16)
+    configs = [base, base.replace(early_stopping="patience:1", lr=0.5, seed=1)]
+    results = run_configs(configs, data, engine="fused")
+    epochs = [len(r.history) for r in results]
+    want = sum(run_flops(c, data, epochs=e) for c, e in zip(configs, epochs, strict=True))
+    assert count_flops(results, {0: data, 1: data}) == want

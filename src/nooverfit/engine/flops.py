@@ -15,13 +15,14 @@ optimizer update, a spectrogram front end) is not counted: it is the matrix prod
 machine's FLOP rate is quoted for. Narrower networks of a fused group are padded to its
 widest, so the engine does somewhat more arithmetic than counted here (the useful work).
 
-Use :func:`run_flops` per finished run and :func:`flop_rate` for a stage's rate.
+Use :func:`run_flops` per finished run, :func:`count_flops` for a stage's runs and
+:func:`flop_rate` for its rate.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -29,7 +30,7 @@ from torch import nn
 
 from nooverfit.config import RunConfig
 from nooverfit.data.tensors import SplitData
-from nooverfit.engine.sequential import Factory, make_model
+from nooverfit.engine.sequential import Factory, RunResult, make_model
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,25 @@ def run_flops(
         train_samples=len(train),
         val_samples=len(data.split.val),
         epochs=config.epochs if epochs is None else epochs,
+    )
+
+
+def count_flops(
+    results: Iterable[RunResult],
+    data: Mapping[int, SplitData],
+    *,
+    factory: Factory | None = None,
+) -> int:
+    """FLOPs of finished runs (:func:`run_flops` of each, for the epochs it trained).
+
+    Args:
+        results: the runs, e.g. a study stage's.
+        data: each seed's split (a run's split is ``data[run.config.seed]``).
+        factory: the user's module factory, if the study has one.
+    """
+    return sum(
+        run_flops(r.config, data[r.config.seed], epochs=len(r.history), factory=factory)
+        for r in results
     )
 
 
