@@ -192,3 +192,22 @@ def test_chain_cache_tells_structures_apart():
         again = as_chain(Net(4, 0.5), IMAGE)
         assert again is not None and again.dropout == 0.5
         assert again.net[0] is not as_chain(Net(4, 0.5), IMAGE).net[0]  # each its own layers
+
+
+class Tutorial(nn.Module):
+    """``F.dropout(x, p, self.training)`` and ``x.view(-1, features)``."""
+
+    def __init__(self, training_flag: bool = True) -> None:
+        super().__init__()
+        self.follow = training_flag
+        self.a, self.b = nn.Linear(64, 32), nn.Linear(32, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.relu(self.a(x.view(-1, 64)))
+        return self.b(F.dropout(x, 0.4, self.training if self.follow else True))
+
+
+def test_chain_takes_functional_dropout_only_when_it_follows_the_mode():
+    chain = as_chain(Tutorial(), IMAGE)
+    assert chain is not None and chain.dropout == pytest.approx(0.4)
+    assert as_chain(Tutorial(training_flag=False), IMAGE) is None  # drops in eval too

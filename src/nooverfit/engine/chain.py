@@ -132,6 +132,13 @@ def _function_layer(node: fx.Node, x: fx.Node) -> nn.Module | None:
             return nn.ReLU()
         if target is torch.flatten and args in ((1,), (1, -1)) and not kwargs:
             return nn.Flatten()
+        if target is F.dropout:
+            # the traced ``training`` is the module's flag at trace time (True); whether
+            # the call follows ``self.training`` the probe (in eval mode) checks
+            rate = kwargs.pop("p", args[0] if args else 0.5)
+            on = kwargs.pop("training", args[1] if len(args) > 1 else True)
+            kwargs.pop("inplace", None)
+            return nn.Dropout(rate) if on is True and not kwargs and len(args) <= 2 else None
         pool = kwargs.pop("kernel_size", None) if not args else args[0]
         stride = kwargs.pop("stride", 2)
         if target in (F.max_pool2d, torch.max_pool2d) and pool == 2 and not args[1:]:
@@ -142,8 +149,10 @@ def _function_layer(node: fx.Node, x: fx.Node) -> nn.Module | None:
             return nn.ReLU()
         if target == "flatten" and args in ((1,), (1, -1)) and not kwargs:
             return nn.Flatten()
-        if target in ("view", "reshape") and len(args) == 2 and args[1] == -1 and not kwargs:
-            return nn.Flatten() if _batch_size(args[0], x) else None
+        if target in ("view", "reshape") and len(args) == 2 and not kwargs:
+            if args[0] == -1 and isinstance(args[1], int):  # (-1, features): the probe checks
+                return nn.Flatten()
+            return nn.Flatten() if args[1] == -1 and _batch_size(args[0], x) else None
     return None
 
 
@@ -286,12 +295,14 @@ def _same_outputs(module: nn.Module, net: nn.Sequential, in_shape: Sequence[int]
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(3, *in_shape, generator=gen).to(device)
     was = module.training
+    net.eval()  # the layers made for function calls too
     module.eval()
     try:
         want, got = module(x), net(x)
     except Exception:  # e.g. a Linear on unflattened images: the module is not a chain
         return False
     finally:
+        net.train(was)
         module.train(was)
     return (
         isinstance(want, torch.Tensor)
