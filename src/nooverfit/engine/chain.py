@@ -138,7 +138,9 @@ def _function_layer(node: fx.Node, x: fx.Node) -> nn.Module | None:
             rate = kwargs.pop("p", args[0] if args else 0.5)
             on = kwargs.pop("training", args[1] if len(args) > 1 else True)
             kwargs.pop("inplace", None)
-            return nn.Dropout(rate) if on is True and not kwargs and len(args) <= 2 else None
+            if on is not True or kwargs or len(args) > 2 or not isinstance(rate, float | int):
+                return None
+            return nn.Dropout(float(rate))
         pool = kwargs.pop("kernel_size", None) if not args else args[0]
         stride = kwargs.pop("stride", 2)
         if target in (F.max_pool2d, torch.max_pool2d) and pool == 2 and not args[1:]:
