@@ -46,7 +46,17 @@ def user_factory(config: RunConfig) -> nn.Module:  # a chain: the stacked layers
     )
 
 
-@pytest.mark.parametrize("factory", [None, user_factory])
+def functional_factory(config: RunConfig) -> nn.Module:  # not a chain: torch.func
+    return nn.Sequential(
+        nn.Flatten(),
+        nn.Linear(64, config.width),
+        nn.GELU(),
+        nn.Dropout(config.dropout),
+        nn.Linear(config.width, 10),
+    )
+
+
+@pytest.mark.parametrize("factory", [None, user_factory, functional_factory])
 def test_fused_step_and_evaluation_read_nothing_on_the_host_in_gpu_mode(factory):
     data = load_split("digits", seed=0, device="cpu")
     base = RunConfig(width=16, epochs=2, train_per_class=5, batch_size=16)
@@ -57,9 +67,12 @@ def test_fused_step_and_evaluation_read_nothing_on_the_host_in_gpu_mode(factory)
         base.replace(train_per_class=3, early_stopping="patience:1", seed=3),
         base.replace(label_smoothing=0.1, weight_decay=0.1, optimizer="adamw", seed=4),
     ]
-    if factory is not None:
+    if factory is not None:  # (a torch.func module with batch norm reads the length of
+        # an epoch's last, partial batch on the host)
         configs = [c.replace(batchnorm=False, augment=0.0) for c in configs]
     group = GroupTraining(configs, Feed.of(per_run(data, len(configs))), factory=factory)
+    kind = "FunctionalNet" if factory is functional_factory else "StackedNet"
+    assert type(group.net).__name__ == kind
     group.sync_each_step = False  # what a GPU does (see _host_checks_each_step)
     running = group.running(0)
     with no_host_reads():
