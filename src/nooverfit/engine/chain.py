@@ -14,7 +14,6 @@ the chain's outputs on a probe input, so the mapping never changes what is compu
 
 from __future__ import annotations
 
-import logging
 import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,10 +27,8 @@ from nooverfit.config import RunConfig
 from nooverfit.data.tensors import SplitData
 from nooverfit.engine.schedule import group_key
 from nooverfit.engine.sequential import Factory, make_model
-from nooverfit.engine.stacked import layer_plan, layer_union, skeleton_of
+from nooverfit.engine.skeleton import layer_plan, layer_union, skeleton_of
 from nooverfit.models import LogSpectrogram
-
-log = logging.getLogger(__name__)
 
 #: the largest difference between a module's and its chain's outputs on the probe input
 #: (the same float32 operations, so in practice none)
