@@ -73,8 +73,10 @@ def score_corpus(root: Path, *, show_wrong: bool = False) -> None:
     ]
     names = [v.value for v in Verdict]
     short = {v: "".join(w[0] for w in v.split("_")) for v in names}
+    summary = []
     for part in ("design", "heldout"):
-        runs = [r for r in records if r["part"] == part]
+        runs = [r for r in records if r["part"] == part and r["label"] is not None]
+        left_out = sum(r["part"] == part and r["label"] is None for r in records)
         if not runs:
             continue
         confusion: dict[tuple[str, str], int] = defaultdict(int)
@@ -95,12 +97,12 @@ def score_corpus(root: Path, *, show_wrong: bool = False) -> None:
         n, ok = len(runs), sum(confusion[(v, v)] for v in names)
         data = sorted({r["data"] for r in runs})
         print(f"\ncorpus part {part}: {n} runs on {', '.join(data)}")
+        print(f"  left out (the test curve fits no label): {left_out}")
         print(f"  verdicts right: {ok}/{n} = {100 * ok / n:.1f}%")
-        if onset_ok:
-            print(
-                f"  onset within 3 epochs of the label: {sum(onset_ok)}/{len(onset_ok)} = "
-                f"{100 * sum(onset_ok) / len(onset_ok):.1f}%"
-            )
+        onset = f"{sum(onset_ok)}/{len(onset_ok)}" if onset_ok else "0/0"
+        share = 100 * sum(onset_ok) / len(onset_ok) if onset_ok else float("nan")
+        print(f"  onset within 3 epochs of the label: {onset} = {share:.1f}%")
+        summary.append(f"{part} {100 * ok / n:.1f}% right ({ok}/{n}), onset {share:.1f}%")
         print("  by framework: " + ", ".join(f"{k} {a}/{b}" for k, (a, b) in frameworks.items()))
         print("  confusion (rows: label, columns: verdict)")
         print("  " + " " * 17 + "".join(f"{short[v]:>5}" for v in names))
@@ -111,6 +113,7 @@ def score_corpus(root: Path, *, show_wrong: bool = False) -> None:
         if show_wrong and part == "design":  # never tune on the held-out part
             for line in wrong:
                 print("   wrong:", line)
+    print("\nsummary: " + "; ".join(summary))
 
 
 def _true_epoch(history: History, epoch: int, record: dict) -> int:

@@ -37,6 +37,11 @@ def higher_is_better(name: str) -> bool:
     return bool(_HIGHER.search(name))
 
 
+def lower_is_better(name: str) -> bool:
+    """Whether a column's name says it is a loss or an error (``loss``, ``val_mae``)."""
+    return bool(_LOWER.search(name))
+
+
 def to_array(values: Sequence[float]) -> np.ndarray:
     """Float array with +-inf kept and everything unparsable as NaN."""
     return np.asarray(values, dtype=float)
@@ -136,6 +141,27 @@ def tail_drop(x: np.ndarray) -> float:
     slope = float(np.polyfit(t, tail, 1)[0])
     level = float(np.mean(np.abs(tail)))
     return -slope * (len(tail) - 1) / level if level > 0 else 0.0
+
+
+def tail_significance(x: np.ndarray) -> float:
+    """How many standard errors the least-squares line over the last third (at least 3
+    points) falls by: its slope over the slope's standard error, from the residuals
+    around the line (the curve's own epoch-to-epoch noise). Positive when falling; 0 for
+    fewer than 3 points; large for a curve falling without noise."""
+    n = len(x)
+    k = max(3, n // 3 + 1)
+    tail = x[n - k :]
+    if len(tail) < 3:
+        return 0.0
+    t = np.arange(len(tail), dtype=float)
+    slope, icept = np.polyfit(t, tail, 1)
+    resid = tail - (slope * t + icept)
+    spread = float(np.sum((t - t.mean()) ** 2))
+    se = math.sqrt(float(np.sum(resid**2)) / max(1, len(tail) - 2) / spread)
+    level = float(np.mean(np.abs(tail)))
+    if se <= 1e-12 * max(level, 1e-300):
+        return math.inf if slope < 0 else 0.0
+    return float(-slope / se)
 
 
 def column(history: History, name: str) -> np.ndarray:

@@ -28,6 +28,10 @@ EXPLODE = 30.0
 #: Back-and-forth change of log(validation loss) per evaluation that only an unstable
 #: optimizer explains (a factor of 2 each way on average).
 VAL_SWING = 0.7
+#: Cross-entropy of a constant predictor over a million classes (ln 1e6): a classifier's
+#: validation loss that never gets below it comes from saturated outputs, whatever the
+#: number of classes (a constant predictor scores ln K; ln 2 = 0.69 for two).
+SATURATED = math.log(1e6)
 #: Back-and-forth change of log(training loss) per logged point that counts as oscillating.
 OSCILLATION = 0.1
 
@@ -59,6 +63,12 @@ def diverged(history: History, train: np.ndarray, val: np.ndarray) -> str:
             return (
                 f"the validation loss grew {sv[-1] / sv.min():.3g}x above its lowest value: "
                 "the weights blew up"
+            )
+        if sv.min() > SATURATED and _classifier(history):
+            return (
+                f"the validation loss never got below {sv.min():.3g}, far above the "
+                f"{math.log(2):.2f} to {SATURATED:.1f} of a constant predictor over 2 to a "
+                "million classes: the outputs saturated"
             )
     t = train[np.isfinite(train)]
     if t.size < MIN_EPOCHS + 1:
@@ -115,10 +125,23 @@ def diverged(history: History, train: np.ndarray, val: np.ndarray) -> str:
     return ""
 
 
+def _classifier(history: History) -> bool:
+    """Whether the log holds an accuracy in [0, 1]: the loss is then a cross-entropy."""
+    return any(
+        np.isfinite(cv.accuracy(history, "accuracy", prefix)).any() for prefix in ("", "val_")
+    )
+
+
 def _anything_finite(history: History) -> bool:
-    """Whether any column of the log, accuracy aside, holds a finite value (a log whose
-    rows hold only NaN recorded a NaN loss from the start)."""
-    names = [c for c in history.columns() if c not in ("epoch", "accuracy", "val_accuracy")]
+    """Whether any loss or metric column of the log, accuracy aside, holds a finite value
+    (a log whose losses are all NaN recorded a NaN loss from the start; settings and
+    diagnostics such as the learning rate or the gradient norm are no evidence of fit)."""
+    names = [
+        c
+        for c in history.columns()
+        if c not in ("epoch", "accuracy", "val_accuracy")
+        and (cv.higher_is_better(c) or cv.lower_is_better(c))
+    ]
     return any(history.has(name) for name in names)
 
 

@@ -29,8 +29,9 @@ The rules, in order:
    accuracy-like metric shows a large gap (training >= 97 %, validation >= ``GAP`` points
    lower) while validation no longer falls. A ratio to a training loss near zero is never
    read as divergence.
-4. **still_improving** - the smoothed validation loss fell more than ``STILL`` (2 %) over
-   the last third of the run and is lowest at its end.
+4. **still_improving** - the validation loss fell more than ``STILL`` (2 %) over the last
+   third of the run (least-squares line), by at least ``SIGNIFICANT`` standard errors of
+   that line (the curve's own noise), and is lowest at its end.
 5. **underfitting** - validation is within 50 % of training at the best epoch and either
    the training curve fell less than half of its first value or the training metric
    (accuracy-like, in [0, 1]) stayed below 0.75.
@@ -63,8 +64,8 @@ GAP = 0.06
 WIDEN = 0.15
 #: Fall of the smoothed validation loss over the last third that is still improving.
 STILL = 0.02
-#: Share of its average rate of fall that the last third must keep to be still improving.
-BEND = 0.5
+#: Standard errors by which the last third's fall must clear its noise to count.
+SIGNIFICANT = 2.0
 _EARLY_STOPS = ("patience", "generalization_loss", "progress_quotient", "up")
 
 
@@ -102,7 +103,7 @@ def diagnose(history: History, *, metric: str | None = None) -> Diagnosis:
     ev = _evidence(history, metric, train_raw, val_raw)
     if ev.signal:
         verdict = Verdict.OVERFITTING
-    elif _still_falling(ev):
+    elif _still_falling(ev) and _accuracy_follows(history, metric, ev):
         verdict = Verdict.STILL_IMPROVING
     elif _underfit(ev, _weak_metric(history, metric)):
         verdict = Verdict.UNDERFITTING
@@ -113,10 +114,26 @@ def diagnose(history: History, *, metric: str | None = None) -> Diagnosis:
 
 def _still_falling(ev: Evidence) -> bool:
     """Validation fell more than ``STILL`` over the last third, is lowest near the end, and
-    falls there at over ``BEND`` times its average rate (the curve has not bent yet)."""
+    its fall there stands ``SIGNIFICANT`` standard errors clear of the curve's own
+    epoch-to-epoch noise (a noisy flat curve whose line happens to tilt down is not)."""
     n = len(ev.val)
     near_end = int(np.argmin(ev.val)) >= n - 2 or ev.best >= n - max(2, n // 10)
-    return ev.tail_drop > STILL and near_end and ev.extra["bend"] >= BEND
+    return ev.tail_drop > STILL and near_end and ev.extra["significance"] >= SIGNIFICANT
+
+
+def _accuracy_follows(history: History, metric: str | None, ev: Evidence) -> bool:
+    """A network that gets few training samples right (accuracy under 0.75) is improving
+    only if its accuracy rises with the falling loss (``SIGNIFICANT`` standard errors over
+    the last third): a loss that falls while the accuracy stands still is a penalty
+    shrinking (Keras logs its L2 term in both losses) or confidence being calibrated."""
+    if not _weak_metric(history, metric):
+        return True
+    keep = [e in set(ev.epochs) for e in history.epoch]
+    for prefix in ("val_", ""):
+        acc = cv.accuracy(history, metric, prefix)[np.asarray(keep, dtype=bool)]
+        if np.isfinite(acc).all() and acc.size >= MIN_EPOCHS:
+            return cv.tail_significance(1 - acc) >= SIGNIFICANT
+    return True
 
 
 def _underfit(ev: Evidence, weak: bool) -> bool:
@@ -215,9 +232,7 @@ def _evidence(
     low = int(np.argmin(val))
     rise = cv.ratio(float(val[-1]), float(val[low])) - 1 if val[low] > 0 else 0.0
     tail_drop = cv.tail_drop(v_raw)
-    mean_rate = cv.relative_slope(v_raw, 0)
-    tail_rate = cv.relative_slope(v_raw, n - max(2, n // 3 + 1))
-    bend = tail_rate / mean_rate if mean_rate < 0 else 0.0
+    significance = cv.tail_significance(v_raw)
     early_stopped = history.stop_reason in _EARLY_STOPS
     learned = 0.0
     if has_train and train[0] > 0:
@@ -255,5 +270,5 @@ def _evidence(
         tail_drop=tail_drop,
         early_stopped=early_stopped,
         metric_gap=metric_gap,
-        extra={"bend": bend},
+        extra={"significance": significance},
     )
