@@ -28,10 +28,6 @@ EXPLODE = 30.0
 #: Back-and-forth change of log(validation loss) per evaluation that only an unstable
 #: optimizer explains (a factor of 2 each way on average).
 VAL_SWING = 0.7
-#: Cross-entropy of a constant predictor over a million classes (ln 1e6): a classifier's
-#: validation loss that never gets below it comes from saturated outputs, whatever the
-#: number of classes (a constant predictor scores ln K; ln 2 = 0.69 for two).
-SATURATED = math.log(1e6)
 #: Back-and-forth change of log(training loss) per logged point that counts as oscillating.
 OSCILLATION = 0.1
 
@@ -63,12 +59,6 @@ def diverged(history: History, train: np.ndarray, val: np.ndarray) -> str:
             return (
                 f"the validation loss grew {sv[-1] / sv.min():.3g}x above its lowest value: "
                 "the weights blew up"
-            )
-        if sv.min() > SATURATED and _classifier(history):
-            return (
-                f"the validation loss never got below {sv.min():.3g}, far above the "
-                f"{math.log(2):.2f} to {SATURATED:.1f} of a constant predictor over 2 to a "
-                "million classes: the outputs saturated"
             )
     t = train[np.isfinite(train)]
     if t.size < MIN_EPOCHS + 1:
@@ -123,13 +113,6 @@ def diverged(history: History, train: np.ndarray, val: np.ndarray) -> str:
             "over the second half of the run"
         )
     return ""
-
-
-def _classifier(history: History) -> bool:
-    """Whether the log holds an accuracy in [0, 1]: the loss is then a cross-entropy."""
-    return any(
-        np.isfinite(cv.accuracy(history, "accuracy", prefix)).any() for prefix in ("", "val_")
-    )
 
 
 def _anything_finite(history: History) -> bool:

@@ -142,8 +142,11 @@ def _underfit(ev: Evidence, weak: bool) -> bool:
     a weak training metric). Differences of the training loss and a ratio of losses, so
     neither a scale nor a constant penalty on the training loss changes it."""
     train, val = ev.train, ev.val
+    if weak:  # the accuracy says it: the network gets few training samples right (a
+        # loss can keep falling with a penalty shrinking, as Keras logs its L2 term)
+        return True
     if not np.isfinite(train).all():
-        return _close(ev) and weak
+        return False
     low = float(np.min(val))
     if low <= 0:
         return False
@@ -252,7 +255,7 @@ def _evidence(
         pass
     elif rise > RISE and low <= n - 3:
         signal = "rise"
-    elif has_train and flat and drifted and train[-1] <= 0.1 * min(train[0], val[-1]):
+    elif has_train and flat and drifted and train[-1] <= 0.1 * val[-1]:
         signal = "memorized"
     elif has_train and drifted and widened > WIDEN:
         signal = "memorized"  # validation drifted up while training kept pulling away
