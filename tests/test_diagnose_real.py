@@ -31,6 +31,9 @@ LOGS = {
     "steps_epoch_tensorboard": "steps_epoch_tensorboard",
     "steps_only_tensorboard": "steps_only_tensorboard",
     "regression_mae_keras": "regression_mae_keras/training.log",
+    "noisy_still_falling_keras": "noisy_still_falling_keras/training.log",
+    "penalty_underfit_keras": "penalty_underfit_keras/training.log",
+    "sparse_epoch_tensorboard": "sparse_epoch_tensorboard",
 }
 
 
@@ -203,3 +206,63 @@ def test_per_step_and_per_epoch_logs_of_one_run_agree():
     a, b = load("steps_epoch_tensorboard"), load("steps_only_tensorboard")
     assert diagnose(a).verdict is diagnose(b).verdict
     assert load("overfit_hf") == load("overfit_hf_checkpoint")
+
+
+def test_a_still_falling_curve_that_has_bent_is_still_improving():
+    """12 epochs of momentum SGD: the fall has slowed to a tenth of its early rate, yet
+    it stands many standard errors clear of the curve's noise (the test loss fell 15 %
+    over the last third): train longer, not "good fit"."""
+    h = load("noisy_still_falling_keras")
+    assert diagnose(h).verdict is Verdict.STILL_IMPROVING
+    flat = np.asarray(h.val_loss, dtype=float)
+    flat[-4:] = flat[-4] * np.array([1.0, 1.004, 0.997, 1.002])  # noise, no trend
+    columns = {c: list(h.column(c)) for c in ("loss", "accuracy", "val_accuracy")}
+    noisy = History.from_columns({**columns, "val_loss": list(flat)}, epoch=h.epoch)
+    assert diagnose(noisy).verdict is not Verdict.STILL_IMPROVING
+
+
+def test_a_penalty_shrinking_in_both_losses_is_underfitting_not_improving():
+    """Keras adds its L2 term to training and validation loss: both fall from 5.5 to 1.7
+    as the weights shrink while the accuracy stays near 0.29 (4 classes) and the test
+    loss sits at chance (ln 4): underfitting."""
+    h = load("penalty_underfit_keras")
+    assert h.val_loss[0] > 3 * h.val_loss[-1]
+    assert max(h.accuracy) < 0.4
+    assert diagnose(h).verdict is Verdict.UNDERFITTING
+    assert label("penalty_underfit_keras")["test"][-1] == pytest.approx(math.log(4), abs=0.01)
+
+
+def test_an_epoch_scalar_logged_every_few_epochs_keeps_every_validation_round():
+    """SummaryWriter with the epoch scalar every 50 steps (5 epochs) and a validation
+    round per epoch: 20 epochs, not 5 merged ones."""
+    h = load("sparse_epoch_tensorboard")
+    assert len(h) == 20 and list(h.epoch) == list(range(20))
+    assert sum(math.isfinite(v) for v in h.val_loss) == 20
+    assert diagnose(h).verdict is Verdict.STILL_IMPROVING
+
+
+def test_losses_nan_from_the_start_are_diverging_whatever_else_is_logged(tmp_path):
+    """The Trainer logs learning_rate and grad_norm next to a NaN loss: settings and
+    diagnostics are no evidence of a fit, so the run diverged (not "insufficient
+    evidence")."""
+    nan = float("nan")
+    history, step = [], 0
+    for epoch in range(1, 7):
+        for _ in range(4):
+            step += 1
+            history.append(
+                {
+                    "epoch": step / 4,
+                    "grad_norm": nan,
+                    "learning_rate": 3.0,
+                    "loss": nan,
+                    "step": step,
+                }
+            )
+        history.append(
+            {"epoch": float(epoch), "eval_loss": nan, "eval_runtime": 0.01, "step": step}
+        )
+    (tmp_path / "trainer_state.json").write_text(json.dumps({"log_history": history}))
+    h = read_log(tmp_path / "trainer_state.json")
+    assert h.has("lr")
+    assert diagnose(h).verdict is Verdict.DIVERGING

@@ -32,9 +32,10 @@ The rules, in order:
 4. **still_improving** - the validation loss fell more than ``STILL`` (2 %) over the last
    third of the run (least-squares line), by at least ``SIGNIFICANT`` standard errors of
    that line (the curve's own noise), and is lowest at its end.
-5. **underfitting** - validation is within 50 % of training at the best epoch and either
-   the training curve fell less than half of its first value or the training metric
-   (accuracy-like, in [0, 1]) stayed below 0.75.
+5. **underfitting** - the training metric (accuracy-like, in [0, 1]) stayed below 0.75
+   (however the loss moved: Keras logs its L2 term in both losses, which fall as the
+   weights shrink), or, without one, training fell by less than half the best validation
+   loss and validation by less than its own best level.
 6. **good_fit** - otherwise.
 
 The best epoch and the onset are :func:`~nooverfit.history.best_index` and
@@ -137,10 +138,11 @@ def _accuracy_follows(history: History, metric: str | None, ev: Evidence) -> boo
 
 
 def _underfit(ev: Evidence, weak: bool) -> bool:
-    """Whether training got little below where it started, measured against the
-    validation loss at its best: ``(train[0] - min(train)) / min(val)`` under 0.5 (1.5 with
-    a weak training metric). Differences of the training loss and a ratio of losses, so
-    neither a scale nor a constant penalty on the training loss changes it."""
+    """Whether the training accuracy stayed weak (under 0.75), or, without one, training
+    got little below where it started, measured against the validation loss at its best:
+    ``(train[0] - min(train)) / min(val)`` under 0.5 (and validation fell less than its
+    own best level). Differences of the training loss and a ratio of losses, so neither a
+    scale nor a constant penalty on the training loss changes it."""
     train, val = ev.train, ev.val
     if weak:  # the accuracy says it: the network gets few training samples right (a
         # loss can keep falling with a penalty shrinking, as Keras logs its L2 term)
@@ -154,16 +156,7 @@ def _underfit(ev: Evidence, weak: bool) -> bool:
     # validation's own fall guards against a training curve whose first value was logged
     # late (a per-step log sampled every few steps)
     val_drop = (float(val[0]) - low) / low
-    return drop < (1.5 if weak else 0.5) and val_drop < (1.5 if weak else 1.0)
-
-
-def _close(ev: Evidence) -> bool:
-    """Whether validation is within 50 % of training at the best epoch (or training is
-    missing, or above validation: a penalty added to the training loss)."""
-    train, val = float(ev.train[ev.best]), float(ev.val[ev.best])
-    if not math.isfinite(train) or train <= 0:
-        return not math.isfinite(train)
-    return val / train < 1.5
+    return drop < 0.5 and val_drop < 1.0
 
 
 def _weak_metric(history: History, metric: str | None) -> bool:
@@ -255,7 +248,7 @@ def _evidence(
         pass
     elif rise > RISE and low <= n - 3:
         signal = "rise"
-    elif has_train and flat and drifted and train[-1] <= 0.1 * val[-1]:
+    elif has_train and flat and drifted and train[-1] <= 0.1 * min(train[0], val[-1]):
         signal = "memorized"
     elif has_train and drifted and widened > WIDEN:
         signal = "memorized"  # validation drifted up while training kept pulling away
