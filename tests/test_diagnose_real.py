@@ -10,11 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from nooverfit import diagnose
+from nooverfit._divergence import SATURATED
 from nooverfit.cli import app
 from nooverfit.diagnosis import Verdict
 from nooverfit.history import History
@@ -34,6 +35,8 @@ LOGS = {
     "noisy_still_falling_keras": "noisy_still_falling_keras/training.log",
     "penalty_underfit_keras": "penalty_underfit_keras/training.log",
     "sparse_epoch_tensorboard": "sparse_epoch_tensorboard",
+    "saturated_lightning": "saturated_lightning",
+    "unstable_near_chance_tensorboard": "unstable_near_chance_tensorboard",
 }
 
 
@@ -176,7 +179,15 @@ def transformed(h: History, *, scale: float = 1.0, penalty: float = 0.0) -> Hist
 @given(name=st.sampled_from(SCALABLE), exponent=st.floats(-3, 3))
 def test_scaling_every_loss_keeps_the_verdict(name, exponent):
     h = load(name)
-    assert diagnose(transformed(h, scale=10.0**exponent)).verdict is diagnose(h).verdict
+    scaled = transformed(h, scale=10.0**exponent)
+    if h.has("val_accuracy"):
+        # a classifier's loss is a cross-entropy in nats, read against the loss of
+        # guessing (the issue's collapse family): scaling may not carry its minimum across
+        # that level, nor past what a constant predictor scores over a million classes
+        low, scaled_low = np.nanmin(h.val_loss), np.nanmin(scaled.val_loss)
+        guess = max(math.log(2), -math.log(np.nanmin(h.val_accuracy)))
+        assume((low < guess) == (scaled_low < guess) and scaled_low < SATURATED)
+    assert diagnose(scaled).verdict is diagnose(h).verdict
 
 
 @settings(max_examples=40, deadline=None)
@@ -266,3 +277,27 @@ def test_losses_nan_from_the_start_are_diverging_whatever_else_is_logged(tmp_pat
     h = read_log(tmp_path / "trainer_state.json")
     assert h.has("lr")
     assert diagnose(h).verdict is Verdict.DIVERGING
+
+
+def test_a_cross_entropy_in_the_thousands_is_saturated_even_with_good_accuracy():
+    """Adam at lr 3 on two classes: 96.5 % validation accuracy, yet a validation loss
+    that never falls below 2000 nats (a constant predictor scores ln 2 = 0.69): the
+    logits blew up (test loss 2800, the label's signal), not a good fit."""
+    h = load("saturated_lightning")
+    assert min(v for v in h.val_loss if v == v) > 1000
+    d = diagnose(h)
+    assert d.verdict is Verdict.DIVERGING
+    assert "saturated" in d.explanation
+
+
+def test_a_swinging_loss_that_never_beat_guessing_is_diverging_not_overfitting():
+    """SGD at lr 3 on four classes: the validation loss swings by over 10 % per
+    evaluation and never gets below the loss of guessing (ln(1 / lowest accuracy)), while
+    the test loss never gets clearly below a constant predictor's (ln 4)."""
+    name = "unstable_near_chance_tensorboard"
+    h = load(name)
+    d = diagnose(h)
+    assert d.verdict is Verdict.DIVERGING
+    assert "never got below" in d.explanation
+    test = np.asarray(label(name)["test"])
+    assert np.convolve(test, np.ones(5) / 5, "valid").min() > 0.9 * label(name)["constant_loss"]

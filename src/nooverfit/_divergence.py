@@ -28,6 +28,10 @@ EXPLODE = 30.0
 #: Back-and-forth change of log(validation loss) per evaluation that only an unstable
 #: optimizer explains (a factor of 2 each way on average).
 VAL_SWING = 0.7
+#: Cross-entropy of a constant predictor over a million classes (ln 1e6, in nats): a
+#: classifier's validation loss that never gets below it comes from saturated outputs
+#: whatever the number of classes (a constant predictor scores at most ln K).
+SATURATED = math.log(1e6)
 #: Back-and-forth change of log(training loss) per logged point that counts as oscillating.
 OSCILLATION = 0.1
 
@@ -53,6 +57,9 @@ def diverged(history: History, train: np.ndarray, val: np.ndarray) -> str:
                 f"the validation loss jumps {math.exp(wild):.3g}x back and forth between "
                 "evaluations: the weights are thrown around"
             )
+        reason = _never_beat_chance(history, v, wild)
+        if reason:
+            return reason
     if v.size >= MIN_EPOCHS:
         sv = cv.smooth(v)
         if sv.min() > 0 and sv[-1] > EXPLODE * sv.min():
@@ -111,6 +118,37 @@ def diverged(history: History, train: np.ndarray, val: np.ndarray) -> str:
         return (
             f"the training loss swings {100 * swing:.0f}% per epoch without improving "
             "over the second half of the run"
+        )
+    return ""
+
+
+def _never_beat_chance(history: History, v: np.ndarray, wild: float) -> str:
+    """A reason when the validation loss never got below what a constant predictor
+    scores, either by far (saturated outputs: a cross-entropy over ``SATURATED``) or while
+    swinging back and forth by ``OSCILLATION`` per evaluation (an optimizer thrown around;
+    an overfitting network gets well below that level before it turns).
+
+    Only for a classifier (an accuracy in the log): the level is the cross-entropy of
+    guessing, ``ln(1 / a)`` with ``a`` its lowest validation accuracy (about the share of
+    a class at the start) and at least ``ln 2``."""
+    loss = cv.column(history, "val_loss")
+    acc = cv.accuracy(history, "accuracy", "val_")
+    if not (np.isfinite(loss).any() and np.isfinite(acc).any()):
+        return ""  # no chance level without classes (a regression's loss has no scale)
+    smooth = cv.smooth(v)
+    if smooth.min() > SATURATED:
+        return (
+            f"the validation loss never got below {smooth.min():.3g}, far above the "
+            f"{math.log(2):.2f} to {SATURATED:.1f} nats of a constant predictor over 2 "
+            "to a million classes: the outputs saturated"
+        )
+    lowest = float(np.nanmin(acc))
+    level = max(math.log(2), math.log(1 / lowest)) if lowest > 0 else math.inf
+    if smooth.min() >= level and wild > OSCILLATION:
+        return (
+            f"the validation loss never got below the loss of guessing ({level:.2f}) and "
+            f"swings {100 * wild:.0f}% back and forth between evaluations: the optimizer "
+            "is unstable"
         )
     return ""
 

@@ -5,7 +5,8 @@ Pure and deterministic: a :class:`~nooverfit.history.History` in, a frozen
 (relative rises and falls, in shares of the run rather than per epoch), so scaling all
 losses by a constant, adding a constant penalty to the training loss (Keras adds its L2
 penalty there), or logging every second epoch leaves the verdict alone. The only absolute
-level used is the chance-level cross-entropy, for classification logs with an accuracy.
+level used is the chance-level cross-entropy, for classification logs with an accuracy
+(a loss scaled across that level is no longer a mean cross-entropy).
 The rules, in order:
 
 1. **diverging** - the run recorded a divergence; a loss is infinite, ends in NaN or
@@ -17,7 +18,11 @@ The rules, in order:
    or sits over 100x a training loss that never fell; or the run **collapsed**: accuracy
    stuck in the second half while the training loss sits far above the chance-level loss
    of a constant predictor (``max(ln 2, 2 ln(1 / accuracy))``: saturated outputs, not a
-   model that learned nothing).
+   model that learned nothing); or the validation loss never got below what a constant
+   predictor scores, by far (a cross-entropy over ln 1e6 nats: saturated outputs) or
+   while swinging 10 % back and forth per evaluation (for a classifier: ``ln(1 / a)``
+   of its lowest validation accuracy, at least ln 2; an overfitting network gets well
+   below that level before it turns).
 2. **insufficient_evidence** - no validation curve, or fewer than ``MIN_EPOCHS`` values.
 3. **overfitting** - the smoothed validation loss rose more than ``RISE`` (15 %) above its
    minimum at least two logged points before the end (unless early stopping ended the run
