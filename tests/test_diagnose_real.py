@@ -14,6 +14,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from nooverfit import _curves as cv
 from nooverfit import diagnose
 from nooverfit._divergence import SATURATED
 from nooverfit.cli import app
@@ -291,8 +292,8 @@ def test_a_cross_entropy_in_the_thousands_is_saturated_even_with_good_accuracy()
 
 
 def test_a_swinging_loss_that_never_beat_guessing_is_diverging_not_overfitting():
-    """SGD at lr 3 on four classes: the validation loss swings by over 10 % per
-    evaluation and never gets below the loss of guessing (ln(1 / lowest accuracy)), while
+    """SGD at lr 3 on four classes: the validation loss turns back and forth between
+    evaluations and never gets below the loss of guessing (ln(1 / lowest accuracy)), while
     the test loss never gets clearly below a constant predictor's (ln 4)."""
     name = "unstable_near_chance_tensorboard"
     h = load(name)
@@ -301,3 +302,11 @@ def test_a_swinging_loss_that_never_beat_guessing_is_diverging_not_overfitting()
     assert "never got below" in d.explanation
     test = np.asarray(label(name)["test"])
     assert np.convolve(test, np.ones(5) / 5, "valid").min() > 0.9 * label(name)["constant_loss"]
+
+
+def test_a_u_shaped_validation_loss_is_not_back_and_forth():
+    """An overfitting U (down, one turn, up) has almost no reversals; a loss thrown up
+    and down has many: only the second says the optimizer is unstable."""
+    u = np.array([1.8, 1.08, 0.83, 0.92, 1.23, 1.5, 1.78, 2.0, 2.16, 2.27, 2.33, 2.35])
+    assert cv.reversals(u) < 0.01
+    assert cv.reversals(np.array([1.3, 1.6, 1.1, 1.5, 1.2, 1.7, 1.1, 1.4])) > 0.2

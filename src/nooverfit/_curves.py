@@ -121,6 +121,18 @@ def oscillation(x: np.ndarray) -> tuple[float, float]:
     return swing, float(np.median(x[half:]) / np.median(x[:half]))
 
 
+def reversals(x: np.ndarray) -> float:
+    """Back-and-forth of a positive curve in log space: at each change of direction the
+    smaller of the two moves, summed and divided by the number of moves. 0 for a
+    monotone curve and small for a U (one turn); large for a curve thrown up and down."""
+    if len(x) < 3 or not np.all(x > 0):
+        return 0.0
+    steps = np.diff(np.log(x))
+    turns = steps[:-1] * steps[1:] < 0
+    sizes = np.minimum(np.abs(steps[:-1]), np.abs(steps[1:]))
+    return float(np.sum(sizes[turns]) / len(steps))
+
+
 def ratio(a: float, b: float) -> float:
     """``a / b`` with 0/0 = 1 and x/0 = inf."""
     if b == 0:

@@ -57,7 +57,7 @@ def diverged(history: History, train: np.ndarray, val: np.ndarray) -> str:
                 f"the validation loss jumps {math.exp(wild):.3g}x back and forth between "
                 "evaluations: the weights are thrown around"
             )
-        reason = _never_beat_chance(history, v, wild)
+        reason = _never_beat_chance(history, v, cv.reversals(v))
         if reason:
             return reason
     if v.size >= MIN_EPOCHS:
@@ -122,11 +122,12 @@ def diverged(history: History, train: np.ndarray, val: np.ndarray) -> str:
     return ""
 
 
-def _never_beat_chance(history: History, v: np.ndarray, wild: float) -> str:
+def _never_beat_chance(history: History, v: np.ndarray, back_and_forth: float) -> str:
     """A reason when the validation loss never got below what a constant predictor
     scores, either by far (saturated outputs: a cross-entropy over ``SATURATED``) or while
-    swinging back and forth by ``OSCILLATION`` per evaluation (an optimizer thrown around;
-    an overfitting network gets well below that level before it turns).
+    turning back and forth (:func:`~nooverfit._curves.reversals` over a quarter of
+    ``OSCILLATION``: an optimizer thrown around; an overfitting network gets well below
+    that level and turns once).
 
     Only for a classifier (an accuracy in the log): the level is the cross-entropy of
     guessing, ``ln(1 / a)`` with ``a`` its lowest validation accuracy (about the share of
@@ -144,11 +145,10 @@ def _never_beat_chance(history: History, v: np.ndarray, wild: float) -> str:
         )
     lowest = float(np.nanmin(acc))
     level = max(math.log(2), math.log(1 / lowest)) if lowest > 0 else math.inf
-    if smooth.min() >= level and wild > OSCILLATION:
+    if smooth.min() >= level and back_and_forth > OSCILLATION / 4:
         return (
             f"the validation loss never got below the loss of guessing ({level:.2f}) and "
-            f"swings {100 * wild:.0f}% back and forth between evaluations: the optimizer "
-            "is unstable"
+            f"jumps back and forth between evaluations: the optimizer is unstable"
         )
     return ""
 

@@ -20,9 +20,9 @@ The rules, in order:
    of a constant predictor (``max(ln 2, 2 ln(1 / accuracy))``: saturated outputs, not a
    model that learned nothing); or the validation loss never got below what a constant
    predictor scores, by far (a cross-entropy over ln 1e6 nats: saturated outputs) or
-   while swinging 10 % back and forth per evaluation (for a classifier: ``ln(1 / a)``
-   of its lowest validation accuracy, at least ln 2; an overfitting network gets well
-   below that level before it turns).
+   while turning back and forth (10 % turns at every fourth evaluation); the level is
+   ``ln(1 / a)`` of the lowest validation accuracy, at least ln 2, for a classifier (an
+   overfitting network gets well below it before it turns once).
 2. **insufficient_evidence** - no validation curve, or fewer than ``MIN_EPOCHS`` values.
 3. **overfitting** - the smoothed validation loss rose more than ``RISE`` (15 %) above its
    minimum at least two logged points before the end (unless early stopping ended the run
