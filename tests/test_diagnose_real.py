@@ -184,10 +184,11 @@ def test_scaling_every_loss_keeps_the_verdict(name, exponent):
     if h.has("val_accuracy"):
         # a classifier's loss is a cross-entropy in nats, read against the loss of
         # guessing (the collapse family): scaling may not carry its minimum across
-        # that level, nor past what a constant predictor scores over a million classes
+        # that level, nor across what a constant predictor scores over a million classes
         low, scaled_low = np.nanmin(h.val_loss), np.nanmin(scaled.val_loss)
         guess = max(math.log(2), -math.log(np.nanmin(h.val_accuracy)))
-        assume((low < guess) == (scaled_low < guess) and scaled_low < SATURATED)
+        for level in (guess, SATURATED):
+            assume((low < level) == (scaled_low < level))
     assert diagnose(scaled).verdict is diagnose(h).verdict
 
 
