@@ -24,8 +24,10 @@ run is left out of the scores). The principles, applied to every run alike:
    within 10 % of its minimum) and, where the generator has the clean training curve,
    training fell (good fit) or learned little (underfit).
 
-The labelled onset of an overfitting run is the minimum of the 5-epoch moving average of
-its validation curve (the diagnosis's own definition, measured independently here).
+The labelled onset of an overfitting run is the minimum of the 5-evaluation moving average
+of its validation curve, moved forward to the curve's lowest value when that comes later
+(the issue's definition: the onset never lies before the best epoch), measured here
+independently of the diagnosis.
 """
 
 from __future__ import annotations
@@ -147,8 +149,12 @@ def label(
         # (the training loss rises with it): neither overfitting nor a flat underfit
         return None, None, "an underfit whose test loss rose"
     if rises:
-        v = moving_average(np.asarray(val, dtype=float))
-        onset = int(np.argmin(v)) if len(v) == n and np.isfinite(v).all() else low
+        raw = np.asarray(val, dtype=float)
+        if len(raw) == n and np.isfinite(raw).all():
+            # the issue's definition: validation cannot start to worsen before its best
+            onset = max(int(np.argmin(moving_average(raw))), int(np.argmin(raw)))
+        else:
+            onset = low
         if onset > n - 2:
             return None, None, "overfitting onset at the last evaluation"
         return "overfitting", int(val_epochs[onset]), "test loss rose"
