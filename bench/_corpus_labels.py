@@ -22,7 +22,9 @@ run is left out of the scores). The principles, applied to every run alike:
    test loss is still falling is still improving (train longer), whatever its regime.
 4. **good_fit**, **underfitting**: the regime, when the test curve is flat (smoothed end
    within 10 % of its minimum) and, where the generator has the clean training curve,
-   training fell (good fit) or learned little (underfit).
+   training fell (good fit) or learned little (underfit). An underfit's smoothed test
+   loss must also end above half the constant predictor's: a network at 96 % accuracy
+   whose training loss merely started low has learned the task.
 
 The labelled onset of an overfitting run is the minimum of the 5-evaluation moving average
 of its validation curve, moved forward to the curve's lowest value when that comes later
@@ -42,6 +44,9 @@ import numpy as np
 STILL = 0.02
 #: Rise of the smoothed test loss above its minimum that is overfitting.
 TEST_RISE = 0.1
+#: Share of the constant predictor's loss an underfit's test loss stays above (it learned
+#: little: a network that halves a constant predictor's loss has learned the task).
+UNDERFIT = 0.5
 
 
 def moving_average(x: np.ndarray, width: int = 5) -> np.ndarray:
@@ -162,6 +167,8 @@ def label(
         return "still_improving", None, f"test fell {fall:.3f} over the last third"
     if regime not in ("good_fit", "underfitting"):
         return None, None, f"test curve does not show {regime}"
+    if regime == "underfitting" and smooth[-1] < UNDERFIT * constant:
+        return None, None, "the test loss got far below a constant predictor's"
     if clean is not None:
         train = np.asarray(clean["train_eval"], dtype=float)
         if regime == "good_fit" and not train[-1] < 0.7 * train[0]:

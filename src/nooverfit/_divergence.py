@@ -17,9 +17,10 @@ from nooverfit.history import History
 #: Smoothed training-loss rise above its minimum that counts as diverging (fraction).
 DIVERGE_RISE = 0.2
 #: ... provided the rise is also at least this share of how far the loss had fallen from
-#: its early level: a loss near zero (0.001 -> 0.002 with batch norm on small batches) is
-#: noise, not an optimizer running away.
-DIVERGE_FLOOR = 0.05
+#: its early level: an optimizer running away climbs back a good part of its progress,
+#: while a loss near zero swings by multiples of itself as noise (0.001 -> 0.002 with
+#: batch norm on small batches; single batches of 16 with noisy labels logged per step).
+DIVERGE_FLOOR = 0.25
 #: Validation/training loss ratio that, with a training loss that never fell, is a blow-up.
 BLOWUP = 100.0
 #: Growth of the smoothed validation loss over its minimum that only a blow-up explains
@@ -44,11 +45,18 @@ def diverged(history: History, train: np.ndarray, val: np.ndarray) -> str:
         if np.isinf(curve).any():
             epoch = history.epoch[int(np.flatnonzero(np.isinf(curve))[0])]
             return f"the {name} loss became infinite at epoch {epoch}"
-    if len(train) > 1 and np.isnan(train[-1]) and np.isnan(val[-1]) and np.isfinite(train).any():
+    losses = np.stack([cv.column(history, "loss"), cv.column(history, "val_loss")])
+    ended_nan = np.isnan(losses[:, -1]).all() if len(history) > 1 else False
+    if ended_nan and np.isfinite(losses).any() and not np.isfinite(losses[:, -1]).any():
         return f"the loss became NaN at epoch {history.epoch[-1]}"
     v = val[np.isfinite(val)]
     if len(history) and not v.size and np.isnan(train).all() and not _anything_finite(history):
         return "no finite loss was logged: the loss was NaN from the first epoch"
+    if len(history) >= MIN_EPOCHS and not _anything_finite(history) and _frozen(history):
+        return (
+            "no finite loss was logged and the accuracy never moved: the outputs were NaN "
+            "from the first epoch"
+        )
     if v.size >= MIN_EPOCHS and np.all(v > 0):
         jumps = np.diff(np.log(v))
         wild = (float(np.sum(np.abs(jumps))) - abs(float(np.sum(jumps)))) / len(jumps)
@@ -151,6 +159,20 @@ def _never_beat_chance(history: History, v: np.ndarray, back_and_forth: float) -
             f"jumps back and forth between evaluations: the optimizer is unstable"
         )
     return ""
+
+
+def _frozen(history: History) -> bool:
+    """Whether every logged accuracy holds one value throughout (NaN outputs give every
+    sample the same class)."""
+    found = False
+    for prefix in ("", "val_"):
+        acc = cv.accuracy(history, "accuracy", prefix)
+        acc = acc[np.isfinite(acc)]
+        if acc.size:
+            found = True
+            if np.ptp(acc) > 0:
+                return False
+    return found
 
 
 def _anything_finite(history: History) -> bool:
