@@ -38,6 +38,9 @@ LOGS = {
     "sparse_epoch_tensorboard": "sparse_epoch_tensorboard",
     "saturated_lightning": "saturated_lightning",
     "unstable_near_chance_tensorboard": "unstable_near_chance_tensorboard",
+    "nan_frozen_accuracy_tensorboard": "nan_frozen_accuracy_tensorboard",
+    "nan_after_first_eval_tensorboard": "nan_after_first_eval_tensorboard",
+    "noisy_steps_overfit_tensorboard": "noisy_steps_overfit_tensorboard",
 }
 
 
@@ -311,3 +314,33 @@ def test_a_u_shaped_validation_loss_is_not_back_and_forth():
     u = np.array([1.8, 1.08, 0.83, 0.92, 1.23, 1.5, 1.78, 2.0, 2.16, 2.27, 2.33, 2.35])
     assert cv.reversals(u) < 0.01
     assert cv.reversals(np.array([1.3, 1.6, 1.1, 1.5, 1.2, 1.7, 1.1, 1.4])) > 0.2
+
+
+def test_nan_losses_with_an_accuracy_that_never_moves_are_diverging():
+    """SGD at lr 10: every logged loss is NaN and the validation accuracy is 0.1 at every
+    evaluation (NaN outputs put every digit in one class): diverging, not a good fit
+    decided on the accuracy alone."""
+    h = load("nan_frozen_accuracy_tensorboard")
+    assert not h.has("loss") and not h.has("val_loss")
+    assert np.ptp(h.val_accuracy) == 0 and h.val_accuracy[0] == pytest.approx(0.1)
+    assert diagnose(h).verdict is Verdict.DIVERGING
+
+
+def test_a_validation_loss_that_turns_nan_after_one_value_is_diverging():
+    """lr 30: a validation loss of 6e21 at the first evaluation, NaN after it, and no
+    training value logged: the loss became NaN (not "insufficient evidence")."""
+    h = load("nan_after_first_eval_tensorboard")
+    assert sum(math.isfinite(v) for v in h.val_loss) == 1
+    d = diagnose(h)
+    assert d.verdict is Verdict.DIVERGING
+    assert "NaN" in d.explanation
+
+
+def test_per_step_noise_of_a_memorizing_network_is_not_divergence():
+    """Batches of 16 with 10 % flipped labels, logged per step: the training loss near
+    zero jumps by multiples of itself (0.04 to 0.29) while validation rises 20 % above its
+    minimum. Overfitting; the climb of the training loss is far below a quarter of its
+    fall from 2.0."""
+    h = load("noisy_steps_overfit_tensorboard")
+    assert max(h.loss[20:]) > 3 * min(h.loss[20:])
+    assert diagnose(h).verdict is Verdict.OVERFITTING
