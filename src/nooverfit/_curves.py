@@ -93,17 +93,6 @@ def moving_average(x: np.ndarray, width: int = 5) -> np.ndarray:
     return (sums[hi] - sums[lo]) / (hi - lo)
 
 
-def relative_slope(x: np.ndarray, start: int) -> float:
-    """Least-squares slope of ``x[start:]`` per epoch, divided by the mean level there."""
-    tail = x[start:]
-    if len(tail) < 2:
-        return 0.0
-    t = np.arange(len(tail), dtype=float)
-    slope = float(np.polyfit(t, tail, 1)[0])
-    level = float(np.mean(np.abs(tail)))
-    return slope / level if level > 0 else 0.0
-
-
 def oscillation(x: np.ndarray) -> tuple[float, float]:
     """Swing and progress of a positive curve over its second half.
 
