@@ -17,9 +17,11 @@ run is left out of the scores). The principles, applied to every run alike:
    underfit whose test loss rose is left out: a network held down by a heavy penalty
    loses its early fit as the penalty wins, which is neither.
 3. **still_improving**: the test curve fell more than ``STILL`` (2 %, the rule's own
-   threshold) over its last third (least-squares line, as ``diagnose`` measures it) and
-   its smoothed minimum is at the end. A run meant as a good fit or an underfit whose
-   test loss is still falling is still improving (train longer), whatever its regime.
+   threshold) over its last third (least-squares line, as ``diagnose`` measures it), by
+   ``SIGNIFICANT`` standard errors of that line (the test curve's own noise, as the rule
+   measures the validation curve's), and its smoothed minimum is at the end. A run meant
+   as a good fit or an underfit whose test loss is still falling is still improving
+   (train longer), whatever its regime.
 4. **good_fit**, **underfitting**: the regime, when the test curve is flat (smoothed end
    within 10 % of its minimum) and, where the generator has the clean training curve,
    training fell (good fit) or learned little (underfit). An underfit's smoothed test
@@ -40,8 +42,13 @@ from typing import Any
 
 import numpy as np
 
+from nooverfit._curves import tail_significance
+
 #: Fall over the last third that is still improving: the rule's ``STILL``.
 STILL = 0.02
+#: Standard errors that fall must clear the test curve's own noise by: the rule's
+#: ``SIGNIFICANT``.
+SIGNIFICANT = 2.0
 #: Rise of the smoothed test loss above its minimum that is overfitting.
 TEST_RISE = 0.1
 #: Share of the constant predictor's loss an underfit's test loss stays above (it learned
@@ -144,7 +151,7 @@ def label(
     n = len(t)
     rises = smooth[-1] > (1 + TEST_RISE) * smooth[low] and low <= n - 3
     fall = tail_fall(t)
-    improving = fall > STILL and low >= n - 2
+    improving = fall > STILL and low >= n - 2 and tail_significance(t) >= SIGNIFICANT
     if regime == "overfitting" and not rises and clean is not None:
         rises = _gap(t, smooth, low, clean)
     elif regime == "overfitting" and not improving:
