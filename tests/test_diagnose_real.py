@@ -344,3 +344,18 @@ def test_per_step_noise_of_a_memorizing_network_is_not_divergence():
     h = load("noisy_steps_overfit_tensorboard")
     assert max(h.loss[20:]) > 3 * min(h.loss[20:])
     assert diagnose(h).verdict is Verdict.OVERFITTING
+
+
+def test_a_short_run_still_learning_is_still_improving_whatever_its_accuracy():
+    """The baseline of a study on digits (4 epochs): both losses fall faster each epoch,
+    accuracy 0.14 -> 0.58. Too short for the accuracy's slope test: still improving, not
+    underfitting (issue 15's short-run family)."""
+    h = History.from_columns(
+        {
+            "loss": [2.2736, 2.2035, 2.0706, 1.8323],
+            "val_loss": [2.2704, 2.1993, 2.0638, 1.8257],
+            "accuracy": [0.1410, 0.3238, 0.5438, 0.5819],
+            "val_accuracy": [0.1481, 0.3222, 0.5704, 0.5704],
+        }
+    )
+    assert diagnose(h).verdict is Verdict.STILL_IMPROVING

@@ -72,6 +72,9 @@ WIDEN = 0.15
 STILL = 0.02
 #: Standard errors by which the last third's fall must clear its noise to count.
 SIGNIFICANT = 2.0
+#: Fewest points in the last third for a slope test on a bounded, noisy accuracy: below
+#: three degrees of freedom a t of 2 is no evidence either way.
+POWER = 5
 _EARLY_STOPS = ("patience", "generalization_loss", "progress_quotient", "up")
 
 
@@ -131,8 +134,10 @@ def _accuracy_follows(history: History, metric: str | None, ev: Evidence) -> boo
     """A network that gets few training samples right (accuracy under 0.75) is improving
     only if its accuracy rises with the falling loss (``SIGNIFICANT`` standard errors over
     the last third): a loss that falls while the accuracy stands still is a penalty
-    shrinking (Keras logs its L2 term in both losses) or confidence being calibrated."""
-    if not _weak_metric(history, metric):
+    shrinking (Keras logs its L2 term in both losses) or confidence being calibrated.
+    A last third of fewer than ``POWER`` evaluations is too short for the test to say
+    anything (a short run whose losses still fall is still improving)."""
+    if not _weak_metric(history, metric) or len(ev.val) // 3 + 1 < POWER:
         return True
     keep = [e in set(ev.epochs) for e in history.epoch]
     for prefix in ("val_", ""):
