@@ -19,6 +19,7 @@ import torch
 from nooverfit.config import RunConfig
 from nooverfit.data.tensors import SplitData
 from nooverfit.engine.feed import DataArg, Feed, per_run
+from nooverfit.engine.follow import Policy, run_followed
 from nooverfit.engine.functional import has_running_stats, structure
 from nooverfit.engine.group import GroupTraining
 from nooverfit.engine.schedule import (
@@ -33,7 +34,7 @@ from nooverfit.engine.schedule import (
     plan_groups,
     run_in_threads,
 )
-from nooverfit.engine.sequential import Factory, RunResult, make_model, run_sequential
+from nooverfit.engine.sequential import Factory, RunResult, make_model
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,11 @@ LAYOUT_WARNING = "grad and param do not obey"
 
 
 def train_group(
-    configs: Sequence[RunConfig], data: DataArg, *, factory: Factory | None = None
+    configs: Sequence[RunConfig],
+    data: DataArg,
+    *,
+    factory: Factory | None = None,
+    policy: Policy | None = None,
 ) -> list[RunResult]:
     """Train ``configs`` (one :func:`~nooverfit.engine.schedule.group_key`) as one model.
 
@@ -53,13 +58,15 @@ def train_group(
         factory: builds a user's own network per config (default: ``build_model``); its
             modules are stacked by :class:`~nooverfit.engine.functional.FunctionalNet`,
             so they must share one structure and have no batch-norm running statistics.
+        policy: how runs end besides their epochs and early stopping (see
+            :mod:`~nooverfit.engine.follow`).
 
     Returns:
         One :class:`RunResult` per config, in order, with ``engine == "fused"``.
     """
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=LAYOUT_WARNING)
-        return _train(configs, data, factory=factory)
+        return _train(configs, data, factory=factory, policy=policy)
 
 
 def _train(
@@ -68,12 +75,14 @@ def _train(
     *,
     factory: Factory | None = None,
     cancel: threading.Event | None = None,
+    policy: Policy | None = None,
 ) -> list[RunResult]:
     """:func:`train_group` without touching the warning filters (they are process-wide, so
     worker threads leave them to the main thread); training stops with
     :class:`~nooverfit.engine.schedule.Cancelled` once ``cancel`` is set (checked each
     epoch)."""
-    group = GroupTraining(configs, Feed.of(per_run(data, len(configs))), factory=factory)
+    feed = Feed.of(per_run(data, len(configs)))
+    group = GroupTraining(configs, feed, factory=factory, policy=policy)
     dev = group.device
     with contextlib.ExitStack() as stack:
         if factory is not None:
@@ -103,6 +112,7 @@ def run_fused(
     max_group: int | None = None,
     factory: Factory | None = None,
     workers: int | None = None,
+    policy: Policy | None = None,
 ) -> Iterator[tuple[int, RunResult]]:
     """Train ``configs`` in fused groups, yielding ``(index, result)`` group by group.
 
@@ -122,13 +132,15 @@ def run_fused(
             the same on any machine), trained as many at a time as
             :func:`~nooverfit.engine.schedule.cpu_workers` allows. On a GPU, and for a
             user's modules: 1.
+        policy: how runs end besides their epochs and early stopping (see
+            :mod:`~nooverfit.engine.follow`).
     """
     datas = per_run(data, len(configs))
     if not datas:
         return
     first = datas[0]
     if factory is not None:
-        yield from _run_functional(configs, datas, factory, max_group=max_group)
+        yield from _run_functional(configs, datas, factory, max_group=max_group, policy=policy)
         return
     cpu = first.device.type == "cpu"
     # the plan never depends on the machine's thread count, so neither do the numbers
@@ -150,13 +162,16 @@ def run_fused(
         for group in groups:
             log.info("fused group of %d configs", len(group))
             chosen = [configs[i] for i in group]
-            yield from zip(group, train_group(chosen, [datas[i] for i in group]), strict=True)
+            results = train_group(chosen, [datas[i] for i in group], policy=policy)
+            yield from zip(group, results, strict=True)
         return
     assert steps is not None
     groups.sort(key=lambda g: -group_cost(g, steps))  # longest first, so all end together
     log.info("fused groups of %s configs, %d at a time", [len(g) for g in groups], workers)
     tasks = [
-        functools.partial(_task, [configs[i] for i in group], [datas[i] for i in group])
+        functools.partial(
+            _task, [configs[i] for i in group], [datas[i] for i in group], policy=policy
+        )
         for group in groups
     ]
     with warnings.catch_warnings():
@@ -166,9 +181,13 @@ def run_fused(
 
 
 def _task(
-    configs: list[RunConfig], datas: list[SplitData], cancel: threading.Event
+    configs: list[RunConfig],
+    datas: list[SplitData],
+    cancel: threading.Event,
+    *,
+    policy: Policy | None = None,
 ) -> list[RunResult]:
-    return _train(configs, datas, cancel=cancel)
+    return _train(configs, datas, cancel=cancel, policy=policy)
 
 
 def _steps(config: RunConfig, data: SplitData) -> int:
@@ -185,6 +204,7 @@ def _run_functional(
     factory: Factory,
     *,
     max_group: int | None,
+    policy: Policy | None = None,
 ) -> Iterator[tuple[int, RunResult]]:
     """Group a user's modules by structure (and :func:`group_key`) and train each group
     through :class:`FunctionalNet`, or sequentially where it cannot stack them."""
@@ -197,7 +217,11 @@ def _run_functional(
         if shape is None:
             log.info("%d runs of a module with batch-norm statistics: sequential", len(members))
             chosen = [configs[i] for i in members]
-            for j, result in run_sequential(chosen, [datas[i] for i in members], factory=factory):
+            follow = policy.follow if policy is not None else None
+            stream = run_followed(
+                chosen, [datas[i] for i in members], follow=follow, factory=factory
+            )
+            for j, result in stream:
                 yield members[j], result
             continue
         limit = max_group or (CPU_GROUP if datas[0].device.type != "cuda" else GPU_GROUP)
@@ -205,6 +229,9 @@ def _run_functional(
             group = members[start : start + limit]
             log.info("fused group of %d configs of a user's module", len(group))
             results = train_group(
-                [configs[i] for i in group], [datas[i] for i in group], factory=factory
+                [configs[i] for i in group],
+                [datas[i] for i in group],
+                factory=factory,
+                policy=policy,
             )
             yield from zip(group, results, strict=True)

@@ -29,7 +29,7 @@ from nooverfit.studies.ensemble import describe as describe_ensemble
 from nooverfit.studies.estimate import planned_runs, stage_name
 from nooverfit.studies.identity import study_identity
 from nooverfit.studies.options import StudyOptions
-from nooverfit.studies.result import StudyResult, StudySettings, TestScore
+from nooverfit.studies.result import StageCost, StudyResult, StudySettings, TestScore
 from nooverfit.studies.session import Progress, StudySession, study_engine
 from nooverfit.studies.stages import Findings, run_stage
 from nooverfit.studies.store import RunStore
@@ -87,6 +87,8 @@ def study(
         progress=progress,
         source=opts.source,
         factory=opts.model_factory,
+        # epochs the user fixed are trained; else each run follows its curve
+        follow=budget.follower() if opts.epochs is None else None,
     )
     baseline = RunConfig(
         model=opts.model,
@@ -163,6 +165,7 @@ def run_plan(
         start: ``time.perf_counter()`` at the start, for the settings' wall time.
     """
     found = Findings()
+    costs: list[StageCost] = []
     for i, stage in enumerate(stages):
         # The progress total comes from the plan before any run: this stage's and the
         # later stages' runs; each stage's start is reported as "stage: NAME".
@@ -170,7 +173,10 @@ def run_plan(
         if session.progress is not None:
             total = session.total + planned_runs(stages, len(session.seeds), start=i)
             session.progress(f"stage: {stage_name(stage)}", session.finished, total)
+        began, before = time.perf_counter(), len(session.trained)
         run_stage(stage, session, found)
+        seconds = time.perf_counter() - began
+        costs.append(session.cost(stage_name(stage), session.trained[before:], seconds))
     base, recommended = found.base, found.recommended
     if recommended is None:
         raise ValueError("the plan selected no recommendation")
@@ -230,6 +236,7 @@ def run_plan(
         baseline_diagnosis=with_homogeneous_cause(
             records[base.runs[0]].diagnosis, found.extras.get("audit")
         ),
+        costs=tuple(costs),
         extras=found.extras,
         best_state=session.state(recommended.config.replace(seed=first))
         if members is None
