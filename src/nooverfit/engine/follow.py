@@ -142,9 +142,12 @@ def run_followed(
 
 def _relabel(result: RunResult) -> RunResult:
     """A run the follower stopped, as ended by its curve (``fit`` calls any stop a
-    callback asked for "requested")."""
+    callback asked for "requested"), or as completed when that was its last epoch anyway
+    (as the fused engine records it)."""
     history = result.history
     if history.stop_reason != StopReason.REQUESTED.value:
         return result
-    history = dataclasses.replace(history, stop_reason=StopReason.CURVE.value)
+    full = len(history) >= result.config.epochs
+    reason = StopReason.COMPLETED if full else StopReason.CURVE
+    history = dataclasses.replace(history, stop_reason=reason.value)
     return dataclasses.replace(result, history=history)
