@@ -17,6 +17,8 @@ The modules, from the public entry down:
 - ``feed``: each config's samples and batch order (``Feed``, ``Layout``).
 - ``stacked``, ``layers``: the stacked network and its layers (linear, batch norm, dropout).
 - ``functional``: the protocol both nets follow, and a user's own module via ``torch.func``.
+- ``follow``: when a run has trained enough: following its validation curve, or judged
+  behind by a study (``Policy``).
 """
 
 from nooverfit.engine.fused import run_fused, train_group

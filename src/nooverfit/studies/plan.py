@@ -15,7 +15,6 @@ import math
 from dataclasses import dataclass
 
 from nooverfit.config import RunConfig
-from nooverfit.engine.follow import Follow
 from nooverfit.stopping import STANDARD_CRITERIA
 from nooverfit.studies.transfer_stage import STUDY_STRATEGIES, transfer_config
 
@@ -25,21 +24,14 @@ class StudyBudget:
     """How much a study trains.
 
     Attributes:
-        epochs: the fewest epochs per run (long enough for the baseline to overfit); with
-            ``reference``, the epochs of a run on ``reference`` training samples.
+        epochs: the fewest epochs per run (long enough for the baseline to overfit).
         steps: optimizer steps per run: runs on small training sets get more epochs, up
             to ``max_epochs``, until they take this many steps (None: always ``epochs``).
         max_epochs: the most epochs ``steps`` can ask for.
-        reference: training samples at which a run trains ``epochs`` epochs; a run on
-            ``n`` samples trains ``epochs * sqrt(reference / n)`` (its steps grow as the
-            square root of the data's size; at least ``steps``, see :func:`epochs_for`).
-            None: ``epochs`` whatever the size.
-        follow: runs stop once their validation curve is this many times as long as it
-            took to reach its best (:class:`~nooverfit.engine.follow.Follow`; None: every
-            run trains its epochs).
-        min_epochs, min_steps: the fewest epochs and optimizer steps of a followed run.
-        halving: share of the epochs after which a remedy's grid points clearly behind
-            on validation stop (:mod:`.halving`; None: never).
+        reference: training samples at which runs train ``epochs`` (see :func:`epochs_for`).
+        follow, min_epochs, min_steps: see :class:`~nooverfit.engine.follow.Follow`.
+        halving: share of the epochs after which grid points clearly behind stop (None:
+            never; see :mod:`.halving`).
         l2: lambda grid of the L2 remedy.
         dropout: rate grid of the dropout remedy.
         widths: smaller widths of the capacity remedy (as fractions of the baseline width).
@@ -70,15 +62,8 @@ class StudyBudget:
     min_steps: int = 200
     halving: float | None = None
 
-    def follower(self) -> Follow | None:
-        """The budget's curve-following rule (None: fixed epochs)."""
-        if self.follow is None:
-            return None
-        return Follow(self.follow, min_epochs=self.min_epochs, min_steps=self.min_steps)
-
     def fixed(self) -> StudyBudget:
-        """This budget the way studies ran before issue 21: every run trains its epochs
-        (``epochs``, or more for ``steps``), no curve following, no halving."""
+        """This budget as before issue 21: fixed epochs, no curve following, no halving."""
         return dataclasses.replace(self, reference=None, follow=None, halving=None)
 
 
@@ -159,15 +144,11 @@ def epochs_for(budget: StudyBudget, train_samples: int, batch_size: int) -> int:
     Five images per class take two steps an epoch, fifty take sixteen: a fixed number of
     epochs would leave the smallest training sets undertrained and bias the learning curve.
 
-    With ``budget.reference``, the epochs shrink as the training set grows, as
-    ``epochs * sqrt(reference / train_samples)`` (at least ``min_epochs``): steps grow as
-    the square root of the data's size. A fixed count of epochs makes steps grow with the
-    size itself, while the best epoch of an unregularized network comes ever sooner
-    (measured on the default study's stored curves: 29-54 epochs at 200 images, 14-81 at
-    1,050; on a 2,019-row tabular set, epoch 2).
+    With ``budget.reference``, ``epochs * sqrt(reference / train_samples)`` (at least
+    ``min_epochs``): steps grow as the square root of the size, not as the size, since an
+    unregularized network's best epoch comes sooner on more data (the default study's
+    baseline: epoch 29-54 at 200 images, 14-81 at 1,050; a 2,019-row tabular set: 2).
     """
-    if budget.steps is None and budget.reference is None:
-        return budget.epochs
     per_epoch = max(1, math.ceil(train_samples / batch_size))
     wanted = math.ceil(budget.steps / per_epoch) if budget.steps is not None else 0
     if budget.reference is None:
@@ -285,8 +266,7 @@ class RemediesStage:
     Attributes:
         baseline: the unregularized configuration.
         grids: each remedy's configurations, in report order (see :data:`REMEDIES`).
-        halving: share of the epochs after which grid points clearly behind stop
-            (:mod:`.halving`; None: never).
+        halving: when grid points clearly behind stop (:mod:`.halving`; None: never).
     """
 
     baseline: RunConfig

@@ -23,6 +23,7 @@ from nooverfit.config import RunConfig
 from nooverfit.data.dataset import Dataset, load_dataset
 from nooverfit.data.split import split_dataset
 from nooverfit.data.tensors import prepare
+from nooverfit.engine.follow import Follow
 from nooverfit.studies import plan
 from nooverfit.studies.ensemble import Ensemble, Members, networks, on_test
 from nooverfit.studies.ensemble import describe as describe_ensemble
@@ -88,7 +89,9 @@ def study(
         source=opts.source,
         factory=opts.model_factory,
         # epochs the user fixed are trained; else each run follows its curve
-        follow=budget.follower() if opts.epochs is None else None,
+        follow=Follow(budget.follow, budget.min_epochs, budget.min_steps)
+        if budget.follow is not None and opts.epochs is None
+        else None,
     )
     baseline = RunConfig(
         model=opts.model,
