@@ -20,6 +20,8 @@ The modules, from the public entry down:
 - ``skeleton``: the layer sequences a stacked net computes exactly.
 - ``chain``: a user's module made of the built-in layers, mapped onto ``stacked``.
 - ``flops``: the FLOPs of a run's matrix products and convolutions, counted from shapes.
+- ``follow``: when a run has trained enough: following its validation curve, or judged
+  behind by a study (``Policy``).
 """
 
 from nooverfit.engine.fused import run_fused, train_group

@@ -20,6 +20,7 @@ from nooverfit.config import RunConfig
 from nooverfit.data.tensors import SplitData
 from nooverfit.engine.chain import stackable
 from nooverfit.engine.feed import DataArg, Feed, per_run
+from nooverfit.engine.follow import Policy
 from nooverfit.engine.functional import FunctionalNet, has_running_stats, structure
 from nooverfit.engine.group import GroupTraining
 from nooverfit.engine.schedule import (
@@ -44,7 +45,11 @@ LAYOUT_WARNING = "grad and param do not obey"
 
 
 def train_group(
-    configs: Sequence[RunConfig], data: DataArg, *, factory: Factory | None = None
+    configs: Sequence[RunConfig],
+    data: DataArg,
+    *,
+    factory: Factory | None = None,
+    policy: Policy | None = None,
 ) -> list[RunResult]:
     """Train ``configs`` (one :func:`~nooverfit.engine.schedule.group_key`) as one model.
 
@@ -54,13 +59,15 @@ def train_group(
         factory: builds a user's own network per config (default: ``build_model``); its
             modules are stacked (see :func:`~nooverfit.engine.functional.stack_modules`),
             so they must share one structure.
+        policy: how runs end besides their epochs and early stopping (see
+            :mod:`~nooverfit.engine.follow`).
 
     Returns:
         One :class:`RunResult` per config, in order, with ``engine == "fused"``.
     """
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=LAYOUT_WARNING)
-        return _train(configs, data, factory=factory)
+        return _train(configs, data, factory=factory, policy=policy)
 
 
 def _train(
@@ -69,12 +76,14 @@ def _train(
     *,
     factory: Factory | None = None,
     cancel: threading.Event | None = None,
+    policy: Policy | None = None,
 ) -> list[RunResult]:
     """:func:`train_group` without touching the warning filters (they are process-wide, so
     worker threads leave them to the main thread); training stops with
     :class:`~nooverfit.engine.schedule.Cancelled` once ``cancel`` is set (checked each
     epoch)."""
-    group = GroupTraining(configs, Feed.of(per_run(data, len(configs))), factory=factory)
+    feed = Feed.of(per_run(data, len(configs)))
+    group = GroupTraining(configs, feed, factory=factory, policy=policy)
     dev = group.device
     with contextlib.ExitStack() as stack:
         if isinstance(group.net, FunctionalNet):
@@ -104,6 +113,7 @@ def run_fused(
     max_group: int | None = None,
     factory: Factory | None = None,
     workers: int | None = None,
+    policy: Policy | None = None,
 ) -> Iterator[tuple[int, RunResult]]:
     """Train ``configs`` in fused groups, yielding ``(index, result)`` group by group.
 
@@ -124,13 +134,15 @@ def run_fused(
             the same on any machine), trained as many at a time as
             :func:`~nooverfit.engine.schedule.cpu_workers` allows. On a GPU, and for a
             user's modules that are not chains: 1.
+        policy: how runs end besides their epochs and early stopping (see
+            :mod:`~nooverfit.engine.follow`).
     """
     datas = per_run(data, len(configs))
     if not datas:
         return
     first = datas[0]
     if factory is not None and not stackable(configs, datas, factory):
-        yield from _run_functional(configs, datas, factory, max_group=max_group)
+        yield from _run_functional(configs, datas, factory, max_group=max_group, policy=policy)
         return
     cpu = first.device.type == "cpu"
     # the plan never depends on the machine's thread count, so neither do the numbers
@@ -152,7 +164,9 @@ def run_fused(
         for group in groups:
             log.info("fused group of %d configs", len(group))
             chosen = [configs[i] for i in group]
-            results = train_group(chosen, [datas[i] for i in group], factory=factory)
+            results = train_group(
+                chosen, [datas[i] for i in group], factory=factory, policy=policy
+            )
             yield from zip(group, results, strict=True)
         return
     assert steps is not None
@@ -160,7 +174,11 @@ def run_fused(
     log.info("fused groups of %s configs, %d at a time", [len(g) for g in groups], workers)
     tasks = [
         functools.partial(
-            _task, [configs[i] for i in group], [datas[i] for i in group], factory=factory
+            _task,
+            [configs[i] for i in group],
+            [datas[i] for i in group],
+            factory=factory,
+            policy=policy,
         )
         for group in groups
     ]
@@ -176,8 +194,9 @@ def _task(
     cancel: threading.Event,
     *,
     factory: Factory | None = None,
+    policy: Policy | None = None,
 ) -> list[RunResult]:
-    return _train(configs, datas, factory=factory, cancel=cancel)
+    return _train(configs, datas, factory=factory, cancel=cancel, policy=policy)
 
 
 def _steps(config: RunConfig, data: SplitData) -> int:
@@ -194,6 +213,7 @@ def _run_functional(
     factory: Factory,
     *,
     max_group: int | None,
+    policy: Policy | None = None,
 ) -> Iterator[tuple[int, RunResult]]:
     """Group a user's modules by structure (and :func:`group_key`) and train each group
     through :class:`FunctionalNet`; modules with batch norm only with runs of one
@@ -214,6 +234,9 @@ def _run_functional(
             group = members[start : start + limit]
             log.info("fused group of %d configs of a user's module", len(group))
             results = train_group(
-                [configs[i] for i in group], [datas[i] for i in group], factory=factory
+                [configs[i] for i in group],
+                [datas[i] for i in group],
+                factory=factory,
+                policy=policy,
             )
             yield from zip(group, results, strict=True)
