@@ -28,6 +28,7 @@ KWARGS = dict(
 def _results(result) -> dict:
     data = json.loads(json.dumps(result.to_dict(), default=str))
     data["settings"].pop("seconds", None)
+    data.pop("costs", None)  # this session's training, which resuming cuts short
     for run in data["runs"].values():
         run["history"]["extras"].pop("seconds", None)
     return data

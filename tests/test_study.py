@@ -18,6 +18,7 @@ from nooverfit.train import evaluate
 def _without_timing(results: dict) -> dict:
     results = dict(results)
     results["settings"] = {k: v for k, v in results["settings"].items() if k != "seconds"}
+    results.pop("costs", None)  # this session's training: a resumed study trains fewer runs
     for run in results["runs"].values():
         run["history"]["extras"].pop("seconds", None)
     return results

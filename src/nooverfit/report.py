@@ -207,6 +207,38 @@ def pct(v: float) -> str:
     return f"{round(100 * v, 1) + 0.0:.1f}"
 
 
+#: how a run ended, in words (a history's ``stop_reason``)
+ENDED = {
+    "completed": "all epochs",
+    "curve": "curve diagnosable",
+    "halved": "halved (behind their grid)",
+    "patience": "early stop (patience)",
+    "generalization_loss": "early stop (GL)",
+    "progress_quotient": "early stop (PQ)",
+    "up": "early stop (UP)",
+    "diverged": "diverged",
+}
+
+
+def ended(counts: dict[str, int]) -> str:
+    """How runs ended, in words: ``"38 all epochs, 15 curve diagnosable, 3 halved ..."``."""
+    return ", ".join(f"{n} {ENDED.get(reason, word(reason))}" for reason, n in counts.items())
+
+
+def cost_line(result: StudyResult) -> str:
+    """Where the study's time went, in one line: wall time, runs, steps, the stages that
+    trained, and how the runs ended."""
+    st = result.settings
+    stages = ", ".join(
+        f"{c.stage} {c.seconds:.0f} s ({c.runs} runs, {c.steps} steps)"
+        for c in result.costs
+        if c.runs
+    )
+    steps = sum(c.steps for c in result.costs)
+    head = f"Time: {st.seconds:.0f} s, {st.runs} runs, {steps} optimizer steps"
+    return f"{head}: {stages}; runs ended: {ended(result.ended())}"
+
+
 def word(value: object) -> str:
     """An enum or snake_case name in words: ``still_improving`` -> ``still improving``."""
     return str(getattr(value, "value", value)).replace("_", " ")
@@ -257,6 +289,7 @@ def render(result: StudyResult, figures: dict[str, Figure]) -> str:
         techniques=TECHNIQUES,
         pct=pct,
         points=points,
+        ended=ended,
     )
 
 

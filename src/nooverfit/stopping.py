@@ -33,6 +33,8 @@ class StopReason(str, Enum):
     UP = "up"  # Prechelt UP
     DIVERGED = "diverged"  # NaN or inf loss
     REQUESTED = "requested"  # a callback asked to stop
+    CURVE = "curve"  # far enough past its best for the diagnosis (nooverfit.engine.follow)
+    HALVED = "halved"  # behind its grid on validation, stopped early (successive halving)
 
 
 @dataclass(frozen=True)

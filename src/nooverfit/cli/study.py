@@ -191,7 +191,7 @@ def summary(result: StudyResult, paths: dict[str, Path]) -> dict[str, object]:
 
 
 def _summary(result: StudyResult) -> None:
-    from nooverfit.report import pct, points, word
+    from nooverfit.report import cost_line, pct, points, word
     from nooverfit.studies.evidence import PairedDifference, evidence
 
     ev = evidence(result)
@@ -256,6 +256,8 @@ def _summary(result: StudyResult) -> None:
             f"[bold]{ev.test.interval.reading}[/]",
             highlight=False,
         )
+    if result.costs:
+        console.print(cost_line(result), highlight=False)
     for role, check in result.extras.get("shortcut", {}).items():
         verdict = (
             "passed"

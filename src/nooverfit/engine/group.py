@@ -27,7 +27,8 @@ from nooverfit.averaging import RowAverage
 from nooverfit.config import RunConfig
 from nooverfit.data.augment import augmenter
 from nooverfit.engine.feed import Feed, Layout, index_rows
-from nooverfit.engine.functional import BatchedNet, FunctionalNet
+from nooverfit.engine.follow import Policy, Tracker
+from nooverfit.engine.functional import BatchedNet, stack_modules
 from nooverfit.engine.optimizer import StackedOptimizer
 from nooverfit.engine.sequential import Factory, RunResult, make_model
 from nooverfit.engine.stacked import StackedNet
@@ -121,10 +122,17 @@ class GroupTraining:
         configs: the runs.
         feed: their data (one split per run, stacked).
         factory: builds a user's own network per config (default: ``build_model``).
+        policy: how runs end besides their epochs and early stopping: following their
+            curve, or judged behind (see :mod:`~nooverfit.engine.follow`).
     """
 
     def __init__(
-        self, configs: Sequence[RunConfig], feed: Feed, *, factory: Factory | None
+        self,
+        configs: Sequence[RunConfig],
+        feed: Feed,
+        *,
+        factory: Factory | None,
+        policy: Policy | None = None,
     ) -> None:
         first = feed.first
         self.configs = list(configs)
@@ -140,7 +148,7 @@ class GroupTraining:
         else:
             pairs = zip(configs, feed.datas, strict=True)
             self.nets = [make_model(c, d, factory=factory) for c, d in pairs]
-            self.net = FunctionalNet(self.nets, device=dev)
+            self.net = stack_modules(self.nets, first.in_shape, device=dev)
         self.opt = StackedOptimizer(self.net, configs)
         self.average = RowAverage.of(self.net.flat, [c.ema for c in configs])  # averaging.py
         self.ids = list(range(k))  # the config of each row of the stacked net
@@ -163,6 +171,11 @@ class GroupTraining:
         self.has_best = [False] * k
         self.results: dict[int, RunResult] = {}
         self.sync_each_step = _host_checks_each_step(dev)
+        self.judge = policy.judge if policy is not None else None
+        follow = policy.follow if policy is not None else None
+        self.trackers = (
+            [Tracker(follow, int(b)) for b in self.layout.batches] if follow is not None else None
+        )
 
     def running(self, epoch: int) -> list[bool]:
         """Per row: whether its config trains in ``epoch``."""
@@ -285,6 +298,13 @@ class GroupTraining:
                     improved.append(r)
             if self.reasons[i] is None and epoch + 1 >= config.epochs:
                 self.reasons[i] = StopReason.COMPLETED
+            if self.trackers is not None and self.trackers[i].update(vloss):
+                self.reasons[i] = self.reasons[i] or StopReason.CURVE
+        if self.judge is not None:
+            live = [i for r, i in enumerate(self.ids) if running[r] and self.reasons[i] is None]
+            curves = [row["val_accuracy"] for row in self.rows]
+            for i in self.judge(epoch, self.configs, curves, live) if live else []:
+                self.reasons[i] = self.reasons[i] or StopReason.HALVED
         if improved:
             self.net.copy_rows(self.best, improved)
             for r in improved:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 
 from nooverfit.config import RunConfig
-from nooverfit.engine.feed import DataArg
-from nooverfit.engine.sequential import Factory, RunResult, run_sequential
+from nooverfit.engine.feed import DataArg, per_run
+from nooverfit.engine.follow import Policy, run_followed
+from nooverfit.engine.sequential import Factory, RunResult
 
 ENGINES = ("auto", "fused", "sequential")
 
@@ -34,6 +35,7 @@ def run_configs(
     max_group: int | None = None,
     factory: Factory | None = None,
     workers: int | None = None,
+    policy: Policy | None = None,
 ) -> list[RunResult]:
     """Train every config on ``data`` with ``engine``; results come back in input order.
 
@@ -49,16 +51,24 @@ def run_configs(
             :func:`~nooverfit.engine.fused.run_fused`).
         factory: ``factory(config) -> nn.Module`` builds your own network per config
             (default: the built-in models); the fused engine stacks such modules through
-            ``torch.func`` where they share a structure and have no batch-norm statistics.
+            ``torch.func`` where they share a structure (see
+            :func:`~nooverfit.engine.functional.stack_modules`).
+        policy: how runs end besides their epochs and early stopping: following their
+            validation curve, and (fused groups only) judged behind by a study (see
+            :mod:`~nooverfit.engine.follow`; default: neither).
     """
     chosen = resolve_engine(engine, configs)
     stream: Iterator[tuple[int, RunResult]]
     if chosen == "fused":
         from nooverfit.engine.fused import run_fused
 
-        stream = run_fused(configs, data, max_group=max_group, factory=factory, workers=workers)
+        stream = run_fused(
+            configs, data, max_group=max_group, factory=factory, workers=workers, policy=policy
+        )
     else:
-        stream = run_sequential(configs, data, factory=factory)
+        follow = policy.follow if policy is not None else None
+        datas = per_run(data, len(configs))
+        stream = run_followed(configs, datas, follow=follow, factory=factory)
     results: dict[int, RunResult] = {}
     for i, result in stream:
         results[i] = result

@@ -100,6 +100,36 @@ class RunRecord:
 
 
 @dataclass(frozen=True)
+class StageCost:
+    """Where a study's time went: one stage's training.
+
+    Attributes:
+        stage: the stage's name (as progress lines call it).
+        runs: runs trained in the stage (runs read back from an earlier session not
+            counted).
+        steps: their optimizer steps, summed over runs.
+        epochs: their epochs, summed over runs.
+        seconds: the stage's wall time (training, evaluation and its bookkeeping).
+        ended: how its runs ended: stop reason -> runs (``completed``: all their epochs;
+            ``curve``: curve long enough to diagnose; ``halved``: behind their grid;
+            ``patience``, ``generalization_loss``, ...: their early-stopping criterion;
+            ``diverged``).
+    """
+
+    stage: str
+    runs: int
+    steps: int
+    epochs: int
+    seconds: float
+    ended: dict[str, int]
+
+    @property
+    def steps_per_second(self) -> float:
+        """Optimizer steps of all runs per second of the stage's wall time."""
+        return self.steps / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass(frozen=True)
 class StudySettings:
     """What a study ran on and with: ``results.json``'s ``settings``.
 
@@ -176,6 +206,7 @@ class StudyResult:
         capacity: validation curve over width, if the plan had one.
         learning: validation accuracy over training-set size, baseline vs recommended.
         baseline_diagnosis: the diagnosis of the baseline's first-seed run.
+        costs: each stage's training: runs, steps, seconds, how its runs ended.
         extras: optional sections (e.g. transfer learning, data audit).
         best_state: weights of the recommended variant's first-seed run (not in JSON).
     """
@@ -193,6 +224,7 @@ class StudyResult:
     capacity: ValidationCurve | None
     learning: LearningCurve | None
     baseline_diagnosis: Diagnosis
+    costs: tuple[StageCost, ...] = ()
     extras: dict[str, Any] = field(default_factory=dict)
     best_state: dict[str, torch.Tensor] = field(default_factory=dict, repr=False)
 
@@ -225,6 +257,7 @@ class StudyResult:
             "capacity": plain(self.capacity),
             "learning": plain(self.learning),
             "baseline_diagnosis": self.baseline_diagnosis.to_dict(),
+            "costs": plain(self.costs),
             "extras": plain(self.extras),
             "runs": {key: r.to_dict() for key, r in self.runs.items()},
         }
@@ -236,6 +269,14 @@ class StudyResult:
     def save_model(self, path: str | Path) -> Path:
         """Write the recommended model's state dict (loads with ``weights_only=True``)."""
         return atomic_write(path, lambda tmp: torch.save(self.best_state, tmp))
+
+    def ended(self) -> dict[str, int]:
+        """How the study's runs ended: stop reason -> runs (see :class:`StageCost`)."""
+        counts: dict[str, int] = {}
+        for record in self.runs.values():
+            reason = record.history.stop_reason or "completed"
+            counts[reason] = counts.get(reason, 0) + 1
+        return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
 
     @property
     def variants(self) -> list[Variant]:

@@ -23,13 +23,14 @@ from nooverfit.config import RunConfig
 from nooverfit.data.dataset import Dataset, load_dataset
 from nooverfit.data.split import split_dataset
 from nooverfit.data.tensors import prepare
+from nooverfit.engine.follow import Follow
 from nooverfit.studies import plan
 from nooverfit.studies.ensemble import Ensemble, Members, networks, on_test
 from nooverfit.studies.ensemble import describe as describe_ensemble
 from nooverfit.studies.estimate import planned_runs, stage_name
 from nooverfit.studies.identity import study_identity
 from nooverfit.studies.options import StudyOptions
-from nooverfit.studies.result import StudyResult, StudySettings, TestScore
+from nooverfit.studies.result import StageCost, StudyResult, StudySettings, TestScore
 from nooverfit.studies.session import Progress, StudySession, study_engine
 from nooverfit.studies.stages import Findings, run_stage
 from nooverfit.studies.store import RunStore
@@ -87,6 +88,10 @@ def study(
         progress=progress,
         source=opts.source,
         factory=opts.model_factory,
+        # epochs the user fixed are trained; else each run follows its curve
+        follow=Follow(budget.follow, budget.min_epochs, budget.min_steps)
+        if budget.follow is not None and opts.epochs is None
+        else None,
     )
     baseline = RunConfig(
         model=opts.model,
@@ -163,6 +168,7 @@ def run_plan(
         start: ``time.perf_counter()`` at the start, for the settings' wall time.
     """
     found = Findings()
+    costs: list[StageCost] = []
     for i, stage in enumerate(stages):
         # The progress total comes from the plan before any run: this stage's and the
         # later stages' runs; each stage's start is reported as "stage: NAME".
@@ -170,7 +176,10 @@ def run_plan(
         if session.progress is not None:
             total = session.total + planned_runs(stages, len(session.seeds), start=i)
             session.progress(f"stage: {stage_name(stage)}", session.finished, total)
+        began, before = time.perf_counter(), len(session.trained)
         run_stage(stage, session, found)
+        seconds = time.perf_counter() - began
+        costs.append(session.cost(stage_name(stage), session.trained[before:], seconds))
     base, recommended = found.base, found.recommended
     if recommended is None:
         raise ValueError("the plan selected no recommendation")
@@ -230,6 +239,7 @@ def run_plan(
         baseline_diagnosis=with_homogeneous_cause(
             records[base.runs[0]].diagnosis, found.extras.get("audit")
         ),
+        costs=tuple(costs),
         extras=found.extras,
         best_state=session.state(recommended.config.replace(seed=first))
         if members is None

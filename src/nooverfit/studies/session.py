@@ -12,6 +12,7 @@ depend on the batch).
 from __future__ import annotations
 
 import logging
+import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -25,9 +26,10 @@ from nooverfit.data.dataset import Dataset
 from nooverfit.data.tensors import SplitData
 from nooverfit.diagnosis import Diagnosis
 from nooverfit.engine import ENGINES, RunResult, run_configs
+from nooverfit.engine.follow import Follow, Judge, Policy
 from nooverfit.engine.sequential import Factory, make_model, run_sequential
 from nooverfit.studies import plan
-from nooverfit.studies.result import RunRecord, TestScore, Variant
+from nooverfit.studies.result import RunRecord, StageCost, TestScore, Variant
 from nooverfit.studies.select import score
 from nooverfit.studies.store import RunStore
 from nooverfit.studies.transfer_stage import rebuild, run_transfer, strategy_of
@@ -68,6 +70,7 @@ class StudySession:
         progress: Progress | None = None,
         source: SourceLike | None = None,
         factory: Factory | None = None,
+        follow: Follow | None = None,
     ) -> None:
         """
         Args:
@@ -77,6 +80,8 @@ class StudySession:
             progress: called after every finished run.
             source: the transfer source, for the transfer stage.
             factory: the user's module factory (None: nooverfit's models).
+            follow: each run stops once its validation curve is diagnosable (None: every
+                run trains its epochs).
         """
         self.seeds = list(data)
         self.data = data
@@ -91,6 +96,8 @@ class StudySession:
         self.total = 0
         self.finished = 0
         self.later = 0  # runs the plan's later stages are expected to add (progress total)
+        self.follow = follow
+        self.trained: list[str] = []  # keys of the runs trained here (not read back)
 
     @property
     def dataset(self) -> Dataset:
@@ -134,18 +141,25 @@ class StudySession:
         if self.progress is not None:
             self.progress(result.config.label or "run", self.finished, self.total + self.later)
 
-    def train(self, variants: Sequence[RunConfig]) -> None:
+    def train(self, variants: Sequence[RunConfig], *, judge: Judge | None = None) -> None:
         """Train every variant on every seed (as one batch), skipping runs finished before.
 
         A run belongs to the batch of the first call that asked for it; later calls reuse
         it and leave it out of their batch. So every batch has the same members whether or
         not the study was interrupted, and a run's result never changes once scored.
+
+        Args:
+            variants: the configurations (their seed is replaced by each of the study's).
+            judge: stops runs clearly behind (see :mod:`.halving`); the batch then lists
+                each variant's seeds together, so that the fused engine's groups hold the
+                evidence the judge pairs.
         """
-        configs = [
-            c
-            for c in dict.fromkeys(v.replace(seed=seed) for seed in self.seeds for v in variants)
-            if c.key not in self.claimed
-        ]
+        runs = (
+            (v.replace(seed=seed) for v in variants for seed in self.seeds)
+            if judge is not None
+            else (v.replace(seed=seed) for seed in self.seeds for v in variants)
+        )
+        configs = [c for c in dict.fromkeys(runs) if c.key not in self.claimed]
         self.claimed.update(c.key for c in configs)
         for c in configs:
             if c.key not in self.done and self.store is not None:
@@ -156,13 +170,39 @@ class StudySession:
         if not missing:
             return
         todo = missing if self.engine == "sequential" else configs
+        policy = Policy(self.follow, judge) if self.follow or judge else None
         run_configs(
             todo,
             [self.data[c.seed] for c in todo],
             engine=self.engine,
-            on_result=self._finished,
+            on_result=self._trained,
             factory=self.factory,
+            policy=policy,
         )
+
+    def _trained(self, result: RunResult) -> None:
+        self.trained.append(result.config.key)
+        self._finished(result)
+
+    def cost(self, stage: str, keys: Sequence[str], seconds: float) -> StageCost:
+        """The training of runs ``keys`` (trained in ``seconds``) as ``stage``'s cost."""
+        steps = epochs = 0
+        ended: Counter[str] = Counter()
+        sizes: dict[tuple, int] = {}
+        for key in dict.fromkeys(keys):
+            result = self.done[key]
+            c = result.config
+            at = (c.seed, c.train_size, c.train_per_class)
+            if at not in sizes:
+                split = self.data[c.seed].split
+                y = self.dataset.y
+                sizes[at] = len(split.train(y, train_size=at[1], train_per_class=at[2]))
+            n = len(result.history)
+            epochs += n
+            steps += n * math.ceil(sizes[at] / c.batch_size)
+            ended[result.history.stop_reason or "completed"] += 1
+        runs = len(dict.fromkeys(keys))
+        return StageCost(stage, runs, steps, epochs, seconds, dict(ended.most_common()))
 
     def runs(self, variant: RunConfig) -> list[RunResult]:
         return [self.done[variant.replace(seed=s).key] for s in self.seeds]

@@ -20,6 +20,7 @@ from nooverfit.studies.curves import (
     validation_curve,
 )
 from nooverfit.studies.ensemble import Members
+from nooverfit.studies.halving import stage_halving
 from nooverfit.studies.result import RemedyOutcome, Variant
 from nooverfit.studies.select import Score, best, choose, improves, score
 from nooverfit.studies.session import StudySession
@@ -99,7 +100,7 @@ def _remedies(stage: plan.RemediesStage, session: StudySession, found: Findings)
     baseline = stage.baseline
     configs = [baseline, *(c for _, cs in stage.grids for c in cs)]
     session.expect(len(configs) * len(session.seeds))
-    session.train(configs)
+    session.train(configs, judge=stage_halving(stage.grids, stage.halving))
     base = session.variant(baseline, "baseline", baseline)
     found.baseline = base
     found.variants.append(base)
