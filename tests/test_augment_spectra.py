@@ -7,10 +7,11 @@ from nooverfit.data.augment_spectra import (
     add_noise_power,
     band_centres,
     mask,
+    to_power,
     warp_bands,
     warp_frames,
 )
-from nooverfit.models import mel_filters, mel_power
+from nooverfit.models import log_normalize, mel_filters, mel_power, speech_features
 
 RATE = 16000
 
@@ -74,14 +75,26 @@ def test_mask_silences_at_most_the_widest_run():
     assert torch.equal(frames, p)
 
 
+def test_to_power_inverts_the_normalized_log_of_a_clip_with_silence():
+    x = torch.stack([_tone(600, 3000, 9000), 0.2 * _tone(1500, 8000, 12000)])
+    power = mel_power(x)
+    relative = to_power(speech_features(x))
+    expected = power / power.amax(dim=(1, 2), keepdim=True)
+    assert torch.allclose(relative, expected, atol=1e-5)
+    assert torch.allclose(log_normalize(relative), speech_features(x), atol=1e-3)
+
+
 def test_spectral_augment_is_seeded_and_strength_zero_is_identity():
-    x = mel_power(torch.randn(8, RATE, generator=torch.Generator().manual_seed(2)))
+    x = speech_features(torch.randn(8, RATE, generator=torch.Generator().manual_seed(2)))
     bank = mel_power(torch.randn(3, 2 * RATE, generator=torch.Generator().manual_seed(3)))
     aug = SpectralAugment(bank=bank)
     strength = torch.tensor([0.0, 1.0] * 4)
     a = aug(x, strength, torch.Generator().manual_seed(7))
     b = aug(x, strength, torch.Generator().manual_seed(7))
-    assert torch.equal(a, b) and a.shape == x.shape and torch.all(a >= 0)
+    assert torch.equal(a, b) and a.shape == x.shape
+    # augmented maps are normalized like the front end's own
+    assert torch.allclose(a.mean(dim=(1, 2)), torch.zeros(8), atol=1e-4)
+    assert torch.allclose(a.std(dim=(1, 2)), torch.ones(8), atol=1e-4)
     assert torch.equal(a[0::2], x[0::2]) and not torch.allclose(a[1::2], x[1::2])
     c = aug(x, strength, torch.Generator().manual_seed(8))
     assert not torch.equal(a, c)

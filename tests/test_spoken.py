@@ -18,7 +18,14 @@ from nooverfit.data.augment_audio import (
 from nooverfit.data.shortcut import ShortcutFlag, shortcut_flags
 from nooverfit.data.split import make_group_split, split_dataset
 from nooverfit.data.synthesize import active_region, measure_snr
-from nooverfit.models import LogSpectrogram, audio_front, mel_filters, mel_power, speech_front
+from nooverfit.models import (
+    LogSpectrogram,
+    audio_front,
+    mel_filters,
+    mel_power,
+    speech_features,
+    speech_front,
+)
 
 # CI installs espeak-ng (.ci/run); elsewhere these tests skip without it.
 needs_espeak = pytest.mark.skipif(
@@ -196,14 +203,15 @@ def test_mel_front_end_shapes_and_filters():
     assert torch.allclose(mel, torch.log1p(f @ torch.expm1(spec)), atol=1e-3)
 
 
-def test_speech_front_reads_waveforms_and_mel_power_maps_alike():
+def test_speech_front_reads_waveforms_and_passes_its_own_maps_through():
     x = torch.randn(3, 16000, generator=torch.Generator().manual_seed(0))
     front = speech_front()
-    maps = mel_power(x)
-    assert maps.shape == (3, 40, 51) and torch.all(maps >= 0)
+    maps = speech_features(x)
+    assert maps.shape == (3, 40, 51)
     out = front(x)
-    assert torch.allclose(out, front(maps), atol=1e-5)
+    assert torch.allclose(out, maps, atol=1e-5) and torch.equal(front(maps), maps)
     assert torch.allclose(out, front(x.view(3, 1, 16000)), atol=1e-5)  # (B, 1, T) too
+    assert torch.all(mel_power(x) >= 0)
     # reference: numpy STFT power -> mel -> log with a 40 dB floor -> per-clip z-score
     win = np.hanning(513)[:-1]
     padded = np.pad(x[0].numpy(), 256, mode="reflect")
@@ -232,7 +240,7 @@ def test_augmenter_with_noise_bank_is_the_synthesis_remedy():
     # waveforms go through the waveform effects, mel power maps through the map effects
     gen = torch.Generator().manual_seed(0)
     assert aug(torch.randn(3, 16000), torch.ones(3), gen).shape == (3, 16000)
-    maps = mel_power(torch.randn(3, 16000))
+    maps = speech_features(torch.randn(3, 16000))
     assert aug(maps, torch.ones(3), gen).shape == (3, 40, 51)
     assert aug.maps.bank is not None and aug.maps.bank.shape == (1, 40, 101)
 

@@ -40,11 +40,12 @@ class LogSpectrogram(nn.Module):
     With ``normalize`` (the speech front end of :func:`speech_front`), the maps are
     ``log(P + 1e-4 * max P)`` of the mel *power* ``P`` (a 40 dB floor below each clip's
     loudest cell, so digital silence and quiet noise look alike), normalized to zero mean
-    and unit variance per utterance, which takes loudness and recording level out of
-    what the network can tell voices by. It then also reads precomputed mel power maps
-    ``(B, bands, frames)`` (:func:`mel_power`; the ``spoken`` data set holds those, so
-    neither the STFT nor the augmentation touch waveforms during training) as well as
-    waveforms.
+    and unit variance per utterance (:func:`log_normalize`), which takes loudness and
+    recording level out of what the network can tell voices by. Maps of that shape,
+    ``(B, bands, frames)``, are taken to be its own output and pass through: the
+    ``spoken`` data set holds :func:`speech_features` of its clips, computed once, so
+    neither the STFT nor the normalization run again in training or evaluation, while
+    waveforms (the shortcut probes, a user's clips) go through the whole front end.
 
     Args:
         n_fft: FFT size in samples (default 128).
@@ -90,7 +91,8 @@ class LogSpectrogram(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.normalize:
-            out = log_normalize(self.mel_power(x))
+            maps = x.ndim == 3 and x.shape[1] == self.bands
+            out = x if maps else log_normalize(self.mel_power(x))
             return out.unsqueeze(1) if self.channel else out
         x = x.reshape(x.shape[0], -1)
         spec = torch.stft(
@@ -103,10 +105,7 @@ class LogSpectrogram(nn.Module):
         return out.unsqueeze(1) if self.channel else out
 
     def mel_power(self, x: torch.Tensor) -> torch.Tensor:
-        """Mel power maps ``(B, bands, frames)`` of waveforms ``(B, T)`` or ``(B, 1, T)``;
-        maps already of that shape (``(B, bands, frames)``) pass through."""
-        if x.ndim == 3 and x.shape[1] == self.bands:
-            return x
+        """Mel power maps ``(B, bands, frames)`` of waveforms ``(B, T)`` or ``(B, 1, T)``."""
         x = x.reshape(x.shape[0], -1)
         spec = torch.stft(
             x, self.n_fft, self.hop, window=self.window, return_complex=True, center=True
@@ -171,10 +170,17 @@ def speech_front(*, channel: bool = False) -> LogSpectrogram:
 @torch.no_grad()
 def mel_power(x: torch.Tensor, *, chunk: int = 256) -> torch.Tensor:
     """The speech front end's mel power maps ``(N, 40, frames)`` of 16 kHz waveforms
-    ``(N, T)``, in chunks: what a data set precomputes once so that training reads
-    features (:func:`speech_front` reads both)."""
+    ``(N, T)``, in chunks."""
     front = speech_front()
     return torch.cat([front.mel_power(x[i : i + chunk]) for i in range(0, len(x), chunk)])
+
+
+@torch.no_grad()
+def speech_features(x: torch.Tensor, *, chunk: int = 256) -> torch.Tensor:
+    """What :func:`speech_front` makes of 16 kHz waveforms ``(N, T)``: normalized log-mel
+    maps ``(N, 40, frames)``, in chunks. A data set that holds these is read by the front
+    end as they are, so they are computed once per clip instead of once per epoch."""
+    return log_normalize(mel_power(x, chunk=chunk))
 
 
 def mlp(

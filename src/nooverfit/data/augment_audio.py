@@ -16,7 +16,7 @@ Waveforms are ``(B, T)`` (or ``(B, 1, T)``; the shape is kept). One ``strength``
 
 Speed and pitch are off in the default :data:`audio_augment`; :func:`synthesis_augment`
 turns them on for spoken data sets that carry a noise bank, and augments data sets of
-precomputed mel power maps there instead (:mod:`nooverfit.data.augment_spectra`).
+precomputed log-mel maps there instead (:mod:`nooverfit.data.augment_spectra`).
 
 Speech augmentation of this kind (shift, volume, mixed-in background noise) is the
 recipe of the Speech Commands baseline (Warden, "Speech Commands", 2018).
@@ -249,8 +249,8 @@ audio_augment = AudioAugment()
 @dataclass(frozen=True, eq=False)
 class SynthesisAugment:
     """The synthesis remedy of a data set with a noise bank: waveforms ``(B, T)`` get
-    :class:`AudioAugment` (shift, speed, pitch, gain, the bank's noises), precomputed mel
-    power maps ``(B, bands, frames)`` the voice-like
+    :class:`AudioAugment` (shift, speed, pitch, gain, the bank's noises), precomputed
+    log-mel maps ``(B, bands, frames)`` the voice-like
     :class:`~nooverfit.data.augment_spectra.SpectralAugment` with the bank's maps."""
 
     noise: NoiseBank
@@ -278,7 +278,7 @@ def synthesis_augment(noise: NoiseBank) -> SynthesisAugment:
     """The synthesis remedy for spoken data with a noise bank, each effect scaled by the
     strength the augment remedy sweeps. On waveforms: time shift (10 %), speed (+-15 %),
     pitch (+-3 semitones), gain (+-6 dB) and the bank's noises at 0-20 dB over the active
-    region. On mel power maps (``spoken``): vocal-tract-length warp (+-30 %), speed
+    region. On log-mel maps (``spoken``): vocal-tract-length warp (+-30 %), speed
     (+-25 %), shift (10 %), the bank's noises at 10-30 dB on a quarter of the clips and
     SpecAugment masks
     (:class:`~nooverfit.data.augment_spectra.SpectralAugment`)."""

@@ -1,10 +1,12 @@
 """Batched, seeded augmentation of mel power maps: the voice-like synthesis remedy.
 
-A data set that holds precomputed mel power maps ``(B, bands, frames)`` (``spoken``;
-:func:`nooverfit.models.mel_power`) is augmented there, not on waveforms: every effect
-is a gather or a sum over a ~2,000-value map instead of an STFT or a phase vocoder over
-16,000 samples, so augmenting a batch costs less than the network's own step. Mel power
-is linear in power, so the effects keep their waveform meaning:
+A data set that holds precomputed normalized log-mel maps ``(B, bands, frames)``
+(``spoken``; :func:`nooverfit.models.speech_features`) is augmented there, not on
+waveforms: every effect is a gather or a sum over a ~2,000-value map instead of an STFT
+or a phase vocoder over 16,000 samples, so augmenting a batch costs less than the
+network's own step. :class:`SpectralAugment` turns the maps back into relative mel power
+(:func:`to_power`), where the effects keep their waveform meaning (powers of independent
+sounds add), and normalizes the result again:
 
 - vocal-tract-length / pitch warp: frequency ``f`` reads ``f / a``, ``a`` within
   ``(1 + warp) ** +-strength``, which moves formants and harmonics together as a
@@ -19,8 +21,8 @@ is linear in power, so the effects keep their waveform meaning:
 - SpecAugment masks (Park et al., Interspeech 2019): up to ``band_mask * strength``
   adjacent bands and ``frame_mask * strength`` adjacent frames set to silence.
 
-The network's front end (:class:`~nooverfit.models.LogSpectrogram` with ``normalize``)
-takes the log with a floor and normalizes each utterance, so gain is not an effect here.
+The maps are normalized per utterance (:func:`~nooverfit.models.log_normalize`), so gain
+is not an effect here.
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ import torch
 
 if TYPE_CHECKING:
     from nooverfit.data.audio_io import NoiseBank
+
+#: The log floor of the speech front end, relative to each map's loudest cell.
+FLOOR = 1e-4
 
 
 def _uniform(b: int, gen: torch.Generator, device: torch.device) -> torch.Tensor:
@@ -128,6 +133,23 @@ def mask(p: torch.Tensor, widest: torch.Tensor, gen: torch.Generator, *, dim: in
     return p.masked_fill(hit.unsqueeze(3 - dim), 0.0)
 
 
+def to_power(maps: torch.Tensor, *, floor: float = FLOOR) -> torch.Tensor:
+    """Relative mel power ``P / max P`` ``(B, F, frames)`` of normalized log-mel maps, the
+    inverse of :func:`~nooverfit.models.log_normalize` up to that scale.
+
+    A map is ``(log(P + floor * max P) - m) / s``; its range is ``log((1 + floor) / floor)
+    / s`` when some cell is silent (``P = 0``, as around every clean spoken word), which
+    gives ``s`` back, and with it ``P``. Where no cell is silent (a noisy clip) the
+    dynamic range comes out wider than it was, which only changes how loud the added
+    noise and the masks are next to the clip.
+    """
+    top = maps.amax(dim=(1, 2), keepdim=True)
+    span = (top - maps.amin(dim=(1, 2), keepdim=True)).clamp_min(1e-6)
+    scale = math.log((1 + floor) / floor) / span
+    ratio = torch.exp(scale * (maps - top))  # (P + floor * max P) / ((1 + floor) * max P)
+    return (ratio * (1 + floor) - floor).clamp_min(0)
+
+
 def noise_maps(noise: NoiseBank) -> torch.Tensor:
     """The bank's clips as mel power maps ``(M, bands, L)`` (:func:`~nooverfit.models.mel_power`),
     each clip looped or cropped to the longest one's length."""
@@ -138,7 +160,8 @@ def noise_maps(noise: NoiseBank) -> torch.Tensor:
 
 @dataclass(frozen=True, eq=False)
 class SpectralAugment:
-    """Warp, speed, shift, noise, then masks, as one batched augmenter of mel power maps.
+    """Warp, speed, shift, noise, then masks, as one batched augmenter of normalized
+    log-mel maps (in relative power, :func:`to_power`; normalized again after).
 
     Attributes:
         warp: frequency warp at strength 1, ``a`` within ``(1 + warp) ** +-1`` (default 0.3:
@@ -167,9 +190,11 @@ class SpectralAugment:
     def __call__(
         self, x: torch.Tensor, strength: torch.Tensor, gen: torch.Generator
     ) -> torch.Tensor:
+        from nooverfit.models import log_normalize
+
         b, _, t = x.shape
         dev, s = x.device, strength.to(x.dtype)
-        p = x
+        p = to_power(x)
         if self.warp > 0:
             factor = torch.exp(_uniform(b, gen, dev) * math.log1p(self.warp) * s)
             p = warp_bands(p, factor, rate=self.rate)
@@ -181,4 +206,4 @@ class SpectralAugment:
             p = add_noise_power(p, apply, gen, noise=self.bank, snr_db=self.snr_db)
         p = mask(p, self.band_mask * s, gen, dim=1)
         p = mask(p, self.frame_mask * s, gen, dim=2)
-        return torch.where((strength > 0).view(b, 1, 1), p, x)
+        return torch.where((strength > 0).view(b, 1, 1), log_normalize(p, floor=FLOOR), x)

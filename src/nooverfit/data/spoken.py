@@ -16,11 +16,12 @@ babble (overlapping phrases in other languages, also spoken by espeak-ng); its c
 at a random SNR (:func:`~nooverfit.data.synthesize.mix_at_snr`, on the active region);
 ``noise=leaky`` ties the kind to the label, a deliberately shortcut-prone synthesis.
 
-The data set's samples are the speech front end's mel power maps ``(40, 51)`` of the
-clips (:func:`~nooverfit.models.mel_power`, computed once per clip), so training reads
-features and the synthesis remedy warps, stretches, shifts, masks and adds noise to the
-maps (:mod:`~nooverfit.data.augment_spectra`) rather than to waveforms; the networks'
-front end reads maps and waveforms alike, and the shortcut probes stay waveforms.
+The data set's samples are the speech front end's normalized log-mel maps ``(40, 51)``
+of the clips (:func:`~nooverfit.models.speech_features`, computed once per clip), so
+training reads features and the synthesis remedy warps, stretches, shifts, masks and
+adds noise to the maps (:mod:`~nooverfit.data.augment_spectra`) rather than to
+waveforms; the networks' front end passes maps through and turns waveforms (the
+shortcut probes stay waveforms) into maps.
 
 Rendering runs ``workers`` espeak-ng processes in parallel and is cached under
 ``DATA_DIR/spoken/<key>/`` (``key`` hashes every generation parameter and espeak-ng's
@@ -48,7 +49,7 @@ from nooverfit.data.dataset import Dataset, register_dataset
 from nooverfit.data.keywords import noise_clip
 from nooverfit.data.shortcut import ShortcutProbes
 from nooverfit.data.synthesize import mix_at_snr, parse_snr
-from nooverfit.models import mel_power
+from nooverfit.models import speech_features
 
 log = logging.getLogger(__name__)
 
@@ -368,7 +369,7 @@ def load_spoken(
             silence,
         )
     with torch.no_grad():  # features once per clip: training reads maps, not waveforms
-        maps = mel_power(torch.as_tensor(np.stack(xs).astype(np.float32))).numpy()
+        maps = speech_features(torch.as_tensor(np.stack(xs).astype(np.float32))).numpy()
     return Dataset(
         "spoken" + (f":{arg}" if arg else ""),
         maps,
