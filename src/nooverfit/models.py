@@ -151,8 +151,10 @@ def audio_front(length: int, *, channel: bool = False) -> LogSpectrogram:
     return LogSpectrogram(channel=channel)
 
 
-#: The speech front end's STFT: 32 ms frames every 20 ms at 16 kHz, 40 mel bands.
-SPEECH_FFT, SPEECH_HOP, SPEECH_BANDS, SPEECH_RATE = 512, 320, 40, 16000
+#: The speech front end's STFT: 64 ms frames every 40 ms at 16 kHz (26 frames a second),
+#: 40 mel bands. Half the frames of 32 ms every 20 ms, so half the network's input:
+#: held-out-voice accuracy measured about the same, training ~1.7x faster (bench/spoken.py).
+SPEECH_FFT, SPEECH_HOP, SPEECH_BANDS, SPEECH_RATE = 1024, 640, 40, 16000
 
 
 def speech_front(*, channel: bool = False) -> LogSpectrogram:

@@ -16,7 +16,7 @@ babble (overlapping phrases in other languages, also spoken by espeak-ng); its c
 at a random SNR (:func:`~nooverfit.data.synthesize.mix_at_snr`, on the active region);
 ``noise=leaky`` ties the kind to the label, a deliberately shortcut-prone synthesis.
 
-The data set's samples are the speech front end's normalized log-mel maps ``(40, 51)``
+The data set's samples are the speech front end's normalized log-mel maps ``(40, 26)``
 of the clips (:func:`~nooverfit.models.speech_features`, computed once per clip), so
 training reads features and the synthesis remedy warps, stretches, shifts, masks and
 adds noise to the maps (:mod:`~nooverfit.data.augment_spectra`) rather than to
