@@ -13,10 +13,11 @@
   validation), 3 seeds: a cheaper stand-in for the study's comparison (MLP 256x2, 20
   clips per class, 100 epochs, the quick budget's).
 - study: the default ``nooverfit study --data spoken`` (3 seeds, quick budget, 2 training
-  voices, validated and tested on voices never heard), timed; the baseline (clean clips,
-  no remedy) against the recommendation on the held-out voices of the test split, per
-  seed. Goals: +15 points; within 3 minutes on a 2-core machine (the load average is
-  printed, the machine may be shared).
+  voices of 10, validated on 4 and tested on 4 voices never heard), timed; the baseline
+  (clean clips, no remedy) against the recommendation on the held-out voices of the test
+  split, per seed. Goals: +15 points; within 3 minutes on a 2-core machine (the load
+  average and the process's CPU time are printed: the machine may be shared, and on a
+  shared machine the CPU time is what the study would take alone on one core).
 """
 
 from __future__ import annotations
@@ -179,7 +180,7 @@ def study(data_dir: Path) -> None:
             f"{100 * (groups['held_out_gap'] or 0):.1f} points; worst voice "
             f"{groups['worst']} {100 * groups['gap']:.1f} below overall"
         )
-    print("baseline causes:", [c["kind"] for c in result.baseline_diagnosis.get("causes", [])])
+    print("baseline causes:", [c.kind for c in result.baseline_diagnosis.causes])
     for role, check in result.extras.get("shortcut", {}).items():
         print(f"shortcut check ({role}): {'passed' if check['passed'] else check['flags']}")
 
