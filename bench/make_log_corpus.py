@@ -6,7 +6,9 @@ construction, and lets Keras 3 (torch backend), Lightning, PyTorch's ``SummaryWr
 or the Hugging Face Trainer's ``trainer_state.json`` format write the log (see
 ``_corpus_writers.py``). The label is then checked against a signal the diagnosis never
 sees: the curve of a held-out test set (and clean train metrics) measured at every
-validated epoch. Runs whose test curve contradicts their label are dropped and counted.
+validated epoch (``_corpus_labels.py`` states the principles). Runs whose test curve
+fits no label are dropped and counted. ``--relabel`` applies the labelling principles
+again to an existing corpus's manifests (from the stored test curves), without training.
 
 Runs are split by data set and framework: the ``heldout`` part (data sets ``HELDOUT_DATA``
 and every ``hf`` run) is only scored on, never tuned on.
@@ -34,6 +36,7 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 
 import numpy as np
 import torch
+from _corpus_labels import constant_loss, label
 from _corpus_writers import WRITERS
 
 DATASETS = ("digits", "cancer", "wine", "moons", "blobs", "diabetes", "friedman", "wave")
@@ -216,66 +219,6 @@ def prepare(data: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
     return {**data, "x_train": x, "y_train": y}
 
 
-def _ma(x: np.ndarray, width: int = 5) -> np.ndarray:
-    half = width // 2
-    return np.array([np.mean(x[max(0, i - half) : i + half + 1]) for i in range(len(x))])
-
-
-def check_label(
-    spec: dict[str, Any], truth: dict[str, list[float]], val: list[float]
-) -> tuple[bool, int | None, str]:
-    """Whether the test curve agrees with the label; the labelled onset; why not."""
-    regime = spec["regime"]
-    test = np.asarray(truth["test"], dtype=float)
-    train = np.asarray(truth["train_eval"], dtype=float)
-    epochs = truth["val_epochs"]
-    if regime == "diverging":
-        if not np.isfinite(test).all() or not np.isfinite(train).all():
-            return True, None, ""
-        acc = np.asarray(truth["test_acc"])
-        stuck = (
-            spec["loss"] == "ce"
-            and np.nanmax(acc[len(acc) // 2 :]) - np.nanmin(acc[len(acc) // 2 :]) < 0.02
-        )
-        rose = train[-1] > 1.5 * np.min(train) or test[-1] > 3 * np.min(test)
-        return bool(stuck or rose), None, "test curve looks stable"
-    if len(test) < 3 or not np.isfinite(test).all():
-        return False, None, "non-finite test curve"
-    smooth = _ma(test)
-    low = int(np.argmin(smooth))
-    tail = max(1, len(test) // 3)
-    if regime == "overfitting":
-        v = _ma(np.asarray(val, dtype=float))
-        onset = int(np.argmin(v))
-        rises = smooth[-1] > 1.1 * smooth[low] and low <= len(test) - 3
-        acc_gap = np.asarray(truth["train_acc"]) - np.asarray(truth["test_acc"])
-        if spec["loss"] == "ce":
-            gap = acc_gap[-1] > 0.1 and truth["train_acc"][-1] > 0.97
-        else:
-            gap = train[-1] < 0.3 * test[-1] and smooth[-1] > 1.03 * smooth[low]
-        ok = (rises or gap) and onset <= len(v) - 2
-        return bool(ok), epochs[onset], "test loss does not rise"
-    drop = (test[-tail - 1] - test[-1]) / abs(test[-tail - 1])
-    if regime == "still_improving":
-        return (
-            bool(drop > 0.02 and low >= len(test) - 2),
-            None,
-            f"test fell {drop:.3f} over last third",
-        )
-    if regime == "good_fit":
-        ok = smooth[-1] <= 1.1 * smooth[low] and drop < 0.05 and train[-1] < 0.7 * train[0]
-        ends = smooth[-1] / smooth[low]
-        why = f"test end/min {ends:.3f}, fell {drop:.3f}, train {train[-1] / train[0]:.2f}"
-        return bool(ok), None, why
-    # underfitting: converged, train and test alike, and not much learned
-    gap = abs(test[-1] - train[-1]) / abs(test[-1])
-    learned_little = train[-1] > 0.4 * train[0] or (
-        spec["loss"] == "ce" and truth["train_acc"][-1] < 0.8
-    )
-    why = f"gap {gap:.2f}, fell {drop:.3f}, learned little {learned_little}"
-    return bool(gap < 0.2 and abs(drop) < 0.05 and learned_little), None, why
-
-
 def run_one(task: tuple[int, str, str, dict[str, Any], str]) -> dict[str, Any] | None:
     """Train and log run ``i``; the manifest record, or ``None`` when the label is dropped."""
     i, name, framework, spec, root = task
@@ -286,8 +229,12 @@ def run_one(task: tuple[int, str, str, dict[str, Any], str]) -> dict[str, Any] |
     t0 = time.perf_counter()
     truth = WRITERS[framework](spec, prepare(data, spec), out)
     seconds = time.perf_counter() - t0
-    ok, onset, why = check_label(spec, truth, truth["val"])
-    if not ok:
+    constant = constant_loss(data["y_test"], spec["loss"])
+    clean = {**truth, "loss": spec["loss"]}
+    lab, onset, why = label(
+        spec["regime"], truth["test"], truth["val"], truth["val_epochs"], constant, clean
+    )
+    if lab is None:
         print(f"drop {run_id} ({seconds:.1f} s): {why}", flush=True)
         shutil.rmtree(out, ignore_errors=True)
         return {"dropped": run_id, "framework": framework, "seconds": seconds}
@@ -299,7 +246,8 @@ def run_one(task: tuple[int, str, str, dict[str, Any], str]) -> dict[str, Any] |
         "data": name,
         "kind": data["kind"],
         "regime": spec["regime"],
-        "label": spec["regime"],
+        "label": lab,
+        "constant": constant,
         "onset": onset,
         "part": "heldout" if name in HELDOUT_DATA or framework == "hf" else "design",
         "spec": spec,
@@ -339,7 +287,13 @@ def main() -> None:
         help="first run index: a build in parts (--start 420 --runs 180) adds runs to OUT, "
         "with its own manifest-START.jsonl; run i is the same whatever the parts",
     )
+    parser.add_argument(
+        "--relabel", action="store_true", help="relabel OUT's manifests from their test curves"
+    )
     args = parser.parse_args()
+    if args.relabel:
+        relabel(args.out)
+        return
     if args.out.exists() and not args.start:
         shutil.rmtree(args.out)
     (args.out / "runs").mkdir(parents=True, exist_ok=True)
@@ -373,6 +327,30 @@ def main() -> None:
     print(
         "training seconds per framework: " + ", ".join(f"{k} {v:.0f}" for k, v in per_fw.items())
     )
+
+
+def relabel(root: Path) -> None:
+    """Label every run of ``root``'s manifests again by ``_corpus_labels``'s principles
+    (the generator's clean training curves are not stored: only the test curve, the
+    validation curve as ``diagnose`` reads it, and the constant predictor's loss count).
+    Runs that fit no label keep their record with ``label`` null and are not scored."""
+    from nooverfit.logs import read_log
+
+    changed: dict[tuple[str, str], int] = {}
+    for file in sorted(root.glob("manifest*.jsonl")):
+        records = [json.loads(line) for line in file.read_text().splitlines()]
+        for r in records:
+            data = load_data(r["data"], 0)
+            constant = constant_loss(data["y_test"], r["spec"]["loss"])
+            history = read_log(root / r["log"])
+            val = [v for v in history.val_loss if math.isfinite(v)]
+            lab, onset, why = label(r["regime"], r["test"], val, r["val_epochs"], constant)
+            key = (r["regime"], str(lab))
+            changed[key] = changed.get(key, 0) + 1
+            r.update(label=lab, onset=onset, constant=constant, why=why)
+        file.write_text("".join(json.dumps(r) + "\n" for r in records))
+    for (regime, lab), count in sorted(changed.items()):
+        print(f"{regime:>16} -> {lab:<16} {count}")
 
 
 def _quiet() -> None:

@@ -76,14 +76,37 @@ def test_functional_fused_dropout_draws_per_config_masks(data):
     assert [r.history.loss for r in again] == [r.history.loss for r in fused]  # seeded
 
 
-def test_functional_batchnorm_module_runs_sequentially(data):
-    config = RunConfig(width=16, epochs=3, train_per_class=5, batchnorm=True)
-    fused = run_configs([config, config.replace(seed=1)], data, engine="fused", factory=factory)
-    assert {r.engine for r in fused} == {"sequential"}
-    with pytest.raises(ValueError, match="batch-norm running statistics"):
-        FunctionalNet([factory(config)], device=torch.device("cpu"))
+def test_functional_batchnorm_module_fused_matches_sequential(data):
+    # 25 training images in batches of 16: every epoch ends on a partial batch of 9
+    base = RunConfig(width=16, epochs=6, train_per_class=None, train_size=25, batch_size=16)
+    configs = [
+        base.replace(batchnorm=True),
+        base.replace(batchnorm=True, l2=1e-2, seed=1),
+        base.replace(batchnorm=True, epochs=3, seed=2),  # stops first: keeps its statistics
+        base.replace(batchnorm=True, early_stopping="patience:1", lr=3e-2, seed=3),
+    ]
+    fused = run_configs(configs, data, engine="fused", factory=factory)
+    seq = run_configs(configs, data, engine="sequential", factory=factory)
+    assert {r.engine for r in fused} == {"fused"}
+    for f, s in zip(fused, seq, strict=True):
+        _close(s.history, f.history)
+        for key, value in s.state.items():  # running statistics included
+            torch.testing.assert_close(f.state[key], value, atol=1e-4, rtol=0, msg=key)
     with pytest.raises(ValueError, match="same structure"):
         small = RunConfig(width=8)
         FunctionalNet(
             [factory(small), factory(small.replace(width=16))], device=torch.device("cpu")
         )
+
+
+def test_functional_dropout_rates_share_a_group(data):
+    base = RunConfig(width=16, epochs=3, train_per_class=5, batch_size=16)
+    rates = [0.0, 0.2, 0.5]
+    net = FunctionalNet(
+        [factory(base.replace(dropout=p)) for p in rates], device=torch.device("cpu")
+    )
+    assert net.buffers["2.mlp.2.rate"].tolist() == pytest.approx(rates)
+    fused = run_configs([base.replace(dropout=p) for p in rates], data, factory=factory,
+                        engine="fused")  # fmt: skip
+    plain = run_configs([base], data, engine="sequential", factory=factory)[0]
+    _close(plain.history, fused[0].history)  # rate 0 in a group with others: exact

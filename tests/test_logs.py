@@ -8,6 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from nooverfit import diagnose
+from nooverfit.diagnosis import Verdict
 from nooverfit.history import History
 from nooverfit.logs import canonical, detect_format, read_log
 
@@ -185,3 +187,37 @@ def test_read_log_tensorboard_tensor_scalars_and_truncation(tmp_path):
     file = next((tmp_path / "validation").iterdir())
     file.write_bytes(file.read_bytes()[:-7])  # a record cut short, as while writing
     assert read_log(tmp_path).val_loss == pytest.approx((1.1, 0.8, 0.9, math.nan), nan_ok=True)
+
+
+def _trainer_state(tmp_path, callbacks):
+    history, step = [], 0
+    val = [1.0, 0.7, 0.5, 0.45, 0.44, 0.46, 0.49, 0.53]
+    for epoch, loss in enumerate(val, start=1):
+        for _ in range(2):
+            step += 1
+            history.append({"epoch": step / 2, "loss": 1.2 / step, "step": step})
+        history.append({"epoch": float(epoch), "eval_loss": loss, "step": step})
+    state = {"log_history": history, "stateful_callbacks": callbacks}
+    (tmp_path / "trainer_state.json").write_text(json.dumps(state))
+    return read_log(tmp_path / "trainer_state.json")
+
+
+def test_trainer_state_early_stopping_out_of_patience_is_a_stop_reason(tmp_path):
+    """transformers saves EarlyStoppingCallback's state next to TrainerControl's; a
+    counter that reached the patience means the Trainer stopped there and (as the
+    callback requires load_best_model_at_end) kept the best checkpoint's weights."""
+    stopped = {
+        "TrainerControl": {"args": {"should_training_stop": True}, "attributes": {}},
+        "EarlyStoppingCallback": {
+            "args": {"early_stopping_patience": 3, "early_stopping_threshold": 0.0},
+            "attributes": {"early_stopping_patience_counter": 3},
+        },
+    }
+    h = _trainer_state(tmp_path, stopped)
+    assert h.stop_reason == "patience"
+    assert diagnose(h).verdict is not Verdict.OVERFITTING
+    waiting = json.loads(json.dumps(stopped))
+    waiting["EarlyStoppingCallback"]["attributes"]["early_stopping_patience_counter"] = 1
+    h = _trainer_state(tmp_path, waiting)
+    assert h.stop_reason == ""
+    assert diagnose(h).verdict is Verdict.OVERFITTING

@@ -37,6 +37,11 @@ def higher_is_better(name: str) -> bool:
     return bool(_HIGHER.search(name))
 
 
+def lower_is_better(name: str) -> bool:
+    """Whether a column's name says it is a loss or an error (``loss``, ``val_mae``)."""
+    return bool(_LOWER.search(name))
+
+
 def to_array(values: Sequence[float]) -> np.ndarray:
     """Float array with +-inf kept and everything unparsable as NaN."""
     return np.asarray(values, dtype=float)
@@ -88,17 +93,6 @@ def moving_average(x: np.ndarray, width: int = 5) -> np.ndarray:
     return (sums[hi] - sums[lo]) / (hi - lo)
 
 
-def relative_slope(x: np.ndarray, start: int) -> float:
-    """Least-squares slope of ``x[start:]`` per epoch, divided by the mean level there."""
-    tail = x[start:]
-    if len(tail) < 2:
-        return 0.0
-    t = np.arange(len(tail), dtype=float)
-    slope = float(np.polyfit(t, tail, 1)[0])
-    level = float(np.mean(np.abs(tail)))
-    return slope / level if level > 0 else 0.0
-
-
 def oscillation(x: np.ndarray) -> tuple[float, float]:
     """Swing and progress of a positive curve over its second half.
 
@@ -114,6 +108,18 @@ def oscillation(x: np.ndarray) -> tuple[float, float]:
     steps = np.diff(logs)
     swing = (float(np.sum(np.abs(steps))) - abs(float(logs[-1] - logs[0]))) / len(steps)
     return swing, float(np.median(x[half:]) / np.median(x[:half]))
+
+
+def reversals(x: np.ndarray) -> float:
+    """Back-and-forth of a positive curve in log space: at each change of direction the
+    smaller of the two moves, summed and divided by the number of moves. 0 for a
+    monotone curve and small for a U (one turn); large for a curve thrown up and down."""
+    if len(x) < 3 or not np.all(x > 0):
+        return 0.0
+    steps = np.diff(np.log(x))
+    turns = steps[:-1] * steps[1:] < 0
+    sizes = np.minimum(np.abs(steps[:-1]), np.abs(steps[1:]))
+    return float(np.sum(sizes[turns]) / len(steps))
 
 
 def ratio(a: float, b: float) -> float:
@@ -136,6 +142,27 @@ def tail_drop(x: np.ndarray) -> float:
     slope = float(np.polyfit(t, tail, 1)[0])
     level = float(np.mean(np.abs(tail)))
     return -slope * (len(tail) - 1) / level if level > 0 else 0.0
+
+
+def tail_significance(x: np.ndarray) -> float:
+    """How many standard errors the least-squares line over the last third (at least 3
+    points) falls by: its slope over the slope's standard error, from the residuals
+    around the line (the curve's own epoch-to-epoch noise). Positive when falling; 0 for
+    fewer than 3 points; large for a curve falling without noise."""
+    n = len(x)
+    k = max(3, n // 3 + 1)
+    tail = x[n - k :]
+    if len(tail) < 3:
+        return 0.0
+    t = np.arange(len(tail), dtype=float)
+    slope, icept = np.polyfit(t, tail, 1)
+    resid = tail - (slope * t + icept)
+    spread = float(np.sum((t - t.mean()) ** 2))
+    se = math.sqrt(float(np.sum(resid**2)) / max(1, len(tail) - 2) / spread)
+    level = float(np.mean(np.abs(tail)))
+    if se <= 1e-12 * max(level, 1e-300):
+        return math.inf if slope < 0 else 0.0
+    return float(-slope / se)
 
 
 def column(history: History, name: str) -> np.ndarray:

@@ -17,9 +17,10 @@ from nooverfit.history import History
 #: Smoothed training-loss rise above its minimum that counts as diverging (fraction).
 DIVERGE_RISE = 0.2
 #: ... provided the rise is also at least this share of how far the loss had fallen from
-#: its early level: a loss near zero (0.001 -> 0.002 with batch norm on small batches) is
-#: noise, not an optimizer running away.
-DIVERGE_FLOOR = 0.05
+#: its early level: an optimizer running away climbs back a good part of its progress,
+#: while a loss near zero swings by multiples of itself as noise (0.001 -> 0.002 with
+#: batch norm on small batches; single batches of 16 with noisy labels logged per step).
+DIVERGE_FLOOR = 0.25
 #: Validation/training loss ratio that, with a training loss that never fell, is a blow-up.
 BLOWUP = 100.0
 #: Growth of the smoothed validation loss over its minimum that only a blow-up explains
@@ -28,6 +29,10 @@ EXPLODE = 30.0
 #: Back-and-forth change of log(validation loss) per evaluation that only an unstable
 #: optimizer explains (a factor of 2 each way on average).
 VAL_SWING = 0.7
+#: Cross-entropy of a constant predictor over a million classes (ln 1e6, in nats): a
+#: classifier's validation loss that never gets below it comes from saturated outputs
+#: whatever the number of classes (a constant predictor scores at most ln K).
+SATURATED = math.log(1e6)
 #: Back-and-forth change of log(training loss) per logged point that counts as oscillating.
 OSCILLATION = 0.1
 
@@ -40,11 +45,18 @@ def diverged(history: History, train: np.ndarray, val: np.ndarray) -> str:
         if np.isinf(curve).any():
             epoch = history.epoch[int(np.flatnonzero(np.isinf(curve))[0])]
             return f"the {name} loss became infinite at epoch {epoch}"
-    if len(train) > 1 and np.isnan(train[-1]) and np.isnan(val[-1]) and np.isfinite(train).any():
+    losses = np.stack([cv.column(history, "loss"), cv.column(history, "val_loss")])
+    ended_nan = np.isnan(losses[:, -1]).all() if len(history) > 1 else False
+    if ended_nan and np.isfinite(losses).any() and not np.isfinite(losses[:, -1]).any():
         return f"the loss became NaN at epoch {history.epoch[-1]}"
     v = val[np.isfinite(val)]
     if len(history) and not v.size and np.isnan(train).all() and not _anything_finite(history):
         return "no finite loss was logged: the loss was NaN from the first epoch"
+    if len(history) >= MIN_EPOCHS and not _anything_finite(history) and _frozen(history):
+        return (
+            "no finite loss was logged and the accuracy never moved: the outputs were NaN "
+            "from the first epoch"
+        )
     if v.size >= MIN_EPOCHS and np.all(v > 0):
         jumps = np.diff(np.log(v))
         wild = (float(np.sum(np.abs(jumps))) - abs(float(np.sum(jumps)))) / len(jumps)
@@ -53,6 +65,9 @@ def diverged(history: History, train: np.ndarray, val: np.ndarray) -> str:
                 f"the validation loss jumps {math.exp(wild):.3g}x back and forth between "
                 "evaluations: the weights are thrown around"
             )
+        reason = _never_beat_chance(history, v, cv.reversals(v))
+        if reason:
+            return reason
     if v.size >= MIN_EPOCHS:
         sv = cv.smooth(v)
         if sv.min() > 0 and sv[-1] > EXPLODE * sv.min():
@@ -115,10 +130,61 @@ def diverged(history: History, train: np.ndarray, val: np.ndarray) -> str:
     return ""
 
 
+def _never_beat_chance(history: History, v: np.ndarray, back_and_forth: float) -> str:
+    """A reason when the validation loss never got below what a constant predictor
+    scores, either by far (saturated outputs: a cross-entropy over ``SATURATED``) or while
+    turning back and forth (:func:`~nooverfit._curves.reversals` over a quarter of
+    ``OSCILLATION``: an optimizer thrown around; an overfitting network gets well below
+    that level and turns once).
+
+    Only for a classifier (an accuracy in the log): the level is the cross-entropy of
+    guessing, ``ln(1 / a)`` with ``a`` its lowest validation accuracy (about the share of
+    a class at the start) and at least ``ln 2``."""
+    loss = cv.column(history, "val_loss")
+    acc = cv.accuracy(history, "accuracy", "val_")
+    if not (np.isfinite(loss).any() and np.isfinite(acc).any()):
+        return ""  # no chance level without classes (a regression's loss has no scale)
+    smooth = cv.smooth(v)
+    if smooth.min() > SATURATED:
+        return (
+            f"the validation loss never got below {smooth.min():.3g}, far above the "
+            f"{math.log(2):.2f} to {SATURATED:.1f} nats of a constant predictor over 2 "
+            "to a million classes: the outputs saturated"
+        )
+    lowest = float(np.nanmin(acc))
+    level = max(math.log(2), math.log(1 / lowest)) if lowest > 0 else math.inf
+    if smooth.min() >= level and back_and_forth > OSCILLATION / 4:
+        return (
+            f"the validation loss never got below the loss of guessing ({level:.2f}) and "
+            f"jumps back and forth between evaluations: the optimizer is unstable"
+        )
+    return ""
+
+
+def _frozen(history: History) -> bool:
+    """Whether every logged accuracy holds one value throughout (NaN outputs give every
+    sample the same class)."""
+    found = False
+    for prefix in ("", "val_"):
+        acc = cv.accuracy(history, "accuracy", prefix)
+        acc = acc[np.isfinite(acc)]
+        if acc.size:
+            found = True
+            if np.ptp(acc) > 0:
+                return False
+    return found
+
+
 def _anything_finite(history: History) -> bool:
-    """Whether any column of the log, accuracy aside, holds a finite value (a log whose
-    rows hold only NaN recorded a NaN loss from the start)."""
-    names = [c for c in history.columns() if c not in ("epoch", "accuracy", "val_accuracy")]
+    """Whether any loss or metric column of the log, accuracy aside, holds a finite value
+    (a log whose losses are all NaN recorded a NaN loss from the start; settings and
+    diagnostics such as the learning rate or the gradient norm are no evidence of fit)."""
+    names = [
+        c
+        for c in history.columns()
+        if c not in ("epoch", "accuracy", "val_accuracy")
+        and (cv.higher_is_better(c) or cv.lower_is_better(c))
+    ]
     return any(history.has(name) for name in names)
 
 

@@ -5,7 +5,8 @@ Pure and deterministic: a :class:`~nooverfit.history.History` in, a frozen
 (relative rises and falls, in shares of the run rather than per epoch), so scaling all
 losses by a constant, adding a constant penalty to the training loss (Keras adds its L2
 penalty there), or logging every second epoch leaves the verdict alone. The only absolute
-level used is the chance-level cross-entropy, for classification logs with an accuracy.
+level used is the chance-level cross-entropy, for classification logs with an accuracy
+(a loss scaled across that level is no longer a mean cross-entropy).
 The rules, in order:
 
 1. **diverging** - the run recorded a divergence; a loss is infinite, ends in NaN or
@@ -17,7 +18,11 @@ The rules, in order:
    or sits over 100x a training loss that never fell; or the run **collapsed**: accuracy
    stuck in the second half while the training loss sits far above the chance-level loss
    of a constant predictor (``max(ln 2, 2 ln(1 / accuracy))``: saturated outputs, not a
-   model that learned nothing).
+   model that learned nothing); or the validation loss never got below what a constant
+   predictor scores, by far (a cross-entropy over ln 1e6 nats: saturated outputs) or
+   while turning back and forth (10 % turns at every fourth evaluation); the level is
+   ``ln(1 / a)`` of the lowest validation accuracy, at least ln 2, for a classifier (an
+   overfitting network gets well below it before it turns once).
 2. **insufficient_evidence** - no validation curve, or fewer than ``MIN_EPOCHS`` values.
 3. **overfitting** - the smoothed validation loss rose more than ``RISE`` (15 %) above its
    minimum at least two logged points before the end (unless early stopping ended the run
@@ -29,11 +34,13 @@ The rules, in order:
    accuracy-like metric shows a large gap (training >= 97 %, validation >= ``GAP`` points
    lower) while validation no longer falls. A ratio to a training loss near zero is never
    read as divergence.
-4. **still_improving** - the smoothed validation loss fell more than ``STILL`` (2 %) over
-   the last third of the run and is lowest at its end.
-5. **underfitting** - validation is within 50 % of training at the best epoch and either
-   the training curve fell less than half of its first value or the training metric
-   (accuracy-like, in [0, 1]) stayed below 0.75.
+4. **still_improving** - the validation loss fell more than ``STILL`` (2 %) over the last
+   third of the run (least-squares line), by at least ``SIGNIFICANT`` standard errors of
+   that line (the curve's own noise), and is lowest at its end.
+5. **underfitting** - the training metric (accuracy-like, in [0, 1]) stayed below 0.75
+   (however the loss moved: Keras logs its L2 term in both losses, which fall as the
+   weights shrink), or, without one, training fell by less than half the best validation
+   loss and validation by less than its own best level.
 6. **good_fit** - otherwise.
 
 The best epoch and the onset are :func:`~nooverfit.history.best_index` and
@@ -63,8 +70,11 @@ GAP = 0.06
 WIDEN = 0.15
 #: Fall of the smoothed validation loss over the last third that is still improving.
 STILL = 0.02
-#: Share of its average rate of fall that the last third must keep to be still improving.
-BEND = 0.5
+#: Standard errors by which the last third's fall must clear its noise to count.
+SIGNIFICANT = 2.0
+#: Fewest points in the last third for a slope test on a bounded, noisy accuracy: below
+#: three degrees of freedom a t of 2 is no evidence either way.
+POWER = 5
 _EARLY_STOPS = ("patience", "generalization_loss", "progress_quotient", "up")
 
 
@@ -102,7 +112,7 @@ def diagnose(history: History, *, metric: str | None = None) -> Diagnosis:
     ev = _evidence(history, metric, train_raw, val_raw)
     if ev.signal:
         verdict = Verdict.OVERFITTING
-    elif _still_falling(ev):
+    elif _still_falling(ev) and _accuracy_follows(history, metric, ev):
         verdict = Verdict.STILL_IMPROVING
     elif _underfit(ev, _weak_metric(history, metric)):
         verdict = Verdict.UNDERFITTING
@@ -113,20 +123,42 @@ def diagnose(history: History, *, metric: str | None = None) -> Diagnosis:
 
 def _still_falling(ev: Evidence) -> bool:
     """Validation fell more than ``STILL`` over the last third, is lowest near the end, and
-    falls there at over ``BEND`` times its average rate (the curve has not bent yet)."""
+    its fall there stands ``SIGNIFICANT`` standard errors clear of the curve's own
+    epoch-to-epoch noise (a noisy flat curve whose line happens to tilt down is not)."""
     n = len(ev.val)
     near_end = int(np.argmin(ev.val)) >= n - 2 or ev.best >= n - max(2, n // 10)
-    return ev.tail_drop > STILL and near_end and ev.extra["bend"] >= BEND
+    return ev.tail_drop > STILL and near_end and ev.extra["significance"] >= SIGNIFICANT
+
+
+def _accuracy_follows(history: History, metric: str | None, ev: Evidence) -> bool:
+    """A network that gets few training samples right (accuracy under 0.75) is improving
+    only if its accuracy rises with the falling loss (``SIGNIFICANT`` standard errors over
+    the last third): a loss that falls while the accuracy stands still is a penalty
+    shrinking (Keras logs its L2 term in both losses) or confidence being calibrated.
+    A last third of fewer than ``POWER`` evaluations is too short for the test to say
+    anything (a short run whose losses still fall is still improving)."""
+    if not _weak_metric(history, metric) or len(ev.val) // 3 + 1 < POWER:
+        return True
+    keep = [e in set(ev.epochs) for e in history.epoch]
+    for prefix in ("val_", ""):
+        acc = cv.accuracy(history, metric, prefix)[np.asarray(keep, dtype=bool)]
+        if np.isfinite(acc).all() and acc.size >= MIN_EPOCHS:
+            return cv.tail_significance(1 - acc) >= SIGNIFICANT
+    return True
 
 
 def _underfit(ev: Evidence, weak: bool) -> bool:
-    """Whether training got little below where it started, measured against the
-    validation loss at its best: ``(train[0] - min(train)) / min(val)`` under 0.5 (1.5 with
-    a weak training metric). Differences of the training loss and a ratio of losses, so
-    neither a scale nor a constant penalty on the training loss changes it."""
+    """Whether the training accuracy stayed weak (under 0.75), or, without one, training
+    got little below where it started, measured against the validation loss at its best:
+    ``(train[0] - min(train)) / min(val)`` under 0.5 (and validation fell less than its
+    own best level). Differences of the training loss and a ratio of losses, so neither a
+    scale nor a constant penalty on the training loss changes it."""
     train, val = ev.train, ev.val
+    if weak:  # the accuracy says it: the network gets few training samples right (a
+        # loss can keep falling with a penalty shrinking, as Keras logs its L2 term)
+        return True
     if not np.isfinite(train).all():
-        return _close(ev) and weak
+        return False
     low = float(np.min(val))
     if low <= 0:
         return False
@@ -134,16 +166,7 @@ def _underfit(ev: Evidence, weak: bool) -> bool:
     # validation's own fall guards against a training curve whose first value was logged
     # late (a per-step log sampled every few steps)
     val_drop = (float(val[0]) - low) / low
-    return drop < (1.5 if weak else 0.5) and val_drop < (1.5 if weak else 1.0)
-
-
-def _close(ev: Evidence) -> bool:
-    """Whether validation is within 50 % of training at the best epoch (or training is
-    missing, or above validation: a penalty added to the training loss)."""
-    train, val = float(ev.train[ev.best]), float(ev.val[ev.best])
-    if not math.isfinite(train) or train <= 0:
-        return not math.isfinite(train)
-    return val / train < 1.5
+    return drop < 0.5 and val_drop < 1.0
 
 
 def _weak_metric(history: History, metric: str | None) -> bool:
@@ -215,9 +238,7 @@ def _evidence(
     low = int(np.argmin(val))
     rise = cv.ratio(float(val[-1]), float(val[low])) - 1 if val[low] > 0 else 0.0
     tail_drop = cv.tail_drop(v_raw)
-    mean_rate = cv.relative_slope(v_raw, 0)
-    tail_rate = cv.relative_slope(v_raw, n - max(2, n // 3 + 1))
-    bend = tail_rate / mean_rate if mean_rate < 0 else 0.0
+    significance = cv.tail_significance(v_raw)
     early_stopped = history.stop_reason in _EARLY_STOPS
     learned = 0.0
     if has_train and train[0] > 0:
@@ -255,5 +276,5 @@ def _evidence(
         tail_drop=tail_drop,
         early_stopped=early_stopped,
         metric_gap=metric_gap,
-        extra={"bend": bend},
+        extra={"significance": significance},
     )

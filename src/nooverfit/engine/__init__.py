@@ -17,6 +17,9 @@ The modules, from the public entry down:
 - ``feed``: each config's samples and batch order (``Feed``, ``Layout``).
 - ``stacked``, ``layers``: the stacked network and its layers (linear, batch norm, dropout).
 - ``functional``: the protocol both nets follow, and a user's own module via ``torch.func``.
+- ``skeleton``: the layer sequences a stacked net computes exactly.
+- ``chain``: a user's module made of the built-in layers, mapped onto ``stacked``.
+- ``flops``: the FLOPs of a run's matrix products and convolutions, counted from shapes.
 """
 
 from nooverfit.engine.fused import run_fused, train_group

@@ -18,8 +18,9 @@ import torch
 
 from nooverfit.config import RunConfig
 from nooverfit.data.tensors import SplitData
+from nooverfit.engine.chain import stackable
 from nooverfit.engine.feed import DataArg, Feed, per_run
-from nooverfit.engine.functional import has_running_stats, structure
+from nooverfit.engine.functional import FunctionalNet, has_running_stats, structure
 from nooverfit.engine.group import GroupTraining
 from nooverfit.engine.schedule import (
     CPU_GROUP,
@@ -33,7 +34,7 @@ from nooverfit.engine.schedule import (
     plan_groups,
     run_in_threads,
 )
-from nooverfit.engine.sequential import Factory, RunResult, make_model, run_sequential
+from nooverfit.engine.sequential import Factory, RunResult, make_model
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +52,8 @@ def train_group(
         configs: the runs.
         data: one split for all runs, or one per run (e.g. a seed's own split each).
         factory: builds a user's own network per config (default: ``build_model``); its
-            modules are stacked by :class:`~nooverfit.engine.functional.FunctionalNet`,
-            so they must share one structure and have no batch-norm running statistics.
+            modules are stacked (see :func:`~nooverfit.engine.functional.stack_modules`),
+            so they must share one structure.
 
     Returns:
         One :class:`RunResult` per config, in order, with ``engine == "fused"``.
@@ -76,7 +77,7 @@ def _train(
     group = GroupTraining(configs, Feed.of(per_run(data, len(configs))), factory=factory)
     dev = group.device
     with contextlib.ExitStack() as stack:
-        if factory is not None:
+        if isinstance(group.net, FunctionalNet):
             # Dropout inside a user's module draws from the global generator, seeded for the
             # whole run; like train.fit (and unlike seeding.seeded) without a lock, which
             # would be held for the whole run. User modules train on the calling thread.
@@ -112,22 +113,23 @@ def run_fused(
         data: one split for all runs, or one per run; runs of different splits of one data
             set share groups.
         max_group: the most configs per group (default: sized to the device).
-        factory: builds a user's own network per config; configs whose modules share a
-            structure are fused through ``torch.func``, and modules with batch-norm
-            running statistics run on the sequential engine.
+        factory: builds a user's own network per config. Modules that are plain chains of
+            the built-in models' layers (see :mod:`~nooverfit.engine.chain`) train as the
+            built-in networks do; otherwise configs whose modules share a structure are
+            fused through ``torch.func``.
         workers: groups trained at once in worker threads, each with its share of torch's
             threads; the configs are grouped for that many workers, so results depend on
             it. Default on a CPU: grouped for :data:`~nooverfit.engine.schedule.CPU_WORKERS`
             whatever the thread count (so the groups, and with them the random draws, are
             the same on any machine), trained as many at a time as
             :func:`~nooverfit.engine.schedule.cpu_workers` allows. On a GPU, and for a
-            user's modules: 1.
+            user's modules that are not chains: 1.
     """
     datas = per_run(data, len(configs))
     if not datas:
         return
     first = datas[0]
-    if factory is not None:
+    if factory is not None and not stackable(configs, datas, factory):
         yield from _run_functional(configs, datas, factory, max_group=max_group)
         return
     cpu = first.device.type == "cpu"
@@ -150,13 +152,16 @@ def run_fused(
         for group in groups:
             log.info("fused group of %d configs", len(group))
             chosen = [configs[i] for i in group]
-            yield from zip(group, train_group(chosen, [datas[i] for i in group]), strict=True)
+            results = train_group(chosen, [datas[i] for i in group], factory=factory)
+            yield from zip(group, results, strict=True)
         return
     assert steps is not None
     groups.sort(key=lambda g: -group_cost(g, steps))  # longest first, so all end together
     log.info("fused groups of %s configs, %d at a time", [len(g) for g in groups], workers)
     tasks = [
-        functools.partial(_task, [configs[i] for i in group], [datas[i] for i in group])
+        functools.partial(
+            _task, [configs[i] for i in group], [datas[i] for i in group], factory=factory
+        )
         for group in groups
     ]
     with warnings.catch_warnings():
@@ -166,9 +171,13 @@ def run_fused(
 
 
 def _task(
-    configs: list[RunConfig], datas: list[SplitData], cancel: threading.Event
+    configs: list[RunConfig],
+    datas: list[SplitData],
+    cancel: threading.Event,
+    *,
+    factory: Factory | None = None,
 ) -> list[RunResult]:
-    return _train(configs, datas, cancel=cancel)
+    return _train(configs, datas, factory=factory, cancel=cancel)
 
 
 def _steps(config: RunConfig, data: SplitData) -> int:
@@ -187,19 +196,19 @@ def _run_functional(
     max_group: int | None,
 ) -> Iterator[tuple[int, RunResult]]:
     """Group a user's modules by structure (and :func:`group_key`) and train each group
-    through :class:`FunctionalNet`, or sequentially where it cannot stack them."""
+    through :class:`FunctionalNet`; modules with batch norm only with runs of one
+    training-set size (so that partial batches are alike, see :class:`FunctionalNet`)."""
     keyed: dict[tuple, list[int]] = {}
     for i, (config, split) in enumerate(zip(configs, datas, strict=True)):
         module = make_model(config, split, factory=factory)
-        shape = None if has_running_stats(module) else structure(module)
-        keyed.setdefault((group_key(config), shape), []).append(i)
-    for (_, shape), members in keyed.items():
-        if shape is None:
-            log.info("%d runs of a module with batch-norm statistics: sequential", len(members))
-            chosen = [configs[i] for i in members]
-            for j, result in run_sequential(chosen, [datas[i] for i in members], factory=factory):
-                yield members[j], result
-            continue
+        size = None
+        if has_running_stats(module):
+            subset = split.train_index(
+                train_size=config.train_size, train_per_class=config.train_per_class
+            )
+            size = len(subset)
+        keyed.setdefault((group_key(config), structure(module), size), []).append(i)
+    for members in keyed.values():
         limit = max_group or (CPU_GROUP if datas[0].device.type != "cuda" else GPU_GROUP)
         for start in range(0, len(members), limit):
             group = members[start : start + limit]

@@ -26,7 +26,7 @@ from torch import nn
 from nooverfit.config import RunConfig
 from nooverfit.data.augment import augmenter
 from nooverfit.engine.feed import Feed, Layout, index_rows
-from nooverfit.engine.functional import BatchedNet, FunctionalNet
+from nooverfit.engine.functional import BatchedNet, stack_modules
 from nooverfit.engine.optimizer import StackedOptimizer
 from nooverfit.engine.sequential import Factory, RunResult, make_model
 from nooverfit.engine.stacked import StackedNet
@@ -138,7 +138,7 @@ class GroupTraining:
         else:
             pairs = zip(configs, feed.datas, strict=True)
             self.nets = [make_model(c, d, factory=factory) for c, d in pairs]
-            self.net = FunctionalNet(self.nets, device=dev)
+            self.net = stack_modules(self.nets, first.in_shape, device=dev)
         self.opt = StackedOptimizer(self.net, configs)
         self.ids = list(range(k))  # the config of each row of the stacked net
         self.layout = Layout.of(configs, self.ids, feed)

@@ -49,7 +49,8 @@ def run_configs(
             :func:`~nooverfit.engine.fused.run_fused`).
         factory: ``factory(config) -> nn.Module`` builds your own network per config
             (default: the built-in models); the fused engine stacks such modules through
-            ``torch.func`` where they share a structure and have no batch-norm statistics.
+            ``torch.func`` where they share a structure (see
+            :func:`~nooverfit.engine.functional.stack_modules`).
     """
     chosen = resolve_engine(engine, configs)
     stream: Iterator[tuple[int, RunResult]]

@@ -35,6 +35,7 @@ from nooverfit.engine.layers import (
     linear,
     stacked_linear,
 )
+from nooverfit.engine.skeleton import layer_ops, layer_union
 from nooverfit.models import LogSpectrogram
 
 
@@ -62,31 +63,6 @@ class Slot:
         return n
 
 
-def _ops(net: nn.Sequential) -> list[tuple[str, int]]:
-    """The layer sequence of a plain network as ``(op, weighted-layer index)``."""
-    ops: list[tuple[str, int]] = []
-    i = -1
-    for m in net:
-        if isinstance(m, nn.Linear | nn.Conv2d):
-            i += 1
-            ops.append(("linear" if isinstance(m, nn.Linear) else "conv", i))
-        elif isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d):
-            ops.append(("bn", i))
-        elif isinstance(m, nn.Dropout):
-            ops.append(("dropout", i))
-        elif isinstance(m, nn.ReLU):
-            ops.append(("relu", i))
-        elif isinstance(m, nn.MaxPool2d):
-            ops.append(("pool", i))
-        elif isinstance(m, nn.Flatten):
-            ops.append(("flatten", i))
-        elif isinstance(m, LogSpectrogram):
-            ops.append(("front", i))
-        else:
-            raise TypeError(f"cannot stack layer {type(m).__name__}")
-    return ops
-
-
 class StackedNet:
     """K networks with the same layer skeleton, trained as one.
 
@@ -97,18 +73,25 @@ class StackedNet:
             differ in width, in whether they have batch norm and in their dropout rate.
         dropout: per-config dropout rate, ``(K,)``.
         device: where the stacked tensors live.
+        prefixes: per network, the ``state_dict`` name of each of its layers (default:
+            their positions, ``"0"``, ``"1"``, ...), e.g. a user's module's own names
+            (see :mod:`~nooverfit.engine.chain`).
     """
 
     def __init__(
-        self, nets: Sequence[nn.Sequential], *, dropout: Sequence[float], device: torch.device
+        self,
+        nets: Sequence[nn.Sequential],
+        *,
+        dropout: Sequence[float],
+        device: torch.device,
+        prefixes: Sequence[Sequence[str]] | None = None,
     ) -> None:
         self.k = len(nets)
         self.device = device
-        plans = [_ops(n) for n in nets]
-        skeleton = [p for p in plans[0] if p[0] not in ("bn", "dropout")]
-        for plan in plans:
-            if [p for p in plan if p[0] not in ("bn", "dropout")] != skeleton:
-                raise ValueError("all networks of a fused group need the same layer skeleton")
+        plans = [layer_ops(n) for n in nets]
+        ops = layer_union(plans)
+        if ops is None:
+            raise ValueError("all networks of a fused group need the same layer skeleton")
         fronts = [[repr(m) for m in n if isinstance(m, LogSpectrogram)] for n in nets]
         if any(f != fronts[0] for f in fronts):
             raise ValueError("all networks of a fused group need the same front end")
@@ -117,18 +100,7 @@ class StackedNet:
         self.front = copy.deepcopy(front).to(device) if front is not None else None
         bn_layers = sorted({i for plan in plans for op, i in plan if op == "bn"})
         # the union of the layer sequences: the skeleton plus every BN/dropout any net has
-        extras: list[list[tuple[str, int]]] = [[] for _ in skeleton]
-        for plan in plans:
-            pos = -1
-            for op in plan:
-                if op[0] in ("bn", "dropout"):
-                    if op not in extras[pos]:
-                        extras[pos].append(op)
-                else:
-                    pos += 1
-        self.ops: list[tuple[str, int]] = []
-        for op, more in zip(skeleton, extras, strict=True):
-            self.ops += [op, *sorted(more, key=lambda o: o[0] != "bn")]
+        self.ops: list[tuple[str, int]] = ops
         weighted = [[m for m in n if isinstance(m, nn.Linear | nn.Conv2d)] for n in nets]
         shapes: list[tuple[int, ...]] = []
         for layers in zip(*weighted, strict=True):
@@ -163,7 +135,7 @@ class StackedNet:
         self.keys: list[dict[str, str]] = []
         with torch.no_grad():
             for k, net in enumerate(nets):
-                self.keys.append(self._load(k, net))
+                self.keys.append(self._load(k, net, prefixes[k] if prefixes else None))
         self._find_rows()
 
     def _bind(self, flat: torch.Tensor) -> None:
@@ -211,10 +183,11 @@ class StackedNet:
         self.keys = [self.keys[r] for r in rows]
         self._find_rows()
 
-    def _load(self, k: int, net: nn.Sequential) -> dict[str, str]:
+    def _load(self, k: int, net: nn.Sequential, names: Sequence[str] | None) -> dict[str, str]:
         keys: dict[str, str] = {}
         i = -1
-        for idx, m in enumerate(net):
+        for pos, m in enumerate(net):
+            idx = names[pos] if names is not None else str(pos)
             if isinstance(m, nn.Linear | nn.Conv2d):
                 i += 1
                 w = m.weight.detach().to(self.device)

@@ -10,7 +10,9 @@ averaged since the previous entry), evaluation entries (``{"eval_loss", "eval_<m
 into those epochs and averaged; the closing summary is left out.
 
 A Trainer output folder holds ``checkpoint-N/trainer_state.json`` files; the one with the
-largest ``N`` has the longest history and is read.
+largest ``N`` has the longest history and is read. When the state records that the
+``EarlyStoppingCallback`` ran out of patience, the history's stop reason is
+``"patience"``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ import json
 import math
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from nooverfit.history import History
 from nooverfit.logs._table import parse_number, rows_to_history
@@ -79,4 +83,25 @@ def read_trainer_state(path: Path, *, columns: Mapping[str, str] | None = None) 
         row["epoch"] = float(max(0, math.ceil(epoch - 1e-9) - 1))
         rows.append(row)
     note = "training losses logged every few steps are averaged per epoch"
-    return rows_to_history(rows, columns=columns, source=str(file), fold="mean", notes=(note,))
+    history = rows_to_history(rows, columns=columns, source=str(file), fold="mean", notes=(note,))
+    if _stopped_early(data):  # the Trainer keeps the best checkpoint's weights then
+        history = replace(history, stop_reason="patience")
+    return history
+
+
+def _stopped_early(state: dict[str, Any]) -> bool:
+    """Whether the Trainer's ``EarlyStoppingCallback`` ran out of patience: its state
+    (``stateful_callbacks``, transformers 4.39 and later) holds a counter of evaluations
+    without improvement that reached ``early_stopping_patience``. The callback needs
+    ``load_best_model_at_end``, so the weights kept are the best checkpoint's."""
+    callbacks = state.get("stateful_callbacks")
+    found = callbacks.get("EarlyStoppingCallback") if isinstance(callbacks, dict) else None
+    for entry in found if isinstance(found, list) else [found]:
+        if not isinstance(entry, dict):
+            continue
+        args, attributes = entry.get("args") or {}, entry.get("attributes") or {}
+        patience = parse_number(args.get("early_stopping_patience"))
+        counter = parse_number(attributes.get("early_stopping_patience_counter"))
+        if math.isfinite(patience) and patience >= 1 and counter >= patience:
+            return True
+    return False

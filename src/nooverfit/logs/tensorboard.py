@@ -10,7 +10,9 @@ map onto ``loss``/``val_loss`` the same way.
 Scalars logged per step are grouped into epochs, in this order of preference:
 
 1. a logged ``epoch`` scalar (Lightning's logger writes one; so do many loops): each
-   step belongs to the last epoch logged at or before it;
+   step belongs to the last epoch logged at or before it; when the scalar is logged
+   only every few epochs (not at the validation steps), each validation round closes an
+   epoch numbered by the scalar read between its logged values;
 2. validation logged at other steps than training (per step, or every few steps): each
    validation round closes an epoch;
 3. otherwise (every curve logged at the same steps) each logged step is an epoch, and a
@@ -89,17 +91,32 @@ def _epochs(steps: dict[int, dict[str, float]]) -> tuple[list[dict[str, float]],
     order = sorted(steps)
     tags = {tag for values in steps.values() for tag in values}
     epoch_tag = next((t for t in sorted(tags) if t.rsplit("/", 1)[-1].lower() == "epoch"), None)
-    if epoch_tag is not None:
-        rows, current = [], 0.0
-        for step in order:
-            values = dict(steps[step])
-            current = values.pop(epoch_tag, current)
-            rows.append({**values, "epoch": float(math.floor(current + 1e-9))})
-        return rows, ()
     kinds = {t: canonical(t) for t in tags}
     val_steps = sorted(
         s for s in order if any((k := kinds[t]) and k.target.startswith("val_") for t in steps[s])
     )
+    if epoch_tag is not None:
+        known = [(s, steps[s][epoch_tag]) for s in order if epoch_tag in steps[s]]
+        if all(epoch_tag in steps[s] for s in val_steps):
+            rows, current = [], 0.0
+            for step in order:
+                values = dict(steps[step])
+                current = values.pop(epoch_tag, current)
+                rows.append({**values, "epoch": float(math.floor(current + 1e-9))})
+            return rows, ()
+        # the epoch scalar is logged only every few epochs: each validation round closes
+        # an epoch, numbered by the epoch scalar read between its logged values
+        closing: list[float] = []
+        for step in val_steps:  # the middle of the step's batch: a step closing an
+            # epoch belongs to it, not to the next
+            at = float(math.floor(_epoch_at(step - 0.5, known) + 1e-9))
+            closing.append(max(at, closing[-1] + 1) if closing else at)
+        closing.append(closing[-1] + 1 if closing else 0.0)  # training after the last round
+        rows = []
+        for step in order:
+            values = {t: v for t, v in steps[step].items() if t != epoch_tag}
+            rows.append({**values, "epoch": closing[bisect.bisect_left(val_steps, step)]})
+        return rows, ()
     train_steps = [
         s
         for s in order
@@ -118,6 +135,22 @@ def _epochs(steps: dict[int, dict[str, float]]) -> tuple[list[dict[str, float]],
         # Keras's TensorBoard callback, or a loop logging once per epoch: steps are epochs
         return rows, ()
     return rows, ("no epoch scalar in the log: the logged steps are shown as epochs",)
+
+
+def _epoch_at(step: float, known: list[tuple[int, float]]) -> float:
+    """The epoch at ``step`` from the ``(step, epoch)`` pairs logged: linear between the
+    two around it, and at the rate of the whole log beyond them. A loop that logs its
+    ``epoch`` scalar only every few epochs still places each validation round in its own
+    epoch instead of merging several into the last epoch logged."""
+    i = bisect.bisect_left(known, (step, -math.inf))
+    if len(known) < 2:
+        return known[0][1] if known and step >= known[0][0] else 0.0
+    (s0, e0), (s1, e1) = (known[0], known[-1]) if i in (0, len(known)) else known[i - 1 : i + 1]
+    rate = (e1 - e0) / (s1 - s0) if s1 > s0 else 0.0
+    if i in (0, len(known)):  # outside the logged pairs: at the rate of the whole log
+        anchor_step, anchor = known[0] if i == 0 else known[-1]
+        return max(0.0, anchor + rate * (step - anchor_step))
+    return e0 + rate * (step - s0)
 
 
 def _scalar(value: object, tensor_util: object) -> float | None:

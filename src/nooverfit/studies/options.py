@@ -46,9 +46,9 @@ class StudyOptions:
         model_factory: ``model_factory(config) -> nn.Module`` builds your own network for
             each configuration instead of nooverfit's MLP/CNN. It may read
             ``config.width``, ``config.dropout`` and ``config.batchnorm``; L2, early
-            stopping and augmentation apply to any network. The fused engine stacks
-            modules of one structure through ``torch.func``; modules with batch-norm
-            running statistics train sequentially.
+            stopping and augmentation apply to any network. The fused engine trains
+            modules made of the built-in models' layers as fast as those, and stacks
+            other modules of one structure through ``torch.func``.
     """
 
     model: str = "mlp"

@@ -1,0 +1,197 @@
+"""Labels of the log corpus, from each run's regime checked against its test curve.
+
+A run's regime (how it was built: a tiny network under a heavy penalty, a huge one on 40
+samples, a step far too large...) is what it was *meant* to show; the test curve, measured
+on samples neither training nor the diagnosis ever sees, is what it *did* show. The label
+is the regime when the test curve agrees, else what the test curve shows, else none (the
+run is left out of the scores). The principles, applied to every run alike:
+
+1. **failed** (``diverging``): the test loss became non-finite, ended 3x above its
+   minimum, stayed above the loss of the best constant predictor (its 5-point moving
+   average never within 10 % of it) without still falling, or never got below it while
+   swinging by 20 % back and forth per evaluation (in log space).
+   Accuracy stuck at 96 % is no failure: a converged network's accuracy is stuck too.
+2. **overfitting**: the smoothed test loss rose 10 % above its minimum at least two
+   evaluations before the end (or, where the generator has the clean training curves, a
+   train/test accuracy gap over 10 points with training at 97 %). A run meant as an
+   underfit whose test loss rose is left out: a network held down by a heavy penalty
+   loses its early fit as the penalty wins, which is neither.
+3. **still_improving**: the test curve fell more than ``STILL`` (2 %, the rule's own
+   threshold) over its last third (least-squares line, as ``diagnose`` measures it), by
+   ``SIGNIFICANT`` standard errors of that line (the test curve's own noise, as the rule
+   measures the validation curve's), and its smoothed minimum is at the end. A run meant
+   as a good fit or an underfit whose test loss is still falling is still improving
+   (train longer), whatever its regime.
+4. **good_fit**, **underfitting**: the regime, when the test curve is flat (smoothed end
+   within 10 % of its minimum) and, where the generator has the clean training curve,
+   training fell (good fit) or learned little (underfit). An underfit's smoothed test
+   loss must also end above half the constant predictor's: a network at 96 % accuracy
+   whose training loss merely started low has learned the task.
+
+The labelled onset of an overfitting run is the minimum of the 5-evaluation moving average
+of its validation curve, moved forward to the curve's lowest value when that comes later
+(the issue's definition: the onset never lies before the best epoch), measured here
+independently of the diagnosis.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from nooverfit._curves import tail_significance
+
+#: Fall over the last third that is still improving: the rule's ``STILL``.
+STILL = 0.02
+#: Standard errors that fall must clear the test curve's own noise by: the rule's
+#: ``SIGNIFICANT``.
+SIGNIFICANT = 2.0
+#: Rise of the smoothed test loss above its minimum that is overfitting.
+TEST_RISE = 0.1
+#: Share of the constant predictor's loss an underfit's test loss stays above (it learned
+#: little: a network that halves a constant predictor's loss has learned the task).
+UNDERFIT = 0.5
+
+
+def moving_average(x: np.ndarray, width: int = 5) -> np.ndarray:
+    """Centered moving average; windows shrink at the edges."""
+    half = width // 2
+    return np.array([np.mean(x[max(0, i - half) : i + half + 1]) for i in range(len(x))])
+
+
+def constant_loss(y: np.ndarray, loss: str) -> float:
+    """Loss of the best constant predictor on targets ``y``: the entropy of the class
+    shares (cross-entropy), the variance (MSE) or the mean distance to the median (MAE)."""
+    if loss == "ce":
+        p = np.bincount(y.astype(int)) / len(y)
+        p = p[p > 0]
+        return float(-(p * np.log(p)).sum())
+    if loss == "mse":
+        return float(np.mean((y - y.mean()) ** 2))
+    return float(np.mean(np.abs(y - np.median(y))))
+
+
+def tail_fall(x: np.ndarray) -> float:
+    """Relative fall of the least-squares line over the last third (at least 2 points)."""
+    n = len(x)
+    k = max(2, n // 3 + 1)
+    tail = x[n - k :]
+    level = float(np.mean(np.abs(tail)))
+    if len(tail) < 2 or level <= 0:
+        return 0.0
+    slope = float(np.polyfit(np.arange(len(tail), dtype=float), tail, 1)[0])
+    return -slope * (len(tail) - 1) / level
+
+
+def _swing(test: np.ndarray) -> float:
+    """Back-and-forth change of log(test loss) per evaluation, beyond its net change."""
+    logs = np.log(np.maximum(test, 1e-300))
+    steps = np.diff(logs)
+    return float((np.abs(steps).sum() - abs(logs[-1] - logs[0])) / max(1, len(steps)))
+
+
+def failed(test: np.ndarray, constant: float, *, meant: bool = False) -> str:
+    """Why the test curve shows a failed run, or ``""``. ``meant``: the run was built to
+    fail, and the looser check of principle 1 applies (a failure confirmed); otherwise
+    only a clear failure relabels a run meant as something else."""
+    if not np.isfinite(test).all():
+        return "non-finite test loss"
+    smooth = moving_average(test)
+    low = float(smooth.min())
+    if low > 10 * constant:
+        return "test loss stayed 10x above a constant predictor's: saturated outputs"
+    if low > 0 and smooth[-1] > (3 if meant else 10) * low:
+        return "test loss ended far above its minimum"
+    if low > 1.1 * constant and tail_fall(test) <= STILL:
+        return "test loss stayed above a constant predictor's"
+    swing = _swing(test)
+    if meant and low > 0.9 * constant and (swing > 0.1 or smooth[-1] > 1.1 * low):
+        return "test loss swung or rose, never clearly below a constant predictor's"
+    if low > constant and swing > 0.2:
+        return "test loss swung and never got below a constant predictor's"
+    return ""
+
+
+def label(
+    regime: str,
+    test: Sequence[float],
+    val: Sequence[float],
+    val_epochs: Sequence[int],
+    constant: float,
+    clean: dict[str, Any] | None = None,
+) -> tuple[str | None, int | None, str]:
+    """The label (``None``: left out), the labelled onset epoch, and why.
+
+    Args:
+        regime: what the run was built to show.
+        test: test loss at each validated epoch.
+        val: validation loss at the same epochs (for the onset).
+        val_epochs: the epoch of each value.
+        constant: :func:`constant_loss` of the test targets.
+        clean: the generator's clean training curves (``train_eval``, ``train_acc``,
+            ``test_acc``, ``loss``), when it has them; without them (relabelling a stored
+            manifest) the checks that need them are taken as the generator passed them.
+    """
+    t = np.asarray([math.nan if v is None else v for v in test], dtype=float)
+    if len(t) < 3:
+        return None, None, "fewer than 3 evaluations"
+    if regime == "diverging":
+        why = failed(t, constant, meant=True)
+        if why:
+            return "diverging", None, why
+    else:
+        why = failed(t, constant)
+        if why:
+            return "diverging", None, why
+    smooth = moving_average(t)
+    low = int(np.argmin(smooth))
+    n = len(t)
+    rises = smooth[-1] > (1 + TEST_RISE) * smooth[low] and low <= n - 3
+    fall = tail_fall(t)
+    improving = fall > STILL and low >= n - 2 and tail_significance(t) >= SIGNIFICANT
+    if regime == "overfitting" and not rises and clean is not None:
+        rises = _gap(t, smooth, low, clean)
+    elif regime == "overfitting" and not improving:
+        rises = True  # confirmed by the generator (its clean curves are not stored)
+    if rises and regime == "underfitting":
+        # a network held down by a heavy penalty loses its early fit as the penalty wins
+        # (the training loss rises with it): neither overfitting nor a flat underfit
+        return None, None, "an underfit whose test loss rose"
+    if rises:
+        raw = np.asarray(val, dtype=float)
+        if len(raw) == n and np.isfinite(raw).all():
+            # the issue's definition: validation cannot start to worsen before its best
+            onset = max(int(np.argmin(moving_average(raw))), int(np.argmin(raw)))
+        else:
+            onset = low
+        if onset > n - 2:
+            return None, None, "overfitting onset at the last evaluation"
+        return "overfitting", int(val_epochs[onset]), "test loss rose"
+    if improving:
+        return "still_improving", None, f"test fell {fall:.3f} over the last third"
+    if regime not in ("good_fit", "underfitting"):
+        return None, None, f"test curve does not show {regime}"
+    if regime == "underfitting" and smooth[-1] < UNDERFIT * constant:
+        return None, None, "the test loss got far below a constant predictor's"
+    if clean is not None:
+        train = np.asarray(clean["train_eval"], dtype=float)
+        if regime == "good_fit" and not train[-1] < 0.7 * train[0]:
+            return None, None, "training did not fall"
+        learned_little = train[-1] > 0.4 * train[0] or (
+            clean["loss"] == "ce" and clean["train_acc"][-1] < 0.8
+        )
+        if regime == "underfitting" and not learned_little:
+            return None, None, "learned too much for an underfit"
+    return regime, None, "test curve flat"
+
+
+def _gap(t: np.ndarray, smooth: np.ndarray, low: int, clean: dict[str, Any]) -> bool:
+    """The generator's gap evidence of overfitting, from the clean training curves."""
+    if clean["loss"] == "ce":
+        acc_gap = np.asarray(clean["train_acc"]) - np.asarray(clean["test_acc"])
+        return bool(acc_gap[-1] > 0.1 and clean["train_acc"][-1] > 0.97)
+    train = np.asarray(clean["train_eval"], dtype=float)
+    return bool(train[-1] < 0.3 * t[-1] and smooth[-1] > 1.03 * smooth[low])
