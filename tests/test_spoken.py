@@ -10,6 +10,7 @@ from nooverfit.data import espeak, spoken
 from nooverfit.data.augment import augmenter
 from nooverfit.data.augment_audio import (
     AudioAugment,
+    SynthesisAugment,
     add_noise,
     pitch_shift,
     speed_perturb,
@@ -17,7 +18,14 @@ from nooverfit.data.augment_audio import (
 from nooverfit.data.shortcut import ShortcutFlag, shortcut_flags
 from nooverfit.data.split import make_group_split, split_dataset
 from nooverfit.data.synthesize import active_region, measure_snr
-from nooverfit.models import LogSpectrogram, audio_front, mel_filters
+from nooverfit.models import (
+    LogSpectrogram,
+    audio_front,
+    mel_filters,
+    mel_power,
+    speech_features,
+    speech_front,
+)
 
 # CI installs espeak-ng (.ci/run); elsewhere these tests skip without it.
 needs_espeak = pytest.mark.skipif(
@@ -52,7 +60,9 @@ def test_spoken_is_cached_deterministic_and_recorded(tmp_path, monkeypatch):
     first = spoken.load_spoken(SMALL, data_dir=str(tmp_path))
     # classes x speakers: each speaker says each keyword and an unknown word once, plus
     # one silence clip
-    assert first.x.shape == (12 * 3, 16000) and first.classes == spoken.CLASSES
+    # log-mel maps of 1 s clips (40 bands, 26 frames), computed once per clip
+    assert first.x.shape == (12 * 3, 40, 26) and first.classes == spoken.CLASSES
+    assert first.probes is not None and first.probes.foreground.shape[1] == 16000
     assert first.kind == "audio" and len(set(first.groups.tolist())) == 3
     assert first.train_groups == 1 and first.noise is not None and first.probes is not None
     assert {n.rpartition("-")[0] for n in first.noise.names} == {
@@ -193,13 +203,46 @@ def test_mel_front_end_shapes_and_filters():
     assert torch.allclose(mel, torch.log1p(f @ torch.expm1(spec)), atol=1e-3)
 
 
+def test_speech_front_reads_waveforms_and_passes_its_own_maps_through():
+    x = torch.randn(3, 16000, generator=torch.Generator().manual_seed(0))
+    front = speech_front()
+    maps = speech_features(x)
+    assert maps.shape == (3, 40, 26)
+    out = front(x)
+    assert torch.allclose(out, maps, atol=1e-5) and torch.equal(front(maps), maps)
+    assert torch.allclose(out, front(x.view(3, 1, 16000)), atol=1e-5)  # (B, 1, T) too
+    assert torch.all(mel_power(x) >= 0)
+    # reference: numpy STFT power -> mel -> log with a 40 dB floor -> per-clip z-score
+    win = np.hanning(1025)[:-1]  # periodic Hann, as torch.hann_window
+    padded = np.pad(x[0].numpy(), 512, mode="reflect")
+    frames = np.stack([padded[i * 640 : i * 640 + 1024] * win for i in range(26)], 1)
+    power = np.abs(np.fft.rfft(frames, axis=0)) ** 2
+    mel = mel_filters(1024, 40, 16000).numpy() @ power
+    logp = np.log(mel + 1e-4 * mel.max() + 1e-12)
+    ref = (logp - logp.mean()) / logp.std(ddof=1)
+    assert np.allclose(out[0].numpy(), ref, atol=1e-3)
+    # loudness is normalized away
+    assert torch.allclose(front(3 * x), out, atol=1e-4)
+    assert speech_front(channel=True)(x).shape == (3, 1, 40, 26)
+
+
 def test_augmenter_with_noise_bank_is_the_synthesis_remedy():
     from nooverfit.data.audio_io import NoiseBank
 
-    bank = NoiseBank(("white-0",), (np.ones(100, np.float32),), 16000)
+    rng = np.random.default_rng(0)
+    bank = NoiseBank(("white-0",), (rng.standard_normal(32000).astype(np.float32),), 16000)
     aug = augmenter("audio", name="spoken", noise=bank)
-    assert isinstance(aug, AudioAugment) and aug.speed > 0 and aug.pitch > 0 and aug.active
+    assert isinstance(aug, SynthesisAugment)
+    waves = aug.waves
+    assert isinstance(waves, AudioAugment) and waves.speed > 0 and waves.pitch > 0
+    assert waves.active
     assert augmenter("audio", name="keywords").speed == 0  # type: ignore[attr-defined]
+    # waveforms go through the waveform effects, mel power maps through the map effects
+    gen = torch.Generator().manual_seed(0)
+    assert aug(torch.randn(3, 16000), torch.ones(3), gen).shape == (3, 16000)
+    maps = speech_features(torch.randn(3, 16000))
+    assert aug(maps, torch.ones(3), gen).shape == (3, 40, 26)
+    assert aug.maps.bank is not None and aug.maps.bank.shape == (1, 40, 51)
 
 
 def test_with_homogeneous_cause_puts_it_first():

@@ -146,6 +146,19 @@ def test_a_following_study_records_how_runs_ended_and_where_time_went(tmp_path):
     assert reasons <= {"completed", "curve", "halved", "patience", "diverged"}
     for c in result.costs:
         assert sum(c.ended.values()) == c.runs
+    # FLOPs by hand for the baseline (an MLP 64-64-64-10 on 8x8 digits, 100 training
+    # images): 2 FLOPs a multiply-add, backward twice the forward but for the data's
+    # gradient, and each epoch an eval pass over training and validation samples
+    forward = 2 * (64 * 64 + 64 * 64 + 64 * 10)
+    train = 3 * forward - 2 * 64 * 64
+    baseline = [result.runs[k] for k in result.baseline.runs]
+    by_hand = sum(
+        len(r.history) * (100 * train + (100 + len(result.splits[i].val)) * forward)
+        for i, r in enumerate(baseline)
+    )
+    first = result.costs[0]
+    assert by_hand < first.flops < 100 * by_hand  # the baseline's and its remedies' runs
+    assert first.flop_rate == first.flops / first.seconds
     data = json.loads(json.dumps(result.to_dict()))
     assert data["costs"][0]["stage"] == "baseline and remedies"
     assert "runs ended:" in cost_line(result)

@@ -37,12 +37,23 @@ class LogSpectrogram(nn.Module):
     equally spaced on the mel scale, ``mel(f) = 2595 * log10(1 + f / 700)`` (the usual
     speech front end), giving ``(B, bands, frames)``.
 
+    With ``normalize`` (the speech front end of :func:`speech_front`), the maps are
+    ``log(P + 1e-4 * max P)`` of the mel *power* ``P`` (a 40 dB floor below each clip's
+    loudest cell, so digital silence and quiet noise look alike), normalized to zero mean
+    and unit variance per utterance (:func:`log_normalize`), which takes loudness and
+    recording level out of what the network can tell voices by. Maps of that shape,
+    ``(B, bands, frames)``, are taken to be its own output and pass through: the
+    ``spoken`` data set holds :func:`speech_features` of its clips, computed once, so
+    neither the STFT nor the normalization run again in training or evaluation, while
+    waveforms (the shortcut probes, a user's clips) go through the whole front end.
+
     Args:
         n_fft: FFT size in samples (default 128).
         hop: hop between frames in samples (default 64).
         channel: add a channel axis, ``(B, 1, F, frames)``, for a CNN (default False).
         bands: mel bands, 0 for none (default 0).
         rate: sample rate in Hz, for the mel filters (default 16,000).
+        normalize: log mel power with a floor, normalized per utterance (needs ``bands``).
     """
 
     def __init__(
@@ -53,8 +64,11 @@ class LogSpectrogram(nn.Module):
         channel: bool = False,
         bands: int = 0,
         rate: int = 16000,
+        normalize: bool = False,
     ) -> None:
         super().__init__()
+        if normalize and not bands:
+            raise ValueError("a normalized log-mel front end needs bands > 0")
         self.n_fft, self.hop, self.channel, self.bands, self.rate = (
             n_fft,
             hop,
@@ -62,6 +76,7 @@ class LogSpectrogram(nn.Module):
             bands,
             rate,
         )
+        self.normalize = normalize
         self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
         filters = mel_filters(n_fft, bands, rate) if bands else torch.zeros(0)
         self.register_buffer("filters", filters, persistent=False)
@@ -75,6 +90,10 @@ class LogSpectrogram(nn.Module):
         return (1, *shape) if self.channel else shape
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.normalize:
+            maps = x.ndim == 3 and x.shape[1] == self.bands
+            out = x if maps else log_normalize(self.mel_power(x))
+            return out.unsqueeze(1) if self.channel else out
         x = x.reshape(x.shape[0], -1)
         spec = torch.stft(
             x, self.n_fft, self.hop, window=self.window, return_complex=True, center=True
@@ -85,9 +104,29 @@ class LogSpectrogram(nn.Module):
         out = torch.log1p(mag)
         return out.unsqueeze(1) if self.channel else out
 
+    def mel_power(self, x: torch.Tensor) -> torch.Tensor:
+        """Mel power maps ``(B, bands, frames)`` of waveforms ``(B, T)`` or ``(B, 1, T)``."""
+        x = x.reshape(x.shape[0], -1)
+        spec = torch.stft(
+            x, self.n_fft, self.hop, window=self.window, return_complex=True, center=True
+        )
+        power = spec.real.square() + spec.imag.square()  # (B, F, frames)
+        return torch.matmul(self.filters, power)
+
     def extra_repr(self) -> str:
         bands = f", bands={self.bands}, rate={self.rate}" if self.bands else ""
-        return f"n_fft={self.n_fft}, hop={self.hop}, channel={self.channel}{bands}"
+        norm = ", normalize=True" if self.normalize else ""
+        return f"n_fft={self.n_fft}, hop={self.hop}, channel={self.channel}{bands}{norm}"
+
+
+def log_normalize(power: torch.Tensor, *, floor: float = 1e-4) -> torch.Tensor:
+    """``log(P + floor * max P)`` per map of ``power`` ``(B, F, frames)``, then zero mean
+    and unit variance per map (per-utterance normalization)."""
+    peak = power.amax(dim=(1, 2), keepdim=True)
+    logp = torch.log(power + floor * peak + 1e-12)
+    mean = logp.mean(dim=(1, 2), keepdim=True)
+    std = logp.std(dim=(1, 2), keepdim=True)
+    return (logp - mean) / std.clamp_min(1e-5)
 
 
 def mel_filters(n_fft: int, bands: int, rate: int) -> torch.Tensor:
@@ -110,6 +149,40 @@ def audio_front(length: int, *, channel: bool = False) -> LogSpectrogram:
     if length >= 8000:
         return LogSpectrogram(512, 320, channel=channel, bands=40, rate=16000)
     return LogSpectrogram(channel=channel)
+
+
+#: The speech front end's STFT: 64 ms frames every 40 ms at 16 kHz (26 frames a second),
+#: 40 mel bands. Half the frames of 32 ms every 20 ms, so half the network's input:
+#: held-out-voice accuracy measured about the same, training ~1.7x faster (bench/spoken.py).
+SPEECH_FFT, SPEECH_HOP, SPEECH_BANDS, SPEECH_RATE = 1024, 640, 40, 16000
+
+
+def speech_front(*, channel: bool = False) -> LogSpectrogram:
+    """The normalized log-mel front end of 16 kHz speech (see :class:`LogSpectrogram`)."""
+    return LogSpectrogram(
+        SPEECH_FFT,
+        SPEECH_HOP,
+        channel=channel,
+        bands=SPEECH_BANDS,
+        rate=SPEECH_RATE,
+        normalize=True,
+    )
+
+
+@torch.no_grad()
+def mel_power(x: torch.Tensor, *, chunk: int = 256) -> torch.Tensor:
+    """The speech front end's mel power maps ``(N, 40, frames)`` of 16 kHz waveforms
+    ``(N, T)``, in chunks."""
+    front = speech_front()
+    return torch.cat([front.mel_power(x[i : i + chunk]) for i in range(0, len(x), chunk)])
+
+
+@torch.no_grad()
+def speech_features(x: torch.Tensor, *, chunk: int = 256) -> torch.Tensor:
+    """What :func:`speech_front` makes of 16 kHz waveforms ``(N, T)``: normalized log-mel
+    maps ``(N, 40, frames)``, in chunks. A data set that holds these is read by the front
+    end as they are, so they are computed once per clip instead of once per epoch."""
+    return log_normalize(mel_power(x, chunk=chunk))
 
 
 def mlp(
@@ -193,11 +266,16 @@ def build_model(
 ) -> Network:
     """Build the model ``config`` describes, initialized from ``config.seed``.
 
-    For ``kind == "audio"`` (waveforms ``(T,)``) the network starts with a
-    :class:`LogSpectrogram`. The global random state is left as it was.
+    For ``kind == "audio"`` (waveforms ``(T,)``, or mel power maps ``(40, frames)``)
+    the network starts with a :class:`LogSpectrogram`. The global random state is left as
+    it was.
     """
     front = None
-    if kind == "audio":
+    if kind == "audio" and len(in_shape) == 2 and in_shape[0] == SPEECH_BANDS:
+        # precomputed mel power maps (the ``spoken`` data set)
+        front = speech_front(channel=config.model == "cnn")
+        in_shape = (1, *in_shape) if front.channel else tuple(in_shape)
+    elif kind == "audio":
         front = audio_front(math.prod(in_shape), channel=config.model == "cnn")
         in_shape = front.out_shape(math.prod(in_shape))
     with seeded(config.seed):

@@ -235,7 +235,13 @@ def cost_line(result: StudyResult) -> str:
         if c.runs
     )
     steps = sum(c.steps for c in result.costs)
-    head = f"Time: {st.seconds:.0f} s, {st.runs} runs, {steps} optimizer steps"
+    flops = sum(c.flops for c in result.costs)
+    seconds = sum(c.seconds for c in result.costs if c.runs)
+    rate = flops / seconds / 1e9 if seconds > 0 else 0.0
+    head = (
+        f"Time: {st.seconds:.0f} s, {st.runs} runs, {steps} optimizer steps, "
+        f"{flops / 1e12:.2f} TFLOP at {rate:.1f} GFLOP/s"
+    )
     return f"{head}: {stages}; runs ended: {ended(result.ended())}"
 
 

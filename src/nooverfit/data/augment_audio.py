@@ -15,7 +15,8 @@ Waveforms are ``(B, T)`` (or ``(B, 1, T)``; the shape is kept). One ``strength``
   :func:`nooverfit.data.synthesize.mix_at_snr` measures it.
 
 Speed and pitch are off in the default :data:`audio_augment`; :func:`synthesis_augment`
-turns them on for spoken data sets that carry a noise bank.
+turns them on for spoken data sets that carry a noise bank, and augments data sets of
+precomputed log-mel maps there instead (:mod:`nooverfit.data.augment_spectra`).
 
 Speech augmentation of this kind (shift, volume, mixed-in background noise) is the
 recipe of the Speech Commands baseline (Warden, "Speech Commands", 2018).
@@ -24,12 +25,14 @@ recipe of the Speech Commands baseline (Warden, "Speech Commands", 2018).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import torch
 
 if TYPE_CHECKING:
     from nooverfit.data.audio_io import NoiseBank
+    from nooverfit.data.augment_spectra import SpectralAugment
 
 
 def time_shift(
@@ -243,9 +246,40 @@ class AudioAugment:
 audio_augment = AudioAugment()
 
 
-def synthesis_augment(noise: NoiseBank) -> AudioAugment:
-    """The synthesis remedy for spoken data with a noise bank: time shift (10 %), speed
-    (+-15 %), pitch (+-3 semitones), gain (+-6 dB) and the bank's noises at 0-20 dB over
-    the active region, each scaled by the strength the augment remedy sweeps."""
-    bank = torch.as_tensor(noise.stack(max(len(c) for c in noise.clips)))
-    return AudioAugment(noise=bank, speed=0.15, pitch=3.0, active=True)
+@dataclass(frozen=True, eq=False)
+class SynthesisAugment:
+    """The synthesis remedy of a data set with a noise bank: waveforms ``(B, T)`` get
+    :class:`AudioAugment` (shift, speed, pitch, gain, the bank's noises), precomputed
+    log-mel maps ``(B, bands, frames)`` the voice-like
+    :class:`~nooverfit.data.augment_spectra.SpectralAugment` with the bank's maps."""
+
+    noise: NoiseBank
+
+    @cached_property
+    def waves(self) -> AudioAugment:
+        bank = torch.as_tensor(self.noise.stack(max(len(c) for c in self.noise.clips)))
+        return AudioAugment(noise=bank, speed=0.15, pitch=3.0, active=True)
+
+    @cached_property
+    def maps(self) -> SpectralAugment:
+        from nooverfit.data.augment_spectra import SpectralAugment, noise_maps
+
+        return SpectralAugment(bank=noise_maps(self.noise))
+
+    def __call__(
+        self, x: torch.Tensor, strength: torch.Tensor, gen: torch.Generator
+    ) -> torch.Tensor:
+        if x.ndim == 3 and x.shape[1] > 1:  # (B, bands, frames), not (B, 1, T)
+            return self.maps(x, strength, gen)
+        return self.waves(x, strength, gen)
+
+
+def synthesis_augment(noise: NoiseBank) -> SynthesisAugment:
+    """The synthesis remedy for spoken data with a noise bank, each effect scaled by the
+    strength the augment remedy sweeps. On waveforms: time shift (10 %), speed (+-15 %),
+    pitch (+-3 semitones), gain (+-6 dB) and the bank's noises at 0-20 dB over the active
+    region. On log-mel maps (``spoken``): vocal-tract-length warp (+-30 %), speed
+    (+-25 %), shift (10 %), the bank's noises at 10-30 dB on a quarter of the clips and
+    SpecAugment masks
+    (:class:`~nooverfit.data.augment_spectra.SpectralAugment`)."""
+    return SynthesisAugment(noise)

@@ -126,10 +126,15 @@ class ShortcutProbes:
         )
 
 
-#: Calibrated thresholds (see the module docstring and ``bench/spoken.py``).
+#: Calibrated thresholds (see the module docstring and ``bench/spoken.py``). Leaky
+#: networks fired on 56-85 % of noise-only clips, the others on at most 24 %. Clean
+#: ``spoken`` networks under the normalized log-mel front end lose up to 36 points on
+#: decided noisy clips (their training clips' silence is exactly the 40 dB floor, so any
+#: noise is new to them), as much as leaky ``keywords`` ones (32-38), so the noise-drop
+#: bound sits above both and flags only the extreme drops.
 MAX_FIRE_RATE = 0.4
 MAX_DROP = 0.3
-MAX_NOISE_DROP = 0.25
+MAX_NOISE_DROP = 0.45
 
 
 def shortcut_flags(
@@ -217,7 +222,7 @@ def shortcut_check(
         max_fire_rate: flag above this firing rate on training noises (default 0.4).
         max_drop: flag above this mean accuracy drop on held-out noises (default 0.3).
         max_noise_drop: flag above this drop from clean accuracy to accuracy on
-            training-noise mixes (default 0.25).
+            training-noise mixes (default 0.45).
         seed: seed of noise choices and offsets.
 
     Noise-only clips are the noise exactly as it appears in the probe mixes (same gain),

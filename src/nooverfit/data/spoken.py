@@ -8,13 +8,20 @@ the same way. Voice, variant, speed, pitch and placement of every clip are recor
 the cache's ``manifest.csv``.
 
 The split holds out whole speakers: the training pool has ``voices`` of them (2 by
-default), validation and test the others - the homogeneous-data lesson, measured.
+default, of 10), validation and test the others - the homogeneous-data lesson, measured.
 
 The background bank has coloured noises (white, pink, brown, blue), mains hum and
 babble (overlapping phrases in other languages, also spoken by espeak-ng); its clip names
 ``KIND-i`` record each kind. ``noise=mixed`` mixes every spoken clip with a random kind
 at a random SNR (:func:`~nooverfit.data.synthesize.mix_at_snr`, on the active region);
 ``noise=leaky`` ties the kind to the label, a deliberately shortcut-prone synthesis.
+
+The data set's samples are the speech front end's normalized log-mel maps ``(40, 26)``
+of the clips (:func:`~nooverfit.models.speech_features`, computed once per clip), so
+training reads features and the synthesis remedy warps, stretches, shifts, masks and
+adds noise to the maps (:mod:`~nooverfit.data.augment_spectra`) rather than to
+waveforms; the networks' front end passes maps through and turns waveforms (the
+shortcut probes stay waveforms) into maps.
 
 Rendering runs ``workers`` espeak-ng processes in parallel and is cached under
 ``DATA_DIR/spoken/<key>/`` (``key`` hashes every generation parameter and espeak-ng's
@@ -33,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from nooverfit._io import atomic_write, atomic_write_text
 from nooverfit.data import espeak
@@ -41,6 +49,7 @@ from nooverfit.data.dataset import Dataset, register_dataset
 from nooverfit.data.keywords import noise_clip
 from nooverfit.data.shortcut import ShortcutProbes
 from nooverfit.data.synthesize import mix_at_snr, parse_snr
+from nooverfit.models import speech_features
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +255,7 @@ def _cast(key: str, value: str) -> Any:
 def _options(arg: str | None) -> dict[str, Any]:
     """``voices=2,speakers=8,reps=15,noise=clean`` (any subset; ``leaky``/``mixed`` alone
     stand for ``noise=...``)."""
-    opts: dict[str, Any] = {"voices": 2, "speakers": 6, "reps": 15, "noise": "clean"}
+    opts: dict[str, Any] = {"voices": 2, "speakers": 10, "reps": 15, "noise": "clean"}
     for part in (arg or "").split(","):
         key, sep, value = part.strip().partition("=")
         if not key:
@@ -296,8 +305,9 @@ def load_spoken(
 
     Args:
         arg: ``voices=N`` training speakers (default 2), ``speakers=N`` in all (default
-            6), ``reps=N`` renditions of each word by each speaker (default 15),
-            ``noise=clean|mixed|leaky`` (default clean), comma-separated.
+            10: four validation and four test voices, enough to measure generalization
+            to voices never heard), ``reps=N`` renditions of each word by each speaker
+            (default 15), ``noise=clean|mixed|leaky`` (default clean), comma-separated.
         data_dir: where the renders are cached (default ``data``).
         noises: the background kinds the data set uses (silence clips, mixing), from
             :data:`NOISES` (default white,pink,brown,babble); the others are held out
@@ -358,9 +368,11 @@ def load_spoken(
             done.noise.subset(others),
             silence,
         )
+    with torch.no_grad():  # features once per clip: training reads maps, not waveforms
+        maps = speech_features(torch.as_tensor(np.stack(xs).astype(np.float32))).numpy()
     return Dataset(
         "spoken" + (f":{arg}" if arg else ""),
-        np.stack(xs).astype(np.float32),
+        maps,
         np.array(ys, np.int64),
         CLASSES,
         "audio",

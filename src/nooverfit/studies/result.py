@@ -114,6 +114,8 @@ class StageCost:
             ``curve``: curve long enough to diagnose; ``halved``: behind their grid;
             ``patience``, ``generalization_loss``, ...: their early-stopping criterion;
             ``diverged``).
+        flops: the matrix products' and convolutions' FLOPs of its runs (counted from the
+            layers' shapes, see :mod:`nooverfit.engine.flops`).
     """
 
     stage: str
@@ -122,11 +124,17 @@ class StageCost:
     epochs: int
     seconds: float
     ended: dict[str, int]
+    flops: int = 0
 
     @property
     def steps_per_second(self) -> float:
         """Optimizer steps of all runs per second of the stage's wall time."""
         return self.steps / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def flop_rate(self) -> float:
+        """FLOP/s of the stage's training over its wall time (evaluation included)."""
+        return self.flops / self.seconds if self.seconds > 0 else 0.0
 
 
 @dataclass(frozen=True)

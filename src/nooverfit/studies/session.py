@@ -26,6 +26,7 @@ from nooverfit.data.dataset import Dataset
 from nooverfit.data.tensors import SplitData
 from nooverfit.diagnosis import Diagnosis
 from nooverfit.engine import ENGINES, RunResult, run_configs
+from nooverfit.engine.flops import run_flops
 from nooverfit.engine.follow import Follow, Judge, Policy
 from nooverfit.engine.sequential import Factory, make_model, run_sequential
 from nooverfit.studies import plan
@@ -186,7 +187,7 @@ class StudySession:
 
     def cost(self, stage: str, keys: Sequence[str], seconds: float) -> StageCost:
         """The training of runs ``keys`` (trained in ``seconds``) as ``stage``'s cost."""
-        steps = epochs = 0
+        steps = epochs = flops = 0
         ended: Counter[str] = Counter()
         sizes: dict[tuple, int] = {}
         for key in dict.fromkeys(keys):
@@ -200,9 +201,12 @@ class StudySession:
             n = len(result.history)
             epochs += n
             steps += n * math.ceil(sizes[at] / c.batch_size)
+            flops += run_flops(c, self.data[c.seed], epochs=n, factory=self.factory)
             ended[result.history.stop_reason or "completed"] += 1
         runs = len(dict.fromkeys(keys))
-        return StageCost(stage, runs, steps, epochs, seconds, dict(ended.most_common()))
+        return StageCost(
+            stage, runs, steps, epochs, seconds, dict(ended.most_common()), flops=flops
+        )
 
     def runs(self, variant: RunConfig) -> list[RunResult]:
         return [self.done[variant.replace(seed=s).key] for s in self.seeds]
