@@ -54,6 +54,11 @@ def configs(base: RunConfig) -> dict[str, RunConfig]:
         "width=64": base.replace(width=64),
         "drop0.3+smooth0.1": base.replace(dropout=0.3, label_smoothing=0.1),
         "drop0.3+wd0.3": base.replace(dropout=0.3, weight_decay=0.3),
+        "mixup=0.2": base.replace(mixup=0.2),
+        "mixup=0.4": base.replace(mixup=0.4),
+        "ema=0.99": base.replace(ema=0.99),
+        "ema=0.999": base.replace(ema=0.999),
+        "ema0.999+drop0.3": base.replace(ema=0.999, dropout=0.3),
     }
     return {k: v.replace(label=k) for k, v in out.items()}
 
@@ -110,6 +115,7 @@ def main() -> None:
     parser.add_argument("--only", nargs="+")
     parser.add_argument("--scaling", nargs="+", default=["standard"])
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--tag", default="", help="names the cached probe results")
     parser.add_argument(
         "--cache", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "nooverfit-tab"
     )
@@ -133,7 +139,7 @@ def main() -> None:
             else (float("nan"), "?")
         )
         for scaling in args.scaling:
-            out = args.cache / f"{spec.name}.probe.{scaling}.json"
+            out = args.cache / f"{spec.name}.probe.{scaling}{args.tag}.json"
             if out.exists():
                 table = json.loads(out.read_text())
             else:

@@ -9,6 +9,11 @@ from typing import Any
 
 FAMILIES = ("mlp", "cnn")
 OPTIMIZERS = ("adam", "adamw", "sgd")
+#: the largest mixup alpha (Beta(alpha, alpha) concentrates at 0.5 beyond a few units)
+MAX_MIXUP = 10.0
+#: fields added after run keys were first stored: left out of :attr:`RunConfig.key` at
+#: their default, so the runs of earlier versions keep their keys (and resume)
+LATER_FIELDS = {"mixup": 0.0, "ema": 0.0}
 
 
 def check_l2(l2: float, *, name: str = "l2") -> float:
@@ -39,6 +44,12 @@ class RunConfig:
         label_smoothing: weight in [0, 1) of the uniform distribution mixed into the
             training targets (Szegedy et al., 2016); validation and test losses stay plain
             cross-entropy (default 0).
+        mixup: concentration ``alpha`` of mixup's ``Beta(alpha, alpha)`` mixing weights
+            (Zhang et al., ICLR 2018): each training sample is mixed with a partner of its
+            batch, and the loss with both labels in the same proportion; 0 for none.
+        ema: decay of an exponential moving average of the weights (0 for none): each run
+            is evaluated, kept and saved with the averaged weights (Polyak averaging;
+            Izmailov et al., "Averaging Weights Leads to Wider Optima", UAI 2018).
         batchnorm: batch normalization after each hidden linear/conv layer (default off).
         augment: augmentation strength, 0 for none (default 0).
         optimizer: ``"adam"``, ``"adamw"`` or ``"sgd"`` (momentum 0.9).
@@ -61,6 +72,8 @@ class RunConfig:
     weight_decay: float = 0.0
     dropout: float = 0.0
     label_smoothing: float = 0.0
+    mixup: float = 0.0
+    ema: float = 0.0
     batchnorm: bool = False
     augment: float = 0.0
     optimizer: str = "adam"
@@ -82,6 +95,9 @@ class RunConfig:
         check_l2(self.weight_decay, name="weight_decay")
         check_dropout(self.dropout)
         check_dropout(self.label_smoothing, name="label_smoothing")
+        check_dropout(self.ema, name="ema")
+        if not isinstance(self.mixup, (int, float)) or not 0 <= self.mixup <= MAX_MIXUP:
+            raise ValueError(f"mixup must be in [0, {MAX_MIXUP:g}], got {self.mixup!r}")
         for name in ("width", "depth", "batch_size", "epochs"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
@@ -119,5 +135,6 @@ class RunConfig:
         import hashlib
         import json
 
-        blob = json.dumps(self.to_dict(), sort_keys=True).encode()
+        fields = {k: v for k, v in self.to_dict().items() if LATER_FIELDS.get(k, object()) != v}
+        blob = json.dumps(fields, sort_keys=True).encode()
         return hashlib.sha1(blob).hexdigest()[:12]

@@ -47,6 +47,18 @@ TECHNIQUES = {
         "and rotations for digit images, never flips) so it learns what does not change the "
         "label. More diverse data is the most direct cure for overfitting."
     ),
+    "Mixup": (
+        "Trains on blends of two training examples, with their labels blended in the same "
+        "proportion, so the network learns to change its answer gradually between examples "
+        "instead of drawing sharp boundaries around each one. Alpha sets how strongly "
+        "examples are blended (most blends stay near one of the two)."
+    ),
+    "Weight averaging": (
+        "Keeps a running average of the weights over the last part of training and uses it "
+        "instead of the final weights. The optimizer's last steps wander around a good "
+        "region; their average sits nearer its middle, which tends to generalize better, and "
+        "costs no extra training."
+    ),
     "Smaller capacity": (
         "A network with fewer units has fewer ways to memorize the training set. The capacity "
         "curve shows where fewer units start to cost accuracy."

@@ -17,10 +17,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nooverfit.averaging import ModuleAverage
 from nooverfit.config import RunConfig
 from nooverfit.data.augment import augmenter
 from nooverfit.data.tensors import SplitData
 from nooverfit.history import History
+from nooverfit.mixing import mix_rows
 from nooverfit.regularize import decay_groups, l2_penalty
 from nooverfit.seeding import AUGMENT_SEED_OFFSET, SEED_STRIDE
 from nooverfit.stopping import EarlyStopping, StopReason
@@ -126,6 +128,7 @@ def fit(
     )
     gen = torch.Generator(device=device).manual_seed(config.seed + AUGMENT_SEED_OFFSET)
     strength = torch.full((config.batch_size,), config.augment, device=device)
+    average = ModuleAverage(model, config.ema) if config.ema > 0 else None
     rows: dict[str, list[float]] = {
         k: [] for k in ("loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds")
     }
@@ -148,7 +151,23 @@ def fit(
                 xb, yb = x_train[batch], y_train[batch]
                 if augment is not None:
                     xb = augment(xb, strength[: len(batch)], gen)
-                ce = F.cross_entropy(model(xb), yb, label_smoothing=config.label_smoothing)
+                if config.mixup > 0:  # mixup (mixing.py), a batch of one run
+                    mixed = mix_rows(xb.unsqueeze(0), [config.mixup], gen)
+                    logits = model(mixed.x[0])
+                    ce = torch.lerp(
+                        F.cross_entropy(
+                            logits,
+                            mixed.partner_labels(yb.unsqueeze(0))[0],
+                            label_smoothing=config.label_smoothing,
+                            reduction="none",
+                        ),
+                        F.cross_entropy(
+                            logits, yb, label_smoothing=config.label_smoothing, reduction="none"
+                        ),
+                        mixed.lam[0],
+                    ).mean()
+                else:
+                    ce = F.cross_entropy(model(xb), yb, label_smoothing=config.label_smoothing)
                 loss = ce + l2_penalty(model, config.l2)
                 if not torch.isfinite(loss):
                     diverged = True
@@ -156,6 +175,10 @@ def fit(
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
+                if average is not None:
+                    average.update()
+            if average is not None:  # evaluated, kept and saved: the averaged weights
+                average.apply()
             train = evaluate(model, x_train, y_train)
             val = evaluate(model, x_val, y_val)
             logs = {
@@ -183,6 +206,10 @@ def fit(
                 reason, stop = StopReason.REQUESTED, True
             if stop:
                 break
+            if average is not None:
+                average.restore()
+    if average is not None:
+        average.apply()
     best_epoch = len(rows["loss"]) - 1
     # Restore the best weights also after divergence: they are the last finite ones kept.
     if stopper is not None and best_state is not None:

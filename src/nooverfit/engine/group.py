@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nooverfit.averaging import RowAverage
 from nooverfit.config import RunConfig
 from nooverfit.data.augment import augmenter
 from nooverfit.engine.feed import Feed, Layout, index_rows
@@ -32,6 +33,7 @@ from nooverfit.engine.optimizer import StackedOptimizer
 from nooverfit.engine.sequential import Factory, RunResult, make_model
 from nooverfit.engine.stacked import StackedNet
 from nooverfit.history import History
+from nooverfit.mixing import MIX_SEED_OFFSET, mix_rows
 from nooverfit.models import network_for
 from nooverfit.seeding import AUGMENT_SEED_OFFSET, SEED_STRIDE
 from nooverfit.stopping import EarlyStopping, StopReason
@@ -148,6 +150,7 @@ class GroupTraining:
             self.nets = [make_model(c, d, factory=factory) for c, d in pairs]
             self.net = stack_modules(self.nets, first.in_shape, device=dev)
         self.opt = StackedOptimizer(self.net, configs)
+        self.average = RowAverage.of(self.net.flat, [c.ema for c in configs])  # averaging.py
         self.ids = list(range(k))  # the config of each row of the stacked net
         self.layout = Layout.of(configs, self.ids, feed)
         self.augment = (
@@ -158,6 +161,7 @@ class GroupTraining:
         self.seed = sum(c.seed * SEED_STRIDE**i for i, c in enumerate(configs[:8])) % 2**62
         # dropout and augmentation draws
         self.gen = torch.Generator(device=dev).manual_seed(self.seed + AUGMENT_SEED_OFFSET)
+        self.mix_gen = torch.Generator(device=dev).manual_seed(self.seed + MIX_SEED_OFFSET)
         self.stoppers = [
             EarlyStopping(c.early_stopping) if c.early_stopping else None for c in configs
         ]
@@ -194,6 +198,7 @@ class GroupTraining:
         live = np.array(running)  # alive, as far as the host knows
         shared = layout.shared
         eps = self._smoothing()
+        alphas = [self.configs[i].mixup for i in self.ids]
         whole = int(layout.sizes.min()) // size  # steps in which every row has a full batch
         # the epoch's labels, batch sizes and (when small enough) inputs, gathered once
         labels = feed.y[index]  # (K, S*B)
@@ -219,10 +224,24 @@ class GroupTraining:
             has = has_batch[:, s]
             full = s < whole and bool(live.all())
             update = alive if full else alive & has
+            mixed = None
+            if any(alphas):  # each row mixes its own partners (mixing.py)
+                rows = xb.expand(n, *xb.shape) if shared else xb
+                mixed = mix_rows(rows, alphas, self.mix_gen, vb)
+                xb = mixed.x
             logits = net.forward(
-                xb, shared=shared, train=True, valid=vb, update=update, gen=self.gen, full=full
+                xb,
+                shared=shared and mixed is None,
+                train=True,
+                valid=vb,
+                update=update,
+                gen=self.gen,
+                full=full,
             )
-            ce = smoothed(cross_entropy(logits, yb), logits, eps)
+            ce = cross_entropy(logits, yb)
+            if mixed is not None:
+                ce = mixed.loss(ce, cross_entropy(logits, mixed.partner_labels(yb)))
+            ce = smoothed(ce, logits, eps)
             per = ce.mean(1) if full else (ce * vb).sum(1) / counts[:, s]
             net.zero_grad()
             per.sum().backward()
@@ -234,6 +253,8 @@ class GroupTraining:
                 if self.sync_each_step:
                     live = alive.numpy().copy()
             self.opt.step(alive & has, live & (s < layout.batches))
+            if self.average is not None:
+                self.average.update(net.flat, alive & has)
         return alive
 
     def _smoothing(self) -> torch.Tensor | None:
@@ -250,6 +271,8 @@ class GroupTraining:
         the best weights, and let finished configs leave the net once they are enough
         (each would still cost its share of every later step)."""
         layout = self.layout
+        if self.average is not None:  # evaluated, kept and saved: the averaged weights
+            self.average.apply(self.net.flat)
         train_loss, train_acc = _evaluate(self.net, self.feed, *layout.train_eval)
         val_loss, val_acc = _evaluate(self.net, self.feed, *layout.val_eval)
         alive_now = alive.tolist()
@@ -293,14 +316,20 @@ class GroupTraining:
             keep = [r for r in range(n) if r not in set(done)]
             self.net.select(keep)
             self.opt.select(keep)
+            if self.average is not None:
+                self.average.select(keep)
             index = torch.tensor(keep, device=self.device)
             self.best = {name: t[index] for name, t in self.best.items()}
             self.ids = [self.ids[r] for r in keep]
             self.layout = Layout.of(self.configs, self.ids, self.feed)
+        if self.average is not None:
+            self.average.restore(self.net.flat)
 
     def finish(self, done: list[int]) -> None:
         """Store the results of rows ``done``: the best epoch's weights where early
         stopping kept some (and the run did not diverge), else the final ones."""
+        if self.average is not None:
+            self.average.apply(self.net.flat)
         final = self.net.snapshot()
         for r in done:
             i = self.ids[r]

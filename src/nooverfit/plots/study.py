@@ -38,6 +38,8 @@ LABELS = {
     "augment": "augmentation strength",
     "label_smoothing": "label smoothing",
     "ensemble_size": "networks in the ensemble",
+    "mixup": "mixup alpha",
+    "ema_window": "steps the weight average spans, 1 / (1 - decay)",
 }
 
 
@@ -73,7 +75,7 @@ def curve_view(curve: ValidationCurve) -> CurveView:
     """The shading, grid-edge flag and caption of a validation curve, from its data."""
     x = [float(v) for v in curve.values]
     log = curve.param == "width" or (
-        curve.param in ("l2", "weight_decay") and all(v > 0 for v in x)
+        curve.param in ("l2", "weight_decay", "ema_window") and all(v > 0 for v in x)
     )
 
     def mid(a: float, b: float) -> float:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from nooverfit.config import RunConfig
 from nooverfit.stopping import STANDARD_CRITERIA
+from nooverfit.studies.labels import describe  # plan.describe, as callers know it
 from nooverfit.studies.transfer_stage import STUDY_STRATEGIES, transfer_config
 
 
@@ -42,6 +43,8 @@ class StudyBudget:
             Loshchilov & Hutter, ICLR 2019: coupled L2 is weak under Adam).
         smoothing: label-smoothing grid.
         ensembles: sizes of the ensembles of the best variants (see :mod:`.ensemble`).
+        mixup: mixup's alpha grid (:mod:`nooverfit.mixing`).
+        ema: decay grid of the moving average of the weights (:mod:`nooverfit.averaging`).
     """
 
     epochs: int
@@ -61,6 +64,8 @@ class StudyBudget:
     min_epochs: int = 10
     min_steps: int = 200
     halving: float | None = None
+    mixup: tuple[float, ...] = (0.2, 0.4)
+    ema: tuple[float, ...] = (0.99, 0.999)
 
     def fixed(self) -> StudyBudget:
         """This budget as before issue 21: fixed epochs, no curve following, no halving."""
@@ -92,6 +97,8 @@ BUDGETS: dict[str, StudyBudget] = {
         steps=1500,
         weight_decay=(0.003, 0.01, 0.03, 0.1, 0.2, 0.3, 1.0, 3.0, 10.0),
         smoothing=(0.05, 0.1, 0.2, 0.3),
+        mixup=(0.1, 0.2, 0.4, 1.0),
+        ema=(0.9, 0.99, 0.995, 0.999),
         reference=200,
         follow=2.0,
         halving=0.5,
@@ -109,6 +116,8 @@ BUDGETS: dict[str, StudyBudget] = {
         weight_decay=tuple(10.0 ** (k / 4) for k in range(-12, 5)),
         smoothing=(0.05, 0.1, 0.15, 0.2, 0.3),
         ensembles=(3, 5, 9, 15),
+        mixup=(0.05, 0.1, 0.2, 0.3, 0.4, 0.7, 1.0),
+        ema=(0.8, 0.9, 0.95, 0.99, 0.999),
         reference=200,
         follow=2.0,
         halving=0.5,
@@ -120,6 +129,8 @@ REMEDIES = (
     "l2",
     "dropout",
     "label_smoothing",
+    "mixup",
+    "ema",
     "batchnorm",
     "early_stopping",
     "augment",
@@ -176,6 +187,8 @@ def remedy_variants(baseline: RunConfig, budget: StudyBudget) -> dict[str, list[
         "label_smoothing": [
             b.replace(label_smoothing=e, label=f"label smoothing={e:g}") for e in budget.smoothing
         ],
+        "mixup": [b.replace(mixup=a, label=f"mixup={a:g}") for a in budget.mixup],
+        "ema": [b.replace(ema=d, label=f"weight average={d:g}") for d in budget.ema],
         "batchnorm": [b.replace(batchnorm=True, label="batchnorm")],
         "early_stopping": [
             b.replace(early_stopping=c, label=f"early stopping {c}") for c in budget.stopping
@@ -202,6 +215,8 @@ def combine(baseline: RunConfig, chosen: dict[str, RunConfig]) -> list[RunConfig
             merged = merged.replace(label_smoothing=cfg.label_smoothing)
         elif name == "dropout":
             merged = merged.replace(dropout=cfg.dropout)
+        elif name in ("mixup", "ema"):
+            merged = merged.replace(**{name: getattr(cfg, name)})
         elif name == "batchnorm":
             merged = merged.replace(batchnorm=True)
         elif name == "early_stopping":
@@ -229,28 +244,6 @@ def combine(baseline: RunConfig, chosen: dict[str, RunConfig]) -> list[RunConfig
         candidates.append(merged.replace(early_stopping="patience:10"))
     unique = list(dict.fromkeys(c.replace(label=describe(c, baseline)) for c in candidates))
     return unique
-
-
-def describe(config: RunConfig, baseline: RunConfig) -> str:
-    """A short label of what ``config`` changes relative to ``baseline``."""
-    parts = []
-    if config.l2 != baseline.l2:
-        parts.append(f"l2={config.l2:.2g}")
-    if config.weight_decay != baseline.weight_decay:
-        parts.append(f"weight decay={config.weight_decay:.2g}")
-    if config.dropout != baseline.dropout:
-        parts.append(f"dropout={config.dropout:g}")
-    if config.label_smoothing != baseline.label_smoothing:
-        parts.append(f"label smoothing={config.label_smoothing:g}")
-    if config.batchnorm != baseline.batchnorm:
-        parts.append("batchnorm")
-    if config.early_stopping != baseline.early_stopping:
-        parts.append(f"early stopping {config.early_stopping}")
-    if config.augment != baseline.augment:
-        parts.append(f"augment={config.augment:g}")
-    if config.width != baseline.width:
-        parts.append(f"width={config.width}")
-    return " + ".join(parts) or "baseline"
 
 
 def learning_curve_sizes(budget: StudyBudget, available: int) -> list[int]:
@@ -387,6 +380,8 @@ def unregularized(config: RunConfig) -> RunConfig:
         weight_decay=0.0,
         dropout=0.0,
         label_smoothing=0.0,
+        mixup=0.0,
+        ema=0.0,
         batchnorm=False,
         augment=0.0,
         early_stopping=None,

@@ -98,6 +98,24 @@ def _pytorch(c: RunConfig, classes: int, kind: str) -> str:
                 f"augment = lambda x: x + {_number(0.1 * s)} * torch.randn_like(x)"
                 "  # standardized features"
             )
+    if c.mixup:
+        lines += [
+            f"# mixup (alpha {_number(c.mixup)}), on each training batch xb, yb:",
+            f"lam = torch.distributions.Beta({_number(c.mixup)}, {_number(c.mixup)})"
+            ".sample((len(xb),))",
+            "perm = torch.randperm(len(xb)); lx = lam.view(-1, *[1] * (xb.ndim - 1))",
+            "logits = model(lx * xb + (1 - lx) * xb[perm])",
+            "loss = (lam * nn.functional.cross_entropy(logits, yb, reduction='none')"
+            " + (1 - lam) * nn.functional.cross_entropy(logits, yb[perm], reduction='none'))"
+            ".mean()",
+        ]
+    if c.ema:
+        lines += [
+            "from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn",
+            f"average = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn({_number(c.ema)}))",
+            "# after each optimizer.step(): average.update_parameters(model);"
+            " evaluate and keep average.module",
+        ]
     if c.early_stopping:
         lines += [
             "import nooverfit as no  # or your own patience loop",
@@ -196,6 +214,8 @@ def _keras(c: RunConfig, classes: int, kind: str) -> str:
         args += f", weight_decay={_number(c.weight_decay)}"
     else:
         optimizer = "Adam"
+    if c.ema:  # Keras's optimizers keep the average; fit() ends with it in the model
+        args += f", use_ema=True, ema_momentum={_number(c.ema)}"
     if c.label_smoothing:
         # Keras's sparse loss has no label smoothing: one-hot labels and the dense loss.
         loss = (
@@ -236,6 +256,16 @@ def _notes(c: RunConfig) -> tuple[str, ...]:
         )
     if c.optimizer != "sgd" and c.weight_decay and c.l2:
         notes.append("AdamW's weight decay is decoupled; the coupled L2 is the Keras regularizer.")
+    if c.mixup:
+        notes.append(
+            "Keras has no mixup layer for any data: blend each batch and its one-hot labels "
+            "as the PyTorch lines do (e.g. in a keras.utils.PyDataset)."
+        )
+    if c.ema:
+        notes.append(
+            "nooverfit's weight average warms up (decay min(d, (1 + t) / (4 + t)) at step t) "
+            "and scores every epoch with it; torch's and Keras's averages do not warm up."
+        )
     notes.append(
         "Keras's Dense layers use Glorot initialization and PyTorch's Linear layers Kaiming "
         "uniform: expect close, not identical, curves."

@@ -281,13 +281,19 @@ def _validation_curves(
         ("dropout", "dropout"),
         ("label_smoothing", "label_smoothing"),
         ("augment", "augment"),
+        ("mixup", "mixup"),
+        ("ema_window", "ema"),
     )
     for param, stage in knobs:
         variants = by_stage.get(stage, [])
         if not variants:
             continue
-        pts = [(getattr(v.config, param), v.score) for v in variants]
-        if param in ("dropout", "label_smoothing", "augment"):  # 0 is the baseline
+        if param == "ema_window":  # the decay as the steps it averages: 1 / (1 - decay)
+            pts = [(float(f"{1 / (1 - v.config.ema):.6g}"), v.score) for v in variants]
+            pts.insert(0, (1.0, base.score))  # the last iterate alone
+        else:
+            pts = [(getattr(v.config, param), v.score) for v in variants]
+        if param in ("dropout", "label_smoothing", "augment", "mixup"):  # 0 is the baseline
             pts.insert(0, (0.0, base.score))
         curves.append(
             validation_curve(
