@@ -129,13 +129,18 @@ def ratio(a: float, b: float) -> float:
     return a / b
 
 
+def last_third(x: np.ndarray, least: int) -> np.ndarray:
+    """The last third of ``x``'s points and one more (the stretch the tail tests fit a
+    line to), at least ``least`` points where ``x`` has them."""
+    n = len(x)
+    return x[n - max(least, n // 3 + 1) :]
+
+
 def tail_drop(x: np.ndarray) -> float:
     """Relative fall of ``x`` over the last third of its points (at least two): the
     least-squares line's drop across that stretch over the mean level there. Positive
     when falling; per share of the run, so logging every second epoch leaves it alone."""
-    n = len(x)
-    k = max(2, n // 3 + 1)
-    tail = x[n - k :]
+    tail = last_third(x, 2)
     if len(tail) < 2:
         return 0.0
     t = np.arange(len(tail), dtype=float)
@@ -149,9 +154,7 @@ def tail_significance(x: np.ndarray) -> float:
     points) falls by: its slope over the slope's standard error, from the residuals
     around the line (the curve's own epoch-to-epoch noise). Positive when falling; 0 for
     fewer than 3 points; large for a curve falling without noise."""
-    n = len(x)
-    k = max(3, n // 3 + 1)
-    tail = x[n - k :]
+    tail = last_third(x, 3)
     if len(tail) < 3:
         return 0.0
     t = np.arange(len(tail), dtype=float)
