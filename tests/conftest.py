@@ -17,6 +17,18 @@ TINY = plan.StudyBudget(
 )
 
 
+@pytest.fixture(scope="module")
+def data():
+    """The digits split of seed 0 on the CPU, one per test module, read on one thread
+    (tiny matrices: more threads only add overhead)."""
+    from nooverfit.data import load_split
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield load_split("digits", seed=0, device="cpu")
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def tiny_study(tmp_path_factory):
     """A two-seed study of a width-16 MLP on digits, written to disk once per session."""

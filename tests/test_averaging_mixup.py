@@ -7,17 +7,8 @@ from torch import nn
 
 from nooverfit.averaging import ModuleAverage, RowAverage, warm_decay
 from nooverfit.config import RunConfig
-from nooverfit.data import load_split
 from nooverfit.engine import run_configs
 from nooverfit.mixing import mix_rows
-
-
-@pytest.fixture(scope="module")
-def data():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield load_split("digits", seed=0, device="cpu")
-    torch.set_num_threads(threads)
 
 
 def test_row_average_matches_the_formula_row_by_row():

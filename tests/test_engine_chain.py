@@ -9,7 +9,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from nooverfit.config import RunConfig
-from nooverfit.data import load_split
 from nooverfit.engine import run_configs
 from nooverfit.engine.chain import as_chain, chains_for
 from nooverfit.engine.functional import FunctionalNet, stack_modules
@@ -17,11 +16,6 @@ from nooverfit.engine.stacked import StackedNet
 from nooverfit.models import cnn, mlp
 
 IMAGE = (1, 8, 8)
-
-
-@pytest.fixture(scope="module")
-def data():
-    return load_split("digits", seed=0, device="cpu")
 
 
 class Net(nn.Module):

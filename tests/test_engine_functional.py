@@ -7,7 +7,6 @@ import torch
 from torch import nn
 
 from nooverfit.config import RunConfig
-from nooverfit.data import load_split
 from nooverfit.engine import run_configs
 from nooverfit.engine.functional import FunctionalNet
 
@@ -29,11 +28,6 @@ def factory(config: RunConfig) -> nn.Module:
     if config.batchnorm:
         layers.append(nn.BatchNorm1d(config.width))
     return nn.Sequential(*layers, nn.Linear(config.width, 10))
-
-
-@pytest.fixture(scope="module")
-def data():
-    return load_split("digits", seed=0, device="cpu")
 
 
 def _close(a, b):

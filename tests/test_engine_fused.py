@@ -15,14 +15,6 @@ from nooverfit.regularize import decay_groups
 CPU = torch.device("cpu")
 
 
-@pytest.fixture(scope="module")
-def data():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny matrices: threads only add overhead
-    yield load_split("digits", seed=0, device="cpu")
-    torch.set_num_threads(threads)
-
-
 def _both(configs, data):
     seq = run_configs(configs, data, engine="sequential")
     fused = run_configs(configs, data, engine="fused")

@@ -9,22 +9,12 @@ import json
 import math
 
 import pytest
-import torch
 
 from nooverfit.config import RunConfig
-from nooverfit.data import load_split
 from nooverfit.engine import run_configs
 from nooverfit.engine.follow import Follow, Policy, Tracker
 from nooverfit.studies import plan
 from nooverfit.studies.halving import Halving, stage_halving
-
-
-@pytest.fixture(scope="module")
-def data():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield load_split("digits", seed=0, device="cpu")
-    torch.set_num_threads(threads)
 
 
 def test_follow_waits_for_factor_times_the_best_and_the_minimum():

@@ -1,9 +1,6 @@
 import json
 
-import pytest
-
 from nooverfit.config import RunConfig
-from nooverfit.data.tensors import load_split
 from nooverfit.history import History
 from nooverfit.train import Scores
 from nooverfit.tune.report import MIN_TRIALS, tuned_comparison, tuning_summary
@@ -34,11 +31,6 @@ def test_tuning_summary_warns_when_importances_rest_on_few_trials():
     assert "5 complete trials" in few["importance_warning"]
     assert list(few["importances"]) == ["l2", "dropout"]  # largest first
     assert tuning_summary(_result(RunConfig(), MIN_TRIALS))["importance_warning"] is None
-
-
-@pytest.fixture(scope="module")
-def data():
-    return load_split("digits", seed=0, device="cpu")
 
 
 def test_tuned_comparison_never_recommends_a_config_worse_than_the_baseline(data):
