@@ -26,7 +26,7 @@ from nooverfit.data.dataset import Dataset
 from nooverfit.data.tensors import SplitData
 from nooverfit.diagnosis import Diagnosis
 from nooverfit.engine import ENGINES, RunResult, run_configs
-from nooverfit.engine.flops import run_flops
+from nooverfit.engine.flops import config_flops, training_flops
 from nooverfit.engine.follow import Follow, Judge, Policy
 from nooverfit.engine.sequential import Factory, make_model, run_sequential
 from nooverfit.studies import plan
@@ -201,7 +201,11 @@ class StudySession:
             n = len(result.history)
             epochs += n
             steps += n * math.ceil(sizes[at] / c.batch_size)
-            flops += run_flops(c, self.data[c.seed], epochs=n, factory=self.factory)
+            data = self.data[c.seed]
+            per_sample = config_flops(c, data, factory=self.factory)
+            flops += training_flops(
+                per_sample, train_samples=sizes[at], val_samples=len(data.split.val), epochs=n
+            )
             ended[result.history.stop_reason or "completed"] += 1
         runs = len(dict.fromkeys(keys))
         return StageCost(
