@@ -8,8 +8,9 @@ run is left out of the scores). The principles, applied to every run alike:
 
 1. **failed** (``diverging``): the test loss became non-finite, ended 3x above its
    minimum, stayed above the loss of the best constant predictor (its 5-point moving
-   average never within 10 % of it) without still falling, or never got below it while
-   swinging by 20 % back and forth per evaluation (in log space).
+   average never within 10 % of it) without still falling (nor rising half again above
+   its minimum, in a run not built to fail: that is a memorizing network), or never got
+   below it while swinging by 20 % back and forth per evaluation (in log space).
    Accuracy stuck at 96 % is no failure: a converged network's accuracy is stuck too.
 2. **overfitting**: the smoothed test loss rose 10 % above its minimum at least two
    evaluations before the end (or, where the generator has the clean training curves, a
@@ -23,7 +24,8 @@ run is left out of the scores). The principles, applied to every run alike:
    as a good fit or an underfit whose test loss is still falling is still improving
    (train longer), whatever its regime.
 4. **good_fit**, **underfitting**: the regime, when the test curve is flat (smoothed end
-   within 10 % of its minimum) and, where the generator has the clean training curve,
+   within 5 % of its minimum: a rise between 5 and 10 % is neither flat nor overfitting,
+   and the run is left out) and, where the generator has the clean training curve,
    training fell (good fit) or learned little (underfit). An underfit's smoothed test
    loss must also end above half the constant predictor's: a network at 96 % accuracy
    whose training loss merely started low has learned the task.
@@ -51,6 +53,9 @@ STILL = 0.02
 SIGNIFICANT = 2.0
 #: Rise of the smoothed test loss above its minimum that is overfitting.
 TEST_RISE = 0.1
+#: Rise of the smoothed test loss above its minimum that a flat curve (good fit, underfit)
+#: stays within: between ``FLAT`` and ``TEST_RISE`` the run is neither, and left out.
+FLAT = 0.05
 #: Share of the constant predictor's loss an underfit's test loss stays above (it learned
 #: little: a network that halves a constant predictor's loss has learned the task).
 UNDERFIT = 0.5
@@ -105,7 +110,9 @@ def failed(test: np.ndarray, constant: float, *, meant: bool = False) -> str:
         return "test loss stayed 10x above a constant predictor's: saturated outputs"
     if low > 0 and smooth[-1] > (3 if meant else 10) * low:
         return "test loss ended far above its minimum"
-    if low > 1.1 * constant and tail_fall(test) <= STILL:
+    if low > 1.1 * constant and tail_fall(test) <= STILL and (meant or smooth[-1] < 1.5 * low):
+        # (a test loss that rose half again above its minimum, in a run not built to
+        # fail, is a memorizing network's confident mistakes: the rise is overfitting)
         return "test loss stayed above a constant predictor's"
     swing = _swing(test)
     if meant and low > 0.9 * constant and (swing > 0.1 or smooth[-1] > 1.1 * low):
@@ -174,6 +181,8 @@ def label(
         return "still_improving", None, f"test fell {fall:.3f} over the last third"
     if regime not in ("good_fit", "underfitting"):
         return None, None, f"test curve does not show {regime}"
+    if smooth[-1] > (1 + FLAT) * smooth[low] and low <= n - 3:
+        return None, None, "test loss rose by 5 to 10 %: neither flat nor overfitting"
     if regime == "underfitting" and smooth[-1] < UNDERFIT * constant:
         return None, None, "the test loss got far below a constant predictor's"
     if clean is not None:

@@ -33,6 +33,12 @@ VAL_SWING = 0.7
 #: classifier's validation loss that never gets below it comes from saturated outputs
 #: whatever the number of classes (a constant predictor scores at most ln K).
 SATURATED = math.log(1e6)
+#: Validation loss over this multiple of the loss of guessing, with an accuracy that never
+#: rose by ``LEARNED``, comes from confidently wrong (saturated) outputs, not an underfit
+#: (which scores about the loss of guessing), unless the training loss got below half of
+#: that level (a network memorizing a few samples is overfitting).
+ABOVE_GUESSING = 1.5
+LEARNED = 0.1
 #: Back-and-forth change of log(training loss) per logged point that counts as oscillating.
 OSCILLATION = 0.1
 
@@ -157,6 +163,15 @@ def _never_beat_chance(history: History, v: np.ndarray, back_and_forth: float) -
         return (
             f"the validation loss never got below the loss of guessing ({level:.2f}) and "
             f"jumps back and forth between evaluations: the optimizer is unstable"
+        )
+    train = cv.column(history, "loss")
+    train = train[np.isfinite(train)]
+    fits = train.size and float(np.median(train[train.size // 2 :])) < level / 2
+    if smooth.min() >= ABOVE_GUESSING * level and np.nanmax(acc) - lowest < LEARNED and not fits:
+        return (
+            f"the validation loss never got below {smooth.min():.3g}, well above chance level "
+            f"(the loss of guessing, {level:.2f}), and the accuracy never rose: the outputs "
+            "saturated"
         )
     return ""
 

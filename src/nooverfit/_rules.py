@@ -75,6 +75,12 @@ SIGNIFICANT = 2.0
 #: Fewest points in the last third for a slope test on a bounded, noisy accuracy: below
 #: three degrees of freedom a t of 2 is no evidence either way.
 POWER = 5
+#: Training loss below this share of the best validation loss: the network fits its
+#: training set, whatever the fall (never an underfit).
+FAR_BELOW = 0.5
+#: Fall of validation below its first value, as a share of its best, under which a run
+#: whose training loss was logged too rarely to read learned little.
+LEARNED_LITTLE = 0.15
 _EARLY_STOPS = ("patience", "generalization_loss", "progress_quotient", "up")
 
 
@@ -157,11 +163,15 @@ def _underfit(ev: Evidence, weak: bool) -> bool:
     if weak:  # the accuracy says it: the network gets few training samples right (a
         # loss can keep falling with a penalty shrinking, as Keras logs its L2 term)
         return True
-    if not np.isfinite(train).all():
-        return False
     low = float(np.min(val))
     if low <= 0:
         return False
+    if ev.extra["train_points"] < MIN_EPOCHS:  # a training loss logged once or twice
+        # shows no fall: validation alone must have learned little
+        return (ev.extra["val_first"] - low) / low < LEARNED_LITTLE
+    if not np.isfinite(train).all() or ev.extra["train_late"] < FAR_BELOW * low:
+        return False  # training got far below validation: the network fits, it is no
+        # underfit (a constant penalty only lifts the training loss towards validation)
     drop = (float(train[0]) - float(np.min(train))) / low
     # validation's own fall guards against a training curve whose first value was logged
     # late (a per-step log sampled every few steps)
@@ -239,6 +249,7 @@ def _evidence(
     rise = cv.ratio(float(val[-1]), float(val[low])) - 1 if val[low] > 0 else 0.0
     tail_drop = cv.tail_drop(v_raw)
     significance = cv.tail_significance(v_raw)
+    real = train_raw[np.isfinite(train_raw)]  # the training values actually logged
     early_stopped = history.stop_reason in _EARLY_STOPS
     learned = 0.0
     if has_train and train[0] > 0:
@@ -276,5 +287,10 @@ def _evidence(
         tail_drop=tail_drop,
         early_stopped=early_stopped,
         metric_gap=metric_gap,
-        extra={"significance": significance},
+        extra={
+            "significance": significance,
+            "train_points": float(real.size),
+            "val_first": float(v_raw[0]) if n else math.nan,
+            "train_late": float(np.median(real[real.size // 2 :])) if real.size else math.nan,
+        },
     )
