@@ -80,7 +80,7 @@ POWER = 5
 FAR_BELOW = 0.5
 #: Fall of validation below its first value, as a share of its best, under which a run
 #: whose training loss was logged too rarely to read learned little.
-LEARNED_LITTLE = 0.15
+LEARNED_LITTLE = 0.1
 _EARLY_STOPS = ("patience", "generalization_loss", "progress_quotient", "up")
 
 
@@ -168,7 +168,8 @@ def _underfit(ev: Evidence, weak: bool) -> bool:
         return False
     if ev.extra["train_points"] < MIN_EPOCHS:  # a training loss logged once or twice
         # shows no fall: validation alone must have learned little
-        return (ev.extra["val_first"] - low) / low < LEARNED_LITTLE
+        raw_low = ev.extra["val_low"]
+        return (ev.extra["val_first"] - raw_low) / raw_low < LEARNED_LITTLE
     if not np.isfinite(train).all() or ev.extra["train_late"] < FAR_BELOW * low:
         return False  # training got far below validation: the network fits, it is no
         # underfit (a constant penalty only lifts the training loss towards validation)
@@ -235,6 +236,7 @@ def _evidence(
     """Features of the validated epochs (epochs without a validation value are skipped,
     so logging every second epoch reads like logging every epoch)."""
     keep = np.isfinite(val_raw)
+    monitor_is_loss = np.isfinite(cv.column(history, "val_loss")).any()
     epochs = tuple(e for e, k in zip(history.epoch, keep, strict=True) if k)
     v_raw = val_raw[keep]
     t_full = cv.fill_missing(train_raw)
@@ -259,6 +261,16 @@ def _evidence(
         cv.accuracy(history, metric, "")[keep],
         cv.accuracy(history, metric, "val_")[keep],
     )
+    bounded = bool(n) and not math.isfinite(acc_t[-1]) and has_train and history.has("loss")
+    if bounded and math.isfinite(acc_v[-1]) and monitor_is_loss:
+        # no training accuracy logged (HF, SummaryWriter loops): a misclassified sample
+        # costs at least ln 2 nats of cross-entropy, so a mean training loss L bounds the
+        # training accuracy from below by 1 - L / ln 2 (a penalty in the loss only lowers
+        # the bound)
+        acc_t = acc_t.copy()
+        acc_t[-1] = 1 - max(0.0, float(train[-1])) / math.log(2)
+    else:
+        bounded = False
     metric_gap = float(acc_t[-1] - acc_v[-1]) if n else math.nan
     # growth of the train/validation gap since the validation minimum, against the
     # validation level there: a constant added to the training loss cancels out
@@ -291,6 +303,8 @@ def _evidence(
             "significance": significance,
             "train_points": float(real.size),
             "val_first": float(v_raw[0]) if n else math.nan,
+            "val_low": float(np.min(v_raw)) if n else math.nan,
+            "accuracy_bound": float(bounded),
             "train_late": float(np.median(real[real.size // 2 :])) if real.size else math.nan,
         },
     )
