@@ -36,7 +36,7 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 import numpy as np
 import torch
 from _corpus_data import DATASETS, FRESH_DATA, HELDOUT_DATA, load_data
-from _corpus_labels import constant_loss, label
+from _corpus_labels import constant_loss, label, references
 from _corpus_writers import WRITERS
 
 FRAMEWORKS = ("keras", "tensorboard", "lightning", "hf")
@@ -332,14 +332,19 @@ def relabel(root: Path) -> None:
     from nooverfit.logs import read_log
 
     changed: dict[tuple[str, str], int] = {}
-    for file in sorted(root.glob("manifest*.jsonl")):
+    files = sorted(root.glob("manifest*.jsonl"))
+    best = references([json.loads(line) for f in files for line in f.read_text().splitlines()])
+    for file in files:
         records = [json.loads(line) for line in file.read_text().splitlines()]
         for r in records:
             data = load_data(r["data"], 0)
             constant = constant_loss(data["y_test"], r["spec"]["loss"])
             history = read_log(root / r["log"])
             val = [v for v in history.val_loss if math.isfinite(v)]
-            lab, onset, why = label(r["regime"], r["test"], val, r["val_epochs"], constant)
+            reference = best.get((r["data"], r["spec"]["loss"]), 0.0)
+            lab, onset, why = label(
+                r["regime"], r["test"], val, r["val_epochs"], constant, reference=reference
+            )
             key = (r["regime"], str(lab))
             changed[key] = changed.get(key, 0) + 1
             r.update(label=lab, onset=onset, constant=constant, why=why)
