@@ -125,6 +125,10 @@ CORPUS: dict[str, str] = {
     # HF, no training accuracy: a training cross-entropy of 0.0006 bounds it above 99.9 %
     # while validation sits at 87 %, flat
     "gap_from_loss_bound_hf": "1065_hf_digits_overfitting",
+    # SummaryWriter, single 32-sample batches (30 % noisy labels) logged every 10 steps:
+    # the training loss swings 0.09-1.8 while validation rises: overfitting, the swings
+    # are the batches' noise, no runaway optimizer
+    "noisy_batches_overfit_tensorboard": "0270_tensorboard_digits_overfitting",
 }
 
 

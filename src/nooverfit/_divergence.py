@@ -21,6 +21,9 @@ DIVERGE_RISE = 0.2
 #: while a loss near zero swings by multiples of itself as noise (0.001 -> 0.002 with
 #: batch norm on small batches; single batches of 16 with noisy labels logged per step).
 DIVERGE_FLOOR = 0.25
+#: Multiple of the training loss's median change between logged values (log space) that
+#: its rise must exceed to count as running away.
+NOISE_CLEAR = 2.0
 #: Validation/training loss ratio that, with a training loss that never fell, is a blow-up.
 BLOWUP = 100.0
 #: Growth of the smoothed validation loss over its minimum that only a blow-up explains
@@ -89,8 +92,15 @@ def diverged(history: History, train: np.ndarray, val: np.ndarray) -> str:
     early = float(np.median(t[:3]))
     fallen = max(0.0, early - smooth[low])
     rise_needed = max(DIVERGE_RISE * abs(smooth[low]), DIVERGE_FLOOR * fallen)
-    # a validation loss still falling says the weights are fine (a noisy per-step log)
-    if smooth[-1] - smooth[low] > rise_needed and low < len(t) - 2 and _progress(v) > 0.9:
+    # a validation loss still falling says the weights are fine (a noisy per-step log);
+    # so does a rise within the training loss's own noise (single batches logged every
+    # few steps swing by multiples of themselves)
+    if (
+        smooth[-1] - smooth[low] > rise_needed
+        and low < len(t) - 2
+        and _progress(v) > 0.9
+        and _beyond_noise(t, smooth[-1], smooth[low])
+    ):
         with np.errstate(over="ignore", divide="ignore"):  # a minimum near 0 overflows
             rise = 100 * (smooth[-1] / smooth[low] - 1)
         by = f"{rise:.0f}%" if np.isfinite(rise) else "many times"
@@ -201,6 +211,16 @@ def _anything_finite(history: History) -> bool:
         and (cv.higher_is_better(c) or cv.lower_is_better(c))
     ]
     return any(history.has(name) for name in names)
+
+
+def _beyond_noise(t: np.ndarray, end: float, low: float) -> bool:
+    """Whether a rise of the smoothed training loss from ``low`` to ``end`` stands clear
+    of the loss's own noise: in log space, over ``NOISE_CLEAR`` times the median change
+    between logged values (scale-free; a runaway optimizer climbs steadily)."""
+    if not (np.all(t > 0) and low > 0 and end > 0):
+        return True
+    noise = float(np.median(np.abs(np.diff(np.log(t)))))
+    return math.log(float(end)) - math.log(float(low)) > NOISE_CLEAR * noise
 
 
 def _progress(x: np.ndarray) -> float:
