@@ -99,7 +99,7 @@ def diverged(history: History, train: np.ndarray, val: np.ndarray) -> str:
         smooth[-1] - smooth[low] > rise_needed
         and low < len(t) - 2
         and _progress(v) > 0.9
-        and _beyond_noise(t, smooth[-1], smooth[low])
+        and _beyond_noise(t, smooth[low])
     ):
         with np.errstate(over="ignore", divide="ignore"):  # a minimum near 0 overflows
             rise = 100 * (smooth[-1] / smooth[low] - 1)
@@ -155,7 +155,9 @@ def _never_beat_chance(history: History, v: np.ndarray, back_and_forth: float) -
 
     Only for a classifier (an accuracy in the log): the level is the cross-entropy of
     guessing, ``ln(1 / a)`` with ``a`` its lowest validation accuracy (about the share of
-    a class at the start) and at least ``ln 2``."""
+    a class at the start) and at least ``ln 2``. The turning test needs that lowest
+    accuracy at or below 50 %: above it at every evaluation, the network beat guessing
+    whatever its number of classes (and ``a`` says nothing about that number)."""
     loss = cv.column(history, "val_loss")
     acc = cv.accuracy(history, "accuracy", "val_")
     if not (np.isfinite(loss).any() and np.isfinite(acc).any()):
@@ -169,7 +171,8 @@ def _never_beat_chance(history: History, v: np.ndarray, back_and_forth: float) -
         )
     lowest = float(np.nanmin(acc))
     level = max(math.log(2), math.log(1 / lowest)) if lowest > 0 else math.inf
-    if smooth.min() >= level and back_and_forth > OSCILLATION / 4:
+    # (a classifier above 50 % at every evaluation beat guessing whatever its classes)
+    if smooth.min() >= level and back_and_forth > OSCILLATION / 4 and lowest <= 0.5:
         return (
             f"the validation loss never got below the loss of guessing ({level:.2f}) and "
             f"jumps back and forth between evaluations: the optimizer is unstable"
@@ -213,10 +216,12 @@ def _anything_finite(history: History) -> bool:
     return any(history.has(name) for name in names)
 
 
-def _beyond_noise(t: np.ndarray, end: float, low: float) -> bool:
-    """Whether a rise of the smoothed training loss from ``low`` to ``end`` stands clear
-    of the loss's own noise: in log space, over ``NOISE_CLEAR`` times the median change
-    between logged values (scale-free; a runaway optimizer climbs steadily)."""
+def _beyond_noise(t: np.ndarray, low: float) -> bool:
+    """Whether the training loss's rise from its smoothed minimum ``low`` stands clear of
+    its own noise: the median of its last third over ``low``, in log space, beyond
+    ``NOISE_CLEAR`` times the median change between logged values (scale-free; a runaway
+    optimizer climbs and stays up, a spike among single-batch losses does not)."""
+    end = float(np.median(cv.last_third(t, 2)))
     if not (np.all(t > 0) and low > 0 and end > 0):
         return True
     noise = float(np.median(np.abs(np.diff(np.log(t)))))
