@@ -132,6 +132,12 @@ CORPUS: dict[str, str] = {
     # SummaryWriter, 100 digits with 30 % noisy labels: validation accuracy 62-77 % at
     # every evaluation, its loss swinging around 1.0 (above ln(1 / 0.62), below ln 10)
     "above_half_accuracy_overfit_tensorboard": "0775_tensorboard_digits_overfitting",
+    # HF, MSE regression at Adam lr 3: losses of 1e8 after the first epoch, 1e4 at the
+    # end and still falling; the test loss ends 1e4 times a constant predictor's
+    "recovering_blow_up_hf": "1014_hf_wave_diverging",
+    # SummaryWriter, MAE regression at Adam lr 10: validation 2e6 -> 240, flat at the
+    # end, noisy single-batch training losses
+    "recovering_blow_up_tensorboard": "0854_tensorboard_wave_diverging",
 }
 
 

@@ -48,6 +48,8 @@ LOGS = {
     "gap_from_loss_bound_hf": "gap_from_loss_bound_hf",
     "noisy_batches_overfit_tensorboard": "noisy_batches_overfit_tensorboard",
     "above_half_accuracy_overfit_tensorboard": "above_half_accuracy_overfit_tensorboard",
+    "recovering_blow_up_hf": "recovering_blow_up_hf/trainer_state.json",
+    "recovering_blow_up_tensorboard": "recovering_blow_up_tensorboard",
 }
 
 
@@ -458,3 +460,19 @@ def test_a_classifier_above_half_accuracy_throughout_beat_guessing():
     acc = np.asarray(h.val_accuracy, dtype=float)
     assert np.nanmin(acc) > 0.5 and np.nanmin(h.val_loss) > -math.log(np.nanmin(acc))
     assert diagnose(h).verdict is Verdict.OVERFITTING
+
+
+@pytest.mark.parametrize("name", ["recovering_blow_up_hf", "recovering_blow_up_tensorboard"])
+def test_a_regression_recovering_from_a_blow_up_is_diverging(name):
+    """Regression at a huge step (Adam lr 3 and 10): the first evaluations sit 1e3-1e4
+    times above the last ones, fallen within the first quarter; what follows looks like
+    a slow fall (still improving) or a plateau (good fit), yet the test loss ends 10 times
+    and more above a constant predictor's. No absolute level needed: the curve against
+    itself."""
+    h = load(name)
+    val = np.asarray([v for v in h.val_loss if math.isfinite(v)])
+    assert val[:2].max() > 100 * np.median(val[-len(val) // 3 :])
+    d = diagnose(h)
+    assert d.verdict is Verdict.DIVERGING
+    assert "blew the weights up" in d.explanation
+    assert min(label(name)["test"]) > 10

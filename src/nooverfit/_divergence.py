@@ -21,6 +21,10 @@ DIVERGE_RISE = 0.2
 #: while a loss near zero swings by multiples of itself as noise (0.001 -> 0.002 with
 #: batch norm on small batches; single batches of 16 with noisy labels logged per step).
 DIVERGE_FLOOR = 0.25
+#: Fall of the validation loss from its first evaluations to its last third that only a
+#: recovery from blown-up weights explains (a sound run's first epoch ends within an
+#: order or two of its final level).
+RECOVERED = 100.0
 #: Multiple of the training loss's median change between logged values (log space) that
 #: its rise must exceed to count as running away.
 NOISE_CLEAR = 2.0
@@ -84,6 +88,9 @@ def diverged(history: History, train: np.ndarray, val: np.ndarray) -> str:
                 f"the validation loss grew {sv[-1] / sv.min():.3g}x above its lowest value: "
                 "the weights blew up"
             )
+        reason = _recovered_blow_up(v)
+        if reason:
+            return reason
     t = train[np.isfinite(train)]
     if t.size < MIN_EPOCHS + 1:
         return ""
@@ -214,6 +221,26 @@ def _anything_finite(history: History) -> bool:
         and (cv.higher_is_better(c) or cv.lower_is_better(c))
     ]
     return any(history.has(name) for name in names)
+
+
+def _recovered_blow_up(v: np.ndarray) -> str:
+    """A reason when the validation loss started ``RECOVERED`` times above where it ended
+    and fell most of that way (in log space) within its first quarter: the first steps
+    threw the weights far out and the run spent itself coming back. One epoch of a
+    sound run leaves its loss within an order or two of its final level, and a long
+    steady fall is learning, not recovery. Scale-free: a ratio of the curve to itself."""
+    if not np.all(v > 0):
+        return ""
+    first = float(np.max(v[:2]))
+    end = float(np.median(cv.last_third(v, 2)))
+    early = float(np.min(v[: max(3, len(v) // 4)]))
+    total = math.log(first) - math.log(end)
+    if first > RECOVERED * end and math.log(first) - math.log(early) >= total / 2:
+        return (
+            f"the validation loss started {first / end:.3g}x above where it ended and fell "
+            "most of that in its first evaluations: the first steps blew the weights up"
+        )
+    return ""
 
 
 def _beyond_noise(t: np.ndarray, low: float) -> bool:
