@@ -13,7 +13,7 @@ DATASETS = ("digits", "cancer", "wine", "moons", "blobs", "diabetes", "friedman"
 HELDOUT_DATA = ("wine", "friedman", "moons")
 #: Data sets only a batch asked for by ``--data`` uses (a fresh held-out batch: none of
 #: them was in the corpus the rules were designed on).
-FRESH_DATA = ("circles", "iris", "quantiles", "sparse", "friedman2")
+FRESH_DATA = ("circles", "iris", "quantiles", "sparse", "friedman2", "hastie", "linear")
 
 
 @functools.cache
@@ -51,6 +51,14 @@ def load_data(name: str, seed: int) -> dict[str, Any]:
         )
     elif name == "sparse":
         x, y = datasets.make_sparse_uncorrelated(1500, n_features=10, random_state=seed)
+        kind = "reg"
+    elif name == "hastie":
+        x, y = datasets.make_hastie_10_2(1500, random_state=seed)
+        y = (y > 0).astype(int)
+    elif name == "linear":
+        x, y = datasets.make_regression(
+            1500, n_features=20, n_informative=5, noise=20.0, random_state=seed
+        )
         kind = "reg"
     elif name == "friedman2":
         x, y = datasets.make_friedman2(1500, noise=50.0, random_state=seed)

@@ -79,7 +79,7 @@ def score_corpus(root: Path, *, show_wrong: bool = False) -> None:
     names = [v.value for v in Verdict]
     short = {v: "".join(w[0] for w in v.split("_")) for v in names}
     summary = []
-    for part in ("design", "heldout", "fresh"):
+    for part in ("design", "heldout", "fresh", "fresh2"):
         runs = [r for r in records if r["part"] == part and r["label"] is not None]
         left_out = sum(r["part"] == part and r["label"] is None for r in records)
         if not runs:

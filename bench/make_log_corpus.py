@@ -267,7 +267,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--part",
-        choices=("", "design", "heldout", "fresh"),
+        choices=("", "design", "heldout", "fresh", "fresh2"),
         default="",
         help="put every run of this batch in one part (default: by data set and framework)",
     )

@@ -22,7 +22,12 @@ The rules, in order:
    predictor scores, by far (a cross-entropy over ln 1e6 nats: saturated outputs) or
    while turning back and forth (10 % turns at every fourth evaluation); the level is
    ``ln(1 / a)`` of the lowest validation accuracy, at least ln 2, for a classifier (an
-   overfitting network gets well below it before it turns once).
+   overfitting network gets well below it before it turns once; a network above 50 %
+   at every evaluation beat guessing), or sat over 1.5 times that level while its
+   accuracy never rose by 10 points and its training loss stayed above half the level;
+   or validation started 100x above where it ended and fell most of that within its
+   first quarter (a recovery from blown-up weights). A training loss that rises within
+   its own noise (single batches logged every few steps) is no runaway.
 2. **insufficient_evidence** - no validation curve, or fewer than ``MIN_EPOCHS`` values.
 3. **overfitting** - the smoothed validation loss rose more than ``RISE`` (15 %) above its
    minimum at least two logged points before the end (unless early stopping ended the run
@@ -32,7 +37,9 @@ The rules, in order:
    rose over a third of ``RISE`` while the gap to training widened by ``WIDEN`` of its
    level; or an
    accuracy-like metric shows a large gap (training >= 97 %, validation >= ``GAP`` points
-   lower) while validation no longer falls. A ratio to a training loss near zero is never
+   lower) while validation no longer falls. Without a logged training accuracy, a
+   classifier's training cross-entropy ``L`` bounds it from below by ``1 - L / ln 2``
+   (every mistake costs at least ln 2 nats). A ratio to a training loss near zero is never
    read as divergence.
 4. **still_improving** - the validation loss fell more than ``STILL`` (2 %) over the last
    third of the run (least-squares line), by at least ``SIGNIFICANT`` standard errors of
@@ -40,7 +47,10 @@ The rules, in order:
 5. **underfitting** - the training metric (accuracy-like, in [0, 1]) stayed below 0.75
    (however the loss moved: Keras logs its L2 term in both losses, which fall as the
    weights shrink), or, without one, training fell by less than half the best validation
-   loss and validation by less than its own best level.
+   loss and validation by less than its own best level, and training (the median of its
+   later half) stayed above half the best validation loss; a training loss logged fewer
+   than three times shows no fall, and validation must then have fallen by less than a
+   tenth of its best below its first value.
 6. **good_fit** - otherwise.
 
 The best epoch and the onset are :func:`~nooverfit.history.best_index` and
