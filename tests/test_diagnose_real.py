@@ -413,6 +413,17 @@ def test_training_far_below_validation_is_no_underfit():
     )
 
 
+def test_a_training_loss_logged_once_far_below_validation_is_no_underfit():
+    """Validation flat (it learned before the first evaluation) and the one training value
+    a tenth of it: the network fits its training set, whatever validation's fall."""
+    h = load("once_logged_train_good_fit_hf")
+    flat = [float(np.nanmin(h.val_loss))] * len(h)
+    loss = [math.nan] * (len(h) - 1) + [0.1 * flat[0]]
+    columns = {"loss": loss, "val_loss": flat}
+    verdict = diagnose(History.from_columns(columns, epoch=h.epoch)).verdict
+    assert verdict is not Verdict.UNDERFITTING
+
+
 def test_accuracy_at_chance_with_a_loss_well_above_guessing_is_diverging():
     """Adam at lr 3 on four classes: the first evaluations blow up to 1e3, then the
     validation accuracy stays at 24-31 % (chance: 25 %) with a loss of 3.4, 2.4 times

@@ -75,8 +75,8 @@ def diverged(history: History, train: np.ndarray, val: np.ndarray) -> str:
         wild = (float(np.sum(np.abs(jumps))) - abs(float(np.sum(jumps)))) / len(jumps)
         if wild > VAL_SWING:
             return (
-                f"the validation loss jumps {math.exp(wild):.3g}x back and forth between "
-                "evaluations: the weights are thrown around"
+                f"the validation loss jumps {math.exp(min(wild, 700.0)):.3g}x back and forth "
+                "between evaluations: the weights are thrown around"
             )
         reason = _never_beat_chance(history, v, cv.reversals(v))
         if reason:

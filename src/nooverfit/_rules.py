@@ -176,13 +176,15 @@ def _underfit(ev: Evidence, weak: bool) -> bool:
     low = float(np.min(val))
     if low <= 0:
         return False
+    if ev.extra["train_late"] < FAR_BELOW * low:
+        return False  # training got far below validation: the network fits, it is no
+        # underfit (a constant penalty only lifts the training loss towards validation)
     if ev.extra["train_points"] < MIN_EPOCHS:  # a training loss logged once or twice
         # shows no fall: validation alone must have learned little
         raw_low = ev.extra["val_low"]
         return (ev.extra["val_first"] - raw_low) / raw_low < LEARNED_LITTLE
-    if not np.isfinite(train).all() or ev.extra["train_late"] < FAR_BELOW * low:
-        return False  # training got far below validation: the network fits, it is no
-        # underfit (a constant penalty only lifts the training loss towards validation)
+    if not np.isfinite(train).all():
+        return False
     drop = (float(train[0]) - float(np.min(train))) / low
     # validation's own fall guards against a training curve whose first value was logged
     # late (a per-step log sampled every few steps)
