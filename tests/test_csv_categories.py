@@ -64,8 +64,9 @@ def test_a_text_column_with_too_many_values_is_refused_with_one_line():
 
 
 def test_a_study_reads_a_csv_with_text_columns(tmp_path):
-    from nooverfit.cli import app
     from typer.testing import CliRunner
+
+    from nooverfit.cli import app
 
     rng = np.random.default_rng(1)
     rows = [

@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from nooverfit.data.dataset import Dataset, register_dataset
 from nooverfit.data.columns import encode_columns
+from nooverfit.data.dataset import Dataset, register_dataset
 from nooverfit.errors import BadInput
 
 
