@@ -136,7 +136,7 @@ def load_csv(
         if len(row) != len(header):
             raise ValueError(f"{path} row {r + 2} has {len(row)} fields, expected {len(header)}")
     # Numeric columns as they are, text columns one-hot (data/columns.py).
-    x, _ = encode_columns(
+    x, _names = encode_columns(
         [header[i] for i in features],
         [[row[i] for row in body] for i in features],
         order=_natural,
