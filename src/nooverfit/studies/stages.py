@@ -154,6 +154,8 @@ def _ensemble(stage: plan.EnsembleStage, session: StudySession, found: Findings)
     # Members come from the variants trained from scratch on every seed (a transfer
     # strategy's network needs its source to be rebuilt).
     pool = [*found.variants, *found.combinations]
+    if found.recommended is not None:  # members read one input encoding: the choice's
+        pool = [v for v in pool if v.config.inputs == found.recommended.config.inputs]
     tried = ensemble.candidates(
         [v.config for v in pool], [v.name for v in pool], [v.score for v in pool], stage.sizes
     )
