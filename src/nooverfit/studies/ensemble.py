@@ -122,6 +122,7 @@ def ensemble_score(
         epochs=epochs,
         seeds=len(per_seed),
         val_per_seed=tuple(float(v) for v in a[:, 2]),
+        val_loss_per_seed=tuple(float(v) for v in a[:, 3]),
     )
 
 
