@@ -207,6 +207,22 @@ def label(
     return regime, None, "test curve flat"
 
 
+def validation_label(
+    record: dict[str, Any], val_loss: Sequence[float], reference: float
+) -> str | None:
+    """The label these principles give the *validation* curve of a stored run, in place of
+    its test curve: what a reader of the log alone could know. ``val_loss`` is the curve as
+    ``read_log`` reads it (epochs without validation are NaN); a validation loss that
+    became non-finite (a failed run) is dropped by the reader, so the missing evaluations
+    at the end count as non-finite, as the test curve records them."""
+    val = [v for v in val_loss if math.isfinite(v)]
+    val += [math.nan] * (len(record["test"]) - len(val))
+    lab, _, _ = label(
+        record["regime"], val, val, record["val_epochs"], record["constant"], reference=reference
+    )
+    return lab
+
+
 def _gap(t: np.ndarray, smooth: np.ndarray, low: int, clean: dict[str, Any]) -> bool:
     """The generator's gap evidence of overfitting, from the clean training curves."""
     if clean["loss"] == "ce":

@@ -138,6 +138,10 @@ CORPUS: dict[str, str] = {
     # SummaryWriter, MAE regression at Adam lr 10: validation 2e6 -> 240, flat at the
     # end, noisy single-batch training losses
     "recovering_blow_up_tensorboard": "0854_tensorboard_wave_diverging",
+    # SummaryWriter, MSE regression: the training loss, logged three times, is already
+    # 0.05 at its first value, a twentieth of validation, which drifts 10 % above its
+    # minimum: memorization, though training never fell "to a tenth of its start"
+    "memorized_from_first_log_tensorboard": "0570_tensorboard_wave_overfitting",
 }
 
 

@@ -50,6 +50,7 @@ LOGS = {
     "above_half_accuracy_overfit_tensorboard": "above_half_accuracy_overfit_tensorboard",
     "recovering_blow_up_hf": "recovering_blow_up_hf/trainer_state.json",
     "recovering_blow_up_tensorboard": "recovering_blow_up_tensorboard",
+    "memorized_from_first_log_tensorboard": "memorized_from_first_log_tensorboard",
 }
 
 
@@ -231,7 +232,11 @@ def test_a_constant_penalty_on_the_training_loss_keeps_the_verdict(name, share):
 # Known weakness, left visible: halved, the noisy-batch run's lowest validation accuracy
 # (0.49, ten classes) puts the loss of guessing at ln(1 / 0.49) = 0.71 instead of ln 10,
 # and the turning rule of _never_beat_chance calls its swings divergence.
-HALVABLE = sorted(set(LOGS) - {"noisy_batches_overfit_tensorboard"})
+# The memorized run's training loss was logged at three epochs, all of which this halving
+# drops: what is left has no training curve at all, a different log, not a sparser one.
+HALVABLE = sorted(
+    set(LOGS) - {"noisy_batches_overfit_tensorboard", "memorized_from_first_log_tensorboard"}
+)
 
 
 @pytest.mark.parametrize("name", HALVABLE)

@@ -31,13 +31,12 @@ The rules, in order:
 2. **insufficient_evidence** - no validation curve, or fewer than ``MIN_EPOCHS`` values.
 3. **overfitting** - the smoothed validation loss rose more than ``RISE`` (15 %) above its
    minimum at least two logged points before the end (unless early stopping ended the run
-   there); or the network memorized the training set (training loss down to a tenth of
-   its start and of the validation loss) while validation rose over a third of ``RISE``,
-   or validation
-   rose over a third of ``RISE`` while the gap to training widened by ``WIDEN`` of its
-   level; or an
-   accuracy-like metric shows a large gap (training >= 97 %, validation >= ``GAP`` points
-   lower) while validation no longer falls. Without a logged training accuracy, a
+   there); or the network memorized the training set (training loss down to
+   ``MEMORIZED`` (0.3) of the validation loss, whether logged before it fell or not)
+   while validation rose over a third of ``RISE``, or validation rose over a third of
+   ``RISE`` while the gap to training widened by ``WIDEN`` of its level; or an
+   accuracy-like metric shows a large gap (training >= 97 %, validation >= ``GAP``
+   points lower) while validation no longer falls. Without a logged training accuracy, a
    classifier's training cross-entropy ``L`` bounds it from below by ``1 - L / ln 2``
    (every mistake costs at least ln 2 nats). A ratio to a training loss near zero is never
    read as divergence.
@@ -91,6 +90,11 @@ FAR_BELOW = 0.5
 #: Fall of validation below its first value, as a share of its best, under which a run
 #: whose training loss was logged too rarely to read learned little.
 LEARNED_LITTLE = 0.1
+#: Training loss at or below this share of the validation loss, with validation drifting
+#: up from its minimum: the network memorized its training set (the corpus generator's own
+#: gap evidence for a regression; a constant penalty of a fifth of the validation loss on
+#: the training loss leaves a tenth-of-validation training loss below it).
+MEMORIZED = 0.3
 _EARLY_STOPS = ("patience", "generalization_loss", "progress_quotient", "up")
 
 
@@ -293,7 +297,7 @@ def _evidence(
         pass
     elif rise > RISE and low <= n - 3:
         signal = "rise"
-    elif has_train and flat and drifted and train[-1] <= 0.1 * min(train[0], val[-1]):
+    elif has_train and flat and drifted and train[-1] <= MEMORIZED * val[-1]:
         signal = "memorized"
     elif has_train and drifted and widened > WIDEN:
         signal = "memorized"  # validation drifted up while training kept pulling away
