@@ -305,3 +305,26 @@ def test_study_on_spoken_audits_voices_and_checks_shortcuts(tmp_path):
     assert len(heard) == 1 and groups["held_out_gap"] is not None
     assert split.test.size and "augment" in [c.param for c in result.validation_curves]
     assert set(result.extras["shortcut"]) == {"baseline", "recommended"}
+
+
+def test_synthesis_remedy_trains_longer_in_a_study():
+    import dataclasses
+
+    from nooverfit.config import RunConfig
+    from nooverfit.data.audio_io import NoiseBank
+    from nooverfit.data.augment_audio import SYNTHESIS_EPOCHS, augment_epochs
+    from nooverfit.studies import plan
+
+    bank = NoiseBank(("white",), (np.zeros(160, np.float32),), 16000)
+    assert augment_epochs("audio", bank) == SYNTHESIS_EPOCHS == 3.0
+    assert augment_epochs("audio", None) == augment_epochs("image", None) == 1.0
+    base = RunConfig(epochs=92, label="baseline")
+    budget = dataclasses.replace(plan.BUDGETS["quick"], augment_epochs=SYNTHESIS_EPOCHS)
+    grids = plan.remedy_variants(base, budget)
+    assert [(c.augment, c.epochs) for c in grids["augment"]] == [(0.5, 276), (1.0, 276)]
+    assert {c.epochs for c in grids["dropout"]} == {92}  # other remedies: the baseline's
+    # a combination with the remedy keeps the epochs it needed
+    merged = plan.combine(base, {"augment": grids["augment"][-1], "dropout": grids["dropout"][0]})
+    assert {c.epochs for c in merged} == {276}
+    default = plan.remedy_variants(base, plan.BUDGETS["quick"])["augment"]
+    assert {c.epochs for c in default} == {92}

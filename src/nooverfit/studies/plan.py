@@ -45,6 +45,10 @@ class StudyBudget:
         ensembles: sizes of the ensembles of the best variants (see :mod:`.ensemble`).
         mixup: mixup's alpha grid (:mod:`nooverfit.mixing`).
         ema: decay grid of the moving average of the weights (:mod:`nooverfit.averaging`).
+        augment_epochs: epochs of the augment remedy's runs, as a multiple of the
+            baseline's (a remedy that slows learning is not judged at the baseline's
+            epoch); None: the data's own
+            (:func:`~nooverfit.data.augment_audio.augment_epochs`).
     """
 
     epochs: int
@@ -66,6 +70,7 @@ class StudyBudget:
     halving: float | None = None
     mixup: tuple[float, ...] = (0.2, 0.4)
     ema: tuple[float, ...] = (0.99, 0.999)
+    augment_epochs: float | None = None
 
     def fixed(self) -> StudyBudget:
         """This budget as before issue 21: fixed epochs, no curve following, no halving."""
@@ -181,6 +186,7 @@ def remedy_variants(baseline: RunConfig, budget: StudyBudget) -> dict[str, list[
         if b.optimizer != "sgd"
         else [b.replace(l2=v, label=f"l2={v:g}") for v in budget.l2]
     )
+    augmented = max(1, round(b.epochs * (budget.augment_epochs or 1.0)))
     return {
         "l2": l2,
         "dropout": [b.replace(dropout=p, label=f"dropout={p:g}") for p in budget.dropout],
@@ -193,7 +199,9 @@ def remedy_variants(baseline: RunConfig, budget: StudyBudget) -> dict[str, list[
         "early_stopping": [
             b.replace(early_stopping=c, label=f"early stopping {c}") for c in budget.stopping
         ],
-        "augment": [b.replace(augment=s, label=f"augment={s:g}") for s in budget.augment],
+        "augment": [
+            b.replace(augment=s, epochs=augmented, label=f"augment={s:g}") for s in budget.augment
+        ],
         "capacity": [b.replace(width=w, label=f"width={w}") for w in widths],
     }
 
@@ -221,8 +229,8 @@ def combine(baseline: RunConfig, chosen: dict[str, RunConfig]) -> list[RunConfig
             merged = merged.replace(batchnorm=True)
         elif name == "early_stopping":
             merged = merged.replace(early_stopping=cfg.early_stopping)
-        elif name == "augment":
-            merged = merged.replace(augment=cfg.augment)
+        elif name == "augment":  # with the epochs the remedy needed
+            merged = merged.replace(augment=cfg.augment, epochs=max(merged.epochs, cfg.epochs))
         elif name == "capacity":
             merged = merged.replace(width=cfg.width)
     weaker_l2 = float(f"{merged.l2 / 3:.2g}")
