@@ -8,7 +8,9 @@ average (computed here independently of ``diagnose``'s own smoothing).
 The corpus (``bench/make_log_corpus.py``: logs written by Keras, Lightning, PyTorch's
 SummaryWriter and the Hugging Face Trainer format, read back with ``read_log`` exactly as
 ``nooverfit diagnose`` reads them) is scored per part: ``design`` (the rules were tuned on
-it) and ``heldout`` (only scored), with a confusion matrix per part. Labels follow the principles
+it) and ``heldout`` (only scored) and ``fresh`` (a batch on data sets and optimizers the corpus
+never had, built after the rules were last changed: ``make_log_corpus.py --part fresh``),
+with a confusion matrix per part. Labels follow the principles
 of ``bench/_corpus_labels.py`` (runs that fit none are left out and counted). The labelled
 onset is the 5-point moving-average minimum of the validation curve, moved to its lowest
 value when that comes later (the issue's definition); the onset is also compared with the
@@ -77,7 +79,7 @@ def score_corpus(root: Path, *, show_wrong: bool = False) -> None:
     names = [v.value for v in Verdict]
     short = {v: "".join(w[0] for w in v.split("_")) for v in names}
     summary = []
-    for part in ("design", "heldout"):
+    for part in ("design", "heldout", "fresh", "fresh2"):
         runs = [r for r in records if r["part"] == part and r["label"] is not None]
         left_out = sum(r["part"] == part and r["label"] is None for r in records)
         if not runs:
