@@ -48,6 +48,10 @@ class StudyBudget:
         inputs: encodings of tabular features tried against the standard scaling
             (:data:`nooverfit.data.tabular.SCALINGS`; tabular data and nooverfit's own
             networks only, since an encoding changes the input width).
+        augment_epochs: epochs of the augment remedy's runs, as a multiple of the
+            baseline's (a remedy that slows learning is not judged at the baseline's
+            epoch); None: the data's own
+            (:func:`~nooverfit.data.augment_audio.augment_epochs`).
     """
 
     epochs: int
@@ -70,6 +74,7 @@ class StudyBudget:
     mixup: tuple[float, ...] = (0.2, 0.4)
     ema: tuple[float, ...] = (0.99, 0.999)
     inputs: tuple[str, ...] = ("ple",)
+    augment_epochs: float | None = None
 
     def fixed(self) -> StudyBudget:
         """This budget as before issue 21: fixed epochs, no curve following, no halving."""
@@ -189,6 +194,7 @@ def remedy_variants(
         if b.optimizer != "sgd"
         else [b.replace(l2=v, label=f"l2={v:g}") for v in budget.l2]
     )
+    augmented = max(1, round(b.epochs * (budget.augment_epochs or 1.0)))
     return {
         "l2": l2,
         "dropout": [b.replace(dropout=p, label=f"dropout={p:g}") for p in budget.dropout],
@@ -201,7 +207,9 @@ def remedy_variants(
         "early_stopping": [
             b.replace(early_stopping=c, label=f"early stopping {c}") for c in budget.stopping
         ],
-        "augment": [b.replace(augment=s, label=f"augment={s:g}") for s in budget.augment],
+        "augment": [
+            b.replace(augment=s, epochs=augmented, label=f"augment={s:g}") for s in budget.augment
+        ],
         "capacity": [b.replace(width=w, label=f"width={w}") for w in widths],
         "inputs": [b.replace(inputs=e, label=f"inputs {e}") for e in budget.inputs]
         if tabular
@@ -232,8 +240,8 @@ def combine(baseline: RunConfig, chosen: dict[str, RunConfig]) -> list[RunConfig
             merged = merged.replace(batchnorm=True)
         elif name == "early_stopping":
             merged = merged.replace(early_stopping=cfg.early_stopping)
-        elif name == "augment":
-            merged = merged.replace(augment=cfg.augment)
+        elif name == "augment":  # with the epochs the remedy needed
+            merged = merged.replace(augment=cfg.augment, epochs=max(merged.epochs, cfg.epochs))
         elif name == "capacity":
             merged = merged.replace(width=cfg.width)
         elif name == "inputs":

@@ -9,6 +9,7 @@ assembles the :class:`StudyResult`. The state while training is the
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -69,6 +70,12 @@ def study(
     seeds = opts.seed_list
     engine = study_engine(opts.engine)
     dataset = data if isinstance(data, Dataset) else load_dataset(data, **data_options)
+    if budget.augment_epochs is None:  # the augment remedy's epochs this data needs
+        from nooverfit.data.augment_audio import augment_epochs
+
+        # epochs the user fixed are trained by every run
+        factor = augment_epochs(dataset.kind, dataset.noise) if opts.epochs is None else 1.0
+        budget = dataclasses.replace(budget, augment_epochs=factor)
     if opts.classes is not None:
         from nooverfit.transfer.pretrain import class_subset, parse_classes
 

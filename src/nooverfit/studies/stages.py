@@ -208,9 +208,14 @@ def _learning_curve(
     series = {"baseline": found.base.config, "recommended": found.best_scratch.config}
 
     def sized(c: RunConfig, n: int) -> RunConfig:
-        # Each size trains for the budget's steps, unless the user fixed the epochs.
+        # Each size trains for the budget's steps, unless the user fixed the epochs; a
+        # configuration that trains longer than the baseline (augment_epochs) keeps its ratio.
         steps = plan.epochs_for(stage.budget, n * dataset.num_classes, c.batch_size)
-        return c.replace(train_per_class=n, epochs=stage.fixed_epochs or steps)
+        longer = min(
+            round(steps * c.epochs / found.base.config.epochs),
+            max(stage.budget.max_epochs, c.epochs),  # the budget's most, or c's own
+        )
+        return c.replace(train_per_class=n, epochs=stage.fixed_epochs or longer)
 
     configs = list(dict.fromkeys(sized(c, n) for c in series.values() for n in sizes))
     session.expect(
