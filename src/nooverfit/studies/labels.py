@@ -28,4 +28,6 @@ def describe(config: RunConfig, baseline: RunConfig) -> str:
         parts.append(f"augment={config.augment:g}")
     if config.width != baseline.width:
         parts.append(f"width={config.width}")
+    if config.cosine != baseline.cosine:
+        parts.append("cosine lr" if config.cosine else "constant lr")
     return " + ".join(parts) or "baseline"

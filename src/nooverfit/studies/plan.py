@@ -135,6 +135,7 @@ REMEDIES = (
     "early_stopping",
     "augment",
     "capacity",
+    "cosine",
 )
 
 
@@ -195,6 +196,15 @@ def remedy_variants(baseline: RunConfig, budget: StudyBudget) -> dict[str, list[
         ],
         "augment": [b.replace(augment=s, label=f"augment={s:g}") for s in budget.augment],
         "capacity": [b.replace(width=w, label=f"width={w}") for w in widths],
+        # annealed alone, and with each augmentation strength: augmented batches are
+        # noisier, and their gain shows once the rate settles (bench/small_data.py)
+        "cosine": [
+            b.replace(cosine=True, label="cosine lr"),
+            *(
+                b.replace(cosine=True, augment=s, label=f"cosine lr + augment={s:g}")
+                for s in budget.augment
+            ),
+        ],
     }
 
 
@@ -225,6 +235,8 @@ def combine(baseline: RunConfig, chosen: dict[str, RunConfig]) -> list[RunConfig
             merged = merged.replace(augment=cfg.augment)
         elif name == "capacity":
             merged = merged.replace(width=cfg.width)
+        elif name == "cosine":
+            merged = merged.replace(cosine=True, augment=cfg.augment or merged.augment)
     weaker_l2 = float(f"{merged.l2 / 3:.2g}")
     weaker_wd = float(f"{merged.weight_decay / 3:.2g}")
     weaker_p = round(max(merged.dropout - 0.2, 0.0), 2)
@@ -242,6 +254,10 @@ def combine(baseline: RunConfig, chosen: dict[str, RunConfig]) -> list[RunConfig
         candidates.append(weaker_decay(merged.replace(dropout=weaker_p)))
     if merged.early_stopping is None and len(chosen) > 0:
         candidates.append(merged.replace(early_stopping="patience:10"))
+    if not merged.cosine and len(chosen) > 0:
+        # annealing rarely wins alone but settles what the others make noisy
+        # (augmentation, mixup): the remedies together, annealed, as one more candidate
+        candidates.append(merged.replace(cosine=True))
     unique = list(dict.fromkeys(c.replace(label=describe(c, baseline)) for c in candidates))
     return unique
 
@@ -385,6 +401,7 @@ def unregularized(config: RunConfig) -> RunConfig:
         batchnorm=False,
         augment=0.0,
         early_stopping=None,
+        cosine=False,
         label="baseline",
     )
 

@@ -1,0 +1,94 @@
+"""Cosine annealing of the learning rate: the schedule against torch's, both engines
+against each other, and the study's cosine remedy in the plan."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from nooverfit.annealing import cosine_factor
+from nooverfit.config import RunConfig
+from nooverfit.engine import run_configs
+from nooverfit.studies.labels import describe
+from nooverfit.studies.plan import BUDGETS, combine, remedy_variants, unregularized
+
+
+@pytest.mark.parametrize("epochs", [1, 2, 7, 300])
+def test_cosine_factor_matches_torch_cosine_annealing_lr(epochs):
+    param = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.AdamW([param], lr=0.5)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs, eta_min=0.0)
+    for epoch in range(epochs):
+        assert 0.5 * cosine_factor(epoch, epochs) == pytest.approx(
+            opt.param_groups[0]["lr"], rel=1e-9, abs=1e-12
+        )
+        opt.step()
+        sched.step()
+    assert cosine_factor(0, epochs) == 1.0
+    assert cosine_factor(epochs, epochs) == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("epoch, epochs", [(0, 0), (-1, 5)])
+def test_cosine_factor_rejects_bad_epochs(epoch, epochs):
+    with pytest.raises(ValueError, match="epochs >= 1"):
+        cosine_factor(epoch, epochs)
+
+
+def test_cosine_key_is_left_out_at_its_default():
+    """Runs stored before the field existed keep their keys (and resume)."""
+    # keys of the version before the field (nooverfit main at 8f8af43)
+    assert RunConfig().key == "05407bcc08b7"
+    assert RunConfig(model="cnn", augment=0.5, seed=3).key == "de4d3384b4e9"
+    assert RunConfig().replace(cosine=True).key != RunConfig().key
+
+
+def test_cosine_runs_match_between_engines_and_anneal_the_rate(data):
+    base = RunConfig(width=16, epochs=12, train_per_class=5, batch_size=16, cosine=True)
+    configs = [
+        base.replace(weight_decay=0.1, lr=3e-3),  # decoupled decay follows the rate
+        base.replace(seed=1, epochs=7, l2=1e-3),  # another length: another schedule
+        base.replace(seed=2, cosine=False),  # constant, in the same group
+    ]
+    seq = run_configs(configs, data, engine="sequential")
+    fused = run_configs(configs, data, engine="fused")
+    assert all(r.engine == "fused" for r in fused)
+    for s, f in zip(seq, fused, strict=True):
+        c = s.config
+        want = [c.lr * (cosine_factor(e, c.epochs) if c.cosine else 1.0) for e in range(c.epochs)]
+        np.testing.assert_allclose(s.history.extras["lr"], want, rtol=1e-12)
+        np.testing.assert_allclose(f.history.extras["lr"], want, rtol=1e-12)
+        for name in ("loss", "val_loss"):
+            np.testing.assert_allclose(
+                f.history.column(name), s.history.column(name), rtol=1e-4, atol=1e-6
+            )
+        for key, value in s.state.items():
+            torch.testing.assert_close(f.state[key], value, atol=1e-4, rtol=0)
+    # annealed, the last epochs barely move the weights; at a constant rate they do
+    assert math.isclose(fused[0].history.extras["lr"][-1], 3e-3 * cosine_factor(11, 12))
+
+
+def test_plan_tries_cosine_alone_and_with_each_augmentation_strength():
+    budget = BUDGETS["quick"]
+    base = unregularized(RunConfig(model="cnn", width=16, cosine=True))
+    assert not base.cosine  # the baseline trains at a constant rate
+    grid = remedy_variants(base, budget)["cosine"]
+    assert [(c.cosine, c.augment) for c in grid] == [
+        (True, 0.0),
+        *((True, s) for s in budget.augment),
+    ]
+    assert describe(grid[1], base) == f"augment={budget.augment[0]:g} + cosine lr"
+
+
+def test_combine_keeps_cosine_and_its_augmentation_and_adds_an_annealed_candidate():
+    base = unregularized(RunConfig(model="cnn", width=16))
+    chosen = {
+        "batchnorm": base.replace(batchnorm=True),
+        "cosine": base.replace(cosine=True, augment=1.0),
+    }
+    merged = combine(base, chosen)[0]
+    assert merged.cosine and merged.batchnorm and merged.augment == 1.0
+    # a combination without the cosine remedy is also tried annealed
+    plain = combine(base, {"batchnorm": base.replace(batchnorm=True)})
+    assert [c.cosine for c in plain] == [False, False, True]
+    assert plain[-1].replace(cosine=False, label="") == plain[0].replace(label="")
