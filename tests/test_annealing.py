@@ -92,3 +92,17 @@ def test_combine_keeps_cosine_and_its_augmentation_and_adds_an_annealed_candidat
     plain = combine(base, {"batchnorm": base.replace(batchnorm=True)})
     assert [c.cosine for c in plain] == [False, False, True]
     assert plain[-1].replace(cosine=False, label="") == plain[0].replace(label="")
+
+
+@pytest.mark.parametrize("engine", ["sequential", "fused"])
+def test_following_the_curve_never_cuts_an_annealed_run(data, engine):
+    """A cosine schedule is set by the run's epochs; a constant-rate run that overfits is
+    stopped at its curve (Follow), the annealed one trains to its last epoch."""
+    from nooverfit.engine.follow import Follow, Policy
+
+    base = RunConfig(width=64, epochs=60, train_per_class=3, batch_size=16, lr=1e-2)
+    configs = [base, base.replace(cosine=True)]
+    policy = Policy(follow=Follow(1.5, min_epochs=5, min_steps=10))
+    results = run_configs(configs, data, engine=engine, policy=policy)
+    assert results[0].history.stop_reason == "curve" and len(results[0].history) < 60
+    assert results[1].history.stop_reason == "completed" and len(results[1].history) == 60

@@ -306,7 +306,8 @@ class GroupTraining:
                     improved.append(r)
             if self.reasons[i] is None and epoch + 1 >= config.epochs:
                 self.reasons[i] = StopReason.COMPLETED
-            if self.trackers is not None and self.trackers[i].update(vloss):
+            # an annealed run's schedule is set by its epochs: it is not cut at its curve
+            if self.trackers is not None and not config.cosine and self.trackers[i].update(vloss):
                 self.reasons[i] = self.reasons[i] or StopReason.CURVE
         if self.judge is not None:
             live = [i for r, i in enumerate(self.ids) if running[r] and self.reasons[i] is None]
