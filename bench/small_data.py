@@ -14,7 +14,10 @@ only: LogisticRegression (``C``), SVC rbf (``C``, ``gamma``), RandomForest (500 
 ``max_features``) and HistGradientBoosting (``learning_rate``, ``max_leaf_nodes``); the
 pixels are used as they are (``/ 16``, the protocol's scale), not standardized.
 
-    python bench/small_data.py [--sizes 5 10 20 50 all] [--seeds 0 1 2] [--model mlp]
+    PYTHONPATH=src python bench/small_data.py [--sizes 5 10 20 50 all] [--seeds 0 1 2] [--model X]
+
+(``PYTHONPATH=src`` measures this checkout; without it, the installed nooverfit. The
+header names the one measured.)
 
 Floor (issue 4): the recommendation beats the baseline at every size and is not below
 the best reference. Aim (BENCHMARKS.md): >= 90 % at 5 per class, >= 94 % at 10, >= 99.2 %
@@ -39,6 +42,7 @@ import numpy as np
 import torch
 from tabular import REFERENCES, references  # bench/tabular.py, next to this script
 
+import nooverfit
 from nooverfit.data.dataset import load_dataset
 from nooverfit.data.split import Split, make_split
 from nooverfit.studies import study
@@ -274,7 +278,7 @@ def main() -> None:
     print(
         f"digits, test accuracy %, mean ± std over seeds {args.seeds}; "
         f"nooverfit {args.model} width={args.width} depth={args.depth}, "
-        f"~{args.steps} steps per run"
+        f"~{args.steps} steps per run; nooverfit from {Path(nooverfit.__file__).parent}"
     )
     print(table(rows))
     print()

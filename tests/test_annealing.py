@@ -106,3 +106,18 @@ def test_following_the_curve_never_cuts_an_annealed_run(data, engine):
     results = run_configs(configs, data, engine=engine, policy=policy)
     assert results[0].history.stop_reason == "curve" and len(results[0].history) < 60
     assert results[1].history.stop_reason == "completed" and len(results[1].history) == 60
+
+
+def test_study_reports_the_cosine_remedy_and_its_annealed_augmentation_curve(tiny_study):
+    result, out = tiny_study
+    outcome = next(o for o in result.remedies if o.remedy == "cosine")
+    assert outcome.chosen.config.cosine
+    curve = next(c for c in result.validation_curves if c.param == "annealed_augment")
+    # cosine alone (strength 0), then each strength of the budget (conftest's TINY: 1.0)
+    assert list(curve.values) == [0.0, 1.0]
+    # the curve's best point is the remedy's choice, with its validation accuracy
+    at = list(curve.values).index(outcome.chosen.config.augment)
+    assert curve.chosen == outcome.chosen.config.augment
+    assert curve.val[at] == pytest.approx(outcome.chosen.score.val_accuracy)
+    assert (out / "plots" / "validation_annealed_augment.png").exists()
+    assert 'alt="validation_annealed_augment"' in (out / "report.html").read_text()

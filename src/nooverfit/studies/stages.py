@@ -283,6 +283,7 @@ def _validation_curves(
         ("augment", "augment"),
         ("mixup", "mixup"),
         ("ema_window", "ema"),
+        ("annealed_augment", "cosine"),  # augmentation strength at a cosine-annealed rate
     )
     for param, stage in knobs:
         variants = by_stage.get(stage, [])
@@ -291,6 +292,8 @@ def _validation_curves(
         if param == "ema_window":  # the decay as the steps it averages: 1 / (1 - decay)
             pts = [(float(f"{1 / (1 - v.config.ema):.6g}"), v.score) for v in variants]
             pts.insert(0, (1.0, base.score))  # the last iterate alone
+        elif param == "annealed_augment":  # its first point, cosine alone, is strength 0
+            pts = [(v.config.augment, v.score) for v in variants]
         else:
             pts = [(getattr(v.config, param), v.score) for v in variants]
         if param in ("dropout", "label_smoothing", "augment", "mixup"):  # 0 is the baseline
