@@ -121,3 +121,23 @@ def test_study_reports_the_cosine_remedy_and_its_annealed_augmentation_curve(tin
     assert curve.val[at] == pytest.approx(outcome.chosen.score.val_accuracy)
     assert (out / "plots" / "validation_annealed_augment.png").exists()
     assert 'alt="validation_annealed_augment"' in (out / "report.html").read_text()
+
+
+def test_recipes_anneal_the_rate_as_the_study_trained():
+    from nooverfit.studies.recipe import recipe
+
+    config = RunConfig(model="cnn", width=8, cosine=True, augment=0.5, epochs=9, lr=2e-3)
+    namespace = {"x_train": torch.zeros(4, 1, 8, 8)}
+    exec(recipe(config, classes=10).pytorch, namespace)
+    optimizer, schedule = namespace["optimizer"], namespace["schedule"]
+    for epoch in range(config.epochs):  # the recipe's rates are the study's, epoch by epoch
+        assert optimizer.param_groups[0]["lr"] == pytest.approx(2e-3 * cosine_factor(epoch, 9))
+        optimizer.step()
+        schedule.step()
+    keras = recipe(config, classes=10).keras
+    assert "callbacks=[anneal]" in keras
+    line = next(x for x in keras.splitlines() if x.strip().startswith("lambda e:"))
+    rate = eval(line.strip().removesuffix(")"), {"math": math})
+    assert [rate(e) for e in range(9)] == pytest.approx(
+        [2e-3 * cosine_factor(e, 9) for e in range(9)]
+    )
