@@ -1,6 +1,7 @@
 """Cosine annealing of the learning rate: the schedule against torch's, both engines
 against each other, and the study's cosine remedy in the plan."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -69,7 +70,8 @@ def test_cosine_runs_match_between_engines_and_anneal_the_rate(data):
 
 
 def test_plan_tries_cosine_alone_and_with_each_augmentation_strength():
-    budget = BUDGETS["quick"]
+    assert "cosine" not in remedy_variants(RunConfig(), BUDGETS["quick"])  # the default
+    budget = BUDGETS["standard"]
     base = unregularized(RunConfig(model="cnn", width=16, cosine=True))
     assert not base.cosine  # the baseline trains at a constant rate
     grid = remedy_variants(base, budget)["cosine"]
@@ -80,7 +82,7 @@ def test_plan_tries_cosine_alone_and_with_each_augmentation_strength():
     assert describe(grid[1], base) == f"augment={budget.augment[0]:g} + cosine lr"
 
 
-def test_combine_keeps_cosine_and_its_augmentation_and_adds_an_annealed_candidate():
+def test_combine_keeps_cosine_and_its_augmentation():
     base = unregularized(RunConfig(model="cnn", width=16))
     chosen = {
         "batchnorm": base.replace(batchnorm=True),
@@ -88,10 +90,9 @@ def test_combine_keeps_cosine_and_its_augmentation_and_adds_an_annealed_candidat
     }
     merged = combine(base, chosen)[0]
     assert merged.cosine and merged.batchnorm and merged.augment == 1.0
-    # a combination without the cosine remedy is also tried annealed
+    # without the cosine remedy, nothing is annealed
     plain = combine(base, {"batchnorm": base.replace(batchnorm=True)})
-    assert [c.cosine for c in plain] == [False, False, True]
-    assert plain[-1].replace(cosine=False, label="") == plain[0].replace(label="")
+    assert not any(c.cosine for c in plain)
 
 
 @pytest.mark.parametrize("engine", ["sequential", "fused"])
@@ -108,8 +109,22 @@ def test_following_the_curve_never_cuts_an_annealed_run(data, engine):
     assert results[1].history.stop_reason == "completed" and len(results[1].history) == 60
 
 
-def test_study_reports_the_cosine_remedy_and_its_annealed_augmentation_curve(tiny_study):
-    result, out = tiny_study
+@pytest.fixture(scope="module")
+def cosine_study(tmp_path_factory):
+    """conftest's tiny two-seed MLP study with the cosine remedy on, written to disk."""
+    from conftest import TINY
+    from nooverfit.studies import study
+    from nooverfit.study_files import write_study
+
+    out = tmp_path_factory.mktemp("cosine")
+    budget = dataclasses.replace(TINY, cosine=True)
+    result = study("digits", width=16, train_per_class=10, budget=budget, seeds=2, out=out)
+    write_study(result, out)
+    return result, out
+
+
+def test_study_reports_the_cosine_remedy_and_its_annealed_augmentation_curve(cosine_study):
+    result, out = cosine_study
     outcome = next(o for o in result.remedies if o.remedy == "cosine")
     assert outcome.chosen.config.cosine
     curve = next(c for c in result.validation_curves if c.param == "annealed_augment")

@@ -45,6 +45,9 @@ class StudyBudget:
         ensembles: sizes of the ensembles of the best variants (see :mod:`.ensemble`).
         mixup: mixup's alpha grid (:mod:`nooverfit.mixing`).
         ema: decay grid of the moving average of the weights (:mod:`nooverfit.averaging`).
+        cosine: whether to try a cosine-annealed learning rate, alone and with each
+            augmentation strength (off in ``quick``: on digits it did not change the default
+            study's recommendation and cost 7 % more steps; see ``bench/small_data.py``).
     """
 
     epochs: int
@@ -66,6 +69,7 @@ class StudyBudget:
     halving: float | None = None
     mixup: tuple[float, ...] = (0.2, 0.4)
     ema: tuple[float, ...] = (0.99, 0.999)
+    cosine: bool = False
 
     def fixed(self) -> StudyBudget:
         """This budget as before issue 21: fixed epochs, no curve following, no halving."""
@@ -99,6 +103,7 @@ BUDGETS: dict[str, StudyBudget] = {
         smoothing=(0.05, 0.1, 0.2, 0.3),
         mixup=(0.1, 0.2, 0.4, 1.0),
         ema=(0.9, 0.99, 0.995, 0.999),
+        cosine=True,
         reference=200,
         follow=2.0,
         halving=0.5,
@@ -118,6 +123,7 @@ BUDGETS: dict[str, StudyBudget] = {
         ensembles=(3, 5, 9, 15),
         mixup=(0.05, 0.1, 0.2, 0.3, 0.4, 0.7, 1.0),
         ema=(0.8, 0.9, 0.95, 0.99, 0.999),
+        cosine=True,
         reference=200,
         follow=2.0,
         halving=0.5,
@@ -182,7 +188,7 @@ def remedy_variants(baseline: RunConfig, budget: StudyBudget) -> dict[str, list[
         if b.optimizer != "sgd"
         else [b.replace(l2=v, label=f"l2={v:g}") for v in budget.l2]
     )
-    return {
+    variants = {
         "l2": l2,
         "dropout": [b.replace(dropout=p, label=f"dropout={p:g}") for p in budget.dropout],
         "label_smoothing": [
@@ -196,16 +202,18 @@ def remedy_variants(baseline: RunConfig, budget: StudyBudget) -> dict[str, list[
         ],
         "augment": [b.replace(augment=s, label=f"augment={s:g}") for s in budget.augment],
         "capacity": [b.replace(width=w, label=f"width={w}") for w in widths],
+    }
+    if budget.cosine:
         # annealed alone, and with each augmentation strength: augmented batches are
-        # noisier, and their gain shows once the rate settles (bench/small_data.py)
-        "cosine": [
+        # noisier, and their gain shows once the rate settles
+        variants["cosine"] = [
             b.replace(cosine=True, label="cosine lr"),
             *(
                 b.replace(cosine=True, augment=s, label=f"cosine lr + augment={s:g}")
                 for s in budget.augment
             ),
-        ],
-    }
+        ]
+    return variants
 
 
 def combine(baseline: RunConfig, chosen: dict[str, RunConfig]) -> list[RunConfig]:
@@ -254,10 +262,6 @@ def combine(baseline: RunConfig, chosen: dict[str, RunConfig]) -> list[RunConfig
         candidates.append(weaker_decay(merged.replace(dropout=weaker_p)))
     if merged.early_stopping is None and len(chosen) > 0:
         candidates.append(merged.replace(early_stopping="patience:10"))
-    if not merged.cosine and len(chosen) > 0:
-        # annealing rarely wins alone but settles what the others make noisy
-        # (augmentation, mixup): the remedies together, annealed, as one more candidate
-        candidates.append(merged.replace(cosine=True))
     unique = list(dict.fromkeys(c.replace(label=describe(c, baseline)) for c in candidates))
     return unique
 
