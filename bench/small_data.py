@@ -116,8 +116,11 @@ def run_one(
     depth: int,
     steps: int,
     engine: str,
+    cosine: bool = False,
 ) -> SeedResult:
-    """One size and seed: the study, then the two references on the study's indices."""
+    """One size and seed: the study, then the two references on the study's indices
+    (``cosine``: the study also tries the cosine-annealed rate, alone and with each
+    augmentation strength)."""
     dataset = load_dataset("digits")
     x, y = flat(dataset.x), dataset.y
     split = make_split(y, test=0.5, val=150, seed=seed)
@@ -133,7 +136,7 @@ def run_one(
         test=0.5,
         val=150,
         seeds=[seed],
-        budget=BENCH_BUDGET,
+        budget=dataclasses.replace(BENCH_BUDGET, cosine=cosine),
         engine=engine,
         epochs=epochs,
         learning_curves=False,
@@ -156,6 +159,7 @@ def run_one(
 def _task(size: str, seed: int, options: dict[str, Any]) -> SeedResult:
     """One size and seed in a worker process (from the cache where there)."""
     key = "-".join(str(options[k]) for k in ("model", "width", "depth", "steps", "tag"))
+    key += "-cosine" if options["cosine"] else ""
     cached = Path(options["cache"]) / f"{key}-{size}-{seed}.json"
     if cached.exists():
         return SeedResult(**json.loads(cached.read_text()))
@@ -177,6 +181,7 @@ def _run_task(size: str, seed: int, options: dict[str, Any]) -> SeedResult:
         depth=options["depth"],
         steps=options["steps"],
         engine=options["engine"],
+        cosine=options["cosine"],
     )
 
 
@@ -239,6 +244,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=300, help="optimizer steps per run")
     parser.add_argument("--engine", default="auto")
     parser.add_argument(
+        "--cosine", action="store_true", help="the study also tries a cosine-annealed rate"
+    )
+    parser.add_argument(
         "--threads", type=int, default=1, help="torch threads per job (0: default)"
     )
     parser.add_argument("--jobs", type=int, default=3, help="studies run in parallel processes")
@@ -259,6 +267,7 @@ def main() -> None:
         "engine": args.engine,
         "threads": args.threads,
         "tag": args.tag,
+        "cosine": args.cosine,
         "cache": args.cache,
     }
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
@@ -275,9 +284,10 @@ def main() -> None:
             flush=True,
         )
     print()
+    remedy = " + cosine remedy" if args.cosine else ""
     print(
         f"digits, test accuracy %, mean ± std over seeds {args.seeds}; "
-        f"nooverfit {args.model} width={args.width} depth={args.depth}, "
+        f"nooverfit {args.model} width={args.width} depth={args.depth}{remedy}, "
         f"~{args.steps} steps per run; nooverfit from {Path(nooverfit.__file__).parent}"
     )
     print(table(rows))
