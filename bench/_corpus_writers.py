@@ -74,6 +74,10 @@ def _optimizer(spec: Spec, params: Any) -> torch.optim.Optimizer:
         return torch.optim.RMSprop(params, lr=lr, weight_decay=wd)
     if name == "adamw":
         return torch.optim.AdamW(params, lr=lr, weight_decay=max(wd, 1e-2))
+    if name in ("nadam", "adagrad"):
+        return {"nadam": torch.optim.NAdam, "adagrad": torch.optim.Adagrad}[name](
+            params, lr=lr, weight_decay=wd
+        )
     return torch.optim.Adam(params, lr=lr, weight_decay=wd)
 
 
@@ -210,6 +214,10 @@ def write_torch(spec: Spec, data: Data, out: Path) -> dict[str, list[float]]:
     return truth.curves
 
 
+_CONTROL = {"should_epoch_stop": False, "should_evaluate": False, "should_log": False}
+_CONTROL |= {"should_save": True, "should_training_stop": True}
+
+
 def _write_trainer_state(
     spec: Spec, history: list[dict[str, Any]], step: int, per_epoch: int, out: Path
 ) -> None:
@@ -244,18 +252,7 @@ def _write_trainer_state(
         "num_input_tokens_seen": 0,
         "num_train_epochs": spec["epochs"],
         "save_steps": 500,
-        "stateful_callbacks": {
-            "TrainerControl": {
-                "args": {
-                    "should_epoch_stop": False,
-                    "should_evaluate": False,
-                    "should_log": False,
-                    "should_save": True,
-                    "should_training_stop": True,
-                },
-                "attributes": {},
-            }
-        },
+        "stateful_callbacks": {"TrainerControl": {"args": _CONTROL, "attributes": {}}},
         "total_flos": 0.0,
         "train_batch_size": spec["batch"],
         "trial_name": None,
@@ -263,8 +260,7 @@ def _write_trainer_state(
     }
     folder = out / f"checkpoint-{step}" if spec["hf_checkpoint"] else out
     folder.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(state, indent=2, sort_keys=True).replace("NaN", "NaN")
-    (folder / "trainer_state.json").write_text(text + "\n")
+    (folder / "trainer_state.json").write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
 
 
 def write_keras(spec: Spec, data: Data, out: Path) -> dict[str, list[float]]:
@@ -294,6 +290,8 @@ def write_keras(spec: Spec, data: Data, out: Path) -> dict[str, list[float]]:
         "rmsprop": lambda: keras.optimizers.RMSprop(spec["lr"]),
         "adamw": lambda: keras.optimizers.AdamW(spec["lr"]),
         "adam": lambda: keras.optimizers.Adam(spec["lr"]),
+        "nadam": lambda: keras.optimizers.Nadam(spec["lr"]),
+        "adagrad": lambda: keras.optimizers.Adagrad(spec["lr"]),
     }[spec["optimizer"]]()
     model.compile(optimizer=opt, loss=loss, metrics=metrics)
     truth = _Truth()

@@ -8,11 +8,20 @@ average (computed here independently of ``diagnose``'s own smoothing).
 The corpus (``bench/make_log_corpus.py``: logs written by Keras, Lightning, PyTorch's
 SummaryWriter and the Hugging Face Trainer format, read back with ``read_log`` exactly as
 ``nooverfit diagnose`` reads them) is scored per part: ``design`` (the rules were tuned on
-it) and ``heldout`` (only scored), with a confusion matrix per part. Labels follow the principles
+it) and ``heldout`` (only scored) and ``fresh`` (a batch on data sets and optimizers the corpus
+never had, built after the rules were last changed: ``make_log_corpus.py --part fresh``),
+with a confusion matrix per part. Labels follow the principles
 of ``bench/_corpus_labels.py`` (runs that fit none are left out and counted). The labelled
 onset is the 5-point moving-average minimum of the validation curve, moved to its lowest
 value when that comes later (the issue's definition); the onset is also compared with the
 test curve's own moving-average minimum, which the diagnosis never sees.
+
+Two more figures per part, beside the main score (which they do not change): the
+*ceiling*, the share of runs whose validation curve, labelled by the same principles
+(``validation_label``), gets the test curve's label (where they differ, the log alone
+cannot tell the labelled answer: validation sets are small and noisy); and the verdict
+accuracy on the runs where they agree (the answer is knowable from the log), with its own
+confusion matrix.
 
     python bench/diagnose_accuracy.py [--suite tests/fixtures/curves] [--corpus DIR]
 
@@ -28,6 +37,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+from _corpus_labels import references, validation_label
 
 from nooverfit._rules import diagnose
 from nooverfit.diagnosis import Verdict
@@ -76,13 +86,15 @@ def score_corpus(root: Path, *, show_wrong: bool = False) -> None:
     ]
     names = [v.value for v in Verdict]
     short = {v: "".join(w[0] for w in v.split("_")) for v in names}
+    best = references(records)
     summary = []
-    for part in ("design", "heldout"):
+    for part in ("design", "heldout", "fresh", "fresh2"):
         runs = [r for r in records if r["part"] == part and r["label"] is not None]
         left_out = sum(r["part"] == part and r["label"] is None for r in records)
         if not runs:
             continue
         confusion: dict[tuple[str, str], int] = defaultdict(int)
+        knowable: dict[tuple[str, str], int] = defaultdict(int)  # validation agrees with test
         onset_ok: list[bool] = []
         test_ok: list[bool] = []  # against the test curve's minimum (sensitivity only)
         wrong = []
@@ -92,10 +104,15 @@ def score_corpus(root: Path, *, show_wrong: bool = False) -> None:
             d = diagnose(history)
             got = d.verdict.value
             confusion[(r["label"], got)] += 1
+            reference = best.get((r["data"], r["spec"]["loss"]), 0.0)
+            seen = validation_label(r, history.val_loss, reference) == r["label"]
+            if seen:
+                knowable[(r["label"], got)] += 1
+            if got != r["label"]:
+                mark = "knowable" if seen else "validation disagrees"
+                wrong.append(f"{r['log']}: {got} (label {r['label']}; {mark})")
             frameworks[r["framework"]][0] += got == r["label"]
             frameworks[r["framework"]][1] += 1
-            if got != r["label"]:
-                wrong.append(f"{r['log']}: {got} (label {r['label']})")
             if r["label"] == "overfitting" and got == "overfitting" and d.onset_epoch is not None:
                 epoch = _true_epoch(history, d.onset_epoch, r)
                 onset_ok.append(abs(epoch - r["onset"]) <= 3)
@@ -103,6 +120,7 @@ def score_corpus(root: Path, *, show_wrong: bool = False) -> None:
                 test_low = r["val_epochs"][int(np.argmin(_moving_average(test)))]
                 test_ok.append(abs(epoch - test_low) <= 3)
         n, ok = len(runs), sum(confusion[(v, v)] for v in names)
+        m, k = sum(knowable.values()), sum(knowable[(v, v)] for v in names)
         data = sorted({r["data"] for r in runs})
         print(f"\ncorpus part {part}: {n} runs on {', '.join(data)}")
         print(f"  left out (the test curve fits no label): {left_out}")
@@ -116,18 +134,37 @@ def score_corpus(root: Path, *, show_wrong: bool = False) -> None:
                 f"average; sensitivity only): {sum(test_ok)}/{len(test_ok)} = "
                 f"{100 * sum(test_ok) / len(test_ok):.1f}%"
             )
-        summary.append(f"{part} {100 * ok / n:.1f}% right ({ok}/{n}), onset {share:.1f}%")
-        print("  by framework: " + ", ".join(f"{k} {a}/{b}" for k, (a, b) in frameworks.items()))
+        summary.append(
+            f"{part} {100 * ok / n:.1f}% right ({ok}/{n}), onset {share:.1f}%, ceiling "
+            f"{100 * m / n:.1f}%, knowable runs {100 * k / max(m, 1):.1f}% ({k}/{m})"
+        )
+        print("  by framework: " + ", ".join(f"{f} {a}/{b}" for f, (a, b) in frameworks.items()))
         print("  confusion (rows: label, columns: verdict)")
-        print("  " + " " * 17 + "".join(f"{short[v]:>5}" for v in names))
-        for label in names:
-            if any(confusion[(label, v)] for v in names):
-                cells = "".join(f"{confusion[(label, v)]:>5}" for v in names)
-                print(f"  {label:<17}{cells}")
+        _print_confusion(confusion, names, short)
+        print(
+            "  ceiling: the validation curve's own label (same principles) equals the test "
+            f"label on {m}/{n} = {100 * m / n:.1f}%"
+        )
+        print(
+            "  verdicts right where the answer is knowable from the log (validation and "
+            f"test labels agree): {k}/{m} = {100 * k / max(m, 1):.1f}%"
+        )
+        print("  confusion on those runs (rows: label, columns: verdict)")
+        _print_confusion(knowable, names, short)
         if show_wrong and part == "design":  # never tune on the held-out part
             for line in wrong:
                 print("   wrong:", line)
     print("\nsummary: " + "; ".join(summary))
+
+
+def _print_confusion(
+    confusion: dict[tuple[str, str], int], names: list[str], short: dict[str, str]
+) -> None:
+    print("  " + " " * 17 + "".join(f"{short[v]:>5}" for v in names))
+    for label in names:
+        if any(confusion[(label, v)] for v in names):
+            cells = "".join(f"{confusion[(label, v)]:>5}" for v in names)
+            print(f"  {label:<17}{cells}")
 
 
 def _moving_average(x: np.ndarray, width: int = 5) -> np.ndarray:

@@ -23,7 +23,6 @@ Same ``--seed``, same corpus.
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import math
 import os
@@ -36,11 +35,10 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 
 import numpy as np
 import torch
-from _corpus_labels import constant_loss, label
+from _corpus_data import DATASETS, FRESH_DATA, HELDOUT_DATA, load_data
+from _corpus_labels import constant_loss, label, references
 from _corpus_writers import WRITERS
 
-DATASETS = ("digits", "cancer", "wine", "moons", "blobs", "diabetes", "friedman", "wave")
-HELDOUT_DATA = ("wine", "friedman", "moons")
 FRAMEWORKS = ("keras", "tensorboard", "lightning", "hf")
 #: Share of runs per framework (Lightning is slow per epoch on a CPU: fewer, shorter runs).
 FRAMEWORK_WEIGHTS = (0.16, 0.4, 0.1, 0.34)
@@ -48,60 +46,11 @@ REGIMES = ("overfitting", "good_fit", "still_improving", "underfitting", "diverg
 DEFAULT_OUT = Path.home() / ".cache" / "nooverfit" / "log-corpus"
 
 
-@functools.cache
-def load_data(name: str, seed: int) -> dict[str, Any]:
-    """Standardized features and a seeded train-pool / val / test split."""
-    from sklearn import datasets
-
-    rng = np.random.default_rng(seed)
-    kind = "cls"
-    if name == "digits":
-        x, y = datasets.load_digits(return_X_y=True)
-    elif name == "cancer":
-        x, y = datasets.load_breast_cancer(return_X_y=True)
-    elif name == "wine":
-        x, y = datasets.load_wine(return_X_y=True)
-    elif name == "moons":
-        x, y = datasets.make_moons(1200, noise=0.3, random_state=seed)
-    elif name == "blobs":
-        x, y = datasets.make_classification(
-            1500, n_features=20, n_informative=8, n_classes=4, flip_y=0.03, random_state=seed
-        )
-    elif name == "diabetes":
-        x, y = datasets.load_diabetes(return_X_y=True)
-        kind = "reg"
-    elif name == "friedman":
-        x, y = datasets.make_friedman1(1500, noise=1.0, random_state=seed)
-        kind = "reg"
-    else:  # wave: a smooth nonlinear target in 8 features
-        x = rng.normal(size=(1500, 8))
-        y = (
-            np.sin(2 * x[:, 0])
-            + 0.5 * x[:, 1] ** 2
-            - x[:, 2] * x[:, 3]
-            + 0.3 * rng.normal(size=1500)
-        )
-        kind = "reg"
-    x = (x - x.mean(0)) / (x.std(0) + 1e-9)
-    if kind == "reg":
-        y = (y - y.mean()) / y.std()
-    order = rng.permutation(len(x))
-    n_test, n_val = min(400, len(x) // 4), min(300, len(x) // 5)
-    test, val, pool = order[:n_test], order[n_test : n_test + n_val], order[n_test + n_val :]
-    return {
-        "kind": kind,
-        "classes": int(y.max()) + 1 if kind == "cls" else 0,
-        "x_pool": x[pool].astype(np.float32),
-        "y_pool": y[pool],
-        "x_val": x[val].astype(np.float32),
-        "y_val": y[val],
-        "x_test": x[test].astype(np.float32),
-        "y_test": y[test],
-    }
-
-
-def sample_spec(i: int, rng: np.random.Generator, pool: int, kind: str) -> dict[str, Any]:
-    """A random configuration for run ``i`` in a regime chosen round-robin."""
+def sample_spec(
+    i: int, rng: np.random.Generator, pool: int, kind: str, optimizers: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """A random configuration for run ``i`` in a regime chosen round-robin; ``optimizers``
+    (a batch's ``--optimizers``) replaces the usual draw of optimizer."""
     regime = REGIMES[i % len(REGIMES)]
     c = lambda *xs: xs[int(rng.integers(len(xs)))]  # noqa: E731
     spec: dict[str, Any] = dict(
@@ -122,7 +71,15 @@ def sample_spec(i: int, rng: np.random.Generator, pool: int, kind: str) -> dict[
         val_every=int(c(1, 1, 1, 2)),
         early_stopping=0,
     )
-    lr_scale = {"adam": 1.0, "adamw": 1.0, "rmsprop": 0.5, "momentum": 10.0, "sgd": 30.0}
+    lr_scale = {
+        "adam": 1.0,
+        "adamw": 1.0,
+        "rmsprop": 0.5,
+        "momentum": 10.0,
+        "sgd": 30.0,
+        "nadam": 1.0,
+        "adagrad": 10.0,
+    }
     if regime == "overfitting":
         spec.update(
             width=int(c(256, 512)),
@@ -165,6 +122,8 @@ def sample_spec(i: int, rng: np.random.Generator, pool: int, kind: str) -> dict[
         spec.update(optimizer=c("sgd", "sgd", "adam"), lr=float(c(3.0, 10.0, 30.0)))
         lr_scale = {k: 1.0 for k in lr_scale}
         spec["epochs"] = int(c(5, 10, 30, 60))
+    if optimizers and regime != "diverging":
+        spec["optimizer"] = c(*optimizers)
     spec["lr"] = float(spec["lr"] * lr_scale[spec["optimizer"]])
     if spec["optimizer"] == "sgd" and regime != "diverging":
         spec["lr"] = min(spec["lr"], 0.05)
@@ -219,9 +178,9 @@ def prepare(data: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
     return {**data, "x_train": x, "y_train": y}
 
 
-def run_one(task: tuple[int, str, str, dict[str, Any], str]) -> dict[str, Any] | None:
+def run_one(task: tuple[int, str, str, dict[str, Any], str, str]) -> dict[str, Any] | None:
     """Train and log run ``i``; the manifest record, or ``None`` when the label is dropped."""
-    i, name, framework, spec, root = task
+    i, name, framework, spec, root, part = task
     torch.set_num_threads(1)
     data = load_data(name, 0)
     run_id = f"{i:04d}_{framework}_{name}_{spec['regime']}"
@@ -249,7 +208,7 @@ def run_one(task: tuple[int, str, str, dict[str, Any], str]) -> dict[str, Any] |
         "label": lab,
         "constant": constant,
         "onset": onset,
-        "part": "heldout" if name in HELDOUT_DATA or framework == "hf" else "design",
+        "part": part or ("heldout" if name in HELDOUT_DATA or framework == "hf" else "design"),
         "spec": spec,
         "test": [x if math.isfinite(x) else None for x in truth["test"]],
         "val_epochs": truth["val_epochs"],
@@ -257,19 +216,30 @@ def run_one(task: tuple[int, str, str, dict[str, Any], str]) -> dict[str, Any] |
     }
 
 
-def tasks(runs: int, seed: int, frameworks: list[str], root: Path, start: int = 0) -> list[Any]:
-    """Every run's data set, framework and configuration, drawn from ``seed`` alone."""
+def tasks(
+    runs: int,
+    seed: int,
+    frameworks: list[str],
+    root: Path,
+    start: int = 0,
+    *,
+    data: tuple[str, ...] = DATASETS,
+    optimizers: tuple[str, ...] = (),
+    part: str = "",
+) -> list[Any]:
+    """Every run's data set, framework and configuration, drawn from ``seed`` alone (and
+    the batch's choices: ``data`` to draw from, ``optimizers``, a forced ``part``)."""
     weights = np.array([FRAMEWORK_WEIGHTS[FRAMEWORKS.index(f)] for f in frameworks])
-    pools = {name: len(load_data(name, 0)["x_pool"]) for name in DATASETS}
-    kinds = {name: load_data(name, 0)["kind"] for name in DATASETS}
+    pools = {name: len(load_data(name, 0)["x_pool"]) for name in data}
+    kinds = {name: load_data(name, 0)["kind"] for name in data}
     out = []
     for i in range(start, start + runs):
         rng = np.random.default_rng([seed, i])
-        name = DATASETS[int(rng.integers(len(DATASETS)))]
+        name = data[int(rng.integers(len(data)))]
         framework = str(rng.choice(frameworks, p=weights / weights.sum()))
-        spec = sample_spec(i, rng, pools[name], kinds[name])
+        spec = sample_spec(i, rng, pools[name], kinds[name], optimizers)
         framework_options(spec, framework, rng)
-        out.append((i, name, framework, spec, str(root)))
+        out.append((i, name, framework, spec, str(root), part))
     return out
 
 
@@ -288,6 +258,20 @@ def main() -> None:
         "with its own manifest-START.jsonl; run i is the same whatever the parts",
     )
     parser.add_argument(
+        "--data",
+        default="",
+        help=f"comma-separated data sets to draw from (default the eight; also {FRESH_DATA})",
+    )
+    parser.add_argument(
+        "--optimizers", default="", help="comma-separated optimizers (also nadam, adagrad)"
+    )
+    parser.add_argument(
+        "--part",
+        choices=("", "design", "heldout", "fresh", "fresh2"),
+        default="",
+        help="put every run of this batch in one part (default: by data set and framework)",
+    )
+    parser.add_argument(
         "--relabel", action="store_true", help="relabel OUT's manifests from their test curves"
     )
     args = parser.parse_args()
@@ -300,7 +284,18 @@ def main() -> None:
     name = "manifest.jsonl" if not args.start else f"manifest-{args.start}.jsonl"
     frameworks = [f for f in FRAMEWORKS if not args.only or f in args.only.split(",")]
     start = time.perf_counter()
-    todo = tasks(args.runs, args.seed, frameworks, args.out, args.start)
+    data = tuple(args.data.split(",")) if args.data else DATASETS
+    optimizers = tuple(args.optimizers.split(",")) if args.optimizers else ()
+    todo = tasks(
+        args.runs,
+        args.seed,
+        frameworks,
+        args.out,
+        args.start,
+        data=data,
+        optimizers=optimizers,
+        part=args.part,
+    )
     import multiprocessing
 
     results = []
@@ -337,14 +332,19 @@ def relabel(root: Path) -> None:
     from nooverfit.logs import read_log
 
     changed: dict[tuple[str, str], int] = {}
-    for file in sorted(root.glob("manifest*.jsonl")):
+    files = sorted(root.glob("manifest*.jsonl"))
+    best = references([json.loads(line) for f in files for line in f.read_text().splitlines()])
+    for file in files:
         records = [json.loads(line) for line in file.read_text().splitlines()]
         for r in records:
             data = load_data(r["data"], 0)
             constant = constant_loss(data["y_test"], r["spec"]["loss"])
             history = read_log(root / r["log"])
             val = [v for v in history.val_loss if math.isfinite(v)]
-            lab, onset, why = label(r["regime"], r["test"], val, r["val_epochs"], constant)
+            reference = best.get((r["data"], r["spec"]["loss"]), 0.0)
+            lab, onset, why = label(
+                r["regime"], r["test"], val, r["val_epochs"], constant, reference=reference
+            )
             key = (r["regime"], str(lab))
             changed[key] = changed.get(key, 0) + 1
             r.update(label=lab, onset=onset, constant=constant, why=why)

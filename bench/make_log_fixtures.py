@@ -6,6 +6,9 @@ framework itself (see ``_corpus_writers.py``), saved under
 verdict and the test curve that confirms it; the tests never show it to ``diagnose``).
 
     nice -n 10 python bench/make_log_fixtures.py [--out tests/fixtures/logs/real]
+
+``--corpus DIR`` copies the runs of ``CORPUS`` (design-part runs of the log corpus, each
+the real case behind a rule change) with their label and test curve from the manifest.
 """
 
 from __future__ import annotations
@@ -111,11 +114,65 @@ FIXTURES: dict[str, tuple[str, str, str, dict[str, Any], dict[str, Any]]] = {
 }
 
 
+#: name -> design-part corpus run (``make_log_corpus.py``, seed 0) whose log is copied
+CORPUS: dict[str, str] = {
+    # HF, training loss logged once (logging_steps 50, 3 steps per epoch): no underfit
+    "once_logged_train_good_fit_hf": "1016_hf_cancer_good_fit",
+    # SummaryWriter, MAE regression, training logged once: validation fell, no underfit
+    "once_logged_train_good_fit_tensorboard": "0906_tensorboard_diabetes_good_fit",
+    # HF, 4 classes at lr 3: accuracy at chance throughout, loss 2.4x the loss of guessing
+    "saturated_at_chance_hf": "1034_hf_blobs_diverging",
+    # HF, no training accuracy: a training cross-entropy of 0.0006 bounds it above 99.9 %
+    # while validation sits at 87 %, flat
+    "gap_from_loss_bound_hf": "1065_hf_digits_overfitting",
+    # SummaryWriter, single 32-sample batches (30 % noisy labels) logged every 10 steps:
+    # the training loss swings 0.09-1.8 while validation rises: overfitting, the swings
+    # are the batches' noise, no runaway optimizer
+    "noisy_batches_overfit_tensorboard": "0270_tensorboard_digits_overfitting",
+    # SummaryWriter, 100 digits with 30 % noisy labels: validation accuracy 62-77 % at
+    # every evaluation, its loss swinging around 1.0 (above ln(1 / 0.62), below ln 10)
+    "above_half_accuracy_overfit_tensorboard": "0775_tensorboard_digits_overfitting",
+    # HF, MSE regression at Adam lr 3: losses of 1e8 after the first epoch, 1e4 at the
+    # end and still falling; the test loss ends 1e4 times a constant predictor's
+    "recovering_blow_up_hf": "1014_hf_wave_diverging",
+    # SummaryWriter, MAE regression at Adam lr 10: validation 2e6 -> 240, flat at the
+    # end, noisy single-batch training losses
+    "recovering_blow_up_tensorboard": "0854_tensorboard_wave_diverging",
+    # SummaryWriter, MSE regression: the training loss, logged three times, is already
+    # 0.05 at its first value, a twentieth of validation, which drifts 10 % above its
+    # minimum: memorization, though training never fell "to a tenth of its start"
+    "memorized_from_first_log_tensorboard": "0570_tensorboard_wave_overfitting",
+}
+
+
+def copy_corpus(root: Path, out: Path) -> None:
+    """Copy the ``CORPUS`` runs' logs from the corpus at ``root``, with their labels."""
+    records = {
+        r["id"]: r
+        for file in sorted(root.glob("manifest*.jsonl"))
+        for r in map(json.loads, file.read_text().splitlines())
+    }
+    for name, run in CORPUS.items():
+        r = records[run]
+        assert r["part"] == "design", f"{run} is not a design-part run"
+        shutil.rmtree(out / name, ignore_errors=True)
+        shutil.copytree(root / "runs" / run, out / name)
+        log = Path(r["log"]).relative_to(Path("runs") / run)
+        label = {"family": name, "verdict": r["label"], "framework": r["framework"]}
+        label |= {"data": r["data"], "corpus_run": run, "log": str(log), "test": r["test"]}
+        (out / f"{name}.label.json").write_text(json.dumps(label, indent=1) + "\n")
+        print(name, "copied from", run)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("tests/fixtures/logs/real"))
     parser.add_argument("--only", default="")
+    parser.add_argument("--corpus", type=Path, help="copy CORPUS's runs from this corpus")
     args = parser.parse_args()
+    if args.corpus:
+        copy_corpus(args.corpus, args.out)
+        return
     torch.set_num_threads(1)
     import numpy as np
 

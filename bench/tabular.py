@@ -238,8 +238,8 @@ def table(specs: Sequence[TabularSet], found: dict[str, dict[str, Any]]) -> list
     lines = [
         "| data (rows, features, classes) | recommended | baseline | "
         + " | ".join(REFERENCES)
-        + " | best reference | rec - best | study s | recommended variant |",
-        "| --- " * (7 + len(REFERENCES)) + "|",
+        + " | best reference | rec - best | study s | study CPU s | recommended variant |",
+        "| --- " * (8 + len(REFERENCES)) + "|",
     ]
     diffs = []
     for spec in specs:
@@ -254,7 +254,7 @@ def table(specs: Sequence[TabularSet], found: dict[str, dict[str, Any]]) -> list
             f"| {mean(st['baseline']):.1f} | "
             + " | ".join(f"{refs[n]:.1f}" for n in REFERENCES)
             + f" | {best} | {rec - refs[best]:+.1f} | {st['seconds']:.0f} "
-            f"| {st['recommended_name']} |"
+            f"| {st.get('cpu_seconds', float('nan')):.0f} | {st['recommended_name']} |"
         )
     if diffs:
         wins = sum(d >= 0 for d in diffs)
@@ -302,7 +302,11 @@ def main() -> None:
             print(f"\n{title}:")
             print("\n".join(table(part, found)))
     total = sum(found[d.name]["study"]["seconds"] for d in specs)
-    print(f"\nstudies' wall time {total:.0f} s; load average {load:.1f} on {os.cpu_count()} CPUs")
+    cpu = sum(found[d.name]["study"].get("cpu_seconds", float("nan")) for d in specs)
+    print(
+        f"\nstudies' wall time {total:.0f} s, CPU time {cpu:.0f} s; load average {load:.1f} "
+        f"on {os.cpu_count()} CPUs"
+    )
 
 
 if __name__ == "__main__":

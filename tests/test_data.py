@@ -93,8 +93,10 @@ def test_load_csv_missing_target_lists_the_columns(tmp_path, target):
 
 
 def test_load_csv_non_numeric_column_is_named(tmp_path):
-    path = _write(tmp_path / "t.csv", "height,colour,kind\n1,2,a\n3,red,b\n")
-    with pytest.raises(ValueError, match=r"column 'colour'.*not numeric.*row 3"):
+    # text with more distinct values than a category column has: an identifier
+    rows = "".join(f"{i},name{i},{'ab'[i % 2]}\n" for i in range(60))
+    path = _write(tmp_path / "t.csv", "height,colour,kind\n1,2,a\n" + rows)
+    with pytest.raises(ValueError, match=r"column 'colour'.*not numeric.*row 3.*61 distinct"):
         load_dataset(f"csv:{path}", target="kind")
 
 

@@ -65,6 +65,7 @@ def test_candidates_take_the_best_k_by_validation():
 def test_ensemble_score_keeps_each_seed():
     s = ensemble_score([((1.0, 0.1), (0.8, 0.5)), ((0.9, 0.2), (0.9, 0.4))], epochs=10)
     assert s.val_per_seed == (0.8, 0.9)
+    assert s.val_loss_per_seed == (0.5, 0.4)
     assert s.val_accuracy == pytest.approx(0.85) and s.gap == pytest.approx(0.1)
 
 
@@ -84,6 +85,9 @@ def test_score_members_and_load_round_trip(tmp_path):
         def __init__(self):
             self.seeds = [0]
             self.data = {0: data}
+
+        def split_data(self, config):
+            return self.data[config.seed]
 
         def model(self, config):
             net = network_for(config, self.data[0])

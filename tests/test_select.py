@@ -1,7 +1,7 @@
 import pytest
 
 from nooverfit.history import History
-from nooverfit.studies.select import Score, choose, improves, paired_gain, score
+from nooverfit.studies.select import Score, choose, improves, lowers_loss, paired_gain, score
 
 
 def _score(*per_seed, loss=0.5):
@@ -50,3 +50,37 @@ def test_choose_climbs_levels_only_on_real_gains():
     assert choose([base, single, combos]) == (1, 0)
     assert choose([base, single, combos, ensembles]) == (3, 0)
     assert choose([base, [_score(0.80, 0.85, 0.90)]]) == (0, 0)  # a tie: the baseline
+
+
+def _lossy(acc, losses):
+    mean = sum(acc) / len(acc)
+    return Score(
+        mean, 0.0, sum(losses) / len(losses), 1.0, 0.0, 0.0, 1.0 - mean, 10, len(acc),
+        tuple(acc), tuple(losses),
+    )  # fmt: skip
+
+
+def test_score_keeps_each_seeds_validation_loss():
+    hs = [
+        History.from_columns(
+            {"val_accuracy": [0.8], "val_loss": [v], "accuracy": [1.0], "loss": [0.1]}
+        )
+        for v in (0.4, 0.6)
+    ]
+    assert score(hs).val_loss_per_seed == (0.4, 0.6)
+
+
+def test_lowers_loss_needs_a_paired_drop_beyond_noise_and_the_floor_and_no_accuracy_loss():
+    base = _lossy((0.70, 0.72, 0.71), (0.60, 0.58, 0.59))
+    # the same accuracy, 0.05 nats lower on every seed: lower beyond noise
+    assert lowers_loss(_lossy((0.70, 0.72, 0.71), (0.55, 0.53, 0.54)), base)
+    # lower loss but a seed-paired accuracy loss: not taken
+    assert not lowers_loss(_lossy((0.69, 0.72, 0.71), (0.55, 0.53, 0.54)), base)
+    # -0.09, +0.02, +0.01: the mean drop (0.02) is under two standard errors (0.07)
+    assert not lowers_loss(_lossy((0.70, 0.72, 0.71), (0.51, 0.60, 0.60)), base)
+    # a steady drop below the floor: near-zero losses of a data set fitted perfectly
+    tiny = _lossy((1.0, 1.0, 1.0), (0.0004, 0.0003, 0.0005))
+    assert not lowers_loss(_lossy((1.0, 1.0, 1.0), (0.0002, 0.0001, 0.0003)), tiny)
+    # unknown or infinite (diverged) losses: no claim
+    assert not lowers_loss(_lossy((0.7, 0.7, 0.7), (0.5, 0.5, float("inf"))), base)
+    assert not lowers_loss(Score(0.7, 0, 0.1, 1, 0, 0, 0.3, 10, 3), base)

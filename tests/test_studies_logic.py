@@ -70,6 +70,10 @@ def test_remedy_variants_cover_each_remedy_over_the_budget_grid():
     assert [c.dropout for c in variants["dropout"]] == list(budget.dropout)
     assert all(c.width < 256 for c in variants["capacity"])
     assert all(c.train_per_class == 20 and c.seed == 0 for cs in variants.values() for c in cs)
+    assert variants["inputs"] == []  # images: no input encoding
+    tabular = plan.remedy_variants(base, budget, tabular=True)["inputs"]
+    assert [c.inputs for c in tabular] == ["ple"]
+    assert tabular[0].replace(inputs="standard") == base.replace(label=tabular[0].label)
 
 
 def test_combine_merges_helpful_remedies_and_retunes_lightly():
@@ -86,6 +90,9 @@ def test_combine_merges_helpful_remedies_and_retunes_lightly():
     assert any(c.dropout == 0.3 for c in combos)
     assert len({c.key for c in combos}) == len(combos)
     assert plan.describe(merged, base) == "l2=0.001 + dropout=0.5 + batchnorm"
+    encoded = plan.combine(base, {**chosen, "inputs": base.replace(inputs="ple")})[0]
+    assert encoded.inputs == "ple"
+    assert plan.describe(encoded, base) == "l2=0.001 + dropout=0.5 + batchnorm + inputs ple"
 
 
 def test_get_budget_rejects_unknown_names():

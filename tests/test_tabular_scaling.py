@@ -1,3 +1,5 @@
+import itertools
+
 import numpy as np
 import pytest
 
@@ -14,7 +16,7 @@ def _data(n=400, seed=0):
     return x.astype(np.float32)
 
 
-@pytest.mark.parametrize("scaling", ["standard", "robust", "quantile"])
+@pytest.mark.parametrize("scaling", ["standard", "robust", "quantile", "ple"])
 def test_statistics_come_from_the_pool_only(scaling):
     x = _data()
     pool = np.arange(300)
@@ -59,3 +61,57 @@ def test_prepare_rejects_unknown_scaling():
     ds = Dataset.from_arrays(x, np.arange(len(x)) % 2)
     with pytest.raises(ValueError, match="scaling must be one of"):
         prepare(ds, make_split(ds.y, seed=0), device="cpu", scaling="minmax")
+
+
+def _ple_reference(value: float, edges: np.ndarray) -> list[float]:
+    """Gorishniy et al. (2022), eq. 1, one bin at a time, with the value clipped to the
+    edges' range and bins of zero width left at 0."""
+    out = []
+    for lo, hi in itertools.pairwise(edges):
+        if hi <= lo or value < lo:
+            out.append(0.0)
+        elif value >= hi:
+            out.append(1.0)
+        else:
+            out.append((value - lo) / (hi - lo))
+    return out
+
+
+def test_piecewise_linear_matches_the_papers_definition():
+    from nooverfit.data.tabular import PLE_BINS, ple_edges
+
+    x = _data()
+    pool = np.arange(300)
+    z = scale_features(x, pool, "ple")
+    edges = ple_edges(x[pool].astype(np.float64))
+    assert z.shape == (len(x), x.shape[1] * PLE_BINS) and edges.shape == (3, PLE_BINS + 1)
+    np.testing.assert_allclose(edges[1], np.quantile(x[pool, 1], np.linspace(0, 1, 9)))
+    for row in (0, 5, 299, 350, 399):
+        ref = [v for j in range(3) for v in _ple_reference(float(x[row, j]), edges[j])]
+        np.testing.assert_allclose(z[row], ref, atol=1e-6)
+
+
+def test_piecewise_linear_sums_to_the_bin_count_crossed():
+    from nooverfit.data.tabular import piecewise_linear, ple_edges
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(200, 1))
+    edges = ple_edges(x)
+    z = piecewise_linear(edges[:, :, None].reshape(-1, 1), edges)  # each edge itself
+    np.testing.assert_allclose(z.sum(1), np.arange(edges.shape[1]), atol=1e-6)
+    # between edges: monotone in the value, saturated beyond the pool's range
+    grid = np.linspace(-10, 10, 500)[:, None]
+    total = piecewise_linear(grid, edges).sum(1)
+    assert np.all(np.diff(total) >= -1e-9) and total[0] == 0 and total[-1] == edges.shape[1] - 1
+
+
+def test_piecewise_linear_keeps_one_shape_for_binary_and_constant_features():
+    from nooverfit.data.tabular import PLE_BINS
+
+    x = np.zeros((100, 2), dtype=np.float32)
+    x[::3, 0] = 1  # a one-hot column
+    z = scale_features(x, np.arange(80), "ple")
+    assert z.shape == (100, 2 * PLE_BINS)
+    varying = [k for k in range(z.shape[1]) if z[:, k].std() > 0]
+    assert len(varying) == 1  # the binary feature is itself once; the constant one is 0
+    np.testing.assert_array_equal(z[:, varying[0]], x[:, 0])

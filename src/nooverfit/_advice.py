@@ -208,14 +208,16 @@ def _overfitting_causes(ev: Evidence, onset: int, best: int) -> list[Ranked]:
             )
         )
     if ev.signal == "gap":
+        # without a logged training accuracy the gap is a lower bound from the loss
+        least = "at least " if ev.extra.get("accuracy_bound") else ""
         out.append(
             (
                 1.0,
                 Cause(
                     "generalization_gap",
-                    f"Training accuracy ends {100 * ev.metric_gap:.1f} points above validation "
-                    "while validation no longer improves: the network fits samples it cannot "
-                    "generalize from.",
+                    f"Training accuracy ends {least}{100 * ev.metric_gap:.1f} points above "
+                    "validation while validation no longer improves: the network fits samples "
+                    "it cannot generalize from.",
                 ),
                 [
                     Remedy(

@@ -21,6 +21,13 @@ DIVERGE_RISE = 0.2
 #: while a loss near zero swings by multiples of itself as noise (0.001 -> 0.002 with
 #: batch norm on small batches; single batches of 16 with noisy labels logged per step).
 DIVERGE_FLOOR = 0.25
+#: Fall of the validation loss from its first evaluations to its last third that only a
+#: recovery from blown-up weights explains (a sound run's first epoch ends within an
+#: order or two of its final level).
+RECOVERED = 100.0
+#: Multiple of the training loss's median change between logged values (log space) that
+#: its rise must exceed to count as running away.
+NOISE_CLEAR = 2.0
 #: Validation/training loss ratio that, with a training loss that never fell, is a blow-up.
 BLOWUP = 100.0
 #: Growth of the smoothed validation loss over its minimum that only a blow-up explains
@@ -33,6 +40,12 @@ VAL_SWING = 0.7
 #: classifier's validation loss that never gets below it comes from saturated outputs
 #: whatever the number of classes (a constant predictor scores at most ln K).
 SATURATED = math.log(1e6)
+#: Validation loss over this multiple of the loss of guessing, with an accuracy that never
+#: rose by ``LEARNED``, comes from confidently wrong (saturated) outputs, not an underfit
+#: (which scores about the loss of guessing), unless the training loss got below half of
+#: that level (a network memorizing a few samples is overfitting).
+ABOVE_GUESSING = 1.5
+LEARNED = 0.1
 #: Back-and-forth change of log(training loss) per logged point that counts as oscillating.
 OSCILLATION = 0.1
 
@@ -62,8 +75,8 @@ def diverged(history: History, train: np.ndarray, val: np.ndarray) -> str:
         wild = (float(np.sum(np.abs(jumps))) - abs(float(np.sum(jumps)))) / len(jumps)
         if wild > VAL_SWING:
             return (
-                f"the validation loss jumps {math.exp(wild):.3g}x back and forth between "
-                "evaluations: the weights are thrown around"
+                f"the validation loss jumps {math.exp(min(wild, 700.0)):.3g}x back and forth "
+                "between evaluations: the weights are thrown around"
             )
         reason = _never_beat_chance(history, v, cv.reversals(v))
         if reason:
@@ -75,6 +88,9 @@ def diverged(history: History, train: np.ndarray, val: np.ndarray) -> str:
                 f"the validation loss grew {sv[-1] / sv.min():.3g}x above its lowest value: "
                 "the weights blew up"
             )
+        reason = _recovered_blow_up(v)
+        if reason:
+            return reason
     t = train[np.isfinite(train)]
     if t.size < MIN_EPOCHS + 1:
         return ""
@@ -83,8 +99,15 @@ def diverged(history: History, train: np.ndarray, val: np.ndarray) -> str:
     early = float(np.median(t[:3]))
     fallen = max(0.0, early - smooth[low])
     rise_needed = max(DIVERGE_RISE * abs(smooth[low]), DIVERGE_FLOOR * fallen)
-    # a validation loss still falling says the weights are fine (a noisy per-step log)
-    if smooth[-1] - smooth[low] > rise_needed and low < len(t) - 2 and _progress(v) > 0.9:
+    # a validation loss still falling says the weights are fine (a noisy per-step log);
+    # so does a rise within the training loss's own noise (single batches logged every
+    # few steps swing by multiples of themselves)
+    if (
+        smooth[-1] - smooth[low] > rise_needed
+        and low < len(t) - 2
+        and _progress(v) > 0.9
+        and _beyond_noise(t, smooth[low])
+    ):
         with np.errstate(over="ignore", divide="ignore"):  # a minimum near 0 overflows
             rise = 100 * (smooth[-1] / smooth[low] - 1)
         by = f"{rise:.0f}%" if np.isfinite(rise) else "many times"
@@ -139,7 +162,9 @@ def _never_beat_chance(history: History, v: np.ndarray, back_and_forth: float) -
 
     Only for a classifier (an accuracy in the log): the level is the cross-entropy of
     guessing, ``ln(1 / a)`` with ``a`` its lowest validation accuracy (about the share of
-    a class at the start) and at least ``ln 2``."""
+    a class at the start) and at least ``ln 2``. The turning test needs that lowest
+    accuracy at or below 50 %: above it at every evaluation, the network beat guessing
+    whatever its number of classes (and ``a`` says nothing about that number)."""
     loss = cv.column(history, "val_loss")
     acc = cv.accuracy(history, "accuracy", "val_")
     if not (np.isfinite(loss).any() and np.isfinite(acc).any()):
@@ -153,10 +178,20 @@ def _never_beat_chance(history: History, v: np.ndarray, back_and_forth: float) -
         )
     lowest = float(np.nanmin(acc))
     level = max(math.log(2), math.log(1 / lowest)) if lowest > 0 else math.inf
-    if smooth.min() >= level and back_and_forth > OSCILLATION / 4:
+    # (a classifier above 50 % at every evaluation beat guessing whatever its classes)
+    if smooth.min() >= level and back_and_forth > OSCILLATION / 4 and lowest <= 0.5:
         return (
             f"the validation loss never got below the loss of guessing ({level:.2f}) and "
             f"jumps back and forth between evaluations: the optimizer is unstable"
+        )
+    train = cv.column(history, "loss")
+    train = train[np.isfinite(train)]
+    fits = train.size and float(np.median(train[train.size // 2 :])) < level / 2
+    if smooth.min() >= ABOVE_GUESSING * level and np.nanmax(acc) - lowest < LEARNED and not fits:
+        return (
+            f"the validation loss never got below {smooth.min():.3g}, well above chance level "
+            f"(the loss of guessing, {level:.2f}), and the accuracy never rose: the outputs "
+            "saturated"
         )
     return ""
 
@@ -186,6 +221,38 @@ def _anything_finite(history: History) -> bool:
         and (cv.higher_is_better(c) or cv.lower_is_better(c))
     ]
     return any(history.has(name) for name in names)
+
+
+def _recovered_blow_up(v: np.ndarray) -> str:
+    """A reason when the validation loss started ``RECOVERED`` times above where it ended
+    and fell most of that way (in log space) within its first quarter: the first steps
+    threw the weights far out and the run spent itself coming back. One epoch of a
+    sound run leaves its loss within an order or two of its final level, and a long
+    steady fall is learning, not recovery. Scale-free: a ratio of the curve to itself."""
+    if not np.all(v > 0):
+        return ""
+    first = float(np.max(v[:2]))
+    end = float(np.median(cv.last_third(v, 2)))
+    early = float(np.min(v[: max(3, len(v) // 4)]))
+    total = math.log(first) - math.log(end)
+    if first > RECOVERED * end and math.log(first) - math.log(early) >= total / 2:
+        return (
+            f"the validation loss started {first / end:.3g}x above where it ended and fell "
+            "most of that in its first evaluations: the first steps blew the weights up"
+        )
+    return ""
+
+
+def _beyond_noise(t: np.ndarray, low: float) -> bool:
+    """Whether the training loss's rise from its smoothed minimum ``low`` stands clear of
+    its own noise: the median of its last third over ``low``, in log space, beyond
+    ``NOISE_CLEAR`` times the median change between logged values (scale-free; a runaway
+    optimizer climbs and stays up, a spike among single-batch losses does not)."""
+    end = float(np.median(cv.last_third(t, 2)))
+    if not (np.all(t > 0) and low > 0 and end > 0):
+        return True
+    noise = float(np.median(np.abs(np.diff(np.log(t)))))
+    return math.log(float(end)) - math.log(float(low)) > NOISE_CLEAR * noise
 
 
 def _progress(x: np.ndarray) -> float:

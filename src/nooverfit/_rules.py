@@ -22,17 +22,23 @@ The rules, in order:
    predictor scores, by far (a cross-entropy over ln 1e6 nats: saturated outputs) or
    while turning back and forth (10 % turns at every fourth evaluation); the level is
    ``ln(1 / a)`` of the lowest validation accuracy, at least ln 2, for a classifier (an
-   overfitting network gets well below it before it turns once).
+   overfitting network gets well below it before it turns once; a network above 50 %
+   at every evaluation beat guessing), or sat over 1.5 times that level while its
+   accuracy never rose by 10 points and its training loss stayed above half the level;
+   or validation started 100x above where it ended and fell most of that within its
+   first quarter (a recovery from blown-up weights). A training loss that rises within
+   its own noise (single batches logged every few steps) is no runaway.
 2. **insufficient_evidence** - no validation curve, or fewer than ``MIN_EPOCHS`` values.
 3. **overfitting** - the smoothed validation loss rose more than ``RISE`` (15 %) above its
    minimum at least two logged points before the end (unless early stopping ended the run
-   there); or the network memorized the training set (training loss down to a tenth of
-   its start and of the validation loss) while validation rose over a third of ``RISE``,
-   or validation
-   rose over a third of ``RISE`` while the gap to training widened by ``WIDEN`` of its
-   level; or an
-   accuracy-like metric shows a large gap (training >= 97 %, validation >= ``GAP`` points
-   lower) while validation no longer falls. A ratio to a training loss near zero is never
+   there); or the network memorized the training set (training loss down to
+   ``MEMORIZED`` (0.3) of the validation loss, whether logged before it fell or not)
+   while validation rose over a third of ``RISE``, or validation rose over a third of
+   ``RISE`` while the gap to training widened by ``WIDEN`` of its level; or an
+   accuracy-like metric shows a large gap (training >= 97 %, validation >= ``GAP``
+   points lower) while validation no longer falls. Without a logged training accuracy, a
+   classifier's training cross-entropy ``L`` bounds it from below by ``1 - L / ln 2``
+   (every mistake costs at least ln 2 nats). A ratio to a training loss near zero is never
    read as divergence.
 4. **still_improving** - the validation loss fell more than ``STILL`` (2 %) over the last
    third of the run (least-squares line), by at least ``SIGNIFICANT`` standard errors of
@@ -40,7 +46,10 @@ The rules, in order:
 5. **underfitting** - the training metric (accuracy-like, in [0, 1]) stayed below 0.75
    (however the loss moved: Keras logs its L2 term in both losses, which fall as the
    weights shrink), or, without one, training fell by less than half the best validation
-   loss and validation by less than its own best level.
+   loss and validation by less than its own best level, and training (the median of its
+   later half) stayed above half the best validation loss; a training loss logged fewer
+   than three times shows no fall, and validation must then have fallen by less than a
+   tenth of its best below its first value.
 6. **good_fit** - otherwise.
 
 The best epoch and the onset are :func:`~nooverfit.history.best_index` and
@@ -75,6 +84,17 @@ SIGNIFICANT = 2.0
 #: Fewest points in the last third for a slope test on a bounded, noisy accuracy: below
 #: three degrees of freedom a t of 2 is no evidence either way.
 POWER = 5
+#: Training loss below this share of the best validation loss: the network fits its
+#: training set, whatever the fall (never an underfit).
+FAR_BELOW = 0.5
+#: Fall of validation below its first value, as a share of its best, under which a run
+#: whose training loss was logged too rarely to read learned little.
+LEARNED_LITTLE = 0.1
+#: Training loss at or below this share of the validation loss, with validation drifting
+#: up from its minimum: the network memorized its training set (the corpus generator's own
+#: gap evidence for a regression; a constant penalty of a fifth of the validation loss on
+#: the training loss leaves a tenth-of-validation training loss below it).
+MEMORIZED = 0.3
 _EARLY_STOPS = ("patience", "generalization_loss", "progress_quotient", "up")
 
 
@@ -157,10 +177,17 @@ def _underfit(ev: Evidence, weak: bool) -> bool:
     if weak:  # the accuracy says it: the network gets few training samples right (a
         # loss can keep falling with a penalty shrinking, as Keras logs its L2 term)
         return True
-    if not np.isfinite(train).all():
-        return False
     low = float(np.min(val))
     if low <= 0:
+        return False
+    if ev.extra["train_late"] < FAR_BELOW * low:
+        return False  # training got far below validation: the network fits, it is no
+        # underfit (a constant penalty only lifts the training loss towards validation)
+    if ev.extra["train_points"] < MIN_EPOCHS:  # a training loss logged once or twice
+        # shows no fall: validation alone must have learned little
+        raw_low = ev.extra["val_low"]
+        return (ev.extra["val_first"] - raw_low) / raw_low < LEARNED_LITTLE
+    if not np.isfinite(train).all():
         return False
     drop = (float(train[0]) - float(np.min(train))) / low
     # validation's own fall guards against a training curve whose first value was logged
@@ -225,6 +252,7 @@ def _evidence(
     """Features of the validated epochs (epochs without a validation value are skipped,
     so logging every second epoch reads like logging every epoch)."""
     keep = np.isfinite(val_raw)
+    monitor_is_loss = np.isfinite(cv.column(history, "val_loss")).any()
     epochs = tuple(e for e, k in zip(history.epoch, keep, strict=True) if k)
     v_raw = val_raw[keep]
     t_full = cv.fill_missing(train_raw)
@@ -239,6 +267,7 @@ def _evidence(
     rise = cv.ratio(float(val[-1]), float(val[low])) - 1 if val[low] > 0 else 0.0
     tail_drop = cv.tail_drop(v_raw)
     significance = cv.tail_significance(v_raw)
+    real = train_raw[np.isfinite(train_raw)]  # the training values actually logged
     early_stopped = history.stop_reason in _EARLY_STOPS
     learned = 0.0
     if has_train and train[0] > 0:
@@ -248,6 +277,16 @@ def _evidence(
         cv.accuracy(history, metric, "")[keep],
         cv.accuracy(history, metric, "val_")[keep],
     )
+    bounded = bool(n) and not math.isfinite(acc_t[-1]) and has_train and history.has("loss")
+    if bounded and math.isfinite(acc_v[-1]) and monitor_is_loss:
+        # no training accuracy logged (HF, SummaryWriter loops): a misclassified sample
+        # costs at least ln 2 nats of cross-entropy, so a mean training loss L bounds the
+        # training accuracy from below by 1 - L / ln 2 (a penalty in the loss only lowers
+        # the bound)
+        acc_t = acc_t.copy()
+        acc_t[-1] = 1 - max(0.0, float(train[-1])) / math.log(2)
+    else:
+        bounded = False
     metric_gap = float(acc_t[-1] - acc_v[-1]) if n else math.nan
     # growth of the train/validation gap since the validation minimum, against the
     # validation level there: a constant added to the training loss cancels out
@@ -258,7 +297,7 @@ def _evidence(
         pass
     elif rise > RISE and low <= n - 3:
         signal = "rise"
-    elif has_train and flat and drifted and train[-1] <= 0.1 * min(train[0], val[-1]):
+    elif has_train and flat and drifted and train[-1] <= MEMORIZED * val[-1]:
         signal = "memorized"
     elif has_train and drifted and widened > WIDEN:
         signal = "memorized"  # validation drifted up while training kept pulling away
@@ -276,5 +315,12 @@ def _evidence(
         tail_drop=tail_drop,
         early_stopped=early_stopped,
         metric_gap=metric_gap,
-        extra={"significance": significance},
+        extra={
+            "significance": significance,
+            "train_points": float(real.size),
+            "val_first": float(v_raw[0]) if n else math.nan,
+            "val_low": float(np.min(v_raw)) if n else math.nan,
+            "accuracy_bound": float(bounded),
+            "train_late": float(np.median(real[real.size // 2 :])) if real.size else math.nan,
+        },
     )

@@ -13,7 +13,7 @@ OPTIMIZERS = ("adam", "adamw", "sgd")
 MAX_MIXUP = 10.0
 #: fields added after run keys were first stored: left out of :attr:`RunConfig.key` at
 #: their default, so the runs of earlier versions keep their keys (and resume)
-LATER_FIELDS: dict[str, object] = {"mixup": 0.0, "ema": 0.0, "cosine": False}
+LATER_FIELDS: dict[str, object] = {"mixup": 0.0, "ema": 0.0, "inputs": "standard", "cosine": False}
 
 
 def check_l2(l2: float, *, name: str = "l2") -> float:
@@ -66,6 +66,10 @@ class RunConfig:
         train_size: number of training samples drawn from the train pool, ``None`` for all.
         train_per_class: training samples per class (overrides ``train_size``).
         label: free-form name shown in reports (e.g. ``"dropout=0.3"``).
+        inputs: how tabular features are scaled or encoded for this run, one of
+            :data:`nooverfit.data.tabular.SCALINGS` (default ``"standard"``; ``"ple"``:
+            piecewise-linear encoding); statistics of the training pool only. Ignored for
+            images and audio.
     """
 
     model: str = "mlp"
@@ -89,6 +93,7 @@ class RunConfig:
     train_size: int | None = None
     train_per_class: int | None = None
     label: str = ""
+    inputs: str = "standard"
 
     def __post_init__(self) -> None:
         if self.model not in FAMILIES:
@@ -114,6 +119,9 @@ class RunConfig:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise ValueError(f"{name} must be an integer >= 1 or None, got {value!r}")
+        from nooverfit.data.tabular import check_scaling
+
+        check_scaling(self.inputs)
         if self.early_stopping is not None:
             from nooverfit.stopping import parse_criterion
 

@@ -63,6 +63,13 @@ TECHNIQUES = {
         "A network with fewer units has fewer ways to memorize the training set. The capacity "
         "curve shows where fewer units start to cost accuracy."
     ),
+    "Input encoding (tabular data)": (
+        "The piecewise-linear encoding turns each numeric feature into a few columns, one per "
+        "bin between its quantiles on the training rows, that fill from 0 to 1 as the value "
+        "crosses the bin. The first layer then learns a bent line per feature, the "
+        "thresholds a tree would find, instead of one slope (tried against plain "
+        "standardization, kept only when it wins on validation)."
+    ),
     "Transfer learning": (
         "Starts from a network trained on a larger related data set and retrains only the "
         "layers that must change (often the input and output layers), so the few training "

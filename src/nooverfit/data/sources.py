@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from nooverfit.data.columns import encode_columns
 from nooverfit.data.dataset import Dataset, register_dataset
 from nooverfit.errors import BadInput
 
@@ -78,7 +79,9 @@ def load_synthetic(
 def load_csv(
     arg: str | None, *, target: str | None = None, group: str | None = None, **_: Any
 ) -> Dataset:
-    """A CSV file with a header; numeric feature columns and a ``target`` label column.
+    """A CSV file with a header; feature columns and a ``target`` label column. Numeric
+    columns are read as they are, text columns one-hot encoded (see
+    :mod:`nooverfit.data.columns`).
 
     The separator is guessed from the first two lines (``,``, ``;``, tab, ``|`` or space).
 
@@ -88,7 +91,7 @@ def load_csv(
     Raises:
         FileNotFoundError: the file does not exist.
         ValueError: no target given, the target column is missing, or a feature column
-            holds a value that is not a number.
+            holds a number outside float32's range or text with too many distinct values.
     """
     if not arg:
         raise ValueError("csv data needs a path: expected --data csv:PATH")
@@ -129,35 +132,24 @@ def load_csv(
     t = header.index(target)
     g = header.index(group) if group is not None else -1
     features = [i for i in range(len(header)) if i not in (t, g)]
-    x = np.empty((len(body), len(features)), dtype=np.float32)
     for r, row in enumerate(body):
         if len(row) != len(header):
             raise ValueError(f"{path} row {r + 2} has {len(row)} fields, expected {len(header)}")
-        for j, i in enumerate(features):
-            try:
-                value = float(row[i])
-                if not abs(value) <= _FLOAT32_MAX:  # also NaN: features are float32, finite
-                    raise BadInput(
-                        f"column {header[i]!r} of {path} holds {row[i].strip()!r} (row {r + 2});"
-                        " expected finite numbers within float32's range (|x| < 3.4e38)"
-                    )
-                x[r, j] = value
-            except BadInput:
-                raise
-            except ValueError:
-                raise ValueError(
-                    f"column {header[i]!r} of {path} is not numeric (row {r + 2}: {row[i]!r}); "
-                    f"expected numbers in every feature column"
-                ) from None
+    # Numeric columns as they are, text columns one-hot (data/columns.py).
+    x, _names = encode_columns(
+        [header[i] for i in features],
+        [[row[i] for row in body] for i in features],
+        order=_natural,
+        where=f" of {path}",
+    )
+    if not features:  # only the label: no column to count the rows by
+        x = np.zeros((len(body), 0), dtype=np.float32)
     labels = [row[t].strip() for row in body]
     classes = sorted(set(labels), key=_natural)
     lookup = {c: k for k, c in enumerate(classes)}
     y = np.array([lookup[v] for v in labels], dtype=np.int64)
     groups = np.array([row[g].strip() for row in body]) if group is not None else None
     return Dataset(f"csv:{path}", x, y, tuple(classes), "tabular", groups=groups)
-
-
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def _natural(label: str) -> tuple[int, float | str]:

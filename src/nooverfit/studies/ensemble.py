@@ -122,6 +122,7 @@ def ensemble_score(
         epochs=epochs,
         seeds=len(per_seed),
         val_per_seed=tuple(float(v) for v in a[:, 2]),
+        val_loss_per_seed=tuple(float(v) for v in a[:, 3]),
     )
 
 
@@ -174,6 +175,8 @@ class Trained(Protocol):
 
     def model(self, config: RunConfig) -> nn.Module: ...
 
+    def split_data(self, config: RunConfig) -> SplitData: ...
+
 
 def networks(runner: Trained, members: Members, seed: int) -> list[nn.Module]:
     """The trained member networks of ``seed``'s runs."""
@@ -186,7 +189,7 @@ def score_members(runner: Trained, members: Members, epochs: float) -> Score:
     first = members.configs[0]
     per_seed = []
     for seed in runner.seeds:
-        data = runner.data[seed]
+        data = runner.split_data(first.replace(seed=seed))
         train = data.train_index(
             train_size=first.train_size, train_per_class=first.train_per_class
         )

@@ -45,6 +45,9 @@ class StudyBudget:
         ensembles: sizes of the ensembles of the best variants (see :mod:`.ensemble`).
         mixup: mixup's alpha grid (:mod:`nooverfit.mixing`).
         ema: decay grid of the moving average of the weights (:mod:`nooverfit.averaging`).
+        inputs: encodings of tabular features tried against the standard scaling
+            (:data:`nooverfit.data.tabular.SCALINGS`; tabular data and nooverfit's own
+            networks only, since an encoding changes the input width).
         cosine: whether to try a cosine-annealed learning rate, alone and with each
             augmentation strength (off in ``quick``: on digits it did not change the default
             study's recommendation and cost 7 % more steps; see ``bench/small_data.py``).
@@ -69,6 +72,7 @@ class StudyBudget:
     halving: float | None = None
     mixup: tuple[float, ...] = (0.2, 0.4)
     ema: tuple[float, ...] = (0.99, 0.999)
+    inputs: tuple[str, ...] = ("ple",)
     cosine: bool = False
 
     def fixed(self) -> StudyBudget:
@@ -141,6 +145,7 @@ REMEDIES = (
     "early_stopping",
     "augment",
     "capacity",
+    "inputs",
     "cosine",
 )
 
@@ -175,8 +180,11 @@ def epochs_for(budget: StudyBudget, train_samples: int, batch_size: int) -> int:
     return min(max(sized, wanted, budget.min_epochs), budget.max_epochs)
 
 
-def remedy_variants(baseline: RunConfig, budget: StudyBudget) -> dict[str, list[RunConfig]]:
-    """Each remedy alone on top of the baseline, over the budget's grid."""
+def remedy_variants(
+    baseline: RunConfig, budget: StudyBudget, *, tabular: bool = False
+) -> dict[str, list[RunConfig]]:
+    """Each remedy alone on top of the baseline, over the budget's grid (the input
+    encodings only for ``tabular`` data)."""
     b = baseline
     widths = sorted(
         {max(4, int(b.width * f)) for f in budget.widths if int(b.width * f) < b.width}
@@ -202,6 +210,9 @@ def remedy_variants(baseline: RunConfig, budget: StudyBudget) -> dict[str, list[
         ],
         "augment": [b.replace(augment=s, label=f"augment={s:g}") for s in budget.augment],
         "capacity": [b.replace(width=w, label=f"width={w}") for w in widths],
+        "inputs": [b.replace(inputs=e, label=f"inputs {e}") for e in budget.inputs]
+        if tabular
+        else [],
     }
     if budget.cosine:
         # annealed alone, and with each augmentation strength: augmented batches are
@@ -243,6 +254,8 @@ def combine(baseline: RunConfig, chosen: dict[str, RunConfig]) -> list[RunConfig
             merged = merged.replace(augment=cfg.augment)
         elif name == "capacity":
             merged = merged.replace(width=cfg.width)
+        elif name == "inputs":
+            merged = merged.replace(inputs=cfg.inputs)
         elif name == "cosine":
             merged = merged.replace(cosine=True, augment=cfg.augment or merged.augment)
     weaker_l2 = float(f"{merged.l2 / 3:.2g}")
@@ -367,6 +380,7 @@ def study_stages(
     transfer: bool = False,
     learning_curve: bool = True,
     fixed_epochs: int | None = None,
+    tabular: bool = False,
 ) -> list[Stage]:
     """The stages of a study of ``baseline``, in the order they run.
 
@@ -378,8 +392,10 @@ def study_stages(
             training-set size).
         fixed_epochs: epochs the user fixed (None: each learning-curve size gets the
             budget's steps).
+        tabular: whether to try the input encodings (tabular data, nooverfit's networks).
     """
-    grids = tuple((name, tuple(cs)) for name, cs in remedy_variants(baseline, budget).items())
+    variants = remedy_variants(baseline, budget, tabular=tabular)
+    grids = tuple((name, tuple(cs)) for name, cs in variants.items() if cs)
     stages: list[Stage] = [RemediesStage(baseline, grids, budget.halving)]
     if transfer:
         stages.append(TransferStage(tuple(transfer_config(baseline, s) for s in STUDY_STRATEGIES)))

@@ -279,6 +279,12 @@ def _notes(c: RunConfig) -> tuple[str, ...]:
             "nooverfit's weight average warms up (decay min(d, (1 + t) / (4 + t)) at step t) "
             "and scores every epoch with it; torch's and Keras's averages do not warm up."
         )
+    if c.inputs != "standard":
+        notes.append(
+            f"The features are encoded as '{c.inputs}' before the network "
+            "(nooverfit.data.tabular.scale_features(x, pool, "
+            f"{c.inputs!r}), statistics of the training pool only), not standardized."
+        )
     notes.append(
         "Keras's Dense layers use Glorot initialization and PyTorch's Linear layers Kaiming "
         "uniform: expect close, not identical, curves."

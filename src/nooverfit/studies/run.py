@@ -129,6 +129,7 @@ def study(
         transfer=opts.source is not None,
         learning_curve=opts.learning_curves,
         fixed_epochs=opts.epochs,
+        tabular=dataset.kind == "tabular" and opts.model_factory is None,
     )
     asked = Asked(
         model=opts.model if opts.model_factory is None else "custom",
@@ -194,7 +195,9 @@ def run_plan(
     if members is not None:
         found.extras["ensemble"] = {
             **describe_ensemble(members),
-            "in_shape": list(session.data[session.seeds[0]].in_shape),
+            "in_shape": list(
+                session.split_data(members.configs[0].replace(seed=session.seeds[0])).in_shape
+            ),
             "kind": session.dataset.kind,
         }
     records = session.records()
@@ -249,7 +252,12 @@ def run_plan(
 
 def _test_ensemble(session: StudySession, members: Members) -> TestScore:
     """Score an ensemble recommendation on each seed's test split, once."""
-    scores = [on_test(networks(session, members, s), session.data[s]) for s in session.seeds]
+    scores = [
+        on_test(
+            networks(session, members, s), session.split_data(members.configs[0].replace(seed=s))
+        )
+        for s in session.seeds
+    ]
     accs = torch.tensor([a for a, _ in scores], dtype=torch.float64)
     return TestScore(
         accuracy=float(accs.mean()),

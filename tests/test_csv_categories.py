@@ -1,0 +1,82 @@
+"""Text columns of a csv: data set are one-hot encoded like scikit-learn's OneHotEncoder."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.preprocessing import OneHotEncoder
+
+from nooverfit.data import load_dataset
+from nooverfit.data.columns import MAX_LEVELS, encode_columns
+from nooverfit.errors import BadInput
+
+
+def _write(path, text):
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_text_columns_match_scikit_learns_one_hot_encoder(tmp_path):
+    rng = np.random.default_rng(0)
+    colour = rng.choice(["red", "green", "blue"], 40)
+    size = rng.choice(["10", "2", "small", ""], 40)  # numbers mixed with text: categories
+    height = rng.normal(size=40).round(3)
+    label = rng.choice(["a", "b"], 40)
+    lines = [f"{c},{h},{s},{y}" for c, h, s, y in zip(colour, height, size, label, strict=True)]
+    path = _write(tmp_path / "t.csv", "colour,height,size,label\n" + "\n".join(lines) + "\n")
+    data = load_dataset(f"csv:{path}", target="label")
+
+    def onehot(values, order):
+        return OneHotEncoder(categories=[order]).fit_transform(values[:, None]).toarray()
+
+    # in place of each text column, its categories in natural order ("2" before "10")
+    expected = np.concatenate(
+        [
+            onehot(colour, ["blue", "green", "red"]),
+            height[:, None],
+            onehot(size, ["2", "10", "", "small"]),
+        ],
+        axis=1,
+    )
+    np.testing.assert_allclose(data.x, expected, rtol=1e-6)
+    assert data.x.dtype == np.float32 and data.x.shape == (40, 3 + 1 + 4)
+    np.testing.assert_array_equal(data.y, (label == "b").astype(int))
+
+
+def test_names_of_the_encoded_columns():
+    x, names = encode_columns(["n", "c"], [["1", "2", "3"], ["x", " y", "x"]])
+    assert names == ["n", "c=x", "c=y"]
+    np.testing.assert_array_equal(x, [[1, 1, 0], [2, 0, 1], [3, 1, 0]])
+
+
+def test_a_numeric_column_stays_numeric_and_non_finite_numbers_are_refused():
+    x, names = encode_columns(["n"], [["1.5", "-2", "3e3"]])
+    assert names == ["n"]
+    np.testing.assert_array_equal(x[:, 0], [1.5, -2, 3000])
+    with pytest.raises(BadInput, match=r"column 'n' holds 'nan' \(row 3\)"):
+        encode_columns(["n"], [["1", "nan"]])
+
+
+def test_a_text_column_with_too_many_values_is_refused_with_one_line():
+    cells = [f"id{i}" for i in range(MAX_LEVELS + 1)]
+    with pytest.raises(BadInput, match=rf"column 'name' of f.csv is not numeric.*{MAX_LEVELS}"):
+        encode_columns(["name"], [cells], where=" of f.csv")
+
+
+def test_a_study_reads_a_csv_with_text_columns(tmp_path):
+    from typer.testing import CliRunner
+
+    from nooverfit.cli import app
+
+    rng = np.random.default_rng(1)
+    rows = [
+        f"{rng.normal():.3f},{c},{'yes' if c == 'red' else 'no'}"
+        for c in rng.choice(["red", "blue", "green"], 90)
+    ]
+    path = _write(tmp_path / "t.csv", "h,colour,y\n" + "\n".join(rows) + "\n")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app,
+        ["train", "--data", f"csv:{path}", "--target", "y", "--epochs", "3", "--out", str(out)],
+    )
+    assert result.exit_code == 0, result.output
