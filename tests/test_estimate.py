@@ -2,6 +2,7 @@ import itertools
 
 from nooverfit.config import RunConfig
 from nooverfit.studies import plan
+from nooverfit.studies.combine import combine
 from nooverfit.studies.estimate import planned_runs, stage_name, stage_runs
 
 
@@ -20,7 +21,7 @@ def test_planned_runs_exact_for_remedies_and_an_upper_bound_for_combinations():
     for k in range(1, len(names) + 1):
         for helped in itertools.combinations(names, k):
             for choice in itertools.product(*(grids[n] for n in helped)):
-                assert len(plan.combine(baseline, dict(zip(helped, choice, strict=True)))) <= bound
+                assert len(combine(baseline, dict(zip(helped, choice, strict=True)))) <= bound
     assert planned_runs(stages, 2) == sum(stage_runs(s, remedies, 2) for s in stages)
     assert planned_runs(stages, 2, start=1) == planned_runs(stages, 2) - stage_runs(
         remedies, remedies, 2

@@ -314,6 +314,7 @@ def test_synthesis_remedy_trains_longer_in_a_study():
     from nooverfit.data.audio_io import NoiseBank
     from nooverfit.data.augment_audio import SYNTHESIS_EPOCHS, augment_epochs
     from nooverfit.studies import plan
+    from nooverfit.studies.combine import combine
 
     bank = NoiseBank(("white",), (np.zeros(160, np.float32),), 16000)
     assert augment_epochs("audio", bank) == SYNTHESIS_EPOCHS == 3.0
@@ -324,7 +325,7 @@ def test_synthesis_remedy_trains_longer_in_a_study():
     assert [(c.augment, c.epochs) for c in grids["augment"]] == [(0.5, 276), (1.0, 276)]
     assert {c.epochs for c in grids["dropout"]} == {92}  # other remedies: the baseline's
     # a combination with the remedy keeps the epochs it needed
-    merged = plan.combine(base, {"augment": grids["augment"][-1], "dropout": grids["dropout"][0]})
+    merged = combine(base, {"augment": grids["augment"][-1], "dropout": grids["dropout"][0]})
     assert {c.epochs for c in merged} == {276}
     default = plan.remedy_variants(base, plan.BUDGETS["quick"])["augment"]
     assert {c.epochs for c in default} == {92}

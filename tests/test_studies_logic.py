@@ -6,7 +6,9 @@ import pytest
 from nooverfit.config import RunConfig
 from nooverfit.history import History
 from nooverfit.studies import plan
+from nooverfit.studies.combine import combine
 from nooverfit.studies.curves import fit_power_law, learning_curve, validation_curve
+from nooverfit.studies.labels import describe
 from nooverfit.studies.select import Score, best, improves, kept_epoch, score
 
 
@@ -59,7 +61,8 @@ def test_remedy_variants_cover_each_remedy_over_the_budget_grid():
     base = RunConfig(width=256, epochs=5, train_per_class=20)
     budget = plan.get_budget("quick")
     variants = plan.remedy_variants(base, budget)
-    assert set(variants) == set(plan.REMEDIES)
+    assert set(variants) == set(plan.REMEDIES) - {"cosine"}  # annealing: standard, thorough
+    assert set(plan.remedy_variants(base, plan.get_budget("standard"))) == set(plan.REMEDIES)
     # L2 in AdamW's decoupled form under Adam, the coupled penalty under SGD
     assert [c.weight_decay for c in variants["l2"]] == list(budget.weight_decay)
     assert all(c.l2 == 0 for c in variants["l2"])
@@ -82,16 +85,16 @@ def test_combine_merges_helpful_remedies_and_retunes_lightly():
         "dropout": base.replace(dropout=0.5),
         "batchnorm": base.replace(batchnorm=True),
     }
-    combos = plan.combine(base, chosen)
+    combos = combine(base, chosen)
     merged = combos[0]
     assert (merged.l2, merged.dropout, merged.batchnorm) == (1e-3, 0.5, True)
     assert any(c.l2 == pytest.approx(3.3e-4) for c in combos)
     assert any(c.dropout == 0.3 for c in combos)
     assert len({c.key for c in combos}) == len(combos)
-    assert plan.describe(merged, base) == "l2=0.001 + dropout=0.5 + batchnorm"
-    encoded = plan.combine(base, {**chosen, "inputs": base.replace(inputs="ple")})[0]
+    assert describe(merged, base) == "l2=0.001 + dropout=0.5 + batchnorm"
+    encoded = combine(base, {**chosen, "inputs": base.replace(inputs="ple")})[0]
     assert encoded.inputs == "ple"
-    assert plan.describe(encoded, base) == "l2=0.001 + dropout=0.5 + batchnorm + inputs ple"
+    assert describe(encoded, base) == "l2=0.001 + dropout=0.5 + batchnorm + inputs ple"
 
 
 def test_get_budget_rejects_unknown_names():

@@ -13,7 +13,7 @@ OPTIMIZERS = ("adam", "adamw", "sgd")
 MAX_MIXUP = 10.0
 #: fields added after run keys were first stored: left out of :attr:`RunConfig.key` at
 #: their default, so the runs of earlier versions keep their keys (and resume)
-LATER_FIELDS = {"mixup": 0.0, "ema": 0.0, "inputs": "standard"}
+LATER_FIELDS: dict[str, object] = {"mixup": 0.0, "ema": 0.0, "inputs": "standard", "cosine": False}
 
 
 def check_l2(l2: float, *, name: str = "l2") -> float:
@@ -51,6 +51,9 @@ class RunConfig:
             is evaluated, kept and saved with the averaged weights (Polyak averaging;
             Izmailov et al., "Averaging Weights Leads to Wider Optima", UAI 2018).
         batchnorm: batch normalization after each hidden linear/conv layer (default off).
+        cosine: anneal the learning rate from ``lr`` towards 0 over ``epochs`` along a
+            half cosine, set once per epoch (Loshchilov & Hutter, "SGDR", ICLR 2017);
+            default off (a constant ``lr``).
         augment: augmentation strength, 0 for none (default 0).
         optimizer: ``"adam"``, ``"adamw"`` or ``"sgd"`` (momentum 0.9).
         lr: learning rate (default 1e-3).
@@ -79,6 +82,7 @@ class RunConfig:
     mixup: float = 0.0
     ema: float = 0.0
     batchnorm: bool = False
+    cosine: bool = False
     augment: float = 0.0
     optimizer: str = "adam"
     lr: float = 1e-3

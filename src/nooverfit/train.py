@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nooverfit.annealing import cosine_factor
 from nooverfit.averaging import ModuleAverage
 from nooverfit.config import RunConfig
 from nooverfit.data.augment import augmenter
@@ -139,10 +140,15 @@ def fit(
     # seeding.seeded this holds no lock (a lock held for a whole run would serialize fits
     # in threads, and stall fused worker threads started from a callback): run fits
     # concurrently in processes.
+    base_lrs = [g["lr"] for g in optimizer.param_groups]  # each group's, for cosine
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(config.seed)
         for epoch in range(config.epochs):
             start = time.perf_counter()
+            if config.cosine:
+                share = cosine_factor(epoch, config.epochs)
+                for group, lr in zip(optimizer.param_groups, base_lrs, strict=True):
+                    group["lr"] = lr * share
             model.train()
             order = batch_order(config.seed, epoch, len(train_idx), device=device)
             diverged = False

@@ -134,6 +134,8 @@ def run_followed(
 
     def callback(config: RunConfig) -> Callable[[int, dict[str, float]], bool]:
         tracker = Tracker(follow, batches[config.key])
+        if config.cosine:  # an annealed run's schedule is set by its epochs
+            return lambda epoch, logs: False
         return lambda epoch, logs: tracker.update(logs["val_loss"])
 
     for i, result in run_sequential(configs, datas, factory=factory, epoch_callback=callback):

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nooverfit.annealing import cosine_factor
 from nooverfit.averaging import RowAverage
 from nooverfit.config import RunConfig
 from nooverfit.data.augment import augmenter
@@ -186,6 +187,8 @@ class GroupTraining:
         finite, ``(K,)`` bool on the device."""
         net, feed, layout, dev = self.net, self.feed, self.layout, self.device
         size, n = self.configs[0].batch_size, len(self.ids)
+        if any(self.configs[i].cosine for i in self.ids):  # this epoch's rates (annealing.py)
+            self.opt.anneal([self._share(i, epoch) for i in self.ids])
         subsets = layout.subsets
         order = [
             subsets[s][batch_order(seed, epoch, len(subsets[s]), device=dev)]
@@ -257,6 +260,11 @@ class GroupTraining:
                 self.average.update(net.flat, alive & has)
         return alive
 
+    def _share(self, i: int, epoch: int) -> float:
+        """The share of config ``i``'s learning rate it trains at in ``epoch``."""
+        c = self.configs[i]
+        return cosine_factor(epoch, c.epochs) if c.cosine else 1.0
+
     def _smoothing(self) -> torch.Tensor | None:
         """Label smoothing of each row ``(K, 1)``, None when no config smooths."""
         values = [self.configs[i].label_smoothing for i in self.ids]
@@ -284,7 +292,7 @@ class GroupTraining:
                 continue
             config, stopper = self.configs[i], self.stoppers[i]
             loss, acc, vloss, vacc = metrics[r]
-            values = (loss, acc, vloss, vacc, config.lr, seconds)
+            values = (loss, acc, vloss, vacc, config.lr * self._share(i, epoch), seconds)
             for name, value in zip(COLUMNS, values, strict=True):
                 self.rows[i][name].append(value)
             if not (alive_now[r] and math.isfinite(loss) and math.isfinite(vloss)):
@@ -298,7 +306,8 @@ class GroupTraining:
                     improved.append(r)
             if self.reasons[i] is None and epoch + 1 >= config.epochs:
                 self.reasons[i] = StopReason.COMPLETED
-            if self.trackers is not None and self.trackers[i].update(vloss):
+            # an annealed run's schedule is set by its epochs: it is not cut at its curve
+            if self.trackers is not None and not config.cosine and self.trackers[i].update(vloss):
                 self.reasons[i] = self.reasons[i] or StopReason.CURVE
         if self.judge is not None:
             live = [i for r, i in enumerate(self.ids) if running[r] and self.reasons[i] is None]

@@ -137,6 +137,21 @@ class StackedOptimizer:
         self._step_t = self._step_t[index]
         self._plan_for, self._plan = b"", None
 
+    def anneal(self, shares: Sequence[float]) -> None:
+        """Set each row's learning rate to its config's ``lr`` times ``shares[row]`` (cosine
+        annealing, :mod:`nooverfit.annealing`); AdamW's decoupled decay follows the rate,
+        as in ``torch.optim.AdamW``."""
+        dev, k = self.net.device, self.net.k
+        lrs = [c.lr * f for c, f in zip(self._configs, shares, strict=True)]
+        if lrs == self._lrs:
+            return
+        self._lrs = lrs
+        self.lr = torch.tensor(lrs, dtype=torch.float64, device=dev).view(k, 1)
+        if self.decay is not None:
+            decoupled = [lr * c.weight_decay for lr, c in zip(lrs, self._configs, strict=True)]
+            self.decay = torch.tensor(decoupled, device=dev).view(k, 1)
+        self._plan_for, self._plan = b"", None
+
     def _blocks(self, active: np.ndarray) -> list[tuple[float, list[slice]]]:
         """Maximal runs of adjacent ``active`` configs with one learning rate and step
         count, as ``(lr, [row slices])`` per learning rate."""
@@ -169,8 +184,8 @@ class StackedOptimizer:
         for k in np.flatnonzero(active):
             c = self._configs[k]
             for part, key in (
-                (slice(0, cols), (c.lr, c.l2, c.weight_decay)),
-                (slice(cols, None), (c.lr, 0.0, 0.0)),
+                (slice(0, cols), (self._lrs[k], c.l2, c.weight_decay)),
+                (slice(cols, None), (self._lrs[k], 0.0, 0.0)),
             ):
                 row = tuple(b[k, part] for b in buffers)
                 calls.setdefault(key, []).append((*row, self._step_t[k]))

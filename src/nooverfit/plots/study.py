@@ -40,6 +40,7 @@ LABELS = {
     "ensemble_size": "networks in the ensemble",
     "mixup": "mixup alpha",
     "ema_window": "steps the weight average spans, 1 / (1 - decay)",
+    "annealed_augment": "augmentation strength, cosine-annealed learning rate",
 }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from nooverfit.studies import plan
+from nooverfit.studies.combine import combine
 
 
 def stage_runs(stage: plan.Stage, remedies: plan.RemediesStage | None, seeds: int) -> int:
@@ -22,7 +23,7 @@ def stage_runs(stage: plan.Stage, remedies: plan.RemediesStage | None, seeds: in
     if isinstance(stage, plan.CombinationStage) and remedies is not None:
         # Most candidates: every remedy helped but early stopping (then one more is tried).
         helped = {n: cs[0] for n, cs in remedies.grids if cs and n != "early_stopping"}
-        return len(plan.combine(remedies.baseline, helped)) * seeds
+        return len(combine(remedies.baseline, helped)) * seeds
     if isinstance(stage, plan.LearningCurveStage):
         return 2 * (len(stage.budget.sizes) + 1) * seeds
     return 0

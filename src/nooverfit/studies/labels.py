@@ -28,6 +28,8 @@ def describe(config: RunConfig, baseline: RunConfig) -> str:
         parts.append(f"augment={config.augment:g}")
     if config.width != baseline.width:
         parts.append(f"width={config.width}")
+    if config.cosine != baseline.cosine:
+        parts.append("cosine lr" if config.cosine else "constant lr")
     if config.inputs != baseline.inputs:
         parts.append(f"inputs {config.inputs}")
     return " + ".join(parts) or "baseline"

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 from nooverfit.config import RunConfig
 from nooverfit.stopping import STANDARD_CRITERIA
-from nooverfit.studies.labels import describe  # plan.describe, as callers know it
 from nooverfit.studies.transfer_stage import STUDY_STRATEGIES, transfer_config
 
 
@@ -52,6 +51,9 @@ class StudyBudget:
             baseline's (a remedy that slows learning is not judged at the baseline's
             epoch); None: the data's own
             (:func:`~nooverfit.data.augment_audio.augment_epochs`).
+        cosine: whether to try a cosine-annealed learning rate, alone and with each
+            augmentation strength (off in ``quick``: on digits it did not change the default
+            study's recommendation and cost 7 % more steps; see ``bench/small_data.py``).
     """
 
     epochs: int
@@ -75,6 +77,7 @@ class StudyBudget:
     ema: tuple[float, ...] = (0.99, 0.999)
     inputs: tuple[str, ...] = ("ple",)
     augment_epochs: float | None = None
+    cosine: bool = False
 
     def fixed(self) -> StudyBudget:
         """This budget as before issue 21: fixed epochs, no curve following, no halving."""
@@ -108,6 +111,7 @@ BUDGETS: dict[str, StudyBudget] = {
         smoothing=(0.05, 0.1, 0.2, 0.3),
         mixup=(0.1, 0.2, 0.4, 1.0),
         ema=(0.9, 0.99, 0.995, 0.999),
+        cosine=True,
         reference=200,
         follow=2.0,
         halving=0.5,
@@ -127,6 +131,7 @@ BUDGETS: dict[str, StudyBudget] = {
         ensembles=(3, 5, 9, 15),
         mixup=(0.05, 0.1, 0.2, 0.3, 0.4, 0.7, 1.0),
         ema=(0.8, 0.9, 0.95, 0.99, 0.999),
+        cosine=True,
         reference=200,
         follow=2.0,
         halving=0.5,
@@ -145,6 +150,7 @@ REMEDIES = (
     "augment",
     "capacity",
     "inputs",
+    "cosine",
 )
 
 
@@ -195,7 +201,7 @@ def remedy_variants(
         else [b.replace(l2=v, label=f"l2={v:g}") for v in budget.l2]
     )
     augmented = max(1, round(b.epochs * (budget.augment_epochs or 1.0)))
-    return {
+    variants = {
         "l2": l2,
         "dropout": [b.replace(dropout=p, label=f"dropout={p:g}") for p in budget.dropout],
         "label_smoothing": [
@@ -215,56 +221,19 @@ def remedy_variants(
         if tabular
         else [],
     }
-
-
-def combine(baseline: RunConfig, chosen: dict[str, RunConfig]) -> list[RunConfig]:
-    """The chosen settings of the helpful remedies together, plus light re-tuning of the
-    two continuous knobs (lambda and dropout one grid step weaker), since remedies overlap:
-    together they usually need less of each.
-
-    Args:
-        baseline: the unregularized configuration.
-        chosen: the selected variant of each remedy that beat the baseline on validation.
-    """
-    merged = baseline
-    for name, cfg in chosen.items():
-        if name == "l2":
-            merged = merged.replace(l2=cfg.l2, weight_decay=cfg.weight_decay)
-        elif name == "label_smoothing":
-            merged = merged.replace(label_smoothing=cfg.label_smoothing)
-        elif name == "dropout":
-            merged = merged.replace(dropout=cfg.dropout)
-        elif name in ("mixup", "ema"):
-            merged = merged.replace(**{name: getattr(cfg, name)})
-        elif name == "batchnorm":
-            merged = merged.replace(batchnorm=True)
-        elif name == "early_stopping":
-            merged = merged.replace(early_stopping=cfg.early_stopping)
-        elif name == "augment":  # with the epochs the remedy needed
-            merged = merged.replace(augment=cfg.augment, epochs=max(merged.epochs, cfg.epochs))
-        elif name == "capacity":
-            merged = merged.replace(width=cfg.width)
-        elif name == "inputs":
-            merged = merged.replace(inputs=cfg.inputs)
-    weaker_l2 = float(f"{merged.l2 / 3:.2g}")
-    weaker_wd = float(f"{merged.weight_decay / 3:.2g}")
-    weaker_p = round(max(merged.dropout - 0.2, 0.0), 2)
-    decay = merged.l2 > 0 or merged.weight_decay > 0
-
-    def weaker_decay(c: RunConfig) -> RunConfig:
-        return c.replace(l2=weaker_l2, weight_decay=weaker_wd)
-
-    candidates = [merged]
-    if decay:
-        candidates.append(weaker_decay(merged))
-    if merged.dropout > 0:
-        candidates.append(merged.replace(dropout=weaker_p))
-    if decay and merged.dropout > 0:
-        candidates.append(weaker_decay(merged.replace(dropout=weaker_p)))
-    if merged.early_stopping is None and len(chosen) > 0:
-        candidates.append(merged.replace(early_stopping="patience:10"))
-    unique = list(dict.fromkeys(c.replace(label=describe(c, baseline)) for c in candidates))
-    return unique
+    if budget.cosine:
+        # annealed alone, and with each augmentation strength: augmented batches are
+        # noisier, and their gain shows once the rate settles
+        variants["cosine"] = [
+            b.replace(cosine=True, label="cosine lr"),
+            *(
+                b.replace(
+                    cosine=True, augment=s, epochs=augmented, label=f"cosine lr + augment={s:g}"
+                )
+                for s in budget.augment
+            ),
+        ]
+    return variants
 
 
 def learning_curve_sizes(budget: StudyBudget, available: int) -> list[int]:
@@ -297,7 +266,8 @@ class TransferStage:
 
 @dataclass(frozen=True)
 class CombinationStage:
-    """The remedies that helped, together and lightly re-tuned (:func:`combine`, once the
+    """The remedies that helped, together and lightly re-tuned
+    (:func:`~nooverfit.studies.combine.combine`, once the
     remedies are scored); then the recommendation, selected on validation among every
     variant so far."""
 
@@ -409,6 +379,7 @@ def unregularized(config: RunConfig) -> RunConfig:
         batchnorm=False,
         augment=0.0,
         early_stopping=None,
+        cosine=False,
         label="baseline",
     )
 

@@ -123,6 +123,12 @@ def _pytorch(c: RunConfig, classes: int, kind: str) -> str:
             "# each epoch: if stopper.update(epoch, val_loss, train_loss): break;",
             "# then load the weights saved at stopper.best_epoch",
         ]
+    if c.cosine:
+        lines += [
+            "# the rate annealed along a half cosine, set once per epoch:",
+            f"schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max={c.epochs})",
+            "# after each epoch: schedule.step()",
+        ]
     lines.append(f"# train for at most {c.epochs} epochs, batch size {c.batch_size}")
     return "\n".join(lines)
 
@@ -232,17 +238,24 @@ def _keras(c: RunConfig, classes: int, kind: str) -> str:
         f"model.compile(optimizer=keras.optimizers.{optimizer}({args}),",
         f'              loss={loss}, metrics=["accuracy"])',
     ]
-    callbacks = "[]"
+    callbacks = []
     patience = _patience(c.early_stopping)
     if patience is not None:
-        callbacks = "[stop]"
+        callbacks.append("stop")
         lines.append(
             f'stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience={patience}, '
             "restore_best_weights=True)"
         )
+    if c.cosine:  # the rate of epoch e: lr * (1 + cos(pi * e / epochs)) / 2
+        callbacks.append("anneal")
+        lines += [
+            "import math",
+            "anneal = keras.callbacks.LearningRateScheduler(",
+            f"    lambda e: {_number(c.lr)} * (1 + math.cos(math.pi * e / {c.epochs})) / 2)",
+        ]
     lines.append(
         f"model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs={c.epochs}, "
-        f"batch_size={c.batch_size}, callbacks={callbacks})"
+        f"batch_size={c.batch_size}, callbacks=[{', '.join(callbacks)}])"
     )
     return "\n".join(lines)
 

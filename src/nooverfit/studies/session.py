@@ -29,7 +29,7 @@ from nooverfit.engine import ENGINES, RunResult, run_configs
 from nooverfit.engine.flops import config_flops, training_flops
 from nooverfit.engine.follow import Follow, Judge, Policy
 from nooverfit.engine.sequential import Factory, make_model, run_sequential
-from nooverfit.studies import plan
+from nooverfit.studies.labels import describe
 from nooverfit.studies.result import RunRecord, StageCost, TestScore, Variant
 from nooverfit.studies.select import score
 from nooverfit.studies.store import RunStore
@@ -240,7 +240,7 @@ class StudySession:
         runs = self.runs(config)
         verdicts = Counter(self.diagnosis(r.config.key).verdict.value for r in runs)
         return Variant(
-            name=name or plan.describe(config, baseline),
+            name=name or describe(config, baseline),
             stage=stage,
             config=config,
             score=score([r.history for r in runs]),

@@ -13,6 +13,7 @@ from torch import nn
 from nooverfit.config import RunConfig
 from nooverfit.data.keywords import keyword_probes
 from nooverfit.studies import plan
+from nooverfit.studies.combine import combine
 from nooverfit.studies.curves import (
     LearningCurve,
     ValidationCurve,
@@ -131,7 +132,7 @@ def _combination(session: StudySession, found: Findings) -> None:
     baseline = found.base.config
     tried = {v.config.replace(label="") for v in found.variants}
     configs = (
-        [c for c in plan.combine(baseline, found.chosen) if c.replace(label="") not in tried]
+        [c for c in combine(baseline, found.chosen) if c.replace(label="") not in tried]
         if found.chosen
         else []
     )
@@ -294,6 +295,7 @@ def _validation_curves(
         ("augment", "augment"),
         ("mixup", "mixup"),
         ("ema_window", "ema"),
+        ("annealed_augment", "cosine"),  # augmentation strength at a cosine-annealed rate
     )
     for param, stage in knobs:
         variants = by_stage.get(stage, [])
@@ -302,6 +304,8 @@ def _validation_curves(
         if param == "ema_window":  # the decay as the steps it averages: 1 / (1 - decay)
             pts = [(float(f"{1 / (1 - v.config.ema):.6g}"), v.score) for v in variants]
             pts.insert(0, (1.0, base.score))  # the last iterate alone
+        elif param == "annealed_augment":  # its first point, cosine alone, is strength 0
+            pts = [(v.config.augment, v.score) for v in variants]
         else:
             pts = [(getattr(v.config, param), v.score) for v in variants]
         if param in ("dropout", "label_smoothing", "augment", "mixup"):  # 0 is the baseline

@@ -1,0 +1,63 @@
+"""The combination stage's candidates: the chosen settings of the remedies that helped,
+together, with their continuous knobs re-tuned one step weaker. Pure, no training."""
+
+from __future__ import annotations
+
+from nooverfit.config import RunConfig
+from nooverfit.studies.labels import describe
+
+
+def combine(baseline: RunConfig, chosen: dict[str, RunConfig]) -> list[RunConfig]:
+    """The chosen settings of the helpful remedies together, plus light re-tuning of the
+    two continuous knobs (lambda and dropout one grid step weaker), since remedies overlap:
+    together they usually need less of each.
+
+    Args:
+        baseline: the unregularized configuration.
+        chosen: the selected variant of each remedy that beat the baseline on validation.
+    """
+    merged = baseline
+    for name, cfg in chosen.items():
+        if name == "l2":
+            merged = merged.replace(l2=cfg.l2, weight_decay=cfg.weight_decay)
+        elif name == "label_smoothing":
+            merged = merged.replace(label_smoothing=cfg.label_smoothing)
+        elif name == "dropout":
+            merged = merged.replace(dropout=cfg.dropout)
+        elif name in ("mixup", "ema"):
+            merged = merged.replace(**{name: getattr(cfg, name)})
+        elif name == "batchnorm":
+            merged = merged.replace(batchnorm=True)
+        elif name == "early_stopping":
+            merged = merged.replace(early_stopping=cfg.early_stopping)
+        elif name == "augment":  # with the epochs the remedy needed
+            merged = merged.replace(augment=cfg.augment, epochs=max(merged.epochs, cfg.epochs))
+        elif name == "capacity":
+            merged = merged.replace(width=cfg.width)
+        elif name == "inputs":
+            merged = merged.replace(inputs=cfg.inputs)
+        elif name == "cosine":
+            merged = merged.replace(
+                cosine=True,
+                augment=cfg.augment or merged.augment,
+                epochs=max(merged.epochs, cfg.epochs),
+            )
+    weaker_l2 = float(f"{merged.l2 / 3:.2g}")
+    weaker_wd = float(f"{merged.weight_decay / 3:.2g}")
+    weaker_p = round(max(merged.dropout - 0.2, 0.0), 2)
+    decay = merged.l2 > 0 or merged.weight_decay > 0
+
+    def weaker_decay(c: RunConfig) -> RunConfig:
+        return c.replace(l2=weaker_l2, weight_decay=weaker_wd)
+
+    candidates = [merged]
+    if decay:
+        candidates.append(weaker_decay(merged))
+    if merged.dropout > 0:
+        candidates.append(merged.replace(dropout=weaker_p))
+    if decay and merged.dropout > 0:
+        candidates.append(weaker_decay(merged.replace(dropout=weaker_p)))
+    if merged.early_stopping is None and len(chosen) > 0:
+        candidates.append(merged.replace(early_stopping="patience:10"))
+    unique = list(dict.fromkeys(c.replace(label=describe(c, baseline)) for c in candidates))
+    return unique
