@@ -196,8 +196,9 @@ def groups(data_dir: Path, seeds: list[int]) -> None:
     quick budget's epochs) on data sets split by group, audited as the study audits it
     (unused training-pool samples of heard groups and validation samples of unheard
     ones), with the cause's verdict."""
-    from nooverfit.audit import audit, homogeneous_cause
+    from nooverfit.audit import audit
     from nooverfit.data.split import Split
+    from nooverfit.groups import homogeneous_cause
     from nooverfit.studies.plan import BUDGETS, epochs_for
 
     print("## The homogeneous-data cause: heard vs never-heard groups", load())

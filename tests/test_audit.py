@@ -5,9 +5,10 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from nooverfit.audit import audit, class_balance, group_gap, model_features, sample_hashes
+from nooverfit.audit import audit, class_balance, model_features, sample_hashes
 from nooverfit.cli import app
 from nooverfit.data import Dataset, Split, load_dataset, make_split
+from nooverfit.groups import group_gap
 from nooverfit.models import mlp
 
 runner = CliRunner()

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import torch
 
-from nooverfit.audit import GroupGap, group_gap, homogeneous_cause
 from nooverfit.data import espeak, spoken
 from nooverfit.data.augment import augmenter
 from nooverfit.data.augment_audio import (
@@ -19,6 +18,7 @@ from nooverfit.data.augment_audio import (
 from nooverfit.data.shortcut import ShortcutFlag, shortcut_flags
 from nooverfit.data.split import make_group_split, split_dataset
 from nooverfit.data.synthesize import active_region, measure_snr
+from nooverfit.groups import GroupGap, group_gap, homogeneous_cause
 from nooverfit.models import (
     LogSpectrogram,
     audio_front,
@@ -276,8 +276,8 @@ def test_augmenter_with_noise_bank_is_the_synthesis_remedy():
 
 
 def test_with_homogeneous_cause_puts_it_first():
-    from nooverfit.audit import with_homogeneous_cause
     from nooverfit.diagnosis import Cause, Diagnosis, Gap, Verdict
+    from nooverfit.groups import with_homogeneous_cause
 
     d = Diagnosis(Verdict.OVERFITTING, 3, 3, 10.0, Gap(), causes=(Cause("too_many_epochs", "x"),))
     g = GroupGap(("a", "b"), (4, 4), (1.0, 0.5), 0.75, "b", 0.25, (True, False), 0.5)

@@ -19,12 +19,12 @@ from typing import Any
 import torch
 
 from nooverfit._version import __version__
-from nooverfit.audit import with_homogeneous_cause
 from nooverfit.config import RunConfig
 from nooverfit.data.dataset import Dataset, load_dataset
 from nooverfit.data.split import split_dataset
 from nooverfit.data.tensors import prepare
 from nooverfit.engine.follow import Follow
+from nooverfit.groups import with_homogeneous_cause
 from nooverfit.studies import plan
 from nooverfit.studies.ensemble import Ensemble, Members, networks, on_test
 from nooverfit.studies.ensemble import describe as describe_ensemble
