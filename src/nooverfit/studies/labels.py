@@ -2,34 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from nooverfit.config import RunConfig
+
+#: Each setting a variant may change and how its label reads, in the label's order.
+_LABELS: tuple[tuple[str, Callable[[Any], str]], ...] = (
+    ("l2", lambda v: f"l2={v:.2g}"),
+    ("weight_decay", lambda v: f"weight decay={v:.2g}"),
+    ("dropout", lambda v: f"dropout={v:g}"),
+    ("label_smoothing", lambda v: f"label smoothing={v:g}"),
+    ("mixup", lambda v: f"mixup={v:g}"),
+    ("ema", lambda v: f"weight average={v:g}"),
+    ("batchnorm", lambda v: "batchnorm"),
+    ("early_stopping", lambda v: f"early stopping {v}"),
+    ("augment", lambda v: f"augment={v:g}"),
+    ("width", lambda v: f"width={v}"),
+    ("cosine", lambda v: "cosine lr" if v else "constant lr"),
+    ("inputs", lambda v: f"inputs {v}"),
+)
 
 
 def describe(config: RunConfig, baseline: RunConfig) -> str:
     """A short label of what ``config`` changes relative to ``baseline``."""
-    parts = []
-    if config.l2 != baseline.l2:
-        parts.append(f"l2={config.l2:.2g}")
-    if config.weight_decay != baseline.weight_decay:
-        parts.append(f"weight decay={config.weight_decay:.2g}")
-    if config.dropout != baseline.dropout:
-        parts.append(f"dropout={config.dropout:g}")
-    if config.label_smoothing != baseline.label_smoothing:
-        parts.append(f"label smoothing={config.label_smoothing:g}")
-    if config.mixup != baseline.mixup:
-        parts.append(f"mixup={config.mixup:g}")
-    if config.ema != baseline.ema:
-        parts.append(f"weight average={config.ema:g}")
-    if config.batchnorm != baseline.batchnorm:
-        parts.append("batchnorm")
-    if config.early_stopping != baseline.early_stopping:
-        parts.append(f"early stopping {config.early_stopping}")
-    if config.augment != baseline.augment:
-        parts.append(f"augment={config.augment:g}")
-    if config.width != baseline.width:
-        parts.append(f"width={config.width}")
-    if config.cosine != baseline.cosine:
-        parts.append("cosine lr" if config.cosine else "constant lr")
-    if config.inputs != baseline.inputs:
-        parts.append(f"inputs {config.inputs}")
+    parts = [
+        label(getattr(config, name))
+        for name, label in _LABELS
+        if getattr(config, name) != getattr(baseline, name)
+    ]
     return " + ".join(parts) or "baseline"
