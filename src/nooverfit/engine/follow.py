@@ -61,6 +61,12 @@ class Follow:
         return epochs >= wanted
 
 
+def follows(config: RunConfig) -> bool:
+    """Whether a run of ``config`` may stop at its curve: not an annealed one, whose
+    schedule is set by its epochs (:mod:`nooverfit.annealing`)."""
+    return not config.cosine
+
+
 class Tracker:
     """One run's lowest validation loss so far, epoch by epoch, against a :class:`Follow`."""
 
@@ -134,7 +140,7 @@ def run_followed(
 
     def callback(config: RunConfig) -> Callable[[int, dict[str, float]], bool]:
         tracker = Tracker(follow, batches[config.key])
-        if config.cosine:  # an annealed run's schedule is set by its epochs
+        if not follows(config):
             return lambda epoch, logs: False
         return lambda epoch, logs: tracker.update(logs["val_loss"])
 

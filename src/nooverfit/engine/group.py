@@ -28,7 +28,7 @@ from nooverfit.averaging import RowAverage
 from nooverfit.config import RunConfig
 from nooverfit.data.augment import augmenter
 from nooverfit.engine.feed import Feed, Layout, index_rows
-from nooverfit.engine.follow import Policy, Tracker
+from nooverfit.engine.follow import Policy, Tracker, follows
 from nooverfit.engine.functional import BatchedNet, stack_modules
 from nooverfit.engine.optimizer import StackedOptimizer
 from nooverfit.engine.sequential import Factory, RunResult, make_model
@@ -306,8 +306,7 @@ class GroupTraining:
                     improved.append(r)
             if self.reasons[i] is None and epoch + 1 >= config.epochs:
                 self.reasons[i] = StopReason.COMPLETED
-            # an annealed run's schedule is set by its epochs: it is not cut at its curve
-            if self.trackers is not None and not config.cosine and self.trackers[i].update(vloss):
+            if self.trackers is not None and follows(config) and self.trackers[i].update(vloss):
                 self.reasons[i] = self.reasons[i] or StopReason.CURVE
         if self.judge is not None:
             live = [i for r, i in enumerate(self.ids) if running[r] and self.reasons[i] is None]
