@@ -110,6 +110,11 @@ def paired_gain(candidate: Score, reference: Score) -> tuple[float, float]:
     a, b = candidate.val_per_seed, reference.val_per_seed
     if not a or len(a) != len(b):  # no per-seed values: the means alone
         return candidate.val_accuracy - reference.val_accuracy, 0.0
+    return _paired(a, b)
+
+
+def _paired(a: Sequence[float], b: Sequence[float]) -> tuple[float, float]:
+    """Mean and standard error of the per-seed differences ``a - b`` (0 with one seed)."""
     d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
     se = float(d.std(ddof=1) / math.sqrt(len(d))) if len(d) > 1 else 0.0
     return float(d.mean()), se
@@ -142,9 +147,7 @@ def lowers_loss(
     a, b = candidate.val_loss_per_seed, reference.val_loss_per_seed
     if not a or len(a) != len(b) or not all(map(math.isfinite, (*a, *b))):
         return False
-    d = np.asarray(b, dtype=float) - np.asarray(a, dtype=float)
-    se = float(d.std(ddof=1) / math.sqrt(len(d))) if len(d) > 1 else 0.0
-    gain = float(d.mean())
+    gain, se = _paired(b, a)  # the reference's loss minus the candidate's
     accuracy, _ = paired_gain(candidate, reference)
     return gain >= floor and gain >= margin * se and accuracy >= -1e-12
 
