@@ -1,8 +1,11 @@
 """The combination stage's joint search (studies/search.py) on hand-built validation scores."""
 
+import dataclasses
+
+from conftest import TINY
 from nooverfit.config import RunConfig
 from nooverfit.studies.combine import combine
-from nooverfit.studies.search import apply, joint_search, search_space
+from nooverfit.studies.search import apply, joint_search, progress_curve, search_space
 from nooverfit.studies.select import Score, choose
 
 BASE = RunConfig(model="cnn", width=16, depth=2, epochs=100, label="baseline")
@@ -80,7 +83,7 @@ def test_space_respects_the_most_epochs_and_keeps_the_merged_values_first():
     merged = combine(BASE, CHOSEN)[0]
     space = dict(search_space(BASE, merged, CHOSEN, max_epochs=250).dims)
     assert space["steps"] == (1, 2)
-    assert space["dropout"] == (0.3, 0.15, 0.0) and space["augment"] == (0.5, 0.25, 0.0)
+    assert space["dropout"] == (0.3, 0.15, 0.0) and space["augment"] == (0.5, 1.0, 0.0)
     assert space["width"] == (16, 32) and space["depth"] == (2, 3)
     assert all(choices[0] == getattr(merged, f) for f, choices in space.items() if f != "steps")
 
@@ -95,3 +98,43 @@ def test_a_trial_that_ties_the_best_remedy_does_not_replace_it():
     assert choose([[base], [remedy], [tie]]) == (1, 0)
     assert choose([[base], [remedy], [tie, noisy]]) == (1, 0)
     assert choose([[base], [remedy], [tie, noisy, clear]]) == (2, 2)
+
+
+def test_progress_curve_shows_the_best_so_far_after_each_trial():
+    scores = [_score(0.8), _score(0.9), _score(0.85), _score(0.9)]
+    curve = progress_curve(scores)
+    assert curve.values == (1.0, 2.0, 3.0, 4.0)
+    assert curve.val == (0.8, 0.9, 0.9, 0.9)
+    assert curve.chosen == 2.0  # the trial that found the best; later ties change nothing
+    assert set(curve.regions) == {"fit"}
+
+
+def test_a_study_with_a_search_budget_trains_its_trials_and_reports_their_curve():
+    from nooverfit.studies import study
+
+    budget = dataclasses.replace(TINY, epochs=20, search=2)
+    result = study(
+        "digits", width=16, train_per_class=5, budget=budget, seeds=2, learning_curves=False
+    )
+    assert any(r.helped for r in result.remedies)  # else there is nothing to combine
+    combos = result.combinations
+    assert len(combos) <= 5 + 2  # the first round and the trials
+    curve = next(c for c in result.validation_curves if c.param == "search_trials")
+    assert len(curve.values) >= 2 and list(curve.val) == sorted(curve.val)
+    # the recommendation was selected on validation among everything, trials included
+    everything = [result.baseline, *result.variants, *combos]
+    assert result.recommended.score.val_accuracy >= result.baseline.score.val_accuracy
+    assert any(v.name == result.recommended.name for v in everything) or (
+        result.recommended.stage == "ensemble"
+    )
+    # the report draws the curve and places it (rendered without the other figures: fast)
+    from nooverfit.plots.study import plot_validation_curve
+    from nooverfit.report import captions, render
+
+    figure = plot_validation_curve(curve)
+    html = render(result, {"validation_search_trials": figure})
+    assert (
+        "combinations tried (joint search; best so far)"
+        in captions(result)["validation_search_trials"]
+    )
+    assert captions(result)["validation_search_trials"] in html

@@ -20,6 +20,7 @@ deterministic under a seed and a fixed order of trials).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,8 +28,9 @@ from typing import Any
 
 from nooverfit.config import RunConfig
 from nooverfit.studies.combine import combine
+from nooverfit.studies.curves import ValidationCurve, validation_curve
 from nooverfit.studies.labels import describe
-from nooverfit.studies.select import Score
+from nooverfit.studies.select import Score, best
 
 #: the fields a remedy's chosen setting sets, searched between off, half and the choice
 _KNOBS: dict[str, tuple[str, ...]] = {
@@ -66,8 +68,15 @@ class Space:
         return n
 
 
-def _levels(value: float) -> tuple[float, ...]:
-    """A knob's choices: the chosen value, half of it, off (duplicates dropped)."""
+def _levels(field: str, value: float) -> tuple[float, ...]:
+    """A knob's choices: the chosen value, half of it, off (duplicates dropped); a
+    weight average's decay is kept or off (half a decay averages almost nothing), and
+    augmentation may also go to full strength (the remedy alone is judged at the
+    baseline's steps, where strong augmentation has not paid off yet)."""
+    if field == "ema":
+        return (value, 0.0)
+    if field == "augment":
+        return tuple(dict.fromkeys((value, 1.0, 0.0)))
     return tuple(dict.fromkeys((value, float(f"{value / 2:.2g}"), 0.0)))
 
 
@@ -75,9 +84,10 @@ def search_space(
     baseline: RunConfig, merged: RunConfig, chosen: dict[str, RunConfig], *, max_epochs: int
 ) -> Space:
     """The dimensions of the joint search around ``merged`` (the helpful remedies
-    together): each helpful remedy's knob (chosen, half, off), batch norm, width (the
-    merged width, twice it and the capacity remedy's), depth (one block or layer more),
-    the cosine-annealed rate and the steps (the epochs times 1, 2 or 4, at most
+    together): each helpful remedy's knob (chosen, half, off; see :func:`_levels`),
+    batch norm, width (the merged width, twice the baseline's and the baseline's), depth
+    (one block or layer more), the cosine-annealed rate, the learning rate (x1, x3) and
+    the steps (the epochs times 1, 2 or 4, at most
     ``max_epochs``). Pure.
     """
     dims: list[tuple[str, tuple[Any, ...]]] = []
@@ -85,12 +95,13 @@ def search_space(
         for field in _KNOBS.get(remedy, ()):
             value = getattr(merged, field)
             if value > 0:
-                dims.append((field, _levels(value)))
+                dims.append((field, _levels(field, value)))
     dims.append(("batchnorm", (merged.batchnorm, not merged.batchnorm)))
     widths = (merged.width, 2 * baseline.width, baseline.width)
     dims.append(("width", tuple(dict.fromkeys(widths))))
     dims.append(("depth", (merged.depth, merged.depth + 1)))
     dims.append(("cosine", (merged.cosine, not merged.cosine)))
+    dims.append(("lr", (merged.lr, 3 * merged.lr)))  # batch norm affords a larger step
     most = max(max_epochs, merged.epochs)
     steps = tuple(f for f in STEPS if f == 1 or merged.epochs * f <= most)
     if len(steps) > 1:
@@ -120,6 +131,8 @@ def name(config: RunConfig, baseline: RunConfig, merged: RunConfig) -> str:
     parts = [describe(config, baseline)]
     if config.depth != baseline.depth:
         parts.append(f"depth={config.depth}")
+    if config.lr != baseline.lr:
+        parts.append(f"lr={config.lr:g}")
     if config.epochs > merged.epochs:
         parts.append(f"{config.epochs // merged.epochs}x steps")
     return " + ".join(p for p in parts if p != "baseline") or "baseline"
@@ -234,3 +247,21 @@ def _point_of(config: RunConfig, merged: RunConfig, space: Space) -> dict[str, i
             return None
         point[n] = choices.index(value)
     return point
+
+
+def progress_curve(scores: Sequence[Score]) -> ValidationCurve:
+    """The search's knob, its trial budget, as a validation curve: after each number of
+    trials (the first round's included, in the order tried), the scores of the best
+    configuration so far (:func:`~.select.best`). Its chosen value is the number of
+    trials that found the best; at the grid's edge, more trials may find better."""
+    if not scores:
+        raise ValueError("progress_curve needs at least one trial")
+    leaders = [scores[best(scores[: n + 1])] for n in range(len(scores))]
+    curve = validation_curve(
+        "search_trials",
+        [float(n + 1) for n in range(len(scores))],
+        leaders,
+        [s.accuracy_std for s in leaders],
+    )
+    # the best so far never gets worse with more trials: no side over- or underfits
+    return dataclasses.replace(curve, regions=("fit",) * len(leaders))

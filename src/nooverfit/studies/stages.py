@@ -23,7 +23,7 @@ from nooverfit.studies.curves import (
 from nooverfit.studies.ensemble import Members
 from nooverfit.studies.halving import stage_halving
 from nooverfit.studies.result import RemedyOutcome, Variant
-from nooverfit.studies.search import joint_search
+from nooverfit.studies.search import joint_search, progress_curve
 from nooverfit.studies.select import Score, best, choose, improves, lowers_loss, score
 from nooverfit.studies.session import StudySession
 
@@ -140,18 +140,22 @@ def _combination(stage: plan.CombinationStage, session: StudySession, found: Fin
         session.train(configs)
         return [score([r.history for r in session.runs(c)]) for c in configs]
 
+    trials = joint_search(
+        baseline,
+        found.chosen,
+        evaluate,
+        trials=stage.search,
+        max_epochs=stage.max_epochs,
+        seed=session.seeds[0],
+    )
     found.combinations = [
         session.variant(c, "combination", baseline, name=c.label)
-        for c, _ in joint_search(
-            baseline,
-            found.chosen,
-            evaluate,
-            trials=stage.search,
-            max_epochs=stage.max_epochs,
-            seed=session.seeds[0],
-        )
+        for c, _ in trials
         if c.replace(label="") not in known  # a remedy alone is no combination
     ]
+    if stage.search > 0 and len(trials) >= 2:  # what the trial budget bought
+        curve = progress_curve([s for _, s in trials])
+        found.validation_curves = (*found.validation_curves, curve)
     scratch = [*found.variants, *found.combinations]
     found.best_scratch = scratch[best([v.score for v in scratch])]
     # From the simplest up: a remedy alone (or a transfer strategy) must beat the baseline,
