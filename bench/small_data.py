@@ -14,7 +14,12 @@ only: LogisticRegression (``C``), SVC rbf (``C``, ``gamma``), RandomForest (500 
 ``max_features``) and HistGradientBoosting (``learning_rate``, ``max_leaf_nodes``); the
 pixels are used as they are (``/ 16``, the protocol's scale), not standardized.
 
+By default the study also tries the cosine-annealed rate and its combination stage runs
+12 trials of the joint search (``nooverfit.studies.search``); ``--no-cosine --search 0``
+measures the study without them.
+
     PYTHONPATH=src python bench/small_data.py [--sizes 5 10 20 50 all] [--seeds 0 1 2] [--model X]
+        [--search 12] [--no-cosine]
 
 (``PYTHONPATH=src`` measures this checkout; without it, the installed nooverfit. The
 header names the one measured.)
@@ -247,12 +252,15 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=300, help="optimizer steps per run")
     parser.add_argument("--engine", default="auto")
     parser.add_argument(
-        "--cosine", action="store_true", help="the study also tries a cosine-annealed rate"
+        "--cosine",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="the study also tries a cosine-annealed rate (default: yes)",
     )
     parser.add_argument(
         "--search",
         type=int,
-        default=0,
+        default=12,
         help="trials of the combination stage's joint search (studies/search.py)",
     )
     parser.add_argument(
