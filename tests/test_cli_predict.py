@@ -114,7 +114,7 @@ def test_a_folder_without_the_card_or_the_model_is_refused(folder, tmp_path):
     _one_line_error(
         runner.invoke(app, ["predict", str(old), "--data", str(path)]),
         f"no {CARD}",
-        "run the same nooverfit study",
+        "run the study again",
     )
     _one_line_error(
         runner.invoke(app, ["predict", str(tmp_path), "--data", str(path)]), "no best_model.pt"

@@ -216,3 +216,33 @@ def test_image_models_take_arrays_as_the_loader_gives_them(tmp_path):
     assert accuracy == result.test["recommended"].per_seed[0]
     with pytest.raises(BadInput, match=r"shape \(2, 5\); expected \(N, 1, 8, 8\)"):
         model.predict(np.zeros((2, 5)))
+
+
+def test_the_default_studys_folder_predicts_its_test_accuracy(tiny_study):
+    result, out = tiny_study
+    dataset = load_dataset("digits")
+    test = result.splits[0].test
+    model = load_study_model(out)
+    truth = np.asarray(dataset.classes, dtype=object)[dataset.y[test]]
+    assert (
+        float(np.mean(model.predict(dataset.x[test]) == truth))
+        == (result.test["recommended"].per_seed[0])
+    )
+    assert model.name == result.recommended.name
+
+
+def test_a_users_own_network_loads_into_the_module_given(trained, tmp_path):
+    session, configs = trained
+    net = session.model(configs[0])
+    torch.save(net.state_dict(), tmp_path / "best_model.pt")
+    card = model_card(
+        session.dataset, [(configs[0], session.data[0])], name="mine", ensemble=False, custom=True
+    )
+    save_card(card, tmp_path / "best_model.pt")
+    with pytest.raises(BadInput, match="your own network"):
+        load_study_model(tmp_path)
+    mine = build_model(configs[0].replace(seed=7), session.data[0].in_shape, 2, kind="tabular")
+    model = load_study_model(tmp_path, module=mine)
+    x = session.data[0].x[:5]
+    with torch.no_grad():
+        np.testing.assert_array_equal(model.networks[0](x), net.eval()(x))

@@ -84,7 +84,13 @@ def model_card(
         encodings[scaling] = record
         if refused is None and not _same(apply_scaling(dataset.x, record), data.x):
             refused = f"its {scaling} input encoding could not be recorded exactly"
-    if refused is None and not tabular and not all(_same(dataset.x, d.x) for _, d in members):
+    # Other kinds train on the data set's features as they are (a sample's rows checked)
+    head = slice(0, 256)
+    if (
+        refused is None
+        and not tabular
+        and not all(_same(dataset.x[head], d.x[head]) for _, d in members)
+    ):
         refused = "its inputs are not the data set's raw features"
     return {
         "format": FORMAT,
@@ -237,10 +243,10 @@ def load_study_model(folder: str | Path, *, module: nn.Module | None = None) -> 
         )
     if not path.is_file():
         raise BadInput(
-            f"{root} has best_model.pt but no {CARD} (written by nooverfit before 0.x), so "
-            "the preprocessing of its inputs is unknown; expected a folder of this version: "
-            "run the same nooverfit study with this --out again (it resumes from its stored "
-            "runs and writes the file)"
+            f"{root} has best_model.pt but no {CARD} (written before saved models carried "
+            "their preprocessing), so how its inputs were encoded is unknown; expected a "
+            "study folder with both: run the study again (the same --out resumes it when "
+            "the nooverfit version is the same)"
         )
     card = _read_card(path)
     if card["refused"]:
