@@ -246,3 +246,33 @@ def test_a_users_own_network_loads_into_the_module_given(trained, tmp_path):
     x = session.data[0].x[:5]
     with torch.no_grad():
         np.testing.assert_array_equal(model.networks[0](x), net.eval()(x))
+
+
+def test_tabular_data_from_arrays_takes_arrays_or_a_csv_of_its_columns(tmp_path):
+    from sklearn.datasets import make_classification
+
+    from nooverfit.data import Dataset
+
+    x, y = make_classification(n_samples=120, n_features=4, n_informative=3, n_redundant=0,
+                               random_state=0)  # fmt: skip
+    dataset = Dataset.from_arrays(x.astype(np.float32), y, name="toy", kind="tabular")
+    data = prepare(dataset, split_dataset(dataset, seed=0), device="cpu")
+    result = compare(data, RunConfig(width=16, epochs=6, inputs="quantile"))
+    write_study(result, tmp_path / "study")
+    model = load_study_model(tmp_path / "study")
+    test = data.split.test
+    truth = np.asarray(dataset.classes, dtype=object)[y[test]]
+    assert (
+        float(np.mean(model.predict(dataset.x[test]) == truth))
+        == (result.test["recommended"].per_seed[0])
+    )
+    path = tmp_path / "rows.csv"  # any header: the columns in order
+    lines = [",".join(repr(float(v)) for v in row) for row in dataset.x[test]]
+    path.write_text("a,b,c,d\n" + "\n".join(lines) + "\n")
+    np.testing.assert_array_equal(model.predict(path), model.predict(dataset.x[test]))
+    path.write_text("a,b,c\n1,2,3\n")
+    with pytest.raises(BadInput, match="has 3 columns; expected the 4 numeric feature columns"):
+        model.predict(path)
+    np.save(tmp_path / "x.npy", dataset.x[:3, :3])
+    with pytest.raises(BadInput, match=r"shape \(3, 3\); expected \(N, 4\)"):
+        model.predict(tmp_path / "x.npy")

@@ -11,6 +11,7 @@ this when it saves a model, see :mod:`nooverfit.saved_model`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ import numpy as np
 from nooverfit.data.tabular import CLIP, check_scaling, piecewise_linear, ple_edges
 from nooverfit.errors import BadInput
 
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 #: what :func:`encode_rows` does with a category its column never had in training
 UNKNOWN = ("error", "ignore")
 
@@ -168,18 +170,22 @@ def encode_rows(
 
 
 def _numbers(name: str, cells: Sequence[str], first_row: int, where: str) -> np.ndarray:
-    out = np.empty(len(cells), dtype=np.float64)
-    for r, cell in enumerate(cells):
-        try:
-            out[r] = float(cell)
-        except ValueError:
-            out[r] = np.nan
-        if not np.abs(out[r]) <= np.finfo(np.float32).max:
-            raise BadInput(
-                f"column {name!r}{where} holds {cell.strip()!r} (row {r + first_row}); "
-                "expected a finite number, as in training"
-            )
+    out = np.array([_float(c) for c in cells], dtype=np.float64)
+    bad = np.flatnonzero(~(np.abs(out) <= _FLOAT32_MAX))  # NaN, infinite, text
+    if len(bad):
+        r = int(bad[0])
+        raise BadInput(
+            f"column {name!r}{where} holds {cells[r].strip()!r} (row {r + first_row}); "
+            "expected a finite number, as in training"
+        )
     return out.astype(np.float32)
+
+
+def _float(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan
 
 
 def fit_scaling(x: np.ndarray, pool: np.ndarray, scaling: str) -> dict[str, Any]:
