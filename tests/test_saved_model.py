@@ -276,3 +276,17 @@ def test_tabular_data_from_arrays_takes_arrays_or_a_csv_of_its_columns(tmp_path)
     np.save(tmp_path / "x.npy", dataset.x[:3, :3])
     with pytest.raises(BadInput, match=r"shape \(3, 3\); expected \(N, 4\)"):
         model.predict(tmp_path / "x.npy")
+
+
+def test_a_card_that_could_not_record_the_encoding_refuses_raw_data(trained, tmp_path):
+    session, configs = trained
+    torch.save(session.model(configs[0]).state_dict(), tmp_path / "best_model.pt")
+    members = [(configs[0], session.data[0])]
+    card = model_card(session.dataset, members, name="x", ensemble=False, refused="a reason")
+    save_card(card, tmp_path / "best_model.pt")
+    with pytest.raises(BadInput, match="cannot predict here: a reason"):
+        load_study_model(tmp_path)
+    # a data set whose encoding the card's statistics do not reproduce: refused too
+    ple = session.split_data(configs[2])
+    card = model_card(session.dataset, [(configs[0], ple)], name="x", ensemble=False)
+    assert card["refused"] == "its standard input encoding could not be recorded exactly"

@@ -67,8 +67,8 @@ def model_card(
         ensemble: whether the weights are an :class:`~nooverfit.studies.ensemble.Ensemble`'s.
         custom: whether the network is a user's own (a ``model_factory``'s): loading it
             then needs the module (:func:`load_study_model`'s ``module``).
-        refused: why the model cannot be rebuilt from the card (a user's own network, a
-            transfer network); None when it can.
+        refused: why the model cannot be rebuilt from the card (a transfer network); None
+            when it can.
 
     Each encoding's statistics are checked: applied to the raw features they must give the
     training data bit for bit, else the card says so in ``refused`` and a loaded model
@@ -84,6 +84,8 @@ def model_card(
         encodings[scaling] = record
         if refused is None and not _same(apply_scaling(dataset.x, record), data.x):
             refused = f"its {scaling} input encoding could not be recorded exactly"
+    if refused is None and dataset.name.startswith("csv:") and dataset.columns is None:
+        refused = "how its CSV file's columns were encoded could not be recorded"
     # Other kinds train on the data set's features as they are (a sample's rows checked)
     head = slice(0, 256)
     if (
