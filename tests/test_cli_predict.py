@@ -60,6 +60,8 @@ def test_predict_writes_the_librarys_predictions_and_probabilities(folder, tmp_p
     truth = [r["label"] for r in csv.DictReader(path.open())]
     accuracy = np.mean([rows[i]["prediction"] == truth[i] for i in test])
     assert accuracy == results["test"]["recommended"]["per_seed"][0]
+    right = sum(r["prediction"] == t for r, t in zip(rows, truth, strict=True))
+    assert f"accuracy on the 'label' column: {right / 150:.4f} ({right}/150)" in result.output
 
 
 def test_predict_prints_csv_without_out(folder):
@@ -122,4 +124,23 @@ def test_a_folder_without_the_card_or_the_model_is_refused(folder, tmp_path):
     _one_line_error(
         runner.invoke(app, ["predict", str(tmp_path / "nope"), "--data", str(path)]),
         "does not exist",
+    )
+
+
+def test_predict_takes_a_npy_array_of_images(tiny_study, tmp_path):
+    result, study = tiny_study
+    dataset = load_dataset("digits")
+    test = result.splits[0].test
+    np.save(tmp_path / "x.npy", dataset.x[test])
+    out = tmp_path / "preds.csv"
+    args = ["predict", str(study), "--data", str(tmp_path / "x.npy"), "--out", str(out)]
+    assert runner.invoke(app, args).exit_code == 0
+    predicted = [r["prediction"] for r in csv.DictReader(out.open())]
+    truth = [dataset.classes[k] for k in dataset.y[test]]
+    accuracy = np.mean([p == t for p, t in zip(predicted, truth, strict=True)])
+    assert accuracy == result.test["recommended"].per_seed[0]
+    _one_line_error(
+        runner.invoke(app, ["predict", str(study), "--data", str(out)]),
+        "not a .npy file",
+        "expected a .npy file of shape (N, 1, 8, 8)",
     )

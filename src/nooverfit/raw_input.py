@@ -58,6 +58,20 @@ def raw_features(
     return _array(rows, columns, raw_shape, kind, where="")
 
 
+def csv_labels(path: str | os.PathLike[str], columns: Columns | None) -> list[str] | None:
+    """The cells of the study's target column in a CSV file of rows (stripped, as the
+    study read its labels), or None where the file has no such column."""
+    if columns is None or not columns.target or Path(path).suffix.lower() == ".npy":
+        return None
+    from nooverfit.data.sources import read_table
+
+    header, body = read_table(Path(path))
+    if columns.target not in header:
+        return None
+    t = header.index(columns.target)
+    return [row[t].strip() for row in body]
+
+
 def _load_npy(path: Path) -> np.ndarray:
     try:
         return np.load(path, allow_pickle=False)

@@ -60,6 +60,15 @@ def predict_command(
 
     atomic_write_text(out, buffer.getvalue())
     console.print(f"wrote {len(labels)} predictions of {model.name} to {out}")
+    from nooverfit.raw_input import csv_labels
+
+    truth = csv_labels(data, model.columns)
+    if truth is not None:  # the rows came with their labels: how many it got right
+        right = sum(model.classes[k] == t for k, t in zip(labels, truth, strict=True))
+        target = model.columns.target if model.columns else ""
+        console.print(
+            f"accuracy on the {target!r} column: {right / len(truth):.4f} ({right}/{len(truth)})"
+        )
 
 
 def _check_out(out: Path | None, *, data: Path, folder: Path) -> None:
