@@ -66,7 +66,7 @@ def test_predict_writes_the_librarys_predictions_and_probabilities(folder, tmp_p
 
 def test_predict_prints_csv_without_out(folder):
     study, path = folder
-    result = runner.invoke(app, ["predict", str(study), "--data", str(path)])
+    result = runner.invoke(app, ["predict", str(study), "--data", f"csv:{path}"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0] == "prediction,p_no,p_yes" and len(lines) == 1 + 150

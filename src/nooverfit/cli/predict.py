@@ -24,7 +24,7 @@ def predict_command(
         Path,
         typer.Option(
             "--data",
-            help="Raw rows: a CSV file with the study's feature columns (tabular data), or "
+            help="Raw rows: a CSV file (or csv:PATH) with the study's feature columns, or "
             "a .npy array of samples (images, audio, tabular data from arrays).",
         ),
     ],
@@ -45,6 +45,8 @@ def predict_command(
     probability of each class."""
     from nooverfit.saved_model import load_study_model
 
+    if str(data).startswith("csv:"):  # the study's spelling of the same file
+        data = Path(str(data)[4:])
     _check_out(out, data=data, folder=folder)
     model = load_study_model(folder)
     labels, probs = model.scores(data, unknown=unknown)
