@@ -290,3 +290,23 @@ def test_a_card_that_could_not_record_the_encoding_refuses_raw_data(trained, tmp
     ple = session.split_data(configs[2])
     card = model_card(session.dataset, [(configs[0], ple)], name="x", ensemble=False)
     assert card["refused"] == "its standard input encoding could not be recorded exactly"
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda text: text[: len(text) // 2],  # truncated
+        lambda text: text.replace('"sha256"', '"sha"'),
+        lambda text: text.replace('"in_shape"', '"shape"'),
+        lambda text: text.replace('"columns": {', '"columns": [{', 1),
+        lambda text: "[1, 2]",
+    ],
+)
+def test_a_damaged_card_is_one_line_not_a_traceback(trained, tmp_path, damage):
+    session, configs = trained
+    _save_ensemble(session, configs, tmp_path)
+    card = tmp_path / CARD
+    card.write_text(damage(card.read_text()))
+    with pytest.raises(BadInput) as err:
+        load_study_model(tmp_path)
+    assert "\n" not in str(err.value)

@@ -253,13 +253,18 @@ def load_study_model(folder: str | Path, *, module: nn.Module | None = None) -> 
     card = _read_card(path)
     if card["refused"]:
         raise BadInput(f"{root}'s recommended model cannot predict here: {card['refused']}")
-    if card["weights"]["sha256"] != _sha256(weights):
+    try:
+        if card["weights"]["sha256"] != _sha256(weights):
+            raise BadInput(
+                f"{weights} is not the model {path} describes (its SHA-256 differs: another "
+                "study's, or a file written since); expected the pair a study wrote together"
+            )
+        state = read_checkpoint(weights, what="model file")
+        return StudyModel(card, _networks(card, state, module, where=str(weights)))
+    except (KeyError, TypeError, IndexError, AttributeError) as err:  # an edited card
         raise BadInput(
-            f"{weights} is not the model {path} describes (its SHA-256 differs: another "
-            "study's, or a file written since); expected the pair a study wrote together"
-        )
-    state = read_checkpoint(weights, what="model file")
-    return StudyModel(card, _networks(card, state, module, where=str(weights)))
+            f"{path} is damaged ({type(err).__name__}: {err}); expected the {CARD} a study wrote"
+        ) from None
 
 
 def _read_card(path: Path) -> dict[str, Any]:
