@@ -310,3 +310,14 @@ def test_a_damaged_card_is_one_line_not_a_traceback(trained, tmp_path, damage):
     with pytest.raises(BadInput) as err:
         load_study_model(tmp_path)
     assert "\n" not in str(err.value)
+
+
+def test_a_pandas_data_frame_reads_like_the_csv(trained, table, tmp_path):
+    pd = pytest.importorskip("pandas")
+    session, configs = trained
+    path, _, _ = table
+    _save_ensemble(session, configs, tmp_path)
+    model = load_study_model(tmp_path)
+    frame = pd.read_csv(path)  # an empty colour cell is NaN here: the "" category
+    assert frame["colour"].isna().any()
+    np.testing.assert_array_equal(model.features(frame), model.features(path))

@@ -29,8 +29,8 @@ def raw_features(
 
     Args:
         rows: a CSV file's path (columns found by their header), a ``.npy`` file's path,
-            a sequence of dicts (column -> value), or an array ``(N, *raw_shape)`` (or
-            ``(N, prod(raw_shape))``).
+            a sequence of dicts (column -> value), a pandas ``DataFrame``, or an array
+            ``(N, *raw_shape)`` (or ``(N, prod(raw_shape))``).
         columns: the study's CSV columns (None: data without named columns).
         raw_shape: the shape of one raw sample.
         kind: the data's kind, for messages.
@@ -52,6 +52,8 @@ def raw_features(
                 f"file of shape (N, {', '.join(map(str, raw_shape))})"
             )
         return _csv(path, columns, raw_shape, unknown)
+    if columns is not None and hasattr(rows, "to_dict") and hasattr(rows, "columns"):
+        rows = rows.to_dict("records")  # a pandas DataFrame: its rows as dicts
     if columns is not None and _mappings(rows):
         cells = [[_text(row, c.name, r) for r, row in enumerate(rows)] for c in columns.features]
         return encode_rows(columns, cells, unknown=unknown, first_row=0)
@@ -97,7 +99,9 @@ def _text(row: Mapping[str, Any], name: str, r: int) -> str:
     if name not in row:
         raise BadInput(f"rows[{r}] has no column {name!r}; expected every feature column")
     value = row[name]
-    return "" if value is None else value if isinstance(value, str) else str(value)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""  # a missing cell (pandas reads an empty one as NaN), as an empty CSV cell
+    return value if isinstance(value, str) else str(value)
 
 
 def _csv(

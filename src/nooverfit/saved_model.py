@@ -201,10 +201,10 @@ class StudyModel:
 
         Args:
             rows: a CSV file's path (with the study's feature columns by name; others,
-                such as the target, ignored), a sequence of dicts (column -> value), or an
-                array of raw samples ``(N, *raw_shape)`` (flattened samples too; a
-                ``.npy`` file's path works as well). Tabular features are raw: categories
-                as text, numbers as read, unscaled.
+                such as the target, ignored), a sequence of dicts (column -> value), a
+                pandas ``DataFrame``, or an array of raw samples ``(N, *raw_shape)``
+                (flattened samples too; a ``.npy`` file's path works as well). Tabular
+                features are raw: categories as text, numbers as read, unscaled.
             unknown: a category a text column never had in training: ``"error"``
                 (default) or ``"ignore"`` (all zeros in its one-hot block).
 
