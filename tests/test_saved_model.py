@@ -321,3 +321,13 @@ def test_a_pandas_data_frame_reads_like_the_csv(trained, table, tmp_path):
     frame = pd.read_csv(path)  # an empty colour cell is NaN here: the "" category
     assert frame["colour"].isna().any()
     np.testing.assert_array_equal(model.features(frame), model.features(path))
+
+
+def test_an_encoding_saved_models_do_not_record_is_refused(trained, monkeypatch):
+    import nooverfit.saved_model as saved
+
+    session, configs = trained
+    monkeypatch.setattr(saved, "RECORDED", ("standard",))  # as if ple were new
+    members = [(c, session.split_data(c)) for c in configs]
+    card = saved.model_card(session.dataset, members, name="x", ensemble=True)
+    assert card["refused"] == "its ple input encoding is not one saved models record"

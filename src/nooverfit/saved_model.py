@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nooverfit._version import __version__
-from nooverfit.data.fitted import Columns, apply_scaling, fit_scaling
+from nooverfit.data.fitted import RECORDED, Columns, apply_scaling, fit_scaling
 from nooverfit.data.tabular import DEFAULT_SCALING
 from nooverfit.errors import BadInput
 
@@ -79,6 +79,9 @@ def model_card(
     for config, data in members:
         scaling = encoding_of(config) if tabular else None
         if scaling is None or scaling in encodings:
+            continue
+        if scaling not in RECORDED:
+            refused = refused or f"its {scaling} input encoding is not one saved models record"
             continue
         record = fit_scaling(dataset.x, data.split.pool, scaling)
         encodings[scaling] = record

@@ -21,6 +21,8 @@ import numpy as np
 from nooverfit.data.tabular import CLIP, check_scaling, piecewise_linear, ple_edges
 from nooverfit.errors import BadInput
 
+#: the scalings :func:`fit_scaling` records
+RECORDED = ("standard", "robust", "quantile", "ple")
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 #: what :func:`encode_rows` does with a category its column never had in training
 UNKNOWN = ("error", "ignore")
@@ -213,7 +215,12 @@ def fit_scaling(x: np.ndarray, pool: np.ndarray, scaling: str) -> dict[str, Any]
         }
     if scaling == "ple":
         return {"scaling": scaling, "edges": ple_edges(fit).tolist()}
-    return {"scaling": scaling, "quantiles": [_quantile_map(fit[:, j]) for j in range(x.shape[1])]}
+    if scaling == "quantile":
+        return {
+            "scaling": scaling,
+            "quantiles": [_quantile_map(fit[:, j]) for j in range(x.shape[1])],
+        }
+    raise ValueError(f"no record of the {scaling!r} scaling; expected one of {RECORDED}")
 
 
 def _quantile_map(column: np.ndarray) -> list[list[float]] | None:
@@ -243,6 +250,8 @@ def apply_scaling(x: np.ndarray, record: dict[str, Any]) -> np.ndarray:
     scaling = check_scaling(record["scaling"])
     x = np.asarray(x, dtype=np.float32)
     stats = {"standard": "mean", "robust": "median", "ple": "edges", "quantile": "quantiles"}
+    if scaling not in stats:
+        raise BadInput(f"no record of the {scaling!r} scaling; expected one of {RECORDED}")
     features = len(record[stats[scaling]])
     if x.ndim != 2 or x.shape[1] != features:
         raise BadInput(f"features have shape {x.shape}; expected (rows, {features})")
