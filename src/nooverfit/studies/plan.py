@@ -271,10 +271,9 @@ class TransferStage:
 
 @dataclass(frozen=True)
 class CombinationStage:
-    """The remedies that helped, together and lightly re-tuned
-    (:func:`~nooverfit.studies.combine.combine`, once the
-    remedies are scored), then ``search`` trials of the joint search (:mod:`.search`, at
-    most ``max_epochs`` each); then the recommendation, selected on validation."""
+    """The helpful remedies together (:func:`~.combine.combine`), then ``search`` trials of
+    the joint search (:mod:`.search`, at most ``max_epochs`` each); then the
+    recommendation, selected on validation."""
 
     search: int = 0
     max_epochs: int = 600
