@@ -151,6 +151,13 @@ CORPUS: dict[str, str] = {
     # first evaluation, then 2.3e9 at every later one (frozen outputs): one first value
     # the smoothing spreads away is still a level the network reached before blowing up
     "frozen_after_blow_up_tensorboard": "4039_tensorboard_diabetes_diverging",
+    # SummaryWriter, 60 digits (300-sample version, design2 batch), training logged every
+    # sixth epoch and already 0.03 at its first value: validation sits 366x above a
+    # training loss that "never fell", yet a mean cross-entropy of 0.004 bounds the
+    # training accuracy above 99 %: memorization, not a blow-up
+    "fitted_classifier_far_below_validation_tensorboard": (
+        "4290_tensorboard_digits_small_overfitting"
+    ),
 }
 
 

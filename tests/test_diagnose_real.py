@@ -53,6 +53,9 @@ LOGS = {
     "memorized_from_first_log_tensorboard": "memorized_from_first_log_tensorboard",
     "memorized_unlearned_tensorboard": "memorized_unlearned_tensorboard",
     "frozen_after_blow_up_tensorboard": "frozen_after_blow_up_tensorboard",
+    "fitted_classifier_far_below_validation_tensorboard": (
+        "fitted_classifier_far_below_validation_tensorboard"
+    ),
 }
 
 
@@ -532,3 +535,19 @@ def test_a_validation_loss_frozen_far_above_its_first_value_is_diverging():
     assert d.verdict is Verdict.DIVERGING
     assert "blew up" in d.explanation
     assert label("frozen_after_blow_up_tensorboard")["test"][-1] > 3 * 0.848
+
+
+def test_a_classifier_fitted_far_below_validation_is_no_blow_up():
+    """Digits, 60 training samples, the training loss logged every sixth epoch and
+    already 0.03 at its first value: validation sits hundreds of times above a training
+    loss that never fell, the blow-up pattern of a regression. But a mean cross-entropy
+    of 0.004 bounds the training accuracy above 99 % (each mistake costs ln 2 nats): the
+    network fitted its samples, and validation rising 60 % from its low is overfitting."""
+    h = load("fitted_classifier_far_below_validation_tensorboard")
+    train = np.asarray([v for v in h.loss if math.isfinite(v)])
+    val = np.asarray([v for v in h.val_loss if math.isfinite(v)])
+    assert not h.has("accuracy") and train.max() < 0.1 * val.min()
+    d = diagnose(h)
+    assert d.verdict is Verdict.OVERFITTING
+    test = np.asarray(label("fitted_classifier_far_below_validation_tensorboard")["test"])
+    assert test[-1] > 1.3 * test.min()
