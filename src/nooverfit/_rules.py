@@ -100,7 +100,8 @@ LEARNED_LITTLE = 0.1
 MEMORIZED = 0.3
 #: Fall of validation from its first evaluation to its (smoothed) end, as a share of the
 #: end, under which a network that memorized its training set learned nothing that
-#: carries over (a fall of a fifth: a sound network's first epoch is no good fit yet).
+#: carries over: a network that learned the task takes validation well below where its
+#: first epoch left it (a ratio of the curve to itself: no scale, no penalty involved).
 UNLEARNED = 0.25
 _EARLY_STOPS = ("patience", "generalization_loss", "progress_quotient", "up")
 
