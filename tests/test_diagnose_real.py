@@ -551,3 +551,16 @@ def test_a_classifier_fitted_far_below_validation_is_no_blow_up():
     assert d.verdict is Verdict.OVERFITTING
     test = np.asarray(label("fitted_classifier_far_below_validation_tensorboard")["test"])
     assert test[-1] > 1.3 * test.min()
+
+
+def test_a_memorizing_network_whose_validation_still_falls_is_still_improving():
+    """The memorized-but-unlearned signal reads a validation loss that stopped falling:
+    ten epochs of a fine-tuning-like run, training at a tenth of validation, validation
+    falling steadily by 2 % an epoch (20 % over the run, under ``UNLEARNED`` of its end)
+    is still improving, not overfitting."""
+    val = [0.125 * 0.98**k for k in range(10)]
+    h = History.from_columns(
+        {"loss": [0.1 * v for v in val], "val_loss": val}, epoch=list(range(10))
+    )
+    assert val[0] - val[-1] < 0.25 * val[-1]
+    assert diagnose(h).verdict is Verdict.STILL_IMPROVING

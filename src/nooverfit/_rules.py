@@ -37,9 +37,9 @@ The rules, in order:
    ``RISE`` while the gap to training widened by ``WIDEN`` of its level; or an
    accuracy-like metric shows a large gap (training >= 97 %, validation >= ``GAP``
    points lower) while validation no longer falls; or the network memorized its training
-   set (training at ``MEMORIZED`` of validation) while validation ended less than
-   ``UNLEARNED`` of its level below its first evaluation (what was learned fits the
-   training samples, not the task). Without a logged training accuracy, a
+   set (training at ``MEMORIZED`` of validation) while validation, no longer falling,
+   ended less than ``UNLEARNED`` of its level below its first evaluation (what was
+   learned fits the training samples, not the task). Without a logged training accuracy, a
    classifier's training cross-entropy ``L`` bounds it from below by ``1 - L / ln 2``
    (every mistake costs at least ln 2 nats). A ratio to a training loss near zero is never
    read as divergence.
@@ -301,6 +301,8 @@ def _evidence(
     widened = (val[-1] - train[-1] - (val[low] - train[low])) / val[low] if val[low] > 0 else 0.0
     drifted = rise > RISE / 3 and low <= n - 3  # validation no longer at its minimum
     unlearned = UNLEARNED * val[-1]
+    # still falling by the still-improving test's own measure (beyond its noise)
+    falling = tail_drop > STILL and significance >= SIGNIFICANT
     signal = ""
     if early_stopped:  # the weights kept are the best epoch's: nothing to fix
         pass
@@ -312,7 +314,12 @@ def _evidence(
         signal = "memorized"  # validation drifted up while training kept pulling away
     elif flat and math.isfinite(metric_gap) and metric_gap >= GAP and acc_t[-1] >= 0.97:
         signal = "gap"
-    elif has_train and train[-1] <= MEMORIZED * val[-1] and v_raw[0] - val[-1] < unlearned:
+    elif (
+        has_train
+        and not falling
+        and train[-1] <= MEMORIZED * val[-1]
+        and v_raw[0] - val[-1] < unlearned
+    ):
         signal = "memorized"  # training fitted, validation ended about where it started
     return Evidence(
         epochs=epochs,
