@@ -8,9 +8,11 @@ reads it, transformed in a way that must not change the verdict, and diagnosed a
   level that a scaled loss no longer has);
 - ``+penalty``: a constant added to the training loss (5 % of the lowest validation loss,
   an L2 term as Keras adds it);
-- ``every 2nd eval``: every second evaluation dropped, counting back from the last (rows
-  that carry only a training loss are kept; with one evaluation per epoch this is logging
-  every second epoch);
+- ``every 2nd epoch``: every second evaluation's row dropped, counting back from the last
+  (rows that carry only a training loss are kept; with one evaluation per epoch this is
+  logging every second epoch; a training loss logged only on a dropped row is lost);
+- ``every 2nd eval``: every second evaluation dropped, every training value kept (a run
+  validated every second epoch);
 - ``steps->epochs``: a Hugging Face ``trainer_state.json`` whose training loss is logged
   per step, rewritten with one training loss per epoch (the mean of its steps), as a
   Trainer with ``logging_strategy="epoch"`` writes it.
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import tempfile
 from collections import defaultdict
 from collections.abc import Callable
@@ -80,6 +83,17 @@ def halved(h: History) -> History:
     return _rebuild(h, [i for i in range(len(h)) if i not in dropped], _core(h))
 
 
+def fewer_evaluations(h: History) -> History:
+    """Every second evaluation dropped, every training value kept (a run validated every
+    second epoch: its training loss is logged as before)."""
+    validated = [i for i, v in enumerate(h.val_loss) if v == v]
+    dropped = set(validated[::-1][1::2])
+    c = _core(h)
+    for name in ("val_loss", "val_accuracy"):
+        c[name] = [math.nan if i in dropped else v for i, v in enumerate(c[name])]
+    return _rebuild(h, list(range(len(h))), c)
+
+
 def per_epoch_state(path: Path) -> dict | None:
     """A per-step ``trainer_state.json`` rewritten with one training loss per epoch."""
     state = json.loads(path.read_text())
@@ -117,7 +131,8 @@ def main() -> None:
         "scale x0.1": lambda h: scaled(h, 0.1),
         "scale x10": lambda h: scaled(h, 10.0),
         "+penalty": penalized,
-        "every 2nd eval": halved,
+        "every 2nd epoch": halved,
+        "every 2nd eval": fewer_evaluations,
     }
     names = [*transforms, "steps->epochs"]
     # per part, per transform: [runs, changed, right before, right after]
@@ -134,7 +149,7 @@ def main() -> None:
             for name, transform in transforms.items():
                 if name.startswith("scale") and r["kind"] != "reg":
                     continue
-                if name == "every 2nd eval" and sum(v == v for v in h.val_loss) < 8:
+                if name.startswith("every") and sum(v == v for v in h.val_loss) < 8:
                     continue  # too short to halve
                 results[name] = diagnose(transform(h)).verdict.value
             if path.name == "trainer_state.json" and (state := per_epoch_state(path)):
@@ -152,7 +167,7 @@ def main() -> None:
                         flips.append(f"{name}: {r['log']} {before} -> {after} ({r['label']})")
     for title, parts in (("design parts", DESIGN), ("score-only parts", SCORE_ONLY)):
         print(f"\n{title}: verdicts changed / runs (right before -> right after, of those)")
-        print(f"{'part':<10}" + "".join(f"{n:>26}" for n in names))
+        print(f"{'part':<10}" + "".join(f"{n:>24}" for n in names))
         for part in (*parts, "all"):
             cells = []
             for name in names:
@@ -160,7 +175,7 @@ def main() -> None:
                 n, c, b, a = (sum(table[k][i] for k in keys) for i in range(4))
                 share = f"{100 * c / n:.1f}%" if n else "-"
                 cells.append(f"{c}/{n} {share} ({b}->{a})" if n else "-")
-            print(f"{part:<10}" + "".join(f"{cell:>26}" for cell in cells))
+            print(f"{part:<10}" + "".join(f"{cell:>24}" for cell in cells))
     if args.list:
         for line in flips:
             print("  flip:", line)
