@@ -9,6 +9,7 @@ from nooverfit.studies import plan
 from nooverfit.studies.copies import copy_candidates, copy_configs, copy_members
 from nooverfit.studies.ensemble import Members
 from nooverfit.studies.estimate import stage_runs
+from nooverfit.studies.select import choose
 
 
 def test_init_zero_keeps_the_run_key_and_other_inits_change_it():
@@ -126,6 +127,16 @@ def test_a_tabular_study_averages_copies_and_reports_their_curve(tmp_path):
     assert outcome.chosen.stage == "ensemble" and " copies of " in outcome.chosen.name
     inits = sorted(r.config.init for r in result.runs.values())
     assert inits.count(1) == inits.count(2) == 2  # two copies on each of two seeds
+    # copies of the choice before the ensembles: select.choose from the simplest up
+    levels = [
+        [result.baseline],
+        [o.chosen for o in result.remedies if o.remedy not in ("ensemble", "copies")],
+        list(result.combinations),
+    ]
+    level, index = choose([[v.score for v in lv] for lv in levels])
+    top = levels[level][index]
+    assert outcome.chosen.name.endswith(f" copies of {top.name}")
+    assert outcome.chosen.config == top.config
     (curve,) = [c for c in result.validation_curves if c.param == "copies"]
     assert list(curve.values) == [1.0, 2.0, 3.0]
     write_study(result, tmp_path)
