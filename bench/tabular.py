@@ -237,7 +237,7 @@ def mean(values: Sequence[float]) -> float:
 
 def _copies_share(study: dict[str, Any]) -> str:
     """The ensembles stage's share of the study's optimizer steps, in % ("-" where the
-    cache predates the count): what training the copies of the best variant costs, since
+    cache predates the count): what training the copies of the choice costs, since
     the other ensembles train nothing."""
     steps = study.get("steps")
     if not steps:

@@ -1,5 +1,5 @@
-"""Copies of the best variant: one configuration trained from several initial weights on
-each seed's split, their predictions averaged.
+"""Copies of the study's choice: one configuration trained from several initial weights
+on each seed's split, their predictions averaged.
 
 A deep ensemble of one tuned configuration (Lakshminarayanan et al., NeurIPS 2017) is
 what TabM trains in one network ("TabM: Advancing tabular deep learning with
@@ -8,8 +8,10 @@ average of a few independently initialized copies of a good MLP is among the str
 models. The copies differ only in :attr:`~nooverfit.config.RunConfig.init` (same split,
 batch order and dropout masks), so the fused engine trains them side by side in one
 group; the study then scores the averages of the first ``2, 3, ..., k`` copies on every
-seed's validation set (the knob's validation curve), and the best of them is one more
-ensemble candidate (see :mod:`.ensemble`).
+seed's validation set (the knob's validation curve); each is one more ensemble candidate
+(see :mod:`.ensemble`). The study copies its choice so far (the recommendation before
+the ensembles): against it, the copies differ in nothing but their initial weights, so
+their seed-paired validation difference is nearly free of noise.
 
 Pure, except :func:`copy_candidates`, which trains through the study's session.
 """

@@ -42,7 +42,7 @@ class StudyBudget:
             Loshchilov & Hutter, ICLR 2019: coupled L2 is weak under Adam).
         smoothing: label-smoothing grid.
         ensembles: sizes of the ensembles of the best variants (see :mod:`.ensemble`).
-        copies: most copies of the best variant averaged (:mod:`.copies`; tabular data
+        copies: most copies of the choice so far averaged (:mod:`.copies`; tabular data
             only, where it was measured; < 2: none).
         mixup: mixup's alpha grid (:mod:`nooverfit.mixing`).
         ema: decay grid of the moving average of the weights (:mod:`nooverfit.averaging`).
@@ -283,7 +283,7 @@ class EnsembleStage:
 
     Attributes:
         sizes: how many of the best variants each ensemble averages.
-        copies: most copies of the best variant averaged (:mod:`.copies`).
+        copies: most copies of the choice so far averaged (:mod:`.copies`).
     """
 
     sizes: tuple[int, ...]
