@@ -141,3 +141,24 @@ def test_a_tabular_study_averages_copies_and_reports_their_curve(tmp_path):
     assert list(curve.values) == [1.0, 2.0, 3.0]
     write_study(result, tmp_path)
     assert "validation_copies" in (tmp_path / "report.html").read_text()
+
+
+def test_a_saved_ensemble_of_copies_loads_back(tmp_path):
+    import json
+
+    from nooverfit.models import build_model
+    from nooverfit.studies.ensemble import Ensemble, describe, load_from_study
+
+    members = copy_members(RunConfig(width=8, dropout=0.1, label="dropout=0.1"), "d", 3)
+    nets = [build_model(c, (5,), 3, kind="tabular") for c in members.configs]
+    torch.save(Ensemble(nets).state_dict(), tmp_path / "best_model.pt")
+    saved = {**describe(members), "in_shape": [5], "kind": "tabular"}
+    assert [c["init"] for c in saved["configs"]] == [0, 1, 2]
+    results = {"settings": {"classes": ["x", "y", "z"]}, "extras": {"ensemble": saved}}
+    (tmp_path / "results.json").write_text(json.dumps(results))
+    x = torch.randn(4, 5)
+    loaded = load_from_study(tmp_path)
+    torch.testing.assert_close(loaded(x), Ensemble(nets).eval()(x))
+    # the members' own outputs differ: the copies are not one network three times
+    outs = [m(x) for m in loaded.members]
+    assert not torch.allclose(outs[0], outs[1])
