@@ -51,6 +51,11 @@ LOGS = {
     "recovering_blow_up_hf": "recovering_blow_up_hf/trainer_state.json",
     "recovering_blow_up_tensorboard": "recovering_blow_up_tensorboard",
     "memorized_from_first_log_tensorboard": "memorized_from_first_log_tensorboard",
+    "memorized_unlearned_tensorboard": "memorized_unlearned_tensorboard",
+    "frozen_after_blow_up_tensorboard": "frozen_after_blow_up_tensorboard",
+    "fitted_classifier_far_below_validation_tensorboard": (
+        "fitted_classifier_far_below_validation_tensorboard"
+    ),
 }
 
 
@@ -234,8 +239,15 @@ def test_a_constant_penalty_on_the_training_loss_keeps_the_verdict(name, share):
 # and the turning rule of _never_beat_chance calls its swings divergence.
 # The memorized run's training loss was logged at three epochs, all of which this halving
 # drops: what is left has no training curve at all, a different log, not a sparser one.
+# The frozen run's only evaluation before its blow-up is its first, which this halving
+# drops too: what is left is a flat curve at 2.3e9, nothing to compare it with.
 HALVABLE = sorted(
-    set(LOGS) - {"noisy_batches_overfit_tensorboard", "memorized_from_first_log_tensorboard"}
+    set(LOGS)
+    - {
+        "noisy_batches_overfit_tensorboard",
+        "memorized_from_first_log_tensorboard",
+        "frozen_after_blow_up_tensorboard",
+    }
 )
 
 
@@ -492,3 +504,63 @@ def test_a_regression_recovering_from_a_blow_up_is_diverging(name):
     assert d.verdict is Verdict.DIVERGING
     assert "blew the weights up" in d.explanation
     assert min(label(name)["test"]) > 10
+
+
+def test_a_memorized_run_whose_validation_ended_near_its_start_is_overfitting():
+    """MSE regression on 40 samples: training falls to 3e-7 while validation, flat over
+    its last 40 epochs, ends only 15 % below its first evaluation (its minimum of epoch
+    9 smoothed away): the network memorized its samples and learned nothing that carries
+    over, a large gap with a flat validation loss. The test loss ends 30 % above its low."""
+    h = load("memorized_unlearned_tensorboard")
+    val = np.asarray([v for v in h.val_loss if math.isfinite(v)])
+    train = np.asarray([v for v in h.loss if math.isfinite(v)])
+    assert train[-1] < 1e-5 * val[-1] and val[-1] > 0.8 * val[0]
+    d = diagnose(h)
+    assert d.verdict is Verdict.OVERFITTING
+    assert d.onset_epoch is not None and d.best_epoch <= d.onset_epoch <= h.epoch[-1]
+    test = np.asarray(label("memorized_unlearned_tensorboard")["test"])
+    assert test[-1] > 1.25 * test.min()
+
+
+def test_a_validation_loss_frozen_far_above_its_first_value_is_diverging():
+    """MSE regression at SGD lr 10: validation 2e7 at its first evaluation, then 2.3e9 at
+    every later one (the outputs stopped moving). Smoothing spreads the single first value
+    away, yet it is a level the network reached: a curve that stays 100x above it blew up
+    (overfitting multiplies a loss by a few at most). The test loss ends over 3x a
+    constant predictor's."""
+    h = load("frozen_after_blow_up_tensorboard")
+    val = np.asarray([v for v in h.val_loss if math.isfinite(v)])
+    assert np.ptp(val[1:]) < 1e-5 * val[-1] and val[-1] > 100 * val[0]
+    d = diagnose(h)
+    assert d.verdict is Verdict.DIVERGING
+    assert "blew up" in d.explanation
+    assert label("frozen_after_blow_up_tensorboard")["test"][-1] > 3 * 0.848
+
+
+def test_a_classifier_fitted_far_below_validation_is_no_blow_up():
+    """Digits, 60 training samples, the training loss logged every sixth epoch and
+    already 0.03 at its first value: validation sits hundreds of times above a training
+    loss that never fell, the blow-up pattern of a regression. But a mean cross-entropy
+    of 0.004 bounds the training accuracy above 99 % (each mistake costs ln 2 nats): the
+    network fitted its samples, and validation rising 60 % from its low is overfitting."""
+    h = load("fitted_classifier_far_below_validation_tensorboard")
+    train = np.asarray([v for v in h.loss if math.isfinite(v)])
+    val = np.asarray([v for v in h.val_loss if math.isfinite(v)])
+    assert not h.has("accuracy") and train.max() < 0.1 * val.min()
+    d = diagnose(h)
+    assert d.verdict is Verdict.OVERFITTING
+    test = np.asarray(label("fitted_classifier_far_below_validation_tensorboard")["test"])
+    assert test[-1] > 1.3 * test.min()
+
+
+def test_a_memorizing_network_whose_validation_still_falls_is_still_improving():
+    """The memorized-but-unlearned signal reads a validation loss that stopped falling:
+    ten epochs of a fine-tuning-like run, training at a tenth of validation, validation
+    falling steadily by 2 % an epoch (20 % over the run, under ``UNLEARNED`` of its end)
+    is still improving, not overfitting."""
+    val = [0.125 * 0.98**k for k in range(10)]
+    h = History.from_columns(
+        {"loss": [0.1 * v for v in val], "val_loss": val}, epoch=list(range(10))
+    )
+    assert val[0] - val[-1] < 0.25 * val[-1]
+    assert diagnose(h).verdict is Verdict.STILL_IMPROVING

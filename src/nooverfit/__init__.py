@@ -44,6 +44,7 @@ if TYPE_CHECKING:
         decay_groups,
         l2_penalty,
     )
+    from nooverfit.saved_model import StudyModel, load_study_model
     from nooverfit.stopping import EarlyStopping, StopReason
     from nooverfit.studies import StudyResult, study
     from nooverfit.train import evaluate, fit
@@ -65,6 +66,7 @@ _EXPORTS = {
     "Split": "nooverfit.data",
     "SplitData": "nooverfit.data",
     "StopReason": "nooverfit.stopping",
+    "StudyModel": "nooverfit.saved_model",
     "StudyResult": "nooverfit.studies",
     "TuneResult": "nooverfit.tune",
     "TuneSpec": "nooverfit.tune",
@@ -81,6 +83,7 @@ _EXPORTS = {
     "l2_penalty": "nooverfit.regularize",
     "list_datasets": "nooverfit.data",
     "load_dataset": "nooverfit.data",
+    "load_study_model": "nooverfit.saved_model",
     "make_split": "nooverfit.data",
     "mix_at_snr": "nooverfit.data",
     "mlp": "nooverfit.models",
@@ -105,6 +108,7 @@ __all__ = [
     "Split",
     "SplitData",
     "StopReason",
+    "StudyModel",
     "StudyResult",
     "TuneResult",
     "TuneSpec",
@@ -121,6 +125,7 @@ __all__ = [
     "l2_penalty",
     "list_datasets",
     "load_dataset",
+    "load_study_model",
     "make_split",
     "mix_at_snr",
     "mlp",

@@ -1,6 +1,6 @@
-"""Write a study's files: results.json, histories/*.csv, plots/*.png, best_model.pt and
-report.html. Every file is written atomically; temporary files a killed write left behind
-are removed.
+"""Write a study's files: results.json, histories/*.csv, plots/*.png, best_model.pt (with
+best_model.json, see :mod:`nooverfit.saved_model`) and report.html. Every file is written
+atomically; temporary files a killed write left behind are removed.
 
 It lives outside ``nooverfit.studies`` because it draws the report: the study's result
 never imports its report; the report and this module import the result."""
@@ -42,5 +42,7 @@ def write_study(result: StudyResult, out: str | Path) -> dict[str, Path]:
         "results": result.save(root / "results.json"),
         "model": result.save_model(root / "best_model.pt"),
     }
+    if result.best_card:  # written beside the weights by save_model
+        paths["model_card"] = paths["model"].with_suffix(".json")
     paths["report"] = atomic_write_text(root / "report.html", render(result, figures))
     return paths

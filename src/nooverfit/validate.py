@@ -88,7 +88,7 @@ RULES: dict[str, Rule] = {
 }
 
 #: Output options that name a file; every other ``out`` is a folder.
-FILE_OUTPUTS = {("pretrain", "out"), ("diagnose", "plot")}
+FILE_OUTPUTS = {("pretrain", "out"), ("diagnose", "plot"), ("predict", "out")}
 
 
 def check_split_size(name: str, value: Any) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 # Importing a command module registers its command on `app`.
 from nooverfit.cli import audit as _audit  # noqa: F401
 from nooverfit.cli import diagnose as _diagnose  # noqa: F401
+from nooverfit.cli import predict as _predict  # noqa: F401
 from nooverfit.cli import pretrain as _pretrain  # noqa: F401
 from nooverfit.cli import study as _study  # noqa: F401
 from nooverfit.cli import synthesize as _synthesize  # noqa: F401

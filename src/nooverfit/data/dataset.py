@@ -10,6 +10,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from nooverfit.data.audio_io import NoiseBank
+    from nooverfit.data.fitted import Columns
     from nooverfit.data.shortcut import ShortcutProbes
 
 KINDS = ("image", "tabular", "audio")
@@ -33,6 +34,8 @@ class Dataset:
         noise: the background-noise bank a synthesized data set was mixed with (the
             audio augmentation mixes training clips with it).
         probes: the shortcut-check probes of a synthesized data set.
+        columns: how a CSV file's columns became ``x`` (one-hot categories), so that new
+            rows are encoded alike (:mod:`nooverfit.data.fitted`); None for other data.
     """
 
     name: str
@@ -44,6 +47,7 @@ class Dataset:
     train_groups: int | None = None
     noise: NoiseBank | None = None
     probes: ShortcutProbes | None = None
+    columns: Columns | None = None
 
     def __post_init__(self) -> None:
         if len(self.x) == 0:

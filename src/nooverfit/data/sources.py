@@ -12,6 +12,7 @@ import numpy as np
 
 from nooverfit.data.columns import encode_columns
 from nooverfit.data.dataset import Dataset, register_dataset
+from nooverfit.data.fitted import record_columns
 from nooverfit.errors import BadInput
 
 
@@ -76,6 +77,34 @@ def load_synthetic(
     )
 
 
+def read_table(path: Path) -> tuple[list[str], list[list[str]]]:
+    """The header (stripped) and non-empty rows of a UTF-8 CSV file; the separator is
+    guessed from the first two lines (``,``, ``;``, tab, ``|`` or space).
+
+    Raises:
+        BadInput: not UTF-8 text, not parseable as CSV, unreadable, or empty.
+    """
+    from nooverfit.logs.text import separator
+
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+        # Any common separator (";" is Excel's in many locales), guessed as for logs.
+        sep = separator(*lines[:2]) if lines else ","
+        rows = list(csv.reader(lines, delimiter=sep))
+    except UnicodeDecodeError as err:
+        raise BadInput(
+            f"CSV file {path} is not UTF-8 text (byte {err.object[err.start]:#04x} at offset "
+            f"{err.start}); expected a UTF-8 CSV file with a header row"
+        ) from None
+    except csv.Error as err:
+        raise BadInput(f"CSV file {path} cannot be parsed ({err}); expected a CSV file") from None
+    except OSError as err:  # unreadable: permissions, a device, an I/O error
+        raise BadInput(f"CSV file {path} cannot be read ({err.strerror or err})") from None
+    if not rows or not rows[0]:
+        raise BadInput(f"CSV file {path} is empty; expected a header row and data rows")
+    return [h.strip() for h in rows[0]], [r for r in rows[1:] if r]
+
+
 def load_csv(
     arg: str | None, *, target: str | None = None, group: str | None = None, **_: Any
 ) -> Dataset:
@@ -98,25 +127,7 @@ def load_csv(
     path = Path(arg)
     if not path.is_file():
         raise FileNotFoundError(f"CSV file not found: {path}")
-    from nooverfit.logs.text import separator
-
-    try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-        # Any common separator (";" is Excel's in many locales), guessed as for logs.
-        sep = separator(*lines[:2]) if lines else ","
-        rows = list(csv.reader(lines, delimiter=sep))
-    except UnicodeDecodeError as err:
-        raise BadInput(
-            f"CSV file {path} is not UTF-8 text (byte {err.object[err.start]:#04x} at offset "
-            f"{err.start}); expected a UTF-8 CSV file with a header row"
-        ) from None
-    except csv.Error as err:
-        raise BadInput(f"CSV file {path} cannot be parsed ({err}); expected a CSV file") from None
-    except OSError as err:  # unreadable: permissions, a device, an I/O error
-        raise BadInput(f"CSV file {path} cannot be read ({err.strerror or err})") from None
-    if not rows or not rows[0]:
-        raise ValueError(f"CSV file {path} is empty; expected a header row and data rows")
-    header, body = [h.strip() for h in rows[0]], [r for r in rows[1:] if r]
+    header, body = read_table(path)
     if target is None or target not in header:
         what = "no target column given" if target is None else f"no column {target!r}"
         raise ValueError(
@@ -136,12 +147,8 @@ def load_csv(
         if len(row) != len(header):
             raise ValueError(f"{path} row {r + 2} has {len(row)} fields, expected {len(header)}")
     # Numeric columns as they are, text columns one-hot (data/columns.py).
-    x, _names = encode_columns(
-        [header[i] for i in features],
-        [[row[i] for row in body] for i in features],
-        order=_natural,
-        where=f" of {path}",
-    )
+    names, cells = [header[i] for i in features], [[row[i] for row in body] for i in features]
+    x, encoded = encode_columns(names, cells, order=_natural, where=f" of {path}")
     if not features:  # only the label: no column to count the rows by
         x = np.zeros((len(body), 0), dtype=np.float32)
     labels = [row[t].strip() for row in body]
@@ -149,7 +156,9 @@ def load_csv(
     lookup = {c: k for k, c in enumerate(classes)}
     y = np.array([lookup[v] for v in labels], dtype=np.int64)
     groups = np.array([row[g].strip() for row in body]) if group is not None else None
-    return Dataset(f"csv:{path}", x, y, tuple(classes), "tabular", groups=groups)
+    # recorded for saved models, which encode new rows alike (data/fitted.py)
+    columns = record_columns(names, cells, encoded, x, target)
+    return Dataset(f"csv:{path}", x, y, tuple(classes), "tabular", groups=groups, columns=columns)
 
 
 def _natural(label: str) -> tuple[int, float | str]:

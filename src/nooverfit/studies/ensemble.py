@@ -204,7 +204,8 @@ def score_members(runner: Trained, members: Members, epochs: float) -> Score:
 
 def load_from_study(folder: str | Path) -> Ensemble:
     """The recommended ensemble of a study folder (its ``results.json`` and
-    ``best_model.pt``), in eval mode.
+    ``best_model.pt``), in eval mode. It takes inputs encoded as the study's training
+    data were; :func:`nooverfit.load_study_model` encodes raw data itself.
 
     Raises:
         ValueError: the study recommended a single network (load ``best_model.pt`` into

@@ -217,6 +217,9 @@ class StudyResult:
         costs: each stage's training: runs, steps, seconds, how its runs ended.
         extras: optional sections (e.g. transfer learning, data audit).
         best_state: weights of the recommended variant's first-seed run (not in JSON).
+        best_card: what ``best_model.json`` records of them: the preprocessing of their
+            inputs, the class names, the networks' configurations
+            (:func:`nooverfit.saved_model.model_card`; not in ``results.json``).
     """
 
     settings: StudySettings
@@ -235,6 +238,7 @@ class StudyResult:
     costs: tuple[StageCost, ...] = ()
     extras: dict[str, Any] = field(default_factory=dict)
     best_state: dict[str, torch.Tensor] = field(default_factory=dict, repr=False)
+    best_card: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (``schema_version`` first)."""
@@ -275,8 +279,15 @@ class StudyResult:
         return atomic_write_json(path, self.to_dict())
 
     def save_model(self, path: str | Path) -> Path:
-        """Write the recommended model's state dict (loads with ``weights_only=True``)."""
-        return atomic_write(path, lambda tmp: torch.save(self.best_state, tmp))
+        """Write the recommended model's state dict (loads with ``weights_only=True``),
+        then ``best_card`` beside it (``best_model.json`` for ``best_model.pt``, with the
+        weights' SHA-256; see :mod:`nooverfit.saved_model`)."""
+        written = atomic_write(path, lambda tmp: torch.save(self.best_state, tmp))
+        if self.best_card:
+            from nooverfit.saved_model import save_card
+
+            save_card(self.best_card, written)
+        return written
 
     def ended(self) -> dict[str, int]:
         """How the study's runs ended: stop reason -> runs (see :class:`StageCost`)."""

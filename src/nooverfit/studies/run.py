@@ -31,7 +31,7 @@ from nooverfit.studies.ensemble import describe as describe_ensemble
 from nooverfit.studies.estimate import planned_runs, stage_name
 from nooverfit.studies.identity import study_identity
 from nooverfit.studies.options import StudyOptions
-from nooverfit.studies.result import StageCost, StudyResult, StudySettings, TestScore
+from nooverfit.studies.result import StageCost, StudyResult, StudySettings, TestScore, Variant
 from nooverfit.studies.session import Progress, StudySession, study_engine
 from nooverfit.studies.stages import Findings, run_stage
 from nooverfit.studies.store import RunStore
@@ -254,6 +254,30 @@ def run_plan(
         best_state=session.state(recommended.config.replace(seed=first))
         if members is None
         else Ensemble(networks(session, members, first)).state_dict(),
+        best_card=_card(session, recommended, members, first),
+    )
+
+
+def _card(
+    session: StudySession, recommended: Variant, members: Members | None, seed: int
+) -> dict[str, Any]:
+    """What ``best_model.json`` records of the saved weights (``seed``'s runs)."""
+    from nooverfit.saved_model import model_card
+    from nooverfit.studies.transfer_stage import strategy_of
+
+    configs = [recommended.config] if members is None else list(members.configs)
+    runs = [c.replace(seed=seed) for c in configs]
+    transfer = any(strategy_of(c) is not None for c in runs)
+    return model_card(
+        session.dataset,
+        [(c, session.split_data(c)) for c in runs],
+        name=recommended.name,
+        ensemble=members is not None,
+        custom=session.factory is not None,
+        refused="it is a transfer network, rebuilt from its source; expected a network "
+        "trained from scratch"
+        if transfer
+        else None,
     )
 
 

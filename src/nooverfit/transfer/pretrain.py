@@ -75,6 +75,7 @@ def class_subset(dataset: Dataset, classes: Sequence[int]) -> Dataset:
         classes=tuple(dataset.classes[c] for c in classes),
         kind=dataset.kind,
         groups=dataset.groups[mask] if dataset.groups is not None else None,
+        columns=dataset.columns,
     )
 
 

@@ -1,0 +1,84 @@
+"""``nooverfit predict``: a study's recommended model on new raw data."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nooverfit.cli._app import app, console, guard
+from nooverfit.errors import BadInput
+
+#: files of a study's folder that --out must not replace
+_STUDY_FILES = ("results.json", "best_model.pt", "best_model.json", "report.html")
+
+
+@app.command("predict")
+@guard
+def predict_command(
+    folder: Annotated[Path, typer.Argument(help="A nooverfit study's --out folder.")],
+    data: Annotated[
+        Path,
+        typer.Option(
+            "--data",
+            help="Raw rows: a CSV file (or csv:PATH) with the study's feature columns, or "
+            "a .npy array of samples (images, audio, tabular data from arrays).",
+        ),
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option(help="CSV file of predictions (default: printed to stdout)."),
+    ] = None,
+    unknown: Annotated[
+        str,
+        typer.Option(
+            help="A category a text column never had in training: error, or ignore "
+            "(all zeros in that column's one-hot block)."
+        ),
+    ] = "error",
+) -> None:
+    """Predict with the recommended model of a study on raw data, encoded as the study
+    encoded its training data; writes one row per input row: the predicted class and the
+    probability of each class."""
+    from nooverfit.saved_model import load_study_model
+
+    if str(data).startswith("csv:"):  # the study's spelling of the same file
+        data = Path(str(data)[4:])
+    _check_out(out, data=data, folder=folder)
+    model = load_study_model(folder)
+    labels, probs = model.scores(data, unknown=unknown)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["prediction", *(f"p_{c}" for c in model.classes)])
+    for label, row in zip(labels, probs, strict=True):
+        writer.writerow([model.classes[label], *(f"{p:.6g}" for p in row)])
+    if out is None:
+        typer.echo(buffer.getvalue(), nl=False)
+        return
+    from nooverfit._io import atomic_write_text
+
+    atomic_write_text(out, buffer.getvalue())
+    console.print(f"wrote {len(labels)} predictions of {model.name} to {out}")
+    from nooverfit.raw_input import csv_labels
+
+    truth = csv_labels(data, model.columns)
+    if truth is not None:  # the rows came with their labels: how many it got right
+        right = sum(model.classes[k] == t for k, t in zip(labels, truth, strict=True))
+        target = model.columns.target if model.columns else ""
+        console.print(
+            f"accuracy on the {target!r} column: {right / len(truth):.4f} ({right}/{len(truth)})"
+        )
+
+
+def _check_out(out: Path | None, *, data: Path, folder: Path) -> None:
+    """Refuse an --out that would replace the input or one of the study's files."""
+    if out is None:
+        return
+    resolved = out.resolve()
+    if data.exists() and resolved == data.resolve():
+        raise BadInput(f"--out {out} is the --data file; expected another file for predictions")
+    if resolved in {(folder / name).resolve() for name in _STUDY_FILES}:
+        raise BadInput(f"--out {out} is a file of the study; expected another file")

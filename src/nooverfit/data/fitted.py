@@ -1,0 +1,271 @@
+"""The fitted preprocessing of a data set, recorded so that new raw rows are encoded as the
+training rows were: the one-hot categories of a CSV file's text columns
+(:mod:`nooverfit.data.columns`) and the statistics of each tabular encoding
+(:mod:`nooverfit.data.tabular`), fitted on a split's training pool. Pure numpy.
+
+Records are plain lists and strings, ready for JSON, which keeps a float64 to its last
+bit: :func:`apply_scaling` of a record gives exactly the numbers
+:func:`~nooverfit.data.tabular.scale_features` gave the training run (the study checks
+this when it saves a model, see :mod:`nooverfit.saved_model`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from nooverfit.data.tabular import CLIP, check_scaling, piecewise_linear, ple_edges
+from nooverfit.errors import BadInput
+
+#: the scalings :func:`fit_scaling` records
+RECORDED = ("standard", "robust", "quantile", "ple")
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+#: what :func:`encode_rows` does with a category its column never had in training
+UNKNOWN = ("error", "ignore")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One feature column of a CSV file.
+
+    Attributes:
+        name: its header.
+        levels: a text column's categories, in the order of its one-hot columns; None for
+            a numeric column (one column, the number as read).
+    """
+
+    name: str
+    levels: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Columns:
+    """How the columns of a CSV file became a data set's features.
+
+    Attributes:
+        features: the feature columns, in the order their encoded columns appear.
+        target: the label column (kept out of the features).
+    """
+
+    features: tuple[Column, ...]
+    target: str
+
+    @property
+    def width(self) -> int:
+        """Encoded columns: one per numeric column, one per category of a text column."""
+        return sum(1 if c.levels is None else len(c.levels) for c in self.features)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "features": [
+                {"name": c.name, "levels": None if c.levels is None else list(c.levels)}
+                for c in self.features
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Columns:
+        features = tuple(
+            Column(str(c["name"]), None if c["levels"] is None else tuple(c["levels"]))
+            for c in data["features"]
+        )
+        return cls(features, str(data["target"]))
+
+
+def read_columns(
+    header: Sequence[str], values: Sequence[Sequence[str]], names: Sequence[str], target: str
+) -> Columns:
+    """The :class:`Columns` that :func:`~nooverfit.data.columns.encode_columns` applied to
+    ``values`` (one list of cells per column), read from the feature ``names`` it returned:
+    a numeric column keeps its own name, a text column has one ``"column=value"`` per
+    category, as many as its distinct (stripped) cells."""
+    features, at = [], 0
+    for name, cells in zip(header, values, strict=True):
+        if at < len(names) and names[at] == name:  # "name=value" is never just "name"
+            features.append(Column(name))
+            at += 1
+            continue
+        count = len({c.strip() for c in cells})
+        levels = tuple(n.removeprefix(f"{name}=") for n in names[at : at + count])
+        features.append(Column(name, levels))
+        at += count
+    return Columns(tuple(features), target)
+
+
+def record_columns(
+    header: Sequence[str],
+    values: Sequence[Sequence[str]],
+    names: Sequence[str],
+    x: np.ndarray,
+    target: str,
+) -> Columns | None:
+    """:func:`read_columns`, kept only if :func:`encode_rows` of the same cells gives back
+    ``x`` (the features :func:`~nooverfit.data.columns.encode_columns` made) exactly;
+    None where it does not (an encoding this module does not know: a saved model then
+    refuses raw rows rather than encode them otherwise)."""
+    columns = read_columns(header, values, names, target)
+    try:
+        again = encode_rows(columns, values)
+    except (BadInput, ValueError):
+        return None
+    return columns if again.shape == x.shape and np.array_equal(again, x) else None
+
+
+def encode_rows(
+    columns: Columns,
+    cells: Sequence[Sequence[str]],
+    *,
+    unknown: str = "error",
+    first_row: int = 2,
+    where: str = "",
+) -> np.ndarray:
+    """New rows encoded as the training rows were: numbers as read, categories one-hot.
+
+    Args:
+        columns: the recorded columns.
+        cells: each feature column's cells, in the order of ``columns.features``.
+        unknown: a category the column never had: ``"error"`` raises, ``"ignore"`` encodes
+            it as all zeros in that column's one-hot block (scikit-learn's
+            ``handle_unknown="ignore"``).
+        first_row: the number errors give the first row (2: a CSV file's first data row,
+            the header being row 1).
+        where: follows the column's name in error messages (e.g. ``" of new.csv"``).
+
+    Returns:
+        float32 ``(rows, columns.width)``.
+
+    Raises:
+        BadInput: a numeric column's cell that is not a finite number, or (with
+            ``unknown="error"``) a category the column never had.
+    """
+    if unknown not in UNKNOWN:
+        raise ValueError(f"unknown must be one of {', '.join(UNKNOWN)}, got {unknown!r}")
+    rows = len(cells[0]) if cells else 0
+    blocks = []
+    for column, values in zip(columns.features, cells, strict=True):
+        if column.levels is None:
+            blocks.append(_numbers(column.name, values, first_row, where)[:, None])
+            continue
+        index = {v: k for k, v in enumerate(column.levels)}
+        onehot = np.zeros((rows, len(column.levels)), dtype=np.float32)
+        for r, cell in enumerate(values):
+            k = index.get(cell.strip())
+            if k is not None:
+                onehot[r, k] = 1.0
+            elif unknown == "error":
+                shown = ", ".join(repr(v) for v in column.levels[:10])
+                more = f" (and {len(column.levels) - 10} more)" if len(column.levels) > 10 else ""
+                raise BadInput(
+                    f"column {column.name!r}{where} holds {cell.strip()!r} (row "
+                    f"{r + first_row}), a category the model never saw in training; expected "
+                    f"one of {shown}{more} (or --unknown ignore: all zeros)"
+                )
+        blocks.append(onehot)
+    if not blocks:
+        return np.zeros((rows, 0), dtype=np.float32)
+    return np.concatenate(blocks, axis=1)
+
+
+def _numbers(name: str, cells: Sequence[str], first_row: int, where: str) -> np.ndarray:
+    out = np.array([_float(c) for c in cells], dtype=np.float64)
+    bad = np.flatnonzero(~(np.abs(out) <= _FLOAT32_MAX))  # NaN, infinite, text
+    if len(bad):
+        r = int(bad[0])
+        raise BadInput(
+            f"column {name!r}{where} holds {cells[r].strip()!r} (row {r + first_row}); "
+            "expected a finite number, as in training"
+        )
+    return out.astype(np.float32)
+
+
+def _float(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan
+
+
+def fit_scaling(x: np.ndarray, pool: np.ndarray, scaling: str) -> dict[str, Any]:
+    """The statistics :func:`~nooverfit.data.tabular.scale_features` fits on the rows
+    ``pool`` of ``x`` ``(N, F)`` for ``scaling``, as a JSON-ready record for
+    :func:`apply_scaling`."""
+    check_scaling(scaling)
+    fit = x[pool].astype(np.float64)
+    if scaling == "standard":
+        std = fit.std(axis=0)
+        return {
+            "scaling": scaling,
+            "mean": fit.mean(axis=0).tolist(),
+            "std": np.where(std > 0, std, 1.0).tolist(),
+        }
+    if scaling == "robust":
+        q25, q75 = np.percentile(fit, [25, 75], axis=0)
+        half_range = (fit.max(axis=0) - fit.min(axis=0)) / 2
+        spread = q75 - q25
+        spread = np.where(spread > 0, spread, np.where(half_range > 0, half_range, 1.0))
+        return {
+            "scaling": scaling,
+            "median": np.median(fit, axis=0).tolist(),
+            "spread": spread.tolist(),
+        }
+    if scaling == "ple":
+        return {"scaling": scaling, "edges": ple_edges(fit).tolist()}
+    if scaling == "quantile":
+        return {
+            "scaling": scaling,
+            "quantiles": [_quantile_map(fit[:, j]) for j in range(x.shape[1])],
+        }
+    raise ValueError(f"no record of the {scaling!r} scaling; expected one of {RECORDED}")
+
+
+def _quantile_map(column: np.ndarray) -> list[list[float]] | None:
+    from statistics import NormalDist
+
+    values = np.sort(column)
+    if values[0] == values[-1]:
+        return None  # constant on the pool: encoded as 0
+    # each distinct value at the mid-rank of its copies (as data/tabular.py's _quantile)
+    distinct, first = np.unique(values, return_index=True)
+    last = np.append(first[1:], len(values))
+    ranks = ((first + last) / 2) / len(values)
+    normal = NormalDist()
+    levels = [normal.inv_cdf(min(max(r, 1e-3), 1 - 1e-3)) for r in ranks]
+    return [distinct.tolist(), levels]
+
+
+def apply_scaling(x: np.ndarray, record: dict[str, Any]) -> np.ndarray:
+    """Scale raw features ``x`` ``(N, F)`` with a record of :func:`fit_scaling`.
+
+    Returns:
+        float32, ``(N, F)`` (``(N, F * bins)`` for ``ple``).
+
+    Raises:
+        BadInput: ``x`` has another number of features than the record.
+    """
+    scaling = check_scaling(record["scaling"])
+    x = np.asarray(x, dtype=np.float32)
+    stats = {"standard": "mean", "robust": "median", "ple": "edges", "quantile": "quantiles"}
+    if scaling not in stats:
+        raise BadInput(f"no record of the {scaling!r} scaling; expected one of {RECORDED}")
+    features = len(record[stats[scaling]])
+    if x.ndim != 2 or x.shape[1] != features:
+        raise BadInput(f"features have shape {x.shape}; expected (rows, {features})")
+    if scaling == "standard":
+        mean, std = (np.asarray(record[k], dtype=np.float64) for k in ("mean", "std"))
+        return ((x - mean) / std).astype(np.float32)
+    if scaling == "robust":
+        median, spread = (np.asarray(record[k], dtype=np.float64) for k in ("median", "spread"))
+        z = (x - median) / spread
+        return (z / np.sqrt(1 + (z / CLIP) ** 2)).astype(np.float32)
+    if scaling == "ple":
+        return piecewise_linear(x, np.asarray(record["edges"], dtype=np.float64))
+    out = np.zeros(x.shape, dtype=np.float64)
+    for j, qmap in enumerate(record["quantiles"]):
+        if qmap is not None:
+            out[:, j] = np.interp(x[:, j], np.asarray(qmap[0]), np.asarray(qmap[1]))
+    return np.clip(out, -CLIP, CLIP).astype(np.float32)

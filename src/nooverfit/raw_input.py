@@ -1,0 +1,160 @@
+"""Raw data for a saved model (:mod:`nooverfit.saved_model`): a CSV file, dict rows or
+arrays, turned into the raw feature matrix the study's data set held before scaling
+(text columns one-hot encoded with the recorded categories), with errors that name what
+does not match and what was expected."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nooverfit.data.fitted import Column, Columns, encode_rows
+from nooverfit.errors import BadInput
+
+
+def raw_features(
+    rows: Any,
+    *,
+    columns: Columns | None,
+    raw_shape: Sequence[int],
+    kind: str,
+    unknown: str = "error",
+) -> np.ndarray:
+    """The raw features of ``rows``, float32 ``(N, *raw_shape)``.
+
+    Args:
+        rows: a CSV file's path (columns found by their header), a ``.npy`` file's path,
+            a sequence of dicts (column -> value), a pandas ``DataFrame``, or an array
+            ``(N, *raw_shape)`` (or ``(N, prod(raw_shape))``).
+        columns: the study's CSV columns (None: data without named columns).
+        raw_shape: the shape of one raw sample.
+        kind: the data's kind, for messages.
+        unknown: see :func:`~nooverfit.data.fitted.encode_rows`.
+
+    Raises:
+        FileNotFoundError: a path that does not exist.
+        BadInput: rows that do not match the study's data.
+    """
+    if isinstance(rows, (str, os.PathLike)):
+        path = Path(rows)
+        if not path.is_file():
+            raise FileNotFoundError(f"data file {path} does not exist")
+        if path.suffix.lower() == ".npy":
+            return _array(_load_npy(path), columns, raw_shape, kind, where=f"{path}: ")
+        if kind != "tabular":
+            raise BadInput(
+                f"{path} is not a .npy file; this model takes {kind} arrays, expected a .npy "
+                f"file of shape (N, {', '.join(map(str, raw_shape))})"
+            )
+        return _csv(path, columns, raw_shape, unknown)
+    if columns is not None and hasattr(rows, "to_dict") and hasattr(rows, "columns"):
+        rows = rows.to_dict("records")  # a pandas DataFrame: its rows as dicts
+    if columns is not None and _mappings(rows):
+        cells = [[_text(row, c.name, r) for r, row in enumerate(rows)] for c in columns.features]
+        return encode_rows(columns, cells, unknown=unknown, first_row=0)
+    return _array(rows, columns, raw_shape, kind, where="")
+
+
+def csv_labels(path: str | os.PathLike[str], columns: Columns | None) -> list[str] | None:
+    """The cells of the study's target column in a CSV file of rows (stripped, as the
+    study read its labels), or None where the file has no such column."""
+    if columns is None or not columns.target or Path(path).suffix.lower() == ".npy":
+        return None
+    from nooverfit.data.sources import read_table
+
+    header, body = read_table(Path(path))
+    if columns.target not in header:
+        return None
+    t = header.index(columns.target)
+    return [row[t].strip() for row in body]
+
+
+def _load_npy(path: Path) -> np.ndarray:
+    try:
+        return np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as err:
+        raise BadInput(f"{path} is not a readable .npy array ({err})") from None
+
+
+def _nonempty(count: int, what: str) -> None:
+    if count == 0:
+        raise BadInput(f"{what} hold no data; expected at least one row")
+
+
+def _mappings(rows: Any) -> bool:
+    return (
+        isinstance(rows, Sequence)
+        and not isinstance(rows, str)
+        and bool(rows)
+        and all(isinstance(r, Mapping) for r in rows)
+    )
+
+
+def _text(row: Mapping[str, Any], name: str, r: int) -> str:
+    if name not in row:
+        raise BadInput(f"rows[{r}] has no column {name!r}; expected every feature column")
+    value = row[name]
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""  # a missing cell (pandas reads an empty one as NaN), as an empty CSV cell
+    return value if isinstance(value, str) else str(value)
+
+
+def _csv(
+    path: Path, columns: Columns | None, raw_shape: Sequence[int], unknown: str
+) -> np.ndarray:
+    from nooverfit.data.sources import read_table
+
+    header, body = read_table(path)
+    _nonempty(len(body), f"CSV file {path}'s rows")
+    if columns is None:  # data from arrays: its columns in order, whatever their names
+        if len(header) != math.prod(raw_shape):
+            raise BadInput(
+                f"CSV file {path} has {len(header)} columns; expected the "
+                f"{math.prod(raw_shape)} numeric feature columns the study's data had"
+            )
+        columns = Columns(tuple(Column(h) for h in header), "")
+    missing = [c.name for c in columns.features if c.name not in header]
+    if missing:
+        raise BadInput(
+            f"CSV file {path} has no column {missing[0]!r}; expected the study's feature "
+            f"columns: {', '.join(c.name for c in columns.features)}"
+        )
+    for r, row in enumerate(body):
+        if len(row) != len(header):
+            raise BadInput(f"{path} row {r + 2} has {len(row)} fields, expected {len(header)}")
+    at = [header.index(c.name) for c in columns.features]
+    cells = [[row[i] for row in body] for i in at]
+    return encode_rows(columns, cells, unknown=unknown, where=f" of {path}")
+
+
+def _array(
+    rows: Any, columns: Columns | None, raw_shape: Sequence[int], kind: str, *, where: str
+) -> np.ndarray:
+    shape = tuple(raw_shape)
+    text = [c.name for c in columns.features if c.levels is not None] if columns else []
+    if text:
+        raise BadInput(
+            f"{where}this model's data has text columns ({', '.join(text)}); expected a CSV "
+            "file or dict rows with the raw values, not an array"
+        )
+    try:
+        x = np.asarray(rows.cpu() if hasattr(rows, "cpu") else rows, dtype=np.float32)
+    except (TypeError, ValueError) as err:
+        raise BadInput(f"{where}rows are not numbers ({err}); expected {kind} samples") from None
+    size = math.prod(shape)
+    if x.ndim == 2 and x.shape[1] == size:
+        x = x.reshape(len(x), *shape)
+    if x.shape[1:] != shape or x.ndim != len(shape) + 1:
+        raise BadInput(
+            f"{where}{kind} samples have shape {x.shape}; expected (N, "
+            f"{', '.join(map(str, shape))}) or (N, {size}), as the study's data set held them"
+        )
+    _nonempty(len(x), f"{where or 'the '}samples")
+    if not np.isfinite(x).all():
+        raise BadInput(f"{where}samples hold NaN or infinite values; expected finite numbers")
+    return x

@@ -1,0 +1,324 @@
+"""A study's recommended model together with the preprocessing of its inputs, so that it
+predicts on raw data as the study's runs saw it.
+
+``best_model.pt`` holds the weights (a plain state dict, as before); ``best_model.json``
+beside it holds what turns raw rows into the network's inputs: the one-hot categories of a
+CSV file's text columns, each input encoding's statistics fitted on the first seed's
+training pool (the split ``best_model.pt`` was trained on), the class names, each
+member's configuration and input shape, and the SHA-256 of ``best_model.pt``, so a model
+file from another study is refused rather than fed the wrong encoding. JSON rather than
+extra entries in ``best_model.pt``: the weights file stays a state dict that
+``model.load_state_dict(torch.load(path, weights_only=True))`` reads, and the encoding is
+readable without torch. :func:`load_study_model` reads both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from nooverfit._version import __version__
+from nooverfit.data.fitted import RECORDED, Columns, apply_scaling, fit_scaling
+from nooverfit.data.tabular import DEFAULT_SCALING
+from nooverfit.errors import BadInput
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from nooverfit.config import RunConfig
+    from nooverfit.data.dataset import Dataset
+    from nooverfit.data.tensors import SplitData
+
+#: the file beside ``best_model.pt`` (its name with ``.json``)
+CARD = "best_model.json"
+#: version of ``best_model.json``'s layout
+FORMAT = 1
+
+
+def encoding_of(config: RunConfig) -> str:
+    """The scaling a run's tabular features had: its ``inputs``, the study's default data
+    (prepared with :data:`~nooverfit.data.tabular.DEFAULT_SCALING`) for ``"standard"``."""
+    return DEFAULT_SCALING if config.inputs == "standard" else config.inputs
+
+
+def model_card(
+    dataset: Dataset,
+    members: Sequence[tuple[RunConfig, SplitData]],
+    *,
+    name: str,
+    ensemble: bool,
+    custom: bool = False,
+    refused: str | None = None,
+) -> dict[str, Any]:
+    """What ``best_model.json`` records of a recommendation (its ``weights`` entry is added
+    by :func:`save_card`).
+
+    Args:
+        dataset: the study's data set (raw features, columns, class names).
+        members: each network's configuration and the split data it trained on (one for a
+            single network); the weights are those of these runs.
+        name: the recommendation's name in the report.
+        ensemble: whether the weights are an :class:`~nooverfit.studies.ensemble.Ensemble`'s.
+        custom: whether the network is a user's own (a ``model_factory``'s): loading it
+            then needs the module (:func:`load_study_model`'s ``module``).
+        refused: why the model cannot be rebuilt from the card (a transfer network); None
+            when it can.
+
+    Each encoding's statistics are checked: applied to the raw features they must give the
+    training data bit for bit, else the card says so in ``refused`` and a loaded model
+    refuses raw data instead of encoding it otherwise.
+    """
+    tabular = dataset.kind == "tabular"
+    encodings: dict[str, Any] = {}
+    for config, data in members:
+        scaling = encoding_of(config) if tabular else None
+        if scaling is None or scaling in encodings:
+            continue
+        if scaling not in RECORDED:
+            refused = refused or f"its {scaling} input encoding is not one saved models record"
+            continue
+        record = fit_scaling(dataset.x, data.split.pool, scaling)
+        encodings[scaling] = record
+        if refused is None and not _same(apply_scaling(dataset.x, record), data.x):
+            refused = f"its {scaling} input encoding could not be recorded exactly"
+    if refused is None and dataset.name.startswith("csv:") and dataset.columns is None:
+        refused = "how its CSV file's columns were encoded could not be recorded"
+    # Other kinds train on the data set's features as they are (a sample's rows checked)
+    head = slice(0, 256)
+    if (
+        refused is None
+        and not tabular
+        and not all(_same(dataset.x[head], d.x[head]) for _, d in members)
+    ):
+        refused = "its inputs are not the data set's raw features"
+    return {
+        "format": FORMAT,
+        "nooverfit": __version__,
+        "name": name,
+        "kind": dataset.kind,
+        "classes": list(dataset.classes),
+        "ensemble": ensemble,
+        "custom": custom,
+        "raw_shape": list(dataset.in_shape),
+        "columns": dataset.columns.to_dict() if dataset.columns is not None else None,
+        "encodings": encodings,
+        "members": [
+            {
+                "config": config.to_dict(),
+                "in_shape": list(data.in_shape),
+                "encoding": encoding_of(config) if tabular else None,
+            }
+            for config, data in members
+        ],
+        "refused": refused,
+    }
+
+
+def _same(raw: np.ndarray, encoded: torch.Tensor) -> bool:
+    x = encoded.detach().cpu().numpy()
+    return raw.shape == x.shape and bool(np.array_equal(raw, x))
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def save_card(card: dict[str, Any], model: str | Path) -> Path:
+    """Write ``card`` beside the weights file ``model`` (``best_model.json``), atomically,
+    with the weights' SHA-256; return its path."""
+    from nooverfit._io import atomic_write_json
+
+    weights = Path(model)
+    entry = {"file": weights.name, "sha256": _sha256(weights)}
+    return atomic_write_json(weights.with_suffix(".json"), {**card, "weights": entry})
+
+
+class StudyModel:
+    """A study's recommended network (or ensemble) with its input preprocessing.
+
+    Attributes:
+        name: the recommendation's name in the report.
+        classes: the class names; :meth:`predict_proba`'s columns are in this order.
+        kind: ``"tabular"``, ``"image"`` or ``"audio"``.
+        columns: the CSV columns raw rows must have (None: data without named columns,
+            given as arrays).
+        raw_shape: the shape of one raw sample (``(F,)`` raw numeric features for tabular
+            data from arrays; ``(C, H, W)`` images as the data set's loader gives them).
+        networks: the member networks (one for a single network), in eval mode.
+        encodings: each network's scaling record (None: raw features as they are).
+    """
+
+    def __init__(
+        self,
+        card: dict[str, Any],
+        networks: Sequence[nn.Module],
+    ) -> None:
+        self.name: str = card["name"]
+        self.classes: tuple[str, ...] = tuple(card["classes"])
+        self.kind: str = card["kind"]
+        self.columns = Columns.from_dict(card["columns"]) if card["columns"] else None
+        self.raw_shape: tuple[int, ...] = tuple(card["raw_shape"])
+        self.networks = [n.eval() for n in networks]
+        self.encodings = [
+            card["encodings"][m["encoding"]] if m["encoding"] else None for m in card["members"]
+        ]
+        self.ensemble: bool = card["ensemble"]
+
+    def features(self, rows: Any, *, unknown: str = "error") -> np.ndarray:
+        """The raw feature matrix of ``rows`` (see :meth:`predict_proba`), before scaling."""
+        from nooverfit.raw_input import raw_features
+
+        return raw_features(
+            rows, columns=self.columns, raw_shape=self.raw_shape, kind=self.kind, unknown=unknown
+        )
+
+    def scores(self, rows: Any, *, unknown: str = "error") -> tuple[np.ndarray, np.ndarray]:
+        """``(labels, probabilities)`` of ``rows``: class indices ``(N,)`` and ``(N, C)``."""
+        import torch
+
+        from nooverfit.train import EVAL_CHUNK
+
+        raw = self.features(rows, unknown=unknown)
+        outputs = []
+        with torch.no_grad():
+            for net, record in zip(self.networks, self.encodings, strict=True):
+                x = torch.as_tensor(apply_scaling(raw, record) if record else raw)
+                chunks = [net(x[i : i + EVAL_CHUNK]) for i in range(0, len(x), EVAL_CHUNK)]
+                outputs.append(torch.cat(chunks) if chunks else net(x))
+            if not self.ensemble:
+                logits = outputs[0]  # the study scores a network by its logits' argmax
+                return logits.argmax(1).numpy(), logits.softmax(-1).numpy()
+            # as Ensemble.forward(x).exp(), which the study scored an ensemble by
+            mean = torch.stack([o.softmax(-1) for o in outputs]).mean(0)
+            probs = mean.clamp_min(1e-12).log().exp()
+            return probs.argmax(1).numpy(), probs.numpy()
+
+    def predict_proba(self, rows: Any, *, unknown: str = "error") -> np.ndarray:
+        """Class probabilities ``(N, C)`` of raw ``rows``, columns in :attr:`classes` order.
+
+        Args:
+            rows: a CSV file's path (with the study's feature columns by name; others,
+                such as the target, ignored), a sequence of dicts (column -> value), a
+                pandas ``DataFrame``, or an array of raw samples ``(N, *raw_shape)``
+                (flattened samples too; a ``.npy`` file's path works as well). Tabular
+                features are raw: categories as text, numbers as read, unscaled.
+            unknown: a category a text column never had in training: ``"error"``
+                (default) or ``"ignore"`` (all zeros in its one-hot block).
+
+        Raises:
+            BadInput: rows that do not match the study's data, naming what is expected.
+        """
+        return self.scores(rows, unknown=unknown)[1]
+
+    def predict(self, rows: Any, *, unknown: str = "error") -> np.ndarray:
+        """The predicted class names of raw ``rows`` (see :meth:`predict_proba`)."""
+        labels = self.scores(rows, unknown=unknown)[0]
+        return np.asarray(self.classes, dtype=object)[labels]
+
+
+def load_study_model(folder: str | Path, *, module: nn.Module | None = None) -> StudyModel:
+    """The recommended model of a ``nooverfit study`` output folder, ready for raw data.
+
+    Args:
+        folder: the study's ``--out`` folder (``best_model.pt`` and ``best_model.json``).
+        module: your own network, for a study of a ``model_factory``'s networks: the
+            weights load into it (nooverfit rebuilds its own networks itself).
+
+    Raises:
+        FileNotFoundError: no such folder.
+        BadInput: not a study folder, a folder written before ``best_model.json`` existed,
+            a ``best_model.pt`` that is not the one the card describes, or a
+            recommendation that cannot be rebuilt here (a transfer network).
+    """
+    from nooverfit._io import read_checkpoint
+
+    root = Path(folder)
+    if not root.is_dir():
+        raise FileNotFoundError(f"study folder {root} does not exist; expected a study's --out")
+    weights, path = root / "best_model.pt", root / CARD
+    if not weights.is_file():
+        raise BadInput(
+            f"{root} has no best_model.pt; expected the --out folder of nooverfit study"
+        )
+    if not path.is_file():
+        raise BadInput(
+            f"{root} has best_model.pt but no {CARD} (written before saved models carried "
+            "their preprocessing), so how its inputs were encoded is unknown; expected a "
+            "study folder with both: run the study again (the same --out resumes it when "
+            "the nooverfit version is the same)"
+        )
+    card = _read_card(path)
+    if card["refused"]:
+        raise BadInput(f"{root}'s recommended model cannot predict here: {card['refused']}")
+    try:
+        if card["weights"]["sha256"] != _sha256(weights):
+            raise BadInput(
+                f"{weights} is not the model {path} describes (its SHA-256 differs: another "
+                "study's, or a file written since); expected the pair a study wrote together"
+            )
+        state = read_checkpoint(weights, what="model file")
+        return StudyModel(card, _networks(card, state, module, where=str(weights)))
+    except (KeyError, TypeError, IndexError, AttributeError) as err:  # an edited card
+        raise BadInput(
+            f"{path} is damaged ({type(err).__name__}: {err}); expected the {CARD} a study wrote"
+        ) from None
+
+
+def _read_card(path: Path) -> dict[str, Any]:
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise BadInput(f"{path} is not readable JSON ({err}); expected a study's {CARD}") from None
+    needed = ("format", "classes", "kind", "members", "encodings", "weights", "refused")
+    if not isinstance(card, dict) or any(k not in card for k in needed):
+        raise BadInput(f"{path} is not a study's {CARD}; expected the keys {', '.join(needed)}")
+    if card["format"] != FORMAT:
+        raise BadInput(
+            f"{path} has format {card['format']!r}; expected {FORMAT} (written by nooverfit "
+            f"{card.get('nooverfit', '?')}, read by {__version__})"
+        )
+    return card
+
+
+def _networks(
+    card: dict[str, Any], state: Any, module: nn.Module | None, *, where: str
+) -> list[nn.Module]:
+    from nooverfit.config import RunConfig
+    from nooverfit.models import build_model
+    from nooverfit.studies.ensemble import Ensemble
+
+    if module is None and card.get("custom"):
+        raise BadInput(
+            f"{where} holds the weights of your own network (the study's model_factory); "
+            "expected load_study_model(folder, module=your_network)"
+        )
+    if module is not None:
+        if card["ensemble"]:
+            raise BadInput(f"{where} holds an ensemble; expected no module (it rebuilds it)")
+        nets = [module]
+    else:
+        nets = [
+            build_model(
+                RunConfig.from_dict(m["config"]),
+                tuple(m["in_shape"]),
+                len(card["classes"]),
+                kind=card["kind"],
+            )
+            for m in card["members"]
+        ]
+    target: nn.Module = Ensemble(nets) if card["ensemble"] else nets[0]
+    try:
+        target.load_state_dict(state)
+    except (RuntimeError, TypeError, AttributeError) as err:
+        first = str(err).strip().splitlines()[0]
+        raise BadInput(
+            f"{where} does not fit the network its card describes ({first}); expected the "
+            "weights the study saved"
+        ) from None
+    return nets

@@ -1,0 +1,146 @@
+"""``nooverfit predict``: the CSV it writes holds the library's predictions, and bad input
+is one line, exit code 2, with nothing already written lost."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from nooverfit.cli import app
+from nooverfit.config import RunConfig
+from nooverfit.data import load_dataset
+from nooverfit.data.split import split_dataset
+from nooverfit.data.tensors import prepare
+from nooverfit.saved_model import CARD, load_study_model
+from nooverfit.studies.compare import compare
+from nooverfit.study_files import write_study
+from test_saved_model import write_csv
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    """A study's folder (a PLE-encoded candidate on a CSV with a text column) and the
+    CSV."""
+    root = tmp_path_factory.mktemp("predict")
+    path = root / "t.csv"
+    write_csv(path)
+    dataset = load_dataset(f"csv:{path}", target="label")
+    data = prepare(dataset, split_dataset(dataset, seed=0), device="cpu")
+    write_study(compare(data, RunConfig(width=16, epochs=6, inputs="ple")), root / "study")
+    return root / "study", path
+
+
+def _one_line_error(result, *words):
+    assert result.exit_code == 2, result.output
+    lines = [x for x in result.output.splitlines() if x.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), result.output
+    for word in words:
+        assert word in lines[0], lines[0]
+
+
+def test_predict_writes_the_librarys_predictions_and_probabilities(folder, tmp_path):
+    study, path = folder
+    out = tmp_path / "preds.csv"
+    result = runner.invoke(app, ["predict", str(study), "--data", str(path), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(out.open()))
+    model = load_study_model(study)
+    assert [r["prediction"] for r in rows] == model.predict(path).tolist()
+    probs = np.array([[float(r["p_no"]), float(r["p_yes"])] for r in rows])
+    np.testing.assert_allclose(probs, model.predict_proba(path), rtol=1e-5)
+    # the study's test rows: the study's own test accuracy
+    results = json.loads((study / "results.json").read_text())
+    test = results["splits"][0]["test"]
+    truth = [r["label"] for r in csv.DictReader(path.open())]
+    accuracy = np.mean([rows[i]["prediction"] == truth[i] for i in test])
+    assert accuracy == results["test"]["recommended"]["per_seed"][0]
+    right = sum(r["prediction"] == t for r, t in zip(rows, truth, strict=True))
+    assert f"accuracy on the 'label' column: {right / 150:.4f} ({right}/150)" in result.output
+
+
+def test_predict_prints_csv_without_out(folder):
+    study, path = folder
+    result = runner.invoke(app, ["predict", str(study), "--data", f"csv:{path}"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "prediction,p_no,p_yes" and len(lines) == 1 + 150
+
+
+def test_an_unseen_category_is_an_error_unless_ignored(folder, tmp_path):
+    study, path = folder
+    text = path.read_text().splitlines()
+    first = text[1].split(",")
+    first[1] = "purple"
+    new = tmp_path / "new.csv"
+    new.write_text("\n".join([text[0], ",".join(first), *text[2:5]]) + "\n")
+    result = runner.invoke(app, ["predict", str(study), "--data", str(new)])
+    _one_line_error(result, "'colour'", "'purple' (row 2)", "never saw")
+    args = ["predict", str(study), "--data", str(new), "--unknown", "ignore"]
+    ignored = runner.invoke(app, args)
+    assert ignored.exit_code == 0 and len(ignored.output.splitlines()) == 5
+
+
+def test_bad_input_is_one_line_and_loses_nothing(folder, tmp_path):
+    study, path = folder
+    before = path.read_bytes()
+    cases = [
+        (["--data", str(path), "--out", str(path)], ["is the --data file"]),
+        (["--data", str(path), "--out", str(study / "results.json")], ["a file of the study"]),
+        (["--data", str(tmp_path / "missing.csv")], ["does not exist"]),
+        (["--data", str(path), "--unknown", "maybe"], ["unknown must be one of"]),
+    ]
+    for args, words in cases:
+        _one_line_error(runner.invoke(app, ["predict", str(study), *args]), *words)
+    assert path.read_bytes() == before
+    missing = tmp_path / "cols.csv"
+    missing.write_text("weight,label\n1.0,yes\n")
+    _one_line_error(
+        runner.invoke(app, ["predict", str(study), "--data", str(missing)]),
+        "no column 'colour'",
+        "expected the study's feature columns: weight, colour, height",
+    )
+
+
+def test_a_folder_without_the_card_or_the_model_is_refused(folder, tmp_path):
+    study, path = folder
+    old = tmp_path / "old"
+    old.mkdir()
+    for name in ("results.json", "best_model.pt"):
+        (old / name).write_bytes((study / name).read_bytes())
+    _one_line_error(
+        runner.invoke(app, ["predict", str(old), "--data", str(path)]),
+        f"no {CARD}",
+        "run the study again",
+    )
+    _one_line_error(
+        runner.invoke(app, ["predict", str(tmp_path), "--data", str(path)]), "no best_model.pt"
+    )
+    _one_line_error(
+        runner.invoke(app, ["predict", str(tmp_path / "nope"), "--data", str(path)]),
+        "does not exist",
+    )
+
+
+def test_predict_takes_a_npy_array_of_images(tiny_study, tmp_path):
+    result, study = tiny_study
+    dataset = load_dataset("digits")
+    test = result.splits[0].test
+    np.save(tmp_path / "x.npy", dataset.x[test])
+    out = tmp_path / "preds.csv"
+    args = ["predict", str(study), "--data", str(tmp_path / "x.npy"), "--out", str(out)]
+    assert runner.invoke(app, args).exit_code == 0
+    predicted = [r["prediction"] for r in csv.DictReader(out.open())]
+    truth = [dataset.classes[k] for k in dataset.y[test]]
+    accuracy = np.mean([p == t for p, t in zip(predicted, truth, strict=True)])
+    assert accuracy == result.test["recommended"].per_seed[0]
+    _one_line_error(
+        runner.invoke(app, ["predict", str(study), "--data", str(out)]),
+        "not a .npy file",
+        "expected a .npy file of shape (N, 1, 8, 8)",
+    )
