@@ -2,6 +2,7 @@
 SummaryWriter and the Hugging Face Trainer format (``bench/make_log_fixtures.py``), one per
 failure family of issue 15, plus metamorphic tests of the rules' invariances."""
 
+import importlib.util
 import json
 import math
 import shutil
@@ -261,6 +262,53 @@ def test_logging_every_second_epoch_keeps_the_verdict(name):
     columns["val_accuracy"] = [h.val_accuracy[i] for i in keep]
     halved = History.from_columns(columns, epoch=[h.epoch[i] for i in keep])
     assert diagnose(halved).verdict is diagnose(h).verdict
+
+
+# Validated every second epoch, training logged as before (the corpus figure is
+# bench/diagnose_metamorphic.py's "every 2nd eval" column). The frozen run's only
+# evaluation before its blow-up is dropped here too (see above); the noisy-batch run's
+# guessing level moves as above.
+SPARSER = sorted(
+    set(LOGS) - {"noisy_batches_overfit_tensorboard", "frozen_after_blow_up_tensorboard"}
+)
+
+
+@pytest.mark.parametrize("name", SPARSER)
+def test_validating_every_second_epoch_keeps_the_verdict(name):
+    h = load(name)
+    validated = [i for i, v in enumerate(h.val_loss) if v == v]
+    if len(validated) < 8:
+        pytest.skip("too short to halve")
+    dropped = set(validated[::-1][1::2])  # always keep the last evaluation
+    columns = {c: list(h.column(c)) for c in ("loss", "accuracy")}
+    for c in ("val_loss", "val_accuracy"):
+        columns[c] = [math.nan if i in dropped else v for i, v in enumerate(h.column(c))]
+    sparser = History.from_columns(columns, epoch=h.epoch)
+    assert diagnose(sparser).verdict is diagnose(h).verdict
+
+
+def _bench(name: str):
+    spec = importlib.util.spec_from_file_location(name, REAL.parents[3] / "bench" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("name", ["overfit_hf", "saturated_at_chance_hf"])
+def test_a_per_step_training_loss_logged_per_epoch_keeps_the_verdict(name, tmp_path):
+    # the Trainer's logging_strategy="epoch" instead of "steps": one training loss per
+    # epoch, the mean of its steps (the conversion bench/diagnose_metamorphic.py applies
+    # to every Hugging Face log of the corpus)
+    state = _bench("diagnose_metamorphic").per_epoch_state(REAL / LOGS[name])
+    assert state is not None
+    steps = json.loads((REAL / LOGS[name]).read_text())["log_history"]
+    assert sum("loss" in e for e in state["log_history"]) < sum("loss" in e for e in steps)
+    (tmp_path / "trainer_state.json").write_text(json.dumps(state))
+    per_epoch, per_step = read_log(tmp_path / "trainer_state.json"), load(name)
+    # the reader averages a per-step log per epoch: both read as one curve
+    np.testing.assert_allclose(per_epoch.loss, per_step.loss, rtol=1e-9)
+    assert diagnose(per_epoch).verdict is diagnose(per_step).verdict
 
 
 def test_per_step_and_per_epoch_logs_of_one_run_agree():
