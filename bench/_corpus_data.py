@@ -14,6 +14,10 @@ HELDOUT_DATA = ("wine", "friedman", "moons")
 #: Data sets only a batch asked for by ``--data`` uses (a fresh held-out batch: none of
 #: them was in the corpus the rules were designed on).
 FRESH_DATA = ("circles", "iris", "quantiles", "sparse", "friedman2", "hastie", "linear")
+#: Small versions of design data sets (300 samples, ``NAME_small``) for the design2 batch.
+SMALL_DATA = ("digits_small", "cancer_small", "wave_small")
+#: Data sets of the third fresh batch (``--part fresh3``), added after the rules were frozen.
+FRESH3_DATA = ("friedman3", "scurve", "classes6", "xor")
 
 
 @functools.cache
@@ -22,6 +26,10 @@ def load_data(name: str, seed: int) -> dict[str, Any]:
     from sklearn import datasets
 
     rng = np.random.default_rng(seed)
+    if name.endswith("_small"):  # 300 samples of a design data set: small, noisy
+        # validation and test sets, as a small data set gives (a design batch's variety)
+        full = load_data(name.removesuffix("_small"), seed)
+        return _subsample(full, rng, 300)
     kind = "cls"
     if name == "digits":
         x, y = datasets.load_digits(return_X_y=True)
@@ -63,6 +71,26 @@ def load_data(name: str, seed: int) -> dict[str, Any]:
     elif name == "friedman2":
         x, y = datasets.make_friedman2(1500, noise=50.0, random_state=seed)
         kind = "reg"
+    elif name == "friedman3":
+        x, y = datasets.make_friedman3(1500, noise=0.1, random_state=seed)
+        kind = "reg"
+    elif name == "scurve":  # the position along an S-shaped sheet, from noisy coordinates
+        x, y = datasets.make_s_curve(1500, noise=0.2, random_state=seed)
+        x = np.hstack([x, rng.normal(size=(1500, 3))])
+        kind = "reg"
+    elif name == "classes6":
+        x, y = datasets.make_classification(
+            1500,
+            n_features=12,
+            n_informative=6,
+            n_classes=6,
+            class_sep=0.8,
+            flip_y=0.05,
+            random_state=seed,
+        )
+    elif name == "xor":  # the sign of a product of two of six features, 5 % flipped
+        x = rng.normal(size=(1500, 6))
+        y = ((x[:, 0] * x[:, 1] > 0) ^ (rng.random(1500) < 0.05)).astype(int)
     else:  # wave: a smooth nonlinear target in 8 features
         x = rng.normal(size=(1500, 8))
         y = (
@@ -87,4 +115,22 @@ def load_data(name: str, seed: int) -> dict[str, Any]:
         "y_val": y[val],
         "x_test": x[test].astype(np.float32),
         "y_test": y[test],
+    }
+
+
+def _subsample(full: dict[str, Any], rng: np.random.Generator, size: int) -> dict[str, Any]:
+    """``size`` samples of a loaded data set, split in the same shares as ``load_data``'s."""
+    x = np.concatenate([full["x_pool"], full["x_val"], full["x_test"]])
+    y = np.concatenate([full["y_pool"], full["y_val"], full["y_test"]])
+    order = rng.permutation(len(x))[:size]
+    x, y = x[order], y[order]
+    n_test, n_val = size // 4, size // 5
+    return {
+        **full,
+        "x_pool": x[n_test + n_val :],
+        "y_pool": y[n_test + n_val :],
+        "x_val": x[n_test : n_test + n_val],
+        "y_val": y[n_test : n_test + n_val],
+        "x_test": x[:n_test],
+        "y_test": y[:n_test],
     }

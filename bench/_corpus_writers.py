@@ -74,10 +74,9 @@ def _optimizer(spec: Spec, params: Any) -> torch.optim.Optimizer:
         return torch.optim.RMSprop(params, lr=lr, weight_decay=wd)
     if name == "adamw":
         return torch.optim.AdamW(params, lr=lr, weight_decay=max(wd, 1e-2))
-    if name in ("nadam", "adagrad"):
-        return {"nadam": torch.optim.NAdam, "adagrad": torch.optim.Adagrad}[name](
-            params, lr=lr, weight_decay=wd
-        )
+    if name in ("nadam", "adagrad", "adamax"):
+        kind = {"nadam": torch.optim.NAdam, "adagrad": torch.optim.Adagrad}.get(name)
+        return (kind or torch.optim.Adamax)(params, lr=lr, weight_decay=wd)
     return torch.optim.Adam(params, lr=lr, weight_decay=wd)
 
 
@@ -292,6 +291,7 @@ def write_keras(spec: Spec, data: Data, out: Path) -> dict[str, list[float]]:
         "adam": lambda: keras.optimizers.Adam(spec["lr"]),
         "nadam": lambda: keras.optimizers.Nadam(spec["lr"]),
         "adagrad": lambda: keras.optimizers.Adagrad(spec["lr"]),
+        "adamax": lambda: keras.optimizers.Adamax(spec["lr"]),
     }[spec["optimizer"]]()
     model.compile(optimizer=opt, loss=loss, metrics=metrics)
     truth = _Truth()

@@ -7,21 +7,25 @@ average (computed here independently of ``diagnose``'s own smoothing).
 
 The corpus (``bench/make_log_corpus.py``: logs written by Keras, Lightning, PyTorch's
 SummaryWriter and the Hugging Face Trainer format, read back with ``read_log`` exactly as
-``nooverfit diagnose`` reads them) is scored per part: ``design`` (the rules were tuned on
-it) and ``heldout`` (only scored) and ``fresh`` (a batch on data sets and optimizers the corpus
-never had, built after the rules were last changed: ``make_log_corpus.py --part fresh``),
-with a confusion matrix per part. Labels follow the principles
-of ``bench/_corpus_labels.py`` (runs that fit none are left out and counted). The labelled
-onset is the 5-point moving-average minimum of the validation curve, moved to its lowest
-value when that comes later (the issue's definition); the onset is also compared with the
-test curve's own moving-average minimum, which the diagnosis never sees.
+``nooverfit diagnose`` reads them) is scored per part: ``design`` and ``design2`` (the
+rules were tuned on them; design2 is a later batch on the design data sets and small
+versions of them), ``heldout`` (only scored) and ``fresh``, ``fresh2``, ``fresh3``
+(batches on data sets and optimizers the corpus never had, each built after the rules
+were last changed: ``make_log_corpus.py --part fresh3``), with a confusion matrix per
+part. Labels follow the principles of ``bench/_corpus_labels.py`` (runs that fit none
+are left out and counted). The labelled onset is the 5-point moving-average minimum of
+the validation curve, moved to its lowest value when that comes later (the issue's
+definition); the onset is also compared with the test curve's own moving-average minimum,
+which the diagnosis never sees.
 
 Two more figures per part, beside the main score (which they do not change): the
 *ceiling*, the share of runs whose validation curve, labelled by the same principles
 (``validation_label``), gets the test curve's label (where they differ, the log alone
 cannot tell the labelled answer: validation sets are small and noisy); and the verdict
 accuracy on the runs where they agree (the answer is knowable from the log), with its own
-confusion matrix.
+confusion matrix. And the accuracy on the runs whose label is the regime they were built
+in (the test curve confirmed the construction; runs it relabelled left aside): the issue's
+"label by construction, checked against the test curve" read strictly.
 
     python bench/diagnose_accuracy.py [--suite tests/fixtures/curves] [--corpus DIR]
 
@@ -88,7 +92,7 @@ def score_corpus(root: Path, *, show_wrong: bool = False) -> None:
     short = {v: "".join(w[0] for w in v.split("_")) for v in names}
     best = references(records)
     summary = []
-    for part in ("design", "heldout", "fresh", "fresh2"):
+    for part in ("design", "design2", "heldout", "fresh", "fresh2", "fresh3"):
         runs = [r for r in records if r["part"] == part and r["label"] is not None]
         left_out = sum(r["part"] == part and r["label"] is None for r in records)
         if not runs:
@@ -98,6 +102,7 @@ def score_corpus(root: Path, *, show_wrong: bool = False) -> None:
         onset_ok: list[bool] = []
         test_ok: list[bool] = []  # against the test curve's minimum (sensitivity only)
         wrong = []
+        confirmed = [0, 0]  # runs whose label is their regime (the test curve confirmed it)
         frameworks: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         for r in runs:
             history = read_log(root / r["log"])
@@ -111,6 +116,9 @@ def score_corpus(root: Path, *, show_wrong: bool = False) -> None:
             if got != r["label"]:
                 mark = "knowable" if seen else "validation disagrees"
                 wrong.append(f"{r['log']}: {got} (label {r['label']}; {mark})")
+            if r["label"] == r["regime"]:
+                confirmed[0] += got == r["label"]
+                confirmed[1] += 1
             frameworks[r["framework"]][0] += got == r["label"]
             frameworks[r["framework"]][1] += 1
             if r["label"] == "overfitting" and got == "overfitting" and d.onset_epoch is not None:
@@ -136,7 +144,13 @@ def score_corpus(root: Path, *, show_wrong: bool = False) -> None:
             )
         summary.append(
             f"{part} {100 * ok / n:.1f}% right ({ok}/{n}), onset {share:.1f}%, ceiling "
-            f"{100 * m / n:.1f}%, knowable runs {100 * k / max(m, 1):.1f}% ({k}/{m})"
+            f"{100 * m / n:.1f}%, knowable runs {100 * k / max(m, 1):.1f}% ({k}/{m}), "
+            f"regime-confirmed runs {100 * confirmed[0] / max(confirmed[1], 1):.1f}%"
+        )
+        print(
+            "  verdicts right on the runs whose label is the regime they were built in (the "
+            f"test curve confirmed it, none relabelled): {confirmed[0]}/{confirmed[1]} = "
+            f"{100 * confirmed[0] / max(confirmed[1], 1):.1f}%"
         )
         print("  by framework: " + ", ".join(f"{f} {a}/{b}" for f, (a, b) in frameworks.items()))
         print("  confusion (rows: label, columns: verdict)")
@@ -151,7 +165,7 @@ def score_corpus(root: Path, *, show_wrong: bool = False) -> None:
         )
         print("  confusion on those runs (rows: label, columns: verdict)")
         _print_confusion(knowable, names, short)
-        if show_wrong and part == "design":  # never tune on the held-out part
+        if show_wrong and part.startswith("design"):  # never tune on the other parts
             for line in wrong:
                 print("   wrong:", line)
     print("\nsummary: " + "; ".join(summary))

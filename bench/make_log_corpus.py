@@ -43,6 +43,8 @@ FRAMEWORKS = ("keras", "tensorboard", "lightning", "hf")
 #: Share of runs per framework (Lightning is slow per epoch on a CPU: fewer, shorter runs).
 FRAMEWORK_WEIGHTS = (0.16, 0.4, 0.1, 0.34)
 REGIMES = ("overfitting", "good_fit", "still_improving", "underfitting", "diverging")
+#: The generator's clean curves stored with each run (since the design2 batch).
+CLEAN = ("train_eval", "train_acc", "test_acc")
 DEFAULT_OUT = Path.home() / ".cache" / "nooverfit" / "log-corpus"
 
 
@@ -79,6 +81,7 @@ def sample_spec(
         "sgd": 30.0,
         "nadam": 1.0,
         "adagrad": 10.0,
+        "adamax": 2.0,
     }
     if regime == "overfitting":
         spec.update(
@@ -212,6 +215,9 @@ def run_one(task: tuple[int, str, str, dict[str, Any], str, str]) -> dict[str, A
         "spec": spec,
         "test": [x if math.isfinite(x) else None for x in truth["test"]],
         "val_epochs": truth["val_epochs"],
+        # the clean curves (training set in eval mode, test accuracy), for labels that
+        # need them when relabelling (a gap, a network that learned little)
+        "clean": {k: [_round(x) for x in truth[k]] for k in CLEAN},
         "seconds": seconds,
     }
 
@@ -267,7 +273,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--part",
-        choices=("", "design", "heldout", "fresh", "fresh2"),
+        choices=("", "design", "design2", "heldout", "fresh", "fresh2", "fresh3"),
         default="",
         help="put every run of this batch in one part (default: by data set and framework)",
     )
@@ -342,8 +348,9 @@ def relabel(root: Path) -> None:
             history = read_log(root / r["log"])
             val = [v for v in history.val_loss if math.isfinite(v)]
             reference = best.get((r["data"], r["spec"]["loss"]), 0.0)
+            clean = {**r["clean"], "loss": r["spec"]["loss"]} if "clean" in r else None
             lab, onset, why = label(
-                r["regime"], r["test"], val, r["val_epochs"], constant, reference=reference
+                r["regime"], r["test"], val, r["val_epochs"], constant, clean, reference
             )
             key = (r["regime"], str(lab))
             changed[key] = changed.get(key, 0) + 1
@@ -351,6 +358,10 @@ def relabel(root: Path) -> None:
         file.write_text("".join(json.dumps(r) + "\n" for r in records))
     for (regime, lab), count in sorted(changed.items()):
         print(f"{regime:>16} -> {lab:<16} {count}")
+
+
+def _round(x: float) -> float | None:
+    return float(f"{x:.6g}") if math.isfinite(x) else None
 
 
 def _quiet() -> None:

@@ -114,7 +114,8 @@ FIXTURES: dict[str, tuple[str, str, str, dict[str, Any], dict[str, Any]]] = {
 }
 
 
-#: name -> design-part corpus run (``make_log_corpus.py``, seed 0) whose log is copied
+#: name -> design-part corpus run (``make_log_corpus.py``, seed 0, or the design2 batch)
+#: whose log is copied
 CORPUS: dict[str, str] = {
     # HF, training loss logged once (logging_steps 50, 3 steps per epoch): no underfit
     "once_logged_train_good_fit_hf": "1016_hf_cancer_good_fit",
@@ -142,19 +143,37 @@ CORPUS: dict[str, str] = {
     # 0.05 at its first value, a twentieth of validation, which drifts 10 % above its
     # minimum: memorization, though training never fell "to a tenth of its start"
     "memorized_from_first_log_tensorboard": "0570_tensorboard_wave_overfitting",
+    # SummaryWriter, MSE regression on 40 samples (design2 batch): training down to 3e-7
+    # while validation ends 15 % below its first evaluation, flat for the last 40 epochs:
+    # the network memorized its samples and learned nothing that carries over
+    "memorized_unlearned_tensorboard": "4095_tensorboard_wave_overfitting",
+    # SummaryWriter, MSE regression at SGD lr 10 (design2 batch): validation 2e7 at its
+    # first evaluation, then 2.3e9 at every later one (frozen outputs): one first value
+    # the smoothing spreads away is still a level the network reached before blowing up
+    "frozen_after_blow_up_tensorboard": "4039_tensorboard_diabetes_diverging",
+    # SummaryWriter, 60 digits (300-sample version, design2 batch), training logged every
+    # sixth epoch and already 0.03 at its first value: validation sits 366x above a
+    # training loss that "never fell", yet a mean cross-entropy of 0.004 bounds the
+    # training accuracy above 99 %: memorization, not a blow-up
+    "fitted_classifier_far_below_validation_tensorboard": (
+        "4290_tensorboard_digits_small_overfitting"
+    ),
 }
 
 
-def copy_corpus(root: Path, out: Path) -> None:
-    """Copy the ``CORPUS`` runs' logs from the corpus at ``root``, with their labels."""
+def copy_corpus(root: Path, out: Path, only: str = "") -> None:
+    """Copy the ``CORPUS`` runs' logs from the corpus at ``root``, with their labels
+    (``only``: comma-separated names, to copy just those)."""
     records = {
         r["id"]: r
         for file in sorted(root.glob("manifest*.jsonl"))
         for r in map(json.loads, file.read_text().splitlines())
     }
     for name, run in CORPUS.items():
+        if only and name not in only.split(","):
+            continue
         r = records[run]
-        assert r["part"] == "design", f"{run} is not a design-part run"
+        assert r["part"] in ("design", "design2"), f"{run} is not a design-part run"
         shutil.rmtree(out / name, ignore_errors=True)
         shutil.copytree(root / "runs" / run, out / name)
         log = Path(r["log"]).relative_to(Path("runs") / run)
@@ -171,7 +190,7 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, help="copy CORPUS's runs from this corpus")
     args = parser.parse_args()
     if args.corpus:
-        copy_corpus(args.corpus, args.out)
+        copy_corpus(args.corpus, args.out, args.only)
         return
     torch.set_num_threads(1)
     import numpy as np

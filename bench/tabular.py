@@ -195,6 +195,8 @@ def run_study(path: Path, target: str, seeds: int, budget: str) -> dict[str, Any
         "baseline": result.baseline.score.val_accuracy,
     }
     rows["extra"] = {k: list(v.per_seed) for k, v in result.test.items()}
+    # optimizer steps per stage: the cost of a stage apart from the machine's load
+    rows["steps"] = {c.stage: c.steps for c in result.costs}
     return rows
 
 
@@ -233,13 +235,24 @@ def mean(values: Sequence[float]) -> float:
     return 100 * float(np.mean(values))
 
 
+def _copies_share(study: dict[str, Any]) -> str:
+    """The ensembles stage's share of the study's optimizer steps, in % ("-" where the
+    cache predates the count): what training the copies of the choice costs, since
+    the other ensembles train nothing."""
+    steps = study.get("steps")
+    if not steps:
+        return "-"
+    return f"{100 * steps.get('ensembles', 0) / max(1, sum(steps.values())):.0f}"
+
+
 def table(specs: Sequence[TabularSet], found: dict[str, dict[str, Any]]) -> list[str]:
     """Markdown rows: recommended, baseline, references, best, difference, wall time."""
     lines = [
         "| data (rows, features, classes) | recommended | baseline | "
         + " | ".join(REFERENCES)
-        + " | best reference | rec - best | study s | study CPU s | recommended variant |",
-        "| --- " * (8 + len(REFERENCES)) + "|",
+        + " | best reference | rec - best | study s | study CPU s | copies' steps % "
+        "| recommended variant |",
+        "| --- " * (9 + len(REFERENCES)) + "|",
     ]
     diffs = []
     for spec in specs:
@@ -254,7 +267,8 @@ def table(specs: Sequence[TabularSet], found: dict[str, dict[str, Any]]) -> list
             f"| {mean(st['baseline']):.1f} | "
             + " | ".join(f"{refs[n]:.1f}" for n in REFERENCES)
             + f" | {best} | {rec - refs[best]:+.1f} | {st['seconds']:.0f} "
-            f"| {st.get('cpu_seconds', float('nan')):.0f} | {st['recommended_name']} |"
+            f"| {st.get('cpu_seconds', float('nan')):.0f} | {_copies_share(st)} "
+            f"| {st['recommended_name']} |"
         )
     if diffs:
         wins = sum(d >= 0 for d in diffs)

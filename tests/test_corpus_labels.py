@@ -84,3 +84,31 @@ def test_references_are_the_lowest_smoothed_test_loss_per_data_set_and_loss():
     assert best[("a", "mse")] == pytest.approx(0.2)
     assert best[("a", "mae")] == pytest.approx(0.7)
     assert ("b", "mse") not in best  # a curve with a missing value is no reference
+
+
+def _bench_module(name: str):
+    spec = importlib.util.spec_from_file_location(
+        name, Path(__file__).parents[1] / "bench" / f"{name}.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("name", ["cancer_small", "wave_small", "classes6", "friedman3"])
+def test_corpus_data_sets_split_apart_and_repeat(name):
+    """The design2 batch's small data sets keep 300 samples in load_data's shares; every
+    data set's pool, validation and test samples are disjoint and the same on each load."""
+    data = _bench_module("_corpus_data")
+    a = data.load_data(name, 0)
+    data.load_data.cache_clear()
+    b = data.load_data(name, 0)
+    for split in ("x_pool", "x_val", "x_test"):
+        np.testing.assert_array_equal(a[split], b[split])
+    rows = {tuple(x) for split in ("x_pool", "x_val", "x_test") for x in a[split]}
+    assert len(rows) == sum(len(a[s]) for s in ("x_pool", "x_val", "x_test"))
+    if name.endswith("_small"):
+        assert (len(a["x_pool"]), len(a["x_val"]), len(a["x_test"])) == (165, 60, 75)
+    if a["kind"] == "cls":
+        assert set(np.unique(a["y_val"])) <= set(range(a["classes"]))

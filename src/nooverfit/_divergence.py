@@ -83,9 +83,14 @@ def diverged(history: History, train: np.ndarray, val: np.ndarray) -> str:
             return reason
     if v.size >= MIN_EPOCHS:
         sv = cv.smooth(v)
-        if sv.min() > 0 and sv[-1] > EXPLODE * sv.min():
+        # the raw minimum counts too when the curve then stays up (its last third's
+        # median): a first evaluation that the smoothing spreads away is still a level
+        # the network reached before blowing up
+        end = max(float(sv[-1]), float(np.median(cv.last_third(v, 2))))
+        low = min(float(sv.min()), float(v.min()))
+        if low > 0 and end > EXPLODE * low:
             return (
-                f"the validation loss grew {sv[-1] / sv.min():.3g}x above its lowest value: "
+                f"the validation loss grew {end / low:.3g}x above its lowest value: "
                 "the weights blew up"
             )
         reason = _recovered_blow_up(v)
@@ -127,6 +132,10 @@ def diverged(history: History, train: np.ndarray, val: np.ndarray) -> str:
         tail = acc[len(acc) // 2 :]
         if np.isfinite(tail).any():
             unfitted = bool(np.nanmedian(tail) < 0.9)
+        elif np.isfinite(cv.accuracy(history, "accuracy", "val_")).any():
+            # a classifier's cross-entropy: each training mistake costs at least ln 2
+            # nats, so a mean of t2 bounds the training accuracy by 1 - t2 / ln 2
+            unfitted = 1 - t2 / math.log(2) < 0.9
         else:  # training fell by little against the validation level (scale- and
             # penalty-free: a difference of training losses over a validation loss)
             unfitted = float(np.max(t[:3])) - t2 < 0.5 * v2

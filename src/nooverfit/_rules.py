@@ -36,7 +36,10 @@ The rules, in order:
    while validation rose over a third of ``RISE``, or validation rose over a third of
    ``RISE`` while the gap to training widened by ``WIDEN`` of its level; or an
    accuracy-like metric shows a large gap (training >= 97 %, validation >= ``GAP``
-   points lower) while validation no longer falls. Without a logged training accuracy, a
+   points lower) while validation no longer falls; or the network memorized its training
+   set (training at ``MEMORIZED`` of validation) while validation, no longer falling,
+   ended less than ``UNLEARNED`` of its level below its first evaluation (what was
+   learned fits the training samples, not the task). Without a logged training accuracy, a
    classifier's training cross-entropy ``L`` bounds it from below by ``1 - L / ln 2``
    (every mistake costs at least ln 2 nats). A ratio to a training loss near zero is never
    read as divergence.
@@ -95,6 +98,11 @@ LEARNED_LITTLE = 0.1
 #: gap evidence for a regression; a constant penalty of a fifth of the validation loss on
 #: the training loss leaves a tenth-of-validation training loss below it).
 MEMORIZED = 0.3
+#: Fall of validation from its first evaluation to its (smoothed) end, as a share of the
+#: end, under which a network that memorized its training set learned nothing that
+#: carries over: a network that learned the task takes validation well below where its
+#: first epoch left it (a ratio of the curve to itself: no scale, no penalty involved).
+UNLEARNED = 0.25
 _EARLY_STOPS = ("patience", "generalization_loss", "progress_quotient", "up")
 
 
@@ -292,6 +300,9 @@ def _evidence(
     # validation level there: a constant added to the training loss cancels out
     widened = (val[-1] - train[-1] - (val[low] - train[low])) / val[low] if val[low] > 0 else 0.0
     drifted = rise > RISE / 3 and low <= n - 3  # validation no longer at its minimum
+    unlearned = UNLEARNED * val[-1]
+    # still falling by the still-improving test's own measure (beyond its noise)
+    falling = tail_drop > STILL and significance >= SIGNIFICANT
     signal = ""
     if early_stopped:  # the weights kept are the best epoch's: nothing to fix
         pass
@@ -303,6 +314,13 @@ def _evidence(
         signal = "memorized"  # validation drifted up while training kept pulling away
     elif flat and math.isfinite(metric_gap) and metric_gap >= GAP and acc_t[-1] >= 0.97:
         signal = "gap"
+    elif (
+        has_train
+        and not falling
+        and train[-1] <= MEMORIZED * val[-1]
+        and v_raw[0] - val[-1] < unlearned
+    ):
+        signal = "memorized"  # training fitted, validation ended about where it started
     return Evidence(
         epochs=epochs,
         train=train,

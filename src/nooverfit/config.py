@@ -13,7 +13,16 @@ OPTIMIZERS = ("adam", "adamw", "sgd")
 MAX_MIXUP = 10.0
 #: fields added after run keys were first stored: left out of :attr:`RunConfig.key` at
 #: their default, so the runs of earlier versions keep their keys (and resume)
-LATER_FIELDS: dict[str, object] = {"mixup": 0.0, "ema": 0.0, "inputs": "standard", "cosine": False}
+LATER_FIELDS: dict[str, object] = {
+    "mixup": 0.0,
+    "ema": 0.0,
+    "inputs": "standard",
+    "cosine": False,
+    "init": 0,
+}
+#: spreads ``(seed, init)`` pairs apart in :attr:`RunConfig.init_seed` (a prime, so that
+#: no copy of one seed's run starts from another seed's weights)
+INIT_STRIDE = 1_000_003
 
 
 def check_l2(l2: float, *, name: str = "l2") -> float:
@@ -70,6 +79,10 @@ class RunConfig:
             :data:`nooverfit.data.tabular.SCALINGS` (default ``"standard"``; ``"ple"``:
             piecewise-linear encoding); statistics of the training pool only. Ignored for
             images and audio.
+        init: which copy of the run this is (default 0): copies differ only in their
+            initial weights (:attr:`init_seed`), on the same split, batch order and
+            dropout masks; averaged, they are the study's ensemble of copies
+            (:mod:`nooverfit.studies.copies`).
     """
 
     model: str = "mlp"
@@ -94,6 +107,7 @@ class RunConfig:
     train_per_class: int | None = None
     label: str = ""
     inputs: str = "standard"
+    init: int = 0
 
     def __post_init__(self) -> None:
         if self.model not in FAMILIES:
@@ -115,6 +129,8 @@ class RunConfig:
             raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
         if not 0 <= self.augment <= 1:
             raise ValueError(f"augment must be in [0, 1], got {self.augment!r}")
+        if not isinstance(self.init, int) or self.init < 0:
+            raise ValueError(f"init must be an integer >= 0, got {self.init!r}")
         for name in ("train_size", "train_per_class"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
@@ -140,6 +156,11 @@ class RunConfig:
         """Build a config from :meth:`to_dict` output, ignoring unknown keys."""
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
+
+    @property
+    def init_seed(self) -> int:
+        """The seed of the initial weights: ``seed`` for the first copy (``init`` 0)."""
+        return self.seed + INIT_STRIDE * self.init
 
     @property
     def key(self) -> str:

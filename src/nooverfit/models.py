@@ -264,7 +264,7 @@ def cnn(
 def build_model(
     config: RunConfig, in_shape: Sequence[int], classes: int, *, kind: str | None = None
 ) -> Network:
-    """Build the model ``config`` describes, initialized from ``config.seed``.
+    """Build the model ``config`` describes, initialized from ``config.init_seed``.
 
     For ``kind == "audio"`` (waveforms ``(T,)``, or mel power maps ``(40, frames)``)
     the network starts with a :class:`LogSpectrogram`. The global random state is left as
@@ -278,7 +278,7 @@ def build_model(
     elif kind == "audio":
         front = audio_front(math.prod(in_shape), channel=config.model == "cnn")
         in_shape = front.out_shape(math.prod(in_shape))
-    with seeded(config.seed):
+    with seeded(config.init_seed):
         if config.model == "cnn":
             net = cnn(
                 in_shape,

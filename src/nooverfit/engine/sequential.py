@@ -41,10 +41,10 @@ class RunResult:
 
 def make_model(config: RunConfig, data: SplitData, *, factory: Factory | None = None) -> nn.Module:
     """The network of ``config``: ``factory(config)`` when given, else :func:`build_model`;
-    either way initialized under ``config.seed`` with the global random state untouched."""
+    either way initialized under ``config.init_seed`` with the global random state untouched."""
     if factory is None:
         return network_for(config, data)
-    with seeded(config.seed):
+    with seeded(config.init_seed):
         return factory(config)
 
 

@@ -38,6 +38,7 @@ LABELS = {
     "augment": "augmentation strength",
     "label_smoothing": "label smoothing",
     "ensemble_size": "networks in the ensemble",
+    "copies": "copies of the choice averaged (initial weights differ)",
     "mixup": "mixup alpha",
     "ema_window": "steps the weight average spans, 1 / (1 - decay)",
     "annealed_augment": "augmentation strength, cosine-annealed learning rate",

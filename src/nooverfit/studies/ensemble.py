@@ -58,13 +58,18 @@ class Members:
     Attributes:
         configs: the member variants' configurations, best first.
         names: their names, as the study's variants are named.
+        title: what the ensemble is, where its members' names would say it at length
+            (the copies of one variant, :mod:`.copies`); "" to list them.
     """
 
     configs: tuple[RunConfig, ...]
     names: tuple[str, ...]
+    title: str = ""
 
     @property
     def name(self) -> str:
+        if self.title:
+            return f"ensemble of {self.title}"
         return f"ensemble of {len(self.configs)}: " + ", ".join(self.names)
 
 

@@ -24,6 +24,8 @@ def stage_runs(stage: plan.Stage, remedies: plan.RemediesStage | None, seeds: in
         # Most candidates: every remedy helped but early stopping (then one more is tried).
         helped = {n: cs[0] for n, cs in remedies.grids if cs and n != "early_stopping"}
         return (len(combine(remedies.baseline, helped)) + stage.search) * seeds
+    if isinstance(stage, plan.EnsembleStage):  # the copies of the choice
+        return max(0, stage.copies - 1) * seeds
     if isinstance(stage, plan.LearningCurveStage):
         return 2 * (len(stage.budget.sizes) + 1) * seeds
     return 0

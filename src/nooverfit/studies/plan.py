@@ -42,6 +42,8 @@ class StudyBudget:
             Loshchilov & Hutter, ICLR 2019: coupled L2 is weak under Adam).
         smoothing: label-smoothing grid.
         ensembles: sizes of the ensembles of the best variants (see :mod:`.ensemble`).
+        copies: most copies of the choice so far averaged (:mod:`.copies`; tabular data
+            only, where it was measured; < 2: none).
         mixup: mixup's alpha grid (:mod:`nooverfit.mixing`).
         ema: decay grid of the moving average of the weights (:mod:`nooverfit.averaging`).
         inputs: encodings of tabular features tried against the standard scaling
@@ -54,8 +56,7 @@ class StudyBudget:
         cosine: whether to try a cosine-annealed learning rate, alone and with each
             augmentation strength (off in ``quick``: on digits it did not change the default
             study's recommendation and cost 7 % more steps; see ``bench/small_data.py``).
-        search: trials of the combination stage's joint search after its first round
-            (:mod:`.search`; 0: the helpful remedies together, lightly re-tuned, only).
+        search: trials of the combination stage's joint search (:mod:`.search`; 0: none).
     """
 
     epochs: int
@@ -70,6 +71,7 @@ class StudyBudget:
     weight_decay: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
     smoothing: tuple[float, ...] = (0.1, 0.2)
     ensembles: tuple[int, ...] = (3, 5, 9)
+    copies: int = 4
     reference: int | None = None
     follow: float | None = None
     min_epochs: int = 10
@@ -271,9 +273,8 @@ class TransferStage:
 
 @dataclass(frozen=True)
 class CombinationStage:
-    """The helpful remedies together (:func:`~.combine.combine`), then ``search`` trials of
-    the joint search (:mod:`.search`, at most ``max_epochs`` each); then the
-    recommendation, selected on validation."""
+    """The helpful remedies together (:func:`~.combine.combine`), ``search`` trials of the
+    joint search (:mod:`.search`, <= ``max_epochs``); the recommendation, on validation."""
 
     search: int = 0
     max_epochs: int = 600
@@ -287,9 +288,11 @@ class EnsembleStage:
 
     Attributes:
         sizes: how many of the best variants each ensemble averages.
+        copies: most copies of the choice so far averaged (:mod:`.copies`).
     """
 
     sizes: tuple[int, ...]
+    copies: int = 0
 
 
 @dataclass(frozen=True)
@@ -366,7 +369,7 @@ def study_stages(
         stages.append(TransferStage(tuple(transfer_config(baseline, s) for s in STUDY_STRATEGIES)))
     stages.append(CombinationStage(budget.search, budget.max_epochs))
     if budget.ensembles:
-        stages.append(EnsembleStage(budget.ensembles))
+        stages.append(EnsembleStage(budget.ensembles, budget.copies if tabular else 0))
     if learning_curve and baseline.train_per_class is not None:
         stages.append(LearningCurveStage(budget, fixed_epochs))
     stages.append(ChecksStage())

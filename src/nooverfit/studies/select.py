@@ -171,3 +171,23 @@ def choose(levels: Sequence[Sequence[Score]], *, margin: float = MARGIN) -> tupl
         if improves(scores[i], current, margin=margin):
             level, index, current = lv, i, scores[i]
     return level, index
+
+
+def admissible(candidate: Score, reference: Score, *, margin: float = MARGIN) -> bool:
+    """Whether an ensemble ``candidate`` may replace the simpler ``reference``: it
+    :func:`improves` on its accuracy or :func:`lowers_loss` at no loss of accuracy."""
+    return improves(candidate, reference, margin=margin) or lowers_loss(
+        candidate, reference, margin=margin
+    )
+
+
+def pick_ensemble(candidates: Sequence[Score], reference: Score) -> int | None:
+    """Index of the ensemble that replaces the choice so far (``reference``), or None:
+    among the :func:`admissible` candidates, the one of lowest mean validation log loss
+    (then highest accuracy, then the earliest). Log loss, the proper score of the
+    averaged probabilities, ranks ensembles that a small validation set's accuracy leaves
+    a row or two apart by chance (the copies' sizes, the best 3, 5 or 9)."""
+    ok = [i for i, s in enumerate(candidates) if admissible(s, reference)]
+    if not ok:
+        return None
+    return min(ok, key=lambda i: (candidates[i].val_loss, -candidates[i].val_accuracy, i))

@@ -1,0 +1,185 @@
+"""Metamorphic invariance of ``diagnose`` over the real log corpus (issue 15).
+
+For every labelled run of each corpus part, the log is read as ``nooverfit diagnose``
+reads it, transformed in a way that must not change the verdict, and diagnosed again:
+
+- ``scale x0.1`` / ``scale x10``: every loss multiplied by a constant (regression runs
+  only: a classifier's cross-entropy is read against the loss of guessing, an absolute
+  level that a scaled loss no longer has);
+- ``+penalty``: a constant added to the training loss (5 % of the lowest validation loss,
+  an L2 term as Keras adds it);
+- ``every 2nd epoch``: every second evaluation's row dropped, counting back from the last
+  (rows that carry only a training loss are kept; with one evaluation per epoch this is
+  logging every second epoch; a training loss logged only on a dropped row is lost);
+- ``every 2nd eval``: every second evaluation dropped, every training value kept (a run
+  validated every second epoch);
+- ``steps->epochs``: a Hugging Face ``trainer_state.json`` whose training loss is logged
+  per step, rewritten with one training loss per epoch (the mean of its steps), as a
+  Trainer with ``logging_strategy="epoch"`` writes it.
+
+Printed per part: runs transformed, the share whose verdict changed, and of those how
+many were right before and after (against the corpus label). Design parts and score-only
+parts are printed apart: tune only on the first.
+
+    python bench/diagnose_metamorphic.py [--corpus DIR] [--list]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import tempfile
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from nooverfit._rules import diagnose
+from nooverfit.history import History
+from nooverfit.logs import read_log
+
+DEFAULT_CORPUS = Path.home() / ".cache" / "nooverfit" / "log-corpus"
+DESIGN = ("design", "design2")
+SCORE_ONLY = ("heldout", "fresh", "fresh2", "fresh3")
+PENALTY = 0.05
+
+
+def _rebuild(h: History, rows: list[int], columns: dict[str, list[float]]) -> History:
+    return History.from_columns(
+        {name: [values[i] for i in rows] for name, values in columns.items()},
+        epoch=[h.epoch[i] for i in rows],
+    )
+
+
+def _core(h: History) -> dict[str, list[float]]:
+    return {name: list(h.column(name)) for name in ("loss", "accuracy", "val_loss")} | {
+        "val_accuracy": list(h.val_accuracy)
+    }
+
+
+def scaled(h: History, factor: float) -> History:
+    """Every loss multiplied by ``factor``."""
+    c = _core(h)
+    c["loss"] = [factor * v for v in c["loss"]]
+    c["val_loss"] = [factor * v for v in c["val_loss"]]
+    return _rebuild(h, list(range(len(h))), c)
+
+
+def penalized(h: History) -> History:
+    """A constant penalty (``PENALTY`` of the lowest validation loss) on the training loss."""
+    c = _core(h)
+    val = np.asarray(h.val_loss, dtype=float)
+    extra = PENALTY * float(np.nanmin(val)) if np.isfinite(val).any() else PENALTY
+    c["loss"] = [v + extra for v in c["loss"]]
+    return _rebuild(h, list(range(len(h))), c)
+
+
+def halved(h: History) -> History:
+    """Every second evaluation dropped, counting back from the last."""
+    validated = [i for i, v in enumerate(h.val_loss) if v == v]
+    dropped = set(validated[::-1][1::2])
+    return _rebuild(h, [i for i in range(len(h)) if i not in dropped], _core(h))
+
+
+def fewer_evaluations(h: History) -> History:
+    """Every second evaluation dropped, every training value kept (a run validated every
+    second epoch: its training loss is logged as before)."""
+    validated = [i for i, v in enumerate(h.val_loss) if v == v]
+    dropped = set(validated[::-1][1::2])
+    c = _core(h)
+    for name in ("val_loss", "val_accuracy"):
+        c[name] = [math.nan if i in dropped else v for i, v in enumerate(c[name])]
+    return _rebuild(h, list(range(len(h))), c)
+
+
+def per_epoch_state(path: Path) -> dict | None:
+    """A per-step ``trainer_state.json`` rewritten with one training loss per epoch."""
+    state = json.loads(path.read_text())
+    log = state["log_history"]
+    train = [e for e in log if "loss" in e and "eval_loss" not in e]
+    evals = [e for e in log if "eval_loss" in e]
+    if not train or len(train) <= len({round(float(e["epoch"]) + 0.4999) for e in train}):
+        return None  # already one training loss per epoch (or none): no steps to convert
+    groups: dict[int, list[dict]] = defaultdict(list)
+    for e in train:  # a step at fractional epoch 2.25 belongs to epoch 3 (1-based, ceil)
+        groups[int(np.ceil(float(e["epoch"]) - 1e-9))].append(e)
+    merged = [
+        {
+            "epoch": float(epoch),
+            "loss": float(np.mean([e["loss"] for e in entries])),
+            "step": entries[-1]["step"],
+        }
+        for epoch, entries in sorted(groups.items())
+    ]
+    rows = sorted(merged + evals, key=lambda e: (e["step"], "eval_loss" in e))
+    return {**state, "log_history": rows}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--list", action="store_true", help="list design runs that flip")
+    args = parser.parse_args()
+    records = [
+        json.loads(line)
+        for file in sorted(args.corpus.glob("manifest*.jsonl"))
+        for line in file.read_text().splitlines()
+    ]
+    transforms: dict[str, Callable[[History], History]] = {
+        "scale x0.1": lambda h: scaled(h, 0.1),
+        "scale x10": lambda h: scaled(h, 10.0),
+        "+penalty": penalized,
+        "every 2nd epoch": halved,
+        "every 2nd eval": fewer_evaluations,
+    }
+    names = [*transforms, "steps->epochs"]
+    # per part, per transform: [runs, changed, right before, right after]
+    table: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    flips: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in records:
+            if r["label"] is None:
+                continue
+            path = args.corpus / r["log"]
+            h = read_log(path)
+            before = diagnose(h).verdict.value
+            results: dict[str, str] = {}
+            for name, transform in transforms.items():
+                if name.startswith("scale") and r["kind"] != "reg":
+                    continue
+                if name.startswith("every") and sum(v == v for v in h.val_loss) < 8:
+                    continue  # too short to halve
+                results[name] = diagnose(transform(h)).verdict.value
+            if path.name == "trainer_state.json" and (state := per_epoch_state(path)):
+                out = Path(tmp) / "trainer_state.json"
+                out.write_text(json.dumps(state))
+                results["steps->epochs"] = diagnose(read_log(out)).verdict.value
+            for name, after in results.items():
+                cell = table[(r["part"], name)]
+                cell[0] += 1
+                if after != before:
+                    cell[1] += 1
+                    cell[2] += before == r["label"]
+                    cell[3] += after == r["label"]
+                    if r["part"] in DESIGN:
+                        flips.append(f"{name}: {r['log']} {before} -> {after} ({r['label']})")
+    for title, parts in (("design parts", DESIGN), ("score-only parts", SCORE_ONLY)):
+        print(f"\n{title}: verdicts changed / runs (right before -> right after, of those)")
+        print(f"{'part':<10}" + "".join(f"{n:>24}" for n in names))
+        for part in (*parts, "all"):
+            cells = []
+            for name in names:
+                keys = [(p, name) for p in parts] if part == "all" else [(part, name)]
+                n, c, b, a = (sum(table[k][i] for k in keys) for i in range(4))
+                share = f"{100 * c / n:.1f}%" if n else "-"
+                cells.append(f"{c}/{n} {share} ({b}->{a})" if n else "-")
+            print(f"{part:<10}" + "".join(f"{cell:>24}" for cell in cells))
+    if args.list:
+        for line in flips:
+            print("  flip:", line)
+
+
+if __name__ == "__main__":
+    main()

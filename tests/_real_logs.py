@@ -1,0 +1,52 @@
+"""The real-run log fixtures of issue 15 (``bench/make_log_fixtures.py``): their names,
+paths and labels, shared by the verdict tests and the metamorphic tests."""
+
+import json
+from pathlib import Path
+
+from nooverfit.history import History
+from nooverfit.logs import read_log
+
+REAL = Path(__file__).parent / "fixtures" / "logs" / "real"
+LOGS = {
+    "collapse_keras": "collapse_keras/training.log",
+    "memorization_tensorboard": "memorization_tensorboard",
+    "short_still_falling_keras": "short_still_falling_keras/training.log",
+    "gap_flat_val_lightning": "gap_flat_val_lightning",
+    "overfit_hf": "overfit_hf/trainer_state.json",
+    "overfit_hf_checkpoint": "overfit_hf_checkpoint",
+    "steps_epoch_tensorboard": "steps_epoch_tensorboard",
+    "steps_only_tensorboard": "steps_only_tensorboard",
+    "regression_mae_keras": "regression_mae_keras/training.log",
+    "noisy_still_falling_keras": "noisy_still_falling_keras/training.log",
+    "penalty_underfit_keras": "penalty_underfit_keras/training.log",
+    "sparse_epoch_tensorboard": "sparse_epoch_tensorboard",
+    "saturated_lightning": "saturated_lightning",
+    "unstable_near_chance_tensorboard": "unstable_near_chance_tensorboard",
+    "nan_frozen_accuracy_tensorboard": "nan_frozen_accuracy_tensorboard",
+    "nan_after_first_eval_tensorboard": "nan_after_first_eval_tensorboard",
+    "noisy_steps_overfit_tensorboard": "noisy_steps_overfit_tensorboard",
+    # design-part runs of the log corpus (bench/make_log_fixtures.py --corpus)
+    "once_logged_train_good_fit_hf": "once_logged_train_good_fit_hf/trainer_state.json",
+    "once_logged_train_good_fit_tensorboard": "once_logged_train_good_fit_tensorboard",
+    "saturated_at_chance_hf": "saturated_at_chance_hf/trainer_state.json",
+    "gap_from_loss_bound_hf": "gap_from_loss_bound_hf",
+    "noisy_batches_overfit_tensorboard": "noisy_batches_overfit_tensorboard",
+    "above_half_accuracy_overfit_tensorboard": "above_half_accuracy_overfit_tensorboard",
+    "recovering_blow_up_hf": "recovering_blow_up_hf/trainer_state.json",
+    "recovering_blow_up_tensorboard": "recovering_blow_up_tensorboard",
+    "memorized_from_first_log_tensorboard": "memorized_from_first_log_tensorboard",
+    "memorized_unlearned_tensorboard": "memorized_unlearned_tensorboard",
+    "frozen_after_blow_up_tensorboard": "frozen_after_blow_up_tensorboard",
+    "fitted_classifier_far_below_validation_tensorboard": (
+        "fitted_classifier_far_below_validation_tensorboard"
+    ),
+}
+
+
+def load(name: str) -> History:
+    return read_log(REAL / LOGS[name])
+
+
+def label(name: str) -> dict:
+    return json.loads((REAL / f"{name}.label.json").read_text())
