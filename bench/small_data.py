@@ -14,7 +14,12 @@ only: LogisticRegression (``C``), SVC rbf (``C``, ``gamma``), RandomForest (500 
 ``max_features``) and HistGradientBoosting (``learning_rate``, ``max_leaf_nodes``); the
 pixels are used as they are (``/ 16``, the protocol's scale), not standardized.
 
+By default the study also tries the cosine-annealed rate and its combination stage runs
+12 trials of the joint search (``nooverfit.studies.search``); ``--no-cosine --search 0``
+measures the study without them.
+
     PYTHONPATH=src python bench/small_data.py [--sizes 5 10 20 50 all] [--seeds 0 1 2] [--model X]
+        [--search 12] [--no-cosine]
 
 (``PYTHONPATH=src`` measures this checkout; without it, the installed nooverfit. The
 header names the one measured.)
@@ -117,10 +122,11 @@ def run_one(
     steps: int,
     engine: str,
     cosine: bool = False,
+    search: int = 0,
 ) -> SeedResult:
     """One size and seed: the study, then the two references on the study's indices
     (``cosine``: the study also tries the cosine-annealed rate, alone and with each
-    augmentation strength)."""
+    augmentation strength; ``search``: trials of the combination stage's joint search)."""
     dataset = load_dataset("digits")
     x, y = flat(dataset.x), dataset.y
     split = make_split(y, test=0.5, val=150, seed=seed)
@@ -136,7 +142,7 @@ def run_one(
         test=0.5,
         val=150,
         seeds=[seed],
-        budget=dataclasses.replace(BENCH_BUDGET, cosine=cosine),
+        budget=dataclasses.replace(BENCH_BUDGET, cosine=cosine, search=search),
         engine=engine,
         epochs=epochs,
         learning_curves=False,
@@ -160,6 +166,7 @@ def _task(size: str, seed: int, options: dict[str, Any]) -> SeedResult:
     """One size and seed in a worker process (from the cache where there)."""
     key = "-".join(str(options[k]) for k in ("model", "width", "depth", "steps", "tag"))
     key += "-cosine" if options["cosine"] else ""
+    key += f"-search{options['search']}" if options["search"] else ""
     cached = Path(options["cache"]) / f"{key}-{size}-{seed}.json"
     if cached.exists():
         return SeedResult(**json.loads(cached.read_text()))
@@ -182,6 +189,7 @@ def _run_task(size: str, seed: int, options: dict[str, Any]) -> SeedResult:
         steps=options["steps"],
         engine=options["engine"],
         cosine=options["cosine"],
+        search=options["search"],
     )
 
 
@@ -244,7 +252,16 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=300, help="optimizer steps per run")
     parser.add_argument("--engine", default="auto")
     parser.add_argument(
-        "--cosine", action="store_true", help="the study also tries a cosine-annealed rate"
+        "--cosine",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="the study also tries a cosine-annealed rate (default: yes)",
+    )
+    parser.add_argument(
+        "--search",
+        type=int,
+        default=12,
+        help="trials of the combination stage's joint search (studies/search.py)",
     )
     parser.add_argument(
         "--threads", type=int, default=1, help="torch threads per job (0: default)"
@@ -268,6 +285,7 @@ def main() -> None:
         "threads": args.threads,
         "tag": args.tag,
         "cosine": args.cosine,
+        "search": args.search,
         "cache": args.cache,
     }
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
@@ -285,6 +303,7 @@ def main() -> None:
         )
     print()
     remedy = " + cosine remedy" if args.cosine else ""
+    remedy += f" + joint search of {args.search} trials" if args.search else ""
     print(
         f"digits, test accuracy %, mean ± std over seeds {args.seeds}; "
         f"nooverfit {args.model} width={args.width} depth={args.depth}{remedy}, "

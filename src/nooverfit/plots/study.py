@@ -42,6 +42,7 @@ LABELS = {
     "mixup": "mixup alpha",
     "ema_window": "steps the weight average spans, 1 / (1 - decay)",
     "annealed_augment": "augmentation strength, cosine-annealed learning rate",
+    "search_trials": "combinations tried (joint search; best so far)",
 }
 
 

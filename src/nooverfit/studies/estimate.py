@@ -23,7 +23,7 @@ def stage_runs(stage: plan.Stage, remedies: plan.RemediesStage | None, seeds: in
     if isinstance(stage, plan.CombinationStage) and remedies is not None:
         # Most candidates: every remedy helped but early stopping (then one more is tried).
         helped = {n: cs[0] for n, cs in remedies.grids if cs and n != "early_stopping"}
-        return len(combine(remedies.baseline, helped)) * seeds
+        return (len(combine(remedies.baseline, helped)) + stage.search) * seeds
     if isinstance(stage, plan.EnsembleStage):  # the copies of the choice
         return max(0, stage.copies - 1) * seeds
     if isinstance(stage, plan.LearningCurveStage):

@@ -56,6 +56,7 @@ class StudyBudget:
         cosine: whether to try a cosine-annealed learning rate, alone and with each
             augmentation strength (off in ``quick``: on digits it did not change the default
             study's recommendation and cost 7 % more steps; see ``bench/small_data.py``).
+        search: trials of the combination stage's joint search (:mod:`.search`; 0: none).
     """
 
     epochs: int
@@ -81,6 +82,7 @@ class StudyBudget:
     inputs: tuple[str, ...] = ("ple",)
     augment_epochs: float | None = None
     cosine: bool = False
+    search: int = 0
 
     def fixed(self) -> StudyBudget:
         """This budget as before issue 21: fixed epochs, no curve following, no halving."""
@@ -118,6 +120,7 @@ BUDGETS: dict[str, StudyBudget] = {
         reference=200,
         follow=2.0,
         halving=0.5,
+        search=8,
     ),
     "thorough": StudyBudget(
         epochs=300,
@@ -138,6 +141,7 @@ BUDGETS: dict[str, StudyBudget] = {
         reference=200,
         follow=2.0,
         halving=0.5,
+        search=16,
     ),
 }
 
@@ -269,10 +273,11 @@ class TransferStage:
 
 @dataclass(frozen=True)
 class CombinationStage:
-    """The remedies that helped, together and lightly re-tuned
-    (:func:`~nooverfit.studies.combine.combine`, once the
-    remedies are scored); then the recommendation, selected on validation among every
-    variant so far."""
+    """The helpful remedies together (:func:`~.combine.combine`), ``search`` trials of the
+    joint search (:mod:`.search`, <= ``max_epochs``); the recommendation, on validation."""
+
+    search: int = 0
+    max_epochs: int = 600
 
 
 @dataclass(frozen=True)
@@ -362,7 +367,7 @@ def study_stages(
     stages: list[Stage] = [RemediesStage(baseline, grids, budget.halving)]
     if transfer:
         stages.append(TransferStage(tuple(transfer_config(baseline, s) for s in STUDY_STRATEGIES)))
-    stages.append(CombinationStage())
+    stages.append(CombinationStage(budget.search, budget.max_epochs))
     if budget.ensembles:
         stages.append(EnsembleStage(budget.ensembles, budget.copies if tabular else 0))
     if learning_curve and baseline.train_per_class is not None:

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,7 +14,6 @@ from torch import nn
 from nooverfit.config import RunConfig
 from nooverfit.data.keywords import keyword_probes
 from nooverfit.studies import plan
-from nooverfit.studies.combine import combine
 from nooverfit.studies.curves import (
     LearningCurve,
     ValidationCurve,
@@ -23,6 +23,7 @@ from nooverfit.studies.curves import (
 from nooverfit.studies.ensemble import Members
 from nooverfit.studies.halving import stage_halving
 from nooverfit.studies.result import RemedyOutcome, Variant
+from nooverfit.studies.search import joint_search, progress_curve
 from nooverfit.studies.select import Score, best, choose, improves, pick_ensemble, score
 from nooverfit.studies.session import StudySession
 
@@ -73,7 +74,7 @@ def run_stage(stage: plan.Stage, session: StudySession, found: Findings) -> None
     elif isinstance(stage, plan.TransferStage):
         _transfer(stage, session, found)
     elif isinstance(stage, plan.CombinationStage):
-        _combination(session, found)
+        _combination(stage, session, found)
     elif isinstance(stage, plan.EnsembleStage):
         _ensemble(stage, session, found)
     elif isinstance(stage, plan.LearningCurveStage):
@@ -128,17 +129,33 @@ def _transfer(stage: plan.TransferStage, session: StudySession, found: Findings)
     found.outcomes.append(_outcome("transfer", found.transfer, found.base))
 
 
-def _combination(session: StudySession, found: Findings) -> None:
+def _combination(stage: plan.CombinationStage, session: StudySession, found: Findings) -> None:
     baseline = found.base.config
-    tried = {v.config.replace(label="") for v in found.variants}
-    configs = (
-        [c for c in combine(baseline, found.chosen) if c.replace(label="") not in tried]
-        if found.chosen
-        else []
+    known = {v.config.replace(label=""): v.config for v in found.variants}
+
+    def evaluate(configs: Sequence[RunConfig]) -> list[Score]:
+        # a configuration trained before (a remedy alone) is scored from its runs
+        configs = [known.get(c.replace(label=""), c) for c in configs]
+        session.expect(sum(c.replace(label="") not in known for c in configs) * len(session.seeds))
+        session.train(configs)
+        return [score([r.history for r in session.runs(c)]) for c in configs]
+
+    trials = joint_search(
+        baseline,
+        found.chosen,
+        evaluate,
+        trials=stage.search,
+        max_epochs=stage.max_epochs,
+        seed=session.seeds[0],
     )
-    session.expect(len(configs) * len(session.seeds))
-    session.train(configs)
-    found.combinations = [session.variant(c, "combination", baseline) for c in configs]
+    found.combinations = [
+        session.variant(c, "combination", baseline, name=c.label)
+        for c, _ in trials
+        if c.replace(label="") not in known  # a remedy alone is no combination
+    ]
+    if stage.search > 0 and len(trials) >= 2:  # what the trial budget bought
+        curve = progress_curve([s for _, s in trials])
+        found.validation_curves = (*found.validation_curves, curve)
     scratch = [*found.variants, *found.combinations]
     found.best_scratch = scratch[best([v.score for v in scratch])]
     # From the simplest up: a remedy alone (or a transfer strategy) must beat the baseline,
