@@ -67,7 +67,7 @@ def study_identity(
         options: the loader options (where the data lives is left out).
         classes, test, val, seeds, engine: as given to the study (engine resolved).
         device: the torch device (None: CUDA if available); only its type counts.
-        budget: the study's :class:`~nooverfit.studies.plan.StudyBudget`.
+        budget: the study's :class:`~nooverfit.studies.budget.StudyBudget`.
         source: the transfer source (a file is identified by its content too).
         custom_model: whether a ``model_factory`` builds the networks.
     """

@@ -33,7 +33,7 @@ class StudyOptions:
             where overfitting shows); None with ``train_size`` None uses the whole pool.
         train_size: total training-set size instead of per class.
         budget: ``"quick"``, ``"standard"``, ``"thorough"`` or a custom
-            :class:`~nooverfit.studies.plan.StudyBudget`.
+            :class:`~nooverfit.studies.budget.StudyBudget`.
         seeds: number of seeds (0..n-1) or the seeds themselves; each has its own split.
         engine: ``"auto"`` (fused), ``"fused"`` or ``"sequential"``.
         epochs: epochs of every run (default: the budget's, see :func:`plan.epochs_for`).
