@@ -216,6 +216,10 @@ def test_image_models_take_arrays_as_the_loader_gives_them(tmp_path):
     assert accuracy == result.test["recommended"].per_seed[0]
     with pytest.raises(BadInput, match=r"shape \(2, 5\); expected \(N, 1, 8, 8\)"):
         model.predict(np.zeros((2, 5)))
+    # scikit-learn's own digits (pixels 0-16) are off the scale the network trained on
+    # (pixels / 16): refused, not answered with a lower accuracy
+    with pytest.raises(BadInput, match=r"range from 0 to 16, but .* from 0 to 1; expected"):
+        model.predict(flat * 16)
 
 
 def test_the_default_studys_folder_predicts_its_test_accuracy(tiny_study):

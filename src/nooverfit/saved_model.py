@@ -106,6 +106,7 @@ def model_card(
         "ensemble": ensemble,
         "custom": custom,
         "raw_shape": list(dataset.in_shape),
+        "raw_range": _range(dataset.x),
         "columns": dataset.columns.to_dict() if dataset.columns is not None else None,
         "encodings": encodings,
         "members": [
@@ -118,6 +119,41 @@ def model_card(
         ],
         "refused": refused,
     }
+
+
+def _range(x: np.ndarray) -> list[float] | None:
+    """The smallest and largest finite value of the training features (None: none)."""
+    finite = np.asarray(x, dtype=np.float64)
+    finite = finite[np.isfinite(finite)]
+    return [float(finite.min()), float(finite.max())] if finite.size else None
+
+
+def check_scale(raw: np.ndarray, trained: Sequence[float] | None, kind: str) -> None:
+    """Refuse images or audio far off the scale the network trained on.
+
+    A network fed pixels on another scale (scikit-learn's digits as 0-16 where the study
+    trained on ``pixels / 16``) answers without complaint and loses accuracy: the study's
+    digits model drops from 96.7 % to 94.7 % on its own test split. Raw samples more than
+    one training span outside the training range are refused. Tabular rows are not
+    checked: new rows may rightly lie beyond the training pool's range.
+
+    Raises:
+        BadInput: names both ranges and the scale expected.
+    """
+    if kind == "tabular" or trained is None or raw.size == 0:
+        return
+    finite = raw[np.isfinite(raw)]
+    if finite.size == 0:
+        return
+    lo, hi = trained
+    span = max(hi - lo, 1e-12)
+    low, high = float(finite.min()), float(finite.max())
+    if low < lo - span or high > hi + span:
+        raise BadInput(
+            f"inputs range from {low:g} to {high:g}, but the network trained on values from "
+            f"{lo:g} to {hi:g}; expected samples on that scale (as load_dataset gives them, "
+            "e.g. digits' pixels / 16)"
+        )
 
 
 def _same(raw: np.ndarray, encoded: torch.Tensor) -> bool:
@@ -164,6 +200,7 @@ class StudyModel:
         self.kind: str = card["kind"]
         self.columns = Columns.from_dict(card["columns"]) if card["columns"] else None
         self.raw_shape: tuple[int, ...] = tuple(card["raw_shape"])
+        self.raw_range: list[float] | None = card.get("raw_range")  # absent in older cards
         self.networks = [n.eval() for n in networks]
         self.encodings = [
             card["encodings"][m["encoding"]] if m["encoding"] else None for m in card["members"]
@@ -185,6 +222,7 @@ class StudyModel:
         from nooverfit.train import EVAL_CHUNK
 
         raw = self.features(rows, unknown=unknown)
+        check_scale(raw, self.raw_range, self.kind)
         outputs = []
         with torch.no_grad():
             for net, record in zip(self.networks, self.encodings, strict=True):
