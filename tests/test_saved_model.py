@@ -14,9 +14,9 @@ import torch
 from conftest import TINY
 from nooverfit.config import RunConfig
 from nooverfit.data import load_dataset
-from nooverfit.data.fitted import apply_scaling, fit_scaling
+from nooverfit.data.fitted import apply_scaling
 from nooverfit.data.split import split_dataset
-from nooverfit.data.tabular import SCALINGS, scale_features
+from nooverfit.data.tabular import SCALINGS, fit_scaling, scale_features
 from nooverfit.data.tensors import prepare
 from nooverfit.errors import BadInput
 from nooverfit.models import build_model

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nooverfit._version import __version__
-from nooverfit.data.fitted import RECORDED, Columns, apply_scaling, fit_scaling
-from nooverfit.data.tabular import DEFAULT_SCALING
+from nooverfit.data.fitted import RECORDED, Columns, apply_scaling
+from nooverfit.data.tabular import DEFAULT_SCALING, fit_scaling
 from nooverfit.errors import BadInput
 
 if TYPE_CHECKING:

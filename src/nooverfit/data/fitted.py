@@ -4,9 +4,10 @@ training rows were: the one-hot categories of a CSV file's text columns
 (:mod:`nooverfit.data.tabular`), fitted on a split's training pool. Pure numpy.
 
 Records are plain lists and strings, ready for JSON, which keeps a float64 to its last
-bit: :func:`apply_scaling` of a record gives exactly the numbers
-:func:`~nooverfit.data.tabular.scale_features` gave the training run (the study checks
-this when it saves a model, see :mod:`nooverfit.saved_model`).
+bit. A scaling's record is the one :func:`~nooverfit.data.tabular.scale_features` itself
+fits and applies (:func:`~nooverfit.data.tabular.fit_scaling`), so :func:`apply_scaling`
+of it gives exactly the numbers the training run had (the study still checks this when it
+saves a model, see :mod:`nooverfit.saved_model`).
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from nooverfit.data.tabular import CLIP, check_scaling, piecewise_linear, ple_edges
+from nooverfit.data.tabular import SCALINGS, check_scaling, scale_with
 from nooverfit.errors import BadInput
 
-#: the scalings :func:`fit_scaling` records
-RECORDED = ("standard", "robust", "quantile", "ple")
+#: the scalings saved models record: all (``scale_features`` is ``scale_with`` of
+#: ``fit_scaling``'s record, so every scaling has one)
+RECORDED = SCALINGS
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 #: what :func:`encode_rows` does with a category its column never had in training
 UNKNOWN = ("error", "ignore")
@@ -190,56 +192,9 @@ def _float(text: str) -> float:
         return math.nan
 
 
-def fit_scaling(x: np.ndarray, pool: np.ndarray, scaling: str) -> dict[str, Any]:
-    """The statistics :func:`~nooverfit.data.tabular.scale_features` fits on the rows
-    ``pool`` of ``x`` ``(N, F)`` for ``scaling``, as a JSON-ready record for
-    :func:`apply_scaling`."""
-    check_scaling(scaling)
-    fit = x[pool].astype(np.float64)
-    if scaling == "standard":
-        std = fit.std(axis=0)
-        return {
-            "scaling": scaling,
-            "mean": fit.mean(axis=0).tolist(),
-            "std": np.where(std > 0, std, 1.0).tolist(),
-        }
-    if scaling == "robust":
-        q25, q75 = np.percentile(fit, [25, 75], axis=0)
-        half_range = (fit.max(axis=0) - fit.min(axis=0)) / 2
-        spread = q75 - q25
-        spread = np.where(spread > 0, spread, np.where(half_range > 0, half_range, 1.0))
-        return {
-            "scaling": scaling,
-            "median": np.median(fit, axis=0).tolist(),
-            "spread": spread.tolist(),
-        }
-    if scaling == "ple":
-        return {"scaling": scaling, "edges": ple_edges(fit).tolist()}
-    if scaling == "quantile":
-        return {
-            "scaling": scaling,
-            "quantiles": [_quantile_map(fit[:, j]) for j in range(x.shape[1])],
-        }
-    raise ValueError(f"no record of the {scaling!r} scaling; expected one of {RECORDED}")
-
-
-def _quantile_map(column: np.ndarray) -> list[list[float]] | None:
-    from statistics import NormalDist
-
-    values = np.sort(column)
-    if values[0] == values[-1]:
-        return None  # constant on the pool: encoded as 0
-    # each distinct value at the mid-rank of its copies (as data/tabular.py's _quantile)
-    distinct, first = np.unique(values, return_index=True)
-    last = np.append(first[1:], len(values))
-    ranks = ((first + last) / 2) / len(values)
-    normal = NormalDist()
-    levels = [normal.inv_cdf(min(max(r, 1e-3), 1 - 1e-3)) for r in ranks]
-    return [distinct.tolist(), levels]
-
-
 def apply_scaling(x: np.ndarray, record: dict[str, Any]) -> np.ndarray:
-    """Scale raw features ``x`` ``(N, F)`` with a record of :func:`fit_scaling`.
+    """Scale raw features ``x`` ``(N, F)`` with a record of
+    :func:`~nooverfit.data.tabular.fit_scaling`, as float32 like the training data.
 
     Returns:
         float32, ``(N, F)`` (``(N, F * bins)`` for ``ple``).
@@ -255,17 +210,4 @@ def apply_scaling(x: np.ndarray, record: dict[str, Any]) -> np.ndarray:
     features = len(record[stats[scaling]])
     if x.ndim != 2 or x.shape[1] != features:
         raise BadInput(f"features have shape {x.shape}; expected (rows, {features})")
-    if scaling == "standard":
-        mean, std = (np.asarray(record[k], dtype=np.float64) for k in ("mean", "std"))
-        return ((x - mean) / std).astype(np.float32)
-    if scaling == "robust":
-        median, spread = (np.asarray(record[k], dtype=np.float64) for k in ("median", "spread"))
-        z = (x - median) / spread
-        return (z / np.sqrt(1 + (z / CLIP) ** 2)).astype(np.float32)
-    if scaling == "ple":
-        return piecewise_linear(x, np.asarray(record["edges"], dtype=np.float64))
-    out = np.zeros(x.shape, dtype=np.float64)
-    for j, qmap in enumerate(record["quantiles"]):
-        if qmap is not None:
-            out[:, j] = np.interp(x[:, j], np.asarray(qmap[0]), np.asarray(qmap[1]))
-    return np.clip(out, -CLIP, CLIP).astype(np.float32)
+    return scale_with(x, record)

@@ -21,6 +21,8 @@ test rows). Pure numpy.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 SCALINGS = ("standard", "robust", "quantile", "ple")
@@ -52,16 +54,57 @@ def scale_features(x: np.ndarray, pool: np.ndarray, scaling: str = "standard") -
         The scaled features, float32, same shape; constant columns become 0. ``ple``
         returns more columns (see :func:`ple_edges`).
     """
+    return scale_with(x, fit_scaling(x, pool, scaling))
+
+
+def fit_scaling(x: np.ndarray, pool: np.ndarray, scaling: str) -> dict[str, Any]:
+    """The statistics of ``scaling`` fitted on the rows ``pool`` of ``x`` ``(N, F)``: a
+    record of plain lists (JSON keeps a float64 to its last bit), which :func:`scale_with`
+    applies; saved models store it (:mod:`nooverfit.data.fitted`)."""
     check_scaling(scaling)
     fit = x[pool].astype(np.float64)
     if scaling == "standard":
-        mean, std = fit.mean(axis=0), fit.std(axis=0)
-        return ((x - mean) / np.where(std > 0, std, 1.0)).astype(np.float32)
+        std = fit.std(axis=0)
+        return {
+            "scaling": scaling,
+            "mean": fit.mean(axis=0).tolist(),
+            "std": np.where(std > 0, std, 1.0).tolist(),
+        }
     if scaling == "robust":
-        return _robust(x, fit)
+        q25, q75 = np.percentile(fit, [25, 75], axis=0)
+        spread = q75 - q25
+        # A feature with an empty interquartile range (a rare binary category) falls back
+        # to half its range, then to 1.
+        half_range = (fit.max(axis=0) - fit.min(axis=0)) / 2
+        spread = np.where(spread > 0, spread, np.where(half_range > 0, half_range, 1.0))
+        return {
+            "scaling": scaling,
+            "median": np.median(fit, axis=0).tolist(),
+            "spread": spread.tolist(),
+        }
     if scaling == "ple":
-        return piecewise_linear(x, ple_edges(fit))
-    return _quantile(x, fit)
+        return {"scaling": scaling, "edges": ple_edges(fit).tolist()}
+    return {"scaling": scaling, "quantiles": [_quantile_map(fit[:, j]) for j in range(x.shape[1])]}
+
+
+def scale_with(x: np.ndarray, record: dict[str, Any]) -> np.ndarray:
+    """Scale ``x`` ``(N, F)`` with a record of :func:`fit_scaling` (float32; ``(N, F * T)``
+    for ``ple``)."""
+    scaling = record["scaling"]
+    if scaling == "standard":
+        mean, std = (np.asarray(record[k], dtype=np.float64) for k in ("mean", "std"))
+        return ((x - mean) / std).astype(np.float32)
+    if scaling == "robust":
+        median, spread = (np.asarray(record[k], dtype=np.float64) for k in ("median", "spread"))
+        z = (x - median) / spread
+        return (z / np.sqrt(1 + (z / CLIP) ** 2)).astype(np.float32)
+    if scaling == "ple":
+        return piecewise_linear(x, np.asarray(record["edges"], dtype=np.float64))
+    out = np.zeros(x.shape, dtype=np.float64)
+    for j, qmap in enumerate(record["quantiles"]):
+        if qmap is not None:  # None: constant on the pool, carries nothing
+            out[:, j] = np.interp(x[:, j], np.asarray(qmap[0]), np.asarray(qmap[1]))
+    return np.clip(out, -CLIP, CLIP).astype(np.float32)
 
 
 def ple_edges(fit: np.ndarray, bins: int = PLE_BINS) -> np.ndarray:
@@ -90,32 +133,19 @@ def piecewise_linear(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return z.reshape(len(x), -1).astype(np.float32)
 
 
-def _robust(x: np.ndarray, fit: np.ndarray) -> np.ndarray:
-    median = np.median(fit, axis=0)
-    q25, q75 = np.percentile(fit, [25, 75], axis=0)
-    spread = q75 - q25
-    # A feature with an empty interquartile range (a rare binary category) falls back to
-    # half its range, then to 1.
-    half_range = (fit.max(axis=0) - fit.min(axis=0)) / 2
-    spread = np.where(spread > 0, spread, np.where(half_range > 0, half_range, 1.0))
-    z = (x - median) / spread
-    return (z / np.sqrt(1 + (z / CLIP) ** 2)).astype(np.float32)
-
-
-def _quantile(x: np.ndarray, fit: np.ndarray) -> np.ndarray:
+def _quantile_map(column: np.ndarray) -> list[list[float]] | None:
+    """A column's quantile map: its distinct pool values and their standard-normal levels
+    (None when the column is constant on the pool)."""
     from statistics import NormalDist
 
-    out = np.zeros(x.shape, dtype=np.float64)
+    values = np.sort(column)
+    if values[0] == values[-1]:
+        return None
+    # Each distinct pool value at the mid-rank of its copies, so a binary feature maps to
+    # two symmetric points instead of the extremes.
+    distinct, first = np.unique(values, return_index=True)
+    last = np.append(first[1:], len(values))
+    ranks = ((first + last) / 2) / len(values)
     normal = NormalDist()
-    for j in range(x.shape[1]):
-        values = np.sort(fit[:, j])
-        if values[0] == values[-1]:
-            continue  # constant on the pool: carries nothing
-        # Each distinct pool value at the mid-rank of its copies, so a binary feature maps
-        # to two symmetric points instead of the extremes.
-        distinct, first = np.unique(values, return_index=True)
-        last = np.append(first[1:], len(values))
-        ranks = ((first + last) / 2) / len(values)
-        levels = np.array([normal.inv_cdf(min(max(r, 1e-3), 1 - 1e-3)) for r in ranks])
-        out[:, j] = np.interp(x[:, j], distinct, levels)
-    return np.clip(out, -CLIP, CLIP).astype(np.float32)
+    levels = [normal.inv_cdf(min(max(r, 1e-3), 1 - 1e-3)) for r in ranks]
+    return [distinct.tolist(), levels]
