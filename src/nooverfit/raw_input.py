@@ -107,7 +107,7 @@ def _text(row: Mapping[str, Any], name: str, r: int) -> str:
 def _csv(
     path: Path, columns: Columns | None, raw_shape: Sequence[int], unknown: str
 ) -> np.ndarray:
-    from nooverfit.data.sources import read_table
+    from nooverfit.data.sources import check_rows, read_table
 
     header, body = read_table(path)
     _nonempty(len(body), f"CSV file {path}'s rows")
@@ -124,9 +124,7 @@ def _csv(
             f"CSV file {path} has no column {missing[0]!r}; expected the study's feature "
             f"columns: {', '.join(c.name for c in columns.features)}"
         )
-    for r, row in enumerate(body):
-        if len(row) != len(header):
-            raise BadInput(f"{path} row {r + 2} has {len(row)} fields, expected {len(header)}")
+    check_rows(path, header, body)
     at = [header.index(c.name) for c in columns.features]
     cells = [[row[i] for row in body] for i in at]
     return encode_rows(columns, cells, unknown=unknown, where=f" of {path}")

@@ -5,6 +5,7 @@ torchvision's MNIST, Fashion-MNIST and CIFAR-10 (read from disk; downloaded only
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +106,14 @@ def read_table(path: Path) -> tuple[list[str], list[list[str]]]:
     return [h.strip() for h in rows[0]], [r for r in rows[1:] if r]
 
 
+def check_rows(path: Path, header: Sequence[str], body: Sequence[Sequence[str]]) -> None:
+    """Raise ``BadInput`` (a ``ValueError``) at the first row of ``body`` whose field count
+    differs from the header's (rows numbered as in the file, the header being row 1)."""
+    for r, row in enumerate(body):
+        if len(row) != len(header):
+            raise BadInput(f"{path} row {r + 2} has {len(row)} fields, expected {len(header)}")
+
+
 def load_csv(
     arg: str | None, *, target: str | None = None, group: str | None = None, **_: Any
 ) -> Dataset:
@@ -143,9 +152,7 @@ def load_csv(
     t = header.index(target)
     g = header.index(group) if group is not None else -1
     features = [i for i in range(len(header)) if i not in (t, g)]
-    for r, row in enumerate(body):
-        if len(row) != len(header):
-            raise ValueError(f"{path} row {r + 2} has {len(row)} fields, expected {len(header)}")
+    check_rows(path, header, body)
     # Numeric columns as they are, text columns one-hot (data/columns.py).
     names, cells = [header[i] for i in features], [[row[i] for row in body] for i in features]
     x, encoded = encode_columns(names, cells, order=_natural, where=f" of {path}")
