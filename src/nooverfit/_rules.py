@@ -204,7 +204,9 @@ def _underfit(ev: Evidence, weak: bool) -> bool:
         return (ev.extra["val_first"] - raw_low) / raw_low < LEARNED_LITTLE
     if not np.isfinite(train).all():
         return False
-    drop = (float(train[0]) - float(np.min(train))) / low
+    # the fall of the training curve as it was logged, not only at validated epochs: a
+    # run validated every second epoch fell as far as one validated every epoch
+    drop = (ev.extra["train_start"] - min(ev.extra["train_low"], float(np.min(train)))) / low
     # validation's own fall guards against a training curve whose first value was logged
     # late (a per-step log sampled every few steps)
     val_drop = (float(val[0]) - low) / low
@@ -283,6 +285,7 @@ def _evidence(
     tail_drop = cv.tail_drop(v_raw)
     significance = cv.tail_significance(v_raw)
     real = train_raw[np.isfinite(train_raw)]  # the training values actually logged
+    logged = cv.smooth(real) if real.size else real  # ... smoothed as a curve of their own
     early_stopped = history.stop_reason in _EARLY_STOPS
     learned = 0.0
     if has_train and train[0] > 0:
@@ -347,5 +350,7 @@ def _evidence(
             "val_low": float(np.min(v_raw)) if n else math.nan,
             "accuracy_bound": float(bounded),
             "train_late": float(np.median(real[real.size // 2 :])) if real.size else math.nan,
+            "train_start": float(real[0]) if real.size else math.nan,
+            "train_low": float(np.min(logged)) if real.size else math.nan,
         },
     )
