@@ -39,7 +39,9 @@ The rules, in order:
    points lower) while validation no longer falls; or the network memorized its training
    set (training at ``MEMORIZED`` of validation) while validation, no longer falling,
    ended less than ``UNLEARNED`` of its level below its first evaluation (what was
-   learned fits the training samples, not the task). Without a logged training accuracy, a
+   learned fits the training samples, not the task); or it memorized its training set
+   while validation's line over the last third climbs by over a third of ``RISE`` and by
+   ``CLIMB`` residual standard deviations. Without a logged training accuracy, a
    classifier's training cross-entropy ``L`` bounds it from below by ``1 - L / ln 2``
    (every mistake costs at least ln 2 nats). A ratio to a training loss near zero is never
    read as divergence.
@@ -109,6 +111,10 @@ MEMORIZED = 0.3
 #: carries over: a network that learned the task takes validation well below where its
 #: first epoch left it (a ratio of the curve to itself: no scale, no penalty involved).
 UNLEARNED = 0.25
+#: Residual standard deviations by which validation's line over the last third must climb
+#: (by more than a third of ``RISE`` of its level) for a network that memorized its
+#: training set to be overfitting while its smoothed curve has not yet risen ``RISE / 3``.
+CLIMB = 1.0
 _EARLY_STOPS = ("patience", "generalization_loss", "progress_quotient", "up")
 
 
@@ -331,6 +337,14 @@ def _evidence(
         and v_raw[0] - val[-1] < unlearned
     ):
         signal = "memorized"  # training fitted, validation ended about where it started
+    elif (
+        has_train
+        and train[-1] <= MEMORIZED * val[-1]
+        and tail_drop < -RISE / 3
+        and cv.tail_clearance(v_raw) <= -CLIMB
+        and low <= n - 3
+    ):
+        signal = "memorized"  # training fitted, validation climbing beyond its noise
     return Evidence(
         epochs=epochs,
         train=train,
