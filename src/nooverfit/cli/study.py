@@ -58,6 +58,13 @@ def study(
     classes: Annotated[
         str | None, typer.Option(help="Keep only these classes, e.g. 5-9 (relabelled from 0).")
     ] = None,
+    classic: Annotated[
+        bool,
+        typer.Option(
+            help="Also fit tuned classic models (logistic, SVC, forest, boosting) on the "
+            "same splits, for the report's comparison."
+        ),
+    ] = True,
     device: opt.Device = None,
     out: Annotated[Path, typer.Option(help="Output folder (a study there resumes).")] = Path(
         "study"
@@ -92,6 +99,7 @@ def study(
             device=device,
             source=source,
             classes=classes,
+            classic=classic,
             progress=show,
             target=target,
             data_dir=data_dir,

@@ -145,6 +145,7 @@ def study(
         val=opts.val,
         source=None if opts.source is None else str(getattr(opts.source, "task", opts.source)),
         class_subset=None if opts.classes is None else str(opts.classes),
+        classic=opts.classic,
     )
     return run_plan(stages, session, asked, start=start)
 
@@ -160,6 +161,7 @@ class Asked:
     val: float | int
     source: str | None = None
     class_subset: str | None = None
+    classic: bool = False  # fit the classic models on the same splits (.classic)
 
 
 def run_plan(
@@ -199,6 +201,10 @@ def run_plan(
         if members is None
         else _test_ensemble(session, members),
     }
+    if asked.classic:  # its seconds go with the stages' (results.json's "costs")
+        began = time.perf_counter()
+        found.extras["classic"] = _classic(session, base, asked.budget)
+        costs.append(session.cost("classic models", [], time.perf_counter() - began))
     if members is not None:
         found.extras["ensemble"] = {
             **describe_ensemble(members),
@@ -279,6 +285,21 @@ def _card(
         if transfer
         else None,
     )
+
+
+def _classic(session: StudySession, base: Variant, budget: str) -> dict[str, Any]:
+    """The classic models on each seed's split, the baseline's training indices
+    (:mod:`.classic`)."""
+    from nooverfit.studies.classic import references
+
+    if session.progress is not None:
+        session.progress("stage: classic models", session.finished, session.finished)
+    train = session.train_indices(base.config)
+    splits = {s: (train[s], session.data[s].split.val, session.data[s].split.test) for s in train}
+    found = references(
+        session.dataset.x, session.dataset.y, session.dataset.kind, splits, budget=budget
+    )
+    return found
 
 
 def _test_ensemble(session: StudySession, members: Members) -> TestScore:
