@@ -41,7 +41,9 @@ def test_cli_study_prints_stage_lines_paired_figures_json_or_nothing(tmp_path):
     assert summary["evidence"]["test"]["candidate"] == results["test"]["recommended"]["per_seed"]
     assert summary["paths"]["report"].endswith("report.html")
 
-    assert set(results["extras"]["classic"]["models"]) == {"logistic", "svc", "forest", "boosting"}
+    classic = results["extras"]["classic"]
+    assert set(classic["models"]) == {"logistic", "svc", "forest", "boosting"}
+    assert f"Classic model best on validation: {classic['best']}, test" in flat
     quiet = CliRunner().invoke(app, [*ARGS, "--out", str(out), "--quiet", "--no-classic"])
     assert quiet.exit_code == 0 and quiet.output == ""
     assert "classic" not in json.loads((out / "results.json").read_text())["extras"]

@@ -200,6 +200,7 @@ def summary(result: StudyResult, paths: dict[str, Path]) -> dict[str, object]:
 
 def _summary(result: StudyResult) -> None:
     from nooverfit.report import cost_line, pct, points, word
+    from nooverfit.studies.classic import against
     from nooverfit.studies.evidence import PairedDifference, evidence
 
     ev = evidence(result)
@@ -262,6 +263,14 @@ def _summary(result: StudyResult) -> None:
             f"Paired by seed, recommended − baseline on test: {points(ev.test.interval.mean)} "
             f"points, 95 % interval {interval(ev.test)} (per seed {per_seed}): "
             f"[bold]{ev.test.interval.reading}[/]",
+            highlight=False,
+        )
+    classic = result.extras.get("classic")
+    vs = against(classic, t["recommended"].per_seed) if classic else None
+    if vs is not None:
+        console.print(
+            f"Classic model best on validation: {vs['model']}, test {pct(vs['test'])}% on the "
+            f"same splits; recommended − {vs['model']}: {points(vs['diff'])} points",
             highlight=False,
         )
     if result.costs:
