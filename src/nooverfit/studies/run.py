@@ -274,16 +274,23 @@ def _card(
     configs = [recommended.config] if members is None else list(members.configs)
     runs = [c.replace(seed=seed) for c in configs]
     transfer = any(strategy_of(c) is not None for c in runs)
+    # A transfer network is rebuilt from its source: a file or torchvision spec can be
+    # named in the card; a source given as a Python object cannot.
+    source = session.source
+    spec = None
+    if transfer and isinstance(source, str):
+        spec = source if source.startswith("torchvision:") else str(Path(source).resolve())
     return model_card(
         session.dataset,
         [(c, session.split_data(c)) for c in runs],
         name=recommended.name,
         ensemble=members is not None,
         custom=session.factory is not None,
-        refused="it is a transfer network, rebuilt from its source; expected a network "
-        "trained from scratch"
-        if transfer
+        refused="it is a transfer network whose source was given as a Python object; "
+        "expected a source file (Source.save(PATH), then source=PATH) to rebuild it"
+        if transfer and spec is None
         else None,
+        source=spec,
     )
 
 
