@@ -43,9 +43,9 @@ def record(source: object, config: RunConfig, in_shape: Sequence[int]) -> dict[s
     try:
         loaded = Source.load(source)
     except ValueError:  # a bare state dict: the run's model family, its output count
-        from nooverfit.transfer.backbones import load_pretrained
-
         from torch import nn
+
+        from nooverfit.transfer.backbones import load_pretrained
 
         model = load_pretrained(source, config=config, in_shape=in_shape).model
         head = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
