@@ -71,8 +71,15 @@ def test_halved_points_are_hollow_and_the_caption_says_why():
         for v, t, h in ((0.9, 1.0, 0), (0.95, 1.0, 0), (0.6, 0.62, 2))
     ]
     curve = validation_curve("l2", [1e-4, 1e-3, 1e-1], scores, [0.0] * 3)
-    assert curve.halved == (False, False, True)
-    assert "stopped at mid-training" in curve_view(curve).caption
+    assert curve.halved == (0.0, 0.0, 1.0)
+    # the halved value is not placed: no blue "underfit" span, no sentence about one
+    assert curve.regions == ("overfit", "fit", "halved")
+    view = curve_view(curve)
+    assert "their runs were stopped at mid-training" in view.caption
+    assert "Blue" not in view.caption and [r for *_, r in view.regions] == ["overfit"]
+    partly = Score(0.6, 0.0, 0.5, 0.62, 0.0, 0.1, 0.02, 10, 2, halved=1)
+    some = validation_curve("l2", [1e-4, 1e-1], [scores[1], partly], [0.0] * 2)
+    assert "some of their seeds were stopped" in curve_view(some).caption
     ax = plot_validation_curve(curve).axes[0]
     hollow = [
         ln for ln in ax.get_lines() if ln.get_markerfacecolor() == "white" and len(ln.get_xdata())

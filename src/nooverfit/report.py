@@ -238,8 +238,10 @@ def cost_line(result: StudyResult) -> str:
     st = result.settings
     stages = ", ".join(
         f"{c.stage} {c.seconds:.0f} s ({c.runs} runs, {c.steps} steps)"
-        for c in result.costs
         if c.runs
+        else f"{c.stage} {c.seconds:.0f} s"
+        for c in result.costs
+        if c.runs or c.stage == "classic models"  # the one stage that takes time untrained
     )
     steps = sum(c.steps for c in result.costs)
     flops = sum(c.flops for c in result.costs)

@@ -56,7 +56,7 @@ def model_card(
     ensemble: bool,
     custom: bool = False,
     refused: str | None = None,
-    source: str | None = None,
+    source: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """What ``best_model.json`` records of a recommendation (its ``weights`` entry is added
     by :func:`save_card`).
@@ -70,9 +70,9 @@ def model_card(
         custom: whether the network is a user's own (a ``model_factory``'s): loading it
             then needs the module (:func:`load_study_model`'s ``module``).
         refused: why the model cannot be rebuilt from the card; None when it can.
-        source: for a transfer network, the source it was prepared from (an absolute
-            ``nooverfit pretrain`` file or ``torchvision:NAME[:PATH]``): loading rebuilds
-            the source's architecture from it.
+        source: for a transfer network, its source's architecture
+            (:func:`nooverfit.transfer.architecture.record`): loading prepares that
+            architecture again for the study's classes and inputs, then loads the weights.
 
     Each encoding's statistics are checked: applied to the raw features they must give the
     training data bit for bit, else the card says so in ``refused`` and a loaded model
@@ -277,8 +277,8 @@ def load_study_model(folder: str | Path, *, module: nn.Module | None = None) -> 
         FileNotFoundError: no such folder.
         BadInput: not a study folder, a folder written before ``best_model.json`` existed,
             a ``best_model.pt`` that is not the one the card describes, a
-            recommendation that cannot be rebuilt here (a transfer network whose source
-            was a Python object), or a transfer network whose source file is gone.
+            recommendation that cannot be rebuilt here (a transfer network from a network
+            loaded in Python).
     """
     from nooverfit._io import read_checkpoint
 
@@ -382,17 +382,21 @@ def _member(
     strategy = strategy_of(config)
     if strategy is None:
         return build_model(config, in_shape, len(card["classes"]), kind=card["kind"])
-    from nooverfit.transfer.runs import as_pretrained, transfer_model
+    from nooverfit.transfer.architecture import pretrained
+    from nooverfit.transfer.runs import transfer_model
 
     source = card.get("source")
-    if not source:
-        raise BadInput(f"{where} holds a transfer network but its card names no source")
-    try:
-        pretrained = as_pretrained(source, config=config, in_shape=in_shape)
-    except FileNotFoundError:
+    if not isinstance(source, dict):
         raise BadInput(
-            f"{where} holds a transfer network prepared from {source}, which does not exist "
-            "here; expected the source file the study was given"
+            f"{where} holds a transfer network but its card records no source architecture; "
+            "expected a card written by nooverfit study with a transfer recommendation"
+        )
+    try:
+        network = pretrained(source)
+    except (ValueError, KeyError) as err:
+        raise BadInput(
+            f"{where}'s transfer source cannot be rebuilt ({err}); expected a nooverfit or "
+            "torchvision architecture"
         ) from None
     target = _Target(in_shape, card["kind"], len(card["classes"]))
-    return transfer_model(pretrained, target, strategy=strategy, seed=config.seed).model  # type: ignore[arg-type]
+    return transfer_model(network, target, strategy=strategy, seed=config.seed).model  # type: ignore[arg-type]

@@ -269,10 +269,13 @@ def _summary(result: StudyResult) -> None:
     vs = against(classic, t["recommended"].per_seed) if classic else None
     if vs is not None:
         console.print(
-            f"Classic model best on validation: {vs['model']}, test {pct(vs['test'])}% on the "
-            f"same splits; recommended − {vs['model']}: {points(vs['diff'])} points",
+            f"Classic model best on validation: {vs.model}, test {pct(vs.test)}% on the "
+            f"same splits; recommended − {vs.model}: {points(vs.diff)} points",
             highlight=False,
         )
+    elif classic:
+        why = "; ".join(f"{k}: {v}" for k, v in classic["skipped"].items())
+        console.print(f"Classic models not fitted: {why}", highlight=False)
     if result.costs:
         console.print(cost_line(result), highlight=False)
     for role, check in result.extras.get("shortcut", {}).items():

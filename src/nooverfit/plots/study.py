@@ -114,9 +114,11 @@ def curve_view(curve: ValidationCurve) -> CurveView:
     if edge:
         parts.append(f"The chosen value is at the edge of the grid: try {edge} values.")
     if any(curve.halved):
+        some = any(0 < h < 1 for h in curve.halved)
         parts.append(
-            "Hollow points were stopped at mid-training, clearly behind their grid "
-            "(successive halving): their accuracies are from then."
+            f"Hollow points: {'some of their seeds' if some else 'their runs'} were stopped "
+            "at mid-training, clearly behind their grid (successive halving), so their "
+            "accuracies are from then and their region is not shaded."
         )
     return CurveView(curve.param, log, tuple(spans), edge, " ".join(parts))
 

@@ -4,10 +4,12 @@ A network that a tuned SVC or random forest beats on the same data is not worth 
 and a user can only see that when both are scored alike. Each seed's split is used as the
 networks use it: fitted on the baseline's training indices, each model's setting chosen on
 the validation indices, the chosen one scored once on the test indices. Features are the
-data set's own (images and spectrogram-like inputs flattened); logistic regression and the
-SVC get them standardized on the training rows, the trees as they are; missing values are
-filled with the training rows' medians (the trees would not need it; one input for all
-keeps the comparison simple).
+data set's own (images flattened; data sets hold no missing values); logistic regression
+and the SVC get them standardized on the training rows, the trees as they are.
+
+A side comparison must never cost the study its result: a model that cannot be fitted
+(one class in the training rows, a scikit-learn error) or would take too long (the RBF
+SVC on many rows, the trees on many rows times features) is skipped with the reason.
 
 Plumbing around scikit-learn, kept out of the decision logic: nothing here changes what
 the study recommends, only what the report shows beside it.
@@ -26,6 +28,13 @@ import numpy as np
 SVC_MAX_ROWS = 10_000
 #: Above this many features per sample no classic model is fitted (raw audio, large images).
 MAX_FEATURES = 4096
+#: Above this many training rows x features the forest and boosting are skipped (their
+#: full grids take minutes per seed on one thread beyond it).
+TREES_MAX_CELLS = 2_000_000
+#: Above this many features the forest does not try ``max_features=1.0`` (every feature at
+#: every split: slow, and rarely the best on wide data).
+ALL_FEATURES_MAX = 100
+MODELS = ("logistic", "svc", "forest", "boosting")
 
 #: Row indices into the data set, as a list or an array.
 Indices = Sequence[int] | np.ndarray
@@ -73,12 +82,39 @@ GRIDS = {"light": LIGHT, "full": FULL}
 
 @dataclass(frozen=True)
 class ClassicScore:
-    """One model on one seed's split: the setting chosen on validation and its scores."""
+    """One model on one seed's split: the setting chosen on validation and its scores.
+
+    Attributes:
+        model: ``"logistic"``, ``"svc"``, ``"forest"`` or ``"boosting"``.
+        params: the chosen setting, as ``(name, value)`` pairs.
+        val_accuracy: its validation accuracy.
+        test_accuracy: its test accuracy, scored once.
+    """
 
     model: str
-    params: dict[str, Any]
+    params: tuple[tuple[str, Any], ...]
     val_accuracy: float
     test_accuracy: float
+
+
+@dataclass(frozen=True)
+class ClassicComparison:
+    """The recommended network against the classic model a user choosing on validation
+    would take, on the same test splits.
+
+    Attributes:
+        model: that model's name.
+        test: its mean test accuracy.
+        diff: mean of the seed-paired test differences, network - model.
+        per_seed: those differences, in seed order.
+        better_on_test: the classic models whose mean test accuracy is above the network's.
+    """
+
+    model: str
+    test: float
+    diff: float
+    per_seed: tuple[float, ...]
+    better_on_test: tuple[str, ...]
 
 
 def features(x: np.ndarray) -> np.ndarray:
@@ -86,45 +122,65 @@ def features(x: np.ndarray) -> np.ndarray:
     return np.asarray(x, dtype=np.float64).reshape(len(x), -1)
 
 
-def skipped(rows: int, width: int, kind: str) -> dict[str, str]:
-    """Models that are not fitted on this data, with why (empty: all four are)."""
+def skipped(rows: int, width: int, kind: str, classes: int = 2) -> dict[str, str]:
+    """Models that are not fitted on this data, with why (empty: all four are).
+
+    Args:
+        rows: training rows (the largest over seeds).
+        width: features per sample.
+        kind: the data set's kind.
+        classes: the fewest distinct labels among the seeds' training rows.
+    """
     if kind == "audio":
-        why = "raw audio is no feature table"
-        return {m: why for m in ("logistic", "svc", "forest", "boosting")}
+        return dict.fromkeys(MODELS, "raw audio is no feature table")
     if width > MAX_FEATURES:
-        why = f"{width} features per sample, more than {MAX_FEATURES}"
-        return {m: why for m in ("logistic", "svc", "forest", "boosting")}
+        return dict.fromkeys(MODELS, f"{width} features per sample, more than {MAX_FEATURES}")
+    if classes < 2:
+        return dict.fromkeys(MODELS, "the training rows hold one class")
+    out = {}
     if rows > SVC_MAX_ROWS:
-        return {"svc": f"{rows} training rows, more than {SVC_MAX_ROWS} (its cost is quadratic)"}
-    return {}
+        out["svc"] = f"{rows} training rows, more than {SVC_MAX_ROWS} (its cost is quadratic)"
+    if rows * width > TREES_MAX_CELLS:
+        why = f"{rows} training rows x {width} features, more than {TREES_MAX_CELLS:,} cells"
+        out |= {"forest": why, "boosting": why}
+    return out
 
 
 def fit_split(
     x: np.ndarray,
     y: np.ndarray,
-    train: np.ndarray,
-    val: np.ndarray,
-    test: np.ndarray,
+    split: tuple[np.ndarray, np.ndarray, np.ndarray],
     *,
     seed: int,
     grids: ClassicGrids = LIGHT,
     skip: Sequence[str] = (),
-) -> list[ClassicScore]:
-    """Fit each model's settings on ``train``, choose on ``val``, score once on ``test``.
+) -> tuple[list[ClassicScore], dict[str, str]]:
+    """Fit each model's settings on the training rows, choose on validation, score the
+    chosen one once on test.
 
-    ``x`` holds flat feature rows (:func:`features`). Ties on validation keep the earlier
-    setting (the grids list the simpler or more regularized first). One thread: the study
-    process shares its cores with torch.
+    Args:
+        x: flat feature rows (:func:`features`).
+        y: labels.
+        split: the ``(train, validation, test)`` row indices.
+        seed: the seed of the forest and the boosting.
+        grids: the settings tried.
+        skip: models not to fit.
+
+    Returns:
+        The scores of the models fitted, and the models that failed, with the first line
+        of their error. Ties on validation keep the earlier setting (the grids list the
+        simpler or more regularized first). One thread: the study shares its cores.
     """
     from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
     from sklearn.svm import SVC
     from threadpoolctl import threadpool_limits
 
-    filled = _filled(x, train)
-    mean, std = filled[train].mean(axis=0), filled[train].std(axis=0)
-    scaled = (filled - mean) / np.where(std > 0, std, 1.0)
+    train, val, test = split
+    mean, std = x[train].mean(axis=0), x[train].std(axis=0)
+    scaled = (x - mean) / np.where(std > 0, std, 1.0)
     gamma = 1.0 / (scaled.shape[1] * max(float(scaled[train].var()), 1e-12))
+    forest = [f for f in grids.forest if f != 1.0 or x.shape[1] <= ALL_FEATURES_MAX]
     models: dict[str, tuple[Callable[..., Any], list[dict[str, Any]], np.ndarray]] = {
         "logistic": (
             lambda **p: LogisticRegression(max_iter=2000, **p),
@@ -134,55 +190,54 @@ def fit_split(
         "svc": (SVC, [{"C": c, "gamma": g * gamma} for c, g in grids.svc], scaled),
         "forest": (
             lambda **p: RandomForestClassifier(n_estimators=grids.trees, random_state=seed, **p),
-            [{"max_features": f} for f in grids.forest],
-            filled,
+            [{"max_features": f} for f in forest],
+            x,
         ),
         "boosting": (
             lambda **p: HistGradientBoostingClassifier(random_state=seed, **p),
             [{"learning_rate": r, "max_leaf_nodes": n} for r, n in grids.boosting],
-            filled,
+            x,
         ),
     }
-    found = []
+    found, failed = [], {}
     with threadpool_limits(1), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence warnings of tiny grids' extremes
         for name, (make, settings, data) in models.items():
             if name in skip or not settings:  # an empty grid: the model is not tried
                 continue
-            best: tuple[float, Any, dict[str, Any]] = (-1.0, None, {})
-            for params in settings:
-                model = make(**params).fit(data[train], y[train])
-                acc = float(model.score(data[val], y[val]))
-                if acc > best[0]:
-                    best = (acc, model, params)
-            test_acc = float(best[1].score(data[test], y[test]))
-            found.append(ClassicScore(name, dict(best[2]), best[0], test_acc))
-    return found
-
-
-def _filled(x: np.ndarray, train: np.ndarray) -> np.ndarray:
-    """``x`` with missing values replaced by the training rows' column medians (0 where a
-    column has no training value)."""
-    if not np.isnan(x).any():
-        return x
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # an all-NaN column's median
-        median = np.nanmedian(x[train], axis=0)
-    median = np.where(np.isnan(median), 0.0, median)
-    return np.where(np.isnan(x), median, x)
+            try:
+                best: tuple[float, Any, dict[str, Any]] = (-1.0, None, {})
+                for params in settings:
+                    model = make(**params).fit(data[train], y[train])
+                    acc = float(model.score(data[val], y[val]))
+                    if acc > best[0]:
+                        best = (acc, model, params)
+                test_acc = float(best[1].score(data[test], y[test]))
+            except (ValueError, MemoryError) as err:  # a side comparison never fails a study
+                failed[name] = (str(err).strip().splitlines() or [type(err).__name__])[0]
+                continue
+            found.append(ClassicScore(name, tuple(best[2].items()), best[0], test_acc))
+    return found, failed
 
 
 def summarize(per_seed: Sequence[Sequence[ClassicScore]]) -> dict[str, Any]:
-    """Per model: mean validation and test accuracy over seeds, each seed's scores and
-    settings; ``best``: the model with the highest mean validation accuracy (the one a
-    user choosing on validation would take)."""
+    """The per-seed scores as ``results.json`` records them.
+
+    Returns:
+        ``models``: per model, each seed's validation and test accuracy and chosen
+        setting, and the means (``val_mean``, ``test_mean``, ``test_std``); ``best``: the
+        model with the highest mean validation accuracy (the one a user choosing on
+        validation would take), None when none was fitted.
+    """
     models: dict[str, dict[str, Any]] = {}
     for scores in per_seed:
         for s in scores:
             m = models.setdefault(s.model, {"val": [], "test": [], "params": []})
             m["val"].append(s.val_accuracy)
             m["test"].append(s.test_accuracy)
-            m["params"].append(s.params)
+            m["params"].append(dict(s.params))
+    # a model that failed on some seed is left out: its mean would pair other seeds
+    models = {k: m for k, m in models.items() if len(m["test"]) == len(per_seed)}
     for m in models.values():
         m["val_mean"] = float(np.mean(m["val"]))
         m["test_mean"] = float(np.mean(m["test"]))
@@ -199,44 +254,70 @@ def references(
     *,
     budget: str = "quick",
 ) -> dict[str, Any]:
-    """The four classic models on each seed's ``(train, val, test)`` indices: the
-    :func:`summarize` of :func:`fit_split` per seed, with ``skipped`` (model -> why) and
-    the ``grid`` used (``light`` for the quick budget, else ``full``)."""
-    flat = features(x)
+    """The four classic models on each seed's split, as ``results.json`` records them.
+
+    Args:
+        x: the data set's samples.
+        y: its labels.
+        kind: its kind (``"audio"`` is not fitted).
+        splits: seed -> ``(train, validation, test)`` indices.
+        budget: the study's budget name: ``standard`` and ``thorough`` get the full grid,
+            any other the light one.
+
+    Returns:
+        :func:`summarize`'s record, with ``skipped`` (model -> why it was not fitted or
+        failed) and the ``grid`` used.
+    """
+    y = np.asarray(y)
+    width = int(np.prod(x.shape[1:]))
     rows = max(len(t) for t, _, _ in splits.values())
-    skip = skipped(rows, flat.shape[1], kind)
-    name = "light" if budget == "quick" else "full"
-    per_seed = [
-        fit_split(
-            flat,
-            np.asarray(y),
-            *(np.asarray(i, dtype=np.int64) for i in idx),
+    fewest = min(len(np.unique(y[np.asarray(t, dtype=np.int64)])) for t, _, _ in splits.values())
+    skip = skipped(rows, width, kind, fewest)
+    name = "full" if budget in ("standard", "thorough") else "light"
+    per_seed = []
+    for seed, idx in splits.items():
+        if len(skip) == len(MODELS):
+            break
+        parts = [np.asarray(i, dtype=np.int64) for i in idx]
+        # only the rows the split uses, as float64 (not a copy of the whole data set)
+        rows_used = np.unique(np.concatenate(parts))
+        local = tuple(np.searchsorted(rows_used, p) for p in parts)
+        scores, failed = fit_split(
+            features(x[rows_used]),
+            y[rows_used],
+            (local[0], local[1], local[2]),
             seed=seed,
             grids=GRIDS[name],
             skip=tuple(skip),
         )
-        for seed, idx in splits.items()
-        if len(skip) < 4
-    ]
+        per_seed.append(scores)
+        skip |= {k: f"failed on seed {seed}: {why}" for k, why in failed.items()}
     return {**summarize(per_seed), "skipped": skip, "grid": name}
 
 
-def against(found: Mapping[str, Any], network: Sequence[float]) -> dict[str, Any] | None:
-    """The recommended network's test accuracy (``network``, per seed) against the classic
-    model a user would pick on validation (``found``: :func:`references`): that model's
-    name, its mean test accuracy and the seed-paired difference network - model (mean
-    and per seed); None when no classic model was fitted."""
+def against(found: Mapping[str, Any], network: Sequence[float]) -> ClassicComparison | None:
+    """The recommended network's test accuracy against the classic model best on
+    validation.
+
+    Args:
+        found: :func:`references`' record.
+        network: the recommended network's test accuracy per seed, in the same seed order.
+
+    Returns:
+        The comparison, or None when no classic model was fitted.
+    """
     best = found.get("best")
     if best is None:
         return None
     model = found["models"][best]
     diffs = [n - m for n, m in zip(network, model["test"], strict=True)]
-    return {
-        "model": best,
-        "test": model["test_mean"],
-        "diff": float(np.mean(diffs)),
-        "per_seed": diffs,
-        "better_on_test": sorted(
-            k for k, m in found["models"].items() if m["test_mean"] > float(np.mean(network))
+    mean = float(np.mean(network))
+    return ClassicComparison(
+        model=best,
+        test=model["test_mean"],
+        diff=float(np.mean(diffs)),
+        per_seed=tuple(diffs),
+        better_on_test=tuple(
+            sorted(k for k, m in found["models"].items() if m["test_mean"] > mean)
         ),
-    }
+    )

@@ -24,11 +24,12 @@ class ValidationCurve:
         values: its values, ascending.
         train, train_std, val, val_std: accuracies per value.
         chosen: the value selected on validation.
-        regions: per value, ``"overfit"``, ``"underfit"`` or ``"fit"``.
+        regions: per value, ``"overfit"``, ``"underfit"``, ``"fit"`` or ``"halved"``
+            (stopped at mid-training: not placed).
         stronger: ``"up"`` if larger values regularize more (lambda, dropout), ``"down"`` if
             smaller ones do (width).
-        halved: per value, whether successive halving stopped any of its runs at
-            mid-training (their accuracies are from then; empty in older results).
+        halved: per value, the share of its seeds' runs that successive halving stopped
+            at mid-training (their accuracies are from then; empty in older results).
     """
 
     param: str
@@ -40,7 +41,7 @@ class ValidationCurve:
     chosen: float
     regions: tuple[str, ...]
     stronger: str
-    halved: tuple[bool, ...] = ()
+    halved: tuple[float, ...] = ()
 
 
 def validation_curve(
@@ -56,7 +57,9 @@ def validation_curve(
     A value is on the *overfit* side when it regularizes less than the chosen value and its
     validation accuracy is worse by more than the tolerance while training accuracy stays
     high; on the *underfit* side when it regularizes more and validation accuracy is worse.
-    Tolerance: ``max(0.005, std of the chosen value's val accuracy)``.
+    Tolerance: ``max(0.005, std of the chosen value's val accuracy)``. A value whose runs
+    successive halving stopped is *halved*: its accuracies are from mid-training, so they
+    say nothing about which side it is on.
     """
     order = np.argsort(values)
     vals = [float(values[i]) for i in order]
@@ -68,7 +71,9 @@ def validation_curve(
     for i, s in enumerate(sc):
         weaker = i < best_i if stronger == "up" else i > best_i
         worse = s.val_accuracy < sc[best_i].val_accuracy - tol
-        if not worse:
+        if s.halved:
+            regions.append("halved")
+        elif not worse:
             regions.append("fit")
         elif weaker:
             regions.append("overfit")
@@ -84,7 +89,7 @@ def validation_curve(
         chosen=vals[best_i],
         regions=tuple(regions),
         stronger=stronger,
-        halved=tuple(s.halved > 0 for s in sc),
+        halved=tuple(s.halved / max(s.seeds, 1) for s in sc),
     )
 
 

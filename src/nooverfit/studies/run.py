@@ -274,23 +274,26 @@ def _card(
     configs = [recommended.config] if members is None else list(members.configs)
     runs = [c.replace(seed=seed) for c in configs]
     transfer = any(strategy_of(c) is not None for c in runs)
-    # A transfer network is rebuilt from its source: a file or torchvision spec can be
-    # named in the card; a source given as a Python object cannot.
-    source = session.source
-    spec = None
-    if transfer and isinstance(source, str):
-        spec = source if source.startswith("torchvision:") else str(Path(source).resolve())
+    # A transfer network is rebuilt from its source's architecture, which the card keeps
+    # (its weights are the saved ones): a loaded network's architecture is not known.
+    source = None
+    if transfer:
+        from nooverfit.transfer.architecture import record
+
+        first = next(c for c in runs if strategy_of(c) is not None)
+        source = record(session.source, first, session.split_data(first).in_shape)
     return model_card(
         session.dataset,
         [(c, session.split_data(c)) for c in runs],
         name=recommended.name,
         ensemble=members is not None,
         custom=session.factory is not None,
-        refused="it is a transfer network whose source was given as a Python object; "
-        "expected a source file (Source.save(PATH), then source=PATH) to rebuild it"
-        if transfer and spec is None
+        refused="it is a transfer network from a network loaded in Python, whose "
+        "architecture is not recorded; expected a source file, a torchvision: spec or a "
+        "Source (nooverfit.transfer.pretrain) to rebuild it"
+        if transfer and source is None
         else None,
-        source=spec,
+        source=source,
     )
 
 
@@ -303,10 +306,9 @@ def _classic(session: StudySession, base: Variant, budget: str) -> dict[str, Any
         session.progress("stage: classic models", session.finished, session.finished)
     train = session.train_indices(base.config)
     splits = {s: (train[s], session.data[s].split.val, session.data[s].split.test) for s in train}
-    found = references(
+    return references(
         session.dataset.x, session.dataset.y, session.dataset.kind, splits, budget=budget
     )
-    return found
 
 
 def _test_ensemble(session: StudySession, members: Members) -> TestScore:

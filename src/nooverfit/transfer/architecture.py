@@ -1,0 +1,88 @@
+"""A transfer source's architecture as plain data, so that a saved transfer network can be
+rebuilt without the source's file: its weights are replaced by the saved ones anyway.
+
+``record`` turns a source into a JSON-able dict (``best_model.json`` keeps it);
+``pretrained`` builds an untrained network of that architecture.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from nooverfit.config import RunConfig
+from nooverfit.transfer.backbones import Pretrained
+from nooverfit.transfer.pretrain import Source
+
+
+def record(source: object, config: RunConfig, in_shape: Sequence[int]) -> dict[str, Any] | None:
+    """The architecture of a transfer ``source`` as plain data.
+
+    Args:
+        source: a :class:`Source`, a ``nooverfit pretrain`` file, a bare state dict file,
+            ``torchvision:NAME[:PATH]``, or a loaded :class:`Pretrained`.
+        config: the transfer run's config (a bare state dict is of its model family).
+        in_shape: the target's sample shape (a bare state dict's input).
+
+    Returns:
+        ``{"kind": "nooverfit", "config", "in_shape", "classes", "task"}`` or
+        ``{"kind": "torchvision", "name", "task"}``; None for a loaded network, whose
+        architecture nothing records.
+
+    Raises:
+        FileNotFoundError, ValueError: a source file that is gone or not a source (as
+            :func:`~nooverfit.transfer.backbones.load_pretrained` raises).
+    """
+    if isinstance(source, Source):
+        return _nooverfit(source.config, source.in_shape, source.classes, source.task)
+    if not isinstance(source, str):
+        return None
+    kind, sep, rest = source.partition(":")
+    if kind == "torchvision" and sep:
+        return {"kind": "torchvision", "name": rest.partition(":")[0], "task": source}
+    try:
+        loaded = Source.load(source)
+    except ValueError:  # a bare state dict: the run's model family, its output count
+        from nooverfit.transfer.backbones import load_pretrained
+
+        from torch import nn
+
+        model = load_pretrained(source, config=config, in_shape=in_shape).model
+        head = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
+        return _nooverfit(config, tuple(in_shape), head.out_features, source)
+    return _nooverfit(loaded.config, loaded.in_shape, loaded.classes, loaded.task)
+
+
+def _nooverfit(
+    config: RunConfig, in_shape: Sequence[int], classes: int, task: str
+) -> dict[str, Any]:
+    return {
+        "kind": "nooverfit",
+        "config": config.to_dict(),
+        "in_shape": [int(s) for s in in_shape],
+        "classes": classes,
+        "task": task,
+    }
+
+
+def pretrained(architecture: dict[str, Any]) -> Pretrained:
+    """An untrained network of a :func:`record`'s architecture (nothing is read from disk
+    or downloaded).
+
+    Raises:
+        ValueError: an unknown kind or torchvision model.
+    """
+    if architecture["kind"] == "torchvision":
+        from torchvision import models
+
+        name = architecture["name"]
+        return Pretrained(models.get_model(name, weights=None), None, architecture["task"])
+    if architecture["kind"] != "nooverfit":
+        raise ValueError(f"unknown source kind {architecture['kind']!r}")
+    from nooverfit.models import build_model
+
+    in_shape = tuple(int(s) for s in architecture["in_shape"])
+    model = build_model(
+        RunConfig.from_dict(architecture["config"]), in_shape, int(architecture["classes"])
+    )
+    return Pretrained(model, in_shape, architecture["task"])
