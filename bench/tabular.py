@@ -168,12 +168,19 @@ def references(
     return out
 
 
-def run_study(path: Path, target: str, seeds: int, budget: str) -> dict[str, Any]:
-    """The study on the CSV, as ``nooverfit study --train-per-class 0`` runs it."""
+def run_study(
+    path: Path, target: str, seeds: int, budget: str, changes: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The study on the CSV, as ``nooverfit study --train-per-class 0`` runs it
+    (``changes``: fields of the named budget replaced, e.g. ``{"copies": 8}``)."""
+    import dataclasses
+
     from nooverfit.studies import study
+    from nooverfit.studies.budget import get_budget
 
     start, cpu = time.perf_counter(), time.process_time()
-    result = study(f"csv:{path}", target=target, train_per_class=None, seeds=seeds, budget=budget)
+    chosen: Any = dataclasses.replace(get_budget(budget), **changes) if changes else budget
+    result = study(f"csv:{path}", target=target, train_per_class=None, seeds=seeds, budget=chosen)
     seconds = time.perf_counter() - start
     settings = result.settings
     runs = settings["runs"] if isinstance(settings, dict) else settings.runs
@@ -194,13 +201,26 @@ def run_study(path: Path, target: str, seeds: int, budget: str) -> dict[str, Any
         "recommended": result.recommended.score.val_accuracy,
         "baseline": result.baseline.score.val_accuracy,
     }
+    # what the selection saw: the remedies that helped, the best combination or trial
+    rows["helped"] = [o.remedy for o in result.remedies if o.helped]
+    if result.combinations:
+        top = max(result.combinations, key=lambda v: v.score.val_accuracy)
+        rows["best_combination"] = [top.name, top.score.val_accuracy]
     rows["extra"] = {k: list(v.per_seed) for k, v in result.test.items()}
     # optimizer steps per stage: the cost of a stage apart from the machine's load
     rows["steps"] = {c.stage: c.steps for c in result.costs}
     return rows
 
 
-def measure(spec: TabularSet, cache: Path, *, tag: str, seeds: int, budget: str) -> dict[str, Any]:
+def measure(
+    spec: TabularSet,
+    cache: Path,
+    *,
+    tag: str,
+    seeds: int,
+    budget: str,
+    changes: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Study and references of one data set, from the cache where there."""
     import pandas as pd
 
@@ -209,7 +229,7 @@ def measure(spec: TabularSet, cache: Path, *, tag: str, seeds: int, budget: str)
     if study_file.exists():
         found = json.loads(study_file.read_text())
     else:
-        found = run_study(path, spec.target, seeds, budget)
+        found = run_study(path, spec.target, seeds, budget, changes)
         study_file.write_text(json.dumps(found))
     ref_file = cache / f"{spec.name}.refs.json"
     refs = json.loads(ref_file.read_text()) if ref_file.exists() else {}
@@ -287,6 +307,12 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument(
+        "--copies", type=int, help="most copies of the choice averaged (default: the budget's)"
+    )
+    parser.add_argument(
+        "--tabular-search", type=int, help="joint-search trials without growth (default: 0)"
+    )
+    parser.add_argument(
         "--cached", action="store_true", help="only the data sets whose study is cached"
     )
     parser.add_argument(
@@ -300,10 +326,15 @@ def main() -> None:
     specs = [d for d in DATASETS if not args.only or d.name in args.only]
     if args.cached:
         specs = [d for d in specs if (args.cache / f"{d.name}.study.{args.tag}.json").exists()]
+    changes = {
+        k: v
+        for k, v in (("copies", args.copies), ("tabular_search", args.tabular_search))
+        if v is not None
+    }
     found = {}
     for spec in specs:
         found[spec.name] = measure(
-            spec, args.cache, tag=args.tag, seeds=args.seeds, budget=args.budget
+            spec, args.cache, tag=args.tag, seeds=args.seeds, budget=args.budget, changes=changes
         )
         print(f"{spec.name}: done", flush=True)
     load = os.getloadavg()[0]

@@ -138,3 +138,45 @@ def test_a_study_with_a_search_budget_trains_its_trials_and_reports_their_curve(
         in captions(result)["validation_search_trials"]
     )
     assert captions(result)["validation_search_trials"] in html
+
+
+def test_space_without_growth_keeps_the_knobs_and_drops_width_depth_and_steps():
+    merged = combine(BASE, CHOSEN)[0]
+    grown = dict(search_space(BASE, merged, CHOSEN, max_epochs=600).dims)
+    space = dict(search_space(BASE, merged, CHOSEN, max_epochs=600, grow=False).dims)
+    # the merged width is the baseline's here, so width is no dimension at all
+    assert set(grown) - set(space) == {"width", "depth", "steps"}
+    assert space["dropout"] == grown["dropout"] and space["cosine"] == (False, True)
+    assert space["lr"] == (1e-3, 3e-3) and space["batchnorm"] == (True, False)
+    # a smaller width that helped is searched against the baseline's, never twice it
+    narrow = {**CHOSEN, "capacity": BASE.replace(width=8)}
+    merged8 = combine(BASE, narrow)[0]
+    space8 = dict(search_space(BASE, merged8, narrow, max_epochs=600, grow=False).dims)
+    assert space8["width"] == (8, 16)
+
+
+def test_search_without_growth_never_trains_a_dearer_trial():
+    found = _search(_additive, trials=8, round_size=4, seed=0, grow=False)
+    assert len(found) == 3 + 8
+    assert all((c.width, c.depth, c.epochs) == (16, 2, 100) for c, _ in found)
+    best = max(found, key=lambda r: r[1].val_accuracy)[0]
+    assert best.cosine  # the one additive gain within reach is found
+
+
+def test_tabular_search_runs_on_tabular_data_only_without_growth_where_search_is_off():
+    from nooverfit.studies import plan
+
+    base = RunConfig(model="mlp", width=256, epochs=50)
+    quick4 = dataclasses.replace(plan.BUDGETS["quick"], tabular_search=4)
+
+    def combination(budget: plan.StudyBudget, tabular: bool) -> plan.CombinationStage:
+        stages = plan.study_stages(base, budget, tabular=tabular)
+        return next(s for s in stages if isinstance(s, plan.CombinationStage))
+
+    assert combination(quick4, True) == plan.CombinationStage(4, 600, grow=False)
+    assert combination(quick4, False).search == 0  # images and audio: unchanged
+    # the quick budget's default runs no trials (measured: none won on bench/tabular.py)
+    assert combination(plan.BUDGETS["quick"], True).search == 0
+    # a budget with its own search keeps it, growth included
+    standard = dataclasses.replace(plan.BUDGETS["standard"], tabular_search=4)
+    assert combination(standard, True) == plan.CombinationStage(8, 600, grow=True)

@@ -1,7 +1,15 @@
 import pytest
 
 from nooverfit.history import History
-from nooverfit.studies.select import Score, choose, improves, lowers_loss, paired_gain, score
+from nooverfit.studies.select import (
+    Score,
+    breaks_tie,
+    choose,
+    improves,
+    lowers_loss,
+    paired_gain,
+    score,
+)
 
 
 def _score(*per_seed, loss=0.5):
@@ -111,3 +119,21 @@ def test_pick_ensemble_takes_the_lowest_loss_among_those_that_beat_the_choice():
     tied = dataclasses.replace(more_accurate, val_loss=lower_loss.val_loss)
     assert pick_ensemble([lower_loss, tied], base) == 1
     assert pick_ensemble([lower_loss, lower_loss], base) == 0
+
+
+def test_breaks_tie_only_where_every_seed_ties_and_log_loss_drops_beyond_noise():
+    base = _lossy((1.0, 1.0, 1.0), (0.10, 0.12, 0.08))
+    # loss drops 0.05, 0.06, 0.04 (mean 0.05, standard error 0.01/sqrt(3)): a clear drop
+    sharper = _lossy((1.0, 1.0, 1.0), (0.05, 0.06, 0.04))
+    assert breaks_tie(sharper, base)
+    assert choose([[base], [sharper]]) == (1, 0)
+    # one seed a row worse: no tie, and no accuracy gain either -> the baseline stays
+    worse = _lossy((1.0, 0.98, 1.0), (0.05, 0.06, 0.04))
+    assert not breaks_tie(worse, base) and choose([[base], [worse]]) == (0, 0)
+    # drops 0.05, -0.02, 0.04: mean 0.0233 < 2 standard errors (2 * 0.0219) -> noise
+    noisy = _lossy((1.0, 1.0, 1.0), (0.05, 0.14, 0.04))
+    assert not breaks_tie(noisy, base) and choose([[base], [noisy]]) == (0, 0)
+    # a drop below the 0.01-nat floor does not count
+    assert not breaks_tie(_lossy((1.0, 1.0, 1.0), (0.095, 0.115, 0.075)), base)
+    # without per-seed values there is nothing to pair
+    assert not breaks_tie(_score(1.0, 1.0, 1.0, loss=0.01), _score(1.0, 1.0, 1.0))

@@ -48,6 +48,14 @@ class StudyBudget:
             augmentation strength (off in ``quick``: on digits it did not change the default
             study's recommendation and cost 7 % more steps; see ``bench/small_data.py``).
         search: trials of the combination stage's joint search (:mod:`.search`; 0: none).
+        tabular_search: trials of that search on tabular data (nooverfit's networks) where
+            ``search`` is 0, over the knobs, batch norm, the cosine rate and the learning
+            rate only (no wider, deeper or longer trials: ``grow=False`` of
+            :func:`~.search.search_space`), so that a small tabular study stays cheap.
+            0 in every budget: on ``bench/tabular.py``'s 8 design sets, 8 such trials in
+            the quick budget ran on the 3 where a remedy helped (mroz, oj, womenlf), cost
+            +34 to +43 % of the study's optimizer steps there and changed no
+            recommendation (no trial beat the best remedy by the noise margin).
     """
 
     epochs: int
@@ -74,6 +82,7 @@ class StudyBudget:
     augment_epochs: float | None = None
     cosine: bool = False
     search: int = 0
+    tabular_search: int = 0
 
     def fixed(self) -> StudyBudget:
         """This budget as before issue 21: fixed epochs, no curve following, no halving."""

@@ -121,10 +121,12 @@ class TransferStage:
 @dataclass(frozen=True)
 class CombinationStage:
     """The helpful remedies together (:func:`~.combine.combine`), ``search`` trials of the
-    joint search (:mod:`.search`, <= ``max_epochs``); the recommendation, on validation."""
+    joint search (:mod:`.search`, <= ``max_epochs``; ``grow``: trials may be wider, deeper
+    or longer); the recommendation, on validation."""
 
     search: int = 0
     max_epochs: int = 600
+    grow: bool = True
 
 
 @dataclass(frozen=True)
@@ -214,7 +216,10 @@ def study_stages(
     stages: list[Stage] = [RemediesStage(baseline, grids, budget.halving)]
     if transfer:
         stages.append(TransferStage(tuple(transfer_config(baseline, s) for s in STUDY_STRATEGIES)))
-    stages.append(CombinationStage(budget.search, budget.max_epochs))
+    if budget.search == 0 and tabular and budget.tabular_search > 0:
+        stages.append(CombinationStage(budget.tabular_search, budget.max_epochs, grow=False))
+    else:
+        stages.append(CombinationStage(budget.search, budget.max_epochs))
     if budget.ensembles:
         stages.append(EnsembleStage(budget.ensembles, budget.copies if tabular else 0))
     if learning_curve and baseline.train_per_class is not None:

@@ -81,7 +81,12 @@ def _levels(field: str, value: float) -> tuple[float, ...]:
 
 
 def search_space(
-    baseline: RunConfig, merged: RunConfig, chosen: dict[str, RunConfig], *, max_epochs: int
+    baseline: RunConfig,
+    merged: RunConfig,
+    chosen: dict[str, RunConfig],
+    *,
+    max_epochs: int,
+    grow: bool = True,
 ) -> Space:
     """The dimensions of the joint search around ``merged`` (the helpful remedies
     together): each helpful remedy's knob (chosen, half, off; see :func:`_levels`),
@@ -89,6 +94,10 @@ def search_space(
     (one block or layer more), the cosine-annealed rate, the learning rate (x1, x3) and
     the steps (the epochs times 1, 2 or 4, at most
     ``max_epochs``). Pure.
+
+    ``grow=False`` (the quick budget's search on tabular data) leaves out what makes a
+    trial dearer than the baseline: twice the width, one more layer and more steps; the
+    width is then the merged one or the baseline's.
     """
     dims: list[tuple[str, tuple[Any, ...]]] = []
     for remedy in chosen:
@@ -97,14 +106,18 @@ def search_space(
             if value > 0:
                 dims.append((field, _levels(field, value)))
     dims.append(("batchnorm", (merged.batchnorm, not merged.batchnorm)))
-    widths = (merged.width, 2 * baseline.width, baseline.width)
-    dims.append(("width", tuple(dict.fromkeys(widths))))
-    dims.append(("depth", (merged.depth, merged.depth + 1)))
+    widths: tuple[int, ...] = (merged.width, 2 * baseline.width, baseline.width)
+    if not grow:
+        widths = (merged.width, baseline.width)
+    if len(set(widths)) > 1:
+        dims.append(("width", tuple(dict.fromkeys(widths))))
+    if grow:
+        dims.append(("depth", (merged.depth, merged.depth + 1)))
     dims.append(("cosine", (merged.cosine, not merged.cosine)))
     dims.append(("lr", (merged.lr, 3 * merged.lr)))  # batch norm affords a larger step
     most = max(max_epochs, merged.epochs)
     steps = tuple(f for f in STEPS if f == 1 or merged.epochs * f <= most)
-    if len(steps) > 1:
+    if grow and len(steps) > 1:
         dims.append(("steps", steps))
     if merged.early_stopping is not None:
         dims.append(("early_stopping", (merged.early_stopping, None)))
@@ -150,6 +163,7 @@ def joint_search(
     round_size: int = 4,
     max_epochs: int = 600,
     seed: int = 0,
+    grow: bool = True,
 ) -> list[tuple[RunConfig, Score]]:
     """Train and score :func:`~.combine.combine`'s candidates, then ``trials`` more
     proposed by TPE in rounds of ``round_size``, each round trained as one batch.
@@ -164,6 +178,7 @@ def joint_search(
         round_size: trials per round (each round waits for the scores of the last).
         max_epochs: the most epochs a trial may train.
         seed: the sampler's seed.
+        grow: whether trials may be wider, deeper or train longer (:func:`search_space`).
 
     Returns:
         Every distinct configuration tried, with its score, in the order tried (labels
@@ -182,7 +197,7 @@ def joint_search(
             tried.update(zip(fresh, evaluate(named), strict=True))
 
     run(first)
-    space = search_space(baseline, merged, chosen, max_epochs=max_epochs)
+    space = search_space(baseline, merged, chosen, max_epochs=max_epochs, grow=grow)
     if trials > 0 and space.size > 1:
         _tpe_rounds(merged, space, run, tried, trials, round_size, seed)
     return [(c.replace(label=name(c, baseline, merged)), s) for c, s in tried.items()]

@@ -156,10 +156,22 @@ def lowers_loss(
     return gain >= floor and gain >= margin * se and accuracy >= -1e-12
 
 
+def breaks_tie(candidate: Score, reference: Score, *, margin: float = MARGIN) -> bool:
+    """Whether ``candidate`` ties ``reference``'s validation accuracy on every seed (a
+    validation set every network gets right: penguins, 100 % on each seed for every
+    variant) and :func:`lowers_loss` beyond noise: where accuracy cannot choose, the
+    proper score of the predicted probabilities does. False without per-seed values."""
+    a, b = candidate.val_per_seed, reference.val_per_seed
+    if not a or len(a) != len(b) or any(abs(x - y) > 1e-12 for x, y in zip(a, b, strict=True)):
+        return False
+    return lowers_loss(candidate, reference, margin=margin)
+
+
 def choose(levels: Sequence[Sequence[Score]], *, margin: float = MARGIN) -> tuple[int, int]:
     """Selection from the simplest up: ``levels[0]`` holds the baseline, later levels
     ever more complex candidates (one remedy, combinations, ensembles). The best of each
-    level (:func:`best`) replaces the choice so far only if it :func:`improves` on it.
+    level (:func:`best`) replaces the choice so far only if it :func:`improves` on it,
+    or ties it on every seed and lowers its log loss (:func:`breaks_tie`).
 
     Returns:
         ``(level, index)`` of the chosen candidate.
@@ -172,7 +184,9 @@ def choose(levels: Sequence[Sequence[Score]], *, margin: float = MARGIN) -> tupl
         if not scores:
             continue
         i = best(scores)
-        if improves(scores[i], current, margin=margin):
+        if improves(scores[i], current, margin=margin) or breaks_tie(
+            scores[i], current, margin=margin
+        ):
             level, index, current = lv, i, scores[i]
     return level, index
 

@@ -147,6 +147,7 @@ def _combination(stage: plan.CombinationStage, session: StudySession, found: Fin
         trials=stage.search,
         max_epochs=stage.max_epochs,
         seed=session.seeds[0],
+        grow=stage.grow,
     )
     found.combinations = [
         session.variant(c, "combination", baseline, name=c.label)
