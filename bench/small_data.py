@@ -123,10 +123,12 @@ def run_one(
     engine: str,
     cosine: bool = False,
     search: int = 0,
+    pseudo: Sequence[float] = (),
 ) -> SeedResult:
     """One size and seed: the study, then the two references on the study's indices
     (``cosine``: the study also tries the cosine-annealed rate, alone and with each
-    augmentation strength; ``search``: trials of the combination stage's joint search)."""
+    augmentation strength; ``search``: trials of the combination stage's joint search;
+    ``pseudo``: thresholds of the pseudo-labels remedy on the pool's unused images)."""
     dataset = load_dataset("digits")
     x, y = flat(dataset.x), dataset.y
     split = make_split(y, test=0.5, val=150, seed=seed)
@@ -142,7 +144,9 @@ def run_one(
         test=0.5,
         val=150,
         seeds=[seed],
-        budget=dataclasses.replace(BENCH_BUDGET, cosine=cosine, search=search),
+        budget=dataclasses.replace(
+            BENCH_BUDGET, cosine=cosine, search=search, pseudo=tuple(pseudo)
+        ),
         engine=engine,
         epochs=epochs,
         learning_curves=False,
@@ -167,6 +171,7 @@ def _task(size: str, seed: int, options: dict[str, Any]) -> SeedResult:
     key = "-".join(str(options[k]) for k in ("model", "width", "depth", "steps", "tag"))
     key += "-cosine" if options["cosine"] else ""
     key += f"-search{options['search']}" if options["search"] else ""
+    key += "-pseudo" + "_".join(f"{t:g}" for t in options["pseudo"]) if options["pseudo"] else ""
     cached = Path(options["cache"]) / f"{key}-{size}-{seed}.json"
     if cached.exists():
         return SeedResult(**json.loads(cached.read_text()))
@@ -190,6 +195,7 @@ def _run_task(size: str, seed: int, options: dict[str, Any]) -> SeedResult:
         engine=options["engine"],
         cosine=options["cosine"],
         search=options["search"],
+        pseudo=options["pseudo"],
     )
 
 
@@ -264,6 +270,15 @@ def main() -> None:
         help="trials of the combination stage's joint search (studies/search.py)",
     )
     parser.add_argument(
+        "--unlabeled",
+        nargs="*",
+        type=float,
+        default=[],
+        metavar="THRESHOLD",
+        help="the pseudo-labels remedy on the pool's unused images, at these confidence "
+        "thresholds (studies/unlabeled.py; default: off)",
+    )
+    parser.add_argument(
         "--threads", type=int, default=1, help="torch threads per job (0: default)"
     )
     parser.add_argument("--jobs", type=int, default=3, help="studies run in parallel processes")
@@ -286,6 +301,7 @@ def main() -> None:
         "tag": args.tag,
         "cosine": args.cosine,
         "search": args.search,
+        "pseudo": tuple(args.unlabeled),
         "cache": args.cache,
     }
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
@@ -304,6 +320,8 @@ def main() -> None:
     print()
     remedy = " + cosine remedy" if args.cosine else ""
     remedy += f" + joint search of {args.search} trials" if args.search else ""
+    if args.unlabeled:
+        remedy += " + pseudo-labels at " + ", ".join(f"{t:g}" for t in args.unlabeled)
     print(
         f"digits, test accuracy %, mean ± std over seeds {args.seeds}; "
         f"nooverfit {args.model} width={args.width} depth={args.depth}{remedy}, "

@@ -48,6 +48,8 @@ class StudyBudget:
             augmentation strength (off in ``quick``: on digits it did not change the default
             study's recommendation and cost 7 % more steps; see ``bench/small_data.py``).
         search: trials of the combination stage's joint search (:mod:`.search`; 0: none).
+        pseudo: confidence thresholds of the pseudo-labels remedy (:mod:`.unlabeled`),
+            tried where the training set leaves pool samples unused; () for none.
     """
 
     epochs: int
@@ -74,6 +76,7 @@ class StudyBudget:
     augment_epochs: float | None = None
     cosine: bool = False
     search: int = 0
+    pseudo: tuple[float, ...] = ()
 
     def fixed(self) -> StudyBudget:
         """This budget as before issue 21: fixed epochs, no curve following, no halving."""
