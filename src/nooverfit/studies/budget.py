@@ -49,7 +49,8 @@ class StudyBudget:
             study's recommendation and cost 7 % more steps; see ``bench/small_data.py``).
         search: trials of the combination stage's joint search (:mod:`.search`; 0: none).
         pseudo: confidence thresholds of the pseudo-labels remedy (:mod:`.unlabeled`),
-            tried where the training set leaves pool samples unused; () for none.
+            tried where a training subset of images leaves pool images unused; () for
+            none (``quick``: the default study keeps its cost).
     """
 
     epochs: int
@@ -115,6 +116,7 @@ BUDGETS: dict[str, StudyBudget] = {
         follow=2.0,
         halving=0.5,
         search=8,
+        pseudo=(0.5, 0.9),
     ),
     "thorough": StudyBudget(
         epochs=300,
@@ -136,6 +138,7 @@ BUDGETS: dict[str, StudyBudget] = {
         follow=2.0,
         halving=0.5,
         search=16,
+        pseudo=(0.5, 0.9),
     ),
 }
 
