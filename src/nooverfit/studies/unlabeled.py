@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -39,7 +39,6 @@ from nooverfit.studies.select import admissible, best, improves
 if TYPE_CHECKING:
     from nooverfit.studies.plan import UnlabeledStage
     from nooverfit.studies.session import StudySession
-    from nooverfit.studies.stages import Findings
 
 #: a student's optimizer steps, as a multiple of its configuration's on the subset alone
 STEPS = 1.0
@@ -120,7 +119,7 @@ Teacher = Callable[[Variant, int], nn.Module]
 
 
 def run_unlabeled(
-    stage: UnlabeledStage, session: StudySession, found: Findings, teacher: Teacher
+    stage: UnlabeledStage, session: StudySession, found: Any, teacher: Teacher
 ) -> None:
     """Label the unused pool with the choice so far, train a student per threshold on every
     seed, and record the remedy's row, its validation curve and the new choice.
@@ -128,7 +127,8 @@ def run_unlabeled(
     Args:
         stage: the thresholds.
         session: the study's data and runs (each student's data is registered there).
-        found: the findings so far (the choice is ``found.recommended``).
+        found: the findings so far, a :class:`~.stages.Findings` (the choice is
+            ``found.recommended``; not imported here, since :mod:`.stages` imports this).
         teacher: the trained network of a variant on a seed (an ensemble's: its average).
     """
     choice = found.recommended
@@ -212,7 +212,7 @@ def run_unlabeled(
 
 
 def _students_ensemble(
-    session: StudySession, found: Findings, variants: list[Variant]
+    session: StudySession, found: Any, variants: list[Variant]
 ) -> list[Variant]:
     """The average of every threshold's student (none for fewer than two): their labels
     differ, so their errors do; trains nothing."""
