@@ -32,12 +32,13 @@ on the whole pool.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import math
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,6 +80,10 @@ class SeedResult:
         refs: each reference's test accuracy (see ``bench/tabular.py``'s ``REFERENCES``).
         recommended_name: what the recommendation changes relative to the baseline.
         seconds: wall time of the study (s).
+        before: with the pseudo-labels remedy, the test accuracy of the choice it started
+            from (the study's recommendation without it), scored by this benchmark; the
+            study's own selection never sees it. None without the remedy.
+        pseudo_seconds: wall time of the pseudo-labels stage (s; 0 without it).
     """
 
     recommended: float
@@ -86,6 +91,8 @@ class SeedResult:
     refs: dict[str, float]
     recommended_name: str
     seconds: float
+    before: float | None = None
+    pseudo_seconds: float = 0.0
 
 
 def epochs_for(per_class: int | None, pool: int, *, steps: int, batch_size: int = 32) -> int:
@@ -123,30 +130,35 @@ def run_one(
     engine: str,
     cosine: bool = False,
     search: int = 0,
+    pseudo: Sequence[float] = (),
 ) -> SeedResult:
     """One size and seed: the study, then the two references on the study's indices
     (``cosine``: the study also tries the cosine-annealed rate, alone and with each
-    augmentation strength; ``search``: trials of the combination stage's joint search)."""
+    augmentation strength; ``search``: trials of the combination stage's joint search;
+    ``pseudo``: thresholds of the pseudo-labels remedy on the pool's unused images)."""
     dataset = load_dataset("digits")
     x, y = flat(dataset.x), dataset.y
     split = make_split(y, test=0.5, val=150, seed=seed)
     train = split.train(y, train_per_class=per_class)
     epochs = epochs_for(per_class, len(split.pool), steps=steps)
     start = time.perf_counter()
-    result = study(
-        dataset,
-        model=model,
-        width=width,
-        depth=depth,
-        train_per_class=per_class,
-        test=0.5,
-        val=150,
-        seeds=[seed],
-        budget=dataclasses.replace(BENCH_BUDGET, cosine=cosine, search=search),
-        engine=engine,
-        epochs=epochs,
-        learning_curves=False,
-    )
+    with _score_the_choice_before(bool(pseudo)) as before:
+        result = study(
+            dataset,
+            model=model,
+            width=width,
+            depth=depth,
+            train_per_class=per_class,
+            test=0.5,
+            val=150,
+            seeds=[seed],
+            budget=dataclasses.replace(
+                BENCH_BUDGET, cosine=cosine, search=search, pseudo=tuple(pseudo)
+            ),
+            engine=engine,
+            epochs=epochs,
+            learning_curves=False,
+        )
     seconds = time.perf_counter() - start
     if not same_split(result.splits[0], split) or sorted(result.train_indices[seed]) != sorted(
         train.tolist()
@@ -159,7 +171,35 @@ def run_one(
         refs={name: r["test"] for name, r in refs.items()},
         recommended_name=result.recommended.name,
         seconds=seconds,
+        before=before[0] if before else None,
+        pseudo_seconds=sum(c.seconds for c in result.costs if c.stage == "pseudo-labels"),
     )
+
+
+@contextlib.contextmanager
+def _score_the_choice_before(on: bool) -> Iterator[list[float]]:
+    """While open, have the pseudo-labels stage's teacher (the study's choice before that
+    stage) scored on the test split once the stage has run, into the list yielded: the
+    "before" of the same study without a second study (the stage comes last, so nothing
+    else differs). The study's selection never sees it."""
+    import nooverfit.studies.unlabeled as unlabeled
+    from nooverfit.train import evaluate_test
+
+    scores: list[float] = []
+    original = unlabeled.run_unlabeled
+
+    def scored(stage: Any, session: Any, found: Any, teacher: Any) -> None:
+        choice = found.recommended
+        original(stage, session, found, teacher)
+        seed = session.seeds[0]
+        scores.append(evaluate_test(teacher(choice, seed), session.data[seed]).accuracy)
+
+    if on:
+        unlabeled.run_unlabeled = scored
+    try:
+        yield scores
+    finally:
+        unlabeled.run_unlabeled = original
 
 
 def _task(size: str, seed: int, options: dict[str, Any]) -> SeedResult:
@@ -167,6 +207,7 @@ def _task(size: str, seed: int, options: dict[str, Any]) -> SeedResult:
     key = "-".join(str(options[k]) for k in ("model", "width", "depth", "steps", "tag"))
     key += "-cosine" if options["cosine"] else ""
     key += f"-search{options['search']}" if options["search"] else ""
+    key += "-pseudo" + "_".join(f"{t:g}" for t in options["pseudo"]) if options["pseudo"] else ""
     cached = Path(options["cache"]) / f"{key}-{size}-{seed}.json"
     if cached.exists():
         return SeedResult(**json.loads(cached.read_text()))
@@ -190,6 +231,7 @@ def _run_task(size: str, seed: int, options: dict[str, Any]) -> SeedResult:
         engine=options["engine"],
         cosine=options["cosine"],
         search=options["search"],
+        pseudo=options["pseudo"],
     )
 
 
@@ -202,17 +244,19 @@ def pct(values: Sequence[float]) -> str:
 def table(rows: dict[str, list[SeedResult]]) -> str:
     """The markdown table of every size."""
     lines = [
-        "| n per class | nooverfit recommended | baseline | "
+        "| n per class | before | nooverfit recommended | baseline | "
         + " | ".join(REFERENCES)
         + " | study s | recommended configs (per seed) |",
-        "| --- " * (5 + len(REFERENCES)) + "|",
+        "| --- " * (6 + len(REFERENCES)) + "|",
     ]
     for size, results in rows.items():
         names = "; ".join(r.recommended_name for r in results)
         refs = " | ".join(pct([r.refs[n] for r in results]) for n in REFERENCES)
         seconds = np.mean([r.seconds for r in results])
+        before = [r.before for r in results if r.before is not None]
         lines.append(
-            f"| {size} | {pct([r.recommended for r in results])} "
+            f"| {size} | {pct(before) if len(before) == len(results) else ''} "
+            f"| {pct([r.recommended for r in results])} "
             f"| {pct([r.baseline for r in results])} | {refs} | {seconds:.0f} | {names} |"
         )
     return "\n".join(lines)
@@ -264,6 +308,15 @@ def main() -> None:
         help="trials of the combination stage's joint search (studies/search.py)",
     )
     parser.add_argument(
+        "--unlabeled",
+        nargs="*",
+        type=float,
+        default=[],
+        metavar="THRESHOLD",
+        help="the pseudo-labels remedy on the pool's unused images, at these confidence "
+        "thresholds (studies/unlabeled.py; default: off)",
+    )
+    parser.add_argument(
         "--threads", type=int, default=1, help="torch threads per job (0: default)"
     )
     parser.add_argument("--jobs", type=int, default=3, help="studies run in parallel processes")
@@ -286,6 +339,7 @@ def main() -> None:
         "tag": args.tag,
         "cosine": args.cosine,
         "search": args.search,
+        "pseudo": tuple(args.unlabeled),
         "cache": args.cache,
     }
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
@@ -296,14 +350,18 @@ def main() -> None:
         rows.setdefault(size, []).append(r)
         print(
             f"n={size} seed={seed}: recommended {100 * r.recommended:.1f} "
-            f"({r.recommended_name}), baseline {100 * r.baseline:.1f}, "
+            f"({r.recommended_name}), "
+            + (f"before {100 * r.before:.1f}, " if r.before is not None else "")
+            + f"baseline {100 * r.baseline:.1f}, "
             + ", ".join(f"{n} {100 * v:.1f}" for n, v in r.refs.items())
-            + f", study {r.seconds:.0f} s",
+            + f", study {r.seconds:.0f} s (pseudo-labels {r.pseudo_seconds:.0f} s)",
             flush=True,
         )
     print()
     remedy = " + cosine remedy" if args.cosine else ""
     remedy += f" + joint search of {args.search} trials" if args.search else ""
+    if args.unlabeled:
+        remedy += " + pseudo-labels at " + ", ".join(f"{t:g}" for t in args.unlabeled)
     print(
         f"digits, test accuracy %, mean ± std over seeds {args.seeds}; "
         f"nooverfit {args.model} width={args.width} depth={args.depth}{remedy}, "

@@ -19,6 +19,7 @@ LATER_FIELDS: dict[str, object] = {
     "inputs": "standard",
     "cosine": False,
     "init": 0,
+    "pseudo": 0.0,
 }
 #: spreads ``(seed, init)`` pairs apart in :attr:`RunConfig.init_seed` (a prime, so that
 #: no copy of one seed's run starts from another seed's weights)
@@ -83,6 +84,10 @@ class RunConfig:
             initial weights (:attr:`init_seed`), on the same split, batch order and
             dropout masks; averaged, they are the study's ensemble of copies
             (:mod:`nooverfit.studies.copies`).
+        pseudo: the confidence threshold in (0, 1] of this run's pseudo-labels, 0 for none
+            (default): the run trains on its labelled subset plus the pool samples the
+            study's choice labels with at least this probability
+            (:mod:`nooverfit.studies.unlabeled`); the study supplies those data.
     """
 
     model: str = "mlp"
@@ -108,6 +113,7 @@ class RunConfig:
     label: str = ""
     inputs: str = "standard"
     init: int = 0
+    pseudo: float = 0.0
 
     def __post_init__(self) -> None:
         if self.model not in FAMILIES:
@@ -129,6 +135,8 @@ class RunConfig:
             raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
         if not 0 <= self.augment <= 1:
             raise ValueError(f"augment must be in [0, 1], got {self.augment!r}")
+        if not isinstance(self.pseudo, (int, float)) or not 0 <= self.pseudo <= 1:
+            raise ValueError(f"pseudo must be in [0, 1], got {self.pseudo!r}")
         if not isinstance(self.init, int) or self.init < 0:
             raise ValueError(f"init must be an integer >= 0, got {self.init!r}")
         for name in ("train_size", "train_per_class"):

@@ -43,6 +43,7 @@ LABELS = {
     "ema_window": "steps the weight average spans, 1 / (1 - decay)",
     "annealed_augment": "augmentation strength, cosine-annealed learning rate",
     "search_trials": "combinations tried (joint search; best so far)",
+    "pseudo_threshold": "least confidence of a pseudo-label (unlabeled pool samples)",
 }
 
 

@@ -56,6 +56,9 @@ class StudyBudget:
             the quick budget ran on the 3 where a remedy helped (mroz, oj, womenlf), cost
             +34 to +43 % of the study's optimizer steps there and changed no
             recommendation (no trial beat the best remedy by the noise margin).
+        pseudo: confidence thresholds of the pseudo-labels remedy (:mod:`.unlabeled`),
+            tried where a training subset of images leaves pool images unused; () for
+            none (``quick``: the default study keeps its cost).
     """
 
     epochs: int
@@ -83,6 +86,7 @@ class StudyBudget:
     cosine: bool = False
     search: int = 0
     tabular_search: int = 0
+    pseudo: tuple[float, ...] = ()
 
     def fixed(self) -> StudyBudget:
         """This budget as before issue 21: fixed epochs, no curve following, no halving."""
@@ -121,6 +125,7 @@ BUDGETS: dict[str, StudyBudget] = {
         follow=2.0,
         halving=0.5,
         search=8,
+        pseudo=(0.5, 0.9),
     ),
     "thorough": StudyBudget(
         epochs=300,
@@ -142,6 +147,7 @@ BUDGETS: dict[str, StudyBudget] = {
         follow=2.0,
         halving=0.5,
         search=16,
+        pseudo=(0.5, 0.9),
     ),
 }
 

@@ -26,6 +26,8 @@ def stage_runs(stage: plan.Stage, remedies: plan.RemediesStage | None, seeds: in
         return (len(combine(remedies.baseline, helped)) + stage.search) * seeds
     if isinstance(stage, plan.EnsembleStage):  # the copies of the choice
         return max(0, stage.copies - 1) * seeds
+    if isinstance(stage, plan.UnlabeledStage):
+        return len(stage.thresholds) * seeds
     if isinstance(stage, plan.LearningCurveStage):
         return 2 * (len(stage.budget.sizes) + 1) * seeds
     return 0
@@ -44,6 +46,7 @@ STAGE_NAMES = {
     plan.TransferStage: "transfer",
     plan.CombinationStage: "combination",
     plan.EnsembleStage: "ensembles",
+    plan.UnlabeledStage: "pseudo-labels",
     plan.LearningCurveStage: "learning curve",
     plan.ChecksStage: "checks",
     plan.CompareStage: "comparison",

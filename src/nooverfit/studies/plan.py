@@ -145,6 +145,19 @@ class EnsembleStage:
 
 
 @dataclass(frozen=True)
+class UnlabeledStage:
+    """The pool samples the training subset leaves unused, labelled by the choice so far,
+    and a network trained on both per confidence threshold (:mod:`.unlabeled`); the
+    recommendation becomes the best of them where it beats the choice beyond noise.
+
+    Attributes:
+        thresholds: the least confidence a pseudo-label needs, one run per value and seed.
+    """
+
+    thresholds: tuple[float, ...]
+
+
+@dataclass(frozen=True)
 class LearningCurveStage:
     """Baseline and recommendation over training-set size (:func:`learning_curve_sizes`).
 
@@ -184,6 +197,7 @@ Stage = (
     | TransferStage
     | CombinationStage
     | EnsembleStage
+    | UnlabeledStage
     | LearningCurveStage
     | ChecksStage
     | CompareStage
@@ -222,6 +236,9 @@ def study_stages(
         stages.append(CombinationStage(budget.search, budget.max_epochs))
     if budget.ensembles:
         stages.append(EnsembleStage(budget.ensembles, budget.copies if tabular else 0))
+    subset = baseline.train_per_class is not None or baseline.train_size is not None
+    if budget.pseudo and subset:  # only a subset leaves pool samples to label
+        stages.append(UnlabeledStage(tuple(budget.pseudo)))
     if learning_curve and baseline.train_per_class is not None:
         stages.append(LearningCurveStage(budget, fixed_epochs))
     stages.append(ChecksStage())

@@ -100,10 +100,14 @@ class StudySession:
         self.follow = follow
         self.trained: list[str] = []  # keys of the runs trained here (not read back)
         self._encoded: dict[tuple[int, str], SplitData] = {}
+        self.derived: dict[str, SplitData] = {}  # run key -> its own data (pseudo-labels)
 
     def split_data(self, config: RunConfig) -> SplitData:
         """The data ``config`` trains on: its seed's split, with the tabular features
-        encoded as ``config.inputs`` asks (the split's own data for the default)."""
+        encoded as ``config.inputs`` asks (the split's own data for the default), or the
+        data a stage derived for it (:attr:`derived`)."""
+        if config.key in self.derived:
+            return self.derived[config.key]
         data = self.data[config.seed]
         if config.inputs == "standard" or data.dataset.kind != "tabular":
             return data
@@ -212,9 +216,10 @@ class StudySession:
         for key in dict.fromkeys(keys):
             result = self.done[key]
             c = result.config
-            at = (c.seed, c.train_size, c.train_per_class)
+            # a run on derived data has its own training set
+            at = (c.seed, c.train_size, c.train_per_class, self.derived.get(c.key))
             if at not in sizes:
-                split = self.data[c.seed].split
+                split = self.split_data(c).split
                 y = self.dataset.y
                 sizes[at] = len(split.train(y, train_size=at[1], train_per_class=at[2]))
             n = len(result.history)

@@ -77,6 +77,10 @@ def run_stage(stage: plan.Stage, session: StudySession, found: Findings) -> None
         _combination(stage, session, found)
     elif isinstance(stage, plan.EnsembleStage):
         _ensemble(stage, session, found)
+    elif isinstance(stage, plan.UnlabeledStage):
+        from nooverfit.studies.unlabeled import run_unlabeled
+
+        run_unlabeled(stage, session, found, lambda v, s: _network(session, found, v, s))
     elif isinstance(stage, plan.LearningCurveStage):
         _learning_curve(stage, session, found)
     elif isinstance(stage, plan.ChecksStage):
