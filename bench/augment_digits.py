@@ -64,8 +64,10 @@ def shifted(x: torch.Tensor) -> list[torch.Tensor]:
     """``x`` ``(N, C, H, W)`` and its four one-pixel shifts (zeros fill the edge)."""
     padded = F.pad(x, (1, 1, 1, 1))
     h, w = x.shape[-2:]
-    return [padded[..., 1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w]
-            for dy, dx in ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1))]
+    return [
+        padded[..., 1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w]
+        for dy, dx in ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1))
+    ]
 
 
 @torch.no_grad()
@@ -82,8 +84,12 @@ def run(variant: str, seed: int, init: int) -> dict[str, Any]:
     net = build_model(config, data.in_shape, data.num_classes)
     start = time.perf_counter()
     fit(net, data, config)
-    out: dict[str, Any] = {"variant": variant, "seed": seed, "init": init,
-                           "seconds": time.perf_counter() - start}
+    out: dict[str, Any] = {
+        "variant": variant,
+        "seed": seed,
+        "init": init,
+        "seconds": time.perf_counter() - start,
+    }
     for part, index in (("val", data.val_index), ("test", data.test_index)):
         out[part] = probabilities(net, data.x[index], tta=False)
         out[f"{part}_tta"] = probabilities(net, data.x[index], tta=True)
@@ -107,9 +113,11 @@ def summary(runs: list[dict[str, Any]], variant: str) -> str:
         secs += [r["seconds"] for r in rs]
         ens.append(accuracy(np.mean([r["test"] for r in rs], 0), rs[0]["test_y"]))
     per_seed = " ".join(f"{100 * e:.1f}" for e in ens)
-    return (f"| {variant} | {100 * np.mean(val):.2f} | {100 * np.mean(test):.2f} "
-            f"| {100 * np.mean(tta):.2f} | {100 * np.mean(ens):.2f} ({per_seed}) "
-            f"| {np.mean(secs):.0f} |")
+    return (
+        f"| {variant} | {100 * np.mean(val):.2f} | {100 * np.mean(test):.2f} "
+        f"| {100 * np.mean(tta):.2f} | {100 * np.mean(ens):.2f} ({per_seed}) "
+        f"| {np.mean(secs):.0f} |"
+    )
 
 
 def main() -> None:
@@ -133,14 +141,17 @@ def main() -> None:
                     line[part] = accuracy(r[part], r[f"{part.split('_')[0]}_y"])
                 with open(args.log, "a") as f:
                     f.write(json.dumps(line) + "\n")
-    print(f"digits, whole pool, seeds {args.seeds}, {args.inits} initial weights each; "
-          f"base {BASE}")
+    print(
+        f"digits, whole pool, seeds {args.seeds}, {args.inits} initial weights each; base {BASE}"
+    )
     print("| variant | val % | test % | test % with TTA | ensemble test % (per seed) | s/run |")
     print("| --- | --- | --- | --- | --- | --- |")
     for v in args.variants:
         print(summary(runs, v))
-    print(f"wall time {time.perf_counter() - start:.0f} s, {args.jobs} jobs, "
-          f"load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"wall time {time.perf_counter() - start:.0f} s, {args.jobs} jobs, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
 
 
 if __name__ == "__main__":

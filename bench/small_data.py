@@ -123,6 +123,8 @@ def run_one(
     engine: str,
     cosine: bool = False,
     search: int = 0,
+    cutout: Sequence[float] = (),
+    tta: bool = False,
 ) -> SeedResult:
     """One size and seed: the study, then the two references on the study's indices
     (``cosine``: the study also tries the cosine-annealed rate, alone and with each
@@ -142,7 +144,9 @@ def run_one(
         test=0.5,
         val=150,
         seeds=[seed],
-        budget=dataclasses.replace(BENCH_BUDGET, cosine=cosine, search=search),
+        budget=dataclasses.replace(
+            BENCH_BUDGET, cosine=cosine, search=search, cutout=tuple(cutout), tta=tta
+        ),
         engine=engine,
         epochs=epochs,
         learning_curves=False,
@@ -167,6 +171,8 @@ def _task(size: str, seed: int, options: dict[str, Any]) -> SeedResult:
     key = "-".join(str(options[k]) for k in ("model", "width", "depth", "steps", "tag"))
     key += "-cosine" if options["cosine"] else ""
     key += f"-search{options['search']}" if options["search"] else ""
+    key += "".join(f"-cutout{f:g}" for f in options.get("cutout", ()))
+    key += "-tta" if options.get("tta") else ""
     cached = Path(options["cache"]) / f"{key}-{size}-{seed}.json"
     if cached.exists():
         return SeedResult(**json.loads(cached.read_text()))
@@ -190,6 +196,8 @@ def _run_task(size: str, seed: int, options: dict[str, Any]) -> SeedResult:
         engine=options["engine"],
         cosine=options["cosine"],
         search=options["search"],
+        cutout=options.get("cutout", ()),
+        tta=options.get("tta", False),
     )
 
 
@@ -264,6 +272,18 @@ def main() -> None:
         help="trials of the combination stage's joint search (studies/search.py)",
     )
     parser.add_argument(
+        "--cutout",
+        nargs="*",
+        type=float,
+        default=[],
+        help="the cutout remedy's grid, square sides as fractions of the image (default none)",
+    )
+    parser.add_argument(
+        "--tta",
+        action="store_true",
+        help="the study also tries test-time shifts (remedy and search; nooverfit.shifts)",
+    )
+    parser.add_argument(
         "--threads", type=int, default=1, help="torch threads per job (0: default)"
     )
     parser.add_argument("--jobs", type=int, default=3, help="studies run in parallel processes")
@@ -286,6 +306,8 @@ def main() -> None:
         "tag": args.tag,
         "cosine": args.cosine,
         "search": args.search,
+        "cutout": args.cutout,
+        "tta": args.tta,
         "cache": args.cache,
     }
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
@@ -304,6 +326,8 @@ def main() -> None:
     print()
     remedy = " + cosine remedy" if args.cosine else ""
     remedy += f" + joint search of {args.search} trials" if args.search else ""
+    remedy += f" + cutout {args.cutout}" if args.cutout else ""
+    remedy += " + test-time shifts" if args.tta else ""
     print(
         f"digits, test accuracy %, mean ± std over seeds {args.seeds}; "
         f"nooverfit {args.model} width={args.width} depth={args.depth}{remedy}, "

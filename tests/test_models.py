@@ -55,8 +55,12 @@ def test_cnn_two_convs_per_block_layout_and_parameter_count():
     ]
     assert model(torch.zeros(3, 1, 8, 8)).shape == (3, 10)
     convs = [m for m in model if isinstance(m, nn.Conv2d)]
-    assert [tuple(c.weight.shape) for c in convs] == [(4, 1, 3, 3), (4, 4, 3, 3), (8, 4, 3, 3),
-                                                      (8, 8, 3, 3)]
+    assert [tuple(c.weight.shape) for c in convs] == [
+        (4, 1, 3, 3),
+        (4, 4, 3, 3),
+        (8, 4, 3, 3),
+        (8, 8, 3, 3),
+    ]
     assert all(c.bias is None for c in convs)  # each feeds a batch norm, whose beta shifts
     # convs 36 + 144 + 288 + 576 (no biases), 4 BNs 8 + 8 + 16 + 16, linear 8*2*2*10 + 10
     assert model.num_parameters == 1044 + 48 + 330
@@ -121,7 +125,15 @@ def test_build_model_follows_config():
     assert isinstance(model, Network)
     assert _layout(model) == ["Conv2d", "BatchNorm2d", "ReLU", "MaxPool2d", "Flatten", "Linear"]
     deeper = build_model(RunConfig(model="cnn", width=4, depth=1, convs=2), (1, 8, 8), 10)
-    assert _layout(deeper) == ["Conv2d", "ReLU", "Conv2d", "ReLU", "MaxPool2d", "Flatten", "Linear"]
+    assert _layout(deeper) == [
+        "Conv2d",
+        "ReLU",
+        "Conv2d",
+        "ReLU",
+        "MaxPool2d",
+        "Flatten",
+        "Linear",
+    ]
     tabular = build_model(RunConfig(width=6, depth=1, dropout=0.5), (7,), 3)
     assert _layout(tabular) == ["Flatten", "Linear", "ReLU", "Dropout", "Linear"]
     assert tabular[1].in_features == 7 and tabular[-1].out_features == 3

@@ -21,6 +21,7 @@ LATER_FIELDS: dict[str, object] = {
     "init": 0,
     "cutout": 0.0,
     "convs": 1,
+    "tta": False,
 }
 #: spreads ``(seed, init)`` pairs apart in :attr:`RunConfig.init_seed` (a prime, so that
 #: no copy of one seed's run starts from another seed's weights)
@@ -50,6 +51,9 @@ class RunConfig:
         width: hidden units per layer (MLP) or channels of the first block (CNN).
         depth: number of hidden layers (MLP) or conv blocks (CNN).
         convs: convolutions per CNN block (default 1; see :func:`nooverfit.models.cnn`).
+        tta: evaluate on each image and its four one-pixel shifts and average the
+            predictions (test-time augmentation, images only; :mod:`nooverfit.shifts`);
+            default False.
         l2: coupled L2 penalty, ``loss += l2 / 2 * sum(||W||_F^2)`` over weights (default 0).
         weight_decay: decoupled weight decay (AdamW style, default 0).
         dropout: dropout rate in [0, 1) after each hidden block (default 0).
@@ -116,6 +120,7 @@ class RunConfig:
     init: int = 0
     cutout: float = 0.0
     convs: int = 1
+    tta: bool = False
 
     def __post_init__(self) -> None:
         if self.model not in FAMILIES:

@@ -290,6 +290,8 @@ def build_model(
     elif kind == "audio":
         front = audio_front(math.prod(in_shape), channel=config.model == "cnn")
         in_shape = front.out_shape(math.prod(in_shape))
+    if config.tta and (kind == "audio" or len(in_shape) != 3):
+        raise ValueError(f"tta needs image inputs (C, H, W), got shape {tuple(in_shape)}")
     with seeded(config.init_seed):
         if config.model == "cnn":
             net = cnn(
@@ -310,6 +312,10 @@ def build_model(
                 dropout=config.dropout,
                 batchnorm=config.batchnorm,
             )
+    if config.tta:  # parameter-free: the initial weights are the same without it
+        from nooverfit.shifts import CopyMean, ShiftCopies
+
+        net = Network(ShiftCopies(), *net, CopyMean())
     return net if front is None else Network(front, *net)
 
 

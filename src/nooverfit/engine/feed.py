@@ -207,7 +207,9 @@ class Layout:
             len(streams) == 1 and not augmented,
             aug_rows,
             strength.repeat_interleave(size),
-            holes.repeat_interleave(size) if any(chosen[r].cutout > 0 for r in augmented) else None,
+            holes.repeat_interleave(size)
+            if any(chosen[r].cutout > 0 for r in augmented)
+            else None,
             train_eval,
             val_eval,
         )

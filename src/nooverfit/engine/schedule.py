@@ -48,13 +48,13 @@ MEMORY_SHARE = 0.5
 STEP_OVERHEAD = 4
 
 
-GroupKey = tuple[str, int, int, str, int | None, int | None, int]
+GroupKey = tuple[str, int, int, str, int | None, int | None, int, bool]
 
 
 def group_key(config: RunConfig) -> GroupKey:
     """What configs of one fused group share: ``(model, depth, batch_size, optimizer
-    family, train_size, train_per_class, convs)``. Adam and AdamW are one family (both run AdamW
-    with decoupled weight decay). Width, L2, weight decay, dropout, batch norm,
+    family, train_size, train_per_class, convs, tta)``. Adam and AdamW are one family
+    (both run AdamW with decoupled weight decay). Width, L2, weight decay, dropout, batch norm,
     augmentation, learning rate, epochs, early stopping and seed may differ in a group.
 
     The engine can train different training subsets in one group too, but a group takes
@@ -71,6 +71,7 @@ def group_key(config: RunConfig) -> GroupKey:
         config.train_size,
         config.train_per_class,
         config.convs,
+        config.tta,
     )
 
 

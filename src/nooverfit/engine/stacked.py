@@ -37,6 +37,7 @@ from nooverfit.engine.layers import (
 )
 from nooverfit.engine.skeleton import layer_ops, layer_union
 from nooverfit.models import LogSpectrogram
+from nooverfit.shifts import SHIFTS, copy_mean, shift_copies
 
 
 @dataclass(frozen=True)
@@ -263,7 +264,19 @@ class StackedNet:
         b = x.shape[0] if shared else x.shape[1]
         h = x
         for op, i in self.ops:
-            if op == "front":
+            if op in ("copies", "mean") and train:
+                continue  # test-time shifts: evaluation only (nooverfit.shifts)
+            if op == "copies":  # (5B, ...) or (K, 5B, ...), copy-major within each row
+                if layout == "shared":
+                    h = shift_copies(h)
+                else:
+                    c = shift_copies(h.flatten(0, 1)).view(-1, self.k, b, *h.shape[2:])
+                    h = c.transpose(0, 1).reshape(self.k, -1, *h.shape[2:])
+                b = b * len(SHIFTS)
+            elif op == "mean":  # (K, 5B, classes) -> (K, B, classes)
+                b = b // len(SHIFTS)
+                h = torch.stack([copy_mean(row) for row in h])
+            elif op == "front":
                 assert self.front is not None
                 if layout == "shared":
                     h = self.front(h)

@@ -48,6 +48,11 @@ class StudyBudget:
             augmentation strength (off in ``quick``: on digits it did not change the default
             study's recommendation and cost 7 % more steps; see ``bench/small_data.py``).
         search: trials of the combination stage's joint search (:mod:`.search`; 0: none).
+        cutout: grid of the cutout remedy, the side of the erased square as a fraction of
+            the image side (images only; :func:`nooverfit.data.augment.cutout`); none in
+            ``quick``.
+        tta: whether to try test-time shifts (images only; :mod:`nooverfit.shifts`), as a
+            remedy and in the joint search; off in ``quick``.
     """
 
     epochs: int
@@ -74,6 +79,8 @@ class StudyBudget:
     augment_epochs: float | None = None
     cosine: bool = False
     search: int = 0
+    cutout: tuple[float, ...] = ()
+    tta: bool = False
 
     def fixed(self) -> StudyBudget:
         """This budget as before issue 21: fixed epochs, no curve following, no halving."""
@@ -112,6 +119,8 @@ BUDGETS: dict[str, StudyBudget] = {
         follow=2.0,
         halving=0.5,
         search=8,
+        cutout=(0.25, 0.5),
+        tta=True,
     ),
     "thorough": StudyBudget(
         epochs=300,
@@ -133,6 +142,8 @@ BUDGETS: dict[str, StudyBudget] = {
         follow=2.0,
         halving=0.5,
         search=16,
+        cutout=(0.25, 0.375, 0.5),
+        tta=True,
     ),
 }
 

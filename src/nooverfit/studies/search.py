@@ -40,6 +40,7 @@ _KNOBS: dict[str, tuple[str, ...]] = {
     "mixup": ("mixup",),
     "ema": ("ema",),
     "augment": ("augment",),
+    "cutout": ("cutout",),
 }
 #: the most proposals asked for one round before it trains what it has
 _ASKS = 50
@@ -81,14 +82,19 @@ def _levels(field: str, value: float) -> tuple[float, ...]:
 
 
 def search_space(
-    baseline: RunConfig, merged: RunConfig, chosen: dict[str, RunConfig], *, max_epochs: int
+    baseline: RunConfig,
+    merged: RunConfig,
+    chosen: dict[str, RunConfig],
+    *,
+    max_epochs: int,
+    shifts: bool = False,
 ) -> Space:
     """The dimensions of the joint search around ``merged`` (the helpful remedies
     together): each helpful remedy's knob (chosen, half, off; see :func:`_levels`),
     batch norm, width (the merged width, twice the baseline's and the baseline's), depth
-    (one block or layer more), the cosine-annealed rate, the learning rate (x1, x3) and
-    the steps (the epochs times 1, 2 or 4, at most
-    ``max_epochs``). Pure.
+    (one block or layer more), for a CNN two convolutions per block, the cosine-annealed
+    rate, the learning rate (x1, x3) and the steps (the epochs times 1, 2 or 4, at most
+    ``max_epochs``), and with ``shifts`` (images) test-time shifts on or off. Pure.
     """
     dims: list[tuple[str, tuple[Any, ...]]] = []
     for remedy in chosen:
@@ -100,6 +106,8 @@ def search_space(
     widths = (merged.width, 2 * baseline.width, baseline.width)
     dims.append(("width", tuple(dict.fromkeys(widths))))
     dims.append(("depth", (merged.depth, merged.depth + 1)))
+    if merged.model == "cnn":  # VGG-style blocks of two convolutions (models.cnn)
+        dims.append(("convs", tuple(dict.fromkeys((merged.convs, 2)))))
     dims.append(("cosine", (merged.cosine, not merged.cosine)))
     dims.append(("lr", (merged.lr, 3 * merged.lr)))  # batch norm affords a larger step
     most = max(max_epochs, merged.epochs)
@@ -108,6 +116,8 @@ def search_space(
         dims.append(("steps", steps))
     if merged.early_stopping is not None:
         dims.append(("early_stopping", (merged.early_stopping, None)))
+    if shifts:  # an ensemble of shifted copies at test time (nooverfit.shifts)
+        dims.append(("tta", (merged.tta, not merged.tta)))
     return Space(tuple(dims))
 
 
@@ -150,6 +160,7 @@ def joint_search(
     round_size: int = 4,
     max_epochs: int = 600,
     seed: int = 0,
+    shifts: bool = False,
 ) -> list[tuple[RunConfig, Score]]:
     """Train and score :func:`~.combine.combine`'s candidates, then ``trials`` more
     proposed by TPE in rounds of ``round_size``, each round trained as one batch.
@@ -164,6 +175,7 @@ def joint_search(
         round_size: trials per round (each round waits for the scores of the last).
         max_epochs: the most epochs a trial may train.
         seed: the sampler's seed.
+        shifts: whether to search test-time shifts too (image data).
 
     Returns:
         Every distinct configuration tried, with its score, in the order tried (labels
@@ -182,7 +194,7 @@ def joint_search(
             tried.update(zip(fresh, evaluate(named), strict=True))
 
     run(first)
-    space = search_space(baseline, merged, chosen, max_epochs=max_epochs)
+    space = search_space(baseline, merged, chosen, max_epochs=max_epochs, shifts=shifts)
     if trials > 0 and space.size > 1:
         _tpe_rounds(merged, space, run, tried, trials, round_size, seed)
     return [(c.replace(label=name(c, baseline, merged)), s) for c, s in tried.items()]

@@ -147,6 +147,7 @@ def _combination(stage: plan.CombinationStage, session: StudySession, found: Fin
         trials=stage.search,
         max_epochs=stage.max_epochs,
         seed=session.seeds[0],
+        shifts=stage.images,
     )
     found.combinations = [
         session.variant(c, "combination", baseline, name=c.label)
@@ -330,6 +331,7 @@ def _validation_curves(
         ("dropout", "dropout"),
         ("label_smoothing", "label_smoothing"),
         ("augment", "augment"),
+        ("cutout", "cutout"),
         ("mixup", "mixup"),
         ("ema_window", "ema"),
         ("annealed_augment", "cosine"),  # augmentation strength at a cosine-annealed rate
@@ -345,7 +347,7 @@ def _validation_curves(
             pts = [(v.config.augment, v.score) for v in variants]
         else:
             pts = [(getattr(v.config, param), v.score) for v in variants]
-        if param in ("dropout", "label_smoothing", "augment", "mixup"):  # 0 is the baseline
+        if param in ("dropout", "label_smoothing", "augment", "mixup", "cutout"):  # 0: baseline
             pts.insert(0, (0.0, base.score))
         curves.append(
             validation_curve(
