@@ -74,3 +74,20 @@ def test_test_time_shifts_are_a_remedy_and_a_search_option_for_images():
     dims = dict(search_space(CNN, CNN, {}, max_epochs=600, shifts=True).dims)
     assert dims["tta"] == (False, True)
     assert "tta" not in dict(search_space(CNN, CNN, {}, max_epochs=600).dims)
+
+
+def test_a_saved_network_with_test_time_shifts_predicts_as_the_study_tested_it(data, tmp_path):
+    from nooverfit.saved_model import load_study_model
+    from nooverfit.shifts import ShiftCopies
+    from nooverfit.studies.compare import compare
+    from nooverfit.study_files import write_study
+
+    candidate = RunConfig(model="cnn", width=4, epochs=3, augment=1.0, tta=True)
+    result = compare(data, candidate.replace(train_per_class=10))
+    write_study(result, tmp_path)
+    model = load_study_model(tmp_path)
+    assert isinstance(model.networks[0][0], ShiftCopies)  # rebuilt from the saved config
+    test = data.test_index
+    labels = model.predict_proba(data.x[test].numpy()).argmax(1)
+    accuracy = float((labels == data.y[test].numpy()).mean())
+    assert accuracy == result.test["recommended"].accuracy
