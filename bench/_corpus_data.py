@@ -18,6 +18,9 @@ FRESH_DATA = ("circles", "iris", "quantiles", "sparse", "friedman2", "hastie", "
 SMALL_DATA = ("digits_small", "cancer_small", "wave_small")
 #: Data sets of the third fresh batch (``--part fresh3``), added after the rules were frozen.
 FRESH3_DATA = ("friedman3", "scurve", "classes6", "xor")
+#: Data sets of the fourth fresh batch (``--part fresh4``), added after the rules were frozen
+#: again: spirals, a checkerboard, imbalanced classes, a rolled sheet, heavy-tailed noise.
+FRESH4_DATA = ("spirals", "checker", "imbalanced", "swissroll", "heavytail")
 
 
 @functools.cache
@@ -91,6 +94,35 @@ def load_data(name: str, seed: int) -> dict[str, Any]:
     elif name == "xor":  # the sign of a product of two of six features, 5 % flipped
         x = rng.normal(size=(1500, 6))
         y = ((x[:, 0] * x[:, 1] > 0) ^ (rng.random(1500) < 0.05)).astype(int)
+    elif name == "spirals":  # two interleaved spirals, 2 informative of 5 features
+        t = 3 * np.pi * np.sqrt(rng.random(1500))
+        y = rng.integers(2, size=1500)
+        arm = np.where(y == 1, np.pi, 0.0)
+        x = np.stack([t * np.cos(t + arm), t * np.sin(t + arm)], 1)
+        x = np.hstack([x + 0.6 * rng.normal(size=x.shape), rng.normal(size=(1500, 3))])
+    elif name == "checker":  # the colour of a 4x4 checkerboard cell, 4 noise features
+        x = rng.uniform(-2, 2, size=(1500, 6))
+        y = ((np.floor(x[:, 0]) + np.floor(x[:, 1])) % 2).astype(int)
+        y = y ^ (rng.random(1500) < 0.03)
+    elif name == "imbalanced":  # three classes in shares 75 / 18 / 7 %
+        x, y = datasets.make_classification(
+            1500,
+            n_features=15,
+            n_informative=5,
+            n_redundant=4,
+            n_classes=3,
+            weights=[0.75, 0.18, 0.07],
+            flip_y=0.02,
+            random_state=seed,
+        )
+    elif name == "swissroll":  # the position along a rolled sheet, from noisy coordinates
+        x, y = datasets.make_swiss_roll(1500, noise=0.5, random_state=seed)
+        x = np.hstack([x, rng.normal(size=(1500, 2))])
+        kind = "reg"
+    elif name == "heavytail":  # a sparse linear-plus-interaction target, Student-t noise
+        x = rng.normal(size=(1500, 10))
+        y = x[:, 0] - 2 * x[:, 1] + x[:, 2] * x[:, 3] + rng.standard_t(3, size=1500)
+        kind = "reg"
     else:  # wave: a smooth nonlinear target in 8 features
         x = rng.normal(size=(1500, 8))
         y = (

@@ -273,7 +273,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--part",
-        choices=("", "design", "design2", "heldout", "fresh", "fresh2", "fresh3"),
+        choices=("", "design", "design2", "heldout", "fresh", "fresh2", "fresh3", "fresh4"),
         default="",
         help="put every run of this batch in one part (default: by data set and framework)",
     )

@@ -158,6 +158,18 @@ CORPUS: dict[str, str] = {
     "fitted_classifier_far_below_validation_tensorboard": (
         "4290_tensorboard_digits_small_overfitting"
     ),
+    # HF, digits: training at a fifteenth of validation, whose smoothed curve sits only
+    # 4 % above its minimum while its line over the last third climbs 10 % (two residual
+    # standard deviations); the test loss rose: overfitting, not a good fit
+    "climbing_after_memorizing_hf": "1051_hf_digits_good_fit",
+    # Keras, digits: validation lowest 4 of 30 epochs before the end and flat since, still
+    # falling by a t statistic of 5 over the last third: a good fit, logged every epoch or
+    # every second (the minimum is not within the last 5 % of the run either way)
+    "good_fit_minimum_before_end_keras": "0631_keras_digits_good_fit",
+    # HF, diabetes (MSE): a good fit whose training loss fell most in its first epochs;
+    # validated every second epoch it fell as far (the fall is read on the training
+    # curve as logged, not at validated epochs only)
+    "good_fit_fell_early_hf": "1061_hf_diabetes_good_fit",
 }
 
 

@@ -41,6 +41,9 @@ LOGS = {
     "fitted_classifier_far_below_validation_tensorboard": (
         "fitted_classifier_far_below_validation_tensorboard"
     ),
+    "climbing_after_memorizing_hf": "climbing_after_memorizing_hf/trainer_state.json",
+    "good_fit_minimum_before_end_keras": "good_fit_minimum_before_end_keras/training.log",
+    "good_fit_fell_early_hf": "good_fit_fell_early_hf",
 }
 
 

@@ -20,6 +20,7 @@ def test_cli_study_prints_stage_lines_paired_figures_json_or_nothing(tmp_path):
         "ensembles",
         "learning curve",
         "checks",
+        "classic models",
     ]
     # The total is the plan's from the first line, before any run.
     first_total = int(lines[0].split("/")[1].split()[0])
@@ -40,8 +41,12 @@ def test_cli_study_prints_stage_lines_paired_figures_json_or_nothing(tmp_path):
     assert summary["evidence"]["test"]["candidate"] == results["test"]["recommended"]["per_seed"]
     assert summary["paths"]["report"].endswith("report.html")
 
-    quiet = CliRunner().invoke(app, [*ARGS, "--out", str(out), "--quiet"])
+    classic = results["extras"]["classic"]
+    assert set(classic["models"]) == {"logistic", "svc", "forest", "boosting"}
+    assert f"Classic model best on validation: {classic['best']}, test" in flat
+    quiet = CliRunner().invoke(app, [*ARGS, "--out", str(out), "--quiet", "--no-classic"])
     assert quiet.exit_code == 0 and quiet.output == ""
+    assert "classic" not in json.loads((out / "results.json").read_text())["extras"]
     verbose = CliRunner().invoke(app, [*ARGS, "--out", str(out), "--verbose"])
     runs = [x for x in verbose.output.splitlines() if x.startswith("study: run ")]
     assert verbose.exit_code == 0 and len(runs) == results["settings"]["runs"]

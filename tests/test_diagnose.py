@@ -229,3 +229,34 @@ def test_diagnose_divergence_from_a_minimum_near_zero_without_overflow():
         d = diagnose(History.from_columns({"loss": train, "val_loss": [1.0] * len(train)}))
     assert d.verdict is Verdict.DIVERGING
     assert "rose many times above its minimum at epoch 2" in d.explanation
+
+
+def test_tail_clearance_keeps_its_size_when_every_second_point_is_dropped():
+    """A line falling 1 across its run plus independent noise: the t statistic of the
+    last third shrinks by about sqrt(2) when every second point is dropped, the fall in
+    residual standard deviations does not (averaged over seeds, against the formula
+    fall / sd = (1 / 3) / 0.02 for the third of the run)."""
+    from nooverfit._curves import tail_clearance, tail_significance
+
+    full, half, t_full, t_half = [], [], [], []
+    for seed in range(200):
+        rng = np.random.default_rng(seed)
+        x = 2.0 - np.linspace(0, 1, 91) + rng.normal(0, 0.02, 91)
+        full.append(tail_clearance(x))
+        half.append(tail_clearance(x[::2]))
+        t_full.append(tail_significance(x))
+        t_half.append(tail_significance(x[::2]))
+    assert np.median(full) == pytest.approx((1 / 3) / 0.02, rel=0.1)
+    assert np.median(half) == pytest.approx(np.median(full), rel=0.1)
+    assert np.median(t_half) < 0.8 * np.median(t_full)
+
+
+def test_still_improving_needs_its_minimum_in_the_last_share_of_the_run():
+    """The minimum two logged points before the end: still improving on a 60-point run
+    only if those points lie within the last 5 % of it (not at 30 points)."""
+    for n, expected in ((60, Verdict.STILL_IMPROVING), (20, Verdict.GOOD_FIT)):
+        e = np.linspace(0, 1, n)
+        val = 1.0 - 0.5 * e
+        val[-2:] = val[-3] + 0.001 * np.array([1.0, 2.0])  # a flat step after the minimum
+        h = History.from_columns({"loss": 0.8 * val, "val_loss": val})
+        assert diagnose(h).verdict is expected

@@ -366,3 +366,18 @@ def test_a_memorizing_network_whose_validation_still_falls_is_still_improving():
     )
     assert val[0] - val[-1] < 0.25 * val[-1]
     assert diagnose(h).verdict is Verdict.STILL_IMPROVING
+
+
+def test_validation_climbing_after_memorizing_is_overfitting():
+    """The Trainer on digits: training at a fifteenth of validation, whose smoothed curve
+    ends only 4 % above its minimum while its line over the last third climbs 10 % of its
+    level, two residual standard deviations: overfitting (the test loss rose 19 %)."""
+    h = load("climbing_after_memorizing_hf")
+    val = np.asarray(h.val_loss, dtype=float)
+    val = val[np.isfinite(val)]
+    assert cv.tail_drop(val) < -0.05 and cv.tail_clearance(val) <= -1.0
+    d = diagnose(h)
+    assert d.verdict is Verdict.OVERFITTING
+    assert d.best_epoch <= d.onset_epoch <= h.epoch[-1]
+    test = np.asarray(label("climbing_after_memorizing_hf")["test"], dtype=float)
+    assert test[-1] > 1.1 * test.min()

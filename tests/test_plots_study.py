@@ -10,8 +10,9 @@ from nooverfit.plots.study import (
     remedy_rows,
     run_curves,
 )
-from nooverfit.studies.curves import ValidationCurve
+from nooverfit.studies.curves import ValidationCurve, validation_curve
 from nooverfit.studies.evidence import evidence
+from nooverfit.studies.select import Score
 
 
 def _curve(values, train, val, chosen, regions, param="l2"):
@@ -61,6 +62,22 @@ def test_curve_view_never_shades_underfit_where_training_is_fitted():
     val = next(line for line in ax.get_lines() if line.get_label() == "validation (mean)")
     assert np.allclose(val.get_ydata(), [90, 95, 90, 55])  # in %
     assert ax.get_ylabel() == "accuracy (%)"
+    assert "Hollow points" not in curve_view(curve).caption
+
+
+def test_halved_points_are_hollow_and_the_caption_says_why():
+    scores = [
+        Score(v, 0.0, 0.5, t, 0.0, 0.1, t - v, 10, 2, halved=h)
+        for v, t, h in ((0.9, 1.0, 0), (0.95, 1.0, 0), (0.6, 0.62, 2))
+    ]
+    curve = validation_curve("l2", [1e-4, 1e-3, 1e-1], scores, [0.0] * 3)
+    assert curve.halved == (False, False, True)
+    assert "stopped at mid-training" in curve_view(curve).caption
+    ax = plot_validation_curve(curve).axes[0]
+    hollow = [
+        ln for ln in ax.get_lines() if ln.get_markerfacecolor() == "white" and len(ln.get_xdata())
+    ]
+    assert sorted(float(y) for ln in hollow for y in ln.get_ydata()) == pytest.approx([60, 62])
 
 
 def test_remedy_rows_follow_the_evidence_and_the_axis_starts_at_zero(tiny_study):

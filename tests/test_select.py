@@ -19,6 +19,13 @@ def test_score_keeps_each_seeds_validation_accuracy():
     assert score(hs).val_per_seed == (0.8, 0.9)
 
 
+def test_score_counts_the_runs_successive_halving_stopped():
+    cols = {"val_accuracy": [0.7], "val_loss": [0.5], "accuracy": [0.9], "loss": [0.1]}
+    hs = [History.from_columns(cols, stop_reason=r) for r in ("halved", "", "halved")]
+    assert score(hs).halved == 2
+    assert score(hs[1:2]).halved == 0
+
+
 def test_paired_gain_is_mean_and_standard_error_of_seed_differences():
     gain, se = paired_gain(_score(0.82, 0.90, 0.86), _score(0.80, 0.86, 0.86))
     assert gain == pytest.approx(0.02)

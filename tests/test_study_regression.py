@@ -7,7 +7,8 @@ and the test scores. It was computed before the study was reshaped (issue 19); r
 it only for an intended change of results, with ``python tests/test_study_regression.py``
 (regenerated for issue 21, which added the ``following`` case: the other cases' values
 were unchanged; and for issue 16, whose ``RunConfig.init`` every saved configuration now
-holds: histories, selections and test scores were unchanged).
+holds: histories, selections and test scores were unchanged; and for the validation
+curves' ``halved`` flags: only the results.json digests changed).
 Float results are exact for one torch build on one kind of CPU: elsewhere the exact
 comparison is skipped and only the study's structure is compared.
 """

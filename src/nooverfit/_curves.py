@@ -168,6 +168,26 @@ def tail_significance(x: np.ndarray) -> float:
     return float(-slope / se)
 
 
+def tail_clearance(x: np.ndarray) -> float:
+    """By how many residual standard deviations the least-squares line over the last third
+    (at least 3 points) falls across that stretch: the fall against the curve's own
+    point-to-point noise. Unlike :func:`tail_significance` (a t statistic, which grows
+    with the square root of the number of points) it stays put when every second
+    evaluation is dropped, for noise independent between evaluations. Positive when
+    falling; 0 for fewer than 3 points; infinite for a curve falling without noise."""
+    tail = last_third(x, 3)
+    if len(tail) < 3:
+        return 0.0
+    t = np.arange(len(tail), dtype=float)
+    slope, icept = np.polyfit(t, tail, 1)
+    resid = tail - (slope * t + icept)
+    spread = math.sqrt(float(np.sum(resid**2)) / (len(tail) - 2))
+    level = float(np.mean(np.abs(tail)))
+    if spread <= 1e-12 * max(level, 1e-300):
+        return math.inf if slope < 0 else 0.0
+    return float(-slope * (len(tail) - 1) / spread)
+
+
 def column(history: History, name: str) -> np.ndarray:
     """The column ``name`` as floats (NaN for a missing value), all NaN when absent."""
     if name in ("loss", "accuracy", "val_loss", "val_accuracy") or name in history.extras:

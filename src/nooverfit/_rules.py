@@ -39,13 +39,17 @@ The rules, in order:
    points lower) while validation no longer falls; or the network memorized its training
    set (training at ``MEMORIZED`` of validation) while validation, no longer falling,
    ended less than ``UNLEARNED`` of its level below its first evaluation (what was
-   learned fits the training samples, not the task). Without a logged training accuracy, a
+   learned fits the training samples, not the task); or it memorized its training set
+   while validation's line over the last third climbs by over a third of ``RISE`` and by
+   ``CLIMB`` residual standard deviations. Without a logged training accuracy, a
    classifier's training cross-entropy ``L`` bounds it from below by ``1 - L / ln 2``
    (every mistake costs at least ln 2 nats). A ratio to a training loss near zero is never
    read as divergence.
 4. **still_improving** - the validation loss fell more than ``STILL`` (2 %) over the last
    third of the run (least-squares line), by at least ``SIGNIFICANT`` standard errors of
-   that line (the curve's own noise), and is lowest at its end.
+   that line (the curve's own noise), and is lowest within the last ``NEAR_END`` (5 %) of
+   the run; a network whose training accuracy stayed under 0.75 must also show its
+   accuracy error falling by ``FOLLOWS`` residual standard deviations over that third.
 5. **underfitting** - the training metric (accuracy-like, in [0, 1]) stayed below 0.75
    (however the loss moved: Keras logs its L2 term in both losses, which fall as the
    weights shrink), or, without one, training fell by less than half the best validation
@@ -84,9 +88,13 @@ WIDEN = 0.15
 STILL = 0.02
 #: Standard errors by which the last third's fall must clear its noise to count.
 SIGNIFICANT = 2.0
-#: Fewest points in the last third for a slope test on a bounded, noisy accuracy: below
-#: three degrees of freedom a t of 2 is no evidence either way.
-POWER = 5
+#: Share of the run at its end within which the validation minimum (raw or smoothed) must
+#: lie for a run to be still improving (a share, not a count of points: logging every
+#: second epoch keeps it).
+NEAR_END = 0.05
+#: Residual standard deviations by which a weak network's accuracy error must fall over
+#: the last third for its falling loss to count as still improving.
+FOLLOWS = 1.5
 #: Training loss below this share of the best validation loss: the network fits its
 #: training set, whatever the fall (never an underfit).
 FAR_BELOW = 0.5
@@ -103,6 +111,10 @@ MEMORIZED = 0.3
 #: carries over: a network that learned the task takes validation well below where its
 #: first epoch left it (a ratio of the curve to itself: no scale, no penalty involved).
 UNLEARNED = 0.25
+#: Residual standard deviations by which validation's line over the last third must climb
+#: (by more than a third of ``RISE`` of its level) for a network that memorized its
+#: training set to be overfitting while its smoothed curve has not yet risen ``RISE / 3``.
+CLIMB = 1.0
 _EARLY_STOPS = ("patience", "generalization_loss", "progress_quotient", "up")
 
 
@@ -150,28 +162,29 @@ def diagnose(history: History, *, metric: str | None = None) -> Diagnosis:
 
 
 def _still_falling(ev: Evidence) -> bool:
-    """Validation fell more than ``STILL`` over the last third, is lowest near the end, and
+    """Validation fell more than ``STILL`` over the last third, is lowest within the last
+    ``NEAR_END`` of the run (raw or smoothed minimum), and
     its fall there stands ``SIGNIFICANT`` standard errors clear of the curve's own
     epoch-to-epoch noise (a noisy flat curve whose line happens to tilt down is not)."""
-    n = len(ev.val)
-    near_end = int(np.argmin(ev.val)) >= n - 2 or ev.best >= n - max(2, n // 10)
+    last = max(1, len(ev.val) - 1)
+    near_end = max(int(np.argmin(ev.val)), ev.best) >= last * (1 - NEAR_END)
     return ev.tail_drop > STILL and near_end and ev.extra["significance"] >= SIGNIFICANT
 
 
 def _accuracy_follows(history: History, metric: str | None, ev: Evidence) -> bool:
     """A network that gets few training samples right (accuracy under 0.75) is improving
-    only if its accuracy rises with the falling loss (``SIGNIFICANT`` standard errors over
-    the last third): a loss that falls while the accuracy stands still is a penalty
-    shrinking (Keras logs its L2 term in both losses) or confidence being calibrated.
-    A last third of fewer than ``POWER`` evaluations is too short for the test to say
-    anything (a short run whose losses still fall is still improving)."""
-    if not _weak_metric(history, metric) or len(ev.val) // 3 + 1 < POWER:
+    only if its accuracy rises with the falling loss: the error's line over the last third
+    must fall by ``FOLLOWS`` residual standard deviations (a loss that falls while the
+    accuracy stands still is a penalty shrinking, as Keras logs its L2 term in both losses,
+    or confidence being calibrated). Measured against the accuracy's own noise, not in
+    standard errors, so a run validated half as often gets the same answer."""
+    if not _weak_metric(history, metric):
         return True
     keep = [e in set(ev.epochs) for e in history.epoch]
     for prefix in ("val_", ""):
         acc = cv.accuracy(history, metric, prefix)[np.asarray(keep, dtype=bool)]
         if np.isfinite(acc).all() and acc.size >= MIN_EPOCHS:
-            return cv.tail_significance(1 - acc) >= SIGNIFICANT
+            return cv.tail_clearance(1 - acc) >= FOLLOWS
     return True
 
 
@@ -197,7 +210,9 @@ def _underfit(ev: Evidence, weak: bool) -> bool:
         return (ev.extra["val_first"] - raw_low) / raw_low < LEARNED_LITTLE
     if not np.isfinite(train).all():
         return False
-    drop = (float(train[0]) - float(np.min(train))) / low
+    # the fall of the training curve as it was logged, not only at validated epochs: a
+    # run validated every second epoch fell as far as one validated every epoch
+    drop = (ev.extra["train_start"] - min(ev.extra["train_low"], float(np.min(train)))) / low
     # validation's own fall guards against a training curve whose first value was logged
     # late (a per-step log sampled every few steps)
     val_drop = (float(val[0]) - low) / low
@@ -276,6 +291,7 @@ def _evidence(
     tail_drop = cv.tail_drop(v_raw)
     significance = cv.tail_significance(v_raw)
     real = train_raw[np.isfinite(train_raw)]  # the training values actually logged
+    logged = cv.smooth(real) if real.size else real  # ... smoothed as a curve of their own
     early_stopped = history.stop_reason in _EARLY_STOPS
     learned = 0.0
     if has_train and train[0] > 0:
@@ -321,6 +337,14 @@ def _evidence(
         and v_raw[0] - val[-1] < unlearned
     ):
         signal = "memorized"  # training fitted, validation ended about where it started
+    elif (
+        has_train
+        and train[-1] <= MEMORIZED * val[-1]
+        and tail_drop < -RISE / 3
+        and cv.tail_clearance(v_raw) <= -CLIMB
+        and low <= n - 3
+    ):
+        signal = "memorized"  # training fitted, validation climbing beyond its noise
     return Evidence(
         epochs=epochs,
         train=train,
@@ -340,5 +364,7 @@ def _evidence(
             "val_low": float(np.min(v_raw)) if n else math.nan,
             "accuracy_bound": float(bounded),
             "train_late": float(np.median(real[real.size // 2 :])) if real.size else math.nan,
+            "train_start": float(real[0]) if real.size else math.nan,
+            "train_low": float(np.min(logged)) if real.size else math.nan,
         },
     )

@@ -276,6 +276,7 @@ def points(v: float) -> str:
 
 def render(result: StudyResult, figures: dict[str, Figure]) -> str:
     """The report as HTML text."""
+    from nooverfit.studies.classic import against
     from nooverfit.studies.evidence import evidence
     from nooverfit.studies.recipe import recipe
 
@@ -298,9 +299,12 @@ def render(result: StudyResult, figures: dict[str, Figure]) -> str:
         for k, v in zip(result.baseline.runs, ev.verdicts, strict=True)
         if v.verdict == ev.verdict
     )
+    classic = result.extras.get("classic")
     return env.get_template("report.html").render(
         r=result,
         ev=ev,
+        classic=classic,
+        classic_vs=against(classic, result.test["recommended"].per_seed) if classic else None,
         lead=result.runs[lead_key].diagnosis,
         lead_seed=lead_seed,
         variants={v.name: v for v in result.variants},

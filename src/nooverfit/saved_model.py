@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +56,7 @@ def model_card(
     ensemble: bool,
     custom: bool = False,
     refused: str | None = None,
+    source: str | None = None,
 ) -> dict[str, Any]:
     """What ``best_model.json`` records of a recommendation (its ``weights`` entry is added
     by :func:`save_card`).
@@ -67,8 +69,10 @@ def model_card(
         ensemble: whether the weights are an :class:`~nooverfit.studies.ensemble.Ensemble`'s.
         custom: whether the network is a user's own (a ``model_factory``'s): loading it
             then needs the module (:func:`load_study_model`'s ``module``).
-        refused: why the model cannot be rebuilt from the card (a transfer network); None
-            when it can.
+        refused: why the model cannot be rebuilt from the card; None when it can.
+        source: for a transfer network, the source it was prepared from (an absolute
+            ``nooverfit pretrain`` file or ``torchvision:NAME[:PATH]``): loading rebuilds
+            the source's architecture from it.
 
     Each encoding's statistics are checked: applied to the raw features they must give the
     training data bit for bit, else the card says so in ``refused`` and a loaded model
@@ -118,6 +122,7 @@ def model_card(
             for config, data in members
         ],
         "refused": refused,
+        "source": source,
     }
 
 
@@ -271,8 +276,9 @@ def load_study_model(folder: str | Path, *, module: nn.Module | None = None) -> 
     Raises:
         FileNotFoundError: no such folder.
         BadInput: not a study folder, a folder written before ``best_model.json`` existed,
-            a ``best_model.pt`` that is not the one the card describes, or a
-            recommendation that cannot be rebuilt here (a transfer network).
+            a ``best_model.pt`` that is not the one the card describes, a
+            recommendation that cannot be rebuilt here (a transfer network whose source
+            was a Python object), or a transfer network whose source file is gone.
     """
     from nooverfit._io import read_checkpoint
 
@@ -328,7 +334,6 @@ def _networks(
     card: dict[str, Any], state: Any, module: nn.Module | None, *, where: str
 ) -> list[nn.Module]:
     from nooverfit.config import RunConfig
-    from nooverfit.models import build_model
     from nooverfit.studies.ensemble import Ensemble
 
     if module is None and card.get("custom"):
@@ -341,15 +346,7 @@ def _networks(
             raise BadInput(f"{where} holds an ensemble; expected no module (it rebuilds it)")
         nets = [module]
     else:
-        nets = [
-            build_model(
-                RunConfig.from_dict(m["config"]),
-                tuple(m["in_shape"]),
-                len(card["classes"]),
-                kind=card["kind"],
-            )
-            for m in card["members"]
-        ]
+        nets = [_member(card, RunConfig.from_dict(m["config"]), m, where) for m in card["members"]]
     target: nn.Module = Ensemble(nets) if card["ensemble"] else nets[0]
     try:
         target.load_state_dict(state)
@@ -360,3 +357,42 @@ def _networks(
             "weights the study saved"
         ) from None
     return nets
+
+
+@dataclass(frozen=True)
+class _Target:
+    """What :func:`~nooverfit.transfer.runs.transfer_model` reads of the data it prepares
+    a network for (a saved model has no split)."""
+
+    in_shape: tuple[int, ...]
+    kind: str
+    num_classes: int
+    device: str = "cpu"
+
+
+def _member(
+    card: dict[str, Any], config: RunConfig, member: dict[str, Any], where: str
+) -> nn.Module:
+    """One member network, untrained, in the architecture its weights were saved from: a
+    transfer network is the source's, prepared again for the study's classes and inputs."""
+    from nooverfit.models import build_model
+    from nooverfit.studies.transfer_stage import strategy_of
+
+    in_shape = tuple(member["in_shape"])
+    strategy = strategy_of(config)
+    if strategy is None:
+        return build_model(config, in_shape, len(card["classes"]), kind=card["kind"])
+    from nooverfit.transfer.runs import as_pretrained, transfer_model
+
+    source = card.get("source")
+    if not source:
+        raise BadInput(f"{where} holds a transfer network but its card names no source")
+    try:
+        pretrained = as_pretrained(source, config=config, in_shape=in_shape)
+    except FileNotFoundError:
+        raise BadInput(
+            f"{where} holds a transfer network prepared from {source}, which does not exist "
+            "here; expected the source file the study was given"
+        ) from None
+    target = _Target(in_shape, card["kind"], len(card["classes"]))
+    return transfer_model(pretrained, target, strategy=strategy, seed=config.seed).model  # type: ignore[arg-type]

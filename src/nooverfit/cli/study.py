@@ -58,6 +58,13 @@ def study(
     classes: Annotated[
         str | None, typer.Option(help="Keep only these classes, e.g. 5-9 (relabelled from 0).")
     ] = None,
+    classic: Annotated[
+        bool,
+        typer.Option(
+            help="Also fit tuned classic models (logistic, SVC, forest, boosting) on the "
+            "same splits, for the report's comparison."
+        ),
+    ] = True,
     device: opt.Device = None,
     out: Annotated[Path, typer.Option(help="Output folder (a study there resumes).")] = Path(
         "study"
@@ -92,6 +99,7 @@ def study(
             device=device,
             source=source,
             classes=classes,
+            classic=classic,
             progress=show,
             target=target,
             data_dir=data_dir,
@@ -192,6 +200,7 @@ def summary(result: StudyResult, paths: dict[str, Path]) -> dict[str, object]:
 
 def _summary(result: StudyResult) -> None:
     from nooverfit.report import cost_line, pct, points, word
+    from nooverfit.studies.classic import against
     from nooverfit.studies.evidence import PairedDifference, evidence
 
     ev = evidence(result)
@@ -254,6 +263,14 @@ def _summary(result: StudyResult) -> None:
             f"Paired by seed, recommended − baseline on test: {points(ev.test.interval.mean)} "
             f"points, 95 % interval {interval(ev.test)} (per seed {per_seed}): "
             f"[bold]{ev.test.interval.reading}[/]",
+            highlight=False,
+        )
+    classic = result.extras.get("classic")
+    vs = against(classic, t["recommended"].per_seed) if classic else None
+    if vs is not None:
+        console.print(
+            f"Classic model best on validation: {vs['model']}, test {pct(vs['test'])}% on the "
+            f"same splits; recommended − {vs['model']}: {points(vs['diff'])} points",
             highlight=False,
         )
     if result.costs:

@@ -114,6 +114,11 @@ def curve_view(curve: ValidationCurve) -> CurveView:
         parts.append("Blue: the stronger setting underfits (training accuracy falls too).")
     if edge:
         parts.append(f"The chosen value is at the edge of the grid: try {edge} values.")
+    if any(curve.halved):
+        parts.append(
+            "Hollow points were stopped at mid-training, clearly behind their grid "
+            "(successive halving): their accuracies are from then."
+        )
     return CurveView(curve.param, log, tuple(spans), edge, " ".join(parts))
 
 
@@ -134,6 +139,11 @@ def plot_validation_curve(curve: ValidationCurve, *, ax: Axes | None = None) -> 
         m, s = 100 * np.asarray(mean), 100 * np.asarray(std)
         ax.plot(x, m, "o-", color=color, label=f"{label} (mean)")
         ax.fill_between(x, m - s, m + s, color=color, alpha=0.2, label=f"{label} ± std over seeds")
+        cut = np.asarray(curve.halved, dtype=bool)
+        if cut.any():  # mid-training accuracies, not comparable to the finished points'
+            ax.plot(x[cut], m[cut], "o", mfc="white", color=color, zorder=3)
+    if any(curve.halved):
+        ax.plot([], [], "o", mfc="white", color="gray", label="stopped at mid-training (halved)")
     chosen = f"chosen {curve.chosen:g}" + (f" (edge: try {view.edge})" if view.edge else "")
     ax.axvline(curve.chosen, color=BEST, ls="--", label=chosen)
     for region in sorted({r for _, _, r in view.regions}):

@@ -27,6 +27,8 @@ class ValidationCurve:
         regions: per value, ``"overfit"``, ``"underfit"`` or ``"fit"``.
         stronger: ``"up"`` if larger values regularize more (lambda, dropout), ``"down"`` if
             smaller ones do (width).
+        halved: per value, whether successive halving stopped any of its runs at
+            mid-training (their accuracies are from then; empty in older results).
     """
 
     param: str
@@ -38,6 +40,7 @@ class ValidationCurve:
     chosen: float
     regions: tuple[str, ...]
     stronger: str
+    halved: tuple[bool, ...] = ()
 
 
 def validation_curve(
@@ -81,6 +84,7 @@ def validation_curve(
         chosen=vals[best_i],
         regions=tuple(regions),
         stronger=stronger,
+        halved=tuple(s.halved > 0 for s in sc),
     )
 
 

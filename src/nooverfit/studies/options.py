@@ -49,6 +49,9 @@ class StudyOptions:
             stopping and augmentation apply to any network. The fused engine trains
             modules made of the built-in models' layers as fast as those, and stacks
             other modules of one structure through ``torch.func``.
+        classic: whether to fit tuned classic models (logistic regression, RBF SVC,
+            random forest, gradient boosting) on the same splits, for the report's
+            comparison (:mod:`nooverfit.studies.classic`).
     """
 
     model: str = "mlp"
@@ -66,6 +69,7 @@ class StudyOptions:
     source: SourceLike | None = None
     classes: str | Sequence[int] | None = None
     model_factory: Factory | None = None
+    classic: bool = True
 
     def __post_init__(self) -> None:
         from nooverfit.validate import check_options

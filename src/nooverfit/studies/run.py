@@ -146,6 +146,7 @@ def study(
         val=opts.val,
         source=None if opts.source is None else str(getattr(opts.source, "task", opts.source)),
         class_subset=None if opts.classes is None else str(opts.classes),
+        classic=opts.classic,
     )
     return run_plan(stages, session, asked, start=start)
 
@@ -161,6 +162,7 @@ class Asked:
     val: float | int
     source: str | None = None
     class_subset: str | None = None
+    classic: bool = False  # fit the classic models on the same splits (.classic)
 
 
 def run_plan(
@@ -200,6 +202,10 @@ def run_plan(
         if members is None
         else _test_ensemble(session, members),
     }
+    if asked.classic:  # its seconds go with the stages' (results.json's "costs")
+        began = time.perf_counter()
+        found.extras["classic"] = _classic(session, base, asked.budget)
+        costs.append(session.cost("classic models", [], time.perf_counter() - began))
     if members is not None:
         found.extras["ensemble"] = {
             **describe_ensemble(members),
@@ -269,17 +275,39 @@ def _card(
     configs = [recommended.config] if members is None else list(members.configs)
     runs = [c.replace(seed=seed) for c in configs]
     transfer = any(strategy_of(c) is not None for c in runs)
+    # A transfer network is rebuilt from its source: a file or torchvision spec can be
+    # named in the card; a source given as a Python object cannot.
+    source = session.source
+    spec = None
+    if transfer and isinstance(source, str):
+        spec = source if source.startswith("torchvision:") else str(Path(source).resolve())
     return model_card(
         session.dataset,
         [(c, session.split_data(c)) for c in runs],
         name=recommended.name,
         ensemble=members is not None,
         custom=session.factory is not None,
-        refused="it is a transfer network, rebuilt from its source; expected a network "
-        "trained from scratch"
-        if transfer
+        refused="it is a transfer network whose source was given as a Python object; "
+        "expected a source file (Source.save(PATH), then source=PATH) to rebuild it"
+        if transfer and spec is None
         else None,
+        source=spec,
     )
+
+
+def _classic(session: StudySession, base: Variant, budget: str) -> dict[str, Any]:
+    """The classic models on each seed's split, the baseline's training indices
+    (:mod:`.classic`)."""
+    from nooverfit.studies.classic import references
+
+    if session.progress is not None:
+        session.progress("stage: classic models", session.finished, session.finished)
+    train = session.train_indices(base.config)
+    splits = {s: (train[s], session.data[s].split.val, session.data[s].split.test) for s in train}
+    found = references(
+        session.dataset.x, session.dataset.y, session.dataset.kind, splits, budget=budget
+    )
+    return found
 
 
 def _test_ensemble(session: StudySession, members: Members) -> TestScore:

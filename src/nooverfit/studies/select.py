@@ -33,6 +33,8 @@ class Score:
             seed-paired comparisons of :func:`improves`; empty when unknown).
         val_loss_per_seed: validation loss of each seed's run, in seed order (infinite
             for a diverged run; empty when unknown).
+        halved: how many of its runs successive halving stopped (behind their grid at
+            mid-training), whose metrics are therefore from mid-training.
     """
 
     val_accuracy: float
@@ -46,6 +48,7 @@ class Score:
     seeds: int
     val_per_seed: tuple[float, ...] = ()
     val_loss_per_seed: tuple[float, ...] = ()
+    halved: int = 0
 
 
 def kept_epoch(history: History) -> int:
@@ -83,6 +86,7 @@ def score(histories: Sequence[History]) -> Score:
         seeds=len(histories),
         val_per_seed=tuple(float(v) for v in a[:, 0]),
         val_loss_per_seed=tuple(float(v) for v in a[:, 1]),
+        halved=sum(h.stop_reason == "halved" for h in histories),
     )
 
 

@@ -1,0 +1,105 @@
+"""The classic models fitted on a study's own splits (studies/classic.py) and the report's
+comparison with the recommended network."""
+
+import numpy as np
+import pytest
+from sklearn.svm import SVC
+
+from nooverfit.studies.classic import (
+    LIGHT,
+    ClassicGrids,
+    ClassicScore,
+    _filled,
+    against,
+    fit_split,
+    references,
+    skipped,
+    summarize,
+)
+
+
+def _blobs(seed=0, n=240):
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 3
+    x = rng.normal(size=(n, 5)) + 4.0 * np.eye(3, 5)[y]
+    idx = rng.permutation(n)
+    return x, y, (idx[:120], idx[120:180], idx[180:])
+
+
+def test_each_model_is_chosen_on_validation_and_scored_once_on_test():
+    x, y, (train, val, test) = _blobs()
+    grids = ClassicGrids(
+        logistic=(1.0,), svc=((1.0, 1.0), (100.0, 3.0)), forest=(), boosting=(), trees=10
+    )
+    found = {s.model: s for s in fit_split(x, y, train, val, test, seed=0, grids=grids)}
+    # the forest and boosting grids are empty here: only the two others are reported
+    assert set(found) == {"logistic", "svc"}
+    # the reference: scikit-learn directly, standardized on the training rows
+    mean, std = x[train].mean(0), x[train].std(0)
+    z = (x - mean) / std
+    gamma = 1.0 / (z.shape[1] * z[train].var())
+    val_acc = [
+        SVC(C=c, gamma=g * gamma).fit(z[train], y[train]).score(z[val], y[val])
+        for c, g in grids.svc
+    ]
+    pick = int(np.argmax(val_acc))  # ties keep the earlier setting, as argmax does
+    c, g = grids.svc[pick]
+    expected = SVC(C=c, gamma=g * gamma).fit(z[train], y[train]).score(z[test], y[test])
+    assert found["svc"].val_accuracy == pytest.approx(val_acc[pick])
+    assert found["svc"].test_accuracy == pytest.approx(expected)
+    assert found["svc"].params == {"C": c, "gamma": pytest.approx(g * gamma)}
+
+
+def test_the_same_seed_gives_the_same_scores_and_all_four_models_run():
+    x, y, idx = _blobs(1)
+    a = fit_split(x, y, *idx, seed=3, grids=LIGHT)
+    b = fit_split(x, y, *idx, seed=3, grids=LIGHT)
+    assert [s.model for s in a] == ["logistic", "svc", "forest", "boosting"]
+    assert a == b
+    assert all(s.test_accuracy > 0.8 for s in a)  # separable blobs: every model learns them
+
+
+def test_missing_values_become_the_training_rows_medians():
+    x = np.array([[1.0, np.nan], [3.0, 4.0], [5.0, 8.0], [np.nan, 100.0]])
+    filled = _filled(x, np.array([0, 1, 2]))
+    # column medians over rows 0-2: 3.0 and 6.0 (NaN ignored); row 3 is not a training row
+    assert filled.tolist() == [[1.0, 6.0], [3.0, 4.0], [5.0, 8.0], [3.0, 100.0]]
+    clean = np.ones((2, 2))
+    assert _filled(clean, np.array([0])) is clean
+
+
+def test_models_are_skipped_where_they_do_not_fit_the_data():
+    assert skipped(100, 64, "image") == {}
+    assert set(skipped(100, 64, "audio")) == {"logistic", "svc", "forest", "boosting"}
+    assert "more than 4096" in skipped(100, 5000, "image")["forest"]
+    assert set(skipped(20_000, 10, "tabular")) == {"svc"}
+    _, y, idx = _blobs()
+    found = references(np.zeros((240, 10, 10, 50)), y, "image", {0: idx})
+    assert found["models"] == {} and found["best"] is None and len(found["skipped"]) == 4
+
+
+def test_summary_picks_on_validation_and_the_comparison_is_seed_paired():
+    per_seed = [
+        [ClassicScore("svc", {}, 0.90, 0.80), ClassicScore("forest", {}, 0.85, 0.95)],
+        [ClassicScore("svc", {}, 0.92, 0.84), ClassicScore("forest", {}, 0.86, 0.93)],
+    ]
+    found = summarize(per_seed)
+    assert found["best"] == "svc"  # best on validation, though the forest tests higher
+    assert found["models"]["svc"]["test_mean"] == pytest.approx(0.82)
+    vs = against(found, [0.85, 0.83])
+    assert vs["model"] == "svc" and vs["per_seed"] == pytest.approx([0.05, -0.01])
+    assert vs["diff"] == pytest.approx(0.02)
+    assert vs["better_on_test"] == ["forest"]  # 0.94 against the network's 0.84
+    assert against({"models": {}, "best": None}, [0.9]) is None
+
+
+def test_the_study_report_shows_the_classic_models(tiny_study):
+    result, out = tiny_study
+    classic = result.extras["classic"]
+    assert set(classic["models"]) == {"logistic", "svc", "forest", "boosting"}
+    assert all(len(m["test"]) == len(result.settings.seeds) for m in classic["models"].values())
+    html = (out / "report.html").read_text()
+    assert 'id="classic-models"' in html
+    best = classic["best"]
+    assert f"<b>{best}</b>, scores {100 * classic['models'][best]['test_mean']:.1f}%" in html
+    assert any(c.stage == "classic models" for c in result.costs)
