@@ -131,6 +131,8 @@ def run_one(
     cosine: bool = False,
     search: int = 0,
     pseudo: Sequence[float] = (),
+    cutout: Sequence[float] = (),
+    tta: bool = False,
 ) -> SeedResult:
     """One size and seed: the study, then the two references on the study's indices
     (``cosine``: the study also tries the cosine-annealed rate, alone and with each
@@ -153,7 +155,12 @@ def run_one(
             val=150,
             seeds=[seed],
             budget=dataclasses.replace(
-                BENCH_BUDGET, cosine=cosine, search=search, pseudo=tuple(pseudo)
+                BENCH_BUDGET,
+                cosine=cosine,
+                search=search,
+                pseudo=tuple(pseudo),
+                cutout=tuple(cutout),
+                tta=tta,
             ),
             engine=engine,
             epochs=epochs,
@@ -208,6 +215,8 @@ def _task(size: str, seed: int, options: dict[str, Any]) -> SeedResult:
     key += "-cosine" if options["cosine"] else ""
     key += f"-search{options['search']}" if options["search"] else ""
     key += "-pseudo" + "_".join(f"{t:g}" for t in options["pseudo"]) if options["pseudo"] else ""
+    key += "".join(f"-cutout{f:g}" for f in options.get("cutout", ()))
+    key += "-tta" if options.get("tta") else ""
     cached = Path(options["cache"]) / f"{key}-{size}-{seed}.json"
     if cached.exists():
         return SeedResult(**json.loads(cached.read_text()))
@@ -232,6 +241,8 @@ def _run_task(size: str, seed: int, options: dict[str, Any]) -> SeedResult:
         cosine=options["cosine"],
         search=options["search"],
         pseudo=options["pseudo"],
+        cutout=options.get("cutout", ()),
+        tta=options.get("tta", False),
     )
 
 
@@ -317,6 +328,18 @@ def main() -> None:
         "thresholds (studies/unlabeled.py; default: off)",
     )
     parser.add_argument(
+        "--cutout",
+        nargs="*",
+        type=float,
+        default=[],
+        help="the cutout remedy's grid, square sides as fractions of the image (default none)",
+    )
+    parser.add_argument(
+        "--tta",
+        action="store_true",
+        help="the study also tries test-time shifts (remedy and search; nooverfit.shifts)",
+    )
+    parser.add_argument(
         "--threads", type=int, default=1, help="torch threads per job (0: default)"
     )
     parser.add_argument("--jobs", type=int, default=3, help="studies run in parallel processes")
@@ -340,6 +363,8 @@ def main() -> None:
         "cosine": args.cosine,
         "search": args.search,
         "pseudo": tuple(args.unlabeled),
+        "cutout": args.cutout,
+        "tta": args.tta,
         "cache": args.cache,
     }
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
@@ -362,6 +387,8 @@ def main() -> None:
     remedy += f" + joint search of {args.search} trials" if args.search else ""
     if args.unlabeled:
         remedy += " + pseudo-labels at " + ", ".join(f"{t:g}" for t in args.unlabeled)
+    remedy += f" + cutout {args.cutout}" if args.cutout else ""
+    remedy += " + test-time shifts" if args.tta else ""
     print(
         f"digits, test accuracy %, mean ± std over seeds {args.seeds}; "
         f"nooverfit {args.model} width={args.width} depth={args.depth}{remedy}, "

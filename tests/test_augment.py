@@ -9,6 +9,7 @@ from nooverfit.data.augment import (
     POLICIES,
     affine_images,
     augmenter,
+    cutout,
     gaussian_noise,
     image_pipeline,
     image_policy,
@@ -136,3 +137,39 @@ def test_audio_augment_keeps_shape_and_zero_strength():
     assert torch.equal(aug(x, torch.zeros(8), gen()), x)
     assert math.isfinite(out.sum().item())
     np.testing.assert_array_equal(out.numpy(), aug(x, torch.full((8,), 0.5), gen()).numpy())
+
+
+def _hand_mask(rows: range, cols: range) -> torch.Tensor:
+    mask = torch.ones(8, 8)
+    for i in rows:
+        for j in cols:
+            mask[i, j] = 0.0
+    return mask
+
+
+@pytest.mark.parametrize(
+    ("seed", "centre", "rows", "cols"),
+    [
+        (2, [4, 3], range(3, 6), range(2, 5)),  # a 3-pixel square: centre -1 .. centre +1
+        (3, [0, 0], range(0, 2), range(0, 2)),  # clipped at the corner
+    ],
+)
+def test_cutout_erases_the_hand_computed_square(seed, centre, rows, cols):
+    # the centre is (floor(8 u0), floor(8 u1)) of the generator's first two draws
+    u = torch.rand((2, 1), generator=gen(seed))
+    assert (u * 8).long().flatten().tolist() == centre
+    x = torch.rand(1, 2, 8, 8, generator=gen(9)) + 0.5  # no zeros before
+    out = cutout(x, torch.tensor([0.375]), gen(seed))  # round(0.375 * 8) = 3 pixels
+    expected = x * _hand_mask(rows, cols)  # every channel loses the same square
+    torch.testing.assert_close(out, expected, rtol=0, atol=0)
+
+
+def test_cutout_zero_fraction_is_identity_and_draws_are_seeded():
+    x = torch.rand(6, 1, 8, 8, generator=torch.Generator().manual_seed(0)) + 0.5
+    fraction = torch.tensor([0.0, 0.25, 0.5, 0.0, 0.25, 1.0])
+    a = cutout(x, fraction, torch.Generator().manual_seed(1))
+    b = cutout(x, fraction, torch.Generator().manual_seed(1))
+    torch.testing.assert_close(a, b, rtol=0, atol=0)
+    erased = (a == 0).flatten(1).sum(1).tolist()  # pixels lost per image
+    assert erased[0] == erased[3] == 0
+    assert 0 < erased[1] <= 4 and 0 < erased[2] <= 16 and 16 <= erased[5] <= 64

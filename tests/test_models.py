@@ -46,6 +46,44 @@ def test_cnn_layout_output_and_parameter_count():
     assert model.num_parameters == 40 + 8 + 296 + 16 + 330
 
 
+def test_cnn_two_convs_per_block_layout_and_parameter_count():
+    model = cnn((1, 8, 8), 10, channels=4, depth=2, batchnorm=True, convs=2)
+    assert _layout(model) == [
+        *["Conv2d", "BatchNorm2d", "ReLU", "Conv2d", "BatchNorm2d", "ReLU", "MaxPool2d"] * 2,
+        "Flatten",
+        "Linear",
+    ]
+    assert model(torch.zeros(3, 1, 8, 8)).shape == (3, 10)
+    convs = [m for m in model if isinstance(m, nn.Conv2d)]
+    assert [tuple(c.weight.shape) for c in convs] == [
+        (4, 1, 3, 3),
+        (4, 4, 3, 3),
+        (8, 4, 3, 3),
+        (8, 8, 3, 3),
+    ]
+    assert all(c.bias is None for c in convs)  # each feeds a batch norm, whose beta shifts
+    # convs 36 + 144 + 288 + 576 (no biases), 4 BNs 8 + 8 + 16 + 16, linear 8*2*2*10 + 10
+    assert model.num_parameters == 1044 + 48 + 330
+    plain = cnn((1, 8, 8), 10, channels=4, depth=2, convs=2)  # no batch norm: biases kept
+    assert all(m.bias is not None for m in plain if isinstance(m, nn.Conv2d))
+    assert plain.num_parameters == 1044 + 4 + 4 + 8 + 8 + 330
+
+
+def test_cnn_one_conv_per_block_keeps_its_bias_and_initialization():
+    torch.manual_seed(0)
+    a = cnn((1, 8, 8), 10, channels=4, batchnorm=True)
+    torch.manual_seed(0)
+    b = cnn((1, 8, 8), 10, channels=4, batchnorm=True, convs=1)
+    assert a[0].bias is not None
+    for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True):
+        assert torch.equal(x, y)
+
+
+def test_cnn_rejects_bad_convs():
+    with pytest.raises(ValueError, match="convs must be an integer >= 1, got 0"):
+        cnn((1, 8, 8), 2, convs=0)
+
+
 def test_cnn_stops_pooling_at_small_maps():
     model = cnn((3, 8, 8), 5, channels=2, depth=4)
     assert sum(isinstance(m, nn.MaxPool2d) for m in model) == 2
@@ -86,6 +124,16 @@ def test_build_model_follows_config():
     model = build_model(RunConfig(model="cnn", width=4, depth=1, batchnorm=True), (1, 8, 8), 10)
     assert isinstance(model, Network)
     assert _layout(model) == ["Conv2d", "BatchNorm2d", "ReLU", "MaxPool2d", "Flatten", "Linear"]
+    deeper = build_model(RunConfig(model="cnn", width=4, depth=1, convs=2), (1, 8, 8), 10)
+    assert _layout(deeper) == [
+        "Conv2d",
+        "ReLU",
+        "Conv2d",
+        "ReLU",
+        "MaxPool2d",
+        "Flatten",
+        "Linear",
+    ]
     tabular = build_model(RunConfig(width=6, depth=1, dropout=0.5), (7,), 3)
     assert _layout(tabular) == ["Flatten", "Linear", "ReLU", "Dropout", "Linear"]
     assert tabular[1].in_features == 7 and tabular[-1].out_features == 3

@@ -67,13 +67,16 @@ def test_the_plan_orders_a_studys_stages():
     ]
     remedies = stages[0]
     assert isinstance(remedies, plan.RemediesStage)
-    # the input encodings only for tabular data, annealing only when the budget asks
+    # the input encodings only for tabular data, annealing only when the budget asks,
+    # cutout and test-time shifts only for images with a budget that asks
     assert [name for name, _ in remedies.grids] == [
-        r for r in plan.REMEDIES if r not in ("inputs", "cosine")
+        r for r in plan.REMEDIES if r not in ("inputs", "cosine", "cutout", "tta")
     ]
     tabular = plan.study_stages(baseline, TINY, tabular=True)[0]
     assert isinstance(tabular, plan.RemediesStage)
-    assert [name for name, _ in tabular.grids] == [r for r in plan.REMEDIES if r != "cosine"]
+    assert [name for name, _ in tabular.grids] == [
+        r for r in plan.REMEDIES if r not in ("cosine", "cutout", "tta")
+    ]
     assert [c.inputs for c in dict(tabular.grids)["inputs"]] == list(TINY.inputs)
     assert [c.weight_decay for c in dict(remedies.grids)["l2"]] == list(TINY.weight_decay)
     # the whole pool: no learning curve over per-class sizes

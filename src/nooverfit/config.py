@@ -20,6 +20,9 @@ LATER_FIELDS: dict[str, object] = {
     "cosine": False,
     "init": 0,
     "pseudo": 0.0,
+    "cutout": 0.0,
+    "convs": 1,
+    "tta": False,
 }
 #: spreads ``(seed, init)`` pairs apart in :attr:`RunConfig.init_seed` (a prime, so that
 #: no copy of one seed's run starts from another seed's weights)
@@ -48,6 +51,10 @@ class RunConfig:
         model: model family, ``"mlp"`` or ``"cnn"``.
         width: hidden units per layer (MLP) or channels of the first block (CNN).
         depth: number of hidden layers (MLP) or conv blocks (CNN).
+        convs: convolutions per CNN block (default 1; see :func:`nooverfit.models.cnn`).
+        tta: evaluate on each image and its four one-pixel shifts and average the
+            predictions (test-time augmentation, images only; :mod:`nooverfit.shifts`);
+            default False.
         l2: coupled L2 penalty, ``loss += l2 / 2 * sum(||W||_F^2)`` over weights (default 0).
         weight_decay: decoupled weight decay (AdamW style, default 0).
         dropout: dropout rate in [0, 1) after each hidden block (default 0).
@@ -65,6 +72,9 @@ class RunConfig:
             half cosine, set once per epoch (Loshchilov & Hutter, "SGDR", ICLR 2017);
             default off (a constant ``lr``).
         augment: augmentation strength, 0 for none (default 0).
+        cutout: side of the square each training image loses (set to 0), as a fraction of
+            the image's shorter side, in [0, 1]; 0 for none (default; images only, see
+            :func:`nooverfit.data.augment.cutout`).
         optimizer: ``"adam"``, ``"adamw"`` or ``"sgd"`` (momentum 0.9).
         lr: learning rate (default 1e-3).
         batch_size: mini-batch size (default 32).
@@ -114,6 +124,9 @@ class RunConfig:
     inputs: str = "standard"
     init: int = 0
     pseudo: float = 0.0
+    cutout: float = 0.0
+    convs: int = 1
+    tta: bool = False
 
     def __post_init__(self) -> None:
         if self.model not in FAMILIES:
@@ -137,6 +150,10 @@ class RunConfig:
             raise ValueError(f"augment must be in [0, 1], got {self.augment!r}")
         if not isinstance(self.pseudo, (int, float)) or not 0 <= self.pseudo <= 1:
             raise ValueError(f"pseudo must be in [0, 1], got {self.pseudo!r}")
+        if not isinstance(self.cutout, (int, float)) or not 0 <= self.cutout <= 1:
+            raise ValueError(f"cutout must be in [0, 1], got {self.cutout!r}")
+        if not isinstance(self.convs, int) or self.convs < 1:
+            raise ValueError(f"convs must be an integer >= 1, got {self.convs!r}")
         if not isinstance(self.init, int) or self.init < 0:
             raise ValueError(f"init must be an integer >= 0, got {self.init!r}")
         for name in ("train_size", "train_per_class"):

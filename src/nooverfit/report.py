@@ -47,6 +47,16 @@ TECHNIQUES = {
         "and rotations for digit images, never flips) so it learns what does not change the "
         "label. More diverse data is the most direct cure for overfitting."
     ),
+    "Cutout": (
+        "Erases a random square of each training image (DeVries & Taylor, 2017), so the "
+        "network cannot rest its answer on one stroke or corner and has to use the whole "
+        "digit. The knob is the square's side as a share of the image side; images only."
+    ),
+    "Test-time shifts": (
+        "Scores each image and four copies shifted by one pixel and averages the five "
+        "answers, an ensemble that costs no training; it pays when the network was trained "
+        "on shifted images (augmentation). Part of the saved model; images only."
+    ),
     "Mixup": (
         "Trains on blends of two training examples, with their labels blended in the same "
         "proportion, so the network learns to change its answer gradually between examples "

@@ -20,7 +20,7 @@ from torch import nn
 from nooverfit.annealing import cosine_factor
 from nooverfit.averaging import ModuleAverage
 from nooverfit.config import RunConfig
-from nooverfit.data.augment import augmenter
+from nooverfit.data.augment import augmenter, cutout
 from nooverfit.data.tensors import SplitData
 from nooverfit.history import History
 from nooverfit.mixing import mix_rows
@@ -129,6 +129,9 @@ def fit(
     )
     gen = torch.Generator(device=device).manual_seed(config.seed + AUGMENT_SEED_OFFSET)
     strength = torch.full((config.batch_size,), config.augment, device=device)
+    if config.cutout > 0 and x_train.dim() != 4:
+        raise ValueError(f"cutout needs images (N, C, H, W), got shape {tuple(x_train.shape)}")
+    holes = torch.full((config.batch_size,), config.cutout, device=device)
     average = ModuleAverage(model, config.ema) if config.ema > 0 else None
     rows: dict[str, list[float]] = {
         k: [] for k in ("loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds")
@@ -157,6 +160,8 @@ def fit(
                 xb, yb = x_train[batch], y_train[batch]
                 if augment is not None:
                     xb = augment(xb, strength[: len(batch)], gen)
+                if config.cutout > 0:  # after the affine map, so the hole keeps its size
+                    xb = cutout(xb, holes[: len(batch)], gen)
                 if config.mixup > 0:  # mixup (mixing.py), a batch of one run
                     mixed = mix_rows(xb.unsqueeze(0), [config.mixup], gen)
                     logits = model(mixed.x[0])

@@ -58,6 +58,35 @@ def affine_images(x: torch.Tensor, strength: torch.Tensor, gen: torch.Generator)
     return torch.where((strength > 0).view(-1, 1, 1, 1), out, x)
 
 
+def cutout(x: torch.Tensor, fraction: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Erase one random square of each image ``(B, C, H, W)`` to zero (cutout).
+
+    The square's side is ``size = round(fraction * min(H, W))`` pixels; its centre
+    ``(cy, cx)`` is uniform over the pixels and it covers rows
+    ``cy - size // 2 <= i < cy - size // 2 + size`` (columns likewise), clipped at the
+    border, so a square near an edge erases less (DeVries & Taylor, "Improved
+    Regularization of Convolutional Neural Networks with Cutout", 2017). Zero is the
+    background of digits scaled to [0, 1].
+
+    Args:
+        x: images, ``(B, C, H, W)``.
+        fraction: per-sample side of the square as a fraction of the shorter image side,
+            in [0, 1], ``(B,)`` (0 erases nothing).
+        gen: random generator on ``x.device``.
+    """
+    b, _, h, w = x.shape
+    u = torch.rand((2, b), generator=gen, device=x.device)  # (2, B) in [0, 1)
+    side = torch.round(fraction.to(x.device, torch.float32) * min(h, w)).long()  # (B,)
+    top = (u[0] * h).long() - side // 2  # (B,)
+    left = (u[1] * w).long() - side // 2
+    rows = torch.arange(h, device=x.device).view(1, h)  # (1, H)
+    cols = torch.arange(w, device=x.device).view(1, w)
+    in_rows = (rows >= top.view(b, 1)) & (rows < (top + side).view(b, 1))  # (B, H)
+    in_cols = (cols >= left.view(b, 1)) & (cols < (left + side).view(b, 1))  # (B, W)
+    hole = in_rows.unsqueeze(2) & in_cols.unsqueeze(1)  # (B, H, W)
+    return x.masked_fill(hole.unsqueeze(1), 0.0)
+
+
 def gaussian_noise(
     x: torch.Tensor,
     strength: torch.Tensor,

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from nooverfit.config import RunConfig
-from nooverfit.data.augment import Augmenter
+from nooverfit.data.augment import Augmenter, cutout
 from nooverfit.data.tensors import SplitData
 
 #: the data of a batch of runs: one split for all, or one per run
@@ -150,6 +150,7 @@ class Layout:
         shared: whether all rows read the same batches (one stream).
         aug_rows: the rows that augment (None: all of them).
         strength: augmentation strength per sample of those rows' batches.
+        holes: cutout fraction per sample of those rows' batches (None: no row cuts out).
         train_eval, val_eval: indices (shared ``(N,)`` or per row ``(K, N)`` with a mask).
     """
 
@@ -161,6 +162,7 @@ class Layout:
     shared: bool
     aug_rows: torch.Tensor | None
     strength: torch.Tensor
+    holes: torch.Tensor | None
     train_eval: tuple[torch.Tensor, torch.Tensor | None]
     val_eval: tuple[torch.Tensor, torch.Tensor | None]
 
@@ -180,9 +182,10 @@ class Layout:
         row_of = [streams.index((c.seed, s)) for c, s in zip(chosen, subset, strict=True)]
         sizes = np.array([len(subsets[s]) for s in subset])
         batches = -(-sizes // size)  # ceil
-        augmented = [r for r, c in enumerate(chosen) if c.augment > 0]
+        augmented = [r for r, c in enumerate(chosen) if c.augment > 0 or c.cutout > 0]
         aug_rows = torch.tensor(augmented, device=dev) if len(augmented) < len(ids) else None
         strength = torch.tensor([chosen[r].augment for r in augmented], device=dev)
+        holes = torch.tensor([chosen[r].cutout for r in augmented], device=dev)
         train_eval: tuple[torch.Tensor, torch.Tensor | None]
         if len(subsets) == 1:
             train_eval = (next(iter(subsets.values())), None)
@@ -204,6 +207,9 @@ class Layout:
             len(streams) == 1 and not augmented,
             aug_rows,
             strength.repeat_interleave(size),
+            holes.repeat_interleave(size)
+            if any(chosen[r].cutout > 0 for r in augmented)
+            else None,
             train_eval,
             val_eval,
         )
@@ -212,8 +218,14 @@ class Layout:
         """Augment the rows of ``xb`` ``(K, B, ...)`` that augment (in place where some
         do not: ``xb`` is a fresh gather)."""
         if self.aug_rows is None:
-            return augment(xb.flatten(0, 1), self.strength, gen).view_as(xb)
+            return self._cutout(augment(xb.flatten(0, 1), self.strength, gen), gen).view_as(xb)
         if len(self.aug_rows):
             sub = xb[self.aug_rows]
-            xb[self.aug_rows] = augment(sub.flatten(0, 1), self.strength, gen).view_as(sub)
+            out = self._cutout(augment(sub.flatten(0, 1), self.strength, gen), gen)
+            xb[self.aug_rows] = out.view_as(sub)
         return xb
+
+    def _cutout(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        """:func:`~nooverfit.data.augment.cutout` of the augmented samples ``(N, C, H, W)``
+        at their rows' fractions (after the affine map, as the sequential engine does)."""
+        return x if self.holes is None else cutout(x, self.holes, gen)

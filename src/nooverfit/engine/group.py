@@ -156,7 +156,7 @@ class GroupTraining:
         self.layout = Layout.of(configs, self.ids, feed)
         self.augment = (
             augmenter(first.kind, name=first.dataset.name, noise=first.dataset.noise)
-            if any(c.augment > 0 for c in configs)
+            if any(c.augment > 0 or c.cutout > 0 for c in configs)
             else None
         )
         self.seed = sum(c.seed * SEED_STRIDE**i for i, c in enumerate(configs[:8])) % 2**62

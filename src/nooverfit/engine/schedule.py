@@ -48,13 +48,13 @@ MEMORY_SHARE = 0.5
 STEP_OVERHEAD = 4
 
 
-GroupKey = tuple[str, int, int, str, int | None, int | None]
+GroupKey = tuple[str, int, int, str, int | None, int | None, int, bool]
 
 
 def group_key(config: RunConfig) -> GroupKey:
     """What configs of one fused group share: ``(model, depth, batch_size, optimizer
-    family, train_size, train_per_class)``. Adam and AdamW are one family (both run AdamW
-    with decoupled weight decay). Width, L2, weight decay, dropout, batch norm,
+    family, train_size, train_per_class, convs, tta)``. Adam and AdamW are one family
+    (both run AdamW with decoupled weight decay). Width, L2, weight decay, dropout, batch norm,
     augmentation, learning rate, epochs, early stopping and seed may differ in a group.
 
     The engine can train different training subsets in one group too, but a group takes
@@ -70,6 +70,8 @@ def group_key(config: RunConfig) -> GroupKey:
         family,
         config.train_size,
         config.train_per_class,
+        config.convs,
+        config.tta,
     )
 
 
@@ -81,6 +83,7 @@ def config_params(config: RunConfig, in_shape: Sequence[int], classes: int) -> i
         params, prev = 0, in_shape[0]
         for c in (w * 2**i for i in range(d)):
             params, prev = params + 9 * c * prev + 3 * c, c
+            params += (config.convs - 1) * (9 * c * c + 3 * c)  # the block's other convs
         return params + prev * features * classes  # output layer, bounded by an unpooled map
     return features * w + (d - 1) * w * w + w * classes + 3 * d * w + classes
 
@@ -93,7 +96,9 @@ def config_bytes(config: RunConfig, in_shape: Sequence[int], classes: int) -> in
     """
     features = math.prod(in_shape)
     w, d = config.width, config.depth
-    activations = sum(w * 2**i for i in range(d)) * features if config.model == "cnn" else d * w
+    activations = d * w
+    if config.model == "cnn":
+        activations = config.convs * sum(w * 2**i for i in range(d)) * features
     rows = config.batch_size * 8 + 256  # training batch (fwd + bwd temporaries) + eval chunk
     return 4 * (5 * config_params(config, in_shape, classes) + rows * activations)
 

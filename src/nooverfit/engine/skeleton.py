@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from torch import nn
 
 from nooverfit.models import LogSpectrogram
+from nooverfit.shifts import CopyMean, ShiftCopies
 
 
 def layer_ops(net: nn.Sequential) -> list[tuple[str, int]]:
@@ -37,6 +38,10 @@ def layer_ops(net: nn.Sequential) -> list[tuple[str, int]]:
             ops.append(("flatten", i))
         elif isinstance(m, LogSpectrogram):
             ops.append(("front", i))
+        elif isinstance(m, ShiftCopies):
+            ops.append(("copies", i))
+        elif isinstance(m, CopyMean):
+            ops.append(("mean", i))
         else:
             raise TypeError(f"cannot stack layer {type(m).__name__}")
     return ops

@@ -37,6 +37,7 @@ from nooverfit.engine.layers import (
 )
 from nooverfit.engine.skeleton import layer_ops, layer_union
 from nooverfit.models import LogSpectrogram
+from nooverfit.shifts import SHIFTS, copy_mean, shift_copies
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,7 @@ class StackedNet:
             for k, net in enumerate(nets):
                 self.keys.append(self._load(k, net, prefixes[k] if prefixes else None))
         self._find_rows()
+        self._hold_missing_biases()
 
     def _bind(self, flat: torch.Tensor) -> None:
         """Make ``flat`` ``(K, P)`` the parameters: one leaf view per slot, with its
@@ -150,6 +152,26 @@ class StackedNet:
             self.params[s.name] = p
         linear = {n for op, i in self.ops if op == "linear" for n in (f"w{i}", f"b{i}")}
         self._accumulated = [p for n, p in self.params.items() if n not in linear]
+
+    def _hold_missing_biases(self) -> None:
+        """Keep at zero the bias slots of configs whose layer has no bias (a convolution
+        before batch norm, see :func:`nooverfit.models.cnn`): their gradient is masked to
+        zero before it accumulates, so Adam's moments and the bias stay zero. Whether a
+        layer of a config has a bias is read from its state-dict keys."""
+        #: per layer, ``(K, 1)`` 1.0 where the config has that bias (layers where all do
+        #: are left out)
+        self.bias_mask: dict[int, torch.Tensor] = {}
+        for name in self.slots:
+            if not name.startswith("b") or name.startswith("beta"):
+                continue
+            has = [name in keys for keys in self.keys]
+            if not all(has):
+                mask = torch.tensor(has, dtype=torch.float32, device=self.device)
+                self.bias_mask[int(name[1:])] = mask.view(self.k, 1)
+                self.params[name].register_hook(lambda g, i=int(name[1:]): self._mask(i, g))
+
+    def _mask(self, i: int, grad: torch.Tensor) -> torch.Tensor:
+        return grad * self.bias_mask[i] if i in self.bias_mask else grad
 
     def zero_grad(self) -> None:
         """Zero the gradients that backward accumulates: those of convolutions and batch
@@ -182,6 +204,7 @@ class StackedNet:
         self.dropout = self.dropout[index]
         self.keys = [self.keys[r] for r in rows]
         self._find_rows()
+        self._hold_missing_biases()
 
     def _load(self, k: int, net: nn.Sequential, names: Sequence[str] | None) -> dict[str, str]:
         keys: dict[str, str] = {}
@@ -193,9 +216,10 @@ class StackedNet:
                 w = m.weight.detach().to(self.device)
                 w = w.t() if isinstance(m, nn.Linear) else w
                 self.params[f"w{i}"][k][tuple(slice(0, s) for s in w.shape)] = w
-                assert m.bias is not None
-                self.params[f"b{i}"][k][: len(m.bias)] = m.bias.detach()
-                keys[f"w{i}"], keys[f"b{i}"] = f"{idx}.weight", f"{idx}.bias"
+                keys[f"w{i}"] = f"{idx}.weight"
+                if m.bias is not None:  # else its slot stays zero (_hold_missing_biases)
+                    self.params[f"b{i}"][k][: len(m.bias)] = m.bias.detach()
+                    keys[f"b{i}"] = f"{idx}.bias"
             elif isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d):
                 n = m.num_features
                 assert m.running_mean is not None and m.running_var is not None
@@ -240,7 +264,19 @@ class StackedNet:
         b = x.shape[0] if shared else x.shape[1]
         h = x
         for op, i in self.ops:
-            if op == "front":
+            if op in ("copies", "mean") and train:
+                continue  # test-time shifts: evaluation only (nooverfit.shifts)
+            if op == "copies":  # (5B, ...) or (K, 5B, ...), copy-major within each row
+                if layout == "shared":
+                    h = shift_copies(h)
+                else:
+                    c = shift_copies(h.flatten(0, 1)).view(-1, self.k, b, *h.shape[2:])
+                    h = c.transpose(0, 1).reshape(self.k, -1, *h.shape[2:])
+                b = b * len(SHIFTS)
+            elif op == "mean":  # (K, 5B, classes) -> (K, B, classes)
+                b = b // len(SHIFTS)
+                h = torch.stack([copy_mean(row) for row in h])
+            elif op == "front":
                 assert self.front is not None
                 if layout == "shared":
                     h = self.front(h)

@@ -36,6 +36,7 @@ LABELS = {
     "dropout": "dropout rate",
     "width": "hidden width",
     "augment": "augmentation strength",
+    "cutout": "cutout square side (fraction of the image side)",
     "label_smoothing": "label smoothing",
     "ensemble_size": "networks in the ensemble",
     "copies": "copies of the choice averaged (initial weights differ)",

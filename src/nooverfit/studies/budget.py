@@ -59,6 +59,11 @@ class StudyBudget:
         pseudo: confidence thresholds of the pseudo-labels remedy (:mod:`.unlabeled`),
             tried where a training subset of images leaves pool images unused; () for
             none (``quick``: the default study keeps its cost).
+        cutout: grid of the cutout remedy, the side of the erased square as a fraction of
+            the image side (images only; :func:`nooverfit.data.augment.cutout`); none in
+            ``quick``.
+        tta: whether to try test-time shifts (images only; :mod:`nooverfit.shifts`), as a
+            remedy and in the joint search; off in ``quick``.
     """
 
     epochs: int
@@ -87,6 +92,8 @@ class StudyBudget:
     search: int = 0
     tabular_search: int = 0
     pseudo: tuple[float, ...] = ()
+    cutout: tuple[float, ...] = ()
+    tta: bool = False
 
     def fixed(self) -> StudyBudget:
         """This budget as before issue 21: fixed epochs, no curve following, no halving."""
@@ -126,6 +133,8 @@ BUDGETS: dict[str, StudyBudget] = {
         halving=0.5,
         search=8,
         pseudo=(0.5, 0.9),
+        cutout=(0.25, 0.5),
+        tta=True,
     ),
     "thorough": StudyBudget(
         epochs=300,
@@ -148,6 +157,8 @@ BUDGETS: dict[str, StudyBudget] = {
         halving=0.5,
         search=16,
         pseudo=(0.5, 0.9),
+        cutout=(0.25, 0.375, 0.5),
+        tta=True,
     ),
 }
 

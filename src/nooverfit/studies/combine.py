@@ -32,6 +32,10 @@ def combine(baseline: RunConfig, chosen: dict[str, RunConfig]) -> list[RunConfig
             merged = merged.replace(early_stopping=cfg.early_stopping)
         elif name == "augment":  # with the epochs the remedy needed
             merged = merged.replace(augment=cfg.augment, epochs=max(merged.epochs, cfg.epochs))
+        elif name == "cutout":  # with the epochs the remedy needed, as augmentation
+            merged = merged.replace(cutout=cfg.cutout, epochs=max(merged.epochs, cfg.epochs))
+        elif name == "tta":
+            merged = merged.replace(tta=True)
         elif name == "capacity":
             merged = merged.replace(width=cfg.width)
         elif name == "inputs":

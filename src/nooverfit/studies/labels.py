@@ -18,9 +18,12 @@ _LABELS: tuple[tuple[str, Callable[[Any], str]], ...] = (
     ("batchnorm", lambda v: "batchnorm"),
     ("early_stopping", lambda v: f"early stopping {v}"),
     ("augment", lambda v: f"augment={v:g}"),
+    ("cutout", lambda v: f"cutout={v:g}"),
     ("width", lambda v: f"width={v}"),
     ("cosine", lambda v: "cosine lr" if v else "constant lr"),
     ("inputs", lambda v: f"inputs {v}"),
+    ("convs", lambda v: f"{v} convs per block"),
+    ("tta", lambda v: "test-time shifts" if v else "no test-time shifts"),
 )
 
 

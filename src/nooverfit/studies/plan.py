@@ -32,6 +32,8 @@ REMEDIES = (
     "batchnorm",
     "early_stopping",
     "augment",
+    "cutout",
+    "tta",
     "capacity",
     "inputs",
     "cosine",
@@ -39,10 +41,10 @@ REMEDIES = (
 
 
 def remedy_variants(
-    baseline: RunConfig, budget: StudyBudget, *, tabular: bool = False
+    baseline: RunConfig, budget: StudyBudget, *, tabular: bool = False, images: bool = False
 ) -> dict[str, list[RunConfig]]:
     """Each remedy alone on top of the baseline, over the budget's grid (the input
-    encodings only for ``tabular`` data)."""
+    encodings only for ``tabular`` data, cutout only for ``images``)."""
     b = baseline
     widths = sorted(
         {max(4, int(b.width * f)) for f in budget.widths if int(b.width * f) < b.width}
@@ -70,6 +72,13 @@ def remedy_variants(
         "augment": [
             b.replace(augment=s, epochs=augmented, label=f"augment={s:g}") for s in budget.augment
         ],
+        # cutout, like augmentation, slows learning: judged at the augmented epochs
+        "cutout": [
+            b.replace(cutout=f, epochs=augmented, label=f"cutout={f:g}") for f in budget.cutout
+        ]
+        if images
+        else [],
+        "tta": [b.replace(tta=True, label="test-time shifts")] if images and budget.tta else [],
         "capacity": [b.replace(width=w, label=f"width={w}") for w in widths],
         "inputs": [b.replace(inputs=e, label=f"inputs {e}") for e in budget.inputs]
         if tabular
@@ -127,6 +136,7 @@ class CombinationStage:
     search: int = 0
     max_epochs: int = 600
     grow: bool = True
+    images: bool = False  # the search may also try test-time shifts (nooverfit.shifts)
 
 
 @dataclass(frozen=True)
@@ -212,6 +222,7 @@ def study_stages(
     learning_curve: bool = True,
     fixed_epochs: int | None = None,
     tabular: bool = False,
+    images: bool = False,
 ) -> list[Stage]:
     """The stages of a study of ``baseline``, in the order they run.
 
@@ -224,8 +235,9 @@ def study_stages(
         fixed_epochs: epochs the user fixed (None: each learning-curve size gets the
             budget's steps).
         tabular: whether to try the input encodings (tabular data, nooverfit's networks).
+        images: whether to try cutout (image data).
     """
-    variants = remedy_variants(baseline, budget, tabular=tabular)
+    variants = remedy_variants(baseline, budget, tabular=tabular, images=images)
     grids = tuple((name, tuple(cs)) for name, cs in variants.items() if cs)
     stages: list[Stage] = [RemediesStage(baseline, grids, budget.halving)]
     if transfer:
@@ -233,7 +245,9 @@ def study_stages(
     if budget.search == 0 and tabular and budget.tabular_search > 0:
         stages.append(CombinationStage(budget.tabular_search, budget.max_epochs, grow=False))
     else:
-        stages.append(CombinationStage(budget.search, budget.max_epochs))
+        stages.append(
+            CombinationStage(budget.search, budget.max_epochs, images=images and budget.tta)
+        )
     if budget.ensembles:
         stages.append(EnsembleStage(budget.ensembles, budget.copies if tabular else 0))
     subset = baseline.train_per_class is not None or baseline.train_size is not None
@@ -259,6 +273,8 @@ def unregularized(config: RunConfig) -> RunConfig:
         augment=0.0,
         early_stopping=None,
         cosine=False,
+        cutout=0.0,
+        tta=False,
         label="baseline",
     )
 

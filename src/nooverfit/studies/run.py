@@ -137,6 +137,7 @@ def study(
         learning_curve=opts.learning_curves,
         fixed_epochs=opts.epochs,
         tabular=dataset.kind == "tabular" and opts.model_factory is None,
+        images=dataset.kind == "image",
     )
     asked = Asked(
         model=opts.model if opts.model_factory is None else "custom",

@@ -40,6 +40,7 @@ _KNOBS: dict[str, tuple[str, ...]] = {
     "mixup": ("mixup",),
     "ema": ("ema",),
     "augment": ("augment",),
+    "cutout": ("cutout",),
 }
 #: the most proposals asked for one round before it trains what it has
 _ASKS = 50
@@ -87,17 +88,18 @@ def search_space(
     *,
     max_epochs: int,
     grow: bool = True,
+    shifts: bool = False,
 ) -> Space:
     """The dimensions of the joint search around ``merged`` (the helpful remedies
     together): each helpful remedy's knob (chosen, half, off; see :func:`_levels`),
     batch norm, width (the merged width, twice the baseline's and the baseline's), depth
-    (one block or layer more), the cosine-annealed rate, the learning rate (x1, x3) and
-    the steps (the epochs times 1, 2 or 4, at most
-    ``max_epochs``). Pure.
+    (one block or layer more), for a CNN two convolutions per block, the cosine-annealed
+    rate, the learning rate (x1, x3) and the steps (the epochs times 1, 2 or 4, at most
+    ``max_epochs``), and with ``shifts`` (images) test-time shifts on or off. Pure.
 
     ``grow=False`` (the quick budget's search on tabular data) leaves out what makes a
-    trial dearer than the baseline: twice the width, one more layer and more steps; the
-    width is then the merged one or the baseline's.
+    trial dearer than the baseline: twice the width, one more layer, two convolutions per
+    block and more steps; the width is then the merged one or the baseline's.
     """
     dims: list[tuple[str, tuple[Any, ...]]] = []
     for remedy in chosen:
@@ -113,6 +115,8 @@ def search_space(
         dims.append(("width", tuple(dict.fromkeys(widths))))
     if grow:
         dims.append(("depth", (merged.depth, merged.depth + 1)))
+    if grow and merged.model == "cnn":  # VGG-style blocks of two convolutions (models.cnn)
+        dims.append(("convs", tuple(dict.fromkeys((merged.convs, 2)))))
     dims.append(("cosine", (merged.cosine, not merged.cosine)))
     dims.append(("lr", (merged.lr, 3 * merged.lr)))  # batch norm affords a larger step
     most = max(max_epochs, merged.epochs)
@@ -121,6 +125,8 @@ def search_space(
         dims.append(("steps", steps))
     if merged.early_stopping is not None:
         dims.append(("early_stopping", (merged.early_stopping, None)))
+    if shifts:  # an ensemble of shifted copies at test time (nooverfit.shifts)
+        dims.append(("tta", (merged.tta, not merged.tta)))
     return Space(tuple(dims))
 
 
@@ -164,6 +170,7 @@ def joint_search(
     max_epochs: int = 600,
     seed: int = 0,
     grow: bool = True,
+    shifts: bool = False,
 ) -> list[tuple[RunConfig, Score]]:
     """Train and score :func:`~.combine.combine`'s candidates, then ``trials`` more
     proposed by TPE in rounds of ``round_size``, each round trained as one batch.
@@ -179,6 +186,7 @@ def joint_search(
         max_epochs: the most epochs a trial may train.
         seed: the sampler's seed.
         grow: whether trials may be wider, deeper or train longer (:func:`search_space`).
+        shifts: whether to search test-time shifts too (image data).
 
     Returns:
         Every distinct configuration tried, with its score, in the order tried (labels
@@ -197,7 +205,7 @@ def joint_search(
             tried.update(zip(fresh, evaluate(named), strict=True))
 
     run(first)
-    space = search_space(baseline, merged, chosen, max_epochs=max_epochs, grow=grow)
+    space = search_space(baseline, merged, chosen, max_epochs=max_epochs, grow=grow, shifts=shifts)
     if trials > 0 and space.size > 1:
         _tpe_rounds(merged, space, run, tried, trials, round_size, seed)
     return [(c.replace(label=name(c, baseline, merged)), s) for c, s in tried.items()]

@@ -152,6 +152,7 @@ def _combination(stage: plan.CombinationStage, session: StudySession, found: Fin
         max_epochs=stage.max_epochs,
         seed=session.seeds[0],
         grow=stage.grow,
+        shifts=stage.images,
     )
     found.combinations = [
         session.variant(c, "combination", baseline, name=c.label)
@@ -335,6 +336,7 @@ def _validation_curves(
         ("dropout", "dropout"),
         ("label_smoothing", "label_smoothing"),
         ("augment", "augment"),
+        ("cutout", "cutout"),
         ("mixup", "mixup"),
         ("ema_window", "ema"),
         ("annealed_augment", "cosine"),  # augmentation strength at a cosine-annealed rate
@@ -350,7 +352,7 @@ def _validation_curves(
             pts = [(v.config.augment, v.score) for v in variants]
         else:
             pts = [(getattr(v.config, param), v.score) for v in variants]
-        if param in ("dropout", "label_smoothing", "augment", "mixup"):  # 0 is the baseline
+        if param in ("dropout", "label_smoothing", "augment", "mixup", "cutout"):  # 0: baseline
             pts.insert(0, (0.0, base.score))
         curves.append(
             validation_curve(
