@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -359,17 +358,6 @@ def _networks(
     return nets
 
 
-@dataclass(frozen=True)
-class _Target:
-    """What :func:`~nooverfit.transfer.runs.transfer_model` reads of the data it prepares
-    a network for (a saved model has no split)."""
-
-    in_shape: tuple[int, ...]
-    kind: str
-    num_classes: int
-    device: str = "cpu"
-
-
 def _member(
     card: dict[str, Any], config: RunConfig, member: dict[str, Any], where: str
 ) -> nn.Module:
@@ -377,14 +365,12 @@ def _member(
     transfer network is the source's, prepared again for the study's classes and inputs."""
     from nooverfit.models import build_model
     from nooverfit.studies.transfer_stage import strategy_of
+    from nooverfit.transfer.architecture import prepared
 
     in_shape = tuple(member["in_shape"])
     strategy = strategy_of(config)
     if strategy is None:
         return build_model(config, in_shape, len(card["classes"]), kind=card["kind"])
-    from nooverfit.transfer.architecture import pretrained
-    from nooverfit.transfer.runs import transfer_model
-
     source = card.get("source")
     if not isinstance(source, dict):
         raise BadInput(
@@ -392,11 +378,9 @@ def _member(
             "expected a card written by nooverfit study with a transfer recommendation"
         )
     try:
-        network = pretrained(source)
+        return prepared(source, config, strategy, in_shape, card["kind"], len(card["classes"]))
     except (ValueError, KeyError) as err:
         raise BadInput(
             f"{where}'s transfer source cannot be rebuilt ({err}); expected a nooverfit or "
             "torchvision architecture"
         ) from None
-    target = _Target(in_shape, card["kind"], len(card["classes"]))
-    return transfer_model(network, target, strategy=strategy, seed=config.seed).model  # type: ignore[arg-type]

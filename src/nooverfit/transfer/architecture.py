@@ -8,11 +8,15 @@ rebuilt without the source's file: its weights are replaced by the saved ones an
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from nooverfit.config import RunConfig
 from nooverfit.transfer.backbones import Pretrained
 from nooverfit.transfer.pretrain import Source
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 def record(source: object, config: RunConfig, in_shape: Sequence[int]) -> dict[str, Any] | None:
@@ -86,3 +90,36 @@ def pretrained(architecture: dict[str, Any]) -> Pretrained:
         RunConfig.from_dict(architecture["config"]), in_shape, int(architecture["classes"])
     )
     return Pretrained(model, in_shape, architecture["task"])
+
+
+@dataclass(frozen=True)
+class _Target:
+    """What :func:`~nooverfit.transfer.runs.transfer_model` reads of the data it prepares
+    a network for (a saved model has no split)."""
+
+    in_shape: tuple[int, ...]
+    kind: str
+    num_classes: int
+    device: str = "cpu"
+
+
+def prepared(
+    architecture: dict[str, Any],
+    config: RunConfig,
+    strategy: str,
+    in_shape: Sequence[int],
+    kind: str,
+    classes: int,
+) -> nn.Module:
+    """An untrained transfer network: the source's architecture prepared by ``strategy``
+    for ``classes`` outputs and samples of ``in_shape`` (as the study prepared it), ready
+    for the saved weights.
+
+    Raises:
+        ValueError, KeyError: an architecture record that cannot be rebuilt.
+    """
+    from nooverfit.transfer.runs import transfer_model
+
+    target = _Target(tuple(in_shape), kind, classes)
+    network = pretrained(architecture)
+    return transfer_model(network, target, strategy=strategy, seed=config.seed).model  # type: ignore[arg-type]
