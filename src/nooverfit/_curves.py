@@ -149,19 +149,29 @@ def tail_drop(x: np.ndarray) -> float:
     return -slope * (len(tail) - 1) / level if level > 0 else 0.0
 
 
+def _tail_line(x: np.ndarray) -> tuple[np.ndarray, float, float] | None:
+    """The last third of ``x`` (at least 3 points), the slope of its least-squares line
+    and the residuals' variance around it; None for fewer than 3 points."""
+    tail = last_third(x, 3)
+    if len(tail) < 3:
+        return None
+    t = np.arange(len(tail), dtype=float)
+    slope, icept = np.polyfit(t, tail, 1)
+    resid = tail - (slope * t + icept)
+    return tail, float(slope), float(np.sum(resid**2)) / (len(tail) - 2)
+
+
 def tail_significance(x: np.ndarray) -> float:
     """How many standard errors the least-squares line over the last third (at least 3
     points) falls by: its slope over the slope's standard error, from the residuals
     around the line (the curve's own epoch-to-epoch noise). Positive when falling; 0 for
     fewer than 3 points; large for a curve falling without noise."""
-    tail = last_third(x, 3)
-    if len(tail) < 3:
+    fit = _tail_line(x)
+    if fit is None:
         return 0.0
+    tail, slope, noise = fit
     t = np.arange(len(tail), dtype=float)
-    slope, icept = np.polyfit(t, tail, 1)
-    resid = tail - (slope * t + icept)
-    spread = float(np.sum((t - t.mean()) ** 2))
-    se = math.sqrt(float(np.sum(resid**2)) / max(1, len(tail) - 2) / spread)
+    se = math.sqrt(noise / float(np.sum((t - t.mean()) ** 2)))
     level = float(np.mean(np.abs(tail)))
     if se <= 1e-12 * max(level, 1e-300):
         return math.inf if slope < 0 else 0.0
@@ -175,13 +185,11 @@ def tail_clearance(x: np.ndarray) -> float:
     with the square root of the number of points) it stays put when every second
     evaluation is dropped, for noise independent between evaluations. Positive when
     falling; 0 for fewer than 3 points; infinite for a curve falling without noise."""
-    tail = last_third(x, 3)
-    if len(tail) < 3:
+    fit = _tail_line(x)
+    if fit is None:
         return 0.0
-    t = np.arange(len(tail), dtype=float)
-    slope, icept = np.polyfit(t, tail, 1)
-    resid = tail - (slope * t + icept)
-    spread = math.sqrt(float(np.sum(resid**2)) / (len(tail) - 2))
+    tail, slope, noise = fit
+    spread = math.sqrt(noise)
     level = float(np.mean(np.abs(tail)))
     if spread <= 1e-12 * max(level, 1e-300):
         return math.inf if slope < 0 else 0.0
