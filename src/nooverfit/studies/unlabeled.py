@@ -139,12 +139,12 @@ def run_unlabeled(
     # configuration trained from scratch.
     scratch = choice.stage != "transfer"
     base = choice.config if scratch else (found.best_scratch or found.base).config
+    # each seed's training subset, drawn once for the labelling and the students' data
+    trains = {s: np.asarray(t, dtype=np.int64) for s, t in session.train_indices(base).items()}
     labels: dict[int, PseudoLabels] = {}
     for seed in session.seeds:
         data = session.split_data(base.replace(seed=seed))
-        train = data.split.train(
-            session.dataset.y, train_size=base.train_size, train_per_class=base.train_per_class
-        )
+        train = trains[seed]
         rest = unlabeled_index(data.split, train)
         if len(rest) == 0:  # the subset is the whole pool: nothing to label
             return
@@ -156,10 +156,7 @@ def run_unlabeled(
     kept: dict[str, list[int]] = {}
     right: dict[str, list[float | None]] = {}
     for seed, pl in labels.items():
-        data = session.split_data(base.replace(seed=seed))
-        train = data.split.train(
-            session.dataset.y, train_size=base.train_size, train_per_class=base.train_per_class
-        )
+        data, train = session.split_data(base.replace(seed=seed)), trains[seed]
         for c in students:
             index, y = pl.confident(c.pseudo)
             session.derived[c.replace(seed=seed).key] = with_pseudo_labels(data, train, index, y)
