@@ -25,7 +25,8 @@ def stage_runs(stage: plan.Stage, remedies: plan.RemediesStage | None, seeds: in
         helped = {n: cs[0] for n, cs in remedies.grids if cs and n != "early_stopping"}
         return (len(combine(remedies.baseline, helped)) + stage.search) * seeds
     if isinstance(stage, plan.EnsembleStage):  # the copies of the choice
-        return max(0, stage.copies - 1) * seeds
+        mixed = stage.copies if stage.inputs and stage.copies >= 2 else 0
+        return (max(0, stage.copies - 1) + mixed) * seeds
     if isinstance(stage, plan.UnlabeledStage):
         return len(stage.thresholds) * seeds
     if isinstance(stage, plan.LearningCurveStage):

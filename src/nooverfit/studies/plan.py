@@ -148,10 +148,13 @@ class EnsembleStage:
     Attributes:
         sizes: how many of the best variants each ensemble averages.
         copies: most copies of the choice so far averaged (:mod:`.copies`).
+        inputs: the other encoding of tabular features the copies are also trained on
+            (:func:`~.copies.copy_candidates`; "" for none).
     """
 
     sizes: tuple[int, ...]
     copies: int = 0
+    inputs: str = ""
 
 
 @dataclass(frozen=True)
@@ -249,7 +252,9 @@ def study_stages(
             CombinationStage(budget.search, budget.max_epochs, images=images and budget.tta)
         )
     if budget.ensembles:
-        stages.append(EnsembleStage(budget.ensembles, budget.copies if tabular else 0))
+        copies = budget.copies if tabular else 0
+        mixed = budget.copy_inputs if tabular and copies >= 2 else ""
+        stages.append(EnsembleStage(budget.ensembles, copies, mixed))
     subset = baseline.train_per_class is not None or baseline.train_size is not None
     if budget.pseudo and subset:  # only a subset leaves pool samples to label
         stages.append(UnlabeledStage(tuple(budget.pseudo)))
