@@ -169,8 +169,8 @@ def test_study_plan_copies_tabular_data_only():
     ]
     assert [e.copies for e in ensembles] == [0, budget.copies]
     assert ensembles[1].inputs == budget.copy_inputs == "ple16"
-    # the copies in the choice's encoding, then as many on ple16 inputs
-    assert stage_runs(ensembles[1], None, 3) == (2 * budget.copies - 1) * 3
+    # the copies in the choice's encoding, then 2 on ple16 inputs
+    assert stage_runs(ensembles[1], None, 3) == (budget.copies - 1 + 2) * 3
     assert stage_runs(ensembles[0], None, 3) == 0
 
 
@@ -191,9 +191,9 @@ def test_a_tabular_study_averages_copies_and_reports_their_curve(tmp_path):
     standard = [r.config for r in result.runs.values() if r.config.inputs == "standard"]
     inits = sorted(c.init for c in standard)
     assert inits.count(1) == inits.count(2) == 2  # two copies on each of two seeds
-    # and three copies of the choice on ple16 inputs per seed, where it reads standard ones
+    # and two copies of the choice on ple16 inputs per seed, where it reads standard ones
     fine = [r.config for r in result.runs.values() if r.config.inputs == "ple16"]
-    assert sorted(c.init for c in fine) == [0, 0, 1, 1, 2, 2]
+    assert sorted(c.init for c in fine) == [0, 0, 1, 1]
     (mixed,) = [c for c in result.validation_curves if c.param == "mixed_copies"]
     assert list(mixed.values) == [2.0, 3.0]
     # copies of the choice before the ensembles: select.choose from the simplest up
