@@ -218,7 +218,7 @@ def networks(runner: Trained, members: Members, seed: int) -> list[nn.Module]:
             from nooverfit.models import Network
             from nooverfit.shifts import CopyMean, ShiftCopies
 
-            net = Network(ShiftCopies(), *net, CopyMean())
+            net = Network(ShiftCopies(), *net.children(), CopyMean())
         out.append(net)
     return out
 
