@@ -112,13 +112,15 @@ def test_prefer_shifts_keeps_the_twin_unless_validation_speaks_against_it():
         return Score(sum(accs) / len(accs), 0.0, loss, 1.0, 0.0, 0.0, 0.0, 10, len(accs), accs)
 
     assert prefer_shifts(s((0.99, 1.0), 0.030), s((0.99, 1.0), 0.031))  # a tie: the prior
-    assert not prefer_shifts(s((0.99, 1.0), 0.032), s((0.99, 1.0), 0.031))  # loss rises
+    assert prefer_shifts(s((0.99, 1.0), 0.090), s((0.99, 1.0), 0.031))  # loss is no judge
     assert not prefer_shifts(s((0.98, 1.0), 0.020), s((0.99, 1.0), 0.031))  # accuracy drops
-    assert prefer_shifts(s((1.0, 1.0), 0.020), s((0.99, 1.0), 0.031))
-    cnn = RunConfig(model="cnn", augment=0.5)
-    assert eligible(cnn)
-    assert not eligible(cnn.replace(augment=0.0))  # not trained on shifted images
-    assert not eligible(cnn.replace(tta=True)) and not eligible(RunConfig(augment=0.5))
+    assert prefer_shifts(s((1.0, 0.99), 0.020), s((0.99, 1.0), 0.031))  # paired mean 0
+    cnn = RunConfig(model="cnn", augment=1.0)
+    assert eligible(cnn, 8)  # shifts of up to 0.8 pixels
+    assert not eligible(cnn.replace(augment=0.5), 8)  # 0.4 pixels: one is out of range
+    assert eligible(cnn.replace(augment=0.5), 28)  # 1.4 pixels
+    assert not eligible(cnn.replace(augment=0.0), 28)  # not trained on shifted images
+    assert not eligible(cnn.replace(tta=True), 8) and not eligible(RunConfig(augment=1.0), 8)
 
 
 def test_the_ensemble_stage_scores_twins_and_keeps_the_shifted_choice_by_the_prior():
