@@ -107,16 +107,15 @@ def encode_columns(
             absent = np.array([is_missing(c) for c in cells])
             present = [c for c, gone in zip(cells, absent, strict=True) if not gone]
             column = np.full(rows, fill, dtype=np.float32)
-            column[~absent] = _finite(
-                name, present, where, [r for r in range(rows) if not absent[r]]
-            )
+            at = [r + 2 for r in np.flatnonzero(~absent)]
+            column[~absent] = finite(name, present, where=where, rows=at)
             blocks.append(np.stack([column, absent.astype(np.float32)], axis=1))
             names += [name, missing_name(name)]
             continue
         numbers = [_number(c) for c in cells]
         text = [r for r, v in enumerate(numbers) if v is None]
         if not text:
-            blocks.append(_finite(name, cells, where, range(rows))[:, None])
+            blocks.append(finite(name, cells, where=where)[:, None])
             names.append(name)
             continue
         stripped = [c.strip() for c in cells]
@@ -137,14 +136,28 @@ def encode_columns(
     return x, names
 
 
-def _finite(name: str, cells: Sequence[str], where: str, rows: Sequence[int]) -> np.ndarray:
-    """Number cells as float32; ``rows`` are their row indices (for the error message)."""
-    column = np.asarray([float(c) for c in cells], dtype=np.float64)
+def finite(
+    name: str,
+    cells: Sequence[str],
+    *,
+    where: str = "",
+    rows: Sequence[int] | None = None,
+    expected: str = "finite numbers within float32's range (|x| < 3.4e38)",
+) -> np.ndarray:
+    """Number cells as float32.
+
+    Raises:
+        ColumnError: at the first cell that is not a finite float32 number (text, NaN,
+            infinite, too large), naming its row: ``rows[i]`` for cell ``i`` (default: a
+            CSV file's data rows, 2, 3, ...) and what was ``expected``.
+    """
+    parsed = [_number(c) for c in cells]
+    column = np.asarray([np.nan if v is None else v for v in parsed], dtype=np.float64)
     bad = np.flatnonzero(~(np.abs(column) <= _FLOAT32_MAX))
     if len(bad):
         r = int(bad[0])
+        row = rows[r] if rows is not None else r + 2
         raise ColumnError(
-            f"column {name!r}{where} holds {cells[r].strip()!r} (row {rows[r] + 2}); expected "
-            "finite numbers within float32's range (|x| < 3.4e38)"
+            f"column {name!r}{where} holds {cells[r].strip()!r} (row {row}); expected {expected}"
         )
     return column.astype(np.float32)

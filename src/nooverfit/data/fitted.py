@@ -12,14 +12,13 @@ saves a model, see :mod:`nooverfit.saved_model`).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from nooverfit.data.columns import fill_value, is_missing, missing_name
+from nooverfit.data.columns import fill_value, finite, is_missing, missing_name
 from nooverfit.data.tabular import SCALINGS, check_scaling, scale_with
 from nooverfit.errors import BadInput
 
@@ -204,22 +203,8 @@ def encode_rows(
 
 
 def _numbers(name: str, cells: Sequence[str], first_row: int, where: str) -> np.ndarray:
-    out = np.array([_float(c) for c in cells], dtype=np.float64)
-    bad = np.flatnonzero(~(np.abs(out) <= _FLOAT32_MAX))  # NaN, infinite, text
-    if len(bad):
-        r = int(bad[0])
-        raise BadInput(
-            f"column {name!r}{where} holds {cells[r].strip()!r} (row {r + first_row}); "
-            "expected a finite number, as in training"
-        )
-    return out.astype(np.float32)
-
-
-def _float(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        return math.nan
+    rows = range(first_row, first_row + len(cells))
+    return finite(name, cells, where=where, rows=rows, expected="a finite number, as in training")
 
 
 def apply_scaling(x: np.ndarray, record: dict[str, Any]) -> np.ndarray:
