@@ -9,7 +9,7 @@ import io
 import math
 import shlex
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from matplotlib.figure import Figure
@@ -111,6 +111,24 @@ def study_figures(result: StudyResult) -> dict[str, Figure]:
     if result.learning is not None:
         figures["learning_curve"] = plots.plot_learning_curve(result.learning)
     return figures
+
+
+def doubling(result: StudyResult) -> dict[str, Any] | None:
+    """What the learning curve's fit predicts from twice the study's training set, for the
+    recommendation's curve (the baseline's when it is the recommendation; the best single
+    network's when the recommendation is not one network trained from scratch)."""
+    curve = result.learning
+    if curve is None:
+        return None
+    if "recommended" in curve.series or result.recommended.name == result.baseline.name:
+        name = "recommended" if "recommended" in curve.series else "baseline"
+        what = "the recommended configuration"
+    elif "best single network" in curve.series:
+        name, what = "best single network", "the best single network trained from scratch"
+    else:
+        return None
+    size = result.settings.train_per_class or curve.sizes[-1]
+    return {"gain": curve.gain_from_doubling(name, size), "size": 2 * size, "what": what}
 
 
 def captions(result: StudyResult) -> dict[str, str]:
@@ -313,6 +331,7 @@ def render(result: StudyResult, figures: dict[str, Figure]) -> str:
         word=word,
         code=code,
         reproduce=reproduce(result),
+        doubling=doubling(result),
         captions=captions(result),
         images=images,
         techniques=TECHNIQUES,
