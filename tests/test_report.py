@@ -39,3 +39,22 @@ def test_reproduce_prefers_the_command_the_cli_ran(tiny_study):
     assert rebuilt.startswith("nooverfit study --data digits")
     assert f"--seeds {len(result.settings.seeds)}" in rebuilt
     assert "--width 16" in rebuilt
+
+
+def test_an_ensemble_recommendation_is_described_as_one(tiny_study):
+    import dataclasses
+
+    from nooverfit.plots.study import run_curves
+    from nooverfit.report import render
+
+    result, _ = tiny_study
+    ensemble = next(r.chosen for r in result.remedies if r.chosen.stage == "ensemble")
+    names = ["dropout=0.3", "l2=0.001", "baseline"]
+    as_ensemble = dataclasses.replace(
+        result, recommended=ensemble, extras={**result.extras, "ensemble": {"names": names}}
+    )
+    _, right = run_curves(as_ensemble)
+    assert right.title == "Ensemble of 3: its first network, dropout=0.3"
+    html = render(as_ensemble, {})
+    assert "averages the predicted probabilities of 3 networks (dropout=0.3; l2=0.001;" in html
+    assert "averages the predicted" not in render(result, {})

@@ -5,6 +5,7 @@ each technique does."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import math
 import shlex
@@ -312,6 +313,14 @@ def render(result: StudyResult, figures: dict[str, Figure]) -> str:
         classes=len(result.settings.classes) or 2,
         kind=data_kind(result),
     )
+    names = result.extras.get("ensemble", {}).get("names", [])
+    if result.recommended.stage == "ensemble" and names:
+        note = (
+            f"The recommendation averages the predicted probabilities of {len(names)} "
+            f"networks ({'; '.join(names)}); the code above is the first. Train each the "
+            "same way and average their softmax outputs (nooverfit.load_study_model does)."
+        )
+        code = dataclasses.replace(code, notes=(note, *code.notes))
     ev = evidence(result)
     # The seed whose diagnosis is put in words: the first with the majority verdict.
     lead_key, lead_seed = next(

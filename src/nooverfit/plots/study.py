@@ -315,10 +315,14 @@ def run_curves(result: StudyResult) -> tuple[RunCurves, RunCurves]:
             onset if overfit else None,
         )
 
-    return (
-        one("Baseline", result.baseline.runs[0]),
-        one(f"Recommended: {result.recommended.name}", result.recommended.runs[0]),
-    )
+    rec = result.recommended
+    first = rec.runs[0]
+    if rec.stage == "ensemble":  # the curves are one network's, not the average's
+        names = result.extras.get("ensemble", {}).get("names") or [rec.name]
+        title = f"Ensemble of {len(names)}: its first network, {names[0]}"
+    else:
+        title = f"Recommended: {rec.name}"
+    return one("Baseline", result.baseline.runs[0]), one(title, first)
 
 
 def plot_run_curves(result: StudyResult) -> Figure:
