@@ -20,7 +20,7 @@ from matplotlib.patches import Patch
 
 from nooverfit.history import History
 from nooverfit.studies.curves import LearningCurve, ValidationCurve
-from nooverfit.studies.select import kept_epoch
+from nooverfit.studies.select import improves, kept_epoch
 
 if TYPE_CHECKING:
     from nooverfit.studies.evidence import Evidence
@@ -221,7 +221,8 @@ def remedy_rows(result: StudyResult, ev: Evidence) -> tuple[RemedyRow, ...]:
             rows.append(
                 RemedyRow(
                     _label(d.role, d.name),
-                    "helped" if i.mean > 0 else "no gain",
+                    # the remedies' rule (RemedyOutcome.helped), not the sign of the mean
+                    "helped" if improves(v.score, b) else "no gain",
                     100 * v.score.val_accuracy,
                     100 * v.score.val_accuracy_std,
                     100 * i.mean,
