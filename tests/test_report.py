@@ -58,3 +58,21 @@ def test_an_ensemble_recommendation_is_described_as_one(tiny_study):
     html = render(as_ensemble, {})
     assert "averages the predicted probabilities of 3 networks (dropout=0.3; l2=0.001;" in html
     assert "averages the predicted" not in render(result, {})
+
+
+def test_the_python_line_repeats_the_study_with_its_data_options():
+    from nooverfit.studies.options import StudyOptions
+
+    opts = StudyOptions(seeds=2, classes="5-9", train_per_class=None, model_factory=len)
+    assert opts.call("csv:a.csv", {"target": "y", "data_dir": None}) == (
+        "nooverfit.study('csv:a.csv', train_per_class=None, seeds=2, classes='5-9', "
+        "model_factory=..., target='y')"
+    )
+    assert StudyOptions().call("digits", {}) == "nooverfit.study('digits')"
+
+
+def test_the_report_repeats_the_call_the_study_was_made_with(tiny_study):
+    result, _ = tiny_study
+    python = reproduce(result)["python"]
+    assert python.startswith("nooverfit.study('digits', width=16, train_per_class=10, budget=")
+    assert "seeds=2, engine='sequential'" in python

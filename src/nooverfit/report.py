@@ -192,7 +192,7 @@ def reproduce(result: StudyResult) -> dict[str, str]:
     )
     command = result.extras.get("command") or rebuilt
     seeds = list(st.seeds)
-    python = (
+    python = result.extras.get("call") or (
         f"nooverfit.study({st.data!r}, model={st.model!r}, "
         f"width={st.width}, depth={st.depth}, "
         f"train_per_class={st.train_per_class}, budget={st.budget!r}, "

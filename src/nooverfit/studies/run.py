@@ -148,7 +148,9 @@ def study(
         class_subset=None if opts.classes is None else str(opts.classes),
         classic=opts.classic,
     )
-    return run_plan(stages, session, asked, start=start)
+    result = run_plan(stages, session, asked, start=start)
+    result.extras["call"] = opts.call(data, data_options)
+    return result
 
 
 @dataclass(frozen=True)
