@@ -76,3 +76,25 @@ def test_the_report_repeats_the_call_the_study_was_made_with(tiny_study):
     python = reproduce(result)["python"]
     assert python.startswith("nooverfit.study('digits', width=16, train_per_class=10, budget=")
     assert "seeds=2, engine='sequential'" in python
+
+
+def test_the_reports_causes_hold_the_audits_cause_as_results_json_does(tiny_study):
+    import dataclasses
+
+    import numpy as np
+
+    from nooverfit.groups import group_gap, homogeneous_cause
+    from nooverfit.report import render
+
+    result, _ = tiny_study
+    y = np.zeros(8, int)
+    pred = np.array([0, 0, 0, 0, 0, 1, 1, 1])  # heard voices 4/4 right, unheard 1/4
+    groups = np.array(["a", "a", "b", "b", "c", "c", "d", "d"])
+    gap = group_gap(pred, y, groups, heard={"a", "b"})
+    audit = {**result.extras["audit"], "groups": dataclasses.asdict(gap)}
+    heard = dataclasses.replace(result, extras={**result.extras, "audit": audit})
+    cause = homogeneous_cause(gap, chance=0.1)
+    assert cause is not None
+    first = f"<b>Likely causes:</b></p><ul><li>{cause.reason[:40]}"
+    assert first in render(heard, {}).replace("&#39;", "'")
+    assert cause.reason[:40] not in render(result, {})

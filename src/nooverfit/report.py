@@ -297,6 +297,7 @@ def points(v: float) -> str:
 
 def render(result: StudyResult, figures: dict[str, Figure]) -> str:
     """The report as HTML text."""
+    from nooverfit.groups import with_homogeneous_cause
     from nooverfit.studies.classic import against
     from nooverfit.studies.evidence import evidence
     from nooverfit.studies.recipe import recipe
@@ -334,7 +335,8 @@ def render(result: StudyResult, figures: dict[str, Figure]) -> str:
         ev=ev,
         classic=classic,
         classic_vs=against(classic, result.test["recommended"].per_seed) if classic else None,
-        lead=result.runs[lead_key].diagnosis,
+        # with the cause the data audit adds, as results.json's baseline_diagnosis has it
+        lead=with_homogeneous_cause(result.runs[lead_key].diagnosis, result.extras.get("audit")),
         lead_seed=lead_seed,
         variants={v.name: v for v in result.variants},
         word=word,
