@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from nooverfit._io import atomic_write, atomic_write_json
+from nooverfit._io import atomic_save, atomic_write_json
 from nooverfit.config import RunConfig
 from nooverfit.data.split import Split
 from nooverfit.diagnosis import Diagnosis
@@ -284,7 +284,7 @@ class StudyResult:
         """Write the recommended model's state dict (loads with ``weights_only=True``),
         then ``best_card`` beside it (``best_model.json`` for ``best_model.pt``, with the
         weights' SHA-256; see :mod:`nooverfit.saved_model`)."""
-        written = atomic_write(path, lambda tmp: torch.save(self.best_state, tmp))
+        written = atomic_save(path, self.best_state)
         if self.best_card:
             from nooverfit.saved_model import save_card
 

@@ -21,7 +21,12 @@ from typing import Any
 
 import torch
 
-from nooverfit._io import UNREADABLE, atomic_write, atomic_write_json, remove_stale_tmp
+from nooverfit._io import (
+    UNREADABLE,
+    atomic_save,
+    atomic_write_json,
+    remove_stale_tmp,
+)
 from nooverfit.config import RunConfig
 from nooverfit.engine import RunResult
 from nooverfit.errors import BadInput
@@ -149,7 +154,7 @@ class RunStore:
         """Save a finished run: weights first, then the JSON that marks it done."""
         saved = bool(weights and result.state)
         if saved:
-            atomic_write(self._weights(result.config), lambda tmp: torch.save(result.state, tmp))
+            atomic_save(self._weights(result.config), result.state)
         atomic_write_json(
             self._json(result.config),
             {
