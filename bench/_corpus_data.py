@@ -21,6 +21,10 @@ FRESH3_DATA = ("friedman3", "scurve", "classes6", "xor")
 #: Data sets of the fourth fresh batch (``--part fresh4``), added after the rules were frozen
 #: again: spirals, a checkerboard, imbalanced classes, a rolled sheet, heavy-tailed noise.
 FRESH4_DATA = ("spirals", "checker", "imbalanced", "swissroll", "heavytail")
+#: Data sets of the fifth fresh batch (``--part fresh5``), added after the rules were frozen
+#: once more: isotropic blobs in 5 classes, 3 informative of 30 features with 10 % flipped
+#: labels, a low-rank linear target, a radial sinc target.
+FRESH5_DATA = ("blobs5", "fewinformative", "lowrank", "sinc")
 
 
 @functools.cache
@@ -122,6 +126,24 @@ def load_data(name: str, seed: int) -> dict[str, Any]:
     elif name == "heavytail":  # a sparse linear-plus-interaction target, Student-t noise
         x = rng.normal(size=(1500, 10))
         y = x[:, 0] - 2 * x[:, 1] + x[:, 2] * x[:, 3] + rng.standard_t(3, size=1500)
+        kind = "reg"
+    elif name == "blobs5":
+        x, y = datasets.make_blobs(
+            1500, n_features=8, centers=5, cluster_std=4.0, random_state=seed
+        )
+    elif name == "fewinformative":
+        x, y = datasets.make_classification(
+            1500, n_features=30, n_informative=3, n_redundant=0, flip_y=0.1, random_state=seed
+        )
+    elif name == "lowrank":
+        x, y = datasets.make_regression(
+            1500, n_features=30, effective_rank=4, noise=5.0, random_state=seed
+        )
+        kind = "reg"
+    elif name == "sinc":  # sin(r) / r of the radius in 4 of 7 features, with noise
+        x = rng.uniform(-3, 3, size=(1500, 7))
+        r = 2 * np.linalg.norm(x[:, :4], axis=1) + 1e-9
+        y = np.sin(r) / r + 0.05 * rng.normal(size=1500)
         kind = "reg"
     else:  # wave: a smooth nonlinear target in 8 features
         x = rng.normal(size=(1500, 8))
