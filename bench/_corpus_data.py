@@ -25,6 +25,9 @@ FRESH4_DATA = ("spirals", "checker", "imbalanced", "swissroll", "heavytail")
 #: once more: isotropic blobs in 5 classes, 3 informative of 30 features with 10 % flipped
 #: labels, a low-rank linear target, a radial sinc target.
 FRESH5_DATA = ("blobs5", "fewinformative", "lowrank", "sinc")
+#: Data sets of the sixth fresh batch (``--part fresh6``, the fresh5 draws, built before a
+#: second round of rule changes): three noisy concentric rings, a cubic target.
+FRESH6_DATA = ("rings3", "cubic")
 
 
 @functools.cache
@@ -144,6 +147,16 @@ def load_data(name: str, seed: int) -> dict[str, Any]:
         x = rng.uniform(-3, 3, size=(1500, 7))
         r = 2 * np.linalg.norm(x[:, :4], axis=1) + 1e-9
         y = np.sin(r) / r + 0.05 * rng.normal(size=1500)
+        kind = "reg"
+    elif name == "rings3":  # the ring (radius 1, 2 or 3) of a noisy 2-d point, 3 noise features
+        y = rng.integers(3, size=1500)
+        angle = rng.uniform(0, 2 * np.pi, size=1500)
+        r = (y + 1) + 0.45 * rng.normal(size=1500)
+        x = np.stack([r * np.cos(angle), r * np.sin(angle)], 1)
+        x = np.hstack([x, rng.normal(size=(1500, 3))])
+    elif name == "cubic":  # a cubic and an interaction of heavy-tailed features, with noise
+        x = rng.standard_t(4, size=(1500, 6))
+        y = 0.3 * x[:, 0] ** 3 - x[:, 1] * x[:, 2] + 0.5 * rng.normal(size=1500)
         kind = "reg"
     else:  # wave: a smooth nonlinear target in 8 features
         x = rng.normal(size=(1500, 8))

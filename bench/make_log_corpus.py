@@ -247,7 +247,7 @@ def tasks(
         framework = str(rng.choice(frameworks, p=weights / weights.sum()))
         spec = sample_spec(i, rng, pools[name], kinds[name], optimizers)
         framework_options(spec, framework, rng)
-        if part == "fresh5":
+        if part in ("fresh5", "fresh6"):
             fresh5_options(spec, rng)
         out.append((i, name, framework, spec, str(root), part))
     return out
@@ -277,7 +277,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--part",
-        choices=("", "design", "design2", "heldout", "fresh", *(f"fresh{k}" for k in "2345")),
+        choices=("", "design", "design2", "heldout", "fresh", *(f"fresh{k}" for k in "23456")),
         default="",
         help="put every run of this batch in one part (default: by data set and framework)",
     )
@@ -292,7 +292,7 @@ def main() -> None:
         shutil.rmtree(args.out)
     (args.out / "runs").mkdir(parents=True, exist_ok=True)
     name = "manifest.jsonl" if not args.start else f"manifest-{args.start}.jsonl"
-    every = FRESH5_FRAMEWORKS if args.part == "fresh5" else FRAMEWORKS
+    every = FRESH5_FRAMEWORKS if args.part in ("fresh5", "fresh6") else FRAMEWORKS
     frameworks = [f for f in every if not args.only or f in args.only.split(",")]
     start = time.perf_counter()
     data = tuple(args.data.split(",")) if args.data else DATASETS
