@@ -70,3 +70,17 @@ def test_the_gap_from_the_loss_bound_survives_a_small_penalty(name, share):
     if share:
         train = [v for v in columns["loss"] if math.isfinite(v)]
         assert 1 - train[-1] / math.log(2) < 0.97 or share < 0.05
+
+
+def test_the_recovery_window_is_a_share_of_the_run_not_a_count_of_points():
+    """The validation curve of a Lightning MSE run at Adam lr 10 (corpus run 0924,
+    validated every second epoch): whether it "fell most of its way within its first
+    quarter" must not change when every second evaluation is dropped. Three points are a
+    quarter of 12 evaluations but half of 6: the window is a quarter of the span."""
+    from nooverfit._divergence import _recovered_blow_up
+
+    v = np.array([1.14e7, 4.72e7, 1.54e7, 4.69e6, 1.59e6, 5.9e5, 3.18e5, 1.63e5, 5.62e4, 8.88e4])
+    v = np.concatenate([v, [6.14e4, 8.84e4]])
+    assert bool(_recovered_blow_up(v)) == bool(_recovered_blow_up(v[1::2]))
+    fast = np.array([1e6, 5e5, 1e3, 50.0, 20.0, 12.0, 11.0, 10.5, 10.2, 10.1, 10.0, 10.0])
+    assert _recovered_blow_up(fast) and _recovered_blow_up(fast[1::2])

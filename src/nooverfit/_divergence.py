@@ -251,7 +251,7 @@ def _recovered_blow_up(v: np.ndarray) -> str:
         return ""
     first = float(np.max(v[:2]))
     end = float(np.median(cv.last_third(v, 2)))
-    early = float(np.min(v[: max(3, len(v) // 4)]))
+    early = float(np.min(v[: max(2, (len(v) - 1) // 4 + 1)]))  # a quarter of the span
     total = math.log(first) - math.log(end)
     if first > RECOVERED * end and math.log(first) - math.log(early) >= total / 2:
         return (
