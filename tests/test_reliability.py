@@ -120,10 +120,14 @@ def test_folder_with_a_truncated_image_is_bad_input(tmp_path):
         ("a,label\n1,x\n".encode("utf-16"), "is not UTF-8 text"),
         ("a,label\n\xe9,x\n".encode("latin-1"), "is not UTF-8 text"),
         (b"a,label\n1e39,x\n2,y\n", "within float32's range"),
-        (b"a,label\nnan,x\n2,y\n", "within float32's range"),
+        (b"a,label\nnan,x\ninf,y\n", "within float32's range"),
         (b"a,label\n-inf,x\n2,y\n", "within float32's range"),
         (b"a,label\n1,x\n2\n", "has 1 fields, expected 2"),
         (b'a,label\n"1,x\n', "has 1 fields"),
+        (
+            b"a,label\n1,x\n2, \n3,y\n",
+            r"1 row of .* has an empty 'label' \(row 3\); expected a label",
+        ),
     ],
 )
 def test_csv_damage_is_bad_input(tmp_path, content, match):

@@ -301,14 +301,19 @@ def _card(
 def _classic(session: StudySession, base: Variant, budget: str) -> dict[str, Any]:
     """The classic models on each seed's split, the baseline's training indices
     (:mod:`.classic`)."""
-    from nooverfit.studies.classic import references
+    from nooverfit.studies.classic import references, stored
 
     if session.progress is not None:
         session.progress("stage: classic models", session.finished, session.finished)
     train = session.train_indices(base.config)
     splits = {s: (train[s], session.data[s].split.val, session.data[s].split.test) for s in train}
-    return references(
-        session.dataset.x, session.dataset.y, session.dataset.kind, splits, budget=budget
+    return stored(
+        session.store.root / "classic.json" if session.store is not None else None,
+        splits,
+        budget,
+        lambda: references(
+            session.dataset.x, session.dataset.y, session.dataset.kind, splits, budget=budget
+        ),
     )
 
 
