@@ -126,19 +126,19 @@ def test_the_record_is_fitted_once_per_folder_and_read_back_on_the_same_splits(t
         return references(x, y, "tabular", {0: idx}, budget="quick")
 
     path = tmp_path / "classic.json"
-    first = stored(path, {0: idx}, "quick", fit)
-    assert stored(path, {0: idx}, "quick", fit) == first and len(fits) == 1
+    first, seconds = stored(path, {0: idx}, "quick", fit)
+    assert stored(path, {0: idx}, "quick", fit) == (first, seconds) and len(fits) == 1
     # another split, another grid, or a damaged file: fitted again
     other = (idx[0][1:], idx[1], idx[2])
     stored(path, {0: other}, "quick", fit)
     assert len(fits) == 2
     stored(path, {0: other}, "standard", fit)
     path.write_text("{not json")
-    assert stored(path, {0: idx}, "quick", fit) == first and len(fits) == 4
-    assert stored(None, {0: idx}, "quick", fit) == first and len(fits) == 5
+    assert stored(path, {0: idx}, "quick", fit)[0] == first and len(fits) == 4
+    assert stored(None, {0: idx}, "quick", fit)[0] == first and len(fits) == 5
 
 
-def test_a_resumed_study_reads_the_classic_models_back(tiny_study, monkeypatch):
+def test_a_resumed_study_reads_the_classic_models_and_its_costs_back(tiny_study, monkeypatch):
     from conftest import TINY
     from nooverfit.studies import classic, study
 
@@ -152,3 +152,6 @@ def test_a_resumed_study_reads_the_classic_models_back(tiny_study, monkeypatch):
         "digits", width=16, train_per_class=10, budget=TINY, seeds=2, out=out, engine="sequential"
     )
     assert again.extras["classic"] == result.extras["classic"]
+    # what the study cost is what the session that trained it measured, not the read-back
+    assert again.costs == result.costs
+    assert again.settings.seconds == pytest.approx(result.settings.seconds, rel=0.5)

@@ -290,3 +290,15 @@ def test_tune_study_resumed_with_another_split_is_refused(tmp_path):
     open_study(spec)  # the same settings resume
     with pytest.raises(BadInput, match=r"val: 0\.2 there, 0\.3 now"):
         open_study(TuneSpec(storage=spec.storage, trials=1, val=0.3))
+
+
+def test_atomic_save_writes_the_same_bytes_for_the_same_weights(tmp_path):
+    import torch
+
+    from nooverfit._io import atomic_save
+
+    state = {"w": torch.arange(6.0).view(2, 3), "b": torch.zeros(2)}
+    first = atomic_save(tmp_path / "a.pt", state).read_bytes()
+    assert atomic_save(tmp_path / "a.pt", state).read_bytes() == first  # a best_model's SHA-256
+    again = torch.load(tmp_path / "a.pt", weights_only=True)
+    assert again.keys() == state.keys() and all(torch.equal(again[k], state[k]) for k in state)

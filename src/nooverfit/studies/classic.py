@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -305,10 +306,11 @@ def stored(
     splits: Mapping[int, tuple[Indices, Indices, Indices]],
     budget: str,
     fit: Callable[[], dict[str, Any]],
-) -> dict[str, Any]:
-    """:func:`references`' record, fitted once per study folder: a resumed study reads it
-    back from ``path`` when it was fitted on the same splits with the same grid and
-    scikit-learn, instead of fitting again (``path`` None: always fitted).
+) -> tuple[dict[str, Any], float]:
+    """:func:`references`' record and the seconds its fitting took, fitted once per study
+    folder: a resumed study reads both back from ``path`` when they were fitted on the
+    same splits with the same grid and scikit-learn, instead of fitting again (``path``
+    None: always fitted).
 
     The record is returned as JSON gives it back either way, so a resumed study's
     ``results.json`` is the uninterrupted one's.
@@ -326,13 +328,15 @@ def stored(
         try:
             saved = json.loads(path.read_text())
             if saved["key"] == key:
-                return dict(saved["found"])
+                return dict(saved["found"]), float(saved["seconds"])
         except UNREADABLE:
             pass  # missing or damaged: fitted again
+    began = time.perf_counter()
     found: dict[str, Any] = json.loads(json.dumps(_jsonable(fit()), allow_nan=False))
+    seconds = time.perf_counter() - began
     if path is not None:
-        atomic_write_json(path, {"key": key, "found": found})
-    return found
+        atomic_write_json(path, {"key": key, "found": found, "seconds": seconds})
+    return found, seconds
 
 
 def against(found: Mapping[str, Any], network: Sequence[float]) -> ClassicComparison | None:

@@ -247,9 +247,14 @@ def _learning_curve(
     sizes = plan.learning_curve_sizes(stage.budget, available)
     if len(sizes) < 2 or found.best_scratch is None:
         return
-    # Transferred networks have another architecture: the curve shows the best
-    # configuration trained from scratch.
-    series = {"baseline": found.base.config, "recommended": found.best_scratch.config}
+    # The recommendation's own curve where it is one network trained from scratch; else
+    # (an ensemble, a transferred or pseudo-labelled network) the best such network's.
+    rec, scratch = found.recommended, [*found.variants, *found.combinations]
+    single = rec is not None and rec.stage != "ensemble" and rec in scratch
+    other = rec.config if single and rec is not None else found.best_scratch.config
+    series = {"baseline": found.base.config}
+    if other != found.base.config:
+        series["recommended" if single else "best single network"] = other
 
     def sized(c: RunConfig, n: int) -> RunConfig:
         # Each size trains for the budget's steps, unless the user fixed the epochs; a
