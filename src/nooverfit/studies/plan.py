@@ -152,6 +152,7 @@ class EnsembleStage:
 
     sizes: tuple[int, ...]
     copies: int = 0
+    shifts: bool = False  # each candidate's test-time-shifted twin (studies/shifted.py)
 
 
 @dataclass(frozen=True)
@@ -249,7 +250,8 @@ def study_stages(
             CombinationStage(budget.search, budget.max_epochs, images=images and budget.tta)
         )
     if budget.ensembles:
-        stages.append(EnsembleStage(budget.ensembles, budget.copies if tabular else 0))
+        copies = budget.copies if tabular else 0
+        stages.append(EnsembleStage(budget.ensembles, copies, shifts=images and budget.tta))
     subset = baseline.train_per_class is not None or baseline.train_size is not None
     if budget.pseudo and subset:  # only a subset leaves pool samples to label
         stages.append(UnlabeledStage(tuple(budget.pseudo)))
