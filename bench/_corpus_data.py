@@ -21,6 +21,13 @@ FRESH3_DATA = ("friedman3", "scurve", "classes6", "xor")
 #: Data sets of the fourth fresh batch (``--part fresh4``), added after the rules were frozen
 #: again: spirals, a checkerboard, imbalanced classes, a rolled sheet, heavy-tailed noise.
 FRESH4_DATA = ("spirals", "checker", "imbalanced", "swissroll", "heavytail")
+#: Data sets of the fifth fresh batch (``--part fresh5``), added after the rules were frozen
+#: once more: isotropic blobs in 5 classes, 3 informative of 30 features with 10 % flipped
+#: labels, a low-rank linear target, a radial sinc target.
+FRESH5_DATA = ("blobs5", "fewinformative", "lowrank", "sinc")
+#: Data sets of the sixth fresh batch (``--part fresh6``, the fresh5 draws, built before a
+#: second round of rule changes): three noisy concentric rings, a cubic target.
+FRESH6_DATA = ("rings3", "cubic")
 
 
 @functools.cache
@@ -122,6 +129,34 @@ def load_data(name: str, seed: int) -> dict[str, Any]:
     elif name == "heavytail":  # a sparse linear-plus-interaction target, Student-t noise
         x = rng.normal(size=(1500, 10))
         y = x[:, 0] - 2 * x[:, 1] + x[:, 2] * x[:, 3] + rng.standard_t(3, size=1500)
+        kind = "reg"
+    elif name == "blobs5":
+        x, y = datasets.make_blobs(
+            1500, n_features=8, centers=5, cluster_std=4.0, random_state=seed
+        )
+    elif name == "fewinformative":
+        x, y = datasets.make_classification(
+            1500, n_features=30, n_informative=3, n_redundant=0, flip_y=0.1, random_state=seed
+        )
+    elif name == "lowrank":
+        x, y = datasets.make_regression(
+            1500, n_features=30, effective_rank=4, noise=5.0, random_state=seed
+        )
+        kind = "reg"
+    elif name == "sinc":  # sin(r) / r of the radius in 4 of 7 features, with noise
+        x = rng.uniform(-3, 3, size=(1500, 7))
+        r = 2 * np.linalg.norm(x[:, :4], axis=1) + 1e-9
+        y = np.sin(r) / r + 0.05 * rng.normal(size=1500)
+        kind = "reg"
+    elif name == "rings3":  # the ring (radius 1, 2 or 3) of a noisy 2-d point, 3 noise features
+        y = rng.integers(3, size=1500)
+        angle = rng.uniform(0, 2 * np.pi, size=1500)
+        r = (y + 1) + 0.45 * rng.normal(size=1500)
+        x = np.stack([r * np.cos(angle), r * np.sin(angle)], 1)
+        x = np.hstack([x, rng.normal(size=(1500, 3))])
+    elif name == "cubic":  # a cubic and an interaction of heavy-tailed features, with noise
+        x = rng.standard_t(4, size=(1500, 6))
+        y = 0.3 * x[:, 0] ** 3 - x[:, 1] * x[:, 2] + 0.5 * rng.normal(size=1500)
         kind = "reg"
     else:  # wave: a smooth nonlinear target in 8 features
         x = rng.normal(size=(1500, 8))

@@ -16,7 +16,11 @@ run is left out of the scores). The principles, applied to every run alike:
    evaluations before the end (or, where the generator has the clean training curves, a
    train/test accuracy gap over 10 points with training at 97 %). A run meant as an
    underfit whose test loss rose is left out: a network held down by a heavy penalty
-   loses its early fit as the penalty wins, which is neither.
+   loses its early fit as the penalty wins, which is neither. Where the generator has the
+   clean training curve, a test rise with the training loss ending over ``UNSTABLE``
+   above its value at the test minimum is **failed** instead: a network that overfits
+   keeps fitting its training set (the definition of overfitting, whatever a diagnosis
+   says); one whose training loss climbs with its test loss was thrown around.
 3. **still_improving**: the test curve fell more than ``STILL`` (2 %, the rule's own
    threshold) over its last third (least-squares line, as ``diagnose`` measures it), by
    ``SIGNIFICANT`` standard errors of that line (the test curve's own noise, as the rule
@@ -58,6 +62,9 @@ TEST_RISE = 0.1
 #: Rise of the smoothed test loss above its minimum that a flat curve (good fit, underfit)
 #: stays within: between ``FLAT`` and ``TEST_RISE`` the run is neither, and left out.
 FLAT = 0.05
+#: Rise of the clean training loss from the test minimum to the end (fraction) that makes
+#: a test rise a failed run rather than overfitting.
+UNSTABLE = 0.1
 #: Share of the way from the best run's test loss up to the constant predictor's that an
 #: underfit's test loss stays above, and a good fit's below (a network that closed half
 #: the gap to what the data allows has learned the task).
@@ -173,6 +180,8 @@ def label(
         # a network held down by a heavy penalty loses its early fit as the penalty wins
         # (the training loss rises with it): neither overfitting nor a flat underfit
         return None, None, "an underfit whose test loss rose"
+    if rises and clean is not None and _training_rose(clean, low):
+        return "diverging", None, "test and clean training loss rose together"
     if rises:
         raw = np.asarray(val, dtype=float)
         if len(raw) == n and np.isfinite(raw).all():
@@ -221,6 +230,15 @@ def validation_label(
         record["regime"], val, val, record["val_epochs"], record["constant"], reference=reference
     )
     return lab
+
+
+def _training_rose(clean: dict[str, Any], low: int) -> bool:
+    """Whether the clean training loss ended ``UNSTABLE`` above its value at position
+    ``low`` (the smoothed test minimum); False without a finite clean curve."""
+    train = np.asarray([math.nan if v is None else v for v in clean["train_eval"]], dtype=float)
+    if not np.isfinite(train).all() or train[low] <= 0:
+        return False
+    return bool(train[-1] > (1 + UNSTABLE) * train[low])
 
 
 def _gap(t: np.ndarray, smooth: np.ndarray, low: int, clean: dict[str, Any]) -> bool:

@@ -5,7 +5,8 @@ lets the framework write its own log; the test curve goes to the caller, never t
   ``kernel_regularizer`` (Keras adds the penalty to the logged training loss).
 - ``tensorboard``: a plain PyTorch loop writing ``torch.utils.tensorboard.SummaryWriter``
   scalars per epoch, or per step with or without an ``epoch`` scalar.
-- ``lightning``: a ``LightningModule`` logged by Lightning's ``CSVLogger``.
+- ``lightning``: a ``LightningModule`` logged by Lightning's ``CSVLogger`` (``lightning_tb``:
+  its ``TensorBoardLogger``, the fresh5 batch).
 - ``hf``: the Hugging Face Trainer's ``trainer_state.json`` written from a PyTorch loop
   exactly as ``Trainer`` writes it (``log_history`` with fractional epochs, the training
   loss averaged over ``logging_steps``, ``eval_*`` entries, a closing summary entry),
@@ -25,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from _corpus_options import lightning_logger, optimizer
 from torch import nn
 
 Spec = dict[str, Any]
@@ -62,22 +64,6 @@ def _torch_net(spec: Spec, d_in: int, d_out: int) -> nn.Module:
         width = spec["width"]
     layers += [nn.Linear(width, d_out)]
     return nn.Sequential(*layers)
-
-
-def _optimizer(spec: Spec, params: Any) -> torch.optim.Optimizer:
-    name, lr, wd = spec["optimizer"], spec["lr"], spec["l2"]
-    if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, weight_decay=wd)
-    if name == "momentum":
-        return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=wd)
-    if name == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr, weight_decay=wd)
-    if name == "adamw":
-        return torch.optim.AdamW(params, lr=lr, weight_decay=max(wd, 1e-2))
-    if name in ("nadam", "adagrad", "adamax"):
-        kind = {"nadam": torch.optim.NAdam, "adagrad": torch.optim.Adagrad}.get(name)
-        return (kind or torch.optim.Adamax)(params, lr=lr, weight_decay=wd)
-    return torch.optim.Adam(params, lr=lr, weight_decay=wd)
 
 
 def _criterion(loss: str) -> nn.Module:
@@ -125,7 +111,7 @@ def write_torch(spec: Spec, data: Data, out: Path) -> dict[str, list[float]]:
     """Plain PyTorch loop; ``framework`` ``tensorboard`` or ``hf`` picks the writer."""
     d_out = data["classes"] if spec["loss"] == "ce" else 1
     net = _torch_net(spec, data["x_train"].shape[1], d_out)
-    opt = _optimizer(spec, net.parameters())
+    opt = optimizer(spec, net.parameters())
     crit = _criterion(spec["loss"])
     x = torch.as_tensor(data["x_train"], dtype=torch.float32)
     y = _target(data["y_train"], spec["loss"])
@@ -292,6 +278,7 @@ def write_keras(spec: Spec, data: Data, out: Path) -> dict[str, list[float]]:
         "nadam": lambda: keras.optimizers.Nadam(spec["lr"]),
         "adagrad": lambda: keras.optimizers.Adagrad(spec["lr"]),
         "adamax": lambda: keras.optimizers.Adamax(spec["lr"]),
+        "adadelta": lambda: keras.optimizers.Adadelta(spec["lr"]),
     }[spec["optimizer"]]()
     model.compile(optimizer=opt, loss=loss, metrics=metrics)
     truth = _Truth()
@@ -328,9 +315,8 @@ def write_keras(spec: Spec, data: Data, out: Path) -> dict[str, list[float]]:
 
 
 def write_lightning(spec: Spec, data: Data, out: Path) -> dict[str, list[float]]:
-    """A ``LightningModule`` trained by ``Trainer`` and logged by ``CSVLogger``."""
+    """A ``LightningModule`` trained by ``Trainer``, logged by ``CSVLogger`` (or TensorBoard)."""
     import lightning.pytorch as pl
-    from lightning.pytorch.loggers import CSVLogger
     from torch.utils.data import DataLoader, TensorDataset
 
     d_out = data["classes"] if spec["loss"] == "ce" else 1
@@ -360,7 +346,7 @@ def write_lightning(spec: Spec, data: Data, out: Path) -> dict[str, list[float]]
             truth.add(self.current_epoch, outs, data, spec)
 
         def configure_optimizers(self) -> torch.optim.Optimizer:
-            return _optimizer(spec, self.parameters())
+            return optimizer(spec, self.parameters())
 
     def loader(split: str, shuffle: bool) -> DataLoader:
         xs = torch.as_tensor(data[f"x_{split}"], dtype=torch.float32)
@@ -373,7 +359,7 @@ def write_lightning(spec: Spec, data: Data, out: Path) -> dict[str, list[float]]
         max_epochs=spec["epochs"],
         accelerator="cpu",
         devices=1,
-        logger=CSVLogger(str(out), name="lightning_logs"),
+        logger=lightning_logger(spec, out),
         log_every_n_steps=spec["log_steps"],
         check_val_every_n_epoch=spec["val_every"],
         num_sanity_val_steps=0,
@@ -396,4 +382,5 @@ WRITERS = {
     "tensorboard": write_torch,
     "hf": write_torch,
     "lightning": write_lightning,
+    "lightning_tb": write_lightning,
 }

@@ -11,7 +11,8 @@ SummaryWriter and the Hugging Face Trainer format, read back with ``read_log`` e
 rules were tuned on them; design2 is a later batch on the design data sets and small
 versions of them), ``heldout`` (only scored) and ``fresh`` to ``fresh4``
 (batches on data sets and optimizers the corpus never had, each built after the rules
-were last changed: ``make_log_corpus.py --part fresh4``), with a confusion matrix per
+were last changed: ``make_log_corpus.py --part fresh4``; ``fresh5`` also has Lightning's
+TensorBoardLogger, Adadelta, RAdam and runs of 4 to 400 epochs), with a confusion matrix per
 part. Labels follow the principles of ``bench/_corpus_labels.py`` (runs that fit none
 are left out and counted). The labelled onset is the 5-point moving-average minimum of
 the validation curve, moved to its lowest value when that comes later (the issue's
@@ -92,7 +93,8 @@ def score_corpus(root: Path, *, show_wrong: bool = False) -> None:
     short = {v: "".join(w[0] for w in v.split("_")) for v in names}
     best = references(records)
     summary = []
-    for part in ("design", "design2", "heldout", "fresh", "fresh2", "fresh3", "fresh4"):
+    parts = ("design", "design2", "heldout", "fresh", *(f"fresh{k}" for k in "23456"))
+    for part in parts:
         runs = [r for r in records if r["part"] == part and r["label"] is not None]
         left_out = sum(r["part"] == part and r["label"] is None for r in records)
         if not runs:

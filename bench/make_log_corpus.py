@@ -37,6 +37,7 @@ import numpy as np
 import torch
 from _corpus_data import DATASETS, FRESH_DATA, HELDOUT_DATA, load_data
 from _corpus_labels import constant_loss, label, references
+from _corpus_options import FRESH5_FRAMEWORKS, fresh5_options
 from _corpus_writers import WRITERS
 
 FRAMEWORKS = ("keras", "tensorboard", "lightning", "hf")
@@ -235,7 +236,8 @@ def tasks(
 ) -> list[Any]:
     """Every run's data set, framework and configuration, drawn from ``seed`` alone (and
     the batch's choices: ``data`` to draw from, ``optimizers``, a forced ``part``)."""
-    weights = np.array([FRAMEWORK_WEIGHTS[FRAMEWORKS.index(f)] for f in frameworks])
+    shares = dict(zip(FRAMEWORKS, FRAMEWORK_WEIGHTS, strict=True)) | {"lightning_tb": 0.1}
+    weights = np.array([shares[f] for f in frameworks])
     pools = {name: len(load_data(name, 0)["x_pool"]) for name in data}
     kinds = {name: load_data(name, 0)["kind"] for name in data}
     out = []
@@ -245,6 +247,8 @@ def tasks(
         framework = str(rng.choice(frameworks, p=weights / weights.sum()))
         spec = sample_spec(i, rng, pools[name], kinds[name], optimizers)
         framework_options(spec, framework, rng)
+        if part in ("fresh5", "fresh6"):
+            fresh5_options(spec, rng)
         out.append((i, name, framework, spec, str(root), part))
     return out
 
@@ -273,7 +277,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--part",
-        choices=("", "design", "design2", "heldout", "fresh", "fresh2", "fresh3", "fresh4"),
+        choices=("", "design", "design2", "heldout", "fresh", *(f"fresh{k}" for k in "23456")),
         default="",
         help="put every run of this batch in one part (default: by data set and framework)",
     )
@@ -288,7 +292,8 @@ def main() -> None:
         shutil.rmtree(args.out)
     (args.out / "runs").mkdir(parents=True, exist_ok=True)
     name = "manifest.jsonl" if not args.start else f"manifest-{args.start}.jsonl"
-    frameworks = [f for f in FRAMEWORKS if not args.only or f in args.only.split(",")]
+    every = FRESH5_FRAMEWORKS if args.part in ("fresh5", "fresh6") else FRAMEWORKS
+    frameworks = [f for f in every if not args.only or f in args.only.split(",")]
     start = time.perf_counter()
     data = tuple(args.data.split(",")) if args.data else DATASETS
     optimizers = tuple(args.optimizers.split(",")) if args.optimizers else ()

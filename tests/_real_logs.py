@@ -44,6 +44,10 @@ LOGS = {
     "climbing_after_memorizing_hf": "climbing_after_memorizing_hf/trainer_state.json",
     "good_fit_minimum_before_end_keras": "good_fit_minimum_before_end_keras/training.log",
     "good_fit_fell_early_hf": "good_fit_fell_early_hf",
+    "gap_from_loss_bound_tensorboard": "gap_from_loss_bound_tensorboard",
+    "thrown_out_keras": "thrown_out_keras/training.log",
+    "thrown_out_logged_once_hf": "thrown_out_logged_once_hf",
+    "thrown_out_short_keras": "thrown_out_short_keras/training.log",
 }
 
 

@@ -13,6 +13,7 @@ from nooverfit.studies.classic import (
     fit_split,
     references,
     skipped,
+    stored,
     summarize,
 )
 
@@ -114,3 +115,43 @@ def test_the_study_report_shows_the_classic_models(tiny_study):
     best = classic["best"]
     assert f"<b>{best}</b>, scores {100 * classic['models'][best]['test_mean']:.1f}%" in html
     assert any(c.stage == "classic models" for c in result.costs)
+
+
+def test_the_record_is_fitted_once_per_folder_and_read_back_on_the_same_splits(tmp_path):
+    x, y, idx = _blobs()
+    fits = []
+
+    def fit():
+        fits.append(1)
+        return references(x, y, "tabular", {0: idx}, budget="quick")
+
+    path = tmp_path / "classic.json"
+    first, seconds = stored(path, {0: idx}, "quick", fit)
+    assert stored(path, {0: idx}, "quick", fit) == (first, seconds) and len(fits) == 1
+    # another split, another grid, or a damaged file: fitted again
+    other = (idx[0][1:], idx[1], idx[2])
+    stored(path, {0: other}, "quick", fit)
+    assert len(fits) == 2
+    stored(path, {0: other}, "standard", fit)
+    path.write_text("{not json")
+    assert stored(path, {0: idx}, "quick", fit)[0] == first and len(fits) == 4
+    assert stored(None, {0: idx}, "quick", fit)[0] == first and len(fits) == 5
+
+
+def test_a_resumed_study_reads_the_classic_models_and_its_costs_back(tiny_study, monkeypatch):
+    from conftest import TINY
+    from nooverfit.studies import classic, study
+
+    result, out = tiny_study
+
+    def refit(*args, **kwargs):
+        raise AssertionError("the classic models were fitted again on resume")
+
+    monkeypatch.setattr(classic, "references", refit)
+    again = study(
+        "digits", width=16, train_per_class=10, budget=TINY, seeds=2, out=out, engine="sequential"
+    )
+    assert again.extras["classic"] == result.extras["classic"]
+    # what the study cost is what the session that trained it measured, not the read-back
+    assert again.costs == result.costs
+    assert again.settings.seconds == pytest.approx(result.settings.seconds, rel=0.5)

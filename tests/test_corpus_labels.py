@@ -54,6 +54,18 @@ def test_a_memorizing_rise_above_a_constant_predictor_is_overfitting_not_failure
     assert lab == "overfitting", why
 
 
+@pytest.mark.parametrize(("train_end", "expected"), [(0.05, "overfitting"), (0.5, "diverging")])
+def test_a_test_rise_with_the_training_loss_climbing_too_is_a_failed_run(train_end, expected):
+    # overfitting keeps fitting the training set: a clean training loss that climbs back
+    # with the test loss (0.2 at the test minimum, 0.5 at the end) is a run thrown around
+    test = u_curve(0.3, 0.3)
+    train = np.concatenate([np.linspace(1.0, 0.2, 10), np.linspace(0.2, train_end, 20)])
+    clean = {"train_eval": list(train), "train_acc": [], "test_acc": [], "loss": "mse"}
+    epochs = list(range(len(test)))
+    lab, _, why = labels.label("good_fit", list(test), list(test), epochs, 1.0, clean)
+    assert lab == expected, why
+
+
 def test_a_run_built_to_fail_above_a_constant_predictor_stays_diverging():
     lab, _, _ = label("diverging", u_curve(1.45, 2.0), constant=math.log(4))
     assert lab == "diverging"

@@ -53,8 +53,44 @@ def test_a_numeric_column_stays_numeric_and_non_finite_numbers_are_refused():
     x, names = encode_columns(["n"], [["1.5", "-2", "3e3"]])
     assert names == ["n"]
     np.testing.assert_array_equal(x[:, 0], [1.5, -2, 3000])
-    with pytest.raises(BadInput, match=r"column 'n' holds 'nan' \(row 3\)"):
-        encode_columns(["n"], [["1", "nan"]])
+    with pytest.raises(BadInput, match=r"column 'n' holds 'inf' \(row 3\)"):
+        encode_columns(["n"], [["1", "inf"]])
+    with pytest.raises(BadInput, match=r"column 'n' holds '-inf' \(row 4\)"):
+        encode_columns(["n"], [["1", "", "-inf"]])  # with missing cells too
+
+
+def test_missing_numbers_are_imputed_as_scikit_learns_median_imputer_with_indicator():
+    from sklearn.impute import SimpleImputer
+
+    rng = np.random.default_rng(2)
+    values = rng.normal(size=30).round(3)
+    gone = rng.random(30) < 0.3
+    tokens = np.array(["", "NA", "nan", " NaN ", "?", "null"])
+    cells = [
+        str(t) if g else f"{v}"
+        for v, g, t in zip(values, gone, np.resize(tokens, 30), strict=True)
+    ]
+    x, names = encode_columns(["v", "k"], [cells, ["a"] * 30])
+    assert names == ["v", "v (missing)", "k=a"]
+    imputer = SimpleImputer(strategy="median", add_indicator=True)
+    expected = imputer.fit_transform(np.where(gone, np.nan, values)[:, None])
+    np.testing.assert_allclose(x[:, :2], expected, rtol=1e-6)
+
+
+def test_a_saved_model_encodes_new_rows_with_the_training_fill():
+    from nooverfit.data.fitted import Column, Columns, encode_rows, record_columns
+
+    cells = [["1", "", "3", "10"], ["x", "y", "x", "x"]]
+    x, names = encode_columns(["n", "c"], cells)
+    columns = record_columns(["n", "c"], cells, names, x, "label")
+    assert columns is not None and columns.features[0].fill == 3.0
+    assert Columns.from_dict(columns.to_dict()) == columns
+    new = encode_rows(columns, [["NA", "5"], ["y", "x"]])
+    np.testing.assert_array_equal(new, [[3, 1, 0, 1], [5, 0, 1, 0]])
+    # a column without missing cells in training still refuses them
+    with pytest.raises(BadInput, match="expected a finite number"):
+        encode_rows(Columns((Column("n"),), "label"), [[""]])
+    assert encode_columns(["t"], [["", "NA"]])[1] == ["t=", "t=NA"]  # nothing present: text
 
 
 def test_a_text_column_with_too_many_values_is_refused_with_one_line():

@@ -120,10 +120,14 @@ def test_folder_with_a_truncated_image_is_bad_input(tmp_path):
         ("a,label\n1,x\n".encode("utf-16"), "is not UTF-8 text"),
         ("a,label\n\xe9,x\n".encode("latin-1"), "is not UTF-8 text"),
         (b"a,label\n1e39,x\n2,y\n", "within float32's range"),
-        (b"a,label\nnan,x\n2,y\n", "within float32's range"),
+        (b"a,label\nnan,x\ninf,y\n", "within float32's range"),
         (b"a,label\n-inf,x\n2,y\n", "within float32's range"),
         (b"a,label\n1,x\n2\n", "has 1 fields, expected 2"),
         (b'a,label\n"1,x\n', "has 1 fields"),
+        (
+            b"a,label\n1,x\n2, \n3,y\n",
+            r"1 row of .* has an empty 'label' \(row 3\); expected a label",
+        ),
     ],
 )
 def test_csv_damage_is_bad_input(tmp_path, content, match):
@@ -286,3 +290,15 @@ def test_tune_study_resumed_with_another_split_is_refused(tmp_path):
     open_study(spec)  # the same settings resume
     with pytest.raises(BadInput, match=r"val: 0\.2 there, 0\.3 now"):
         open_study(TuneSpec(storage=spec.storage, trials=1, val=0.3))
+
+
+def test_atomic_save_writes_the_same_bytes_for_the_same_weights(tmp_path):
+    import torch
+
+    from nooverfit._io import atomic_save
+
+    state = {"w": torch.arange(6.0).view(2, 3), "b": torch.zeros(2)}
+    first = atomic_save(tmp_path / "a.pt", state).read_bytes()
+    assert atomic_save(tmp_path / "a.pt", state).read_bytes() == first  # a best_model's SHA-256
+    again = torch.load(tmp_path / "a.pt", weights_only=True)
+    assert again.keys() == state.keys() and all(torch.equal(again[k], state[k]) for k in state)

@@ -39,3 +39,62 @@ def test_reproduce_prefers_the_command_the_cli_ran(tiny_study):
     assert rebuilt.startswith("nooverfit study --data digits")
     assert f"--seeds {len(result.settings.seeds)}" in rebuilt
     assert "--width 16" in rebuilt
+
+
+def test_an_ensemble_recommendation_is_described_as_one(tiny_study):
+    import dataclasses
+
+    from nooverfit.plots.study import run_curves
+    from nooverfit.report import render
+
+    result, _ = tiny_study
+    ensemble = next(r.chosen for r in result.remedies if r.chosen.stage == "ensemble")
+    names = ["dropout=0.3", "l2=0.001", "baseline"]
+    as_ensemble = dataclasses.replace(
+        result, recommended=ensemble, extras={**result.extras, "ensemble": {"names": names}}
+    )
+    _, right = run_curves(as_ensemble)
+    assert right.title == "Ensemble of 3: its first network, dropout=0.3"
+    html = render(as_ensemble, {})
+    assert "averages the predicted probabilities of 3 networks (dropout=0.3; l2=0.001;" in html
+    assert "averages the predicted" not in render(result, {})
+
+
+def test_the_python_line_repeats_the_study_with_its_data_options():
+    from nooverfit.studies.options import StudyOptions
+
+    opts = StudyOptions(seeds=2, classes="5-9", train_per_class=None, model_factory=len)
+    assert opts.call("csv:a.csv", {"target": "y", "data_dir": None}) == (
+        "nooverfit.study('csv:a.csv', train_per_class=None, seeds=2, classes='5-9', "
+        "model_factory=..., target='y')"
+    )
+    assert StudyOptions().call("digits", {}) == "nooverfit.study('digits')"
+
+
+def test_the_report_repeats_the_call_the_study_was_made_with(tiny_study):
+    result, _ = tiny_study
+    python = reproduce(result)["python"]
+    assert python.startswith("nooverfit.study('digits', width=16, train_per_class=10, budget=")
+    assert "seeds=2, engine='sequential'" in python
+
+
+def test_the_reports_causes_hold_the_audits_cause_as_results_json_does(tiny_study):
+    import dataclasses
+
+    import numpy as np
+
+    from nooverfit.groups import group_gap, homogeneous_cause
+    from nooverfit.report import render
+
+    result, _ = tiny_study
+    y = np.zeros(8, int)
+    pred = np.array([0, 0, 0, 0, 0, 1, 1, 1])  # heard voices 4/4 right, unheard 1/4
+    groups = np.array(["a", "a", "b", "b", "c", "c", "d", "d"])
+    gap = group_gap(pred, y, groups, heard={"a", "b"})
+    audit = {**result.extras["audit"], "groups": dataclasses.asdict(gap)}
+    heard = dataclasses.replace(result, extras={**result.extras, "audit": audit})
+    cause = homogeneous_cause(gap, chance=0.1)
+    assert cause is not None
+    first = f"<b>Likely causes:</b></p><ul><li>{cause.reason[:40]}"
+    assert first in render(heard, {}).replace("&#39;", "'")
+    assert cause.reason[:40] not in render(result, {})

@@ -13,7 +13,7 @@ from nooverfit.config import RunConfig
 from nooverfit.errors import BadInput
 from nooverfit.studies import study
 from nooverfit.studies.identity import differences
-from nooverfit.studies.store import RunStore
+from nooverfit.studies.store import NOT_RUNS, RunStore
 
 KWARGS = dict(
     width=16,
@@ -93,7 +93,7 @@ def test_store_without_identity_trains_its_runs_again(stored, tmp_path, caplog):
 
 def _damage(runs, how):
     weights = sorted(runs.glob("*.pt"))
-    records = sorted(p for p in runs.glob("*.json") if p.name != "identity.json")
+    records = sorted(p for p in runs.glob("*.json") if p.name not in NOT_RUNS)
     if how == "truncated weights":
         weights[0].write_bytes(weights[0].read_bytes()[:50])
     elif how == "empty weights":
@@ -137,7 +137,7 @@ def test_study_retrains_a_damaged_run_and_finishes_equal(stored, tmp_path, caplo
 def test_store_get_reads_back_what_put_wrote(stored):
     out, _ = stored
     store = RunStore(out / "runs")
-    first = next(p for p in (out / "runs").glob("*.json") if p.name != "identity.json")
+    first = next(p for p in (out / "runs").glob("*.json") if p.name not in NOT_RUNS)
     config = RunConfig.from_dict(json.loads(first.read_text())["config"])
     got = store.get(config)
     assert got is not None and got.config == config

@@ -138,3 +138,5 @@ def test_learning_curve_predicts_gain_from_doubling():
     curve = learning_curve(sizes, scores)
     expected = 0.5 * 40**-0.5 - 0.5 * 80**-0.5
     assert curve.gain_from_doubling("a") == pytest.approx(expected, rel=0.05)
+    at_ten = 0.5 * 10**-0.5 - 0.5 * 20**-0.5  # the study's own size, inside the curve
+    assert curve.gain_from_doubling("a", 10) == pytest.approx(at_ten, rel=0.05)

@@ -43,6 +43,25 @@ def test_study_writes_every_output(tiny_study):
     assert all(run["diagnosis"]["verdict"] for run in data["runs"].values())
 
 
+def test_the_learning_curve_follows_the_recommendation_and_the_report_says_so(tiny_study):
+    from nooverfit.report import doubling
+
+    result, out = tiny_study
+    series = list(result.learning.series)
+    rec = result.recommended
+    scratch = [*result.variants, *result.combinations]
+    assert series[0] == "baseline"
+    if rec.stage != "ensemble" and rec in scratch:
+        assert series[1:] == ([] if rec.name == "baseline" else ["recommended"])
+    else:  # an ensemble: its best single network's curve, named as such
+        assert series[1:] in ([], ["best single network"])
+    said = doubling(result)
+    if said is not None:
+        assert said["size"] == 20  # twice the study's 10 per class, not the curve's largest
+        html = (out / "report.html").read_text()
+        assert f"(20 per class instead of 10) would add about {100 * said['gain']:.1f}" in html
+
+
 def test_study_records_disjoint_split_indices(tiny_study):
     _, out = tiny_study
     y = load_dataset("digits").y

@@ -48,10 +48,19 @@ ABOVE_GUESSING = 1.5
 LEARNED = 0.1
 #: Back-and-forth change of log(training loss) per logged point that counts as oscillating.
 OSCILLATION = 0.1
+#: Multiple of the validation loss measured after an epoch that the training loss logged
+#: in that epoch, having risen, must exceed to show weights thrown out during the epoch.
+THROWN = 10.0
 
 
 def diverged(history: History, train: np.ndarray, val: np.ndarray) -> str:
     """A one-sentence reason when the run diverged, else an empty string."""
+    return _ran_away(history, train, val) or _thrown_out(history)
+
+
+def _ran_away(history: History, train: np.ndarray, val: np.ndarray) -> str:
+    """A reason from the curves' course: non-finite, exploding, swinging, never beating
+    chance, recovering from a blow-up."""
     if history.stop_reason == "diverged":
         return "the run stopped because its loss became NaN or infinite"
     for name, curve in (("training", train), ("validation", val)):
@@ -242,7 +251,7 @@ def _recovered_blow_up(v: np.ndarray) -> str:
         return ""
     first = float(np.max(v[:2]))
     end = float(np.median(cv.last_third(v, 2)))
-    early = float(np.min(v[: max(3, len(v) // 4)]))
+    early = float(np.min(v[: max(2, (len(v) - 1) // 4 + 1)]))  # a quarter of the span
     total = math.log(first) - math.log(end)
     if first > RECOVERED * end and math.log(first) - math.log(early) >= total / 2:
         return (
@@ -302,3 +311,29 @@ def collapsed(history: History, metric: str | None) -> str:
         f"the accuracy is stuck at {share:.3f} while the loss ({level:.3g}) is far above "
         f"chance level (about {chance:.2f}): the outputs saturated"
     )
+
+
+def _thrown_out(history: History) -> str:
+    """A reason when a training loss logged after the first row rose above the loss logged
+    before it (the previous training value, else the first validation value) and sits
+    over ``THROWN`` times the validation loss measured after the same epoch (interpolated
+    between evaluations). An epoch's mean training loss stays within a few times the loss
+    measured after it (dropout, a penalty, noisy labels, a first epoch that falls fast);
+    a loss that climbs to ten times it was thrown out by a step and came back. Ratios of
+    losses: no scale involved."""
+    train, val = cv.column(history, "loss"), cv.column(history, "val_loss")
+    seen = np.isfinite(val) & (val > 0)
+    if seen.sum() < 2 or not np.isfinite(train).any():
+        return ""
+    level = cv.fill_missing(np.where(seen, val, np.nan))
+    before = float(val[np.flatnonzero(seen)[0]])
+    for i in np.flatnonzero(np.isfinite(train)):
+        t = float(train[i])
+        if i > 0 and t > before and t > THROWN * level[i]:
+            return (
+                f"the training loss jumped to {t:.3g} at epoch {history.epoch[i]}, "
+                f"{t / level[i]:.0f}x the validation loss after it: a step threw the "
+                "weights far out"
+            )
+        before = t
+    return ""

@@ -37,6 +37,19 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
     return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
+def atomic_save(path: str | os.PathLike[str], obj: Any) -> Path:
+    """``torch.save(obj)`` to ``path`` atomically, the same bytes for the same ``obj``
+    (saved to a file, torch names the archive inside after the temporary file's random
+    name, so the bytes and their SHA-256 would change on every write)."""
+    import io
+
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return atomic_write(path, lambda tmp: tmp.write_bytes(buffer.getvalue()))
+
+
 def atomic_write_json(path: str | os.PathLike[str], data: Any) -> Path:
     """Write ``data`` as indented JSON to ``path`` atomically (NaN written as null)."""
     return atomic_write_text(path, json.dumps(_jsonable(data), indent=2, allow_nan=False) + "\n")

@@ -26,8 +26,10 @@ The rules, in order:
    at every evaluation beat guessing), or sat over 1.5 times that level while its
    accuracy never rose by 10 points and its training loss stayed above half the level;
    or validation started 100x above where it ended and fell most of that within its
-   first quarter (a recovery from blown-up weights). A training loss that rises within
-   its own noise (single batches logged every few steps) is no runaway.
+   first quarter (a recovery from blown-up weights); or a training loss rose to over
+   ``THROWN`` (10) times the validation loss measured after the same epoch (a step threw
+   the weights out). A training loss that rises within its own noise (single batches
+   logged every few steps) is no runaway.
 2. **insufficient_evidence** - no validation curve, or fewer than ``MIN_EPOCHS`` values.
 3. **overfitting** - the smoothed validation loss rose more than ``RISE`` (15 %) above its
    minimum at least two logged points before the end (unless early stopping ended the run
@@ -35,16 +37,17 @@ The rules, in order:
    ``MEMORIZED`` (0.3) of the validation loss, whether logged before it fell or not)
    while validation rose over a third of ``RISE``, or validation rose over a third of
    ``RISE`` while the gap to training widened by ``WIDEN`` of its level; or an
-   accuracy-like metric shows a large gap (training >= 97 %, validation >= ``GAP``
-   points lower) while validation no longer falls; or the network memorized its training
-   set (training at ``MEMORIZED`` of validation) while validation, no longer falling,
-   ended less than ``UNLEARNED`` of its level below its first evaluation (what was
-   learned fits the training samples, not the task); or it memorized its training set
-   while validation's line over the last third climbs by over a third of ``RISE`` and by
-   ``CLIMB`` residual standard deviations. Without a logged training accuracy, a
-   classifier's training cross-entropy ``L`` bounds it from below by ``1 - L / ln 2``
-   (every mistake costs at least ln 2 nats). A ratio to a training loss near zero is never
-   read as divergence.
+   accuracy-like metric shows a large gap (training >= 97 %, or a bound from its loss
+   with training at ``MEMORIZED`` of validation, since a penalty in the loss lowers the
+   bound; validation >= ``GAP`` points lower) while validation no longer falls; or the
+   network memorized its training set (training at ``MEMORIZED`` of validation) while
+   validation, no longer falling, ended less than ``UNLEARNED`` of its level below its
+   first evaluation (what was learned fits the training samples, not the task); or it
+   memorized its training set while validation's line over the last third climbs by over
+   a third of ``RISE`` and by ``CLIMB`` residual standard deviations. Without a logged
+   training accuracy, a classifier's training cross-entropy ``L`` bounds it from below by
+   ``1 - L / ln 2`` (every mistake costs at least ln 2 nats). A ratio to a training loss
+   near zero is never read as divergence.
 4. **still_improving** - the validation loss fell more than ``STILL`` (2 %) over the last
    third of the run (least-squares line), by at least ``SIGNIFICANT`` standard errors of
    that line (the curve's own noise), and is lowest within the last ``NEAR_END`` (5 %) of
@@ -312,6 +315,10 @@ def _evidence(
     else:
         bounded = False
     metric_gap = float(acc_t[-1] - acc_v[-1]) if n else math.nan
+    # training fitted: a training accuracy of 97 %, or a bound from the loss (a penalty in
+    # it lowers the bound) with the training loss at a memorized share of validation
+    memorized = has_train and bool(n) and train[-1] <= MEMORIZED * val[-1]
+    fitted = bool(n) and (acc_t[-1] >= 0.97 or (bounded and memorized))
     # growth of the train/validation gap since the validation minimum, against the
     # validation level there: a constant added to the training loss cancels out
     widened = (val[-1] - train[-1] - (val[low] - train[low])) / val[low] if val[low] > 0 else 0.0
@@ -328,7 +335,7 @@ def _evidence(
         signal = "memorized"
     elif has_train and drifted and widened > WIDEN:
         signal = "memorized"  # validation drifted up while training kept pulling away
-    elif flat and math.isfinite(metric_gap) and metric_gap >= GAP and acc_t[-1] >= 0.97:
+    elif flat and math.isfinite(metric_gap) and metric_gap >= GAP and fitted:
         signal = "gap"
     elif (
         has_train

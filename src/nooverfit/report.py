@@ -5,11 +5,12 @@ each technique does."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import math
 import shlex
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from matplotlib.figure import Figure
@@ -113,6 +114,24 @@ def study_figures(result: StudyResult) -> dict[str, Figure]:
     return figures
 
 
+def doubling(result: StudyResult) -> dict[str, Any] | None:
+    """What the learning curve's fit predicts from twice the study's training set, for the
+    recommendation's curve (the baseline's when it is the recommendation; the best single
+    network's when the recommendation is not one network trained from scratch)."""
+    curve = result.learning
+    if curve is None:
+        return None
+    if "recommended" in curve.series or result.recommended.name == result.baseline.name:
+        name = "recommended" if "recommended" in curve.series else "baseline"
+        what = "the recommended configuration"
+    elif "best single network" in curve.series:
+        name, what = "best single network", "the best single network trained from scratch"
+    else:
+        return None
+    size = result.settings.train_per_class or curve.sizes[-1]
+    return {"gain": curve.gain_from_doubling(name, size), "size": 2 * size, "what": what}
+
+
 def captions(result: StudyResult) -> dict[str, str]:
     """What each figure shows, written from the data it shows."""
     from nooverfit.plots.study import curve_view
@@ -173,7 +192,7 @@ def reproduce(result: StudyResult) -> dict[str, str]:
     )
     command = result.extras.get("command") or rebuilt
     seeds = list(st.seeds)
-    python = (
+    python = result.extras.get("call") or (
         f"nooverfit.study({st.data!r}, model={st.model!r}, "
         f"width={st.width}, depth={st.depth}, "
         f"train_per_class={st.train_per_class}, budget={st.budget!r}, "
@@ -278,6 +297,7 @@ def points(v: float) -> str:
 
 def render(result: StudyResult, figures: dict[str, Figure]) -> str:
     """The report as HTML text."""
+    from nooverfit.groups import with_homogeneous_cause
     from nooverfit.studies.classic import against
     from nooverfit.studies.evidence import evidence
     from nooverfit.studies.recipe import recipe
@@ -294,6 +314,14 @@ def render(result: StudyResult, figures: dict[str, Figure]) -> str:
         classes=len(result.settings.classes) or 2,
         kind=data_kind(result),
     )
+    names = result.extras.get("ensemble", {}).get("names", [])
+    if result.recommended.stage == "ensemble" and names:
+        note = (
+            f"The recommendation averages the predicted probabilities of {len(names)} "
+            f"networks ({'; '.join(names)}); the code above is the first. Train each the "
+            "same way and average their softmax outputs (nooverfit.load_study_model does)."
+        )
+        code = dataclasses.replace(code, notes=(note, *code.notes))
     ev = evidence(result)
     # The seed whose diagnosis is put in words: the first with the majority verdict.
     lead_key, lead_seed = next(
@@ -307,12 +335,14 @@ def render(result: StudyResult, figures: dict[str, Figure]) -> str:
         ev=ev,
         classic=classic,
         classic_vs=against(classic, result.test["recommended"].per_seed) if classic else None,
-        lead=result.runs[lead_key].diagnosis,
+        # with the cause the data audit adds, as results.json's baseline_diagnosis has it
+        lead=with_homogeneous_cause(result.runs[lead_key].diagnosis, result.extras.get("audit")),
         lead_seed=lead_seed,
         variants={v.name: v for v in result.variants},
         word=word,
         code=code,
         reproduce=reproduce(result),
+        doubling=doubling(result),
         captions=captions(result),
         images=images,
         techniques=TECHNIQUES,

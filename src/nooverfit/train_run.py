@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import nn
 
-from nooverfit._io import atomic_write, atomic_write_json
+from nooverfit._io import atomic_save, atomic_write_json
 from nooverfit.config import RunConfig
 from nooverfit.data.tensors import SplitData
 from nooverfit.history import History
@@ -111,7 +110,7 @@ def train_run(
     history.save(out / "history.csv")
     atomic_write_json(out / "metrics.json", metrics)
     state = {k: v.detach().cpu() for k, v in network.state_dict().items()}
-    atomic_write(out / "model.pt", lambda tmp: torch.save(state, tmp))
+    atomic_save(out / "model.pt", state)
     return TrainedRun(network, history, metrics, best, num_parameters, seconds)
 
 

@@ -106,7 +106,7 @@ def study(
             download=download,
         )
     # Without --out: where a study is written does not change its results.json.
-    result.extras["command"] = command_line(ctx, omit=("out",))
+    result.extras["command"] = command_line(ctx, omit=("out", "as_json", "quiet"))
     paths = write_study(result, out)
     if as_json:
         typer.echo(json.dumps(_jsonable(summary(result, paths)), indent=2))

@@ -8,6 +8,13 @@ give. An empty cell of a text column is a category of its own ("missing" often c
 information). A text column with more than :data:`MAX_LEVELS` distinct values is refused:
 it is an identifier or a number column with stray text, and one-hot columns of it would
 only let a network memorize rows.
+
+A numeric column with missing cells (empty, ``NA``, ``NaN``, ``null``, ``?``: what R,
+pandas and spreadsheets write) becomes two: the numbers, each missing one replaced by the
+median of the column's present values, and an indicator ``"column (missing)"``, 1 where the
+cell was missing (scikit-learn's ``SimpleImputer(strategy="median",
+add_indicator=True)``). The median involves no label; whether a value was missing often
+says something itself.
 """
 
 from __future__ import annotations
@@ -26,6 +33,37 @@ _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 class ColumnError(BadInput):
     """A feature column cannot become numbers (the message names it and the row)."""
+
+
+#: cells that mean "no value" in a numeric column (compared stripped and lower-cased)
+MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
+
+
+def missing_name(name: str) -> str:
+    """The name of ``name``'s missing-value indicator column."""
+    return f"{name} (missing)"
+
+
+def is_missing(cell: str) -> bool:
+    """Whether a cell of a numeric column holds no value."""
+    return cell.strip().lower() in MISSING
+
+
+def fill_value(cells: Sequence[str]) -> float | None:
+    """The value a numeric column's missing cells take: the median of its present numbers
+    (float32, as the features are); None when no cell is missing, or a present cell is not
+    a number (then the column is text), or none is present."""
+    present, missing = [], False
+    for cell in cells:
+        if is_missing(cell):
+            missing = True
+        elif (v := _number(cell)) is None:
+            return None
+        else:
+            present.append(v)
+    if not missing or not present:
+        return None
+    return float(np.float32(np.median(np.asarray(present, dtype=np.float64))))
 
 
 def _number(text: str) -> float | None:
@@ -52,7 +90,8 @@ def encode_columns(
 
     Returns:
         ``(x, names)``: ``x`` ``(rows, features)``; ``names`` the feature names, a numeric
-        column's own name, a one-hot column's ``"column=value"``.
+        column's own name (and :func:`missing_name` for its indicator), a one-hot
+        column's ``"column=value"``.
 
     Raises:
         ColumnError: a numeric value outside float32's finite range (also NaN), or a text
@@ -63,18 +102,20 @@ def encode_columns(
     names: list[str] = []
     rows = len(values[0]) if values else 0
     for name, cells in zip(header, values, strict=True):
+        fill = fill_value(cells)
+        if fill is not None:
+            absent = np.array([is_missing(c) for c in cells])
+            present = [c for c, gone in zip(cells, absent, strict=True) if not gone]
+            column = np.full(rows, fill, dtype=np.float32)
+            at = [r + 2 for r in np.flatnonzero(~absent)]
+            column[~absent] = finite(name, present, where=where, rows=at)
+            blocks.append(np.stack([column, absent.astype(np.float32)], axis=1))
+            names += [name, missing_name(name)]
+            continue
         numbers = [_number(c) for c in cells]
         text = [r for r, v in enumerate(numbers) if v is None]
         if not text:
-            column = np.asarray(numbers, dtype=np.float64)
-            bad = np.flatnonzero(~(np.abs(column) <= _FLOAT32_MAX))
-            if len(bad):
-                r = int(bad[0])
-                raise ColumnError(
-                    f"column {name!r}{where} holds {cells[r].strip()!r} (row {r + 2}); expected "
-                    "finite numbers within float32's range (|x| < 3.4e38)"
-                )
-            blocks.append(column.astype(np.float32)[:, None])
+            blocks.append(finite(name, cells, where=where)[:, None])
             names.append(name)
             continue
         stripped = [c.strip() for c in cells]
@@ -93,3 +134,30 @@ def encode_columns(
         names += [f"{name}={v}" for v in levels]
     x = np.concatenate(blocks, axis=1) if blocks else np.zeros((rows, 0), dtype=np.float32)
     return x, names
+
+
+def finite(
+    name: str,
+    cells: Sequence[str],
+    *,
+    where: str = "",
+    rows: Sequence[int] | None = None,
+    expected: str = "finite numbers within float32's range (|x| < 3.4e38)",
+) -> np.ndarray:
+    """Number cells as float32.
+
+    Raises:
+        ColumnError: at the first cell that is not a finite float32 number (text, NaN,
+            infinite, too large), naming its row: ``rows[i]`` for cell ``i`` (default: a
+            CSV file's data rows, 2, 3, ...) and what was ``expected``.
+    """
+    parsed = [_number(c) for c in cells]
+    column = np.asarray([np.nan if v is None else v for v in parsed], dtype=np.float64)
+    bad = np.flatnonzero(~(np.abs(column) <= _FLOAT32_MAX))
+    if len(bad):
+        r = int(bad[0])
+        row = rows[r] if rows is not None else r + 2
+        raise ColumnError(
+            f"column {name!r}{where} holds {cells[r].strip()!r} (row {row}); expected {expected}"
+        )
+    return column.astype(np.float32)

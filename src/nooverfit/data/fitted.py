@@ -12,13 +12,13 @@ saves a model, see :mod:`nooverfit.saved_model`).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from nooverfit.data.columns import fill_value, finite, is_missing, missing_name
 from nooverfit.data.tabular import SCALINGS, check_scaling, scale_with
 from nooverfit.errors import BadInput
 
@@ -38,10 +38,20 @@ class Column:
         name: its header.
         levels: a text column's categories, in the order of its one-hot columns; None for
             a numeric column (one column, the number as read).
+        fill: a numeric column that had missing cells in training: the value they take,
+            followed by a missing-value indicator column (None: no missing cell).
     """
 
     name: str
     levels: tuple[str, ...] | None = None
+    fill: float | None = None
+
+    @property
+    def width(self) -> int:
+        """Its encoded columns."""
+        if self.levels is not None:
+            return len(self.levels)
+        return 1 if self.fill is None else 2
 
 
 @dataclass(frozen=True)
@@ -58,14 +68,19 @@ class Columns:
 
     @property
     def width(self) -> int:
-        """Encoded columns: one per numeric column, one per category of a text column."""
-        return sum(1 if c.levels is None else len(c.levels) for c in self.features)
+        """Encoded columns: one per numeric column (two with a missing-value indicator),
+        one per category of a text column."""
+        return sum(c.width for c in self.features)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "target": self.target,
             "features": [
-                {"name": c.name, "levels": None if c.levels is None else list(c.levels)}
+                {
+                    "name": c.name,
+                    "levels": None if c.levels is None else list(c.levels),
+                    **({} if c.fill is None else {"fill": c.fill}),
+                }
                 for c in self.features
             ],
         }
@@ -73,7 +88,11 @@ class Columns:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Columns:
         features = tuple(
-            Column(str(c["name"]), None if c["levels"] is None else tuple(c["levels"]))
+            Column(
+                str(c["name"]),
+                None if c["levels"] is None else tuple(c["levels"]),
+                None if c.get("fill") is None else float(c["fill"]),
+            )
             for c in data["features"]
         )
         return cls(features, str(data["target"]))
@@ -84,13 +103,15 @@ def read_columns(
 ) -> Columns:
     """The :class:`Columns` that :func:`~nooverfit.data.columns.encode_columns` applied to
     ``values`` (one list of cells per column), read from the feature ``names`` it returned:
-    a numeric column keeps its own name, a text column has one ``"column=value"`` per
-    category, as many as its distinct (stripped) cells."""
+    a numeric column keeps its own name (its missing-value indicator follows it), a text
+    column has one ``"column=value"`` per category, as many as its distinct (stripped)
+    cells."""
     features, at = [], 0
     for name, cells in zip(header, values, strict=True):
         if at < len(names) and names[at] == name:  # "name=value" is never just "name"
-            features.append(Column(name))
-            at += 1
+            indicator = at + 1 < len(names) and names[at + 1] == missing_name(name)
+            features.append(Column(name, fill=fill_value(cells) if indicator else None))
+            at += 2 if indicator else 1
             continue
         count = len({c.strip() for c in cells})
         levels = tuple(n.removeprefix(f"{name}=") for n in names[at : at + count])
@@ -150,6 +171,14 @@ def encode_rows(
     rows = len(cells[0]) if cells else 0
     blocks = []
     for column, values in zip(columns.features, cells, strict=True):
+        if column.levels is None and column.fill is not None:
+            absent = np.array([is_missing(c) for c in values], dtype=bool)
+            filled = [
+                str(column.fill) if gone else c for c, gone in zip(values, absent, strict=True)
+            ]
+            numbers = _numbers(column.name, filled, first_row, where)
+            blocks.append(np.stack([numbers, absent.astype(np.float32)], axis=1))
+            continue
         if column.levels is None:
             blocks.append(_numbers(column.name, values, first_row, where)[:, None])
             continue
@@ -174,22 +203,8 @@ def encode_rows(
 
 
 def _numbers(name: str, cells: Sequence[str], first_row: int, where: str) -> np.ndarray:
-    out = np.array([_float(c) for c in cells], dtype=np.float64)
-    bad = np.flatnonzero(~(np.abs(out) <= _FLOAT32_MAX))  # NaN, infinite, text
-    if len(bad):
-        r = int(bad[0])
-        raise BadInput(
-            f"column {name!r}{where} holds {cells[r].strip()!r} (row {r + first_row}); "
-            "expected a finite number, as in training"
-        )
-    return out.astype(np.float32)
-
-
-def _float(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        return math.nan
+    rows = range(first_row, first_row + len(cells))
+    return finite(name, cells, where=where, rows=rows, expected="a finite number, as in training")
 
 
 def apply_scaling(x: np.ndarray, record: dict[str, Any]) -> np.ndarray:

@@ -159,6 +159,15 @@ def load_csv(
     if not features:  # only the label: no column to count the rows by
         x = np.zeros((len(body), 0), dtype=np.float32)
     labels = [row[t].strip() for row in body]
+    if unlabeled := [r + 2 for r, v in enumerate(labels) if not v]:
+        # an empty label is no class: it would be learned as one and scored as one
+        n, rows = len(unlabeled), "rows" if len(unlabeled) > 1 else "row"
+        shown = ", ".join(map(str, unlabeled[:5])) + (", ..." if n > 5 else "")
+        raise BadInput(
+            f"{n} {rows} of {path} {'have' if n > 1 else 'has'} an empty {target!r} "
+            f"({rows} {shown}); "
+            "expected a label in every row (fill those rows or remove them)"
+        )
     classes = sorted(set(labels), key=_natural)
     lookup = {c: k for k, c in enumerate(classes)}
     y = np.array([lookup[v] for v in labels], dtype=np.int64)

@@ -20,7 +20,7 @@ from matplotlib.patches import Patch
 
 from nooverfit.history import History
 from nooverfit.studies.curves import LearningCurve, ValidationCurve
-from nooverfit.studies.select import kept_epoch
+from nooverfit.studies.select import improves, kept_epoch
 
 if TYPE_CHECKING:
     from nooverfit.studies.evidence import Evidence
@@ -222,7 +222,8 @@ def remedy_rows(result: StudyResult, ev: Evidence) -> tuple[RemedyRow, ...]:
             rows.append(
                 RemedyRow(
                     _label(d.role, d.name),
-                    "helped" if i.mean > 0 else "no gain",
+                    # the remedies' rule (RemedyOutcome.helped), not the sign of the mean
+                    "helped" if improves(v.score, b) else "no gain",
                     100 * v.score.val_accuracy,
                     100 * v.score.val_accuracy_std,
                     100 * i.mean,
@@ -316,10 +317,14 @@ def run_curves(result: StudyResult) -> tuple[RunCurves, RunCurves]:
             onset if overfit else None,
         )
 
-    return (
-        one("Baseline", result.baseline.runs[0]),
-        one(f"Recommended: {result.recommended.name}", result.recommended.runs[0]),
-    )
+    rec = result.recommended
+    first = rec.runs[0]
+    if rec.stage == "ensemble":  # the curves are one network's, not the average's
+        names = result.extras.get("ensemble", {}).get("names") or [rec.name]
+        title = f"Ensemble of {len(names)}: its first network, {names[0]}"
+    else:
+        title = f"Recommended: {rec.name}"
+    return one("Baseline", result.baseline.runs[0]), one(title, first)
 
 
 def plot_run_curves(result: StudyResult) -> Figure:

@@ -66,7 +66,8 @@ class StudyBudget:
             the image side (images only; :func:`nooverfit.data.augment.cutout`); none in
             ``quick``.
         tta: whether to try test-time shifts (images only; :mod:`nooverfit.shifts`), as a
-            remedy and in the joint search; off in ``quick``.
+            remedy, in the joint search (with full augmentation, :func:`~.search.invariant`)
+            and as the ensemble stage's untrained twins (:mod:`.shifted`); off in ``quick``.
     """
 
     epochs: int

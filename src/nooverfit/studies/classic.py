@@ -17,12 +17,18 @@ the study recommends, only what the report shows beside it.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from nooverfit._io import UNREADABLE, _jsonable, atomic_write_json
 
 #: Above this many training rows the RBF SVC (quadratic in the rows) is skipped.
 SVC_MAX_ROWS = 10_000
@@ -293,6 +299,44 @@ def references(
         per_seed.append(scores)
         skip |= {k: f"failed on seed {seed}: {why}" for k, why in failed.items()}
     return {**summarize(per_seed), "skipped": skip, "grid": name}
+
+
+def stored(
+    path: Path | None,
+    splits: Mapping[int, tuple[Indices, Indices, Indices]],
+    budget: str,
+    fit: Callable[[], dict[str, Any]],
+) -> tuple[dict[str, Any], float]:
+    """:func:`references`' record and the seconds its fitting took, fitted once per study
+    folder: a resumed study reads both back from ``path`` when they were fitted on the
+    same splits with the same grid and scikit-learn, instead of fitting again (``path``
+    None: always fitted).
+
+    The record is returned as JSON gives it back either way, so a resumed study's
+    ``results.json`` is the uninterrupted one's.
+    """
+    import sklearn
+
+    grid = "full" if budget in ("standard", "thorough") else "light"
+    same = {
+        str(s): [np.asarray(i, dtype=np.int64).tolist() for i in idx] for s, idx in splits.items()
+    }
+    key = hashlib.sha256(
+        json.dumps([same, grid, sklearn.__version__], sort_keys=True).encode()
+    ).hexdigest()
+    if path is not None:
+        try:
+            saved = json.loads(path.read_text())
+            if saved["key"] == key:
+                return dict(saved["found"]), float(saved["seconds"])
+        except UNREADABLE:
+            pass  # missing or damaged: fitted again
+    began = time.perf_counter()
+    found: dict[str, Any] = json.loads(json.dumps(_jsonable(fit()), allow_nan=False))
+    seconds = time.perf_counter() - began
+    if path is not None:
+        atomic_write_json(path, {"key": key, "found": found, "seconds": seconds})
+    return found, seconds
 
 
 def against(found: Mapping[str, Any], network: Sequence[float]) -> ClassicComparison | None:

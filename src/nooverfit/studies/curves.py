@@ -159,9 +159,10 @@ class LearningCurve:
     train: dict[str, tuple[float, ...]]
     fits: dict[str, PowerLaw]
 
-    def gain_from_doubling(self, name: str) -> float:
-        """Predicted validation-accuracy gain of twice the largest training set."""
-        law, n = self.fits[name], self.sizes[-1]
+    def gain_from_doubling(self, name: str, size: int | None = None) -> float:
+        """Predicted validation-accuracy gain of twice ``size`` training samples per class
+        (None: the largest size of the curve)."""
+        law, n = self.fits[name], size or self.sizes[-1]
         return law.predict(n) - law.predict(2 * n)
 
 

@@ -56,21 +56,46 @@ class Members:
     """The configurations (seed-free, as in a :class:`~.result.Variant`) of one ensemble.
 
     Attributes:
-        configs: the member variants' configurations, best first.
+        configs: the member variants' configurations, best first (as their networks are
+            rebuilt: with test-time shifts where :func:`with_shifts` added them).
         names: their names, as the study's variants are named.
         title: what the ensemble is, where its members' names would say it at length
             (the copies of one variant, :mod:`.copies`); "" to list them.
+        trained: the runs holding each member's weights, where they differ from
+            ``configs`` (test-time shifts added after training); () where they do not.
     """
 
     configs: tuple[RunConfig, ...]
     names: tuple[str, ...]
     title: str = ""
+    trained: tuple[RunConfig, ...] = ()
+
+    @property
+    def runs(self) -> tuple[RunConfig, ...]:
+        """The configurations whose runs hold the members' weights."""
+        return self.trained or self.configs
 
     @property
     def name(self) -> str:
+        shifts = " + test-time shifts" if self.trained else ""
         if self.title:
-            return f"ensemble of {self.title}"
-        return f"ensemble of {len(self.configs)}: " + ", ".join(self.names)
+            return f"ensemble of {self.title}{shifts}"
+        if len(self.configs) == 1:
+            return f"{self.names[0]}{shifts}"
+        return f"ensemble of {len(self.configs)}: " + ", ".join(self.names) + shifts
+
+
+def with_shifts(members: Members) -> Members:
+    """``members`` evaluated with test-time shifts (:mod:`nooverfit.shifts`): the same
+    trained weights, each network averaging its predictions over the image and its four
+    one-pixel shifts. Trains nothing; the configurations record ``tta`` so that a saved
+    ensemble is rebuilt with the shifts."""
+    return Members(
+        tuple(c.replace(tta=True) for c in members.configs),
+        members.names,
+        members.title,
+        members.runs,
+    )
 
 
 def candidates(
@@ -184,8 +209,18 @@ class Trained(Protocol):
 
 
 def networks(runner: Trained, members: Members, seed: int) -> list[nn.Module]:
-    """The trained member networks of ``seed``'s runs."""
-    return [runner.model(c.replace(seed=seed)) for c in members.configs]
+    """The trained member networks of ``seed``'s runs (with test-time shifts where the
+    members' configurations add them to runs trained without)."""
+    out = []
+    for config, run in zip(members.configs, members.runs, strict=True):
+        net = runner.model(run.replace(seed=seed))
+        if config.tta and not run.tta:  # the layout of build_model's tta networks
+            from nooverfit.models import Network
+            from nooverfit.shifts import CopyMean, ShiftCopies
+
+            net = Network(ShiftCopies(), *net.children(), CopyMean())
+        out.append(net)
+    return out
 
 
 @torch.no_grad()
@@ -206,7 +241,7 @@ def member_probabilities(
 def score_members(runner: Trained, members: Members, epochs: float) -> Score:
     """The validation :class:`Score` of an ensemble over the runner's seeds; its training
     scores on each member's first configuration's training subset."""
-    first = members.configs[0]
+    first = members.runs[0]
     per_seed = []
     for seed in runner.seeds:
         data = runner.split_data(first.replace(seed=seed))

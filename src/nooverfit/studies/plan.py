@@ -155,6 +155,7 @@ class EnsembleStage:
     sizes: tuple[int, ...]
     copies: int = 0
     inputs: str = ""
+    shifts: bool = False  # each candidate's test-time-shifted twin (studies/shifted.py)
 
 
 @dataclass(frozen=True)
@@ -254,7 +255,8 @@ def study_stages(
     if budget.ensembles:
         copies = budget.copies if tabular else 0
         mixed = budget.copy_inputs if tabular and copies >= 2 else ""
-        stages.append(EnsembleStage(budget.ensembles, copies, mixed))
+        shifts = images and budget.tta
+        stages.append(EnsembleStage(budget.ensembles, copies, mixed, shifts=shifts))
     subset = baseline.train_per_class is not None or baseline.train_size is not None
     if budget.pseudo and subset:  # only a subset leaves pool samples to label
         stages.append(UnlabeledStage(tuple(budget.pseudo)))

@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from nooverfit._io import atomic_write, atomic_write_json
+from nooverfit._io import atomic_save, atomic_write_json
 from nooverfit.config import RunConfig
 from nooverfit.data.split import Split
 from nooverfit.diagnosis import Diagnosis
@@ -105,11 +105,12 @@ class StageCost:
 
     Attributes:
         stage: the stage's name (as progress lines call it).
-        runs: runs trained in the stage (runs read back from an earlier session not
-            counted).
+        runs: the runs the stage asked for first (trained here, or read back from an
+            earlier session of the same study: the costs do not change on resume).
         steps: their optimizer steps, summed over runs.
         epochs: their epochs, summed over runs.
-        seconds: the stage's wall time (training, evaluation and its bookkeeping).
+        seconds: the stage's wall time (training, evaluation and its bookkeeping), in
+            the session that trained it.
         ended: how its runs ended: stop reason -> runs (``completed``: all their epochs;
             ``curve``: curve long enough to diagnose; ``halved``: behind their grid;
             ``patience``, ``generalization_loss``, ...: their early-stopping criterion;
@@ -152,10 +153,11 @@ class StudySettings:
         engine: the engine the study's batches asked for.
         device: the torch device of the data.
         test, val: the split sizes asked for (fractions or counts).
-        runs: how many runs were trained.
+        runs: how many runs the study holds (trained, or read back on resume).
         source: the transfer source, if any.
         class_subset: the classes kept, if any.
-        seconds: wall time.
+        seconds: wall time (a resumed study's stages count the time of the session that
+            trained them).
         nooverfit, torch: versions.
     """
 
@@ -282,7 +284,7 @@ class StudyResult:
         """Write the recommended model's state dict (loads with ``weights_only=True``),
         then ``best_card`` beside it (``best_model.json`` for ``best_model.pt``, with the
         weights' SHA-256; see :mod:`nooverfit.saved_model`)."""
-        written = atomic_write(path, lambda tmp: torch.save(self.best_state, tmp))
+        written = atomic_save(path, self.best_state)
         if self.best_card:
             from nooverfit.saved_model import save_card
 

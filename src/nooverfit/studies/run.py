@@ -148,7 +148,9 @@ def study(
         class_subset=None if opts.classes is None else str(opts.classes),
         classic=opts.classic,
     )
-    return run_plan(stages, session, asked, start=start)
+    result = run_plan(stages, session, asked, start=start)
+    result.extras["call"] = opts.call(data, data_options)
+    return result
 
 
 @dataclass(frozen=True)
@@ -180,6 +182,9 @@ def run_plan(
     """
     found = Findings()
     costs: list[StageCost] = []
+    # a stage read back whole from an earlier session reports that session's wall time
+    stored = session.store.seconds() if session.store is not None else {}
+    spent: dict[str, float] = {}
     for i, stage in enumerate(stages):
         # The progress total comes from the plan before any run: this stage's and the
         # later stages' runs; each stage's start is reported as "stage: NAME".
@@ -187,10 +192,16 @@ def run_plan(
         if session.progress is not None:
             total = session.total + planned_runs(stages, len(session.seeds), start=i)
             session.progress(f"stage: {stage_name(stage)}", session.finished, total)
-        began, before = time.perf_counter(), len(session.trained)
+        began, before, trained = time.perf_counter(), len(session.used), len(session.trained)
         run_stage(stage, session, found)
-        seconds = time.perf_counter() - began
-        costs.append(session.cost(stage_name(stage), session.trained[before:], seconds))
+        at = f"{i} {stage_name(stage)}"
+        spent[at] = time.perf_counter() - began
+        if len(session.trained) == trained and at in stored:
+            start -= stored[at] - spent[at]  # the study's wall time counts it too
+            spent[at] = stored[at]
+        if session.store is not None:
+            session.store.put_seconds(spent)
+        costs.append(session.cost(stage_name(stage), session.used[before:], spent[at]))
     base, recommended = found.base, found.recommended
     if recommended is None:
         raise ValueError("the plan selected no recommendation")
@@ -204,8 +215,9 @@ def run_plan(
     }
     if asked.classic:  # its seconds go with the stages' (results.json's "costs")
         began = time.perf_counter()
-        found.extras["classic"] = _classic(session, base, asked.budget)
-        costs.append(session.cost("classic models", [], time.perf_counter() - began))
+        found.extras["classic"], seconds = _classic(session, base, asked.budget)
+        start -= seconds - (time.perf_counter() - began)  # fitted here, or read back
+        costs.append(session.cost("classic models", [], seconds))
     if members is not None:
         found.extras["ensemble"] = {
             **describe_ensemble(members),
@@ -298,17 +310,23 @@ def _card(
     )
 
 
-def _classic(session: StudySession, base: Variant, budget: str) -> dict[str, Any]:
+def _classic(session: StudySession, base: Variant, budget: str) -> tuple[dict[str, Any], float]:
     """The classic models on each seed's split, the baseline's training indices
-    (:mod:`.classic`)."""
-    from nooverfit.studies.classic import references
+    (:mod:`.classic`), and the seconds their fitting took."""
+    from nooverfit.studies.classic import references, stored
+    from nooverfit.studies.store import CLASSIC
 
     if session.progress is not None:
         session.progress("stage: classic models", session.finished, session.finished)
     train = session.train_indices(base.config)
     splits = {s: (train[s], session.data[s].split.val, session.data[s].split.test) for s in train}
-    return references(
-        session.dataset.x, session.dataset.y, session.dataset.kind, splits, budget=budget
+    return stored(
+        session.store.root / CLASSIC if session.store is not None else None,
+        splits,
+        budget,
+        lambda: references(
+            session.dataset.x, session.dataset.y, session.dataset.kind, splits, budget=budget
+        ),
     )
 
 

@@ -99,6 +99,7 @@ class StudySession:
         self.later = 0  # runs the plan's later stages are expected to add (progress total)
         self.follow = follow
         self.trained: list[str] = []  # keys of the runs trained here (not read back)
+        self.used: list[str] = []  # keys of every run a stage asked for first, in order
         self._encoded: dict[tuple[int, str], SplitData] = {}
         self.derived: dict[str, SplitData] = {}  # run key -> its own data (pseudo-labels)
 
@@ -182,6 +183,7 @@ class StudySession:
         )
         configs = [c for c in dict.fromkeys(runs) if c.key not in self.claimed]
         self.claimed.update(c.key for c in configs)
+        self.used += [c.key for c in configs]
         for c in configs:
             if c.key not in self.done and self.store is not None:
                 stored = self.store.get(c)
@@ -209,7 +211,8 @@ class StudySession:
         self._finished(result)
 
     def cost(self, stage: str, keys: Sequence[str], seconds: float) -> StageCost:
-        """The training of runs ``keys`` (trained in ``seconds``) as ``stage``'s cost."""
+        """The training of runs ``keys`` (trained in ``seconds``, here or by the session
+        that stored them) as ``stage``'s cost."""
         steps = epochs = flops = 0
         ended: Counter[str] = Counter()
         sizes: dict[tuple, int] = {}
@@ -280,6 +283,8 @@ class StudySession:
         """Train the transfer variants (see :mod:`transfer_stage`) on every seed."""
         for seed in self.seeds:
             todo = [c.replace(seed=seed) for c in configs]
+            self.used += [c.key for c in todo if c.key not in self.claimed]
+            self.claimed.update(c.key for c in todo)
             for c in todo:
                 stored = self.store.get(c) if self.store is not None else None
                 if c.key not in self.done and stored is not None:
@@ -287,7 +292,7 @@ class StudySession:
             missing = [c for c in todo if c.key not in self.done]
             if missing:
                 for result in self._transfer(seed, missing):
-                    self._finished(result)
+                    self._trained(result)
 
     def model(self, config: RunConfig) -> torch.nn.Module:
         """The trained network of a run, rebuilt from its weights."""

@@ -26,6 +26,7 @@ from nooverfit.studies.result import RemedyOutcome, Variant
 from nooverfit.studies.search import joint_search, progress_curve
 from nooverfit.studies.select import Score, best, choose, improves, pick_ensemble, score
 from nooverfit.studies.session import StudySession
+from nooverfit.studies.shifted import prefer_shifts, shifted_twins
 
 
 @dataclass
@@ -197,8 +198,8 @@ def _ensemble(stage: plan.EnsembleStage, session: StudySession, found: Findings)
         top = found.best_scratch or next(v for v in pool if v.config == tried[0].configs[0])
 
     def as_variant(members: Members, s: Score) -> Variant:
-        runs = tuple(r.config.key for c in members.configs for r in session.runs(c))
-        first = next(v for v in (*pool, top) if v.config == members.configs[0])
+        runs = tuple(r.config.key for c in members.runs for r in session.runs(c))
+        first = next(v for v in (*pool, top) if v.config == members.runs[0])
         found.ensembles[members.name] = members
         return Variant(members.name, "ensemble", members.configs[0], s, first.verdict, runs)
 
@@ -228,9 +229,21 @@ def _ensemble(stage: plan.EnsembleStage, session: StudySession, found: Findings)
     # design data: mroz's ensemble ties the baseline's validation accuracy, lowers its
     # log loss 0.047 nats and gains 1.9 test points); of those that do, the lowest log loss.
     every = [*variants, *copies]
-    pick = pick_ensemble([v.score for v in every], found.recommended.score)
+    twins: dict[str, Variant] = {}  # a plain candidate's name -> its shifted twin
+    if stage.shifts:  # test-time shifts after training (studies/shifted.py)
+        single = [] if found.recommended.stage == "transfer" else [found.recommended]
+        plain = [*single, *every]
+        pairs = [found.ensembles.get(v.name) or Members((v.config,), (v.name,)) for v in plain]
+        for m, t, s in shifted_twins(session, pairs, [v.score.epochs for v in plain]):
+            twins[m.name] = as_variant(t, s)
+        if twins:
+            found.outcomes.append(_outcome("shifted", list(twins.values()), found.base))
+    pick = pick_ensemble([v.score for v in [*every, *twins.values()]], found.recommended.score)
     if pick is not None:
-        found.recommended = every[pick]
+        found.recommended = [*every, *twins.values()][pick]
+    shifted = twins.get(found.recommended.name)
+    if shifted is not None and prefer_shifts(shifted.score, found.recommended.score):
+        found.recommended = shifted
 
 
 def _add_curve(found: Findings, param: str, x: list[float], scores: list[Score]) -> None:
@@ -251,9 +264,14 @@ def _learning_curve(
     sizes = plan.learning_curve_sizes(stage.budget, available)
     if len(sizes) < 2 or found.best_scratch is None:
         return
-    # Transferred networks have another architecture: the curve shows the best
-    # configuration trained from scratch.
-    series = {"baseline": found.base.config, "recommended": found.best_scratch.config}
+    # The recommendation's own curve where it is one network trained from scratch; else
+    # (an ensemble, a transferred or pseudo-labelled network) the best such network's.
+    rec, scratch = found.recommended, [*found.variants, *found.combinations]
+    single = rec is not None and rec.stage != "ensemble" and rec in scratch
+    other = rec.config if single and rec is not None else found.best_scratch.config
+    series = {"baseline": found.base.config}
+    if other != found.base.config:
+        series["recommended" if single else "best single network"] = other
 
     def sized(c: RunConfig, n: int) -> RunConfig:
         # Each size trains for the budget's steps, unless the user fixed the epochs; a

@@ -21,7 +21,12 @@ from typing import Any
 
 import torch
 
-from nooverfit._io import UNREADABLE, atomic_write, atomic_write_json, remove_stale_tmp
+from nooverfit._io import (
+    UNREADABLE,
+    atomic_save,
+    atomic_write_json,
+    remove_stale_tmp,
+)
 from nooverfit.config import RunConfig
 from nooverfit.engine import RunResult
 from nooverfit.errors import BadInput
@@ -31,6 +36,12 @@ from nooverfit.studies.identity import differences
 log = logging.getLogger(__name__)
 
 IDENTITY = "identity.json"
+#: each finished stage's wall time in the session that trained it
+SECONDS = "seconds.json"
+#: the classic models fitted on the study's splits (:func:`.classic.stored`)
+CLASSIC = "classic.json"
+#: the store's files that are not runs
+NOT_RUNS = frozenset({IDENTITY, SECONDS, CLASSIC})
 
 #: What a damaged run file raises while it is read back.
 _DAMAGED = (*UNREADABLE, pickle.UnpicklingError)
@@ -71,7 +82,7 @@ class RunStore:
             raise BadInput(f"{self.root} is a file; expected the study's run folder")
         remove_stale_tmp(self.root)
         runs = sorted(self.root.glob("*.json")) if self.root.is_dir() else []
-        runs = [p for p in runs if p.name != IDENTITY]
+        runs = [p for p in runs if p.name not in NOT_RUNS]
         stored: Any = None
         if path.exists():
             try:
@@ -98,6 +109,8 @@ class RunStore:
             for p in runs:
                 p.unlink(missing_ok=True)
                 p.with_suffix(".pt").unlink(missing_ok=True)
+        for name in NOT_RUNS - {IDENTITY}:  # of an unknown study too
+            (self.root / name).unlink(missing_ok=True)
         atomic_write_json(path, identity)
 
     def get(self, config: RunConfig) -> RunResult | None:
@@ -141,7 +154,7 @@ class RunStore:
         """Save a finished run: weights first, then the JSON that marks it done."""
         saved = bool(weights and result.state)
         if saved:
-            atomic_write(self._weights(result.config), lambda tmp: torch.save(result.state, tmp))
+            atomic_save(self._weights(result.config), result.state)
         atomic_write_json(
             self._json(result.config),
             {
@@ -151,3 +164,16 @@ class RunStore:
                 "weights": saved,
             },
         )
+
+    def seconds(self) -> dict[str, float]:
+        """Stage -> its wall time, as :meth:`put_seconds` last wrote it ({} if none)."""
+        try:
+            found = json.loads((self.root / SECONDS).read_text(encoding="utf-8"))
+            return {str(k): float(v) for k, v in found.items()}
+        except (OSError, ValueError, TypeError, AttributeError):
+            return {}
+
+    def put_seconds(self, seconds: dict[str, float]) -> None:
+        """Record each finished stage's wall time, so that a resumed study reports the time
+        its stages took rather than the time to read them back."""
+        atomic_write_json(self.root / SECONDS, seconds)

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nooverfit._io import atomic_write
+from nooverfit._io import atomic_save
 from nooverfit.config import RunConfig
 from nooverfit.data.dataset import Dataset
 from nooverfit.data.split import make_split
@@ -133,7 +133,7 @@ class Source:
             "task": self.task,
             "state": self.state,
         }
-        atomic_write(Path(path), lambda tmp: torch.save(blob, tmp))
+        atomic_save(Path(path), blob)
 
     @classmethod
     def load(cls, path: str | Path) -> Source:

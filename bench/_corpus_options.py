@@ -1,0 +1,89 @@
+"""Choices the corpus writers share, and the draws of the ``fresh5`` batch.
+
+``fresh5`` is a batch of runs unlike any earlier part of the corpus: data sets none had
+(``FRESH5_DATA`` in ``_corpus_data.py``), optimizers none used (Adadelta, RAdam), Lightning
+logging through its ``TensorBoardLogger`` (event files with Lightning's own tags), batch
+sizes of 8 and 256, label noise of 40 %, and lengths from 4 to 400 epochs. It is built
+after the rules were last changed and scored once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+#: Frameworks of the fresh5 batch: the four of the corpus and Lightning's TensorBoardLogger.
+FRESH5_FRAMEWORKS = ("keras", "tensorboard", "lightning", "hf", "lightning_tb")
+#: The optimizers of the fresh5 batch (Keras has no RAdam: its runs take Adadelta).
+FRESH5_OPTIMIZERS = ("adadelta", "radam")
+#: Learning-rate multiples of the corpus's base rates (Adadelta's default rate is 1.0).
+FRESH5_LR_SCALE = {"adadelta": 300.0, "radam": 1.0}
+
+
+def optimizer(spec: dict[str, Any], params: Any) -> torch.optim.Optimizer:
+    """The optimizer ``spec["optimizer"]`` names, with ``spec``'s rate and L2 weight decay."""
+    name, lr, wd = spec["optimizer"], spec["lr"], spec["l2"]
+    if name in ("sgd", "momentum"):
+        momentum = 0.9 if name == "momentum" else 0.0
+        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=wd)
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=max(wd, 1e-2))
+    kind = {
+        "rmsprop": torch.optim.RMSprop,
+        "nadam": torch.optim.NAdam,
+        "adagrad": torch.optim.Adagrad,
+        "adamax": torch.optim.Adamax,
+        "adadelta": torch.optim.Adadelta,
+        "radam": torch.optim.RAdam,
+    }.get(name, torch.optim.Adam)
+    return kind(params, lr=lr, weight_decay=wd)
+
+
+def lightning_logger(spec: dict[str, Any], out: Path) -> Any:
+    """Lightning's ``CSVLogger``, or its ``TensorBoardLogger`` for ``lightning_tb`` runs."""
+    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+
+    if spec["framework"] == "lightning_tb":
+        return TensorBoardLogger(str(out), name="lightning_logs", default_hp_metric=False)
+    return CSVLogger(str(out), name="lightning_logs")
+
+
+def fresh5_options(spec: dict[str, Any], rng: np.random.Generator) -> None:
+    """Redraw a fresh5 run's optimizer, batch, noise and length (after the framework's
+    options, whose caps on Keras and Lightning runs still hold). Long runs (200 to 400
+    epochs) get large batches and at most 300 samples, to stay cheap on a CPU."""
+    regime = spec["regime"]
+    framework = spec["framework"]
+    if regime != "diverging":
+        name = str(rng.choice(FRESH5_OPTIMIZERS))
+        if framework == "keras":
+            name = "adadelta"
+        spec["lr"] = float(spec["lr"] * FRESH5_LR_SCALE[name] / _base_scale(spec["optimizer"]))
+        spec["optimizer"] = name
+    capped = {"keras": 30, "lightning": 25, "lightning_tb": 25}.get(framework)
+    if regime == "still_improving":
+        spec["epochs"] = int(rng.choice([4, 6, 15]))
+    elif regime in ("overfitting", "good_fit", "underfitting") and rng.random() < 0.4:
+        spec["epochs"] = int(rng.choice([200, 300, 400]))
+        spec["batch"] = 256 if regime != "overfitting" else 64
+        spec["n_train"] = min(spec["n_train"], 300)
+    elif regime == "overfitting" and rng.random() < 0.5:
+        spec["batch"] = 8
+        spec["epochs"] = min(spec["epochs"], 60)
+    if regime == "overfitting" and rng.random() < 0.3:
+        spec["noise"] = 0.4
+    if capped:
+        spec["epochs"] = min(spec["epochs"], capped)
+        spec["batch"] = max(spec["batch"], 32)
+    if framework == "lightning_tb":
+        spec["n_train"] = min(spec["n_train"], 200)
+
+
+def _base_scale(name: str) -> float:
+    """The rate multiple ``make_log_corpus.sample_spec`` applied for ``name``."""
+    return {"rmsprop": 0.5, "momentum": 10.0, "sgd": 30.0, "adagrad": 10.0, "adamax": 2.0}.get(
+        name, 1.0
+    )
