@@ -192,6 +192,7 @@ def _ensemble(stage: plan.EnsembleStage, session: StudySession, found: Findings)
     if found.recommended is not None:  # members read one input encoding: the choice's
         pool = [v for v in pool if v.config.inputs == found.recommended.config.inputs]
     kept = [[kept_epoch(r.history) for r in session.runs(v.config)] for v in pool]
+    trained = {v.config for v in pool}  # the copies' choice may be a left-out twin
     pool = [pool[i] for i in ensemble.distinct([v.config for v in pool], kept)]
     tried = ensemble.candidates(
         [v.config for v in pool], [v.name for v in pool], [v.score for v in pool], stage.sizes
@@ -205,7 +206,7 @@ def _ensemble(stage: plan.EnsembleStage, session: StudySession, found: Findings)
     # 6 points ahead of the baseline but within noise; the baseline's 4 copies lowered its
     # log loss beyond noise and gained 1.3 test points.
     top = found.recommended
-    if top.stage == "transfer" or top.config not in {v.config for v in pool}:
+    if top.stage == "transfer" or top.config not in trained:
         top = found.best_scratch or next(v for v in pool if v.config == tried[0].configs[0])
 
     def as_variant(members: Members, s: Score) -> Variant:
