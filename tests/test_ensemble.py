@@ -8,6 +8,7 @@ from nooverfit.studies.ensemble import (
     Ensemble,
     accuracy_and_loss,
     candidates,
+    distinct,
     ensemble_score,
     probabilities,
 )
@@ -60,6 +61,19 @@ def test_candidates_take_the_best_k_by_validation():
     assert [m.names for m in found] == [("b", "c", "a"), ("b", "c", "a", "d")]
     assert found[0].configs[0].width == 16
     assert candidates(configs[:1], names[:1], [_s(0.9)]) == []
+
+
+def test_configs_that_keep_the_same_weights_are_one_member():
+    base = RunConfig(width=16, epochs=50)
+    configs = [
+        base.replace(early_stopping="patience:10", label="a"),
+        base.replace(early_stopping="gl:5", label="b"),  # kept the same epochs: the same net
+        base.replace(early_stopping="up:3"),  # stopped earlier on seed 1: another net
+        base,  # no early stopping, same kept epochs as the first
+        base.replace(dropout=0.3),  # another network, same epochs
+    ]
+    kept = [[12, 30], [12, 30], [12, 21], [12, 30], [12, 30]]
+    assert distinct(configs, kept) == [0, 2, 4]
 
 
 def test_ensemble_score_keeps_each_seed():

@@ -98,6 +98,21 @@ def with_shifts(members: Members) -> Members:
     )
 
 
+def distinct(configs: Sequence[RunConfig], kept: Sequence[Sequence[int]]) -> list[int]:
+    """The indices of ``configs`` that are not the same networks as an earlier one: a
+    configuration that differs from another only in its early-stopping rule (or label)
+    and kept the same epoch on every seed (``kept``: each one's kept epoch per seed) holds
+    the same weights, and averaging it with itself would only weigh it twice."""
+    seen: set[tuple[RunConfig, tuple[int, ...]]] = set()
+    keep = []
+    for i, (config, epochs) in enumerate(zip(configs, kept, strict=True)):
+        key = (config.replace(early_stopping=None, label=""), tuple(epochs))
+        if key not in seen:
+            seen.add(key)
+            keep.append(i)
+    return keep
+
+
 def candidates(
     configs: Sequence[RunConfig],
     names: Sequence[str],

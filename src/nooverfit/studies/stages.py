@@ -22,9 +22,18 @@ from nooverfit.studies.curves import (
 )
 from nooverfit.studies.ensemble import Members
 from nooverfit.studies.halving import stage_halving
+from nooverfit.studies.remedy_curves import capacity_curve, remedy_curves
 from nooverfit.studies.result import RemedyOutcome, Variant
 from nooverfit.studies.search import joint_search, progress_curve
-from nooverfit.studies.select import Score, best, choose, improves, pick_ensemble, score
+from nooverfit.studies.select import (
+    Score,
+    best,
+    choose,
+    improves,
+    kept_epoch,
+    pick_ensemble,
+    score,
+)
 from nooverfit.studies.session import StudySession
 from nooverfit.studies.shifted import prefer_shifts, shifted_twins
 
@@ -120,8 +129,8 @@ def _remedies(stage: plan.RemediesStage, session: StudySession, found: Findings)
         if outcome.helped:
             found.chosen[name] = outcome.chosen.config
         found.outcomes.append(outcome)
-    found.validation_curves = _validation_curves(base, by_stage)
-    found.capacity = _capacity_curve(base, by_stage.get("capacity", []))
+    found.validation_curves = remedy_curves(base, by_stage)
+    found.capacity = capacity_curve(base, by_stage.get("capacity", []))
 
 
 def _transfer(stage: plan.TransferStage, session: StudySession, found: Findings) -> None:
@@ -182,6 +191,9 @@ def _ensemble(stage: plan.EnsembleStage, session: StudySession, found: Findings)
     pool = [*found.variants, *found.combinations]
     if found.recommended is not None:  # members read one input encoding: the choice's
         pool = [v for v in pool if v.config.inputs == found.recommended.config.inputs]
+    kept = [[kept_epoch(r.history) for r in session.runs(v.config)] for v in pool]
+    trained = {v.config for v in pool}  # the copies' choice may be a left-out twin
+    pool = [pool[i] for i in ensemble.distinct([v.config for v in pool], kept)]
     tried = ensemble.candidates(
         [v.config for v in pool], [v.name for v in pool], [v.score for v in pool], stage.sizes
     )
@@ -194,7 +206,7 @@ def _ensemble(stage: plan.EnsembleStage, session: StudySession, found: Findings)
     # 6 points ahead of the baseline but within noise; the baseline's 4 copies lowered its
     # log loss beyond noise and gained 1.3 test points.
     top = found.recommended
-    if top.stage == "transfer" or top.config not in {v.config for v in pool}:
+    if top.stage == "transfer" or top.config not in trained:
         top = found.best_scratch or next(v for v in pool if v.config == tried[0].configs[0])
 
     def as_variant(members: Members, s: Score) -> Variant:
@@ -344,56 +356,4 @@ def _compare(stage: plan.CompareStage, session: StudySession, found: Findings) -
     found.baseline = session.variant(stage.baseline, "baseline", stage.baseline)
     found.recommended = session.variant(
         stage.candidate, "recommended", stage.baseline, name=stage.name or None
-    )
-
-
-def _validation_curves(
-    base: Variant, by_stage: dict[str, list[Variant]]
-) -> tuple[ValidationCurve, ...]:
-    curves = []
-    l2 = by_stage.get("l2", [])
-    decay = "weight_decay" if any(v.config.weight_decay > 0 for v in l2) else "l2"
-    knobs = (
-        (decay, "l2"),
-        ("dropout", "dropout"),
-        ("label_smoothing", "label_smoothing"),
-        ("augment", "augment"),
-        ("cutout", "cutout"),
-        ("mixup", "mixup"),
-        ("ema_window", "ema"),
-        ("annealed_augment", "cosine"),  # augmentation strength at a cosine-annealed rate
-    )
-    for param, stage in knobs:
-        variants = by_stage.get(stage, [])
-        if not variants:
-            continue
-        if param == "ema_window":  # the decay as the steps it averages: 1 / (1 - decay)
-            pts = [(float(f"{1 / (1 - v.config.ema):.6g}"), v.score) for v in variants]
-            pts.insert(0, (1.0, base.score))  # the last iterate alone
-        elif param == "annealed_augment":  # its first point, cosine alone, is strength 0
-            pts = [(v.config.augment, v.score) for v in variants]
-        else:
-            pts = [(getattr(v.config, param), v.score) for v in variants]
-        if param in ("dropout", "label_smoothing", "augment", "mixup", "cutout"):  # 0: baseline
-            pts.insert(0, (0.0, base.score))
-        curves.append(
-            validation_curve(
-                param, [p for p, _ in pts], [s for _, s in pts], [s.accuracy_std for _, s in pts]
-            )
-        )
-    return tuple(curves)
-
-
-def _capacity_curve(base: Variant, variants: list[Variant]) -> ValidationCurve | None:
-    if not variants:
-        return None
-    pts = [(float(v.config.width), v.score) for v in variants] + [
-        (float(base.config.width), base.score)
-    ]
-    return validation_curve(
-        "width",
-        [p for p, _ in pts],
-        [s for _, s in pts],
-        [s.accuracy_std for _, s in pts],
-        stronger="down",
     )
