@@ -95,6 +95,67 @@ def test_copy_candidates_score_the_average_of_the_first_k_copies():
     assert copy_candidates(session, base, "baseline", 1, epochs=3.0) == []
 
 
+def test_mixed_copies_average_each_members_own_encoding():
+    from nooverfit.data import load_split, prepare
+    from nooverfit.engine import run_configs
+    from nooverfit.models import network_for
+    from nooverfit.studies.copies import mixed_members
+
+    torch.set_num_threads(1)
+    data = load_split("synthetic", seed=0, device="cpu")
+    fine = prepare(data.dataset, data.split, device="cpu", scaling="ple16")
+    base = RunConfig(width=16, epochs=3, label="baseline")
+    m = mixed_members(base, "baseline", 2, "ple16")
+    assert m.name == "ensemble of 2 copies of baseline and 2 on ple16 inputs"
+    assert [(c.inputs, c.init) for c in m.configs] == [
+        ("standard", 0),
+        ("standard", 1),
+        ("ple16", 0),
+        ("ple16", 1),
+    ]
+
+    def split_data(c):
+        return fine if c.inputs == "ple16" else data
+
+    done = {}
+
+    class Session:
+        def __init__(self):
+            self.seeds = [0]
+            self.expected = 0
+
+        def expect(self, runs):
+            self.expected += runs
+
+        def train(self, variants):
+            for c in variants:  # one encoding per batch, as the study's session trains
+                if c not in done:
+                    (done[c],) = run_configs([c], split_data(c), engine="sequential")
+
+        def split_data(self, config):
+            return split_data(config)
+
+        def model(self, config):
+            net = network_for(config, split_data(config))
+            net.load_state_dict(done[config].state)
+            return net.eval()
+
+    session = Session()
+    session.train([base])
+    found = copy_candidates(session, base, "baseline", 2, epochs=3.0, inputs="ple16")
+    assert session.expected == 3 and len(done) == 4  # one copy, two on ple16
+    assert [m.name for m, _ in found][1] == m.name
+    _, score = found[1]
+    with torch.no_grad():  # each network on its own encoding of the validation rows
+        probs = torch.stack(
+            [session.model(c)(split_data(c).x[data.val_index]).softmax(-1) for c in m.configs]
+        ).mean(0)
+    y = data.y[data.val_index]
+    assert score.val_per_seed == (pytest.approx(float((probs.argmax(1) == y).double().mean())),)
+    want = float(-probs.gather(1, y.view(-1, 1)).log().mean())
+    assert score.val_loss_per_seed == (pytest.approx(want, rel=1e-5),)
+
+
 def test_study_plan_copies_tabular_data_only():
     baseline = RunConfig(width=64, epochs=10)
     budget = plan.get_budget("quick")
@@ -107,7 +168,9 @@ def test_study_plan_copies_tabular_data_only():
         for t in (False, True)
     ]
     assert [e.copies for e in ensembles] == [0, budget.copies]
-    assert stage_runs(ensembles[1], None, 3) == (budget.copies - 1) * 3
+    assert ensembles[1].inputs == budget.copy_inputs == "ple16"
+    # the copies in the choice's encoding, then 2 on ple16 inputs
+    assert stage_runs(ensembles[1], None, 3) == (budget.copies - 1 + 2) * 3
     assert stage_runs(ensembles[0], None, 3) == 0
 
 
@@ -125,8 +188,14 @@ def test_a_tabular_study_averages_copies_and_reports_their_curve(tmp_path):
     )
     (outcome,) = [o for o in result.remedies if o.remedy == "copies"]
     assert outcome.chosen.stage == "ensemble" and " copies of " in outcome.chosen.name
-    inits = sorted(r.config.init for r in result.runs.values())
+    standard = [r.config for r in result.runs.values() if r.config.inputs == "standard"]
+    inits = sorted(c.init for c in standard)
     assert inits.count(1) == inits.count(2) == 2  # two copies on each of two seeds
+    # and two copies of the choice on ple16 inputs per seed, where it reads standard ones
+    fine = [r.config for r in result.runs.values() if r.config.inputs == "ple16"]
+    assert sorted(c.init for c in fine) == [0, 0, 1, 1]
+    (mixed,) = [c for c in result.validation_curves if c.param == "mixed_copies"]
+    assert list(mixed.values) == [2.0, 3.0]
     # copies of the choice before the ensembles: select.choose from the simplest up
     levels = [
         [result.baseline],
@@ -135,12 +204,13 @@ def test_a_tabular_study_averages_copies_and_reports_their_curve(tmp_path):
     ]
     level, index = choose([[v.score for v in lv] for lv in levels])
     top = levels[level][index]
-    assert outcome.chosen.name.endswith(f" copies of {top.name}")
+    assert f" copies of {top.name}" in outcome.chosen.name  # alone, or with ple16 copies
     assert outcome.chosen.config == top.config
     (curve,) = [c for c in result.validation_curves if c.param == "copies"]
     assert list(curve.values) == [1.0, 2.0, 3.0]
     write_study(result, tmp_path)
-    assert "validation_copies" in (tmp_path / "report.html").read_text()
+    html = (tmp_path / "report.html").read_text()
+    assert "validation_copies" in html and "validation_mixed_copies" in html
 
 
 def test_a_saved_ensemble_of_copies_loads_back(tmp_path):

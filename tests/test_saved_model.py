@@ -335,3 +335,18 @@ def test_an_encoding_saved_models_do_not_record_is_refused(trained, monkeypatch)
     members = [(c, session.split_data(c)) for c in configs]
     card = saved.model_card(session.dataset, members, name="x", ensemble=True)
     assert card["refused"] == "its ple input encoding is not one saved models record"
+
+
+def test_the_studys_test_of_a_mixed_ensemble_is_the_saved_models(trained, table, tmp_path):
+    # copies on two encodings (studies/copies.py): the study scores each member on its own
+    # encoding of the test rows, as the saved model does from the raw CSV rows
+    session, configs = trained
+    path, _, _ = table
+    mixed = (configs[0], configs[2])
+    _save_ensemble(session, list(mixed), tmp_path)
+    accuracy, loss = ensemble.test_members(session, ensemble.Members(mixed, ("a", "b")), 0)
+    test = session.data[0].split.test
+    probs = load_study_model(tmp_path).predict_proba(path)[test]
+    y = session.dataset.y[test]
+    assert accuracy == pytest.approx(np.mean(probs.argmax(1) == y))
+    assert loss == pytest.approx(-np.log(probs[np.arange(len(y)), y]).mean(), rel=1e-5)

@@ -16,7 +16,7 @@ def _data(n=400, seed=0):
     return x.astype(np.float32)
 
 
-@pytest.mark.parametrize("scaling", ["standard", "robust", "quantile", "ple"])
+@pytest.mark.parametrize("scaling", ["standard", "robust", "quantile", "ple", "ple16"])
 def test_statistics_come_from_the_pool_only(scaling):
     x = _data()
     pool = np.arange(300)
@@ -115,3 +115,20 @@ def test_piecewise_linear_keeps_one_shape_for_binary_and_constant_features():
     varying = [k for k in range(z.shape[1]) if z[:, k].std() > 0]
     assert len(varying) == 1  # the binary feature is itself once; the constant one is 0
     np.testing.assert_array_equal(z[:, varying[0]], x[:, 0])
+
+
+def test_ple16_is_the_papers_encoding_with_16_bins():
+    from nooverfit.data.fitted import apply_scaling
+    from nooverfit.data.tabular import PLE_FINE_BINS, fit_scaling, ple_edges
+
+    x = _data()
+    pool = np.arange(300)
+    z = scale_features(x, pool, "ple16")
+    edges = ple_edges(x[pool].astype(np.float64), PLE_FINE_BINS)
+    assert PLE_FINE_BINS == 16 and z.shape == (len(x), 3 * 16)
+    np.testing.assert_allclose(edges[1], np.quantile(x[pool, 1], np.linspace(0, 1, 17)))
+    for row in (0, 5, 299, 350, 399):
+        ref = [v for j in range(3) for v in _ple_reference(float(x[row, j]), edges[j])]
+        np.testing.assert_allclose(z[row], ref, atol=1e-6)
+    # a saved model's record gives the training data back bit for bit
+    np.testing.assert_array_equal(apply_scaling(x, fit_scaling(x, pool, "ple16")), z)

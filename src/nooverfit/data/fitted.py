@@ -212,14 +212,20 @@ def apply_scaling(x: np.ndarray, record: dict[str, Any]) -> np.ndarray:
     :func:`~nooverfit.data.tabular.fit_scaling`, as float32 like the training data.
 
     Returns:
-        float32, ``(N, F)`` (``(N, F * bins)`` for ``ple``).
+        float32, ``(N, F)`` (``(N, F * bins)`` for ``ple`` and ``ple16``).
 
     Raises:
         BadInput: ``x`` has another number of features than the record.
     """
     scaling = check_scaling(record["scaling"])
     x = np.asarray(x, dtype=np.float32)
-    stats = {"standard": "mean", "robust": "median", "ple": "edges", "quantile": "quantiles"}
+    stats = {
+        "standard": "mean",
+        "robust": "median",
+        "ple": "edges",
+        "ple16": "edges",
+        "quantile": "quantiles",
+    }
     if scaling not in stats:
         raise BadInput(f"no record of the {scaling!r} scaling; expected one of {RECORDED}")
     features = len(record[stats[scaling]])

@@ -17,6 +17,11 @@ test rows). Pure numpy.
   piecewise-linear function of each feature, the thresholds a tree would find; a value
   beyond the pool's range saturates. A feature with at most two distinct values (a
   one-hot column) stays one column, mapped to 0 and 1.
+- ``ple16``: the same with :data:`PLE_FINE_BINS` bins: finer thresholds, for a feature
+  whose exact values carry the label (an engine's displacement names its maker in
+  ``ISLR::Auto``: a random forest on that one column scored 80-85 % where an MLP on all
+  standardized columns scored 78 %). The study trains copies of its choice in it
+  (:mod:`nooverfit.studies.copies`).
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-SCALINGS = ("standard", "robust", "quantile", "ple")
+SCALINGS = ("standard", "robust", "quantile", "ple", "ple16")
 #: what :func:`nooverfit.data.prepare` applies to tabular data
 DEFAULT_SCALING = "standard"
 #: clip of the smooth clip and of the quantile map, in (robust) standard deviations
@@ -33,6 +38,10 @@ CLIP = 3.0
 #: most bins per feature of the piecewise-linear encoding (fewer when the feature has
 #: fewer distinct values): 8 keeps a bin at 25 rows of a 200-row pool
 PLE_BINS = 8
+#: bins of the ``ple16`` encoding
+PLE_FINE_BINS = 16
+#: bins of each piecewise-linear encoding
+_BINS = {"ple": PLE_BINS, "ple16": PLE_FINE_BINS}
 
 
 def check_scaling(scaling: str) -> str:
@@ -51,8 +60,8 @@ def scale_features(x: np.ndarray, pool: np.ndarray, scaling: str = "standard") -
         scaling: one of :data:`SCALINGS` (see the module docstring).
 
     Returns:
-        The scaled features, float32, same shape; constant columns become 0. ``ple``
-        returns more columns (see :func:`ple_edges`).
+        The scaled features, float32, same shape; constant columns become 0. ``ple`` and
+        ``ple16`` return more columns (see :func:`ple_edges`).
     """
     return scale_with(x, fit_scaling(x, pool, scaling))
 
@@ -82,8 +91,8 @@ def fit_scaling(x: np.ndarray, pool: np.ndarray, scaling: str) -> dict[str, Any]
             "median": np.median(fit, axis=0).tolist(),
             "spread": spread.tolist(),
         }
-    if scaling == "ple":
-        return {"scaling": scaling, "edges": ple_edges(fit).tolist()}
+    if scaling in _BINS:
+        return {"scaling": scaling, "edges": ple_edges(fit, _BINS[scaling]).tolist()}
     return {"scaling": scaling, "quantiles": [_quantile_map(fit[:, j]) for j in range(x.shape[1])]}
 
 
@@ -98,7 +107,7 @@ def scale_with(x: np.ndarray, record: dict[str, Any]) -> np.ndarray:
         median, spread = (np.asarray(record[k], dtype=np.float64) for k in ("median", "spread"))
         z = (x - median) / spread
         return (z / np.sqrt(1 + (z / CLIP) ** 2)).astype(np.float32)
-    if scaling == "ple":
+    if scaling in _BINS:
         return piecewise_linear(x, np.asarray(record["edges"], dtype=np.float64))
     out = np.zeros(x.shape, dtype=np.float64)
     for j, qmap in enumerate(record["quantiles"]):

@@ -40,6 +40,7 @@ LABELS = {
     "label_smoothing": "label smoothing",
     "ensemble_size": "networks in the ensemble",
     "copies": "copies of the choice averaged (initial weights differ)",
+    "mixed_copies": "copies of the choice averaged with 2 on ple16 inputs",
     "mixup": "mixup alpha",
     "ema_window": "steps the weight average spans, 1 / (1 - decay)",
     "annealed_augment": "augmentation strength, cosine-annealed learning rate",

@@ -35,6 +35,9 @@ class StudyBudget:
         ensembles: sizes of the ensembles of the best variants (see :mod:`.ensemble`).
         copies: most copies of the choice so far averaged (:mod:`.copies`; tabular data
             only, where it was measured; < 2: none).
+        copy_inputs: the other encoding of tabular features the copies are also trained
+            on, where the choice reads standardized features ("" for none; see
+            :mod:`.copies`): 2 more runs per seed.
         mixup: mixup's alpha grid (:mod:`nooverfit.mixing`).
         ema: decay grid of the moving average of the weights (:mod:`nooverfit.averaging`).
         inputs: encodings of tabular features tried against the standard scaling
@@ -80,6 +83,7 @@ class StudyBudget:
     smoothing: tuple[float, ...] = (0.1, 0.2)
     ensembles: tuple[int, ...] = (3, 5, 9)
     copies: int = 4
+    copy_inputs: str = "ple16"
     reference: int | None = None
     follow: float | None = None
     min_epochs: int = 10

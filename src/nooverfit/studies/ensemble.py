@@ -238,6 +238,21 @@ def networks(runner: Trained, members: Members, seed: int) -> list[nn.Module]:
     return out
 
 
+@torch.no_grad()
+def member_probabilities(
+    runner: Trained, members: Members, seed: int, index: torch.Tensor
+) -> torch.Tensor:
+    """Mean softmax ``(N, C)`` of ``seed``'s member networks on the rows ``index``, each
+    member reading the rows as its own run's data encodes them (members may differ in
+    their tabular input encoding: :mod:`.copies`)."""
+    probs = []
+    for c in members.configs:
+        run = c.replace(seed=seed)
+        x = runner.split_data(run).x[index]
+        probs.append(runner.model(run).eval()(x).softmax(-1))
+    return torch.stack(probs).mean(0)
+
+
 def score_members(runner: Trained, members: Members, epochs: float) -> Score:
     """The validation :class:`Score` of an ensemble over the runner's seeds; its training
     scores on each member's first configuration's training subset."""
@@ -248,8 +263,24 @@ def score_members(runner: Trained, members: Members, epochs: float) -> Score:
         train = data.train_index(
             train_size=first.train_size, train_per_class=first.train_per_class
         )
-        per_seed.append(seed_scores(networks(runner, members, seed), data, train))
+        if len({c.inputs for c in members.configs}) == 1:
+            per_seed.append(seed_scores(networks(runner, members, seed), data, train))
+            continue
+        rows = []
+        for index in (train, data.val_index):
+            probs = member_probabilities(runner, members, seed, index)
+            rows.append(accuracy_and_loss(probs, data.y[index]))
+        per_seed.append((rows[0], rows[1]))
     return ensemble_score(per_seed, epochs)
+
+
+def test_members(runner: Trained, members: Members, seed: int) -> tuple[float, float]:
+    """Accuracy and log loss of ``seed``'s ensemble of ``members`` on its test split."""
+    data = runner.split_data(members.configs[0].replace(seed=seed))
+    if len({c.inputs for c in members.configs}) == 1:
+        return on_test(networks(runner, members, seed), data)
+    probs = member_probabilities(runner, members, seed, data.test_index)
+    return accuracy_and_loss(probs, data.y[data.test_index])
 
 
 def load_from_study(folder: str | Path) -> Ensemble:

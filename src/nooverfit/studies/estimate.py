@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from nooverfit.studies import plan
 from nooverfit.studies.combine import combine
+from nooverfit.studies.copies import MIXED
 
 
 def stage_runs(stage: plan.Stage, remedies: plan.RemediesStage | None, seeds: int) -> int:
@@ -25,7 +26,8 @@ def stage_runs(stage: plan.Stage, remedies: plan.RemediesStage | None, seeds: in
         helped = {n: cs[0] for n, cs in remedies.grids if cs and n != "early_stopping"}
         return (len(combine(remedies.baseline, helped)) + stage.search) * seeds
     if isinstance(stage, plan.EnsembleStage):  # the copies of the choice
-        return max(0, stage.copies - 1) * seeds
+        mixed = MIXED if stage.inputs and stage.copies >= 2 else 0
+        return (max(0, stage.copies - 1) + mixed) * seeds
     if isinstance(stage, plan.UnlabeledStage):
         return len(stage.thresholds) * seeds
     if isinstance(stage, plan.LearningCurveStage):

@@ -148,10 +148,13 @@ class EnsembleStage:
     Attributes:
         sizes: how many of the best variants each ensemble averages.
         copies: most copies of the choice so far averaged (:mod:`.copies`).
+        inputs: the other encoding of tabular features the copies are also trained on
+            (:func:`~.copies.copy_candidates`; "" for none).
     """
 
     sizes: tuple[int, ...]
     copies: int = 0
+    inputs: str = ""
     shifts: bool = False  # each candidate's test-time-shifted twin (studies/shifted.py)
 
 
@@ -251,7 +254,9 @@ def study_stages(
         )
     if budget.ensembles:
         copies = budget.copies if tabular else 0
-        stages.append(EnsembleStage(budget.ensembles, copies, shifts=images and budget.tta))
+        mixed = budget.copy_inputs if tabular and copies >= 2 else ""
+        shifts = images and budget.tta
+        stages.append(EnsembleStage(budget.ensembles, copies, mixed, shifts=shifts))
     subset = baseline.train_per_class is not None or baseline.train_size is not None
     if budget.pseudo and subset:  # only a subset leaves pool samples to label
         stages.append(UnlabeledStage(tuple(budget.pseudo)))

@@ -26,7 +26,7 @@ from nooverfit.data.tensors import prepare
 from nooverfit.engine.follow import Follow
 from nooverfit.groups import with_homogeneous_cause
 from nooverfit.studies import plan
-from nooverfit.studies.ensemble import Ensemble, Members, networks, on_test
+from nooverfit.studies.ensemble import Ensemble, Members, networks, test_members
 from nooverfit.studies.ensemble import describe as describe_ensemble
 from nooverfit.studies.estimate import planned_runs, stage_name
 from nooverfit.studies.identity import study_identity
@@ -332,12 +332,7 @@ def _classic(session: StudySession, base: Variant, budget: str) -> tuple[dict[st
 
 def _test_ensemble(session: StudySession, members: Members) -> TestScore:
     """Score an ensemble recommendation on each seed's test split, once."""
-    scores = [
-        on_test(
-            networks(session, members, s), session.split_data(members.configs[0].replace(seed=s))
-        )
-        for s in session.seeds
-    ]
+    scores = [test_members(session, members, s) for s in session.seeds]
     accs = torch.tensor([a for a, _ in scores], dtype=torch.float64)
     return TestScore(
         accuracy=float(accs.mean()),

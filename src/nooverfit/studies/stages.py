@@ -224,14 +224,18 @@ def _ensemble(stage: plan.EnsembleStage, session: StudySession, found: Findings)
     if len(variants) >= 2:  # the ensemble's knob: how many of the best networks it averages
         sizes = [len(found.ensembles[v.name].configs) for v in variants]
         _add_curve(found, "ensemble_size", [float(k) for k in sizes], [v.score for v in variants])
-    copies = [
-        as_variant(m, s)
-        for m, s in copy_candidates(session, top.config, top.name, stage.copies, top.score.epochs)
-    ]
+    inputs = stage.inputs if top.config.inputs == "standard" else ""  # see .copies
+    made = copy_candidates(session, top.config, top.name, stage.copies, top.score.epochs, inputs)
+    copies = [as_variant(m, s) for m, s in made]
+    plain = copies[: max(0, stage.copies - 1)]  # then the copies in both encodings
     if copies:
         found.outcomes.append(_outcome("copies", copies, found.base))
-        counts = [1.0, *(float(len(found.ensembles[v.name].configs)) for v in copies)]
-        _add_curve(found, "copies", counts, [top.score, *(v.score for v in copies)])
+        counts = [1.0, *(float(len(found.ensembles[v.name].configs)) for v in plain)]
+        _add_curve(found, "copies", counts, [top.score, *(v.score for v in plain)])
+    if len(copies) > len(plain) + 1:  # the knob: copies of the choice besides 2 on ple16
+        both = copies[len(plain) :]
+        per = [len(found.ensembles[v.name].configs) - 2.0 for v in both]
+        _add_curve(found, "mixed_copies", per, [v.score for v in both])
     # An ensemble is the most complex candidate: it must beat the choice so far, on
     # accuracy or, at no loss of accuracy, on log loss (measured on bench/tabular.py's
     # design data: mroz's ensemble ties the baseline's validation accuracy, lowers its
