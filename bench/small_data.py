@@ -287,7 +287,7 @@ def floors(rows: dict[str, list[SeedResult]]) -> list[str]:
             f"vs best reference ({top}) {100 * (rec - refs[top]):+.1f} points"
         )
         if size in aims:
-            line += f", aim {100 * aims[size]:.0f} % {'met' if rec >= aims[size] else 'MISSED'}"
+            line += f", aim {100 * aims[size]:g} % {'met' if rec >= aims[size] else 'MISSED'}"
         out.append(line)
     return out
 
@@ -352,21 +352,9 @@ def main() -> None:
     args = parser.parse_args()
     start = time.perf_counter()
     tasks = [(size, seed) for size in args.sizes for seed in args.seeds]
-    options = {
-        "model": args.model,
-        "width": args.width,
-        "depth": args.depth,
-        "steps": args.steps,
-        "engine": args.engine,
-        "threads": args.threads,
-        "tag": args.tag,
-        "cosine": args.cosine,
-        "search": args.search,
-        "pseudo": tuple(args.unlabeled),
-        "cutout": args.cutout,
-        "tta": args.tta,
-        "cache": args.cache,
-    }
+    kept = ("model", "width", "depth", "steps", "engine", "threads", "tag", "cosine", "search")
+    options = {k: getattr(args, k) for k in (*kept, "cutout", "tta", "cache")}
+    options["pseudo"] = tuple(args.unlabeled)
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         futures = {t: pool.submit(_task, t[0], t[1], options) for t in tasks}
         results = {t: f.result() for t, f in futures.items()}
