@@ -116,3 +116,31 @@ def test_a_study_reads_a_csv_with_text_columns(tmp_path):
         ["train", "--data", f"csv:{path}", "--target", "y", "--epochs", "3", "--out", str(out)],
     )
     assert result.exit_code == 0, result.output
+
+
+def test_ignored_columns_are_left_out_and_an_unknown_one_is_named(tmp_path):
+    lines = [f"{i},car{i},{i % 7 * 0.5},{'ab'[i % 2]}" for i in range(60)]
+    path = _write(tmp_path / "ids.csv", "id,name,x,label\n" + "\n".join(lines) + "\n")
+    with pytest.raises(BadInput, match=r"column 'name' .* --ignore name leaves it out"):
+        load_dataset(f"csv:{path}", target="label")
+    data = load_dataset(f"csv:{path}", target="label", ignore="id, name")
+    assert data.x.shape == (60, 1) and data.columns.features[0].name == "x"
+    assert load_dataset(f"csv:{path}", target="label", ignore=["id", "name"]).x.shape == (60, 1)
+    with pytest.raises(BadInput, match="no feature column 'label' to ignore"):
+        load_dataset(f"csv:{path}", target="label", ignore="name,label")
+
+
+def test_the_cli_takes_ignore_and_refuses_an_unknown_column(tmp_path):
+    from typer.testing import CliRunner
+
+    from nooverfit.cli import app
+
+    lines = [f"{i},car{i},{i % 3 + 0.1 * (i % 5)},{'abc'[i % 3]}" for i in range(90)]
+    path = _write(tmp_path / "ids.csv", "id,name,x,label\n" + "\n".join(lines) + "\n")
+    out = tmp_path / "out"
+    args = ["train", "--data", f"csv:{path}", "--target", "label", "--epochs", "2"]
+    bad = CliRunner().invoke(app, [*args, "--ignore", "nme", "--out", str(out)])
+    assert bad.exit_code == 2 and "no feature column 'nme' to ignore" in bad.output
+    assert not out.exists()
+    good = CliRunner().invoke(app, [*args, "--ignore", "id,name", "--out", str(out)])
+    assert good.exit_code == 0, good.output

@@ -14,6 +14,13 @@ Data = Annotated[
     typer.Option("--data", help="Data set: digits, synthetic, csv:PATH, folder:PATH, mnist, ..."),
 ]
 Target = Annotated[str | None, typer.Option(help="Label column of a csv: data set.")]
+Ignore = Annotated[
+    str | None,
+    typer.Option(
+        help="Columns of a csv: data set to leave out of the features, separated by commas "
+        "(identifiers, free text, leaks of the label)."
+    ),
+]
 DataDir = Annotated[
     str, typer.Option("--data-dir", help="Where torchvision data sets are stored.")
 ]
@@ -36,6 +43,7 @@ def load_data(
     data: str,
     *,
     target: str | None,
+    ignore: str | None = None,
     data_dir: str,
     download: bool,
     test: float,
@@ -55,4 +63,5 @@ def load_data(
         target=target,
         data_dir=data_dir,
         download=download,
+        **({"ignore": ignore} if ignore else {}),
     )

@@ -44,6 +44,7 @@ def load_run(run: Path, dataset: Dataset) -> tuple[torch.nn.Module, Split]:
 def audit_command(
     data: Annotated[str, typer.Argument(help="Data set: digits, csv:PATH, folder:PATH, ...")],
     target: opt.Target = None,
+    ignore: opt.Ignore = None,
     groups: Annotated[
         str | None,
         typer.Option(
@@ -81,6 +82,8 @@ def audit_command(
     options: dict[str, object] = {"target": target, "data_dir": data_dir, "download": download}
     if groups is not None and data.startswith("csv:"):
         options["group"] = groups
+    if ignore:
+        options["ignore"] = ignore
     dataset = load_dataset(data, **options)
     if groups is not None and dataset.groups is None:
         raise ValueError(f"data set {data!r} has no groups; expected csv:PATH --groups COLUMN")

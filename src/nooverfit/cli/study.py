@@ -6,7 +6,7 @@ import json
 import logging
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import (
@@ -33,6 +33,7 @@ def study(
     ctx: typer.Context,
     data: opt.Data = "digits",
     target: opt.Target = None,
+    ignore: opt.Ignore = None,
     data_dir: opt.DataDir = "data",
     download: opt.Download = False,
     test: opt.TestSize = 0.25,
@@ -82,6 +83,8 @@ def study(
         raise ValueError(f"train-per-class must be >= 0 (0 for all), got {train_per_class}")
     if as_json:
         console.quiet = True
+    # --ignore only where given: a study's identity holds its data options
+    left_out: dict[str, Any] = {"ignore": ignore} if ignore else {}
     with _progress() as show:
         result = run_study(
             data,
@@ -104,6 +107,7 @@ def study(
             target=target,
             data_dir=data_dir,
             download=download,
+            **left_out,
         )
     # Without --out: where a study is written does not change its results.json.
     result.extras["command"] = command_line(ctx, omit=("out", "as_json", "quiet"))

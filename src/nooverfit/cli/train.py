@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 def train(
     data: opt.Data = "digits",
     target: opt.Target = None,
+    ignore: opt.Ignore = None,
     data_dir: opt.DataDir = "data",
     download: opt.Download = False,
     test: opt.TestSize = 0.25,
@@ -87,6 +88,7 @@ def train(
     split_data = opt.load_data(
         data,
         target=target,
+        ignore=ignore,
         data_dir=data_dir,
         download=download,
         test=test,

@@ -125,7 +125,8 @@ def encode_columns(
             raise ColumnError(
                 f"column {name!r}{where} is not numeric (row {r + 2}: {cells[r]!r}) and has "
                 f"{len(levels)} distinct values; expected numbers in every feature column, "
-                f"or text categories (at most {MAX_LEVELS} distinct values, one-hot encoded)"
+                f"or text categories (at most {MAX_LEVELS} distinct values, one-hot encoded); "
+                f"--ignore {name} leaves it out"
             )
         index = {v: k for k, v in enumerate(levels)}
         onehot = np.zeros((rows, len(levels)), dtype=np.float32)

@@ -115,7 +115,12 @@ def check_rows(path: Path, header: Sequence[str], body: Sequence[Sequence[str]])
 
 
 def load_csv(
-    arg: str | None, *, target: str | None = None, group: str | None = None, **_: Any
+    arg: str | None,
+    *,
+    target: str | None = None,
+    group: str | None = None,
+    ignore: str | Sequence[str] | None = None,
+    **_: Any,
 ) -> Dataset:
     """A CSV file with a header; feature columns and a ``target`` label column. Numeric
     columns are read as they are, text columns one-hot encoded (see
@@ -124,7 +129,9 @@ def load_csv(
     The separator is guessed from the first two lines (``,``, ``;``, tab, ``|`` or space).
 
     An optional ``group`` column (any text) is kept out of the features and becomes
-    ``Dataset.groups`` (for the data audit's group gaps).
+    ``Dataset.groups`` (for the data audit's group gaps). Columns named in ``ignore`` (a
+    list, or names separated by commas: identifiers, free text, leaks of the label) are
+    left out.
 
     Raises:
         FileNotFoundError: the file does not exist.
@@ -149,9 +156,17 @@ def load_csv(
             f"no group column {group!r} in {path}; expected --groups COLUMN, one of: "
             f"{', '.join(h for h in header if h != target)}"
         )
+    left_out = [c.strip() for c in ignore.split(",")] if isinstance(ignore, str) else ignore
+    unknown = [c for c in left_out or () if c not in header or c in (target, group)]
+    if unknown:
+        raise BadInput(
+            f"no feature column {unknown[0]!r} to ignore in {path}; expected --ignore with "
+            f"some of: {', '.join(h for h in header if h not in (target, group))}"
+        )
     t = header.index(target)
     g = header.index(group) if group is not None else -1
-    features = [i for i in range(len(header)) if i not in (t, g)]
+    dropped = {header.index(c) for c in left_out or ()}
+    features = [i for i in range(len(header)) if i not in (t, g) and i not in dropped]
     check_rows(path, header, body)
     # Numeric columns as they are, text columns one-hot (data/columns.py).
     names, cells = [header[i] for i in features], [[row[i] for row in body] for i in features]
