@@ -79,6 +79,7 @@ def encode_columns(
     *,
     order: Callable[[str], Any] = str,
     where: str = "",
+    numbers: Sequence[int] | None = None,
 ) -> tuple[np.ndarray, list[str]]:
     """The features of ``values`` (one list of cells per column) as a float32 matrix.
 
@@ -87,6 +88,8 @@ def encode_columns(
         values: the cells of each feature column, as read (rows in file order).
         order: sort key of a text column's categories.
         where: follows the column's name in error messages (e.g. ``" of data.csv"``).
+        numbers: each row's number in the file, for error messages (default: 2, 3, ...,
+            the header being row 1).
 
     Returns:
         ``(x, names)``: ``x`` ``(rows, features)``; ``names`` the feature names, a numeric
@@ -101,21 +104,22 @@ def encode_columns(
     blocks: list[np.ndarray] = []
     names: list[str] = []
     rows = len(values[0]) if values else 0
+    line = list(numbers) if numbers is not None else [r + 2 for r in range(rows)]
     for name, cells in zip(header, values, strict=True):
         fill = fill_value(cells)
         if fill is not None:
             absent = np.array([is_missing(c) for c in cells])
             present = [c for c, gone in zip(cells, absent, strict=True) if not gone]
             column = np.full(rows, fill, dtype=np.float32)
-            at = [r + 2 for r in np.flatnonzero(~absent)]
+            at = [line[r] for r in np.flatnonzero(~absent)]
             column[~absent] = finite(name, present, where=where, rows=at)
             blocks.append(np.stack([column, absent.astype(np.float32)], axis=1))
             names += [name, missing_name(name)]
             continue
-        numbers = [_number(c) for c in cells]
-        text = [r for r, v in enumerate(numbers) if v is None]
+        parsed = [_number(c) for c in cells]
+        text = [r for r, v in enumerate(parsed) if v is None]
         if not text:
-            blocks.append(finite(name, cells, where=where)[:, None])
+            blocks.append(finite(name, cells, where=where, rows=line)[:, None])
             names.append(name)
             continue
         stripped = [c.strip() for c in cells]
@@ -123,7 +127,7 @@ def encode_columns(
         if len(levels) > MAX_LEVELS:
             r = text[0]
             raise ColumnError(
-                f"column {name!r}{where} is not numeric (row {r + 2}: {cells[r]!r}) and has "
+                f"column {name!r}{where} is not numeric (row {line[r]}: {cells[r]!r}) and has "
                 f"{len(levels)} distinct values; expected numbers in every feature column, "
                 f"or text categories (at most {MAX_LEVELS} distinct values, one-hot encoded); "
                 f"--ignore {name} leaves it out"

@@ -79,8 +79,16 @@ def load_synthetic(
 
 
 def read_table(path: Path) -> tuple[list[str], list[list[str]]]:
-    """The header (stripped) and non-empty rows of a UTF-8 CSV file; the separator is
-    guessed from the first two lines (``,``, ``;``, tab, ``|`` or space).
+    """The header (stripped) and non-empty rows of a UTF-8 CSV file (see
+    :func:`read_numbered`)."""
+    header, body, _ = read_numbered(path)
+    return header, body
+
+
+def read_numbered(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
+    """The header (stripped) and non-empty rows of a UTF-8 CSV file, and each row's number
+    in the file (the header being row 1; blank lines are skipped but counted). The
+    separator is guessed from the first two lines (``,``, ``;``, tab, ``|`` or space).
 
     Raises:
         BadInput: not UTF-8 text, not parseable as CSV, unreadable, or empty.
@@ -103,15 +111,23 @@ def read_table(path: Path) -> tuple[list[str], list[list[str]]]:
         raise BadInput(f"CSV file {path} cannot be read ({err.strerror or err})") from None
     if not rows or not rows[0]:
         raise BadInput(f"CSV file {path} is empty; expected a header row and data rows")
-    return [h.strip() for h in rows[0]], [r for r in rows[1:] if r]
+    kept = [n for n, row in enumerate(rows[1:], start=2) if row]
+    return [h.strip() for h in rows[0]], [rows[n - 1] for n in kept], kept
 
 
-def check_rows(path: Path, header: Sequence[str], body: Sequence[Sequence[str]]) -> None:
+def check_rows(
+    path: Path,
+    header: Sequence[str],
+    body: Sequence[Sequence[str]],
+    numbers: Sequence[int] | None = None,
+) -> None:
     """Raise ``BadInput`` (a ``ValueError``) at the first row of ``body`` whose field count
-    differs from the header's (rows numbered as in the file, the header being row 1)."""
+    differs from the header's (rows numbered as in the file, the header being row 1:
+    ``numbers``, or 2, 3, ...)."""
     for r, row in enumerate(body):
         if len(row) != len(header):
-            raise BadInput(f"{path} row {r + 2} has {len(row)} fields, expected {len(header)}")
+            n = numbers[r] if numbers is not None else r + 2
+            raise BadInput(f"{path} row {n} has {len(row)} fields, expected {len(header)}")
 
 
 def load_csv(
@@ -143,7 +159,7 @@ def load_csv(
     path = Path(arg)
     if not path.is_file():
         raise FileNotFoundError(f"CSV file not found: {path}")
-    header, body = read_table(path)
+    header, body, numbers = read_numbered(path)  # numbered as the file numbers them
     if target is None or target not in header:
         what = "no target column given" if target is None else f"no column {target!r}"
         raise ValueError(
@@ -167,14 +183,14 @@ def load_csv(
     g = header.index(group) if group is not None else -1
     dropped = {header.index(c) for c in left_out or ()}
     features = [i for i in range(len(header)) if i not in (t, g) and i not in dropped]
-    check_rows(path, header, body)
+    check_rows(path, header, body, numbers)
     # Numeric columns as they are, text columns one-hot (data/columns.py).
     names, cells = [header[i] for i in features], [[row[i] for row in body] for i in features]
-    x, encoded = encode_columns(names, cells, order=_natural, where=f" of {path}")
+    x, encoded = encode_columns(names, cells, order=_natural, where=f" of {path}", numbers=numbers)
     if not features:  # only the label: no column to count the rows by
         x = np.zeros((len(body), 0), dtype=np.float32)
     labels = [row[t].strip() for row in body]
-    if unlabeled := [r + 2 for r, v in enumerate(labels) if not v]:
+    if unlabeled := [numbers[r] for r, v in enumerate(labels) if not v]:
         # an empty label is no class: it would be learned as one and scored as one
         n, rows = len(unlabeled), "rows" if len(unlabeled) > 1 else "row"
         shown = ", ".join(map(str, unlabeled[:5])) + (", ..." if n > 5 else "")
