@@ -98,3 +98,19 @@ def test_the_reports_causes_hold_the_audits_cause_as_results_json_does(tiny_stud
     first = f"<b>Likely causes:</b></p><ul><li>{cause.reason[:40]}"
     assert first in render(heard, {}).replace("&#39;", "'")
     assert cause.reason[:40] not in render(result, {})
+
+
+def test_the_capacity_caption_says_when_the_baseline_width_is_chosen(tiny_study):
+    import dataclasses
+
+    from nooverfit.report import captions
+
+    result, _ = tiny_study
+    curve = result.capacity
+    assert curve is not None
+    width = float(result.baseline.config.width)
+    at_base = dataclasses.replace(result, capacity=dataclasses.replace(curve, chosen=width))
+    assert captions(at_base)["capacity"].endswith("The chosen width is the baseline's own.")
+    other = next(v for v in curve.values if v != width)
+    elsewhere = dataclasses.replace(result, capacity=dataclasses.replace(curve, chosen=other))
+    assert "baseline's own" not in captions(elsewhere)["capacity"]

@@ -162,6 +162,9 @@ def captions(result: StudyResult) -> dict[str, str]:
         if curve is not None:
             name = "capacity" if curve.param == "width" else f"validation_{curve.param}"
             out[name] = curve_view(curve).caption + f" Bands: ± std over {seeds} seeds."
+    if result.capacity is not None and result.capacity.chosen == result.baseline.config.width:
+        # the remedies table names the capacity remedy's best width, never the baseline's
+        out["capacity"] += " The chosen width is the baseline's own."
     return out
 
 
