@@ -108,12 +108,7 @@ def encode_columns(
     for name, cells in zip(header, values, strict=True):
         fill = fill_value(cells)
         if fill is not None:
-            absent = np.array([is_missing(c) for c in cells])
-            present = [c for c, gone in zip(cells, absent, strict=True) if not gone]
-            column = np.full(rows, fill, dtype=np.float32)
-            at = [line[r] for r in np.flatnonzero(~absent)]
-            column[~absent] = finite(name, present, where=where, rows=at)
-            blocks.append(np.stack([column, absent.astype(np.float32)], axis=1))
+            blocks.append(with_indicator(name, cells, fill, where=where, rows=line))
             names += [name, missing_name(name)]
             continue
         parsed = [_number(c) for c in cells]
@@ -139,6 +134,26 @@ def encode_columns(
         names += [f"{name}={v}" for v in levels]
     x = np.concatenate(blocks, axis=1) if blocks else np.zeros((rows, 0), dtype=np.float32)
     return x, names
+
+
+def with_indicator(
+    name: str,
+    cells: Sequence[str],
+    fill: float,
+    *,
+    where: str,
+    rows: Sequence[int],
+    expected: str = "finite numbers within float32's range (|x| < 3.4e38)",
+) -> np.ndarray:
+    """A numeric column with missing cells as ``(len(cells), 2)`` float32: the numbers,
+    ``fill`` where a cell :func:`is_missing`, and the missing-value indicator. The other
+    cells are read by :func:`finite` (``rows``: each cell's row number; ``expected``)."""
+    absent = np.array([is_missing(c) for c in cells], dtype=bool)
+    present = [c for c, gone in zip(cells, absent, strict=True) if not gone]
+    column = np.full(len(cells), fill, dtype=np.float32)
+    at = [rows[int(r)] for r in np.flatnonzero(~absent)]
+    column[~absent] = finite(name, present, where=where, rows=at, expected=expected)
+    return np.stack([column, absent.astype(np.float32)], axis=1)
 
 
 def finite(

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from nooverfit.data.columns import fill_value, finite, is_missing, missing_name
+from nooverfit.data.columns import fill_value, finite, missing_name, with_indicator
 from nooverfit.data.tabular import SCALINGS, check_scaling, scale_with
 from nooverfit.errors import BadInput
 
@@ -28,6 +28,8 @@ RECORDED = SCALINGS
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 #: what :func:`encode_rows` does with a category its column never had in training
 UNKNOWN = ("error", "ignore")
+#: what a new row's numeric cell is expected to hold
+AS_TRAINED = "a finite number, as in training"
 
 
 @dataclass(frozen=True)
@@ -172,12 +174,12 @@ def encode_rows(
     blocks = []
     for column, values in zip(columns.features, cells, strict=True):
         if column.levels is None and column.fill is not None:
-            absent = np.array([is_missing(c) for c in values], dtype=bool)
-            filled = [
-                str(column.fill) if gone else c for c, gone in zip(values, absent, strict=True)
-            ]
-            numbers = _numbers(column.name, filled, first_row, where)
-            blocks.append(np.stack([numbers, absent.astype(np.float32)], axis=1))
+            at = range(first_row, first_row + len(values))
+            blocks.append(
+                with_indicator(
+                    column.name, values, column.fill, where=where, rows=at, expected=AS_TRAINED
+                )
+            )
             continue
         if column.levels is None:
             blocks.append(_numbers(column.name, values, first_row, where)[:, None])
@@ -204,7 +206,7 @@ def encode_rows(
 
 def _numbers(name: str, cells: Sequence[str], first_row: int, where: str) -> np.ndarray:
     rows = range(first_row, first_row + len(cells))
-    return finite(name, cells, where=where, rows=rows, expected="a finite number, as in training")
+    return finite(name, cells, where=where, rows=rows, expected=AS_TRAINED)
 
 
 def apply_scaling(x: np.ndarray, record: dict[str, Any]) -> np.ndarray:
