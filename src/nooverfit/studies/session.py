@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -181,9 +181,7 @@ class StudySession:
             if judge is not None
             else (v.replace(seed=seed) for seed in self.seeds for v in variants)
         )
-        configs = [c for c in dict.fromkeys(runs) if c.key not in self.claimed]
-        self.claimed.update(c.key for c in configs)
-        self.used += [c.key for c in configs]
+        configs = self._claim(runs)
         for c in configs:
             if c.key not in self.done and self.store is not None:
                 stored = self.store.get(c)
@@ -205,6 +203,14 @@ class StudySession:
                 factory=self.factory,
                 policy=policy,
             )
+
+    def _claim(self, runs: Iterable[RunConfig]) -> list[RunConfig]:
+        """The runs of ``runs`` that no earlier call asked for (each once, in order), now
+        claimed by this one and counted in :attr:`used`."""
+        configs = [c for c in dict.fromkeys(runs) if c.key not in self.claimed]
+        self.claimed.update(c.key for c in configs)
+        self.used += [c.key for c in configs]
+        return configs
 
     def _trained(self, result: RunResult) -> None:
         self.trained.append(result.config.key)
@@ -283,8 +289,7 @@ class StudySession:
         """Train the transfer variants (see :mod:`transfer_stage`) on every seed."""
         for seed in self.seeds:
             todo = [c.replace(seed=seed) for c in configs]
-            self.used += [c.key for c in todo if c.key not in self.claimed]
-            self.claimed.update(c.key for c in todo)
+            self._claim(todo)
             for c in todo:
                 stored = self.store.get(c) if self.store is not None else None
                 if c.key not in self.done and stored is not None:
