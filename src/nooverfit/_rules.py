@@ -20,7 +20,8 @@ The rules, in order:
    of a constant predictor (``max(ln 2, 2 ln(1 / accuracy))``: saturated outputs, not a
    model that learned nothing); or the validation loss never got below what a constant
    predictor scores, by far (a cross-entropy over ln 1e6 nats: saturated outputs) or
-   while turning back and forth (10 % turns at every fourth evaluation); the level is
+   while turning back and forth (10 % turns at every fourth evaluation, unless training
+   sits under half that level and the turns stay under ``OSCILLATION``); the level is
    ``ln(1 / a)`` of the lowest validation accuracy, at least ln 2, for a classifier (an
    overfitting network gets well below it before it turns once; a network above 50 %
    at every evaluation beat guessing), or sat over 1.5 times that level while its
