@@ -42,7 +42,7 @@ from nooverfit.logs import read_log
 
 DEFAULT_CORPUS = Path.home() / ".cache" / "nooverfit" / "log-corpus"
 DESIGN = ("design", "design2")
-SCORE_ONLY = ("heldout", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6")
+SCORE_ONLY = ("heldout", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7")
 PENALTY = 0.05
 
 

@@ -182,7 +182,12 @@ def _never_beat_chance(history: History, v: np.ndarray, back_and_forth: float) -
     guessing, ``ln(1 / a)`` with ``a`` its lowest validation accuracy (about the share of
     a class at the start) and at least ``ln 2``. The turning test needs that lowest
     accuracy at or below 50 %: above it at every evaluation, the network beat guessing
-    whatever its number of classes (and ``a`` says nothing about that number)."""
+    whatever its number of classes (and ``a`` says nothing about that number). Nor does
+    it read a network whose training loss sits under half that level (its later half's
+    median) while validation turns by less than ``OSCILLATION`` per evaluation: the
+    optimizer fits its training set, and validation that stays above guessing is
+    memorization (turns as large as an oscillating training loss's are instability
+    however low the training loss got)."""
     loss = cv.column(history, "val_loss")
     acc = cv.accuracy(history, "accuracy", "val_")
     if not (np.isfinite(loss).any() and np.isfinite(acc).any()):
@@ -199,9 +204,7 @@ def _never_beat_chance(history: History, v: np.ndarray, back_and_forth: float) -
     train = cv.column(history, "loss")
     train = train[np.isfinite(train)]
     fits = bool(train.size) and float(np.median(train[train.size // 2 :])) < level / 2
-    # (a classifier above 50 % at every evaluation beat guessing whatever its classes);
-    # turns as large as an oscillating training loss's are instability however low the
-    # training loss got
+    # (a classifier above 50 % at every evaluation beat guessing whatever its classes)
     turning = back_and_forth > OSCILLATION / 4 and lowest <= 0.5
     if smooth.min() >= level and turning and (not fits or back_and_forth > OSCILLATION):
         return (
