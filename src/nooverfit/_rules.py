@@ -28,8 +28,9 @@ The rules, in order:
    accuracy never rose by 10 points and its training loss stayed above half the level;
    or validation started 100x above where it ended and fell most of that within its
    first quarter (a recovery from blown-up weights); or a training loss rose to over
-   ``THROWN`` (10) times the validation loss measured after the same epoch (a step threw
-   the weights out). A training loss that rises within its own noise (single batches
+   ``THROWN`` (10) times the validation loss measured after the same epoch, with the mean
+   of its evaluation round there too (a step threw the weights out; one hard batch among
+   per-step values is not). A training loss that rises within its own noise (single batches
    logged every few steps) is no runaway.
 2. **insufficient_evidence** - no validation curve, or fewer than ``MIN_EPOCHS`` values.
 3. **overfitting** - the smoothed validation loss rose more than ``RISE`` (15 %) above its
