@@ -47,3 +47,21 @@ def test_class_order_does_not_depend_on_the_hash_seed(tmp_path):
         assert out.returncode == 0, out.stderr
         seen.add(out.stdout)
     assert len(seen) == 1, seen
+
+
+def test_classes_of_a_csv_with_number_labels_are_its_labels(tmp_path):
+    """``--classes 3-7`` on labels 3, 5, 7, 11, 13 keeps 3, 5 and 7 (it kept the 4th to
+    8th sorted labels, 11 and up, and the title said 3-7); text labels stay positions."""
+    from nooverfit.transfer.pretrain import class_subset, parse_classes
+
+    path = tmp_path / "n.csv"
+    labels = ["3", "5", "7", "11", "13"] * 4
+    path.write_text("x,label\n" + "".join(f"{i},{c}\n" for i, c in enumerate(labels)))
+    dataset = load_dataset(f"csv:{path}", target="label")
+    subset = class_subset(dataset, parse_classes("3-7"))
+    assert subset.classes == ("3", "5", "7") and subset.name.endswith("[3,5,7]")
+    assert sorted(set(dataset.x[:, 0].tolist()) - set(subset.x[:, 0].tolist())) == [
+        i for i, c in enumerate(labels) if c in ("11", "13")
+    ]
+    digits = class_subset(load_dataset("digits"), parse_classes("5-9"))
+    assert digits.classes == ("5", "6", "7", "8", "9") and digits.name == "digits[5,6,7,8,9]"
