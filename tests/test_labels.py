@@ -65,3 +65,14 @@ def test_classes_of_a_csv_with_number_labels_are_its_labels(tmp_path):
     ]
     digits = class_subset(load_dataset("digits"), parse_classes("5-9"))
     assert digits.classes == ("5", "6", "7", "8", "9") and digits.name == "digits[5,6,7,8,9]"
+
+
+def test_a_misspelled_option_is_refused_not_ignored():
+    import pytest
+
+    import nooverfit
+
+    with pytest.raises(ValueError, match=r"unknown data set option seedz; expected .*target"):
+        nooverfit.study("digits", seedz=1)
+    # options common to the command line pass every loader
+    assert load_dataset("digits", target=None, data_dir="data", download=False).name == "digits"
