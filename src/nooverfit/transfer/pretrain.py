@@ -210,7 +210,9 @@ def pretrain(
         device: torch device (default: CUDA if available).
     """
     config = config.replace(train_size=None, train_per_class=None)
-    split = make_split(dataset.y, test=dataset.num_classes, val=val, seed=config.seed)
+    split = make_split(
+        dataset.y, test=dataset.num_classes, val=val, seed=config.seed, names=dataset.classes
+    )
     data = prepare_data(dataset, split, device=device)
     model = build_model(config, data.in_shape, data.num_classes)
     history = fit(model, data, config)
