@@ -211,7 +211,16 @@ def _never_beat_chance(history: History, v: np.ndarray, back_and_forth: float) -
             f"the validation loss never got below the loss of guessing ({level:.2f}) and "
             f"jumps back and forth between evaluations: the optimizer is unstable"
         )
-    if smooth.min() >= ABOVE_GUESSING * level and np.nanmax(acc) - lowest < LEARNED and not fits:
+    # saturated outputs score no better than guessing: a classifier above 50 % at every
+    # evaluation whose validation loss is still at its lowest at the end is learning
+    # (label smoothing lifts the loss of a sound network above that level)
+    learning = lowest > 0.5 and int(np.argmin(v)) == v.size - 1
+    if (
+        smooth.min() >= ABOVE_GUESSING * level
+        and np.nanmax(acc) - lowest < LEARNED
+        and not learning
+        and not fits
+    ):
         return (
             f"the validation loss never got below {smooth.min():.3g}, well above chance level "
             f"(the loss of guessing, {level:.2f}), and the accuracy never rose: the outputs "

@@ -159,7 +159,9 @@ def diagnose(history: History, *, metric: str | None = None) -> Diagnosis:
         verdict = Verdict.OVERFITTING
     elif _still_falling(ev) and _accuracy_follows(history, metric, ev):
         verdict = Verdict.STILL_IMPROVING
-    elif _underfit(ev, _weak_metric(history, metric)):
+    elif _underfit(
+        ev, _weak_metric(history, metric) if _has_train_metric(history, metric) else None
+    ):
         verdict = Verdict.UNDERFITTING
     else:
         verdict = Verdict.GOOD_FIT
@@ -193,16 +195,17 @@ def _accuracy_follows(history: History, metric: str | None, ev: Evidence) -> boo
     return True
 
 
-def _underfit(ev: Evidence, weak: bool) -> bool:
+def _underfit(ev: Evidence, weak: bool | None) -> bool:
     """Whether the training accuracy stayed weak (under 0.75), or, without one, training
     got little below where it started, measured against the validation loss at its best:
     ``(train[0] - min(train)) / min(val)`` under 0.5 (and validation fell less than its
     own best level). Differences of the training loss and a ratio of losses, so neither a
     scale nor a constant penalty on the training loss changes it."""
     train, val = ev.train, ev.val
-    if weak:  # the accuracy says it: the network gets few training samples right (a
-        # loss can keep falling with a penalty shrinking, as Keras logs its L2 term)
-        return True
+    if weak is not None:  # the accuracy says it: few training samples right or not (a
+        # loss can keep falling with a penalty shrinking, as Keras logs its L2 term, or
+        # stay high under label smoothing while every training sample is right)
+        return weak
     low = float(np.min(val))
     if low <= 0:
         return False
@@ -229,6 +232,11 @@ def _weak_metric(history: History, metric: str | None) -> bool:
     values = cv.accuracy(history, metric, "")
     finite = values[np.isfinite(values)]
     return bool(finite.size and np.max(finite) < 0.75)
+
+
+def _has_train_metric(history: History, metric: str | None) -> bool:
+    """Whether a training accuracy-like metric in [0, 1] was logged."""
+    return bool(np.isfinite(cv.accuracy(history, metric, "")).any())
 
 
 def _pick_metric(history: History, metric: str | None) -> str | None:

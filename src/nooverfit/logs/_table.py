@@ -21,6 +21,9 @@ from nooverfit.history import History
 _TRAIN = ("train", "training", "trn")
 _VAL = ("val", "valid", "validation", "eval", "dev")
 _ALIASES = {"acc": "accuracy", "err": "error", "lr_epoch": "lr", "learning_rate": "lr"}
+#: Accuracy under the names Keras and torchmetrics give it (``sparse_categorical_accuracy``,
+#: ``binary_accuracy``, ``multiclassaccuracy``).
+_ACCURACY = re.compile(r"(sparse_?)?(categorical_?|binary_?|multi(class|label)_?)?acc(uracy)?")
 _IGNORED = {"step", "global_step", "wall_time", "walltime", "time", "timestamp", "created_at"}
 
 #: A hint appended to every "columns not recognized" error.
@@ -70,6 +73,8 @@ def canonical(name: str) -> Name | None:
     elif base.startswith("batch_"):
         base, priority = base[len("batch_") :], 3
     base = _ALIASES.get(base, base)
+    if _ACCURACY.fullmatch(base):  # Keras's and torchmetrics's accuracies are accuracy
+        base = "accuracy"
     if not base:
         return None
     return Name(f"val_{base}" if side == "val" else base, priority)

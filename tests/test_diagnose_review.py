@@ -1,0 +1,48 @@
+"""Regression tests for review i35's findings on real frameworks' logs (issue 15): each
+builds its log (or copies a tiny real one under ``tests/fixtures/logs``) and checks the
+verdict against what the log shows."""
+
+from pathlib import Path
+
+from nooverfit import diagnose
+from nooverfit.diagnosis import Verdict
+from nooverfit.logs import read_log
+from nooverfit.logs._table import Name, canonical
+from nooverfit.monitor import Monitor
+
+LOGS = Path(__file__).parent / "fixtures" / "logs"
+
+
+def test_label_smoothed_healthy_run_is_not_diverging():
+    """Keras, label smoothing 0.3 on digits: validation accuracy 93 % -> 98.5 %, losses
+    falling to 1.25 (smoothing keeps them above ln 2). A classifier above 50 % at every
+    evaluation whose validation loss is lowest at the end is learning, and a training
+    accuracy of 100 % is no underfit."""
+    for name in ("keras_label_smoothed.csv", "keras_label_smoothed_sca.csv"):
+        h = read_log(LOGS / name)
+        assert h.has("val_accuracy") and min(h.val_accuracy) > 0.9
+        assert h.val_loss[-1] == min(h.val_loss)
+        assert diagnose(h).verdict is Verdict.GOOD_FIT
+
+
+def test_first_epochs_above_half_accuracy_do_not_stop_a_monitor():
+    """Lightning's first three epochs: validation accuracy 79 % -> 82 %, loss 2.07 ->
+    1.41 and falling; the Monitor's default stop_on (diverging) must not fire."""
+    monitor = Monitor(criterion="patience:10")
+    rows = [(2.2338, 2.0736, 0.32, 0.7917), (1.9504, 1.7749, 0.86, 0.8057)]
+    rows.append((1.5821, 1.4050, 0.86, 0.8179))
+    for epoch, (loss, val, acc, val_acc) in enumerate(rows):
+        status = monitor.update(epoch, loss, val, accuracy=acc, val_accuracy=val_acc)
+        assert not status.stop
+        assert status.diagnosis.verdict is not Verdict.DIVERGING
+    assert status.diagnosis.verdict is Verdict.STILL_IMPROVING
+
+
+def test_keras_and_torchmetrics_accuracy_names_read_as_accuracy():
+    """Keras names its accuracies after the loss they go with; torchmetrics after the
+    task. All are accuracy."""
+    for logged in ("sparse_categorical_accuracy", "categorical_accuracy", "binary_accuracy"):
+        assert canonical(logged) == Name("accuracy", 1)
+        assert canonical("val_" + logged) == Name("val_accuracy", 1)
+    assert canonical("val_multiclassaccuracy") == Name("val_accuracy", 1)
+    assert canonical("top_k_categorical_accuracy") == Name("top_k_categorical_accuracy", 1)
