@@ -46,3 +46,14 @@ def test_keras_and_torchmetrics_accuracy_names_read_as_accuracy():
         assert canonical("val_" + logged) == Name("val_accuracy", 1)
     assert canonical("val_multiclassaccuracy") == Name("val_accuracy", 1)
     assert canonical("top_k_categorical_accuracy") == Name("top_k_categorical_accuracy", 1)
+
+
+def test_a_half_written_last_csv_line_is_not_an_epoch(tmp_path):
+    """``3,0.5,0.`` with no line end is epoch 3 cut mid-value (0.71 in the making): read
+    as val_loss 0 it would be the best epoch. Rows that ended are all kept."""
+    log = tmp_path / "partial.csv"
+    log.write_text("epoch,loss,val_loss\n0,1.0,1.1\n1,0.8,0.9\n2,0.6,0.8\n3,0.5,0.")
+    h = read_log(log)
+    assert h.epoch == [0, 1, 2] and h.val_loss == [1.1, 0.9, 0.8]
+    log.write_text("epoch,loss,val_loss\n0,1.0,1.1\n1,0.8,0.9\n2,0.6,0.8\n3,0.5,0.71\n")
+    assert read_log(log).val_loss == [1.1, 0.9, 0.8, 0.71]

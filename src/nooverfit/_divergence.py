@@ -187,7 +187,9 @@ def _never_beat_chance(history: History, v: np.ndarray, back_and_forth: float) -
     median) while validation turns by less than ``OSCILLATION`` per evaluation: the
     optimizer fits its training set, and validation that stays above guessing is
     memorization (turns as large as an oscillating training loss's are instability
-    however low the training loss got)."""
+    however low the training loss got). The saturation test spares a classifier above
+    50 % at every evaluation whose validation loss is lowest at its last one: it is
+    learning (label smoothing keeps a sound network's loss above that level)."""
     loss = cv.column(history, "val_loss")
     acc = cv.accuracy(history, "accuracy", "val_")
     if not (np.isfinite(loss).any() and np.isfinite(acc).any()):

@@ -2,8 +2,8 @@
 nooverfit's own) and JSON lines.
 
 A log still being written may end in a partial line: rows with the wrong number of
-fields and lines that are not valid JSON are skipped with a warning, so a truncated file
-reads what is complete.
+fields, a last CSV line without a line end (possibly cut mid-value) and lines that are not
+valid JSON are skipped with a warning, so a truncated file reads what is complete.
 """
 
 from __future__ import annotations
@@ -40,6 +40,11 @@ def separator(header: str, second: str | None = None) -> str:
 def csv_rows(text: str, *, source: str = "log") -> tuple[list[str], list[dict[str, float]]]:
     """Parse CSV text into its header and numeric rows, skipping malformed rows."""
     lines = text.splitlines()
+    if len(lines) > 1 and not text.endswith(("\n", "\r")) and lines[-1].strip():
+        # a writer ends every row with a line end: a last row without one may be cut
+        # mid-value ("3,0.5,0." for 0.71), so it is not read as an epoch
+        log.warning("%s: the last line has no line end; skipped (still being written?)", source)
+        lines.pop()
     while lines and not lines[0].strip():
         lines.pop(0)
     if not lines:
