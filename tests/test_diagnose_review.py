@@ -54,6 +54,6 @@ def test_a_half_written_last_csv_line_is_not_an_epoch(tmp_path):
     log = tmp_path / "partial.csv"
     log.write_text("epoch,loss,val_loss\n0,1.0,1.1\n1,0.8,0.9\n2,0.6,0.8\n3,0.5,0.")
     h = read_log(log)
-    assert h.epoch == [0, 1, 2] and h.val_loss == [1.1, 0.9, 0.8]
+    assert list(h.epoch) == [0, 1, 2] and list(h.val_loss) == [1.1, 0.9, 0.8]
     log.write_text("epoch,loss,val_loss\n0,1.0,1.1\n1,0.8,0.9\n2,0.6,0.8\n3,0.5,0.71\n")
-    assert read_log(log).val_loss == [1.1, 0.9, 0.8, 0.71]
+    assert list(read_log(log).val_loss) == [1.1, 0.9, 0.8, 0.71]

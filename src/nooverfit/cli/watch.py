@@ -56,7 +56,9 @@ def watch(
                 except ValueError:
                     history = None  # header not written yet, or no curve so far
             if history is not None:
-                rows = list(zip(history.epoch, history.loss, history.val_loss, strict=True))
+                rows: list[tuple[float, ...]] = list(
+                    zip(history.epoch, history.loss, history.val_loss, strict=True)
+                )
                 kept = _common(shown, rows)
                 if kept < len(shown):  # rewritten or restarted: what was shown is gone
                     console.print(
