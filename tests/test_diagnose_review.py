@@ -6,6 +6,7 @@ from pathlib import Path
 
 from nooverfit import diagnose
 from nooverfit.diagnosis import Verdict
+from nooverfit.history import History
 from nooverfit.logs import read_log
 from nooverfit.logs._table import Name, canonical
 from nooverfit.monitor import Monitor
@@ -57,3 +58,25 @@ def test_a_half_written_last_csv_line_is_not_an_epoch(tmp_path):
     assert list(h.epoch) == [0, 1, 2] and list(h.val_loss) == [1.1, 0.9, 0.8]
     log.write_text("epoch,loss,val_loss\n0,1.0,1.1\n1,0.8,0.9\n2,0.6,0.8\n3,0.5,0.71\n")
     assert list(read_log(log).val_loss) == [1.1, 0.9, 0.8, 0.71]
+
+
+def test_an_early_stopped_run_gets_one_verdict_from_its_json_and_its_csv(tmp_path):
+    """A study run that early stopping ended 10 epochs after its best: validation rose
+    9 % (GL) by then. Its CSV must carry the stop reason so that diagnosing the file gives
+    the study's verdict, and the good-fit text must quote the rise, not deny it."""
+    val = [1.0 / (1 + 0.2 * e) for e in range(30)]
+    val += [val[-1] * (1 + 0.009 * k) for k in range(1, 11)]
+    train = [0.9 / (1 + 0.25 * e) for e in range(40)]
+    h = History.from_columns({"loss": train, "val_loss": val}, stop_reason="patience")
+    verdicts = set()
+    for name in ("h.json", "h.csv"):
+        h.save(tmp_path / name)
+        for read in (History.load, read_log):
+            again = read(tmp_path / name)
+            assert again.stop_reason == "patience"
+            verdicts.add(diagnose(again).verdict)
+    assert verdicts == {diagnose(h).verdict}
+    d = diagnose(h)
+    assert d.verdict is Verdict.GOOD_FIT
+    assert "ended 9% above it (GL), where early stopping ended the run" in d.explanation
+    assert "did not drift" not in d.explanation

@@ -132,7 +132,11 @@ def build(
                 Cause(
                     "too_few_epochs",
                     f"The validation loss still fell {drop:.1f}% over the last third of the run "
-                    "and was lowest at its end.",
+                    + (
+                        "and was lowest at its end."
+                        if best is None or best == ev.epochs[-1]
+                        else f"and ended near its lowest (epoch {best})."
+                    ),
                 ),
                 [
                     Remedy(
@@ -163,7 +167,9 @@ def build(
         gap=diag_gap,
         causes=tuple(c for _, c, _ in causes),
         remedies=tuple(remedies),
-        explanation=_explain(verdict, onset, best, gl, gap, reason, missing, n),
+        explanation=_explain(
+            verdict, onset, best, gl, gap, reason, missing, n, ev is not None and ev.early_stopped
+        ),
         missing=missing,
         epochs=n,
         monitor=monitor,
@@ -324,6 +330,7 @@ def _explain(
     reason: str,
     missing: tuple[str, ...],
     n: int,
+    stopped: bool = False,
 ) -> str:
     metric = ""
     if gap.metric and math.isfinite(gap.metric_at_last):
@@ -363,8 +370,14 @@ def _explain(
             "falling steadily. Train longer; the verdict will be clearer once the curve "
             "flattens."
         )
+    # the text quotes the GL it prints: a rise that early stopping cut off is said so
+    drift = "did not drift away from it"
+    if math.isfinite(gl) and gl >= 1:
+        drift = f"ended {gl:.0f}% above it (GL)" + (
+            ", where early stopping ended the run" if stopped else ", a drift too small to count"
+        )
     return (
-        f"A good fit: validation loss reached its best at epoch {best} and did not drift "
-        f"away from it, with a gap of {gap.loss_at_last:.3g} in loss{metric} at the end. "
+        f"A good fit: validation loss reached its best at epoch {best} and {drift}, with a "
+        f"gap of {gap.loss_at_last:.3g} in loss{metric} at the end. "
         "Nothing needs fixing; keep the weights from the best epoch."
     )

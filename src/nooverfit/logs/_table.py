@@ -24,7 +24,16 @@ _ALIASES = {"acc": "accuracy", "err": "error", "lr_epoch": "lr", "learning_rate"
 #: Accuracy under the names Keras and torchmetrics give it (``sparse_categorical_accuracy``,
 #: ``binary_accuracy``, ``multiclassaccuracy``).
 _ACCURACY = re.compile(r"(sparse_?)?(categorical_?|binary_?|multi(class|label)_?)?acc(uracy)?")
-_IGNORED = {"step", "global_step", "wall_time", "walltime", "time", "timestamp", "created_at"}
+_IGNORED = {
+    "stop_reason",
+    "step",
+    "global_step",
+    "wall_time",
+    "walltime",
+    "time",
+    "timestamp",
+    "created_at",
+}
 
 #: A hint appended to every "columns not recognized" error.
 MAP_HINT = (

@@ -9,6 +9,7 @@ valid JSON are skipped with a warning, so a truncated file reads what is complet
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import logging
@@ -72,8 +73,13 @@ def csv_rows(text: str, *, source: str = "log") -> tuple[list[str], list[dict[st
 def read_csv(path: Path, *, columns: Mapping[str, str] | None = None) -> History:
     """Read a Keras, Lightning, generic or nooverfit CSV log."""
     text = path.read_text(encoding="utf-8", errors="replace")
-    _, rows = csv_rows(text, source=str(path))
-    return rows_to_history(rows, columns=columns, source=str(path))
+    header, rows = csv_rows(text, source=str(path))
+    history = rows_to_history(rows, columns=columns, source=str(path))
+    if "stop_reason" in header:  # nooverfit's own history: how the run ended
+        reasons = [r for r in csv.DictReader(io.StringIO(text)) if r.get("stop_reason")]
+        if reasons:
+            history = dataclasses.replace(history, stop_reason=reasons[-1]["stop_reason"])
+    return history
 
 
 def read_jsonl(path: Path, *, columns: Mapping[str, str] | None = None) -> History:
