@@ -4,7 +4,10 @@ verdict against what the log shows."""
 
 from pathlib import Path
 
+from typer.testing import CliRunner
+
 from nooverfit import diagnose
+from nooverfit.cli import app
 from nooverfit.diagnosis import Verdict
 from nooverfit.history import History
 from nooverfit.logs import read_log
@@ -80,3 +83,41 @@ def test_an_early_stopped_run_gets_one_verdict_from_its_json_and_its_csv(tmp_pat
     assert d.verdict is Verdict.GOOD_FIT
     assert "ended 9% above it (GL), where early stopping ended the run" in d.explanation
     assert "did not drift" not in d.explanation
+
+
+def _overfitting_mse(tmp_path: Path, header: str) -> Path:
+    """A regression log: training error falls to near zero, validation's falls to its
+    minimum at epoch 10 and then climbs 60 %."""
+    lines = [header]
+    for e in range(40):
+        val = 0.5 + 0.5 * 0.7**e if e <= 10 else (0.5 + 0.5 * 0.7**10) * (1 + 0.02 * (e - 10))
+        lines.append(f"{e},{0.8 * 0.85**e:.5f},{val:.5f}")
+    log = tmp_path / "mse.csv"
+    log.write_text("\n".join(lines) + "\n")
+    return log
+
+
+def test_a_regression_log_without_loss_columns_is_decided_on_its_error(tmp_path):
+    """``train_mse``/``valid_mse`` (no column called loss): the validation error is the
+    curve to decide on, and the verdict is the one its rise shows."""
+    d = diagnose(read_log(_overfitting_mse(tmp_path, "epoch,train_mse,valid_mse")))
+    assert d.monitor == "mse"
+    assert d.verdict is Verdict.OVERFITTING and d.best_epoch == 10
+
+
+def test_fail_on_says_when_insufficient_evidence_left_it_unchecked(tmp_path):
+    """A log with no validation curve: the verdict names what is missing and what was
+    found, and ``--fail-on`` says it could not check (exit 0 unless asked to fail)."""
+    log = tmp_path / "train_only.csv"
+    log.write_text("epoch,loss\n0,1.0\n1,0.6\n2,0.5\n3,0.45\n")
+    result = CliRunner().invoke(app, ["diagnose", str(log), "--fail-on", "overfitting"])
+    assert result.exit_code == 0
+    assert "columns found: loss" in result.output
+    assert "--fail-on overfitting not checked" in result.output
+    args = ["diagnose", str(log), "--fail-on", "overfitting,insufficient_evidence"]
+    assert CliRunner().invoke(app, args).exit_code == 1
+    overfit = _overfitting_mse(tmp_path, "epoch,train_mse,valid_mse")
+    assert (
+        CliRunner().invoke(app, ["diagnose", str(overfit), "--fail-on", "overfitting"]).exit_code
+        == 1
+    )

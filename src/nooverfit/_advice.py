@@ -376,8 +376,10 @@ def _explain(
         drift = f"ended {gl:.0f}% above it (GL)" + (
             ", where early stopping ended the run" if stopped else ", a drift too small to count"
         )
+    gaps = [f"{gap.loss_at_last:.3g} in loss"] if math.isfinite(gap.loss_at_last) else []
+    gaps += [metric[5:]] if metric else []
+    ended = f", with a gap of {' and '.join(gaps)} at the end" if gaps else ""
     return (
-        f"A good fit: validation loss reached its best at epoch {best} and {drift}, with a "
-        f"gap of {gap.loss_at_last:.3g} in loss{metric} at the end. "
+        f"A good fit: validation loss reached its best at epoch {best} and {drift}{ended}. "
         "Nothing needs fixing; keep the weights from the best epoch."
     )

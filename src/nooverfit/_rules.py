@@ -146,8 +146,9 @@ def diagnose(history: History, *, metric: str | None = None) -> Diagnosis:
         return _advice.build(Verdict.DIVERGING, history, gap, None, monitor, reason=failed)
     missing = []
     if not np.isfinite(val_raw).any():
-        missing.append("a validation curve (val_loss or val_<metric>)")
-    if np.isfinite(val_raw).sum() < MIN_EPOCHS:
+        found = ", ".join(history.columns()[1:]) or "none"
+        missing.append(f"a validation curve (val_loss or val_<metric>; columns found: {found})")
+    elif np.isfinite(val_raw).sum() < MIN_EPOCHS:
         count = int(np.isfinite(val_raw).sum())
         missing.append(f"at least {MIN_EPOCHS} epochs with validation values (got {count})")
     if missing:
@@ -240,8 +241,18 @@ def _has_train_metric(history: History, metric: str | None) -> bool:
 
 
 def _pick_metric(history: History, metric: str | None) -> str | None:
+    """The metric named, else accuracy where logged, else (without a validation loss)
+    the validation metric to decide on: an error first (``val_mse``, ``val_mae``: a
+    regression's loss under another name), then a score (``val_auc``)."""
     if metric is None:
-        return "accuracy" if history.has("accuracy") or history.has("val_accuracy") else None
+        if history.has("accuracy") or history.has("val_accuracy"):
+            return "accuracy"
+        if history.has("val_loss"):
+            return None
+        logged = [c[4:] for c in history.columns() if c.startswith("val_") and history.has(c)]
+        errors = [m for m in logged if cv.lower_is_better(m)]
+        picks = errors or [m for m in logged if cv.higher_is_better(m)]
+        return picks[0] if picks else None
     if not (history.has(metric) or history.has(f"val_{metric}")):
         names = ", ".join(history.columns())
         raise ValueError(f"metric {metric!r} not in the log; columns found: {names}")

@@ -105,8 +105,7 @@ def diagnose_command(
                 f"{log} holds {len(runs)} runs; --plot and --stopping need one of them"
             )
         verdicts = _diagnose_runs(log, runs, metric, train_col, val_col, log_format, as_json)
-        if failing & set(verdicts):
-            raise typer.Exit(1)
+        _check_fail_on(failing, verdicts)
         return
     history = read_log(log, format=log_format, columns=column_map(train_col, val_col))
     result = diagnose(history, metric=metric)
@@ -127,8 +126,25 @@ def diagnose_command(
             render_stopping(replays)
         if plot is not None:
             console.print(f"wrote {plot}")
-    if result.verdict in failing:
+    _check_fail_on(failing, [result.verdict])
+
+
+def _check_fail_on(failing: set[Verdict], verdicts: list[Verdict]) -> None:
+    """Exit 1 when a verdict is in ``failing``; say so when a verdict of insufficient
+    evidence left the check undecided (a CI job must not pass on it silently)."""
+    from nooverfit.diagnosis import Verdict
+
+    if failing & set(verdicts):
         raise typer.Exit(1)
+    unknown = verdicts.count(Verdict.INSUFFICIENT_EVIDENCE)
+    if failing and unknown:
+        names = ", ".join(sorted(v.value for v in failing))
+        typer.echo(
+            f"warning: --fail-on {names} not checked on {unknown} of {len(verdicts)} "
+            "log(s): insufficient evidence; add insufficient_evidence to --fail-on to fail on "
+            "it",
+            err=True,
+        )
 
 
 def _diagnose_runs(
@@ -218,6 +234,8 @@ def render(result: Diagnosis, *, title: str = "", notes: tuple[str, ...] = ()) -
     table.add_column(style="dim")
     table.add_column()
     table.add_row("epochs", str(result.epochs))
+    if result.monitor != "loss":
+        table.add_row("decided on", f"val_{result.monitor} (no validation loss logged)")
     if result.best_epoch is not None:
         table.add_row("best epoch", str(result.best_epoch))
     if result.onset_epoch is not None:
