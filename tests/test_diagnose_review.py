@@ -4,6 +4,7 @@ verdict against what the log shows."""
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from nooverfit import diagnose
@@ -121,3 +122,25 @@ def test_fail_on_says_when_insufficient_evidence_left_it_unchecked(tmp_path):
         CliRunner().invoke(app, ["diagnose", str(overfit), "--fail-on", "overfitting"]).exit_code
         == 1
     )
+
+
+def test_keras_tensorboard_layout_reads_one_row_per_epoch(tmp_path):
+    """Keras's TensorBoard callback writes ``epoch_*`` per epoch in ``train/`` and
+    ``validation/`` and, at each evaluation's optimizer step, ``evaluation_*_vs_iterations``
+    copies: the run has as many epochs as it trained, with the CSV's values."""
+    pytest.importorskip("tensorboard")
+    from torch.utils.tensorboard import SummaryWriter
+
+    csv_log = read_log(LOGS / "keras_overfit.csv")
+    train = SummaryWriter(str(tmp_path / "run" / "train"))
+    val = SummaryWriter(str(tmp_path / "run" / "validation"))
+    for i, e in enumerate(csv_log.epoch):
+        val.add_scalar("evaluation_loss_vs_iterations", csv_log.val_loss[i], (e + 1) * 5)
+        train.add_scalar("epoch_loss", csv_log.loss[i], e)
+        val.add_scalar("epoch_loss", csv_log.val_loss[i], e)
+    train.close()
+    val.close()
+    h = read_log(tmp_path / "run")
+    assert list(h.epoch) == list(csv_log.epoch)
+    assert h.val_loss == pytest.approx(csv_log.val_loss, rel=1e-6)
+    assert diagnose(h).verdict is diagnose(csv_log).verdict is Verdict.OVERFITTING

@@ -2,7 +2,8 @@
 
 Keras's ``TensorBoard`` callback writes ``RUN/train/events.out.tfevents.*`` and
 ``RUN/validation/events.out.tfevents.*`` with per-epoch tags ``epoch_loss`` and
-``epoch_accuracy`` (TF2 stores them as tensors); PyTorch's ``SummaryWriter`` writes
+``epoch_accuracy`` (TF2 stores them as tensors; the ``evaluation_*_vs_iterations``
+copies at optimizer steps are left out); PyTorch's ``SummaryWriter`` writes
 ``simple_value`` scalars under tags such as ``train/loss`` or ``loss/val``. The folder
 of each event file below the run directory becomes a prefix of its tags, so both layouts
 map onto ``loss``/``val_loss`` the same way.
@@ -24,6 +25,7 @@ from __future__ import annotations
 import bisect
 import logging
 import math
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -33,6 +35,7 @@ from nooverfit.logs._table import canonical, rows_to_history
 log = logging.getLogger(__name__)
 
 EVENTS = "events.out.tfevents"
+_KERAS_ITERATIONS = re.compile(r"evaluation_.+_vs_iterations")
 
 
 def event_files(path: Path) -> list[Path]:
@@ -49,7 +52,7 @@ def read_tensorboard(path: Path, *, columns: Mapping[str, str] | None = None) ->
         ImportError: when the ``tensorboard`` package is not installed.
         ValueError: when no event file or no recognizable curve is found.
     """
-    steps = _scalars(path)
+    steps = _keras_epochs_only(_scalars(path))
     rows, notes = _epochs(steps)
     return rows_to_history(rows, columns=columns, source=str(path), fold="mean", notes=notes)
 
@@ -84,6 +87,25 @@ def _scalars(path: Path) -> dict[int, dict[str, float]]:
         except Exception as err:  # a file still being written may end mid-record
             log.warning("%s: stopped reading at a damaged record (%s)", file, err)
     return steps
+
+
+def _keras_epochs_only(steps: dict[int, dict[str, float]]) -> dict[int, dict[str, float]]:
+    """Without Keras's ``evaluation_<name>_vs_iterations`` tags when ``epoch_*`` tags are
+    there: Keras writes them at each evaluation's optimizer step, copies of the epoch's
+    validation values indexed by iterations, not epochs."""
+    tags = {t.rsplit("/", 1)[-1] for values in steps.values() for t in values}
+    if not any(t.startswith("epoch_") for t in tags):
+        return steps
+    out: dict[int, dict[str, float]] = {}
+    for step, values in steps.items():
+        kept = {
+            t: v
+            for t, v in values.items()
+            if not _KERAS_ITERATIONS.fullmatch(t.rsplit("/", 1)[-1])
+        }
+        if kept:
+            out[step] = kept
+    return out
 
 
 def _epochs(steps: dict[int, dict[str, float]]) -> tuple[list[dict[str, float]], tuple[str, ...]]:
