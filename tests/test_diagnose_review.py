@@ -2,6 +2,7 @@
 builds its log (or copies a tiny real one under ``tests/fixtures/logs``) and checks the
 verdict against what the log shows."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from nooverfit import diagnose
 from nooverfit.cli import app
 from nooverfit.diagnosis import Verdict
 from nooverfit.history import History
-from nooverfit.logs import read_log
+from nooverfit.logs import list_runs, read_log
 from nooverfit.logs._table import Name, canonical
 from nooverfit.monitor import Monitor
 
@@ -144,3 +145,41 @@ def test_keras_tensorboard_layout_reads_one_row_per_epoch(tmp_path):
     assert list(h.epoch) == list(csv_log.epoch)
     assert h.val_loss == pytest.approx(csv_log.val_loss, rel=1e-6)
     assert diagnose(h).verdict is diagnose(csv_log).verdict is Verdict.OVERFITTING
+
+
+def test_add_scalars_runs_are_one_run_each_and_read_validation_as_validation(tmp_path):
+    """``SummaryWriter.add_scalars("loss", {"train": ..., "val": ...})`` writes its own
+    event file plus ``loss_train``/``loss_val`` folders holding tag ``loss``: one run, whose
+    ``loss_val`` is the validation loss (also when that folder is read alone)."""
+    pytest.importorskip("tensorboard")
+    from torch.utils.tensorboard import SummaryWriter
+
+    csv_log = read_log(LOGS / "keras_overfit.csv")
+    for name in ("a", "b"):
+        writer = SummaryWriter(str(tmp_path / name))
+        for i, e in enumerate(csv_log.epoch):
+            writer.add_scalars("loss", {"train": csv_log.loss[i], "val": csv_log.val_loss[i]}, e)
+        writer.close()
+    assert list_runs(tmp_path) == [tmp_path / "a", tmp_path / "b"]
+    h = read_log(tmp_path / "a")
+    assert h.val_loss == pytest.approx(csv_log.val_loss, rel=1e-6)
+    assert h.loss == pytest.approx(csv_log.loss, rel=1e-6)
+    alone = read_log(tmp_path / "a" / "loss_val")
+    assert alone.val_loss == pytest.approx(csv_log.val_loss, rel=1e-6) and not alone.has("loss")
+    result = CliRunner().invoke(app, ["diagnose", str(tmp_path), "--fail-on", "overfitting"])
+    assert result.exit_code == 1 and result.output.count("overfitting") >= 2
+
+
+def test_a_folder_reports_an_unreadable_run_and_diagnoses_the_others(tmp_path):
+    """A header-only CSV next to an overfitting Keras CSV and a Keras ``history.history``
+    JSON: each run gets its row, the bad one says why, and --fail-on still sees the
+    overfitting run."""
+    (tmp_path / "a.csv").write_text((LOGS / "keras_overfit.csv").read_text())
+    (tmp_path / "c_started.csv").write_text("epoch,loss,val_loss\n")
+    h = read_log(LOGS / "keras_overfit.csv")
+    (tmp_path / "run1.json").write_text(json.dumps({"loss": h.loss, "val_loss": h.val_loss}))
+    assert len(list_runs(tmp_path)) == 3
+    result = CliRunner().invoke(app, ["diagnose", str(tmp_path), "--fail-on", "overfitting"])
+    assert result.exit_code == 1, result.output
+    assert "unreadable" in result.output and "c_started.csv" in result.output
+    assert "run1.json" in result.output and result.output.count("overfitting") >= 2

@@ -107,6 +107,8 @@ def diagnose_command(
         verdicts = _diagnose_runs(log, runs, metric, train_col, val_col, log_format, as_json)
         _check_fail_on(failing, verdicts)
         return
+    if len(runs) == 1 and runs[0] != log:  # the folder's one run: name it
+        log = runs[0]
     history = read_log(log, format=log_format, columns=column_map(train_col, val_col))
     result = diagnose(history, metric=metric)
     replays = stopping_table(history) if stopping else []
@@ -159,17 +161,25 @@ def _diagnose_runs(
     """Diagnose each run of a folder separately; print a table (or JSON) of them."""
     from nooverfit._rules import diagnose
 
-    rows = []
+    rows, failed = [], []
     for run in runs:
-        history = read_log(run, format=log_format, columns=column_map(train_col, val_col))
-        rows.append((run, history, diagnose(history, metric=metric)))
+        try:  # one unreadable run is reported on its row; the others are still diagnosed
+            history = read_log(run, format=log_format, columns=column_map(train_col, val_col))
+            rows.append((run, history, diagnose(history, metric=metric)))
+        except (ValueError, OSError, ImportError) as err:
+            failed.append((run, str(err)))
+    if not rows:
+        raise ValueError(f"no run in {folder} could be read; {failed[0][0]}: {failed[0][1]}")
     if as_json:
-        data = [{"log": str(run), **d.to_dict(), "notes": list(h.notes)} for run, h, d in rows]
+        data: list[dict[str, object]] = [
+            {"log": str(run), **d.to_dict(), "notes": list(h.notes)} for run, h, d in rows
+        ]
+        data += [{"log": str(run), "error": why} for run, why in failed]
         typer.echo(json.dumps(_jsonable(data), indent=2))
         return [d.verdict for _, _, d in rows]
     table = Table(title=f"{len(runs)} runs in {folder} (each diagnosed on its own)")
     for name in ("run", "verdict", "epochs", "best epoch", "overfitting from"):
-        table.add_column(name)
+        table.add_column(name, overflow="fold")
     for run, _, d in rows:
         table.add_row(
             str(run.relative_to(folder)),
@@ -178,7 +188,11 @@ def _diagnose_runs(
             "" if d.best_epoch is None else str(d.best_epoch),
             "" if d.onset_epoch is None else str(d.onset_epoch),
         )
+    for run, _ in failed:
+        table.add_row(str(run.relative_to(folder)), "[red]unreadable[/]", "", "", "")
     console.print(table)
+    for run, why in failed:
+        console.print(f"[red]{run.relative_to(folder)}[/]: {why}", highlight=False)
     console.print("pass one run to see its causes and remedies", highlight=False)
     return [d.verdict for _, _, d in rows]
 

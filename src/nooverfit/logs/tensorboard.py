@@ -73,7 +73,6 @@ def _scalars(path: Path) -> dict[int, dict[str, float]]:
     root = path if path.is_dir() else path.parent
     steps: dict[int, dict[str, float]] = {}
     for file in files:
-        prefix = "/".join(file.parent.relative_to(root).parts)
         try:
             for event in EventFileLoader(str(file)).Load():
                 if not event.HasField("summary"):
@@ -82,11 +81,23 @@ def _scalars(path: Path) -> dict[int, dict[str, float]]:
                     number = _scalar(value, tensor_util)
                     if number is None:
                         continue
-                    tag = f"{prefix}/{value.tag}" if prefix else value.tag
+                    tag = _tag(file.parent, root, value.tag)
                     steps.setdefault(int(event.step), {})[tag] = number
         except Exception as err:  # a file still being written may end mid-record
             log.warning("%s: stopped reading at a damaged record (%s)", file, err)
     return steps
+
+
+def _tag(folder: Path, root: Path, tag: str) -> str:
+    """The tag with the folders below ``root`` as its prefix. ``add_scalars(MAIN, {KEY:
+    ...})`` writes ``MAIN`` into a folder ``MAIN_KEY`` (``/`` in MAIN as ``_``): that
+    folder's scalar is ``MAIN/KEY``, whether the folder is below the run or the run
+    itself (``loss_val`` read alone is the validation loss)."""
+    parts = list(folder.relative_to(root).parts)
+    stem = tag.replace("/", "_") + "_"
+    if folder.name.startswith(stem) and len(folder.name) > len(stem):
+        return "/".join([*parts[:-1], tag, folder.name[len(stem) :]])
+    return "/".join([*parts, tag])
 
 
 def _keras_epochs_only(steps: dict[int, dict[str, float]]) -> dict[int, dict[str, float]]:
