@@ -183,3 +183,16 @@ def test_a_folder_reports_an_unreadable_run_and_diagnoses_the_others(tmp_path):
     assert result.exit_code == 1, result.output
     assert "unreadable" in result.output and "c_started.csv" in result.output
     assert "run1.json" in result.output and result.output.count("overfitting") >= 2
+
+
+def test_keras_history_json_with_validation_freq_places_validation_where_it_ran():
+    """Keras ``fit(validation_freq=4)`` for 40 epochs: ``history.history`` holds 40
+    training values and 10 validation values, measured after epochs 3, 7, ..., 39 (as the
+    same run's CSVLogger file shows). Read either way, the curves and verdict agree."""
+    from_json = read_log(LOGS / "keras_validation_freq4_history.json")
+    from_csv = read_log(LOGS / "keras_validation_freq4.csv")
+    assert list(from_json.epoch) == list(from_csv.epoch)
+    assert from_json.val_loss == pytest.approx(from_csv.val_loss, nan_ok=True)
+    a, b = diagnose(from_json), diagnose(from_csv)
+    assert (a.verdict, a.best_epoch, a.onset_epoch) == (b.verdict, b.best_epoch, b.onset_epoch)
+    assert a.best_epoch == 11

@@ -110,10 +110,10 @@ def read_json(path: Path, *, columns: Mapping[str, str] | None = None) -> Histor
         # {"loss": [...], "val_loss": [...]} as Keras's History.history is saved
         lists = {k: v for k, v in data.items() if isinstance(v, list)}
         n = max((len(v) for v in lists.values()), default=0)
-        rows = [
-            {k: parse_number(v[i]) if i < len(v) else math.nan for k, v in lists.items()}
-            for i in range(n)
-        ]
+        rows = [{k: math.nan for k in lists} for _ in range(n)]
+        for k, v in lists.items():
+            for i, epoch in enumerate(_validated_epochs(len(v), n)):
+                rows[epoch][k] = parse_number(v[i])
     elif isinstance(data, list):
         rows = [
             {str(k): parse_number(v) for k, v in r.items()} for r in data if isinstance(r, dict)
@@ -121,3 +121,15 @@ def read_json(path: Path, *, columns: Mapping[str, str] | None = None) -> Histor
     else:
         raise ValueError(f"{path}: expected a JSON object of lists or a list of objects")
     return rows_to_history(rows, columns=columns, source=str(path))
+
+
+def _validated_epochs(m: int, n: int) -> list[int]:
+    """The epochs of a Keras ``history.history`` list of ``m`` values in a run of ``n``
+    epochs. ``fit(validation_freq=k)`` validates after epochs k-1, 2k-1, ...: a list that
+    many times shorter holds those epochs, not the first ones. A length that fits no
+    such ``k`` (a run stopped mid-way) starts at epoch 0."""
+    if 0 < m < n:
+        k = n // m
+        if k > 1 and n // k == m:
+            return [k * (i + 1) - 1 for i in range(m)]
+    return list(range(m))
