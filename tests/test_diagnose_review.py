@@ -196,3 +196,35 @@ def test_keras_history_json_with_validation_freq_places_validation_where_it_ran(
     a, b = diagnose(from_json), diagnose(from_csv)
     assert (a.verdict, a.best_epoch, a.onset_epoch) == (b.verdict, b.best_epoch, b.onset_epoch)
     assert a.best_epoch == 11
+
+
+def test_several_evaluations_within_an_epoch_are_each_a_point(tmp_path):
+    """A Trainer run of one epoch evaluated every 10 of 100 steps: eval_loss falls to
+    0.80 at the 4th evaluation and climbs 38 % by the 10th. Each evaluation is a point
+    (averaging them into one epoch would leave nothing to judge), and a note says so."""
+    entries: list[dict[str, float]] = []
+    evals = [1.5, 1.2, 0.95, 0.80, 0.82, 0.86, 0.92, 0.98, 1.04, 1.104]
+    for k, val in enumerate(evals):
+        step = 10 * (k + 1)
+        entries.append({"epoch": step / 100, "loss": 1.6 * 0.7**k, "step": step})
+        entries.append({"epoch": step / 100, "eval_loss": val, "step": step})
+    entries.append({"epoch": 1.0, "train_runtime": 5.0, "train_loss": 0.5, "step": 100})
+    (tmp_path / "trainer_state.json").write_text(json.dumps({"log_history": entries}))
+    h = read_log(tmp_path)
+    assert list(h.val_loss) == evals
+    assert any("10 evaluations over 1 epoch" in n for n in h.notes)
+    d = diagnose(h)
+    assert d.verdict is Verdict.OVERFITTING and d.best_epoch == 3
+    assert d.generalization_loss == pytest.approx(38.0, abs=0.1)
+
+
+def test_a_csv_with_several_validations_per_epoch_says_which_is_shown(tmp_path):
+    """Lightning's ``val_check_interval=0.5``: two validation rows per epoch."""
+    rows = ["epoch,step,train_loss_step,val_loss"]
+    for e in range(4):
+        rows += [f"{e},{4 * e + 1},{1 - 0.1 * e},", f"{e},{4 * e + 1},,{1.2 - 0.1 * e}"]
+        rows += [f"{e},{4 * e + 3},{0.95 - 0.1 * e},", f"{e},{4 * e + 3},,{1.15 - 0.1 * e}"]
+    (tmp_path / "metrics.csv").write_text("\n".join(rows) + "\n")
+    h = read_log(tmp_path / "metrics.csv")
+    assert h.val_loss == pytest.approx([1.15 - 0.1 * e for e in range(4)])
+    assert any("several times within an epoch" in n and "val_loss up to 2" in n for n in h.notes)

@@ -159,9 +159,19 @@ def rows_to_history(
                 bucket.setdefault(target, []).append(value)
     epochs = sorted(per_epoch)
     curves: dict[str, list[float]] = {}
+    several: dict[str, str] = {}  # validation logged several times an epoch: how folded
     for target, (priority, _) in mapping.items():
         how = _mean if priority >= 2 or fold == "mean" else _last
         curves[target] = [how(per_epoch[e].get(target, [])) for e in epochs]
+        most = max((len(per_epoch[e].get(target, [])) for e in epochs), default=0)
+        if target.startswith("val_") and most > 1 and not implicit:  # val_check_interval
+            several[target] = f"up to {most} times, {'mean' if how is _mean else 'last'}"
+    if several:
+        said = "; ".join(f"{t} {how}" for t, how in several.items())
+        notes = (
+            *notes,
+            f"validation ran several times within an epoch, one value shown per epoch ({said})",
+        )
     return History.from_columns(curves, epoch=epochs, notes=notes)
 
 
