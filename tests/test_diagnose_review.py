@@ -228,3 +228,17 @@ def test_a_csv_with_several_validations_per_epoch_says_which_is_shown(tmp_path):
     h = read_log(tmp_path / "metrics.csv")
     assert h.val_loss == pytest.approx([1.15 - 0.1 * e for e in range(4)])
     assert any("several times within an epoch" in n and "val_loss up to 2" in n for n in h.notes)
+
+
+def test_accuracy_collapsing_under_a_strong_penalty_is_not_still_improving():
+    """Keras, a strong L2 penalty: the loss (which holds the penalty) falls 177 -> 2.3
+    while the training accuracy climbs to 0.88 and then falls to 0.27 (validation 0.80
+    -> 0.29). Training longer would make it worse: the penalty took the fit away."""
+    h = read_log(LOGS / "keras_l2_strong.csv")
+    acc = [a for a in h.accuracy if a == a]
+    assert max(acc) > 0.85 and acc[-1] < 0.3 and h.loss[-1] < h.loss[0] / 50
+    d = diagnose(h)
+    assert d.verdict is Verdict.UNDERFITTING
+    assert d.causes[0].kind == "too_much_regularization"
+    assert d.remedies[0].kind == "less_regularization"
+    assert all(r.kind != "train_longer" for r in d.remedies)

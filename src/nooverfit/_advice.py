@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from nooverfit._underfit_advice import underfitting_causes
 from nooverfit.diagnosis import Cause, Diagnosis, Evidence, Gap, Remedy, Verdict
 from nooverfit.history import History
 from nooverfit.stopping import generalization_loss
@@ -83,47 +84,7 @@ def build(
         onset = ev.epochs[ev.onset]
         causes += _overfitting_causes(ev, onset, best if best is not None else onset)
     elif ev is not None and verdict is Verdict.UNDERFITTING:
-        pct = 100 * ev.learned
-        causes.append(
-            (
-                1.0,
-                Cause(
-                    "too_little_capacity",
-                    f"The training loss fell only {pct:.0f}% from its first epoch and "
-                    "validation tracks it: the model cannot fit even the training set.",
-                ),
-                [
-                    Remedy(
-                        "more_capacity",
-                        f"The training loss fell only {pct:.0f}%: a wider or deeper network can "
-                        "fit more.",
-                        "--width 2x --depth +1",
-                        "RunConfig(width=2 * config.width, depth=config.depth + 1)",
-                    ),
-                    Remedy(
-                        "less_regularization",
-                        "Training and validation are equally poor, so any L2 or dropout is "
-                        "holding the fit back.",
-                        "--l2 10x lower, --dropout lower",
-                        "RunConfig(l2=config.l2 / 10, dropout=config.dropout / 2)",
-                    ),
-                ],
-            )
-        )
-        causes.append(
-            (
-                0.5,
-                Cause("too_few_epochs", "The optimizer may not have reached a minimum yet."),
-                [
-                    Remedy(
-                        "train_longer",
-                        f"{n} epochs may not have been enough to reach a minimum.",
-                        f"--epochs {2 * n}",
-                        f"RunConfig(epochs={2 * n})",
-                    )
-                ],
-            )
-        )
+        causes += underfitting_causes(ev, n)
     elif ev is not None and verdict is Verdict.STILL_IMPROVING:
         drop = 100 * ev.tail_drop
         causes.append(

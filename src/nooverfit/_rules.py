@@ -122,6 +122,9 @@ UNLEARNED = 0.25
 #: (by more than a third of ``RISE`` of its level) for a network that memorized its
 #: training set to be overfitting while its smoothed curve has not yet risen ``RISE / 3``.
 CLIMB = 1.0
+#: Fall of the training accuracy from its best to its last third's median that, ending
+#: under 0.75, says the network lost what it had fitted (a share of samples).
+LOST = 0.1
 _EARLY_STOPS = ("patience", "generalization_loss", "progress_quotient", "up")
 
 
@@ -231,10 +234,25 @@ def _underfit(ev: Evidence, weak: bool | None) -> bool:
 
 
 def _weak_metric(history: History, metric: str | None) -> bool:
-    """Whether a higher-is-better metric in [0, 1] stayed below 0.75 on the training set."""
+    """Whether a higher-is-better metric in [0, 1] stayed below 0.75 on the training set,
+    or fell there: its last third's median under 0.75 and ``LOST`` below its best (a
+    penalty shrinking the weights until the network forgets what it fitted, while the
+    loss, which holds the penalty, keeps falling)."""
+    course = _accuracy_course(history, metric)
+    if not course:
+        return False
+    best, late = course["accuracy_best"], course["accuracy_late"]
+    return best < 0.75 or (late < 0.75 and best - late > LOST)
+
+
+def _accuracy_course(history: History, metric: str | None) -> dict[str, float]:
+    """The training accuracy's best and its last third's median (empty without one)."""
     values = cv.accuracy(history, metric, "")
     finite = values[np.isfinite(values)]
-    return bool(finite.size and np.max(finite) < 0.75)
+    if not finite.size:
+        return {}
+    late = float(np.median(cv.last_third(finite, 1)))
+    return {"accuracy_best": float(np.max(finite)), "accuracy_late": late}
 
 
 def _has_train_metric(history: History, metric: str | None) -> bool:
@@ -343,5 +361,6 @@ def _evidence(
             "train_late": float(np.median(real[real.size // 2 :])) if real.size else math.nan,
             "train_start": float(real[0]) if real.size else math.nan,
             "train_low": float(np.min(logged)) if real.size else math.nan,
+            **_accuracy_course(history, metric),
         },
     )
