@@ -242,3 +242,17 @@ def test_accuracy_collapsing_under_a_strong_penalty_is_not_still_improving():
     assert d.causes[0].kind == "too_much_regularization"
     assert d.remedies[0].kind == "less_regularization"
     assert all(r.kind != "train_longer" for r in d.remedies)
+
+
+def test_a_log_indexed_by_step_shows_steps_and_says_so(tmp_path):
+    """A nanoGPT-style log (``iter``, ``train/loss``, ``val/loss`` every 250 steps, no
+    epoch): the best point is reported by its step number, with a note."""
+    lines = []
+    for i in range(21):
+        val = 4.85 * 0.8**i if i <= 15 else 4.85 * 0.8**15 * (1 + 0.01 * (i - 15))
+        lines.append(json.dumps({"iter": 250 * i, "train/loss": 5 * 0.78**i, "val/loss": val}))
+    (tmp_path / "log.jsonl").write_text("\n".join(lines) + "\n")
+    h = read_log(tmp_path / "log.jsonl")
+    assert list(h.epoch) == [250 * i for i in range(21)]
+    assert any("indexed by iter" in n for n in h.notes)
+    assert diagnose(h).best_epoch == 3750

@@ -11,6 +11,7 @@ Names understood: Keras (``loss``, ``val_acc``), Lightning (``train_loss_epoch``
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -24,8 +25,11 @@ _ALIASES = {"acc": "accuracy", "err": "error", "lr_epoch": "lr", "learning_rate"
 #: Accuracy under the names Keras and torchmetrics give it (``sparse_categorical_accuracy``,
 #: ``binary_accuracy``, ``multiclassaccuracy``).
 _ACCURACY = re.compile(r"(sparse_?)?(categorical_?|binary_?|multi(class|label)_?)?acc(uracy)?")
+_STEPS = ("step", "global_step", "iter", "iteration")
 _IGNORED = {
     "stop_reason",
+    "iter",
+    "iteration",
     "step",
     "global_step",
     "wall_time",
@@ -148,8 +152,17 @@ def rows_to_history(
         )
     per_epoch: dict[int, dict[str, list[float]]] = {}
     implicit = "epoch" not in found
+    steps = _step_index(rows, found) if implicit else None
+    if steps is not None:
+        notes = (
+            *notes,
+            f"no epoch column: the rows are indexed by {steps[0]}, and the "
+            f"'epochs' shown are {steps[0]} numbers",
+        )
     for i, row in enumerate(rows):
         raw_epoch = float(i) if implicit else row.get("epoch", math.nan)
+        if steps is not None:
+            raw_epoch = steps[1][i]
         if not math.isfinite(raw_epoch):
             continue
         bucket = per_epoch.setdefault(int(raw_epoch), {})
@@ -173,6 +186,22 @@ def rows_to_history(
             f"validation ran several times within an epoch, one value shown per epoch ({said})",
         )
     return History.from_columns(curves, epoch=epochs, notes=notes)
+
+
+def _step_index(
+    rows: list[Mapping[str, float]], found: list[str]
+) -> tuple[str, list[float]] | None:
+    """The step column (``step``, ``global_step``, ``iter``, ``iteration``) that numbers
+    every row, strictly increasing: a log without epochs is read per step, and its rows
+    are shown by step number rather than row number. None when there is none."""
+    for name in found:
+        if name.strip().lower() not in _STEPS:
+            continue
+        values = [row.get(name, math.nan) for row in rows]
+        finite = all(math.isfinite(v) for v in values)
+        if finite and all(b > a for a, b in itertools.pairwise(values)):
+            return name, values
+    return None
 
 
 def _last_run(rows: list[Mapping[str, float]]) -> tuple[list[Mapping[str, float]], str]:
