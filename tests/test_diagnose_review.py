@@ -256,3 +256,13 @@ def test_a_log_indexed_by_step_shows_steps_and_says_so(tmp_path):
     assert list(h.epoch) == [250 * i for i in range(21)]
     assert any("indexed by iter" in n for n in h.notes)
     assert diagnose(h).best_epoch == 3750
+
+
+def test_a_loss_that_turned_nan_is_dated_where_it_turned():
+    """A run whose losses are NaN from epoch 20 to its end (50 epochs): the reason names
+    epoch 20, where the loss became NaN, not the last epoch."""
+    loss = [1 / (1 + e) for e in range(20)] + [float("nan")] * 30
+    val = [1.2 / (1 + 0.5 * e) for e in range(20)] + [float("nan")] * 30
+    d = diagnose(History.from_columns({"loss": loss, "val_loss": val}))
+    assert d.verdict is Verdict.DIVERGING
+    assert "became NaN at epoch 20" in d.explanation

@@ -70,7 +70,9 @@ def _ran_away(history: History, train: np.ndarray, val: np.ndarray) -> str:
     losses = np.stack([cv.column(history, "loss"), cv.column(history, "val_loss")])
     ended_nan = np.isnan(losses[:, -1]).all() if len(history) > 1 else False
     if ended_nan and np.isfinite(losses).any() and not np.isfinite(losses[:, -1]).any():
-        return f"the loss became NaN at epoch {history.epoch[-1]}"
+        # the epoch from which it stayed NaN to the end, not the last one
+        start = int(np.flatnonzero(np.isfinite(losses).any(axis=0))[-1]) + 1
+        return f"the loss became NaN at epoch {history.epoch[start]} and stayed NaN"
     v = val[np.isfinite(val)]
     if len(history) and not v.size and np.isnan(train).all() and not _anything_finite(history):
         return "no finite loss was logged: the loss was NaN from the first epoch"
