@@ -266,3 +266,13 @@ def test_a_loss_that_turned_nan_is_dated_where_it_turned():
     d = diagnose(History.from_columns({"loss": loss, "val_loss": val}))
     assert d.verdict is Verdict.DIVERGING
     assert "became NaN at epoch 20" in d.explanation
+
+
+def test_a_header_only_csv_says_it_has_no_row_yet(tmp_path):
+    """A run that has not finished its first epoch: the error names the header it has."""
+    log = tmp_path / "started.csv"
+    log.write_text("epoch,loss,val_loss\n")
+    with pytest.raises(ValueError, match=r"header \(epoch, loss, val_loss\) but no complete row"):
+        read_log(log)
+    with pytest.raises(ValueError, match="not a TensorBoard event file"):
+        read_log(LOGS / "keras_overfit.csv", format="tensorboard")

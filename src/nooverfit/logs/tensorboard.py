@@ -52,6 +52,8 @@ def read_tensorboard(path: Path, *, columns: Mapping[str, str] | None = None) ->
         ImportError: when the ``tensorboard`` package is not installed.
         ValueError: when no event file or no recognizable curve is found.
     """
+    if path.is_file() and not path.name.startswith(EVENTS):
+        raise ValueError(f"{path} is not a TensorBoard event file ({EVENTS}*)")
     steps = _keras_epochs_only(_scalars(path))
     rows, notes = _epochs(steps)
     return rows_to_history(rows, columns=columns, source=str(path), fold="mean", notes=notes)

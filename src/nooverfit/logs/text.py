@@ -74,6 +74,11 @@ def read_csv(path: Path, *, columns: Mapping[str, str] | None = None) -> History
     """Read a Keras, Lightning, generic or nooverfit CSV log."""
     text = path.read_text(encoding="utf-8", errors="replace")
     header, rows = csv_rows(text, source=str(path))
+    if not rows:  # a run that has not finished its first epoch yet
+        raise ValueError(
+            f"{path} has a header ({', '.join(header)}) but no complete row; expected one "
+            "row per epoch"
+        )
     history = rows_to_history(rows, columns=columns, source=str(path))
     if "stop_reason" in header:  # nooverfit's own history: how the run ended
         reasons = [r for r in csv.DictReader(io.StringIO(text)) if r.get("stop_reason")]
