@@ -101,3 +101,19 @@ def test_watch_follows_a_restarted_log(tmp_path):
     after = out.split("the log changed")[1]
     assert after.count("epoch    ") >= 4  # the restarted run's epochs 1-4 are shown
     assert "restarted run" in out  # the final diagnosis's note
+
+
+def test_watch_says_why_a_log_never_read_and_when_pq_cannot_fire(tmp_path):
+    """A folder of two runs cannot be watched: the error says so. ``pq`` on a log
+    without training loss never fires: watch says so once instead of staying silent."""
+    for name in ("a.csv", "b.csv"):
+        (tmp_path / name).write_text((LOGS / "keras_overfit.csv").read_text())
+    result = runner.invoke(app, ["watch", str(tmp_path), "--idle", "0.2", "--interval", "0.05"])
+    assert result.exit_code == 2 and "holds 2 runs" in result.output
+    log = tmp_path / "val_only.csv"
+    log.write_text(
+        "epoch,val_loss\n" + "".join(f"{e},{1 + (e - 5) ** 2 / 50}\n" for e in range(9))
+    )
+    args = ["watch", str(log), "--criterion", "pq:0.5", "--idle", "0.2", "--interval", "0.05"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0 and result.output.count("needs the training loss") == 1

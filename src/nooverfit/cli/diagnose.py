@@ -126,6 +126,11 @@ def diagnose_command(
         render(result, title=str(log), notes=history.notes)
         if stopping:
             render_stopping(replays)
+            if not history.has("loss"):
+                console.print(
+                    "pq criteria left out: they need a training loss, which this log lacks",
+                    highlight=False,
+                )
         if plot is not None:
             console.print(f"wrote {plot}")
     _check_fail_on(failing, [result.verdict])

@@ -42,7 +42,7 @@ def watch(
     columns = column_map(train_col, val_col)
     history: History | None = None
     shown: list[tuple[float, ...]] = []  # (epoch, loss, val_loss) of the epochs printed
-    fired, warned, interrupted = False, False, False
+    fired, warned, interrupted, told, why = False, False, False, False, ""
     stamp: tuple[float, int] | None = None
     changed = time.monotonic()
     console.print(f"watching {log} (criterion {criterion}; Ctrl-C to stop)")
@@ -53,8 +53,15 @@ def watch(
                 stamp, changed = current, time.monotonic()
                 try:
                     history = read_log(log, format=log_format, columns=columns)
-                except ValueError:
-                    history = None  # header not written yet, or no curve so far
+                except ValueError as err:
+                    history, why = None, str(err)  # header not written yet, or no curve
+                if history is not None and not told and _pq_blind(criterion, history):
+                    told = True
+                    console.print(
+                        f"note: {criterion} needs the training loss at every epoch, which "
+                        "this log lacks: it will not fire",
+                        highlight=False,
+                    )
             if history is not None:
                 rows: list[tuple[float, ...]] = list(
                     zip(history.epoch, history.loss, history.val_loss, strict=True)
@@ -75,11 +82,19 @@ def watch(
         interrupted = True
         console.print("interrupted")
     if history is None:
-        raise ValueError(f"{log} never held a readable log; expected a growing CSV/JSONL log")
+        last = f" (last read: {why})" if why else ""
+        raise ValueError(
+            f"{log} never held a readable log{last}; expected a growing CSV/JSONL log"
+        )
     console.print(
         "final diagnosis:" if interrupted else f"no new epoch for {idle:g} s; final diagnosis:"
     )
     render(diagnose(history, metric=metric), title=str(log), notes=history.notes)
+
+
+def _pq_blind(criterion: str, history: History) -> bool:
+    """Whether ``criterion`` is a progress quotient on a log without training loss."""
+    return parse_criterion(criterion).kind == "pq" and not history.has("loss")
 
 
 def _common(shown: list[tuple[float, ...]], rows: list[tuple[float, ...]]) -> int:
