@@ -276,3 +276,11 @@ def test_a_header_only_csv_says_it_has_no_row_yet(tmp_path):
         read_log(log)
     with pytest.raises(ValueError, match="not a TensorBoard event file"):
         read_log(LOGS / "keras_overfit.csv", format="tensorboard")
+
+
+def test_each_remedy_is_listed_once():
+    """Two causes (a generalization gap, a memorized training set) both point at L2: it
+    is listed once, under the likelier cause."""
+    for name in ("keras_overfit.csv", "keras_label_smoothed.csv", "keras_l2_strong.csv"):
+        kinds = [r.kind for r in diagnose(read_log(LOGS / name)).remedies]
+        assert len(kinds) == len(set(kinds)), name

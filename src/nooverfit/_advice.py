@@ -118,7 +118,10 @@ def build(
             )
         )
     causes.sort(key=lambda item: -item[0])
-    remedies = [r for _, _, rs in causes for r in rs]
+    remedies: list[Remedy] = []
+    for r in (r for _, _, rs in causes for r in rs):  # one remedy once: its likeliest cause
+        if all(r.kind != seen.kind for seen in remedies):
+            remedies.append(r)
     diag_gap = gap
     return Diagnosis(
         verdict=verdict,
