@@ -286,3 +286,8 @@ def test_each_remedy_is_listed_once():
     assert {"generalization_gap", "complex_network"} <= {c.kind for c in d.causes}
     kinds = [r.kind for r in d.remedies]
     assert kinds.count("l2") == 1 and len(kinds) == len(set(kinds))
+
+
+def test_the_accuracy_gap_is_shown_in_points_as_the_text_says_it():
+    result = CliRunner().invoke(app, ["diagnose", str(LOGS / "keras_overfit.csv")])
+    assert "+8.4 points at end" in result.output and "accuracy +8.4 points" in result.output

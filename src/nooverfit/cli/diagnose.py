@@ -265,9 +265,12 @@ def render(result: Diagnosis, *, title: str = "", notes: tuple[str, ...] = ()) -
     if math.isfinite(gap.loss_at_best):
         table.add_row("loss gap", f"{gap.loss_at_best:.4g} at best, {gap.loss_at_last:.4g} at end")
     if gap.metric and math.isfinite(gap.metric_at_best):
+        # an accuracy in points, as the text says it (a share of samples)
+        points = gap.metric == "accuracy" and abs(gap.metric_at_best) <= 1
+        fmt = (lambda g: f"{100 * g:+.1f} points") if points else (lambda g: f"{g:+.4g}")
         table.add_row(
             f"{gap.metric} gap",
-            f"{gap.metric_at_best:+.4g} at best, {gap.metric_at_last:+.4g} at end",
+            f"{fmt(gap.metric_at_best)} at best, {fmt(gap.metric_at_last)} at end",
         )
     console.print(table)
     for note in notes:
