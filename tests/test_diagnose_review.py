@@ -295,3 +295,22 @@ def test_the_accuracy_gap_is_shown_in_points_as_the_text_says_it():
     found = re.search(r"accuracy gap \S+ points at best, (\S+) points at end", text)
     assert found is not None, text
     assert f"accuracy {found.group(1)} points" in text  # the explanation's figure
+
+
+def test_tensorboard_validation_by_epoch_and_training_by_step(tmp_path):
+    """A loop logging ``train/loss`` at each global step (5 an epoch) and ``val/loss`` at
+    the epoch number: 60 epochs, not 61 rows of mixed steps, with a note."""
+    pytest.importorskip("tensorboard")
+    from torch.utils.tensorboard import SummaryWriter
+
+    csv_log = read_log(LOGS / "keras_overfit.csv")
+    writer = SummaryWriter(str(tmp_path / "run"))
+    for i, e in enumerate(csv_log.epoch):
+        for k in range(5):
+            writer.add_scalar("train/loss", csv_log.loss[i], 5 * e + k)
+        writer.add_scalar("val/loss", csv_log.val_loss[i], e)
+    writer.close()
+    h = read_log(tmp_path / "run")
+    assert list(h.epoch) == list(csv_log.epoch)
+    assert h.loss == pytest.approx(csv_log.loss, rel=1e-5)
+    assert any("training by global step" in n for n in h.notes)

@@ -157,6 +157,30 @@ def _epochs(steps: dict[int, dict[str, float]]) -> tuple[list[dict[str, float]],
         for s in order
         if any((k := kinds[t]) and not k.target.startswith("val_") for t in steps[s])
     ]
+    n_val = len(val_steps)
+    if val_steps == list(range(n_val)) and train_steps and train_steps[-1] >= 2 * n_val:
+        # validation indexed by epoch (0, 1, 2, ...), training by global step: the steps
+        # spread over as many epochs of equal length
+        per = (train_steps[-1] + 1) / n_val
+        val_set = set(val_steps)
+        rows = []
+        for s in order:
+            values = steps[s]
+            val = {
+                t: v for t, v in values.items() if (k := kinds[t]) and k.target.startswith("val_")
+            }
+            train = {t: v for t, v in values.items() if t not in val}
+            if s in val_set and val:
+                rows.append({**val, "epoch": float(s)})
+            if train:
+                rows.append({**train, "epoch": float(min(n_val - 1, int(s // per)))})
+        rows.sort(key=lambda r: r["epoch"])  # in epoch order (no restart to see)
+        note = (
+            f"validation is logged by epoch (steps 0 to {n_val - 1}) and training by global "
+            f"step (to {train_steps[-1]}): the training steps are spread over {n_val} epochs "
+            "of equal length"
+        )
+        return rows, (note,)
     if val_steps and set(val_steps) != set(train_steps):
         rows = [{**steps[s], "epoch": float(bisect.bisect_left(val_steps, s))} for s in order]
         note = (
