@@ -140,13 +140,15 @@ class History:
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
         names = self.columns()
-        # the stop reason travels in a last column, on the last row: the verdict reads it
-        # (an early-stopped run keeps its best weights), so the file must carry it
-        writer.writerow(names + ["stop_reason"] * bool(self.stop_reason))
+        # a stop other than completion travels in a last column, on the last row: the
+        # verdict reads it (an early-stopped run keeps its best weights), so the file must
+        # carry it; a completed run keeps Keras's header
+        carry = self.stop_reason not in ("", "completed")
+        writer.writerow(names + ["stop_reason"] * carry)
         for i, e in enumerate(self.epoch):
             row: list[Any] = [e]
             row += [_fmt(self.column(n)[i]) for n in names[1:]]
-            if self.stop_reason:
+            if carry:
                 row.append(self.stop_reason if i == len(self.epoch) - 1 else "")
             writer.writerow(row)
         return buf.getvalue()
