@@ -191,7 +191,8 @@ def _never_beat_chance(history: History, v: np.ndarray, back_and_forth: float) -
     memorization (turns as large as an oscillating training loss's are instability
     however low the training loss got). The saturation test spares a classifier above
     50 % at every evaluation whose validation loss is lowest at its last one: it is
-    learning (label smoothing keeps a sound network's loss above that level)."""
+    learning (label smoothing keeps a sound network's loss above that level), and one
+    whose training accuracy's later half has a median of 90 % or more (it fits)."""
     loss = cv.column(history, "val_loss")
     acc = cv.accuracy(history, "accuracy", "val_")
     if not (np.isfinite(loss).any() and np.isfinite(acc).any()):
@@ -219,10 +220,15 @@ def _never_beat_chance(history: History, v: np.ndarray, back_and_forth: float) -
     # evaluation whose validation loss is still at its lowest at the end is learning
     # (label smoothing lifts the loss of a sound network above that level)
     learning = lowest > 0.5 and int(np.argmin(v)) == v.size - 1
+    # ... nor is a network that gets its training samples right (a training accuracy of
+    # 90 % over its later half: label smoothing keeps its loss up, not saturation)
+    train_acc = cv.accuracy(history, "accuracy", "")
+    late = train_acc[len(train_acc) // 2 :]
+    right = bool(np.isfinite(late).any()) and float(np.nanmedian(late)) >= 0.9
     if (
         smooth.min() >= ABOVE_GUESSING * level
         and np.nanmax(acc) - lowest < LEARNED
-        and not learning
+        and not (learning or right)
         and not fits
     ):
         return (
