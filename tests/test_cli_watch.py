@@ -5,6 +5,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from nooverfit.cli import app
+from nooverfit.history import best_index
 from nooverfit.logs import read_log
 from nooverfit.stopping import replay
 
@@ -51,3 +52,68 @@ def test_watch_never_written_log_exit_2(tmp_path):
     )
     assert result.exit_code == 2
     assert "never held a readable log" in result.output
+
+
+def _write_slowly(log: Path, chunks: list[str], pause: float = 0.05) -> threading.Thread:
+    def write() -> None:
+        for chunk in chunks:
+            time.sleep(pause)
+            with log.open("a") as f:
+                f.write(chunk)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    return writer
+
+
+def test_watch_stops_on_what_the_log_holds_not_on_a_half_written_line(tmp_path):
+    """Epoch 8's line is written in two pieces ("8,0.04,0." then "71"): read at once it
+    would be val_loss 0, the best epoch. The stop must keep the best complete epoch."""
+    log = tmp_path / "training.csv"
+    log.write_text("epoch,loss,val_loss\n")
+    vals = [1.0, 0.9, 0.8, 0.7, 0.6, 0.52, 0.48, 0.48]
+    rows = [f"{i},{1 - 0.12 * i:.2f},{v}\n" for i, v in enumerate(vals)]
+    rows += ["8,0.04,0.", "71\n"] + [f"{i},0.0{i},0.{70 + i}\n" for i in range(9, 13)]
+    writer = _write_slowly(log, rows, pause=0.15)
+    args = ["watch", str(log), "--criterion", "patience:3", "--idle", "1", "--interval", "0.02"]
+    result = runner.invoke(app, args)
+    writer.join()
+    assert result.exit_code == 0, result.output
+    final = read_log(log)
+    assert final.epoch[best_index(final.val_loss)] == 6  # 0.48 first reached at epoch 6
+    assert "keep the weights of epoch 6" in result.output
+    assert "keep the weights of epoch 8" not in result.output
+
+
+def test_watch_follows_a_restarted_log(tmp_path):
+    """A run restarted into the same file (epochs 0.. again): the epochs after the restart
+    are printed, after a line saying the log changed."""
+    lines = (LOGS / "keras_overfit.csv").read_text().splitlines(keepends=True)
+    log = tmp_path / "training.csv"
+    log.write_text(lines[0])
+    writer = _write_slowly(log, lines[1:15] + lines[1:6], pause=0.03)
+    args = ["watch", str(log), "--idle", "0.8", "--interval", "0.01"]
+    result = runner.invoke(app, args)
+    writer.join()
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "the log changed from epoch 1" in out  # epoch 0 logged the same values
+    after = out.split("the log changed")[1]
+    assert after.count("epoch    ") >= 4  # the restarted run's epochs 1-4 are shown
+    assert "restarted run" in out  # the final diagnosis's note
+
+
+def test_watch_says_why_a_log_never_read_and_when_pq_cannot_fire(tmp_path):
+    """A folder of two runs cannot be watched: the error says so. ``pq`` on a log
+    without training loss never fires: watch says so once instead of staying silent."""
+    for name in ("a.csv", "b.csv"):
+        (tmp_path / name).write_text((LOGS / "keras_overfit.csv").read_text())
+    result = runner.invoke(app, ["watch", str(tmp_path), "--idle", "0.2", "--interval", "0.05"])
+    assert result.exit_code == 2 and "holds 2 runs" in result.output
+    log = tmp_path / "val_only.csv"
+    log.write_text(
+        "epoch,val_loss\n" + "".join(f"{e},{1 + (e - 5) ** 2 / 50}\n" for e in range(9))
+    )
+    args = ["watch", str(log), "--criterion", "pq:0.5", "--idle", "0.2", "--interval", "0.05"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0 and result.output.count("needs the training loss") == 1

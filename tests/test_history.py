@@ -61,7 +61,9 @@ def test_history_csv_header_is_keras_csvlogger_order():
     text = _history().to_csv()
     header = text.splitlines()[0].split(",")
     # CSVLogger writes "epoch" then the sorted log keys
-    assert header == ["epoch", "accuracy", "loss", "lr", "seconds", "val_accuracy", "val_loss"]
+    assert header[:7] == ["epoch", "accuracy", "loss", "lr", "seconds", "val_accuracy", "val_loss"]
+    carried = _history().stop_reason not in ("", "completed")
+    assert header[7:] == ["stop_reason"] * carried  # an early stop is carried last
     assert text.splitlines()[3].split(",")[5] == ""  # NaN written as an empty cell
 
 

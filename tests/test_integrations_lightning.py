@@ -43,8 +43,9 @@ def loaders():
     return train, val
 
 
-def trainer(callback, epochs):
+def trainer(callback, epochs, **kwargs):
     return pl.Trainer(
+        **kwargs,
         max_epochs=epochs,
         callbacks=[callback],
         accelerator="cpu",
@@ -82,3 +83,18 @@ def test_lightning_callback_records_and_stops(capsys):
     assert "nooverfit: epoch" in printed and "overfitting from epoch" in printed
     assert f"best epoch {callback.status.best_epoch}" in printed
     assert "RunConfig(" in callback.diagnosis.remedies[0].setting
+
+
+def test_lightning_callback_records_validation_only_on_epochs_that_validated():
+    """``check_val_every_n_epoch=3``: Lightning's callback_metrics keep the last
+    validation values through the epochs in between; the history must hold validation
+    only at epochs 2, 5, 8, ... (the same validation a logger would write)."""
+    torch.manual_seed(0)
+    callback = DiagnosisCallback()
+    train, val = loaders()
+    t = trainer(callback, 9, check_val_every_n_epoch=3)
+    t.fit(Memorizer(), train, val)
+    history = callback.monitor.history
+    validated = [e for e, v in zip(history.epoch, history.val_loss, strict=True) if v == v]
+    assert validated == [2, 5, 8]
+    assert all(v == v for v in history.loss)

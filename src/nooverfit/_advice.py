@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from nooverfit._underfit_advice import underfitting_causes
 from nooverfit.diagnosis import Cause, Diagnosis, Evidence, Gap, Remedy, Verdict
 from nooverfit.history import History
 from nooverfit.stopping import generalization_loss
@@ -83,47 +84,7 @@ def build(
         onset = ev.epochs[ev.onset]
         causes += _overfitting_causes(ev, onset, best if best is not None else onset)
     elif ev is not None and verdict is Verdict.UNDERFITTING:
-        pct = 100 * ev.learned
-        causes.append(
-            (
-                1.0,
-                Cause(
-                    "too_little_capacity",
-                    f"The training loss fell only {pct:.0f}% from its first epoch and "
-                    "validation tracks it: the model cannot fit even the training set.",
-                ),
-                [
-                    Remedy(
-                        "more_capacity",
-                        f"The training loss fell only {pct:.0f}%: a wider or deeper network can "
-                        "fit more.",
-                        "--width 2x --depth +1",
-                        "RunConfig(width=2 * config.width, depth=config.depth + 1)",
-                    ),
-                    Remedy(
-                        "less_regularization",
-                        "Training and validation are equally poor, so any L2 or dropout is "
-                        "holding the fit back.",
-                        "--l2 10x lower, --dropout lower",
-                        "RunConfig(l2=config.l2 / 10, dropout=config.dropout / 2)",
-                    ),
-                ],
-            )
-        )
-        causes.append(
-            (
-                0.5,
-                Cause("too_few_epochs", "The optimizer may not have reached a minimum yet."),
-                [
-                    Remedy(
-                        "train_longer",
-                        f"{n} epochs may not have been enough to reach a minimum.",
-                        f"--epochs {2 * n}",
-                        f"RunConfig(epochs={2 * n})",
-                    )
-                ],
-            )
-        )
+        causes += underfitting_causes(ev, n)
     elif ev is not None and verdict is Verdict.STILL_IMPROVING:
         drop = 100 * ev.tail_drop
         causes.append(
@@ -132,7 +93,11 @@ def build(
                 Cause(
                     "too_few_epochs",
                     f"The validation loss still fell {drop:.1f}% over the last third of the run "
-                    "and was lowest at its end.",
+                    + (
+                        "and was lowest at its end."
+                        if best is None or best == ev.epochs[-1]
+                        else f"and ended near its lowest (epoch {best})."
+                    ),
                 ),
                 [
                     Remedy(
@@ -153,7 +118,10 @@ def build(
             )
         )
     causes.sort(key=lambda item: -item[0])
-    remedies = [r for _, _, rs in causes for r in rs]
+    remedies: list[Remedy] = []
+    for r in (r for _, _, rs in causes for r in rs):  # one remedy once: its likeliest cause
+        if all(r.kind != seen.kind for seen in remedies):
+            remedies.append(r)
     diag_gap = gap
     return Diagnosis(
         verdict=verdict,
@@ -163,7 +131,9 @@ def build(
         gap=diag_gap,
         causes=tuple(c for _, c, _ in causes),
         remedies=tuple(remedies),
-        explanation=_explain(verdict, onset, best, gl, gap, reason, missing, n),
+        explanation=_explain(
+            verdict, onset, best, gl, gap, reason, missing, n, ev is not None and ev.early_stopped
+        ),
         missing=missing,
         epochs=n,
         monitor=monitor,
@@ -324,6 +294,7 @@ def _explain(
     reason: str,
     missing: tuple[str, ...],
     n: int,
+    stopped: bool = False,
 ) -> str:
     metric = ""
     if gap.metric and math.isfinite(gap.metric_at_last):
@@ -363,8 +334,16 @@ def _explain(
             "falling steadily. Train longer; the verdict will be clearer once the curve "
             "flattens."
         )
+    # the text quotes the GL it prints: a rise that early stopping cut off is said so
+    drift = "did not drift away from it"
+    if math.isfinite(gl) and gl >= 1:
+        drift = f"ended {gl:.0f}% above it (GL)" + (
+            ", where early stopping ended the run" if stopped else ", a drift too small to count"
+        )
+    gaps = [f"{gap.loss_at_last:.3g} in loss"] if math.isfinite(gap.loss_at_last) else []
+    gaps += [metric[5:]] if metric else []
+    ended = f", with a gap of {' and '.join(gaps)} at the end" if gaps else ""
     return (
-        f"A good fit: validation loss reached its best at epoch {best} and did not drift "
-        f"away from it, with a gap of {gap.loss_at_last:.3g} in loss{metric} at the end. "
+        f"A good fit: validation loss reached its best at epoch {best} and {drift}{ended}. "
         "Nothing needs fixing; keep the weights from the best epoch."
     )

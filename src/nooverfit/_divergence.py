@@ -70,7 +70,9 @@ def _ran_away(history: History, train: np.ndarray, val: np.ndarray) -> str:
     losses = np.stack([cv.column(history, "loss"), cv.column(history, "val_loss")])
     ended_nan = np.isnan(losses[:, -1]).all() if len(history) > 1 else False
     if ended_nan and np.isfinite(losses).any() and not np.isfinite(losses[:, -1]).any():
-        return f"the loss became NaN at epoch {history.epoch[-1]}"
+        # the epoch from which it stayed NaN to the end, not the last one
+        start = int(np.flatnonzero(np.isfinite(losses).any(axis=0))[-1]) + 1
+        return f"the loss became NaN at epoch {history.epoch[start]} and stayed NaN"
     v = val[np.isfinite(val)]
     if len(history) and not v.size and np.isnan(train).all() and not _anything_finite(history):
         return "no finite loss was logged: the loss was NaN from the first epoch"
@@ -187,7 +189,10 @@ def _never_beat_chance(history: History, v: np.ndarray, back_and_forth: float) -
     median) while validation turns by less than ``OSCILLATION`` per evaluation: the
     optimizer fits its training set, and validation that stays above guessing is
     memorization (turns as large as an oscillating training loss's are instability
-    however low the training loss got)."""
+    however low the training loss got). The saturation test spares a classifier above
+    50 % at every evaluation whose validation loss is lowest at its last one: it is
+    learning (label smoothing keeps a sound network's loss above that level), and one
+    whose training accuracy's later half has a median of 90 % or more (it fits)."""
     loss = cv.column(history, "val_loss")
     acc = cv.accuracy(history, "accuracy", "val_")
     if not (np.isfinite(loss).any() and np.isfinite(acc).any()):
@@ -211,7 +216,21 @@ def _never_beat_chance(history: History, v: np.ndarray, back_and_forth: float) -
             f"the validation loss never got below the loss of guessing ({level:.2f}) and "
             f"jumps back and forth between evaluations: the optimizer is unstable"
         )
-    if smooth.min() >= ABOVE_GUESSING * level and np.nanmax(acc) - lowest < LEARNED and not fits:
+    # saturated outputs score no better than guessing: a classifier above 50 % at every
+    # evaluation whose validation loss is still at its lowest at the end is learning
+    # (label smoothing lifts the loss of a sound network above that level)
+    learning = lowest > 0.5 and int(np.argmin(v)) == v.size - 1
+    # ... nor is a network that gets its training samples right (a training accuracy of
+    # 90 % over its later half: label smoothing keeps its loss up, not saturation)
+    train_acc = cv.accuracy(history, "accuracy", "")
+    late = train_acc[len(train_acc) // 2 :]
+    right = bool(np.isfinite(late).any()) and float(np.nanmedian(late)) >= 0.9
+    if (
+        smooth.min() >= ABOVE_GUESSING * level
+        and np.nanmax(acc) - lowest < LEARNED
+        and not (learning or right)
+        and not fits
+    ):
         return (
             f"the validation loss never got below {smooth.min():.3g}, well above chance level "
             f"(the loss of guessing, {level:.2f}), and the accuracy never rose: the outputs "

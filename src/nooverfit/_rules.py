@@ -79,7 +79,9 @@ from nooverfit import _advice
 from nooverfit import _curves as cv
 from nooverfit._curves import MIN_EPOCHS
 from nooverfit._divergence import collapsed, diverged
-from nooverfit.diagnosis import Diagnosis, Evidence, Gap, Verdict
+from nooverfit._metrics import decision_curves, pick_metric
+from nooverfit._metrics import gap as metric_gap
+from nooverfit.diagnosis import Diagnosis, Evidence, Verdict
 from nooverfit.history import History, best_index, onset_index
 
 #: Smoothed validation-loss rise above its minimum that counts as overfitting (fraction).
@@ -120,6 +122,9 @@ UNLEARNED = 0.25
 #: (by more than a third of ``RISE`` of its level) for a network that memorized its
 #: training set to be overfitting while its smoothed curve has not yet risen ``RISE / 3``.
 CLIMB = 1.0
+#: Fall of the training accuracy from its best to its last third's median that, ending
+#: under 0.75, says the network lost what it had fitted (a share of samples).
+LOST = 0.1
 _EARLY_STOPS = ("patience", "generalization_loss", "progress_quotient", "up")
 
 
@@ -138,16 +143,17 @@ def diagnose(history: History, *, metric: str | None = None) -> Diagnosis:
     Raises:
         ValueError: if ``metric`` names a column the history does not have.
     """
-    metric = _pick_metric(history, metric)
-    monitor, train_raw, val_raw = _decision_curves(history, metric)
-    gap = _gap(history, metric, train_raw, val_raw)
+    metric = pick_metric(history, metric)
+    monitor, train_raw, val_raw = decision_curves(history, metric)
+    gap = metric_gap(history, metric, train_raw, val_raw)
     failed = diverged(history, train_raw, val_raw) or collapsed(history, metric)
     if failed:
         return _advice.build(Verdict.DIVERGING, history, gap, None, monitor, reason=failed)
     missing = []
     if not np.isfinite(val_raw).any():
-        missing.append("a validation curve (val_loss or val_<metric>)")
-    if np.isfinite(val_raw).sum() < MIN_EPOCHS:
+        found = ", ".join(history.columns()[1:]) or "none"
+        missing.append(f"a validation curve (val_loss or val_<metric>; columns found: {found})")
+    elif np.isfinite(val_raw).sum() < MIN_EPOCHS:
         count = int(np.isfinite(val_raw).sum())
         missing.append(f"at least {MIN_EPOCHS} epochs with validation values (got {count})")
     if missing:
@@ -159,7 +165,9 @@ def diagnose(history: History, *, metric: str | None = None) -> Diagnosis:
         verdict = Verdict.OVERFITTING
     elif _still_falling(ev) and _accuracy_follows(history, metric, ev):
         verdict = Verdict.STILL_IMPROVING
-    elif _underfit(ev, _weak_metric(history, metric)):
+    elif _underfit(
+        ev, _weak_metric(history, metric) if _has_train_metric(history, metric) else None
+    ):
         verdict = Verdict.UNDERFITTING
     else:
         verdict = Verdict.GOOD_FIT
@@ -193,16 +201,17 @@ def _accuracy_follows(history: History, metric: str | None, ev: Evidence) -> boo
     return True
 
 
-def _underfit(ev: Evidence, weak: bool) -> bool:
+def _underfit(ev: Evidence, weak: bool | None) -> bool:
     """Whether the training accuracy stayed weak (under 0.75), or, without one, training
     got little below where it started, measured against the validation loss at its best:
     ``(train[0] - min(train)) / min(val)`` under 0.5 (and validation fell less than its
     own best level). Differences of the training loss and a ratio of losses, so neither a
     scale nor a constant penalty on the training loss changes it."""
     train, val = ev.train, ev.val
-    if weak:  # the accuracy says it: the network gets few training samples right (a
-        # loss can keep falling with a penalty shrinking, as Keras logs its L2 term)
-        return True
+    if weak is not None:  # the accuracy says it: few training samples right or not (a
+        # loss can keep falling with a penalty shrinking, as Keras logs its L2 term, or
+        # stay high under label smoothing while every training sample is right)
+        return weak
     low = float(np.min(val))
     if low <= 0:
         return False
@@ -225,53 +234,30 @@ def _underfit(ev: Evidence, weak: bool) -> bool:
 
 
 def _weak_metric(history: History, metric: str | None) -> bool:
-    """Whether a higher-is-better metric in [0, 1] stayed below 0.75 on the training set."""
+    """Whether a higher-is-better metric in [0, 1] stayed below 0.75 on the training set,
+    or fell there: its last third's median under 0.75 and ``LOST`` below its best (a
+    penalty shrinking the weights until the network forgets what it fitted, while the
+    loss, which holds the penalty, keeps falling)."""
+    course = _accuracy_course(history, metric)
+    if not course:
+        return False
+    best, late = course["accuracy_best"], course["accuracy_late"]
+    return best < 0.75 or (late < 0.75 and best - late > LOST)
+
+
+def _accuracy_course(history: History, metric: str | None) -> dict[str, float]:
+    """The training accuracy's best and its last third's median (empty without one)."""
     values = cv.accuracy(history, metric, "")
     finite = values[np.isfinite(values)]
-    return bool(finite.size and np.max(finite) < 0.75)
+    if not finite.size:
+        return {}
+    late = float(np.median(cv.last_third(finite, 1)))
+    return {"accuracy_best": float(np.max(finite)), "accuracy_late": late}
 
 
-def _pick_metric(history: History, metric: str | None) -> str | None:
-    if metric is None:
-        return "accuracy" if history.has("accuracy") or history.has("val_accuracy") else None
-    if not (history.has(metric) or history.has(f"val_{metric}")):
-        names = ", ".join(history.columns())
-        raise ValueError(f"metric {metric!r} not in the log; columns found: {names}")
-    return metric
-
-
-def _decision_curves(history: History, metric: str | None) -> tuple[str, np.ndarray, np.ndarray]:
-    """The (train, val) curves to decide on, as errors: lower is better."""
-    train, val = cv.column(history, "loss"), cv.column(history, "val_loss")
-    if np.isfinite(val).any() or metric is None:
-        return "loss", train, val
-    train, val = cv.column(history, metric), cv.column(history, f"val_{metric}")
-    if cv.higher_is_better(metric):
-        both = np.concatenate([train, val])
-        finite = both[np.isfinite(both)]
-        if finite.size and finite.min() >= 0 and finite.max() <= 1:
-            return metric, 1 - train, 1 - val
-        top = float(finite.max()) if finite.size else 0.0
-        return metric, top + abs(top) * 0.01 + 1e-12 - train, top + abs(top) * 0.01 + 1e-12 - val
-    return metric, train, val
-
-
-def _gap(history: History, metric: str | None, train: np.ndarray, val: np.ndarray) -> Gap:
-    best = best_index(list(val))
-    if best is None:
-        return Gap(metric=metric)
-    last = int(np.flatnonzero(np.isfinite(val))[-1])
-    loss_t, loss_v = cv.column(history, "loss"), cv.column(history, "val_loss")
-    values: dict[str, float] = {
-        "loss_at_best": float(loss_v[best] - loss_t[best]),
-        "loss_at_last": float(loss_v[last] - loss_t[last]),
-    }
-    if metric is not None:
-        m_t, m_v = cv.column(history, metric), cv.column(history, f"val_{metric}")
-        sign = 1.0 if cv.higher_is_better(metric) else -1.0
-        values["metric_at_best"] = float(sign * (m_t[best] - m_v[best]))
-        values["metric_at_last"] = float(sign * (m_t[last] - m_v[last]))
-    return Gap(metric=metric, **values)
+def _has_train_metric(history: History, metric: str | None) -> bool:
+    """Whether a training accuracy-like metric in [0, 1] was logged."""
+    return bool(np.isfinite(cv.accuracy(history, metric, "")).any())
 
 
 def _evidence(
@@ -375,5 +361,6 @@ def _evidence(
             "train_late": float(np.median(real[real.size // 2 :])) if real.size else math.nan,
             "train_start": float(real[0]) if real.size else math.nan,
             "train_low": float(np.min(logged)) if real.size else math.nan,
+            **_accuracy_course(history, metric),
         },
     )

@@ -140,10 +140,16 @@ class History:
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
         names = self.columns()
-        writer.writerow(names)
+        # a stop other than completion travels in a last column, on the last row: the
+        # verdict reads it (an early-stopped run keeps its best weights), so the file must
+        # carry it; a completed run keeps Keras's header
+        carry = self.stop_reason not in ("", "completed")
+        writer.writerow(names + ["stop_reason"] * carry)
         for i, e in enumerate(self.epoch):
             row: list[Any] = [e]
             row += [_fmt(self.column(n)[i]) for n in names[1:]]
+            if carry:
+                row.append(self.stop_reason if i == len(self.epoch) - 1 else "")
             writer.writerow(row)
         return buf.getvalue()
 
@@ -196,9 +202,12 @@ class History:
         rows = list(csv.DictReader(io.StringIO(text)))
         if not rows or "epoch" not in rows[0]:
             raise ValueError("expected a CSV history with an 'epoch' column")
-        names = [n for n in rows[0] if n != "epoch"]
+        names = [n for n in rows[0] if n not in ("epoch", "stop_reason")]
         columns = {n: [_parse(r[n]) for r in rows] for n in names}
-        return cls.from_columns(columns, epoch=[int(float(r["epoch"])) for r in rows])
+        reason = next((r["stop_reason"] for r in reversed(rows) if r.get("stop_reason")), "")
+        return cls.from_columns(
+            columns, epoch=[int(float(r["epoch"])) for r in rows], stop_reason=reason
+        )
 
 
 def best_index(values: Sequence[float]) -> int | None:

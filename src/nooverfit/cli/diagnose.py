@@ -105,9 +105,10 @@ def diagnose_command(
                 f"{log} holds {len(runs)} runs; --plot and --stopping need one of them"
             )
         verdicts = _diagnose_runs(log, runs, metric, train_col, val_col, log_format, as_json)
-        if failing & set(verdicts):
-            raise typer.Exit(1)
+        _check_fail_on(failing, verdicts)
         return
+    if len(runs) == 1 and runs[0] != log:  # the folder's one run: name it
+        log = runs[0]
     history = read_log(log, format=log_format, columns=column_map(train_col, val_col))
     result = diagnose(history, metric=metric)
     replays = stopping_table(history) if stopping else []
@@ -125,10 +126,32 @@ def diagnose_command(
         render(result, title=str(log), notes=history.notes)
         if stopping:
             render_stopping(replays)
+            if not history.has("loss"):
+                console.print(
+                    "pq criteria left out: they need a training loss, which this log lacks",
+                    highlight=False,
+                )
         if plot is not None:
             console.print(f"wrote {plot}")
-    if result.verdict in failing:
+    _check_fail_on(failing, [result.verdict])
+
+
+def _check_fail_on(failing: set[Verdict], verdicts: list[Verdict]) -> None:
+    """Exit 1 when a verdict is in ``failing``; say so when a verdict of insufficient
+    evidence left the check undecided (a CI job must not pass on it silently)."""
+    from nooverfit.diagnosis import Verdict
+
+    if failing & set(verdicts):
         raise typer.Exit(1)
+    unknown = verdicts.count(Verdict.INSUFFICIENT_EVIDENCE)
+    if failing and unknown:
+        names = ", ".join(sorted(v.value for v in failing))
+        typer.echo(
+            f"warning: --fail-on {names} not checked on {unknown} of {len(verdicts)} "
+            "log(s): insufficient evidence; add insufficient_evidence to --fail-on to fail on "
+            "it",
+            err=True,
+        )
 
 
 def _diagnose_runs(
@@ -143,17 +166,25 @@ def _diagnose_runs(
     """Diagnose each run of a folder separately; print a table (or JSON) of them."""
     from nooverfit._rules import diagnose
 
-    rows = []
+    rows, failed = [], []
     for run in runs:
-        history = read_log(run, format=log_format, columns=column_map(train_col, val_col))
-        rows.append((run, history, diagnose(history, metric=metric)))
+        try:  # one unreadable run is reported on its row; the others are still diagnosed
+            history = read_log(run, format=log_format, columns=column_map(train_col, val_col))
+            rows.append((run, history, diagnose(history, metric=metric)))
+        except (ValueError, OSError, ImportError) as err:
+            failed.append((run, str(err)))
+    if not rows:
+        raise ValueError(f"no run in {folder} could be read; {failed[0][0]}: {failed[0][1]}")
     if as_json:
-        data = [{"log": str(run), **d.to_dict(), "notes": list(h.notes)} for run, h, d in rows]
+        data: list[dict[str, object]] = [
+            {"log": str(run), **d.to_dict(), "notes": list(h.notes)} for run, h, d in rows
+        ]
+        data += [{"log": str(run), "error": why} for run, why in failed]
         typer.echo(json.dumps(_jsonable(data), indent=2))
         return [d.verdict for _, _, d in rows]
     table = Table(title=f"{len(runs)} runs in {folder} (each diagnosed on its own)")
     for name in ("run", "verdict", "epochs", "best epoch", "overfitting from"):
-        table.add_column(name)
+        table.add_column(name, overflow="fold")
     for run, _, d in rows:
         table.add_row(
             str(run.relative_to(folder)),
@@ -162,7 +193,11 @@ def _diagnose_runs(
             "" if d.best_epoch is None else str(d.best_epoch),
             "" if d.onset_epoch is None else str(d.onset_epoch),
         )
+    for run, _ in failed:
+        table.add_row(str(run.relative_to(folder)), "[red]unreadable[/]", "", "", "")
     console.print(table)
+    for run, why in failed:
+        console.print(f"[red]{run.relative_to(folder)}[/]: {why}", highlight=False)
     console.print("pass one run to see its causes and remedies", highlight=False)
     return [d.verdict for _, _, d in rows]
 
@@ -218,6 +253,8 @@ def render(result: Diagnosis, *, title: str = "", notes: tuple[str, ...] = ()) -
     table.add_column(style="dim")
     table.add_column()
     table.add_row("epochs", str(result.epochs))
+    if result.monitor != "loss":
+        table.add_row("decided on", f"val_{result.monitor} (no validation loss logged)")
     if result.best_epoch is not None:
         table.add_row("best epoch", str(result.best_epoch))
     if result.onset_epoch is not None:
@@ -228,9 +265,12 @@ def render(result: Diagnosis, *, title: str = "", notes: tuple[str, ...] = ()) -
     if math.isfinite(gap.loss_at_best):
         table.add_row("loss gap", f"{gap.loss_at_best:.4g} at best, {gap.loss_at_last:.4g} at end")
     if gap.metric and math.isfinite(gap.metric_at_best):
+        # an accuracy in points, as the text says it (a share of samples)
+        points = gap.metric == "accuracy" and abs(gap.metric_at_best) <= 1
+        fmt = (lambda g: f"{100 * g:+.1f} points") if points else (lambda g: f"{g:+.4g}")
         table.add_row(
             f"{gap.metric} gap",
-            f"{gap.metric_at_best:+.4g} at best, {gap.metric_at_last:+.4g} at end",
+            f"{fmt(gap.metric_at_best)} at best, {fmt(gap.metric_at_last)} at end",
         )
     console.print(table)
     for note in notes:

@@ -40,9 +40,9 @@ def watch(
     if idle <= 0 or interval <= 0:
         raise ValueError(f"--idle and --interval must be > 0 seconds, got {idle} and {interval}")
     columns = column_map(train_col, val_col)
-    stopper = EarlyStopping(criterion)
     history: History | None = None
-    seen, fired, warned = 0, False, False
+    shown: list[tuple[float, ...]] = []  # (epoch, loss, val_loss) of the epochs printed
+    fired, warned, interrupted, told, why = False, False, False, False, ""
     stamp: tuple[float, int] | None = None
     changed = time.monotonic()
     console.print(f"watching {log} (criterion {criterion}; Ctrl-C to stop)")
@@ -53,19 +53,76 @@ def watch(
                 stamp, changed = current, time.monotonic()
                 try:
                     history = read_log(log, format=log_format, columns=columns)
-                except ValueError:
-                    history = None  # header not written yet, or no curve so far
+                except ValueError as err:
+                    history, why = None, str(err)  # header not written yet, or no curve
+                if history is not None and not told and _pq_blind(criterion, history):
+                    told = True
+                    console.print(
+                        f"note: {criterion} needs the training loss at every epoch, which "
+                        "this log lacks: it will not fire",
+                        highlight=False,
+                    )
             if history is not None:
-                for i in range(seen, len(history)):
-                    fired, warned = _epoch(history, i, stopper, fired, warned, metric)
-                seen = max(seen, len(history))
+                rows: list[tuple[float, ...]] = list(
+                    zip(history.epoch, history.loss, history.val_loss, strict=True)
+                )
+                kept = _common(shown, rows)
+                if kept < len(shown):  # rewritten or restarted: what was shown is gone
+                    console.print(
+                        f"the log changed from epoch {shown[kept][0]:g} on (a restarted or "
+                        "rewritten run); following it from there"
+                    )
+                    fired, warned = False, False  # judged again on what the log holds
+                    shown = shown[:kept]
+                for i in range(len(shown), len(history)):
+                    fired, warned = _epoch(history, i, criterion, fired, warned, metric)
+                shown = rows
             time.sleep(interval)
     except KeyboardInterrupt:
+        interrupted = True
         console.print("interrupted")
     if history is None:
-        raise ValueError(f"{log} never held a readable log; expected a growing CSV/JSONL log")
-    console.print(f"no new epoch for {idle:g} s; final diagnosis:")
+        last = f" (last read: {why})" if why else ""
+        raise ValueError(
+            f"{log} never held a readable log{last}; expected a growing CSV/JSONL log"
+        )
+    console.print(
+        "final diagnosis:" if interrupted else f"no new epoch for {idle:g} s; final diagnosis:"
+    )
     render(diagnose(history, metric=metric), title=str(log), notes=history.notes)
+
+
+def _pq_blind(criterion: str, history: History) -> bool:
+    """Whether ``criterion`` is a progress quotient on a log without training loss."""
+    return parse_criterion(criterion).kind == "pq" and not history.has("loss")
+
+
+def _common(shown: list[tuple[float, ...]], rows: list[tuple[float, ...]]) -> int:
+    """How many leading epochs ``rows`` shares with ``shown`` (NaN equals NaN)."""
+    n = 0
+    for a, b in zip(shown, rows, strict=False):
+        if any(
+            x != y and not (math.isnan(x) and math.isnan(y)) for x, y in zip(a, b, strict=True)
+        ):
+            break
+        n += 1
+    return n
+
+
+def _stopper(history: History, i: int, criterion: str) -> EarlyStopping:
+    """The criterion replayed over epochs ``0..i`` as the log holds them now (a value
+    rewritten since it was first read counts as rewritten)."""
+    stopper = EarlyStopping(criterion)
+    for j in range(i + 1):
+        val, loss = history.val_loss[j], history.loss[j]
+        if not math.isfinite(val):
+            continue
+        try:
+            if stopper.update(history.epoch[j], val, loss if math.isfinite(loss) else None):
+                break
+        except ValueError:  # pq without a training loss
+            break
+    return stopper
 
 
 def _stamp(path: Path) -> tuple[float, int] | None:
@@ -83,7 +140,7 @@ def _stamp(path: Path) -> tuple[float, int] | None:
 def _epoch(
     history: History,
     i: int,
-    stopper: EarlyStopping,
+    criterion: str,
     fired: bool,
     warned: bool,
     metric: str | None,
@@ -99,18 +156,13 @@ def _epoch(
     console.print(
         f"epoch {epoch:>4}  loss {loss:.4g}  val_loss {val:.4g}  {verdict.value}", highlight=False
     )
-    if not fired and math.isfinite(val):
-        train = loss if math.isfinite(loss) else None
-        try:
-            fired = stopper.update(epoch, val, train)
-        except ValueError:  # pq without a training loss
-            fired = False
-        if fired:
-            console.print(
-                f"[bold red]STOP:[/] {stopper.criterion.spec} fired at epoch {epoch} "
-                f"({stopper.stop_reason.value if stopper.stop_reason else ''}); "
-                f"keep the weights of epoch {stopper.best_epoch}"
-            )
+    stopper = _stopper(history, i, criterion)
+    if not fired and stopper.stop_reason is not None:
+        fired = True
+        console.print(
+            f"[bold red]STOP:[/] {stopper.criterion.spec} fired at epoch {stopper.stopped_epoch} "
+            f"({stopper.stop_reason.value}); keep the weights of epoch {stopper.best_epoch}"
+        )
     if not warned and verdict is Verdict.OVERFITTING:
         warned = True
         console.print(

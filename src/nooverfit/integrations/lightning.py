@@ -72,17 +72,28 @@ class DiagnosisCallback(pl.Callback):
         super().__init__()
         self.monitor = Monitor(criterion, stop_on=stop_on, metric=metric)
         self.status: Status | None = None
+        self._validated: int | None = None  # the last epoch whose validation ran
 
     @property
     def diagnosis(self) -> Diagnosis:
         """The latest diagnosis."""
         return self.monitor.diagnosis
 
+    def on_validation_epoch_end(self, trainer: Any, pl_module: Any) -> None:
+        """Note that this epoch validated (the sanity check is no epoch)."""
+        if not getattr(trainer, "sanity_checking", False):
+            self._validated = trainer.current_epoch
+
     def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
-        """Record the epoch (validation has run by now) and maybe stop."""
+        """Record the epoch (validation has run by now, if it runs this epoch) and maybe
+        stop. ``callback_metrics`` keeps the last validation's values through epochs that
+        do not validate (``check_val_every_n_epoch``): they are recorded only for the
+        epochs that validated."""
         if getattr(trainer, "sanity_checking", False):
             return
         values = epoch_values(dict(trainer.callback_metrics))
+        if self._validated != trainer.current_epoch:
+            values = {k: v for k, v in values.items() if not k.startswith("val_")}
         if "val_loss" not in values and "loss" not in values:
             return
         previous = self.status.diagnosis.verdict if self.status else None

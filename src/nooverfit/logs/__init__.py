@@ -52,6 +52,9 @@ def detect_format(path: Path) -> str:
             return "lightning"
         if any(path.rglob(STATE)):
             return "huggingface"
+        runs = list_runs(path)
+        if len(runs) == 1 and runs[0].is_file():  # a folder holding one log file
+            return detect_format(runs[0])
         raise ValueError(
             f"{path} is a folder without {EVENTS}*, metrics.csv or {STATE} files; "
             "expected a log file or a TensorBoard/Lightning/Hugging Face run folder"

@@ -6,8 +6,9 @@ A run is what one training process logged:
 - Hugging Face: each output folder with ``trainer_state.json`` (in it or in its
   ``checkpoint-N`` folders, which are one run);
 - TensorBoard: each folder of event files, where ``train``/``validation`` sub-folders
-  (Keras's layout) belong to their parent's run;
-- any other CSV, JSON-lines or Keras ``.log`` file.
+  (Keras's layout) and folders next to an event file of their parent (what
+  ``SummaryWriter.add_scalars`` writes) belong to their parent's run;
+- any other CSV, JSON, JSON-lines or Keras ``.log`` file.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 
 _SPLITS = {"train", "training", "validation", "val", "valid", "eval", "test"}
 _CHECKPOINT = re.compile(r"checkpoint-\d+$")
-_TEXT = {".csv", ".jsonl", ".ndjson", ".log", ".tsv"}
+_TEXT = {".csv", ".json", ".jsonl", ".ndjson", ".log", ".tsv"}
 
 
 def list_runs(folder: Path) -> list[Path]:
@@ -33,7 +34,10 @@ def list_runs(folder: Path) -> list[Path]:
         runs.add(parent.parent if _CHECKPOINT.search(parent.name) and parent != folder else parent)
     for file in folder.rglob("events.out.tfevents*"):
         parent = file.parent
-        if parent.name.lower() in _SPLITS and parent != folder:
+        if parent != folder and (
+            parent.name.lower() in _SPLITS or any(parent.parent.glob("events.out.tfevents*"))
+        ):  # Keras's train/validation folders, add_scalars's MAIN_KEY folders next to
+            # the writer's own event file: one run
             parent = parent.parent
         runs.add(parent)
     taken = set(runs)
@@ -50,11 +54,13 @@ def list_runs(folder: Path) -> list[Path]:
 
 
 def _looks_like_log(file: Path) -> bool:
-    """Whether a text file starts like a training log (a header naming an epoch or loss)."""
+    """Whether a text file starts like a training log (a header naming an epoch or loss;
+    for JSON, such a key in its first megabyte)."""
+    json = file.suffix.lower() == ".json"  # a JSON object of lists: keys anywhere
     try:
         with file.open("rb") as f:
-            head = f.read(2048).decode("utf-8", errors="replace").lower()
+            head = f.read(1 << 20 if json else 2048).decode("utf-8", errors="replace").lower()
     except OSError:
         return False
-    first = head.splitlines()[0] if head else ""
+    first = head if json else (head.splitlines()[0] if head else "")
     return "epoch" in first or "loss" in first

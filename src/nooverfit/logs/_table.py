@@ -11,6 +11,7 @@ Names understood: Keras (``loss``, ``val_acc``), Lightning (``train_loss_epoch``
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -21,7 +22,22 @@ from nooverfit.history import History
 _TRAIN = ("train", "training", "trn")
 _VAL = ("val", "valid", "validation", "eval", "dev")
 _ALIASES = {"acc": "accuracy", "err": "error", "lr_epoch": "lr", "learning_rate": "lr"}
-_IGNORED = {"step", "global_step", "wall_time", "walltime", "time", "timestamp", "created_at"}
+#: Accuracy under the names Keras and torchmetrics give it (``sparse_categorical_accuracy``,
+#: ``binary_accuracy``, ``multiclassaccuracy``).
+_ACCURACY = re.compile(r"(sparse_?)?(categorical_?|binary_?|multi(class|label)_?)?acc(uracy)?")
+_STEPS = ("step", "global_step", "iter", "iteration")
+_IGNORED = {
+    "stop_reason",
+    "iter",
+    "iteration",
+    "step",
+    "global_step",
+    "wall_time",
+    "walltime",
+    "time",
+    "timestamp",
+    "created_at",
+}
 
 #: A hint appended to every "columns not recognized" error.
 MAP_HINT = (
@@ -70,6 +86,8 @@ def canonical(name: str) -> Name | None:
     elif base.startswith("batch_"):
         base, priority = base[len("batch_") :], 3
     base = _ALIASES.get(base, base)
+    if _ACCURACY.fullmatch(base):  # Keras's and torchmetrics's accuracies are accuracy
+        base = "accuracy"
     if not base:
         return None
     return Name(f"val_{base}" if side == "val" else base, priority)
@@ -134,8 +152,17 @@ def rows_to_history(
         )
     per_epoch: dict[int, dict[str, list[float]]] = {}
     implicit = "epoch" not in found
+    steps = _step_index(rows, found) if implicit else None
+    if steps is not None:
+        notes = (
+            *notes,
+            f"no epoch column: the rows are indexed by {steps[0]}, and the "
+            f"'epochs' shown are {steps[0]} numbers",
+        )
     for i, row in enumerate(rows):
         raw_epoch = float(i) if implicit else row.get("epoch", math.nan)
+        if steps is not None:
+            raw_epoch = steps[1][i]
         if not math.isfinite(raw_epoch):
             continue
         bucket = per_epoch.setdefault(int(raw_epoch), {})
@@ -145,10 +172,36 @@ def rows_to_history(
                 bucket.setdefault(target, []).append(value)
     epochs = sorted(per_epoch)
     curves: dict[str, list[float]] = {}
+    several: dict[str, str] = {}  # validation logged several times an epoch: how folded
     for target, (priority, _) in mapping.items():
         how = _mean if priority >= 2 or fold == "mean" else _last
         curves[target] = [how(per_epoch[e].get(target, [])) for e in epochs]
+        most = max((len(per_epoch[e].get(target, [])) for e in epochs), default=0)
+        if target.startswith("val_") and most > 1 and not implicit:  # val_check_interval
+            several[target] = f"up to {most} times, {'mean' if how is _mean else 'last'}"
+    if several:
+        said = "; ".join(f"{t} {how}" for t, how in several.items())
+        notes = (
+            *notes,
+            f"validation ran several times within an epoch, one value shown per epoch ({said})",
+        )
     return History.from_columns(curves, epoch=epochs, notes=notes)
+
+
+def _step_index(
+    rows: list[Mapping[str, float]], found: list[str]
+) -> tuple[str, list[float]] | None:
+    """The step column (``step``, ``global_step``, ``iter``, ``iteration``) that numbers
+    every row, strictly increasing: a log without epochs is read per step, and its rows
+    are shown by step number rather than row number. None when there is none."""
+    for name in found:
+        if name.strip().lower() not in _STEPS:
+            continue
+        values = [row.get(name, math.nan) for row in rows]
+        finite = all(math.isfinite(v) for v in values)
+        if finite and all(b > a for a, b in itertools.pairwise(values)):
+            return name, values
+    return None
 
 
 def _last_run(rows: list[Mapping[str, float]]) -> tuple[list[Mapping[str, float]], str]:

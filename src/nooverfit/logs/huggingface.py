@@ -7,7 +7,9 @@ averaged since the previous entry), evaluation entries (``{"eval_loss", "eval_<m
 ``train_loss`` averaged over the whole run). ``epoch`` is fractional: step ``s`` of epoch
 ``k`` (0-based) logs ``k + s / steps_per_epoch``, so the entries of epoch ``k`` lie in
 ``(k, k + 1]`` and the evaluation at its end logs exactly ``k + 1``. Entries are grouped
-into those epochs and averaged; the closing summary is left out.
+into those epochs and averaged; the closing summary is left out. When an epoch holds
+several evaluations (``eval_steps`` shorter than an epoch), each evaluation is a point
+and a note says so.
 
 A Trainer output folder holds ``checkpoint-N/trainer_state.json`` files; the one with the
 largest ``N`` has the longest history and is read. When the state records that the
@@ -83,10 +85,37 @@ def read_trainer_state(path: Path, *, columns: Mapping[str, str] | None = None) 
         row["epoch"] = float(max(0, math.ceil(epoch - 1e-9) - 1))
         rows.append(row)
     note = "training losses logged every few steps are averaged per epoch"
+    rounds = _by_evaluation(rows)
+    if rounds:
+        rows, note = rounds
     history = rows_to_history(rows, columns=columns, source=str(file), fold="mean", notes=(note,))
     if _stopped_early(data):  # the Trainer keeps the best checkpoint's weights then
         history = replace(history, stop_reason="patience")
     return history
+
+
+def _by_evaluation(rows: list[dict[str, float]]) -> tuple[list[dict[str, float]], str] | None:
+    """The rows numbered by evaluation round when some epoch holds several evaluations
+    (``eval_steps`` shorter than an epoch), else None. Each evaluation is a point of its
+    own, with the training losses logged since the one before averaged into it: averaging
+    the evaluations of an epoch would blur a rise within it (a run of one epoch would
+    have one point)."""
+    evaluated = [r for r in rows if any(k.startswith("eval_") for k in r)]
+    per_epoch: dict[float, int] = {}
+    for r in evaluated:
+        per_epoch[r["epoch"]] = per_epoch.get(r["epoch"], 0) + 1
+    if max(per_epoch.values(), default=0) < 2:
+        return None
+    out, done, closing = [], 0, {id(r) for r in evaluated}
+    for r in rows:
+        out.append({**r, "epoch": float(done)})
+        done += id(r) in closing
+    note = (
+        f"{len(evaluated)} evaluations over {len(per_epoch)} epoch(s): each evaluation is a "
+        "point, numbered 0, 1, 2, ... as 'epochs', with the training losses logged since "
+        "the one before averaged into it"
+    )
+    return out, note
 
 
 def _stopped_early(state: dict[str, Any]) -> bool:

@@ -2,7 +2,8 @@
 
 Keras's ``TensorBoard`` callback writes ``RUN/train/events.out.tfevents.*`` and
 ``RUN/validation/events.out.tfevents.*`` with per-epoch tags ``epoch_loss`` and
-``epoch_accuracy`` (TF2 stores them as tensors); PyTorch's ``SummaryWriter`` writes
+``epoch_accuracy`` (TF2 stores them as tensors; the ``evaluation_*_vs_iterations``
+copies at optimizer steps are left out); PyTorch's ``SummaryWriter`` writes
 ``simple_value`` scalars under tags such as ``train/loss`` or ``loss/val``. The folder
 of each event file below the run directory becomes a prefix of its tags, so both layouts
 map onto ``loss``/``val_loss`` the same way.
@@ -24,6 +25,7 @@ from __future__ import annotations
 import bisect
 import logging
 import math
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -33,6 +35,7 @@ from nooverfit.logs._table import canonical, rows_to_history
 log = logging.getLogger(__name__)
 
 EVENTS = "events.out.tfevents"
+_KERAS_ITERATIONS = re.compile(r"evaluation_.+_vs_iterations")
 
 
 def event_files(path: Path) -> list[Path]:
@@ -49,7 +52,9 @@ def read_tensorboard(path: Path, *, columns: Mapping[str, str] | None = None) ->
         ImportError: when the ``tensorboard`` package is not installed.
         ValueError: when no event file or no recognizable curve is found.
     """
-    steps = _scalars(path)
+    if path.is_file() and not path.name.startswith(EVENTS):
+        raise ValueError(f"{path} is not a TensorBoard event file ({EVENTS}*)")
+    steps = _keras_epochs_only(_scalars(path))
     rows, notes = _epochs(steps)
     return rows_to_history(rows, columns=columns, source=str(path), fold="mean", notes=notes)
 
@@ -70,7 +75,6 @@ def _scalars(path: Path) -> dict[int, dict[str, float]]:
     root = path if path.is_dir() else path.parent
     steps: dict[int, dict[str, float]] = {}
     for file in files:
-        prefix = "/".join(file.parent.relative_to(root).parts)
         try:
             for event in EventFileLoader(str(file)).Load():
                 if not event.HasField("summary"):
@@ -79,11 +83,42 @@ def _scalars(path: Path) -> dict[int, dict[str, float]]:
                     number = _scalar(value, tensor_util)
                     if number is None:
                         continue
-                    tag = f"{prefix}/{value.tag}" if prefix else value.tag
+                    tag = _tag(file.parent, root, value.tag)
                     steps.setdefault(int(event.step), {})[tag] = number
         except Exception as err:  # a file still being written may end mid-record
             log.warning("%s: stopped reading at a damaged record (%s)", file, err)
     return steps
+
+
+def _tag(folder: Path, root: Path, tag: str) -> str:
+    """The tag with the folders below ``root`` as its prefix. ``add_scalars(MAIN, {KEY:
+    ...})`` writes ``MAIN`` into a folder ``MAIN_KEY`` (``/`` in MAIN as ``_``): that
+    folder's scalar is ``MAIN/KEY``, whether the folder is below the run or the run
+    itself (``loss_val`` read alone is the validation loss)."""
+    parts = list(folder.relative_to(root).parts)
+    stem = tag.replace("/", "_") + "_"
+    if folder.name.startswith(stem) and len(folder.name) > len(stem):
+        return "/".join([*parts[:-1], tag, folder.name[len(stem) :]])
+    return "/".join([*parts, tag])
+
+
+def _keras_epochs_only(steps: dict[int, dict[str, float]]) -> dict[int, dict[str, float]]:
+    """Without Keras's ``evaluation_<name>_vs_iterations`` tags when ``epoch_*`` tags are
+    there: Keras writes them at each evaluation's optimizer step, copies of the epoch's
+    validation values indexed by iterations, not epochs."""
+    tags = {t.rsplit("/", 1)[-1] for values in steps.values() for t in values}
+    if not any(t.startswith("epoch_") for t in tags):
+        return steps
+    out: dict[int, dict[str, float]] = {}
+    for step, values in steps.items():
+        kept = {
+            t: v
+            for t, v in values.items()
+            if not _KERAS_ITERATIONS.fullmatch(t.rsplit("/", 1)[-1])
+        }
+        if kept:
+            out[step] = kept
+    return out
 
 
 def _epochs(steps: dict[int, dict[str, float]]) -> tuple[list[dict[str, float]], tuple[str, ...]]:
@@ -122,6 +157,30 @@ def _epochs(steps: dict[int, dict[str, float]]) -> tuple[list[dict[str, float]],
         for s in order
         if any((k := kinds[t]) and not k.target.startswith("val_") for t in steps[s])
     ]
+    n_val = len(val_steps)
+    if val_steps == list(range(n_val)) and train_steps and train_steps[-1] >= 2 * n_val:
+        # validation indexed by epoch (0, 1, 2, ...), training by global step: the steps
+        # spread over as many epochs of equal length
+        per = (train_steps[-1] + 1) / n_val
+        val_set = set(val_steps)
+        rows = []
+        for s in order:
+            values = steps[s]
+            val = {
+                t: v for t, v in values.items() if (k := kinds[t]) and k.target.startswith("val_")
+            }
+            train = {t: v for t, v in values.items() if t not in val}
+            if s in val_set and val:
+                rows.append({**val, "epoch": float(s)})
+            if train:
+                rows.append({**train, "epoch": float(min(n_val - 1, int(s // per)))})
+        rows.sort(key=lambda r: r["epoch"])  # in epoch order (no restart to see)
+        note = (
+            f"validation is logged by epoch (steps 0 to {n_val - 1}) and training by global "
+            f"step (to {train_steps[-1]}): the training steps are spread over {n_val} epochs "
+            "of equal length"
+        )
+        return rows, (note,)
     if val_steps and set(val_steps) != set(train_steps):
         rows = [{**steps[s], "epoch": float(bisect.bisect_left(val_steps, s))} for s in order]
         note = (

@@ -2,13 +2,14 @@
 nooverfit's own) and JSON lines.
 
 A log still being written may end in a partial line: rows with the wrong number of
-fields and lines that are not valid JSON are skipped with a warning, so a truncated file
-reads what is complete.
+fields, a last CSV line without a line end (possibly cut mid-value) and lines that are not
+valid JSON are skipped with a warning, so a truncated file reads what is complete.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import logging
@@ -40,6 +41,11 @@ def separator(header: str, second: str | None = None) -> str:
 def csv_rows(text: str, *, source: str = "log") -> tuple[list[str], list[dict[str, float]]]:
     """Parse CSV text into its header and numeric rows, skipping malformed rows."""
     lines = text.splitlines()
+    if len(lines) > 1 and not text.endswith(("\n", "\r")) and lines[-1].strip():
+        # a writer ends every row with a line end: a last row without one may be cut
+        # mid-value ("3,0.5,0." for 0.71), so it is not read as an epoch
+        log.warning("%s: the last line has no line end; skipped (still being written?)", source)
+        lines.pop()
     while lines and not lines[0].strip():
         lines.pop(0)
     if not lines:
@@ -67,8 +73,18 @@ def csv_rows(text: str, *, source: str = "log") -> tuple[list[str], list[dict[st
 def read_csv(path: Path, *, columns: Mapping[str, str] | None = None) -> History:
     """Read a Keras, Lightning, generic or nooverfit CSV log."""
     text = path.read_text(encoding="utf-8", errors="replace")
-    _, rows = csv_rows(text, source=str(path))
-    return rows_to_history(rows, columns=columns, source=str(path))
+    header, rows = csv_rows(text, source=str(path))
+    if not rows:  # a run that has not finished its first epoch yet
+        raise ValueError(
+            f"{path} has a header ({', '.join(header)}) but no complete row; expected one "
+            "row per epoch"
+        )
+    history = rows_to_history(rows, columns=columns, source=str(path))
+    if "stop_reason" in header:  # nooverfit's own history: how the run ended
+        reasons = [r for r in csv.DictReader(io.StringIO(text)) if r.get("stop_reason")]
+        if reasons:
+            history = dataclasses.replace(history, stop_reason=reasons[-1]["stop_reason"])
+    return history
 
 
 def read_jsonl(path: Path, *, columns: Mapping[str, str] | None = None) -> History:
@@ -99,10 +115,10 @@ def read_json(path: Path, *, columns: Mapping[str, str] | None = None) -> Histor
         # {"loss": [...], "val_loss": [...]} as Keras's History.history is saved
         lists = {k: v for k, v in data.items() if isinstance(v, list)}
         n = max((len(v) for v in lists.values()), default=0)
-        rows = [
-            {k: parse_number(v[i]) if i < len(v) else math.nan for k, v in lists.items()}
-            for i in range(n)
-        ]
+        rows = [{k: math.nan for k in lists} for _ in range(n)]
+        for k, v in lists.items():
+            for i, epoch in enumerate(_validated_epochs(len(v), n)):
+                rows[epoch][k] = parse_number(v[i])
     elif isinstance(data, list):
         rows = [
             {str(k): parse_number(v) for k, v in r.items()} for r in data if isinstance(r, dict)
@@ -110,3 +126,15 @@ def read_json(path: Path, *, columns: Mapping[str, str] | None = None) -> Histor
     else:
         raise ValueError(f"{path}: expected a JSON object of lists or a list of objects")
     return rows_to_history(rows, columns=columns, source=str(path))
+
+
+def _validated_epochs(m: int, n: int) -> list[int]:
+    """The epochs of a Keras ``history.history`` list of ``m`` values in a run of ``n``
+    epochs. ``fit(validation_freq=k)`` validates after epochs k-1, 2k-1, ...: a list that
+    many times shorter holds those epochs, not the first ones. A length that fits no
+    such ``k`` (a run stopped mid-way) starts at epoch 0."""
+    if 0 < m < n:
+        k = n // m
+        if k > 1 and n // k == m:
+            return [k * (i + 1) - 1 for i in range(m)]
+    return list(range(m))

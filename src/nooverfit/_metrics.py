@@ -1,0 +1,64 @@
+"""Which curves :func:`nooverfit.diagnose` decides on: the metric to compare (accuracy
+where logged, else a validation error or score when no validation loss is), the
+lower-is-better curves made from it, and the train/validation gap it reports. Pure."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nooverfit import _curves as cv
+from nooverfit.diagnosis import Gap
+from nooverfit.history import History, best_index
+
+
+def pick_metric(history: History, metric: str | None) -> str | None:
+    """The metric named, else accuracy where logged, else (without a validation loss)
+    the validation metric to decide on: an error first (``val_mse``, ``val_mae``: a
+    regression's loss under another name), then a score (``val_auc``)."""
+    if metric is None:
+        if history.has("accuracy") or history.has("val_accuracy"):
+            return "accuracy"
+        if history.has("val_loss"):
+            return None
+        logged = [c[4:] for c in history.columns() if c.startswith("val_") and history.has(c)]
+        errors = [m for m in logged if cv.lower_is_better(m)]
+        picks = errors or [m for m in logged if cv.higher_is_better(m)]
+        return picks[0] if picks else None
+    if not (history.has(metric) or history.has(f"val_{metric}")):
+        names = ", ".join(history.columns())
+        raise ValueError(f"metric {metric!r} not in the log; columns found: {names}")
+    return metric
+
+
+def decision_curves(history: History, metric: str | None) -> tuple[str, np.ndarray, np.ndarray]:
+    """The (train, val) curves to decide on, as errors: lower is better."""
+    train, val = cv.column(history, "loss"), cv.column(history, "val_loss")
+    if np.isfinite(val).any() or metric is None:
+        return "loss", train, val
+    train, val = cv.column(history, metric), cv.column(history, f"val_{metric}")
+    if cv.higher_is_better(metric):
+        both = np.concatenate([train, val])
+        finite = both[np.isfinite(both)]
+        if finite.size and finite.min() >= 0 and finite.max() <= 1:
+            return metric, 1 - train, 1 - val
+        top = float(finite.max()) if finite.size else 0.0
+        return metric, top + abs(top) * 0.01 + 1e-12 - train, top + abs(top) * 0.01 + 1e-12 - val
+    return metric, train, val
+
+
+def gap(history: History, metric: str | None, train: np.ndarray, val: np.ndarray) -> Gap:
+    best = best_index(list(val))
+    if best is None:
+        return Gap(metric=metric)
+    last = int(np.flatnonzero(np.isfinite(val))[-1])
+    loss_t, loss_v = cv.column(history, "loss"), cv.column(history, "val_loss")
+    values: dict[str, float] = {
+        "loss_at_best": float(loss_v[best] - loss_t[best]),
+        "loss_at_last": float(loss_v[last] - loss_t[last]),
+    }
+    if metric is not None:
+        m_t, m_v = cv.column(history, metric), cv.column(history, f"val_{metric}")
+        sign = 1.0 if cv.higher_is_better(metric) else -1.0
+        values["metric_at_best"] = float(sign * (m_t[best] - m_v[best]))
+        values["metric_at_last"] = float(sign * (m_t[last] - m_v[last]))
+    return Gap(metric=metric, **values)

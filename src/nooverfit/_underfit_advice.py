@@ -1,0 +1,77 @@
+"""Causes and remedies of an underfit (for :mod:`nooverfit._advice`): too little
+capacity, or a penalty that made the network forget what it had fitted (the training
+accuracy fell while the loss, which holds the penalty, kept falling)."""
+
+from __future__ import annotations
+
+from nooverfit.diagnosis import Cause, Evidence, Remedy
+
+
+def underfitting_causes(ev: Evidence, n: int) -> list[tuple[float, Cause, list[Remedy]]]:
+    """Ranked (weight, cause, remedies) of an underfitting run of ``n`` epochs."""
+    out: list[tuple[float, Cause, list[Remedy]]] = []
+    best, late = ev.extra.get("accuracy_best", 0.0), ev.extra.get("accuracy_late", 0.0)
+    if best - late > 0.1:  # the fit was there and went: the penalty took it
+        out.append(
+            (
+                1.0,
+                Cause(
+                    "too_much_regularization",
+                    f"The training accuracy fell from {best:.2f} to {late:.2f} while the loss "
+                    "kept falling: the penalty in the loss shrinks the weights until the "
+                    "network forgets what it fitted.",
+                ),
+                [
+                    Remedy(
+                        "less_regularization",
+                        f"The network had reached {best:.2f} on its training set before the "
+                        "penalty took it away.",
+                        "--l2 10x lower, --dropout lower",
+                        "RunConfig(l2=config.l2 / 10, dropout=config.dropout / 2)",
+                    )
+                ],
+            )
+        )
+        return out
+    pct = 100 * ev.learned
+    out.append(
+        (
+            1.0,
+            Cause(
+                "too_little_capacity",
+                f"The training loss fell only {pct:.0f}% from its first epoch and "
+                "validation tracks it: the model cannot fit even the training set.",
+            ),
+            [
+                Remedy(
+                    "more_capacity",
+                    f"The training loss fell only {pct:.0f}%: a wider or deeper network can "
+                    "fit more.",
+                    "--width 2x --depth +1",
+                    "RunConfig(width=2 * config.width, depth=config.depth + 1)",
+                ),
+                Remedy(
+                    "less_regularization",
+                    "Training and validation are equally poor, so any L2 or dropout is "
+                    "holding the fit back.",
+                    "--l2 10x lower, --dropout lower",
+                    "RunConfig(l2=config.l2 / 10, dropout=config.dropout / 2)",
+                ),
+            ],
+        )
+    )
+    out.append(
+        (
+            0.5,
+            Cause("too_few_epochs", "The optimizer may not have reached a minimum yet."),
+            [
+                Remedy(
+                    "train_longer",
+                    f"{n} epochs may not have been enough to reach a minimum.",
+                    f"--epochs {2 * n}",
+                    f"RunConfig(epochs={2 * n})",
+                )
+            ],
+        )
+    )
+    return out
