@@ -184,6 +184,11 @@ def test_a_folder_reports_an_unreadable_run_and_diagnoses_the_others(tmp_path):
     assert result.exit_code == 1, result.output
     assert "unreadable" in result.output and "c_started.csv" in result.output
     assert "run1.json" in result.output and result.output.count("overfitting") >= 2
+    # JSON that names losses only deeper down (a study's results.json, its run records)
+    # holds no curve: not listed as a run, so a study folder is not a wall of errors
+    (tmp_path / "results.json").write_text(json.dumps({"baseline": {"val_loss": 0.3}}))
+    (tmp_path / "record.json").write_text(json.dumps({"history": {"loss": [1.0, 0.5]}}))
+    assert len(list_runs(tmp_path)) == 3
 
 
 def test_keras_history_json_with_validation_freq_places_validation_where_it_ran():

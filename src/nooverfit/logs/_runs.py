@@ -63,4 +63,28 @@ def _looks_like_log(file: Path) -> bool:
     except OSError:
         return False
     first = head if json else (head.splitlines()[0] if head else "")
-    return "epoch" in first or "loss" in first
+    if not ("epoch" in first or "loss" in first):
+        return False
+    return not json or _json_curves(file)
+
+
+def _json_curves(file: Path) -> bool:
+    """Whether a JSON file holds curves at its top level: records with an epoch or loss
+    key, or an object with such a key holding a list (Keras's ``history.history``). A
+    study's own ``results.json`` and run records name losses deeper down: they are not
+    logs. A file that does not parse is left to the reader, which says why."""
+    import json
+
+    try:
+        data = json.loads(file.read_text(encoding="utf-8", errors="replace"))
+    except ValueError:
+        return True
+
+    def curve_key(key: object) -> bool:
+        return isinstance(key, str) and ("loss" in key.lower() or "epoch" in key.lower())
+
+    if isinstance(data, list):
+        return any(isinstance(r, dict) and any(map(curve_key, r)) for r in data[:10])
+    if isinstance(data, dict):
+        return any(curve_key(k) and isinstance(v, list) for k, v in data.items())
+    return False
