@@ -30,6 +30,7 @@ the aim is >= 0 on every data set.
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import time
@@ -320,6 +321,9 @@ def main() -> None:
         "--tabular-search", type=int, help="joint-search trials without growth (default: 0)"
     )
     parser.add_argument(
+        "--set", nargs="+", default=[], metavar="FIELD=VALUE", help="budget fields (literals)"
+    )
+    parser.add_argument(
         "--cached", action="store_true", help="only the data sets whose study is cached"
     )
     parser.add_argument(
@@ -338,6 +342,9 @@ def main() -> None:
         for k, v in (("copies", args.copies), ("tabular_search", args.tabular_search))
         if v is not None
     }
+    for item in args.set:  # e.g. rows=True linear=()
+        field, _, value = item.partition("=")
+        changes[field] = ast.literal_eval(value)
     found = {}
     for spec in specs:
         found[spec.name] = measure(
