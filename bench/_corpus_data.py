@@ -28,6 +28,10 @@ FRESH5_DATA = ("blobs5", "fewinformative", "lowrank", "sinc")
 #: Data sets of the sixth fresh batch (``--part fresh6``, the fresh5 draws, built before a
 #: second round of rule changes): three noisy concentric rings, a cubic target.
 FRESH6_DATA = ("rings3", "cubic")
+#: Data sets of the seventh fresh batch (``--part fresh7``, built after a third round of
+#: rule changes was frozen): inside or outside a sphere in 10 dimensions, 12 classes, a sum
+#: of Gaussian bumps, a target whose noise grows with a feature (heteroscedastic).
+FRESH7_DATA = ("sphere", "classes12", "bumps", "hetero")
 
 
 @functools.cache
@@ -157,6 +161,24 @@ def load_data(name: str, seed: int) -> dict[str, Any]:
     elif name == "cubic":  # a cubic and an interaction of heavy-tailed features, with noise
         x = rng.standard_t(4, size=(1500, 6))
         y = 0.3 * x[:, 0] ** 3 - x[:, 1] * x[:, 2] + 0.5 * rng.normal(size=1500)
+        kind = "reg"
+    elif name == "sphere":  # inside the median radius in 10 dimensions, 5 % flipped
+        x = rng.normal(size=(1500, 10))
+        r = np.linalg.norm(x, axis=1)
+        y = ((r < np.median(r)) ^ (rng.random(1500) < 0.05)).astype(int)
+    elif name == "classes12":
+        x, y = datasets.make_classification(
+            1500, n_features=40, n_informative=10, n_classes=12, flip_y=0.02, random_state=seed
+        )
+    elif name == "bumps":  # three Gaussian bumps in 5 of 8 features, with noise
+        x = rng.uniform(-2, 2, size=(1500, 8))
+        centers = rng.uniform(-1.5, 1.5, size=(3, 5))
+        dist = ((x[:, None, :5] - centers[None]) ** 2).sum(-1)
+        y = np.exp(-dist).sum(1) + 0.05 * rng.normal(size=1500)
+        kind = "reg"
+    elif name == "hetero":  # noise whose spread grows with the third feature
+        x = rng.normal(size=(1500, 6))
+        y = x[:, 0] + np.sin(3 * x[:, 1]) + (0.2 + 0.6 * np.abs(x[:, 2])) * rng.normal(size=1500)
         kind = "reg"
     else:  # wave: a smooth nonlinear target in 8 features
         x = rng.normal(size=(1500, 8))

@@ -1,4 +1,4 @@
-"""Choices the corpus writers share, and the draws of the ``fresh5`` batch.
+"""Choices the corpus writers share, and the draws of the ``fresh5`` and ``fresh7`` batches.
 
 ``fresh5`` is a batch of runs unlike any earlier part of the corpus: data sets none had
 (``FRESH5_DATA`` in ``_corpus_data.py``), optimizers none used (Adadelta, RAdam), Lightning
@@ -38,7 +38,12 @@ def optimizer(spec: dict[str, Any], params: Any) -> torch.optim.Optimizer:
         "adamax": torch.optim.Adamax,
         "adadelta": torch.optim.Adadelta,
         "radam": torch.optim.RAdam,
+        "asgd": torch.optim.ASGD,
     }.get(name, torch.optim.Adam)
+    if name == "nesterov":
+        return torch.optim.SGD(params, lr=lr, momentum=0.9, nesterov=True, weight_decay=wd)
+    if name == "rprop":  # no weight decay in torch's Rprop: the penalty is left out
+        return torch.optim.Rprop(params, lr=lr)
     return kind(params, lr=lr, weight_decay=wd)
 
 
@@ -75,6 +80,41 @@ def fresh5_options(spec: dict[str, Any], rng: np.random.Generator) -> None:
         spec["epochs"] = min(spec["epochs"], 60)
     if regime == "overfitting" and rng.random() < 0.3:
         spec["noise"] = 0.4
+    if capped:
+        spec["epochs"] = min(spec["epochs"], capped)
+        spec["batch"] = max(spec["batch"], 32)
+    if framework == "lightning_tb":
+        spec["n_train"] = min(spec["n_train"], 200)
+
+
+#: The optimizers of the fresh7 batch (Keras has neither ASGD nor Rprop: its runs take
+#: SGD with Nesterov momentum), and their rate multiples of the corpus's base rates.
+FRESH7_OPTIMIZERS = ("asgd", "rprop", "nesterov")
+FRESH7_LR_SCALE = {"asgd": 30.0, "rprop": 10.0, "nesterov": 10.0}
+
+
+def fresh7_options(spec: dict[str, Any], rng: np.random.Generator) -> None:
+    """Redraw a fresh7 run's optimizer, logging frequency and length (after the framework's
+    options): validation every third epoch, training logged every 2, 3 or 20 steps, runs
+    of 7 or 9 epochs (still improving) and of 250 epochs (large batches, at most 300
+    samples, to stay cheap on a CPU)."""
+    regime, framework = spec["regime"], spec["framework"]
+    name = str(rng.choice(FRESH7_OPTIMIZERS)) if framework != "keras" else "nesterov"
+    if regime != "diverging":
+        lr = spec["lr"] * FRESH7_LR_SCALE[name] / _base_scale(spec["optimizer"])
+        spec["lr"] = float(min(lr, 0.05) if name == "asgd" else lr)
+        spec["optimizer"] = name
+    elif rng.random() < 0.5:  # far too large a step, with Nesterov momentum this time
+        spec["optimizer"] = "nesterov"
+    spec["log_steps"] = int(rng.choice([2, 3, 20]))
+    if regime == "still_improving":
+        spec["epochs"] = int(rng.choice([7, 9]))
+    else:
+        spec["val_every"] = int(rng.choice([1, 3]))
+        if regime in ("overfitting", "good_fit", "underfitting") and rng.random() < 0.3:
+            spec["epochs"], spec["batch"] = 250, 256
+            spec["n_train"] = min(spec["n_train"], 300)
+    capped = {"keras": 30, "lightning": 25, "lightning_tb": 25}.get(framework)
     if capped:
         spec["epochs"] = min(spec["epochs"], capped)
         spec["batch"] = max(spec["batch"], 32)

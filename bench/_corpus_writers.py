@@ -272,6 +272,7 @@ def write_keras(spec: Spec, data: Data, out: Path) -> dict[str, list[float]]:
     opt = {
         "sgd": lambda: keras.optimizers.SGD(spec["lr"]),
         "momentum": lambda: keras.optimizers.SGD(spec["lr"], momentum=0.9),
+        "nesterov": lambda: keras.optimizers.SGD(spec["lr"], momentum=0.9, nesterov=True),
         "rmsprop": lambda: keras.optimizers.RMSprop(spec["lr"]),
         "adamw": lambda: keras.optimizers.AdamW(spec["lr"]),
         "adam": lambda: keras.optimizers.Adam(spec["lr"]),

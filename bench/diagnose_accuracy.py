@@ -6,18 +6,19 @@ reference is the minimum of the validation loss smoothed by a centered 5-epoch m
 average (computed here independently of ``diagnose``'s own smoothing).
 
 The corpus (``bench/make_log_corpus.py``: logs written by Keras, Lightning, PyTorch's
-SummaryWriter and the Hugging Face Trainer format, read back with ``read_log`` exactly as
-``nooverfit diagnose`` reads them) is scored per part: ``design`` and ``design2`` (the
-rules were tuned on them; design2 is a later batch on the design data sets and small
-versions of them), ``heldout`` (only scored) and ``fresh`` to ``fresh4``
-(batches on data sets and optimizers the corpus never had, each built after the rules
-were last changed: ``make_log_corpus.py --part fresh4``; ``fresh5`` also has Lightning's
-TensorBoardLogger, Adadelta, RAdam and runs of 4 to 400 epochs), with a confusion matrix per
-part. Labels follow the principles of ``bench/_corpus_labels.py`` (runs that fit none
-are left out and counted). The labelled onset is the 5-point moving-average minimum of
-the validation curve, moved to its lowest value when that comes later (the issue's
-definition); the onset is also compared with the test curve's own moving-average minimum,
-which the diagnosis never sees.
+SummaryWriter and the Hugging Face Trainer format, read back with ``read_log`` exactly
+as ``nooverfit diagnose`` reads them) is scored per part: ``design`` and ``design2``
+(the rules were tuned on them; design2 is a later batch on the design data sets and
+small versions of them), ``heldout`` (only scored) and ``fresh`` to ``fresh4`` (batches
+on data sets and optimizers the corpus never had, each built after the rules were last
+changed: ``make_log_corpus.py --part fresh4``; ``fresh5`` also has Lightning's
+TensorBoardLogger, Adadelta, RAdam and runs of 4 to 400 epochs; ``fresh7`` ASGD, Rprop,
+Nesterov SGD, validation every third epoch and runs of 7 to 250 epochs on four new data
+sets), with a confusion matrix per part. Labels follow the principles of
+``bench/_corpus_labels.py`` (runs that fit none are left out and counted). The labelled
+onset is the 5-point moving-average minimum of the validation curve, moved to its lowest
+value when that comes later (the issue's definition); the onset is also compared with
+the test curve's own moving-average minimum, which the diagnosis never sees.
 
 Two more figures per part, beside the main score (which they do not change): the
 *ceiling*, the share of runs whose validation curve, labelled by the same principles
@@ -93,7 +94,7 @@ def score_corpus(root: Path, *, show_wrong: bool = False) -> None:
     short = {v: "".join(w[0] for w in v.split("_")) for v in names}
     best = references(records)
     summary = []
-    parts = ("design", "design2", "heldout", "fresh", *(f"fresh{k}" for k in "23456"))
+    parts = ("design", "design2", "heldout", "fresh", *(f"fresh{k}" for k in "234567"))
     for part in parts:
         runs = [r for r in records if r["part"] == part and r["label"] is not None]
         left_out = sum(r["part"] == part and r["label"] is None for r in records)

@@ -12,7 +12,8 @@ reads it, transformed in a way that must not change the verdict, and diagnosed a
   (rows that carry only a training loss are kept; with one evaluation per epoch this is
   logging every second epoch; a training loss logged only on a dropped row is lost);
 - ``every 2nd eval``: every second evaluation dropped, every training value kept (a run
-  validated every second epoch);
+  validated every second epoch); ``every 3rd eval``: two of every three dropped (runs of
+  at least 12 evaluations);
 - ``steps->epochs``: a Hugging Face ``trainer_state.json`` whose training loss is logged
   per step, rewritten with one training loss per epoch (the mean of its steps), as a
   Trainer with ``logging_strategy="epoch"`` writes it.
@@ -42,7 +43,7 @@ from nooverfit.logs import read_log
 
 DEFAULT_CORPUS = Path.home() / ".cache" / "nooverfit" / "log-corpus"
 DESIGN = ("design", "design2")
-SCORE_ONLY = ("heldout", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6")
+SCORE_ONLY = ("heldout", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7")
 PENALTY = 0.05
 
 
@@ -83,11 +84,12 @@ def halved(h: History) -> History:
     return _rebuild(h, [i for i in range(len(h)) if i not in dropped], _core(h))
 
 
-def fewer_evaluations(h: History) -> History:
-    """Every second evaluation dropped, every training value kept (a run validated every
-    second epoch: its training loss is logged as before)."""
+def fewer_evaluations(h: History, every: int = 2) -> History:
+    """All but every ``every``-th evaluation dropped (counting back from the last), every
+    training value kept (a run validated every second or third epoch: its training loss
+    is logged as before)."""
     validated = [i for i, v in enumerate(h.val_loss) if v == v]
-    dropped = set(validated[::-1][1::2])
+    dropped = set(validated[::-1]) - set(validated[::-1][::every])
     c = _core(h)
     for name in ("val_loss", "val_accuracy"):
         c[name] = [math.nan if i in dropped else v for i, v in enumerate(c[name])]
@@ -133,6 +135,7 @@ def main() -> None:
         "+penalty": penalized,
         "every 2nd epoch": halved,
         "every 2nd eval": fewer_evaluations,
+        "every 3rd eval": lambda h: fewer_evaluations(h, 3),
     }
     names = [*transforms, "steps->epochs"]
     # per part, per transform: [runs, changed, right before, right after]
@@ -149,8 +152,9 @@ def main() -> None:
             for name, transform in transforms.items():
                 if name.startswith("scale") and r["kind"] != "reg":
                     continue
-                if name.startswith("every") and sum(v == v for v in h.val_loss) < 8:
-                    continue  # too short to halve
+                least = 12 if name == "every 3rd eval" else 8
+                if name.startswith("every") and sum(v == v for v in h.val_loss) < least:
+                    continue  # too short to thin out
                 results[name] = diagnose(transform(h)).verdict.value
             if path.name == "trainer_state.json" and (state := per_epoch_state(path)):
                 out = Path(tmp) / "trainer_state.json"

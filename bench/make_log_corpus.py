@@ -37,7 +37,7 @@ import numpy as np
 import torch
 from _corpus_data import DATASETS, FRESH_DATA, HELDOUT_DATA, load_data
 from _corpus_labels import constant_loss, label, references
-from _corpus_options import FRESH5_FRAMEWORKS, fresh5_options
+from _corpus_options import FRESH5_FRAMEWORKS, fresh5_options, fresh7_options
 from _corpus_writers import WRITERS
 
 FRAMEWORKS = ("keras", "tensorboard", "lightning", "hf")
@@ -249,6 +249,8 @@ def tasks(
         framework_options(spec, framework, rng)
         if part in ("fresh5", "fresh6"):
             fresh5_options(spec, rng)
+        elif part == "fresh7":
+            fresh7_options(spec, rng)
         out.append((i, name, framework, spec, str(root), part))
     return out
 
@@ -277,7 +279,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--part",
-        choices=("", "design", "design2", "heldout", "fresh", *(f"fresh{k}" for k in "23456")),
+        choices=("", "design", "design2", "heldout", "fresh", *(f"fresh{k}" for k in "234567")),
         default="",
         help="put every run of this batch in one part (default: by data set and framework)",
     )
@@ -292,7 +294,7 @@ def main() -> None:
         shutil.rmtree(args.out)
     (args.out / "runs").mkdir(parents=True, exist_ok=True)
     name = "manifest.jsonl" if not args.start else f"manifest-{args.start}.jsonl"
-    every = FRESH5_FRAMEWORKS if args.part in ("fresh5", "fresh6") else FRAMEWORKS
+    every = FRESH5_FRAMEWORKS if args.part in ("fresh5", "fresh6", "fresh7") else FRAMEWORKS
     frameworks = [f for f in every if not args.only or f in args.only.split(",")]
     start = time.perf_counter()
     data = tuple(args.data.split(",")) if args.data else DATASETS

@@ -108,7 +108,9 @@ def _bench_module(name: str):
     return module
 
 
-@pytest.mark.parametrize("name", ["cancer_small", "wave_small", "classes6", "friedman3"])
+@pytest.mark.parametrize(
+    "name", ["cancer_small", "wave_small", "classes6", "friedman3", "sphere", "classes12", "bumps"]
+)
 def test_corpus_data_sets_split_apart_and_repeat(name):
     """The design2 batch's small data sets keep 300 samples in load_data's shares; every
     data set's pool, validation and test samples are disjoint and the same on each load."""
@@ -124,3 +126,31 @@ def test_corpus_data_sets_split_apart_and_repeat(name):
         assert (len(a["x_pool"]), len(a["x_val"]), len(a["x_test"])) == (165, 60, 75)
     if a["kind"] == "cls":
         assert set(np.unique(a["y_val"])) <= set(range(a["classes"]))
+
+
+def test_fresh7_draws_new_optimizers_and_logging():
+    """The fresh7 batch's optimizers are torch's own (Nesterov momentum on, Rprop without
+    the weight decay it does not take), and its draws stay within the stated choices."""
+    import torch
+
+    options = _bench_module("_corpus_options")
+    params = [torch.nn.Parameter(torch.zeros(2))]
+    spec = {"lr": 0.01, "l2": 1e-3}
+    nesterov = options.optimizer({**spec, "optimizer": "nesterov"}, params)
+    assert isinstance(nesterov, torch.optim.SGD) and nesterov.defaults["nesterov"]
+    assert isinstance(options.optimizer({**spec, "optimizer": "asgd"}, params), torch.optim.ASGD)
+    assert isinstance(options.optimizer({**spec, "optimizer": "rprop"}, params), torch.optim.Rprop)
+    rng = np.random.default_rng(0)
+    for i in range(40):
+        regime = ("overfitting", "good_fit", "still_improving", "underfitting", "diverging")[i % 5]
+        draw = {"regime": regime, "framework": ("keras", "hf", "lightning")[i % 3]}
+        draw |= {"optimizer": "adam", "lr": 1e-3, "epochs": 60, "batch": 32, "n_train": 400}
+        draw |= {"val_every": 1, "log_steps": 1}
+        options.fresh7_options(draw, rng)
+        assert draw["log_steps"] in (2, 3, 20) and draw["val_every"] in (1, 3)
+        if regime != "diverging":
+            assert draw["optimizer"] in options.FRESH7_OPTIMIZERS
+        if regime == "still_improving":
+            assert draw["epochs"] in (7, 9)
+        if draw["framework"] == "keras":
+            assert draw["optimizer"] in ("nesterov", "adam") and draw["epochs"] <= 30

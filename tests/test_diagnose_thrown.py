@@ -84,3 +84,58 @@ def test_the_recovery_window_is_a_share_of_the_run_not_a_count_of_points():
     assert bool(_recovered_blow_up(v)) == bool(_recovered_blow_up(v[1::2]))
     fast = np.array([1e6, 5e5, 1e3, 50.0, 20.0, 12.0, 11.0, 10.5, 10.2, 10.1, 10.0, 10.0])
     assert _recovered_blow_up(fast) and _recovered_blow_up(fast[1::2])
+
+
+def _per_step_log(tmp_path, hard: dict[int, float]) -> History:
+    """A CSV with a training loss per step and no epoch column, evaluated every 20 steps
+    (rows count as epochs): batches scatter around 0.8 of a falling validation loss;
+    ``hard`` multiplies the batch losses of some steps."""
+    from nooverfit.logs import read_log
+
+    rng = np.random.default_rng(0)
+    lines = ["step,loss,val_loss"]
+    for step in range(1, 241):
+        level = 0.1 + 0.9 * math.exp(-step / 60)
+        batch = 0.8 * level * math.exp(0.3 * rng.standard_normal()) * hard.get(step, 1.0)
+        val = f"{level:.5f}" if step % 20 == 0 else ""
+        lines.append(f"{step},{batch:.5f},{val}")
+    path = tmp_path / "steps.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return read_log(path)
+
+
+def test_one_hard_batch_in_a_per_step_log_is_not_thrown_out(tmp_path):
+    """Per-step training losses are single batches: one over 10x the validation loss is a
+    hard batch, not weights thrown out (the round's mean stays near validation)."""
+    from nooverfit._divergence import _thrown_out
+
+    h = _per_step_log(tmp_path, {203: 25.0})
+    train, val = np.asarray(h.loss), np.asarray(h.val_loss)
+    after = val[219]  # the evaluation closing the hard batch's round
+    assert train[202] > THROWN * after
+    assert _thrown_out(h) == ""
+    assert diagnose(h).verdict is not Verdict.DIVERGING
+
+
+def test_a_thrown_out_round_in_a_per_step_log_is_diverging(tmp_path):
+    """A whole evaluation round of batches at 30x the validation loss after it: the weights
+    were thrown out and came back, per step as per epoch."""
+    h = _per_step_log(tmp_path, {s: 40.0 for s in range(181, 201)})
+    d = diagnose(h)
+    assert d.verdict is Verdict.DIVERGING
+    assert "threw the weights" in d.explanation
+
+
+def test_a_noisy_step_in_a_fast_first_round_is_not_thrown_out():
+    """Per-step losses falling fast before the first evaluation: a step that rises above
+    the one before it to 15x the validation loss after the round still lies below where
+    the round started, so no step threw the weights out."""
+    from nooverfit._divergence import _thrown_out
+
+    nan = math.nan
+    loss = [2.3, 1.0, 0.3, 0.6, 0.1, 0.05, 0.04, 0.045, 0.04, 0.035, 0.03, 0.03]
+    val = [nan, nan, nan, nan, nan, 0.04, nan, nan, 0.035, nan, nan, 0.03]
+    h = History.from_columns({"loss": loss, "val_loss": val})
+    assert loss[3] > loss[2] and loss[3] > THROWN * val[5]
+    assert np.mean(loss[:6]) > THROWN * val[5]
+    assert _thrown_out(h) == ""

@@ -306,3 +306,43 @@ def test_atomic_save_writes_the_same_bytes_for_the_same_weights(tmp_path):
     assert atomic_save(tmp_path / "a.pt", state).read_bytes() == first  # a best_model's SHA-256
     again = torch.load(tmp_path / "a.pt", weights_only=True)
     assert again.keys() == state.keys() and all(torch.equal(again[k], state[k]) for k in state)
+
+
+def test_atomic_writes_get_the_permissions_open_would_give(tmp_path):
+    from nooverfit._io import atomic_write_text
+
+    old = os.umask(0o022)
+    try:
+        fresh = tmp_path / "fresh.txt"
+        atomic_write_text(fresh, "a")
+        plain = tmp_path / "plain.txt"
+        plain.write_text("a")
+        assert fresh.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777 == 0o644
+        kept = tmp_path / "kept.txt"
+        kept.write_text("old")
+        kept.chmod(0o640)  # a replaced file keeps the mode its owner gave it
+        atomic_write_text(kept, "new")
+        assert kept.stat().st_mode & 0o777 == 0o640 and kept.read_text() == "new"
+    finally:
+        os.umask(old)
+
+
+@pytest.mark.parametrize(
+    ("command", "says"), [("train", "nothing was written"), ("study", "resumes")]
+)
+def test_ctrl_c_says_what_was_kept(command, says, capsys):
+    """Ctrl-C in ``train`` keeps nothing (its files are written at the end), so it must not
+    claim that results were saved; a study keeps its finished runs."""
+    import typer
+
+    from nooverfit.cli._app import guard
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    interrupted.__name__ = command
+    with pytest.raises(typer.Exit) as stop:
+        guard(interrupted)()
+    assert stop.value.exit_code == 130
+    said = capsys.readouterr().err
+    assert says in said and "results are saved" not in said

@@ -182,7 +182,12 @@ def _never_beat_chance(history: History, v: np.ndarray, back_and_forth: float) -
     guessing, ``ln(1 / a)`` with ``a`` its lowest validation accuracy (about the share of
     a class at the start) and at least ``ln 2``. The turning test needs that lowest
     accuracy at or below 50 %: above it at every evaluation, the network beat guessing
-    whatever its number of classes (and ``a`` says nothing about that number)."""
+    whatever its number of classes (and ``a`` says nothing about that number). Nor does
+    it read a network whose training loss sits under half that level (its later half's
+    median) while validation turns by less than ``OSCILLATION`` per evaluation: the
+    optimizer fits its training set, and validation that stays above guessing is
+    memorization (turns as large as an oscillating training loss's are instability
+    however low the training loss got)."""
     loss = cv.column(history, "val_loss")
     acc = cv.accuracy(history, "accuracy", "val_")
     if not (np.isfinite(loss).any() and np.isfinite(acc).any()):
@@ -196,15 +201,16 @@ def _never_beat_chance(history: History, v: np.ndarray, back_and_forth: float) -
         )
     lowest = float(np.nanmin(acc))
     level = max(math.log(2), math.log(1 / lowest)) if lowest > 0 else math.inf
+    train = cv.column(history, "loss")
+    train = train[np.isfinite(train)]
+    fits = bool(train.size) and float(np.median(train[train.size // 2 :])) < level / 2
     # (a classifier above 50 % at every evaluation beat guessing whatever its classes)
-    if smooth.min() >= level and back_and_forth > OSCILLATION / 4 and lowest <= 0.5:
+    turning = back_and_forth > OSCILLATION / 4 and lowest <= 0.5
+    if smooth.min() >= level and turning and (not fits or back_and_forth > OSCILLATION):
         return (
             f"the validation loss never got below the loss of guessing ({level:.2f}) and "
             f"jumps back and forth between evaluations: the optimizer is unstable"
         )
-    train = cv.column(history, "loss")
-    train = train[np.isfinite(train)]
-    fits = train.size and float(np.median(train[train.size // 2 :])) < level / 2
     if smooth.min() >= ABOVE_GUESSING * level and np.nanmax(acc) - lowest < LEARNED and not fits:
         return (
             f"the validation loss never got below {smooth.min():.3g}, well above chance level "
@@ -314,26 +320,41 @@ def collapsed(history: History, metric: str | None) -> str:
 
 
 def _thrown_out(history: History) -> str:
-    """A reason when a training loss logged after the first row rose above the loss logged
-    before it (the previous training value, else the first validation value) and sits
-    over ``THROWN`` times the validation loss measured after the same epoch (interpolated
-    between evaluations). An epoch's mean training loss stays within a few times the loss
-    measured after it (dropout, a penalty, noisy labels, a first epoch that falls fast);
-    a loss that climbs to ten times it was thrown out by a step and came back. Ratios of
-    losses: no scale involved."""
+    """A reason when a training loss rose above the value logged before it (else above the
+    first validation value) to over ``THROWN`` times the validation loss measured at the
+    end of its evaluation round, and the round's mean training loss sits there too.
+
+    An epoch's mean training loss stays within a few times the loss measured after it
+    (dropout, a penalty, noisy labels, a first epoch that falls fast); a loss that climbs
+    to ten times it was thrown out by a step and came back. A round is the rows up to and
+    including an evaluation (rows after the last one make a round of their own, read
+    against it). Its mean guards logs with a training loss per step and no epoch column:
+    they hold single batches, and one hard batch swings by multiples of the mean that
+    the rule bounds. In the first round the loss falls from where the initial weights put
+    it: a value there counts only when it rose above every value logged before it (the
+    first is never read). Ratios of losses: no scale involved."""
     train, val = cv.column(history, "loss"), cv.column(history, "val_loss")
     seen = np.isfinite(val) & (val > 0)
     if seen.sum() < 2 or not np.isfinite(train).any():
         return ""
-    level = cv.fill_missing(np.where(seen, val, np.nan))
-    before = float(val[np.flatnonzero(seen)[0]])
-    for i in np.flatnonzero(np.isfinite(train)):
-        t = float(train[i])
-        if i > 0 and t > before and t > THROWN * level[i]:
+    evals = np.flatnonzero(seen)
+    rows = np.arange(len(train))
+    # the round of each row: the index of the first evaluation at or after it
+    rounds = np.minimum(np.searchsorted(evals, rows), len(evals) - 1)
+    rounds[rows > evals[-1]] = len(evals)
+    level = val[evals[np.minimum(rounds, len(evals) - 1)]]
+    logged = np.isfinite(train)
+    means = {k: float(np.mean(train[logged & (rounds == k)])) for k in set(rounds[logged])}
+    before, start = float(val[evals[0]]), -math.inf
+    for n, i in enumerate(np.flatnonzero(logged)):
+        t, k = float(train[i]), int(rounds[i])
+        rose = t > before and (k > 0 or (n > 0 and t > start))
+        if rose and t > THROWN * level[i] and means[k] > THROWN * level[i]:
             return (
                 f"the training loss jumped to {t:.3g} at epoch {history.epoch[i]}, "
                 f"{t / level[i]:.0f}x the validation loss after it: a step threw the "
                 "weights far out"
             )
         before = t
+        start = max(start, t) if k == 0 else start
     return ""

@@ -14,16 +14,34 @@ from typing import Any
 from nooverfit.errors import BadInput, describe_file
 
 
+def _read_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+#: The process's umask, read once at import (reading it means setting it, which is not
+#: safe while other threads create files).
+_UMASK = _read_umask()
+
+
 def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], object]) -> Path:
     """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it over ``path``.
 
-    The rename is atomic on POSIX, so readers see either the old or the new file.
+    The rename is atomic on POSIX, so readers see either the old or the new file. The file
+    gets the permissions a plain ``open`` would give it (``mkstemp`` makes it private):
+    the replaced file's own where there was one, else 0666 less the umask.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     try:
+        try:
+            mode = target.stat().st_mode & 0o777
+        except OSError:
+            mode = 0o666 & ~_UMASK
+        os.chmod(tmp, mode)
         write(Path(tmp))
         os.replace(tmp, target)
     except BaseException:

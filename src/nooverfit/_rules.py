@@ -20,15 +20,17 @@ The rules, in order:
    of a constant predictor (``max(ln 2, 2 ln(1 / accuracy))``: saturated outputs, not a
    model that learned nothing); or the validation loss never got below what a constant
    predictor scores, by far (a cross-entropy over ln 1e6 nats: saturated outputs) or
-   while turning back and forth (10 % turns at every fourth evaluation); the level is
+   while turning back and forth (10 % turns at every fourth evaluation, unless training
+   sits under half that level and the turns stay under ``OSCILLATION``); the level is
    ``ln(1 / a)`` of the lowest validation accuracy, at least ln 2, for a classifier (an
    overfitting network gets well below it before it turns once; a network above 50 %
    at every evaluation beat guessing), or sat over 1.5 times that level while its
    accuracy never rose by 10 points and its training loss stayed above half the level;
    or validation started 100x above where it ended and fell most of that within its
    first quarter (a recovery from blown-up weights); or a training loss rose to over
-   ``THROWN`` (10) times the validation loss measured after the same epoch (a step threw
-   the weights out). A training loss that rises within its own noise (single batches
+   ``THROWN`` (10) times the validation loss measured after the same epoch, with the mean
+   of its evaluation round there too (a step threw the weights out; one hard batch among
+   per-step values is not). A training loss that rises within its own noise (single batches
    logged every few steps) is no runaway.
 2. **insufficient_evidence** - no validation curve, or fewer than ``MIN_EPOCHS`` values.
 3. **overfitting** - the smoothed validation loss rose more than ``RISE`` (15 %) above its

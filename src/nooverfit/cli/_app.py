@@ -133,6 +133,21 @@ BAD_INPUT = (
 )
 
 
+#: What Ctrl-C leaves, by command: every write is atomic, so no file is half-written, but
+#: only a study and a tuning study keep what they finished before writing their results.
+INTERRUPTED = {
+    "study": "interrupted; the runs finished so far are kept, and the same command resumes "
+    "from them",
+    "tune": "interrupted; the finished trials are kept in the study's storage, and the "
+    "same command resumes from them",
+    "train": "interrupted before the run finished; nothing was written (files from an "
+    "earlier run are unchanged)",
+    "pretrain": "interrupted before pretraining finished; nothing was written (files from "
+    "an earlier run are unchanged)",
+    "": "interrupted; no file was left half-written",
+}
+
+
 def guard(func: F) -> F:
     """Turn bad-input exceptions into a one-line error and exit code 2 (no traceback)."""
 
@@ -148,7 +163,7 @@ def guard(func: F) -> F:
             errors.print(f"[bold red]error:[/] {text}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
-            errors.print("interrupted; finished results are saved", highlight=False)
+            errors.print(INTERRUPTED.get(func.__name__, INTERRUPTED[""]), highlight=False)
             raise typer.Exit(130) from None
 
     return wrapper  # type: ignore[return-value]

@@ -47,8 +47,12 @@ class Ensemble(nn.Module):
         self.members = nn.ModuleList(members)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        probs = torch.stack([m(x).softmax(-1) for m in self.members]).mean(0)
-        return probs.clamp_min(1e-12).log()
+        return mean_softmax([m(x) for m in self.members]).clamp_min(1e-12).log()
+
+
+def mean_softmax(outputs: Sequence[torch.Tensor]) -> torch.Tensor:
+    """The mean of the softmax of each network's ``outputs`` (logits, ``(N, C)`` each)."""
+    return torch.stack([o.softmax(-1) for o in outputs]).mean(0)
 
 
 @dataclass(frozen=True)
@@ -171,18 +175,6 @@ def ensemble_score(
     )
 
 
-def seed_scores(
-    models: Sequence[nn.Module], data: SplitData, train: torch.Tensor
-) -> tuple[tuple[float, float], tuple[float, float]]:
-    """One seed's ensemble of ``models``: ``((train accuracy, loss), (val accuracy,
-    loss))`` on its training rows ``train`` and its validation set."""
-    out = []
-    for index in (train, data.val_index):
-        probs = probabilities(models, data.x[index])
-        out.append(accuracy_and_loss(probs, data.y[index]))
-    return out[0], out[1]
-
-
 def on_test(models: Sequence[nn.Module], data: SplitData) -> tuple[float, float]:
     """Accuracy and log loss of the ensemble of ``models`` on ``data``'s test split."""
     probs = probabilities(models, data.x[data.test_index])
@@ -242,15 +234,15 @@ def networks(runner: Trained, members: Members, seed: int) -> list[nn.Module]:
 def member_probabilities(
     runner: Trained, members: Members, seed: int, index: torch.Tensor
 ) -> torch.Tensor:
-    """Mean softmax ``(N, C)`` of ``seed``'s member networks on the rows ``index``, each
-    member reading the rows as its own run's data encodes them (members may differ in
-    their tabular input encoding: :mod:`.copies`)."""
-    probs = []
-    for c in members.configs:
-        run = c.replace(seed=seed)
-        x = runner.split_data(run).x[index]
-        probs.append(runner.model(run).eval()(x).softmax(-1))
-    return torch.stack(probs).mean(0)
+    """Mean softmax ``(N, C)`` of ``seed``'s member networks (:func:`networks`) on the
+    rows ``index``, each member reading the rows as its own run's data encodes them
+    (members may differ in their tabular input encoding: :mod:`.copies`)."""
+    nets = networks(runner, members, seed)
+    outputs = []
+    for run, net in zip(members.runs, nets, strict=True):
+        x = runner.split_data(run.replace(seed=seed)).x[index]
+        outputs.append(net.eval()(x))
+    return mean_softmax(outputs)
 
 
 def score_members(runner: Trained, members: Members, epochs: float) -> Score:
@@ -263,9 +255,6 @@ def score_members(runner: Trained, members: Members, epochs: float) -> Score:
         train = data.train_index(
             train_size=first.train_size, train_per_class=first.train_per_class
         )
-        if len({c.inputs for c in members.configs}) == 1:
-            per_seed.append(seed_scores(networks(runner, members, seed), data, train))
-            continue
         rows = []
         for index in (train, data.val_index):
             probs = member_probabilities(runner, members, seed, index)
@@ -276,9 +265,7 @@ def score_members(runner: Trained, members: Members, epochs: float) -> Score:
 
 def test_members(runner: Trained, members: Members, seed: int) -> tuple[float, float]:
     """Accuracy and log loss of ``seed``'s ensemble of ``members`` on its test split."""
-    data = runner.split_data(members.configs[0].replace(seed=seed))
-    if len({c.inputs for c in members.configs}) == 1:
-        return on_test(networks(runner, members, seed), data)
+    data = runner.split_data(members.runs[0].replace(seed=seed))
     probs = member_probabilities(runner, members, seed, data.test_index)
     return accuracy_and_loss(probs, data.y[data.test_index])
 
