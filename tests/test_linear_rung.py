@@ -58,3 +58,21 @@ def test_recipe_of_the_linear_rung_builds_logistic_regression():
     reference = build_model(config, (7,), 3)
     assert [type(m) for m in namespace["model"]] == [type(m) for m in reference]
     assert sum(p.numel() for p in namespace["model"].parameters()) == 7 * 3 + 3
+
+
+def test_the_linear_rung_has_a_validation_curve_over_its_weight_decay():
+    from nooverfit.studies.remedy_curves import remedy_curves
+    from nooverfit.studies.result import Variant
+    from nooverfit.studies.select import Score
+
+    base = RunConfig(width=256, epochs=5)
+
+    def variant(config, acc):
+        s = Score(acc, 0.0, 0.5, 1.0, 0.0, 0.0, 1.0 - acc, 5, 1, (acc,))
+        return Variant(config.label, "linear", config, s, "healthy", ())
+
+    rung = plan.remedy_variants(base, plan.get_budget("quick"), tabular=True)["linear"]
+    linear = [variant(c, a) for c, a in zip(rung, (0.6, 0.7, 0.65), strict=True)]
+    (curve,) = remedy_curves(variant(base, 0.5), {"linear": linear})
+    assert curve.param == "linear_decay"
+    assert list(curve.values) == [0.0, 0.1, 1.0] and curve.chosen == 0.1
