@@ -23,8 +23,16 @@ def test_pretrain_then_train_with_transfer(tmp_path):
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["transfer"] == {"pretrained": str(source), "strategy": "head"}
+    transfer = metrics["transfer"]
+    assert (transfer["pretrained"], transfer["strategy"]) == (str(source), "head")
+    # The network trained is the source's (its config says so), not the --model's.
+    assert transfer["architecture"]["config"] == loaded.config.to_dict()
     assert metrics["num_parameters"] == 64 * 10 + 10  # only the new 10-class head trains
+    # audit --model rebuilds that network from metrics.json alone and loads its weights.
+    result = runner.invoke(
+        app, ["audit", "digits", "--model", str(out), "--space", "features", "--json"]
+    )
+    assert result.exit_code == 0, result.output
 
 
 def test_pretrain_rotation_pretext(tmp_path):

@@ -220,6 +220,10 @@ def test_image_models_take_arrays_as_the_loader_gives_them(tmp_path):
     # (pixels / 16): refused, not answered with a lower accuracy
     with pytest.raises(BadInput, match=r"range from 0 to 16, but .* from 0 to 1; expected"):
         model.predict(flat * 16)
+    # ... and so are pixels / 255 (16 times too small), while a blank image passes
+    with pytest.raises(BadInput, match=r"range from 0 to 0.0627.* an eighth or less"):
+        model.predict(flat * 16 / 255)
+    assert len(model.predict(np.zeros((1, 64)))) == 1
 
 
 def test_the_default_studys_folder_predicts_its_test_accuracy(tiny_study):

@@ -138,8 +138,12 @@ def check_scale(raw: np.ndarray, trained: Sequence[float] | None, kind: str) -> 
     A network fed pixels on another scale (scikit-learn's digits as 0-16 where the study
     trained on ``pixels / 16``) answers without complaint and loses accuracy: the study's
     digits model drops from 96.7 % to 94.7 % on its own test split. Raw samples more than
-    one training span outside the training range are refused. Tabular rows are not
-    checked: new rows may rightly lie beyond the training pool's range.
+    one training span outside the training range are refused, and so are images whose
+    values all fit in an eighth of it (pixels / 255 where the network trained on
+    pixels / 16 span a sixteenth, and score 28 % where the right scale scores 98 %); a
+    blank image (one value) passes. Audio is not checked for that (a quiet recording is
+    still a recording), nor are tabular rows at all: new rows may rightly lie beyond the
+    training pool's range.
 
     Raises:
         BadInput: names both ranges and the scale expected.
@@ -157,6 +161,12 @@ def check_scale(raw: np.ndarray, trained: Sequence[float] | None, kind: str) -> 
             f"inputs range from {low:g} to {high:g}, but the network trained on values from "
             f"{lo:g} to {hi:g}; expected samples on that scale (as load_dataset gives them, "
             "e.g. digits' pixels / 16)"
+        )
+    if kind == "image" and 0 < high - low < span / 8:
+        raise BadInput(
+            f"inputs range from {low:g} to {high:g}, an eighth or less of the {lo:g} to "
+            f"{hi:g} the network trained on; expected samples on that scale (as "
+            "load_dataset gives them, e.g. digits' pixels / 16, not / 255)"
         )
 
 

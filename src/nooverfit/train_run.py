@@ -77,13 +77,20 @@ def train_run(
     """
     start = time.perf_counter()
     train_idx = data.split.train(
-        data.dataset.y, train_size=config.train_size, train_per_class=config.train_per_class
+        data.dataset.y,
+        train_size=config.train_size,
+        train_per_class=config.train_per_class,
+        names=data.dataset.classes,
     )
     extra: list[Callback] = []
     optim = None
+    architecture = None
     if pretrained is None:
         network: nn.Module = network_for(config, data)
     else:
+        from nooverfit.transfer.architecture import record
+
+        architecture = record(pretrained, config, data.in_shape)
         source = as_pretrained(pretrained, config=config, in_shape=data.in_shape)
         prepared = transfer_model(source, data, strategy=transfer, seed=config.seed)
         network, extra, optim = prepared.model, prepared.callbacks(), prepared.optimizer(config)
@@ -97,7 +104,13 @@ def train_run(
         "data": data_name,
         "device": str(data.device),
         "num_parameters": num_parameters,
-        "transfer": {"pretrained": pretrained, "strategy": transfer} if pretrained else None,
+        # A transfer network is the source's architecture (config's model fields are not
+        # used): recorded so that the weights can be loaded again (``audit --model``).
+        "transfer": (
+            {"pretrained": pretrained, "strategy": transfer, "architecture": architecture}
+            if pretrained
+            else None
+        ),
         "epochs_run": len(history),
         "stop_reason": history.stop_reason,
         "best_epoch": history.epoch[best],

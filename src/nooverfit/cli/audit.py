@@ -34,7 +34,25 @@ def load_run(run: Path, dataset: Dataset) -> tuple[torch.nn.Module, Split]:
         )
     metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
     config = RunConfig.from_dict(metrics["config"])
-    model = network_for(config, dataset)
+    transfer = metrics.get("transfer") or {}
+    if transfer.get("architecture"):  # the source's architecture, prepared as train did
+        from nooverfit.transfer.architecture import prepared
+
+        model = prepared(
+            transfer["architecture"],
+            config,
+            transfer["strategy"],
+            dataset.in_shape,
+            dataset.kind,
+            dataset.num_classes,
+        )
+    elif transfer:
+        raise ValueError(
+            f"{run} was trained from a pretrained network whose architecture metrics.json "
+            "does not record (an older nooverfit train); expected transfer.architecture"
+        )
+    else:
+        model = network_for(config, dataset)
     model.load_state_dict(read_checkpoint(weights, what="weights"))
     return model, Split.from_dict(metrics["split"])
 

@@ -20,10 +20,10 @@ from matplotlib.patches import Patch
 
 from nooverfit.history import History
 from nooverfit.studies.curves import LearningCurve, ValidationCurve
-from nooverfit.studies.select import improves, kept_epoch
+from nooverfit.studies.select import kept_epoch
 
 if TYPE_CHECKING:
-    from nooverfit.studies.evidence import Evidence
+    from nooverfit.studies.evidence import Evidence, PairedDifference
     from nooverfit.studies.result import StudyResult
 
 TRAIN, VAL, BEST, GREY = "#1f77b4", "#d62728", "#2ca02c", "#999999"
@@ -106,7 +106,7 @@ def curve_view(curve: ValidationCurve) -> CurveView:
         edge = "larger"
     name = LABELS.get(curve.param, curve.param)
     shaded = {r for _, _, r in spans}
-    parts = [f"Chosen {name} = {curve.chosen:g} (best mean validation accuracy)."]
+    parts = [f"Chosen {name} = {curve.chosen:g} ({_why_chosen(curve, i)})."]
     below, above = x[:i], x[i + 1 :]
     for side, values in (("below", below), ("above", above)):
         if not values:
@@ -125,6 +125,20 @@ def curve_view(curve: ValidationCurve) -> CurveView:
             "accuracies are from then and their region is not shaded."
         )
     return CurveView(curve.param, log, tuple(spans), edge, " ".join(parts))
+
+
+def _why_chosen(curve: ValidationCurve, i: int) -> str:
+    """The chosen value's standing on the curve, as measured: the best mean validation
+    accuracy (naming the values that tie it), or how far it is from the best."""
+    best = max(curve.val)
+    if curve.val[i] < best - 1e-9:
+        top = curve.values[curve.val.index(best)]
+        return (
+            f"chosen on validation at {100 * curve.val[i]:.1f} %; the best mean, "
+            f"{100 * best:.1f} %, is at {top:g}"
+        )
+    ties = [f"{v:g}" for j, v in enumerate(curve.values) if j != i and curve.val[j] >= best - 1e-9]
+    return "best mean validation accuracy" + (f", tied with {', '.join(ties)}" if ties else "")
 
 
 def plot_validation_curve(curve: ValidationCurve, *, ax: Axes | None = None) -> Figure:
@@ -194,6 +208,13 @@ class RemedyRow:
     high: float
 
 
+def _kind(d: PairedDifference) -> str:
+    """ "helped" where the drawn interval lies above 0: the figure, the report's table and
+    the CLI read one rule (the interval), so a bar whose interval holds 0 is never green
+    beside a table that calls it within noise."""
+    return "helped" if d.interval.reading == "better" else "no gain"
+
+
 def remedy_rows(result: StudyResult, ev: Evidence) -> tuple[RemedyRow, ...]:
     """The remedies figure's rows: baseline, the remedies ranked by the evidence, the
     other combinations (or a tuned configuration) and the recommendation; in %."""
@@ -208,7 +229,7 @@ def remedy_rows(result: StudyResult, ev: Evidence) -> tuple[RemedyRow, ...]:
         rows.append(
             RemedyRow(
                 _label(d.role.replace("_", " "), d.name),
-                "helped" if o.helped else "no gain",
+                _kind(d),
                 100 * o.chosen.score.val_accuracy,
                 100 * o.chosen.score.val_accuracy_std,
                 100 * i.mean,
@@ -223,8 +244,7 @@ def remedy_rows(result: StudyResult, ev: Evidence) -> tuple[RemedyRow, ...]:
             rows.append(
                 RemedyRow(
                     _label(d.role, d.name),
-                    # the remedies' rule (RemedyOutcome.helped), not the sign of the mean
-                    "helped" if improves(v.score, b) else "no gain",
+                    _kind(d),
                     100 * v.score.val_accuracy,
                     100 * v.score.val_accuracy_std,
                     100 * i.mean,

@@ -150,6 +150,8 @@ def study(
     )
     result = run_plan(stages, session, asked, start=start)
     result.extras["call"] = opts.call(data, data_options)
+    if command := opts.command(data, data_options):  # the CLI records the line it ran
+        result.extras.setdefault("command", command)
     return result
 
 
@@ -251,6 +253,7 @@ def run_plan(
         seconds=time.perf_counter() - start,
         nooverfit=__version__,
         torch=torch.__version__,
+        kind=dataset.kind,
     )
     return StudyResult(
         settings=settings,
