@@ -76,3 +76,10 @@ def test_the_linear_rung_has_a_validation_curve_over_its_weight_decay():
     (curve,) = remedy_curves(variant(base, 0.5), {"linear": linear})
     assert curve.param == "linear_decay"
     assert list(curve.values) == [0.0, 0.1, 1.0] and curve.chosen == 0.1
+
+
+def test_the_tabular_report_explains_the_linear_rung():
+    from nooverfit.techniques import techniques
+
+    assert "logistic regression" in techniques("tabular")["Linear model (tabular data)"]
+    assert "Linear model (tabular data)" not in techniques("image")
