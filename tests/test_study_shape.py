@@ -67,10 +67,10 @@ def test_the_plan_orders_a_studys_stages():
     ]
     remedies = stages[0]
     assert isinstance(remedies, plan.RemediesStage)
-    # the input encodings only for tabular data, annealing only when the budget asks,
-    # cutout and test-time shifts only for images with a budget that asks
+    # the input encodings and the linear rung only for tabular data, annealing only when
+    # the budget asks, cutout and test-time shifts only for images with a budget that asks
     assert [name for name, _ in remedies.grids] == [
-        r for r in plan.REMEDIES if r not in ("inputs", "cosine", "cutout", "tta")
+        r for r in plan.REMEDIES if r not in ("inputs", "linear", "cosine", "cutout", "tta")
     ]
     tabular = plan.study_stages(baseline, TINY, tabular=True)[0]
     assert isinstance(tabular, plan.RemediesStage)

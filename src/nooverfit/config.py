@@ -142,8 +142,9 @@ class RunConfig:
             raise ValueError(f"mixup must be in [0, {MAX_MIXUP:g}], got {self.mixup!r}")
         for name in ("width", "depth", "batch_size", "epochs"):
             value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+            least = 0 if name == "depth" and self.model == "mlp" else 1  # 0: no hidden layer
+            if not isinstance(value, int) or value < least:
+                raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
         if not math.isfinite(self.lr) or self.lr <= 0:
             raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
         if not 0 <= self.augment <= 1:

@@ -73,6 +73,12 @@ TECHNIQUES = {
         "thresholds a tree would find, instead of one slope (tried against plain "
         "standardization, kept only when it wins on validation)."
     ),
+    "Linear model (tabular data)": (
+        "The network without hidden layer: logistic regression, one weight per feature and "
+        "class, with a tuned weight decay. Where the signal is close to linear and the rows "
+        "few, it fits as well as a network with far less to overfit (tried against the "
+        "baseline, kept only when it wins on validation; ensembles may also use it)."
+    ),
     "Transfer learning": (
         "Starts from a network trained on a larger related data set and retrains only the "
         "layers that must change (often the input and output layers), so the few training "
@@ -88,6 +94,7 @@ ONLY_FOR = {
     "Test-time shifts": "image",
     "Data augmentation (tabular data)": "tabular",
     "Input encoding (tabular data)": "tabular",
+    "Linear model (tabular data)": "tabular",
     "Data augmentation (audio)": "audio",
 }
 

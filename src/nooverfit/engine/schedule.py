@@ -85,6 +85,8 @@ def config_params(config: RunConfig, in_shape: Sequence[int], classes: int) -> i
             params, prev = params + 9 * c * prev + 3 * c, c
             params += (config.convs - 1) * (9 * c * c + 3 * c)  # the block's other convs
         return params + prev * features * classes  # output layer, bounded by an unpooled map
+    if d == 0:  # logistic regression
+        return features * classes + classes
     return features * w + (d - 1) * w * w + w * classes + 3 * d * w + classes
 
 

@@ -46,6 +46,7 @@ LABELS = {
     "annealed_augment": "augmentation strength, cosine-annealed learning rate",
     "search_trials": "combinations tried (joint search; best so far)",
     "pseudo_threshold": "least confidence of a pseudo-label (unlabeled pool samples)",
+    "linear_decay": "weight decay, linear model",
 }
 
 

@@ -43,6 +43,10 @@ class StudyBudget:
         inputs: encodings of tabular features tried against the standard scaling
             (:data:`nooverfit.data.tabular.SCALINGS`; tabular data and nooverfit's own
             networks only, since an encoding changes the input width).
+        linear: decoupled weight decays of the linear rung (tabular MLPs only): the
+            network without hidden layer, logistic regression, at ten times the rate;
+            () for none. 3 runs per seed of a linear model: +0-3 % of a tabular
+            study's CPU time (``bench/tabular.py``, side by side).
         augment_epochs: epochs of the augment remedy's runs, as a multiple of the
             baseline's (a remedy that slows learning is not judged at the baseline's
             epoch); None: the data's own
@@ -92,6 +96,7 @@ class StudyBudget:
     mixup: tuple[float, ...] = (0.2, 0.4)
     ema: tuple[float, ...] = (0.99, 0.999)
     inputs: tuple[str, ...] = ("ple",)
+    linear: tuple[float, ...] = (0.0, 0.1, 1.0)
     augment_epochs: float | None = None
     cosine: bool = False
     search: int = 0

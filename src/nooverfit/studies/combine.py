@@ -38,6 +38,8 @@ def combine(baseline: RunConfig, chosen: dict[str, RunConfig]) -> list[RunConfig
             merged = merged.replace(tta=True)
         elif name == "capacity":
             merged = merged.replace(width=cfg.width)
+        elif name == "linear":
+            merged = merged.replace(depth=0, lr=cfg.lr)
         elif name == "inputs":
             merged = merged.replace(inputs=cfg.inputs)
         elif name == "cosine":

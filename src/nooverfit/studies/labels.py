@@ -20,6 +20,7 @@ _LABELS: tuple[tuple[str, Callable[[Any], str]], ...] = (
     ("augment", lambda v: f"augment={v:g}"),
     ("cutout", lambda v: f"cutout={v:g}"),
     ("width", lambda v: f"width={v}"),
+    ("depth", lambda v: "linear" if v == 0 else f"depth={v}"),
     ("cosine", lambda v: "cosine lr" if v else "constant lr"),
     ("inputs", lambda v: f"inputs {v}"),
     ("convs", lambda v: f"{v} convs per block"),

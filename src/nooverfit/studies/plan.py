@@ -20,6 +20,7 @@ from nooverfit.studies.budget import BUDGETS as BUDGETS
 from nooverfit.studies.budget import StudyBudget as StudyBudget
 from nooverfit.studies.budget import epochs_for as epochs_for
 from nooverfit.studies.budget import get_budget as get_budget
+from nooverfit.studies.labels import describe
 from nooverfit.studies.transfer_stage import STUDY_STRATEGIES, transfer_config
 
 #: Remedies in report order; each regularizes more as its value grows, except capacity.
@@ -35,6 +36,7 @@ REMEDIES = (
     "cutout",
     "tta",
     "capacity",
+    "linear",
     "inputs",
     "cosine",
 )
@@ -80,6 +82,11 @@ def remedy_variants(
         else [],
         "tta": [b.replace(tta=True, label="test-time shifts")] if images and budget.tta else [],
         "capacity": [b.replace(width=w, label=f"width={w}") for w in widths],
+        # no hidden layer: logistic regression (models.mlp, depth 0) with decoupled weight
+        # decay, at ten times the rate (a convex fit that Adam's small steps leave short);
+        # where the signal is linear and the rows few, tuned logistic regression beats the
+        # networks trained on them (bench/tabular.py: birthwt, mode)
+        "linear": [_linear(b, v) for v in budget.linear] if tabular and b.model == "mlp" else [],
         "inputs": [b.replace(inputs=e, label=f"inputs {e}") for e in budget.inputs]
         if tabular
         else [],
@@ -97,6 +104,11 @@ def remedy_variants(
             ),
         ]
     return variants
+
+
+def _linear(baseline: RunConfig, decay: float) -> RunConfig:
+    config = baseline.replace(depth=0, lr=10 * baseline.lr, weight_decay=decay)
+    return config.replace(label=describe(config, baseline))
 
 
 def learning_curve_sizes(budget: StudyBudget, available: int) -> list[int]:

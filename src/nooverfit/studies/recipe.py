@@ -81,7 +81,8 @@ def _pytorch(c: RunConfig, classes: int, kind: str) -> str:
             if c.dropout:
                 block.append(f"nn.Dropout({_number(c.dropout)})")
             lines.append("    " + ", ".join(block) + ",")
-        lines.append(f"    nn.Linear({c.width}, {classes}))")
+        last = f"nn.Linear({c.width}, {classes})" if c.depth else f"nn.LazyLinear({classes})"
+        lines.append(f"    {last})")  # depth 0: the linear rung, logistic regression
     lines.append("model(torch.zeros(2, *x_train.shape[1:]))  # sizes the lazy layers")
     lines += _pytorch_optimizer(c)
     if c.augment:

