@@ -144,3 +144,26 @@ def test_predict_takes_a_npy_array_of_images(tiny_study, tmp_path):
         "not a .npy file",
         "expected a .npy file of shape (N, 1, 8, 8)",
     )
+
+
+def test_predict_scores_labels_as_the_study_read_them(folder, tmp_path):
+    """The target written ``yes``/``no`` scores by text; an empty label is not scored (it
+    was counted wrong before)."""
+    study, path = folder
+    lines = path.read_text().splitlines()
+    target = lines[0].split(",").index("label")
+    blank = [lines[0]] + [
+        ",".join("" if j == target else c for j, c in enumerate(line.split(",")))
+        if i < 2
+        else line
+        for i, line in enumerate(lines[1:11])
+    ]
+    new = tmp_path / "new.csv"
+    new.write_text("\n".join(blank) + "\n")
+    out = tmp_path / "p.csv"
+    result = runner.invoke(app, ["predict", str(study), "--data", str(new), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    predicted = [r["prediction"] for r in csv.DictReader(out.open())]
+    truth = [r["label"] for r in csv.DictReader(new.open())]
+    right = sum(p == t for p, t in zip(predicted[2:], truth[2:], strict=True))
+    assert f"({right}/8; 2 rows without a label not scored)" in result.output

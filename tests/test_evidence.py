@@ -69,3 +69,32 @@ def test_evidence_reports_every_seeds_verdict(tiny_study):
     got = [result.runs[k].diagnosis.verdict.value for k in result.baseline.runs]
     assert [v.verdict for v in ev.verdicts] == got
     assert ev.agree == got.count(ev.verdict) == max(got.count(v) for v in got)
+
+
+def test_accuracy_intervals_stay_within_plus_minus_100_points():
+    """Two seeds at -0.3 and +0.5: the t interval reaches about [-5, +5]; a difference of
+    accuracies cannot, so the bounds are cut there (the mean and reading are unchanged)."""
+    raw = t_interval([-0.3, 0.5])
+    assert raw.low < -1 and raw.high > 1
+    d = paired("x", "dropout", "val_accuracy", [0, 1], [0.6, 0.9], [0.9, 0.4])
+    assert (d.interval.low, d.interval.high) == (-1.0, 1.0)
+    assert d.interval.mean == pytest.approx(raw.mean) and d.interval.reading == "within noise"
+
+
+@pytest.mark.parametrize(
+    ("verdicts", "share"),
+    [
+        (["o", "o", "o"], "all 3 seeds"),
+        (["o", "u", "o"], "2 of 3 seeds (the majority)"),
+        (["u", "o"], "1 of 2 seeds (no majority; the first seed's of the most common)"),
+    ],
+)
+def test_the_verdicts_share_says_majority_only_when_there_is_one(verdicts, share, tiny_study):
+    import dataclasses
+
+    from nooverfit.studies.evidence import SeedVerdict
+
+    seeds = tuple(SeedVerdict(seed=i, verdict=v, onset_epoch=None) for i, v in enumerate(verdicts))
+    top = max(verdicts.count(v) for v in verdicts)
+    ev = dataclasses.replace(evidence(tiny_study[0]), verdicts=seeds, agree=top)
+    assert ev.share == share

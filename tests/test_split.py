@@ -124,8 +124,14 @@ def test_split_train_errors_when_a_class_is_too_small(digits):
 
 def test_make_split_errors_when_a_class_is_too_small():
     y = np.array([0] * 20 + [1] * 20 + [2])
-    with pytest.raises(BadInput, match="class label 2 has only 1 sample"):
+    with pytest.raises(BadInput, match="class 2 has only 1 sample"):
         make_split(y, seed=0)
+    # with the class names, errors name the class as the user wrote it, not its position
+    with pytest.raises(BadInput, match="class 'k10' has only 1 sample"):
+        make_split(y, seed=0, names=["a", "b", "k10"])
+    split = make_split(y[:40], seed=0)
+    with pytest.raises(ValueError, match=r"class 'no' has only 12 .* at most 12"):
+        split.train(y[:40], train_per_class=40, names=["no", "yes"])
 
 
 @pytest.mark.parametrize("y", [np.zeros(30, dtype=np.int64), np.array([], dtype=np.int64)])

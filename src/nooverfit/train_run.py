@@ -77,7 +77,10 @@ def train_run(
     """
     start = time.perf_counter()
     train_idx = data.split.train(
-        data.dataset.y, train_size=config.train_size, train_per_class=config.train_per_class
+        data.dataset.y,
+        train_size=config.train_size,
+        train_per_class=config.train_per_class,
+        names=data.dataset.classes,
     )
     extra: list[Callback] = []
     optim = None

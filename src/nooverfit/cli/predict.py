@@ -66,11 +66,20 @@ def predict_command(
 
     truth = csv_labels(data, model.columns)
     if truth is not None:  # the rows came with their labels: how many it got right
-        right = sum(model.classes[k] == t for k, t in zip(labels, truth, strict=True))
+        from nooverfit.data.labels import same_label
+
+        # Labels compared as the study read them (2 and 2.0 are one class); rows with an
+        # empty label are not scored.
+        pairs = [(model.classes[k], t) for k, t in zip(labels, truth, strict=True) if t]
+        right = sum(same_label(p, t) for p, t in pairs)
         target = model.columns.target if model.columns else ""
-        console.print(
-            f"accuracy on the {target!r} column: {right / len(truth):.4f} ({right}/{len(truth)})"
-        )
+        skipped = len(truth) - len(pairs)
+        unlabeled = f"; {skipped} rows without a label not scored" if skipped else ""
+        if pairs:
+            console.print(
+                f"accuracy on the {target!r} column: {right / len(pairs):.4f} "
+                f"({right}/{len(pairs)}{unlabeled})"
+            )
 
 
 def _check_out(out: Path | None, *, data: Path, folder: Path) -> None:

@@ -214,8 +214,7 @@ def _summary(result: StudyResult) -> None:
         + (f" from epoch {v.onset_epoch}" if v.onset_epoch is not None else "")
         for v in ev.verdicts
     )
-    agree = f"all {n} seeds" if ev.unanimous else f"{ev.agree} of {n} seeds (majority)"
-    console.print(f"Baseline verdict: [bold]{word(ev.verdict)}[/] on {agree} — {seeds}")
+    console.print(f"Baseline verdict: [bold]{word(ev.verdict)}[/] on {ev.share} — {seeds}")
 
     def interval(d: PairedDifference) -> str:
         i = d.interval

@@ -154,4 +154,27 @@ def load_dataset(spec: str, **options: Any) -> Dataset:
         known = ", ".join(sorted(_REGISTRY))
         raise ValueError(f"unknown data set {spec!r}; expected one of: {known} (csv:PATH, ...)")
     loader, _ = _REGISTRY[name]
+    _check_options(loader, options)
     return loader(arg if sep else None, **options)
+
+
+def _check_options(loader: Loader, options: dict[str, Any]) -> None:
+    """Refuse an option no registered loader takes (``seedz=1`` was swallowed by the
+    loaders' ``**_``, which exists so that every loader accepts the options common to the
+    command line). A loader whose own ``**kwargs`` is not ``**_`` reads them itself."""
+    import inspect
+
+    def named(f: Loader) -> tuple[set[str], bool]:
+        params = inspect.signature(f).parameters.values()
+        free = any(p.kind is p.VAR_KEYWORD and p.name != "_" for p in params)
+        return {p.name for p in params if p.kind is not p.VAR_KEYWORD}, free
+
+    if named(loader)[1]:
+        return
+    known = set().union(*(named(f)[0] for f, _ in _REGISTRY.values())) - {"arg"}
+    if unknown := sorted(set(options) - known):
+        raise ValueError(
+            f"unknown data set option{'s' if len(unknown) > 1 else ''} "
+            f"{', '.join(unknown)}; expected study options or loader options such as "
+            f"{', '.join(sorted(known))}"
+        )

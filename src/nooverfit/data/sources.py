@@ -14,6 +14,7 @@ import numpy as np
 from nooverfit.data.columns import encode_columns
 from nooverfit.data.dataset import Dataset, register_dataset
 from nooverfit.data.fitted import record_columns
+from nooverfit.data.labels import merge_spellings, natural
 from nooverfit.errors import BadInput
 
 
@@ -186,7 +187,7 @@ def load_csv(
     check_rows(path, header, body, numbers)
     # Numeric columns as they are, text columns one-hot (data/columns.py).
     names, cells = [header[i] for i in features], [[row[i] for row in body] for i in features]
-    x, encoded = encode_columns(names, cells, order=_natural, where=f" of {path}", numbers=numbers)
+    x, encoded = encode_columns(names, cells, order=natural, where=f" of {path}", numbers=numbers)
     if not features:  # only the label: no column to count the rows by
         x = np.zeros((len(body), 0), dtype=np.float32)
     labels = [row[t].strip() for row in body]
@@ -199,20 +200,14 @@ def load_csv(
             f"({rows} {shown}); "
             "expected a label in every row (fill those rows or remove them)"
         )
-    classes = sorted(set(labels), key=_natural)
+    labels = merge_spellings(labels)  # 2 and 2.0 are one class
+    classes = sorted(set(labels), key=natural)
     lookup = {c: k for k, c in enumerate(classes)}
     y = np.array([lookup[v] for v in labels], dtype=np.int64)
     groups = np.array([row[g].strip() for row in body]) if group is not None else None
     # recorded for saved models, which encode new rows alike (data/fitted.py)
     columns = record_columns(names, cells, encoded, x, target)
     return Dataset(f"csv:{path}", x, y, tuple(classes), "tabular", groups=groups, columns=columns)
-
-
-def _natural(label: str) -> tuple[int, float | str]:
-    try:
-        return (0, float(label))
-    except ValueError:
-        return (1, label)
 
 
 def load_folder(arg: str | None, *, image_size: int | None = None, **_: Any) -> Dataset:

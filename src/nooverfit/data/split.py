@@ -18,6 +18,8 @@ from sklearn.model_selection import train_test_split
 from nooverfit.errors import BadInput
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from nooverfit.data.dataset import Dataset
 
 
@@ -38,7 +40,12 @@ class Split:
     seed: int
 
     def train(
-        self, y: np.ndarray, *, train_size: int | None = None, train_per_class: int | None = None
+        self,
+        y: np.ndarray,
+        *,
+        train_size: int | None = None,
+        train_per_class: int | None = None,
+        names: Sequence[str] | None = None,
     ) -> np.ndarray:
         """Training indices, in pool order: the whole pool, its first ``train_per_class``
         of each class, or ``train_size`` samples in proportion to the classes.
@@ -61,8 +68,9 @@ class Split:
                 members = np.flatnonzero(labels == c)
                 if len(members) < train_per_class:
                     raise ValueError(
-                        f"train_per_class={train_per_class} but class {c} has only "
-                        f"{len(members)} samples in the training pool"
+                        f"train_per_class={train_per_class} but class {_name(int(c), names)} has "
+                        f"only {len(members)} samples in the training pool; expected at most "
+                        f"{len(members)} (or 0 for the whole pool)"
                     )
                 chosen.append(members[:train_per_class])
             return self.pool[np.sort(np.concatenate(chosen))]
@@ -106,7 +114,12 @@ def _size(value: float | int, name: str) -> float | int:
 
 
 def make_split(
-    y: np.ndarray, *, test: float | int = 0.25, val: float | int = 0.2, seed: int = 0
+    y: np.ndarray,
+    *,
+    test: float | int = 0.25,
+    val: float | int = 0.2,
+    seed: int = 0,
+    names: Sequence[str] | None = None,
 ) -> Split:
     """Split sample indices into a permuted training pool, validation and test sets.
 
@@ -116,12 +129,13 @@ def make_split(
         val: validation fraction of what remains after the test split, or a count
             (default 0.2).
         seed: seed of both stratified splits and of the pool order.
+        names: the class names, for errors (default: the labels).
 
     Raises:
         ValueError: if a split would be empty or a class is too small to stratify.
     """
     y = np.asarray(y)
-    _check_classes(y)
+    _check_classes(y, names)
     index = np.arange(len(y))
     try:
         rest, test_idx = train_test_split(
@@ -145,18 +159,24 @@ def make_split(
 MIN_PER_CLASS = 3
 
 
-def _check_classes(y: np.ndarray) -> None:
+def _name(label: int, names: Sequence[str] | None) -> str:
+    """A class as errors name it: its name where known (``'yes'``), else its label."""
+    return repr(names[label]) if names is not None else repr(label)
+
+
+def _check_classes(y: np.ndarray, names: Sequence[str] | None = None) -> None:
     """Fewer than two classes, or a class too small for three splits, is bad input."""
     labels, counts = np.unique(y, return_counts=True)
     if len(labels) < 2:
-        found = f"one class only (label {labels[0].item()!r})" if len(labels) else "no samples"
+        one = _name(int(labels[0]), names) if len(labels) else ""
+        found = f"one class only ({one})" if len(labels) else "no samples"
         raise BadInput(
             f"the data has {found}; expected at least 2 classes to train and compare networks"
         )
     if counts.min() < MIN_PER_CLASS:
-        small = labels[np.argmin(counts)].item()
+        small = _name(int(labels[np.argmin(counts)]), names)
         raise BadInput(
-            f"class label {small!r} has only {counts.min()} sample(s); a train/val/test split "
+            f"class {small} has only {counts.min()} sample(s); a train/val/test split "
             f"needs at least {MIN_PER_CLASS} per class (remove or merge it, or add samples)"
         )
 
@@ -205,4 +225,4 @@ def split_dataset(
         return make_group_split(
             dataset.y, dataset.groups, train_groups=dataset.train_groups, seed=seed
         )
-    return make_split(dataset.y, test=test, val=val, seed=seed)
+    return make_split(dataset.y, test=test, val=val, seed=seed, names=dataset.classes)

@@ -52,7 +52,10 @@ class SplitData:
     ) -> torch.Tensor:
         """Indices of the training subset (see :meth:`Split.train`), on ``device``."""
         idx = self.split.train(
-            self.dataset.y, train_size=train_size, train_per_class=train_per_class
+            self.dataset.y,
+            train_size=train_size,
+            train_per_class=train_per_class,
+            names=self.dataset.classes,
         )
         return torch.as_tensor(idx, device=self.device)
 

@@ -128,7 +128,10 @@ def run_flops(
         factory: the user's module factory, if the study has one.
     """
     train = data.split.train(
-        data.dataset.y, train_size=config.train_size, train_per_class=config.train_per_class
+        data.dataset.y,
+        train_size=config.train_size,
+        train_per_class=config.train_per_class,
+        names=data.dataset.classes,
     )
     return training_flops(
         config_flops(config, data, factory=factory),

@@ -20,10 +20,10 @@ from matplotlib.patches import Patch
 
 from nooverfit.history import History
 from nooverfit.studies.curves import LearningCurve, ValidationCurve
-from nooverfit.studies.select import improves, kept_epoch
+from nooverfit.studies.select import kept_epoch
 
 if TYPE_CHECKING:
-    from nooverfit.studies.evidence import Evidence
+    from nooverfit.studies.evidence import Evidence, PairedDifference
     from nooverfit.studies.result import StudyResult
 
 TRAIN, VAL, BEST, GREY = "#1f77b4", "#d62728", "#2ca02c", "#999999"
@@ -193,6 +193,13 @@ class RemedyRow:
     high: float
 
 
+def _kind(d: PairedDifference) -> str:
+    """ "helped" where the drawn interval lies above 0: the figure, the report's table and
+    the CLI read one rule (the interval), so a bar whose interval holds 0 is never green
+    beside a table that calls it within noise."""
+    return "helped" if d.interval.reading == "better" else "no gain"
+
+
 def remedy_rows(result: StudyResult, ev: Evidence) -> tuple[RemedyRow, ...]:
     """The remedies figure's rows: baseline, the remedies ranked by the evidence, the
     other combinations (or a tuned configuration) and the recommendation; in %."""
@@ -207,7 +214,7 @@ def remedy_rows(result: StudyResult, ev: Evidence) -> tuple[RemedyRow, ...]:
         rows.append(
             RemedyRow(
                 _label(d.role.replace("_", " "), d.name),
-                "helped" if o.helped else "no gain",
+                _kind(d),
                 100 * o.chosen.score.val_accuracy,
                 100 * o.chosen.score.val_accuracy_std,
                 100 * i.mean,
@@ -222,8 +229,7 @@ def remedy_rows(result: StudyResult, ev: Evidence) -> tuple[RemedyRow, ...]:
             rows.append(
                 RemedyRow(
                     _label(d.role, d.name),
-                    # the remedies' rule (RemedyOutcome.helped), not the sign of the mean
-                    "helped" if improves(v.score, b) else "no gain",
+                    _kind(d),
                     100 * v.score.val_accuracy,
                     100 * v.score.val_accuracy_std,
                     100 * i.mean,

@@ -80,8 +80,15 @@ class Interval:
         return "better" if self.mean > 0 else "worse"
 
 
-def t_interval(values: Sequence[float], *, level: float = LEVEL) -> Interval:
-    """The t confidence interval of the mean of ``values`` (differences, one per seed)."""
+def t_interval(
+    values: Sequence[float],
+    *,
+    level: float = LEVEL,
+    bounds: tuple[float, float] = (-math.inf, math.inf),
+) -> Interval:
+    """The t confidence interval of the mean of ``values`` (differences, one per seed),
+    cut to the ``bounds`` the mean can take (a difference of accuracies lies in [-1, 1]:
+    with two seeds the t interval can reach beyond them, which no reader can use)."""
     n = len(values)
     if n == 0:
         raise ValueError("t_interval needs at least one value")
@@ -90,7 +97,8 @@ def t_interval(values: Sequence[float], *, level: float = LEVEL) -> Interval:
         return Interval(mean, math.nan, math.nan, math.nan, level, n)
     sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
     half = t_quantile(1 - (1 - level) / 2, n - 1) * sd / math.sqrt(n)
-    return Interval(mean, mean - half, mean + half, sd, level, n)
+    low, high = max(mean - half, bounds[0]), min(mean + half, bounds[1])
+    return Interval(mean, low, high, sd, level, n)
 
 
 @dataclass(frozen=True)
@@ -145,7 +153,7 @@ def paired(
         tuple(seeds),
         tuple(candidate),
         tuple(baseline),
-        t_interval(diffs, level=level),
+        t_interval(diffs, level=level, bounds=(-1.0, 1.0)),  # accuracies: fractions
     )
 
 
@@ -189,6 +197,17 @@ class Evidence:
     def unanimous(self) -> bool:
         """Whether every seed's baseline got the same verdict."""
         return self.agree == len(self.verdicts)
+
+    @property
+    def share(self) -> str:
+        """How many seeds got :attr:`verdict`, in words: "all 3 seeds", "2 of 3 seeds
+        (the majority)", "1 of 2 seeds (a tie; the first seed's)"."""
+        n = len(self.verdicts)
+        if self.unanimous:
+            return f"all {n} seeds" if n > 1 else "its one seed"
+        if 2 * self.agree > n:
+            return f"{self.agree} of {n} seeds (the majority)"
+        return f"{self.agree} of {n} seeds (no majority; the first seed's of the most common)"
 
 
 def val_per_seed(result: StudyResult, variant: Variant) -> tuple[float, ...]:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,10 @@ _CHECKED = ("width", "depth", "train_per_class", "train_size", "seeds", "epochs"
 
 #: The baseline's width when none is given.
 DEFAULT_WIDTH = {"mlp": 256, "cnn": 16}
+
+
+#: the data set loader's options that ``nooverfit study`` has flags for
+_CLI_DATA_OPTIONS = {"target", "ignore", "data_dir", "download"}
 
 
 @dataclass(frozen=True)
@@ -110,6 +115,46 @@ class StudyOptions:
             shown.append(f"{f.name}={value!r}" if literal else f"{f.name}=...")
         shown += [f"{k}={v!r}" for k, v in data_options.items() if v is not None]
         return f"nooverfit.study({', '.join(shown)})"
+
+    def command(self, data: object, data_options: Mapping[str, Any]) -> str | None:
+        """The ``nooverfit study`` command line that repeats a study of ``data`` with these
+        options and the data set loader's (``--target``, ``--ignore``...), or None where
+        something cannot be written on the command line (a loaded data set or source, a
+        model factory, a custom budget, seeds other than 0 .. N-1, an option the command
+        does not have)."""
+        seeds = self.seed_list
+        if (
+            not isinstance(data, str)
+            or self.model_factory is not None
+            or not isinstance(self.budget, str)
+            or not isinstance(self.source, (str, type(None)))
+            or seeds != list(range(len(seeds)))
+            or self.train_size is not None
+            or not self.learning_curves
+            or not set(data_options) <= _CLI_DATA_OPTIONS
+        ):
+            return None
+        defaults = type(self)()
+        shown: dict[str, Any] = {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if getattr(self, f.name) != getattr(defaults, f.name)
+        }
+        shown.pop("seeds", None)
+        if len(seeds) != defaults.seeds:
+            shown["seeds"] = len(seeds)
+        if "train_per_class" in shown:  # None is the whole pool: 0 on the command line
+            shown["train_per_class"] = self.train_per_class or 0
+        given = {k: v for k, v in data_options.items() if v is not None and v is not False}
+        args = ["nooverfit study", "--data", shlex.quote(data)]
+        for name, value in [*shown.items(), *given.items()]:
+            flag = "--" + name.replace("_", "-")
+            if isinstance(value, bool):
+                args += [flag] if value else ["--no-" + flag[2:]]
+            elif value is not None:
+                text = ",".join(map(str, value)) if isinstance(value, (list, tuple)) else value
+                args += [flag, shlex.quote(str(text))]
+        return " ".join(args)
 
     @classmethod
     def split_kwargs(

@@ -151,6 +151,8 @@ def study(
     )
     result = run_plan(stages, session, asked, start=start)
     result.extras["call"] = opts.call(data, data_options)
+    if command := opts.command(data, data_options):  # the CLI records the line it ran
+        result.extras.setdefault("command", command)
     return result
 
 

@@ -131,7 +131,12 @@ class StudySession:
         y = self.dataset.y
         return {
             s: self.data[s]
-            .split.train(y, train_size=config.train_size, train_per_class=config.train_per_class)
+            .split.train(
+                y,
+                train_size=config.train_size,
+                train_per_class=config.train_per_class,
+                names=self.dataset.classes,
+            )
             .tolist()
             for s in self.seeds
         }

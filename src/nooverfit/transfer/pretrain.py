@@ -55,10 +55,25 @@ def class_subset(dataset: Dataset, classes: Sequence[int]) -> Dataset:
     """The samples of ``classes`` only, relabelled ``0 .. len(classes) - 1`` in the order
     given (so ``classes=(5, 6, 7, 8, 9)`` maps digit 5 to label 0).
 
+    Where the class names are whole numbers (a CSV's labels 3, 5, 7, 11...), ``classes``
+    are those names, and a range keeps the names it holds (``3-7``: 3, 5 and 7); else they
+    are class positions (0 for the first class name). The subset's name lists the names
+    kept.
+
     Raises:
-        ValueError: if a class is not a label of ``dataset``.
+        ValueError: if a class is not a label of ``dataset`` (or no name is in the range).
     """
     classes = tuple(int(c) for c in classes)
+    names = [_whole(n) for n in dataset.classes]
+    if all(n is not None for n in names) and names != list(range(len(names))):
+        position = {n: k for k, n in enumerate(names)}
+        kept = tuple(position[c] for c in classes if c in position)
+        if not kept:
+            raise ValueError(
+                f"classes {list(classes)} name no class of {dataset.name}; expected some of "
+                f"its labels {', '.join(dataset.classes)}"
+            )
+        classes = kept
     bad = [c for c in classes if not 0 <= c < dataset.num_classes]
     if bad or not classes:
         raise ValueError(
@@ -67,7 +82,7 @@ def class_subset(dataset: Dataset, classes: Sequence[int]) -> Dataset:
     mask = np.isin(dataset.y, classes)
     relabel = np.zeros(dataset.num_classes, dtype=np.int64)
     relabel[list(classes)] = np.arange(len(classes))
-    spec = ",".join(str(c) for c in classes)
+    spec = ",".join(dataset.classes[c] for c in classes)
     return Dataset(
         name=f"{dataset.name}[{spec}]",
         x=dataset.x[mask],
@@ -77,6 +92,14 @@ def class_subset(dataset: Dataset, classes: Sequence[int]) -> Dataset:
         groups=dataset.groups[mask] if dataset.groups is not None else None,
         columns=dataset.columns,
     )
+
+
+def _whole(name: str) -> int | None:
+    """A class name that is a whole number (``"7"``), as that number; else None."""
+    try:
+        return int(name)
+    except ValueError:
+        return None
 
 
 def rotation_pretext(dataset: Dataset, index: np.ndarray | None = None) -> Dataset:
@@ -187,7 +210,9 @@ def pretrain(
         device: torch device (default: CUDA if available).
     """
     config = config.replace(train_size=None, train_per_class=None)
-    split = make_split(dataset.y, test=dataset.num_classes, val=val, seed=config.seed)
+    split = make_split(
+        dataset.y, test=dataset.num_classes, val=val, seed=config.seed, names=dataset.classes
+    )
     data = prepare_data(dataset, split, device=device)
     model = build_model(config, data.in_shape, data.num_classes)
     history = fit(model, data, config)

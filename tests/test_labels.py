@@ -1,0 +1,78 @@
+"""Class labels read from text: numbers written two ways are one class, and the class
+order (hence every label's integer) is the same in every process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from nooverfit.data import load_dataset
+from nooverfit.data.labels import merge_spellings, natural, same_label
+
+
+def test_a_number_spelled_two_ways_is_one_class_named_by_its_shortest_spelling():
+    assert merge_spellings(["2", "2.0", "1.0", "a", "02", "1.0"]) == [
+        "2", "2", "1.0", "a", "2", "1.0"
+    ]  # fmt: skip
+    assert sorted({"10", "9", "b", "2.0", "2", "a"}, key=natural) == [
+        "2", "2.0", "9", "10", "a", "b"
+    ]  # fmt: skip
+    assert same_label("2", "2.0") and same_label("a", "a") and not same_label("2", "a")
+    assert not same_label("nan", "NaN")  # not numbers: compared as text
+
+
+def test_csv_labels_2_and_2_0_are_one_class(tmp_path):
+    path = tmp_path / "g.csv"
+    grades = ["0", "0.0", "1", "1.0", "2.0", "2"] * 3
+    rows = ["x,grade"] + [f"{i},{g}" for i, g in enumerate(grades)]
+    path.write_text("\n".join(rows) + "\n")
+    dataset = load_dataset(f"csv:{path}", target="grade")
+    assert dataset.classes == ("0", "1", "2")
+    assert dataset.y.tolist() == [0, 0, 1, 1, 2, 2] * 3
+
+
+def test_class_order_does_not_depend_on_the_hash_seed(tmp_path):
+    path = tmp_path / "m.csv"
+    rows = ["x,c"] + [f"{i},{c}" for i, c in enumerate(["b", "a", "2.0", "x", "2", "1e0", "1"])]
+    path.write_text("\n".join(rows) + "\n")
+    code = (
+        "from nooverfit.data import load_dataset; "
+        f"d = load_dataset('csv:{path}', target='c'); print(d.classes, d.y.tolist())"
+    )
+    seen = set()
+    for seed in ("1", "3", "4"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        seen.add(out.stdout)
+    assert len(seen) == 1, seen
+
+
+def test_classes_of_a_csv_with_number_labels_are_its_labels(tmp_path):
+    """``--classes 3-7`` on labels 3, 5, 7, 11, 13 keeps 3, 5 and 7 (it kept the 4th to
+    8th sorted labels, 11 and up, and the title said 3-7); text labels stay positions."""
+    from nooverfit.transfer.pretrain import class_subset, parse_classes
+
+    path = tmp_path / "n.csv"
+    labels = ["3", "5", "7", "11", "13"] * 4
+    path.write_text("x,label\n" + "".join(f"{i},{c}\n" for i, c in enumerate(labels)))
+    dataset = load_dataset(f"csv:{path}", target="label")
+    subset = class_subset(dataset, parse_classes("3-7"))
+    assert subset.classes == ("3", "5", "7") and subset.name.endswith("[3,5,7]")
+    assert sorted(set(dataset.x[:, 0].tolist()) - set(subset.x[:, 0].tolist())) == [
+        i for i, c in enumerate(labels) if c in ("11", "13")
+    ]
+    digits = class_subset(load_dataset("digits"), parse_classes("5-9"))
+    assert digits.classes == ("5", "6", "7", "8", "9") and digits.name == "digits[5,6,7,8,9]"
+
+
+def test_a_misspelled_option_is_refused_not_ignored():
+    import pytest
+
+    import nooverfit
+
+    with pytest.raises(ValueError, match=r"unknown data set option seedz; expected .*target"):
+        nooverfit.study("digits", seedz=1)
+    # options common to the command line pass every loader
+    assert load_dataset("digits", target=None, data_dir="data", download=False).name == "digits"
