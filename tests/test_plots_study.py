@@ -45,6 +45,22 @@ def test_curve_view_flags_a_chosen_value_at_the_grid_edge():
     assert curve_view(none).edge is None
 
 
+def test_the_caption_says_where_the_chosen_value_stands():
+    """All of 0.01 to 0.3 at 89.7 %: the caption said "0.3 (best mean validation
+    accuracy)" as if 0.3 alone were best."""
+    x = [0.01, 0.03, 0.1, 0.3]
+    tied = _curve(x, [1] * 4, [0.897, 0.897, 0.897, 0.897], 0.3, ["fit"] * 4)
+    assert "= 0.3 (best mean validation accuracy, tied with 0.01, 0.03, 0.1)" in (
+        curve_view(tied).caption
+    )
+    alone = _curve(x, [1] * 4, [0.8, 0.9, 0.85, 0.8], 0.03, ["fit"] * 4)
+    assert "= 0.03 (best mean validation accuracy)." in curve_view(alone).caption
+    behind = _curve(x, [1] * 4, [0.8, 0.9, 0.85, 0.8], 0.1, ["fit"] * 4)
+    assert "= 0.1 (chosen on validation at 85.0 %; the best mean, 90.0 %, is at 0.03)" in (
+        curve_view(behind).caption
+    )
+
+
 def test_curve_view_never_shades_underfit_where_training_is_fitted():
     curve = _curve(
         [1e-4, 1e-3, 1e-2, 1e-1],

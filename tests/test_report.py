@@ -1,3 +1,4 @@
+import dataclasses
 import re
 
 from nooverfit.report import points, reproduce
@@ -148,3 +149,28 @@ def test_the_capacity_caption_says_when_the_baseline_width_is_chosen(tiny_study)
     other = next(v for v in curve.values if v != width)
     elsewhere = dataclasses.replace(result, capacity=dataclasses.replace(curve, chosen=other))
     assert "baseline's own" not in captions(elsewhere)["capacity"]
+
+
+def test_the_techniques_explained_are_those_of_the_studys_kind_of_data(tiny_study):
+    """A tabular report described augmentation as shifts and rotations and its samples as
+    images; each kind now gets its own words."""
+    from nooverfit.report import data_kind, render
+    from nooverfit.techniques import techniques
+
+    tabular = techniques("tabular")
+    assert "Gaussian noise" in tabular["Data augmentation (tabular data)"]
+    assert not {"Data augmentation", "Cutout", "Test-time shifts"} & set(tabular)
+    image = techniques("image")
+    assert (
+        "rotations" in image["Data augmentation"] and "Input encoding (tabular data)" not in image
+    )
+    assert "L2 regularization (lambda)" in image and "L2 regularization (lambda)" in tabular
+    result, _ = tiny_study
+    assert data_kind(result) == "image"
+    html = render(result, {})
+    assert "test images lie farther" in html and "Cutout" in html
+    as_rows = dataclasses.replace(
+        result, settings=dataclasses.replace(result.settings, kind="tabular")
+    )
+    html = render(as_rows, {})
+    assert "test rows lie farther" in html and "Gaussian noise" in html and "Cutout" not in html

@@ -105,7 +105,7 @@ def curve_view(curve: ValidationCurve) -> CurveView:
         edge = "larger"
     name = LABELS.get(curve.param, curve.param)
     shaded = {r for _, _, r in spans}
-    parts = [f"Chosen {name} = {curve.chosen:g} (best mean validation accuracy)."]
+    parts = [f"Chosen {name} = {curve.chosen:g} ({_why_chosen(curve, i)})."]
     below, above = x[:i], x[i + 1 :]
     for side, values in (("below", below), ("above", above)):
         if not values:
@@ -124,6 +124,20 @@ def curve_view(curve: ValidationCurve) -> CurveView:
             "accuracies are from then and their region is not shaded."
         )
     return CurveView(curve.param, log, tuple(spans), edge, " ".join(parts))
+
+
+def _why_chosen(curve: ValidationCurve, i: int) -> str:
+    """The chosen value's standing on the curve, as measured: the best mean validation
+    accuracy (naming the values that tie it), or how far it is from the best."""
+    best = max(curve.val)
+    if curve.val[i] < best - 1e-9:
+        top = curve.values[curve.val.index(best)]
+        return (
+            f"chosen on validation at {100 * curve.val[i]:.1f} %; the best mean, "
+            f"{100 * best:.1f} %, is at {top:g}"
+        )
+    ties = [f"{v:g}" for j, v in enumerate(curve.values) if j != i and curve.val[j] >= best - 1e-9]
+    return "best mean validation accuracy" + (f", tied with {', '.join(ties)}" if ties else "")
 
 
 def plot_validation_curve(curve: ValidationCurve, *, ax: Axes | None = None) -> Figure:

@@ -159,6 +159,8 @@ class StudySettings:
         seconds: wall time (a resumed study's stages count the time of the session that
             trained them).
         nooverfit, torch: versions.
+        kind: the data's kind (``"image"``, ``"tabular"``, ``"audio"``; ``""`` in results
+            written before it was recorded).
     """
 
     data: str
@@ -182,6 +184,7 @@ class StudySettings:
     seconds: float
     nooverfit: str
     torch: str
+    kind: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, in field order (sequences as lists)."""

@@ -259,6 +259,7 @@ def run_plan(
         seconds=time.perf_counter() - start,
         nooverfit=__version__,
         torch=torch.__version__,
+        kind=dataset.kind,
     )
     return StudyResult(
         settings=settings,
