@@ -8,7 +8,9 @@ it only for an intended change of results, with ``python tests/test_study_regres
 (regenerated for issue 21, which added the ``following`` case: the other cases' values
 were unchanged; and for issue 16, whose ``RunConfig.init`` every saved configuration now
 holds: histories, selections and test scores were unchanged; and for the validation
-curves' ``halved`` flags: only the results.json digests changed).
+curves' ``halved`` flags: only the results.json digests changed; and for the per-class
+figures of review i36, ``extras.class_scores`` and the audit balance's ``pool`` and
+``data_imbalance``: only the results.json digests changed).
 Float results are exact for one torch build on one kind of CPU: elsewhere the exact
 comparison is skipped and only the study's structure is compared.
 """

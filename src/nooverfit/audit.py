@@ -32,19 +32,28 @@ from torch import nn
 from nooverfit.data.dataset import Dataset
 from nooverfit.data.split import Split
 from nooverfit.groups import GroupGap, group_gap, homogeneous_cause
+from nooverfit.imbalance import balance_warnings, class_counts, imbalance
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Balance:
-    """Samples per class in each split; ``imbalance`` is max/min count in train."""
+    """Samples per class in each split; ``imbalance`` is max/min count in train.
+
+    ``pool`` counts the whole training pool the training set was drawn from (the same
+    as ``train`` when it is the whole pool); ``data_imbalance`` is max/min count over the
+    whole data set (pool, val and test): the data's own balance, which a per-class
+    training subsample hides.
+    """
 
     classes: tuple[str, ...]
     train: tuple[int, ...]
     val: tuple[int, ...]
     test: tuple[int, ...]
     imbalance: float
+    pool: tuple[int, ...] = ()
+    data_imbalance: float = float("nan")
 
 
 @dataclass(frozen=True)
@@ -124,16 +133,21 @@ def sample_hashes(x: np.ndarray) -> list[str]:
     return [hashlib.blake2b(row.tobytes(), digest_size=16).hexdigest() for row in flat]
 
 
-def class_balance(y: np.ndarray, split: Split, classes: tuple[str, ...]) -> Balance:
-    """Per-class counts in the pool (train), val and test."""
+def class_balance(
+    y: np.ndarray, split: Split, classes: tuple[str, ...], *, pool: np.ndarray | None = None
+) -> Balance:
+    """Per-class counts in the pool (train), val and test; ``pool``: the whole training
+    pool ``split.pool`` was drawn from (default: ``split.pool`` itself)."""
 
     def counts(idx: np.ndarray) -> tuple[int, ...]:
-        return tuple(int(c) for c in np.bincount(y[idx], minlength=len(classes)))
+        return tuple(int(c) for c in class_counts(y[idx], len(classes)))
 
-    train = counts(split.pool)
-    present = [c for c in train if c > 0]
-    imbalance = max(present) / min(present) if present else float("nan")
-    return Balance(classes, train, counts(split.val), counts(split.test), float(imbalance))
+    train, val, test = counts(split.pool), counts(split.val), counts(split.test)
+    whole = train if pool is None else counts(np.asarray(pool, dtype=np.int64))
+    data = tuple(p + v + t for p, v, t in zip(whole, val, test, strict=True))
+    return Balance(
+        classes, train, val, test, imbalance(train), pool=whole, data_imbalance=imbalance(data)
+    )
 
 
 def _nearest(
@@ -180,6 +194,7 @@ def audit(
     groups: np.ndarray | None = None,
     group_split: str = "val",
     group_index: np.ndarray | None = None,
+    pool: np.ndarray | None = None,
     near: float = 0.1,
     quantile: float = 0.95,
     examples: int = 5,
@@ -197,6 +212,8 @@ def audit(
         group_index: the samples group accuracy is measured on instead (e.g. unused
             training-pool samples of heard groups plus validation); groups present in
             ``split.pool`` count as heard.
+        pool: the whole training pool, when ``split.pool`` is a subset drawn from it (a
+            study's training set): the class balance reports both.
         near: near-duplicate threshold as a fraction of the median train-to-train
             nearest-neighbour distance (default 0.1).
         quantile: coverage threshold level of train-to-train distances (default 0.95).
@@ -256,18 +273,17 @@ def audit(
         gap = group_gap(pred, dataset.y[idx], groups[idx], heard=heard)
     elif groups is not None and model is None:
         log.info("groups given without a model: group gaps skipped")
-    balance = class_balance(dataset.y, split, dataset.classes)
+    balance = class_balance(dataset.y, split, dataset.classes, pool=pool)
     report = AuditReport(dataset.name, len(dataset), balance, dups, coverage, gap, ())
     return replace(report, warnings=audit_warnings(report))
 
 
 def audit_warnings(report: AuditReport) -> tuple[str, ...]:
     """One line per problem found (pure: decisions from the numbers in ``report``)."""
-    out = []
-    if report.balance.imbalance >= 3:
-        out.append(
-            f"classes are imbalanced: the largest has {report.balance.imbalance:.1f}x the smallest"
-        )
+    out: list[str] = []
+    b = report.balance
+    # the data's own balance counts even when the training set is a balanced subsample
+    out += balance_warnings(b.train, b.val, b.test, b.classes, pool=b.pool or None)
     for split in ("val", "test"):
         exact = report.duplicates.count(split, exact=True)
         near_ = report.duplicates.count(split, exact=False)

@@ -268,6 +268,7 @@ def _summary(result: StudyResult) -> None:
             f"[bold]{ev.test.interval.reading}[/]",
             highlight=False,
         )
+    _class_scores(result.extras)
     classic = result.extras.get("classic")
     vs = against(classic, t["recommended"].per_seed) if classic else None
     if vs is not None:
@@ -294,6 +295,19 @@ def _summary(result: StudyResult) -> None:
             f"{100 * check.get('noise_drop', 0.0):.1f} points; held-out noise changes accuracy "
             f"by {change:+.1f} points"
         )
+
+
+def _class_scores(extras: dict[str, Any]) -> None:
+    """The accuracy of always answering the largest class, balanced accuracy, and the
+    warnings of imbalanced classes and of a model that answers one class."""
+    from nooverfit.studies.class_scores import summary_line
+
+    scores = extras.get("class_scores")
+    if not scores:
+        return
+    console.print(summary_line(scores), highlight=False)
+    for text in scores["warnings"]:
+        console.print(f"[bold red]Warning:[/] {text}", highlight=False)
 
 
 def _short(name: str, limit: int = 40) -> str:

@@ -26,6 +26,7 @@ from nooverfit.data.tensors import prepare
 from nooverfit.engine.follow import Follow
 from nooverfit.groups import with_homogeneous_cause
 from nooverfit.studies import plan
+from nooverfit.studies.class_scores import class_scores
 from nooverfit.studies.ensemble import Ensemble, Members, networks, test_members
 from nooverfit.studies.ensemble import describe as describe_ensemble
 from nooverfit.studies.estimate import planned_runs, stage_name
@@ -215,6 +216,11 @@ def run_plan(
         if members is None
         else _test_ensemble(session, members),
     }
+    # What accuracy hides on imbalanced classes: the largest class's share of the same
+    # rows, balanced accuracy, and a model that answers one class for every row.
+    found.extras["class_scores"] = class_scores(
+        session, {"recommended": (recommended, members), "baseline": (base, None)}
+    )
     if asked.classic:  # its seconds go with the stages' (results.json's "costs")
         began = time.perf_counter()
         found.extras["classic"], seconds = _classic(session, base, asked.budget)

@@ -1,0 +1,181 @@
+"""A study's figures per class: the accuracy of always answering the largest class on the
+same validation and test rows, the balanced accuracy and per-class recall of the baseline
+and the recommendation on test, and whether either answers one class for every row.
+
+:func:`summarize` is pure (labels and predictions in, results.json's
+``extras["class_scores"]`` out; the figures from :mod:`nooverfit.imbalance`);
+:func:`class_scores` predicts with the study's trained networks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from nooverfit.imbalance import (
+    balance_warnings,
+    balanced_accuracy,
+    class_counts,
+    majority,
+    one_class_warning,
+    recalls,
+)
+from nooverfit.imbalance import single_class as one_class
+from nooverfit.studies.ensemble import Members, member_probabilities
+from nooverfit.studies.result import Variant
+from nooverfit.studies.session import StudySession
+
+#: results.json's names of the held-out parts, and the words for them in warnings
+SPLITS = {"val": "validation", "test": "test"}
+
+#: ``{role: {seed: {"val": labels, "test": labels}}}``: each model's predicted classes
+Predictions = Mapping[str, Mapping[int, Mapping[str, np.ndarray]]]
+
+
+def summarize(
+    y: np.ndarray,
+    rows: Mapping[int, Mapping[str, np.ndarray]],
+    predictions: Predictions,
+    classes: Sequence[str],
+    *,
+    training: Mapping[str, np.ndarray] | None = None,
+) -> dict[str, Any]:
+    """The per-class section of a study's results.
+
+    Args:
+        y: every sample's class index.
+        rows: per seed, the ``"val"`` and ``"test"`` row indices.
+        predictions: per role (``"baseline"``, ``"recommended"``) and seed, the predicted
+            class of each of those rows.
+        classes: the class names.
+        training: the first seed's ``"train"`` indices and the ``"pool"`` they were drawn
+            from, for the class-balance warnings (:func:`~nooverfit.imbalance.balance_warnings`).
+
+    Returns:
+        ``majority``: per held-out part, the largest class of each seed's rows, its share
+        (the accuracy of always answering it) and their mean; per role, the test
+        ``balanced_accuracy`` (per seed and mean) and mean ``recall`` per class; and
+        ``warnings``: the class-balance ones of the first seed's split, and one for a model
+        that answers one class on a seed's validation or test rows.
+    """
+    k, seeds = len(classes), list(rows)
+    warnings = []
+    if training is not None and seeds:
+        first = rows[seeds[0]]
+        counts = {
+            name: [int(c) for c in class_counts(y[idx], k)]
+            for name, idx in {**training, "val": first["val"], "test": first["test"]}.items()
+        }
+        warnings += balance_warnings(
+            counts["train"], counts["val"], counts["test"], classes, pool=counts["pool"]
+        )
+    out: dict[str, Any] = {"classes": list(classes), "majority": {}}
+    for part in SPLITS:
+        found = [majority(y[rows[s][part]], k) for s in seeds]
+        out["majority"][part] = {
+            "class": [classes[c] if c >= 0 else None for c, _ in found],
+            "per_seed": [share for _, share in found],
+            "share": float(np.mean([share for _, share in found])),
+        }
+    same: dict[tuple[str, tuple[tuple[int, str], ...]], list[str]] = {}
+    for role, by_seed in predictions.items():
+        truth = {s: y[rows[s]["test"]] for s in seeds}
+        per_seed = [balanced_accuracy(truth[s], by_seed[s]["test"], k) for s in seeds]
+        per_class = [recalls(truth[s], by_seed[s]["test"], k) for s in seeds]
+        single = [
+            (s, part, one_class(y[rows[s][part]], by_seed[s][part]))
+            for s in seeds
+            for part in SPLITS
+        ]
+        flagged = [(s, part, c) for s, part, c in single if c is not None]
+        out[role] = {
+            "balanced_accuracy": float(np.mean(per_seed)),
+            "balanced_per_seed": per_seed,
+            "recall": [_mean([r[c] for r in per_class]) for c in range(k)],
+            "single_class": [
+                {"seed": s, "split": part, "class": classes[c]} for s, part, c in flagged
+            ],
+        }
+        for name in dict.fromkeys(classes[c] for _, _, c in flagged):
+            where = tuple((s, SPLITS[p]) for s, p, c in flagged if classes[c] == name)
+            same.setdefault((name, where), []).append(role)
+    # one warning for models that fail alike (the recommendation is often the baseline)
+    out["warnings"] = warnings + [one_class_warning(r, w, n) for (n, w), r in same.items()]
+    return out
+
+
+def _mean(values: Sequence[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return float(np.mean(known)) if known else None
+
+
+@torch.no_grad()
+def predicted(
+    session: StudySession, variant: Variant, members: Members | None, seed: int
+) -> dict[str, np.ndarray]:
+    """``variant``'s (or the ensemble ``members``') predicted class of ``seed``'s
+    validation and test rows."""
+    config = (variant.config if members is None else members.runs[0]).replace(seed=seed)
+    data = session.split_data(config)
+    parts = {"val": data.val_index, "test": data.test_index}
+    if members is not None:
+        probs = {p: member_probabilities(session, members, seed, i) for p, i in parts.items()}
+    else:
+        model = session.model(config).eval()
+        probs = {p: torch.cat([model(data.x[c]) for c in i.split(4096)]) for p, i in parts.items()}
+    return {p: v.argmax(1).cpu().numpy() for p, v in probs.items()}
+
+
+def class_scores(
+    session: StudySession,
+    roles: Mapping[str, tuple[Variant, Members | None]],
+) -> dict[str, Any]:
+    """:func:`summarize` of the study's ``roles`` (e.g. ``{"baseline": (base, None),
+    "recommended": (variant, members)}``) on every seed's validation and test rows."""
+    rows = {
+        s: {"val": session.data[s].split.val, "test": session.data[s].split.test}
+        for s in session.seeds
+    }
+    predictions = {
+        role: {s: predicted(session, v, m, s) for s in session.seeds}
+        for role, (v, m) in roles.items()
+    }
+    dataset, first = session.dataset, session.seeds[0]
+    base = roles["baseline"][0].config if "baseline" in roles else None
+    training = (
+        {
+            "train": np.asarray(session.train_indices(base)[first], dtype=np.int64),
+            "pool": session.data[first].split.pool,
+        }
+        if base is not None
+        else None
+    )
+    return summarize(dataset.y, rows, predictions, dataset.classes, training=training)
+
+
+def summary_line(scores: Mapping[str, Any]) -> str:
+    """The CLI's line of :func:`summarize`'s figures: always answering the largest class
+    on the same rows, and the balanced accuracy of each model on test (in %)."""
+    major = scores["majority"]
+    names = dict.fromkeys(c for c in major["test"]["class"] if c is not None)
+    which = f" ({', '.join(repr(n) for n in names)})" if names else ""
+    roles = [r for r in ("recommended", "baseline") if r in scores]
+    balanced = ", ".join(f"{r} {100 * scores[r]['balanced_accuracy']:.1f}%" for r in roles)
+    line = (
+        f"Always answering the largest class{which} scores {100 * major['test']['share']:.1f}% "
+        f"on the same test rows (validation {100 * major['val']['share']:.1f}%)"
+    )
+    if roles:
+        pairs = zip(scores["classes"], scores[roles[0]]["recall"], strict=True)
+        known = [(name, r) for name, r in pairs if r is not None]
+        many = len(known) > 10  # then the three classes the model recognizes least
+        shown = sorted(known, key=lambda nr: nr[1])[:3] if many else known
+        per_class = ", ".join(f"{name} {100 * r:.0f}%" for name, r in shown)
+        line += (
+            f"; balanced accuracy on test (mean recall per class): {balanced}; "
+            f"{roles[0]}'s {'lowest ' if many else ''}recall per class: {per_class}"
+        )
+    return line
