@@ -41,7 +41,7 @@ def test_class_order_does_not_depend_on_the_hash_seed(tmp_path):
         f"d = load_dataset('csv:{path}', target='c'); print(d.classes, d.y.tolist())"
     )
     seen = set()
-    for seed in ("1", "3", "4"):
+    for seed in ("1", "3"):  # these two orders differed before the fix
         env = {**os.environ, "PYTHONHASHSEED": seed}
         out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
         assert out.returncode == 0, out.stderr
