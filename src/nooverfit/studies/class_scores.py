@@ -118,15 +118,14 @@ def predicted(
 ) -> dict[str, np.ndarray]:
     """``variant``'s (or the ensemble ``members``') predicted class of ``seed``'s
     validation and test rows."""
-    config = (variant.config if members is None else members.runs[0]).replace(seed=seed)
-    data = session.split_data(config)
+    if members is None:  # one network: an ensemble of one
+        members = Members((variant.config,), (variant.name,))
+    data = session.split_data(members.runs[0].replace(seed=seed))
     parts = {"val": data.val_index, "test": data.test_index}
-    if members is not None:
-        probs = {p: member_probabilities(session, members, seed, i) for p, i in parts.items()}
-    else:
-        model = session.model(config).eval()
-        probs = {p: torch.cat([model(data.x[c]) for c in i.split(4096)]) for p, i in parts.items()}
-    return {p: v.argmax(1).cpu().numpy() for p, v in probs.items()}
+    return {
+        p: member_probabilities(session, members, seed, i).argmax(1).cpu().numpy()
+        for p, i in parts.items()
+    }
 
 
 def class_scores(

@@ -29,6 +29,8 @@ from nooverfit.studies.select import Score
 
 #: ensemble sizes a study tries: the best k variants by mean validation accuracy
 SIZES = (3, 5, 9)
+#: rows a member network scores at once
+CHUNK = 4096
 
 
 class Ensemble(nn.Module):
@@ -241,7 +243,8 @@ def member_probabilities(
     outputs = []
     for run, net in zip(members.runs, nets, strict=True):
         x = runner.split_data(run.replace(seed=seed)).x[index]
-        outputs.append(net.eval()(x))
+        # in chunks: a large test split at once would hold every activation in memory
+        outputs.append(torch.cat([net.eval()(part) for part in x.split(CHUNK)]))
     return mean_softmax(outputs)
 
 
