@@ -76,11 +76,8 @@ def train_run(
         The trained network, its history and the metrics written.
     """
     start = time.perf_counter()
-    train_idx = data.split.train(
-        data.dataset.y,
-        train_size=config.train_size,
-        train_per_class=config.train_per_class,
-        names=data.dataset.classes,
+    train_idx = data.train_index(
+        train_size=config.train_size, train_per_class=config.train_per_class
     )
     extra: list[Callback] = []
     optim = None

@@ -127,12 +127,7 @@ def run_flops(
             run that stopped early).
         factory: the user's module factory, if the study has one.
     """
-    train = data.split.train(
-        data.dataset.y,
-        train_size=config.train_size,
-        train_per_class=config.train_per_class,
-        names=data.dataset.classes,
-    )
+    train = data.train_index(train_size=config.train_size, train_per_class=config.train_per_class)
     return training_flops(
         config_flops(config, data, factory=factory),
         train_samples=len(train),

@@ -201,12 +201,7 @@ def _task(
 
 def _steps(config: RunConfig, data: SplitData) -> int:
     """Optimizer steps of a run on its training subset of ``data``."""
-    subset = data.split.train(
-        data.dataset.y,
-        train_size=config.train_size,
-        train_per_class=config.train_per_class,
-        names=data.dataset.classes,
-    )
+    subset = data.train_index(train_size=config.train_size, train_per_class=config.train_per_class)
     return config_steps(config, len(subset))
 
 

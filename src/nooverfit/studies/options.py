@@ -100,19 +100,24 @@ class StudyOptions:
     def budget_name(self) -> str:
         return self.budget if isinstance(self.budget, str) else "custom"
 
+    def changed(self) -> dict[str, Any]:
+        """The options that differ from the defaults, in field order."""
+        defaults = type(self)()
+        return {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if getattr(self, f.name) != getattr(defaults, f.name)
+        }
+
     def call(self, data: object, data_options: Mapping[str, Any]) -> str:
         """The Python call that repeats a study of ``data`` with these options: the
         options that differ from the defaults and the data set loader's (``target``...).
         An option that is an object (a model factory, a loaded source, a custom budget)
         is shown as ``...``: it cannot be written as a literal."""
         shown = [repr(data) if isinstance(data, str) else "dataset"]
-        defaults = type(self)()
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if value == getattr(defaults, f.name):
-                continue
+        for name, value in self.changed().items():
             literal = isinstance(value, (str, int, float, bool, list, tuple, type(None)))
-            shown.append(f"{f.name}={value!r}" if literal else f"{f.name}=...")
+            shown.append(f"{name}={value!r}" if literal else f"{name}=...")
         shown += [f"{k}={v!r}" for k, v in data_options.items() if v is not None]
         return f"nooverfit.study({', '.join(shown)})"
 
@@ -135,11 +140,7 @@ class StudyOptions:
         ):
             return None
         defaults = type(self)()
-        shown: dict[str, Any] = {
-            f.name: getattr(self, f.name)
-            for f in dataclasses.fields(self)
-            if getattr(self, f.name) != getattr(defaults, f.name)
-        }
+        shown = self.changed()
         shown.pop("seeds", None)
         if len(seeds) != defaults.seeds:
             shown["seeds"] = len(seeds)
