@@ -26,18 +26,7 @@ _ALIASES = {"acc": "accuracy", "err": "error", "lr_epoch": "lr", "learning_rate"
 #: ``binary_accuracy``, ``multiclassaccuracy``).
 _ACCURACY = re.compile(r"(sparse_?)?(categorical_?|binary_?|multi(class|label)_?)?acc(uracy)?")
 _STEPS = ("step", "global_step", "iter", "iteration")
-_IGNORED = {
-    "stop_reason",
-    "iter",
-    "iteration",
-    "step",
-    "global_step",
-    "wall_time",
-    "walltime",
-    "time",
-    "timestamp",
-    "created_at",
-}
+_IGNORED = {"stop_reason", *_STEPS, "wall_time", "walltime", "time", "timestamp", "created_at"}
 
 #: A hint appended to every "columns not recognized" error.
 MAP_HINT = (
