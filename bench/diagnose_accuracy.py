@@ -43,7 +43,9 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from _corpus_labels import references, validation_label
+from _corpus_confidence import CONFIDENT
+from _corpus_data import load_data
+from _corpus_labels import constant_loss, references, validation_label
 
 from nooverfit._rules import diagnose
 from nooverfit.diagnosis import Verdict
@@ -94,7 +96,7 @@ def score_corpus(root: Path, *, show_wrong: bool = False) -> None:
     short = {v: "".join(w[0] for w in v.split("_")) for v in names}
     best = references(records)
     summary = []
-    parts = ("design", "design2", "heldout", "fresh", *(f"fresh{k}" for k in "234567"))
+    parts = ("design", "design2", "heldout", "fresh", *(f"fresh{k}" for k in "2345678"))
     for part in parts:
         runs = [r for r in records if r["part"] == part and r["label"] is not None]
         left_out = sum(r["part"] == part and r["label"] is None for r in records)
@@ -105,15 +107,19 @@ def score_corpus(root: Path, *, show_wrong: bool = False) -> None:
         onset_ok: list[bool] = []
         test_ok: list[bool] = []  # against the test curve's minimum (sensitivity only)
         wrong = []
+        before = 0  # the ceiling as measured before 2026-11-30 (the test set's constant)
         confirmed = [0, 0]  # runs whose label is their regime (the test curve confirmed it)
         frameworks: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        sure = {True: [0, 0], False: [0, 0]}  # ambiguous labels (bootstrap) and the others
         for r in runs:
             history = read_log(root / r["log"])
             d = diagnose(history)
             got = d.verdict.value
             confusion[(r["label"], got)] += 1
             reference = best.get((r["data"], r["spec"]["loss"]), 0.0)
-            seen = validation_label(r, history.val_loss, reference) == r["label"]
+            own = constant_loss(load_data(r["data"], 0)["y_val"], r["spec"]["loss"])
+            seen = validation_label(r, history.val_loss, reference, own) == r["label"]
+            before += validation_label(r, history.val_loss, reference) == r["label"]
             if seen:
                 knowable[(r["label"], got)] += 1
             if got != r["label"]:
@@ -123,6 +129,9 @@ def score_corpus(root: Path, *, show_wrong: bool = False) -> None:
                 confirmed[0] += got == r["label"]
                 confirmed[1] += 1
             frameworks[r["framework"]][0] += got == r["label"]
+            if "ambiguous" in r:
+                sure[r["ambiguous"]][0] += got == r["label"]
+                sure[r["ambiguous"]][1] += 1
             frameworks[r["framework"]][1] += 1
             if r["label"] == "overfitting" and got == "overfitting" and d.onset_epoch is not None:
                 epoch = _true_epoch(history, d.onset_epoch, r)
@@ -155,12 +164,20 @@ def score_corpus(root: Path, *, show_wrong: bool = False) -> None:
             f"test curve confirmed it, none relabelled): {confirmed[0]}/{confirmed[1]} = "
             f"{100 * confirmed[0] / max(confirmed[1], 1):.1f}%"
         )
+        if sure[True][1] + sure[False][1]:
+            (a, b), (c, e) = sure[False], sure[True]
+            print(
+                f"  labels the test set's bootstrap confirms (>= {CONFIDENT:.0%} of draws): "
+                f"{a}/{b} right = {100 * a / max(b, 1):.1f}%; ambiguous labels (within the "
+                f"test set's noise): {c}/{e} right"
+            )
         print("  by framework: " + ", ".join(f"{f} {a}/{b}" for f, (a, b) in frameworks.items()))
         print("  confusion (rows: label, columns: verdict)")
         _print_confusion(confusion, names, short)
         print(
-            "  ceiling: the validation curve's own label (same principles) equals the test "
-            f"label on {m}/{n} = {100 * m / n:.1f}%"
+            "  ceiling: the validation curve's own label (same principles, the validation "
+            f"set's constant predictor) equals the test label on {m}/{n} = {100 * m / n:.1f}% "
+            f"(with the test set's constant, as measured before: {before}/{n})"
         )
         print(
             "  verdicts right where the answer is knowable from the log (validation and "
