@@ -31,6 +31,7 @@ from typing import Any
 import _corpus_labels as labels
 import numpy as np
 from _corpus_data import load_data
+from diagnose_accuracy import log_clean
 
 from nooverfit._rules import diagnose
 from nooverfit.logs import read_log
@@ -99,7 +100,9 @@ def main() -> None:
             reference = best.get((r["data"], r["spec"]["loss"]), 0.0)
             own = labels.constant_loss(data["y_val"], r["spec"]["loss"])
             history = read_log(args.corpus / r["log"])
-            seen = labels.validation_label(r, history.val_loss, reference, own)
+            seen = labels.validation_label(
+                r, history.val_loss, reference, own, log_clean(history, r)
+            )
             agree = seen == r["label"]
             row = rows[agree]
             row["runs"] += 1

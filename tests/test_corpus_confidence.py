@@ -84,6 +84,20 @@ def test_the_validation_label_reads_the_validation_sets_own_constant():
     assert labels.validation_label(record, val, 0.0, 1.0) == "underfitting"
 
 
+def test_a_run_built_to_overfit_needs_its_logs_own_evidence_for_the_validation_label():
+    # validation flat at 0.05 from epoch 4 on: without the log's curves the regime
+    # confirmed the overfit; with them, only an accuracy gap does
+    val = [0.5, 0.2, 0.1, 0.06] + [0.05] * 12
+    record = {"regime": "overfitting", "test": val, "val_epochs": list(range(16))}
+    record["constant"] = 0.69
+    flat = {"train_eval": [0.01] * 16, "train_acc": [1.0] * 16, "loss": "ce"}
+    assert labels.validation_label(record, val, 0.0, 0.69) == "overfitting"
+    no_gap = flat | {"test_acc": [0.98] * 16}
+    assert labels.validation_label(record, val, 0.0, 0.69, no_gap) is None
+    gap = flat | {"test_acc": [0.85] * 16}
+    assert labels.validation_label(record, val, 0.0, 0.69, gap) == "overfitting"
+
+
 @pytest.mark.parametrize("name", ["bow", "rare", "steps", "counts"])
 def test_fresh8_data_sets_hold_a_large_test_set_apart(name):
     data = _bench_module("_corpus_data")
