@@ -14,7 +14,8 @@ on data sets and optimizers the corpus never had, each built after the rules wer
 changed: ``make_log_corpus.py --part fresh4``; ``fresh5`` also has Lightning's
 TensorBoardLogger, Adadelta, RAdam and runs of 4 to 400 epochs; ``fresh7`` ASGD, Rprop,
 Nesterov SGD, validation every third epoch and runs of 7 to 250 epochs on four new data
-sets), with a confusion matrix per part. Labels follow the principles of
+sets; ``fresh8`` a bag-of-words set, 4 % positives, MAE regression, 3 to 500 epochs),
+with a confusion matrix per part. Labels follow the principles of
 ``bench/_corpus_labels.py`` (runs that fit none are left out and counted). The labelled
 onset is the 5-point moving-average minimum of the validation curve, moved to its lowest
 value when that comes later (the issue's definition); the onset is also compared with
@@ -27,7 +28,10 @@ cannot tell the labelled answer: validation sets are small and noisy); and the v
 accuracy on the runs where they agree (the answer is knowable from the log), with its own
 confusion matrix. And the accuracy on the runs whose label is the regime they were built
 in (the test curve confirmed the construction; runs it relabelled left aside): the issue's
-"label by construction, checked against the test curve" read strictly.
+"label by construction, checked against the test curve" read strictly. Parts built with
+a bootstrap of their test set (fresh8 on) also print the accuracy on confident and on
+ambiguous labels (``_corpus_confidence.py``); ``diagnose_labels.py`` says why validation
+and test labels disagree.
 
     python bench/diagnose_accuracy.py [--suite tests/fixtures/curves] [--corpus DIR]
 

@@ -16,8 +16,10 @@ and every ``hf`` run) is only scored on, never tuned on.
     nice -n 10 python bench/make_log_corpus.py [--runs 360] [--out ~/.cache/nooverfit/log-corpus]
 
 Writes ``OUT/runs/<id>/...`` (the logs) and ``OUT/manifest.jsonl`` (one line per kept run:
-id, log path, framework, data set, regime, label, labelled onset, part, spec, test curve).
-Same ``--seed``, same corpus.
+id, log path, framework, data set, regime, label, labelled onset, part, spec, test curve;
+since fresh8, ``label_votes``, ``label_confidence`` and ``ambiguous``: the labels of 40
+bootstrap resamples of the test set, ``_corpus_confidence.py``; a run under 80 % is kept
+and scored apart). Same ``--seed``, same corpus.
 """
 
 from __future__ import annotations
