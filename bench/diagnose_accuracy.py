@@ -102,7 +102,14 @@ def score_corpus(root: Path, *, show_wrong: bool = False) -> None:
     short = {v: "".join(w[0] for w in v.split("_")) for v in names}
     best = references(records)
     summary = []
-    parts = ("design", "design2", "heldout", "fresh", *(f"fresh{k}" for k in "2345678"))
+    parts = (
+        "design",
+        "design2",
+        "design3",
+        "heldout",
+        "fresh",
+        *(f"fresh{k}" for k in "23456789"),
+    )
     for part in parts:
         runs = [r for r in records if r["part"] == part and r["label"] is not None]
         left_out = sum(r["part"] == part and r["label"] is None for r in records)

@@ -98,8 +98,10 @@ def test_a_run_built_to_overfit_needs_its_logs_own_evidence_for_the_validation_l
     assert labels.validation_label(record, val, 0.0, 0.69, gap) == "overfitting"
 
 
-@pytest.mark.parametrize("name", ["bow", "rare", "steps", "counts"])
-def test_fresh8_data_sets_hold_a_large_test_set_apart(name):
+@pytest.mark.parametrize(
+    "name", ["bow", "rare", "steps", "counts", "laplace", "skewed", "ordinal", "twolevel"]
+)
+def test_fresh8_and_later_data_sets_hold_a_large_test_set_apart(name):
     data = _bench_module("_corpus_data")
     d = data.load_data(name, 0)
     assert len(d["x_test"]) == data.LABEL_TEST and len(d["x_val"]) == 300
