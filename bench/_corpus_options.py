@@ -151,7 +151,7 @@ def part_options(part: str, spec: dict[str, Any], rng: np.random.Generator) -> N
         fresh5_options(spec, rng)
     elif part == "fresh7":
         fresh7_options(spec, rng)
-    elif part in ("fresh8", "design3", "fresh9"):  # (the same draws, other data sets)
+    elif part in ("fresh8", "design3", "fresh9", "fresh10"):  # (the same draws, other data sets)
         fresh8_options(spec, rng)
 
 

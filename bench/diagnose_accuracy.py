@@ -108,7 +108,7 @@ def score_corpus(root: Path, *, show_wrong: bool = False) -> None:
         "design3",
         "heldout",
         "fresh",
-        *(f"fresh{k}" for k in "23456789"),
+        *(f"fresh{k}" for k in range(2, 11)),
     )
     for part in parts:
         runs = [r for r in records if r["part"] == part and r["label"] is not None]

@@ -246,7 +246,7 @@ def tasks(
     """Every run's data set, framework and configuration, drawn from ``seed`` alone (and
     the batch's choices: ``data`` to draw from, ``optimizers``, a forced ``part``)."""
     shares = dict(zip(FRAMEWORKS, FRAMEWORK_WEIGHTS, strict=True)) | {"lightning_tb": 0.1}
-    shares |= FRESH8_SHARES if part in ("fresh8", "design3", "fresh9") else {}
+    shares |= FRESH8_SHARES if part in ("fresh8", "design3", "fresh9", "fresh10") else {}
     weights = np.array([shares[f] for f in frameworks])
     pools = {name: len(load_data(name, 0)["x_pool"]) for name in data}
     kinds = {name: load_data(name, 0)["kind"] for name in data}
@@ -291,7 +291,7 @@ def main() -> None:
             "heldout",
             "fresh",
             *(f"design{k}".strip() for k in " 23"),
-            *(f"fresh{k}" for k in range(2, 10)),
+            *(f"fresh{k}" for k in range(2, 11)),
         ),
         default="",
         help="put every run of this batch in one part (default: by data set and framework)",
@@ -307,7 +307,7 @@ def main() -> None:
         shutil.rmtree(args.out)
     (args.out / "runs").mkdir(parents=True, exist_ok=True)
     name = "manifest.jsonl" if not args.start else f"manifest-{args.start}.jsonl"
-    later = args.part[-1:] in tuple("56789") or args.part == "design3"  # (not fresh3)
+    later = args.part[-1:] in tuple("567890") or args.part == "design3"  # (not fresh3)
     every = FRESH5_FRAMEWORKS if later else FRAMEWORKS
     frameworks = [f for f in every if not args.only or f in args.only.split(",")]
     start = time.perf_counter()

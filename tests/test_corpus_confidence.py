@@ -99,7 +99,8 @@ def test_a_run_built_to_overfit_needs_its_logs_own_evidence_for_the_validation_l
 
 
 @pytest.mark.parametrize(
-    "name", ["bow", "rare", "steps", "counts", "laplace", "skewed", "ordinal", "twolevel"]
+    "name",
+    ["bow", "rare", "steps", "counts", "laplace", "skewed", "ordinal", "twolevel", "sawtooth"],
 )
 def test_fresh8_and_later_data_sets_hold_a_large_test_set_apart(name):
     data = _bench_module("_corpus_data")

@@ -93,11 +93,6 @@ def test_a_constant_penalty_on_the_training_loss_keeps_the_verdict(name, share):
 # every one of which this halving drops: no training curve left either.
 # The thrown-out runs' one epoch whose training loss jumped (Keras), or their one logged
 # training loss (HF), is on a dropped row: what is left shows no jump.
-# The MAE run bouncing at too large a step (i42) swings its training loss up and down
-# from one epoch to the next: every second epoch's values alone swing half as much (4 %,
-# under the 5 % the rule asks with validation swinging 30 %), and it reads as
-# overfitting. Validated every second epoch with its training loss kept, it keeps its
-# verdict (SPARSER).
 HALVABLE = sorted(
     set(LOGS)
     - {
@@ -107,7 +102,6 @@ HALVABLE = sorted(
         "climbing_after_memorizing_hf",
         "thrown_out_keras",
         "thrown_out_logged_once_hf",
-        "mae_bouncing_hf",
     }
 )
 
