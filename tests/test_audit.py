@@ -145,6 +145,13 @@ def test_cli_audit_tables_and_model_run(tmp_path):
     result = runner.invoke(app, ["audit", "digits", "--model", str(run)])
     assert result.exit_code == 0, result.output
     assert "coverage" in result.output and "duplicates" in result.output
+    assert "training 1.00; whole data set" in result.output
+    # the audit is of the 5 images per class the run trained on, beside the pool
+    result = runner.invoke(app, ["audit", "digits", "--model", str(run), "--json"])
+    balance = json.loads(result.stdout)["balance"]
+    assert balance["train"] == [5] * 10
+    split = json.loads((run / "metrics.json").read_text())["split"]
+    assert sum(balance["pool"]) == len(split["pool"]) and len(split["train"]) == 50
     result = runner.invoke(app, ["audit", "digits", "--model", str(run), "--space", "features"])
     assert result.exit_code == 0, result.output
     bad = runner.invoke(app, ["audit", "digits", "--space", "features"])

@@ -138,3 +138,5 @@ def test_a_balanced_subsample_of_imbalanced_data_is_flagged(tmp_path):
     assert "--train-per-class 0" in flat
     assert f"{b['data_imbalance']:.2f}× in the whole data set" in report
     assert "training 10/10 of the pool's" in report
+    # once in the report: under the class scores, not again in the audit's list
+    assert report.count(shifted[0].split(";")[0]) == 1

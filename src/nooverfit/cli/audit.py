@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -23,7 +24,8 @@ if TYPE_CHECKING:
 
 
 def load_run(run: Path, dataset: Dataset) -> tuple[torch.nn.Module, Split]:
-    """The model and split of a ``nooverfit train`` output folder."""
+    """The model and split of a ``nooverfit train`` output folder (its ``pool`` the whole
+    training pool; :func:`trained_on` gives the subset the model was trained on)."""
     from nooverfit.data import Split
     from nooverfit.models import network_for
 
@@ -55,6 +57,18 @@ def load_run(run: Path, dataset: Dataset) -> tuple[torch.nn.Module, Split]:
         model = network_for(config, dataset)
     model.load_state_dict(read_checkpoint(weights, what="weights"))
     return model, Split.from_dict(metrics["split"])
+
+
+def trained_on(run: Path, split: Split) -> Split:
+    """``split`` with the training indices a ``nooverfit train`` run recorded as its pool
+    (``--train-per-class`` trains on a subset of the pool; the audit is of that subset)."""
+    import numpy as np
+
+    from nooverfit.data import Split
+
+    recorded = json.loads((run / "metrics.json").read_text(encoding="utf-8"))["split"]
+    train = np.asarray(recorded.get("train", split.pool), dtype=np.int64)
+    return Split(pool=train, val=split.val, test=split.test, seed=split.seed)
 
 
 @app.command("audit")
@@ -105,9 +119,10 @@ def audit_command(
     dataset = load_dataset(data, **options)
     if groups is not None and dataset.groups is None:
         raise ValueError(f"data set {data!r} has no groups; expected csv:PATH --groups COLUMN")
-    network = None
+    network, pool = None, None
     if model is not None:
         network, split = load_run(model, dataset)
+        pool, split = split.pool, trained_on(model, split)
     else:
         split = split_dataset(dataset, test=opt._size(test), val=opt._size(val), seed=seed)
         if groups is not None:
@@ -123,12 +138,16 @@ def audit_command(
     if space == "features":
         if model is None or network is None:
             raise ValueError("--space features needs --model RUN_DIR (a trained network)")
-        features = model_features(network, model_inputs(dataset, split.pool))
+        # scaled as the network's inputs were: with the whole training pool's statistics
+        features = model_features(
+            network, model_inputs(dataset, split.pool if pool is None else pool)
+        )
     report = audit(
         dataset,
         split,
         features=features,
         model=network if groups is not None else None,
+        pool=pool,
         near=near,
         quantile=quantile,
     )
@@ -142,13 +161,18 @@ def render(report: AuditReport) -> None:
     """Print the audit as rich tables."""
     b = report.balance
     table = Table(title=f"nooverfit audit — {report.name}, {report.samples:,} samples")
-    for name in ("class", "train", "val", "test"):
+    # A training subset drawn from a larger pool (a run trained on N per class) hides the
+    # data's own balance: show the pool beside it.
+    subset = bool(b.pool) and tuple(b.pool) != tuple(b.train)
+    for name in ("class", "train", *(("pool",) if subset else ()), "val", "test"):
         table.add_column(name, justify="right")
     for i, c in enumerate(b.classes):
-        table.add_row(c, str(b.train[i]), str(b.val[i]), str(b.test[i]))
+        pool = (str(b.pool[i]),) if subset else ()
+        table.add_row(c, str(b.train[i]), *pool, str(b.val[i]), str(b.test[i]))
     console.print(table)
     d, cov = report.duplicates, report.coverage
-    console.print(f"imbalance (largest/smallest train class): {b.imbalance:.2f}")
+    whole = "" if math.isnan(b.data_imbalance) else f"; whole data set {b.data_imbalance:.2f}"
+    console.print(f"imbalance (largest/smallest class): training {b.imbalance:.2f}{whole}")
     console.print(
         f"duplicates (near = distance <= {d.threshold:.3g}): train "
         f"{d.count('train', exact=True)} exact / {d.count('train', exact=False)} near; "
