@@ -1,11 +1,12 @@
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
 from typer.testing import CliRunner
 
-from nooverfit.audit import audit, class_balance, model_features, sample_hashes
+from nooverfit.audit import audit, audit_warnings, class_balance, model_features, sample_hashes
 from nooverfit.cli import app
 from nooverfit.data import Dataset, Split, load_dataset, make_split
 from nooverfit.groups import group_gap
@@ -107,6 +108,12 @@ def test_audit_group_gap_and_model_features(digits):
     feats = model_features(model, ds.x[:4])
     assert feats.shape == (4, 8) and (feats >= 0).all()  # after the ReLU
     json.dumps(report.to_dict())  # serializable
+    # the warning gives the gap in points of accuracy, not a percentage of it
+    g = group_gap(
+        np.array([0, 1, 1, 0, 0, 1]), np.array([0, 1, 0, 0, 1, 1]), np.array(list("aabbbb"))
+    )
+    texts = [w for w in audit_warnings(replace(report, groups=g)) if w.startswith("group gap")]
+    assert texts == ["group gap: 'b' scores 17 points below the overall accuracy of 67%"]
 
 
 def _csv(tmp_path):
