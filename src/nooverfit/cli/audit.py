@@ -114,7 +114,7 @@ def audit_command(
         str | None,
         typer.Option(
             help="Group gaps: a CSV column, or any name for data sets with built-in groups "
-            "(image folder = innermost folder, speech = speaker, keywords = noise)."
+            "(image folder = the sub-folder under each class, speech = speaker, keywords = noise)."
         ),
     ] = None,
     model: Annotated[
