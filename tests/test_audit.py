@@ -186,8 +186,8 @@ def test_cli_audit_model_refuses_data_other_than_the_runs(tmp_path):
     lines = path.read_text().splitlines()
     fewer = tmp_path / "fewer.csv"
     fewer.write_text("\n".join(lines[:41]) + "\n")
-    for data in (f"csv:{fewer}", "digits"):
-        result = runner.invoke(app, ["audit", data, "--target", "label", "--model", str(run)])
+    for data in (["audit", f"csv:{fewer}", "--target", "label"], ["audit", "digits"]):
+        result = runner.invoke(app, [*data, "--model", str(run)])
         assert result.exit_code == 2, result.output
         assert "was trained on other data" in result.output and "Traceback" not in result.output
     # a feature column taken as the groups: the weights no longer fit the inputs
