@@ -333,3 +333,14 @@ def test_a_label_smoothed_run_that_overfits_is_overfitting_not_diverging():
         cols["accuracy"].append(1.0)
         cols["val_accuracy"].append(0.975)
     assert diagnose(History.from_columns(cols)).verdict is Verdict.OVERFITTING
+
+
+def test_a_loss_still_falling_at_stuck_accuracy_is_not_saturation():
+    """Review i40 #5: a study's 3-class CNN baseline (30 images; history from
+    ``nooverfit study --data folder:...``) at 93 % training accuracy, its loss falling from
+    1.09 to 0.70 on every epoch, was DIVERGING ("far above chance level (about 0.69): the
+    outputs saturated"). Under-confident outputs growing surer are learning."""
+    history = read_log(LOGS / "study_cnn_3class_still_learning.csv")
+    d = diagnose(history)
+    assert d.verdict is Verdict.STILL_IMPROVING, d.explanation
+    assert "saturated" not in d.explanation
