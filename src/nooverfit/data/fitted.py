@@ -242,6 +242,7 @@ def apply_scaling(x: np.ndarray, record: dict[str, Any]) -> np.ndarray:
         "robust": "median",
         "ple": "edges",
         "ple16": "edges",
+        "periodic": "mean",
         "quantile": "quantiles",
     }
     if scaling not in stats:
