@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -23,7 +24,10 @@ if TYPE_CHECKING:
 
 
 def load_run(run: Path, dataset: Dataset) -> tuple[torch.nn.Module, Split]:
-    """The model and split of a ``nooverfit train`` output folder."""
+    """The model and split of a ``nooverfit train`` output folder (its ``pool`` the whole
+    training pool; :func:`trained_on` gives the subset the model was trained on)."""
+    import numpy as np
+
     from nooverfit.data import Split
     from nooverfit.models import network_for
 
@@ -33,6 +37,7 @@ def load_run(run: Path, dataset: Dataset) -> tuple[torch.nn.Module, Split]:
             f"{run} is not a training run; expected metrics.json and model.pt from nooverfit train"
         )
     metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+    check_run_data(run, metrics, dataset)
     config = RunConfig.from_dict(metrics["config"])
     transfer = metrics.get("transfer") or {}
     if transfer.get("architecture"):  # the source's architecture, prepared as train did
@@ -53,8 +58,50 @@ def load_run(run: Path, dataset: Dataset) -> tuple[torch.nn.Module, Split]:
         )
     else:
         model = network_for(config, dataset)
-    model.load_state_dict(read_checkpoint(weights, what="weights"))
+    try:
+        model.load_state_dict(read_checkpoint(weights, what="weights"))
+    except RuntimeError as err:  # e.g. a column moved into --groups: fewer inputs
+        raise ValueError(
+            f"{run}'s weights do not fit {dataset.name!r} as loaded now "
+            f"({int(np.prod(dataset.in_shape))} inputs, {dataset.num_classes} classes); "
+            "expected the data set and options it was trained on"
+        ) from err
     return model, Split.from_dict(metrics["split"])
+
+
+def check_run_data(run: Path, metrics: dict[str, Any], dataset: Dataset) -> None:
+    """Refuse data other than the run's: its split's indices and weights mean nothing there.
+
+    The content's fingerprint decides where ``metrics.json`` records it (a moved file is the
+    same data; reordered rows are not); else the data set's name, size and input shape.
+    """
+    from nooverfit.studies.identity import fingerprint
+
+    trained = metrics.get("data")
+    recorded = metrics.get("data content")
+    split = metrics.get("split") or {}
+    largest = max((max(v) for k, v in split.items() if k != "seed" and v), default=-1)
+    if recorded is not None:
+        other = fingerprint(dataset) != recorded
+    else:
+        other = trained != dataset.name or largest >= len(dataset.y)
+    if other:
+        raise ValueError(
+            f"{run} was trained on other data ({trained}) than {dataset.name!r} as loaded now "
+            f"({len(dataset.y)} rows); expected the data set and options it was trained on"
+        )
+
+
+def trained_on(run: Path, split: Split) -> Split:
+    """``split`` with the training indices a ``nooverfit train`` run recorded as its pool
+    (``--train-per-class`` trains on a subset of the pool; the audit is of that subset)."""
+    import numpy as np
+
+    from nooverfit.data import Split
+
+    recorded = json.loads((run / "metrics.json").read_text(encoding="utf-8"))["split"]
+    train = np.asarray(recorded.get("train", split.pool), dtype=np.int64)
+    return Split(pool=train, val=split.val, test=split.test, seed=split.seed)
 
 
 @app.command("audit")
@@ -67,7 +114,7 @@ def audit_command(
         str | None,
         typer.Option(
             help="Group gaps: a CSV column, or any name for data sets with built-in groups "
-            "(image folder = innermost folder, speech = speaker, keywords = noise)."
+            "(image folder = the sub-folder under each class, speech = speaker, keywords = noise)."
         ),
     ] = None,
     model: Annotated[
@@ -105,9 +152,10 @@ def audit_command(
     dataset = load_dataset(data, **options)
     if groups is not None and dataset.groups is None:
         raise ValueError(f"data set {data!r} has no groups; expected csv:PATH --groups COLUMN")
-    network = None
+    network, pool = None, None
     if model is not None:
         network, split = load_run(model, dataset)
+        pool, split = split.pool, trained_on(model, split)
     else:
         split = split_dataset(dataset, test=opt._size(test), val=opt._size(val), seed=seed)
         if groups is not None:
@@ -123,12 +171,16 @@ def audit_command(
     if space == "features":
         if model is None or network is None:
             raise ValueError("--space features needs --model RUN_DIR (a trained network)")
-        features = model_features(network, model_inputs(dataset, split.pool))
+        # scaled as the network's inputs were: with the whole training pool's statistics
+        features = model_features(
+            network, model_inputs(dataset, split.pool if pool is None else pool)
+        )
     report = audit(
         dataset,
         split,
         features=features,
         model=network if groups is not None else None,
+        pool=pool,
         near=near,
         quantile=quantile,
     )
@@ -142,13 +194,18 @@ def render(report: AuditReport) -> None:
     """Print the audit as rich tables."""
     b = report.balance
     table = Table(title=f"nooverfit audit — {report.name}, {report.samples:,} samples")
-    for name in ("class", "train", "val", "test"):
+    # A training subset drawn from a larger pool (a run trained on N per class) hides the
+    # data's own balance: show the pool beside it.
+    subset = bool(b.pool) and tuple(b.pool) != tuple(b.train)
+    for name in ("class", "train", *(("pool",) if subset else ()), "val", "test"):
         table.add_column(name, justify="right")
     for i, c in enumerate(b.classes):
-        table.add_row(c, str(b.train[i]), str(b.val[i]), str(b.test[i]))
+        pool = (str(b.pool[i]),) if subset else ()
+        table.add_row(c, str(b.train[i]), *pool, str(b.val[i]), str(b.test[i]))
     console.print(table)
     d, cov = report.duplicates, report.coverage
-    console.print(f"imbalance (largest/smallest train class): {b.imbalance:.2f}")
+    whole = "" if math.isnan(b.data_imbalance) else f"; whole data set {b.data_imbalance:.2f}"
+    console.print(f"imbalance (largest/smallest class): training {b.imbalance:.2f}{whole}")
     console.print(
         f"duplicates (near = distance <= {d.threshold:.3g}): train "
         f"{d.count('train', exact=True)} exact / {d.count('train', exact=False)} near; "
