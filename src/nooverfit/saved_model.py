@@ -24,6 +24,7 @@ import numpy as np
 
 from nooverfit._version import __version__
 from nooverfit.data.fitted import RECORDED, Columns, apply_scaling
+from nooverfit.data.impute import training_columns
 from nooverfit.data.tabular import DEFAULT_SCALING, fit_scaling
 from nooverfit.errors import BadInput
 
@@ -79,6 +80,9 @@ def model_card(
     """
     tabular = dataset.kind == "tabular"
     encodings: dict[str, Any] = {}
+    # missing cells take the medians of the first member's training pool (as it trained)
+    pool = members[0][1].split.pool if members else np.arange(len(dataset.x))
+    raw, columns = dataset.filled(pool), training_columns(dataset.x, dataset.columns, pool)
     for config, data in members:
         scaling = encoding_of(config) if tabular else None
         if scaling is None or scaling in encodings:
@@ -86,9 +90,9 @@ def model_card(
         if scaling not in RECORDED:
             refused = refused or f"its {scaling} input encoding is not one saved models record"
             continue
-        record = fit_scaling(dataset.x, data.split.pool, scaling)
+        record = fit_scaling(raw, data.split.pool, scaling)
         encodings[scaling] = record
-        if refused is None and not _same(apply_scaling(dataset.x, record), data.x):
+        if refused is None and not _same(apply_scaling(raw, record), data.x):
             refused = f"its {scaling} input encoding could not be recorded exactly"
     if refused is None and dataset.name.startswith("csv:") and dataset.columns is None:
         refused = "how its CSV file's columns were encoded could not be recorded"
@@ -110,7 +114,7 @@ def model_card(
         "custom": custom,
         "raw_shape": list(dataset.in_shape),
         "raw_range": _range(dataset.x),
-        "columns": dataset.columns.to_dict() if dataset.columns is not None else None,
+        "columns": columns.to_dict() if columns is not None else None,
         "encodings": encodings,
         "members": [
             {

@@ -10,11 +10,12 @@ it is an identifier or a number column with stray text, and one-hot columns of i
 only let a network memorize rows.
 
 A numeric column with missing cells (empty, ``NA``, ``NaN``, ``null``, ``?``: what R,
-pandas and spreadsheets write) becomes two: the numbers, each missing one replaced by the
-median of the column's present values, and an indicator ``"column (missing)"``, 1 where the
-cell was missing (scikit-learn's ``SimpleImputer(strategy="median",
-add_indicator=True)``). The median involves no label; whether a value was missing often
-says something itself.
+pandas and spreadsheets write) becomes two: the numbers and an indicator
+``"column (missing)"``, 1 where the cell was missing (scikit-learn's
+``SimpleImputer(strategy="median", add_indicator=True)``); whether a value was missing
+often says something itself. Here a missing cell holds the median of the column's present
+values in the whole file, a placeholder: what trains and scores is filled with the median
+of each split's training rows only (:mod:`nooverfit.data.impute`).
 """
 
 from __future__ import annotations

@@ -107,6 +107,17 @@ class Dataset:
             raise ValueError("the loader yielded no batches; expected (x, y) batches")
         return cls.from_arrays(np.concatenate(xs), np.concatenate(ys), **kwargs)
 
+    def filled(self, rows: Any) -> np.ndarray:
+        """The features with each missing numeric cell of a CSV file filled with the median
+        of its column's present values in ``rows`` (a split's training rows), never over
+        validation or test rows (:mod:`nooverfit.data.impute`); ``x`` itself where no
+        cell is missing."""
+        if self.columns is None or self.columns.width != self.x.shape[-1]:
+            return self.x
+        from nooverfit.data.impute import fill_from
+
+        return fill_from(self.x, self.columns, np.asarray(rows, dtype=np.int64))
+
     @property
     def in_shape(self) -> tuple[int, ...]:
         """Shape of one sample."""

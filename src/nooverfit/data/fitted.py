@@ -18,7 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from nooverfit.data.columns import fill_value, finite, missing_name, with_indicator
+from nooverfit.data.columns import (
+    fill_value,
+    finite,
+    is_missing,
+    missing_name,
+    with_indicator,
+)
 from nooverfit.data.tabular import SCALINGS, check_scaling, scale_with
 from nooverfit.errors import BadInput
 
@@ -41,12 +47,18 @@ class Column:
         levels: a text column's categories, in the order of its one-hot columns; None for
             a numeric column (one column, the number as read).
         fill: a numeric column that had missing cells in training: the value they take,
-            followed by a missing-value indicator column (None: no missing cell).
+            followed by a missing-value indicator column (None: no missing cell). A saved
+            model's is the median of the training rows' present values
+            (:mod:`nooverfit.data.impute`).
+        median: a numeric column without missing cells in training: its training rows'
+            median, which an empty cell of a new row takes (no indicator column, as
+            scikit-learn's ``SimpleImputer``); None: an empty cell is refused.
     """
 
     name: str
     levels: tuple[str, ...] | None = None
     fill: float | None = None
+    median: float | None = None
 
     @property
     def width(self) -> int:
@@ -82,6 +94,7 @@ class Columns:
                     "name": c.name,
                     "levels": None if c.levels is None else list(c.levels),
                     **({} if c.fill is None else {"fill": c.fill}),
+                    **({} if c.median is None else {"median": c.median}),
                 }
                 for c in self.features
             ],
@@ -94,6 +107,7 @@ class Columns:
                 str(c["name"]),
                 None if c["levels"] is None else tuple(c["levels"]),
                 None if c.get("fill") is None else float(c["fill"]),
+                None if c.get("median") is None else float(c["median"]),
             )
             for c in data["features"]
         )
@@ -182,6 +196,8 @@ def encode_rows(
             )
             continue
         if column.levels is None:
+            if column.median is not None:  # an empty cell takes the training median
+                values = [str(column.median) if is_missing(v) else v for v in values]
             blocks.append(_numbers(column.name, values, first_row, where)[:, None])
             continue
         index = {v: k for k, v in enumerate(column.levels)}
@@ -226,6 +242,7 @@ def apply_scaling(x: np.ndarray, record: dict[str, Any]) -> np.ndarray:
         "robust": "median",
         "ple": "edges",
         "ple16": "edges",
+        "periodic": "mean",
         "quantile": "quantiles",
     }
     if scaling not in stats:

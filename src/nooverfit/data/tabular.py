@@ -22,6 +22,12 @@ test rows). Pure numpy.
   ``ISLR::Auto``: a random forest on that one column scored 80-85 % where an MLP on all
   standardized columns scored 78 %). The study trains copies of its choice in it
   (:mod:`nooverfit.studies.copies`).
+- ``periodic``: fixed-frequency periodic features of each standardized value ``z``
+  (smoothly clipped as ``robust`` clips): ``z`` itself, then ``sin`` and ``cos`` of
+  ``2 pi f z`` for each of :data:`FREQUENCIES` (cycles per standard deviation): the
+  network's first layer sees a feature at several resolutions (Gorishniy et al. 2022
+  learn the frequencies; fixed ones need no new layer and no seed). A feature with at most
+  two distinct values stays its one standardized column.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-SCALINGS = ("standard", "robust", "quantile", "ple", "ple16")
+SCALINGS = ("standard", "robust", "quantile", "ple", "ple16", "periodic")
 #: what :func:`nooverfit.data.prepare` applies to tabular data
 DEFAULT_SCALING = "standard"
 #: clip of the smooth clip and of the quantile map, in (robust) standard deviations
@@ -40,6 +46,8 @@ CLIP = 3.0
 PLE_BINS = 8
 #: bins of the ``ple16`` encoding
 PLE_FINE_BINS = 16
+#: frequencies of the ``periodic`` encoding, in cycles per (pool) standard deviation
+FREQUENCIES = (0.125, 0.25, 0.5, 1.0)
 #: bins of each piecewise-linear encoding
 _BINS = {"ple": PLE_BINS, "ple16": PLE_FINE_BINS}
 
@@ -93,6 +101,14 @@ def fit_scaling(x: np.ndarray, pool: np.ndarray, scaling: str) -> dict[str, Any]
         }
     if scaling in _BINS:
         return {"scaling": scaling, "edges": ple_edges(fit, _BINS[scaling]).tolist()}
+    if scaling == "periodic":
+        std = fit.std(axis=0)
+        return {
+            "scaling": scaling,
+            "mean": fit.mean(axis=0).tolist(),
+            "std": np.where(std > 0, std, 1.0).tolist(),
+            "binary": [len(np.unique(fit[:, j])) <= 2 for j in range(fit.shape[1])],
+        }
     return {"scaling": scaling, "quantiles": [_quantile_map(fit[:, j]) for j in range(x.shape[1])]}
 
 
@@ -109,11 +125,36 @@ def scale_with(x: np.ndarray, record: dict[str, Any]) -> np.ndarray:
         return (z / np.sqrt(1 + (z / CLIP) ** 2)).astype(np.float32)
     if scaling in _BINS:
         return piecewise_linear(x, np.asarray(record["edges"], dtype=np.float64))
+    if scaling == "periodic":
+        return periodic(x, record)
     out = np.zeros(x.shape, dtype=np.float64)
     for j, qmap in enumerate(record["quantiles"]):
         if qmap is not None:  # None: constant on the pool, carries nothing
             out[:, j] = np.interp(x[:, j], np.asarray(qmap[0]), np.asarray(qmap[1]))
     return np.clip(out, -CLIP, CLIP).astype(np.float32)
+
+
+def periodic(x: np.ndarray, record: dict[str, Any]) -> np.ndarray:
+    """The ``periodic`` encoding of ``x`` ``(N, F)`` with its record (pool ``mean``, ``std``
+    and which features are ``binary``): per feature ``z``, then ``sin`` and ``cos`` of
+    ``2 pi f z`` for each of :data:`FREQUENCIES`; a binary feature ``z`` only.
+
+    Returns:
+        float32, ``(N, B + (F - B) * (1 + 2 * len(FREQUENCIES)))`` for ``B`` binary
+        features, in feature order.
+    """
+    mean, std = (np.asarray(record[k], dtype=np.float64) for k in ("mean", "std"))
+    z = (x - mean) / std
+    z = z / np.sqrt(1 + (z / CLIP) ** 2)
+    blocks = []
+    for j, binary in enumerate(record["binary"]):
+        blocks.append(z[:, j : j + 1])
+        if not binary:
+            angle = 2 * np.pi * z[:, j : j + 1] * np.asarray(FREQUENCIES)
+            blocks += [np.sin(angle), np.cos(angle)]
+    if not blocks:
+        return np.zeros((len(x), 0), dtype=np.float32)
+    return np.concatenate(blocks, axis=1).astype(np.float32)
 
 
 def ple_edges(fit: np.ndarray, bins: int = PLE_BINS) -> np.ndarray:

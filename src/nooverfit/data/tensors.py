@@ -86,8 +86,8 @@ def prepare(
     :mod:`nooverfit.data.tabular`); other kinds are left as they are.
     """
     x = dataset.x.astype(np.float32, copy=True)
-    if dataset.kind == "tabular":
-        x = scale_features(x, split.pool, scaling)
+    if dataset.kind == "tabular":  # missing cells filled from the training pool only
+        x = scale_features(dataset.filled(split.pool), split.pool, scaling)
     dev = torch.device(device) if device is not None else default_device()
     return SplitData(
         x=torch.as_tensor(x, device=dev),

@@ -4,8 +4,9 @@ A network that a tuned SVC or random forest beats on the same data is not worth 
 and a user can only see that when both are scored alike. Each seed's split is used as the
 networks use it: fitted on the baseline's training indices, each model's setting chosen on
 the validation indices, the chosen one scored once on the test indices. Features are the
-data set's own (images flattened; data sets hold no missing values); logistic regression
-and the SVC get them standardized on the training rows, the trees as they are.
+data set's own (images flattened; a CSV file's missing cells filled from the training
+rows); logistic regression and the SVC get them standardized on the training rows, the
+trees as they are.
 
 A side comparison must never cost the study its result: a model that cannot be fitted
 (one class in the training rows, a scikit-learn error) or would take too long (the RBF
@@ -259,6 +260,7 @@ def references(
     splits: Mapping[int, tuple[Indices, Indices, Indices]],
     *,
     budget: str = "quick",
+    filled: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """The four classic models on each seed's split, as ``results.json`` records them.
 
@@ -269,6 +271,8 @@ def references(
         splits: seed -> ``(train, validation, test)`` indices.
         budget: the study's budget name: ``standard`` and ``thorough`` get the full grid,
             any other the light one.
+        filled: ``x`` with missing cells filled from the given training rows
+            (:meth:`~nooverfit.data.dataset.Dataset.filled`); None: ``x`` as it is.
 
     Returns:
         :func:`summarize`'s record, with ``skipped`` (model -> why it was not fitted or
@@ -288,8 +292,9 @@ def references(
         # only the rows the split uses, as float64 (not a copy of the whole data set)
         rows_used = np.unique(np.concatenate(parts))
         local = tuple(np.searchsorted(rows_used, p) for p in parts)
+        xs = x if filled is None else filled(parts[0])
         scores, failed = fit_split(
-            features(x[rows_used]),
+            features(xs[rows_used]),
             y[rows_used],
             (local[0], local[1], local[2]),
             seed=seed,

@@ -336,7 +336,12 @@ def _classic(session: StudySession, base: Variant, budget: str) -> tuple[dict[st
         splits,
         budget,
         lambda: references(
-            session.dataset.x, session.dataset.y, session.dataset.kind, splits, budget=budget
+            session.dataset.x,
+            session.dataset.y,
+            session.dataset.kind,
+            splits,
+            budget=budget,
+            filled=session.dataset.filled,
         ),
     )
 
