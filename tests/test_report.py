@@ -174,3 +174,26 @@ def test_the_techniques_explained_are_those_of_the_studys_kind_of_data(tiny_stud
     )
     html = render(as_rows, {})
     assert "test rows lie farther" in html and "Gaussian noise" in html and "Cutout" not in html
+
+
+def test_the_reports_recipe_follows_the_studys_kind_of_data(tiny_study):
+    """An audio study's recipe starts with the study's log-spectrogram front end and
+    augments with the study's audio augmenter, not Gaussian noise on "standardized
+    features" (the recipe was written for tabular data); an image folder's with the
+    folder policy's crops and flips, not the digits' affine map."""
+    import dataclasses
+
+    from nooverfit.config import RunConfig
+    from nooverfit.report import render
+
+    result, _ = tiny_study
+    config = RunConfig(width=16, depth=1, augment=0.5)
+    recommended = dataclasses.replace(result.recommended, config=config)
+    for data, kind, wanted, unwanted in (
+        ("keywords", "audio", "audio_front", "standardized features"),
+        ("folder:imgs", "image", "RandomResizedCrop", "RandomAffine(degrees=7.5"),
+    ):
+        settings = dataclasses.replace(result.settings, data=data, kind=kind)
+        html = render(dataclasses.replace(result, settings=settings, recommended=recommended), {})
+        code = html.split('id="code-pytorch">')[1].split("</pre>")[0]
+        assert wanted in code and unwanted not in code

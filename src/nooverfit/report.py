@@ -254,7 +254,8 @@ def render(result: StudyResult, figures: dict[str, Figure]) -> str:
     code = recipe(
         result.recommended.config,
         classes=len(result.settings.classes) or 2,
-        kind=recipe_kind(result),
+        kind=data_kind(result),
+        data=str(result.settings.data),
     )
     names = result.extras.get("ensemble", {}).get("names", [])
     if result.recommended.stage == "ensemble" and names:
