@@ -113,15 +113,16 @@ def test_remedy_rows_follow_the_evidence_and_the_axis_starts_at_zero(tiny_study)
         [100 * d.interval.mean for d in ev.remedies]
     )
     others = [d.name for d in ev.combinations if d.name != result.recommended.name]
-    assert len(rows) == 2 + len(ev.remedies) + len(others)
+    assert len(rows) == 2 + len(ev.remedies) + len(ev.ensembles) + len(others)
     assert rows[0].val == pytest.approx(100 * result.baseline.score.val_accuracy)
     # remedies and combinations are "helped" by the rule the table reads: the drawn
-    # interval lies above 0 (a green bar whose interval holds 0 contradicted the table)
-    for row, d in zip(
-        rows[1:-1], [*ev.remedies, *(c for c in ev.combinations if c.name in others)], strict=True
-    ):
+    # interval lies above 0 (a green bar whose interval holds 0 contradicted the table);
+    # a remedy selected by the 2-standard-error rule without that is "selected"
+    drawn = [*ev.remedies, *ev.ensembles, *(c for c in ev.combinations if c.name in others)]
+    for row, d in zip(rows[1:-1], drawn, strict=True):
         assert (row.kind == "helped") == (d.interval.reading == "better")
         assert (row.kind == "helped") == (row.low > 0)
+        assert (row.kind == "selected") == (bool(d.selected) and row.low <= 0)
     fig = plot_remedies(result, ev)
     bars, diffs = fig.axes[:2]
     assert bars.get_xlim() == (0, 100)

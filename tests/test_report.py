@@ -197,3 +197,21 @@ def test_the_reports_recipe_follows_the_studys_kind_of_data(tiny_study):
         html = render(dataclasses.replace(result, settings=settings, recommended=recommended), {})
         code = html.split('id="code-pytorch">')[1].split("</pre>")[0]
         assert wanted in code and unwanted not in code
+
+
+def test_a_recommendation_on_weak_evidence_says_so_in_the_headline(tiny_study):
+    """The folder study's headline said "Train batchnorm" although its validation
+    interval against the baseline, [-27.0, +43.6], was within noise."""
+    import dataclasses
+
+    from nooverfit.report import render
+    from nooverfit.studies.evidence import weakness
+
+    result, _ = tiny_study
+    chosen = next(o.chosen for o in result.remedies if o.chosen.stage != "ensemble")
+    html = render(dataclasses.replace(result, recommended=chosen), {})
+    why = weakness(evidence(dataclasses.replace(result, recommended=chosen)).validation, "images")
+    assert why is not None  # a 2-seed tiny study: no remedy clears the 95 % interval
+    headline = html.split('id="headline"')[1].split("</p>")[0]
+    assert "Weak evidence:" in headline and why in headline
+    assert "Weak evidence" not in render(result, {}).split('id="headline"')[1].split("</p>")[0]

@@ -77,7 +77,9 @@ def captions(result: StudyResult) -> dict[str, str]:
         "remedies": f"Left: validation accuracy of each remedy's best setting (mean over "
         f"{seeds} seeds, bars ± std over seeds, axis from 0 %). Right: its difference from "
         "the baseline seed by seed, mean and 95 % t interval; an interval that crosses 0 is "
-        "within noise.",
+        "within noise. Green: the interval lies above 0; light green: selected by the "
+        "study's rule (a seed-paired gain of at least 2 standard errors) although the "
+        "wider 95 % interval crosses 0.",
         "learning_curve": "Learning curve: validation accuracy over training images per "
         f"class (mean, band ± std over {seeds} seeds), with power-law fits (dotted).",
     }
@@ -241,8 +243,9 @@ def render(result: StudyResult, figures: dict[str, Figure]) -> str:
     """The report as HTML text."""
     from nooverfit.groups import with_homogeneous_cause
     from nooverfit.studies.classic import against
-    from nooverfit.studies.evidence import evidence
+    from nooverfit.studies.evidence import LEVEL, evidence, reading, t_quantile, weakness
     from nooverfit.studies.recipe import recipe
+    from nooverfit.studies.select import MARGIN
 
     env = Environment(
         loader=PackageLoader("nooverfit", "templates"),
@@ -273,6 +276,9 @@ def render(result: StudyResult, figures: dict[str, Figure]) -> str:
         if v.verdict == ev.verdict
     )
     classic = result.extras.get("classic")
+    # the 95 % interval's half-width in standard errors: t(0.975, n - 1)
+    n = len(ev.seeds)
+    t_factor = t_quantile(1 - (1 - LEVEL) / 2, n - 1) if n > 1 else 0.0
     return env.get_template("report.html").render(
         r=result,
         ev=ev,
@@ -293,6 +299,10 @@ def render(result: StudyResult, figures: dict[str, Figure]) -> str:
         pct=pct,
         points=points,
         ended=ended,
+        reading=reading,
+        weakness=weakness,
+        margin=f"{MARGIN:g}",
+        t_factor=t_factor,
     )
 
 
