@@ -48,9 +48,11 @@ def study_figures(result: StudyResult) -> dict[str, Figure]:
 
 
 def doubling(result: StudyResult) -> dict[str, Any] | None:
-    """What the learning curve's fit predicts from twice the study's training set, for the
-    recommendation's curve (the baseline's when it is the recommendation; the best single
-    network's when the recommendation is not one network trained from scratch)."""
+    """What twice the study's training set gives, for the recommendation's curve (the
+    baseline's when it is the recommendation; the best single network's when the
+    recommendation is not one network trained from scratch): measured on the learning
+    curve where it reaches twice the size (interpolated in log size between measured
+    points), and the power-law fit's prediction (an extrapolation where it does not)."""
     curve = result.learning
     if curve is None:
         return None
@@ -62,7 +64,23 @@ def doubling(result: StudyResult) -> dict[str, Any] | None:
     else:
         return None
     size = result.settings.train_per_class or curve.sizes[-1]
-    return {"gain": curve.gain_from_doubling(name, size), "size": 2 * size, "what": what}
+    measured = curve.measured_doubling(name, size)
+    low, high = curve.measured_at(name, size), curve.measured_at(name, 2 * size)
+    # the measured points the gain at 2n reads: itself, or the two around it
+    twice, sizes = 2 * size, curve.sizes
+    around = []
+    if measured is not None and twice not in sizes:
+        around = [max(n for n in sizes if n < twice), min(n for n in sizes if n > twice)]
+    return {
+        "gain": curve.gain_from_doubling(name, size),  # the power-law fit's
+        "measured": measured,  # None: 2n lies beyond the largest size measured
+        "low": low,
+        "high": high,
+        "around": around,
+        "largest": curve.sizes[-1],
+        "size": 2 * size,
+        "what": what,
+    }
 
 
 def captions(result: StudyResult) -> dict[str, str]:
