@@ -162,18 +162,46 @@ def test_the_techniques_explained_are_those_of_the_studys_kind_of_data(tiny_stud
     assert not {"Data augmentation", "Cutout", "Test-time shifts"} & set(tabular)
     image = techniques("image")
     assert (
-        "rotations" in image["Data augmentation"] and "Input encoding (tabular data)" not in image
+        "rotation" in image["Data augmentation"] and "Input encoding (tabular data)" not in image
     )
     assert "L2 regularization (lambda)" in image and "L2 regularization (lambda)" in tabular
     result, _ = tiny_study
     assert data_kind(result) == "image"
     html = render(result, {})
-    assert "test images lie farther" in html and "Cutout" in html
+    tried = {o.remedy for o in result.remedies}
+    assert "test images lie farther" in html and ("<dt>Cutout</dt>" in html) == ("cutout" in tried)
     as_rows = dataclasses.replace(
         result, settings=dataclasses.replace(result.settings, kind="tabular")
     )
     html = render(as_rows, {})
-    assert "test rows lie farther" in html and "Gaussian noise" in html and "Cutout" not in html
+    assert "test rows lie farther" in html and "<dt>Cutout</dt>" not in html
+    assert ("Gaussian noise" in html) == ("augment" in tried)
+
+
+def test_the_techniques_explained_are_what_the_study_tried_on_its_data():
+    """The folder report said augmentation was "small shifts and rotations for digit
+    images, never flips" although the folder policy crops, flips and jitters colour; the
+    spoken report listed "gain, time shift and background noise" only; a digits study
+    explained cutout, test-time shifts and transfer learning it never tried."""
+    from nooverfit.data.augment import POLICIES
+    from nooverfit.techniques import techniques
+
+    quick = {"l2", "dropout", "label_smoothing", "mixup", "ema", "batchnorm"}
+    quick |= {"early_stopping", "augment", "capacity", "ensemble"}
+    digits = techniques("image", "digits", frozenset(quick))
+    assert not {"Cutout", "Test-time shifts", "Transfer learning"} & set(digits)
+    assert {"Ensembles", "Label smoothing", "Data augmentation"} <= set(digits)
+    assert "never a flip" in digits["Data augmentation"]
+    folder = techniques("image", "folder:imgs", frozenset(quick))["Data augmentation"]
+    policy = POLICIES["folder"]
+    assert "crop keeping 50 %" in folder and "flip of half" in folder and "never" not in folder
+    assert f"up to {policy.rotate:g} degrees" in folder and "jitter of ±20 %" in folder
+    spoken = techniques("audio", "spoken", frozenset(quick))["Data augmentation (audio)"]
+    assert "vocal-tract-length warp" in spoken and "SpecAugment" in spoken
+    assert "gain" not in spoken  # the maps are normalized per utterance: no gain effect
+    keywords = techniques("audio", "keywords", frozenset(quick))["Data augmentation (audio)"]
+    assert "time shift" in keywords and "±6 dB" in keywords
+    assert "Data augmentation (audio)" not in techniques("audio", "keywords", frozenset({"l2"}))
 
 
 def test_the_reports_recipe_follows_the_studys_kind_of_data(tiny_study):

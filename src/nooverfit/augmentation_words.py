@@ -58,7 +58,9 @@ def image_words(data: str) -> str:
     if p.color:
         parts.append(f"brightness and contrast jitter of ±{_pct(p.color)}")
     text = ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
-    return text + ("" if p.flip else "; never a flip, which would turn a digit into another")
+    return text + (
+        "" if p.flip else "; never a flip (a flipped digit or letter is another symbol)"
+    )
 
 
 def image_pytorch(data: str, strength: float) -> list[str]:

@@ -200,6 +200,17 @@ def recipe_kind(result: StudyResult) -> str:
     return "tabular"
 
 
+def tried(result: StudyResult) -> frozenset[str] | None:
+    """The remedies and stages a study tried (``results.json``'s ``remedies[].remedy``),
+    whose techniques the report explains; None (all) for a tuning report."""
+    if result.extras.get("tuning"):
+        return None
+    names = {o.remedy for o in result.remedies}
+    if "copies" in names:  # copies of the choice, averaged: an ensemble
+        names.add("ensemble")
+    return frozenset(names)
+
+
 def pct(v: float) -> str:
     """``v`` in %, one decimal, without a "-0.0"."""
     return f"{round(100 * v, 1) + 0.0:.1f}"
@@ -312,7 +323,7 @@ def render(result: StudyResult, figures: dict[str, Figure]) -> str:
         doubling=doubling(result),
         captions=captions(result),
         images=images,
-        techniques=techniques(data_kind(result)),
+        techniques=techniques(data_kind(result), str(result.settings.data), tried(result)),
         unit=UNITS.get(data_kind(result), "samples"),
         pct=pct,
         points=points,
