@@ -57,8 +57,32 @@ def test_an_ensemble_recommendation_is_described_as_one(tiny_study):
     _, right = run_curves(as_ensemble)
     assert right.title == "Ensemble of 3: its first network, dropout=0.3"
     html = render(as_ensemble, {})
-    assert "averages the predicted probabilities of 3 networks (dropout=0.3; l2=0.001;" in html
+    assert "averages the predicted probabilities of 3 networks; the code above trains the " in (
+        html
+    ) and "The others: l2=0.001; baseline." in html
     assert "averages the predicted" not in render(result, {})
+
+
+def test_an_ensembles_recipe_lists_how_each_member_differs_from_the_first(tiny_study):
+    """The note said "Train each the same way" under code for the first member only."""
+    import dataclasses
+
+    from nooverfit.config import RunConfig
+    from nooverfit.report import render
+
+    result, _ = tiny_study
+    ensemble = next(r.chosen for r in result.remedies if r.chosen.stage == "ensemble")
+    base = RunConfig(width=16, label="label smoothing=0.1", label_smoothing=0.1)
+    configs = [base, base.replace(dropout=0.3, batchnorm=True), base.replace(init=1)]
+    names = ["label smoothing=0.1", "dropout=0.3 + batchnorm", "copy 1"]
+    kept = {"names": names, "configs": [c.to_dict() for c in configs]}
+    as_ensemble = dataclasses.replace(
+        result, recommended=ensemble, extras={**result.extras, "ensemble": kept}
+    )
+    html = render(as_ensemble, {})
+    assert "trains the first (label smoothing=0.1)" in html
+    assert "2. dropout=0.3 + batchnorm: dropout 0.3, batchnorm True; 3. copy 1: init 1" in html
+    assert "Train each the same way" not in html
 
 
 def test_the_python_line_repeats_the_study_with_its_data_options():
@@ -243,3 +267,24 @@ def test_a_recommendation_on_weak_evidence_says_so_in_the_headline(tiny_study):
     headline = html.split('id="headline"')[1].split("</p>")[0]
     assert "Weak evidence:" in headline and why in headline
     assert "Weak evidence" not in render(result, {}).split('id="headline"')[1].split("</p>")[0]
+
+
+def test_the_ensemble_size_caption_gives_the_reason_of_the_choice(tiny_study):
+    """The caption said the 9-network ensemble was chosen for the best mean validation
+    accuracy "tied with 3"; ensembles are recommended by validation log loss."""
+    import dataclasses
+
+    from nooverfit.report import captions
+
+    result, _ = tiny_study
+    assert any(c.param == "ensemble_size" for c in result.validation_curves)
+    ensemble = next(r.chosen for r in result.remedies if r.chosen.stage == "ensemble")
+    names = {"names": ["a", "b", "c"]}
+    as_ensemble = dataclasses.replace(
+        result, recommended=ensemble, extras={**result.extras, "ensemble": names}
+    )
+    text = captions(as_ensemble)["validation_ensemble_size"]
+    assert "The recommended ensemble averages 3 networks" in text
+    assert f"lowest mean validation log loss ({ensemble.score.val_loss:.3f})" in text
+    if result.recommended.stage != "ensemble":
+        assert "No ensemble is recommended" in captions(result)["validation_ensemble_size"]

@@ -115,10 +115,29 @@ def captions(result: StudyResult) -> dict[str, str]:
         if curve is not None:
             name = "capacity" if curve.param == "width" else f"validation_{curve.param}"
             out[name] = curve_view(curve).caption + f" Bands: ± std over {seeds} seeds."
+    if "validation_ensemble_size" in out:
+        out["validation_ensemble_size"] += " " + _ensemble_choice(result)
     if result.capacity is not None and result.capacity.chosen == result.baseline.config.width:
         # the remedies table names the capacity remedy's best width, never the baseline's
         out["capacity"] += " The chosen width is the baseline's own."
     return out
+
+
+def _ensemble_choice(result: StudyResult) -> str:
+    """Why the recommendation is (or is not) an ensemble, for the ensemble-size caption."""
+    rec = result.recommended
+    if rec.stage != "ensemble":
+        return (
+            "No ensemble is recommended: none beat the choice before it on validation "
+            "accuracy by 2 standard errors, or on log loss at no loss of accuracy."
+        )
+    size = len(result.extras.get("ensemble", {}).get("names", [])) or "several"
+    return (
+        f"The recommended ensemble averages {size} networks: of the ensembles that beat the "
+        "choice before them (validation accuracy by 2 standard errors, or log loss at no "
+        f"loss of accuracy), the one of lowest mean validation log loss "
+        f"({rec.score.val_loss:.3f})."
+    )
 
 
 def reproduce(result: StudyResult) -> dict[str, str]:
@@ -268,6 +287,33 @@ def points(v: float) -> str:
     return f"{100 * v:+.1f}"  # "-0.0" kept: an interval bound just below 0 is below 0
 
 
+def ensemble_note(result: StudyResult) -> str:
+    """What the recipe of an ensemble recommendation shows: the first member's code, and
+    how each other member's training differs from it (from ``extras["ensemble"]``)."""
+    from nooverfit.config import RunConfig
+    from nooverfit.studies.recipe import member_changes
+
+    kept = result.extras["ensemble"]
+    names = kept["names"]
+    head = (
+        f"The recommendation averages the predicted probabilities of {len(names)} networks; "
+        f"the code above trains the first ({names[0]})."
+    )
+    configs = [RunConfig.from_dict(c) for c in kept.get("configs", [])]
+    if len(configs) != len(names):  # results without the members' configurations
+        return f"{head} The others: {'; '.join(names[1:])}. Average their softmax outputs."
+    others = [
+        f"{i}. {name}: {change}"
+        for i, (name, change) in enumerate(zip(names, member_changes(configs), strict=True), 1)
+        if i > 1
+    ]
+    return (
+        f"{head} Train each other member with the same code, changed as listed "
+        f"({'; '.join(others)}), then average their softmax outputs "
+        "(nooverfit.load_study_model does)."
+    )
+
+
 def render(result: StudyResult, figures: dict[str, Figure]) -> str:
     """The report as HTML text."""
     from nooverfit.groups import with_homogeneous_cause
@@ -291,12 +337,7 @@ def render(result: StudyResult, figures: dict[str, Figure]) -> str:
     )
     names = result.extras.get("ensemble", {}).get("names", [])
     if result.recommended.stage == "ensemble" and names:
-        note = (
-            f"The recommendation averages the predicted probabilities of {len(names)} "
-            f"networks ({'; '.join(names)}); the code above is the first. Train each the "
-            "same way and average their softmax outputs (nooverfit.load_study_model does)."
-        )
-        code = dataclasses.replace(code, notes=(note, *code.notes))
+        code = dataclasses.replace(code, notes=(ensemble_note(result), *code.notes))
     ev = evidence(result)
     # The seed whose diagnosis is put in words: the first with the majority verdict.
     lead_key, lead_seed = next(

@@ -146,7 +146,13 @@ def _why_chosen(curve: ValidationCurve, i: int) -> str:
             f"{100 * best:.1f} %, is at {top:g}"
         )
     ties = [f"{v:g}" for j, v in enumerate(curve.values) if j != i and curve.val[j] >= best - 1e-9]
-    return "best mean validation accuracy" + (f", tied with {', '.join(ties)}" if ties else "")
+    if not ties:
+        return "best mean validation accuracy"
+    # validation_curve's choice among equal accuracies: the lower mean validation log loss
+    return (
+        f"best mean validation accuracy, tied with {', '.join(ties)}; chosen among them for "
+        "the lowest mean validation log loss"
+    )
 
 
 def plot_validation_curve(curve: ValidationCurve, *, ax: Axes | None = None) -> Figure:

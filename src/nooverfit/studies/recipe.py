@@ -9,6 +9,7 @@ nooverfit's ``l2`` is PyTorch's coupled ``weight_decay`` and twice Keras's
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from nooverfit.augmentation_words import audio_pytorch, image_policy_used, image_pytorch, pipelined
@@ -34,6 +35,22 @@ class Recipe:
 
 def _number(value: float) -> str:
     return f"{value:.3g}"
+
+
+def member_changes(configs: list[RunConfig]) -> list[str]:
+    """How each member of an ensemble differs from the first (whose code a recipe shows):
+    ``"dropout 0.3, batchnorm True"``; ``"the same configuration"`` where only the label
+    differs (a copy differs in ``init``, its initial weights)."""
+    first = configs[0]
+    out = []
+    for c in configs:
+        changes = [
+            f"{f.name.replace('_', ' ')} {getattr(c, f.name)}"
+            for f in dataclasses.fields(c)
+            if f.name != "label" and getattr(c, f.name) != getattr(first, f.name)
+        ]
+        out.append(", ".join(changes) or "the same configuration")
+    return out
 
 
 def _patience(spec: str | None) -> int | None:
