@@ -55,9 +55,11 @@ def test_the_caption_says_where_the_chosen_value_stands():
     )
     # the review's 9-network ensemble: tied with 3 on accuracy, chosen by log loss
     sizes = _curve([3, 5, 9], [1] * 3, [0.964, 0.962, 0.964], 9, ["fit"] * 3, "ensemble_size")
-    assert "= 9 (best mean validation accuracy, tied with 3; chosen among them for the " in (
-        curve_view(sizes).caption
-    ) and "lowest mean validation log loss)" in curve_view(sizes).caption
+    assert (
+        "= 9 (best mean validation accuracy, tied with 3; chosen among them for the "
+        in (curve_view(sizes).caption)
+        and "lowest mean validation log loss)" in curve_view(sizes).caption
+    )
     alone = _curve(x, [1] * 4, [0.8, 0.9, 0.85, 0.8], 0.03, ["fit"] * 4)
     assert "= 0.03 (best mean validation accuracy)." in curve_view(alone).caption
     behind = _curve(x, [1] * 4, [0.8, 0.9, 0.85, 0.8], 0.1, ["fit"] * 4)

@@ -57,9 +57,10 @@ def test_an_ensemble_recommendation_is_described_as_one(tiny_study):
     _, right = run_curves(as_ensemble)
     assert right.title == "Ensemble of 3: its first network, dropout=0.3"
     html = render(as_ensemble, {})
-    assert "averages the predicted probabilities of 3 networks; the code above trains the " in (
-        html
-    ) and "The others: l2=0.001; baseline." in html
+    assert (
+        "averages the predicted probabilities of 3 networks; the code above trains the " in (html)
+        and "The others: l2=0.001; baseline." in html
+    )
     assert "averages the predicted" not in render(result, {})
 
 
