@@ -310,7 +310,9 @@ def ensemble_note(result: StudyResult) -> str:
     return (
         f"{head} Train each other member with the same code, changed as listed "
         f"({'; '.join(others)}), then average their softmax outputs "
-        "(nooverfit.load_study_model does)."
+        "(nooverfit.load_study_model does). A change the first's code has no lines for "
+        "(augmentation, mixup, ...) is written out by nooverfit.studies.recipe.recipe("
+        "RunConfig.from_dict(results['extras']['ensemble']['configs'][i]), classes=...)."
     )
 
 
