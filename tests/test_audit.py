@@ -1,11 +1,12 @@
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
 from typer.testing import CliRunner
 
-from nooverfit.audit import audit, class_balance, model_features, sample_hashes
+from nooverfit.audit import audit, audit_warnings, class_balance, model_features, sample_hashes
 from nooverfit.cli import app
 from nooverfit.data import Dataset, Split, load_dataset, make_split
 from nooverfit.groups import group_gap
@@ -107,6 +108,12 @@ def test_audit_group_gap_and_model_features(digits):
     feats = model_features(model, ds.x[:4])
     assert feats.shape == (4, 8) and (feats >= 0).all()  # after the ReLU
     json.dumps(report.to_dict())  # serializable
+    # the warning gives the gap in points of accuracy, not a percentage of it
+    g = group_gap(
+        np.array([0, 1, 1, 0, 0, 1]), np.array([0, 1, 0, 0, 1, 1]), np.array(list("aabbbb"))
+    )
+    texts = [w for w in audit_warnings(replace(report, groups=g)) if w.startswith("group gap")]
+    assert texts == ["group gap: 'b' scores 17 points below the overall accuracy of 67%"]
 
 
 def _csv(tmp_path):
@@ -166,3 +173,24 @@ def test_cli_audit_bad_input_exit_2(tmp_path):
     path = _csv(tmp_path)
     result = runner.invoke(app, ["audit", f"csv:{path}", "--target", "label", "--groups", "x"])
     assert result.exit_code == 2 and "no group column" in result.output
+
+
+def test_cli_audit_model_refuses_data_other_than_the_runs(tmp_path):
+    """Review i39 #4: the run's split indices were applied to any data: rows reordered gave
+    a silently wrong split, fewer rows or other columns a traceback."""
+    path = _csv(tmp_path)
+    run = tmp_path / "run"
+    args = ["train", "--data", f"csv:{path}", "--target", "label", "--epochs", "2"]
+    trained = runner.invoke(app, [*args, "--width", "8", "--out", str(run)])
+    assert trained.exit_code == 0, trained.output
+    lines = path.read_text().splitlines()
+    fewer = tmp_path / "fewer.csv"
+    fewer.write_text("\n".join(lines[:41]) + "\n")
+    for data in (["audit", f"csv:{fewer}", "--target", "label"], ["audit", "digits"]):
+        result = runner.invoke(app, [*data, "--model", str(run)])
+        assert result.exit_code == 2, result.output
+        assert "was trained on other data" in result.output and "Traceback" not in result.output
+    # a feature column taken as the groups: the weights no longer fit the inputs
+    args = ["audit", f"csv:{path}", "--target", "label", "--groups", "site", "--model", str(run)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and "weights do not fit" in result.output, result.output

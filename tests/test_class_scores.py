@@ -42,10 +42,20 @@ def test_summarize_by_hand():
     )
     line = summary_line(out)
     assert line.startswith(
-        "Always answering the largest class ('a') scores 60.0% on the same test rows "
+        "Always answering the training data's largest class ('a') scores 60.0% on the same test "
+        "rows "
         "(validation 80.0%); balanced accuracy on test (mean recall per class): "
         "recommended 58.3%, baseline 50.0%; recommended's recall per class: a 67%, b 50%"
     )
+
+
+def test_the_constant_answer_is_the_training_pools_largest_class():
+    # the pool (rows 8, 9: both "b") says "b"; the held-out rows are mostly "a"
+    rows = {0: {**ROWS[0], "pool": np.array([8, 9])}}
+    predictions = {"baseline": {0: {"val": Y[:5], "test": Y[5:]}}}
+    out = summarize(Y, rows, predictions, ["a", "b"])
+    assert out["majority"]["val"] == {"class": ["b"], "per_seed": [0.2], "share": 0.2}
+    assert out["majority"]["test"] == {"class": ["b"], "per_seed": [0.4], "share": 0.4}
 
 
 def test_summarize_warns_of_a_training_set_whose_shares_differ():
@@ -110,9 +120,7 @@ def test_a_network_that_only_answers_the_big_class_is_named(tmp_path):
     ]
     # ... and the user is told so, in words, everywhere
     share = 100 * scores["majority"]["test"]["share"]
-    assert (
-        f"Always answering the largest class ('ok') scores {share:.1f}% on the same test" in flat
-    )
+    assert f"the training data's largest class ('ok') scores {share:.1f}% on the same test" in flat
     assert "balanced accuracy on test (mean recall per class): recommended 50.0%" in flat
     warning = "models answer 'ok' for every one of the validation and test rows of seed"
     assert f"Warning: the recommended and the baseline {warning}" in flat

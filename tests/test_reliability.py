@@ -346,3 +346,19 @@ def test_ctrl_c_says_what_was_kept(command, says, capsys):
     assert stop.value.exit_code == 130
     said = capsys.readouterr().err
     assert says in said and "results are saved" not in said
+
+
+def test_ctrl_c_in_a_study_counts_the_runs_its_store_holds(tmp_path):
+    """Review i40 #8: a study interrupted inside its first batch kept no run, and said it had."""
+    from nooverfit.cli._app import interrupted
+
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    (runs / "identity.json").write_text("{}")
+    said = interrupted("study", {"out": tmp_path})
+    assert "no run was kept" in said and "resumes" not in said
+    for key in ("a", "b"):
+        (runs / f"{key}.json").write_text("{}")
+    said = interrupted("study", {"out": tmp_path})
+    assert said.startswith("interrupted; the 2 runs finished so far are kept in")
+    assert "resumes" in said

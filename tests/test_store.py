@@ -65,6 +65,16 @@ def test_study_resumed_with_another_val_split_is_refused(stored, tmp_path):
     for change in ({"val": 0.3}, {"test": 0.3}, {"classes": "0-4"}, {"seeds": [1]}):
         with pytest.raises(BadInput, match="other settings"):
             study("digits", out=copy, **{**KWARGS, **change})
+    # review i40 #3: another baseline network or training set was a new study written over
+    # the stored one's report
+    for change, named in (
+        ({"width": 32}, "baseline width: 16 there, 32 now"),
+        ({"train_per_class": 6}, "baseline train per class: 10 there, 6 now"),
+        ({"epochs": 3}, "baseline epochs fixed: False there, True now"),
+    ):
+        with pytest.raises(BadInput, match="other settings") as err:
+            study("digits", out=copy, **{**KWARGS, **change})
+        assert named in str(err.value)
     assert sorted(p.name for p in (copy / "runs").iterdir()) == before  # nothing lost
 
 

@@ -29,6 +29,11 @@ def test_study_writes_every_output(tiny_study):
     for name in ("results.json", "report.html", "best_model.pt"):
         assert (out / name).is_file()
     assert len(list((out / "histories").glob("*.csv"))) == len(result.runs)
+    # review i40 #9: the learning curve's runs are named by their training set, so the
+    # study's own baseline is the one "baseline" file per seed
+    for seed in result.settings.seeds:
+        assert len(list((out / "histories").glob(f"baseline__seed{seed}__*.csv"))) == 1
+    assert list((out / "histories").glob("baseline_5_per_class__seed0__*.csv"))
     assert {p.stem for p in (out / "plots").glob("*.png")} >= {
         "curves",
         "validation_weight_decay",
@@ -126,6 +131,24 @@ def test_study_resumes_to_the_same_results(tmp_path, tiny_study):
     a = _without_timing(json.loads((reference / "results.json").read_text()))
     b = _without_timing(json.loads((tmp_path / "results.json").read_text()))
     assert a == b
+
+
+def test_writing_a_study_removes_the_runs_and_plots_another_study_left(tmp_path, tiny_study):
+    import shutil
+
+    from nooverfit.study_files import write_study
+
+    result, out = tiny_study
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    stray = [copy / "histories" / "baseline__seed0__0123456789ab.csv", copy / "plots" / "old.png"]
+    for path in stray:
+        path.write_text("from another study")
+    (copy / "notes.txt").write_text("the user's")
+    write_study(result, copy)
+    assert not any(path.exists() for path in stray)
+    assert (copy / "notes.txt").read_text() == "the user's"
+    assert len(list((copy / "histories").glob("*.csv"))) == len(result.runs)
 
 
 def test_cli_study_unknown_data_set_is_exit_2(tmp_path):

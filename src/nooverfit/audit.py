@@ -304,7 +304,10 @@ def audit_warnings(report: AuditReport) -> tuple[str, ...]:
             )
     if report.groups is not None and report.groups.gap > 0.1:
         g = report.groups
-        out.append(f"group gap: {g.worst!r} is {g.gap:.0%} below overall accuracy {g.overall:.0%}")
+        out.append(
+            f"group gap: {g.worst!r} scores {100 * g.gap:.0f} points below the overall "
+            f"accuracy of {g.overall:.0%}"
+        )
     cause = homogeneous_cause(report.groups, chance=1 / max(1, len(report.balance.classes)))
     if cause is not None:
         out.append(cause.reason)

@@ -14,6 +14,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from nooverfit._io import atomic_write, atomic_write_text, remove_stale_tmp
+from nooverfit.config import RunConfig
 from nooverfit.studies.result import StudyResult
 
 
@@ -25,6 +26,24 @@ def _save_png(fig: Figure, path: Path) -> None:
     fig.savefig(path, format="png", dpi=100)
 
 
+def _run_label(config: RunConfig, result: StudyResult) -> str:
+    """A run's name in ``histories/``: its label, and its training set where that differs
+    from the baseline's (the learning curve's runs are the baseline at other sizes)."""
+    label, base = config.label or "run", result.baseline.config
+    size = (config.train_per_class, config.train_size)
+    if size == (base.train_per_class, base.train_size):
+        return label
+    if config.train_per_class:
+        return f"{label} {config.train_per_class} per class"
+    return f"{label} {config.train_size or 'whole pool'} train"
+
+
+def _remove_others(folder: Path, pattern: str, keep: set[str]) -> None:
+    for path in folder.glob(pattern):
+        if path.name not in keep:
+            path.unlink(missing_ok=True)
+
+
 def write_study(result: StudyResult, out: str | Path) -> dict[str, Path]:
     """Write every output of ``result`` under ``out``; return the main paths by name."""
     from nooverfit.report import render, study_figures
@@ -32,12 +51,17 @@ def write_study(result: StudyResult, out: str | Path) -> dict[str, Path]:
     root = Path(out)
     for folder in (root, root / "histories", root / "plots"):
         remove_stale_tmp(folder)  # left by a study killed while writing
+    written = set()
     for key, record in result.runs.items():
-        name = f"{_slug(record.config.label or 'run')}__seed{record.config.seed}__{key}.csv"
-        record.history.save(root / "histories" / name)
+        name = f"{_slug(_run_label(record.config, result))}__seed{record.config.seed}__{key}.csv"
+        written.add(record.history.save(root / "histories" / name).name)
     figures = study_figures(result)
     for stem, fig in figures.items():
         atomic_write(root / "plots" / f"{stem}.png", partial(_save_png, fig))
+    # Files an earlier study wrote here and this one did not: left in place they would mix
+    # two studies' runs and figures under one report.
+    _remove_others(root / "histories", "*__seed*__*.csv", written)
+    _remove_others(root / "plots", "*.png", {f"{stem}.png" for stem in figures})
     paths = {
         "results": result.save(root / "results.json"),
         "model": result.save_model(root / "best_model.pt"),

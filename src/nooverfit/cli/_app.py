@@ -7,6 +7,7 @@ import copy
 import functools
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
@@ -148,6 +149,27 @@ INTERRUPTED = {
 }
 
 
+def interrupted(command: str, options: dict[str, Any]) -> str:
+    """What a Ctrl-C in ``command`` kept: for a study, how many finished runs its store
+    holds (runs train in batches and are stored as each batch ends)."""
+    out = options.get("out")
+    if command != "study" or out is None:
+        return INTERRUPTED.get(command, INTERRUPTED[""])
+    from nooverfit.studies.store import NOT_RUNS
+
+    runs = Path(out) / "runs"
+    kept = [p for p in runs.glob("*.json") if p.name not in NOT_RUNS] if runs.is_dir() else []
+    if not kept:
+        return (
+            "interrupted before the first batch of runs finished; no run was kept (runs are "
+            "stored as each batch ends), and files of an earlier study are unchanged"
+        )
+    return (
+        f"interrupted; the {len(kept)} runs finished so far are kept in {runs}, and the same "
+        "command resumes from them"
+    )
+
+
 def guard(func: F) -> F:
     """Turn bad-input exceptions into a one-line error and exit code 2 (no traceback)."""
 
@@ -163,7 +185,7 @@ def guard(func: F) -> F:
             errors.print(f"[bold red]error:[/] {text}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
-            errors.print(INTERRUPTED.get(func.__name__, INTERRUPTED[""]), highlight=False)
+            errors.print(interrupted(func.__name__, kwargs), highlight=False)
             raise typer.Exit(130) from None
 
     return wrapper  # type: ignore[return-value]

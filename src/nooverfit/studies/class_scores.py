@@ -47,7 +47,10 @@ def summarize(
 
     Args:
         y: every sample's class index.
-        rows: per seed, the ``"val"`` and ``"test"`` row indices.
+        rows: per seed, the ``"val"`` and ``"test"`` row indices, and optionally the
+            training ``"pool"``: the constant answer is then the pool's largest class (what
+            a model that learned only the classes' shares answers), not each held-out
+            part's own largest class, which only its labels show.
         predictions: per role (``"baseline"``, ``"recommended"``) and seed, the predicted
             class of each of those rows.
         classes: the class names.
@@ -55,8 +58,9 @@ def summarize(
             from, for the class-balance warnings (:func:`~nooverfit.imbalance.balance_warnings`).
 
     Returns:
-        ``majority``: per held-out part, the largest class of each seed's rows, its share
-        (the accuracy of always answering it) and their mean; per role, the test
+        ``majority``: per held-out part, each seed's constant answer (the largest class of
+        its training pool, else of the part's rows), its share of the part's rows (the
+        accuracy of always answering it) and their mean; per role, the test
         ``balanced_accuracy`` (per seed and mean) and mean ``recall`` per class; and
         ``warnings``: the class-balance ones of the first seed's split, and one for a model
         that answers one class on a seed's validation or test rows.
@@ -74,7 +78,7 @@ def summarize(
         )
     out: dict[str, Any] = {"classes": list(classes), "majority": {}}
     for part in SPLITS:
-        found = [majority(y[rows[s][part]], k) for s in seeds]
+        found = [_constant(y, rows[s], part, k) for s in seeds]
         out["majority"][part] = {
             "class": [classes[c] if c >= 0 else None for c, _ in found],
             "per_seed": [share for _, share in found],
@@ -107,6 +111,18 @@ def summarize(
     return out
 
 
+def _constant(
+    y: np.ndarray, rows: Mapping[str, np.ndarray], part: str, k: int
+) -> tuple[int, float]:
+    """The class always answered on ``rows[part]`` (the training pool's largest when the
+    pool is given) and its share of that part's rows."""
+    if "pool" not in rows:
+        return majority(y[rows[part]], k)
+    top, _ = majority(y[rows["pool"]], k)
+    held = y[rows[part]]
+    return top, float(np.mean(held == top)) if len(held) else float("nan")
+
+
 def _mean(values: Sequence[float | None]) -> float | None:
     known = [v for v in values if v is not None]
     return float(np.mean(known)) if known else None
@@ -135,7 +151,11 @@ def class_scores(
     """:func:`summarize` of the study's ``roles`` (e.g. ``{"baseline": (base, None),
     "recommended": (variant, members)}``) on every seed's validation and test rows."""
     rows = {
-        s: {"val": session.data[s].split.val, "test": session.data[s].split.test}
+        s: {
+            "val": session.data[s].split.val,
+            "test": session.data[s].split.test,
+            "pool": session.data[s].split.pool,
+        }
         for s in session.seeds
     }
     predictions = {
@@ -164,8 +184,9 @@ def summary_line(scores: Mapping[str, Any]) -> str:
     roles = [r for r in ("recommended", "baseline") if r in scores]
     balanced = ", ".join(f"{r} {100 * scores[r]['balanced_accuracy']:.1f}%" for r in roles)
     line = (
-        f"Always answering the largest class{which} scores {100 * major['test']['share']:.1f}% "
-        f"on the same test rows (validation {100 * major['val']['share']:.1f}%)"
+        f"Always answering the training data's largest class{which} scores "
+        f"{100 * major['test']['share']:.1f}% on the same test rows "
+        f"(validation {100 * major['val']['share']:.1f}%)"
     )
     if roles:
         pairs = zip(scores["classes"], scores[roles[0]]["recall"], strict=True)

@@ -3,7 +3,9 @@
 A stored run may be reused only by a study with the same identity: the same data (spec,
 loader options and a fingerprint of the loaded content, so a changed CSV or preprocessing
 counts), the same class subset, split sizes, seeds, engine, device type, budget, source
-network, and the nooverfit and torch versions. The seeds and the budget are part of it
+network, baseline network and training set (model, width, depth, epochs, training images),
+and the nooverfit and torch versions: an ``--out`` folder holds one study, and its report is
+never replaced by another study's. The seeds and the budget are part of it
 because the fused engine trains a stage's runs on all seeds as one batch whose random
 streams depend on its members.
 """
@@ -18,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from nooverfit.config import RunConfig
 from nooverfit.data.dataset import Dataset
 
 #: Loader options that say where data is, not what it is (the fingerprint covers content).
@@ -58,6 +61,8 @@ def study_identity(
     budget: Any,
     source: Any = None,
     custom_model: bool = False,
+    baseline: RunConfig | None = None,
+    fixed_epochs: bool = False,
 ) -> dict[str, Any]:
     """The identity of a study as a JSON-ready dict (keys are the settings' names).
 
@@ -70,6 +75,8 @@ def study_identity(
         budget: the study's :class:`~nooverfit.studies.budget.StudyBudget`.
         source: the transfer source (a file is identified by its content too).
         custom_model: whether a ``model_factory`` builds the networks.
+        baseline: the study's baseline run (its network, epochs and training set size).
+        fixed_epochs: whether the user fixed the epochs (runs then do not follow curves).
     """
     import torch
 
@@ -94,6 +101,17 @@ def study_identity(
         ),
         "source": _source_id(source),
         "model factory": "custom" if custom_model else "built-in",
+        "baseline": None
+        if baseline is None
+        else {
+            "model": baseline.model,
+            "width": baseline.width,
+            "depth": baseline.depth,
+            "epochs": baseline.epochs,
+            "epochs fixed": fixed_epochs,
+            "train per class": baseline.train_per_class,
+            "train size": baseline.train_size,
+        },
         "nooverfit": __version__,
         "torch": torch.__version__,
     }
@@ -106,12 +124,16 @@ def differences(stored: dict[str, Any], current: dict[str, Any]) -> list[str]:
         text = str(value)
         return text if len(text) <= 40 else text[:37] + "..."
 
-    names = sorted(set(stored) | set(current))
-    return [
-        f"{name}: {short(stored.get(name))} there, {short(current.get(name))} now"
-        for name in names
-        if _normal(stored.get(name)) != _normal(current.get(name))
-    ]
+    out = []
+    for name in sorted(set(stored) | set(current)):
+        was, now = _normal(stored.get(name)), _normal(current.get(name))
+        if was == now:
+            continue
+        if isinstance(was, dict) and isinstance(now, dict):  # name the settings inside
+            out += [f"{name} {inner}" for inner in differences(was, now)]
+        else:
+            out.append(f"{name}: {short(was)} there, {short(now)} now")
+    return out
 
 
 def _normal(value: Any) -> Any:

@@ -128,6 +128,8 @@ def study(
                 budget=budget,
                 source=opts.source,
                 custom_model=opts.model_factory is not None,
+                baseline=baseline,
+                fixed_epochs=opts.epochs is not None,
             ),
             out=out,
         )
