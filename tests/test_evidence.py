@@ -52,8 +52,11 @@ def test_evidence_pairs_every_remedy_with_the_baseline_by_seed(tiny_study):
     # The mean of the per-seed values is the variant's score, so the table agrees.
     assert sum(base) / len(base) == pytest.approx(result.baseline.score.val_accuracy)
     outcomes = {o.remedy: o for o in result.remedies}
-    assert {d.role for d in ev.remedies} == set(outcomes)
-    for d in ev.remedies:
+    # the ensemble is not one remedy alone: apart from the ranked remedies
+    assert {d.role for d in ev.remedies} == set(outcomes) - {"ensemble"}
+    assert [d.role for d in ev.ensembles] == ["ensemble"] * ("ensemble" in outcomes)
+    for d in (*ev.remedies, *ev.ensembles):
+        assert d.selected == outcomes[d.role].helped
         assert d.baseline == base
         assert d.interval.mean == pytest.approx(outcomes[d.role].delta)
     means = [d.interval.mean for d in ev.remedies]
@@ -98,3 +101,68 @@ def test_the_verdicts_share_says_majority_only_when_there_is_one(verdicts, share
     top = max(verdicts.count(v) for v in verdicts)
     ev = dataclasses.replace(evidence(tiny_study[0]), verdicts=seeds, agree=top)
     assert ev.share == share
+
+
+def _remedy(candidate, baseline, rows=()):
+    """A remedy's difference, with the selection's own verdict on it (select.improves)."""
+    from nooverfit.studies.evidence import paired
+    from nooverfit.studies.select import Score, improves
+
+    def score(values):
+        return Score(sum(values) / len(values), 0, 0, 0, 0, 0, 0, 0, len(values), tuple(values))
+
+    helped = improves(score(candidate), score(baseline))
+    seeds = tuple(range(len(candidate)))
+    return paired("x", "x", "val_accuracy", seeds, candidate, baseline, selected=helped, rows=rows)
+
+
+def test_a_selected_remedy_is_not_shown_as_merely_within_noise():
+    """Selection counts a remedy as helping at 2 standard errors of the seed-paired
+    differences; the 95 % t interval over 3 seeds is 4.3 of them wide each side. The
+    reading said "within noise" of a remedy every combination then used."""
+    from nooverfit.studies.evidence import reading, weakness
+
+    d = _remedy([0.83, 0.81, 0.85], [0.80, 0.80, 0.80])  # +3, +1, +5: 2.6 standard errors
+    assert d.selected and d.interval.within_noise
+    text = reading(d, "images")
+    assert "selected" in text and "2 standard errors" in text and "includes 0" in text
+    assert "includes 0" in weakness(d, "images")
+    not_selected = _remedy([0.84, 0.79, 0.85], [0.80, 0.80, 0.80])  # 1.4 standard errors
+    assert not not_selected.selected and reading(not_selected) == "within noise"
+
+
+def test_identical_gains_and_one_seed_are_not_called_better():
+    """A zero-width interval from the same gain on every seed (one image of 18 on both)
+    read "better"; one seed's positive gain is selected with no noise estimate."""
+    from nooverfit.studies.evidence import reading, weakness
+
+    same = _remedy([0.5 + 1 / 18, 0.6 + 1 / 18], [0.5, 0.6], rows=(18, 18))
+    assert same.selected and same.interval.low == same.interval.high
+    assert reading(same, "images") == (
+        "selected; the same difference on every seed (+1 of 18 validation images): "
+        "no spread to measure noise by"
+    )
+    assert "+1 of 18 validation images" in weakness(same, "images")
+    one = _remedy([0.82], [0.80])
+    assert one.selected and reading(one) == "selected; one seed: no noise estimate"
+    assert weakness(one).startswith("one seed, so no noise estimate")
+
+
+def test_readings_agree_with_selection_on_many_differences():
+    """Whatever the per-seed gains, a remedy the selection took is never read as
+    "within noise", and one it refused is never read as plainly "better"."""
+    import random
+
+    from nooverfit.studies.evidence import reading
+
+    rng = random.Random(0)
+    for _ in range(300):
+        n = rng.choice([2, 3, 5])
+        base = [rng.uniform(0.5, 0.9) for _ in range(n)]
+        cand = [b + rng.choice([-1, 1, 2, 3]) * rng.uniform(0, 0.03) for b in base]
+        d = _remedy(cand, base, rows=(100,) * n)
+        text = reading(d)
+        if d.selected:
+            assert text == "better" or text.startswith("selected")
+        else:  # with 2 to 5 seeds the 95 % interval is wider than 2 standard errors
+            assert not text.startswith("selected") and text != "better"

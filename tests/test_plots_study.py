@@ -50,8 +50,15 @@ def test_the_caption_says_where_the_chosen_value_stands():
     accuracy)" as if 0.3 alone were best."""
     x = [0.01, 0.03, 0.1, 0.3]
     tied = _curve(x, [1] * 4, [0.897, 0.897, 0.897, 0.897], 0.3, ["fit"] * 4)
-    assert "= 0.3 (best mean validation accuracy, tied with 0.01, 0.03, 0.1)" in (
+    assert "= 0.3 (best mean validation accuracy, tied with 0.01, 0.03, 0.1; " in (
         curve_view(tied).caption
+    )
+    # the review's 9-network ensemble: tied with 3 on accuracy, chosen by log loss
+    sizes = _curve([3, 5, 9], [1] * 3, [0.964, 0.962, 0.964], 9, ["fit"] * 3, "ensemble_size")
+    assert (
+        "= 9 (best mean validation accuracy, tied with 3; chosen among them for the "
+        in (curve_view(sizes).caption)
+        and "lowest mean validation log loss)" in curve_view(sizes).caption
     )
     alone = _curve(x, [1] * 4, [0.8, 0.9, 0.85, 0.8], 0.03, ["fit"] * 4)
     assert "= 0.03 (best mean validation accuracy)." in curve_view(alone).caption
@@ -113,15 +120,16 @@ def test_remedy_rows_follow_the_evidence_and_the_axis_starts_at_zero(tiny_study)
         [100 * d.interval.mean for d in ev.remedies]
     )
     others = [d.name for d in ev.combinations if d.name != result.recommended.name]
-    assert len(rows) == 2 + len(ev.remedies) + len(others)
+    assert len(rows) == 2 + len(ev.remedies) + len(ev.ensembles) + len(others)
     assert rows[0].val == pytest.approx(100 * result.baseline.score.val_accuracy)
     # remedies and combinations are "helped" by the rule the table reads: the drawn
-    # interval lies above 0 (a green bar whose interval holds 0 contradicted the table)
-    for row, d in zip(
-        rows[1:-1], [*ev.remedies, *(c for c in ev.combinations if c.name in others)], strict=True
-    ):
+    # interval lies above 0 (a green bar whose interval holds 0 contradicted the table);
+    # a remedy selected by the 2-standard-error rule without that is "selected"
+    drawn = [*ev.remedies, *ev.ensembles, *(c for c in ev.combinations if c.name in others)]
+    for row, d in zip(rows[1:-1], drawn, strict=True):
         assert (row.kind == "helped") == (d.interval.reading == "better")
         assert (row.kind == "helped") == (row.low > 0)
+        assert (row.kind == "selected") == (bool(d.selected) and row.low <= 0)
     fig = plot_remedies(result, ev)
     bars, diffs = fig.axes[:2]
     assert bars.get_xlim() == (0, 100)

@@ -57,8 +57,33 @@ def test_an_ensemble_recommendation_is_described_as_one(tiny_study):
     _, right = run_curves(as_ensemble)
     assert right.title == "Ensemble of 3: its first network, dropout=0.3"
     html = render(as_ensemble, {})
-    assert "averages the predicted probabilities of 3 networks (dropout=0.3; l2=0.001;" in html
+    assert (
+        "averages the predicted probabilities of 3 networks; the code above trains the " in (html)
+        and "The others: l2=0.001; baseline." in html
+    )
     assert "averages the predicted" not in render(result, {})
+
+
+def test_an_ensembles_recipe_lists_how_each_member_differs_from_the_first(tiny_study):
+    """The note said "Train each the same way" under code for the first member only."""
+    import dataclasses
+
+    from nooverfit.config import RunConfig
+    from nooverfit.report import render
+
+    result, _ = tiny_study
+    ensemble = next(r.chosen for r in result.remedies if r.chosen.stage == "ensemble")
+    base = RunConfig(width=16, label="label smoothing=0.1", label_smoothing=0.1)
+    configs = [base, base.replace(dropout=0.3, batchnorm=True), base.replace(init=1)]
+    names = ["label smoothing=0.1", "dropout=0.3 + batchnorm", "copy 1"]
+    kept = {"names": names, "configs": [c.to_dict() for c in configs]}
+    as_ensemble = dataclasses.replace(
+        result, recommended=ensemble, extras={**result.extras, "ensemble": kept}
+    )
+    html = render(as_ensemble, {})
+    assert "trains the first (label smoothing=0.1)" in html
+    assert "2. dropout=0.3 + batchnorm: dropout 0.3, batchnorm True; 3. copy 1: init 1" in html
+    assert "Train each the same way" not in html
 
 
 def test_the_python_line_repeats_the_study_with_its_data_options():
@@ -162,15 +187,105 @@ def test_the_techniques_explained_are_those_of_the_studys_kind_of_data(tiny_stud
     assert not {"Data augmentation", "Cutout", "Test-time shifts"} & set(tabular)
     image = techniques("image")
     assert (
-        "rotations" in image["Data augmentation"] and "Input encoding (tabular data)" not in image
+        "rotation" in image["Data augmentation"] and "Input encoding (tabular data)" not in image
     )
     assert "L2 regularization (lambda)" in image and "L2 regularization (lambda)" in tabular
     result, _ = tiny_study
     assert data_kind(result) == "image"
     html = render(result, {})
-    assert "test images lie farther" in html and "Cutout" in html
+    tried = {o.remedy for o in result.remedies}
+    assert "test images lie farther" in html and ("<dt>Cutout</dt>" in html) == ("cutout" in tried)
     as_rows = dataclasses.replace(
         result, settings=dataclasses.replace(result.settings, kind="tabular")
     )
     html = render(as_rows, {})
-    assert "test rows lie farther" in html and "Gaussian noise" in html and "Cutout" not in html
+    assert "test rows lie farther" in html and "<dt>Cutout</dt>" not in html
+    assert ("Gaussian noise" in html) == ("augment" in tried)
+
+
+def test_the_techniques_explained_are_what_the_study_tried_on_its_data():
+    """The folder report said augmentation was "small shifts and rotations for digit
+    images, never flips" although the folder policy crops, flips and jitters colour; the
+    spoken report listed "gain, time shift and background noise" only; a digits study
+    explained cutout, test-time shifts and transfer learning it never tried."""
+    from nooverfit.data.augment import POLICIES
+    from nooverfit.techniques import techniques
+
+    quick = {"l2", "dropout", "label_smoothing", "mixup", "ema", "batchnorm"}
+    quick |= {"early_stopping", "augment", "capacity", "ensemble"}
+    digits = techniques("image", "digits", frozenset(quick))
+    assert not {"Cutout", "Test-time shifts", "Transfer learning"} & set(digits)
+    assert {"Ensembles", "Label smoothing", "Data augmentation"} <= set(digits)
+    assert "never a flip" in digits["Data augmentation"]
+    folder = techniques("image", "folder:imgs", frozenset(quick))["Data augmentation"]
+    policy = POLICIES["folder"]
+    assert "crop keeping 50 %" in folder and "flip of half" in folder and "never" not in folder
+    assert f"up to {policy.rotate:g} degrees" in folder and "jitter of ±20 %" in folder
+    spoken = techniques("audio", "spoken", frozenset(quick))["Data augmentation (audio)"]
+    assert "vocal-tract-length warp" in spoken and "SpecAugment" in spoken
+    assert "gain" not in spoken  # the maps are normalized per utterance: no gain effect
+    keywords = techniques("audio", "keywords", frozenset(quick))["Data augmentation (audio)"]
+    assert "time shift" in keywords and "±6 dB" in keywords
+    assert "Data augmentation (audio)" not in techniques("audio", "keywords", frozenset({"l2"}))
+
+
+def test_the_reports_recipe_follows_the_studys_kind_of_data(tiny_study):
+    """An audio study's recipe starts with the study's log-spectrogram front end and
+    augments with the study's audio augmenter, not Gaussian noise on "standardized
+    features" (the recipe was written for tabular data); an image folder's with the
+    folder policy's crops and flips, not the digits' affine map."""
+    import dataclasses
+
+    from nooverfit.config import RunConfig
+    from nooverfit.report import render
+
+    result, _ = tiny_study
+    config = RunConfig(width=16, depth=1, augment=0.5)
+    recommended = dataclasses.replace(result.recommended, config=config)
+    for data, kind, wanted, unwanted in (
+        ("keywords", "audio", "audio_front", "standardized features"),
+        ("folder:imgs", "image", "RandomResizedCrop", "RandomAffine(degrees=7.5"),
+    ):
+        settings = dataclasses.replace(result.settings, data=data, kind=kind)
+        html = render(dataclasses.replace(result, settings=settings, recommended=recommended), {})
+        code = html.split('id="code-pytorch">')[1].split("</pre>")[0]
+        assert wanted in code and unwanted not in code
+
+
+def test_a_recommendation_on_weak_evidence_says_so_in_the_headline(tiny_study):
+    """The folder study's headline said "Train batchnorm" although its validation
+    interval against the baseline, [-27.0, +43.6], was within noise."""
+    import dataclasses
+
+    from nooverfit.report import render
+    from nooverfit.studies.evidence import weakness
+
+    result, _ = tiny_study
+    chosen = next(o.chosen for o in result.remedies if o.chosen.stage != "ensemble")
+    html = render(dataclasses.replace(result, recommended=chosen), {})
+    why = weakness(evidence(dataclasses.replace(result, recommended=chosen)).validation, "images")
+    assert why is not None  # a 2-seed tiny study: no remedy clears the 95 % interval
+    headline = html.split('id="headline"')[1].split("</p>")[0]
+    assert "Weak evidence:" in headline and why in headline
+    assert "Weak evidence" not in render(result, {}).split('id="headline"')[1].split("</p>")[0]
+
+
+def test_the_ensemble_size_caption_gives_the_reason_of_the_choice(tiny_study):
+    """The caption said the 9-network ensemble was chosen for the best mean validation
+    accuracy "tied with 3"; ensembles are recommended by validation log loss."""
+    import dataclasses
+
+    from nooverfit.report import captions
+
+    result, _ = tiny_study
+    assert any(c.param == "ensemble_size" for c in result.validation_curves)
+    ensemble = next(r.chosen for r in result.remedies if r.chosen.stage == "ensemble")
+    names = {"names": ["a", "b", "c"]}
+    as_ensemble = dataclasses.replace(
+        result, recommended=ensemble, extras={**result.extras, "ensemble": names}
+    )
+    text = captions(as_ensemble)["validation_ensemble_size"]
+    assert "The recommended ensemble averages 3 networks" in text
+    assert f"lowest mean validation log loss ({ensemble.score.val_loss:.3f})" in text
+    if result.recommended.stage != "ensemble":
+        assert "No ensemble is recommended" in captions(result)["validation_ensemble_size"]

@@ -140,3 +140,22 @@ def test_learning_curve_predicts_gain_from_doubling():
     assert curve.gain_from_doubling("a") == pytest.approx(expected, rel=0.05)
     at_ten = 0.5 * 10**-0.5 - 0.5 * 20**-0.5  # the study's own size, inside the curve
     assert curve.gain_from_doubling("a", 10) == pytest.approx(at_ten, rel=0.05)
+
+
+def test_the_doubling_gain_the_curve_measured_is_read_from_its_points():
+    """The review's 5-9 digits study: measured 91.9 % at 10 and at 20 per class, while
+    the power-law fit claimed +2.7 points for doubling; the measured gain is 0, and a
+    gain to a size between measured points is interpolated in log size."""
+    from nooverfit.studies.curves import LearningCurve
+
+    sizes = [5, 10, 20, 50, 104]
+    accs = [0.867, 0.919, 0.919, 0.959, 0.974]
+    curve = learning_curve(sizes, {"baseline": [_score(a) for a in accs]})
+    assert isinstance(curve, LearningCurve)
+    assert curve.measured_doubling("baseline", 10) == pytest.approx(0.0)
+    assert curve.gain_from_doubling("baseline", 10) > 0.01  # the fit disagrees
+    # 20 -> 40: 40 lies between 20 and 50, at log(2) / log(2.5) of the way
+    w = np.log(2) / np.log(2.5)
+    assert curve.measured_doubling("baseline", 20) == pytest.approx(w * (0.959 - 0.919))
+    assert curve.measured_doubling("baseline", 104) is None  # beyond: only the fit
+    assert curve.measured_at("baseline", 3) is None

@@ -64,7 +64,14 @@ def test_the_learning_curve_follows_the_recommendation_and_the_report_says_so(ti
     if said is not None:
         assert said["size"] == 20  # twice the study's 10 per class, not the curve's largest
         html = (out / "report.html").read_text()
-        assert f"(20 per class instead of 10) would add about {100 * said['gain']:.1f}" in html
+        text = html.split('id="doubling">')[1].split("</span>")[0]
+        assert "(20 per class instead of 10)" in text
+        if said["measured"] is not None:  # the curve reaches 20: measured, fit beside it
+            assert f"<b>measured</b> {100 * said['measured']:+.1f} points" in text
+            assert f"power-law fit says {100 * said['gain']:+.1f}" in text
+        else:
+            assert f"would add about {100 * said['gain']:.1f}" in text
+            assert "<b>extrapolation</b>" in text
 
 
 def test_study_records_disjoint_split_indices(tiny_study):

@@ -48,9 +48,11 @@ def study_figures(result: StudyResult) -> dict[str, Figure]:
 
 
 def doubling(result: StudyResult) -> dict[str, Any] | None:
-    """What the learning curve's fit predicts from twice the study's training set, for the
-    recommendation's curve (the baseline's when it is the recommendation; the best single
-    network's when the recommendation is not one network trained from scratch)."""
+    """What twice the study's training set gives, for the recommendation's curve (the
+    baseline's when it is the recommendation; the best single network's when the
+    recommendation is not one network trained from scratch): measured on the learning
+    curve where it reaches twice the size (interpolated in log size between measured
+    points), and the power-law fit's prediction (an extrapolation where it does not)."""
     curve = result.learning
     if curve is None:
         return None
@@ -62,7 +64,23 @@ def doubling(result: StudyResult) -> dict[str, Any] | None:
     else:
         return None
     size = result.settings.train_per_class or curve.sizes[-1]
-    return {"gain": curve.gain_from_doubling(name, size), "size": 2 * size, "what": what}
+    measured = curve.measured_doubling(name, size)
+    low, high = curve.measured_at(name, size), curve.measured_at(name, 2 * size)
+    # the measured points the gain at 2n reads: itself, or the two around it
+    twice, sizes = 2 * size, curve.sizes
+    around = []
+    if measured is not None and twice not in sizes:
+        around = [max(n for n in sizes if n < twice), min(n for n in sizes if n > twice)]
+    return {
+        "gain": curve.gain_from_doubling(name, size),  # the power-law fit's
+        "measured": measured,  # None: 2n lies beyond the largest size measured
+        "low": low,
+        "high": high,
+        "around": around,
+        "largest": curve.sizes[-1],
+        "size": 2 * size,
+        "what": what,
+    }
 
 
 def captions(result: StudyResult) -> dict[str, str]:
@@ -77,7 +95,9 @@ def captions(result: StudyResult) -> dict[str, str]:
         "remedies": f"Left: validation accuracy of each remedy's best setting (mean over "
         f"{seeds} seeds, bars ± std over seeds, axis from 0 %). Right: its difference from "
         "the baseline seed by seed, mean and 95 % t interval; an interval that crosses 0 is "
-        "within noise.",
+        "within noise. Green: the interval lies above 0; light green: selected by the "
+        "study's rule (a seed-paired gain of at least 2 standard errors) although the "
+        "wider 95 % interval crosses 0.",
         "learning_curve": "Learning curve: validation accuracy over training images per "
         f"class (mean, band ± std over {seeds} seeds), with power-law fits (dotted).",
     }
@@ -95,10 +115,29 @@ def captions(result: StudyResult) -> dict[str, str]:
         if curve is not None:
             name = "capacity" if curve.param == "width" else f"validation_{curve.param}"
             out[name] = curve_view(curve).caption + f" Bands: ± std over {seeds} seeds."
+    if "validation_ensemble_size" in out:
+        out["validation_ensemble_size"] += " " + _ensemble_choice(result)
     if result.capacity is not None and result.capacity.chosen == result.baseline.config.width:
         # the remedies table names the capacity remedy's best width, never the baseline's
         out["capacity"] += " The chosen width is the baseline's own."
     return out
+
+
+def _ensemble_choice(result: StudyResult) -> str:
+    """Why the recommendation is (or is not) an ensemble, for the ensemble-size caption."""
+    rec = result.recommended
+    if rec.stage != "ensemble":
+        return (
+            "No ensemble is recommended: none beat the choice before it on validation "
+            "accuracy by 2 standard errors, or on log loss at no loss of accuracy."
+        )
+    size = len(result.extras.get("ensemble", {}).get("names", [])) or "several"
+    return (
+        f"The recommended ensemble averages {size} networks: of the ensembles that beat the "
+        "choice before them (validation accuracy by 2 standard errors, or log loss at no "
+        f"loss of accuracy), the one of lowest mean validation log loss "
+        f"({rec.score.val_loss:.3f})."
+    )
 
 
 def reproduce(result: StudyResult) -> dict[str, str]:
@@ -180,6 +219,17 @@ def recipe_kind(result: StudyResult) -> str:
     return "tabular"
 
 
+def tried(result: StudyResult) -> frozenset[str] | None:
+    """The remedies and stages a study tried (``results.json``'s ``remedies[].remedy``),
+    whose techniques the report explains; None (all) for a tuning report."""
+    if result.extras.get("tuning"):
+        return None
+    names = {o.remedy for o in result.remedies}
+    if "copies" in names:  # copies of the choice, averaged: an ensemble
+        names.add("ensemble")
+    return frozenset(names)
+
+
 def pct(v: float) -> str:
     """``v`` in %, one decimal, without a "-0.0"."""
     return f"{round(100 * v, 1) + 0.0:.1f}"
@@ -237,12 +287,42 @@ def points(v: float) -> str:
     return f"{100 * v:+.1f}"  # "-0.0" kept: an interval bound just below 0 is below 0
 
 
+def ensemble_note(result: StudyResult) -> str:
+    """What the recipe of an ensemble recommendation shows: the first member's code, and
+    how each other member's training differs from it (from ``extras["ensemble"]``)."""
+    from nooverfit.config import RunConfig
+    from nooverfit.studies.recipe import member_changes
+
+    kept = result.extras["ensemble"]
+    names = kept["names"]
+    head = (
+        f"The recommendation averages the predicted probabilities of {len(names)} networks; "
+        f"the code above trains the first ({names[0]})."
+    )
+    configs = [RunConfig.from_dict(c) for c in kept.get("configs", [])]
+    if len(configs) != len(names):  # results without the members' configurations
+        return f"{head} The others: {'; '.join(names[1:])}. Average their softmax outputs."
+    others = [
+        f"{i}. {name}: {change}"
+        for i, (name, change) in enumerate(zip(names, member_changes(configs), strict=True), 1)
+        if i > 1
+    ]
+    return (
+        f"{head} Train each other member with the same code, changed as listed "
+        f"({'; '.join(others)}), then average their softmax outputs "
+        "(nooverfit.load_study_model does). A change the first's code has no lines for "
+        "(augmentation, mixup, ...) is written out by nooverfit.studies.recipe.recipe("
+        "RunConfig.from_dict(results['extras']['ensemble']['configs'][i]), classes=...)."
+    )
+
+
 def render(result: StudyResult, figures: dict[str, Figure]) -> str:
     """The report as HTML text."""
     from nooverfit.groups import with_homogeneous_cause
     from nooverfit.studies.classic import against
-    from nooverfit.studies.evidence import evidence
+    from nooverfit.studies.evidence import LEVEL, evidence, reading, t_quantile, weakness
     from nooverfit.studies.recipe import recipe
+    from nooverfit.studies.select import MARGIN
 
     env = Environment(
         loader=PackageLoader("nooverfit", "templates"),
@@ -254,16 +334,12 @@ def render(result: StudyResult, figures: dict[str, Figure]) -> str:
     code = recipe(
         result.recommended.config,
         classes=len(result.settings.classes) or 2,
-        kind=recipe_kind(result),
+        kind=data_kind(result),
+        data=str(result.settings.data),
     )
     names = result.extras.get("ensemble", {}).get("names", [])
     if result.recommended.stage == "ensemble" and names:
-        note = (
-            f"The recommendation averages the predicted probabilities of {len(names)} "
-            f"networks ({'; '.join(names)}); the code above is the first. Train each the "
-            "same way and average their softmax outputs (nooverfit.load_study_model does)."
-        )
-        code = dataclasses.replace(code, notes=(note, *code.notes))
+        code = dataclasses.replace(code, notes=(ensemble_note(result), *code.notes))
     ev = evidence(result)
     # The seed whose diagnosis is put in words: the first with the majority verdict.
     lead_key, lead_seed = next(
@@ -272,6 +348,9 @@ def render(result: StudyResult, figures: dict[str, Figure]) -> str:
         if v.verdict == ev.verdict
     )
     classic = result.extras.get("classic")
+    # the 95 % interval's half-width in standard errors: t(0.975, n - 1)
+    n = len(ev.seeds)
+    t_factor = t_quantile(1 - (1 - LEVEL) / 2, n - 1) if n > 1 else 0.0
     return env.get_template("report.html").render(
         r=result,
         ev=ev,
@@ -287,11 +366,15 @@ def render(result: StudyResult, figures: dict[str, Figure]) -> str:
         doubling=doubling(result),
         captions=captions(result),
         images=images,
-        techniques=techniques(data_kind(result)),
+        techniques=techniques(data_kind(result), str(result.settings.data), tried(result)),
         unit=UNITS.get(data_kind(result), "samples"),
         pct=pct,
         points=points,
         ended=ended,
+        reading=reading,
+        weakness=weakness,
+        margin=f"{MARGIN:g}",
+        t_factor=t_factor,
     )
 
 

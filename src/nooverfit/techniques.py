@@ -1,16 +1,22 @@
 """Plain-words explanations of the techniques a study tries, for the end of its report,
-and the words the report uses for the samples of each kind of data."""
+and the words the report uses for the samples of each kind of data.
+
+The augmentation texts are written from the augmenters' own settings
+(:mod:`nooverfit.augmentation_words`), so they name what the study did to this data."""
 
 from __future__ import annotations
+
+from nooverfit.augmentation_words import audio_words, image_words
 
 #: Plain-words explanations of the techniques, shown at the end of the report.
 TECHNIQUES = {
     "L2 regularization (lambda)": (
         "Adds lambda/2 times the sum of squared weights to the loss, so every step also "
-        "shrinks the weights a little. Small weights make a smoother function that cannot "
-        "bend around every training example. Too small a lambda changes nothing (overfit "
-        "side of the curve); too large a lambda flattens the network until it cannot fit "
-        "even the training data (underfit side)."
+        "shrinks the weights a little (with Adam the study applies it as decoupled weight "
+        "decay, shrinking each weight by lr x lambda per step). Small weights make a "
+        "smoother function that cannot bend around every training example. Too small a "
+        "lambda changes nothing (overfit side of the curve); too large a lambda flattens "
+        "the network until it cannot fit even the training data (underfit side)."
     ),
     "Dropout": (
         "During training each hidden unit is switched off at random with probability p, so "
@@ -26,24 +32,15 @@ TECHNIQUES = {
         "Watches the validation loss and keeps the weights from the epoch where it was "
         "lowest; training past that point only memorizes the training set."
     ),
-    "Data augmentation": (
-        "Shows the network slightly changed copies of each training example (small shifts "
-        "and rotations for digit images, never flips) so it learns what does not change the "
-        "label. More diverse data is the most direct cure for overfitting."
-    ),
     "Data augmentation (tabular data)": (
         "Shows the network slightly changed copies of each training row (Gaussian noise "
         "added to each standardized feature) so it learns answers that do not hinge on a "
         "feature's exact value. More diverse data is the most direct cure for overfitting."
     ),
-    "Data augmentation (audio)": (
-        "Shows the network slightly changed copies of each training clip (gain, time shift "
-        "and background noise at a chosen SNR) so it learns what does not change the word."
-    ),
     "Cutout": (
         "Erases a random square of each training image (DeVries & Taylor, 2017), so the "
         "network cannot rest its answer on one stroke or corner and has to use the whole "
-        "digit. The knob is the square's side as a share of the image side; images only."
+        "image. The knob is the square's side as a share of the image side; images only."
     ),
     "Test-time shifts": (
         "Scores each image and four copies shifted by one pixel and averages the five "
@@ -61,6 +58,23 @@ TECHNIQUES = {
         "instead of the final weights. The optimizer's last steps wander around a good "
         "region; their average sits nearer its middle, which tends to generalize better, and "
         "costs no extra training."
+    ),
+    "Label smoothing": (
+        "Trains towards targets that give the right class a little less than 1 and spread "
+        "the rest over the other classes, so the network stops pushing its logits apart to "
+        "become ever more certain of the training labels (validation and test scoring keep "
+        "the plain labels)."
+    ),
+    "Learning-rate annealing": (
+        "Lowers the learning rate along a half cosine from its starting value towards 0 "
+        "over the epochs, so training ends with small steps that settle instead of "
+        "wandering around a good region."
+    ),
+    "Ensembles": (
+        "Averages the predicted probabilities of several networks (other remedies, "
+        "combinations, or copies that differ only in their initial weights). Their errors "
+        "differ in part, so the average errs less; it costs one training and one forward "
+        "pass per member."
     ),
     "Smaller capacity": (
         "A network with fewer units has fewer ways to memorize the training set. The capacity "
@@ -89,20 +103,73 @@ TECHNIQUES = {
 
 #: the techniques that apply to one kind of data only; the others apply to all
 ONLY_FOR = {
-    "Data augmentation": "image",
     "Cutout": "image",
     "Test-time shifts": "image",
     "Data augmentation (tabular data)": "tabular",
     "Input encoding (tabular data)": "tabular",
     "Linear model (tabular data)": "tabular",
-    "Data augmentation (audio)": "audio",
+}
+
+#: the remedy (``results.json``'s ``remedies[].remedy``) or stage whose trial each
+#: technique explains
+TRIED_BY = {
+    "L2 regularization (lambda)": "l2",
+    "Dropout": "dropout",
+    "Label smoothing": "label_smoothing",
+    "Batch normalization": "batchnorm",
+    "Early stopping": "early_stopping",
+    "Data augmentation": "augment",
+    "Data augmentation (tabular data)": "augment",
+    "Data augmentation (audio)": "augment",
+    "Cutout": "cutout",
+    "Test-time shifts": "tta",
+    "Mixup": "mixup",
+    "Weight averaging": "ema",
+    "Learning-rate annealing": "cosine",
+    "Ensembles": "ensemble",
+    "Smaller capacity": "capacity",
+    "Input encoding (tabular data)": "inputs",
+    "Linear model (tabular data)": "linear",
+    "Transfer learning": "transfer",
 }
 
 #: what one sample of each kind of data is called in the report
 UNITS = {"image": "images", "tabular": "rows", "audio": "clips"}
 
 
-def techniques(kind: str) -> dict[str, str]:
-    """The explanations that apply to ``kind`` of data (the tabular report no longer
-    describes augmentation as shifts and rotations)."""
-    return {k: v for k, v in TECHNIQUES.items() if ONLY_FOR.get(k, kind) == kind}
+def augmentation_text(kind: str, data: str) -> dict[str, str]:
+    """The augmentation explanation of ``kind`` of data set ``data``, named as the report
+    lists it, written from what the study's augmenter for that data does."""
+    why = "More diverse data is the most direct cure for overfitting."
+    scaled = "each effect scaled by the augmentation strength tried"
+    if kind == "image":
+        return {
+            "Data augmentation": "Shows the network changed copies of each training image, "
+            f"so it learns what does not change the label: at full strength {image_words(data)} "
+            f"({scaled}). {why}"
+        }
+    if kind == "audio":
+        return {
+            "Data augmentation (audio)": "Shows the network changed copies of each training "
+            f"clip, so it learns what does not change the word: at full strength "
+            f"{audio_words(data)} ({scaled})."
+        }
+    return {}
+
+
+def techniques(
+    kind: str, data: str = "digits", tried: set[str] | frozenset[str] | None = None
+) -> dict[str, str]:
+    """The explanations that apply to ``kind`` of data set ``data`` (the tabular report
+    no longer describes augmentation as shifts and rotations), limited to the remedies
+    and stages in ``tried`` (None: all of them)."""
+    texts: dict[str, str] = {}
+    for name, text in TECHNIQUES.items():
+        texts[name] = text
+        if name == "Early stopping":  # augmentation next, as the report always listed it
+            texts.update(augmentation_text(kind, data))
+    return {
+        k: v
+        for k, v in texts.items()
+        if ONLY_FOR.get(k, kind) == kind and (tried is None or TRIED_BY.get(k) in tried)
+    }

@@ -203,9 +203,10 @@ def summary(result: StudyResult, paths: dict[str, Path]) -> dict[str, object]:
 
 
 def _summary(result: StudyResult) -> None:
-    from nooverfit.report import cost_line, pct, points, word
+    from nooverfit.report import cost_line, data_kind, pct, points, word
     from nooverfit.studies.classic import against
-    from nooverfit.studies.evidence import PairedDifference, evidence
+    from nooverfit.studies.evidence import PairedDifference, evidence, reading, weakness
+    from nooverfit.techniques import UNITS
 
     ev = evidence(result)
     n = len(ev.seeds)
@@ -237,19 +238,27 @@ def _summary(result: StudyResult) -> None:
         "",
     )
     variants = {v.name: v for v in result.variants}
-    for rank, d in enumerate(ev.remedies, 1):
-        v = variants[d.name]
+    unit = UNITS.get(data_kind(result), "samples")
+    ranks = [*map(str, range(1, len(ev.remedies) + 1)), *[""] * len(ev.ensembles)]
+    for rank, d in zip(ranks, (*ev.remedies, *ev.ensembles), strict=True):
+        v = variants[d.name]  # ensembles follow, unranked: not one remedy alone
         table.add_row(
-            str(rank),
+            rank,
             word(d.role),
             _short(d.name),
             f"{pct(v.score.val_accuracy)} ± {pct(v.score.val_accuracy_std)}",
             points(d.interval.mean),
             interval(d),
-            d.interval.reading,
+            reading(d, unit, short=True),
             style="green" if d.interval.reading == "better" else None,
         )
     console.print(table)
+    if any(d.selected and d.interval.within_noise for d in (*ev.remedies, *ev.ensembles)):
+        console.print(
+            "selected: the study counts a remedy as helping at a seed-paired validation gain "
+            "of 2 standard errors (SE); the 95 % interval is wider.",
+            highlight=False,
+        )
     t = result.test
     console.print(
         f"Recommended: [bold green]{result.recommended.name}[/] — test accuracy "
@@ -268,6 +277,9 @@ def _summary(result: StudyResult) -> None:
             f"[bold]{ev.test.interval.reading}[/]",
             highlight=False,
         )
+        why = weakness(ev.validation, unit)
+        if why:
+            console.print(f"Weak evidence for the recommendation: {why}.", highlight=False)
     _class_scores(result.extras)
     classic = result.extras.get("classic")
     vs = against(classic, t["recommended"].per_seed) if classic else None

@@ -16,17 +16,25 @@ from typing import TYPE_CHECKING
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.patches import Patch
 
 from nooverfit.history import History
+
+# the remedies figure lives in plots.remedies; its names stay importable from here
+from nooverfit.plots.remedies import (  # noqa: F401
+    BEST,
+    GREY,
+    TRAIN,
+    VAL,
+    RemedyRow,
+    plot_remedies,
+    remedy_rows,
+)
 from nooverfit.studies.curves import LearningCurve, ValidationCurve
 from nooverfit.studies.select import kept_epoch
 
 if TYPE_CHECKING:
-    from nooverfit.studies.evidence import Evidence, PairedDifference
     from nooverfit.studies.result import StudyResult
 
-TRAIN, VAL, BEST, GREY = "#1f77b4", "#d62728", "#2ca02c", "#999999"
 REGION_COLORS = {"overfit": "#f4a3a3", "underfit": "#a3c4f4"}
 #: Training accuracy at or above this is "fits the training set": never underfitting.
 FITS_TRAINING = 0.995
@@ -138,7 +146,13 @@ def _why_chosen(curve: ValidationCurve, i: int) -> str:
             f"{100 * best:.1f} %, is at {top:g}"
         )
     ties = [f"{v:g}" for j, v in enumerate(curve.values) if j != i and curve.val[j] >= best - 1e-9]
-    return "best mean validation accuracy" + (f", tied with {', '.join(ties)}" if ties else "")
+    if not ties:
+        return "best mean validation accuracy"
+    # validation_curve's choice among equal accuracies: the lower mean validation log loss
+    return (
+        f"best mean validation accuracy, tied with {', '.join(ties)}; chosen among them for "
+        "the lowest mean validation log loss"
+    )
 
 
 def plot_validation_curve(curve: ValidationCurve, *, ax: Axes | None = None) -> Figure:
@@ -192,120 +206,6 @@ def plot_learning_curve(curve: LearningCurve, *, ax: Axes | None = None) -> Figu
     ax.set_ylabel("accuracy (%)")
     ax.set_title("Learning curve (dashed: train accuracy)")
     ax.legend(fontsize=7)
-    return fig
-
-
-@dataclass(frozen=True)
-class RemedyRow:
-    """One row of the remedies figure: validation accuracy and the paired difference."""
-
-    label: str
-    kind: str  # "baseline", "helped", "no gain", "recommended"
-    val: float
-    val_std: float
-    diff: float
-    low: float
-    high: float
-
-
-def _kind(d: PairedDifference) -> str:
-    """ "helped" where the drawn interval lies above 0: the figure, the report's table and
-    the CLI read one rule (the interval), so a bar whose interval holds 0 is never green
-    beside a table that calls it within noise."""
-    return "helped" if d.interval.reading == "better" else "no gain"
-
-
-def remedy_rows(result: StudyResult, ev: Evidence) -> tuple[RemedyRow, ...]:
-    """The remedies figure's rows: baseline, the remedies ranked by the evidence, the
-    other combinations (or a tuned configuration) and the recommendation; in %."""
-    outcomes = {o.remedy: o for o in result.remedies}
-    b = result.baseline.score
-    rows = [
-        RemedyRow("baseline", "baseline", 100 * b.val_accuracy, 100 * b.val_accuracy_std, 0, 0, 0)
-    ]
-    for d in ev.remedies:
-        o = outcomes[d.role]
-        i = d.interval
-        rows.append(
-            RemedyRow(
-                _label(d.role.replace("_", " "), d.name),
-                _kind(d),
-                100 * o.chosen.score.val_accuracy,
-                100 * o.chosen.score.val_accuracy_std,
-                100 * i.mean,
-                100 * i.low,
-                100 * i.high,
-            )
-        )
-    variants = {v.name: v for v in result.combinations}
-    for d in ev.combinations:  # the recommendation has its own row
-        if d.name != result.recommended.name:
-            i, v = d.interval, variants[d.name]
-            rows.append(
-                RemedyRow(
-                    _label(d.role, d.name),
-                    _kind(d),
-                    100 * v.score.val_accuracy,
-                    100 * v.score.val_accuracy_std,
-                    100 * i.mean,
-                    100 * i.low,
-                    100 * i.high,
-                )
-            )
-    r, i = result.recommended.score, ev.validation.interval
-    rows.append(
-        RemedyRow(
-            _label("recommended", result.recommended.name),
-            "recommended",
-            100 * r.val_accuracy,
-            100 * r.val_accuracy_std,
-            100 * i.mean,
-            100 * i.low,
-            100 * i.high,
-        )
-    )
-    return tuple(rows)
-
-
-def _label(role: str, name: str) -> str:
-    """A row label: the setting, with its remedy when the setting does not name it."""
-    text = name if name.startswith(role.split()[0]) else f"{role}: {name}"
-    return textwrap.fill(text, 30)
-
-
-_KIND_COLORS = {"baseline": VAL, "helped": BEST, "no gain": GREY, "recommended": TRAIN}
-
-
-def plot_remedies(result: StudyResult, ev: Evidence, *, size: float = 9.0) -> Figure:
-    """Left: validation accuracy (%, axis from 0, bars with ± std over seeds). Right: the
-    seed-paired difference from the baseline in points, with its t interval."""
-    rows = remedy_rows(result, ev)
-    lines = sum(r.label.count("\n") + 1 for r in rows)
-    fig = Figure(figsize=(size, 0.3 * lines + 0.2 * len(rows) + 1.8), layout="constrained")
-    left, right = fig.subplots(1, 2, sharey=True, width_ratios=(1.1, 1))
-    y = np.arange(len(rows))[::-1]
-    colors = [_KIND_COLORS[r.kind] for r in rows]
-    left.barh(y, [r.val for r in rows], xerr=[r.val_std for r in rows], color=colors, alpha=0.85)
-    left.set_xlim(0, 100)
-    left.set_yticks(y, [r.label for r in rows], fontsize=8)
-    left.set_xlabel("validation accuracy (%)\nbars: mean ± std over seeds")
-    for yi, r, c in zip(y, rows, colors, strict=True):
-        if r.kind == "baseline":
-            continue
-        err = [[r.diff - r.low], [r.high - r.diff]] if math.isfinite(r.low) else None
-        right.errorbar(r.diff, yi, xerr=err, fmt="o", color=c, capsize=3)
-    right.axvline(0, color="black", lw=1)
-    right.set_xlabel(
-        f"minus the baseline (points)\nseed-paired mean, {100 * ev.level:.0f} % t interval"
-    )
-    kinds = [k for k in _KIND_COLORS if any(r.kind == k for r in rows)]
-    fig.legend(
-        handles=[Patch(color=_KIND_COLORS[k], label=k) for k in kinds],
-        loc="outside lower center",
-        ncols=len(kinds),
-        fontsize=8,
-    )
-    fig.suptitle("Against the baseline, ranked by the seed-paired difference")
     return fig
 
 

@@ -165,6 +165,26 @@ class LearningCurve:
         law, n = self.fits[name], size or self.sizes[-1]
         return law.predict(n) - law.predict(2 * n)
 
+    def measured_at(self, name: str, size: float) -> float | None:
+        """Mean validation accuracy of ``name`` at ``size`` per class from the measured
+        points: the point itself, or linear in log size between the two around it; None
+        outside the measured sizes (that would be the fit's extrapolation)."""
+        sizes, values = self.sizes, self.series[name][0]
+        for i, n in enumerate(sizes):
+            if n == size:
+                return values[i]
+            if i and sizes[i - 1] < size < n:
+                w = math.log(size / sizes[i - 1]) / math.log(n / sizes[i - 1])
+                return values[i - 1] + w * (values[i] - values[i - 1])
+        return None
+
+    def measured_doubling(self, name: str, size: int) -> float | None:
+        """The validation-accuracy gain from ``size`` to ``2 * size`` per class that the
+        curve measured (:meth:`measured_at` both), or None when ``2 * size`` lies beyond
+        the largest size measured."""
+        low, high = self.measured_at(name, size), self.measured_at(name, 2 * size)
+        return None if low is None or high is None else high - low
+
 
 def learning_curve(sizes: Sequence[int], scores: Mapping[str, Sequence[Score]]) -> LearningCurve:
     """Build a learning curve from per-size scores of each named configuration."""

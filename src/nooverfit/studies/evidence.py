@@ -68,13 +68,23 @@ class Interval:
         return not (self.low > 0 or self.high < 0)
 
     @property
+    def flat(self) -> bool:
+        """Whether every seed gave the same difference (a zero-width interval, up to
+        rounding): there is no spread to measure the noise by."""
+        return self.n >= 2 and self.sd <= 1e-9
+
+    @property
     def reading(self) -> str:
         """``"better"``, ``"worse"``, ``"within noise"``, ``"no change"`` (the same
-        accuracy on every seed) or ``"one seed: no interval"``."""
-        if self.mean == 0 and (self.n < 2 or self.sd == 0):
+        accuracy on every seed), ``"the same on every seed"`` (a zero-width interval of a
+        nonzero difference: not evidence of a gain by itself) or
+        ``"one seed: no interval"``."""
+        if abs(self.mean) <= 1e-12 and (self.n < 2 or self.flat):
             return "no change"
         if self.n < 2:
             return "one seed: no interval"
+        if self.flat:
+            return "the same on every seed"
         if self.within_noise:
             return "within noise"
         return "better" if self.mean > 0 else "worse"
@@ -113,6 +123,11 @@ class PairedDifference:
         seeds: the seeds, in order.
         candidate, baseline: the metric on each seed.
         interval: the mean difference and its t interval over seeds.
+        selected: whether the study's selection counted the candidate as helping (a
+            remedy's ``helped``: seed-paired validation gain of at least
+            :data:`~nooverfit.studies.select.MARGIN` standard errors); None where the
+            difference is not a remedy's.
+        rows: the validation samples of each seed's split (empty if unknown).
     """
 
     name: str
@@ -122,6 +137,8 @@ class PairedDifference:
     candidate: tuple[float, ...]
     baseline: tuple[float, ...]
     interval: Interval
+    selected: bool | None = None
+    rows: tuple[int, ...] = ()
 
     @property
     def per_seed(self) -> tuple[float, ...]:
@@ -138,8 +155,11 @@ def paired(
     baseline: Sequence[float],
     *,
     level: float = LEVEL,
+    selected: bool | None = None,
+    rows: Sequence[int] = (),
 ) -> PairedDifference:
-    """Pair ``candidate`` with ``baseline`` seed by seed and interval the differences."""
+    """Pair ``candidate`` with ``baseline`` seed by seed and interval the differences
+    (``selected`` and ``rows``: see :class:`PairedDifference`)."""
     if not len(seeds) == len(candidate) == len(baseline):
         raise ValueError(
             f"one value per seed expected: {len(seeds)} seeds, {len(candidate)} candidate "
@@ -154,7 +174,76 @@ def paired(
         tuple(candidate),
         tuple(baseline),
         t_interval(diffs, level=level, bounds=(-1.0, 1.0)),  # accuracies: fractions
+        selected,
+        tuple(rows),
     )
+
+
+def reading(d: PairedDifference, unit: str = "samples", *, short: bool = False) -> str:
+    """What a difference shows, in words that agree with what selection did.
+
+    ``"better"``/``"worse"`` (the interval excludes 0), ``"within noise"``, ``"no change"``;
+    a remedy the selection counted as helping although its 95 % interval includes 0 says
+    so and on which rule; one seed has no noise estimate; the same gain on every seed (a
+    zero-width interval) is counted in validation ``unit`` rather than called better.
+    ``short``: the terminal table's form.
+    """
+    from nooverfit.studies.select import MARGIN
+
+    i = d.interval
+    said = i.reading
+    if said == "no change":
+        return said
+    if said == "one seed: no interval":
+        return f"{'selected; ' if d.selected else ''}one seed: no noise estimate"
+    if said == "the same on every seed":
+        size = f" ({_count(i.mean, d.rows)} validation {unit})" if d.rows else ""
+        text = f"the same difference on every seed{size}"
+        text += "" if short else ": no spread to measure noise by"
+        return f"selected; {text}" if d.selected else text
+    if said == "better" and d.selected is False:
+        return f"better, though not selected (gain < {MARGIN:g} standard errors)"
+    if said == "within noise" and d.selected:
+        if short:
+            return f"selected (gain ≥ {MARGIN:g} SE); 95 % interval includes 0"
+        return (
+            f"selected: gain ≥ {MARGIN:g} standard errors of the seed-paired differences; "
+            f"the {100 * i.level:.0f} % interval is wider and includes 0"
+        )
+    return said
+
+
+def _count(gain: float, rows: Sequence[int]) -> str:
+    """A gain in validation samples: ``"+1 of 18"`` (the first seed's split size)."""
+    n = rows[0]
+    return f"{round(gain * n):+d} of {n}"
+
+
+def weakness(d: PairedDifference, unit: str = "samples") -> str | None:
+    """Why a (selected) difference is weak evidence, in words, or None when its interval
+    lies beyond 0: one seed (no noise estimate), the same gain on every seed (no spread),
+    or a 95 % interval that includes 0."""
+    from nooverfit.studies.select import MARGIN
+
+    i = d.interval
+    rule = (
+        f"it was selected because each step of the selection gained at least {MARGIN:g} "
+        "standard errors of the seed-paired validation differences (or, tied on accuracy, "
+        "lowered the validation log loss)"
+    )
+    if i.n < 2:
+        return "one seed, so no noise estimate: any validation gain is selected"
+    if i.reading == "no change":
+        return "the same validation accuracy as the baseline on every seed"
+    if i.flat:
+        size = f" ({_count(i.mean, d.rows)} validation {unit})" if d.rows else ""
+        return f"the same difference on every seed{size}, no spread to measure noise by"
+    if i.within_noise:
+        return (
+            f"its {100 * i.level:.0f} % interval against the baseline on validation, "
+            f"[{100 * i.low:+.1f}, {100 * i.high:+.1f}] points, includes 0; {rule}"
+        )
+    return None
 
 
 @dataclass(frozen=True)
@@ -176,7 +265,10 @@ class Evidence:
         test: recommended - baseline, test accuracy (scored once per seed).
         validation: recommended - baseline, validation accuracy.
         remedies: each remedy's best setting - baseline, validation accuracy, ranked by
-            the evidence: mean paired difference, best first (the order selection uses).
+            the evidence: mean paired difference, best first (the order selection uses);
+            one remedy alone each, so not the ensembles.
+        ensembles: the ensemble stage's choice - baseline (its members may be remedies and
+            combinations: not ranked among the remedies alone), same order.
         combinations: each combination - baseline, validation accuracy, same order.
         verdicts: the baseline's verdict on every seed.
         verdict: the verdict most seeds got (ties: the first seed's among the tied).
@@ -192,6 +284,7 @@ class Evidence:
     verdicts: tuple[SeedVerdict, ...]
     verdict: str
     agree: int
+    ensembles: tuple[PairedDifference, ...] = ()
 
     @property
     def unanimous(self) -> bool:
@@ -225,7 +318,12 @@ def evidence(result: StudyResult, *, level: float = LEVEL) -> Evidence:
     seeds = tuple(result.settings.seeds)
     base_val = val_per_seed(result, result.baseline)
 
-    def against_baseline(variant: Variant, role: str) -> PairedDifference:
+    sizes = {sp.seed: len(sp.val) for sp in result.splits}
+    rows = tuple(sizes[s] for s in seeds) if all(s in sizes for s in seeds) else ()
+
+    def against_baseline(
+        variant: Variant, role: str, selected: bool | None = None
+    ) -> PairedDifference:
         return paired(
             variant.name,
             role,
@@ -234,15 +332,20 @@ def evidence(result: StudyResult, *, level: float = LEVEL) -> Evidence:
             val_per_seed(result, variant),
             base_val,
             level=level,
+            selected=selected,
+            rows=rows,
         )
 
     def ranked(diffs: list[tuple[PairedDifference, float]]) -> tuple[PairedDifference, ...]:
         # Higher mean difference first, then lower validation loss: select.best's order.
         return tuple(d for d, _ in sorted(diffs, key=lambda t: (-t[0].interval.mean, t[1])))
 
-    remedies = ranked(
-        [(against_baseline(o.chosen, o.remedy), o.chosen.score.val_loss) for o in result.remedies]
-    )
+    measured = [
+        (o, (against_baseline(o.chosen, o.remedy, o.helped), o.chosen.score.val_loss))
+        for o in result.remedies
+    ]
+    remedies = ranked([d for o, d in measured if o.chosen.stage != "ensemble"])
+    ensembles = ranked([d for o, d in measured if o.chosen.stage == "ensemble"])
     combinations = ranked(
         [(against_baseline(v, v.stage), v.score.val_loss) for v in result.combinations]
     )
@@ -277,4 +380,5 @@ def evidence(result: StudyResult, *, level: float = LEVEL) -> Evidence:
         verdicts=verdicts,
         verdict=majority,
         agree=top,
+        ensembles=ensembles,
     )

@@ -9,10 +9,13 @@ nooverfit's ``l2`` is PyTorch's coupled ``weight_decay`` and twice Keras's
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
+from nooverfit.augmentation_words import audio_pytorch, image_policy_used, image_pytorch, pipelined
 from nooverfit.config import RunConfig
 from nooverfit.regularize import convert_l2
+from nooverfit.studies.recipe_net import keras_network, pytorch_network
 
 
 @dataclass(frozen=True)
@@ -34,71 +37,68 @@ def _number(value: float) -> str:
     return f"{value:.3g}"
 
 
+def member_changes(configs: list[RunConfig]) -> list[str]:
+    """How each member of an ensemble differs from the first (whose code a recipe shows):
+    ``"dropout 0.3, batchnorm True"``; ``"the same configuration"`` where only the label
+    differs (a copy differs in ``init``, its initial weights)."""
+    first = configs[0]
+    out = []
+    for c in configs:
+        changes = [
+            f"{f.name.replace('_', ' ')} {getattr(c, f.name)}"
+            for f in dataclasses.fields(c)
+            if f.name != "label" and getattr(c, f.name) != getattr(first, f.name)
+        ]
+        out.append(", ".join(changes) or "the same configuration")
+    return out
+
+
 def _patience(spec: str | None) -> int | None:
     if spec is None or not spec.startswith("patience:"):
         return None
     return int(spec.split(":", 1)[1])
 
 
-def recipe(config: RunConfig, *, classes: int, kind: str = "image") -> Recipe:
+def recipe(
+    config: RunConfig, *, classes: int, kind: str = "image", data: str = "digits"
+) -> Recipe:
     """The code of ``config`` for a ``classes``-way classifier.
 
     Args:
         config: the configuration (typically a study's recommendation).
         classes: number of classes.
-        kind: ``"image"`` (augmentation: random rotation, shift and zoom) or ``"tabular"``
-            (augmentation: Gaussian noise on standardized features).
+        kind: ``"image"``, ``"tabular"`` (augmentation: Gaussian noise on standardized
+            features) or ``"audio"`` (the study's log-spectrogram front end first).
+        data: the data set's spec (``"digits"``, ``"folder:PATH"``, ``"spoken"``, ...),
+            which decides the augmentation the study applied.
     """
     return Recipe(
-        pytorch=_pytorch(config, classes, kind),
-        keras=_keras(config, classes, kind),
-        notes=_notes(config),
+        pytorch=_pytorch(config, classes, kind, data),
+        keras=_keras(config, classes, kind, data),
+        notes=_notes(config, kind, data),
     )
 
 
-def _pytorch(c: RunConfig, classes: int, kind: str) -> str:
+def _pytorch(c: RunConfig, classes: int, kind: str, data: str) -> str:
     lines = ["import torch", "from torch import nn", ""]
-    if c.model == "cnn":
-        lines.append("layers = []")
-        for i in range(c.depth):
-            out = c.width * 2**i
-            lines.append(
-                f"layers += [nn.LazyConv2d({out}, 3, padding=1)"
-                + (f", nn.BatchNorm2d({out})" if c.batchnorm else "")
-                + ", nn.ReLU(), nn.MaxPool2d(2)"
-                + (f", nn.Dropout({_number(c.dropout)})" if c.dropout else "")
-                + "]"
-            )
-        lines.append(f"model = nn.Sequential(*layers, nn.Flatten(), nn.LazyLinear({classes}))")
-    else:
-        lines.append("model = nn.Sequential(nn.Flatten(),")
-        for i in range(c.depth):
-            linear = f"nn.LazyLinear({c.width})" if i == 0 else f"nn.Linear({c.width}, {c.width})"
-            block = [linear]
-            if c.batchnorm:
-                block.append(f"nn.BatchNorm1d({c.width})")
-            block.append("nn.ReLU()")
-            if c.dropout:
-                block.append(f"nn.Dropout({_number(c.dropout)})")
-            lines.append("    " + ", ".join(block) + ",")
-        last = f"nn.Linear({c.width}, {classes})" if c.depth else f"nn.LazyLinear({classes})"
-        lines.append(f"    {last})")  # depth 0: the linear rung, logistic regression
-    lines.append("model(torch.zeros(2, *x_train.shape[1:]))  # sizes the lazy layers")
+    lines += pytorch_network(c, classes, kind)
     lines += _pytorch_optimizer(c)
     if c.augment:
-        s = c.augment
         if kind == "image":
-            lines += [
-                "from torchvision.transforms import v2  # on each training batch",
-                f"augment = v2.RandomAffine(degrees={_number(15 * s)}, "
-                f"translate=({_number(0.1 * s)}, {_number(0.1 * s)}), "
-                f"scale=({_number(1 - 0.1 * s)}, {_number(1 + 0.1 * s)}))",
-            ]
+            lines += image_pytorch(data, c.augment)
+        elif kind == "audio":
+            lines += audio_pytorch(data, c.augment)
         else:
             lines.append(
-                f"augment = lambda x: x + {_number(0.1 * s)} * torch.randn_like(x)"
+                f"augment = lambda x: x + {_number(0.1 * c.augment)} * torch.randn_like(x)"
                 "  # standardized features"
             )
+    if c.cutout:
+        lines += [
+            "from nooverfit.data.augment import cutout  # after any augmentation, per batch:",
+            f"# xb = cutout(xb, torch.full((len(xb),), {_number(c.cutout)}), gen): one random "
+            f"square of side {_number(c.cutout)} x the image side set to 0 in each image",
+        ]
     if c.mixup:
         lines += [
             f"# mixup (alpha {_number(c.mixup)}), on each training batch xb, yb:",
@@ -167,51 +167,24 @@ def _pytorch_optimizer(c: RunConfig) -> list[str]:
     return lines
 
 
-def _keras(c: RunConfig, classes: int, kind: str) -> str:
+def _keras(c: RunConfig, classes: int, kind: str, data: str) -> str:
     # SGD's weight decay is coupled too, so it joins the regularizer; Adam's is AdamW's.
     coupled = c.l2 + (c.weight_decay if c.optimizer == "sgd" else 0.0)
     keras_l2 = convert_l2(coupled, source="nooverfit", target="keras")
     reg = f", kernel_regularizer=regularizers.L2({_number(keras_l2)})" if coupled else ""
-    lines = [
-        "import keras",
-        "from keras import layers, regularizers",
-        "",
-        "model = keras.Sequential([",
-    ]
-    if c.augment and kind == "image":
-        s = c.augment
-        lines += [
-            f"    layers.RandomRotation({_number(15 * s / 360)}),  # fraction of a turn",
-            f"    layers.RandomTranslation({_number(0.1 * s)}, {_number(0.1 * s)}),",
-            f"    layers.RandomZoom({_number(0.1 * s)}),",
-        ]
-    elif c.augment:
-        lines.append(f"    layers.GaussianNoise({_number(0.1 * c.augment)}),")
-    if c.model == "cnn":
-        for i in range(c.depth):
-            lines.append(f"    layers.Conv2D({c.width * 2**i}, 3, padding='same'{reg}),")
-            if c.batchnorm:
-                lines.append("    layers.BatchNormalization(),")
-            lines += ["    layers.ReLU(),", "    layers.MaxPooling2D(2),"]
-            if c.dropout:
-                lines.append(f"    layers.Dropout({_number(c.dropout)}),")
-        lines.append("    layers.Flatten(),")
-    else:
-        lines.append("    layers.Flatten(),")
-        for _ in range(c.depth):
-            lines.append(f"    layers.Dense({c.width}{reg}),")
-            if c.batchnorm:
-                lines.append("    layers.BatchNormalization(),")
-            lines.append("    layers.ReLU(),")
-            if c.dropout:
-                lines.append(f"    layers.Dropout({_number(c.dropout)}),")
-    lines += [f"    layers.Dense({classes}{reg}),", "])"]
+    lines = ["import keras", "from keras import layers, regularizers", ""]
     if coupled:
-        lines.insert(
-            3,
+        lines.append(
             f"# Keras's L2(l) adds l * sum(W^2): nooverfit l2={_number(coupled)} "
-            f"is l={_number(keras_l2)}",
+            f"is l={_number(keras_l2)}"
         )
+    before, network = keras_network(c, classes, kind, reg)
+    lines += [*before, "model = keras.Sequential(["]
+    if c.augment and kind == "image":
+        lines += _keras_image_augment(data, c.augment)
+    elif c.augment and kind != "audio":
+        lines.append(f"    layers.GaussianNoise({_number(0.1 * c.augment)}),")
+    lines += [*network, "])"]
     args = f"learning_rate={_number(c.lr)}"
     if c.optimizer == "sgd":
         optimizer = "SGD"
@@ -261,8 +234,56 @@ def _keras(c: RunConfig, classes: int, kind: str) -> str:
     return "\n".join(lines)
 
 
-def _notes(c: RunConfig) -> tuple[str, ...]:
+def _keras_image_augment(data: str, strength: float) -> list[str]:
+    """Keras preprocessing layers closest to the study's image augmentation (see
+    :func:`_notes` for where they differ)."""
+    p, s = image_policy_used(data), strength
+    lines = []
+    if p.crop:  # a crop keeping area a, resized back, is a zoom in by 1 - sqrt(a)
+        lines.append(f"    layers.RandomZoom(({_number(-(1 - (1 - p.crop * s) ** 0.5))}, 0.0)),")
+    if p.rotate:
+        lines.append(f"    layers.RandomRotation({_number(p.rotate * s / 360)}),  # of a turn")
+    if p.shift:
+        lines.append(
+            f"    layers.RandomTranslation({_number(p.shift * s)}, {_number(p.shift * s)}),"
+        )
+    if p.scale:
+        lines.append(f"    layers.RandomZoom({_number(p.scale * s)}),")
+    if p.flip:
+        lines.append('    layers.RandomFlip("horizontal"),')
+    if p.color:
+        c = p.color * s
+        lines += [
+            f"    layers.RandomBrightness({_number(c)}, value_range=(0, 1)),",
+            f"    layers.RandomContrast({_number(c)}),",
+        ]
+    return lines
+
+
+def _notes(c: RunConfig, kind: str = "image", data: str = "digits") -> tuple[str, ...]:
     notes = []
+    if kind == "audio":
+        notes.append(
+            "Audio: the Keras form feeds the network the study's front-end maps, computed "
+            "once with nooverfit (Keras has no such layer)"
+            + (
+                ", and leaves out the audio augmentation (the PyTorch form applies it)."
+                if c.augment
+                else "."
+            )
+        )
+    if c.augment and kind == "image" and pipelined(image_policy_used(data)):
+        notes.append(
+            "Keras's layers approximate the study's torchvision pipeline: the random-resized "
+            "crop as a zoom, flips of half the images at every strength, additive brightness."
+        )
+    if c.cutout:
+        notes.append("Keras has no cutout layer: erase the squares in your input pipeline.")
+    if c.tta:
+        notes.append(
+            "The Keras form leaves out the test-time shifts: average the softmax of each "
+            "image and its four one-pixel shifts at prediction time."
+        )
     if c.early_stopping and _patience(c.early_stopping) is None:
         notes.append(
             f"Keras has no {c.early_stopping.split(':')[0].upper()} criterion; "
