@@ -125,3 +125,18 @@ def test_threads_option_sets_torch_threads(tmp_path):
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+def test_train_into_an_earlier_run_is_refused_unless_overwrite(tmp_path):
+    out = tmp_path / "run"
+    args = ["train", *FAST, "--epochs", "1", "--out", str(out)]
+    assert runner.invoke(app, args).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    result = runner.invoke(app, [*args, "--seed", "1"])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "holds an earlier run" in lines[0] and "--overwrite" in lines[0]
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    result = runner.invoke(app, [*args, "--seed", "1", "--overwrite"])
+    assert result.exit_code == 0, result.output
+    assert (out / "model.pt").read_bytes() != before["model.pt"]

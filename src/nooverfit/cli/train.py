@@ -58,13 +58,21 @@ def train(
         str, typer.Option(help="With --pretrained, what to retrain: head, io, full, gradual.")
     ] = "io",
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("runs/train"),
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an earlier run's files in --out.")
+    ] = False,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print metrics.json's content only.")
     ] = False,
 ) -> None:
-    """Train one network and write history.csv, metrics.json and model.pt to --out."""
-    from nooverfit.train_run import train_run  # imports torch: not before it is needed
+    """Train one network and write history.csv, metrics.json and model.pt to --out.
 
+    model.pt holds the weights of the best epoch (lowest val_loss, the "kept" row), with or
+    without --early-stopping. An --out holding an earlier run is refused unless --overwrite.
+    """
+    from nooverfit.train_run import check_out, train_run  # imports torch: not before needed
+
+    check_out(out, overwrite=overwrite)  # before loading data and training: nothing lost
     if as_json:
         console.quiet = True
     config = RunConfig(
@@ -125,6 +133,7 @@ def train(
             pretrained=pretrained,
             transfer=transfer,
             callbacks=[show],
+            overwrite=overwrite,
         )
     if as_json:
         typer.echo(json.dumps(_jsonable(run.metrics), indent=2))
