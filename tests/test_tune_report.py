@@ -1,8 +1,11 @@
 import json
 
+import pytest
+
 from nooverfit.config import RunConfig
 from nooverfit.history import History
-from nooverfit.train import Scores
+from nooverfit.models import network_for
+from nooverfit.train import Scores, evaluate_test
 from nooverfit.tune.report import MIN_TRIALS, tuned_comparison, tuning_summary
 from nooverfit.tune.result import TrialSummary, TuneResult
 
@@ -43,6 +46,13 @@ def test_tuned_comparison_never_recommends_a_config_worse_than_the_baseline(data
     assert compared.recommended == compared.baseline
     assert compared.test["recommended"] == compared.test["baseline"]
     assert compared.extras["tuning"]["beat_baseline"] is False
+    # the saved model (report/best_model.*) is the recommended baseline, not the tuned trial
+    assert compared.best_card["name"] == compared.baseline.name
+    net = network_for(compared.baseline.config, data)
+    net.load_state_dict(compared.best_state)
+    scores = evaluate_test(net, data)
+    assert scores.loss == pytest.approx(compared.test["baseline"].loss, rel=1e-6)
+    assert scores.loss != pytest.approx(compared.test["tuned"].loss, rel=1e-6)
 
 
 def test_tuning_report_is_titled_for_tuning_and_says_nothing_beat_it(data, tmp_path):
