@@ -77,3 +77,16 @@ def test_pretrain_contrastive_pretext(tmp_path):
 def test_pretrain_unknown_pretext_exit_2(tmp_path):
     result = runner.invoke(app, ["pretrain", "--pretext", "jigsaw", "--out", str(tmp_path / "s")])
     assert result.exit_code == 2 and "rotation, contrastive" in result.output
+
+
+def test_pretrain_into_an_existing_file_is_refused_unless_overwrite(tmp_path):
+    out = tmp_path / "s.pt"
+    out.write_bytes(b"an earlier source")
+    args = ["pretrain", "--classes", "0-1", *SMALL, "--epochs", "1", "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "already exists" in lines[0] and "--overwrite" in lines[0]
+    assert out.read_bytes() == b"an earlier source"
+    assert runner.invoke(app, [*args, "--overwrite"]).exit_code == 0
+    assert Source.load(out).classes == 2
