@@ -140,3 +140,26 @@ def test_train_into_an_earlier_run_is_refused_unless_overwrite(tmp_path):
     result = runner.invoke(app, [*args, "--seed", "1", "--overwrite"])
     assert result.exit_code == 0, result.output
     assert (out / "model.pt").read_bytes() != before["model.pt"]
+
+
+def test_train_help_says_what_weight_decay_is_for_each_optimizer():
+    result = runner.invoke(app, ["train", "--help"], terminal_width=400)
+    text = " ".join(result.output.replace("│", " ").split())
+    assert "decoupled with adam/adamw" in text and "the same as --l2" in text
+    assert "Adam's coupled decay is --l2" in text
+
+
+def test_adam_and_adamw_are_one_optimizer_and_sgd_weight_decay_is_l2(tmp_path):
+    data = load_split("digits", seed=0, device="cpu")
+    base = RunConfig(width=8, epochs=2, train_per_class=3)
+    from nooverfit.models import network_for
+    from nooverfit.train import fit
+
+    def curve(config):
+        return fit(network_for(config, data), data, config).val_loss
+
+    assert curve(base.replace(weight_decay=0.1)) == curve(
+        base.replace(optimizer="adamw", weight_decay=0.1)
+    )
+    sgd = base.replace(optimizer="sgd", lr=0.05)
+    assert curve(sgd.replace(weight_decay=0.01)) == curve(sgd.replace(l2=0.01))

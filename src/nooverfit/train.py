@@ -56,8 +56,10 @@ def batch_order(
 
 
 def make_optimizer(model: nn.Module, config: RunConfig) -> torch.optim.Optimizer:
-    """Adam/AdamW with decoupled ``weight_decay``, or SGD (momentum 0.9) with coupled
-    ``weight_decay``; both without decay on biases and norm parameters."""
+    """``"adam"`` and ``"adamw"`` alike: AdamW (decoupled ``weight_decay``; plain Adam when
+    it is 0, and Adam's coupled decay is ``config.l2``), or SGD (momentum 0.9) whose
+    coupled ``weight_decay`` equals ``l2`` of that value; both without decay on biases and
+    norm parameters. The fused engine and the study's recipes assume these semantics."""
     groups = decay_groups(model, config.weight_decay)
     if config.optimizer == "sgd":
         return torch.optim.SGD(groups, lr=config.lr, momentum=0.9)

@@ -38,10 +38,23 @@ def train(
     depth: Annotated[int, typer.Option(help="Hidden layers (MLP) or conv blocks (CNN).")] = 2,
     dropout: Annotated[float, typer.Option(help="Dropout rate in [0, 1).")] = 0.0,
     l2: Annotated[float, typer.Option(help="L2 lambda: loss += l2/2 * sum ||W||^2.")] = 0.0,
-    weight_decay: Annotated[float, typer.Option(help="Decoupled weight decay.")] = 0.0,
+    weight_decay: Annotated[
+        float,
+        typer.Option(
+            help="Weight decay of the weights (not biases/norms): decoupled with adam/adamw "
+            "(AdamW: W -= lr*wd*W per step); with sgd, SGD's own coupled decay, the same as "
+            "--l2 of that value."
+        ),
+    ] = 0.0,
     batchnorm: Annotated[bool, typer.Option("--batchnorm", help="Add batch norm.")] = False,
     augment: Annotated[float, typer.Option(help="Augmentation strength in [0, 1].")] = 0.0,
-    optimizer: Annotated[str, typer.Option(help="adam, adamw or sgd.")] = "adam",
+    optimizer: Annotated[
+        str,
+        typer.Option(
+            help="adam or adamw (one optimizer: Adam, --weight-decay decoupled as AdamW's; "
+            "plain Adam's coupled decay is --l2), or sgd (momentum 0.9)."
+        ),
+    ] = "adam",
     lr: Annotated[float, typer.Option(help="Learning rate.")] = 1e-3,
     batch_size: Annotated[int, typer.Option(help="Mini-batch size.")] = 32,
     epochs: Annotated[int, typer.Option(help="Maximum epochs.")] = 100,
