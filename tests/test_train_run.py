@@ -59,7 +59,7 @@ def test_an_earlier_run_is_kept_unless_overwrite(tmp_path):
     config = RunConfig(width=8, epochs=1, train_per_class=2)
     train_run(config, data, out=tmp_path, data_name="digits")
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
-    with pytest.raises(OutputExists, match="history.csv holds an earlier run.*--overwrite"):
+    with pytest.raises(OutputExists, match=r"history\.csv holds an earlier run.*--overwrite"):
         train_run(config.replace(seed=1), data, out=tmp_path, data_name="digits")
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
     train_run(config.replace(seed=1), data, out=tmp_path, data_name="digits", overwrite=True)

@@ -66,3 +66,20 @@ def test_tuning_report_is_titled_for_tuning_and_says_nothing_beat_it(data, tmp_p
     assert 'id="importance-warning"' in html
     assert "nooverfit train --data digits" in html and "--l2 50" in html
     json.dumps(compared.to_dict())  # still a valid results.json
+
+
+def test_optuna_figures_log_no_warning_for_a_pinned_parameter(tmp_path, capsys):
+    import optuna
+
+    from nooverfit.tune.report import optuna_figures
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="maximize")
+    for i in range(4):
+        trial = study.ask()
+        trial.suggest_float("l2", 1e-3, 1.0, log=True)
+        trial.suggest_float("augment", 0.0, 0.0)  # pinned: one unique value
+        study.tell(trial, 0.1 * i)
+    optuna_figures(study, {"l2": 0.6, "augment": 0.4})
+    assert "unique value length" not in capsys.readouterr().err
+    assert optuna.logging.get_verbosity() == optuna.logging.WARNING

@@ -30,8 +30,8 @@ def pretrain(
         ),
     ] = None,
     temperature: Annotated[
-        float, typer.Option(help="NT-Xent temperature (--pretext contrastive).")
-    ] = 0.5,
+        float | None, typer.Option(help="NT-Xent temperature (--pretext contrastive; 0.5).")
+    ] = None,
     test: opt.TestSize = 0.25,
     val: opt.ValSize = 0.2,
     model: Annotated[str, typer.Option(help="Model family: mlp or cnn.")] = "cnn",
@@ -73,6 +73,7 @@ def pretrain(
     from nooverfit.config import RunConfig
     from nooverfit.data import load_dataset
     from nooverfit.data.split import split_dataset
+    from nooverfit.train_run import OutputExists
     from nooverfit.transfer import (
         PRETEXTS,
         class_subset,
@@ -82,7 +83,6 @@ def pretrain(
         unlabeled_pool,
     )
     from nooverfit.transfer import pretrain as pretrain_source
-    from nooverfit.train_run import OutputExists
     from nooverfit.transfer.pretrain import pool_only
 
     if pretext not in (None, *PRETEXTS):
@@ -94,6 +94,9 @@ def pretrain(
             f"{out} already exists; choose another --out or pass --overwrite to replace it"
         )
     contrastive = pretext == "contrastive"
+    if temperature is not None and not contrastive:
+        raise ValueError("--temperature applies to --pretext contrastive only; drop it")
+    temperature = 0.5 if temperature is None else temperature
     if augment is None:
         augment = 1.0 if contrastive else 0.5
     if batch_size is None:

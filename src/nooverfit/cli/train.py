@@ -30,7 +30,8 @@ def train(
     test: opt.TestSize = 0.25,
     val: opt.ValSize = 0.2,
     train_per_class: Annotated[
-        int | None, typer.Option(help="Training images per class (small-data runs).")
+        int | None,
+        typer.Option(help="Training images per class (small-data runs); 0: the whole pool."),
     ] = None,
     train_size: Annotated[int | None, typer.Option(help="Training-set size in total.")] = None,
     model: Annotated[str, typer.Option(help="Model family: mlp or cnn.")] = "mlp",
@@ -68,8 +69,11 @@ def train(
         typer.Option(help="Start from a pretrained network: PATH or torchvision:NAME[:WEIGHTS]."),
     ] = None,
     transfer: Annotated[
-        str, typer.Option(help="With --pretrained, what to retrain: head, io, full, gradual.")
-    ] = "io",
+        str | None,
+        typer.Option(
+            help="With --pretrained, what to retrain: head, io (default), full, gradual."
+        ),
+    ] = None,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("runs/train"),
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace an earlier run's files in --out.")
@@ -88,6 +92,16 @@ def train(
     check_out(out, overwrite=overwrite)  # before loading data and training: nothing lost
     if as_json:
         console.quiet = True
+    if transfer is not None and pretrained is None:
+        raise ValueError(f"--transfer {transfer} needs --pretrained PATH or torchvision:NAME")
+    transfer = transfer or "io"
+    if pretrained is not None:
+        from nooverfit.transfer import STRATEGIES
+
+        if transfer not in STRATEGIES:
+            raise ValueError(
+                f"--transfer must be one of {', '.join(STRATEGIES)}, got {transfer!r}"
+            )
     config = RunConfig(
         model=model,
         width=width,
@@ -104,7 +118,7 @@ def train(
         early_stopping=early_stopping,
         seed=seed,
         train_size=train_size,
-        train_per_class=train_per_class,
+        train_per_class=train_per_class or None,  # 0: the whole pool, as in study
     )
     split_data = opt.load_data(
         data,

@@ -135,14 +135,20 @@ def optuna_figures(study: optuna.Study, importances: dict[str, float]) -> dict[s
             study, params=params, target_name="val accuracy"
         )
     figures = {}
+    verbosity = optuna.logging.get_verbosity()
     for name, make in draw.items():
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # ExperimentalWarning, empty-data warnings
+                # Optuna logs "Param X unique value length is less than 2" for a contour
+                # over a pinned parameter: not the user's concern (and through -q)
+                optuna.logging.set_verbosity(optuna.logging.ERROR)
                 drawn = make()
         except (RuntimeError, ValueError, ImportError, optuna.exceptions.OptunaError) as err:
             log.info("skipped %s: %s", name, err)
             continue
+        finally:
+            optuna.logging.set_verbosity(verbosity)
         axes = drawn if not hasattr(drawn, "flat") else drawn.flat[0]
         figure = cast("Figure", axes.figure)
         panels = len(figure.axes)
