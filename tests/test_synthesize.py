@@ -191,6 +191,6 @@ def test_synthesize_out_inside_an_input_folder_is_refused(tmp_path, where):
 def test_synthesize_refuses_an_out_holding_other_sound_files(tmp_path):
     fg, bg = _folders(tmp_path)
     write_wav(tmp_path / "mine" / "keep.wav", keyword(), 8000)
-    with pytest.raises(ValueError, match="1 sound files no manifest.csv there lists"):
+    with pytest.raises(ValueError, match=r"1 sound files no manifest\.csv there lists"):
         synthesize_folder(fg, bg, out=tmp_path / "mine", per_clip=1, overwrite=True)
     assert _wavs(tmp_path / "mine") == ["keep.wav"]
