@@ -180,7 +180,9 @@ def label(
         # a network held down by a heavy penalty loses its early fit as the penalty wins
         # (the training loss rises with it): neither overfitting nor a flat underfit
         return None, None, "an underfit whose test loss rose"
-    if rises and clean is not None and _training_rose(clean, low):
+    if rises and clean is not None and not clean.get("logged") and _training_rose(clean, low):
+        # (a logged training loss, ``logged``, is no clean curve: a running mean over the
+        # epoch, with dropout on and any penalty in it)
         return "diverging", None, "test and clean training loss rose together"
     if rises:
         raw = np.asarray(val, dtype=float)
@@ -217,17 +219,31 @@ def label(
 
 
 def validation_label(
-    record: dict[str, Any], val_loss: Sequence[float], reference: float
+    record: dict[str, Any],
+    val_loss: Sequence[float],
+    reference: float,
+    constant: float | None = None,
+    log_clean: dict[str, Any] | None = None,
 ) -> str | None:
     """The label these principles give the *validation* curve of a stored run, in place of
     its test curve: what a reader of the log alone could know. ``val_loss`` is the curve as
     ``read_log`` reads it (epochs without validation are NaN); a validation loss that
     became non-finite (a failed run) is dropped by the reader, so the missing evaluations
-    at the end count as non-finite, as the test curve records them."""
+    at the end count as non-finite, as the test curve records them. ``constant``: the
+    constant predictor's loss on the *validation* targets (the test set's, the record's,
+    when not given: on a regression set the two variances differ by up to 20 %, enough to
+    read an underfit's validation loss as above the constant predictor's). ``log_clean``:
+    the log's own training curves at the validated epochs (``train_eval``, ``train_acc``,
+    ``test_acc`` read from the validation accuracy), for a run built to overfit: without
+    them its label is confirmed by construction whenever validation is not still falling,
+    which the log alone cannot know (a flat validation curve with no accuracy gap shows no
+    overfitting)."""
     val = [v for v in val_loss if math.isfinite(v)]
     val += [math.nan] * (len(record["test"]) - len(val))
+    own = record["constant"] if constant is None else constant
+    clean = log_clean if record["regime"] == "overfitting" else None
     lab, _, _ = label(
-        record["regime"], val, val, record["val_epochs"], record["constant"], reference=reference
+        record["regime"], val, val, record["val_epochs"], own, clean, reference=reference
     )
     return lab
 

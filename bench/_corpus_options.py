@@ -1,4 +1,4 @@
-"""Choices the corpus writers share, and the draws of the ``fresh5`` and ``fresh7`` batches.
+"""Choices the corpus writers share, and the draws of the fresh5, fresh7 and fresh8 batches.
 
 ``fresh5`` is a batch of runs unlike any earlier part of the corpus: data sets none had
 (``FRESH5_DATA`` in ``_corpus_data.py``), optimizers none used (Adadelta, RAdam), Lightning
@@ -120,6 +120,49 @@ def fresh7_options(spec: dict[str, Any], rng: np.random.Generator) -> None:
         spec["batch"] = max(spec["batch"], 32)
     if framework == "lightning_tb":
         spec["n_train"] = min(spec["n_train"], 200)
+
+
+#: Framework shares of the fresh8 batch: the Lightning loggers, the least used, most.
+FRESH8_SHARES = {"keras": 0.2, "tensorboard": 0.2, "lightning": 0.25, "hf": 0.15}
+FRESH8_SHARES["lightning_tb"] = 0.2
+
+
+def fresh8_options(spec: dict[str, Any], rng: np.random.Generator) -> None:
+    """Redraw a fresh8 run's loss and length (after the framework's options): every
+    regression run trains with MAE; still-improving runs last 3, 4 or 6 epochs; a third of
+    the other TensorBoard and Trainer runs 300 or 500 epochs (large batches, at most 300
+    samples, to stay cheap on a CPU)."""
+    regime, framework = spec["regime"], spec["framework"]
+    if spec["loss"] != "ce":
+        spec["loss"] = "mae"
+    if regime == "still_improving":
+        spec["epochs"] = int(rng.choice([3, 4, 6]))
+    elif regime != "diverging" and framework in ("tensorboard", "hf") and rng.random() < 0.35:
+        spec["epochs"], spec["batch"] = int(rng.choice([300, 500])), 256
+        spec["n_train"] = min(spec["n_train"], 300)
+    if framework == "lightning_tb":
+        spec["epochs"], spec["n_train"] = min(spec["epochs"], 25), min(spec["n_train"], 200)
+        spec["batch"] = max(spec["batch"], 32)
+
+
+def part_options(part: str, spec: dict[str, Any], rng: np.random.Generator) -> None:
+    """Redraw a run's options as its batch asks (fresh5 and fresh6, fresh7, fresh8)."""
+    if part in ("fresh5", "fresh6"):
+        fresh5_options(spec, rng)
+    elif part == "fresh7":
+        fresh7_options(spec, rng)
+    elif part in ("fresh8", "design3", "fresh9", "fresh10"):  # (the same draws, other data sets)
+        fresh8_options(spec, rng)
+
+
+def quiet() -> None:
+    """Silence warnings and Lightning's logging in the generator's worker processes."""
+    import logging
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def _base_scale(name: str) -> float:

@@ -35,6 +35,16 @@ Data = dict[str, Any]
 
 def _np_loss(out: np.ndarray, y: np.ndarray, loss: str, probs: bool) -> tuple[float, float]:
     """(loss, accuracy or NaN) of outputs ``out`` in numpy (probabilities or logits)."""
+    losses, right = _np_sample_losses(out, y, loss, probs)
+    with np.errstate(all="ignore"):
+        value = float(np.mean(losses))
+    return value, float(np.mean(right)) if right is not None else math.nan
+
+
+def _np_sample_losses(
+    out: np.ndarray, y: np.ndarray, loss: str, probs: bool
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Each sample's loss and whether it is right (None: regression), for the bootstrap."""
     with np.errstate(all="ignore"):
         if loss == "ce":
             if probs:
@@ -43,11 +53,9 @@ def _np_loss(out: np.ndarray, y: np.ndarray, loss: str, probs: bool) -> tuple[fl
             else:
                 z = out - out.max(1, keepdims=True)
                 logp = z - np.log(np.exp(z).sum(1, keepdims=True))
-            value = float(-np.mean(logp[np.arange(len(y)), y.astype(int)]))
-            return value, float(np.mean(out.argmax(1) == y))
+            return -logp[np.arange(len(y)), y.astype(int)], out.argmax(1) == y
         err = out.reshape(-1) - y.reshape(-1)
-        value = float(np.mean(err**2) if loss == "mse" else np.mean(np.abs(err)))
-        return value, math.nan
+        return (err**2 if loss == "mse" else np.abs(err)), None
 
 
 def _torch_net(spec: Spec, d_in: int, d_out: int) -> nn.Module:
@@ -80,12 +88,17 @@ class _Truth:
     """The labelling curves (test and clean train) gathered at each validated epoch."""
 
     def __init__(self) -> None:
-        self.curves: dict[str, list[float]] = {
+        self.curves: dict[str, list[Any]] = {
             k: [] for k in ("test", "test_acc", "train_eval", "train_acc", "val", "val_epochs")
         }
+        # each evaluation's per-sample test losses (and rights): the labels' bootstrap
+        self.curves["test_samples"], self.curves["test_right"] = [], []
 
     def add(self, epoch: int, outs: dict[str, np.ndarray], data: Data, spec: Spec) -> None:
         probs = spec["framework"] == "keras"
+        losses, right = _np_sample_losses(outs["test"], data["y_test"], spec["loss"], probs)
+        self.curves["test_samples"].append(losses.astype(np.float64))
+        self.curves["test_right"].append(right)
         for split, key in (("test", "test"), ("train", "train_eval")):
             value, acc = _np_loss(outs[split], data[f"y_{split}"], spec["loss"], probs)
             self.curves[key].append(value)

@@ -42,8 +42,11 @@ from nooverfit.history import History
 from nooverfit.logs import read_log
 
 DEFAULT_CORPUS = Path.home() / ".cache" / "nooverfit" / "log-corpus"
-DESIGN = ("design", "design2")
+DESIGN = ("design", "design2", "design3")
 SCORE_ONLY = ("heldout", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7")
+#: Built by i42 after its rules were frozen and scored once: apart, so that the score-only
+#: totals stay comparable with earlier sessions'.
+FRESH8 = ("fresh8", "fresh9", "fresh10")
 PENALTY = 0.05
 
 
@@ -169,7 +172,12 @@ def main() -> None:
                     cell[3] += after == r["label"]
                     if r["part"] in DESIGN:
                         flips.append(f"{name}: {r['log']} {before} -> {after} ({r['label']})")
-    for title, parts in (("design parts", DESIGN), ("score-only parts", SCORE_ONLY)):
+    groups = (
+        ("design parts", DESIGN),
+        ("score-only parts", SCORE_ONLY),
+        ("fresh8 to fresh10", FRESH8),
+    )
+    for title, parts in groups:
         print(f"\n{title}: verdicts changed / runs (right before -> right after, of those)")
         print(f"{'part':<10}" + "".join(f"{n:>24}" for n in names))
         for part in (*parts, "all"):

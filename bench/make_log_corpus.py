@@ -16,8 +16,10 @@ and every ``hf`` run) is only scored on, never tuned on.
     nice -n 10 python bench/make_log_corpus.py [--runs 360] [--out ~/.cache/nooverfit/log-corpus]
 
 Writes ``OUT/runs/<id>/...`` (the logs) and ``OUT/manifest.jsonl`` (one line per kept run:
-id, log path, framework, data set, regime, label, labelled onset, part, spec, test curve).
-Same ``--seed``, same corpus.
+id, log path, framework, data set, regime, label, labelled onset, part, spec, test curve;
+since fresh8, ``label_votes``, ``label_confidence`` and ``ambiguous``: the labels of 40
+bootstrap resamples of the test set, ``_corpus_confidence.py``; a run under 80 % is kept
+and scored apart). Same ``--seed``, same corpus.
 """
 
 from __future__ import annotations
@@ -35,9 +37,10 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 
 import numpy as np
 import torch
+from _corpus_confidence import confidence_fields, label_votes
 from _corpus_data import DATASETS, FRESH_DATA, HELDOUT_DATA, load_data
 from _corpus_labels import constant_loss, label, references
-from _corpus_options import FRESH5_FRAMEWORKS, fresh5_options, fresh7_options
+from _corpus_options import FRESH5_FRAMEWORKS, FRESH8_SHARES, part_options, quiet
 from _corpus_writers import WRITERS
 
 FRAMEWORKS = ("keras", "tensorboard", "lightning", "hf")
@@ -192,11 +195,16 @@ def run_one(task: tuple[int, str, str, dict[str, Any], str, str]) -> dict[str, A
     t0 = time.perf_counter()
     truth = WRITERS[framework](spec, prepare(data, spec), out)
     seconds = time.perf_counter() - t0
+    samples, right = truth.pop("test_samples"), truth.pop("test_right")
     constant = constant_loss(data["y_test"], spec["loss"])
     clean = {**truth, "loss": spec["loss"]}
-    lab, onset, why = label(
-        spec["regime"], truth["test"], truth["val"], truth["val_epochs"], constant, clean
-    )
+
+    def label_of(test: list[float], acc: list[float] | None) -> Any:
+        lean = clean if acc is None else {**clean, "test_acc": acc}
+        return label(spec["regime"], test, truth["val"], truth["val_epochs"], constant, lean)
+
+    lab, onset, why = label_of(truth["test"], None)
+    votes = label_votes(lambda t, a: label_of(t, a)[0], samples, right, spec["seed"])
     if lab is None:
         print(f"drop {run_id} ({seconds:.1f} s): {why}", flush=True)
         shutil.rmtree(out, ignore_errors=True)
@@ -220,6 +228,7 @@ def run_one(task: tuple[int, str, str, dict[str, Any], str, str]) -> dict[str, A
         # need them when relabelling (a gap, a network that learned little)
         "clean": {k: [_round(x) for x in truth[k]] for k in CLEAN},
         "seconds": seconds,
+        **confidence_fields(votes, lab),
     }
 
 
@@ -237,6 +246,7 @@ def tasks(
     """Every run's data set, framework and configuration, drawn from ``seed`` alone (and
     the batch's choices: ``data`` to draw from, ``optimizers``, a forced ``part``)."""
     shares = dict(zip(FRAMEWORKS, FRAMEWORK_WEIGHTS, strict=True)) | {"lightning_tb": 0.1}
+    shares |= FRESH8_SHARES if part in ("fresh8", "design3", "fresh9", "fresh10") else {}
     weights = np.array([shares[f] for f in frameworks])
     pools = {name: len(load_data(name, 0)["x_pool"]) for name in data}
     kinds = {name: load_data(name, 0)["kind"] for name in data}
@@ -247,10 +257,7 @@ def tasks(
         framework = str(rng.choice(frameworks, p=weights / weights.sum()))
         spec = sample_spec(i, rng, pools[name], kinds[name], optimizers)
         framework_options(spec, framework, rng)
-        if part in ("fresh5", "fresh6"):
-            fresh5_options(spec, rng)
-        elif part == "fresh7":
-            fresh7_options(spec, rng)
+        part_options(part, spec, rng)
         out.append((i, name, framework, spec, str(root), part))
     return out
 
@@ -279,7 +286,13 @@ def main() -> None:
     )
     parser.add_argument(
         "--part",
-        choices=("", "design", "design2", "heldout", "fresh", *(f"fresh{k}" for k in "234567")),
+        choices=(
+            "",
+            "heldout",
+            "fresh",
+            *(f"design{k}".strip() for k in " 23"),
+            *(f"fresh{k}" for k in range(2, 11)),
+        ),
         default="",
         help="put every run of this batch in one part (default: by data set and framework)",
     )
@@ -294,7 +307,8 @@ def main() -> None:
         shutil.rmtree(args.out)
     (args.out / "runs").mkdir(parents=True, exist_ok=True)
     name = "manifest.jsonl" if not args.start else f"manifest-{args.start}.jsonl"
-    every = FRESH5_FRAMEWORKS if args.part in ("fresh5", "fresh6", "fresh7") else FRAMEWORKS
+    later = args.part[-1:] in tuple("567890") or args.part == "design3"  # (not fresh3)
+    every = FRESH5_FRAMEWORKS if later else FRAMEWORKS
     frameworks = [f for f in every if not args.only or f in args.only.split(",")]
     start = time.perf_counter()
     data = tuple(args.data.split(",")) if args.data else DATASETS
@@ -314,7 +328,7 @@ def main() -> None:
     results = []
     # the manifest grows as runs finish, so a partial build can already be scored
     with (
-        multiprocessing.get_context("spawn").Pool(args.jobs, initializer=_quiet) as pool,
+        multiprocessing.get_context("spawn").Pool(args.jobs, initializer=quiet) as pool,
         (args.out / name).open("w") as manifest,
     ):
         for record in pool.imap(run_one, todo, chunksize=1):
@@ -362,6 +376,7 @@ def relabel(root: Path) -> None:
             key = (r["regime"], str(lab))
             changed[key] = changed.get(key, 0) + 1
             r.update(label=lab, onset=onset, constant=constant, why=why)
+            r.update(confidence_fields(r.get("label_votes", {}), lab))
         file.write_text("".join(json.dumps(r) + "\n" for r in records))
     for (regime, lab), count in sorted(changed.items()):
         print(f"{regime:>16} -> {lab:<16} {count}")
@@ -369,15 +384,6 @@ def relabel(root: Path) -> None:
 
 def _round(x: float) -> float | None:
     return float(f"{x:.6g}") if math.isfinite(x) else None
-
-
-def _quiet() -> None:
-    import logging
-    import warnings
-
-    warnings.filterwarnings("ignore")
-    for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
-        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def log_path(out: Path, framework: str) -> Path:

@@ -49,6 +49,7 @@ LOGS = {
     "thrown_out_logged_once_hf": "thrown_out_logged_once_hf",
     "thrown_out_short_keras": "thrown_out_short_keras/training.log",
     "fitting_below_guessing_overfit_tensorboard": "fitting_below_guessing_overfit_tensorboard",
+    "mae_bouncing_hf": "mae_bouncing_hf",
 }
 
 

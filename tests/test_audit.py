@@ -173,3 +173,24 @@ def test_cli_audit_bad_input_exit_2(tmp_path):
     path = _csv(tmp_path)
     result = runner.invoke(app, ["audit", f"csv:{path}", "--target", "label", "--groups", "x"])
     assert result.exit_code == 2 and "no group column" in result.output
+
+
+def test_cli_audit_model_refuses_data_other_than_the_runs(tmp_path):
+    """Review i39 #4: the run's split indices were applied to any data: rows reordered gave
+    a silently wrong split, fewer rows or other columns a traceback."""
+    path = _csv(tmp_path)
+    run = tmp_path / "run"
+    args = ["train", "--data", f"csv:{path}", "--target", "label", "--epochs", "2"]
+    trained = runner.invoke(app, [*args, "--width", "8", "--out", str(run)])
+    assert trained.exit_code == 0, trained.output
+    lines = path.read_text().splitlines()
+    fewer = tmp_path / "fewer.csv"
+    fewer.write_text("\n".join(lines[:41]) + "\n")
+    for data in (["audit", f"csv:{fewer}", "--target", "label"], ["audit", "digits"]):
+        result = runner.invoke(app, [*data, "--model", str(run)])
+        assert result.exit_code == 2, result.output
+        assert "was trained on other data" in result.output and "Traceback" not in result.output
+    # a feature column taken as the groups: the weights no longer fit the inputs
+    args = ["audit", f"csv:{path}", "--target", "label", "--groups", "site", "--model", str(run)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and "weights do not fit" in result.output, result.output

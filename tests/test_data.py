@@ -137,7 +137,21 @@ def test_load_folder_reads_grayscale_pngs(tmp_path):
     assert data.classes == ("cats", "dogs")
     np.testing.assert_array_equal(data.y, [0, 0, 0, 1, 1, 1])
     np.testing.assert_allclose(data.x[4, 0], pixels[("dogs", 1)] / 255.0, rtol=1e-6)
-    assert list(data.groups) == ["cats"] * 3 + ["dogs"] * 3
+    # images directly in their class folders: no groups (a "group" would be the class)
+    assert data.groups is None
+
+
+def test_load_folder_groups_are_the_sub_folders_under_each_class(tmp_path):
+    from PIL import Image
+
+    root = tmp_path / "imgs"
+    for label, group in (("cats", "indoor"), ("cats", "garden"), ("dogs", "garden")):
+        (root / label / group).mkdir(parents=True)
+        Image.new("L", (4, 4)).save(root / label / group / "a.png")
+    Image.new("L", (4, 4)).save(root / "dogs" / "b.png")
+    data = load_dataset(f"folder:{root}")
+    np.testing.assert_array_equal(data.y, [0, 0, 1, 1])
+    assert list(data.groups) == ["garden", "indoor", "(class folder)", "garden"]
 
 
 def test_load_folder_reads_rgb_and_resizes(tmp_path):

@@ -76,3 +76,16 @@ def test_a_misspelled_option_is_refused_not_ignored():
         nooverfit.study("digits", seedz=1)
     # options common to the command line pass every loader
     assert load_dataset("digits", target=None, data_dir="data", download=False).name == "digits"
+
+
+def test_a_column_option_for_data_without_columns_is_refused():
+    """Review i40 #11: ``--target y`` on digits was ignored, and entered the study's identity."""
+    import pytest
+    from typer.testing import CliRunner
+
+    from nooverfit.cli import app
+
+    with pytest.raises(ValueError, match="target names a CSV column, but this data set"):
+        load_dataset("digits", target="y")
+    result = CliRunner().invoke(app, ["study", "--ignore", "a", "--out", "unused"])
+    assert result.exit_code == 2 and "expected it only with csv:PATH data" in result.output

@@ -165,7 +165,12 @@ def _ran_away(history: History, train: np.ndarray, val: np.ndarray) -> str:
     v_swing = cv.oscillation(v)[0] if v.size >= 4 and np.all(v > 0) else OSCILLATION
     jittery = v_swing > OSCILLATION / 2  # validation swings with it (a sampled batch loss
     # logged every few steps swings alone)
-    if swing > OSCILLATION and progress > 0.8 and v_progress > 0.8 and near_val and jittery:
+    # ... or validation alone swings by twice ``OSCILLATION`` (training, a mean over the
+    # epoch's steps, swings less; epochs alternating up and down swing half as much when
+    # every second one is logged): a step too large for a loss whose gradient does not grow
+    # with the error (MAE) throws the weights back and forth without blowing up
+    together = (swing > OSCILLATION and jittery) or v_swing > 2 * OSCILLATION
+    if together and progress > 0.8 and v_progress > 0.8 and near_val:
         return (
             f"the training loss swings {100 * swing:.0f}% per epoch without improving "
             "over the second half of the run"

@@ -13,7 +13,8 @@ The rules, in order:
    was NaN throughout; the smoothed training loss ends more than 20 % above its minimum
    and by more than 5 % of what it had fallen while validation stopped falling
    (exploding); training and validation both swing by more than 10 % per logged point
-   (in log space, beyond their trend) without getting lower; validation jumps back and
+   (in log space, beyond their trend; or validation alone by 20 %) without getting
+   lower, training near validation; validation jumps back and
    forth by ``VAL_SWING`` per evaluation, grows over ``EXPLODE`` (30) times its minimum,
    or sits over 100x a training loss that never fell; or the run **collapsed**: accuracy
    stuck in the second half while the training loss sits far above the chance-level loss

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 def load_run(run: Path, dataset: Dataset) -> tuple[torch.nn.Module, Split]:
     """The model and split of a ``nooverfit train`` output folder (its ``pool`` the whole
     training pool; :func:`trained_on` gives the subset the model was trained on)."""
+    import numpy as np
+
     from nooverfit.data import Split
     from nooverfit.models import network_for
 
@@ -35,6 +37,7 @@ def load_run(run: Path, dataset: Dataset) -> tuple[torch.nn.Module, Split]:
             f"{run} is not a training run; expected metrics.json and model.pt from nooverfit train"
         )
     metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+    check_run_data(run, metrics, dataset)
     config = RunConfig.from_dict(metrics["config"])
     transfer = metrics.get("transfer") or {}
     if transfer.get("architecture"):  # the source's architecture, prepared as train did
@@ -55,8 +58,38 @@ def load_run(run: Path, dataset: Dataset) -> tuple[torch.nn.Module, Split]:
         )
     else:
         model = network_for(config, dataset)
-    model.load_state_dict(read_checkpoint(weights, what="weights"))
+    try:
+        model.load_state_dict(read_checkpoint(weights, what="weights"))
+    except RuntimeError as err:  # e.g. a column moved into --groups: fewer inputs
+        raise ValueError(
+            f"{run}'s weights do not fit {dataset.name!r} as loaded now "
+            f"({int(np.prod(dataset.in_shape))} inputs, {dataset.num_classes} classes); "
+            "expected the data set and options it was trained on"
+        ) from err
     return model, Split.from_dict(metrics["split"])
+
+
+def check_run_data(run: Path, metrics: dict[str, Any], dataset: Dataset) -> None:
+    """Refuse data other than the run's: its split's indices and weights mean nothing there.
+
+    The content's fingerprint decides where ``metrics.json`` records it (a moved file is the
+    same data; reordered rows are not); else the data set's name, size and input shape.
+    """
+    from nooverfit.studies.identity import fingerprint
+
+    trained = metrics.get("data")
+    recorded = metrics.get("data content")
+    split = metrics.get("split") or {}
+    largest = max((max(v) for k, v in split.items() if k != "seed" and v), default=-1)
+    if recorded is not None:
+        other = fingerprint(dataset) != recorded
+    else:
+        other = trained != dataset.name or largest >= len(dataset.y)
+    if other:
+        raise ValueError(
+            f"{run} was trained on other data ({trained}) than {dataset.name!r} as loaded now "
+            f"({len(dataset.y)} rows); expected the data set and options it was trained on"
+        )
 
 
 def trained_on(run: Path, split: Split) -> Split:
@@ -81,7 +114,7 @@ def audit_command(
         str | None,
         typer.Option(
             help="Group gaps: a CSV column, or any name for data sets with built-in groups "
-            "(image folder = innermost folder, speech = speaker, keywords = noise)."
+            "(image folder = the sub-folder under each class, speech = speaker, keywords = noise)."
         ),
     ] = None,
     model: Annotated[

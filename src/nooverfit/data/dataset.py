@@ -158,6 +158,10 @@ def load_dataset(spec: str, **options: Any) -> Dataset:
     return loader(arg if sep else None, **options)
 
 
+#: loader options that name a column of a table
+_COLUMN_OPTIONS = frozenset({"target", "ignore", "group"})
+
+
 def _check_options(loader: Loader, options: dict[str, Any]) -> None:
     """Refuse an option no registered loader takes (``seedz=1`` was swallowed by the
     loaders' ``**_``, which exists so that every loader accepts the options common to the
@@ -171,6 +175,13 @@ def _check_options(loader: Loader, options: dict[str, Any]) -> None:
 
     if named(loader)[1]:
         return
+    # a CSV's column options given for other data were silently ignored
+    given = {k for k in _COLUMN_OPTIONS & set(options) if options[k]}
+    if idle := sorted(given - named(loader)[0]):
+        raise ValueError(
+            f"{', '.join(idle)} names a CSV column, but this data set has no columns; "
+            "expected it only with csv:PATH data"
+        )
     known = set().union(*(named(f)[0] for f, _ in _REGISTRY.values())) - {"arg"}
     if unknown := sorted(set(options) - known):
         raise ValueError(

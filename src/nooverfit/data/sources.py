@@ -247,8 +247,23 @@ def load_folder(arg: str | None, *, image_size: int | None = None, **_: Any) -> 
     x = np.stack(arrays)
     x = x[:, None] if mode == "L" else x.transpose(0, 3, 1, 2)
     y = np.array([label for _, label in folder.samples], dtype=np.int64)
-    groups = np.array([Path(p).parent.name for p, _ in folder.samples])
-    return Dataset(f"folder:{root}", x, y, tuple(folder.classes), "image", groups=groups)
+    return Dataset(
+        f"folder:{root}", x, y, tuple(folder.classes), "image", groups=_folder_groups(folder)
+    )
+
+
+def _folder_groups(folder: Any) -> np.ndarray | None:
+    """Each image's group: the sub-folder under its class folder (``ROOT/<class>/<group>/``),
+    or None when the images sit directly in their class folders (the "group" would be the
+    class itself, and a gap per group a gap per class)."""
+    root = Path(folder.root)
+    found = []
+    for path, label in folder.samples:
+        inside = Path(path).relative_to(root / folder.classes[label]).parts
+        found.append(inside[0] if len(inside) > 1 else None)
+    if all(g is None for g in found):
+        return None
+    return np.array([g if g is not None else "(class folder)" for g in found])
 
 
 _TORCHVISION = {
