@@ -167,3 +167,15 @@ def test_predict_scores_labels_as_the_study_read_them(folder, tmp_path):
     truth = [r["label"] for r in csv.DictReader(new.open())]
     right = sum(p == t for p, t in zip(predicted[2:], truth[2:], strict=True))
     assert f"({right}/8; 2 rows without a label not scored)" in result.output
+
+
+def test_a_shape_error_names_each_accepted_form_once():
+    import numpy as np
+
+    from nooverfit.raw_input import raw_features
+
+    with pytest.raises(ValueError, match=r"expected \(N, 2\), as") as flat:
+        raw_features(np.zeros((3, 5)), columns=None, raw_shape=(2,), kind="tabular")
+    assert "or (N, 2)" not in str(flat.value)
+    with pytest.raises(ValueError, match=r"expected \(N, 1, 8, 8\) or \(N, 64\), as"):
+        raw_features(np.zeros((3, 5)), columns=None, raw_shape=(1, 8, 8), kind="image")

@@ -1,5 +1,6 @@
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from nooverfit.cli import app
@@ -77,3 +78,38 @@ def test_pretrain_contrastive_pretext(tmp_path):
 def test_pretrain_unknown_pretext_exit_2(tmp_path):
     result = runner.invoke(app, ["pretrain", "--pretext", "jigsaw", "--out", str(tmp_path / "s")])
     assert result.exit_code == 2 and "rotation, contrastive" in result.output
+
+
+def test_pretrain_into_an_existing_file_is_refused_unless_overwrite(tmp_path):
+    out = tmp_path / "s.pt"
+    out.write_bytes(b"an earlier source")
+    args = ["pretrain", "--classes", "0-1", *SMALL, "--epochs", "1", "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "already exists" in lines[0] and "--overwrite" in lines[0]
+    assert out.read_bytes() == b"an earlier source"
+    assert runner.invoke(app, [*args, "--overwrite"]).exit_code == 0
+    assert Source.load(out).classes == 2
+
+
+def test_pretrain_temperature_without_contrastive_is_refused(tmp_path):
+    out = tmp_path / "s.pt"
+    result = runner.invoke(app, ["pretrain", "--temperature", "0.1", *SMALL, "--out", str(out)])
+    assert result.exit_code == 2 and "--temperature applies to --pretext contrastive" in (
+        result.output
+    )
+    assert not out.exists()
+
+
+def test_a_bare_state_dict_of_another_width_names_the_mismatch(tmp_path):
+    import torch
+
+    from nooverfit.config import RunConfig
+    from nooverfit.models import build_model
+    from nooverfit.transfer import load_pretrained
+
+    path = tmp_path / "model.pt"
+    torch.save(build_model(RunConfig(width=16), (1, 8, 8), 10).state_dict(), path)
+    with pytest.raises(ValueError, match=r"does not fit .*: size mismatch for"):
+        load_pretrained(str(path), config=RunConfig(width=8), in_shape=(1, 8, 8))

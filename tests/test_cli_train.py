@@ -125,3 +125,78 @@ def test_threads_option_sets_torch_threads(tmp_path):
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+def test_train_into_an_earlier_run_is_refused_unless_overwrite(tmp_path):
+    out = tmp_path / "run"
+    args = ["train", *FAST, "--epochs", "1", "--out", str(out)]
+    assert runner.invoke(app, args).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    result = runner.invoke(app, [*args, "--seed", "1"])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "holds an earlier run" in lines[0] and "--overwrite" in lines[0]
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    result = runner.invoke(app, [*args, "--seed", "1", "--overwrite"])
+    assert result.exit_code == 0, result.output
+    assert (out / "model.pt").read_bytes() != before["model.pt"]
+
+
+def test_train_help_says_what_weight_decay_is_for_each_optimizer():
+    result = runner.invoke(app, ["train", "--help"], terminal_width=400)
+    text = " ".join(result.output.replace("│", " ").split())
+    assert "decoupled with adam/adamw" in text and "the same as --l2" in text
+    assert "Adam's coupled decay is --l2" in text
+
+
+def test_adam_and_adamw_are_one_optimizer_and_sgd_weight_decay_is_l2(tmp_path):
+    data = load_split("digits", seed=0, device="cpu")
+    base = RunConfig(width=8, epochs=2, train_per_class=3)
+    from nooverfit.models import network_for
+    from nooverfit.train import fit
+
+    def curve(config):
+        return fit(network_for(config, data), data, config).val_loss
+
+    assert curve(base.replace(weight_decay=0.1)) == curve(
+        base.replace(optimizer="adamw", weight_decay=0.1)
+    )
+    sgd = base.replace(optimizer="sgd", lr=0.05)
+    assert curve(sgd.replace(weight_decay=0.01)) == curve(sgd.replace(l2=0.01))
+
+
+def test_train_per_class_0_is_the_whole_pool(tmp_path):
+    out = tmp_path / "run"
+    args = ["train", "--train-per-class", "0", "--epochs", "1", "--width", "8"]
+    result = runner.invoke(app, [*args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    split = json.loads((out / "metrics.json").read_text())["split"]
+    assert sorted(split["train"]) == sorted(split["pool"])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--transfer", "bogus"], "--transfer bogus needs --pretrained"),
+        (["--transfer", "head"], "--transfer head needs --pretrained"),
+        (["--train-per-class", "-1"], "--train-per-class must be an integer in [0,"),
+    ],
+)
+def test_train_options_that_would_do_nothing_are_refused(tmp_path, args, message):
+    result = runner.invoke(app, ["train", *args, "--epochs", "1", "--out", str(tmp_path / "r")])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and message in lines[0]
+    assert not (tmp_path / "r").exists()
+
+
+def test_fit_refuses_a_model_whose_outputs_are_not_the_classes():
+    from nooverfit.models import network_for
+    from nooverfit.train import fit
+
+    data = load_split("digits", seed=0, device="cpu")
+    config = RunConfig(width=8, epochs=1, train_per_class=2)
+    five = build_model(config, data.in_shape, 5)
+    with pytest.raises(ValueError, match="the model has 5 outputs but the data has 10 classes"):
+        fit(five, data, config)
+    fit(network_for(config, data), data, config)  # the right width trains

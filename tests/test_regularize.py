@@ -176,6 +176,7 @@ def _dropouts(model: nn.Module) -> list[float]:
         lambda **kw: cnn((3, 16, 16), 4, channels=4, depth=1, **kw),
     ],
 )
+@pytest.mark.filterwarnings("ignore:add_.* found no place")  # mlp of depth 0
 def test_add_dropout_and_batchnorm_give_the_built_in_layouts(make):
     plain = make()
     before = copy.deepcopy(plain.state_dict())
@@ -218,7 +219,8 @@ def test_add_dropout_does_not_double_existing_dropout():
 def test_add_dropout_after_custom_layer_types_only():
     model = cnn((1, 8, 8), 10, channels=4, depth=2)
     # after Linear only: no Linear is followed by a weight layer here, so nothing changes
-    assert _layout(add_dropout(model, 0.3, after=(nn.Linear,))) == _layout(model)
+    with pytest.warns(UserWarning, match="add_dropout found no place.*unchanged"):
+        assert _layout(add_dropout(model, 0.3, after=(nn.Linear,))) == _layout(model)
     net = nn.Sequential(nn.Linear(4, 4), nn.Tanh(), nn.Linear(4, 2))
     assert _layout(add_dropout(net, 0.3, after=(nn.Tanh,))) == [
         "Linear",
@@ -226,7 +228,8 @@ def test_add_dropout_after_custom_layer_types_only():
         "Dropout",
         "Linear",
     ]
-    assert _layout(add_dropout(net, 0.3)) == _layout(net)  # no ReLU, no dropout
+    with pytest.warns(UserWarning, match="add_dropout found no place"):
+        assert _layout(add_dropout(net, 0.3)) == _layout(net)  # no ReLU, no dropout
 
 
 def test_add_dropout_recurses_into_nested_sequential():
@@ -236,3 +239,33 @@ def test_add_dropout_recurses_into_nested_sequential():
     assert _layout(new[0]) == ["Linear", "ReLU", "Dropout", "Linear"]
     assert _layout(new) == ["Sequential", "ReLU", "Dropout", "Linear"]
     assert _layout(model[0]) == ["Linear", "ReLU", "Linear"]
+
+
+def test_add_dropout_and_batchnorm_see_through_nested_blocks():
+    # the reviewer's case: each block ends in a ReLU whose next Linear is in the next block
+    def block(i, o):
+        return nn.Sequential(nn.Linear(i, o), nn.ReLU())
+
+    model = nn.Sequential(block(64, 32), block(32, 32), nn.Linear(32, 10))
+    new = add_dropout(model, 0.5)
+    assert [_layout(b) for b in new[:2]] == [["Linear", "ReLU", "Dropout"]] * 2
+    assert _layout(add_batchnorm(model)[1]) == ["Linear", "BatchNorm1d", "ReLU"]
+    assert _layout(model[0]) == ["Linear", "ReLU"]  # the input is unchanged
+    x = torch.randn(3, 64)
+    torch.testing.assert_close(new.eval()(x), model.eval()(x))  # same weights
+
+
+def test_add_dropout_refuses_layers_inside_other_containers():
+    class Residual(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Linear(4, 4), nn.ReLU())
+
+        def forward(self, x):
+            return x + self.body(x)
+
+    model = nn.Sequential(nn.Linear(4, 4), Residual(), nn.Linear(4, 2))
+    with pytest.raises(TypeError, match=r"cannot change the inside of Residual \('1'\)"):
+        add_dropout(model, 0.3)
+    with pytest.raises(TypeError, match="add_batchnorm cannot change the inside of Residual"):
+        add_batchnorm(model)

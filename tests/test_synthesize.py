@@ -155,3 +155,42 @@ def test_cli_synthesize(tmp_path):
     assert len(read_manifest(out / "manifest.csv")) == 8
     bad = CliRunner().invoke(app, [*args, "--snr", "loud"])
     assert bad.exit_code == 2 and "LOW:HIGH" in bad.output
+
+
+def _wavs(folder):
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.wav"))
+
+
+def test_synthesize_into_an_earlier_run_refuses_or_replaces_it_whole(tmp_path):
+    fg, bg = _folders(tmp_path)
+    out = tmp_path / "out"
+    args = ["synthesize", "--foreground", str(fg), "--background", str(bg), "--out", str(out)]
+    assert CliRunner().invoke(app, [*args, "--per-clip", "2"]).exit_code == 0
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    again = CliRunner().invoke(app, [*args, "--per-clip", "1", "--seed", "5"])
+    assert again.exit_code == 2, again.output
+    lines = [line for line in again.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "earlier synthesis" in lines[0] and "--overwrite" in lines[0]
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    again = CliRunner().invoke(app, [*args, "--per-clip", "1", "--seed", "5", "--overwrite"])
+    assert again.exit_code == 0, again.output
+    rows = read_manifest(out / "manifest.csv")
+    assert len(rows) == 4 and _wavs(out) == sorted(r.clip for r in rows)  # no stale clip
+
+
+@pytest.mark.parametrize("where", ["fg", "fg/yes", "bg"])
+def test_synthesize_out_inside_an_input_folder_is_refused(tmp_path, where):
+    fg, bg = _folders(tmp_path)
+    before = _wavs(tmp_path)
+    args = ["synthesize", "--foreground", str(fg), "--background", str(bg)]
+    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / where), "--overwrite"])
+    assert result.exit_code == 2 and "expected a folder outside it" in result.output
+    assert _wavs(tmp_path) == before
+
+
+def test_synthesize_refuses_an_out_holding_other_sound_files(tmp_path):
+    fg, bg = _folders(tmp_path)
+    write_wav(tmp_path / "mine" / "keep.wav", keyword(), 8000)
+    with pytest.raises(ValueError, match=r"1 sound files no manifest\.csv there lists"):
+        synthesize_folder(fg, bg, out=tmp_path / "mine", per_clip=1, overwrite=True)
+    assert _wavs(tmp_path / "mine") == ["keep.wav"]

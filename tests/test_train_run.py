@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 
 from nooverfit.config import RunConfig
 from nooverfit.data import load_split
 from nooverfit.history import History
 from nooverfit.models import network_for
-from nooverfit.train import fit
-from nooverfit.train_run import FILES, train_run
+from nooverfit.train import evaluate, fit
+from nooverfit.train_run import FILES, OutputExists, train_run
 
 
 def test_train_run_writes_what_fit_computes(tmp_path):
@@ -36,3 +37,30 @@ def test_train_run_writes_what_fit_computes(tmp_path):
     net.load_state_dict(torch.load(tmp_path / "model.pt"))
     x = data.x[:8]
     assert torch.equal(net(x), run.network.eval()(x))
+
+
+def test_model_pt_holds_the_kept_epoch_without_early_stopping(tmp_path):
+    data = load_split("digits", seed=0, device="cpu")
+    config = RunConfig(width=64, epochs=12, train_per_class=5, batch_size=8, lr=3e-2)
+    run = train_run(config, data, out=tmp_path, data_name="digits")
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    best = run.history.best()
+    assert best is not None and best != run.history.epoch[-1]  # else the test shows nothing
+    assert metrics["best_epoch"] == best == run.history.epoch[run.best_epoch]
+    net = network_for(config, data)
+    net.load_state_dict(torch.load(tmp_path / "model.pt"))
+    scores = evaluate(net, data.x[data.val_index], data.y[data.val_index])
+    assert scores.loss == pytest.approx(metrics["best"]["val_loss"], rel=1e-6)
+    assert scores.loss != pytest.approx(metrics["final"]["val_loss"], rel=1e-6)
+
+
+def test_an_earlier_run_is_kept_unless_overwrite(tmp_path):
+    data = load_split("digits", seed=0, device="cpu")
+    config = RunConfig(width=8, epochs=1, train_per_class=2)
+    train_run(config, data, out=tmp_path, data_name="digits")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    with pytest.raises(OutputExists, match=r"history\.csv holds an earlier run.*--overwrite"):
+        train_run(config.replace(seed=1), data, out=tmp_path, data_name="digits")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    train_run(config.replace(seed=1), data, out=tmp_path, data_name="digits", overwrite=True)
+    assert (tmp_path / "model.pt").read_bytes() != before["model.pt"]

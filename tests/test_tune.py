@@ -250,3 +250,36 @@ def test_cli_tune_unknown_data_prints_the_error_alone(tmp_path):
     assert result.exit_code == 2
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and "unknown data set 'nosuch'" in lines[0]
+
+
+def test_open_study_refuses_another_search_space_naming_the_option(tmp_path):
+    storage = f"sqlite:///{tmp_path}/t.db"
+    open_study(tiny_spec(storage, space=Space(width=(16, 64), depth=(1, 3))))
+    with pytest.raises(ValueError, match=r"--max-depth \(searched depth\): \[1, 3\] there"):
+        open_study(tiny_spec(storage, space=Space(width=(16, 64), depth=(1, 1))))
+    with pytest.raises(ValueError, match=r"--max-width \(searched width\)"):
+        open_study(tiny_spec(storage, space=Space(width=(16, 16), depth=(1, 3))))
+    open_study(tiny_spec(storage, space=Space(width=(16, 64), depth=(1, 3))))  # same: joins
+
+
+def test_trial_lines_do_not_reprint_a_resumed_studys_trials(tmp_path):
+    from nooverfit.cli._app import console
+    from nooverfit.cli.tune import TrialLines
+
+    spec = tiny_spec(f"sqlite:///{tmp_path}/t.db", trials=2)
+    tune(spec)
+    spec = dataclasses.replace(spec, trials=3)
+    lines = TrialLines(spec)
+    study = optuna.load_study(study_name=spec.study_name, storage=spec.storage)
+    assert not lines._started_here(study)  # nothing printed before this run's first trial
+    with console.capture() as captured:
+        lines._print_new(study)
+    assert captured.get().splitlines() == [
+        "tune: resuming study 'nooverfit': 2 trials finished before"
+    ]
+    tune(spec)
+    with console.capture() as captured:
+        lines._print_new(study)
+    new = captured.get().splitlines()
+    assert lines._started_here(study) and len(new) == 1
+    assert new[0].startswith("tune: trial 2 ") and "3/3 finished" in new[0]

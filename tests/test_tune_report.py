@@ -1,8 +1,11 @@
 import json
 
+import pytest
+
 from nooverfit.config import RunConfig
 from nooverfit.history import History
-from nooverfit.train import Scores
+from nooverfit.models import network_for
+from nooverfit.train import Scores, evaluate_test
 from nooverfit.tune.report import MIN_TRIALS, tuned_comparison, tuning_summary
 from nooverfit.tune.result import TrialSummary, TuneResult
 
@@ -43,6 +46,13 @@ def test_tuned_comparison_never_recommends_a_config_worse_than_the_baseline(data
     assert compared.recommended == compared.baseline
     assert compared.test["recommended"] == compared.test["baseline"]
     assert compared.extras["tuning"]["beat_baseline"] is False
+    # the saved model (report/best_model.*) is the recommended baseline, not the tuned trial
+    assert compared.best_card["name"] == compared.baseline.name
+    net = network_for(compared.baseline.config, data)
+    net.load_state_dict(compared.best_state)
+    scores = evaluate_test(net, data)
+    assert scores.loss == pytest.approx(compared.test["baseline"].loss, rel=1e-6)
+    assert scores.loss != pytest.approx(compared.test["tuned"].loss, rel=1e-6)
 
 
 def test_tuning_report_is_titled_for_tuning_and_says_nothing_beat_it(data, tmp_path):
@@ -56,3 +66,20 @@ def test_tuning_report_is_titled_for_tuning_and_says_nothing_beat_it(data, tmp_p
     assert 'id="importance-warning"' in html
     assert "nooverfit train --data digits" in html and "--l2 50" in html
     json.dumps(compared.to_dict())  # still a valid results.json
+
+
+def test_optuna_figures_log_no_warning_for_a_pinned_parameter(tmp_path, capsys):
+    import optuna
+
+    from nooverfit.tune.report import optuna_figures
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="maximize")
+    for i in range(4):
+        trial = study.ask()
+        trial.suggest_float("l2", 1e-3, 1.0, log=True)
+        trial.suggest_float("augment", 0.0, 0.0)  # pinned: one unique value
+        study.tell(trial, 0.1 * i)
+    optuna_figures(study, {"l2": 0.6, "augment": 0.4})
+    assert "unique value length" not in capsys.readouterr().err
+    assert optuna.logging.get_verbosity() == optuna.logging.WARNING

@@ -56,7 +56,10 @@ class RunConfig:
             predictions (test-time augmentation, images only; :mod:`nooverfit.shifts`);
             default False.
         l2: coupled L2 penalty, ``loss += l2 / 2 * sum(||W||_F^2)`` over weights (default 0).
-        weight_decay: decoupled weight decay (AdamW style, default 0).
+        weight_decay: weight decay of the weights, default 0: decoupled (AdamW's
+            ``W -= lr * weight_decay * W`` each step) with ``"adam"``/``"adamw"``; with
+            ``"sgd"`` SGD's own coupled decay, identical to ``l2`` of the same value
+            (for SGD, decoupled decay is coupled decay with ``weight_decay`` scaled by lr).
         dropout: dropout rate in [0, 1) after each hidden block (default 0).
         label_smoothing: weight in [0, 1) of the uniform distribution mixed into the
             training targets (Szegedy et al., 2016); validation and test losses stay plain
@@ -75,7 +78,9 @@ class RunConfig:
         cutout: side of the square each training image loses (set to 0), as a fraction of
             the image's shorter side, in [0, 1]; 0 for none (default; images only, see
             :func:`nooverfit.data.augment.cutout`).
-        optimizer: ``"adam"``, ``"adamw"`` or ``"sgd"`` (momentum 0.9).
+        optimizer: ``"adam"`` or ``"adamw"`` (the same optimizer: Adam with decoupled
+            ``weight_decay``, i.e. AdamW, which is plain Adam at ``weight_decay`` 0; plain
+            Adam's coupled decay is ``l2``), or ``"sgd"`` (momentum 0.9).
         lr: learning rate (default 1e-3).
         batch_size: mini-batch size (default 32).
         epochs: maximum number of epochs (default 100).

@@ -148,9 +148,10 @@ def _array(
     if x.ndim == 2 and x.shape[1] == size:
         x = x.reshape(len(x), *shape)
     if x.shape[1:] != shape or x.ndim != len(shape) + 1:
+        flat = f" or (N, {size})" if len(shape) > 1 else ""  # one form when already flat
         raise BadInput(
             f"{where}{kind} samples have shape {x.shape}; expected (N, "
-            f"{', '.join(map(str, shape))}) or (N, {size}), as the study's data set held them"
+            f"{', '.join(map(str, shape))}){flat}, as the study's data set held them"
         )
     _nonempty(len(x), f"{where or 'the '}samples")
     if not np.isfinite(x).all():

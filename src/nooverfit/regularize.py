@@ -20,6 +20,7 @@ SGD, where ``wd == l2``; under Adam it is a different regularizer (Loshchilov & 
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -76,19 +77,72 @@ def convert_l2(value: float, *, source: str, target: str = "nooverfit") -> float
 _Insert = Callable[[nn.Module, list[nn.Module], nn.Module | None], list[nn.Module]]
 
 
-def _rebuild(model: nn.Module, insert: _Insert) -> nn.Sequential:
+def _rebuild(
+    model: nn.Module,
+    insert: _Insert,
+    *,
+    adds: type[nn.Module] | tuple[type, ...],
+    what: str,
+    looks: tuple[type, ...],
+) -> nn.Sequential:
+    """A copy of ``model`` with ``insert``'s layers after each layer.
+
+    Nested ``nn.Sequential`` blocks are seen through: ``insert`` gets the layers in the
+    order they run, whatever block holds them (so the last ReLU of one block sees the
+    Linear of the next), and its layers go into the block of the layer they follow.
+
+    Raises:
+        TypeError: if ``model`` is not an ``nn.Sequential``, or a child that is not one
+            holds layers of ``looks`` (its inside cannot be changed).
+
+    Warns:
+        UserWarning: if the copy holds no layer of type ``adds`` (nothing to add it to).
+    """
     if not isinstance(model, nn.Sequential):
         raise TypeError(f"expected an nn.Sequential stack, got {type(model).__name__}")
-    layers: list[nn.Module] = []
-    children = list(model.children())
-    for i, layer in enumerate(children):
-        if isinstance(layer, nn.Sequential):
-            layers.append(_rebuild(layer, insert))
+    leaves = _leaves(model, what, looks)
+    extra = iter(
+        [insert(x, leaves[i + 1 :], leaves[i - 1] if i else None) for i, x in enumerate(leaves)]
+    )
+
+    def copy_of(block: nn.Sequential) -> nn.Sequential:
+        layers: list[nn.Module] = []
+        for layer in block.children():
+            if isinstance(layer, nn.Sequential):
+                layers.append(copy_of(layer))
+                continue
+            layers.append(copy.deepcopy(layer))
+            layers.extend(next(extra))
+        out = type(block)(*layers) if type(block) is not nn.Sequential else nn.Sequential(*layers)
+        return out.train(block.training)
+
+    result = copy_of(model)
+    if not any(isinstance(m, adds) for m in result.modules()):
+        # not an error (a network without hidden layers has no place), but never silent
+        warnings.warn(
+            f"{what} found no place in this {type(model).__name__} (no hidden layer "
+            "followed by a later weight layer): the copy is unchanged",
+            UserWarning,
+            stacklevel=3,
+        )
+    return result
+
+
+def _leaves(block: nn.Sequential, what: str, looks: tuple[type, ...]) -> list[nn.Module]:
+    """The layers of ``block`` in the order they run, nested ``nn.Sequential`` blocks
+    flattened; any other child is one layer, refused if it holds ``looks`` layers."""
+    found: list[nn.Module] = []
+    for name, child in block.named_children():
+        if isinstance(child, nn.Sequential):
+            found.extend(_leaves(child, what, looks))
             continue
-        layers.append(copy.deepcopy(layer))
-        layers.extend(insert(layer, children[i + 1 :], children[i - 1] if i else None))
-    out = type(model)(*layers) if type(model) is not nn.Sequential else nn.Sequential(*layers)
-    return out.train(model.training)
+        if any(isinstance(m, looks) for m in list(child.modules())[1:]):
+            raise TypeError(
+                f"{what} cannot change the inside of {type(child).__name__} ({name!r}); "
+                "expected nn.Sequential blocks of layers"
+            )
+        found.append(child)
+    return found
 
 
 def _has_later(rest: Iterable[nn.Module], kinds: tuple[type, ...]) -> bool:
@@ -99,12 +153,17 @@ def add_dropout(
     model: nn.Module, p: float, *, after: tuple[type[nn.Module], ...] = (nn.ReLU,)
 ) -> nn.Sequential:
     """Return a copy of ``model`` with ``nn.Dropout(p)`` after each layer of type ``after``
-    (default: every ReLU) that is followed by another weight layer. Existing dropout layers
-    are kept; ``model`` is not changed.
+    (default: every ReLU) that is followed by another weight layer. Nested
+    ``nn.Sequential`` blocks are seen through. Existing dropout layers are kept; ``model``
+    is not changed.
 
     Raises:
         ValueError: if ``p`` is not in [0, 1).
-        TypeError: if ``model`` is not an ``nn.Sequential``.
+        TypeError: if ``model`` is not an ``nn.Sequential``, or holds such layers inside a
+            child that is not one (named).
+
+    Warns:
+        UserWarning: if no dropout layer could be placed (the copy is unchanged).
     """
     check_dropout(p)
     weighted = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
@@ -122,16 +181,21 @@ def add_dropout(
             return [nn.Dropout(p)]
         return []
 
-    return _rebuild(model, insert)
+    return _rebuild(model, insert, adds=nn.Dropout, what="add_dropout", looks=(*after, *weighted))
 
 
 def add_batchnorm(model: nn.Module) -> nn.Sequential:
     """Return a copy of ``model`` with batch normalization after each hidden Linear
     (``BatchNorm1d``) and Conv2d (``BatchNorm2d``); the output layer gets none, nor does a
-    layer already followed by batch norm. ``model`` is not changed.
+    layer already followed by batch norm. Nested ``nn.Sequential`` blocks are seen
+    through. ``model`` is not changed.
 
     Raises:
-        TypeError: if ``model`` is not an ``nn.Sequential``.
+        TypeError: if ``model`` is not an ``nn.Sequential``, or holds Linear/Conv2d layers
+            inside a child that is not one (named).
+
+    Warns:
+        UserWarning: if no batch-norm layer could be placed (the copy is unchanged).
     """
     norms = (nn.BatchNorm1d, nn.BatchNorm2d)
 
@@ -145,4 +209,4 @@ def add_batchnorm(model: nn.Module) -> nn.Sequential:
             return [nn.BatchNorm2d(layer.out_channels)]
         return []
 
-    return _rebuild(model, insert)
+    return _rebuild(model, insert, adds=norms, what="add_batchnorm", looks=(nn.Linear, nn.Conv2d))

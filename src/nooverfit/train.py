@@ -56,8 +56,10 @@ def batch_order(
 
 
 def make_optimizer(model: nn.Module, config: RunConfig) -> torch.optim.Optimizer:
-    """Adam/AdamW with decoupled ``weight_decay``, or SGD (momentum 0.9) with coupled
-    ``weight_decay``; both without decay on biases and norm parameters."""
+    """``"adam"`` and ``"adamw"`` alike: AdamW (decoupled ``weight_decay``; plain Adam when
+    it is 0, and Adam's coupled decay is ``config.l2``), or SGD (momentum 0.9) whose
+    coupled ``weight_decay`` equals ``l2`` of that value; both without decay on biases and
+    norm parameters. The fused engine and the study's recipes assume these semantics."""
     groups = decay_groups(model, config.weight_decay)
     if config.optimizer == "sgd":
         return torch.optim.SGD(groups, lr=config.lr, momentum=0.9)
@@ -111,6 +113,9 @@ def fit(
 
     Returns:
         The per-epoch history (train metrics measured in eval mode on clean data).
+
+    Raises:
+        ValueError: if the model's outputs are not one per class of ``data``.
     """
     device = data.device
     model.to(device)
@@ -119,6 +124,7 @@ def fit(
     )
     x_train, y_train = data.x[train_idx], data.y[train_idx]
     x_val, y_val = data.x[data.val_index], data.y[data.val_index]
+    _check_outputs(model, x_train[:1], data.num_classes)
     if optimizer is None:
         optimizer = make_optimizer(model, config)
     stopper = EarlyStopping(config.early_stopping) if config.early_stopping else None
@@ -227,3 +233,18 @@ def fit(
         model.load_state_dict(best_state)
         best_epoch = stopper.best_epoch if stopper.best_epoch is not None else best_epoch
     return History.from_columns(rows, stop_reason=reason.value, best_epoch=best_epoch)
+
+
+@torch.no_grad()
+def _check_outputs(model: nn.Module, x: torch.Tensor, classes: int) -> None:
+    """Raise ``ValueError`` unless ``model`` gives one output per class (else the loss
+    fails later with a bare "Target 9 is out of bounds"). Eval mode: no state changes."""
+    was_training = model.training
+    model.eval()
+    width = model(x).shape[-1]
+    model.train(was_training)
+    if width != classes:
+        raise ValueError(
+            f"the model has {width} outputs but the data has {classes} classes; expected a "
+            f"last layer of {classes} outputs (e.g. prepare(..., classes={classes}))"
+        )

@@ -4,16 +4,24 @@ or a pretrained one prepared for transfer), fit it, and write ``history.csv``,
 
 The CLI parses, builds the config, calls this and renders the result; the work is here so
 a script gets the same files as the command line.
+
+The saved weights are those of the best epoch (lowest ``val_loss``, the one definition of
+:func:`nooverfit.history.best_index`), with or without early stopping, as Keras's
+``restore_best_weights`` keeps them: the epoch ``metrics.json`` calls ``best_epoch`` is the
+epoch whose weights ``model.pt`` holds.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
 from torch import nn
 
 from nooverfit._io import atomic_save, atomic_write_json
@@ -33,10 +41,11 @@ class TrainedRun:
     """One trained network and what was written about it.
 
     Attributes:
-        network: the trained network (best weights restored under early stopping).
+        network: the trained network, holding its best epoch's weights.
         history: its per-epoch curves.
         metrics: the dict written to ``metrics.json``.
-        best_epoch: the row of the best epoch (lowest ``val_loss``) in ``history``.
+        best_epoch: the row in ``history`` of the best epoch (lowest ``val_loss``), whose
+            weights ``network`` and ``model.pt`` hold.
         num_parameters: trainable parameters.
         seconds: wall time of building and training.
     """
@@ -58,9 +67,12 @@ def train_run(
     pretrained: str | None = None,
     transfer: str = "io",
     callbacks: Sequence[Callback] = (),
+    overwrite: bool = False,
 ) -> TrainedRun:
     """Train one network on ``data`` and write ``history.csv``, ``metrics.json`` and
-    ``model.pt`` to ``out`` (created if missing; each file written atomically).
+    ``model.pt`` to ``out`` (created if missing; each file written atomically). The
+    network keeps the weights of its best epoch (lowest ``val_loss``), which ``model.pt``
+    holds and ``metrics.json`` names ``best_epoch``.
 
     Args:
         config: the run (model, regularization, optimizer, epochs, seed, train size).
@@ -71,10 +83,16 @@ def train_run(
             ``torchvision:NAME[:WEIGHTS]``) instead of a fresh one; default None.
         transfer: with ``pretrained``, what to retrain (head, io, full, gradual).
         callbacks: called after every epoch with ``(epoch, logs)`` (e.g. a progress bar).
+        overwrite: replace the files of an earlier run in ``out`` (default False).
 
     Returns:
         The trained network, its history and the metrics written.
+
+    Raises:
+        OutputExists: if ``out`` holds an earlier run's file and not ``overwrite``
+            (checked before training, so nothing is lost).
     """
+    check_out(out, overwrite=overwrite)
     start = time.perf_counter()
     train_idx = data.train_index(
         train_size=config.train_size, train_per_class=config.train_per_class
@@ -92,10 +110,11 @@ def train_run(
         prepared = transfer_model(source, data, strategy=transfer, seed=config.seed)
         network, extra, optim = prepared.model, prepared.callbacks(), prepared.optimizer(config)
     num_parameters = sum(p.numel() for p in network.parameters() if p.requires_grad)
-    history = fit(network, data, config, callbacks=[*callbacks, *extra], optimizer=optim)
+    keep = _KeepBest(network)
+    history = fit(network, data, config, callbacks=[*callbacks, *extra, keep], optimizer=optim)
+    best = keep.restore(history, holds_last=config.early_stopping is None)
+    history = dataclasses.replace(history, best_epoch=history.epoch[best])
     seconds = time.perf_counter() - start
-    lowest = history.best()  # the one definition of the best epoch: lowest val_loss
-    best = history.epoch.index(lowest) if lowest is not None else len(history) - 1
     metrics = {
         "config": config.to_dict(),
         "data": data_name,
@@ -122,6 +141,62 @@ def train_run(
     state = {k: v.detach().cpu() for k, v in network.state_dict().items()}
     atomic_save(out / "model.pt", state)
     return TrainedRun(network, history, metrics, best, num_parameters, seconds)
+
+
+class OutputExists(FileExistsError, ValueError):
+    """An output would replace an earlier one the user did not ask to replace (a
+    ``ValueError`` too, so the CLI reports it as bad input: one line, exit code 2)."""
+
+
+def check_out(out: Path, *, overwrite: bool) -> None:
+    """Refuse to write over an earlier run in ``out`` unless ``overwrite``.
+
+    Raises:
+        OutputExists: naming the file found and what to do.
+    """
+    if out.exists() and not out.is_dir():
+        raise OutputExists(f"--out {out} is a file; expected a folder for the run's files")
+    found = [out / name for name in FILES if (out / name).exists()]
+    if found and not overwrite:
+        raise OutputExists(
+            f"{found[0]} holds an earlier run; choose another --out or pass --overwrite "
+            "to replace it"
+        )
+
+
+class _KeepBest:
+    """A callback that copies the weights of each new lowest-``val_loss`` epoch, so that
+    :meth:`restore` can put the best epoch's weights back after :func:`fit`."""
+
+    def __init__(self, network: nn.Module) -> None:
+        self.network = network
+        self.low = math.inf
+        self.row: int | None = None
+        self.state: dict[str, torch.Tensor] | None = None
+        self._rows = 0
+
+    def __call__(self, epoch: int, logs: dict[str, float]) -> None:
+        val = logs["val_loss"]
+        if math.isfinite(val) and val < self.low:  # best_index's rule: first on ties
+            self.low, self.row = val, self._rows
+            self.state = {k: v.detach().clone() for k, v in self.network.state_dict().items()}
+        self._rows += 1
+
+    def restore(self, history: History, *, holds_last: bool) -> int:
+        """Load the best epoch's weights; return its row in ``history``.
+
+        The best row is :meth:`History.best`'s. A diverged last epoch is not shown to
+        callbacks; when it holds the lowest finite ``val_loss`` and the network still holds
+        its weights (``holds_last``: no early stopping restored others), it is kept.
+        """
+        lowest = history.best()
+        best = history.epoch.index(lowest) if lowest is not None else len(history) - 1
+        if best == len(history) - 1 and best != self.row and holds_last:
+            return best
+        if self.row is not None and self.state is not None:
+            self.network.load_state_dict(self.state)
+            return self.row
+        return best
 
 
 def history_row(history: History, i: int) -> dict[str, float]:

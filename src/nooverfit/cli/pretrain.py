@@ -30,8 +30,8 @@ def pretrain(
         ),
     ] = None,
     temperature: Annotated[
-        float, typer.Option(help="NT-Xent temperature (--pretext contrastive).")
-    ] = 0.5,
+        float | None, typer.Option(help="NT-Xent temperature (--pretext contrastive; 0.5).")
+    ] = None,
     test: opt.TestSize = 0.25,
     val: opt.ValSize = 0.2,
     model: Annotated[str, typer.Option(help="Model family: mlp or cnn.")] = "cnn",
@@ -55,17 +55,25 @@ def pretrain(
     seed: opt.Seed = 0,
     device: opt.Device = None,
     out: Annotated[Path, typer.Option(help="Source file to write.")] = Path("source.pt"),
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing --out file.")
+    ] = False,
 ) -> None:
     """Pretrain a source network on a class subset or a self-supervised pretext; write --out.
 
-    With --pretext (rotation or contrastive) only the training pool of the split that
-    --test, --val and --seed define is used (labels ignored), so `nooverfit train` with
-    the same split never sees its validation or test images in pretraining. Contrastive
+    Only the training pool of the split that --test, --val and --seed define is used (with
+    --pretext, labels ignored; with --classes, those classes' pool images), so `nooverfit
+    train` with the same --test, --val and --seed never tests on an image the source saw
+    in pretraining. Contrastive
     pretraining uses --augment as the strength of its views and runs all --epochs (no
     early stopping).
     """
+    import numpy as np
+
     from nooverfit.config import RunConfig
-    from nooverfit.data import load_dataset, make_split
+    from nooverfit.data import load_dataset
+    from nooverfit.data.split import split_dataset
+    from nooverfit.train_run import OutputExists
     from nooverfit.transfer import (
         PRETEXTS,
         class_subset,
@@ -75,10 +83,20 @@ def pretrain(
         unlabeled_pool,
     )
     from nooverfit.transfer import pretrain as pretrain_source
+    from nooverfit.transfer.pretrain import pool_only
 
     if pretext not in (None, *PRETEXTS):
         raise ValueError(f"pretext must be one of {', '.join(PRETEXTS)}, got {pretext!r}")
+    if out.is_dir():
+        raise ValueError(f"--out {out} is a folder; expected a source file path, e.g. source.pt")
+    if out.exists() and not overwrite:
+        raise OutputExists(
+            f"{out} already exists; choose another --out or pass --overwrite to replace it"
+        )
     contrastive = pretext == "contrastive"
+    if temperature is not None and not contrastive:
+        raise ValueError("--temperature applies to --pretext contrastive only; drop it")
+    temperature = 0.5 if temperature is None else temperature
     if augment is None:
         augment = 1.0 if contrastive else 0.5
     if batch_size is None:
@@ -98,10 +116,14 @@ def pretrain(
         seed=seed,
     )
     dataset = load_dataset(data, target=target, data_dir=data_dir, download=download)
+    # the split `train` makes of the whole data set with these options: only its training
+    # pool may serve as the source, or a later `train --pretrained` would test on images
+    # the source trained on
+    pool = unlabeled_pool(split_dataset(dataset, test=_size(test), val=_size(val), seed=seed))
+    dataset = pool_only(dataset, pool)
     if classes is not None:
         dataset = class_subset(dataset, parse_classes(classes))
-    if pretext is not None:
-        pool = unlabeled_pool(make_split(dataset.y, test=_size(test), val=_size(val), seed=seed))
+    pool = np.arange(len(dataset))  # the data set now holds pool images only
     if contrastive:
         with console.status(f"contrastive pretraining on {len(pool)} unlabeled images"):
             source = contrastive_pretrain(

@@ -24,8 +24,16 @@ def synthesize_command(
         int | None, typer.Option(help="Sample rate in Hz (default: the first clip's).")
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of noise, offset and SNR draws.")] = 0,
+    overwrite: Annotated[
+        bool,
+        typer.Option("--overwrite", help="Replace an earlier synthesis in --out (its clips)."),
+    ] = False,
 ) -> None:
-    """Write mixed clips and a manifest.csv (source, noise, offset, SNR, gain, seed)."""
+    """Write mixed clips and a manifest.csv (source, noise, offset, SNR, gain, seed).
+
+    An --out holding an earlier synthesis is refused unless --overwrite, which removes the
+    clips its manifest lists first; --out inside --foreground or --background is refused.
+    """
     from nooverfit.data.synthesize import parse_snr, synthesize_folder
 
     result = synthesize_folder(
@@ -36,6 +44,7 @@ def synthesize_command(
         per_clip=per_clip,
         seed=seed,
         rate=rate,
+        overwrite=overwrite,
     )
     noises = len({r.noise for r in result.rows})
     console.print(

@@ -30,7 +30,8 @@ def train(
     test: opt.TestSize = 0.25,
     val: opt.ValSize = 0.2,
     train_per_class: Annotated[
-        int | None, typer.Option(help="Training images per class (small-data runs).")
+        int | None,
+        typer.Option(help="Training images per class (small-data runs); 0: the whole pool."),
     ] = None,
     train_size: Annotated[int | None, typer.Option(help="Training-set size in total.")] = None,
     model: Annotated[str, typer.Option(help="Model family: mlp or cnn.")] = "mlp",
@@ -38,10 +39,23 @@ def train(
     depth: Annotated[int, typer.Option(help="Hidden layers (MLP) or conv blocks (CNN).")] = 2,
     dropout: Annotated[float, typer.Option(help="Dropout rate in [0, 1).")] = 0.0,
     l2: Annotated[float, typer.Option(help="L2 lambda: loss += l2/2 * sum ||W||^2.")] = 0.0,
-    weight_decay: Annotated[float, typer.Option(help="Decoupled weight decay.")] = 0.0,
+    weight_decay: Annotated[
+        float,
+        typer.Option(
+            help="Weight decay of the weights (not biases/norms): decoupled with adam/adamw "
+            "(AdamW: W -= lr*wd*W per step); with sgd, SGD's own coupled decay, the same as "
+            "--l2 of that value."
+        ),
+    ] = 0.0,
     batchnorm: Annotated[bool, typer.Option("--batchnorm", help="Add batch norm.")] = False,
     augment: Annotated[float, typer.Option(help="Augmentation strength in [0, 1].")] = 0.0,
-    optimizer: Annotated[str, typer.Option(help="adam, adamw or sgd.")] = "adam",
+    optimizer: Annotated[
+        str,
+        typer.Option(
+            help="adam or adamw (one optimizer: Adam, --weight-decay decoupled as AdamW's; "
+            "plain Adam's coupled decay is --l2), or sgd (momentum 0.9)."
+        ),
+    ] = "adam",
     lr: Annotated[float, typer.Option(help="Learning rate.")] = 1e-3,
     batch_size: Annotated[int, typer.Option(help="Mini-batch size.")] = 32,
     epochs: Annotated[int, typer.Option(help="Maximum epochs.")] = 100,
@@ -55,18 +69,39 @@ def train(
         typer.Option(help="Start from a pretrained network: PATH or torchvision:NAME[:WEIGHTS]."),
     ] = None,
     transfer: Annotated[
-        str, typer.Option(help="With --pretrained, what to retrain: head, io, full, gradual.")
-    ] = "io",
+        str | None,
+        typer.Option(
+            help="With --pretrained, what to retrain: head, io (default), full, gradual."
+        ),
+    ] = None,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("runs/train"),
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an earlier run's files in --out.")
+    ] = False,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print metrics.json's content only.")
     ] = False,
 ) -> None:
-    """Train one network and write history.csv, metrics.json and model.pt to --out."""
-    from nooverfit.train_run import train_run  # imports torch: not before it is needed
+    """Train one network and write history.csv, metrics.json and model.pt to --out.
 
+    model.pt holds the weights of the best epoch (lowest val_loss, the "kept" row), with or
+    without --early-stopping. An --out holding an earlier run is refused unless --overwrite.
+    """
+    from nooverfit.train_run import check_out, train_run  # imports torch: not before needed
+
+    check_out(out, overwrite=overwrite)  # before loading data and training: nothing lost
     if as_json:
         console.quiet = True
+    if transfer is not None and pretrained is None:
+        raise ValueError(f"--transfer {transfer} needs --pretrained PATH or torchvision:NAME")
+    transfer = transfer or "io"
+    if pretrained is not None:
+        from nooverfit.transfer import STRATEGIES
+
+        if transfer not in STRATEGIES:
+            raise ValueError(
+                f"--transfer must be one of {', '.join(STRATEGIES)}, got {transfer!r}"
+            )
     config = RunConfig(
         model=model,
         width=width,
@@ -83,7 +118,7 @@ def train(
         early_stopping=early_stopping,
         seed=seed,
         train_size=train_size,
-        train_per_class=train_per_class,
+        train_per_class=train_per_class or None,  # 0: the whole pool, as in study
     )
     split_data = opt.load_data(
         data,
@@ -125,6 +160,7 @@ def train(
             pretrained=pretrained,
             transfer=transfer,
             callbacks=[show],
+            overwrite=overwrite,
         )
     if as_json:
         typer.echo(json.dumps(_jsonable(run.metrics), indent=2))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import threading
 from pathlib import Path
@@ -115,6 +116,10 @@ class TrialLines:
         self.spec, self.banner, self.every = spec, banner, every
         self.failed = False
         self.seen: set[int] = set()
+        # trials finished before this command started belong to an earlier run of the
+        # study (a resume): counted once, never printed as new (Optuna stores local times)
+        self.started = datetime.datetime.now()
+        self.resumed = self.announced = False
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, name="tune-lines", daemon=True)
 
@@ -142,28 +147,52 @@ class TrialLines:
                         self.spec.storage, skip_table_creation=True, skip_compatibility_check=True
                     )
                     study = optuna.load_study(study_name=self.spec.study_name, storage=storage)
-                    if self.banner and not self.failed:
+                # Nothing is printed before a trial of this run starts: a resumed study
+                # refused for other settings prints its one-line error alone.
+                if not self.failed and (self.announced or self._started_here(study)):
+                    if self.banner and not self.announced:
                         console.print(self.banner, highlight=False)
-                if not self.failed:
+                    self.announced = True
                     self._print_new(study)
             except Exception:  # not created yet, or busy: try again at the next poll
                 pass
             if stopping:
                 return
 
+    def _started_here(self, study: Any) -> bool:
+        return any(
+            t.datetime_start is not None and t.datetime_start >= self.started
+            for t in study.get_trials(deepcopy=False)
+        )
+
     def _print_new(self, study: Any) -> None:
         finished = [t for t in study.get_trials(deepcopy=False) if t.state.is_finished()]
-        done = [t for t in finished if t.state.name in ("COMPLETE", "PRUNED")]
-        values = [t.value for t in done if t.state.name == "COMPLETE" and t.value is not None]
-        for t in sorted(finished, key=lambda t: t.number):
+        earlier = [
+            t for t in finished if t.datetime_complete and t.datetime_complete < self.started
+        ]
+        if earlier and not self.resumed:
+            console.print(
+                f"tune: resuming study {self.spec.study_name!r}: {len(earlier)} trials "
+                "finished before",
+                highlight=False,
+            )
+        self.resumed = True
+        self.seen.update(t.number for t in earlier)
+        # each line gives the counts as they stood when its trial finished, in that order
+        order = sorted(finished, key=lambda t: (t.datetime_complete or self.started, t.number))
+        done, values = 0, []
+        for t in order:
+            complete = t.state.name == "COMPLETE" and t.value is not None
+            done += t.state.name in ("COMPLETE", "PRUNED")
+            values += [t.value] if complete else []
             if t.number in self.seen or t.user_attrs.get("over_budget"):
                 continue
             self.seen.add(t.number)
-            value = f"val accuracy {100 * t.value:.1f}%" if t.state.name == "COMPLETE" else ""
+            value = f"val accuracy {100 * t.value:.1f}%" if complete else ""
             best = f"best so far {100 * max(values):.1f}%" if values else ""
             console.print(
                 f"tune: trial {t.number} {t.state.name.lower()} {value}; "
-                f"{len(done)}/{self.spec.trials} finished; {best}".replace("  ", " "),
+                f"{done}/{self.spec.trials} finished; {best}".replace("  ", " "),
                 highlight=False,
             )
 

@@ -175,6 +175,7 @@ def synthesize_folder(
     per_clip: int = 5,
     seed: int = 0,
     rate: int | None = None,
+    overwrite: bool = False,
 ) -> Synthesis:
     """Mix every foreground clip with ``per_clip`` random noises at random SNRs.
 
@@ -191,17 +192,92 @@ def synthesize_folder(
         per_clip: mixes per foreground clip (default 5).
         seed: seed of every draw.
         rate: sample rate, Hz (default: the first foreground clip's).
+        overwrite: replace an earlier synthesis in ``out`` (the clips its manifest lists,
+            and the manifest); default False.
+
+    Raises:
+        ValueError: if ``out`` is (or lies inside) ``foreground`` or ``background``, holds
+            an earlier synthesis and not ``overwrite``, or holds sound files no manifest
+            lists (checked before anything is written, so nothing is lost).
     """
     if per_clip < 1:
         raise ValueError(f"per_clip must be >= 1, got {per_clip}")
     fg_root, out_root = Path(foreground), Path(out)
+    for name, folder in (("--foreground", fg_root), ("--background", Path(background))):
+        if out_root.resolve().is_relative_to(folder.resolve()):
+            raise ValueError(
+                f"--out {out_root} lies in {name} {folder}; expected a folder outside it "
+                "(mixes would be read back as inputs)"
+            )
+    earlier = _earlier_outputs(out_root, overwrite=overwrite)
     files = [p for p in sound_files(fg_root) if "_background_noise_" not in p.parts]
     if not files:
         raise ValueError(f"no WAV files under {fg_root}; expected DIR/<label>/<clip>.wav")
     if rate is None:
         rate = read_wav(files[0])[1]
     bank = NoiseBank.from_folder(background, rate=rate)
-    rows = []
+    for old in earlier:  # the user asked to replace them; the manifest goes first
+        old.unlink(missing_ok=True)
+    rows: list[ManifestRow] = []
+    try:
+        _mix_all(files, fg_root, out_root, bank, rows, snr_db, per_clip, seed, rate)
+    except BaseException:
+        for row in rows:  # no clip without a manifest row: remove this run's partial output
+            (out_root / row.clip).unlink(missing_ok=True)
+        raise
+    _write_manifest(out_root / "manifest.csv", rows)
+    return Synthesis(out_root, tuple(rows))
+
+
+def _earlier_outputs(out: Path, *, overwrite: bool) -> list[Path]:
+    """The files of an earlier synthesis in ``out`` (manifest first, then its clips).
+
+    Raises:
+        ValueError: if there is one and not ``overwrite``, or ``out`` holds sound files
+            that its manifest does not list (files :func:`synthesize_folder` did not write).
+    """
+    if not out.exists():
+        return []
+    if not out.is_dir():
+        raise ValueError(f"--out {out} is a file; expected a folder")
+    manifest = out / "manifest.csv"
+    listed: set[Path] = set()
+    if manifest.exists():
+        try:
+            clips = [(out / r.clip).resolve() for r in read_manifest(manifest)]
+        except (KeyError, ValueError, TypeError):
+            raise ValueError(
+                f"{manifest} is not a manifest nooverfit synthesize wrote; expected an empty "
+                "--out or an earlier synthesis"
+            ) from None
+        listed = {c for c in clips if c.is_relative_to(out.resolve())}  # never outside out
+    foreign = [p for p in sound_files(out) if p.resolve() not in listed]
+    if foreign:
+        raise ValueError(
+            f"--out {out} holds {len(foreign)} sound files no manifest.csv there lists (e.g. "
+            f"{foreign[0]}); expected an empty folder or an earlier synthesis"
+        )
+    if manifest.exists() and not overwrite:
+        raise ValueError(
+            f"{manifest} holds an earlier synthesis; choose another --out or pass --overwrite "
+            "to replace it"
+        )
+    return [manifest, *sorted(listed)] if manifest.exists() else []
+
+
+def _mix_all(
+    files: list[Path],
+    fg_root: Path,
+    out_root: Path,
+    bank: NoiseBank,
+    rows: list[ManifestRow],
+    snr_db: tuple[float, float],
+    per_clip: int,
+    seed: int,
+    rate: int,
+) -> None:
+    """Write the mixes of :func:`synthesize_folder`, appending a row to ``rows`` for each
+    clip as it is written."""
     for i, path in enumerate(files):
         fg, _ = read_wav(path, rate=rate)
         label = path.parent.name if path.parent != fg_root else ""
@@ -220,8 +296,6 @@ def synthesize_folder(
             write_wav(out_root / name, fg + gain * noise, rate)
             rel = path.relative_to(fg_root).as_posix()
             rows.append(ManifestRow(name, label, rel, bank.names[j], offset, snr, gain, seed))
-    _write_manifest(out_root / "manifest.csv", rows)
-    return Synthesis(out_root, tuple(rows))
 
 
 def _write_manifest(path: Path, rows: list[ManifestRow]) -> None:

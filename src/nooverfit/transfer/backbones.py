@@ -84,7 +84,9 @@ def load_torchvision(name: str, *, weights: str | Path | None = None) -> nn.Modu
     try:
         model.load_state_dict(state)
     except RuntimeError as err:
-        first = str(err).strip().splitlines()[0]
+        # the first line is only "Error(s) in loading state_dict for Network:"
+        lines = [line.strip() for line in str(err).strip().splitlines()]
+        first = (lines[1:] or lines)[0]
         raise ValueError(f"weights {path} do not fit torchvision {name}: {first}") from None
     return model
 
@@ -130,7 +132,9 @@ def load_pretrained(
     try:
         model.load_state_dict(blob)
     except RuntimeError as err:
-        first = str(err).strip().splitlines()[0]
+        # the first line is only "Error(s) in loading state_dict for Network:"
+        lines = [line.strip() for line in str(err).strip().splitlines()]
+        first = (lines[1:] or lines)[0]
         raise ValueError(
             f"{spec} does not fit the --model/--width/--depth given: {first}"
         ) from None

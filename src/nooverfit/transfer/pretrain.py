@@ -1,7 +1,8 @@
 """Source tasks that work offline: a class subset of a data set, or a self-supervised
 pretext on its unlabeled images, and `Source`, the pretrained network saved to disk.
 
-- Class subset: pretrain on ``digits`` classes 0-4 (all their pool images) and transfer to
+- Class subset: pretrain on ``digits`` classes 0-4 (their images in the training pool of
+  the target split, :func:`pool_only`, so that no test image is seen) and transfer to
   classes 5-9, where only a few labelled images per class exist.
 - Rotation prediction (Gidaris et al., "Unsupervised Representation Learning by
   Predicting Image Rotations", ICLR 2018): each unlabeled image appears rotated by 0, 90,
@@ -11,6 +12,7 @@ pretext on its unlabeled images, and `Source`, the pretrained network saved to d
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -49,6 +51,21 @@ def parse_classes(spec: str) -> tuple[int, ...]:
     except ValueError:
         raise ValueError(f"classes must look like 0-4 or 5,7,9, got {spec!r}") from None
     return tuple(sorted(chosen))
+
+
+def pool_only(dataset: Dataset, index: np.ndarray) -> Dataset:
+    """The samples ``dataset[index]`` only: pass the training pool of the split a later
+    ``nooverfit train`` makes (:func:`~nooverfit.transfer.pretext.unlabeled_pool`), so
+    that a source pretrained on the result never saw that run's validation or test images.
+    """
+    index = np.asarray(index, dtype=np.int64)
+    return dataclasses.replace(
+        dataset,
+        x=dataset.x[index],
+        y=dataset.y[index],
+        groups=dataset.groups[index] if dataset.groups is not None else None,
+        train_groups=None,  # the source's own split is a plain stratified one
+    )
 
 
 def class_subset(dataset: Dataset, classes: Sequence[int]) -> Dataset:

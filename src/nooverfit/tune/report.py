@@ -73,18 +73,36 @@ def tuned_comparison(result: TuneResult, data: SplitData) -> StudyResult:
 
     The tuned configuration is listed as a ``"tuned"`` variant (its test score as
     ``test["tuned"]``); it is the recommendation only when it beats the baseline on
-    validation. ``extras["tuning"]`` holds
-    :func:`tuning_summary` and whether the tuned configuration won.
+    validation, and the saved model (``best_state``, ``best_card``) is the recommended
+    one. ``extras["tuning"]`` holds :func:`tuning_summary` and whether the tuned
+    configuration won.
     """
-    from nooverfit.studies.compare import compare
+    import time
 
+    from nooverfit.studies import plan
+    from nooverfit.studies.run import Asked, _card, run_plan
+    from nooverfit.studies.session import StudySession
+
+    # compare()'s body, keeping the session: the baseline's weights are saved when it wins
+    start = time.perf_counter()
     name = f"trial {result.best_number}: {result.config.label or 'best configuration'}"
-    compared = compare(data, result.config, name=name)
+    session = StudySession({result.config.seed: data}, engine="sequential")
+    split = data.split
+    asked = Asked(
+        model=result.config.model, budget="compare", test=len(split.test), val=len(split.val)
+    )
+    compared = run_plan(plan.compare_stages(result.config, name), session, asked, start=start)
     tuned = dataclasses.replace(compared.recommended, stage="tuned")
     beat = improves(tuned.score, compared.baseline.score)
     test = {**compared.test, "tuned": compared.test["recommended"]}
+    saved: dict[str, Any] = {}
     if not beat:
         test["recommended"] = test["baseline"]
+        first = session.seeds[0]
+        saved = {
+            "best_state": session.state(compared.baseline.config.replace(seed=first)),
+            "best_card": _card(session, compared.baseline, None, first),
+        }
     extras = {
         **compared.extras,
         "tuning": {**tuning_summary(result), "beat_baseline": beat, "tuned": tuned.name},
@@ -95,6 +113,7 @@ def tuned_comparison(result: TuneResult, data: SplitData) -> StudyResult:
         recommended=tuned if beat else compared.baseline,
         test=test,
         extras=extras,
+        **saved,
     )
 
 
@@ -116,14 +135,20 @@ def optuna_figures(study: optuna.Study, importances: dict[str, float]) -> dict[s
             study, params=params, target_name="val accuracy"
         )
     figures = {}
+    verbosity = optuna.logging.get_verbosity()
     for name, make in draw.items():
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # ExperimentalWarning, empty-data warnings
+                # Optuna logs "Param X unique value length is less than 2" for a contour
+                # over a pinned parameter: not the user's concern (and through -q)
+                optuna.logging.set_verbosity(optuna.logging.ERROR)
                 drawn = make()
         except (RuntimeError, ValueError, ImportError, optuna.exceptions.OptunaError) as err:
             log.info("skipped %s: %s", name, err)
             continue
+        finally:
+            optuna.logging.set_verbosity(verbosity)
         axes = drawn if not hasattr(drawn, "flat") else drawn.flat[0]
         figure = cast("Figure", axes.figure)
         panels = len(figure.axes)

@@ -15,7 +15,7 @@ import socket
 import time
 import warnings
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
 from nooverfit.config import RunConfig
@@ -174,6 +174,8 @@ def open_study(spec: TuneSpec, *, worker: int = 0) -> optuna.Study:
         "val": spec.val,
         "seed": spec.seed,
         "base": spec.base.to_dict(),
+        # the ranges searched: a trial outside today's space must not be eligible as best
+        "space": asdict(spec.space),
     }
     known = study.user_attrs
     if study.direction is not optuna.study.StudyDirection.MAXIMIZE:
@@ -183,13 +185,29 @@ def open_study(spec: TuneSpec, *, worker: int = 0) -> optuna.Study:
     else:
         from nooverfit.studies.identity import differences
 
-        changed = differences(known["identity"], identity)
+        stored = dict(known["identity"])
+        if "space" not in stored:  # a study from before the space was recorded: adopt it
+            stored["space"] = identity["space"]
+            study.set_user_attr("identity", stored)
+        changed = [_option_named(c) for c in differences(stored, identity)]
         if changed:
             raise BadInput(
                 f"study {spec.study_name!r} was made with other settings ({'; '.join(changed)}); "
                 "use another --study-name or the same options"
             )
     return study
+
+
+#: the CLI option behind each searched range (the others are set from Python only)
+_SPACE_OPTIONS = {"width": "--max-width", "depth": "--max-depth"}
+
+
+def _option_named(difference: str) -> str:
+    """``"space width: [32, 64] there, ..."`` -> ``"--max-width (space width): ..."``."""
+    for name, option in _SPACE_OPTIONS.items():
+        if difference.startswith(f"space {name}:"):
+            return f"{option} (searched {name}){difference[len('space ' + name) :]}"
+    return difference
 
 
 def work(spec: TuneSpec, *, worker: int = 0) -> int:
