@@ -193,4 +193,29 @@ def test_cli_audit_model_refuses_data_other_than_the_runs(tmp_path):
     # a feature column taken as the groups: the weights no longer fit the inputs
     args = ["audit", f"csv:{path}", "--target", "label", "--groups", "site", "--model", str(run)]
     result = runner.invoke(app, args)
+    assert result.exit_code == 2 and "with other options" in result.output, result.output
+    # a run written before metrics.json recorded the content: its weights are checked
+    metrics = json.loads((run / "metrics.json").read_text())
+    del metrics["data content"]
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    result = runner.invoke(app, args)
     assert result.exit_code == 2 and "weights do not fit" in result.output, result.output
+
+
+def test_cli_audit_model_takes_the_same_data_moved_and_refuses_rows_reordered(tmp_path):
+    """metrics.json records the data's content: a moved file is the same data, reordered
+    rows (same name, same size) are not."""
+    path = _csv(tmp_path)
+    run = tmp_path / "run"
+    args = ["train", "--data", f"csv:{path}", "--target", "label", "--epochs", "2"]
+    assert runner.invoke(app, [*args, "--width", "8", "--out", str(run)]).exit_code == 0
+    moved = tmp_path / "moved.csv"
+    moved.write_text(path.read_text())
+    result = runner.invoke(
+        app, ["audit", f"csv:{moved}", "--target", "label", "--model", str(run)]
+    )
+    assert result.exit_code == 0, result.output
+    header, *rows = path.read_text().splitlines()
+    path.write_text("\n".join([header, *rows[::-1]]) + "\n")
+    result = runner.invoke(app, ["audit", f"csv:{path}", "--target", "label", "--model", str(run)])
+    assert result.exit_code == 2 and "before its content changed" in result.output

@@ -92,6 +92,8 @@ def train_run(
         OutputExists: if ``out`` holds an earlier run's file and not ``overwrite``
             (checked before training, so nothing is lost).
     """
+    from nooverfit.studies.identity import fingerprint
+
     check_out(out, overwrite=overwrite)
     start = time.perf_counter()
     train_idx = data.train_index(
@@ -118,6 +120,8 @@ def train_run(
     metrics = {
         "config": config.to_dict(),
         "data": data_name,
+        # what `audit --model` checks the data it is given against (a moved file passes)
+        "data content": fingerprint(data.dataset),
         "device": str(data.device),
         "num_parameters": num_parameters,
         # A transfer network is the source's architecture (config's model fields are not

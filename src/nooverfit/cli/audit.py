@@ -85,6 +85,12 @@ def check_run_data(run: Path, metrics: dict[str, Any], dataset: Dataset) -> None
         other = fingerprint(dataset) != recorded
     else:
         other = trained != dataset.name or largest >= len(dataset.y)
+    if other and trained == dataset.name:
+        raise ValueError(
+            f"{run} was trained on {trained} with other options (--target, --ignore, "
+            "--groups) or before its content changed; expected the data set and options it "
+            "was trained on"
+        )
     if other:
         raise ValueError(
             f"{run} was trained on other data ({trained}) than {dataset.name!r} as loaded now "
