@@ -1,3 +1,6 @@
+import importlib.util
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -41,3 +44,14 @@ def tiny_study(tmp_path_factory):
     )
     write_study(result, out)
     return result, out
+
+
+def bench_module(name: str):
+    """A script of ``bench/`` imported as a module (bench/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(
+        name, Path(__file__).parents[1] / "bench" / f"{name}.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -1,25 +1,13 @@
 """The corpus labels' confidence (``bench/_corpus_confidence.py``), the validation ceiling's
 own constant predictor and the fresh8 batch's data and draws."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
+from conftest import bench_module
 
-def _bench_module(name: str):
-    spec = importlib.util.spec_from_file_location(
-        name, Path(__file__).parents[1] / "bench" / f"{name}.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-labels = _bench_module("_corpus_labels")
-confidence = _bench_module("_corpus_confidence")
+labels = bench_module("_corpus_labels")
+confidence = bench_module("_corpus_confidence")
 
 
 def _samples(curve: np.ndarray, n: int = 300, seed: int = 0) -> list[np.ndarray]:
@@ -103,7 +91,7 @@ def test_a_run_built_to_overfit_needs_its_logs_own_evidence_for_the_validation_l
     ["bow", "rare", "steps", "counts", "laplace", "skewed", "ordinal", "twolevel", "sawtooth"],
 )
 def test_fresh8_and_later_data_sets_hold_a_large_test_set_apart(name):
-    data = _bench_module("_corpus_data")
+    data = bench_module("_corpus_data")
     d = data.load_data(name, 0)
     assert len(d["x_test"]) == data.LABEL_TEST and len(d["x_val"]) == 300
     rows = {tuple(x) for s in ("x_pool", "x_val", "x_test") for x in d[s]}
@@ -113,7 +101,7 @@ def test_fresh8_and_later_data_sets_hold_a_large_test_set_apart(name):
 
 
 def test_fresh8_draws_mae_and_unusual_lengths():
-    options = _bench_module("_corpus_options")
+    options = bench_module("_corpus_options")
     rng = np.random.default_rng(0)
     lengths = set()
     for i in range(60):

@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import bench_module
+
 _spec = importlib.util.spec_from_file_location(
     "_corpus_labels", Path(__file__).parents[1] / "bench" / "_corpus_labels.py"
 )
@@ -98,23 +100,13 @@ def test_references_are_the_lowest_smoothed_test_loss_per_data_set_and_loss():
     assert ("b", "mse") not in best  # a curve with a missing value is no reference
 
 
-def _bench_module(name: str):
-    spec = importlib.util.spec_from_file_location(
-        name, Path(__file__).parents[1] / "bench" / f"{name}.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize(
     "name", ["cancer_small", "wave_small", "classes6", "friedman3", "sphere", "classes12", "bumps"]
 )
 def test_corpus_data_sets_split_apart_and_repeat(name):
     """The design2 batch's small data sets keep 300 samples in load_data's shares; every
     data set's pool, validation and test samples are disjoint and the same on each load."""
-    data = _bench_module("_corpus_data")
+    data = bench_module("_corpus_data")
     a = data.load_data(name, 0)
     data.load_data.cache_clear()
     b = data.load_data(name, 0)
@@ -133,7 +125,7 @@ def test_fresh7_draws_new_optimizers_and_logging():
     the weight decay it does not take), and its draws stay within the stated choices."""
     import torch
 
-    options = _bench_module("_corpus_options")
+    options = bench_module("_corpus_options")
     params = [torch.nn.Parameter(torch.zeros(2))]
     spec = {"lr": 0.01, "l2": 1e-3}
     nesterov = options.optimizer({**spec, "optimizer": "nesterov"}, params)

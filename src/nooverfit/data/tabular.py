@@ -74,6 +74,12 @@ def scale_features(x: np.ndarray, pool: np.ndarray, scaling: str = "standard") -
     return scale_with(x, fit_scaling(x, pool, scaling))
 
 
+def _moments(fit: np.ndarray) -> dict[str, list[float]]:
+    """Each column's mean and standard deviation (1 for a constant column)."""
+    std = fit.std(axis=0)
+    return {"mean": fit.mean(axis=0).tolist(), "std": np.where(std > 0, std, 1.0).tolist()}
+
+
 def fit_scaling(x: np.ndarray, pool: np.ndarray, scaling: str) -> dict[str, Any]:
     """The statistics of ``scaling`` fitted on the rows ``pool`` of ``x`` ``(N, F)``: a
     record of plain lists (JSON keeps a float64 to its last bit), which :func:`scale_with`
@@ -81,12 +87,7 @@ def fit_scaling(x: np.ndarray, pool: np.ndarray, scaling: str) -> dict[str, Any]
     check_scaling(scaling)
     fit = x[pool].astype(np.float64)
     if scaling == "standard":
-        std = fit.std(axis=0)
-        return {
-            "scaling": scaling,
-            "mean": fit.mean(axis=0).tolist(),
-            "std": np.where(std > 0, std, 1.0).tolist(),
-        }
+        return {"scaling": scaling, **_moments(fit)}
     if scaling == "robust":
         q25, q75 = np.percentile(fit, [25, 75], axis=0)
         spread = q75 - q25
@@ -102,13 +103,8 @@ def fit_scaling(x: np.ndarray, pool: np.ndarray, scaling: str) -> dict[str, Any]
     if scaling in _BINS:
         return {"scaling": scaling, "edges": ple_edges(fit, _BINS[scaling]).tolist()}
     if scaling == "periodic":
-        std = fit.std(axis=0)
-        return {
-            "scaling": scaling,
-            "mean": fit.mean(axis=0).tolist(),
-            "std": np.where(std > 0, std, 1.0).tolist(),
-            "binary": [len(np.unique(fit[:, j])) <= 2 for j in range(fit.shape[1])],
-        }
+        binary = [len(np.unique(fit[:, j])) <= 2 for j in range(fit.shape[1])]
+        return {"scaling": scaling, **_moments(fit), "binary": binary}
     return {"scaling": scaling, "quantiles": [_quantile_map(fit[:, j]) for j in range(x.shape[1])]}
 
 

@@ -6,13 +6,14 @@ plan of one stage (:class:`~nooverfit.studies.plan.CompareStage`), run like a st
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from nooverfit.config import RunConfig
 from nooverfit.data.tensors import SplitData
 from nooverfit.studies import plan
 from nooverfit.studies.plan import unregularized
 from nooverfit.studies.result import StudyResult
-from nooverfit.studies.run import Asked, run_plan
+from nooverfit.studies.run import Asked, _card, run_plan
 from nooverfit.studies.session import StudySession
 
 __all__ = ["compare", "unregularized"]
@@ -27,10 +28,27 @@ def compare(data: SplitData, candidate: RunConfig, *, name: str = "") -> StudyRe
         candidate: the configuration to report on.
         name: how the report names the candidate (default: what it changes).
     """
+    return compared(data, candidate, name=name)[0]
+
+
+def compared(
+    data: SplitData, candidate: RunConfig, *, name: str = ""
+) -> tuple[StudyResult, StudySession]:
+    """:func:`compare`, and the session that trained its runs (their weights)."""
     start = time.perf_counter()
     session = StudySession({candidate.seed: data}, engine="sequential")
     split = data.split
     asked = Asked(
         model=candidate.model, budget="compare", test=len(split.test), val=len(split.val)
     )
-    return run_plan(plan.compare_stages(candidate, name), session, asked, start=start)
+    return run_plan(plan.compare_stages(candidate, name), session, asked, start=start), session
+
+
+def baseline_model(session: StudySession, result: StudyResult) -> dict[str, Any]:
+    """The ``best_state`` and ``best_card`` of ``result``'s baseline (first seed), for a
+    result that recommends the baseline after all (a tuned trial that did not beat it)."""
+    first = session.seeds[0]
+    return {
+        "best_state": session.state(result.baseline.config.replace(seed=first)),
+        "best_card": _card(session, result.baseline, None, first),
+    }

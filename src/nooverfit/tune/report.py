@@ -77,32 +77,18 @@ def tuned_comparison(result: TuneResult, data: SplitData) -> StudyResult:
     one. ``extras["tuning"]`` holds :func:`tuning_summary` and whether the tuned
     configuration won.
     """
-    import time
+    from nooverfit.studies.compare import baseline_model
+    from nooverfit.studies.compare import compared as trained
 
-    from nooverfit.studies import plan
-    from nooverfit.studies.run import Asked, _card, run_plan
-    from nooverfit.studies.session import StudySession
-
-    # compare()'s body, keeping the session: the baseline's weights are saved when it wins
-    start = time.perf_counter()
     name = f"trial {result.best_number}: {result.config.label or 'best configuration'}"
-    session = StudySession({result.config.seed: data}, engine="sequential")
-    split = data.split
-    asked = Asked(
-        model=result.config.model, budget="compare", test=len(split.test), val=len(split.val)
-    )
-    compared = run_plan(plan.compare_stages(result.config, name), session, asked, start=start)
+    compared, session = trained(data, result.config, name=name)
     tuned = dataclasses.replace(compared.recommended, stage="tuned")
     beat = improves(tuned.score, compared.baseline.score)
     test = {**compared.test, "tuned": compared.test["recommended"]}
     saved: dict[str, Any] = {}
-    if not beat:
+    if not beat:  # the baseline is the recommendation: its weights are the saved model
         test["recommended"] = test["baseline"]
-        first = session.seeds[0]
-        saved = {
-            "best_state": session.state(compared.baseline.config.replace(seed=first)),
-            "best_card": _card(session, compared.baseline, None, first),
-        }
+        saved = baseline_model(session, compared)
     extras = {
         **compared.extras,
         "tuning": {**tuning_summary(result), "beat_baseline": beat, "tuned": tuned.name},
