@@ -156,6 +156,18 @@ def test_prepare_new_output_and_resized_input():
     assert set(model.state_dict()) == set(_source().state_dict())
 
 
+def test_prepare_takes_a_loaded_pretrained_network():
+    """Review i39: the README's ``as_pretrained`` result given to ``prepare`` raised
+    AttributeError 'named_children'; it stands for its network now."""
+    from nooverfit.transfer.backbones import Pretrained
+
+    model = _source(classes=5)
+    transfer = prepare_transfer(Pretrained(model, (1, 8, 8), "src"), strategy="head", classes=7)
+    assert transfer.model is model and model(torch.randn(2, 1, 8, 8)).shape == (2, 7)
+    with pytest.raises(TypeError, match=r"model must be an nn\.Module or a loaded pretrained"):
+        prepare_transfer("source.pt", strategy="head")
+
+
 def test_prepare_rejects_unknown_strategy():
     with pytest.raises(ValueError, match="strategy must be one of"):
         prepare_transfer(_source(), strategy="tail")

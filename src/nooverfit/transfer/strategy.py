@@ -22,6 +22,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -37,6 +38,9 @@ from nooverfit.transfer.blocks import (
     set_trainable,
     weight_layers,
 )
+
+if TYPE_CHECKING:
+    from nooverfit.transfer.backbones import Pretrained
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +196,7 @@ def _resize_hook(size: tuple[int, int]):
 
 
 def prepare(
-    model: nn.Module,
+    model: nn.Module | Pretrained,
     *,
     strategy: str | Strategy,
     classes: int | None = None,
@@ -209,7 +213,8 @@ def prepare(
 
     Args:
         model: nooverfit network, torchvision model or any ``nn.Module`` whose children
-            are registered input first (see :func:`find_blocks`).
+            are registered input first (see :func:`find_blocks`); a loaded
+            :class:`~nooverfit.transfer.backbones.Pretrained` stands for its ``model``.
         strategy: ``"head"``, ``"io"``, ``"full"`` or ``"gradual"`` (module docstring).
         classes: replace the output layer by a new ``nn.Linear`` with this many outputs,
             initialized from ``seed`` (default None: keep it).
@@ -230,6 +235,14 @@ def prepare(
     Raises:
         ValueError: unknown strategy, bad rates, or layers that cannot be adapted.
     """
+    if not isinstance(model, nn.Module):
+        inner = getattr(model, "model", None)  # a loaded Pretrained (as_pretrained, Source)
+        if not isinstance(inner, nn.Module):
+            raise TypeError(
+                f"model must be an nn.Module or a loaded pretrained network, got "
+                f"{type(model).__name__}"
+            )
+        model = inner
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
     strategy = Strategy(strategy)
