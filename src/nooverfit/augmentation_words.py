@@ -27,18 +27,11 @@ def _pct(value: float) -> str:
     return f"{100 * value:.3g} %"
 
 
-def pipelined(policy: ImagePolicy) -> bool:
-    """Whether a study augments images of ``policy`` with the torchvision pipeline
-    (crops, flips or colour jitter), as :func:`nooverfit.data.augment.augmenter` decides;
-    otherwise with the batched affine map of the digit policy."""
-    return bool(policy.flip or policy.crop or policy.color)
-
-
 def image_policy_used(data: str) -> ImagePolicy:
     """The policy whose effects the study applied to images of data set ``data`` (the
     batched affine map is the default :class:`ImagePolicy`'s)."""
     policy = image_policy(data)
-    return policy if pipelined(policy) else ImagePolicy()
+    return policy if policy.pipelined else ImagePolicy()
 
 
 def image_words(data: str) -> str:
@@ -67,7 +60,7 @@ def image_pytorch(data: str, strength: float) -> list[str]:
     """torchvision lines of ``data``'s image augmentation at ``strength``, step by step as
     :func:`nooverfit.data.augment.image_pipeline` builds them."""
     p, s = image_policy_used(data), strength
-    if not pipelined(p):
+    if not p.pipelined:
         return [
             "from torchvision.transforms import v2  # on each training batch",
             f"augment = v2.RandomAffine(degrees={_f(p.rotate * s)}, "

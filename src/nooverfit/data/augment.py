@@ -166,6 +166,12 @@ class ImagePolicy:
     flip: bool = False
     color: float = 0.0
 
+    @property
+    def pipelined(self) -> bool:
+        """Whether images get the torchvision pipeline (crops, flips or colour jitter)
+        rather than the fast batched affine map (:func:`augmenter`'s choice)."""
+        return bool(self.flip or self.crop or self.color)
+
 
 #: Per-data-set defaults: digits move a little and never flip; clothes and natural images
 #: are left-right symmetric, so they flip; natural photos also crop and jitter colour.
@@ -258,7 +264,7 @@ def augmenter(kind: str, *, name: str | None = None, noise: NoiseBank | None = N
     if kind == "image":
         if name is not None:
             policy = image_policy(name)
-            if policy.flip or policy.crop or policy.color:
+            if policy.pipelined:
                 return pipeline_augmenter(policy)
         return affine_images
     if kind == "audio":

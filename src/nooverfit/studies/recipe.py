@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from nooverfit.augmentation_words import audio_pytorch, image_policy_used, image_pytorch, pipelined
+from nooverfit.augmentation_words import audio_pytorch, image_policy_used, image_pytorch
 from nooverfit.config import RunConfig
 from nooverfit.regularize import convert_l2
 from nooverfit.studies.recipe_net import keras_network, pytorch_network
@@ -272,7 +272,7 @@ def _notes(c: RunConfig, kind: str = "image", data: str = "digits") -> tuple[str
                 else "."
             )
         )
-    if c.augment and kind == "image" and pipelined(image_policy_used(data)):
+    if c.augment and kind == "image" and image_policy_used(data).pipelined:
         notes.append(
             "Keras's layers approximate the study's torchvision pipeline: the random-resized "
             "crop as a zoom, flips of half the images at every strength, additive brightness."
