@@ -16,6 +16,7 @@ from nooverfit.cli._app import app, console, guard
 from nooverfit.config import RunConfig
 
 if TYPE_CHECKING:
+    import numpy as np
     import torch
 
     from nooverfit.audit import AuditReport
@@ -23,9 +24,10 @@ if TYPE_CHECKING:
     from nooverfit.data.dataset import Dataset
 
 
-def load_run(run: Path, dataset: Dataset) -> tuple[torch.nn.Module, Split]:
-    """The model and split of a ``nooverfit train`` output folder (its ``pool`` the whole
-    training pool; :func:`trained_on` gives the subset the model was trained on)."""
+def load_run(run: Path, dataset: Dataset) -> tuple[torch.nn.Module, Split, np.ndarray]:
+    """The model of a ``nooverfit train`` output folder, its split with the training
+    indices it was trained on as ``pool`` (``--train-per-class`` trains on a subset; the
+    audit is of that subset), and the whole training pool they were drawn from."""
     import numpy as np
 
     from nooverfit.data import Split
@@ -66,24 +68,27 @@ def load_run(run: Path, dataset: Dataset) -> tuple[torch.nn.Module, Split]:
             f"({int(np.prod(dataset.in_shape))} inputs, {dataset.num_classes} classes); "
             "expected the data set and options it was trained on"
         ) from err
-    return model, Split.from_dict(metrics["split"])
+    split = Split.from_dict(metrics["split"])
+    train = np.asarray(metrics["split"].get("train", split.pool), dtype=np.int64)
+    return model, Split(pool=train, val=split.val, test=split.test, seed=split.seed), split.pool
 
 
 def check_run_data(run: Path, metrics: dict[str, Any], dataset: Dataset) -> None:
     """Refuse data other than the run's: its split's indices and weights mean nothing there.
 
     The content's fingerprint decides where ``metrics.json`` records it (a moved file is the
-    same data; reordered rows are not); else the data set's name, size and input shape.
+    same data; reordered rows are not); else the data set's name and size (the weights'
+    shapes are checked as they load).
     """
     from nooverfit.studies.identity import fingerprint
 
     trained = metrics.get("data")
     recorded = metrics.get("data content")
-    split = metrics.get("split") or {}
-    largest = max((max(v) for k, v in split.items() if k != "seed" and v), default=-1)
     if recorded is not None:
         other = fingerprint(dataset) != recorded
     else:
+        split = metrics.get("split") or {}
+        largest = max((max(v) for k, v in split.items() if k != "seed" and v), default=-1)
         other = trained != dataset.name or largest >= len(dataset.y)
     if other and trained == dataset.name:
         raise ValueError(
@@ -96,18 +101,6 @@ def check_run_data(run: Path, metrics: dict[str, Any], dataset: Dataset) -> None
             f"{run} was trained on other data ({trained}) than {dataset.name!r} as loaded now "
             f"({len(dataset.y)} rows); expected the data set and options it was trained on"
         )
-
-
-def trained_on(run: Path, split: Split) -> Split:
-    """``split`` with the training indices a ``nooverfit train`` run recorded as its pool
-    (``--train-per-class`` trains on a subset of the pool; the audit is of that subset)."""
-    import numpy as np
-
-    from nooverfit.data import Split
-
-    recorded = json.loads((run / "metrics.json").read_text(encoding="utf-8"))["split"]
-    train = np.asarray(recorded.get("train", split.pool), dtype=np.int64)
-    return Split(pool=train, val=split.val, test=split.test, seed=split.seed)
 
 
 @app.command("audit")
@@ -160,8 +153,7 @@ def audit_command(
         raise ValueError(f"data set {data!r} has no groups; expected csv:PATH --groups COLUMN")
     network, pool = None, None
     if model is not None:
-        network, split = load_run(model, dataset)
-        pool, split = split.pool, trained_on(model, split)
+        network, split, pool = load_run(model, dataset)
     else:
         split = split_dataset(dataset, test=opt._size(test), val=opt._size(val), seed=seed)
         if groups is not None:
