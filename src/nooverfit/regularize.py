@@ -113,8 +113,7 @@ def _rebuild(
                 continue
             layers.append(copy.deepcopy(layer))
             layers.extend(next(extra))
-        out = type(block)(*layers) if type(block) is not nn.Sequential else nn.Sequential(*layers)
-        return out.train(block.training)
+        return type(block)(*layers).train(block.training)
 
     result = copy_of(model)
     if not any(isinstance(m, adds) for m in result.modules()):
