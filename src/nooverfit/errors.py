@@ -15,6 +15,11 @@ class BadInput(ValueError):
     """Input the user can fix: names the input, what was expected and what was found."""
 
 
+class OutputExists(FileExistsError, BadInput):
+    """An output would replace an earlier one (a run, a source file, a synthesis) the user
+    did not ask to replace: the message names it and the option that replaces it."""
+
+
 _PASSWORD = re.compile(r"(?P<head>[A-Za-z][\w+.-]*://[^:/@\s\[\]]*:)(?P<password>[^@\s]*)(?=@)")
 
 

@@ -27,6 +27,7 @@ from torch import nn
 from nooverfit._io import atomic_save, atomic_write_json
 from nooverfit.config import RunConfig
 from nooverfit.data.tensors import SplitData
+from nooverfit.errors import OutputExists
 from nooverfit.history import History
 from nooverfit.models import network_for
 from nooverfit.train import Callback, fit
@@ -145,11 +146,6 @@ def train_run(
     state = {k: v.detach().cpu() for k, v in network.state_dict().items()}
     atomic_save(out / "model.pt", state)
     return TrainedRun(network, history, metrics, best, num_parameters, seconds)
-
-
-class OutputExists(FileExistsError, ValueError):
-    """An output would replace an earlier one the user did not ask to replace (a
-    ``ValueError`` too, so the CLI reports it as bad input: one line, exit code 2)."""
 
 
 def check_out(out: Path, *, overwrite: bool) -> None:

@@ -73,7 +73,7 @@ def pretrain(
     from nooverfit.config import RunConfig
     from nooverfit.data import load_dataset
     from nooverfit.data.split import split_dataset
-    from nooverfit.train_run import OutputExists
+    from nooverfit.errors import OutputExists
     from nooverfit.transfer import (
         PRETEXTS,
         class_subset,

@@ -18,6 +18,7 @@ import numpy as np
 
 from nooverfit._io import atomic_write_text
 from nooverfit.data.audio_io import NoiseBank, read_wav, sound_files, to_float, write_wav
+from nooverfit.errors import OutputExists
 
 
 def active_region(x: np.ndarray, *, frame: int = 256, threshold_db: float = -30.0) -> np.ndarray:
@@ -196,9 +197,10 @@ def synthesize_folder(
             and the manifest); default False.
 
     Raises:
-        ValueError: if ``out`` is (or lies inside) ``foreground`` or ``background``, holds
-            an earlier synthesis and not ``overwrite``, or holds sound files no manifest
-            lists (checked before anything is written, so nothing is lost).
+        ValueError: if ``out`` is (or lies inside) ``foreground`` or ``background``, or
+            holds sound files no manifest lists; :class:`~nooverfit.errors.OutputExists`
+            (a ``ValueError``) if it holds an earlier synthesis and not ``overwrite``
+            (checked before anything is written, so nothing is lost).
     """
     if per_clip < 1:
         raise ValueError(f"per_clip must be >= 1, got {per_clip}")
@@ -233,8 +235,9 @@ def _earlier_outputs(out: Path, *, overwrite: bool) -> list[Path]:
     """The files of an earlier synthesis in ``out`` (manifest first, then its clips).
 
     Raises:
-        ValueError: if there is one and not ``overwrite``, or ``out`` holds sound files
-            that its manifest does not list (files :func:`synthesize_folder` did not write).
+        OutputExists: if there is one and not ``overwrite``.
+        ValueError: if ``out`` holds sound files that its manifest does not list (files
+            :func:`synthesize_folder` did not write).
     """
     if not out.exists():
         return []
@@ -258,7 +261,7 @@ def _earlier_outputs(out: Path, *, overwrite: bool) -> list[Path]:
             f"{foreign[0]}); expected an empty folder or an earlier synthesis"
         )
     if manifest.exists() and not overwrite:
-        raise ValueError(
+        raise OutputExists(
             f"{manifest} holds an earlier synthesis; choose another --out or pass --overwrite "
             "to replace it"
         )
