@@ -155,10 +155,10 @@ def interrupted(command: str, options: dict[str, Any]) -> str:
     out = options.get("out")
     if command != "study" or out is None:
         return INTERRUPTED.get(command, INTERRUPTED[""])
-    from nooverfit.studies.store import NOT_RUNS
+    from nooverfit.studies.store import RunStore
 
     runs = Path(out) / "runs"
-    kept = [p for p in runs.glob("*.json") if p.name not in NOT_RUNS] if runs.is_dir() else []
+    kept = RunStore(runs).records()
     if not kept:
         return (
             "interrupted before the first batch of runs finished; no run was kept (runs are "

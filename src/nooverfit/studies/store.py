@@ -81,8 +81,7 @@ class RunStore:
         if self.root.exists() and not self.root.is_dir():
             raise BadInput(f"{self.root} is a file; expected the study's run folder")
         remove_stale_tmp(self.root)
-        runs = sorted(self.root.glob("*.json")) if self.root.is_dir() else []
-        runs = [p for p in runs if p.name not in NOT_RUNS]
+        runs = self.records()
         stored: Any = None
         if path.exists():
             try:
@@ -112,6 +111,11 @@ class RunStore:
         for name in NOT_RUNS - {IDENTITY}:  # of an unknown study too
             (self.root / name).unlink(missing_ok=True)
         atomic_write_json(path, identity)
+
+    def records(self) -> list[Path]:
+        """The stored runs' record files, sorted (none when the folder does not exist)."""
+        found = sorted(self.root.glob("*.json")) if self.root.is_dir() else []
+        return [p for p in found if p.name not in NOT_RUNS]
 
     def get(self, config: RunConfig) -> RunResult | None:
         """The stored run of ``config``, or None.
