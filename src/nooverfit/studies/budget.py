@@ -104,6 +104,8 @@ class StudyBudget:
     pseudo: tuple[float, ...] = ()
     cutout: tuple[float, ...] = ()
     tta: bool = False
+    members: tuple[int, ...] = ()
+    periodic: bool = False
 
     def fixed(self) -> StudyBudget:
         """This budget as before issue 21: fixed epochs, no curve following, no halving."""
