@@ -26,6 +26,8 @@ LATER_FIELDS: dict[str, object] = {
     "members": 1,
     "periodic": False,
 }
+#: fields written by :meth:`RunConfig.to_dict` only where they differ from these defaults
+OPTIONAL_FIELDS: dict[str, object] = {"members": 1, "periodic": False}
 #: spreads ``(seed, init)`` pairs apart in :attr:`RunConfig.init_seed` (a prime, so that
 #: no copy of one seed's run starts from another seed's weights)
 INIT_STRIDE = 1_000_003
@@ -191,8 +193,11 @@ class RunConfig:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the fields as a plain JSON-serializable dict."""
-        return dataclasses.asdict(self)
+        """Return the fields as a plain JSON-serializable dict (the tabular network
+        fields, :data:`OPTIONAL_FIELDS`, only where set, so that studies without them
+        write what they wrote before)."""
+        fields = dataclasses.asdict(self)
+        return {k: v for k, v in fields.items() if OPTIONAL_FIELDS.get(k, object()) != v}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunConfig:
