@@ -5,6 +5,10 @@ validation split from the rest; what remains is the *pool*, put in a seeded rand
 (``numpy.random.default_rng(seed).permutation``). A training set of ``n`` per class is the
 first ``n`` pool images of each class in that order, so smaller training sets are nested
 in larger ones and every run of a study sees the same validation and test data.
+
+Data whose samples come in dependent groups (``Dataset.whole_groups``: the mixes of one
+recording, the clips of one speaker) are split so that each group lies wholly in one split
+(:mod:`nooverfit.data.group_split`).
 """
 
 from __future__ import annotations
@@ -32,12 +36,15 @@ class Split:
         val: validation indices (used for every choice).
         test: test indices (scored once, for the selected configuration).
         seed: the seed that made the split.
+        whole_groups: every group of the data set lies wholly in one of pool, validation
+            and test (recorded in ``to_dict`` only when True; older splits read as False).
     """
 
     pool: np.ndarray
     val: np.ndarray
     test: np.ndarray
     seed: int
+    whole_groups: bool = False
 
     def train(
         self,
@@ -88,11 +95,14 @@ class Split:
         return self.pool
 
     def to_dict(self) -> dict[str, Any]:
+        # the key only where True: a per-sample split's record stays as it always was
+        grouped = {"whole_groups": True} if self.whole_groups else {}
         return {
             "seed": self.seed,
             "pool": self.pool.tolist(),
             "val": self.val.tolist(),
             "test": self.test.tolist(),
+            **grouped,
         }
 
     @classmethod
@@ -102,6 +112,7 @@ class Split:
             val=np.asarray(data["val"], dtype=np.int64),
             test=np.asarray(data["test"], dtype=np.int64),
             seed=int(data["seed"]),
+            whole_groups=bool(data.get("whole_groups", False)),
         )
 
 
@@ -220,9 +231,17 @@ def split_dataset(
     dataset: Dataset, *, test: float | int = 0.25, val: float | int = 0.2, seed: int = 0
 ) -> Split:
     """The split a data set asks for: :func:`make_group_split` when it names
-    ``train_groups`` (``test`` and ``val`` then do not apply), else :func:`make_split`."""
+    ``train_groups`` (``test`` and ``val`` then do not apply);
+    :func:`~nooverfit.data.group_split.make_stratified_group_split` when its loader says
+    its groups must not straddle splits (``whole_groups``); else :func:`make_split`."""
     if dataset.train_groups is not None and dataset.groups is not None:
         return make_group_split(
             dataset.y, dataset.groups, train_groups=dataset.train_groups, seed=seed
+        )
+    if dataset.whole_groups and dataset.groups is not None:
+        from nooverfit.data.group_split import make_stratified_group_split
+
+        return make_stratified_group_split(
+            dataset.y, dataset.groups, test=test, val=val, seed=seed, names=dataset.classes
         )
     return make_split(dataset.y, test=test, val=val, seed=seed, names=dataset.classes)
