@@ -118,10 +118,11 @@ def make_stratified_group_split(
         for split in (_POOL, _VAL, _TEST):
             if np.any(counts[where == split, k] > 0):
                 continue
-            free = [g for g in order if where[g] < 0 and counts[g, k] > 0]
-            if free:
-                cost = [_placement_cost(counts[g], deficit, totals)[split] for g in free]
-                place(free[int(np.argmin(cost))], split)
+            free = order[(where[order] < 0) & (counts[order, k] > 0)]
+            if len(free):
+                fill = counts[free]  # (F, K)
+                cost = ((fill**2 - 2 * fill * deficit[split]) / totals**2).sum(axis=1)
+                place(int(free[np.argmin(cost)]), split)
     for g in order:
         if where[g] < 0:
             place(g, int(np.argmin(_placement_cost(counts[g], deficit, totals))))
