@@ -89,6 +89,19 @@ def constant_loss(y: np.ndarray, loss: str) -> float:
     return float(np.mean(np.abs(y - np.median(y))))
 
 
+def uninformed_loss(y: np.ndarray, loss: str, classes: int) -> float:
+    """Loss of a network that has learned nothing yet, as initial weights leave it: equal
+    probabilities for every class (cross-entropy ``ln K``), the mean target (MSE: the
+    variance; MAE: the mean distance to the mean, above the median's on skewed targets).
+    On imbalanced classes it lies far above the constant predictor's (ln 2 = 0.69 against
+    0.17 at 4 % positives): a network between the two has learned, if too little."""
+    if loss == "ce":
+        return math.log(max(2, classes))
+    if loss == "mse":
+        return float(np.mean((y - y.mean()) ** 2))
+    return float(np.mean(np.abs(y - y.mean())))
+
+
 def tail_fall(x: np.ndarray) -> float:
     """Relative fall of the least-squares line over the last third (at least 2 points)."""
     n = len(x)
@@ -108,10 +121,16 @@ def _swing(test: np.ndarray) -> float:
     return float((np.abs(steps).sum() - abs(logs[-1] - logs[0])) / max(1, len(steps)))
 
 
-def failed(test: np.ndarray, constant: float, *, meant: bool = False) -> str:
+def failed(
+    test: np.ndarray, constant: float, *, meant: bool = False, uninformed: float = 0.0
+) -> str:
     """Why the test curve shows a failed run, or ``""``. ``meant``: the run was built to
     fail, and the looser check of principle 1 applies (a failure confirmed); otherwise
-    only a clear failure relabels a run meant as something else."""
+    only a clear failure relabels a run meant as something else. ``uninformed``: the loss
+    of a network that learned nothing (:func:`uninformed_loss`; 0 when unknown): a test
+    loss that stays above the constant predictor's without swinging is a failure only
+    when it also stays above that level (a network that got below it learned, too little:
+    a weak or memorizing network, not a failed one)."""
     if not np.isfinite(test).all():
         return "non-finite test loss"
     smooth = moving_average(test)
@@ -120,7 +139,8 @@ def failed(test: np.ndarray, constant: float, *, meant: bool = False) -> str:
         return "test loss stayed 10x above a constant predictor's: saturated outputs"
     if low > 0 and smooth[-1] > (3 if meant else 10) * low:
         return "test loss ended far above its minimum"
-    if low > 1.1 * constant and tail_fall(test) <= STILL and (meant or smooth[-1] < 1.5 * low):
+    steady = 1.1 * max(constant, uninformed)
+    if low > steady and tail_fall(test) <= STILL and (meant or smooth[-1] < 1.5 * low):
         # (a test loss that rose half again above its minimum, in a run not built to
         # fail, is a memorizing network's confident mistakes: the rise is overfitting)
         return "test loss stayed above a constant predictor's"
@@ -140,6 +160,7 @@ def label(
     constant: float,
     clean: dict[str, Any] | None = None,
     reference: float = 0.0,
+    uninformed: float = 0.0,
 ) -> tuple[str | None, int | None, str]:
     """The label (``None``: left out), the labelled onset epoch, and why.
 
@@ -154,16 +175,17 @@ def label(
             manifest) the checks that need them are taken as the generator passed them.
         reference: the lowest smoothed test loss any run of the corpus reached on the same
             data set and loss (:func:`references`; 0 when unknown, as while generating).
+        uninformed: :func:`uninformed_loss` of the test targets (0 when unknown).
     """
     t = np.asarray([math.nan if v is None else v for v in test], dtype=float)
     if len(t) < 3:
         return None, None, "fewer than 3 evaluations"
     if regime == "diverging":
-        why = failed(t, constant, meant=True)
+        why = failed(t, constant, meant=True, uninformed=uninformed)
         if why:
             return "diverging", None, why
     else:
-        why = failed(t, constant)
+        why = failed(t, constant, uninformed=uninformed)
         if why:
             return "diverging", None, why
     smooth = moving_average(t)
@@ -243,7 +265,14 @@ def validation_label(
     own = record["constant"] if constant is None else constant
     clean = log_clean if record["regime"] == "overfitting" else None
     lab, _, _ = label(
-        record["regime"], val, val, record["val_epochs"], own, clean, reference=reference
+        record["regime"],
+        val,
+        val,
+        record["val_epochs"],
+        own,
+        clean,
+        reference=reference,
+        uninformed=record.get("uninformed", 0.0),
     )
     return lab
 

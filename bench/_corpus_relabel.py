@@ -9,7 +9,7 @@ from pathlib import Path
 
 from _corpus_confidence import confidence_fields
 from _corpus_data import load_data
-from _corpus_labels import constant_loss, label, references
+from _corpus_labels import constant_loss, label, references, uninformed_loss
 
 
 def relabel(root: Path) -> None:
@@ -31,12 +31,13 @@ def relabel(root: Path) -> None:
             val = [v for v in history.val_loss if math.isfinite(v)]
             reference = best.get((r["data"], r["spec"]["loss"]), 0.0)
             clean = {**r["clean"], "loss": r["spec"]["loss"]} if "clean" in r else None
+            blank = uninformed_loss(data["y_test"], r["spec"]["loss"], data["classes"])
             lab, onset, why = label(
-                r["regime"], r["test"], val, r["val_epochs"], constant, clean, reference
+                r["regime"], r["test"], val, r["val_epochs"], constant, clean, reference, blank
             )
             key = (r["regime"], str(lab))
             changed[key] = changed.get(key, 0) + 1
-            r.update(label=lab, onset=onset, constant=constant, why=why)
+            r.update(label=lab, onset=onset, constant=constant, uninformed=blank, why=why)
             r.update(confidence_fields(r.get("label_votes", {}), lab))
         file.write_text("".join(json.dumps(r) + "\n" for r in records))
     for (regime, lab), count in sorted(changed.items()):

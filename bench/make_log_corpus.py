@@ -39,7 +39,7 @@ import numpy as np
 import torch
 from _corpus_confidence import confidence_fields, label_votes
 from _corpus_data import DATASETS, FRESH_DATA, HELDOUT_DATA, load_data
-from _corpus_labels import constant_loss, label
+from _corpus_labels import constant_loss, label, uninformed_loss
 from _corpus_options import FRESH5_FRAMEWORKS, FRESH8_LIKE, FRESH8_SHARES, part_options, quiet
 from _corpus_relabel import log_path, relabel
 from _corpus_writers import WRITERS
@@ -198,11 +198,14 @@ def run_one(task: tuple[int, str, str, dict[str, Any], str, str]) -> dict[str, A
     seconds = time.perf_counter() - t0
     samples, right = truth.pop("test_samples"), truth.pop("test_right")
     constant = constant_loss(data["y_test"], spec["loss"])
+    blank = uninformed_loss(data["y_test"], spec["loss"], data["classes"])
     clean = {**truth, "loss": spec["loss"]}
 
     def label_of(test: list[float], acc: list[float] | None) -> Any:
         lean = clean if acc is None else {**clean, "test_acc": acc}
-        return label(spec["regime"], test, truth["val"], truth["val_epochs"], constant, lean)
+        return label(
+            spec["regime"], test, truth["val"], truth["val_epochs"], constant, lean, 0.0, blank
+        )
 
     lab, onset, why = label_of(truth["test"], None)
     votes = label_votes(lambda t, a: label_of(t, a)[0], samples, right, spec["seed"])
@@ -220,6 +223,7 @@ def run_one(task: tuple[int, str, str, dict[str, Any], str, str]) -> dict[str, A
         "regime": spec["regime"],
         "label": lab,
         "constant": constant,
+        "uninformed": blank,
         "onset": onset,
         "part": part or ("heldout" if name in HELDOUT_DATA or framework == "hf" else "design"),
         "spec": spec,
