@@ -121,7 +121,11 @@ def test_logging_every_second_epoch_keeps_the_verdict(name):
 # Validated every second epoch, training logged as before (the corpus figure is
 # bench/diagnose_metamorphic.py's "every 2nd eval" column). The frozen run's only
 # evaluation before its blow-up is dropped here too (see above).
-SPARSER = sorted(set(LOGS) - {"frozen_after_blow_up_tensorboard"})
+# Known limit, left visible (i45): the thrashing MAE run, already validated every second
+# epoch, keeps 8 evaluations at every fourth; their second half swings 18 % per evaluation,
+# under the 20 % the validation-swing rule reads alone (aliasing: what is dropped is
+# the swing).
+SPARSER = sorted(set(LOGS) - {"frozen_after_blow_up_tensorboard", "mae_thrashing_keras"})
 
 
 @pytest.mark.parametrize("name", SPARSER)
