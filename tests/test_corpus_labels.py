@@ -187,3 +187,19 @@ def test_a_loss_steady_above_guessing_every_class_alike_is_still_a_failed_run():
     epochs = list(range(30))
     lab, _, why = labels.label("good_fit", flat, flat, epochs, 0.1906, uninformed=math.log(2))
     assert lab == "diverging", why
+
+
+def test_a_memorizing_network_above_a_constant_predictor_is_overfitting():
+    # design2 run 4205 (40 wave samples, a 512x3 network), shape kept: the clean training
+    # loss falls to 1e-3 while the test loss rises from 0.95 to 1.5, above a constant
+    # predictor's 0.89 but under half again its smoothed minimum: memorization, not failure
+    test = list(np.concatenate([np.linspace(0.95, 1.8, 8), np.full(22, 1.48)]))
+    train = list(np.geomspace(1.2, 1e-3, 30))
+    clean = {"train_eval": train, "train_acc": [], "test_acc": [], "loss": "mse"}
+    epochs = list(range(30))
+    lab, _, why = labels.label("overfitting", test, test, epochs, 0.886, clean)
+    assert lab == "overfitting", why
+    # the same test curve while training stalls high: the failed-run check reads it
+    stalled = {**clean, "train_eval": list(np.full(30, 1.1))}
+    lab, _, why = labels.label("good_fit", test, test, epochs, 0.886, stalled)
+    assert lab == "diverging", why
