@@ -195,6 +195,12 @@ CORPUS: dict[str, str] = {
     # constant predictor's 0.78: a step too large, not overfitting
     "mae_bouncing_hf": "11024_hf_skewed_diverging",
     # fresh8 and fresh9 became design parts (i45, after being scored once):
+    # Lightning CSV, MAE regression at SGD lr 3, 5 epochs (fresh8): validation 1.9, 2.5,
+    # 1.0, 1.4, 0.69 (turning by 22 % per evaluation), training near it: thrown around
+    "thrown_around_short_lightning": "10074_lightning_steps_diverging",
+    # Lightning CSV, MSE regression (design): validation turning by 21 % per evaluation,
+    # training at 1.7x validation; the test curve swings with it
+    "thrown_around_lightning": "0924_lightning_diabetes_diverging",
     # HF, MAE regression at SGD lr 10 (fresh9): validation 7.34 at every evaluation from
     # the third on, the training loss moving 1.4 % per logged value around 5: dead units,
     # outputs that no longer answer training; the test loss 8x a constant predictor's

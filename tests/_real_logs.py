@@ -54,6 +54,8 @@ LOGS = {
     "dead_outputs_hf": "dead_outputs_hf",
     "dead_outputs_short_hf": "dead_outputs_short_hf",
     "mae_thrashing_keras": "mae_thrashing_keras/training.log",
+    "thrown_around_short_lightning": "thrown_around_short_lightning",
+    "thrown_around_lightning": "thrown_around_lightning",
 }
 
 

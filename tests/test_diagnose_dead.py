@@ -1,6 +1,7 @@
-"""Regression tests from real fresh8 / fresh9 runs of the log corpus (``tests/_real_logs.py``;
-both parts were scored once, then tuned on) for i45's rule changes: outputs frozen while
-training moves, and validation thrown around by more than it falls."""
+"""Regression tests from real runs of the log corpus (``tests/_real_logs.py``; fresh8 and
+fresh9 were scored once, then tuned on) for i45's rule changes: outputs frozen while
+training moves, validation thrown around by more than it falls, and validation turning
+back and forth by a fifth per evaluation with training near it."""
 
 import math
 
@@ -11,6 +12,7 @@ from _real_logs import label, load
 from nooverfit import _curves as cv
 from nooverfit import diagnose
 from nooverfit._dead import FROZEN, MOVING, dead_outputs
+from nooverfit._turning import NEAR, TURNS, thrown_around
 from nooverfit.diagnosis import Verdict
 from nooverfit.history import History
 
@@ -79,3 +81,35 @@ def test_a_fall_larger_than_the_swing_still_counts_as_progress():
     v_swing, v_progress = cv.oscillation(_finite(lowered.val_loss))
     assert -math.log(v_progress) > v_swing
     assert diagnose(lowered).verdict is not Verdict.DIVERGING
+
+
+@pytest.mark.parametrize("name", ["thrown_around_short_lightning", "thrown_around_lightning"])
+def test_validation_turning_by_a_fifth_with_training_near_it_is_thrown_around(name):
+    """Lightning CSV logs, regression at too large a step: validation turns back and forth
+    by over ``TURNS`` per evaluation (5 and 12 evaluations) while the training loss stays
+    above half of it; the test curve swings with it (the label). Before: good_fit."""
+    h = load(name)
+    val, train = _finite(h.val_loss), _finite(h.loss)
+    assert cv.reversals(val) > TURNS
+    assert np.median(train[train.size // 2 :]) >= NEAR * np.median(val[val.size // 2 :])
+    d = diagnose(h)
+    assert d.verdict is Verdict.DIVERGING and "turns back and forth" in d.explanation
+    assert label(name)["verdict"] == "diverging"
+
+
+def test_a_memorizing_network_swinging_in_its_mistakes_is_not_thrown_around():
+    """The 12-evaluation run with its training loss divided by 10 (far under half of
+    validation: the network fits its samples): the turning rule leaves it alone."""
+    h = load("thrown_around_lightning")
+    train = np.asarray(h.loss, dtype=float) / 10
+    val = np.asarray(h.val_loss, dtype=float)
+    assert thrown_around(h, train, val) == ""
+    assert thrown_around(h, np.asarray(h.loss, dtype=float), val)
+
+
+def test_a_noisy_plateau_turns_too_little():
+    """A validation loss alternating by 5 % around a level (an evaluation set's noise),
+    training at its level: no turning rule."""
+    val = 0.5 * (1 + 0.05 * (-1.0) ** np.arange(20))
+    history = History.from_columns({"loss": list(val), "val_loss": list(val)})
+    assert thrown_around(history, val, val) == ""

@@ -13,6 +13,7 @@ import numpy as np
 from nooverfit import _curves as cv
 from nooverfit._curves import MIN_EPOCHS
 from nooverfit._dead import dead_outputs
+from nooverfit._turning import thrown_around
 from nooverfit.history import History
 
 #: Smoothed training-loss rise above its minimum that counts as diverging (fraction).
@@ -59,7 +60,8 @@ THROWN = 10.0
 
 def diverged(history: History, train: np.ndarray, val: np.ndarray) -> str:
     """A one-sentence reason when the run diverged, else an empty string."""
-    return _ran_away(history, train, val) or _thrown_out(history) or dead_outputs(train, val)
+    found = _ran_away(history, train, val) or _thrown_out(history)
+    return found or dead_outputs(train, val) or thrown_around(history, train, val)
 
 
 def _ran_away(history: History, train: np.ndarray, val: np.ndarray) -> str:
