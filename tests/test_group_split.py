@@ -9,8 +9,7 @@ import pytest
 
 from nooverfit.data import Dataset, load_dataset
 from nooverfit.data.audio_io import write_wav
-from nooverfit.data.group_split import make_stratified_group_split
-from nooverfit.data.split import Split, split_dataset
+from nooverfit.data.split import Split, make_stratified_group_split, split_dataset
 from nooverfit.data.synthesize import read_manifest, synthesize_folder
 from nooverfit.errors import BadInput
 from nooverfit.transfer.pretrain import class_subset

@@ -18,7 +18,9 @@ The assignment is greedy, like the idea behind scikit-learn's ``StratifiedGroupK
 4. Fill: every other group goes where it costs least, the cost of a placement being
    ``sum_s sum_c ((assigned[s, c] - target[s, c]) / n_c) ** 2``.
 
-The pool is then put in ``numpy.random.default_rng(seed)`` order as in ``make_split``.
+:func:`~nooverfit.data.split.make_stratified_group_split` turns the assignment into a
+:class:`~nooverfit.data.split.Split` (the pool in ``numpy.random.default_rng(seed)`` order,
+as in ``make_split``).
 """
 
 from __future__ import annotations
@@ -27,85 +29,61 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from nooverfit.data.split import Split, _check_classes, _name, _size
 from nooverfit.errors import BadInput
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping
 
-#: The splits in the order :func:`make_stratified_group_split` covers them.
-_POOL, _VAL, _TEST = 0, 1, 2
-
-
-def _count(size: float | int, n: int, name: str) -> float:
-    """A split's sample count from a fraction of ``n`` or a count."""
-    size = _size(size, name)
-    return size * n if isinstance(size, float) else float(size)
+#: The splits, in the order the cover step fills them; :func:`assign_groups` returns these.
+POOL, VAL, TEST = 0, 1, 2
 
 
-def _placement_cost(counts: np.ndarray, targets: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    """The cost of adding a group with class counts ``counts`` ``(K,)`` to each split, given
-    the splits' remaining deficits ``targets`` ``(3, K)`` (target minus assigned): the
-    change in ``sum_c ((assigned - target) / n_c) ** 2``, one value per split ``(3,)``."""
-    return ((counts**2 - 2 * counts * targets) / scale**2).sum(axis=1)
+def _placement_cost(counts: np.ndarray, deficit: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """The cost of adding groups with class counts ``counts`` ``(..., K)`` to split(s) with
+    remaining deficits ``deficit`` (target minus assigned, ``(K,)`` or ``(3, K)``): the
+    change in ``sum_c ((assigned - target) / n_c) ** 2``, summed over the classes."""
+    return ((counts**2 - 2 * counts * deficit) / scale**2).sum(axis=-1)
 
 
-def make_stratified_group_split(
+def assign_groups(
     y: np.ndarray,
     groups: np.ndarray,
     *,
-    test: float | int = 0.25,
-    val: float | int = 0.2,
+    shares: tuple[float, float, float],
     seed: int = 0,
-    names: Sequence[str] | None = None,
-) -> Split:
-    """Split sample indices into a training pool, validation and test sets, each group
-    wholly in one of them, each class spread over the three in proportion as far as the
-    groups allow (see the module docstring for the algorithm).
+    class_names: Mapping[int, str] | None = None,
+) -> np.ndarray:
+    """Which split each sample goes to, every group wholly in one (module docstring).
 
     Args:
         y: labels, shape ``(N,)``.
         groups: a group name per sample ``(N,)`` (the source recording or speaker).
-        test: test fraction of all samples, or a count (default 0.25); met approximately,
-            since whole groups move.
-        val: validation fraction of what remains after the test split, or a count
-            (default 0.2).
-        seed: seed of the group order and of the pool order.
-        names: the class names, for errors (default: the labels).
+        shares: the fractions of the samples meant for pool, validation and test.
+        seed: seed of the group order.
+        class_names: how errors name each label (default ``repr(label)``).
 
     Returns:
-        A :class:`~nooverfit.data.split.Split` with ``whole_groups=True``.
+        ``(N,)`` ints: :data:`POOL`, :data:`VAL` or :data:`TEST` per sample.
 
     Raises:
-        BadInput: fewer than two classes, a class with fewer than three samples, or a class
-            whose samples come from fewer than three groups (it cannot be in all three
-            splits), or one whose groups all went elsewhere so the pool lacks it.
+        BadInput: a class whose samples come from fewer than three groups (it cannot be in
+            all three splits), or one whose groups all went elsewhere so the pool lacks it.
     """
-    y, groups = np.asarray(y), np.asarray(groups)
-    if len(groups) != len(y):
-        raise ValueError(f"need one group per sample ({len(y)}), got {len(groups)}")
-    _check_classes(y, names)
-    n = len(y)
-    n_test = _count(test, n, "test")
-    n_val = _count(val, round(n - n_test), "val")
-    share = np.array([n - n_test - n_val, n_val, n_test]) / n  # pool, val, test
-    if share.min() <= 0:
-        raise ValueError(f"cannot split {n} samples into train/val/test: a split would be empty")
+    named = class_names or {}
     keys, member = np.unique(groups, return_inverse=True)
     labels = np.unique(y)
-    column = np.searchsorted(labels, y)
     counts = np.zeros((len(keys), len(labels)))  # (G, K) samples of each class per group
-    np.add.at(counts, (member, column), 1)
+    np.add.at(counts, (member, np.searchsorted(labels, y)), 1)
     for k, c in enumerate(labels):
         holding = int((counts[:, k] > 0).sum())
         if holding < 3:
             raise BadInput(
-                f"class {_name(int(c), names)} comes from only {holding} recording(s)/"
-                "speaker(s); a split that keeps each one's clips together needs at least 3 "
-                "per class (one each for train, validation and test): add recordings"
+                f"class {named.get(int(c), repr(int(c)))} comes from only {holding} "
+                "recording(s)/speaker(s); a split that keeps each one's clips together needs "
+                "at least 3 per class (one each for train, validation and test): add recordings"
             )
     totals = counts.sum(axis=0)  # (K,)
-    deficit = share[:, None] * totals[None, :]  # (3, K) target minus assigned
+    deficit = np.asarray(shares)[:, None] * totals[None, :]  # (3, K) target minus assigned
     where = np.full(len(keys), -1)
     order = np.random.default_rng((seed, 5)).permutation(len(keys))
     order = order[np.argsort(-counts[order].sum(axis=1), kind="stable")]  # largest first
@@ -115,30 +93,21 @@ def make_stratified_group_split(
         deficit[split] -= counts[g]
 
     for k in np.argsort((counts > 0).sum(axis=0), kind="stable"):  # fewest groups first
-        for split in (_POOL, _VAL, _TEST):
+        for split in (POOL, VAL, TEST):
             if np.any(counts[where == split, k] > 0):
                 continue
             free = order[(where[order] < 0) & (counts[order, k] > 0)]
             if len(free):
-                fill = counts[free]  # (F, K)
-                cost = ((fill**2 - 2 * fill * deficit[split]) / totals**2).sum(axis=1)
+                cost = _placement_cost(counts[free], deficit[split], totals)  # (F,)
                 place(int(free[np.argmin(cost)]), split)
     for g in order:
         if where[g] < 0:
             place(g, int(np.argmin(_placement_cost(counts[g], deficit, totals))))
-    missing = [int(c) for k, c in enumerate(labels) if not counts[where == _POOL, k].any()]
+    missing = [int(c) for k, c in enumerate(labels) if not counts[where == POOL, k].any()]
     if missing:
         raise BadInput(
-            f"class {_name(missing[0], names)} has no recording/speaker left for the "
-            "training pool (its groups also hold other classes, which went to validation or "
-            "test); expected more recordings or speakers per class"
+            f"class {named.get(missing[0], repr(missing[0]))} has no recording/speaker left "
+            "for the training pool (its groups also hold other classes, which went to "
+            "validation or test); expected more recordings or speakers per class"
         )
-    split_of = where[member]  # (N,)
-    pool = np.flatnonzero(split_of == _POOL)
-    return Split(
-        pool=np.random.default_rng(seed).permutation(pool).astype(np.int64),
-        val=np.flatnonzero(split_of == _VAL).astype(np.int64),
-        test=np.flatnonzero(split_of == _TEST).astype(np.int64),
-        seed=seed,
-        whole_groups=True,
-    )
+    return where[member]
