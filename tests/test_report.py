@@ -322,3 +322,13 @@ def test_the_leakage_line_says_which_split_a_duplicate_repeats(tiny_study):
     assert both.startswith("Leakage: 1 validation/test ")
     assert ", 2 test " in both and "a validation one" in both
     assert "a validation one" not in line([leak(5, "train")])
+
+
+def test_a_split_by_whole_groups_is_said_in_the_report(tiny_study):
+    from nooverfit.report import render
+
+    result, _ = tiny_study
+    assert 'id="whole-groups"' not in render(result, {})
+    grouped = [dataclasses.replace(sp, whole_groups=True) for sp in result.splits]
+    html = render(dataclasses.replace(result, splits=grouped), {})
+    assert 'id="whole-groups"' in html and "never heard in training" in html
