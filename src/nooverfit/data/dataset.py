@@ -31,6 +31,11 @@ class Dataset:
         train_groups: when set, splits hold out whole groups (speakers): the training
             pool has this many groups, validation and test the others
             (:func:`~nooverfit.data.split.split_dataset`).
+        whole_groups: the groups are units whose samples are not independent (the mixes
+            of one source recording, the clips of one speaker), so splits keep each group
+            wholly in one of train pool, validation and test, stratified by class as far
+            as the groups allow; set by the loader (``speech:PATH``). Default False: split
+            per sample, groups only described (image sub-folders, CSV group columns).
         noise: the background-noise bank a synthesized data set was mixed with (the
             audio augmentation mixes training clips with it).
         probes: the shortcut-check probes of a synthesized data set.
@@ -45,6 +50,7 @@ class Dataset:
     kind: str
     groups: np.ndarray | None = None
     train_groups: int | None = None
+    whole_groups: bool = False
     noise: NoiseBank | None = None
     probes: ShortcutProbes | None = None
     columns: Columns | None = None

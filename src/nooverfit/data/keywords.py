@@ -16,7 +16,8 @@ time-frequency maps.
 
 from __future__ import annotations
 
-from pathlib import Path
+import re
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
@@ -24,7 +25,7 @@ import numpy as np
 from nooverfit.data.audio_io import NoiseBank, read_wav, sound_files
 from nooverfit.data.dataset import Dataset, register_dataset
 from nooverfit.data.shortcut import ShortcutProbes
-from nooverfit.data.synthesize import mix_at_snr, parse_snr
+from nooverfit.data.synthesize import mix_at_snr, parse_snr, read_manifest
 
 RATE = 4000
 LENGTH = 2000  # 0.5 s
@@ -202,8 +203,10 @@ def load_speech(
 
     Clips are resampled to ``rate`` Hz (default 16,000) and zero-padded or cut to
     ``length`` samples (default one second, ``rate``). ``_background_noise_`` is not a
-    class (read it with :func:`speech_noise_bank`). ``groups`` holds the speaker id when
-    files follow the ``<speaker>_nohash_<n>.wav`` convention, else the file stem.
+    class (read it with :func:`speech_noise_bank`). ``groups`` names each clip's source
+    (:func:`speech_groups`: the speaker, or the recording a ``nooverfit synthesize`` mix
+    was made from), and splits keep each group wholly in one of train pool, validation and
+    test (``whole_groups``).
     """
     if not arg:
         raise ValueError("speech data needs a path: expected --data speech:PATH")
@@ -216,8 +219,46 @@ def load_speech(
     lookup = {c: k for k, c in enumerate(labels)}
     x = np.stack([_fit(read_wav(p, rate=rate)[0], length) for p in files])
     y = np.array([lookup[p.parent.name] for p in files], np.int64)
-    groups = np.array([p.stem.split("_nohash_")[0] for p in files])
-    return Dataset(f"speech:{root}", x, y, tuple(labels), "audio", groups)
+    groups = speech_groups(root, files)
+    return Dataset(f"speech:{root}", x, y, tuple(labels), "audio", groups, whole_groups=True)
+
+
+#: the suffix ``nooverfit synthesize`` gives the ``k``-th mix of a clip: ``<stem>__<k>``
+_MIX_SUFFIX = re.compile(r"__\d+$")
+
+
+def speech_groups(root: Path, files: list[Path]) -> np.ndarray:
+    """Each clip's group: what its clips share and a fair test must not hear in training.
+
+    The source of a clip is the recording the ``nooverfit synthesize`` manifest
+    (``root/manifest.csv``) lists for it, else its own path with a mix suffix ``__<k>``
+    removed (``no/de__3.wav`` -> ``no/de``). The group is the speaker where the source name
+    says it (Speech Commands' ``<speaker>_nohash_<n>.wav``: ``<speaker>``, across words),
+    else the source recording, label folder included (``no/de``).
+    """
+    sources = _manifest_sources(root)
+    groups = []
+    for path in files:
+        clip = path.relative_to(root).as_posix()
+        if clip in sources:
+            source = str(PurePosixPath(sources[clip]).with_suffix(""))
+        else:
+            source = _MIX_SUFFIX.sub("", str(PurePosixPath(clip).with_suffix("")))
+        name = PurePosixPath(source).name
+        groups.append(name.split("_nohash_")[0] if "_nohash_" in name else source)
+    return np.array(groups)
+
+
+def _manifest_sources(root: Path) -> dict[str, str]:
+    """``{clip: source}`` from a synthesis manifest in ``root``; empty without one (or for
+    a ``manifest.csv`` that ``nooverfit synthesize`` did not write: names decide then)."""
+    manifest = root / "manifest.csv"
+    if not manifest.is_file():
+        return {}
+    try:
+        return {row.clip: row.source for row in read_manifest(manifest)}
+    except (KeyError, ValueError, TypeError):
+        return {}
 
 
 def speech_noise_bank(path: str | Path, *, rate: int = 16000) -> NoiseBank:

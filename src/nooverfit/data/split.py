@@ -5,6 +5,10 @@ validation split from the rest; what remains is the *pool*, put in a seeded rand
 (``numpy.random.default_rng(seed).permutation``). A training set of ``n`` per class is the
 first ``n`` pool images of each class in that order, so smaller training sets are nested
 in larger ones and every run of a study sees the same validation and test data.
+
+Data whose samples come in dependent groups (``Dataset.whole_groups``: the mixes of one
+recording, the clips of one speaker) are split so that each group lies wholly in one split
+(:mod:`nooverfit.data.group_split`).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from nooverfit.data.group_split import POOL, TEST, VAL, assign_groups
 from nooverfit.errors import BadInput
 
 if TYPE_CHECKING:
@@ -32,12 +37,15 @@ class Split:
         val: validation indices (used for every choice).
         test: test indices (scored once, for the selected configuration).
         seed: the seed that made the split.
+        whole_groups: every group of the data set lies wholly in one of pool, validation
+            and test (recorded in ``to_dict`` only when True; older splits read as False).
     """
 
     pool: np.ndarray
     val: np.ndarray
     test: np.ndarray
     seed: int
+    whole_groups: bool = False
 
     def train(
         self,
@@ -88,11 +96,14 @@ class Split:
         return self.pool
 
     def to_dict(self) -> dict[str, Any]:
+        # the key only where True: a per-sample split's record stays as it always was
+        grouped = {"whole_groups": True} if self.whole_groups else {}
         return {
             "seed": self.seed,
             "pool": self.pool.tolist(),
             "val": self.val.tolist(),
             "test": self.test.tolist(),
+            **grouped,
         }
 
     @classmethod
@@ -102,6 +113,7 @@ class Split:
             val=np.asarray(data["val"], dtype=np.int64),
             test=np.asarray(data["test"], dtype=np.int64),
             seed=int(data["seed"]),
+            whole_groups=bool(data.get("whole_groups", False)),
         )
 
 
@@ -216,13 +228,77 @@ def make_group_split(
     )
 
 
+def _count(size: float | int, n: int, name: str) -> float:
+    """A split's sample count from a fraction of ``n`` or a count."""
+    size = _size(size, name)
+    return size * n if isinstance(size, float) else float(size)
+
+
+def make_stratified_group_split(
+    y: np.ndarray,
+    groups: np.ndarray,
+    *,
+    test: float | int = 0.25,
+    val: float | int = 0.2,
+    seed: int = 0,
+    names: Sequence[str] | None = None,
+) -> Split:
+    """Split sample indices into a training pool, validation and test sets, each group
+    wholly in one of them, each class spread over the three in proportion as far as the
+    groups allow (:mod:`nooverfit.data.group_split`); the pool in ``default_rng(seed)``
+    order as in :func:`make_split`.
+
+    Args:
+        y: labels, shape ``(N,)``.
+        groups: a group name per sample ``(N,)`` (the source recording or speaker).
+        test: test fraction of all samples, or a count (default 0.25); met approximately,
+            since whole groups move.
+        val: validation fraction of what remains after the test split, or a count
+            (default 0.2).
+        seed: seed of the group order and of the pool order.
+        names: the class names, for errors (default: the labels).
+
+    Raises:
+        BadInput: as :func:`make_split`, or a class from fewer than three groups.
+        ValueError: a split that would be empty.
+    """
+    y, groups = np.asarray(y), np.asarray(groups)
+    if len(groups) != len(y):
+        raise ValueError(f"need one group per sample ({len(y)}), got {len(groups)}")
+    _check_classes(y, names)
+    n = len(y)
+    n_test = _count(test, n, "test")
+    n_val = _count(val, round(n - n_test), "val")
+    if min(n_test, n_val, n - n_test - n_val) <= 0:
+        raise ValueError(f"cannot split {n} samples into train/val/test: a split would be empty")
+    shares = ((n - n_test - n_val) / n, n_val / n, n_test / n)
+    labels = np.unique(y).tolist()
+    split_of = assign_groups(
+        y, groups, shares=shares, seed=seed, class_names={c: _name(c, names) for c in labels}
+    )
+    pool = np.flatnonzero(split_of == POOL)
+    return Split(
+        pool=np.random.default_rng(seed).permutation(pool).astype(np.int64),
+        val=np.flatnonzero(split_of == VAL).astype(np.int64),
+        test=np.flatnonzero(split_of == TEST).astype(np.int64),
+        seed=seed,
+        whole_groups=True,
+    )
+
+
 def split_dataset(
     dataset: Dataset, *, test: float | int = 0.25, val: float | int = 0.2, seed: int = 0
 ) -> Split:
     """The split a data set asks for: :func:`make_group_split` when it names
-    ``train_groups`` (``test`` and ``val`` then do not apply), else :func:`make_split`."""
+    ``train_groups`` (``test`` and ``val`` then do not apply);
+    :func:`make_stratified_group_split` when its loader says
+    its groups must not straddle splits (``whole_groups``); else :func:`make_split`."""
     if dataset.train_groups is not None and dataset.groups is not None:
         return make_group_split(
             dataset.y, dataset.groups, train_groups=dataset.train_groups, seed=seed
+        )
+    if dataset.whole_groups and dataset.groups is not None:
+        return make_stratified_group_split(
+            dataset.y, dataset.groups, test=test, val=val, seed=seed, names=dataset.classes
         )
     return make_split(dataset.y, test=test, val=val, seed=seed, names=dataset.classes)

@@ -107,6 +107,8 @@ def class_subset(dataset: Dataset, classes: Sequence[int]) -> Dataset:
         classes=tuple(dataset.classes[c] for c in classes),
         kind=dataset.kind,
         groups=dataset.groups[mask] if dataset.groups is not None else None,
+        train_groups=dataset.train_groups,  # a subset keeps whole speakers out of training
+        whole_groups=dataset.whole_groups,
         columns=dataset.columns,
     )
 

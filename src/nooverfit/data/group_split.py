@@ -1,0 +1,113 @@
+"""A split that keeps every group (a source recording and its mixes, a speaker) wholly in
+one of train pool, validation and test, stratified by class as far as the groups allow.
+
+Mixes of one recording with different noises are not independent samples: with one mix in
+the training set and another in the test set, a network can pass the test by recognizing
+the recording. Speech Commands assigns each speaker wholly to one split for this reason.
+
+The assignment is greedy, like the idea behind scikit-learn's ``StratifiedGroupKFold``:
+
+1. Each split ``s`` (test, validation, pool) has a target count per class,
+   ``target[s, c] = share[s] * n_c`` (the shares from ``test`` and ``val`` as in
+   :func:`~nooverfit.data.split.make_split`).
+2. Groups are put in a seeded random order (``numpy.random.default_rng((seed, 5))``),
+   then largest first (stable), so that the seed breaks ties between equal groups.
+3. Cover: for each class (fewest groups first) and each split that has none of it
+   (pool, then validation, then test), the cheapest unassigned group holding the class
+   goes there, so that every split sees every class when the groups allow.
+4. Fill: every other group goes where it costs least, the cost of a placement being
+   ``sum_s sum_c ((assigned[s, c] - target[s, c]) / n_c) ** 2``.
+
+:func:`~nooverfit.data.split.make_stratified_group_split` turns the assignment into a
+:class:`~nooverfit.data.split.Split` (the pool in ``numpy.random.default_rng(seed)`` order,
+as in ``make_split``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from nooverfit.errors import BadInput
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+#: The splits, in the order the cover step fills them; :func:`assign_groups` returns these.
+POOL, VAL, TEST = 0, 1, 2
+
+
+def _placement_cost(counts: np.ndarray, deficit: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """The cost of adding groups with class counts ``counts`` ``(..., K)`` to split(s) with
+    remaining deficits ``deficit`` (target minus assigned, ``(K,)`` or ``(3, K)``): the
+    change in ``sum_c ((assigned - target) / n_c) ** 2``, summed over the classes."""
+    return ((counts**2 - 2 * counts * deficit) / scale**2).sum(axis=-1)
+
+
+def assign_groups(
+    y: np.ndarray,
+    groups: np.ndarray,
+    *,
+    shares: tuple[float, float, float],
+    seed: int = 0,
+    class_names: Mapping[int, str] | None = None,
+) -> np.ndarray:
+    """Which split each sample goes to, every group wholly in one (module docstring).
+
+    Args:
+        y: labels, shape ``(N,)``.
+        groups: a group name per sample ``(N,)`` (the source recording or speaker).
+        shares: the fractions of the samples meant for pool, validation and test.
+        seed: seed of the group order.
+        class_names: how errors name each label (default ``repr(label)``).
+
+    Returns:
+        ``(N,)`` ints: :data:`POOL`, :data:`VAL` or :data:`TEST` per sample.
+
+    Raises:
+        BadInput: a class whose samples come from fewer than three groups (it cannot be in
+            all three splits), or one whose groups all went elsewhere so the pool lacks it.
+    """
+    named = class_names or {}
+    keys, member = np.unique(groups, return_inverse=True)
+    labels = np.unique(y)
+    counts = np.zeros((len(keys), len(labels)))  # (G, K) samples of each class per group
+    np.add.at(counts, (member, np.searchsorted(labels, y)), 1)
+    for k, c in enumerate(labels):
+        holding = int((counts[:, k] > 0).sum())
+        if holding < 3:
+            raise BadInput(
+                f"class {named.get(int(c), repr(int(c)))} comes from only {holding} "
+                "recording(s)/speaker(s); a split that keeps each one's clips together needs "
+                "at least 3 per class (one each for train, validation and test): add recordings"
+            )
+    totals = counts.sum(axis=0)  # (K,)
+    deficit = np.asarray(shares)[:, None] * totals[None, :]  # (3, K) target minus assigned
+    where = np.full(len(keys), -1)
+    order = np.random.default_rng((seed, 5)).permutation(len(keys))
+    order = order[np.argsort(-counts[order].sum(axis=1), kind="stable")]  # largest first
+
+    def place(g: int, split: int) -> None:
+        where[g] = split
+        deficit[split] -= counts[g]
+
+    for k in np.argsort((counts > 0).sum(axis=0), kind="stable"):  # fewest groups first
+        for split in (POOL, VAL, TEST):
+            if np.any(counts[where == split, k] > 0):
+                continue
+            free = order[(where[order] < 0) & (counts[order, k] > 0)]
+            if len(free):
+                cost = _placement_cost(counts[free], deficit[split], totals)  # (F,)
+                place(int(free[np.argmin(cost)]), split)
+    for g in order:
+        if where[g] < 0:
+            place(g, int(np.argmin(_placement_cost(counts[g], deficit, totals))))
+    missing = [int(c) for k, c in enumerate(labels) if not counts[where == POOL, k].any()]
+    if missing:
+        raise BadInput(
+            f"class {named.get(missing[0], repr(missing[0]))} has no recording/speaker left "
+            "for the training pool (its groups also hold other classes, which went to "
+            "validation or test); expected more recordings or speakers per class"
+        )
+    return where[member]
