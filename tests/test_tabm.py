@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+from functools import partial
 
 import numpy as np
 import pytest
@@ -16,7 +17,7 @@ from nooverfit.data import load_dataset
 from nooverfit.data.split import split_dataset
 from nooverfit.data.tensors import prepare
 from nooverfit.engine import run_configs
-from nooverfit.models import build_model, mlp
+from nooverfit.models import build_model, mlp, network_for
 from nooverfit.saved_model import load_study_model
 from nooverfit.studies.compare import compare
 from nooverfit.study_files import write_study
@@ -25,7 +26,6 @@ from nooverfit.tabm import (
     FREQUENCIES,
     MemberMean,
     PeriodicEmbedding,
-    builder,
     functional,
     tabular_mlp,
 )
@@ -120,14 +120,14 @@ def test_fused_members_and_plr_match_the_sequential_engine(table):
     base = RunConfig(width=16, epochs=5, batch_size=16)
     configs = [base.replace(members=4), base.replace(members=4, seed=1, weight_decay=0.1)]
     configs += [base.replace(periodic=True), base.replace(periodic=True, members=2, seed=2)]
-    fused = run_configs(configs, data, engine="fused", factory=builder(data))
+    fused = run_configs(configs, data, engine="fused", factory=partial(network_for, data=data))
     seq = run_configs(configs, data, engine="sequential")
     for f, s in zip(fused, seq, strict=True):
         np.testing.assert_allclose(f.history.loss, s.history.loss, rtol=1e-4, atol=1e-5)
         np.testing.assert_allclose(f.history.val_accuracy, s.history.val_accuracy, atol=1e-6)
         for key, value in s.state.items():
             torch.testing.assert_close(f.state[key], value, atol=1e-4, rtol=0, msg=key)
-    again = run_configs(configs, data, engine="fused", factory=builder(data))
+    again = run_configs(configs, data, engine="fused", factory=partial(network_for, data=data))
     assert [r.history.loss for r in again] == [r.history.loss for r in fused]  # seeded
 
 

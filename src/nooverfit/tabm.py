@@ -28,7 +28,6 @@ them through ``torch.func`` (:class:`~nooverfit.engine.functional.FunctionalNet`
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import torch
@@ -36,7 +35,6 @@ from torch import nn
 
 if TYPE_CHECKING:
     from nooverfit.config import RunConfig
-    from nooverfit.models import DataShape
 
 #: PLR defaults (TabM's ``PiecewiseLinear``-free "PLR(lite)" embedding): frequencies per
 #: feature, outputs per feature, the frequencies' initial standard deviation
@@ -197,11 +195,3 @@ def functional(config: RunConfig) -> bool:
     """Whether ``config``'s network holds layers of this module (members or PLR), which
     the fused engine trains through ``torch.func`` rather than as a stacked MLP."""
     return config.members > 1 or config.periodic
-
-
-def builder(data: DataShape) -> Callable[[RunConfig], nn.Module]:
-    """A model factory of nooverfit's own networks for ``data`` (so that the fused engine
-    fuses :func:`functional` networks through ``torch.func``)."""
-    from nooverfit.models import network_for
-
-    return lambda config: network_for(config, data)

@@ -15,6 +15,7 @@ import logging
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,12 +30,13 @@ from nooverfit.engine import ENGINES, RunResult, run_configs
 from nooverfit.engine.flops import config_flops, training_flops
 from nooverfit.engine.follow import Follow, Judge, Policy
 from nooverfit.engine.sequential import Factory, make_model, run_sequential
+from nooverfit.models import network_for
 from nooverfit.studies.labels import describe
 from nooverfit.studies.result import RunRecord, StageCost, TestScore, Variant
 from nooverfit.studies.select import score
 from nooverfit.studies.store import RunStore
 from nooverfit.studies.transfer_stage import rebuild, run_transfer, strategy_of
-from nooverfit.tabm import builder, functional
+from nooverfit.tabm import functional
 from nooverfit.train import evaluate_test
 
 if TYPE_CHECKING:
@@ -208,7 +210,7 @@ class StudySession:
                 datas,
                 engine=self.engine,
                 on_result=self._trained,
-                factory=self.factory or (builder(datas[0]) if odd else None),
+                factory=self.factory or (partial(network_for, data=datas[0]) if odd else None),
                 policy=policy,
             )
 
