@@ -24,7 +24,7 @@ from torch import nn
 from nooverfit._io import atomic_save, atomic_write_json
 from nooverfit.config import RunConfig
 from nooverfit.data.tensors import SplitData
-from nooverfit.errors import OutputExists
+from nooverfit.errors import OutputExists, check_new
 from nooverfit.history import History
 from nooverfit.models import network_for
 from nooverfit.train import Callback, fit
@@ -156,12 +156,8 @@ def check_out(out: Path, *, overwrite: bool) -> None:
     """
     if out.exists() and not out.is_dir():
         raise OutputExists(f"--out {out} is a file; expected a folder for the run's files")
-    found = [out / name for name in FILES if (out / name).exists()]
-    if found and not overwrite:
-        raise OutputExists(
-            f"{found[0]} holds an earlier run; choose another --out or pass --overwrite "
-            "to replace it"
-        )
+    for found in (out / name for name in FILES):
+        check_new(found, overwrite=overwrite, holds="an earlier run")
 
 
 def history_row(history: History, i: int) -> dict[str, float]:
