@@ -56,9 +56,7 @@ def test_audit_model_scores_each_class_as_predict_does(tmp_path):
     val = data.split.val
     labels, _ = load_study_model(study).scores([rows[i] for i in val])
     truth = data.dataset.y[val]
-    predicted = {
-        f"k{c}": float(np.mean(labels[truth == c] == c)) for c in range(data.num_classes)
-    }
+    predicted = {f"k{c}": float(np.mean(labels[truth == c] == c)) for c in range(data.num_classes)}
     # audit --model: accuracy per group (here: per class) on the validation rows
     args = ["audit", spec, "--target", "label", "--groups", "kind", "--model"]
     result = CliRunner().invoke(app, [*args, str(tmp_path / "run"), "--json"])
