@@ -9,7 +9,9 @@ import numpy as np
 import torch
 from typer.testing import CliRunner
 
+from nooverfit.audit import audit
 from nooverfit.cli import app
+from nooverfit.cli.audit import load_run
 from nooverfit.config import RunConfig
 from nooverfit.data import load_split
 from nooverfit.saved_model import load_study_model, model_card, save_card
@@ -53,15 +55,28 @@ def test_audit_model_scores_each_class_as_predict_does(tmp_path):
     save_card(card, study / "best_model.pt")
     with path.open(newline="") as f:
         rows = list(csv.DictReader(f))
-    val = data.split.val
-    labels, _ = load_study_model(study).scores([rows[i] for i in val])
-    truth = data.dataset.y[val]
-    predicted = {f"k{c}": float(np.mean(labels[truth == c] == c)) for c in range(data.num_classes)}
+    model = load_study_model(study)
+
+    def predicted(part: np.ndarray) -> dict[str, float]:
+        """predict's accuracy per class (group ``k<c>``) on the CSV rows ``part``."""
+        labels, _ = model.scores([rows[i] for i in part])
+        truth = data.dataset.y[part]
+        return {f"k{c}": float(np.mean(labels[truth == c] == c)) for c in range(3)}
+
     # audit --model: accuracy per group (here: per class) on the validation rows
     args = ["audit", spec, "--target", "label", "--groups", "kind", "--model"]
     result = CliRunner().invoke(app, [*args, str(tmp_path / "run"), "--json"])
     assert result.exit_code == 0, result.output
     groups = json.loads(result.output)["groups"]
-    audited = dict(zip(groups["groups"], groups["accuracy"], strict=True))
-    assert audited == predicted
-    assert 0 < min(predicted.values()) < 1  # a network neither perfect nor useless
+    assert dict(zip(groups["groups"], groups["accuracy"], strict=True)) == predicted(
+        data.split.val
+    )
+    # and on the test rows, through the library call the command makes
+    network, used, pool, trained = load_run(tmp_path / "run", data.dataset)
+    report = audit(
+        data.dataset, used, model=network, group_split="test", pool=pool, scaling=trained.inputs
+    )
+    assert report.groups is not None
+    test = predicted(data.split.test)
+    assert dict(zip(report.groups.groups, report.groups.accuracy, strict=True)) == test
+    assert 0 < min(test.values()) < 1  # a network neither perfect nor useless

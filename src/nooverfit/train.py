@@ -105,8 +105,8 @@ def fit(
       ties; :func:`nooverfit.history.best_index`, Keras's ``restore_best_weights``), with
       or without early stopping;
     - else with ``config.early_stopping``: those of the criterion's best epoch, whether or
-      not it fired (the same epoch: its criteria keep the lowest ``val_loss``, first on
-      ties);
+      not it fired (the same epoch, as its criteria keep the lowest ``val_loss``, first on
+      ties; but a diverged last epoch, which the criterion never sees, is not a candidate);
     - else the final ones.
 
     ``History.best_epoch`` names the epoch kept. A NaN or infinite loss ends the run with
