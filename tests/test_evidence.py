@@ -3,7 +3,14 @@ import math
 import pytest
 from scipy import stats
 
-from nooverfit.studies.evidence import evidence, paired, t_interval, t_quantile, val_per_seed
+from nooverfit.studies.evidence import (
+    evidence,
+    paired,
+    reading,
+    t_interval,
+    t_quantile,
+    val_per_seed,
+)
 
 
 def test_t_quantile_matches_tables():
@@ -55,8 +62,11 @@ def test_evidence_pairs_every_remedy_with_the_baseline_by_seed(tiny_study):
     # the ensemble is not one remedy alone: apart from the ranked remedies
     assert {d.role for d in ev.remedies} == set(outcomes) - {"ensemble"}
     assert [d.role for d in ev.ensembles] == ["ensemble"] * ("ensemble" in outcomes)
-    for d in (*ev.remedies, *ev.ensembles):
+    for d in ev.remedies:
         assert d.selected == outcomes[d.role].helped
+    for d in ev.ensembles:  # selected only when it is the recommendation (the log-loss rule)
+        assert d.selected == (True if d.name == result.recommended.name else None)
+    for d in (*ev.remedies, *ev.ensembles):
         assert d.baseline == base
         assert d.interval.mean == pytest.approx(outcomes[d.role].delta)
     means = [d.interval.mean for d in ev.remedies]
@@ -166,3 +176,21 @@ def test_readings_agree_with_selection_on_many_differences():
             assert text == "better" or text.startswith("selected")
         else:  # with 2 to 5 seeds the 95 % interval is wider than 2 standard errors
             assert not text.startswith("selected") and text != "better"
+
+
+def test_only_the_recommended_ensemble_reads_selected_and_it_is_always_shown(tiny_study):
+    """The list said "the ensemble (of 3): +6.3 points - selected" while the study
+    recommended another ensemble (of 9, lowest validation log loss) shown nowhere in it."""
+    import dataclasses
+
+    result, _ = tiny_study
+    stage_best = next(o.chosen for o in result.remedies if o.chosen.stage == "ensemble")
+    other = dataclasses.replace(stage_best, name="ensemble of 9: elsewhere")
+    as_other = dataclasses.replace(result, recommended=other)
+    ev = evidence(as_other)
+    by_name = {d.name: d for d in ev.ensembles}
+    assert by_name[stage_best.name].selected is None  # measured, not the selection
+    assert by_name[other.name].selected is True
+    assert "selected" not in reading(by_name[stage_best.name])
+    ev_rec = evidence(dataclasses.replace(result, recommended=stage_best))
+    assert [d.selected for d in ev_rec.ensembles] == [True]

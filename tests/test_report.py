@@ -330,3 +330,36 @@ def test_the_ensemble_size_caption_gives_the_reason_of_the_choice(tiny_study):
     assert f"lowest mean validation log loss ({ensemble.score.val_loss:.3f})" in text
     if result.recommended.stage != "ensemble":
         assert "No ensemble is recommended" in captions(result)["validation_ensemble_size"]
+
+
+def test_the_leakage_line_says_which_split_a_duplicate_repeats(tiny_study):
+    """Two test rows twinned with validation rows were reported as validation/test rows
+    duplicating "a training one"."""
+
+    from nooverfit.report import render
+
+    result, _ = tiny_study
+    audit = result.extras["audit"]
+
+    def leak(index, match_split):
+        return {
+            "index": index,
+            "split": "test",
+            "match": 1,
+            "match_split": match_split,
+            "distance": 0.0,
+            "exact": True,
+        }
+
+    def line(leaks):
+        dups = {**audit["duplicates"], "leaks": leaks}
+        extras = {**result.extras, "audit": {**audit, "duplicates": dups}}
+        html = render(dataclasses.replace(result, extras=extras), {})
+        found = re.search(r'<li id="audit-leaks">(.*?)</li>', html, re.S)
+        assert found is not None
+        return " ".join(found.group(1).split())
+
+    both = line([leak(3, "val"), leak(4, "val"), leak(5, "train")])
+    assert both.startswith("Leakage: 1 validation/test ")
+    assert ", 2 test " in both and "a validation one" in both
+    assert "a validation one" not in line([leak(5, "train")])

@@ -345,17 +345,29 @@ def evidence(result: StudyResult, *, level: float = LEVEL) -> Evidence:
         for o in result.remedies
     ]
     remedies = ranked([d for o, d in measured if o.chosen.stage != "ensemble"])
-    ensembles = ranked([d for o, d in measured if o.chosen.stage == "ensemble"])
+    # An ensemble stage's best by accuracy is not its selection (the lowest log loss of
+    # those that beat the choice so far, stages._ensemble): only the recommended ensemble
+    # reads "selected", and it is shown even when no stage's best by accuracy was it.
+    rec = result.recommended
+    shown = [(o.chosen, o.remedy) for o in result.remedies if o.chosen.stage == "ensemble"]
+    if rec.stage == "ensemble" and all(v.name != rec.name for v, _ in shown):
+        shown.append((rec, "ensemble"))
+    ensembles = ranked(
+        [
+            (against_baseline(v, role, True if v.name == rec.name else None), v.score.val_loss)
+            for v, role in shown
+        ]
+    )
     combinations = ranked(
         [(against_baseline(v, v.stage), v.score.val_loss) for v in result.combinations]
     )
-    rec, base = result.test["recommended"], result.test["baseline"]
+    rec_test, base = result.test["recommended"], result.test["baseline"]
     test = paired(
         result.recommended.name,
         "recommended",
         "test_accuracy",
         tuple(result.settings.seeds),
-        rec.per_seed,
+        rec_test.per_seed,
         base.per_seed,
         level=level,
     )
