@@ -45,6 +45,12 @@ FRESH9_DATA = ("ordinal", "twolevel")
 #: fresh10 (built after i42's third round): a sawtooth target (MAE) and three overlapping
 #: Gaussian classes with 15 % flipped labels.
 FRESH10_DATA = ("sawtooth", "overlap")
+#: fresh11 (built by i45 before its first rule change, scored once after the freeze): the
+#: 5 classes of a random two-layer teacher network, the sign of a quadratic form in 8
+#: features with 5 % flipped, a chirp target (MAE).
+FRESH11_DATA = ("teacher", "quadric", "chirp")
+#: The data sets labelled on ``LABEL_TEST`` test samples (4,000 samples each).
+LARGE_DATA = FRESH8_DATA + DESIGN3_DATA + FRESH9_DATA + FRESH10_DATA + FRESH11_DATA
 #: Test samples of the fresh8 data sets (4,000 samples each; the others hold 400 at most):
 #: a test curve 2x less noisy, so that fewer labels fall within the test set's noise.
 LABEL_TEST = 1500
@@ -192,7 +198,7 @@ def load_data(name: str, seed: int) -> dict[str, Any]:
         dist = ((x[:, None, :5] - centers[None]) ** 2).sum(-1)
         y = np.exp(-dist).sum(1) + 0.05 * rng.normal(size=1500)
         kind = "reg"
-    elif name in FRESH8_DATA + DESIGN3_DATA + FRESH9_DATA + FRESH10_DATA:
+    elif name in LARGE_DATA:
         x, y, kind = _fresh8(name, rng, seed)
     elif name == "hetero":  # noise whose spread grows with the third feature
         x = rng.normal(size=(1500, 6))
@@ -212,9 +218,7 @@ def load_data(name: str, seed: int) -> dict[str, Any]:
         y = (y - y.mean()) / y.std()
     order = rng.permutation(len(x))
     n_test, n_val = min(400, len(x) // 4), min(300, len(x) // 5)
-    if (
-        name in FRESH8_DATA + DESIGN3_DATA + FRESH9_DATA + FRESH10_DATA
-    ):  # a larger test set, for labelling only (the log never sees it)
+    if name in LARGE_DATA:  # a larger test set, for labelling only (the log never sees it)
         n_test = LABEL_TEST
     test, val, pool = order[:n_test], order[n_test : n_test + n_val], order[n_test + n_val :]
     return {
@@ -265,6 +269,18 @@ def _fresh8(name: str, rng: np.random.Generator, seed: int) -> tuple[Any, Any, s
         flip = rng.random(n) < 0.15
         y[flip] = rng.integers(3, size=int(flip.sum()))
         return x, y, "cls"
+    if name == "teacher":  # the arg-max of a random tanh network's 5 outputs
+        x = rng.normal(size=(n, 10))
+        hidden = np.tanh(x @ rng.normal(size=(10, 16)) / np.sqrt(10))
+        return x, np.argmax(hidden @ rng.normal(size=(16, 5)), axis=1), "cls"
+    if name == "quadric":  # the sign of a random quadratic form, 5 % of labels flipped
+        x = rng.normal(size=(n, 8))
+        a = rng.normal(size=(8, 8))
+        score = np.einsum("ni,ij,nj->n", x, (a + a.T) / 2, x)
+        y = (score > np.median(score)).astype(int)
+        flip = rng.random(n) < 0.05
+        y[flip] = 1 - y[flip]
+        return x, y, "cls"
     if name == "rare":  # 4 % positives
         x, y = datasets.make_classification(
             n, n_features=12, n_informative=4, weights=[0.96], flip_y=0.01, random_state=seed
@@ -283,6 +299,8 @@ def _fresh8(name: str, rng: np.random.Generator, seed: int) -> tuple[Any, Any, s
         y = np.clip(np.round(x[:, 0] + 0.5 * x[:, 1] - x[:, 2] + rng.normal(size=n)), -3, 3)
     elif name == "sawtooth":  # a sawtooth in one feature plus a linear term, with noise
         y = (x[:, 0] * 2) % 1.0 + 0.5 * x[:, 1] + 0.2 * rng.normal(size=n)
+    elif name == "chirp":  # a chirp sin(x0^2) in one feature, a linear term, uniform noise
+        y = np.sin(1.5 * x[:, 0] ** 2) + 0.5 * x[:, 1] + rng.uniform(-0.8, 0.8, size=n)
     else:  # twolevel: one of two levels by the sign of a product, with noise
         y = np.where(x[:, 0] * x[:, 1] > 0, 1.0, -1.0) + 0.3 * x[:, 2] + 0.4 * rng.normal(size=n)
     return x, y, "reg"

@@ -10,7 +10,11 @@ run is left out of the scores). The principles, applied to every run alike:
    minimum, stayed above the loss of the best constant predictor (its 5-point moving
    average never within 10 % of it) without still falling (nor rising half again above
    its minimum, in a run not built to fail: that is a memorizing network), or never got
-   below it while swinging by 20 % back and forth per evaluation (in log space).
+   below it while swinging by 20 % back and forth per evaluation (in log space). The
+   steady check also asks the test loss to stay above the *uninformed* loss (guessing
+   every class alike, ``ln K``; the mean target's loss): a network that got below it
+   learned, too little to beat the base rate of imbalanced classes (i45); nor does it read
+   a run whose clean training loss shows it memorizing while the test loss rose.
    Accuracy stuck at 96 % is no failure: a converged network's accuracy is stuck too.
 2. **overfitting**: the smoothed test loss rose 10 % above its minimum at least two
    evaluations before the end (or, where the generator has the clean training curves, a
@@ -69,6 +73,9 @@ UNSTABLE = 0.1
 #: underfit's test loss stays above, and a good fit's below (a network that closed half
 #: the gap to what the data allows has learned the task).
 UNDERFIT = 0.5
+#: Clean training loss at or under this share of the test loss: a memorizing network (the
+#: rule's ``MEMORIZED``).
+MEMORIZED = 0.3
 
 
 def moving_average(x: np.ndarray, width: int = 5) -> np.ndarray:
@@ -87,6 +94,19 @@ def constant_loss(y: np.ndarray, loss: str) -> float:
     if loss == "mse":
         return float(np.mean((y - y.mean()) ** 2))
     return float(np.mean(np.abs(y - np.median(y))))
+
+
+def uninformed_loss(y: np.ndarray, loss: str, classes: int) -> float:
+    """Loss of a network that has learned nothing yet, as initial weights leave it: equal
+    probabilities for every class (cross-entropy ``ln K``), the mean target (MSE: the
+    variance; MAE: the mean distance to the mean, above the median's on skewed targets).
+    On imbalanced classes it lies far above the constant predictor's (ln 2 = 0.69 against
+    0.17 at 4 % positives): a network between the two has learned, if too little."""
+    if loss == "ce":
+        return math.log(max(2, classes))
+    if loss == "mse":
+        return float(np.mean((y - y.mean()) ** 2))
+    return float(np.mean(np.abs(y - y.mean())))
 
 
 def tail_fall(x: np.ndarray) -> float:
@@ -108,10 +128,24 @@ def _swing(test: np.ndarray) -> float:
     return float((np.abs(steps).sum() - abs(logs[-1] - logs[0])) / max(1, len(steps)))
 
 
-def failed(test: np.ndarray, constant: float, *, meant: bool = False) -> str:
+def failed(
+    test: np.ndarray,
+    constant: float,
+    *,
+    meant: bool = False,
+    uninformed: float = 0.0,
+    memorizing: bool = False,
+) -> str:
     """Why the test curve shows a failed run, or ``""``. ``meant``: the run was built to
     fail, and the looser check of principle 1 applies (a failure confirmed); otherwise
-    only a clear failure relabels a run meant as something else."""
+    only a clear failure relabels a run meant as something else. ``uninformed``: the loss
+    of a network that learned nothing (:func:`uninformed_loss`; 0 when unknown): a test
+    loss that stays above the constant predictor's without swinging is a failure only
+    when it also stays above that level (a network that got below it learned, too little:
+    a weak or memorizing network, not a failed one). ``memorizing``: the clean training
+    curve shows a network memorizing its training set while the test loss rose
+    (:func:`_memorizing`): a test loss above the constant predictor's is then its
+    confident mistakes, overfitting by principle 2, not a failure."""
     if not np.isfinite(test).all():
         return "non-finite test loss"
     smooth = moving_average(test)
@@ -120,7 +154,9 @@ def failed(test: np.ndarray, constant: float, *, meant: bool = False) -> str:
         return "test loss stayed 10x above a constant predictor's: saturated outputs"
     if low > 0 and smooth[-1] > (3 if meant else 10) * low:
         return "test loss ended far above its minimum"
-    if low > 1.1 * constant and tail_fall(test) <= STILL and (meant or smooth[-1] < 1.5 * low):
+    steady = 1.1 * max(constant, uninformed)
+    quiet = tail_fall(test) <= STILL and not memorizing
+    if low > steady and quiet and (meant or smooth[-1] < 1.5 * low):
         # (a test loss that rose half again above its minimum, in a run not built to
         # fail, is a memorizing network's confident mistakes: the rise is overfitting)
         return "test loss stayed above a constant predictor's"
@@ -140,6 +176,7 @@ def label(
     constant: float,
     clean: dict[str, Any] | None = None,
     reference: float = 0.0,
+    uninformed: float = 0.0,
 ) -> tuple[str | None, int | None, str]:
     """The label (``None``: left out), the labelled onset epoch, and why.
 
@@ -154,16 +191,17 @@ def label(
             manifest) the checks that need them are taken as the generator passed them.
         reference: the lowest smoothed test loss any run of the corpus reached on the same
             data set and loss (:func:`references`; 0 when unknown, as while generating).
+        uninformed: :func:`uninformed_loss` of the test targets (0 when unknown).
     """
     t = np.asarray([math.nan if v is None else v for v in test], dtype=float)
     if len(t) < 3:
         return None, None, "fewer than 3 evaluations"
     if regime == "diverging":
-        why = failed(t, constant, meant=True)
+        why = failed(t, constant, meant=True, uninformed=uninformed)
         if why:
             return "diverging", None, why
     else:
-        why = failed(t, constant)
+        why = failed(t, constant, uninformed=uninformed, memorizing=_memorizing(t, clean))
         if why:
             return "diverging", None, why
     smooth = moving_average(t)
@@ -243,7 +281,14 @@ def validation_label(
     own = record["constant"] if constant is None else constant
     clean = log_clean if record["regime"] == "overfitting" else None
     lab, _, _ = label(
-        record["regime"], val, val, record["val_epochs"], own, clean, reference=reference
+        record["regime"],
+        val,
+        val,
+        record["val_epochs"],
+        own,
+        clean,
+        reference=reference,
+        uninformed=record.get("uninformed", 0.0),
     )
     return lab
 
@@ -255,6 +300,23 @@ def _training_rose(clean: dict[str, Any], low: int) -> bool:
     if not np.isfinite(train).all() or train[low] <= 0:
         return False
     return bool(train[-1] > (1 + UNSTABLE) * train[low])
+
+
+def _memorizing(t: np.ndarray, clean: dict[str, Any] | None) -> bool:
+    """Whether the generator's clean training loss (not a logged one) shows a network
+    memorizing its training set while the test loss rose: the smoothed test loss ended
+    ``TEST_RISE`` above its minimum (two evaluations or more before the end), and the
+    clean training loss ended below its value at that minimum (it kept fitting, principle
+    2) and under ``MEMORIZED`` of the test loss."""
+    if clean is None or clean.get("logged") or not np.isfinite(t).all():
+        return False
+    train = np.asarray([math.nan if v is None else v for v in clean["train_eval"]], dtype=float)
+    if len(train) != len(t) or not np.isfinite(train).all():
+        return False
+    smooth = moving_average(t)
+    low = int(np.argmin(smooth))
+    rose = smooth[-1] > (1 + TEST_RISE) * smooth[low] and low <= len(t) - 3
+    return bool(rose and train[-1] < train[low] and train[-1] < MEMORIZED * t[-1])
 
 
 def _gap(t: np.ndarray, smooth: np.ndarray, low: int, clean: dict[str, Any]) -> bool:

@@ -125,6 +125,8 @@ def fresh7_options(spec: dict[str, Any], rng: np.random.Generator) -> None:
 #: Framework shares of the fresh8 batch: the Lightning loggers, the least used, most.
 FRESH8_SHARES = {"keras": 0.2, "tensorboard": 0.2, "lightning": 0.25, "hf": 0.15}
 FRESH8_SHARES["lightning_tb"] = 0.2
+#: The batches drawn as fresh8 was (other data sets each).
+FRESH8_LIKE = ("fresh8", "design3", "fresh9", "fresh10", "fresh11")
 
 
 def fresh8_options(spec: dict[str, Any], rng: np.random.Generator) -> None:
@@ -151,7 +153,7 @@ def part_options(part: str, spec: dict[str, Any], rng: np.random.Generator) -> N
         fresh5_options(spec, rng)
     elif part == "fresh7":
         fresh7_options(spec, rng)
-    elif part in ("fresh8", "design3", "fresh9", "fresh10"):  # (the same draws, other data sets)
+    elif part in FRESH8_LIKE:  # (the same draws, other data sets)
         fresh8_options(spec, rng)
 
 

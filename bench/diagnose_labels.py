@@ -42,9 +42,10 @@ THRESHOLDS = ("TEST_RISE", "FLAT", "STILL", "SIGNIFICANT", "UNDERFIT")
 
 def _label(r: dict[str, Any], test: list[float], reference: float) -> str | None:
     clean = {**r["clean"], "loss": r["spec"]["loss"]} if "clean" in r else None
-    return labels.label(r["regime"], test, test, r["val_epochs"], r["constant"], clean, reference)[
-        0
-    ]
+    blank = r.get("uninformed", 0.0)
+    return labels.label(
+        r["regime"], test, test, r["val_epochs"], r["constant"], clean, reference, blank
+    )[0]
 
 
 def knife_edge(r: dict[str, Any], reference: float) -> bool:

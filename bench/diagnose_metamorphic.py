@@ -46,7 +46,9 @@ DESIGN = ("design", "design2", "design3")
 SCORE_ONLY = ("heldout", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7")
 #: Built by i42 after its rules were frozen and scored once: apart, so that the score-only
 #: totals stay comparable with earlier sessions'.
-FRESH8 = ("fresh8", "fresh9", "fresh10")
+FRESH8 = ("fresh8", "fresh9", "fresh10", "fresh11")
+#: Scored once by i42, then tuned on by i45 (their flips are listed with the design parts').
+TUNED_LATER = ("fresh8", "fresh9")
 PENALTY = 0.05
 
 
@@ -126,12 +128,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--list", action="store_true", help="list design runs that flip")
+    parser.add_argument("--parts", default="", help="comma-separated parts (default all)")
     args = parser.parse_args()
     records = [
         json.loads(line)
         for file in sorted(args.corpus.glob("manifest*.jsonl"))
         for line in file.read_text().splitlines()
     ]
+    if args.parts:  # (only the parts tuned on, while tuning)
+        records = [r for r in records if r["part"] in args.parts.split(",")]
     transforms: dict[str, Callable[[History], History]] = {
         "scale x0.1": lambda h: scaled(h, 0.1),
         "scale x10": lambda h: scaled(h, 10.0),
@@ -170,12 +175,12 @@ def main() -> None:
                     cell[1] += 1
                     cell[2] += before == r["label"]
                     cell[3] += after == r["label"]
-                    if r["part"] in DESIGN:
+                    if r["part"] in DESIGN + TUNED_LATER:
                         flips.append(f"{name}: {r['log']} {before} -> {after} ({r['label']})")
     groups = (
         ("design parts", DESIGN),
         ("score-only parts", SCORE_ONLY),
-        ("fresh8 to fresh10", FRESH8),
+        ("fresh8 to fresh11 (fresh8, fresh9 tuned on since i45)", FRESH8),
     )
     for title, parts in groups:
         print(f"\n{title}: verdicts changed / runs (right before -> right after, of those)")

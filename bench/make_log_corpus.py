@@ -39,8 +39,9 @@ import numpy as np
 import torch
 from _corpus_confidence import confidence_fields, label_votes
 from _corpus_data import DATASETS, FRESH_DATA, HELDOUT_DATA, load_data
-from _corpus_labels import constant_loss, label, references
-from _corpus_options import FRESH5_FRAMEWORKS, FRESH8_SHARES, part_options, quiet
+from _corpus_labels import constant_loss, label, uninformed_loss
+from _corpus_options import FRESH5_FRAMEWORKS, FRESH8_LIKE, FRESH8_SHARES, part_options, quiet
+from _corpus_relabel import log_path, relabel
 from _corpus_writers import WRITERS
 
 FRAMEWORKS = ("keras", "tensorboard", "lightning", "hf")
@@ -197,11 +198,14 @@ def run_one(task: tuple[int, str, str, dict[str, Any], str, str]) -> dict[str, A
     seconds = time.perf_counter() - t0
     samples, right = truth.pop("test_samples"), truth.pop("test_right")
     constant = constant_loss(data["y_test"], spec["loss"])
+    blank = uninformed_loss(data["y_test"], spec["loss"], data["classes"])
     clean = {**truth, "loss": spec["loss"]}
 
     def label_of(test: list[float], acc: list[float] | None) -> Any:
         lean = clean if acc is None else {**clean, "test_acc": acc}
-        return label(spec["regime"], test, truth["val"], truth["val_epochs"], constant, lean)
+        return label(
+            spec["regime"], test, truth["val"], truth["val_epochs"], constant, lean, 0.0, blank
+        )
 
     lab, onset, why = label_of(truth["test"], None)
     votes = label_votes(lambda t, a: label_of(t, a)[0], samples, right, spec["seed"])
@@ -219,6 +223,7 @@ def run_one(task: tuple[int, str, str, dict[str, Any], str, str]) -> dict[str, A
         "regime": spec["regime"],
         "label": lab,
         "constant": constant,
+        "uninformed": blank,
         "onset": onset,
         "part": part or ("heldout" if name in HELDOUT_DATA or framework == "hf" else "design"),
         "spec": spec,
@@ -246,7 +251,7 @@ def tasks(
     """Every run's data set, framework and configuration, drawn from ``seed`` alone (and
     the batch's choices: ``data`` to draw from, ``optimizers``, a forced ``part``)."""
     shares = dict(zip(FRAMEWORKS, FRAMEWORK_WEIGHTS, strict=True)) | {"lightning_tb": 0.1}
-    shares |= FRESH8_SHARES if part in ("fresh8", "design3", "fresh9", "fresh10") else {}
+    shares |= FRESH8_SHARES if part in FRESH8_LIKE else {}
     weights = np.array([shares[f] for f in frameworks])
     pools = {name: len(load_data(name, 0)["x_pool"]) for name in data}
     kinds = {name: load_data(name, 0)["kind"] for name in data}
@@ -291,7 +296,7 @@ def main() -> None:
             "heldout",
             "fresh",
             *(f"design{k}".strip() for k in " 23"),
-            *(f"fresh{k}" for k in range(2, 11)),
+            *(f"fresh{k}" for k in range(2, 12)),
         ),
         default="",
         help="put every run of this batch in one part (default: by data set and framework)",
@@ -307,7 +312,7 @@ def main() -> None:
         shutil.rmtree(args.out)
     (args.out / "runs").mkdir(parents=True, exist_ok=True)
     name = "manifest.jsonl" if not args.start else f"manifest-{args.start}.jsonl"
-    later = args.part[-1:] in tuple("567890") or args.part == "design3"  # (not fresh3)
+    later = args.part[-1:] in tuple("567890") or args.part in FRESH8_LIKE  # (not fresh3)
     every = FRESH5_FRAMEWORKS if later else FRAMEWORKS
     frameworks = [f for f in every if not args.only or f in args.only.split(",")]
     start = time.perf_counter()
@@ -351,49 +356,8 @@ def main() -> None:
     )
 
 
-def relabel(root: Path) -> None:
-    """Label every run of ``root``'s manifests again by ``_corpus_labels``'s principles
-    (the generator's clean training curves are not stored: only the test curve, the
-    validation curve as ``diagnose`` reads it, and the constant predictor's loss count).
-    Runs that fit no label keep their record with ``label`` null and are not scored."""
-    from nooverfit.logs import read_log
-
-    changed: dict[tuple[str, str], int] = {}
-    files = sorted(root.glob("manifest*.jsonl"))
-    best = references([json.loads(line) for f in files for line in f.read_text().splitlines()])
-    for file in files:
-        records = [json.loads(line) for line in file.read_text().splitlines()]
-        for r in records:
-            data = load_data(r["data"], 0)
-            constant = constant_loss(data["y_test"], r["spec"]["loss"])
-            history = read_log(root / r["log"])
-            val = [v for v in history.val_loss if math.isfinite(v)]
-            reference = best.get((r["data"], r["spec"]["loss"]), 0.0)
-            clean = {**r["clean"], "loss": r["spec"]["loss"]} if "clean" in r else None
-            lab, onset, why = label(
-                r["regime"], r["test"], val, r["val_epochs"], constant, clean, reference
-            )
-            key = (r["regime"], str(lab))
-            changed[key] = changed.get(key, 0) + 1
-            r.update(label=lab, onset=onset, constant=constant, why=why)
-            r.update(confidence_fields(r.get("label_votes", {}), lab))
-        file.write_text("".join(json.dumps(r) + "\n" for r in records))
-    for (regime, lab), count in sorted(changed.items()):
-        print(f"{regime:>16} -> {lab:<16} {count}")
-
-
 def _round(x: float) -> float | None:
     return float(f"{x:.6g}") if math.isfinite(x) else None
-
-
-def log_path(out: Path, framework: str) -> Path:
-    """What a user would pass to ``nooverfit diagnose`` for this run."""
-    if framework == "keras":
-        return out / "training.log"
-    if framework == "hf":
-        found = sorted(out.rglob("trainer_state.json"))
-        return found[0] if found and found[0].parent == out else out
-    return out
 
 
 if __name__ == "__main__":

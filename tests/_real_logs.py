@@ -50,6 +50,12 @@ LOGS = {
     "thrown_out_short_keras": "thrown_out_short_keras/training.log",
     "fitting_below_guessing_overfit_tensorboard": "fitting_below_guessing_overfit_tensorboard",
     "mae_bouncing_hf": "mae_bouncing_hf",
+    # fresh8 / fresh9 runs (tuned on after being scored once, i45)
+    "dead_outputs_hf": "dead_outputs_hf",
+    "dead_outputs_short_hf": "dead_outputs_short_hf",
+    "mae_thrashing_keras": "mae_thrashing_keras/training.log",
+    "thrown_around_short_lightning": "thrown_around_short_lightning",
+    "thrown_around_lightning": "thrown_around_lightning",
 }
 
 

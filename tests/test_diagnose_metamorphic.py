@@ -102,6 +102,7 @@ HALVABLE = sorted(
         "climbing_after_memorizing_hf",
         "thrown_out_keras",
         "thrown_out_logged_once_hf",
+        "thrown_around_lightning",  # (see SPARSER below)
     }
 )
 
@@ -121,7 +122,16 @@ def test_logging_every_second_epoch_keeps_the_verdict(name):
 # Validated every second epoch, training logged as before (the corpus figure is
 # bench/diagnose_metamorphic.py's "every 2nd eval" column). The frozen run's only
 # evaluation before its blow-up is dropped here too (see above).
-SPARSER = sorted(set(LOGS) - {"frozen_after_blow_up_tensorboard"})
+# Known limit, left visible (i45): the thrashing MAE run, already validated every second
+# epoch, keeps 8 evaluations at every fourth; their second half swings 18 % per evaluation,
+# under the 20 % the validation-swing rule reads alone (aliasing: what is dropped is
+# the swing).
+# So is the run thrown around (12 evaluations, validation alternating by a fifth): every
+# second value alone barely turns (aliasing), in both thinnings.
+SPARSER = sorted(
+    set(LOGS)
+    - {"frozen_after_blow_up_tensorboard", "mae_thrashing_keras", "thrown_around_lightning"}
+)
 
 
 @pytest.mark.parametrize("name", SPARSER)

@@ -32,7 +32,11 @@ The rules, in order:
    ``THROWN`` (10) times the validation loss measured after the same epoch, with the mean
    of its evaluation round there too (a step threw the weights out; one hard batch among
    per-step values is not). A training loss that rises within its own noise (single batches
-   logged every few steps) is no runaway.
+   logged every few steps) is no runaway. Also (i45): validation frozen to five digits
+   over the later half while the training loss still moves (dead units, outputs that no
+   longer answer training: :mod:`nooverfit._dead`); validation turning back and forth by
+   a fifth per evaluation with training near it and not fitting (:mod:`nooverfit._turning`);
+   and in the swing rule, validation's fall counts as progress only beyond its own swing.
 2. **insufficient_evidence** - no validation curve, or fewer than ``MIN_EPOCHS`` values.
 3. **overfitting** - the smoothed validation loss rose more than ``RISE`` (15 %) above its
    minimum at least two logged points before the end (unless early stopping ended the run

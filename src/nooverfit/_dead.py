@@ -1,0 +1,58 @@
+"""A network whose outputs stopped answering its training: validation frozen while the
+training loss still moves. Pure: a history's curves in, a one-sentence reason out (empty
+when the run shows no such thing). :func:`nooverfit._divergence.diverged` reads it.
+
+A step far too large can leave every hidden unit dead (a ReLU whose input is negative for
+every sample) or the outputs pinned: the network then answers every input alike, so its
+validation loss repeats to the last digit at every evaluation, while the training loss,
+logged as a running mean over steps that still move the output bias or the surviving
+weights, keeps changing. A sound network's validation loss moves with its weights: by far
+more than ``FROZEN`` between evaluations while its training loss moves by ``MOVING``.
+Ratios of the curves to themselves: no scale involved, and a constant added to the
+training loss changes neither test.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from nooverfit._curves import MIN_EPOCHS
+
+#: Largest change of log(validation loss) between evaluations of the later half that
+#: counts as frozen (a thousandth of a percent: the weights behind it did not change the
+#: outputs).
+FROZEN = 1e-5
+#: Median change of log(training loss) between logged values of the later half that
+#: shows training still moving (a tenth of a percent per value).
+MOVING = 1e-3
+
+
+def dead_outputs(train: np.ndarray, val: np.ndarray) -> str:
+    """A reason when the validation loss stayed frozen over the later half of the run
+    (every change under ``FROZEN`` in log space, over at least ``MIN_EPOCHS``
+    evaluations) while the training loss moved by a median ``MOVING`` per logged value,
+    else an empty string."""
+    v = val[np.isfinite(val)]
+    t = train[np.isfinite(train)]
+    if v.size < 2 * MIN_EPOCHS - 1 or t.size < 2 * MIN_EPOCHS - 1:
+        return ""
+    if not (np.all(v > 0) and np.all(t > 0)):
+        return ""
+    late_v = v[v.size // 2 :]
+    late_t = t[t.size // 2 :]
+    if late_v.size < MIN_EPOCHS:
+        return ""
+    frozen = float(np.max(np.abs(np.diff(np.log(late_v))))) < FROZEN
+    moving = float(np.median(np.abs(np.diff(np.log(late_t))))) > MOVING
+    if not (frozen and moving):
+        return ""
+    level = float(np.median(late_v))
+    swing = 100 * (math.exp(float(np.median(np.abs(np.diff(np.log(late_t)))))) - 1)
+    return (
+        f"the validation loss stayed at {level:.4g} at every evaluation of the later half "
+        f"while the training loss kept moving ({swing:.1f}% per logged value): the "
+        "network's outputs no longer answer its training (dead units or pinned outputs "
+        "after too large a step)"
+    )
