@@ -86,6 +86,47 @@ def test_an_ensembles_recipe_lists_how_each_member_differs_from_the_first(tiny_s
     assert "Train each the same way" not in html
 
 
+def test_an_ensembles_recipe_gives_each_members_augmentation(tiny_study):
+    """The recipe of an ensemble showed the first member's augmentation only: a member
+    trained with another strength (or none) read "augment 0.5" and no lines."""
+    import dataclasses
+    import html
+
+    from nooverfit.config import RunConfig
+    from nooverfit.report import render
+
+    result, _ = tiny_study
+    ensemble = next(r.chosen for r in result.remedies if r.chosen.stage == "ensemble")
+    base = RunConfig(width=16, label="augment=0.25", augment=0.25)
+    configs = [base, base.replace(augment=0.5, mixup=0.2), base.replace(augment=0.0)]
+    names = ["augment=0.25", "augment=0.5 + mixup", "no augmentation"]
+    kept = {"names": names, "configs": [c.to_dict() for c in configs]}
+    as_ensemble = dataclasses.replace(
+        result, recommended=ensemble, extras={**result.extras, "ensemble": kept}
+    )
+    page = " ".join(html.unescape(render(as_ensemble, {})).split())
+    # digits' affine map at strength s: 15 s degrees, 10 s % shifts, a 1 +- 0.1 s zoom
+    first = (
+        "augment = v2.RandomAffine(degrees=3.75, translate=(0.025, 0.025), scale=(0.975, 1.025))"
+    )
+    second = "augment = v2.RandomAffine(degrees=7.5, translate=(0.05, 0.05), scale=(0.95, 1.05))"
+    assert first in page
+    assert (
+        "# member 2 (augment=0.5 + mixup), the code above changed: mixup 0.2, augment 0.5. "
+        "Its augmentation: from torchvision.transforms import v2 # on each training batch "
+        f"{second} # mixup (alpha 0.2), on each training batch xb, yb:"
+    ) in page
+    assert (
+        "# member 3 (no augmentation), the code above changed: augment 0.0. "
+        "Its augmentation: none."
+    ) in page
+    # the Keras form: each member's layers (Keras's RandomRotation takes a turn's share)
+    assert (
+        "Its augmentation layers, first in keras.Sequential: # layers.RandomRotation(0.0208),"
+    ) in page
+    assert "Its augmentation layers: none." in page
+
+
 def test_the_python_line_repeats_the_study_with_its_data_options():
     from nooverfit.studies.options import StudyOptions
 

@@ -123,6 +123,37 @@ def test_fit_without_early_stopping_keeps_final_weights(digits):
     assert history.best_epoch == 17
 
 
+@pytest.mark.parametrize("early_stopping", [None, "patience:1000", "gl:1000"])
+def test_fit_keep_best_ends_with_the_lowest_val_loss_weights(digits, early_stopping):
+    """Keras's restore_best_weights (lowest val_loss, first on ties: best_index) with or
+    without early stopping; the library's default stays the last epoch's weights."""
+    from nooverfit.history import best_index
+
+    config = OVERFIT.replace(epochs=18, early_stopping=early_stopping)
+    model, history = _fit(config, digits, keep_best=True)
+    best = best_index(history.val_loss)
+    assert best is not None and best < len(history) - 1  # else the test shows nothing
+    assert history.best_epoch == history.best() == history.epoch[best]
+    val = evaluate(model, digits.x[digits.val_index], digits.y[digits.val_index])
+    assert val.loss == pytest.approx(history.val_loss[best], rel=1e-6)
+    assert val.loss != pytest.approx(history.val_loss[-1], rel=1e-3)
+    # the same run without keep_best: identical curves (no RNG drawn), weights as before
+    other, again = _fit(config, digits)
+    assert _curves(again) == _curves(history)
+    val = evaluate(other, digits.x[digits.val_index], digits.y[digits.val_index])
+    last = best if early_stopping else len(history) - 1
+    assert val.loss == pytest.approx(history.val_loss[last], rel=1e-6)
+
+
+def test_fit_keep_best_keeps_the_best_finite_epoch_of_a_diverged_run(digits):
+    config = SMALL.replace(epochs=20, lr=1e6, optimizer="sgd", batch_size=64)
+    model, history = _fit(config, digits, keep_best=True)
+    assert history.stop_reason == "diverged"
+    assert history.best_epoch == history.best() is not None
+    val = evaluate(model, digits.x[digits.val_index], digits.y[digits.val_index])
+    assert val.loss == pytest.approx(history.val_loss[history.best_epoch], rel=1e-6)
+
+
 @pytest.mark.parametrize("early_stopping", [None, "patience:10"])
 def test_fit_divergence_ends_with_reason_not_exception(digits, early_stopping):
     # one step per epoch: epoch 0 ends with a huge but finite loss, epoch 1 with NaN

@@ -47,6 +47,12 @@ def test_model_pt_holds_the_kept_epoch_without_early_stopping(tmp_path):
     best = run.history.best()
     assert best is not None and best != run.history.epoch[-1]  # else the test shows nothing
     assert metrics["best_epoch"] == best == run.history.epoch[run.best_epoch]
+    # one definition of the best epoch: the saved history's, read back, and the diagnosis's
+    from nooverfit import diagnose
+    from nooverfit.history import History
+
+    saved = History.load(tmp_path / "history.csv")
+    assert saved.best() == diagnose(saved).best_epoch == best
     net = network_for(config, data)
     net.load_state_dict(torch.load(tmp_path / "model.pt"))
     scores = evaluate(net, data.x[data.val_index], data.y[data.val_index])

@@ -114,3 +114,18 @@ def test_transfer_runs_scratch_and_strategies():
     assert torch.equal(results[1].state["0.weight"], conv)
     assert not torch.equal(results[0].state["0.weight"], conv)
     assert results[1].state["5.weight"].shape[0] == 2
+
+
+def test_source_save_refuses_an_existing_file_unless_overwrite(tmp_path):
+    """Source.save replaced an earlier source silently (pretrain's CLI checked, the library
+    call did not)."""
+    from nooverfit.errors import OutputExists
+
+    first = Source(TINY, (1, 8, 8), 2, {}, "first")
+    first.save(tmp_path / "s.pt")
+    before = (tmp_path / "s.pt").read_bytes()
+    with pytest.raises(OutputExists, match=r"s\.pt already exists.*--overwrite"):
+        Source(TINY, (1, 8, 8), 3, {}, "second").save(tmp_path / "s.pt")
+    assert (tmp_path / "s.pt").read_bytes() == before  # nothing lost
+    Source(TINY, (1, 8, 8), 3, {}, "second").save(tmp_path / "s.pt", overwrite=True)
+    assert Source.load(tmp_path / "s.pt").task == "second"

@@ -158,6 +158,36 @@ def test_tune_rerun_resumes_the_study(tmp_path):
     assert {n: after[n] for n in first} == first
 
 
+def test_tune_out_of_another_study_is_refused_unless_overwrite_and_resumes(tmp_path):
+    """tune --out replaced another study's best.json silently; its own study's is updated
+    when it resumes."""
+    from nooverfit.errors import OutputExists
+
+    out = tmp_path / "out"
+    spec = tiny_spec(f"sqlite:///{out}/tune.db", trials=2)
+    tune(spec, out=out)
+    before = (out / "best.json").read_bytes()
+    other = dataclasses.replace(spec, study_name="other")
+    with pytest.raises(OutputExists, match=r"best\.json holds another study's results"):
+        tune(other, out=out)
+    assert (out / "best.json").read_bytes() == before  # nothing lost
+    assert "other" not in optuna.get_all_study_names(spec.storage)  # no trial run either
+    tune(dataclasses.replace(spec, trials=3), out=out)  # a resume is no overwrite
+    counts = json.loads((out / "best.json").read_text())["counts"]
+    assert counts["COMPLETE"] + counts["PRUNED"] == 3
+    tune(other, out=out, overwrite=True)
+    assert json.loads((out / "best.json").read_text())["study_name"] == "other"
+
+
+def test_cli_tune_out_of_another_study_is_one_line_exit_2(tmp_path):
+    (tmp_path / "best.json").write_text('{"study_name": "old", "storage": "sqlite:///x.db"}')
+    result = CliRunner().invoke(app, ["tune", "--trials", "1", "--out", str(tmp_path)])
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert result.exit_code == 2 and len(lines) == 1, result.output
+    assert "another study's results" in lines[0] and "--overwrite" in lines[0]
+    assert "old" in (tmp_path / "best.json").read_text()
+
+
 def test_open_study_refuses_other_data(tmp_path):
     open_study(tiny_spec(f"sqlite:///{tmp_path}/t.db"))
     with pytest.raises(ValueError, match="use another --study-name"):

@@ -14,8 +14,8 @@
   training and those never heard, which names homogeneous data as a cause of overfitting
   (:mod:`nooverfit.groups`).
 
-Distances are Euclidean on flattened inputs (tabular features standardized with the
-training mean and standard deviation, as for training), or on any features given
+Distances are Euclidean on flattened inputs (tabular features filled and scaled with the
+training pool's statistics, as for training: :func:`model_inputs`), or on any features given
 (e.g. a model's penultimate layer, :func:`model_features`).
 """
 
@@ -31,6 +31,8 @@ from torch import nn
 
 from nooverfit.data.dataset import Dataset
 from nooverfit.data.split import Split
+from nooverfit.data.tabular import DEFAULT_SCALING
+from nooverfit.data.tensors import network_inputs
 from nooverfit.groups import GroupGap, group_gap, homogeneous_cause
 from nooverfit.imbalance import balance_warnings, class_counts, imbalance
 
@@ -195,6 +197,8 @@ def audit(
     group_split: str = "val",
     group_index: np.ndarray | None = None,
     pool: np.ndarray | None = None,
+    scaling: str = DEFAULT_SCALING,
+    warn_balance: bool = True,
     near: float = 0.1,
     quantile: float = 0.95,
     examples: int = 5,
@@ -213,7 +217,13 @@ def audit(
             training-pool samples of heard groups plus validation); groups present in
             ``split.pool`` count as heard.
         pool: the whole training pool, when ``split.pool`` is a subset drawn from it (a
-            study's training set): the class balance reports both.
+            study's training set): the class balance reports both, and the inputs are
+            filled and scaled with its statistics, as the network trained on them.
+        scaling: the tabular features' encoding the network trained with (a run's
+            ``config.inputs``; default ``"standard"``).
+        warn_balance: whether the warnings include the class-balance ones (default True;
+            a study computes those once, with its per-class scores:
+            :mod:`nooverfit.studies.class_scores`).
         near: near-duplicate threshold as a fraction of the median train-to-train
             nearest-neighbour distance (default 0.1).
         quantile: coverage threshold level of train-to-train distances (default 0.95).
@@ -226,7 +236,8 @@ def audit(
     if group_split not in ("val", "test"):
         raise ValueError(f"group_split must be 'val' or 'test', got {group_split!r}")
     parts = {"train": split.pool, "val": split.val, "test": split.test}
-    inputs = model_inputs(dataset, split.pool)
+    # the network's own inputs (from the whole pool it was trained from), for distances too
+    inputs = model_inputs(dataset, split.pool if pool is None else pool, scaling=scaling)
     feats = inputs.reshape(len(inputs), -1) if features is None else np.asarray(features)
     hashes = sample_hashes(dataset.x)
     # train to train: the calibration of both thresholds
@@ -275,15 +286,16 @@ def audit(
         log.info("groups given without a model: group gaps skipped")
     balance = class_balance(dataset.y, split, dataset.classes, pool=pool)
     report = AuditReport(dataset.name, len(dataset), balance, dups, coverage, gap, ())
-    return replace(report, warnings=audit_warnings(report))
+    return replace(report, warnings=audit_warnings(report, balance=warn_balance))
 
 
-def audit_warnings(report: AuditReport) -> tuple[str, ...]:
-    """One line per problem found (pure: decisions from the numbers in ``report``)."""
+def audit_warnings(report: AuditReport, *, balance: bool = True) -> tuple[str, ...]:
+    """One line per problem found (pure: decisions from the numbers in ``report``); the
+    class-balance ones (:func:`~nooverfit.imbalance.balance_warnings`) only if ``balance``."""
     out: list[str] = []
     b = report.balance
-    # the data's own balance counts even when the training set is a balanced subsample
-    out += balance_warnings(b.train, b.val, b.test, b.classes, pool=b.pool or None)
+    if balance:  # the data's own balance counts even when training on a balanced subsample
+        out += balance_warnings(b.train, b.val, b.test, b.classes, pool=b.pool or None)
     for split in ("val", "test"):
         exact = report.duplicates.count(split, exact=True)
         near_ = report.duplicates.count(split, exact=False)
@@ -314,14 +326,13 @@ def audit_warnings(report: AuditReport) -> tuple[str, ...]:
     return tuple(out)
 
 
-def model_inputs(dataset: Dataset, pool: np.ndarray) -> np.ndarray:
-    """What the model sees: tabular features standardized with training-pool statistics
-    (as :func:`nooverfit.data.prepare` does), images and audio as they are."""
-    x = dataset.x.astype(np.float32)
-    if dataset.kind != "tabular":
-        return x
-    mean, std = x[pool].mean(0), x[pool].std(0)
-    return ((x - mean) / np.where(std > 0, std, 1.0)).astype(np.float32)
+def model_inputs(
+    dataset: Dataset, pool: np.ndarray, *, scaling: str = DEFAULT_SCALING
+) -> np.ndarray:
+    """What the model sees: :func:`~nooverfit.data.tensors.network_inputs`, the function
+    :func:`nooverfit.data.prepare` feeds training with (missing cells filled with the
+    training pool's medians, features scaled by ``scaling`` with its statistics)."""
+    return network_inputs(dataset, pool, scaling=scaling)
 
 
 def _predict(model: nn.Module, x: np.ndarray) -> np.ndarray:

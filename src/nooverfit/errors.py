@@ -9,6 +9,7 @@ code 2. Errors are converted where the input is read, not by widening the CLI's 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 
 class BadInput(ValueError):
@@ -18,6 +19,25 @@ class BadInput(ValueError):
 class OutputExists(FileExistsError, BadInput):
     """An output would replace an earlier one (a run, a source file, a synthesis) the user
     did not ask to replace: the message names it and the option that replaces it."""
+
+
+def check_new(path: Path, *, overwrite: bool, holds: str = "") -> None:
+    """Refuse to write over ``path`` unless ``overwrite``: the one check (and message) of
+    every command that would replace an earlier output (train, pretrain, tune).
+
+    Args:
+        path: the earlier output's file or folder.
+        overwrite: the user's ``--overwrite``.
+        holds: what ``path`` holds, in words (``"an earlier run"``); default: it exists.
+
+    Raises:
+        OutputExists: if ``path`` exists and not ``overwrite``.
+    """
+    if path.exists() and not overwrite:
+        found = f"holds {holds}" if holds else "already exists"
+        raise OutputExists(
+            f"{path} {found}; choose another --out or pass --overwrite to replace it"
+        )
 
 
 _PASSWORD = re.compile(r"(?P<head>[A-Za-z][\w+.-]*://[^:/@\s\[\]]*:)(?P<password>[^@\s]*)(?=@)")

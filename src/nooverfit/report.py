@@ -310,18 +310,20 @@ def ensemble_note(result: StudyResult) -> str:
     return (
         f"{head} Train each other member with the same code, changed as listed "
         f"({'; '.join(others)}), then average their softmax outputs "
-        "(nooverfit.load_study_model does). A change the first's code has no lines for "
-        "(augmentation, mixup, ...) is written out by nooverfit.studies.recipe.recipe("
+        "(nooverfit.load_study_model does). Each member's augmentation is written out below "
+        "the first's code; any other change the first's code has no lines for is written "
+        "out by nooverfit.studies.recipe.recipe("
         "RunConfig.from_dict(results['extras']['ensemble']['configs'][i]), classes=...)."
     )
 
 
 def render(result: StudyResult, figures: dict[str, Figure]) -> str:
     """The report as HTML text."""
+    from nooverfit.config import RunConfig
     from nooverfit.groups import with_homogeneous_cause
     from nooverfit.studies.classic import against
     from nooverfit.studies.evidence import LEVEL, evidence, reading, t_quantile, weakness
-    from nooverfit.studies.recipe import recipe
+    from nooverfit.studies.recipe import ensemble_recipe, recipe
     from nooverfit.studies.select import MARGIN
 
     env = Environment(
@@ -331,14 +333,14 @@ def render(result: StudyResult, figures: dict[str, Figure]) -> str:
         lstrip_blocks=True,
     )
     images = {name: figure_uri(fig) for name, fig in figures.items()}
-    code = recipe(
-        result.recommended.config,
-        classes=len(result.settings.classes) or 2,
-        kind=data_kind(result),
-        data=str(result.settings.data),
-    )
-    names = result.extras.get("ensemble", {}).get("names", [])
+    classes, kind, data = len(result.settings.classes) or 2, data_kind(result), result.settings
+    code = recipe(result.recommended.config, classes=classes, kind=kind, data=str(data.data))
+    kept = result.extras.get("ensemble", {})
+    names, configs = kept.get("names", []), kept.get("configs", [])
     if result.recommended.stage == "ensemble" and names:
+        if len(configs) == len(names):  # each member's augmentation written out too
+            members = [RunConfig.from_dict(c) for c in configs]
+            code = ensemble_recipe(members, names, classes=classes, kind=kind, data=str(data.data))
         code = dataclasses.replace(code, notes=(ensemble_note(result), *code.notes))
     ev = evidence(result)
     # The seed whose diagnosis is put in words: the first with the majority verdict.

@@ -94,13 +94,22 @@ def fit(
     *,
     callbacks: Sequence[Callback] = (),
     optimizer: torch.optim.Optimizer | None = None,
+    keep_best: bool = False,
 ) -> History:
     """Train ``model`` in place on the training subset ``config`` selects.
 
     Loss: ``cross_entropy + l2 / 2 * sum(||W||_F^2)`` (the cross-entropy with
-    ``config.label_smoothing``). With ``config.early_stopping`` the
-    weights of the criterion's best epoch are restored at the end, whether or not it fired;
-    without it the final weights are kept. A NaN or infinite loss ends the run with
+    ``config.label_smoothing``). Which weights ``model`` holds at the end:
+
+    - ``keep_best``: those of the best epoch, the lowest finite ``val_loss`` (the first on
+      ties; :func:`nooverfit.history.best_index`, Keras's ``restore_best_weights``), with
+      or without early stopping;
+    - else with ``config.early_stopping``: those of the criterion's best epoch, whether or
+      not it fired (the same epoch, as its criteria keep the lowest ``val_loss``, first on
+      ties; but a diverged last epoch, which the criterion never sees, is not a candidate);
+    - else the final ones.
+
+    ``History.best_epoch`` names the epoch kept. A NaN or infinite loss ends the run with
     ``stop_reason == "diverged"`` instead of an exception.
 
     Args:
@@ -110,6 +119,8 @@ def fit(
         callbacks: called after every epoch with ``(epoch, logs)``; returning True stops.
         optimizer: used instead of :func:`make_optimizer` when given (e.g. the parameter
             groups of :func:`nooverfit.transfer.prepare`); default None.
+        keep_best: end with the best epoch's weights (default False: the last epoch's, or
+            early stopping's best).
 
     Returns:
         The per-epoch history (train metrics measured in eval mode on clean data).
@@ -143,6 +154,7 @@ def fit(
         k: [] for k in ("loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds")
     }
     best_state: dict[str, torch.Tensor] | None = None
+    best_row, lowest = None, math.inf  # keep_best's: best_index's rule, row by row
     reason = StopReason.COMPLETED
     devices = [device.index or 0] if device.type == "cuda" else []
     # Dropout masks come from the global generator, seeded for the whole run. Unlike
@@ -208,6 +220,10 @@ def fit(
             }
             for k, v in logs.items():
                 rows[k].append(v)
+            if keep_best and math.isfinite(val.loss) and val.loss < lowest:
+                # also on a diverged epoch: its weights are those before the bad batch
+                best_row, lowest = epoch, val.loss
+                best_state = _copy_state(model)
             if diverged or not (math.isfinite(train.loss) and math.isfinite(val.loss)):
                 reason = StopReason.DIVERGED
                 log.warning("run %s diverged at epoch %d", config.label or config.key, epoch)
@@ -215,8 +231,8 @@ def fit(
             stop = False
             if stopper is not None:
                 stop = stopper.update(epoch, val.loss, train.loss)
-                if stopper.best_epoch == epoch:
-                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                if stopper.best_epoch == epoch and not keep_best:
+                    best_state = _copy_state(model)
             if stop and stopper is not None and stopper.stop_reason is not None:
                 reason = stopper.stop_reason
             if any([cb(epoch, logs) for cb in callbacks]) and not stop:
@@ -229,10 +245,18 @@ def fit(
         average.apply()
     best_epoch = len(rows["loss"]) - 1
     # Restore the best weights also after divergence: they are the last finite ones kept.
-    if stopper is not None and best_state is not None:
+    if keep_best and best_state is not None and best_row is not None:
+        model.load_state_dict(best_state)
+        best_epoch = best_row
+    elif stopper is not None and best_state is not None:
         model.load_state_dict(best_state)
         best_epoch = stopper.best_epoch if stopper.best_epoch is not None else best_epoch
     return History.from_columns(rows, stop_reason=reason.value, best_epoch=best_epoch)
+
+
+def _copy_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    """A copy of ``model``'s weights and buffers (kept apart from further training)."""
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
 @torch.no_grad()

@@ -13,21 +13,18 @@ epoch whose weights ``model.pt`` holds.
 
 from __future__ import annotations
 
-import dataclasses
-import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import nn
 
 from nooverfit._io import atomic_save, atomic_write_json
 from nooverfit.config import RunConfig
 from nooverfit.data.tensors import SplitData
-from nooverfit.errors import OutputExists
+from nooverfit.errors import OutputExists, check_new
 from nooverfit.history import History
 from nooverfit.models import network_for
 from nooverfit.train import Callback, fit
@@ -113,10 +110,13 @@ def train_run(
         prepared = transfer_model(source, data, strategy=transfer, seed=config.seed)
         network, extra, optim = prepared.model, prepared.callbacks(), prepared.optimizer(config)
     num_parameters = sum(p.numel() for p in network.parameters() if p.requires_grad)
-    keep = _KeepBest(network)
-    history = fit(network, data, config, callbacks=[*callbacks, *extra, keep], optimizer=optim)
-    best = keep.restore(history, holds_last=config.early_stopping is None)
-    history = dataclasses.replace(history, best_epoch=history.epoch[best])
+    history = fit(
+        network, data, config, callbacks=[*callbacks, *extra], optimizer=optim, keep_best=True
+    )
+    # keep_best: the row of the lowest finite val_loss (History.best's), else the last
+    best = (
+        len(history) - 1 if history.best_epoch is None else history.epoch.index(history.best_epoch)
+    )
     seconds = time.perf_counter() - start
     metrics = {
         "config": config.to_dict(),
@@ -156,47 +156,8 @@ def check_out(out: Path, *, overwrite: bool) -> None:
     """
     if out.exists() and not out.is_dir():
         raise OutputExists(f"--out {out} is a file; expected a folder for the run's files")
-    found = [out / name for name in FILES if (out / name).exists()]
-    if found and not overwrite:
-        raise OutputExists(
-            f"{found[0]} holds an earlier run; choose another --out or pass --overwrite "
-            "to replace it"
-        )
-
-
-class _KeepBest:
-    """A callback that copies the weights of each new lowest-``val_loss`` epoch, so that
-    :meth:`restore` can put the best epoch's weights back after :func:`fit`."""
-
-    def __init__(self, network: nn.Module) -> None:
-        self.network = network
-        self.low = math.inf
-        self.row: int | None = None
-        self.state: dict[str, torch.Tensor] | None = None
-        self._rows = 0
-
-    def __call__(self, epoch: int, logs: dict[str, float]) -> None:
-        val = logs["val_loss"]
-        if math.isfinite(val) and val < self.low:  # best_index's rule: first on ties
-            self.low, self.row = val, self._rows
-            self.state = {k: v.detach().clone() for k, v in self.network.state_dict().items()}
-        self._rows += 1
-
-    def restore(self, history: History, *, holds_last: bool) -> int:
-        """Load the best epoch's weights; return its row in ``history``.
-
-        The best row is :meth:`History.best`'s. A diverged last epoch is not shown to
-        callbacks; when it holds the lowest finite ``val_loss`` and the network still holds
-        its weights (``holds_last``: no early stopping restored others), it is kept.
-        """
-        lowest = history.best()
-        best = history.epoch.index(lowest) if lowest is not None else len(history) - 1
-        if best == len(history) - 1 and best != self.row and holds_last:
-            return best
-        if self.row is not None and self.state is not None:
-            self.network.load_state_dict(self.state)
-            return self.row
-        return best
+    for found in (out / name for name in FILES):
+        check_new(found, overwrite=overwrite, holds="an earlier run")
 
 
 def history_row(history: History, i: int) -> dict[str, float]:

@@ -24,10 +24,11 @@ if TYPE_CHECKING:
     from nooverfit.data.dataset import Dataset
 
 
-def load_run(run: Path, dataset: Dataset) -> tuple[torch.nn.Module, Split, np.ndarray]:
+def load_run(run: Path, dataset: Dataset) -> tuple[torch.nn.Module, Split, np.ndarray, RunConfig]:
     """The model of a ``nooverfit train`` output folder, its split with the training
     indices it was trained on as ``pool`` (``--train-per-class`` trains on a subset; the
-    audit is of that subset), and the whole training pool they were drawn from."""
+    audit is of that subset), the whole training pool they were drawn from (whose
+    statistics filled and scaled its inputs) and its configuration."""
     import numpy as np
 
     from nooverfit.data import Split
@@ -70,7 +71,8 @@ def load_run(run: Path, dataset: Dataset) -> tuple[torch.nn.Module, Split, np.nd
         ) from err
     split = Split.from_dict(metrics["split"])
     train = np.asarray(metrics["split"].get("train", split.pool), dtype=np.int64)
-    return model, Split(pool=train, val=split.val, test=split.test, seed=split.seed), split.pool
+    used = Split(pool=train, val=split.val, test=split.test, seed=split.seed)
+    return model, used, split.pool, config
 
 
 def check_run_data(run: Path, metrics: dict[str, Any], dataset: Dataset) -> None:
@@ -151,9 +153,10 @@ def audit_command(
     dataset = load_dataset(data, **options)
     if groups is not None and dataset.groups is None:
         raise ValueError(f"data set {data!r} has no groups; expected csv:PATH --groups COLUMN")
-    network, pool = None, None
+    network, pool, scaling = None, None, "standard"
     if model is not None:
-        network, split, pool = load_run(model, dataset)
+        network, split, pool, trained = load_run(model, dataset)
+        scaling = trained.inputs  # fed as predict feeds it: the run's own encoding
     else:
         split = split_dataset(dataset, test=opt._size(test), val=opt._size(val), seed=seed)
         if groups is not None:
@@ -169,16 +172,16 @@ def audit_command(
     if space == "features":
         if model is None or network is None:
             raise ValueError("--space features needs --model RUN_DIR (a trained network)")
-        # scaled as the network's inputs were: with the whole training pool's statistics
-        features = model_features(
-            network, model_inputs(dataset, split.pool if pool is None else pool)
-        )
+        # the network's inputs: filled and scaled with the whole training pool's statistics
+        inputs = model_inputs(dataset, split.pool if pool is None else pool, scaling=scaling)
+        features = model_features(network, inputs)
     report = audit(
         dataset,
         split,
         features=features,
         model=network if groups is not None else None,
         pool=pool,
+        scaling=scaling,
         near=near,
         quantile=quantile,
     )

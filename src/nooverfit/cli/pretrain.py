@@ -73,7 +73,7 @@ def pretrain(
     from nooverfit.config import RunConfig
     from nooverfit.data import load_dataset
     from nooverfit.data.split import split_dataset
-    from nooverfit.errors import OutputExists
+    from nooverfit.errors import check_new
     from nooverfit.transfer import (
         PRETEXTS,
         class_subset,
@@ -89,10 +89,7 @@ def pretrain(
         raise ValueError(f"pretext must be one of {', '.join(PRETEXTS)}, got {pretext!r}")
     if out.is_dir():
         raise ValueError(f"--out {out} is a folder; expected a source file path, e.g. source.pt")
-    if out.exists() and not overwrite:
-        raise OutputExists(
-            f"{out} already exists; choose another --out or pass --overwrite to replace it"
-        )
+    check_new(out, overwrite=overwrite)  # before training: nothing lost, no time spent
     contrastive = pretext == "contrastive"
     if temperature is not None and not contrastive:
         raise ValueError("--temperature applies to --pretext contrastive only; drop it")
@@ -129,7 +126,7 @@ def pretrain(
             source = contrastive_pretrain(
                 dataset, config, index=pool, temperature=temperature, device=device
             )
-        source.save(out)
+        source.save(out, overwrite=overwrite)
         console.print(
             f"pretrained {model} on {source.task} ({len(pool)} unlabeled images, "
             f"{source.classes}-d projection); wrote {out}"
@@ -139,7 +136,7 @@ def pretrain(
         dataset = rotation_pretext(dataset, pool)
     with console.status(f"pretraining on {dataset.name} ({len(dataset)} samples)"):
         source = pretrain_source(dataset, config, device=device)
-    source.save(out)
+    source.save(out, overwrite=overwrite)
     console.print(
         f"pretrained {model} on {source.task} ({len(dataset)} samples, "
         f"{source.classes} classes); wrote {out}"

@@ -57,6 +57,10 @@ def tune(
     seed: opt.Seed = 0,
     device: opt.Device = None,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("runs/tune"),
+    overwrite: Annotated[
+        bool,
+        typer.Option("--overwrite", help="Replace another study's results in --out."),
+    ] = False,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print best.json's content only.")
     ] = False,
@@ -64,9 +68,10 @@ def tune(
     """Search L2, dropout, batch norm, augmentation, width/depth, stopping and lr with Optuna.
 
     Run the same command on every machine (same --storage and --study-name) to add workers;
-    run it again to resume. Writes best.json, plots/history.png and plots/importance.png.
+    run it again to resume. Writes best.json, plots/history.png and plots/importance.png;
+    an --out holding another study's results is refused unless --overwrite.
     """
-    from nooverfit.tune import Space, TuneSpec, default_storage
+    from nooverfit.tune import Space, TuneSpec, check_out, default_storage
     from nooverfit.tune import tune as run_tune
 
     if workers < 1:
@@ -93,11 +98,12 @@ def tune(
         pruner=pruner,
         heartbeat_interval=heartbeat,
     )
+    check_out(out, spec, overwrite=overwrite)  # before the banner and any trial
     if as_json:
         console.quiet = True
     banner = f"nooverfit tune: study {study_name!r} with {workers} local worker(s)"
     with TrialLines(spec, banner=banner):
-        result = run_tune(spec, workers=workers, out=out)
+        result = run_tune(spec, workers=workers, out=out, overwrite=overwrite)
     if as_json:
         from nooverfit._io import _jsonable
 

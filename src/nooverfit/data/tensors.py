@@ -85,9 +85,7 @@ def prepare(
     Tabular features are scaled with statistics of the training pool, by ``scaling`` (see
     :mod:`nooverfit.data.tabular`); other kinds are left as they are.
     """
-    x = dataset.x.astype(np.float32, copy=True)
-    if dataset.kind == "tabular":  # missing cells filled from the training pool only
-        x = scale_features(dataset.filled(split.pool), split.pool, scaling)
+    x = network_inputs(dataset, split.pool, scaling=scaling)
     dev = torch.device(device) if device is not None else default_device()
     return SplitData(
         x=torch.as_tensor(x, device=dev),
@@ -95,6 +93,20 @@ def prepare(
         split=split,
         dataset=dataset,
     )
+
+
+def network_inputs(
+    dataset: Dataset, pool: np.ndarray, *, scaling: str = DEFAULT_SCALING
+) -> np.ndarray:
+    """What a network trained on ``dataset`` from the training pool ``pool`` is fed:
+    tabular features with missing cells filled with the pool's medians
+    (:meth:`Dataset.filled`) and scaled by ``scaling`` with the pool's statistics; images
+    and audio as they are. float32, a copy. :func:`prepare` and ``audit --model`` both
+    use it; a saved model's card records the same encoding for ``predict``.
+    """
+    if dataset.kind == "tabular":  # missing cells filled from the training pool only
+        return scale_features(dataset.filled(pool), pool, scaling)
+    return dataset.x.astype(np.float32, copy=True)
 
 
 def load_split(

@@ -10,6 +10,7 @@ nooverfit's ``l2`` is PyTorch's coupled ``weight_decay`` and twice Keras's
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from nooverfit.augmentation_words import audio_pytorch, image_policy_used, image_pytorch
@@ -79,10 +80,69 @@ def recipe(
     )
 
 
+def ensemble_recipe(
+    configs: Sequence[RunConfig],
+    names: Sequence[str],
+    *,
+    classes: int,
+    kind: str = "image",
+    data: str = "digits",
+) -> Recipe:
+    """The code of an ensemble of networks trained as ``configs`` (named ``names``): the
+    first member's whole :func:`recipe`, then for each other member how its training
+    differs (:func:`member_changes`) and the augmentation it trained with, in the lines its
+    own recipe has (or "none"); the notes of every member, each once.
+    """
+    first = recipe(configs[0], classes=classes, kind=kind, data=data)
+    pytorch, keras, notes = [first.pytorch], [first.keras], list(first.notes)
+    changes = member_changes(list(configs))
+    for i, (c, name, change) in enumerate(zip(configs, names, changes, strict=True)):
+        if i == 0:
+            continue
+        head = f"# member {i + 1} ({name}), the code above changed: {change}."
+        lines = pytorch_augmentation(c, kind, data)
+        said = ":" if lines else ": none."
+        pytorch.append("\n".join([f"{head} Its augmentation{said}", *lines]))
+        layers = [f"#{x}" for x in keras_augmentation(c, kind, data)]
+        said = ", first in keras.Sequential:" if layers else ": none."
+        keras.append("\n".join([f"{head} Its augmentation layers{said}", *layers]))
+        notes += [n for n in _notes(c, kind, data) if n not in notes]
+    return Recipe("\n\n".join(pytorch), "\n\n".join(keras), tuple(notes))
+
+
 def _pytorch(c: RunConfig, classes: int, kind: str, data: str) -> str:
     lines = ["import torch", "from torch import nn", ""]
     lines += pytorch_network(c, classes, kind)
     lines += _pytorch_optimizer(c)
+    lines += pytorch_augmentation(c, kind, data)
+    if c.ema:
+        lines += [
+            "from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn",
+            f"average = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn({_number(c.ema)}))",
+            "# after each optimizer.step(): average.update_parameters(model);"
+            " evaluate and keep average.module",
+        ]
+    if c.early_stopping:
+        lines += [
+            "import nooverfit as no  # or your own patience loop",
+            f'stopper = no.EarlyStopping("{c.early_stopping}")',
+            "# each epoch: if stopper.update(epoch, val_loss, train_loss): break;",
+            "# then load the weights saved at stopper.best_epoch",
+        ]
+    if c.cosine:
+        lines += [
+            "# the rate annealed along a half cosine, set once per epoch:",
+            f"schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max={c.epochs})",
+            "# after each epoch: schedule.step()",
+        ]
+    lines.append(f"# train for at most {c.epochs} epochs, batch size {c.batch_size}")
+    return "\n".join(lines)
+
+
+def pytorch_augmentation(c: RunConfig, kind: str, data: str) -> list[str]:
+    """The PyTorch lines of ``c``'s augmentation (the data set's own, cutout, mixup); none
+    without."""
+    lines: list[str] = []
     if c.augment:
         if kind == "image":
             lines += image_pytorch(data, c.augment)
@@ -110,28 +170,7 @@ def _pytorch(c: RunConfig, classes: int, kind: str, data: str) -> str:
             " + (1 - lam) * nn.functional.cross_entropy(logits, yb[perm], reduction='none'))"
             ".mean()",
         ]
-    if c.ema:
-        lines += [
-            "from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn",
-            f"average = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn({_number(c.ema)}))",
-            "# after each optimizer.step(): average.update_parameters(model);"
-            " evaluate and keep average.module",
-        ]
-    if c.early_stopping:
-        lines += [
-            "import nooverfit as no  # or your own patience loop",
-            f'stopper = no.EarlyStopping("{c.early_stopping}")',
-            "# each epoch: if stopper.update(epoch, val_loss, train_loss): break;",
-            "# then load the weights saved at stopper.best_epoch",
-        ]
-    if c.cosine:
-        lines += [
-            "# the rate annealed along a half cosine, set once per epoch:",
-            f"schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max={c.epochs})",
-            "# after each epoch: schedule.step()",
-        ]
-    lines.append(f"# train for at most {c.epochs} epochs, batch size {c.batch_size}")
-    return "\n".join(lines)
+    return lines
 
 
 def _pytorch_optimizer(c: RunConfig) -> list[str]:
@@ -179,11 +218,7 @@ def _keras(c: RunConfig, classes: int, kind: str, data: str) -> str:
             f"is l={_number(keras_l2)}"
         )
     before, network = keras_network(c, classes, kind, reg)
-    lines += [*before, "model = keras.Sequential(["]
-    if c.augment and kind == "image":
-        lines += _keras_image_augment(data, c.augment)
-    elif c.augment and kind != "audio":
-        lines.append(f"    layers.GaussianNoise({_number(0.1 * c.augment)}),")
+    lines += [*before, "model = keras.Sequential([", *keras_augmentation(c, kind, data)]
     lines += [*network, "])"]
     args = f"learning_rate={_number(c.lr)}"
     if c.optimizer == "sgd":
@@ -232,6 +267,16 @@ def _keras(c: RunConfig, classes: int, kind: str, data: str) -> str:
         f"batch_size={c.batch_size}, callbacks=[{', '.join(callbacks)}])"
     )
     return "\n".join(lines)
+
+
+def keras_augmentation(c: RunConfig, kind: str, data: str) -> list[str]:
+    """The Keras layers of ``c``'s augmentation, first in ``keras.Sequential`` (none for
+    audio, nor for cutout and mixup: :func:`_notes` says so)."""
+    if c.augment and kind == "image":
+        return _keras_image_augment(data, c.augment)
+    if c.augment and kind != "audio":
+        return [f"    layers.GaussianNoise({_number(0.1 * c.augment)}),"]
+    return []
 
 
 def _keras_image_augment(data: str, strength: float) -> list[str]:

@@ -326,7 +326,13 @@ def _checks(session: StudySession, found: Findings) -> None:
     measured = np.concatenate([np.setdiff1d(split.pool, used.pool), split.val])
     model = session.model(found.base.config.replace(seed=seed))
     found.extras["audit"] = audit(
-        session.dataset, used, model=model, group_index=measured, pool=split.pool
+        session.dataset,
+        used,
+        model=model,
+        group_index=measured,
+        pool=split.pool,
+        scaling=found.base.config.inputs,  # the baseline network's own inputs
+        warn_balance=False,  # the class-balance warnings are class_scores' (said once)
     ).to_dict()
     # For synthesized data: did each network learn the keywords, or the noise they were
     # mixed with?

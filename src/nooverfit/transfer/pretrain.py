@@ -165,8 +165,19 @@ class Source:
         model.load_state_dict(self.state)
         return model
 
-    def save(self, path: str | Path) -> None:
-        """Write the source atomically; :meth:`load` reads it with ``weights_only=True``."""
+    def save(self, path: str | Path, *, overwrite: bool = False) -> None:
+        """Write the source atomically; :meth:`load` reads it with ``weights_only=True``.
+
+        Args:
+            path: the file to write.
+            overwrite: replace an existing file (default False).
+
+        Raises:
+            OutputExists: if ``path`` exists and not ``overwrite``.
+        """
+        from nooverfit.errors import check_new
+
+        check_new(Path(path), overwrite=overwrite)
         blob = {
             "format": FORMAT,
             "config": self.config.to_dict(),

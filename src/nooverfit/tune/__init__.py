@@ -13,6 +13,7 @@ from nooverfit.tune.objective import Objective, OverfitGuard, TrialRun, train_co
 from nooverfit.tune.result import (
     TrialSummary,
     TuneResult,
+    check_out,
     finalize,
     write_best_report,
     write_outputs,
@@ -22,17 +23,31 @@ from nooverfit.tune.storage import Budget, count_trials, default_storage, open_s
 from nooverfit.tune.workers import TuneSpec, open_study, run_workers, start_workers, work
 
 
-def tune(spec: TuneSpec, *, workers: int = 1, out: str | Path | None = None) -> TuneResult:
+def tune(
+    spec: TuneSpec,
+    *,
+    workers: int = 1,
+    out: str | Path | None = None,
+    overwrite: bool = False,
+) -> TuneResult:
     """Run (or resume) the study with ``workers`` local processes, then test the best once.
 
     Args:
         spec: storage, study, data, search space and budget.
         workers: local worker processes (default 1: this process).
         out: folder for ``best.json``, ``plots/`` and the report (default: nothing written).
+        overwrite: replace another study's results in ``out`` (default False; the same
+            study's are its own to update when it resumes).
 
     Returns:
         The study's best configuration with its single test score.
+
+    Raises:
+        OutputExists: ``out`` holds another study's results and not ``overwrite``
+            (checked before any trial: nothing lost).
     """
+    if out is not None:
+        check_out(Path(out), spec, overwrite=overwrite)
     data = spec.load_data()  # bad data specs fail here, before any worker starts
     run_workers(spec, workers=workers)
     study = open_study(spec)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import warnings
 from collections.abc import Callable
@@ -206,6 +207,31 @@ def write_best_report(
         atomic_write_text(
             paths["report"], render(compared, {**study_figures(compared), **figures})
         )
+
+
+def check_out(out: Path, spec: TuneSpec, *, overwrite: bool) -> None:
+    """Refuse an ``out`` whose ``best.json`` is another study's unless ``overwrite``: the
+    same study (its name and storage) updates its own files when resumed.
+
+    Raises:
+        OutputExists: if ``out`` is a file, or holds another study's results.
+    """
+    from nooverfit.errors import OutputExists, check_new
+
+    if out.exists() and not out.is_dir():
+        raise OutputExists(f"--out {out} is a file; expected a folder for the tuning results")
+    best = out / "best.json"
+    try:
+        found = json.loads(best.read_text(encoding="utf-8")) if best.is_file() else None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        found = None  # unreadable: not this study's, so refused below
+    own = (
+        isinstance(found, dict)
+        and found.get("study_name") == spec.study_name
+        and found.get("storage") == _hide_password(spec.storage)
+    )
+    what = "another study's results" if found is not None else "what is not a study's results"
+    check_new(best, overwrite=overwrite or own, holds=what)
 
 
 def write_outputs(result: TuneResult, study: optuna.Study, data: SplitData, out: Path) -> None:
