@@ -17,8 +17,8 @@ class TabularSet:
         drop: columns that are identifiers or leak the label.
         heldout: never tuned on; reported apart.
         fresh: held out and added only when issue 16's network remedies were frozen, by
-            the session that froze them ("i30", "i34", "i41"): scored once, at the end, never
-            looked at before ("" for the others).
+            the session that froze them ("i30", "i34", "i41", "i46"): scored once, at the
+            end, never looked at before ("" for the others).
     """
 
     name: str
@@ -51,4 +51,11 @@ DATASETS = (
     TabularSet("salaries", "carData", "Salaries", "rank", heldout=True, fresh="i41"),
     TabularSet("beps", "carData", "BEPS", "vote", heldout=True, fresh="i41"),
     TabularSet("cps1985", "AER", "CPS1985", "occupation", heldout=True, fresh="i41"),
+    TabularSet("swisslabor", "AER", "SwissLabor", "participation", heldout=True, fresh="i46"),
+    TabularSet("wells", "carData", "Wells", "switch", heldout=True, fresh="i46"),
+    TabularSet("greene", "carData", "Greene", "decision", heldout=True, fresh="i46"),
+    # price and catch are those of the mode chosen: they leak the label
+    TabularSet(
+        "fishing", "Ecdat", "Fishing", "mode", drop=("price", "catch"), heldout=True, fresh="i46"
+    ),
 )

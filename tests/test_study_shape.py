@@ -2,6 +2,7 @@
 plan's stages, the engine rule, and the study never importing its report."""
 
 import ast
+import dataclasses
 import json
 from pathlib import Path
 
@@ -68,15 +69,22 @@ def test_the_plan_orders_a_studys_stages():
     remedies = stages[0]
     assert isinstance(remedies, plan.RemediesStage)
     # the input encodings and the linear rung only for tabular data, annealing only when
-    # the budget asks, cutout and test-time shifts only for images with a budget that asks
+    # the budget asks, cutout and test-time shifts only for images with a budget that asks,
+    # TabM members and PLR embeddings only on tabular data with a budget that asks
+    off = ("cosine", "cutout", "tta", "members", "periodic")
     assert [name for name, _ in remedies.grids] == [
-        r for r in plan.REMEDIES if r not in ("inputs", "linear", "cosine", "cutout", "tta")
+        r for r in plan.REMEDIES if r not in ("inputs", "linear", *off)
     ]
     tabular = plan.study_stages(baseline, TINY, tabular=True)[0]
     assert isinstance(tabular, plan.RemediesStage)
-    assert [name for name, _ in tabular.grids] == [
-        r for r in plan.REMEDIES if r not in ("cosine", "cutout", "tta")
+    assert [name for name, _ in tabular.grids] == [r for r in plan.REMEDIES if r not in off]
+    asks = dataclasses.replace(TINY, members=(4,), periodic=True)
+    grids = dict(plan.study_stages(baseline, asks, tabular=True)[0].grids)
+    assert [(c.members, c.periodic) for c in grids["members"] + grids["periodic"]] == [
+        (4, False),
+        (1, True),
     ]
+    assert "members" not in dict(plan.study_stages(baseline, asks)[0].grids)
     assert [c.inputs for c in dict(tabular.grids)["inputs"]] == list(TINY.inputs)
     assert [c.weight_decay for c in dict(remedies.grids)["l2"]] == list(TINY.weight_decay)
     # the whole pool: no learning curve over per-class sizes

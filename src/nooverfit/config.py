@@ -23,7 +23,11 @@ LATER_FIELDS: dict[str, object] = {
     "cutout": 0.0,
     "convs": 1,
     "tta": False,
+    "members": 1,
+    "periodic": False,
 }
+#: fields written by :meth:`RunConfig.to_dict` only where they differ from these defaults
+OPTIONAL_FIELDS: dict[str, object] = {"members": 1, "periodic": False}
 #: spreads ``(seed, init)`` pairs apart in :attr:`RunConfig.init_seed` (a prime, so that
 #: no copy of one seed's run starts from another seed's weights)
 INIT_STRIDE = 1_000_003
@@ -103,6 +107,10 @@ class RunConfig:
             (default): the run trains on its labelled subset plus the pool samples the
             study's choice labels with at least this probability
             (:mod:`nooverfit.studies.unlabeled`); the study supplies those data.
+        members: TabM-mini ensemble members in one MLP (default 1: a plain MLP; tabular
+            MLPs, :mod:`nooverfit.tabm`).
+        periodic: PLR embeddings of the features before the MLP (default False;
+            :mod:`nooverfit.tabm`).
     """
 
     model: str = "mlp"
@@ -132,6 +140,8 @@ class RunConfig:
     cutout: float = 0.0
     convs: int = 1
     tta: bool = False
+    members: int = 1
+    periodic: bool = False
 
     def __post_init__(self) -> None:
         if self.model not in FAMILIES:
@@ -160,6 +170,10 @@ class RunConfig:
             raise ValueError(f"cutout must be in [0, 1], got {self.cutout!r}")
         if not isinstance(self.convs, int) or self.convs < 1:
             raise ValueError(f"convs must be an integer >= 1, got {self.convs!r}")
+        if not isinstance(self.members, int) or self.members < 1:
+            raise ValueError(f"members must be an integer >= 1, got {self.members!r}")
+        if (self.members > 1 or self.periodic) and self.model != "mlp":
+            raise ValueError(f"members and periodic need model 'mlp', got {self.model!r}")
         if not isinstance(self.init, int) or self.init < 0:
             raise ValueError(f"init must be an integer >= 0, got {self.init!r}")
         for name in ("train_size", "train_per_class"):
@@ -179,8 +193,11 @@ class RunConfig:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the fields as a plain JSON-serializable dict."""
-        return dataclasses.asdict(self)
+        """Return the fields as a plain JSON-serializable dict (the tabular network
+        fields, :data:`OPTIONAL_FIELDS`, only where set, so that studies without them
+        write what they wrote before)."""
+        fields = dataclasses.asdict(self)
+        return {k: v for k, v in fields.items() if OPTIONAL_FIELDS.get(k, object()) != v}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunConfig:

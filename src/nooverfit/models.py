@@ -303,6 +303,21 @@ def build_model(
                 batchnorm=config.batchnorm,
                 convs=config.convs,
             )
+        elif config.members > 1 or config.periodic:
+            from nooverfit.tabm import tabular_mlp
+
+            net = Network(
+                *tabular_mlp(
+                    math.prod(in_shape),
+                    classes,
+                    width=config.width,
+                    depth=config.depth,
+                    dropout=config.dropout,
+                    batchnorm=config.batchnorm,
+                    members=config.members,
+                    periodic=config.periodic,
+                )
+            )
         else:
             net = mlp(
                 math.prod(in_shape),

@@ -72,6 +72,14 @@ class StudyBudget:
         tta: whether to try test-time shifts (images only; :mod:`nooverfit.shifts`), as a
             remedy, in the joint search (with full augmentation, :func:`~.search.invariant`)
             and as the ensemble stage's untrained twins (:mod:`.shifted`); off in ``quick``.
+        members: TabM-mini member counts tried as a remedy (one MLP holding ``k``
+            members with their own input signs and output layers, :mod:`nooverfit.tabm`;
+            tabular MLPs only); () in every budget: on ``bench/tabular.py``'s design sets
+            (i46) the 4-member network never won validation alone and cost 2-3x the
+            study's CPU through the ``torch.func`` engine.
+        periodic: whether to try PLR embeddings of the features as a remedy (trainable
+            frequencies, :mod:`nooverfit.tabm`); off in every budget, for the same
+            measurement.
     """
 
     epochs: int
@@ -104,6 +112,8 @@ class StudyBudget:
     pseudo: tuple[float, ...] = ()
     cutout: tuple[float, ...] = ()
     tta: bool = False
+    members: tuple[int, ...] = ()
+    periodic: bool = False
 
     def fixed(self) -> StudyBudget:
         """This budget as before issue 21: fixed epochs, no curve following, no halving."""

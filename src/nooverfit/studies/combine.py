@@ -42,6 +42,10 @@ def combine(baseline: RunConfig, chosen: dict[str, RunConfig]) -> list[RunConfig
             merged = merged.replace(depth=0, lr=cfg.lr)
         elif name == "inputs":
             merged = merged.replace(inputs=cfg.inputs)
+        elif name == "members":
+            merged = merged.replace(members=cfg.members)
+        elif name == "periodic":
+            merged = merged.replace(periodic=True)
         elif name == "cosine":
             merged = merged.replace(
                 cosine=True,

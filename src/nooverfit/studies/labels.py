@@ -23,6 +23,8 @@ _LABELS: tuple[tuple[str, Callable[[Any], str]], ...] = (
     ("depth", lambda v: "linear" if v == 0 else f"depth={v}"),
     ("cosine", lambda v: "cosine lr" if v else "constant lr"),
     ("inputs", lambda v: f"inputs {v}"),
+    ("members", lambda v: f"{v} members"),
+    ("periodic", lambda v: "PLR embeddings" if v else "no PLR embeddings"),
     ("convs", lambda v: f"{v} convs per block"),
     ("tta", lambda v: "test-time shifts" if v else "no test-time shifts"),
 )

@@ -38,6 +38,8 @@ REMEDIES = (
     "capacity",
     "linear",
     "inputs",
+    "members",
+    "periodic",
     "cosine",
 )
 
@@ -89,6 +91,13 @@ def remedy_variants(
         "linear": [_linear(b, v) for v in budget.linear] if tabular and b.model == "mlp" else [],
         "inputs": [b.replace(inputs=e, label=f"inputs {e}") for e in budget.inputs]
         if tabular
+        else [],
+        # TabM-mini members in one network, PLR embeddings (tabm.py; tabular MLPs only)
+        "members": [b.replace(members=k, label=f"{k} members") for k in budget.members]
+        if tabular and b.model == "mlp"
+        else [],
+        "periodic": [b.replace(periodic=True, label="PLR embeddings")]
+        if tabular and b.model == "mlp" and budget.periodic
         else [],
     }
     if budget.cosine:

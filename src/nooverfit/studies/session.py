@@ -15,6 +15,7 @@ import logging
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,11 +30,13 @@ from nooverfit.engine import ENGINES, RunResult, run_configs
 from nooverfit.engine.flops import config_flops, training_flops
 from nooverfit.engine.follow import Follow, Judge, Policy
 from nooverfit.engine.sequential import Factory, make_model, run_sequential
+from nooverfit.models import network_for
 from nooverfit.studies.labels import describe
 from nooverfit.studies.result import RunRecord, StageCost, TestScore, Variant
 from nooverfit.studies.select import score
 from nooverfit.studies.store import RunStore
 from nooverfit.studies.transfer_stage import rebuild, run_transfer, strategy_of
+from nooverfit.tabm import functional
 from nooverfit.train import evaluate_test
 
 if TYPE_CHECKING:
@@ -197,15 +200,17 @@ class StudySession:
             return
         todo = missing if self.engine == "sequential" else configs
         policy = Policy(self.follow, judge) if self.follow or judge else None
-        # One batch per input encoding: a batch's runs share the input shape.
-        for inputs in dict.fromkeys(c.inputs for c in todo):
-            batch = [c for c in todo if c.inputs == inputs]
+        # One batch per input encoding: a batch's runs share the input shape; TabM and
+        # PLR networks in batches of their own, fused through torch.func (tabm.py).
+        for inputs, odd in dict.fromkeys((c.inputs, functional(c)) for c in todo):
+            batch = [c for c in todo if c.inputs == inputs and functional(c) == odd]
+            datas = [self.split_data(c) for c in batch]
             run_configs(
                 batch,
-                [self.split_data(c) for c in batch],
+                datas,
                 engine=self.engine,
                 on_result=self._trained,
-                factory=self.factory,
+                factory=self.factory or (partial(network_for, data=datas[0]) if odd else None),
                 policy=policy,
             )
 
