@@ -373,3 +373,18 @@ def test_a_split_by_whole_groups_is_said_in_the_report(tiny_study):
     grouped = [dataclasses.replace(sp, whole_groups=True) for sp in result.splits]
     html = render(dataclasses.replace(result, splits=grouped), {})
     assert 'id="whole-groups"' in html and "never heard in training" in html
+
+
+def test_every_remedy_the_planner_knows_has_its_technique_explained():
+    """TabM-style members and PLR embeddings joined the planner with no explanation, so a
+    report on a study that tried them explained neither."""
+    from nooverfit.studies.plan import REMEDIES
+    from nooverfit.techniques import TRIED_BY, techniques
+
+    assert set(REMEDIES) <= set(TRIED_BY.values())
+    tabular = techniques("tabular", "csv:x.csv", frozenset({"members", "periodic"}))
+    assert set(tabular) == {
+        "Members in one network (tabular data)",
+        "Periodic feature embeddings (tabular data)",
+    }
+    assert not techniques("image", "digits", frozenset({"members", "periodic"}))

@@ -93,6 +93,17 @@ TECHNIQUES = {
         "few, it fits as well as a network with far less to overfit (tried against the "
         "baseline, kept only when it wins on validation; ensembles may also use it)."
     ),
+    "Members in one network (tabular data)": (
+        "One MLP holds k members: each multiplies the inputs by its own fixed random signs "
+        "and has its own output layer, while the hidden layers are shared; the prediction "
+        "is the normalized geometric mean of the members' probabilities: an ensemble within "
+        "about one network's weights (TabM, Gorishniy et al. 2024)."
+    ),
+    "Periodic feature embeddings (tabular data)": (
+        "Each standardized feature becomes cosines and sines of itself at trainable "
+        "frequencies, mapped by a linear layer and a ReLU (PLR, Gorishniy et al. 2022), so "
+        "the network can draw sharp or repeating boundaries along one feature."
+    ),
     "Transfer learning": (
         "Starts from a network trained on a larger related data set and retrains only the "
         "layers that must change (often the input and output layers), so the few training "
@@ -108,6 +119,8 @@ ONLY_FOR = {
     "Data augmentation (tabular data)": "tabular",
     "Input encoding (tabular data)": "tabular",
     "Linear model (tabular data)": "tabular",
+    "Members in one network (tabular data)": "tabular",
+    "Periodic feature embeddings (tabular data)": "tabular",
 }
 
 #: the remedy (``results.json``'s ``remedies[].remedy``) or stage whose trial each
@@ -130,6 +143,8 @@ TRIED_BY = {
     "Smaller capacity": "capacity",
     "Input encoding (tabular data)": "inputs",
     "Linear model (tabular data)": "linear",
+    "Members in one network (tabular data)": "members",
+    "Periodic feature embeddings (tabular data)": "periodic",
     "Transfer learning": "transfer",
 }
 
