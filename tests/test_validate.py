@@ -74,7 +74,7 @@ def test_cli_synthesize_bad_snr_is_one_line_exit_2(tmp_path, snr):
             tmp_path / "o",
             f"--snr={snr}",
         ],
-        match="snr must be",
+        match="--snr must be",
     )
 
 

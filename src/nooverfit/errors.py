@@ -23,7 +23,7 @@ class OutputExists(FileExistsError, BadInput):
 
 def check_new(path: Path, *, overwrite: bool, holds: str = "") -> None:
     """Refuse to write over ``path`` unless ``overwrite``: the one check (and message) of
-    every command that would replace an earlier output (train, pretrain, tune).
+    every command that would replace an earlier output (train, pretrain, tune, synthesize).
 
     Args:
         path: the earlier output's file or folder.

@@ -100,17 +100,18 @@ def check_split_size(name: str, value: Any) -> None:
         raise BadInput(f"{name} must be a fraction in (0, 1) or a count >= 1, got {value!r}")
 
 
-def check_snr(spec: str) -> None:
-    """``--snr LOW:HIGH`` or ``N`` in dB: finite numbers in [-100, 100], LOW <= HIGH."""
+def check_snr(spec: str, shown: str = "snr") -> None:
+    """``--snr LOW:HIGH`` or ``N`` in dB: finite numbers in [-100, 100], LOW <= HIGH
+    (``shown``: the option as the user typed it, ``--snr`` on the command line)."""
     parts = spec.split(":")
     try:
         values = [float(p) for p in parts]
     except ValueError:
         values = []
     if len(parts) > 2 or not values or not all(math.isfinite(v) for v in values):
-        raise BadInput(f"snr must be LOW:HIGH or a number in dB, got {spec!r}")
+        raise BadInput(f"{shown} must be LOW:HIGH or a number in dB, got {spec!r}")
     if not all(-100 <= v <= 100 for v in values) or values[0] > values[-1]:
-        raise BadInput(f"snr must be in [-100, 100] dB with LOW <= HIGH, got {spec!r}")
+        raise BadInput(f"{shown} must be in [-100, 100] dB with LOW <= HIGH, got {spec!r}")
 
 
 def check_device(device: Any) -> None:
@@ -166,7 +167,7 @@ def check_options(command: str = "", **options: Any) -> None:
         elif name in ("test", "val"):
             check_split_size(shown, value)
         elif name == "snr":
-            check_snr(str(value))
+            check_snr(str(value), shown)
         elif name == "device":
             check_device(value)
         elif name in ("source", "pretrained") and isinstance(value, (str, Path)):

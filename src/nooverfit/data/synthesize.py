@@ -18,7 +18,7 @@ import numpy as np
 
 from nooverfit._io import atomic_write_text
 from nooverfit.data.audio_io import NoiseBank, read_wav, sound_files, to_float, write_wav
-from nooverfit.errors import OutputExists
+from nooverfit.errors import check_new
 
 
 def active_region(x: np.ndarray, *, frame: int = 256, threshold_db: float = -30.0) -> np.ndarray:
@@ -260,11 +260,7 @@ def _earlier_outputs(out: Path, *, overwrite: bool) -> list[Path]:
             f"--out {out} holds {len(foreign)} sound files no manifest.csv there lists (e.g. "
             f"{foreign[0]}); expected an empty folder or an earlier synthesis"
         )
-    if manifest.exists() and not overwrite:
-        raise OutputExists(
-            f"{manifest} holds an earlier synthesis; choose another --out or pass --overwrite "
-            "to replace it"
-        )
+    check_new(manifest, overwrite=overwrite, holds="an earlier synthesis")
     return [manifest, *sorted(listed)] if manifest.exists() else []
 
 
