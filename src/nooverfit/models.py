@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from nooverfit.config import RunConfig, check_dropout
+from nooverfit.mlp_layers import hidden_layers
 from nooverfit.seeding import seeded
 
 
@@ -206,18 +207,9 @@ def mlp(
         batchnorm: BatchNorm1d after each hidden Linear (default False).
     """
     check_dropout(dropout)
-    layers: list[nn.Module] = [nn.Flatten()]
-    size = in_features
-    for _ in range(depth):
-        layers.append(nn.Linear(size, width))
-        if batchnorm:
-            layers.append(nn.BatchNorm1d(width))
-        layers.append(nn.ReLU())
-        if dropout > 0:
-            layers.append(nn.Dropout(dropout))
-        size = width
-    layers.append(nn.Linear(size, classes))
-    return Network(*layers)
+    norm = nn.BatchNorm1d if batchnorm else None
+    hidden = hidden_layers(in_features, width, depth, dropout, norm)
+    return Network(nn.Flatten(), *hidden, nn.Linear(width if depth else in_features, classes))
 
 
 def cnn(

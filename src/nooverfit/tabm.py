@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
+from nooverfit.mlp_layers import hidden_layers
+
 if TYPE_CHECKING:
     from nooverfit.config import RunConfig
 
@@ -168,14 +170,9 @@ def tabular_mlp(
     layers.append(nn.Flatten())
     if members > 1:
         layers.append(MemberScaling(size, members))
-    for _ in range(depth):
-        layers.append(nn.Linear(size, width))
-        if batchnorm:
-            layers.append(_MemberBatchNorm(width) if members > 1 else nn.BatchNorm1d(width))
-        layers.append(nn.ReLU())
-        if dropout > 0:
-            layers.append(nn.Dropout(dropout))
-        size = width
+    norm = (_MemberBatchNorm if members > 1 else nn.BatchNorm1d) if batchnorm else None
+    layers += hidden_layers(size, width, depth, dropout, norm)
+    size = width if depth else size
     if members > 1:
         layers += [MemberLinear(size, classes, members), MemberMean()]
     else:
