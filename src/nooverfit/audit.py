@@ -15,7 +15,8 @@
   (:mod:`nooverfit.groups`).
 
 Distances are Euclidean on flattened inputs (tabular features filled and scaled with the
-training pool's statistics, as for training: :func:`model_inputs`), or on any features given
+training pool's statistics, as for training:
+:func:`~nooverfit.data.tensors.network_inputs`), or on any features given
 (e.g. a model's penultimate layer, :func:`model_features`).
 """
 
@@ -237,7 +238,7 @@ def audit(
         raise ValueError(f"group_split must be 'val' or 'test', got {group_split!r}")
     parts = {"train": split.pool, "val": split.val, "test": split.test}
     # the network's own inputs (from the whole pool it was trained from), for distances too
-    inputs = model_inputs(dataset, split.pool if pool is None else pool, scaling=scaling)
+    inputs = network_inputs(dataset, split.pool if pool is None else pool, scaling=scaling)
     feats = inputs.reshape(len(inputs), -1) if features is None else np.asarray(features)
     hashes = sample_hashes(dataset.x)
     # train to train: the calibration of both thresholds
@@ -324,15 +325,6 @@ def audit_warnings(report: AuditReport, *, balance: bool = True) -> tuple[str, .
     if cause is not None:
         out.append(cause.reason)
     return tuple(out)
-
-
-def model_inputs(
-    dataset: Dataset, pool: np.ndarray, *, scaling: str = DEFAULT_SCALING
-) -> np.ndarray:
-    """What the model sees: :func:`~nooverfit.data.tensors.network_inputs`, the function
-    :func:`nooverfit.data.prepare` feeds training with (missing cells filled with the
-    training pool's medians, features scaled by ``scaling`` with its statistics)."""
-    return network_inputs(dataset, pool, scaling=scaling)
 
 
 def _predict(model: nn.Module, x: np.ndarray) -> np.ndarray:

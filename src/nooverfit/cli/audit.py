@@ -139,9 +139,10 @@ def audit_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
 ) -> None:
     """Audit a data set: balance, duplicates and train/test leakage, coverage, group gaps."""
-    from nooverfit.audit import audit, model_features, model_inputs
+    from nooverfit.audit import audit, model_features
     from nooverfit.data import load_dataset, prepare
     from nooverfit.data.split import split_dataset
+    from nooverfit.data.tensors import network_inputs
     from nooverfit.models import network_for
     from nooverfit.train import fit
 
@@ -173,7 +174,7 @@ def audit_command(
         if model is None or network is None:
             raise ValueError("--space features needs --model RUN_DIR (a trained network)")
         # the network's inputs: filled and scaled with the whole training pool's statistics
-        inputs = model_inputs(dataset, split.pool if pool is None else pool, scaling=scaling)
+        inputs = network_inputs(dataset, split.pool if pool is None else pool, scaling=scaling)
         features = model_features(network, inputs)
     report = audit(
         dataset,
