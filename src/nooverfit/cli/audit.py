@@ -33,6 +33,7 @@ def load_run(run: Path, dataset: Dataset) -> tuple[torch.nn.Module, Split, np.nd
 
     from nooverfit.data import Split
     from nooverfit.models import network_for
+    from nooverfit.stale_bias import fold_stale_biases
 
     metrics_path, weights = run / "metrics.json", run / "model.pt"
     if not metrics_path.is_file() or not weights.is_file():
@@ -62,7 +63,7 @@ def load_run(run: Path, dataset: Dataset) -> tuple[torch.nn.Module, Split, np.nd
     else:
         model = network_for(config, dataset)
     try:
-        model.load_state_dict(read_checkpoint(weights, what="weights"))
+        model.load_state_dict(fold_stale_biases(model, read_checkpoint(weights, what="weights")))
     except RuntimeError as err:  # e.g. a column moved into --groups: fewer inputs
         raise ValueError(
             f"{run}'s weights do not fit {dataset.name!r} as loaded now "
