@@ -119,6 +119,7 @@ def audit_command(
             "(image folder = the sub-folder under each class, speech = speaker, keywords = noise)."
         ),
     ] = None,
+    split_by_group: opt.SplitByGroup = False,
     model: Annotated[
         Path | None, typer.Option(help="A nooverfit train output folder (model and split).")
     ] = None,
@@ -152,6 +153,7 @@ def audit_command(
         options["group"] = groups
     if ignore:
         options["ignore"] = ignore
+    options.update(opt.group_options(None, split_by_group))
     dataset = load_dataset(data, **options)
     if groups is not None and dataset.groups is None:
         raise ValueError(f"data set {data!r} has no groups; expected csv:PATH --groups COLUMN")
