@@ -85,15 +85,17 @@ def main() -> None:
     parser.add_argument("--suite", type=Path, default=Path("tests/fixtures/curves"))
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--wrong", action="store_true", help="list the corpus's wrong runs")
+    parser.add_argument("--parts", default="", help="comma-separated parts (default: all)")
     args = parser.parse_args()
     score_suite(args.suite)
     if (args.corpus / "manifest.jsonl").exists():
-        score_corpus(args.corpus, show_wrong=args.wrong)
+        only = tuple(args.parts.split(",")) if args.parts else ()
+        score_corpus(args.corpus, show_wrong=args.wrong, only=only)
     else:
         print(f"no corpus at {args.corpus}; build it with bench/make_log_corpus.py")
 
 
-def score_corpus(root: Path, *, show_wrong: bool = False) -> None:
+def score_corpus(root: Path, *, show_wrong: bool = False, only: tuple[str, ...] = ()) -> None:
     """Accuracy, onset error and confusion matrix of each part of the corpus."""
     records = [
         json.loads(line)
@@ -112,7 +114,7 @@ def score_corpus(root: Path, *, show_wrong: bool = False) -> None:
         "fresh",
         *(f"fresh{k}" for k in range(2, 12)),
     )
-    for part in parts:
+    for part in [p for p in parts if not only or p in only]:
         runs = [r for r in records if r["part"] == part and r["label"] is not None]
         left_out = sum(r["part"] == part and r["label"] is None for r in records)
         if not runs:

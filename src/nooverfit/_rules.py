@@ -86,6 +86,7 @@ from nooverfit._curves import MIN_EPOCHS
 from nooverfit._divergence import collapsed, diverged
 from nooverfit._metrics import decision_curves, pick_metric
 from nooverfit._metrics import gap as metric_gap
+from nooverfit._penalty_free import error_history
 from nooverfit.diagnosis import Diagnosis, Evidence, Verdict
 from nooverfit.history import History, best_index, onset_index
 
@@ -170,9 +171,7 @@ def diagnose(history: History, *, metric: str | None = None) -> Diagnosis:
         verdict = Verdict.OVERFITTING
     elif _still_falling(ev) and _accuracy_follows(history, metric, ev):
         verdict = Verdict.STILL_IMPROVING
-    elif _underfit(
-        ev, _weak_metric(history, metric) if _has_train_metric(history, metric) else None
-    ):
+    elif _underfit_any(history, metric, ev):
         verdict = Verdict.UNDERFITTING
     else:
         verdict = Verdict.GOOD_FIT
@@ -186,6 +185,8 @@ def _still_falling(ev: Evidence) -> bool:
     epoch-to-epoch noise (a noisy flat curve whose line happens to tilt down is not)."""
     last = max(1, len(ev.val) - 1)
     near_end = max(int(np.argmin(ev.val)), ev.best) >= last * (1 - NEAR_END)
+    # or the last evaluation sits above the minimum by less than the curve's own noise
+    near_end = near_end or bool(ev.extra["end_in_noise"])
     return ev.tail_drop > STILL and near_end and ev.extra["significance"] >= SIGNIFICANT
 
 
@@ -204,6 +205,20 @@ def _accuracy_follows(history: History, metric: str | None, ev: Evidence) -> boo
         if np.isfinite(acc).all() and acc.size >= MIN_EPOCHS:
             return cv.tail_clearance(1 - acc) >= FOLLOWS
     return True
+
+
+def _underfit_any(history: History, metric: str | None, ev: Evidence) -> bool:
+    """The underfitting test on the training accuracy where logged; else on a
+    penalty-free error metric logged beside the loss (:mod:`nooverfit._penalty_free`:
+    Keras's L2 term makes both losses fall as the weights shrink), else on the loss."""
+    if _has_train_metric(history, metric):
+        return _underfit(ev, _weak_metric(history, metric))
+    errors = error_history(history)
+    if errors is not None:
+        _, train_raw, val_raw = decision_curves(errors, None)
+        if np.isfinite(val_raw).sum() >= MIN_EPOCHS:
+            return _underfit(_evidence(errors, None, train_raw, val_raw), None)
+    return _underfit(ev, None)
 
 
 def _underfit(ev: Evidence, weak: bool | None) -> bool:
@@ -359,6 +374,7 @@ def _evidence(
         metric_gap=metric_gap,
         extra={
             "significance": significance,
+            "end_in_noise": float(cv.end_in_noise(v_raw)),
             "train_points": float(real.size),
             "val_first": float(v_raw[0]) if n else math.nan,
             "val_low": float(np.min(v_raw)) if n else math.nan,
