@@ -59,6 +59,7 @@ LOGS = {
     # i50 (design2, fresh8)
     "end_in_noise_still_improving_lightning_tb": "end_in_noise_still_improving_lightning_tb",
     "penalty_underfit_mae_keras": "penalty_underfit_mae_keras/training.log",
+    "jumping_unfitted_hf": "jumping_unfitted_hf/trainer_state.json",
 }
 
 

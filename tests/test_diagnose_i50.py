@@ -11,6 +11,7 @@ from _real_logs import label, load
 from nooverfit import _curves as cv
 from nooverfit import diagnose
 from nooverfit._penalty_free import error_history
+from nooverfit._turning import fits_samples
 from nooverfit.diagnosis import Verdict
 from nooverfit.history import History
 
@@ -73,3 +74,43 @@ def test_a_metric_that_is_the_loss_itself_adds_nothing():
         {"loss": loss, "val_loss": [v + 0.1 for v in loss], "mae": loss, "val_mae": loss}
     )
     assert error_history(h) is None
+
+
+def test_validation_jumping_while_training_misses_its_samples_is_a_failed_run():
+    """HF, cancer at SGD lr 10 (design): validation jumps 5x per evaluation and its
+    accuracy falls back to 39 % twice; the training cross-entropy (1.4 nats) bounds the
+    training accuracy below zero: weights thrown around, as labelled."""
+    h = load("jumping_unfitted_hf")
+    assert not fits_samples(h, np.asarray(h.loss, dtype=float))
+    d = diagnose(h)
+    assert d.verdict is Verdict.DIVERGING
+    assert "jumps" in d.explanation
+    assert label("jumping_unfitted_hf")["verdict"] == "diverging"
+
+
+def _memorizer(with_accuracy: bool) -> History:
+    """A classifier that fits its training samples (loss 0.02, accuracy 99 %) while its
+    validation loss, on a few samples it gets confidently wrong, doubles and halves
+    between evaluations around a rising level."""
+    n = 24
+    train = list(np.geomspace(0.6, 0.02, n))
+    val = [(0.3 + 0.02 * i) * (2.2 if i % 2 else 1.0) for i in range(n)]
+    columns = {"loss": train, "val_loss": val, "val_accuracy": [0.9] * n}
+    if with_accuracy:
+        columns["accuracy"] = list(np.linspace(0.8, 0.99, n))
+    return History.from_columns(columns)
+
+
+def test_validation_jumping_while_the_network_fits_its_samples_is_not_divergence():
+    """The turning rule's guard, applied to the jump rule too (i50): a network that gets
+    90 % of its training samples right (logged accuracy, or the bound from its training
+    cross-entropy) swings in its confident mistakes on a small validation set."""
+    for with_accuracy in (True, False):
+        h = _memorizer(with_accuracy)
+        assert fits_samples(h, np.asarray(h.loss, dtype=float))
+        assert diagnose(h).verdict is not Verdict.DIVERGING
+    # a regression log carries no count of samples right: the guard never applies
+    bare = History.from_columns(
+        {"loss": _memorizer(False).loss, "val_loss": _memorizer(False).val_loss}
+    )
+    assert not fits_samples(bare, np.asarray(bare.loss, dtype=float))

@@ -15,7 +15,9 @@ The rules, in order:
    (exploding); training and validation both swing by more than 10 % per logged point
    (in log space, beyond their trend; or validation alone by 20 %) without getting
    lower, training near validation; validation jumps back and
-   forth by ``VAL_SWING`` per evaluation, grows over ``EXPLODE`` (30) times its minimum,
+   forth by ``VAL_SWING`` per evaluation (unless a classifier gets 90 % of its training
+   samples right, by its accuracy or its loss's bound: i50), grows over ``EXPLODE`` (30)
+   times its minimum,
    or sits over 100x a training loss that never fell; or the run **collapsed**: accuracy
    stuck in the second half while the training loss sits far above the chance-level loss
    of a constant predictor (``max(ln 2, 2 ln(1 / accuracy))``: saturated outputs, not a
@@ -58,7 +60,8 @@ The rules, in order:
 4. **still_improving** - the validation loss fell more than ``STILL`` (2 %) over the last
    third of the run (least-squares line), by at least ``SIGNIFICANT`` standard errors of
    that line (the curve's own noise), and is lowest within the last ``NEAR_END`` (5 %) of
-   the run; a network whose training accuracy stayed under 0.75 must also show its
+   the run, or ends above its minimum by less than its own point-to-point noise; a
+   network whose training accuracy stayed under 0.75 must also show its
    accuracy error falling by ``FOLLOWS`` residual standard deviations over that third.
 5. **underfitting** - the training metric (accuracy-like, in [0, 1]) stayed below 0.75
    (however the loss moved: Keras logs its L2 term in both losses, which fall as the
@@ -66,7 +69,8 @@ The rules, in order:
    loss and validation by less than its own best level, and training (the median of its
    later half) stayed above half the best validation loss; a training loss logged fewer
    than three times shows no fall, and validation must then have fallen by less than a
-   tenth of its best below its first value.
+   tenth of its best below its first value. Without an accuracy, an error metric logged
+   beside the loss (``mae`` beside MSE: no penalty in it) is read instead of the loss.
 6. **good_fit** - otherwise.
 
 The best epoch and the onset are :func:`~nooverfit.history.best_index` and
