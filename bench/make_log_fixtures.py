@@ -212,11 +212,6 @@ CORPUS: dict[str, str] = {
     # thrown between 0.73 and 2.28 (33 % per evaluation) while its median falls 21 %: a
     # fall smaller than the swing is no progress
     "mae_thrashing_keras": "10054_keras_steps_diverging",
-    # i50: Lightning TensorBoardLogger, MAE regression validated every second epoch
-    # (fresh8): validation falls 0.96 -> 0.495 and ends at 0.5006, 1 % above its minimum
-    # one evaluation before, less than the curve's own point-to-point noise: still
-    # improving (the test curve falls 13 % over its last third)
-    "end_in_noise_still_improving_lightning_tb": "10068_lightning_tb_steps_underfitting",
     # i50: Keras, MSE regression, a 2-unit network under an L2 weight of 0.3 (design2):
     # both losses hold the penalty and fall 2.6 -> 0.8 as the weights shrink, while the
     # logged MAE (no penalty) stands still after the first epoch: underfitting

@@ -56,8 +56,7 @@ LOGS = {
     "mae_thrashing_keras": "mae_thrashing_keras/training.log",
     "thrown_around_short_lightning": "thrown_around_short_lightning",
     "thrown_around_lightning": "thrown_around_lightning",
-    # i50 (design2, fresh8)
-    "end_in_noise_still_improving_lightning_tb": "end_in_noise_still_improving_lightning_tb",
+    # i50 (design, design2)
     "penalty_underfit_mae_keras": "penalty_underfit_mae_keras/training.log",
     "jumping_unfitted_hf": "jumping_unfitted_hf/trainer_state.json",
 }

@@ -112,7 +112,6 @@ HALVABLE = sorted(
         "thrown_out_keras",
         "thrown_out_logged_once_hf",
         "thrown_around_lightning",  # (see SPARSER below)
-        "end_in_noise_still_improving_lightning_tb",  # (see SPARSER below)
     }
 )
 
@@ -137,18 +136,9 @@ def test_logging_every_second_epoch_keeps_the_verdict(name):
 # the swing).
 # So is the run thrown around (12 evaluations, validation alternating by a fifth): every
 # second value alone barely turns (aliasing), in both thinnings.
-# Known limit, left visible (i50): the MAE run that ends within its noise of its minimum
-# keeps 6 of 12 evaluations, 3 in its last third: a t statistic on one degree of freedom
-# no longer clears 2 standard errors (the still-improving test's sqrt(2) weakness; the
-# labels read the test curve with the same statistic).
 SPARSER = sorted(
     set(LOGS)
-    - {
-        "frozen_after_blow_up_tensorboard",
-        "mae_thrashing_keras",
-        "thrown_around_lightning",
-        "end_in_noise_still_improving_lightning_tb",
-    }
+    - {"frozen_after_blow_up_tensorboard", "mae_thrashing_keras", "thrown_around_lightning"}
 )
 
 

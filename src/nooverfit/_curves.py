@@ -196,27 +196,6 @@ def tail_clearance(x: np.ndarray) -> float:
     return float(-slope * (len(tail) - 1) / spread)
 
 
-def end_in_noise(x: np.ndarray) -> bool:
-    """Whether the last value of ``x`` lies within the curve's own point-to-point noise of
-    the lowest value of its last third (at least 5 points): a last evaluation a little
-    above the minimum, by less than the noise, is no turn (a falling noisy curve ends
-    above its lowest point about half the time). The noise is read from the second
-    differences (their median absolute value over ``NOISE_MAD``, a standard deviation for
-    Gaussian noise), which a trend does not lift and a single bend barely moves: a smooth
-    curve that flattened has no noise to hide its turn in. A ratio of the curve to its
-    own noise: no scale involved."""
-    tail = last_third(x, 5)
-    if len(tail) < 5 or not np.isfinite(tail).all():
-        return False
-    noise = float(np.median(np.abs(np.diff(tail, 2)))) / NOISE_MAD
-    return bool(tail[-1] - float(np.min(tail)) <= noise)
-
-
-#: Median absolute second difference of Gaussian noise, in its standard deviations
-#: (``0.674 * sqrt(6)``).
-NOISE_MAD = 1.65
-
-
 def column(history: History, name: str) -> np.ndarray:
     """The column ``name`` as floats (NaN for a missing value), all NaN when absent."""
     if name in ("loss", "accuracy", "val_loss", "val_accuracy") or name in history.extras:

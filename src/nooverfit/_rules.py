@@ -60,8 +60,7 @@ The rules, in order:
 4. **still_improving** - the validation loss fell more than ``STILL`` (2 %) over the last
    third of the run (least-squares line), by at least ``SIGNIFICANT`` standard errors of
    that line (the curve's own noise), and is lowest within the last ``NEAR_END`` (5 %) of
-   the run, or ends above its minimum by less than its own point-to-point noise; a
-   network whose training accuracy stayed under 0.75 must also show its
+   the run; a network whose training accuracy stayed under 0.75 must also show its
    accuracy error falling by ``FOLLOWS`` residual standard deviations over that third.
 5. **underfitting** - the training metric (accuracy-like, in [0, 1]) stayed below 0.75
    (however the loss moved: Keras logs its L2 term in both losses, which fall as the
@@ -189,8 +188,6 @@ def _still_falling(ev: Evidence) -> bool:
     epoch-to-epoch noise (a noisy flat curve whose line happens to tilt down is not)."""
     last = max(1, len(ev.val) - 1)
     near_end = max(int(np.argmin(ev.val)), ev.best) >= last * (1 - NEAR_END)
-    # or the last evaluation sits above the minimum by less than the curve's own noise
-    near_end = near_end or bool(ev.extra["end_in_noise"])
     return ev.tail_drop > STILL and near_end and ev.extra["significance"] >= SIGNIFICANT
 
 
@@ -378,7 +375,6 @@ def _evidence(
         metric_gap=metric_gap,
         extra={
             "significance": significance,
-            "end_in_noise": float(cv.end_in_noise(v_raw)),
             "train_points": float(real.size),
             "val_first": float(v_raw[0]) if n else math.nan,
             "val_low": float(np.min(v_raw)) if n else math.nan,
