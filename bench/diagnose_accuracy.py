@@ -14,7 +14,8 @@ on data sets and optimizers the corpus never had, each built after the rules wer
 changed: ``make_log_corpus.py --part fresh4``; ``fresh5`` also has Lightning's
 TensorBoardLogger, Adadelta, RAdam and runs of 4 to 400 epochs; ``fresh7`` ASGD, Rprop,
 Nesterov SGD, validation every third epoch and runs of 7 to 250 epochs on four new data
-sets; ``fresh8`` a bag-of-words set, 4 % positives, MAE regression, 3 to 500 epochs),
+sets; ``fresh8`` a bag-of-words set, 4 % positives, MAE regression, 3 to 500 epochs;
+``fresh12`` Lion, LAMB, Adafactor and warm-up cosine, linear or step rate schedules),
 with a confusion matrix per part. Labels follow the principles of
 ``bench/_corpus_labels.py`` (runs that fit none are left out and counted). The labelled
 onset is the 5-point moving-average minimum of the validation curve, moved to its lowest
