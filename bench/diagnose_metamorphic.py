@@ -3,9 +3,10 @@
 For every labelled run of each corpus part, the log is read as ``nooverfit diagnose``
 reads it, transformed in a way that must not change the verdict, and diagnosed again:
 
-- ``scale x0.1`` / ``scale x10``: every loss multiplied by a constant (regression runs
-  only: a classifier's cross-entropy is read against the loss of guessing, an absolute
-  level that a scaled loss no longer has);
+- ``scale x0.1`` / ``scale x10`` / ``scale x100``: every loss (and error metric) of every
+  run multiplied by a constant, classifiers' too (issue 15: a loss summed over samples or
+  scaled must not change the verdict; until i55 only regression runs were scaled, which
+  hid the classifiers' flips to ``diverging``);
 - ``+penalty``: a constant added to the training loss (5 % of the lowest validation loss,
   an L2 term as Keras adds it);
 - ``every 2nd epoch``: every second evaluation's row dropped, counting back from the last
@@ -148,6 +149,7 @@ def main() -> None:
     transforms: dict[str, Callable[[History], History]] = {
         "scale x0.1": lambda h: scaled(h, 0.1),
         "scale x10": lambda h: scaled(h, 10.0),
+        "scale x100": lambda h: scaled(h, 100.0),
         "+penalty": penalized,
         "every 2nd epoch": halved,
         "every 2nd eval": fewer_evaluations,
@@ -166,8 +168,6 @@ def main() -> None:
             before = diagnose(h).verdict.value
             results: dict[str, str] = {}
             for name, transform in transforms.items():
-                if name.startswith("scale") and r["kind"] != "reg":
-                    continue
                 least = 12 if name == "every 3rd eval" else 8
                 if name.startswith("every") and sum(v == v for v in h.val_loss) < least:
                     continue  # too short to thin out

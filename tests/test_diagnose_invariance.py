@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 
 from nooverfit import diagnose
+from nooverfit.diagnosis import Verdict
+from nooverfit.history import History
 from nooverfit.logs import read_log
 
 I53 = Path(__file__).parent / "fixtures" / "logs" / "i53"
@@ -67,3 +69,59 @@ def test_per_step_and_per_epoch_logs_of_one_run_read_the_same(tmp_path, mode):
     assert by_step.best() == by_epoch.best()
     assert by_step.loss == pytest.approx(by_epoch.loss, rel=1e-5)  # each epoch's own steps
     assert diagnose(by_step).verdict is diagnose(by_epoch).verdict
+
+
+# --- the loss level against ln K is no evidence where the accuracy shows learning -------
+
+
+def test_a_summed_cross_entropy_with_an_accuracy_that_moves_is_overfitting():
+    """BCE with ``reduction="sum"``: validation loss 185 at best (epoch 5), then a steady
+    climb to 1000, validation accuracy about 0.8 and still moving. A sum is far above the
+    0.69 nats of a constant predictor, yet that says nothing: a textbook overfit."""
+    h = read_log(I53 / "tb_sum_reduction")
+    assert np.nanmin(h.val_loss) > 100
+    d = diagnose(h)
+    assert d.verdict is Verdict.OVERFITTING
+    assert d.best_epoch == 5
+    assert "saturated" not in d.explanation
+
+
+def test_a_keras_log_scaled_by_100_keeps_its_verdict():
+    """The reviewer's Keras moons run with every loss multiplied by 100: the accuracy
+    rose from 0.65 to 1.0 on training, so the verdict and epochs stay the original's."""
+    original = diagnose(read_log(I53 / "k_moons_of.csv"))
+    scaled = diagnose(read_log(I53 / "k_moons_of__x100.csv"))
+    assert original.verdict is Verdict.OVERFITTING
+    assert (scaled.verdict, scaled.best_epoch, scaled.onset_epoch) == (
+        original.verdict,
+        original.best_epoch,
+        original.onset_epoch,
+    )
+
+
+def _classifier(epochs: int = 60, *, overfit: bool = True) -> History:
+    """A classifier's mean cross-entropy curves and accuracies (a hand-made reference)."""
+    e = np.arange(epochs, dtype=float)
+    train = 0.69 * np.exp(-e / 8) + 0.01
+    val = 0.69 * np.exp(-e / 6) + 0.3 + (0.004 * (e - 20).clip(0) if overfit else 0.0)
+    acc = 1 - 0.5 * np.exp(-e / 6)
+    val_acc = 0.85 - 0.35 * np.exp(-e / 5) + 0.005 * np.sin(e)
+    return History.from_columns(
+        {"loss": train, "val_loss": val, "accuracy": acc, "val_accuracy": val_acc}
+    )
+
+
+@pytest.mark.parametrize("overfit", [True, False])
+@pytest.mark.parametrize(("train_scale", "val_scale"), [(100, 100), (1e4, 1e4), (32, 400)])
+def test_scaled_or_summed_losses_of_a_learning_classifier_keep_the_verdict(
+    overfit, train_scale, val_scale
+):
+    """Every loss times a constant, or summed over batches of 32 and a validation set of
+    400 (``reduction="sum"``): the accuracies rose, so the verdict is the mean's."""
+    h = _classifier(overfit=overfit)
+    columns = {n: list(h.column(n)) for n in ("loss", "val_loss", "accuracy", "val_accuracy")}
+    columns["loss"] = [train_scale * v for v in columns["loss"]]
+    columns["val_loss"] = [val_scale * v for v in columns["val_loss"]]
+    expected = diagnose(h).verdict
+    assert expected is Verdict.OVERFITTING  # (a rise, or the accuracy gap when flat)
+    assert diagnose(History.from_columns(columns)).verdict is expected
