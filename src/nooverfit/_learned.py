@@ -25,6 +25,8 @@ from nooverfit.history import History
 #: samples) that only a network that learned makes (saturated outputs hold the share
 #: they jumped to).
 ROSE = 0.1
+#: Training accuracy (its later half's median) of a network that gets every sample right.
+FITS = 0.999
 #: Spread of the validation accuracy over its later half (a share of samples) beyond
 #: which the decisions still move: saturated outputs freeze them.
 MOVING = 0.01
@@ -32,7 +34,8 @@ MOVING = 0.01
 
 def accuracy_learned(history: History) -> bool:
     """Whether a logged accuracy (training or validation, in [0, 1]) shows the network
-    learned: it rose by ``ROSE`` from its lowest value to its later half's median, or
+    learned: it rose by ``ROSE`` from its lowest value after the first evaluation to its
+    later half's median, which still moves (or, in training, sits at ``FITS``), or
     (validation) it stayed above 0.5 at every evaluation while its later half still moves
     by more than ``MOVING``. ``False`` without an accuracy (a regression log, or one
     that logs the loss only): the loss level is then all there is to read."""
@@ -42,7 +45,11 @@ def accuracy_learned(history: History) -> bool:
         if acc.size < MIN_EPOCHS:
             continue
         late = acc[acc.size // 2 :]
-        if float(np.median(late)) - float(acc.min()) >= ROSE:
+        # risen from its lowest after the first evaluation (saturating outputs jump in
+        # their first epoch, then freeze: a later half that moves, or a training set all
+        # right, is a network still answering its inputs)
+        moves = np.ptp(late) > 0 or (not prefix and float(np.median(late)) >= FITS)
+        if float(np.median(late)) - float(acc[1:].min()) >= ROSE and moves:
             return True
         if prefix and acc.min() > 0.5 and np.ptp(late) > MOVING:
             return True
