@@ -125,3 +125,31 @@ def test_scaled_or_summed_losses_of_a_learning_classifier_keep_the_verdict(
     expected = diagnose(h).verdict
     assert expected is Verdict.OVERFITTING  # (a rise, or the accuracy gap when flat)
     assert diagnose(History.from_columns(columns)).verdict is expected
+
+
+# --- a constant penalty on the training loss ----------------------------------------------
+
+
+def test_a_constant_added_to_a_keras_mae_training_loss_keeps_overfitting():
+    """The reviewer's Keras MAE run (friedman1) with 1 added to every training loss: the
+    training loss now sits above validation, but the ``mae`` column beside it holds no
+    penalty and shows the memorization: overfitting, as the original."""
+    original = diagnose(read_log(I53 / "k_friedman_mae_of.csv"))
+    penalized = diagnose(read_log(I53 / "k_friedman_mae_of__plus1.csv"))
+    assert original.verdict is Verdict.OVERFITTING
+    assert (penalized.verdict, penalized.best_epoch) == (original.verdict, original.best_epoch)
+
+
+@pytest.mark.parametrize("penalty", [0.1, 1.0, 10.0])
+def test_a_penalty_on_the_training_loss_beside_a_logged_error_keeps_the_verdict(penalty):
+    """A regression whose training MAE falls to a tenth of validation's while validation
+    drifts up a little (memorization); a constant of any size on the training loss alone,
+    with ``mae``/``val_mae`` logged, leaves the verdict alone."""
+    e = np.arange(80, dtype=float)
+    train = 0.6 * np.exp(-e / 3) + 0.05  # flat once validation turns: no widening gap
+    val = 0.45 * np.exp(-e / 6) + 0.5 + 0.001 * (e - 15).clip(0)
+    columns = {"loss": train, "mae": train, "val_loss": val, "val_mae": val}
+    expected = diagnose(History.from_columns(columns)).verdict
+    assert expected is Verdict.OVERFITTING
+    penalized = columns | {"loss": train + penalty}
+    assert diagnose(History.from_columns(penalized)).verdict is expected
