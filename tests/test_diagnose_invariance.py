@@ -9,10 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from _real_logs import LOGS, load
 from nooverfit import diagnose
+from nooverfit._learned import accuracy_learned
 from nooverfit.diagnosis import Verdict
 from nooverfit.history import History
 from nooverfit.logs import read_log
+from test_diagnose_metamorphic import transformed
 
 I53 = Path(__file__).parent / "fixtures" / "logs" / "i53"
 
@@ -153,3 +156,23 @@ def test_a_penalty_on_the_training_loss_beside_a_logged_error_keeps_the_verdict(
     assert expected is Verdict.OVERFITTING
     penalized = columns | {"loss": train + penalty}
     assert diagnose(History.from_columns(penalized)).verdict is expected
+
+
+# The gap read from the ln 2 bound on a training cross-entropy is scale-bound by design
+# (test_diagnose_metamorphic's BOUND_GAP): a loss 1000x larger bounds nothing.
+LEARNED = [
+    n
+    for n in sorted(LOGS)
+    if n not in {"gap_from_loss_bound_hf", "gap_from_loss_bound_tensorboard"}
+    and accuracy_learned(load(n))
+]
+
+
+@pytest.mark.parametrize("name", LEARNED)
+def test_real_runs_whose_accuracy_learned_keep_their_verdict_with_larger_losses(name):
+    """Every loss multiplied by 10, 100 or 1000 (a sum over samples, a scaled loss): a
+    real run whose accuracy shows it learned keeps its verdict."""
+    h = load(name)
+    expected = diagnose(h).verdict
+    for scale in (10.0, 100.0, 1000.0):
+        assert diagnose(transformed(h, scale=scale)).verdict is expected, scale

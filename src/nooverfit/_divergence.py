@@ -153,7 +153,7 @@ def _ran_away(history: History, train: np.ndarray, val: np.ndarray) -> str:
         elif np.isfinite(cv.accuracy(history, "accuracy", "val_")).any():
             # a classifier's cross-entropy: each training mistake costs at least ln 2
             # nats, so a mean of t2 bounds the training accuracy by 1 - t2 / ln 2
-            unfitted = 1 - t2 / math.log(2) < 0.9
+            unfitted = 1 - t2 / math.log(2) < 0.9 and not accuracy_learned(history)
         else:  # training fell by little against the validation level (scale- and
             # penalty-free: a difference of training losses over a validation loss)
             unfitted = float(np.max(t[:3])) - t2 < 0.5 * v2

@@ -6,7 +6,8 @@ Pure and deterministic: a :class:`~nooverfit.history.History` in, a frozen
 losses by a constant, adding a constant penalty to the training loss (Keras adds its L2
 penalty there), or logging every second epoch leaves the verdict alone. The only absolute
 level used is the chance-level cross-entropy, for classification logs with an accuracy
-(a loss scaled across that level is no longer a mean cross-entropy).
+(a loss scaled across that level is no longer a mean cross-entropy), and not where that
+accuracy shows learning (:mod:`nooverfit._learned`: a summed or scaled loss; i55).
 The rules, in order:
 
 1. **diverging** - the run recorded a divergence; a loss is infinite, ends in NaN or
