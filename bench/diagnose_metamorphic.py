@@ -3,11 +3,12 @@
 For every labelled run of each corpus part, the log is read as ``nooverfit diagnose``
 reads it, transformed in a way that must not change the verdict, and diagnosed again:
 
-- ``scale x0.1`` / ``scale x10``: every loss multiplied by a constant (regression runs
-  only: a classifier's cross-entropy is read against the loss of guessing, an absolute
-  level that a scaled loss no longer has);
+- ``scale x0.1`` / ``scale x10`` / ``scale x100``: every loss (and error metric) of every
+  run multiplied by a constant, classifiers' too (issue 15: a loss summed over samples or
+  scaled must not change the verdict; until i55 only regression runs were scaled, which
+  hid the classifiers' flips to ``diverging``);
 - ``+penalty``: a constant added to the training loss (5 % of the lowest validation loss,
-  an L2 term as Keras adds it);
+  an L2 term as Keras adds it); ``+penalty x1``: as large as that loss (an auxiliary term);
 - ``every 2nd epoch``: every second evaluation's row dropped, counting back from the last
   (rows that carry only a training loss are kept; with one evaluation per epoch this is
   logging every second epoch; a training loss logged only on a dropped row is lost);
@@ -81,11 +82,11 @@ def scaled(h: History, factor: float) -> History:
     return _rebuild(h, list(range(len(h))), c)
 
 
-def penalized(h: History) -> History:
-    """A constant penalty (``PENALTY`` of the lowest validation loss) on the training loss."""
+def penalized(h: History, share: float = PENALTY) -> History:
+    """A constant penalty (``share`` of the lowest validation loss) on the training loss."""
     c = _core(h)
     val = np.asarray(h.val_loss, dtype=float)
-    extra = PENALTY * float(np.nanmin(val)) if np.isfinite(val).any() else PENALTY
+    extra = share * float(np.nanmin(val)) if np.isfinite(val).any() else share
     c["loss"] = [v + extra for v in c["loss"]]
     return _rebuild(h, list(range(len(h))), c)
 
@@ -148,7 +149,10 @@ def main() -> None:
     transforms: dict[str, Callable[[History], History]] = {
         "scale x0.1": lambda h: scaled(h, 0.1),
         "scale x10": lambda h: scaled(h, 10.0),
+        "scale x100": lambda h: scaled(h, 100.0),
         "+penalty": penalized,
+        # as large as the validation loss itself (i53 added 1 to a Keras MAE of 0.55)
+        "+penalty x1": lambda h: penalized(h, 1.0),
         "every 2nd epoch": halved,
         "every 2nd eval": fewer_evaluations,
         "every 3rd eval": lambda h: fewer_evaluations(h, 3),
@@ -166,8 +170,6 @@ def main() -> None:
             before = diagnose(h).verdict.value
             results: dict[str, str] = {}
             for name, transform in transforms.items():
-                if name.startswith("scale") and r["kind"] != "reg":
-                    continue
                 least = 12 if name == "every 3rd eval" else 8
                 if name.startswith("every") and sum(v == v for v in h.val_loss) < least:
                     continue  # too short to thin out

@@ -65,6 +65,10 @@ def test_folder_of_runs_is_listed_never_merged(tmp_path):
         ("collapse_keras", "overfitting,diverging", 1),
         ("steps_epoch_tensorboard", "overfitting,diverging", 0),
         ("steps_epoch_tensorboard", "overfit", 2),
+        # verdict names are read case-insensitively (the report prints "OVERFITTING")
+        ("memorization_tensorboard", "Overfitting", 1),
+        ("collapse_keras", "DIVERGING,Good-Fit", 1),
+        ("steps_epoch_tensorboard", "Overfitting,Diverging", 0),
     ],
 )
 def test_fail_on_exit_codes(name, fail_on, code):

@@ -13,6 +13,7 @@ import numpy as np
 from nooverfit import _curves as cv
 from nooverfit._curves import MIN_EPOCHS
 from nooverfit._dead import dead_outputs
+from nooverfit._learned import accuracy_learned, decisions_move
 from nooverfit._turning import fits_samples, thrown_around
 from nooverfit.history import History
 
@@ -152,7 +153,7 @@ def _ran_away(history: History, train: np.ndarray, val: np.ndarray) -> str:
         elif np.isfinite(cv.accuracy(history, "accuracy", "val_")).any():
             # a classifier's cross-entropy: each training mistake costs at least ln 2
             # nats, so a mean of t2 bounds the training accuracy by 1 - t2 / ln 2
-            unfitted = 1 - t2 / math.log(2) < 0.9
+            unfitted = 1 - t2 / math.log(2) < 0.9 and not accuracy_learned(history)
         else:  # training fell by little against the validation level (scale- and
             # penalty-free: a difference of training losses over a validation loss)
             unfitted = float(np.max(t[:3])) - t2 < 0.5 * v2
@@ -212,7 +213,7 @@ def _never_beat_chance(history: History, v: np.ndarray, back_and_forth: float) -
     if not (np.isfinite(loss).any() and np.isfinite(acc).any()):
         return ""  # no chance level without classes (a regression's loss has no scale)
     smooth = cv.smooth(v)
-    if smooth.min() > SATURATED:
+    if smooth.min() > SATURATED and not decisions_move(history):  # (or a summed loss)
         return (
             f"the validation loss never got below {smooth.min():.3g}, far above the "
             f"{math.log(2):.2f} to {SATURATED:.1f} nats of a constant predictor over 2 "
@@ -242,7 +243,7 @@ def _never_beat_chance(history: History, v: np.ndarray, back_and_forth: float) -
     if (
         smooth.min() >= ABOVE_GUESSING * level
         and np.nanmax(acc) - lowest < LEARNED
-        and not (learning or right)
+        and not (learning or right or accuracy_learned(history))
         and not fits
     ):
         return (
@@ -343,7 +344,7 @@ def collapsed(history: History, metric: str | None) -> str:
     train = train[np.isfinite(train)]
     if not found or not train.size or not all(stuck for stuck, *_ in found):
         return ""
-    if float(np.median(train[train.size // 2 :])) <= found[0][3]:
+    if float(np.median(train[train.size // 2 :])) <= found[0][3] or accuracy_learned(history):
         return ""
     # Saturated outputs keep the loss where it jumped; a loss still falling steadily at
     # stuck accuracy is under-confident outputs growing surer (a 3-class network at 93 %

@@ -36,3 +36,19 @@ def error_history(history: History) -> History | None:
             stop_reason=history.stop_reason,
         )
     return None
+
+
+def penalized_training(history: History) -> History | None:
+    """The error curves of :func:`error_history` when only the training loss carries
+    something beyond the error: the validation loss equals the validation error at every
+    epoch, the training loss does not equal the training error (a constant penalty or an
+    auxiliary term added in training, which must not change the verdict: issue 15).
+    ``None`` otherwise (Keras's L2 term sits in both losses; the loss is read there)."""
+    errors = error_history(history)
+    if errors is None:
+        return None
+    val, val_error = cv.column(history, "val_loss"), cv.column(errors, "val_loss")
+    both = np.isfinite(val) & np.isfinite(val_error)
+    if not both.any() or not np.allclose(val[both], val_error[both], rtol=1e-6):
+        return None
+    return errors

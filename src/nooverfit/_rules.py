@@ -6,7 +6,8 @@ Pure and deterministic: a :class:`~nooverfit.history.History` in, a frozen
 losses by a constant, adding a constant penalty to the training loss (Keras adds its L2
 penalty there), or logging every second epoch leaves the verdict alone. The only absolute
 level used is the chance-level cross-entropy, for classification logs with an accuracy
-(a loss scaled across that level is no longer a mean cross-entropy).
+(a loss scaled across that level is no longer a mean cross-entropy), and not where that
+accuracy shows learning (:mod:`nooverfit._learned`: a summed or scaled loss; i55).
 The rules, in order:
 
 1. **diverging** - the run recorded a divergence; a loss is infinite, ends in NaN or
@@ -80,6 +81,7 @@ loss is Prechelt's ``GL = 100 * (E_va(last) / E_opt - 1)`` on the raw curve, in 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
@@ -89,7 +91,7 @@ from nooverfit._curves import MIN_EPOCHS
 from nooverfit._divergence import collapsed, diverged
 from nooverfit._metrics import decision_curves, pick_metric
 from nooverfit._metrics import gap as metric_gap
-from nooverfit._penalty_free import error_history
+from nooverfit._penalty_free import error_history, penalized_training
 from nooverfit.diagnosis import Diagnosis, Evidence, Verdict
 from nooverfit.history import History, best_index, onset_index
 
@@ -170,6 +172,11 @@ def diagnose(history: History, *, metric: str | None = None) -> Diagnosis:
             Verdict.INSUFFICIENT_EVIDENCE, history, gap, None, monitor, missing=tuple(missing)
         )
     ev = _evidence(history, metric, train_raw, val_raw)
+    # a penalty-free error logged beside the loss (``mae``) holds the memorization the
+    # loss hides when a constant penalty lifts the training loss towards validation
+    errors = None if ev.signal else penalized_training(history)
+    if errors is not None and np.isfinite(decision_curves(errors, None)[2]).sum() >= MIN_EPOCHS:
+        ev = replace(ev, signal=_evidence(errors, None, *decision_curves(errors, None)[1:]).signal)
     if ev.signal:
         verdict = Verdict.OVERFITTING
     elif _still_falling(ev) and _accuracy_follows(history, metric, ev):

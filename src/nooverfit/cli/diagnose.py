@@ -67,12 +67,14 @@ def parse_fail_on(text: str) -> set[Verdict]:
     from nooverfit.diagnosis import Verdict
 
     known = {v.value: v for v in Verdict}
-    wrong = [n for n in names if n.replace("-", "_") not in known]
+    # case-insensitive, "-" for "_": the printed verdict reads "OVERFITTING", "GOOD FIT"
+    keys = {n: n.lower().replace("-", "_").replace(" ", "_") for n in names}
+    wrong = [n for n in names if keys[n] not in known]
     if wrong:
         raise ValueError(
             f"--fail-on got {', '.join(wrong)}; expected verdicts among {', '.join(known)}"
         )
-    return {known[n.replace("-", "_")] for n in names}
+    return {known[keys[n]] for n in names}
 
 
 @app.command("diagnose")

@@ -11,9 +11,12 @@ map onto ``loss``/``val_loss`` the same way.
 Scalars logged per step are grouped into epochs, in this order of preference:
 
 1. a logged ``epoch`` scalar (Lightning's logger writes one; so do many loops): each
-   step belongs to the last epoch logged at or before it; when the scalar is logged
-   only every few epochs (not at the validation steps), each validation round closes an
-   epoch numbered by the scalar read between its logged values;
+   step belongs to the last epoch logged at or before it (an index, 0 in the first
+   epoch), or, when the scalar counts epochs done (``ep + 1`` or Hugging Face's 1.0 at
+   the end of the first epoch), to the epoch that the next value logged closes; when
+   the scalar is logged only every few epochs (not at the validation steps), each
+   validation round closes an epoch numbered by the scalar read between its logged
+   values;
 2. validation logged at other steps than training (per step, or every few steps): each
    validation round closes an epoch;
 3. otherwise (every curve logged at the same steps) each logged step is an epoch, and a
@@ -23,6 +26,7 @@ Scalars logged per step are grouped into epochs, in this order of preference:
 from __future__ import annotations
 
 import bisect
+import itertools
 import logging
 import math
 import re
@@ -133,6 +137,8 @@ def _epochs(steps: dict[int, dict[str, float]]) -> tuple[list[dict[str, float]],
     if epoch_tag is not None:
         known = [(s, steps[s][epoch_tag]) for s in order if epoch_tag in steps[s]]
         if all(epoch_tag in steps[s] for s in val_steps):
+            if _counts_elapsed(known, val_steps):
+                return _elapsed_rows(steps, epoch_tag, known), ()
             rows, current = [], 0.0
             for step in order:
                 values = dict(steps[step])
@@ -194,6 +200,43 @@ def _epochs(steps: dict[int, dict[str, float]]) -> tuple[list[dict[str, float]],
         # Keras's TensorBoard callback, or a loop logging once per epoch: steps are epochs
         return rows, ()
     return rows, ("no epoch scalar in the log: the logged steps are shown as epochs",)
+
+
+def _counts_elapsed(known: list[tuple[int, float]], val_steps: list[int]) -> bool:
+    """Whether the ``epoch`` scalar counts the epochs done (Hugging Face's ``state.epoch``:
+    1.0 at the end of the first epoch, ``ep + 1`` logged at each epoch's last step) rather
+    than the index of the running epoch (Lightning's ``current_epoch``: 0 all through the
+    first). At the steps that close epochs (validation rounds) the first grows through the
+    origin, ``epoch = step / steps_per_epoch``, the second one below it: the line through
+    the first and last rounds' values meets step 0 near 0 for the first, near -1 for the
+    second (-0.5 splits them, whether steps count from 0 or 1)."""
+    at = dict(known)
+    if len(val_steps) < 2 or val_steps[-1] <= val_steps[0]:
+        return False
+    (s0, e0), (s1, e1) = (val_steps[0], at[val_steps[0]]), (val_steps[-1], at[val_steps[-1]])
+    rate = (e1 - e0) / (s1 - s0)
+    ordered = all(b >= a for (_, a), (_, b) in itertools.pairwise(known))
+    return rate > 0 and ordered and e0 - rate * s0 > -0.5
+
+
+def _elapsed_rows(
+    steps: dict[int, dict[str, float]], epoch_tag: str, known: list[tuple[int, float]]
+) -> list[dict[str, float]]:
+    """Rows of a log whose ``epoch`` scalar counts epochs done: a step belongs to epoch
+    ``ceil(e) - 1`` (0-based) of the first value ``e`` logged at or after it (1.0 at the
+    first epoch's last step: epoch 0); steps after the last value to ``floor`` of it (the
+    next epoch when it closed one). Per-step and per-epoch logs of one run then agree."""
+    logged = [s for s, _ in known]
+    rows = []
+    for step in sorted(steps):
+        values = {t: v for t, v in steps[step].items() if t != epoch_tag}
+        i = bisect.bisect_left(logged, step)
+        if i < len(known):  # float32 values of step / steps_per_epoch: a tolerance
+            epoch = max(0, math.ceil(known[i][1] - 1e-4) - 1)
+        else:
+            epoch = math.floor(known[-1][1] + 1e-4)
+        rows.append({**values, "epoch": float(epoch)})
+    return rows
 
 
 def _epoch_at(step: float, known: list[tuple[int, float]]) -> float:

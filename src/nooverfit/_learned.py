@@ -1,0 +1,69 @@
+"""Whether a classifier's logged accuracy shows that it learned: the scale-free evidence
+that makes a loss level above chance no sign of a failed run.
+
+The failed-run tests of :mod:`nooverfit._divergence` compare a loss with the cross-entropy
+of a constant predictor (``ln K`` nats). That level holds for a mean cross-entropy only:
+a loss summed over samples (``reduction="sum"``), scaled by a constant, or carrying a
+penalty sits above it however well the network learned, and issue 15 requires that
+scaling every loss leaves the verdict alone. Saturated outputs show in the accuracy as
+well: they put the samples in fixed classes, so the accuracy stays near the share it
+jumped to and stops moving. An accuracy that rose well above its lowest value, or that
+stays above one half (beyond a constant predictor of two or more balanced classes) while
+still moving, comes from a network that answers its inputs: its loss level, whatever it
+is, is no evidence of saturation. Pure: a history in, a bool out.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nooverfit import _curves as cv
+from nooverfit._curves import MIN_EPOCHS
+from nooverfit.history import History
+
+#: Rise of an accuracy from its lowest value to its later half's median (a share of
+#: samples) that only a network that learned makes (saturated outputs hold the share
+#: they jumped to).
+ROSE = 0.1
+#: Training accuracy (its later half's median) of a network that gets every sample right.
+FITS = 0.999
+#: Spread of the validation accuracy over its later half (a share of samples) beyond
+#: which the decisions still move: saturated outputs freeze them.
+MOVING = 0.01
+
+
+def accuracy_learned(history: History) -> bool:
+    """Whether a logged accuracy (training or validation, in [0, 1]) shows the network
+    learned: it rose by ``ROSE`` from its lowest value after the first evaluation to its
+    later half's median, which still moves (or, in training, sits at ``FITS``), or
+    (validation) it stayed above 0.5 at every evaluation while its later half still moves
+    by more than ``MOVING``. ``False`` without an accuracy (a regression log, or one
+    that logs the loss only): the loss level is then all there is to read."""
+    for prefix in ("", "val_"):
+        acc = cv.accuracy(history, "accuracy", prefix)
+        acc = acc[np.isfinite(acc)]
+        if acc.size < MIN_EPOCHS:
+            continue
+        late = acc[acc.size // 2 :]
+        # risen from its lowest after the first evaluation (saturating outputs jump in
+        # their first epoch, then freeze: a later half that moves, or a training set all
+        # right, is a network still answering its inputs)
+        moves = np.ptp(late) > 0 or (not prefix and float(np.median(late)) >= FITS)
+        if float(np.median(late)) - float(acc[1:].min()) >= ROSE and moves:
+            return True
+        if prefix and acc.min() > 0.5 and np.ptp(late) > MOVING:
+            return True
+    return False
+
+
+def decisions_move(history: History) -> bool:
+    """Whether the network's decisions still move: a logged accuracy's later half spreads
+    by more than ``MOVING``, or it learned (:func:`accuracy_learned`). Saturated outputs
+    put every sample in a class that no step changes; a network near chance whose
+    accuracy still wanders answers its inputs (an underfit, whatever its loss's scale)."""
+    for prefix in ("", "val_"):
+        acc = cv.accuracy(history, "accuracy", prefix)
+        acc = acc[np.isfinite(acc)]
+        if acc.size >= MIN_EPOCHS and np.ptp(acc[acc.size // 2 :]) > MOVING:
+            return True
+    return accuracy_learned(history)
