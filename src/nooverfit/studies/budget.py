@@ -104,7 +104,7 @@ class StudyBudget:
     mixup: tuple[float, ...] = (0.2, 0.4)
     ema: tuple[float, ...] = (0.99, 0.999)
     inputs: tuple[str, ...] = ("ple",)
-    linear: tuple[float, ...] = (0.0, 0.1, 1.0)
+    linear: tuple[float, ...] = (0.0, 0.1, 1.0, 3.0, 10.0)
     augment_epochs: float | None = None
     cosine: bool = False
     search: int = 0
