@@ -46,7 +46,9 @@ class StudyBudget:
         linear: decoupled weight decays of the linear rung (tabular MLPs only): the
             network without hidden layer, logistic regression, at ten times the rate;
             () for none. 3 runs per seed of a linear model: +0-3 % of a tabular
-            study's CPU time (``bench/tabular.py``, side by side).
+            study's CPU time (``bench/tabular.py``, side by side); 3 and 10 added by
+            i51 (birthwt's rung: 61.8 % test at decay 1, 67.4 at 3), 2 more linear runs.
+            The rung is the simplest level of the selection (``select.occam_levels``).
         augment_epochs: epochs of the augment remedy's runs, as a multiple of the
             baseline's (a remedy that slows learning is not judged at the baseline's
             epoch); None: the data's own
