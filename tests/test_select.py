@@ -7,7 +7,6 @@ from nooverfit.studies.select import (
     choose,
     improves,
     lowers_loss,
-    occam_levels,
     paired_gain,
     score,
 )
@@ -66,31 +65,6 @@ def test_choose_climbs_levels_only_on_real_gains():
     assert choose([base, single, combos]) == (1, 0)
     assert choose([base, single, combos, ensembles]) == (3, 0)
     assert choose([base, [_score(0.80, 0.85, 0.90)]]) == (0, 0)  # a tie: the baseline
-
-
-class _Staged:
-    def __init__(self, stage, s):
-        self.stage, self.score = stage, s
-
-
-def test_occam_levels_put_the_linear_rung_below_the_baseline():
-    base = _Staged("baseline", _score(0.70, 0.72, 0.68))
-    drop = _Staged("dropout", _score(0.73, 0.70, 0.71))
-    combo = _Staged("combination", _score(0.74, 0.69, 0.71))
-    assert occam_levels([base], [drop], [combo]) == [[base], [drop], [combo]]  # no rung
-    lin = _Staged("linear", _score(0.69, 0.72, 0.69))
-    levels = occam_levels([base], [drop, lin], [combo])
-    assert levels == [[lin], [base, drop], [combo]]
-
-    def pick(lv):
-        level, i = choose([[v.score for v in vs] for vs in lv])
-        return lv[level][i]
-
-    # the MLPs' gain over the linear model is within the seeds' noise: linear stays
-    assert pick(levels) is lin
-    # where hidden layers win on every seed by a steady margin, the network is chosen
-    wide = _Staged("capacity", _score(0.80, 0.83, 0.78))
-    assert pick(occam_levels([base], [drop, lin, wide], [combo])) is wide
 
 
 def _lossy(acc, losses):

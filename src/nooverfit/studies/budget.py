@@ -46,9 +46,7 @@ class StudyBudget:
         linear: decoupled weight decays of the linear rung (tabular MLPs only): the
             network without hidden layer, logistic regression, at ten times the rate;
             () for none. 3 runs per seed of a linear model: +0-3 % of a tabular
-            study's CPU time (``bench/tabular.py``, side by side); 3 and 10 added by
-            i51 (birthwt's rung: 61.8 % test at decay 1, 67.4 at 3), 2 more linear runs.
-            The rung is the simplest level of the selection (``select.occam_levels``).
+            study's CPU time (``bench/tabular.py``, side by side).
         augment_epochs: epochs of the augment remedy's runs, as a multiple of the
             baseline's (a remedy that slows learning is not judged at the baseline's
             epoch); None: the data's own
@@ -106,7 +104,7 @@ class StudyBudget:
     mixup: tuple[float, ...] = (0.2, 0.4)
     ema: tuple[float, ...] = (0.99, 0.999)
     inputs: tuple[str, ...] = ("ple",)
-    linear: tuple[float, ...] = (0.0, 0.1, 1.0, 3.0, 10.0)
+    linear: tuple[float, ...] = (0.0, 0.1, 1.0)
     augment_epochs: float | None = None
     cosine: bool = False
     search: int = 0

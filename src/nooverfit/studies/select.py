@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
 
 import numpy as np
 
@@ -190,39 +189,6 @@ def choose(levels: Sequence[Sequence[Score]], *, margin: float = MARGIN) -> tupl
         ):
             level, index, current = lv, i, scores[i]
     return level, index
-
-
-class Staged(Protocol):
-    """A candidate that names the remedy (stage) it comes from."""
-
-    @property
-    def stage(self) -> str: ...
-
-
-S = TypeVar("S", bound=Staged)
-
-#: the remedy whose variants are the simplest networks a study trains: no hidden layer,
-#: logistic regression (the linear rung of tabular studies)
-SIMPLEST = "linear"
-
-
-def occam_levels(
-    baseline: Sequence[S], singles: Sequence[S], combinations: Sequence[S]
-) -> list[list[S]]:
-    """The levels of :func:`choose`, simplest first: the baseline, then each remedy
-    alone, then the combinations; where ``singles`` hold the :data:`SIMPLEST` rung's
-    variants, they come first and the baseline joins the remedies, so that the network
-    with hidden layers must beat the linear model beyond the seeds' noise, as a remedy
-    must beat the baseline. Measured on ``bench/tabular.py``'s design sets (i51, tag
-    ``i51occ``): birthwt -4.9 -> +0.7 points against the best reference (the rung kept,
-    weight decay 3) and fgl -1.2 -> +0.6 (a remedy that beat the rung but not the baseline
-    beyond noise), but auto -5.4 -> -8.8 (a rung 4.5 validation points behind the
-    baseline kept, since 3 seeds' differences could not show it); see the bench README."""
-    simplest = [v for v in singles if v.stage == SIMPLEST]
-    if not simplest:
-        return [list(baseline), list(singles), list(combinations)]
-    rest = [v for v in singles if v.stage != SIMPLEST]
-    return [simplest, [*baseline, *rest], list(combinations)]
 
 
 def admissible(candidate: Score, reference: Score, *, margin: float = MARGIN) -> bool:

@@ -31,7 +31,6 @@ from nooverfit.studies.select import (
     choose,
     improves,
     kept_epoch,
-    occam_levels,
     pick_ensemble,
     score,
 )
@@ -177,9 +176,8 @@ def _combination(stage: plan.CombinationStage, session: StudySession, found: Fin
     found.best_scratch = scratch[best([v.score for v in scratch])]
     # From the simplest up: a remedy alone (or a transfer strategy) must beat the baseline,
     # a combination the best single remedy, each beyond the seeds' noise; ties keep the
-    # simpler (select.choose). Where the study tried the linear rung, it is the simplest
-    # (select.occam_levels).
-    levels = occam_levels([found.base], [*found.variants[1:], *found.transfer], found.combinations)
+    # simpler (select.choose).
+    levels = [[found.base], [*found.variants[1:], *found.transfer], found.combinations]
     level, index = choose([[v.score for v in lv] for lv in levels])
     found.recommended = levels[level][index]
 
@@ -227,9 +225,7 @@ def _ensemble(stage: plan.EnsembleStage, session: StudySession, found: Findings)
         sizes = [len(found.ensembles[v.name].configs) for v in variants]
         _add_curve(found, "ensemble_size", [float(k) for k in sizes], [v.score for v in variants])
     inputs = stage.inputs if top.config.inputs == "standard" else ""  # see .copies
-    # copies of the linear rung (a convex fit) reach the same weights: none trained
-    k = stage.copies if top.config.depth > 0 or top.config.model != "mlp" else 0
-    made = copy_candidates(session, top.config, top.name, k, top.score.epochs, inputs)
+    made = copy_candidates(session, top.config, top.name, stage.copies, top.score.epochs, inputs)
     copies = [as_variant(m, s) for m, s in made]
     plain = copies[: max(0, stage.copies - 1)]  # then the copies in both encodings
     if copies:
