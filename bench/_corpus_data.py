@@ -49,8 +49,13 @@ FRESH10_DATA = ("sawtooth", "overlap")
 #: 5 classes of a random two-layer teacher network, the sign of a quadratic form in 8
 #: features with 5 % flipped, a chirp target (MAE).
 FRESH11_DATA = ("teacher", "quadric", "chirp")
+#: fresh12 (built by i50 before its first rule change, scored once after the freeze): a
+#: tabular set of one-hot categories and numbers (logistic target), a linear target with 4 %
+#: gross outliers (MSE or MAE), four diagonal stripes of two features (4 classes).
+FRESH12_DATA = ("mixed", "outliers", "stripes")
 #: The data sets labelled on ``LABEL_TEST`` test samples (4,000 samples each).
 LARGE_DATA = FRESH8_DATA + DESIGN3_DATA + FRESH9_DATA + FRESH10_DATA + FRESH11_DATA
+LARGE_DATA += FRESH12_DATA
 #: Test samples of the fresh8 data sets (4,000 samples each; the others hold 400 at most):
 #: a test curve 2x less noisy, so that fewer labels fall within the test set's noise.
 LABEL_TEST = 1500
@@ -281,6 +286,15 @@ def _fresh8(name: str, rng: np.random.Generator, seed: int) -> tuple[Any, Any, s
         flip = rng.random(n) < 0.05
         y[flip] = 1 - y[flip]
         return x, y, "cls"
+    if name == "mixed":  # 3 one-hot categories (4, 6, 3 levels) and 5 numbers, logistic
+        cats = [rng.integers(k, size=n) for k in (4, 6, 3)]
+        x = np.hstack([np.eye(k)[c] for k, c in zip((4, 6, 3), cats, strict=True)])
+        x = np.hstack([x, rng.normal(size=(n, 5))])
+        score = x @ rng.normal(size=x.shape[1]) + 0.8 * x[:, -1] * x[:, -2]
+        return x, (rng.random(n) < 1 / (1 + np.exp(-2 * score))).astype(int), "cls"
+    if name == "stripes":  # the diagonal stripe (of 4, repeating) of two features, 3 noisy
+        x = rng.uniform(-2, 2, size=(n, 5))
+        return x, (np.floor(1.5 * (x[:, 0] + x[:, 1])) % 4).astype(int), "cls"
     if name == "rare":  # 4 % positives
         x, y = datasets.make_classification(
             n, n_features=12, n_informative=4, weights=[0.96], flip_y=0.01, random_state=seed
@@ -301,6 +315,9 @@ def _fresh8(name: str, rng: np.random.Generator, seed: int) -> tuple[Any, Any, s
         y = (x[:, 0] * 2) % 1.0 + 0.5 * x[:, 1] + 0.2 * rng.normal(size=n)
     elif name == "chirp":  # a chirp sin(x0^2) in one feature, a linear term, uniform noise
         y = np.sin(1.5 * x[:, 0] ** 2) + 0.5 * x[:, 1] + rng.uniform(-0.8, 0.8, size=n)
+    elif name == "outliers":  # linear in 4 features, 4 % of targets off by 10 deviations
+        y = x[:, :4] @ np.array([1.0, -0.7, 0.5, 0.3]) + 0.3 * rng.normal(size=n)
+        y += np.where(rng.random(n) < 0.04, 10 * rng.choice([-1.0, 1.0], size=n), 0.0)
     else:  # twolevel: one of two levels by the sign of a product, with noise
         y = np.where(x[:, 0] * x[:, 1] > 0, 1.0, -1.0) + 0.3 * x[:, 2] + 0.4 * rng.normal(size=n)
     return x, y, "reg"

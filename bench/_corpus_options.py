@@ -9,6 +9,7 @@ after the rules were last changed and scored once.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -39,12 +40,78 @@ def optimizer(spec: dict[str, Any], params: Any) -> torch.optim.Optimizer:
         "adadelta": torch.optim.Adadelta,
         "radam": torch.optim.RAdam,
         "asgd": torch.optim.ASGD,
+        "adafactor": torch.optim.Adafactor,
     }.get(name, torch.optim.Adam)
     if name == "nesterov":
         return torch.optim.SGD(params, lr=lr, momentum=0.9, nesterov=True, weight_decay=wd)
     if name == "rprop":  # no weight decay in torch's Rprop: the penalty is left out
         return torch.optim.Rprop(params, lr=lr)
-    return kind(params, lr=lr, weight_decay=wd)
+    return scheduled(kind(params, lr=lr, weight_decay=wd), spec)
+
+
+def scheduled(opt: torch.optim.Optimizer, spec: dict[str, Any]) -> torch.optim.Optimizer:
+    """``opt`` whose rate follows ``spec["schedule"]`` step by step (fresh12): ``cosine``
+    (a twentieth of warm-up, then down to 0), ``linear`` (down to 0, the Trainer's default),
+    ``step`` (a tenth after half the steps); its own ``step`` also steps the schedule, so
+    that every loop (plain, Lightning) follows it unchanged."""
+    kind = spec.get("schedule", "none")
+    if kind == "none":
+        return opt
+    total = max(1, spec["epochs"] * math.ceil(spec["n_train"] / spec["batch"]))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _rate(kind, s, total))
+    inner = opt.step
+
+    def step(*args: Any, **kwargs: Any) -> Any:
+        result = inner(*args, **kwargs)
+        sched.step()
+        return result
+
+    opt.step = step  # type: ignore[method-assign]
+    return opt
+
+
+def _rate(kind: str, s: int, total: int) -> float:
+    """The share of the base rate at step ``s`` of ``total`` under schedule ``kind``."""
+    t = min(s, total) / total
+    if kind == "step":
+        return 1.0 if t < 0.5 else 0.1
+    if kind == "linear":
+        return 1.0 - t
+    warm = max(1, total // 20)
+    return min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * t))
+
+
+def keras_optimizer(spec: dict[str, Any]) -> Any:
+    """The Keras optimizer ``spec["optimizer"]`` names, its rate following the schedule."""
+    import keras
+
+    lr: Any = spec["lr"]
+    kind = spec.get("schedule", "none")
+    total = max(1, spec["epochs"] * math.ceil(spec["n_train"] / spec["batch"]))
+    schedules = keras.optimizers.schedules
+    if kind == "cosine":
+        warm = max(1, total // 20)
+        lr = schedules.CosineDecay(0.0, total - warm, warmup_target=lr, warmup_steps=warm)
+    elif kind == "linear":
+        lr = schedules.PolynomialDecay(lr, total, end_learning_rate=0.0)
+    elif kind == "step":
+        lr = schedules.PiecewiseConstantDecay([total // 2], [lr, lr / 10])
+    o = keras.optimizers
+    return {
+        "sgd": lambda: o.SGD(lr),
+        "momentum": lambda: o.SGD(lr, momentum=0.9),
+        "nesterov": lambda: o.SGD(lr, momentum=0.9, nesterov=True),
+        "rmsprop": lambda: o.RMSprop(lr),
+        "adamw": lambda: o.AdamW(lr),
+        "adam": lambda: o.Adam(lr),
+        "nadam": lambda: o.Nadam(lr),
+        "adagrad": lambda: o.Adagrad(lr),
+        "adamax": lambda: o.Adamax(lr),
+        "adadelta": lambda: o.Adadelta(lr),
+        "lion": lambda: o.Lion(lr),
+        "lamb": lambda: o.Lamb(lr),
+        "adafactor": lambda: o.Adafactor(lr),
+    }[spec["optimizer"]]()
 
 
 def lightning_logger(spec: dict[str, Any], out: Path) -> Any:
@@ -147,9 +214,56 @@ def fresh8_options(spec: dict[str, Any], rng: np.random.Generator) -> None:
         spec["batch"] = max(spec["batch"], 32)
 
 
+#: The optimizers of fresh12 (Keras: Lion, LAMB, Adafactor; the others: torch's Adafactor,
+#: AdamW under a schedule) and their rate multiples of the corpus's base rates.
+FRESH12_OPTIMIZERS = {"keras": ("lion", "lamb", "adafactor"), "": ("adafactor", "adamw")}
+FRESH12_LR_SCALE = {"lion": 0.3, "lamb": 3.0, "adafactor": 10.0, "adamw": 1.0}
+#: The batches drawn with the fresh8 frameworks' shares (Lightning's two loggers most).
+LATER_PARTS = (*FRESH8_LIKE, "fresh12")
+
+
+def fresh12_options(spec: dict[str, Any], rng: np.random.Generator) -> None:
+    """Redraw a fresh12 run's optimizer, rate schedule, loss and logging (after the
+    framework's options): new optimizers (half the diverging runs too, at their far too
+    large step), a warm-up and cosine, linear or step schedule for two runs in three,
+    regression with MSE or MAE, validation every 4 or 5 epochs for a third of the runs
+    that are not still improving, training logged every 7 or 25 steps, and a quarter of
+    the TensorBoard and Trainer runs 200 or 400 epochs (large batches, at most 300 samples)."""
+    regime, framework = spec["regime"], spec["framework"]
+    names = FRESH12_OPTIMIZERS["keras" if framework == "keras" else ""]
+    name = str(rng.choice(names))
+    if regime != "diverging":
+        spec["lr"] = float(spec["lr"] * FRESH12_LR_SCALE[name] / _base_scale(spec["optimizer"]))
+        spec["optimizer"] = name
+    elif rng.random() < 0.5:
+        spec["optimizer"] = name
+    spec["schedule"] = str(
+        rng.choice(["none", "cosine", "linear", "step"], p=[1 / 3] + [2 / 9] * 3)
+    )
+    if spec["loss"] != "ce":
+        spec["loss"] = str(rng.choice(["mse", "mae"]))
+    spec["log_steps"] = int(rng.choice([7, 25]))
+    if regime == "still_improving":
+        spec["epochs"] = int(rng.choice([5, 10, 16]))
+    else:
+        if rng.random() < 1 / 3:
+            spec["val_every"] = int(rng.choice([4, 5]))
+        if regime != "diverging" and framework in ("tensorboard", "hf") and rng.random() < 0.25:
+            spec["epochs"], spec["batch"] = int(rng.choice([200, 400])), 256
+            spec["n_train"] = min(spec["n_train"], 300)
+    capped = {"keras": 30, "lightning": 25, "lightning_tb": 25}.get(framework)
+    if capped:
+        spec["epochs"] = min(spec["epochs"], capped)
+        spec["batch"] = max(spec["batch"], 32)
+    if framework == "lightning_tb":
+        spec["n_train"] = min(spec["n_train"], 200)
+
+
 def part_options(part: str, spec: dict[str, Any], rng: np.random.Generator) -> None:
-    """Redraw a run's options as its batch asks (fresh5 and fresh6, fresh7, fresh8)."""
-    if part in ("fresh5", "fresh6"):
+    """Redraw a run's options as its batch asks (fresh5 and fresh6, fresh7, fresh8, 12)."""
+    if part == "fresh12":
+        fresh12_options(spec, rng)
+    elif part in ("fresh5", "fresh6"):
         fresh5_options(spec, rng)
     elif part == "fresh7":
         fresh7_options(spec, rng)

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from _corpus_options import lightning_logger, optimizer
+from _corpus_options import keras_optimizer, lightning_logger, optimizer
 from torch import nn
 
 Spec = dict[str, Any]
@@ -165,7 +165,7 @@ def write_torch(spec: Spec, data: Data, out: Path) -> dict[str, list[float]]:
                             sum(p.grad.norm() ** 2 for p in net.parameters() if p.grad is not None)
                             ** 0.5
                         ),
-                        "learning_rate": spec["lr"],
+                        "learning_rate": opt.param_groups[0]["lr"],
                         "loss": round(float(np.mean(pending)), 4),
                         "step": step,
                     }
@@ -282,18 +282,7 @@ def write_keras(spec: Spec, data: Data, out: Path) -> dict[str, list[float]]:
         layers.append(keras.layers.Dense(1))
         loss, metrics = spec["loss"], ["mae" if spec["loss"] == "mse" else "mse"]
     model = keras.Sequential(layers)
-    opt = {
-        "sgd": lambda: keras.optimizers.SGD(spec["lr"]),
-        "momentum": lambda: keras.optimizers.SGD(spec["lr"], momentum=0.9),
-        "nesterov": lambda: keras.optimizers.SGD(spec["lr"], momentum=0.9, nesterov=True),
-        "rmsprop": lambda: keras.optimizers.RMSprop(spec["lr"]),
-        "adamw": lambda: keras.optimizers.AdamW(spec["lr"]),
-        "adam": lambda: keras.optimizers.Adam(spec["lr"]),
-        "nadam": lambda: keras.optimizers.Nadam(spec["lr"]),
-        "adagrad": lambda: keras.optimizers.Adagrad(spec["lr"]),
-        "adamax": lambda: keras.optimizers.Adamax(spec["lr"]),
-        "adadelta": lambda: keras.optimizers.Adadelta(spec["lr"]),
-    }[spec["optimizer"]]()
+    opt = keras_optimizer(spec)
     model.compile(optimizer=opt, loss=loss, metrics=metrics)
     truth = _Truth()
 

@@ -14,7 +14,8 @@ on data sets and optimizers the corpus never had, each built after the rules wer
 changed: ``make_log_corpus.py --part fresh4``; ``fresh5`` also has Lightning's
 TensorBoardLogger, Adadelta, RAdam and runs of 4 to 400 epochs; ``fresh7`` ASGD, Rprop,
 Nesterov SGD, validation every third epoch and runs of 7 to 250 epochs on four new data
-sets; ``fresh8`` a bag-of-words set, 4 % positives, MAE regression, 3 to 500 epochs),
+sets; ``fresh8`` a bag-of-words set, 4 % positives, MAE regression, 3 to 500 epochs;
+``fresh12`` Lion, LAMB, Adafactor and warm-up cosine, linear or step rate schedules),
 with a confusion matrix per part. Labels follow the principles of
 ``bench/_corpus_labels.py`` (runs that fit none are left out and counted). The labelled
 onset is the 5-point moving-average minimum of the validation curve, moved to its lowest
@@ -85,15 +86,17 @@ def main() -> None:
     parser.add_argument("--suite", type=Path, default=Path("tests/fixtures/curves"))
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--wrong", action="store_true", help="list the corpus's wrong runs")
+    parser.add_argument("--parts", default="", help="comma-separated parts (default: all)")
     args = parser.parse_args()
     score_suite(args.suite)
     if (args.corpus / "manifest.jsonl").exists():
-        score_corpus(args.corpus, show_wrong=args.wrong)
+        only = tuple(args.parts.split(",")) if args.parts else ()
+        score_corpus(args.corpus, show_wrong=args.wrong, only=only)
     else:
         print(f"no corpus at {args.corpus}; build it with bench/make_log_corpus.py")
 
 
-def score_corpus(root: Path, *, show_wrong: bool = False) -> None:
+def score_corpus(root: Path, *, show_wrong: bool = False, only: tuple[str, ...] = ()) -> None:
     """Accuracy, onset error and confusion matrix of each part of the corpus."""
     records = [
         json.loads(line)
@@ -110,9 +113,9 @@ def score_corpus(root: Path, *, show_wrong: bool = False) -> None:
         "design3",
         "heldout",
         "fresh",
-        *(f"fresh{k}" for k in range(2, 12)),
+        *(f"fresh{k}" for k in range(2, 13)),
     )
-    for part in parts:
+    for part in [p for p in parts if not only or p in only]:
         runs = [r for r in records if r["part"] == part and r["label"] is not None]
         left_out = sum(r["part"] == part and r["label"] is None for r in records)
         if not runs:

@@ -46,7 +46,7 @@ DESIGN = ("design", "design2", "design3")
 SCORE_ONLY = ("heldout", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7")
 #: Built by i42 after its rules were frozen and scored once: apart, so that the score-only
 #: totals stay comparable with earlier sessions'.
-FRESH8 = ("fresh8", "fresh9", "fresh10", "fresh11")
+FRESH8 = ("fresh8", "fresh9", "fresh10", "fresh11", "fresh12")
 #: Scored once by i42, then tuned on by i45 (their flips are listed with the design parts').
 TUNED_LATER = ("fresh8", "fresh9")
 PENALTY = 0.05
@@ -60,16 +60,24 @@ def _rebuild(h: History, rows: list[int], columns: dict[str, list[float]]) -> Hi
 
 
 def _core(h: History) -> dict[str, list[float]]:
-    return {name: list(h.column(name)) for name in ("loss", "accuracy", "val_loss")} | {
+    """Every column of ``h`` (the logged metrics too: an error metric beside the loss is
+    read by the underfitting test)."""
+    core = {name: list(h.column(name)) for name in ("loss", "accuracy", "val_loss")} | {
         "val_accuracy": list(h.val_accuracy)
     }
+    return core | {name: list(values) for name, values in h.extras.items()}
+
+
+def _errors(c: dict[str, list[float]]) -> list[str]:
+    """The columns that are errors in the loss's units (``mae``, ``val_mse``...)."""
+    return [k for k in c if k.removeprefix("val_") in ("mae", "mse", "rmse")]
 
 
 def scaled(h: History, factor: float) -> History:
-    """Every loss multiplied by ``factor``."""
+    """Every loss (and error metric) multiplied by ``factor``."""
     c = _core(h)
-    c["loss"] = [factor * v for v in c["loss"]]
-    c["val_loss"] = [factor * v for v in c["val_loss"]]
+    for name in ("loss", "val_loss", *_errors(c)):
+        c[name] = [factor * v for v in c[name]]
     return _rebuild(h, list(range(len(h))), c)
 
 
@@ -96,7 +104,7 @@ def fewer_evaluations(h: History, every: int = 2) -> History:
     validated = [i for i, v in enumerate(h.val_loss) if v == v]
     dropped = set(validated[::-1]) - set(validated[::-1][::every])
     c = _core(h)
-    for name in ("val_loss", "val_accuracy"):
+    for name in [k for k in c if k.startswith("val_")]:
         c[name] = [math.nan if i in dropped else v for i, v in enumerate(c[name])]
     return _rebuild(h, list(range(len(h))), c)
 
@@ -180,7 +188,7 @@ def main() -> None:
     groups = (
         ("design parts", DESIGN),
         ("score-only parts", SCORE_ONLY),
-        ("fresh8 to fresh11 (fresh8, fresh9 tuned on since i45)", FRESH8),
+        ("fresh8 to fresh12 (fresh8, fresh9 tuned on since i45)", FRESH8),
     )
     for title, parts in groups:
         print(f"\n{title}: verdicts changed / runs (right before -> right after, of those)")

@@ -40,7 +40,7 @@ import torch
 from _corpus_confidence import confidence_fields, label_votes
 from _corpus_data import DATASETS, FRESH_DATA, HELDOUT_DATA, load_data
 from _corpus_labels import constant_loss, label, uninformed_loss
-from _corpus_options import FRESH5_FRAMEWORKS, FRESH8_LIKE, FRESH8_SHARES, part_options, quiet
+from _corpus_options import FRESH5_FRAMEWORKS, FRESH8_SHARES, LATER_PARTS, part_options, quiet
 from _corpus_relabel import log_path, relabel
 from _corpus_writers import WRITERS
 
@@ -251,7 +251,7 @@ def tasks(
     """Every run's data set, framework and configuration, drawn from ``seed`` alone (and
     the batch's choices: ``data`` to draw from, ``optimizers``, a forced ``part``)."""
     shares = dict(zip(FRAMEWORKS, FRAMEWORK_WEIGHTS, strict=True)) | {"lightning_tb": 0.1}
-    shares |= FRESH8_SHARES if part in FRESH8_LIKE else {}
+    shares |= FRESH8_SHARES if part in LATER_PARTS else {}
     weights = np.array([shares[f] for f in frameworks])
     pools = {name: len(load_data(name, 0)["x_pool"]) for name in data}
     kinds = {name: load_data(name, 0)["kind"] for name in data}
@@ -296,7 +296,7 @@ def main() -> None:
             "heldout",
             "fresh",
             *(f"design{k}".strip() for k in " 23"),
-            *(f"fresh{k}" for k in range(2, 12)),
+            *(f"fresh{k}" for k in range(2, 13)),
         ),
         default="",
         help="put every run of this batch in one part (default: by data set and framework)",
@@ -312,7 +312,7 @@ def main() -> None:
         shutil.rmtree(args.out)
     (args.out / "runs").mkdir(parents=True, exist_ok=True)
     name = "manifest.jsonl" if not args.start else f"manifest-{args.start}.jsonl"
-    later = args.part[-1:] in tuple("567890") or args.part in FRESH8_LIKE  # (not fresh3)
+    later = args.part[-1:] in tuple("567890") or args.part in LATER_PARTS  # (not fresh3)
     every = FRESH5_FRAMEWORKS if later else FRAMEWORKS
     frameworks = [f for f in every if not args.only or f in args.only.split(",")]
     start = time.perf_counter()

@@ -212,6 +212,14 @@ CORPUS: dict[str, str] = {
     # thrown between 0.73 and 2.28 (33 % per evaluation) while its median falls 21 %: a
     # fall smaller than the swing is no progress
     "mae_thrashing_keras": "10054_keras_steps_diverging",
+    # i50: Keras, MSE regression, a 2-unit network under an L2 weight of 0.3 (design2):
+    # both losses hold the penalty and fall 2.6 -> 0.8 as the weights shrink, while the
+    # logged MAE (no penalty) stands still after the first epoch: underfitting
+    "penalty_underfit_mae_keras": "4223_keras_wave_small_underfitting",
+    # i50: HF, cancer at SGD lr 10 (design): validation 7e6, 1.5, 11, 0.66, 2.4 (5x per
+    # evaluation) with accuracy back at 39 % twice; a training cross-entropy of 1.4 nats
+    # gets no training samples right by its bound: thrown around, not a fitting network
+    "jumping_unfitted_hf": "1084_hf_cancer_diverging",
 }
 #: The parts fixtures may come from: those tuned on (never a score-only part).
 TUNED = ("design", "design2", "design3", "fresh8", "fresh9")

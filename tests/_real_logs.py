@@ -56,6 +56,9 @@ LOGS = {
     "mae_thrashing_keras": "mae_thrashing_keras/training.log",
     "thrown_around_short_lightning": "thrown_around_short_lightning",
     "thrown_around_lightning": "thrown_around_lightning",
+    # i50 (design, design2)
+    "penalty_underfit_mae_keras": "penalty_underfit_mae_keras/training.log",
+    "jumping_unfitted_hf": "jumping_unfitted_hf/trainer_state.json",
 }
 
 

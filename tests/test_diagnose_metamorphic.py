@@ -35,11 +35,20 @@ SCALABLE = sorted(set(LOGS) - {"collapse_keras"} - BOUND_GAP)
 PENALIZABLE = sorted(set(LOGS) - BOUND_GAP - GUESSING_FIT)
 
 
-def transformed(h: History, *, scale: float = 1.0, penalty: float = 0.0) -> History:
+def _columns(h: History) -> dict[str, list[float]]:
+    """Every column of ``h``, the logged metrics too (an error metric beside the loss,
+    ``mae`` beside Keras's MSE, is what the underfitting test reads: it holds no penalty)."""
     columns = {name: list(h.column(name)) for name in ("loss", "val_loss", "accuracy")}
     columns["val_accuracy"] = list(h.val_accuracy)
+    return columns | {name: list(values) for name, values in h.extras.items()}
+
+
+def transformed(h: History, *, scale: float = 1.0, penalty: float = 0.0) -> History:
+    columns = _columns(h)
     columns["loss"] = [scale * v + penalty for v in columns["loss"]]
     columns["val_loss"] = [scale * v for v in columns["val_loss"]]
+    for name in [c for c in columns if c.removeprefix("val_") in ("mae", "mse", "rmse")]:
+        columns[name] = [scale * v for v in columns[name]]  # errors in the loss's units
     return History.from_columns(columns, epoch=h.epoch)
 
 
@@ -113,8 +122,7 @@ def test_logging_every_second_epoch_keeps_the_verdict(name):
     if len(h) < 8:
         pytest.skip("too short to halve")
     keep = list(range(len(h) - 1, -1, -2))[::-1]  # always keep the last epoch
-    columns = {c: [h.column(c)[i] for i in keep] for c in ("loss", "val_loss", "accuracy")}
-    columns["val_accuracy"] = [h.val_accuracy[i] for i in keep]
+    columns = {c: [v[i] for i in keep] for c, v in _columns(h).items()}
     halved = History.from_columns(columns, epoch=[h.epoch[i] for i in keep])
     assert diagnose(halved).verdict is diagnose(h).verdict
 
@@ -141,9 +149,9 @@ def test_validating_every_second_epoch_keeps_the_verdict(name):
     if len(validated) < 8:
         pytest.skip("too short to halve")
     dropped = set(validated[::-1][1::2])  # always keep the last evaluation
-    columns = {c: list(h.column(c)) for c in ("loss", "accuracy")}
-    for c in ("val_loss", "val_accuracy"):
-        columns[c] = [math.nan if i in dropped else v for i, v in enumerate(h.column(c))]
+    columns = _columns(h)
+    for c in [c for c in columns if c.startswith("val_")]:
+        columns[c] = [math.nan if i in dropped else v for i, v in enumerate(columns[c])]
     sparser = History.from_columns(columns, epoch=h.epoch)
     assert diagnose(sparser).verdict is diagnose(h).verdict
 

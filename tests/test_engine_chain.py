@@ -173,7 +173,6 @@ REFUSED = {
     "weights used twice": Shared,
     "frozen layer": _frozen,
     "GELU": lambda: nn.Sequential(nn.Flatten(), nn.Linear(64, 8), nn.GELU(), nn.Linear(8, 10)),
-    "linear without bias": lambda: nn.Sequential(nn.Flatten(), nn.Linear(64, 10, bias=False)),
     "two dropout rates": lambda: nn.Sequential(
         nn.Flatten(), nn.Linear(64, 8), nn.Dropout(0.1), nn.Linear(8, 8), nn.Dropout(0.2)
     ),

@@ -73,16 +73,14 @@ def test_fused_cnn_matches_sequential(data):
     _assert_same(seq, fused)
 
 
-def test_fused_adam_batchnorm_close_to_sequential(data):
-    # The bias before a batch norm has a true gradient of exactly 0; both engines feed its
-    # rounding noise (~1e-9) to Adam, which scales it to steps of about lr in either
-    # direction. The training math is the same, the eval-mode curves then agree to ~1e-3.
+def test_fused_adam_batchnorm_matches_sequential(data):
+    # A Linear before batch norm has no bias (its true gradient is 0: Adam would turn
+    # the rounding noise into steps of about lr, which the two engines round differently);
+    # the fused engine holds that config's bias slot at exactly 0, so both agree.
     base = RunConfig(width=16, epochs=8, train_per_class=5, batch_size=16, batchnorm=True)
     configs = [base, base.replace(width=8, seed=1), base.replace(batchnorm=False)]
     seq, fused = _both(configs, data)
-    _assert_same(seq[2:], fused[2:])
-    for s, f in zip(seq, fused, strict=True):
-        np.testing.assert_allclose(f.history.val_loss, s.history.val_loss, rtol=2e-2)
+    _assert_same(seq, fused)
 
 
 def test_fused_audio_front_end_matches_sequential():

@@ -332,7 +332,7 @@ def test_a_pandas_data_frame_reads_like_the_csv(trained, table, tmp_path):
 
 
 def test_an_encoding_saved_models_do_not_record_is_refused(trained, monkeypatch):
-    import nooverfit.saved_model as saved
+    import nooverfit.saved_card as saved
 
     session, configs = trained
     monkeypatch.setattr(saved, "RECORDED", ("standard",))  # as if ple were new

@@ -13,7 +13,7 @@ import numpy as np
 from nooverfit import _curves as cv
 from nooverfit._curves import MIN_EPOCHS
 from nooverfit._dead import dead_outputs
-from nooverfit._turning import thrown_around
+from nooverfit._turning import fits_samples, thrown_around
 from nooverfit.history import History
 
 #: Smoothed training-loss rise above its minimum that counts as diverging (fraction).
@@ -90,7 +90,7 @@ def _ran_away(history: History, train: np.ndarray, val: np.ndarray) -> str:
     if v.size >= MIN_EPOCHS and np.all(v > 0):
         jumps = np.diff(np.log(v))
         wild = (float(np.sum(np.abs(jumps))) - abs(float(np.sum(jumps)))) / len(jumps)
-        if wild > VAL_SWING:
+        if wild > VAL_SWING and not fits_samples(history, train):
             return (
                 f"the validation loss jumps {math.exp(min(wild, 700.0)):.3g}x back and forth "
                 "between evaluations: the weights are thrown around"

@@ -15,7 +15,9 @@ The rules, in order:
    (exploding); training and validation both swing by more than 10 % per logged point
    (in log space, beyond their trend; or validation alone by 20 %) without getting
    lower, training near validation; validation jumps back and
-   forth by ``VAL_SWING`` per evaluation, grows over ``EXPLODE`` (30) times its minimum,
+   forth by ``VAL_SWING`` per evaluation (unless a classifier gets 90 % of its training
+   samples right, by its accuracy or its loss's bound: i50), grows over ``EXPLODE`` (30)
+   times its minimum,
    or sits over 100x a training loss that never fell; or the run **collapsed**: accuracy
    stuck in the second half while the training loss sits far above the chance-level loss
    of a constant predictor (``max(ln 2, 2 ln(1 / accuracy))``: saturated outputs, not a
@@ -66,7 +68,8 @@ The rules, in order:
    loss and validation by less than its own best level, and training (the median of its
    later half) stayed above half the best validation loss; a training loss logged fewer
    than three times shows no fall, and validation must then have fallen by less than a
-   tenth of its best below its first value.
+   tenth of its best below its first value. Without an accuracy, an error metric logged
+   beside the loss (``mae`` beside MSE: no penalty in it) is read instead of the loss.
 6. **good_fit** - otherwise.
 
 The best epoch and the onset are :func:`~nooverfit.history.best_index` and
@@ -86,6 +89,7 @@ from nooverfit._curves import MIN_EPOCHS
 from nooverfit._divergence import collapsed, diverged
 from nooverfit._metrics import decision_curves, pick_metric
 from nooverfit._metrics import gap as metric_gap
+from nooverfit._penalty_free import error_history
 from nooverfit.diagnosis import Diagnosis, Evidence, Verdict
 from nooverfit.history import History, best_index, onset_index
 
@@ -170,9 +174,7 @@ def diagnose(history: History, *, metric: str | None = None) -> Diagnosis:
         verdict = Verdict.OVERFITTING
     elif _still_falling(ev) and _accuracy_follows(history, metric, ev):
         verdict = Verdict.STILL_IMPROVING
-    elif _underfit(
-        ev, _weak_metric(history, metric) if _has_train_metric(history, metric) else None
-    ):
+    elif _underfit_any(history, metric, ev):
         verdict = Verdict.UNDERFITTING
     else:
         verdict = Verdict.GOOD_FIT
@@ -204,6 +206,20 @@ def _accuracy_follows(history: History, metric: str | None, ev: Evidence) -> boo
         if np.isfinite(acc).all() and acc.size >= MIN_EPOCHS:
             return cv.tail_clearance(1 - acc) >= FOLLOWS
     return True
+
+
+def _underfit_any(history: History, metric: str | None, ev: Evidence) -> bool:
+    """The underfitting test on the training accuracy where logged; else on a
+    penalty-free error metric logged beside the loss (:mod:`nooverfit._penalty_free`:
+    Keras's L2 term makes both losses fall as the weights shrink), else on the loss."""
+    if _has_train_metric(history, metric):
+        return _underfit(ev, _weak_metric(history, metric))
+    errors = error_history(history)
+    if errors is not None:
+        _, train_raw, val_raw = decision_curves(errors, None)
+        if np.isfinite(val_raw).sum() >= MIN_EPOCHS:
+            return _underfit(_evidence(errors, None, train_raw, val_raw), None)
+    return _underfit(ev, None)
 
 
 def _underfit(ev: Evidence, weak: bool | None) -> bool:

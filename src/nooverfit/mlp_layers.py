@@ -20,10 +20,14 @@ def hidden_layers(
     norm: Callable[[int], nn.Module] | None,
 ) -> list[nn.Module]:
     """``depth`` x [Linear(``size`` or ``width`` -> ``width``) -> (``norm(width)``) -> ReLU
-    -> (Dropout)], from ``size`` input features; ``norm`` None: no normalization."""
+    -> (Dropout)], from ``size`` input features; ``norm`` None: no normalization.
+
+    A Linear followed by a norm has no bias, as torchvision's networks do: batch norm
+    subtracts the batch mean, so the bias's true gradient is zero and Adam would only
+    turn its rounding noise into steps (the norm's ``beta`` is the shift)."""
     layers: list[nn.Module] = []
     for _ in range(depth):
-        layers.append(nn.Linear(size, width))
+        layers.append(nn.Linear(size, width, bias=norm is None))
         if norm is not None:
             layers.append(norm(width))
         layers.append(nn.ReLU())

@@ -226,10 +226,11 @@ def cnn(
     block then MaxPool2 -> (Dropout), channels doubling per block, then Flatten -> Linear.
     Pooling stops at 2x2 maps.
 
-    With ``convs >= 2`` (VGG-style blocks: two 3x3 convolutions see 5x5 pixels with fewer
-    weights than one 5x5; Simonyan & Zisserman, ICLR 2015) a convolution followed by batch
-    norm has no bias, which batch norm's mean subtraction would cancel (its ``beta`` is the
-    shift). The one-convolution blocks keep theirs, so networks saved before stay loadable.
+    ``convs >= 2`` gives VGG-style blocks (two 3x3 convolutions see 5x5 pixels with fewer
+    weights than one 5x5; Simonyan & Zisserman, ICLR 2015). A convolution followed by
+    batch norm has no bias, which batch norm's mean subtraction would cancel (its ``beta``
+    is the shift); networks saved with one load through
+    :func:`nooverfit.stale_bias.fold_stale_biases`.
 
     Args:
         in_shape: ``(C, H, W)`` of one image.
@@ -246,7 +247,7 @@ def cnn(
     if not isinstance(convs, int) or convs < 1:
         raise ValueError(f"convs must be an integer >= 1, got {convs!r}")
     c, h, w = in_shape
-    bias = not (batchnorm and convs > 1)
+    bias = not batchnorm
     layers: list[nn.Module] = []
     for i in range(depth):
         out = channels * 2**i

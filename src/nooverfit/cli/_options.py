@@ -21,6 +21,21 @@ Ignore = Annotated[
         "(identifiers, free text, leaks of the label)."
     ),
 ]
+Groups = Annotated[
+    str | None,
+    typer.Option(
+        "--groups",
+        help="Group column of a csv: data set (a patient, a site), kept out of the features.",
+    ),
+]
+SplitByGroup = Annotated[
+    bool,
+    typer.Option(
+        "--split-by-group",
+        help="Keep each group (--groups COLUMN, or image sub-folders ROOT/<class>/<group>/) "
+        "wholly in one of training pool, validation and test.",
+    ),
+]
 DataDir = Annotated[
     str, typer.Option("--data-dir", help="Where torchvision data sets are stored.")
 ]
@@ -44,6 +59,8 @@ def load_data(
     *,
     target: str | None,
     ignore: str | None = None,
+    groups: str | None = None,
+    split_by_group: bool = False,
     data_dir: str,
     download: bool,
     test: float,
@@ -64,4 +81,14 @@ def load_data(
         data_dir=data_dir,
         download=download,
         **({"ignore": ignore} if ignore else {}),
+        **group_options(groups, split_by_group),
     )
+
+
+def group_options(groups: str | None, split_by_group: bool) -> dict[str, object]:
+    """The loader options of ``--groups`` and ``--split-by-group``, only where given (a
+    study's identity holds its data options)."""
+    return {
+        **({"group": groups} if groups else {}),
+        **({"split_by_group": True} if split_by_group else {}),
+    }

@@ -33,6 +33,7 @@ def load_run(run: Path, dataset: Dataset) -> tuple[torch.nn.Module, Split, np.nd
 
     from nooverfit.data import Split
     from nooverfit.models import network_for
+    from nooverfit.stale_bias import fold_stale_biases
 
     metrics_path, weights = run / "metrics.json", run / "model.pt"
     if not metrics_path.is_file() or not weights.is_file():
@@ -62,7 +63,7 @@ def load_run(run: Path, dataset: Dataset) -> tuple[torch.nn.Module, Split, np.nd
     else:
         model = network_for(config, dataset)
     try:
-        model.load_state_dict(read_checkpoint(weights, what="weights"))
+        model.load_state_dict(fold_stale_biases(model, read_checkpoint(weights, what="weights")))
     except RuntimeError as err:  # e.g. a column moved into --groups: fewer inputs
         raise ValueError(
             f"{run}'s weights do not fit {dataset.name!r} as loaded now "
@@ -118,6 +119,7 @@ def audit_command(
             "(image folder = the sub-folder under each class, speech = speaker, keywords = noise)."
         ),
     ] = None,
+    split_by_group: opt.SplitByGroup = False,
     model: Annotated[
         Path | None, typer.Option(help="A nooverfit train output folder (model and split).")
     ] = None,
@@ -151,6 +153,7 @@ def audit_command(
         options["group"] = groups
     if ignore:
         options["ignore"] = ignore
+    options.update(opt.group_options(None, split_by_group))
     dataset = load_dataset(data, **options)
     if groups is not None and dataset.groups is None:
         raise ValueError(f"data set {data!r} has no groups; expected csv:PATH --groups COLUMN")

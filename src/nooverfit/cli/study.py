@@ -34,6 +34,8 @@ def study(
     data: opt.Data = "digits",
     target: opt.Target = None,
     ignore: opt.Ignore = None,
+    groups: opt.Groups = None,
+    split_by_group: opt.SplitByGroup = False,
     data_dir: opt.DataDir = "data",
     download: opt.Download = False,
     test: opt.TestSize = 0.25,
@@ -85,6 +87,7 @@ def study(
         console.quiet = True
     # --ignore only where given: a study's identity holds its data options
     left_out: dict[str, Any] = {"ignore": ignore} if ignore else {}
+    left_out.update(opt.group_options(groups, split_by_group))
     with _progress() as show:
         result = run_study(
             data,

@@ -161,6 +161,9 @@ def load_dataset(spec: str, **options: Any) -> Dataset:
             :func:`register_dataset`.
         **options: loader options, e.g. ``target`` for CSV files, ``data_dir`` and
             ``download`` for torchvision data sets, ``n_samples`` for ``synthetic``.
+            ``split_by_group=True`` (any data set with groups: a CSV's ``group`` column,
+            image sub-folders) keeps each group wholly in one of training pool, validation
+            and test (:func:`~nooverfit.data.split.keep_groups_whole`).
 
     Raises:
         ValueError: unknown name or bad options, with the expected form.
@@ -171,8 +174,14 @@ def load_dataset(spec: str, **options: Any) -> Dataset:
         known = ", ".join(sorted(_REGISTRY))
         raise ValueError(f"unknown data set {spec!r}; expected one of: {known} (csv:PATH, ...)")
     loader, _ = _REGISTRY[name]
+    whole = bool(options.pop("split_by_group", False))
     _check_options(loader, options)
-    return loader(arg if sep else None, **options)
+    dataset = loader(arg if sep else None, **options)
+    if whole:
+        from nooverfit.data.split import keep_groups_whole
+
+        return keep_groups_whole(dataset)
+    return dataset
 
 
 #: loader options that name a column of a table

@@ -60,10 +60,10 @@ class _Tracer(fx.Tracer):
 
 def _exact_module(m: nn.Module) -> bool:
     """Whether a leaf module computes what the stacked layer of its kind does."""
-    if type(m) is nn.Linear:  # its stacked gradient bypasses autograd's hooks: needs a bias
-        return m.bias is not None
-    # a convolution without a bias (as before batch norm, torchvision's way) keeps its
-    # stacked bias slot at zero (StackedNet._hold_missing_biases)
+    # a layer without a bias (as before batch norm, torchvision's way) keeps its stacked
+    # bias slot at zero (StackedNet._hold_missing_biases)
+    if type(m) is nn.Linear:
+        return True
     if type(m) is nn.Conv2d:
         return (
             m.stride == (1, 1)

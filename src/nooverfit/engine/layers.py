@@ -61,13 +61,20 @@ class _StackedLinear(torch.autograd.Function):
     """``h @ w + bias`` per config; ``w.grad`` and ``bias.grad`` are overwritten."""
 
     @staticmethod
-    def forward(ctx: Any, h: torch.Tensor, w: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    def forward(
+        ctx: Any,
+        h: torch.Tensor,
+        w: torch.Tensor,
+        bias: torch.Tensor,
+        mask: torch.Tensor | None,
+    ) -> torch.Tensor:
         ctx.save_for_backward(h, w)
         ctx.grads = (w.grad, bias.grad)
+        ctx.mask = mask
         return linear(h, w, bias)
 
     @staticmethod
-    def backward(ctx: Any, g: torch.Tensor) -> tuple[torch.Tensor | None, None, None]:
+    def backward(ctx: Any, g: torch.Tensor) -> tuple[torch.Tensor | None, None, None, None]:
         h, w = ctx.saved_tensors
         grad_w, grad_b = ctx.grads
         hk = _batched(h, w.shape[0])
@@ -77,26 +84,34 @@ class _StackedLinear(torch.autograd.Function):
         else:
             grad_w.copy_(torch.bmm(hk.mT, g))
         torch.sum(g, 1, out=grad_b)
+        if ctx.mask is not None:
+            grad_b.mul_(ctx.mask)  # configs without this bias: held at zero
         grad_h = None
         if ctx.needs_input_grad[0]:
             grad_h = torch.bmm(g.contiguous(), w.mT)  # g of a narrow layer is transposed
-        return grad_h, None, None
+        return grad_h, None, None, None
 
 
-def stacked_linear(h: torch.Tensor, w: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+def stacked_linear(
+    h: torch.Tensor, w: torch.Tensor, bias: torch.Tensor, mask: torch.Tensor | None = None
+) -> torch.Tensor:
     """Outputs ``(K, B, out)`` of K linear layers.
 
     Args:
         h: inputs ``(K, B, in)``, or ``(B, in)`` shared by every config.
         w: weights ``(K, in, out)``, a leaf whose ``grad`` is a preallocated buffer view.
         bias: biases ``(K, out)``, likewise.
+        mask: ``(K, 1)``, 0.0 for configs whose layer has no bias (before batch norm):
+            their bias gradient is written as exactly zero, so the slot stays zero (default
+            None: every config has the bias).
 
     In backward, ``w.grad`` and ``bias.grad`` are overwritten with this batch's
-    gradients (not accumulated), and no gradient flows to ``w``/``bias`` through autograd.
+    gradients (not accumulated), and no gradient flows to ``w``/``bias`` through autograd
+    (so hooks on ``bias`` never see it: hence ``mask``).
     """
     if w.grad is None or bias.grad is None:
         raise ValueError("stacked_linear needs preallocated w.grad and bias.grad")
-    out = _StackedLinear.apply(h, w, bias)
+    out = _StackedLinear.apply(h, w, bias, mask)
     assert isinstance(out, torch.Tensor)
     return out
 

@@ -154,10 +154,12 @@ class StackedNet:
         self._accumulated = [p for n, p in self.params.items() if n not in linear]
 
     def _hold_missing_biases(self) -> None:
-        """Keep at zero the bias slots of configs whose layer has no bias (a convolution
-        before batch norm, see :func:`nooverfit.models.cnn`): their gradient is masked to
-        zero before it accumulates, so Adam's moments and the bias stay zero. Whether a
-        layer of a config has a bias is read from its state-dict keys."""
+        """Keep at zero the bias slots of configs whose layer has no bias (a layer before
+        batch norm, see :func:`nooverfit.models.cnn`): their gradient is masked to zero
+        (a convolution's by a hook before it accumulates, a linear layer's inside
+        :func:`stacked_linear`, which writes it past autograd), so Adam's moments and the
+        bias stay exactly zero. Whether a layer of a config has a bias is read from its
+        state-dict keys."""
         #: per layer, ``(K, 1)`` 1.0 where the config has that bias (layers where all do
         #: are left out)
         self.bias_mask: dict[int, torch.Tensor] = {}
@@ -167,8 +169,10 @@ class StackedNet:
             has = [name in keys for keys in self.keys]
             if not all(has):
                 mask = torch.tensor(has, dtype=torch.float32, device=self.device)
-                self.bias_mask[int(name[1:])] = mask.view(self.k, 1)
-                self.params[name].register_hook(lambda g, i=int(name[1:]): self._mask(i, g))
+                i = int(name[1:])
+                self.bias_mask[i] = mask.view(self.k, 1)
+                if ("linear", i) not in self.ops:  # stacked_linear masks its own
+                    self.params[name].register_hook(lambda g, i=i: self._mask(i, g))
 
     def _mask(self, i: int, grad: torch.Tensor) -> torch.Tensor:
         return grad * self.bias_mask[i] if i in self.bias_mask else grad
@@ -292,7 +296,8 @@ class StackedNet:
             elif op == "linear":
                 w, bias = self.params[f"w{i}"], self.params[f"b{i}"]
                 # (K, B, out); a shared (B, in) batch is read by every config
-                h = stacked_linear(h, w, bias) if train else linear(h, w, bias)
+                mask = self.bias_mask.get(i)
+                h = stacked_linear(h, w, bias, mask) if train else linear(h, w, bias)
                 layout = "kb"
             elif op == "conv":
                 w, bias = self.params[f"w{i}"], self.params[f"b{i}"]

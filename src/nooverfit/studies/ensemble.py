@@ -201,8 +201,10 @@ def load(
     from nooverfit.models import build_model
 
     members = [build_model(c, tuple(in_shape), classes, kind=kind) for c in configs]
+    from nooverfit.stale_bias import fold_stale_biases
+
     model = Ensemble(members)
-    model.load_state_dict(torch.load(path, weights_only=True))
+    model.load_state_dict(fold_stale_biases(model, torch.load(path, weights_only=True)))
     return model.eval()
 
 

@@ -46,7 +46,7 @@ def pytorch_network(c: RunConfig, classes: int, kind: str) -> list[str]:
     head = "front, " if audio else ""
     if c.model == "cnn":
         size = "front(torch.zeros(1, *x_train.shape[1:]))" if audio else "x_train"
-        bias = "" if not (c.batchnorm and c.convs > 1) else ", bias=False"
+        bias = ", bias=False" if c.batchnorm else ""
         norm = ", nn.BatchNorm2d(out)" if c.batchnorm else ""
         lines += [
             f"h, w = {size}.shape[-2:]",
@@ -68,7 +68,12 @@ def pytorch_network(c: RunConfig, classes: int, kind: str) -> list[str]:
     else:
         lines.append(f"model = nn.Sequential({head}nn.Flatten(),")
         for i in range(c.depth):
-            linear = f"nn.LazyLinear({c.width})" if i == 0 else f"nn.Linear({c.width}, {c.width})"
+            free = ", bias=False" if c.batchnorm else ""  # batch norm's beta is the shift
+            linear = (
+                f"nn.LazyLinear({c.width}{free})"
+                if i == 0
+                else f"nn.Linear({c.width}, {c.width}{free})"
+            )
             block = [linear]
             if c.batchnorm:
                 block.append(f"nn.BatchNorm1d({c.width})")
@@ -105,7 +110,7 @@ def keras_network(c: RunConfig, classes: int, kind: str, reg: str) -> tuple[list
         ]
     layers: list[str] = []
     if c.model == "cnn":
-        bias = "" if not (c.batchnorm and c.convs > 1) else ", use_bias=False"
+        bias = ", use_bias=False" if c.batchnorm else ""
         block = f"layers.Conv2D(out, 3, padding='same'{bias}{reg})"
         if c.batchnorm:
             block += ", layers.BatchNormalization()"
@@ -125,7 +130,8 @@ def keras_network(c: RunConfig, classes: int, kind: str, reg: str) -> tuple[list
     else:
         layers.append("    layers.Flatten(),")
         for _ in range(c.depth):
-            layers.append(f"    layers.Dense({c.width}{reg}),")
+            free = ", use_bias=False" if c.batchnorm else ""
+            layers.append(f"    layers.Dense({c.width}{free}{reg}),")
             if c.batchnorm:
                 layers.append("    layers.BatchNormalization(),")
             layers.append("    layers.ReLU(),")

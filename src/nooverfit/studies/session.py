@@ -31,6 +31,7 @@ from nooverfit.engine.flops import config_flops, training_flops
 from nooverfit.engine.follow import Follow, Judge, Policy
 from nooverfit.engine.sequential import Factory, make_model, run_sequential
 from nooverfit.models import network_for
+from nooverfit.stale_bias import fold_stale_biases
 from nooverfit.studies.labels import describe
 from nooverfit.studies.result import RunRecord, StageCost, TestScore, Variant
 from nooverfit.studies.select import score
@@ -315,7 +316,9 @@ class StudySession:
         if strategy_of(config) is not None and self.source is not None:
             return rebuild(self.source, data, config, self.state(config))
         model = make_model(config, data, factory=self.factory)
-        model.load_state_dict(self.state(config))
+        # a run stored before layers feeding batch norm lost their bias: the same network
+        state = self.state(config)
+        model.load_state_dict(state if self.factory else fold_stale_biases(model, state))
         return model.to(data.device)
 
     def test(self, variant: Variant) -> TestScore:

@@ -15,6 +15,7 @@ from torch import nn
 from nooverfit.config import RunConfig
 from nooverfit.data.tensors import SplitData
 from nooverfit.engine import RunResult
+from nooverfit.stale_bias import fold_stale_biases
 
 if TYPE_CHECKING:
     from nooverfit.transfer.runs import SourceLike
@@ -61,5 +62,5 @@ def rebuild(
         raise ValueError(f"{config.label!r} is not a transfer run")
     pretrained = as_pretrained(source, config=config, in_shape=data.in_shape)
     model = transfer_model(pretrained, data, strategy=strategy, seed=config.seed).model
-    model.load_state_dict(state)
+    model.load_state_dict(fold_stale_biases(model, state))  # as stored before, too
     return model.to(data.device)

@@ -23,6 +23,7 @@ from torch import nn
 from nooverfit._io import read_checkpoint
 from nooverfit.config import RunConfig
 from nooverfit.models import build_model
+from nooverfit.stale_bias import fold_stale_biases
 from nooverfit.transfer.pretrain import FORMAT, Source
 
 
@@ -130,7 +131,7 @@ def load_pretrained(
         raise ValueError(f"{spec} has no Linear output layer to read the class count from")
     model = build_model(config, in_shape, int(matrices[-1].shape[0]))
     try:
-        model.load_state_dict(blob)
+        model.load_state_dict(fold_stale_biases(model, blob))
     except RuntimeError as err:
         # the first line is only "Error(s) in loading state_dict for Network:"
         lines = [line.strip() for line in str(err).strip().splitlines()]

@@ -161,8 +161,10 @@ class Source:
 
     def build(self) -> Network:
         """The network with its pretrained weights."""
+        from nooverfit.stale_bias import fold_stale_biases
+
         model = build_model(self.config, self.in_shape, self.classes)
-        model.load_state_dict(self.state)
+        model.load_state_dict(fold_stale_biases(model, self.state))  # as saved before, too
         return model
 
     def save(self, path: str | Path, *, overwrite: bool = False) -> None:
