@@ -85,6 +85,7 @@ def doubling(result: StudyResult) -> dict[str, Any] | None:
 
 def captions(result: StudyResult) -> dict[str, str]:
     """What each figure shows, written from the data it shows."""
+    from nooverfit.plots.remedies import curve_row_note
     from nooverfit.plots.study import curve_view
 
     seeds = len(result.settings.seeds) or result.baseline.score.seeds
@@ -115,6 +116,9 @@ def captions(result: StudyResult) -> dict[str, str]:
         if curve is not None:
             name = "capacity" if curve.param == "width" else f"validation_{curve.param}"
             out[name] = curve_view(curve).caption + f" Bands: ± std over {seeds} seeds."
+    for curve in result.validation_curves:
+        if note := curve_row_note(result, curve):
+            out[f"validation_{curve.param}"] += " " + note
     if "validation_ensemble_size" in out:
         out["validation_ensemble_size"] += " " + _ensemble_choice(result)
     if result.capacity is not None and result.capacity.chosen == result.baseline.config.width:
