@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import asdict, dataclass, replace
+from typing import Any
 
 import numpy as np
 import torch
@@ -338,3 +339,16 @@ def _predict(model: nn.Module, x: np.ndarray) -> np.ndarray:
         ]
     model.train(was)
     return np.concatenate(pred)
+
+
+def unrepeated_warnings(extras: dict[str, Any]) -> list[str] | None:
+    """A study's audit warnings less those its class scores already give (``extras`` of a
+    :class:`~nooverfit.studies.result.StudyResult`), or None when none repeats: a
+    results.json written before the audit left the class-balance warnings to the class
+    scores holds them in both, and a re-rendered report would show each twice."""
+    audit, scores = extras.get("audit"), extras.get("class_scores")
+    if not isinstance(audit, dict) or not isinstance(scores, dict):
+        return None
+    said, warnings = set(scores.get("warnings", ())), list(audit.get("warnings", ()))
+    kept = [w for w in warnings if w not in said]
+    return kept if len(kept) < len(warnings) else None

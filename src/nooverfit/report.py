@@ -323,6 +323,7 @@ def ensemble_note(result: StudyResult) -> str:
 
 def render(result: StudyResult, figures: dict[str, Figure]) -> str:
     """The report as HTML text."""
+    from nooverfit.audit import unrepeated_warnings
     from nooverfit.config import RunConfig
     from nooverfit.groups import with_homogeneous_cause
     from nooverfit.studies.classic import against
@@ -330,6 +331,10 @@ def render(result: StudyResult, figures: dict[str, Figure]) -> str:
     from nooverfit.studies.recipe import ensemble_recipe, recipe
     from nooverfit.studies.select import MARGIN
 
+    if (kept := unrepeated_warnings(result.extras)) is not None:
+        result = dataclasses.replace(
+            result, extras={**result.extras, "audit": {**result.extras["audit"], "warnings": kept}}
+        )
     env = Environment(
         loader=PackageLoader("nooverfit", "templates"),
         autoescape=select_autoescape(["html"]),
