@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from nooverfit.plots.remedies import curve_row_note
+from nooverfit.plots.study import curve_row_note
 from nooverfit.report import captions
 
 

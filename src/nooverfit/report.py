@@ -85,8 +85,7 @@ def doubling(result: StudyResult) -> dict[str, Any] | None:
 
 def captions(result: StudyResult) -> dict[str, str]:
     """What each figure shows, written from the data it shows."""
-    from nooverfit.plots.remedies import curve_row_note
-    from nooverfit.plots.study import curve_view
+    from nooverfit.plots.study import curve_row_note, curve_view
 
     seeds = len(result.settings.seeds) or result.baseline.score.seeds
     out = {

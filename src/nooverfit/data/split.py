@@ -316,23 +316,3 @@ def split_dataset(
             dataset.y, dataset.groups, test=test, val=val, seed=seed, names=dataset.classes
         )
     return make_split(dataset.y, test=test, val=val, seed=seed, names=dataset.classes)
-
-
-def keep_groups_whole(dataset: Dataset) -> Dataset:
-    """``dataset`` with its groups kept whole by every split (``whole_groups``): the
-    opt-in for groups a loader only describes (a CSV's group column, image sub-folders),
-    whose rows are not independent (one patient's visits, one site's images): a per-sample
-    split could put a patient's rows in training and in test, and score the memory of that
-    patient as accuracy on new ones.
-
-    Raises:
-        BadInput: a data set without groups.
-    """
-    import dataclasses
-
-    if dataset.groups is None:
-        raise BadInput(
-            f"data set {dataset.name!r} has no groups to keep whole; expected csv:PATH with "
-            "--groups COLUMN, or folder:PATH with ROOT/<class>/<group>/ sub-folders"
-        )
-    return dataclasses.replace(dataset, whole_groups=True)

@@ -14,13 +14,12 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 if TYPE_CHECKING:
-    from nooverfit.studies.curves import ValidationCurve
     from nooverfit.studies.evidence import Evidence, PairedDifference
     from nooverfit.studies.result import StudyResult
 
 TRAIN, VAL, BEST, GREY = "#1f77b4", "#d62728", "#2ca02c", "#999999"
 
-__all__ = ["RemedyRow", "curve_row_note", "plot_remedies", "remedy_rows"]
+__all__ = ["RemedyRow", "plot_remedies", "remedy_rows"]
 
 
 @dataclass(frozen=True)
@@ -148,34 +147,3 @@ def plot_remedies(result: StudyResult, ev: Evidence, *, size: float = 9.0) -> Fi
     )
     fig.suptitle("Against the baseline, ranked by the seed-paired difference")
     return fig
-
-
-def curve_row_note(result: StudyResult, curve: ValidationCurve) -> str | None:
-    """Where a validation curve's chosen value differs from the setting the remedies table
-    and figure show for the same knob (a remedy's row is its best setting other than the
-    baseline's: with dropout 0 chosen on the curve, the row still shows a dropout), the
-    sentence that says so; None where they agree or the knob is no remedy's."""
-    base = getattr(result.baseline.config, curve.param, None)
-    if base is None:
-        return None
-    for o in result.remedies:
-        if o.chosen.stage == "ensemble":
-            continue
-        value = getattr(o.chosen.config, curve.param, None)
-        if value is None or value == base:
-            continue  # another remedy's row
-        if math.isclose(float(value), float(curve.chosen)):
-            return None
-        from nooverfit.plots.study import LABELS
-
-        name = LABELS.get(curve.param, curve.param)
-        why = (
-            "the baseline's own value: no setting of it beat the baseline"
-            if math.isclose(float(curve.chosen), float(base))
-            else "chosen on the curve's mean validation accuracy"
-        )
-        return (
-            f"The remedies table's {name} row shows its best setting other than the "
-            f"baseline's, {float(value):g}; the curve's {curve.chosen:g} is {why}."
-        )
-    return None
