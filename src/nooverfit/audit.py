@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import asdict, dataclass, replace
+from typing import Any
 
 import numpy as np
 import torch
@@ -216,7 +217,8 @@ def audit(
         group_split: where group accuracy is measured: ``"val"`` (default) or ``"test"``.
         group_index: the samples group accuracy is measured on instead (e.g. unused
             training-pool samples of heard groups plus validation); groups present in
-            ``split.pool`` count as heard.
+            ``split.pool`` count as heard, and with ``pool``, samples of its groups that
+            ``split.pool`` lacks are left out (never heard, but not held out either).
         pool: the whole training pool, when ``split.pool`` is a subset drawn from it (a
             study's training set): the class balance reports both, and the inputs are
             filled and scaled with its statistics, as the network trained on them.
@@ -280,9 +282,15 @@ def audit(
     groups = dataset.groups if groups is None else np.asarray(groups)
     if model is not None and groups is not None:
         idx = parts[group_split] if group_index is None else np.asarray(group_index)
-        pred = _predict(model, inputs[idx])
         heard = set(groups[split.pool].tolist())
-        gap = group_gap(pred, dataset.y[idx], groups[idx], heard=heard)
+        if pool is not None:
+            # a pool group the training subset did not draw was neither heard nor held out
+            # by the split: on neither side of the gap
+            undrawn = list(set(groups[pool].tolist()) - heard)
+            idx = idx[~np.isin(groups[idx], undrawn)]
+        if len(idx):
+            pred = _predict(model, inputs[idx])
+            gap = group_gap(pred, dataset.y[idx], groups[idx], heard=heard)
     elif groups is not None and model is None:
         log.info("groups given without a model: group gaps skipped")
     balance = class_balance(dataset.y, split, dataset.classes, pool=pool)
@@ -338,3 +346,16 @@ def _predict(model: nn.Module, x: np.ndarray) -> np.ndarray:
         ]
     model.train(was)
     return np.concatenate(pred)
+
+
+def unrepeated_warnings(extras: dict[str, Any]) -> list[str] | None:
+    """A study's audit warnings less those its class scores already give (``extras`` of a
+    :class:`~nooverfit.studies.result.StudyResult`), or None when none repeats: a
+    results.json written before the audit left the class-balance warnings to the class
+    scores holds them in both, and a re-rendered report would show each twice."""
+    audit, scores = extras.get("audit"), extras.get("class_scores")
+    if not isinstance(audit, dict) or not isinstance(scores, dict):
+        return None
+    said, warnings = set(scores.get("warnings", ())), list(audit.get("warnings", ()))
+    kept = [w for w in warnings if w not in said]
+    return kept if len(kept) < len(warnings) else None

@@ -85,7 +85,7 @@ def doubling(result: StudyResult) -> dict[str, Any] | None:
 
 def captions(result: StudyResult) -> dict[str, str]:
     """What each figure shows, written from the data it shows."""
-    from nooverfit.plots.study import curve_view
+    from nooverfit.plots.study import curve_row_note, curve_view
 
     seeds = len(result.settings.seeds) or result.baseline.score.seeds
     out = {
@@ -115,6 +115,9 @@ def captions(result: StudyResult) -> dict[str, str]:
         if curve is not None:
             name = "capacity" if curve.param == "width" else f"validation_{curve.param}"
             out[name] = curve_view(curve).caption + f" Bands: ± std over {seeds} seeds."
+    for curve in result.validation_curves:
+        if note := curve_row_note(result, curve):
+            out[f"validation_{curve.param}"] += " " + note
     if "validation_ensemble_size" in out:
         out["validation_ensemble_size"] += " " + _ensemble_choice(result)
     if result.capacity is not None and result.capacity.chosen == result.baseline.config.width:
@@ -319,6 +322,7 @@ def ensemble_note(result: StudyResult) -> str:
 
 def render(result: StudyResult, figures: dict[str, Figure]) -> str:
     """The report as HTML text."""
+    from nooverfit.audit import unrepeated_warnings
     from nooverfit.config import RunConfig
     from nooverfit.groups import with_homogeneous_cause
     from nooverfit.studies.classic import against
@@ -326,6 +330,10 @@ def render(result: StudyResult, figures: dict[str, Figure]) -> str:
     from nooverfit.studies.recipe import ensemble_recipe, recipe
     from nooverfit.studies.select import MARGIN
 
+    if (kept := unrepeated_warnings(result.extras)) is not None:
+        result = dataclasses.replace(
+            result, extras={**result.extras, "audit": {**result.extras["audit"], "warnings": kept}}
+        )
     env = Environment(
         loader=PackageLoader("nooverfit", "templates"),
         autoescape=select_autoescape(["html"]),

@@ -163,7 +163,7 @@ def load_dataset(spec: str, **options: Any) -> Dataset:
             ``download`` for torchvision data sets, ``n_samples`` for ``synthetic``.
             ``split_by_group=True`` (any data set with groups: a CSV's ``group`` column,
             image sub-folders) keeps each group wholly in one of training pool, validation
-            and test (:func:`~nooverfit.data.split.keep_groups_whole`).
+            and test (:func:`keep_groups_whole`).
 
     Raises:
         ValueError: unknown name or bad options, with the expected form.
@@ -177,11 +177,29 @@ def load_dataset(spec: str, **options: Any) -> Dataset:
     whole = bool(options.pop("split_by_group", False))
     _check_options(loader, options)
     dataset = loader(arg if sep else None, **options)
-    if whole:
-        from nooverfit.data.split import keep_groups_whole
+    return keep_groups_whole(dataset) if whole else dataset
 
-        return keep_groups_whole(dataset)
-    return dataset
+
+def keep_groups_whole(dataset: Dataset) -> Dataset:
+    """``dataset`` with its groups kept whole by every split (``whole_groups``): the
+    opt-in for groups a loader only describes (a CSV's group column, image sub-folders),
+    whose rows are not independent (one patient's visits, one site's images): a per-sample
+    split could put a patient's rows in training and in test, and score the memory of that
+    patient as accuracy on new ones.
+
+    Raises:
+        BadInput: a data set without groups.
+    """
+    import dataclasses
+
+    from nooverfit.errors import BadInput
+
+    if dataset.groups is None:
+        raise BadInput(
+            f"data set {dataset.name!r} has no groups to keep whole; expected csv:PATH with "
+            "--groups COLUMN, or folder:PATH with ROOT/<class>/<group>/ sub-folders"
+        )
+    return dataclasses.replace(dataset, whole_groups=True)
 
 
 #: loader options that name a column of a table

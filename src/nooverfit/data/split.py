@@ -246,7 +246,10 @@ def make_stratified_group_split(
     """Split sample indices into a training pool, validation and test sets, each group
     wholly in one of them, each class spread over the three in proportion as far as the
     groups allow (:mod:`nooverfit.data.group_split`); the pool in ``default_rng(seed)``
-    order as in :func:`make_split`.
+    order as in :func:`make_split`, then each group's first sample in that order before
+    any group's second (so a training set of ``n`` per class, the first ``n`` of each
+    class, holds ``n`` different groups where the class has them, not several mixes of
+    one recording).
 
     Args:
         y: labels, shape ``(N,)``.
@@ -276,14 +279,25 @@ def make_stratified_group_split(
     split_of = assign_groups(
         y, groups, shares=shares, seed=seed, class_names={c: _name(c, names) for c in labels}
     )
-    pool = np.flatnonzero(split_of == POOL)
+    pool = np.random.default_rng(seed).permutation(np.flatnonzero(split_of == POOL))
     return Split(
-        pool=np.random.default_rng(seed).permutation(pool).astype(np.int64),
+        pool=_groups_first(pool, groups).astype(np.int64),
         val=np.flatnonzero(split_of == VAL).astype(np.int64),
         test=np.flatnonzero(split_of == TEST).astype(np.int64),
         seed=seed,
         whole_groups=True,
     )
+
+
+def _groups_first(order: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """``order`` rearranged by each sample's rank within its group (stable): the first
+    sample of every group, in ``order``, then every group's second, and so on."""
+    rank = np.zeros(len(order), dtype=np.int64)
+    seen: dict[object, int] = {}
+    for k, g in enumerate(groups[order].tolist()):
+        rank[k] = seen.get(g, 0)
+        seen[g] = rank[k] + 1
+    return order[np.argsort(rank, kind="stable")]
 
 
 def split_dataset(
@@ -302,23 +316,3 @@ def split_dataset(
             dataset.y, dataset.groups, test=test, val=val, seed=seed, names=dataset.classes
         )
     return make_split(dataset.y, test=test, val=val, seed=seed, names=dataset.classes)
-
-
-def keep_groups_whole(dataset: Dataset) -> Dataset:
-    """``dataset`` with its groups kept whole by every split (``whole_groups``): the
-    opt-in for groups a loader only describes (a CSV's group column, image sub-folders),
-    whose rows are not independent (one patient's visits, one site's images): a per-sample
-    split could put a patient's rows in training and in test, and score the memory of that
-    patient as accuracy on new ones.
-
-    Raises:
-        BadInput: a data set without groups.
-    """
-    import dataclasses
-
-    if dataset.groups is None:
-        raise BadInput(
-            f"data set {dataset.name!r} has no groups to keep whole; expected csv:PATH with "
-            "--groups COLUMN, or folder:PATH with ROOT/<class>/<group>/ sub-folders"
-        )
-    return dataclasses.replace(dataset, whole_groups=True)

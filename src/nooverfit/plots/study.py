@@ -135,6 +135,35 @@ def curve_view(curve: ValidationCurve) -> CurveView:
     return CurveView(curve.param, log, tuple(spans), edge, " ".join(parts))
 
 
+def curve_row_note(result: StudyResult, curve: ValidationCurve) -> str | None:
+    """Where a validation curve's chosen value differs from the setting the remedies table
+    and figure show for the same knob (a remedy's row is its best setting other than the
+    baseline's: with dropout 0 chosen on the curve, the row still shows a dropout), the
+    sentence that says so; None where they agree or the knob is no remedy's."""
+    base = getattr(result.baseline.config, curve.param, None)
+    if base is None:
+        return None
+    for o in result.remedies:
+        if o.chosen.stage == "ensemble":
+            continue
+        value = getattr(o.chosen.config, curve.param, None)
+        if value is None or value == base:
+            continue  # another remedy's row
+        if math.isclose(float(value), float(curve.chosen)):
+            return None
+        name = LABELS.get(curve.param, curve.param)
+        why = (
+            "the baseline's own value: no setting of it beat the baseline"
+            if math.isclose(float(curve.chosen), float(base))
+            else "chosen on the curve's mean validation accuracy"
+        )
+        return (
+            f"The remedies table's {name} row shows its best setting other than the "
+            f"baseline's, {float(value):g}; the curve's {curve.chosen:g} is {why}."
+        )
+    return None
+
+
 def _why_chosen(curve: ValidationCurve, i: int) -> str:
     """The chosen value's standing on the curve, as measured: the best mean validation
     accuracy (naming the values that tie it), or how far it is from the best."""

@@ -100,16 +100,16 @@ def class_subset(dataset: Dataset, classes: Sequence[int]) -> Dataset:
     relabel = np.zeros(dataset.num_classes, dtype=np.int64)
     relabel[list(classes)] = np.arange(len(classes))
     spec = ",".join(dataset.classes[c] for c in classes)
-    return Dataset(
+    # every other field (train_groups, whole_groups, the noise bank, columns) as it was:
+    # a field added to Dataset is kept unless named here
+    return dataclasses.replace(
+        dataset,
         name=f"{dataset.name}[{spec}]",
         x=dataset.x[mask],
         y=relabel[dataset.y[mask]],
         classes=tuple(dataset.classes[c] for c in classes),
-        kind=dataset.kind,
         groups=dataset.groups[mask] if dataset.groups is not None else None,
-        train_groups=dataset.train_groups,  # a subset keeps whole speakers out of training
-        whole_groups=dataset.whole_groups,
-        columns=dataset.columns,
+        probes=None,  # their labels are in the full label space
     )
 
 
