@@ -29,11 +29,10 @@ from nooverfit.data.tensors import SplitData
 from nooverfit.data.tensors import prepare as prepare_data
 from nooverfit.models import Network, build_model
 from nooverfit.train import fit
+from nooverfit.transfer.seen import FORMAT as FORMAT  # the file's tag, where it is checked
 from nooverfit.transfer.seen import Seen
 
 log = logging.getLogger(__name__)
-
-FORMAT = "nooverfit-source/1"
 
 
 def parse_classes(spec: str) -> tuple[int, ...]:

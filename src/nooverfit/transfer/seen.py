@@ -23,6 +23,9 @@ import torch
 
 log = logging.getLogger(__name__)
 
+#: The format tag of a source file (:meth:`~nooverfit.transfer.pretrain.Source.save`).
+FORMAT = "nooverfit-source/1"
+
 #: What to do instead, in a study and in ``train --pretrained``.
 STUDY_HINT = (
     "pretrain with the same --seed/--test/--val as the study's seed (or use --seeds 1 "
@@ -86,12 +89,13 @@ class Seen:
 
 
 def seen_of(source: Any) -> tuple[str, Seen | None] | None:
-    """The name and record of a nooverfit source (a :class:`Source` or its file), None
-    where it is no such source (torchvision, a bare state dict, a loaded network)."""
-    from nooverfit.transfer.pretrain import FORMAT, Source
-
-    if isinstance(source, Source):
-        return source.task, source.seen
+    """The name and record of a nooverfit source (a
+    :class:`~nooverfit.transfer.pretrain.Source` or its file), None where it is no such
+    source (torchvision, a bare state dict, a loaded network)."""
+    if isinstance(source, Seen):
+        return "source", source
+    if hasattr(source, "seen") and hasattr(source, "task"):  # a Source
+        return str(source.task), source.seen
     if not isinstance(source, (str, Path)) or not Path(source).is_file():
         return None
     from nooverfit._io import read_checkpoint
@@ -99,7 +103,7 @@ def seen_of(source: Any) -> tuple[str, Seen | None] | None:
     blob = read_checkpoint(Path(source), what="pretrained file")
     if not isinstance(blob, dict) or blob.get("format") != FORMAT:
         return None
-    return str(source), Source.from_blob(blob, source).seen
+    return str(source), Seen.from_blob(blob["seen"]) if "seen" in blob else None
 
 
 def check_source(source: Any, splits: Mapping[int, Any], *, hint: str) -> None:
