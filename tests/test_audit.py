@@ -108,12 +108,20 @@ def test_audit_group_gap_and_model_features(digits):
     feats = model_features(model, ds.x[:4])
     assert feats.shape == (4, 8) and (feats >= 0).all()  # after the ReLU
     json.dumps(report.to_dict())  # serializable
-    # the warning gives the gap in points of accuracy, not a percentage of it
+    # 2 of 4 against 2 of 2 is what four rows give by chance: no warning
     g = group_gap(
         np.array([0, 1, 1, 0, 0, 1]), np.array([0, 1, 0, 0, 1, 1]), np.array(list("aabbbb"))
     )
+    assert not [w for w in audit_warnings(replace(report, groups=g)) if "group gap" in w]
+    # 20 of 40 against 180 of 200: the warning names the group's size, in points of accuracy
+    y = np.zeros(240, dtype=np.int64)
+    pred = np.r_[np.ones(20), np.zeros(20), np.ones(20), np.zeros(180)].astype(np.int64)
+    g = group_gap(pred, y, np.array(["b"] * 40 + ["a"] * 200))
     texts = [w for w in audit_warnings(replace(report, groups=g)) if w.startswith("group gap")]
-    assert texts == ["group gap: 'b' scores 17 points below the overall accuracy of 67%"]
+    assert texts == [
+        "group gap: 'b' (40 rows) scores 50% against 90% on the other 200 rows, 40 points "
+        "below: more than its size explains (95 % over all groups)"
+    ]
 
 
 def _csv(tmp_path):

@@ -47,11 +47,21 @@ def test_watch_bad_criterion_exit_2(tmp_path):
 
 
 def test_watch_never_written_log_exit_2(tmp_path):
+    (tmp_path / "x.csv").touch()  # created by the training, never written to
     result = runner.invoke(
         app, ["watch", str(tmp_path / "x.csv"), "--idle", "0.2", "--interval", "0.05"]
     )
     assert result.exit_code == 2
     assert "never held a readable log" in result.output
+
+
+def test_watch_missing_log_is_one_line_exit_2(tmp_path):
+    result = runner.invoke(
+        app, ["watch", str(tmp_path / "x.csv"), "--idle", "5", "--interval", "0.05"]
+    )
+    assert result.exit_code == 2
+    assert result.output.strip().count("\n") == 0, result.output
+    assert "does not exist" in result.output and "watching" not in result.output
 
 
 def _write_slowly(log: Path, chunks: list[str], pause: float = 0.05) -> threading.Thread:

@@ -68,6 +68,16 @@ def test_monitor_stops_on_divergence_and_rejects_old_epochs():
         monitor.update(3, 1.0, 1.0)
 
 
+def test_a_nan_loss_stops_as_diverging_not_as_the_criterion():
+    monitor = Monitor("gl:5")
+    for epoch, loss in enumerate([1.0, 0.8, 0.6, 0.5]):
+        assert not monitor.update(epoch, loss, loss + 0.25).stop
+    status = monitor.update(4, math.nan, math.nan)
+    assert status.stop and status.reason == "diverging"
+    assert status.diagnosis.verdict is Verdict.DIVERGING
+    assert status.best_epoch == 3  # the last finite epoch is still the one to keep
+
+
 def test_monitor_missing_values_are_nan():
     monitor = Monitor()
     monitor.update(0, 1.0)

@@ -323,16 +323,29 @@ def audit_warnings(report: AuditReport, *, balance: bool = True) -> tuple[str, .
                 f"coverage: {frac:.0%} of {split} samples are far from all training samples "
                 f"(expected about {cov.expected:.0%}); the training data is too homogeneous"
             )
-    if report.groups is not None and report.groups.gap > 0.1:
-        g = report.groups
-        out.append(
-            f"group gap: {g.worst!r} scores {100 * g.gap:.0f} points below the overall "
-            f"accuracy of {g.overall:.0%}"
-        )
+    if report.groups is not None and (line := _group_gap_line(report.groups)):
+        out.append(line)
     cause = homogeneous_cause(report.groups, chance=1 / max(1, len(report.balance.classes)))
     if cause is not None:
         out.append(cause.reason)
     return tuple(out)
+
+
+def _group_gap_line(g: GroupGap) -> str | None:
+    """The group-gap warning: a group more than 10 points below the other groups' samples
+    and below them beyond what its size explains (95 % for all groups together)."""
+    if not g.tested or g.below is None:
+        return None
+    k = g.groups.index(g.below)
+    n, rest = g.counts[k], sum(g.counts) - g.counts[k]
+    other = (g.overall * sum(g.counts) - g.accuracy[k] * n) / max(1, rest)
+    if other - g.accuracy[k] <= 0.1:
+        return None
+    return (
+        f"group gap: {g.below!r} ({n} rows) scores {g.accuracy[k]:.0%} against {other:.0%} "
+        f"on the other {rest} rows, {100 * (other - g.accuracy[k]):.0f} points below: more "
+        "than its size explains (95 % over all groups)"
+    )
 
 
 def _predict(model: nn.Module, x: np.ndarray) -> np.ndarray:

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from nooverfit.group_noise import worse_group
+
 if TYPE_CHECKING:
     from nooverfit.diagnosis import Cause, Diagnosis
 
@@ -26,6 +28,9 @@ class GroupGap:
         heard: per group, whether it occurs in the training set (empty when not known).
         held_out_gap: accuracy on the samples of heard groups minus accuracy on those of
             groups never heard in training; ``None`` unless both kinds are measured.
+        below: the group that scores below the other groups' samples by more than its
+            size explains (:func:`~nooverfit.group_noise.worse_group`), else None.
+        tested: whether ``below`` was computed (False in records written before it).
     """
 
     groups: tuple[str, ...]
@@ -36,6 +41,8 @@ class GroupGap:
     gap: float
     heard: tuple[bool, ...] = ()
     held_out_gap: float | None = None
+    below: str | None = None
+    tested: bool = False
 
 
 def group_gap(
@@ -55,6 +62,8 @@ def group_gap(
     overall = float(correct.mean())
     worst = int(np.argmin(acc))
     gap = GroupGap(names, counts, acc, overall, names[worst], overall - acc[worst])
+    below = worse_group(acc, counts)
+    gap = replace(gap, below=None if below is None else names[below], tested=True)
     if heard is None:
         return gap
     known = {str(h) for h in heard}

@@ -110,6 +110,8 @@ class Monitor:
             reason = self.stopper.criterion.spec
         if not reason and diagnosis.verdict in self.stop_on:
             reason = diagnosis.verdict.value
+        if reason and diagnosis.verdict is Verdict.DIVERGING:  # a NaN loss also fires gl:5
+            reason = Verdict.DIVERGING.value
         if reason:
             log.info("epoch %d: stop (%s); verdict %s", epoch, reason, diagnosis.verdict.value)
         best = diagnosis.best_epoch

@@ -104,7 +104,9 @@ def train_run(
         network: nn.Module = network_for(config, data)
     else:
         from nooverfit.transfer.architecture import record
+        from nooverfit.transfer.seen import TRAIN_HINT, check_source
 
+        check_source(pretrained, {config.seed: data}, hint=TRAIN_HINT)  # before training
         architecture = record(pretrained, config, data.in_shape)
         source = as_pretrained(pretrained, config=config, in_shape=data.in_shape)
         prepared = transfer_model(source, data, strategy=transfer, seed=config.seed)

@@ -231,7 +231,8 @@ def render(report: AuditReport) -> None:
         console.print(f"  {p.split}[{p.index}] distance {p.distance:.3g} to train[{p.match}]")
     if report.groups is not None:
         g = report.groups
-        gt = Table(title=f"accuracy per group (worst-group gap {g.gap:.1%})")
+        noise = ", within what the group sizes explain" if g.tested and not g.below else ""
+        gt = Table(title=f"accuracy per group (worst-group gap {g.gap:.1%}{noise})")
         for name in ("group", "samples", "accuracy"):
             gt.add_column(name, justify="right")
         for name, n, acc in zip(g.groups, g.counts, g.accuracy, strict=True):

@@ -64,7 +64,8 @@ def pretrain(
     Only the training pool of the split that --test, --val and --seed define is used (with
     --pretext, labels ignored; with --classes, those classes' pool images), so `nooverfit
     train` with the same --test, --val and --seed never tests on an image the source saw
-    in pretraining. Contrastive
+    in pretraining; --out records those images, and train --pretrained and study --source
+    refuse a split that tests on one of them. Contrastive
     pretraining uses --augment as the strength of its views and runs all --epochs (no
     early stopping).
     """

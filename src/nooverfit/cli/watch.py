@@ -39,6 +39,11 @@ def watch(
     parse_criterion(criterion)
     if idle <= 0 or interval <= 0:
         raise ValueError(f"--idle and --interval must be > 0 seconds, got {idle} and {interval}")
+    if not log.exists():  # before the "watching" line: a mistyped path is one line
+        raise FileNotFoundError(
+            f"{log} does not exist; expected a log file or run folder being written "
+            "(start watch once training has created it)"
+        )
     columns = column_map(train_col, val_col)
     history: History | None = None
     shown: list[tuple[float, ...]] = []  # (epoch, loss, val_loss) of the epochs printed

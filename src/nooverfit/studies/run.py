@@ -89,6 +89,10 @@ def study(
         )
         for s in seeds
     }
+    if opts.source is not None:  # before any run is trained or written
+        from nooverfit.transfer.seen import STUDY_HINT, check_source
+
+        check_source(opts.source, splits, hint=STUDY_HINT)
     session = StudySession(
         splits,
         engine=engine,

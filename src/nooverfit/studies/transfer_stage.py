@@ -47,7 +47,12 @@ def run_transfer(
 
     # Its runs are labelled "transfer:NAME", as transfer_config() makes them.
     return transfer_runs(
-        data, source=source, strategies=strategies, base_config=baseline, scratch=False
+        data,
+        source=source,
+        strategies=strategies,
+        base_config=baseline,
+        scratch=False,
+        check=False,  # run_study checked every seed's split before the first run
     )
 
 

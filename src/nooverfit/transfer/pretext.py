@@ -36,6 +36,7 @@ from nooverfit.models import build_model
 from nooverfit.seeding import AUGMENT_SEED_OFFSET
 from nooverfit.train import batch_order
 from nooverfit.transfer.pretrain import Source
+from nooverfit.transfer.seen import Seen
 
 log = logging.getLogger(__name__)
 
@@ -187,4 +188,5 @@ def contrastive_pretrain(
         losses[-1],
     )
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-    return Source(config, tuple(x.shape[1:]), dim, state, f"contrastive:{dataset.name}")
+    seen = Seen.of(images, labelled=False)  # its pool, unlabeled: still transductive
+    return Source(config, tuple(x.shape[1:]), dim, state, f"contrastive:{dataset.name}", seen)

@@ -25,13 +25,14 @@ from nooverfit._io import atomic_save
 from nooverfit.config import RunConfig
 from nooverfit.data.dataset import Dataset
 from nooverfit.data.split import make_split
+from nooverfit.data.tensors import SplitData
 from nooverfit.data.tensors import prepare as prepare_data
 from nooverfit.models import Network, build_model
 from nooverfit.train import fit
+from nooverfit.transfer.seen import FORMAT as FORMAT  # the file's tag, where it is checked
+from nooverfit.transfer.seen import Seen
 
 log = logging.getLogger(__name__)
-
-FORMAT = "nooverfit-source/1"
 
 
 def parse_classes(spec: str) -> tuple[int, ...]:
@@ -151,6 +152,9 @@ class Source:
         classes: number of outputs of its head.
         state: its weights (CPU tensors).
         task: what it was trained on, e.g. ``"digits[0,1,2,3,4]"``.
+        seen: the samples it trained on (:func:`~nooverfit.transfer.seen.check_source`
+            compares them with a target's validation and test samples); None in files
+            written before the record existed.
     """
 
     config: RunConfig
@@ -158,6 +162,7 @@ class Source:
     classes: int
     state: dict[str, torch.Tensor]
     task: str
+    seen: Seen | None = None
 
     def build(self) -> Network:
         """The network with its pretrained weights."""
@@ -166,6 +171,18 @@ class Source:
         model = build_model(self.config, self.in_shape, self.classes)
         model.load_state_dict(fold_stale_biases(model, self.state))  # as saved before, too
         return model
+
+    def check(self, data: SplitData) -> None:
+        """Refuse the target split ``data`` if this source trained with labels on one of
+        its validation or test samples (:func:`~nooverfit.transfer.seen.check_source`).
+
+        Raises:
+            ValueError: naming how many, and what to do instead.
+        """
+        from nooverfit.transfer.seen import check_source
+
+        hint = "pretrain on the training pool of this split (same seed, test and val)"
+        check_source(self, {data.split.seed: data}, hint=hint)
 
     def save(self, path: str | Path, *, overwrite: bool = False) -> None:
         """Write the source atomically; :meth:`load` reads it with ``weights_only=True``.
@@ -188,6 +205,8 @@ class Source:
             "task": self.task,
             "state": self.state,
         }
+        if self.seen is not None:
+            blob["seen"] = self.seen.to_blob()
         atomic_save(Path(path), blob)
 
     @classmethod
@@ -217,6 +236,7 @@ class Source:
             classes=int(blob["classes"]),
             state=dict(blob["state"]),
             task=str(blob["task"]),
+            seen=Seen.from_blob(blob["seen"]) if "seen" in blob else None,
         )
 
 
@@ -256,4 +276,7 @@ def pretrain(
         best,
     )
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-    return Source(config, data.in_shape, data.num_classes, state, dataset.name)
+    # every sample it trained on, its validation part too (chosen on their labels); a
+    # rotation pretext learns no class label of the images it rotates
+    seen = Seen.of(dataset.x, labelled=not dataset.name.startswith("rotation:"))
+    return Source(config, data.in_shape, data.num_classes, state, dataset.name, seen)

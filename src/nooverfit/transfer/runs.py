@@ -117,6 +117,7 @@ def transfer_runs(
     strategies: Sequence[str] = STRATEGIES,
     base_config: RunConfig,
     scratch: bool = True,
+    check: bool = True,
     **options: Any,
 ) -> list[RunResult]:
     """Train ``scratch`` and each transfer strategy on ``data`` with ``base_config``.
@@ -133,12 +134,18 @@ def transfer_runs(
         strategies: transfer strategies to run (default all four).
         base_config: the settings shared by all runs.
         scratch: also train from scratch, first (default True).
+        check: refuse a source that trained with labels on ``data``'s validation or test
+            samples (:func:`~nooverfit.transfer.seen.check_source`; default True).
         **options: more :func:`prepare` options.
 
     Returns:
         One result per run, scratch first, labelled ``"scratch"`` and ``"transfer:NAME"``;
         ``state`` is the plain state dict of the prepared network (the source's keys).
     """
+    if check:
+        from nooverfit.transfer.seen import check_source
+
+        check_source(source, {base_config.seed: data}, hint="pretrain on this split's pool")
     pretrained = as_pretrained(source, config=base_config, in_shape=data.in_shape)
     plan: list[tuple[str, str, dict[str, Any]]] = []
     if scratch:

@@ -1,0 +1,157 @@
+"""What a source network trained on, and the check that a target split tests on none of it.
+
+A source pretrained on one split's training pool has seen, with labels, images that
+another split (another seed, other --test/--val) puts in its validation or test part:
+transferring it there scores the target on images the source learned. A source file
+records a fingerprint of every sample it trained on (8 bytes each, by content, so that a
+class subset or a reordered copy of the same data matches too), and
+:func:`check_source` compares them with the validation and test samples of each target
+split before anything is trained or written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+log = logging.getLogger(__name__)
+
+#: The format tag of a source file (:meth:`~nooverfit.transfer.pretrain.Source.save`).
+FORMAT = "nooverfit-source/1"
+
+#: What to do instead, in a study and in ``train --pretrained``.
+STUDY_HINT = (
+    "pretrain with the same --seed/--test/--val as the study's seed (or use --seeds 1 "
+    "with a source of seed 0), or on classes the target does not use"
+)
+TRAIN_HINT = (
+    "pretrain with the same --seed/--test/--val as train, or on classes the target does not use"
+)
+
+
+def row_prints(x: np.ndarray) -> np.ndarray:
+    """A 64-bit content fingerprint of every sample of ``x`` (its dtype, shape and bytes)."""
+    x = np.ascontiguousarray(x)
+    head = f"{x.dtype.str}{x.shape[1:]}".encode()
+    prints = np.empty(len(x), dtype=np.uint64)
+    for i in range(len(x)):
+        digest = hashlib.blake2b(head + x[i].tobytes(), digest_size=8).digest()
+        prints[i] = int.from_bytes(digest, "little")
+    return prints
+
+
+@dataclass(frozen=True, eq=False)
+class Seen:
+    """The samples a source trained on.
+
+    Attributes:
+        rows: sorted unique fingerprints (:func:`row_prints`) of those samples.
+        labelled: whether it learned their labels (False for a pretext: rotation,
+            contrastive).
+    """
+
+    rows: np.ndarray
+    labelled: bool
+
+    @classmethod
+    def of(cls, x: np.ndarray, *, labelled: bool) -> Seen:
+        """The record of training on the samples ``x``."""
+        return cls(np.unique(row_prints(x)), labelled)
+
+    def to_blob(self) -> dict[str, Any]:
+        """What a source file stores (a tensor and a bool: ``weights_only`` loads it)."""
+        return {
+            "rows": torch.from_numpy(self.rows.view(np.int64).copy()),
+            "labelled": self.labelled,
+        }
+
+    @classmethod
+    def from_blob(cls, blob: Any) -> Seen:
+        """Read :meth:`to_blob`'s dict."""
+        rows = blob["rows"].numpy().astype(np.int64).view(np.uint64)
+        return cls(np.sort(rows), bool(blob["labelled"]))
+
+    def overlap(self, x: np.ndarray, index: np.ndarray, pool: np.ndarray) -> int:
+        """How many samples ``x[index]`` the source saw that are not also in ``x[pool]``
+        (a data set's own duplicates across its split are no leak of the source)."""
+        prints = row_prints(x[index])
+        hit = np.isin(prints, self.rows)
+        if hit.any():
+            hit &= ~np.isin(prints, row_prints(x[pool]))
+        return int(hit.sum())
+
+
+def seen_of(source: Any) -> tuple[str, Seen | None] | None:
+    """The name and record of a nooverfit source (a
+    :class:`~nooverfit.transfer.pretrain.Source` or its file), None where it is no such
+    source (torchvision, a bare state dict, a loaded network)."""
+    if isinstance(source, Seen):
+        return "source", source
+    if hasattr(source, "seen") and hasattr(source, "task"):  # a Source
+        return str(source.task), source.seen
+    if not isinstance(source, (str, Path)) or not Path(source).is_file():
+        return None
+    from nooverfit._io import read_checkpoint
+
+    blob = read_checkpoint(Path(source), what="pretrained file")
+    if not isinstance(blob, dict) or blob.get("format") != FORMAT:
+        return None
+    return str(source), Seen.from_blob(blob["seen"]) if "seen" in blob else None
+
+
+def check_source(source: Any, splits: Mapping[int, Any], *, hint: str) -> None:
+    """Refuse a source that trained with labels on validation or test samples of a
+    target split; warn for a pretext source that saw them unlabeled, and for a source
+    file that records nothing (written before the record existed).
+
+    Args:
+        source: the source (a :class:`Source`, a path, a ``torchvision:`` spec...).
+        splits: the target's :class:`~nooverfit.data.tensors.SplitData` by seed.
+        hint: what to do instead (the options of the calling command).
+
+    Raises:
+        ValueError: one line naming how many validation and test samples of which seed
+            the source trained on, and ``hint``.
+    """
+    found = seen_of(source)
+    if found is None:
+        return
+    name, seen = found
+    if seen is None:
+        log.warning(
+            "source %s records no training samples (an older nooverfit pretrain): could not "
+            "check that it saw none of the validation or test samples; pretrain it again",
+            name,
+        )
+        return
+    leaks = []
+    for seed, data in splits.items():
+        x, split = data.dataset.x, data.split
+        val = seen.overlap(x, split.val, split.pool)
+        test = seen.overlap(x, split.test, split.pool)
+        if val or test:
+            leaks.append(
+                f"{val} of {len(split.val)} validation and {test} of {len(split.test)} test "
+                f"samples of seed {seed}'s split"
+            )
+    if not leaks:
+        return
+    saw = "; ".join(leaks)
+    if seen.labelled:
+        raise ValueError(
+            f"source {name} trained with labels on {saw}, so its scores there are not held "
+            f"out; {hint}"
+        )
+    log.warning(
+        "source %s saw %s without labels (pretext): transductive, not held out; %s",
+        name,
+        saw,
+        hint,
+    )

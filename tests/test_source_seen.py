@@ -1,0 +1,148 @@
+"""A source file records the samples it trained on; a study, `train --pretrained` and
+`transfer_runs` refuse a source that trained with labels on a validation or test sample
+of the target split (another seed, other --test/--val), before anything is written."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from nooverfit.cli import app
+from nooverfit.config import RunConfig
+from nooverfit.data import load_dataset
+from nooverfit.data.split import split_dataset
+from nooverfit.data.tensors import prepare
+from nooverfit.transfer import Source, class_subset, transfer_runs, unlabeled_pool
+from nooverfit.transfer.pretrain import pool_only
+from nooverfit.transfer.seen import Seen, check_source
+
+runner = CliRunner()
+SMALL = ["--width", "4", "--depth", "1", "--epochs", "1"]
+
+
+@pytest.fixture(scope="module")
+def source_file(tmp_path_factory):
+    """A source pretrained with labels on seed 0's pool of all digits."""
+    path = tmp_path_factory.mktemp("src") / "src.pt"
+    result = runner.invoke(app, ["pretrain", "--classes", "0-9", *SMALL, "--out", str(path)])
+    assert result.exit_code == 0, result.output
+    return path
+
+
+def _split(seed: int, dataset=None):
+    dataset = dataset if dataset is not None else load_dataset("digits")
+    return prepare(dataset, split_dataset(dataset, test=0.25, val=0.2, seed=seed), device="cpu")
+
+
+def _source(seen: Seen | None) -> Source:
+    config = RunConfig(model="cnn", width=4, depth=1)
+    from nooverfit.models import build_model
+
+    state = build_model(config, (1, 8, 8), 10).state_dict()
+    return Source(config, (1, 8, 8), 10, state, "digits", seen)
+
+
+def test_the_source_file_records_its_pool(source_file):
+    seen = Source.load(source_file).seen
+    assert seen is not None and seen.labelled
+    digits = load_dataset("digits")
+    split = split_dataset(digits, test=0.25, val=0.2, seed=0)
+    assert len(seen.rows) == len(split.pool) == 1077
+    assert Seen.of(digits.x[split.pool], labelled=True).rows.tolist() == seen.rows.tolist()
+
+
+def test_train_pretrained_on_another_seed_is_refused_before_writing(tmp_path, source_file):
+    out = tmp_path / "run"
+    args = ["train", "--model", "cnn", "--epochs", "1", "--seed", "1"]
+    result = runner.invoke(app, [*args, "--pretrained", str(source_file), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    line = result.output.strip()
+    assert "\n" not in line and "Traceback" not in line
+    assert "161 of 270 validation and 262 of 450 test samples of seed 1" in line
+    assert "--seed/--test/--val" in line
+    assert not out.exists()
+
+
+def test_study_with_more_seeds_than_the_source_is_refused(tmp_path, source_file):
+    out = tmp_path / "study"
+    args = ["study", "--model", "cnn", "--seeds", "2", "--epochs", "1", "--no-classic"]
+    result = runner.invoke(app, [*args, "--source", str(source_file), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "seed 1's split" in result.output and "seed 0" not in result.output.split(";")[0]
+    assert "--seeds 1" in result.output
+    assert not out.exists()
+
+
+def test_the_split_it_was_pretrained_on_passes(source_file):
+    check_source(str(source_file), {0: _split(0)}, hint="")
+
+
+def test_transfer_runs_refuses_a_source_that_saw_the_test_samples(source_file):
+    with pytest.raises(ValueError, match="seed 1's split"):
+        transfer_runs(
+            _split(1), source=Source.load(source_file), base_config=RunConfig(seed=1, epochs=1)
+        )
+
+
+def test_a_source_of_other_classes_passes():
+    digits = load_dataset("digits")
+    pool = unlabeled_pool(split_dataset(digits, test=0.25, val=0.2, seed=0))
+    seen = Seen.of(class_subset(pool_only(digits, pool), range(5)).x, labelled=True)
+    # another seed, but the target's classes 5-9 were never in the source
+    check_source(_source(seen), {1: _split(1, class_subset(digits, range(5, 10)))}, hint="")
+    with pytest.raises(ValueError, match="seed 1"):
+        check_source(_source(seen), {1: _split(1, class_subset(digits, range(5)))}, hint="")
+
+
+def test_a_pretext_source_that_saw_test_images_warns(caplog):
+    digits = load_dataset("digits")
+    seen = Seen.of(digits.x, labelled=False)
+    with caplog.at_level(logging.WARNING):
+        check_source(_source(seen), {1: _split(1)}, hint="pretrain on its pool")
+    (record,) = caplog.records
+    assert "without labels" in record.getMessage() and "seed 1" in record.getMessage()
+
+
+def test_an_old_source_file_without_the_record_warns_once(tmp_path, caplog):
+    path = tmp_path / "old.pt"
+    _source(None).save(path)
+    assert "seen" not in torch.load(path, weights_only=True)
+    with caplog.at_level(logging.WARNING):
+        check_source(str(path), {0: _split(0), 1: _split(1)}, hint="")
+    (record,) = caplog.records
+    assert "could not check" in record.getMessage()
+
+
+def test_the_record_survives_save_and_load(tmp_path):
+    seen = Seen.of(np.arange(24, dtype=np.float32).reshape(3, 1, 2, 4), labelled=False)
+    _source(seen).save(tmp_path / "s.pt")
+    back = Source.load(tmp_path / "s.pt").seen
+    assert back is not None and not back.labelled
+    assert back.rows.tolist() == seen.rows.tolist() and back.rows.dtype == np.uint64
+
+
+def test_source_check_is_the_python_path(source_file):
+    source = Source.load(source_file)
+    source.check(_split(0))
+    with pytest.raises(ValueError, match="seed 2's split"):
+        source.check(_split(2))
+
+
+def test_a_rotation_source_on_another_seed_warns_and_trains(tmp_path, caplog):
+    source = tmp_path / "rot.pt"
+    args = ["pretrain", "--pretext", "rotation", *SMALL, "--out", str(source)]
+    assert runner.invoke(app, args).exit_code == 0
+    seen = Source.load(source).seen
+    assert seen is not None and not seen.labelled
+    out = tmp_path / "run"
+    args = ["train", "--model", "cnn", "--epochs", "1", "--seed", "1", "--train-per-class", "2"]
+    with caplog.at_level(logging.WARNING):
+        result = runner.invoke(app, [*args, "--pretrained", str(source), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    (record,) = [r for r in caplog.records if "without labels" in r.getMessage()]
+    assert "of seed 1's split" in record.getMessage()
+    assert (out / "metrics.json").exists()
