@@ -181,12 +181,7 @@ def fresh7_options(spec: dict[str, Any], rng: np.random.Generator) -> None:
         if regime in ("overfitting", "good_fit", "underfitting") and rng.random() < 0.3:
             spec["epochs"], spec["batch"] = 250, 256
             spec["n_train"] = min(spec["n_train"], 300)
-    capped = {"keras": 30, "lightning": 25, "lightning_tb": 25}.get(framework)
-    if capped:
-        spec["epochs"] = min(spec["epochs"], capped)
-        spec["batch"] = max(spec["batch"], 32)
-    if framework == "lightning_tb":
-        spec["n_train"] = min(spec["n_train"], 200)
+    _cap_slow_writers(spec, framework)
 
 
 #: Framework shares of the fresh8 batch: the Lightning loggers, the least used, most.
@@ -251,6 +246,12 @@ def fresh12_options(spec: dict[str, Any], rng: np.random.Generator) -> None:
         if regime != "diverging" and framework in ("tensorboard", "hf") and rng.random() < 0.25:
             spec["epochs"], spec["batch"] = int(rng.choice([200, 400])), 256
             spec["n_train"] = min(spec["n_train"], 300)
+    _cap_slow_writers(spec, framework)
+
+
+def _cap_slow_writers(spec: dict[str, Any], framework: str) -> None:
+    """Keep the slowest writers' runs short (Keras and Lightning pay per epoch, Lightning's
+    TensorBoard logger per sample): the batch's CPU time, not its kinds of run."""
     capped = {"keras": 30, "lightning": 25, "lightning_tb": 25}.get(framework)
     if capped:
         spec["epochs"] = min(spec["epochs"], capped)
