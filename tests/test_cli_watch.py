@@ -55,13 +55,33 @@ def test_watch_never_written_log_exit_2(tmp_path):
     assert "never held a readable log" in result.output
 
 
-def test_watch_missing_log_is_one_line_exit_2(tmp_path):
+def test_watch_log_in_a_missing_folder_is_one_line_exit_2(tmp_path):
     result = runner.invoke(
-        app, ["watch", str(tmp_path / "x.csv"), "--idle", "5", "--interval", "0.05"]
+        app, ["watch", str(tmp_path / "typo" / "x.csv"), "--idle", "5", "--interval", "0.05"]
     )
     assert result.exit_code == 2
     assert result.output.strip().count("\n") == 0, result.output
     assert "does not exist" in result.output and "watching" not in result.output
+
+
+def test_watch_waits_for_a_log_not_yet_created(tmp_path):
+    """watch started before the training: the log appears later and is followed."""
+    log = tmp_path / "later.csv"
+    rows = "".join(f"{e},{1 / (e + 1):.4f},{0.5 + abs(e - 10) / 40:.4f}\n" for e in range(30))
+    writer = _write_slowly(log, ["epoch,loss,val_loss\n", rows], pause=0.3)
+    result = runner.invoke(app, ["watch", str(log), "--idle", "1", "--interval", "0.05"])
+    writer.join()
+    assert result.exit_code == 0, result.output
+    assert "waiting up to 1 s for it to be created" in result.output
+    assert "final diagnosis" in result.output
+
+
+def test_watch_log_never_created_exit_2(tmp_path):
+    result = runner.invoke(
+        app, ["watch", str(tmp_path / "x.csv"), "--idle", "0.2", "--interval", "0.05"]
+    )
+    assert result.exit_code == 2
+    assert "was never created" in result.output
 
 
 def _write_slowly(log: Path, chunks: list[str], pause: float = 0.05) -> threading.Thread:

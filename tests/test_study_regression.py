@@ -12,7 +12,9 @@ curves' ``halved`` flags: only the results.json digests changed; and for the per
 figures of review i36, ``extras.class_scores`` and the audit balance's ``pool`` and
 ``data_imbalance``: only the results.json digests changed; and for the removal of every
 bias before batch norm: batch-norm runs' histories changed, and the transfer case now
-recommends an ensemble, 37.9 % on its test split where transfer:io scored 28.6 %).
+recommends an ensemble, 37.9 % on its test split where transfer:io scored 28.6 %; and
+for the scale-free divergence tests of issue 15: one 4-epoch run's diagnosis, only the
+results.json digests changed).
 Float results are exact for one torch build on one kind of CPU: elsewhere the exact
 comparison is skipped and only the study's structure is compared.
 """

@@ -39,10 +39,10 @@ def watch(
     parse_criterion(criterion)
     if idle <= 0 or interval <= 0:
         raise ValueError(f"--idle and --interval must be > 0 seconds, got {idle} and {interval}")
-    if not log.exists():  # before the "watching" line: a mistyped path is one line
+    if not log.parent.exists():  # before the "watching" line: a mistyped path is one line
         raise FileNotFoundError(
-            f"{log} does not exist; expected a log file or run folder being written "
-            "(start watch once training has created it)"
+            f"{log.parent} does not exist; expected the folder of a log being written "
+            "(a log not yet created there is waited for)"
         )
     columns = column_map(train_col, val_col)
     history: History | None = None
@@ -50,7 +50,8 @@ def watch(
     fired, warned, interrupted, told, why = False, False, False, False, ""
     stamp: tuple[float, int] | None = None
     changed = time.monotonic()
-    console.print(f"watching {log} (criterion {criterion}; Ctrl-C to stop)")
+    waiting = "" if log.exists() else f"; waiting up to {idle:g} s for it to be created"
+    console.print(f"watching {log} (criterion {criterion}{waiting}; Ctrl-C to stop)")
     try:
         while time.monotonic() - changed < idle:
             current = _stamp(log)
@@ -86,6 +87,10 @@ def watch(
     except KeyboardInterrupt:
         interrupted = True
         console.print("interrupted")
+    if history is None and not log.exists():
+        raise FileNotFoundError(
+            f"{log} was never created in {idle:g} s; expected a log being written"
+        )
     if history is None:
         last = f" (last read: {why})" if why else ""
         raise ValueError(
