@@ -175,8 +175,10 @@ def diagnose(history: History, *, metric: str | None = None) -> Diagnosis:
     # a penalty-free error logged beside the loss (``mae``) holds the memorization the
     # loss hides when a constant penalty lifts the training loss towards validation
     errors = None if ev.signal else penalized_training(history)
-    if errors is not None and np.isfinite(decision_curves(errors, None)[2]).sum() >= MIN_EPOCHS:
-        ev = replace(ev, signal=_evidence(errors, None, *decision_curves(errors, None)[1:]).signal)
+    if errors is not None:
+        _, error_train, error_val = decision_curves(errors, None)
+        if np.isfinite(error_val).sum() >= MIN_EPOCHS:
+            ev = replace(ev, signal=_evidence(errors, None, error_train, error_val).signal)
     if ev.signal:
         verdict = Verdict.OVERFITTING
     elif _still_falling(ev) and _accuracy_follows(history, metric, ev):
