@@ -78,13 +78,13 @@ class Seen:
         rows = blob["rows"].numpy().astype(np.int64).view(np.uint64)
         return cls(np.sort(rows), bool(blob["labelled"]))
 
-    def overlap(self, x: np.ndarray, index: np.ndarray, pool: np.ndarray) -> int:
-        """How many samples ``x[index]`` the source saw that are not also in ``x[pool]``
-        (a data set's own duplicates across its split are no leak of the source)."""
-        prints = row_prints(x[index])
-        hit = np.isin(prints, self.rows)
+    def overlap(self, prints: np.ndarray, index: np.ndarray, pool: np.ndarray) -> int:
+        """How many samples ``index`` the source saw that are not also in ``pool`` (a data
+        set's own duplicates across its split are no leak of the source), given the data
+        set's fingerprints ``prints`` (:func:`row_prints`, one per sample)."""
+        hit = np.isin(prints[index], self.rows)
         if hit.any():
-            hit &= ~np.isin(prints, row_prints(x[pool]))
+            hit &= ~np.isin(prints[index], prints[pool])
         return int(hit.sum())
 
 
@@ -132,10 +132,13 @@ def check_source(source: Any, splits: Mapping[int, Any], *, hint: str) -> None:
         )
         return
     leaks = []
+    prints: dict[int, np.ndarray] = {}  # the seeds' splits share one data set: hashed once
     for seed, data in splits.items():
         x, split = data.dataset.x, data.split
-        val = seen.overlap(x, split.val, split.pool)
-        test = seen.overlap(x, split.test, split.pool)
+        if id(x) not in prints:
+            prints[id(x)] = row_prints(x)
+        val = seen.overlap(prints[id(x)], split.val, split.pool)
+        test = seen.overlap(prints[id(x)], split.test, split.pool)
         if val or test:
             leaks.append(
                 f"{val} of {len(split.val)} validation and {test} of {len(split.test)} test "
