@@ -110,3 +110,15 @@ def test_unknown_metric_column_is_one_line_exit_2(tmp_path):
     result = runner.invoke(app, ["diagnose", str(log), "--metric", "auc"])
     assert result.exit_code == 2
     assert "auc" in result.output and "Traceback" not in result.output
+
+
+def test_diagnose_folder_prints_run_names_and_errors_as_text(tmp_path):
+    # brackets in a run's name or its error are not rich markup: kept, and no crash
+    for name in ("good[a]", "bad[b]"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "good[a]" / "training.log").write_text((LOGS / "keras_overfit.csv").read_text())
+    (tmp_path / "bad[b]" / "training.log").write_text("epoch,loss[/y]\n0,oops\n")
+    result = runner.invoke(app, ["diagnose", str(tmp_path)], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "good[a]" in result.output and "bad[b]/training.log:" in result.output
+    assert "loss[/y]" in result.output

@@ -22,6 +22,9 @@ def run(*args: str) -> subprocess.CompletedProcess:
         (("study", "--bogus"), "No such option: --bogus"),
         (("diagnose",), "Missing argument 'log'"),
         (("diagnose", "/no/such/log.csv"), "log not found"),
+        # brackets in the user's text are printed as they are, not read as rich markup
+        (("diagnose", "/no/[abc]/log.csv"), "log not found: /no/[abc]/log.csv"),
+        (("diagnose", "/no/[/x]/log.csv"), "log not found: /no/[/x]/log.csv"),
     ],
 )
 def test_main_usage_errors_are_one_line_exit_2(args, expected):

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from typer.core import TyperGroup
 
 from nooverfit.errors import redact
@@ -181,7 +182,8 @@ def guard(func: F) -> F:
             return func(*args, **kwargs)
         except BAD_INPUT as err:
             message = err.args[0] if isinstance(err, KeyError) and err.args else err
-            text = redact(str(message))  # no password reaches the terminal
+            # no password reaches the terminal; brackets in a path are text, not markup
+            text = escape(redact(str(message)))
             errors.print(f"[bold red]error:[/] {text}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from nooverfit._io import _jsonable
@@ -189,17 +190,19 @@ def _diagnose_runs(
         table.add_column(name, overflow="fold")
     for run, _, d in rows:
         table.add_row(
-            str(run.relative_to(folder)),
+            escape(str(run.relative_to(folder))),
             f"[{_COLORS[d.verdict]}]{d.verdict.value}[/]",
             str(d.epochs),
             "" if d.best_epoch is None else str(d.best_epoch),
             "" if d.onset_epoch is None else str(d.onset_epoch),
         )
     for run, _ in failed:
-        table.add_row(str(run.relative_to(folder)), "[red]unreadable[/]", "", "", "")
+        table.add_row(escape(str(run.relative_to(folder))), "[red]unreadable[/]", "", "", "")
     console.print(table)
     for run, why in failed:
-        console.print(f"[red]{run.relative_to(folder)}[/]: {why}", highlight=False)
+        console.print(
+            f"[red]{escape(str(run.relative_to(folder)))}[/]: {escape(why)}", highlight=False
+        )
     console.print("pass one run to see its causes and remedies", highlight=False)
     return [d.verdict for _, _, d in rows]
 
@@ -276,7 +279,7 @@ def render(result: Diagnosis, *, title: str = "", notes: tuple[str, ...] = ()) -
         )
     console.print(table)
     for note in notes:
-        console.print(f"[dim]note: {note}[/]", highlight=False)
+        console.print(f"[dim]note: {escape(note)}[/]", highlight=False)
     console.print(result.explanation, highlight=False)
     if result.causes:
         console.print("[bold]likely causes[/]")
