@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from nooverfit.errors import redact
+from nooverfit.errors import MissingExtra, redact
 from nooverfit.validate import check_options
 
 console = Console()
@@ -172,7 +172,8 @@ def interrupted(command: str, options: dict[str, Any]) -> str:
 
 
 def guard(func: F) -> F:
-    """Turn bad-input exceptions into a one-line error and exit code 2 (no traceback)."""
+    """Turn bad-input exceptions and a missing optional extra into a one-line error and
+    exit code 2 (no traceback)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -180,7 +181,7 @@ def guard(func: F) -> F:
         try:
             check_options(func.__name__.removesuffix("_command"), **kwargs)
             return func(*args, **kwargs)
-        except BAD_INPUT as err:
+        except (*BAD_INPUT, MissingExtra) as err:
             message = err.args[0] if isinstance(err, KeyError) and err.args else err
             # no password reaches the terminal; brackets in a path are text, not markup
             text = escape(redact(str(message)))
