@@ -86,3 +86,28 @@ def test_monitor_missing_values_are_nan():
     assert isinstance(h, History)
     assert math.isnan(h.val_loss[0]) and h.val_accuracy[1] == 0.5
     assert math.isnan(h.val_accuracy[0])
+
+
+@pytest.mark.parametrize("criterion", [None, "patience:10", "gl:1000", "up:3"])
+def test_best_epoch_is_the_validation_minimum_of_the_finite_epochs(criterion):
+    # a run that blows up without the criterion firing: epochs numbered from 1, the
+    # validation minimum 0.7 at epoch 3 (hand-computed), NaN at the end
+    val = [1.1, 0.9, 0.7, 0.75, 5.0, 400.0, math.nan]
+    train = [1.0, 0.8, 0.6, 0.5, 3.0, 50.0, math.nan]
+    expected = [1, 2, 3, 3, 3, 3, 3]
+    monitor = Monitor(criterion)
+    pairs = enumerate(zip(train, val, strict=True), start=1)
+    statuses = [monitor.update(epoch, t, v) for epoch, (t, v) in pairs]
+    assert [s.best_epoch for s in statuses] == expected
+    last = statuses[-1]
+    assert last.stop and last.reason == "diverging"
+    assert last.best_epoch == 3
+
+
+def test_best_epoch_skips_epochs_without_validation():
+    monitor = Monitor()
+    monitor.update(0, 1.0)  # no validation yet: no best epoch
+    assert monitor.update(1, 0.9).best_epoch is None
+    assert monitor.update(2, 0.8, 0.5).best_epoch == 2
+    assert monitor.update(3, 0.7).best_epoch == 2
+    assert monitor.update(4, 0.6, 0.4).best_epoch == 4

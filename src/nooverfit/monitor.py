@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from nooverfit._rules import diagnose
 from nooverfit.diagnosis import Diagnosis, Verdict
-from nooverfit.history import History
+from nooverfit.history import History, best_index
 from nooverfit.stopping import EarlyStopping
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ class Status:
         stop: whether training should stop now.
         reason: why it should stop (``""`` when it should not): the criterion that fired,
             ``"overfitting"`` or ``"diverging"``.
-        best_epoch: the epoch whose weights to keep.
+        best_epoch: the epoch whose weights to keep (:attr:`Monitor.best_epoch`).
     """
 
     epoch: int
@@ -114,10 +114,15 @@ class Monitor:
             reason = Verdict.DIVERGING.value
         if reason:
             log.info("epoch %d: stop (%s); verdict %s", epoch, reason, diagnosis.verdict.value)
-        best = diagnosis.best_epoch
-        if self.stopper is not None and self.stopper.best_epoch is not None:
-            best = self.stopper.best_epoch
-        return Status(epoch, diagnosis, bool(reason), reason, best)
+        return Status(epoch, diagnosis, bool(reason), reason, self.best_epoch)
+
+    @property
+    def best_epoch(self) -> int | None:
+        """The epoch whose weights to keep: the lowest finite validation loss so far, the
+        first on ties (:func:`nooverfit.history.best_index`), whether or not a criterion is
+        set and also once the run diverges; ``None`` before the first finite one."""
+        best = best_index(self._rows.get("val_loss", []))
+        return None if best is None else self._epochs[best]
 
     @property
     def history(self) -> History:
