@@ -256,3 +256,16 @@ def test_prepare_leaves_images_unscaled_and_exposes_indices():
     np.testing.assert_array_equal(prepared.test_index.numpy(), prepared.split.test)
     train = prepared.train_index(train_per_class=3)
     assert len(train) == 30 and train.dtype == torch.int64
+
+
+def test_load_folder_plus_flip_is_the_same_images_augmented_with_flips(tmp_path):
+    from nooverfit.data.augment import image_policy
+
+    _png_folder(tmp_path / "imgs")
+    plain = load_dataset(f"folder:{tmp_path / 'imgs'}")
+    flipped = load_dataset(f"folder+flip:{tmp_path / 'imgs'}")
+    assert flipped.name == f"folder+flip:{tmp_path / 'imgs'}"
+    np.testing.assert_array_equal(flipped.x, plain.x)
+    np.testing.assert_array_equal(flipped.y, plain.y)
+    # the augmenters read the policy from the data set's name
+    assert image_policy(flipped.name).flip and not image_policy(plain.name).flip

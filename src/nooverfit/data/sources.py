@@ -307,6 +307,25 @@ def _torchvision_loader(name: str) -> Any:
 register_dataset("digits", load_digits, description="scikit-learn's 8x8 digits (built in)")
 register_dataset("synthetic", load_synthetic, description="make_classification tabular data")
 register_dataset("csv", load_csv, description="csv:PATH with --target COLUMN")
-register_dataset("folder", load_folder, description="folder:PATH, ImageFolder layout")
+
+
+def load_flipped_folder(arg: str | None, *, image_size: int | None = None, **_: Any) -> Dataset:
+    """:func:`load_folder`, named ``folder+flip:PATH``: the same images, whose augmentation
+    also flips them left-right (:data:`nooverfit.data.augment.POLICIES`); for classes
+    that are themselves in a mirror (photos of objects), never for digits or text."""
+    import dataclasses
+
+    dataset = load_folder(arg, image_size=image_size)
+    return dataclasses.replace(dataset, name=f"folder+flip:{dataset.name.partition(':')[2]}")
+
+
+register_dataset(
+    "folder", load_folder, description="folder:PATH, ImageFolder layout (never flipped)"
+)
+register_dataset(
+    "folder+flip",
+    load_flipped_folder,
+    description="folder+flip:PATH, ImageFolder layout, augmented with left-right flips",
+)
 for _name in _TORCHVISION:
     register_dataset(_name, _torchvision_loader(_name), description="torchvision, from --data-dir")
