@@ -184,12 +184,16 @@ def load_csv(
     g = header.index(group) if group is not None else -1
     dropped = {header.index(c) for c in left_out or ()}
     features = [i for i in range(len(header)) if i not in (t, g) and i not in dropped]
+    if not features:  # nothing to learn from: every network and audit check needs a column
+        kept_out = ", ".join(repr(header[i]) for i in sorted({t, g, *dropped} - {-1}))
+        raise BadInput(
+            f"{path} has no feature column (only {kept_out}, the label, group or ignored "
+            "columns); expected at least one column to learn the label from"
+        )
     check_rows(path, header, body, numbers)
     # Numeric columns as they are, text columns one-hot (data/columns.py).
     names, cells = [header[i] for i in features], [[row[i] for row in body] for i in features]
     x, encoded = encode_columns(names, cells, order=natural, where=f" of {path}", numbers=numbers)
-    if not features:  # only the label: no column to count the rows by
-        x = np.zeros((len(body), 0), dtype=np.float32)
     labels = [row[t].strip() for row in body]
     if unlabeled := [numbers[r] for r, v in enumerate(labels) if not v]:
         # an empty label is no class: it would be learned as one and scored as one
