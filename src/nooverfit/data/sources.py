@@ -245,15 +245,30 @@ def load_folder(arg: str | None, *, image_size: int | None = None, **_: Any) -> 
                 f"{str(err).splitlines()[0] if str(err) else 'unreadable'}); expected "
                 "PNG/JPEG/... images in ROOT/<class>/"
             ) from None
-    mode = "L" if all(im.mode in ("L", "1", "I;16") for im in images) else "RGB"
+    mode = "L" if all(im.mode in ("L", "1", *_DEEP) for im in images) else "RGB"
     size = (image_size, image_size) if image_size else images[0].size
-    arrays = [np.asarray(im.convert(mode).resize(size), dtype=np.float32) / 255.0 for im in images]
+    arrays = [_scaled(im, mode, size) for im in images]
     x = np.stack(arrays)
     x = x[:, None] if mode == "L" else x.transpose(0, 3, 1, 2)
     y = np.array([label for _, label in folder.samples], dtype=np.int64)
     return Dataset(
         f"folder:{root}", x, y, tuple(folder.classes), "image", groups=_folder_groups(folder)
     )
+
+
+#: Pillow's modes of 16- and 32-bit integer grayscale (16-bit PNG and TIFF files).
+_DEEP = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+
+
+def _scaled(image: Any, mode: str, size: tuple[int, int]) -> np.ndarray:
+    """One image as float32 in [0, 1], ``(H, W)`` for mode ``"L"``, ``(H, W, 3)`` for
+    ``"RGB"``: 8-bit images divided by 255, 16-bit grayscale by 65535 (converting those
+    to 8 bits first saturated every value above 255 to white)."""
+    if image.mode in _DEEP:
+        gray = np.asarray(image.convert("I").convert("F").resize(size), dtype=np.float32)
+        gray = np.clip(gray / 65535.0, 0.0, 1.0)
+        return gray if mode == "L" else np.repeat(gray[..., None], 3, axis=-1)
+    return np.asarray(image.convert(mode).resize(size), dtype=np.float32) / 255.0
 
 
 def _folder_groups(folder: Any) -> np.ndarray | None:
