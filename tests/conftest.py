@@ -61,10 +61,11 @@ def pytest_collection_modifyitems(config, items):
     """Skip each test case parametrized by a TensorBoard real-run log when tensorboard is
     not installed (tests that read such a log through ``_real_logs.load`` skip there)."""
     from _optional import installed, reason
-    from _real_logs import TENSORBOARD
 
     if installed("tensorboard"):
         return
+    from _real_logs import TENSORBOARD
+
     skip = pytest.mark.skip(reason=reason("tensorboard"))
     for item in items:
         params = getattr(item, "callspec", None)
