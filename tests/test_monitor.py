@@ -1,7 +1,9 @@
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 
 from nooverfit._rules import diagnose
 from nooverfit.diagnosis import Verdict
@@ -111,3 +113,22 @@ def test_best_epoch_skips_epochs_without_validation():
     assert monitor.update(2, 0.8, 0.5).best_epoch == 2
     assert monitor.update(3, 0.7).best_epoch == 2
     assert monitor.update(4, 0.6, 0.4).best_epoch == 4
+
+
+def test_a_value_that_is_no_number_is_refused_before_anything_is_recorded():
+    monitor = Monitor()
+    monitor.update(0, 1.0, 1.1, accuracy=0.5)
+    # before: loss was appended, then float("x") failed: columns of unequal length
+    with pytest.raises(ValueError, match="accuracy must be a number or None, got 'x'"):
+        monitor.update(1, 0.9, 1.0, accuracy="x")
+    assert monitor.history == History.from_columns(
+        {"loss": [1.0], "val_loss": [1.1], "accuracy": [0.5]}, epoch=[0]
+    )
+    status = monitor.update(1, torch.tensor(0.9), np.float32(1.0), accuracy=0.6)
+    assert status.best_epoch == 1 and monitor.history.loss[-1] == pytest.approx(0.9)
+
+
+def test_stop_on_names_the_verdicts_it_takes():
+    with pytest.raises(ValueError, match=r"stop_on must hold verdicts \(.*overfitting.*\)"):
+        Monitor(stop_on=("bogus",))
+    assert Monitor(stop_on=("overfitting",)).stop_on == (Verdict.OVERFITTING,)

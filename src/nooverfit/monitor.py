@@ -66,7 +66,11 @@ class Monitor:
         metric: str | None = None,
     ) -> None:
         self.stopper = EarlyStopping(criterion) if criterion else None
-        self.stop_on = tuple(Verdict(v) for v in stop_on)
+        try:
+            self.stop_on = tuple(Verdict(v) for v in stop_on)
+        except ValueError:
+            known = ", ".join(v.value for v in Verdict)
+            raise ValueError(f"stop_on must hold verdicts ({known}), got {stop_on!r}") from None
         self.metric = metric
         self._rows: dict[str, list[float]] = {}
         self._epochs: list[int] = []
@@ -88,11 +92,18 @@ class Monitor:
             **metrics: further values, e.g. ``accuracy=0.93, val_accuracy=0.90``.
 
         Raises:
-            ValueError: if ``epoch`` is not after the previous one.
+            ValueError: if ``epoch`` is not after the previous one, or a value is no
+                number.
         """
         if self._epochs and epoch <= self._epochs[-1]:
             raise ValueError(f"epoch must increase, got {epoch} after {self._epochs[-1]}")
         values = {"loss": loss, "val_loss": val_loss, **metrics}
+        for name, value in values.items():
+            if value is not None and not isinstance(value, (int, float)):
+                try:  # a 0-d tensor or numpy scalar is a number too
+                    values[name] = float(value)
+                except (TypeError, ValueError):
+                    raise ValueError(f"{name} must be a number or None, got {value!r}") from None
         for name in set(values) | set(self._rows):
             column = self._rows.setdefault(name, [math.nan] * len(self._epochs))
             value = values.get(name)
