@@ -41,8 +41,10 @@ def never_beat_chance(history: History, v: np.ndarray, back_and_forth: float) ->
     that level and turns once).
 
     Only for a classifier (an accuracy in the log): the level is the cross-entropy of
-    guessing, ``ln(1 / a)`` with ``a`` its lowest validation accuracy (about the share of
-    a class at the start) and at least ``ln 2``. The turning test needs that lowest
+    guessing, ``ln(1 / a)`` with ``a`` the lowest value of its validation accuracy
+    smoothed by a running median (about the share of a class at the start; a single
+    evaluation that put every sample in a small class is no level, i57) and at least
+    ``ln 2``. The turning test needs that lowest
     accuracy at or below 50 %: above it at every evaluation, the network beat guessing
     whatever its number of classes (and ``a`` says nothing about that number). Nor does
     it read a network whose training loss sits under half that level (its later half's
@@ -64,8 +66,14 @@ def never_beat_chance(history: History, v: np.ndarray, back_and_forth: float) ->
             f"{math.log(2):.2f} to {SATURATED:.1f} nats of a constant predictor over 2 "
             "to a million classes: the outputs saturated"
         )
-    lowest = float(np.nanmin(acc))
+    # the accuracy's levels are read on its smoothed curve (a running median first): one
+    # evaluation with every sample in a small class is no level (saturated outputs flip
+    # between classes), and "rose" is its largest climb above a lower level before it (a
+    # network whose accuracy fell from where its first epoch left it never rose)
+    held = cv.smooth(acc[np.isfinite(acc)])
+    lowest = float(held.min())
     level = max(math.log(2), math.log(1 / lowest)) if lowest > 0 else math.inf
+    rose = float(np.max(held - np.minimum.accumulate(held)))
     train = cv.column(history, "loss")
     train = train[np.isfinite(train)]
     fits = bool(train.size) and float(np.median(train[train.size // 2 :])) < level / 2
@@ -87,7 +95,7 @@ def never_beat_chance(history: History, v: np.ndarray, back_and_forth: float) ->
     right = bool(np.isfinite(late).any()) and float(np.nanmedian(late)) >= 0.9
     if (
         smooth.min() >= ABOVE_GUESSING * level
-        and np.nanmax(acc) - lowest < LEARNED
+        and rose < LEARNED
         and not (learning or right or accuracy_learned(history))
         and not fits
     ):

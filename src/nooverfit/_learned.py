@@ -49,7 +49,10 @@ def accuracy_learned(history: History) -> bool:
         # their first epoch, then freeze: a later half that moves, or a training set all
         # right, is a network still answering its inputs)
         moves = np.ptp(late) > 0 or (not prefix and float(np.median(late)) >= FITS)
-        if float(np.median(late)) - float(acc[1:].min()) >= ROSE and moves:
+        # (its lowest level on the smoothed curve, a running median first: outputs that
+        # saturate flip between classes, and one evaluation with every sample in a small
+        # class is no level the network rose from)
+        if float(np.median(late)) - float(cv.smooth(acc)[1:].min()) >= ROSE and moves:
             return True
         if prefix and acc.min() > 0.5 and np.ptp(late) > MOVING:
             return True
