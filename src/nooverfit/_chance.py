@@ -71,8 +71,8 @@ def never_beat_chance(history: History, v: np.ndarray, back_and_forth: float) ->
     # between classes), and "rose" is its largest climb above a lower level before it (a
     # network whose accuracy fell from where its first epoch left it never rose)
     held = cv.smooth(acc[np.isfinite(acc)])
-    lowest = float(held.min())
-    level = max(math.log(2), math.log(1 / lowest)) if lowest > 0 else math.inf
+    floor, lowest = float(held.min()), float(np.nanmin(acc))  # (the 50 % tests: raw)
+    level = max(math.log(2), math.log(1 / floor)) if floor > 0 else math.inf
     rose = float(np.max(held - np.minimum.accumulate(held)))
     train = cv.column(history, "loss")
     train = train[np.isfinite(train)]
