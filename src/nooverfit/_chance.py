@@ -70,10 +70,13 @@ def never_beat_chance(history: History, v: np.ndarray, back_and_forth: float) ->
     # evaluation with every sample in a small class is no level (saturated outputs flip
     # between classes), and "rose" is its largest climb above a lower level before it (a
     # network whose accuracy fell from where its first epoch left it never rose)
-    held = cv.smooth(acc[np.isfinite(acc)])
+    raw = acc[np.isfinite(acc)]
+    held = cv.smooth(raw)
     floor, lowest = float(held.min()), float(np.nanmin(acc))  # (the 50 % tests: raw)
     level = max(math.log(2), math.log(1 / floor)) if floor > 0 else math.inf
-    rose = float(np.max(held - np.minimum.accumulate(held)))
+    start = np.minimum(held, np.r_[raw[0], np.full(raw.size - 1, np.inf)])  # (the first
+    # evaluation as logged: smoothing pads the edge with later, higher values)
+    rose = float(np.max(held - np.minimum.accumulate(start)))
     train = cv.column(history, "loss")
     train = train[np.isfinite(train)]
     fits = bool(train.size) and float(np.median(train[train.size // 2 :])) < level / 2
