@@ -214,7 +214,7 @@ def fresh8_options(spec: dict[str, Any], rng: np.random.Generator) -> None:
 FRESH12_OPTIMIZERS = {"keras": ("lion", "lamb", "adafactor"), "": ("adafactor", "adamw")}
 FRESH12_LR_SCALE = {"lion": 0.3, "lamb": 3.0, "adafactor": 10.0, "adamw": 1.0}
 #: The batches drawn with the fresh8 frameworks' shares (Lightning's two loggers most).
-LATER_PARTS = (*FRESH8_LIKE, "fresh12", "fresh13")
+LATER_PARTS = (*FRESH8_LIKE, "fresh12", "fresh13", "fresh14")
 
 
 def fresh12_options(spec: dict[str, Any], rng: np.random.Generator) -> None:
@@ -274,7 +274,7 @@ def fresh13_options(spec: dict[str, Any], rng: np.random.Generator) -> None:
 
 def part_options(part: str, spec: dict[str, Any], rng: np.random.Generator) -> None:
     """Redraw a run's options as its batch asks (fresh5 and fresh6, fresh7, fresh8, 12, 13)."""
-    if part == "fresh13":
+    if part in ("fresh13", "fresh14"):  # (fresh14: the fresh13 draws, other data sets)
         fresh13_options(spec, rng)
     elif part == "fresh12":
         fresh12_options(spec, rng)

@@ -113,7 +113,7 @@ def score_corpus(root: Path, *, show_wrong: bool = False, only: tuple[str, ...] 
         "design3",
         "heldout",
         "fresh",
-        *(f"fresh{k}" for k in range(2, 14)),
+        *(f"fresh{k}" for k in range(2, 15)),
     )
     for part in [p for p in parts if not only or p in only]:
         runs = [r for r in records if r["part"] == part and r["label"] is not None]
