@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
+from _optional import needs
 from nooverfit import diagnose
 from nooverfit._chance import ABOVE_GUESSING
 from nooverfit._curves import smooth
@@ -58,6 +59,7 @@ def _scaled(h: History, factor: float) -> History:
     return History.from_columns(columns, epoch=h.epoch)
 
 
+@needs("tensorboard")
 def test_a_first_evaluation_below_the_smoothed_edge_still_counts_as_a_rise():
     """Design run 0011 (SummaryWriter, cancer, labelled good_fit): validation accuracy
     87.6 % at its first evaluation, 98.2 % at its best; the running median pads the edge
@@ -72,6 +74,7 @@ def test_a_first_evaluation_below_the_smoothed_edge_still_counts_as_a_rise():
     assert diagnose(_scaled(h, 10.0)).verdict is Verdict.GOOD_FIT
 
 
+@needs("tensorboard")
 def test_above_half_at_every_evaluation_reads_the_raw_accuracy():
     """Design run 0274 (SummaryWriter, digits, Adam at a rate of 30, labelled diverging):
     five evaluations, validation loss 46,000-90,000 nats, accuracy 47 -> 81 %. Its lowest
