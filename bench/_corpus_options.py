@@ -214,7 +214,7 @@ def fresh8_options(spec: dict[str, Any], rng: np.random.Generator) -> None:
 FRESH12_OPTIMIZERS = {"keras": ("lion", "lamb", "adafactor"), "": ("adafactor", "adamw")}
 FRESH12_LR_SCALE = {"lion": 0.3, "lamb": 3.0, "adafactor": 10.0, "adamw": 1.0}
 #: The batches drawn with the fresh8 frameworks' shares (Lightning's two loggers most).
-LATER_PARTS = (*FRESH8_LIKE, "fresh12")
+LATER_PARTS = (*FRESH8_LIKE, "fresh12", "fresh13", "fresh14")
 
 
 def fresh12_options(spec: dict[str, Any], rng: np.random.Generator) -> None:
@@ -260,9 +260,23 @@ def _cap_slow_writers(spec: dict[str, Any], framework: str) -> None:
         spec["n_train"] = min(spec["n_train"], 200)
 
 
+def fresh13_options(spec: dict[str, Any], rng: np.random.Generator) -> None:
+    """Redraw a fresh13 run (i57, score-only): the fresh8 draws, regression with MSE or MAE,
+    and failed runs at rates from 1 (a step too large to converge, small enough not to blow
+    up at once) to 10, with Adam, RMSprop or SGD with or without momentum."""
+    fresh8_options(spec, rng)
+    if spec["loss"] != "ce":
+        spec["loss"] = str(rng.choice(["mse", "mae"]))
+    if spec["regime"] == "diverging":
+        spec["optimizer"] = str(rng.choice(["adam", "rmsprop", "sgd", "momentum"]))
+        spec["lr"] = float(rng.choice([1.0, 1.0, 3.0, 10.0]))
+
+
 def part_options(part: str, spec: dict[str, Any], rng: np.random.Generator) -> None:
-    """Redraw a run's options as its batch asks (fresh5 and fresh6, fresh7, fresh8, 12)."""
-    if part == "fresh12":
+    """Redraw a run's options as its batch asks (fresh5 and fresh6, fresh7, fresh8, 12, 13)."""
+    if part in ("fresh13", "fresh14"):  # (fresh14: the fresh13 draws, other data sets)
+        fresh13_options(spec, rng)
+    elif part == "fresh12":
         fresh12_options(spec, rng)
     elif part in ("fresh5", "fresh6"):
         fresh5_options(spec, rng)

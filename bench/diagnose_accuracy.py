@@ -89,7 +89,7 @@ def main() -> None:
     parser.add_argument("--parts", default="", help="comma-separated parts (default: all)")
     args = parser.parse_args()
     score_suite(args.suite)
-    if (args.corpus / "manifest.jsonl").exists():
+    if any(args.corpus.glob("manifest*.jsonl")):  # (parts built with --start alone too)
         only = tuple(args.parts.split(",")) if args.parts else ()
         score_corpus(args.corpus, show_wrong=args.wrong, only=only)
     else:
@@ -113,7 +113,7 @@ def score_corpus(root: Path, *, show_wrong: bool = False, only: tuple[str, ...] 
         "design3",
         "heldout",
         "fresh",
-        *(f"fresh{k}" for k in range(2, 13)),
+        *(f"fresh{k}" for k in range(2, 15)),
     )
     for part in [p for p in parts if not only or p in only]:
         runs = [r for r in records if r["part"] == part and r["label"] is not None]

@@ -47,7 +47,7 @@ DESIGN = ("design", "design2", "design3")
 SCORE_ONLY = ("heldout", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7")
 #: Built by i42 after its rules were frozen and scored once: apart, so that the score-only
 #: totals stay comparable with earlier sessions'.
-FRESH8 = ("fresh8", "fresh9", "fresh10", "fresh11", "fresh12")
+FRESH8 = ("fresh8", "fresh9", "fresh10", "fresh11", "fresh12", "fresh13", "fresh14")
 #: Scored once by i42, then tuned on by i45 (their flips are listed with the design parts').
 TUNED_LATER = ("fresh8", "fresh9")
 PENALTY = 0.05
@@ -190,7 +190,7 @@ def main() -> None:
     groups = (
         ("design parts", DESIGN),
         ("score-only parts", SCORE_ONLY),
-        ("fresh8 to fresh12 (fresh8, fresh9 tuned on since i45)", FRESH8),
+        ("fresh8 to fresh14 (fresh8, fresh9 tuned on since i45)", FRESH8),
     )
     for title, parts in groups:
         print(f"\n{title}: verdicts changed / runs (right before -> right after, of those)")

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from _real_logs import LOGS, REAL, load
 from nooverfit import _curves as cv
 from nooverfit import diagnose
-from nooverfit._divergence import ABOVE_GUESSING, SATURATED
+from nooverfit._chance import ABOVE_GUESSING, SATURATED
 from nooverfit.history import History
 from nooverfit.logs import read_log
 

@@ -10,7 +10,7 @@ import pytest
 
 from _real_logs import label, load
 from nooverfit import diagnose
-from nooverfit._divergence import THROWN
+from nooverfit._blowup import THROWN
 from nooverfit.diagnosis import Verdict
 from nooverfit.history import History
 
@@ -77,7 +77,7 @@ def test_the_recovery_window_is_a_share_of_the_run_not_a_count_of_points():
     validated every second epoch): whether it "fell most of its way within its first
     quarter" must not change when every second evaluation is dropped. Three points are a
     quarter of 12 evaluations but half of 6: the window is a quarter of the span."""
-    from nooverfit._divergence import _recovered_blow_up
+    from nooverfit._blowup import recovered_blow_up as _recovered_blow_up
 
     v = np.array([1.14e7, 4.72e7, 1.54e7, 4.69e6, 1.59e6, 5.9e5, 3.18e5, 1.63e5, 5.62e4, 8.88e4])
     v = np.concatenate([v, [6.14e4, 8.84e4]])
@@ -107,7 +107,7 @@ def _per_step_log(tmp_path, hard: dict[int, float]) -> History:
 def test_one_hard_batch_in_a_per_step_log_is_not_thrown_out(tmp_path):
     """Per-step training losses are single batches: one over 10x the validation loss is a
     hard batch, not weights thrown out (the round's mean stays near validation)."""
-    from nooverfit._divergence import _thrown_out
+    from nooverfit._blowup import thrown_out as _thrown_out
 
     h = _per_step_log(tmp_path, {203: 25.0})
     train, val = np.asarray(h.loss), np.asarray(h.val_loss)
@@ -130,7 +130,7 @@ def test_a_noisy_step_in_a_fast_first_round_is_not_thrown_out():
     """Per-step losses falling fast before the first evaluation: a step that rises above
     the one before it to 15x the validation loss after the round still lies below where
     the round started, so no step threw the weights out."""
-    from nooverfit._divergence import _thrown_out
+    from nooverfit._blowup import thrown_out as _thrown_out
 
     nan = math.nan
     loss = [2.3, 1.0, 0.3, 0.6, 0.1, 0.05, 0.04, 0.045, 0.04, 0.035, 0.03, 0.03]

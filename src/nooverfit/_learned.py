@@ -34,8 +34,9 @@ MOVING = 0.01
 
 def accuracy_learned(history: History) -> bool:
     """Whether a logged accuracy (training or validation, in [0, 1]) shows the network
-    learned: it rose by ``ROSE`` from its lowest value after the first evaluation to its
-    later half's median, which still moves (or, in training, sits at ``FITS``), or
+    learned: it rose by ``ROSE`` from its lowest level after the first evaluation (on the
+    curve smoothed by a running median: one evaluation in a small class is no level, i57)
+    to its later half's median, which still moves (or, in training, sits at ``FITS``), or
     (validation) it stayed above 0.5 at every evaluation while its later half still moves
     by more than ``MOVING``. ``False`` without an accuracy (a regression log, or one
     that logs the loss only): the loss level is then all there is to read."""
@@ -49,7 +50,10 @@ def accuracy_learned(history: History) -> bool:
         # their first epoch, then freeze: a later half that moves, or a training set all
         # right, is a network still answering its inputs)
         moves = np.ptp(late) > 0 or (not prefix and float(np.median(late)) >= FITS)
-        if float(np.median(late)) - float(acc[1:].min()) >= ROSE and moves:
+        # (its lowest level on the smoothed curve, a running median first: outputs that
+        # saturate flip between classes, and one evaluation with every sample in a small
+        # class is no level the network rose from)
+        if float(np.median(late)) - float(cv.smooth(acc)[1:].min()) >= ROSE and moves:
             return True
         if prefix and acc.min() > 0.5 and np.ptp(late) > MOVING:
             return True

@@ -87,8 +87,9 @@ import numpy as np
 
 from nooverfit import _advice
 from nooverfit import _curves as cv
+from nooverfit._chance import collapsed
 from nooverfit._curves import MIN_EPOCHS
-from nooverfit._divergence import collapsed, diverged
+from nooverfit._divergence import diverged
 from nooverfit._metrics import decision_curves, pick_metric
 from nooverfit._metrics import gap as metric_gap
 from nooverfit._penalty_free import error_history, penalized_training

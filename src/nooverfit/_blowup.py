@@ -1,0 +1,83 @@
+"""Blow-ups: weights thrown far out by a step, seen in the ratio of a loss to itself or to
+the validation loss measured after it (a training loss ten times the validation loss
+after its epoch; a validation loss that started a hundred times above where it ended).
+Ratios of losses: no scale involved. Pure. Split from :mod:`nooverfit._divergence` (i57).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from nooverfit import _curves as cv
+from nooverfit.history import History
+
+#: Fall of the validation loss from its first evaluations to its last third that only a
+#: recovery from blown-up weights explains (a sound run's first epoch ends within an
+#: order or two of its final level).
+RECOVERED = 100.0
+#: Multiple of the validation loss measured after an epoch that the training loss logged
+#: in that epoch, having risen, must exceed to show weights thrown out during the epoch.
+THROWN = 10.0
+
+
+def recovered_blow_up(v: np.ndarray) -> str:
+    """A reason when the validation loss started ``RECOVERED`` times above where it ended
+    and fell most of that way (in log space) within its first quarter: the first steps
+    threw the weights far out and the run spent itself coming back. One epoch of a
+    sound run leaves its loss within an order or two of its final level, and a long
+    steady fall is learning, not recovery. Scale-free: a ratio of the curve to itself."""
+    if not np.all(v > 0):
+        return ""
+    first = float(np.max(v[:2]))
+    end = float(np.median(cv.last_third(v, 2)))
+    early = float(np.min(v[: max(2, (len(v) - 1) // 4 + 1)]))  # a quarter of the span
+    total = math.log(first) - math.log(end)
+    if first > RECOVERED * end and math.log(first) - math.log(early) >= total / 2:
+        return (
+            f"the validation loss started {first / end:.3g}x above where it ended and fell "
+            "most of that in its first evaluations: the first steps blew the weights up"
+        )
+    return ""
+
+
+def thrown_out(history: History) -> str:
+    """A reason when a training loss rose above the value logged before it (else above the
+    first validation value) to over ``THROWN`` times the validation loss measured at the
+    end of its evaluation round, and the round's mean training loss sits there too.
+
+    An epoch's mean training loss stays within a few times the loss measured after it
+    (dropout, a penalty, noisy labels, a first epoch that falls fast); a loss that climbs
+    to ten times it was thrown out by a step and came back. A round is the rows up to and
+    including an evaluation (rows after the last one make a round of their own, read
+    against it). Its mean guards logs with a training loss per step and no epoch column:
+    they hold single batches, and one hard batch swings by multiples of the mean that
+    the rule bounds. In the first round the loss falls from where the initial weights put
+    it: a value there counts only when it rose above every value logged before it (the
+    first is never read). Ratios of losses: no scale involved."""
+    train, val = cv.column(history, "loss"), cv.column(history, "val_loss")
+    seen = np.isfinite(val) & (val > 0)
+    if seen.sum() < 2 or not np.isfinite(train).any():
+        return ""
+    evals = np.flatnonzero(seen)
+    rows = np.arange(len(train))
+    # the round of each row: the index of the first evaluation at or after it
+    rounds = np.minimum(np.searchsorted(evals, rows), len(evals) - 1)
+    rounds[rows > evals[-1]] = len(evals)
+    level = val[evals[np.minimum(rounds, len(evals) - 1)]]
+    logged = np.isfinite(train)
+    means = {k: float(np.mean(train[logged & (rounds == k)])) for k in set(rounds[logged])}
+    before, start = float(val[evals[0]]), -math.inf
+    for n, i in enumerate(np.flatnonzero(logged)):
+        t, k = float(train[i]), int(rounds[i])
+        rose = t > before and (k > 0 or (n > 0 and t > start))
+        if rose and t > THROWN * level[i] and means[k] > THROWN * level[i]:
+            return (
+                f"the training loss jumped to {t:.3g} at epoch {history.epoch[i]}, "
+                f"{t / level[i]:.0f}x the validation loss after it: a step threw the "
+                "weights far out"
+            )
+        before = t
+        start = max(start, t) if k == 0 else start
+    return ""

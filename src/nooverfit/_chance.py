@@ -1,0 +1,147 @@
+"""Failed runs read against the loss of guessing: a classifier whose validation loss never
+got below what a constant predictor scores (saturated outputs, or an optimizer thrown
+around), and collapse (accuracy stuck while the loss sits far above chance level). Pure:
+a history and its curves in, a one-sentence reason out (empty when the run did not fail).
+Split from :mod:`nooverfit._divergence` (i57); that module reads these first.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from nooverfit import _curves as cv
+from nooverfit._curves import MIN_EPOCHS
+from nooverfit._learned import accuracy_learned, decisions_move
+from nooverfit.history import History
+
+#: Cross-entropy of a constant predictor over a million classes (ln 1e6, in nats): a
+#: classifier's validation loss that never gets below it comes from saturated outputs
+#: whatever the number of classes (a constant predictor scores at most ln K).
+SATURATED = math.log(1e6)
+#: A training loss still falling on most epochs of the second half, to under this share of
+#: where the half began, is learning: saturated outputs keep their loss where it jumped.
+FALLING = 0.9
+#: Validation loss over this multiple of the loss of guessing, with an accuracy that never
+#: rose by ``LEARNED``, comes from confidently wrong (saturated) outputs, not an underfit
+#: (which scores about the loss of guessing), unless the training loss got below half of
+#: that level (a network memorizing a few samples is overfitting).
+ABOVE_GUESSING = 1.5
+LEARNED = 0.1
+#: Back-and-forth change of log(training loss) per logged point that counts as oscillating.
+OSCILLATION = 0.1
+
+
+def never_beat_chance(history: History, v: np.ndarray, back_and_forth: float) -> str:
+    """A reason when the validation loss never got below what a constant predictor
+    scores, either by far (saturated outputs: a cross-entropy over ``SATURATED``) or while
+    turning back and forth (:func:`~nooverfit._curves.reversals` over a quarter of
+    ``OSCILLATION``: an optimizer thrown around; an overfitting network gets well below
+    that level and turns once).
+
+    Only for a classifier (an accuracy in the log): the level is the cross-entropy of
+    guessing, ``ln(1 / a)`` with ``a`` the lowest value of its validation accuracy
+    smoothed by a running median (about the share of a class at the start; a single
+    evaluation that put every sample in a small class is no level, i57) and at least
+    ``ln 2``. The turning test needs that lowest
+    accuracy at or below 50 %: above it at every evaluation, the network beat guessing
+    whatever its number of classes (and ``a`` says nothing about that number). Nor does
+    it read a network whose training loss sits under half that level (its later half's
+    median) while validation turns by less than ``OSCILLATION`` per evaluation: the
+    optimizer fits its training set, and validation that stays above guessing is
+    memorization (turns as large as an oscillating training loss's are instability
+    however low the training loss got). The saturation test spares a classifier above
+    50 % at every evaluation whose validation loss is lowest at its last one: it is
+    learning (label smoothing keeps a sound network's loss above that level), and one
+    whose training accuracy's later half has a median of 90 % or more (it fits)."""
+    loss = cv.column(history, "val_loss")
+    acc = cv.accuracy(history, "accuracy", "val_")
+    if not (np.isfinite(loss).any() and np.isfinite(acc).any()):
+        return ""  # no chance level without classes (a regression's loss has no scale)
+    smooth = cv.smooth(v)
+    if smooth.min() > SATURATED and not decisions_move(history):  # (or a summed loss)
+        return (
+            f"the validation loss never got below {smooth.min():.3g}, far above the "
+            f"{math.log(2):.2f} to {SATURATED:.1f} nats of a constant predictor over 2 "
+            "to a million classes: the outputs saturated"
+        )
+    # the accuracy's levels are read on its smoothed curve (a running median first): one
+    # evaluation with every sample in a small class is no level (saturated outputs flip
+    # between classes), and "rose" is its largest climb above a lower level before it (a
+    # network whose accuracy fell from where its first epoch left it never rose)
+    raw = acc[np.isfinite(acc)]
+    held = cv.smooth(raw)
+    floor, lowest = float(held.min()), float(np.nanmin(acc))  # (the 50 % tests: raw)
+    level = max(math.log(2), math.log(1 / floor)) if floor > 0 else math.inf
+    start = np.minimum(held, np.r_[raw[0], np.full(raw.size - 1, np.inf)])  # (the first
+    # evaluation as logged: smoothing pads the edge with later, higher values)
+    rose = float(np.max(held - np.minimum.accumulate(start)))
+    train = cv.column(history, "loss")
+    train = train[np.isfinite(train)]
+    fits = bool(train.size) and float(np.median(train[train.size // 2 :])) < level / 2
+    # (a classifier above 50 % at every evaluation beat guessing whatever its classes)
+    turning = back_and_forth > OSCILLATION / 4 and lowest <= 0.5
+    if smooth.min() >= level and turning and (not fits or back_and_forth > OSCILLATION):
+        return (
+            f"the validation loss never got below the loss of guessing ({level:.2f}) and "
+            f"jumps back and forth between evaluations: the optimizer is unstable"
+        )
+    # saturated outputs score no better than guessing: a classifier above 50 % at every
+    # evaluation whose validation loss is still at its lowest at the end is learning
+    # (label smoothing lifts the loss of a sound network above that level)
+    learning = lowest > 0.5 and int(np.argmin(v)) == v.size - 1
+    # ... nor is a network that gets its training samples right (a training accuracy of
+    # 90 % over its later half: label smoothing keeps its loss up, not saturation)
+    train_acc = cv.accuracy(history, "accuracy", "")
+    late = train_acc[len(train_acc) // 2 :]
+    right = bool(np.isfinite(late).any()) and float(np.nanmedian(late)) >= 0.9
+    if (
+        smooth.min() >= ABOVE_GUESSING * level
+        and rose < LEARNED
+        and not (learning or right or accuracy_learned(history))
+        and not fits
+    ):
+        return (
+            f"the validation loss never got below {smooth.min():.3g}, well above chance level "
+            f"(the loss of guessing, {level:.2f}), and the accuracy never rose: the outputs "
+            "saturated"
+        )
+    return ""
+
+
+def collapsed(history: History, metric: str | None) -> str:
+    """A reason when a classifier's outputs saturated: on every side logged (training,
+    validation), accuracy stuck over the second half while the loss sits far above the
+    chance level of a constant predictor. (Validation alone stuck with a rising loss is
+    overfitting: confident mistakes on samples the network never fits.)"""
+    found = []
+    for prefix in ("", "val_"):
+        acc = cv.accuracy(history, metric, prefix)
+        loss = cv.column(history, prefix + "loss")
+        both = np.isfinite(acc) & np.isfinite(loss)
+        if both.sum() < MIN_EPOCHS:
+            continue
+        a, lo = acc[both][both.sum() // 2 :], loss[both][both.sum() // 2 :]
+        share = float(np.median(a))
+        chance = max(math.log(2), 2 * math.log(1 / share)) if 0 < share < 1 else math.log(2)
+        level = float(np.median(lo))
+        found.append((np.ptp(a) <= 0.01 and share < 1 and level > chance, share, level, chance))
+    # a collapse shows in training: its loss must be there, and stuck above chance too
+    train = cv.column(history, "loss")
+    train = train[np.isfinite(train)]
+    if not found or not train.size or not all(stuck for stuck, *_ in found):
+        return ""
+    if float(np.median(train[train.size // 2 :])) <= found[0][3] or accuracy_learned(history):
+        return ""
+    # Saturated outputs keep the loss where it jumped; a loss still falling steadily at
+    # stuck accuracy is under-confident outputs growing surer (a 3-class network at 93 %
+    # with its loss going from 1.09 to 0.70 is learning, not diverging).
+    late = train[train.size // 2 :]
+    if late.size >= 3 and late[-1] < FALLING * late[0] and np.mean(np.diff(late) < 0) >= 0.8:
+        return ""
+    _, share, level, chance = found[0]
+    return (
+        f"the accuracy is stuck at {share:.3f} while the loss ({level:.3g}) is far above "
+        f"chance level (about {chance:.2f}): the outputs saturated"
+    )
