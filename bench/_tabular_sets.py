@@ -62,5 +62,7 @@ DATASETS = (
     TabularSet("college", "ISLR", "College", "Private", heldout=True, fresh="i58"),
     TabularSet("carseats", "ISLR", "Carseats", "ShelveLoc", heldout=True, fresh="i58"),
     TabularSet("melanoma", "MASS", "Melanoma", "status", heldout=True, fresh="i58"),
-    TabularSet("heating", "Ecdat", "Heating", "depvar", drop=("idcase",), heldout=True, fresh="i58"),
+    TabularSet(
+        "heating", "Ecdat", "Heating", "depvar", drop=("idcase",), heldout=True, fresh="i58"
+    ),
 )
