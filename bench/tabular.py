@@ -60,12 +60,16 @@ def run_study(
     start, cpu = time.perf_counter(), time.process_time()
     chosen: Any = dataclasses.replace(get_budget(budget), **changes) if changes else budget
     result = study(f"csv:{path}", target=target, train_per_class=None, seeds=seeds, budget=chosen)
-    seconds = time.perf_counter() - start
+    return study_rows(result, time.perf_counter() - start, time.process_time() - cpu)
+
+
+def study_rows(result: Any, seconds: float, cpu_seconds: float) -> dict[str, Any]:
+    """What the table reads of a study's result (cached as ``NAME.study.TAG.json``)."""
     settings = result.settings
     runs = settings["runs"] if isinstance(settings, dict) else settings.runs
     rows: dict[str, Any] = {
         "seconds": seconds,
-        "cpu_seconds": time.process_time() - cpu,  # less sensitive to a shared machine
+        "cpu_seconds": cpu_seconds,  # less sensitive to a shared machine
         "runs": runs,
         "recommended_name": result.recommended.name,
         "splits": [
