@@ -31,6 +31,7 @@ from nooverfit.studies.select import (
     choose,
     improves,
     kept_epoch,
+    linear_leads,
     pick_ensemble,
     score,
 )
@@ -176,8 +177,13 @@ def _combination(stage: plan.CombinationStage, session: StudySession, found: Fin
     found.best_scratch = scratch[best([v.score for v in scratch])]
     # From the simplest up: a remedy alone (or a transfer strategy) must beat the baseline,
     # a combination the best single remedy, each beyond the seeds' noise; ties keep the
-    # simpler (select.choose).
+    # simpler (select.choose). The linear rung, where it scores at least the baseline,
+    # is simpler still (select.linear_leads).
     levels = [[found.base], [*found.variants[1:], *found.transfer], found.combinations]
+    rung = [v for v in found.variants if v.stage == "linear"]
+    if linear_leads([v.score for v in rung], found.base.score):
+        networks = [v for v in found.variants if v.stage != "linear"]
+        levels = [rung, [*networks, *found.transfer], found.combinations]
     level, index = choose([[v.score for v in lv] for lv in levels])
     found.recommended = levels[level][index]
 
