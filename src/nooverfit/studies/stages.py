@@ -231,7 +231,9 @@ def _ensemble(stage: plan.EnsembleStage, session: StudySession, found: Findings)
         sizes = [len(found.ensembles[v.name].configs) for v in variants]
         _add_curve(found, "ensemble_size", [float(k) for k in sizes], [v.score for v in variants])
     inputs = stage.inputs if top.config.inputs == "standard" else ""  # see .copies
-    made = copy_candidates(session, top.config, top.name, stage.copies, top.score.epochs, inputs)
+    # none of a linear choice: an annealed convex fit, its copies reach the same weights
+    copies_of = stage.copies if top.config.depth > 0 else 0
+    made = copy_candidates(session, top.config, top.name, copies_of, top.score.epochs, inputs)
     copies = [as_variant(m, s) for m, s in made]
     plain = copies[: max(0, stage.copies - 1)]  # then the copies in both encodings
     if copies:
