@@ -4,6 +4,7 @@ paths and labels, shared by the verdict tests and the metamorphic tests."""
 import json
 from pathlib import Path
 
+from _optional import require
 from nooverfit.history import History
 from nooverfit.logs import read_log
 
@@ -62,7 +63,17 @@ LOGS = {
 }
 
 
+#: The logs written as TensorBoard event files: read only with the tensorboard extra.
+TENSORBOARD = frozenset(
+    name for name, path in LOGS.items() if any((REAL / path).glob("**/events.out.tfevents*"))
+)
+
+
 def load(name: str) -> History:
+    """The log ``name`` read; the calling test (or module) skips when it is an event file
+    and tensorboard is not installed."""
+    if name in TENSORBOARD:
+        require("tensorboard")
     return read_log(REAL / LOGS[name])
 
 

@@ -55,3 +55,21 @@ def bench_module(name: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip each test case parametrized by a TensorBoard real-run log when tensorboard is
+    not installed (tests that read such a log through ``_real_logs.load`` skip there)."""
+    from _optional import installed, reason
+
+    if installed("tensorboard"):
+        return
+    from _real_logs import TENSORBOARD
+
+    skip = pytest.mark.skip(reason=reason("tensorboard"))
+    for item in items:
+        params = getattr(item, "callspec", None)
+        if params is not None and any(
+            isinstance(v, str) and v in TENSORBOARD for v in params.params.values()
+        ):
+            item.add_marker(skip)

@@ -1,3 +1,4 @@
+import dataclasses
 import math
 
 import numpy as np
@@ -75,12 +76,24 @@ def test_mixup_soft_target_loss_matches_manual():
 
 def test_digit_policies_never_flip():
     assert not POLICIES["digits"].flip and not POLICIES["mnist"].flip
-    assert image_policy("folder:/x").flip and image_policy("unknown").flip is False
+    assert image_policy("unknown").flip is False
     pipe = image_pipeline(POLICIES["digits"], 1.0, size=(8, 8))
     assert not any("Flip" in type(t).__name__ for t in pipe.transforms)
     identity = image_pipeline(POLICIES["cifar10"], 0.0, size=(8, 8))
     x = torch.rand(3, 8, 8)
     assert torch.equal(identity(x), x)
+
+
+def test_image_folders_flip_only_when_asked():
+    # a folder may hold digits or letters: flips are the folder+flip:PATH opt-in
+    folder, flipped = image_policy("folder:/x"), image_policy("folder+flip:/x")
+    assert not folder.flip and flipped.flip
+    assert folder == dataclasses.replace(flipped, flip=False)  # crops and colour as before
+    assert folder.pipelined  # still the torchvision pipeline (crops, colour jitter)
+    pipe = image_pipeline(folder, 1.0, size=(8, 8))
+    assert not any("Flip" in type(t).__name__ for t in pipe.transforms)
+    pipe = image_pipeline(flipped, 1.0, size=(8, 8))
+    assert any("Flip" in type(t).__name__ for t in pipe.transforms)
 
 
 def test_pipeline_augmenter_flips_and_is_seeded():

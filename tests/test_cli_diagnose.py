@@ -110,3 +110,32 @@ def test_unknown_metric_column_is_one_line_exit_2(tmp_path):
     result = runner.invoke(app, ["diagnose", str(log), "--metric", "auc"])
     assert result.exit_code == 2
     assert "auc" in result.output and "Traceback" not in result.output
+
+
+def test_diagnose_folder_prints_run_names_and_errors_as_text(tmp_path):
+    # brackets in a run's name or its error are not rich markup: kept, and no crash
+    for name in ("good[a]", "bad[b]"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "good[a]" / "training.log").write_text((LOGS / "keras_overfit.csv").read_text())
+    (tmp_path / "bad[b]" / "training.log").write_text("epoch,loss[/y]\n0,oops\n")
+    result = runner.invoke(app, ["diagnose", str(tmp_path)], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "good[a]" in result.output and "bad[b]/training.log:" in result.output
+    assert "loss[/y]" in result.output
+
+
+def test_diagnose_plot_of_an_unknown_format_is_refused_before_reading(tmp_path):
+    plot = tmp_path / "curves.txt"
+    result = runner.invoke(app, ["diagnose", str(LOGS / "keras_overfit.csv"), "--plot", str(plot)])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "--plot" in lines[0] and ".png" in lines[0]
+    assert "OVERFITTING" not in result.output and not plot.exists()
+    svg = tmp_path / "curves.svg"  # the suffix chooses the format
+    assert (
+        runner.invoke(
+            app, ["diagnose", str(LOGS / "keras_overfit.csv"), "--plot", str(svg)]
+        ).exit_code
+        == 0
+    )
+    assert svg.read_text().lstrip().startswith("<?xml") and list(tmp_path.iterdir()) == [svg]

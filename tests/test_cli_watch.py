@@ -147,3 +147,16 @@ def test_watch_says_why_a_log_never_read_and_when_pq_cannot_fire(tmp_path):
     args = ["watch", str(log), "--criterion", "pq:0.5", "--idle", "0.2", "--interval", "0.05"]
     result = runner.invoke(app, args)
     assert result.exit_code == 0 and result.output.count("needs the training loss") == 1
+
+
+def test_watch_says_early_why_a_log_with_rows_cannot_be_read(tmp_path):
+    # complete rows whose columns are no curve: said once when half of --idle has passed
+    # (at most 10 s), not only in the error when --idle runs out
+    log = tmp_path / "x.csv"
+    log.write_text("epoch,foo,bar\n0,1,2\n1,1,2\n")
+    result = runner.invoke(app, ["watch", str(log), "--idle", "0.6", "--interval", "0.05"])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    (note,) = [line for line in lines if line.startswith("note:")]
+    assert "no training or validation curve recognized" in note and "still waiting" in note
+    assert "never held a readable log" in lines[-1]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from sklearn.preprocessing import OneHotEncoder
+from typer.testing import CliRunner
 
+from nooverfit.cli import app
 from nooverfit.data import load_dataset
 from nooverfit.data.columns import MAX_LEVELS, encode_columns
 from nooverfit.errors import BadInput
@@ -100,10 +102,6 @@ def test_a_text_column_with_too_many_values_is_refused_with_one_line():
 
 
 def test_a_study_reads_a_csv_with_text_columns(tmp_path):
-    from typer.testing import CliRunner
-
-    from nooverfit.cli import app
-
     rng = np.random.default_rng(1)
     rows = [
         f"{rng.normal():.3f},{c},{'yes' if c == 'red' else 'no'}"
@@ -144,3 +142,16 @@ def test_the_cli_takes_ignore_and_refuses_an_unknown_column(tmp_path):
     assert not out.exists()
     good = CliRunner().invoke(app, [*args, "--ignore", "id,name", "--out", str(out)])
     assert good.exit_code == 0, good.output
+
+
+def test_a_csv_without_a_feature_column_is_one_line_exit_2(tmp_path):
+    # only the label (or the label and ignored columns): a study crashed with an
+    # IndexError and audit with scikit-learn's "0 feature(s)" message
+    labels = "".join(f"{'ab'[i % 2]},{i}\n" for i in range(12))
+    path = _write(tmp_path / "labels.csv", "label,id\n" + labels)
+    with pytest.raises(BadInput, match=r"no feature column \(only 'label', 'id',"):
+        load_dataset(f"csv:{path}", target="label", ignore="id")
+    for command in (["audit", f"csv:{path}"], ["study", "--data", f"csv:{path}"]):
+        result = CliRunner().invoke(app, [*command, "--target", "label", "--ignore", "id"])
+        assert result.exit_code == 2, result.output
+        assert "no feature column" in result.output and "Traceback" not in result.output

@@ -256,3 +256,41 @@ def test_prepare_leaves_images_unscaled_and_exposes_indices():
     np.testing.assert_array_equal(prepared.test_index.numpy(), prepared.split.test)
     train = prepared.train_index(train_per_class=3)
     assert len(train) == 30 and train.dtype == torch.int64
+
+
+def test_load_folder_plus_flip_is_the_same_images_augmented_with_flips(tmp_path):
+    from nooverfit.data.augment import image_policy
+
+    _png_folder(tmp_path / "imgs")
+    plain = load_dataset(f"folder:{tmp_path / 'imgs'}")
+    flipped = load_dataset(f"folder+flip:{tmp_path / 'imgs'}")
+    assert flipped.name == f"folder+flip:{tmp_path / 'imgs'}"
+    np.testing.assert_array_equal(flipped.x, plain.x)
+    np.testing.assert_array_equal(flipped.y, plain.y)
+    # the augmenters read the policy from the data set's name
+    assert image_policy(flipped.name).flip and not image_policy(plain.name).flip
+
+
+def test_load_folder_keeps_the_depth_of_16_bit_images(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    deep = {}
+    for label in ("cats", "dogs"):
+        (tmp_path / label).mkdir()
+        for i in range(2):
+            array = rng.integers(0, 65536, (5, 6), dtype=np.uint16)
+            Image.fromarray(array).save(tmp_path / label / f"{i}.png")  # 16-bit PNG
+            deep[(label, i)] = array
+    data = load_dataset(f"folder:{tmp_path}")
+    assert data.x.shape == (4, 1, 5, 6)
+    # the reference: the 16-bit values over their full scale (8-bit conversion clipped
+    # every value above 255 to white)
+    np.testing.assert_allclose(data.x[2, 0], deep[("dogs", 0)] / 65535.0, rtol=1e-6)
+    # beside 8-bit colour images each is scaled by its own depth, grey in every channel
+    Image.fromarray(np.full((5, 6, 3), 51, np.uint8)).save(tmp_path / "cats" / "c.png")
+    mixed = load_dataset(f"folder:{tmp_path}")
+    assert mixed.x.shape == (5, 3, 5, 6)
+    np.testing.assert_allclose(mixed.x[2], np.full((3, 5, 6), 0.2), rtol=1e-6)  # cats/c.png
+    for k in range(3):
+        np.testing.assert_allclose(mixed.x[0, k], deep[("cats", 0)] / 65535.0, rtol=1e-6)

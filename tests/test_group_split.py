@@ -7,6 +7,7 @@ import hashlib
 import numpy as np
 import pytest
 
+from _optional import require
 from nooverfit.data import Dataset, load_dataset
 from nooverfit.data.audio_io import write_wav
 from nooverfit.data.split import Split, make_stratified_group_split, split_dataset
@@ -28,6 +29,7 @@ def _tone(freq: float, rng: np.random.Generator) -> np.ndarray:
 @pytest.fixture(scope="module")
 def mixes(tmp_path_factory):
     """A ``nooverfit synthesize`` output: 3 words x 5 voices, 4 noisy mixes of each."""
+    require("soundfile")  # WAV files
     root = tmp_path_factory.mktemp("speech")
     rng = np.random.default_rng(0)
     for word, freq in (("no", 400.0), ("up", 800.0), ("yes", 1300.0)):
@@ -70,6 +72,7 @@ def test_speech_groups_name_the_source_recording(mixes):
 
 
 def test_speech_groups_without_manifest_strip_the_mix_suffix_and_keep_speakers(tmp_path):
+    require("soundfile")  # WAV files
     rng = np.random.default_rng(1)
     names = ["ab12_nohash_0.wav", "ab12_nohash_1__2.wav", "tone__0.wav", "tone__13.wav", "x.wav"]
     for label in ("no", "yes"):

@@ -3,6 +3,7 @@ import pytest
 import torch
 from torch import nn
 
+from _optional import needs
 from nooverfit.config import RunConfig
 from nooverfit.data import load_dataset, make_split, prepare
 from nooverfit.data.audio_io import write_wav
@@ -69,6 +70,7 @@ def test_noise_colours_have_expected_spectral_slope():
         assert np.sqrt(np.mean(noise_clip(kind, rng) ** 2)) == pytest.approx(1.0, rel=1e-4)
 
 
+@needs("soundfile")
 def test_speech_loader_reads_folders_and_background(tmp_path):
     rng = np.random.default_rng(0)
     for label in ("no", "yes"):

@@ -6,6 +6,7 @@ from torch import nn
 
 from nooverfit.config import RunConfig
 from nooverfit.models import LogSpectrogram, Network, build_model, cnn, mlp
+from nooverfit.seeding import seeded
 
 
 def _layout(model: nn.Module) -> list[str]:
@@ -150,3 +151,27 @@ def test_build_model_puts_a_log_spectrogram_before_audio_networks():
     torch.testing.assert_close(net(waves), plain(front(waves)))
     cnn_net = build_model(config.replace(model="cnn", width=4), (2000,), 4, kind="audio")
     assert cnn_net(waves).shape == (3, 4) and cnn_net[0].out_shape(2000) == (1, 65, 32)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"depth": 0},
+        {"depth": 3, "dropout": 0.3},
+        {"batchnorm": True, "width": 16},
+    ],
+)
+def test_build_model_of_a_plain_mlp_is_mlp(options):
+    # one member, no PLR: build_model's tabular_mlp is mlp()'s layers, order and weights
+    config = RunConfig(model="mlp", **options)
+    built = build_model(config, (3, 4), 5)
+    with seeded(config.init_seed):
+        reference = mlp(12, 5, **options)
+    assert type(built) is Network
+    assert [type(m) for m in built] == [type(m) for m in reference]
+    for (name, a), (ref_name, b) in zip(
+        built.state_dict().items(), reference.state_dict().items(), strict=True
+    ):
+        assert name == ref_name
+        torch.testing.assert_close(a, b, rtol=0, atol=0)

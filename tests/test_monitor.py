@@ -1,7 +1,9 @@
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 
 from nooverfit._rules import diagnose
 from nooverfit.diagnosis import Verdict
@@ -86,3 +88,47 @@ def test_monitor_missing_values_are_nan():
     assert isinstance(h, History)
     assert math.isnan(h.val_loss[0]) and h.val_accuracy[1] == 0.5
     assert math.isnan(h.val_accuracy[0])
+
+
+@pytest.mark.parametrize("criterion", [None, "patience:10", "gl:1000", "up:3"])
+def test_best_epoch_is_the_validation_minimum_of_the_finite_epochs(criterion):
+    # a run that blows up without the criterion firing: epochs numbered from 1, the
+    # validation minimum 0.7 at epoch 3 (hand-computed), NaN at the end
+    val = [1.1, 0.9, 0.7, 0.75, 5.0, 400.0, math.nan]
+    train = [1.0, 0.8, 0.6, 0.5, 3.0, 50.0, math.nan]
+    expected = [1, 2, 3, 3, 3, 3, 3]
+    monitor = Monitor(criterion)
+    pairs = enumerate(zip(train, val, strict=True), start=1)
+    statuses = [monitor.update(epoch, t, v) for epoch, (t, v) in pairs]
+    assert [s.best_epoch for s in statuses] == expected
+    last = statuses[-1]
+    assert last.stop and last.reason == "diverging"
+    assert last.best_epoch == 3
+
+
+def test_best_epoch_skips_epochs_without_validation():
+    monitor = Monitor()
+    monitor.update(0, 1.0)  # no validation yet: no best epoch
+    assert monitor.update(1, 0.9).best_epoch is None
+    assert monitor.update(2, 0.8, 0.5).best_epoch == 2
+    assert monitor.update(3, 0.7).best_epoch == 2
+    assert monitor.update(4, 0.6, 0.4).best_epoch == 4
+
+
+def test_a_value_that_is_no_number_is_refused_before_anything_is_recorded():
+    monitor = Monitor()
+    monitor.update(0, 1.0, 1.1, accuracy=0.5)
+    # before: loss was appended, then float("x") failed: columns of unequal length
+    with pytest.raises(ValueError, match="accuracy must be a number or None, got 'x'"):
+        monitor.update(1, 0.9, 1.0, accuracy="x")
+    assert monitor.history == History.from_columns(
+        {"loss": [1.0], "val_loss": [1.1], "accuracy": [0.5]}, epoch=[0]
+    )
+    status = monitor.update(1, torch.tensor(0.9), np.float32(1.0), accuracy=0.6)
+    assert status.best_epoch == 1 and monitor.history.loss[-1] == pytest.approx(0.9)
+
+
+def test_stop_on_names_the_verdicts_it_takes():
+    with pytest.raises(ValueError, match=r"stop_on must hold verdicts \(.*overfitting.*\)"):
+        Monitor(stop_on=("bogus",))
+    assert Monitor(stop_on=("overfitting",)).stop_on == (Verdict.OVERFITTING,)

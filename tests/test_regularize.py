@@ -269,3 +269,56 @@ def test_add_dropout_refuses_layers_inside_other_containers():
         add_dropout(model, 0.3)
     with pytest.raises(TypeError, match="add_batchnorm cannot change the inside of Residual"):
         add_batchnorm(model)
+
+
+def _with_fresh_norms(model):
+    """The reference: ``model``'s own layers, biases kept, with a fresh norm after each
+    hidden Linear/Conv2d, built by hand (what add_batchnorm did before it dropped biases)."""
+    layers = list(copy.deepcopy(model).children())
+    out = []
+    for i, layer in enumerate(layers):
+        out.append(layer)
+        later = any(isinstance(m, (nn.Linear, nn.Conv2d)) for m in layers[i + 1 :])
+        if isinstance(layer, nn.Linear) and later:
+            out.append(nn.BatchNorm1d(layer.out_features))
+        elif isinstance(layer, nn.Conv2d) and later:
+            out.append(nn.BatchNorm2d(layer.out_channels))
+    return nn.Sequential(*out)
+
+
+@pytest.mark.parametrize(
+    ("model", "shape"),
+    [
+        (
+            nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 4), nn.ReLU(), nn.Linear(4, 3)),
+            (8, 6),
+        ),
+        (
+            nn.Sequential(
+                nn.Conv2d(2, 3, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(48, 3)
+            ),
+            (8, 2, 4, 4),
+        ),
+    ],
+)
+def test_add_batchnorm_drops_the_bias_before_the_norm_and_keeps_the_outputs(model, shape):
+    torch.manual_seed(0)
+    for layer in model:
+        if isinstance(layer, (nn.Linear, nn.Conv2d)):
+            nn.init.normal_(layer.bias, std=0.5)  # a trained bias, far from zero
+    reference, new = _with_fresh_norms(model), add_batchnorm(model)
+    weighted = [m for m in new.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
+    assert [m.bias is None for m in weighted] == [True] * (len(weighted) - 1) + [False]
+    assert all(m.bias is not None for m in model if isinstance(m, (nn.Linear, nn.Conv2d)))
+    x = torch.randn(*shape)
+    for _ in range(3):  # training mode: batch statistics, running means updated
+        torch.testing.assert_close(new.train()(x), reference.train()(x))
+        x = x + 0.3
+    torch.testing.assert_close(new.eval()(x), reference.eval()(x))
+
+
+def test_add_batchnorm_norms_follow_the_layers_dtype():
+    model = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 2)).double()
+    new = add_batchnorm(model)
+    assert new[1].running_mean.dtype == torch.float64
+    assert new(torch.randn(3, 4, dtype=torch.float64)).dtype == torch.float64

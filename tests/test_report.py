@@ -258,10 +258,15 @@ def test_the_techniques_explained_are_what_the_study_tried_on_its_data():
     assert not {"Cutout", "Test-time shifts", "Transfer learning"} & set(digits)
     assert {"Ensembles", "Label smoothing", "Data augmentation"} <= set(digits)
     assert "never a flip" in digits["Data augmentation"]
-    folder = techniques("image", "folder:imgs", frozenset(quick))["Data augmentation"]
-    policy = POLICIES["folder"]
+    folder = techniques("image", "folder+flip:imgs", frozenset(quick))["Data augmentation"]
+    policy = POLICIES["folder+flip"]
     assert "crop keeping 50 %" in folder and "flip of half" in folder and "never" not in folder
     assert f"up to {policy.rotate:g} degrees" in folder and "jitter of ±20 %" in folder
+    # a plain image folder may hold digits or letters: never flipped, and the report says
+    # how to ask for flips
+    plain = techniques("image", "folder:imgs", frozenset(quick))["Data augmentation"]
+    assert "crop keeping 50 %" in plain and "flip of half" not in plain
+    assert "never a flip" in plain and "folder+flip:PATH" in plain
     spoken = techniques("audio", "spoken", frozenset(quick))["Data augmentation (audio)"]
     assert "vocal-tract-length warp" in spoken and "SpecAugment" in spoken
     assert "gain" not in spoken  # the maps are normalized per utterance: no gain effect

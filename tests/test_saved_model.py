@@ -56,24 +56,29 @@ def _accuracy_on_raw_test_rows(out, rows):
     return float(np.mean(predicted == truth)), results["test"]["recommended"]["per_seed"][0]
 
 
+def assert_predicts_as_tested(out, rows, encoded, config):
+    """The model of the study written to ``out`` predicts the raw test ``rows`` as the study
+    scored them (results.json's test accuracy), with the probabilities its network
+    (``config``, weights from best_model.pt) gives the encoded test split ``encoded``."""
+    accuracy, reference = _accuracy_on_raw_test_rows(out, rows)
+    assert accuracy == reference
+    model = load_study_model(out)
+    net = build_model(config, encoded.in_shape, len(encoded.dataset.classes), kind="tabular")
+    net.load_state_dict(torch.load(out / "best_model.pt", weights_only=True))
+    with torch.no_grad():
+        expected = net.eval()(encoded.x[encoded.test_index]).softmax(-1).numpy()
+    got = model.predict_proba([rows[i] for i in encoded.split.test])
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7)
+
+
 @pytest.mark.parametrize("inputs", SCALINGS)
 def test_loaded_model_on_raw_rows_matches_the_studys_test_score(table, tmp_path, inputs):
     _, rows, dataset = table
     data = prepare(dataset, split_dataset(dataset, seed=0), device="cpu")
     candidate = RunConfig(width=16, epochs=8, inputs=inputs, dropout=0.2)
-    result = compare(data, candidate)
-    write_study(result, tmp_path)
-    accuracy, reference = _accuracy_on_raw_test_rows(tmp_path, rows)
-    assert accuracy == reference
-    # and its probabilities are those of the study's network on its encoded test rows
-    model = load_study_model(tmp_path)
+    write_study(compare(data, candidate), tmp_path)
     encoded = prepare(dataset, data.split, device="cpu", scaling=inputs)
-    ref = build_model(candidate, encoded.in_shape, 2, kind="tabular")
-    ref.load_state_dict(torch.load(tmp_path / "best_model.pt", weights_only=True))
-    with torch.no_grad():
-        expected = ref.eval()(encoded.x[encoded.test_index]).softmax(-1).numpy()
-    got = model.predict_proba([rows[i] for i in data.split.test])
-    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7)
+    assert_predicts_as_tested(tmp_path, rows, encoded, candidate)
 
 
 def test_recorded_scaling_reproduces_the_training_encoding_bit_for_bit(table):

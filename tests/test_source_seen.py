@@ -146,3 +146,69 @@ def test_a_rotation_source_on_another_seed_warns_and_trains(tmp_path, caplog):
     (record,) = [r for r in caplog.records if "without labels" in r.getMessage()]
     assert "of seed 1's split" in record.getMessage()
     assert (out / "metrics.json").exists()
+
+
+def _state_dict_file(tmp_path):
+    from nooverfit.models import build_model
+
+    path = tmp_path / "model.pt"
+    torch.save(
+        build_model(RunConfig(model="cnn", width=4, depth=1), (1, 8, 8), 10).state_dict(), path
+    )
+    return path
+
+
+@pytest.mark.parametrize("kind", ["torchvision", "pretrained", "module", "state_dict"])
+def test_a_source_without_a_record_warns_that_the_overlap_cannot_be_checked(
+    tmp_path, caplog, kind
+):
+    from nooverfit.transfer.backbones import Pretrained
+
+    network = torch.nn.Linear(64, 10)
+    source = {
+        "torchvision": "torchvision:resnet18",
+        "pretrained": Pretrained(network, None, "torchvision:resnet18"),
+        "module": network,
+        "state_dict": str(_state_dict_file(tmp_path)),
+    }[kind]
+    with caplog.at_level(logging.WARNING):
+        said = check_source(source, {0: _split(0), 1: _split(1)}, hint="")
+    (record,) = caplog.records
+    assert record.getMessage() == said and "\n" not in said
+    assert "cannot be checked" in said
+    assert ("resnet18" in said) if kind in ("torchvision", "pretrained") else True
+
+
+def test_a_pretrained_network_loaded_from_a_source_file_is_checked(source_file):
+    from nooverfit.transfer.backbones import load_pretrained
+    from nooverfit.transfer.runs import as_pretrained
+
+    for pretrained in (load_pretrained(str(source_file)), as_pretrained(Source.load(source_file))):
+        assert check_source(pretrained, {0: _split(0)}, hint="") is None
+        with pytest.raises(ValueError, match="seed 1's split"):
+            check_source(pretrained, {1: _split(1)}, hint="")
+
+
+def test_a_study_from_a_source_without_a_record_says_so_in_its_report(tmp_path, caplog):
+    from conftest import TINY
+    from nooverfit.report import render
+    from nooverfit.studies import study
+
+    config = RunConfig(model="cnn", width=4, depth=1)
+    source = str(_state_dict_file(tmp_path))
+    with caplog.at_level(logging.WARNING):
+        result = study(
+            "digits",
+            model=config.model,
+            width=4,
+            depth=1,
+            train_per_class=5,
+            budget=TINY,
+            seeds=1,
+            source=source,
+            engine="sequential",
+        )
+    note = result.extras["source_check"]
+    assert "cannot be checked" in note and source in note
+    assert [r.getMessage() for r in caplog.records].count(note) == 1  # the CLI's one line
+    assert f"Warning: {note}." in render(result, {}).replace("&#39;", "'")

@@ -179,3 +179,21 @@ def test_make_split_property_disjoint_stratified_nested(counts, seed, per_class)
     large = split.train(y, train_per_class=per_class + 1)
     assert np.bincount(y[small]).tolist() == [per_class] * len(counts)
     assert set(small) < set(large)
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ({"test": 5000}, "test=5000 should be"),
+        ({"val": 5000}, "val=5000 should be"),
+        (
+            {"test": 0.5, "val": 3},
+            "The val = 3 should be greater or equal to the number of classes",
+        ),
+    ],
+)
+def test_a_split_that_cannot_be_made_names_the_option_at_fault(digits, options, named):
+    # scikit-learn's message says test_size for both splits; the val split is ours
+    with pytest.raises(ValueError, match="cannot split 1797 samples") as err:
+        make_split(digits[1], seed=0, **options)
+    assert named in str(err.value) and "test_size" not in str(err.value)

@@ -14,9 +14,12 @@ figures of review i36, ``extras.class_scores`` and the audit balance's ``pool`` 
 bias before batch norm: batch-norm runs' histories changed, and the transfer case now
 recommends an ensemble, 37.9 % on its test split where transfer:io scored 28.6 %; and
 for the scale-free divergence tests of issue 15: one 4-epoch run's diagnosis, only the
-results.json digests changed).
-Float results are exact for one torch build on one kind of CPU: elsewhere the exact
-comparison is skipped and only the study's structure is compared.
+results.json digests changed; and on 2026-11-30 for a new kind of CPU (an AMD EPYC where it
+had been pinned on an Intel Xeon: the code was the same, the last bits of the sums not),
+when the CPU's model name joined the pinned environment).
+Float results are exact for one torch build on one kind of CPU: elsewhere (another torch,
+machine or CPU model) the exact comparison is skipped and only the study's structure is
+compared.
 """
 
 from __future__ import annotations
@@ -118,8 +121,19 @@ def _cases() -> dict[str, Any]:
     }
 
 
+def _cpu() -> str:
+    """The CPU's model name: float sums in torch's kernels take a different order on
+    another vector unit (an AMD EPYC and an Intel Xeon give different last bits)."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.partition(":")[2].strip()
+    return platform.processor()
+
+
 def _environment() -> dict[str, str]:
-    return {"torch": torch.__version__, "machine": platform.machine()}
+    return {"torch": torch.__version__, "machine": platform.machine(), "cpu": _cpu()}
 
 
 @pytest.fixture(scope="module")

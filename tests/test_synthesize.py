@@ -4,6 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from _optional import needs, require
 from nooverfit.cli import app
 from nooverfit.data.audio_io import NoiseBank, read_wav, resample, write_wav
 from nooverfit.data.synthesize import (
@@ -101,6 +102,7 @@ def test_resample_matches_sine_at_new_rate():
     assert np.abs(y[100:-100] - ref[100:-100]).max() < 0.01
 
 
+@needs("soundfile")
 def test_wav_roundtrip_and_noise_bank(tmp_path):
     x = np.random.default_rng(0).standard_normal(800).astype(np.float32) * 0.1
     write_wav(tmp_path / "noise" / "a.wav", x, 8000)
@@ -120,6 +122,7 @@ def test_wav_roundtrip_and_noise_bank(tmp_path):
 
 
 def _folders(tmp_path):
+    require("soundfile")  # WAV files
     rng = np.random.default_rng(0)
     for label in ("yes", "no"):
         for i in range(2):
@@ -188,6 +191,7 @@ def test_synthesize_out_inside_an_input_folder_is_refused(tmp_path, where):
     assert _wavs(tmp_path) == before
 
 
+@needs("soundfile")
 def test_synthesize_refuses_an_out_holding_other_sound_files(tmp_path):
     fg, bg = _folders(tmp_path)
     write_wav(tmp_path / "mine" / "keep.wav", keyword(), 8000)

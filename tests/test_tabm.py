@@ -4,7 +4,6 @@ sequential reference, and a study's saved network predicting as the study tested
 
 from __future__ import annotations
 
-import json
 import math
 from functools import partial
 
@@ -18,7 +17,6 @@ from nooverfit.data.split import split_dataset
 from nooverfit.data.tensors import prepare
 from nooverfit.engine import run_configs
 from nooverfit.models import build_model, mlp, network_for
-from nooverfit.saved_model import load_study_model
 from nooverfit.studies.compare import compare
 from nooverfit.study_files import write_study
 from nooverfit.tabm import (
@@ -29,7 +27,7 @@ from nooverfit.tabm import (
     functional,
     tabular_mlp,
 )
-from test_saved_model import write_csv
+from test_saved_model import assert_predicts_as_tested, write_csv
 
 
 def _hand_count(f: int, c: int, *, width: int, depth: int, k: int, plr: bool) -> int:
@@ -137,15 +135,4 @@ def test_a_studys_saved_member_network_predicts_as_the_study_tested_it(table, tm
     result = compare(data, candidate)
     assert result.recommended.config.replace(seed=0) == candidate.replace(seed=0)
     write_study(result, tmp_path)
-    results = json.loads((tmp_path / "results.json").read_text())
-    test = results["splits"][0]["test"]
-    model = load_study_model(tmp_path)
-    predicted = model.predict([rows[i] for i in test])
-    truth = np.array([rows[i]["label"].strip() for i in test], dtype=object)
-    assert float(np.mean(predicted == truth)) == results["test"]["recommended"]["per_seed"][0]
-    net = build_model(candidate, data.in_shape, 2, kind="tabular")
-    net.load_state_dict(torch.load(tmp_path / "best_model.pt", weights_only=True))
-    with torch.no_grad():
-        expected = net.eval()(data.x[data.test_index]).softmax(-1).numpy()
-    got = model.predict_proba([rows[i] for i in data.split.test])
-    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7)
+    assert_predicts_as_tested(tmp_path, rows, data, candidate)

@@ -34,8 +34,22 @@ def test_class_subset_relabels_in_given_order():
     assert len(subset) == int(np.isin(digits.y, range(5, 10)).sum())
     assert subset.classes == ("5", "6", "7", "8", "9")
     np.testing.assert_array_equal(subset.y, digits.y[digits.y >= 5] - 5)
-    with pytest.raises(ValueError, match="classes must be labels"):
+    with pytest.raises(ValueError, match=r"classes must be labels in 0\.\.9, got 10 outside"):
         class_subset(digits, (3, 10))
+
+
+def test_classes_out_of_range_are_named_as_spans_in_one_short_line():
+    digits = load_dataset("digits")
+    with pytest.raises(ValueError) as err:
+        class_subset(digits, parse_classes("0-99"))
+    assert str(err.value) == "classes must be labels in 0..9, got 10-99 outside them"
+
+
+def test_a_huge_class_range_is_refused_before_it_is_spelled_out():
+    # 0-4000000000 used to build a set of four billion ints
+    with pytest.raises(ValueError, match="'0-4000000000' spans more than 100000 labels"):
+        parse_classes("0-4000000000")
+    assert len(parse_classes("0-99999")) == 100_000
 
 
 def test_rotation_pretext_rotates_and_labels():

@@ -3,6 +3,7 @@ import json
 import math
 import os
 import signal
+import sys
 import time
 
 import optuna
@@ -10,6 +11,7 @@ import pytest
 from optuna.trial import TrialState
 from typer.testing import CliRunner
 
+from _optional import needs
 from _postgres import postgres_url  # noqa: F401  (session fixture: a real PostgreSQL)
 from nooverfit.cli import app
 from nooverfit.config import RunConfig
@@ -102,12 +104,23 @@ def test_overfit_guard_quiet_when_train_loss_rises_too():
     assert guard.fired_epoch is None
 
 
-def test_storage_url_checks_scheme_and_picks_driver(tmp_path):
+def test_storage_url_checks_scheme_and_makes_the_sqlite_folder(tmp_path):
     with pytest.raises(ValueError, match="--storage 'redis://x' not understood"):
         storage_url("redis://x")
-    assert storage_url("postgresql://u@h:5/db") == "postgresql+psycopg://u@h:5/db"
     assert storage_url(f"sqlite:///{tmp_path}/a/t.db").endswith("a/t.db")
     assert (tmp_path / "a").is_dir()
+
+
+@needs("psycopg")
+def test_storage_url_picks_the_psycopg_driver():
+    assert storage_url("postgresql://u@h:5/db") == "postgresql+psycopg://u@h:5/db"
+
+
+def test_storage_url_without_a_postgresql_driver_names_the_extra(monkeypatch):
+    for driver in ("psycopg", "psycopg2"):
+        monkeypatch.setitem(sys.modules, driver, None)  # None in sys.modules: ImportError
+    with pytest.raises(ImportError, match=r"nooverfit\[postgres\]"):
+        storage_url("postgresql://u@h:5/db")
 
 
 @pytest.mark.filterwarnings("ignore:Heartbeat of storage")

@@ -51,9 +51,14 @@ def image_words(data: str) -> str:
     if p.color:
         parts.append(f"brightness and contrast jitter of ±{_pct(p.color)}")
     text = ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
-    return text + (
-        "" if p.flip else "; never a flip (a flipped digit or letter is another symbol)"
-    )
+    if p.flip:
+        return text
+    hint = " (folder+flip:PATH flips classes that mirror)" if _folder(data) else ""
+    return text + f"; never a flip (a flipped digit or letter is another symbol){hint}"
+
+
+def _folder(data: str) -> bool:
+    return data.partition(":")[0] == "folder"
 
 
 def image_pytorch(data: str, strength: float) -> list[str]:

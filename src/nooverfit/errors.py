@@ -16,6 +16,12 @@ class BadInput(ValueError):
     """Input the user can fix: names the input, what was expected and what was found."""
 
 
+class MissingExtra(ImportError):
+    """An optional dependency is not installed: the message names the feature and the
+    ``pip install "nooverfit[EXTRA]"`` that adds it. The command line reports it in one
+    line with exit code 2, as bad input; other import errors stay bugs with a traceback."""
+
+
 class OutputExists(FileExistsError, BadInput):
     """An output would replace an earlier one (a run, a source file, a synthesis) the user
     did not ask to replace: the message names it and the option that replaces it."""

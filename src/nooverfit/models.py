@@ -296,7 +296,7 @@ def build_model(
                 batchnorm=config.batchnorm,
                 convs=config.convs,
             )
-        elif config.members > 1 or config.periodic:
+        else:  # with one member and no PLR embeddings, exactly mlp()'s layers and weights
             from nooverfit.tabm import tabular_mlp
 
             net = Network(
@@ -310,15 +310,6 @@ def build_model(
                     members=config.members,
                     periodic=config.periodic,
                 )
-            )
-        else:
-            net = mlp(
-                math.prod(in_shape),
-                classes,
-                width=config.width,
-                depth=config.depth,
-                dropout=config.dropout,
-                batchnorm=config.batchnorm,
             )
     if config.tta:  # parameter-free: the initial weights are the same without it
         from nooverfit.shifts import CopyMean, ShiftCopies

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from nooverfit._rules import diagnose
 from nooverfit.diagnosis import Diagnosis, Verdict
-from nooverfit.history import History
+from nooverfit.history import History, best_index
 from nooverfit.stopping import EarlyStopping
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ class Status:
         stop: whether training should stop now.
         reason: why it should stop (``""`` when it should not): the criterion that fired,
             ``"overfitting"`` or ``"diverging"``.
-        best_epoch: the epoch whose weights to keep.
+        best_epoch: the epoch whose weights to keep (:attr:`Monitor.best_epoch`).
     """
 
     epoch: int
@@ -66,7 +66,11 @@ class Monitor:
         metric: str | None = None,
     ) -> None:
         self.stopper = EarlyStopping(criterion) if criterion else None
-        self.stop_on = tuple(Verdict(v) for v in stop_on)
+        try:
+            self.stop_on = tuple(Verdict(v) for v in stop_on)
+        except ValueError:
+            known = ", ".join(v.value for v in Verdict)
+            raise ValueError(f"stop_on must hold verdicts ({known}), got {stop_on!r}") from None
         self.metric = metric
         self._rows: dict[str, list[float]] = {}
         self._epochs: list[int] = []
@@ -88,11 +92,18 @@ class Monitor:
             **metrics: further values, e.g. ``accuracy=0.93, val_accuracy=0.90``.
 
         Raises:
-            ValueError: if ``epoch`` is not after the previous one.
+            ValueError: if ``epoch`` is not after the previous one, or a value is no
+                number.
         """
         if self._epochs and epoch <= self._epochs[-1]:
             raise ValueError(f"epoch must increase, got {epoch} after {self._epochs[-1]}")
         values = {"loss": loss, "val_loss": val_loss, **metrics}
+        for name, value in values.items():
+            if value is not None and not isinstance(value, (int, float)):
+                try:  # a 0-d tensor or numpy scalar is a number too
+                    values[name] = float(value)
+                except (TypeError, ValueError):
+                    raise ValueError(f"{name} must be a number or None, got {value!r}") from None
         for name in set(values) | set(self._rows):
             column = self._rows.setdefault(name, [math.nan] * len(self._epochs))
             value = values.get(name)
@@ -114,10 +125,15 @@ class Monitor:
             reason = Verdict.DIVERGING.value
         if reason:
             log.info("epoch %d: stop (%s); verdict %s", epoch, reason, diagnosis.verdict.value)
-        best = diagnosis.best_epoch
-        if self.stopper is not None and self.stopper.best_epoch is not None:
-            best = self.stopper.best_epoch
-        return Status(epoch, diagnosis, bool(reason), reason, best)
+        return Status(epoch, diagnosis, bool(reason), reason, self.best_epoch)
+
+    @property
+    def best_epoch(self) -> int | None:
+        """The epoch whose weights to keep: the lowest finite validation loss so far, the
+        first on ties (:func:`nooverfit.history.best_index`), whether or not a criterion is
+        set and also once the run diverges; ``None`` before the first finite one."""
+        best = best_index(self._rows.get("val_loss", []))
+        return None if best is None else self._epochs[best]
 
     @property
     def history(self) -> History:

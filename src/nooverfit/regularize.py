@@ -20,6 +20,7 @@ SGD, where ``wd == l2``; under Adam it is a different regularizer (Loshchilov & 
 from __future__ import annotations
 
 import copy
+import itertools
 import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -189,6 +190,15 @@ def add_batchnorm(model: nn.Module) -> nn.Sequential:
     layer already followed by batch norm. Nested ``nn.Sequential`` blocks are seen
     through. ``model`` is not changed.
 
+    A layer that gets a norm loses its bias, as the built-in networks' do: the norm
+    subtracts the batch mean, so the bias's true gradient is zero and Adam would turn its
+    rounding noise into steps. The bias ``b`` is folded into the new norm's running mean
+    (``running_mean = -b``), so the copy computes what the layer with its bias followed
+    by a fresh norm would, in training and in evaluation, and keeps doing so as the
+    running mean is updated (``norm(W x + b)`` with mean ``mu`` is ``norm(W x)`` with mean
+    ``mu - b``; see :mod:`nooverfit.stale_bias`). Layers already followed by a norm are
+    copied as they are. The new norms have the layer's device and dtype.
+
     Raises:
         TypeError: if ``model`` is not an ``nn.Sequential``, or holds Linear/Conv2d layers
             inside a child that is not one (named).
@@ -197,15 +207,29 @@ def add_batchnorm(model: nn.Module) -> nn.Sequential:
         UserWarning: if no batch-norm layer could be placed (the copy is unchanged).
     """
     norms = (nn.BatchNorm1d, nn.BatchNorm2d)
+    weighted = (nn.Linear, nn.Conv2d)
+    added: set[int] = set()
 
     def insert(layer: nn.Module, rest: list[nn.Module], prev: nn.Module | None) -> list[nn.Module]:
         nxt = rest[0] if rest else None
-        if isinstance(nxt, norms) or not _has_later(rest, (nn.Linear, nn.Conv2d)):
+        if isinstance(nxt, norms) or not _has_later(rest, weighted):
             return []
+        if not isinstance(layer, weighted):
+            return []
+        device, dtype = layer.weight.device, layer.weight.dtype
         if isinstance(layer, nn.Linear):
-            return [nn.BatchNorm1d(layer.out_features)]
-        if isinstance(layer, nn.Conv2d):
-            return [nn.BatchNorm2d(layer.out_channels)]
-        return []
+            norm: nn.Module = nn.BatchNorm1d(layer.out_features, device=device, dtype=dtype)
+        else:
+            norm = nn.BatchNorm2d(layer.out_channels, device=device, dtype=dtype)
+        if layer.bias is not None:
+            with torch.no_grad():
+                norm.running_mean -= layer.bias  # type: ignore[operator]
+        added.add(id(norm))
+        return [norm]
 
-    return _rebuild(model, insert, adds=norms, what="add_batchnorm", looks=(nn.Linear, nn.Conv2d))
+    result = _rebuild(model, insert, adds=norms, what="add_batchnorm", looks=weighted)
+    leaves = _leaves(result, "add_batchnorm", weighted)
+    for layer, nxt in itertools.pairwise(leaves):
+        if id(nxt) in added and isinstance(layer, weighted):
+            layer.bias = None  # folded into nxt's running mean above
+    return result

@@ -216,7 +216,7 @@ def data_kind(result: StudyResult) -> str:
 def recipe_kind(result: StudyResult) -> str:
     """``"image"`` or ``"tabular"``: which augmentation the recipe writes."""
     data = str(result.settings.data)
-    images = ("digits", "mnist", "fashion-mnist", "cifar10", "folder")
+    images = ("digits", "mnist", "fashion-mnist", "cifar10", "folder", "folder+flip")
     if result.settings.model == "cnn" or data.split(":")[0] in images:
         return "image"
     return "tabular"

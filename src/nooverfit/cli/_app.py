@@ -12,9 +12,10 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from typer.core import TyperGroup
 
-from nooverfit.errors import redact
+from nooverfit.errors import MissingExtra, redact
 from nooverfit.validate import check_options
 
 console = Console()
@@ -171,7 +172,8 @@ def interrupted(command: str, options: dict[str, Any]) -> str:
 
 
 def guard(func: F) -> F:
-    """Turn bad-input exceptions into a one-line error and exit code 2 (no traceback)."""
+    """Turn bad-input exceptions and a missing optional extra into a one-line error and
+    exit code 2 (no traceback)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -179,9 +181,10 @@ def guard(func: F) -> F:
         try:
             check_options(func.__name__.removesuffix("_command"), **kwargs)
             return func(*args, **kwargs)
-        except BAD_INPUT as err:
+        except (*BAD_INPUT, MissingExtra) as err:
             message = err.args[0] if isinstance(err, KeyError) and err.args else err
-            text = redact(str(message))  # no password reaches the terminal
+            # no password reaches the terminal; brackets in a path are text, not markup
+            text = escape(redact(str(message)))
             errors.print(f"[bold red]error:[/] {text}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:

@@ -11,7 +11,11 @@ if TYPE_CHECKING:
 
 Data = Annotated[
     str,
-    typer.Option("--data", help="Data set: digits, synthetic, csv:PATH, folder:PATH, mnist, ..."),
+    typer.Option(
+        "--data",
+        help="Data set: digits, synthetic, csv:PATH, folder:PATH (never flipped; "
+        "folder+flip:PATH for classes that mirror), mnist, ...",
+    ),
 ]
 Target = Annotated[str | None, typer.Option(help="Label column of a csv: data set.")]
 Ignore = Annotated[

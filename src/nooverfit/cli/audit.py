@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from nooverfit._io import _jsonable, read_checkpoint
@@ -239,6 +240,6 @@ def render(report: AuditReport) -> None:
             gt.add_row(name, str(n), f"{acc:.3f}")
         console.print(gt)
     for w in report.warnings:
-        console.print(f"[bold yellow]warning:[/] {w}")
+        console.print(f"[bold yellow]warning:[/] {escape(w)}")
     if not report.warnings:
         console.print("[green]no problems found[/]")

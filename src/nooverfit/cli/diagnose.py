@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from nooverfit._io import _jsonable
+from nooverfit._io import _jsonable, atomic_write
 from nooverfit.cli._app import app, console, guard
+from nooverfit.errors import BadInput
 from nooverfit.history import History
 from nooverfit.logs import list_runs, read_log
 from nooverfit.stopping import STANDARD_CRITERIA, replay
@@ -82,7 +84,12 @@ def parse_fail_on(text: str) -> set[Verdict]:
 def diagnose_command(
     log: Annotated[Path, typer.Argument(help="Log file or run folder (Keras, Lightning, ...).")],
     metric: Metric = None,
-    plot: Annotated[Path | None, typer.Option(help="Write a plot of the curves (PNG).")] = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write a plot of the curves (PNG, or the format of its suffix: .svg, .pdf)."
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
     stopping: Annotated[
         bool, typer.Option("--stopping", help="Replay every early-stopping criterion.")
@@ -100,6 +107,7 @@ def diagnose_command(
     from nooverfit._rules import diagnose
 
     failing = parse_fail_on(fail_on)
+    image = None if plot is None else _plot_format(plot)
     runs = list_runs(log) if log.is_dir() else []
     if len(runs) > 1:
         if plot is not None or stopping:
@@ -117,8 +125,8 @@ def diagnose_command(
     if plot is not None:
         from nooverfit.plots.diagnosis import plot_diagnosis
 
-        plot.parent.mkdir(parents=True, exist_ok=True)
-        plot_diagnosis(history, result).savefig(plot, dpi=120)
+        figure = plot_diagnosis(history, result)
+        atomic_write(plot, lambda tmp: figure.savefig(tmp, format=image, dpi=120))
     if as_json:
         data = {"log": str(log), **result.to_dict(), "notes": list(history.notes)}
         if stopping:
@@ -156,6 +164,23 @@ def _check_fail_on(failing: set[Verdict], verdicts: list[Verdict]) -> None:
         )
 
 
+def _plot_format(plot: Path) -> str:
+    """The image format of ``--plot`` from its suffix (no suffix: PNG).
+
+    Raises:
+        BadInput: a suffix matplotlib cannot write, before the log is read.
+    """
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    suffix = plot.suffix.lower().removeprefix(".")
+    if suffix and suffix not in FigureCanvasBase.get_supported_filetypes():
+        raise BadInput(
+            f"--plot {plot}: {suffix!r} is not an image format; expected a file ending in "
+            ".png, .svg or .pdf"
+        )
+    return suffix or "png"
+
+
 def _diagnose_runs(
     folder: Path,
     runs: list[Path],
@@ -189,17 +214,19 @@ def _diagnose_runs(
         table.add_column(name, overflow="fold")
     for run, _, d in rows:
         table.add_row(
-            str(run.relative_to(folder)),
+            escape(str(run.relative_to(folder))),
             f"[{_COLORS[d.verdict]}]{d.verdict.value}[/]",
             str(d.epochs),
             "" if d.best_epoch is None else str(d.best_epoch),
             "" if d.onset_epoch is None else str(d.onset_epoch),
         )
     for run, _ in failed:
-        table.add_row(str(run.relative_to(folder)), "[red]unreadable[/]", "", "", "")
+        table.add_row(escape(str(run.relative_to(folder))), "[red]unreadable[/]", "", "", "")
     console.print(table)
     for run, why in failed:
-        console.print(f"[red]{run.relative_to(folder)}[/]: {why}", highlight=False)
+        console.print(
+            f"[red]{escape(str(run.relative_to(folder)))}[/]: {escape(why)}", highlight=False
+        )
     console.print("pass one run to see its causes and remedies", highlight=False)
     return [d.verdict for _, _, d in rows]
 
@@ -276,7 +303,7 @@ def render(result: Diagnosis, *, title: str = "", notes: tuple[str, ...] = ()) -
         )
     console.print(table)
     for note in notes:
-        console.print(f"[dim]note: {note}[/]", highlight=False)
+        console.print(f"[dim]note: {escape(note)}[/]", highlight=False)
     console.print(result.explanation, highlight=False)
     if result.causes:
         console.print("[bold]likely causes[/]")

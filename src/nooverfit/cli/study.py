@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -322,7 +323,7 @@ def _class_scores(extras: dict[str, Any]) -> None:
         return
     console.print(summary_line(scores), highlight=False)
     for text in scores["warnings"]:
-        console.print(f"[bold red]Warning:[/] {text}", highlight=False)
+        console.print(f"[bold red]Warning:[/] {escape(text)}", highlight=False)
 
 
 def _short(name: str, limit: int = 40) -> str:

@@ -8,12 +8,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from nooverfit.cli._app import app, console, guard
 from nooverfit.cli.diagnose import Format, Metric, TrainCol, ValCol, column_map, render
 from nooverfit.history import History
 from nooverfit.logs import read_log
 from nooverfit.stopping import EarlyStopping, parse_criterion
+
+#: Seconds a log may stay unreadable before watch says why (at most half of --idle).
+NOTE_AFTER = 10.0
 
 
 @app.command()
@@ -49,7 +53,10 @@ def watch(
     shown: list[tuple[float, ...]] = []  # (epoch, loss, val_loss) of the epochs printed
     fired, warned, interrupted, told, why = False, False, False, False, ""
     stamp: tuple[float, int] | None = None
-    changed = time.monotonic()
+    changed = start = time.monotonic()
+    # A log still unreadable this long is not just a header being written: say why now
+    # rather than only when --idle runs out (300 s by default).
+    patience, noted = min(NOTE_AFTER, idle / 2), False
     waiting = "" if log.exists() else f"; waiting up to {idle:g} s for it to be created"
     console.print(f"watching {log} (criterion {criterion}{waiting}; Ctrl-C to stop)")
     try:
@@ -68,6 +75,14 @@ def watch(
                         "this log lacks: it will not fire",
                         highlight=False,
                     )
+            if history is None and why and not noted and time.monotonic() - start >= patience:
+                noted = True
+                console.print(
+                    f"note: {escape(str(log))} is not readable yet ({escape(why)}); still "
+                    f"waiting, up to {idle:g} s after its last change",
+                    highlight=False,
+                    soft_wrap=True,
+                )
             if history is not None:
                 rows: list[tuple[float, ...]] = list(
                     zip(history.epoch, history.loss, history.val_loss, strict=True)

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from nooverfit._io import atomic_write
+from nooverfit.errors import MissingExtra
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +30,8 @@ def _soundfile() -> Any:
     try:
         import soundfile
     except ImportError:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            'reading WAV files needs soundfile: pip install "nooverfit[audio]"'
+        raise MissingExtra(
+            'reading and writing WAV files needs soundfile: pip install "nooverfit[audio]"'
         ) from None
     return soundfile
 

@@ -3,7 +3,8 @@
 - Images: a random affine map per sample (rotation up to ``15 * strength`` degrees, shift
   up to ``0.1 * strength`` of the size, scale within ``1 +- 0.1 * strength``); never a
   flip, which would turn digits into other symbols. Data sets of natural images get a
-  torchvision ``transforms.v2`` pipeline with crops and flips (:func:`image_pipeline`).
+  torchvision ``transforms.v2`` pipeline with crops and flips (:func:`image_pipeline`);
+  image folders get crops without flips unless given as ``folder+flip:PATH``.
 - Tabular: Gaussian noise of ``0.1 * strength`` standard deviations per feature (the
   features are standardized by :func:`nooverfit.data.prepare`), and mixup
   (Zhang et al., "mixup: Beyond Empirical Risk Minimization", ICLR 2018).
@@ -174,19 +175,25 @@ class ImagePolicy:
 
 
 #: Per-data-set defaults: digits move a little and never flip; clothes and natural images
-#: are left-right symmetric, so they flip; natural photos also crop and jitter colour.
+#: are left-right symmetric, so they flip; natural photos also crop and jitter colour. An
+#: image folder may hold digits, letters or signs (a flipped 2, b or arrow is another
+#: class), so ``folder:PATH`` never flips; ``folder+flip:PATH`` is the opt-in for classes
+#: that stay themselves in a mirror.
 POLICIES: dict[str, ImagePolicy] = {
     "digits": ImagePolicy(),
     "mnist": ImagePolicy(),
     "fashion-mnist": ImagePolicy(rotate=5.0, shift=0.1, scale=0.05, flip=True),
     "cifar10": ImagePolicy(rotate=0.0, shift=0.125, scale=0.0, flip=True, color=0.2),
-    "folder": ImagePolicy(rotate=10.0, shift=0.0, scale=0.0, crop=0.5, flip=True, color=0.2),
+    "folder": ImagePolicy(rotate=10.0, shift=0.0, scale=0.0, crop=0.5, color=0.2),
+    "folder+flip": ImagePolicy(rotate=10.0, shift=0.0, scale=0.0, crop=0.5, flip=True, color=0.2),
 }
 
 
 def image_policy(name: str) -> ImagePolicy:
     """The default policy for a data set spec (``"digits"``, ``"folder:PATH"``, ...);
-    unknown names get the conservative digit policy (no flips)."""
+    unknown names get the conservative digit policy (no flips). Only data sets whose
+    classes are left-right symmetric flip: Fashion-MNIST, CIFAR-10 and
+    ``folder+flip:PATH``."""
     return POLICIES.get(name.partition(":")[0], POLICIES["digits"])
 
 

@@ -184,12 +184,16 @@ def load_csv(
     g = header.index(group) if group is not None else -1
     dropped = {header.index(c) for c in left_out or ()}
     features = [i for i in range(len(header)) if i not in (t, g) and i not in dropped]
+    if not features:  # nothing to learn from: every network and audit check needs a column
+        kept_out = ", ".join(repr(header[i]) for i in sorted({t, g, *dropped} - {-1}))
+        raise BadInput(
+            f"{path} has no feature column (only {kept_out}, the label, group or ignored "
+            "columns); expected at least one column to learn the label from"
+        )
     check_rows(path, header, body, numbers)
     # Numeric columns as they are, text columns one-hot (data/columns.py).
     names, cells = [header[i] for i in features], [[row[i] for row in body] for i in features]
     x, encoded = encode_columns(names, cells, order=natural, where=f" of {path}", numbers=numbers)
-    if not features:  # only the label: no column to count the rows by
-        x = np.zeros((len(body), 0), dtype=np.float32)
     labels = [row[t].strip() for row in body]
     if unlabeled := [numbers[r] for r, v in enumerate(labels) if not v]:
         # an empty label is no class: it would be learned as one and scored as one
@@ -241,15 +245,30 @@ def load_folder(arg: str | None, *, image_size: int | None = None, **_: Any) -> 
                 f"{str(err).splitlines()[0] if str(err) else 'unreadable'}); expected "
                 "PNG/JPEG/... images in ROOT/<class>/"
             ) from None
-    mode = "L" if all(im.mode in ("L", "1", "I;16") for im in images) else "RGB"
+    mode = "L" if all(im.mode in ("L", "1", *_DEEP) for im in images) else "RGB"
     size = (image_size, image_size) if image_size else images[0].size
-    arrays = [np.asarray(im.convert(mode).resize(size), dtype=np.float32) / 255.0 for im in images]
+    arrays = [_scaled(im, mode, size) for im in images]
     x = np.stack(arrays)
     x = x[:, None] if mode == "L" else x.transpose(0, 3, 1, 2)
     y = np.array([label for _, label in folder.samples], dtype=np.int64)
     return Dataset(
         f"folder:{root}", x, y, tuple(folder.classes), "image", groups=_folder_groups(folder)
     )
+
+
+#: Pillow's modes of 16- and 32-bit integer grayscale (16-bit PNG and TIFF files).
+_DEEP = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+
+
+def _scaled(image: Any, mode: str, size: tuple[int, int]) -> np.ndarray:
+    """One image as float32 in [0, 1], ``(H, W)`` for mode ``"L"``, ``(H, W, 3)`` for
+    ``"RGB"``: 8-bit images divided by 255, 16-bit grayscale by 65535 (converting those
+    to 8 bits first saturated every value above 255 to white)."""
+    if image.mode in _DEEP:
+        gray = np.asarray(image.convert("I").convert("F").resize(size), dtype=np.float32)
+        gray = np.clip(gray / 65535.0, 0.0, 1.0)
+        return gray if mode == "L" else np.repeat(gray[..., None], 3, axis=-1)
+    return np.asarray(image.convert(mode).resize(size), dtype=np.float32) / 255.0
 
 
 def _folder_groups(folder: Any) -> np.ndarray | None:
@@ -307,6 +326,25 @@ def _torchvision_loader(name: str) -> Any:
 register_dataset("digits", load_digits, description="scikit-learn's 8x8 digits (built in)")
 register_dataset("synthetic", load_synthetic, description="make_classification tabular data")
 register_dataset("csv", load_csv, description="csv:PATH with --target COLUMN")
-register_dataset("folder", load_folder, description="folder:PATH, ImageFolder layout")
+
+
+def load_flipped_folder(arg: str | None, *, image_size: int | None = None, **_: Any) -> Dataset:
+    """:func:`load_folder`, named ``folder+flip:PATH``: the same images, whose augmentation
+    also flips them left-right (:data:`nooverfit.data.augment.POLICIES`); for classes
+    that are themselves in a mirror (photos of objects), never for digits or text."""
+    import dataclasses
+
+    dataset = load_folder(arg, image_size=image_size)
+    return dataclasses.replace(dataset, name=f"folder+flip:{dataset.name.partition(':')[2]}")
+
+
+register_dataset(
+    "folder", load_folder, description="folder:PATH, ImageFolder layout (never flipped)"
+)
+register_dataset(
+    "folder+flip",
+    load_flipped_folder,
+    description="folder+flip:PATH, ImageFolder layout, augmented with left-right flips",
+)
 for _name in _TORCHVISION:
     register_dataset(_name, _torchvision_loader(_name), description="torchvision, from --data-dir")

@@ -125,6 +125,13 @@ def _size(value: float | int, name: str) -> float | int:
     raise ValueError(f"{name} must be a fraction in (0, 1) or a count >= 1, got {value!r}")
 
 
+def _cannot(n: int, err: ValueError, part: str, other: str) -> ValueError:
+    """scikit-learn's split error in the options' words: its ``test_size`` is the ``part``
+    being split off (``test`` or ``val``), its ``train_size`` the ``other`` part."""
+    why = str(err).replace("test_size", part).replace("train_size", other)
+    return ValueError(f"cannot split {n} samples into train/val/test: {why}")
+
+
 def make_split(
     y: np.ndarray,
     *,
@@ -153,11 +160,14 @@ def make_split(
         rest, test_idx = train_test_split(
             index, test_size=_size(test, "test"), stratify=y, random_state=seed
         )
+    except ValueError as err:
+        raise _cannot(len(y), err, "test", "the rest (training pool and validation)") from None
+    try:
         pool, val_idx = train_test_split(
             rest, test_size=_size(val, "val"), stratify=y[rest], random_state=seed
         )
     except ValueError as err:
-        raise ValueError(f"cannot split {len(y)} samples into train/val/test: {err}") from None
+        raise _cannot(len(y), err, "val", "the training pool") from None
     pool = np.random.default_rng(seed).permutation(pool)
     return Split(
         pool=pool.astype(np.int64),

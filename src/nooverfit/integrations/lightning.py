@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from nooverfit.diagnosis import Diagnosis, Verdict
+from nooverfit.errors import MissingExtra
 from nooverfit.logs._table import canonical
 from nooverfit.monitor import Monitor, Status
 
@@ -25,7 +26,7 @@ except ImportError:  # pragma: no cover - depends on the environment
     try:
         import pytorch_lightning as pl  # type: ignore[no-redef]
     except ImportError as err:
-        raise ImportError(
+        raise MissingExtra(
             "the Lightning callback needs lightning: pip install 'nooverfit[lightning]'"
         ) from err
 

@@ -33,6 +33,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
+from nooverfit.errors import MissingExtra
 from nooverfit.history import History
 from nooverfit.logs._table import canonical, rows_to_history
 
@@ -69,7 +70,7 @@ def _scalars(path: Path) -> dict[int, dict[str, float]]:
         from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
         from tensorboard.util import tensor_util
     except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ImportError(
+        raise MissingExtra(
             "reading TensorBoard logs needs the tensorboard package: "
             "pip install 'nooverfit[tensorboard]'"
         ) from err

@@ -25,6 +25,7 @@ from nooverfit.config import RunConfig
 from nooverfit.models import build_model
 from nooverfit.stale_bias import fold_stale_biases
 from nooverfit.transfer.pretrain import FORMAT, Source
+from nooverfit.transfer.seen import Seen
 
 
 @dataclass(frozen=True, eq=False)
@@ -36,11 +37,15 @@ class Pretrained:
         in_shape: the sample shape it was trained on (None: any size, as torchvision
             models with adaptive pooling accept).
         name: where it came from (the spec).
+        seen: the samples it trained on, when loaded from a nooverfit source file that
+            records them (:mod:`nooverfit.transfer.seen`); None otherwise (torchvision
+            weights, a state dict), whose overlap with a target split cannot be checked.
     """
 
     model: nn.Module
     in_shape: tuple[int, ...] | None
     name: str
+    seen: Seen | None = None
 
 
 def hub_weights_path(name: str) -> Path:
@@ -121,7 +126,7 @@ def load_pretrained(
     blob = read_checkpoint(path, what="pretrained file")
     if isinstance(blob, dict) and blob.get("format") == FORMAT:
         source = Source.from_blob(blob, path)
-        return Pretrained(source.build(), source.in_shape, spec)
+        return Pretrained(source.build(), source.in_shape, spec, source.seen)
     if not isinstance(blob, dict) or not all(isinstance(v, torch.Tensor) for v in blob.values()):
         raise ValueError(f"{spec} is neither a nooverfit source file nor a state dict")
     if config is None or in_shape is None:

@@ -35,6 +35,10 @@ from nooverfit.transfer.seen import Seen
 log = logging.getLogger(__name__)
 
 
+#: The longest class range parse_classes spells out (far more than any data set's classes).
+MAX_CLASSES = 100_000
+
+
 def parse_classes(spec: str) -> tuple[int, ...]:
     """Parse a class list such as ``"0-4"``, ``"5,7,9"`` or ``"0-2,8"`` (sorted, unique).
 
@@ -42,16 +46,32 @@ def parse_classes(spec: str) -> tuple[int, ...]:
         ValueError: on anything else, naming the expected form.
     """
     chosen: set[int] = set()
-    try:
-        for part in spec.split(","):
-            lo, dash, hi = part.strip().partition("-")
+    for part in spec.split(","):
+        lo, dash, hi = part.strip().partition("-")
+        try:
             first, last = int(lo), int(hi) if dash else int(lo)
-            if first < 0 or last < first:
-                raise ValueError
-            chosen.update(range(first, last + 1))
-    except ValueError:
-        raise ValueError(f"classes must look like 0-4 or 5,7,9, got {spec!r}") from None
+        except ValueError:
+            first = last = -1
+        if first < 0 or last < first:
+            raise ValueError(f"classes must look like 0-4 or 5,7,9, got {spec!r}")
+        if last - first >= MAX_CLASSES:  # refused before the range is spelled out
+            raise ValueError(
+                f"classes {part.strip()!r} spans more than {MAX_CLASSES} labels; expected "
+                "labels of the data set, e.g. 0-4"
+            )
+        chosen.update(range(first, last + 1))
     return tuple(sorted(chosen))
+
+
+def _spans(labels: Sequence[int]) -> str:
+    """``[1, 2, 3, 7, 10, 11]`` as ``"1-3,7,10-11"``."""
+    runs: list[list[int]] = []
+    for c in sorted(set(labels)):
+        if runs and c == runs[-1][1] + 1:
+            runs[-1][1] = c
+        else:
+            runs.append([c, c])
+    return ",".join(f"{a}-{b}" if b > a else f"{a}" for a, b in runs)
 
 
 def pool_only(dataset: Dataset, index: np.ndarray) -> Dataset:
@@ -94,9 +114,8 @@ def class_subset(dataset: Dataset, classes: Sequence[int]) -> Dataset:
         classes = kept
     bad = [c for c in classes if not 0 <= c < dataset.num_classes]
     if bad or not classes:
-        raise ValueError(
-            f"classes must be labels in 0..{dataset.num_classes - 1}, got {list(classes)}"
-        )
+        outside = f"{_spans(bad)} outside them" if bad else "none"
+        raise ValueError(f"classes must be labels in 0..{dataset.num_classes - 1}, got {outside}")
     mask = np.isin(dataset.y, classes)
     relabel = np.zeros(dataset.num_classes, dtype=np.int64)
     relabel[list(classes)] = np.arange(len(classes))

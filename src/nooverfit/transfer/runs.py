@@ -51,7 +51,7 @@ def as_pretrained(
     if isinstance(source, Pretrained):
         return source
     if isinstance(source, Source):
-        return Pretrained(source.build(), source.in_shape, source.task)
+        return Pretrained(source.build(), source.in_shape, source.task, source.seen)
     return load_pretrained(source, config=config, in_shape=in_shape)
 
 

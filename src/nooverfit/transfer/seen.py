@@ -90,12 +90,15 @@ class Seen:
 
 def seen_of(source: Any) -> tuple[str, Seen | None] | None:
     """The name and record of a nooverfit source (a
-    :class:`~nooverfit.transfer.pretrain.Source` or its file), None where it is no such
-    source (torchvision, a bare state dict, a loaded network)."""
+    :class:`~nooverfit.transfer.pretrain.Source`, its file, or a
+    :class:`~nooverfit.transfer.backbones.Pretrained` loaded from one), None where it is
+    no such source (torchvision, a bare state dict, a loaded network)."""
     if isinstance(source, Seen):
         return "source", source
     if hasattr(source, "seen") and hasattr(source, "task"):  # a Source
         return str(source.task), source.seen
+    if hasattr(source, "seen") and hasattr(source, "model"):  # a Pretrained
+        return (str(source.name), source.seen) if source.seen is not None else None
     if not isinstance(source, (str, Path)) or not Path(source).is_file():
         return None
     from nooverfit._io import read_checkpoint
@@ -106,15 +109,48 @@ def seen_of(source: Any) -> tuple[str, Seen | None] | None:
     return str(source), Seen.from_blob(blob["seen"]) if "seen" in blob else None
 
 
-def check_source(source: Any, splits: Mapping[int, Any], *, hint: str) -> None:
+def _name(source: Any) -> str:
+    """How a source is named in a message: its spec, path or name, else its type."""
+    if isinstance(source, (str, Path)):
+        return str(source)
+    return str(getattr(source, "name", None) or type(source).__name__)
+
+
+def unchecked(source: Any) -> str | None:
+    """Why the overlap of ``source`` with a target's validation and test samples cannot be
+    checked, in one line (the warning :func:`check_source` gives; a study's report shows
+    it too); None when its record can be checked."""
+    found = seen_of(source)
+    return _no_record(source, found) if found is None or found[1] is None else None
+
+
+def _no_record(source: Any, found: tuple[str, Seen | None] | None) -> str:
+    if found is None:
+        return (
+            f"source {_name(source)} records no samples it trained on (torchvision weights, "
+            "a state dict or a network loaded elsewhere): its overlap with the validation "
+            "and test samples cannot be checked"
+        )
+    return (
+        f"source {found[0]} records no training samples (an older nooverfit pretrain): "
+        "could not check that it saw none of the validation or test samples; pretrain it "
+        "again"
+    )
+
+
+def check_source(source: Any, splits: Mapping[int, Any], *, hint: str) -> str | None:
     """Refuse a source that trained with labels on validation or test samples of a
-    target split; warn for a pretext source that saw them unlabeled, and for a source
-    file that records nothing (written before the record existed).
+    target split; warn (one line) for a pretext source that saw them unlabeled, and for a
+    source that records nothing: torchvision weights, a bare state dict, a network
+    loaded elsewhere, a source file written before the record existed.
 
     Args:
         source: the source (a :class:`Source`, a path, a ``torchvision:`` spec...).
         splits: the target's :class:`~nooverfit.data.tensors.SplitData` by seed.
         hint: what to do instead (the options of the calling command).
+
+    Returns:
+        The warning given (also logged), for the caller's report; None when none.
 
     Raises:
         ValueError: one line naming how many validation and test samples of which seed
@@ -122,15 +158,10 @@ def check_source(source: Any, splits: Mapping[int, Any], *, hint: str) -> None:
     """
     found = seen_of(source)
     if found is None:
-        return
+        return _warn(_no_record(source, None))
     name, seen = found
     if seen is None:
-        log.warning(
-            "source %s records no training samples (an older nooverfit pretrain): could not "
-            "check that it saw none of the validation or test samples; pretrain it again",
-            name,
-        )
-        return
+        return _warn(_no_record(source, found))
     leaks = []
     prints: dict[int, np.ndarray] = {}  # the seeds' splits share one data set: hashed once
     for seed, data in splits.items():
@@ -145,16 +176,18 @@ def check_source(source: Any, splits: Mapping[int, Any], *, hint: str) -> None:
                 f"samples of seed {seed}'s split"
             )
     if not leaks:
-        return
+        return None
     saw = "; ".join(leaks)
     if seen.labelled:
         raise ValueError(
             f"source {name} trained with labels on {saw}, so its scores there are not held "
             f"out; {hint}"
         )
-    log.warning(
-        "source %s saw %s without labels (pretext): transductive, not held out; %s",
-        name,
-        saw,
-        hint,
+    return _warn(
+        f"source {name} saw {saw} without labels (pretext): transductive, not held out; {hint}"
     )
+
+
+def _warn(message: str) -> str:
+    log.warning("%s", message)
+    return message

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nooverfit.errors import BadInput, redact
+from nooverfit.errors import BadInput, MissingExtra, redact
 
 if TYPE_CHECKING:
     import optuna
@@ -57,7 +57,7 @@ def storage_url(url: str) -> str:
 
             return f"postgresql+psycopg2://{rest}"
         except ImportError:
-            raise ImportError(
+            raise MissingExtra(
                 'PostgreSQL storage needs a driver: pip install "nooverfit[postgres]"'
             ) from None
     return url
