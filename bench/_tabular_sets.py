@@ -17,7 +17,7 @@ class TabularSet:
         drop: columns that are identifiers or leak the label.
         heldout: never tuned on; reported apart.
         fresh: held out and added only when issue 16's network remedies were frozen, by
-            the session that froze them ("i30", "i34", "i41", "i46"): scored once, at the
+            the session that froze them ("i30", "i34", "i41", "i46", "i58"): scored once, at the
             end, never looked at before ("" for the others).
     """
 
@@ -58,4 +58,24 @@ DATASETS = (
     TabularSet(
         "fishing", "Ecdat", "Fishing", "mode", drop=("price", "catch"), heldout=True, fresh="i46"
     ),
+    # i58 (added before any run of i58's code, scored once after its freeze)
+    TabularSet("college", "ISLR", "College", "Private", heldout=True, fresh="i58"),
+    TabularSet("carseats", "ISLR", "Carseats", "ShelveLoc", heldout=True, fresh="i58"),
+    TabularSet("melanoma", "MASS", "Melanoma", "status", heldout=True, fresh="i58"),
+    TabularSet(
+        "heating", "Ecdat", "Heating", "depvar", drop=("idcase",), heldout=True, fresh="i58"
+    ),
+    # i58b (added after i58's freeze, before any run on them; scored once with that code)
+    TabularSet("cats", "MASS", "cats", "Sex", heldout=True, fresh="i58b"),
+    # expenditure and share are zero without a card: they leak the label
+    TabularSet(
+        "creditcard",
+        "AER",
+        "CreditCard",
+        "card",
+        drop=("expenditure", "share"),
+        heldout=True,
+        fresh="i58b",
+    ),
+    TabularSet("survey", "MASS", "survey", "Smoke", heldout=True, fresh="i58b"),
 )

@@ -182,7 +182,8 @@ def test_a_tabular_study_averages_copies_and_reports_their_curve(tmp_path):
     from nooverfit.study_files import write_study
 
     torch.set_num_threads(1)
-    budget = dataclasses.replace(TINY, copies=3)
+    # no linear rung: a linear choice has no copies (an annealed convex fit)
+    budget = dataclasses.replace(TINY, copies=3, linear=())
     result = study(
         "synthetic", budget=budget, seeds=2, train_per_class=None, engine="fused", device="cpu"
     )

@@ -6,6 +6,7 @@ from nooverfit.studies.select import (
     breaks_tie,
     choose,
     improves,
+    linear_leads,
     lowers_loss,
     paired_gain,
     score,
@@ -137,3 +138,22 @@ def test_breaks_tie_only_where_every_seed_ties_and_log_loss_drops_beyond_noise()
     assert not breaks_tie(_lossy((1.0, 1.0, 1.0), (0.095, 0.115, 0.075)), base)
     # without per-seed values there is nothing to pair
     assert not breaks_tie(_score(1.0, 1.0, 1.0, loss=0.01), _score(1.0, 1.0, 1.0))
+
+
+def test_linear_leads_where_its_best_variant_scores_at_least_the_baseline():
+    baseline = _score(0.70, 0.70, 0.70)
+    assert not linear_leads([], baseline)  # no rung (images, the default study)
+    # best of the rung by mean: 0.7 (ties the baseline's mean: the simpler leads)
+    assert linear_leads([_score(0.60, 0.70, 0.65), _score(0.72, 0.68, 0.70)], baseline)
+    assert not linear_leads([_score(0.69, 0.70, 0.70)], baseline)  # 0.003 behind
+
+
+def test_choose_keeps_the_leading_rung_unless_a_network_beats_it_beyond_noise():
+    rung, baseline = _score(0.70, 0.72, 0.71), _score(0.70, 0.70, 0.70)
+    # differences to the rung 0.03, -0.01, 0.01: mean 0.01, standard error
+    # 0.02 / sqrt(3) = 0.0115, so a gain of 0.87 standard errors (< 2): the rung stays
+    remedy = _score(0.73, 0.71, 0.72)
+    assert choose([[rung], [baseline, remedy]]) == (0, 0)
+    # differences 0.05, 0.04, 0.045: mean 0.045, standard error 0.0029: it replaces it
+    stronger = _score(0.75, 0.76, 0.755)
+    assert choose([[rung], [baseline, remedy, stronger]]) == (1, 2)

@@ -54,7 +54,7 @@ LABELS = {
     "annealed_augment": "augmentation strength, cosine-annealed learning rate",
     "search_trials": "combinations tried (joint search; best so far)",
     "pseudo_threshold": "least confidence of a pseudo-label (unlabeled pool samples)",
-    "linear_decay": "weight decay, linear model",
+    "linear_l2": "L2 penalty, linear model",
 }
 
 

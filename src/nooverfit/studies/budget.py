@@ -43,10 +43,11 @@ class StudyBudget:
         inputs: encodings of tabular features tried against the standard scaling
             (:data:`nooverfit.data.tabular.SCALINGS`; tabular data and nooverfit's own
             networks only, since an encoding changes the input width).
-        linear: decoupled weight decays of the linear rung (tabular MLPs only): the
-            network without hidden layer, logistic regression, at ten times the rate;
-            () for none. 3 runs per seed of a linear model: +0-3 % of a tabular
-            study's CPU time (``bench/tabular.py``, side by side).
+        linear: coupled L2 penalties of the linear rung (tabular MLPs only): the
+            network without hidden layer, logistic regression, at a hundred times the
+            rate, annealed (:func:`nooverfit.studies.plan._linear`); () for none. 5 runs
+            per seed of a linear model, 0.01 (no penalty) to 1 (scikit-learn's ``C`` about
+            0.01 on 100 training rows).
         augment_epochs: epochs of the augment remedy's runs, as a multiple of the
             baseline's (a remedy that slows learning is not judged at the baseline's
             epoch); None: the data's own
@@ -104,7 +105,7 @@ class StudyBudget:
     mixup: tuple[float, ...] = (0.2, 0.4)
     ema: tuple[float, ...] = (0.99, 0.999)
     inputs: tuple[str, ...] = ("ple",)
-    linear: tuple[float, ...] = (0.0, 0.1, 1.0)
+    linear: tuple[float, ...] = (0.0, 0.001, 0.01, 0.1, 1.0)
     augment_epochs: float | None = None
     cosine: bool = False
     search: int = 0

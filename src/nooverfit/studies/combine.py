@@ -6,6 +6,9 @@ from __future__ import annotations
 from nooverfit.config import RunConfig
 from nooverfit.studies.labels import describe
 
+#: remedies that act on hidden layers, or stop a run early: not combined with the linear rung
+_HIDDEN = ("dropout", "batchnorm", "capacity", "members", "periodic", "early_stopping")
+
 
 def combine(baseline: RunConfig, chosen: dict[str, RunConfig]) -> list[RunConfig]:
     """The chosen settings of the helpful remedies together, plus light re-tuning of the
@@ -16,6 +19,11 @@ def combine(baseline: RunConfig, chosen: dict[str, RunConfig]) -> list[RunConfig
         baseline: the unregularized configuration.
         chosen: the selected variant of each remedy that beat the baseline on validation.
     """
+    if "linear" in chosen:  # a linear model has no hidden layer to drop, normalize or
+        # narrow, and an annealed convex fit ends at its minimum: early stopping would only
+        # keep the epoch of least validation loss, which then ties the rung's accuracy and
+        # "wins" on its own selection (bench/README.md, i58: womenlf, -3.5 test points)
+        chosen = {k: v for k, v in chosen.items() if k not in _HIDDEN}
     merged = baseline
     for name, cfg in chosen.items():
         if name == "l2":
@@ -38,8 +46,10 @@ def combine(baseline: RunConfig, chosen: dict[str, RunConfig]) -> list[RunConfig
             merged = merged.replace(tta=True)
         elif name == "capacity":
             merged = merged.replace(width=cfg.width)
-        elif name == "linear":
-            merged = merged.replace(depth=0, lr=cfg.lr)
+        elif name == "linear":  # its rate, schedule and (unless the l2 remedy's) penalty
+            decay = merged.l2 > 0 or merged.weight_decay > 0
+            merged = merged.replace(depth=0, lr=cfg.lr, cosine=cfg.cosine)
+            merged = merged if decay else merged.replace(l2=cfg.l2)
         elif name == "inputs":
             merged = merged.replace(inputs=cfg.inputs)
         elif name == "members":
@@ -67,7 +77,7 @@ def combine(baseline: RunConfig, chosen: dict[str, RunConfig]) -> list[RunConfig
         candidates.append(merged.replace(dropout=weaker_p))
     if decay and merged.dropout > 0:
         candidates.append(weaker_decay(merged.replace(dropout=weaker_p)))
-    if merged.early_stopping is None and len(chosen) > 0:
+    if merged.early_stopping is None and len(chosen) > 0 and merged.depth > 0:
         candidates.append(merged.replace(early_stopping="patience:10"))
     unique = list(dict.fromkeys(c.replace(label=describe(c, baseline)) for c in candidates))
     return unique

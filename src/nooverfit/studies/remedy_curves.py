@@ -26,7 +26,7 @@ def remedy_curves(
         ("mixup", "mixup"),
         ("ema_window", "ema"),
         ("annealed_augment", "cosine"),  # augmentation strength at a cosine-annealed rate
-        ("linear_decay", "linear"),  # the linear rung's weight decay (0: none)
+        ("linear_l2", "linear"),  # the linear rung's L2 penalty (0: none)
     )
     for param, stage in knobs:
         variants = by_stage.get(stage, [])
@@ -37,8 +37,8 @@ def remedy_curves(
             pts.insert(0, (1.0, base.score))  # the last iterate alone
         elif param == "annealed_augment":  # its first point, cosine alone, is strength 0
             pts = [(v.config.augment, v.score) for v in variants]
-        elif param == "linear_decay":  # no baseline point: the baseline has hidden layers
-            pts = [(v.config.weight_decay, v.score) for v in variants]
+        elif param == "linear_l2":  # no baseline point: the baseline has hidden layers
+            pts = [(v.config.l2, v.score) for v in variants]
         else:
             pts = [(getattr(v.config, param), v.score) for v in variants]
         if param in ("dropout", "label_smoothing", "augment", "mixup", "cutout"):  # 0: baseline

@@ -191,6 +191,21 @@ def choose(levels: Sequence[Sequence[Score]], *, margin: float = MARGIN) -> tupl
     return level, index
 
 
+def linear_leads(rung: Sequence[Score], baseline: Score) -> bool:
+    """Whether the linear rung (the tabular network without hidden layer, logistic
+    regression) is the first, simplest level of :func:`choose`, the baseline network
+    joining the remedies' level: where the rung's best variant (:func:`best`) scores a
+    mean validation accuracy at least the baseline's. Then the networks with hidden
+    layers must beat logistic regression beyond the seeds' noise, as a remedy must beat
+    the baseline; where the rung scores less, the baseline stays first, since three seeds
+    of 30-60 validation rows cannot show a linear model's shortfall (bench/README.md, i51:
+    the rung first everywhere kept it 4.5 validation points behind on ``auto``) nor its
+    gain (birthwt, mode: every network ties it within noise). False without a rung."""
+    if not rung:
+        return False
+    return rung[best(rung)].val_accuracy >= baseline.val_accuracy - 1e-12
+
+
 def admissible(candidate: Score, reference: Score, *, margin: float = MARGIN) -> bool:
     """Whether an ensemble ``candidate`` may replace the simpler ``reference``: it
     :func:`improves` on its accuracy or :func:`lowers_loss` at no loss of accuracy."""

@@ -31,6 +31,7 @@ from nooverfit.studies.select import (
     choose,
     improves,
     kept_epoch,
+    linear_leads,
     pick_ensemble,
     score,
 )
@@ -176,8 +177,13 @@ def _combination(stage: plan.CombinationStage, session: StudySession, found: Fin
     found.best_scratch = scratch[best([v.score for v in scratch])]
     # From the simplest up: a remedy alone (or a transfer strategy) must beat the baseline,
     # a combination the best single remedy, each beyond the seeds' noise; ties keep the
-    # simpler (select.choose).
+    # simpler (select.choose). The linear rung, where it scores at least the baseline,
+    # is simpler still (select.linear_leads).
     levels = [[found.base], [*found.variants[1:], *found.transfer], found.combinations]
+    rung = [v for v in found.variants if v.stage == "linear"]
+    if linear_leads([v.score for v in rung], found.base.score):
+        networks = [v for v in found.variants if v.stage != "linear"]
+        levels = [rung, [*networks, *found.transfer], found.combinations]
     level, index = choose([[v.score for v in lv] for lv in levels])
     found.recommended = levels[level][index]
 
@@ -225,7 +231,9 @@ def _ensemble(stage: plan.EnsembleStage, session: StudySession, found: Findings)
         sizes = [len(found.ensembles[v.name].configs) for v in variants]
         _add_curve(found, "ensemble_size", [float(k) for k in sizes], [v.score for v in variants])
     inputs = stage.inputs if top.config.inputs == "standard" else ""  # see .copies
-    made = copy_candidates(session, top.config, top.name, stage.copies, top.score.epochs, inputs)
+    # none of a linear choice: an annealed convex fit, its copies reach the same weights
+    copies_of = stage.copies if top.config.depth > 0 else 0
+    made = copy_candidates(session, top.config, top.name, copies_of, top.score.epochs, inputs)
     copies = [as_variant(m, s) for m, s in made]
     plain = copies[: max(0, stage.copies - 1)]  # then the copies in both encodings
     if copies:
