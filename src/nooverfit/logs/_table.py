@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from nooverfit.history import History
@@ -89,6 +89,7 @@ def rows_to_history(
     source: str = "log",
     fold: str = "auto",
     notes: tuple[str, ...] = (),
+    unreadable: Mapping[str, Sequence[tuple[int, str]]] | None = None,
 ) -> History:
     """Fold logging rows into one value per epoch and name the curves.
 
@@ -106,6 +107,8 @@ def rows_to_history(
         source: what to call the log in errors (its path).
         fold: ``"auto"`` or ``"mean"`` (see above).
         notes: notes from the reader, passed on to the history.
+        unreadable: text cells the reader read as missing, ``{logged name: [(line,
+            text), ...]}``; a note names those of the columns diagnosed.
 
     Raises:
         ValueError: when no training or validation curve can be recognized, or a mapped
@@ -139,6 +142,9 @@ def rows_to_history(
             f"no training or validation curve recognized in {source}; "
             f"columns found: {', '.join(found) or 'none'}; {MAP_HINT}"
         )
+    text_cells = _text_cells_note(unreadable or {}, [logged for _, logged in mapping.values()])
+    if text_cells:
+        notes = (*notes, text_cells)
     per_epoch: dict[int, dict[str, list[float]]] = {}
     implicit = "epoch" not in found
     steps = _step_index(rows, found) if implicit else None
@@ -175,6 +181,23 @@ def rows_to_history(
             f"validation ran several times within an epoch, one value shown per epoch ({said})",
         )
     return History.from_columns(curves, epoch=epochs, notes=notes)
+
+
+def _text_cells_note(unreadable: Mapping[str, Sequence[tuple[int, str]]], used: list[str]) -> str:
+    """One note on the cells of the columns ``used`` that are text, not numbers (e.g.
+    ``2 cells of val_loss are not a number (lines 4, 9: 'abc'); read as missing``)."""
+    said = []
+    for logged in used:
+        cells = unreadable.get(logged, ())
+        if not cells:
+            continue
+        lines = ", ".join(str(line) for line, _ in cells[:3]) + (", ..." if len(cells) > 3 else "")
+        plural = len(cells) > 1
+        said.append(
+            f"{len(cells)} cell{'s' if plural else ''} of {logged} {'are' if plural else 'is'} "
+            f"not a number (line{'s' if plural else ''} {lines}: {cells[0][1]!r})"
+        )
+    return f"{'; '.join(said)}; read as missing" if said else ""
 
 
 def _step_index(
