@@ -105,6 +105,17 @@ def test_read_log_csv_notes_text_cells_read_as_missing(tmp_path):
     assert not read_log(LOGS / "keras_overfit.csv").notes
 
 
+def test_read_log_csv_notes_only_text_cells_of_the_run_diagnosed(tmp_path):
+    # a run restarted into the same log: only the last run is read, so a text cell of
+    # the first run is not in the note
+    path = tmp_path / "log.csv"
+    path.write_text("epoch,loss,val_loss\n0,1.0,abc\n1,0.9,1.0\n0,1.0,1.1\n1,0.8,x\n2,0.7,0.9\n")
+    notes = read_log(path).notes
+    assert [n for n in notes if "not a number" in n] == [
+        "1 cell of val_loss is not a number (line 5: 'x'); read as missing"
+    ]
+
+
 def test_read_log_mapping_to_missing_column_lists_columns():
     with pytest.raises(ValueError, match="columns found: iteration"):
         read_log(LOGS / "generic.csv", columns={"loss": "nope"})

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from nooverfit.history import History
-from nooverfit.logs._table import parse_number, rows_to_history
+from nooverfit.logs._table import TextCell, parse_number, rows_to_history
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +42,13 @@ def separator(header: str, second: str | None = None) -> str:
 
 def csv_rows(
     text: str, *, source: str = "log"
-) -> tuple[list[str], list[dict[str, float]], dict[str, list[tuple[int, str]]]]:
+) -> tuple[list[str], list[dict[str, float]], dict[str, list[TextCell]]]:
     """Parse CSV text into its header and numeric rows, skipping malformed rows.
 
     Returns:
         The header, one ``{column: value}`` per row, and the cells read as missing that
         are neither empty nor a missing-value marker (``NA``, ``null``, ...):
-        ``{column: [(file line, text), ...]}``.
+        ``{column: [cell, ...]}``.
     """
     lines = text.splitlines()
     if len(lines) > 1 and not text.endswith(("\n", "\r")) and lines[-1].strip():
@@ -65,8 +65,8 @@ def csv_rows(
     sep = separator(lines[0], lines[1] if len(lines) > 1 else None)
     reader = csv.reader(io.StringIO("\n".join(lines)), delimiter=sep)
     header = [h.strip() for h in next(reader)]
-    rows = []
-    unreadable: dict[str, list[tuple[int, str]]] = {}
+    rows: list[dict[str, float]] = []
+    unreadable: dict[str, list[TextCell]] = {}
     for number, fields in enumerate(reader, start=2 + blank):
         if not fields or all(not f.strip() for f in fields):
             continue
@@ -82,7 +82,7 @@ def csv_rows(
         row = {h: parse_number(f) for h, f in zip(header, fields, strict=True)}
         for h, f in zip(header, fields, strict=True):
             if math.isnan(row[h]) and f.strip().lower() not in _MISSING:
-                unreadable.setdefault(h, []).append((number, f.strip()))
+                unreadable.setdefault(h, []).append(TextCell(len(rows), number, f.strip()))
         rows.append(row)
     return header, rows, unreadable
 
