@@ -25,6 +25,23 @@ def test_diagnose_prints_verdict_causes_remedies():
     assert "early stopping" in result.output
 
 
+def test_diagnose_prints_a_note_for_text_cells_and_keeps_the_verdict(tmp_path):
+    lines = (LOGS / "keras_overfit.csv").read_text().splitlines()
+    col = lines[0].split(",").index("val_loss")
+    fields = lines[3].split(",")
+    fields[col] = "abc"
+    lines[3] = ",".join(fields)
+    log = tmp_path / "log.csv"
+    log.write_text("\n".join(lines) + "\n")
+    result = runner.invoke(app, ["diagnose", str(log)])
+    assert result.exit_code == 0, result.output
+    note = "note: 1 cell of val_loss is not a number (line 4: 'abc'); read as missing"
+    assert note in " ".join(result.output.split())
+    assert (
+        diagnose(read_log(log)).verdict == diagnose(read_log(LOGS / "keras_overfit.csv")).verdict
+    )
+
+
 def test_diagnose_json_matches_library():
     result = runner.invoke(app, ["diagnose", str(LOGS / "lightning_metrics.csv"), "--json"])
     assert result.exit_code == 0, result.output

@@ -107,6 +107,24 @@ def test_bad_input_is_one_line_and_loses_nothing(folder, tmp_path):
     )
 
 
+def test_predict_refuses_an_existing_out_unless_overwrite(folder, tmp_path):
+    study, path = folder
+    out = tmp_path / "notes.txt"
+    out.write_text("an unrelated file\n")
+    args = ["predict", str(study), "--data", str(path), "--out", str(out)]
+    _one_line_error(runner.invoke(app, args), f"{out} already exists", "--overwrite")
+    assert out.read_text() == "an unrelated file\n"
+    result = runner.invoke(app, [*args, "--overwrite"])
+    assert result.exit_code == 0, result.output
+    assert out.read_text().startswith("prediction,p_no,p_yes\n")
+    # --overwrite replaces an earlier output, never the input or the study's own files
+    for target, words in ((path, "is the --data file"), (study / CARD, "a file of the study")):
+        before = target.read_bytes()
+        again = ["predict", str(study), "--data", str(path), "--out", str(target)]
+        _one_line_error(runner.invoke(app, [*again, "--overwrite"]), words)
+        assert target.read_bytes() == before
+
+
 def test_a_folder_without_the_card_or_the_model_is_refused(folder, tmp_path):
     study, path = folder
     old = tmp_path / "old"

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from nooverfit._rules import MIN_EPOCHS, diagnose
 from nooverfit.diagnosis import Verdict
 from nooverfit.history import History
+from nooverfit.monitor import Monitor
 from nooverfit.stopping import generalization_loss
 
 CURVES = Path(__file__).parent / "fixtures" / "curves"
@@ -119,6 +120,36 @@ def test_diagnose_insufficient_without_val_or_epochs():
     assert any(str(MIN_EPOCHS) in m for m in short.missing)
     empty = diagnose(History.from_columns({}))
     assert empty.verdict is Verdict.INSUFFICIENT_EVIDENCE
+
+
+@pytest.mark.parametrize(
+    ("loss", "val", "verdict", "best"),
+    [
+        # falls to 0.77 at epoch 2, then blows up to NaN: keep epoch 2's weights
+        (
+            [1.0, 0.8, 0.7, 0.9, 1.5, 3.0, 8.0, 20.0],
+            [1.1, 0.88, 0.77, 0.99, 1.65, 3.3, math.nan, math.nan],
+            Verdict.DIVERGING,
+            2,
+        ),
+        ([2.0, 1.5], [2.1, 1.6], Verdict.INSUFFICIENT_EVIDENCE, 1),  # too short to judge
+        ([2.0, 1.5, 1.0], [math.nan] * 3, Verdict.INSUFFICIENT_EVIDENCE, None),  # no val
+    ],
+)
+def test_diagnose_best_epoch_is_the_lowest_val_loss_for_every_verdict(loss, val, verdict, best):
+    d = diagnose(History.from_columns({"loss": loss, "val_loss": val}))
+    assert d.verdict is verdict
+    assert d.best_epoch == best  # hand-computed: the lowest finite val_loss
+    assert d.onset_epoch is None  # no overfitting: no onset
+    if verdict is Verdict.DIVERGING:  # the text says which weights are still usable
+        assert f"last weights are not usable (validation was best at epoch {best})" in (
+            d.explanation
+        )
+    # Monitor names the same epoch at every step of the run (the weights to keep)
+    monitor = Monitor()
+    for epoch, (t, v) in enumerate(zip(loss, val, strict=True)):
+        status = monitor.update(epoch, t, None if math.isnan(v) else v)
+        assert status.diagnosis.best_epoch == status.best_epoch, epoch
 
 
 def test_diagnose_higher_is_better_metric_without_loss():

@@ -82,6 +82,40 @@ def test_read_log_generic_needs_mapping_with_one_line_error():
     assert h.loss == read_log(LOGS / "keras_overfit.csv").loss
 
 
+def test_read_log_csv_notes_text_cells_read_as_missing(tmp_path):
+    text = (LOGS / "keras_overfit.csv").read_text().splitlines()
+    header = text[0].split(",")
+    col = header.index("val_loss")
+    for line in (4, 9):  # file lines (the header is line 1)
+        fields = text[line - 1].split(",")
+        fields[col] = "abc" if line == 4 else "oops"
+        text[line - 1] = ",".join(fields)
+    fields = text[5].split(",")
+    fields[header.index("loss")] = "NA"  # a missing-value marker: read as missing, no note
+    text[5] = ",".join(fields)
+    path = tmp_path / "log.csv"
+    path.write_text("\n".join(text) + "\n")
+    h = read_log(path)
+    ref = read_log(LOGS / "keras_overfit.csv")
+    assert math.isnan(h.val_loss[2]) and math.isnan(h.val_loss[7]) and math.isnan(h.loss[4])
+    assert h.val_loss[:2] == ref.val_loss[:2] and h.val_loss[8:] == ref.val_loss[8:]
+    assert [n for n in h.notes if "not a number" in n] == [
+        "2 cells of val_loss are not a number (lines 4, 9: 'abc'); read as missing"
+    ]
+    assert not read_log(LOGS / "keras_overfit.csv").notes
+
+
+def test_read_log_csv_notes_only_text_cells_of_the_run_diagnosed(tmp_path):
+    # a run restarted into the same log: only the last run is read, so a text cell of
+    # the first run is not in the note
+    path = tmp_path / "log.csv"
+    path.write_text("epoch,loss,val_loss\n0,1.0,abc\n1,0.9,1.0\n0,1.0,1.1\n1,0.8,x\n2,0.7,0.9\n")
+    notes = read_log(path).notes
+    assert [n for n in notes if "not a number" in n] == [
+        "1 cell of val_loss is not a number (line 5: 'x'); read as missing"
+    ]
+
+
 def test_read_log_mapping_to_missing_column_lists_columns():
     with pytest.raises(ValueError, match="columns found: iteration"):
         read_log(LOGS / "generic.csv", columns={"loss": "nope"})

@@ -12,9 +12,10 @@ import math
 
 import numpy as np
 
+from nooverfit._metrics import decision_curves
 from nooverfit._underfit_advice import underfitting_causes
 from nooverfit.diagnosis import Cause, Diagnosis, Evidence, Gap, Remedy, Verdict
-from nooverfit.history import History
+from nooverfit.history import History, best_index
 from nooverfit.stopping import generalization_loss
 
 #: A cause with its score and its remedies.
@@ -37,6 +38,8 @@ def build(
     gl = math.nan
     if ev is not None:
         best, gl = _best_and_gl(history, monitor, ev)
+    else:  # diverging or too short to judge: still the weights to keep, where any
+        best = _best_epoch(history, monitor)
     n = len(history)
     if verdict is Verdict.DIVERGING:
         causes.append(
@@ -147,6 +150,15 @@ def _best_and_gl(history: History, monitor: str, ev: Evidence) -> tuple[int, flo
     values = np.asarray(history.val_loss, dtype=float)
     values = values[np.isfinite(values)]
     return ev.epochs[ev.best], generalization_loss(float(values[-1]), float(values[ev.best]))
+
+
+def _best_epoch(history: History, monitor: str) -> int | None:
+    """The epoch of the lowest finite validation value of the curve decided on
+    (:func:`~nooverfit.history.best_index`, as in the evidence and ``Monitor``), for a
+    verdict reached without the evidence; ``None`` without one."""
+    _, _, val = decision_curves(history, None if monitor == "loss" else monitor)
+    i = best_index(list(val))
+    return None if i is None else history.epoch[i]
 
 
 def _overfitting_causes(ev: Evidence, onset: int, best: int) -> list[Ranked]:
@@ -300,9 +312,10 @@ def _explain(
     if gap.metric and math.isfinite(gap.metric_at_last):
         metric = f" and {gap.metric} {100 * gap.metric_at_last:+.1f} points"
     if verdict is Verdict.DIVERGING:
+        kept = "" if best is None else f" (validation was best at epoch {best})"
         return (
-            f"Training diverged: {reason}. The loss is not going down, so the weights are "
-            "not usable; lower the learning rate before anything else."
+            f"Training diverged: {reason}. The loss is not going down, so the last weights "
+            f"are not usable{kept}; lower the learning rate before anything else."
         )
     if verdict is Verdict.INSUFFICIENT_EVIDENCE:
         return (

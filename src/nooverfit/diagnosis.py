@@ -80,7 +80,11 @@ class Diagnosis:
         verdict: the :class:`Verdict`.
         onset_epoch: epoch where overfitting starts (smoothed val-loss minimum), only
             for ``overfitting``.
-        best_epoch: epoch with the lowest raw validation loss (``None`` without one).
+        best_epoch: epoch with the lowest finite raw validation value of the curve
+            decided on (``val_loss``, else the metric named by ``monitor``, as an error),
+            the first on ties (:func:`~nooverfit.history.best_index`): the weights to keep,
+            for every verdict, diverging and too short to judge included; ``None``
+            without a finite one.
         generalization_loss: Prechelt's GL of the last epoch vs the best, in percent.
         gap: train/validation gaps at the best and the last epoch.
         causes: likely causes, most likely first.

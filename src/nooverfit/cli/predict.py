@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from nooverfit.cli._app import app, console, guard
-from nooverfit.errors import BadInput
+from nooverfit.errors import BadInput, check_new
 
 #: files of a study's folder that --out must not replace
 _STUDY_FILES = ("results.json", "best_model.pt", "best_model.json", "report.html")
@@ -39,15 +39,19 @@ def predict_command(
             "(all zeros in that column's one-hot block)."
         ),
     ] = "error",
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing --out file.")
+    ] = False,
 ) -> None:
     """Predict with the recommended model of a study on raw data, encoded as the study
     encoded its training data; writes one row per input row: the predicted class and the
-    probability of each class."""
+    probability of each class. An existing --out is refused unless --overwrite (never the
+    --data file or the study's own files)."""
     from nooverfit.saved_model import load_study_model
 
     if str(data).startswith("csv:"):  # the study's spelling of the same file
         data = Path(str(data)[4:])
-    _check_out(out, data=data, folder=folder)
+    _check_out(out, data=data, folder=folder, overwrite=overwrite)
     model = load_study_model(folder)
     labels, probs = model.scores(data, unknown=unknown)
     buffer = io.StringIO()
@@ -82,8 +86,9 @@ def predict_command(
             )
 
 
-def _check_out(out: Path | None, *, data: Path, folder: Path) -> None:
-    """Refuse an --out that would replace the input or one of the study's files."""
+def _check_out(out: Path | None, *, data: Path, folder: Path, overwrite: bool) -> None:
+    """Refuse an --out that would replace the input or one of the study's files, even with
+    --overwrite, and any other existing file without it."""
     if out is None:
         return
     resolved = out.resolve()
@@ -91,3 +96,4 @@ def _check_out(out: Path | None, *, data: Path, folder: Path) -> None:
         raise BadInput(f"--out {out} is the --data file; expected another file for predictions")
     if resolved in {(folder / name).resolve() for name in _STUDY_FILES}:
         raise BadInput(f"--out {out} is a file of the study; expected another file")
+    check_new(out, overwrite=overwrite)  # before loading the model: nothing lost

@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from nooverfit.history import History
@@ -32,6 +32,21 @@ _IGNORED = {"stop_reason", *_STEPS, "wall_time", "walltime", "time", "timestamp"
 MAP_HINT = (
     "map them with --train-col NAME --val-col NAME (or columns={'loss': NAME, 'val_loss': NAME})"
 )
+
+
+@dataclass(frozen=True)
+class TextCell:
+    """A logged cell that is text, not a number, read as missing.
+
+    Attributes:
+        row: its row's position among the rows the reader passes on (0-based).
+        line: its line in the file (1-based, the header included).
+        text: the cell as written.
+    """
+
+    row: int
+    line: int
+    text: str
 
 
 @dataclass(frozen=True)
@@ -89,6 +104,7 @@ def rows_to_history(
     source: str = "log",
     fold: str = "auto",
     notes: tuple[str, ...] = (),
+    unreadable: Mapping[str, Sequence[TextCell]] | None = None,
 ) -> History:
     """Fold logging rows into one value per epoch and name the curves.
 
@@ -106,12 +122,16 @@ def rows_to_history(
         source: what to call the log in errors (its path).
         fold: ``"auto"`` or ``"mean"`` (see above).
         notes: notes from the reader, passed on to the history.
+        unreadable: text cells the reader read as missing, ``{logged name: [cell,
+            ...]}``; a note names those of the columns and the run diagnosed.
 
     Raises:
         ValueError: when no training or validation curve can be recognized, or a mapped
             column does not exist (the message lists the columns found).
     """
-    rows, restart = _last_run(list(rows))
+    rows = list(rows)
+    total = len(rows)
+    rows, restart = _last_run(rows)
     if restart:
         notes = (*notes, restart)
     found: list[str] = []
@@ -139,6 +159,10 @@ def rows_to_history(
             f"no training or validation curve recognized in {source}; "
             f"columns found: {', '.join(found) or 'none'}; {MAP_HINT}"
         )
+    used = [logged for _, logged in mapping.values()]
+    text_cells = _text_cells_note(unreadable or {}, used, first=total - len(rows))
+    if text_cells:
+        notes = (*notes, text_cells)
     per_epoch: dict[int, dict[str, list[float]]] = {}
     implicit = "epoch" not in found
     steps = _step_index(rows, found) if implicit else None
@@ -175,6 +199,25 @@ def rows_to_history(
             f"validation ran several times within an epoch, one value shown per epoch ({said})",
         )
     return History.from_columns(curves, epoch=epochs, notes=notes)
+
+
+def _text_cells_note(
+    unreadable: Mapping[str, Sequence[TextCell]], used: list[str], *, first: int
+) -> str:
+    """One note on the text cells of the columns ``used`` in the rows from ``first`` on
+    (e.g. ``2 cells of val_loss are not a number (lines 4, 9: 'abc'); read as missing``)."""
+    said = []
+    for logged in used:
+        cells = [c for c in unreadable.get(logged, ()) if c.row >= first]
+        if not cells:
+            continue
+        lines = ", ".join(str(c.line) for c in cells[:3]) + (", ..." if len(cells) > 3 else "")
+        plural = len(cells) > 1
+        said.append(
+            f"{len(cells)} cell{'s' if plural else ''} of {logged} {'are' if plural else 'is'} "
+            f"not a number (line{'s' if plural else ''} {lines}: {cells[0].text!r})"
+        )
+    return f"{'; '.join(said)}; read as missing" if said else ""
 
 
 def _step_index(

@@ -18,11 +18,13 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from nooverfit.history import History
-from nooverfit.logs._table import parse_number, rows_to_history
+from nooverfit.logs._table import TextCell, parse_number, rows_to_history
 
 log = logging.getLogger(__name__)
 
 _SEPARATORS = (",", ";", "\t", "|", " ")
+#: cells that say "not logged" (pandas's and R's markers): read as missing without a note
+_MISSING = {"", "nan", "na", "n/a", "none", "null"}
 
 
 def separator(header: str, second: str | None = None) -> str:
@@ -38,23 +40,34 @@ def separator(header: str, second: str | None = None) -> str:
     return best
 
 
-def csv_rows(text: str, *, source: str = "log") -> tuple[list[str], list[dict[str, float]]]:
-    """Parse CSV text into its header and numeric rows, skipping malformed rows."""
+def csv_rows(
+    text: str, *, source: str = "log"
+) -> tuple[list[str], list[dict[str, float]], dict[str, list[TextCell]]]:
+    """Parse CSV text into its header and numeric rows, skipping malformed rows.
+
+    Returns:
+        The header, one ``{column: value}`` per row, and the cells read as missing that
+        are neither empty nor a missing-value marker (``NA``, ``null``, ...):
+        ``{column: [cell, ...]}``.
+    """
     lines = text.splitlines()
     if len(lines) > 1 and not text.endswith(("\n", "\r")) and lines[-1].strip():
         # a writer ends every row with a line end: a last row without one may be cut
         # mid-value ("3,0.5,0." for 0.71), so it is not read as an epoch
         log.warning("%s: the last line has no line end; skipped (still being written?)", source)
         lines.pop()
+    blank = 0  # blank lines above the header, for the file's line numbers
     while lines and not lines[0].strip():
         lines.pop(0)
+        blank += 1
     if not lines:
         raise ValueError(f"{source} is empty; expected a header line and one row per epoch")
     sep = separator(lines[0], lines[1] if len(lines) > 1 else None)
     reader = csv.reader(io.StringIO("\n".join(lines)), delimiter=sep)
     header = [h.strip() for h in next(reader)]
-    rows = []
-    for number, fields in enumerate(reader, start=2):
+    rows: list[dict[str, float]] = []
+    unreadable: dict[str, list[TextCell]] = {}
+    for number, fields in enumerate(reader, start=2 + blank):
         if not fields or all(not f.strip() for f in fields):
             continue
         if len(fields) != len(header):
@@ -66,20 +79,24 @@ def csv_rows(text: str, *, source: str = "log") -> tuple[list[str], list[dict[st
                 len(header),
             )
             continue
-        rows.append({h: parse_number(f) for h, f in zip(header, fields, strict=True)})
-    return header, rows
+        row = {h: parse_number(f) for h, f in zip(header, fields, strict=True)}
+        for h, f in zip(header, fields, strict=True):
+            if math.isnan(row[h]) and f.strip().lower() not in _MISSING:
+                unreadable.setdefault(h, []).append(TextCell(len(rows), number, f.strip()))
+        rows.append(row)
+    return header, rows, unreadable
 
 
 def read_csv(path: Path, *, columns: Mapping[str, str] | None = None) -> History:
     """Read a Keras, Lightning, generic or nooverfit CSV log."""
     text = path.read_text(encoding="utf-8", errors="replace")
-    header, rows = csv_rows(text, source=str(path))
+    header, rows, unreadable = csv_rows(text, source=str(path))
     if not rows:  # a run that has not finished its first epoch yet
         raise ValueError(
             f"{path} has a header ({', '.join(header)}) but no complete row; expected one "
             "row per epoch"
         )
-    history = rows_to_history(rows, columns=columns, source=str(path))
+    history = rows_to_history(rows, columns=columns, source=str(path), unreadable=unreadable)
     if "stop_reason" in header:  # nooverfit's own history: how the run ended
         reasons = [r for r in csv.DictReader(io.StringIO(text)) if r.get("stop_reason")]
         if reasons:
