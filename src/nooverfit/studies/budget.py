@@ -46,8 +46,8 @@ class StudyBudget:
         linear: coupled L2 penalties of the linear rung (tabular MLPs only): the
             network without hidden layer, logistic regression, at a hundred times the
             rate, annealed (:func:`nooverfit.studies.plan._linear`); () for none. 5 runs
-            per seed of a linear model, 0.01 (no penalty) to 1 (scikit-learn's ``C`` about
-            0.01 on 100 training rows).
+            per seed of a linear model, from 0 (no penalty) to 1 (scikit-learn's ``C`` of
+            0.01 on 100 training rows: ``C = 1 / (l2 * n_train)``).
         augment_epochs: epochs of the augment remedy's runs, as a multiple of the
             baseline's (a remedy that slows learning is not judged at the baseline's
             epoch); None: the data's own
