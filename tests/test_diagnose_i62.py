@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from _optional import needs
 from nooverfit import diagnose
 from nooverfit._curves import smooth, tail_clearance, tail_drop
 from nooverfit.diagnosis import Verdict
@@ -40,6 +41,7 @@ def test_memorizing_under_a_flat_validation_loss_that_no_remedy_helps_is_no_over
     assert diagnose(read_log(DATA / "memorized_flat_mae_keras.csv")).verdict is Verdict.GOOD_FIT
 
 
+@needs("tensorboard")
 def test_a_noisy_regression_good_fit_with_training_below_validation_stays_good_fit():
     """Design run 0136 (MSE on the corpus's noisy ``wave`` data, validated every second
     epoch, early stopping with patience 15): training ends at a quarter of validation,
