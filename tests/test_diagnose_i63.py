@@ -2,13 +2,19 @@
 still improving (issue 15, "inconsistent numbers"; i63): an oscillating plateau whose last
 third happens to tilt down read as "still falling steadily" with its best epoch 26 epochs
 before the end. :func:`nooverfit._curves.below_early_level` measures how far the end lies
-below the first half's lowest level, in the curve's own noise."""
+below the first half's lowest level, in the curve's own noise; the real run below is
+checked against its own continuation (trained 90 epochs, same seed)."""
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 
+from nooverfit import diagnose
 from nooverfit._curves import REGAINED, below_early_level, last_third, smooth
+from nooverfit.diagnosis import Verdict
+from nooverfit.logs import read_log
 
 
 def _reference(x: np.ndarray) -> float:
@@ -46,3 +52,27 @@ def test_an_oscillating_plateau_ends_at_its_early_level_a_falling_curve_below_it
     assert below_early_level(plateau) <= REGAINED
     falling = 1 / np.sqrt(epochs) + rng.normal(0, 0.005, 30)
     assert below_early_level(falling) > 5 * REGAINED
+
+
+DATA = Path(__file__).parent / "data"
+
+
+def _val(name: str) -> np.ndarray:
+    history = json.loads((DATA / name / "trainer_state.json").read_text())["log_history"]
+    return np.array([h["eval_loss"] for h in history if "eval_loss" in h])
+
+
+def test_a_flat_oscillating_rmsprop_run_is_not_still_improving():
+    """A real HF-format run (``bench/make_oscillating_hf.py --rows 3000 --hidden 8
+    --seed 6 --lr 3e-2``): RMSprop, 30 epochs, validation oscillating between 0.26 and
+    0.36 after epoch 5, its last third tilting down by chance. Main called it
+    still_improving ("still falling steadily"). The reference is the same run continued:
+    ``--epochs 90`` repeats the first 30 epochs exactly, and validation over epochs 31-60
+    and 61-90 averages above its last five epochs: training longer did not help."""
+    val, longer = _val("flat_rmsprop_hf"), _val("flat_rmsprop_hf_90")
+    np.testing.assert_array_equal(longer[:30], val)
+    assert longer[30:60].mean() > val[-5:].mean() and longer[60:].mean() > val[-5:].mean()
+    assert below_early_level(val) <= REGAINED
+    d = diagnose(read_log(DATA / "flat_rmsprop_hf"))
+    assert d.verdict is not Verdict.STILL_IMPROVING
+    assert "still falling" not in d.explanation
