@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 #: Fewer validated epochs than this give ``insufficient_evidence``; no rule reads a
 #: shorter curve.
 MIN_EPOCHS = 3
+#: Residual standard deviations (one: the curve's own noise) by which a run still
+#: improving must end below the lowest level its first half reached.
+REGAINED = 1.0
 
 #: Metric names whose higher values are better (matched as whole words or prefixes).
 _HIGHER = re.compile(
@@ -213,3 +216,26 @@ def accuracy(history: History, metric: str | None, prefix: str) -> np.ndarray:
     if not finite.size or finite.min() < 0 or finite.max() > 1:
         return np.full(n, np.nan)
     return values
+
+
+def below_early_level(x: np.ndarray) -> float:
+    """By how many residual standard deviations the end of ``x`` lies below the lowest
+    level its first half reached: the lowest point of the smoothed first half (a level,
+    not one lucky evaluation) minus the last-third least-squares line at the last point,
+    over the residual spread around that line (the curve's own epoch-to-epoch noise).
+    A curve still improving ends clearly below anything its first half reached; an
+    oscillating plateau whose last third happens to tilt down ends about where its early
+    minimum already was. Infinite for fewer than ``2 * MIN_EPOCHS`` points or a tail
+    without noise (nothing to compare), so it blocks nothing there."""
+    n = len(x)
+    fit = _tail_line(x) if n >= 2 * MIN_EPOCHS else None
+    if fit is None:
+        return math.inf
+    tail, slope, noise = fit
+    t = np.arange(len(tail), dtype=float)
+    end = float(np.mean(tail)) + slope * (len(tail) - 1 - float(np.mean(t)))
+    early = float(np.min(smooth(x)[: (n + 1) // 2]))
+    spread = math.sqrt(noise)
+    if spread <= 1e-12 * max(float(np.mean(np.abs(tail))), 1e-300):
+        return math.inf
+    return (early - end) / spread

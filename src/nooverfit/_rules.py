@@ -193,11 +193,13 @@ def diagnose(history: History, *, metric: str | None = None) -> Diagnosis:
 
 def _still_falling(ev: Evidence) -> bool:
     """Validation fell more than ``STILL`` over the last third, is lowest within the last
-    ``NEAR_END`` of the run (raw or smoothed minimum), and
+    ``NEAR_END`` of the run (raw or smoothed minimum) and ends over ``REGAINED`` noise
+    below its first half's lowest level (:func:`~nooverfit._curves.below_early_level`), and
     its fall there stands ``SIGNIFICANT`` standard errors clear of the curve's own
     epoch-to-epoch noise (a noisy flat curve whose line happens to tilt down is not)."""
     last = max(1, len(ev.val) - 1)
     near_end = max(int(np.argmin(ev.val)), ev.best) >= last * (1 - NEAR_END)
+    near_end = near_end and ev.extra["below_early"] > cv.REGAINED
     return ev.tail_drop > STILL and near_end and ev.extra["significance"] >= SIGNIFICANT
 
 
@@ -385,6 +387,7 @@ def _evidence(
         metric_gap=metric_gap,
         extra={
             "significance": significance,
+            "below_early": cv.below_early_level(v_raw),
             "train_points": float(real.size),
             "val_first": float(v_raw[0]) if n else math.nan,
             "val_low": float(np.min(v_raw)) if n else math.nan,
