@@ -222,13 +222,13 @@ def run_plan(
         if members is None
         else _test_ensemble(session, members),
     }
-    # What accuracy hides on imbalanced classes: the largest class's share of the same
-    # rows, balanced accuracy, and a model that answers one class for every row.
     if session.source is not None:  # a source whose leak check could not be made
         from nooverfit.transfer.seen import unchecked
 
         if (note := unchecked(session.source)) is not None:
             found.extras["source_check"] = note
+    # What accuracy hides on imbalanced classes: the largest class's share of the same
+    # rows, balanced accuracy, and a model that answers one class for every row.
     found.extras["class_scores"] = class_scores(
         session, {"recommended": (recommended, members), "baseline": (base, None)}
     )
