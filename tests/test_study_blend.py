@@ -78,3 +78,25 @@ def test_no_blend_without_a_rung_or_for_a_linear_choice(session):
     found.recommended = linear
     run_blend(session, found)  # a linear choice: nothing
     assert not found.outcomes and not found.ensembles
+
+
+def test_a_blend_saves_and_loads_as_an_ensemble(session, tmp_path):
+    from nooverfit.studies.blend import blend_members
+    from nooverfit.studies.ensemble import Ensemble, Members, load, networks, on_test
+
+    base = RunConfig(width=16, epochs=3)
+    rung = base.replace(depth=0, lr=base.lr * 100, label="linear")
+    session.train([base, rung])
+    members = blend_members(rung, "linear", Members((base,), ("baseline",)), "baseline", 0.25)
+    seed = session.seeds[0]
+    nets = networks(session, members, seed)
+    path = tmp_path / "best_model.pt"
+    torch.save(Ensemble(nets).state_dict(), path)
+    data = session.split_data(base.replace(seed=seed))
+    again = load(path, members.configs, data.in_shape, data.num_classes, data.kind)
+    assert on_test(list(again.members), data) == pytest.approx(on_test(nets, data))
+    # the loaded ensemble's probabilities: 1/4 the rung's, 3/4 the baseline's
+    x = data.x[data.test_index]
+    with torch.no_grad():
+        want = 0.25 * nets[0](x).softmax(-1) + 0.75 * nets[1](x).softmax(-1)
+        np.testing.assert_allclose(again(x).exp().numpy(), want.numpy(), rtol=1e-5, atol=1e-6)
