@@ -87,3 +87,29 @@ def test_pick_at_one_standard_error_takes_a_gain_on_one_seed():
     # a gain the seeds disagree on: (+0.04, -0.02, 0) has mean 0.0067, SE 0.0176
     split = _score((0.84, 0.68, 0.90), (0.45, 0.62, 0.40))
     assert pick_ensemble([split], choice, margin=MARGIN) is None
+
+
+def test_the_report_explains_the_blend_where_a_tabular_study_tried_it():
+    from nooverfit.techniques import techniques
+
+    name = "Blend with the linear model (tabular data)"
+    assert "1/4, 1/2 or 3/4" in techniques("tabular", "csv:x.csv", frozenset({"blend"}))[name]
+    assert name not in techniques("tabular", "csv:x.csv", frozenset({"linear"}))
+    assert name not in techniques("image")
+
+
+def test_a_blend_is_told_by_its_name_and_its_weak_evidence_says_one_standard_error():
+    from nooverfit.studies.blend import named
+    from nooverfit.studies.evidence import paired, weakness
+
+    rung = RunConfig(depth=0, label="l2=0.01 + linear")
+    choice = Members((RunConfig(width=16),), ("dropout=0.3",))
+    title = blend_members(rung, "l2=0.01 + linear", choice, "dropout=0.3", 0.5).name
+    assert title == "ensemble of l2=0.01 + linear at 1/2 and dropout=0.3 at 1/2"
+    assert named(title)
+    assert not named("ensemble of 3: a, b, c") and not named("ensemble of 4 copies of x")
+    seeds = (0, 1, 2)
+    d = paired(title, "recommended", "val_accuracy", seeds, (0.83, 0.81, 0.85), (0.80, 0.80, 0.80))
+    assert "at least 2 (the blend with the linear model, 1) standard errors" in weakness(d)
+    plain = paired("dropout=0.3", "recommended", "val_accuracy", seeds, d.candidate, d.baseline)
+    assert "at least 2 standard errors" in weakness(plain)
