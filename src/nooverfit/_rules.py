@@ -28,7 +28,8 @@ The rules, in order:
    sits under half that level and the turns stay under ``OSCILLATION``); the level is
    ``ln(1 / a)`` of the lowest validation accuracy, at least ln 2, for a classifier (an
    overfitting network gets well below it before it turns once; a network above 50 %
-   at every evaluation beat guessing), or sat over 1.5 times that level while its
+   at every evaluation beat guessing), or sat over 1.5 times that level (3 times where
+   training scores within 10 % of validation: the level is a floor, i64) while its
    accuracy never rose by 10 points and its training loss stayed above half the level;
    or validation started 100x above where it ended and fell most of that within its
    first quarter (a recovery from blown-up weights); or a training loss rose to over
