@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from nooverfit import diagnose
+from nooverfit._underfit import scores_alike
 from nooverfit.diagnosis import Verdict
 from nooverfit.history import History
 from nooverfit.logs import read_log
@@ -70,3 +71,31 @@ def test_validation_alone_far_above_guessing_still_reads_as_saturated():
     assert alike.verdict is not Verdict.DIVERGING
     assert apart.verdict is Verdict.DIVERGING
     assert "saturated" in apart.explanation
+
+
+def test_validation_accuracy_stands_in_when_training_scores_like_validation():
+    """The Hugging Face Trainer logs no training accuracy. An MLP on digits held down by
+    weight decay 0.1: training loss 1.30, validation 1.41 (ln 10 = 2.30), validation
+    accuracy never above 75 %. Training scoring like validation gets about as many of its
+    samples right, so the validation accuracy says what the training accuracy would:
+    an underfit (the test accuracy, never shown to ``diagnose``, stays under 76 %)."""
+    folder = DATA / "underfit_digits_weight_decay_hf"
+    h = read_log(folder / "trainer_state.json")
+    assert isinstance(h, History)
+    assert not h.has("accuracy")
+    side = json.loads((folder / "test_curve.json").read_text())
+    assert max(side["test_accuracy"]) < 0.76
+    assert scores_alike(h)
+    assert diagnose(h).verdict is Verdict.UNDERFITTING
+
+
+def test_a_training_loss_far_below_validation_is_no_stand_in():
+    """The same weak validation accuracy with training at a third of validation: the
+    network fits its own samples, the validation accuracy says nothing about them."""
+    floor = math.log(1 / 0.31)
+    fitting = _flat_run(0.3 * floor, 1.0 * floor, 0.6)
+    alike = _flat_run(0.98 * floor, 1.0 * floor, 0.6)
+    assert not scores_alike(fitting)
+    assert scores_alike(alike)
+    assert diagnose(alike).verdict is Verdict.UNDERFITTING
+    assert diagnose(fitting).verdict is not Verdict.UNDERFITTING

@@ -18,21 +18,23 @@ from nooverfit.history import History
 LOST = 0.1
 
 
-def weak_metric(history: History, metric: str | None) -> bool:
-    """Whether a higher-is-better metric in [0, 1] stayed below 0.75 on the training set,
+def weak_metric(history: History, metric: str | None, prefix: str = "") -> bool:
+    """Whether a higher-is-better metric in [0, 1] stayed below 0.75 on the training set
+    (or on the set ``prefix`` names),
     or fell there: its last third's median under 0.75 and ``LOST`` below its best (a
     penalty shrinking the weights until the network forgets what it fitted, while the
     loss, which holds the penalty, keeps falling)."""
-    course = accuracy_course(history, metric)
+    course = accuracy_course(history, metric, prefix)
     if not course:
         return False
     best, late = course["accuracy_best"], course["accuracy_late"]
     return best < 0.75 or (late < 0.75 and best - late > LOST)
 
 
-def accuracy_course(history: History, metric: str | None) -> dict[str, float]:
-    """The training accuracy's best and its last third's median (empty without one)."""
-    values = cv.accuracy(history, metric, "")
+def accuracy_course(history: History, metric: str | None, prefix: str = "") -> dict[str, float]:
+    """The training accuracy's (or ``prefix``'s) best and its last third's median (empty
+    without one)."""
+    values = cv.accuracy(history, metric, prefix)
     finite = values[np.isfinite(values)]
     if not finite.size:
         return {}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from nooverfit import _curves as cv
 from nooverfit._curves import MIN_EPOCHS
 from nooverfit._metrics import decision_curves
 from nooverfit._overfit import evidence
@@ -25,20 +26,39 @@ FAR_BELOW = 0.5
 #: Fall of validation below its first value, as a share of its best, under which a run
 #: whose training loss was logged too rarely to read learned little.
 LEARNED_LITTLE = 0.1
+#: Training loss at least ``1 - ALIKE`` of the validation loss: the two score alike.
+ALIKE = 0.1
 
 
 def underfit_any(history: History, metric: str | None, ev: Evidence) -> bool:
-    """The underfitting test on the training accuracy where logged; else on a
-    penalty-free error metric logged beside the loss (:mod:`nooverfit._penalty_free`:
-    Keras's L2 term makes both losses fall as the weights shrink), else on the loss."""
+    """The underfitting test on the training accuracy where logged; else on the
+    validation accuracy where training scores like validation (:func:`scores_alike`);
+    else on a penalty-free error metric logged beside the loss
+    (:mod:`nooverfit._penalty_free`: Keras's L2 term makes both losses fall as the
+    weights shrink), else on the loss."""
     if has_train_metric(history, metric):
         return underfit(ev, weak_metric(history, metric))
+    if scores_alike(history) and weak_metric(history, metric, "val_"):
+        return True
     errors = error_history(history)
     if errors is not None:
         _, train_raw, val_raw = decision_curves(errors, None)
         if np.isfinite(val_raw).sum() >= MIN_EPOCHS:
             return underfit(evidence(errors, None, train_raw, val_raw), None)
     return underfit(ev, None)
+
+
+def scores_alike(history: History) -> bool:
+    """Whether the training loss (its later half's median, as logged) sits no lower than
+    ``1 - ALIKE`` of validation's: the network does no better on its own samples than on
+    unseen ones, so it gets about as many of them right as validation does (the Hugging
+    Face Trainer and plain loops log no training accuracy; i64)."""
+    train, val = cv.column(history, "loss"), cv.column(history, "val_loss")
+    train, val = train[np.isfinite(train)], val[np.isfinite(val)]
+    if train.size < MIN_EPOCHS or val.size < MIN_EPOCHS:
+        return False
+    late_val = float(np.median(val[val.size // 2 :]))
+    return late_val > 0 and float(np.median(train[train.size // 2 :])) >= (1 - ALIKE) * late_val
 
 
 def underfit(ev: Evidence, weak: bool | None) -> bool:
