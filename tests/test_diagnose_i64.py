@@ -99,3 +99,15 @@ def test_a_training_loss_far_below_validation_is_no_stand_in():
     assert scores_alike(alike)
     assert diagnose(alike).verdict is Verdict.UNDERFITTING
     assert diagnose(fitting).verdict is not Verdict.UNDERFITTING
+
+
+def test_a_diverging_run_reports_its_generalization_loss():
+    """Prechelt's GL, ``100 * (E_va(last) / E_opt - 1)``, is reported for a diverging run
+    too (the rules reach that verdict before the evidence is read), on the last finite
+    validation loss against the lowest: a Keras run with RMSprop at lr 1."""
+    h = read_log(DATA / "failed_lr1_rmsprop_keras.csv")
+    assert isinstance(h, History)
+    d = diagnose(h)
+    assert d.verdict is Verdict.DIVERGING
+    val = [v for v in h.val_loss if math.isfinite(v)]
+    assert math.isclose(d.generalization_loss, 100 * (val[-1] / min(val) - 1), rel_tol=1e-12)

@@ -78,7 +78,8 @@ The rules, in order:
 
 The best epoch and the onset are :func:`~nooverfit.history.best_index` and
 :func:`~nooverfit.history.onset_index` (one definition everywhere). The generalization
-loss is Prechelt's ``GL = 100 * (E_va(last) / E_opt - 1)`` on the raw curve, in percent.
+loss is Prechelt's ``GL = 100 * (E_va(last) / E_opt - 1)`` on the raw curve, in percent
+(for a diverging run too: the last finite validation loss against the lowest).
 Where the rules live: 1 in :mod:`nooverfit._divergence` and :mod:`nooverfit._chance`,
 3 (and the evidence the others read) in :mod:`nooverfit._overfit`, 4 in
 :mod:`nooverfit._still`, 5 in :mod:`nooverfit._underfit` (the training accuracy's course:
