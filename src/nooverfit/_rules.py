@@ -67,8 +67,8 @@ The rules, in order:
 5. **underfitting** - the training metric (accuracy-like, in [0, 1]) stayed below 0.75
    (however the loss moved: Keras logs its L2 term in both losses, which fall as the
    weights shrink); without one, the validation metric did, where the training loss
-   sits at 0.9 of validation's or above (training scores like validation, i64); or,
-   without either, training fell by less than half the best validation
+   sits at 0.9 of validation's or above (training scores like validation, i64); else
+   the losses: training fell by less than half the best validation
    loss and validation by less than its own best level, and training (the median of its
    later half) stayed above half the best validation loss; a training loss logged fewer
    than three times shows no fall, and validation must then have fallen by less than a
