@@ -40,6 +40,23 @@ run is left out of the scores). The principles, applied to every run alike:
    that gap has learned the task; on a data set as noisy as ``diabetes`` a tiny network
    does), and a good fit's below it.
 
+**Principles 2** (i68, the default; ``principles=1`` keeps the ones above): three places
+where the text above contradicted issue 15's definitions (quoted in ``bench/README.md``,
+"Corpus labelling principles audited"), corrected and nothing else:
+
+- the gap evidence of principle 2 ("A large generalization gap is overfitting evidence
+  even when the validation loss does not rise") labels a run of *any* regime
+  overfitting when its test loss is not still improving, not only a run built to
+  overfit;
+- a test rise while the clean training curve shows the network memorizing
+  (:func:`_memorizing`; "Training loss falls to 1e-7 while validation loss rises 50 %
+  [...]: the textbook case of overfitting") is never a failure by the rise checks of
+  principle 1 (ended 3x / 10x above its minimum; the looser check of runs built to
+  fail), whatever the run was built for; non-finite, saturated and swinging test losses
+  still are;
+- a run built as an underfit whose test loss rose is left out only when the clean
+  training curve does not show it memorizing (else it is overfitting).
+
 The labelled onset of an overfitting run is the minimum of the 5-evaluation moving average
 of its validation curve, moved forward to the curve's lowest value when that comes later
 (the issue's definition: the onset never lies before the best epoch), measured here
