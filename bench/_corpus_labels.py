@@ -93,6 +93,8 @@ UNDERFIT = 0.5
 #: Clean training loss at or under this share of the test loss: a memorizing network (the
 #: rule's ``MEMORIZED``).
 MEMORIZED = 0.3
+#: The labelling principles applied by default (1: as before i68's audit; 2: corrected).
+PRINCIPLES = 2
 
 
 def moving_average(x: np.ndarray, width: int = 5) -> np.ndarray:
@@ -152,6 +154,7 @@ def failed(
     meant: bool = False,
     uninformed: float = 0.0,
     memorizing: bool = False,
+    principles: int = PRINCIPLES,
 ) -> str:
     """Why the test curve shows a failed run, or ``""``. ``meant``: the run was built to
     fail, and the looser check of principle 1 applies (a failure confirmed); otherwise
@@ -162,14 +165,17 @@ def failed(
     a weak or memorizing network, not a failed one). ``memorizing``: the clean training
     curve shows a network memorizing its training set while the test loss rose
     (:func:`_memorizing`): a test loss above the constant predictor's is then its
-    confident mistakes, overfitting by principle 2, not a failure."""
+    confident mistakes, overfitting by principle 2, not a failure; under ``principles`` 2
+    not by the rise checks either (ended far above its minimum; the looser check of a run
+    built to fail), only by a non-finite, saturated or swinging test loss."""
     if not np.isfinite(test).all():
         return "non-finite test loss"
     smooth = moving_average(test)
     low = float(smooth.min())
     if low > 10 * constant:
         return "test loss stayed 10x above a constant predictor's: saturated outputs"
-    if low > 0 and smooth[-1] > (3 if meant else 10) * low:
+    rise_counts = not (memorizing and principles >= 2)
+    if low > 0 and smooth[-1] > (3 if meant else 10) * low and rise_counts:
         return "test loss ended far above its minimum"
     steady = 1.1 * max(constant, uninformed)
     quiet = tail_fall(test) <= STILL and not memorizing
@@ -178,7 +184,7 @@ def failed(
         # fail, is a memorizing network's confident mistakes: the rise is overfitting)
         return "test loss stayed above a constant predictor's"
     swing = _swing(test)
-    if meant and low > 0.9 * constant and (swing > 0.1 or smooth[-1] > 1.1 * low):
+    if meant and rise_counts and low > 0.9 * constant and (swing > 0.1 or smooth[-1] > 1.1 * low):
         return "test loss swung or rose, never clearly below a constant predictor's"
     if low > constant and swing > 0.2:
         return "test loss swung and never got below a constant predictor's"
@@ -194,6 +200,7 @@ def label(
     clean: dict[str, Any] | None = None,
     reference: float = 0.0,
     uninformed: float = 0.0,
+    principles: int = PRINCIPLES,
 ) -> tuple[str | None, int | None, str]:
     """The label (``None``: left out), the labelled onset epoch, and why.
 
@@ -209,29 +216,40 @@ def label(
         reference: the lowest smoothed test loss any run of the corpus reached on the same
             data set and loss (:func:`references`; 0 when unknown, as while generating).
         uninformed: :func:`uninformed_loss` of the test targets (0 when unknown).
+        principles: 2 (the default) or 1, the principles before i68's audit.
     """
     t = np.asarray([math.nan if v is None else v for v in test], dtype=float)
     if len(t) < 3:
         return None, None, "fewer than 3 evaluations"
-    if regime == "diverging":
-        why = failed(t, constant, meant=True, uninformed=uninformed)
-        if why:
-            return "diverging", None, why
-    else:
-        why = failed(t, constant, uninformed=uninformed, memorizing=_memorizing(t, clean))
-        if why:
-            return "diverging", None, why
+    memorizing = _memorizing(t, clean)
+    meant = regime == "diverging"
+    why = failed(
+        t,
+        constant,
+        meant=meant,
+        uninformed=uninformed,
+        memorizing=memorizing and (principles >= 2 or not meant),
+        principles=principles,
+    )
+    if why:
+        return "diverging", None, why
     smooth = moving_average(t)
     low = int(np.argmin(smooth))
     n = len(t)
     rises = smooth[-1] > (1 + TEST_RISE) * smooth[low] and low <= n - 3
     fall = tail_fall(t)
     improving = fall > STILL and low >= n - 2 and tail_significance(t) >= SIGNIFICANT
+    rose = rises  # the test loss itself rose (not the gap evidence)
     if regime == "overfitting" and not rises and clean is not None:
         rises = _gap(t, smooth, low, clean)
     elif regime == "overfitting" and not improving:
         rises = True  # confirmed by the generator (its clean curves are not stored)
-    if rises and regime == "underfitting":
+    elif principles >= 2 and not rises and not improving and clean is not None:
+        # the issue: "A large generalization gap is overfitting evidence even when the
+        # validation loss does not rise", whatever the run was built for
+        rises = _gap(t, smooth, low, clean)
+    evidence = "test loss rose" if rose else "train/test gap" if clean else "by construction"
+    if rose and regime == "underfitting" and not (memorizing and principles >= 2):
         # a network held down by a heavy penalty loses its early fit as the penalty wins
         # (the training loss rises with it): neither overfitting nor a flat underfit
         return None, None, "an underfit whose test loss rose"
@@ -248,7 +266,7 @@ def label(
             onset = low
         if onset > n - 2:
             return None, None, "overfitting onset at the last evaluation"
-        return "overfitting", int(val_epochs[onset]), "test loss rose"
+        return "overfitting", int(val_epochs[onset]), evidence
     if improving:
         return "still_improving", None, f"test fell {fall:.3f} over the last third"
     if regime not in ("good_fit", "underfitting"):
@@ -261,7 +279,7 @@ def label(
         return None, None, "the test loss got over half-way to the best run's"
     if regime == "good_fit" and smooth[-1] > halfway:
         return None, None, "the test loss stayed under half-way to the best run's"
-    if clean is not None:
+    if clean is not None and not clean.get("logged"):
         train = np.asarray(clean["train_eval"], dtype=float)
         if regime == "good_fit" and not train[-1] < 0.7 * train[0]:
             return None, None, "training did not fall"
@@ -279,6 +297,7 @@ def validation_label(
     reference: float,
     constant: float | None = None,
     log_clean: dict[str, Any] | None = None,
+    principles: int = PRINCIPLES,
 ) -> str | None:
     """The label these principles give the *validation* curve of a stored run, in place of
     its test curve: what a reader of the log alone could know. ``val_loss`` is the curve as
@@ -292,11 +311,13 @@ def validation_label(
     ``test_acc`` read from the validation accuracy), for a run built to overfit: without
     them its label is confirmed by construction whenever validation is not still falling,
     which the log alone cannot know (a flat validation curve with no accuracy gap shows no
-    overfitting)."""
+    overfitting). Under ``principles`` 2 they are read for every regime (the gap evidence
+    is the curves', not the construction's); being logged, they never stand in for the
+    clean curve's memorizing, training-rose, fell and learned-little checks."""
     val = [v for v in val_loss if math.isfinite(v)]
     val += [math.nan] * (len(record["test"]) - len(val))
     own = record["constant"] if constant is None else constant
-    clean = log_clean if record["regime"] == "overfitting" else None
+    clean = log_clean if record["regime"] == "overfitting" or principles >= 2 else None
     lab, _, _ = label(
         record["regime"],
         val,
@@ -306,6 +327,7 @@ def validation_label(
         clean,
         reference=reference,
         uninformed=record.get("uninformed", 0.0),
+        principles=principles,
     )
     return lab
 
@@ -339,10 +361,15 @@ def _memorizing(t: np.ndarray, clean: dict[str, Any] | None) -> bool:
 def _gap(t: np.ndarray, smooth: np.ndarray, low: int, clean: dict[str, Any]) -> bool:
     """The generator's gap evidence of overfitting, from the clean training curves."""
     if clean["loss"] == "ce":
-        acc_gap = np.asarray(clean["train_acc"]) - np.asarray(clean["test_acc"])
-        return bool(acc_gap[-1] > 0.1 and clean["train_acc"][-1] > 0.97)
-    train = np.asarray(clean["train_eval"], dtype=float)
+        train_acc, test_acc = _floats(clean["train_acc"]), _floats(clean["test_acc"])
+        return bool(train_acc[-1] - test_acc[-1] > 0.1 and train_acc[-1] > 0.97)
+    train = _floats(clean["train_eval"])
     return bool(train[-1] < 0.3 * t[-1] and smooth[-1] > 1.03 * smooth[low])
+
+
+def _floats(values: Sequence[float | None]) -> np.ndarray:
+    """A stored curve as floats (``None``, a non-finite value in JSON, as NaN)."""
+    return np.asarray([math.nan if v is None else v for v in values], dtype=float)
 
 
 def references(records: list[dict[str, Any]]) -> dict[tuple[str, str], float]:
