@@ -53,7 +53,8 @@ where the text above contradicted issue 15's definitions (quoted in ``bench/READ
   [...]: the textbook case of overfitting") is never a failure by the rise checks of
   principle 1 (ended 3x / 10x above its minimum; the looser check of runs built to
   fail), whatever the run was built for; non-finite, saturated and swinging test losses
-  still are;
+  still are; the ceiling's validation label reads memorizing from the log's own training
+  loss;
 - a run built as an underfit whose test loss rose is left out only when the clean
   training curve does not show it memorizing (else it is overfitting).
 
@@ -221,7 +222,7 @@ def label(
     t = np.asarray([math.nan if v is None else v for v in test], dtype=float)
     if len(t) < 3:
         return None, None, "fewer than 3 evaluations"
-    memorizing = _memorizing(t, clean)
+    memorizing = _memorizing(t, clean, principles)
     meant = regime == "diverging"
     why = failed(
         t,
@@ -341,13 +342,14 @@ def _training_rose(clean: dict[str, Any], low: int) -> bool:
     return bool(train[-1] > (1 + UNSTABLE) * train[low])
 
 
-def _memorizing(t: np.ndarray, clean: dict[str, Any] | None) -> bool:
-    """Whether the generator's clean training loss (not a logged one) shows a network
+def _memorizing(t: np.ndarray, clean: dict[str, Any] | None, principles: int = PRINCIPLES) -> bool:
+    """Whether the generator's clean training loss (a logged one too under ``principles``
+    2: it lies above the clean loss, so it can only miss a memorizing network) shows a network
     memorizing its training set while the test loss rose: the smoothed test loss ended
     ``TEST_RISE`` above its minimum (two evaluations or more before the end), and the
     clean training loss ended below its value at that minimum (it kept fitting, principle
     2) and under ``MEMORIZED`` of the test loss."""
-    if clean is None or clean.get("logged") or not np.isfinite(t).all():
+    if clean is None or (clean.get("logged") and principles < 2) or not np.isfinite(t).all():
         return False
     train = np.asarray([math.nan if v is None else v for v in clean["train_eval"]], dtype=float)
     if len(train) != len(t) or not np.isfinite(train).all():

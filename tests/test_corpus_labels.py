@@ -319,3 +319,21 @@ def test_the_ceiling_reads_the_log_s_gap_for_every_regime_and_not_its_training_l
     assert labels.validation_label(record, val, 0.0, log_clean=wide) == "overfitting"
     assert labels.validation_label(record, val, 0.0, log_clean=narrow) == "good_fit"
     assert labels.validation_label(record, val, 0.0, log_clean=wide, principles=1) == "good_fit"
+
+
+@pytest.mark.parametrize(("train_end", "expected"), [(1e-4, "overfitting"), (0.8, "diverging")])
+def test_the_ceiling_reads_memorizing_from_the_log_s_training_loss(train_end, expected):
+    # the memorization case is a log: logged training loss 1.0 -> 1e-4 while
+    # validation rises fourfold from epoch 9 (FOURFOLD): overfitting; before, the ceiling
+    # refused a logged training loss and read the rise as a failure. One falling to 0.2
+    # and climbing back to 0.8 is no memorizing network: still a failure.
+    record = {"regime": "diverging", "test": FOURFOLD, "val_epochs": list(range(30))}
+    record |= {"constant": math.log(2), "uninformed": math.log(2)}
+    if train_end < 0.2:
+        train = np.geomspace(1.0, train_end, 30)
+    else:
+        train = np.concatenate([np.linspace(1.0, 0.2, 10), np.linspace(0.2, train_end, 21)[1:]])
+    logged = {"train_eval": list(train), "loss": "mse", "logged": True}
+    assert labels.validation_label(record, FOURFOLD, 0.0, log_clean=logged) == expected
+    old = labels.validation_label(record, FOURFOLD, 0.0, log_clean=logged, principles=1)
+    assert old == "diverging"
