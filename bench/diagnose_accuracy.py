@@ -145,6 +145,7 @@ def score_corpus(
         frameworks: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         sure = {True: [0, 0], False: [0, 0]}  # ambiguous labels (bootstrap) and the others
         shift: list[tuple[str, tuple[str, str | None], str]] = []  # new, (old, its ceiling), got
+        misses: dict[str, int] = defaultdict(int)  # test label / validation label
         for r in runs:
             history = read_log(root / r["log"])
             d = diagnose(history)
@@ -153,8 +154,10 @@ def score_corpus(
             reference = best.get((r["data"], r["spec"]["loss"]), 0.0)
             own = constant_loss(load_data(r["data"], 0)["y_val"], r["spec"]["loss"])
             clean = log_clean(history, r)
-            seen = validation_label(r, history.val_loss, reference, own, clean, principles)
-            seen = seen == r["label"]
+            seen_as = validation_label(r, history.val_loss, reference, own, clean, principles)
+            seen = seen_as == r["label"]
+            if not seen:
+                misses[f"{short[r['label']]}/{short.get(str(seen_as), 'left out')}"] += 1
             old = validation_label(r, history.val_loss, reference, principles=principles)
             before += old == r["label"]
             if "label_v1" in r:
@@ -220,6 +223,10 @@ def score_corpus(
             f"{m}/{n} = {100 * m / n:.1f}% (as measured before, with the test set's constant "
             "and the regime confirming an overfit: "
             f"{before}/{n})"
+        )
+        print(
+            "  ceiling misses (test label/validation label): "
+            + ", ".join(f"{k} {v}" for k, v in sorted(misses.items(), key=lambda x: -x[1]))
         )
         print(
             "  verdicts right where the answer is knowable from the log (validation and "
