@@ -50,13 +50,14 @@ where the text above contradicted issue 15's definitions (quoted in ``bench/READ
   overfit;
 - a test rise while the clean training curve shows the network memorizing
   (:func:`_memorizing`; "Training loss falls to 1e-7 while validation loss rises 50 %
-  [...]: the textbook case of overfitting") is never a failure by the rise checks of
+  [...]: the textbook case of overfitting"), its training loss ended under ``MEMORIZED``
+  of the constant predictor's, is never a failure by the rise checks of
   principle 1 (ended 3x / 10x above its minimum; the looser check of runs built to
   fail), whatever the run was built for; non-finite, saturated and swinging test losses
   still are; the ceiling's validation label reads memorizing from the log's own training
   loss;
 - a run built as an underfit whose test loss rose is left out only when the clean
-  training curve does not show it memorizing (else it is overfitting).
+  training curve does not show it memorizing, as above (else it is overfitting).
 
 The labelled onset of an overfitting run is the minimum of the 5-evaluation moving average
 of its validation curve, moved forward to the curve's lowest value when that comes later
@@ -155,7 +156,7 @@ def failed(
     meant: bool = False,
     uninformed: float = 0.0,
     memorizing: bool = False,
-    principles: int = PRINCIPLES,
+    memorized: bool = False,
 ) -> str:
     """Why the test curve shows a failed run, or ``""``. ``meant``: the run was built to
     fail, and the looser check of principle 1 applies (a failure confirmed); otherwise
@@ -166,16 +167,18 @@ def failed(
     a weak or memorizing network, not a failed one). ``memorizing``: the clean training
     curve shows a network memorizing its training set while the test loss rose
     (:func:`_memorizing`): a test loss above the constant predictor's is then its
-    confident mistakes, overfitting by principle 2, not a failure; under ``principles`` 2
-    not by the rise checks either (ended far above its minimum; the looser check of a run
-    built to fail), only by a non-finite, saturated or swinging test loss."""
+    confident mistakes, overfitting by principle 2, not a failure. ``memorized``
+    (principles 2): memorizing, and the clean training loss ended far below the constant
+    predictor's (under ``MEMORIZED`` of it): the test rise is not a failure by the rise
+    checks either (ended far above its minimum; the looser check of a run built to fail),
+    only a non-finite, saturated or swinging test loss is."""
     if not np.isfinite(test).all():
         return "non-finite test loss"
     smooth = moving_average(test)
     low = float(smooth.min())
     if low > 10 * constant:
         return "test loss stayed 10x above a constant predictor's: saturated outputs"
-    rise_counts = not (memorizing and principles >= 2)
+    rise_counts = not memorized
     if low > 0 and smooth[-1] > (3 if meant else 10) * low and rise_counts:
         return "test loss ended far above its minimum"
     steady = 1.1 * max(constant, uninformed)
@@ -223,14 +226,18 @@ def label(
     if len(t) < 3:
         return None, None, "fewer than 3 evaluations"
     memorizing = _memorizing(t, clean, principles)
+    # the issue's memorization: "Training loss falls to 1e-7 while validation loss rises";
+    # a training loss left near a constant predictor's is no such fit (its test loss far
+    # above that level is the issue's "outputs saturated: training diverged")
+    memorized = principles >= 2 and memorizing and _train_end(clean) < MEMORIZED * constant
     meant = regime == "diverging"
     why = failed(
         t,
         constant,
         meant=meant,
         uninformed=uninformed,
-        memorizing=memorizing and (principles >= 2 or not meant),
-        principles=principles,
+        memorizing=memorizing and (memorized or not meant),
+        memorized=memorized,
     )
     if why:
         return "diverging", None, why
@@ -250,7 +257,7 @@ def label(
         # validation loss does not rise", whatever the run was built for
         rises = _gap(t, smooth, low, clean)
     evidence = "test loss rose" if rose else "train/test gap" if clean else "by construction"
-    if rose and regime == "underfitting" and not (memorizing and principles >= 2):
+    if rose and regime == "underfitting" and not memorized:
         # a network held down by a heavy penalty loses its early fit as the penalty wins
         # (the training loss rises with it): neither overfitting nor a flat underfit
         return None, None, "an underfit whose test loss rose"
@@ -358,6 +365,12 @@ def _memorizing(t: np.ndarray, clean: dict[str, Any] | None, principles: int = P
     low = int(np.argmin(smooth))
     rose = smooth[-1] > (1 + TEST_RISE) * smooth[low] and low <= len(t) - 3
     return bool(rose and train[-1] < train[low] and train[-1] < MEMORIZED * t[-1])
+
+
+def _train_end(clean: dict[str, Any] | None) -> float:
+    """The training loss's last value in ``clean`` (NaN when there is none)."""
+    train = _floats(clean["train_eval"]) if clean else np.array([])
+    return float(train[-1]) if len(train) else math.nan
 
 
 def _gap(t: np.ndarray, smooth: np.ndarray, low: int, clean: dict[str, Any]) -> bool:

@@ -337,3 +337,16 @@ def test_the_ceiling_reads_memorizing_from_the_log_s_training_loss(train_end, ex
     assert labels.validation_label(record, FOURFOLD, 0.0, log_clean=logged) == expected
     old = labels.validation_label(record, FOURFOLD, 0.0, log_clean=logged, principles=1)
     assert old == "diverging"
+
+
+def test_a_training_loss_left_near_a_constant_predictor_s_is_no_memorization():
+    # built to fail (after fresh9 run 12039's shape): the test loss never got below 2.5x
+    # the constant predictor's 1.0 and rose to 5.5 (u_curve: smoothed end over 3x its
+    # smoothed minimum); the clean training loss fell only to 0.9, near the constant
+    # predictor's, not under 0.3 of it: "far above what a constant predictor scores",
+    # diverged, under both principles (with 0.05, under 0.3: memorized, overfitting)
+    test = list(u_curve(2.5, 1.2))
+    for train_end, expected in ((0.9, "diverging"), (0.05, "overfitting")):
+        clean = {"train_eval": list(np.geomspace(3.0, train_end, 30)), "loss": "mse"}
+        assert principled("diverging", test, clean, 2, constant=1.0)[0] == expected
+        assert principled("diverging", test, clean, 1, constant=1.0)[0] == "diverging"
