@@ -79,3 +79,27 @@ def test_relabelling_keeps_the_old_labels_and_drops_votes_of_other_principles(
     ]
     assert [r["label_confidence"] for r in back] == [pytest.approx(0.9)] * 2
     assert not any(r.get("confidence_unknown") for r in back)
+
+
+CORPUS = Path.home() / ".cache" / "nooverfit" / "log-corpus"
+
+
+@pytest.mark.skipif(not (CORPUS / "manifest-17000.jsonl").exists(), reason="no log corpus")
+def test_principles_1_give_back_the_stored_labels_of_a_corpus_part(tmp_path, monkeypatch):
+    """The corrections leave the old principles recoverable: relabelling a copy of the
+    fresh14 part by principles 1 gives back every label it was built with (its label_v1
+    where the cache has been relabelled since)."""
+    monkeypatch.syspath_prepend(str(BENCH))
+    from _corpus_relabel import relabel
+
+    source = (CORPUS / "manifest-17000.jsonl").read_text().splitlines()
+    (tmp_path / "manifest.jsonl").write_text("\n".join(source) + "\n")
+    (tmp_path / "runs").symlink_to(CORPUS / "runs")
+    built = [json.loads(x) for x in source]
+    built_with = [
+        r.get("label_v1", r["label"]) if r.get("principles", 1) != 1 else r["label"] for r in built
+    ]
+    relabel(tmp_path, 1)
+    again = [json.loads(x) for x in (tmp_path / "manifest.jsonl").read_text().splitlines()]
+    assert [r["label"] for r in again] == built_with
+    assert len(again) == 53
