@@ -67,7 +67,9 @@ def csv_rows(
     header = [h.strip() for h in next(reader)]
     rows: list[dict[str, float]] = []
     unreadable: dict[str, list[TextCell]] = {}
-    for number, fields in enumerate(reader, start=2 + blank):
+    end = reader.line_num  # a quoted cell may span lines: rows are counted by lines
+    for fields in reader:
+        number, end = end + 1 + blank, reader.line_num  # the row's first line in the file
         if not fields or all(not f.strip() for f in fields):
             continue
         if len(fields) != len(header):
@@ -80,9 +82,11 @@ def csv_rows(
             )
             continue
         row = {h: parse_number(f) for h, f in zip(header, fields, strict=True)}
+        line = number  # each cell's first line: the line ends in the cells before it
         for h, f in zip(header, fields, strict=True):
             if math.isnan(row[h]) and f.strip().lower() not in _MISSING:
-                unreadable.setdefault(h, []).append(TextCell(len(rows), number, f.strip()))
+                unreadable.setdefault(h, []).append(TextCell(len(rows), line, f.strip()))
+            line += f.count("\n")
         rows.append(row)
     return header, rows, unreadable
 
