@@ -40,13 +40,16 @@ class TextCell:
 
     Attributes:
         row: its row's position among the rows the reader passes on (0-based).
-        line: its line in the file (1-based, the header included).
+        line: its line in the file (1-based, the header included), or its entry in a
+            JSON list (1-based) when ``where`` is ``"entry"``.
         text: the cell as written.
+        where: what ``line`` counts: ``"line"`` or ``"entry"``.
     """
 
     row: int
     line: int
     text: str
+    where: str = "line"
 
 
 @dataclass(frozen=True)
@@ -213,9 +216,12 @@ def _text_cells_note(
             continue
         lines = ", ".join(str(c.line) for c in cells[:3]) + (", ..." if len(cells) > 3 else "")
         plural = len(cells) > 1
+        where = cells[0].where
+        if plural:
+            where = where[:-1] + "ies" if where.endswith("y") else where + "s"
         said.append(
             f"{len(cells)} cell{'s' if plural else ''} of {logged} {'are' if plural else 'is'} "
-            f"not a number (line{'s' if plural else ''} {lines}: {cells[0].text!r})"
+            f"not a number ({where} {lines}: {cells[0].text!r})"
         )
     return f"{'; '.join(said)}; read as missing" if said else ""
 
