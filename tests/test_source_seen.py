@@ -212,3 +212,37 @@ def test_a_study_from_a_source_without_a_record_says_so_in_its_report(tmp_path, 
     assert "cannot be checked" in note and source in note
     assert [r.getMessage() for r in caplog.records].count(note) == 1  # the CLI's one line
     assert f"Warning: {note}." in render(result, {}).replace("&#39;", "'")
+
+
+def test_a_study_reads_its_source_record_once_and_reports_a_pretext_warning(
+    tmp_path, monkeypatch, caplog
+):
+    from conftest import TINY
+    from nooverfit.report import render
+    from nooverfit.studies import study
+    from nooverfit.transfer import seen as seen_module
+
+    path = tmp_path / "pretext.pt"
+    _source(Seen.of(load_dataset("digits").x, labelled=False)).save(path)  # saw every image
+    reads = []
+    read = seen_module.seen_of
+    monkeypatch.setattr(
+        seen_module, "seen_of", lambda source: reads.append(source) or read(source)
+    )
+    with caplog.at_level(logging.WARNING):
+        result = study(
+            "digits",
+            model="cnn",
+            width=4,
+            depth=1,
+            train_per_class=5,
+            budget=TINY,
+            seeds=1,
+            source=str(path),
+            engine="sequential",
+        )
+    assert reads == [str(path)]
+    note = result.extras["source_check"]
+    assert "without labels (pretext)" in note and "of seed 0's split" in note
+    assert [r.getMessage() for r in caplog.records].count(note) == 1
+    assert f"Warning: {note}." in render(result, {}).replace("&#39;", "'")

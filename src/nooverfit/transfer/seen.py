@@ -116,14 +116,6 @@ def _name(source: Any) -> str:
     return str(getattr(source, "name", None) or type(source).__name__)
 
 
-def unchecked(source: Any) -> str | None:
-    """Why the overlap of ``source`` with a target's validation and test samples cannot be
-    checked, in one line (the warning :func:`check_source` gives; a study's report shows
-    it too); None when its record can be checked."""
-    found = seen_of(source)
-    return _no_record(source, found) if found is None or found[1] is None else None
-
-
 def _no_record(source: Any, found: tuple[str, Seen | None] | None) -> str:
     if found is None:
         return (
