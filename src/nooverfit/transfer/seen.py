@@ -146,8 +146,15 @@ def check_source(source: Any, splits: Mapping[int, Any], *, hint: str) -> str | 
 
     Raises:
         ValueError: one line naming how many validation and test samples of which seed
-            the source trained on, and ``hint``.
+            the source trained on, and ``hint``; or an unknown ``torchvision:`` model.
+        FileNotFoundError: a ``torchvision:`` spec without its weights file.
     """
+    if isinstance(source, str) and source.startswith("torchvision:"):
+        # refused here, before any run, rather than when the transfer stage loads it
+        from nooverfit.transfer.backbones import torchvision_weights
+
+        name, _, weights = source.removeprefix("torchvision:").partition(":")
+        torchvision_weights(name, weights or None)
     found = seen_of(source)
     if found is None:
         return _warn(_no_record(source, None))
