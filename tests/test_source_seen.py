@@ -267,3 +267,14 @@ def test_a_study_refuses_a_torchvision_source_it_cannot_load_before_any_run(tmp_
     (line,) = result.output.strip().splitlines()
     assert line.startswith("error: ") and match in line
     assert not out.exists()  # refused before the first run (it was after the remedies)
+
+
+def test_a_study_refuses_a_state_dict_source_that_does_not_fit_before_any_run(tmp_path):
+    source = _state_dict_file(tmp_path)  # a cnn's weights; the study's baseline is an mlp
+    out = tmp_path / "study"
+    args = ["study", "--epochs", "1", "--train-per-class", "2", "--seeds", "1", "--no-classic"]
+    result = runner.invoke(app, [*args, "--source", str(source), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    (line,) = result.output.strip().splitlines()  # no 'cannot be checked' warning first
+    assert line.startswith("error: ") and "does not fit the --model/--width/--depth" in line
+    assert not out.exists()  # refused before the first run (it was after the remedies)

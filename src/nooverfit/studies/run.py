@@ -93,6 +93,14 @@ def study(
     if opts.source is not None:  # before any run is trained or written
         from nooverfit.transfer.seen import STUDY_HINT, check_source
 
+        if isinstance(opts.source, (str, Path)) and not str(opts.source).startswith(
+            "torchvision:"
+        ):
+            # a bare state dict that does not fit the baseline fails now, not after the remedies
+            from nooverfit.transfer.backbones import load_pretrained
+
+            shape = RunConfig(model=opts.model, width=opts.baseline_width, depth=opts.depth)
+            load_pretrained(str(opts.source), config=shape, in_shape=splits[seeds[0]].in_shape)
         source_check = check_source(opts.source, splits, hint=STUDY_HINT)
     session = StudySession(
         splits,
