@@ -6,9 +6,12 @@ from __future__ import annotations
 import json
 import math
 
+import pytest
 from typer.testing import CliRunner
 
+from nooverfit import diagnose
 from nooverfit.cli import app
+from nooverfit.diagnosis import Verdict
 from nooverfit.logs import read_log
 
 runner = CliRunner()
@@ -105,3 +108,28 @@ def test_diagnose_prints_the_text_cell_note_of_a_jsonl_log(tmp_path):
     assert result.exit_code == 0, result.output
     note = "note: 1 cell of val_loss is not a number (line 4: 'abc'); read as missing"
     assert note in " ".join(result.output.split())
+
+
+def test_a_log_whose_curves_hold_only_text_is_bad_input_not_a_diverged_run(tmp_path):
+    # validation loss written as a tensor's repr: read as all NaN, it was a run that
+    # "diverged from its first epoch" with advice to lower the learning rate
+    path = tmp_path / "log.csv"
+    path.write_text(
+        "epoch,val_loss\n" + "".join(f"{e},tensor({1 / (e + 1):.4f})\n" for e in range(6))
+    )
+    with pytest.raises(ValueError, match=r"val_loss holds only text, no number \(e.g. "):
+        read_log(path)
+    result = runner.invoke(app, ["diagnose", str(path)])
+    assert result.exit_code == 2, result.output
+    (line,) = result.output.strip().splitlines()
+    assert line == (
+        f"error: {path}: val_loss holds only text, no number (e.g. 'tensor(0.1667)', line 7); "
+        "expected a number per cell"
+    )
+
+
+def test_a_log_whose_losses_are_nan_is_still_a_diverged_run(tmp_path):
+    # Keras's CSVLogger writes "nan" for a NaN loss: a real divergence, not text
+    path = tmp_path / "log.csv"
+    path.write_text("epoch,loss,val_loss\n" + "".join(f"{e},nan,nan\n" for e in range(6)))
+    assert diagnose(read_log(path)).verdict == Verdict.DIVERGING

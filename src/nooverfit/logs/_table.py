@@ -166,6 +166,22 @@ def rows_to_history(
     text_cells = _text_cells_note(unreadable or {}, used, first=total - len(rows))
     if text_cells:
         notes = (*notes, text_cells)
+        # curves of text and no number (``tensor(0.51)`` written for 0.51) are no log:
+        # read as all NaN, they would be a run diverged from its first epoch
+        logged_curves = [
+            logged for t, (_, logged) in mapping.items() if t == "loss" or t[:4] == "val_"
+        ]
+        if all(
+            logged in (unreadable or {})
+            and all(math.isnan(row.get(logged, math.nan)) for row in rows)
+            for logged in logged_curves
+        ):
+            cell = (unreadable or {})[logged_curves[0]][-1]
+            raise ValueError(
+                f"{source}: {', '.join(logged_curves)} "
+                f"hold{'s' if len(logged_curves) == 1 else ''} only text, no number (e.g. "
+                f"{cell.text!r}, {cell.where} {cell.line}); expected a number per cell"
+            )
     per_epoch: dict[int, dict[str, list[float]]] = {}
     implicit = "epoch" not in found
     steps = _step_index(rows, found) if implicit else None
