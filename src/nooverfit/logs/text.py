@@ -112,16 +112,32 @@ def read_jsonl(path: Path, *, columns: Mapping[str, str] | None = None) -> Histo
     """Read JSON lines: one object per line, e.g. ``{"epoch": 0, "loss": 0.9, ...}``."""
     rows: list[dict[str, float]] = []
     unreadable: dict[str, list[TextCell]] = {}
+    invalid: list[int] = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
         try:
             record = json.loads(line)
         except json.JSONDecodeError:
-            log.warning("%s line %d is not valid JSON; skipped (truncated?)", path, number)
+            invalid.append(number)
             continue
         if isinstance(record, dict):
             rows.append(_json_row(record, len(rows), number, unreadable))
+    if invalid:
+        lines = ", ".join(map(str, invalid[:3])) + (", ..." if len(invalid) > 3 else "")
+        if not rows:  # not a log cut mid-line: no line of it is a JSON object
+            raise ValueError(
+                f"{path} holds no JSON object line ({len(invalid)} lines are not valid JSON: "
+                f"{lines}); expected one JSON object per line"
+            )
+        # one warning, not one per line: a file of many bad lines would fill the terminal
+        log.warning(
+            "%s: %d line%s not valid JSON (%s); skipped (truncated?)",
+            path,
+            len(invalid),
+            "s are" if len(invalid) > 1 else " is",
+            lines,
+        )
     return rows_to_history(rows, columns=columns, source=str(path), unreadable=unreadable)
 
 
