@@ -12,13 +12,19 @@ writes them. Every random thing takes ``--seed``.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
+from _corpus_writers import _write_trainer_state
+
+#: Minibatch size.
+BATCH = 32
 
 
-def run(seed: int, lr: float, epochs: int, log_every: int, hidden: int, rows: int) -> dict:
+def run(
+    seed: int, lr: float, epochs: int, log_every: int, hidden: int, rows: int
+) -> tuple[list[dict], int, int]:
+    """Train the run; its ``log_history`` entries, last step and steps per epoch."""
     import torch
     from sklearn.datasets import make_classification
     from sklearn.model_selection import train_test_split
@@ -47,7 +53,7 @@ def run(seed: int, lr: float, epochs: int, log_every: int, hidden: int, rows: in
     opt = torch.optim.RMSprop(net.parameters(), lr=lr)
     lossf = torch.nn.CrossEntropyLoss()
     gen = torch.Generator().manual_seed(seed)
-    batch = 32
+    batch = BATCH
     steps_per_epoch = -(-len(xt_t) // batch)
     history: list[dict] = []
     step, running, count = 0, 0.0, 0
@@ -77,13 +83,7 @@ def run(seed: int, lr: float, epochs: int, log_every: int, hidden: int, rows: in
         with torch.no_grad():
             ev = float(lossf(net(xv_t), yv_t))
         history.append({"epoch": float(epoch + 1), "step": step, "eval_loss": ev})
-    return {
-        "epoch": float(epochs),
-        "global_step": step,
-        "max_steps": step,
-        "num_train_epochs": epochs,
-        "log_history": history,
-    }
+    return history, step, steps_per_epoch
 
 
 def main() -> None:
@@ -96,10 +96,17 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=8000)
     ap.add_argument("--out", type=Path, required=True)
     a = ap.parse_args()
-    state = run(a.seed, a.lr, a.epochs, a.log_every, a.hidden, a.rows)
-    a.out.mkdir(parents=True, exist_ok=True)
-    (a.out / "trainer_state.json").write_text(json.dumps(state, indent=1) + "\n")
-    ev = [h["eval_loss"] for h in state["log_history"] if "eval_loss" in h]
+    history, step, per_epoch = run(a.seed, a.lr, a.epochs, a.log_every, a.hidden, a.rows)
+    spec = {
+        "epochs": a.epochs,
+        "val_every": 1,
+        "log_steps": a.log_every,
+        "batch": BATCH,
+        "hf_checkpoint": False,
+    }
+    # the corpus's writer: trainer_state.json as transformers.TrainerState writes it
+    _write_trainer_state(spec, history, step, per_epoch, a.out)
+    ev = [h["eval_loss"] for h in history if "eval_loss" in h]
     print(f"eval_loss min {min(ev):.4f} at epoch {int(np.argmin(ev)) + 1}, last {ev[-1]:.4f}")
 
 

@@ -46,7 +46,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from tabular import REFERENCES, references  # bench/tabular.py, next to this script
+from _digits_refs import raw_references  # bench/, next to this script
+from tabular import REFERENCES  # bench/tabular.py, next to this script
 
 import nooverfit
 from nooverfit.data.dataset import load_dataset
@@ -171,7 +172,7 @@ def run_one(
         train.tolist()
     ):
         raise RuntimeError(f"the study's split of seed {seed} differs from the protocol's")
-    refs = references(x, y, (train, split.val, split.test), seed, scale=False)
+    refs = raw_references(x, y, (train, split.val, split.test), seed)
     return SeedResult(
         recommended=result.test["recommended"].accuracy,
         baseline=result.test["baseline"].accuracy,

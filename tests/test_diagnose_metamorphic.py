@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from _real_logs import LOGS, REAL, load
 from nooverfit import _curves as cv
 from nooverfit import diagnose
-from nooverfit._chance import ABOVE_GUESSING, SATURATED
+from nooverfit._chance import ABOVE_GUESSING, SATURATED, UPPER
 from nooverfit.history import History
 from nooverfit.logs import read_log
 
@@ -70,7 +70,7 @@ def test_scaling_every_loss_keeps_the_verdict(name, exponent):
         # that level, nor across what a constant predictor scores over a million classes
         low, scaled_low = np.nanmin(h.val_loss), np.nanmin(scaled.val_loss)
         guess = max(math.log(2), -math.log(np.nanmin(h.val_accuracy)))
-        for level in (guess, ABOVE_GUESSING * guess, SATURATED):
+        for level in (guess, ABOVE_GUESSING * guess, UPPER * ABOVE_GUESSING * guess, SATURATED):
             assume((low < level) == (scaled_low < level))
         if not h.has("accuracy"):  # nor the training loss across the cross-entropy that
             # bounds the training accuracy at 97 % (each mistake costs ln 2 nats)

@@ -40,6 +40,8 @@ def build(
         best, gl = _best_and_gl(history, monitor, ev)
     else:  # diverging or too short to judge: still the weights to keep, where any
         best = _best_epoch(history, monitor)
+        if verdict is Verdict.DIVERGING:
+            gl = _raw_gl(history, monitor)
     n = len(history)
     if verdict is Verdict.DIVERGING:
         causes.append(
@@ -150,6 +152,19 @@ def _best_and_gl(history: History, monitor: str, ev: Evidence) -> tuple[int, flo
     values = np.asarray(history.val_loss, dtype=float)
     values = values[np.isfinite(values)]
     return ev.epochs[ev.best], generalization_loss(float(values[-1]), float(values[ev.best]))
+
+
+def _raw_gl(history: History, monitor: str) -> float:
+    """Prechelt's GL of the last finite validation loss against the lowest, for a verdict
+    reached without the evidence (a diverging run: how far it ended above its best; NaN
+    without a validation loss, or with fewer than two finite values)."""
+    if monitor != "loss":
+        return math.nan
+    values = np.asarray(history.val_loss, dtype=float)
+    values = values[np.isfinite(values)]
+    if values.size < 2:
+        return math.nan
+    return generalization_loss(float(values[-1]), float(values.min()))
 
 
 def _best_epoch(history: History, monitor: str) -> int | None:

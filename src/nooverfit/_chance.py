@@ -28,6 +28,16 @@ FALLING = 0.9
 #: (which scores about the loss of guessing), unless the training loss got below half of
 #: that level (a network memorizing a few samples is overfitting).
 ABOVE_GUESSING = 1.5
+#: The loss of guessing read from the lowest accuracy ``a`` is ``ln(1 / a)``, a floor: a
+#: network whose weakest evaluation already beat guessing (32 % on ten classes) guesses at
+#: ``ln K`` above it. ``ln K <= UPPER * ln(1 / a)`` while ``a <= K ** (-1 / UPPER)`` (for 2:
+#: the weakest evaluation at most sqrt(K) times chance; :func:`collapsed` reads chance as
+#: ``2 ln(1 / a)`` too). Where training scores what validation scores (an underfit's
+#: mark: one function, fitted no better on its own samples), "far above guessing" is read
+#: against that ceiling (i64); saturated outputs that only show on validation are not.
+UPPER = 2.0
+#: Training's later-half median within this share of validation's: the two score alike.
+ALIKE = 0.1
 LEARNED = 0.1
 #: Back-and-forth change of log(training loss) per logged point that counts as oscillating.
 OSCILLATION = 0.1
@@ -96,15 +106,22 @@ def never_beat_chance(history: History, v: np.ndarray, back_and_forth: float) ->
     train_acc = cv.accuracy(history, "accuracy", "")
     late = train_acc[len(train_acc) // 2 :]
     right = bool(np.isfinite(late).any()) and float(np.nanmedian(late)) >= 0.9
+    alike = (
+        bool(train.size)
+        and abs(
+            float(np.median(train[train.size // 2 :])) / float(np.median(v[v.size // 2 :])) - 1
+        )
+        <= ALIKE
+    )
     if (
-        smooth.min() >= ABOVE_GUESSING * level
+        smooth.min() >= ABOVE_GUESSING * (UPPER if alike else 1.0) * level
         and rose < LEARNED
         and not (learning or right or accuracy_learned(history))
         and not fits
     ):
         return (
             f"the validation loss never got below {smooth.min():.3g}, well above chance level "
-            f"(the loss of guessing, {level:.2f}), and the accuracy never rose: the outputs "
+            f"(the loss of guessing, about {level:.2f}), and the accuracy never rose: the outputs "
             "saturated"
         )
     return ""

@@ -1,0 +1,57 @@
+"""The still-improving test: validation still falling, beyond its noise, at the end.
+
+Relative falls of the validation curve over the last third of the run, measured against
+the curve's own noise, and (for a network that fits few training samples) an accuracy
+that rises with the falling loss. Pure: evidence in, a bool out.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nooverfit import _curves as cv
+from nooverfit._curves import MIN_EPOCHS
+from nooverfit._train_accuracy import weak_metric
+from nooverfit.diagnosis import Evidence
+from nooverfit.history import History
+
+#: Fall of the smoothed validation loss over the last third that is still improving.
+STILL = 0.02
+#: Standard errors by which the last third's fall must clear its noise to count.
+SIGNIFICANT = 2.0
+#: Share of the run at its end within which the validation minimum (raw or smoothed) must
+#: lie for a run to be still improving (a share, not a count of points: logging every
+#: second epoch keeps it).
+NEAR_END = 0.05
+#: Residual standard deviations by which a weak network's accuracy error must fall over
+#: the last third for its falling loss to count as still improving.
+FOLLOWS = 1.5
+
+
+def still_falling(ev: Evidence) -> bool:
+    """Validation fell more than ``STILL`` over the last third, is lowest within the last
+    ``NEAR_END`` of the run (raw or smoothed minimum) and ends over ``REGAINED`` noise
+    below its first half's lowest level (:func:`~nooverfit._curves.below_early_level`), and
+    its fall there stands ``SIGNIFICANT`` standard errors clear of the curve's own
+    epoch-to-epoch noise (a noisy flat curve whose line happens to tilt down is not)."""
+    last = max(1, len(ev.val) - 1)
+    near_end = max(int(np.argmin(ev.val)), ev.best) >= last * (1 - NEAR_END)
+    near_end = near_end and ev.extra["below_early"] > cv.REGAINED
+    return ev.tail_drop > STILL and near_end and ev.extra["significance"] >= SIGNIFICANT
+
+
+def accuracy_follows(history: History, metric: str | None, ev: Evidence) -> bool:
+    """A network that gets few training samples right (accuracy under 0.75) is improving
+    only if its accuracy rises with the falling loss: the error's line over the last third
+    must fall by ``FOLLOWS`` residual standard deviations (a loss that falls while the
+    accuracy stands still is a penalty shrinking, as Keras logs its L2 term in both losses,
+    or confidence being calibrated). Measured against the accuracy's own noise, not in
+    standard errors, so a run validated half as often gets the same answer."""
+    if not weak_metric(history, metric):
+        return True
+    keep = [e in set(ev.epochs) for e in history.epoch]
+    for prefix in ("val_", ""):
+        acc = cv.accuracy(history, metric, prefix)[np.asarray(keep, dtype=bool)]
+        if np.isfinite(acc).all() and acc.size >= MIN_EPOCHS:
+            return cv.tail_clearance(1 - acc) >= FOLLOWS
+    return True
