@@ -95,6 +95,13 @@ TECHNIQUES = {
         "scores at least the baseline on validation it is the simplest candidate, which "
         "the networks must beat beyond noise; ensembles may also use it."
     ),
+    "Blend with the linear model (tabular data)": (
+        "Averages the predicted probabilities of the linear model and of the choice (a "
+        "network or an ensemble), the linear model's share 1/4, 1/2 or 3/4 chosen on "
+        "validation: a straight and a bent boundary err on different rows. It trains "
+        "nothing, and replaces the choice only where it gains on validation beyond one "
+        "standard error of the seeds' paired differences."
+    ),
     "Members in one network (tabular data)": (
         "One MLP holds k members: each multiplies the inputs by its own fixed random signs "
         "and has its own output layer, while the hidden layers are shared; the prediction "
@@ -121,6 +128,7 @@ ONLY_FOR = {
     "Data augmentation (tabular data)": "tabular",
     "Input encoding (tabular data)": "tabular",
     "Linear model (tabular data)": "tabular",
+    "Blend with the linear model (tabular data)": "tabular",
     "Members in one network (tabular data)": "tabular",
     "Periodic feature embeddings (tabular data)": "tabular",
 }
@@ -145,6 +153,7 @@ TRIED_BY = {
     "Smaller capacity": "capacity",
     "Input encoding (tabular data)": "inputs",
     "Linear model (tabular data)": "linear",
+    "Blend with the linear model (tabular data)": "blend",
     "Members in one network (tabular data)": "members",
     "Periodic feature embeddings (tabular data)": "periodic",
     "Transfer learning": "transfer",

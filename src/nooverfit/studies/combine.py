@@ -47,9 +47,9 @@ def combine(baseline: RunConfig, chosen: dict[str, RunConfig]) -> list[RunConfig
         elif name == "capacity":
             merged = merged.replace(width=cfg.width)
         elif name == "linear":  # its rate, schedule and (unless the l2 remedy's) penalty
-            decay = merged.l2 > 0 or merged.weight_decay > 0
+            penalized = merged.l2 > 0 or merged.weight_decay > 0  # by the l2 remedy
             merged = merged.replace(depth=0, lr=cfg.lr, cosine=cfg.cosine)
-            merged = merged if decay else merged.replace(l2=cfg.l2)
+            merged = merged if penalized else merged.replace(l2=cfg.l2)
         elif name == "inputs":
             merged = merged.replace(inputs=cfg.inputs)
         elif name == "members":

@@ -223,13 +223,15 @@ def weakness(d: PairedDifference, unit: str = "samples") -> str | None:
     """Why a (selected) difference is weak evidence, in words, or None when its interval
     lies beyond 0: one seed (no noise estimate), the same gain on every seed (no spread),
     or a 95 % interval that includes 0."""
+    from nooverfit.studies import blend
     from nooverfit.studies.select import MARGIN
 
     i = d.interval
+    last = f" (the blend with the linear model, {blend.MARGIN:.0f})" if blend.named(d.name) else ""
     rule = (
-        f"it was selected because each step of the selection gained at least {MARGIN:g} "
-        "standard errors of the seed-paired validation differences (or, tied on accuracy, "
-        "lowered the validation log loss)"
+        f"it was selected because each step of the selection gained at least {MARGIN:g}"
+        f"{last} standard errors of the seed-paired validation differences (or, tied on "
+        "accuracy, lowered the validation log loss)"
     )
     if i.n < 2:
         return "one seed, so no noise estimate: any validation gain is selected"

@@ -214,13 +214,16 @@ def admissible(candidate: Score, reference: Score, *, margin: float = MARGIN) ->
     )
 
 
-def pick_ensemble(candidates: Sequence[Score], reference: Score) -> int | None:
+def pick_ensemble(
+    candidates: Sequence[Score], reference: Score, *, margin: float = MARGIN
+) -> int | None:
     """Index of the ensemble that replaces the choice so far (``reference``), or None:
-    among the :func:`admissible` candidates, the one of lowest mean validation log loss
-    (then highest accuracy, then the earliest). Log loss, the proper score of the
-    averaged probabilities, ranks ensembles that a small validation set's accuracy leaves
-    a row or two apart by chance (the copies' sizes, the best 3, 5 or 9)."""
-    ok = [i for i, s in enumerate(candidates) if admissible(s, reference)]
+    among the :func:`admissible` candidates (at ``margin`` standard errors), the one of
+    lowest mean validation log loss (then highest accuracy, then the earliest). Log loss,
+    the proper score of the averaged probabilities, ranks ensembles that a small
+    validation set's accuracy leaves a row or two apart by chance (the copies' sizes,
+    the best 3, 5 or 9)."""
+    ok = [i for i, s in enumerate(candidates) if admissible(s, reference, margin=margin)]
     if not ok:
         return None
     return min(ok, key=lambda i: (candidates[i].val_loss, -candidates[i].val_accuracy, i))

@@ -264,6 +264,9 @@ def _ensemble(stage: plan.EnsembleStage, session: StudySession, found: Findings)
     shifted = twins.get(found.recommended.name)
     if shifted is not None and prefer_shifts(shifted.score, found.recommended.score):
         found.recommended = shifted
+    from nooverfit.studies.blend import run_blend
+
+    run_blend(session, found)  # the linear rung's share of the choice (tabular)
 
 
 def _add_curve(found: Findings, param: str, x: list[float], scores: list[Score]) -> None:
