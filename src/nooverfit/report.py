@@ -16,6 +16,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from matplotlib.figure import Figure
 
 from nooverfit._io import atomic_write_text
+from nooverfit.studies.blend import counted, named
 from nooverfit.techniques import UNITS, techniques
 
 if TYPE_CHECKING:
@@ -134,11 +135,12 @@ def _ensemble_choice(result: StudyResult) -> str:
             "No ensemble is recommended: none beat the choice before it on validation "
             "accuracy by 2 standard errors, or on log loss at no loss of accuracy."
         )
-    size = len(result.extras.get("ensemble", {}).get("names", [])) or "several"
+    names = result.extras.get("ensemble", {}).get("names", [])
+    se = "1 standard error" if named(rec.name) else "2 standard errors"  # blend.MARGIN
     return (
-        f"The recommended ensemble averages {size} networks: of the ensembles that beat the "
-        "choice before them (validation accuracy by 2 standard errors, or log loss at no "
-        f"loss of accuracy), the one of lowest mean validation log loss "
+        f"The recommended ensemble averages {counted(names) if names else 'several networks'}: "
+        f"of the ensembles that beat the choice before them (validation accuracy by {se}, or "
+        f"log loss at no loss of accuracy), the one of lowest mean validation log loss "
         f"({rec.score.val_loss:.3f})."
     )
 
@@ -146,9 +148,8 @@ def _ensemble_choice(result: StudyResult) -> str:
 def reproduce(result: StudyResult) -> dict[str, str]:
     """The command line (and the Python call) that repeats the study.
 
-    The command the CLI ran is kept in ``extras["command"]``; otherwise it is rebuilt from
-    the settings.
-    """
+    The command the CLI ran is kept in ``extras["command"]``; else it is rebuilt from the
+    settings."""
     st = result.settings
     if result.extras.get("tuning"):
         return _train_command(result)
@@ -304,7 +305,7 @@ def ensemble_note(result: StudyResult) -> str:
     kept = result.extras["ensemble"]
     names = kept["names"]
     head = (
-        f"The recommendation averages the predicted probabilities of {len(names)} networks; "
+        f"The recommendation averages the predicted probabilities of {counted(names)}; "
         f"the code above trains the first ({names[0]})."
     )
     configs = [RunConfig.from_dict(c) for c in kept.get("configs", [])]

@@ -124,3 +124,13 @@ def run_blend(session: StudySession, found: Findings) -> None:
     pick = pick_ensemble([v.score for v in variants], rec.score, margin=MARGIN)
     if pick is not None:
         found.recommended = variants[pick]
+
+
+def counted(names: Sequence[str]) -> str:
+    """``names`` of an ensemble's members as the report counts them: distinct networks, and
+    a blend's weights where members repeat ("2 networks weighted 1:3", not "4 networks")."""
+    distinct = list(dict.fromkeys(names))
+    if len(distinct) == len(names):
+        return f"{len(names)} networks"
+    weights = ":".join(str(names.count(n)) for n in distinct)
+    return f"{len(distinct)} networks weighted {weights}"
