@@ -74,6 +74,9 @@ The rules, in order:
    than three times shows no fall, and validation must then have fallen by less than a
    tenth of its best below its first value. Without an accuracy, an error metric logged
    beside the loss (``mae`` beside MSE: no penalty in it) is read instead of the loss.
+   A run caught here whose validation loss fell at every evaluation of its later half
+   while its validation accuracy rose to its highest there is still improving (a short
+   run near chance: :func:`~nooverfit._still.falling_steadily`, i69).
 6. **good_fit** - otherwise.
 
 The best epoch and the onset are :func:`~nooverfit.history.best_index` and
@@ -100,7 +103,7 @@ from nooverfit._metrics import decision_curves, pick_metric
 from nooverfit._metrics import gap as metric_gap
 from nooverfit._overfit import evidence
 from nooverfit._penalty_free import penalized_training
-from nooverfit._still import accuracy_follows, still_falling
+from nooverfit._still import accuracy_follows, falling_steadily, still_falling
 from nooverfit._underfit import underfit_any
 from nooverfit.diagnosis import Diagnosis, Verdict
 from nooverfit.history import History
@@ -153,7 +156,9 @@ def diagnose(history: History, *, metric: str | None = None) -> Diagnosis:
     elif still_falling(ev) and accuracy_follows(history, metric, ev):
         verdict = Verdict.STILL_IMPROVING
     elif underfit_any(history, metric, ev):
-        verdict = Verdict.UNDERFITTING
+        # (a short run near chance still learning at every evaluation: still improving)
+        steady = falling_steadily(history, val_raw)
+        verdict = Verdict.STILL_IMPROVING if steady else Verdict.UNDERFITTING
     else:
         verdict = Verdict.GOOD_FIT
     return _advice.build(verdict, history, gap, ev, monitor)

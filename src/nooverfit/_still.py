@@ -55,3 +55,29 @@ def accuracy_follows(history: History, metric: str | None, ev: Evidence) -> bool
         if np.isfinite(acc).all() and acc.size >= MIN_EPOCHS:
             return cv.tail_clearance(1 - acc) >= FOLLOWS
     return True
+
+
+def falling_steadily(history: History, val_raw: np.ndarray) -> bool:
+    """A run that the underfitting test caught but that is still learning when it stops:
+    over the later half of its evaluations (the last one included) the validation loss
+    fell at every evaluation and the validation accuracy rose to its highest there, and
+    the training loss's later half sits below its first half (issue 15: "12 epochs, both
+    losses still falling steadily at the end: still_improving"). A short run near chance
+    falls by a fraction of a percent per epoch, under ``STILL`` over its last third, yet
+    each evaluation is better than the one before on both the loss and the decisions;
+    an underfit's plateau stops improving its accuracy (a loss that keeps falling at a
+    stuck accuracy is a penalty shrinking or confidence calibrating). Needs a validation
+    accuracy: a regression's slow monotone fall is no different from a plateau's (i69)."""
+    keep = np.isfinite(val_raw)
+    v = val_raw[keep]
+    acc = cv.accuracy(history, "accuracy", "val_")[keep]
+    if v.size < MIN_EPOCHS or not np.isfinite(acc).all():
+        return False
+    start = (v.size - 1) // 2
+    late_acc = acc[start:]
+    if not (np.all(np.diff(v[start:]) < 0) and late_acc[-1] >= late_acc.max() > late_acc[0]):
+        return False
+    train = cv.column(history, "loss")
+    train = train[np.isfinite(train)]
+    half = train.size // 2
+    return half < 1 or float(np.median(train[half:])) < float(np.median(train[:half]))

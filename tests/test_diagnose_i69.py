@@ -1,0 +1,61 @@
+"""Issue 15, i69: short runs near chance, still learning at every evaluation.
+
+"12 epochs, both losses still falling steadily at the end: still_improving." Two real
+runs of the i65 corpus (copied to ``tests/data`` with their test curves, which
+``diagnose`` never sees): an MLP on ``hastie_10_2`` stopped after 12 epochs, written in
+the Hugging Face Trainer's ``trainer_state.json`` format, and a network on ``digits``
+stopped after 5 epochs, written by PyTorch's SummaryWriter. Both fall by under 2 % over
+their last third, the still-improving test's threshold, so main called them
+``underfitting``; yet every evaluation is better than the one before on the loss and on
+the accuracy, and the test curve falls at every epoch to the end as well.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nooverfit import diagnose
+from nooverfit.diagnosis import Verdict
+from nooverfit.history import History
+from nooverfit.logs import read_log
+
+DATA = Path(__file__).parent / "data"
+RUNS = [
+    ("short_falling_hastie_hf/trainer_state.json", "short_falling_hastie_hf/test_curve.json"),
+    ("short_falling_digits_tb", "short_falling_digits_tb_test_curve.json"),
+]
+
+
+def _finite(h: History, name: str) -> np.ndarray:
+    x = np.asarray(h.column(name), dtype=float)
+    return x[np.isfinite(x)]
+
+
+@pytest.mark.parametrize(("log", "side"), RUNS)
+def test_a_short_run_still_learning_at_every_evaluation_is_still_improving(log, side):
+    h = read_log(DATA / log)
+    assert isinstance(h, History)
+    test = json.loads((DATA / side).read_text())
+    val, acc = _finite(h, "val_loss"), _finite(h, "val_accuracy")
+    # the premise: near chance, falling at every evaluation, the accuracy rising ...
+    assert val[-1] > 0.9 * test["C"]
+    assert np.all(np.diff(val) < 0) and acc[-1] > acc[0]
+    # ... and the test curve, which diagnose never sees, falls at every epoch too
+    assert np.all(np.diff(test["test_loss"]) < 0)
+    assert diagnose(h).verdict is Verdict.STILL_IMPROVING
+
+
+def test_the_same_fall_at_a_stuck_accuracy_stays_an_underfit():
+    """The HF run with its validation accuracy frozen at its first value: a loss falling
+    while the decisions stand still is calibration or a shrinking penalty, no progress."""
+    h = read_log(DATA / RUNS[0][0])
+    assert isinstance(h, History)
+    names = h.columns()[1:]  # (after "epoch")
+    data = {name: list(np.asarray(h.column(name), dtype=float)) for name in names}
+    first = _finite(h, "val_accuracy")[0]
+    data["val_accuracy"] = [first if np.isfinite(a) else a for a in data["val_accuracy"]]
+    stuck = History.from_columns(data, epoch=h.epoch)
+    assert diagnose(h).verdict is Verdict.STILL_IMPROVING
+    assert diagnose(stuck).verdict is Verdict.UNDERFITTING
