@@ -1,4 +1,5 @@
-"""Issue 15, i69: short runs near chance, still learning at every evaluation.
+"""Issue 15, i69: short runs near chance, still learning at every evaluation; a
+plateau at the end; memorization to round-off.
 
 "12 epochs, both losses still falling steadily at the end: still_improving." Two real
 runs of the i65 corpus (copied to ``tests/data`` with their test curves, which
@@ -17,6 +18,7 @@ import numpy as np
 import pytest
 
 from nooverfit import diagnose
+from nooverfit._still import PLATEAU, end_drop
 from nooverfit.diagnosis import Verdict
 from nooverfit.history import History
 from nooverfit.logs import read_log
@@ -59,3 +61,43 @@ def test_the_same_fall_at_a_stuck_accuracy_stays_an_underfit():
     stuck = History.from_columns(data, epoch=h.epoch)
     assert diagnose(h).verdict is Verdict.STILL_IMPROVING
     assert diagnose(stuck).verdict is Verdict.UNDERFITTING
+
+
+def _side(name: str) -> dict:
+    side: dict = json.loads((DATA / name).read_text())
+    return side
+
+
+def test_a_plateau_reached_before_the_end_is_no_longer_improving():
+    """i65's Keras run on twelve blobs, stopped by EarlyStopping: validation fell by over
+    ``STILL`` across its last third but is flat over its last fifth, as is the test
+    curve: a good fit, not "still falling steadily"."""
+    h = read_log(DATA / "plateau_blobs12_keras.csv")
+    assert isinstance(h, History)
+    test = np.asarray(_side("plateau_blobs12_keras_test_curve.json")["test_loss"])
+    val = _finite(h, "val_loss")
+    assert end_drop(val) < PLATEAU and end_drop(test) < PLATEAU  # flat at the end
+    assert test[-1] < 0.05 * np.log(12)  # far below guessing: the task is learned
+    assert diagnose(h).verdict is Verdict.GOOD_FIT
+
+
+def test_end_drop_is_the_relative_fall_of_the_line_over_the_last_fifth():
+    x = np.r_[np.ones(10), [10.0, 9.0, 8.0]]  # a 13-point run: its last fifth is 3 points
+    # line through 10, 9, 8: drop 2 over a mean level of 9
+    assert end_drop(x) == pytest.approx(2 / 9)
+    assert end_drop(np.ones(8)) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_a_training_loss_at_round_off_beside_a_frozen_validation_is_no_dead_network():
+    """i65's Lightning run on make_regression: the training MSE falls to 1e-15 and then
+    changes by multiples of itself (round-off) while validation stays at 0.7293. A network
+    that fits its training set to round-off answers its inputs: not diverging."""
+    h = read_log(DATA / "memorized_round_off_lightning")
+    assert isinstance(h, History)
+    side = _side("memorized_round_off_lightning_test_curve.json")
+    train = _finite(h, "loss")
+    assert np.median(train[train.size // 2 :]) < 1e-12
+    assert side["test_loss"][-1] < side["C"]  # the test loss below a constant predictor's
+    d = diagnose(h)
+    assert d.verdict is not Verdict.DIVERGING
+    assert "dead units" not in d.explanation
