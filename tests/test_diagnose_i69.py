@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from nooverfit import diagnose
+from nooverfit._chance import never_recovered
 from nooverfit._still import PLATEAU, end_drop
 from nooverfit.diagnosis import Verdict
 from nooverfit.history import History
@@ -101,3 +102,49 @@ def test_a_training_loss_at_round_off_beside_a_frozen_validation_is_no_dead_netw
     d = diagnose(h)
     assert d.verdict is not Verdict.DIVERGING
     assert "dead units" not in d.explanation
+
+
+BLOWN = [
+    ("blown_nadam_hastie_lightning_tb", "blown_nadam_hastie_lightning_tb_test_curve.json"),
+    ("blown_rmsprop_moons_hf/trainer_state.json", "blown_rmsprop_moons_hf/test_curve.json"),
+]
+
+
+@pytest.mark.parametrize(("log", "side"), BLOWN)
+def test_a_run_blown_up_at_its_start_that_never_beat_guessing_is_diverging(log, side):
+    """i65's NAdam at lr 3 on ``hastie_10_2`` (Lightning's TensorBoardLogger) and RMSprop
+    at lr 0.5 on moons (Trainer format): the first training loss is 155 and 4845 nats,
+    hundreds of times where it ends, and the training loss never gets below ln 2 again;
+    the test accuracy ends near 0.5 (two classes), far from the sklearn reference. Main
+    read the first as overfitting (validation rising from 1.0) and the second as an
+    underfit."""
+    h = read_log(DATA / log)
+    assert isinstance(h, History)
+    test = _side(side)
+    train = _finite(h, "loss")
+    assert train[0] > 100 * np.median(train[train.size // 2 :])
+    assert np.median(train[train.size // 2 :]) > np.log(2)
+    assert test["test_metric"][-1] < 0.6 < test["ref"]
+    d = diagnose(h)
+    assert d.verdict is Verdict.DIVERGING
+    assert "never recovered" in d.explanation
+
+
+def test_the_blow_up_rule_reads_the_curve_against_itself():
+    """The NAdam run with every loss scaled by 10 keeps its verdict (the training loss
+    stays above guessing); scaled by a tenth, its training loss lies below ln 2 and the
+    rule no longer reads it (a crossing of the chance level, as the metamorphic tests
+    allow)."""
+    h = read_log(DATA / BLOWN[0][0])
+    assert isinstance(h, History)
+    names = h.columns()[1:]
+    data = {name: np.asarray(h.column(name), dtype=float) for name in names}
+    for name in ("loss", "val_loss"):
+        data[name] = 10 * data[name]
+    scaled = History.from_columns({k: list(v) for k, v in data.items()}, epoch=h.epoch)
+    assert never_recovered(scaled)
+    assert never_recovered(h)
+    data["loss"] = data["loss"] / 100
+    assert not never_recovered(
+        History.from_columns({k: list(v) for k, v in data.items()}, epoch=h.epoch)
+    )

@@ -35,7 +35,10 @@ The rules, in order:
    first quarter (a recovery from blown-up weights); or a training loss rose to over
    ``THROWN`` (10) times the validation loss measured after the same epoch, with the mean
    of its evaluation round there too (a step threw the weights out; one hard batch among
-   per-step values is not). A training loss that rises within its own noise (single batches
+   per-step values is not); or a classifier's first training loss sat over ``THROWN_START``
+   (100) times where it ended, which never got below the loss of guessing again, with few
+   training samples right (:func:`~nooverfit._chance.never_recovered`, i69). A training
+   loss that rises within its own noise (single batches
    logged every few steps) is no runaway. Also (i45): validation frozen to five digits
    over the later half while the training loss still moves (dead units, outputs that no
    longer answer training: :mod:`nooverfit._dead`); validation turning back and forth by
@@ -96,7 +99,7 @@ from dataclasses import replace
 import numpy as np
 
 from nooverfit import _advice
-from nooverfit._chance import collapsed
+from nooverfit._chance import collapsed, never_recovered
 from nooverfit._curves import MIN_EPOCHS
 from nooverfit._divergence import diverged
 from nooverfit._metrics import decision_curves, pick_metric
@@ -130,6 +133,7 @@ def diagnose(history: History, *, metric: str | None = None) -> Diagnosis:
     monitor, train_raw, val_raw = decision_curves(history, metric)
     gap = metric_gap(history, metric, train_raw, val_raw)
     failed = diverged(history, train_raw, val_raw) or collapsed(history, metric)
+    failed = failed or never_recovered(history)
     if failed:
         return _advice.build(Verdict.DIVERGING, history, gap, None, monitor, reason=failed)
     missing = []
