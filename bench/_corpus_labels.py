@@ -40,6 +40,25 @@ run is left out of the scores). The principles, applied to every run alike:
    that gap has learned the task; on a data set as noisy as ``diabetes`` a tiny network
    does), and a good fit's below it.
 
+**Principles 2** (i68, the default; ``principles=1`` keeps the ones above): three places
+where the text above contradicted issue 15's definitions (quoted in ``bench/README.md``,
+"Corpus labelling principles audited"), corrected and nothing else:
+
+- the gap evidence of principle 2 ("A large generalization gap is overfitting evidence
+  even when the validation loss does not rise") labels a run of *any* regime
+  overfitting when its test loss is not still improving, not only a run built to
+  overfit;
+- a test rise while the clean training curve shows the network memorizing
+  (:func:`_memorizing`; "Training loss falls to 1e-7 while validation loss rises 50 %
+  [...]: the textbook case of overfitting"), its training loss ended under ``MEMORIZED``
+  of the constant predictor's, is never a failure by the rise checks of
+  principle 1 (ended 3x / 10x above its minimum; the looser check of runs built to
+  fail), whatever the run was built for; non-finite, saturated and swinging test losses
+  still are; the ceiling's validation label reads memorizing from the log's own training
+  loss;
+- a run built as an underfit whose test loss rose is left out only when the clean
+  training curve does not show it memorizing, as above (else it is overfitting).
+
 The labelled onset of an overfitting run is the minimum of the 5-evaluation moving average
 of its validation curve, moved forward to the curve's lowest value when that comes later
 (the issue's definition: the onset never lies before the best epoch), measured here
@@ -76,6 +95,8 @@ UNDERFIT = 0.5
 #: Clean training loss at or under this share of the test loss: a memorizing network (the
 #: rule's ``MEMORIZED``).
 MEMORIZED = 0.3
+#: The labelling principles applied by default (1: as before i68's audit; 2: corrected).
+PRINCIPLES = 2
 
 
 def moving_average(x: np.ndarray, width: int = 5) -> np.ndarray:
@@ -135,6 +156,7 @@ def failed(
     meant: bool = False,
     uninformed: float = 0.0,
     memorizing: bool = False,
+    memorized: bool = False,
 ) -> str:
     """Why the test curve shows a failed run, or ``""``. ``meant``: the run was built to
     fail, and the looser check of principle 1 applies (a failure confirmed); otherwise
@@ -145,14 +167,19 @@ def failed(
     a weak or memorizing network, not a failed one). ``memorizing``: the clean training
     curve shows a network memorizing its training set while the test loss rose
     (:func:`_memorizing`): a test loss above the constant predictor's is then its
-    confident mistakes, overfitting by principle 2, not a failure."""
+    confident mistakes, overfitting by principle 2, not a failure. ``memorized``
+    (principles 2): memorizing, and the clean training loss ended far below the constant
+    predictor's (under ``MEMORIZED`` of it): the test rise is not a failure by the rise
+    checks either (ended far above its minimum; the looser check of a run built to fail),
+    only a non-finite, saturated or swinging test loss is."""
     if not np.isfinite(test).all():
         return "non-finite test loss"
     smooth = moving_average(test)
     low = float(smooth.min())
     if low > 10 * constant:
         return "test loss stayed 10x above a constant predictor's: saturated outputs"
-    if low > 0 and smooth[-1] > (3 if meant else 10) * low:
+    rise_counts = not memorized
+    if low > 0 and smooth[-1] > (3 if meant else 10) * low and rise_counts:
         return "test loss ended far above its minimum"
     steady = 1.1 * max(constant, uninformed)
     quiet = tail_fall(test) <= STILL and not memorizing
@@ -161,7 +188,7 @@ def failed(
         # fail, is a memorizing network's confident mistakes: the rise is overfitting)
         return "test loss stayed above a constant predictor's"
     swing = _swing(test)
-    if meant and low > 0.9 * constant and (swing > 0.1 or smooth[-1] > 1.1 * low):
+    if meant and rise_counts and low > 0.9 * constant and (swing > 0.1 or smooth[-1] > 1.1 * low):
         return "test loss swung or rose, never clearly below a constant predictor's"
     if low > constant and swing > 0.2:
         return "test loss swung and never got below a constant predictor's"
@@ -177,6 +204,7 @@ def label(
     clean: dict[str, Any] | None = None,
     reference: float = 0.0,
     uninformed: float = 0.0,
+    principles: int = PRINCIPLES,
 ) -> tuple[str | None, int | None, str]:
     """The label (``None``: left out), the labelled onset epoch, and why.
 
@@ -192,29 +220,44 @@ def label(
         reference: the lowest smoothed test loss any run of the corpus reached on the same
             data set and loss (:func:`references`; 0 when unknown, as while generating).
         uninformed: :func:`uninformed_loss` of the test targets (0 when unknown).
+        principles: 2 (the default) or 1, the principles before i68's audit.
     """
     t = np.asarray([math.nan if v is None else v for v in test], dtype=float)
     if len(t) < 3:
         return None, None, "fewer than 3 evaluations"
-    if regime == "diverging":
-        why = failed(t, constant, meant=True, uninformed=uninformed)
-        if why:
-            return "diverging", None, why
-    else:
-        why = failed(t, constant, uninformed=uninformed, memorizing=_memorizing(t, clean))
-        if why:
-            return "diverging", None, why
+    memorizing = _memorizing(t, clean, principles)
+    # the issue's memorization: "Training loss falls to 1e-7 while validation loss rises";
+    # a training loss left near a constant predictor's is no such fit (its test loss far
+    # above that level is the issue's "outputs saturated: training diverged")
+    memorized = principles >= 2 and memorizing and _train_end(clean) < MEMORIZED * constant
+    meant = regime == "diverging"
+    why = failed(
+        t,
+        constant,
+        meant=meant,
+        uninformed=uninformed,
+        memorizing=memorizing and (memorized or not meant),
+        memorized=memorized,
+    )
+    if why:
+        return "diverging", None, why
     smooth = moving_average(t)
     low = int(np.argmin(smooth))
     n = len(t)
     rises = smooth[-1] > (1 + TEST_RISE) * smooth[low] and low <= n - 3
     fall = tail_fall(t)
     improving = fall > STILL and low >= n - 2 and tail_significance(t) >= SIGNIFICANT
+    rose = rises  # the test loss itself rose (not the gap evidence)
     if regime == "overfitting" and not rises and clean is not None:
         rises = _gap(t, smooth, low, clean)
     elif regime == "overfitting" and not improving:
         rises = True  # confirmed by the generator (its clean curves are not stored)
-    if rises and regime == "underfitting":
+    elif principles >= 2 and not rises and not improving and clean is not None:
+        # the issue: "A large generalization gap is overfitting evidence even when the
+        # validation loss does not rise", whatever the run was built for
+        rises = _gap(t, smooth, low, clean)
+    evidence = "test loss rose" if rose else "train/test gap" if clean else "by construction"
+    if rose and regime == "underfitting" and not memorized:
         # a network held down by a heavy penalty loses its early fit as the penalty wins
         # (the training loss rises with it): neither overfitting nor a flat underfit
         return None, None, "an underfit whose test loss rose"
@@ -231,7 +274,7 @@ def label(
             onset = low
         if onset > n - 2:
             return None, None, "overfitting onset at the last evaluation"
-        return "overfitting", int(val_epochs[onset]), "test loss rose"
+        return "overfitting", int(val_epochs[onset]), evidence
     if improving:
         return "still_improving", None, f"test fell {fall:.3f} over the last third"
     if regime not in ("good_fit", "underfitting"):
@@ -244,7 +287,7 @@ def label(
         return None, None, "the test loss got over half-way to the best run's"
     if regime == "good_fit" and smooth[-1] > halfway:
         return None, None, "the test loss stayed under half-way to the best run's"
-    if clean is not None:
+    if clean is not None and not clean.get("logged"):
         train = np.asarray(clean["train_eval"], dtype=float)
         if regime == "good_fit" and not train[-1] < 0.7 * train[0]:
             return None, None, "training did not fall"
@@ -262,6 +305,7 @@ def validation_label(
     reference: float,
     constant: float | None = None,
     log_clean: dict[str, Any] | None = None,
+    principles: int = PRINCIPLES,
 ) -> str | None:
     """The label these principles give the *validation* curve of a stored run, in place of
     its test curve: what a reader of the log alone could know. ``val_loss`` is the curve as
@@ -275,11 +319,13 @@ def validation_label(
     ``test_acc`` read from the validation accuracy), for a run built to overfit: without
     them its label is confirmed by construction whenever validation is not still falling,
     which the log alone cannot know (a flat validation curve with no accuracy gap shows no
-    overfitting)."""
+    overfitting). Under ``principles`` 2 they are read for every regime (the gap evidence
+    is the curves', not the construction's); being logged, they never stand in for the
+    clean curve's memorizing, training-rose, fell and learned-little checks."""
     val = [v for v in val_loss if math.isfinite(v)]
     val += [math.nan] * (len(record["test"]) - len(val))
     own = record["constant"] if constant is None else constant
-    clean = log_clean if record["regime"] == "overfitting" else None
+    clean = log_clean if record["regime"] == "overfitting" or principles >= 2 else None
     lab, _, _ = label(
         record["regime"],
         val,
@@ -289,6 +335,7 @@ def validation_label(
         clean,
         reference=reference,
         uninformed=record.get("uninformed", 0.0),
+        principles=principles,
     )
     return lab
 
@@ -302,13 +349,14 @@ def _training_rose(clean: dict[str, Any], low: int) -> bool:
     return bool(train[-1] > (1 + UNSTABLE) * train[low])
 
 
-def _memorizing(t: np.ndarray, clean: dict[str, Any] | None) -> bool:
-    """Whether the generator's clean training loss (not a logged one) shows a network
+def _memorizing(t: np.ndarray, clean: dict[str, Any] | None, principles: int = PRINCIPLES) -> bool:
+    """Whether the generator's clean training loss (a logged one too under ``principles``
+    2: it lies above the clean loss, so it can only miss a memorizing network) shows a network
     memorizing its training set while the test loss rose: the smoothed test loss ended
     ``TEST_RISE`` above its minimum (two evaluations or more before the end), and the
     clean training loss ended below its value at that minimum (it kept fitting, principle
     2) and under ``MEMORIZED`` of the test loss."""
-    if clean is None or clean.get("logged") or not np.isfinite(t).all():
+    if clean is None or (clean.get("logged") and principles < 2) or not np.isfinite(t).all():
         return False
     train = np.asarray([math.nan if v is None else v for v in clean["train_eval"]], dtype=float)
     if len(train) != len(t) or not np.isfinite(train).all():
@@ -319,13 +367,24 @@ def _memorizing(t: np.ndarray, clean: dict[str, Any] | None) -> bool:
     return bool(rose and train[-1] < train[low] and train[-1] < MEMORIZED * t[-1])
 
 
+def _train_end(clean: dict[str, Any] | None) -> float:
+    """The training loss's last value in ``clean`` (NaN when there is none)."""
+    train = _floats(clean["train_eval"]) if clean else np.array([])
+    return float(train[-1]) if len(train) else math.nan
+
+
 def _gap(t: np.ndarray, smooth: np.ndarray, low: int, clean: dict[str, Any]) -> bool:
     """The generator's gap evidence of overfitting, from the clean training curves."""
     if clean["loss"] == "ce":
-        acc_gap = np.asarray(clean["train_acc"]) - np.asarray(clean["test_acc"])
-        return bool(acc_gap[-1] > 0.1 and clean["train_acc"][-1] > 0.97)
-    train = np.asarray(clean["train_eval"], dtype=float)
+        train_acc, test_acc = _floats(clean["train_acc"]), _floats(clean["test_acc"])
+        return bool(train_acc[-1] - test_acc[-1] > 0.1 and train_acc[-1] > 0.97)
+    train = _floats(clean["train_eval"])
     return bool(train[-1] < 0.3 * t[-1] and smooth[-1] > 1.03 * smooth[low])
+
+
+def _floats(values: Sequence[float | None]) -> np.ndarray:
+    """A stored curve as floats (``None``, a non-finite value in JSON, as NaN)."""
+    return np.asarray([math.nan if v is None else v for v in values], dtype=float)
 
 
 def references(records: list[dict[str, Any]]) -> dict[tuple[str, str], float]:

@@ -35,6 +35,14 @@ ambiguous labels (``_corpus_confidence.py``); ``diagnose_labels.py`` says why va
 and test labels disagree.
 
     python bench/diagnose_accuracy.py [--suite tests/fixtures/curves] [--corpus DIR]
+        [--principles 1|2]
+
+``--principles`` picks the labelling principles of the ceiling's validation labels (1:
+before i68's audit; the corpus's own labels are whatever its last ``--relabel`` wrote). A
+corpus relabelled by other principles than it was built with keeps the old labels
+(``label_v1``): the script then also prints, per part, the labels that changed, whether
+each change moved the label toward main's verdict or away from it, and the score and
+ceiling under both.
 
 Floor: >= 95 % correct verdicts; onset within 3 epochs of the reference.
 """
@@ -50,7 +58,7 @@ from pathlib import Path
 import numpy as np
 from _corpus_confidence import CONFIDENT
 from _corpus_data import load_data
-from _corpus_labels import constant_loss, references, validation_label
+from _corpus_labels import PRINCIPLES, constant_loss, references, validation_label
 
 from nooverfit import _curves as cv
 from nooverfit._metrics import pick_metric
@@ -87,16 +95,23 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--wrong", action="store_true", help="list the corpus's wrong runs")
     parser.add_argument("--parts", default="", help="comma-separated parts (default: all)")
+    parser.add_argument("--principles", type=int, choices=(1, 2), default=PRINCIPLES)
     args = parser.parse_args()
     score_suite(args.suite)
     if any(args.corpus.glob("manifest*.jsonl")):  # (parts built with --start alone too)
         only = tuple(args.parts.split(",")) if args.parts else ()
-        score_corpus(args.corpus, show_wrong=args.wrong, only=only)
+        score_corpus(args.corpus, show_wrong=args.wrong, only=only, principles=args.principles)
     else:
         print(f"no corpus at {args.corpus}; build it with bench/make_log_corpus.py")
 
 
-def score_corpus(root: Path, *, show_wrong: bool = False, only: tuple[str, ...] = ()) -> None:
+def score_corpus(
+    root: Path,
+    *,
+    show_wrong: bool = False,
+    only: tuple[str, ...] = (),
+    principles: int = PRINCIPLES,
+) -> None:
     """Accuracy, onset error and confusion matrix of each part of the corpus."""
     records = [
         json.loads(line)
@@ -129,6 +144,8 @@ def score_corpus(root: Path, *, show_wrong: bool = False, only: tuple[str, ...] 
         confirmed = [0, 0]  # runs whose label is their regime (the test curve confirmed it)
         frameworks: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         sure = {True: [0, 0], False: [0, 0]}  # ambiguous labels (bootstrap) and the others
+        shift: list[tuple[str, tuple[str, str | None], str]] = []  # new, (old, its ceiling), got
+        misses: dict[str, int] = defaultdict(int)  # test label / validation label
         for r in runs:
             history = read_log(root / r["log"])
             d = diagnose(history)
@@ -136,9 +153,16 @@ def score_corpus(root: Path, *, show_wrong: bool = False, only: tuple[str, ...] 
             confusion[(r["label"], got)] += 1
             reference = best.get((r["data"], r["spec"]["loss"]), 0.0)
             own = constant_loss(load_data(r["data"], 0)["y_val"], r["spec"]["loss"])
-            seen = validation_label(r, history.val_loss, reference, own, log_clean(history, r))
-            seen = seen == r["label"]
-            before += validation_label(r, history.val_loss, reference) == r["label"]
+            clean = log_clean(history, r)
+            seen_as = validation_label(r, history.val_loss, reference, own, clean, principles)
+            seen = seen_as == r["label"]
+            if not seen:
+                misses[f"{short[r['label']]}/{short.get(str(seen_as), 'left out')}"] += 1
+            old = validation_label(r, history.val_loss, reference, principles=principles)
+            before += old == r["label"]
+            if "label_v1" in r:
+                old1 = validation_label(r, history.val_loss, reference, own, clean, 1)
+                shift.append((r["label"], (r["label_v1"], old1), got))
             if seen:
                 knowable[(r["label"], got)] += 1
             if got != r["label"]:
@@ -201,15 +225,59 @@ def score_corpus(root: Path, *, show_wrong: bool = False, only: tuple[str, ...] 
             f"{before}/{n})"
         )
         print(
+            "  ceiling misses (test label/validation label): "
+            + ", ".join(f"{k} {v}" for k, v in sorted(misses.items(), key=lambda x: -x[1]))
+        )
+        print(
             "  verdicts right where the answer is knowable from the log (validation and "
             f"test labels agree): {k}/{m} = {100 * k / max(m, 1):.1f}%"
         )
         print("  confusion on those runs (rows: label, columns: verdict)")
         _print_confusion(knowable, names, short)
+        gone = [r for r in records if r["part"] == part and r["label"] is None]
+        shift += [_unlabelled(root, r, best) for r in gone if r.get("label_v1")]
+        if shift:
+            _print_shift(shift)
         if show_wrong and part in TUNED:  # never tune on the other parts
             for line in wrong:
                 print("   wrong:", line)
     print("\nsummary: " + "; ".join(summary))
+
+
+def _unlabelled(root: Path, r: dict, best: dict) -> tuple[None, tuple[str, str | None], str]:
+    """A run left out by the new principles and labelled by the old: its entry of
+    :func:`_print_shift`."""
+    history = read_log(root / r["log"])
+    reference = best.get((r["data"], r["spec"]["loss"]), 0.0)
+    own = constant_loss(load_data(r["data"], 0)["y_val"], r["spec"]["loss"])
+    seen = validation_label(r, history.val_loss, reference, own, log_clean(history, r), 1)
+    return None, (r["label_v1"], seen), diagnose(history).verdict.value
+
+
+def _print_shift(shift: list) -> None:
+    """Old labels (``label_v1``) beside the new ones: what changed, toward main's verdict
+    (it equals the new label), away from it (it equalled the old one) or neither, and
+    the score and ceiling under the old labels (runs labelled under one only count in
+    that one's figures)."""
+    moves: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+    old_ok = old_n = old_seen = 0
+    for new, (old, seen), got in shift:
+        if old is not None:
+            old_ok, old_n, old_seen = old_ok + (got == old), old_n + 1, old_seen + (seen == old)
+        if old != new:
+            cell = moves[(str(old), str(new))]
+            cell[0 if got == new else 1 if got == old else 2] += 1
+    print(
+        "  labels changed by the principles (old -> new: toward main's verdict / away / neither)"
+    )
+    for (old, new), (toward, away, neither) in sorted(moves.items()):
+        print(f"    {old:>16} -> {new:<16} {toward} / {away} / {neither}")
+    if not moves:
+        print("    none")
+    print(
+        f"  under the old principles (label_v1): verdicts right {old_ok}/{old_n}, ceiling "
+        f"{old_seen}/{old_n}"
+    )
 
 
 def log_clean(history: History, record: dict) -> dict:

@@ -39,7 +39,7 @@ import numpy as np
 import torch
 from _corpus_confidence import confidence_fields, label_votes
 from _corpus_data import DATASETS, FRESH_DATA, HELDOUT_DATA, load_data
-from _corpus_labels import constant_loss, label, uninformed_loss
+from _corpus_labels import PRINCIPLES, constant_loss, label, uninformed_loss
 from _corpus_options import FRESH5_FRAMEWORKS, FRESH8_SHARES, LATER_PARTS, part_options, quiet
 from _corpus_relabel import log_path, relabel
 from _corpus_writers import WRITERS
@@ -233,6 +233,8 @@ def run_one(task: tuple[int, str, str, dict[str, Any], str, str]) -> dict[str, A
         # need them when relabelling (a gap, a network that learned little)
         "clean": {k: [_round(x) for x in truth[k]] for k in CLEAN},
         "seconds": seconds,
+        "principles": PRINCIPLES,
+        "votes_principles": PRINCIPLES,
         **confidence_fields(votes, lab),
     }
 
@@ -304,9 +306,16 @@ def main() -> None:
     parser.add_argument(
         "--relabel", action="store_true", help="relabel OUT's manifests from their test curves"
     )
+    parser.add_argument(
+        "--principles",
+        type=int,
+        choices=(1, 2),
+        default=PRINCIPLES,
+        help="labelling principles for --relabel (1: before i68's audit; see _corpus_labels)",
+    )
     args = parser.parse_args()
     if args.relabel:
-        relabel(args.out)
+        relabel(args.out, args.principles)
         return
     if args.out.exists() and not args.start:
         shutil.rmtree(args.out)

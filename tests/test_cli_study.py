@@ -1,5 +1,7 @@
 import json
+import shutil
 
+import pytest
 from typer.testing import CliRunner
 
 from nooverfit.cli import app
@@ -50,3 +52,29 @@ def test_cli_study_prints_stage_lines_paired_figures_json_or_nothing(tmp_path):
     verbose = CliRunner().invoke(app, [*ARGS, "--out", str(out), "--verbose"])
     runs = [x for x in verbose.output.splitlines() if x.startswith("study: run ")]
     assert verbose.exit_code == 0 and len(runs) == results["settings"]["runs"]
+
+
+@pytest.mark.parametrize("mine", ["results.json", "plots/loss.png", "best_model.pt"])
+def test_cli_study_refuses_an_out_holding_files_no_study_wrote(tmp_path, mine):
+    # a project folder: its own results.json would be replaced, its plots pruned
+    out = tmp_path / "project"
+    (out / "plots").mkdir(parents=True)
+    (out / mine).write_text("the user's own file")
+    result = CliRunner().invoke(app, [*ARGS, "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    (line,) = result.output.strip().splitlines()
+    assert line == (
+        f"error: --out {out} holds {mine}, which no nooverfit study wrote and the study "
+        "would replace or remove; expected a new folder or a study's"
+    )
+    assert (out / mine).read_text() == "the user's own file"
+    assert {p.name for p in out.iterdir()} == {"plots", mine.split("/")[0]}  # nothing new
+
+
+def test_cli_study_writes_again_over_a_study_whose_runs_were_deleted(tmp_path):
+    out = tmp_path / "study"
+    assert CliRunner().invoke(app, [*ARGS, "--out", str(out)]).exit_code == 0
+    shutil.rmtree(out / "runs")  # what the 'other settings' error advises
+    again = CliRunner().invoke(app, [*ARGS, "--epochs", "3", "--out", str(out)])
+    assert again.exit_code == 0, again.output
+    assert json.loads((out / "results.json").read_text())["settings"]["epochs"] == 3

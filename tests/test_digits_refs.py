@@ -8,8 +8,8 @@ from sklearn.datasets import load_digits
 from sklearn.svm import SVC
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "bench"))
-from _digits_refs import raw_references  # noqa: E402
-from _tabular_refs import SVC_C, SVC_GAMMA  # noqa: E402
+from _digits_refs import raw_references
+from _tabular_refs import SVC_C, SVC_GAMMA
 
 
 def _split(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

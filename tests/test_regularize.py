@@ -322,3 +322,48 @@ def test_add_batchnorm_norms_follow_the_layers_dtype():
     new = add_batchnorm(model)
     assert new[1].running_mean.dtype == torch.float64
     assert new(torch.randn(3, 4, dtype=torch.float64)).dtype == torch.float64
+
+
+@pytest.mark.parametrize(
+    ("model", "shape"),
+    [
+        (nn.Sequential(nn.Linear(6, 5), nn.BatchNorm1d(5), nn.ReLU(), nn.Linear(5, 3)), (8, 6)),
+        (  # no running statistics: batch statistics in evaluation too
+            nn.Sequential(
+                nn.Linear(6, 5), nn.BatchNorm1d(5, track_running_stats=False), nn.Linear(5, 3)
+            ),
+            (8, 6),
+        ),
+        (
+            nn.Sequential(
+                nn.Conv2d(2, 3, 3, padding=1),
+                nn.BatchNorm2d(3),
+                nn.ReLU(),
+                nn.Flatten(),
+                nn.Linear(48, 3),
+            ),
+            (8, 2, 4, 4),
+        ),
+    ],
+)
+def test_add_batchnorm_folds_the_bias_into_a_norm_the_model_already_has(model, shape):
+    # the project's rule: a Linear/Conv2d feeding batch norm has no bias, whoever put the
+    # norm there; the reference is the model itself, bias kept, after a training step
+    torch.manual_seed(0)
+    for layer in model:
+        if isinstance(layer, (nn.Linear, nn.Conv2d)):
+            nn.init.normal_(layer.bias, std=0.5)
+    x = torch.randn(*shape)
+    model.train()(x + 1.0)  # a running mean that is not a fresh norm's zero
+    reference = copy.deepcopy(model)
+    before = copy.deepcopy(model.state_dict())
+    new = add_batchnorm(model)
+    assert _layout(new) == _layout(model)
+    assert new[0].bias is None and new[-1].bias is not None
+    for key, value in model.state_dict().items():  # the input is untouched
+        torch.testing.assert_close(value, before[key])
+    torch.testing.assert_close(new.eval()(x), reference.eval()(x))
+    for _ in range(3):  # training mode: batch statistics, running means updated
+        torch.testing.assert_close(new.train()(x), reference.train()(x))
+        x = x + 0.3
+    torch.testing.assert_close(new.eval()(x), reference.eval()(x))

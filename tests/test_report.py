@@ -393,3 +393,27 @@ def test_every_remedy_the_planner_knows_has_its_technique_explained():
         "Periodic feature embeddings (tabular data)",
     }
     assert not techniques("image", "digits", frozenset({"members", "periodic"}))
+
+
+def test_the_cost_line_and_table_list_every_stage_that_took_time(tiny_study):
+    from nooverfit.report import cost_line, render
+    from nooverfit.studies.result import StageCost
+
+    result, _ = tiny_study
+    costs = (
+        StageCost("baseline and remedies", 6, 600, 60, 40.0, {"completed": 6}, 10**12),
+        StageCost("ensembles", 0, 0, 0, 12.4, {}),  # scores stored runs: time, no runs
+        StageCost("checks", 0, 0, 0, 0.1, {}),  # a tenth of a second: left out
+        StageCost("classic models", 0, 0, 0, 0.2, {}),
+    )
+    shown = dataclasses.replace(result, costs=costs)
+    line = cost_line(shown)
+    assert "baseline and remedies 40 s (6 runs, 600 steps), ensembles 12 s, classic models" in line
+    assert "checks" not in line
+    assert "25.0 GFLOP/s" in line  # training stages' FLOPs over their own seconds
+    table = render(shown, {}).split('id="costs"')[1].split("</table>")[0]
+    assert [row.split("</td>")[0] for row in table.split("<tr><td>")[1:]] == [
+        "baseline and remedies",
+        "ensembles",
+        "classic models",
+    ]

@@ -165,8 +165,9 @@ def test_a_source_without_a_record_warns_that_the_overlap_cannot_be_checked(
     from nooverfit.transfer.backbones import Pretrained
 
     network = torch.nn.Linear(64, 10)
+    torch.save({}, tmp_path / "resnet18.pth")  # a weights file: the spec must be loadable
     source = {
-        "torchvision": "torchvision:resnet18",
+        "torchvision": f"torchvision:resnet18:{tmp_path / 'resnet18.pth'}",
         "pretrained": Pretrained(network, None, "torchvision:resnet18"),
         "module": network,
         "state_dict": str(_state_dict_file(tmp_path)),
@@ -212,3 +213,68 @@ def test_a_study_from_a_source_without_a_record_says_so_in_its_report(tmp_path, 
     assert "cannot be checked" in note and source in note
     assert [r.getMessage() for r in caplog.records].count(note) == 1  # the CLI's one line
     assert f"Warning: {note}." in render(result, {}).replace("&#39;", "'")
+
+
+def test_a_study_reads_its_source_record_once_and_reports_a_pretext_warning(
+    tmp_path, monkeypatch, caplog
+):
+    from conftest import TINY
+    from nooverfit.report import render
+    from nooverfit.studies import study
+    from nooverfit.transfer import seen as seen_module
+
+    path = tmp_path / "pretext.pt"
+    _source(Seen.of(load_dataset("digits").x, labelled=False)).save(path)  # saw every image
+    reads = []
+    read = seen_module.seen_of
+    monkeypatch.setattr(
+        seen_module, "seen_of", lambda source: reads.append(source) or read(source)
+    )
+    with caplog.at_level(logging.WARNING):
+        result = study(
+            "digits",
+            model="cnn",
+            width=4,
+            depth=1,
+            train_per_class=5,
+            budget=TINY,
+            seeds=1,
+            source=str(path),
+            engine="sequential",
+        )
+    assert reads == [str(path)]
+    note = result.extras["source_check"]
+    assert "without labels (pretext)" in note and "of seed 0's split" in note
+    assert [r.getMessage() for r in caplog.records].count(note) == 1
+    assert f"Warning: {note}." in render(result, {}).replace("&#39;", "'")
+
+
+@pytest.mark.parametrize(
+    ("spec", "match"),
+    [
+        ("torchvision:no_such_net", "unknown torchvision model 'no_such_net'"),
+        ("torchvision:no_such_net:{weights}", "unknown torchvision model 'no_such_net'"),
+        ("torchvision:resnet18:{missing}", "weights file {missing} of torchvision:resnet18"),
+    ],
+)
+def test_a_study_refuses_a_torchvision_source_it_cannot_load_before_any_run(tmp_path, spec, match):
+    weights, missing = tmp_path / "w.pt", tmp_path / "missing.pt"
+    torch.save({}, weights)
+    spec, match = (s.format(weights=weights, missing=missing) for s in (spec, match))
+    out = tmp_path / "study"
+    result = runner.invoke(app, ["study", "--source", spec, "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("error: ") and match in line
+    assert not out.exists()  # refused before the first run (it was after the remedies)
+
+
+def test_a_study_refuses_a_state_dict_source_that_does_not_fit_before_any_run(tmp_path):
+    source = _state_dict_file(tmp_path)  # a cnn's weights; the study's baseline is an mlp
+    out = tmp_path / "study"
+    args = ["study", "--epochs", "1", "--train-per-class", "2", "--seeds", "1", "--no-classic"]
+    result = runner.invoke(app, [*args, "--source", str(source), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    (line,) = result.output.strip().splitlines()  # no 'cannot be checked' warning first
+    assert line.startswith("error: ") and "does not fit the --model/--width/--depth" in line
+    assert not out.exists()  # refused before the first run (it was after the remedies)

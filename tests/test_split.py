@@ -129,6 +129,9 @@ def test_make_split_errors_when_a_class_is_too_small():
     # with the class names, errors name the class as the user wrote it, not its position
     with pytest.raises(BadInput, match="class 'k10' has only 1 sample"):
         make_split(y, seed=0, names=["a", "b", "k10"])
+    with pytest.raises(BadInput) as small:  # a few small classes: no word of measurements
+        make_split(y, seed=0)
+    assert "distinct labels" not in str(small.value)
     split = make_split(y[:40], seed=0)
     with pytest.raises(ValueError, match=r"class 'no' has only 12 .* at most 12"):
         split.train(y[:40], train_per_class=40, names=["no", "yes"])
@@ -197,3 +200,10 @@ def test_a_split_that_cannot_be_made_names_the_option_at_fault(digits, options, 
     with pytest.raises(ValueError, match="cannot split 1797 samples") as err:
         make_split(digits[1], seed=0, **options)
     assert named in str(err.value) and "test_size" not in str(err.value)
+
+
+def test_make_split_says_when_the_target_looks_like_a_measurement():
+    # a regression target read as classes: almost every value its own class
+    y = np.concatenate([np.arange(97), [0, 1, 2]])
+    with pytest.raises(BadInput, match=r"; 97 distinct labels in 100 samples: a measured target"):
+        make_split(y, seed=0)

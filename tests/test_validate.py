@@ -46,6 +46,8 @@ def _one_line_exit_2(args, *, match):
         (["tune", "--trials", "0"], "--trials must be"),
         (["tune", "--timeout", "-5"], "--timeout must be"),
         (["tune", "--heartbeat", "0"], "--heartbeat must be"),
+        # before the first trial: no storage written, no trial's traceback from Optuna
+        (["tune", "--train-per-class", "1000"], "class '0' has only 106 samples"),
         (["audit", "digits", "--quantile", "0"], "--quantile must be"),
         (["study", "--device", "foo"], "device 'foo' is not a torch device"),
         (["train", "--device", "cuda:99"], "device 'cuda:99' asked for"),

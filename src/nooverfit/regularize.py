@@ -196,8 +196,10 @@ def add_batchnorm(model: nn.Module) -> nn.Sequential:
     (``running_mean = -b``), so the copy computes what the layer with its bias followed
     by a fresh norm would, in training and in evaluation, and keeps doing so as the
     running mean is updated (``norm(W x + b)`` with mean ``mu`` is ``norm(W x)`` with mean
-    ``mu - b``; see :mod:`nooverfit.stale_bias`). Layers already followed by a norm are
-    copied as they are. The new norms have the layer's device and dtype.
+    ``mu - b``; see :mod:`nooverfit.stale_bias`). A layer already followed by a batch
+    norm loses its bias the same way, folded into that norm's running mean (in the copy),
+    so every Linear/Conv2d feeding batch norm is bias-free. The new norms have the
+    layer's device and dtype.
 
     Raises:
         TypeError: if ``model`` is not an ``nn.Sequential``, or holds Linear/Conv2d layers
@@ -230,6 +232,12 @@ def add_batchnorm(model: nn.Module) -> nn.Sequential:
     result = _rebuild(model, insert, adds=norms, what="add_batchnorm", looks=weighted)
     leaves = _leaves(result, "add_batchnorm", weighted)
     for layer, nxt in itertools.pairwise(leaves):
-        if id(nxt) in added and isinstance(layer, weighted):
-            layer.bias = None  # folded into nxt's running mean above
+        if not isinstance(layer, weighted) or not isinstance(nxt, norms):
+            continue
+        if layer.bias is not None and id(nxt) not in added:  # a norm the model had
+            running = nxt.running_mean
+            if running is not None:  # (None: batch statistics in evaluation too)
+                with torch.no_grad():
+                    running -= layer.bias
+        layer.bias = None  # folded into nxt's running mean
     return result

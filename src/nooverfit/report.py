@@ -19,7 +19,7 @@ from nooverfit._io import atomic_write_text
 from nooverfit.techniques import UNITS, techniques
 
 if TYPE_CHECKING:
-    from nooverfit.studies.result import StudyResult
+    from nooverfit.studies.result import StageCost, StudyResult
 
 
 def figure_uri(fig: Figure) -> str:
@@ -256,16 +256,21 @@ def ended(counts: dict[str, int]) -> str:
     return ", ".join(f"{n} {ENDED.get(reason, word(reason))}" for reason, n in counts.items())
 
 
+def spent(result: StudyResult) -> list[StageCost]:
+    """The stages the cost line and table list: those that trained, and those that took
+    time untrained (scoring ensembles of stored runs, fitting the classic models)."""
+    return [c for c in result.costs if c.runs or c.seconds >= 0.5 or c.stage == "classic models"]
+
+
 def cost_line(result: StudyResult) -> str:
     """Where the study's time went, in one line: wall time, runs, steps, the stages that
-    trained, and how the runs ended."""
+    took time, and how the runs ended."""
     st = result.settings
     stages = ", ".join(
         f"{c.stage} {c.seconds:.0f} s ({c.runs} runs, {c.steps} steps)"
         if c.runs
         else f"{c.stage} {c.seconds:.0f} s"
-        for c in result.costs
-        if c.runs or c.stage == "classic models"  # the one stage that takes time untrained
+        for c in spent(result)
     )
     steps = sum(c.steps for c in result.costs)
     flops = sum(c.flops for c in result.costs)
@@ -381,6 +386,7 @@ def render(result: StudyResult, figures: dict[str, Figure]) -> str:
         pct=pct,
         points=points,
         ended=ended,
+        spent=spent,
         reading=reading,
         weakness=weakness,
         margin=f"{MARGIN:g}",

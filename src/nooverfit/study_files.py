@@ -44,6 +44,48 @@ def _remove_others(folder: Path, pattern: str, keep: set[str]) -> None:
             path.unlink(missing_ok=True)
 
 
+#: what :func:`write_study` replaces in its folder (globs; plots and histories it also prunes)
+_WRITES = (
+    "results.json",
+    "report.html",
+    "best_model.pt",
+    "best_model.json",
+    "plots/*.png",
+    "histories/*__seed*__*.csv",
+)
+
+
+def check_study_out(out: str | Path) -> None:
+    """Refuse a study folder ``out`` that holds files :func:`write_study` would replace
+    or remove and that no study wrote (a project folder with its own ``results.json`` or
+    ``plots/``): checked before the first run, so nothing is lost. A study's folder (its
+    run store, or its ``results.json``) is the study's to resume and rewrite.
+
+    Raises:
+        BadInput: naming the first such file.
+    """
+    import json
+
+    from nooverfit.errors import BadInput
+    from nooverfit.studies.store import IDENTITY
+
+    root = Path(out)
+    if not root.is_dir() or (root / "runs" / IDENTITY).is_file():
+        return
+    try:
+        earlier = json.loads((root / "results.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        earlier = None
+    if isinstance(earlier, dict) and {"schema_version", "settings"} <= earlier.keys():
+        return  # an earlier study's results (its runs/ deleted to train it again)
+    for pattern in _WRITES:
+        for path in sorted(root.glob(pattern)):
+            raise BadInput(
+                f"--out {root} holds {path.relative_to(root)}, which no nooverfit study "
+                "wrote and the study would replace or remove; expected a new folder or a study's"
+            )
+
+
 def write_study(result: StudyResult, out: str | Path) -> dict[str, Path]:
     """Write every output of ``result`` under ``out``; return the main paths by name."""
     from nooverfit.report import render, study_figures

@@ -197,9 +197,17 @@ def _check_classes(y: np.ndarray, names: Sequence[str] | None = None) -> None:
         )
     if counts.min() < MIN_PER_CLASS:
         small = _name(int(labels[np.argmin(counts)]), names)
+        # most labels once each: a measurement (a regression target), not classes
+        numeric = (
+            f"; {len(labels)} distinct labels in {len(y)} samples: a measured target is "
+            "not classes (nooverfit classifies), expected a column of class labels"
+            if len(labels) > len(y) // 2
+            else ""
+        )
         raise BadInput(
             f"class {small} has only {counts.min()} sample(s); a train/val/test split "
             f"needs at least {MIN_PER_CLASS} per class (remove or merge it, or add samples)"
+            f"{numeric}"
         )
 
 

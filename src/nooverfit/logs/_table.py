@@ -40,13 +40,16 @@ class TextCell:
 
     Attributes:
         row: its row's position among the rows the reader passes on (0-based).
-        line: its line in the file (1-based, the header included).
+        line: its line in the file (1-based, the header included), or its entry in a
+            JSON list (1-based) when ``where`` is ``"entry"``.
         text: the cell as written.
+        where: what ``line`` counts: ``"line"`` or ``"entry"``.
     """
 
     row: int
     line: int
     text: str
+    where: str = "line"
 
 
 @dataclass(frozen=True)
@@ -163,6 +166,22 @@ def rows_to_history(
     text_cells = _text_cells_note(unreadable or {}, used, first=total - len(rows))
     if text_cells:
         notes = (*notes, text_cells)
+        # curves of text and no number (``tensor(0.51)`` written for 0.51) are no log:
+        # read as all NaN, they would be a run diverged from its first epoch
+        logged_curves = [
+            logged for t, (_, logged) in mapping.items() if t == "loss" or t[:4] == "val_"
+        ]
+        if all(
+            logged in (unreadable or {})
+            and all(math.isnan(row.get(logged, math.nan)) for row in rows)
+            for logged in logged_curves
+        ):
+            cell = (unreadable or {})[logged_curves[0]][-1]
+            raise ValueError(
+                f"{source}: {', '.join(logged_curves)} "
+                f"hold{'s' if len(logged_curves) == 1 else ''} only text, no number (e.g. "
+                f"{cell.text!r}, {cell.where} {cell.line}); expected a number per cell"
+            )
     per_epoch: dict[int, dict[str, list[float]]] = {}
     implicit = "epoch" not in found
     steps = _step_index(rows, found) if implicit else None
@@ -213,9 +232,12 @@ def _text_cells_note(
             continue
         lines = ", ".join(str(c.line) for c in cells[:3]) + (", ..." if len(cells) > 3 else "")
         plural = len(cells) > 1
+        where = cells[0].where
+        if plural:
+            where = where[:-1] + "ies" if where.endswith("y") else where + "s"
         said.append(
             f"{len(cells)} cell{'s' if plural else ''} of {logged} {'are' if plural else 'is'} "
-            f"not a number (line{'s' if plural else ''} {lines}: {cells[0].text!r})"
+            f"not a number ({where} {lines}: {cells[0].text!r})"
         )
     return f"{'; '.join(said)}; read as missing" if said else ""
 

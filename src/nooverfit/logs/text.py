@@ -67,7 +67,9 @@ def csv_rows(
     header = [h.strip() for h in next(reader)]
     rows: list[dict[str, float]] = []
     unreadable: dict[str, list[TextCell]] = {}
-    for number, fields in enumerate(reader, start=2 + blank):
+    end = reader.line_num  # a quoted cell may span lines: rows are counted by lines
+    for fields in reader:
+        number, end = end + 1 + blank, reader.line_num  # the row's first line in the file
         if not fields or all(not f.strip() for f in fields):
             continue
         if len(fields) != len(header):
@@ -80,9 +82,11 @@ def csv_rows(
             )
             continue
         row = {h: parse_number(f) for h, f in zip(header, fields, strict=True)}
+        line = number  # each cell's first line: the line ends in the cells before it
         for h, f in zip(header, fields, strict=True):
             if math.isnan(row[h]) and f.strip().lower() not in _MISSING:
-                unreadable.setdefault(h, []).append(TextCell(len(rows), number, f.strip()))
+                unreadable.setdefault(h, []).append(TextCell(len(rows), line, f.strip()))
+            line += f.count("\n")
         rows.append(row)
     return header, rows, unreadable
 
@@ -106,18 +110,35 @@ def read_csv(path: Path, *, columns: Mapping[str, str] | None = None) -> History
 
 def read_jsonl(path: Path, *, columns: Mapping[str, str] | None = None) -> History:
     """Read JSON lines: one object per line, e.g. ``{"epoch": 0, "loss": 0.9, ...}``."""
-    rows = []
+    rows: list[dict[str, float]] = []
+    unreadable: dict[str, list[TextCell]] = {}
+    invalid: list[int] = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
         try:
             record = json.loads(line)
         except json.JSONDecodeError:
-            log.warning("%s line %d is not valid JSON; skipped (truncated?)", path, number)
+            invalid.append(number)
             continue
         if isinstance(record, dict):
-            rows.append({str(k): parse_number(v) for k, v in record.items()})
-    return rows_to_history(rows, columns=columns, source=str(path))
+            rows.append(_json_row(record, len(rows), number, unreadable))
+    if invalid:
+        lines = ", ".join(map(str, invalid[:3])) + (", ..." if len(invalid) > 3 else "")
+        if not rows:  # not a log cut mid-line: no line of it is a JSON object
+            raise ValueError(
+                f"{path} holds no JSON object line ({len(invalid)} lines are not valid JSON: "
+                f"{lines}); expected one JSON object per line"
+            )
+        # one warning, not one per line: a file of many bad lines would fill the terminal
+        log.warning(
+            "%s: %d line%s not valid JSON (%s); skipped (truncated?)",
+            path,
+            len(invalid),
+            "s are" if len(invalid) > 1 else " is",
+            lines,
+        )
+    return rows_to_history(rows, columns=columns, source=str(path), unreadable=unreadable)
 
 
 def read_json(path: Path, *, columns: Mapping[str, str] | None = None) -> History:
@@ -126,6 +147,7 @@ def read_json(path: Path, *, columns: Mapping[str, str] | None = None) -> Histor
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
         raise ValueError(f"{path} is not valid JSON ({err.msg} at line {err.lineno})") from None
+    unreadable: dict[str, list[TextCell]] = {}
     if isinstance(data, dict) and "epoch" in data and "extras" in data and not columns:
         return History.from_dict(data)
     if isinstance(data, dict):
@@ -136,13 +158,42 @@ def read_json(path: Path, *, columns: Mapping[str, str] | None = None) -> Histor
         for k, v in lists.items():
             for i, epoch in enumerate(_validated_epochs(len(v), n)):
                 rows[epoch][k] = parse_number(v[i])
+                if _is_text(v[i]):  # its entry in the list: the whole JSON may be one line
+                    cell = TextCell(epoch, i + 1, v[i].strip(), "entry")
+                    unreadable.setdefault(k, []).append(cell)
     elif isinstance(data, list):
-        rows = [
-            {str(k): parse_number(v) for k, v in r.items()} for r in data if isinstance(r, dict)
-        ]
+        rows = []
+        for i, r in enumerate(data):
+            if isinstance(r, dict):
+                rows.append(_json_row(r, len(rows), i + 1, unreadable, where="entry"))
     else:
         raise ValueError(f"{path}: expected a JSON object of lists or a list of objects")
-    return rows_to_history(rows, columns=columns, source=str(path))
+    return rows_to_history(rows, columns=columns, source=str(path), unreadable=unreadable)
+
+
+def _is_text(value: object) -> bool:
+    """Whether a JSON value is text that is neither a number nor a missing marker."""
+    return (
+        isinstance(value, str)
+        and value.strip().lower() not in _MISSING
+        and math.isnan(parse_number(value))
+    )
+
+
+def _json_row(
+    record: Mapping[str, object],
+    row: int,
+    place: int,
+    unreadable: dict[str, list[TextCell]],
+    *,
+    where: str = "line",
+) -> dict[str, float]:
+    """One JSON object as a row of numbers; its text values go to ``unreadable`` as
+    cells of row ``row`` at ``where`` ``place`` (1-based)."""
+    for k, v in record.items():
+        if _is_text(v):
+            unreadable.setdefault(str(k), []).append(TextCell(row, place, str(v).strip(), where))
+    return {str(k): parse_number(v) for k, v in record.items()}
 
 
 def _validated_epochs(m: int, n: int) -> list[int]:

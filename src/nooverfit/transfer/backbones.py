@@ -65,6 +65,38 @@ def hub_weights_path(name: str) -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / url.rsplit("/", 1)[-1]
 
 
+def torchvision_weights(name: str, weights: str | Path | None = None) -> Path:
+    """The weights file of torchvision model ``name``: ``weights``, or by default its file
+    in the torch hub cache; checked without building the model, so that a study refuses a
+    ``--source torchvision:NAME`` it cannot load before its first run.
+
+    Raises:
+        ValueError: if torchvision has no model ``name``.
+        FileNotFoundError: no weights file; the message says where to put it.
+    """
+    from torchvision import models
+
+    if weights is None:
+        path = hub_weights_path(name)
+    elif name not in models.list_models():
+        raise ValueError(
+            f"unknown torchvision model {name!r}; expected e.g. resnet18, mobilenet_v3_small"
+        )
+    else:
+        path = Path(weights)
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"weights file {path} of torchvision:{name} does not exist; expected a "
+                "state-dict file (torchvision:NAME:PATH)"
+            )
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"no weights for torchvision:{name}: put {path.name} in {path.parent} or pass "
+            f"the file (torchvision:{name}:PATH); nothing is downloaded"
+        )
+    return path
+
+
 def load_torchvision(name: str, *, weights: str | Path | None = None) -> nn.Module:
     """Build torchvision model ``name`` and load its weights from disk.
 
@@ -79,12 +111,7 @@ def load_torchvision(name: str, *, weights: str | Path | None = None) -> nn.Modu
     """
     from torchvision import models
 
-    path = Path(weights) if weights is not None else hub_weights_path(name)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"no weights for torchvision:{name}: put {path.name} in {path.parent} or pass "
-            f"the file (torchvision:{name}:PATH); nothing is downloaded"
-        )
+    path = torchvision_weights(name, weights)
     model = models.get_model(name, weights=None)
     state = read_checkpoint(path, what=f"weights of torchvision:{name}")
     try:

@@ -116,14 +116,6 @@ def _name(source: Any) -> str:
     return str(getattr(source, "name", None) or type(source).__name__)
 
 
-def unchecked(source: Any) -> str | None:
-    """Why the overlap of ``source`` with a target's validation and test samples cannot be
-    checked, in one line (the warning :func:`check_source` gives; a study's report shows
-    it too); None when its record can be checked."""
-    found = seen_of(source)
-    return _no_record(source, found) if found is None or found[1] is None else None
-
-
 def _no_record(source: Any, found: tuple[str, Seen | None] | None) -> str:
     if found is None:
         return (
@@ -154,8 +146,15 @@ def check_source(source: Any, splits: Mapping[int, Any], *, hint: str) -> str | 
 
     Raises:
         ValueError: one line naming how many validation and test samples of which seed
-            the source trained on, and ``hint``.
+            the source trained on, and ``hint``; or an unknown ``torchvision:`` model.
+        FileNotFoundError: a ``torchvision:`` spec without its weights file.
     """
+    if isinstance(source, str) and source.startswith("torchvision:"):
+        # refused here, before any run, rather than when the transfer stage loads it
+        from nooverfit.transfer.backbones import torchvision_weights
+
+        name, _, weights = source.removeprefix("torchvision:").partition(":")
+        torchvision_weights(name, weights or None)
     found = seen_of(source)
     if found is None:
         return _warn(_no_record(source, None))

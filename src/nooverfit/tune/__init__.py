@@ -49,6 +49,8 @@ def tune(
     if out is not None:
         check_out(Path(out), spec, overwrite=overwrite)
     data = spec.load_data()  # bad data specs fail here, before any worker starts
+    base = spec.base  # and a training subset the split cannot give (not each trial's error)
+    data.train_index(train_size=base.train_size, train_per_class=base.train_per_class)
     run_workers(spec, workers=workers)
     study = open_study(spec)
     result = finalize(spec, study, data)
