@@ -162,3 +162,46 @@ def collapsed(history: History, metric: str | None) -> str:
         f"the accuracy is stuck at {share:.3f} while the loss ({level:.3g}) is far above "
         f"chance level (about {chance:.2f}): the outputs saturated"
     )
+
+
+#: First logged training loss over this multiple of where the training loss ended (its
+#: later half's median): the first steps threw the weights out (a network learning from
+#: its initial weights falls from ``ln K`` by a few times before it fits; a Keras L2
+#: penalty lifts a first epoch to about 20 times the loss of guessing). A ratio of the
+#: curve to itself: no scale involved.
+THROWN_START = 100.0
+#: Training accuracy (its later half's median) under which the network fits few samples.
+WEAK = 0.75
+
+
+def never_recovered(history: History) -> str:
+    """A reason when a classifier's first logged training loss sat over ``THROWN_START``
+    times where its training loss ended, its training loss (smoothed) never got below the
+    loss of guessing over the later half, and it got few training samples right (its
+    logged accuracy, else validation's, under ``WEAK`` over the later half): the first
+    steps blew the weights up and the run never came back to where a constant predictor
+    scores. A network that learned scores under the loss of guessing on its own samples;
+    an underfit sits at it and starts within a few times of it. The level is ``ln(1 / a)``
+    of the lowest validation accuracy smoothed by a running median, at least ln 2 (i69)."""
+    val_acc = cv.accuracy(history, "accuracy", "val_")
+    raw = val_acc[np.isfinite(val_acc)]
+    train = cv.column(history, "loss")
+    train = train[np.isfinite(train)]
+    if raw.size < MIN_EPOCHS or train.size < MIN_EPOCHS:
+        return ""
+    floor = float(cv.smooth(raw).min())
+    level = max(math.log(2), math.log(1 / floor)) if floor > 0 else math.inf
+    late = cv.smooth(train)[train.size // 2 :]
+    ended = float(np.median(train[train.size // 2 :]))
+    if not (train[0] > THROWN_START * ended and float(late.min()) > level):
+        return ""
+    acc = cv.accuracy(history, "accuracy", "")
+    acc = acc[np.isfinite(acc)]
+    scored = acc if acc.size >= MIN_EPOCHS else raw
+    if float(np.median(scored[scored.size // 2 :])) >= WEAK:
+        return ""
+    return (
+        f"the training loss started at {train[0]:.3g}, {train[0] / ended:.0f}x where it "
+        f"ended, and never got below the loss of guessing (about {level:.2f}): the first "
+        "steps blew the weights up and the run never recovered"
+    )

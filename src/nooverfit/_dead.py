@@ -27,6 +27,11 @@ FROZEN = 1e-5
 #: Median change of log(training loss) between logged values of the later half that
 #: shows training still moving (a tenth of a percent per value).
 MOVING = 1e-3
+#: Training loss (its later half's median) under this share of the frozen validation
+#: level: the network fits its training samples to round-off (a training MSE of 1e-15
+#: changes by multiples of itself from one value to the next), it does not answer every
+#: input alike (i69).
+ROUND_OFF = 1e-6
 
 
 def dead_outputs(train: np.ndarray, val: np.ndarray) -> str:
@@ -46,9 +51,9 @@ def dead_outputs(train: np.ndarray, val: np.ndarray) -> str:
         return ""
     frozen = float(np.max(np.abs(np.diff(np.log(late_v))))) < FROZEN
     moving = float(np.median(np.abs(np.diff(np.log(late_t))))) > MOVING
-    if not (frozen and moving):
-        return ""
     level = float(np.median(late_v))
+    if not (frozen and moving) or float(np.median(late_t)) < ROUND_OFF * level:
+        return ""
     swing = 100 * (math.exp(float(np.median(np.abs(np.diff(np.log(late_t)))))) - 1)
     return (
         f"the validation loss stayed at {level:.4g} at every evaluation of the later half "

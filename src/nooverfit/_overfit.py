@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from nooverfit import _curves as cv
-from nooverfit._still import SIGNIFICANT, STILL
+from nooverfit._still import SIGNIFICANT, STILL, end_drop
 from nooverfit._train_accuracy import accuracy_course
 from nooverfit.diagnosis import Evidence
 from nooverfit.history import History, best_index, onset_index
@@ -138,6 +138,7 @@ def evidence(
         extra={
             "significance": significance,
             "below_early": cv.below_early_level(v_raw),
+            "end_drop": end_drop(v_raw),
             "train_points": float(real.size),
             "val_first": float(v_raw[0]) if n else math.nan,
             "val_low": float(np.min(v_raw)) if n else math.nan,

@@ -35,7 +35,10 @@ The rules, in order:
    first quarter (a recovery from blown-up weights); or a training loss rose to over
    ``THROWN`` (10) times the validation loss measured after the same epoch, with the mean
    of its evaluation round there too (a step threw the weights out; one hard batch among
-   per-step values is not). A training loss that rises within its own noise (single batches
+   per-step values is not); or a classifier's first training loss sat over ``THROWN_START``
+   (100) times where it ended, which never got below the loss of guessing again, with few
+   training samples right (:func:`~nooverfit._chance.never_recovered`, i69). A training
+   loss that rises within its own noise (single batches
    logged every few steps) is no runaway. Also (i45): validation frozen to five digits
    over the later half while the training loss still moves (dead units, outputs that no
    longer answer training: :mod:`nooverfit._dead`); validation turning back and forth by
@@ -72,8 +75,13 @@ The rules, in order:
    loss and validation by less than its own best level, and training (the median of its
    later half) stayed above half the best validation loss; a training loss logged fewer
    than three times shows no fall, and validation must then have fallen by less than a
-   tenth of its best below its first value. Without an accuracy, an error metric logged
-   beside the loss (``mae`` beside MSE: no penalty in it) is read instead of the loss.
+   tenth of its best below its first value; or (no accuracy at all) training sits at 0.95
+   of validation or above while validation fell by under two thirds from its first value
+   (:func:`~nooverfit._underfit.level_plateau`, i69). Without an accuracy, an error metric
+   logged beside the loss (``mae`` beside MSE: no penalty in it) is read instead of the loss.
+   A run caught here whose validation loss fell at every evaluation of its later half
+   while its validation accuracy rose to its highest there is still improving (a short
+   run near chance: :func:`~nooverfit._still.falling_steadily`, i69).
 6. **good_fit** - otherwise.
 
 The best epoch and the onset are :func:`~nooverfit.history.best_index` and
@@ -93,14 +101,14 @@ from dataclasses import replace
 import numpy as np
 
 from nooverfit import _advice
-from nooverfit._chance import collapsed
+from nooverfit._chance import collapsed, never_recovered
 from nooverfit._curves import MIN_EPOCHS
 from nooverfit._divergence import diverged
 from nooverfit._metrics import decision_curves, pick_metric
 from nooverfit._metrics import gap as metric_gap
 from nooverfit._overfit import evidence
 from nooverfit._penalty_free import penalized_training
-from nooverfit._still import accuracy_follows, still_falling
+from nooverfit._still import accuracy_follows, falling_steadily, still_falling
 from nooverfit._underfit import underfit_any
 from nooverfit.diagnosis import Diagnosis, Verdict
 from nooverfit.history import History
@@ -127,6 +135,7 @@ def diagnose(history: History, *, metric: str | None = None) -> Diagnosis:
     monitor, train_raw, val_raw = decision_curves(history, metric)
     gap = metric_gap(history, metric, train_raw, val_raw)
     failed = diverged(history, train_raw, val_raw) or collapsed(history, metric)
+    failed = failed or never_recovered(history)
     if failed:
         return _advice.build(Verdict.DIVERGING, history, gap, None, monitor, reason=failed)
     missing = []
@@ -153,7 +162,9 @@ def diagnose(history: History, *, metric: str | None = None) -> Diagnosis:
     elif still_falling(ev) and accuracy_follows(history, metric, ev):
         verdict = Verdict.STILL_IMPROVING
     elif underfit_any(history, metric, ev):
-        verdict = Verdict.UNDERFITTING
+        # (a short run near chance still learning at every evaluation: still improving)
+        steady = falling_steadily(history, val_raw)
+        verdict = Verdict.STILL_IMPROVING if steady else Verdict.UNDERFITTING
     else:
         verdict = Verdict.GOOD_FIT
     return _advice.build(verdict, history, gap, ev, monitor)
