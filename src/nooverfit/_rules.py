@@ -75,10 +75,8 @@ The rules, in order:
    loss and validation by less than its own best level, and training (the median of its
    later half) stayed above half the best validation loss; a training loss logged fewer
    than three times shows no fall, and validation must then have fallen by less than a
-   tenth of its best below its first value; or (no accuracy at all) training sits at 0.95
-   of validation or above while validation fell by under two thirds from its first value
-   (:func:`~nooverfit._underfit.level_plateau`, i69). Without an accuracy, an error metric
-   logged beside the loss (``mae`` beside MSE: no penalty in it) is read instead of the loss.
+   tenth of its best below its first value. Without an accuracy, an error metric logged
+   beside the loss (``mae`` beside MSE: no penalty in it) is read instead of the loss.
    A run caught here whose validation loss fell at every evaluation of its later half
    while its validation accuracy rose to its highest there is still improving (a short
    run near chance: :func:`~nooverfit._still.falling_steadily`, i69).

@@ -35,7 +35,7 @@ def underfit_any(history: History, metric: str | None, ev: Evidence) -> bool:
     validation accuracy where training scores like validation (:func:`scores_alike`);
     else on a penalty-free error metric logged beside the loss
     (:mod:`nooverfit._penalty_free`: Keras's L2 term makes both losses fall as the
-    weights shrink), else on the loss (:func:`underfit`, :func:`level_plateau`)."""
+    weights shrink), else on the loss."""
     if has_train_metric(history, metric):
         return underfit(ev, weak_metric(history, metric))
     if scores_alike(history) and weak_metric(history, metric, "val_"):
@@ -45,39 +45,7 @@ def underfit_any(history: History, metric: str | None, ev: Evidence) -> bool:
         _, train_raw, val_raw = decision_curves(errors, None)
         if np.isfinite(val_raw).sum() >= MIN_EPOCHS:
             return underfit(evidence(errors, None, train_raw, val_raw), None)
-    return underfit(ev, None) or level_plateau(history)
-
-
-#: Training loss at this share of validation's or above (later halves' medians): the
-#: network scores its own samples no better than unseen ones (no gap at all).
-NO_GAP = 0.95
-#: Validation's later half at this share of its first evaluation or above: it fell by
-#: less than two thirds (a regression that learns its task falls from the constant
-#: predictor's error by several times; i65 and i60 good fits: 4.7 to 31 times, or a gap).
-LITTLE_FALL = 1 / 3
-
-
-def level_plateau(history: History) -> bool:
-    """A log without an accuracy (a regression) whose training loss sits at validation's
-    or above over the later half (``NO_GAP``) while validation fell to no less than
-    ``LITTLE_FALL`` of its first evaluation: one function that fits its own samples no
-    better than unseen ones and learned little of the task (a linear model or a 1-unit
-    bottleneck on a nonlinear task plateaus at 30-50 % of the constant predictor's error
-    from its third epoch). A network with capacity to spare pulls its training loss below
-    validation's; a good fit on a noisy task shows that gap. The fall is read on
-    validation (no penalty in it); a constant penalty on the training loss narrows the
-    gap, as in :func:`scores_alike` (Keras, which adds one, logs an error metric beside
-    the loss that is read instead). i69."""
-    acc = cv.accuracy(history, "accuracy", "val_")
-    if np.isfinite(acc).any():
-        return False
-    train, val = cv.column(history, "loss"), cv.column(history, "val_loss")
-    train, val = train[np.isfinite(train)], val[np.isfinite(val)]
-    if train.size < MIN_EPOCHS or val.size < MIN_EPOCHS or not np.all(train > 0):
-        return False
-    late_t = float(np.median(train[train.size // 2 :]))
-    late_v = float(np.median(val[val.size // 2 :]))
-    return late_t >= NO_GAP * late_v and late_v >= LITTLE_FALL * float(val[0])
+    return underfit(ev, None)
 
 
 def scores_alike(history: History) -> bool:
