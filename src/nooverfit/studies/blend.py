@@ -99,14 +99,14 @@ def run_blend(session: StudySession, found: Findings) -> None:
     Nothing where the study trained no rung, or the choice is linear or transferred."""
     from nooverfit.studies.ensemble import score_members
     from nooverfit.studies.result import Variant
-    from nooverfit.studies.select import pick_ensemble
-    from nooverfit.studies.stages import _add_curve, _outcome, rung_best
+    from nooverfit.studies.select import best, pick_ensemble
+    from nooverfit.studies.stages import _add_curve, _outcome
 
     rung = [v for v in found.variants if v.stage == "linear"]
     rec = found.recommended
     if not rung or rec is None or rec.stage == "transfer":
         return
-    top = rung_best(rung)
+    top = rung[best([v.score for v in rung])]
     choice = found.ensembles.get(rec.name) if rec.stage == "ensemble" else None
     choice = choice or Members((rec.config,), (rec.name,))
     if not blendable(choice, [c.depth for c in choice.runs]) or choice.trained:

@@ -28,7 +28,6 @@ from nooverfit.studies.search import joint_search, progress_curve
 from nooverfit.studies.select import (
     Score,
     best,
-    best_penalized,
     choose,
     improves,
     kept_epoch,
@@ -103,17 +102,8 @@ def run_stage(stage: plan.Stage, session: StudySession, found: Findings) -> None
         raise TypeError(f"no runner for stage {stage!r}")
 
 
-def rung_best(rung: Sequence[Variant]) -> Variant:
-    """The linear rung's best variant: ties on validation accuracy go to the larger L2
-    penalty (:func:`.select.best_penalized`)."""
-    return rung[best_penalized([v.score for v in rung], [v.config.l2 for v in rung])]
-
-
 def _outcome(remedy: str, variants: list[Variant], base: Variant) -> RemedyOutcome:
-    if remedy == "linear":
-        pick = rung_best(variants)
-    else:
-        pick = variants[best([v.score for v in variants])]
+    pick = variants[best([v.score for v in variants])]
     return RemedyOutcome(
         remedy=remedy,
         chosen=pick,
@@ -193,7 +183,7 @@ def _combination(stage: plan.CombinationStage, session: StudySession, found: Fin
     rung = [v for v in found.variants if v.stage == "linear"]
     if linear_leads([v.score for v in rung], found.base.score):
         networks = [v for v in found.variants if v.stage != "linear"]
-        levels = [[rung_best(rung)], [*networks, *found.transfer], found.combinations]
+        levels = [rung, [*networks, *found.transfer], found.combinations]
     level, index = choose([[v.score for v in lv] for lv in levels])
     found.recommended = levels[level][index]
 
