@@ -87,9 +87,15 @@ def check_study_out(out: str | Path) -> None:
 
 
 def write_study(result: StudyResult, out: str | Path) -> dict[str, Path]:
-    """Write every output of ``result`` under ``out``; return the main paths by name."""
+    """Write every output of ``result`` under ``out``; return the main paths by name.
+
+    Raises:
+        BadInput: where ``out`` holds files no study wrote that this would replace or
+            remove (:func:`check_study_out`, as ``nooverfit study --out`` refuses them).
+    """
     from nooverfit.report import render, study_figures
 
+    check_study_out(out)  # nothing of the user's is replaced or removed
     root = Path(out)
     for folder in (root, root / "histories", root / "plots"):
         remove_stale_tmp(folder)  # left by a study killed while writing

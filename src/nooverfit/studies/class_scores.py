@@ -84,6 +84,15 @@ def summarize(
             "per_seed": [share for _, share in found],
             "share": float(np.mean([share for _, share in found])),
         }
+    pool = rows[seeds[0]].get("pool") if seeds else None
+    train = training["train"] if training is not None else pool
+    if train is not None and pool is not None:
+        answered = [c for c in out["majority"]["test"]["class"] if c is not None]
+        tied = tie_caption(
+            class_counts(y[train], k), class_counts(y[pool], k), classes, answered, len(train)
+        )
+        if tied:
+            out["majority"]["caption"] = tied
     same: dict[tuple[str, tuple[tuple[int, str], ...]], list[str]] = {}
     for role, by_seed in predictions.items():
         truth = {s: y[rows[s]["test"]] for s in seeds}
@@ -109,6 +118,46 @@ def summarize(
     # one warning for models that fail alike (the recommendation is often the baseline)
     out["warnings"] = warnings + [one_class_warning(r, w, n) for (n, w), r in same.items()]
     return out
+
+
+def tie_caption(
+    train: np.ndarray | Sequence[int],
+    pool: np.ndarray | Sequence[int],
+    classes: Sequence[str],
+    answered: Sequence[str],
+    rows: int,
+) -> str | None:
+    """The subject of the majority-class sentence where the training rows' largest classes
+    tie (``train``: their counts per class; ``pool``: the training pool's, which ``rows``
+    training rows were drawn from; ``answered``: each seed's constant answer), else None.
+
+    Every class tied for largest fits the training rows equally well as a constant
+    answer; the study answers the pool's largest class (the share of the data the
+    training rows were drawn from), and the first in the classes' order where the pool's
+    largest tie too (``numpy.argmax`` takes the lowest index)."""
+    counts = np.asarray(train)
+    if counts.sum() == 0:
+        return None
+    top = int(counts.max())
+    tied = [classes[c] for c in range(len(classes)) if counts[c] == top]
+    if len(tied) < 2:
+        return None
+    each = f"{top} rows each" if len(tied) == len(classes) else f"{top} rows each of"
+    if len(tied) < len(classes):
+        each += " " + ", ".join(repr(c) for c in tied)
+    names = ", ".join(repr(c) for c in dict.fromkeys(answered))
+    whole = int(np.asarray(pool).sum()) == rows  # the training rows are the whole pool
+    pool_top = np.asarray(pool) == np.asarray(pool).max()
+    if not whole and pool_top.sum() == 1:
+        why = f"the training pool's largest ({names}), the rows they were drawn from"
+    elif whole:
+        why = f"the first of them in the classes' order ({names})"
+    else:
+        why = f"the first of the training pool's largest in the classes' order ({names})"
+    return (
+        f"The training classes are tied ({each}): a constant answer fits them equally "
+        f"well whichever class it is, and the study's is {why}. Always answering {names}"
+    )
 
 
 def _constant(
@@ -183,8 +232,9 @@ def summary_line(scores: Mapping[str, Any]) -> str:
     which = f" ({', '.join(repr(n) for n in names)})" if names else ""
     roles = [r for r in ("recommended", "baseline") if r in scores]
     balanced = ", ".join(f"{r} {100 * scores[r]['balanced_accuracy']:.1f}%" for r in roles)
+    subject = major.get("caption") or f"Always answering the training data's largest class{which}"
     line = (
-        f"Always answering the training data's largest class{which} scores "
+        f"{subject} scores "
         f"{100 * major['test']['share']:.1f}% on the same test rows "
         f"(validation {100 * major['val']['share']:.1f}%)"
     )

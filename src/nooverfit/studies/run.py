@@ -53,7 +53,9 @@ def study(
     Args:
         data: a data set spec (see :func:`nooverfit.load_dataset`) or a loaded ``Dataset``.
         options: the study's design (default: :class:`StudyOptions`' defaults).
-        out: folder for the run store, so an interrupted study resumes (None: in memory).
+        out: folder for the run store, so an interrupted study resumes (None: in memory);
+            refused where it holds files no study wrote that
+            :func:`nooverfit.study_files.write_study` would replace (as the CLI's ``--out``).
         device: torch device (default: CUDA if available).
         progress: called after every run with ``(label, done, total)``.
         **kwargs: any field of :class:`StudyOptions` (``model="cnn"``, ``seeds=5``, ...),
@@ -65,6 +67,10 @@ def study(
         :func:`nooverfit.study_files.write_study` writes it with its report).
     """
     start = time.perf_counter()
+    if out is not None:  # before the first run's store is written in a user's folder
+        from nooverfit.study_files import check_study_out
+
+        check_study_out(out)
     opts, data_options = StudyOptions.split_kwargs(options, kwargs)
     check_options(device=device)
     budget = plan.get_budget(opts.budget)

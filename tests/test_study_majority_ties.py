@@ -1,0 +1,87 @@
+"""The majority-class sentence where the training rows' largest classes tie (train per
+class 20/20/20): it says so, and which class the study's constant answer is and why."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from nooverfit.report import pct
+from nooverfit.studies.class_scores import summarize, summary_line
+
+# rows 0-9: the training pool, classes a a a b b b b b c c (a 3, b 5, c 2);
+# rows 10-13 validation (b a c b), 14-17 test (b b a c)
+Y = np.array([0, 0, 0, 1, 1, 1, 1, 1, 2, 2, 1, 0, 2, 1, 1, 1, 0, 2])
+VAL, TEST = np.arange(10, 14), np.arange(14, 18)
+CLASSES = ["a", "b", "c"]
+
+
+def _summary(pool, train):
+    rows = {0: {"val": VAL, "test": TEST, "pool": np.asarray(pool)}}
+    training = {"train": np.asarray(train), "pool": np.asarray(pool)}
+    return summarize(Y, rows, {}, CLASSES, training=training)
+
+
+def test_tied_training_classes_and_the_pools_largest_answered():
+    # training rows 0 1 | 3 4 | 8 9: 2 of each class; the pool's largest is b (5 rows)
+    out = _summary(np.arange(10), [0, 1, 3, 4, 8, 9])
+    assert out["majority"]["test"]["class"] == ["b"]  # b is 2 of the 4 test rows
+    assert summary_line(out) == (
+        "The training classes are tied (2 rows each): a constant answer fits them equally "
+        "well whichever class it is, and the study's is the training pool's largest ('b'), "
+        "the rows they were drawn from. Always answering 'b' scores 50.0% on the same test "
+        "rows (validation 50.0%)"
+    )
+
+
+def test_tied_training_rows_that_are_the_whole_pool_answer_the_first_class():
+    rows = [0, 1, 3, 4, 8, 9]  # the pool itself: 2 of each, argmax takes the lowest index
+    out = _summary(rows, rows)
+    assert out["majority"]["test"]["class"] == ["a"]
+    assert summary_line(out) == (
+        "The training classes are tied (2 rows each): a constant answer fits them equally "
+        "well whichever class it is, and the study's is the first of them in the classes' "
+        "order ('a'). Always answering 'a' scores 25.0% on the same test rows (validation "
+        "25.0%)"
+    )
+
+
+def test_two_tied_of_three_and_a_tied_pool():
+    # pool rows 0-5, 8, 9: a 3, b 3, c 2 (the largest tie too)
+    pool = [0, 1, 2, 3, 4, 5, 8, 9]
+    out = _summary(pool, [0, 1, 3, 4, 8])  # a 2, b 2, c 1
+    assert out["majority"]["caption"] == (
+        "The training classes are tied (2 rows each of 'a', 'b'): a constant answer fits "
+        "them equally well whichever class it is, and the study's is the first of the "
+        "training pool's largest in the classes' order ('a'). Always answering 'a'"
+    )
+
+
+def test_no_tie_keeps_the_largest_class_sentence():
+    out = _summary(np.arange(10), [0, 1, 2, 3, 4, 8])  # a 3, b 2, c 1
+    assert "caption" not in out["majority"]
+    assert summary_line(out).startswith(
+        "Always answering the training data's largest class ('b') scores 50.0%"
+    )
+
+
+def test_the_report_says_the_tie():
+    out = _summary(np.arange(10), [0, 1, 3, 4, 8, 9])
+    for role in ("recommended", "baseline"):
+        out[role] = {"balanced_accuracy": 0.5, "balanced_per_seed": [0.5], "recall": [0.5] * 3}
+    env = Environment(
+        loader=PackageLoader("nooverfit", "templates"), autoescape=select_autoescape()
+    )
+    result = SimpleNamespace(
+        extras={"class_scores": out},
+        test={
+            "recommended": SimpleNamespace(accuracy=0.5),
+            "baseline": SimpleNamespace(accuracy=0.5),
+        },
+    )
+    page = env.get_template("_class_scores.html").render(r=result, pct=pct)
+    assert "The training classes are tied (2 rows each)" in page
+    assert "Always answering &#39;b&#39; scores" in page
+    assert "the training data&#39;s largest class" not in page

@@ -1,0 +1,59 @@
+"""The Python API refuses a study folder holding files no study wrote, as the CLI's
+``study --out`` does (commit b568531): ``study(out=...)`` before its first run,
+``write_study`` before it replaces anything; one message, the project's BadInput."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+import nooverfit as no
+from nooverfit.cli import app
+from nooverfit.errors import BadInput
+from nooverfit.study_files import write_study
+
+KW = {"train_per_class": 5, "width": 8, "seeds": 2, "epochs": 2, "budget": "quick"}
+ARGS = ["study", "--train-per-class", "5", "--width", "8", "--seeds", "2", "--epochs", "2"]
+
+
+def _message(out, mine):
+    return (
+        f"--out {out} holds {mine}, which no nooverfit study wrote and the study would "
+        "replace or remove; expected a new folder or a study's"
+    )
+
+
+def _project(tmp_path, mine):
+    out = tmp_path / "project"
+    (out / "plots").mkdir(parents=True)
+    (out / mine).write_text("the user's own file")
+    return out
+
+
+@pytest.mark.parametrize("mine", ["results.json", "plots/loss.png", "report.html"])
+def test_study_refuses_such_an_out_before_its_first_run(tmp_path, mine):
+    out = _project(tmp_path, mine)
+    with pytest.raises(BadInput) as caught:
+        no.study("digits", out=out, **KW)
+    assert str(caught.value) == _message(out, mine)
+    assert (out / mine).read_text() == "the user's own file"
+    assert not (out / "runs").exists()  # no run stored in the user's folder
+
+
+def test_write_study_refuses_it_and_the_cli_says_the_same(tmp_path):
+    result = no.study("digits", **KW)  # in memory
+    out = _project(tmp_path, "plots/loss.png")
+    with pytest.raises(BadInput) as caught:
+        write_study(result, out)
+    assert str(caught.value) == _message(out, "plots/loss.png")
+    assert (out / "plots" / "loss.png").read_text() == "the user's own file"
+    assert {p.name for p in out.iterdir()} == {"plots"}  # nothing written
+    cli = CliRunner().invoke(app, [*ARGS, "--out", str(out)])
+    assert cli.exit_code == 2 and cli.output.strip() == f"error: {caught.value}"
+    # a new folder, then the same folder again (a study's results.json): written both times
+    fresh = tmp_path / "fresh"
+    assert write_study(result, fresh)["results"] == fresh / "results.json"
+    write_study(result, fresh)
+    assert json.loads((fresh / "results.json").read_text())["settings"]["seeds"] == [0, 1]
