@@ -18,9 +18,10 @@ results.json digests changed; and on 2026-11-30 for a new kind of CPU (an AMD EP
 had been pinned on an Intel Xeon: the code was the same, the last bits of the sums not),
 when the CPU's model name joined the pinned environment; and by i72 for the majority-class
 caption of tied training classes, ``extras.class_scores.majority.caption``: only the
-results.json digests changed against main 72a1345 regenerated the same way, whose own
-revert of a diagnosis rule had left the fixture stale, the four digits cases' verdict now
-still_improving where it pinned underfitting).
+results.json digests changed against main 72a1345 regenerated the same way; that main had
+left the fixture stale: since i69's rule for short runs whose losses both still fall
+(``_still.falling_steadily``, issue 15) the four digits cases' 6-epoch candidate reads
+still_improving where the fixture pinned underfitting).
 Float results are exact for one torch build on one kind of CPU: elsewhere (another torch,
 machine or CPU model) the exact comparison is skipped and only the study's structure is
 compared.
