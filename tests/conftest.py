@@ -73,3 +73,26 @@ def pytest_collection_modifyitems(config, items):
             isinstance(v, str) and v in TENSORBOARD for v in params.params.values()
         ):
             item.add_marker(skip)
+
+
+def toy_tabular_session(random_state: int):
+    """A fused-engine study session on a 240-row, 5-feature ``make_classification`` set
+    (seeds 0 and 1, CPU, one torch thread while it lives): a generator for a module-scoped
+    fixture (``yield from toy_tabular_session(k)``)."""
+    import numpy as np
+    from sklearn.datasets import make_classification
+
+    from nooverfit.data import Dataset
+    from nooverfit.data.split import split_dataset
+    from nooverfit.data.tensors import prepare
+    from nooverfit.studies.session import StudySession
+
+    x, y = make_classification(
+        n_samples=240, n_features=5, n_informative=3, random_state=random_state
+    )
+    dataset = Dataset.from_arrays(x.astype(np.float32), y, name="toy", kind="tabular")
+    data = {s: prepare(dataset, split_dataset(dataset, seed=s), device="cpu") for s in (0, 1)}
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield StudySession(data, engine="fused")
+    torch.set_num_threads(threads)

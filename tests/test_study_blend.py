@@ -7,26 +7,15 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import toy_tabular_session
 from nooverfit.config import RunConfig
-from nooverfit.data import Dataset
-from nooverfit.data.split import split_dataset
-from nooverfit.data.tensors import prepare
 from nooverfit.studies.blend import SHARES, run_blend
-from nooverfit.studies.session import StudySession
 from nooverfit.studies.stages import Findings
 
 
 @pytest.fixture(scope="module")
 def session():
-    from sklearn.datasets import make_classification
-
-    x, y = make_classification(n_samples=240, n_features=5, n_informative=3, random_state=1)
-    dataset = Dataset.from_arrays(x.astype(np.float32), y, name="toy", kind="tabular")
-    data = {s: prepare(dataset, split_dataset(dataset, seed=s), device="cpu") for s in (0, 1)}
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield StudySession(data, engine="fused")
-    torch.set_num_threads(threads)
+    yield from toy_tabular_session(1)
 
 
 def _probs(session, config, seed, index):

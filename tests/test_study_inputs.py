@@ -7,26 +7,14 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import TINY
+from conftest import TINY, toy_tabular_session
 from nooverfit.config import RunConfig
-from nooverfit.data import Dataset
-from nooverfit.data.split import split_dataset
 from nooverfit.data.tabular import PLE_BINS, scale_features
-from nooverfit.data.tensors import prepare
-from nooverfit.studies.session import StudySession
 
 
 @pytest.fixture(scope="module")
 def session():
-    from sklearn.datasets import make_classification
-
-    x, y = make_classification(n_samples=240, n_features=5, n_informative=3, random_state=0)
-    dataset = Dataset.from_arrays(x.astype(np.float32), y, name="toy", kind="tabular")
-    data = {s: prepare(dataset, split_dataset(dataset, seed=s), device="cpu") for s in (0, 1)}
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield StudySession(data, engine="fused")
-    torch.set_num_threads(threads)
+    yield from toy_tabular_session(0)
 
 
 def test_encoded_runs_train_and_test_on_their_own_encoding(session):
