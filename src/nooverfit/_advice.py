@@ -15,7 +15,7 @@ import numpy as np
 from nooverfit._metrics import decision_curves
 from nooverfit._underfit_advice import underfitting_causes
 from nooverfit.diagnosis import Cause, Diagnosis, Evidence, Gap, Remedy, Verdict
-from nooverfit.history import History, best_index
+from nooverfit.history import ONSET_WIDTH, History, best_index
 from nooverfit.stopping import generalization_loss
 
 #: A cause with its score and its remedies.
@@ -190,8 +190,13 @@ def _overfitting_causes(ev: Evidence, onset: int, best: int) -> list[Ranked]:
                 min(1.0, ev.rise) + after / n,
                 Cause(
                     "too_many_epochs",
-                    f"The validation loss was lowest at epoch {best}, rose from epoch {onset} "
-                    f"on, and ended {rise:.0f}% above its smoothed minimum at epoch {last}.",
+                    (
+                        f"The validation loss was lowest at epoch {best}, rose from there on"
+                        if onset == best
+                        else f"The validation loss was lowest at epoch {best}, its moving "
+                        f"average turned up at epoch {onset}"
+                    )
+                    + f", and ended {rise:.0f}% above its smoothed minimum at epoch {last}.",
                 ),
                 [
                     Remedy(
@@ -312,6 +317,21 @@ def _overfitting_causes(ev: Evidence, onset: int, best: int) -> list[Ranked]:
     return out
 
 
+def _best_and_onset(best: int | None, onset: int | None) -> str:
+    """What the best epoch and the onset each are, in one clause that names both: the
+    lowest validation value, and where its moving average (``onset_index``) turned up,
+    which may come later than a lucky low point but never before it."""
+    if onset is None or onset == best:
+        return (
+            f"Validation was best at epoch {best} (the weights to keep), where overfitting sets in"
+        )
+    return (
+        f"Validation was best at epoch {best} (its lowest value: the weights to keep); "
+        f"overfitting sets in around epoch {onset}, where its moving average over "
+        f"{ONSET_WIDTH} evaluations was lowest"
+    )
+
+
 def _explain(
     verdict: Verdict,
     onset: int | None,
@@ -339,12 +359,12 @@ def _explain(
         )
     if verdict is Verdict.OVERFITTING:
         if math.isfinite(gl) and gl >= 1:
-            ended = f"ended {gl:.0f}% worse than its best (epoch {best})"
+            ended = f"it ended {gl:.0f}% worse than that best"
         else:
-            ended = f"stayed near its best (epoch {best}) instead of following training"
+            ended = "it stayed near that best instead of following training"
         return (
-            f"The network is overfitting: it kept getting better on the training data while "
-            f"validation stopped improving around epoch {onset} and {ended}. At the end "
+            "The network is overfitting: it kept getting better on the training data while "
+            f"validation did not. {_best_and_onset(best, onset)}; {ended}. At the end "
             "validation trails training by "
             f"{gap.loss_at_last:.3g} in loss{metric}. It is learning the training samples "
             "rather than the pattern; the remedies below are ranked by the evidence."
