@@ -156,3 +156,30 @@ def test_diagnose_plot_of_an_unknown_format_is_refused_before_reading(tmp_path):
         == 0
     )
     assert svg.read_text().lstrip().startswith("<?xml") and list(tmp_path.iterdir()) == [svg]
+
+
+def test_diagnose_plot_refuses_an_existing_file_before_reading_unless_overwrite(tmp_path):
+    """train, pretrain and predict refuse to write over an earlier output without
+    --overwrite; --plot wrote over one silently."""
+    plot = tmp_path / "curves.png"
+    plot.write_bytes(b"an earlier figure")
+    missing = tmp_path / "no_such_log.csv"  # the check comes before the log is read
+    for log in (LOGS / "keras_overfit.csv", missing):
+        result = runner.invoke(app, ["diagnose", str(log), "--plot", str(plot)])
+        assert result.exit_code == 2, result.output
+        assert result.output.strip() == (
+            f"error: {plot} already exists; choose another --plot or pass --overwrite to "
+            "replace it"
+        )
+        assert len(result.output.strip().splitlines()) == 1
+        assert plot.read_bytes() == b"an earlier figure"
+    result = runner.invoke(
+        app, ["diagnose", str(LOGS / "keras_overfit.csv"), "--plot", str(plot), "--overwrite"]
+    )
+    assert result.exit_code == 0, result.output
+    assert plot.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") and f"wrote {plot}" in result.output
+    fresh = tmp_path / "fresh.png"  # a new file needs no --overwrite
+    result = runner.invoke(
+        app, ["diagnose", str(LOGS / "keras_overfit.csv"), "--plot", str(fresh)]
+    )
+    assert result.exit_code == 0 and fresh.read_bytes().startswith(b"\x89PNG")

@@ -2,6 +2,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from nooverfit.cli import app
@@ -10,6 +11,7 @@ from nooverfit.logs import read_log
 from nooverfit.stopping import replay
 
 LOGS = Path(__file__).parent / "fixtures" / "logs"
+DATA = Path(__file__).parent / "data"
 runner = CliRunner()
 
 
@@ -160,3 +162,78 @@ def test_watch_says_early_why_a_log_with_rows_cannot_be_read(tmp_path):
     (note,) = [line for line in lines if line.startswith("note:")]
     assert "no training or validation curve recognized" in note and "still waiting" in note
     assert "never held a readable log" in lines[-1]
+
+
+def _onset_and_best(val: list[float]) -> tuple[int, int]:
+    """The issue's definitions, computed here: the best epoch is the lowest value (the
+    first on ties); overfitting starts where the centered 5-point moving average (shrunk
+    at the edges) is lowest, never before the best epoch."""
+    best = val.index(min(val))
+    average = [
+        sum(val[max(0, i - 2) : i + 3]) / len(val[max(0, i - 2) : i + 3]) for i in range(len(val))
+    ]
+    return max(best, average.index(min(average))), best
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())  # rich wraps long lines at the terminal's width
+
+
+@pytest.mark.parametrize(
+    ("log", "final"),
+    [(DATA / "flat_rmsprop_hf_90", "overfitting"), (DATA / "flat_rmsprop_hf", "good_fit")],
+)
+def test_watch_warning_says_it_is_provisional_and_the_end_says_what_changed(log, final):
+    """A real Hugging Face Trainer run (RMSprop, a flat validation loss): at epoch 10 the
+    epochs so far show overfitting with best epoch and onset 8; over all 90 epochs both are
+    79, and over its first 30 the run is a good fit. watch warned "overfitting from epoch
+    8", then its final diagnosis said 79 (or good fit) without a word on the change."""
+    history = read_log(log)
+    val = list(history.val_loss)
+    result = runner.invoke(app, ["watch", str(log), "--idle", "0.3", "--interval", "0.02"])
+    assert result.exit_code == 0, result.output
+    out = _one_line(result.output)
+    rows = [line.split() for line in result.output.splitlines() if line.startswith("epoch ")]
+    seen = next(int(r[1]) for r in rows if r[-1] == "overfitting")  # the first such verdict
+    onset, best = _onset_and_best(val[: seen + 1])
+    assert (seen, onset, best) == (10, 8, 8)
+    assert (
+        f"WARNING: overfitting seen at epoch {seen}: on the epochs so far, best epoch {best} "
+        f"and onset about epoch {onset} (provisional: later epochs can move both; the final "
+        "diagnosis dates them)" in out
+    )
+    then = f"note: the warning at epoch {seen} (onset {onset}, best epoch {best}, from the "
+    if final == "good_fit":
+        assert "GOOD FIT" in out
+        assert (
+            f"{then}epochs then) was provisional: with all {len(val)} epochs the verdict is "
+            "good_fit" in out
+        )
+        return
+    onset, best = _onset_and_best(val)
+    assert (onset, best) == (79, 79)
+    assert f"best epoch {best} overfitting from epoch {onset}" in out
+    assert (
+        f"{then}epochs then) was provisional: with all {len(val)} epochs overfitting starts "
+        f"at epoch {onset} and the best epoch is {best}" in out
+    )
+
+
+def test_watch_adds_no_note_when_the_final_diagnosis_dates_overfitting_as_the_warning():
+    from nooverfit.cli.watch import _revised
+    from nooverfit.diagnosis import Diagnosis, Gap, Verdict
+
+    final = Diagnosis(
+        Verdict.OVERFITTING,
+        onset_epoch=8,
+        best_epoch=6,
+        generalization_loss=9.0,
+        gap=Gap(),
+        epochs=30,
+    )
+    assert _revised((12, 8, 6), final) == ()
+    assert _revised(None, final) == ()
+    assert _revised((12, 9, 6), final) == (
+        "the warning at epoch 12 (onset 9, best epoch 6, from the epochs then) was "
+        "provisional: with all 30 epochs overfitting starts at epoch 8 and the best epoch is 6",
+    )

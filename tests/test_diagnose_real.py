@@ -66,7 +66,7 @@ def test_one_best_epoch_and_onset_everywhere(name):
         assert d.best_epoch == h.best()
     if d.verdict is Verdict.OVERFITTING:
         assert d.best_epoch <= d.onset_epoch <= h.epoch[-1]
-        assert f"(epoch {d.best_epoch})" in d.explanation
+        assert f"best at epoch {d.best_epoch} " in d.explanation
         assert f"epoch {d.onset_epoch}" in d.explanation
         for cause in d.causes:
             if cause.kind == "too_many_epochs":

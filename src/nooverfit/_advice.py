@@ -13,9 +13,10 @@ import math
 import numpy as np
 
 from nooverfit._metrics import decision_curves
+from nooverfit._overfit_advice import lowest_words, overfitting_causes
 from nooverfit._underfit_advice import underfitting_causes
 from nooverfit.diagnosis import Cause, Diagnosis, Evidence, Gap, Remedy, Verdict
-from nooverfit.history import History, best_index
+from nooverfit.history import ONSET_WIDTH, History, best_index
 from nooverfit.stopping import generalization_loss
 
 #: A cause with its score and its remedies.
@@ -87,7 +88,9 @@ def build(
         )
     elif ev is not None and verdict is Verdict.OVERFITTING:
         onset = ev.epochs[ev.onset]
-        causes += _overfitting_causes(ev, onset, best if best is not None else onset)
+        causes += overfitting_causes(
+            ev, onset, best if best is not None else onset, lowest_words(monitor)
+        )
     elif ev is not None and verdict is Verdict.UNDERFITTING:
         causes += underfitting_causes(ev, n)
     elif ev is not None and verdict is Verdict.STILL_IMPROVING:
@@ -137,7 +140,17 @@ def build(
         causes=tuple(c for _, c, _ in causes),
         remedies=tuple(remedies),
         explanation=_explain(
-            verdict, onset, best, gl, gap, reason, missing, n, ev is not None and ev.early_stopped
+            verdict,
+            onset,
+            best,
+            gl,
+            gap,
+            reason,
+            missing,
+            n,
+            ev is not None and ev.early_stopped,
+            trained=ev is not None and bool(np.isfinite(ev.train).any()),
+            ended_at=_metric_ends(history, monitor, best),
         ),
         missing=missing,
         epochs=n,
@@ -176,140 +189,31 @@ def _best_epoch(history: History, monitor: str) -> int | None:
     return None if i is None else history.epoch[i]
 
 
-def _overfitting_causes(ev: Evidence, onset: int, best: int) -> list[Ranked]:
-    n = len(ev.val)
-    after = n - 1 - ev.onset
-    rise = 100 * ev.rise
-    train_end, val_end = float(ev.train[-1]), float(ev.val[-1])
-    val_best, train_best = float(ev.val[ev.best]), float(ev.train[ev.best])
-    last = ev.epochs[-1]
-    out: list[Ranked] = []
-    if ev.signal == "rise" and after >= 1:
-        out.append(
-            (
-                min(1.0, ev.rise) + after / n,
-                Cause(
-                    "too_many_epochs",
-                    f"The validation loss was lowest at epoch {best}, rose from epoch {onset} "
-                    f"on, and ended {rise:.0f}% above its smoothed minimum at epoch {last}.",
-                ),
-                [
-                    Remedy(
-                        "early_stopping",
-                        f"Validation loss was lowest at epoch {best}; stopping there keeps the "
-                        "weights that generalized best.",
-                        f"--epochs {best + 1} or --early-stopping patience:10",
-                        f"RunConfig(epochs={best + 1}) or RunConfig(early_stopping='patience:10')",
-                    )
-                ],
-            )
+def _metric_ends(history: History, monitor: str, best: int | None) -> tuple[float, float]:
+    """The validation metric decided on (not the loss) at the last validated epoch and at
+    the best one: what the explanation quotes where Prechelt's GL (a loss's) is not
+    defined; NaNs for the loss or without a best epoch."""
+    if monitor == "loss" or best is None:
+        return math.nan, math.nan
+    values = np.asarray(history.column(f"val_{monitor}"), dtype=float)
+    finite = np.flatnonzero(np.isfinite(values))
+    at_best = values[list(history.epoch).index(best)]
+    return float(values[finite[-1]]), float(at_best)
+
+
+def _best_and_onset(best: int | None, onset: int | None) -> str:
+    """What the best epoch and the onset each are, in one clause that names both: the
+    best single validation value, and where its moving average (``onset_index``) was
+    best, which may come later than a lucky single value but never before it."""
+    if onset is None or onset == best:
+        return (
+            f"Validation was best at epoch {best} (the weights to keep), where overfitting sets in"
         )
-    if ev.signal == "gap":
-        # without a logged training accuracy the gap is a lower bound from the loss
-        least = "at least " if ev.extra.get("accuracy_bound") else ""
-        out.append(
-            (
-                1.0,
-                Cause(
-                    "generalization_gap",
-                    f"Training accuracy ends {least}{100 * ev.metric_gap:.1f} points above "
-                    "validation while validation no longer improves: the network fits samples "
-                    "it cannot generalize from.",
-                ),
-                [
-                    Remedy(
-                        "l2",
-                        f"A {100 * ev.metric_gap:.1f}-point gap with a flat validation loss is "
-                        "what an L2 penalty or weight decay closes.",
-                        "--l2 1e-3 (tune over 1e-5..1e-1)",
-                        "RunConfig(l2=1e-3) or torch.optim.AdamW(..., weight_decay=1e-2)",
-                    )
-                ],
-            )
-        )
-    if math.isfinite(train_end) and math.isfinite(float(ev.train[0])) and ev.train[0] > 0:
-        fallen = max(0.0, 1 - train_end / float(ev.train[0]))
-        below = max(0.0, (val_end - train_end) / val_end) if val_end > 0 else 0.0
-        out.append(
-            (
-                fallen * below + 0.01,
-                Cause(
-                    "complex_network",
-                    f"The training loss fell {100 * fallen:.0f}% to {train_end:.3g} while the "
-                    f"validation loss ended at {val_end:.3g}: the network memorizes the "
-                    "training set.",
-                ),
-                [
-                    Remedy(
-                        "l2",
-                        f"The training loss reached {train_end:.3g} against {val_end:.3g} on "
-                        "validation; an L2 penalty keeps the weights from fitting the training "
-                        "set that closely.",
-                        "--l2 1e-3 (tune over 1e-5..1e-1)",
-                        "RunConfig(l2=1e-3) or torch.optim.AdamW(..., weight_decay=1e-2)",
-                    ),
-                    Remedy(
-                        "dropout",
-                        "Dropout stops units co-adapting to the training samples the network "
-                        "fits better than validation.",
-                        "--dropout 0.3",
-                        "RunConfig(dropout=0.3) or nooverfit.add_dropout(model, 0.3)",
-                    ),
-                    Remedy(
-                        "capacity",
-                        f"A training loss of {train_end:.3g} shows spare capacity; a smaller "
-                        "network has less room to memorize.",
-                        "--width 2x lower",
-                        "RunConfig(width=config.width // 2)",
-                    ),
-                ],
-            )
-        )
-    if math.isfinite(train_best) and val_best > 0:
-        share = max(0.0, (val_best - train_best) / val_best)
-        out.append(
-            (
-                share * 0.9,
-                Cause(
-                    "too_little_data",
-                    f"Even at its best epoch the validation loss was {100 * share:.0f}% "
-                    "above training: the training set does not cover what validation "
-                    "sees.",
-                ),
-                [
-                    Remedy(
-                        "augmentation",
-                        f"A {100 * share:.0f}% gap already at the best epoch says the training "
-                        "set is too "
-                        "narrow; label-preserving transformations widen it.",
-                        "--augment 0.5",
-                        "RunConfig(augment=0.5)",
-                    ),
-                    Remedy(
-                        "more_data",
-                        f"More labelled samples shrink a {100 * share:.0f}% gap most reliably.",
-                        "collect or label more data",
-                    ),
-                    Remedy(
-                        "synthesis",
-                        "Synthesized samples (e.g. background noise mixed in at a chosen SNR) "
-                        "add the "
-                        "variety the training set lacks.",
-                        "nooverfit synthesize",
-                        "nooverfit.synthesize_folder(...)",
-                    ),
-                    Remedy(
-                        "transfer_learning",
-                        f"With a {100 * share:.0f}% gap from too few samples, a pretrained "
-                        "network needs far "
-                        "fewer of them.",
-                        "retrain the input and output layers of a pretrained network",
-                        "nooverfit.transfer_runs(...)",
-                    ),
-                ],
-            )
-        )
-    return out
+    return (
+        f"Validation was best at epoch {best} as a single value (the weights to keep); "
+        f"overfitting sets in around epoch {onset}, where its moving average over "
+        f"{ONSET_WIDTH} evaluations was best"
+    )
 
 
 def _explain(
@@ -322,7 +226,14 @@ def _explain(
     missing: tuple[str, ...],
     n: int,
     stopped: bool = False,
+    *,
+    trained: bool = True,
+    ended_at: tuple[float, float] = (math.nan, math.nan),
 ) -> str:
+    """The plain-language paragraph; ``trained``: whether the log holds a training curve
+    (without one, nothing is said about training: no gap, no claim it kept improving);
+    ``ended_at``: the validation metric decided on (not the loss) at the end and at the
+    best epoch, quoted where GL, a loss's, is not defined."""
     metric = ""
     if gap.metric and math.isfinite(gap.metric_at_last):
         metric = f" and {gap.metric} {100 * gap.metric_at_last:+.1f} points"
@@ -339,15 +250,32 @@ def _explain(
         )
     if verdict is Verdict.OVERFITTING:
         if math.isfinite(gl) and gl >= 1:
-            ended = f"ended {gl:.0f}% worse than its best (epoch {best})"
+            ended = f"it ended {gl:.0f}% worse than that best"
+        elif all(map(math.isfinite, ended_at)) and ended_at[0] != ended_at[1]:
+            last_value, best_value = ended_at
+            ended = (
+                f"its {gap.metric} ended at {last_value:.3g} against {best_value:.3g} at its best"
+            )
         else:
-            ended = f"stayed near its best (epoch {best}) instead of following training"
+            ended = "it stayed near that best" + (
+                " instead of following training" if trained else ""
+            )
+        gaps = [f"{gap.loss_at_last:.3g} in loss"] if math.isfinite(gap.loss_at_last) else []
+        gaps += [metric[5:]] if metric else []
+        if not (trained or gaps):  # a log of validation curves alone
+            return (
+                "The network is overfitting: validation got worse after its best. "
+                f"{_best_and_onset(best, onset)}; {ended}. The log holds no training curve "
+                "to compare with; a validation curve that turns worse as training goes on "
+                "usually means the network learns the training samples rather than the "
+                "pattern; the remedies below are ranked by the evidence."
+            )
+        trails = f" At the end validation trails training by {' and '.join(gaps)}." if gaps else ""
         return (
-            f"The network is overfitting: it kept getting better on the training data while "
-            f"validation stopped improving around epoch {onset} and {ended}. At the end "
-            "validation trails training by "
-            f"{gap.loss_at_last:.3g} in loss{metric}. It is learning the training samples "
-            "rather than the pattern; the remedies below are ranked by the evidence."
+            "The network is overfitting: it kept getting better on the training data while "
+            f"validation did not. {_best_and_onset(best, onset)}; {ended}.{trails} It is "
+            "learning the training samples rather than the pattern; the remedies below are "
+            "ranked by the evidence."
         )
     if verdict is Verdict.UNDERFITTING:
         return (

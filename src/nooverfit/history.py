@@ -225,7 +225,11 @@ def best_index(values: Sequence[float]) -> int | None:
     return best
 
 
-def onset_index(values: Sequence[float], *, width: int = 5) -> int | None:
+#: Evaluations in the centered moving average whose minimum :func:`onset_index` takes.
+ONSET_WIDTH = 5
+
+
+def onset_index(values: Sequence[float], *, width: int = ONSET_WIDTH) -> int | None:
     """Position where overfitting starts in a lower-is-better validation curve.
 
     The minimum of the curve smoothed by a centered ``width``-epoch moving average

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from nooverfit._io import _jsonable, atomic_write
 from nooverfit.cli._app import app, console, guard
-from nooverfit.errors import BadInput
+from nooverfit.errors import BadInput, OutputExists
 from nooverfit.history import History
 from nooverfit.logs import list_runs, read_log
 from nooverfit.stopping import STANDARD_CRITERIA, replay
@@ -98,16 +98,24 @@ def diagnose_command(
     val_col: ValCol = None,
     log_format: Format = "auto",
     fail_on: FailOn = "",
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing --plot file.")
+    ] = False,
 ) -> None:
     """Diagnose a training log: verdict, onset of overfitting, gap, causes and remedies.
 
-    A folder holding several runs is diagnosed run by run. Exits 1 when a verdict is in
-    --fail-on, 2 on bad input, 0 otherwise.
+    A folder holding several runs is diagnosed run by run. An existing --plot file is
+    refused unless --overwrite. Exits 1 when a verdict is in --fail-on, 2 on bad input,
+    0 otherwise.
     """
     from nooverfit._rules import diagnose
 
     failing = parse_fail_on(fail_on)
     image = None if plot is None else _plot_format(plot)
+    if plot is not None and plot.exists() and not overwrite:  # before reading: nothing lost
+        raise OutputExists(
+            f"{plot} already exists; choose another --plot or pass --overwrite to replace it"
+        )
     runs = list_runs(log) if log.is_dir() else []
     if len(runs) > 1:
         if plot is not None or stopping:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -16,6 +16,11 @@ from nooverfit.history import History
 from nooverfit.logs import read_log
 from nooverfit.stopping import EarlyStopping, parse_criterion
 
+if TYPE_CHECKING:  # the diagnosis loads numpy, which --help does not need
+    from nooverfit.diagnosis import Diagnosis
+
+#: The overfitting warning given: (epoch seen at, onset, best epoch), or None.
+Warned = tuple[int, int | None, int | None] | None
 #: Seconds a log may stay unreadable before watch says why (at most half of --idle).
 NOTE_AFTER = 10.0
 
@@ -51,7 +56,8 @@ def watch(
     columns = column_map(train_col, val_col)
     history: History | None = None
     shown: list[tuple[float, ...]] = []  # (epoch, loss, val_loss) of the epochs printed
-    fired, warned, interrupted, told, why = False, False, False, False, ""
+    fired, interrupted, told, why = False, False, False, ""
+    warned: Warned = None  # (seen at, onset, best) of the overfitting warning
     stamp: tuple[float, int] | None = None
     changed = start = time.monotonic()
     # A log still unreadable this long is not just a header being written: say why now
@@ -93,7 +99,7 @@ def watch(
                         f"the log changed from epoch {shown[kept][0]:g} on (a restarted or "
                         "rewritten run); following it from there"
                     )
-                    fired, warned = False, False  # judged again on what the log holds
+                    fired, warned = False, None  # judged again on what the log holds
                     shown = shown[:kept]
                 for i in range(len(shown), len(history)):
                     fired, warned = _epoch(history, i, criterion, fired, warned, metric)
@@ -114,7 +120,31 @@ def watch(
     console.print(
         "final diagnosis:" if interrupted else f"no new epoch for {idle:g} s; final diagnosis:"
     )
-    render(diagnose(history, metric=metric), title=str(log), notes=history.notes)
+    result = diagnose(history, metric=metric)
+    render(result, title=str(log), notes=history.notes + _revised(warned, result))
+
+
+def _revised(warned: Warned, result: Diagnosis) -> tuple[str, ...]:
+    """A note where the final diagnosis dates overfitting otherwise than the live warning
+    did (the warning saw only the epochs up to it; the moving average behind the onset,
+    and the best epoch, move as later epochs arrive), or no longer finds it."""
+    from nooverfit.diagnosis import Verdict
+
+    if warned is None:
+        return ()
+    seen, onset, best = warned
+    then = f"the warning at epoch {seen} (onset {onset}, best epoch {best}, from the epochs then)"
+    if result.verdict is not Verdict.OVERFITTING:
+        return (
+            f"{then} was provisional: with all {result.epochs} epochs the verdict is "
+            f"{result.verdict.value}",
+        )
+    if (onset, best) == (result.onset_epoch, result.best_epoch):
+        return ()
+    return (
+        f"{then} was provisional: with all {result.epochs} epochs overfitting starts at "
+        f"epoch {result.onset_epoch} and the best epoch is {result.best_epoch}",
+    )
 
 
 def _pq_blind(criterion: str, history: History) -> bool:
@@ -167,9 +197,9 @@ def _epoch(
     i: int,
     criterion: str,
     fired: bool,
-    warned: bool,
+    warned: Warned,
     metric: str | None,
-) -> tuple[bool, bool]:
+) -> tuple[bool, Warned]:
     """Print epoch ``i`` and any warning it triggers; return the updated (fired, warned)."""
     from nooverfit._rules import diagnose
     from nooverfit.diagnosis import Verdict
@@ -188,11 +218,11 @@ def _epoch(
             f"[bold red]STOP:[/] {stopper.criterion.spec} fired at epoch {stopper.stopped_epoch} "
             f"({stopper.stop_reason.value}); keep the weights of epoch {stopper.best_epoch}"
         )
-    if not warned and verdict is Verdict.OVERFITTING:
-        warned = True
+    if warned is None and verdict is Verdict.OVERFITTING:
+        warned = (epoch, result.onset_epoch, result.best_epoch)
         console.print(
-            f"[bold red]WARNING:[/] overfitting from epoch {result.onset_epoch} (seen at epoch "
-            f"{epoch}; best epoch {result.best_epoch}): validation has stopped following "
-            "training"
+            f"[bold red]WARNING:[/] overfitting seen at epoch {epoch}: on the epochs so far, "
+            f"best epoch {result.best_epoch} and onset about epoch {result.onset_epoch} "
+            "(provisional: later epochs can move both; the final diagnosis dates them)"
         )
     return fired, warned

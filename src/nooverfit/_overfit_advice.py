@@ -1,0 +1,166 @@
+"""Causes and remedies of an overfit (for :mod:`nooverfit._advice`): too many epochs,
+a generalization gap, a network that memorizes its training set, too little data; each
+scored from the curve features in :class:`~nooverfit.diagnosis.Evidence`."""
+
+from __future__ import annotations
+
+import math
+
+from nooverfit.diagnosis import Cause, Evidence, Remedy
+
+#: A cause with its score and its remedies.
+Ranked = tuple[float, Cause, list[Remedy]]
+
+
+def lowest_words(monitor: str) -> str:
+    """How the best value of the curve decided on reads: "loss was lowest", or for a
+    metric "accuracy was best"."""
+    return "loss was lowest" if monitor == "loss" else f"{monitor} was best"
+
+
+def overfitting_causes(ev: Evidence, onset: int, best: int, lowest: str) -> list[Ranked]:
+    """Ranked (weight, cause, remedies) of an overfitting run: too many epochs (a rise
+    after the best epoch), a generalization gap, a memorizing network, too little data.
+    ``lowest``: :func:`lowest_words` of the curve decided on."""
+    n = len(ev.val)
+    after = n - 1 - ev.onset
+    rise = 100 * ev.rise
+    train_end, val_end = float(ev.train[-1]), float(ev.val[-1])
+    val_best, train_best = float(ev.val[ev.best]), float(ev.train[ev.best])
+    last = ev.epochs[-1]
+    out: list[Ranked] = []
+    if ev.signal == "rise" and after >= 1:
+        out.append(
+            (
+                min(1.0, ev.rise) + after / n,
+                Cause(
+                    "too_many_epochs",
+                    (
+                        f"The validation {lowest} at epoch {best}, turned worse from there on"
+                        if onset == best
+                        else f"The validation {lowest} at epoch {best}, its moving "
+                        f"average turned worse at epoch {onset}"
+                    )
+                    + (
+                        f", and ended {rise:.0f}% above its smoothed minimum at epoch {last}."
+                        if lowest == lowest_words("loss")
+                        else f", and it ended worse than its smoothed best at epoch {last}."
+                    ),
+                ),
+                [
+                    Remedy(
+                        "early_stopping",
+                        f"Validation {lowest} at epoch {best}; stopping there keeps the "
+                        "weights that generalized best.",
+                        f"--epochs {best + 1} or --early-stopping patience:10",
+                        f"RunConfig(epochs={best + 1}) or RunConfig(early_stopping='patience:10')",
+                    )
+                ],
+            )
+        )
+    if ev.signal == "gap":
+        # without a logged training accuracy the gap is a lower bound from the loss
+        least = "at least " if ev.extra.get("accuracy_bound") else ""
+        out.append(
+            (
+                1.0,
+                Cause(
+                    "generalization_gap",
+                    f"Training accuracy ends {least}{100 * ev.metric_gap:.1f} points above "
+                    "validation while validation no longer improves: the network fits samples "
+                    "it cannot generalize from.",
+                ),
+                [
+                    Remedy(
+                        "l2",
+                        f"A {100 * ev.metric_gap:.1f}-point gap with a flat validation loss is "
+                        "what an L2 penalty or weight decay closes.",
+                        "--l2 1e-3 (tune over 1e-5..1e-1)",
+                        "RunConfig(l2=1e-3) or torch.optim.AdamW(..., weight_decay=1e-2)",
+                    )
+                ],
+            )
+        )
+    if math.isfinite(train_end) and math.isfinite(float(ev.train[0])) and ev.train[0] > 0:
+        fallen = max(0.0, 1 - train_end / float(ev.train[0]))
+        below = max(0.0, (val_end - train_end) / val_end) if val_end > 0 else 0.0
+        out.append(
+            (
+                fallen * below + 0.01,
+                Cause(
+                    "complex_network",
+                    f"The training loss fell {100 * fallen:.0f}% to {train_end:.3g} while the "
+                    f"validation loss ended at {val_end:.3g}: the network memorizes the "
+                    "training set.",
+                ),
+                [
+                    Remedy(
+                        "l2",
+                        f"The training loss reached {train_end:.3g} against {val_end:.3g} on "
+                        "validation; an L2 penalty keeps the weights from fitting the training "
+                        "set that closely.",
+                        "--l2 1e-3 (tune over 1e-5..1e-1)",
+                        "RunConfig(l2=1e-3) or torch.optim.AdamW(..., weight_decay=1e-2)",
+                    ),
+                    Remedy(
+                        "dropout",
+                        "Dropout stops units co-adapting to the training samples the network "
+                        "fits better than validation.",
+                        "--dropout 0.3",
+                        "RunConfig(dropout=0.3) or nooverfit.add_dropout(model, 0.3)",
+                    ),
+                    Remedy(
+                        "capacity",
+                        f"A training loss of {train_end:.3g} shows spare capacity; a smaller "
+                        "network has less room to memorize.",
+                        "--width 2x lower",
+                        "RunConfig(width=config.width // 2)",
+                    ),
+                ],
+            )
+        )
+    if math.isfinite(train_best) and val_best > 0:
+        share = max(0.0, (val_best - train_best) / val_best)
+        out.append(
+            (
+                share * 0.9,
+                Cause(
+                    "too_little_data",
+                    f"Even at its best epoch the validation loss was {100 * share:.0f}% "
+                    "above training: the training set does not cover what validation "
+                    "sees.",
+                ),
+                [
+                    Remedy(
+                        "augmentation",
+                        f"A {100 * share:.0f}% gap already at the best epoch says the training "
+                        "set is too "
+                        "narrow; label-preserving transformations widen it.",
+                        "--augment 0.5",
+                        "RunConfig(augment=0.5)",
+                    ),
+                    Remedy(
+                        "more_data",
+                        f"More labelled samples shrink a {100 * share:.0f}% gap most reliably.",
+                        "collect or label more data",
+                    ),
+                    Remedy(
+                        "synthesis",
+                        "Synthesized samples (e.g. background noise mixed in at a chosen SNR) "
+                        "add the "
+                        "variety the training set lacks.",
+                        "nooverfit synthesize",
+                        "nooverfit.synthesize_folder(...)",
+                    ),
+                    Remedy(
+                        "transfer_learning",
+                        f"With a {100 * share:.0f}% gap from too few samples, a pretrained "
+                        "network needs far "
+                        "fewer of them.",
+                        "retrain the input and output layers of a pretrained network",
+                        "nooverfit.transfer_runs(...)",
+                    ),
+                ],
+            )
+        )
+    return out

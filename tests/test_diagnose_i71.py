@@ -1,0 +1,153 @@
+"""Issue 15, i71: the texts of one diagnosis agree with each other and with its numbers.
+
+"Inconsistent numbers ... onset 39 while the best epoch is 29 ('ended 10 % worse than its
+best (epoch 29)')": the explanation said "validation stopped improving around epoch 39"
+next to a best epoch of 29, a contradiction on its face. The two numbers are different
+things (:mod:`nooverfit.history`): the best epoch is the lowest raw validation value, the
+weights to keep; the onset is where the curve's moving average over 5 evaluations was
+lowest, moved to the best epoch when that comes later. A lucky low point can come before
+the trend turns, so the onset may lie after the best epoch but never before it; the text
+must say which number is which.
+
+Expected values are computed here from the logged validation column, independently of
+:func:`nooverfit.history.onset_index`.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from nooverfit import diagnose
+from nooverfit.cli import app
+from nooverfit.diagnosis import Verdict
+from nooverfit.logs import read_log
+
+CURVES = Path(__file__).parent / "fixtures" / "curves"
+REAL = Path(__file__).parent / "fixtures" / "logs" / "real"
+runner = CliRunner()
+
+
+def _moving_average(x: np.ndarray, width: int = 5) -> np.ndarray:
+    """Centered moving average whose window shrinks at the edges."""
+    half = width // 2
+    return np.array([x[max(0, i - half) : i + half + 1].mean() for i in range(len(x))])
+
+
+def test_onset_after_the_best_epoch_is_named_as_the_trend_not_the_best():
+    """A digits MLP of the default study's family (width 1024, Adam, 60 epochs): its
+    lowest validation loss is a dip at epoch 13, its 5-evaluation average bottoms out at
+    epoch 39."""
+    history = read_log(CURVES / "overfitting__digits__s3.csv")
+    val = np.asarray(history.val_loss, dtype=float)
+    best = int(np.argmin(val))  # the first of equal minima
+    trend = int(np.argmin(_moving_average(val)))
+    gl = 100 * (val[-1] / val[best] - 1)
+    assert (best, trend) == (13, 39)  # the case the audit found: the two 26 epochs apart
+    d = diagnose(history)
+    assert d.verdict is Verdict.OVERFITTING
+    assert (d.best_epoch, d.onset_epoch) == (best, max(best, trend))
+    text = d.explanation
+    assert f"Validation was best at epoch {best} as a single value (the weights to keep)" in text
+    assert (
+        f"overfitting sets in around epoch {trend}, where its moving average over 5 "
+        "evaluations was best" in text
+    )
+    assert f"it ended {gl:.0f}% worse than that best" in text
+    assert "stopped improving" not in text  # what the best epoch 26 epochs before denies
+
+
+def test_onset_at_the_best_epoch_is_said_once():
+    history = read_log(CURVES / "overfitting__digits__s1.csv")
+    val = np.asarray(history.val_loss, dtype=float)
+    best = int(np.argmin(val))
+    assert best >= int(np.argmin(_moving_average(val)))  # the onset moves up to the best
+    d = diagnose(history)
+    assert (d.best_epoch, d.onset_epoch) == (best, best)
+    assert (
+        f"Validation was best at epoch {best} (the weights to keep), where overfitting sets in"
+        in d.explanation
+    )
+    assert "moving average" not in d.explanation
+
+
+def test_the_early_stopping_cause_names_best_and_trend_apart():
+    """The cause "too many epochs" said "lowest at epoch 2, rose from epoch 4 on": the
+    rise it dates is the moving average's, the lowest point the raw curve's."""
+    history = read_log(CURVES / "overfitting__synthetic__s3.csv")
+    val = np.asarray(history.val_loss, dtype=float)
+    best, trend = int(np.argmin(val)), int(np.argmin(_moving_average(val)))
+    assert trend > best
+    d = diagnose(history)
+    cause = next(c for c in d.causes if c.kind == "too_many_epochs")
+    assert cause.reason.startswith(
+        f"The validation loss was lowest at epoch {best}, its moving average turned worse at "
+        f"epoch {trend}, and ended "
+    )
+    stop = next(r for r in d.remedies if r.kind == "early_stopping")
+    assert stop.setting.startswith(f"--epochs {best + 1} ")  # the weights of the best epoch
+
+
+def _validation_only_logs(tmp_path: Path) -> dict[str, Path]:
+    """A real SummaryWriter run (MLP, noisy batches, 40 epochs) written back as Keras-style
+    CSVs that keep only its validation curves: the training column absent, or all text."""
+    h = read_log(REAL / "noisy_batches_overfit_tensorboard")
+    rows = list(zip(h.epoch, h.val_loss, h.column("val_accuracy"), strict=True))
+    logs = {
+        "absent": "epoch,val_accuracy,val_loss\n"
+        + "".join(f"{e},{a!r},{v!r}\n" for e, v, a in rows),
+        "text": "epoch,loss,val_loss\n" + "".join(f"{e},n/a,{v!r}\n" for e, v, _ in rows),
+        "accuracy": "epoch,val_accuracy\n" + "".join(f"{e},{a!r}\n" for e, _, a in rows),
+    }
+    for name, text in logs.items():
+        (tmp_path / f"{name}.csv").write_text(text)
+    return {name: tmp_path / f"{name}.csv" for name in logs}
+
+
+@pytest.mark.parametrize("kind", ["absent", "text"])
+def test_a_validation_only_log_claims_nothing_about_training(tmp_path, kind):
+    """It said "kept getting better on the training data ... trails training by nan"."""
+    log = _validation_only_logs(tmp_path)[kind]
+    history = read_log(log)
+    assert not np.isfinite(np.asarray(history.loss, dtype=float)).any()
+    val = np.asarray(history.val_loss, dtype=float)
+    best, trend = int(np.argmin(val)), int(np.argmin(_moving_average(val)))
+    gl = 100 * (val[-1] / val[best] - 1)
+    assert (best, trend) == (5, 13)
+    d = diagnose(history)
+    assert d.verdict is Verdict.OVERFITTING
+    assert (d.best_epoch, d.onset_epoch) == (best, trend)
+    text = d.explanation
+    assert text.startswith("The network is overfitting: validation got worse after its best.")
+    assert f"Validation was best at epoch {best} as a single value" in text
+    assert f"overfitting sets in around epoch {trend}" in text
+    assert f"it ended {gl:.0f}% worse than that best" in text
+    assert "The log holds no training curve to compare with" in text
+    for claim in ("nan", "training data", "trails training", "following training"):
+        assert claim not in text
+    for cause in d.causes:  # each cause is drawn from the validation curve alone
+        assert "training" not in cause.reason and "nan" not in cause.reason
+    result = runner.invoke(app, ["diagnose", str(log)])
+    assert result.exit_code == 0, result.output
+    assert "nan" not in result.output.lower()
+
+
+def test_a_log_of_validation_accuracy_alone_says_how_far_it_fell(tmp_path):
+    """Decided on val_accuracy (no loss logged at all): GL, a loss's, is undefined, and
+    the text said the run "stayed near its best instead of following training" while
+    the accuracy fell 14 points; now it quotes the accuracy at the end and at the best."""
+    history = read_log(_validation_only_logs(tmp_path)["accuracy"])
+    acc = np.asarray(history.column("val_accuracy"), dtype=float)
+    best, trend = int(np.argmax(acc)), int(np.argmin(_moving_average(1 - acc)))
+    assert (best, trend) == (4, 12)
+    d = diagnose(history)
+    assert (d.verdict, d.monitor) == (Verdict.OVERFITTING, "accuracy")
+    assert (d.best_epoch, d.onset_epoch) == (best, trend)
+    assert f"its accuracy ended at {acc[-1]:.3g} against {acc[best]:.3g} at its best" in (
+        d.explanation
+    )
+    assert "stayed near" not in d.explanation and "training data" not in d.explanation
+    cause = next(c for c in d.causes if c.kind == "too_many_epochs")
+    assert cause.reason.startswith(f"The validation accuracy was best at epoch {best}, ")
+    assert "loss" not in cause.reason
