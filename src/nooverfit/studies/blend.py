@@ -31,10 +31,10 @@ from typing import TYPE_CHECKING
 
 from nooverfit.config import RunConfig
 from nooverfit.studies.ensemble import Members
+from nooverfit.studies.findings import Findings, add_curve, outcome
 
 if TYPE_CHECKING:
     from nooverfit.studies.session import StudySession
-    from nooverfit.studies.stages import Findings
 
 #: the rung's shares of the blend tried, simplest fractions (members are repeated)
 SHARES = (0.25, 0.5, 0.75)
@@ -100,7 +100,6 @@ def run_blend(session: StudySession, found: Findings) -> None:
     from nooverfit.studies.ensemble import score_members
     from nooverfit.studies.result import Variant
     from nooverfit.studies.select import best, pick_ensemble
-    from nooverfit.studies.stages import _add_curve, _outcome
 
     rung = [v for v in found.variants if v.stage == "linear"]
     rec = found.recommended
@@ -119,8 +118,8 @@ def run_blend(session: StudySession, found: Findings) -> None:
         runs = tuple(dict.fromkeys(r.config.key for c in members.runs for r in session.runs(c)))
         found.ensembles[members.name] = members
         variants.append(Variant(members.name, "ensemble", top.config, s, rec.verdict, runs))
-    found.outcomes.append(_outcome("blend", variants, found.base))
-    _add_curve(found, "linear_share", [0.0, *SHARES], [rec.score, *(v.score for v in variants)])
+    found.outcomes.append(outcome("blend", variants, found.base))
+    add_curve(found, "linear_share", [0.0, *SHARES], [rec.score, *(v.score for v in variants)])
     pick = pick_ensemble([v.score for v in variants], rec.score, margin=MARGIN)
     if pick is not None:
         found.recommended = variants[pick]

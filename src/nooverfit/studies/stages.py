@@ -6,8 +6,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
 
 from torch import nn
 
@@ -15,21 +13,20 @@ from nooverfit.config import RunConfig
 from nooverfit.data.keywords import keyword_probes
 from nooverfit.studies import plan
 from nooverfit.studies.curves import (
-    LearningCurve,
-    ValidationCurve,
     learning_curve,
-    validation_curve,
 )
 from nooverfit.studies.ensemble import Members
+from nooverfit.studies.findings import Findings
+from nooverfit.studies.findings import add_curve as _add_curve
+from nooverfit.studies.findings import outcome as _outcome
 from nooverfit.studies.halving import stage_halving
 from nooverfit.studies.remedy_curves import capacity_curve, remedy_curves
-from nooverfit.studies.result import RemedyOutcome, Variant
+from nooverfit.studies.result import Variant
 from nooverfit.studies.search import joint_search, progress_curve
 from nooverfit.studies.select import (
     Score,
     best,
     choose,
-    improves,
     kept_epoch,
     linear_leads,
     pick_ensemble,
@@ -37,45 +34,6 @@ from nooverfit.studies.select import (
 )
 from nooverfit.studies.session import StudySession
 from nooverfit.studies.shifted import prefer_shifts, shifted_twins
-
-
-@dataclass
-class Findings:
-    """What the stages found so far.
-
-    Attributes:
-        baseline: the baseline variant (set by the first stage).
-        variants: baseline and every remedy's variants, trained from scratch.
-        outcomes: each remedy's best variant against the baseline, in plan order.
-        chosen: the configuration of each remedy that beat the baseline.
-        transfer: the transfer strategies' variants.
-        combinations: the combined variants.
-        recommended: the variant selected on validation (or the compared candidate).
-        best_scratch: the best variant trained from scratch (the learning curve's).
-        validation_curves, capacity, learning: the curves.
-        extras: the checks' sections of the result (audit, shortcut).
-        ensembles: the members of each ensemble variant, by its name.
-    """
-
-    baseline: Variant | None = None
-    variants: list[Variant] = field(default_factory=list)
-    outcomes: list[RemedyOutcome] = field(default_factory=list)
-    chosen: dict[str, RunConfig] = field(default_factory=dict)
-    transfer: list[Variant] = field(default_factory=list)
-    combinations: list[Variant] = field(default_factory=list)
-    recommended: Variant | None = None
-    best_scratch: Variant | None = None
-    validation_curves: tuple[ValidationCurve, ...] = ()
-    capacity: ValidationCurve | None = None
-    learning: LearningCurve | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
-    ensembles: dict[str, Members] = field(default_factory=dict)
-
-    @property
-    def base(self) -> Variant:
-        if self.baseline is None:
-            raise RuntimeError("the plan has no baseline stage before this one")
-        return self.baseline
 
 
 def run_stage(stage: plan.Stage, session: StudySession, found: Findings) -> None:
@@ -100,17 +58,6 @@ def run_stage(stage: plan.Stage, session: StudySession, found: Findings) -> None
         _compare(stage, session, found)
     else:  # pragma: no cover - a new stage type without its runner
         raise TypeError(f"no runner for stage {stage!r}")
-
-
-def _outcome(remedy: str, variants: list[Variant], base: Variant) -> RemedyOutcome:
-    pick = variants[best([v.score for v in variants])]
-    return RemedyOutcome(
-        remedy=remedy,
-        chosen=pick,
-        helped=improves(pick.score, base.score),
-        delta=pick.score.val_accuracy - base.score.val_accuracy,
-        gap_delta=pick.score.gap - base.score.gap,
-    )
 
 
 def _remedies(stage: plan.RemediesStage, session: StudySession, found: Findings) -> None:
@@ -267,11 +214,6 @@ def _ensemble(stage: plan.EnsembleStage, session: StudySession, found: Findings)
     from nooverfit.studies.blend import run_blend
 
     run_blend(session, found)  # the linear rung's share of the choice (tabular)
-
-
-def _add_curve(found: Findings, param: str, x: list[float], scores: list[Score]) -> None:
-    curve = validation_curve(param, x, scores, [s.accuracy_std for s in scores])
-    found.validation_curves = (*found.validation_curves, curve)
 
 
 def _learning_curve(

@@ -11,7 +11,6 @@
 
 from nooverfit.transfer.backbones import (
     Pretrained,
-    hub_weights_path,
     load_pretrained,
     load_torchvision,
 )
@@ -47,6 +46,7 @@ from nooverfit.transfer.strategy import (
     adapt_channels,
     prepare,
 )
+from nooverfit.transfer.weights_files import hub_weights_path
 
 __all__ = [
     "PRETEXTS",

@@ -151,7 +151,7 @@ def check_source(source: Any, splits: Mapping[int, Any], *, hint: str) -> str | 
     """
     if isinstance(source, str) and source.startswith("torchvision:"):
         # refused here, before any run, rather than when the transfer stage loads it
-        from nooverfit.transfer.backbones import torchvision_weights
+        from nooverfit.transfer.weights_files import torchvision_weights
 
         name, _, weights = source.removeprefix("torchvision:").partition(":")
         torchvision_weights(name, weights or None)
