@@ -106,8 +106,13 @@ class DiagnosisCallback(pl.Callback):
         )
         verdict = self.status.diagnosis.verdict
         if verdict is not previous:
-            onset = self.status.diagnosis.onset_epoch
-            since = f" from epoch {onset}" if onset is not None else ""
+            onset, best = self.status.diagnosis.onset_epoch, self.status.diagnosis.best_epoch
+            since = (  # as `watch` says it: the epochs to come can move both
+                f" (on the epochs so far: onset about epoch {onset}, best epoch {best}; "
+                "provisional)"
+                if onset is not None
+                else ""
+            )
             _say(trainer, f"nooverfit: epoch {trainer.current_epoch}: {verdict.value}{since}")
         if self.status.stop:
             _say(
