@@ -39,3 +39,14 @@ def test_bad_jsonl_lines_among_rows_give_one_warning(tmp_path, caplog):
     assert [r.getMessage() for r in caplog.records] == [
         f"{path}: 41 lines are not valid JSON (3, 4, 5, ...); skipped (truncated?)"
     ]
+
+
+def test_one_invalid_line_is_named_in_the_singular(tmp_path):
+    path = tmp_path / "log.jsonl"
+    path.write_text("epoch loss val_loss\n")
+    with pytest.raises(ValueError) as caught:
+        read_log(path)
+    assert str(caught.value) == (
+        f"{path} holds no JSON object line (1 line is not valid JSON: 1); expected one JSON "
+        "object per line"
+    )

@@ -149,7 +149,7 @@ def build(
             missing,
             n,
             ev is not None and ev.early_stopped,
-            trained=ev is not None and bool(np.isfinite(ev.train).any()),
+            trained=_has_training_curve(history, ev),
             ended_at=_metric_ends(history, monitor, best),
         ),
         missing=missing,
@@ -236,7 +236,11 @@ def _explain(
     best epoch, quoted where GL, a loss's, is not defined."""
     metric = ""
     if gap.metric and math.isfinite(gap.metric_at_last):
-        metric = f" and {gap.metric} {100 * gap.metric_at_last:+.1f} points"
+        metric = (  # points of a share (accuracy); a regression metric's own units
+            f" and {gap.metric} {100 * gap.metric_at_last:+.1f} points"
+            if "acc" in gap.metric.lower()
+            else f" and {gap.metric} {gap.metric_at_last:+.3g}"
+        )
     if verdict is Verdict.DIVERGING:
         kept = "" if best is None else f" (validation was best at epoch {best})"
         return (
@@ -278,11 +282,15 @@ def _explain(
             "ranked by the evidence."
         )
     if verdict is Verdict.UNDERFITTING:
+        both = (
+            "training and validation losses are both high and close together"
+            if trained
+            else "validation stays poor (the log holds no training curve to compare with)"
+        )
         return (
-            "The network is underfitting: training and validation losses are both high and "
-            "close together, so the model is too simple or too constrained to learn the "
-            "task. Give it more capacity or less regularization before worrying about "
-            "overfitting."
+            f"The network is underfitting: {both}, so the model is too simple or too "
+            "constrained to learn the task. Give it more capacity or less regularization "
+            "before worrying about overfitting."
         )
     if verdict is Verdict.STILL_IMPROVING:
         return (
@@ -303,3 +311,11 @@ def _explain(
         f"A good fit: validation loss reached its best at epoch {best} and {drift}{ended}. "
         "Nothing needs fixing; keep the weights from the best epoch."
     )
+
+
+def _has_training_curve(history: History, ev: Evidence | None) -> bool:
+    """Whether the log holds a training curve: of the metric decided on, or a training loss
+    beside a verdict decided on accuracy (a log of ``loss`` and ``val_accuracy``)."""
+    if ev is not None and bool(np.isfinite(ev.train).any()):
+        return True
+    return history.has("loss") and bool(np.isfinite(history.column("loss")).any())

@@ -4,6 +4,8 @@ accuracy fell while the loss, which holds the penalty, kept falling)."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from nooverfit.diagnosis import Cause, Evidence, Remedy
 
 
@@ -34,14 +36,17 @@ def underfitting_causes(ev: Evidence, n: int) -> list[tuple[float, Cause, list[R
         )
         return out
     pct = 100 * ev.learned
+    fell = (
+        f"The training loss fell only {pct:.0f}% from its first epoch and validation tracks "
+        "it: the model cannot fit even the training set."
+        if np.isfinite(ev.train).any()
+        else "Validation stays poor and the log holds no training curve: the likeliest "
+        "reading is a model too small or too constrained for the task."
+    )
     out.append(
         (
             1.0,
-            Cause(
-                "too_little_capacity",
-                f"The training loss fell only {pct:.0f}% from its first epoch and "
-                "validation tracks it: the model cannot fit even the training set.",
-            ),
+            Cause("too_little_capacity", fell),
             [
                 Remedy(
                     "more_capacity",

@@ -127,8 +127,9 @@ def read_jsonl(path: Path, *, columns: Mapping[str, str] | None = None) -> Histo
         lines = ", ".join(map(str, invalid[:3])) + (", ..." if len(invalid) > 3 else "")
         if not rows:  # not a log cut mid-line: no line of it is a JSON object
             raise ValueError(
-                f"{path} holds no JSON object line ({len(invalid)} lines are not valid JSON: "
-                f"{lines}); expected one JSON object per line"
+                f"{path} holds no JSON object line ({len(invalid)} line"
+                f"{' is' if len(invalid) == 1 else 's are'} not valid JSON: {lines}); expected "
+                "one JSON object per line"
             )
         # one warning, not one per line: a file of many bad lines would fill the terminal
         log.warning(
