@@ -43,6 +43,14 @@ LEARNED = 0.1
 OSCILLATION = 0.1
 
 
+def guessing_level(held: np.ndarray) -> float:
+    """The loss of guessing read from a classifier's validation accuracy smoothed by a
+    running median (``held``): ``ln(1 / a)`` of its lowest value ``a``, at least ``ln 2``;
+    infinite where ``a`` is 0."""
+    floor = float(held.min())
+    return max(math.log(2), math.log(1 / floor)) if floor > 0 else math.inf
+
+
 def never_beat_chance(history: History, v: np.ndarray, back_and_forth: float) -> str:
     """A reason when the validation loss never got below what a constant predictor
     scores, either by far (saturated outputs: a cross-entropy over ``SATURATED``) or while
@@ -82,8 +90,7 @@ def never_beat_chance(history: History, v: np.ndarray, back_and_forth: float) ->
     # network whose accuracy fell from where its first epoch left it never rose)
     raw = acc[np.isfinite(acc)]
     held = cv.smooth(raw)
-    floor, lowest = float(held.min()), float(np.nanmin(acc))  # (the 50 % tests: raw)
-    level = max(math.log(2), math.log(1 / floor)) if floor > 0 else math.inf
+    level, lowest = guessing_level(held), float(np.nanmin(acc))  # (the 50 % tests: raw)
     start = np.minimum(held, np.r_[raw[0], np.full(raw.size - 1, np.inf)])  # (the first
     # evaluation as logged: smoothing pads the edge with later, higher values)
     rose = float(np.max(held - np.minimum.accumulate(start)))
@@ -189,8 +196,7 @@ def never_recovered(history: History) -> str:
     train = train[np.isfinite(train)]
     if raw.size < MIN_EPOCHS or train.size < MIN_EPOCHS:
         return ""
-    floor = float(cv.smooth(raw).min())
-    level = max(math.log(2), math.log(1 / floor)) if floor > 0 else math.inf
+    level = guessing_level(cv.smooth(raw))
     late = cv.smooth(train)[train.size // 2 :]
     ended = float(np.median(train[train.size // 2 :]))
     if not (train[0] > THROWN_START * ended and float(late.min()) > level):
