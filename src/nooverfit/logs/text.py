@@ -84,7 +84,7 @@ def csv_rows(
         row = {h: parse_number(f) for h, f in zip(header, fields, strict=True)}
         line = number  # each cell's first line: the line ends in the cells before it
         for h, f in zip(header, fields, strict=True):
-            if math.isnan(row[h]) and f.strip().lower() not in _MISSING:
+            if _is_text(f, row[h]):
                 unreadable.setdefault(h, []).append(TextCell(len(rows), line, f.strip()))
             line += f.count("\n")
         rows.append(row)
@@ -159,7 +159,7 @@ def read_json(path: Path, *, columns: Mapping[str, str] | None = None) -> Histor
         for k, v in lists.items():
             for i, epoch in enumerate(_validated_epochs(len(v), n)):
                 rows[epoch][k] = parse_number(v[i])
-                if _is_text(v[i]):  # its entry in the list: the whole JSON may be one line
+                if _is_text(v[i], rows[epoch][k]):  # its entry: the JSON may be one line
                     cell = TextCell(epoch, i + 1, v[i].strip(), "entry")
                     unreadable.setdefault(k, []).append(cell)
     elif isinstance(data, list):
@@ -172,13 +172,10 @@ def read_json(path: Path, *, columns: Mapping[str, str] | None = None) -> Histor
     return rows_to_history(rows, columns=columns, source=str(path), unreadable=unreadable)
 
 
-def _is_text(value: object) -> bool:
-    """Whether a JSON value is text that is neither a number nor a missing marker."""
-    return (
-        isinstance(value, str)
-        and value.strip().lower() not in _MISSING
-        and math.isnan(parse_number(value))
-    )
+def _is_text(value: object, number: float) -> bool:
+    """Whether a cell (``value`` as written, ``number`` as :func:`parse_number` read it) is
+    text that is neither a number nor a missing marker."""
+    return isinstance(value, str) and math.isnan(number) and value.strip().lower() not in _MISSING
 
 
 def _json_row(
@@ -191,10 +188,11 @@ def _json_row(
 ) -> dict[str, float]:
     """One JSON object as a row of numbers; its text values go to ``unreadable`` as
     cells of row ``row`` at ``where`` ``place`` (1-based)."""
+    out = {str(k): parse_number(v) for k, v in record.items()}
     for k, v in record.items():
-        if _is_text(v):
+        if _is_text(v, out[str(k)]):
             unreadable.setdefault(str(k), []).append(TextCell(row, place, str(v).strip(), where))
-    return {str(k): parse_number(v) for k, v in record.items()}
+    return out
 
 
 def _validated_epochs(m: int, n: int) -> list[int]:
