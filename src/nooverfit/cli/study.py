@@ -80,11 +80,10 @@ def study(
     """Baseline, each remedy, their combination and curves; select on validation, test once,
     write results.json, histories/, plots/, best_model.pt and report.html to --out."""
     from nooverfit.studies import study as run_study
-    from nooverfit.study_files import check_study_out, write_study
+    from nooverfit.study_files import write_study
 
     if train_per_class < 0:
         raise ValueError(f"train-per-class must be >= 0 (0 for all), got {train_per_class}")
-    check_study_out(out)  # nothing of the user's is replaced or removed
     if as_json:
         console.quiet = True
     # --ignore only where given: a study's identity holds its data options
