@@ -24,14 +24,22 @@ def _probs(session, config, seed, index):
         return net(session.split_data(config.replace(seed=seed)).x[index]).softmax(-1)
 
 
-def test_blend_scores_each_share_as_the_weighted_average(session):
+def _trained(session):
+    """The baseline and its linear rung, trained; findings that hold the baseline alone,
+    recommended."""
     base = RunConfig(width=16, epochs=3)
     rung = base.replace(depth=0, lr=base.lr * 100, label="linear")
     session.train([base, rung])
     found = Findings()
     found.baseline = session.variant(base, "baseline", base)
-    found.variants = [found.baseline, session.variant(rung, "linear", base)]
+    found.variants = [found.baseline]
     found.recommended = found.baseline
+    return base, rung, found
+
+
+def test_blend_scores_each_share_as_the_weighted_average(session):
+    base, rung, found = _trained(session)
+    found.variants.append(session.variant(rung, "linear", base))
     run_blend(session, found)
     (outcome,) = [o for o in found.outcomes if o.remedy == "blend"]
     (curve,) = [c for c in found.validation_curves if c.param == "linear_share"]
@@ -53,13 +61,7 @@ def test_blend_scores_each_share_as_the_weighted_average(session):
 
 
 def test_no_blend_without_a_rung_or_for_a_linear_choice(session):
-    base = RunConfig(width=16, epochs=3)
-    rung = base.replace(depth=0, lr=base.lr * 100, label="linear")
-    session.train([base, rung])
-    found = Findings()
-    found.baseline = session.variant(base, "baseline", base)
-    found.variants = [found.baseline]
-    found.recommended = found.baseline
+    base, rung, found = _trained(session)
     run_blend(session, found)  # no rung: nothing
     assert not found.outcomes and not found.ensembles
     linear = session.variant(rung, "linear", base)

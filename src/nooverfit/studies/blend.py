@@ -111,9 +111,9 @@ def run_blend(session: StudySession, found: Findings) -> None:
     if not blendable(choice, [c.depth for c in choice.runs]) or choice.trained:
         return
     variants = []
+    epochs = (top.score.epochs + rec.score.epochs) / 2
     for share in SHARES:
         members = blend_members(top.config, top.name, choice, rec.name, share)
-        epochs = (top.score.epochs + rec.score.epochs) / 2
         s = score_members(session, members, epochs)
         runs = tuple(dict.fromkeys(r.config.key for c in members.runs for r in session.runs(c)))
         found.ensembles[members.name] = members
