@@ -306,7 +306,7 @@ def _network(session: StudySession, found: Findings, variant: Variant, seed: int
         return session.model(variant.config.replace(seed=seed))
     from nooverfit.studies import ensemble
 
-    return ensemble.Ensemble(ensemble.networks(session, members, seed))
+    return ensemble.assemble(session, members, seed)
 
 
 def _compare(stage: plan.CompareStage, session: StudySession, found: Findings) -> None:
