@@ -99,14 +99,15 @@ def run_blend(session: StudySession, found: Findings) -> None:
     curve, and recommend the one :func:`.select.pick_ensemble` picks (at :data:`MARGIN`).
     Nothing where the study trained no rung, or the choice is linear or transferred."""
     from nooverfit.studies.ensemble import score_members
+    from nooverfit.studies.findings import rung_best
     from nooverfit.studies.result import Variant
-    from nooverfit.studies.select import best, pick_ensemble
+    from nooverfit.studies.select import pick_ensemble
 
     rung = [v for v in found.variants if v.stage == "linear"]
     rec = found.recommended
     if not rung or rec is None or rec.stage == "transfer":
         return
-    top = rung[best([v.score for v in rung])]
+    top = rung_best(rung)
     choice = found.ensembles.get(rec.name) if rec.stage == "ensemble" else None
     choice = choice or Members((rec.config,), (rec.name,))
     if not blendable(choice, [c.depth for c in choice.runs]) or choice.trained:

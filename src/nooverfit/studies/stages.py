@@ -16,7 +16,7 @@ from nooverfit.studies.curves import (
     learning_curve,
 )
 from nooverfit.studies.ensemble import Members
-from nooverfit.studies.findings import Findings
+from nooverfit.studies.findings import Findings, rung_best
 from nooverfit.studies.findings import add_curve as _add_curve
 from nooverfit.studies.findings import outcome as _outcome
 from nooverfit.studies.halving import stage_halving
@@ -130,7 +130,7 @@ def _combination(stage: plan.CombinationStage, session: StudySession, found: Fin
     rung = [v for v in found.variants if v.stage == "linear"]
     if linear_leads([v.score for v in rung], found.base.score):
         networks = [v for v in found.variants if v.stage != "linear"]
-        levels = [rung, [*networks, *found.transfer], found.combinations]
+        levels = [[rung_best(rung)], [*networks, *found.transfer], found.combinations]
     level, index = choose([[v.score for v in lv] for lv in levels])
     found.recommended = levels[level][index]
 
