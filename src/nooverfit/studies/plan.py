@@ -117,8 +117,6 @@ def remedy_variants(
 
 #: the linear rung's learning rate over the baseline's
 LINEAR_RATE = 100.0
-#: the linear rung's epochs over the baseline's
-LINEAR_EPOCHS = 1
 
 
 def _linear(baseline: RunConfig, l2: float) -> RunConfig:
@@ -130,13 +128,7 @@ def _linear(baseline: RunConfig, l2: float) -> RunConfig:
     curve, the rung trailed scikit-learn's logistic regression by 4 points on ``auto``; this
     one reaches it). A cosine run is not stopped by its curve (``engine.follow.follows``).
     """
-    config = baseline.replace(
-        depth=0,
-        lr=LINEAR_RATE * baseline.lr,
-        l2=l2,
-        cosine=True,
-        epochs=LINEAR_EPOCHS * baseline.epochs,
-    )
+    config = baseline.replace(depth=0, lr=LINEAR_RATE * baseline.lr, l2=l2, cosine=True)
     return config.replace(label=describe(config, baseline))
 
 
