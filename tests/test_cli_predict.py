@@ -197,3 +197,34 @@ def test_a_shape_error_names_each_accepted_form_once():
     assert "or (N, 2)" not in str(flat.value)
     with pytest.raises(ValueError, match=r"expected \(N, 1, 8, 8\) or \(N, 64\), as"):
         raw_features(np.zeros((3, 5)), columns=None, raw_shape=(1, 8, 8), kind="image")
+
+
+def test_predict_notes_filled_cells_and_ignored_columns_on_stderr(folder, tmp_path):
+    """An empty numeric cell takes the training median and a column the model does not
+    use is ignored, as before, but no longer silently: a note each, on stderr (stdout
+    stays the predictions' CSV)."""
+    study, path = folder
+    lines = path.read_text().splitlines()  # weight,colour,height,label
+    rows = [line.split(",") for line in lines[1:6]]
+    rows[0][0] = ""  # weight
+    rows[1][2] = rows[3][2] = " "  # height
+    new = tmp_path / "new.csv"
+    new.write_text(
+        "id,weight,colour,height,label,note\n"
+        + "".join(f"{i},{','.join(r)},x\n" for i, r in enumerate(rows))
+    )
+    result = runner.invoke(app, ["predict", str(study), "--data", str(new)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        "note: 3 empty numeric cells took the training median ('weight' 1, 'height' 2)",
+        "note: ignored 2 columns the model does not use: 'id', 'note'",
+    ]
+    model = load_study_model(study)
+    medians = {c.name: c.median for c in model.columns.features}
+    assert medians["weight"] is not None and medians["height"] is not None
+    filled = [dict(zip(["weight", "colour", "height"], r[:3], strict=True)) for r in rows]
+    for row in filled:  # the same rows with the medians written in: the same predictions
+        row.update({k: str(medians[k]) for k in ("weight", "height") if not row[k].strip()})
+    out = result.stdout.splitlines()
+    assert [line.split(",")[0] for line in out[1:]] == model.predict(filled).tolist()
+    assert runner.invoke(app, ["predict", str(study), "--data", str(path)]).stderr == ""

@@ -74,6 +74,39 @@ def csv_labels(path: str | os.PathLike[str], columns: Columns | None) -> list[st
     return [row[t].strip() for row in body]
 
 
+def csv_notes(path: str | os.PathLike[str], columns: Columns | None) -> tuple[str, ...]:
+    """What reading a CSV file of new rows did without an error, one line each: the empty
+    cells of numeric columns that took the training median, and the columns ignored
+    (neither a feature nor the study's target); ``()`` for a ``.npy`` file, or data
+    without named columns (there every column is a feature, and an empty cell an error)."""
+    if columns is None or Path(path).suffix.lower() == ".npy":
+        return ()
+    from nooverfit.data.columns import is_missing
+    from nooverfit.data.sources import read_table
+
+    header, body = read_table(Path(path))
+    notes = []
+    filled = {}
+    for c in columns.features:
+        if c.levels is None and (c.median is not None or c.fill is not None):
+            i = header.index(c.name)
+            filled[c.name] = sum(is_missing(row[i]) for row in body)
+    total = sum(filled.values())
+    if total:
+        counts = ", ".join(f"{name!r} {n}" for name, n in filled.items() if n)
+        cells = "cell" if total == 1 else "cells"
+        notes.append(f"{total} empty numeric {cells} took the training median ({counts})")
+    used = {c.name for c in columns.features} | {columns.target}
+    ignored = [h for h in header if h not in used]
+    if ignored:
+        names = ", ".join(repr(h) for h in ignored)
+        notes.append(
+            f"ignored {len(ignored)} column{'s' * (len(ignored) > 1)} the model does "
+            f"not use: {names}"
+        )
+    return tuple(notes)
+
+
 def _load_npy(path: Path) -> np.ndarray:
     try:
         return np.load(path, allow_pickle=False)

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from nooverfit.cli._app import app, console, guard
+from nooverfit.cli._app import app, console, errors, guard
 from nooverfit.errors import BadInput, check_new
 
 #: files of a study's folder that --out must not replace
@@ -54,6 +54,10 @@ def predict_command(
     _check_out(out, data=data, folder=folder, overwrite=overwrite)
     model = load_study_model(folder)
     labels, probs = model.scores(data, unknown=unknown)
+    from nooverfit.raw_input import csv_notes
+
+    for note in csv_notes(data, model.columns):  # on stderr: stdout may be the predictions
+        errors.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["prediction", *(f"p_{c}" for c in model.classes)])
