@@ -228,3 +228,26 @@ def test_predict_notes_filled_cells_and_ignored_columns_on_stderr(folder, tmp_pa
     out = result.stdout.splitlines()
     assert [line.split(",")[0] for line in out[1:]] == model.predict(filled).tolist()
     assert runner.invoke(app, ["predict", str(study), "--data", str(path)]).stderr == ""
+
+
+def test_new_rows_with_a_column_name_twice_are_read_by_position_or_refused(folder, tmp_path):
+    """Rows for a model of array data are read by position, whatever their names: a name
+    twice read the first column twice. Rows read by name refuse a study's column given
+    twice, which was read as the first of the two."""
+    from nooverfit.errors import BadInput
+    from nooverfit.raw_input import raw_features
+
+    flat = tmp_path / "flat.csv"
+    flat.write_text("x,x\n1,2\n3,4\n")
+    x = raw_features(flat, columns=None, raw_shape=(2,), kind="tabular")
+    np.testing.assert_array_equal(x, [[1, 2], [3, 4]])
+    study, path = folder
+    lines = path.read_text().splitlines()  # weight,colour,height,label
+    twice = tmp_path / "twice.csv"
+    twice.write_text("weight,colour,height,weight\n" + "\n".join(lines[1:4]) + "\n")
+    with pytest.raises(BadInput, match=r"two columns named 'weight' \(columns 1 and 4\)"):
+        load_study_model(study).predict(twice)
+    _one_line_error(
+        runner.invoke(app, ["predict", str(study), "--data", str(twice)]),
+        "two columns named 'weight'",
+    )

@@ -140,7 +140,7 @@ def _text(row: Mapping[str, Any], name: str, r: int) -> str:
 def _csv(
     path: Path, columns: Columns | None, raw_shape: Sequence[int], unknown: str
 ) -> np.ndarray:
-    from nooverfit.data.sources import check_rows, read_table
+    from nooverfit.data.sources import check_rows, check_unique, read_table
 
     header, body = read_table(path)
     _nonempty(len(body), f"CSV file {path}'s rows")
@@ -151,14 +151,17 @@ def _csv(
                 f"{math.prod(raw_shape)} numeric feature columns the study's data had"
             )
         columns = Columns(tuple(Column(h) for h in header), "")
-    missing = [c.name for c in columns.features if c.name not in header]
-    if missing:
-        raise BadInput(
-            f"CSV file {path} has no column {missing[0]!r}; expected the study's feature "
-            f"columns: {', '.join(c.name for c in columns.features)}"
-        )
+        at = list(range(len(header)))  # by position: a name may repeat
+    else:  # by name: a name twice would be read as the first of the two
+        check_unique(path, header, [c.name for c in columns.features] + [columns.target])
+        missing = [c.name for c in columns.features if c.name not in header]
+        if missing:
+            raise BadInput(
+                f"CSV file {path} has no column {missing[0]!r}; expected the study's feature "
+                f"columns: {', '.join(c.name for c in columns.features)}"
+            )
+        at = [header.index(c.name) for c in columns.features]
     check_rows(path, header, body)
-    at = [header.index(c.name) for c in columns.features]
     cells = [[row[i] for row in body] for i in at]
     return encode_rows(columns, cells, unknown=unknown, where=f" of {path}")
 
