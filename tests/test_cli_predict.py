@@ -93,6 +93,7 @@ def test_bad_input_is_one_line_and_loses_nothing(folder, tmp_path):
         (["--data", str(path), "--out", str(path)], ["is the --data file"]),
         (["--data", str(path), "--out", str(study / "results.json")], ["a file of the study"]),
         (["--data", str(tmp_path / "missing.csv")], ["does not exist"]),
+        (["--data", str(tmp_path)], ["is a folder; expected a CSV or .npy file"]),
         (["--data", str(path), "--unknown", "maybe"], ["unknown must be one of"]),
     ]
     for args, words in cases:

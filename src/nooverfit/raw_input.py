@@ -42,6 +42,8 @@ def raw_features(
     """
     if isinstance(rows, (str, os.PathLike)):
         path = Path(rows)
+        if path.is_dir():
+            raise BadInput(f"data file {path} is a folder; expected a CSV or .npy file")
         if not path.is_file():
             raise FileNotFoundError(f"data file {path} does not exist")
         if path.suffix.lower() == ".npy":
