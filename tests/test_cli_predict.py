@@ -89,11 +89,14 @@ def test_an_unseen_category_is_an_error_unless_ignored(folder, tmp_path):
 def test_bad_input_is_one_line_and_loses_nothing(folder, tmp_path):
     study, path = folder
     before = path.read_bytes()
+    text = tmp_path / "text.npy"
+    text.write_text("not an array")  # numpy's message: pickled data, load it unsafely
     cases = [
         (["--data", str(path), "--out", str(path)], ["is the --data file"]),
         (["--data", str(path), "--out", str(study / "results.json")], ["a file of the study"]),
         (["--data", str(tmp_path / "missing.csv")], ["does not exist"]),
         (["--data", str(tmp_path)], ["is a folder; expected a CSV or .npy file"]),
+        (["--data", str(text)], ["is not a .npy array (no NumPy header)"]),
         (["--data", str(path), "--unknown", "maybe"], ["unknown must be one of"]),
     ]
     for args, words in cases:
