@@ -1,0 +1,73 @@
+"""Issue 15, i75: a curve that set its last low some way back is no longer improving.
+
+The still-improving test asks the validation curve to be lowest at its end. It used to
+accept the smoothed curve's minimum there too; but the running median and mean pad the
+curve's edges with its last value, so any curve that fell and then flattened under noise
+reads lowest at its smoothed end. A real run of the i65 corpus (copied to ``tests/data``
+with its test curve, which ``diagnose`` never sees): an MLP on ``digits`` trained for 60
+epochs under a cosine schedule, written in the Hugging Face Trainer's
+``trainer_state.json`` format. Its validation loss fell 3 % over its last third, set its
+lowest value at evaluation 56 of 60 and then stood still to four digits as the rate went
+to zero; the test curve is flat at its end too. Main called it ``still_improving``
+("validation loss still falling steadily"); the position of the lowest value of the last
+third (:func:`~nooverfit._curves.recent_low`) says where the curve last improved.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from nooverfit import diagnose
+from nooverfit._curves import recent_low, smooth
+from nooverfit._still import NEAR_END
+from nooverfit.diagnosis import Verdict
+from nooverfit.history import History
+from nooverfit.logs import read_log
+
+DATA = Path(__file__).parent / "data"
+RUN = DATA / "plateau_cosine_digits_hf" / "trainer_state.json"
+
+
+def _val(h: History) -> np.ndarray:
+    x = np.asarray(h.column("val_loss"), dtype=float)
+    return x[np.isfinite(x)]
+
+
+def test_recent_low_is_the_lowest_of_the_last_third_by_hand():
+    # 9 points: the last third and one more is the last 4 (positions 5..8)
+    x = np.array([5.0, 0.5, 4.0, 3.0, 2.5, 2.0, 1.5, 1.6, 1.7])
+    assert recent_low(x) == 6  # the early 0.5 at position 1 lies outside the last third
+    assert recent_low(np.array([3.0, 2.0, 1.0])) == 2
+    assert recent_low(np.array([1.0, 1.0, 1.0, 1.0])) == 2  # first on ties, of [1, 1]
+
+
+def test_the_cosine_plateau_is_a_good_fit_not_still_improving():
+    h = read_log(RUN)
+    assert isinstance(h, History)
+    val = _val(h)
+    test = np.asarray(json.loads((RUN.parent / "test_curve.json").read_text())["test_loss"])
+    last = len(val) - 1
+    # the premise: the smoothed curve ends lowest (edge padding), the raw curve does not
+    assert int(np.argmin(smooth(val))) >= last * (1 - NEAR_END)
+    assert recent_low(val) == 55 < last * (1 - NEAR_END)
+    assert val[-1] > val[55] and np.ptp(val[-5:]) < 1e-3 * val[-1]  # stood still since
+    # the test curve, which diagnose never sees, changes by under 0.2 % over its last 8
+    assert np.ptp(test[-8:]) < 2e-3 * test[-1]
+    assert diagnose(h).verdict is Verdict.GOOD_FIT
+
+
+def test_a_short_curve_keeps_its_last_two_points_when_thinned():
+    """Fifteen evaluations (a run of 30 logged every second epoch): 5 % of the run is less
+    than one interval, so the lowest value one evaluation before the end still counts, as
+    it does at 30 evaluations (the thinning invariance of the still-improving test)."""
+    val = 0.5 + 2.0 * np.exp(-np.arange(30) / 10.0)
+    val[-1] = val[-3] + 1e-3  # the last evaluation ticks up, above the last two before it
+    epochs = list(range(30))
+    full = History.from_columns({"loss": list(val * 0.9), "val_loss": list(val)}, epoch=epochs)
+    half = History.from_columns(
+        {"loss": list(val[1::2] * 0.9), "val_loss": list(val[1::2])}, epoch=epochs[1::2]
+    )
+    assert recent_low(val[1::2]) == 13  # one before the last of 15
+    assert diagnose(full).verdict is Verdict.STILL_IMPROVING
+    assert diagnose(half).verdict is Verdict.STILL_IMPROVING
