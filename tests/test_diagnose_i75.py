@@ -71,3 +71,25 @@ def test_a_short_curve_keeps_its_last_two_points_when_thinned():
     assert recent_low(val[1::2]) == 13  # one before the last of 15
     assert diagnose(full).verdict is Verdict.STILL_IMPROVING
     assert diagnose(half).verdict is Verdict.STILL_IMPROVING
+
+
+def test_a_lucky_early_value_neither_blocks_still_improving_nor_is_quoted_as_the_end():
+    """A real Keras run of the rebuilt corpus (fresh8 10036: MAE, momentum SGD, 22 epochs):
+    its second evaluation was a lucky 0.424, the lowest of the run, then validation rose
+    and fell steadily over the last third to 0.429; the test curve, which ``diagnose``
+    never sees, falls over the last third as well (labelled still improving). The best
+    epoch stays epoch 1 (one definition), so the cause must not say the run "ended near
+    its lowest (epoch 1)": it names where the last third set its low."""
+    h = read_log(DATA / "early_low_still_falling_keras.csv")
+    assert isinstance(h, History)
+    val = _val(h)
+    side = json.loads((DATA / "early_low_still_falling_keras_test_curve.json").read_text())
+    test = np.asarray(side["test_loss"])
+    third = len(test) // 3
+    assert test[-1] < 0.95 * test[-third - 1]  # the test curve falls over the last third
+    assert int(np.argmin(val)) == 1 and recent_low(val) == len(val) - 2
+    d = diagnose(h)
+    assert d.verdict is Verdict.STILL_IMPROVING and d.best_epoch == h.epoch[1]
+    cause = next(c for c in d.causes if c.kind == "too_few_epochs")
+    assert f"(epoch {h.epoch[recent_low(val)]})" in cause.reason
+    assert f"epoch {d.best_epoch})" not in cause.reason

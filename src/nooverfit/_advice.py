@@ -95,17 +95,21 @@ def build(
         causes += underfitting_causes(ev, n)
     elif ev is not None and verdict is Verdict.STILL_IMPROVING:
         drop = 100 * ev.tail_drop
+        # where the last third set its low (an early lucky value may hold the best epoch)
+        recent = ev.epochs[int(ev.extra.get("recent_low", len(ev.epochs) - 1))]
+        if best is None or best == ev.epochs[-1]:
+            where = "and was lowest at its end."
+        elif recent == ev.epochs[-1]:
+            where = "and ended at the lowest value of that stretch."
+        else:
+            where = f"and ended near the lowest value of that stretch (epoch {recent})."
         causes.append(
             (
                 1.0,
                 Cause(
                     "too_few_epochs",
                     f"The validation loss still fell {drop:.1f}% over the last third of the run "
-                    + (
-                        "and was lowest at its end."
-                        if best is None or best == ev.epochs[-1]
-                        else f"and ended near its lowest (epoch {best})."
-                    ),
+                    + where,
                 ),
                 [
                     Remedy(
