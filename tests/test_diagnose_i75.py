@@ -93,3 +93,23 @@ def test_a_lucky_early_value_neither_blocks_still_improving_nor_is_quoted_as_the
     cause = next(c for c in d.causes if c.kind == "too_few_epochs")
     assert f"(epoch {h.epoch[recent_low(val)]})" in cause.reason
     assert f"epoch {d.best_epoch})" not in cause.reason
+
+
+def test_an_underfit_read_on_its_accuracy_quotes_the_accuracy_not_the_loss():
+    """A real Keras run of the rebuilt corpus (design 0038: two hidden units, L2 1.0, four
+    blobs, 30 epochs; labelled underfitting, its test curve flat). Keras logs the L2 term
+    in the loss, which fell 68 % as the weights shrank, while the training accuracy never
+    passed 0.75: the verdict read the accuracy. The cause said "the training loss fell
+    only 68 %", a number that reads as progress; it now quotes the accuracy."""
+    h = read_log(DATA / "penalty_underfit_blobs_keras.csv")
+    assert isinstance(h, History)
+    acc = np.asarray(h.column("accuracy"), dtype=float)
+    loss = np.asarray(h.column("loss"), dtype=float)
+    assert acc.max() < 0.75 and loss[-1] < 0.5 * loss[0]  # the premise
+    d = diagnose(h)
+    assert d.verdict is Verdict.UNDERFITTING
+    cause = next(c for c in d.causes if c.kind == "too_little_capacity")
+    assert f"never got above {acc.max():.2f}" in cause.reason
+    assert "loss fell only" not in cause.reason
+    more = next(r for r in d.remedies if r.kind == "more_capacity")
+    assert f"reached only {acc.max():.2f}" in more.reason
