@@ -113,3 +113,17 @@ def test_an_underfit_read_on_its_accuracy_quotes_the_accuracy_not_the_loss():
     assert "loss fell only" not in cause.reason
     more = next(r for r in d.remedies if r.kind == "more_capacity")
     assert f"reached only {acc.max():.2f}" in more.reason
+
+
+def test_a_run_validated_every_second_epoch_counts_its_epochs_not_its_rows():
+    """Fifteen rows at epochs 1, 3, ..., 29 (0-based, as Keras counts): the run trained 30
+    epochs, so the text says "after 30 epochs" (it said 15, the rows) and the remedy asks
+    for max(2 * 30, 30 + 20) = 60."""
+    epochs = list(range(1, 30, 2))
+    val = 0.5 + 2.0 * np.exp(-np.asarray(epochs) / 20.0)
+    h = History.from_columns({"loss": list(0.9 * val), "val_loss": list(val)}, epoch=epochs)
+    d = diagnose(h)
+    assert d.verdict is Verdict.STILL_IMPROVING
+    assert "after 30 epochs" in d.explanation
+    longer = next(r for r in d.remedies if r.kind == "train_longer")
+    assert longer.setting == "--epochs 60"

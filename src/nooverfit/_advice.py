@@ -44,6 +44,8 @@ def build(
         if verdict is Verdict.DIVERGING:
             gl = _raw_gl(history, monitor)
     n = len(history)
+    run = _run_length(history)
+    epochs = run[0] if run[1] == "epochs" else n  # what --epochs would count
     if verdict is Verdict.DIVERGING:
         causes.append(
             (
@@ -92,7 +94,7 @@ def build(
             ev, onset, best if best is not None else onset, lowest_words(monitor)
         )
     elif ev is not None and verdict is Verdict.UNDERFITTING:
-        causes += underfitting_causes(ev, n)
+        causes += underfitting_causes(ev, epochs)
     elif ev is not None and verdict is Verdict.STILL_IMPROVING:
         drop = 100 * ev.tail_drop
         # where the last third set its low (an early lucky value may hold the best epoch)
@@ -116,8 +118,8 @@ def build(
                         "train_longer",
                         f"The validation loss was still falling ({drop:.1f}% over the last third) "
                         "when the run ended.",
-                        f"--epochs {max(2 * n, n + 20)}",
-                        f"RunConfig(epochs={max(2 * n, n + 20)})",
+                        f"--epochs {max(2 * epochs, epochs + 20)}",
+                        f"RunConfig(epochs={max(2 * epochs, epochs + 20)})",
                     ),
                     Remedy(
                         "higher_lr",
@@ -153,6 +155,7 @@ def build(
             missing,
             n,
             ev is not None and ev.early_stopped,
+            run=run,
             trained=_has_training_curve(history, ev),
             ended_at=_metric_ends(history, monitor, best),
         ),
@@ -160,6 +163,17 @@ def build(
         epochs=n,
         monitor=monitor,
     )
+
+
+def _run_length(history: History) -> tuple[int, str]:
+    """How long the run was, as its log counts it: the last epoch + 1 (epochs are 0-based;
+    a log validated every few epochs has fewer rows than the run had epochs), or the last
+    step where the log reader showed steps as epochs (``History.notes``)."""
+    if not len(history):
+        return 0, "epochs"
+    if any("steps are shown" in note for note in history.notes):
+        return int(history.epoch[-1]), "steps"
+    return int(history.epoch[-1]) + 1, "epochs"
 
 
 def _best_and_gl(history: History, monitor: str, ev: Evidence) -> tuple[int, float]:
@@ -231,6 +245,7 @@ def _explain(
     n: int,
     stopped: bool = False,
     *,
+    run: tuple[int, str] = (0, "epochs"),
     trained: bool = True,
     ended_at: tuple[float, float] = (math.nan, math.nan),
 ) -> str:
@@ -298,7 +313,7 @@ def _explain(
         )
     if verdict is Verdict.STILL_IMPROVING:
         return (
-            f"Training stopped too early: after {n} epochs the validation loss is still "
+            f"Training stopped too early: after {run[0]} {run[1]} the validation loss is still "
             "falling steadily. Train longer; the verdict will be clearer once the curve "
             "flattens."
         )
