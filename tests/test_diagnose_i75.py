@@ -127,3 +127,17 @@ def test_a_run_validated_every_second_epoch_counts_its_epochs_not_its_rows():
     assert "after 30 epochs" in d.explanation
     longer = next(r for r in d.remedies if r.kind == "train_longer")
     assert longer.setting == "--epochs 60"
+
+
+def test_a_recovered_blow_up_is_not_said_to_have_stopped_going_down():
+    """Validation started 200x above where it ended and fell most of that in its first
+    evaluations (the first steps blew the weights up): a diverging verdict whose reason
+    says the loss fell must not add "the loss is not going down"."""
+    epochs = list(range(16))
+    val = [200.0, 20.0, 3.0] + [1.0 + 0.01 * (i % 2) for i in range(13)]
+    h = History.from_columns({"loss": [0.9 * v for v in val], "val_loss": val}, epoch=epochs)
+    d = diagnose(h)
+    assert d.verdict is Verdict.DIVERGING
+    assert "started 199x above where it ended" in d.explanation  # 200 / (1 + 0.01 / 2)
+    assert "not going down" not in d.explanation
+    assert "optimization failed" in d.explanation

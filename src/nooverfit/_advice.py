@@ -263,7 +263,9 @@ def _explain(
     if verdict is Verdict.DIVERGING:
         kept = "" if best is None else f" (validation was best at epoch {best})"
         return (
-            f"Training diverged: {reason}. The loss is not going down, so the last weights "
+            # (not "the loss is not going down": a run that blew up and fell back from it,
+            # or swings, may have gone down somewhere; what failed is the optimization)
+            f"Training diverged: {reason}. The optimization failed, so the last weights "
             f"are not usable{kept}; lower the learning rate before anything else."
         )
     if verdict is Verdict.INSUFFICIENT_EVIDENCE:
