@@ -14,6 +14,7 @@ import numpy as np
 
 from nooverfit._metrics import decision_curves
 from nooverfit._overfit_advice import lowest_words, overfitting_causes
+from nooverfit._still import STILL
 from nooverfit._underfit_advice import underfitting_causes
 from nooverfit.diagnosis import Cause, Diagnosis, Evidence, Gap, Remedy, Verdict
 from nooverfit.history import ONSET_WIDTH, History, best_index
@@ -111,7 +112,12 @@ def build(
                 Cause(
                     "too_few_epochs",
                     f"The validation loss still fell {drop:.1f}% over the last third of the run "
-                    + where,
+                    + where
+                    if ev.tail_drop > STILL
+                    # (under STILL: a short run near chance, read by _still.falling_steadily)
+                    else f"The validation loss fell at every evaluation of the run's later "
+                    f"half ({drop:.1f}% over its last third) while the validation accuracy "
+                    "rose to its highest there.",
                 ),
                 [
                     Remedy(
