@@ -127,6 +127,12 @@ def test_a_run_validated_every_second_epoch_counts_its_epochs_not_its_rows():
     assert "after 30 epochs" in d.explanation
     longer = next(r for r in d.remedies if r.kind == "train_longer")
     assert longer.setting == "--epochs 60"
+    # steps shown as epochs (a SummaryWriter log without an epoch scalar): name the step
+    steps = [10 * e for e in epochs]
+    note = ("no epoch scalar in the log: the logged steps are shown as epochs",)
+    columns = {"loss": list(0.9 * val), "val_loss": list(val)}
+    d = diagnose(History.from_columns(columns, epoch=steps, notes=note))
+    assert d.verdict is Verdict.STILL_IMPROVING and "after step 290 " in d.explanation
 
 
 def test_a_recovered_blow_up_is_not_said_to_have_stopped_going_down():

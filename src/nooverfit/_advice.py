@@ -46,7 +46,7 @@ def build(
             gl = _raw_gl(history, monitor)
     n = len(history)
     run = _run_length(history)
-    epochs = run[0] if run[1] == "epochs" else n  # what --epochs would count
+    epochs = run[0] if run[1].endswith("epochs") else n  # what --epochs would count
     if verdict is Verdict.DIVERGING:
         causes.append(
             (
@@ -172,14 +172,16 @@ def build(
 
 
 def _run_length(history: History) -> tuple[int, str]:
-    """How long the run was, as its log counts it: the last epoch + 1 (epochs are 0-based;
-    a log validated every few epochs has fewer rows than the run had epochs), or the last
-    step where the log reader showed steps as epochs (``History.notes``)."""
+    """How long the run was, as its log counts it, and how to say it: the last epoch + 1
+    (epochs are 0-based; a log validated every few epochs has fewer rows than the run had
+    epochs), or the last step where the log reader showed steps as epochs
+    (``History.notes``)."""
     if not len(history):
-        return 0, "epochs"
+        return 0, "0 epochs"
     if any("steps are shown" in note for note in history.notes):
-        return int(history.epoch[-1]), "steps"
-    return int(history.epoch[-1]) + 1, "epochs"
+        # (whether the writer counted steps from 0 or 1 is not in the log: name the step)
+        return int(history.epoch[-1]), f"step {history.epoch[-1]}"
+    return int(history.epoch[-1]) + 1, f"{history.epoch[-1] + 1} epochs"
 
 
 def _best_and_gl(history: History, monitor: str, ev: Evidence) -> tuple[int, float]:
@@ -251,7 +253,7 @@ def _explain(
     n: int,
     stopped: bool = False,
     *,
-    run: tuple[int, str] = (0, "epochs"),
+    run: tuple[int, str] = (0, "0 epochs"),
     trained: bool = True,
     ended_at: tuple[float, float] = (math.nan, math.nan),
 ) -> str:
@@ -321,7 +323,7 @@ def _explain(
         )
     if verdict is Verdict.STILL_IMPROVING:
         return (
-            f"Training stopped too early: after {run[0]} {run[1]} the validation loss is still "
+            f"Training stopped too early: after {run[1]} the validation loss is still "
             "falling steadily. Train longer; the verdict will be clearer once the curve "
             "flattens."
         )
