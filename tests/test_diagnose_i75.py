@@ -124,7 +124,7 @@ def test_a_run_validated_every_second_epoch_counts_its_epochs_not_its_rows():
     h = History.from_columns({"loss": list(0.9 * val), "val_loss": list(val)}, epoch=epochs)
     d = diagnose(h)
     assert d.verdict is Verdict.STILL_IMPROVING
-    assert "after 30 epochs" in d.explanation
+    assert "after 30 epochs" in d.explanation and d.epochs == 30  # the CLI's "epochs" row
     longer = next(r for r in d.remedies if r.kind == "train_longer")
     assert longer.setting == "--epochs 60"
     # steps shown as epochs (a SummaryWriter log without an epoch scalar): name the step

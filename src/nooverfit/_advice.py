@@ -166,7 +166,7 @@ def build(
             ended_at=_metric_ends(history, monitor, best),
         ),
         missing=missing,
-        epochs=n,
+        epochs=epochs,
         monitor=monitor,
     )
 
