@@ -42,9 +42,12 @@ def overfitting_causes(ev: Evidence, onset: int, best: int, lowest: str) -> list
                         f"average turned worse at epoch {onset}"
                     )
                     + (
-                        f", and ended {rise:.0f}% above its smoothed minimum at epoch {last}."
+                        # (the epoch quoted is the last one: the minimum's is given above)
+                        f", and at the last epoch ({last}) its smoothed curve ended "
+                        f"{rise:.0f}% above its lowest."
                         if lowest == lowest_words("loss")
-                        else f", and it ended worse than its smoothed best at epoch {last}."
+                        else f", and at the last epoch ({last}) its smoothed curve ended "
+                        "worse than its best."
                     ),
                 ),
                 [
