@@ -45,7 +45,10 @@ def overfitting_causes(
                         f"average turned worse at epoch {onset}"
                     )
                     + (
-                        f", and ended {gl:.0f}% above that lowest value at epoch {last}."
+                        # Prechelt's GL over raw values, as the table and the explanation
+                        # (the epoch quoted is the last one: the minimum's is given above)
+                        f", and at the last epoch ({last}) the validation loss was {gl:.0f}% "
+                        "above that lowest value."
                         if math.isfinite(gl) and gl >= 1
                         else "."
                     ),
