@@ -110,13 +110,14 @@ def csv_notes(path: str | os.PathLike[str], columns: Columns | None) -> tuple[st
 
 
 def _load_npy(path: Path) -> np.ndarray:
-    with path.open("rb") as f:  # numpy calls any other file "pickled data", to load unsafely
-        if f.read(6) != b"\x93NUMPY":
-            raise BadInput(f"{path} is not a .npy array (no NumPy header); expected numpy.save's")
     try:
-        return np.load(path, allow_pickle=False)
+        with path.open("rb") as f:  # numpy calls any other file "pickled data", to unpickle
+            numpy = f.read(6) == b"\x93NUMPY"
+        if numpy:
+            return np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as err:
         raise BadInput(f"{path} is not a readable .npy array ({err})") from None
+    raise BadInput(f"{path} is not a .npy array (no NumPy header); expected numpy.save's")
 
 
 def _nonempty(count: int, what: str) -> None:
