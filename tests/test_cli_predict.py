@@ -83,7 +83,12 @@ def test_an_unseen_category_is_an_error_unless_ignored(folder, tmp_path):
     _one_line_error(result, "'colour'", "'purple' (row 2)", "never saw")
     args = ["predict", str(study), "--data", str(new), "--unknown", "ignore"]
     ignored = runner.invoke(app, args)
-    assert ignored.exit_code == 0 and len(ignored.output.splitlines()) == 5
+    assert ignored.exit_code == 0 and len(ignored.stdout.splitlines()) == 5
+    # ignored, but not silently: one note on stderr
+    assert ignored.stderr == (
+        "note: 1 cell held a category never seen in training, encoded as all zeros "
+        "('colour' 1)\n"
+    )
 
 
 def test_bad_input_is_one_line_and_loses_nothing(folder, tmp_path):

@@ -78,9 +78,11 @@ def csv_labels(path: str | os.PathLike[str], columns: Columns | None) -> list[st
 
 def csv_notes(path: str | os.PathLike[str], columns: Columns | None) -> tuple[str, ...]:
     """What reading a CSV file of new rows did without an error, one line each: the empty
-    cells of numeric columns that took the training median, and the columns ignored
-    (neither a feature nor the study's target); ``()`` for a ``.npy`` file, or data
-    without named columns (there every column is a feature, and an empty cell an error)."""
+    cells of numeric columns that took the training median, the categories a text column
+    never had in training (encoded as zeros with ``unknown="ignore"``; an error
+    otherwise, so never noted), and the columns ignored (neither a feature nor the
+    study's target); ``()`` for a ``.npy`` file, or data without named columns (there
+    every column is a feature, and an empty cell an error)."""
     if columns is None or Path(path).suffix.lower() == ".npy":
         return ()
     from nooverfit.data.columns import is_missing
@@ -98,6 +100,19 @@ def csv_notes(path: str | os.PathLike[str], columns: Columns | None) -> tuple[st
         counts = ", ".join(f"{name!r} {n}" for name, n in filled.items() if n)
         cells = "cell" if total == 1 else "cells"
         notes.append(f"{total} empty numeric {cells} took the training median ({counts})")
+    unseen = {}
+    for c in columns.features:
+        if c.levels is not None:
+            i, known = header.index(c.name), set(c.levels)
+            unseen[c.name] = sum(row[i].strip() not in known for row in body)
+    total = sum(unseen.values())
+    if total:
+        counts = ", ".join(f"{name!r} {n}" for name, n in unseen.items() if n)
+        cells = "cell" if total == 1 else "cells"
+        notes.append(
+            f"{total} {cells} held a category never seen in training, encoded as all zeros "
+            f"({counts})"
+        )
     used = {c.name for c in columns.features} | {columns.target}
     ignored = [h for h in header if h not in used]
     if ignored:

@@ -45,8 +45,9 @@ def predict_command(
 ) -> None:
     """Predict with the recommended model of a study on raw data, encoded as the study
     encoded its training data; writes one row per input row: the predicted class and the
-    probability of each class. An empty numeric cell takes the training median and a
-    column the model does not use is ignored, each said in a note on stderr. An existing
+    probability of each class. An empty numeric cell takes the training median, an unseen
+    category with --unknown ignore is all zeros, and a column the model does not use is
+    ignored: each is said in a note on stderr. An existing
     --out is refused unless --overwrite (never the --data file or the study's own files)."""
     from nooverfit.saved_model import load_study_model
 
