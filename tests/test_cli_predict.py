@@ -86,8 +86,7 @@ def test_an_unseen_category_is_an_error_unless_ignored(folder, tmp_path):
     assert ignored.exit_code == 0 and len(ignored.stdout.splitlines()) == 5
     # ignored, but not silently: one note on stderr
     assert ignored.stderr == (
-        "note: 1 cell held a category never seen in training, encoded as all zeros "
-        "('colour' 1)\n"
+        "note: 1 cell held a category never seen in training, encoded as all zeros ('colour' 1)\n"
     )
 
 
