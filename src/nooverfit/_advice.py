@@ -92,7 +92,7 @@ def build(
     elif ev is not None and verdict is Verdict.OVERFITTING:
         onset = ev.epochs[ev.onset]
         causes += overfitting_causes(
-            ev, onset, best if best is not None else onset, lowest_words(monitor)
+            ev, onset, best if best is not None else onset, lowest_words(monitor), gl=gl
         )
     elif ev is not None and verdict is Verdict.UNDERFITTING:
         causes += underfitting_causes(ev, epochs)
