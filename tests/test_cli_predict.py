@@ -83,16 +83,24 @@ def test_an_unseen_category_is_an_error_unless_ignored(folder, tmp_path):
     _one_line_error(result, "'colour'", "'purple' (row 2)", "never saw")
     args = ["predict", str(study), "--data", str(new), "--unknown", "ignore"]
     ignored = runner.invoke(app, args)
-    assert ignored.exit_code == 0 and len(ignored.output.splitlines()) == 5
+    assert ignored.exit_code == 0 and len(ignored.stdout.splitlines()) == 5
+    # ignored, but not silently: one note on stderr
+    assert ignored.stderr == (
+        "note: 1 cell held a category never seen in training, encoded as all zeros ('colour' 1)\n"
+    )
 
 
 def test_bad_input_is_one_line_and_loses_nothing(folder, tmp_path):
     study, path = folder
     before = path.read_bytes()
+    text = tmp_path / "text.npy"
+    text.write_text("not an array")  # numpy's message: pickled data, load it unsafely
     cases = [
         (["--data", str(path), "--out", str(path)], ["is the --data file"]),
         (["--data", str(path), "--out", str(study / "results.json")], ["a file of the study"]),
         (["--data", str(tmp_path / "missing.csv")], ["does not exist"]),
+        (["--data", str(tmp_path)], ["is a folder; expected a CSV or .npy file"]),
+        (["--data", str(text)], ["is not a .npy array (no NumPy header)"]),
         (["--data", str(path), "--unknown", "maybe"], ["unknown must be one of"]),
     ]
     for args, words in cases:
@@ -197,3 +205,57 @@ def test_a_shape_error_names_each_accepted_form_once():
     assert "or (N, 2)" not in str(flat.value)
     with pytest.raises(ValueError, match=r"expected \(N, 1, 8, 8\) or \(N, 64\), as"):
         raw_features(np.zeros((3, 5)), columns=None, raw_shape=(1, 8, 8), kind="image")
+
+
+def test_predict_notes_filled_cells_and_ignored_columns_on_stderr(folder, tmp_path):
+    """An empty numeric cell takes the training median and a column the model does not
+    use is ignored, as before, but no longer silently: a note each, on stderr (stdout
+    stays the predictions' CSV)."""
+    study, path = folder
+    lines = path.read_text().splitlines()  # weight,colour,height,label
+    rows = [line.split(",") for line in lines[1:6]]
+    rows[0][0] = ""  # weight
+    rows[1][2] = rows[3][2] = " "  # height
+    new = tmp_path / "new.csv"
+    new.write_text(
+        "id,weight,colour,height,label,note\n"
+        + "".join(f"{i},{','.join(r)},x\n" for i, r in enumerate(rows))
+    )
+    result = runner.invoke(app, ["predict", str(study), "--data", str(new)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        "note: 3 empty numeric cells took the training median ('weight' 1, 'height' 2)",
+        "note: ignored 2 columns the model does not use: 'id', 'note'",
+    ]
+    model = load_study_model(study)
+    medians = {c.name: c.median for c in model.columns.features}
+    assert medians["weight"] is not None and medians["height"] is not None
+    filled = [dict(zip(["weight", "colour", "height"], r[:3], strict=True)) for r in rows]
+    for row in filled:  # the same rows with the medians written in: the same predictions
+        row.update({k: str(medians[k]) for k in ("weight", "height") if not row[k].strip()})
+    out = result.stdout.splitlines()
+    assert [line.split(",")[0] for line in out[1:]] == model.predict(filled).tolist()
+    assert runner.invoke(app, ["predict", str(study), "--data", str(path)]).stderr == ""
+
+
+def test_new_rows_with_a_column_name_twice_are_read_by_position_or_refused(folder, tmp_path):
+    """Rows for a model of array data are read by position, whatever their names: a name
+    twice read the first column twice. Rows read by name refuse a study's column given
+    twice, which was read as the first of the two."""
+    from nooverfit.errors import BadInput
+    from nooverfit.raw_input import raw_features
+
+    flat = tmp_path / "flat.csv"
+    flat.write_text("x,x\n1,2\n3,4\n")
+    x = raw_features(flat, columns=None, raw_shape=(2,), kind="tabular")
+    np.testing.assert_array_equal(x, [[1, 2], [3, 4]])
+    study, path = folder
+    lines = path.read_text().splitlines()  # weight,colour,height,label
+    twice = tmp_path / "twice.csv"
+    twice.write_text("weight,colour,height,weight\n" + "\n".join(lines[1:4]) + "\n")
+    with pytest.raises(BadInput, match=r"two columns named 'weight' \(columns 1 and 4\)"):
+        load_study_model(study).predict(twice)
+    _one_line_error(
+        runner.invoke(app, ["predict", str(study), "--data", str(twice)]),
+        "two columns named 'weight'",
+    )

@@ -237,3 +237,34 @@ def test_watch_adds_no_note_when_the_final_diagnosis_dates_overfitting_as_the_wa
         "the warning at epoch 12 (onset 9, best epoch 6, from the epochs then) was "
         "provisional: with all 30 epochs overfitting starts at epoch 8 and the best epoch is 6",
     )
+
+
+def test_watch_end_reconciles_the_stop_with_a_later_best_epoch(tmp_path):
+    """gl:5 fires at epoch 3 (0.7 is 16.7 % above the best so far, 0.6 at epoch 2) and
+    names epoch 2's weights; the run went on and reached 0.4 at epoch 5, the final best
+    epoch. The end must say which weights are meant, not leave 2 and 5 side by side."""
+    val = [1.0, 0.8, 0.6, 0.7, 0.5, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7]
+    log = tmp_path / "training.csv"
+    rows = "".join(f"{e},{0.9 / (e + 1):.4f},{v}\n" for e, v in enumerate(val))
+    log.write_text("epoch,loss,val_loss\n" + rows)
+    result = runner.invoke(app, ["watch", str(log), "--idle", "0.3", "--interval", "0.02"])
+    assert result.exit_code == 0, result.output
+    out = _one_line(result.output)
+    assert "STOP: gl:5 fired at epoch 3 (generalization_loss); keep the weights of epoch 2" in out
+    assert best_index(val) == 5
+    assert (
+        "note: the STOP at epoch 3 named the weights of epoch 2 (val_loss 0.6, the lowest up "
+        "to the stop); training went on, and over all 12 epochs the best epoch is 5 (val_loss "
+        "0.4): keep epoch 5's weights if they were saved, else epoch 2's" in out
+    )
+
+
+def test_watch_end_adds_no_stop_note_when_the_stop_named_the_final_best_epoch(tmp_path):
+    val = [1.0, 0.8, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9]  # gl:5 fires at 3; 2 stays the best
+    log = tmp_path / "training.csv"
+    rows = "".join(f"{e},{0.9 / (e + 1):.4f},{v}\n" for e, v in enumerate(val))
+    log.write_text("epoch,loss,val_loss\n" + rows)
+    result = runner.invoke(app, ["watch", str(log), "--idle", "0.3", "--interval", "0.02"])
+    assert result.exit_code == 0, result.output
+    assert "keep the weights of epoch 2" in result.output
+    assert "the STOP at epoch" not in result.output

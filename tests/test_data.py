@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -14,6 +16,7 @@ from nooverfit.data import (
     prepare,
     register_dataset,
 )
+from nooverfit.errors import BadInput
 
 
 def test_load_dataset_digits_shape_scale_and_labels():
@@ -108,6 +111,20 @@ def test_load_csv_malformed_files(tmp_path, text, message):
     path = _write(tmp_path / "t.csv", text)
     with pytest.raises(ValueError, match=message):
         load_dataset(f"csv:{path}", target="b")
+
+
+@pytest.mark.parametrize(
+    ("header", "twice"),
+    [("a,a,label", "'a' (columns 1 and 2)"), ("label,x,label", "'label' (columns 1 and 3)")],
+)
+def test_load_csv_refuses_a_column_name_given_twice(tmp_path, header, twice):
+    """A name twice was read by position for training but by name (the first of the two)
+    for predicting: the second column's values silently became the first's. A second
+    ``label`` column was a feature holding the label."""
+    rows = "".join(f"{i % 2},{i},{i % 2}\n" for i in range(12))
+    path = _write(tmp_path / "t.csv", f"{header}\n{rows}")
+    with pytest.raises(BadInput, match=re.escape(f"has two columns named {twice}; expected")):
+        load_dataset(f"csv:{path}", target="label")
 
 
 def test_load_csv_without_path():

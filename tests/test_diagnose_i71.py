@@ -83,7 +83,7 @@ def test_the_early_stopping_cause_names_best_and_trend_apart():
     cause = next(c for c in d.causes if c.kind == "too_many_epochs")
     assert cause.reason.startswith(
         f"The validation loss was lowest at epoch {best}, its moving average turned worse at "
-        f"epoch {trend}, and ended "
+        f"epoch {trend}, and at the last epoch ({history.epoch[-1]}) the validation loss was "
     )
     stop = next(r for r in d.remedies if r.kind == "early_stopping")
     assert stop.setting.startswith(f"--epochs {best + 1} ")  # the weights of the best epoch

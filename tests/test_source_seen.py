@@ -242,7 +242,7 @@ def test_a_study_reads_its_source_record_once_and_reports_a_pretext_warning(
             source=str(path),
             engine="sequential",
         )
-    assert reads == [str(path)]
+    assert [getattr(r, "spec", r) for r in reads] == [str(path)]  # the file, as read once
     note = result.extras["source_check"]
     assert "without labels (pretext)" in note and "of seed 0's split" in note
     assert [r.getMessage() for r in caplog.records].count(note) == 1
@@ -278,3 +278,71 @@ def test_a_study_refuses_a_state_dict_source_that_does_not_fit_before_any_run(tm
     (line,) = result.output.strip().splitlines()  # no 'cannot be checked' warning first
     assert line.startswith("error: ") and "does not fit the --model/--width/--depth" in line
     assert not out.exists()  # refused before the first run (it was after the remedies)
+
+
+def _counting_loads(monkeypatch, path):
+    """Count ``torch.load`` calls on ``path`` (every read of a checkpoint goes through it)."""
+    reads = []
+    real = torch.load
+
+    def load(f, *args, **kwargs):
+        if str(f) == str(path):
+            reads.append(f)
+        return real(f, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "load", load)
+    return reads
+
+
+def test_a_study_reads_its_source_file_once_for_every_step(tmp_path, monkeypatch):
+    """The source file was loaded by the options check, the fit check, the leak check and
+    once per seed's transfer stage (5 loads over 2 seeds), and again to rebuild a tested
+    transfer network and record its card. Now the options check (every command's check
+    that the file loads) and one read the study hands along: 2."""
+    from conftest import TINY
+    from nooverfit.studies import study
+
+    path = tmp_path / "src.pt"
+    _source(Seen.of(np.zeros((1, 1, 8, 8), np.float32), labelled=True)).save(path)
+    reads = _counting_loads(monkeypatch, path)
+    result = study(
+        "digits",
+        model="cnn",
+        width=4,
+        depth=1,
+        train_per_class=5,
+        budget=TINY,
+        seeds=2,
+        source=str(path),
+        engine="sequential",
+    )
+    assert any(r.config.label.startswith("transfer:") for r in result.runs.values())
+    assert len(reads) == 2
+    assert result.settings.source == str(path)  # named by its path, as before
+
+
+@pytest.mark.parametrize("kind", ["source", "state_dict"])
+def test_a_source_file_read_once_loads_records_and_checks_as_its_path(tmp_path, kind):
+    from nooverfit.transfer.architecture import record
+    from nooverfit.transfer.backbones import load_pretrained
+    from nooverfit.transfer.seen import SourceFile, seen_of
+
+    config = RunConfig(model="cnn", width=4, depth=1)
+    if kind == "source":
+        path = tmp_path / "src.pt"
+        _source(Seen.of(np.zeros((2, 1, 8, 8), np.float32), labelled=False)).save(path)
+    else:
+        path = _state_dict_file(tmp_path)
+    file = SourceFile.read(path)
+    by_path = load_pretrained(str(path), config=config, in_shape=(1, 8, 8))
+    by_file = load_pretrained(file, config=config, in_shape=(1, 8, 8))
+    assert (by_file.name, by_file.in_shape) == (by_path.name, by_path.in_shape)
+    for (k, a), (j, b) in zip(
+        by_path.model.state_dict().items(), by_file.model.state_dict().items(), strict=True
+    ):
+        assert k == j and torch.equal(a, b)
+    assert record(file, config, (1, 8, 8)) == record(str(path), config, (1, 8, 8))
+    found, again = seen_of(file), seen_of(str(path))
+    assert (found is None) == (again is None)
+    if found is not None and again is not None:
+        assert found[0] == again[0] and found[1].rows.tolist() == again[1].rows.tolist()

@@ -72,3 +72,55 @@ def test_cli_train_split_by_group_records_a_whole_group_split(tmp_path):
     bad = runner.invoke(app, ["train", "--data", "digits", "--split-by-group", *again])
     assert bad.exit_code == 2 and "has no groups to keep whole" in bad.output
     assert "Traceback" not in bad.output
+
+
+def _three_patients(path):
+    """A CSV of 3 patients with 20 rows each, both labels in each patient's rows."""
+    rng = np.random.default_rng(0)
+    lines = ["patient,a,b,label"]
+    for i in range(60):
+        a, b = rng.normal(size=2)
+        lines.append(f"p{i % 3},{a:.3f},{b:.3f},{'yes' if (i // 3) % 2 else 'no'}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_few_groups_names_each_splits_groups_and_what_is_expected():
+    from nooverfit.data.group_split import POOL, TEST, VAL, few_groups
+
+    groups = np.array(["a", "b", "c", "a", "b", "c"])
+    where = np.array([POOL, VAL, TEST, POOL, VAL, TEST])
+    assert few_groups(where, groups) == (
+        "the split that keeps groups whole puts 1 group(s) in training, 1 in validation and "
+        "1 in test (3 in all): scores on so few groups speak for those groups, not new ones; "
+        "expected at least 3 in each (add recordings, speakers or patients, or split by sample)"
+    )
+    nine = np.array([f"g{i}" for i in range(9)])
+    assert few_groups(np.repeat([POOL, VAL, TEST], 3), nine) == ""
+
+
+def test_split_by_group_with_three_groups_warns_once_and_thirty_do_not(tmp_path, caplog):
+    """3 patients: training, validation and test hold one patient each; the run goes on
+    (no split is empty) with one warning, also over three seeds' splits."""
+    from nooverfit.data.group_split import warn_once
+
+    warn_once.cache_clear()
+    few = load_dataset(
+        f"csv:{_three_patients(tmp_path / 'p.csv')}",
+        target="label",
+        group="patient",
+        split_by_group=True,
+    )
+    with caplog.at_level("WARNING", logger="nooverfit"):
+        splits = [split_dataset(few, seed=s) for s in (0, 1, 2)]
+    assert all(len(set(few.groups[s.val])) == 1 for s in splits)
+    warned = [r.getMessage() for r in caplog.records if "keeps groups whole" in r.getMessage()]
+    assert (
+        len(warned) == 1 and "1 group(s) in training, 1 in validation and 1 in test" in warned[0]
+    )
+    caplog.clear()
+    path = _patients(tmp_path / "thirty.csv")
+    many = load_dataset(f"csv:{path}", target="label", group="patient", split_by_group=True)
+    with caplog.at_level("WARNING", logger="nooverfit"):
+        split_dataset(many, seed=0)  # 18, 4 and 8 patients
+    assert not [r for r in caplog.records if "keeps groups whole" in r.getMessage()]

@@ -18,10 +18,12 @@ KW = {"train_per_class": 5, "width": 8, "seeds": 2, "epochs": 2, "budget": "quic
 ARGS = ["study", "--train-per-class", "5", "--width", "8", "--seeds", "2", "--epochs", "2"]
 
 
-def _message(out, mine):
+def _message(out, mine, named=""):
+    """The refusal: the folder named as the Python argument (``out='PATH'``), or as the
+    command line's ``--out PATH``."""
     return (
-        f"--out {out} holds {mine}, which no nooverfit study wrote and the study would "
-        "replace or remove; expected a new folder or a study's"
+        f"{named or f'out={str(out)!r}'} holds {mine}, which no nooverfit study wrote and "
+        "the study would replace or remove; expected a new folder or a study's"
     )
 
 
@@ -51,7 +53,9 @@ def test_write_study_refuses_it_and_the_cli_says_the_same(tmp_path):
     assert (out / "plots" / "loss.png").read_text() == "the user's own file"
     assert {p.name for p in out.iterdir()} == {"plots"}  # nothing written
     cli = CliRunner().invoke(app, [*ARGS, "--out", str(out)])
-    assert cli.exit_code == 2 and cli.output.strip() == f"error: {caught.value}"
+    assert "--out" not in str(caught.value)  # a Python caller passed out=, not a flag
+    expected = _message(out, "plots/loss.png", named=f"--out {out}")
+    assert cli.exit_code == 2 and cli.output.strip() == f"error: {expected}"
     # a new folder, then the same folder again (a study's results.json): written both times
     fresh = tmp_path / "fresh"
     assert write_study(result, fresh)["results"] == fresh / "results.json"

@@ -14,6 +14,7 @@ import numpy as np
 
 from nooverfit._metrics import decision_curves
 from nooverfit._overfit_advice import lowest_words, overfitting_causes
+from nooverfit._still import STILL
 from nooverfit._underfit_advice import underfitting_causes
 from nooverfit.diagnosis import Cause, Diagnosis, Evidence, Gap, Remedy, Verdict
 from nooverfit.history import ONSET_WIDTH, History, best_index
@@ -44,6 +45,8 @@ def build(
         if verdict is Verdict.DIVERGING:
             gl = _raw_gl(history, monitor)
     n = len(history)
+    run = _run_length(history)
+    epochs = run[0] if run[1].endswith("epochs") else n  # what --epochs would count
     if verdict is Verdict.DIVERGING:
         causes.append(
             (
@@ -89,31 +92,40 @@ def build(
     elif ev is not None and verdict is Verdict.OVERFITTING:
         onset = ev.epochs[ev.onset]
         causes += overfitting_causes(
-            ev, onset, best if best is not None else onset, lowest_words(monitor)
+            ev, onset, best if best is not None else onset, lowest_words(monitor), gl=gl
         )
     elif ev is not None and verdict is Verdict.UNDERFITTING:
-        causes += underfitting_causes(ev, n)
+        causes += underfitting_causes(ev, epochs)
     elif ev is not None and verdict is Verdict.STILL_IMPROVING:
         drop = 100 * ev.tail_drop
+        # where the last third set its low (an early lucky value may hold the best epoch)
+        recent = ev.epochs[int(ev.extra.get("recent_low", len(ev.epochs) - 1))]
+        if best is None or best == ev.epochs[-1]:
+            where = "and was lowest at its end."
+        elif recent == ev.epochs[-1]:
+            where = "and ended at the lowest value of that stretch."
+        else:
+            where = f"and ended near the lowest value of that stretch (epoch {recent})."
         causes.append(
             (
                 1.0,
                 Cause(
                     "too_few_epochs",
                     f"The validation loss still fell {drop:.1f}% over the last third of the run "
-                    + (
-                        "and was lowest at its end."
-                        if best is None or best == ev.epochs[-1]
-                        else f"and ended near its lowest (epoch {best})."
-                    ),
+                    + where
+                    if ev.tail_drop > STILL
+                    # (under STILL: a short run near chance, read by _still.falling_steadily)
+                    else f"The validation loss fell at every evaluation of the run's later "
+                    f"half ({drop:.1f}% over its last third) while the validation accuracy "
+                    "rose to its highest there.",
                 ),
                 [
                     Remedy(
                         "train_longer",
                         f"The validation loss was still falling ({drop:.1f}% over the last third) "
                         "when the run ended.",
-                        f"--epochs {max(2 * n, n + 20)}",
-                        f"RunConfig(epochs={max(2 * n, n + 20)})",
+                        f"--epochs {max(2 * epochs, epochs + 20)}",
+                        f"RunConfig(epochs={max(2 * epochs, epochs + 20)})",
                     ),
                     Remedy(
                         "higher_lr",
@@ -149,13 +161,27 @@ def build(
             missing,
             n,
             ev is not None and ev.early_stopped,
+            run=run,
             trained=_has_training_curve(history, ev),
             ended_at=_metric_ends(history, monitor, best),
         ),
         missing=missing,
-        epochs=n,
+        epochs=epochs,
         monitor=monitor,
     )
+
+
+def _run_length(history: History) -> tuple[int, str]:
+    """How long the run was, as its log counts it, and how to say it: the last epoch + 1
+    (epochs are 0-based; a log validated every few epochs has fewer rows than the run had
+    epochs), or the last step where the log reader showed steps as epochs
+    (``History.notes``)."""
+    if not len(history):
+        return 0, "0 epochs"
+    if any("steps are shown" in note for note in history.notes):
+        # (whether the writer counted steps from 0 or 1 is not in the log: name the step)
+        return int(history.epoch[-1]), f"step {history.epoch[-1]}"
+    return int(history.epoch[-1]) + 1, f"{history.epoch[-1] + 1} epochs"
 
 
 def _best_and_gl(history: History, monitor: str, ev: Evidence) -> tuple[int, float]:
@@ -227,6 +253,7 @@ def _explain(
     n: int,
     stopped: bool = False,
     *,
+    run: tuple[int, str] = (0, "0 epochs"),
     trained: bool = True,
     ended_at: tuple[float, float] = (math.nan, math.nan),
 ) -> str:
@@ -244,7 +271,9 @@ def _explain(
     if verdict is Verdict.DIVERGING:
         kept = "" if best is None else f" (validation was best at epoch {best})"
         return (
-            f"Training diverged: {reason}. The loss is not going down, so the last weights "
+            # (not "the loss is not going down": a run that blew up and fell back from it,
+            # or swings, may have gone down somewhere; what failed is the optimization)
+            f"Training diverged: {reason}. The optimization failed, so the last weights "
             f"are not usable{kept}; lower the learning rate before anything else."
         )
     if verdict is Verdict.INSUFFICIENT_EVIDENCE:
@@ -294,7 +323,7 @@ def _explain(
         )
     if verdict is Verdict.STILL_IMPROVING:
         return (
-            f"Training stopped too early: after {n} epochs the validation loss is still "
+            f"Training stopped too early: after {run[1]} the validation loss is still "
             "falling steadily. Train longer; the verdict will be clearer once the curve "
             "flattens."
         )

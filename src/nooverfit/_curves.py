@@ -139,6 +139,16 @@ def last_third(x: np.ndarray, least: int) -> np.ndarray:
     return x[n - max(least, n // 3 + 1) :]
 
 
+def recent_low(x: np.ndarray) -> int:
+    """Position in ``x`` of the lowest value of its last third (:func:`last_third`, at
+    least two points; the first on ties): where the curve last set a low. A curve still
+    improving sets it at its end; one that has flattened set it some way back, though its
+    smoothed end (edge-padded) still reads lowest; an early lucky value outside the last
+    third does not count against a curve that keeps falling."""
+    tail = last_third(x, 2)
+    return len(x) - len(tail) + int(np.argmin(tail))
+
+
 def tail_drop(x: np.ndarray) -> float:
     """Relative fall of ``x`` over the last third of its points (at least two): the
     least-squares line's drop across that stretch over the mean level there. Positive

@@ -139,6 +139,7 @@ def evidence(
             "significance": significance,
             "below_early": cv.below_early_level(v_raw),
             "end_drop": end_drop(v_raw),
+            "recent_low": float(cv.recent_low(v_raw)) if n else math.nan,
             "train_points": float(real.size),
             "val_first": float(v_raw[0]) if n else math.nan,
             "val_low": float(np.min(v_raw)) if n else math.nan,

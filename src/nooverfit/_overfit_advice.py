@@ -18,13 +18,16 @@ def lowest_words(monitor: str) -> str:
     return "loss was lowest" if monitor == "loss" else f"{monitor} was best"
 
 
-def overfitting_causes(ev: Evidence, onset: int, best: int, lowest: str) -> list[Ranked]:
+def overfitting_causes(
+    ev: Evidence, onset: int, best: int, lowest: str, *, gl: float = math.nan
+) -> list[Ranked]:
     """Ranked (weight, cause, remedies) of an overfitting run: too many epochs (a rise
     after the best epoch), a generalization gap, a memorizing network, too little data.
-    ``lowest``: :func:`lowest_words` of the curve decided on."""
+    ``lowest``: :func:`lowest_words` of the curve decided on; ``gl``: the diagnosis's
+    Prechelt GL in percent (the last validation loss over the lowest, raw values), which
+    the text quotes so that it agrees with the explanation and the table."""
     n = len(ev.val)
     after = n - 1 - ev.onset
-    rise = 100 * ev.rise
     train_end, val_end = float(ev.train[-1]), float(ev.val[-1])
     val_best, train_best = float(ev.val[ev.best]), float(ev.train[ev.best])
     last = ev.epochs[-1]
@@ -42,9 +45,12 @@ def overfitting_causes(ev: Evidence, onset: int, best: int, lowest: str) -> list
                         f"average turned worse at epoch {onset}"
                     )
                     + (
-                        f", and ended {rise:.0f}% above its smoothed minimum at epoch {last}."
-                        if lowest == lowest_words("loss")
-                        else f", and it ended worse than its smoothed best at epoch {last}."
+                        # Prechelt's GL over raw values, as the table and the explanation
+                        # (the epoch quoted is the last one: the minimum's is given above)
+                        f", and at the last epoch ({last}) the validation loss was {gl:.0f}% "
+                        "above that lowest value."
+                        if math.isfinite(gl) and gl >= 1
+                        else "."
                     ),
                 ),
                 [

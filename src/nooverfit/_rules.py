@@ -64,9 +64,10 @@ The rules, in order:
    near zero is never read as divergence.
 4. **still_improving** - the validation loss fell more than ``STILL`` (2 %) over the last
    third of the run (least-squares line), by at least ``SIGNIFICANT`` standard errors of
-   that line (the curve's own noise), and is lowest within the last ``NEAR_END`` (5 %) of
-   the run; a network whose training accuracy stayed under 0.75 must also show its
-   accuracy error falling by ``FOLLOWS`` residual standard deviations over that third.
+   that line (the curve's own noise), and the lowest raw value of that third lies within
+   the last ``NEAR_END`` (5 %) of the run or its last two evaluations (i75); a network
+   whose training accuracy stayed under 0.75 must also show its accuracy error falling
+   by ``FOLLOWS`` residual standard deviations over that third.
 5. **underfitting** - the training metric (accuracy-like, in [0, 1]) stayed below 0.75
    (however the loss moved: Keras logs its L2 term in both losses, which fall as the
    weights shrink); without one, the validation metric did, where the training loss

@@ -19,9 +19,9 @@ from nooverfit.history import History
 STILL = 0.02
 #: Standard errors by which the last third's fall must clear its noise to count.
 SIGNIFICANT = 2.0
-#: Share of the run at its end within which the validation minimum (raw or smoothed) must
-#: lie for a run to be still improving (a share, not a count of points: logging every
-#: second epoch keeps it).
+#: Share of the run at its end within which the lowest value of the last third must lie
+#: for a run to be still improving (a share, not a count of points: logging every second
+#: epoch keeps it; at least the last two evaluations, as 5 % of a short run is under one).
 NEAR_END = 0.05
 #: Residual standard deviations by which a weak network's accuracy error must fall over
 #: the last third for its falling loss to count as still improving.
@@ -48,13 +48,16 @@ def end_drop(x: np.ndarray) -> float:
 
 def still_falling(ev: Evidence) -> bool:
     """Validation fell more than ``STILL`` over the last third, and over ``PLATEAU`` over
-    the last ``END_SHARE`` (:func:`end_drop`: not flat at its end), is lowest within the last
-    ``NEAR_END`` of the run (raw or smoothed minimum) and ends over ``REGAINED`` noise
+    the last ``END_SHARE`` (:func:`end_drop`: not flat at its end), set the lowest value of
+    its last third within the last ``NEAR_END`` of the run or its last two evaluations
+    (:func:`~nooverfit._curves.recent_low`; raw values: the smoothed curve is padded with
+    its last value, so any curve that flattened under noise reads lowest at its smoothed
+    end, i75) and ends over ``REGAINED`` noise
     below its first half's lowest level (:func:`~nooverfit._curves.below_early_level`), and
     its fall there stands ``SIGNIFICANT`` standard errors clear of the curve's own
     epoch-to-epoch noise (a noisy flat curve whose line happens to tilt down is not)."""
     last = max(1, len(ev.val) - 1)
-    near_end = max(int(np.argmin(ev.val)), ev.best) >= last * (1 - NEAR_END)
+    near_end = ev.extra["recent_low"] >= min(last - 1, last * (1 - NEAR_END))
     near_end = near_end and ev.extra["below_early"] > cv.REGAINED
     flattened = ev.extra["end_drop"] < PLATEAU
     return (

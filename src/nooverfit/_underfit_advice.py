@@ -36,13 +36,26 @@ def underfitting_causes(ev: Evidence, n: int) -> list[tuple[float, Cause, list[R
         )
         return out
     pct = 100 * ev.learned
-    fell = (
-        f"The training loss fell only {pct:.0f}% from its first epoch and validation tracks "
-        "it: the model cannot fit even the training set."
-        if np.isfinite(ev.train).any()
-        else "Validation stays poor and the log holds no training curve: the likeliest "
-        "reading is a model too small or too constrained for the task."
-    )
+    if "accuracy_best" in ev.extra and best < 0.75:
+        # the verdict read the accuracy: a loss holding a penalty may have fallen far
+        # (Keras logs its L2 term in it) without the network fitting more samples
+        fell = (
+            f"The training accuracy never got above {best:.2f} and validation tracks it: "
+            "the model cannot fit even the training set."
+        )
+        short = f"The training accuracy reached only {best:.2f}"
+    elif np.isfinite(ev.train).any():
+        fell = (
+            f"The training loss fell only {pct:.0f}% from its first epoch and validation "
+            "tracks it: the model cannot fit even the training set."
+        )
+        short = f"The training loss fell only {pct:.0f}%"
+    else:
+        fell = (
+            "Validation stays poor and the log holds no training curve: the likeliest "
+            "reading is a model too small or too constrained for the task."
+        )
+        short = "Validation stays poor"
     out.append(
         (
             1.0,
@@ -50,8 +63,7 @@ def underfitting_causes(ev: Evidence, n: int) -> list[tuple[float, Cause, list[R
             [
                 Remedy(
                     "more_capacity",
-                    f"The training loss fell only {pct:.0f}%: a wider or deeper network can "
-                    "fit more.",
+                    f"{short}: a wider or deeper network can fit more.",
                     "--width 2x --depth +1",
                     "RunConfig(width=2 * config.width, depth=config.depth + 1)",
                 ),

@@ -91,7 +91,9 @@ class Diagnosis:
         remedies: remedies, most promising first.
         explanation: a short plain-language paragraph.
         missing: what evidence was missing (for ``insufficient_evidence``).
-        epochs: number of epochs in the history.
+        epochs: how many epochs the run trained: its last logged epoch + 1 (a log
+            validated every few epochs has fewer rows than that); the number of rows where
+            the log reader showed steps as epochs.
         monitor: the curve the decision was made on (``"loss"`` or a metric name).
     """
 

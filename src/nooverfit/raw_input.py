@@ -42,6 +42,8 @@ def raw_features(
     """
     if isinstance(rows, (str, os.PathLike)):
         path = Path(rows)
+        if path.is_dir():
+            raise BadInput(f"data file {path} is a folder; expected a CSV or .npy file")
         if not path.is_file():
             raise FileNotFoundError(f"data file {path} does not exist")
         if path.suffix.lower() == ".npy":
@@ -74,11 +76,63 @@ def csv_labels(path: str | os.PathLike[str], columns: Columns | None) -> list[st
     return [row[t].strip() for row in body]
 
 
+def csv_notes(path: str | os.PathLike[str], columns: Columns | None) -> tuple[str, ...]:
+    """What reading a CSV file of new rows did without an error, one line each: the empty
+    cells of numeric columns that took the training median, the categories a text column
+    never had in training (encoded as zeros with ``unknown="ignore"``; an error
+    otherwise, so never noted), and the columns ignored (neither a feature nor the
+    study's target); ``()`` for a ``.npy`` file, or data without named columns (there
+    every column is a feature, and an empty cell an error)."""
+    if columns is None or Path(path).suffix.lower() == ".npy":
+        return ()
+    from nooverfit.data.columns import is_missing
+    from nooverfit.data.sources import read_table
+
+    header, body = read_table(Path(path))
+    notes = []
+    filled = {}
+    for c in columns.features:
+        if c.levels is None and (c.median is not None or c.fill is not None):
+            i = header.index(c.name)
+            filled[c.name] = sum(is_missing(row[i]) for row in body)
+    total = sum(filled.values())
+    if total:
+        counts = ", ".join(f"{name!r} {n}" for name, n in filled.items() if n)
+        cells = "cell" if total == 1 else "cells"
+        notes.append(f"{total} empty numeric {cells} took the training median ({counts})")
+    unseen = {}
+    for c in columns.features:
+        if c.levels is not None:
+            i, known = header.index(c.name), set(c.levels)
+            unseen[c.name] = sum(row[i].strip() not in known for row in body)
+    total = sum(unseen.values())
+    if total:
+        counts = ", ".join(f"{name!r} {n}" for name, n in unseen.items() if n)
+        cells = "cell" if total == 1 else "cells"
+        notes.append(
+            f"{total} {cells} held a category never seen in training, encoded as all zeros "
+            f"({counts})"
+        )
+    used = {c.name for c in columns.features} | {columns.target}
+    ignored = [h for h in header if h not in used]
+    if ignored:
+        names = ", ".join(repr(h) for h in ignored)
+        notes.append(
+            f"ignored {len(ignored)} column{'s' * (len(ignored) > 1)} the model does "
+            f"not use: {names}"
+        )
+    return tuple(notes)
+
+
 def _load_npy(path: Path) -> np.ndarray:
     try:
-        return np.load(path, allow_pickle=False)
+        with path.open("rb") as f:  # numpy calls any other file "pickled data", to unpickle
+            numpy = f.read(6) == b"\x93NUMPY"
+        if numpy:
+            return np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as err:
         raise BadInput(f"{path} is not a readable .npy array ({err})") from None
+    raise BadInput(f"{path} is not a .npy array (no NumPy header); expected numpy.save's")
 
 
 def _nonempty(count: int, what: str) -> None:
@@ -107,7 +161,7 @@ def _text(row: Mapping[str, Any], name: str, r: int) -> str:
 def _csv(
     path: Path, columns: Columns | None, raw_shape: Sequence[int], unknown: str
 ) -> np.ndarray:
-    from nooverfit.data.sources import check_rows, read_table
+    from nooverfit.data.sources import check_rows, check_unique, read_table
 
     header, body = read_table(path)
     _nonempty(len(body), f"CSV file {path}'s rows")
@@ -118,14 +172,17 @@ def _csv(
                 f"{math.prod(raw_shape)} numeric feature columns the study's data had"
             )
         columns = Columns(tuple(Column(h) for h in header), "")
-    missing = [c.name for c in columns.features if c.name not in header]
-    if missing:
-        raise BadInput(
-            f"CSV file {path} has no column {missing[0]!r}; expected the study's feature "
-            f"columns: {', '.join(c.name for c in columns.features)}"
-        )
+        at = list(range(len(header)))  # by position: a name may repeat
+    else:  # by name: a name twice would be read as the first of the two
+        check_unique(path, header, [c.name for c in columns.features] + [columns.target])
+        missing = [c.name for c in columns.features if c.name not in header]
+        if missing:
+            raise BadInput(
+                f"CSV file {path} has no column {missing[0]!r}; expected the study's feature "
+                f"columns: {', '.join(c.name for c in columns.features)}"
+            )
+        at = [header.index(c.name) for c in columns.features]
     check_rows(path, header, body)
-    at = [header.index(c.name) for c in columns.features]
     cells = [[row[i] for row in body] for i in at]
     return encode_rows(columns, cells, unknown=unknown, where=f" of {path}")
 

@@ -55,11 +55,16 @@ _WRITES = (
 )
 
 
-def check_study_out(out: str | Path) -> None:
+def check_study_out(out: str | Path, *, named: str = "") -> None:
     """Refuse a study folder ``out`` that holds files :func:`write_study` would replace
     or remove and that no study wrote (a project folder with its own ``results.json`` or
     ``plots/``): checked before the first run, so nothing is lost. A study's folder (its
     run store, or its ``results.json``) is the study's to resume and rewrite.
+
+    Args:
+        out: the study folder.
+        named: how the message names the folder (default ``out='PATH'``, the Python
+            argument; the command line passes ``--out PATH``).
 
     Raises:
         BadInput: naming the first such file.
@@ -81,8 +86,9 @@ def check_study_out(out: str | Path) -> None:
     for pattern in _WRITES:
         for path in sorted(root.glob(pattern)):
             raise BadInput(
-                f"--out {root} holds {path.relative_to(root)}, which no nooverfit study "
-                "wrote and the study would replace or remove; expected a new folder or a study's"
+                f"{named or f'out={str(root)!r}'} holds {path.relative_to(root)}, which no "
+                "nooverfit study wrote and the study would replace or remove; expected a new "
+                "folder or a study's"
             )
 
 

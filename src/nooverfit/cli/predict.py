@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from nooverfit.cli._app import app, console, guard
+from nooverfit.cli._app import app, console, errors, guard
 from nooverfit.errors import BadInput, check_new
 
 #: files of a study's folder that --out must not replace
@@ -45,8 +45,10 @@ def predict_command(
 ) -> None:
     """Predict with the recommended model of a study on raw data, encoded as the study
     encoded its training data; writes one row per input row: the predicted class and the
-    probability of each class. An existing --out is refused unless --overwrite (never the
-    --data file or the study's own files)."""
+    probability of each class. An empty numeric cell takes the training median, an unseen
+    category with --unknown ignore is all zeros, and a column the model does not use is
+    ignored: each is said in a note on stderr. An existing
+    --out is refused unless --overwrite (never the --data file or the study's own files)."""
     from nooverfit.saved_model import load_study_model
 
     if str(data).startswith("csv:"):  # the study's spelling of the same file
@@ -54,6 +56,10 @@ def predict_command(
     _check_out(out, data=data, folder=folder, overwrite=overwrite)
     model = load_study_model(folder)
     labels, probs = model.scores(data, unknown=unknown)
+    from nooverfit.raw_input import csv_notes
+
+    for note in csv_notes(data, model.columns):  # on stderr: stdout may be the predictions
+        errors.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["prediction", *(f"p_{c}" for c in model.classes)])

@@ -80,10 +80,12 @@ def study(
     """Baseline, each remedy, their combination and curves; select on validation, test once,
     write results.json, histories/, plots/, best_model.pt and report.html to --out."""
     from nooverfit.studies import study as run_study
-    from nooverfit.study_files import write_study
+    from nooverfit.study_files import check_study_out, write_study
 
     if train_per_class < 0:
         raise ValueError(f"train-per-class must be >= 0 (0 for all), got {train_per_class}")
+    # study(out=...) checks too, in the API's words (out='PATH'); here in the CLI's (a glob)
+    check_study_out(out, named=f"--out {out}")
     if as_json:
         console.quiet = True
     # --ignore only where given: a study's identity holds its data options

@@ -21,6 +21,8 @@ if TYPE_CHECKING:  # the diagnosis loads numpy, which --help does not need
 
 #: The overfitting warning given: (epoch seen at, onset, best epoch), or None.
 Warned = tuple[int, int | None, int | None] | None
+#: The criterion's stop: (epoch it fired at, epoch whose weights it named), or None.
+Stopped = tuple[int, int | None] | None
 #: Seconds a log may stay unreadable before watch says why (at most half of --idle).
 NOTE_AFTER = 10.0
 
@@ -56,7 +58,8 @@ def watch(
     columns = column_map(train_col, val_col)
     history: History | None = None
     shown: list[tuple[float, ...]] = []  # (epoch, loss, val_loss) of the epochs printed
-    fired, interrupted, told, why = False, False, False, ""
+    stopped: Stopped = None  # (fired at, weights named) of the STOP line
+    interrupted, told, why = False, False, ""
     warned: Warned = None  # (seen at, onset, best) of the overfitting warning
     stamp: tuple[float, int] | None = None
     changed = start = time.monotonic()
@@ -99,10 +102,10 @@ def watch(
                         f"the log changed from epoch {shown[kept][0]:g} on (a restarted or "
                         "rewritten run); following it from there"
                     )
-                    fired, warned = False, None  # judged again on what the log holds
+                    stopped, warned = None, None  # judged again on what the log holds
                     shown = shown[:kept]
                 for i in range(len(shown), len(history)):
-                    fired, warned = _epoch(history, i, criterion, fired, warned, metric)
+                    stopped, warned = _epoch(history, i, criterion, stopped, warned, metric)
                 shown = rows
             time.sleep(interval)
     except KeyboardInterrupt:
@@ -121,7 +124,30 @@ def watch(
         "final diagnosis:" if interrupted else f"no new epoch for {idle:g} s; final diagnosis:"
     )
     result = diagnose(history, metric=metric)
-    render(result, title=str(log), notes=history.notes + _revised(warned, result))
+    notes = history.notes + _revised(warned, result) + _kept(stopped, result, history)
+    render(result, title=str(log), notes=notes)
+
+
+def _kept(stopped: Stopped, result: Diagnosis, history: History) -> tuple[str, ...]:
+    """A note where the STOP line named other weights than the final best epoch: the
+    criterion saw only the epochs up to its stop, and a run that went on past it can reach
+    a lower validation loss later. Both are the lowest validation loss (the first on ties,
+    :func:`nooverfit.history.best_index`), over different epochs."""
+    if stopped is None:
+        return ()
+    (at, named), best = stopped, result.best_epoch
+    if named is None or best is None or best == named:
+        return ()
+
+    def val(epoch: int) -> str:
+        return f"{history.val_loss[history.epoch.index(epoch)]:.4g}"
+
+    return (
+        f"the STOP at epoch {at} named the weights of epoch {named} (val_loss {val(named)}, "
+        f"the lowest up to the stop); training went on, and over all {result.epochs} epochs "
+        f"the best epoch is {best} (val_loss {val(best)}): keep epoch {best}'s weights if "
+        f"they were saved, else epoch {named}'s",
+    )
 
 
 def _revised(warned: Warned, result: Diagnosis) -> tuple[str, ...]:
@@ -196,11 +222,11 @@ def _epoch(
     history: History,
     i: int,
     criterion: str,
-    fired: bool,
+    stopped: Stopped,
     warned: Warned,
     metric: str | None,
-) -> tuple[bool, Warned]:
-    """Print epoch ``i`` and any warning it triggers; return the updated (fired, warned)."""
+) -> tuple[Stopped, Warned]:
+    """Print epoch ``i`` and any warning it triggers; return the updated (stopped, warned)."""
     from nooverfit._rules import diagnose
     from nooverfit.diagnosis import Verdict
 
@@ -212,8 +238,8 @@ def _epoch(
         f"epoch {epoch:>4}  loss {loss:.4g}  val_loss {val:.4g}  {verdict.value}", highlight=False
     )
     stopper = _stopper(history, i, criterion)
-    if not fired and stopper.stop_reason is not None:
-        fired = True
+    if stopped is None and stopper.stop_reason is not None and stopper.stopped_epoch is not None:
+        stopped = (stopper.stopped_epoch, stopper.best_epoch)
         console.print(
             f"[bold red]STOP:[/] {stopper.criterion.spec} fired at epoch {stopper.stopped_epoch} "
             f"({stopper.stop_reason.value}); keep the weights of epoch {stopper.best_epoch}"
@@ -225,4 +251,4 @@ def _epoch(
             f"best epoch {result.best_epoch} and onset about epoch {result.onset_epoch} "
             "(provisional: later epochs can move both; the final diagnosis dates them)"
         )
-    return fired, warned
+    return stopped, warned

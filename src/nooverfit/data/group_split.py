@@ -25,6 +25,8 @@ as in ``make_split``).
 
 from __future__ import annotations
 
+import functools
+import logging
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -34,8 +36,13 @@ from nooverfit.errors import BadInput
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+log = logging.getLogger(__name__)
+
 #: The splits, in the order the cover step fills them; :func:`assign_groups` returns these.
 POOL, VAL, TEST = 0, 1, 2
+#: Groups each of training pool, validation and test should hold: a score on one or two
+#: groups speaks for those groups (a recording, a speaker, a patient), not for new ones.
+MIN_GROUPS = 3
 
 
 def _placement_cost(counts: np.ndarray, deficit: np.ndarray, scale: np.ndarray) -> np.ndarray:
@@ -111,3 +118,30 @@ def assign_groups(
             "validation or test); expected more recordings or speakers per class"
         )
     return where[member]
+
+
+def few_groups(where: np.ndarray, groups: np.ndarray) -> str:
+    """The warning for a whole-group split with fewer than :data:`MIN_GROUPS` groups in
+    its training pool, validation or test (``""`` when each has enough).
+
+    Args:
+        where: :data:`POOL`, :data:`VAL` or :data:`TEST` per sample, ``(N,)``.
+        groups: a group name per sample, ``(N,)``.
+    """
+    held = [len(np.unique(groups[where == split])) for split in (POOL, VAL, TEST)]
+    if min(held) >= MIN_GROUPS:
+        return ""
+    total = len(np.unique(groups))
+    return (
+        f"the split that keeps groups whole puts {held[0]} group(s) in training, {held[1]} in "
+        f"validation and {held[2]} in test ({total} in all): scores on so few groups speak "
+        f"for those groups, not new ones; expected at least {MIN_GROUPS} in each (add "
+        "recordings, speakers or patients, or split by sample)"
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def warn_once(message: str) -> None:
+    """Log ``message`` as a warning the first time only (a study splits once per seed, and
+    the seeds' splits usually hold the same numbers of groups)."""
+    log.warning("%s", message)

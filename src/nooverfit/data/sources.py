@@ -131,6 +131,24 @@ def check_rows(
             raise BadInput(f"{path} row {n} has {len(row)} fields, expected {len(header)}")
 
 
+def check_unique(path: Path, header: Sequence[str], names: Sequence[str] | None = None) -> None:
+    """Refuse a header that names a column twice (all of them, or those of ``names``): a
+    column looked up by its name would be the first of the two, silently (a second
+    ``label`` column would even be a feature holding the label).
+
+    Raises:
+        BadInput: naming the column and both positions (1-based).
+    """
+    seen: dict[str, int] = {}
+    for i, name in enumerate(header):
+        if name in seen and (names is None or name in names):
+            raise BadInput(
+                f"CSV file {path} has two columns named {name!r} (columns {seen[name] + 1} "
+                f"and {i + 1}); expected unique column names (rename one)"
+            )
+        seen.setdefault(name, i)
+
+
 def load_csv(
     arg: str | None,
     *,
@@ -161,6 +179,7 @@ def load_csv(
     if not path.is_file():
         raise FileNotFoundError(f"CSV file not found: {path}")
     header, body, numbers = read_numbered(path)  # numbered as the file numbers them
+    check_unique(path, header)
     if target is None or target not in header:
         what = "no target column given" if target is None else f"no column {target!r}"
         raise ValueError(

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from nooverfit.data.group_split import POOL, TEST, VAL, assign_groups
+from nooverfit.data.group_split import POOL, TEST, VAL, assign_groups, few_groups, warn_once
 from nooverfit.errors import BadInput
 
 if TYPE_CHECKING:
@@ -279,6 +279,9 @@ def make_stratified_group_split(
         seed: seed of the group order and of the pool order.
         names: the class names, for errors (default: the labels).
 
+    Logs a warning (once per message) when the training pool, validation or test holds
+    fewer than :data:`~nooverfit.data.group_split.MIN_GROUPS` groups.
+
     Raises:
         BadInput: as :func:`make_split`, or a class from fewer than three groups.
         ValueError: a split that would be empty.
@@ -297,6 +300,9 @@ def make_stratified_group_split(
     split_of = assign_groups(
         y, groups, shares=shares, seed=seed, class_names={c: _name(c, names) for c in labels}
     )
+    warning = few_groups(split_of, groups)
+    if warning:
+        warn_once(warning)
     pool = np.random.default_rng(seed).permutation(np.flatnonzero(split_of == POOL))
     return Split(
         pool=_groups_first(pool, groups).astype(np.int64),

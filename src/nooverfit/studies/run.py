@@ -96,8 +96,9 @@ def study(
         for s in seeds
     }
     source_check = None  # its warning (no record, or a pretext's), for the report
+    source = opts.source  # a source file: read once, here, and handed along
     if opts.source is not None:  # before any run is trained or written
-        from nooverfit.transfer.seen import STUDY_HINT, check_source
+        from nooverfit.transfer.seen import STUDY_HINT, SourceFile, check_source
 
         if isinstance(opts.source, (str, Path)) and not str(opts.source).startswith(
             "torchvision:"
@@ -105,15 +106,16 @@ def study(
             # a bare state dict that does not fit the baseline fails now, not after the remedies
             from nooverfit.transfer.backbones import load_pretrained
 
+            source = SourceFile.read(opts.source)
             shape = RunConfig(model=opts.model, width=opts.baseline_width, depth=opts.depth)
-            load_pretrained(str(opts.source), config=shape, in_shape=splits[seeds[0]].in_shape)
-        source_check = check_source(opts.source, splits, hint=STUDY_HINT)
+            load_pretrained(source, config=shape, in_shape=splits[seeds[0]].in_shape)
+        source_check = check_source(source, splits, hint=STUDY_HINT)
     session = StudySession(
         splits,
         engine=engine,
         out=Path(out) if out is not None else None,
         progress=progress,
-        source=opts.source,
+        source=source,
         factory=opts.model_factory,
         # epochs the user fixed are trained; else each run follows its curve
         follow=Follow(budget.follow, budget.min_epochs, budget.min_steps)

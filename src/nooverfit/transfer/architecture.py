@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from nooverfit.config import RunConfig
 from nooverfit.transfer.backbones import Pretrained
 from nooverfit.transfer.pretrain import Source
+from nooverfit.transfer.seen import SourceFile
 
 if TYPE_CHECKING:
     from torch import nn
@@ -23,7 +24,8 @@ def record(source: object, config: RunConfig, in_shape: Sequence[int]) -> dict[s
     """The architecture of a transfer ``source`` as plain data.
 
     Args:
-        source: a :class:`Source`, a ``nooverfit pretrain`` file, a bare state dict file,
+        source: a :class:`Source`, a ``nooverfit pretrain`` file, a bare state dict file
+            (its path, or a :class:`~nooverfit.transfer.seen.SourceFile` already read),
             ``torchvision:NAME[:PATH]``, or a loaded :class:`Pretrained`.
         config: the transfer run's config (a bare state dict is of its model family).
         in_shape: the target's sample shape (a bare state dict's input).
@@ -39,13 +41,17 @@ def record(source: object, config: RunConfig, in_shape: Sequence[int]) -> dict[s
     """
     if isinstance(source, Source):
         return _nooverfit(source.config, source.in_shape, source.classes, source.task)
-    if not isinstance(source, str):
+    if isinstance(source, str):
+        kind, sep, rest = source.partition(":")
+        if kind == "torchvision" and sep:
+            return {"kind": "torchvision", "name": rest.partition(":")[0], "task": source}
+    elif not isinstance(source, SourceFile):
         return None
-    kind, sep, rest = source.partition(":")
-    if kind == "torchvision" and sep:
-        return {"kind": "torchvision", "name": rest.partition(":")[0], "task": source}
     try:
-        loaded = Source.load(source)
+        if isinstance(source, SourceFile):
+            loaded = Source.from_blob(source.blob, source.spec)
+        else:
+            loaded = Source.load(source)
     except ValueError:  # a bare state dict: the run's model family, its output count
         from torch import nn
 
@@ -53,7 +59,8 @@ def record(source: object, config: RunConfig, in_shape: Sequence[int]) -> dict[s
 
         model = load_pretrained(source, config=config, in_shape=in_shape).model
         head = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
-        return _nooverfit(config, tuple(in_shape), head.out_features, source)
+        name = source.spec if isinstance(source, SourceFile) else source
+        return _nooverfit(config, tuple(in_shape), head.out_features, name)
     return _nooverfit(loaded.config, loaded.in_shape, loaded.classes, loaded.task)
 
 

@@ -25,7 +25,7 @@ from nooverfit.config import RunConfig
 from nooverfit.models import build_model
 from nooverfit.stale_bias import fold_stale_biases
 from nooverfit.transfer.pretrain import FORMAT, Source
-from nooverfit.transfer.seen import Seen
+from nooverfit.transfer.seen import Seen, SourceFile
 from nooverfit.transfer.weights_files import torchvision_weights
 
 
@@ -77,7 +77,7 @@ def load_torchvision(name: str, *, weights: str | Path | None = None) -> nn.Modu
 
 
 def load_pretrained(
-    spec: str,
+    spec: str | SourceFile,
     *,
     config: RunConfig | None = None,
     in_shape: Sequence[int] | None = None,
@@ -85,7 +85,8 @@ def load_pretrained(
     """Load the pretrained network ``spec`` names (see the module docstring).
 
     Args:
-        spec: ``PATH``, ``torchvision:NAME`` or ``torchvision:NAME:PATH``.
+        spec: ``PATH``, ``torchvision:NAME`` or ``torchvision:NAME:PATH``, or a file
+            already read (:class:`~nooverfit.transfer.seen.SourceFile`, not read again).
         config: model family and size for a bare state dict (``model.pt``).
         in_shape: sample shape for a bare state dict.
 
@@ -93,16 +94,13 @@ def load_pretrained(
         FileNotFoundError: a missing file.
         ValueError: a file of another kind, or a state dict without ``config``.
     """
-    kind, sep, rest = spec.partition(":")
-    if kind == "torchvision" and sep:
-        name, _, weights = rest.partition(":")
-        return Pretrained(load_torchvision(name, weights=weights or None), None, spec)
-    path = Path(spec)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"pretrained file {spec} does not exist; expected PATH or torchvision:NAME[:PATH]"
-        )
-    blob = read_checkpoint(path, what="pretrained file")
+    if isinstance(spec, str):
+        kind, sep, rest = spec.partition(":")
+        if kind == "torchvision" and sep:
+            name, _, weights = rest.partition(":")
+            return Pretrained(load_torchvision(name, weights=weights or None), None, spec)
+    file = spec if isinstance(spec, SourceFile) else SourceFile.read(spec)
+    spec, blob, path = file.spec, file.blob, Path(file.spec)
     if isinstance(blob, dict) and blob.get("format") == FORMAT:
         source = Source.from_blob(blob, path)
         return Pretrained(source.build(), source.in_shape, spec, source.seen)

@@ -36,18 +36,20 @@ from nooverfit.seeding import seeded
 from nooverfit.train import fit
 from nooverfit.transfer.backbones import Pretrained, load_pretrained
 from nooverfit.transfer.pretrain import Source
+from nooverfit.transfer.seen import SourceFile
 from nooverfit.transfer.strategy import STRATEGIES, Transfer, prepare
 
 log = logging.getLogger(__name__)
 
-SourceLike = Source | Pretrained | str
+SourceLike = Source | Pretrained | SourceFile | str
 
 
 def as_pretrained(
     source: SourceLike, *, config: RunConfig | None = None, in_shape: Sequence[int] | None = None
 ) -> Pretrained:
-    """A :class:`Pretrained` from a source, a loaded network or a spec for
-    :func:`load_pretrained` (``config`` and ``in_shape`` serve bare state dicts)."""
+    """A :class:`Pretrained` from a source, a loaded network, a file already read or a
+    spec for :func:`load_pretrained` (``config`` and ``in_shape`` serve bare state
+    dicts)."""
     if isinstance(source, Pretrained):
         return source
     if isinstance(source, Source):

@@ -36,6 +36,37 @@ TRAIN_HINT = (
 )
 
 
+@dataclass(frozen=True, eq=False)
+class SourceFile:
+    """A transfer source given as a file (a nooverfit source or a bare state dict), read
+    once and handed to each step that needs it: the study's fit check, :func:`check_source`,
+    every seed's transfer runs, the saved model's card.
+
+    Attributes:
+        spec: the path as given (how messages and results name the source).
+        blob: what the file holds (``torch.load`` with ``weights_only=True``).
+    """
+
+    spec: str
+    blob: Any
+
+    @classmethod
+    def read(cls, spec: str | Path) -> SourceFile:
+        """Read the file ``spec``.
+
+        Raises:
+            FileNotFoundError: no such file.
+            BadInput: not a checkpoint ``weights_only`` loads.
+        """
+        from nooverfit._io import read_checkpoint
+
+        if not Path(spec).is_file():
+            raise FileNotFoundError(
+                f"pretrained file {spec} does not exist; expected PATH or torchvision:NAME[:PATH]"
+            )
+        return cls(str(spec), read_checkpoint(Path(spec), what="pretrained file"))
+
+
 def row_prints(x: np.ndarray) -> np.ndarray:
     """A 64-bit content fingerprint of every sample of ``x`` (its dtype, shape and bytes)."""
     x = np.ascontiguousarray(x)
@@ -95,6 +126,8 @@ def seen_of(source: Any) -> tuple[str, Seen | None] | None:
     no such source (torchvision, a bare state dict, a loaded network)."""
     if isinstance(source, Seen):
         return "source", source
+    if isinstance(source, SourceFile):
+        return _recorded(source.spec, source.blob)
     if hasattr(source, "seen") and hasattr(source, "task"):  # a Source
         return str(source.task), source.seen
     if hasattr(source, "seen") and hasattr(source, "model"):  # a Pretrained
@@ -103,16 +136,22 @@ def seen_of(source: Any) -> tuple[str, Seen | None] | None:
         return None
     from nooverfit._io import read_checkpoint
 
-    blob = read_checkpoint(Path(source), what="pretrained file")
+    return _recorded(str(source), read_checkpoint(Path(source), what="pretrained file"))
+
+
+def _recorded(name: str, blob: Any) -> tuple[str, Seen | None] | None:
+    """:func:`seen_of` of a file's contents ``blob``."""
     if not isinstance(blob, dict) or blob.get("format") != FORMAT:
         return None
-    return str(source), Seen.from_blob(blob["seen"]) if "seen" in blob else None
+    return name, Seen.from_blob(blob["seen"]) if "seen" in blob else None
 
 
 def _name(source: Any) -> str:
     """How a source is named in a message: its spec, path or name, else its type."""
     if isinstance(source, (str, Path)):
         return str(source)
+    if isinstance(source, SourceFile):
+        return source.spec
     return str(getattr(source, "name", None) or type(source).__name__)
 
 
