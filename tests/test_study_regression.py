@@ -21,7 +21,10 @@ caption of tied training classes, ``extras.class_scores.majority.caption``: only
 results.json digests changed against main 72a1345 regenerated the same way; that main had
 left the fixture stale: since i69's rule for short runs whose losses both still fall
 (``_still.falling_steadily``, issue 15) the four digits cases' 6-epoch candidate reads
-still_improving where the fixture pinned underfitting).
+still_improving where the fixture pinned underfitting); and in session 18 for i75's
+diagnosis texts (the underfit causes quote the training accuracy that decided them, the
+still-improving cause of short runs says the loss fell at every evaluation): only the
+results.json digests changed, the diff of results.json being those reasons alone.
 Float results are exact for one torch build on one kind of CPU: elsewhere (another torch,
 machine or CPU model) the exact comparison is skipped and only the study's structure is
 compared.
