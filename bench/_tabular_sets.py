@@ -103,4 +103,12 @@ DATASETS = (
     TabularSet("ais", "DAAG", "ais", "sex", heldout=True, fresh="i76"),
     # `time` is the time to death or censoring: it leaks the status
     TabularSet("pbc", "survival", "pbc", "status", drop=("id", "time"), heldout=True, fresh="i76"),
+    # i76b (added after i76's freeze and before its second change, scored once after it)
+    TabularSet("shuttle", "MASS", "shuttle", "use", heldout=True, fresh="i76b"),
+    TabularSet("ornstein", "carData", "Ornstein", "nation", heldout=True, fresh="i76b"),
+    # a state's jail law rarely changes over the years: the state names it
+    TabularSet(
+        "fatalities", "AER", "Fatalities", "jail", drop=("state",), heldout=True, fresh="i76b"
+    ),
+    TabularSet("pimatr", "MASS", "Pima.tr", "type", heldout=True, fresh="i76b"),
 )
