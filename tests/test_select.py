@@ -102,7 +102,7 @@ def test_lowers_loss_needs_a_paired_drop_beyond_noise_and_the_floor_and_no_accur
     assert not lowers_loss(Score(0.7, 0, 0.1, 1, 0, 0, 0.3, 10, 3), base)
 
 
-def test_pick_ensemble_takes_the_lowest_loss_among_those_that_beat_the_choice():
+def test_pick_ensemble_takes_the_most_accurate_among_those_that_beat_the_choice():
     from nooverfit.studies.select import pick_ensemble
 
     base = _lossy((0.70, 0.72, 0.71), (0.60, 0.58, 0.59))
@@ -110,15 +110,15 @@ def test_pick_ensemble_takes_the_lowest_loss_among_those_that_beat_the_choice():
     lower_loss = _lossy((0.70, 0.72, 0.71), (0.50, 0.48, 0.49))  # same accuracy, -0.1 nats
     lowest_but_worse = _lossy((0.65, 0.67, 0.66), (0.40, 0.38, 0.39))  # loses 5 points
     noisy = _lossy((0.70, 0.72, 0.71), (0.30, 0.60, 0.60))  # its drop is within noise
-    # accuracy alone would take the first; log loss ranks the admissible ones
-    assert pick_ensemble([more_accurate, lower_loss, lowest_but_worse], base) == 1
-    assert pick_ensemble([more_accurate, lowest_but_worse], base) == 0
+    # both beat the choice (accuracy; log loss at no loss of accuracy): the more accurate
+    assert pick_ensemble([lower_loss, more_accurate, lowest_but_worse], base) == 1
+    assert pick_ensemble([lower_loss, lowest_but_worse], base) == 0
     assert pick_ensemble([lowest_but_worse, noisy], base) is None
-    # equal losses: the more accurate, then the earlier
+    # equal accuracy: the lower log loss, then the earlier
     import dataclasses
 
-    tied = dataclasses.replace(more_accurate, val_loss=lower_loss.val_loss)
-    assert pick_ensemble([lower_loss, tied], base) == 1
+    sharper = dataclasses.replace(more_accurate, val_loss=0.40)
+    assert pick_ensemble([more_accurate, sharper], base) == 1
     assert pick_ensemble([lower_loss, lower_loss], base) == 0
 
 

@@ -140,8 +140,8 @@ def _ensemble_choice(result: StudyResult) -> str:
     return (
         f"The recommended ensemble averages {counted(kept)}: "
         f"of the ensembles that beat the choice before them (validation accuracy by {se}, or "
-        f"log loss at no loss of accuracy), the one of lowest mean validation log loss "
-        f"({rec.score.val_loss:.3f})."
+        f"log loss at no loss of accuracy), the most accurate on validation, then of "
+        f"lowest mean validation log loss ({rec.score.val_loss:.3f})."
     )
 
 

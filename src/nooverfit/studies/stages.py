@@ -194,7 +194,8 @@ def _ensemble(stage: plan.EnsembleStage, session: StudySession, found: Findings)
     # An ensemble is the most complex candidate: it must beat the choice so far, on
     # accuracy or, at no loss of accuracy, on log loss (measured on bench/tabular.py's
     # design data: mroz's ensemble ties the baseline's validation accuracy, lowers its
-    # log loss 0.047 nats and gains 1.9 test points); of those that do, the lowest log loss.
+    # log loss 0.047 nats and gains 1.9 test points); of those that do, the most accurate
+    # (select.pick_ensemble).
     every = [*variants, *copies]
     twins: dict[str, Variant] = {}  # a plain candidate's name -> its shifted twin
     if stage.shifts:  # test-time shifts after training (studies/shifted.py)
