@@ -13,6 +13,7 @@ recording, the clips of one speaker) are split so that each group lies wholly in
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -155,17 +156,16 @@ def make_split(
     """
     y = np.asarray(y)
     _check_classes(y, names)
+    test, val = _size(test, "test"), _size(val, "val")
     index = np.arange(len(y))
+    _check_sizes(y, test=test, val=val)
     try:
-        rest, test_idx = train_test_split(
-            index, test_size=_size(test, "test"), stratify=y, random_state=seed
-        )
+        rest, test_idx = train_test_split(index, test_size=test, stratify=y, random_state=seed)
     except ValueError as err:
         raise _cannot(len(y), err, "test", "the rest (training pool and validation)") from None
+    _check_rest(y, rest, test=test, val=val, names=names)
     try:
-        pool, val_idx = train_test_split(
-            rest, test_size=_size(val, "val"), stratify=y[rest], random_state=seed
-        )
+        pool, val_idx = train_test_split(rest, test_size=val, stratify=y[rest], random_state=seed)
     except ValueError as err:
         raise _cannot(len(y), err, "val", "the training pool") from None
     pool = np.random.default_rng(seed).permutation(pool)
@@ -179,6 +179,56 @@ def make_split(
 
 #: The fewest samples of a class a split can stratify: one each for train, val and test.
 MIN_PER_CLASS = 3
+
+
+def _part(size: float | int, n: int) -> int:
+    """The samples scikit-learn's ``train_test_split`` puts in the part it splits off:
+    ``ceil(size * n)`` of a fraction, a count as it is."""
+    return math.ceil(size * n) if isinstance(size, float) else int(size)
+
+
+def _check_sizes(y: np.ndarray, *, test: float | int, val: float | int) -> None:
+    """Refuse ``test``/``val`` that leave a split with fewer samples than classes, in the
+    options' words (scikit-learn's stratified split needs one sample per class in each)."""
+    n, k = len(y), len(np.unique(y))
+    n_test = _part(test, n)
+    if n_test >= n:
+        raise BadInput(f"test={test!r} asks for {n_test} of {n} samples; expected fewer")
+    n_val = _part(val, n - n_test)
+    if n_val >= n - n_test:
+        raise BadInput(
+            f"val={val!r} asks for {n_val} of the {n - n_test} samples left after the test "
+            "split; expected fewer"
+        )
+    parts = (("test", n_test), ("validation", n_val), ("the training pool", n - n_test - n_val))
+    for part, size in parts:
+        if size < k:
+            raise BadInput(
+                f"test={test!r}, val={val!r} leave {max(size, 0)} of {n} samples for "
+                f"{part}, fewer than the {k} classes; expected test and val small enough for "
+                "each of training pool, validation and test to hold a sample of every class"
+            )
+
+
+def _check_rest(
+    y: np.ndarray,
+    rest: np.ndarray,
+    *,
+    test: float | int,
+    val: float | int,
+    names: Sequence[str] | None,
+) -> None:
+    """Splitting validation off the rest stratifies by class: every class needs two
+    samples left after the test split (one for validation, one for the training pool)."""
+    labels, counts = np.unique(y[rest], return_counts=True)
+    left = dict(zip(labels.tolist(), counts.tolist(), strict=True))
+    c = min(np.unique(y).tolist(), key=lambda label: left.get(label, 0))
+    if left.get(c, 0) < 2:
+        raise BadInput(
+            f"test={test!r} leaves {len(rest)} of {len(y)} samples for the training pool and "
+            f"validation (val={val!r}), {left.get(c, 0)} of class {_name(int(c), names)}; "
+            "expected a smaller test, so that every class keeps 2 samples there"
+        )
 
 
 def _name(label: int, names: Sequence[str] | None) -> str:
