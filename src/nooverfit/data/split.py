@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from nooverfit.data.group_split import POOL, TEST, VAL, assign_groups, few_groups, warn_once
+from nooverfit.data.group_split import POOL, TEST, VAL, assign_groups, warn_few_groups
 from nooverfit.errors import BadInput
 
 if TYPE_CHECKING:
@@ -271,6 +271,9 @@ def make_group_split(
     of their sorted names; the pool is then put in ``default_rng(seed)`` order as in
     :func:`make_split`.
 
+    Logs a warning (once per message) when validation or test holds fewer than
+    :data:`~nooverfit.data.group_split.MIN_GROUPS` groups.
+
     Raises:
         ValueError: fewer than ``train_groups + 2`` groups, or a class missing from the pool.
     """
@@ -288,10 +291,13 @@ def make_group_split(
     missing = sorted(set(np.unique(y).tolist()) - set(y[pool].tolist()))
     if missing:
         raise ValueError(f"classes {missing} have no sample in the training groups")
+    where = np.full(len(y), POOL)
+    where[np.isin(groups, rest[:n_val])], where[np.isin(groups, rest[n_val:])] = VAL, TEST
+    warn_few_groups(where, groups, checked=(VAL, TEST))  # the pool's number was asked for
     return Split(
         pool=np.random.default_rng(seed).permutation(pool).astype(np.int64),
-        val=np.flatnonzero(np.isin(groups, rest[:n_val])).astype(np.int64),
-        test=np.flatnonzero(np.isin(groups, rest[n_val:])).astype(np.int64),
+        val=np.flatnonzero(where == VAL).astype(np.int64),
+        test=np.flatnonzero(where == TEST).astype(np.int64),
         seed=seed,
     )
 
@@ -350,9 +356,7 @@ def make_stratified_group_split(
     split_of = assign_groups(
         y, groups, shares=shares, seed=seed, class_names={c: _name(c, names) for c in labels}
     )
-    warning = few_groups(split_of, groups)
-    if warning:
-        warn_once(warning)
+    warn_few_groups(split_of, groups)
     pool = np.random.default_rng(seed).permutation(np.flatnonzero(split_of == POOL))
     return Split(
         pool=_groups_first(pool, groups).astype(np.int64),
