@@ -93,7 +93,13 @@ def build(
     elif ev is not None and verdict is Verdict.OVERFITTING:
         onset = ev.epochs[ev.onset]
         causes += overfitting_causes(
-            ev, onset, best if best is not None else onset, lowest_words(monitor), gl=gl
+            ev,
+            onset,
+            best if best is not None else onset,
+            lowest_words(monitor),
+            gl=gl,
+            curve=monitor,
+            ends=_logged_ends(history, monitor, ev),
         )
     elif ev is not None and verdict is Verdict.UNDERFITTING:
         causes += underfitting_causes(ev, epochs)
@@ -214,6 +220,18 @@ def _best_epoch(history: History, monitor: str) -> int | None:
     _, _, val = decision_curves(history, None if monitor == "loss" else monitor)
     i = best_index(list(val))
     return None if i is None else history.epoch[i]
+
+
+def _logged_ends(history: History, monitor: str, ev: Evidence) -> tuple[float, float, float]:
+    """The curve decided on as logged (not smoothed; a metric's own values, not the error
+    the rules read): its first finite training value, and training and validation at the
+    last validated epoch (the row of the table's gap at the end); NaN where not logged."""
+    train = np.asarray(history.column(monitor), dtype=float)
+    val = np.asarray(history.column(f"val_{monitor}"), dtype=float)
+    logged = np.flatnonzero(np.isfinite(train))
+    last = list(history.epoch).index(ev.epochs[-1])
+    first = float(train[logged[0]]) if logged.size else math.nan
+    return first, float(train[last]), float(val[last])
 
 
 def _metric_ends(history: History, monitor: str, best: int | None) -> tuple[float, float]:
