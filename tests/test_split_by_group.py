@@ -147,3 +147,12 @@ def test_make_group_split_warns_like_split_by_group_on_few_held_out_groups(caplo
             np.tile(np.arange(3), 20), np.repeat(list("abcdefghij"), 6), train_groups=2
         )
     assert not [r for r in caplog.records if "keeps groups whole" in r.getMessage()]
+
+
+@pytest.mark.parametrize(("test", "val"), [(250, 0.2), (0.5, 100)])
+def test_split_by_group_names_test_and_val_that_leave_no_training_pool(test, val):
+    from nooverfit.data.split import make_stratified_group_split
+
+    y, groups = np.tile([0, 1], 100), np.repeat([f"p{i}" for i in range(20)], 10)
+    with pytest.raises(BadInput, match=rf"^test={test}, val={val} leave no sample of 200 for"):
+        make_stratified_group_split(y, groups, test=test, val=val)

@@ -339,8 +339,8 @@ def make_stratified_group_split(
     fewer than :data:`~nooverfit.data.group_split.MIN_GROUPS` groups.
 
     Raises:
-        BadInput: as :func:`make_split`, or a class from fewer than three groups.
-        ValueError: a split that would be empty.
+        BadInput: as :func:`make_split`, a class from fewer than three groups, or a
+            split that would be empty.
     """
     y, groups = np.asarray(y), np.asarray(groups)
     if len(groups) != len(y):
@@ -349,8 +349,11 @@ def make_stratified_group_split(
     n = len(y)
     n_test = _count(test, n, "test")
     n_val = _count(val, round(n - n_test), "val")
-    if min(n_test, n_val, n - n_test - n_val) <= 0:
-        raise ValueError(f"cannot split {n} samples into train/val/test: a split would be empty")
+    if n - n_test - n_val <= 0:  # (test and val > 0: _count refuses anything else)
+        raise BadInput(
+            f"test={test!r}, val={val!r} leave no sample of {n} for the training pool; "
+            "expected a smaller test or val"
+        )
     shares = ((n - n_test - n_val) / n, n_val / n, n_test / n)
     labels = np.unique(y).tolist()
     split_of = assign_groups(
