@@ -1,5 +1,7 @@
 """The text of the "too many epochs" cause quotes the numbers the diagnosis reports."""
 
+import math
+
 from nooverfit import diagnose
 from nooverfit.history import History
 
@@ -63,3 +65,12 @@ def test_complex_network_cause_of_an_accuracy_log_quotes_accuracy_not_an_error()
         "The training accuracy reached 1 while the validation accuracy ended at 0.6: the "
         "network memorizes the training set."
     )
+
+
+def test_complex_network_cause_quotes_the_last_validated_row_as_the_gap_does():
+    """Training logged one epoch past the last validation: the quoted ends are those of
+    the last validated epoch, the row of the table's gap at the end."""
+    d = diagnose(History.from_columns({"loss": [*LOSS, 0.01], "val_loss": [*VAL, math.nan]}))
+    assert round(d.gap.loss_at_last, 4) == round(VAL[-1] - LOSS[-1], 4)
+    cause = next(c for c in d.causes if c.kind == "complex_network")
+    assert "to 0.0714 while the validation loss ended at 0.95:" in cause.reason

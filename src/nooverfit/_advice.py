@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from nooverfit._curves import column
 from nooverfit._metrics import decision_curves
 from nooverfit._overfit_advice import lowest_words, overfitting_causes
 from nooverfit._still import STILL
@@ -99,7 +100,7 @@ def build(
             lowest_words(monitor),
             gl=gl,
             curve=monitor,
-            ends=_logged_ends(history, monitor, ev),
+            ends=_logged_ends(history, monitor),
         )
     elif ev is not None and verdict is Verdict.UNDERFITTING:
         causes += underfitting_causes(ev, epochs)
@@ -222,16 +223,16 @@ def _best_epoch(history: History, monitor: str) -> int | None:
     return None if i is None else history.epoch[i]
 
 
-def _logged_ends(history: History, monitor: str, ev: Evidence) -> tuple[float, float, float]:
+def _logged_ends(history: History, monitor: str) -> tuple[float, float, float]:
     """The curve decided on as logged (not smoothed; a metric's own values, not the error
     the rules read): its first finite training value, and training and validation at the
     last validated epoch (the row of the table's gap at the end); NaN where not logged."""
-    train = np.asarray(history.column(monitor), dtype=float)
-    val = np.asarray(history.column(f"val_{monitor}"), dtype=float)
-    logged = np.flatnonzero(np.isfinite(train))
-    last = list(history.epoch).index(ev.epochs[-1])
-    first = float(train[logged[0]]) if logged.size else math.nan
-    return first, float(train[last]), float(val[last])
+    train, val = column(history, monitor), column(history, f"val_{monitor}")
+    logged, validated = np.flatnonzero(np.isfinite(train)), np.flatnonzero(np.isfinite(val))
+    if not (logged.size and validated.size):
+        return math.nan, math.nan, math.nan
+    last = validated[-1]
+    return float(train[logged[0]]), float(train[last]), float(val[last])
 
 
 def _metric_ends(history: History, monitor: str, best: int | None) -> tuple[float, float]:
