@@ -78,3 +78,12 @@ def test_cli_study_writes_again_over_a_study_whose_runs_were_deleted(tmp_path):
     again = CliRunner().invoke(app, [*ARGS, "--epochs", "3", "--out", str(out)])
     assert again.exit_code == 0, again.output
     assert json.loads((out / "results.json").read_text())["settings"]["epochs"] == 3
+
+
+def test_cli_study_refuses_a_test_share_too_large_in_one_line(tmp_path):
+    result = CliRunner().invoke(app, [*ARGS, "--test", "0.99", "--out", str(tmp_path / "s")])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: test=0.99, val=0.2 leave 4 of 1797")
+    assert "groups" not in lines[0] and "least populated" not in lines[0]
+    assert not (tmp_path / "s").exists()

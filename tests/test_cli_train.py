@@ -200,3 +200,14 @@ def test_fit_refuses_a_model_whose_outputs_are_not_the_classes():
     with pytest.raises(ValueError, match="the model has 5 outputs but the data has 10 classes"):
         fit(five, data, config)
     fit(network_for(config, data), data, config)  # the right width trains
+
+
+def test_train_refusing_too_many_per_class_prints_the_error_alone(tmp_path):
+    # the error comes from inside the training call; outside a terminal no bar is drawn,
+    # so no blank line of one is left on stdout before it
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["train", "--train-per-class", "500", "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: train_per_class=500 but class")

@@ -1,5 +1,7 @@
 """The text of the "too many epochs" cause quotes the numbers the diagnosis reports."""
 
+import math
+
 from nooverfit import diagnose
 from nooverfit.history import History
 
@@ -33,3 +35,42 @@ def test_too_many_epochs_cause_quotes_the_best_epoch_onset_and_gl_of_the_diagnos
         "value."
     )
     assert "it ended 150% worse than that best" in d.explanation
+
+
+def test_complex_network_cause_quotes_the_logged_ends_the_table_quotes():
+    """It quoted the smoothed ends (training 0.0733, validation 0.907 here) beside the
+    table's gap at the end, 0.95 - 1/14 = 0.879 from the values as logged."""
+    d = diagnose(History.from_columns({"loss": LOSS, "val_loss": VAL}))
+    assert round(d.gap.loss_at_last, 4) == round(VAL[-1] - LOSS[-1], 4)
+    fell = round(100 * (1 - LOSS[-1] / LOSS[0]))  # 93 %, from the first logged value
+    cause = next(c for c in d.causes if c.kind == "complex_network")
+    assert cause.reason == (
+        f"The training loss fell {fell}% to 0.0714 while the validation loss ended at 0.95: "
+        "the network memorizes the training set."
+    )
+    reasons = {r.kind: r.reason for r in d.remedies}
+    assert reasons["l2"].startswith("The training loss reached 0.0714 against 0.95 on valid")
+    assert reasons["capacity"].startswith("A training loss of 0.0714 shows spare capacity;")
+
+
+def test_complex_network_cause_of_an_accuracy_log_quotes_accuracy_not_an_error():
+    """Decided on accuracy (no validation loss), the rules read 1 - accuracy; the text
+    quoted those errors as a "training loss"."""
+    acc = [0.5, 0.7, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.99, 1.0, 1.0, 1.0, 1.0, 1.0]
+    val_acc = [0.5, 0.6, 0.66, 0.7, 0.72, 0.7, 0.69, 0.67, 0.66, 0.65, 0.64, 0.63, 0.62, 0.6]
+    d = diagnose(History.from_columns({"accuracy": acc, "val_accuracy": val_acc}))
+    cause = next((c for c in d.causes if c.kind == "complex_network"), None)
+    assert cause is not None, d
+    assert cause.reason == (
+        "The training accuracy reached 1 while the validation accuracy ended at 0.6: the "
+        "network memorizes the training set."
+    )
+
+
+def test_complex_network_cause_quotes_the_last_validated_row_as_the_gap_does():
+    """Training logged one epoch past the last validation: the quoted ends are those of
+    the last validated epoch, the row of the table's gap at the end."""
+    d = diagnose(History.from_columns({"loss": [*LOSS, 0.01], "val_loss": [*VAL, math.nan]}))
+    assert round(d.gap.loss_at_last, 4) == round(VAL[-1] - LOSS[-1], 4)
+    cause = next(c for c in d.causes if c.kind == "complex_network")
+    assert "to 0.0714 while the validation loss ended at 0.95:" in cause.reason

@@ -362,3 +362,6 @@ def test_ctrl_c_in_a_study_counts_the_runs_its_store_holds(tmp_path):
     said = interrupted("study", {"out": tmp_path})
     assert said.startswith("interrupted; the 2 runs finished so far are kept in")
     assert "resumes" in said
+    (runs / "b.json").unlink()  # one run: in the singular
+    said = interrupted("study", {"out": tmp_path})
+    assert said.startswith("interrupted; the 1 run finished so far is kept in")

@@ -187,17 +187,17 @@ def test_make_split_property_disjoint_stratified_nested(counts, seed, per_class)
 @pytest.mark.parametrize(
     ("options", "named"),
     [
-        ({"test": 5000}, "test=5000 should be"),
-        ({"val": 5000}, "val=5000 should be"),
+        ({"test": 5000}, "test=5000 asks for 5000 of 1797 samples"),
+        ({"val": 5000}, "val=5000 asks for 5000 of the 1347 samples left after the test"),
         (
             {"test": 0.5, "val": 3},
-            "The val = 3 should be greater or equal to the number of classes",
+            "leave 3 of 1797 samples for validation, fewer than the 10 classes",
         ),
     ],
 )
 def test_a_split_that_cannot_be_made_names_the_option_at_fault(digits, options, named):
     # scikit-learn's message says test_size for both splits; the val split is ours
-    with pytest.raises(ValueError, match="cannot split 1797 samples") as err:
+    with pytest.raises(BadInput) as err:
         make_split(digits[1], seed=0, **options)
     assert named in str(err.value) and "test_size" not in str(err.value)
 
@@ -207,3 +207,39 @@ def test_make_split_says_when_the_target_looks_like_a_measurement():
     y = np.concatenate([np.arange(97), [0, 1, 2]])
     with pytest.raises(BadInput, match=r"; 97 distinct labels in 100 samples: a measured target"):
         make_split(y, seed=0)
+
+
+def test_make_split_refuses_a_test_share_that_leaves_too_few_in_one_line(digits):
+    _, y = digits
+    with pytest.raises(BadInput, match=r"test=0.99, val=0.2 leave 4 of 1797 samples for valid"):
+        make_split(y, test=0.99, seed=0)
+    with pytest.raises(BadInput, match=r"leave 1 of 1797 samples for the training pool, fewer"):
+        make_split(y, val=0.999, seed=0)
+    # sizes that fit, but the rare class keeps 1 sample (3 * 0.4) after the test split
+    with pytest.raises(BadInput, match=r"test=0.6 leaves 41 of 103 .* 1 of class 'b'"):
+        make_split(np.array([0] * 100 + [1] * 3), test=0.6, seed=0, names=["a", "b"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    counts=st.lists(st.integers(3, 30), min_size=2, max_size=5),
+    test=st.one_of(st.floats(0.01, 0.99), st.integers(1, 60)),
+    val=st.one_of(st.floats(0.01, 0.99), st.integers(1, 60)),
+    seed=st.integers(0, 3),
+)
+def test_make_split_refuses_exactly_what_sklearns_two_splits_refuse(counts, test, val, seed):
+    # the reference: the protocol's two stratified splits done by hand with scikit-learn
+    y = np.repeat(np.arange(len(counts)), counts)
+    try:
+        rest, _ = train_test_split(
+            np.arange(len(y)), test_size=test, stratify=y, random_state=seed
+        )
+        train_test_split(rest, test_size=val, stratify=y[rest], random_state=seed)
+        refused = False
+    except ValueError:
+        refused = True
+    if refused:
+        with pytest.raises(BadInput):  # in the options' words, not scikit-learn's
+            make_split(y, test=test, val=val, seed=seed)
+    else:
+        make_split(y, test=test, val=val, seed=seed)

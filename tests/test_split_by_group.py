@@ -124,3 +124,35 @@ def test_split_by_group_with_three_groups_warns_once_and_thirty_do_not(tmp_path,
     with caplog.at_level("WARNING", logger="nooverfit"):
         split_dataset(many, seed=0)  # 18, 4 and 8 patients
     assert not [r for r in caplog.records if "keeps groups whole" in r.getMessage()]
+
+
+def test_make_group_split_warns_like_split_by_group_on_few_held_out_groups(caplog):
+    """A loader's ``train_groups`` split (``spoken:speakers=5``) shares the check of
+    ``--split-by-group``: 2 validation and 1 test group warn; its 2 training groups, a
+    number asked for, do not on their own (10 groups: 2, 4 and 4)."""
+    from nooverfit.data.group_split import warn_once
+    from nooverfit.data.split import make_group_split
+
+    warn_once.cache_clear()
+    y = np.tile(np.arange(3), 10)
+    with caplog.at_level("WARNING", logger="nooverfit"):
+        for seed in (0, 1):
+            make_group_split(y, np.repeat(list("abcde"), 6), train_groups=2, seed=seed)
+    warned = [r.getMessage() for r in caplog.records if "keeps groups whole" in r.getMessage()]
+    assert len(warned) == 1
+    assert "2 group(s) in training, 2 in validation and 1 in test (5 in all)" in warned[0]
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="nooverfit"):
+        make_group_split(
+            np.tile(np.arange(3), 20), np.repeat(list("abcdefghij"), 6), train_groups=2
+        )
+    assert not [r for r in caplog.records if "keeps groups whole" in r.getMessage()]
+
+
+@pytest.mark.parametrize(("test", "val"), [(250, 0.2), (0.5, 100)])
+def test_split_by_group_names_test_and_val_that_leave_no_training_pool(test, val):
+    from nooverfit.data.split import make_stratified_group_split
+
+    y, groups = np.tile([0, 1], 100), np.repeat([f"p{i}" for i in range(20)], 10)
+    with pytest.raises(BadInput, match=rf"^test={test}, val={val} leave no sample of 200 for"):
+        make_stratified_group_split(y, groups, test=test, val=val)

@@ -12,10 +12,12 @@ import math
 
 import numpy as np
 
+from nooverfit._curves import column
 from nooverfit._metrics import decision_curves
 from nooverfit._overfit_advice import lowest_words, overfitting_causes
 from nooverfit._still import STILL
 from nooverfit._underfit_advice import underfitting_causes
+from nooverfit._words import counted
 from nooverfit.diagnosis import Cause, Diagnosis, Evidence, Gap, Remedy, Verdict
 from nooverfit.history import ONSET_WIDTH, History, best_index
 from nooverfit.stopping import generalization_loss
@@ -46,7 +48,7 @@ def build(
             gl = _raw_gl(history, monitor)
     n = len(history)
     run = _run_length(history)
-    epochs = run[0] if run[1].endswith("epochs") else n  # what --epochs would count
+    epochs = n if run[1].startswith("step ") else run[0]  # what --epochs would count
     if verdict is Verdict.DIVERGING:
         causes.append(
             (
@@ -92,7 +94,13 @@ def build(
     elif ev is not None and verdict is Verdict.OVERFITTING:
         onset = ev.epochs[ev.onset]
         causes += overfitting_causes(
-            ev, onset, best if best is not None else onset, lowest_words(monitor), gl=gl
+            ev,
+            onset,
+            best if best is not None else onset,
+            lowest_words(monitor),
+            gl=gl,
+            curve=monitor,
+            ends=_logged_ends(history, monitor),
         )
     elif ev is not None and verdict is Verdict.UNDERFITTING:
         causes += underfitting_causes(ev, epochs)
@@ -177,11 +185,11 @@ def _run_length(history: History) -> tuple[int, str]:
     epochs), or the last step where the log reader showed steps as epochs
     (``History.notes``)."""
     if not len(history):
-        return 0, "0 epochs"
+        return 0, counted(0, "epoch")
     if any("steps are shown" in note for note in history.notes):
         # (whether the writer counted steps from 0 or 1 is not in the log: name the step)
         return int(history.epoch[-1]), f"step {history.epoch[-1]}"
-    return int(history.epoch[-1]) + 1, f"{history.epoch[-1] + 1} epochs"
+    return int(history.epoch[-1]) + 1, counted(int(history.epoch[-1]) + 1, "epoch")
 
 
 def _best_and_gl(history: History, monitor: str, ev: Evidence) -> tuple[int, float]:
@@ -213,6 +221,18 @@ def _best_epoch(history: History, monitor: str) -> int | None:
     _, _, val = decision_curves(history, None if monitor == "loss" else monitor)
     i = best_index(list(val))
     return None if i is None else history.epoch[i]
+
+
+def _logged_ends(history: History, monitor: str) -> tuple[float, float, float]:
+    """The curve decided on as logged (not smoothed; a metric's own values, not the error
+    the rules read): its first finite training value, and training and validation at the
+    last validated epoch (the row of the table's gap at the end); NaN where not logged."""
+    train, val = column(history, monitor), column(history, f"val_{monitor}")
+    logged, validated = np.flatnonzero(np.isfinite(train)), np.flatnonzero(np.isfinite(val))
+    if not (logged.size and validated.size):
+        return math.nan, math.nan, math.nan
+    last = validated[-1]
+    return float(train[logged[0]]), float(train[last]), float(val[last])
 
 
 def _metric_ends(history: History, monitor: str, best: int | None) -> tuple[float, float]:
@@ -278,7 +298,8 @@ def _explain(
         )
     if verdict is Verdict.INSUFFICIENT_EVIDENCE:
         return (
-            f"Not enough to judge from {n} epochs: the log lacks {' and '.join(missing)}. "
+            f"Not enough to judge from {counted(n, 'epoch')}: the log lacks "
+            f"{' and '.join(missing)}. "
             "Overfitting shows only as a gap between training and validation over time."
         )
     if verdict is Verdict.OVERFITTING:

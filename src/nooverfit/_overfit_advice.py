@@ -18,14 +18,59 @@ def lowest_words(monitor: str) -> str:
     return "loss was lowest" if monitor == "loss" else f"{monitor} was best"
 
 
+def _memorizing_words(
+    curve: str, ends: tuple[float, float, float], smoothed: tuple[float, float, float]
+) -> tuple[str, str, str]:
+    """The complex-network cause's sentence and its L2 and capacity reasons. They quote
+    ``ends``, the curve decided on as logged (first training value, training and
+    validation at the last validated epoch), as the table's gap and the explanation do;
+    without them, the loss's ``smoothed`` ends (the scores' inputs), said to be smoothed,
+    and for a metric no number (its smoothed curve is an error, not the metric)."""
+    first, train, val = ends
+    if all(map(math.isfinite, ends)):
+        fell = (
+            f"fell {100 * max(0.0, 1 - train / first):.0f}% to {train:.3g}"
+            if curve == "loss" and first > 0
+            else f"reached {train:.3g}"
+        )
+        return (
+            f"The training {curve} {fell} while the validation {curve} ended at {val:.3g}",
+            f"The training {curve} reached {train:.3g} against {val:.3g} on validation",
+            f"A training {curve} of {train:.3g} shows spare capacity",
+        )
+    first, train, val = smoothed
+    if curve == "loss":
+        return (
+            f"The smoothed training loss fell {100 * max(0.0, 1 - train / first):.0f}% to "
+            f"{train:.3g} while the smoothed validation loss ended at {val:.3g}",
+            f"The smoothed training loss reached {train:.3g} against {val:.3g} on validation",
+            f"A smoothed training loss of {train:.3g} shows spare capacity",
+        )
+    return (
+        f"The training {curve} ended far closer to a perfect fit than validation's",
+        f"The training {curve} ended far better than validation's",
+        f"A training {curve} that close to a perfect fit shows spare capacity",
+    )
+
+
 def overfitting_causes(
-    ev: Evidence, onset: int, best: int, lowest: str, *, gl: float = math.nan
+    ev: Evidence,
+    onset: int,
+    best: int,
+    lowest: str,
+    *,
+    gl: float = math.nan,
+    curve: str = "loss",
+    ends: tuple[float, float, float] = (math.nan, math.nan, math.nan),
 ) -> list[Ranked]:
     """Ranked (weight, cause, remedies) of an overfitting run: too many epochs (a rise
     after the best epoch), a generalization gap, a memorizing network, too little data.
     ``lowest``: :func:`lowest_words` of the curve decided on; ``gl``: the diagnosis's
     Prechelt GL in percent (the last validation loss over the lowest, raw values), which
-    the text quotes so that it agrees with the explanation and the table."""
+    the text quotes so that it agrees with the explanation and the table; ``curve``: the
+    curve decided on (``"loss"`` or a metric); ``ends``: that curve as logged, its first
+    training value and the training and validation values at the last validated epoch
+    (NaN where not logged), which the complex-network text quotes."""
     n = len(ev.val)
     after = n - 1 - ev.onset
     train_end, val_end = float(ev.train[-1]), float(ev.val[-1])
@@ -90,20 +135,17 @@ def overfitting_causes(
     if math.isfinite(train_end) and math.isfinite(float(ev.train[0])) and ev.train[0] > 0:
         fallen = max(0.0, 1 - train_end / float(ev.train[0]))
         below = max(0.0, (val_end - train_end) / val_end) if val_end > 0 else 0.0
+        memorizes, l2_reason, spare = _memorizing_words(
+            curve, ends, (float(ev.train[0]), train_end, val_end)
+        )
         out.append(
             (
                 fallen * below + 0.01,
-                Cause(
-                    "complex_network",
-                    f"The training loss fell {100 * fallen:.0f}% to {train_end:.3g} while the "
-                    f"validation loss ended at {val_end:.3g}: the network memorizes the "
-                    "training set.",
-                ),
+                Cause("complex_network", f"{memorizes}: the network memorizes the training set."),
                 [
                     Remedy(
                         "l2",
-                        f"The training loss reached {train_end:.3g} against {val_end:.3g} on "
-                        "validation; an L2 penalty keeps the weights from fitting the training "
+                        f"{l2_reason}; an L2 penalty keeps the weights from fitting the training "
                         "set that closely.",
                         "--l2 1e-3 (tune over 1e-5..1e-1)",
                         "RunConfig(l2=1e-3) or torch.optim.AdamW(..., weight_decay=1e-2)",
@@ -117,8 +159,7 @@ def overfitting_causes(
                     ),
                     Remedy(
                         "capacity",
-                        f"A training loss of {train_end:.3g} shows spare capacity; a smaller "
-                        "network has less room to memorize.",
+                        f"{spare}; a smaller network has less room to memorize.",
                         "--width 2x lower",
                         "RunConfig(width=config.width // 2)",
                     ),

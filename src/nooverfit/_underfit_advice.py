@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from nooverfit._words import counted
 from nooverfit.diagnosis import Cause, Evidence, Remedy
 
 
@@ -84,7 +85,7 @@ def underfitting_causes(ev: Evidence, n: int) -> list[tuple[float, Cause, list[R
             [
                 Remedy(
                     "train_longer",
-                    f"{n} epochs may not have been enough to reach a minimum.",
+                    f"{counted(n, 'epoch')} may not have been enough to reach a minimum.",
                     f"--epochs {2 * n}",
                     f"RunConfig(epochs={2 * n})",
                 )

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
+from nooverfit._words import counted
 from nooverfit.errors import MissingExtra, redact
 from nooverfit.validate import check_options
 
@@ -165,9 +166,10 @@ def interrupted(command: str, options: dict[str, Any]) -> str:
             "interrupted before the first batch of runs finished; no run was kept (runs are "
             "stored as each batch ends), and files of an earlier study are unchanged"
         )
+    verb = "is" if len(kept) == 1 else "are"
     return (
-        f"interrupted; the {len(kept)} runs finished so far are kept in {runs}, and the same "
-        "command resumes from them"
+        f"interrupted; the {counted(len(kept), 'run')} finished so far {verb} kept in {runs}, "
+        "and the same command resumes from them"
     )
 
 

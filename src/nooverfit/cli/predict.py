@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from nooverfit._words import counted
 from nooverfit.cli._app import app, console, errors, guard
 from nooverfit.errors import BadInput, check_new
 
@@ -84,7 +85,7 @@ def predict_command(
         right = sum(same_label(p, t) for p, t in pairs)
         target = model.columns.target if model.columns else ""
         skipped = len(truth) - len(pairs)
-        unlabeled = f"; {skipped} rows without a label not scored" if skipped else ""
+        unlabeled = f"; {counted(skipped, 'row')} without a label not scored" if skipped else ""
         if pairs:
             console.print(
                 f"accuracy on the {target!r} column: {right / len(pairs):.4f} "

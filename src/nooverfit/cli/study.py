@@ -21,6 +21,7 @@ from rich.progress import (
 from rich.table import Table
 
 from nooverfit._io import _jsonable
+from nooverfit._words import counted
 from nooverfit.cli import _options as opt
 from nooverfit.cli._app import app, command_line, console, guard
 
@@ -228,7 +229,8 @@ def _summary(result: StudyResult) -> None:
         return f"[{points(i.low)}, {points(i.high)}]" if n > 1 else "—"
 
     table = Table(
-        title=f"Remedies, ranked by the paired difference (validation accuracy %, {n} seeds)"
+        title="Remedies, ranked by the paired difference "
+        f"(validation accuracy %, {counted(n, 'seed')})"
     )
     for col in ("#", "remedy", "best setting", "val acc ± std", "− baseline", "95 % interval"):
         table.add_column(col, justify="left" if col in ("remedy", "best setting") else "right")
@@ -269,7 +271,7 @@ def _summary(result: StudyResult) -> None:
     console.print(
         f"Recommended: [bold green]{result.recommended.name}[/] — test accuracy "
         f"{pct(t['recommended'].accuracy)}% vs baseline {pct(t['baseline'].accuracy)}% "
-        f"(means over {n} seeds)"
+        f"(means over {counted(n, 'seed')})"
     )
     if result.recommended.name == result.baseline.name:
         console.print(

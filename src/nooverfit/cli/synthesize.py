@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from nooverfit._words import counted
 from nooverfit.cli._app import app, console, guard
 
 
@@ -48,6 +49,7 @@ def synthesize_command(
     )
     noises = len({r.noise for r in result.rows})
     console.print(
-        f"wrote {len(result.rows)} clips from {len(result.rows) // per_clip} sources and "
-        f"{noises} noises to {out} (manifest.csv), SNR {snr} dB"
+        f"wrote {counted(len(result.rows), 'clip')} from "
+        f"{counted(len(result.rows) // per_clip, 'source')} and {counted(noises, 'noise')} to "
+        f"{out} (manifest.csv), SNR {snr} dB"
     )

@@ -143,6 +143,8 @@ def train(
         TimeRemainingColumn(),
         console=console,
         transient=True,
+        # a log or CI gets the plain lines of show(); rich's bar there leaves a blank line
+        disable=not console.is_terminal,
     ) as progress:
         task = progress.add_task("train", total=epochs, status="")
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
+from nooverfit._words import counted
 from nooverfit.cli import _options as opt
 from nooverfit.cli._app import app, console, guard
 from nooverfit.config import RunConfig
@@ -178,7 +179,7 @@ class TrialLines:
         ]
         if earlier and not self.resumed:
             console.print(
-                f"tune: resuming study {self.spec.study_name!r}: {len(earlier)} trials "
+                f"tune: resuming study {self.spec.study_name!r}: {counted(len(earlier), 'trial')} "
                 "finished before",
                 highlight=False,
             )

@@ -120,16 +120,20 @@ def assign_groups(
     return where[member]
 
 
-def few_groups(where: np.ndarray, groups: np.ndarray) -> str:
+def few_groups(
+    where: np.ndarray, groups: np.ndarray, *, checked: tuple[int, ...] = (POOL, VAL, TEST)
+) -> str:
     """The warning for a whole-group split with fewer than :data:`MIN_GROUPS` groups in
     its training pool, validation or test (``""`` when each has enough).
 
     Args:
         where: :data:`POOL`, :data:`VAL` or :data:`TEST` per sample, ``(N,)``.
         groups: a group name per sample, ``(N,)``.
+        checked: the splits held to :data:`MIN_GROUPS` (default all three; a split whose
+            training groups were asked for by number checks only validation and test).
     """
     held = [len(np.unique(groups[where == split])) for split in (POOL, VAL, TEST)]
-    if min(held) >= MIN_GROUPS:
+    if min(held[split] for split in checked) >= MIN_GROUPS:
         return ""
     total = len(np.unique(groups))
     return (
@@ -138,6 +142,16 @@ def few_groups(where: np.ndarray, groups: np.ndarray) -> str:
         f"for those groups, not new ones; expected at least {MIN_GROUPS} in each (add "
         "recordings, speakers or patients, or split by sample)"
     )
+
+
+def warn_few_groups(
+    where: np.ndarray, groups: np.ndarray, *, checked: tuple[int, ...] = (POOL, VAL, TEST)
+) -> None:
+    """Log :func:`few_groups`'s warning, once per message, where it has one: the one check
+    of both whole-group splits (``split_by_group``'s and a loader's ``train_groups``)."""
+    warning = few_groups(where, groups, checked=checked)
+    if warning:
+        warn_once(warning)
 
 
 @functools.lru_cache(maxsize=64)

@@ -13,13 +13,14 @@ recording, the clips of one speaker) are split so that each group lies wholly in
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from nooverfit.data.group_split import POOL, TEST, VAL, assign_groups, few_groups, warn_once
+from nooverfit.data.group_split import POOL, TEST, VAL, assign_groups, warn_few_groups
 from nooverfit.errors import BadInput
 
 if TYPE_CHECKING:
@@ -155,17 +156,16 @@ def make_split(
     """
     y = np.asarray(y)
     _check_classes(y, names)
+    test, val = _size(test, "test"), _size(val, "val")
     index = np.arange(len(y))
+    _check_sizes(y, test=test, val=val)
     try:
-        rest, test_idx = train_test_split(
-            index, test_size=_size(test, "test"), stratify=y, random_state=seed
-        )
+        rest, test_idx = train_test_split(index, test_size=test, stratify=y, random_state=seed)
     except ValueError as err:
         raise _cannot(len(y), err, "test", "the rest (training pool and validation)") from None
+    _check_rest(y, rest, test=test, val=val, names=names)
     try:
-        pool, val_idx = train_test_split(
-            rest, test_size=_size(val, "val"), stratify=y[rest], random_state=seed
-        )
+        pool, val_idx = train_test_split(rest, test_size=val, stratify=y[rest], random_state=seed)
     except ValueError as err:
         raise _cannot(len(y), err, "val", "the training pool") from None
     pool = np.random.default_rng(seed).permutation(pool)
@@ -179,6 +179,56 @@ def make_split(
 
 #: The fewest samples of a class a split can stratify: one each for train, val and test.
 MIN_PER_CLASS = 3
+
+
+def _part(size: float | int, n: int) -> int:
+    """The samples scikit-learn's ``train_test_split`` puts in the part it splits off:
+    ``ceil(size * n)`` of a fraction, a count as it is."""
+    return math.ceil(size * n) if isinstance(size, float) else int(size)
+
+
+def _check_sizes(y: np.ndarray, *, test: float | int, val: float | int) -> None:
+    """Refuse ``test``/``val`` that leave a split with fewer samples than classes, in the
+    options' words (scikit-learn's stratified split needs one sample per class in each)."""
+    n, k = len(y), len(np.unique(y))
+    n_test = _part(test, n)
+    if n_test >= n:
+        raise BadInput(f"test={test!r} asks for {n_test} of {n} samples; expected fewer")
+    n_val = _part(val, n - n_test)
+    if n_val >= n - n_test:
+        raise BadInput(
+            f"val={val!r} asks for {n_val} of the {n - n_test} samples left after the test "
+            "split; expected fewer"
+        )
+    parts = (("test", n_test), ("validation", n_val), ("the training pool", n - n_test - n_val))
+    for part, size in parts:
+        if size < k:
+            raise BadInput(
+                f"test={test!r}, val={val!r} leave {max(size, 0)} of {n} samples for "
+                f"{part}, fewer than the {k} classes; expected test and val small enough for "
+                "each of training pool, validation and test to hold a sample of every class"
+            )
+
+
+def _check_rest(
+    y: np.ndarray,
+    rest: np.ndarray,
+    *,
+    test: float | int,
+    val: float | int,
+    names: Sequence[str] | None,
+) -> None:
+    """Splitting validation off the rest stratifies by class: every class needs two
+    samples left after the test split (one for validation, one for the training pool)."""
+    labels, counts = np.unique(y[rest], return_counts=True)
+    left = dict(zip(labels.tolist(), counts.tolist(), strict=True))
+    c = min(np.unique(y).tolist(), key=lambda label: left.get(label, 0))
+    if left.get(c, 0) < 2:
+        raise BadInput(
+            f"test={test!r} leaves {len(rest)} of {len(y)} samples for the training pool and "
+            f"validation (val={val!r}), {left.get(c, 0)} of class {_name(int(c), names)}; "
+            "expected a smaller test, so that every class keeps 2 samples there"
+        )
 
 
 def _name(label: int, names: Sequence[str] | None) -> str:
@@ -221,6 +271,9 @@ def make_group_split(
     of their sorted names; the pool is then put in ``default_rng(seed)`` order as in
     :func:`make_split`.
 
+    Logs a warning (once per message) when validation or test holds fewer than
+    :data:`~nooverfit.data.group_split.MIN_GROUPS` groups.
+
     Raises:
         ValueError: fewer than ``train_groups + 2`` groups, or a class missing from the pool.
     """
@@ -238,10 +291,13 @@ def make_group_split(
     missing = sorted(set(np.unique(y).tolist()) - set(y[pool].tolist()))
     if missing:
         raise ValueError(f"classes {missing} have no sample in the training groups")
+    where = np.full(len(y), POOL)
+    where[np.isin(groups, rest[:n_val])], where[np.isin(groups, rest[n_val:])] = VAL, TEST
+    warn_few_groups(where, groups, checked=(VAL, TEST))  # the pool's number was asked for
     return Split(
         pool=np.random.default_rng(seed).permutation(pool).astype(np.int64),
-        val=np.flatnonzero(np.isin(groups, rest[:n_val])).astype(np.int64),
-        test=np.flatnonzero(np.isin(groups, rest[n_val:])).astype(np.int64),
+        val=np.flatnonzero(where == VAL).astype(np.int64),
+        test=np.flatnonzero(where == TEST).astype(np.int64),
         seed=seed,
     )
 
@@ -283,8 +339,8 @@ def make_stratified_group_split(
     fewer than :data:`~nooverfit.data.group_split.MIN_GROUPS` groups.
 
     Raises:
-        BadInput: as :func:`make_split`, or a class from fewer than three groups.
-        ValueError: a split that would be empty.
+        BadInput: as :func:`make_split`, a class from fewer than three groups, or a
+            split that would be empty.
     """
     y, groups = np.asarray(y), np.asarray(groups)
     if len(groups) != len(y):
@@ -293,16 +349,17 @@ def make_stratified_group_split(
     n = len(y)
     n_test = _count(test, n, "test")
     n_val = _count(val, round(n - n_test), "val")
-    if min(n_test, n_val, n - n_test - n_val) <= 0:
-        raise ValueError(f"cannot split {n} samples into train/val/test: a split would be empty")
+    if n - n_test - n_val <= 0:  # (test and val > 0: _count refuses anything else)
+        raise BadInput(
+            f"test={test!r}, val={val!r} leave no sample of {n} for the training pool; "
+            "expected a smaller test or val"
+        )
     shares = ((n - n_test - n_val) / n, n_val / n, n_test / n)
     labels = np.unique(y).tolist()
     split_of = assign_groups(
         y, groups, shares=shares, seed=seed, class_names={c: _name(c, names) for c in labels}
     )
-    warning = few_groups(split_of, groups)
-    if warning:
-        warn_once(warning)
+    warn_few_groups(split_of, groups)
     pool = np.random.default_rng(seed).permutation(np.flatnonzero(split_of == POOL))
     return Split(
         pool=_groups_first(pool, groups).astype(np.int64),
