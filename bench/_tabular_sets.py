@@ -17,8 +17,8 @@ class TabularSet:
         drop: columns that are identifiers or leak the label.
         heldout: never tuned on; reported apart.
         fresh: held out and added only when issue 16's network remedies were frozen, by
-            the session that froze them ("i30", "i34", "i41", "i46", "i58", "i66", "i76", "i76b"): scored
-            once, at the end, never looked at before ("" for the others).
+            the session that froze them ("i30", "i34", "i41", "i46", "i58", "i66", "i76",
+            "i76b"): scored once, at the end, never looked at before ("" for the others).
     """
 
     name: str
