@@ -46,8 +46,39 @@ def test_ensemble_state_dict_round_trips():
     x = torch.randn(5, 3)
     torch.testing.assert_close(one(x), two(x))
     assert set(one.state_dict()) == {
-        f"members.{i}.{p}" for i in (0, 1) for p in ("weight", "bias")
+        "weights",
+        *(f"members.{i}.{p}" for i in (0, 1) for p in ("weight", "bias")),
     }
+
+
+def test_weighted_ensemble_is_the_weighted_average_of_member_probabilities():
+    a, b, c = Fixed([2.0, 0.0]), Fixed([0.0, 1.0]), Fixed([-1.0, 1.0])
+    x = torch.zeros(3, 3)
+    pa, pb, pc = (m(x).softmax(-1) for m in (a, b, c))
+    want = (2 * pa + pb + pc) / 4  # by hand: weights 2:1:1
+    model = Ensemble([a, b, c], weights=(2.0, 1.0, 1.0))
+    torch.testing.assert_close(model(x).exp(), want)
+    torch.testing.assert_close(probabilities([a, b, c], x, (0.5, 0.25, 0.25)), want)
+    torch.testing.assert_close(model.weights, torch.tensor([0.5, 0.25, 0.25], dtype=torch.float64))
+    # the weights travel in the state dict: an ensemble built without them loads them
+    again = Ensemble([Fixed([0.0, 0.0]), Fixed([0.0, 0.0]), Fixed([0.0, 0.0])])
+    again.load_state_dict(model.state_dict())
+    torch.testing.assert_close(again(x).exp(), want)
+
+
+def test_a_state_dict_saved_without_weights_loads_with_equal_weights():
+    a, b = Fixed([2.0, 0.0]), Fixed([0.0, 1.0])
+    old = {k: v for k, v in Ensemble([a, b]).state_dict().items() if k != "weights"}
+    model = Ensemble([Fixed([0.0, 0.0]), Fixed([0.0, 0.0])], weights=(3.0, 1.0))
+    model.load_state_dict(old)
+    x = torch.zeros(2, 3)
+    torch.testing.assert_close(model(x).exp(), (a(x).softmax(-1) + b(x).softmax(-1)) / 2)
+
+
+@pytest.mark.parametrize("weights", [(1.0,), (1.0, 0.0), (1.0, -1.0), (1.0, float("nan"))])
+def test_ensemble_weights_must_be_one_positive_number_per_member(weights):
+    with pytest.raises(ValueError, match="weights must be 2 positive numbers"):
+        Ensemble([nn.Linear(3, 2), nn.Linear(3, 2)], weights=weights)
 
 
 def _s(v):

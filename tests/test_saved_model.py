@@ -128,10 +128,11 @@ def trained(table):
     return session, configs
 
 
-def _save_ensemble(session, configs, out):
-    nets = ensemble.networks(session, ensemble.Members(tuple(configs), ("a",) * 3), 0)
+def _save_ensemble(session, configs, out, weights=()):
+    members = ensemble.Members(tuple(configs), ("a",) * len(configs), weights=weights)
+    nets = ensemble.networks(session, members, 0)
     out.mkdir(exist_ok=True)
-    torch.save(ensemble.Ensemble(nets).state_dict(), out / "best_model.pt")
+    torch.save(ensemble.assemble(session, members, 0).state_dict(), out / "best_model.pt")
     members = [(c, session.split_data(c)) for c in configs]
     save_card(
         model_card(session.dataset, members, name="ensemble", ensemble=True),
@@ -169,6 +170,29 @@ def test_an_ensemble_of_mixed_encodings_encodes_each_members_inputs(trained, tab
     expected = torch.stack(probs).mean(0).numpy()
     got = load_study_model(tmp_path).predict_proba(path)[test]
     np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7)
+
+
+def test_a_weighted_ensemble_predicts_the_weighted_average_of_its_members(
+    trained, table, tmp_path
+):
+    session, configs = trained
+    path, _, _ = table
+    weights = (0.5, 0.125, 0.375)  # a blend's: each network once, with its weight
+    nets = _save_ensemble(session, configs, tmp_path, weights)
+    test = session.data[0].split.test
+    with torch.no_grad():  # by hand: each member on its own encoding, weighted
+        probs = [
+            w * n.eval()(session.split_data(c).x[test]).softmax(-1)
+            for n, c, w in zip(nets, configs, weights, strict=True)
+        ]
+    expected = sum(probs).numpy()
+    got = load_study_model(tmp_path).predict_proba(path)[test]
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7)
+    # the study's own test of the same members: the saved model's accuracy
+    members = ensemble.Members(tuple(configs), ("a", "b", "c"), weights=weights)
+    accuracy, _ = ensemble.test_members(session, members, 0)
+    truth = session.dataset.y[test]
+    assert np.mean(got.argmax(1) == truth) == pytest.approx(accuracy)
 
 
 def test_an_old_folder_without_the_card_is_refused_in_one_line(trained, tmp_path):

@@ -102,7 +102,7 @@ def test_lowers_loss_needs_a_paired_drop_beyond_noise_and_the_floor_and_no_accur
     assert not lowers_loss(Score(0.7, 0, 0.1, 1, 0, 0, 0.3, 10, 3), base)
 
 
-def test_pick_ensemble_takes_the_lowest_loss_among_those_that_beat_the_choice():
+def test_pick_ensemble_takes_the_most_accurate_among_those_that_beat_the_choice():
     from nooverfit.studies.select import pick_ensemble
 
     base = _lossy((0.70, 0.72, 0.71), (0.60, 0.58, 0.59))
@@ -110,34 +110,49 @@ def test_pick_ensemble_takes_the_lowest_loss_among_those_that_beat_the_choice():
     lower_loss = _lossy((0.70, 0.72, 0.71), (0.50, 0.48, 0.49))  # same accuracy, -0.1 nats
     lowest_but_worse = _lossy((0.65, 0.67, 0.66), (0.40, 0.38, 0.39))  # loses 5 points
     noisy = _lossy((0.70, 0.72, 0.71), (0.30, 0.60, 0.60))  # its drop is within noise
-    # accuracy alone would take the first; log loss ranks the admissible ones
-    assert pick_ensemble([more_accurate, lower_loss, lowest_but_worse], base) == 1
-    assert pick_ensemble([more_accurate, lowest_but_worse], base) == 0
+    # both beat the choice (accuracy; log loss at no loss of accuracy): the more accurate
+    assert pick_ensemble([lower_loss, more_accurate, lowest_but_worse], base) == 1
+    assert pick_ensemble([lower_loss, lowest_but_worse], base) == 0
     assert pick_ensemble([lowest_but_worse, noisy], base) is None
-    # equal losses: the more accurate, then the earlier
+    # equal accuracy: the lower log loss, then the earlier
     import dataclasses
 
-    tied = dataclasses.replace(more_accurate, val_loss=lower_loss.val_loss)
-    assert pick_ensemble([lower_loss, tied], base) == 1
+    sharper = dataclasses.replace(more_accurate, val_loss=0.40)
+    assert pick_ensemble([more_accurate, sharper], base) == 1
     assert pick_ensemble([lower_loss, lower_loss], base) == 0
 
 
 def test_breaks_tie_only_where_every_seed_ties_and_log_loss_drops_beyond_noise():
-    base = _lossy((1.0, 1.0, 1.0), (0.10, 0.12, 0.08))
+    base = _lossy((0.9, 0.8, 0.85), (0.30, 0.32, 0.28))
     # loss drops 0.05, 0.06, 0.04 (mean 0.05, standard error 0.01/sqrt(3)): a clear drop
-    sharper = _lossy((1.0, 1.0, 1.0), (0.05, 0.06, 0.04))
+    sharper = _lossy((0.9, 0.8, 0.85), (0.25, 0.26, 0.24))
     assert breaks_tie(sharper, base)
     assert choose([[base], [sharper]]) == (1, 0)
     # one seed a row worse: no tie, and no accuracy gain either -> the baseline stays
-    worse = _lossy((1.0, 0.98, 1.0), (0.05, 0.06, 0.04))
+    worse = _lossy((0.9, 0.78, 0.85), (0.25, 0.26, 0.24))
     assert not breaks_tie(worse, base) and choose([[base], [worse]]) == (0, 0)
     # drops 0.05, -0.02, 0.04: mean 0.0233 < 2 standard errors (2 * 0.0219) -> noise
-    noisy = _lossy((1.0, 1.0, 1.0), (0.05, 0.14, 0.04))
+    noisy = _lossy((0.9, 0.8, 0.85), (0.25, 0.34, 0.24))
     assert not breaks_tie(noisy, base) and choose([[base], [noisy]]) == (0, 0)
     # a drop below the 0.01-nat floor does not count
-    assert not breaks_tie(_lossy((1.0, 1.0, 1.0), (0.095, 0.115, 0.075)), base)
+    assert not breaks_tie(_lossy((0.9, 0.8, 0.85), (0.295, 0.315, 0.275)), base)
     # without per-seed values there is nothing to pair
     assert not breaks_tie(_score(1.0, 1.0, 1.0, loss=0.01), _score(1.0, 1.0, 1.0))
+
+
+def test_no_log_loss_decision_where_the_simpler_gets_every_validation_row_right():
+    # penguins (bench/README.md, i72): every variant 100 % on validation on every seed; the
+    # penalized linear rung's log loss is higher only because its weights are smaller
+    rung = _lossy((1.0, 1.0, 1.0), (0.048, 0.031, 0.035))
+    network = _lossy((1.0, 1.0, 1.0), (0.010, 0.005, 0.007))
+    assert not lowers_loss(network, rung) and not breaks_tie(network, rung)
+    assert choose([[rung], [network]]) == (0, 0)  # the simpler stays
+    from nooverfit.studies.select import pick_ensemble
+
+    assert pick_ensemble([network], rung) is None
+    # one seed short of perfect: log loss decides again
+    imperfect = _lossy((1.0, 0.98, 1.0), (0.048, 0.061, 0.035))
+    assert lowers_loss(_lossy((1.0, 0.98, 1.0), (0.010, 0.025, 0.007)), imperfect)
 
 
 def test_linear_leads_where_its_best_variant_scores_at_least_the_baseline():

@@ -1,6 +1,6 @@
 """The blend of the linear rung with the study's choice (:mod:`nooverfit.studies.blend`):
-members repeated so that their plain average is the weighted one, the rung's share
-picked on validation at one standard error."""
+each network once, weighted by the rung's share, the share picked on validation at one
+standard error."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from nooverfit.config import RunConfig
-from nooverfit.studies.blend import MARGIN, blend_members, blendable, multiplicities
+from nooverfit.studies.blend import MARGIN, blend_members, blend_weights, blendable, counted
 from nooverfit.studies.ensemble import Members, mean_softmax
 from nooverfit.studies.select import Score, pick_ensemble
 
@@ -22,46 +22,56 @@ def _score(val: tuple[float, ...], loss: tuple[float, ...]) -> Score:
 
 
 @pytest.mark.parametrize(
-    ("share", "members", "want"),
-    [(0.25, 1, (1, 3)), (0.5, 1, (1, 1)), (0.75, 1, (3, 1)), (0.5, 3, (3, 1)),
-     (0.25, 3, (1, 1)), (0.75, 2, (6, 1)), (0.25, 6, (2, 1))],
+    ("share", "weights", "want"),
+    [(0.25, (1.0,), (0.25, 0.75)), (0.75, (1.0, 1.0), (0.75, 0.125, 0.125)),
+     (0.5, (1.0, 3.0), (0.5, 0.125, 0.375)), (0.25, (2.0, 2.0, 2.0), (0.25, 0.25, 0.25, 0.25))],
 )  # fmt: skip
-def test_multiplicities_give_the_rung_its_share(share, members, want):
-    a, b = multiplicities(share, members)
-    assert (a, b) == want
-    assert a / (a + members * b) == pytest.approx(share)
+def test_blend_weights_give_the_rung_its_share(share, weights, want):
+    assert blend_weights(share, weights) == pytest.approx(want)
 
 
-@pytest.mark.parametrize(("share", "members"), [(0.0, 1), (1.0, 1), (-0.5, 2), (0.5, 0)])
-def test_multiplicities_refuse_a_share_outside_zero_one(share, members):
+@pytest.mark.parametrize(
+    ("share", "weights"), [(0.0, (1.0,)), (1.0, (1.0,)), (-0.5, (1.0,)), (0.5, ())]
+)
+def test_blend_weights_refuse_a_share_outside_zero_one(share, weights):
     with pytest.raises(ValueError, match=r"share|network"):
-        multiplicities(share, members)
+        blend_weights(share, weights)
 
 
-def test_blend_members_repeat_the_rung_and_the_choice():
+def test_blend_members_hold_each_network_once_with_its_weight():
     rung = RunConfig(depth=0, label="linear")
     a, b = RunConfig(width=16, label="a"), RunConfig(width=32, label="b")
     choice = Members((a, b), ("a", "b"))
     m = blend_members(rung, "linear", choice, "ensemble of 2: a, b", 0.75)
-    assert m.configs == (rung,) * 6 + (a, b)  # 6 / (6 + 2) = 3/4
-    assert m.names == ("linear",) * 6 + ("a", "b")
+    assert m.configs == (rung, a, b) and m.names == ("linear", "a", "b")
+    assert m.weights == pytest.approx((0.75, 0.125, 0.125))
     assert m.name == "ensemble of linear at 3/4 and ensemble of 2: a, b at 1/4"
     quarter = blend_members(rung, "linear", Members((a,), ("a",)), "a", 0.25)
-    assert quarter.configs == (rung, a, a, a)
+    assert quarter.configs == (rung, a) and quarter.weights == pytest.approx((0.25, 0.75))
 
 
-def test_the_average_of_repeated_members_is_the_weighted_blend():
+def test_the_weighted_mean_softmax_is_the_blend_by_hand():
     # logits whose softmax is known: p_rung = (0.8, 0.2), p_a = (0.1, 0.9), p_b = (0.3, 0.7)
     def logits(p: tuple[float, float]) -> torch.Tensor:
         return torch.log(torch.tensor([p], dtype=torch.float64))
 
-    rung, a, b = logits((0.8, 0.2)), logits((0.1, 0.9)), logits((0.3, 0.7))
-    x, y = multiplicities(0.25, 2)  # the rung twice, each member 3 times: 2 / 8
-    assert (x, y) == (2, 3)
-    outputs = [rung] * x + [a] * y + [b] * y
-    got = mean_softmax(outputs)[0]
+    outputs = [logits((0.8, 0.2)), logits((0.1, 0.9)), logits((0.3, 0.7))]
+    got = mean_softmax(outputs, blend_weights(0.25, (1.0, 1.0)))[0]
     # by hand: 0.25 * 0.8 + 0.75 * (0.1 + 0.3) / 2 = 0.35; 0.25 * 0.2 + 0.75 * 0.8 = 0.65
     assert got.tolist() == pytest.approx([0.35, 0.65])
+    # equal weights are the plain mean, to the bit
+    assert torch.equal(mean_softmax(outputs, (2.0, 2.0, 2.0)), mean_softmax(outputs))
+
+
+def test_counted_reads_the_weights_or_the_repeated_members_of_older_results():
+    assert counted({"names": ["lin", "a", "b"], "weights": [0.75, 0.125, 0.125]}) == (
+        "3 networks weighted 6:1:1"
+    )
+    assert counted({"names": ["lin", "a"], "weights": [0.5, 0.5]}) == "2 networks"
+    assert counted({"names": ["a", "b", "c"]}) == "3 networks"
+    # saved before ensembles carried weights: the rung once, the network 3 times
+    assert counted({"names": ["lin", "a", "a", "a"]}) == "2 networks weighted 1:3"
+    assert counted({}) == "several networks"
 
 
 def test_a_blend_needs_a_network_with_hidden_layers():

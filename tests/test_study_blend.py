@@ -73,7 +73,7 @@ def test_no_blend_without_a_rung_or_for_a_linear_choice(session):
 
 def test_a_blend_saves_and_loads_as_an_ensemble(session, tmp_path):
     from nooverfit.studies.blend import blend_members
-    from nooverfit.studies.ensemble import Ensemble, Members, load, networks, on_test
+    from nooverfit.studies.ensemble import Members, assemble, load, networks, on_test
 
     base = RunConfig(width=16, epochs=3)
     rung = base.replace(depth=0, lr=base.lr * 100, label="linear")
@@ -82,10 +82,13 @@ def test_a_blend_saves_and_loads_as_an_ensemble(session, tmp_path):
     seed = session.seeds[0]
     nets = networks(session, members, seed)
     path = tmp_path / "best_model.pt"
-    torch.save(Ensemble(nets).state_dict(), path)
+    torch.save(assemble(session, members, seed).state_dict(), path)
+    assert len(members.configs) == 2  # each network once, weighted
     data = session.split_data(base.replace(seed=seed))
     again = load(path, members.configs, data.in_shape, data.num_classes, data.kind)
-    assert on_test(list(again.members), data) == pytest.approx(on_test(nets, data))
+    assert again.weights.tolist() == pytest.approx([0.25, 0.75])
+    want = on_test(nets, data, members.weights)
+    assert on_test(list(again.members), data, again.weights.tolist()) == pytest.approx(want)
     # the loaded ensemble's probabilities: 1/4 the rung's, 3/4 the baseline's
     x = data.x[data.test_index]
     with torch.no_grad():

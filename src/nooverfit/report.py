@@ -135,13 +135,13 @@ def _ensemble_choice(result: StudyResult) -> str:
             "No ensemble is recommended: none beat the choice before it on validation "
             "accuracy by 2 standard errors, or on log loss at no loss of accuracy."
         )
-    names = result.extras.get("ensemble", {}).get("names", [])
+    kept = result.extras.get("ensemble", {})
     se = "1 standard error" if named(rec.name) else "2 standard errors"  # blend.MARGIN
     return (
-        f"The recommended ensemble averages {counted(names) if names else 'several networks'}: "
+        f"The recommended ensemble averages {counted(kept)}: "
         f"of the ensembles that beat the choice before them (validation accuracy by {se}, or "
-        f"log loss at no loss of accuracy), the one of lowest mean validation log loss "
-        f"({rec.score.val_loss:.3f})."
+        f"log loss at no loss of accuracy), the most accurate on validation, then of "
+        f"lowest mean validation log loss ({rec.score.val_loss:.3f})."
     )
 
 
@@ -305,7 +305,7 @@ def ensemble_note(result: StudyResult) -> str:
     kept = result.extras["ensemble"]
     names = kept["names"]
     head = (
-        f"The recommendation averages the predicted probabilities of {counted(names)}; "
+        f"The recommendation averages the predicted probabilities of {counted(kept)}; "
         f"the code above trains the first ({names[0]})."
     )
     configs = [RunConfig.from_dict(c) for c in kept.get("configs", [])]

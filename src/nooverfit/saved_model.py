@@ -86,12 +86,15 @@ class StudyModel:
             data from arrays; ``(C, H, W)`` images as the data set's loader gives them).
         networks: the member networks (one for a single network), in eval mode.
         encodings: each network's scaling record (None: raw features as they are).
+        weights: each network's weight in an ensemble's average of probabilities (a
+            blend's differ; None: equal).
     """
 
     def __init__(
         self,
         card: dict[str, Any],
         networks: Sequence[nn.Module],
+        weights: Sequence[float] | None = None,
     ) -> None:
         self.name: str = card["name"]
         self.classes: tuple[str, ...] = tuple(card["classes"])
@@ -104,6 +107,7 @@ class StudyModel:
             card["encodings"][m["encoding"]] if m["encoding"] else None for m in card["members"]
         ]
         self.ensemble: bool = card["ensemble"]
+        self.weights = None if weights is None else [float(w) for w in weights]
 
     def features(self, rows: Any, *, unknown: str = "error") -> np.ndarray:
         """The raw feature matrix of ``rows`` (see :meth:`predict_proba`), before scaling."""
@@ -130,9 +134,10 @@ class StudyModel:
             if not self.ensemble:
                 logits = outputs[0]  # the study scores a network by its logits' argmax
                 return logits.argmax(1).numpy(), logits.softmax(-1).numpy()
+            from nooverfit.studies.ensemble import mean_softmax
+
             # as Ensemble.forward(x).exp(), which the study scored an ensemble by
-            mean = torch.stack([o.softmax(-1) for o in outputs]).mean(0)
-            probs = mean.clamp_min(1e-12).log().exp()
+            probs = mean_softmax(outputs, self.weights).clamp_min(1e-12).log().exp()
             return probs.argmax(1).numpy(), probs.numpy()
 
     def predict_proba(self, rows: Any, *, unknown: str = "error") -> np.ndarray:
@@ -200,7 +205,8 @@ def load_study_model(folder: str | Path, *, module: nn.Module | None = None) -> 
                 "study's, or a file written since); expected the pair a study wrote together"
             )
         state = read_checkpoint(weights, what="model file")
-        return StudyModel(card, _networks(card, state, module, where=str(weights)))
+        nets, shares = _networks(card, state, module, where=str(weights))
+        return StudyModel(card, nets, shares)
     except (KeyError, TypeError, IndexError, AttributeError) as err:  # an edited card
         raise BadInput(
             f"{path} is damaged ({type(err).__name__}: {err}); expected the {CARD} a study wrote"
@@ -225,7 +231,9 @@ def _read_card(path: Path) -> dict[str, Any]:
 
 def _networks(
     card: dict[str, Any], state: Any, module: nn.Module | None, *, where: str
-) -> list[nn.Module]:
+) -> tuple[list[nn.Module], list[float] | None]:
+    """The card's networks with ``state``'s weights loaded, and an ensemble's members'
+    weights in its average (``state``'s ``weights``; equal where a file has none)."""
     from nooverfit.config import RunConfig
     from nooverfit.stale_bias import fold_stale_biases
     from nooverfit.studies.ensemble import Ensemble
@@ -255,7 +263,9 @@ def _networks(
             f"{where} does not fit the network its card describes ({first}); expected the "
             "weights the study saved"
         ) from None
-    return nets
+    if isinstance(target, Ensemble):
+        return nets, target.weights.tolist()
+    return nets, None
 
 
 def _member(

@@ -178,10 +178,15 @@ def _why_chosen(curve: ValidationCurve, i: int) -> str:
     ties = [f"{v:g}" for j, v in enumerate(curve.values) if j != i and curve.val[j] >= best - 1e-9]
     if not ties:
         return "best mean validation accuracy"
-    # validation_curve's choice among equal accuracies: the lower mean validation log loss
+    # validation_curve's choice among equal accuracies: the lower mean validation log loss,
+    # the linear rung's the larger penalty (select.best_penalized)
+    rule = (
+        "the larger penalty"
+        if curve.param == "linear_l2"
+        else "the lowest mean validation log loss"
+    )
     return (
-        f"best mean validation accuracy, tied with {', '.join(ties)}; chosen among them for "
-        "the lowest mean validation log loss"
+        f"best mean validation accuracy, tied with {', '.join(ties)}; chosen among them for {rule}"
     )
 
 

@@ -12,8 +12,8 @@ average) are already trained on every seed's split.
 The rung's share ``w`` of the blend ``w * p_linear + (1 - w) * p_choice`` is the knob:
 :data:`SHARES`, each scored on every seed's validation rows; :func:`.select.pick_ensemble`
 with :data:`MARGIN` picks the one that replaces the choice, or none. A blend is saved
-and loaded as any ensemble: its members are repeated so that their plain average is the
-weighted one (:func:`blend_members`), which the saved model's loader averages as it is.
+and loaded as any ensemble, with each member's weight in the average
+(:func:`blend_members`; ``weights`` in ``best_model.pt``, beside the members' networks).
 
 Measured on ``bench/tabular.py`` (bench/README.md, i66; quick budget, 3 seeds): of 22
 sets, picked on auto (+3.4 test points: 77.2 -> 80.6), mode (+0.6) and greene (+0.3), on
@@ -24,10 +24,10 @@ second.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from fractions import Fraction
-from math import gcd
-from typing import TYPE_CHECKING
+from math import gcd, lcm
+from typing import TYPE_CHECKING, Any
 
 from nooverfit.config import RunConfig
 from nooverfit.studies.ensemble import Members
@@ -36,7 +36,7 @@ from nooverfit.studies.findings import Findings, add_curve, outcome
 if TYPE_CHECKING:
     from nooverfit.studies.session import StudySession
 
-#: the rung's shares of the blend tried, simplest fractions (members are repeated)
+#: the rung's shares of the blend tried
 SHARES = (0.25, 0.5, 0.75)
 #: standard errors of the seed-paired validation gain a blend must show over the choice
 #: (``select.admissible``): one, not the selection's two, since it is one of three fixed
@@ -48,36 +48,37 @@ SHARES = (0.25, 0.5, 0.75)
 MARGIN = 1.0 - 1e-9
 
 
-def multiplicities(share: float, members: int) -> tuple[int, int]:
-    """How many times the rung's network and each of the choice's ``members`` networks
-    appear in the blend, so that their plain average gives the rung ``share`` of it:
-    ``(a, b)`` with ``a / (a + members * b) == share``, the smallest such integers.
+def blend_weights(share: float, weights: Sequence[float]) -> tuple[float, ...]:
+    """The weights of the blend's networks: the rung's ``share``, then the choice's
+    networks' ``weights`` (normalized; equal where ``()``) scaled to ``1 - share``.
+
+    Args:
+        share: the rung's share, strictly between 0 and 1.
+        weights: the choice's members' weights, or as many equal ones.
 
     Raises:
-        ValueError: ``share`` not strictly between 0 and 1, or ``members`` below 1.
+        ValueError: ``share`` not strictly between 0 and 1, or no weight for the choice.
     """
     if not 0 < share < 1:
         raise ValueError(f"the rung's share must lie strictly between 0 and 1, got {share!r}")
-    if members < 1:
-        raise ValueError(f"the choice needs at least one network, got {members!r}")
-    f = Fraction(share).limit_denominator(16)
-    a, b = f.numerator * members, f.denominator - f.numerator
-    g = gcd(a, b)
-    return a // g, b // g
+    if not weights:
+        raise ValueError("the choice needs at least one network, got no weights")
+    total = sum(weights)
+    return (share, *((1 - share) * w / total for w in weights))
 
 
 def blend_members(
     rung: RunConfig, rung_name: str, choice: Members, choice_name: str, share: float
 ) -> Members:
-    """The :class:`~.ensemble.Members` of the blend: the rung repeated, each of the
-    choice's networks repeated (:func:`multiplicities`), titled with both and the
-    rung's share."""
-    a, b = multiplicities(share, len(choice.configs))
-    configs = (rung,) * a + tuple(c for c in choice.configs for _ in range(b))
-    names = (rung_name,) * a + tuple(n for n in choice.names for _ in range(b))
+    """The :class:`~.ensemble.Members` of the blend: the rung, then the choice's networks,
+    weighted by :func:`blend_weights`; titled with both and the rung's share."""
+    n = len(choice.configs)
+    weights = blend_weights(share, choice.weights or (1.0,) * n)
     f = Fraction(share).limit_denominator(16)
     title = f"{rung_name} at {f} and {choice_name} at {1 - f}"
-    return Members(configs, names, title=title)
+    return Members(
+        (rung, *choice.configs), (rung_name, *choice.names), title=title, weights=weights
+    )
 
 
 def named(name: str) -> bool:
@@ -98,14 +99,15 @@ def run_blend(session: StudySession, found: Findings) -> None:
     curve, and recommend the one :func:`.select.pick_ensemble` picks (at :data:`MARGIN`).
     Nothing where the study trained no rung, or the choice is linear or transferred."""
     from nooverfit.studies.ensemble import score_members
+    from nooverfit.studies.findings import rung_best
     from nooverfit.studies.result import Variant
-    from nooverfit.studies.select import best, pick_ensemble
+    from nooverfit.studies.select import pick_ensemble
 
     rung = [v for v in found.variants if v.stage == "linear"]
     rec = found.recommended
     if not rung or rec is None or rec.stage == "transfer":
         return
-    top = rung[best([v.score for v in rung])]
+    top = rung_best(rung)
     choice = found.ensembles.get(rec.name) if rec.stage == "ensemble" else None
     choice = choice or Members((rec.config,), (rec.name,))
     if not blendable(choice, [c.depth for c in choice.runs]) or choice.trained:
@@ -125,11 +127,34 @@ def run_blend(session: StudySession, found: Findings) -> None:
         found.recommended = variants[pick]
 
 
-def counted(names: Sequence[str]) -> str:
-    """``names`` of an ensemble's members as the report counts them: distinct networks, and
-    a blend's weights where members repeat ("2 networks weighted 1:3", not "4 networks")."""
+def counted(kept: Mapping[str, Any]) -> str:
+    """The members of an ensemble as the report counts them, from what ``results.json``
+    keeps of it (``extras.ensemble``: ``names``, and ``weights`` where they differ):
+    distinct networks, and a blend's weights ("2 networks weighted 1:3", not "2
+    networks"; in results saved before ensembles carried weights, read from members that
+    repeat); "several networks" where the names are not kept."""
+    names: list[str] = list(kept.get("names", []))
+    weights = kept.get("weights")
+    if not names:
+        return "several networks"
     distinct = list(dict.fromkeys(names))
-    if len(distinct) == len(names):
-        return f"{len(names)} networks"
-    weights = ":".join(str(names.count(n)) for n in distinct)
-    return f"{len(distinct)} networks weighted {weights}"
+    if weights is not None and len(weights) == len(names):
+        share = dict.fromkeys(distinct, Fraction(0))
+        for n, w in zip(names, weights, strict=True):
+            share[n] += Fraction(w).limit_denominator(1000)
+        ratio = _integers(list(share.values()))
+    else:
+        ratio = [names.count(n) for n in distinct]
+    if len(set(ratio)) <= 1:
+        return f"{len(distinct)} networks"
+    return f"{len(distinct)} networks weighted " + ":".join(str(r) for r in ratio)
+
+
+def _integers(fractions: Sequence[Fraction]) -> list[int]:
+    """The smallest integers in the ratio of ``fractions`` (``1/4, 3/4`` -> ``1, 3``)."""
+    scale = lcm(*(f.denominator for f in fractions))
+    whole = [int(f * scale) for f in fractions]
+    common = 0
+    for w in whole:
+        common = gcd(common, w)
+    return [w // max(common, 1) for w in whole]

@@ -51,8 +51,13 @@ def validation_curve(
     train_std: Sequence[float],
     *,
     stronger: str = "up",
+    ties_stronger: bool = False,
 ) -> ValidationCurve:
     """Build a validation curve and mark its regions.
+
+    The chosen value has the highest validation accuracy, ties broken by the lower
+    validation loss (:func:`.select.best`), or with ``ties_stronger`` by the stronger
+    setting (the linear rung's L2 penalty, :func:`.select.best_penalized`).
 
     A value is on the *overfit* side when it regularizes less than the chosen value and its
     validation accuracy is worse by more than the tolerance while training accuracy stays
@@ -65,7 +70,11 @@ def validation_curve(
     vals = [float(values[i]) for i in order]
     sc = [scores[i] for i in order]
     tstd = [float(train_std[i]) for i in order]
-    best_i = min(range(len(sc)), key=lambda i: (-sc[i].val_accuracy, sc[i].val_loss))
+    if ties_stronger:  # sorted by value: the stronger is the later where larger regularizes
+        sign = -1 if stronger == "up" else 1
+        best_i = min(range(len(sc)), key=lambda i: (-round(sc[i].val_accuracy, 12), sign * i))
+    else:
+        best_i = min(range(len(sc)), key=lambda i: (-sc[i].val_accuracy, sc[i].val_loss))
     tol = max(0.005, sc[best_i].val_accuracy_std)
     regions = []
     for i, s in enumerate(sc):

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -34,27 +34,74 @@ CHUNK = 4096
 
 
 class Ensemble(nn.Module):
-    """Networks whose softmax outputs are averaged.
+    """Networks whose softmax outputs are averaged, with weights where given.
 
-    ``forward`` returns the log of the mean probabilities: ``argmax`` picks the ensemble's
-    class and ``F.cross_entropy`` on the output is the ensemble's log loss, so it scores
-    like any network. Its ``state_dict`` holds every member's under ``members.I.``; it
-    loads into an ``Ensemble`` of networks built from the same configurations.
+    ``forward`` returns the log of the (weighted) mean probabilities: ``argmax`` picks the
+    ensemble's class and ``F.cross_entropy`` on the output is the ensemble's log loss, so
+    it scores like any network. Its ``state_dict`` holds every member's under
+    ``members.I.`` and the members' weights in the average under ``weights`` (summing to
+    1); it loads into an ``Ensemble`` of networks built from the same configurations. A
+    state dict saved without ``weights`` (before ensembles carried them) loads with equal
+    weights.
+
+    Args:
+        members: the member networks.
+        weights: each member's weight in the average, ``p = sum(w_i * p_i) / sum(w_i)``
+            (positive; default None: equal weights, the plain mean).
     """
 
-    def __init__(self, members: Sequence[nn.Module]) -> None:
+    weights: torch.Tensor  # (M,) float64, summing to 1: a buffer of the state dict
+
+    def __init__(
+        self, members: Sequence[nn.Module], weights: Sequence[float] | None = None
+    ) -> None:
         super().__init__()
         if not members:
             raise ValueError("an ensemble needs at least one member network")
         self.members = nn.ModuleList(members)
+        self.register_buffer("weights", normalized(weights, len(members)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return mean_softmax([m(x) for m in self.members]).clamp_min(1e-12).log()
+        probs = mean_softmax([m(x) for m in self.members], self.weights)
+        return probs.clamp_min(1e-12).log()
+
+    def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any) -> None:
+        # files saved before ensembles carried weights: their members counted alike
+        state_dict.setdefault(f"{prefix}weights", normalized(None, len(self.members)))
+        super()._load_from_state_dict(state_dict, prefix, *args)
 
 
-def mean_softmax(outputs: Sequence[torch.Tensor]) -> torch.Tensor:
-    """The mean of the softmax of each network's ``outputs`` (logits, ``(N, C)`` each)."""
-    return torch.stack([o.softmax(-1) for o in outputs]).mean(0)
+def normalized(weights: Sequence[float] | None, members: int) -> torch.Tensor:
+    """``weights`` of ``members`` networks as a float64 tensor summing to 1 (None: equal).
+
+    Raises:
+        ValueError: not one positive finite weight per member.
+    """
+    if weights is None:
+        return torch.full((members,), 1.0 / members, dtype=torch.float64)
+    w = torch.as_tensor(list(weights), dtype=torch.float64)
+    if w.shape != (members,) or not bool(torch.isfinite(w).all() and (w > 0).all()):
+        raise ValueError(
+            f"an ensemble's weights must be {members} positive numbers, one per member, "
+            f"got {list(weights)!r}"
+        )
+    return w / w.sum()
+
+
+def mean_softmax(
+    outputs: Sequence[torch.Tensor], weights: Sequence[float] | torch.Tensor | None = None
+) -> torch.Tensor:
+    """The mean of the softmax of each network's ``outputs`` (logits, ``(N, C)`` each),
+    weighted by ``weights`` (one per output, normalized to sum 1) where they differ: equal
+    weights (or None) take the plain mean."""
+    probs = torch.stack([o.softmax(-1) for o in outputs])  # (M, N, C)
+    if weights is None:
+        return probs.mean(0)
+    w = torch.as_tensor(weights, dtype=torch.float64)
+    if bool((w == w[0]).all()):  # the plain mean, to the bit, as before weights existed
+        return probs.mean(0)
+    w = (w / w.sum()).to(probs.dtype).view(-1, 1, 1)
+    return (w * probs).sum(0)
 
 
 @dataclass(frozen=True)
@@ -69,12 +116,19 @@ class Members:
             (the copies of one variant, :mod:`.copies`); "" to list them.
         trained: the runs holding each member's weights, where they differ from
             ``configs`` (test-time shifts added after training); () where they do not.
+        weights: each member's weight in the average of probabilities (a blend's,
+            :mod:`.blend`); () for equal weights.
     """
 
     configs: tuple[RunConfig, ...]
     names: tuple[str, ...]
     title: str = ""
     trained: tuple[RunConfig, ...] = ()
+    weights: tuple[float, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.weights:
+            normalized(self.weights, len(self.configs))  # refuses a wrong count or sign
 
     @property
     def runs(self) -> tuple[RunConfig, ...]:
@@ -101,6 +155,7 @@ def with_shifts(members: Members) -> Members:
         members.names,
         members.title,
         members.runs,
+        members.weights,
     )
 
 
@@ -145,9 +200,12 @@ def candidates(
 
 
 @torch.no_grad()
-def probabilities(models: Sequence[nn.Module], x: torch.Tensor) -> torch.Tensor:
-    """Mean softmax of ``models`` (in eval mode) on ``x``: ``(N, C)``."""
-    return Ensemble(models).eval()(x).exp()
+def probabilities(
+    models: Sequence[nn.Module], x: torch.Tensor, weights: Sequence[float] | None = None
+) -> torch.Tensor:
+    """Mean softmax of ``models`` (in eval mode) on ``x``, weighted by ``weights`` (None:
+    equal): ``(N, C)``."""
+    return Ensemble(models, weights).eval()(x).exp()
 
 
 def accuracy_and_loss(probs: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
@@ -177,16 +235,26 @@ def ensemble_score(
     )
 
 
-def on_test(models: Sequence[nn.Module], data: SplitData) -> tuple[float, float]:
-    """Accuracy and log loss of the ensemble of ``models`` on ``data``'s test split."""
-    probs = probabilities(models, data.x[data.test_index])
+def on_test(
+    models: Sequence[nn.Module], data: SplitData, weights: Sequence[float] | None = None
+) -> tuple[float, float]:
+    """Accuracy and log loss of the ensemble of ``models`` (weighted by ``weights``; None:
+    equal) on ``data``'s test split."""
+    probs = probabilities(models, data.x[data.test_index], weights)
     return accuracy_and_loss(probs, data.y[data.test_index])
 
 
 def describe(members: Members) -> dict[str, object]:
     """What ``results.json`` keeps of an ensemble, enough to rebuild it for its weights
-    (see :func:`load`)."""
-    return {"names": list(members.names), "configs": [c.to_dict() for c in members.configs]}
+    (see :func:`load`): its members' names and configurations, and their weights in the
+    average where they differ (``best_model.pt`` holds them too)."""
+    kept: dict[str, object] = {
+        "names": list(members.names),
+        "configs": [c.to_dict() for c in members.configs],
+    }
+    if members.weights:
+        kept["weights"] = [float(w) for w in normalized(members.weights, len(members.configs))]
+    return kept
 
 
 def load(
@@ -197,7 +265,8 @@ def load(
     kind: str,
 ) -> Ensemble:
     """The ensemble whose weights ``path`` holds (a ``best_model.pt`` a study wrote for
-    an ensemble recommendation), built from its member ``configs``."""
+    an ensemble recommendation), built from its member ``configs``; the members' weights
+    in the average are the file's (equal in a file saved without them)."""
     from nooverfit.models import build_model
 
     members = [build_model(c, tuple(in_shape), classes, kind=kind) for c in configs]
@@ -239,15 +308,21 @@ def member_probabilities(
     runner: Trained, members: Members, seed: int, index: torch.Tensor
 ) -> torch.Tensor:
     """Mean softmax ``(N, C)`` of ``seed``'s member networks (:func:`networks`) on the
-    rows ``index``, each member reading the rows as its own run's data encodes them
-    (members may differ in their tabular input encoding: :mod:`.copies`)."""
+    rows ``index``, weighted by the members' ``weights``, each member reading the rows as
+    its own run's data encodes them (members may differ in their tabular input encoding:
+    :mod:`.copies`)."""
     nets = networks(runner, members, seed)
     outputs = []
     for run, net in zip(members.runs, nets, strict=True):
         x = runner.split_data(run.replace(seed=seed)).x[index]
         # in chunks: a large test split at once would hold every activation in memory
         outputs.append(torch.cat([net.eval()(part) for part in x.split(CHUNK)]))
-    return mean_softmax(outputs)
+    return mean_softmax(outputs, members.weights or None)
+
+
+def assemble(runner: Trained, members: Members, seed: int) -> Ensemble:
+    """The :class:`Ensemble` of ``seed``'s member networks with the members' weights."""
+    return Ensemble(networks(runner, members, seed), members.weights or None)
 
 
 def score_members(runner: Trained, members: Members, epochs: float) -> Score:

@@ -347,8 +347,8 @@ def evidence(result: StudyResult, *, level: float = LEVEL) -> Evidence:
         for o in result.remedies
     ]
     remedies = ranked([d for o, d in measured if o.chosen.stage != "ensemble"])
-    # An ensemble stage's best by accuracy is not its selection (the lowest log loss of
-    # those that beat the choice so far, stages._ensemble): only the recommended ensemble
+    # An ensemble stage's best is not its selection (the most accurate of those that beat
+    # the choice so far, select.pick_ensemble): only the recommended ensemble
     # reads "selected", and it is shown even when no stage's best by accuracy was it.
     rec = result.recommended
     shown = [(o.chosen, o.remedy) for o in result.remedies if o.chosen.stage == "ensemble"]

@@ -6,6 +6,7 @@ without importing the stage runner that calls it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,7 +14,7 @@ from nooverfit.config import RunConfig
 from nooverfit.studies.curves import LearningCurve, ValidationCurve, validation_curve
 from nooverfit.studies.ensemble import Members
 from nooverfit.studies.result import RemedyOutcome, Variant
-from nooverfit.studies.select import Score, best, improves
+from nooverfit.studies.select import Score, best, best_penalized, improves
 
 
 @dataclass
@@ -55,9 +56,19 @@ class Findings:
         return self.baseline
 
 
+def rung_best(rung: Sequence[Variant]) -> Variant:
+    """The linear rung's best variant: ties on validation accuracy go to the larger L2
+    penalty (:func:`.select.best_penalized`)."""
+    return rung[best_penalized([v.score for v in rung], [v.config.l2 for v in rung])]
+
+
 def outcome(remedy: str, variants: list[Variant], base: Variant) -> RemedyOutcome:
-    """``remedy``'s best variant by validation against ``base``."""
-    pick = variants[best([v.score for v in variants])]
+    """``remedy``'s best variant by validation against ``base`` (the linear rung's by
+    :func:`rung_best`)."""
+    if remedy == "linear":
+        pick = rung_best(variants)
+    else:
+        pick = variants[best([v.score for v in variants])]
     return RemedyOutcome(
         remedy=remedy,
         chosen=pick,

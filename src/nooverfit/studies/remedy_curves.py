@@ -45,7 +45,11 @@ def remedy_curves(
             pts.insert(0, (0.0, base.score))
         curves.append(
             validation_curve(
-                param, [p for p, _ in pts], [s for _, s in pts], [s.accuracy_std for _, s in pts]
+                param,
+                [p for p, _ in pts],
+                [s for _, s in pts],
+                [s.accuracy_std for _, s in pts],
+                ties_stronger=param == "linear_l2",  # as the rung's choice (select.best_penalized)
             )
         )
     return tuple(curves)

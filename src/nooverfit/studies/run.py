@@ -27,7 +27,7 @@ from nooverfit.engine.follow import Follow
 from nooverfit.groups import with_homogeneous_cause
 from nooverfit.studies import plan
 from nooverfit.studies.class_scores import class_scores
-from nooverfit.studies.ensemble import Ensemble, Members, networks, test_members
+from nooverfit.studies.ensemble import Members, assemble, test_members
 from nooverfit.studies.ensemble import describe as describe_ensemble
 from nooverfit.studies.estimate import planned_runs, stage_name
 from nooverfit.studies.identity import study_identity
@@ -306,7 +306,7 @@ def run_plan(
         extras=found.extras,
         best_state=session.state(recommended.config.replace(seed=first))
         if members is None
-        else Ensemble(networks(session, members, first)).state_dict(),
+        else assemble(session, members, first).state_dict(),
         best_card=_card(session, recommended, members, first),
     )
 

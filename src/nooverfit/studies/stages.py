@@ -16,7 +16,7 @@ from nooverfit.studies.curves import (
     learning_curve,
 )
 from nooverfit.studies.ensemble import Members
-from nooverfit.studies.findings import Findings
+from nooverfit.studies.findings import Findings, rung_best
 from nooverfit.studies.findings import add_curve as _add_curve
 from nooverfit.studies.findings import outcome as _outcome
 from nooverfit.studies.halving import stage_halving
@@ -130,7 +130,7 @@ def _combination(stage: plan.CombinationStage, session: StudySession, found: Fin
     rung = [v for v in found.variants if v.stage == "linear"]
     if linear_leads([v.score for v in rung], found.base.score):
         networks = [v for v in found.variants if v.stage != "linear"]
-        levels = [rung, [*networks, *found.transfer], found.combinations]
+        levels = [[rung_best(rung)], [*networks, *found.transfer], found.combinations]
     level, index = choose([[v.score for v in lv] for lv in levels])
     found.recommended = levels[level][index]
 
@@ -194,7 +194,8 @@ def _ensemble(stage: plan.EnsembleStage, session: StudySession, found: Findings)
     # An ensemble is the most complex candidate: it must beat the choice so far, on
     # accuracy or, at no loss of accuracy, on log loss (measured on bench/tabular.py's
     # design data: mroz's ensemble ties the baseline's validation accuracy, lowers its
-    # log loss 0.047 nats and gains 1.9 test points); of those that do, the lowest log loss.
+    # log loss 0.047 nats and gains 1.9 test points); of those that do, the most accurate
+    # (select.pick_ensemble).
     every = [*variants, *copies]
     twins: dict[str, Variant] = {}  # a plain candidate's name -> its shifted twin
     if stage.shifts:  # test-time shifts after training (studies/shifted.py)
@@ -306,7 +307,7 @@ def _network(session: StudySession, found: Findings, variant: Variant, seed: int
         return session.model(variant.config.replace(seed=seed))
     from nooverfit.studies import ensemble
 
-    return ensemble.Ensemble(ensemble.networks(session, members, seed))
+    return ensemble.assemble(session, members, seed)
 
 
 def _compare(stage: plan.CompareStage, session: StudySession, found: Findings) -> None:
