@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from nooverfit._words import counted
 from nooverfit.data.group_split import POOL, TEST, VAL, assign_groups, warn_few_groups
 from nooverfit.data.split_checks import (  # MIN_PER_CLASS: public here before the move
     MIN_PER_CLASS as MIN_PER_CLASS,
@@ -89,16 +90,17 @@ class Split:
                 if len(members) < train_per_class:
                     raise ValueError(
                         f"train_per_class={train_per_class} but class "
-                        f"{class_name(int(c), names)} has only {len(members)} samples in the "
-                        "training pool; expected at most "
-                        f"{len(members)} (or 0 for the whole pool)"
+                        f"{class_name(int(c), names)} has only {counted(len(members), 'sample')} "
+                        f"in the training pool; expected at most {len(members)} (or 0 for the "
+                        "whole pool)"
                     )
                 chosen.append(members[:train_per_class])
             return self.pool[np.sort(np.concatenate(chosen))]
         if train_size is not None:
             if train_size > len(self.pool):
                 raise ValueError(
-                    f"train_size={train_size} but the training pool has {len(self.pool)} samples"
+                    f"train_size={train_size} but the training pool has "
+                    f"{counted(len(self.pool), 'sample')}"
                 )
             rank = np.empty(len(labels))
             for c in np.unique(labels):

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from nooverfit._words import counted
 from nooverfit.errors import BadInput
 
 if TYPE_CHECKING:
@@ -117,7 +118,7 @@ def check_classes(y: np.ndarray, names: Sequence[str] | None = None) -> None:
             else ""
         )
         raise BadInput(
-            f"class {small} has only {counts.min()} sample(s); a train/val/test split "
-            f"needs at least {MIN_PER_CLASS} per class (remove or merge it, or add samples)"
+            f"class {small} has only {counted(int(counts.min()), 'sample')}; a train/val/test "
+            f"split needs at least {MIN_PER_CLASS} per class (remove or merge it, or add samples)"
             f"{numeric}"
         )
