@@ -218,7 +218,7 @@ def test_several_evaluations_within_an_epoch_are_each_a_point(tmp_path):
     (tmp_path / "trainer_state.json").write_text(json.dumps({"log_history": entries}))
     h = read_log(tmp_path)
     assert list(h.val_loss) == evals
-    assert any("10 evaluations over 1 epoch" in n for n in h.notes)
+    assert any("10 evaluations over 1 epoch: each" in n for n in h.notes)  # singular
     d = diagnose(h)
     assert d.verdict is Verdict.OVERFITTING and d.best_epoch == 3
     assert d.generalization_loss == pytest.approx(38.0, abs=0.1)

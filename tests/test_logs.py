@@ -186,6 +186,24 @@ def test_read_log_tensorboard_keras_layout(tmp_path):
     assert h.accuracy == pytest.approx(ref.accuracy, rel=1e-6)
 
 
+def test_read_log_tensorboard_one_validation_epoch_is_said_in_the_singular(tmp_path):
+    """Validation at epoch 0 only, training at global steps 0 to 4: the steps are spread
+    over "1 epoch", not "1 epochs"."""
+    pytest.importorskip("tensorboard")
+    from torch.utils.tensorboard import SummaryWriter
+
+    writer = SummaryWriter(str(tmp_path / "run"))
+    for step in range(5):
+        writer.add_scalar("train/loss", 1.0 - 0.1 * step, step)
+    writer.add_scalar("val/loss", 0.9, 0)
+    writer.close()
+    h = read_log(tmp_path / "run")
+    assert h.notes == (
+        "validation is logged by epoch (steps 0 to 0) and training by global step (to 4): "
+        "the training steps are spread over 1 epoch of equal length",
+    )
+
+
 @settings(max_examples=30, deadline=None)
 @given(st.permutations(["epoch", "accuracy", "loss", "val_accuracy", "val_loss"]))
 def test_read_log_any_column_order_reads_the_same(tmp_path_factory, order):

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from nooverfit.config import RunConfig
-from nooverfit.studies.blend import MARGIN, blend_members, blend_weights, blendable, counted
+from nooverfit.studies.blend import MARGIN, blend_members, blend_weights, blendable, members_phrase
 from nooverfit.studies.ensemble import Members, mean_softmax
 from nooverfit.studies.select import Score, pick_ensemble
 
@@ -63,15 +63,15 @@ def test_the_weighted_mean_softmax_is_the_blend_by_hand():
     assert torch.equal(mean_softmax(outputs, (2.0, 2.0, 2.0)), mean_softmax(outputs))
 
 
-def test_counted_reads_the_weights_or_the_repeated_members_of_older_results():
-    assert counted({"names": ["lin", "a", "b"], "weights": [0.75, 0.125, 0.125]}) == (
+def test_members_phrase_reads_the_weights_or_the_repeated_members_of_older_results():
+    assert members_phrase({"names": ["lin", "a", "b"], "weights": [0.75, 0.125, 0.125]}) == (
         "3 networks weighted 6:1:1"
     )
-    assert counted({"names": ["lin", "a"], "weights": [0.5, 0.5]}) == "2 networks"
-    assert counted({"names": ["a", "b", "c"]}) == "3 networks"
+    assert members_phrase({"names": ["lin", "a"], "weights": [0.5, 0.5]}) == "2 networks"
+    assert members_phrase({"names": ["a", "b", "c"]}) == "3 networks"
     # saved before ensembles carried weights: the rung once, the network 3 times
-    assert counted({"names": ["lin", "a", "a", "a"]}) == "2 networks weighted 1:3"
-    assert counted({}) == "several networks"
+    assert members_phrase({"names": ["lin", "a", "a", "a"]}) == "2 networks weighted 1:3"
+    assert members_phrase({}) == "several networks"
 
 
 def test_a_blend_needs_a_network_with_hidden_layers():

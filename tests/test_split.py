@@ -124,7 +124,7 @@ def test_split_train_errors_when_a_class_is_too_small(digits):
 
 def test_make_split_errors_when_a_class_is_too_small():
     y = np.array([0] * 20 + [1] * 20 + [2])
-    with pytest.raises(BadInput, match="class 2 has only 1 sample"):
+    with pytest.raises(BadInput, match="class 2 has only 1 sample;"):
         make_split(y, seed=0)
     # with the class names, errors name the class as the user wrote it, not its position
     with pytest.raises(BadInput, match="class 'k10' has only 1 sample"):
@@ -135,6 +135,16 @@ def test_make_split_errors_when_a_class_is_too_small():
     split = make_split(y[:40], seed=0)
     with pytest.raises(ValueError, match=r"class 'no' has only 12 .* at most 12"):
         split.train(y[:40], train_per_class=40, names=["no", "yes"])
+
+
+def test_split_train_errors_say_one_sample_in_the_singular():
+    y = np.array([0, 0, 1, 0, 1, 1])
+    split = Split(pool=np.array([0, 1, 2]), val=np.array([3, 4]), test=np.array([5]), seed=0)
+    with pytest.raises(ValueError, match="class 1 has only 1 sample in the training pool"):
+        split.train(y, train_per_class=2)
+    one = Split(pool=np.array([2]), val=np.array([0, 4]), test=np.array([1, 5]), seed=0)
+    with pytest.raises(ValueError, match=r"training pool has 1 sample$"):
+        one.train(y, train_size=2)
 
 
 @pytest.mark.parametrize("y", [np.zeros(30, dtype=np.int64), np.array([], dtype=np.int64)])

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from nooverfit._words import counted
 from nooverfit.data.fitted import Column, Columns, encode_rows
 from nooverfit.errors import BadInput
 
@@ -168,8 +169,8 @@ def _csv(
     if columns is None:  # data from arrays: its columns in order, whatever their names
         if len(header) != math.prod(raw_shape):
             raise BadInput(
-                f"CSV file {path} has {len(header)} columns; expected the "
-                f"{math.prod(raw_shape)} numeric feature columns the study's data had"
+                f"CSV file {path} has {counted(len(header), 'column')}; expected the "
+                f"{counted(math.prod(raw_shape), 'numeric feature column')} the study's data had"
             )
         columns = Columns(tuple(Column(h) for h in header), "")
         at = list(range(len(header)))  # by position: a name may repeat

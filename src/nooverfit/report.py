@@ -16,7 +16,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from matplotlib.figure import Figure
 
 from nooverfit._io import atomic_write_text
-from nooverfit.studies.blend import counted, named
+from nooverfit.studies.blend import members_phrase, named
 from nooverfit.techniques import UNITS, techniques
 
 if TYPE_CHECKING:
@@ -138,7 +138,7 @@ def _ensemble_choice(result: StudyResult) -> str:
     kept = result.extras.get("ensemble", {})
     se = "1 standard error" if named(rec.name) else "2 standard errors"  # blend.MARGIN
     return (
-        f"The recommended ensemble averages {counted(kept)}: "
+        f"The recommended ensemble averages {members_phrase(kept)}: "
         f"of the ensembles that beat the choice before them (validation accuracy by {se}, or "
         f"log loss at no loss of accuracy), the most accurate on validation, then of "
         f"lowest mean validation log loss ({rec.score.val_loss:.3f})."
@@ -305,7 +305,7 @@ def ensemble_note(result: StudyResult) -> str:
     kept = result.extras["ensemble"]
     names = kept["names"]
     head = (
-        f"The recommendation averages the predicted probabilities of {counted(kept)}; "
+        f"The recommendation averages the predicted probabilities of {members_phrase(kept)}; "
         f"the code above trains the first ({names[0]})."
     )
     configs = [RunConfig.from_dict(c) for c in kept.get("configs", [])]

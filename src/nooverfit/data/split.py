@@ -8,19 +8,31 @@ in larger ones and every run of a study sees the same validation and test data.
 
 Data whose samples come in dependent groups (``Dataset.whole_groups``: the mixes of one
 recording, the clips of one speaker) are split so that each group lies wholly in one split
-(:mod:`nooverfit.data.group_split`).
+(:mod:`nooverfit.data.group_split`). The options and classes are checked before any split
+is made (:mod:`nooverfit.data.split_checks`).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from nooverfit._words import counted
 from nooverfit.data.group_split import POOL, TEST, VAL, assign_groups, warn_few_groups
+from nooverfit.data.split_checks import (  # MIN_PER_CLASS: public here before the move
+    MIN_PER_CLASS as MIN_PER_CLASS,
+)
+from nooverfit.data.split_checks import (
+    cannot_split,
+    check_classes,
+    check_rest,
+    check_size,
+    check_sizes,
+    class_name,
+)
 from nooverfit.errors import BadInput
 
 if TYPE_CHECKING:
@@ -77,16 +89,18 @@ class Split:
                 members = np.flatnonzero(labels == c)
                 if len(members) < train_per_class:
                     raise ValueError(
-                        f"train_per_class={train_per_class} but class {_name(int(c), names)} has "
-                        f"only {len(members)} samples in the training pool; expected at most "
-                        f"{len(members)} (or 0 for the whole pool)"
+                        f"train_per_class={train_per_class} but class "
+                        f"{class_name(int(c), names)} has only {counted(len(members), 'sample')} "
+                        f"in the training pool; expected at most {len(members)} (or 0 for the "
+                        "whole pool)"
                     )
                 chosen.append(members[:train_per_class])
             return self.pool[np.sort(np.concatenate(chosen))]
         if train_size is not None:
             if train_size > len(self.pool):
                 raise ValueError(
-                    f"train_size={train_size} but the training pool has {len(self.pool)} samples"
+                    f"train_size={train_size} but the training pool has "
+                    f"{counted(len(self.pool), 'sample')}"
                 )
             rank = np.empty(len(labels))
             for c in np.unique(labels):
@@ -118,21 +132,6 @@ class Split:
         )
 
 
-def _size(value: float | int, name: str) -> float | int:
-    if isinstance(value, float) and 0.0 < value < 1.0:
-        return value
-    if isinstance(value, int) and value >= 1:
-        return value
-    raise ValueError(f"{name} must be a fraction in (0, 1) or a count >= 1, got {value!r}")
-
-
-def _cannot(n: int, err: ValueError, part: str, other: str) -> ValueError:
-    """scikit-learn's split error in the options' words: its ``test_size`` is the ``part``
-    being split off (``test`` or ``val``), its ``train_size`` the ``other`` part."""
-    why = str(err).replace("test_size", part).replace("train_size", other)
-    return ValueError(f"cannot split {n} samples into train/val/test: {why}")
-
-
 def make_split(
     y: np.ndarray,
     *,
@@ -155,19 +154,20 @@ def make_split(
         ValueError: if a split would be empty or a class is too small to stratify.
     """
     y = np.asarray(y)
-    _check_classes(y, names)
-    test, val = _size(test, "test"), _size(val, "val")
+    check_classes(y, names)
+    test, val = check_size(test, "test"), check_size(val, "val")
     index = np.arange(len(y))
-    _check_sizes(y, test=test, val=val)
+    check_sizes(y, test=test, val=val)
     try:
         rest, test_idx = train_test_split(index, test_size=test, stratify=y, random_state=seed)
     except ValueError as err:
-        raise _cannot(len(y), err, "test", "the rest (training pool and validation)") from None
-    _check_rest(y, rest, test=test, val=val, names=names)
+        rest_part = "the rest (training pool and validation)"
+        raise cannot_split(len(y), err, "test", rest_part) from None
+    check_rest(y, rest, test=test, val=val, names=names)
     try:
         pool, val_idx = train_test_split(rest, test_size=val, stratify=y[rest], random_state=seed)
     except ValueError as err:
-        raise _cannot(len(y), err, "val", "the training pool") from None
+        raise cannot_split(len(y), err, "val", "the training pool") from None
     pool = np.random.default_rng(seed).permutation(pool)
     return Split(
         pool=pool.astype(np.int64),
@@ -175,90 +175,6 @@ def make_split(
         test=np.sort(test_idx).astype(np.int64),
         seed=seed,
     )
-
-
-#: The fewest samples of a class a split can stratify: one each for train, val and test.
-MIN_PER_CLASS = 3
-
-
-def _part(size: float | int, n: int) -> int:
-    """The samples scikit-learn's ``train_test_split`` puts in the part it splits off:
-    ``ceil(size * n)`` of a fraction, a count as it is."""
-    return math.ceil(size * n) if isinstance(size, float) else int(size)
-
-
-def _check_sizes(y: np.ndarray, *, test: float | int, val: float | int) -> None:
-    """Refuse ``test``/``val`` that leave a split with fewer samples than classes, in the
-    options' words (scikit-learn's stratified split needs one sample per class in each)."""
-    n, k = len(y), len(np.unique(y))
-    n_test = _part(test, n)
-    if n_test >= n:
-        raise BadInput(f"test={test!r} asks for {n_test} of {n} samples; expected fewer")
-    n_val = _part(val, n - n_test)
-    if n_val >= n - n_test:
-        raise BadInput(
-            f"val={val!r} asks for {n_val} of the {n - n_test} samples left after the test "
-            "split; expected fewer"
-        )
-    parts = (("test", n_test), ("validation", n_val), ("the training pool", n - n_test - n_val))
-    for part, size in parts:
-        if size < k:
-            raise BadInput(
-                f"test={test!r}, val={val!r} leave {max(size, 0)} of {n} samples for "
-                f"{part}, fewer than the {k} classes; expected test and val small enough for "
-                "each of training pool, validation and test to hold a sample of every class"
-            )
-
-
-def _check_rest(
-    y: np.ndarray,
-    rest: np.ndarray,
-    *,
-    test: float | int,
-    val: float | int,
-    names: Sequence[str] | None,
-) -> None:
-    """Splitting validation off the rest stratifies by class: every class needs two
-    samples left after the test split (one for validation, one for the training pool)."""
-    labels, counts = np.unique(y[rest], return_counts=True)
-    left = dict(zip(labels.tolist(), counts.tolist(), strict=True))
-    c = min(np.unique(y).tolist(), key=lambda label: left.get(label, 0))
-    if left.get(c, 0) < 2:
-        raise BadInput(
-            f"test={test!r} leaves {len(rest)} of {len(y)} samples for the training pool and "
-            f"validation (val={val!r}), {left.get(c, 0)} of class {_name(int(c), names)}; "
-            "expected a smaller test, so that every class keeps 2 samples there"
-        )
-
-
-def _name(label: int, names: Sequence[str] | None) -> str:
-    """A class as errors name it: its name where known (``'yes'``), else its label."""
-    return repr(names[label]) if names is not None else repr(label)
-
-
-def _check_classes(y: np.ndarray, names: Sequence[str] | None = None) -> None:
-    """Fewer than two classes, or a class too small for three splits, is bad input."""
-    labels, counts = np.unique(y, return_counts=True)
-    if len(labels) < 2:
-        one = _name(int(labels[0]), names) if len(labels) else ""
-        found = f"one class only ({one})" if len(labels) else "no samples"
-        raise BadInput(
-            f"the data has {found}; expected at least 2 classes to train and compare networks"
-        )
-    if counts.min() < MIN_PER_CLASS:
-        small = _name(int(labels[np.argmin(counts)]), names)
-        # most labels once each: a measurement (a regression target), not classes
-        numeric = (
-            f"; {len(labels)} distinct labels in {len(y)} samples: a measured target is "
-            "not classes (nooverfit classifies), expected a column of class labels"
-            if len(labels) > len(y) // 2
-            else ""
-        )
-        raise BadInput(
-            f"class {small} has only {counts.min()} sample(s); a train/val/test split "
-            f"needs at least {MIN_PER_CLASS} per class (remove or merge it, or add samples)"
-            f"{numeric}"
-        )
 
 
 def make_group_split(
@@ -304,7 +220,7 @@ def make_group_split(
 
 def _count(size: float | int, n: int, name: str) -> float:
     """A split's sample count from a fraction of ``n`` or a count."""
-    size = _size(size, name)
+    size = check_size(size, name)
     return size * n if isinstance(size, float) else float(size)
 
 
@@ -345,7 +261,7 @@ def make_stratified_group_split(
     y, groups = np.asarray(y), np.asarray(groups)
     if len(groups) != len(y):
         raise ValueError(f"need one group per sample ({len(y)}), got {len(groups)}")
-    _check_classes(y, names)
+    check_classes(y, names)
     n = len(y)
     n_test = _count(test, n, "test")
     n_val = _count(val, round(n - n_test), "val")
@@ -357,7 +273,7 @@ def make_stratified_group_split(
     shares = ((n - n_test - n_val) / n, n_val / n, n_test / n)
     labels = np.unique(y).tolist()
     split_of = assign_groups(
-        y, groups, shares=shares, seed=seed, class_names={c: _name(c, names) for c in labels}
+        y, groups, shares=shares, seed=seed, class_names={c: class_name(c, names) for c in labels}
     )
     warn_few_groups(split_of, groups)
     pool = np.random.default_rng(seed).permutation(np.flatnonzero(split_of == POOL))

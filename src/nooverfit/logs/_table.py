@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from nooverfit._words import counted
 from nooverfit.history import History
 
 _TRAIN = ("train", "training", "trn")
@@ -236,7 +237,7 @@ def _text_cells_note(
         if plural:
             where = where[:-1] + "ies" if where.endswith("y") else where + "s"
         said.append(
-            f"{len(cells)} cell{'s' if plural else ''} of {logged} {'are' if plural else 'is'} "
+            f"{counted(len(cells), 'cell')} of {logged} {'are' if plural else 'is'} "
             f"not a number ({where} {lines}: {cells[0].text!r})"
         )
     return f"{'; '.join(said)}; read as missing" if said else ""

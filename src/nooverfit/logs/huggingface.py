@@ -27,6 +27,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from nooverfit._words import counted
 from nooverfit.history import History
 from nooverfit.logs._table import parse_number, rows_to_history
 
@@ -111,9 +112,9 @@ def _by_evaluation(rows: list[dict[str, float]]) -> tuple[list[dict[str, float]]
         out.append({**r, "epoch": float(done)})
         done += id(r) in closing
     note = (
-        f"{len(evaluated)} evaluations over {len(per_epoch)} epoch(s): each evaluation is a "
-        "point, numbered 0, 1, 2, ... as 'epochs', with the training losses logged since "
-        "the one before averaged into it"
+        f"{len(evaluated)} evaluations over {counted(len(per_epoch), 'epoch')}: each "
+        "evaluation is a point, numbered 0, 1, 2, ... as 'epochs', with the training losses "
+        "logged since the one before averaged into it"
     )
     return out, note
 

@@ -33,6 +33,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
+from nooverfit._words import counted
 from nooverfit.errors import MissingExtra
 from nooverfit.history import History
 from nooverfit.logs._table import canonical, rows_to_history
@@ -184,8 +185,8 @@ def _epochs(steps: dict[int, dict[str, float]]) -> tuple[list[dict[str, float]],
         rows.sort(key=lambda r: r["epoch"])  # in epoch order (no restart to see)
         note = (
             f"validation is logged by epoch (steps 0 to {n_val - 1}) and training by global "
-            f"step (to {train_steps[-1]}): the training steps are spread over {n_val} epochs "
-            "of equal length"
+            f"step (to {train_steps[-1]}): the training steps are spread over "
+            f"{counted(n_val, 'epoch')} of equal length"
         )
         return rows, (note,)
     if val_steps and set(val_steps) != set(train_steps):

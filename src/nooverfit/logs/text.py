@@ -17,6 +17,7 @@ import math
 from collections.abc import Mapping
 from pathlib import Path
 
+from nooverfit._words import counted
 from nooverfit.history import History
 from nooverfit.logs._table import TextCell, parse_number, rows_to_history
 
@@ -127,16 +128,16 @@ def read_jsonl(path: Path, *, columns: Mapping[str, str] | None = None) -> Histo
         lines = ", ".join(map(str, invalid[:3])) + (", ..." if len(invalid) > 3 else "")
         if not rows:  # not a log cut mid-line: no line of it is a JSON object
             raise ValueError(
-                f"{path} holds no JSON object line ({len(invalid)} line"
-                f"{' is' if len(invalid) == 1 else 's are'} not valid JSON: {lines}); expected "
+                f"{path} holds no JSON object line ({counted(len(invalid), 'line')} "
+                f"{'is' if len(invalid) == 1 else 'are'} not valid JSON: {lines}); expected "
                 "one JSON object per line"
             )
         # one warning, not one per line: a file of many bad lines would fill the terminal
         log.warning(
-            "%s: %d line%s not valid JSON (%s); skipped (truncated?)",
+            "%s: %s %s not valid JSON (%s); skipped (truncated?)",
             path,
-            len(invalid),
-            "s are" if len(invalid) > 1 else " is",
+            counted(len(invalid), "line"),
+            "is" if len(invalid) == 1 else "are",
             lines,
         )
     return rows_to_history(rows, columns=columns, source=str(path), unreadable=unreadable)

@@ -127,7 +127,7 @@ def run_blend(session: StudySession, found: Findings) -> None:
         found.recommended = variants[pick]
 
 
-def counted(kept: Mapping[str, Any]) -> str:
+def members_phrase(kept: Mapping[str, Any]) -> str:
     """The members of an ensemble as the report counts them, from what ``results.json``
     keeps of it (``extras.ensemble``: ``names``, and ``weights`` where they differ):
     distinct networks, and a blend's weights ("2 networks weighted 1:3", not "2
