@@ -16,7 +16,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from matplotlib.figure import Figure
 
 from nooverfit._io import atomic_write_text
-from nooverfit.studies.blend import members_phrase, named
+from nooverfit.report_captions import captions
+from nooverfit.studies.blend import members_phrase
 from nooverfit.techniques import UNITS, techniques
 
 if TYPE_CHECKING:
@@ -82,67 +83,6 @@ def doubling(result: StudyResult) -> dict[str, Any] | None:
         "size": 2 * size,
         "what": what,
     }
-
-
-def captions(result: StudyResult) -> dict[str, str]:
-    """What each figure shows, written from the data it shows."""
-    from nooverfit.plots.study import curve_row_note, curve_view
-
-    seeds = len(result.settings.seeds) or result.baseline.score.seeds
-    out = {
-        "curves": "Training and validation loss per epoch of the first seed's baseline (left) "
-        "and recommended (right) runs, on the same axes; the dashed line is the epoch each "
-        "run kept; shaded: where that run's diagnosis saw overfitting start.",
-        "remedies": f"Left: validation accuracy of each remedy's best setting (mean over "
-        f"{seeds} seeds, bars ± std over seeds, axis from 0 %). Right: its difference from "
-        "the baseline seed by seed, mean and 95 % t interval; an interval that crosses 0 is "
-        "within noise. Green: the interval lies above 0; light green: selected by the "
-        "study's rule (a seed-paired gain of at least 2 standard errors) although the "
-        "wider 95 % interval crosses 0.",
-        "learning_curve": "Learning curve: validation accuracy over training images per "
-        f"class (mean, band ± std over {seeds} seeds), with power-law fits (dotted).",
-    }
-    tuning = {
-        "tune_history": "Optuna: validation accuracy of every trial and the best so far.",
-        "tune_slice": "Optuna: each searched parameter against validation accuracy, one "
-        "point per trial (darker: later trials).",
-        "tune_parallel": "Optuna: every complete trial across all parameters, coloured by "
-        "validation accuracy.",
-        "tune_contour": "Optuna: validation accuracy over the two most important parameters "
-        "(interpolated between trials).",
-    }
-    out.update(tuning)
-    for curve in (*result.validation_curves, result.capacity):
-        if curve is not None:
-            name = "capacity" if curve.param == "width" else f"validation_{curve.param}"
-            out[name] = curve_view(curve).caption + f" Bands: ± std over {seeds} seeds."
-    for curve in result.validation_curves:
-        if note := curve_row_note(result, curve):
-            out[f"validation_{curve.param}"] += " " + note
-    if "validation_ensemble_size" in out:
-        out["validation_ensemble_size"] += " " + _ensemble_choice(result)
-    if result.capacity is not None and result.capacity.chosen == result.baseline.config.width:
-        # the remedies table names the capacity remedy's best width, never the baseline's
-        out["capacity"] += " The chosen width is the baseline's own."
-    return out
-
-
-def _ensemble_choice(result: StudyResult) -> str:
-    """Why the recommendation is (or is not) an ensemble, for the ensemble-size caption."""
-    rec = result.recommended
-    if rec.stage != "ensemble":
-        return (
-            "No ensemble is recommended: none beat the choice before it on validation "
-            "accuracy by 2 standard errors, or on log loss at no loss of accuracy."
-        )
-    kept = result.extras.get("ensemble", {})
-    se = "1 standard error" if named(rec.name) else "2 standard errors"  # blend.MARGIN
-    return (
-        f"The recommended ensemble averages {members_phrase(kept)}: "
-        f"of the ensembles that beat the choice before them (validation accuracy by {se}, or "
-        f"log loss at no loss of accuracy), the most accurate on validation, then of "
-        f"lowest mean validation log loss ({rec.score.val_loss:.3f})."
-    )
 
 
 def reproduce(result: StudyResult) -> dict[str, str]:
