@@ -3,6 +3,9 @@ drawn, and where a figure's chosen value is not the study's recommendation, why.
 
 from __future__ import annotations
 
+import math
+import re
+from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from nooverfit.studies.blend import members_phrase, named
@@ -48,6 +51,9 @@ def captions(result: StudyResult) -> dict[str, str]:
             out[f"validation_{curve.param}"] += " " + note
     if "validation_ensemble_size" in out:
         out["validation_ensemble_size"] += " " + _ensemble_choice(result)
+    for curve in result.validation_curves:
+        if curve.param == "linear_share":
+            out["validation_linear_share"] += " " + _blend_choice(result, curve.chosen)
     if result.capacity is not None and result.capacity.chosen == result.baseline.config.width:
         # the remedies table names the capacity remedy's best width, never the baseline's
         out["capacity"] += " The chosen width is the baseline's own."
@@ -70,3 +76,39 @@ def _ensemble_choice(result: StudyResult) -> str:
         f"log loss at no loss of accuracy), the most accurate on validation, then of "
         f"lowest mean validation log loss ({rec.score.val_loss:.3f})."
     )
+
+
+def _blend_choice(result: StudyResult, chosen: float) -> str:
+    """Which share the recommendation has, for the caption of the rung's share curve, whose
+    ``chosen`` is its best mean validation accuracy: a blend replaces the choice (share 0)
+    only where it beats it by 1 standard error (:func:`.select.pick_ensemble` at
+    ``blend.MARGIN``), so the two can differ."""
+    rec = result.recommended
+    rule = (
+        "beat the choice (share 0) on validation accuracy by 1 standard error of the "
+        "seed-paired differences, or on log loss at no loss of accuracy"
+    )
+    blend = _blend_parts(rec.name)
+    if blend is None:
+        if math.isclose(chosen, 0.0):
+            return "The recommendation is no blend (share 0)."
+        return f"No blend is recommended (share 0): no share {rule}."
+    share = blend[0]
+    kept = result.extras.get("ensemble", {})
+    head = f"The recommended blend, the rung's share {share}, averages {members_phrase(kept)}"
+    why = (
+        f"of the shares that {rule}, the most accurate on validation, then of lowest mean "
+        f"validation log loss ({rec.score.val_loss:.3f})"
+    )
+    if math.isclose(float(share), chosen):
+        return f"{head}: {why}."
+    return f"{head}, not the curve's {chosen:g}: {why}."
+
+
+def _blend_parts(name: str) -> tuple[Fraction, str] | None:
+    """The rung's share and the choice's name in a blend's name (``blend.blend_members``
+    titles it "ensemble of RUNG at 1/4 and CHOICE at 3/4"); None for any other name."""
+    found = re.fullmatch(r"ensemble of .+? at (\d+)/(\d+) and (.+) at \d+/\d+", name)
+    if found is None:
+        return None
+    return Fraction(int(found[1]), int(found[2])), found[3]
