@@ -1,9 +1,11 @@
 """The blend's figure captions against the recommendation: the share the linear rung's
-curve marks is said to be (or not to be) the one recommended."""
+curve marks is said to be (or not to be) the one recommended, and the ensemble-size
+figure does not count a blend's networks as its own."""
 
 from __future__ import annotations
 
 import dataclasses
+from fractions import Fraction
 
 from nooverfit.report_captions import captions
 from nooverfit.studies.curves import ValidationCurve
@@ -37,3 +39,29 @@ def test_the_share_caption_says_no_blend_is_recommended_where_the_curve_marks_on
     assert text.startswith("Chosen the linear rung's share of the blend = 0.5")
     assert "No blend is recommended" in text
     assert "share 0" in text
+
+
+def test_a_recommended_blend_is_explained_under_its_share_not_the_ensemble_size(tiny_study):
+    result, _ = tiny_study
+    assert any(c.param == "ensemble_size" for c in result.validation_curves)
+    ensemble = next(r.chosen for r in result.remedies if r.chosen.stage == "ensemble")
+    choice = "ensemble of 3: a, b, c"
+    blend = dataclasses.replace(
+        ensemble, name=f"ensemble of lin at 1/2 and {choice} at 1/2", stage="ensemble"
+    )
+    # the rung at 1/2, each of the choice's 3 networks at 1/6: 3:1:1:1
+    shares = [Fraction(1, 2)] + [Fraction(1, 2) / 3] * 3
+    ratio = ":".join(str(int(s / min(shares))) for s in shares)
+    kept = {"names": ["lin", "a", "b", "c"], "weights": [float(s) for s in shares]}
+    as_blend = dataclasses.replace(
+        _with_share_curve(result, _share_curve(0.5, (0.90, 0.90, 0.93, 0.89))),
+        recommended=blend,
+        extras={**result.extras, "ensemble": kept},
+    )
+    text = captions(as_blend)
+    size, share = text["validation_ensemble_size"], text["validation_linear_share"]
+    assert "averages 4 networks" not in size  # the size curve's ensembles are not the blend
+    assert choice in size and "share of the blend" in size
+    assert f"averages 4 networks weighted {ratio}" in share
+    assert "by 1 standard error" in share and "2 standard errors" not in share
+    assert f"({blend.score.val_loss:.3f})" in share

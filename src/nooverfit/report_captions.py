@@ -8,7 +8,7 @@ import re
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
-from nooverfit.studies.blend import members_phrase, named
+from nooverfit.studies.blend import members_phrase
 
 if TYPE_CHECKING:
     from nooverfit.studies.result import StudyResult
@@ -61,20 +61,25 @@ def captions(result: StudyResult) -> dict[str, str]:
 
 
 def _ensemble_choice(result: StudyResult) -> str:
-    """Why the recommendation is (or is not) an ensemble, for the ensemble-size caption."""
+    """Why the recommendation is (or is not) an ensemble, for the ensemble-size caption (a
+    blend's reason is the share's caption's: :func:`_blend_choice`)."""
     rec = result.recommended
+    if (blend := _blend_parts(rec.name)) is not None:
+        return (
+            f"The recommendation blends the choice before it ({blend[1]}) with the linear "
+            "model: see the figure of the linear rung's share of the blend."
+        )
     if rec.stage != "ensemble":
         return (
             "No ensemble is recommended: none beat the choice before it on validation "
             "accuracy by 2 standard errors, or on log loss at no loss of accuracy."
         )
     kept = result.extras.get("ensemble", {})
-    se = "1 standard error" if named(rec.name) else "2 standard errors"  # blend.MARGIN
     return (
         f"The recommended ensemble averages {members_phrase(kept)}: "
-        f"of the ensembles that beat the choice before them (validation accuracy by {se}, or "
-        f"log loss at no loss of accuracy), the most accurate on validation, then of "
-        f"lowest mean validation log loss ({rec.score.val_loss:.3f})."
+        f"of the ensembles that beat the choice before them (validation accuracy by 2 "
+        f"standard errors, or log loss at no loss of accuracy), the most accurate on "
+        f"validation, then of lowest mean validation log loss ({rec.score.val_loss:.3f})."
     )
 
 
