@@ -248,9 +248,11 @@ def ensemble_note(result: StudyResult) -> str:
         f"The recommendation averages the predicted probabilities of {members_phrase(kept)}; "
         f"the code above trains the first ({names[0]})."
     )
+    weighted = _weighted(kept.get("weights"), len(names))
     configs = [RunConfig.from_dict(c) for c in kept.get("configs", [])]
     if len(configs) != len(names):  # results without the members' configurations
-        return f"{head} The others: {'; '.join(names[1:])}. Average their softmax outputs."
+        rest = "; ".join(names[1:])
+        return f"{head} The others: {rest}. Average their softmax outputs{weighted}."
     others = [
         f"{i}. {name}: {change}"
         for i, (name, change) in enumerate(zip(names, member_changes(configs), strict=True), 1)
@@ -258,12 +260,28 @@ def ensemble_note(result: StudyResult) -> str:
     ]
     return (
         f"{head} Train each other member with the same code, changed as listed "
-        f"({'; '.join(others)}), then average their softmax outputs "
+        f"({'; '.join(others)}), then average their softmax outputs{weighted} "
         "(nooverfit.load_study_model does). Each member's augmentation is written out below "
         "the first's code; any other change the first's code has no lines for is written "
         "out by nooverfit.studies.recipe.recipe("
         "RunConfig.from_dict(results['extras']['ensemble']['configs'][i]), classes=...)."
     )
+
+
+def _weighted(weights: list[float] | None, members: int) -> str:
+    """How an ensemble's average weighs its members, in their order: ``" weighted 1/2,
+    1/6, 1/6, 1/6"`` (``sum(w_i * p_i)``; fractions where a small denominator gives the
+    weight to 1e-9, else 4 digits), or "" for equal weights or none kept."""
+    from fractions import Fraction
+
+    if weights is None or len(weights) != members or len(set(weights)) <= 1:
+        return ""
+    total = sum(weights)
+    said = []
+    for w in weights:
+        share = Fraction(w / total).limit_denominator(1000)
+        said.append(str(share) if abs(float(share) - w / total) < 1e-9 else f"{w / total:.4g}")
+    return " weighted " + ", ".join(said)
 
 
 def render(result: StudyResult, figures: dict[str, Figure]) -> str:
