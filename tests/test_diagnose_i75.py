@@ -131,7 +131,8 @@ def test_a_run_validated_every_second_epoch_counts_its_epochs_not_its_rows():
     steps = [10 * e for e in epochs]
     note = ("no epoch scalar in the log: the logged steps are shown as epochs",)
     columns = {"loss": list(0.9 * val), "val_loss": list(val)}
-    d = diagnose(History.from_columns(columns, epoch=steps, notes=note))
+    shown = History.from_columns(columns, epoch=steps, notes=note, steps_as_epochs=True)
+    d = diagnose(shown)
     assert d.verdict is Verdict.STILL_IMPROVING and "after step 290 " in d.explanation
 
 

@@ -8,6 +8,7 @@ Python (``RunConfig(l2=1e-3)``), which ``Monitor`` shows.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -48,7 +49,7 @@ def build(
             gl = _raw_gl(history, monitor)
     n = len(history)
     run = _run_length(history)
-    epochs = n if run[1].startswith("step ") else run[0]  # what --epochs would count
+    epochs = run[0]  # what --epochs would count
     if verdict is Verdict.DIVERGING:
         causes.append(
             (
@@ -180,16 +181,30 @@ def build(
 
 
 def _run_length(history: History) -> tuple[int, str]:
-    """How long the run was, as its log counts it, and how to say it: the last epoch + 1
-    (epochs are 0-based; a log validated every few epochs has fewer rows than the run had
-    epochs), or the last step where the log reader showed steps as epochs
-    (``History.notes``)."""
+    """How long the run was, as its log counts it, and how to say it.
+
+    Where the log reader showed steps as epochs (``History.steps_as_epochs``), the last
+    step is named (whether the writer counted steps from 0 or 1 is not in the log), and
+    the count is the number of rows. Otherwise the base is read from the first logged
+    epoch and the logging interval ``d`` (the smallest step between logged epochs; 1
+    with one row): a first epoch of ``d - 1`` is 0-based (Keras, Lightning,
+    ``validation_freq``), so the run had its last epoch + 1 epochs; a first epoch of
+    ``d`` is 1-based, so it had its last epoch's number. Any other start (a log cut
+    from a longer one) is 0-based when it is 0; else the text names the last epoch
+    ("after epoch N") rather than a count, and the count is the last epoch + 1 (an
+    upper bound)."""
     if not len(history):
         return 0, counted(0, "epoch")
-    if any("steps are shown" in note for note in history.notes):
-        # (whether the writer counted steps from 0 or 1 is not in the log: name the step)
-        return int(history.epoch[-1]), f"step {history.epoch[-1]}"
-    return int(history.epoch[-1]) + 1, counted(int(history.epoch[-1]) + 1, "epoch")
+    last = int(history.epoch[-1])
+    if history.steps_as_epochs:
+        return len(history), f"step {last}"
+    first = int(history.epoch[0])
+    d = min((b - a for a, b in itertools.pairwise(history.epoch)), default=1)
+    if first == d - 1 or first == 0:
+        return last + 1, counted(last + 1, "epoch")
+    if first == d:
+        return last, counted(last, "epoch")
+    return last + 1, f"epoch {last}"
 
 
 def _best_and_gl(history: History, monitor: str, ev: Evidence) -> tuple[int, float]:
