@@ -85,3 +85,18 @@ def test_a_zero_based_log_and_an_ambiguous_start() -> None:
     cut = list(range(7, 40, 5))
     epochs, text, _ = _still(History.from_columns(_falling(cut), epoch=cut))
     assert epochs == 38 and "after epoch 37 " in text
+
+
+def test_too_short_to_judge_counts_evaluations_not_epochs() -> None:
+    """Three rows at epochs 4, 9, 14 (a 15-epoch run, the table's "epochs 15"): the text
+    counts the rows as evaluations ("from 3 epochs" read as a contradiction), and a
+    log with two validation values asks for at least 3 evaluations."""
+    noval = History.from_columns({"loss": [0.9, 0.8, 0.7]}, epoch=[4, 9, 14])
+    d = diagnose(noval)
+    assert d.verdict is Verdict.INSUFFICIENT_EVIDENCE and d.epochs == 15
+    assert d.explanation.startswith("Not enough to judge from 3 evaluations: ")
+    two = History.from_columns({"loss": [0.9, 0.8], "val_loss": [1.0, 0.9]}, epoch=[0, 1])
+    d = diagnose(two)
+    assert d.verdict is Verdict.INSUFFICIENT_EVIDENCE
+    assert d.missing == ("at least 3 evaluations with validation values (got 2)",)
+    assert d.explanation.startswith("Not enough to judge from 2 evaluations: ")

@@ -313,7 +313,7 @@ def _explain(
         )
     if verdict is Verdict.INSUFFICIENT_EVIDENCE:
         return (
-            f"Not enough to judge from {counted(n, 'epoch')}: the log lacks "
+            f"Not enough to judge from {counted(n, 'evaluation')}: the log lacks "
             f"{' and '.join(missing)}. "
             "Overfitting shows only as a gap between training and validation over time."
         )
