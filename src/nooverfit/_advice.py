@@ -58,7 +58,7 @@ def build(
                 [
                     Remedy(
                         "lower_lr",
-                        f"The loss goes up instead of down ({reason}): smaller steps stop the "
+                        f"The optimization is unstable ({reason}): smaller steps stop the "
                         "overshoot.",
                         "--lr 10x lower",
                         "RunConfig(lr=config.lr / 10)",
@@ -173,6 +173,7 @@ def build(
             run=run,
             trained=_has_training_curve(history, ev),
             ended_at=_metric_ends(history, monitor, best),
+            last=_last_validated(history, monitor),
         ),
         missing=missing,
         epochs=epochs,
@@ -227,6 +228,13 @@ def _raw_gl(history: History, monitor: str) -> float:
     if values.size < 2:
         return math.nan
     return generalization_loss(float(values[-1]), float(values.min()))
+
+
+def _last_validated(history: History, monitor: str) -> int | None:
+    """The last epoch with a finite validation value of the curve decided on."""
+    _, _, val = decision_curves(history, None if monitor == "loss" else monitor)
+    finite = np.flatnonzero(np.isfinite(np.asarray(val, dtype=float)))
+    return history.epoch[finite[-1]] if finite.size else None
 
 
 def _best_epoch(history: History, monitor: str) -> int | None:
@@ -291,11 +299,13 @@ def _explain(
     run: tuple[int, str] = (0, "0 epochs"),
     trained: bool = True,
     ended_at: tuple[float, float] = (math.nan, math.nan),
+    last: int | None = None,
 ) -> str:
     """The plain-language paragraph; ``trained``: whether the log holds a training curve
     (without one, nothing is said about training: no gap, no claim it kept improving);
     ``ended_at``: the validation metric decided on (not the loss) at the end and at the
-    best epoch, quoted where GL, a loss's, is not defined."""
+    best epoch, quoted where GL, a loss's, is not defined; ``last``: the last epoch with a
+    validation value (a diverging run best there names no other weights to keep)."""
     metric = ""
     if gap.metric and math.isfinite(gap.metric_at_last):
         metric = (  # points of a share (accuracy); a regression metric's own units
@@ -304,7 +314,7 @@ def _explain(
             else f" and {gap.metric} {gap.metric_at_last:+.3g}"
         )
     if verdict is Verdict.DIVERGING:
-        kept = "" if best is None else f" (validation was best at epoch {best})"
+        kept = "" if best in (None, last) else f" (validation was best at epoch {best})"
         return (
             # (not "the loss is not going down": a run that blew up and fell back from it,
             # or swings, may have gone down somewhere; what failed is the optimization)
