@@ -100,3 +100,20 @@ def test_too_short_to_judge_counts_evaluations_not_epochs() -> None:
     assert d.verdict is Verdict.INSUFFICIENT_EVIDENCE
     assert d.missing == ("at least 3 evaluations with validation values (got 2)",)
     assert d.explanation.startswith("Not enough to judge from 2 evaluations: ")
+
+
+def test_an_underfit_read_on_a_metric_names_that_metric() -> None:
+    """An AUC stuck near 0.65 (``--metric auc``): the cause quoted "the training accuracy
+    never got above 0.65" for a log holding no accuracy; it names the AUC."""
+    e = np.arange(30)
+    loss = 0.65 + 0.05 * np.exp(-e / 5)
+    auc = 0.65 - 0.05 * np.exp(-e / 5)
+    columns = {"loss": loss, "val_loss": loss + 0.005, "auc": auc, "val_auc": auc - 0.01}
+    h = History.from_columns({k: list(v) for k, v in columns.items()})
+    d = diagnose(h, metric="auc")
+    assert d.verdict is Verdict.UNDERFITTING
+    cause = next(c for c in d.causes if c.kind == "too_little_capacity")
+    assert cause.reason.startswith(f"The training auc never got above {auc.max():.2f} ")
+    more = next(r for r in d.remedies if r.kind == "more_capacity")
+    assert more.reason.startswith(f"The training auc reached only {auc.max():.2f}:")
+    assert not any("accuracy" in c.reason for c in d.causes)

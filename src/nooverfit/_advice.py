@@ -104,7 +104,7 @@ def build(
             ends=_logged_ends(history, monitor),
         )
     elif ev is not None and verdict is Verdict.UNDERFITTING:
-        causes += underfitting_causes(ev, epochs)
+        causes += underfitting_causes(ev, epochs, gap.metric)
     elif ev is not None and verdict is Verdict.STILL_IMPROVING:
         drop = 100 * ev.tail_drop
         # where the last third set its low (an early lucky value may hold the best epoch)
