@@ -37,7 +37,7 @@ class StudyBudget:
             only, where it was measured; < 2: none).
         copy_inputs: the other encoding of tabular features the copies are also trained
             on, where the choice reads standardized features ("" for none; see
-            :mod:`.copies`): 4 more runs per seed (:data:`~.copies.MIXED`), twice as wide.
+            :mod:`.copies`): 2 more runs per seed.
         mixup: mixup's alpha grid (:mod:`nooverfit.mixing`).
         ema: decay grid of the moving average of the weights (:mod:`nooverfit.averaging`).
         inputs: encodings of tabular features tried against the standard scaling

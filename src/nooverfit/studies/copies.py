@@ -21,8 +21,8 @@ feature against thresholds on it), so their average is a more diverse ensemble t
 copies in one encoding (a probe on ``bench/tabular.py``'s 8 design sets with the
 baseline MLP: the ensemble rule picked an average of 4 copies on each encoding over 4
 plain copies on fgl, biopsy and womenlf, +0.6, +0.2 and +1.0 test points, and on none
-did it pick one that lost; the study trains 4 on ``ple16``, twice as wide as the choice,
-see :data:`MIXED`, :data:`MIXED_WIDTH` and the bench README).
+did it pick one that lost; the study trains 2 on ``ple16`` to keep its cost, see
+:data:`MIXED` and the bench README).
 
 Pure, except :func:`copy_candidates`, which trains through the study's session.
 """
@@ -57,28 +57,17 @@ def copy_members(config: RunConfig, name: str, k: int) -> Members:
 
 
 #: copies of the choice on the other encoding (``ple16`` has 16 columns per feature, so on
-#: many features one run costs about two: i30 measured 4 at the choice's width as +31 % of
-#: oj's CPU and kept 2; i81 keeps 4 at twice the width, see :data:`MIXED_WIDTH`)
-MIXED = 4
-
-#: the copies on the other encoding are this many times as wide as the choice: averaged
-#: with plain copies they add the capacity of thresholds on each feature that the forest
-#: has and a standardized MLP lacks (bench/README.md, i81: auto 80.6 -> 82.7 test %, the
-#: forest 83.7; the study's CPU +15 to +24 % on the design sets where the copies train)
-MIXED_WIDTH = 2
+#: many features one run costs about two: with 4 of them, oj's study took 31 % more CPU)
+MIXED = 2
 
 
 def mixed_members(
     config: RunConfig, name: str, k: int, inputs: str, other: int = MIXED
 ) -> Members:
     """The first ``k`` copies of ``config`` and ``other`` copies of it on the ``inputs``
-    encoding of the features, :data:`MIXED_WIDTH` times as wide, titled "``k`` copies of
-    NAME and ``other`` on INPUTS inputs"."""
-    moved = config.replace(
-        inputs=inputs,
-        width=config.width * MIXED_WIDTH,
-        label=f"{config.label or 'baseline'}, inputs {inputs}",
-    )
+    encoding of the features, titled "``k`` copies of NAME and ``other`` on INPUTS
+    inputs"."""
+    moved = config.replace(inputs=inputs, label=f"{config.label or 'baseline'}, inputs {inputs}")
     plain = copy_members(config, name, k)
     names = (*plain.names, *(f"{name}, inputs {inputs} (copy {i + 1})" for i in range(other)))
     title = f"{k} copies of {name} and {other} on {inputs} inputs"
