@@ -141,6 +141,35 @@ def test_a_selected_remedy_is_not_shown_as_merely_within_noise():
     assert not not_selected.selected and reading(not_selected) == "within noise"
 
 
+def test_a_stepwise_selection_under_2_se_over_the_baseline_does_not_claim_2_se():
+    """An ensemble admitted against the choice before it (log loss at no loss of accuracy)
+    can sit under 2 standard errors of the baseline: mroz's ensemble of 3 gained +1.2
+    points (0, -1.8, +5.3; t = 0.55 by hand) and read "selected (gain >= 2 SE)"."""
+    from nooverfit.studies.evidence import paired, reading
+
+    d = paired(
+        "ens",
+        "ensemble",
+        "val_accuracy",
+        (0, 1, 2),
+        [0.80, 0.782, 0.853],
+        [0.80, 0.80, 0.80],
+        selected=True,
+    )
+    mean, sd = (
+        0.035 / 3,
+        ((0.0 - 0.035 / 3) ** 2 + (-0.018 - 0.035 / 3) ** 2 + (0.053 - 0.035 / 3) ** 2) ** 0.5
+        / 2**0.5,
+    )
+    assert mean / (sd / 3**0.5) < 2 and d.interval.within_noise  # t about 0.55
+    assert reading(d, short=True) == "selected (gain < 2 SE); 95 % interval includes 0"
+    assert reading(d).startswith("selected by its steps: gain < 2 standard errors")
+    past = paired(
+        "r", "r", "val_accuracy", (0, 1, 2), [0.83, 0.81, 0.85], [0.8] * 3, selected=True
+    )
+    assert reading(past, short=True) == "selected (gain ≥ 2 SE); 95 % interval includes 0"
+
+
 def test_identical_gains_and_one_seed_are_not_called_better():
     """A zero-width interval from the same gain on every seed (one image of 18 on both)
     read "better"; one seed's positive gain is selected with no noise estimate."""

@@ -417,3 +417,32 @@ def test_the_cost_line_and_table_list_every_stage_that_took_time(tiny_study):
         "ensembles",
         "classic models",
     ]
+
+
+def test_a_weighted_ensembles_recipe_gives_each_members_weight(tiny_study):
+    """The recipe told the reader to "average their softmax outputs" for a blend whose
+    rung counts as much as the three other networks together."""
+    from fractions import Fraction
+
+    from nooverfit.config import RunConfig
+    from nooverfit.report import ensemble_note
+
+    result, _ = tiny_study
+    base = RunConfig(width=16)
+    configs = [base.replace(depth=0), base, base.replace(dropout=0.1), base.replace(l2=1e-3)]
+    shares = [Fraction(1, 2), *[Fraction(1, 6)] * 3]  # the rung at 1/2, the rest alike
+    kept = {
+        "names": ["lin", "a", "b", "c"],
+        "configs": [c.to_dict() for c in configs],
+        "weights": [float(s) for s in shares],
+    }
+    as_blend = dataclasses.replace(result, extras={**result.extras, "ensemble": kept})
+    text = ensemble_note(as_blend)
+    assert "weighted " + ", ".join(str(s) for s in shares) in text
+    plain = {k: v for k, v in kept.items() if k != "weights"}
+    text = ensemble_note(dataclasses.replace(result, extras={**result.extras, "ensemble": plain}))
+    assert "average their softmax outputs (" in text and "weighted" not in text
+    # names only (results without the members' configurations)
+    names = {"names": kept["names"], "weights": kept["weights"]}
+    text = ensemble_note(dataclasses.replace(result, extras={**result.extras, "ensemble": names}))
+    assert "weighted " + ", ".join(str(s) for s in shares) in text

@@ -94,3 +94,12 @@ def test_a_blend_saves_and_loads_as_an_ensemble(session, tmp_path):
     with torch.no_grad():
         want = 0.25 * nets[0](x).softmax(-1) + 0.75 * nets[1](x).softmax(-1)
         np.testing.assert_allclose(again(x).exp().numpy(), want.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_a_blends_epochs_are_the_mean_over_its_networks():
+    """i82 on auto: the rung kept epoch 93, the choice's 3 networks 59, 77 and 62 (mean 66);
+    the blend showed (93 + 66) / 2 = 79.5, not the ensembles' mean over networks, 72.75."""
+    from nooverfit.studies.blend import networks_mean
+
+    assert networks_mean(93, (59 + 77 + 62) / 3, 3) == pytest.approx((93 + 59 + 77 + 62) / 4)
+    assert networks_mean(10, 20, 1) == 15

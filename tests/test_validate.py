@@ -151,7 +151,7 @@ def test_cli_class_too_small_for_the_split_is_refused(tmp_path):
     csv = tmp_path / "small.csv"
     csv.write_text("a,label\n" + "".join(f"{i},{'x' if i else 'y'}\n" for i in range(30)))
     _one_line_exit_2(
-        ["audit", f"csv:{csv}", "--target", "label"], match="has only 1 sample(s); a train/val"
+        ["audit", f"csv:{csv}", "--target", "label"], match="has only 1 sample; a train/val"
     )
 
 

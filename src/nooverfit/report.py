@@ -16,7 +16,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from matplotlib.figure import Figure
 
 from nooverfit._io import atomic_write_text
-from nooverfit.studies.blend import members_phrase, named
+from nooverfit.report_captions import captions
+from nooverfit.studies.blend import members_phrase
 from nooverfit.techniques import UNITS, techniques
 
 if TYPE_CHECKING:
@@ -82,67 +83,6 @@ def doubling(result: StudyResult) -> dict[str, Any] | None:
         "size": 2 * size,
         "what": what,
     }
-
-
-def captions(result: StudyResult) -> dict[str, str]:
-    """What each figure shows, written from the data it shows."""
-    from nooverfit.plots.study import curve_row_note, curve_view
-
-    seeds = len(result.settings.seeds) or result.baseline.score.seeds
-    out = {
-        "curves": "Training and validation loss per epoch of the first seed's baseline (left) "
-        "and recommended (right) runs, on the same axes; the dashed line is the epoch each "
-        "run kept; shaded: where that run's diagnosis saw overfitting start.",
-        "remedies": f"Left: validation accuracy of each remedy's best setting (mean over "
-        f"{seeds} seeds, bars ± std over seeds, axis from 0 %). Right: its difference from "
-        "the baseline seed by seed, mean and 95 % t interval; an interval that crosses 0 is "
-        "within noise. Green: the interval lies above 0; light green: selected by the "
-        "study's rule (a seed-paired gain of at least 2 standard errors) although the "
-        "wider 95 % interval crosses 0.",
-        "learning_curve": "Learning curve: validation accuracy over training images per "
-        f"class (mean, band ± std over {seeds} seeds), with power-law fits (dotted).",
-    }
-    tuning = {
-        "tune_history": "Optuna: validation accuracy of every trial and the best so far.",
-        "tune_slice": "Optuna: each searched parameter against validation accuracy, one "
-        "point per trial (darker: later trials).",
-        "tune_parallel": "Optuna: every complete trial across all parameters, coloured by "
-        "validation accuracy.",
-        "tune_contour": "Optuna: validation accuracy over the two most important parameters "
-        "(interpolated between trials).",
-    }
-    out.update(tuning)
-    for curve in (*result.validation_curves, result.capacity):
-        if curve is not None:
-            name = "capacity" if curve.param == "width" else f"validation_{curve.param}"
-            out[name] = curve_view(curve).caption + f" Bands: ± std over {seeds} seeds."
-    for curve in result.validation_curves:
-        if note := curve_row_note(result, curve):
-            out[f"validation_{curve.param}"] += " " + note
-    if "validation_ensemble_size" in out:
-        out["validation_ensemble_size"] += " " + _ensemble_choice(result)
-    if result.capacity is not None and result.capacity.chosen == result.baseline.config.width:
-        # the remedies table names the capacity remedy's best width, never the baseline's
-        out["capacity"] += " The chosen width is the baseline's own."
-    return out
-
-
-def _ensemble_choice(result: StudyResult) -> str:
-    """Why the recommendation is (or is not) an ensemble, for the ensemble-size caption."""
-    rec = result.recommended
-    if rec.stage != "ensemble":
-        return (
-            "No ensemble is recommended: none beat the choice before it on validation "
-            "accuracy by 2 standard errors, or on log loss at no loss of accuracy."
-        )
-    kept = result.extras.get("ensemble", {})
-    se = "1 standard error" if named(rec.name) else "2 standard errors"  # blend.MARGIN
-    return (
-        f"The recommended ensemble averages {members_phrase(kept)}: "
-        f"of the ensembles that beat the choice before them (validation accuracy by {se}, or "
-        f"log loss at no loss of accuracy), the most accurate on validation, then of "
-        f"lowest mean validation log loss ({rec.score.val_loss:.3f})."
-    )
 
 
 def reproduce(result: StudyResult) -> dict[str, str]:
@@ -308,9 +248,11 @@ def ensemble_note(result: StudyResult) -> str:
         f"The recommendation averages the predicted probabilities of {members_phrase(kept)}; "
         f"the code above trains the first ({names[0]})."
     )
+    weighted = _weighted(kept.get("weights"), len(names))
     configs = [RunConfig.from_dict(c) for c in kept.get("configs", [])]
     if len(configs) != len(names):  # results without the members' configurations
-        return f"{head} The others: {'; '.join(names[1:])}. Average their softmax outputs."
+        rest = "; ".join(names[1:])
+        return f"{head} The others: {rest}. Average their softmax outputs{weighted}."
     others = [
         f"{i}. {name}: {change}"
         for i, (name, change) in enumerate(zip(names, member_changes(configs), strict=True), 1)
@@ -318,12 +260,28 @@ def ensemble_note(result: StudyResult) -> str:
     ]
     return (
         f"{head} Train each other member with the same code, changed as listed "
-        f"({'; '.join(others)}), then average their softmax outputs "
+        f"({'; '.join(others)}), then average their softmax outputs{weighted} "
         "(nooverfit.load_study_model does). Each member's augmentation is written out below "
         "the first's code; any other change the first's code has no lines for is written "
         "out by nooverfit.studies.recipe.recipe("
         "RunConfig.from_dict(results['extras']['ensemble']['configs'][i]), classes=...)."
     )
+
+
+def _weighted(weights: list[float] | None, members: int) -> str:
+    """How an ensemble's average weighs its members, in their order: ``" weighted 1/2,
+    1/6, 1/6, 1/6"`` (``sum(w_i * p_i)``; fractions where a small denominator gives the
+    weight to 1e-9, else 4 digits), or "" for equal weights or none kept."""
+    from fractions import Fraction
+
+    if weights is None or len(weights) != members or len(set(weights)) <= 1:
+        return ""
+    total = sum(weights)
+    said = []
+    for w in weights:
+        share = Fraction(w / total).limit_denominator(1000)
+        said.append(str(share) if abs(float(share) - w / total) < 1e-9 else f"{w / total:.4g}")
+    return " weighted " + ", ".join(said)
 
 
 def render(result: StudyResult, figures: dict[str, Figure]) -> str:

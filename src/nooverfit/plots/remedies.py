@@ -112,7 +112,7 @@ _KIND_COLORS = {
 #: the legend's words for each kind
 _KIND_LABELS = {
     "helped": "helped (interval above 0)",
-    "selected": "selected (gain ≥ 2 SE), interval includes 0",
+    "selected": "selected by the selection's steps, interval includes 0",
 }
 
 

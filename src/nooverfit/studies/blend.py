@@ -93,6 +93,12 @@ def blendable(choice: Members, depths: Sequence[int]) -> bool:
     return len(choice.configs) > 0 and any(d > 0 for d in depths)
 
 
+def networks_mean(rung: float, choice: float, count: int) -> float:
+    """A blend's epochs as an ensemble's are: the mean over its networks, the rung's and the
+    choice's ``count`` networks (``choice`` being their mean), whatever the share."""
+    return (rung + count * choice) / (count + 1)
+
+
 def run_blend(session: StudySession, found: Findings) -> None:
     """Score the blends of the rung's best variant with ``found``'s choice on every seed's
     validation rows, add them as the "blend" remedy's row and the share's validation
@@ -113,7 +119,7 @@ def run_blend(session: StudySession, found: Findings) -> None:
     if not blendable(choice, [c.depth for c in choice.runs]) or choice.trained:
         return
     variants = []
-    epochs = (top.score.epochs + rec.score.epochs) / 2
+    epochs = networks_mean(top.score.epochs, rec.score.epochs, len(choice.configs))
     for share in SHARES:
         members = blend_members(top.config, top.name, choice, rec.name, share)
         s = score_members(session, members, epochs)

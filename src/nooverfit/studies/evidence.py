@@ -204,11 +204,13 @@ def reading(d: PairedDifference, unit: str = "samples", *, short: bool = False) 
     if said == "better" and d.selected is False:
         return f"better, though not selected (gain < {MARGIN:g} standard errors)"
     if said == "within noise" and d.selected:
+        past = i.mean >= MARGIN * i.sd / math.sqrt(i.n)
+        gain = f"{'≥' if past else '<'} {MARGIN:g}"
         if short:
-            return f"selected (gain ≥ {MARGIN:g} SE); 95 % interval includes 0"
+            return f"selected (gain {gain} SE); 95 % interval includes 0"
         return (
-            f"selected: gain ≥ {MARGIN:g} standard errors of the seed-paired differences; "
-            f"the {100 * i.level:.0f} % interval is wider and includes 0"
+            f"selected{'' if past else ' by its steps'}: gain {gain} standard errors of the "
+            f"seed-paired differences; the {100 * i.level:.0f} % interval includes 0"
         )
     return said
 

@@ -1,0 +1,119 @@
+"""The captions of a study's figures, written from the data each figure shows: what is
+drawn, and where a figure's chosen value is not the study's recommendation, why."""
+
+from __future__ import annotations
+
+import math
+import re
+from fractions import Fraction
+from typing import TYPE_CHECKING
+
+from nooverfit.studies.blend import members_phrase
+
+if TYPE_CHECKING:
+    from nooverfit.studies.result import StudyResult
+
+
+def captions(result: StudyResult) -> dict[str, str]:
+    """What each figure shows, written from the data it shows."""
+    from nooverfit.plots.study import curve_row_note, curve_view
+
+    seeds = len(result.settings.seeds) or result.baseline.score.seeds
+    out = {
+        "curves": "Training and validation loss per epoch of the first seed's baseline (left) "
+        "and recommended (right) runs, on the same axes; the dashed line is the epoch each "
+        "run kept; shaded: where that run's diagnosis saw overfitting start.",
+        "remedies": f"Left: validation accuracy of each remedy's best setting (mean over "
+        f"{seeds} seeds, bars ± std over seeds, axis from 0 %). Right: its difference from "
+        "the baseline seed by seed, mean and 95 % t interval; an interval that crosses 0 is "
+        "within noise. Green: the interval lies above 0; light green: selected by the "
+        "study's rule (a seed-paired gain of at least 2 standard errors) although the "
+        "wider 95 % interval crosses 0.",
+        "learning_curve": "Learning curve: validation accuracy over training images per "
+        f"class (mean, band ± std over {seeds} seeds), with power-law fits (dotted).",
+    }
+    tuning = {
+        "tune_history": "Optuna: validation accuracy of every trial and the best so far.",
+        "tune_slice": "Optuna: each searched parameter against validation accuracy, one "
+        "point per trial (darker: later trials).",
+        "tune_parallel": "Optuna: every complete trial across all parameters, coloured by "
+        "validation accuracy.",
+        "tune_contour": "Optuna: validation accuracy over the two most important parameters "
+        "(interpolated between trials).",
+    }
+    out.update(tuning)
+    for curve in (*result.validation_curves, result.capacity):
+        if curve is not None:
+            name = "capacity" if curve.param == "width" else f"validation_{curve.param}"
+            out[name] = curve_view(curve).caption + f" Bands: ± std over {seeds} seeds."
+    for curve in result.validation_curves:
+        if note := curve_row_note(result, curve):
+            out[f"validation_{curve.param}"] += " " + note
+    if "validation_ensemble_size" in out:
+        out["validation_ensemble_size"] += " " + _ensemble_choice(result)
+    for curve in result.validation_curves:
+        if curve.param == "linear_share":
+            out["validation_linear_share"] += " " + _blend_choice(result, curve.chosen)
+    if result.capacity is not None and result.capacity.chosen == result.baseline.config.width:
+        # the remedies table names the capacity remedy's best width, never the baseline's
+        out["capacity"] += " The chosen width is the baseline's own."
+    return out
+
+
+def _ensemble_choice(result: StudyResult) -> str:
+    """Why the recommendation is (or is not) an ensemble, for the ensemble-size caption (a
+    blend's reason is the share's caption's: :func:`_blend_choice`)."""
+    rec = result.recommended
+    if (blend := _blend_parts(rec.name)) is not None:
+        return (
+            f"The recommendation blends the choice before it ({blend[1]}) with the linear "
+            "model: see the figure of the linear rung's share of the blend."
+        )
+    if rec.stage != "ensemble":
+        return (
+            "No ensemble is recommended: none beat the choice before it on validation "
+            "accuracy by 2 standard errors, or on log loss at no loss of accuracy."
+        )
+    kept = result.extras.get("ensemble", {})
+    return (
+        f"The recommended ensemble averages {members_phrase(kept)}: "
+        f"of the ensembles that beat the choice before them (validation accuracy by 2 "
+        f"standard errors, or log loss at no loss of accuracy), the most accurate on "
+        f"validation, then of lowest mean validation log loss ({rec.score.val_loss:.3f})."
+    )
+
+
+def _blend_choice(result: StudyResult, chosen: float) -> str:
+    """Which share the recommendation has, for the caption of the rung's share curve, whose
+    ``chosen`` is its best mean validation accuracy: a blend replaces the choice (share 0)
+    only where it beats it by 1 standard error (:func:`.select.pick_ensemble` at
+    ``blend.MARGIN``), so the two can differ."""
+    rec = result.recommended
+    rule = (
+        "beat the choice (share 0) on validation accuracy by 1 standard error of the "
+        "seed-paired differences, or on log loss at no loss of accuracy"
+    )
+    blend = _blend_parts(rec.name)
+    if blend is None:
+        if math.isclose(chosen, 0.0):
+            return "The recommendation is no blend (share 0)."
+        return f"No blend is recommended (share 0): no share {rule}."
+    share = blend[0]
+    kept = result.extras.get("ensemble", {})
+    head = f"The recommended blend, the rung's share {share}, averages {members_phrase(kept)}"
+    why = (
+        f"of the shares that {rule}, the most accurate on validation, then of lowest mean "
+        f"validation log loss ({rec.score.val_loss:.3f})"
+    )
+    if math.isclose(float(share), chosen):
+        return f"{head}: {why}."
+    return f"{head}, not the curve's {chosen:g}: {why}."
+
+
+def _blend_parts(name: str) -> tuple[Fraction, str] | None:
+    """The rung's share and the choice's name in a blend's name (``blend.blend_members``
+    titles it "ensemble of RUNG at 1/4 and CHOICE at 3/4"); None for any other name."""
+    found = re.fullmatch(r"ensemble of .+? at (\d+)/(\d+) and (.+) at \d+/\d+", name)
+    if found is None:
+        return None
+    return Fraction(int(found[1]), int(found[2])), found[3]

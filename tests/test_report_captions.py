@@ -1,0 +1,67 @@
+"""The blend's figure captions against the recommendation: the share the linear rung's
+curve marks is said to be (or not to be) the one recommended, and the ensemble-size
+figure does not count a blend's networks as its own."""
+
+from __future__ import annotations
+
+import dataclasses
+from fractions import Fraction
+
+from nooverfit.report_captions import captions
+from nooverfit.studies.curves import ValidationCurve
+
+
+def _share_curve(chosen: float, val: tuple[float, ...]) -> ValidationCurve:
+    return ValidationCurve(
+        param="linear_share",
+        values=(0.0, 0.25, 0.5, 0.75),
+        train=(0.95, 0.94, 0.93, 0.9),
+        train_std=(0.01,) * 4,
+        val=val,
+        val_std=(0.01,) * 4,
+        chosen=chosen,
+        regions=("fit",) * 4,
+        stronger="up",
+    )
+
+
+def _with_share_curve(result, curve):
+    kept = [c for c in result.validation_curves if c.param != "linear_share"]
+    return dataclasses.replace(result, validation_curves=(*kept, curve))
+
+
+def test_the_share_caption_says_no_blend_is_recommended_where_the_curve_marks_one(tiny_study):
+    result, _ = tiny_study
+    assert " at " not in result.recommended.name  # the tiny study recommends no blend
+    # the curve's best mean, 0.5, did not beat the choice by the blend's margin
+    curve = _share_curve(0.5, (0.90, 0.90, 0.91, 0.89))
+    text = captions(_with_share_curve(result, curve))["validation_linear_share"]
+    assert text.startswith("Chosen the linear rung's share of the blend = 0.5")
+    assert "No blend is recommended" in text
+    assert "share 0" in text
+
+
+def test_a_recommended_blend_is_explained_under_its_share_not_the_ensemble_size(tiny_study):
+    result, _ = tiny_study
+    assert any(c.param == "ensemble_size" for c in result.validation_curves)
+    ensemble = next(r.chosen for r in result.remedies if r.chosen.stage == "ensemble")
+    choice = "ensemble of 3: a, b, c"
+    blend = dataclasses.replace(
+        ensemble, name=f"ensemble of lin at 1/2 and {choice} at 1/2", stage="ensemble"
+    )
+    # the rung at 1/2, each of the choice's 3 networks at 1/6: 3:1:1:1
+    shares = [Fraction(1, 2)] + [Fraction(1, 2) / 3] * 3
+    ratio = ":".join(str(int(s / min(shares))) for s in shares)
+    kept = {"names": ["lin", "a", "b", "c"], "weights": [float(s) for s in shares]}
+    as_blend = dataclasses.replace(
+        _with_share_curve(result, _share_curve(0.5, (0.90, 0.90, 0.93, 0.89))),
+        recommended=blend,
+        extras={**result.extras, "ensemble": kept},
+    )
+    text = captions(as_blend)
+    size, share = text["validation_ensemble_size"], text["validation_linear_share"]
+    assert "averages 4 networks" not in size  # the size curve's ensembles are not the blend
+    assert choice in size and "share of the blend" in size
+    assert f"averages 4 networks weighted {ratio}" in share
+    assert "by 1 standard error" in share and "2 standard errors" not in share
+    assert f"({blend.score.val_loss:.3f})" in share
