@@ -171,3 +171,14 @@ def test_load_from_study_reads_results_json(tmp_path):
     (tmp_path / "results.json").write_text(json.dumps({"settings": {}, "extras": {}}))
     with pytest.raises(ValueError, match="single network"):
         load_from_study(tmp_path)
+
+
+def test_weights_on_the_cpu_follow_outputs_on_another_device():
+    """A blend's weights are made on the CPU while a study's outputs live on the data's
+    device (CUDA by default): the weighted mean multiplied them across devices. The meta
+    device stands in for a GPU here (it checks devices and shapes, computes nothing)."""
+    from nooverfit.studies.ensemble import mean_softmax
+
+    outputs = [torch.zeros(4, 3, device="meta")] * 2
+    assert mean_softmax(outputs, (0.25, 0.75)).device.type == "meta"
+    assert mean_softmax(outputs, torch.tensor([0.25, 0.75])).shape == (4, 3)

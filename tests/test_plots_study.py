@@ -60,6 +60,11 @@ def test_the_caption_says_where_the_chosen_value_stands():
         in (curve_view(sizes).caption)
         and "lowest mean validation log loss)" in curve_view(sizes).caption
     )
+    # the linear rung's exact ties go to the larger penalty (select.best_penalized)
+    rung = _curve([0.0, 1e-3, 1e-2], [1] * 3, [1.0, 1.0, 1.0], 1e-2, ["fit"] * 3, "linear_l2")
+    assert "tied with 0, 0.001; chosen among them for the larger penalty)" in (
+        curve_view(rung).caption
+    )
     alone = _curve(x, [1] * 4, [0.8, 0.9, 0.85, 0.8], 0.03, ["fit"] * 4)
     assert "= 0.03 (best mean validation accuracy)." in curve_view(alone).caption
     behind = _curve(x, [1] * 4, [0.8, 0.9, 0.85, 0.8], 0.1, ["fit"] * 4)

@@ -100,7 +100,8 @@ def mean_softmax(
     w = torch.as_tensor(weights, dtype=torch.float64)
     if bool((w == w[0]).all()):  # the plain mean, to the bit, as before weights existed
         return probs.mean(0)
-    w = (w / w.sum()).to(probs.dtype).view(-1, 1, 1)
+    # weights on the CPU (a blend's, or an unmoved buffer) meet outputs on the GPU
+    w = (w / w.sum()).to(probs.device, probs.dtype).view(-1, 1, 1)
     return (w * probs).sum(0)
 
 
