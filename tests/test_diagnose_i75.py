@@ -131,7 +131,8 @@ def test_a_run_validated_every_second_epoch_counts_its_epochs_not_its_rows():
     steps = [10 * e for e in epochs]
     note = ("no epoch scalar in the log: the logged steps are shown as epochs",)
     columns = {"loss": list(0.9 * val), "val_loss": list(val)}
-    d = diagnose(History.from_columns(columns, epoch=steps, notes=note))
+    shown = History.from_columns(columns, epoch=steps, notes=note, steps_as_epochs=True)
+    d = diagnose(shown)
     assert d.verdict is Verdict.STILL_IMPROVING and "after step 290 " in d.explanation
 
 
@@ -147,6 +148,18 @@ def test_a_recovered_blow_up_is_not_said_to_have_stopped_going_down():
     assert "started 199x above where it ended" in d.explanation  # 200 / (1 + 0.01 / 2)
     assert "not going down" not in d.explanation
     assert "optimization failed" in d.explanation
+    # nor the remedy (it said "The loss goes up instead of down (... fell most of that)")
+    lower = next(r for r in d.remedies if r.kind == "lower_lr")
+    assert lower.reason.startswith("The optimization is unstable (the validation loss started")
+    assert not any("goes up instead of down" in r.reason for r in d.remedies)
+    assert f"(validation was best at epoch {d.best_epoch})" in d.explanation
+    # i77's HF RMSprop run, best at its last epoch (39): no other weights to keep
+    blown = read_log(DATA / "blown_rmsprop_moons_hf")
+    assert isinstance(blown, History)
+    d = diagnose(blown)
+    assert d.verdict is Verdict.DIVERGING and d.best_epoch == blown.epoch[-1] == 39
+    assert "validation was best" not in d.explanation
+    assert "the last weights are not usable; lower the learning rate" in d.explanation
 
 
 def test_a_short_run_near_chance_is_said_to_fall_at_every_evaluation():

@@ -14,13 +14,13 @@ from nooverfit.history import History
 def test_diagnose_one_epoch_says_epoch_in_the_singular():
     d = diagnose(History.from_columns({"loss": [1.0]}))
     assert d.verdict is Verdict.INSUFFICIENT_EVIDENCE
-    assert "from 1 epoch:" in d.explanation
-    assert "1 epochs" not in d.explanation
+    assert "from 1 evaluation:" in d.explanation  # (i83: rows counted as evaluations)
+    assert "1 evaluations" not in d.explanation
 
 
 def test_diagnose_two_epochs_keeps_the_plural():
     d = diagnose(History.from_columns({"loss": [1.0, 0.9]}))
-    assert "from 2 epochs:" in d.explanation
+    assert "from 2 evaluations:" in d.explanation
 
 
 def test_underfitting_remedy_of_one_epoch_is_singular():

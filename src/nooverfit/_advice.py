@@ -8,6 +8,7 @@ Python (``RunConfig(l2=1e-3)``), which ``Monitor`` shows.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -48,7 +49,7 @@ def build(
             gl = _raw_gl(history, monitor)
     n = len(history)
     run = _run_length(history)
-    epochs = n if run[1].startswith("step ") else run[0]  # what --epochs would count
+    epochs = run[0]  # what --epochs would count
     if verdict is Verdict.DIVERGING:
         causes.append(
             (
@@ -57,7 +58,7 @@ def build(
                 [
                     Remedy(
                         "lower_lr",
-                        f"The loss goes up instead of down ({reason}): smaller steps stop the "
+                        f"The optimization is unstable ({reason}): smaller steps stop the "
                         "overshoot.",
                         "--lr 10x lower",
                         "RunConfig(lr=config.lr / 10)",
@@ -103,7 +104,7 @@ def build(
             ends=_logged_ends(history, monitor),
         )
     elif ev is not None and verdict is Verdict.UNDERFITTING:
-        causes += underfitting_causes(ev, epochs)
+        causes += underfitting_causes(ev, epochs, gap.metric)
     elif ev is not None and verdict is Verdict.STILL_IMPROVING:
         drop = 100 * ev.tail_drop
         # where the last third set its low (an early lucky value may hold the best epoch)
@@ -172,6 +173,7 @@ def build(
             run=run,
             trained=_has_training_curve(history, ev),
             ended_at=_metric_ends(history, monitor, best),
+            last=_last_validated(history, monitor),
         ),
         missing=missing,
         epochs=epochs,
@@ -180,16 +182,30 @@ def build(
 
 
 def _run_length(history: History) -> tuple[int, str]:
-    """How long the run was, as its log counts it, and how to say it: the last epoch + 1
-    (epochs are 0-based; a log validated every few epochs has fewer rows than the run had
-    epochs), or the last step where the log reader showed steps as epochs
-    (``History.notes``)."""
+    """How long the run was, as its log counts it, and how to say it.
+
+    Where the log reader showed steps as epochs (``History.steps_as_epochs``), the last
+    step is named (whether the writer counted steps from 0 or 1 is not in the log), and
+    the count is the number of rows. Otherwise the base is read from the first logged
+    epoch and the logging interval ``d`` (the smallest step between logged epochs; 1
+    with one row): a first epoch of ``d - 1`` is 0-based (Keras, Lightning,
+    ``validation_freq``), so the run had its last epoch + 1 epochs; a first epoch of
+    ``d`` is 1-based, so it had its last epoch's number. Any other start (a log cut
+    from a longer one) is 0-based when it is 0; else the text names the last epoch
+    ("after epoch N") rather than a count, and the count is the last epoch + 1 (an
+    upper bound)."""
     if not len(history):
         return 0, counted(0, "epoch")
-    if any("steps are shown" in note for note in history.notes):
-        # (whether the writer counted steps from 0 or 1 is not in the log: name the step)
-        return int(history.epoch[-1]), f"step {history.epoch[-1]}"
-    return int(history.epoch[-1]) + 1, counted(int(history.epoch[-1]) + 1, "epoch")
+    last = int(history.epoch[-1])
+    if history.steps_as_epochs:
+        return len(history), f"step {last}"
+    first = int(history.epoch[0])
+    d = min((b - a for a, b in itertools.pairwise(history.epoch)), default=1)
+    if first == d - 1 or first == 0:
+        return last + 1, counted(last + 1, "epoch")
+    if first == d:
+        return last, counted(last, "epoch")
+    return last + 1, f"epoch {last}"
 
 
 def _best_and_gl(history: History, monitor: str, ev: Evidence) -> tuple[int, float]:
@@ -212,6 +228,13 @@ def _raw_gl(history: History, monitor: str) -> float:
     if values.size < 2:
         return math.nan
     return generalization_loss(float(values[-1]), float(values.min()))
+
+
+def _last_validated(history: History, monitor: str) -> int | None:
+    """The last epoch with a finite validation value of the curve decided on."""
+    _, _, val = decision_curves(history, None if monitor == "loss" else monitor)
+    finite = np.flatnonzero(np.isfinite(np.asarray(val, dtype=float)))
+    return history.epoch[finite[-1]] if finite.size else None
 
 
 def _best_epoch(history: History, monitor: str) -> int | None:
@@ -276,11 +299,13 @@ def _explain(
     run: tuple[int, str] = (0, "0 epochs"),
     trained: bool = True,
     ended_at: tuple[float, float] = (math.nan, math.nan),
+    last: int | None = None,
 ) -> str:
     """The plain-language paragraph; ``trained``: whether the log holds a training curve
     (without one, nothing is said about training: no gap, no claim it kept improving);
     ``ended_at``: the validation metric decided on (not the loss) at the end and at the
-    best epoch, quoted where GL, a loss's, is not defined."""
+    best epoch, quoted where GL, a loss's, is not defined; ``last``: the last epoch with a
+    validation value (a diverging run best there names no other weights to keep)."""
     metric = ""
     if gap.metric and math.isfinite(gap.metric_at_last):
         metric = (  # points of a share (accuracy); a regression metric's own units
@@ -289,7 +314,7 @@ def _explain(
             else f" and {gap.metric} {gap.metric_at_last:+.3g}"
         )
     if verdict is Verdict.DIVERGING:
-        kept = "" if best is None else f" (validation was best at epoch {best})"
+        kept = "" if best in (None, last) else f" (validation was best at epoch {best})"
         return (
             # (not "the loss is not going down": a run that blew up and fell back from it,
             # or swings, may have gone down somewhere; what failed is the optimization)
@@ -298,7 +323,7 @@ def _explain(
         )
     if verdict is Verdict.INSUFFICIENT_EVIDENCE:
         return (
-            f"Not enough to judge from {counted(n, 'epoch')}: the log lacks "
+            f"Not enough to judge from {counted(n, 'evaluation')}: the log lacks "
             f"{' and '.join(missing)}. "
             "Overfitting shows only as a gap between training and validation over time."
         )

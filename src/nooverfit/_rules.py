@@ -143,7 +143,7 @@ def diagnose(history: History, *, metric: str | None = None) -> Diagnosis:
         missing.append(f"a validation curve (val_loss or val_<metric>; columns found: {found})")
     elif np.isfinite(val_raw).sum() < MIN_EPOCHS:
         count = int(np.isfinite(val_raw).sum())
-        missing.append(f"at least {MIN_EPOCHS} epochs with validation values (got {count})")
+        missing.append(f"at least {MIN_EPOCHS} evaluations with validation values (got {count})")
     if missing:
         return _advice.build(
             Verdict.INSUFFICIENT_EVIDENCE, history, gap, None, monitor, missing=tuple(missing)

@@ -10,9 +10,14 @@ from nooverfit._words import counted
 from nooverfit.diagnosis import Cause, Evidence, Remedy
 
 
-def underfitting_causes(ev: Evidence, n: int) -> list[tuple[float, Cause, list[Remedy]]]:
-    """Ranked (weight, cause, remedies) of an underfitting run of ``n`` epochs."""
+def underfitting_causes(
+    ev: Evidence, n: int, metric: str | None = None
+) -> list[tuple[float, Cause, list[Remedy]]]:
+    """Ranked (weight, cause, remedies) of an underfitting run of ``n`` epochs; ``metric``:
+    the accuracy-like metric whose training values the evidence read (named in the text;
+    ``acc`` and none read as "accuracy")."""
     out: list[tuple[float, Cause, list[Remedy]]] = []
+    name = "accuracy" if metric in (None, "", "acc", "accuracy") else metric
     best, late = ev.extra.get("accuracy_best", 0.0), ev.extra.get("accuracy_late", 0.0)
     if best - late > 0.1:  # the fit was there and went: the penalty took it
         out.append(
@@ -20,7 +25,7 @@ def underfitting_causes(ev: Evidence, n: int) -> list[tuple[float, Cause, list[R
                 1.0,
                 Cause(
                     "too_much_regularization",
-                    f"The training accuracy fell from {best:.2f} to {late:.2f} while the loss "
+                    f"The training {name} fell from {best:.2f} to {late:.2f} while the loss "
                     "kept falling: the penalty in the loss shrinks the weights until the "
                     "network forgets what it fitted.",
                 ),
@@ -41,10 +46,10 @@ def underfitting_causes(ev: Evidence, n: int) -> list[tuple[float, Cause, list[R
         # the verdict read the accuracy: a loss holding a penalty may have fallen far
         # (Keras logs its L2 term in it) without the network fitting more samples
         fell = (
-            f"The training accuracy never got above {best:.2f} and validation tracks it: "
+            f"The training {name} never got above {best:.2f} and validation tracks it: "
             "the model cannot fit even the training set."
         )
-        short = f"The training accuracy reached only {best:.2f}"
+        short = f"The training {name} reached only {best:.2f}"
     elif np.isfinite(ev.train).any():
         fell = (
             f"The training loss fell only {pct:.0f}% from its first epoch and validation "

@@ -92,8 +92,9 @@ class Diagnosis:
         explanation: a short plain-language paragraph.
         missing: what evidence was missing (for ``insufficient_evidence``).
         epochs: how many epochs the run trained: its last logged epoch + 1 (a log
-            validated every few epochs has fewer rows than that); the number of rows where
-            the log reader showed steps as epochs.
+            validated every few epochs has fewer rows than that), or its last epoch where
+            the log counts from 1; the number of rows where the log reader showed steps
+            as epochs.
         monitor: the curve the decision was made on (``"loss"`` or a metric name).
     """
 

@@ -49,6 +49,8 @@ class History:
         best_epoch: the epoch whose weights were kept, if any.
         notes: what a log reader had to interpret (e.g. "steps are shown as epochs"),
             for the user to read next to the diagnosis.
+        steps_as_epochs: whether the log reader found no epoch and shows the logged steps
+            (or step numbers) as epochs, so ``epoch`` holds steps, not epochs.
     """
 
     epoch: tuple[int, ...]
@@ -60,6 +62,7 @@ class History:
     stop_reason: str = ""
     best_epoch: int | None = None
     notes: tuple[str, ...] = ()
+    steps_as_epochs: bool = False
 
     @classmethod
     def from_columns(
@@ -70,6 +73,7 @@ class History:
         stop_reason: str = "",
         best_epoch: int | None = None,
         notes: tuple[str, ...] = (),
+        steps_as_epochs: bool = False,
     ) -> History:
         """Build a history from named columns; absent core columns become NaN."""
         lengths = {len(v) for v in columns.values()}
@@ -84,6 +88,7 @@ class History:
             stop_reason=stop_reason,
             best_epoch=best_epoch,
             notes=tuple(notes),
+            steps_as_epochs=steps_as_epochs,
         )
 
     def __len__(self) -> int:
@@ -131,6 +136,7 @@ class History:
             if self.best_epoch is not None and self.best_epoch < n
             else None,
             notes=self.notes,
+            steps_as_epochs=self.steps_as_epochs,
         )
 
     # --- serialization -------------------------------------------------------------------

@@ -109,6 +109,7 @@ def rows_to_history(
     fold: str = "auto",
     notes: tuple[str, ...] = (),
     unreadable: Mapping[str, Sequence[TextCell]] | None = None,
+    steps_as_epochs: bool = False,
 ) -> History:
     """Fold logging rows into one value per epoch and name the curves.
 
@@ -128,6 +129,8 @@ def rows_to_history(
         notes: notes from the reader, passed on to the history.
         unreadable: text cells the reader read as missing, ``{logged name: [cell,
             ...]}``; a note names those of the columns and the run diagnosed.
+        steps_as_epochs: whether the reader shows logged steps as epochs (set here too
+            when the rows have no epoch column but a step one), for the history's flag.
 
     Raises:
         ValueError: when no training or validation curve can be recognized, or a mapped
@@ -187,6 +190,7 @@ def rows_to_history(
     implicit = "epoch" not in found
     steps = _step_index(rows, found) if implicit else None
     if steps is not None:
+        steps_as_epochs = True
         notes = (
             *notes,
             f"no epoch column: the rows are indexed by {steps[0]}, and the "
@@ -218,7 +222,7 @@ def rows_to_history(
             *notes,
             f"validation ran several times within an epoch, one value shown per epoch ({said})",
         )
-    return History.from_columns(curves, epoch=epochs, notes=notes)
+    return History.from_columns(curves, epoch=epochs, notes=notes, steps_as_epochs=steps_as_epochs)
 
 
 def _text_cells_note(

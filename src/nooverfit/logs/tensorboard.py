@@ -61,8 +61,10 @@ def read_tensorboard(path: Path, *, columns: Mapping[str, str] | None = None) ->
     if path.is_file() and not path.name.startswith(EVENTS):
         raise ValueError(f"{path} is not a TensorBoard event file ({EVENTS}*)")
     steps = _keras_epochs_only(_scalars(path))
-    rows, notes = _epochs(steps)
-    return rows_to_history(rows, columns=columns, source=str(path), fold="mean", notes=notes)
+    rows, notes, shown = _epochs(steps)
+    return rows_to_history(
+        rows, columns=columns, source=str(path), fold="mean", notes=notes, steps_as_epochs=shown
+    )
 
 
 def _scalars(path: Path) -> dict[int, dict[str, float]]:
@@ -127,8 +129,11 @@ def _keras_epochs_only(steps: dict[int, dict[str, float]]) -> dict[int, dict[str
     return out
 
 
-def _epochs(steps: dict[int, dict[str, float]]) -> tuple[list[dict[str, float]], tuple[str, ...]]:
-    """Rows with an ``epoch`` each (see the module docstring) and a note when needed."""
+def _epochs(
+    steps: dict[int, dict[str, float]],
+) -> tuple[list[dict[str, float]], tuple[str, ...], bool]:
+    """Rows with an ``epoch`` each (see the module docstring), a note when needed, and
+    whether the "epochs" are the logged steps (no epoch to be found)."""
     order = sorted(steps)
     tags = {tag for values in steps.values() for tag in values}
     epoch_tag = next((t for t in sorted(tags) if t.rsplit("/", 1)[-1].lower() == "epoch"), None)
@@ -140,13 +145,13 @@ def _epochs(steps: dict[int, dict[str, float]]) -> tuple[list[dict[str, float]],
         known = [(s, steps[s][epoch_tag]) for s in order if epoch_tag in steps[s]]
         if all(epoch_tag in steps[s] for s in val_steps):
             if _counts_elapsed(known, val_steps):
-                return _elapsed_rows(steps, epoch_tag, known), ()
+                return _elapsed_rows(steps, epoch_tag, known), (), False
             rows, current = [], 0.0
             for step in order:
                 values = dict(steps[step])
                 current = values.pop(epoch_tag, current)
                 rows.append({**values, "epoch": float(math.floor(current + 1e-9))})
-            return rows, ()
+            return rows, (), False
         # the epoch scalar is logged only every few epochs: each validation round closes
         # an epoch, numbered by the epoch scalar read between its logged values
         closing: list[float] = []
@@ -159,7 +164,7 @@ def _epochs(steps: dict[int, dict[str, float]]) -> tuple[list[dict[str, float]],
         for step in order:
             values = {t: v for t, v in steps[step].items() if t != epoch_tag}
             rows.append({**values, "epoch": closing[bisect.bisect_left(val_steps, step)]})
-        return rows, ()
+        return rows, (), False
     train_steps = [
         s
         for s in order
@@ -188,20 +193,20 @@ def _epochs(steps: dict[int, dict[str, float]]) -> tuple[list[dict[str, float]],
             f"step (to {train_steps[-1]}): the training steps are spread over "
             f"{counted(n_val, 'epoch')} of equal length"
         )
-        return rows, (note,)
+        return rows, (note,), False
     if val_steps and set(val_steps) != set(train_steps):
         rows = [{**steps[s], "epoch": float(bisect.bisect_left(val_steps, s))} for s in order]
         note = (
             f"no epoch scalar in the log: each of the {len(val_steps)} validation rounds "
             "closes an epoch, and the training values logged per step are averaged within it"
         )
-        return rows, (note,)
+        return rows, (note,), False
     rows = [{**steps[s], "epoch": float(s)} for s in order]
     per_epoch = all(t.rsplit("/", 1)[-1].lower().startswith("epoch_") for t in tags)
     if per_epoch or order == list(range(order[0], order[0] + len(order))):
         # Keras's TensorBoard callback, or a loop logging once per epoch: steps are epochs
-        return rows, ()
-    return rows, ("no epoch scalar in the log: the logged steps are shown as epochs",)
+        return rows, (), False
+    return rows, ("no epoch scalar in the log: the logged steps are shown as epochs",), True
 
 
 def _counts_elapsed(known: list[tuple[int, float]], val_steps: list[int]) -> bool:
