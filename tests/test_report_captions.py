@@ -65,3 +65,48 @@ def test_a_recommended_blend_is_explained_under_its_share_not_the_ensemble_size(
     assert f"averages 4 networks weighted {ratio}" in share
     assert "by 1 standard error" in share and "2 standard errors" not in share
     assert f"({blend.score.val_loss:.3f})" in share
+
+
+def _copies_curve(param: str, values: tuple[float, ...], chosen: float) -> ValidationCurve:
+    n = len(values)
+    return ValidationCurve(
+        param=param,
+        values=values,
+        train=(0.95,) * n,
+        train_std=(0.01,) * n,
+        val=(0.90,) * n,
+        val_std=(0.01,) * n,
+        chosen=chosen,
+        regions=("fit",) * n,
+        stronger="up",
+    )
+
+
+def test_the_copies_captions_say_which_copies_are_recommended(tiny_study):
+    """i82: the copies curve marked 4 while the recommendation held no copies, and its
+    caption did not say so."""
+    result, _ = tiny_study
+    plain = _copies_curve("copies", (1.0, 2.0, 4.0), 4.0)
+    mixed = _copies_curve("mixed_copies", (1.0, 2.0), 2.0)
+    base = dataclasses.replace(result, validation_curves=(*result.validation_curves, plain, mixed))
+    text = captions(base)
+    want = f"No copies are recommended: the recommendation is {result.recommended.name}."
+    assert text["validation_copies"].endswith(want)
+    assert text["validation_mixed_copies"].endswith(want)
+
+    def recommending(name):
+        rec = dataclasses.replace(result.recommended, name=name, stage="ensemble")
+        return captions(dataclasses.replace(base, recommended=rec))
+
+    two = recommending("ensemble of 2 copies of dropout=0.1")
+    assert two["validation_copies"].endswith(
+        "The recommendation holds 2 copies, not the curve's 4."
+    )
+    assert two["validation_mixed_copies"].endswith(
+        "The recommendation is 2 copies in one encoding: see that figure."
+    )
+    both = recommending("ensemble of 2 copies of l2=0.01 and dropout=0.1 and 2 on ple16 inputs")
+    assert both["validation_mixed_copies"].endswith("The recommendation is these 2 copies.")
+    assert both["validation_copies"].endswith(
+        "The recommendation is 2 copies with 2 on ple16 inputs: see that figure."
+    )

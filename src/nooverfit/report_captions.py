@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from nooverfit.studies.blend import members_phrase
 
 if TYPE_CHECKING:
+    from nooverfit.studies.curves import ValidationCurve
     from nooverfit.studies.result import StudyResult
 
 
@@ -54,6 +55,8 @@ def captions(result: StudyResult) -> dict[str, str]:
     for curve in result.validation_curves:
         if curve.param == "linear_share":
             out["validation_linear_share"] += " " + _blend_choice(result, curve.chosen)
+        if curve.param in ("copies", "mixed_copies"):
+            out[f"validation_{curve.param}"] += " " + _copies_choice(result, curve)
     if result.capacity is not None and result.capacity.chosen == result.baseline.config.width:
         # the remedies table names the capacity remedy's best width, never the baseline's
         out["capacity"] += " The chosen width is the baseline's own."
@@ -108,6 +111,25 @@ def _blend_choice(result: StudyResult, chosen: float) -> str:
     if math.isclose(float(share), chosen):
         return f"{head}: {why}."
     return f"{head}, not the curve's {chosen:g}: {why}."
+
+
+def _copies_choice(result: StudyResult, curve: ValidationCurve) -> str:
+    """Whether the copies a copies curve marks are recommended: copies replace the choice
+    only where they beat it (:func:`.select.pick_ensemble`), so the curve's best mean and
+    the recommendation can differ."""
+    found = re.fullmatch(
+        r"ensemble of (\d+) copies of .+?(?: and (\d+) on (\S+) inputs)?(?: \+ .+)?",
+        result.recommended.name,
+    )
+    if found is None:
+        return f"No copies are recommended: the recommendation is {result.recommended.name}."
+    k, mixed = int(found[1]), found[2] is not None
+    if mixed != (curve.param == "mixed_copies"):
+        other = f"with {found[2]} on {found[3]} inputs" if mixed else "in one encoding"
+        return f"The recommendation is {k} copies {other}: see that figure."
+    if math.isclose(k, curve.chosen):
+        return f"The recommendation is these {k} copies."
+    return f"The recommendation holds {k} copies, not the curve's {curve.chosen:g}."
 
 
 def _blend_parts(name: str) -> tuple[Fraction, str] | None:
