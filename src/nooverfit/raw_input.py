@@ -99,8 +99,7 @@ def csv_notes(path: str | os.PathLike[str], columns: Columns | None) -> tuple[st
     total = sum(filled.values())
     if total:
         counts = ", ".join(f"{name!r} {n}" for name, n in filled.items() if n)
-        cells = "cell" if total == 1 else "cells"
-        notes.append(f"{total} empty numeric {cells} took the training median ({counts})")
+        notes.append(f"{counted(total, 'empty numeric cell')} took the training median ({counts})")
     unseen = {}
     for c in columns.features:
         if c.levels is not None:
@@ -109,19 +108,15 @@ def csv_notes(path: str | os.PathLike[str], columns: Columns | None) -> tuple[st
     total = sum(unseen.values())
     if total:
         counts = ", ".join(f"{name!r} {n}" for name, n in unseen.items() if n)
-        cells = "cell" if total == 1 else "cells"
         notes.append(
-            f"{total} {cells} held a category never seen in training, encoded as all zeros "
-            f"({counts})"
+            f"{counted(total, 'cell')} held a category never seen in training, encoded as "
+            f"all zeros ({counts})"
         )
     used = {c.name for c in columns.features} | {columns.target}
     ignored = [h for h in header if h not in used]
     if ignored:
         names = ", ".join(repr(h) for h in ignored)
-        notes.append(
-            f"ignored {len(ignored)} column{'s' * (len(ignored) > 1)} the model does "
-            f"not use: {names}"
-        )
+        notes.append(f"ignored {counted(len(ignored), 'column')} the model does not use: {names}")
     return tuple(notes)
 
 
