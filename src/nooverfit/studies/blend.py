@@ -160,7 +160,5 @@ def _integers(fractions: Sequence[Fraction]) -> list[int]:
     """The smallest integers in the ratio of ``fractions`` (``1/4, 3/4`` -> ``1, 3``)."""
     scale = lcm(*(f.denominator for f in fractions))
     whole = [int(f * scale) for f in fractions]
-    common = 0
-    for w in whole:
-        common = gcd(common, w)
-    return [w // max(common, 1) for w in whole]
+    common = max(gcd(*whole), 1)
+    return [w // common for w in whole]
