@@ -215,12 +215,28 @@ def test_a_study_from_a_source_without_a_record_says_so_in_its_report(tmp_path, 
     assert f"Warning: {note}." in render(result, {}).replace("&#39;", "'")
 
 
+def _cnn_study(path, *, seeds: int):
+    """A tiny sequential CNN study of digits that transfers from the source file ``path``."""
+    from conftest import TINY
+    from nooverfit.studies import study
+
+    return study(
+        "digits",
+        model="cnn",
+        width=4,
+        depth=1,
+        train_per_class=5,
+        budget=TINY,
+        seeds=seeds,
+        source=str(path),
+        engine="sequential",
+    )
+
+
 def test_a_study_reads_its_source_record_once_and_reports_a_pretext_warning(
     tmp_path, monkeypatch, caplog
 ):
-    from conftest import TINY
     from nooverfit.report import render
-    from nooverfit.studies import study
     from nooverfit.transfer import seen as seen_module
 
     path = tmp_path / "pretext.pt"
@@ -231,17 +247,7 @@ def test_a_study_reads_its_source_record_once_and_reports_a_pretext_warning(
         seen_module, "seen_of", lambda source: reads.append(source) or read(source)
     )
     with caplog.at_level(logging.WARNING):
-        result = study(
-            "digits",
-            model="cnn",
-            width=4,
-            depth=1,
-            train_per_class=5,
-            budget=TINY,
-            seeds=1,
-            source=str(path),
-            engine="sequential",
-        )
+        result = _cnn_study(path, seeds=1)
     assert [getattr(r, "spec", r) for r in reads] == [str(path)]  # the file, as read once
     note = result.extras["source_check"]
     assert "without labels (pretext)" in note and "of seed 0's split" in note
@@ -299,23 +305,11 @@ def test_a_study_reads_its_source_file_once_for_every_step(tmp_path, monkeypatch
     once per seed's transfer stage (5 loads over 2 seeds), and again to rebuild a tested
     transfer network and record its card. Now the options check (every command's check
     that the file loads) and one read the study hands along: 2."""
-    from conftest import TINY
-    from nooverfit.studies import study
 
     path = tmp_path / "src.pt"
     _source(Seen.of(np.zeros((1, 1, 8, 8), np.float32), labelled=True)).save(path)
     reads = _counting_loads(monkeypatch, path)
-    result = study(
-        "digits",
-        model="cnn",
-        width=4,
-        depth=1,
-        train_per_class=5,
-        budget=TINY,
-        seeds=2,
-        source=str(path),
-        engine="sequential",
-    )
+    result = _cnn_study(path, seeds=2)
     assert any(r.config.label.startswith("transfer:") for r in result.runs.values())
     assert len(reads) == 2
     assert result.settings.source == str(path)  # named by its path, as before
