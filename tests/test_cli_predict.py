@@ -259,3 +259,53 @@ def test_new_rows_with_a_column_name_twice_are_read_by_position_or_refused(folde
         runner.invoke(app, ["predict", str(study), "--data", str(twice)]),
         "two columns named 'weight'",
     )
+
+
+def test_predict_reads_its_csv_once_for_features_notes_and_labels(folder, tmp_path, monkeypatch):
+    """The features, the notes and the accuracy come from one read of the file (it was
+    read three times, and the notes re-derived the encoder's rules for missing cells)."""
+    import nooverfit.data.sources as sources
+
+    study, path = folder
+    lines = path.read_text().splitlines()  # weight,colour,height,label
+    rows = [line.split(",") for line in lines[1:7]]
+    rows[0][0] = rows[2][0] = "NA"  # weight
+    new = tmp_path / "new.csv"
+    new.write_text("weight,colour,height,label,id\n" + "".join(f"{','.join(r)},7\n" for r in rows))
+    reads = []
+    real = sources.read_numbered
+    monkeypatch.setattr(sources, "read_numbered", lambda p: reads.append(p) or real(p))
+    out = tmp_path / "p.csv"
+    result = runner.invoke(app, ["predict", str(study), "--data", str(new), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert reads == [new]
+    assert result.stderr.splitlines() == [
+        "note: 2 empty numeric cells took the training median ('weight' 2)",
+        "note: ignored 1 column the model does not use: 'id'",
+    ]
+    predicted = [r["prediction"] for r in csv.DictReader(out.open())]
+    right = sum(p == r[3] for p, r in zip(predicted, rows, strict=True))
+    assert f"accuracy on the 'label' column: {right / 6:.4f} ({right}/6)" in result.stdout
+
+
+def test_read_rows_notes_come_from_the_encoding_for_dict_rows_too(folder):
+    """:meth:`StudyModel.read` of dict rows notes the cells the encoding filled in or
+    zeroed, counted where it does so; its features are those :meth:`features` gives."""
+    from nooverfit.raw_input import csv_notes
+
+    study, path = folder
+    model = load_study_model(study)
+    first = next(csv.DictReader(path.open()))
+    rows = [dict(first, weight=""), dict(first, colour="violet"), dict(first)]
+    read = model.read(rows, unknown="ignore")
+    assert read.notes == (
+        "1 empty numeric cell took the training median ('weight' 1)",
+        "1 cell held a category never seen in training, encoded as all zeros ('colour' 1)",
+    )
+    np.testing.assert_array_equal(read.x, model.features(rows, unknown="ignore"))
+    colour = [c.name for c in model.columns.features].index("colour")
+    start = sum(c.width for c in model.columns.features[:colour])
+    assert read.x[1, start : start + model.columns.features[colour].width].sum() == 0
+    assert read.labels is None and model.read(read) is read
+    assert csv_notes(path, model.columns) == () == model.read(path).notes
+    assert model.read(path).labels == tuple(r["label"] for r in csv.DictReader(path.open()))

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from torch import nn
 
     from nooverfit.config import RunConfig
+    from nooverfit.raw_input import RawRows
 
 __all__ = [
     "CARD",
@@ -111,19 +112,28 @@ class StudyModel:
 
     def features(self, rows: Any, *, unknown: str = "error") -> np.ndarray:
         """The raw feature matrix of ``rows`` (see :meth:`predict_proba`), before scaling."""
-        from nooverfit.raw_input import raw_features
+        return self.read(rows, unknown=unknown).x
 
-        return raw_features(
+    def read(self, rows: Any, *, unknown: str = "error") -> RawRows:
+        """``rows`` (see :meth:`predict_proba`) read once: the raw features, the notes on
+        what reading filled in or ignored, and a CSV file's labels
+        (:class:`~nooverfit.raw_input.RawRows`, which :meth:`scores` also takes)."""
+        from nooverfit.raw_input import RawRows, read_rows
+
+        if isinstance(rows, RawRows):
+            return rows
+        return read_rows(
             rows, columns=self.columns, raw_shape=self.raw_shape, kind=self.kind, unknown=unknown
         )
 
     def scores(self, rows: Any, *, unknown: str = "error") -> tuple[np.ndarray, np.ndarray]:
-        """``(labels, probabilities)`` of ``rows``: class indices ``(N,)`` and ``(N, C)``."""
+        """``(labels, probabilities)`` of ``rows`` (as :meth:`predict_proba` takes them, or
+        :meth:`read`'s): class indices ``(N,)`` and ``(N, C)``."""
         import torch
 
         from nooverfit.train import EVAL_CHUNK
 
-        raw = self.features(rows, unknown=unknown)
+        raw = self.read(rows, unknown=unknown).x
         check_scale(raw, self.raw_range, self.kind)
         outputs = []
         with torch.no_grad():

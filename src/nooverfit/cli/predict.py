@@ -56,10 +56,9 @@ def predict_command(
         data = Path(str(data)[4:])
     _check_out(out, data=data, folder=folder, overwrite=overwrite)
     model = load_study_model(folder)
-    labels, probs = model.scores(data, unknown=unknown)
-    from nooverfit.raw_input import csv_notes
-
-    for note in csv_notes(data, model.columns):  # on stderr: stdout may be the predictions
+    rows = model.read(data, unknown=unknown)  # the file read once: features, notes, labels
+    labels, probs = model.scores(rows)
+    for note in rows.notes:  # on stderr: stdout may be the predictions
         errors.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -73,9 +72,7 @@ def predict_command(
 
     atomic_write_text(out, buffer.getvalue())
     console.print(f"wrote {len(labels)} predictions of {model.name} to {out}")
-    from nooverfit.raw_input import csv_labels
-
-    truth = csv_labels(data, model.columns)
+    truth = rows.labels
     if truth is not None:  # the rows came with their labels: how many it got right
         from nooverfit.data.labels import same_label
 
