@@ -309,3 +309,40 @@ def test_read_rows_notes_come_from_the_encoding_for_dict_rows_too(folder):
     assert read.labels is None and model.read(read) is read
     assert csv_notes(path, model.columns) == () == model.read(path).notes
     assert model.read(path).labels == tuple(r["label"] for r in csv.DictReader(path.open()))
+
+
+@pytest.mark.parametrize("twice", ["weight", "label"])
+def test_a_study_trained_on_a_column_name_twice_says_retrain_not_rename(folder, tmp_path, twice):
+    """A study saved before a CSV file's repeated column name was refused holds the name
+    twice in its card ('a,a,label' trained on both columns by position; 'label,x,label'
+    on the label as a feature). Rows read by name cannot tell the two apart, and renaming a
+    column of the new rows does not help: the error says to retrain, and how."""
+    import shutil
+
+    study, path = folder
+    old = tmp_path / "old"
+    shutil.copytree(study, old)
+    card = json.loads((old / CARD).read_text())
+    card["columns"]["features"][2]["name"] = twice  # weight,colour,height -> ...,<twice>
+    (old / CARD).write_text(json.dumps(card))
+    lines = path.read_text().splitlines()  # weight,colour,height,label
+    header = "weight,colour,weight,label" if twice == "weight" else "weight,colour,label,label"
+    new = tmp_path / "new.csv"
+    new.write_text(header + "\n" + "\n".join(lines[1:4]) + "\n")
+    expected = f"trained on a CSV file with two columns named {twice!r}"
+    _one_line_error(
+        runner.invoke(app, ["predict", str(old), "--data", str(new)]),
+        expected,
+        "run nooverfit study again",
+    )
+    from nooverfit.errors import BadInput
+
+    model = load_study_model(old)
+    with pytest.raises(BadInput, match=expected):
+        model.predict([{"weight": "1", "colour": "red", "height": "2"}])
+    from nooverfit.data.fitted import Column, Columns
+    from nooverfit.raw_input import read_rows
+
+    numeric = Columns((Column("a"), Column("a")), "label")  # 'a,a,label', numbers only
+    with pytest.raises(BadInput, match=r"again \(or give its rows as a \.npy array, features in"):
+        read_rows([{"a": "1"}], columns=numeric, raw_shape=(2,), kind="tabular")

@@ -89,10 +89,13 @@ def read_rows(
                 f"{path} is not a .npy file; this model takes {kind} arrays, expected a .npy "
                 f"file of shape (N, {', '.join(map(str, raw_shape))})"
             )
+        if columns is not None:
+            _check_trained_names(columns)
         return _csv(path, columns, raw_shape, unknown)
     if columns is not None and hasattr(rows, "to_dict") and hasattr(rows, "columns"):
         rows = rows.to_dict("records")  # a pandas DataFrame: its rows as dicts
     if columns is not None and _mappings(rows):
+        _check_trained_names(columns)
         cells = [[_text(row, c.name, r) for r, row in enumerate(rows)] for c in columns.features]
         encoded = encode_cells(columns, cells, unknown=unknown, first_row=0)
         return RawRows(encoded.x, _notes(encoded, ()))
@@ -121,6 +124,35 @@ def csv_notes(path: str | os.PathLike[str], columns: Columns | None) -> tuple[st
     return read_rows(
         path, columns=columns, raw_shape=(columns.width,), kind="tabular", unknown="ignore"
     ).notes
+
+
+def _check_trained_names(columns: Columns) -> None:
+    """Refuse to read rows by name for a model trained on a CSV file that named a column
+    twice: nooverfit read such a file by position before it refused one, so its saved
+    model holds the name twice, and new rows looked up by name would read the first of
+    the two columns twice (or, for a second target column, feed the label as a feature).
+
+    Raises:
+        BadInput: naming the column, and how to retrain (or, without text columns, how to
+            give the rows by position).
+    """
+    seen: set[str] = set()
+    for name in [c.name for c in columns.features] + [columns.target]:
+        if name in seen:
+            text = any(c.levels is not None for c in columns.features)
+            by_position = (
+                ""
+                if text
+                else " (or give its rows as a .npy array, features in the training file's "
+                "column order)"
+            )
+            raise BadInput(
+                f"this study's model was trained on a CSV file with two columns named "
+                f"{name!r}, which older nooverfit read by position, so rows read by name "
+                "cannot tell the two apart; expected a retrained study: rename one of the "
+                f"columns in the training file and run nooverfit study again{by_position}"
+            )
+        seen.add(name)
 
 
 def _labels(
