@@ -231,12 +231,16 @@ def _read_card(path: Path) -> dict[str, Any]:
     needed = ("format", "classes", "kind", "members", "encodings", "weights", "refused")
     if not isinstance(card, dict) or any(k not in card for k in needed):
         raise BadInput(f"{path} is not a study's {CARD}; expected the keys {', '.join(needed)}")
-    if card["format"] != FORMAT:
+    form = card["format"]
+    if not isinstance(form, int) or isinstance(form, bool) or form < 1:
+        raise BadInput(f"{path} has format {form!r}; expected a whole number from 1 to {FORMAT}")
+    if form > FORMAT:
         raise BadInput(
-            f"{path} has format {card['format']!r}; expected {FORMAT} (written by nooverfit "
-            f"{card.get('nooverfit', '?')}, read by {__version__})"
+            f"{path} was made by a newer nooverfit ({card.get('nooverfit', '?')}, format "
+            f"{form}); this one ({__version__}) reads formats up to {FORMAT}: upgrade "
+            "nooverfit (pip install -U nooverfit) to load it"
         )
-    return card
+    return card  # format 1's files load too: stale biases folded, equal ensemble weights
 
 
 def _networks(
