@@ -22,9 +22,6 @@ from sklearn.model_selection import train_test_split
 
 from nooverfit._words import counted
 from nooverfit.data.group_split import POOL, TEST, VAL, assign_groups, warn_few_groups
-from nooverfit.data.split_checks import (  # MIN_PER_CLASS: public here before the move
-    MIN_PER_CLASS as MIN_PER_CLASS,
-)
 from nooverfit.data.split_checks import (
     cannot_split,
     check_classes,
