@@ -151,6 +151,13 @@ def test_a_folder_without_the_card_or_the_model_is_refused(folder, tmp_path):
         runner.invoke(app, ["predict", str(tmp_path / "nope"), "--data", str(path)]),
         "does not exist",
     )
+    unfinished = tmp_path / "unfinished"  # a study interrupted before it wrote its results
+    (unfinished / "runs").mkdir(parents=True)
+    _one_line_error(
+        runner.invoke(app, ["predict", str(unfinished), "--data", str(path)]),
+        "holds an unfinished study",
+        "run the same nooverfit study command again",
+    )
 
 
 def test_predict_takes_a_npy_array_of_images(tiny_study, tmp_path):

@@ -195,6 +195,12 @@ def load_study_model(folder: str | Path, *, module: nn.Module | None = None) -> 
         raise FileNotFoundError(f"study folder {root} does not exist; expected a study's --out")
     weights, path = root / "best_model.pt", root / CARD
     if not weights.is_file():
+        if (root / "runs").is_dir() and not (root / "results.json").is_file():
+            raise BadInput(
+                f"{root} holds an unfinished study (its runs/, no best_model.pt yet); expected "
+                "a finished one: run the same nooverfit study command again, which resumes "
+                "from runs/"
+            )
         raise BadInput(
             f"{root} has no best_model.pt; expected the --out folder of nooverfit study"
         )
