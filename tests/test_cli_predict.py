@@ -101,7 +101,10 @@ def test_bad_input_is_one_line_and_loses_nothing(folder, tmp_path):
         (["--data", str(tmp_path / "missing.csv")], ["does not exist"]),
         (["--data", str(tmp_path)], ["is a folder; expected a CSV or .npy file"]),
         (["--data", str(text)], ["is not a .npy array (no NumPy header)"]),
-        (["--data", str(path), "--unknown", "maybe"], ["unknown must be one of"]),
+        (
+            ["--data", str(path), "--unknown", "maybe"],
+            ["--unknown must be one of error, ignore, got 'maybe'"],
+        ),
     ]
     for args, words in cases:
         _one_line_error(runner.invoke(app, ["predict", str(study), *args]), *words)

@@ -50,8 +50,11 @@ def predict_command(
     category with --unknown ignore is all zeros, and a column the model does not use is
     ignored: each is said in a note on stderr. An existing
     --out is refused unless --overwrite (never the --data file or the study's own files)."""
+    from nooverfit.data.fitted import UNKNOWN
     from nooverfit.saved_model import load_study_model
 
+    if unknown not in UNKNOWN:  # before the model is loaded or the data read
+        raise BadInput(f"--unknown must be one of {', '.join(UNKNOWN)}, got {unknown!r}")
     if str(data).startswith("csv:"):  # the study's spelling of the same file
         data = Path(str(data)[4:])
     _check_out(out, data=data, folder=folder, overwrite=overwrite)
