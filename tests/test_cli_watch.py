@@ -1,3 +1,4 @@
+import re
 import threading
 import time
 from pathlib import Path
@@ -128,11 +129,42 @@ def test_watch_follows_a_restarted_log(tmp_path):
     result = runner.invoke(app, args)
     writer.join()
     assert result.exit_code == 0, result.output
-    out = result.output
-    assert "the log changed from epoch 1" in out  # epoch 0 logged the same values
-    after = out.split("the log changed")[1]
-    assert after.count("epoch    ") >= 4  # the restarted run's epochs 1-4 are shown
+    out = " ".join(result.output.split())  # one line: the console wraps at 80 columns
+    # epoch 0 logged the same values; read before or after the new epoch 1 arrived
+    said = "the log changed from epoch 1 on" in out or (
+        "the log now ends at epoch 0, before the epochs 1 to 13 shown" in out
+    )
+    assert said and "(a restarted or rewritten run); following it from there" in out
+    after = out.split("(a restarted or rewritten run)")[1]
+    assert len(re.findall(r"epoch \d+ loss", after)) >= 4  # the restarted run's epochs 1-4
     assert "restarted run" in out  # the final diagnosis's note
+
+
+def test_watch_says_which_epochs_a_log_cut_short_lost(tmp_path):
+    """A log rewritten with its first epochs only (a run restarted that has logged fewer
+    epochs so far): watch said "the log changed from epoch 4 on", an epoch the log no
+    longer holds; it says where the log ends now."""
+    lines = (LOGS / "keras_overfit.csv").read_text().splitlines(keepends=True)
+    log = tmp_path / "training.csv"
+    log.write_text("".join(lines[:11]))  # epochs 0-9
+
+    def rewrite() -> None:
+        time.sleep(0.4)
+        short = tmp_path / "short.csv"
+        short.write_text("".join(lines[:5]))  # epochs 0-3
+        short.replace(log)
+
+    writer = threading.Thread(target=rewrite)
+    writer.start()
+    result = runner.invoke(app, ["watch", str(log), "--idle", "1", "--interval", "0.02"])
+    writer.join()
+    assert result.exit_code == 0, result.output
+    assert (
+        "the log now ends at epoch 3, before the epochs 4 to 9 shown (a restarted or "
+        "rewritten run)" in " ".join(result.output.split())
+    )
+    assert "changed from epoch" not in result.output
+    assert re.search(r"^epochs +4 *$", result.output, re.M)  # the final diagnosis: 0-3
 
 
 def test_watch_says_why_a_log_never_read_and_when_pq_cannot_fire(tmp_path):
