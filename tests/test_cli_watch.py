@@ -1,3 +1,4 @@
+import math
 import re
 import threading
 import time
@@ -300,3 +301,43 @@ def test_watch_end_adds_no_stop_note_when_the_stop_named_the_final_best_epoch(tm
     assert result.exit_code == 0, result.output
     assert "keep the weights of epoch 2" in result.output
     assert "the STOP at epoch" not in result.output
+
+
+def _lightning_rows(epochs: int, last_steps: str = "") -> str:
+    """A Lightning ``metrics.csv``: per epoch two step rows, a validation row and an
+    epoch row; ``last_steps`` (step-level losses) opens one more epoch, not finished."""
+    lines = ["epoch,step,train_loss_step,train_loss_epoch,val_loss,lr-Adam"]
+    for e in range(epochs):
+        loss = 1 / (e + 1)
+        lines += [f"{e},{2 * e},{loss + 0.01:.4f},,,", f"{e},{2 * e + 1},{loss:.4f},,,"]
+        lines += [f"{e},{2 * e + 1},,,{loss + 0.2:.4f},", f"{e},{2 * e + 1},,{loss:.4f},,0.001"]
+    lines += [f"{epochs},{2 * epochs + k},{v},,," for k, v in enumerate(last_steps.split())]
+    return "\n".join(lines) + "\n"
+
+
+def test_a_lightning_log_read_mid_epoch_is_not_a_run_gone_nan(tmp_path):
+    """Lightning writes an epoch's step rows before its validation and epoch rows: read
+    in between (watched live, or a run stopped mid-epoch), that epoch held no epoch-level
+    loss, was read as NaN, and the run was called diverging ("the loss became NaN"). It is
+    left out, with a note; step losses that are NaN themselves still end the run as NaN."""
+    from nooverfit import diagnose
+
+    log = tmp_path / "metrics.csv"
+    log.write_text(_lightning_rows(6, last_steps="0.1400 0.1300"))
+    history = read_log(log)
+    assert history.epoch == (0, 1, 2, 3, 4, 5)
+    assert history.loss == read_log(_write(tmp_path / "done.csv", _lightning_rows(6))).loss
+    assert "epoch 6 has only step-level values so far: left out" in history.notes
+    assert diagnose(history).verdict.value != "diverging"
+    result = runner.invoke(app, ["watch", str(log), "--idle", "0.3", "--interval", "0.05"])
+    assert result.exit_code == 0, result.output
+    assert "epoch    5" in result.output and "epoch    6" not in result.output
+    assert "nan" not in result.output and "DIVERGING" not in result.output
+    log.write_text(_lightning_rows(6, last_steps="nan nan"))  # the run did go NaN
+    gone = read_log(log)
+    assert gone.epoch[-1] == 6 and math.isnan(gone.loss[-1])
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
