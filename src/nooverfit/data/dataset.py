@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -172,7 +173,17 @@ def load_dataset(spec: str, **options: Any) -> Dataset:
     name, sep, arg = spec.partition(":")
     if name not in _REGISTRY:
         known = ", ".join(sorted(_REGISTRY))
-        raise ValueError(f"unknown data set {spec!r}; expected one of: {known} (csv:PATH, ...)")
+        path = Path(spec)  # a file or folder given without its kind
+        hint = (
+            f"; for that file, csv:{spec}"
+            if path.is_file()
+            else f"; for that folder, folder:{spec}"
+            if path.is_dir()
+            else ""
+        )
+        raise ValueError(
+            f"unknown data set {spec!r}; expected one of: {known} (csv:PATH, ...){hint}"
+        )
     loader, _ = _REGISTRY[name]
     whole = bool(options.pop("split_by_group", False))
     _check_options(loader, options)
