@@ -356,3 +356,23 @@ def test_a_study_trained_on_a_column_name_twice_says_retrain_not_rename(folder, 
     numeric = Columns((Column("a"), Column("a")), "label")  # 'a,a,label', numbers only
     with pytest.raises(BadInput, match=r"again \(or give its rows as a \.npy array, features in"):
         read_rows([{"a": "1"}], columns=numeric, raw_shape=(2,), kind="tabular")
+
+
+def test_predict_says_which_labels_no_class_names(folder, tmp_path):
+    """Rows labelled with no class of the model (a typo, a new class) can only be scored
+    wrong: the accuracy line counted them without a word."""
+    study, path = folder
+    lines = path.read_text().splitlines()  # weight,colour,height,label
+    rows = [line.rsplit(",", 1) for line in lines[1:11]]
+    rows[2][1], rows[5][1], rows[7][1] = "Yes", "maybe", "Yes"
+    new = tmp_path / "new.csv"
+    new.write_text(lines[0] + "\n" + "".join(f"{a},{b}\n" for a, b in rows))
+    out = tmp_path / "p.csv"
+    result = runner.invoke(app, ["predict", str(study), "--data", str(new), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    predicted = [r["prediction"] for r in csv.DictReader(out.open())]
+    right = sum(p == b for p, (_, b) in zip(predicted, rows, strict=True))
+    assert (
+        f"accuracy on the 'label' column: {right / 10:.4f} ({right}/10; 3 rows with a label "
+        "the model never had ('Yes', 'maybe'), counted wrong)"
+    ) in result.output

@@ -86,10 +86,20 @@ def predict_command(
         target = model.columns.target if model.columns else ""
         skipped = len(truth) - len(pairs)
         unlabeled = f"; {counted(skipped, 'row')} without a label not scored" if skipped else ""
+        # a label no class names (a typo, a new class) can only be wrong: say which
+        strangers = [t for _, t in pairs if not any(same_label(c, t) for c in model.classes)]
+        if strangers:
+            names = ", ".join(repr(t) for t in sorted(set(strangers))[:3])
+            more = ", ..." if len(set(strangers)) > 3 else ""
+            unlabeled += (
+                f"; {counted(len(strangers), 'row')} with a label the model never had "
+                f"({names}{more}), counted wrong"
+            )
         if pairs:
             console.print(
                 f"accuracy on the {target!r} column: {right / len(pairs):.4f} "
-                f"({right}/{len(pairs)}{unlabeled})"
+                f"({right}/{len(pairs)}{unlabeled})",
+                soft_wrap=True,
             )
 
 
