@@ -376,3 +376,23 @@ def test_predict_says_which_labels_no_class_names(folder, tmp_path):
         f"accuracy on the 'label' column: {right / 10:.4f} ({right}/10; 3 rows with a label "
         "the model never had ('Yes', 'maybe'), counted wrong)"
     ) in result.output
+
+
+@pytest.mark.parametrize(
+    ("bad", "words"),
+    [
+        ("oops,red,1.0,yes", "column 'weight' of {new} holds 'oops' (row 5)"),
+        ("1.0,violet,1.0,yes", "column 'colour' of {new} holds 'violet' (row 5)"),
+        ("1.0,red,1.0,yes,extra", "{new} row 5 has 5 fields, expected 4"),
+    ],
+)
+def test_errors_name_the_files_line_past_blank_lines(folder, tmp_path, bad, words):
+    """Blank lines are skipped when the rows are read; errors counted rows from 2 on,
+    naming row 3 for the bad cell on the file's line 5."""
+    study, path = folder
+    lines = path.read_text().splitlines()
+    new = tmp_path / "new.csv"
+    new.write_text(f"{lines[0]}\n{lines[1]}\n\n\n{bad}\n{lines[2]}\n")
+    _one_line_error(
+        runner.invoke(app, ["predict", str(study), "--data", str(new)]), words.format(new=new)
+    )

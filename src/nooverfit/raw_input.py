@@ -218,9 +218,9 @@ def _text(row: Mapping[str, Any], name: str, r: int) -> str:
 
 
 def _csv(path: Path, columns: Columns | None, raw_shape: Sequence[int], unknown: str) -> RawRows:
-    from nooverfit.data.sources import check_rows, check_unique, read_table
+    from nooverfit.data.sources import check_rows, check_unique, read_numbered
 
-    header, body = read_table(path)
+    header, body, numbers = read_numbered(path)  # errors name the file's own line numbers
     _nonempty(len(body), f"CSV file {path}'s rows")
     if columns is None:  # data from arrays: its columns in order, whatever their names
         if len(header) != math.prod(raw_shape):
@@ -228,10 +228,11 @@ def _csv(path: Path, columns: Columns | None, raw_shape: Sequence[int], unknown:
                 f"CSV file {path} has {counted(len(header), 'column')}; expected the "
                 f"{counted(math.prod(raw_shape), 'numeric feature column')} the study's data had"
             )
-        check_rows(path, header, body)
+        check_rows(path, header, body, numbers)
         cells = [[row[i] for row in body] for i in range(len(header))]  # a name may repeat
         plain = Columns(tuple(Column(h) for h in header), "")
-        return RawRows(encode_cells(plain, cells, unknown=unknown, where=f" of {path}").x)
+        encoded = encode_cells(plain, cells, unknown=unknown, where=f" of {path}", numbers=numbers)
+        return RawRows(encoded.x)
     # by name: a name twice would be read as the first of the two
     check_unique(path, header, [c.name for c in columns.features] + [columns.target])
     missing = [c.name for c in columns.features if c.name not in header]
@@ -240,9 +241,9 @@ def _csv(path: Path, columns: Columns | None, raw_shape: Sequence[int], unknown:
             f"CSV file {path} has no column {missing[0]!r}; expected the study's feature "
             f"columns: {', '.join(c.name for c in columns.features)}"
         )
-    check_rows(path, header, body)
+    check_rows(path, header, body, numbers)
     cells = [[row[header.index(c.name)] for row in body] for c in columns.features]
-    encoded = encode_cells(columns, cells, unknown=unknown, where=f" of {path}")
+    encoded = encode_cells(columns, cells, unknown=unknown, where=f" of {path}", numbers=numbers)
     used = {c.name for c in columns.features} | {columns.target}
     ignored = [h for h in header if h not in used]
     return RawRows(encoded.x, _notes(encoded, ignored), _labels(header, body, columns))

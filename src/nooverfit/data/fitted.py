@@ -193,6 +193,7 @@ def encode_cells(
     unknown: str = "error",
     first_row: int = 2,
     where: str = "",
+    numbers: Sequence[int] | None = None,
 ) -> Encoded:
     """New rows encoded as the training rows were: numbers as read, categories one-hot.
 
@@ -205,6 +206,8 @@ def encode_cells(
         first_row: the number errors give the first row (2: a CSV file's first data row,
             the header being row 1).
         where: follows the column's name in error messages (e.g. ``" of new.csv"``).
+        numbers: each row's number in errors, where rows are not numbered on from
+            ``first_row`` (a CSV file with blank lines skipped: its line numbers).
 
     Returns:
         The features, float32 ``(rows, columns.width)``, and the cells filled in.
@@ -216,12 +219,12 @@ def encode_cells(
     if unknown not in UNKNOWN:
         raise ValueError(f"unknown must be one of {', '.join(UNKNOWN)}, got {unknown!r}")
     rows = len(cells[0]) if cells else 0
+    at = list(numbers) if numbers is not None else list(range(first_row, first_row + rows))
     blocks = []
     filled: dict[str, int] = {}
     unseen: dict[str, int] = {}
     for column, values in zip(columns.features, cells, strict=True):
         if column.levels is None and column.fill is not None:
-            at = range(first_row, first_row + len(values))
             block = with_indicator(
                 column.name, values, column.fill, where=where, rows=at, expected=AS_TRAINED
             )
@@ -235,7 +238,9 @@ def encode_cells(
                 values = [
                     str(column.median) if e else v for v, e in zip(values, empty, strict=True)
                 ]
-            blocks.append(_numbers(column.name, values, first_row, where)[:, None])
+            blocks.append(
+                finite(column.name, values, where=where, rows=at, expected=AS_TRAINED)[:, None]
+            )
             continue
         index = {v: k for k, v in enumerate(column.levels)}
         onehot = np.zeros((rows, len(column.levels)), dtype=np.float32)
@@ -249,7 +254,7 @@ def encode_cells(
                 more = f" (and {len(column.levels) - 10} more)" if len(column.levels) > 10 else ""
                 raise BadInput(
                     f"column {column.name!r}{where} holds {cell.strip()!r} (row "
-                    f"{r + first_row}), a category the model never saw in training; expected "
+                    f"{at[r]}), a category the model never saw in training; expected "
                     f"one of {shown}{more} (or --unknown ignore: all zeros)"
                 )
             else:
@@ -261,11 +266,6 @@ def encode_cells(
         {name: n for name, n in filled.items() if n},
         {name: n for name, n in unseen.items() if n},
     )
-
-
-def _numbers(name: str, cells: Sequence[str], first_row: int, where: str) -> np.ndarray:
-    rows = range(first_row, first_row + len(cells))
-    return finite(name, cells, where=where, rows=rows, expected=AS_TRAINED)
 
 
 def apply_scaling(x: np.ndarray, record: dict[str, Any]) -> np.ndarray:
