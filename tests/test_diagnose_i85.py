@@ -18,6 +18,7 @@ import numpy as np
 from nooverfit import diagnose
 from nooverfit._curves import last_third, tail_clearance, tail_significance
 from nooverfit.diagnosis import Verdict
+from nooverfit.history import History
 from nooverfit.logs import read_log
 
 DATA = Path(__file__).parent / "data"
@@ -46,3 +47,33 @@ def test_a_penalty_shrinking_at_chance_is_underfitting_not_still_improving():
     assert abs(reference["test_loss"][-1] - reference["constant"]) < 1e-3
     assert reference["test_accuracy"][-1] < 0.11
     assert diagnose(h).verdict is Verdict.UNDERFITTING
+
+
+def _too_little_data(d) -> str | None:
+    return next((c.reason for c in d.causes if c.kind == "too_little_data"), None)
+
+
+def test_the_too_little_data_cause_quotes_the_logged_gap_at_the_best_epoch():
+    """The cause quoted the smoothed curves' gap at the best epoch (32 % on this Hugging
+    Face run, whose per-step training losses the smoothing mixes with later, lower ones);
+    the table shows the logged one: ``gap.loss_at_best`` over the validation loss there."""
+    h = read_log(DATA / "flat_rmsprop_hf_90")
+    d = diagnose(h)
+    i = list(h.epoch).index(d.best_epoch)
+    share = d.gap.loss_at_best / h.column("val_loss")[i]
+    reason = _too_little_data(d)
+    assert reason is not None
+    assert f"was {100 * share:.0f}% above training" in reason
+    assert f"{100 * share:.0f}" == "27"
+
+
+def test_no_too_little_data_cause_where_validation_is_not_above_training_at_its_best():
+    """Best at the first epoch, where the logged training loss (a running mean over the
+    first epoch) sits above validation: no "0% above training" claim."""
+    val = [0.50, 0.55, 0.62, 0.70, 0.80, 0.90, 1.00, 1.10, 1.20, 1.30]
+    train = [0.80, 0.30, 0.15, 0.08, 0.04, 0.02, 0.01, 0.005, 0.003, 0.002]
+    h = History.from_columns({"loss": train, "val_loss": val}, epoch=list(range(10)))
+    d = diagnose(h)
+    assert d.verdict is Verdict.OVERFITTING and d.best_epoch == 0
+    assert _too_little_data(d) is None
+    assert all(r.kind not in ("augmentation", "more_data") for r in d.remedies)
