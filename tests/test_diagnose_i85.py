@@ -17,6 +17,7 @@ import numpy as np
 
 from nooverfit import diagnose
 from nooverfit._curves import last_third, tail_clearance, tail_significance
+from nooverfit._dead import stuck_worse
 from nooverfit.diagnosis import Verdict
 from nooverfit.history import History
 from nooverfit.logs import read_log
@@ -77,3 +78,36 @@ def test_no_too_little_data_cause_where_validation_is_not_above_training_at_its_
     assert d.verdict is Verdict.OVERFITTING and d.best_epoch == 0
     assert _too_little_data(d) is None
     assert all(r.kind not in ("augmentation", "more_data") for r in d.remedies)
+
+
+FROZEN_RUN = DATA / "frozen_blowup_regraw_tb"
+
+
+def test_both_losses_frozen_above_the_start_is_diverging():
+    """A real SummaryWriter run of the i70 corpus (086: an MLP on unstandardized regression
+    targets, SGD): its first epoch's training loss, 2.0e32, was its lowest; from the
+    second epoch on both losses repeat to six digits, 16 % above it. Main read "both high
+    and close together" as underfitting; the test curve (never seen by diagnose) sits
+    frozen at 8e27 times the constant predictor's loss."""
+    h = read_log(FROZEN_RUN)
+    reference = json.loads((DATA / "frozen_blowup_regraw_tb_test_curve.json").read_text())
+    train, val = np.asarray(h.column("loss")), np.asarray(h.column("val_loss"))
+    assert np.argmin(train) == 0 and train[-1] > 1.1 * train[0]
+    assert np.ptp(train[1:]) < 1e-6 * train[-1] and np.ptp(val[1:]) < 1e-6 * val[-1]
+    assert min(reference["test_loss"]) > 1e20 * reference["constant"]
+    d = diagnose(h)
+    assert d.verdict is Verdict.DIVERGING
+    assert "never got below its first value" in d.explanation
+
+
+def test_stuck_worse_by_hand():
+    flat = np.full(6, 2.0)
+    worse = np.array([1.0, 2.0, 2.0, 2.0, 2.0, 2.0])
+    assert stuck_worse(worse, flat)
+    assert not stuck_worse(flat, flat)  # never moved at all: not worse than its start
+    better = np.array([3.0, 2.0, 2.0, 2.0, 2.0, 2.0])
+    assert not stuck_worse(better, flat)  # fell below its start: it learned something
+    moving = worse * np.array([1, 1, 1, 1.001, 1, 1.001])
+    assert not stuck_worse(moving, flat)  # training still moves in its later half
+    # ratios of the curves to themselves: a scale or a constant on training changes nothing
+    assert stuck_worse(1e3 * worse, 1e3 * flat) and stuck_worse(worse + 5.0, flat)
