@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from nooverfit import diagnose
+from nooverfit._blowup import spiking_fit
 from nooverfit._curves import last_third, tail_clearance, tail_significance
 from nooverfit._dead import stuck_worse
 from nooverfit.diagnosis import Verdict
@@ -111,3 +112,46 @@ def test_stuck_worse_by_hand():
     assert not stuck_worse(moving, flat)  # training still moves in its later half
     # ratios of the curves to themselves: a scale or a constant on training changes nothing
     assert stuck_worse(1e3 * worse, 1e3 * flat) and stuck_worse(worse + 5.0, flat)
+
+
+BLOWN = DATA / "blown_fit_digits_lightning"
+
+
+def test_a_blown_up_classifier_that_fits_its_samples_is_diverging():
+    """A real Lightning CSV run of the i65 corpus (108: an MLP on ``digits``, Adam at a
+    learning rate of 1.0): the training accuracy climbs to 0.99 while the mean
+    cross-entropy jumps between 10 and 1200 from epoch to epoch and validation sits in the
+    thousands; the test curve (never seen by diagnose) sits hundreds of times above the
+    constant predictor's loss. Main called it overfitting ("keep the weights of epoch 0")."""
+    h = read_log(BLOWN)
+    reference = json.loads((DATA / "blown_fit_digits_lightning_test_curve.json").read_text())
+    assert min(reference["test_loss"]) > 100 * reference["constant"]
+    assert np.median(np.asarray(h.column("accuracy"))[20:]) > 0.98
+    d = diagnose(h)
+    assert d.verdict is Verdict.DIVERGING
+    assert "blown up by a step" in d.explanation
+
+
+def _fitting(loss: np.ndarray) -> History:
+    n = len(loss)
+    acc = np.minimum(0.99, np.linspace(0.6, 1.2, n))
+    return History.from_columns(
+        {"loss": list(loss), "accuracy": list(acc), "val_loss": list(loss * 3 + 1.0)},
+        epoch=list(range(n)),
+    )
+
+
+def test_spiking_fit_by_hand():
+    """Turns of a good part of the whole fall (2.0 -> 0.1) per epoch at 99 % accuracy:
+    blown up; a memorizing network's loss jumping by multiples of a tiny level (its turns a
+    sliver of its fall) or a smooth fall at that accuracy is not. Scaled, given a constant
+    penalty or thinned to every second epoch, the verdict of the rule holds."""
+    fall = np.linspace(2.0, 0.1, 10)
+    jumps = np.tile([0.1, 0.9, 0.4], 7)  # a period of 3: thinned, it still turns
+    blown = np.concatenate([fall, jumps])
+    assert spiking_fit(_fitting(blown))
+    assert spiking_fit(_fitting(50.0 * blown)) and spiking_fit(_fitting(blown + 0.1))
+    assert spiking_fit(_fitting(blown[1::2]))
+    tiny = np.concatenate([fall, 1e-4 * (1 + 3 * jumps)])
+    assert not spiking_fit(_fitting(tiny))
+    assert not spiking_fit(_fitting(np.geomspace(2.0, 1e-3, 20)))
