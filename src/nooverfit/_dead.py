@@ -15,7 +15,7 @@ training loss changes neither test.
 Where no weight moves any more, both losses repeat to the last digit. A run that got
 there from a first training loss that it never got below again learned nothing and
 stopped moving: a step threw the weights where the gradients vanish (every unit dead,
-outputs saturated). On the design corpora every such run (17, of Keras, Lightning,
+outputs saturated). On the design corpora every such run (19, of Keras, Lightning and
 SummaryWriter logs) was built to diverge; the classifiers among them were caught by the
 level of guessing, a regression's loss frozen at 2.4e32 was read as underfitting (i85).
 """
