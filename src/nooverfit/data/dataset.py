@@ -170,6 +170,18 @@ def load_dataset(spec: str, **options: Any) -> Dataset:
         ValueError: unknown name or bad options, with the expected form.
         FileNotFoundError: a file or folder that does not exist.
     """
+    if not isinstance(spec, str):  # a DataFrame, an array, a Path: no name to look up
+        hint = (
+            "; write it to a file first (df.to_csv('data.csv', index=False)), then 'csv:data.csv'"
+            if hasattr(spec, "to_csv")
+            else f"; for that file, 'csv:{spec}'"
+            if isinstance(spec, Path) and spec.is_file()
+            else ""
+        )
+        raise ValueError(
+            f"data must be a data set name such as 'digits' or 'csv:PATH' (or a Dataset), "
+            f"got a {type(spec).__name__}{hint}"
+        )
     name, sep, arg = spec.partition(":")
     if name not in _REGISTRY:
         known = ", ".join(sorted(_REGISTRY))
