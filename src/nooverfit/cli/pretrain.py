@@ -120,7 +120,7 @@ def pretrain(
     pool = unlabeled_pool(split_dataset(dataset, test=_size(test), val=_size(val), seed=seed))
     dataset = pool_only(dataset, pool)
     if classes is not None:
-        dataset = class_subset(dataset, parse_classes(classes))
+        dataset = class_subset(dataset, parse_classes(classes, dataset.classes))
     pool = np.arange(len(dataset))  # the data set now holds pool images only
     if contrastive:
         with console.status(f"contrastive pretraining on {len(pool)} unlabeled images"):

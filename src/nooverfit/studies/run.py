@@ -88,7 +88,9 @@ def study(
         from nooverfit.transfer.pretrain import class_subset, parse_classes
 
         classes = opts.classes
-        keep = parse_classes(classes) if isinstance(classes, str) else tuple(classes)
+        keep = (
+            parse_classes(classes, dataset.classes) if isinstance(classes, str) else tuple(classes)
+        )
         dataset = class_subset(dataset, keep)
     with one_warning_each():  # a few-groups warning once per study, not once per seed
         splits = {
