@@ -20,7 +20,8 @@ def pretrain(
     data_dir: opt.DataDir = "data",
     download: opt.Download = False,
     classes: Annotated[
-        str | None, typer.Option(help="Source classes, e.g. 0-4 or 0,2,4 (default: all).")
+        str | None,
+        typer.Option(help="Source classes, e.g. 0-4, 0,2,4 or class names (default: all)."),
     ] = None,
     pretext: Annotated[
         str | None,

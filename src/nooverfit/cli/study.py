@@ -61,7 +61,8 @@ def study(
         typer.Option(help="Pretrained network for the transfer remedy: PATH or torchvision:NAME."),
     ] = None,
     classes: Annotated[
-        str | None, typer.Option(help="Keep only these classes, e.g. 5-9 (relabelled from 0).")
+        str | None,
+        typer.Option(help="Keep only these classes, e.g. 5-9 or cat,dog (relabelled from 0)."),
     ] = None,
     classic: Annotated[
         bool,
