@@ -231,6 +231,9 @@ def test_bad_rows_are_refused_with_what_was_expected(trained, table, tmp_path):
         model.predict([{**row, "height": "tall"}])
     with pytest.raises(BadInput, match=r"text columns \(colour\); expected a CSV file"):
         model.predict(np.zeros((2, 3)))
+    for empty in ([], ()):  # was "tabular samples have shape (0,); expected (N, 6)"
+        with pytest.raises(BadInput, match=r"^the rows hold no data; expected at least one row$"):
+            model.predict(empty)
 
 
 def test_image_models_take_arrays_as_the_loader_gives_them(tmp_path):

@@ -94,6 +94,8 @@ def read_rows(
         return _csv(path, columns, raw_shape, unknown)
     if columns is not None and hasattr(rows, "to_dict") and hasattr(rows, "columns"):
         rows = rows.to_dict("records")  # a pandas DataFrame: its rows as dicts
+    if isinstance(rows, (list, tuple)) and not rows:  # not "samples have shape (0,)"
+        _nonempty(0, "the rows")
     if columns is not None and _mappings(rows):
         _check_trained_names(columns)
         cells = [[_text(row, c.name, r) for r, row in enumerate(rows)] for c in columns.features]
