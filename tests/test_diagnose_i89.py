@@ -53,3 +53,47 @@ def test_too_little_data_still_quotes_a_loss_gap_as_a_share():
     assert "the validation loss was 50% above training" in cause.reason
     (more,) = [r for r in d.remedies if r.kind == "more_data"]
     assert "shrink a 50% gap" in more.reason
+
+
+def test_the_best_epochs_figures_come_from_its_row_when_epoch_numbers_repeat():
+    """i88's ``dup.py``: a History built through the API holding a run restarted from
+    scratch, epochs 0-4 and then 0-9 (``read_log`` keeps only the last run; the API takes
+    the rows as given). The best epoch is 3 of the second run, row 8: validation 0.55,
+    training 0.3, so the too-little-data cause says (0.55 - 0.3) / 0.55 = 45 %, as the
+    table's gap (0.25 at best). Looked up by number, the first run's epoch 3 (row 3: 1.85
+    against 1.7) gave 8 %."""
+    val = [0.9, 0.7, 0.6, 0.55, 0.56, 0.6, 0.65, 0.7, 0.75, 0.8]
+    train = [1.0, 0.6, 0.4, 0.3, 0.2, 0.15, 0.1, 0.07, 0.05, 0.03]
+    h = History.from_columns(
+        {
+            "loss": [2.0, 1.9, 1.8, 1.7, 1.6, *train],
+            "val_loss": [2.0, 1.95, 1.9, 1.85, 1.8, *val],
+        },
+        epoch=list(range(5)) + list(range(10)),
+    )
+    d = diagnose(h)
+    assert d.verdict is Verdict.OVERFITTING and d.best_epoch == 3
+    assert np.isclose(d.gap.loss_at_best, 0.55 - 0.3)
+    (cause,) = [c for c in d.causes if c.kind == "too_little_data"]
+    assert f"was {100 * (0.55 - 0.3) / 0.55:.0f}% above training" in cause.reason  # 45%
+
+
+def test_a_metrics_value_at_the_best_epoch_comes_from_its_row_when_epoch_numbers_repeat():
+    """The same restart decided on accuracy (no loss logged): five epochs at validation
+    accuracy 0.30-0.34, then a run of 30 epochs peaking at 0.90 at its epoch 3 (row 8).
+    The explanation quotes that 0.9 at the best epoch; looked up by number it read the
+    first run's epoch 3 (row 3, 0.33)."""
+    base = _accuracy_only()
+    acc, val = list(base.column("accuracy")), list(base.val_accuracy)
+    val = val[6:] + [val[-1]] * 6  # the peak (0.90, epoch 9 before) now at epoch 3
+    h = History.from_columns(
+        {
+            "accuracy": [0.3, 0.31, 0.32, 0.33, 0.34, *acc],
+            "val_accuracy": [0.3, 0.31, 0.32, 0.33, 0.34, *val],
+        },
+        epoch=list(range(5)) + list(range(30)),
+    )
+    d = diagnose(h, metric="accuracy")
+    assert d.verdict is Verdict.OVERFITTING and d.best_epoch == 3
+    assert max(val) == 0.9 and val.index(0.9) == 3
+    assert f"ended at {val[-1]:.3g} against 0.9 at its best" in d.explanation
