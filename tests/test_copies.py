@@ -1,8 +1,6 @@
 """Copies of one variant (init field, studies/copies.py): the initial weights differ and
 nothing else; their average is scored like any ensemble."""
 
-import re
-
 import pytest
 import torch
 
@@ -151,7 +149,7 @@ def test_mixed_copies_average_each_members_own_encoding():
     assert m.name == "ensemble of 2 copies of baseline and 4 on ple16 inputs"
     # the 2 copies, then the choice alone and its 2 copies, each with the 4 on ple16
     one = mixed_members(base, "baseline", 1, "ple16")
-    assert one.name == "ensemble of 1 copy of baseline and 4 on ple16 inputs"
+    assert one.name == "ensemble of baseline and 4 copies of it on ple16 inputs"
     assert [c.inputs for c in one.configs] == ["standard", *["ple16"] * 4]
     assert [m.name for m, _ in found][1:] == [one.name, m.name]
     _, score = found[2]
@@ -197,8 +195,7 @@ def test_a_tabular_study_averages_copies_and_reports_their_curve(tmp_path):
         "synthetic", budget=budget, seeds=2, train_per_class=None, engine="fused", device="cpu"
     )
     (outcome,) = [o for o in result.remedies if o.remedy == "copies"]
-    assert outcome.chosen.stage == "ensemble"
-    assert re.match(r"ensemble of \d+ cop(y|ies) of ", outcome.chosen.name)
+    assert outcome.chosen.stage == "ensemble" and " copies of " in outcome.chosen.name
     standard = [r.config for r in result.runs.values() if r.config.inputs == "standard"]
     inits = sorted(c.init for c in standard)
     assert inits.count(1) == inits.count(2) == 2  # two copies on each of two seeds
@@ -218,7 +215,8 @@ def test_a_tabular_study_averages_copies_and_reports_their_curve(tmp_path):
     level, index = choose([[v.score for v in lv] for lv in levels])
     top = levels[level][index]
     # its copies alone, or it or its copies with the copies on ple16 inputs
-    assert re.search(f" cop(y|ies) of {re.escape(top.name)}", outcome.chosen.name)
+    chosen = outcome.chosen.name
+    assert f" copies of {top.name}" in chosen or chosen.startswith(f"ensemble of {top.name} and")
     assert outcome.chosen.config == top.config
     (curve,) = [c for c in result.validation_curves if c.param == "copies"]
     assert list(curve.values) == [1.0, 2.0, 3.0]

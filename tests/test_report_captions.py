@@ -110,16 +110,3 @@ def test_the_copies_captions_say_which_copies_are_recommended(tiny_study):
     assert both["validation_copies"].endswith(
         "The recommendation is 2 copies with 2 on ple16 inputs: see that figure."
     )
-    # the mixed curve's first point: the choice itself with the copies on ple16 (i86)
-    one = recommending("ensemble of 1 copy of dropout=0.1 and 4 on ple16 inputs")
-    assert one["validation_copies"].endswith(
-        "The recommendation is 1 copy with 4 on ple16 inputs: see that figure."
-    )
-    at_one = _copies_curve("mixed_copies", (1.0, 2.0), 1.0)
-    rec = dataclasses.replace(
-        result.recommended,
-        name="ensemble of 1 copy of dropout=0.1 and 4 on ple16 inputs",
-        stage="ensemble",
-    )
-    text = captions(dataclasses.replace(result, validation_curves=(at_one,), recommended=rec))
-    assert text["validation_mixed_copies"].endswith("The recommendation is this copy.")

@@ -8,7 +8,6 @@ import re
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
-from nooverfit._words import counted
 from nooverfit.studies.blend import members_phrase
 
 if TYPE_CHECKING:
@@ -119,7 +118,7 @@ def _copies_choice(result: StudyResult, curve: ValidationCurve) -> str:
     only where they beat it (:func:`.select.pick_ensemble`), so the curve's best mean and
     the recommendation can differ."""
     found = re.fullmatch(
-        r"ensemble of (\d+) cop(?:y|ies) of .+?(?: and (\d+) on (\S+) inputs)?(?: \+ .+)?",
+        r"ensemble of (\d+) copies of .+?(?: and (\d+) on (\S+) inputs)?(?: \+ .+)?",
         result.recommended.name,
     )
     if found is None:
@@ -127,13 +126,10 @@ def _copies_choice(result: StudyResult, curve: ValidationCurve) -> str:
     k, mixed = int(found[1]), found[2] is not None
     if mixed != (curve.param == "mixed_copies"):
         other = f"with {found[2]} on {found[3]} inputs" if mixed else "in one encoding"
-        return f"The recommendation is {counted(k, 'copy', 'copies')} {other}: see that figure."
+        return f"The recommendation is {k} copies {other}: see that figure."
     if math.isclose(k, curve.chosen):
-        return f"The recommendation is {'this copy' if k == 1 else f'these {k} copies'}."
-    return (
-        f"The recommendation holds {counted(k, 'copy', 'copies')}, "
-        f"not the curve's {curve.chosen:g}."
-    )
+        return f"The recommendation is these {k} copies."
+    return f"The recommendation holds {k} copies, not the curve's {curve.chosen:g}."
 
 
 def _blend_parts(name: str) -> tuple[Fraction, str] | None:

@@ -37,7 +37,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from nooverfit._words import counted
 from nooverfit.config import RunConfig
 from nooverfit.studies.ensemble import Members, Trained, score_members
 from nooverfit.studies.select import Score
@@ -80,8 +79,8 @@ def mixed_members(
 ) -> Members:
     """The first ``k`` copies of ``config`` and ``other`` copies of it on the ``inputs``
     encoding of the features, :data:`MIXED_WIDTH` times as wide, titled "``k`` copies of
-    NAME and ``other`` on INPUTS inputs" ("1 copy of NAME ..." for ``k`` = 1: the choice
-    itself)."""
+    NAME and ``other`` on INPUTS inputs" ("NAME and ``other`` copies of it on INPUTS
+    inputs" for ``k`` = 1)."""
     moved = config.replace(
         inputs=inputs,
         width=config.width * MIXED_WIDTH,
@@ -89,7 +88,11 @@ def mixed_members(
     )
     plain = copy_members(config, name, k)
     names = (*plain.names, *(f"{name}, inputs {inputs} (copy {i + 1})" for i in range(other)))
-    title = f"{counted(k, 'copy', 'copies')} of {name} and {other} on {inputs} inputs"
+    title = (
+        f"{k} copies of {name} and {other} on {inputs} inputs"
+        if k > 1
+        else f"{name} and {other} copies of it on {inputs} inputs"
+    )
     return Members((*plain.configs, *copy_configs(moved, other)), names, title=title)
 
 
