@@ -105,14 +105,13 @@ def test_mixed_copies_average_each_members_own_encoding():
     data = load_split("synthetic", seed=0, device="cpu")
     fine = prepare(data.dataset, data.split, device="cpu", scaling="ple16")
     base = RunConfig(width=16, epochs=3, label="baseline")
-    m = mixed_members(base, "baseline", 2, "ple16", other=2)
+    m = mixed_members(base, "baseline", 2, "ple16")
     assert m.name == "ensemble of 2 copies of baseline and 2 on ple16 inputs"
-    # the copies on ple16 inputs are MIXED_WIDTH (2) times as wide as the choice
-    assert [(c.inputs, c.init, c.width) for c in m.configs] == [
-        ("standard", 0, 16),
-        ("standard", 1, 16),
-        ("ple16", 0, 32),
-        ("ple16", 1, 32),
+    assert [(c.inputs, c.init) for c in m.configs] == [
+        ("standard", 0),
+        ("standard", 1),
+        ("ple16", 0),
+        ("ple16", 1),
     ]
 
     def split_data(c):
@@ -144,15 +143,9 @@ def test_mixed_copies_average_each_members_own_encoding():
     session = Session()
     session.train([base])
     found = copy_candidates(session, base, "baseline", 2, epochs=3.0, inputs="ple16")
-    assert session.expected == 5 and len(done) == 6  # one copy, MIXED (4) on ple16
-    m = mixed_members(base, "baseline", 2, "ple16")
-    assert m.name == "ensemble of 2 copies of baseline and 4 on ple16 inputs"
-    # the 2 copies, then the choice alone and its 2 copies, each with the 4 on ple16
-    one = mixed_members(base, "baseline", 1, "ple16")
-    assert one.name == "ensemble of baseline and 4 copies of it on ple16 inputs"
-    assert [c.inputs for c in one.configs] == ["standard", *["ple16"] * 4]
-    assert [m.name for m, _ in found][1:] == [one.name, m.name]
-    _, score = found[2]
+    assert session.expected == 3 and len(done) == 4  # one copy, two on ple16
+    assert [m.name for m, _ in found][1] == m.name
+    _, score = found[1]
     with torch.no_grad():  # each network on its own encoding of the validation rows
         probs = torch.stack(
             [session.model(c)(split_data(c).x[data.val_index]).softmax(-1) for c in m.configs]
@@ -176,8 +169,8 @@ def test_study_plan_copies_tabular_data_only():
     ]
     assert [e.copies for e in ensembles] == [0, budget.copies]
     assert ensembles[1].inputs == budget.copy_inputs == "ple16"
-    # the copies in the choice's encoding, then MIXED (4) on ple16 inputs
-    assert stage_runs(ensembles[1], None, 3) == (budget.copies - 1 + 4) * 3
+    # the copies in the choice's encoding, then 2 on ple16 inputs
+    assert stage_runs(ensembles[1], None, 3) == (budget.copies - 1 + 2) * 3
     assert stage_runs(ensembles[0], None, 3) == 0
 
 
@@ -199,13 +192,11 @@ def test_a_tabular_study_averages_copies_and_reports_their_curve(tmp_path):
     standard = [r.config for r in result.runs.values() if r.config.inputs == "standard"]
     inits = sorted(c.init for c in standard)
     assert inits.count(1) == inits.count(2) == 2  # two copies on each of two seeds
-    # and four copies of the choice on ple16 inputs per seed, twice as wide, where it reads
-    # standard ones
+    # and two copies of the choice on ple16 inputs per seed, where it reads standard ones
     fine = [r.config for r in result.runs.values() if r.config.inputs == "ple16"]
-    assert sorted(c.init for c in fine) == [0, 0, 1, 1, 2, 2, 3, 3]
-    assert {c.width for c in fine} == {2 * standard[0].width}
+    assert sorted(c.init for c in fine) == [0, 0, 1, 1]
     (mixed,) = [c for c in result.validation_curves if c.param == "mixed_copies"]
-    assert list(mixed.values) == [1.0, 2.0, 3.0]
+    assert list(mixed.values) == [2.0, 3.0]
     # copies of the choice before the ensembles: select.choose from the simplest up
     levels = [
         [result.baseline],
@@ -214,9 +205,7 @@ def test_a_tabular_study_averages_copies_and_reports_their_curve(tmp_path):
     ]
     level, index = choose([[v.score for v in lv] for lv in levels])
     top = levels[level][index]
-    # its copies alone, or it or its copies with the copies on ple16 inputs
-    chosen = outcome.chosen.name
-    assert f" copies of {top.name}" in chosen or chosen.startswith(f"ensemble of {top.name} and")
+    assert f" copies of {top.name}" in outcome.chosen.name  # alone, or with ple16 copies
     assert outcome.chosen.config == top.config
     (curve,) = [c for c in result.validation_curves if c.param == "copies"]
     assert list(curve.values) == [1.0, 2.0, 3.0]

@@ -48,7 +48,7 @@ LABELS = {
     "label_smoothing": "label smoothing",
     "ensemble_size": "networks in the ensemble",
     "copies": "copies of the choice averaged (initial weights differ)",
-    "mixed_copies": "copies of the choice averaged with 4 on ple16 inputs",
+    "mixed_copies": "copies of the choice averaged with 2 on ple16 inputs",
     "linear_share": "the linear rung's share of the blend",
     "mixup": "mixup alpha",
     "ema_window": "steps the weight average spans, 1 / (1 - decay)",

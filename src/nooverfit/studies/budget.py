@@ -34,11 +34,10 @@ class StudyBudget:
         smoothing: label-smoothing grid.
         ensembles: sizes of the ensembles of the best variants (see :mod:`.ensemble`).
         copies: most copies of the choice so far averaged (:mod:`.copies`; tabular data
-            only, where it was measured; < 2: none). 2 in ``quick`` (i86): its runs go to
-            the wider copies on ``copy_inputs`` instead.
+            only, where it was measured; < 2: none).
         copy_inputs: the other encoding of tabular features the copies are also trained
             on, where the choice reads standardized features ("" for none; see
-            :mod:`.copies`): 4 more runs per seed (:data:`~.copies.MIXED`), twice as wide.
+            :mod:`.copies`): 2 more runs per seed.
         mixup: mixup's alpha grid (:mod:`nooverfit.mixing`).
         ema: decay grid of the moving average of the weights (:mod:`nooverfit.averaging`).
         inputs: encodings of tabular features tried against the standard scaling
@@ -132,7 +131,6 @@ BUDGETS: dict[str, StudyBudget] = {
         stopping=("patience:10", "gl:5", "up:3"),
         sizes=(5, 10, 20, 50),
         steps=400,
-        copies=2,
         reference=200,
         follow=2.0,
         halving=0.5,

@@ -21,13 +21,8 @@ feature against thresholds on it), so their average is a more diverse ensemble t
 copies in one encoding (a probe on ``bench/tabular.py``'s 8 design sets with the
 baseline MLP: the ensemble rule picked an average of 4 copies on each encoding over 4
 plain copies on fgl, biopsy and womenlf, +0.6, +0.2 and +1.0 test points, and on none
-did it pick one that lost). The study trains 4 on ``ple16``, twice as wide as the
-choice (:data:`MIXED`, :data:`MIXED_WIDTH`), and in the ``quick`` budget only one more
-copy on standardized features (``copies`` 2): the wider ``ple16`` copies are what gains
-(i81, i86: auto 80.6 -> 82.7 test %, the forest 83.7), the plain third and fourth copies
-entered none of 30 recommendations on bench/tabular.py's sets (i76, i81), and their
-runs pay for the wider ones (bench README,
-i86: the study's CPU +10 to +19 % where the copies train).
+did it pick one that lost; the study trains 2 on ``ple16`` to keep its cost, see
+:data:`MIXED` and the bench README).
 
 Pure, except :func:`copy_candidates`, which trains through the study's session.
 """
@@ -62,37 +57,20 @@ def copy_members(config: RunConfig, name: str, k: int) -> Members:
 
 
 #: copies of the choice on the other encoding (``ple16`` has 16 columns per feature, so on
-#: many features one run costs about two: i30 measured 4 at the choice's width as +31 % of
-#: oj's CPU and kept 2; i81 tried 4 at twice the width, +29 % of auto's CPU beside 3 plain
-#: copies; i86 keeps them with 1 plain copy in ``quick``, see :data:`MIXED_WIDTH`)
-MIXED = 4
-
-#: the copies on the other encoding are this many times as wide as the choice: averaged
-#: with plain copies they add the capacity of thresholds on each feature that the forest
-#: has and a standardized MLP lacks (bench/README.md, i81: auto 80.6 -> 82.7 test %, the
-#: forest 83.7; with 1 plain copy, i86, the study's CPU +10 to +19 % where they train)
-MIXED_WIDTH = 2
+#: many features one run costs about two: with 4 of them, oj's study took 31 % more CPU)
+MIXED = 2
 
 
 def mixed_members(
     config: RunConfig, name: str, k: int, inputs: str, other: int = MIXED
 ) -> Members:
     """The first ``k`` copies of ``config`` and ``other`` copies of it on the ``inputs``
-    encoding of the features, :data:`MIXED_WIDTH` times as wide, titled "``k`` copies of
-    NAME and ``other`` on INPUTS inputs" ("NAME and ``other`` copies of it on INPUTS
-    inputs" for ``k`` = 1)."""
-    moved = config.replace(
-        inputs=inputs,
-        width=config.width * MIXED_WIDTH,
-        label=f"{config.label or 'baseline'}, inputs {inputs}",
-    )
+    encoding of the features, titled "``k`` copies of NAME and ``other`` on INPUTS
+    inputs"."""
+    moved = config.replace(inputs=inputs, label=f"{config.label or 'baseline'}, inputs {inputs}")
     plain = copy_members(config, name, k)
     names = (*plain.names, *(f"{name}, inputs {inputs} (copy {i + 1})" for i in range(other)))
-    title = (
-        f"{k} copies of {name} and {other} on {inputs} inputs"
-        if k > 1
-        else f"{name} and {other} copies of it on {inputs} inputs"
-    )
+    title = f"{k} copies of {name} and {other} on {inputs} inputs"
     return Members((*plain.configs, *copy_configs(moved, other)), names, title=title)
 
 
@@ -118,8 +96,7 @@ def copy_candidates(
         epochs: the variant's mean epochs (an ensemble's ``Score.epochs``).
         inputs: another encoding of tabular features (``"ple16"``; "" for none):
             :data:`MIXED` copies of ``config`` are also trained on it, and the averages of
-            the first ``j`` copies (``j`` = 1, 2 and ``k``: the mixed knob has two points
-            where ``k`` is 2) with those are candidates too.
+            the first ``j`` copies (``j`` = 2 and ``k``) with those are candidates too.
 
     Returns:
         ``(members, validation score)`` of each size, smallest first, then the mixed ones.
@@ -127,7 +104,7 @@ def copy_candidates(
     if k < 2:
         return []
     extra = copy_configs(config, k)[1:]
-    mixed = [mixed_members(config, name, j, inputs) for j in sorted({1, 2, k})] if inputs else []
+    mixed = [mixed_members(config, name, j, inputs) for j in sorted({2, k})] if inputs else []
     if mixed:
         extra += list(mixed[-1].configs[k:])  # the copies on the other encoding
     session.expect(len(extra) * len(session.seeds))

@@ -137,7 +137,7 @@ def _combination(stage: plan.CombinationStage, session: StudySession, found: Fin
 
 def _ensemble(stage: plan.EnsembleStage, session: StudySession, found: Findings) -> None:
     from nooverfit.studies import ensemble
-    from nooverfit.studies.copies import MIXED, copy_candidates
+    from nooverfit.studies.copies import copy_candidates
 
     # Members come from the variants trained from scratch on every seed (a transfer
     # strategy's network needs its source to be rebuilt).
@@ -187,9 +187,9 @@ def _ensemble(stage: plan.EnsembleStage, session: StudySession, found: Findings)
         found.outcomes.append(_outcome("copies", copies, found.base))
         counts = [1.0, *(float(len(found.ensembles[v.name].configs)) for v in plain)]
         _add_curve(found, "copies", counts, [top.score, *(v.score for v in plain)])
-    if len(copies) > len(plain) + 1:  # the knob: copies of the choice besides MIXED on ple16
+    if len(copies) > len(plain) + 1:  # the knob: copies of the choice besides 2 on ple16
         both = copies[len(plain) :]
-        per = [float(len(found.ensembles[v.name].configs) - MIXED) for v in both]
+        per = [len(found.ensembles[v.name].configs) - 2.0 for v in both]
         _add_curve(found, "mixed_copies", per, [v.score for v in both])
     # An ensemble is the most complex candidate: it must beat the choice so far, on
     # accuracy or, at no loss of accuracy, on log loss (measured on bench/tabular.py's
