@@ -13,14 +13,15 @@ import math
 
 import numpy as np
 
-from nooverfit._curves import column
+from nooverfit._curves import column, fill_missing
+from nooverfit._explanation import explain
 from nooverfit._metrics import decision_curves
 from nooverfit._overfit_advice import lowest_words, overfitting_causes
 from nooverfit._still import STILL
 from nooverfit._underfit_advice import underfitting_causes
 from nooverfit._words import counted
 from nooverfit.diagnosis import Cause, Diagnosis, Evidence, Gap, Remedy, Verdict
-from nooverfit.history import ONSET_WIDTH, History, best_index
+from nooverfit.history import History, best_index
 from nooverfit.stopping import generalization_loss
 
 #: A cause with its score and its remedies.
@@ -41,10 +42,12 @@ def build(
     causes: list[Ranked] = []
     best = onset = None
     gl = math.nan
+    # the curves decided on, as logged (errors: lower is better)
+    _, train, val = decision_curves(history, None if monitor == "loss" else monitor)
     if ev is not None:
         best, gl = _best_and_gl(history, monitor, ev)
     else:  # diverging or too short to judge: still the weights to keep, where any
-        best = _best_epoch(history, monitor)
+        best = _best_epoch(history, val)
         if verdict is Verdict.DIVERGING:
             gl = _raw_gl(history, monitor)
     n = len(history)
@@ -102,6 +105,7 @@ def build(
             gl=gl,
             curve=monitor,
             ends=_logged_ends(history, monitor),
+            at_best=_logged_at(history, train, val, best),
         )
     elif ev is not None and verdict is Verdict.UNDERFITTING:
         causes += underfitting_causes(ev, epochs, gap.metric)
@@ -160,7 +164,7 @@ def build(
         gap=diag_gap,
         causes=tuple(c for _, c, _ in causes),
         remedies=tuple(remedies),
-        explanation=_explain(
+        explanation=explain(
             verdict,
             onset,
             best,
@@ -173,7 +177,7 @@ def build(
             run=run,
             trained=_has_training_curve(history, ev),
             ended_at=_metric_ends(history, monitor, best),
-            last=_last_validated(history, monitor),
+            last=_last_validated(history, val),
         ),
         missing=missing,
         epochs=epochs,
@@ -230,20 +234,30 @@ def _raw_gl(history: History, monitor: str) -> float:
     return generalization_loss(float(values[-1]), float(values.min()))
 
 
-def _last_validated(history: History, monitor: str) -> int | None:
-    """The last epoch with a finite validation value of the curve decided on."""
-    _, _, val = decision_curves(history, None if monitor == "loss" else monitor)
-    finite = np.flatnonzero(np.isfinite(np.asarray(val, dtype=float)))
+def _last_validated(history: History, val: np.ndarray) -> int | None:
+    """The last epoch with a finite value of ``val``, the validation curve decided on."""
+    finite = np.flatnonzero(np.isfinite(val))
     return history.epoch[finite[-1]] if finite.size else None
 
 
-def _best_epoch(history: History, monitor: str) -> int | None:
-    """The epoch of the lowest finite validation value of the curve decided on
+def _best_epoch(history: History, val: np.ndarray) -> int | None:
+    """The epoch of the lowest finite value of ``val``, the validation curve decided on
     (:func:`~nooverfit.history.best_index`, as in the evidence and ``Monitor``), for a
     verdict reached without the evidence; ``None`` without one."""
-    _, _, val = decision_curves(history, None if monitor == "loss" else monitor)
     i = best_index(list(val))
     return None if i is None else history.epoch[i]
+
+
+def _logged_at(
+    history: History, train: np.ndarray, val: np.ndarray, epoch: int | None
+) -> tuple[float, float]:
+    """The curves decided on, as logged, at ``epoch`` (training, validation): the row of
+    the table's gap at the best epoch; a training value not logged there is read off the
+    line between its neighbours (as the evidence reads it); NaNs without the epoch."""
+    if epoch is None or epoch not in history.epoch:
+        return math.nan, math.nan
+    i = list(history.epoch).index(epoch)
+    return float(fill_missing(train)[i]), float(val[i])
 
 
 def _logged_ends(history: History, monitor: str) -> tuple[float, float, float]:
@@ -268,124 +282,6 @@ def _metric_ends(history: History, monitor: str, best: int | None) -> tuple[floa
     finite = np.flatnonzero(np.isfinite(values))
     at_best = values[list(history.epoch).index(best)]
     return float(values[finite[-1]]), float(at_best)
-
-
-def _best_and_onset(best: int | None, onset: int | None) -> str:
-    """What the best epoch and the onset each are, in one clause that names both: the
-    best single validation value, and where its moving average (``onset_index``) was
-    best, which may come later than a lucky single value but never before it."""
-    if onset is None or onset == best:
-        return (
-            f"Validation was best at epoch {best} (the weights to keep), where overfitting sets in"
-        )
-    return (
-        f"Validation was best at epoch {best} as a single value (the weights to keep); "
-        f"overfitting sets in around epoch {onset}, where its moving average over "
-        f"{ONSET_WIDTH} evaluations was best"
-    )
-
-
-def _explain(
-    verdict: Verdict,
-    onset: int | None,
-    best: int | None,
-    gl: float,
-    gap: Gap,
-    reason: str,
-    missing: tuple[str, ...],
-    n: int,
-    stopped: bool = False,
-    *,
-    run: tuple[int, str] = (0, "0 epochs"),
-    trained: bool = True,
-    ended_at: tuple[float, float] = (math.nan, math.nan),
-    last: int | None = None,
-) -> str:
-    """The plain-language paragraph; ``trained``: whether the log holds a training curve
-    (without one, nothing is said about training: no gap, no claim it kept improving);
-    ``ended_at``: the validation metric decided on (not the loss) at the end and at the
-    best epoch, quoted where GL, a loss's, is not defined; ``last``: the last epoch with a
-    validation value (a diverging run best there names no other weights to keep)."""
-    metric = ""
-    if gap.metric and math.isfinite(gap.metric_at_last):
-        metric = (  # points of a share (accuracy); a regression metric's own units
-            f" and {gap.metric} {100 * gap.metric_at_last:+.1f} points"
-            if "acc" in gap.metric.lower()
-            else f" and {gap.metric} {gap.metric_at_last:+.3g}"
-        )
-    if verdict is Verdict.DIVERGING:
-        kept = "" if best in (None, last) else f" (validation was best at epoch {best})"
-        return (
-            # (not "the loss is not going down": a run that blew up and fell back from it,
-            # or swings, may have gone down somewhere; what failed is the optimization)
-            f"Training diverged: {reason}. The optimization failed, so the last weights "
-            f"are not usable{kept}; lower the learning rate before anything else."
-        )
-    if verdict is Verdict.INSUFFICIENT_EVIDENCE:
-        return (
-            f"Not enough to judge from {counted(n, 'evaluation')}: the log lacks "
-            f"{' and '.join(missing)}. "
-            "Overfitting shows only as a gap between training and validation over time."
-        )
-    if verdict is Verdict.OVERFITTING:
-        if math.isfinite(gl) and gl >= 1:
-            ended = f"it ended {gl:.0f}% worse than that best"
-        elif all(map(math.isfinite, ended_at)) and ended_at[0] != ended_at[1]:
-            last_value, best_value = ended_at
-            ended = (
-                f"its {gap.metric} ended at {last_value:.3g} against {best_value:.3g} at its best"
-            )
-        else:
-            ended = "it stayed near that best" + (
-                " instead of following training" if trained else ""
-            )
-        gaps = [f"{gap.loss_at_last:.3g} in loss"] if math.isfinite(gap.loss_at_last) else []
-        gaps += [metric[5:]] if metric else []
-        if not (trained or gaps):  # a log of validation curves alone
-            return (
-                "The network is overfitting: validation got worse after its best. "
-                f"{_best_and_onset(best, onset)}; {ended}. The log holds no training curve "
-                "to compare with; a validation curve that turns worse as training goes on "
-                "usually means the network learns the training samples rather than the "
-                "pattern; the remedies below are ranked by the evidence."
-            )
-        trails = f" At the end validation trails training by {' and '.join(gaps)}." if gaps else ""
-        return (
-            "The network is overfitting: it kept getting better on the training data while "
-            f"validation did not. {_best_and_onset(best, onset)}; {ended}.{trails} It is "
-            "learning the training samples rather than the pattern; the remedies below are "
-            "ranked by the evidence."
-        )
-    if verdict is Verdict.UNDERFITTING:
-        both = (
-            "training and validation losses are both high and close together"
-            if trained
-            else "validation stays poor (the log holds no training curve to compare with)"
-        )
-        return (
-            f"The network is underfitting: {both}, so the model is too simple or too "
-            "constrained to learn the task. Give it more capacity or less regularization "
-            "before worrying about overfitting."
-        )
-    if verdict is Verdict.STILL_IMPROVING:
-        return (
-            f"Training stopped too early: after {run[1]} the validation loss is still "
-            "falling steadily. Train longer; the verdict will be clearer once the curve "
-            "flattens."
-        )
-    # the text quotes the GL it prints: a rise that early stopping cut off is said so
-    drift = "did not drift away from it"
-    if math.isfinite(gl) and gl >= 1:
-        drift = f"ended {gl:.0f}% above it (GL)" + (
-            ", where early stopping ended the run" if stopped else ", a drift too small to count"
-        )
-    gaps = [f"{gap.loss_at_last:.3g} in loss"] if math.isfinite(gap.loss_at_last) else []
-    gaps += [metric[5:]] if metric else []
-    ended = f", with a gap of {' and '.join(gaps)} at the end" if gaps else ""
-    return (
-        f"A good fit: validation loss reached its best at epoch {best} and {drift}{ended}. "
-        "Nothing needs fixing; keep the weights from the best epoch."
-    )
 
 
 def _has_training_curve(history: History, ev: Evidence | None) -> bool:

@@ -1,6 +1,7 @@
 """A network whose outputs stopped answering its training: validation frozen while the
-training loss still moves. Pure: a history's curves in, a one-sentence reason out (empty
-when the run shows no such thing). :func:`nooverfit._divergence.diverged` reads it.
+training loss still moves, or both frozen above where training started. Pure: a
+history's curves in, a one-sentence reason out (empty when the run shows no such thing).
+:func:`nooverfit._divergence.diverged` reads it.
 
 A step far too large can leave every hidden unit dead (a ReLU whose input is negative for
 every sample) or the outputs pinned: the network then answers every input alike, so its
@@ -10,6 +11,13 @@ weights, keeps changing. A sound network's validation loss moves with its weight
 more than ``FROZEN`` between evaluations while its training loss moves by ``MOVING``.
 Ratios of the curves to themselves: no scale involved, and a constant added to the
 training loss changes neither test.
+
+Where no weight moves any more, both losses repeat to the last digit. A run that got
+there from a first training loss that it never got below again learned nothing and
+stopped moving: a step threw the weights where the gradients vanish (every unit dead,
+outputs saturated). On the design corpora every such run (19, of Keras, Lightning and
+SummaryWriter logs) was built to diverge; the classifiers among them were caught by the
+level of guessing, a regression's loss frozen at 2.4e32 was read as underfitting (i85).
 """
 
 from __future__ import annotations
@@ -60,4 +68,30 @@ def dead_outputs(train: np.ndarray, val: np.ndarray) -> str:
         f"while the training loss kept moving ({swing:.1f}% per logged value): the "
         "network's outputs no longer answer its training (dead units or pinned outputs "
         "after too large a step)"
+    )
+
+
+def stuck_worse(train: np.ndarray, val: np.ndarray) -> str:
+    """A reason when both losses stayed frozen over the later half of the run (every
+    change under ``FROZEN`` in log space, over at least ``MIN_EPOCHS`` values each) at a
+    training level above its first logged value, which it never got below, else an empty
+    string."""
+    v = val[np.isfinite(val)]
+    t = train[np.isfinite(train)]
+    if v.size < 2 * MIN_EPOCHS - 1 or t.size < 2 * MIN_EPOCHS - 1:
+        return ""
+    if not (np.all(v > 0) and np.all(t > 0)):
+        return ""
+    late_v, late_t = np.log(v[v.size // 2 :]), np.log(t[t.size // 2 :])
+    if min(late_v.size, late_t.size) < MIN_EPOCHS:
+        return ""
+    frozen = max(float(np.max(np.abs(np.diff(late_v)))), float(np.max(np.abs(np.diff(late_t)))))
+    first = float(np.log(t[0]))
+    if frozen >= FROZEN or float(np.min(np.log(t))) < first or late_t[-1] - first <= FROZEN:
+        return ""
+    return (
+        f"the training loss never got below its first value ({t[0]:.4g}) and both losses "
+        f"stood still over the later half (training at {t[-1]:.4g}, validation at "
+        f"{v[-1]:.4g}): the weights stopped moving after a step made the fit worse (dead "
+        "units or saturated outputs)"
     )

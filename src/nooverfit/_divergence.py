@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from nooverfit import _curves as cv
-from nooverfit._blowup import recovered_blow_up, thrown_out
+from nooverfit._blowup import recovered_blow_up, spiking_fit, thrown_out
 from nooverfit._chance import OSCILLATION, never_beat_chance
 from nooverfit._curves import MIN_EPOCHS
 from nooverfit._dead import dead_outputs
@@ -43,7 +43,7 @@ VAL_SWING = 0.7
 
 def diverged(history: History, train: np.ndarray, val: np.ndarray) -> str:
     """A one-sentence reason when the run diverged, else an empty string."""
-    found = _ran_away(history, train, val) or thrown_out(history)
+    found = _ran_away(history, train, val) or thrown_out(history) or spiking_fit(history)
     return found or dead_outputs(train, val) or thrown_around(history, train, val)
 
 

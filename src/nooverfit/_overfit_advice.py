@@ -62,6 +62,7 @@ def overfitting_causes(
     gl: float = math.nan,
     curve: str = "loss",
     ends: tuple[float, float, float] = (math.nan, math.nan, math.nan),
+    at_best: tuple[float, float] = (math.nan, math.nan),
 ) -> list[Ranked]:
     """Ranked (weight, cause, remedies) of an overfitting run: too many epochs (a rise
     after the best epoch), a generalization gap, a memorizing network, too little data.
@@ -70,11 +71,15 @@ def overfitting_causes(
     the text quotes so that it agrees with the explanation and the table; ``curve``: the
     curve decided on (``"loss"`` or a metric); ``ends``: that curve as logged, its first
     training value and the training and validation values at the last validated epoch
-    (NaN where not logged), which the complex-network text quotes."""
+    (NaN where not logged), which the complex-network text quotes; ``at_best``: that
+    curve as logged at the best epoch (training, validation), whose gap the too-little-data
+    text quotes as the table shows it (the smoothed curves where not logged)."""
     n = len(ev.val)
     after = n - 1 - ev.onset
     train_end, val_end = float(ev.train[-1]), float(ev.val[-1])
-    val_best, train_best = float(ev.val[ev.best]), float(ev.train[ev.best])
+    train_best, val_best = at_best
+    if not (math.isfinite(train_best) and math.isfinite(val_best)):
+        val_best, train_best = float(ev.val[ev.best]), float(ev.train[ev.best])
     last = ev.epochs[-1]
     out: list[Ranked] = []
     if ev.signal == "rise" and after >= 1:
@@ -166,8 +171,10 @@ def overfitting_causes(
                 ],
             )
         )
-    if math.isfinite(train_best) and val_best > 0:
-        share = max(0.0, (val_best - train_best) / val_best)
+    share = (val_best - train_best) / val_best if val_best > 0 else math.nan
+    # (validation no higher than training at its best epoch, to the percent quoted, is
+    # no sign of a training set too narrow: no cause then, rather than "0% above")
+    if math.isfinite(share) and round(100 * share) >= 1:
         out.append(
             (
                 share * 0.9,

@@ -37,7 +37,14 @@ The rules, in order:
    of its evaluation round there too (a step threw the weights out; one hard batch among
    per-step values is not); or a classifier's first training loss sat over ``THROWN_START``
    (100) times where it ended, which never got below the loss of guessing again, with few
-   training samples right (:func:`~nooverfit._chance.never_recovered`, i69). A training
+   training samples right (:func:`~nooverfit._chance.never_recovered`, i69); or both
+   losses stood still to five digits over the later half at a training level above its
+   first logged value, which it never got below (:func:`~nooverfit._dead.stuck_worse`:
+   the weights stopped moving after a step made the fit worse; i85); or a classifier
+   that gets 90 % of its training samples right by its logged accuracy while its training
+   loss jumps back and forth by a good part of its whole fall per epoch, and by a fifth
+   of itself (:func:`~nooverfit._blowup.spiking_fit`: a few samples at enormous losses,
+   outputs blown up; i85). A training
    loss that rises within its own noise (single batches
    logged every few steps) is no runaway. Also (i45): validation frozen to five digits
    over the later half while the training loss still moves (dead units, outputs that no
@@ -102,6 +109,7 @@ import numpy as np
 from nooverfit import _advice
 from nooverfit._chance import collapsed, never_recovered
 from nooverfit._curves import MIN_EPOCHS
+from nooverfit._dead import stuck_worse
 from nooverfit._divergence import diverged
 from nooverfit._metrics import decision_curves, pick_metric
 from nooverfit._metrics import gap as metric_gap
@@ -134,7 +142,9 @@ def diagnose(history: History, *, metric: str | None = None) -> Diagnosis:
     monitor, train_raw, val_raw = decision_curves(history, metric)
     gap = metric_gap(history, metric, train_raw, val_raw)
     failed = diverged(history, train_raw, val_raw) or collapsed(history, metric)
-    failed = failed or never_recovered(history)
+    # (both losses frozen above training's start: after the chance-level tests, whose
+    # words say more of a classifier)
+    failed = failed or never_recovered(history) or stuck_worse(train_raw, val_raw)
     if failed:
         return _advice.build(Verdict.DIVERGING, history, gap, None, monitor, reason=failed)
     missing = []

@@ -1,0 +1,132 @@
+"""The plain-language paragraph of a :class:`~nooverfit.diagnosis.Diagnosis`.
+
+One paragraph per verdict, in the numbers the diagnosis reports (the best epoch, the
+onset, Prechelt's GL, the gap at the end), so the text and the table agree. Pure: values
+in, a string out; :mod:`nooverfit._advice` gathers the values.
+"""
+
+from __future__ import annotations
+
+import math
+
+from nooverfit._words import counted
+from nooverfit.diagnosis import Gap, Verdict
+from nooverfit.history import ONSET_WIDTH
+
+
+def _best_and_onset(best: int | None, onset: int | None) -> str:
+    """What the best epoch and the onset each are, in one clause that names both: the
+    best single validation value, and where its moving average (``onset_index``) was
+    best, which may come later than a lucky single value but never before it."""
+    if onset is None or onset == best:
+        return (
+            f"Validation was best at epoch {best} (the weights to keep), where overfitting sets in"
+        )
+    return (
+        f"Validation was best at epoch {best} as a single value (the weights to keep); "
+        f"overfitting sets in around epoch {onset}, where its moving average over "
+        f"{ONSET_WIDTH} evaluations was best"
+    )
+
+
+def explain(
+    verdict: Verdict,
+    onset: int | None,
+    best: int | None,
+    gl: float,
+    gap: Gap,
+    reason: str,
+    missing: tuple[str, ...],
+    n: int,
+    stopped: bool = False,
+    *,
+    run: tuple[int, str] = (0, "0 epochs"),
+    trained: bool = True,
+    ended_at: tuple[float, float] = (math.nan, math.nan),
+    last: int | None = None,
+) -> str:
+    """The plain-language paragraph; ``trained``: whether the log holds a training curve
+    (without one, nothing is said about training: no gap, no claim it kept improving);
+    ``ended_at``: the validation metric decided on (not the loss) at the end and at the
+    best epoch, quoted where GL, a loss's, is not defined; ``last``: the last epoch with a
+    validation value (a diverging run best there names no other weights to keep)."""
+    metric = ""
+    if gap.metric and math.isfinite(gap.metric_at_last):
+        metric = (  # points of a share (accuracy); a regression metric's own units
+            f" and {gap.metric} {100 * gap.metric_at_last:+.1f} points"
+            if "acc" in gap.metric.lower()
+            else f" and {gap.metric} {gap.metric_at_last:+.3g}"
+        )
+    if verdict is Verdict.DIVERGING:
+        kept = "" if best in (None, last) else f" (validation was best at epoch {best})"
+        return (
+            # (not "the loss is not going down": a run that blew up and fell back from it,
+            # or swings, may have gone down somewhere; what failed is the optimization)
+            f"Training diverged: {reason}. The optimization failed, so the last weights "
+            f"are not usable{kept}; lower the learning rate before anything else."
+        )
+    if verdict is Verdict.INSUFFICIENT_EVIDENCE:
+        return (
+            f"Not enough to judge from {counted(n, 'evaluation')}: the log lacks "
+            f"{' and '.join(missing)}. "
+            "Overfitting shows only as a gap between training and validation over time."
+        )
+    if verdict is Verdict.OVERFITTING:
+        if math.isfinite(gl) and gl >= 1:
+            ended = f"it ended {gl:.0f}% worse than that best"
+        elif all(map(math.isfinite, ended_at)) and ended_at[0] != ended_at[1]:
+            last_value, best_value = ended_at
+            ended = (
+                f"its {gap.metric} ended at {last_value:.3g} against {best_value:.3g} at its best"
+            )
+        else:
+            ended = "it stayed near that best" + (
+                " instead of following training" if trained else ""
+            )
+        gaps = [f"{gap.loss_at_last:.3g} in loss"] if math.isfinite(gap.loss_at_last) else []
+        gaps += [metric[5:]] if metric else []
+        if not (trained or gaps):  # a log of validation curves alone
+            return (
+                "The network is overfitting: validation got worse after its best. "
+                f"{_best_and_onset(best, onset)}; {ended}. The log holds no training curve "
+                "to compare with; a validation curve that turns worse as training goes on "
+                "usually means the network learns the training samples rather than the "
+                "pattern; the remedies below are ranked by the evidence."
+            )
+        trails = f" At the end validation trails training by {' and '.join(gaps)}." if gaps else ""
+        return (
+            "The network is overfitting: it kept getting better on the training data while "
+            f"validation did not. {_best_and_onset(best, onset)}; {ended}.{trails} It is "
+            "learning the training samples rather than the pattern; the remedies below are "
+            "ranked by the evidence."
+        )
+    if verdict is Verdict.UNDERFITTING:
+        both = (
+            "training and validation losses are both high and close together"
+            if trained
+            else "validation stays poor (the log holds no training curve to compare with)"
+        )
+        return (
+            f"The network is underfitting: {both}, so the model is too simple or too "
+            "constrained to learn the task. Give it more capacity or less regularization "
+            "before worrying about overfitting."
+        )
+    if verdict is Verdict.STILL_IMPROVING:
+        return (
+            f"Training stopped too early: after {run[1]} the validation loss is still "
+            "falling steadily. Train longer; the verdict will be clearer once the curve "
+            "flattens."
+        )
+    # the text quotes the GL it prints: a rise that early stopping cut off is said so
+    drift = "did not drift away from it"
+    if math.isfinite(gl) and gl >= 1:
+        drift = f"ended {gl:.0f}% above it (GL)" + (
+            ", where early stopping ended the run" if stopped else ", a drift too small to count"
+        )
+    gaps = [f"{gap.loss_at_last:.3g} in loss"] if math.isfinite(gap.loss_at_last) else []
+    gaps += [metric[5:]] if metric else []
+    ended = f", with a gap of {' and '.join(gaps)} at the end" if gaps else ""
+    return (
+        f"A good fit: validation loss reached its best at epoch {best} and {drift}{ended}. "
+        "Nothing needs fixing; keep the weights from the best epoch."
+    )
