@@ -18,7 +18,8 @@ class TabularSet:
         heldout: never tuned on; reported apart.
         fresh: held out and added only when issue 16's network remedies were frozen, by
             the session that froze them ("i30", "i34", "i41", "i46", "i58", "i66", "i76",
-            "i76b", "i81"): scored once, at the end, never looked at before ("" for the others).
+            "i76b", "i81", "i86"): scored once, at the end, never looked at before ("" for the
+            others).
     """
 
     name: str
@@ -114,4 +115,11 @@ DATASETS = (
     # i81 (added before any change of i81's, scored once after its freeze, main's code vs i81's)
     TabularSet("leafshape", "DAAG", "leafshape", "arch", heldout=True, fresh="i81"),
     TabularSet("spam7", "DAAG", "spam7", "yesno", heldout=True, fresh="i81"),
+    # i86 (added before any change of i86's, scored once after its freeze, main's code vs i86's)
+    TabularSet("davis", "carData", "Davis", "sex", heldout=True, fresh="i86"),
+    # `id` numbers the respondent
+    TabularSet("ces11", "carData", "CES11", "abortion", drop=("id",), heldout=True, fresh="i86"),
+    # `id` numbers the household (several purchases each)
+    TabularSet("catsup", "Ecdat", "Catsup", "choice", drop=("id",), heldout=True, fresh="i86"),
+    TabularSet("icu", "vcdExtra", "ICU", "died", heldout=True, fresh="i86"),
 )

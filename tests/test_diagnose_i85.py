@@ -142,16 +142,35 @@ def _fitting(loss: np.ndarray) -> History:
 
 
 def test_spiking_fit_by_hand():
-    """Turns of a good part of the whole fall (2.0 -> 0.1) per epoch at 99 % accuracy:
+    """Turns of a good part of the whole fall (200 -> 10 nats) per epoch at 99 % accuracy:
     blown up; a memorizing network's loss jumping by multiples of a tiny level (its turns a
-    sliver of its fall) or a smooth fall at that accuracy is not. Scaled, given a constant
-    penalty or thinned to every second epoch, the verdict of the rule holds."""
-    fall = np.linspace(2.0, 0.1, 10)
-    jumps = np.tile([0.1, 0.9, 0.4], 7)  # a period of 3: thinned, it still turns
+    sliver of its fall) or a smooth fall at that accuracy is not. Scaled up, given a
+    constant penalty or thinned to every second epoch, the verdict of the rule holds. The
+    same shape at a sound level (2 -> 0.1 nats: 10 to 90 nats per mistake at 1 % wrong, a
+    later-half median of 0.4, under the ln 1e6 = 13.8 nats of guessing over a million
+    classes) is no blow-up: a few mistakes more or less per epoch turn it so."""
+    fall = np.linspace(200.0, 10.0, 10)
+    jumps = np.tile([10.0, 90.0, 40.0], 7)  # a period of 3: thinned, it still turns
     blown = np.concatenate([fall, jumps])
     assert spiking_fit(_fitting(blown))
     assert spiking_fit(_fitting(50.0 * blown)) and spiking_fit(_fitting(blown + 0.1))
     assert spiking_fit(_fitting(blown[1::2]))
+    assert not spiking_fit(_fitting(blown / 100.0))
     tiny = np.concatenate([fall, 1e-4 * (1 + 3 * jumps)])
     assert not spiking_fit(_fitting(tiny))
-    assert not spiking_fit(_fitting(np.geomspace(2.0, 1e-3, 20)))
+    assert not spiking_fit(_fitting(np.geomspace(200.0, 1e-3, 20)))
+
+
+def test_a_fine_tuning_stage_that_starts_near_its_end_level_is_not_diverging():
+    """A synthetic log (i88's review, ``tests/data/finetune_stage2_near_end_level.csv``):
+    the second stage of a transfer-learning run, its first training loss 0.25 and then
+    0.02-0.08 at 99 % training accuracy, validation at 0.12 rising slowly to 0.18 at 96 %.
+    The first value is already near the end level, so the whole fall is small and a few
+    mistakes more or less per epoch (a few nats each) turn the loss by over 4 % of it: the
+    shape test alone called it diverging ("lower the learning rate"). Nothing is blown up:
+    validation rose 48 % above its first (and lowest) value, which is overfitting."""
+    h = read_log(DATA / "finetune_stage2_near_end_level.csv")
+    assert not spiking_fit(h)
+    d = diagnose(h)
+    assert d.verdict is Verdict.OVERFITTING
+    assert "blown up" not in d.explanation

@@ -44,12 +44,14 @@ def build(
     gl = math.nan
     # the curves decided on, as logged (errors: lower is better)
     _, train, val = decision_curves(history, None if monitor == "loss" else monitor)
+    # the best epoch's row: epochs may repeat in a History built through the API (a log
+    # appended after a restart), so the figures quoted there are read by row, not number
+    row = _best_row(val, ev)
+    best = None if row is None else history.epoch[row]
     if ev is not None:
-        best, gl = _best_and_gl(history, monitor, ev)
-    else:  # diverging or too short to judge: still the weights to keep, where any
-        best = _best_epoch(history, val)
-        if verdict is Verdict.DIVERGING:
-            gl = _raw_gl(history, monitor)
+        gl = _best_and_gl(history, monitor, ev)[1]
+    elif verdict is Verdict.DIVERGING:  # still the weights to keep, where any
+        gl = _raw_gl(history, monitor)
     n = len(history)
     run = _run_length(history)
     epochs = run[0]  # what --epochs would count
@@ -105,7 +107,7 @@ def build(
             gl=gl,
             curve=monitor,
             ends=_logged_ends(history, monitor),
-            at_best=_logged_at(history, train, val, best),
+            at_best=_logged_at(train, val, row),
         )
     elif ev is not None and verdict is Verdict.UNDERFITTING:
         causes += underfitting_causes(ev, epochs, gap.metric)
@@ -176,7 +178,7 @@ def build(
             ev is not None and ev.early_stopped,
             run=run,
             trained=_has_training_curve(history, ev),
-            ended_at=_metric_ends(history, monitor, best),
+            ended_at=_metric_ends(history, monitor, row),
             last=_last_validated(history, val),
         ),
         missing=missing,
@@ -240,24 +242,24 @@ def _last_validated(history: History, val: np.ndarray) -> int | None:
     return history.epoch[finite[-1]] if finite.size else None
 
 
-def _best_epoch(history: History, val: np.ndarray) -> int | None:
-    """The epoch of the lowest finite value of ``val``, the validation curve decided on
-    (:func:`~nooverfit.history.best_index`, as in the evidence and ``Monitor``), for a
-    verdict reached without the evidence; ``None`` without one."""
-    i = best_index(list(val))
-    return None if i is None else history.epoch[i]
+def _best_row(val: np.ndarray, ev: Evidence | None) -> int | None:
+    """The row of the best epoch in ``val``, the validation curve decided on: the
+    evidence's (an index among the finite values), or without it (a diverging run, one too
+    short to judge) the lowest finite value (:func:`~nooverfit.history.best_index`, as in
+    the evidence and ``Monitor``); ``None`` without one."""
+    if ev is None:
+        return best_index(list(val))
+    finite = np.flatnonzero(np.isfinite(val))
+    return int(finite[ev.best]) if 0 <= ev.best < finite.size else None
 
 
-def _logged_at(
-    history: History, train: np.ndarray, val: np.ndarray, epoch: int | None
-) -> tuple[float, float]:
-    """The curves decided on, as logged, at ``epoch`` (training, validation): the row of
+def _logged_at(train: np.ndarray, val: np.ndarray, row: int | None) -> tuple[float, float]:
+    """The curves decided on, as logged, at ``row`` (training, validation): the row of
     the table's gap at the best epoch; a training value not logged there is read off the
-    line between its neighbours (as the evidence reads it); NaNs without the epoch."""
-    if epoch is None or epoch not in history.epoch:
+    line between its neighbours (as the evidence reads it); NaNs without the row."""
+    if row is None:
         return math.nan, math.nan
-    i = list(history.epoch).index(epoch)
-    return float(fill_missing(train)[i]), float(val[i])
+    return float(fill_missing(train)[row]), float(val[row])
 
 
 def _logged_ends(history: History, monitor: str) -> tuple[float, float, float]:
@@ -272,16 +274,15 @@ def _logged_ends(history: History, monitor: str) -> tuple[float, float, float]:
     return float(train[logged[0]]), float(train[last]), float(val[last])
 
 
-def _metric_ends(history: History, monitor: str, best: int | None) -> tuple[float, float]:
+def _metric_ends(history: History, monitor: str, row: int | None) -> tuple[float, float]:
     """The validation metric decided on (not the loss) at the last validated epoch and at
-    the best one: what the explanation quotes where Prechelt's GL (a loss's) is not
-    defined; NaNs for the loss or without a best epoch."""
-    if monitor == "loss" or best is None:
+    the best one (its ``row``): what the explanation quotes where Prechelt's GL (a loss's)
+    is not defined; NaNs for the loss or without a best epoch."""
+    if monitor == "loss" or row is None:
         return math.nan, math.nan
     values = np.asarray(history.column(f"val_{monitor}"), dtype=float)
     finite = np.flatnonzero(np.isfinite(values))
-    at_best = values[list(history.epoch).index(best)]
-    return float(values[finite[-1]]), float(at_best)
+    return float(values[finite[-1]]), float(values[row])
 
 
 def _has_training_curve(history: History, ev: Evidence | None) -> bool:

@@ -172,30 +172,31 @@ def overfitting_causes(
             )
         )
     share = (val_best - train_best) / val_best if val_best > 0 else math.nan
-    # (validation no higher than training at its best epoch, to the percent quoted, is
-    # no sign of a training set too narrow: no cause then, rather than "0% above")
-    if math.isfinite(share) and round(100 * share) >= 1:
+    # the gap quoted as the table shows it: the loss's as a share of validation, a metric's
+    # in its own units (an accuracy in points); no cause where validation is no higher than
+    # training at its best epoch to the figure quoted, rather than "0% above"
+    words = _gap_words(curve, val_best - train_best, share)
+    if words:
+        gap_is, a_gap = words
         out.append(
             (
-                share * 0.9,
+                share * 0.9 if math.isfinite(share) else 0.0,
                 Cause(
                     "too_little_data",
-                    f"Even at its best epoch the validation loss was {100 * share:.0f}% "
-                    "above training: the training set does not cover what validation "
-                    "sees.",
+                    f"Even at its best epoch {gap_is}: the training set does not cover what "
+                    "validation sees.",
                 ),
                 [
                     Remedy(
                         "augmentation",
-                        f"A {100 * share:.0f}% gap already at the best epoch says the training "
-                        "set is too "
-                        "narrow; label-preserving transformations widen it.",
+                        f"{a_gap[0].upper()}{a_gap[1:]} already at the best epoch says the "
+                        "training set is too narrow; label-preserving transformations widen it.",
                         "--augment 0.5",
                         "RunConfig(augment=0.5)",
                     ),
                     Remedy(
                         "more_data",
-                        f"More labelled samples shrink a {100 * share:.0f}% gap most reliably.",
+                        f"More labelled samples shrink {a_gap} most reliably.",
                         "collect or label more data",
                     ),
                     Remedy(
@@ -208,8 +209,7 @@ def overfitting_causes(
                     ),
                     Remedy(
                         "transfer_learning",
-                        f"With a {100 * share:.0f}% gap from too few samples, a pretrained "
-                        "network needs far "
+                        f"With {a_gap} from too few samples, a pretrained network needs far "
                         "fewer of them.",
                         "retrain the input and output layers of a pretrained network",
                         "nooverfit.transfer_runs(...)",
@@ -218,3 +218,29 @@ def overfitting_causes(
             )
         )
     return out
+
+
+def _gap_words(curve: str, diff: float, share: float) -> tuple[str, str] | None:
+    """How the too-little-data texts quote the gap at the best epoch, as the table does:
+    for the loss ``share``, validation's excess over training as a share of validation
+    ("the validation loss was 50% above training", "a 50% gap"); for a metric ``diff``,
+    validation's shortfall in the metric's units, an accuracy's in points ("the validation
+    accuracy trailed training by 5.0 points", "a gap of 5.0 points"). ``None`` where the
+    figure quoted rounds to no gap at all."""
+    if curve == "loss":
+        if not (math.isfinite(share) and round(100 * share) >= 1):
+            return None
+        return f"the validation loss was {100 * share:.0f}% above training", (
+            f"a {100 * share:.0f}% gap"
+        )
+    if not math.isfinite(diff):
+        return None
+    if curve == "accuracy" and abs(diff) <= 1:  # a share of samples, as the table says it
+        if round(1000 * diff) < 1:
+            return None
+        quoted = f"{100 * diff:.1f} points"
+    elif float(f"{diff:.3g}") <= 0:
+        return None
+    else:
+        quoted = f"{diff:.3g}"
+    return f"the validation {curve} trailed training by {quoted}", f"a gap of {quoted}"

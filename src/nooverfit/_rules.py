@@ -42,9 +42,10 @@ The rules, in order:
    first logged value, which it never got below (:func:`~nooverfit._dead.stuck_worse`:
    the weights stopped moving after a step made the fit worse; i85); or a classifier
    that gets 90 % of its training samples right by its logged accuracy while its training
-   loss jumps back and forth by a good part of its whole fall per epoch, and by a fifth
-   of itself (:func:`~nooverfit._blowup.spiking_fit`: a few samples at enormous losses,
-   outputs blown up; i85). A training
+   loss sits above the loss of guessing over a million classes and jumps back and forth
+   by a good part of its whole fall per epoch, and by a fifth of itself
+   (:func:`~nooverfit._blowup.spiking_fit`: a few samples at enormous losses, outputs
+   blown up; i85, the level i89). A training
    loss that rises within its own noise (single batches
    logged every few steps) is no runaway. Also (i45): validation frozen to five digits
    over the later half while the training loss still moves (dead units, outputs that no
