@@ -159,6 +159,8 @@ def test_a_study_folder_saved_with_the_old_biases_predicts_the_same(tmp_path):
     torch.save(state, weights)
     blob = json.loads(card.read_text())
     blob["weights"]["sha256"] = hashlib.sha256(weights.read_bytes()).hexdigest()
+    assert blob["format"] == 2
+    blob["format"] = 1  # as its card said then
     card.write_text(json.dumps(blob))
     got = load_study_model(tmp_path / "s").predict_proba(rows)
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)

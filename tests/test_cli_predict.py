@@ -101,7 +101,10 @@ def test_bad_input_is_one_line_and_loses_nothing(folder, tmp_path):
         (["--data", str(tmp_path / "missing.csv")], ["does not exist"]),
         (["--data", str(tmp_path)], ["is a folder; expected a CSV or .npy file"]),
         (["--data", str(text)], ["is not a .npy array (no NumPy header)"]),
-        (["--data", str(path), "--unknown", "maybe"], ["unknown must be one of"]),
+        (
+            ["--data", str(path), "--unknown", "maybe"],
+            ["--unknown must be one of error, ignore, got 'maybe'"],
+        ),
     ]
     for args, words in cases:
         _one_line_error(runner.invoke(app, ["predict", str(study), *args]), *words)
@@ -150,6 +153,13 @@ def test_a_folder_without_the_card_or_the_model_is_refused(folder, tmp_path):
     _one_line_error(
         runner.invoke(app, ["predict", str(tmp_path / "nope"), "--data", str(path)]),
         "does not exist",
+    )
+    unfinished = tmp_path / "unfinished"  # a study interrupted before it wrote its results
+    (unfinished / "runs").mkdir(parents=True)
+    _one_line_error(
+        runner.invoke(app, ["predict", str(unfinished), "--data", str(path)]),
+        "holds an unfinished study",
+        "run the same nooverfit study command again",
     )
 
 
@@ -258,4 +268,131 @@ def test_new_rows_with_a_column_name_twice_are_read_by_position_or_refused(folde
     _one_line_error(
         runner.invoke(app, ["predict", str(study), "--data", str(twice)]),
         "two columns named 'weight'",
+    )
+
+
+def test_predict_reads_its_csv_once_for_features_notes_and_labels(folder, tmp_path, monkeypatch):
+    """The features, the notes and the accuracy come from one read of the file (it was
+    read three times, and the notes re-derived the encoder's rules for missing cells)."""
+    import nooverfit.data.sources as sources
+
+    study, path = folder
+    lines = path.read_text().splitlines()  # weight,colour,height,label
+    rows = [line.split(",") for line in lines[1:7]]
+    rows[0][0] = rows[2][0] = "NA"  # weight
+    new = tmp_path / "new.csv"
+    new.write_text("weight,colour,height,label,id\n" + "".join(f"{','.join(r)},7\n" for r in rows))
+    reads = []
+    real = sources.read_numbered
+    monkeypatch.setattr(sources, "read_numbered", lambda p: reads.append(p) or real(p))
+    out = tmp_path / "p.csv"
+    result = runner.invoke(app, ["predict", str(study), "--data", str(new), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert reads == [new]
+    assert result.stderr.splitlines() == [
+        "note: 2 empty numeric cells took the training median ('weight' 2)",
+        "note: ignored 1 column the model does not use: 'id'",
+    ]
+    predicted = [r["prediction"] for r in csv.DictReader(out.open())]
+    right = sum(p == r[3] for p, r in zip(predicted, rows, strict=True))
+    assert f"accuracy on the 'label' column: {right / 6:.4f} ({right}/6)" in result.stdout
+
+
+def test_read_rows_notes_come_from_the_encoding_for_dict_rows_too(folder):
+    """:meth:`StudyModel.read` of dict rows notes the cells the encoding filled in or
+    zeroed, counted where it does so; its features are those :meth:`features` gives."""
+    from nooverfit.raw_input import csv_notes
+
+    study, path = folder
+    model = load_study_model(study)
+    first = next(csv.DictReader(path.open()))
+    rows = [dict(first, weight=""), dict(first, colour="violet"), dict(first)]
+    read = model.read(rows, unknown="ignore")
+    assert read.notes == (
+        "1 empty numeric cell took the training median ('weight' 1)",
+        "1 cell held a category never seen in training, encoded as all zeros ('colour' 1)",
+    )
+    np.testing.assert_array_equal(read.x, model.features(rows, unknown="ignore"))
+    colour = [c.name for c in model.columns.features].index("colour")
+    start = sum(c.width for c in model.columns.features[:colour])
+    assert read.x[1, start : start + model.columns.features[colour].width].sum() == 0
+    assert read.labels is None and model.read(read) is read
+    assert csv_notes(path, model.columns) == () == model.read(path).notes
+    assert model.read(path).labels == tuple(r["label"] for r in csv.DictReader(path.open()))
+
+
+@pytest.mark.parametrize("twice", ["weight", "label"])
+def test_a_study_trained_on_a_column_name_twice_says_retrain_not_rename(folder, tmp_path, twice):
+    """A study saved before a CSV file's repeated column name was refused holds the name
+    twice in its card ('a,a,label' trained on both columns by position; 'label,x,label'
+    on the label as a feature). Rows read by name cannot tell the two apart, and renaming a
+    column of the new rows does not help: the error says to retrain, and how."""
+    import shutil
+
+    study, path = folder
+    old = tmp_path / "old"
+    shutil.copytree(study, old)
+    card = json.loads((old / CARD).read_text())
+    card["columns"]["features"][2]["name"] = twice  # weight,colour,height -> ...,<twice>
+    (old / CARD).write_text(json.dumps(card))
+    lines = path.read_text().splitlines()  # weight,colour,height,label
+    header = "weight,colour,weight,label" if twice == "weight" else "weight,colour,label,label"
+    new = tmp_path / "new.csv"
+    new.write_text(header + "\n" + "\n".join(lines[1:4]) + "\n")
+    expected = f"trained on a CSV file with two columns named {twice!r}"
+    _one_line_error(
+        runner.invoke(app, ["predict", str(old), "--data", str(new)]),
+        expected,
+        "run nooverfit study again",
+    )
+    from nooverfit.errors import BadInput
+
+    model = load_study_model(old)
+    with pytest.raises(BadInput, match=expected):
+        model.predict([{"weight": "1", "colour": "red", "height": "2"}])
+    from nooverfit.data.fitted import Column, Columns
+    from nooverfit.raw_input import read_rows
+
+    numeric = Columns((Column("a"), Column("a")), "label")  # 'a,a,label', numbers only
+    with pytest.raises(BadInput, match=r"again \(or give its rows as a \.npy array, features in"):
+        read_rows([{"a": "1"}], columns=numeric, raw_shape=(2,), kind="tabular")
+
+
+def test_predict_says_which_labels_no_class_names(folder, tmp_path):
+    """Rows labelled with no class of the model (a typo, a new class) can only be scored
+    wrong: the accuracy line counted them without a word."""
+    study, path = folder
+    lines = path.read_text().splitlines()  # weight,colour,height,label
+    rows = [line.rsplit(",", 1) for line in lines[1:11]]
+    rows[2][1], rows[5][1], rows[7][1] = "Yes", "maybe", "Yes"
+    new = tmp_path / "new.csv"
+    new.write_text(lines[0] + "\n" + "".join(f"{a},{b}\n" for a, b in rows))
+    out = tmp_path / "p.csv"
+    result = runner.invoke(app, ["predict", str(study), "--data", str(new), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    predicted = [r["prediction"] for r in csv.DictReader(out.open())]
+    right = sum(p == b for p, (_, b) in zip(predicted, rows, strict=True))
+    assert (
+        f"accuracy on the 'label' column: {right / 10:.4f} ({right}/10; 3 rows with a label "
+        "the model never had ('Yes', 'maybe'), counted wrong)"
+    ) in result.output
+
+
+@pytest.mark.parametrize(
+    ("bad", "words"),
+    [
+        ("oops,red,1.0,yes", "column 'weight' of {new} holds 'oops' (row 5)"),
+        ("1.0,violet,1.0,yes", "column 'colour' of {new} holds 'violet' (row 5)"),
+        ("1.0,red,1.0,yes,extra", "{new} row 5 has 5 fields, expected 4"),
+    ],
+)
+def test_errors_name_the_files_line_past_blank_lines(folder, tmp_path, bad, words):
+    """Blank lines are skipped when the rows are read; errors counted rows from 2 on,
+    naming row 3 for the bad cell on the file's line 5."""
+    study, path = folder
+    lines = path.read_text().splitlines()
+    new = tmp_path / "new.csv"
+    new.write_text(f"{lines[0]}\n{lines[1]}\n\n\n{bad}\n{lines[2]}\n")
+    _one_line_error(
+        runner.invoke(app, ["predict", str(study), "--data", str(new)]), words.format(new=new)
     )

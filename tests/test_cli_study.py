@@ -1,4 +1,5 @@
 import json
+import re
 import shutil
 
 import pytest
@@ -87,3 +88,25 @@ def test_cli_study_refuses_a_test_share_too_large_in_one_line(tmp_path):
     assert len(lines) == 1 and lines[0].startswith("error: test=0.99, val=0.2 leave 4 of 1797")
     assert "groups" not in lines[0] and "least populated" not in lines[0]
     assert not (tmp_path / "s").exists()
+
+
+def test_a_one_seed_study_shows_no_spread_and_no_interval_it_did_not_measure(tmp_path):
+    """One seed has no standard deviation and no interval: the table and the report said
+    "50.0 ± 0.0" (read as no spread measured), "1 seeds", and "the interval includes 0"
+    beside "one seed: no interval"."""
+    out = tmp_path / "study"
+    one = [*ARGS[:6], "1", "--epochs", "2", "--no-classic", "--out", str(out)]
+    result = CliRunner().invoke(app, one)
+    assert result.exit_code == 0, result.output
+    results = json.loads((out / "results.json").read_text())
+    baseline = results["baseline"]["score"]["val_accuracy"]
+    row = next(line for line in result.output.splitlines() if line.startswith("│   │ baseline"))
+    assert row.split("│")[4].strip() == f"{100 * baseline:.1f}" and "±" not in result.output
+    html = (out / "report.html").read_text()
+    assert not re.search(r"\d ± \d|± std", html)  # (the techniques' "±10 %" stays)
+    assert "1 seeds" not in html and "over 1 seed" not in html and "over seeds" not in html
+    assert "1 seed, budget" in html and "on one seed: no standard deviation." in html
+    cell = html.split('id="remedies"')[1].split("<td>baseline</td>")[1].split("</td>")[1]
+    assert cell == f"<td>{100 * baseline:.1f}"
+    if "Within noise:" in html:
+        assert "one seed gives no interval" in html and "the interval includes 0" not in html

@@ -1,3 +1,5 @@
+import math
+import re
 import threading
 import time
 from pathlib import Path
@@ -128,11 +130,42 @@ def test_watch_follows_a_restarted_log(tmp_path):
     result = runner.invoke(app, args)
     writer.join()
     assert result.exit_code == 0, result.output
-    out = result.output
-    assert "the log changed from epoch 1" in out  # epoch 0 logged the same values
-    after = out.split("the log changed")[1]
-    assert after.count("epoch    ") >= 4  # the restarted run's epochs 1-4 are shown
+    out = " ".join(result.output.split())  # one line: the console wraps at 80 columns
+    # epoch 0 logged the same values; read before or after the new epoch 1 arrived
+    said = "the log changed from epoch 1 on" in out or (
+        "the log now ends at epoch 0, before the epochs 1 to 13 shown" in out
+    )
+    assert said and "(a restarted or rewritten run); following it from there" in out
+    after = out.split("(a restarted or rewritten run)")[1]
+    assert len(re.findall(r"epoch \d+ loss", after)) >= 4  # the restarted run's epochs 1-4
     assert "restarted run" in out  # the final diagnosis's note
+
+
+def test_watch_says_which_epochs_a_log_cut_short_lost(tmp_path):
+    """A log rewritten with its first epochs only (a run restarted that has logged fewer
+    epochs so far): watch said "the log changed from epoch 4 on", an epoch the log no
+    longer holds; it says where the log ends now."""
+    lines = (LOGS / "keras_overfit.csv").read_text().splitlines(keepends=True)
+    log = tmp_path / "training.csv"
+    log.write_text("".join(lines[:11]))  # epochs 0-9
+
+    def rewrite() -> None:
+        time.sleep(0.4)
+        short = tmp_path / "short.csv"
+        short.write_text("".join(lines[:5]))  # epochs 0-3
+        short.replace(log)
+
+    writer = threading.Thread(target=rewrite)
+    writer.start()
+    result = runner.invoke(app, ["watch", str(log), "--idle", "1", "--interval", "0.02"])
+    writer.join()
+    assert result.exit_code == 0, result.output
+    assert (
+        "the log now ends at epoch 3, before the epochs 4 to 9 shown (a restarted or "
+        "rewritten run)" in " ".join(result.output.split())
+    )
+    assert "changed from epoch" not in result.output
+    assert re.search(r"^epochs +4 *$", result.output, re.M)  # the final diagnosis: 0-3
 
 
 def test_watch_says_why_a_log_never_read_and_when_pq_cannot_fire(tmp_path):
@@ -268,3 +301,43 @@ def test_watch_end_adds_no_stop_note_when_the_stop_named_the_final_best_epoch(tm
     assert result.exit_code == 0, result.output
     assert "keep the weights of epoch 2" in result.output
     assert "the STOP at epoch" not in result.output
+
+
+def _lightning_rows(epochs: int, last_steps: str = "") -> str:
+    """A Lightning ``metrics.csv``: per epoch two step rows, a validation row and an
+    epoch row; ``last_steps`` (step-level losses) opens one more epoch, not finished."""
+    lines = ["epoch,step,train_loss_step,train_loss_epoch,val_loss,lr-Adam"]
+    for e in range(epochs):
+        loss = 1 / (e + 1)
+        lines += [f"{e},{2 * e},{loss + 0.01:.4f},,,", f"{e},{2 * e + 1},{loss:.4f},,,"]
+        lines += [f"{e},{2 * e + 1},,,{loss + 0.2:.4f},", f"{e},{2 * e + 1},,{loss:.4f},,0.001"]
+    lines += [f"{epochs},{2 * epochs + k},{v},,," for k, v in enumerate(last_steps.split())]
+    return "\n".join(lines) + "\n"
+
+
+def test_a_lightning_log_read_mid_epoch_is_not_a_run_gone_nan(tmp_path):
+    """Lightning writes an epoch's step rows before its validation and epoch rows: read
+    in between (watched live, or a run stopped mid-epoch), that epoch held no epoch-level
+    loss, was read as NaN, and the run was called diverging ("the loss became NaN"). It is
+    left out, with a note; step losses that are NaN themselves still end the run as NaN."""
+    from nooverfit import diagnose
+
+    log = tmp_path / "metrics.csv"
+    log.write_text(_lightning_rows(6, last_steps="0.1400 0.1300"))
+    history = read_log(log)
+    assert history.epoch == (0, 1, 2, 3, 4, 5)
+    assert history.loss == read_log(_write(tmp_path / "done.csv", _lightning_rows(6))).loss
+    assert "epoch 6 has only step-level values so far: left out" in history.notes
+    assert diagnose(history).verdict.value != "diverging"
+    result = runner.invoke(app, ["watch", str(log), "--idle", "0.3", "--interval", "0.05"])
+    assert result.exit_code == 0, result.output
+    assert "epoch    5" in result.output and "epoch    6" not in result.output
+    assert "nan" not in result.output and "DIVERGING" not in result.output
+    log.write_text(_lightning_rows(6, last_steps="nan nan"))  # the run did go NaN
+    gone = read_log(log)
+    assert gone.epoch[-1] == 6 and math.isnan(gone.loss[-1])
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path

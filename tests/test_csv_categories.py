@@ -155,3 +155,30 @@ def test_a_csv_without_a_feature_column_is_one_line_exit_2(tmp_path):
         result = CliRunner().invoke(app, [*command, "--target", "label", "--ignore", "id"])
         assert result.exit_code == 2, result.output
         assert "no feature column" in result.output and "Traceback" not in result.output
+
+
+def test_numbers_written_with_a_decimal_comma_are_said_not_silently_categories(tmp_path, caplog):
+    """A ';' file from a spreadsheet in many locales writes 2,5 for 2.5: a column of few
+    such values was one-hot encoded without a word (its order lost), one of many was
+    refused without saying why it was not numeric."""
+    from nooverfit.data.columns import decimal_comma
+
+    assert decimal_comma(["2,5", "1", " -0,75 ", "NA", ""]) == "2,5"
+    assert decimal_comma(["2.5", "1"]) is None  # numbers already
+    assert decimal_comma(["2,5", "red"]) is None  # text
+    assert decimal_comma(["1,2,3", "4"]) is None
+    few = tmp_path / "few.csv"
+    rows = [f"{d};{k};{'a' if k % 2 else 'b'}" for k, d in enumerate(["0,5", "1,5", "2,5"] * 4)]
+    few.write_text("dose;k;label\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    with caplog.at_level("WARNING", logger="nooverfit"):
+        data = load_dataset(f"csv:{few}", target="label")
+    assert data.x.shape == (12, 4)  # dose one-hot (3), k numeric: as before, now said
+    [warning] = [r.getMessage() for r in caplog.records]
+    assert warning == (
+        f"column 'dose' of {few} holds numbers written with a comma ('0,5'), read as text "
+        "categories (one-hot, no order); expected plain numbers with a decimal point "
+        "(2.5, 1500) to read them as numbers"
+    )
+    many = [f"{k},{k % 10}" for k in range(MAX_LEVELS + 1)]
+    with pytest.raises(BadInput, match=r"its numbers are written with a comma \('0,0'\): exp"):
+        encode_columns(["w"], [many])

@@ -209,6 +209,32 @@ def test_load_dataset_unknown_name_lists_known_ones():
         load_dataset("imagenet")
 
 
+def test_a_file_or_folder_given_without_its_kind_is_told_how_to_name_it(tmp_path, monkeypatch):
+    """``--data table.csv`` (no ``csv:``) was only "unknown data set"."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "table.csv").write_text("a,label\n1,x\n")
+    (tmp_path / "images").mkdir()
+    with pytest.raises(ValueError, match=r"\(csv:PATH, \.\.\.\); for that file, csv:table\.csv$"):
+        load_dataset("table.csv")
+    with pytest.raises(ValueError, match=r"; for that folder, folder:images$"):
+        load_dataset("images")
+    with pytest.raises(ValueError, match=r"\(csv:PATH, \.\.\.\)$"):
+        load_dataset("nothing.csv")  # no such file: no hint
+
+
+def test_data_that_is_no_name_is_one_error_saying_what_is_expected(tmp_path):
+    """``study(df)`` with a pandas DataFrame raised AttributeError ('DataFrame' object
+    has no attribute 'partition')."""
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame({"a": [1.0, 2.0], "label": ["x", "y"]})
+    with pytest.raises(ValueError, match=r"or a Dataset\), got a DataFrame; write it to a"):
+        load_dataset(df, target="label")
+    path = tmp_path / "t.csv"
+    path.write_text("a,label\n1,x\n")
+    with pytest.raises(ValueError, match=rf"got a \w*Path; for that file, 'csv:{path}'$"):
+        load_dataset(path)
+
+
 def test_list_datasets_has_the_built_ins_sorted():
     names = list(list_datasets())
     assert names == sorted(names)

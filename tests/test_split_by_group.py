@@ -101,17 +101,16 @@ def test_few_groups_names_each_splits_groups_and_what_is_expected():
 
 def test_split_by_group_with_three_groups_warns_once_and_thirty_do_not(tmp_path, caplog):
     """3 patients: training, validation and test hold one patient each; the run goes on
-    (no split is empty) with one warning, also over three seeds' splits."""
-    from nooverfit.data.group_split import warn_once
+    (no split is empty) with one warning, also over three seeds' splits in one block."""
+    from nooverfit.data.group_split import one_warning_each
 
-    warn_once.cache_clear()
     few = load_dataset(
         f"csv:{_three_patients(tmp_path / 'p.csv')}",
         target="label",
         group="patient",
         split_by_group=True,
     )
-    with caplog.at_level("WARNING", logger="nooverfit"):
+    with caplog.at_level("WARNING", logger="nooverfit"), one_warning_each():
         splits = [split_dataset(few, seed=s) for s in (0, 1, 2)]
     assert all(len(set(few.groups[s.val])) == 1 for s in splits)
     warned = [r.getMessage() for r in caplog.records if "keeps groups whole" in r.getMessage()]
@@ -130,12 +129,11 @@ def test_make_group_split_warns_like_split_by_group_on_few_held_out_groups(caplo
     """A loader's ``train_groups`` split (``spoken:speakers=5``) shares the check of
     ``--split-by-group``: 2 validation and 1 test group warn; its 2 training groups, a
     number asked for, do not on their own (10 groups: 2, 4 and 4)."""
-    from nooverfit.data.group_split import warn_once
+    from nooverfit.data.group_split import one_warning_each
     from nooverfit.data.split import make_group_split
 
-    warn_once.cache_clear()
     y = np.tile(np.arange(3), 10)
-    with caplog.at_level("WARNING", logger="nooverfit"):
+    with caplog.at_level("WARNING", logger="nooverfit"), one_warning_each():
         for seed in (0, 1):
             make_group_split(y, np.repeat(list("abcde"), 6), train_groups=2, seed=seed)
     warned = [r.getMessage() for r in caplog.records if "keeps groups whole" in r.getMessage()]
@@ -147,6 +145,35 @@ def test_make_group_split_warns_like_split_by_group_on_few_held_out_groups(caplo
             np.tile(np.arange(3), 20), np.repeat(list("abcdefghij"), 6), train_groups=2
         )
     assert not [r for r in caplog.records if "keeps groups whole" in r.getMessage()]
+
+
+class _Stop(Exception):
+    """Raised where a study would start training: its splits are made by then."""
+
+
+def test_each_study_in_one_python_session_warns_of_few_groups_once(tmp_path, caplog, monkeypatch):
+    """Two studies of the same 3-patient data in one process (a notebook): each warns
+    once over its two seeds' splits; the second is not silenced by the first (it was, while
+    the warning was remembered for the whole process)."""
+    import nooverfit.studies.run as study_run
+
+    def stop(*args, **kwargs):
+        raise _Stop
+
+    monkeypatch.setattr(study_run, "StudySession", stop)
+    spec = f"csv:{_three_patients(tmp_path / 'p.csv')}"
+    warned = []
+    for _ in range(2):
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="nooverfit"), pytest.raises(_Stop):
+            study_run.study(spec, target="label", group="patient", split_by_group=True, seeds=2)
+        warned.append([r for r in caplog.records if "keeps groups whole" in r.getMessage()])
+    assert [len(w) for w in warned] == [1, 1]
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="nooverfit"):
+        few = load_dataset(spec, target="label", group="patient", split_by_group=True)
+        split_dataset(few, seed=0), split_dataset(few, seed=0)  # two calls, outside a study
+    assert len([r for r in caplog.records if "keeps groups whole" in r.getMessage()]) == 2
 
 
 @pytest.mark.parametrize(("test", "val"), [(250, 0.2), (0.5, 100)])

@@ -28,6 +28,19 @@ def test_parse_classes_ranges_and_lists():
         parse_classes("4-0")
 
 
+def test_parse_classes_takes_the_data_sets_class_names():
+    """A CSV's classes are names ('big cat'): --classes took label numbers only, and the
+    error did not say which number each name had."""
+    names = ("big cat", "dog", "3")
+    assert parse_classes("big cat, dog", names) == (0, 1)
+    assert parse_classes("0,dog", names) == (0, 1)
+    assert parse_classes("2", names) == (2,)  # a number is a label first: class '3' is 2
+    with pytest.raises(ValueError, match=r"or class names \(0 'big cat', 1 'dog', 2 '3'\), got"):
+        parse_classes("big kat", names)
+    with pytest.raises(ValueError, match=r"^classes must look like 0-4 or 5,7,9, got 'dog'$"):
+        parse_classes("dog")
+
+
 def test_class_subset_relabels_in_given_order():
     digits = load_dataset("digits")
     subset = class_subset(digits, (5, 6, 7, 8, 9))

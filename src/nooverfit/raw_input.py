@@ -8,14 +8,36 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from nooverfit._words import counted
-from nooverfit.data.fitted import Column, Columns, encode_rows
+from nooverfit.data.fitted import Column, Columns, Encoded, encode_cells
 from nooverfit.errors import BadInput
+
+
+@dataclass(frozen=True)
+class RawRows:
+    """New rows read once for a saved model (:func:`read_rows`).
+
+    Attributes:
+        x: the raw features, float32 ``(N, *raw_shape)``, before scaling.
+        notes: what reading did without an error, one line each: the empty cells of
+            numeric columns that took the training median, the categories a text column
+            never had in training (encoded as zeros with ``unknown="ignore"``; an error
+            otherwise, so never noted), and a CSV file's columns ignored (neither a feature
+            nor the study's target); ``()`` for arrays (there every column is a feature,
+            and an empty cell an error).
+        labels: a CSV file's cells of the study's target column, stripped as the study
+            read its labels; None where the file has no such column, or for other rows.
+    """
+
+    x: np.ndarray
+    notes: tuple[str, ...] = ()
+    labels: tuple[str, ...] | None = None
 
 
 def raw_features(
@@ -26,7 +48,20 @@ def raw_features(
     kind: str,
     unknown: str = "error",
 ) -> np.ndarray:
-    """The raw features of ``rows``, float32 ``(N, *raw_shape)``.
+    """The raw features of ``rows``, float32 ``(N, *raw_shape)``: :func:`read_rows`'s
+    ``x`` (same arguments)."""
+    return read_rows(rows, columns=columns, raw_shape=raw_shape, kind=kind, unknown=unknown).x
+
+
+def read_rows(
+    rows: Any,
+    *,
+    columns: Columns | None,
+    raw_shape: Sequence[int],
+    kind: str,
+    unknown: str = "error",
+) -> RawRows:
+    """``rows`` read once: their raw features, notes and labels (:class:`RawRows`).
 
     Args:
         rows: a CSV file's path (columns found by their header), a ``.npy`` file's path,
@@ -48,72 +83,102 @@ def raw_features(
         if not path.is_file():
             raise FileNotFoundError(f"data file {path} does not exist")
         if path.suffix.lower() == ".npy":
-            return _array(_load_npy(path), columns, raw_shape, kind, where=f"{path}: ")
+            return RawRows(_array(_load_npy(path), columns, raw_shape, kind, where=f"{path}: "))
         if kind != "tabular":
             raise BadInput(
                 f"{path} is not a .npy file; this model takes {kind} arrays, expected a .npy "
                 f"file of shape (N, {', '.join(map(str, raw_shape))})"
             )
+        if columns is not None:
+            _check_trained_names(columns)
         return _csv(path, columns, raw_shape, unknown)
     if columns is not None and hasattr(rows, "to_dict") and hasattr(rows, "columns"):
         rows = rows.to_dict("records")  # a pandas DataFrame: its rows as dicts
+    if isinstance(rows, (list, tuple)) and not rows:  # not "samples have shape (0,)"
+        _nonempty(0, "the rows")
     if columns is not None and _mappings(rows):
+        _check_trained_names(columns)
         cells = [[_text(row, c.name, r) for r, row in enumerate(rows)] for c in columns.features]
-        return encode_rows(columns, cells, unknown=unknown, first_row=0)
-    return _array(rows, columns, raw_shape, kind, where="")
+        encoded = encode_cells(columns, cells, unknown=unknown, first_row=0)
+        return RawRows(encoded.x, _notes(encoded, ()))
+    return RawRows(_array(rows, columns, raw_shape, kind, where=""))
 
 
 def csv_labels(path: str | os.PathLike[str], columns: Columns | None) -> list[str] | None:
     """The cells of the study's target column in a CSV file of rows (stripped, as the
-    study read its labels), or None where the file has no such column."""
+    study read its labels), or None where the file has no such column (read as
+    :func:`read_rows` reads it; its ``labels`` give them without another read)."""
     if columns is None or not columns.target or Path(path).suffix.lower() == ".npy":
         return None
     from nooverfit.data.sources import read_table
 
     header, body = read_table(Path(path))
-    if columns.target not in header:
-        return None
-    t = header.index(columns.target)
-    return [row[t].strip() for row in body]
+    labels = _labels(header, body, columns)
+    return None if labels is None else list(labels)
 
 
 def csv_notes(path: str | os.PathLike[str], columns: Columns | None) -> tuple[str, ...]:
-    """What reading a CSV file of new rows did without an error, one line each: the empty
-    cells of numeric columns that took the training median, the categories a text column
-    never had in training (encoded as zeros with ``unknown="ignore"``; an error
-    otherwise, so never noted), and the columns ignored (neither a feature nor the
-    study's target); ``()`` for a ``.npy`` file, or data without named columns (there
-    every column is a feature, and an empty cell an error)."""
+    """:class:`RawRows`'s ``notes`` for a CSV file of new rows (unseen categories noted,
+    not refused); ``()`` for a ``.npy`` file, or data without named columns. Reads the
+    file: :func:`read_rows` gives the same notes with the features, in one read."""
     if columns is None or Path(path).suffix.lower() == ".npy":
         return ()
-    from nooverfit.data.columns import is_missing
-    from nooverfit.data.sources import read_table
+    return read_rows(
+        path, columns=columns, raw_shape=(columns.width,), kind="tabular", unknown="ignore"
+    ).notes
 
-    header, body = read_table(Path(path))
+
+def _check_trained_names(columns: Columns) -> None:
+    """Refuse to read rows by name for a model trained on a CSV file that named a column
+    twice: nooverfit read such a file by position before it refused one, so its saved
+    model holds the name twice, and new rows looked up by name would read the first of
+    the two columns twice (or, for a second target column, feed the label as a feature).
+
+    Raises:
+        BadInput: naming the column, and how to retrain (or, without text columns, how to
+            give the rows by position).
+    """
+    seen: set[str] = set()
+    for name in [c.name for c in columns.features] + [columns.target]:
+        if name in seen:
+            text = any(c.levels is not None for c in columns.features)
+            by_position = (
+                ""
+                if text
+                else " (or give its rows as a .npy array, features in the training file's "
+                "column order)"
+            )
+            raise BadInput(
+                f"this study's model was trained on a CSV file with two columns named "
+                f"{name!r}, which older nooverfit read by position, so rows read by name "
+                "cannot tell the two apart; expected a retrained study: rename one of the "
+                f"columns in the training file and run nooverfit study again{by_position}"
+            )
+        seen.add(name)
+
+
+def _labels(
+    header: Sequence[str], body: Sequence[Sequence[str]], columns: Columns
+) -> tuple[str, ...] | None:
+    if not columns.target or columns.target not in header:
+        return None
+    t = header.index(columns.target)
+    return tuple(row[t].strip() for row in body)
+
+
+def _notes(encoded: Encoded, ignored: Sequence[str]) -> tuple[str, ...]:
+    """The lines of :class:`RawRows`'s ``notes``, from what the encoding filled in."""
     notes = []
-    filled = {}
-    for c in columns.features:
-        if c.levels is None and (c.median is not None or c.fill is not None):
-            i = header.index(c.name)
-            filled[c.name] = sum(is_missing(row[i]) for row in body)
-    total = sum(filled.values())
-    if total:
-        counts = ", ".join(f"{name!r} {n}" for name, n in filled.items() if n)
+    if encoded.filled:
+        counts = ", ".join(f"{name!r} {n}" for name, n in encoded.filled.items())
+        total = sum(encoded.filled.values())
         notes.append(f"{counted(total, 'empty numeric cell')} took the training median ({counts})")
-    unseen = {}
-    for c in columns.features:
-        if c.levels is not None:
-            i, known = header.index(c.name), set(c.levels)
-            unseen[c.name] = sum(row[i].strip() not in known for row in body)
-    total = sum(unseen.values())
-    if total:
-        counts = ", ".join(f"{name!r} {n}" for name, n in unseen.items() if n)
+    if encoded.unseen:
+        counts = ", ".join(f"{name!r} {n}" for name, n in encoded.unseen.items())
         notes.append(
-            f"{counted(total, 'cell')} held a category never seen in training, encoded as "
-            f"all zeros ({counts})"
+            f"{counted(sum(encoded.unseen.values()), 'cell')} held a category never seen in "
+            f"training, encoded as all zeros ({counts})"
         )
-    used = {c.name for c in columns.features} | {columns.target}
-    ignored = [h for h in header if h not in used]
     if ignored:
         names = ", ".join(repr(h) for h in ignored)
         notes.append(f"ignored {counted(len(ignored), 'column')} the model does not use: {names}")
@@ -154,12 +219,10 @@ def _text(row: Mapping[str, Any], name: str, r: int) -> str:
     return value if isinstance(value, str) else str(value)
 
 
-def _csv(
-    path: Path, columns: Columns | None, raw_shape: Sequence[int], unknown: str
-) -> np.ndarray:
-    from nooverfit.data.sources import check_rows, check_unique, read_table
+def _csv(path: Path, columns: Columns | None, raw_shape: Sequence[int], unknown: str) -> RawRows:
+    from nooverfit.data.sources import check_rows, check_unique, read_numbered
 
-    header, body = read_table(path)
+    header, body, numbers = read_numbered(path)  # errors name the file's own line numbers
     _nonempty(len(body), f"CSV file {path}'s rows")
     if columns is None:  # data from arrays: its columns in order, whatever their names
         if len(header) != math.prod(raw_shape):
@@ -167,20 +230,25 @@ def _csv(
                 f"CSV file {path} has {counted(len(header), 'column')}; expected the "
                 f"{counted(math.prod(raw_shape), 'numeric feature column')} the study's data had"
             )
-        columns = Columns(tuple(Column(h) for h in header), "")
-        at = list(range(len(header)))  # by position: a name may repeat
-    else:  # by name: a name twice would be read as the first of the two
-        check_unique(path, header, [c.name for c in columns.features] + [columns.target])
-        missing = [c.name for c in columns.features if c.name not in header]
-        if missing:
-            raise BadInput(
-                f"CSV file {path} has no column {missing[0]!r}; expected the study's feature "
-                f"columns: {', '.join(c.name for c in columns.features)}"
-            )
-        at = [header.index(c.name) for c in columns.features]
-    check_rows(path, header, body)
-    cells = [[row[i] for row in body] for i in at]
-    return encode_rows(columns, cells, unknown=unknown, where=f" of {path}")
+        check_rows(path, header, body, numbers)
+        cells = [[row[i] for row in body] for i in range(len(header))]  # a name may repeat
+        plain = Columns(tuple(Column(h) for h in header), "")
+        encoded = encode_cells(plain, cells, unknown=unknown, where=f" of {path}", numbers=numbers)
+        return RawRows(encoded.x)
+    # by name: a name twice would be read as the first of the two
+    check_unique(path, header, [c.name for c in columns.features] + [columns.target])
+    missing = [c.name for c in columns.features if c.name not in header]
+    if missing:
+        raise BadInput(
+            f"CSV file {path} has no column {missing[0]!r}; expected the study's feature "
+            f"columns: {', '.join(c.name for c in columns.features)}"
+        )
+    check_rows(path, header, body, numbers)
+    cells = [[row[header.index(c.name)] for row in body] for c in columns.features]
+    encoded = encode_cells(columns, cells, unknown=unknown, where=f" of {path}", numbers=numbers)
+    used = {c.name for c in columns.features} | {columns.target}
+    ignored = [h for h in header if h not in used]
+    return RawRows(encoded.x, _notes(encoded, ignored), _labels(header, body, columns))
 
 
 def _array(

@@ -229,6 +229,12 @@ def word(value: object) -> str:
     return str(getattr(value, "value", value)).replace("_", " ")
 
 
+def spread(mean: float, std: float, seeds: int) -> str:
+    """An accuracy in % with its standard deviation over ``seeds`` seeds (``"97.2 ± 0.4"``);
+    one seed has none, so its mean alone (not "± 0.0", which reads as no spread measured)."""
+    return f"{pct(mean)} ± {pct(std)}" if seeds > 1 else pct(mean)
+
+
 def points(v: float) -> str:
     """A difference of accuracies in signed points (``+1.2``), "n/a" when not finite."""
     if not math.isfinite(v):
@@ -344,6 +350,7 @@ def render(result: StudyResult, figures: dict[str, Figure]) -> str:
         unit=UNITS.get(data_kind(result), "samples"),
         pct=pct,
         points=points,
+        spread=spread,
         ended=ended,
         spent=spent,
         reading=reading,

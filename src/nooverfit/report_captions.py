@@ -29,9 +29,15 @@ def captions(result: StudyResult) -> dict[str, str]:
         "the baseline seed by seed, mean and 95 % t interval; an interval that crosses 0 is "
         "within noise. Green: the interval lies above 0; light green: selected by the "
         "study's rule (a seed-paired gain of at least 2 standard errors) although the "
-        "wider 95 % interval crosses 0.",
+        "wider 95 % interval crosses 0."
+        if seeds > 1
+        else "Left: validation accuracy of each remedy's best setting (one seed, axis from "
+        "0 %). Right: its difference from the baseline on that seed; one seed gives no "
+        "interval. Light green: selected by the study's rule, which with one seed counts "
+        "any validation gain.",
         "learning_curve": "Learning curve: validation accuracy over training images per "
-        f"class (mean, band ± std over {seeds} seeds), with power-law fits (dotted).",
+        f"class ({f'mean, band ± std over {seeds} seeds' if seeds > 1 else 'one seed'}), "
+        "with power-law fits (dotted).",
     }
     tuning = {
         "tune_history": "Optuna: validation accuracy of every trial and the best so far.",
@@ -46,7 +52,8 @@ def captions(result: StudyResult) -> dict[str, str]:
     for curve in (*result.validation_curves, result.capacity):
         if curve is not None:
             name = "capacity" if curve.param == "width" else f"validation_{curve.param}"
-            out[name] = curve_view(curve).caption + f" Bands: ± std over {seeds} seeds."
+            bands = f" Bands: ± std over {seeds} seeds." if seeds > 1 else " One seed: no bands."
+            out[name] = curve_view(curve).caption + bands
     for curve in result.validation_curves:
         if note := curve_row_note(result, curve):
             out[f"validation_{curve.param}"] += " " + note

@@ -35,8 +35,13 @@ if TYPE_CHECKING:
 
 #: the file beside ``best_model.pt`` (its name with ``.json``)
 CARD = "best_model.json"
-#: version of ``best_model.json``'s layout
-FORMAT = 1
+#: version of the layout of ``best_model.json`` and the ``best_model.pt`` it describes, the
+#: newest this code writes and reads (:func:`~nooverfit.saved_model.load_study_model` reads
+#: every older one too). 1: the first. 2: a layer before batch norm has no bias, and an
+#: ensemble's file holds its members' ``weights`` in the average; older code refused
+#: either as "does not fit the network its card describes", so these cards say 2 and older
+#: code refuses them by their format.
+FORMAT = 2
 
 
 def encoding_of(config: RunConfig) -> str:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from torch import nn
 
     from nooverfit.config import RunConfig
+    from nooverfit.raw_input import RawRows
 
 __all__ = [
     "CARD",
@@ -111,19 +112,28 @@ class StudyModel:
 
     def features(self, rows: Any, *, unknown: str = "error") -> np.ndarray:
         """The raw feature matrix of ``rows`` (see :meth:`predict_proba`), before scaling."""
-        from nooverfit.raw_input import raw_features
+        return self.read(rows, unknown=unknown).x
 
-        return raw_features(
+    def read(self, rows: Any, *, unknown: str = "error") -> RawRows:
+        """``rows`` (see :meth:`predict_proba`) read once: the raw features, the notes on
+        what reading filled in or ignored, and a CSV file's labels
+        (:class:`~nooverfit.raw_input.RawRows`, which :meth:`scores` also takes)."""
+        from nooverfit.raw_input import RawRows, read_rows
+
+        if isinstance(rows, RawRows):
+            return rows
+        return read_rows(
             rows, columns=self.columns, raw_shape=self.raw_shape, kind=self.kind, unknown=unknown
         )
 
     def scores(self, rows: Any, *, unknown: str = "error") -> tuple[np.ndarray, np.ndarray]:
-        """``(labels, probabilities)`` of ``rows``: class indices ``(N,)`` and ``(N, C)``."""
+        """``(labels, probabilities)`` of ``rows`` (as :meth:`predict_proba` takes them, or
+        :meth:`read`'s): class indices ``(N,)`` and ``(N, C)``."""
         import torch
 
         from nooverfit.train import EVAL_CHUNK
 
-        raw = self.features(rows, unknown=unknown)
+        raw = self.read(rows, unknown=unknown).x
         check_scale(raw, self.raw_range, self.kind)
         outputs = []
         with torch.no_grad():
@@ -185,6 +195,12 @@ def load_study_model(folder: str | Path, *, module: nn.Module | None = None) -> 
         raise FileNotFoundError(f"study folder {root} does not exist; expected a study's --out")
     weights, path = root / "best_model.pt", root / CARD
     if not weights.is_file():
+        if (root / "runs").is_dir() and not (root / "results.json").is_file():
+            raise BadInput(
+                f"{root} holds an unfinished study (its runs/, no best_model.pt yet); expected "
+                "a finished one: run the same nooverfit study command again, which resumes "
+                "from runs/"
+            )
         raise BadInput(
             f"{root} has no best_model.pt; expected the --out folder of nooverfit study"
         )
@@ -221,12 +237,16 @@ def _read_card(path: Path) -> dict[str, Any]:
     needed = ("format", "classes", "kind", "members", "encodings", "weights", "refused")
     if not isinstance(card, dict) or any(k not in card for k in needed):
         raise BadInput(f"{path} is not a study's {CARD}; expected the keys {', '.join(needed)}")
-    if card["format"] != FORMAT:
+    form = card["format"]
+    if not isinstance(form, int) or isinstance(form, bool) or form < 1:
+        raise BadInput(f"{path} has format {form!r}; expected a whole number from 1 to {FORMAT}")
+    if form > FORMAT:
         raise BadInput(
-            f"{path} has format {card['format']!r}; expected {FORMAT} (written by nooverfit "
-            f"{card.get('nooverfit', '?')}, read by {__version__})"
+            f"{path} was made by a newer nooverfit ({card.get('nooverfit', '?')}, format "
+            f"{form}); this one ({__version__}) reads formats up to {FORMAT}: upgrade "
+            "nooverfit (pip install -U nooverfit) to load it"
         )
-    return card
+    return card  # format 1's files load too: stale biases folded, equal ensemble weights
 
 
 def _networks(

@@ -50,16 +50,18 @@ def predict_command(
     category with --unknown ignore is all zeros, and a column the model does not use is
     ignored: each is said in a note on stderr. An existing
     --out is refused unless --overwrite (never the --data file or the study's own files)."""
+    from nooverfit.data.fitted import UNKNOWN
     from nooverfit.saved_model import load_study_model
 
+    if unknown not in UNKNOWN:  # before the model is loaded or the data read
+        raise BadInput(f"--unknown must be one of {', '.join(UNKNOWN)}, got {unknown!r}")
     if str(data).startswith("csv:"):  # the study's spelling of the same file
         data = Path(str(data)[4:])
     _check_out(out, data=data, folder=folder, overwrite=overwrite)
     model = load_study_model(folder)
-    labels, probs = model.scores(data, unknown=unknown)
-    from nooverfit.raw_input import csv_notes
-
-    for note in csv_notes(data, model.columns):  # on stderr: stdout may be the predictions
+    rows = model.read(data, unknown=unknown)  # the file read once: features, notes, labels
+    labels, probs = model.scores(rows)
+    for note in rows.notes:  # on stderr: stdout may be the predictions
         errors.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -73,9 +75,7 @@ def predict_command(
 
     atomic_write_text(out, buffer.getvalue())
     console.print(f"wrote {len(labels)} predictions of {model.name} to {out}")
-    from nooverfit.raw_input import csv_labels
-
-    truth = csv_labels(data, model.columns)
+    truth = rows.labels
     if truth is not None:  # the rows came with their labels: how many it got right
         from nooverfit.data.labels import same_label
 
@@ -86,10 +86,20 @@ def predict_command(
         target = model.columns.target if model.columns else ""
         skipped = len(truth) - len(pairs)
         unlabeled = f"; {counted(skipped, 'row')} without a label not scored" if skipped else ""
+        # a label no class names (a typo, a new class) can only be wrong: say which
+        strangers = [t for _, t in pairs if not any(same_label(c, t) for c in model.classes)]
+        if strangers:
+            names = ", ".join(repr(t) for t in sorted(set(strangers))[:3])
+            more = ", ..." if len(set(strangers)) > 3 else ""
+            unlabeled += (
+                f"; {counted(len(strangers), 'row')} with a label the model never had "
+                f"({names}{more}), counted wrong"
+            )
         if pairs:
             console.print(
                 f"accuracy on the {target!r} column: {right / len(pairs):.4f} "
-                f"({right}/{len(pairs)}{unlabeled})"
+                f"({right}/{len(pairs)}{unlabeled})",
+                soft_wrap=True,
             )
 
 

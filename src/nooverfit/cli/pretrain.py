@@ -20,7 +20,8 @@ def pretrain(
     data_dir: opt.DataDir = "data",
     download: opt.Download = False,
     classes: Annotated[
-        str | None, typer.Option(help="Source classes, e.g. 0-4 or 0,2,4 (default: all).")
+        str | None,
+        typer.Option(help="Source classes, e.g. 0-4, 0,2,4 or class names (default: all)."),
     ] = None,
     pretext: Annotated[
         str | None,
@@ -120,7 +121,7 @@ def pretrain(
     pool = unlabeled_pool(split_dataset(dataset, test=_size(test), val=_size(val), seed=seed))
     dataset = pool_only(dataset, pool)
     if classes is not None:
-        dataset = class_subset(dataset, parse_classes(classes))
+        dataset = class_subset(dataset, parse_classes(classes, dataset.classes))
     pool = np.arange(len(dataset))  # the data set now holds pool images only
     if contrastive:
         with console.status(f"contrastive pretraining on {len(pool)} unlabeled images"):

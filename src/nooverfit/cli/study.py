@@ -61,7 +61,8 @@ def study(
         typer.Option(help="Pretrained network for the transfer remedy: PATH or torchvision:NAME."),
     ] = None,
     classes: Annotated[
-        str | None, typer.Option(help="Keep only these classes, e.g. 5-9 (relabelled from 0).")
+        str | None,
+        typer.Option(help="Keep only these classes, e.g. 5-9 or cat,dog (relabelled from 0)."),
     ] = None,
     classic: Annotated[
         bool,
@@ -210,7 +211,7 @@ def summary(result: StudyResult, paths: dict[str, Path]) -> dict[str, object]:
 
 
 def _summary(result: StudyResult) -> None:
-    from nooverfit.report import cost_line, data_kind, pct, points, word
+    from nooverfit.report import cost_line, data_kind, pct, points, spread, word
     from nooverfit.studies.classic import against
     from nooverfit.studies.evidence import PairedDifference, evidence, reading, weakness
     from nooverfit.techniques import UNITS
@@ -232,7 +233,8 @@ def _summary(result: StudyResult) -> None:
         title="Remedies, ranked by the paired difference "
         f"(validation accuracy %, {counted(n, 'seed')})"
     )
-    for col in ("#", "remedy", "best setting", "val acc ± std", "− baseline", "95 % interval"):
+    acc = "val acc ± std" if n > 1 else "val acc"  # one seed: no spread
+    for col in ("#", "remedy", "best setting", acc, "− baseline", "95 % interval"):
         table.add_column(col, justify="left" if col in ("remedy", "best setting") else "right")
     table.add_column("reading")
     b = result.baseline
@@ -240,7 +242,7 @@ def _summary(result: StudyResult) -> None:
         "",
         "baseline",
         "—",
-        f"{pct(b.score.val_accuracy)} ± {pct(b.score.val_accuracy_std)}",
+        spread(b.score.val_accuracy, b.score.val_accuracy_std, n),
         "",
         "",
         "",
@@ -254,7 +256,7 @@ def _summary(result: StudyResult) -> None:
             rank,
             word(d.role),
             _short(d.name),
-            f"{pct(v.score.val_accuracy)} ± {pct(v.score.val_accuracy_std)}",
+            spread(v.score.val_accuracy, v.score.val_accuracy_std, n),
             points(d.interval.mean),
             interval(d),
             reading(d, unit, short=True),

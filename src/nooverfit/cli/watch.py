@@ -98,9 +98,16 @@ def watch(
                 )
                 kept = _common(shown, rows)
                 if kept < len(shown):  # rewritten or restarted: what was shown is gone
+                    what = (
+                        f"the log changed from epoch {shown[kept][0]:g} on"
+                        if kept < len(rows)
+                        else f"the log now ends at epoch {rows[-1][0]:g}, before the epochs "
+                        f"{shown[kept][0]:g} to {shown[-1][0]:g} shown"
+                        if rows
+                        else "the log holds no epoch now"
+                    )
                     console.print(
-                        f"the log changed from epoch {shown[kept][0]:g} on (a restarted or "
-                        "rewritten run); following it from there"
+                        f"{what} (a restarted or rewritten run); following it from there"
                     )
                     stopped, warned = None, None  # judged again on what the log holds
                     shown = shown[:kept]

@@ -67,6 +67,25 @@ def fill_value(cells: Sequence[str]) -> float | None:
     return float(np.float32(np.median(np.asarray(present, dtype=np.float64))))
 
 
+def decimal_comma(cells: Sequence[str]) -> str | None:
+    """The first cell written with a comma (``"2,5"``, a decimal comma in many locales'
+    spreadsheets; ``"1,500"``, a thousands separator) in a column whose every present cell
+    is digits with at most one comma; None for any other column. Such a column reads as
+    text: as categories, or refused with too many of them."""
+    first = None
+    for cell in cells:
+        text = cell.strip()
+        if is_missing(text):
+            continue
+        whole, comma, part = text.partition(",")
+        digits = whole.lstrip("+-")
+        if not (digits.isdigit() and (not comma or part.isdigit())):
+            return None
+        if comma and first is None:
+            first = text
+    return first
+
+
 def _number(text: str) -> float | None:
     try:
         return float(text)
@@ -122,11 +141,18 @@ def encode_columns(
         levels = sorted(set(stripped), key=order)
         if len(levels) > MAX_LEVELS:
             r = text[0]
+            comma = decimal_comma(cells)
+            hint = (
+                f"; its numbers are written with a comma ({comma!r}): expected plain numbers "
+                "with a decimal point (2.5, 1500)"
+                if comma
+                else ""
+            )
             raise ColumnError(
                 f"column {name!r}{where} is not numeric (row {line[r]}: {cells[r]!r}) and has "
                 f"{len(levels)} distinct values; expected numbers in every feature column, "
                 f"or text categories (at most {MAX_LEVELS} distinct values, one-hot encoded); "
-                f"--ignore {name} leaves it out"
+                f"--ignore {name} leaves it out{hint}"
             )
         index = {v: k for k, v in enumerate(levels)}
         onehot = np.zeros((rows, len(levels)), dtype=np.float32)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -169,10 +170,32 @@ def load_dataset(spec: str, **options: Any) -> Dataset:
         ValueError: unknown name or bad options, with the expected form.
         FileNotFoundError: a file or folder that does not exist.
     """
+    if not isinstance(spec, str):  # a DataFrame, an array, a Path: no name to look up
+        hint = (
+            "; write it to a file first (df.to_csv('data.csv', index=False)), then 'csv:data.csv'"
+            if hasattr(spec, "to_csv")
+            else f"; for that file, 'csv:{spec}'"
+            if isinstance(spec, Path) and spec.is_file()
+            else ""
+        )
+        raise ValueError(
+            f"data must be a data set name such as 'digits' or 'csv:PATH' (or a Dataset), "
+            f"got a {type(spec).__name__}{hint}"
+        )
     name, sep, arg = spec.partition(":")
     if name not in _REGISTRY:
         known = ", ".join(sorted(_REGISTRY))
-        raise ValueError(f"unknown data set {spec!r}; expected one of: {known} (csv:PATH, ...)")
+        path = Path(spec)  # a file or folder given without its kind
+        hint = (
+            f"; for that file, csv:{spec}"
+            if path.is_file()
+            else f"; for that folder, folder:{spec}"
+            if path.is_dir()
+            else ""
+        )
+        raise ValueError(
+            f"unknown data set {spec!r}; expected one of: {known} (csv:PATH, ...){hint}"
+        )
     loader, _ = _REGISTRY[name]
     whole = bool(options.pop("split_by_group", False))
     _check_options(loader, options)

@@ -12,7 +12,7 @@ saves a model, see :mod:`nooverfit.saved_model`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -155,6 +155,25 @@ def record_columns(
     return columns if again.shape == x.shape and np.array_equal(again, x) else None
 
 
+@dataclass(frozen=True)
+class Encoded:
+    """New rows encoded as the training rows were (:func:`encode_cells`), with what the
+    encoding filled in rather than read.
+
+    Attributes:
+        x: float32 ``(rows, columns.width)``.
+        filled: each numeric column's empty cells that took the training median (or the
+            recorded fill), in column order; a column without any is left out.
+        unseen: each text column's cells holding a category it never had in training,
+            encoded as all zeros (``unknown="ignore"``; an error otherwise), in column
+            order; a column without any is left out.
+    """
+
+    x: np.ndarray
+    filled: Mapping[str, int]
+    unseen: Mapping[str, int]
+
+
 def encode_rows(
     columns: Columns,
     cells: Sequence[Sequence[str]],
@@ -163,6 +182,19 @@ def encode_rows(
     first_row: int = 2,
     where: str = "",
 ) -> np.ndarray:
+    """:func:`encode_cells`'s features alone: float32 ``(rows, columns.width)``."""
+    return encode_cells(columns, cells, unknown=unknown, first_row=first_row, where=where).x
+
+
+def encode_cells(
+    columns: Columns,
+    cells: Sequence[Sequence[str]],
+    *,
+    unknown: str = "error",
+    first_row: int = 2,
+    where: str = "",
+    numbers: Sequence[int] | None = None,
+) -> Encoded:
     """New rows encoded as the training rows were: numbers as read, categories one-hot.
 
     Args:
@@ -174,9 +206,11 @@ def encode_rows(
         first_row: the number errors give the first row (2: a CSV file's first data row,
             the header being row 1).
         where: follows the column's name in error messages (e.g. ``" of new.csv"``).
+        numbers: each row's number in errors, where rows are not numbered on from
+            ``first_row`` (a CSV file with blank lines skipped: its line numbers).
 
     Returns:
-        float32 ``(rows, columns.width)``.
+        The features, float32 ``(rows, columns.width)``, and the cells filled in.
 
     Raises:
         BadInput: a numeric column's cell that is not a finite number, or (with
@@ -185,23 +219,32 @@ def encode_rows(
     if unknown not in UNKNOWN:
         raise ValueError(f"unknown must be one of {', '.join(UNKNOWN)}, got {unknown!r}")
     rows = len(cells[0]) if cells else 0
+    at = list(numbers) if numbers is not None else list(range(first_row, first_row + rows))
     blocks = []
+    filled: dict[str, int] = {}
+    unseen: dict[str, int] = {}
     for column, values in zip(columns.features, cells, strict=True):
         if column.levels is None and column.fill is not None:
-            at = range(first_row, first_row + len(values))
-            blocks.append(
-                with_indicator(
-                    column.name, values, column.fill, where=where, rows=at, expected=AS_TRAINED
-                )
+            block = with_indicator(
+                column.name, values, column.fill, where=where, rows=at, expected=AS_TRAINED
             )
+            filled[column.name] = int(block[:, 1].sum())  # the missing-value indicator
+            blocks.append(block)
             continue
         if column.levels is None:
             if column.median is not None:  # an empty cell takes the training median
-                values = [str(column.median) if is_missing(v) else v for v in values]
-            blocks.append(_numbers(column.name, values, first_row, where)[:, None])
+                empty = [is_missing(v) for v in values]
+                filled[column.name] = sum(empty)
+                values = [
+                    str(column.median) if e else v for v, e in zip(values, empty, strict=True)
+                ]
+            blocks.append(
+                finite(column.name, values, where=where, rows=at, expected=AS_TRAINED)[:, None]
+            )
             continue
         index = {v: k for k, v in enumerate(column.levels)}
         onehot = np.zeros((rows, len(column.levels)), dtype=np.float32)
+        unseen[column.name] = 0
         for r, cell in enumerate(values):
             k = index.get(cell.strip())
             if k is not None:
@@ -211,18 +254,18 @@ def encode_rows(
                 more = f" (and {len(column.levels) - 10} more)" if len(column.levels) > 10 else ""
                 raise BadInput(
                     f"column {column.name!r}{where} holds {cell.strip()!r} (row "
-                    f"{r + first_row}), a category the model never saw in training; expected "
+                    f"{at[r]}), a category the model never saw in training; expected "
                     f"one of {shown}{more} (or --unknown ignore: all zeros)"
                 )
+            else:
+                unseen[column.name] += 1
         blocks.append(onehot)
-    if not blocks:
-        return np.zeros((rows, 0), dtype=np.float32)
-    return np.concatenate(blocks, axis=1)
-
-
-def _numbers(name: str, cells: Sequence[str], first_row: int, where: str) -> np.ndarray:
-    rows = range(first_row, first_row + len(cells))
-    return finite(name, cells, where=where, rows=rows, expected=AS_TRAINED)
+    x = np.concatenate(blocks, axis=1) if blocks else np.zeros((rows, 0), dtype=np.float32)
+    return Encoded(
+        x,
+        {name: n for name, n in filled.items() if n},
+        {name: n for name, n in unseen.items() if n},
+    )
 
 
 def apply_scaling(x: np.ndarray, record: dict[str, Any]) -> np.ndarray:

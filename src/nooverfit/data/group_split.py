@@ -25,8 +25,9 @@ as in ``make_split``).
 
 from __future__ import annotations
 
-import functools
+import contextlib
 import logging
+from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -34,7 +35,7 @@ import numpy as np
 from nooverfit.errors import BadInput
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterator, Mapping
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,9 @@ POOL, VAL, TEST = 0, 1, 2
 #: Groups each of training pool, validation and test should hold: a score on one or two
 #: groups speaks for those groups (a recording, a speaker, a patient), not for new ones.
 MIN_GROUPS = 3
+#: The warnings already logged in the current :func:`one_warning_each` block (``None``
+#: outside one: every split warns).
+_warned: ContextVar[set[str] | None] = ContextVar("_warned", default=None)
 
 
 def _placement_cost(counts: np.ndarray, deficit: np.ndarray, scale: np.ndarray) -> np.ndarray:
@@ -147,15 +151,32 @@ def few_groups(
 def warn_few_groups(
     where: np.ndarray, groups: np.ndarray, *, checked: tuple[int, ...] = (POOL, VAL, TEST)
 ) -> None:
-    """Log :func:`few_groups`'s warning, once per message, where it has one: the one check
-    of both whole-group splits (``split_by_group``'s and a loader's ``train_groups``)."""
+    """Log :func:`few_groups`'s warning, where it has one (once per message inside a
+    :func:`one_warning_each` block): the one check of both whole-group splits
+    (``split_by_group``'s and a loader's ``train_groups``)."""
     warning = few_groups(where, groups, checked=checked)
     if warning:
         warn_once(warning)
 
 
-@functools.lru_cache(maxsize=64)
+@contextlib.contextmanager
+def one_warning_each() -> Iterator[None]:
+    """Within the block, each few-groups warning is logged once: a study splits once per
+    seed, and the seeds' splits usually hold the same numbers of groups. The next block (the
+    next study in the same Python session) warns afresh."""
+    token = _warned.set(set())
+    try:
+        yield
+    finally:
+        _warned.reset(token)
+
+
 def warn_once(message: str) -> None:
-    """Log ``message`` as a warning the first time only (a study splits once per seed, and
-    the seeds' splits usually hold the same numbers of groups)."""
+    """Log ``message`` as a warning, unless the current :func:`one_warning_each` block has
+    logged it already (outside a block it is always logged)."""
+    warned = _warned.get()
+    if warned is not None:
+        if message in warned:
+            return
+        warned.add(message)
     log.warning("%s", message)

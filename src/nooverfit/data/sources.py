@@ -5,17 +5,20 @@ torchvision's MNIST, Fashion-MNIST and CIFAR-10 (read from disk; downloaded only
 from __future__ import annotations
 
 import csv
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from nooverfit.data.columns import encode_columns
+from nooverfit.data.columns import decimal_comma, encode_columns
 from nooverfit.data.dataset import Dataset, register_dataset
 from nooverfit.data.fitted import record_columns
 from nooverfit.data.labels import merge_spellings, natural
 from nooverfit.errors import BadInput
+
+log = logging.getLogger(__name__)
 
 
 def _no_argument(name: str, arg: str | None) -> None:
@@ -213,6 +216,16 @@ def load_csv(
     # Numeric columns as they are, text columns one-hot (data/columns.py).
     names, cells = [header[i] for i in features], [[row[i] for row in body] for i in features]
     x, encoded = encode_columns(names, cells, order=natural, where=f" of {path}", numbers=numbers)
+    for name, column in zip(names, cells, strict=True):
+        if (comma := decimal_comma(column)) is not None:  # read as categories: say so
+            log.warning(
+                "column %r of %s holds numbers written with a comma (%r), read as text "
+                "categories (one-hot, no order); expected plain numbers with a decimal point "
+                "(2.5, 1500) to read them as numbers",
+                name,
+                path,
+                comma,
+            )
     labels = [row[t].strip() for row in body]
     if unlabeled := [numbers[r] for r, v in enumerate(labels) if not v]:
         # an empty label is no class: it would be learned as one and scored as one

@@ -22,9 +22,6 @@ from sklearn.model_selection import train_test_split
 
 from nooverfit._words import counted
 from nooverfit.data.group_split import POOL, TEST, VAL, assign_groups, warn_few_groups
-from nooverfit.data.split_checks import (  # MIN_PER_CLASS: public here before the move
-    MIN_PER_CLASS as MIN_PER_CLASS,
-)
 from nooverfit.data.split_checks import (
     cannot_split,
     check_classes,
@@ -187,8 +184,9 @@ def make_group_split(
     of their sorted names; the pool is then put in ``default_rng(seed)`` order as in
     :func:`make_split`.
 
-    Logs a warning (once per message) when validation or test holds fewer than
-    :data:`~nooverfit.data.group_split.MIN_GROUPS` groups.
+    Logs a warning when validation or test holds fewer than
+    :data:`~nooverfit.data.group_split.MIN_GROUPS` groups (once per message inside
+    :func:`~nooverfit.data.group_split.one_warning_each`).
 
     Raises:
         ValueError: fewer than ``train_groups + 2`` groups, or a class missing from the pool.
@@ -251,8 +249,9 @@ def make_stratified_group_split(
         seed: seed of the group order and of the pool order.
         names: the class names, for errors (default: the labels).
 
-    Logs a warning (once per message) when the training pool, validation or test holds
-    fewer than :data:`~nooverfit.data.group_split.MIN_GROUPS` groups.
+    Logs a warning when the training pool, validation or test holds fewer than
+    :data:`~nooverfit.data.group_split.MIN_GROUPS` groups (once per message inside
+    :func:`~nooverfit.data.group_split.one_warning_each`).
 
     Raises:
         BadInput: as :func:`make_split`, a class from fewer than three groups, or a

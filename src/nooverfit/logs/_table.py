@@ -208,6 +208,18 @@ def rows_to_history(
             if not math.isnan(value):
                 bucket.setdefault(target, []).append(value)
     epochs = sorted(per_epoch)
+    if not implicit and epochs and not per_epoch[epochs[-1]]:
+        last = epochs[-1]
+        # none of the chosen values yet, but step-level ones (Lightning's *_step rows):
+        # an epoch still running or cut short, not one whose values became NaN
+        if any(
+            (name := canonical(k)) is not None and name.target in mapping and math.isfinite(v)
+            for row in rows
+            if row.get("epoch") == last
+            for k, v in row.items()
+        ):
+            del per_epoch[last], epochs[-1]
+            notes = (*notes, f"epoch {last} has only step-level values so far: left out")
     curves: dict[str, list[float]] = {}
     several: dict[str, str] = {}  # validation logged several times an epoch: how folded
     for target, (priority, _) in mapping.items():

@@ -21,6 +21,7 @@ import torch
 from nooverfit._version import __version__
 from nooverfit.config import RunConfig
 from nooverfit.data.dataset import Dataset, load_dataset
+from nooverfit.data.group_split import one_warning_each
 from nooverfit.data.split import split_dataset
 from nooverfit.data.tensors import prepare
 from nooverfit.engine.follow import Follow
@@ -87,14 +88,19 @@ def study(
         from nooverfit.transfer.pretrain import class_subset, parse_classes
 
         classes = opts.classes
-        keep = parse_classes(classes) if isinstance(classes, str) else tuple(classes)
-        dataset = class_subset(dataset, keep)
-    splits = {
-        s: prepare(
-            dataset, split_dataset(dataset, test=opts.test, val=opts.val, seed=s), device=device
+        keep = (
+            parse_classes(classes, dataset.classes) if isinstance(classes, str) else tuple(classes)
         )
-        for s in seeds
-    }
+        dataset = class_subset(dataset, keep)
+    with one_warning_each():  # a few-groups warning once per study, not once per seed
+        splits = {
+            s: prepare(
+                dataset,
+                split_dataset(dataset, test=opts.test, val=opts.val, seed=s),
+                device=device,
+            )
+            for s in seeds
+        }
     source_check = None  # its warning (no record, or a pretext's), for the report
     source = opts.source  # a source file: read once, here, and handed along
     if opts.source is not None:  # before any run is trained or written

@@ -39,11 +39,13 @@ log = logging.getLogger(__name__)
 MAX_CLASSES = 100_000
 
 
-def parse_classes(spec: str) -> tuple[int, ...]:
-    """Parse a class list such as ``"0-4"``, ``"5,7,9"`` or ``"0-2,8"`` (sorted, unique).
+def parse_classes(spec: str, names: Sequence[str] = ()) -> tuple[int, ...]:
+    """Parse a class list such as ``"0-4"``, ``"5,7,9"`` or ``"0-2,8"`` (sorted, unique),
+    or, given the data set's class ``names``, names such as ``"big cat,dog"`` (a part
+    that is a number or a range is read as labels first).
 
     Raises:
-        ValueError: on anything else, naming the expected form.
+        ValueError: on anything else, naming the expected form (and the names).
     """
     chosen: set[int] = set()
     for part in spec.split(","):
@@ -52,8 +54,13 @@ def parse_classes(spec: str) -> tuple[int, ...]:
             first, last = int(lo), int(hi) if dash else int(lo)
         except ValueError:
             first = last = -1
+        if first < 0 and part.strip() in names:
+            first = last = list(names).index(part.strip())
         if first < 0 or last < first:
-            raise ValueError(f"classes must look like 0-4 or 5,7,9, got {spec!r}")
+            known = ", ".join(f"{k} {n!r}" for k, n in enumerate(names[:10]))
+            more = ", ..." if len(names) > 10 else ""
+            also = f" or class names ({known}{more})" if names else ""
+            raise ValueError(f"classes must look like 0-4 or 5,7,9{also}, got {spec!r}")
         if last - first >= MAX_CLASSES:  # refused before the range is spelled out
             raise ValueError(
                 f"classes {part.strip()!r} spans more than {MAX_CLASSES} labels; expected "
