@@ -338,6 +338,31 @@ def test_a_lightning_log_read_mid_epoch_is_not_a_run_gone_nan(tmp_path):
     assert gone.epoch[-1] == 6 and math.isnan(gone.loss[-1])
 
 
+def test_a_lightning_run_gone_nan_within_its_last_epoch_reads_as_nan():
+    """Review i88 finding 1: the last epoch's step losses were finite, then NaN (0.3, 5.0,
+    nan, nan) and its epoch-end rows NaN. The rule above left that epoch out as "only
+    step-level values so far" because some step value was finite, hiding the NaN: the
+    run read STILL_IMPROVING. It keeps the epoch: its loss is NaN and the run diverged."""
+    from nooverfit import diagnose
+
+    history = read_log(LOGS / "lightning_nan_mid_last_epoch.csv")
+    assert history.epoch == tuple(range(11))
+    assert math.isnan(history.loss[-1]) and math.isnan(history.val_loss[-1])
+    assert not any("step-level values so far" in note for note in history.notes)
+    assert diagnose(history).verdict.value == "diverging"
+
+
+def test_a_step_loss_gone_nan_beside_a_finite_step_accuracy_keeps_the_epoch(tmp_path):
+    """A step row whose loss is NaN while its accuracy is still a number: the loss went
+    NaN, the epoch is not merely unfinished."""
+    head = "epoch,step,train_loss_step,train_acc_step,train_loss_epoch,train_acc_epoch,val_loss\n"
+    done = "0,0,0.9,0.5,,,\n0,0,,,,,1.0\n0,0,,,0.9,0.5,\n"
+    sound = read_log(_write(tmp_path / "a.csv", head + done + "1,1,0.8,0.6,,,\n"))
+    assert sound.epoch == (0,)
+    gone = read_log(_write(tmp_path / "b.csv", head + done + "1,1,0.8,0.6,,,\n1,2,nan,0.6,,,\n"))
+    assert gone.epoch == (0, 1) and math.isnan(gone.loss[-1])
+
+
 def _write(path: Path, text: str) -> Path:
     path.write_text(text)
     return path
