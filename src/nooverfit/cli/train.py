@@ -159,8 +159,10 @@ def train(
             )
             progress.update(task, completed=epoch + 1, status=status)
             if not console.is_terminal and (epoch + 1) % max(1, epochs // 10) == 0:
-                # A log or CI: a plain line every tenth of the run, not a bar.
-                console.print(f"train: epoch {epoch + 1}/{epochs} {status}", highlight=False)
+                # A log or CI: a plain line every tenth of the run, not a bar. The epoch
+                # numbered as history.csv, the table and `diagnose` number it (from 0).
+                done = f"{epoch + 1} of {epochs} epochs"
+                console.print(f"train: epoch {epoch} ({done}) {status}", highlight=False)
 
         try:
             run = train_run(
