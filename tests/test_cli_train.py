@@ -287,3 +287,24 @@ def test_fit_lets_ctrl_c_through_unless_asked(tmp_path):
     model = build_model(config, (1, 8, 8), 10)
     kept = fit(model, data, config, callbacks=[ctrl_c], keep_best=True, interruptible=True)
     assert kept.epoch == (0, 1) and kept.stop_reason == "interrupted"
+
+
+def test_train_pretrained_from_an_ensemble_says_it_is_one(tmp_path):
+    """A study's averaged best_model.pt (an Ensemble's state dict) given to --pretrained
+    said 'Missing key(s) in state_dict: "1.weight", ...'; it is named an ensemble, with
+    what to pass instead, before any warning or training."""
+    from nooverfit.studies.ensemble import Ensemble
+
+    config = RunConfig(width=16)
+    members = [build_model(config, (1, 8, 8), 10) for _ in range(3)]
+    path = tmp_path / "best_model.pt"
+    torch.save(Ensemble(members).state_dict(), path)
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["train", *FAST, "--pretrained", str(path), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert " ".join(result.output.split()) == (
+        f"error: {path} is an ensemble of 3 networks (a study's averaged best model), not one "
+        "network to start from; expected one network's weights: a study's best_model.pt "
+        "that is a single network, or the model.pt 'nooverfit train --out DIR' writes"
+    )
+    assert not out.exists()
