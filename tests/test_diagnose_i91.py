@@ -1,0 +1,60 @@
+"""Issue 15, i91: a new user's 3-epoch Lightning log read as a collapse.
+
+``tests/data/short_majority_falling_lightning.csv`` (Lightning's CSVLogger layout: per-step
+training loss, then per-epoch rows) holds a binary classifier whose validation accuracy
+stays at the majority share, 0.700, for its three epochs while both losses fall at every
+epoch: training 1.00 -> 0.82 -> 0.67, validation 0.90 -> 0.83 -> 0.78 (lowest at the end).
+Main called it DIVERGING ("the loss (0.808) is far above chance level (about 0.71): the
+outputs saturated"). ``_chance.collapsed`` spares a training loss still falling steadily
+(saturated outputs keep the loss where it jumped) but read that trend on the later half
+only, two values in a 3-epoch run, too few for its test: it now reads at least the last
+``MIN_EPOCHS`` values.
+"""
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from nooverfit import diagnose
+from nooverfit._chance import FALLING, collapsed
+from nooverfit.diagnosis import Verdict
+from nooverfit.history import History
+from nooverfit.logs import read_log
+
+DATA = Path(__file__).parent / "data"
+SHORT = DATA / "short_majority_falling_lightning.csv"
+
+
+def test_a_short_run_at_the_majority_share_still_learning_is_no_collapse():
+    h = read_log(SHORT)
+    train, val = np.asarray(h.loss), np.asarray(h.val_loss)
+    acc = np.asarray(h.val_accuracy)
+    # the facts, by hand: 3 epochs, accuracy stuck, both losses falling at every epoch
+    assert len(h) == 3
+    assert np.allclose(train, [1.0, 0.8187, 0.6703]) and np.allclose(val, [0.9, 0.8336, 0.782])
+    assert np.allclose(acc, 0.7)
+    assert np.all(np.diff(train) < 0) and np.all(np.diff(val) < 0)
+    assert train[-1] < FALLING * train[0]
+    # the later-half median of validation (0.808) lies above 2 ln(1 / 0.7) = 0.713, so the
+    # stuck-accuracy test alone matches: the falling losses are what tell learning apart
+    assert np.median(val[1:]) > 2 * math.log(1 / 0.7)
+    assert collapsed(h, None) == ""
+    d = diagnose(h)
+    assert d.verdict is Verdict.STILL_IMPROVING
+    assert "saturated" not in d.explanation
+
+
+def test_a_short_run_stuck_with_flat_losses_is_still_a_collapse():
+    # the same three epochs with the losses where the first one left them: saturated
+    # outputs keep their loss, so the collapse is still read
+    h = History.from_columns(
+        {
+            "loss": [6.1, 6.2, 6.2],
+            "val_loss": [6.3, 6.3, 6.3],
+            "accuracy": [0.7, 0.7, 0.7],
+            "val_accuracy": [0.7, 0.7, 0.7],
+        }
+    )
+    assert "saturated" in collapsed(h, "accuracy")
+    assert diagnose(h).verdict is Verdict.DIVERGING
