@@ -58,3 +58,37 @@ def test_a_short_run_stuck_with_flat_losses_is_still_a_collapse():
     )
     assert "saturated" in collapsed(h, "accuracy")
     assert diagnose(h).verdict is Verdict.DIVERGING
+
+
+RARE = DATA / "collapse_rare_near_ln2_keras.csv"
+
+
+def test_a_collapse_just_above_chance_is_not_called_far_above_it():
+    """A Keras run of the fresh8 corpus part (rare positives, Adam at a rate of 10,
+    labelled diverging by construction): accuracy frozen at 0.955, training loss 0.725,
+    validation 0.806 over 30 epochs. The verdict stands (DIVERGING); the words said the
+    loss "is far above chance level (about 0.69)" for 0.725 against ln 2 = 0.693: the
+    figure is the most a constant predictor scores, and 5 % above it is not far."""
+    h = read_log(RARE)
+    acc, train = np.asarray(h.accuracy), np.asarray(h.loss)
+    assert np.ptp(acc) == 0.0 and abs(acc[0] - 0.955) < 1e-6
+    late = float(np.median(train[train.size // 2 :]))
+    assert math.log(2) < late < 2 * math.log(2)  # above chance, not twice it
+    d = diagnose(h)
+    assert d.verdict is Verdict.DIVERGING
+    assert "far above" not in d.explanation
+    assert f"at most about {math.log(2):.2f}" in d.explanation
+
+
+def test_a_collapse_many_times_chance_is_still_far_above_it():
+    h = History.from_columns(
+        {
+            "loss": [9.9] * 12,
+            "val_loss": [9.8] * 12,
+            "accuracy": [0.383] * 12,
+            "val_accuracy": [0.389] * 12,
+        }
+    )
+    reason = collapsed(h, "accuracy")
+    # 2 ln(1 / 0.383) = 1.92 by hand: 9.9 is over five times it
+    assert "far above chance level" in reason and "at most about 1.92" in reason

@@ -39,6 +39,8 @@ UPPER = 2.0
 #: Training's later-half median within this share of validation's: the two score alike.
 ALIKE = 0.1
 LEARNED = 0.1
+#: A collapsed loss at this multiple of the chance level or more is called "far above" it.
+FAR = 2.0
 #: Back-and-forth change of log(training loss) per logged point that counts as oscillating.
 OSCILLATION = 0.1
 
@@ -170,9 +172,14 @@ def collapsed(history: History, metric: str | None) -> str:
     if late.size >= 3 and late[-1] < FALLING * late[0] and np.mean(np.diff(late) < 0) >= 0.8:
         return ""
     _, share, level, chance = found[0]
+    # ``chance`` bounds what a constant predictor scores from above (ln K, or less at a
+    # majority share): "far" only where the loss sits at twice that bound or more (i91: a
+    # loss of 0.725 against 0.69 is above it, not far above)
+    far = "far " if level >= FAR * chance else ""
     return (
-        f"the accuracy is stuck at {share:.3f} while the loss ({level:.3g}) is far above "
-        f"chance level (about {chance:.2f}): the outputs saturated"
+        f"the accuracy is stuck at {share:.3f} while the loss ({level:.3g}) is {far}above "
+        f"chance level (a constant predictor scores at most about {chance:.2f}): the "
+        "outputs saturated"
     )
 
 
