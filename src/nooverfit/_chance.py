@@ -39,6 +39,8 @@ UPPER = 2.0
 #: Training's later-half median within this share of validation's: the two score alike.
 ALIKE = 0.1
 LEARNED = 0.1
+#: A collapsed loss at this multiple of the chance level or more is called "far above" it.
+FAR = 2.0
 #: Back-and-forth change of log(training loss) per logged point that counts as oscillating.
 OSCILLATION = 0.1
 
@@ -137,8 +139,10 @@ def never_beat_chance(history: History, v: np.ndarray, back_and_forth: float) ->
 def collapsed(history: History, metric: str | None) -> str:
     """A reason when a classifier's outputs saturated: on every side logged (training,
     validation), accuracy stuck over the second half while the loss sits far above the
-    chance level of a constant predictor. (Validation alone stuck with a rising loss is
-    overfitting: confident mistakes on samples the network never fits.)"""
+    chance level of a constant predictor, and the training loss no longer falling steadily
+    over its later half (at least its last ``MIN_EPOCHS`` values). (Validation alone stuck
+    with a rising loss is overfitting: confident mistakes on samples the network never
+    fits.)"""
     found = []
     for prefix in ("", "val_"):
         acc = cv.accuracy(history, metric, prefix)
@@ -160,14 +164,22 @@ def collapsed(history: History, metric: str | None) -> str:
         return ""
     # Saturated outputs keep the loss where it jumped; a loss still falling steadily at
     # stuck accuracy is under-confident outputs growing surer (a 3-class network at 93 %
-    # with its loss going from 1.09 to 0.70 is learning, not diverging).
-    late = train[train.size // 2 :]
+    # with its loss going from 1.09 to 0.70 is learning, not diverging). The later half,
+    # at least its last ``MIN_EPOCHS`` values: a 3-epoch run's later half holds two, too
+    # few to read a trend from, and a short run stuck at its majority share with both
+    # losses falling at every epoch is learning too (i91: 1.00, 0.82, 0.67).
+    late = train[min(train.size // 2, max(train.size - MIN_EPOCHS, 0)) :]
     if late.size >= 3 and late[-1] < FALLING * late[0] and np.mean(np.diff(late) < 0) >= 0.8:
         return ""
     _, share, level, chance = found[0]
+    # ``chance`` bounds what a constant predictor scores from above (ln K, or less at a
+    # majority share): "far" only where the loss sits at twice that bound or more (i91: a
+    # loss of 0.725 against 0.69 is above it, not far above)
+    far = "far " if level >= FAR * chance else ""
     return (
-        f"the accuracy is stuck at {share:.3f} while the loss ({level:.3g}) is far above "
-        f"chance level (about {chance:.2f}): the outputs saturated"
+        f"the accuracy is stuck at {share:.3f} while the loss ({level:.3g}) is {far}above "
+        f"chance level (a constant predictor scores at most about {chance:.2f}): the "
+        "outputs saturated"
     )
 
 
