@@ -5,6 +5,7 @@ import json
 from typer.testing import CliRunner
 
 from nooverfit.cli import app
+from nooverfit.history import History
 
 runner = CliRunner()
 
@@ -14,7 +15,11 @@ def test_cli_train_json_is_metrics_json_and_lines_without_a_terminal(tmp_path):
     plain = runner.invoke(app, [*args, "--out", str(tmp_path / "a")])
     assert plain.exit_code == 0, plain.output
     lines = [x for x in plain.output.splitlines() if x.startswith("train: epoch ")]
-    assert [x.split()[2] for x in lines] == [f"{e}/10" for e in range(1, 11)]
+    # one numbering: the lines' epochs are history.csv's and the table's (from 0)
+    assert [x.split()[2] for x in lines] == [str(e) for e in range(10)]
+    assert lines[-1].startswith("train: epoch 9 (10 of 10 epochs) loss ")
+    assert History.load(tmp_path / "a" / "history.csv").epoch == tuple(range(10))
+    assert "final (9)" in plain.output  # the table
     result = runner.invoke(app, [*args, "--out", str(tmp_path / "b"), "--json"])
     assert result.exit_code == 0, result.output
     printed = json.loads(result.output)

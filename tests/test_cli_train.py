@@ -211,3 +211,100 @@ def test_train_refusing_too_many_per_class_prints_the_error_alone(tmp_path):
     assert result.stdout == ""
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: train_per_class=500 but class")
+
+
+def _interrupt_after(monkeypatch, epoch: int | None):
+    """Ctrl-C once epoch ``epoch`` has finished (None: before the first batch)."""
+    import nooverfit.train_run as train_run_module
+
+    real = train_run_module.fit
+
+    def fit(*args, callbacks=(), **kwargs):
+        def ctrl_c(e, logs):
+            if e == epoch:
+                raise KeyboardInterrupt
+
+        if epoch is None:
+            raise KeyboardInterrupt
+        return real(*args, callbacks=[*callbacks, ctrl_c], **kwargs)
+
+    monkeypatch.setattr(train_run_module, "fit", fit)
+
+
+def test_ctrl_c_in_train_keeps_the_epochs_finished(tmp_path, monkeypatch):
+    """Ctrl-C wrote nothing: the epochs trained so far were lost. The files are written
+    for the finished epochs (marked interrupted, model.pt the best of them) and one line
+    says so; exit 130, as a Ctrl-C."""
+    out = tmp_path / "run"
+    _interrupt_after(monkeypatch, 3)
+    args = ["train", "--train-per-class", "5", "--epochs", "50", "--width", "16"]
+    result = runner.invoke(app, [*args, "--out", str(out)])
+    assert result.exit_code == 130, result.output
+    assert "Traceback" not in result.output
+    history = History.load(out / "history.csv")
+    assert history.epoch == (0, 1, 2, 3) and history.stop_reason == "interrupted"
+    best = min(range(4), key=lambda i: history.val_loss[i])
+    assert " ".join(result.output.split()) == (
+        f"interrupted after epoch 3: wrote {out}/history.csv, metrics.json and model.pt of "
+        f"the epochs finished (model.pt: epoch {best}, the lowest val_loss)"
+    )
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["stop_reason"] == "interrupted" and metrics["epochs_run"] == 4
+    assert metrics["best_epoch"] == best
+    # model.pt holds that epoch's weights: its validation loss is the one logged there
+    data = load_split("digits", seed=0, device="cpu")
+    model = build_model(RunConfig(width=16), (1, 8, 8), 10)
+    model.load_state_dict(torch.load(out / "model.pt", weights_only=True))
+    val = evaluate(model, data.x[data.val_index], data.y[data.val_index])
+    assert val.loss == pytest.approx(history.val_loss[best], rel=1e-5)
+
+
+def test_ctrl_c_in_train_before_an_epoch_finished_writes_nothing(tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    _interrupt_after(monkeypatch, None)
+    result = runner.invoke(app, ["train", *FAST, "--out", str(out)])
+    assert result.exit_code == 130 and "Traceback" not in result.output
+    assert " ".join(result.output.split()) == (
+        "interrupted before the first epoch finished; nothing was written (files from an "
+        "earlier run are unchanged)"
+    )
+    assert not out.exists()
+
+
+def test_fit_lets_ctrl_c_through_unless_asked(tmp_path):
+    """Only train_run keeps an interrupted run: a study's fits must stop at Ctrl-C."""
+    from nooverfit.train import fit
+
+    data = load_split("digits", seed=0, device="cpu")
+    config = RunConfig(width=16, epochs=5, train_per_class=5)
+
+    def ctrl_c(epoch, logs):
+        if epoch == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        fit(build_model(config, (1, 8, 8), 10), data, config, callbacks=[ctrl_c])
+    model = build_model(config, (1, 8, 8), 10)
+    kept = fit(model, data, config, callbacks=[ctrl_c], keep_best=True, interruptible=True)
+    assert kept.epoch == (0, 1) and kept.stop_reason == "interrupted"
+
+
+def test_train_pretrained_from_an_ensemble_says_it_is_one(tmp_path):
+    """A study's averaged best_model.pt (an Ensemble's state dict) given to --pretrained
+    said 'Missing key(s) in state_dict: "1.weight", ...'; it is named an ensemble, with
+    what to pass instead, before any warning or training."""
+    from nooverfit.studies.ensemble import Ensemble
+
+    config = RunConfig(width=16)
+    members = [build_model(config, (1, 8, 8), 10) for _ in range(3)]
+    path = tmp_path / "best_model.pt"
+    torch.save(Ensemble(members).state_dict(), path)
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["train", *FAST, "--pretrained", str(path), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert " ".join(result.output.split()) == (
+        f"error: {path} is an ensemble of 3 networks (a study's averaged best model), not one "
+        "network to start from; expected one network's weights: a study's best_model.pt "
+        "that is a single network, or the model.pt 'nooverfit train --out DIR' writes"
+    )
+    assert not out.exists()

@@ -1,3 +1,4 @@
+import importlib
 import math
 import re
 import threading
@@ -12,6 +13,7 @@ from nooverfit.history import best_index
 from nooverfit.logs import read_log
 from nooverfit.stopping import replay
 
+WATCH = importlib.import_module("nooverfit.cli.watch")
 LOGS = Path(__file__).parent / "fixtures" / "logs"
 DATA = Path(__file__).parent / "data"
 runner = CliRunner()
@@ -68,11 +70,12 @@ def test_watch_log_in_a_missing_folder_is_one_line_exit_2(tmp_path):
     assert "does not exist" in result.output and "watching" not in result.output
 
 
-def test_watch_waits_for_a_log_not_yet_created(tmp_path):
+def test_watch_waits_for_a_log_not_yet_created(tmp_path, monkeypatch):
     """watch started before the training: the log appears later and is followed."""
     log = tmp_path / "later.csv"
     rows = "".join(f"{e},{1 / (e + 1):.4f},{0.5 + abs(e - 10) / 40:.4f}\n" for e in range(30))
-    writer = _write_slowly(log, ["epoch,loss,val_loss\n", rows], pause=0.3)
+    looked = _once_watch_has(monkeypatch, "_stamp")  # after it found no log yet
+    writer = _write_slowly(log, ["epoch,loss,val_loss\n", rows], after=looked)
     result = runner.invoke(app, ["watch", str(log), "--idle", "1", "--interval", "0.05"])
     writer.join()
     assert result.exit_code == 0, result.output
@@ -88,8 +91,32 @@ def test_watch_log_never_created_exit_2(tmp_path):
     assert "was never created" in result.output
 
 
-def _write_slowly(log: Path, chunks: list[str], pause: float = 0.05) -> threading.Thread:
+def _once_watch_has(monkeypatch, name: str, enough=lambda result: True) -> threading.Event:
+    """An event set once watch's ``name`` (``read_log`` or ``_stamp``) has returned a
+    result ``enough`` accepts: a writer waits on it rather than sleeping a guessed time,
+    since watch's first read can come half a second or more after it was started."""
+    seen = threading.Event()
+    real = getattr(WATCH, name)
+
+    def spy(*args, **kwargs):
+        result = real(*args, **kwargs)
+        if enough(result):
+            seen.set()
+        return result
+
+    monkeypatch.setattr(WATCH, name, spy)
+    return seen
+
+
+def _write_slowly(
+    log: Path, chunks: list[str], pause: float = 0.05, after: threading.Event | None = None
+) -> threading.Thread:
+    """Append ``chunks`` to ``log`` ``pause`` s apart in a thread; first wait for
+    ``after`` when given (at most 30 s)."""
+
     def write() -> None:
+        if after is not None:
+            after.wait(30)
         for chunk in chunks:
             time.sleep(pause)
             with log.open("a") as f:
@@ -119,38 +146,45 @@ def test_watch_stops_on_what_the_log_holds_not_on_a_half_written_line(tmp_path):
     assert "keep the weights of epoch 8" not in result.output
 
 
-def test_watch_follows_a_restarted_log(tmp_path):
+def test_watch_follows_a_restarted_log(tmp_path, monkeypatch):
     """A run restarted into the same file (epochs 0.. again): the epochs after the restart
     are printed, after a line saying the log changed."""
     lines = (LOGS / "keras_overfit.csv").read_text().splitlines(keepends=True)
     log = tmp_path / "training.csv"
     log.write_text(lines[0])
-    writer = _write_slowly(log, lines[1:15] + lines[1:6], pause=0.03)
+    # each step waits until watch has read the one before: its reads come when they can
+    first_run = _once_watch_has(monkeypatch, "read_log", lambda h: len(h.epoch) >= 14)
+    restarted = _once_watch_has(
+        monkeypatch, "read_log", lambda h: first_run.is_set() and len(h.epoch) == 1
+    )
+    writer = _write_slowly(log, lines[1:15], pause=0.03)
+    restart = _write_slowly(log, lines[1:2], pause=0.03, after=first_run)
+    rest = _write_slowly(log, lines[2:6], pause=0.03, after=restarted)
     args = ["watch", str(log), "--idle", "0.8", "--interval", "0.01"]
     result = runner.invoke(app, args)
-    writer.join()
+    for thread in (writer, restart, rest):
+        thread.join()
     assert result.exit_code == 0, result.output
     out = " ".join(result.output.split())  # one line: the console wraps at 80 columns
-    # epoch 0 logged the same values; read before or after the new epoch 1 arrived
-    said = "the log changed from epoch 1 on" in out or (
-        "the log now ends at epoch 0, before the epochs 1 to 13 shown" in out
-    )
+    # the restart's epoch 0 logged the same values as the first run's
+    said = "the log now ends at epoch 0, before the epochs 1 to 13 shown" in out
     assert said and "(a restarted or rewritten run); following it from there" in out
     after = out.split("(a restarted or rewritten run)")[1]
     assert len(re.findall(r"epoch \d+ loss", after)) >= 4  # the restarted run's epochs 1-4
     assert "restarted run" in out  # the final diagnosis's note
 
 
-def test_watch_says_which_epochs_a_log_cut_short_lost(tmp_path):
+def test_watch_says_which_epochs_a_log_cut_short_lost(tmp_path, monkeypatch):
     """A log rewritten with its first epochs only (a run restarted that has logged fewer
     epochs so far): watch said "the log changed from epoch 4 on", an epoch the log no
     longer holds; it says where the log ends now."""
     lines = (LOGS / "keras_overfit.csv").read_text().splitlines(keepends=True)
     log = tmp_path / "training.csv"
     log.write_text("".join(lines[:11]))  # epochs 0-9
+    read_long = _once_watch_has(monkeypatch, "read_log")  # the rewrite only after it
 
     def rewrite() -> None:
-        time.sleep(0.4)
+        read_long.wait(30)
         short = tmp_path / "short.csv"
         short.write_text("".join(lines[:5]))  # epochs 0-3
         short.replace(log)
@@ -336,6 +370,31 @@ def test_a_lightning_log_read_mid_epoch_is_not_a_run_gone_nan(tmp_path):
     log.write_text(_lightning_rows(6, last_steps="nan nan"))  # the run did go NaN
     gone = read_log(log)
     assert gone.epoch[-1] == 6 and math.isnan(gone.loss[-1])
+
+
+def test_a_lightning_run_gone_nan_within_its_last_epoch_reads_as_nan():
+    """Review i88 finding 1: the last epoch's step losses were finite, then NaN (0.3, 5.0,
+    nan, nan) and its epoch-end rows NaN. The rule above left that epoch out as "only
+    step-level values so far" because some step value was finite, hiding the NaN: the
+    run read STILL_IMPROVING. It keeps the epoch: its loss is NaN and the run diverged."""
+    from nooverfit import diagnose
+
+    history = read_log(LOGS / "lightning_nan_mid_last_epoch.csv")
+    assert history.epoch == tuple(range(11))
+    assert math.isnan(history.loss[-1]) and math.isnan(history.val_loss[-1])
+    assert not any("step-level values so far" in note for note in history.notes)
+    assert diagnose(history).verdict.value == "diverging"
+
+
+def test_a_step_loss_gone_nan_beside_a_finite_step_accuracy_keeps_the_epoch(tmp_path):
+    """A step row whose loss is NaN while its accuracy is still a number: the loss went
+    NaN, the epoch is not merely unfinished."""
+    head = "epoch,step,train_loss_step,train_acc_step,train_loss_epoch,train_acc_epoch,val_loss\n"
+    done = "0,0,0.9,0.5,,,\n0,0,,,,,1.0\n0,0,,,0.9,0.5,\n"
+    sound = read_log(_write(tmp_path / "a.csv", head + done + "1,1,0.8,0.6,,,\n"))
+    assert sound.epoch == (0,)
+    gone = read_log(_write(tmp_path / "b.csv", head + done + "1,1,0.8,0.6,,,\n1,2,nan,0.6,,,\n"))
+    assert gone.epoch == (0, 1) and math.isnan(gone.loss[-1])
 
 
 def _write(path: Path, text: str) -> Path:

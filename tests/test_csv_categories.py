@@ -182,3 +182,40 @@ def test_numbers_written_with_a_decimal_comma_are_said_not_silently_categories(t
     many = [f"{k},{k % 10}" for k in range(MAX_LEVELS + 1)]
     with pytest.raises(BadInput, match=r"its numbers are written with a comma \('0,0'\): exp"):
         encode_columns(["w"], [many])
+
+
+def test_a_column_of_numbers_with_a_stray_word_is_said_not_silently_categories(tmp_path, caplog):
+    """An age column with one 'unknown' (row 9) was one-hot encoded, dozens of columns,
+    without a word. It still is (as pandas reads it as text), but the loader names the
+    column, the word, its row, and the fix; the fix it names (empty the cell) reads the
+    column as numbers with a missing-value indicator."""
+    from nooverfit.data.columns import stray_words
+
+    rng = np.random.default_rng(0)
+    ages = [str(a) for a in rng.integers(18, 60, 40)]
+    ages[7] = "unknown"  # data row 8: row 9 counting the header
+    rows = "".join(f"{a},{k % 2}\n" for k, a in enumerate(ages))
+    path = _write(tmp_path / "ages.csv", "age,label\n" + rows)
+    with caplog.at_level("WARNING", logger="nooverfit"):
+        data = load_dataset(f"csv:{path}", target="label")
+    levels = len(set(ages))
+    assert data.x.shape == (40, levels)  # one-hot, as before: now said
+    [warning] = [r.getMessage() for r in caplog.records]
+    assert warning == (
+        f"column 'age' of {path} holds numbers but also 'unknown' (row 9): read as text "
+        f"categories, {levels} one-hot columns with no order; to read it as numbers, "
+        "correct that cell or empty it (a missing value: filled with the median, marked in "
+        "a 'age (missing)' column)"
+    )
+    fixed = _write(tmp_path / "fixed.csv", "age,label\n" + rows.replace("unknown", ""))
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="nooverfit"):
+        numeric = load_dataset(f"csv:{fixed}", target="label")
+    assert numeric.x.shape == (40, 2) and not caplog.records  # the ages and the indicator
+    rows_at = list(range(2, 42))
+    assert stray_words(ages, rows_at) == (["unknown"], [9])
+    assert stray_words(["1", "x", "2", "y", "3", "4"], list(range(6))) == ([], [])  # 2 of 6
+    assert stray_words(["red", "green"] * 20, rows_at) == ([], [])  # no number: categories
+    commas = ["2,5"] + [str(k) for k in range(11)]  # decimal_comma's warning says it
+    assert stray_words(commas, list(range(12))) == ([], [])
+    assert stray_words([*commas[1:], "?", "unknown"], list(range(13))) == (["unknown"], [12])

@@ -141,7 +141,8 @@ def test_writing_a_study_removes_the_runs_and_plots_another_study_left(tmp_path,
     result, out = tiny_study
     copy = tmp_path / "copy"
     shutil.copytree(out, copy)
-    stray = [copy / "histories" / "baseline__seed0__0123456789ab.csv", copy / "plots" / "old.png"]
+    old = copy / "plots" / "validation_old_knob.png"  # a figure this study does not draw
+    stray = [copy / "histories" / "baseline__seed0__0123456789ab.csv", old]
     for path in stray:
         path.write_text("from another study")
     (copy / "notes.txt").write_text("the user's")
@@ -149,6 +150,30 @@ def test_writing_a_study_removes_the_runs_and_plots_another_study_left(tmp_path,
     assert not any(path.exists() for path in stray)
     assert (copy / "notes.txt").read_text() == "the user's"
     assert len(list((copy / "histories").glob("*.csv"))) == len(result.runs)
+
+
+def test_writing_a_study_again_keeps_the_plots_tune_wrote_in_its_folder(tmp_path, tiny_study):
+    """``nooverfit tune --out`` into a study's folder writes plots/history.png and
+    importance.png; the study written again removed them with every PNG it had not drawn.
+    It removes only its own figures' names; those cover every figure it draws."""
+    import fnmatch
+    import shutil
+
+    from nooverfit.study_files import write_study
+
+    result, out = tiny_study
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    tunes = [copy / "plots" / "history.png", copy / "plots" / "importance.png"]
+    for path in tunes:
+        path.write_text("tune's")
+    write_study(result, copy)
+    assert all(path.read_text() == "tune's" for path in tunes)
+    from nooverfit.study_files import STUDY_PLOTS
+
+    drawn = [p.name for p in (out / "plots").glob("*.png")]
+    assert len(drawn) >= 3
+    assert all(any(fnmatch.fnmatch(name, pattern) for pattern in STUDY_PLOTS) for name in drawn)
 
 
 def test_cli_study_unknown_data_set_is_exit_2(tmp_path):

@@ -326,3 +326,23 @@ def test_trial_lines_do_not_reprint_a_resumed_studys_trials(tmp_path):
     new = captured.get().splitlines()
     assert lines._started_here(study) and len(new) == 1
     assert new[0].startswith("tune: trial 2 ") and "3/3 finished" in new[0]
+
+
+def test_tune_in_one_process_warns_of_few_groups_once(tmp_path, caplog):
+    """Review i88 finding 6: ``tune`` loads the data, then its one worker (this process)
+    loads it again; the few-groups warning was logged by both. Once per tune run."""
+    lines = ["patient,a,b,label"]  # 3 patients: 1 each in training, validation and test
+    lines += [f"p{i % 3},{i % 7 / 7:.3f},{i % 5 / 5:.3f},{(i // 3) % 2}" for i in range(60)]
+    (tmp_path / "p.csv").write_text("\n".join(lines) + "\n")
+    options = {"target": "label", "group": "patient", "split_by_group": True}
+    spec = tiny_spec(
+        f"sqlite:///{tmp_path}/s.db",
+        trials=1,
+        data=f"csv:{tmp_path / 'p.csv'}",
+        data_options=options,
+        base=RunConfig(epochs=2),
+    )
+    with caplog.at_level("WARNING", logger="nooverfit"):
+        tune(spec)
+    warned = [r.getMessage() for r in caplog.records if "keeps groups whole" in r.getMessage()]
+    assert len(warned) == 1 and "1 group(s) in training" in warned[0]

@@ -35,6 +35,7 @@ class StopReason(str, Enum):
     REQUESTED = "requested"  # a callback asked to stop
     CURVE = "curve"  # far enough past its best for the diagnosis (nooverfit.engine.follow)
     HALVED = "halved"  # behind its grid on validation, stopped early (successive halving)
+    INTERRUPTED = "interrupted"  # Ctrl-C, where the caller keeps what was trained (train)
 
 
 @dataclass(frozen=True)

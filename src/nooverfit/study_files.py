@@ -38,10 +38,22 @@ def _run_label(config: RunConfig, result: StudyResult) -> str:
     return f"{label} {config.train_size or 'whole pool'} train"
 
 
-def _remove_others(folder: Path, pattern: str, keep: set[str]) -> None:
-    for path in folder.glob(pattern):
+def _remove_others(folder: Path, patterns: tuple[str, ...], keep: set[str]) -> None:
+    for path in sorted({p for pattern in patterns for p in folder.glob(pattern)}):
         if path.name not in keep:
             path.unlink(missing_ok=True)
+
+
+#: the names of the figures a study draws (:func:`nooverfit.report.study_figures`): the
+#: PNGs under plots/ an earlier study may have left and this one removes; others there
+#: (``nooverfit tune --out``'s history.png and importance.png) are not a study's to remove
+STUDY_PLOTS = (
+    "curves.png",
+    "remedies.png",
+    "capacity.png",
+    "learning_curve.png",
+    "validation_*.png",
+)
 
 
 #: what :func:`write_study` replaces in its folder (globs; plots and histories it also prunes)
@@ -114,8 +126,8 @@ def write_study(result: StudyResult, out: str | Path) -> dict[str, Path]:
         atomic_write(root / "plots" / f"{stem}.png", partial(_save_png, fig))
     # Files an earlier study wrote here and this one did not: left in place they would mix
     # two studies' runs and figures under one report.
-    _remove_others(root / "histories", "*__seed*__*.csv", written)
-    _remove_others(root / "plots", "*.png", {f"{stem}.png" for stem in figures})
+    _remove_others(root / "histories", ("*__seed*__*.csv",), written)
+    _remove_others(root / "plots", STUDY_PLOTS, {f"{stem}.png" for stem in figures})
     paths = {
         "results": result.save(root / "results.json"),
         "model": result.save_model(root / "best_model.pt"),

@@ -95,6 +95,7 @@ def fit(
     callbacks: Sequence[Callback] = (),
     optimizer: torch.optim.Optimizer | None = None,
     keep_best: bool = False,
+    interruptible: bool = False,
 ) -> History:
     """Train ``model`` in place on the training subset ``config`` selects.
 
@@ -121,6 +122,10 @@ def fit(
             groups of :func:`nooverfit.transfer.prepare`); default None.
         keep_best: end with the best epoch's weights (default False: the last epoch's, or
             early stopping's best).
+        interruptible: a Ctrl-C (``KeyboardInterrupt``) once an epoch has finished ends
+            the run as a stop would, ``stop_reason == "interrupted"``, the epoch under way
+            left out (with ``keep_best``, the best finished epoch's weights are kept); default
+            False: it propagates (a study's runs must not swallow it).
 
     Returns:
         The per-epoch history (train metrics measured in eval mode on clean data).
@@ -164,83 +169,94 @@ def fit(
     base_lrs = [g["lr"] for g in optimizer.param_groups]  # each group's, for cosine
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(config.seed)
-        for epoch in range(config.epochs):
-            start = time.perf_counter()
-            if config.cosine:
-                share = cosine_factor(epoch, config.epochs)
-                for group, lr in zip(optimizer.param_groups, base_lrs, strict=True):
-                    group["lr"] = lr * share
-            model.train()
-            order = batch_order(config.seed, epoch, len(train_idx), device=device)
-            diverged = False
-            for i in range(0, len(order), config.batch_size):
-                batch = order[i : i + config.batch_size]
-                xb, yb = x_train[batch], y_train[batch]
-                if augment is not None:
-                    xb = augment(xb, strength[: len(batch)], gen)
-                if config.cutout > 0:  # after the affine map, so the hole keeps its size
-                    xb = cutout(xb, holes[: len(batch)], gen)
-                if config.mixup > 0:  # mixup (mixing.py), a batch of one run
-                    mixed = mix_rows(xb.unsqueeze(0), [config.mixup], gen)
-                    logits = model(mixed.x[0])
-                    ce = torch.lerp(
-                        F.cross_entropy(
-                            logits,
-                            mixed.partner_labels(yb.unsqueeze(0))[0],
-                            label_smoothing=config.label_smoothing,
-                            reduction="none",
-                        ),
-                        F.cross_entropy(
-                            logits, yb, label_smoothing=config.label_smoothing, reduction="none"
-                        ),
-                        mixed.lam[0],
-                    ).mean()
-                else:
-                    ce = F.cross_entropy(model(xb), yb, label_smoothing=config.label_smoothing)
-                loss = ce + l2_penalty(model, config.l2)
-                if not torch.isfinite(loss):
-                    diverged = True
-                    break
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                if average is not None:
-                    average.update()
-            if average is not None:  # evaluated, kept and saved: the averaged weights
-                average.apply()
-            train = evaluate(model, x_train, y_train)
-            val = evaluate(model, x_val, y_val)
-            logs = {
-                "loss": train.loss,
-                "accuracy": train.accuracy,
-                "val_loss": val.loss,
-                "val_accuracy": val.accuracy,
-                "lr": optimizer.param_groups[0]["lr"],
-                "seconds": time.perf_counter() - start,
-            }
-            for k, v in logs.items():
-                rows[k].append(v)
-            if keep_best and math.isfinite(val.loss) and val.loss < lowest:
-                # also on a diverged epoch: its weights are those before the bad batch
-                best_row, lowest = epoch, val.loss
-                best_state = _copy_state(model)
-            if diverged or not (math.isfinite(train.loss) and math.isfinite(val.loss)):
-                reason = StopReason.DIVERGED
-                log.warning("run %s diverged at epoch %d", config.label or config.key, epoch)
-                break
-            stop = False
-            if stopper is not None:
-                stop = stopper.update(epoch, val.loss, train.loss)
-                if stopper.best_epoch == epoch and not keep_best:
+        try:
+            for epoch in range(config.epochs):
+                start = time.perf_counter()
+                if config.cosine:
+                    share = cosine_factor(epoch, config.epochs)
+                    for group, lr in zip(optimizer.param_groups, base_lrs, strict=True):
+                        group["lr"] = lr * share
+                model.train()
+                order = batch_order(config.seed, epoch, len(train_idx), device=device)
+                diverged = False
+                for i in range(0, len(order), config.batch_size):
+                    batch = order[i : i + config.batch_size]
+                    xb, yb = x_train[batch], y_train[batch]
+                    if augment is not None:
+                        xb = augment(xb, strength[: len(batch)], gen)
+                    if config.cutout > 0:  # after the affine map, so the hole keeps its size
+                        xb = cutout(xb, holes[: len(batch)], gen)
+                    if config.mixup > 0:  # mixup (mixing.py), a batch of one run
+                        mixed = mix_rows(xb.unsqueeze(0), [config.mixup], gen)
+                        logits = model(mixed.x[0])
+                        ce = torch.lerp(
+                            F.cross_entropy(
+                                logits,
+                                mixed.partner_labels(yb.unsqueeze(0))[0],
+                                label_smoothing=config.label_smoothing,
+                                reduction="none",
+                            ),
+                            F.cross_entropy(
+                                logits,
+                                yb,
+                                label_smoothing=config.label_smoothing,
+                                reduction="none",
+                            ),
+                            mixed.lam[0],
+                        ).mean()
+                    else:
+                        ce = F.cross_entropy(model(xb), yb, label_smoothing=config.label_smoothing)
+                    loss = ce + l2_penalty(model, config.l2)
+                    if not torch.isfinite(loss):
+                        diverged = True
+                        break
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    optimizer.step()
+                    if average is not None:
+                        average.update()
+                if average is not None:  # evaluated, kept and saved: the averaged weights
+                    average.apply()
+                train = evaluate(model, x_train, y_train)
+                val = evaluate(model, x_val, y_val)
+                logs = {
+                    "loss": train.loss,
+                    "accuracy": train.accuracy,
+                    "val_loss": val.loss,
+                    "val_accuracy": val.accuracy,
+                    "lr": optimizer.param_groups[0]["lr"],
+                    "seconds": time.perf_counter() - start,
+                }
+                for k, v in logs.items():
+                    rows[k].append(v)
+                if keep_best and math.isfinite(val.loss) and val.loss < lowest:
+                    # also on a diverged epoch: its weights are those before the bad batch
+                    best_row, lowest = epoch, val.loss
                     best_state = _copy_state(model)
-            if stop and stopper is not None and stopper.stop_reason is not None:
-                reason = stopper.stop_reason
-            if any([cb(epoch, logs) for cb in callbacks]) and not stop:
-                reason, stop = StopReason.REQUESTED, True
-            if stop:
-                break
-            if average is not None:
-                average.restore()
+                if diverged or not (math.isfinite(train.loss) and math.isfinite(val.loss)):
+                    reason = StopReason.DIVERGED
+                    log.warning("run %s diverged at epoch %d", config.label or config.key, epoch)
+                    break
+                stop = False
+                if stopper is not None:
+                    stop = stopper.update(epoch, val.loss, train.loss)
+                    if stopper.best_epoch == epoch and not keep_best:
+                        best_state = _copy_state(model)
+                if stop and stopper is not None and stopper.stop_reason is not None:
+                    reason = stopper.stop_reason
+                if any([cb(epoch, logs) for cb in callbacks]) and not stop:
+                    reason, stop = StopReason.REQUESTED, True
+                if stop:
+                    break
+                if average is not None:
+                    average.restore()
+        except KeyboardInterrupt:
+            finished = len(rows["seconds"])  # the last column each epoch appends to
+            if not interruptible or not finished:
+                raise
+            reason = StopReason.INTERRUPTED
+            for column in rows.values():  # an epoch cut short between its rows' appends
+                del column[finished:]
     if average is not None:
         average.apply()
     best_epoch = len(rows["loss"]) - 1

@@ -9,6 +9,10 @@ The saved weights are those of the best epoch (lowest ``val_loss``, the one defi
 :func:`nooverfit.history.best_index`), with or without early stopping, as Keras's
 ``restore_best_weights`` keeps them: the epoch ``metrics.json`` calls ``best_epoch`` is the
 epoch whose weights ``model.pt`` holds.
+
+A Ctrl-C once an epoch has finished keeps what was trained: the files are written for the
+finished epochs (``stop_reason`` ``"interrupted"``, ``model.pt`` the best of them), then
+:class:`TrainInterrupted`, a ``KeyboardInterrupt``, is raised, carrying the run.
 """
 
 from __future__ import annotations
@@ -27,11 +31,21 @@ from nooverfit.data.tensors import SplitData
 from nooverfit.errors import OutputExists, check_new
 from nooverfit.history import History
 from nooverfit.models import network_for
+from nooverfit.stopping import StopReason
 from nooverfit.train import Callback, fit
 from nooverfit.transfer import as_pretrained, transfer_model
 
 #: The files :func:`train_run` writes to its ``out`` folder.
 FILES = ("history.csv", "metrics.json", "model.pt")
+
+
+class TrainInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`train_run` after an epoch finished: the files of the finished
+    epochs were written. ``run`` is the :class:`TrainedRun` they describe."""
+
+    def __init__(self, run: TrainedRun) -> None:
+        super().__init__("interrupted")
+        self.run = run
 
 
 @dataclass(frozen=True)
@@ -89,6 +103,8 @@ def train_run(
     Raises:
         OutputExists: if ``out`` holds an earlier run's file and not ``overwrite``
             (checked before training, so nothing is lost).
+        TrainInterrupted: Ctrl-C after the first epoch finished, once the files of the
+            finished epochs are written (before it: ``KeyboardInterrupt``, nothing written).
     """
     from nooverfit.studies.identity import fingerprint
 
@@ -113,7 +129,13 @@ def train_run(
         network, extra, optim = prepared.model, prepared.callbacks(), prepared.optimizer(config)
     num_parameters = sum(p.numel() for p in network.parameters() if p.requires_grad)
     history = fit(
-        network, data, config, callbacks=[*callbacks, *extra], optimizer=optim, keep_best=True
+        network,
+        data,
+        config,
+        callbacks=[*callbacks, *extra],
+        optimizer=optim,
+        keep_best=True,
+        interruptible=True,
     )
     # keep_best: the row of the lowest finite val_loss (History.best's), else the last
     best = (
@@ -147,7 +169,10 @@ def train_run(
     atomic_write_json(out / "metrics.json", metrics)
     state = {k: v.detach().cpu() for k, v in network.state_dict().items()}
     atomic_save(out / "model.pt", state)
-    return TrainedRun(network, history, metrics, best, num_parameters, seconds)
+    run = TrainedRun(network, history, metrics, best, num_parameters, seconds)
+    if history.stop_reason == StopReason.INTERRUPTED.value:
+        raise TrainInterrupted(run)
+    return run
 
 
 def check_out(out: Path, *, overwrite: bool) -> None:

@@ -143,8 +143,8 @@ INTERRUPTED = {
     "from them",
     "tune": "interrupted; the finished trials are kept in the study's storage, and the "
     "same command resumes from them",
-    "train": "interrupted before the run finished; nothing was written (files from an "
-    "earlier run are unchanged)",
+    "train": "interrupted before the first epoch finished; nothing was written (files "
+    "from an earlier run are unchanged)",
     "pretrain": "interrupted before pretraining finished; nothing was written (files from "
     "an earlier run are unchanged)",
     "": "interrupted; no file was left half-written",

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from nooverfit._io import _jsonable
 from nooverfit.cli import _options as opt
-from nooverfit.cli._app import app, console, guard
+from nooverfit.cli._app import app, console, errors, guard
 from nooverfit.config import RunConfig
 
 if TYPE_CHECKING:
@@ -89,7 +89,11 @@ def train(
     model.pt holds the weights of the best epoch (lowest val_loss, the "kept" row), with or
     without --early-stopping. An --out holding an earlier run is refused unless --overwrite.
     """
-    from nooverfit.train_run import check_out, train_run  # imports torch: not before needed
+    from nooverfit.train_run import (  # imports torch: not before needed
+        TrainInterrupted,
+        check_out,
+        train_run,
+    )
 
     check_out(out, overwrite=overwrite)  # before loading data and training: nothing lost
     if as_json:
@@ -155,19 +159,35 @@ def train(
             )
             progress.update(task, completed=epoch + 1, status=status)
             if not console.is_terminal and (epoch + 1) % max(1, epochs // 10) == 0:
-                # A log or CI: a plain line every tenth of the run, not a bar.
-                console.print(f"train: epoch {epoch + 1}/{epochs} {status}", highlight=False)
+                # A log or CI: a plain line every tenth of the run, not a bar. The epoch
+                # numbered as history.csv, the table and `diagnose` number it (from 0).
+                done = f"{epoch + 1} of {epochs} epochs"
+                console.print(f"train: epoch {epoch} ({done}) {status}", highlight=False)
 
-        run = train_run(
-            config,
-            split_data,
-            out=out,
-            data_name=data,
-            pretrained=pretrained,
-            transfer=transfer,
-            callbacks=[show],
-            overwrite=overwrite,
+        try:
+            run = train_run(
+                config,
+                split_data,
+                out=out,
+                data_name=data,
+                pretrained=pretrained,
+                transfer=transfer,
+                callbacks=[show],
+                overwrite=overwrite,
+            )
+        except TrainInterrupted as stop:
+            run, interrupted = stop.run, True
+        else:
+            interrupted = False
+    if interrupted:  # the finished epochs' files are written: one line, exit as Ctrl-C
+        last, best = run.history.epoch[-1], run.history.epoch[run.best_epoch]
+        errors.print(
+            f"interrupted after epoch {last}: wrote {out}/history.csv, metrics.json and "
+            f"model.pt of the epochs finished (model.pt: epoch {best}, the lowest val_loss)",
+            highlight=False,
+            soft_wrap=True,
         )
+        raise typer.Exit(130)
     if as_json:
         typer.echo(json.dumps(_jsonable(run.metrics), indent=2))
         return

@@ -4,10 +4,12 @@ A column whose every value is a number stays one column. A column holding text (
 categories, or numbers mixed with words such as ``"unknown"``) is one-hot encoded: one
 0/1 column per distinct value, in place of the text column, in natural order (``"2"``
 before ``"10"``), as scikit-learn's ``OneHotEncoder`` or pandas' ``get_dummies`` would
-give. An empty cell of a text column is a category of its own ("missing" often carries
-information). A text column with more than :data:`MAX_LEVELS` distinct values is refused:
-it is an identifier or a number column with stray text, and one-hot columns of it would
-only let a network memorize rows.
+give. A column of numbers with a few stray words is encoded so too, and the loader warns,
+naming the words and their rows (:func:`stray_words`): empty those cells to read the
+column as numbers, their values missing. An empty cell of a text column is a category of
+its own ("missing" often carries information). A text column with more than
+:data:`MAX_LEVELS` distinct values is refused: it is an identifier or a number column with
+stray text, and one-hot columns of it would only let a network memorize rows.
 
 A numeric column with missing cells (empty, ``NA``, ``NaN``, ``null``, ``?``: what R,
 pandas and spreadsheets write) becomes two: the numbers and an indicator
@@ -84,6 +86,49 @@ def decimal_comma(cells: Sequence[str]) -> str | None:
         if comma and first is None:
             first = text
     return first
+
+
+def stray_words(cells: Sequence[str], rows: Sequence[int]) -> tuple[list[str], list[int]]:
+    """The words in a column of numbers (an age column with one ``"unknown"``): the
+    distinct text values and their ``rows`` (each cell's row number), when at most 3 such
+    values fill at most 10% of the present cells, among numbers (one or more; missing
+    markers aside); ``([], [])`` for any other column. Such a column reads as text
+    categories, one-hot with no order: said, as the words are likely typos or missing
+    values. Numbers written with a comma are :func:`decimal_comma`'s, not these."""
+    words: dict[str, None] = {}
+    at: list[int] = []
+    numbers = present = 0
+    for cell, row in zip(cells, rows, strict=True):
+        if is_missing(cell):
+            continue
+        present += 1
+        if _number(cell) is not None:
+            numbers += 1
+        else:
+            words.setdefault(cell.strip(), None)
+            at.append(row)
+    if not at or not numbers or len(words) > 3 or len(at) > 0.1 * present:
+        return [], []
+    if decimal_comma(cells) is not None:
+        return [], []
+    return list(words), at
+
+
+def stray_words_warning(name: str, where: str, cells: Sequence[str], rows: Sequence[int]) -> str:
+    """The warning for a column of numbers with :func:`stray_words` (``where`` follows
+    the column's name, e.g. ``" of data.csv"``); ``""`` for any other column."""
+    words, at = stray_words(cells, rows)
+    if not words:
+        return ""
+    shown = ", ".join(map(str, at[:5])) + (", ..." if len(at) > 5 else "")
+    cell, it = ("those cells", "them") if len(at) > 1 else ("that cell", "it")
+    return (
+        f"column {name!r}{where} holds numbers but also "
+        f"{' and '.join(repr(w) for w in words)} (row{'s' if len(at) > 1 else ''} {shown}): "
+        f"read as text categories, {len({c.strip() for c in cells})} one-hot columns with no "
+        f"order; to read it as numbers, correct {cell} or empty {it} (a missing value: "
+        f"filled with the median, marked in a {missing_name(name)!r} column)"
+    )
 
 
 def _number(text: str) -> float | None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from nooverfit.data.columns import decimal_comma, encode_columns
+from nooverfit.data.columns import decimal_comma, encode_columns, stray_words_warning
 from nooverfit.data.dataset import Dataset, register_dataset
 from nooverfit.data.fitted import record_columns
 from nooverfit.data.labels import merge_spellings, natural
@@ -226,6 +226,8 @@ def load_csv(
                 path,
                 comma,
             )
+        if note := stray_words_warning(name, f" of {path}", column, numbers):
+            log.warning("%s", note)  # a column of numbers one-hot for a few words
     labels = [row[t].strip() for row in body]
     if unlabeled := [numbers[r] for r, v in enumerate(labels) if not v]:
         # an empty label is no class: it would be learned as one and scored as one

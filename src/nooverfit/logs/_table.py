@@ -210,14 +210,9 @@ def rows_to_history(
     epochs = sorted(per_epoch)
     if not implicit and epochs and not per_epoch[epochs[-1]]:
         last = epochs[-1]
-        # none of the chosen values yet, but step-level ones (Lightning's *_step rows):
-        # an epoch still running or cut short, not one whose values became NaN
-        if any(
-            (name := canonical(k)) is not None and name.target in mapping and math.isfinite(v)
-            for row in rows
-            if row.get("epoch") == last
-            for k, v in row.items()
-        ):
+        # none of the chosen values yet, only sound step-level ones (Lightning's *_step
+        # rows): an epoch still running or cut short, not one whose values became NaN
+        if _only_sound_steps([row for row in rows if row.get("epoch") == last], mapping):
             del per_epoch[last], epochs[-1]
             notes = (*notes, f"epoch {last} has only step-level values so far: left out")
     curves: dict[str, list[float]] = {}
@@ -235,6 +230,27 @@ def rows_to_history(
             f"validation ran several times within an epoch, one value shown per epoch ({said})",
         )
     return History.from_columns(curves, epoch=epochs, notes=notes, steps_as_epochs=steps_as_epochs)
+
+
+def _only_sound_steps(rows: list[Mapping[str, float]], mapping: Mapping[str, object]) -> bool:
+    """Whether an epoch's rows (none holding an epoch-level value of the chosen curves)
+    are steps of an epoch still running: some step value of a chosen curve is finite, and
+    none is NaN. A step value that became NaN (a run gone NaN mid-epoch, its epoch-end
+    rows NaN too) keeps the epoch, so it reads as NaN. An empty cell reads as NaN as well:
+    a row counts as NaN when it holds no number at all, and a step column that holds
+    numbers in the epoch must hold one in every row that holds any chosen value."""
+    chosen = {k for row in rows for k in row if (n := canonical(k)) and n.target in mapping}
+    filled = {k for k in chosen if any(math.isfinite(row.get(k, math.nan)) for row in rows)}
+    if not filled:
+        return False
+    for row in rows:
+        values = [v for k, v in row.items() if canonical(k) is not None]
+        if not any(math.isfinite(v) for v in values):
+            return False  # a row of NaN: the values logged there became NaN
+        got = [math.isfinite(row.get(k, math.nan)) for k in filled]
+        if any(got) and not all(got):
+            return False  # e.g. the step loss NaN beside a finite step accuracy
+    return True
 
 
 def _text_cells_note(

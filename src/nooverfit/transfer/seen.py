@@ -57,6 +57,7 @@ class SourceFile:
         Raises:
             FileNotFoundError: no such file.
             BadInput: not a checkpoint ``weights_only`` loads.
+            ValueError: a study's ensemble (:func:`not_an_ensemble`).
         """
         from nooverfit._io import read_checkpoint
 
@@ -64,7 +65,29 @@ class SourceFile:
             raise FileNotFoundError(
                 f"pretrained file {spec} does not exist; expected PATH or torchvision:NAME[:PATH]"
             )
-        return cls(str(spec), read_checkpoint(Path(spec), what="pretrained file"))
+        blob = read_checkpoint(Path(spec), what="pretrained file")
+        return cls(str(spec), not_an_ensemble(spec, blob))
+
+
+def not_an_ensemble(spec: str | Path, blob: Any) -> Any:
+    """``blob``, the contents of the pretrained file ``spec``, unless it is a study's
+    ensemble (``members.N.*`` weights, as ``best_model.pt`` holds an averaged one): one
+    network is what transfer starts from, and loading that file as one said only
+    "Missing key(s) in state_dict".
+
+    Raises:
+        ValueError: naming the file an ensemble of N networks and what to pass instead.
+    """
+    keys = blob.keys() if isinstance(blob, dict) else ()
+    members = {str(k).split(".")[1] for k in keys if str(k).startswith("members.")}
+    if not members:
+        return blob
+    raise ValueError(
+        f"{spec} is an ensemble of {len(members)} networks (a study's averaged best model), "
+        "not one network to start from; expected one network's weights: a study's "
+        "best_model.pt that is a single network, or the model.pt 'nooverfit train --out "
+        "DIR' writes"
+    )
 
 
 def row_prints(x: np.ndarray) -> np.ndarray:
@@ -136,7 +159,8 @@ def seen_of(source: Any) -> tuple[str, Seen | None] | None:
         return None
     from nooverfit._io import read_checkpoint
 
-    return _recorded(str(source), read_checkpoint(Path(source), what="pretrained file"))
+    blob = read_checkpoint(Path(source), what="pretrained file")
+    return _recorded(str(source), not_an_ensemble(source, blob))
 
 
 def _recorded(name: str, blob: Any) -> tuple[str, Seen | None] | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from nooverfit.data.group_split import one_warning_each
 from nooverfit.tune.objective import Objective, OverfitGuard, TrialRun, train_config
 from nooverfit.tune.result import (
     TrialSummary,
@@ -48,10 +49,12 @@ def tune(
     """
     if out is not None:
         check_out(Path(out), spec, overwrite=overwrite)
-    data = spec.load_data()  # bad data specs fail here, before any worker starts
-    base = spec.base  # and a training subset the split cannot give (not each trial's error)
-    data.train_index(train_size=base.train_size, train_per_class=base.train_per_class)
-    run_workers(spec, workers=workers)
+    # one worker runs in this process and loads the data again: a few-groups warning once
+    with one_warning_each():
+        data = spec.load_data()  # bad data specs fail here, before any worker starts
+        base = spec.base  # and a training subset the split cannot give (not each trial's)
+        data.train_index(train_size=base.train_size, train_per_class=base.train_per_class)
+        run_workers(spec, workers=workers)
     study = open_study(spec)
     result = finalize(spec, study, data)
     if out is not None:
