@@ -47,16 +47,10 @@ def dead_outputs(train: np.ndarray, val: np.ndarray) -> str:
     (every change under ``FROZEN`` in log space, over at least ``MIN_EPOCHS``
     evaluations) while the training loss moved by a median ``MOVING`` per logged value,
     else an empty string."""
-    v = val[np.isfinite(val)]
-    t = train[np.isfinite(train)]
-    if v.size < 2 * MIN_EPOCHS - 1 or t.size < 2 * MIN_EPOCHS - 1:
+    halves = _later_halves(train, val)
+    if halves is None:
         return ""
-    if not (np.all(v > 0) and np.all(t > 0)):
-        return ""
-    late_v = v[v.size // 2 :]
-    late_t = t[t.size // 2 :]
-    if late_v.size < MIN_EPOCHS:
-        return ""
+    _, _, late_t, late_v = halves
     frozen = float(np.max(np.abs(np.diff(np.log(late_v))))) < FROZEN
     moving = float(np.median(np.abs(np.diff(np.log(late_t))))) > MOVING
     level = float(np.median(late_v))
@@ -76,15 +70,11 @@ def stuck_worse(train: np.ndarray, val: np.ndarray) -> str:
     change under ``FROZEN`` in log space, over at least ``MIN_EPOCHS`` values each) at a
     training level above its first logged value, which it never got below, else an empty
     string."""
-    v = val[np.isfinite(val)]
-    t = train[np.isfinite(train)]
-    if v.size < 2 * MIN_EPOCHS - 1 or t.size < 2 * MIN_EPOCHS - 1:
+    halves = _later_halves(train, val)
+    if halves is None:
         return ""
-    if not (np.all(v > 0) and np.all(t > 0)):
-        return ""
-    late_v, late_t = np.log(v[v.size // 2 :]), np.log(t[t.size // 2 :])
-    if min(late_v.size, late_t.size) < MIN_EPOCHS:
-        return ""
+    t, v, late_t, late_v = halves
+    late_t, late_v = np.log(late_t), np.log(late_v)
     frozen = max(float(np.max(np.abs(np.diff(late_v)))), float(np.max(np.abs(np.diff(late_t)))))
     first = float(np.log(t[0]))
     if frozen >= FROZEN or float(np.min(np.log(t))) < first or late_t[-1] - first <= FROZEN:
@@ -95,3 +85,16 @@ def stuck_worse(train: np.ndarray, val: np.ndarray) -> str:
         f"{v[-1]:.4g}): the weights stopped moving after a step made the fit worse (dead "
         "units or saturated outputs)"
     )
+
+
+def _later_halves(
+    train: np.ndarray, val: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """The finite training and validation losses and their later halves (each at least
+    ``MIN_EPOCHS`` values), or None when either curve holds fewer than
+    ``2 * MIN_EPOCHS - 1`` finite values or a value at or below zero."""
+    v = val[np.isfinite(val)]
+    t = train[np.isfinite(train)]
+    if min(v.size, t.size) < 2 * MIN_EPOCHS - 1 or not (np.all(v > 0) and np.all(t > 0)):
+        return None
+    return t, v, t[t.size // 2 :], v[v.size // 2 :]
