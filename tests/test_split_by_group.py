@@ -183,3 +183,31 @@ def test_split_by_group_names_test_and_val_that_leave_no_training_pool(test, val
     y, groups = np.tile([0, 1], 100), np.repeat([f"p{i}" for i in range(20)], 10)
     with pytest.raises(BadInput, match=rf"^test={test}, val={val} leave no sample of 200 for"):
         make_stratified_group_split(y, groups, test=test, val=val)
+
+
+def test_a_study_of_three_patients_carries_its_few_groups_warning_to_the_report(tmp_path):
+    """The few-groups warning was logged on the command line only: results.json and the
+    report now carry it (once for both seeds), as :func:`few_groups` words each split."""
+    from nooverfit.data.group_split import POOL, TEST, VAL, few_groups
+
+    path = _three_patients(tmp_path / "p.csv")
+    out = tmp_path / "study"
+    args = ["study", "--data", f"csv:{path}", "--target", "label", "--groups", "patient"]
+    fast = ["--seeds", "2", "--epochs", "2", "--no-classic", "--train-per-class", "0"]
+    result = runner.invoke(app, [*args, "--split-by-group", *fast, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    saved = json.loads((out / "results.json").read_text())
+    groups = np.array([line.split(",")[0] for line in path.read_text().split()[1:]])
+    expected = []
+    for split in saved["splits"]:
+        where = np.full(len(groups), -1)
+        for part, name in ((POOL, "pool"), (VAL, "val"), (TEST, "test")):
+            where[split[name]] = part
+        assert (where >= 0).all()
+        expected.append(few_groups(where, groups))
+    assert expected[0] and len(set(expected)) == 1  # 1 patient each: both seeds warn alike
+    assert saved["extras"]["split_warnings"] == [expected[0]]
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert f'id="split-warning-1">Warning: {expected[0]}.</p>' in report
+    assert 'id="split-warning-2"' not in report
+    assert "Some splits held few groups" in report

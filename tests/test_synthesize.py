@@ -198,3 +198,22 @@ def test_synthesize_refuses_an_out_holding_other_sound_files(tmp_path):
     with pytest.raises(ValueError, match=r"1 sound files no manifest\.csv there lists"):
         synthesize_folder(fg, bg, out=tmp_path / "mine", per_clip=1, overwrite=True)
     assert _wavs(tmp_path / "mine") == ["keep.wav"]
+
+
+def test_synthesize_refusing_a_silent_clip_leaves_no_folder_it_made(tmp_path):
+    """The clips of the classes mixed before a silent one were removed, but their folders
+    (and --out, with any parents made for it) stayed behind, empty. Folders that were there
+    before the call stay."""
+    fg, bg = _folders(tmp_path)
+    write_wav(fg / "yes" / "s9_nohash_0.wav", np.zeros(4000, np.float32), 8000)
+    out = tmp_path / "new" / "out"
+    args = ["synthesize", "--foreground", str(fg), "--background", str(bg), "--per-clip", "1"]
+    result = CliRunner().invoke(app, [*args, "--out", str(out)])
+    assert result.exit_code == 2 and "foreground is silent" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "new").exists()  # 'no' was mixed first: out/no/ was made
+    kept = tmp_path / "kept"
+    (kept / "no").mkdir(parents=True)
+    result = CliRunner().invoke(app, [*args, "--out", str(kept)])
+    assert result.exit_code == 2 and "foreground is silent" in result.output
+    assert sorted(p.relative_to(kept).as_posix() for p in kept.rglob("*")) == ["no"]

@@ -46,7 +46,7 @@ POOL, VAL, TEST = 0, 1, 2
 MIN_GROUPS = 3
 #: The warnings already logged in the current :func:`one_warning_each` block (``None``
 #: outside one: every split warns).
-_warned: ContextVar[set[str] | None] = ContextVar("_warned", default=None)
+_warned: ContextVar[list[str] | None] = ContextVar("_warned", default=None)
 
 
 def _placement_cost(counts: np.ndarray, deficit: np.ndarray, scale: np.ndarray) -> np.ndarray:
@@ -160,13 +160,19 @@ def warn_few_groups(
 
 
 @contextlib.contextmanager
-def one_warning_each() -> Iterator[None]:
+def one_warning_each() -> Iterator[list[str]]:
     """Within the block, each few-groups warning is logged once: a study splits once per
     seed, and the seeds' splits usually hold the same numbers of groups. The next block (the
-    next study in the same Python session) warns afresh."""
-    token = _warned.set(set())
+    next study in the same Python session) warns afresh.
+
+    Yields:
+        The block's warnings, each once, in the order logged (filled as the block runs; a
+        study records them for its report).
+    """
+    warned: list[str] = []
+    token = _warned.set(warned)
     try:
-        yield
+        yield warned
     finally:
         _warned.reset(token)
 
@@ -178,5 +184,5 @@ def warn_once(message: str) -> None:
     if warned is not None:
         if message in warned:
             return
-        warned.add(message)
+        warned.append(message)
     log.warning("%s", message)

@@ -8,6 +8,7 @@ noise, offset, SNR, gain, seed) so it can be traced and regenerated.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
@@ -221,14 +222,30 @@ def synthesize_folder(
     for old in earlier:  # the user asked to replace them; the manifest goes first
         old.unlink(missing_ok=True)
     rows: list[ManifestRow] = []
+    labels = {p.parent.name for p in files if p.parent != fg_root}
+    made = _absent_folders(out_root, [out_root / label for label in sorted(labels)])
     try:
         _mix_all(files, fg_root, out_root, bank, rows, snr_db, per_clip, seed, rate)
     except BaseException:
         for row in rows:  # no clip without a manifest row: remove this run's partial output
             (out_root / row.clip).unlink(missing_ok=True)
+        for folder in made:  # and the folders it made, deepest first (not ones there before)
+            with contextlib.suppress(OSError):  # absent, or holding something not ours
+                folder.rmdir()
         raise
     _write_manifest(out_root / "manifest.csv", rows)
     return Synthesis(out_root, tuple(rows))
+
+
+def _absent_folders(out: Path, inside: list[Path]) -> list[Path]:
+    """The folders among ``inside`` (folders in ``out``), ``out`` and its parents that do
+    not exist yet, deepest first: what a synthesis that fails may remove again."""
+    absent = [folder for folder in inside if not folder.exists()]
+    folder = out
+    while not folder.exists() and folder != folder.parent:
+        absent.append(folder)
+        folder = folder.parent
+    return absent
 
 
 def _earlier_outputs(out: Path, *, overwrite: bool) -> list[Path]:

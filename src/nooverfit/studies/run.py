@@ -92,7 +92,7 @@ def study(
             parse_classes(classes, dataset.classes) if isinstance(classes, str) else tuple(classes)
         )
         dataset = class_subset(dataset, keep)
-    with one_warning_each():  # a few-groups warning once per study, not once per seed
+    with one_warning_each() as few_groups:  # a few-groups warning once per study, not per seed
         splits = {
             s: prepare(
                 dataset,
@@ -181,6 +181,8 @@ def study(
     result = run_plan(stages, session, asked, start=start)
     if source_check is not None:
         result.extras["source_check"] = source_check
+    if few_groups:  # logged on the command line; the report's reader sees them too
+        result.extras["split_warnings"] = list(few_groups)
     result.extras["call"] = opts.call(data, data_options)
     if command := opts.command(data, data_options):  # the CLI records the line it ran
         result.extras.setdefault("command", command)
