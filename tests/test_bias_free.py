@@ -135,13 +135,13 @@ def test_a_study_folder_saved_with_the_old_biases_predicts_the_same(tmp_path):
     import hashlib
     import json
 
+    from _saved_study import write_csv
     from nooverfit.data import load_dataset
     from nooverfit.data.split import split_dataset
     from nooverfit.data.tensors import prepare
     from nooverfit.saved_model import CARD, load_study_model
     from nooverfit.studies.compare import compare
     from nooverfit.study_files import write_study
-    from test_saved_model import write_csv
 
     rows = write_csv(tmp_path / "t.csv")
     dataset = load_dataset(f"csv:{tmp_path / 't.csv'}", target="label")

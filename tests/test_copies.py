@@ -225,7 +225,8 @@ def test_a_saved_ensemble_of_copies_loads_back(tmp_path):
     torch.save(Ensemble(nets).state_dict(), tmp_path / "best_model.pt")
     saved = {**describe(members), "in_shape": [5], "kind": "tabular"}
     assert [c["init"] for c in saved["configs"]] == [0, 1, 2]
-    results = {"settings": {"classes": ["x", "y", "z"]}, "extras": {"ensemble": saved}}
+    results = {"schema_version": 1, "settings": {"classes": ["x", "y", "z"]}}
+    results["extras"] = {"ensemble": saved}
     (tmp_path / "results.json").write_text(json.dumps(results))
     x = torch.randn(4, 5)
     loaded = load_from_study(tmp_path)

@@ -164,13 +164,43 @@ def test_load_from_study_reads_results_json(tmp_path):
     torch.save(Ensemble(nets).state_dict(), tmp_path / "best_model.pt")
     extras = {"ensemble": {**describe(Members(configs, ("a", "b"))), "in_shape": [5]}}
     extras["ensemble"]["kind"] = "tabular"
-    results = {"settings": {"classes": ["x", "y", "z"]}, "extras": extras}
+    results = {"schema_version": 1, "settings": {"classes": ["x", "y", "z"]}, "extras": extras}
     (tmp_path / "results.json").write_text(json.dumps(results))
     x = torch.randn(4, 5)
     torch.testing.assert_close(load_from_study(tmp_path)(x), Ensemble(nets).eval()(x))
-    (tmp_path / "results.json").write_text(json.dumps({"settings": {}, "extras": {}}))
+    single = {"schema_version": 1, "settings": {}, "extras": {}}
+    (tmp_path / "results.json").write_text(json.dumps(single))
     with pytest.raises(ValueError, match="single network"):
         load_from_study(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("written", "said"),
+    [
+        (
+            {"schema_version": 2, "settings": {"nooverfit": "9.0"}},
+            r"made by a newer nooverfit \(9\.0, schema_version 2\); this one \(.+\) reads "
+            r"schema_version up to 1: upgrade nooverfit",
+        ),
+        ({"schema_version": "1"}, "has schema_version '1'; expected a study's results.json"),
+        ({"settings": {}}, "has schema_version None; expected a study's results.json"),
+        ([1, 2], "has schema_version None; expected"),
+        ("{not json", "is not readable JSON"),
+    ],
+)
+def test_load_from_study_refuses_a_newer_or_damaged_schema(tmp_path, written, said):
+    """results.json's schema_version is checked where it is read: a newer nooverfit's file
+    is one line saying upgrade, never misread; a damaged one names the file."""
+    import json
+
+    from nooverfit.errors import BadInput
+    from nooverfit.studies.ensemble import load_from_study
+
+    path = tmp_path / "results.json"
+    path.write_text(written if isinstance(written, str) else json.dumps(written))
+    with pytest.raises(BadInput, match=said) as err:
+        load_from_study(tmp_path)
+    assert str(path) in str(err.value) and "\n" not in str(err.value)
 
 
 def test_weights_on_the_cpu_follow_outputs_on_another_device():

@@ -4,13 +4,13 @@ outputs on the encoded features."""
 
 from __future__ import annotations
 
-import csv
 import json
 
 import numpy as np
 import pytest
 import torch
 
+from _saved_study import csv_table, save_ensemble, trained_session
 from conftest import TINY
 from nooverfit.config import RunConfig
 from nooverfit.data import load_dataset
@@ -23,28 +23,12 @@ from nooverfit.models import build_model
 from nooverfit.saved_model import CARD, load_study_model, model_card, save_card
 from nooverfit.studies import ensemble
 from nooverfit.studies.compare import compare
-from nooverfit.studies.session import StudySession
 from nooverfit.study_files import write_study
-
-
-def write_csv(path, n=150, seed=0):
-    """A CSV with a text column (with an empty category), two numeric columns and a
-    text label; its rows, as dicts."""
-    rng = np.random.default_rng(seed)
-    colour = rng.choice(["red", "green", "blue", ""], n)
-    height = rng.normal(size=n).round(3)
-    weight = rng.exponential(size=n).round(3)
-    label = np.where((colour == "red") ^ (height > 0.2), "yes", "no")
-    lines = [f"{w},{c},{h},{t}" for c, h, w, t in zip(colour, height, weight, label, strict=True)]
-    path.write_text("weight,colour,height,label\n" + "\n".join(lines) + "\n", encoding="utf-8")
-    return list(csv.DictReader(path.open(encoding="utf-8")))
 
 
 @pytest.fixture(scope="module")
 def table(tmp_path_factory):
-    path = tmp_path_factory.mktemp("csv") / "t.csv"
-    rows = write_csv(path)
-    return path, rows, load_dataset(f"csv:{path}", target="label")
+    return csv_table(tmp_path_factory)
 
 
 def _accuracy_on_raw_test_rows(out, rows):
@@ -119,33 +103,14 @@ def test_a_tabular_study_with_a_text_column_round_trips(table, tmp_path):
 @pytest.fixture(scope="module")
 def trained(table):
     """A study session on the CSV with three variants, two input encodings."""
-    _, _, dataset = table
-    data = {0: prepare(dataset, split_dataset(dataset, seed=0), device="cpu")}
-    session = StudySession(data, engine="sequential")
-    base = RunConfig(width=16, epochs=8)
-    configs = [base, base.replace(dropout=0.3), base.replace(inputs="ple")]
-    session.train(configs)
-    return session, configs
-
-
-def _save_ensemble(session, configs, out, weights=()):
-    members = ensemble.Members(tuple(configs), ("a",) * len(configs), weights=weights)
-    nets = ensemble.networks(session, members, 0)
-    out.mkdir(exist_ok=True)
-    torch.save(ensemble.assemble(session, members, 0).state_dict(), out / "best_model.pt")
-    members = [(c, session.split_data(c)) for c in configs]
-    save_card(
-        model_card(session.dataset, members, name="ensemble", ensemble=True),
-        out / "best_model.pt",
-    )
-    return nets
+    return trained_session(table)
 
 
 def test_an_ensemble_of_one_encoding_predicts_as_the_study_tested_it(trained, table, tmp_path):
     session, configs = trained
     path, _, _ = table
     same = configs[:2]  # both standard: the study's own ensemble test applies
-    _save_ensemble(session, same, tmp_path)
+    save_ensemble(session, same, tmp_path)
     data = session.split_data(same[0])
     nets = ensemble.networks(session, ensemble.Members(tuple(same), ("a", "b")), 0)
     accuracy, _ = ensemble.on_test(nets, data)
@@ -160,7 +125,7 @@ def test_an_ensemble_of_one_encoding_predicts_as_the_study_tested_it(trained, ta
 def test_an_ensemble_of_mixed_encodings_encodes_each_members_inputs(trained, table, tmp_path):
     session, configs = trained
     path, _, _ = table
-    nets = _save_ensemble(session, configs, tmp_path)
+    nets = save_ensemble(session, configs, tmp_path)
     test = session.data[0].split.test
     with torch.no_grad():  # each member on its own encoding of the test rows
         probs = [
@@ -178,7 +143,7 @@ def test_a_weighted_ensemble_predicts_the_weighted_average_of_its_members(
     session, configs = trained
     path, _, _ = table
     weights = (0.5, 0.125, 0.375)  # a blend's: each network once, with its weight
-    nets = _save_ensemble(session, configs, tmp_path, weights)
+    nets = save_ensemble(session, configs, tmp_path, weights)
     test = session.data[0].split.test
     with torch.no_grad():  # by hand: each member on its own encoding, weighted
         probs = [
@@ -197,7 +162,7 @@ def test_a_weighted_ensemble_predicts_the_weighted_average_of_its_members(
 
 def test_an_old_folder_without_the_card_is_refused_in_one_line(trained, tmp_path):
     session, configs = trained
-    _save_ensemble(session, configs[:1], tmp_path)
+    save_ensemble(session, configs[:1], tmp_path)
     (tmp_path / CARD).unlink()
     with pytest.raises(BadInput, match=r"no best_model\.json") as err:
         load_study_model(tmp_path)
@@ -206,7 +171,7 @@ def test_an_old_folder_without_the_card_is_refused_in_one_line(trained, tmp_path
 
 def test_weights_of_another_study_are_refused(trained, tmp_path):
     session, configs = trained
-    _save_ensemble(session, configs, tmp_path)
+    save_ensemble(session, configs, tmp_path)
     state = torch.load(tmp_path / "best_model.pt", weights_only=True)
     state = {k: v + 1 for k, v in state.items()}
     torch.save(state, tmp_path / "best_model.pt")
@@ -217,7 +182,7 @@ def test_weights_of_another_study_are_refused(trained, tmp_path):
 def test_bad_rows_are_refused_with_what_was_expected(trained, table, tmp_path):
     session, configs = trained
     _, rows, _ = table
-    _save_ensemble(session, configs[:1], tmp_path)
+    save_ensemble(session, configs[:1], tmp_path)
     model = load_study_model(tmp_path)
     row = dict(rows[0])
     with pytest.raises(BadInput, match=r"'purple' \(row 0\), a category the model never saw"):
@@ -344,7 +309,7 @@ def test_a_card_that_could_not_record_the_encoding_refuses_raw_data(trained, tmp
 )
 def test_a_damaged_card_is_one_line_not_a_traceback(trained, tmp_path, damage):
     session, configs = trained
-    _save_ensemble(session, configs, tmp_path)
+    save_ensemble(session, configs, tmp_path)
     card = tmp_path / CARD
     card.write_text(damage(card.read_text()))
     with pytest.raises(BadInput) as err:
@@ -356,7 +321,7 @@ def test_a_pandas_data_frame_reads_like_the_csv(trained, table, tmp_path):
     pd = pytest.importorskip("pandas")
     session, configs = trained
     path, _, _ = table
-    _save_ensemble(session, configs, tmp_path)
+    save_ensemble(session, configs, tmp_path)
     model = load_study_model(tmp_path)
     frame = pd.read_csv(path)  # an empty colour cell is NaN here: the "" category
     assert frame["colour"].isna().any()
@@ -379,74 +344,10 @@ def test_the_studys_test_of_a_mixed_ensemble_is_the_saved_models(trained, table,
     session, configs = trained
     path, _, _ = table
     mixed = (configs[0], configs[2])
-    _save_ensemble(session, list(mixed), tmp_path)
+    save_ensemble(session, list(mixed), tmp_path)
     accuracy, loss = ensemble.test_members(session, ensemble.Members(mixed, ("a", "b")), 0)
     test = session.data[0].split.test
     probs = load_study_model(tmp_path).predict_proba(path)[test]
     y = session.dataset.y[test]
     assert accuracy == pytest.approx(np.mean(probs.argmax(1) == y))
     assert loss == pytest.approx(-np.log(probs[np.arange(len(y)), y]).mean(), rel=1e-5)
-
-
-def _as_format(out, form, state=None):
-    """Rewrite ``out``'s card (and weights, where ``state`` is given) as a nooverfit of
-    card format ``form`` wrote them."""
-    weights = out / "best_model.pt"
-    if state is not None:
-        torch.save(state, weights)
-    card = json.loads((out / CARD).read_text())
-    card["format"] = form
-    save_card({k: v for k, v in card.items() if k != "weights"}, weights)
-
-
-def test_every_older_card_format_loads(trained, table, tmp_path):
-    """Format 1 covers three layouts: an ensemble saved before ensembles carried weights
-    (equal ones), one saved with its weights, and a single network (folded stale biases:
-    test_bias_free). Each loads and predicts as the study's networks do; today's card says
-    format 2, which older nooverfit refuses by its format rather than by a state dict that
-    does not fit."""
-    from nooverfit.saved_model import FORMAT
-
-    session, configs = trained
-    path, _, _ = table
-    weights = (0.75, 0.25)
-    nets = _save_ensemble(session, configs[:2], tmp_path / "weighted", weights)
-    assert FORMAT == 2 and json.loads((tmp_path / "weighted" / CARD).read_text())["format"] == 2
-    test = session.data[0].split.test
-    with torch.no_grad():
-        probs = [
-            n.eval()(session.split_data(c).x[test]).softmax(-1)
-            for n, c in zip(nets, configs[:2], strict=True)
-        ]
-    weighted = (0.75 * probs[0] + 0.25 * probs[1]).numpy()
-    equal = ((probs[0] + probs[1]) / 2).numpy()
-    _as_format(tmp_path / "weighted", 1)  # written between the weights and the format bump
-    got = load_study_model(tmp_path / "weighted").predict_proba(path)[test]
-    np.testing.assert_allclose(got, weighted, rtol=1e-6, atol=1e-7)
-    _save_ensemble(session, configs[:2], tmp_path / "old", weights)
-    state = torch.load(tmp_path / "old" / "best_model.pt", weights_only=True)
-    del state["weights"]  # saved before ensembles carried weights: members count alike
-    _as_format(tmp_path / "old", 1, state)
-    got = load_study_model(tmp_path / "old").predict_proba(path)[test]
-    np.testing.assert_allclose(got, equal, rtol=1e-6, atol=1e-7)
-
-
-@pytest.mark.parametrize(
-    ("form", "words"),
-    [
-        (
-            3,
-            r"was made by a newer nooverfit \(.*, format 3\); this one \(.*\) reads formats "
-            r"up to 2: upgrade nooverfit \(pip install -U nooverfit\)",
-        ),
-        (0, "has format 0; expected a whole number from 1 to 2"),
-        ("2", "has format '2'; expected a whole number from 1 to 2"),
-    ],
-)
-def test_a_card_of_a_newer_or_unknown_format_is_one_line(trained, tmp_path, form, words):
-    session, configs = trained
-    _save_ensemble(session, configs[:2], tmp_path)
-    _as_format(tmp_path, form)
-    with pytest.raises(BadInput, match=words) as err:
-        load_study_model(tmp_path)
-    assert "\n" not in str(err.value)

@@ -359,11 +359,13 @@ def load_from_study(folder: str | Path) -> Ensemble:
     Raises:
         ValueError: the study recommended a single network (load ``best_model.pt`` into
             ``nooverfit.build_model(config, ...)`` of its recommended configuration).
+        BadInput: a ``results.json`` that is damaged or a newer nooverfit's
+            (:func:`~nooverfit.studies.results_file.read_results`).
     """
-    import json
+    from nooverfit.studies.results_file import read_results
 
     root = Path(folder)
-    results = json.loads((root / "results.json").read_text())
+    results = read_results(root / "results.json")
     found = results.get("extras", {}).get("ensemble")
     if not found:
         raise ValueError(

@@ -15,9 +15,8 @@ from nooverfit.data.split import Split
 from nooverfit.diagnosis import Diagnosis
 from nooverfit.history import History
 from nooverfit.studies.curves import LearningCurve, ValidationCurve
+from nooverfit.studies.results_file import SCHEMA_VERSION
 from nooverfit.studies.select import Score
-
-SCHEMA_VERSION = 1
 
 
 @dataclass(frozen=True)

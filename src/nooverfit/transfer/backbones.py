@@ -24,8 +24,8 @@ from nooverfit._io import read_checkpoint
 from nooverfit.config import RunConfig
 from nooverfit.models import build_model
 from nooverfit.stale_bias import fold_stale_biases
-from nooverfit.transfer.pretrain import FORMAT, Source
-from nooverfit.transfer.seen import Seen, SourceFile
+from nooverfit.transfer.pretrain import Source
+from nooverfit.transfer.seen import Seen, SourceFile, source_format
 from nooverfit.transfer.weights_files import torchvision_weights
 
 
@@ -101,7 +101,7 @@ def load_pretrained(
             return Pretrained(load_torchvision(name, weights=weights or None), None, spec)
     file = spec if isinstance(spec, SourceFile) else SourceFile.read(spec)
     spec, blob, path = file.spec, file.blob, Path(file.spec)
-    if isinstance(blob, dict) and blob.get("format") == FORMAT:
+    if source_format(blob, spec) is not None:
         source = Source.from_blob(blob, path)
         return Pretrained(source.build(), source.in_shape, spec, source.seen)
     if not isinstance(blob, dict) or not all(isinstance(v, torch.Tensor) for v in blob.values()):

@@ -30,7 +30,7 @@ from nooverfit.data.tensors import prepare as prepare_data
 from nooverfit.models import Network, build_model
 from nooverfit.train import fit
 from nooverfit.transfer.seen import FORMAT as FORMAT  # the file's tag, where it is checked
-from nooverfit.transfer.seen import Seen
+from nooverfit.transfer.seen import Seen, source_format
 
 log = logging.getLogger(__name__)
 
@@ -253,17 +253,26 @@ class Source:
 
     @classmethod
     def from_blob(cls, blob: object, path: str | Path = "<memory>") -> Source:
-        """Build a source from the dict :meth:`save` writes."""
-        if not isinstance(blob, dict) or blob.get("format") != FORMAT:
+        """Build a source from the dict :meth:`save` writes (any format this reads; a
+        format 1 file's biases before batch norm are folded, so its ``state`` is today's
+        layout and saving it again writes a true format 2 file).
+
+        Raises:
+            BadInput: a newer nooverfit's source file (:func:`source_format`).
+            ValueError: not a nooverfit source file.
+        """
+        version = source_format(blob, path)
+        if version is None or not isinstance(blob, dict):
             raise ValueError(f"{path} is not a nooverfit source file (nooverfit pretrain)")
-        return cls(
-            config=RunConfig.from_dict(blob["config"]),
-            in_shape=tuple(int(s) for s in blob["in_shape"]),
-            classes=int(blob["classes"]),
-            state=dict(blob["state"]),
-            task=str(blob["task"]),
-            seen=Seen.from_blob(blob["seen"]) if "seen" in blob else None,
-        )
+        config = RunConfig.from_dict(blob["config"])
+        in_shape, classes = tuple(int(s) for s in blob["in_shape"]), int(blob["classes"])
+        state = dict(blob["state"])
+        if version == 1:
+            from nooverfit.stale_bias import fold_stale_biases
+
+            state = fold_stale_biases(build_model(config, in_shape, classes), state)
+        seen = Seen.from_blob(blob["seen"]) if "seen" in blob else None
+        return cls(config, in_shape, classes, state, str(blob["task"]), seen)
 
 
 def pretrain(

@@ -24,7 +24,38 @@ import torch
 log = logging.getLogger(__name__)
 
 #: The format tag of a source file (:meth:`~nooverfit.transfer.pretrain.Source.save`).
-FORMAT = "nooverfit-source/1"
+#: 2: layers before batch norm have no bias (as today's networks); 1's files hold one
+#: there, which :meth:`~nooverfit.transfer.pretrain.Source.build` folds into the norm's
+#: running mean, so both load. A newer one is refused (:func:`source_format`).
+FORMAT = "nooverfit-source/2"
+_TAG, _VERSION = FORMAT.rsplit("/", 1)
+
+
+def source_format(blob: Any, path: str | Path) -> int | None:
+    """The format version of a source file's contents ``blob``, None where it is not a
+    nooverfit source file (a state dict, another checkpoint).
+
+    Raises:
+        BadInput: in one line, a source file of a newer nooverfit (a larger version) or
+            a damaged tag, naming ``path``.
+    """
+    from nooverfit._version import __version__
+    from nooverfit.errors import BadInput
+
+    tag = blob.get("format") if isinstance(blob, dict) else None
+    if not isinstance(tag, str) or not tag.startswith(f"{_TAG}/"):
+        return None
+    version = tag.removeprefix(f"{_TAG}/")
+    if not version.isdecimal() or int(version) < 1:
+        raise BadInput(f"{path} has format {tag!r}; expected {_TAG}/1 to {FORMAT}")
+    if int(version) > int(_VERSION):
+        raise BadInput(
+            f"{path} was made by a newer nooverfit (format {tag}); this one ({__version__}) "
+            f"reads {_TAG}/1 to {FORMAT}: upgrade nooverfit (pip install -U nooverfit) to "
+            "load it"
+        )
+    return int(version)
+
 
 #: What to do instead, in a study and in ``train --pretrained``.
 STUDY_HINT = (
@@ -165,7 +196,7 @@ def seen_of(source: Any) -> tuple[str, Seen | None] | None:
 
 def _recorded(name: str, blob: Any) -> tuple[str, Seen | None] | None:
     """:func:`seen_of` of a file's contents ``blob``."""
-    if not isinstance(blob, dict) or blob.get("format") != FORMAT:
+    if source_format(blob, name) is None:
         return None
     return name, Seen.from_blob(blob["seen"]) if "seen" in blob else None
 
@@ -211,6 +242,7 @@ def check_source(source: Any, splits: Mapping[int, Any], *, hint: str) -> str | 
         ValueError: one line naming how many validation and test samples of which seed
             the source trained on, and ``hint``; or an unknown ``torchvision:`` model.
         FileNotFoundError: a ``torchvision:`` spec without its weights file.
+        BadInput: a source file of a newer nooverfit (:func:`source_format`).
     """
     if isinstance(source, str) and source.startswith("torchvision:"):
         # refused here, before any run, rather than when the transfer stage loads it

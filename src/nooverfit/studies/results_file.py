@@ -1,0 +1,47 @@
+"""Reading a study's ``results.json`` back: its ``schema_version`` checked, so a newer
+nooverfit's file is refused in one line rather than misread. (Apart from
+:mod:`nooverfit.studies.result`, which writes it and imports the saved-model code, so that
+readers such as :func:`nooverfit.studies.ensemble.load_from_study` do not.)"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from nooverfit._version import __version__
+from nooverfit.errors import BadInput
+
+#: ``results.json``'s layout; every study has written 1 so far. A newer one is refused by
+#: :func:`read_results` (a newer nooverfit's), never misread.
+SCHEMA_VERSION = 1
+
+
+def read_results(path: str | Path) -> dict[str, Any]:
+    """A study's ``results.json`` as a dict, its ``schema_version`` checked.
+
+    Raises:
+        BadInput: in one line: not readable JSON, not a study's results (no whole
+            ``schema_version`` from 1), or written by a newer nooverfit (a larger one).
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        said = f"{path} is not readable JSON ({err}); expected a study's results.json"
+        raise BadInput(said) from None
+    version = data.get("schema_version") if isinstance(data, dict) else None
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise BadInput(
+            f"{path} has schema_version {version!r}; expected a study's results.json "
+            f"(a whole number from 1 to {SCHEMA_VERSION})"
+        )
+    if version > SCHEMA_VERSION:
+        made = data.get("settings", {})
+        made = made.get("nooverfit", "?") if isinstance(made, dict) else "?"
+        raise BadInput(
+            f"{path} was made by a newer nooverfit ({made}, schema_version {version}); this "
+            f"one ({__version__}) reads schema_version up to {SCHEMA_VERSION}: upgrade "
+            "nooverfit (pip install -U nooverfit) to load it"
+        )
+    return data
