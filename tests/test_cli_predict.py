@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from _saved_study import write_csv
 from nooverfit.cli import app
 from nooverfit.config import RunConfig
 from nooverfit.data import load_dataset
@@ -18,7 +19,6 @@ from nooverfit.data.tensors import prepare
 from nooverfit.saved_model import CARD, load_study_model
 from nooverfit.studies.compare import compare
 from nooverfit.study_files import write_study
-from test_saved_model import write_csv
 
 runner = CliRunner()
 

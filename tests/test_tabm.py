@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+from _saved_study import write_csv
 from nooverfit.config import RunConfig
 from nooverfit.data import load_dataset
 from nooverfit.data.split import split_dataset
@@ -27,7 +28,7 @@ from nooverfit.tabm import (
     functional,
     tabular_mlp,
 )
-from test_saved_model import assert_predicts_as_tested, write_csv
+from test_saved_model import assert_predicts_as_tested
 
 
 def _hand_count(f: int, c: int, *, width: int, depth: int, k: int, plr: bool) -> int:
