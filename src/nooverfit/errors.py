@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TypeGuard
 
 
 class BadInput(ValueError):
@@ -20,6 +21,24 @@ class MissingExtra(ImportError):
     """An optional dependency is not installed: the message names the feature and the
     ``pip install "nooverfit[EXTRA]"`` that adds it. The command line reports it in one
     line with exit code 2, as bad input; other import errors stay bugs with a traceback."""
+
+
+def is_version(value: object) -> TypeGuard[int]:
+    """Whether ``value`` is a saved file's version as nooverfit writes them: a whole
+    number from 1 (a JSON ``true`` is no version)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def newer_nooverfit(path: str | Path, made: str, reads: str) -> BadInput:
+    """The one-line refusal of a file a newer nooverfit wrote, for every saved format
+    (``best_model.json``, ``results.json``, source files): ``made`` says what the file
+    records (its version and format), ``reads`` what this nooverfit reads."""
+    from nooverfit._version import __version__
+
+    return BadInput(
+        f"{path} was made by a newer nooverfit ({made}); this one ({__version__}) reads "
+        f"{reads}: upgrade nooverfit (pip install -U nooverfit) to load it"
+    )
 
 
 class OutputExists(FileExistsError, BadInput):

@@ -13,9 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nooverfit._version import __version__
 from nooverfit.data.fitted import Columns, apply_scaling
-from nooverfit.errors import BadInput
+from nooverfit.errors import BadInput, is_version, newer_nooverfit
 from nooverfit.saved_card import CARD, FORMAT, encoding_of, model_card, save_card, sha256
 
 if TYPE_CHECKING:
@@ -238,14 +237,11 @@ def _read_card(path: Path) -> dict[str, Any]:
     if not isinstance(card, dict) or any(k not in card for k in needed):
         raise BadInput(f"{path} is not a study's {CARD}; expected the keys {', '.join(needed)}")
     form = card["format"]
-    if not isinstance(form, int) or isinstance(form, bool) or form < 1:
+    if not is_version(form):
         raise BadInput(f"{path} has format {form!r}; expected a whole number from 1 to {FORMAT}")
     if form > FORMAT:
-        raise BadInput(
-            f"{path} was made by a newer nooverfit ({card.get('nooverfit', '?')}, format "
-            f"{form}); this one ({__version__}) reads formats up to {FORMAT}: upgrade "
-            "nooverfit (pip install -U nooverfit) to load it"
-        )
+        made = f"{card.get('nooverfit', '?')}, format {form}"
+        raise newer_nooverfit(path, made, f"formats up to {FORMAT}")
     return card  # format 1's files load too: stale biases folded, equal ensemble weights
 
 

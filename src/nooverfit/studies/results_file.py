@@ -9,8 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from nooverfit._version import __version__
-from nooverfit.errors import BadInput
+from nooverfit.errors import BadInput, is_version, newer_nooverfit
 
 #: ``results.json``'s layout; every study has written 1 so far. A newer one is refused by
 #: :func:`read_results` (a newer nooverfit's), never misread.
@@ -31,7 +30,7 @@ def read_results(path: str | Path) -> dict[str, Any]:
         said = f"{path} is not readable JSON ({err}); expected a study's results.json"
         raise BadInput(said) from None
     version = data.get("schema_version") if isinstance(data, dict) else None
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+    if not is_version(version):
         raise BadInput(
             f"{path} has schema_version {version!r}; expected a study's results.json "
             f"(a whole number from 1 to {SCHEMA_VERSION})"
@@ -39,9 +38,6 @@ def read_results(path: str | Path) -> dict[str, Any]:
     if version > SCHEMA_VERSION:
         made = data.get("settings", {})
         made = made.get("nooverfit", "?") if isinstance(made, dict) else "?"
-        raise BadInput(
-            f"{path} was made by a newer nooverfit ({made}, schema_version {version}); this "
-            f"one ({__version__}) reads schema_version up to {SCHEMA_VERSION}: upgrade "
-            "nooverfit (pip install -U nooverfit) to load it"
-        )
+        reads = f"schema_version up to {SCHEMA_VERSION}"
+        raise newer_nooverfit(path, f"{made}, schema_version {version}", reads)
     return data

@@ -39,8 +39,7 @@ def source_format(blob: Any, path: str | Path) -> int | None:
         BadInput: in one line, a source file of a newer nooverfit (a larger version) or
             a damaged tag, naming ``path``.
     """
-    from nooverfit._version import __version__
-    from nooverfit.errors import BadInput
+    from nooverfit.errors import BadInput, newer_nooverfit
 
     tag = blob.get("format") if isinstance(blob, dict) else None
     if not isinstance(tag, str) or not tag.startswith(f"{_TAG}/"):
@@ -49,11 +48,7 @@ def source_format(blob: Any, path: str | Path) -> int | None:
     if not version.isdecimal() or int(version) < 1:
         raise BadInput(f"{path} has format {tag!r}; expected {_TAG}/1 to {FORMAT}")
     if int(version) > int(_VERSION):
-        raise BadInput(
-            f"{path} was made by a newer nooverfit (format {tag}); this one ({__version__}) "
-            f"reads {_TAG}/1 to {FORMAT}: upgrade nooverfit (pip install -U nooverfit) to "
-            "load it"
-        )
+        raise newer_nooverfit(path, f"format {tag}", f"{_TAG}/1 to {FORMAT}")
     return int(version)
 
 
