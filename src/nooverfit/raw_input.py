@@ -104,19 +104,6 @@ def read_rows(
     return RawRows(_array(rows, columns, raw_shape, kind, where=""))
 
 
-def csv_labels(path: str | os.PathLike[str], columns: Columns | None) -> list[str] | None:
-    """The cells of the study's target column in a CSV file of rows (stripped, as the
-    study read its labels), or None where the file has no such column (read as
-    :func:`read_rows` reads it; its ``labels`` give them without another read)."""
-    if columns is None or not columns.target or Path(path).suffix.lower() == ".npy":
-        return None
-    from nooverfit.data.sources import read_table
-
-    header, body = read_table(Path(path))
-    labels = _labels(header, body, columns)
-    return None if labels is None else list(labels)
-
-
 def csv_notes(path: str | os.PathLike[str], columns: Columns | None) -> tuple[str, ...]:
     """:class:`RawRows`'s ``notes`` for a CSV file of new rows (unseen categories noted,
     not refused); ``()`` for a ``.npy`` file, or data without named columns. Reads the
