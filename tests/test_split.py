@@ -239,20 +239,33 @@ def test_make_split_refuses_a_test_share_that_leaves_too_few_in_one_line(digits)
 )
 def test_make_split_refuses_exactly_what_sklearns_two_splits_refuse(counts, test, val, seed):
     # the reference: the protocol's two stratified splits done by hand with scikit-learn,
-    # refused where scikit-learn refuses or leaves a part with fewer samples than the data's
-    # classes (its second split then checks only the classes the first left: counts [3, 13],
-    # test 0.875, val 0.5 keep 2 samples of one class, split 1 and 1)
+    # refused where scikit-learn refuses or where a part lacks a class of the data
+    # (scikit-learn rounds each class's share and may give a rare class none of a part: counts
+    # [3, 13, 18], test 0.78125 keep 7 samples, none of class 0; [3, 7], test 2, val 0.75
+    # leave the pool none of class 0); the same seed gives the same parts as make_split's
     y = np.repeat(np.arange(len(counts)), counts)
     try:
         rest, held = train_test_split(
             np.arange(len(y)), test_size=test, stratify=y, random_state=seed
         )
         pool, checked = train_test_split(rest, test_size=val, stratify=y[rest], random_state=seed)
-        refused = min(len(held), len(pool), len(checked)) < len(counts)
+        refused = any(len(set(y[part])) < len(counts) for part in (held, pool, checked))
     except ValueError:
         refused = True
     if refused:
         with pytest.raises(BadInput):  # in the options' words, not scikit-learn's
             make_split(y, test=test, val=val, seed=seed)
     else:
-        make_split(y, test=test, val=val, seed=seed)
+        split = make_split(y, test=test, val=val, seed=seed)
+        for part in (split.pool, split.val, split.test):
+            assert set(y[part]) == set(y)
+
+
+def test_make_split_refuses_a_part_the_rounding_leaves_without_a_class():
+    # scikit-learn accepts these and rounds class 0's share of validation (1.5 of 2) up to
+    # both of its samples, which leaves the training pool none
+    y = np.repeat([0, 1], [3, 7])
+    with pytest.raises(BadInput, match=r"leave the training pool no sample of class 0 .*smaller"):
+        make_split(y, test=2, val=0.75, seed=0)
+    with pytest.raises(BadInput, match=r"leave the test set no sample of class 'a' .*larger test"):
+        make_split(np.repeat([0, 1, 2], [3, 30, 30]), test=3, seed=0, names=["a", "b", "c"])

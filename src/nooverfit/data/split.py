@@ -25,6 +25,7 @@ from nooverfit.data.group_split import POOL, TEST, VAL, assign_groups, warn_few_
 from nooverfit.data.split_checks import (
     cannot_split,
     check_classes,
+    check_parts,
     check_rest,
     check_size,
     check_sizes,
@@ -165,6 +166,12 @@ def make_split(
         pool, val_idx = train_test_split(rest, test_size=val, stratify=y[rest], random_state=seed)
     except ValueError as err:
         raise cannot_split(len(y), err, "val", "the training pool") from None
+    parts = (
+        ("the test set", test_idx, "a larger test"),
+        ("validation", val_idx, "a larger val"),
+        ("the training pool", pool, "a smaller val"),
+    )
+    check_parts(y, parts, test=test, val=val, names=names)
     pool = np.random.default_rng(seed).permutation(pool)
     return Split(
         pool=pool.astype(np.int64),

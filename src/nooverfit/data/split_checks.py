@@ -1,10 +1,11 @@
-"""Up-front checks of a split's options and classes, before any split is made.
+"""Checks of a split's options and classes, before and between the two splits.
 
 :func:`~nooverfit.data.split.make_split` stratifies with scikit-learn's
 ``train_test_split``, which needs a sample of every class in each part it makes. The
 checks here refuse, in the options' own words (``test``, ``val``) and with the class's
 name, what scikit-learn would refuse in its words (``test_size``, ``train_size``), and
-what it would accept but leave a class absent from validation or the training pool.
+what it would accept but leave a class absent from test, validation or the training pool
+(its rounding can give a rare class none of a part).
 """
 
 from __future__ import annotations
@@ -97,6 +98,27 @@ def check_rest(
             f"validation (val={val!r}), {left.get(c, 0)} of class {class_name(int(c), names)}; "
             "expected a smaller test, so that every class keeps 2 samples there"
         )
+
+
+def check_parts(
+    y: np.ndarray,
+    parts: Sequence[tuple[str, np.ndarray, str]],
+    *,
+    test: float | int,
+    val: float | int,
+    names: Sequence[str] | None,
+) -> None:
+    """Every class in every part: scikit-learn's stratified split rounds each class's share,
+    and a rare class can round to none of a part it accepts. ``parts`` are (part, indices,
+    what to change) in the order the splits make them."""
+    for part, index, change in parts:
+        missing = np.setdiff1d(np.unique(y), y[index])
+        if len(missing):
+            raise BadInput(
+                f"test={test!r}, val={val!r} leave {part} no sample of class "
+                f"{class_name(int(missing[0]), names)} ({counted(len(index), 'sample')} in all); "
+                f"expected {change}, so that every class has a sample there"
+            )
 
 
 def check_classes(y: np.ndarray, names: Sequence[str] | None = None) -> None:
