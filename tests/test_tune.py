@@ -346,3 +346,34 @@ def test_tune_in_one_process_warns_of_few_groups_once(tmp_path, caplog):
         tune(spec)
     warned = [r.getMessage() for r in caplog.records if "keeps groups whole" in r.getMessage()]
     assert len(warned) == 1 and "1 group(s) in training" in warned[0]
+
+
+def test_tune_report_carries_the_few_groups_warning_as_a_study_report_does(tmp_path):
+    """The few-groups warning reached the log only: the tuning report and its
+    results.json now carry it, as a study's do (``extras.split_warnings``)."""
+    import numpy as np
+
+    from nooverfit.data.group_split import POOL, TEST, VAL, few_groups
+
+    lines = ["patient,a,b,label"]  # 3 patients: 1 each in training, validation and test
+    lines += [f"p{i % 3},{i % 7 / 7:.3f},{i % 5 / 5:.3f},{(i // 3) % 2}" for i in range(60)]
+    (tmp_path / "p.csv").write_text("\n".join(lines) + "\n")
+    options = {"target": "label", "group": "patient", "split_by_group": True}
+    spec = tiny_spec(
+        f"sqlite:///{tmp_path}/s.db",
+        trials=1,
+        data=f"csv:{tmp_path / 'p.csv'}",
+        data_options=options,
+        base=RunConfig(epochs=2),
+    )
+    tune(spec, out=tmp_path / "out")
+    saved = json.loads((tmp_path / "out" / "report" / "results.json").read_text())
+    split = saved["splits"][0]
+    groups = np.array([line.split(",")[0] for line in lines[1:]])
+    where = np.full(len(groups), -1)
+    for part, name in ((POOL, "pool"), (VAL, "val"), (TEST, "test")):
+        where[split[name]] = part
+    expected = few_groups(where, groups)
+    assert expected and saved["extras"]["split_warnings"] == [expected]
+    report = (tmp_path / "out" / "report" / "report.html").read_text(encoding="utf-8")
+    assert f'id="split-warning-1">Warning: {expected}.</p>' in report

@@ -6,7 +6,7 @@ import dataclasses
 import json
 import logging
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -188,13 +188,19 @@ def _save_png(figure: Figure, path: Path) -> None:
 
 
 def write_best_report(
-    result: TuneResult, data: SplitData, out: Path, *, figures: dict[str, Figure] | None = None
+    result: TuneResult,
+    data: SplitData,
+    out: Path,
+    *,
+    figures: dict[str, Figure] | None = None,
+    split_warnings: Sequence[str] = (),
 ) -> None:
     """Write the tuning report into ``out / "report"``: the best configuration against
     its unregularized baseline on the same split (both trained again, diagnosed and
     tested once; the baseline stays the recommendation unless the tuned configuration
     beats it on validation), with ``figures`` (Optuna's plots) added, and the retrained
-    curves as ``best_history.csv``.
+    curves as ``best_history.csv``. ``split_warnings`` (the split's few-groups warning,
+    logged when the data was split) go into the report as a study's do.
     """
     from nooverfit.report import render, study_figures
     from nooverfit.study_files import write_study
@@ -202,6 +208,8 @@ def write_best_report(
 
     result.history.save(out / "best_history.csv")
     compared = tuned_comparison(result, data)
+    if split_warnings:
+        compared.extras["split_warnings"] = list(split_warnings)
     paths = write_study(compared, out / "report")
     if figures:
         atomic_write_text(
@@ -234,8 +242,16 @@ def check_out(out: Path, spec: TuneSpec, *, overwrite: bool) -> None:
     check_new(best, overwrite=overwrite or own, holds=what)
 
 
-def write_outputs(result: TuneResult, study: optuna.Study, data: SplitData, out: Path) -> None:
-    """Write ``best.json``, ``plots/history.png``, ``plots/importance.png`` and the report.
+def write_outputs(
+    result: TuneResult,
+    study: optuna.Study,
+    data: SplitData,
+    out: Path,
+    *,
+    split_warnings: Sequence[str] = (),
+) -> None:
+    """Write ``best.json``, ``plots/history.png``, ``plots/importance.png`` and the report
+    (with ``split_warnings``, see :func:`write_best_report`).
 
     Every file is written atomically; a plot Optuna cannot draw (too few trials) is skipped.
     """
@@ -261,4 +277,5 @@ def write_outputs(result: TuneResult, study: optuna.Study, data: SplitData, out:
         plt.close(figure)
     from nooverfit.tune.report import optuna_figures
 
-    write_best_report(result, data, out, figures=optuna_figures(study, result.importances))
+    figures = optuna_figures(study, result.importances)
+    write_best_report(result, data, out, figures=figures, split_warnings=split_warnings)
