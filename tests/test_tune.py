@@ -377,3 +377,30 @@ def test_tune_report_carries_the_few_groups_warning_as_a_study_report_does(tmp_p
     assert expected and saved["extras"]["split_warnings"] == [expected]
     report = (tmp_path / "out" / "report" / "report.html").read_text(encoding="utf-8")
     assert f'id="split-warning-1">Warning: {expected}.</p>' in report
+
+
+def test_tune_resume_refuses_a_newer_nooverfits_best_json_unless_overwrite(tmp_path):
+    """best.json records its format: a resume (the same study and storage) replaced a newer
+    nooverfit's file; it is refused in one line, as every reader of nooverfit's own files
+    refuses a newer format, before any trial."""
+    from nooverfit.errors import NewerFile
+    from nooverfit.tune.result import BEST_FORMAT
+
+    out = tmp_path / "out"
+    spec = tiny_spec(f"sqlite:///{out}/tune.db", trials=1)
+    tune(spec, out=out)
+    saved = json.loads((out / "best.json").read_text())
+    assert (saved["format"], BEST_FORMAT) == (1, 1) and saved["nooverfit"]
+    newer = json.dumps({**saved, "format": 2, "nooverfit": "9.0"})
+    (out / "best.json").write_text(newer)
+    expected = (
+        r"best\.json was made by a newer nooverfit \(9\.0, format 2\); this one \(.+\) reads "
+        r"format up to 1: upgrade nooverfit \(pip install -U nooverfit\) to load it; or "
+        r"choose another --out or pass --overwrite$"
+    )
+    with pytest.raises(NewerFile, match=expected):
+        tune(dataclasses.replace(spec, trials=2), out=out)
+    assert (out / "best.json").read_text() == newer
+    assert len(trials_of(spec)) == 1  # no trial run either
+    tune(dataclasses.replace(spec, trials=2), out=out, overwrite=True)
+    assert json.loads((out / "best.json").read_text())["format"] == 1

@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: ``best.json``'s layout (its ``format``; one without, written before it was recorded, is
+#: format 1): a newer one is not replaced by :func:`check_out`'s resume.
+BEST_FORMAT = 1
+
 
 @dataclass(frozen=True)
 class TrialSummary:
@@ -83,7 +87,11 @@ class TuneResult:
 
     def to_dict(self) -> dict[str, Any]:
         """The result as JSON-ready data (``best.json``)."""
+        from nooverfit._version import __version__
+
         return {
+            "format": BEST_FORMAT,
+            "nooverfit": __version__,
             "study_name": self.study_name,
             "storage": self.storage,
             "best_trial": self.best_number,
@@ -224,7 +232,7 @@ def check_out(out: Path, spec: TuneSpec, *, overwrite: bool) -> None:
     Raises:
         OutputExists: if ``out`` is a file, or holds another study's results.
     """
-    from nooverfit.errors import OutputExists, check_new
+    from nooverfit.errors import BadInput, OutputExists, check_new, check_version
 
     if out.exists() and not out.is_dir():
         raise OutputExists(f"--out {out} is a file; expected a folder for the tuning results")
@@ -238,6 +246,13 @@ def check_out(out: Path, spec: TuneSpec, *, overwrite: bool) -> None:
         and found.get("study_name") == spec.study_name
         and found.get("storage") == _hide_password(spec.storage)
     )
+    if own and not overwrite:  # resumed: a newer nooverfit's best.json is not replaced
+        saved = cast("dict[str, Any]", found)
+        made = str(saved.get("nooverfit", ""))
+        try:
+            check_version(best, saved.get("format", 1), newest=BEST_FORMAT, made=made)
+        except BadInput as err:
+            raise type(err)(f"{err}; or choose another --out or pass --overwrite") from None
     what = "another study's results" if found is not None else "what is not a study's results"
     check_new(best, overwrite=overwrite or own, holds=what)
 
