@@ -113,3 +113,40 @@ def test_watch_says_early_why_a_log_with_rows_cannot_be_read(tmp_path):
     (note,) = [line for line in lines if line.startswith("note:")]
     assert "no training or validation curve recognized" in note and "still waiting" in note
     assert "never held a readable log" in lines[-1]
+
+
+def test_watch_says_at_once_a_csv_log_written_without_the_named_column(tmp_path):
+    """--val-col naming a column the log's header lacks, rows already written under it:
+    the column can never appear, yet watch waited the whole --idle (300 s by default)
+    before its error. It says so at once, in one line, naming the columns found."""
+    log = tmp_path / "x.csv"
+    log.write_text("epoch,loss,val\n0,1.0,1.1\n1,0.9,1.0\n")
+    began = time.monotonic()
+    args = ["watch", str(log), "--val-col", "val_loss_x", "--idle", "30", "--interval", "0.05"]
+    result = runner.invoke(app, args)
+    assert time.monotonic() - began < 10 and result.exit_code == 2, result.output
+    assert result.output.splitlines()[-1] == (
+        f"error: column 'val_loss_x' (--val-col) is not in {log}, whose header is written "
+        "(columns: epoch, loss, val) with rows under it; expected one of its columns"
+    )
+    assert "Traceback" not in result.output and log.read_text().startswith("epoch,loss,val\n")
+    result = runner.invoke(app, [*args[:2], "--train-col", "tl", *args[4:]])
+    assert result.exit_code == 2 and "column 'tl' (--train-col) is not in" in result.output
+
+
+def test_watch_waits_for_a_named_column_while_no_row_is_written(tmp_path, monkeypatch):
+    """A header alone may still be rewritten (a logger that widens it when a metric first
+    appears): the column named is waited for, and the log is followed once it is there."""
+    log = tmp_path / "later.csv"
+    log.write_text("epoch,loss\n")
+    looked = once_watch_has(monkeypatch, "_stamp", lambda stamp: stamp is not None)
+    rows = "".join(f"{e},{1 / (e + 1):.4f},{0.5 + abs(e - 10) / 40:.4f}\n" for e in range(20))
+    writer = threading.Thread(
+        target=lambda: (looked.wait(30), time.sleep(0.1), log.write_text("epoch,loss,v\n" + rows))
+    )
+    writer.start()
+    args = ["watch", str(log), "--val-col", "v", "--idle", "1", "--interval", "0.05"]
+    result = runner.invoke(app, args)
+    writer.join()
+    assert result.exit_code == 0, result.output
+    assert "final diagnosis" in result.output
