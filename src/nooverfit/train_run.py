@@ -26,6 +26,7 @@ from typing import Any
 
 from torch import nn
 
+from nooverfit import formats
 from nooverfit._io import atomic_save, atomic_write_json
 from nooverfit._version import __version__
 from nooverfit.config import RunConfig
@@ -42,7 +43,7 @@ FILES = ("history.csv", "metrics.json", "model.pt")
 
 #: ``metrics.json``'s layout (its ``format``; a file without one, written before it was
 #: recorded, is format 1). A newer one is refused by :func:`read_metrics`, never misread.
-METRICS_FORMAT = 1
+METRICS_FORMAT = formats.METRICS
 
 
 class TrainInterrupted(KeyboardInterrupt):

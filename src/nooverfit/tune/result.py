@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from nooverfit import formats
 from nooverfit._io import atomic_write, atomic_write_json, atomic_write_text
 from nooverfit.config import RunConfig
 from nooverfit.data.tensors import SplitData
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 
 #: ``best.json``'s layout (its ``format``; one without, written before it was recorded, is
 #: format 1): a newer one is not replaced by :func:`check_out`'s resume.
-BEST_FORMAT = 1
+BEST_FORMAT = formats.BEST
 
 
 @dataclass(frozen=True)
