@@ -142,3 +142,26 @@ def test_the_cost_line_and_table_list_every_stage_that_took_time(tiny_study):
         "ensembles",
         "classic models",
     ]
+
+
+def test_the_classic_sentence_and_an_untrained_stages_rates_read_right(tiny_study):
+    """The report read "beats it by 0.1 points(seed by seed" (the template's line end
+    trimmed), and its cost table gave the classic models, which train no network, "0"
+    steps/s and "0.0" GFLOP/s as if they had computed nothing: "—" now, as for no rate."""
+    from nooverfit.report import render
+    from nooverfit.studies.result import StageCost
+
+    result, _ = tiny_study
+    costs = (
+        StageCost("baseline and remedies", 6, 600, 60, 40.0, {"completed": 6}, 10**12),
+        StageCost("classic models", 0, 0, 0, 2.5, {}),
+    )
+    html = render(dataclasses.replace(result, costs=costs), {})
+    verdict = re.search(r'<p id="classic-verdict">(.*?)</p>', html, re.S)
+    assert verdict is not None
+    text = re.sub(r"<[^>]+>", "", verdict.group(1))
+    assert re.search(r"(beats it by|trails it by) \d+\.\d points \(seed by seed|ties it \(", text)
+    table = html.split('id="costs"')[1].split("</table>")[0]
+    rows = {r.split("</td>")[0]: r for r in table.split("<tr><td>")[1:]}
+    assert "<td>40.0</td><td>15</td><td>25.0</td>" in rows["baseline and remedies"]
+    assert "<td>2.5</td><td>—</td><td>—</td>" in rows["classic models"]
