@@ -404,3 +404,33 @@ def test_tune_resume_refuses_a_newer_nooverfits_best_json_unless_overwrite(tmp_p
     assert len(trials_of(spec)) == 1  # no trial run either
     tune(dataclasses.replace(spec, trials=2), out=out, overwrite=True)
     assert json.loads((out / "best.json").read_text())["format"] == 1
+
+
+def test_cli_tune_summary_says_when_the_report_keeps_the_baseline(tmp_path):
+    """The summary gave the tuned configuration's scores only, while its report, where the
+    retrained baseline scored at least as well on validation, recommended the baseline:
+    the terminal and the report disagreed on the answer. The summary now says so, with the
+    report's numbers."""
+    from nooverfit.cli._app import console
+    from nooverfit.cli.tune import _summary
+
+    out = tmp_path / "out"
+    result = tune(tiny_spec(f"sqlite:///{tmp_path}/t.db", trials=1), out=out)
+    path = out / "report" / "results.json"
+    saved = json.loads(path.read_text())
+    for beat in (False, True):
+        saved["extras"]["tuning"]["beat_baseline"] = beat
+        path.write_text(json.dumps(saved))
+        with console.capture() as captured:
+            _summary(result, out)
+        text = " ".join(captured.get().split())
+        assert ("recommends keeping it" in text) == (not beat), text
+        if not beat:
+            val = 100 * saved["baseline"]["score"]["val_accuracy"]
+            test = 100 * saved["test"]["baseline"]["accuracy"]
+            assert (
+                f"the baseline (no regularization), retrained on the same split, scored "
+                f"{val:.1f}% validation accuracy, which the tuned configuration did not beat: "
+                f"the report ({out}/report/report.html) recommends keeping it (test accuracy "
+                f"{test:.1f}%)"
+            ) in text
