@@ -1,5 +1,5 @@
 """Is a regression network that memorizes under a flat validation loss overfitting?
-(issue 15, family A; i62). Writes the fixture behind ``tests/test_diagnose_i62.py``.
+(issue 15, family A; i62). Writes the fixture behind ``tests/test_diagnose_memorization.py``.
 
 A 256-256 ReLU MLP under Adam (rate 0.003, batch 32, 300 epochs, Keras 3 ``CSVLogger``,
 torch backend, seeded) on ``make_friedman1`` (noise 1.0, 150 training rows, 400

@@ -1,14 +1,25 @@
-"""The run length the advice quotes (i83): steps shown as epochs by either reader, and
-logs that count epochs from 1."""
+"""The run length the texts quote: epochs, steps shown as epochs, evaluations, one.
+
+How long a run was is read from its epoch numbers, not its rows: a log validated every
+second epoch, counting epochs from 1 or from 0 (Keras's ``validation_freq``), or cut from a
+longer one, and the remedy asks for epochs from that length (i75, i83). Steps shown as
+epochs, by the table reader or by TensorBoard's, are named as steps (i83). Too short to
+judge counts its rows as evaluations; a count of one reads in the singular ("1 epoch", not
+"1 epochs"), and an underfit of one epoch asks for two (i79).
+
+Each helper id names its section in ``bench/README.md``.
+"""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 
 from nooverfit import diagnose
-from nooverfit.diagnosis import Verdict
+from nooverfit._underfit_advice import underfitting_causes
+from nooverfit.diagnosis import Evidence, Verdict
 from nooverfit.history import History
 from nooverfit.logs import read_log
 from nooverfit.logs.tensorboard import _epochs
@@ -87,6 +98,27 @@ def test_a_zero_based_log_and_an_ambiguous_start() -> None:
     assert epochs == 38 and "after epoch 37 " in text
 
 
+def test_a_run_validated_every_second_epoch_counts_its_epochs_not_its_rows():
+    """Fifteen rows at epochs 1, 3, ..., 29 (0-based, as Keras counts): the run trained 30
+    epochs, so the text says "after 30 epochs" (it said 15, the rows) and the remedy asks
+    for max(2 * 30, 30 + 20) = 60."""
+    epochs = list(range(1, 30, 2))
+    val = 0.5 + 2.0 * np.exp(-np.asarray(epochs) / 20.0)
+    h = History.from_columns({"loss": list(0.9 * val), "val_loss": list(val)}, epoch=epochs)
+    d = diagnose(h)
+    assert d.verdict is Verdict.STILL_IMPROVING
+    assert "after 30 epochs" in d.explanation and d.epochs == 30  # the CLI's "epochs" row
+    longer = next(r for r in d.remedies if r.kind == "train_longer")
+    assert longer.setting == "--epochs 60"
+    # steps shown as epochs (a SummaryWriter log without an epoch scalar): name the step
+    steps = [10 * e for e in epochs]
+    note = ("no epoch scalar in the log: the logged steps are shown as epochs",)
+    columns = {"loss": list(0.9 * val), "val_loss": list(val)}
+    shown = History.from_columns(columns, epoch=steps, notes=note, steps_as_epochs=True)
+    d = diagnose(shown)
+    assert d.verdict is Verdict.STILL_IMPROVING and "after step 290 " in d.explanation
+
+
 def test_too_short_to_judge_counts_evaluations_not_epochs() -> None:
     """Three rows at epochs 4, 9, 14 (a 15-epoch run, the table's "epochs 15"): the text
     counts the rows as evaluations ("from 3 epochs" read as a contradiction), and a
@@ -102,18 +134,32 @@ def test_too_short_to_judge_counts_evaluations_not_epochs() -> None:
     assert d.explanation.startswith("Not enough to judge from 2 evaluations: ")
 
 
-def test_an_underfit_read_on_a_metric_names_that_metric() -> None:
-    """An AUC stuck near 0.65 (``--metric auc``): the cause quoted "the training accuracy
-    never got above 0.65" for a log holding no accuracy; it names the AUC."""
-    e = np.arange(30)
-    loss = 0.65 + 0.05 * np.exp(-e / 5)
-    auc = 0.65 - 0.05 * np.exp(-e / 5)
-    columns = {"loss": loss, "val_loss": loss + 0.005, "auc": auc, "val_auc": auc - 0.01}
-    h = History.from_columns({k: list(v) for k, v in columns.items()})
-    d = diagnose(h, metric="auc")
-    assert d.verdict is Verdict.UNDERFITTING
-    cause = next(c for c in d.causes if c.kind == "too_little_capacity")
-    assert cause.reason.startswith(f"The training auc never got above {auc.max():.2f} ")
-    more = next(r for r in d.remedies if r.kind == "more_capacity")
-    assert more.reason.startswith(f"The training auc reached only {auc.max():.2f}:")
-    assert not any("accuracy" in c.reason for c in d.causes)
+def test_diagnose_one_epoch_says_epoch_in_the_singular():
+    d = diagnose(History.from_columns({"loss": [1.0]}))
+    assert d.verdict is Verdict.INSUFFICIENT_EVIDENCE
+    assert "from 1 evaluation:" in d.explanation  # (i83: rows counted as evaluations)
+    assert "1 evaluations" not in d.explanation
+
+
+def test_diagnose_two_epochs_keeps_the_plural():
+    d = diagnose(History.from_columns({"loss": [1.0, 0.9]}))
+    assert "from 2 evaluations:" in d.explanation
+
+
+def test_underfitting_remedy_of_one_epoch_is_singular():
+    ev = Evidence(
+        epochs=(0,),
+        train=np.array([1.0]),
+        val=np.array([1.0]),
+        onset=0,
+        best=0,
+        rise=0.0,
+        learned=0.0,
+        signal="",
+        tail_drop=0.0,
+        early_stopped=False,
+        metric_gap=math.nan,
+    )
+    reasons = [r.reason for _, _, rs in underfitting_causes(ev, 1) for r in rs]
+    longer = [r for r in reasons if "reach a minimum" in r]
+    assert longer == ["1 epoch may not have been enough to reach a minimum."]

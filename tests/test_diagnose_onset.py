@@ -1,16 +1,20 @@
-"""Issue 15, i71: the texts of one diagnosis agree with each other and with its numbers.
+"""Onset and best epoch: one definition each, and texts that say which is which.
 
-"Inconsistent numbers ... onset 39 while the best epoch is 29 ('ended 10 % worse than its
-best (epoch 29)')": the explanation said "validation stopped improving around epoch 39"
-next to a best epoch of 29, a contradiction on its face. The two numbers are different
-things (:mod:`nooverfit.history`): the best epoch is the lowest raw validation value, the
-weights to keep; the onset is where the curve's moving average over 5 evaluations was
-lowest, moved to the best epoch when that comes later. A lucky low point can come before
-the trend turns, so the onset may lie after the best epoch but never before it; the text
-must say which number is which.
+Issue 15, i71: "Inconsistent numbers ... onset 39 while the best epoch is 29 ('ended 10 %
+worse than its best (epoch 29)')": the explanation said "validation stopped improving
+around epoch 39" next to a best epoch of 29, a contradiction on its face. The two numbers
+are different things (:mod:`nooverfit.history`): the best epoch is the lowest raw
+validation value, the weights to keep; the onset is where the curve's moving average over
+5 evaluations was lowest, moved to the best epoch when that comes later. A lucky low point
+can come before the trend turns, so the onset may lie after the best epoch but never
+before it (also over a 3-epoch run rising from its first, i91); the text must say which
+number is which. The figures quoted at the best epoch come from that epoch's row, also
+where a ``History`` built through the API repeats epoch numbers (a log appended after a
+restart; i88's review, fixed by i89).
 
 Expected values are computed here from the logged validation column, independently of
-:func:`nooverfit.history.onset_index`.
+:func:`nooverfit.history.onset_index`. Each helper id names its section in
+``bench/README.md``.
 """
 
 from pathlib import Path
@@ -19,9 +23,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from _diagnose_fixtures import DATA, accuracy_only
 from nooverfit import diagnose
 from nooverfit.cli import app
 from nooverfit.diagnosis import Verdict
+from nooverfit.history import History
 from nooverfit.logs import read_log
 
 CURVES = Path(__file__).parent / "fixtures" / "curves"
@@ -151,3 +157,70 @@ def test_a_log_of_validation_accuracy_alone_says_how_far_it_fell(tmp_path):
     cause = next(c for c in d.causes if c.kind == "too_many_epochs")
     assert cause.reason.startswith(f"The validation accuracy was best at epoch {best}, ")
     assert "loss" not in cause.reason
+
+
+def test_the_best_epochs_figures_come_from_its_row_when_epoch_numbers_repeat():
+    """i88's ``dup.py``: a History built through the API holding a run restarted from
+    scratch, epochs 0-4 and then 0-9 (``read_log`` keeps only the last run; the API takes
+    the rows as given). The best epoch is 3 of the second run, row 8: validation 0.55,
+    training 0.3, so the too-little-data cause says (0.55 - 0.3) / 0.55 = 45 %, as the
+    table's gap (0.25 at best). Looked up by number, the first run's epoch 3 (row 3: 1.85
+    against 1.7) gave 8 %."""
+    val = [0.9, 0.7, 0.6, 0.55, 0.56, 0.6, 0.65, 0.7, 0.75, 0.8]
+    train = [1.0, 0.6, 0.4, 0.3, 0.2, 0.15, 0.1, 0.07, 0.05, 0.03]
+    h = History.from_columns(
+        {
+            "loss": [2.0, 1.9, 1.8, 1.7, 1.6, *train],
+            "val_loss": [2.0, 1.95, 1.9, 1.85, 1.8, *val],
+        },
+        epoch=list(range(5)) + list(range(10)),
+    )
+    d = diagnose(h)
+    assert d.verdict is Verdict.OVERFITTING and d.best_epoch == 3
+    assert np.isclose(d.gap.loss_at_best, 0.55 - 0.3)
+    (cause,) = [c for c in d.causes if c.kind == "too_little_data"]
+    assert f"was {100 * (0.55 - 0.3) / 0.55:.0f}% above training" in cause.reason  # 45%
+
+
+def test_a_metrics_value_at_the_best_epoch_comes_from_its_row_when_epoch_numbers_repeat():
+    """The same restart decided on accuracy (no loss logged): five epochs at validation
+    accuracy 0.30-0.34, then a run of 30 epochs peaking at 0.90 at its epoch 3 (row 8).
+    The explanation quotes that 0.9 at the best epoch; looked up by number it read the
+    first run's epoch 3 (row 3, 0.33)."""
+    base = accuracy_only()
+    acc, val = list(base.column("accuracy")), list(base.val_accuracy)
+    val = val[6:] + [val[-1]] * 6  # the peak (0.90, epoch 9 before) now at epoch 3
+    h = History.from_columns(
+        {
+            "accuracy": [0.3, 0.31, 0.32, 0.33, 0.34, *acc],
+            "val_accuracy": [0.3, 0.31, 0.32, 0.33, 0.34, *val],
+        },
+        epoch=list(range(5)) + list(range(30)),
+    )
+    d = diagnose(h, metric="accuracy")
+    assert d.verdict is Verdict.OVERFITTING and d.best_epoch == 3
+    assert max(val) == 0.9 and val.index(0.9) == 3
+    assert f"ended at {val[-1]:.3g} against 0.9 at its best" in d.explanation
+
+
+THREE = DATA / "three_epochs_rising_from_first_study.csv"
+
+
+def test_three_epochs_rising_from_the_first_keep_onset_at_the_best_epoch():
+    """Guard (passes on main too): the baseline history of ``nooverfit study`` on a
+    12-row CSV, three epochs, validation loss 0.873 -> 0.997 -> 1.138 (+30 %) while the
+    training loss falls 0.514 -> 0.436 -> 0.381. "Overfitting from epoch 0" looked too
+    early to a new user; it is the one definition (issue 15): the onset never lies
+    before the best epoch, and here the best epoch is the first. Three evaluations are
+    ``MIN_EPOCHS``, the documented floor (fewer: insufficient evidence); raising it would
+    turn the design corpora's confirmed 3-epoch still-improving runs (i65 099, i74 090)
+    into insufficient evidence, and no design run of 5 epochs or fewer is labelled
+    overfitting to tune a stricter short-run rule on."""
+    h = History.load(THREE)
+    val, train = np.asarray(h.val_loss), np.asarray(h.loss)
+    assert len(h) == 3 and np.all(np.diff(val) > 0) and np.all(np.diff(train) < 0)
+    assert val[-1] / val[0] - 1 > 0.15  # over RISE above the minimum, two points before the end
+    d = diagnose(h)
+    assert d.verdict is Verdict.OVERFITTING
+    assert d.best_epoch == int(np.argmin(val)) == 0
+    assert d.onset_epoch is not None and d.best_epoch <= d.onset_epoch <= len(h) - 1

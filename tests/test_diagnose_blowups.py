@@ -1,0 +1,249 @@
+"""Spikes, jumps and blow-ups: which unstable runs are diverging and which are not.
+
+A run whose weights were thrown around failed: validation jumping while the network misses
+its own training samples (i50); a run blown up at its start whose training loss never gets
+below guessing again (i69); both losses frozen above where they started, and a classifier
+that fits its samples while its loss turns by a good part of its whole fall from epoch to
+epoch (i85); the failed run at a rate of 1, whose generalization loss is reported all the
+same (i64). Not a blow-up: validation swinging in the confident mistakes of a network that
+fits its samples (i50), a fine-tuning stage whose first value is already near its end
+level (i85). The text of a blow-up that recovered says what happened (i75).
+
+Each helper id names its section in ``bench/README.md``.
+"""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from _diagnose_fixtures import DATA, finite, read_side
+from _real_logs import label, load
+from nooverfit import diagnose
+from nooverfit._blowup import spiking_fit
+from nooverfit._chance import never_recovered
+from nooverfit._dead import stuck_worse
+from nooverfit._turning import fits_samples
+from nooverfit.diagnosis import Verdict
+from nooverfit.history import History
+from nooverfit.logs import read_log
+
+
+def test_validation_jumping_while_training_misses_its_samples_is_a_failed_run():
+    """HF, cancer at SGD lr 10 (design): validation jumps 5x per evaluation and its
+    accuracy falls back to 39 % twice; the training cross-entropy (1.4 nats) bounds the
+    training accuracy below zero: weights thrown around, as labelled."""
+    h = load("jumping_unfitted_hf")
+    assert not fits_samples(h, np.asarray(h.loss, dtype=float))
+    d = diagnose(h)
+    assert d.verdict is Verdict.DIVERGING
+    assert "jumps" in d.explanation
+    assert label("jumping_unfitted_hf")["verdict"] == "diverging"
+
+
+def _memorizer(with_accuracy: bool) -> History:
+    """A classifier that fits its training samples (loss 0.02, accuracy 99 %) while its
+    validation loss, on a few samples it gets confidently wrong, doubles and halves
+    between evaluations around a rising level."""
+    n = 24
+    train = list(np.geomspace(0.6, 0.02, n))
+    val = [(0.3 + 0.02 * i) * (2.2 if i % 2 else 1.0) for i in range(n)]
+    columns = {"loss": train, "val_loss": val, "val_accuracy": [0.9] * n}
+    if with_accuracy:
+        columns["accuracy"] = list(np.linspace(0.8, 0.99, n))
+    return History.from_columns(columns)
+
+
+def test_validation_jumping_while_the_network_fits_its_samples_is_not_divergence():
+    """The turning rule's guard, applied to the jump rule too (i50): a network that gets
+    90 % of its training samples right (logged accuracy, or the bound from its training
+    cross-entropy) swings in its confident mistakes on a small validation set."""
+    for with_accuracy in (True, False):
+        h = _memorizer(with_accuracy)
+        assert fits_samples(h, np.asarray(h.loss, dtype=float))
+        assert diagnose(h).verdict is not Verdict.DIVERGING
+    # a regression log carries no count of samples right: the guard never applies
+    bare = History.from_columns(
+        {"loss": _memorizer(False).loss, "val_loss": _memorizer(False).val_loss}
+    )
+    assert not fits_samples(bare, np.asarray(bare.loss, dtype=float))
+
+
+def test_a_diverging_run_reports_its_generalization_loss():
+    """Prechelt's GL, ``100 * (E_va(last) / E_opt - 1)``, is reported for a diverging run
+    too (the rules reach that verdict before the evidence is read), on the last finite
+    validation loss against the lowest: a Keras run with RMSprop at lr 1."""
+    h = read_log(DATA / "failed_lr1_rmsprop_keras.csv")
+    assert isinstance(h, History)
+    d = diagnose(h)
+    assert d.verdict is Verdict.DIVERGING
+    val = [v for v in h.val_loss if math.isfinite(v)]
+    assert math.isclose(d.generalization_loss, 100 * (val[-1] / min(val) - 1), rel_tol=1e-12)
+
+
+BLOWN_AT_START = [
+    ("blown_nadam_hastie_lightning_tb", "blown_nadam_hastie_lightning_tb_test_curve.json"),
+    ("blown_rmsprop_moons_hf/trainer_state.json", "blown_rmsprop_moons_hf/test_curve.json"),
+]
+
+
+@pytest.mark.parametrize(("log", "side"), BLOWN_AT_START)
+def test_a_run_blown_up_at_its_start_that_never_beat_guessing_is_diverging(log, side):
+    """i65's NAdam at lr 3 on ``hastie_10_2`` (Lightning's TensorBoardLogger) and RMSprop
+    at lr 0.5 on moons (Trainer format): the first training loss is 155 and 4845 nats,
+    hundreds of times where it ends, and the training loss never gets below ln 2 again;
+    the test accuracy ends near 0.5 (two classes), far from the sklearn reference. Main
+    read the first as overfitting (validation rising from 1.0) and the second as an
+    underfit."""
+    h = read_log(DATA / log)
+    assert isinstance(h, History)
+    test = read_side(side)
+    train = finite(h, "loss")
+    assert train[0] > 100 * np.median(train[train.size // 2 :])
+    assert np.median(train[train.size // 2 :]) > np.log(2)
+    assert test["test_metric"][-1] < 0.6 < test["ref"]
+    d = diagnose(h)
+    assert d.verdict is Verdict.DIVERGING
+    assert "never recovered" in d.explanation
+
+
+def test_the_blow_up_rule_reads_the_curve_against_itself():
+    """The NAdam run with every loss scaled by 10 keeps its verdict (the training loss
+    stays above guessing); scaled by a tenth, its training loss lies below ln 2 and the
+    rule no longer reads it (a crossing of the chance level, as the metamorphic tests
+    allow)."""
+    h = read_log(DATA / BLOWN_AT_START[0][0])
+    assert isinstance(h, History)
+    names = h.columns()[1:]
+    data = {name: np.asarray(h.column(name), dtype=float) for name in names}
+    for name in ("loss", "val_loss"):
+        data[name] = 10 * data[name]
+    scaled = History.from_columns({k: list(v) for k, v in data.items()}, epoch=h.epoch)
+    assert never_recovered(scaled)
+    assert never_recovered(h)
+    data["loss"] = data["loss"] / 100
+    assert not never_recovered(
+        History.from_columns({k: list(v) for k, v in data.items()}, epoch=h.epoch)
+    )
+
+
+def test_a_recovered_blow_up_is_not_said_to_have_stopped_going_down():
+    """Validation started 200x above where it ended and fell most of that in its first
+    evaluations (the first steps blew the weights up): a diverging verdict whose reason
+    says the loss fell must not add "the loss is not going down"."""
+    epochs = list(range(16))
+    val = [200.0, 20.0, 3.0] + [1.0 + 0.01 * (i % 2) for i in range(13)]
+    h = History.from_columns({"loss": [0.9 * v for v in val], "val_loss": val}, epoch=epochs)
+    d = diagnose(h)
+    assert d.verdict is Verdict.DIVERGING
+    assert "started 199x above where it ended" in d.explanation  # 200 / (1 + 0.01 / 2)
+    assert "not going down" not in d.explanation
+    assert "optimization failed" in d.explanation
+    # nor the remedy (it said "The loss goes up instead of down (... fell most of that)")
+    lower = next(r for r in d.remedies if r.kind == "lower_lr")
+    assert lower.reason.startswith("The optimization is unstable (the validation loss started")
+    assert not any("goes up instead of down" in r.reason for r in d.remedies)
+    assert f"(validation was best at epoch {d.best_epoch})" in d.explanation
+    # i77's HF RMSprop run, best at its last epoch (39): no other weights to keep
+    blown = read_log(DATA / "blown_rmsprop_moons_hf")
+    assert isinstance(blown, History)
+    d = diagnose(blown)
+    assert d.verdict is Verdict.DIVERGING and d.best_epoch == blown.epoch[-1] == 39
+    assert "validation was best" not in d.explanation
+    assert "the last weights are not usable; lower the learning rate" in d.explanation
+
+
+FROZEN_RUN = DATA / "frozen_blowup_regraw_tb"
+
+
+def test_both_losses_frozen_above_the_start_is_diverging():
+    """A real SummaryWriter run of the i70 corpus (086: an MLP on unstandardized regression
+    targets, SGD): its first epoch's training loss, 2.0e32, was its lowest; from the
+    second epoch on both losses repeat to six digits, 16 % above it. Main read "both high
+    and close together" as underfitting; the test curve (never seen by diagnose) sits
+    frozen at 8e27 times the constant predictor's loss."""
+    h = read_log(FROZEN_RUN)
+    reference = json.loads((DATA / "frozen_blowup_regraw_tb_test_curve.json").read_text())
+    train, val = np.asarray(h.column("loss")), np.asarray(h.column("val_loss"))
+    assert np.argmin(train) == 0 and train[-1] > 1.1 * train[0]
+    assert np.ptp(train[1:]) < 1e-6 * train[-1] and np.ptp(val[1:]) < 1e-6 * val[-1]
+    assert min(reference["test_loss"]) > 1e20 * reference["constant"]
+    d = diagnose(h)
+    assert d.verdict is Verdict.DIVERGING
+    assert "never got below its first value" in d.explanation
+
+
+def test_stuck_worse_by_hand():
+    flat = np.full(6, 2.0)
+    worse = np.array([1.0, 2.0, 2.0, 2.0, 2.0, 2.0])
+    assert stuck_worse(worse, flat)
+    assert not stuck_worse(flat, flat)  # never moved at all: not worse than its start
+    better = np.array([3.0, 2.0, 2.0, 2.0, 2.0, 2.0])
+    assert not stuck_worse(better, flat)  # fell below its start: it learned something
+    moving = worse * np.array([1, 1, 1, 1.001, 1, 1.001])
+    assert not stuck_worse(moving, flat)  # training still moves in its later half
+    # ratios of the curves to themselves: a scale or a constant on training changes nothing
+    assert stuck_worse(1e3 * worse, 1e3 * flat) and stuck_worse(worse + 5.0, flat)
+
+
+BLOWN_FIT = DATA / "blown_fit_digits_lightning"
+
+
+def test_a_blown_up_classifier_that_fits_its_samples_is_diverging():
+    """A real Lightning CSV run of the i65 corpus (108: an MLP on ``digits``, Adam at a
+    learning rate of 1.0): the training accuracy climbs to 0.99 while the mean
+    cross-entropy jumps between 10 and 1200 from epoch to epoch and validation sits in the
+    thousands; the test curve (never seen by diagnose) sits hundreds of times above the
+    constant predictor's loss. Main called it overfitting ("keep the weights of epoch 0")."""
+    h = read_log(BLOWN_FIT)
+    reference = json.loads((DATA / "blown_fit_digits_lightning_test_curve.json").read_text())
+    assert min(reference["test_loss"]) > 100 * reference["constant"]
+    assert np.median(np.asarray(h.column("accuracy"))[20:]) > 0.98
+    d = diagnose(h)
+    assert d.verdict is Verdict.DIVERGING
+    assert "blown up by a step" in d.explanation
+
+
+def _fitting(loss: np.ndarray) -> History:
+    n = len(loss)
+    acc = np.minimum(0.99, np.linspace(0.6, 1.2, n))
+    return History.from_columns(
+        {"loss": list(loss), "accuracy": list(acc), "val_loss": list(loss * 3 + 1.0)},
+        epoch=list(range(n)),
+    )
+
+
+def test_spiking_fit_by_hand():
+    """Turns of a good part of the whole fall (200 -> 10 nats) per epoch at 99 % accuracy:
+    blown up; a memorizing network's loss jumping by multiples of a tiny level (its turns a
+    sliver of its fall) or a smooth fall at that accuracy is not. Scaled up, given a
+    constant penalty or thinned to every second epoch, the verdict of the rule holds. The
+    same shape at a sound level (2 -> 0.1 nats: 10 to 90 nats per mistake at 1 % wrong, a
+    later-half median of 0.4, under the ln 1e6 = 13.8 nats of guessing over a million
+    classes) is no blow-up: a few mistakes more or less per epoch turn it so."""
+    fall = np.linspace(200.0, 10.0, 10)
+    jumps = np.tile([10.0, 90.0, 40.0], 7)  # a period of 3: thinned, it still turns
+    blown = np.concatenate([fall, jumps])
+    assert spiking_fit(_fitting(blown))
+    assert spiking_fit(_fitting(50.0 * blown)) and spiking_fit(_fitting(blown + 0.1))
+    assert spiking_fit(_fitting(blown[1::2]))
+    assert not spiking_fit(_fitting(blown / 100.0))
+    tiny = np.concatenate([fall, 1e-4 * (1 + 3 * jumps)])
+    assert not spiking_fit(_fitting(tiny))
+    assert not spiking_fit(_fitting(np.geomspace(200.0, 1e-3, 20)))
+
+
+def test_a_fine_tuning_stage_that_starts_near_its_end_level_is_not_diverging():
+    """A synthetic log (i88's review, ``tests/data/finetune_stage2_near_end_level.csv``):
+    the second stage of a transfer-learning run, its first training loss 0.25 and then
+    0.02-0.08 at 99 % training accuracy, validation at 0.12 rising slowly to 0.18 at 96 %.
+    The first value is already near the end level, so the whole fall is small and a few
+    mistakes more or less per epoch (a few nats each) turn the loss by over 4 % of it: the
+    shape test alone called it diverging ("lower the learning rate"). Nothing is blown up:
+    validation rose 48 % above its first (and lowest) value, which is overfitting."""
+    h = read_log(DATA / "finetune_stage2_near_end_level.csv")
+    assert not spiking_fit(h)
+    d = diagnose(h)
+    assert d.verdict is Verdict.OVERFITTING
+    assert "blown up" not in d.explanation
