@@ -1,6 +1,7 @@
 """``nooverfit watch``: following a growing log, waiting for one not yet created, and
 bad input (a criterion, a folder, a log never created, never readable) in one line, exit 2."""
 
+import re
 import threading
 import time
 
@@ -150,3 +151,23 @@ def test_watch_waits_for_a_named_column_while_no_row_is_written(tmp_path, monkey
     writer.join()
     assert result.exit_code == 0, result.output
     assert "final diagnosis" in result.output
+
+
+def test_watch_interrupted_before_the_log_was_created_says_so(tmp_path, monkeypatch):
+    """Ctrl-C a few seconds in, before the log appeared: watch said "x.csv was never
+    created in 300 s", a wait that never happened. It says it was interrupted."""
+    from _watch import WATCH
+
+    def interrupt(path):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(WATCH, "_stamp", interrupt)
+    result = runner.invoke(app, ["watch", str(tmp_path / "x.csv"), "--interval", "0.05"])
+    assert result.exit_code == 2, result.output
+    last = result.output.strip().splitlines()[-1]
+    assert re.fullmatch(
+        rf"error: {tmp_path / 'x.csv'} was not created in the \d+ s before the interruption; "
+        "expected a log being written",
+        last,
+    ), last
+    assert "300 s" not in last

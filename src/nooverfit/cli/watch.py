@@ -122,9 +122,12 @@ def watch(
         interrupted = True
         console.print("interrupted")
     if history is None and not log.exists():
-        raise FileNotFoundError(
-            f"{log} was never created in {idle:g} s; expected a log being written"
+        waited = (  # Ctrl-C ends the wait early: not the --idle seconds
+            f"was not created in the {time.monotonic() - start:.0f} s before the interruption"
+            if interrupted
+            else f"was never created in {idle:g} s"
         )
+        raise FileNotFoundError(f"{log} {waited}; expected a log being written")
     if history is None:
         last = f" (last read: {why})" if why else ""
         raise ValueError(
