@@ -73,10 +73,34 @@ def test_root_subpackage_and_unknown_name():
         _ = nooverfit.no_such_name
 
 
-def test_version_prints_version():
+def test_version_prints_the_version_and_the_file_formats_it_reads():
+    """The version stays 0.1.0 between releases while the files' layouts change: --version
+    gives both, the formats as the readers check them, and loads no heavy module."""
+    from nooverfit.saved_card import FORMAT as CARD
+    from nooverfit.studies.results_file import SCHEMA_VERSION
+    from nooverfit.train_run import METRICS_FORMAT
+    from nooverfit.transfer.seen import FORMAT as SOURCE
+    from nooverfit.tune.result import BEST_FORMAT
+
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0
-    assert result.output.strip() == f"nooverfit {nooverfit.__version__}"
+    assert result.output.splitlines() == [
+        f"nooverfit {nooverfit.__version__}",
+        f"file formats: results.json schema_version {SCHEMA_VERSION}, best_model.json format "
+        f"{CARD}, pretrained sources {SOURCE}, train metrics.json format {METRICS_FORMAT}, "
+        f"tune best.json format {BEST_FORMAT} (older ones are read, newer ones refused)",
+    ]
+    assert (SCHEMA_VERSION, CARD, SOURCE, METRICS_FORMAT, BEST_FORMAT) == (
+        1,
+        2,
+        "nooverfit-source/2",
+        1,
+        1,
+    )
+    code = (
+        "from nooverfit.cli import app\ntry:\n    app(['--version'])\nexcept SystemExit:\n    pass"
+    )
+    assert not any(_loaded_after(code).values())
 
 
 def test_common_options_after_command():

@@ -219,3 +219,23 @@ def test_a_column_of_numbers_with_a_stray_word_is_said_not_silently_categories(t
     commas = ["2,5"] + [str(k) for k in range(11)]  # decimal_comma's warning says it
     assert stray_words(commas, list(range(12))) == ([], [])
     assert stray_words([*commas[1:], "?", "unknown"], list(range(13))) == (["unknown"], [12])
+
+
+def test_a_column_of_many_numbers_with_a_stray_word_is_refused_naming_the_word():
+    """An age column of 60 distinct numbers, one missing cell and one 'unknown': refused
+    (too many values to one-hot), as "not numeric (row 2: '')", the missing cell, which
+    is no fault; the message now names the stray word, its row, and what to do."""
+    ages = [f"{20 + i}" for i in range(MAX_LEVELS + 10)]
+    ages[0], ages[7] = "", "unknown"  # rows 2 and 9 of the file
+    with pytest.raises(BadInput) as caught:
+        encode_columns(["age"], [ages], where=" of f.csv")
+    assert str(caught.value) == (
+        f"column 'age' of f.csv holds numbers but also 'unknown' (row 9), and as text it "
+        f"would have {MAX_LEVELS + 10} distinct values, more than the {MAX_LEVELS} one-hot "
+        "encoded; expected numbers: correct or empty that cell (an empty cell is a missing "
+        "value, filled with the median), or --ignore age leaves the column out"
+    )
+    # many words, not a few stray ones: the first cell that is no number and not missing
+    names = ["", *[f"id{i}" for i in range(MAX_LEVELS + 1)]]
+    with pytest.raises(BadInput, match=r"^column 'n' is not numeric \(row 3: 'id0'\)"):
+        encode_columns(["n"], [names])

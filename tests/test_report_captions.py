@@ -1,6 +1,7 @@
-"""The blend's figure captions against the recommendation: the share the linear rung's
-curve marks is said to be (or not to be) the one recommended, and the ensemble-size
-figure does not count a blend's networks as its own."""
+"""The figure captions against the recommendation: the share the linear rung's curve
+marks is said to be (or not to be) the one recommended, the ensemble-size figure does not
+count a blend's networks as its own and gives the reason of its choice, and the capacity
+figure says when the baseline's width is the chosen one."""
 
 from __future__ import annotations
 
@@ -110,3 +111,40 @@ def test_the_copies_captions_say_which_copies_are_recommended(tiny_study):
     assert both["validation_copies"].endswith(
         "The recommendation is 2 copies with 2 on ple16 inputs: see that figure."
     )
+
+
+def test_the_capacity_caption_says_when_the_baseline_width_is_chosen(tiny_study):
+    import dataclasses
+
+    from nooverfit.report import captions
+
+    result, _ = tiny_study
+    curve = result.capacity
+    assert curve is not None
+    width = float(result.baseline.config.width)
+    at_base = dataclasses.replace(result, capacity=dataclasses.replace(curve, chosen=width))
+    assert captions(at_base)["capacity"].endswith("The chosen width is the baseline's own.")
+    other = next(v for v in curve.values if v != width)
+    elsewhere = dataclasses.replace(result, capacity=dataclasses.replace(curve, chosen=other))
+    assert "baseline's own" not in captions(elsewhere)["capacity"]
+
+
+def test_the_ensemble_size_caption_gives_the_reason_of_the_choice(tiny_study):
+    """The caption said the 9-network ensemble was chosen for the best mean validation
+    accuracy "tied with 3"; ensembles are recommended by validation log loss."""
+    import dataclasses
+
+    from nooverfit.report import captions
+
+    result, _ = tiny_study
+    assert any(c.param == "ensemble_size" for c in result.validation_curves)
+    ensemble = next(r.chosen for r in result.remedies if r.chosen.stage == "ensemble")
+    names = {"names": ["a", "b", "c"]}
+    as_ensemble = dataclasses.replace(
+        result, recommended=ensemble, extras={**result.extras, "ensemble": names}
+    )
+    text = captions(as_ensemble)["validation_ensemble_size"]
+    assert "The recommended ensemble averages 3 networks" in text
+    assert f"lowest mean validation log loss ({ensemble.score.val_loss:.3f})" in text
+    if result.recommended.stage != "ensemble":
+        assert "No ensemble is recommended" in captions(result)["validation_ensemble_size"]

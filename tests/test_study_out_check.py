@@ -61,3 +61,36 @@ def test_write_study_refuses_it_and_the_cli_says_the_same(tmp_path):
     assert write_study(result, fresh)["results"] == fresh / "results.json"
     write_study(result, fresh)
     assert json.loads((fresh / "results.json").read_text())["settings"]["seeds"] == [0, 1]
+
+
+def _newer(out, runs):
+    """A study folder as a newer nooverfit left it: its results.json of schema_version 2,
+    with its run store (an identity of other settings) or without (deleted to train again)."""
+    (out / "runs").mkdir(parents=True)
+    if runs:
+        (out / "runs" / "identity.json").write_text("{}")
+    newer = {"schema_version": 2, "settings": {"nooverfit": "9.0"}, "runs": []}
+    (out / "results.json").write_text(json.dumps(newer))
+    return json.dumps(newer)
+
+
+@pytest.mark.parametrize("runs", [False, True])
+def test_a_newer_nooverfits_results_json_is_refused_not_replaced(tmp_path, runs):
+    """check_study_out let a study train into (and then replace) the results.json a newer
+    nooverfit wrote; it now refuses it as every reader of results.json does, and before a
+    run store's other settings (which would blame the settings, not the version)."""
+    out = tmp_path / "newer"
+    before = _newer(out, runs)
+    expected = (
+        rf"^{out}/results.json was made by a newer nooverfit \(9\.0, schema_version 2\); this "
+        r"one \(.+\) reads schema_version up to 1: upgrade nooverfit \(pip install -U "
+        r"nooverfit\) to load it, or choose another out$"
+    )
+    with pytest.raises(BadInput, match=expected):
+        no.study("digits", out=out, **KW)
+    assert (out / "results.json").read_text() == before
+    assert {p.name for p in (out / "runs").iterdir()} == ({"identity.json"} if runs else set())
+    cli = CliRunner().invoke(app, [*ARGS, "--out", str(out)])
+    assert cli.exit_code == 2 and cli.output.count("\n") == 1, cli.output
+    assert cli.output.rstrip().endswith("to load it, or choose another --out")
+    assert (out / "results.json").read_text() == before

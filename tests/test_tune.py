@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from _optional import needs
 from _postgres import postgres_url  # noqa: F401  (session fixture: a real PostgreSQL)
+from _tune import tiny_spec, trials_of
 from nooverfit.cli import app
 from nooverfit.config import RunConfig
 from nooverfit.tune import (
@@ -26,22 +27,6 @@ from nooverfit.tune import (
 )
 from nooverfit.tune.storage import storage_url, within_budget
 
-TINY = Space(width=(16, 16), depth=(1, 1))
-
-
-def tiny_spec(storage: str, **changes) -> TuneSpec:
-    """Digits, width 16, a few epochs: a trial takes a fraction of a second."""
-    options = {
-        "storage": storage,
-        "trials": 4,
-        "base": RunConfig(epochs=5, train_per_class=10),
-        "space": TINY,
-        "heartbeat_interval": 1,
-        "grace_period": 3,
-        "poll": 0.2,
-    }
-    return TuneSpec(**{**options, **changes})
-
 
 def slow_trials(storage: str, **changes) -> TuneSpec:
     """Trials of a second or two (full training pool, no stopping): time to kill a worker."""
@@ -49,10 +34,6 @@ def slow_trials(storage: str, **changes) -> TuneSpec:
     return tiny_spec(
         storage, base=RunConfig(epochs=15), space=space, pruner="none", guard=None, **changes
     )
-
-
-def trials_of(spec: TuneSpec) -> list[optuna.trial.FrozenTrial]:
-    return optuna.load_study(study_name=spec.study_name, storage=spec.storage).get_trials()
 
 
 def assert_exact_budget(spec: TuneSpec) -> list[optuna.trial.FrozenTrial]:
@@ -169,36 +150,6 @@ def test_tune_rerun_resumes_the_study(tmp_path):
     after = {t.number: t.params for t in trials_of(spec)}
     assert len([t for t in trials_of(spec) if t.state.is_finished()]) >= 5
     assert {n: after[n] for n in first} == first
-
-
-def test_tune_out_of_another_study_is_refused_unless_overwrite_and_resumes(tmp_path):
-    """tune --out replaced another study's best.json silently; its own study's is updated
-    when it resumes."""
-    from nooverfit.errors import OutputExists
-
-    out = tmp_path / "out"
-    spec = tiny_spec(f"sqlite:///{out}/tune.db", trials=2)
-    tune(spec, out=out)
-    before = (out / "best.json").read_bytes()
-    other = dataclasses.replace(spec, study_name="other")
-    with pytest.raises(OutputExists, match=r"best\.json holds another study's results"):
-        tune(other, out=out)
-    assert (out / "best.json").read_bytes() == before  # nothing lost
-    assert "other" not in optuna.get_all_study_names(spec.storage)  # no trial run either
-    tune(dataclasses.replace(spec, trials=3), out=out)  # a resume is no overwrite
-    counts = json.loads((out / "best.json").read_text())["counts"]
-    assert counts["COMPLETE"] + counts["PRUNED"] == 3
-    tune(other, out=out, overwrite=True)
-    assert json.loads((out / "best.json").read_text())["study_name"] == "other"
-
-
-def test_cli_tune_out_of_another_study_is_one_line_exit_2(tmp_path):
-    (tmp_path / "best.json").write_text('{"study_name": "old", "storage": "sqlite:///x.db"}')
-    result = CliRunner().invoke(app, ["tune", "--trials", "1", "--out", str(tmp_path)])
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert result.exit_code == 2 and len(lines) == 1, result.output
-    assert "another study's results" in lines[0] and "--overwrite" in lines[0]
-    assert "old" in (tmp_path / "best.json").read_text()
 
 
 def test_open_study_refuses_other_data(tmp_path):
@@ -326,23 +277,3 @@ def test_trial_lines_do_not_reprint_a_resumed_studys_trials(tmp_path):
     new = captured.get().splitlines()
     assert lines._started_here(study) and len(new) == 1
     assert new[0].startswith("tune: trial 2 ") and "3/3 finished" in new[0]
-
-
-def test_tune_in_one_process_warns_of_few_groups_once(tmp_path, caplog):
-    """Review i88 finding 6: ``tune`` loads the data, then its one worker (this process)
-    loads it again; the few-groups warning was logged by both. Once per tune run."""
-    lines = ["patient,a,b,label"]  # 3 patients: 1 each in training, validation and test
-    lines += [f"p{i % 3},{i % 7 / 7:.3f},{i % 5 / 5:.3f},{(i // 3) % 2}" for i in range(60)]
-    (tmp_path / "p.csv").write_text("\n".join(lines) + "\n")
-    options = {"target": "label", "group": "patient", "split_by_group": True}
-    spec = tiny_spec(
-        f"sqlite:///{tmp_path}/s.db",
-        trials=1,
-        data=f"csv:{tmp_path / 'p.csv'}",
-        data_options=options,
-        base=RunConfig(epochs=2),
-    )
-    with caplog.at_level("WARNING", logger="nooverfit"):
-        tune(spec)
-    warned = [r.getMessage() for r in caplog.records if "keeps groups whole" in r.getMessage()]
-    assert len(warned) == 1 and "1 group(s) in training" in warned[0]

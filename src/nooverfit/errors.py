@@ -29,16 +29,43 @@ def is_version(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
-def newer_nooverfit(path: str | Path, made: str, reads: str) -> BadInput:
+class NewerFile(BadInput):
+    """A file a newer nooverfit wrote, in a format this one does not read (a caller that
+    would write over it tells it from other bad files by this type)."""
+
+
+def newer_nooverfit(path: str | Path, made: str, reads: str) -> NewerFile:
     """The one-line refusal of a file a newer nooverfit wrote, for every saved format
-    (``best_model.json``, ``results.json``, source files): ``made`` says what the file
-    records (its version and format), ``reads`` what this nooverfit reads."""
+    (``best_model.json``, ``results.json``, source files, a train run's ``metrics.json``,
+    a tuning study's ``best.json``): ``made`` says what the file records (its version and
+    format), ``reads`` what this nooverfit reads."""
     from nooverfit._version import __version__
 
-    return BadInput(
+    return NewerFile(
         f"{path} was made by a newer nooverfit ({made}); this one ({__version__}) reads "
         f"{reads}: upgrade nooverfit (pip install -U nooverfit) to load it"
     )
+
+
+def check_version(
+    path: str | Path, version: object, *, newest: int, field: str = "format", made: str = ""
+) -> int:
+    """``version``, the ``field`` a saved file of nooverfit's records its layout by, checked
+    against the ``newest`` this nooverfit writes: a newer one is refused in one line
+    (:func:`newer_nooverfit`), never misread; ``made`` is the nooverfit version the file
+    names, if any.
+
+    Raises:
+        NewerFile: ``version`` is larger than ``newest``.
+        BadInput: ``version`` is no whole number from 1 (not nooverfit's file).
+    """
+    if not is_version(version):
+        raise BadInput(
+            f"{path} has {field} {version!r}; expected a whole number from 1 to {newest}"
+        )
+    if version > newest:
+        raise newer_nooverfit(path, f"{made or '?'}, {field} {version}", f"{field} up to {newest}")
+    return version
 
 
 class OutputExists(FileExistsError, BadInput):

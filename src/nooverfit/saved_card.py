@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from nooverfit import formats
 from nooverfit._version import __version__
 from nooverfit.data.fitted import RECORDED, apply_scaling
 from nooverfit.data.impute import training_columns
@@ -37,11 +38,8 @@ if TYPE_CHECKING:
 CARD = "best_model.json"
 #: version of the layout of ``best_model.json`` and the ``best_model.pt`` it describes, the
 #: newest this code writes and reads (:func:`~nooverfit.saved_model.load_study_model` reads
-#: every older one too). 1: the first. 2: a layer before batch norm has no bias, and an
-#: ensemble's file holds its members' ``weights`` in the average; older code refused
-#: either as "does not fit the network its card describes", so these cards say 2 and older
-#: code refuses them by their format.
-FORMAT = 2
+#: every older one too; their history in :data:`nooverfit.formats.CARD`).
+FORMAT = formats.CARD
 
 
 def encoding_of(config: RunConfig) -> str:

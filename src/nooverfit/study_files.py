@@ -70,8 +70,9 @@ _WRITES = (
 def check_study_out(out: str | Path, *, named: str = "") -> None:
     """Refuse a study folder ``out`` that holds files :func:`write_study` would replace
     or remove and that no study wrote (a project folder with its own ``results.json`` or
-    ``plots/``): checked before the first run, so nothing is lost. A study's folder (its
-    run store, or its ``results.json``) is the study's to resume and rewrite.
+    ``plots/``), or a newer nooverfit's study: checked before the first run, so nothing is
+    lost. A study's folder (its run store, or its ``results.json``) is the study's to
+    resume and rewrite.
 
     Args:
         out: the study folder.
@@ -79,21 +80,29 @@ def check_study_out(out: str | Path, *, named: str = "") -> None:
             argument; the command line passes ``--out PATH``).
 
     Raises:
-        BadInput: naming the first such file.
+        NewerFile: its ``results.json`` has a newer ``schema_version`` than this
+            nooverfit writes (the refusal of :func:`.results_file.read_results`).
+        BadInput: naming the first file no study wrote.
     """
-    import json
-
-    from nooverfit.errors import BadInput
+    from nooverfit.errors import BadInput, NewerFile
+    from nooverfit.studies.results_file import read_results
     from nooverfit.studies.store import IDENTITY
 
     root = Path(out)
-    if not root.is_dir() or (root / "runs" / IDENTITY).is_file():
+    if not root.is_dir():
         return
-    try:
-        earlier = json.loads((root / "results.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        earlier = None
-    if isinstance(earlier, dict) and {"schema_version", "settings"} <= earlier.keys():
+    earlier = None
+    if (root / "results.json").is_file():
+        try:
+            earlier = read_results(root / "results.json")
+        except NewerFile as err:  # this study would replace a newer one's results
+            where = named.split(" ")[0] if named else "out"
+            raise NewerFile(f"{err}, or choose another {where}") from None
+        except BadInput:
+            earlier = None  # not a study's: refused below
+    if (root / "runs" / IDENTITY).is_file():
+        return
+    if earlier is not None and "settings" in earlier:
         return  # an earlier study's results (its runs/ deleted to train it again)
     for pattern in _WRITES:
         for path in sorted(root.glob(pattern)):

@@ -17,6 +17,7 @@ finished epochs (``stop_reason`` ``"interrupted"``, ``model.pt`` the best of the
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,10 +26,12 @@ from typing import Any
 
 from torch import nn
 
+from nooverfit import formats
 from nooverfit._io import atomic_save, atomic_write_json
+from nooverfit._version import __version__
 from nooverfit.config import RunConfig
 from nooverfit.data.tensors import SplitData
-from nooverfit.errors import OutputExists, check_new
+from nooverfit.errors import BadInput, OutputExists, check_new, check_version
 from nooverfit.history import History
 from nooverfit.models import network_for
 from nooverfit.stopping import StopReason
@@ -37,6 +40,10 @@ from nooverfit.transfer import as_pretrained, transfer_model
 
 #: The files :func:`train_run` writes to its ``out`` folder.
 FILES = ("history.csv", "metrics.json", "model.pt")
+
+#: ``metrics.json``'s layout (its ``format``; a file without one, written before it was
+#: recorded, is format 1). A newer one is refused by :func:`read_metrics`, never misread.
+METRICS_FORMAT = formats.METRICS
 
 
 class TrainInterrupted(KeyboardInterrupt):
@@ -143,6 +150,8 @@ def train_run(
     )
     seconds = time.perf_counter() - start
     metrics = {
+        "format": METRICS_FORMAT,
+        "nooverfit": __version__,
         "config": config.to_dict(),
         "data": data_name,
         # what `audit --model` checks the data it is given against (a moved file passes)
@@ -185,6 +194,27 @@ def check_out(out: Path, *, overwrite: bool) -> None:
         raise OutputExists(f"--out {out} is a file; expected a folder for the run's files")
     for found in (out / name for name in FILES):
         check_new(found, overwrite=overwrite, holds="an earlier run")
+
+
+def read_metrics(path: Path) -> dict[str, Any]:
+    """A train run's ``metrics.json`` as a dict, its ``format`` checked.
+
+    Raises:
+        BadInput: in one line: not readable JSON, not a run's metrics (no ``config`` and
+            ``split``), or written by a newer nooverfit (a larger ``format``).
+    """
+    expected = "expected the metrics.json nooverfit train writes"
+    try:
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise BadInput(f"{path} is not readable JSON ({err}); {expected}") from None
+    if not isinstance(metrics, dict) or not all(
+        isinstance(metrics.get(k), dict) for k in ("config", "split")
+    ):
+        raise BadInput(f"{path} records no run's config and split; {expected}")
+    made = str(metrics.get("nooverfit", ""))
+    check_version(path, metrics.get("format", 1), newest=METRICS_FORMAT, made=made)
+    return metrics
 
 
 def history_row(history: History, i: int) -> dict[str, float]:

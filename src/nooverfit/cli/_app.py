@@ -199,8 +199,9 @@ def guard(func: F) -> F:
 def _show_version(value: bool) -> None:
     if value:
         from nooverfit import __version__
+        from nooverfit.formats import summary
 
-        typer.echo(f"nooverfit {__version__}")
+        typer.echo(f"nooverfit {__version__}\n{summary()}")
         raise typer.Exit()
 
 

@@ -35,13 +35,14 @@ def load_run(run: Path, dataset: Dataset) -> tuple[torch.nn.Module, Split, np.nd
     from nooverfit.data import Split
     from nooverfit.models import network_for
     from nooverfit.stale_bias import fold_stale_biases
+    from nooverfit.train_run import read_metrics
 
     metrics_path, weights = run / "metrics.json", run / "model.pt"
     if not metrics_path.is_file() or not weights.is_file():
         raise FileNotFoundError(
             f"{run} is not a training run; expected metrics.json and model.pt from nooverfit train"
         )
-    metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+    metrics = read_metrics(metrics_path)
     check_run_data(run, metrics, dataset)
     config = RunConfig.from_dict(metrics["config"])
     transfer = metrics.get("transfer") or {}

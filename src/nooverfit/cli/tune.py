@@ -231,3 +231,27 @@ def _summary(result: TuneResult, out: Path) -> None:
         f"test accuracy {100 * result.test.accuracy:.1f}% (tested once); "
         f"wrote {out}/best.json, plots/, report/"
     )
+    if kept := _kept_baseline(out):
+        console.print(kept, highlight=False, soft_wrap=True)
+
+
+def _kept_baseline(out: Path) -> str:
+    """The line saying that the report recommends the unregularized baseline, where the
+    tuned configuration, retrained beside it, did not beat it on validation ("" where it
+    did, or without a report): the summary above gives the tuned configuration's scores
+    only, which read as the answer."""
+    from nooverfit.studies.results_file import read_results
+
+    path = out / "report" / "results.json"
+    if not path.is_file():
+        return ""
+    saved = read_results(path)
+    if saved.get("extras", {}).get("tuning", {}).get("beat_baseline", True):
+        return ""
+    val = saved["baseline"]["score"]["val_accuracy"]
+    test = saved["test"]["baseline"]["accuracy"]
+    return (
+        f"the baseline (no regularization), retrained on the same split, scored {100 * val:.1f}% "
+        "validation accuracy, which the tuned configuration did not beat: the report "
+        f"({out}/report/report.html) recommends keeping it (test accuracy {100 * test:.1f}%)"
+    )

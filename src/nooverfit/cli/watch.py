@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import math
 import time
 from pathlib import Path
@@ -77,6 +78,8 @@ def watch(
                     history = read_log(log, format=log_format, columns=columns)
                 except ValueError as err:
                     history, why = None, str(err)  # header not written yet, or no curve
+                    if absent := _absent_column(log, columns, log_format):
+                        raise ValueError(absent) from None
                 if history is not None and not told and _pq_blind(criterion, history):
                     told = True
                     console.print(
@@ -119,9 +122,12 @@ def watch(
         interrupted = True
         console.print("interrupted")
     if history is None and not log.exists():
-        raise FileNotFoundError(
-            f"{log} was never created in {idle:g} s; expected a log being written"
+        waited = (  # Ctrl-C ends the wait early: not the --idle seconds
+            f"was not created in the {time.monotonic() - start:.0f} s before the interruption"
+            if interrupted
+            else f"was never created in {idle:g} s"
         )
+        raise FileNotFoundError(f"{log} {waited}; expected a log being written")
     if history is None:
         last = f" (last read: {why})" if why else ""
         raise ValueError(
@@ -133,6 +139,44 @@ def watch(
     result = diagnose(history, metric=metric)
     notes = history.notes + _revised(warned, result) + _kept(stopped, result, history)
     render(result, title=str(log), notes=notes)
+
+
+#: The flag that names each mapped column, for the message of a column a log lacks.
+_FLAGS = {"loss": "--train-col", "val_loss": "--val-col"}
+
+
+def _absent_column(log: Path, columns: dict[str, str] | None, log_format: str) -> str:
+    """Why the column a ``--train-col``/``--val-col`` names can never appear in ``log``:
+    a CSV log whose header lacks it, with complete rows already written under that header
+    (``""`` otherwise). A header alone may yet be rewritten, and a Lightning
+    ``metrics.csv`` or a JSONL log adds a metric's column when it is first logged: those
+    are waited for."""
+    from nooverfit.logs import detect_format
+    from nooverfit.logs.text import separator
+
+    if not columns or not log.is_file():
+        return ""
+    try:
+        kind = detect_format(log) if log_format == "auto" else log_format
+        if kind not in ("csv", "keras", "nooverfit"):
+            return ""
+        text = log.read_text(encoding="utf-8", errors="replace")
+    except (OSError, ValueError):
+        return ""
+    lines = [line for line in text.splitlines(keepends=True) if line.strip()]
+    complete = [line for line in lines if line.endswith(("\n", "\r"))]
+    if len(complete) < 2:  # no row under the header yet
+        return ""
+    header = next(csv.reader([complete[0]], delimiter=separator(complete[0], complete[1])))
+    found = [h.strip() for h in header]
+    for name, logged in columns.items():
+        if logged not in found:
+            return (
+                f"column {logged!r} ({_FLAGS.get(name, name)}) is not in {log}, whose header "
+                f"is written (columns: {', '.join(found)}) with rows under it; expected one "
+                "of its columns"
+            )
+    return ""
 
 
 def _kept(stopped: Stopped, result: Diagnosis, history: History) -> tuple[str, ...]:

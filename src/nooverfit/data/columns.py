@@ -185,7 +185,20 @@ def encode_columns(
         stripped = [c.strip() for c in cells]
         levels = sorted(set(stripped), key=order)
         if len(levels) > MAX_LEVELS:
-            r = text[0]
+            words, at = stray_words(cells, line)
+            if words:  # numbers with a typo or a missing-value word: say which
+                shown = ", ".join(map(str, at[:5])) + (", ..." if len(at) > 5 else "")
+                cell = "those cells" if len(at) > 1 else "that cell"
+                raise ColumnError(
+                    f"column {name!r}{where} holds numbers but also "
+                    f"{' and '.join(repr(w) for w in words)} (row{'s' if len(at) > 1 else ''} "
+                    f"{shown}), and as text it would have {len(levels)} distinct values, more "
+                    f"than the {MAX_LEVELS} one-hot encoded; expected numbers: correct or empty "
+                    f"{cell} (an empty cell is a missing value, filled with the median), or "
+                    f"--ignore {name} leaves the column out"
+                )
+            # the first cell that is text, not a missing one (an empty cell is no fault)
+            r = next((r for r in text if not is_missing(cells[r])), text[0])
             comma = decimal_comma(cells)
             hint = (
                 f"; its numbers are written with a comma ({comma!r}): expected plain numbers "

@@ -9,11 +9,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from nooverfit import formats
 from nooverfit.errors import BadInput, is_version, newer_nooverfit
 
 #: ``results.json``'s layout; every study has written 1 so far. A newer one is refused by
 #: :func:`read_results` (a newer nooverfit's), never misread.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = formats.RESULTS
 
 
 def read_results(path: str | Path) -> dict[str, Any]:

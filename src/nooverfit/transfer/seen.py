@@ -21,13 +21,14 @@ from typing import Any
 import numpy as np
 import torch
 
+from nooverfit import formats
+
 log = logging.getLogger(__name__)
 
-#: The format tag of a source file (:meth:`~nooverfit.transfer.pretrain.Source.save`).
-#: 2: layers before batch norm have no bias (as today's networks); 1's files hold one
-#: there, which :meth:`~nooverfit.transfer.pretrain.Source.build` folds into the norm's
-#: running mean, so both load. A newer one is refused (:func:`source_format`).
-FORMAT = "nooverfit-source/2"
+#: The format tag of a source file (:meth:`~nooverfit.transfer.pretrain.Source.save`;
+#: its history in :data:`nooverfit.formats.SOURCE`). A newer one is refused
+#: (:func:`source_format`).
+FORMAT = formats.SOURCE
 _TAG, _VERSION = FORMAT.rsplit("/", 1)
 
 

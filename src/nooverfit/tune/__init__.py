@@ -50,7 +50,7 @@ def tune(
     if out is not None:
         check_out(Path(out), spec, overwrite=overwrite)
     # one worker runs in this process and loads the data again: a few-groups warning once
-    with one_warning_each():
+    with one_warning_each() as few_groups:
         data = spec.load_data()  # bad data specs fail here, before any worker starts
         base = spec.base  # and a training subset the split cannot give (not each trial's)
         data.train_index(train_size=base.train_size, train_per_class=base.train_per_class)
@@ -58,7 +58,7 @@ def tune(
     study = open_study(spec)
     result = finalize(spec, study, data)
     if out is not None:
-        write_outputs(result, study, data, Path(out))
+        write_outputs(result, study, data, Path(out), split_warnings=few_groups)
     return result
 
 

@@ -6,11 +6,12 @@ import dataclasses
 import json
 import logging
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from nooverfit import formats
 from nooverfit._io import atomic_write, atomic_write_json, atomic_write_text
 from nooverfit.config import RunConfig
 from nooverfit.data.tensors import SplitData
@@ -26,6 +27,10 @@ if TYPE_CHECKING:
     from nooverfit.tune.workers import TuneSpec
 
 log = logging.getLogger(__name__)
+
+#: ``best.json``'s layout (its ``format``; one without, written before it was recorded, is
+#: format 1): a newer one is not replaced by :func:`check_out`'s resume.
+BEST_FORMAT = formats.BEST
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,11 @@ class TuneResult:
 
     def to_dict(self) -> dict[str, Any]:
         """The result as JSON-ready data (``best.json``)."""
+        from nooverfit._version import __version__
+
         return {
+            "format": BEST_FORMAT,
+            "nooverfit": __version__,
             "study_name": self.study_name,
             "storage": self.storage,
             "best_trial": self.best_number,
@@ -188,13 +197,19 @@ def _save_png(figure: Figure, path: Path) -> None:
 
 
 def write_best_report(
-    result: TuneResult, data: SplitData, out: Path, *, figures: dict[str, Figure] | None = None
+    result: TuneResult,
+    data: SplitData,
+    out: Path,
+    *,
+    figures: dict[str, Figure] | None = None,
+    split_warnings: Sequence[str] = (),
 ) -> None:
     """Write the tuning report into ``out / "report"``: the best configuration against
     its unregularized baseline on the same split (both trained again, diagnosed and
     tested once; the baseline stays the recommendation unless the tuned configuration
     beats it on validation), with ``figures`` (Optuna's plots) added, and the retrained
-    curves as ``best_history.csv``.
+    curves as ``best_history.csv``. ``split_warnings`` (the split's few-groups warning,
+    logged when the data was split) go into the report as a study's do.
     """
     from nooverfit.report import render, study_figures
     from nooverfit.study_files import write_study
@@ -202,6 +217,8 @@ def write_best_report(
 
     result.history.save(out / "best_history.csv")
     compared = tuned_comparison(result, data)
+    if split_warnings:
+        compared.extras["split_warnings"] = list(split_warnings)
     paths = write_study(compared, out / "report")
     if figures:
         atomic_write_text(
@@ -216,7 +233,7 @@ def check_out(out: Path, spec: TuneSpec, *, overwrite: bool) -> None:
     Raises:
         OutputExists: if ``out`` is a file, or holds another study's results.
     """
-    from nooverfit.errors import OutputExists, check_new
+    from nooverfit.errors import BadInput, OutputExists, check_new, check_version
 
     if out.exists() and not out.is_dir():
         raise OutputExists(f"--out {out} is a file; expected a folder for the tuning results")
@@ -230,12 +247,27 @@ def check_out(out: Path, spec: TuneSpec, *, overwrite: bool) -> None:
         and found.get("study_name") == spec.study_name
         and found.get("storage") == _hide_password(spec.storage)
     )
+    if own and not overwrite:  # resumed: a newer nooverfit's best.json is not replaced
+        saved = cast("dict[str, Any]", found)
+        made = str(saved.get("nooverfit", ""))
+        try:
+            check_version(best, saved.get("format", 1), newest=BEST_FORMAT, made=made)
+        except BadInput as err:
+            raise type(err)(f"{err}; or choose another --out or pass --overwrite") from None
     what = "another study's results" if found is not None else "what is not a study's results"
     check_new(best, overwrite=overwrite or own, holds=what)
 
 
-def write_outputs(result: TuneResult, study: optuna.Study, data: SplitData, out: Path) -> None:
-    """Write ``best.json``, ``plots/history.png``, ``plots/importance.png`` and the report.
+def write_outputs(
+    result: TuneResult,
+    study: optuna.Study,
+    data: SplitData,
+    out: Path,
+    *,
+    split_warnings: Sequence[str] = (),
+) -> None:
+    """Write ``best.json``, ``plots/history.png``, ``plots/importance.png`` and the report
+    (with ``split_warnings``, see :func:`write_best_report`).
 
     Every file is written atomically; a plot Optuna cannot draw (too few trials) is skipped.
     """
@@ -261,4 +293,5 @@ def write_outputs(result: TuneResult, study: optuna.Study, data: SplitData, out:
         plt.close(figure)
     from nooverfit.tune.report import optuna_figures
 
-    write_best_report(result, data, out, figures=optuna_figures(study, result.importances))
+    figures = optuna_figures(study, result.importances)
+    write_best_report(result, data, out, figures=figures, split_warnings=split_warnings)

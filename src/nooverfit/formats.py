@@ -1,0 +1,38 @@
+"""The layouts of the files nooverfit writes and reads back, in one place.
+
+Each file records its layout's number; every reader reads the older ones and refuses a
+newer one in one line (:func:`nooverfit.errors.newer_nooverfit`), never misreads it. The
+package version (``nooverfit --version``, recorded beside these numbers) changes only at
+a release, while these change whenever a layout does: they, not the version, say whether
+a file can be read. ``nooverfit --version`` lists them (:func:`summary`).
+"""
+
+from __future__ import annotations
+
+#: ``results.json``'s ``schema_version`` (:mod:`nooverfit.studies.results_file`).
+RESULTS = 1
+#: ``best_model.json``'s ``format``, which also covers the ``best_model.pt`` it describes
+#: (:mod:`nooverfit.saved_card`). 1: the first. 2: a layer before batch norm has no bias,
+#: and an ensemble's file holds its members' ``weights`` in the average; older code
+#: refused either as "does not fit the network its card describes", so these cards say 2
+#: and older code refuses them by their format.
+CARD = 2
+#: A pretrained source file's ``format`` tag (:mod:`nooverfit.transfer.seen`). 2: layers
+#: before batch norm have no bias (as today's networks); 1's files hold one there, which
+#: ``Source.build`` folds into the norm's running mean, so both load.
+SOURCE = "nooverfit-source/2"
+#: A ``nooverfit train`` run's ``metrics.json`` ``format`` (:mod:`nooverfit.train_run`);
+#: a file without one was written before it was recorded and is format 1.
+METRICS = 1
+#: A tuning study's ``best.json`` ``format`` (:mod:`nooverfit.tune.result`); a file
+#: without one is format 1.
+BEST = 1
+
+
+def summary() -> str:
+    """The formats this nooverfit writes, in one line (``nooverfit --version``)."""
+    return (
+        f"file formats: results.json schema_version {RESULTS}, best_model.json format {CARD}, "
+        f"pretrained sources {SOURCE}, train metrics.json format {METRICS}, tune best.json "
+        f"format {BEST} (older ones are read, newer ones refused)"
+    )

@@ -1,0 +1,89 @@
+"""``nooverfit watch`` on a log that changes under it: a half-written line, a run
+restarted into the same file, a log rewritten shorter."""
+
+import re
+import threading
+
+from typer.testing import CliRunner
+
+from _watch import LOGS, once_watch_has, write_slowly
+from nooverfit.cli import app
+from nooverfit.history import best_index
+from nooverfit.logs import read_log
+
+runner = CliRunner()
+
+
+def test_watch_stops_on_what_the_log_holds_not_on_a_half_written_line(tmp_path):
+    """Epoch 8's line is written in two pieces ("8,0.04,0." then "71"): read at once it
+    would be val_loss 0, the best epoch. The stop must keep the best complete epoch."""
+    log = tmp_path / "training.csv"
+    log.write_text("epoch,loss,val_loss\n")
+    vals = [1.0, 0.9, 0.8, 0.7, 0.6, 0.52, 0.48, 0.48]
+    rows = [f"{i},{1 - 0.12 * i:.2f},{v}\n" for i, v in enumerate(vals)]
+    rows += ["8,0.04,0.", "71\n"] + [f"{i},0.0{i},0.{70 + i}\n" for i in range(9, 13)]
+    writer = write_slowly(log, rows, pause=0.15)
+    args = ["watch", str(log), "--criterion", "patience:3", "--idle", "1", "--interval", "0.02"]
+    result = runner.invoke(app, args)
+    writer.join()
+    assert result.exit_code == 0, result.output
+    final = read_log(log)
+    assert final.epoch[best_index(final.val_loss)] == 6  # 0.48 first reached at epoch 6
+    assert "keep the weights of epoch 6" in result.output
+    assert "keep the weights of epoch 8" not in result.output
+
+
+def test_watch_follows_a_restarted_log(tmp_path, monkeypatch):
+    """A run restarted into the same file (epochs 0.. again): the epochs after the restart
+    are printed, after a line saying the log changed."""
+    lines = (LOGS / "keras_overfit.csv").read_text().splitlines(keepends=True)
+    log = tmp_path / "training.csv"
+    log.write_text(lines[0])
+    # each step waits until watch has read the one before: its reads come when they can
+    first_run = once_watch_has(monkeypatch, "read_log", lambda h: len(h.epoch) >= 14)
+    restarted = once_watch_has(
+        monkeypatch, "read_log", lambda h: first_run.is_set() and len(h.epoch) == 1
+    )
+    writer = write_slowly(log, lines[1:15], pause=0.03)
+    restart = write_slowly(log, lines[1:2], pause=0.03, after=first_run)
+    rest = write_slowly(log, lines[2:6], pause=0.03, after=restarted)
+    args = ["watch", str(log), "--idle", "0.8", "--interval", "0.01"]
+    result = runner.invoke(app, args)
+    for thread in (writer, restart, rest):
+        thread.join()
+    assert result.exit_code == 0, result.output
+    out = " ".join(result.output.split())  # one line: the console wraps at 80 columns
+    # the restart's epoch 0 logged the same values as the first run's
+    said = "the log now ends at epoch 0, before the epochs 1 to 13 shown" in out
+    assert said and "(a restarted or rewritten run); following it from there" in out
+    after = out.split("(a restarted or rewritten run)")[1]
+    assert len(re.findall(r"epoch \d+ loss", after)) >= 4  # the restarted run's epochs 1-4
+    assert "restarted run" in out  # the final diagnosis's note
+
+
+def test_watch_says_which_epochs_a_log_cut_short_lost(tmp_path, monkeypatch):
+    """A log rewritten with its first epochs only (a run restarted that has logged fewer
+    epochs so far): watch said "the log changed from epoch 4 on", an epoch the log no
+    longer holds; it says where the log ends now."""
+    lines = (LOGS / "keras_overfit.csv").read_text().splitlines(keepends=True)
+    log = tmp_path / "training.csv"
+    log.write_text("".join(lines[:11]))  # epochs 0-9
+    read_long = once_watch_has(monkeypatch, "read_log")  # the rewrite only after it
+
+    def rewrite() -> None:
+        read_long.wait(30)
+        short = tmp_path / "short.csv"
+        short.write_text("".join(lines[:5]))  # epochs 0-3
+        short.replace(log)
+
+    writer = threading.Thread(target=rewrite)
+    writer.start()
+    result = runner.invoke(app, ["watch", str(log), "--idle", "1", "--interval", "0.02"])
+    writer.join()
+    assert result.exit_code == 0, result.output
+    assert (
+        "the log now ends at epoch 3, before the epochs 4 to 9 shown (a restarted or "
+        "rewritten run)" in " ".join(result.output.split())
+    )
+    assert "changed from epoch" not in result.output
+    assert re.search(r"^epochs +4 *$", result.output, re.M)  # the final diagnosis: 0-3

@@ -1,0 +1,153 @@
+"""What ``nooverfit tune`` writes and says besides the search: an --out of another study
+(or of a newer nooverfit) refused, the split's few-groups warning logged once and carried
+into the report, and a summary that agrees with the report on what to train."""
+
+import dataclasses
+import json
+
+import optuna
+import pytest
+from typer.testing import CliRunner
+
+from _tune import tiny_spec, trials_of
+from nooverfit.cli import app
+from nooverfit.config import RunConfig
+from nooverfit.tune import tune
+
+
+def test_tune_out_of_another_study_is_refused_unless_overwrite_and_resumes(tmp_path):
+    """tune --out replaced another study's best.json silently; its own study's is updated
+    when it resumes."""
+    from nooverfit.errors import OutputExists
+
+    out = tmp_path / "out"
+    spec = tiny_spec(f"sqlite:///{out}/tune.db", trials=2)
+    tune(spec, out=out)
+    before = (out / "best.json").read_bytes()
+    other = dataclasses.replace(spec, study_name="other")
+    with pytest.raises(OutputExists, match=r"best\.json holds another study's results"):
+        tune(other, out=out)
+    assert (out / "best.json").read_bytes() == before  # nothing lost
+    assert "other" not in optuna.get_all_study_names(spec.storage)  # no trial run either
+    tune(dataclasses.replace(spec, trials=3), out=out)  # a resume is no overwrite
+    counts = json.loads((out / "best.json").read_text())["counts"]
+    assert counts["COMPLETE"] + counts["PRUNED"] == 3
+    tune(other, out=out, overwrite=True)
+    assert json.loads((out / "best.json").read_text())["study_name"] == "other"
+
+
+def test_cli_tune_out_of_another_study_is_one_line_exit_2(tmp_path):
+    (tmp_path / "best.json").write_text('{"study_name": "old", "storage": "sqlite:///x.db"}')
+    result = CliRunner().invoke(app, ["tune", "--trials", "1", "--out", str(tmp_path)])
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert result.exit_code == 2 and len(lines) == 1, result.output
+    assert "another study's results" in lines[0] and "--overwrite" in lines[0]
+    assert "old" in (tmp_path / "best.json").read_text()
+
+
+def test_tune_resume_refuses_a_newer_nooverfits_best_json_unless_overwrite(tmp_path):
+    """best.json records its format: a resume (the same study and storage) replaced a newer
+    nooverfit's file; it is refused in one line, as every reader of nooverfit's own files
+    refuses a newer format, before any trial."""
+    from nooverfit.errors import NewerFile
+    from nooverfit.tune.result import BEST_FORMAT
+
+    out = tmp_path / "out"
+    spec = tiny_spec(f"sqlite:///{out}/tune.db", trials=1)
+    tune(spec, out=out)
+    saved = json.loads((out / "best.json").read_text())
+    assert (saved["format"], BEST_FORMAT) == (1, 1) and saved["nooverfit"]
+    newer = json.dumps({**saved, "format": 2, "nooverfit": "9.0"})
+    (out / "best.json").write_text(newer)
+    expected = (
+        r"best\.json was made by a newer nooverfit \(9\.0, format 2\); this one \(.+\) reads "
+        r"format up to 1: upgrade nooverfit \(pip install -U nooverfit\) to load it; or "
+        r"choose another --out or pass --overwrite$"
+    )
+    with pytest.raises(NewerFile, match=expected):
+        tune(dataclasses.replace(spec, trials=2), out=out)
+    assert (out / "best.json").read_text() == newer
+    assert len(trials_of(spec)) == 1  # no trial run either
+    tune(dataclasses.replace(spec, trials=2), out=out, overwrite=True)
+    assert json.loads((out / "best.json").read_text())["format"] == 1
+
+
+def test_tune_in_one_process_warns_of_few_groups_once(tmp_path, caplog):
+    """Review i88 finding 6: ``tune`` loads the data, then its one worker (this process)
+    loads it again; the few-groups warning was logged by both. Once per tune run."""
+    lines = ["patient,a,b,label"]  # 3 patients: 1 each in training, validation and test
+    lines += [f"p{i % 3},{i % 7 / 7:.3f},{i % 5 / 5:.3f},{(i // 3) % 2}" for i in range(60)]
+    (tmp_path / "p.csv").write_text("\n".join(lines) + "\n")
+    options = {"target": "label", "group": "patient", "split_by_group": True}
+    spec = tiny_spec(
+        f"sqlite:///{tmp_path}/s.db",
+        trials=1,
+        data=f"csv:{tmp_path / 'p.csv'}",
+        data_options=options,
+        base=RunConfig(epochs=2),
+    )
+    with caplog.at_level("WARNING", logger="nooverfit"):
+        tune(spec)
+    warned = [r.getMessage() for r in caplog.records if "keeps groups whole" in r.getMessage()]
+    assert len(warned) == 1 and "1 group(s) in training" in warned[0]
+
+
+def test_tune_report_carries_the_few_groups_warning_as_a_study_report_does(tmp_path):
+    """The few-groups warning reached the log only: the tuning report and its
+    results.json now carry it, as a study's do (``extras.split_warnings``)."""
+    import numpy as np
+
+    from nooverfit.data.group_split import POOL, TEST, VAL, few_groups
+
+    lines = ["patient,a,b,label"]  # 3 patients: 1 each in training, validation and test
+    lines += [f"p{i % 3},{i % 7 / 7:.3f},{i % 5 / 5:.3f},{(i // 3) % 2}" for i in range(60)]
+    (tmp_path / "p.csv").write_text("\n".join(lines) + "\n")
+    options = {"target": "label", "group": "patient", "split_by_group": True}
+    spec = tiny_spec(
+        f"sqlite:///{tmp_path}/s.db",
+        trials=1,
+        data=f"csv:{tmp_path / 'p.csv'}",
+        data_options=options,
+        base=RunConfig(epochs=2),
+    )
+    tune(spec, out=tmp_path / "out")
+    saved = json.loads((tmp_path / "out" / "report" / "results.json").read_text())
+    split = saved["splits"][0]
+    groups = np.array([line.split(",")[0] for line in lines[1:]])
+    where = np.full(len(groups), -1)
+    for part, name in ((POOL, "pool"), (VAL, "val"), (TEST, "test")):
+        where[split[name]] = part
+    expected = few_groups(where, groups)
+    assert expected and saved["extras"]["split_warnings"] == [expected]
+    report = (tmp_path / "out" / "report" / "report.html").read_text(encoding="utf-8")
+    assert f'id="split-warning-1">Warning: {expected}.</p>' in report
+
+
+def test_cli_tune_summary_says_when_the_report_keeps_the_baseline(tmp_path):
+    """The summary gave the tuned configuration's scores only, while its report, where the
+    retrained baseline scored at least as well on validation, recommended the baseline:
+    the terminal and the report disagreed on the answer. The summary now says so, with the
+    report's numbers."""
+    from nooverfit.cli._app import console
+    from nooverfit.cli.tune import _summary
+
+    out = tmp_path / "out"
+    result = tune(tiny_spec(f"sqlite:///{tmp_path}/t.db", trials=1), out=out)
+    path = out / "report" / "results.json"
+    saved = json.loads(path.read_text())
+    for beat in (False, True):
+        saved["extras"]["tuning"]["beat_baseline"] = beat
+        path.write_text(json.dumps(saved))
+        with console.capture() as captured:
+            _summary(result, out)
+        text = " ".join(captured.get().split())
+        assert ("recommends keeping it" in text) == (not beat), text
+        if not beat:
+            val = 100 * saved["baseline"]["score"]["val_accuracy"]
+            test = 100 * saved["test"]["baseline"]["accuracy"]
+            assert (
+                f"the baseline (no regularization), retrained on the same split, scored "
+                f"{val:.1f}% validation accuracy, which the tuned configuration did not beat: "
+                f"the report ({out}/report/report.html) recommends keeping it (test accuracy "
+                f"{test:.1f}%)"
+            ) in text
