@@ -179,7 +179,7 @@ def test_the_best_epochs_figures_come_from_its_row_when_epoch_numbers_repeat():
     assert d.verdict is Verdict.OVERFITTING and d.best_epoch == 3
     assert np.isclose(d.gap.loss_at_best, 0.55 - 0.3)
     (cause,) = [c for c in d.causes if c.kind == "too_little_data"]
-    assert f"was {100 * (0.55 - 0.3) / 0.55:.0f}% above training" in cause.reason  # 45%
+    assert f"was {100 * (0.55 - 0.3) / 0.55:.0f}% below validation" in cause.reason  # 45%
 
 
 def test_a_metrics_value_at_the_best_epoch_comes_from_its_row_when_epoch_numbers_repeat():

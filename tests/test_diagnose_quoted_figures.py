@@ -84,7 +84,7 @@ def test_too_little_data_still_quotes_a_loss_gap_as_a_share():
     d = diagnose(History.from_columns({"loss": train, "val_loss": val}, epoch=list(range(n))))
     assert d.verdict is Verdict.OVERFITTING and d.best_epoch == 4
     (cause,) = [c for c in d.causes if c.kind == "too_little_data"]
-    assert "the validation loss was 50% above training" in cause.reason
+    assert "the training loss was 50% below validation" in cause.reason
     (more,) = [r for r in d.remedies if r.kind == "more_data"]
     assert "shrink a 50% gap" in more.reason
 
@@ -103,13 +103,13 @@ def test_the_too_little_data_cause_quotes_the_logged_gap_at_the_best_epoch():
     share = d.gap.loss_at_best / h.column("val_loss")[i]
     reason = _too_little_data(d)
     assert reason is not None
-    assert f"was {100 * share:.0f}% above training" in reason
+    assert f"training loss was {100 * share:.0f}% below validation" in reason
     assert f"{100 * share:.0f}" == "27"
 
 
 def test_no_too_little_data_cause_where_validation_is_not_above_training_at_its_best():
     """Best at the first epoch, where the logged training loss (a running mean over the
-    first epoch) sits above validation: no "0% above training" claim."""
+    first epoch) sits above validation: no "0% below validation" claim."""
     val = [0.50, 0.55, 0.62, 0.70, 0.80, 0.90, 1.00, 1.10, 1.20, 1.30]
     train = [0.80, 0.30, 0.15, 0.08, 0.04, 0.02, 0.01, 0.005, 0.003, 0.002]
     h = History.from_columns({"loss": train, "val_loss": val}, epoch=list(range(10)))

@@ -180,7 +180,7 @@ def test_load_from_study_reads_results_json(tmp_path):
         (
             {"schema_version": 2, "settings": {"nooverfit": "9.0"}},
             r"made by a newer nooverfit \(9\.0, schema_version 2\); this one \(.+\) reads "
-            r"schema_version up to 1: upgrade nooverfit",
+            r"schema_version up to 1: install the nooverfit that wrote it",
         ),
         ({"schema_version": "1"}, "has schema_version '1'; expected a study's results.json"),
         ({"settings": {}}, "has schema_version None; expected a study's results.json"),

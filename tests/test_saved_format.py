@@ -74,7 +74,7 @@ def test_every_older_card_format_loads(trained, table, tmp_path):
         (
             3,
             r"was made by a newer nooverfit \(.*, format 3\); this one \(.*\) reads formats "
-            r"up to 2: upgrade nooverfit \(pip install -U nooverfit\)",
+            r"up to 2: install the nooverfit that wrote it",
         ),
         (0, "has format 0; expected a whole number from 1 to 2"),
         ("2", "has format '2'; expected a whole number from 1 to 2"),

@@ -83,7 +83,7 @@ def test_a_format_1_source_with_biases_before_batchnorm_loads_as_the_same_networ
         (
             "nooverfit-source/3",
             r"was made by a newer nooverfit \(format nooverfit-source/3\); this one \(.+\) "
-            r"reads nooverfit-source/1 to nooverfit-source/2: upgrade nooverfit",
+            r"reads nooverfit-source/1 to nooverfit-source/2: install the nooverfit that wrote it",
         ),
         ("nooverfit-source/x", "has format 'nooverfit-source/x'; expected nooverfit-source/1"),
         ("nooverfit-source/0", "has format 'nooverfit-source/0'; expected nooverfit-source/1"),

@@ -49,7 +49,7 @@ def test_study_writes_every_output(tiny_study):
 
 
 def test_the_learning_curve_follows_the_recommendation_and_the_report_says_so(tiny_study):
-    from nooverfit.report import doubling
+    from nooverfit.report import doubling, pct
 
     result, out = tiny_study
     series = list(result.learning.series)
@@ -68,6 +68,10 @@ def test_the_learning_curve_follows_the_recommendation_and_the_report_says_so(ti
         assert "(20 per class instead of 10)" in text
         if said["measured"] is not None:  # the curve reaches 20: measured, fit beside it
             assert f"<b>measured</b> {100 * said['measured']:+.1f} points" in text
+            # the gain adds up with the two accuracies shown beside it
+            shown = float(pct(said["high"])) - float(pct(said["low"]))
+            assert f"({pct(said['low'])}% → {pct(said['high'])}%" in text
+            assert f"{shown:+.1f}" == f"{100 * said['measured']:+.1f}"
             assert f"power-law fit says {100 * said['gain']:+.1f}" in text
         else:
             assert f"would add about {100 * said['gain']:.1f}" in text

@@ -83,8 +83,8 @@ def test_a_newer_nooverfits_results_json_is_refused_not_replaced(tmp_path, runs)
     before = _newer(out, runs)
     expected = (
         rf"^{out}/results.json was made by a newer nooverfit \(9\.0, schema_version 2\); this "
-        r"one \(.+\) reads schema_version up to 1: upgrade nooverfit \(pip install -U "
-        r"nooverfit\) to load it, or choose another out$"
+        r"one \(.+\) reads schema_version up to 1: install the nooverfit that wrote it, or a "
+        r"later one, to load it, or choose another out$"
     )
     with pytest.raises(BadInput, match=expected):
         no.study("digits", out=out, **KW)

@@ -61,7 +61,7 @@ def test_tune_resume_refuses_a_newer_nooverfits_best_json_unless_overwrite(tmp_p
     (out / "best.json").write_text(newer)
     expected = (
         r"best\.json was made by a newer nooverfit \(9\.0, format 2\); this one \(.+\) reads "
-        r"format up to 1: upgrade nooverfit \(pip install -U nooverfit\) to load it; or "
+        r"format up to 1: install the nooverfit that wrote it, or a later one, to load it; or "
         r"choose another --out or pass --overwrite$"
     )
     with pytest.raises(NewerFile, match=expected):

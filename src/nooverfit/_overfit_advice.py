@@ -222,15 +222,15 @@ def overfitting_causes(
 
 def _gap_words(curve: str, diff: float, share: float) -> tuple[str, str] | None:
     """How the too-little-data texts quote the gap at the best epoch, as the table does:
-    for the loss ``share``, validation's excess over training as a share of validation
-    ("the validation loss was 50% above training", "a 50% gap"); for a metric ``diff``,
-    validation's shortfall in the metric's units, an accuracy's in points ("the validation
-    accuracy trailed training by 5.0 points", "a gap of 5.0 points"). ``None`` where the
-    figure quoted rounds to no gap at all."""
+    for the loss ``share``, training's shortfall below validation as a share of validation
+    ("the training loss was 50% below validation", "a 50% gap": 0.4 against 0.8); for a
+    metric ``diff``, validation's shortfall in the metric's units, an accuracy's in points
+    ("the validation accuracy trailed training by 5.0 points", "a gap of 5.0 points").
+    ``None`` where the figure quoted rounds to no gap at all."""
     if curve == "loss":
         if not (math.isfinite(share) and round(100 * share) >= 1):
             return None
-        return f"the validation loss was {100 * share:.0f}% above training", (
+        return f"the training loss was {100 * share:.0f}% below validation", (
             f"a {100 * share:.0f}% gap"
         )
     if not math.isfinite(diff):

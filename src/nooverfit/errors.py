@@ -43,7 +43,7 @@ def newer_nooverfit(path: str | Path, made: str, reads: str) -> NewerFile:
 
     return NewerFile(
         f"{path} was made by a newer nooverfit ({made}); this one ({__version__}) reads "
-        f"{reads}: upgrade nooverfit (pip install -U nooverfit) to load it"
+        f"{reads}: install the nooverfit that wrote it, or a later one, to load it"
     )
 
 
