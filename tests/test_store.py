@@ -188,3 +188,35 @@ def test_study_killed_and_damaged_at_random_points_reruns_equal(stored, tmp_path
     _damage_randomly(tmp_path / "runs", rng)
     again = study("digits", out=tmp_path, **KWARGS)
     assert _results(again) == reference
+
+
+def test_code_digest_changes_with_the_code_and_nothing_else(tmp_path):
+    import nooverfit
+    from nooverfit._version import code_digest, tree_digest
+
+    package = tmp_path / "nooverfit"
+    shutil.copytree(nooverfit.__path__[0], package, ignore=shutil.ignore_patterns("__pycache__"))
+    assert tree_digest(package) == code_digest()
+    (package / "__pycache__").mkdir(exist_ok=True)
+    (package / "__pycache__" / "x.pyc").write_bytes(b"compiled")  # not code that runs
+    (package / "notes.txt").write_text("not code")
+    assert tree_digest(package) == code_digest()
+    module = package / "history.py"
+    module.write_text(module.read_text() + "\n# edited\n")
+    assert tree_digest(package) != code_digest()
+
+
+def test_study_resumed_by_other_code_of_the_same_version_is_refused(stored, tmp_path):
+    """The version stays 0.1.0 between releases: runs trained by other code (an upgrade
+    from source, an edited checkout) are not mixed into this code's study."""
+    out, _ = stored
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    path = copy / "runs" / "identity.json"
+    identity = json.loads(path.read_text())
+    assert identity["nooverfit code"]
+    path.write_text(json.dumps({**identity, "nooverfit code": "0123456789ab"}))
+    before = sorted(p.name for p in (copy / "runs").iterdir())
+    with pytest.raises(BadInput, match=r"other settings \(nooverfit code: 0123456789ab there"):
+        study("digits", out=copy, **KWARGS)
+    assert sorted(p.name for p in (copy / "runs").iterdir()) == before  # nothing lost

@@ -80,7 +80,7 @@ def study_identity(
     """
     import torch
 
-    from nooverfit._version import __version__
+    from nooverfit._version import __version__, code_digest
 
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -113,6 +113,7 @@ def study_identity(
             "train size": baseline.train_size,
         },
         "nooverfit": __version__,
+        "nooverfit code": code_digest(),
         "torch": torch.__version__,
     }
 
