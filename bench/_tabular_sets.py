@@ -18,8 +18,8 @@ class TabularSet:
         heldout: never tuned on; reported apart.
         fresh: held out and added only when issue 16's network remedies were frozen, by
             the session that froze them ("i30", "i34", "i41", "i46", "i58", "i66", "i76",
-            "i76b", "i81", "i86"): scored once, at the end, never looked at before ("" for the
-            others).
+            "i76b", "i81", "i86", "i96"): scored once, at the end, never looked at before ("" for
+            the others).
     """
 
     name: str
@@ -122,4 +122,16 @@ DATASETS = (
     # `id` numbers the household (several purchases each)
     TabularSet("catsup", "Ecdat", "Catsup", "choice", drop=("id",), heldout=True, fresh="i86"),
     TabularSet("icu", "vcdExtra", "ICU", "died", heldout=True, fresh="i86"),
+    # i96 (added before any change of i96's, scored once after its freeze, main's code vs i96's)
+    TabularSet("gsoep", "AER", "GSOEP9402", "school", heldout=True, fresh="i96"),
+    TabularSet("kids198", "Stat2Data", "Kids198", "Sex", heldout=True, fresh="i96"),
+    TabularSet("pulse", "Stat2Data", "Pulse", "Sex", heldout=True, fresh="i96"),
+    TabularSet(
+        "headinjury",
+        "DAAG",
+        "headInjury",
+        "clinically.important.brain.injury",
+        heldout=True,
+        fresh="i96",
+    ),
 )
