@@ -117,6 +117,12 @@ FIXTURES: dict[str, tuple[str, str, str, dict[str, Any], dict[str, Any]]] = {
 #: name -> design-part corpus run (``make_log_corpus.py``, seed 0, or the design2 batch)
 #: whose log is copied
 CORPUS: dict[str, str] = {
+    # s21's design batch (seed 43, --start 43000): SummaryWriter classifiers whose losses
+    # fell a hundredfold and more while validation rose, which a loss scaled by 100 (or
+    # summed over a batch) put above what a constant predictor over a million classes
+    # scores: blobs (4 classes), and the rare class (95 % in one class)
+    "scaled_memorizing_overfit_tensorboard": "43015_tensorboard_blobs_overfitting",
+    "imbalanced_memorizing_overfit_tensorboard": "43035_tensorboard_rare_overfitting",
     # HF, training loss logged once (logging_steps 50, 3 steps per epoch): no underfit
     "once_logged_train_good_fit_hf": "1016_hf_cancer_good_fit",
     # SummaryWriter, MAE regression, training logged once: validation fell, no underfit
@@ -222,7 +228,7 @@ CORPUS: dict[str, str] = {
     "jumping_unfitted_hf": "1084_hf_cancer_diverging",
 }
 #: The parts fixtures may come from: those tuned on (never a score-only part).
-TUNED = ("design", "design2", "design3", "fresh8", "fresh9")
+TUNED = ("design", "design2", "design3", "fresh8", "fresh9")  # (s21: its own design batch)
 
 
 def copy_corpus(root: Path, out: Path, only: str = "") -> None:

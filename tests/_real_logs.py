@@ -60,6 +60,9 @@ LOGS = {
     # i50 (design, design2)
     "penalty_underfit_mae_keras": "penalty_underfit_mae_keras/training.log",
     "jumping_unfitted_hf": "jumping_unfitted_hf/trainer_state.json",
+    # s21 (its own design batch)
+    "scaled_memorizing_overfit_tensorboard": "scaled_memorizing_overfit_tensorboard",
+    "imbalanced_memorizing_overfit_tensorboard": "imbalanced_memorizing_overfit_tensorboard",
 }
 
 

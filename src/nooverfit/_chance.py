@@ -13,7 +13,7 @@ import numpy as np
 
 from nooverfit import _curves as cv
 from nooverfit._curves import MIN_EPOCHS
-from nooverfit._learned import accuracy_learned, decisions_move
+from nooverfit._learned import accuracy_learned, decisions_move, losses_fell
 from nooverfit.history import History
 
 #: Cross-entropy of a constant predictor over a million classes (ln 1e6, in nats): a
@@ -80,7 +80,8 @@ def never_beat_chance(history: History, v: np.ndarray, back_and_forth: float) ->
     if not (np.isfinite(loss).any() and np.isfinite(acc).any()):
         return ""  # no chance level without classes (a regression's loss has no scale)
     smooth = cv.smooth(v)
-    if smooth.min() > SATURATED and not decisions_move(history):  # (or a summed loss)
+    saturated = smooth.min() > SATURATED  # (or a loss summed over samples: then it fell)
+    if saturated and not (decisions_move(history) or losses_fell(history)):
         return (
             f"the validation loss never got below {smooth.min():.3g}, far above the "
             f"{math.log(2):.2f} to {SATURATED:.1f} nats of a constant predictor over 2 "
@@ -125,7 +126,7 @@ def never_beat_chance(history: History, v: np.ndarray, back_and_forth: float) ->
     if (
         smooth.min() >= ABOVE_GUESSING * (UPPER if alike else 1.0) * level
         and rose < LEARNED
-        and not (learning or right or accuracy_learned(history))
+        and not (learning or right or accuracy_learned(history) or losses_fell(history))
         and not fits
     ):
         return (
@@ -161,6 +162,8 @@ def collapsed(history: History, metric: str | None) -> str:
     if not found or not train.size or not all(stuck for stuck, *_ in found):
         return ""
     if float(np.median(train[train.size // 2 :])) <= found[0][3] or accuracy_learned(history):
+        return ""
+    if losses_fell(history):  # (a loss summed or scaled above chance level, falling)
         return ""
     # Saturated outputs keep the loss where it jumped; a loss still falling steadily at
     # stuck accuracy is under-confident outputs growing surer (a 3-class network at 93 %

@@ -30,6 +30,20 @@ FITS = 0.999
 #: Spread of the validation accuracy over its later half (a share of samples) beyond
 #: which the decisions still move: saturated outputs freeze them.
 MOVING = 0.01
+#: Training loss (its later half's median) under this share of its first logged value,
+#: and ...
+TRAIN_FELL = 0.5
+#: ... validation loss (its smoothed minimum) under this share of its first evaluation:
+#: both losses fell well below where they started, which saturated outputs never do.
+VAL_FELL = 0.8
+#: Training loss (its later half's median) under this share of its first logged value:
+#: the network fits its training samples (a hundredfold fall), whatever validation did.
+FITTED = 0.01
+#: Validation loss (its smoothed minimum) under this share of its first evaluation: the
+#: run started thrown out (a network learning from its initial weights is evaluated after
+#: its first epoch a few times above where it ends, not twentyfold), so its falls say
+#: nothing about learning.
+THROWN = 0.05
 
 
 def accuracy_learned(history: History) -> bool:
@@ -71,3 +85,26 @@ def decisions_move(history: History) -> bool:
         if acc.size >= MIN_EPOCHS and np.ptp(acc[acc.size // 2 :]) > MOVING:
             return True
     return accuracy_learned(history)
+
+
+def losses_fell(history: History) -> bool:
+    """Whether both losses fell well below where they started, a scale-free sign that the
+    network learned: training's later-half median under ``TRAIN_FELL`` of its first
+    logged value and validation's smoothed minimum under ``VAL_FELL`` of its first
+    evaluation (at least ``MIN_EPOCHS`` of each), or training's under ``FITTED`` of its
+    first value (the training samples fitted); never where validation fell under
+    ``THROWN`` of its first evaluation (a start thrown out). Saturated outputs hold the loss where
+    it jumped (their first values are already the level they stay at); a loss summed over
+    samples or scaled by a constant sits far above ``ln K`` while it falls like any other
+    (issue 15: scaling every loss must not change the verdict). A ratio of each curve to
+    itself: no scale involved."""
+    t, v = cv.column(history, "loss"), cv.column(history, "val_loss")
+    t, v = t[np.isfinite(t)], v[np.isfinite(v)]
+    if t.size < MIN_EPOCHS or v.size < MIN_EPOCHS or t[0] <= 0 or v[0] <= 0:
+        return False
+    late, low = float(np.median(t[t.size // 2 :])), float(cv.smooth(v).min())
+    if low < THROWN * float(v[0]):  # validation started thrown out, then came back
+        return False
+    if late < FITTED * float(t[0]):  # the training samples fitted, however validation went
+        return True
+    return late < TRAIN_FELL * float(t[0]) and low < VAL_FELL * float(v[0])
