@@ -16,6 +16,7 @@ counts residual standard deviations (:func:`nooverfit._curves.tail_clearance`), 
 stay put when evaluations are dropped.
 """
 
+import importlib.util
 import json
 import math
 from pathlib import Path
@@ -103,3 +104,34 @@ def test_a_good_fit_on_a_noisy_plateau_reads_good_fit_however_often_validated(th
     assert d.best_epoch == thinned.epoch[int(np.nanargmin(val))]
     validated = [e for e, v in zip(thinned.epoch, val, strict=True) if v == v]
     assert d.best_epoch == 24 or 24 not in validated
+
+
+def _bench():
+    path = Path(__file__).parents[1] / "bench" / "diagnose_metamorphic.py"
+    spec = importlib.util.spec_from_file_location("diagnose_metamorphic", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("every", [2, 3])
+@pytest.mark.parametrize("first", [True, False])
+def test_the_metamorphic_bench_thins_as_a_logger_would(every, first):
+    """``bench/diagnose_metamorphic.py``'s thinnings, on design run 0011 (a SummaryWriter
+    log whose training loss was written every few epochs, its last three epochs holding
+    a validation loss alone): the first evaluation is kept or dropped as asked, and a row
+    left with no value is dropped as a logger writes none. Until i98 those rows stayed,
+    all NaN, and read as a loss that became NaN and stayed NaN (DIVERGING), a flip that
+    no real log shows."""
+    bench = _bench()
+    h = read_log(DATA / "design_0011_good_fit_tensorboard")
+    validated = [e for e, v in zip(h.epoch, h.val_loss, strict=True) if v == v]
+    for thinned in (bench.fewer_evaluations(h, every, first), bench.halved(h, first)):
+        kept = [e for e, v in zip(thinned.epoch, thinned.val_loss, strict=True) if v == v]
+        assert kept[0] == validated[0 if first else 1]
+        assert all(math.isfinite(v) for v in thinned.val_loss + thinned.loss if v == v)
+        for i in range(len(thinned)):
+            row = [thinned.column(name)[i] for name in thinned.columns()[1:]]
+            assert any(v == v for v in row), thinned.epoch[i]
+    assert diagnose(bench.fewer_evaluations(h, every, first)).verdict is diagnose(h).verdict
