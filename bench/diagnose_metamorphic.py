@@ -9,17 +9,23 @@ reads it, transformed in a way that must not change the verdict, and diagnosed a
   hid the classifiers' flips to ``diverging``);
 - ``+penalty``: a constant added to the training loss (5 % of the lowest validation loss,
   an L2 term as Keras adds it); ``+penalty x1``: as large as that loss (an auxiliary term);
-- ``every 2nd epoch``: every second evaluation's row dropped, counting back from the last
-  (rows that carry only a training loss are kept; with one evaluation per epoch this is
-  logging every second epoch; a training loss logged only on a dropped row is lost);
-- ``every 2nd eval``: every second evaluation dropped, every training value kept (a run
-  validated every second epoch); ``every 3rd eval``: two of every three dropped (runs of
-  at least 12 evaluations);
+- ``every 2nd epoch +1st`` / ``-1st``: every second evaluation's row dropped, the first
+  evaluation kept (``+1st``) or dropped (``-1st``, as a logger writing at epochs 1, 3, 5
+  ... writes it; i98: the two phases flip different runs, so both are measured). Rows
+  that carry only a training loss are kept; with one evaluation per epoch this is logging
+  every second epoch; a training loss logged only on a dropped row is lost;
+- ``every 2nd eval +1st`` / ``-1st``: every second evaluation dropped, every training
+  value kept (a run validated every second epoch; ``-1st`` as Lightning's
+  ``check_val_every_n_epoch=2`` validates); ``every 3rd eval +1st`` / ``-1st``: two of
+  every three dropped (runs of at least 12 evaluations). A row left with no value at all
+  is dropped (a logger writes no row for an epoch it logged nothing in; until i98 such
+  rows read as a loss that became NaN and stayed NaN, a flip to diverging that no real
+  log shows);
 - ``steps->epochs``: a Hugging Face ``trainer_state.json`` whose training loss is logged
   per step, rewritten with one training loss per epoch (the mean of its steps), as a
   Trainer with ``logging_strategy="epoch"`` writes it.
 
-Printed per part: runs transformed, the share whose verdict changed, and of those how
+Printed per part: runs whose verdict changed of those transformed, and of those how
 many were right before and after (against the corpus label). Design parts and score-only
 parts are printed apart: tune only on the first.
 
@@ -91,23 +97,37 @@ def penalized(h: History, share: float = PENALTY) -> History:
     return _rebuild(h, list(range(len(h))), c)
 
 
-def halved(h: History) -> History:
-    """Every second evaluation dropped, counting back from the last."""
+def _kept(h: History, every: int, first: bool) -> set[int]:
+    """The rows of every ``every``-th evaluation, from the first evaluation (``first``) or
+    the second."""
     validated = [i for i, v in enumerate(h.val_loss) if v == v]
-    dropped = set(validated[::-1][1::2])
-    return _rebuild(h, [i for i in range(len(h)) if i not in dropped], _core(h))
+    return set(validated[(0 if first else 1) :: every])
 
 
-def fewer_evaluations(h: History, every: int = 2) -> History:
-    """All but every ``every``-th evaluation dropped (counting back from the last), every
+def _nonempty(h: History, rows: list[int], columns: dict[str, list[float]]) -> History:
+    """``h``'s ``rows`` of ``columns``, less the rows left without any finite value."""
+    rows = [i for i in rows if any(math.isfinite(v[i]) for v in columns.values())]
+    return _rebuild(h, rows, columns)
+
+
+def halved(h: History, first: bool = True) -> History:
+    """Every second evaluation's row dropped (the first kept or not), training-only rows
+    kept."""
+    validated = {i for i, v in enumerate(h.val_loss) if v == v}
+    kept = _kept(h, 2, first)
+    return _nonempty(h, [i for i in range(len(h)) if i in kept or i not in validated], _core(h))
+
+
+def fewer_evaluations(h: History, every: int = 2, first: bool = True) -> History:
+    """All but every ``every``-th evaluation dropped (the first kept or not), every
     training value kept (a run validated every second or third epoch: its training loss
     is logged as before)."""
-    validated = [i for i, v in enumerate(h.val_loss) if v == v]
-    dropped = set(validated[::-1]) - set(validated[::-1][::every])
+    validated = {i for i, v in enumerate(h.val_loss) if v == v}
+    dropped = validated - _kept(h, every, first)
     c = _core(h)
     for name in [k for k in c if k.startswith("val_")]:
         c[name] = [math.nan if i in dropped else v for i, v in enumerate(c[name])]
-    return _rebuild(h, list(range(len(h))), c)
+    return _nonempty(h, list(range(len(h))), c)
 
 
 def per_epoch_state(path: Path) -> dict | None:
@@ -153,9 +173,12 @@ def main() -> None:
         "+penalty": penalized,
         # as large as the validation loss itself (i53 added 1 to a Keras MAE of 0.55)
         "+penalty x1": lambda h: penalized(h, 1.0),
-        "every 2nd epoch": halved,
-        "every 2nd eval": fewer_evaluations,
-        "every 3rd eval": lambda h: fewer_evaluations(h, 3),
+        "every 2nd epoch +1st": halved,
+        "every 2nd epoch -1st": lambda h: halved(h, first=False),
+        "every 2nd eval +1st": fewer_evaluations,
+        "every 2nd eval -1st": lambda h: fewer_evaluations(h, first=False),
+        "every 3rd eval +1st": lambda h: fewer_evaluations(h, 3),
+        "every 3rd eval -1st": lambda h: fewer_evaluations(h, 3, first=False),
     }
     names = [*transforms, "steps->epochs"]
     # per part, per transform: [runs, changed, right before, right after]
@@ -170,7 +193,7 @@ def main() -> None:
             before = diagnose(h).verdict.value
             results: dict[str, str] = {}
             for name, transform in transforms.items():
-                least = 12 if name == "every 3rd eval" else 8
+                least = 12 if name.startswith("every 3rd") else 8
                 if name.startswith("every") and sum(v == v for v in h.val_loss) < least:
                     continue  # too short to thin out
                 results[name] = diagnose(transform(h)).verdict.value
@@ -194,15 +217,14 @@ def main() -> None:
     )
     for title, parts in groups:
         print(f"\n{title}: verdicts changed / runs (right before -> right after, of those)")
-        print(f"{'part':<10}" + "".join(f"{n:>24}" for n in names))
+        print(f"{'part':<10}" + "".join(f"{n:>22}" for n in names))
         for part in (*parts, "all"):
             cells = []
             for name in names:
                 keys = [(p, name) for p in parts] if part == "all" else [(part, name)]
                 n, c, b, a = (sum(table[k][i] for k in keys) for i in range(4))
-                share = f"{100 * c / n:.1f}%" if n else "-"
-                cells.append(f"{c}/{n} {share} ({b}->{a})" if n else "-")
-            print(f"{part:<10}" + "".join(f"{cell:>24}" for cell in cells))
+                cells.append(f"{c}/{n} ({b}->{a})" if n else "-")
+            print(f"{part:<10}" + "".join(f"{cell:>22}" for cell in cells))
     if args.list:
         for line in flips:
             print("  flip:", line)

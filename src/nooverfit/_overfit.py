@@ -63,7 +63,7 @@ def evidence(
     low = int(np.argmin(val))
     rise = cv.ratio(float(val[-1]), float(val[low])) - 1 if val[low] > 0 else 0.0
     tail_drop = cv.tail_drop(v_raw)
-    significance = cv.tail_significance(v_raw)
+    clearance = cv.tail_clearance(v_raw)  # (not a t statistic: thinning-invariant)
     real = train_raw[np.isfinite(train_raw)]  # the training values actually logged
     logged = cv.smooth(real) if real.size else real  # ... smoothed as a curve of their own
     early_stopped = history.stop_reason in _EARLY_STOPS
@@ -96,7 +96,7 @@ def evidence(
     drifted = rise > RISE / 3 and low <= n - 3  # validation no longer at its minimum
     unlearned = UNLEARNED * val[-1]
     # still falling by the still-improving test's own measure (beyond its noise)
-    falling = tail_drop > STILL and significance >= SIGNIFICANT
+    falling = tail_drop > STILL and clearance >= SIGNIFICANT
     signal = ""
     if early_stopped:  # the weights kept are the best epoch's: nothing to fix
         pass
@@ -136,7 +136,7 @@ def evidence(
         early_stopped=early_stopped,
         metric_gap=metric_gap,
         extra={
-            "significance": significance,
+            "clearance": clearance,
             "below_early": cv.below_early_level(v_raw),
             "end_drop": end_drop(v_raw),
             "recent_low": float(cv.recent_low(v_raw)) if n else math.nan,

@@ -71,8 +71,9 @@ The rules, in order:
    ``1 - L / ln 2`` (every mistake costs at least ln 2 nats). A ratio to a training loss
    near zero is never read as divergence.
 4. **still_improving** - the validation loss fell more than ``STILL`` (2 %) over the last
-   third of the run (least-squares line), by at least ``SIGNIFICANT`` standard errors of
-   that line (the curve's own noise), and the lowest raw value of that third lies within
+   third of the run (least-squares line), by at least ``SIGNIFICANT`` residual standard
+   deviations around that line (the curve's own noise; not standard errors, which shrink
+   as evaluations are added: i98), and the lowest raw value of that third lies within
    the last ``NEAR_END`` (5 %) of the run or its last two evaluations (i75); a network
    whose training accuracy stayed under 0.75 must also show its accuracy error falling
    by ``FOLLOWS`` residual standard deviations over that third.
