@@ -76,6 +76,7 @@ def test_root_subpackage_and_unknown_name():
 def test_version_prints_the_version_and_the_file_formats_it_reads():
     """The version stays 0.1.0 between releases while the files' layouts change: --version
     gives both, the formats as the readers check them, and loads no heavy module."""
+    from nooverfit.data.synthesize import MANIFEST_FORMAT
     from nooverfit.saved_card import FORMAT as CARD
     from nooverfit.studies.results_file import SCHEMA_VERSION
     from nooverfit.train_run import METRICS_FORMAT
@@ -88,12 +89,14 @@ def test_version_prints_the_version_and_the_file_formats_it_reads():
         f"nooverfit {nooverfit.__version__}",
         f"file formats: results.json schema_version {SCHEMA_VERSION}, best_model.json format "
         f"{CARD}, pretrained sources {SOURCE}, train metrics.json format {METRICS_FORMAT}, "
-        f"tune best.json format {BEST_FORMAT} (older ones are read, newer ones refused)",
+        f"tune best.json format {BEST_FORMAT}, synthesize manifest.csv format "
+        f"{MANIFEST_FORMAT} (older ones are read, newer ones refused)",
     ]
-    assert (SCHEMA_VERSION, CARD, SOURCE, METRICS_FORMAT, BEST_FORMAT) == (
+    assert (SCHEMA_VERSION, CARD, SOURCE, METRICS_FORMAT, BEST_FORMAT, MANIFEST_FORMAT) == (
         1,
         2,
         "nooverfit-source/2",
+        1,
         1,
         1,
     )

@@ -95,6 +95,22 @@ def test_manifest_source_wins_over_the_file_name(mixes, tmp_path):
     assert (groups == "spk9").sum() == 4 and "no/de" not in groups
 
 
+def test_speech_refuses_a_newer_nooverfits_manifest(mixes, tmp_path):
+    """A newer manifest's sources cannot be read: grouping by file names instead could
+    split one recording's mixes between training and test, so it is refused."""
+    import shutil
+
+    from nooverfit.errors import NewerFile
+
+    copy = tmp_path / "mix"
+    shutil.copytree(mixes, copy)
+    lines = (copy / "manifest.csv").read_text().splitlines()
+    newer = [lines[0], *(line.rsplit(",", 2)[0] + ",2,9.0" for line in lines[1:])]
+    (copy / "manifest.csv").write_text("\n".join(newer) + "\n")
+    with pytest.raises(NewerFile, match=r"newer nooverfit \(9\.0, format 2\)"):
+        load_dataset(f"speech:{copy}", rate=RATE, length=RATE // 4)
+
+
 def test_stratified_group_split_is_stratified_within_tolerance():
     rng = np.random.default_rng(2)
     # 3 classes, 60 recordings of each with 2-5 mixes; and speakers across classes

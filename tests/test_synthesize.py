@@ -181,6 +181,90 @@ def test_synthesize_into_an_earlier_run_refuses_or_replaces_it_whole(tmp_path):
     assert len(rows) == 4 and _wavs(out) == sorted(r.clip for r in rows)  # no stale clip
 
 
+def _manifest_table(path):
+    import csv
+
+    with path.open(newline="", encoding="utf-8") as f:
+        return list(csv.reader(f))
+
+
+def _write_table(path, table):
+    import csv
+
+    with path.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(table)
+
+
+def test_synthesize_manifest_records_its_format_and_writer(tmp_path):
+    """The manifest recorded no format, though every other file nooverfit writes does:
+    each row now ends with the manifest's ``format`` and the ``nooverfit`` that wrote it."""
+    import nooverfit
+    from nooverfit import formats
+    from nooverfit.data.synthesize import MANIFEST_FORMAT
+
+    fg, bg = _folders(tmp_path)
+    made = synthesize_folder(fg, bg, out=tmp_path / "out", per_clip=1)
+    header, *rows = _manifest_table(tmp_path / "out" / "manifest.csv")
+    assert header[-2:] == ["format", "nooverfit"] and (MANIFEST_FORMAT, formats.MANIFEST) == (1, 1)
+    assert len(rows) == 4 and {tuple(r[-2:]) for r in rows} == {("1", nooverfit.__version__)}
+    back = read_manifest(tmp_path / "out" / "manifest.csv")
+    assert [(r.clip, r.noise, r.offset) for r in back] == [
+        (r.clip, r.noise, r.offset) for r in made.rows
+    ]
+
+
+def test_read_manifest_without_a_format_reads_it_as_format_1(tmp_path):
+    """A manifest written before the format was recorded has neither column."""
+    fg, bg = _folders(tmp_path)
+    synthesize_folder(fg, bg, out=tmp_path / "out", per_clip=1)
+    path = tmp_path / "out" / "manifest.csv"
+    rows = read_manifest(path)
+    table = _manifest_table(path)
+    kept = [i for i, name in enumerate(table[0]) if name not in ("format", "nooverfit")]
+    _write_table(path, [[row[i] for i in kept] for row in table])
+    assert "format" not in path.read_text()
+    assert read_manifest(path) == rows and len(rows) == 4
+
+
+def test_read_manifest_refuses_a_newer_format_or_no_format_number(tmp_path):
+    from nooverfit.errors import BadInput, NewerFile
+
+    fg, bg = _folders(tmp_path)
+    synthesize_folder(fg, bg, out=tmp_path / "out", per_clip=1)
+    path = tmp_path / "out" / "manifest.csv"
+    header, *rows = _manifest_table(path)
+    # a newer layout may drop columns this one reads: the format is checked first
+    newer = [header[1:], *([*r[1:-2], "2", "9.0"] for r in rows)]
+    _write_table(path, newer)
+    expected = (
+        r"manifest\.csv was made by a newer nooverfit \(9\.0, format 2\); this one \(.+\) "
+        r"reads format up to 1: install the nooverfit that wrote it, or a later one, to load it$"
+    )
+    with pytest.raises(NewerFile, match=expected):
+        read_manifest(path)
+    _write_table(path, [header, *([*r[:-2], "x", r[-1]] for r in rows)])
+    with pytest.raises(BadInput, match=r"has format 'x'; expected a whole number from 1 to 1$"):
+        read_manifest(path)
+
+
+def test_synthesize_into_a_newer_synthesis_is_refused_even_with_overwrite(tmp_path):
+    """--overwrite removes the clips the manifest lists, which a newer manifest does not
+    tell this nooverfit: refused in one line, nothing removed."""
+    fg, bg = _folders(tmp_path)
+    out = tmp_path / "out"
+    synthesize_folder(fg, bg, out=out, per_clip=1)
+    header, *rows = _manifest_table(out / "manifest.csv")
+    _write_table(out / "manifest.csv", [header, *([*r[:-2], "2", "9.0"] for r in rows)])
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    args = ["synthesize", "--foreground", str(fg), "--background", str(bg), "--out", str(out)]
+    result = CliRunner().invoke(app, [*args, "--per-clip", "1", "--overwrite"])
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert result.exit_code == 2 and len(lines) == 1, result.output
+    assert "made by a newer nooverfit (9.0, format 2)" in lines[0]
+    assert lines[0].endswith("; or choose another --out")
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
 @pytest.mark.parametrize("where", ["fg", "fg/yes", "bg"])
 def test_synthesize_out_inside_an_input_folder_is_refused(tmp_path, where):
     fg, bg = _folders(tmp_path)

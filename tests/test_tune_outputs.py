@@ -1,6 +1,7 @@
 """What ``nooverfit tune`` writes and says besides the search: an --out of another study
-(or of a newer nooverfit) refused, the split's few-groups warning logged once and carried
-into the report, and a summary that agrees with the report on what to train."""
+(or of a newer nooverfit) refused, a study resumed by other nooverfit code refused with
+nothing lost, the split's few-groups warning logged once and carried into the report, and
+a summary that agrees with the report on what to train."""
 
 import dataclasses
 import json
@@ -12,7 +13,7 @@ from typer.testing import CliRunner
 from _tune import tiny_spec, trials_of
 from nooverfit.cli import app
 from nooverfit.config import RunConfig
-from nooverfit.tune import tune
+from nooverfit.tune import open_study, tune
 
 
 def test_tune_out_of_another_study_is_refused_unless_overwrite_and_resumes(tmp_path):
@@ -70,6 +71,83 @@ def test_tune_resume_refuses_a_newer_nooverfits_best_json_unless_overwrite(tmp_p
     assert len(trials_of(spec)) == 1  # no trial run either
     tune(dataclasses.replace(spec, trials=2), out=out, overwrite=True)
     assert json.loads((out / "best.json").read_text())["format"] == 1
+
+
+def _identity(spec):
+    return optuna.load_study(study_name=spec.study_name, storage=spec.storage).user_attrs[
+        "identity"
+    ]
+
+
+def test_tune_resumed_by_other_code_of_the_same_version_is_refused(tmp_path, monkeypatch):
+    """The version stays 0.1.0 between releases: trials scored by other code (an upgrade
+    from source, an edited checkout) are not mixed into this code's study, as a study's
+    stored runs are not (``nooverfit code`` in both identities); nothing is lost."""
+    import nooverfit._version
+    from nooverfit.errors import BadInput
+
+    out = tmp_path / "out"
+    spec = tiny_spec(f"sqlite:///{out}/tune.db", trials=1)
+    tune(spec, out=out)
+    code = nooverfit._version.code_digest()
+    assert _identity(spec)["nooverfit code"] == code
+    written = {
+        p: p.read_bytes() for p in out.rglob("*") if p.is_file() and "tune.db" not in p.name
+    }
+    monkeypatch.setattr(nooverfit._version, "code_digest", lambda: "0123456789ab")
+    expected = (
+        rf"study 'nooverfit' was made with other settings \(nooverfit code: {code} there, "
+        r"0123456789ab now\); use another --study-name or the same options and the nooverfit "
+        r"that scored its trials$"
+    )
+    with pytest.raises(BadInput, match=expected):
+        tune(dataclasses.replace(spec, trials=2), out=out)
+    assert {p: p.read_bytes() for p in written} == written  # nothing lost
+    assert len(trials_of(spec)) == 1  # no trial run either
+    assert _identity(spec)["nooverfit code"] == code
+    monkeypatch.undo()
+    open_study(dataclasses.replace(spec, trials=2))  # the code that made it joins it
+
+
+def test_tune_study_from_before_the_code_was_recorded_is_refused(tmp_path):
+    """A study whose identity has no ``nooverfit code`` was scored by older code."""
+    from nooverfit.errors import BadInput
+
+    spec = tiny_spec(f"sqlite:///{tmp_path}/t.db")
+    study = open_study(spec)
+    older = {k: v for k, v in _identity(spec).items() if k != "nooverfit code"}
+    study.set_user_attr("identity", older)
+    with pytest.raises(BadInput, match=r"\(nooverfit code: None there, [0-9a-f]{12} now\)"):
+        open_study(spec)
+    assert _identity(spec) == older
+
+
+def test_cli_tune_resumed_by_other_code_is_one_line_exit_2(tmp_path, monkeypatch):
+    """A study another nooverfit's code started in the storage (its first worker stopped
+    before a trial) is refused by this code's ``nooverfit tune``: one line, exit 2."""
+    import typer
+
+    import nooverfit._version
+    import nooverfit.tune
+
+    def start_only(spec, **_):
+        open_study(spec)
+        raise typer.Exit(0)
+
+    args = ["tune", "--trials", "1", "--epochs", "2", "--max-width", "16", "--out", str(tmp_path)]
+    with monkeypatch.context() as other:
+        other.setattr(nooverfit._version, "code_digest", lambda: "0123456789ab")
+        other.setattr(nooverfit.tune, "tune", start_only)
+        assert CliRunner().invoke(app, args).exit_code == 0
+    result = CliRunner().invoke(app, args)
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert result.exit_code == 2 and len(lines) == 1, result.output
+    assert "nooverfit code: 0123456789ab there" in lines[0]
+    assert "the nooverfit that scored its trials" in lines[0]
+    storage = f"sqlite:///{tmp_path.resolve() / 'tune.db'}"
+    study = optuna.load_study(study_name="nooverfit", storage=storage)
+    assert study.user_attrs["identity"]["nooverfit code"] == "0123456789ab"
+    assert not study.get_trials() and not (tmp_path / "best.json").exists()
 
 
 def test_tune_in_one_process_warns_of_few_groups_once(tmp_path, caplog):

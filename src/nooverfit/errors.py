@@ -37,8 +37,8 @@ class NewerFile(BadInput):
 def newer_nooverfit(path: str | Path, made: str, reads: str) -> NewerFile:
     """The one-line refusal of a file a newer nooverfit wrote, for every saved format
     (``best_model.json``, ``results.json``, source files, a train run's ``metrics.json``,
-    a tuning study's ``best.json``): ``made`` says what the file records (its version and
-    format), ``reads`` what this nooverfit reads."""
+    a tuning study's ``best.json``, a synthesis's ``manifest.csv``): ``made`` says what the
+    file records (its version and format), ``reads`` what this nooverfit reads."""
     from nooverfit._version import __version__
 
     return NewerFile(

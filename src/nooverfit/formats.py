@@ -27,6 +27,9 @@ METRICS = 1
 #: A tuning study's ``best.json`` ``format`` (:mod:`nooverfit.tune.result`); a file
 #: without one is format 1.
 BEST = 1
+#: ``nooverfit synthesize``'s ``manifest.csv`` ``format`` column
+#: (:mod:`nooverfit.data.synthesize`); a manifest without one is format 1.
+MANIFEST = 1
 
 
 def summary() -> str:
@@ -34,5 +37,6 @@ def summary() -> str:
     return (
         f"file formats: results.json schema_version {RESULTS}, best_model.json format {CARD}, "
         f"pretrained sources {SOURCE}, train metrics.json format {METRICS}, tune best.json "
-        f"format {BEST} (older ones are read, newer ones refused)"
+        f"format {BEST}, synthesize manifest.csv format {MANIFEST} (older ones are read, "
+        "newer ones refused)"
     )

@@ -26,6 +26,7 @@ from nooverfit.data.audio_io import NoiseBank, read_wav, sound_files
 from nooverfit.data.dataset import Dataset, register_dataset
 from nooverfit.data.shortcut import ShortcutProbes
 from nooverfit.data.synthesize import mix_at_snr, parse_snr, read_manifest
+from nooverfit.errors import NewerFile
 
 RATE = 4000
 LENGTH = 2000  # 0.5 s
@@ -251,12 +252,18 @@ def speech_groups(root: Path, files: list[Path]) -> np.ndarray:
 
 def _manifest_sources(root: Path) -> dict[str, str]:
     """``{clip: source}`` from a synthesis manifest in ``root``; empty without one (or for
-    a ``manifest.csv`` that ``nooverfit synthesize`` did not write: names decide then)."""
+    a ``manifest.csv`` that ``nooverfit synthesize`` did not write: names decide then).
+
+    Raises:
+        NewerFile: a newer nooverfit's manifest (names would split its mixes differently).
+    """
     manifest = root / "manifest.csv"
     if not manifest.is_file():
         return {}
     try:
         return {row.clip: row.source for row in read_manifest(manifest)}
+    except NewerFile:
+        raise
     except (KeyError, ValueError, TypeError):
         return {}
 

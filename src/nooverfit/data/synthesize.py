@@ -3,7 +3,9 @@
 The SNR is measured where the foreground is *active* (the keyword is spoken), not over
 the whole clip: with a 0.3 s keyword in a 1 s clip, whole-clip RMS would make the keyword
 about 5 dB noisier than asked. Every synthesized clip is recorded in a manifest (source,
-noise, offset, SNR, gain, seed) so it can be traced and regenerated.
+noise, offset, SNR, gain, seed) so it can be traced and regenerated; each row also names
+the manifest's ``format`` and the ``nooverfit`` that wrote it, so a newer layout is refused,
+never misread.
 """
 
 from __future__ import annotations
@@ -17,9 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
+from nooverfit import formats
 from nooverfit._io import atomic_write_text
 from nooverfit.data.audio_io import NoiseBank, read_wav, sound_files, to_float, write_wav
-from nooverfit.errors import check_new
+from nooverfit.errors import NewerFile, check_new, check_version
+
+#: ``manifest.csv``'s layout, in its ``format`` column (one without it, written before it
+#: was recorded, is format 1): a newer one is refused, never misread.
+MANIFEST_FORMAT = formats.MANIFEST
 
 
 def active_region(x: np.ndarray, *, frame: int = 256, threshold_db: float = -30.0) -> np.ndarray:
@@ -265,6 +272,8 @@ def _earlier_outputs(out: Path, *, overwrite: bool) -> list[Path]:
     if manifest.exists():
         try:
             clips = [(out / r.clip).resolve() for r in read_manifest(manifest)]
+        except NewerFile as err:  # its clips cannot be told: --overwrite cannot remove them
+            raise NewerFile(f"{err}; or choose another --out") from None
         except (KeyError, ValueError, TypeError):
             raise ValueError(
                 f"{manifest} is not a manifest nooverfit synthesize wrote; expected an empty "
@@ -315,27 +324,59 @@ def _mix_all(
 
 
 def _write_manifest(path: Path, rows: list[ManifestRow]) -> None:
+    from nooverfit._version import __version__
+
+    # a CSV has no header block: the file's format and writer go in the last columns of
+    # every row, where a reader of the clip columns alone does not meet them
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(ManifestRow.__dataclass_fields__))
+    fields = [*ManifestRow.__dataclass_fields__, "format", "nooverfit"]
+    writer = csv.DictWriter(buf, fieldnames=fields)
     writer.writeheader()
     for row in rows:
-        writer.writerow({**asdict(row), "snr_db": f"{row.snr_db:.6f}", "gain": f"{row.gain:.8g}"})
+        writer.writerow(
+            {
+                **asdict(row),
+                "snr_db": f"{row.snr_db:.6f}",
+                "gain": f"{row.gain:.8g}",
+                "format": MANIFEST_FORMAT,
+                "nooverfit": __version__,
+            }
+        )
     atomic_write_text(path, buf.getvalue())
 
 
 def read_manifest(path: str | os.PathLike[str]) -> list[ManifestRow]:
-    """The rows of a ``manifest.csv`` written by :func:`synthesize_folder`."""
-    with Path(path).open(newline="", encoding="utf-8") as f:
-        return [
-            ManifestRow(
-                r["clip"],
-                r["label"],
-                r["source"],
-                r["noise"],
-                int(r["offset"]),
-                float(r["snr_db"]),
-                float(r["gain"]),
-                int(r["seed"]),
-            )
-            for r in csv.DictReader(f)
-        ]
+    """The rows of a ``manifest.csv`` written by :func:`synthesize_folder`.
+
+    Raises:
+        NewerFile: a row's ``format`` is newer than :data:`MANIFEST_FORMAT` (a newer
+            nooverfit wrote it; checked before any other column is read).
+        BadInput: a ``format`` that is no whole number from 1.
+        KeyError, ValueError: a row lacks a column or holds no number where one belongs.
+    """
+    path = Path(path)
+    with path.open(newline="", encoding="utf-8") as f:
+        found = list(csv.DictReader(f))
+    for made, version in dict.fromkeys((r.get("nooverfit"), r.get("format")) for r in found):
+        check_version(path, _version_of(version), newest=MANIFEST_FORMAT, made=made or "")
+    return [
+        ManifestRow(
+            r["clip"],
+            r["label"],
+            r["source"],
+            r["noise"],
+            int(r["offset"]),
+            float(r["snr_db"]),
+            float(r["gain"]),
+            int(r["seed"]),
+        )
+        for r in found
+    ]
+
+
+def _version_of(cell: str | None) -> object:
+    """A ``format`` cell as a number: 1 without the column (a manifest from before it was
+    recorded), the cell unchanged when it holds no whole number (refused as such)."""
+    if cell is None:
+        return 1
+    return int(cell) if cell.isdecimal() and cell.isascii() else cell

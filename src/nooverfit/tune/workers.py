@@ -136,12 +136,18 @@ def sampler_seed(seed: int, worker: int) -> int:
 
 
 def open_study(spec: TuneSpec, *, worker: int = 0) -> optuna.Study:
-    """Create or join the study; refuse to join one made for different data or configs.
+    """Create or join the study; refuse to join one made for different data or configs, or
+    by other nooverfit code (:func:`nooverfit._version.code_digest`: the version stays the
+    same between releases while the code that scores trials changes).
 
     Raises:
-        ValueError: if the study exists with another direction, data set or base config.
+        ValueError: if the study exists with another direction.
+        BadInput: if it exists with another data set, split, base config, search space or
+            nooverfit code (the message names them; nothing in the study is changed).
     """
     import optuna
+
+    from nooverfit._version import code_digest
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "study created" INFO lines
     storage = open_storage(
@@ -164,7 +170,7 @@ def open_study(spec: TuneSpec, *, worker: int = 0) -> optuna.Study:
         load_if_exists=True,
     )
     # Everything that defines a trial's data and fixed fields: a resumed study never mixes
-    # trials scored on another split.
+    # trials scored on another split, or by other code of the same version.
     identity = {
         "data": spec.data,
         "data options": {
@@ -176,6 +182,8 @@ def open_study(spec: TuneSpec, *, worker: int = 0) -> optuna.Study:
         "base": spec.base.to_dict(),
         # the ranges searched: a trial outside today's space must not be eligible as best
         "space": asdict(spec.space),
+        # as a study's (:func:`nooverfit.studies.identity.study_identity`)
+        "nooverfit code": code_digest(),
     }
     known = study.user_attrs
     if study.direction is not optuna.study.StudyDirection.MAXIMIZE:
@@ -186,15 +194,18 @@ def open_study(spec: TuneSpec, *, worker: int = 0) -> optuna.Study:
         from nooverfit.studies.identity import differences
 
         stored = dict(known["identity"])
-        if "space" not in stored:  # a study from before the space was recorded: adopt it
-            stored["space"] = identity["space"]
-            study.set_user_attr("identity", stored)
+        adopt = "space" not in stored  # a study from before the space was recorded
+        stored.setdefault("space", identity["space"])
         changed = [_option_named(c) for c in differences(stored, identity)]
         if changed:
+            other_code = any(c.startswith("nooverfit code:") for c in changed)
             raise BadInput(
                 f"study {spec.study_name!r} was made with other settings ({'; '.join(changed)}); "
                 "use another --study-name or the same options"
+                + (" and the nooverfit that scored its trials" if other_code else "")
             )
+        if adopt:  # only once joined: a refused study is left as it was
+            study.set_user_attr("identity", stored)
     return study
 
 
