@@ -183,3 +183,26 @@ def test_diagnose_plot_refuses_an_existing_file_before_reading_unless_overwrite(
         app, ["diagnose", str(LOGS / "keras_overfit.csv"), "--plot", str(fresh)]
     )
     assert result.exit_code == 0 and fresh.read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_log_path_heads_the_verdict_whole_and_as_written(tmp_path):
+    # a Lightning run's path is long and may hold brackets: rich read "[1]" as markup
+    # and wrapped the path at 80 columns, mid-word ("metrics.c" / "sv")
+    folder = tmp_path / ("lightning_logs_of_a_rather_long_experiment_name" * 2) / "run[1]"
+    folder.mkdir(parents=True)
+    log = folder / "metrics.csv"
+    log.write_text((LOGS / "keras_overfit.csv").read_text())
+    result = runner.invoke(app, ["diagnose", str(log)])
+    assert result.exit_code == 0, result.output
+    first = result.output.splitlines()[0]
+    assert first == f"OVERFITTING  {log}"
+
+
+def test_a_folder_of_runs_is_named_as_written(tmp_path):
+    folder = tmp_path / "sweep[lr]"
+    folder.mkdir()
+    for name in ("a.csv", "b.csv"):
+        (folder / name).write_text((LOGS / "keras_overfit.csv").read_text())
+    result = runner.invoke(app, ["diagnose", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert "sweep[lr]" in "".join(result.output.split())

@@ -217,7 +217,7 @@ def _diagnose_runs(
         data += [{"log": str(run), "error": why} for run, why in failed]
         typer.echo(json.dumps(_jsonable(data), indent=2))
         return [d.verdict for _, _, d in rows]
-    table = Table(title=f"{len(runs)} runs in {folder} (each diagnosed on its own)")
+    table = Table(title=f"{len(runs)} runs in {escape(str(folder))} (each diagnosed on its own)")
     for name in ("run", "verdict", "epochs", "best epoch", "overfitting from"):
         table.add_column(name, overflow="fold")
     for run, _, d in rows:
@@ -282,9 +282,13 @@ def _filled(values: tuple[float, ...]) -> list[float]:
 def render(result: Diagnosis, *, title: str = "", notes: tuple[str, ...] = ()) -> None:
     """Print a diagnosis with rich: verdict, evidence table, notes, causes, remedies."""
     color = _COLORS[result.verdict]
+    # the title is a path: printed as written (no markup read in "run[1]"), on one line
+    # (wrapped at the console's width it broke "metrics.csv" across two lines)
     console.print(
         f"[bold {color}]{result.verdict.value.replace('_', ' ').upper()}[/]"
-        + (f"  [dim]{title}[/]" if title else "")
+        + (f"  [dim]{escape(title)}[/]" if title else ""),
+        soft_wrap=True,
+        highlight=False,
     )
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="dim")
