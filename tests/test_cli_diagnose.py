@@ -1,4 +1,5 @@
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,43 @@ def test_diagnose_stopping_table_matches_replay():
         assert rows[spec]["epochs_saved"] == ref.epochs_saved
     table = runner.invoke(app, ["diagnose", str(log), "--stopping"])
     assert "patience:20" in table.output and "epochs saved" in table.output
+
+
+def test_diagnose_stopping_table_replays_the_validated_epochs_in_the_logs_numbering(tmp_path):
+    """A Keras log validated every 4th epoch (epochs 3, 7, 11, ...): the table said
+    patience:5 "stops at 5, keeps 0" (epoch 0 has no validation; it was given epoch 3's
+    value) where ``watch --criterion patience:5`` on the same file says "fired at epoch 31;
+    keep the weights of epoch 11"; and on a log of every 4th epoch of an 80-epoch run it
+    counted "epochs saved" in rows (17 after a stop at epoch 11) rather than epochs (68)."""
+    log = LOGS / "keras_validation_freq4.csv"
+    h = read_log(log)
+    result = runner.invoke(app, ["diagnose", str(log), "--stopping", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = {r["criterion"]: r for r in json.loads(result.output)["stopping"]}
+    validated = [i for i, v in enumerate(h.val_loss) if math.isfinite(v)]
+    assert [h.epoch[i] for i in validated[:3]] == [3, 7, 11]
+    for spec in ("patience:5", "gl:5", "up:2"):
+        ref = replay(spec, [h.val_loss[i] for i in validated])  # what Keras's callback sees
+        row = rows[spec]
+        assert (row["stop_epoch"], row["kept_epoch"]) == (
+            h.epoch[validated[ref.stop_epoch]],
+            h.epoch[validated[ref.best_epoch]],
+        )
+        assert row["epochs_saved"] == (h.epoch[-1] - row["stop_epoch"] if ref.fired else 0)
+    assert (rows["patience:5"]["stop_epoch"], rows["patience:5"]["kept_epoch"]) == (31, 11)
+    watched = runner.invoke(
+        app,
+        ["watch", str(log), "--criterion", "patience:5", "--idle", "0.2", "--interval", "0.05"],
+    )
+    assert "fired at epoch 31 (patience); keep the weights of epoch 11" in watched.output
+    lines = (LOGS / "keras_overfit.csv").read_text().splitlines()
+    thin = tmp_path / "thin.csv"  # epochs 0, 4, 8, ...: a log with validation_freq=4's rows
+    thin.write_text("\n".join(lines[:1] + lines[1::4]) + "\n")
+    t = read_log(thin)
+    assert t.epoch[1] - t.epoch[0] == 4
+    result = runner.invoke(app, ["diagnose", str(thin), "--stopping", "--json"])
+    for row in json.loads(result.output)["stopping"]:
+        assert row["epochs_saved"] == (t.epoch[-1] - row["stop_epoch"] if row["fired"] else 0)
 
 
 def test_diagnose_plot_written(tmp_path):

@@ -132,3 +132,18 @@ def test_stop_on_names_the_verdicts_it_takes():
     with pytest.raises(ValueError, match=r"stop_on must hold verdicts \(.*overfitting.*\)"):
         Monitor(stop_on=("bogus",))
     assert Monitor(stop_on=("overfitting",)).stop_on == (Verdict.OVERFITTING,)
+
+
+def test_best_epoch_of_a_log_without_validation_loss_is_the_diagnosis_best_epoch():
+    """With val_accuracy but no val_loss, Status.best_epoch was None beside a diagnosis
+    whose best epoch (the weights to keep) was the highest validation accuracy."""
+    val_accuracy = [0.5, 0.7, 0.8, 0.78, 0.76, 0.75, 0.74, 0.73]  # best 0.8, at epoch 2
+    monitor = Monitor()
+    for epoch, v in enumerate(val_accuracy):
+        status = monitor.update(epoch, 1.0 / (epoch + 1), accuracy=1.0, val_accuracy=v)
+        assert (
+            status.best_epoch
+            == status.diagnosis.best_epoch
+            == int(np.argmax(val_accuracy[: epoch + 1]))
+        )
+    assert monitor.best_epoch == diagnose(monitor.history).best_epoch == 2

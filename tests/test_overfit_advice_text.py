@@ -34,7 +34,7 @@ def test_too_many_epochs_cause_quotes_the_best_epoch_onset_and_gl_of_the_diagnos
         "epoch 5, and at the last epoch (13) the validation loss was 150% above that lowest "
         "value."
     )
-    assert "it ended 150% worse than that best" in d.explanation
+    assert "it ended 150% worse than its best (epoch 3)" in d.explanation
 
 
 def test_complex_network_cause_quotes_the_logged_ends_the_table_quotes():

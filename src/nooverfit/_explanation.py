@@ -72,12 +72,16 @@ def explain(
             "Overfitting shows only as a gap between training and validation over time."
         )
     if verdict is Verdict.OVERFITTING:
+        # GL and the metric's ends are against the best single value: after an onset
+        # clause, "that best" would read as the moving average's best, so name the epoch
+        at_best = "its best" if onset in (None, best) else f"its best (epoch {best})"
+        that = "that best" if onset in (None, best) else at_best
         if math.isfinite(gl) and gl >= 1:
-            ended = f"it ended {gl:.0f}% worse than that best"
+            ended = f"it ended {gl:.0f}% worse than {that}"
         elif all(map(math.isfinite, ended_at)) and ended_at[0] != ended_at[1]:
             last_value, best_value = ended_at
             ended = (
-                f"its {gap.metric} ended at {last_value:.3g} against {best_value:.3g} at its best"
+                f"its {gap.metric} ended at {last_value:.3g} against {best_value:.3g} at {at_best}"
             )
         else:
             ended = "it stayed near that best" + (

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from nooverfit._rules import diagnose
 from nooverfit.diagnosis import Diagnosis, Verdict
-from nooverfit.history import History, best_index
+from nooverfit.history import History
 from nooverfit.stopping import EarlyStopping
 
 log = logging.getLogger(__name__)
@@ -129,11 +129,13 @@ class Monitor:
 
     @property
     def best_epoch(self) -> int | None:
-        """The epoch whose weights to keep: the lowest finite validation loss so far, the
-        first on ties (:func:`nooverfit.history.best_index`), whether or not a criterion is
-        set and also once the run diverges; ``None`` before the first finite one."""
-        best = best_index(self._rows.get("val_loss", []))
-        return None if best is None else self._epochs[best]
+        """The epoch whose weights to keep: the diagnosis's best epoch, the lowest finite
+        value so far of the validation curve decided on (``val_loss``; without one, the
+        metric's, e.g. the highest ``val_accuracy``), the first on ties
+        (:func:`nooverfit.history.best_index`), whether or not a criterion is set and also
+        once the run diverges; ``None`` before the first finite one."""
+        # the diagnosis's, not val_loss's own: a log of val_accuracy alone has a best epoch
+        return self.diagnosis.best_epoch
 
     @property
     def history(self) -> History:

@@ -242,28 +242,40 @@ def _diagnose_runs(
 def stopping_table(history: History) -> list[dict[str, object]]:
     """Replay :data:`CRITERIA` on the history's validation loss (PQ needs training loss).
 
+    The criteria see the validated epochs only, as Keras's ``EarlyStopping`` (which skips
+    an epoch without ``val_loss``) and ``watch`` do; the epochs named are the log's, and
+    the epochs saved are the log's epochs after the stop (its rows where it shows steps
+    as epochs), 0 where the criterion never fires.
+
     Raises:
         ValueError: when the log has no validation loss.
     """
-    if not history.has("val_loss"):
+    validated = [i for i, v in enumerate(history.val_loss) if math.isfinite(v)]
+    if not history.has("val_loss") or not validated:
         raise ValueError("--stopping needs a val_loss column; map it with --val-col NAME")
-    val = _filled(history.val_loss)
-    train = _filled(history.loss) if history.has("loss") else None
+    val = [history.val_loss[i] for i in validated]
+    filled = _filled(history.loss) if history.has("loss") else None
+    train = None if filled is None else [filled[i] for i in validated]
     best = min(range(len(val)), key=val.__getitem__)
+    last = len(history) - 1
     rows = []
     for spec in CRITERIA:
         if spec.startswith("pq") and train is None:
             continue
         r = replay(spec, val, train)
+        stop = validated[r.stop_epoch]  # the row it stops at
+        saved = (
+            last - stop if history.steps_as_epochs else history.epoch[last] - history.epoch[stop]
+        )
         rows.append(
             {
                 "criterion": spec,
                 "fired": r.fired,
-                "stop_epoch": history.epoch[r.stop_epoch],
-                "kept_epoch": history.epoch[r.best_epoch],
+                "stop_epoch": history.epoch[stop],
+                "kept_epoch": history.epoch[validated[r.best_epoch]],
                 "val_loss": r.best_val_loss,
                 "vs_best_pct": 100 * (r.best_val_loss / val[best] - 1) if val[best] > 0 else 0.0,
-                "epochs_saved": r.epochs_saved,
+                "epochs_saved": saved if r.fired else 0,
             }
         )
     return rows
