@@ -147,3 +147,42 @@ def test_best_epoch_of_a_log_without_validation_loss_is_the_diagnosis_best_epoch
             == int(np.argmax(val_accuracy[: epoch + 1]))
         )
     assert monitor.best_epoch == diagnose(monitor.history).best_epoch == 2
+
+
+def _overfit_curves(n: int = 40) -> tuple[np.ndarray, np.ndarray]:
+    e = np.arange(n)
+    val = 1.0 - 0.5 * (1 - np.exp(-e / 3)) + 0.02 * np.maximum(0, e - 9)  # best at 9
+    return np.exp(-e / 6), val
+
+
+def test_a_run_its_criterion_stopped_is_diagnosed_as_train_diagnoses_it():
+    # `train --early-stopping patience:5` records why the run stopped, and its diagnosis
+    # reads the kept weights (a good fit, "where early stopping ended the run"); the
+    # monitor said "overfitting" of the same epochs when its own criterion stopped them
+    train, val = _overfit_curves()
+    monitor = Monitor("patience:5")
+    for epoch in range(len(val)):
+        status = monitor.update(epoch, loss=float(train[epoch]), val_loss=float(val[epoch]))
+        if status.stop:
+            break
+    assert (epoch, status.reason, status.best_epoch) == (14, "patience:5", 9)
+    rows = {"loss": list(train[:15]), "val_loss": list(val[:15])}
+    as_train = diagnose(History.from_columns(rows, epoch=list(range(15)), stop_reason="patience"))
+    assert status.diagnosis.verdict is as_train.verdict is Verdict.GOOD_FIT
+    assert "early stopping ended the run" in status.diagnosis.explanation
+    assert monitor.history.stop_reason == "patience"
+    # the same epochs with no record of the stop (a log read later) overfit from epoch 9
+    assert diagnose(History.from_columns(rows, epoch=list(range(15)))).verdict is (
+        Verdict.OVERFITTING
+    )
+
+
+def test_a_monitor_without_a_criterion_records_no_stop():
+    train, val = _overfit_curves()
+    monitor = Monitor(stop_on=(Verdict.OVERFITTING,))
+    for epoch in range(len(val)):
+        status = monitor.update(epoch, loss=float(train[epoch]), val_loss=float(val[epoch]))
+        if status.stop:
+            break
+    assert status.reason == "overfitting" and monitor.history.stop_reason == ""
+    assert status.diagnosis.verdict is Verdict.OVERFITTING

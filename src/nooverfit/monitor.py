@@ -75,6 +75,7 @@ class Monitor:
         self._rows: dict[str, list[float]] = {}
         self._epochs: list[int] = []
         self._diagnosis: Diagnosis | None = None
+        self._stopped = ""  # the criterion's stop reason, once it fired at the last update
 
     def update(
         self,
@@ -109,8 +110,8 @@ class Monitor:
             value = values.get(name)
             column.append(math.nan if value is None else float(value))
         self._epochs.append(epoch)
+        self._stopped = ""  # (an update after a stop: the run went on)
         diagnosis = diagnose(self.history, metric=self.metric).for_python()
-        self._diagnosis = diagnosis
         reason = ""
         train = None if loss is None else float(loss)
         if (
@@ -119,6 +120,12 @@ class Monitor:
             and self.stopper.update(epoch, float(val_loss), train)
         ):
             reason = self.stopper.criterion.spec
+            if diagnosis.verdict is not Verdict.DIVERGING and self.stopper.stop_reason:
+                # the run ends here by its criterion: diagnosed as `train` diagnoses a run
+                # its --early-stopping ended (the history records why it stopped)
+                self._stopped = self.stopper.stop_reason.value
+                diagnosis = diagnose(self.history, metric=self.metric).for_python()
+        self._diagnosis = diagnosis
         if not reason and diagnosis.verdict in self.stop_on:
             reason = diagnosis.verdict.value
         if reason and diagnosis.verdict is Verdict.DIVERGING:  # a NaN loss also fires gl:5
@@ -139,8 +146,9 @@ class Monitor:
 
     @property
     def history(self) -> History:
-        """The curves recorded so far."""
-        return History.from_columns(self._rows, epoch=self._epochs)
+        """The curves recorded so far; once the criterion fired, with why the run stopped
+        (``stop_reason``, as ``train`` records it), until another epoch is recorded."""
+        return History.from_columns(self._rows, epoch=self._epochs, stop_reason=self._stopped)
 
     @property
     def diagnosis(self) -> Diagnosis:
