@@ -227,3 +227,19 @@ def test_three_epochs_rising_from_the_first_keep_onset_at_the_best_epoch():
     assert d.verdict is Verdict.OVERFITTING
     assert d.best_epoch == int(np.argmin(val)) == 0
     assert d.onset_epoch is not None and d.best_epoch <= d.onset_epoch <= len(h) - 1
+
+
+def test_a_flat_ending_names_the_best_epoch_it_stayed_near_when_the_onset_is_later():
+    # "it stayed near that best" after "overfitting sets in around epoch 12, where its
+    # moving average [...] was best" read as the moving average's best, not epoch 9's
+    from nooverfit._explanation import explain
+    from nooverfit.diagnosis import Gap
+
+    text = explain(
+        Verdict.OVERFITTING, 12, 9, 0.4, Gap(0.3, 0.5), "", (), 20, run=(20, "20 epochs")
+    )
+    assert "it stayed near its best (epoch 9)" in text and "that best" not in text
+    same = explain(
+        Verdict.OVERFITTING, 9, 9, 0.4, Gap(0.3, 0.5), "", (), 20, run=(20, "20 epochs")
+    )
+    assert "it stayed near that best" in same

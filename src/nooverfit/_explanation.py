@@ -84,7 +84,7 @@ def explain(
                 f"its {gap.metric} ended at {last_value:.3g} against {best_value:.3g} at {at_best}"
             )
         else:
-            ended = "it stayed near that best" + (
+            ended = f"it stayed near {that}" + (
                 " instead of following training" if trained else ""
             )
         gaps = [f"{gap.loss_at_last:.3g} in loss"] if math.isfinite(gap.loss_at_last) else []
