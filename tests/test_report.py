@@ -165,3 +165,24 @@ def test_the_classic_sentence_and_an_untrained_stages_rates_read_right(tiny_stud
     rows = {r.split("</td>")[0]: r for r in table.split("<tr><td>")[1:]}
     assert "<td>40.0</td><td>15</td><td>25.0</td>" in rows["baseline and remedies"]
     assert "<td>2.5</td><td>—</td><td>—</td>" in rows["classic models"]
+
+
+def test_the_same_test_accuracy_on_every_seed_reads_no_change_not_within_noise(tiny_study):
+    """A wine study's recommendation scored the baseline's test accuracy on all 3 seeds
+    (+0.0, interval [+0.0, +0.0]): the terminal said "no change", the report "Within
+    noise: ... more seeds (--seeds) narrow it", of an interval no seed count narrows."""
+    from nooverfit.report import render
+    from nooverfit.studies.result import TestScore
+
+    result, _ = tiny_study
+    chosen = next(o.chosen for o in result.remedies if o.chosen.stage != "ensemble")
+    base = result.test["baseline"]
+    same = dataclasses.replace(
+        result,
+        recommended=chosen,
+        test={"baseline": base, "recommended": TestScore(**dataclasses.asdict(base))},
+    )
+    assert evidence(same).test.interval.reading == "no change"
+    paired = render(same, {}).split('id="paired-test"')[1].split("</p>")[0]
+    assert "<b>No change:</b> the same test accuracy as the baseline on every seed" in paired
+    assert "Within noise" not in paired and "narrow it" not in paired
