@@ -312,7 +312,13 @@ def render(result: StudyResult, figures: dict[str, Figure]) -> str:
     from nooverfit.config import RunConfig
     from nooverfit.groups import with_homogeneous_cause
     from nooverfit.studies.classic import against
-    from nooverfit.studies.evidence import LEVEL, evidence, reading, t_quantile, weakness
+    from nooverfit.studies.evidence import (
+        LEVEL,
+        evidence,
+        reading,
+        recommendation_weakness,
+        t_quantile,
+    )
     from nooverfit.studies.recipe import ensemble_recipe, recipe
     from nooverfit.studies.select import MARGIN
 
@@ -371,7 +377,7 @@ def render(result: StudyResult, figures: dict[str, Figure]) -> str:
         ended=ended,
         spent=spent,
         reading=reading,
-        weakness=weakness,
+        weakness=recommendation_weakness(result, UNITS.get(data_kind(result), "samples")),
         margin=f"{MARGIN:g}",
         t_factor=t_factor,
     )

@@ -213,7 +213,12 @@ def summary(result: StudyResult, paths: dict[str, Path]) -> dict[str, object]:
 def _summary(result: StudyResult) -> None:
     from nooverfit.report import cost_line, data_kind, pct, points, spread, word
     from nooverfit.studies.classic import against
-    from nooverfit.studies.evidence import PairedDifference, evidence, reading, weakness
+    from nooverfit.studies.evidence import (
+        PairedDifference,
+        evidence,
+        reading,
+        recommendation_weakness,
+    )
     from nooverfit.techniques import UNITS
 
     ev = evidence(result)
@@ -291,7 +296,7 @@ def _summary(result: StudyResult) -> None:
             f"[bold]{ev.test.interval.reading}[/]",
             highlight=False,
         )
-        why = weakness(ev.validation, unit)
+        why = recommendation_weakness(result, unit)
         if why:
             console.print(f"Weak evidence for the recommendation: {why}.", highlight=False)
     _class_scores(result.extras)
