@@ -223,3 +223,33 @@ def test_only_the_recommended_ensemble_reads_selected_and_it_is_always_shown(tin
     assert "selected" not in reading(by_name[stage_best.name])
     ev_rec = evidence(dataclasses.replace(result, recommended=stage_best))
     assert [d.selected for d in ev_rec.ensembles] == [True]
+
+
+def test_a_linear_rung_that_led_is_not_said_to_have_gained_2_standard_errors(tiny_study):
+    """A wine study recommended "l2=0.1 + linear + cosine lr" at +1.2 validation points
+    (per seed +0.0, +3.7, +0.0: 1 standard error), and the report and summary said "it
+    was selected because each step of the selection gained at least 2 standard errors";
+    the linear rung leads where it scores at least the baseline, and was never tested
+    against it (select.linear_leads): the networks had to beat it."""
+    import dataclasses
+
+    from nooverfit.studies.evidence import recommendation_weakness
+    from nooverfit.studies.result import RemedyOutcome
+
+    result, _ = tiny_study
+    base = result.baseline.score
+    gained = (base.val_per_seed[0], base.val_per_seed[1] + 0.04)
+    score = dataclasses.replace(
+        base, val_per_seed=gained, val_accuracy=sum(gained) / 2, val_accuracy_std=0.02
+    )
+    linear = dataclasses.replace(
+        result.remedies[0].chosen, name="l2=0.1 + linear", stage="linear", score=score
+    )
+    outcome = RemedyOutcome("linear", linear, False, 0.02, 0.0)
+    led = dataclasses.replace(result, recommended=linear, remedies=(*result.remedies, outcome))
+    why = recommendation_weakness(led, "rows")
+    assert why is not None and "includes 0" in why
+    assert "selected as the simplest level, not for a gain" in why
+    assert "each step of the selection gained" not in why
+    other = dataclasses.replace(led, recommended=dataclasses.replace(linear, stage="l2"))
+    assert "each step of the selection gained" in recommendation_weakness(other, "rows")

@@ -152,3 +152,23 @@ def test_run_curves_share_axes(tiny_study):
     a, b = fig.axes
     assert a.get_ylim() == b.get_ylim() and a.get_xlim() == b.get_xlim()
     assert rec.title.startswith("Recommended")
+
+
+def test_the_remedies_legend_does_not_call_a_gain_within_noise_no_gain(tiny_study):
+    """The digits study's remedies figure put augment (+2.3 points, [-3.2, +7.9]) under a
+    grey "no gain" legend entry, where the report's table and the summary read it
+    "within noise"."""
+    import dataclasses
+
+    from nooverfit.studies.evidence import Interval, PairedDifference
+
+    result, _ = tiny_study
+    ev = evidence(result)
+    d = ev.remedies[0]
+    noisy = dataclasses.replace(
+        d, selected=False, interval=Interval(0.023, -0.032, 0.079, 0.02, 0.95, 3)
+    )
+    assert isinstance(noisy, PairedDifference) and noisy.interval.reading == "within noise"
+    fig = plot_remedies(result, dataclasses.replace(ev, remedies=(noisy, *ev.remedies[1:])))
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "no gain" not in labels and "not better beyond noise" in labels

@@ -165,3 +165,70 @@ def test_the_classic_sentence_and_an_untrained_stages_rates_read_right(tiny_stud
     rows = {r.split("</td>")[0]: r for r in table.split("<tr><td>")[1:]}
     assert "<td>40.0</td><td>15</td><td>25.0</td>" in rows["baseline and remedies"]
     assert "<td>2.5</td><td>—</td><td>—</td>" in rows["classic models"]
+
+
+def test_the_same_test_accuracy_on_every_seed_reads_no_change_not_within_noise(tiny_study):
+    """A wine study's recommendation scored the baseline's test accuracy on all 3 seeds
+    (+0.0, interval [+0.0, +0.0]): the terminal said "no change", the report "Within
+    noise: ... more seeds (--seeds) narrow it", of an interval no seed count narrows."""
+    from nooverfit.report import render
+    from nooverfit.studies.result import TestScore
+
+    result, _ = tiny_study
+    chosen = next(o.chosen for o in result.remedies if o.chosen.stage != "ensemble")
+    base = result.test["baseline"]
+    same = dataclasses.replace(
+        result,
+        recommended=chosen,
+        test={"baseline": base, "recommended": TestScore(**dataclasses.asdict(base))},
+    )
+    assert evidence(same).test.interval.reading == "no change"
+    paired = render(same, {}).split('id="paired-test"')[1].split("</p>")[0]
+    assert "<b>No change:</b> the same test accuracy as the baseline on every seed" in paired
+    assert "Within noise" not in paired and "narrow it" not in paired
+
+
+def test_a_difference_beside_rounded_accuracies_says_it_is_of_the_unrounded_ones(tiny_study):
+    """A digits study's report read "test accuracy 96.1% vs the baseline's 93.2%" then
+    "+3.0 points", and "svc scores 93.5% ... beats it by 2.7 points" under the network's
+    96.1%: each difference is of the unrounded accuracies (96.148 - 93.185), which the
+    report did not say, so a reader subtracting the figures shown found 2.9 and 2.6."""
+    from nooverfit.report import render, rounded_apart
+    from nooverfit.studies.result import TestScore
+
+    assert rounded_apart(0.96148, 0.93185, 0.02963) == "2.9"
+    assert rounded_apart(0.961, 0.932, 0.029) is None  # they add up: nothing to say
+    result, _ = tiny_study
+    chosen = next(o.chosen for o in result.remedies if o.chosen.stage != "ensemble")
+    rec, base = (0.9700, 0.95296), (0.9400, 0.9237)
+    svc = {
+        "val": [0.9, 0.9],
+        "test": [0.94, 0.9296],
+        "params": [{"C": 1.0}, {"C": 1.0}],
+        "val_mean": 0.9,
+        "test_mean": 0.9348,
+        "test_std": 0.0052,
+    }
+    shown = dataclasses.replace(
+        result,
+        recommended=chosen,
+        test={
+            "baseline": TestScore(sum(base) / 2, 0.008, 0.2, base),
+            "recommended": TestScore(sum(rec) / 2, 0.008, 0.2, rec),
+        },
+        extras={
+            **result.extras,
+            "classic": {"models": {"svc": svc}, "best": "svc", "skipped": {}, "grid": "light"},
+        },
+    )
+    html = render(shown, {})
+    paired = re.sub(r"<[^>]+>", "", html.split('id="paired-test"')[1].split("</p>")[0])
+    assert "+3.0 points" in paired
+    assert "differences of the unrounded accuracies: 96.1 − 93.2 as rounded above gives 2.9" in (
+        " ".join(paired.split())
+    )
+    verdict = re.sub(r"<[^>]+>", "", html.split('id="classic-verdict"')[1].split("</p>")[0])
+    assert "beats it by 2.7 points" in verdict
+    assert "unrounded accuracies: 96.1 − 93.5 as rounded below gives 2.6" in verdict
+    note = html.split('id="remedies"')[1].split("</p>")[0]
+    assert "of the unrounded accuracies (so it can differ by 0.1" in note

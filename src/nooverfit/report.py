@@ -246,6 +246,18 @@ def points(v: float) -> str:
     return f"{100 * v:+.1f}"  # "-0.0" kept: an interval bound just below 0 is below 0
 
 
+def rounded_apart(high: float, low: float, diff: float) -> str | None:
+    """The difference of two accuracies as shown (each rounded by :func:`pct` first), in
+    points, where it is not the difference ``diff`` as shown (:func:`points`, of the
+    unrounded accuracies): ``"2.9"`` beside "96.1% vs 93.2%" and "+3.0 points"; None where
+    the two agree, so a sentence says why its figures do not add up only where they do not.
+    """
+    shown = round(float(pct(high)) - float(pct(low)), 1) + 0.0  # no "-0.0"
+    if not math.isfinite(diff) or shown == float(points(diff)):
+        return None
+    return f"{shown:.1f}"
+
+
 def ensemble_note(result: StudyResult) -> str:
     """What the recipe of an ensemble recommendation shows: the first member's code, and
     how each other member's training differs from it (from ``extras["ensemble"]``)."""
@@ -300,7 +312,13 @@ def render(result: StudyResult, figures: dict[str, Figure]) -> str:
     from nooverfit.config import RunConfig
     from nooverfit.groups import with_homogeneous_cause
     from nooverfit.studies.classic import against
-    from nooverfit.studies.evidence import LEVEL, evidence, reading, t_quantile, weakness
+    from nooverfit.studies.evidence import (
+        LEVEL,
+        evidence,
+        reading,
+        recommendation_weakness,
+        t_quantile,
+    )
     from nooverfit.studies.recipe import ensemble_recipe, recipe
     from nooverfit.studies.select import MARGIN
 
@@ -354,11 +372,12 @@ def render(result: StudyResult, figures: dict[str, Figure]) -> str:
         unit=UNITS.get(data_kind(result), "samples"),
         pct=pct,
         points=points,
+        rounded_apart=rounded_apart,
         spread=spread,
         ended=ended,
         spent=spent,
         reading=reading,
-        weakness=weakness,
+        weakness=recommendation_weakness(result, UNITS.get(data_kind(result), "samples")),
         margin=f"{MARGIN:g}",
         t_factor=t_factor,
     )

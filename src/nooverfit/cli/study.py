@@ -213,7 +213,12 @@ def summary(result: StudyResult, paths: dict[str, Path]) -> dict[str, object]:
 def _summary(result: StudyResult) -> None:
     from nooverfit.report import cost_line, data_kind, pct, points, spread, word
     from nooverfit.studies.classic import against
-    from nooverfit.studies.evidence import PairedDifference, evidence, reading, weakness
+    from nooverfit.studies.evidence import (
+        PairedDifference,
+        evidence,
+        reading,
+        recommendation_weakness,
+    )
     from nooverfit.techniques import UNITS
 
     ev = evidence(result)
@@ -231,7 +236,9 @@ def _summary(result: StudyResult) -> None:
 
     table = Table(
         title="Remedies, ranked by the paired difference "
-        f"(validation accuracy %, {counted(n, 'seed')})"
+        f"(validation accuracy %, {counted(n, 'seed')})",
+        caption="− baseline: of the unrounded accuracies, so it can differ by 0.1 from the "
+        "difference of the rounded ones",
     )
     acc = "val acc ± std" if n > 1 else "val acc"  # one seed: no spread
     for col in ("#", "remedy", "best setting", acc, "− baseline", "95 % interval"):
@@ -281,13 +288,15 @@ def _summary(result: StudyResult) -> None:
         )
     else:
         per_seed = ", ".join(points(x) for x in ev.test.per_seed)
+        rec, base = t["recommended"].accuracy, t["baseline"].accuracy
         console.print(
             f"Paired by seed, recommended − baseline on test: {points(ev.test.interval.mean)} "
-            f"points, 95 % interval {interval(ev.test)} (per seed {per_seed}): "
+            f"points, 95 % interval {interval(ev.test)} (per seed {per_seed}"
+            f"{_unrounded(rec, base, ev.test.interval.mean)}): "
             f"[bold]{ev.test.interval.reading}[/]",
             highlight=False,
         )
-        why = weakness(ev.validation, unit)
+        why = recommendation_weakness(result, unit)
         if why:
             console.print(f"Weak evidence for the recommendation: {why}.", highlight=False)
     _class_scores(result.extras)
@@ -296,7 +305,8 @@ def _summary(result: StudyResult) -> None:
     if vs is not None:
         console.print(
             f"Classic model best on validation: {vs.model}, test {pct(vs.test)}% on the "
-            f"same splits; recommended − {vs.model}: {points(vs.diff)} points",
+            f"same splits; recommended − {vs.model}: {points(vs.diff)} points"
+            f"{_unrounded(t['recommended'].accuracy, vs.test, vs.diff, head=' (', tail=')')}",
             highlight=False,
         )
     elif classic:
@@ -317,6 +327,20 @@ def _summary(result: StudyResult) -> None:
             f"{100 * check.get('noise_drop', 0.0):.1f} points; held-out noise changes accuracy "
             f"by {change:+.1f} points"
         )
+
+
+def _unrounded(high: float, low: float, diff: float, *, head: str = "; ", tail: str = "") -> str:
+    """Where ``diff`` (of the unrounded accuracies) is not the difference of the two rounded
+    accuracies printed beside it (:func:`nooverfit.report.rounded_apart`), a clause saying
+    so and what the rounded ones give; "" where they add up."""
+    from nooverfit.report import pct, rounded_apart
+
+    if (apart := rounded_apart(high, low, diff)) is None:
+        return ""
+    return (
+        f"{head}differences of the unrounded accuracies: {pct(high)} − {pct(low)} as rounded "
+        f"gives {apart}{tail}"
+    )
 
 
 def _class_scores(extras: dict[str, Any]) -> None:

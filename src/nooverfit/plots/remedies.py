@@ -113,6 +113,8 @@ _KIND_COLORS = {
 _KIND_LABELS = {
     "helped": "helped (interval above 0)",
     "selected": "selected by the selection's steps, interval includes 0",
+    # the table reads these "within noise", "worse", "no change": none reads "no gain"
+    "no gain": "not better beyond noise",
 }
 
 

@@ -221,10 +221,11 @@ def _count(gain: float, rows: Sequence[int]) -> str:
     return f"{round(gain * n):+d} of {n}"
 
 
-def weakness(d: PairedDifference, unit: str = "samples") -> str | None:
+def weakness(d: PairedDifference, unit: str = "samples", *, linear: bool = False) -> str | None:
     """Why a (selected) difference is weak evidence, in words, or None when its interval
     lies beyond 0: one seed (no noise estimate), the same gain on every seed (no spread),
-    or a 95 % interval that includes 0."""
+    or a 95 % interval that includes 0. ``linear``: the difference is of the linear rung,
+    selected as the simplest level (:func:`.select.linear_leads`), not for a gain."""
     from nooverfit.studies import blend
     from nooverfit.studies.select import MARGIN
 
@@ -235,6 +236,13 @@ def weakness(d: PairedDifference, unit: str = "samples") -> str | None:
         f"{last} standard errors of the seed-paired validation differences (or, tied on "
         "accuracy, lowered the validation log loss)"
     )
+    if linear:
+        rule = (
+            "it was selected as the simplest level, not for a gain: the linear rung (no "
+            "hidden layer) comes first where its mean validation accuracy is at least the "
+            f"baseline's, and no network with hidden layers beat it by {MARGIN:g} standard "
+            "errors of the seed-paired validation differences"
+        )
     if i.n < 2:
         return "one seed, so no noise estimate: any validation gain is selected"
     if i.reading == "no change":
@@ -248,6 +256,18 @@ def weakness(d: PairedDifference, unit: str = "samples") -> str | None:
             f"[{100 * i.low:+.1f}, {100 * i.high:+.1f}] points, includes 0; {rule}"
         )
     return None
+
+
+def recommendation_weakness(result: StudyResult, unit: str = "samples") -> str | None:
+    """:func:`weakness` of the recommendation against the baseline on validation, in the
+    words of the rule that selected it (a linear rung that led is no gain of 2 standard
+    errors: the networks had to beat it)."""
+    from nooverfit.studies.select import linear_leads
+
+    rec = result.recommended
+    rung = [o.chosen.score for o in result.remedies if o.chosen.stage == "linear"]
+    linear = rec.stage == "linear" and linear_leads(rung, result.baseline.score)
+    return weakness(evidence(result).validation, unit, linear=linear)
 
 
 @dataclass(frozen=True)
