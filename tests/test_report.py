@@ -232,3 +232,14 @@ def test_a_difference_beside_rounded_accuracies_says_it_is_of_the_unrounded_ones
     assert "unrounded accuracies: 96.1 − 93.5 as rounded below gives 2.6" in verdict
     note = html.split('id="remedies"')[1].split("</p>")[0]
     assert "of the unrounded accuracies (so it can differ by 0.1" in note
+
+
+def test_the_remedies_table_says_its_epochs_are_the_epochs_run(tiny_study):
+    # the column "epochs" (the mean epochs trained: 79 of runs stopped at 60, 76 and 100)
+    # stood under a note saying the figures are "at the epoch each run kept"
+    from nooverfit.report import render, study_figures
+
+    result, _ = tiny_study
+    html = render(result, study_figures(result))
+    assert "<th>epochs run</th>" in html
+    assert '"epochs run" is the mean over seeds of the epochs each run trained' in html

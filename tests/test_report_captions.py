@@ -148,3 +148,19 @@ def test_the_ensemble_size_caption_gives_the_reason_of_the_choice(tiny_study):
     assert f"lowest mean validation log loss ({ensemble.score.val_loss:.3f})" in text
     if result.recommended.stage != "ensemble":
         assert "No ensemble is recommended" in captions(result)["validation_ensemble_size"]
+
+
+def test_the_learning_curve_counts_rows_on_tabular_data(tiny_study):
+    # the figure and its caption said "training images per class" of a CSV's rows, which
+    # the rest of the report calls rows
+    from nooverfit.report import study_figures
+
+    result, _ = tiny_study
+    assert result.learning is not None
+    assert "training images per class" in captions(result)["learning_curve"]
+    tabular = dataclasses.replace(
+        result, settings=dataclasses.replace(result.settings, kind="tabular")
+    )
+    assert "training rows per class" in captions(tabular)["learning_curve"]
+    axis = study_figures(tabular)["learning_curve"].axes[0]
+    assert axis.get_xlabel() == "training rows per class"

@@ -45,7 +45,8 @@ def study_figures(result: StudyResult) -> dict[str, Figure]:
     if result.capacity is not None:
         figures["capacity"] = plots.plot_validation_curve(result.capacity)
     if result.learning is not None:
-        figures["learning_curve"] = plots.plot_learning_curve(result.learning)
+        unit = UNITS.get(data_kind(result), "samples")
+        figures["learning_curve"] = plots.plot_learning_curve(result.learning, unit=unit)
     return figures
 
 

@@ -18,6 +18,10 @@ if TYPE_CHECKING:
 def captions(result: StudyResult) -> dict[str, str]:
     """What each figure shows, written from the data it shows."""
     from nooverfit.plots.study import curve_row_note, curve_view
+    from nooverfit.report import data_kind
+    from nooverfit.techniques import UNITS
+
+    unit = UNITS.get(data_kind(result), "samples")  # (rows on tabular data, not images)
 
     seeds = len(result.settings.seeds) or result.baseline.score.seeds
     out = {
@@ -35,7 +39,7 @@ def captions(result: StudyResult) -> dict[str, str]:
         "0 %). Right: its difference from the baseline on that seed; one seed gives no "
         "interval. Light green: selected by the study's rule, which with one seed counts "
         "any validation gain.",
-        "learning_curve": "Learning curve: validation accuracy over training images per "
+        "learning_curve": f"Learning curve: validation accuracy over training {unit} per "
         f"class ({f'mean, band ± std over {seeds} seeds' if seeds > 1 else 'one seed'}), "
         "with power-law fits (dotted).",
     }

@@ -223,9 +223,12 @@ def plot_validation_curve(curve: ValidationCurve, *, ax: Axes | None = None) -> 
     return fig
 
 
-def plot_learning_curve(curve: LearningCurve, *, ax: Axes | None = None) -> Figure:
-    """Validation accuracy (%) against training images per class (mean and std over
-    seeds), with each series' power-law fit extended to twice the largest size."""
+def plot_learning_curve(
+    curve: LearningCurve, *, unit: str = "images", ax: Axes | None = None
+) -> Figure:
+    """Validation accuracy (%) against training ``unit`` (images, rows, clips) per class
+    (mean and std over seeds), with each series' power-law fit extended to twice the
+    largest size."""
     fig, ax = _axes(ax)
     n = np.asarray(curve.sizes, dtype=float)
     grid = np.geomspace(n[0], 2 * n[-1], 50)
@@ -237,7 +240,7 @@ def plot_learning_curve(curve: LearningCurve, *, ax: Axes | None = None) -> Figu
         ax.plot(grid, 100 * (1 - law.predict(grid)), ":", color=color, label=f"{name}: power law")
         ax.plot(n, 100 * np.asarray(curve.train[name]), "--", color=color, alpha=0.5, lw=1)
     ax.set_xscale("log")
-    ax.set_xlabel("training images per class")
+    ax.set_xlabel(f"training {unit} per class")
     ax.set_ylabel("accuracy (%)")
     ax.set_title("Learning curve (dashed: train accuracy)")
     ax.legend(fontsize=7)
