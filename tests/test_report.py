@@ -242,6 +242,6 @@ def test_the_remedies_table_says_its_epochs_are_the_epochs_run(tiny_study):
     result, _ = tiny_study
     html = render(result, study_figures(result))
     assert "<th>epochs run</th>" in html
-    assert '"epochs run" is the mean over seeds of the epochs each run trained' in html
+    assert '"Epochs run" is the mean over seeds of the epochs each run trained' in html
     # "±" (numpy's std: divided by n) is not the deviation the t intervals use (n - 1)
     assert '"±" is the standard deviation over 2 seeds (of the 2 values, divided by 2;' in html

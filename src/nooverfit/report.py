@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from nooverfit._io import atomic_write_text
 from nooverfit.report_captions import captions
 from nooverfit.studies.blend import members_phrase
-from nooverfit.techniques import UNITS, techniques
+from nooverfit.techniques import data_kind, sample_unit, techniques
 
 if TYPE_CHECKING:
     from nooverfit.studies.result import StageCost, StudyResult
@@ -45,7 +45,7 @@ def study_figures(result: StudyResult) -> dict[str, Figure]:
     if result.capacity is not None:
         figures["capacity"] = plots.plot_validation_curve(result.capacity)
     if result.learning is not None:
-        unit = UNITS.get(data_kind(result), "samples")
+        unit = sample_unit(result)
         figures["learning_curve"] = plots.plot_learning_curve(result.learning, unit=unit)
     return figures
 
@@ -151,21 +151,6 @@ def _flag(name: str, value: object, default: object) -> list[str]:
         return []
     shown = f"{value:.6g}" if isinstance(value, float) else str(value)
     return [f"--{name.replace('_', '-')}", shlex.quote(shown)]
-
-
-def data_kind(result: StudyResult) -> str:
-    """``"image"``, ``"tabular"`` or ``"audio"``: the study's data (results written before
-    the kind was recorded: :func:`recipe_kind`)."""
-    return result.settings.kind or recipe_kind(result)
-
-
-def recipe_kind(result: StudyResult) -> str:
-    """``"image"`` or ``"tabular"``: which augmentation the recipe writes."""
-    data = str(result.settings.data)
-    images = ("digits", "mnist", "fashion-mnist", "cifar10", "folder", "folder+flip")
-    if result.settings.model == "cnn" or data.split(":")[0] in images:
-        return "image"
-    return "tabular"
 
 
 def tried(result: StudyResult) -> frozenset[str] | None:
@@ -370,7 +355,7 @@ def render(result: StudyResult, figures: dict[str, Figure]) -> str:
         captions=captions(result),
         images=images,
         techniques=techniques(data_kind(result), str(result.settings.data), tried(result)),
-        unit=UNITS.get(data_kind(result), "samples"),
+        unit=sample_unit(result),
         pct=pct,
         points=points,
         rounded_apart=rounded_apart,
@@ -378,7 +363,7 @@ def render(result: StudyResult, figures: dict[str, Figure]) -> str:
         ended=ended,
         spent=spent,
         reading=reading,
-        weakness=recommendation_weakness(result, UNITS.get(data_kind(result), "samples")),
+        weakness=recommendation_weakness(result, sample_unit(result)),
         margin=f"{MARGIN:g}",
         t_factor=t_factor,
     )

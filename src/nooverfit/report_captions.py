@@ -18,10 +18,9 @@ if TYPE_CHECKING:
 def captions(result: StudyResult) -> dict[str, str]:
     """What each figure shows, written from the data it shows."""
     from nooverfit.plots.study import curve_row_note, curve_view
-    from nooverfit.report import data_kind
-    from nooverfit.techniques import UNITS
+    from nooverfit.techniques import sample_unit
 
-    unit = UNITS.get(data_kind(result), "samples")  # (rows on tabular data, not images)
+    unit = sample_unit(result)  # (rows on tabular data, not images)
 
     seeds = len(result.settings.seeds) or result.baseline.score.seeds
     out = {

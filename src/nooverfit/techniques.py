@@ -6,7 +6,12 @@ The augmentation texts are written from the augmenters' own settings
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from nooverfit.augmentation_words import audio_words, image_words
+
+if TYPE_CHECKING:
+    from nooverfit.studies.result import StudyResult
 
 #: Plain-words explanations of the techniques, shown at the end of the report.
 TECHNIQUES = {
@@ -161,6 +166,26 @@ TRIED_BY = {
 
 #: what one sample of each kind of data is called in the report
 UNITS = {"image": "images", "tabular": "rows", "audio": "clips"}
+
+
+def data_kind(result: StudyResult) -> str:
+    """``"image"``, ``"tabular"`` or ``"audio"``: the study's data (results written before
+    the kind was recorded: :func:`recipe_kind`)."""
+    return result.settings.kind or recipe_kind(result)
+
+
+def recipe_kind(result: StudyResult) -> str:
+    """``"image"`` or ``"tabular"``: which augmentation the recipe writes."""
+    data = str(result.settings.data)
+    images = ("digits", "mnist", "fashion-mnist", "cifar10", "folder", "folder+flip")
+    if result.settings.model == "cnn" or data.split(":")[0] in images:
+        return "image"
+    return "tabular"
+
+
+def sample_unit(result: StudyResult) -> str:
+    """What one sample of the study's data is called: images, rows or clips."""
+    return UNITS.get(data_kind(result), "samples")
 
 
 def augmentation_text(kind: str, data: str) -> dict[str, str]:

@@ -211,7 +211,7 @@ def summary(result: StudyResult, paths: dict[str, Path]) -> dict[str, object]:
 
 
 def _summary(result: StudyResult) -> None:
-    from nooverfit.report import cost_line, data_kind, pct, points, spread, word
+    from nooverfit.report import cost_line, pct, points, spread, word
     from nooverfit.studies.classic import against
     from nooverfit.studies.evidence import (
         PairedDifference,
@@ -219,7 +219,7 @@ def _summary(result: StudyResult) -> None:
         reading,
         recommendation_weakness,
     )
-    from nooverfit.techniques import UNITS
+    from nooverfit.techniques import sample_unit
 
     ev = evidence(result)
     n = len(ev.seeds)
@@ -255,7 +255,7 @@ def _summary(result: StudyResult) -> None:
         "",
     )
     variants = {v.name: v for v in result.variants}
-    unit = UNITS.get(data_kind(result), "samples")
+    unit = sample_unit(result)
     ranks = [*map(str, range(1, len(ev.remedies) + 1)), *[""] * len(ev.ensembles)]
     for rank, d in zip(ranks, (*ev.remedies, *ev.ensembles), strict=True):
         v = variants[d.name]  # ensembles follow, unranked: not one remedy alone
