@@ -116,26 +116,11 @@ def test_the_summary_says_a_difference_is_of_the_unrounded_accuracies(tiny_study
     """The digits study printed "test accuracy 96.1% vs baseline 93.2%" then "+3.0
     points", and "svc, test 93.5% ...; recommended − svc: +2.7 points": each difference is
     of the unrounded accuracies, which the summary did not say (96.1 − 93.2 gives 2.9)."""
-    import dataclasses
-
+    from _rounding import rounded_apart_study
     from nooverfit.cli._app import console
     from nooverfit.cli.study import _summary
-    from nooverfit.studies.result import TestScore
 
-    result, _ = tiny_study
-    chosen = next(o.chosen for o in result.remedies if o.chosen.stage != "ensemble")
-    rec, base = (0.9700, 0.95296), (0.9400, 0.9237)
-    svc = {"val": [0.9, 0.9], "test": [0.94, 0.9296], "params": [{}, {}]}
-    svc |= {"val_mean": 0.9, "test_mean": 0.9348, "test_std": 0.0052}
-    shown = dataclasses.replace(
-        result,
-        recommended=chosen,
-        test={
-            "baseline": TestScore(sum(base) / 2, 0.008, 0.2, base),
-            "recommended": TestScore(sum(rec) / 2, 0.008, 0.2, rec),
-        },
-        extras={**result.extras, "classic": {"models": {"svc": svc}, "best": "svc"}},
-    )
+    shown = rounded_apart_study(tiny_study[0])
     with console.capture() as captured:
         _summary(shown)
     flat = " ".join(captured.get().split())

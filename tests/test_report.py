@@ -193,34 +193,12 @@ def test_a_difference_beside_rounded_accuracies_says_it_is_of_the_unrounded_ones
     "+3.0 points", and "svc scores 93.5% ... beats it by 2.7 points" under the network's
     96.1%: each difference is of the unrounded accuracies (96.148 - 93.185), which the
     report did not say, so a reader subtracting the figures shown found 2.9 and 2.6."""
+    from _rounding import rounded_apart_study
     from nooverfit.report import render, rounded_apart
-    from nooverfit.studies.result import TestScore
 
     assert rounded_apart(0.96148, 0.93185, 0.02963) == "2.9"
     assert rounded_apart(0.961, 0.932, 0.029) is None  # they add up: nothing to say
-    result, _ = tiny_study
-    chosen = next(o.chosen for o in result.remedies if o.chosen.stage != "ensemble")
-    rec, base = (0.9700, 0.95296), (0.9400, 0.9237)
-    svc = {
-        "val": [0.9, 0.9],
-        "test": [0.94, 0.9296],
-        "params": [{"C": 1.0}, {"C": 1.0}],
-        "val_mean": 0.9,
-        "test_mean": 0.9348,
-        "test_std": 0.0052,
-    }
-    shown = dataclasses.replace(
-        result,
-        recommended=chosen,
-        test={
-            "baseline": TestScore(sum(base) / 2, 0.008, 0.2, base),
-            "recommended": TestScore(sum(rec) / 2, 0.008, 0.2, rec),
-        },
-        extras={
-            **result.extras,
-            "classic": {"models": {"svc": svc}, "best": "svc", "skipped": {}, "grid": "light"},
-        },
-    )
+    shown = rounded_apart_study(tiny_study[0])
     html = render(shown, {})
     paired = re.sub(r"<[^>]+>", "", html.split('id="paired-test"')[1].split("</p>")[0])
     assert "+3.0 points" in paired
