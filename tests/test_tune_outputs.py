@@ -150,10 +150,10 @@ def test_cli_tune_resumed_by_other_code_is_one_line_exit_2(tmp_path, monkeypatch
     assert not study.get_trials() and not (tmp_path / "best.json").exists()
 
 
-def test_tune_in_one_process_warns_of_few_groups_once(tmp_path, caplog):
-    """Review i88 finding 6: ``tune`` loads the data, then its one worker (this process)
-    loads it again; the few-groups warning was logged by both. Once per tune run."""
-    lines = ["patient,a,b,label"]  # 3 patients: 1 each in training, validation and test
+def _few_groups_spec(tmp_path):
+    """A one-trial tune of a CSV of 3 patients kept whole (1 each in training, validation
+    and test), and the CSV's lines."""
+    lines = ["patient,a,b,label"]
     lines += [f"p{i % 3},{i % 7 / 7:.3f},{i % 5 / 5:.3f},{(i // 3) % 2}" for i in range(60)]
     (tmp_path / "p.csv").write_text("\n".join(lines) + "\n")
     options = {"target": "label", "group": "patient", "split_by_group": True}
@@ -164,6 +164,13 @@ def test_tune_in_one_process_warns_of_few_groups_once(tmp_path, caplog):
         data_options=options,
         base=RunConfig(epochs=2),
     )
+    return spec, lines
+
+
+def test_tune_in_one_process_warns_of_few_groups_once(tmp_path, caplog):
+    """Review i88 finding 6: ``tune`` loads the data, then its one worker (this process)
+    loads it again; the few-groups warning was logged by both. Once per tune run."""
+    spec, _ = _few_groups_spec(tmp_path)
     with caplog.at_level("WARNING", logger="nooverfit"):
         tune(spec)
     warned = [r.getMessage() for r in caplog.records if "keeps groups whole" in r.getMessage()]
@@ -177,17 +184,7 @@ def test_tune_report_carries_the_few_groups_warning_as_a_study_report_does(tmp_p
 
     from nooverfit.data.group_split import POOL, TEST, VAL, few_groups
 
-    lines = ["patient,a,b,label"]  # 3 patients: 1 each in training, validation and test
-    lines += [f"p{i % 3},{i % 7 / 7:.3f},{i % 5 / 5:.3f},{(i // 3) % 2}" for i in range(60)]
-    (tmp_path / "p.csv").write_text("\n".join(lines) + "\n")
-    options = {"target": "label", "group": "patient", "split_by_group": True}
-    spec = tiny_spec(
-        f"sqlite:///{tmp_path}/s.db",
-        trials=1,
-        data=f"csv:{tmp_path / 'p.csv'}",
-        data_options=options,
-        base=RunConfig(epochs=2),
-    )
+    spec, lines = _few_groups_spec(tmp_path)
     tune(spec, out=tmp_path / "out")
     saved = json.loads((tmp_path / "out" / "report" / "results.json").read_text())
     split = saved["splits"][0]
