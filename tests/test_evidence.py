@@ -6,11 +6,11 @@ from scipy import stats
 from nooverfit.studies.evidence import (
     evidence,
     paired,
-    reading,
     t_interval,
     t_quantile,
     val_per_seed,
 )
+from nooverfit.studies.evidence_words import reading
 
 
 def test_t_quantile_matches_tables():
@@ -130,7 +130,7 @@ def test_a_selected_remedy_is_not_shown_as_merely_within_noise():
     """Selection counts a remedy as helping at 2 standard errors of the seed-paired
     differences; the 95 % t interval over 3 seeds is 4.3 of them wide each side. The
     reading said "within noise" of a remedy every combination then used."""
-    from nooverfit.studies.evidence import reading, weakness
+    from nooverfit.studies.evidence_words import reading, weakness
 
     d = _remedy([0.83, 0.81, 0.85], [0.80, 0.80, 0.80])  # +3, +1, +5: 2.6 standard errors
     assert d.selected and d.interval.within_noise
@@ -145,7 +145,8 @@ def test_a_stepwise_selection_under_2_se_over_the_baseline_does_not_claim_2_se()
     """An ensemble admitted against the choice before it (log loss at no loss of accuracy)
     can sit under 2 standard errors of the baseline: mroz's ensemble of 3 gained +1.2
     points (0, -1.8, +5.3; t = 0.55 by hand) and read "selected (gain >= 2 SE)"."""
-    from nooverfit.studies.evidence import paired, reading
+    from nooverfit.studies.evidence import paired
+    from nooverfit.studies.evidence_words import reading
 
     d = paired(
         "ens",
@@ -173,7 +174,7 @@ def test_a_stepwise_selection_under_2_se_over_the_baseline_does_not_claim_2_se()
 def test_identical_gains_and_one_seed_are_not_called_better():
     """A zero-width interval from the same gain on every seed (one image of 18 on both)
     read "better"; one seed's positive gain is selected with no noise estimate."""
-    from nooverfit.studies.evidence import reading, weakness
+    from nooverfit.studies.evidence_words import reading, weakness
 
     same = _remedy([0.5 + 1 / 18, 0.6 + 1 / 18], [0.5, 0.6], rows=(18, 18))
     assert same.selected and same.interval.low == same.interval.high
@@ -192,7 +193,7 @@ def test_readings_agree_with_selection_on_many_differences():
     "within noise", and one it refused is never read as plainly "better"."""
     import random
 
-    from nooverfit.studies.evidence import reading
+    from nooverfit.studies.evidence_words import reading
 
     rng = random.Random(0)
     for _ in range(300):
@@ -233,7 +234,7 @@ def test_a_linear_rung_that_led_is_not_said_to_have_gained_2_standard_errors(tin
     against it (select.linear_leads): the networks had to beat it."""
     import dataclasses
 
-    from nooverfit.studies.evidence import recommendation_weakness
+    from nooverfit.studies.evidence_words import recommendation_weakness
     from nooverfit.studies.result import RemedyOutcome
 
     result, _ = tiny_study

@@ -43,7 +43,7 @@ def test_a_recommendation_on_weak_evidence_says_so_in_the_headline(tiny_study):
     import dataclasses
 
     from nooverfit.report import render
-    from nooverfit.studies.evidence import weakness
+    from nooverfit.studies.evidence_words import weakness
 
     result, _ = tiny_study
     chosen = next(o.chosen for o in result.remedies if o.chosen.stage != "ensemble")

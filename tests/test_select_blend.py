@@ -110,7 +110,8 @@ def test_the_report_explains_the_blend_where_a_tabular_study_tried_it():
 
 def test_a_blend_is_told_by_its_name_and_its_weak_evidence_says_one_standard_error():
     from nooverfit.studies.blend import named
-    from nooverfit.studies.evidence import paired, weakness
+    from nooverfit.studies.evidence import paired
+    from nooverfit.studies.evidence_words import weakness
 
     rung = RunConfig(depth=0, label="l2=0.01 + linear")
     choice = Members((RunConfig(width=16),), ("dropout=0.3",))

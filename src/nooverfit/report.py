@@ -298,13 +298,8 @@ def render(result: StudyResult, figures: dict[str, Figure]) -> str:
     from nooverfit.config import RunConfig
     from nooverfit.groups import with_homogeneous_cause
     from nooverfit.studies.classic import against
-    from nooverfit.studies.evidence import (
-        LEVEL,
-        evidence,
-        reading,
-        recommendation_weakness,
-        t_quantile,
-    )
+    from nooverfit.studies.evidence import LEVEL, evidence, t_quantile
+    from nooverfit.studies.evidence_words import reading, recommendation_weakness
     from nooverfit.studies.recipe import ensemble_recipe, recipe
     from nooverfit.studies.select import MARGIN
 

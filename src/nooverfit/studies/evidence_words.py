@@ -1,0 +1,105 @@
+"""What a study's seed-paired differences show, in words: the reading of a difference
+(better, within noise, selected on which rule) and why a selected one is weak evidence.
+The words agree with what selection did (:mod:`.select`); the numbers come from
+:mod:`.evidence`. Pure: differences in, sentences out.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from nooverfit.studies.evidence import PairedDifference, evidence
+
+if TYPE_CHECKING:
+    from nooverfit.studies.result import StudyResult
+
+
+def reading(d: PairedDifference, unit: str = "samples", *, short: bool = False) -> str:
+    """What a difference shows, in words that agree with what selection did.
+
+    ``"better"``/``"worse"`` (the interval excludes 0), ``"within noise"``, ``"no change"``;
+    a remedy the selection counted as helping although its 95 % interval includes 0 says
+    so and on which rule; one seed has no noise estimate; the same gain on every seed (a
+    zero-width interval) is counted in validation ``unit`` rather than called better.
+    ``short``: the terminal table's form.
+    """
+    from nooverfit.studies.select import MARGIN
+
+    i = d.interval
+    said = i.reading
+    if said == "no change":
+        return said
+    if said == "one seed: no interval":
+        return f"{'selected; ' if d.selected else ''}one seed: no noise estimate"
+    if said == "the same on every seed":
+        size = f" ({_count(i.mean, d.rows)} validation {unit})" if d.rows else ""
+        text = f"the same difference on every seed{size}"
+        text += "" if short else ": no spread to measure noise by"
+        return f"selected; {text}" if d.selected else text
+    if said == "better" and d.selected is False:
+        return f"better, though not selected (gain < {MARGIN:g} standard errors)"
+    if said == "within noise" and d.selected:
+        past = i.mean >= MARGIN * i.sd / math.sqrt(i.n)
+        gain = f"{'≥' if past else '<'} {MARGIN:g}"
+        if short:
+            return f"selected (gain {gain} SE); 95 % interval includes 0"
+        return (
+            f"selected{'' if past else ' by its steps'}: gain {gain} standard errors of the "
+            f"seed-paired differences; the {100 * i.level:.0f} % interval includes 0"
+        )
+    return said
+
+
+def _count(gain: float, rows: Sequence[int]) -> str:
+    """A gain in validation samples: ``"+1 of 18"`` (the first seed's split size)."""
+    n = rows[0]
+    return f"{round(gain * n):+d} of {n}"
+
+
+def weakness(d: PairedDifference, unit: str = "samples", *, linear: bool = False) -> str | None:
+    """Why a (selected) difference is weak evidence, in words, or None when its interval
+    lies beyond 0: one seed (no noise estimate), the same gain on every seed (no spread),
+    or a 95 % interval that includes 0. ``linear``: the difference is of the linear rung,
+    selected as the simplest level (:func:`.select.linear_leads`), not for a gain."""
+    from nooverfit.studies import blend
+    from nooverfit.studies.select import MARGIN
+
+    i = d.interval
+    last = f" (the blend with the linear model, {blend.MARGIN:.0f})" if blend.named(d.name) else ""
+    rule = (
+        "it was selected as the simplest level, not for a gain: the linear rung (no "
+        "hidden layer) comes first where its mean validation accuracy is at least the "
+        f"baseline's, and no network with hidden layers beat it by {MARGIN:g} standard "
+        "errors of the seed-paired validation differences"
+        if linear
+        else f"it was selected because each step of the selection gained at least {MARGIN:g}"
+        f"{last} standard errors of the seed-paired validation differences (or, tied on "
+        "accuracy, lowered the validation log loss)"
+    )
+    if i.n < 2:
+        return "one seed, so no noise estimate: any validation gain is selected"
+    if i.reading == "no change":
+        return "the same validation accuracy as the baseline on every seed"
+    if i.flat:
+        size = f" ({_count(i.mean, d.rows)} validation {unit})" if d.rows else ""
+        return f"the same difference on every seed{size}, no spread to measure noise by"
+    if i.within_noise:
+        return (
+            f"its {100 * i.level:.0f} % interval against the baseline on validation, "
+            f"[{100 * i.low:+.1f}, {100 * i.high:+.1f}] points, includes 0; {rule}"
+        )
+    return None
+
+
+def recommendation_weakness(result: StudyResult, unit: str = "samples") -> str | None:
+    """:func:`weakness` of the recommendation against the baseline on validation, in the
+    words of the rule that selected it (a linear rung that led is no gain of 2 standard
+    errors: the networks had to beat it)."""
+    from nooverfit.studies.select import linear_leads
+
+    rec = result.recommended
+    rung = [o.chosen.score for o in result.remedies if o.chosen.stage == "linear"]
+    linear = rec.stage == "linear" and linear_leads(rung, result.baseline.score)
+    return weakness(evidence(result).validation, unit, linear=linear)
