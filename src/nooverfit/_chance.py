@@ -13,7 +13,7 @@ import numpy as np
 
 from nooverfit import _curves as cv
 from nooverfit._curves import MIN_EPOCHS
-from nooverfit._learned import accuracy_learned, decisions_move, losses_fell
+from nooverfit._learned import decisions_move, learned, losses_fell
 from nooverfit.history import History
 
 #: Cross-entropy of a constant predictor over a million classes (ln 1e6, in nats): a
@@ -126,7 +126,7 @@ def never_beat_chance(history: History, v: np.ndarray, back_and_forth: float) ->
     if (
         smooth.min() >= ABOVE_GUESSING * (UPPER if alike else 1.0) * level
         and rose < LEARNED
-        and not (learning or right or accuracy_learned(history) or losses_fell(history))
+        and not (learning or right or learned(history))
         and not fits
     ):
         return (
@@ -161,9 +161,8 @@ def collapsed(history: History, metric: str | None) -> str:
     train = train[np.isfinite(train)]
     if not found or not train.size or not all(stuck for stuck, *_ in found):
         return ""
-    if float(np.median(train[train.size // 2 :])) <= found[0][3] or accuracy_learned(history):
-        return ""
-    if losses_fell(history):  # (a loss summed or scaled above chance level, falling)
+    # (learned: also a loss summed or scaled above chance level, falling)
+    if float(np.median(train[train.size // 2 :])) <= found[0][3] or learned(history):
         return ""
     # Saturated outputs keep the loss where it jumped; a loss still falling steadily at
     # stuck accuracy is under-confident outputs growing surer (a 3-class network at 93 %

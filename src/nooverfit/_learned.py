@@ -108,3 +108,10 @@ def losses_fell(history: History) -> bool:
     if late < FITTED * float(t[0]):  # the training samples fitted, however validation went
         return True
     return late < TRAIN_FELL * float(t[0]) and low < VAL_FELL * float(v[0])
+
+
+def learned(history: History) -> bool:
+    """Whether the log shows a network that learned, by its accuracy
+    (:func:`accuracy_learned`) or, whatever the loss's scale, by both losses' falls
+    (:func:`losses_fell`): a loss level above chance is then no sign of a failed run."""
+    return accuracy_learned(history) or losses_fell(history)
