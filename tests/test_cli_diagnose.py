@@ -244,3 +244,20 @@ def test_a_folder_of_runs_is_named_as_written(tmp_path):
     result = runner.invoke(app, ["diagnose", str(folder)])
     assert result.exit_code == 0, result.output
     assert "sweep[lr]" in "".join(result.output.split())
+
+
+def test_a_log_without_validation_names_no_curve_decided_on(tmp_path):
+    """A log of training values alone has no validation curve: the table must not say the
+    verdict was decided on ``val_accuracy``, a column the log does not hold."""
+    log = tmp_path / "train_only.csv"
+    log.write_text("epoch,loss,accuracy\n0,1.2,0.5\n1,1.0,0.6\n2,0.9,0.7\n")
+    result = runner.invoke(app, ["diagnose", str(log)])
+    assert result.exit_code == 0
+    assert "INSUFFICIENT EVIDENCE" in result.output
+    assert "decided on" not in result.output
+    with_metric = tmp_path / "accuracy_only.csv"
+    with_metric.write_text(
+        "epoch,accuracy,val_accuracy\n0,0.5,0.5\n1,0.6,0.55\n2,0.7,0.6\n3,0.8,0.62\n"
+    )
+    shown = runner.invoke(app, ["diagnose", str(with_metric)])
+    assert "val_accuracy (no validation loss logged)" in shown.output

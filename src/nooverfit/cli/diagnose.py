@@ -306,7 +306,8 @@ def render(result: Diagnosis, *, title: str = "", notes: tuple[str, ...] = ()) -
     table.add_column(style="dim")
     table.add_column()
     table.add_row("epochs", str(result.epochs))
-    if result.monitor != "loss":
+    if result.monitor != "loss" and result.best_epoch is not None:
+        # no best epoch: no validation curve at all, so none was decided on
         table.add_row("decided on", f"val_{result.monitor} (no validation loss logged)")
     if result.best_epoch is not None:
         table.add_row("best epoch", str(result.best_epoch))
