@@ -74,3 +74,23 @@ def test_folder_of_runs_is_listed_never_merged(tmp_path):
 def test_fail_on_exit_codes(name, fail_on, code):
     result = CliRunner().invoke(app, ["diagnose", str(REAL / LOGS[name]), "--fail-on", fail_on])
     assert result.exit_code == code, result.output
+
+
+def test_folder_table_gives_the_run_names_the_width(tmp_path):
+    """At 80 columns the folder's table keeps its short columns whole (a verdict, the
+    numbers and their headers on one line each) and gives the run's path what is left;
+    it had folded every path into 17-character pieces beside an "overfitting from"
+    header."""
+    long = "a_run_whose_name_is_rather_long_for_a_table_cell"
+    for name in ("gap_flat_val_lightning", "steps_epoch_tensorboard"):
+        shutil.copytree(REAL / LOGS[name], tmp_path / f"{long}_{name}")
+    result = CliRunner().invoke(app, ["diagnose", str(tmp_path)], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    header = next(line for line in lines if "verdict" in line)
+    assert "epochs" in header and "best epoch" in header and "onset" in header
+    row = next(line for line in lines if long[:10] in line)
+    # the verdict stays whole on the run's first line, and the path gets 25+ characters
+    assert "overfitting" in row or "good_fit" in row
+    assert len(row.split("│")[1].strip()) >= 25
+    assert max(len(line) for line in lines) <= 80

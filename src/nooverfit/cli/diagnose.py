@@ -218,8 +218,12 @@ def _diagnose_runs(
         typer.echo(json.dumps(_jsonable(data), indent=2))
         return [d.verdict for _, _, d in rows]
     table = Table(title=f"{len(runs)} runs in {escape(str(folder))} (each diagnosed on its own)")
-    for name in ("run", "verdict", "epochs", "best epoch", "overfitting from"):
-        table.add_column(name, overflow="fold")
+    # the run's path takes the width the short columns leave (at 80 columns it had been
+    # folded into 17-character pieces beside "overfitting from")
+    table.add_column("run", overflow="fold", ratio=1)
+    table.add_column("verdict", no_wrap=True)
+    for name in ("epochs", "best epoch", "onset"):
+        table.add_column(name, justify="right", no_wrap=True)
     for run, _, d in rows:
         table.add_row(
             escape(str(run.relative_to(folder))),
