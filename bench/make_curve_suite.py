@@ -3,9 +3,9 @@
 Each regime is a configuration whose outcome is known by construction (see ``REGIMES``);
 every (regime, data set, seed) run is saved as a Keras-CSVLogger-style ``history.csv`` and
 ``manifest.json`` records the label, the configuration, the stop reason and ``kept_epoch``:
-the epoch whose weights the run kept (``History.best_epoch``; the last epoch when it ran
+the epoch whose weights the run kept (``History.kept_epoch``; the last epoch when it ran
 without an early-stopping criterion), not the epoch of the lowest validation loss
-(``History.best()``). Run from the repository root:
+(``History.best_epoch``). Run from the repository root:
 
     python bench/make_curve_suite.py [--seeds 5] [--out tests/fixtures/curves]
 """
@@ -64,7 +64,7 @@ def _rounded(history: History) -> History:
         columns,
         epoch=history.epoch,
         stop_reason=history.stop_reason,
-        best_epoch=history.best_epoch,
+        kept_epoch=history.kept_epoch,
     )
 
 
@@ -94,7 +94,7 @@ def main() -> None:
                         "data": data_name,
                         "seed": seed,
                         "stop_reason": history.stop_reason,
-                        "kept_epoch": history.best_epoch,  # not History.best()
+                        "kept_epoch": history.kept_epoch,  # not History.best_epoch
                         "config": config.to_dict(),
                     }
                 )

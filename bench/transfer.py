@@ -102,7 +102,7 @@ def run_seed(
                     method = result.config.label.removeprefix("transfer:")
                     key = (name if method != "scratch" else "*", method)
                     h = result.history
-                    score = (h.val_accuracy[h.best_epoch], -h.val_loss[h.best_epoch])
+                    score = (h.val_accuracy[h.kept_epoch], -h.val_loss[h.kept_epoch])
                     if key not in best or score > best[key][:2]:
                         best[key] = (*score, result.state)
         for (name, method), (*_, state) in best.items():

@@ -87,7 +87,7 @@ def storage_overhead_ms(storage: str, *, trials: int, epochs: int) -> float:
         for epoch in range(epochs):
             trial.report(-1.0 / (epoch + 1), epoch)
             trial.should_prune()
-        for name in ("epochs", "best_epoch", "stop_reason", "val_loss", "guard_epoch"):
+        for name in ("epochs", "kept_epoch", "stop_reason", "val_loss", "guard_epoch"):
             trial.set_user_attr(name, 0)
         return 0.5
 

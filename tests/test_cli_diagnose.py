@@ -86,7 +86,7 @@ def test_diagnose_stopping_table_replays_the_validated_epochs_in_the_logs_number
         row = rows[spec]
         assert (row["stop_epoch"], row["kept_epoch"]) == (
             h.epoch[validated[ref.stop_epoch]],
-            h.epoch[validated[ref.best_epoch]],
+            h.epoch[validated[ref.kept_epoch]],
         )
         assert row["epochs_saved"] == (h.epoch[-1] - row["stop_epoch"] if ref.fired else 0)
     assert (rows["patience:5"]["stop_epoch"], rows["patience:5"]["kept_epoch"]) == (31, 11)

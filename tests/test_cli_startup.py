@@ -93,7 +93,7 @@ def test_version_prints_the_version_and_the_file_formats_it_reads():
         f"{MANIFEST_FORMAT} (older ones are read, newer ones refused)",
     ]
     assert (SCHEMA_VERSION, CARD, SOURCE, METRICS_FORMAT, BEST_FORMAT, MANIFEST_FORMAT) == (
-        1,
+        2,
         2,
         "nooverfit-source/2",
         1,

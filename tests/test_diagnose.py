@@ -181,7 +181,7 @@ def test_diagnose_early_stopped_run_is_good_fit():
     val = 0.3 + 2 * np.exp(-e / 3) + 0.004 * np.maximum(0, e - 19) ** 2
     h = History.from_columns({"loss": loss, "val_loss": val})
     assert diagnose(h).verdict is Verdict.OVERFITTING
-    stopped = History(**{**h.__dict__, "stop_reason": "patience", "best_epoch": 19})
+    stopped = History(**{**h.__dict__, "stop_reason": "patience", "kept_epoch": 19})
     assert diagnose(stopped).verdict is Verdict.GOOD_FIT
 
 

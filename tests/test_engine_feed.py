@@ -18,7 +18,7 @@ def splits():
 
 def _assert_histories_close(a, b):
     assert len(a) == len(b) and a.stop_reason == b.stop_reason
-    assert a.best_epoch == b.best_epoch
+    assert a.kept_epoch == b.kept_epoch
     for name in ("loss", "val_loss", "accuracy", "val_accuracy"):
         np.testing.assert_allclose(b.column(name), a.column(name), rtol=1e-4, atol=1e-6)
 

@@ -31,7 +31,7 @@ def factory(config: RunConfig) -> nn.Module:
 
 
 def _close(a, b):
-    assert len(a) == len(b) and a.stop_reason == b.stop_reason and a.best_epoch == b.best_epoch
+    assert len(a) == len(b) and a.stop_reason == b.stop_reason and a.kept_epoch == b.kept_epoch
     for name in ("loss", "val_loss", "accuracy", "val_accuracy"):
         np.testing.assert_allclose(b.column(name), a.column(name), rtol=1e-4, atol=1e-6)
 

@@ -27,7 +27,7 @@ def _assert_same(seq, fused, *, rtol=1e-4, state_atol=1e-4):
         hs, hf = s.history, f.history
         assert len(hs) == len(hf), s.config
         assert hs.stop_reason == hf.stop_reason
-        assert hs.best_epoch == hf.best_epoch
+        assert hs.kept_epoch == hf.kept_epoch
         assert hs.extras["lr"] == hf.extras["lr"]
         for name in ("loss", "val_loss", "accuracy", "val_accuracy"):
             a, b = np.array(hs.column(name)), np.array(hf.column(name))

@@ -178,9 +178,9 @@ def test_load_from_study_reads_results_json(tmp_path):
     ("written", "said"),
     [
         (
-            {"schema_version": 2, "settings": {"nooverfit": "9.0"}},
-            r"made by a newer nooverfit \(9\.0, schema_version 2\); this one \(.+\) reads "
-            r"schema_version up to 1: install the nooverfit that wrote it",
+            {"schema_version": 3, "settings": {"nooverfit": "9.0"}},
+            r"made by a newer nooverfit \(9\.0, schema_version 3\); this one \(.+\) reads "
+            r"schema_version up to 2: install the nooverfit that wrote it",
         ),
         ({"schema_version": "1"}, "has schema_version '1'; expected a study's results.json"),
         ({"settings": {}}, "has schema_version None; expected a study's results.json"),

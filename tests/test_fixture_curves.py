@@ -9,7 +9,7 @@ CURVES = Path(__file__).parent / "fixtures" / "curves"
 
 
 def test_manifest_names_the_kept_epoch_apart_from_the_validation_minimum():
-    """``kept_epoch`` is ``History.best_epoch``, the epoch whose weights the run kept: the
+    """``kept_epoch`` is ``History.kept_epoch``, the epoch whose weights the run kept: the
     last epoch without an early-stopping criterion, the lowest validation loss with one (Keras's
     ``restore_best_weights``). A field called ``best_epoch`` was read as the validation
     minimum, which it is not (epoch 59 vs 22 in ``overfitting__digits__s0``)."""

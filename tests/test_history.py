@@ -26,7 +26,7 @@ def _history() -> History:
             "seconds": [0.125, 0.25, 0.5],
         },
         stop_reason="patience",
-        best_epoch=1,
+        kept_epoch=2,
     )
 
 
@@ -76,13 +76,14 @@ def test_history_csv_round_trip(tmp_path):
         assert _same(again.column(name), history.column(name)), name
 
 
-def test_history_json_round_trip_keeps_stop_reason_and_best_epoch(tmp_path):
+def test_history_json_round_trip_keeps_stop_reason_and_kept_epoch(tmp_path):
     history = _history()
     path = history.save(tmp_path / "h.json")
     raw = json.loads(path.read_text())
     assert raw["val_accuracy"][2] is None  # strict JSON, no NaN literal
+    assert (raw["kept_epoch"], raw["best_epoch"]) == (2, 1)  # best: the lowest val_loss
     again = History.load(path)
-    assert (again.stop_reason, again.best_epoch) == ("patience", 1)
+    assert (again.stop_reason, again.kept_epoch, again.best_epoch) == ("patience", 2, 1)
     for name in history.columns()[1:]:
         assert _same(again.column(name), history.column(name)), name
     assert _same(History.from_dict(history.to_dict()).val_accuracy, history.val_accuracy)
@@ -92,10 +93,28 @@ def test_history_head_cuts_curves_and_forgets_later_facts():
     history = _history()
     first = history.head(1)
     assert first.loss == (1.0,) and first.extras["lr"] == (1e-3,)
-    assert first.stop_reason == "" and first.best_epoch is None
+    assert first.stop_reason == "" and first.kept_epoch is None and first.best_epoch == 0
     two = history.head(2)
-    assert two.best_epoch == 1 and two.stop_reason == ""
+    assert two.kept_epoch is None and two.best_epoch == 1 and two.stop_reason == ""
+    assert history.head(3).kept_epoch == 2
     assert history.head(3).stop_reason == "patience"
+
+
+def test_history_best_epoch_is_the_lowest_val_loss_not_the_kept_epoch():
+    history = _history()  # val_loss 1.1, 0.7, 0.9; early stopping kept epoch 2's weights
+    assert (history.best_epoch, history.kept_epoch) == (1, 2)
+    accuracy_only = History.from_columns({"val_accuracy": [0.2, 0.6, 0.5]}, kept_epoch=2)
+    assert accuracy_only.best_epoch == 1  # without val_loss: the highest val_accuracy
+    assert History.from_columns({"loss": [1.0, 0.5]}).best_epoch is None
+
+
+def test_history_from_dict_reads_an_older_best_epoch_as_the_kept_epoch():
+    """Before results.json schema 2 a history dict called the kept epoch "best_epoch"."""
+    old = {k: v for k, v in _history().to_dict().items() if k != "kept_epoch"}
+    old["best_epoch"] = 2
+    again = History.from_dict(old)
+    assert (again.kept_epoch, again.best_epoch) == (2, 1)
+    assert History.from_dict({**old, "best_epoch": None}).kept_epoch is None
 
 
 def test_history_load_errors(tmp_path):

@@ -125,7 +125,7 @@ def test_read_log_nooverfit_csv_and_json_roundtrip(tmp_path):
     h = History.from_columns(
         {"loss": [1.0, 0.5, 0.25], "val_loss": [1.1, 0.7, 0.8], "lr": [0.1] * 3},
         stop_reason="patience",
-        best_epoch=1,
+        kept_epoch=1,
     )
     assert read_log(h.save(tmp_path / "h.csv")).val_loss == h.val_loss
     back = read_log(h.save(tmp_path / "h.json"))

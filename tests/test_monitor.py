@@ -29,7 +29,7 @@ def test_monitor_stops_where_replay_stops():
     ref = replay("gl:5", h.val_loss, h.loss)
     assert stopped is not None and stopped.reason == "gl:5"
     assert stopped.epoch == ref.stop_epoch
-    assert stopped.best_epoch == ref.best_epoch
+    assert stopped.best_epoch == ref.kept_epoch
 
 
 def test_monitor_diagnosis_equals_diagnose_on_same_epochs():

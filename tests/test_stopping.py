@@ -223,15 +223,15 @@ def test_early_stopping_rejects_bad_arguments(kwargs, message):
 
 def test_replay_reports_stop_best_and_epochs_saved():
     result = replay("patience:2", [1.0, 0.9, 0.95, 0.96, 0.8, 0.7])
-    assert (result.stop_epoch, result.fired, result.best_epoch) == (3, True, 1)
-    assert result.best_val_loss == 0.9
+    assert (result.stop_epoch, result.fired, result.kept_epoch) == (3, True, 1)
+    assert result.kept_val_loss == 0.9
     assert result.epochs_saved == 2
     assert result.criterion == "patience:2"
 
 
 def test_replay_when_never_fired_keeps_the_minimum():
     result = replay("gl:50", [1.0, 0.7, 0.8, 0.75])
-    assert (result.stop_epoch, result.fired, result.best_epoch) == (3, False, 1)
+    assert (result.stop_epoch, result.fired, result.kept_epoch) == (3, False, 1)
     assert result.epochs_saved == 0
 
 

@@ -9,14 +9,14 @@ from nooverfit.studies import plan
 from nooverfit.studies.combine import combine
 from nooverfit.studies.curves import fit_power_law, learning_curve, validation_curve
 from nooverfit.studies.labels import describe
-from nooverfit.studies.select import Score, best, improves, kept_epoch, score
+from nooverfit.studies.select import Score, best, improves, kept_row, score
 
 
-def _history(val_acc, val_loss, acc, *, best_epoch=None, stop_reason="completed"):
+def _history(val_acc, val_loss, acc, *, kept_epoch=None, stop_reason="completed"):
     n = len(val_acc)
     return History.from_columns(
         {"val_accuracy": val_acc, "val_loss": val_loss, "accuracy": acc, "loss": [0.1] * n},
-        best_epoch=best_epoch,
+        kept_epoch=kept_epoch,
         stop_reason=stop_reason,
     )
 
@@ -26,10 +26,11 @@ def _score(val, *, loss=0.5, std=0.0, acc=1.0):
 
 
 def test_score_uses_kept_epoch_and_averages_over_seeds():
-    a = _history([0.5, 0.9, 0.8], [1.0, 0.3, 0.4], [0.6, 0.95, 1.0], best_epoch=1)
+    a = _history([0.5, 0.9, 0.8], [1.0, 0.3, 0.4], [0.6, 0.95, 1.0], kept_epoch=1)
     b = _history([0.5, 0.7, 0.8], [1.0, 0.5, 0.45], [0.6, 0.9, 1.0])  # no early stopping: last
     s = score([a, b])
-    assert kept_epoch(a) == 1 and kept_epoch(b) == 2
+    assert kept_row(a) == 1 and kept_row(b) == 2
+    assert b.best_epoch == 2 and a.best_epoch == 1
     assert s.val_accuracy == pytest.approx((0.9 + 0.8) / 2)
     assert s.val_accuracy_std == pytest.approx(0.05)
     assert s.val_loss == pytest.approx((0.3 + 0.45) / 2)

@@ -44,7 +44,7 @@ def test_study_writes_every_output(tiny_study):
         "remedies",
     }
     data = json.loads((out / "results.json").read_text())
-    assert data["schema_version"] == 1
+    assert data["schema_version"] == 2
     assert all(run["diagnosis"]["verdict"] for run in data["runs"].values())
 
 

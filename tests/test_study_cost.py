@@ -52,14 +52,14 @@ def test_fused_and_sequential_follow_the_curve_alike(data):
     for s, f in zip(seq, fused, strict=True):
         assert len(s.history) == len(f.history)
         assert s.history.stop_reason == f.history.stop_reason
-        assert s.history.best_epoch == f.history.best_epoch
+        assert s.history.kept_epoch == f.history.kept_epoch
     plain, es = fused[0].history, fused[2].history
     assert plain.stop_reason == "curve" and len(plain) < 60
     best = min(range(len(plain)), key=plain.val_loss.__getitem__)
     assert len(plain) == max(5, math.ceil(1.5 * (best + 1)))
     # the weights kept are the last epoch's without early stopping, the best with it
-    assert plain.best_epoch == len(plain) - 1
-    assert es.stop_reason in ("patience", "curve") and es.best_epoch < len(es) - 1
+    assert plain.kept_epoch == len(plain) - 1 and plain.best_epoch == best
+    assert es.stop_reason in ("patience", "curve") and es.kept_epoch < len(es) - 1
     # without a policy nothing follows: every run trains its epochs or its criterion
     again = run_configs(configs[:1], data, engine="fused")
     assert again[0].history.stop_reason == "completed" and len(again[0].history) == 60

@@ -64,12 +64,12 @@ def test_write_study_refuses_it_and_the_cli_says_the_same(tmp_path):
 
 
 def _newer(out, runs):
-    """A study folder as a newer nooverfit left it: its results.json of schema_version 2,
+    """A study folder as a newer nooverfit left it: its results.json of schema_version 3,
     with its run store (an identity of other settings) or without (deleted to train again)."""
     (out / "runs").mkdir(parents=True)
     if runs:
         (out / "runs" / "identity.json").write_text("{}")
-    newer = {"schema_version": 2, "settings": {"nooverfit": "9.0"}, "runs": []}
+    newer = {"schema_version": 3, "settings": {"nooverfit": "9.0"}, "runs": []}
     (out / "results.json").write_text(json.dumps(newer))
     return json.dumps(newer)
 
@@ -82,8 +82,8 @@ def test_a_newer_nooverfits_results_json_is_refused_not_replaced(tmp_path, runs)
     out = tmp_path / "newer"
     before = _newer(out, runs)
     expected = (
-        rf"^{out}/results.json was made by a newer nooverfit \(9\.0, schema_version 2\); this "
-        r"one \(.+\) reads schema_version up to 1: install the nooverfit that wrote it, or a "
+        rf"^{out}/results.json was made by a newer nooverfit \(9\.0, schema_version 3\); this "
+        r"one \(.+\) reads schema_version up to 2: install the nooverfit that wrote it, or a "
         r"later one, to load it, or choose another out$"
     )
     with pytest.raises(BadInput, match=expected):

@@ -24,7 +24,10 @@ left the fixture stale: since i69's rule for short runs whose losses both still 
 still_improving where the fixture pinned underfitting); and in session 18 for i75's
 diagnosis texts (the underfit causes quote the training accuracy that decided them, the
 still-improving cause of short runs says the loss fell at every evaluation): only the
-results.json digests changed, the diff of results.json being those reasons alone.
+results.json digests changed, the diff of results.json being those reasons alone; and by
+i104 for results.json schema 2 (each history's ``kept_epoch``, and ``best_epoch`` as the
+diagnosis's): only the digests changed, each matching the old one once the history is
+written back in schema 1's layout.
 Float results are exact for one torch build on one kind of CPU: elsewhere (another torch,
 machine or CPU model) the exact comparison is skipped and only the study's structure is
 compared.

@@ -69,7 +69,7 @@ def test_fit_train_metrics_are_eval_mode_on_the_clean_train_subset(digits):
     with torch.no_grad():
         noisy = F.cross_entropy(model(digits.x[train]), digits.y[train]).item()
     assert noisy != pytest.approx(scores.loss, rel=1e-3)
-    assert history.stop_reason == "completed" and history.best_epoch == 2
+    assert history.stop_reason == "completed" and history.kept_epoch == 2
 
 
 def test_fit_records_lr_seconds_and_epochs(digits):
@@ -92,8 +92,9 @@ def test_fit_early_stopping_restores_best_epoch_weights(digits):
     model, history = _fit(OVERFIT.replace(early_stopping="patience:3"), digits)
     assert history.stop_reason == "patience"
     assert len(history) < OVERFIT.epochs
-    best = history.best_epoch
-    assert best == int(np.argmin(history.val_loss)) and best < len(history) - 1
+    best = history.kept_epoch
+    assert best == history.best_epoch == int(np.argmin(history.val_loss))
+    assert best < len(history) - 1
     val = evaluate(model, digits.x[digits.val_index], digits.y[digits.val_index])
     assert val.loss == pytest.approx(history.val_loss[best], rel=1e-6)
     assert val.loss != pytest.approx(history.val_loss[-1], rel=1e-3)
@@ -102,8 +103,9 @@ def test_fit_early_stopping_restores_best_epoch_weights(digits):
 def test_fit_restores_best_weights_also_when_not_stopped(digits):
     model, history = _fit(OVERFIT.replace(early_stopping="patience:1000"), digits)
     assert history.stop_reason == "completed" and len(history) == OVERFIT.epochs
-    best = history.best_epoch
-    assert best == int(np.argmin(history.val_loss)) and best < len(history) - 1
+    best = history.kept_epoch
+    assert best == history.best_epoch == int(np.argmin(history.val_loss))
+    assert best < len(history) - 1
     val = evaluate(model, digits.x[digits.val_index], digits.y[digits.val_index])
     assert val.loss == pytest.approx(history.val_loss[best], rel=1e-6)
 
@@ -120,7 +122,8 @@ def test_fit_without_early_stopping_keeps_final_weights(digits):
     model, history = _fit(OVERFIT.replace(epochs=18), digits)
     val = evaluate(model, digits.x[digits.val_index], digits.y[digits.val_index])
     assert val.loss == pytest.approx(history.val_loss[-1], rel=1e-6)
-    assert history.best_epoch == 17
+    assert history.kept_epoch == 17
+    assert history.best_epoch == int(np.argmin(history.val_loss)) < 17
 
 
 @pytest.mark.parametrize("early_stopping", [None, "patience:1000", "gl:1000"])
@@ -133,7 +136,7 @@ def test_fit_keep_best_ends_with_the_lowest_val_loss_weights(digits, early_stopp
     model, history = _fit(config, digits, keep_best=True)
     best = best_index(history.val_loss)
     assert best is not None and best < len(history) - 1  # else the test shows nothing
-    assert history.best_epoch == history.best() == history.epoch[best]
+    assert history.kept_epoch == history.best_epoch == history.best() == history.epoch[best]
     val = evaluate(model, digits.x[digits.val_index], digits.y[digits.val_index])
     assert val.loss == pytest.approx(history.val_loss[best], rel=1e-6)
     assert val.loss != pytest.approx(history.val_loss[-1], rel=1e-3)
@@ -149,9 +152,9 @@ def test_fit_keep_best_keeps_the_best_finite_epoch_of_a_diverged_run(digits):
     config = SMALL.replace(epochs=20, lr=1e6, optimizer="sgd", batch_size=64)
     model, history = _fit(config, digits, keep_best=True)
     assert history.stop_reason == "diverged"
-    assert history.best_epoch == history.best() is not None
+    assert history.kept_epoch == history.best_epoch == history.best() is not None
     val = evaluate(model, digits.x[digits.val_index], digits.y[digits.val_index])
-    assert val.loss == pytest.approx(history.val_loss[history.best_epoch], rel=1e-6)
+    assert val.loss == pytest.approx(history.val_loss[history.kept_epoch], rel=1e-6)
 
 
 @pytest.mark.parametrize("early_stopping", [None, "patience:10"])
@@ -165,10 +168,29 @@ def test_fit_divergence_ends_with_reason_not_exception(digits, early_stopping):
     assert len(history) < 20
     assert not math.isfinite(history.loss[-1]) or not math.isfinite(history.val_loss[-1])
     if early_stopping:  # the best finite weights (epoch 0) are kept
-        assert history.best_epoch == 0 and math.isfinite(history.val_loss[0])
+        assert history.kept_epoch == 0 and math.isfinite(history.val_loss[0])
         val = evaluate(model, digits.x[digits.val_index], digits.y[digits.val_index])
         assert math.isfinite(val.loss)
-        assert val.loss == pytest.approx(history.val_loss[history.best_epoch], rel=1e-6)
+        assert val.loss == pytest.approx(history.val_loss[history.kept_epoch], rel=1e-6)
+
+
+@pytest.mark.parametrize("engine", ["sequential", "fused"])
+def test_trained_history_best_epoch_is_the_diagnosis_and_kept_epoch_the_last(digits, engine):
+    """Issue 15: a study's results.json said "best_epoch": 17 (the epoch whose weights were
+    kept, the last without early stopping) where the diagnosis's best epoch was earlier.
+    ``best_epoch`` has one meaning, the diagnosis's; the weights kept are ``kept_epoch``."""
+    from nooverfit import diagnose
+    from nooverfit.history import best_index
+
+    (run,) = run_configs([OVERFIT.replace(epochs=18)], digits, engine=engine)
+    history = run.history
+    assert history.stop_reason == "completed" and history.kept_epoch == 17
+    best = diagnose(history).best_epoch
+    assert history.best_epoch == best == best_index(history.val_loss) < 17
+    written = history.to_dict()  # as results.json holds it
+    assert (written["kept_epoch"], written["best_epoch"]) == (17, best)
+    again = History.from_dict(written)
+    assert (again.kept_epoch, again.best_epoch) == (17, best)
 
 
 def test_fit_callback_sees_logs_and_can_stop(digits):
@@ -192,7 +214,7 @@ def test_fit_history_csv_and_json_round_trip(digits, tmp_path):
     for again in (from_csv, from_json):
         assert _curves(again) == _curves(history)
         assert again.extras["lr"] == history.extras["lr"]
-    assert (from_json.stop_reason, from_json.best_epoch) == ("completed", 2)
+    assert (from_json.stop_reason, from_json.kept_epoch) == ("completed", 2)
     header = (tmp_path / "h.csv").read_text().splitlines()[0]
     assert header == "epoch,accuracy,loss,lr,seconds,val_accuracy,val_loss"
 

@@ -46,7 +46,7 @@ def test_model_pt_holds_the_kept_epoch_without_early_stopping(tmp_path):
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     best = run.history.best()
     assert best is not None and best != run.history.epoch[-1]  # else the test shows nothing
-    assert metrics["best_epoch"] == best == run.history.epoch[run.best_epoch]
+    assert metrics["best_epoch"] == best == run.history.epoch[run.kept_row]
     # one definition of the best epoch: the saved history's, read back, and the diagnosis's
     from nooverfit import diagnose
     from nooverfit.history import History

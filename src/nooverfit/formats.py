@@ -9,8 +9,11 @@ a file can be read. ``nooverfit --version`` lists them (:func:`summary`).
 
 from __future__ import annotations
 
-#: ``results.json``'s ``schema_version`` (:mod:`nooverfit.studies.results_file`).
-RESULTS = 1
+#: ``results.json``'s ``schema_version`` (:mod:`nooverfit.studies.results_file`). 2: each
+#: run's history names the epoch whose weights it kept ``kept_epoch``, and ``best_epoch`` is
+#: its lowest ``val_loss``'s (the diagnosis's); 1 called the kept epoch ``best_epoch``,
+#: which ``History.from_dict`` still reads as ``kept_epoch``.
+RESULTS = 2
 #: ``best_model.json``'s ``format``, which also covers the ``best_model.pt`` it describes
 #: (:mod:`nooverfit.saved_card`). 1: the first. 2: a layer before batch norm has no bias,
 #: and an ensemble's file holds its members' ``weights`` in the average; older code

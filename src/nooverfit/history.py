@@ -46,7 +46,9 @@ class History:
         val_accuracy: validation accuracy per epoch.
         extras: further per-epoch columns, e.g. ``lr`` and ``seconds``.
         stop_reason: why training ended (a :class:`nooverfit.stopping.StopReason` value).
-        best_epoch: the epoch whose weights were kept, if any.
+        kept_epoch: the epoch whose weights the run ended with (early stopping's or
+            ``keep_best``'s choice, else the last epoch), if known. Not the best epoch:
+            see :attr:`best_epoch`.
         notes: what a log reader had to interpret (e.g. "steps are shown as epochs"),
             for the user to read next to the diagnosis.
         steps_as_epochs: whether the log reader found no epoch and shows the logged steps
@@ -60,7 +62,7 @@ class History:
     val_accuracy: tuple[float, ...]
     extras: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
     stop_reason: str = ""
-    best_epoch: int | None = None
+    kept_epoch: int | None = None
     notes: tuple[str, ...] = ()
     steps_as_epochs: bool = False
 
@@ -71,7 +73,7 @@ class History:
         *,
         epoch: Sequence[int] | None = None,
         stop_reason: str = "",
-        best_epoch: int | None = None,
+        kept_epoch: int | None = None,
         notes: tuple[str, ...] = (),
         steps_as_epochs: bool = False,
     ) -> History:
@@ -86,7 +88,7 @@ class History:
             **core,
             extras=extras,
             stop_reason=stop_reason,
-            best_epoch=best_epoch,
+            kept_epoch=kept_epoch,
             notes=tuple(notes),
             steps_as_epochs=steps_as_epochs,
         )
@@ -122,6 +124,13 @@ class History:
             i = best_index([-v for v in self.val_accuracy])
         return None if i is None else self.epoch[i]
 
+    @property
+    def best_epoch(self) -> int | None:
+        """The best epoch, the one definition ``diagnose(history).best_epoch`` reports too
+        (without a ``metric``): :meth:`best`. The weights a run ended with are
+        :attr:`kept_epoch`'s."""
+        return self.best()
+
     def head(self, n: int) -> History:
         """Return the first ``n`` epochs (e.g. to replay a run as it was being written)."""
         return History(
@@ -132,8 +141,8 @@ class History:
             val_accuracy=self.val_accuracy[:n],
             extras={k: v[:n] for k, v in self.extras.items()},
             stop_reason=self.stop_reason if n >= len(self) else "",
-            best_epoch=self.best_epoch
-            if self.best_epoch is not None and self.best_epoch < n
+            kept_epoch=self.kept_epoch
+            if self.kept_epoch is not None and self.kept_epoch < n
             else None,
             notes=self.notes,
             steps_as_epochs=self.steps_as_epochs,
@@ -160,18 +169,21 @@ class History:
         return buf.getvalue()
 
     def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dict (NaN becomes ``None`` when written)."""
+        """Return a JSON-ready dict (NaN becomes ``None`` when written); ``best_epoch`` is
+        written for readers and ignored when read back (it follows from the curves)."""
         return {
             "epoch": list(self.epoch),
             **{name: list(self.column(name)) for name in CORE},
             "extras": {k: list(v) for k, v in self.extras.items()},
             "stop_reason": self.stop_reason,
+            "kept_epoch": self.kept_epoch,
             "best_epoch": self.best_epoch,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> History:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of :meth:`to_dict`. A dict without ``kept_epoch`` (written before
+        ``results.json`` schema 2) named the kept epoch ``best_epoch``."""
 
         def clean(values: Sequence[Any]) -> list[float]:
             return [NAN if v is None else float(v) for v in values]
@@ -182,7 +194,7 @@ class History:
             {k: v for k, v in columns.items() if v},
             epoch=data["epoch"],
             stop_reason=data.get("stop_reason", ""),
-            best_epoch=data.get("best_epoch"),
+            kept_epoch=data["kept_epoch"] if "kept_epoch" in data else data.get("best_epoch"),
         )
 
     def save(self, path: str | os.PathLike[str]) -> Path:

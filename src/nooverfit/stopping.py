@@ -105,7 +105,11 @@ class EarlyStopping:
         strip: strip length ``k`` of PQ and UP, in epochs (default 5, as in Prechelt).
 
     Attributes:
-        best_epoch: epoch with the best monitored value so far (the weights to keep).
+        best_epoch: epoch with the best monitored value so far by this criterion's rules,
+            Keras's ``best_epoch`` (the weights to keep, ``History.kept_epoch``): the
+            lowest value (highest with ``mode="max"``), first on ties, as
+            ``History.best_epoch``, except that an improvement by less than ``min_delta``,
+            an epoch before ``start_from_epoch`` and a non-finite value never count.
         best: that value.
         stop_reason: set when :meth:`update` returns True.
         stopped_epoch: epoch at which it returned True.
@@ -224,16 +228,17 @@ class Replay:
         criterion: the spec replayed.
         stop_epoch: the epoch it stops at (the last epoch when it never fires).
         fired: whether it fired before the end.
-        best_epoch: the epoch whose weights it keeps.
-        best_val_loss: validation loss at ``best_epoch``.
+        kept_epoch: the epoch whose weights it keeps (:attr:`EarlyStopping.best_epoch`, the
+            last epoch when it kept none).
+        kept_val_loss: validation loss at ``kept_epoch``.
         epochs_saved: epochs not trained compared with the full run.
     """
 
     criterion: str
     stop_epoch: int
     fired: bool
-    best_epoch: int
-    best_val_loss: float
+    kept_epoch: int
+    kept_val_loss: float
     epochs_saved: int
 
 
@@ -257,12 +262,12 @@ def replay(
         if stopper.update(epoch, v, t):
             last = epoch
             break
-    best = stopper.best_epoch if stopper.best_epoch is not None else last
+    kept = stopper.best_epoch if stopper.best_epoch is not None else last
     return Replay(
         criterion=criterion,
         stop_epoch=last,
         fired=stopper.stop_reason is not None,
-        best_epoch=best,
-        best_val_loss=float(val_loss[best]),
+        kept_epoch=kept,
+        kept_val_loss=float(val_loss[kept]),
         epochs_saved=len(val_loss) - 1 - last,
     )

@@ -110,7 +110,7 @@ def fit(
       ties; but a diverged last epoch, which the criterion never sees, is not a candidate);
     - else the final ones.
 
-    ``History.best_epoch`` names the epoch kept. A NaN or infinite loss ends the run with
+    ``History.kept_epoch`` names the epoch kept. A NaN or infinite loss ends the run with
     ``stop_reason == "diverged"`` instead of an exception.
 
     Args:
@@ -259,15 +259,15 @@ def fit(
                 del column[finished:]
     if average is not None:
         average.apply()
-    best_epoch = len(rows["loss"]) - 1
+    kept_epoch = len(rows["loss"]) - 1
     # Restore the best weights also after divergence: they are the last finite ones kept.
     if keep_best and best_state is not None and best_row is not None:
         model.load_state_dict(best_state)
-        best_epoch = best_row
+        kept_epoch = best_row
     elif stopper is not None and best_state is not None:
         model.load_state_dict(best_state)
-        best_epoch = stopper.best_epoch if stopper.best_epoch is not None else best_epoch
-    return History.from_columns(rows, stop_reason=reason.value, best_epoch=best_epoch)
+        kept_epoch = stopper.best_epoch if stopper.best_epoch is not None else kept_epoch
+    return History.from_columns(rows, stop_reason=reason.value, kept_epoch=kept_epoch)
 
 
 def _copy_state(model: nn.Module) -> dict[str, torch.Tensor]:

@@ -7,8 +7,10 @@ a script gets the same files as the command line.
 
 The saved weights are those of the best epoch (lowest ``val_loss``, the one definition of
 :func:`nooverfit.history.best_index`), with or without early stopping, as Keras's
-``restore_best_weights`` keeps them: the epoch ``metrics.json`` calls ``best_epoch`` is the
-epoch whose weights ``model.pt`` holds.
+``restore_best_weights`` keeps them: the epoch ``metrics.json`` calls ``best_epoch`` (the
+diagnosis's, ``History.best_epoch``) is ``History.kept_epoch``, whose weights ``model.pt``
+holds (both differ only in a run without a finite ``val_loss``: no best epoch, the last
+one's weights).
 
 A Ctrl-C once an epoch has finished keeps what was trained: the files are written for the
 finished epochs (``stop_reason`` ``"interrupted"``, ``model.pt`` the best of them), then
@@ -63,8 +65,9 @@ class TrainedRun:
         network: the trained network, holding its best epoch's weights.
         history: its per-epoch curves.
         metrics: the dict written to ``metrics.json``.
-        best_epoch: the row in ``history`` of the best epoch (lowest ``val_loss``), whose
-            weights ``network`` and ``model.pt`` hold.
+        kept_row: the row in ``history`` of ``history.kept_epoch``, whose weights
+            ``network`` and ``model.pt`` hold: the best epoch (lowest ``val_loss``), else
+            the last.
         num_parameters: trainable parameters.
         seconds: wall time of building and training.
     """
@@ -72,7 +75,7 @@ class TrainedRun:
     network: nn.Module
     history: History
     metrics: dict[str, Any]
-    best_epoch: int
+    kept_row: int
     num_parameters: int
     seconds: float
 
@@ -145,8 +148,8 @@ def train_run(
         interruptible=True,
     )
     # keep_best: the row of the lowest finite val_loss (History.best's), else the last
-    best = (
-        len(history) - 1 if history.best_epoch is None else history.epoch.index(history.best_epoch)
+    kept = (
+        len(history) - 1 if history.kept_epoch is None else history.epoch.index(history.kept_epoch)
     )
     seconds = time.perf_counter() - start
     metrics = {
@@ -167,9 +170,9 @@ def train_run(
         ),
         "epochs_run": len(history),
         "stop_reason": history.stop_reason,
-        "best_epoch": history.epoch[best],
+        "best_epoch": history.best_epoch,
         "final": history_row(history, len(history) - 1),
-        "best": history_row(history, best),
+        "best": history_row(history, kept),
         "seconds": seconds,
         "split": {**data.split.to_dict(), "train": train_idx.tolist()},
     }
@@ -178,7 +181,7 @@ def train_run(
     atomic_write_json(out / "metrics.json", metrics)
     state = {k: v.detach().cpu() for k, v in network.state_dict().items()}
     atomic_save(out / "model.pt", state)
-    run = TrainedRun(network, history, metrics, best, num_parameters, seconds)
+    run = TrainedRun(network, history, metrics, kept, num_parameters, seconds)
     if history.stop_reason == StopReason.INTERRUPTED.value:
         raise TrainInterrupted(run)
     return run

@@ -276,9 +276,9 @@ def stopping_table(history: History) -> list[dict[str, object]]:
                 "criterion": spec,
                 "fired": r.fired,
                 "stop_epoch": history.epoch[stop],
-                "kept_epoch": history.epoch[validated[r.best_epoch]],
-                "val_loss": r.best_val_loss,
-                "vs_best_pct": 100 * (r.best_val_loss / val[best] - 1) if val[best] > 0 else 0.0,
+                "kept_epoch": history.epoch[validated[r.kept_epoch]],
+                "val_loss": r.kept_val_loss,
+                "vs_best_pct": 100 * (r.kept_val_loss / val[best] - 1) if val[best] > 0 else 0.0,
                 "epochs_saved": saved if r.fired else 0,
             }
         )

@@ -180,10 +180,10 @@ def train(
         else:
             interrupted = False
     if interrupted:  # the finished epochs' files are written: one line, exit as Ctrl-C
-        last, best = run.history.epoch[-1], run.history.epoch[run.best_epoch]
+        last, kept = run.history.epoch[-1], run.history.epoch[run.kept_row]
         errors.print(
             f"interrupted after epoch {last}: wrote {out}/history.csv, metrics.json and "
-            f"model.pt of the epochs finished (model.pt: epoch {best}, the lowest val_loss)",
+            f"model.pt of the epochs finished (model.pt: epoch {kept}, the lowest val_loss)",
             highlight=False,
             soft_wrap=True,
         )
@@ -191,17 +191,17 @@ def train(
     if as_json:
         typer.echo(json.dumps(_jsonable(run.metrics), indent=2))
         return
-    _summary(run.history, run.best_epoch, run.num_parameters, run.seconds, out)
+    _summary(run.history, run.kept_row, run.num_parameters, run.seconds, out)
 
 
-def _summary(history: History, best: int, params: int, seconds: float, out: Path) -> None:
+def _summary(history: History, kept: int, params: int, seconds: float, out: Path) -> None:
     from nooverfit.train_run import history_row
 
     table = Table(title=f"nooverfit train — {params:,} parameters, {seconds:.1f} s")
     table.add_column("epoch")
     for name in ("loss", "accuracy", "val_loss", "val_accuracy", "gap (acc)"):
         table.add_column(name, justify="right")
-    for label, i in (("final", len(history) - 1), ("kept", best)):
+    for label, i in (("final", len(history) - 1), ("kept", kept)):
         row = history_row(history, i)
         gap = row["accuracy"] - row["val_accuracy"]
         table.add_row(

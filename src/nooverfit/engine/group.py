@@ -342,13 +342,13 @@ class GroupTraining:
         for r in done:
             i = self.ids[r]
             reason = self.reasons[i] or StopReason.COMPLETED
-            best_epoch = len(self.rows[i]["loss"]) - 1
+            kept_epoch = len(self.rows[i]["loss"]) - 1
             source, stopper = final, self.stoppers[i]
             if stopper is not None and self.has_best[i] and reason is not StopReason.DIVERGED:
                 source = self.best
-                best_epoch = stopper.best_epoch if stopper.best_epoch is not None else best_epoch
+                kept_epoch = stopper.best_epoch if stopper.best_epoch is not None else kept_epoch
             state = self.net.state_dict(r, source, self.nets[i])
             history = History.from_columns(
-                self.rows[i], stop_reason=reason.value, best_epoch=best_epoch
+                self.rows[i], stop_reason=reason.value, kept_epoch=kept_epoch
             )
             self.results[i] = RunResult(self.configs[i], history, state, "fused")

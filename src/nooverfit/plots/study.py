@@ -30,7 +30,7 @@ from nooverfit.plots.remedies import (  # noqa: F401
     remedy_rows,
 )
 from nooverfit.studies.curves import LearningCurve, ValidationCurve
-from nooverfit.studies.select import kept_epoch
+from nooverfit.studies.select import kept_row
 
 if TYPE_CHECKING:
     from nooverfit.studies.result import StudyResult
@@ -272,7 +272,7 @@ def run_curves(result: StudyResult) -> tuple[RunCurves, RunCurves]:
             tuple(h.epoch),
             tuple(h.loss),
             tuple(h.val_loss),
-            h.epoch[kept_epoch(h)],
+            h.epoch[kept_row(h)],
             onset if overfit else None,
         )
 
@@ -313,9 +313,9 @@ def plot_history(history: History, *, title: str = "", ax: Axes | None = None) -
     fig, ax = _axes(ax)
     ax.plot(history.epoch, history.loss, color=TRAIN, label="train loss")
     ax.plot(history.epoch, history.val_loss, color=VAL, label="validation loss")
-    if history.best_epoch is not None:
+    if history.kept_epoch is not None:
         ax.axvline(
-            history.best_epoch, color=BEST, ls="--", label=f"kept epoch {history.best_epoch}"
+            history.kept_epoch, color=BEST, ls="--", label=f"kept epoch {history.kept_epoch}"
         )
     ax.set_yscale("log")
     ax.set_xlabel("epoch")

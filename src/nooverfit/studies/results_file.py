@@ -12,8 +12,8 @@ from typing import Any
 from nooverfit import formats
 from nooverfit.errors import BadInput, is_version, newer_nooverfit
 
-#: ``results.json``'s layout; every study has written 1 so far. A newer one is refused by
-#: :func:`read_results` (a newer nooverfit's), never misread.
+#: ``results.json``'s layout (:data:`nooverfit.formats.RESULTS`); 1 and 2 are read. A newer
+#: one is refused by :func:`read_results` (a newer nooverfit's), never misread.
 SCHEMA_VERSION = formats.RESULTS
 
 

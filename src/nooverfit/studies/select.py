@@ -51,10 +51,11 @@ class Score:
     halved: int = 0
 
 
-def kept_epoch(history: History) -> int:
-    """Index of the epoch whose weights a run kept."""
-    if history.best_epoch is not None and history.best_epoch in history.epoch:
-        return history.epoch.index(history.best_epoch)
+def kept_row(history: History) -> int:
+    """Index of the epoch whose weights a run kept (:attr:`History.kept_epoch`; the last
+    epoch when it is not known)."""
+    if history.kept_epoch is not None and history.kept_epoch in history.epoch:
+        return history.epoch.index(history.kept_epoch)
     return len(history) - 1
 
 
@@ -67,7 +68,7 @@ def score(histories: Sequence[History]) -> Score:
         raise ValueError("score needs at least one history")
     rows = []
     for h in histories:
-        i = kept_epoch(h)
+        i = kept_row(h)
         diverged = h.stop_reason == "diverged" or not math.isfinite(h.val_loss[i])
         if diverged:
             rows.append((0.0, math.inf, 0.0, math.inf, len(h)))

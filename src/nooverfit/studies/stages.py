@@ -27,7 +27,7 @@ from nooverfit.studies.select import (
     Score,
     best,
     choose,
-    kept_epoch,
+    kept_row,
     linear_leads,
     pick_ensemble,
     score,
@@ -144,7 +144,7 @@ def _ensemble(stage: plan.EnsembleStage, session: StudySession, found: Findings)
     pool = [*found.variants, *found.combinations]
     if found.recommended is not None:  # members read one input encoding: the choice's
         pool = [v for v in pool if v.config.inputs == found.recommended.config.inputs]
-    kept = [[kept_epoch(r.history) for r in session.runs(v.config)] for v in pool]
+    kept = [[kept_row(r.history) for r in session.runs(v.config)] for v in pool]
     trained = {v.config for v in pool}  # the copies' choice may be a left-out twin
     pool = [pool[i] for i in ensemble.distinct([v.config for v in pool], kept)]
     tried = ensemble.candidates(

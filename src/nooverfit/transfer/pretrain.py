@@ -303,12 +303,12 @@ def pretrain(
     data = prepare_data(dataset, split, device=device)
     model = build_model(config, data.in_shape, data.num_classes)
     history = fit(model, data, config)
-    best = history.best_epoch if history.best_epoch is not None else len(history) - 1
+    kept = history.kept_epoch if history.kept_epoch is not None else len(history) - 1
     log.info(
         "pretrained on %s: val accuracy %.3f at epoch %d",
         dataset.name,
-        history.val_accuracy[best],
-        best,
+        history.val_accuracy[kept],
+        kept,
     )
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     # every sample it trained on, its validation part too (chosen on their labels); a

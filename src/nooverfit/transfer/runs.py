@@ -171,6 +171,6 @@ def transfer_runs(
         )
         state = {k: v.detach().cpu().clone() for k, v in transfer.model.state_dict().items()}
         results.append(RunResult(config, history, state, "sequential"))
-        best = history.best_epoch if history.best_epoch is not None else len(history) - 1
-        log.info("%s: val accuracy %.3f", label, history.val_accuracy[best])
+        kept = history.kept_epoch if history.kept_epoch is not None else len(history) - 1
+        log.info("%s: val accuracy %.3f", label, history.val_accuracy[kept])
     return results

@@ -1,7 +1,7 @@
 """The tuning objective: train one sampled config, report val loss, prune, stop overfitting.
 
-A trial's value is the validation accuracy of the weights the run keeps (the best epoch
-of its stopping criterion). Two things end a trial early:
+A trial's value is the validation accuracy of the weights the run keeps (those of its
+stopping criterion's best epoch, ``History.kept_epoch``). Two things end a trial early:
 
 - the Optuna pruner, fed ``-val_loss`` every epoch (Optuna's pruners assume intermediate
   values share the study's direction, which maximizes accuracy, so the loss is negated);
@@ -81,7 +81,7 @@ class TrialRun:
 
     Attributes:
         config: what was trained.
-        model: the network, holding the weights of ``history.best_epoch``.
+        model: the network, holding the weights of ``history.kept_epoch``.
         history: the per-epoch curves.
         guard_epoch: the epoch :class:`OverfitGuard` fired at, or None.
         pruned_epoch: the epoch the pruner stopped the run at, or None.
@@ -96,8 +96,8 @@ class TrialRun:
     @property
     def val_accuracy(self) -> float:
         """Validation accuracy of the kept weights (the trial's value)."""
-        best = self.history.best_epoch
-        return self.history.val_accuracy[best if best is not None else -1]
+        kept = self.history.kept_epoch
+        return self.history.val_accuracy[kept if kept is not None else -1]
 
 
 def train_config(
@@ -172,11 +172,11 @@ class Objective:
 
         run = train_config(config, self.data, guard=self.guard, should_prune=should_prune)
         history = run.history
-        best = history.best_epoch if history.best_epoch is not None else len(history) - 1
+        kept = history.kept_epoch if history.kept_epoch is not None else len(history) - 1
         trial.set_user_attr("epochs", len(history))
-        trial.set_user_attr("best_epoch", best)
+        trial.set_user_attr("kept_epoch", kept)
         trial.set_user_attr("stop_reason", history.stop_reason)
-        trial.set_user_attr("val_loss", history.val_loss[best])
+        trial.set_user_attr("val_loss", history.val_loss[kept])
         trial.set_user_attr("guard_epoch", run.guard_epoch)
         if run.pruned_epoch is not None:
             raise optuna.TrialPruned(f"val loss behind the median at epoch {run.pruned_epoch}")

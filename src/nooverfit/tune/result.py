@@ -101,6 +101,8 @@ class TuneResult:
             "test": {"loss": self.test.loss, "accuracy": self.test.accuracy},
             "config": self.config.to_dict(),
             "epochs_run": len(self.history),
+            # the weights retrained and kept; the lowest val_loss's epoch (one definition)
+            "kept_epoch": self.history.kept_epoch,
             "best_epoch": self.history.best_epoch,
             "stop_reason": self.history.stop_reason,
             "importances": self.importances,
