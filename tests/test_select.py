@@ -3,6 +3,7 @@ import pytest
 from nooverfit.history import History
 from nooverfit.studies.select import (
     Score,
+    Step,
     breaks_tie,
     choose,
     improves,
@@ -10,6 +11,7 @@ from nooverfit.studies.select import (
     lowers_loss,
     paired_gain,
     score,
+    steps,
 )
 
 
@@ -54,6 +56,19 @@ def test_improves_without_per_seed_values_compares_means_strictly():
     old = Score(0.9, 0.0, 0.3, 1.0, 0.0, 0.0, 0.1, 10, 1)
     assert not improves(old, Score(0.9, 0.0, 0.4, 1.0, 0.0, 0.0, 0.1, 10, 1))
     assert improves(old, Score(0.89, 0.0, 0.4, 1.0, 0.0, 0.0, 0.1, 10, 1))
+
+
+def test_steps_record_each_comparison_choose_made_and_against_what():
+    base = [_score(0.80, 0.85, 0.90)]
+    single = [_score(0.81, 0.86, 0.91), _score(0.82, 0.87, 0.92)]  # +2 points on every seed
+    # against single[1]: +1, -1, +3 points, mean 1, standard error 1.15: not 2
+    combos = [_score(0.83, 0.86, 0.95)]
+    assert steps([base, single, [], combos]) == (
+        Step(level=1, index=1, reference=(0, 0), taken=True),
+        Step(level=3, index=0, reference=(1, 1), taken=False),
+    )
+    assert choose([base, single, [], combos]) == (1, 1)
+    assert steps([base]) == ()
 
 
 def test_choose_climbs_levels_only_on_real_gains():

@@ -8,10 +8,11 @@ import pytest
 
 from nooverfit.config import RunConfig
 from nooverfit.studies.curves import validation_curve
+from nooverfit.studies.findings import rung_best
 from nooverfit.studies.remedy_curves import remedy_curves
 from nooverfit.studies.result import Variant
 from nooverfit.studies.select import Score, best, best_penalized, choose
-from nooverfit.studies.stages import _outcome, rung_best
+from nooverfit.studies.stages import _outcome
 
 
 def _score(per_seed, loss):

@@ -1,6 +1,9 @@
-"""Small wording helpers shared by the texts a person reads (diagnoses, CLI tables)."""
+"""Small wording helpers shared by the texts a person reads (diagnoses, CLI tables, the
+study report): counts, and accuracies in % and points rounded one way everywhere."""
 
 from __future__ import annotations
+
+import math
 
 
 def counted(n: int, noun: str, plural: str = "") -> str:
@@ -15,3 +18,27 @@ def counted(n: int, noun: str, plural: str = "") -> str:
         ``counted(1, "epoch")`` -> ``"1 epoch"``; ``counted(3, "epoch")`` -> ``"3 epochs"``.
     """
     return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
+def pct(v: float) -> str:
+    """``v`` in %, one decimal, without a "-0.0"."""
+    return f"{round(100 * v, 1) + 0.0:.1f}"
+
+
+def points(v: float) -> str:
+    """A difference of accuracies in signed points (``+1.2``), "n/a" when not finite."""
+    if not math.isfinite(v):
+        return "n/a"
+    return f"{100 * v:+.1f}"  # "-0.0" kept: an interval bound just below 0 is below 0
+
+
+def rounded_apart(high: float, low: float, diff: float) -> str | None:
+    """The difference of two accuracies as shown (each rounded by :func:`pct` first), in
+    points, where it is not the difference ``diff`` as shown (:func:`points`, of the
+    unrounded accuracies): ``"2.9"`` beside "96.1% vs 93.2%" and "+3.0 points"; None where
+    the two agree, so a sentence says why its figures do not add up only where they do not.
+    """
+    shown = round(float(pct(high)) - float(pct(low)), 1) + 0.0  # no "-0.0"
+    if not math.isfinite(diff) or shown == float(points(diff)):
+        return None
+    return f"{shown:.1f}"

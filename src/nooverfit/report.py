@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import io
-import math
 import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +15,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from matplotlib.figure import Figure
 
 from nooverfit._io import atomic_write_text
+from nooverfit._words import pct, points, rounded_apart
 from nooverfit.report_captions import captions
 from nooverfit.studies.blend import members_phrase
 from nooverfit.techniques import data_kind, sample_unit, techniques
@@ -164,11 +164,6 @@ def tried(result: StudyResult) -> frozenset[str] | None:
     return frozenset(names)
 
 
-def pct(v: float) -> str:
-    """``v`` in %, one decimal, without a "-0.0"."""
-    return f"{round(100 * v, 1) + 0.0:.1f}"
-
-
 #: how a run ended, in words (a history's ``stop_reason``)
 ENDED = {
     "completed": "all epochs",
@@ -223,25 +218,6 @@ def spread(mean: float, std: float, seeds: int) -> str:
     """An accuracy in % with its standard deviation over ``seeds`` seeds (``"97.2 ± 0.4"``);
     one seed has none, so its mean alone (not "± 0.0", which reads as no spread measured)."""
     return f"{pct(mean)} ± {pct(std)}" if seeds > 1 else pct(mean)
-
-
-def points(v: float) -> str:
-    """A difference of accuracies in signed points (``+1.2``), "n/a" when not finite."""
-    if not math.isfinite(v):
-        return "n/a"
-    return f"{100 * v:+.1f}"  # "-0.0" kept: an interval bound just below 0 is below 0
-
-
-def rounded_apart(high: float, low: float, diff: float) -> str | None:
-    """The difference of two accuracies as shown (each rounded by :func:`pct` first), in
-    points, where it is not the difference ``diff`` as shown (:func:`points`, of the
-    unrounded accuracies): ``"2.9"`` beside "96.1% vs 93.2%" and "+3.0 points"; None where
-    the two agree, so a sentence says why its figures do not add up only where they do not.
-    """
-    shown = round(float(pct(high)) - float(pct(low)), 1) + 0.0  # no "-0.0"
-    if not math.isfinite(diff) or shown == float(points(diff)):
-        return None
-    return f"{shown:.1f}"
 
 
 def ensemble_note(result: StudyResult) -> str:
@@ -299,7 +275,12 @@ def render(result: StudyResult, figures: dict[str, Figure]) -> str:
     from nooverfit.groups import with_homogeneous_cause
     from nooverfit.studies.classic import against
     from nooverfit.studies.evidence import LEVEL, evidence, t_quantile
-    from nooverfit.studies.evidence_words import reading, recommendation_weakness
+    from nooverfit.studies.evidence_words import (
+        passed_over_reason,
+        reading,
+        recommendation_weakness,
+    )
+    from nooverfit.studies.passed_over import passed_over
     from nooverfit.studies.recipe import ensemble_recipe, recipe
     from nooverfit.studies.select import MARGIN
 
@@ -359,6 +340,8 @@ def render(result: StudyResult, figures: dict[str, Figure]) -> str:
         spent=spent,
         reading=reading,
         weakness=recommendation_weakness(result, sample_unit(result)),
+        # name -> why a candidate ahead of the recommendation on validation was not chosen
+        passed={p.candidate.name: passed_over_reason(p) for p in passed_over(result)},
         margin=f"{MARGIN:g}",
         t_factor=t_factor,
     )

@@ -1,7 +1,8 @@
 """What a study's seed-paired differences show, in words: the reading of a difference
-(better, within noise, selected on which rule) and why a selected one is weak evidence.
-The words agree with what selection did (:mod:`.select`); the numbers come from
-:mod:`.evidence`. Pure: differences in, sentences out.
+(better, within noise, selected on which rule), why a selected one is weak evidence, and
+why a candidate ahead of the recommendation was not chosen. The words agree with what
+selection did (:mod:`.select`); the numbers come from :mod:`.evidence` and
+:mod:`.passed_over`. Pure: differences in, sentences out.
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from nooverfit._words import pct, points, rounded_apart
 from nooverfit.studies.evidence import PairedDifference, evidence
+from nooverfit.studies.passed_over import PassedOver, Why
 
 if TYPE_CHECKING:
-    from nooverfit.studies.result import StudyResult
+    from nooverfit.studies.result import StudyResult, Variant
 
 
 def reading(d: PairedDifference, unit: str = "samples", *, short: bool = False) -> str:
@@ -103,3 +106,58 @@ def recommendation_weakness(result: StudyResult, unit: str = "samples") -> str |
     rung = [o.chosen.score for o in result.remedies if o.chosen.stage == "linear"]
     linear = rec.stage == "linear" and linear_leads(rung, result.baseline.score)
     return weakness(evidence(result).validation, unit, linear=linear)
+
+
+def passed_over_reason(p: PassedOver) -> str:
+    """Why the selection did not choose ``p.candidate``, although its mean validation
+    accuracy is above the recommendation's, in the selection's own numbers: its
+    seed-paired gain over the choice it had to beat, as points (the table's rounding, with
+    what the rounded accuracies give where that differs) and as standard errors of the
+    per-seed differences (cut, not rounded, to 2 decimals: a ratio under the margin never
+    reads as the margin), against the margin the rule asked for."""
+    ref = _called(p.reference)
+    if p.why is Why.NOT_LEVEL_BEST:
+        kind = "combination" if p.candidate.stage == "combination" else "remedy alone"
+        return (
+            f"not chosen: the selection compares only the {kind} of highest mean validation "
+            f"accuracy with the choice so far, {ref}"
+        )
+    per_seed = ", ".join(points(d) for d in p.per_seed)
+    if p.per_seed and all(abs(d) <= 1e-12 for d in p.per_seed):
+        return (
+            f"not chosen: tied with {ref} on every seed, and its validation log loss not "
+            f"lower by {p.margin:g} standard errors (a tie keeps the simpler)"
+        )
+    gain = f"{points(p.gain)} points over {ref} on validation"
+    apart = rounded_apart(p.candidate.score.val_accuracy, p.reference.score.val_accuracy, p.gain)
+    if apart is not None:  # the accuracies as the table rounds them
+        gain += (
+            f" (of the unrounded accuracies: {pct(p.candidate.score.val_accuracy)} − "
+            f"{pct(p.reference.score.val_accuracy)} as rounded gives {apart})"
+        )
+    if per_seed:
+        gain += f", per seed {per_seed}"
+    if p.gain > 1e-12 and p.se > 0:
+        ratio = math.floor(100 * p.gain / p.se) / 100
+        gain += f": {ratio:.2f} standard errors of the seed-paired differences"
+    ask = f"{p.margin:g} standard error{'' if f'{p.margin:g}' == '1' else 's'}"
+    if p.why is Why.NOT_ADMISSIBLE:
+        return (
+            f"not chosen: {gain}, not beyond noise (the selection asks {ask} of an ensemble), "
+            "and its validation log loss no lower by as many at no loss of accuracy"
+        )
+    if p.gain <= 1e-12:
+        return f"not chosen: {gain}: no gain"
+    return (
+        f"not chosen: {gain}, not beyond noise (the selection asks {ask} of a more complex "
+        "candidate)"
+    )
+
+
+def _called(v: Variant) -> str:
+    """A variant as a reason names it: "the baseline", "the linear model (NAME)", NAME."""
+    if v.stage == "baseline":
+        return "the baseline"
+    if v.stage == "linear":
+        return f"the linear model ({v.name})"
+    return v.name

@@ -14,7 +14,7 @@ from nooverfit.config import RunConfig
 from nooverfit.studies.curves import LearningCurve, ValidationCurve, validation_curve
 from nooverfit.studies.ensemble import Members
 from nooverfit.studies.result import RemedyOutcome, Variant
-from nooverfit.studies.select import Score, best, best_penalized, improves
+from nooverfit.studies.select import Score, best, best_penalized, improves, linear_leads
 
 
 @dataclass
@@ -60,6 +60,27 @@ def rung_best(rung: Sequence[Variant]) -> Variant:
     """The linear rung's best variant: ties on validation accuracy go to the larger L2
     penalty (:func:`.select.best_penalized`)."""
     return rung[best_penalized([v.score for v in rung], [v.config.l2 for v in rung])]
+
+
+def selection_levels(
+    base: Variant,
+    variants: Sequence[Variant],
+    transfer: Sequence[Variant],
+    combinations: Sequence[Variant],
+) -> list[list[Variant]]:
+    """The levels of :func:`.select.choose`, simplest first: the baseline; a remedy alone
+    (``variants``, the remedies' settings trained from scratch, not the baseline) or a
+    transfer strategy; a combination. Where the linear rung (``variants`` of stage
+    ``"linear"``) scores at least the baseline (:func:`.select.linear_leads`), its best
+    (:func:`rung_best`) is the first level instead and the baseline network joins the
+    remedies' level: the networks with hidden layers must beat logistic regression beyond
+    noise. The study's selection and the report's replay of it
+    (:mod:`.passed_over`) both build their levels here."""
+    rung = [v for v in variants if v.stage == "linear"]
+    if linear_leads([v.score for v in rung], base.score):
+        networks = [base, *(v for v in variants if v.stage != "linear")]
+        return [[rung_best(rung)], [*networks, *transfer], list(combinations)]
+    return [[base], [*variants, *transfer], list(combinations)]
 
 
 def outcome(remedy: str, variants: list[Variant], base: Variant) -> RemedyOutcome:

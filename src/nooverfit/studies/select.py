@@ -195,28 +195,57 @@ def breaks_tie(candidate: Score, reference: Score, *, margin: float = MARGIN) ->
     return lowers_loss(candidate, reference, margin=margin)
 
 
-def choose(levels: Sequence[Sequence[Score]], *, margin: float = MARGIN) -> tuple[int, int]:
-    """Selection from the simplest up: ``levels[0]`` holds the baseline, later levels
-    ever more complex candidates (one remedy, combinations, ensembles). The best of each
-    level (:func:`best`) replaces the choice so far only if it :func:`improves` on it,
-    or ties it on every seed and lowers its log loss (:func:`breaks_tie`).
+@dataclass(frozen=True)
+class Step:
+    """One comparison of :func:`choose`: the best of a level (:func:`best`) against the
+    choice so far, and whether it replaced it.
 
-    Returns:
-        ``(level, index)`` of the chosen candidate.
+    Attributes:
+        level, index: the level's best, as ``levels[level][index]``.
+        reference: ``(level, index)`` of the choice so far, which it had to beat.
+        taken: whether it :func:`improves` on the reference or :func:`breaks_tie` with it.
     """
+
+    level: int
+    index: int
+    reference: tuple[int, int]
+    taken: bool
+
+
+def steps(levels: Sequence[Sequence[Score]], *, margin: float = MARGIN) -> tuple[Step, ...]:
+    """The comparisons of :func:`choose` on ``levels``, one per non-empty level after the
+    first, in order: what the selection decided and against what (the report says why a
+    candidate ahead on validation was not chosen from these)."""
     if not levels or not levels[0]:
         raise ValueError("choose needs a non-empty first level (the baseline)")
-    level, index = 0, best(levels[0])
-    current = levels[0][index]
+    current = (0, best(levels[0]))
+    out = []
     for lv, scores in enumerate(levels[1:], start=1):
         if not scores:
             continue
         i = best(scores)
-        if improves(scores[i], current, margin=margin) or breaks_tie(
-            scores[i], current, margin=margin
-        ):
-            level, index, current = lv, i, scores[i]
-    return level, index
+        ref = levels[current[0]][current[1]]
+        taken = improves(scores[i], ref, margin=margin) or breaks_tie(
+            scores[i], ref, margin=margin
+        )
+        out.append(Step(lv, i, current, taken))
+        if taken:
+            current = (lv, i)
+    return tuple(out)
+
+
+def choose(levels: Sequence[Sequence[Score]], *, margin: float = MARGIN) -> tuple[int, int]:
+    """Selection from the simplest up: ``levels[0]`` holds the baseline, later levels
+    ever more complex candidates (one remedy, combinations, ensembles). The best of each
+    level (:func:`best`) replaces the choice so far only if it :func:`improves` on it,
+    or ties it on every seed and lowers its log loss (:func:`breaks_tie`); each
+    comparison is a :class:`Step` of :func:`steps`.
+
+    Returns:
+        ``(level, index)`` of the chosen candidate.
+    """
+    taken = [(s.level, s.index) for s in steps(levels, margin=margin) if s.taken]
+    return taken[-1] if taken else (0, best(levels[0]))
 
 
 def linear_leads(rung: Sequence[Score], baseline: Score) -> bool:

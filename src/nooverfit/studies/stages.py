@@ -16,7 +16,7 @@ from nooverfit.studies.curves import (
     learning_curve,
 )
 from nooverfit.studies.ensemble import Members
-from nooverfit.studies.findings import Findings, rung_best
+from nooverfit.studies.findings import Findings, selection_levels
 from nooverfit.studies.findings import add_curve as _add_curve
 from nooverfit.studies.findings import outcome as _outcome
 from nooverfit.studies.halving import stage_halving
@@ -28,7 +28,6 @@ from nooverfit.studies.select import (
     best,
     choose,
     kept_row,
-    linear_leads,
     pick_ensemble,
     score,
 )
@@ -126,11 +125,7 @@ def _combination(stage: plan.CombinationStage, session: StudySession, found: Fin
     # a combination the best single remedy, each beyond the seeds' noise; ties keep the
     # simpler (select.choose). The linear rung, where it scores at least the baseline,
     # is simpler still (select.linear_leads).
-    levels = [[found.base], [*found.variants[1:], *found.transfer], found.combinations]
-    rung = [v for v in found.variants if v.stage == "linear"]
-    if linear_leads([v.score for v in rung], found.base.score):
-        networks = [v for v in found.variants if v.stage != "linear"]
-        levels = [[rung_best(rung)], [*networks, *found.transfer], found.combinations]
+    levels = selection_levels(found.base, found.variants[1:], found.transfer, found.combinations)
     level, index = choose([[v.score for v in lv] for lv in levels])
     found.recommended = levels[level][index]
 
