@@ -25,9 +25,9 @@ def test_cli_study_prints_stage_lines_paired_figures_json_or_nothing(tmp_path):
         "checks",
         "classic models",
     ]
-    # The total is the plan's from the first line, before any run.
-    first_total = int(lines[0].split("/")[1].split()[0])
-    assert lines[0].startswith("study: 0/") and first_total >= int(lines[-1].split()[1])
+    # The total is the plan's from the first line, before any run: an estimate till reached.
+    assert lines[0].startswith("study: 0/~")
+    _assert_honest(lines)
     assert lines[-1].endswith(" s") and " runs in " in lines[-1]
     assert "Paired by seed" in plain.output or "recommendation is the baseline" in plain.output
     flat = " ".join(plain.output.split())  # the 80-column table wraps its headers
@@ -53,6 +53,82 @@ def test_cli_study_prints_stage_lines_paired_figures_json_or_nothing(tmp_path):
     verbose = CliRunner().invoke(app, [*ARGS, "--out", str(out), "--verbose"])
     runs = [x for x in verbose.output.splitlines() if x.startswith("study: run ")]
     assert verbose.exit_code == 0 and len(runs) == results["settings"]["runs"]
+    _assert_honest(verbose.output.splitlines())
+    assert runs[-1].startswith(f"study: run {len(runs)}/{len(runs)} ")  # exact at the end
+
+
+def _assert_honest(lines):
+    """Each "done/total" count printed: done never falls, the total never rises, and a
+    total below an earlier one, or above its done, is marked '~' as an estimate."""
+    counts = [
+        (int(m[1]), m[2] == "~", int(m[3]))
+        for m in (re.match(r"(?:study: )?(?:run )?(\d+)/(~?)(\d+)", x) for x in lines)
+        if m
+    ]
+    assert counts
+    shown = counts[0][2]
+    for (done, estimate, total), (before, _, _) in zip(counts, [counts[0], *counts], strict=False):
+        assert done >= before and total <= shown and done <= total
+        assert estimate == (done < total), (done, estimate, total)
+        shown = total
+
+
+#: ``(label, done, total)`` as the default digits study reports them (quick budget, three
+#: seeds): 120 bounds the combination and the learning curve before they are planned.
+REPORTED = [
+    ("stage: baseline and remedies", 0, 120),
+    *((f"l2 {d}", d, 120) for d in range(1, 76)),
+    ("stage: combination", 75, 120),
+    *(("dropout=0.1 + label smoothing=0.1", d, 120) for d in range(76, 85)),
+    ("stage: ensembles", 84, 114),
+    ("stage: learning curve", 84, 114),
+    *(("baseline", d, 108) for d in range(85, 109)),
+    ("stage: checks", 108, 108),
+    ("stage: classic models", 108, 108),
+]
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_progress_lines_mark_the_total_an_estimate_until_it_is_reached(monkeypatch, verbose):
+    """The lines read 0/120, 75/120, 84/114 then 108/108: a total that shrank, unmarked."""
+    from nooverfit.cli import study
+    from nooverfit.cli._app import console
+
+    monkeypatch.setattr(study, "_verbose", lambda: verbose)
+    with console.capture() as captured, study._Lines() as show:
+        for report in REPORTED:
+            show(*report)
+    lines = captured.get().splitlines()
+    _assert_honest(lines)
+    assert lines[0] == "study: 0/~120 runs after 0 s; next: baseline and remedies"
+    assert "study: 84/~114 runs after 0 s; next: ensembles" in lines
+    assert ("study: run 85/~108 baseline" in lines) == verbose
+    assert len(lines) == 7 + 108 * verbose  # a line per stage and the last; one per run
+    assert lines[-3:] == [
+        "study: 108/108 runs after 0 s; next: checks",
+        "study: 108/108 runs after 0 s; next: classic models",
+        "study: 108 runs in 0 s",
+    ]
+
+
+def test_progress_bar_shows_the_lines_counts_and_the_stage_of_each_run(monkeypatch):
+    from rich.console import Console
+
+    from nooverfit.cli import study
+
+    monkeypatch.setattr(study, "_verbose", lambda: False)
+    bar, rows = study._Bar(), []
+    for report in REPORTED:  # the bar is drawn (entered) only on a terminal
+        bar(*report)
+        shown = Console(width=200, color_system=None, record=True)
+        shown.print(bar.progress.make_tasks_table(bar.progress.tasks))
+        rows.append(" ".join(shown.export_text().split()))
+    _assert_honest([row.split(" runs ")[0].split()[-1] for row in rows])
+    assert "84/~120 runs" in rows[85] and rows[85].endswith(
+        "combination: dropout=0.1 + label smoothing=0.1"
+    )
+    assert "84/~114 runs" in rows[86] and rows[86].endswith(" ensembles")
+    assert "108/108 runs" in rows[-1] and bar.progress.tasks[0].percentage == 100
 
 
 @pytest.mark.parametrize("mine", ["results.json", "plots/loss.png", "best_model.pt"])

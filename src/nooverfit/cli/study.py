@@ -12,7 +12,6 @@ import typer
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
-    MofNCompleteColumn,
     Progress,
     TextColumn,
     TimeElapsedColumn,
@@ -127,6 +126,13 @@ def study(
     console.print(f"report: [bold]{paths['report']}[/]  results: {paths['results']}")
 
 
+def _runs(done: int, total: int) -> str:
+    """``done/total`` runs, the total marked ``~`` until it is reached: later stages are
+    planned from earlier results, so until then it is an upper bound (studies/estimate.py)
+    that never rises but may fall ("84/~120", then "84/~114")."""
+    return f"{done}/{total}" if done >= total else f"{done}/~{total}"
+
+
 class _Lines:
     """Progress for a log file or CI: one plain line as each stage starts, and at the end."""
 
@@ -136,14 +142,14 @@ class _Lines:
 
     def __call__(self, label: str, done: int, total: int) -> None:
         self.done = done
-        if _verbose() and not label.startswith("stage: "):
-            console.print(f"study: run {done}/{total} {label}", highlight=False)
         if label.startswith("stage: "):
             seconds = time.perf_counter() - self.start
             console.print(
-                f"study: {done}/{total} runs after {seconds:.0f} s; next: {label[7:]}",
+                f"study: {_runs(done, total)} runs after {seconds:.0f} s; next: {label[7:]}",
                 highlight=False,
             )
+        elif _verbose():
+            console.print(f"study: run {_runs(done, total)} {label}", highlight=False)
 
     def __enter__(self) -> _Lines:
         return self
@@ -155,27 +161,32 @@ class _Lines:
 
 
 class _Bar:
-    """Progress on a terminal: a bar over the runs planned so far."""
+    """Progress on a terminal: a bar over the plan's runs (an upper bound, see
+    :func:`_runs`), the stage and the last run."""
 
     def __init__(self) -> None:
         self.progress = Progress(
             TextColumn("[bold]study"),
             BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("runs"),
+            TextColumn("{task.fields[runs]} runs"),
             TimeElapsedColumn(),
             TimeRemainingColumn(),
             TextColumn("{task.fields[label]}"),
             console=console,
             transient=True,
         )
-        self.task = self.progress.add_task("study", total=None, label="")
+        self.task = self.progress.add_task("study", total=None, runs="0", label="")
+        self.stage = ""
 
     def __call__(self, label: str, done: int, total: int) -> None:
-        # The total is the plan's from the first call, before any run.
-        self.progress.update(self.task, completed=done, total=total, label=label)
-        if _verbose() and not label.startswith("stage: "):
-            self.progress.console.print(f"run {done}/{total} {label}", highlight=False)
+        runs = _runs(done, total)
+        stage = label.startswith("stage: ")
+        if stage:
+            self.stage = label[7:]
+        shown = self.stage if stage else f"{self.stage}: {label}"
+        self.progress.update(self.task, completed=done, total=total, runs=runs, label=shown)
+        if _verbose() and not stage:
+            self.progress.console.print(f"run {runs} {label}", highlight=False)
 
     def __enter__(self) -> _Bar:
         self.progress.__enter__()

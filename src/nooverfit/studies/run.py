@@ -30,7 +30,7 @@ from nooverfit.studies import plan
 from nooverfit.studies.class_scores import class_scores
 from nooverfit.studies.ensemble import Members, assemble, test_members
 from nooverfit.studies.ensemble import describe as describe_ensemble
-from nooverfit.studies.estimate import planned_runs, stage_name
+from nooverfit.studies.estimate import stage_name
 from nooverfit.studies.identity import study_identity
 from nooverfit.studies.options import StudyOptions
 from nooverfit.studies.result import StageCost, StudyResult, StudySettings, TestScore, Variant
@@ -58,7 +58,9 @@ def study(
             refused where it holds files no study wrote that
             :func:`nooverfit.study_files.write_study` would replace (as the CLI's ``--out``).
         device: torch device (default: CUDA if available).
-        progress: called after every run with ``(label, done, total)``.
+        progress: called after every run with ``(label, done, total)``, and as each stage
+            starts with the label ``"stage: NAME"``; ``total`` is at most the study's
+            runs: it never rises, and falls to them as the plan firms up.
         **kwargs: any field of :class:`StudyOptions` (``model="cnn"``, ``seeds=5``, ...),
             replacing the one of ``options``; the others go to the data set loader
             (``target``, ``data_dir``, ...).
@@ -222,12 +224,11 @@ def run_plan(
     stored = session.store.seconds() if session.store is not None else {}
     spent: dict[str, float] = {}
     for i, stage in enumerate(stages):
-        # The progress total comes from the plan before any run: this stage's and the
-        # later stages' runs; each stage's start is reported as "stage: NAME".
-        session.later = planned_runs(stages, len(session.seeds), start=i + 1)
+        # The progress total bounds this stage's and the later stages' runs from the plan,
+        # before any run; each stage's start is reported as "stage: NAME".
+        session.tally.start(stages, i, len(session.seeds))
         if session.progress is not None:
-            total = session.total + planned_runs(stages, len(session.seeds), start=i)
-            session.progress(f"stage: {stage_name(stage)}", session.finished, total)
+            session.progress(f"stage: {stage_name(stage)}", session.finished, session.tally.total)
         began, before, trained = time.perf_counter(), len(session.used), len(session.trained)
         run_stage(stage, session, found)
         at = f"{i} {stage_name(stage)}"

@@ -32,6 +32,7 @@ from nooverfit.engine.follow import Follow, Judge, Policy
 from nooverfit.engine.sequential import Factory, make_model, run_sequential
 from nooverfit.models import network_for
 from nooverfit.stale_bias import fold_stale_biases
+from nooverfit.studies.estimate import Tally
 from nooverfit.studies.labels import describe
 from nooverfit.studies.result import RunRecord, StageCost, TestScore, Variant
 from nooverfit.studies.select import score
@@ -46,7 +47,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: ``progress(message, done, total)``: called after every finished run, and as each stage
-#: starts with the message ``"stage: NAME"``; ``total`` counts the plan's runs from the start.
+#: starts with the message ``"stage: NAME"``; ``total`` is the plan's runs from the start, at
+#: most: an upper bound that never rises and falls to the runs trained as the later stages
+#: ask for theirs (:class:`~.estimate.Tally`).
 Progress = Callable[[str, int, int], None]
 
 
@@ -98,9 +101,8 @@ class StudySession:
         self.progress = progress
         self.source = source
         self.factory = factory
-        self.total = 0
+        self.tally = Tally()  # the progress total
         self.finished = 0
-        self.later = 0  # runs the plan's later stages are expected to add (progress total)
         self.follow = follow
         self.trained: list[str] = []  # keys of the runs trained here (not read back)
         self.used: list[str] = []  # keys of every run a stage asked for first, in order
@@ -158,8 +160,10 @@ class StudySession:
             for key, r in self.done.items()
         }
 
-    def expect(self, runs: int) -> None:
-        self.total += runs
+    def expect(self, runs: int, *, more: bool = False) -> None:
+        """The current stage will train ``runs`` runs (for the progress total); ``more``:
+        it may ask for more later (see :meth:`.estimate.Tally.ask`)."""
+        self.tally.ask(runs, more=more)
 
     def _finished(self, result: RunResult) -> None:
         key = result.config.key
@@ -170,7 +174,7 @@ class StudySession:
         if self.store is not None:
             self.store.put(result)
         if self.progress is not None:
-            self.progress(result.config.label or "run", self.finished, self.total + self.later)
+            self.progress(result.config.label or "run", self.finished, self.tally.total)
 
     def train(self, variants: Sequence[RunConfig], *, judge: Judge | None = None) -> None:
         """Train every variant on every seed (as one batch), skipping runs finished before.

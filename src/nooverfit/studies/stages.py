@@ -62,7 +62,7 @@ def run_stage(stage: plan.Stage, session: StudySession, found: Findings) -> None
 def _remedies(stage: plan.RemediesStage, session: StudySession, found: Findings) -> None:
     baseline = stage.baseline
     configs = [baseline, *(c for _, cs in stage.grids for c in cs)]
-    session.expect(len(configs) * len(session.seeds))
+    session.expect(len(set(configs)) * len(session.seeds))  # each trained once
     session.train(configs, judge=stage_halving(stage.grids, stage.halving))
     base = session.variant(baseline, "baseline", baseline)
     found.baseline = base
@@ -97,7 +97,8 @@ def _combination(stage: plan.CombinationStage, session: StudySession, found: Fin
     def evaluate(configs: Sequence[RunConfig]) -> list[Score]:
         # a configuration trained before (a remedy alone) is scored from its runs
         configs = [known.get(c.replace(label=""), c) for c in configs]
-        session.expect(sum(c.replace(label="") not in known for c in configs) * len(session.seeds))
+        fresh = sum(c.replace(label="") not in known for c in configs)
+        session.expect(fresh * len(session.seeds), more=True)  # the search's next round
         session.train(configs)
         return [score([r.history for r in session.runs(c)]) for c in configs]
 
