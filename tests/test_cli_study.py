@@ -2,6 +2,7 @@ import json
 import re
 import shutil
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -29,6 +30,7 @@ def test_cli_study_prints_stage_lines_paired_figures_json_or_nothing(tmp_path):
     assert lines[0].startswith("study: 0/~")
     _assert_honest(lines)
     assert lines[-1].endswith(" s") and " runs in " in lines[-1]
+    assert "note: the study trained on" not in plain.output  # --train-per-class was given
     assert "Paired by seed" in plain.output or "recommendation is the baseline" in plain.output
     flat = " ".join(plain.output.split())  # the 80-column table wraps its headers
     assert "interval" in flat and "ranked by the paired difference" in flat
@@ -206,3 +208,25 @@ def test_the_summary_says_a_difference_is_of_the_unrounded_accuracies(tiny_study
     assert "recommended − svc: +2.7 points (differences of the unrounded accuracies: " in flat
     assert "96.1 − 93.5 as rounded gives 2.6)" in flat
     assert "− baseline: of the unrounded accuracies, so it can differ by 0.1" in flat
+
+
+def test_the_default_subset_of_a_csv_is_said_with_what_it_left_out(tmp_path):
+    """Left at its default, --train-per-class trains on 20 rows per class: the summary
+    says how many of the training pool that is and how to study all of it."""
+    rng = np.random.default_rng(0)
+    rows = ["a,b,label"] + [
+        f"{rng.normal() + k:.3f},{rng.normal():.3f},{'xy'[k]}" for k in (0, 1) for _ in range(100)
+    ]
+    data = tmp_path / "rows.csv"
+    data.write_text("\n".join(rows) + "\n")
+    args = ["study", "--data", f"csv:{data}", "--target", "label", "--width", "8"]
+    args += ["--seeds", "1", "--epochs", "2", "--no-classic", "--out", str(tmp_path / "s")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    pool = len(json.loads((tmp_path / "s" / "results.json").read_text())["splits"][0]["pool"])
+    flat = " ".join(result.output.split())
+    assert (
+        f"note: the study trained on 20 rows per class, 40 of the {pool} rows in the training "
+        "pool (the small-data default of --train-per-class); --train-per-class 0 studies the "
+        "whole pool"
+    ) in flat

@@ -42,7 +42,11 @@ def study(
     test: opt.TestSize = 0.25,
     val: opt.ValSize = 0.2,
     train_per_class: Annotated[
-        int, typer.Option(help="Training images per class; 0 uses the whole training pool.")
+        int,
+        typer.Option(
+            help="Training samples (images, rows, clips) per class; 0 uses the whole "
+            "training pool."
+        ),
     ] = 20,
     model: Annotated[str, typer.Option(help="Model family: mlp or cnn.")] = "mlp",
     width: Annotated[
@@ -122,8 +126,32 @@ def study(
     if as_json:
         typer.echo(json.dumps(_jsonable(summary(result, paths)), indent=2))
         return
+    # by name: typer's click and the installed click may be two modules (as command_line)
+    given = ctx.get_parameter_source("train_per_class")
+    if given is None or given.name == "DEFAULT":
+        note = _subset_note(result)
+        if note:
+            console.print(f"note: {note}", highlight=False)
     _summary(result)
     console.print(f"report: [bold]{paths['report']}[/]  results: {paths['results']}")
+
+
+def _subset_note(result: StudyResult) -> str:
+    """What the default ``--train-per-class`` left out, where it left anything out: a user
+    who points the study at a CSV of 1,000 rows may not expect it to train on 40."""
+    from nooverfit.techniques import sample_unit
+
+    sizes = [(len(result.train_indices.get(s.seed, ())), len(s.pool)) for s in result.splits]
+    used, pool = min(sizes, default=(0, 0))
+    if not 0 < used < pool:
+        return ""
+    unit = sample_unit(result)
+    return (
+        f"the study trained on {result.settings.train_per_class} {unit} per class, {used} "
+        f"of the {pool} {unit} in the training pool (the small-data default of "
+        "--train-per-class); "
+        "--train-per-class 0 studies the whole pool"
+    )
 
 
 def _runs(done: int, total: int) -> str:
