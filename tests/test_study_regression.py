@@ -27,7 +27,9 @@ still-improving cause of short runs says the loss fell at every evaluation): onl
 results.json digests changed, the diff of results.json being those reasons alone; and by
 i104 for results.json schema 2 (each history's ``kept_epoch``, and ``best_epoch`` as the
 diagnosis's): only the digests changed, each matching the old one once the history is
-written back in schema 1's layout.
+written back in schema 1's layout; and in session 22 for the audit's ``repeats`` (identical
+feature rows, :mod:`nooverfit.repeats`): only the results.json digests changed, each equal to
+the old one with ``extras.audit.repeats`` left out.
 Float results are exact for one torch build on one kind of CPU: elsewhere (another torch,
 machine or CPU model) the exact comparison is skipped and only the study's structure is
 compared.

@@ -37,6 +37,7 @@ from nooverfit.data.tabular import DEFAULT_SCALING
 from nooverfit.data.tensors import network_inputs
 from nooverfit.groups import GroupGap, group_gap, homogeneous_cause
 from nooverfit.imbalance import balance_warnings, class_counts, imbalance
+from nooverfit.repeats import Repeats, coarse_clause, repeat_warnings, repeats
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +125,7 @@ class AuditReport:
     coverage: Coverage
     groups: GroupGap | None
     warnings: tuple[str, ...]
+    repeats: Repeats | None = None
 
     def to_dict(self) -> dict[str, object]:
         data = asdict(self)
@@ -294,7 +296,8 @@ def audit(
     elif groups is not None and model is None:
         log.info("groups given without a model: group gaps skipped")
     balance = class_balance(dataset.y, split, dataset.classes, pool=pool)
-    report = AuditReport(dataset.name, len(dataset), balance, dups, coverage, gap, ())
+    same = repeats(hashes, dataset.y)
+    report = AuditReport(dataset.name, len(dataset), balance, dups, coverage, gap, (), same)
     return replace(report, warnings=audit_warnings(report, balance=warn_balance))
 
 
@@ -309,13 +312,16 @@ def audit_warnings(report: AuditReport, *, balance: bool = True) -> tuple[str, .
         exact = report.duplicates.count(split, exact=True)
         near_ = report.duplicates.count(split, exact=False)
         if exact or near_:
+            coarse = coarse_clause(report.repeats) if exact and report.repeats else ""
             out.append(
                 f"leakage: {exact} exact and {near_} near duplicates of {split} samples "
-                f"in earlier splits"
+                f"in earlier splits{coarse}"
             )
     n_exact = report.duplicates.count("train", exact=True)
     if n_exact:
         out.append(f"{n_exact} exact duplicate pairs inside the training set")
+    if report.repeats is not None:
+        out += repeat_warnings(report.repeats)
     cov = report.coverage
     for split, frac in cov.far.items():
         if frac > 2 * cov.expected + 0.02:

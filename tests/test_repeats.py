@@ -1,0 +1,59 @@
+"""Identical feature rows (:mod:`nooverfit.repeats`): counts and the accuracy ceiling,
+checked by hand, and the audit's warnings on a coarse CSV."""
+
+import json
+
+import numpy as np
+from typer.testing import CliRunner
+
+from nooverfit.cli import app
+from nooverfit.repeats import repeat_warnings, repeats
+
+
+def test_counts_and_ceiling_by_hand():
+    # rows a, a, a (labels 0, 0, 1), b, b (1, 1), c (0): 3 distinct of 6
+    r = repeats(["a", "a", "a", "b", "b", "c"], np.array([0, 0, 1, 1, 1, 0]))
+    assert (r.samples, r.distinct, r.repeated, r.conflicting) == (6, 3, 5, 3)
+    # majority of each distinct row: a 2 of 3, b 2 of 2, c 1 of 1 -> 5 of 6
+    assert r.ceiling == 5 / 6
+    assert r.coarse  # 3 distinct < 0.9 * 6
+    (line,) = repeat_warnings(r)
+    assert line.startswith("3 of the 6 rows share all their features with a row of another")
+    assert "above 83.3% on this data set" in line
+
+
+def test_distinct_rows_bound_nothing():
+    r = repeats(["a", "b", "c"], np.array([0, 1, 0]))
+    assert (r.distinct, r.repeated, r.conflicting, r.ceiling) == (3, 0, 0, 1.0)
+    assert not r.coarse and repeat_warnings(r) == []
+
+
+def _coarse_csv(tmp_path):
+    """Two coarse columns (3 x 2 values), labels that a row's values decide only in part."""
+    rng = np.random.default_rng(0)
+    lines = ["colour,size,label"]
+    for _ in range(300):
+        colour, size = rng.choice(["red", "green", "blue"]), rng.choice(["s", "l"])
+        odds = 0.8 if colour == "red" else 0.3
+        lines.append(f"{colour},{size},{'yes' if rng.random() < odds else 'no'}")
+    path = tmp_path / "coarse.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path, lines[1:]
+
+
+def test_audit_of_a_coarse_csv_names_the_ceiling_and_the_twins_nature(tmp_path):
+    path, rows = _coarse_csv(tmp_path)
+    result = CliRunner().invoke(app, ["audit", f"csv:{path}", "--target", "label", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    # by hand from the rows: 6 distinct (colour, size), each row's majority label
+    groups: dict[str, list[str]] = {}
+    for row in rows:
+        key, _, label = row.rpartition(",")
+        groups.setdefault(key, []).append(label)
+    best = sum(max(g.count("yes"), g.count("no")) for g in groups.values())
+    assert data["repeats"]["distinct"] == len(groups) == 6
+    assert data["repeats"]["ceiling"] == best / 300
+    warnings = " ".join(data["warnings"])
+    assert f"no model of these features can score above {100 * best / 300:.1f}%" in warnings
+    assert "only 6 of the 300 rows are distinct" in warnings
