@@ -226,3 +226,31 @@ def test_cli_tune_summary_says_when_the_report_keeps_the_baseline(tmp_path):
                 f"the report ({out}/report/report.html) recommends keeping it (test accuracy "
                 f"{test:.1f}%)"
             ) in text
+
+
+def test_tune_resumed_on_an_edited_csv_is_refused(tmp_path):
+    """The same command over a CSV whose rows changed between two runs is other data: its
+    trials would have been mixed with those scored on the old rows under one best.json.
+    Refused in one line naming the data's content; nothing is lost, no trial runs."""
+    from nooverfit.errors import BadInput
+
+    rows = ["a,b,label"] + [f"{i % 7},{(i * 3) % 5},{'xy'[i % 2]}" for i in range(80)]
+    data = tmp_path / "rows.csv"
+    data.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "out"
+    spec = tiny_spec(
+        f"sqlite:///{out}/tune.db",
+        trials=1,
+        data=f"csv:{data}",
+        data_options={"target": "label"},
+        base=RunConfig(epochs=3),
+    )
+    tune(spec, out=out)
+    content = _identity(spec)["data content"]
+    assert _identity(spec)["torch"]
+    best = (out / "best.json").read_bytes()
+    data.write_text("\n".join([*rows[:-1], "6,4,x"]) + "\n")  # one label edited
+    with pytest.raises(BadInput, match=r"other settings \(data content: [0-9a-f]{16} there, "):
+        tune(dataclasses.replace(spec, trials=2), out=out)
+    assert (out / "best.json").read_bytes() == best
+    assert len(trials_of(spec)) == 1 and _identity(spec)["data content"] == content

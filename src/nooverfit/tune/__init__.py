@@ -55,7 +55,7 @@ def tune(
         base = spec.base  # and a training subset the split cannot give (not each trial's)
         data.train_index(train_size=base.train_size, train_per_class=base.train_per_class)
         run_workers(spec, workers=workers)
-    study = open_study(spec)
+    study = open_study(spec, data=data)
     result = finalize(spec, study, data)
     if out is not None:
         write_outputs(result, study, data, Path(out), split_warnings=few_groups)

@@ -135,10 +135,12 @@ def sampler_seed(seed: int, worker: int) -> int:
     return (seed * 1_000_003 + zlib.crc32(f"{socket.gethostname()}:{worker}".encode())) % 2**32
 
 
-def open_study(spec: TuneSpec, *, worker: int = 0) -> optuna.Study:
+def open_study(spec: TuneSpec, *, worker: int = 0, data: SplitData | None = None) -> optuna.Study:
     """Create or join the study; refuse to join one made for different data or configs, or
     by other nooverfit code (:func:`nooverfit._version.code_digest`: the version stays the
-    same between releases while the code that scores trials changes).
+    same between releases while the code that scores trials changes) or another torch.
+    The data's content counts, not its name: a CSV edited between two runs of the same
+    command is other data (``data``: the split already loaded, else loaded here).
 
     Raises:
         ValueError: if the study exists with another direction.
@@ -146,8 +148,10 @@ def open_study(spec: TuneSpec, *, worker: int = 0) -> optuna.Study:
             nooverfit code (the message names them; nothing in the study is changed).
     """
     import optuna
+    import torch
 
     from nooverfit._version import code_digest
+    from nooverfit.studies.identity import fingerprint
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "study created" INFO lines
     storage = open_storage(
@@ -183,7 +187,9 @@ def open_study(spec: TuneSpec, *, worker: int = 0) -> optuna.Study:
         # the ranges searched: a trial outside today's space must not be eligible as best
         "space": asdict(spec.space),
         # as a study's (:func:`nooverfit.studies.identity.study_identity`)
+        "data content": fingerprint((spec.load_data() if data is None else data).dataset),
         "nooverfit code": code_digest(),
+        "torch": torch.__version__,
     }
     known = study.user_attrs
     if study.direction is not optuna.study.StudyDirection.MAXIMIZE:
@@ -241,8 +247,9 @@ def work(spec: TuneSpec, *, worker: int = 0) -> int:
     optuna_log = logging.getLogger("optuna.study._optimize")
     optuna_log.addFilter(quiet)
     try:
-        study = open_study(spec, worker=worker)
-        objective = Objective(spec.load_data(), spec.space, spec.base, guard=spec.guard)
+        data = spec.load_data()
+        study = open_study(spec, worker=worker, data=data)
+        objective = Objective(data, spec.space, spec.base, guard=spec.guard)
         finished: list[int] = []
 
         def count(_: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
