@@ -205,9 +205,11 @@ def open_study(spec: TuneSpec, *, worker: int = 0, data: SplitData | None = None
         changed = [_option_named(c) for c in differences(stored, identity)]
         if changed:
             other_code = any(c.startswith("nooverfit code:") for c in changed)
+            other_rows = any(c.startswith("data content:") for c in changed)
             raise BadInput(
                 f"study {spec.study_name!r} was made with other settings ({'; '.join(changed)}); "
                 "use another --study-name or the same options"
+                + (" on the same rows" if other_rows else "")
                 + (" and the nooverfit that scored its trials" if other_code else "")
             )
         if adopt:  # only once joined: a refused study is left as it was
