@@ -29,7 +29,7 @@ def _one_line_exit_2(args, *, match):
         (["study", "--seeds", "0"], "--seeds must be"),
         (["study", "--depth", "0"], "--depth must be"),
         (["study", "--train-per-class", "-1"], "--train-per-class must be"),
-        (["study", "--test", "1.5"], "--test must be a fraction in (0, 1) or a count"),
+        (["study", "--test", "1.5"], "--test must be a fraction in (0, 1) or a whole count"),
         (["study", "--val", "0"], "--val must be a fraction"),
         (["study", "--seeds", "2", "--epochs", "1000000"], "--epochs must be"),
         (["train", "--epochs", "0"], "--epochs must be"),

@@ -97,7 +97,7 @@ def check_split_size(name: str, value: Any) -> None:
     if ok and value >= 1:
         ok = float(value).is_integer()
     if not ok or value <= 0:
-        raise BadInput(f"{name} must be a fraction in (0, 1) or a count >= 1, got {value!r}")
+        raise BadInput(f"{name} must be a fraction in (0, 1) or a whole count >= 1, got {value!r}")
 
 
 def check_snr(spec: str, shown: str = "snr") -> None:

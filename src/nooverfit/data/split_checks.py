@@ -26,7 +26,7 @@ MIN_PER_CLASS = 3
 
 
 def check_size(value: float | int, name: str) -> float | int:
-    """``value`` as given when it is a fraction in (0, 1) or a count >= 1.
+    """``value`` as given when it is a fraction in (0, 1) or a whole count >= 1.
 
     Raises:
         ValueError: for anything else (0, 1.0, a negative count), naming ``name``.
@@ -35,7 +35,7 @@ def check_size(value: float | int, name: str) -> float | int:
         return value
     if isinstance(value, int) and value >= 1:
         return value
-    raise ValueError(f"{name} must be a fraction in (0, 1) or a count >= 1, got {value!r}")
+    raise ValueError(f"{name} must be a fraction in (0, 1) or a whole count >= 1, got {value!r}")
 
 
 def cannot_split(n: int, err: ValueError, part: str, other: str) -> ValueError:
