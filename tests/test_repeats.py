@@ -57,3 +57,19 @@ def test_audit_of_a_coarse_csv_names_the_ceiling_and_the_twins_nature(tmp_path):
     warnings = " ".join(data["warnings"])
     assert f"no model of these features can score above {100 * best / 300:.1f}%" in warnings
     assert "only 6 of the 300 rows are distinct" in warnings
+
+
+def test_the_studys_ceiling_sentence_reads_its_audit():
+    from dataclasses import asdict
+
+    from nooverfit.repeats import ceiling_sentence
+
+    r = repeats(["a", "a", "a", "b", "b", "c"], np.array([0, 0, 1, 1, 1, 0]))
+    assert ceiling_sentence({"repeats": asdict(r)}) == (
+        "Ceiling: 3 of the 6 rows share all their features with a row of another label, so "
+        "no model of these features scores above 83.3% on this data set"
+    )
+    clean = repeats(["a", "b"], np.array([0, 1]))
+    # no conflicts, an audit written before repeats, no audit: nothing to say
+    assert ceiling_sentence({"repeats": asdict(clean)}) == ""
+    assert ceiling_sentence({"warnings": []}) == "" and ceiling_sentence(None) == ""

@@ -83,3 +83,17 @@ def coarse_clause(r: Repeats) -> str:
         f"; only {r.distinct} of the {r.samples} rows are distinct: on features this coarse "
         "a twin is as likely another record with the same values as a copy of one"
     )
+
+
+def ceiling_sentence(audit: object) -> str:
+    """The ceiling as a study's summary says it, from its ``extras["audit"]`` (a dict with
+    ``repeats``); "" without label conflicts or where the audit predates ``repeats``."""
+    found = audit.get("repeats") if isinstance(audit, dict) else None
+    if not isinstance(found, dict) or not found.get("conflicting"):
+        return ""
+    r = Repeats(**found)
+    return (
+        f"Ceiling: {r.conflicting} of the {r.samples} rows share all their features with a "
+        f"row of another label, so no model of these features scores above {r.ceiling:.1%} "
+        "on this data set"
+    )

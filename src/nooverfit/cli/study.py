@@ -250,6 +250,7 @@ def summary(result: StudyResult, paths: dict[str, Path]) -> dict[str, object]:
 
 
 def _summary(result: StudyResult) -> None:
+    from nooverfit.repeats import ceiling_sentence
     from nooverfit.report import cost_line, pct, points, spread, word
     from nooverfit.studies.classic import against
     from nooverfit.studies.evidence import PairedDifference, evidence
@@ -335,6 +336,8 @@ def _summary(result: StudyResult) -> None:
         if why:
             console.print(f"Weak evidence for the recommendation: {why}.", highlight=False)
     _class_scores(result.extras)
+    if ceiling := ceiling_sentence(result.extras.get("audit")):
+        console.print(ceiling, highlight=False)
     classic = result.extras.get("classic")
     vs = against(classic, t["recommended"].per_seed) if classic else None
     if vs is not None:
