@@ -48,8 +48,11 @@ def reading(d: PairedDifference, unit: str = "samples", *, short: bool = False) 
         gain = f"{'≥' if past else '<'} {MARGIN:g}"
         if short:
             return f"selected (gain {gain} SE); 95 % interval includes 0"
+        # below the margin against the baseline, it passed each step against the choice
+        # before it (a blend with the linear model at its own, smaller margin)
+        steps = "" if past else " step by step, each against the choice before it"
         return (
-            f"selected{'' if past else ' by its steps'}: gain {gain} standard errors of the "
+            f"selected{steps}; against the baseline, gain {gain} standard errors of the "
             f"seed-paired differences; the {100 * i.level:.0f} % interval includes 0"
         )
     return said
