@@ -275,6 +275,18 @@ def test_synthesize_out_inside_an_input_folder_is_refused(tmp_path, where):
     assert _wavs(tmp_path) == before
 
 
+@pytest.mark.parametrize("missing", ["--foreground", "--background"])
+def test_synthesize_names_the_option_whose_folder_is_missing(tmp_path, missing):
+    fg, bg = _folders(tmp_path)
+    folders = {"--foreground": str(fg), "--background": str(bg), missing: str(tmp_path / "no")}
+    args = ["synthesize", *(x for pair in folders.items() for x in pair)]
+    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "out")])
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert result.exit_code == 2 and len(lines) == 1, result.output
+    assert lines[0] == f"error: {missing} folder not found: {tmp_path / 'no'}; expected WAV files"
+    assert not (tmp_path / "out").exists()
+
+
 @needs("soundfile")
 def test_synthesize_refuses_an_out_holding_other_sound_files(tmp_path):
     fg, bg = _folders(tmp_path)

@@ -214,6 +214,8 @@ def synthesize_folder(
         raise ValueError(f"per_clip must be >= 1, got {per_clip}")
     fg_root, out_root = Path(foreground), Path(out)
     for name, folder in (("--foreground", fg_root), ("--background", Path(background))):
+        if not folder.is_dir():
+            raise FileNotFoundError(f"{name} folder not found: {folder}; expected WAV files")
         if out_root.resolve().is_relative_to(folder.resolve()):
             raise ValueError(
                 f"--out {out_root} lies in {name} {folder}; expected a folder outside it "
