@@ -1,6 +1,7 @@
 """Machine-readable (--json) and log-friendly (plain lines) output of train and tune."""
 
 import json
+import re
 
 from typer.testing import CliRunner
 
@@ -35,6 +36,11 @@ def test_cli_tune_prints_a_line_per_trial_and_json(tmp_path):
     assert plain.exit_code == 0, plain.output
     trials = [x for x in plain.output.splitlines() if x.startswith("tune: trial ")]
     assert sorted(int(x.split()[2]) for x in trials) == [0, 1, 2]
+    # the table's importances rest on 3 trials: the report's caveat is printed under it
+    flat = " ".join(plain.output.split())
+    assert re.search(
+        r"The parameter importances rest on [0-3] complete trials \(fewer than 30\)", flat
+    )
     again = runner.invoke(app, [*args, "--json"])  # the study is done: it resumes at the end
     assert again.exit_code == 0, again.output
     assert json.loads(again.output) == json.loads((out / "best.json").read_text())

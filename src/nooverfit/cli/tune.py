@@ -205,6 +205,8 @@ class TrialLines:
 
 
 def _summary(result: TuneResult, out: Path) -> None:
+    from nooverfit.tune.report import tuning_summary
+
     table = Table(title=f"best of study {result.study_name!r}: trial {result.best_number}")
     table.add_column("parameter")
     table.add_column("value", justify="right")
@@ -231,6 +233,9 @@ def _summary(result: TuneResult, out: Path) -> None:
         f"test accuracy {100 * result.test.accuracy:.1f}% (tested once); "
         f"wrote {out}/best.json, plots/, report/"
     )
+    # the report's caveat, where the table's importances rest on few trials
+    if caveat := tuning_summary(result)["importance_warning"]:
+        console.print(caveat, highlight=False)
     if kept := _kept_baseline(out):
         console.print(kept, highlight=False, soft_wrap=True)
 
