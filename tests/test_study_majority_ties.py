@@ -85,3 +85,15 @@ def test_the_report_says_the_tie():
     assert "The training classes are tied (2 rows each)" in page
     assert "Always answering &#39;b&#39; scores" in page
     assert "the training data&#39;s largest class" not in page
+
+
+def test_the_caption_names_the_samples_of_image_data():
+    """Digits' default study said "(20 rows each)" of its images."""
+    rows = {0: {"val": VAL, "test": TEST, "pool": np.arange(10)}}
+    training = {"train": np.asarray([0, 1, 3, 4, 8, 9]), "pool": np.arange(10)}
+    out = summarize(Y, rows, {}, CLASSES, training=training, unit="images")
+    assert out["majority"]["caption"].startswith(
+        "The training classes are tied (2 images each): a constant answer fits them equally "
+        "well whichever class it is, and the study's is the training pool's largest ('b'), "
+        "the images they were drawn from."
+    )

@@ -29,7 +29,9 @@ i104 for results.json schema 2 (each history's ``kept_epoch``, and ``best_epoch`
 diagnosis's): only the digests changed, each matching the old one once the history is
 written back in schema 1's layout; and in session 22 for the audit's ``repeats`` (identical
 feature rows, :mod:`nooverfit.repeats`): only the results.json digests changed, each equal to
-the old one with ``extras.audit.repeats`` left out.
+the old one with ``extras.audit.repeats`` left out; and then for the tie caption's unit
+("20 images each" on digits, where it said rows): only the results.json digests changed,
+each equal to the old one with the caption's words mapped back.
 Float results are exact for one torch build on one kind of CPU: elsewhere (another torch,
 machine or CPU model) the exact comparison is skipped and only the study's structure is
 compared.

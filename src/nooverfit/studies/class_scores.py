@@ -27,6 +27,7 @@ from nooverfit.imbalance import single_class as one_class
 from nooverfit.studies.ensemble import Members, member_probabilities
 from nooverfit.studies.result import Variant
 from nooverfit.studies.session import StudySession
+from nooverfit.techniques import UNITS
 
 #: results.json's names of the held-out parts, and the words for them in warnings
 SPLITS = {"val": "validation", "test": "test"}
@@ -42,6 +43,7 @@ def summarize(
     classes: Sequence[str],
     *,
     training: Mapping[str, np.ndarray] | None = None,
+    unit: str = "rows",
 ) -> dict[str, Any]:
     """The per-class section of a study's results.
 
@@ -56,6 +58,7 @@ def summarize(
         classes: the class names.
         training: the first seed's ``"train"`` indices and the ``"pool"`` they were drawn
             from, for the class-balance warnings (:func:`~nooverfit.imbalance.balance_warnings`).
+        unit: what one sample is called in the captions (``"rows"``, ``"images"``, ...).
 
     Returns:
         ``majority``: per held-out part, each seed's constant answer (the largest class of
@@ -89,7 +92,12 @@ def summarize(
     if train is not None and pool is not None:
         answered = [c for c in out["majority"]["test"]["class"] if c is not None]
         tied = tie_caption(
-            class_counts(y[train], k), class_counts(y[pool], k), classes, answered, len(train)
+            class_counts(y[train], k),
+            class_counts(y[pool], k),
+            classes,
+            answered,
+            len(train),
+            unit=unit,
         )
         if tied:
             out["majority"]["caption"] = tied
@@ -126,10 +134,13 @@ def tie_caption(
     classes: Sequence[str],
     answered: Sequence[str],
     rows: int,
+    *,
+    unit: str = "rows",
 ) -> str | None:
     """The subject of the majority-class sentence where the training rows' largest classes
     tie (``train``: their counts per class; ``pool``: the training pool's, which ``rows``
-    training rows were drawn from; ``answered``: each seed's constant answer), else None.
+    training rows were drawn from; ``answered``: each seed's constant answer; ``unit``: what
+    a sample is called, images on image data), else None.
 
     Every class tied for largest fits the training rows equally well as a constant
     answer; the study answers the pool's largest class (the share of the data the
@@ -142,14 +153,14 @@ def tie_caption(
     tied = [classes[c] for c in range(len(classes)) if counts[c] == top]
     if len(tied) < 2:
         return None
-    each = f"{top} rows each" if len(tied) == len(classes) else f"{top} rows each of"
+    each = f"{top} {unit} each" if len(tied) == len(classes) else f"{top} {unit} each of"
     if len(tied) < len(classes):
         each += " " + ", ".join(repr(c) for c in tied)
     names = ", ".join(repr(c) for c in dict.fromkeys(answered))
     whole = int(np.asarray(pool).sum()) == rows  # the training rows are the whole pool
     pool_top = np.asarray(pool) == np.asarray(pool).max()
     if not whole and pool_top.sum() == 1:
-        why = f"the training pool's largest ({names}), the rows they were drawn from"
+        why = f"the training pool's largest ({names}), the {unit} they were drawn from"
     elif whole:
         why = f"the first of them in the classes' order ({names})"
     else:
@@ -221,7 +232,8 @@ def class_scores(
         if base is not None
         else None
     )
-    return summarize(dataset.y, rows, predictions, dataset.classes, training=training)
+    unit = UNITS.get(dataset.kind, "samples")
+    return summarize(dataset.y, rows, predictions, dataset.classes, training=training, unit=unit)
 
 
 def summary_line(scores: Mapping[str, Any]) -> str:
