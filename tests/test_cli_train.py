@@ -78,7 +78,7 @@ def test_train_csv_data_with_target(tmp_path):
         (["--data", "digits:10"], "data set digits takes no argument, got digits:10"),
         (["--data", "csv:/nonexistent/x.csv", "--target", "y"], "CSV file not found"),
         (["--data", "csv:{csv}"], "expected --target COLUMN, one of: a, b"),
-        (["--early-stopping", "soon"], "early_stopping criterion 'soon' not understood"),
+        (["--early-stopping", "soon"], "early-stopping criterion 'soon' not understood"),
         (["--train-per-class", "1000"], "train_per_class=1000"),
         (["--model", "cnn", "--data", "csv:{csv}", "--target", "b"], "cnn needs image inputs"),
     ],

@@ -61,7 +61,7 @@ def test_run_config_key_is_stable_and_distinguishes_configs():
         ({"augment": 1.5}, r"augment must be in \[0, 1\]"),
         ({"train_size": 0}, "train_size"),
         ({"train_per_class": -3}, "train_per_class"),
-        ({"early_stopping": "never"}, "early_stopping criterion 'never' not understood"),
+        ({"early_stopping": "never"}, "early-stopping criterion 'never' not understood"),
     ],
 )
 def test_run_config_rejects_bad_values_naming_the_field(changes, message):

@@ -79,11 +79,11 @@ def parse_criterion(spec: str) -> Criterion:
     kind, _, raw = spec.strip().lower().partition(":")
     expected = "expected patience:N, gl:ALPHA, pq:ALPHA or up:S"
     if kind not in _KINDS or not raw:
-        raise ValueError(f"early_stopping criterion {spec!r} not understood; {expected}")
+        raise ValueError(f"early-stopping criterion {spec!r} not understood; {expected}")
     try:
         value = float(raw)
     except ValueError:
-        raise ValueError(f"early_stopping criterion {spec!r} has no number; {expected}") from None
+        raise ValueError(f"early-stopping criterion {spec!r} has no number; {expected}") from None
     if kind in ("patience", "up") and (value != int(value) or value < 1):
         raise ValueError(f"{kind} must be an integer >= 1, got {raw!r}")
     if value <= 0 or not math.isfinite(value):
