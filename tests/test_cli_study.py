@@ -34,6 +34,8 @@ def test_cli_study_prints_stage_lines_paired_figures_json_or_nothing(tmp_path):
     assert "Paired by seed" in plain.output or "recommendation is the baseline" in plain.output
     flat = " ".join(plain.output.split())  # the 80-column table wraps its headers
     assert "interval" in flat and "ranked by the paired difference" in flat
+    assert "on the same test images (validation" in flat  # digits: images, not rows
+    assert "on the same test images (per seed" in (out / "report.html").read_text()
     results = json.loads((out / "results.json").read_text())
     assert results["extras"]["command"] == "nooverfit " + " ".join(ARGS)  # --out left out
     assert results["extras"]["command"] in (out / "report.html").read_text()

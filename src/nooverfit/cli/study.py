@@ -335,7 +335,7 @@ def _summary(result: StudyResult) -> None:
         why = recommendation_weakness(result, unit)
         if why:
             console.print(f"Weak evidence for the recommendation: {why}.", highlight=False)
-    _class_scores(result.extras)
+    _class_scores(result.extras, unit)
     if ceiling := ceiling_sentence(result.extras.get("audit")):
         console.print(ceiling, highlight=False)
     classic = result.extras.get("classic")
@@ -381,7 +381,7 @@ def _unrounded(high: float, low: float, diff: float, *, head: str = "; ", tail: 
     )
 
 
-def _class_scores(extras: dict[str, Any]) -> None:
+def _class_scores(extras: dict[str, Any], unit: str) -> None:
     """The accuracy of always answering the largest class, balanced accuracy, and the
     warnings of imbalanced classes and of a model that answers one class."""
     from nooverfit.studies.class_scores import summary_line
@@ -389,7 +389,7 @@ def _class_scores(extras: dict[str, Any]) -> None:
     scores = extras.get("class_scores")
     if not scores:
         return
-    console.print(summary_line(scores), highlight=False)
+    console.print(summary_line(scores, unit), highlight=False)
     for text in scores["warnings"]:
         console.print(f"[bold red]Warning:[/] {escape(text)}", highlight=False)
 

@@ -236,9 +236,10 @@ def class_scores(
     return summarize(dataset.y, rows, predictions, dataset.classes, training=training, unit=unit)
 
 
-def summary_line(scores: Mapping[str, Any]) -> str:
+def summary_line(scores: Mapping[str, Any], unit: str = "rows") -> str:
     """The CLI's line of :func:`summarize`'s figures: always answering the largest class
-    on the same rows, and the balanced accuracy of each model on test (in %)."""
+    on the same test ``unit`` (rows, images, clips), and the balanced accuracy of each
+    model on test (in %)."""
     major = scores["majority"]
     names = dict.fromkeys(c for c in major["test"]["class"] if c is not None)
     which = f" ({', '.join(repr(n) for n in names)})" if names else ""
@@ -247,7 +248,7 @@ def summary_line(scores: Mapping[str, Any]) -> str:
     subject = major.get("caption") or f"Always answering the training data's largest class{which}"
     line = (
         f"{subject} scores "
-        f"{100 * major['test']['share']:.1f}% on the same test rows "
+        f"{100 * major['test']['share']:.1f}% on the same test {unit} "
         f"(validation {100 * major['val']['share']:.1f}%)"
     )
     if roles:
