@@ -49,12 +49,13 @@ def tune(
     """
     if out is not None:
         check_out(Path(out), spec, overwrite=overwrite)
-    # one worker runs in this process and loads the data again: a few-groups warning once
+    # the split is loaded once here and shared with the worker in this process (spawned
+    # workers load their own): a few-groups warning once
     with one_warning_each() as few_groups:
         data = spec.load_data()  # bad data specs fail here, before any worker starts
         base = spec.base  # and a training subset the split cannot give (not each trial's)
         data.train_index(train_size=base.train_size, train_per_class=base.train_per_class)
-        run_workers(spec, workers=workers)
+        run_workers(spec, workers=workers, data=data)
     study = open_study(spec, data=data)
     result = finalize(spec, study, data)
     if out is not None:

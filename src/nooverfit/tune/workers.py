@@ -229,12 +229,13 @@ def _option_named(difference: str) -> str:
     return difference
 
 
-def work(spec: TuneSpec, *, worker: int = 0) -> int:
+def work(spec: TuneSpec, *, worker: int = 0, data: SplitData | None = None) -> int:
     """Run trials of the shared study until it has ``spec.trials`` finished ones.
 
     Args:
         spec: the study and how to train.
         worker: index of this worker on this machine (seeds its sampler).
+        data: the split already loaded in this process (default: loaded here).
 
     Returns:
         The number of trials this worker finished.
@@ -249,7 +250,7 @@ def work(spec: TuneSpec, *, worker: int = 0) -> int:
     optuna_log = logging.getLogger("optuna.study._optimize")
     optuna_log.addFilter(quiet)
     try:
-        data = spec.load_data()
+        data = spec.load_data() if data is None else data
         study = open_study(spec, worker=worker, data=data)
         objective = Objective(data, spec.space, spec.base, guard=spec.guard)
         finished: list[int] = []
@@ -314,14 +315,17 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, name="nooverfit-parent-watch", daemon=True).start()
 
 
-def start_workers(spec: TuneSpec, workers: int) -> list[BaseProcess]:
+def start_workers(
+    spec: TuneSpec, workers: int, *, data: SplitData | None = None
+) -> list[BaseProcess]:
     """Start ``workers`` local worker processes (spawned, so CUDA and torch stay sane).
 
-    The study is created here first, so the workers only join it.
+    The study is created here first, so the workers only join it (``data``: the split
+    already loaded in this process, for the study's identity; default: loaded here).
     """
     if workers < 1:
         raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
-    open_study(spec)
+    open_study(spec, data=data)
     ctx = multiprocessing.get_context("spawn")
     processes: list[BaseProcess] = [
         ctx.Process(target=_worker_main, args=(spec, i), name=f"nooverfit-tune-{i}")
@@ -332,16 +336,17 @@ def start_workers(spec: TuneSpec, workers: int) -> list[BaseProcess]:
     return processes
 
 
-def run_workers(spec: TuneSpec, *, workers: int = 1) -> None:
-    """Run the study with ``workers`` local processes (1: in this process) until done.
+def run_workers(spec: TuneSpec, *, workers: int = 1, data: SplitData | None = None) -> None:
+    """Run the study with ``workers`` local processes (1: in this process) until done;
+    ``data``: the split already loaded in this process, not loaded again here.
 
     Raises:
         RuntimeError: if every worker process failed.
     """
     if workers == 1:
-        work(spec)
+        work(spec, data=data)
         return
-    processes = start_workers(spec, workers)
+    processes = start_workers(spec, workers, data=data)
     try:
         for process in processes:
             process.join()
