@@ -63,13 +63,20 @@ def repeats(digests: Sequence[str], labels: np.ndarray) -> Repeats:
     )
 
 
+def _conflicts(r: Repeats) -> str:
+    """The label conflicts, as the audit's warning and the study's summary both begin."""
+    return (
+        f"{r.conflicting} of the {r.samples} rows share all their features with a row of "
+        "another label"
+    )
+
+
 def repeat_warnings(r: Repeats) -> list[str]:
     """The label conflicts as a one-line warning (none without conflicts)."""
     if not r.conflicting:
         return []
     return [
-        f"{r.conflicting} of the {r.samples} rows share all their features with a row of "
-        f"another label: no model of these features can score above {r.ceiling:.1%} on this "
+        f"{_conflicts(r)}: no model of these features can score above {r.ceiling:.1%} on this "
         "data set (the majority label of each distinct row), and a network right on more "
         "of its training rows than that is learning the labels' noise"
     ]
@@ -93,7 +100,6 @@ def ceiling_sentence(audit: object) -> str:
         return ""
     r = Repeats(**found)
     return (
-        f"Ceiling: {r.conflicting} of the {r.samples} rows share all their features with a "
-        f"row of another label, so no model of these features scores above {r.ceiling:.1%} "
-        "on this data set"
+        f"Ceiling: {_conflicts(r)}, so no model of these features scores above "
+        f"{r.ceiling:.1%} on this data set"
     )
