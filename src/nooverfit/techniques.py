@@ -183,9 +183,14 @@ def recipe_kind(result: StudyResult) -> str:
     return "tabular"
 
 
+def unit_of(kind: str) -> str:
+    """What one sample of ``kind`` of data is called: images, rows, clips (else samples)."""
+    return UNITS.get(kind, "samples")
+
+
 def sample_unit(result: StudyResult) -> str:
     """What one sample of the study's data is called: images, rows or clips."""
-    return UNITS.get(data_kind(result), "samples")
+    return unit_of(data_kind(result))
 
 
 def augmentation_text(kind: str, data: str) -> dict[str, str]:

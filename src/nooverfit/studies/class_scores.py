@@ -27,7 +27,7 @@ from nooverfit.imbalance import single_class as one_class
 from nooverfit.studies.ensemble import Members, member_probabilities
 from nooverfit.studies.result import Variant
 from nooverfit.studies.session import StudySession
-from nooverfit.techniques import UNITS
+from nooverfit.techniques import unit_of
 
 #: results.json's names of the held-out parts, and the words for them in warnings
 SPLITS = {"val": "validation", "test": "test"}
@@ -232,7 +232,7 @@ def class_scores(
         if base is not None
         else None
     )
-    unit = UNITS.get(dataset.kind, "samples")
+    unit = unit_of(dataset.kind)
     return summarize(dataset.y, rows, predictions, dataset.classes, training=training, unit=unit)
 
 
