@@ -260,7 +260,7 @@ def stopping_table(history: History) -> list[dict[str, object]]:
     val = [history.val_loss[i] for i in validated]
     filled = _filled(history.loss) if history.has("loss") else None
     train = None if filled is None else [filled[i] for i in validated]
-    best = min(range(len(val)), key=val.__getitem__)
+    lowest = min(val)  # at the best epoch (history.best_index's), every value finite
     last = len(history) - 1
     rows = []
     for spec in CRITERIA:
@@ -278,7 +278,7 @@ def stopping_table(history: History) -> list[dict[str, object]]:
                 "stop_epoch": history.epoch[stop],
                 "kept_epoch": history.epoch[validated[r.kept_epoch]],
                 "val_loss": r.kept_val_loss,
-                "vs_best_pct": 100 * (r.kept_val_loss / val[best] - 1) if val[best] > 0 else 0.0,
+                "vs_best_pct": 100 * (r.kept_val_loss / lowest - 1) if lowest > 0 else 0.0,
                 "epochs_saved": saved if r.fired else 0,
             }
         )
