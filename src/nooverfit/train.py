@@ -186,26 +186,7 @@ def fit(
                         xb = augment(xb, strength[: len(batch)], gen)
                     if config.cutout > 0:  # after the affine map, so the hole keeps its size
                         xb = cutout(xb, holes[: len(batch)], gen)
-                    if config.mixup > 0:  # mixup (mixing.py), a batch of one run
-                        mixed = mix_rows(xb.unsqueeze(0), [config.mixup], gen)
-                        logits = model(mixed.x[0])
-                        ce = torch.lerp(
-                            F.cross_entropy(
-                                logits,
-                                mixed.partner_labels(yb.unsqueeze(0))[0],
-                                label_smoothing=config.label_smoothing,
-                                reduction="none",
-                            ),
-                            F.cross_entropy(
-                                logits,
-                                yb,
-                                label_smoothing=config.label_smoothing,
-                                reduction="none",
-                            ),
-                            mixed.lam[0],
-                        ).mean()
-                    else:
-                        ce = F.cross_entropy(model(xb), yb, label_smoothing=config.label_smoothing)
+                    ce = _cross_entropy(model, xb, yb, config, gen)
                     loss = ce + l2_penalty(model, config.l2)
                     if not torch.isfinite(loss):
                         diverged = True
@@ -268,6 +249,29 @@ def fit(
         model.load_state_dict(best_state)
         kept_epoch = stopper.best_epoch if stopper.best_epoch is not None else kept_epoch
     return History.from_columns(rows, stop_reason=reason.value, kept_epoch=kept_epoch)
+
+
+def _cross_entropy(
+    model: nn.Module,
+    xb: torch.Tensor,
+    yb: torch.Tensor,
+    config: RunConfig,
+    gen: torch.Generator,
+) -> torch.Tensor:
+    """The mean cross-entropy of one batch, with ``config.label_smoothing``; with
+    ``config.mixup``, of the batch mixed with partners of its own (:mod:`nooverfit.mixing`,
+    the fused engine's mixup as a batch of one run) against the mixed targets."""
+    if config.mixup <= 0:
+        return F.cross_entropy(model(xb), yb, label_smoothing=config.label_smoothing)
+    mixed = mix_rows(xb.unsqueeze(0), [config.mixup], gen)
+    logits = model(mixed.x[0])
+
+    def against(target: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(
+            logits, target, label_smoothing=config.label_smoothing, reduction="none"
+        ).unsqueeze(0)
+
+    return mixed.loss(against(yb), against(mixed.partner_labels(yb.unsqueeze(0))[0])).mean()
 
 
 def _copy_state(model: nn.Module) -> dict[str, torch.Tensor]:
