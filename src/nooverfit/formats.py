@@ -25,7 +25,9 @@ CARD = 2
 #: ``Source.build`` folds into the norm's running mean, so both load.
 SOURCE = "nooverfit-source/2"
 #: A ``nooverfit train`` run's ``metrics.json`` ``format`` (:mod:`nooverfit.train_run`);
-#: a file without one was written before it was recorded and is format 1.
+#: a file without one was written before it was recorded and is format 1. Its
+#: ``kept_epoch`` came later (a key added, none read differently: still 1); a file without
+#: it kept ``best_epoch``'s weights whenever a ``val_loss`` was finite.
 METRICS = 1
 #: A tuning study's ``best.json`` ``format`` (:mod:`nooverfit.tune.result`); a file
 #: without one is format 1.
