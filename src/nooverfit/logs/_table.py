@@ -119,7 +119,9 @@ def rows_to_history(
     every value (for per-step logs grouped into epochs by a reader). Rows without an
     ``epoch`` column count as one epoch each. When the epoch goes backwards (a run
     restarted into the same log), only the rows of the last run are kept, and a note
-    says so.
+    says so. A ``stop_reason`` logged at the last epoch (nooverfit's text, or the
+    :attr:`~nooverfit.stopping.StopReason.code` the Lightning callback logs) is the
+    history's ``stop_reason``.
 
     Args:
         rows: one mapping per logged row (NaN or absent for values not logged there).
