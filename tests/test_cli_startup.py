@@ -97,7 +97,7 @@ def test_version_prints_the_version_and_the_file_formats_it_reads():
         2,
         "nooverfit-source/2",
         1,
-        1,
+        2,
         1,
     )
     code = (

@@ -8,8 +8,11 @@ from torch import nn
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
+from _optional import installed
+from nooverfit import diagnose
 from nooverfit.diagnosis import Verdict
 from nooverfit.integrations.lightning import DiagnosisCallback, epoch_values
+from nooverfit.logs import read_log
 
 
 class Memorizer(pl.LightningModule):
@@ -45,11 +48,10 @@ def loaders():
 
 def trainer(callback, epochs, **kwargs):
     return pl.Trainer(
-        **kwargs,
+        **{"logger": False, **kwargs},
         max_epochs=epochs,
         callbacks=[callback],
         accelerator="cpu",
-        logger=False,
         enable_checkpointing=False,
         enable_progress_bar=False,
         enable_model_summary=False,
@@ -99,3 +101,50 @@ def test_lightning_callback_records_validation_only_on_epochs_that_validated():
     validated = [e for e, v in zip(history.epoch, history.val_loss, strict=True) if v == v]
     assert validated == [2, 5, 8]
     assert all(v == v for v in history.loss)
+
+
+def _logged_run(tmp_path, callback, *, tensorboard=False):
+    """Fit the memorizer (two optimizer steps an epoch) with Lightning's CSVLogger, and
+    its TensorBoardLogger too when asked; return the trainer."""
+    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+
+    torch.manual_seed(0)
+    train, val = loaders()
+    train = DataLoader(train.dataset, batch_size=8)
+    loggers = [CSVLogger(tmp_path, name="csv")]
+    if tensorboard:
+        loggers.append(TensorBoardLogger(tmp_path, name="tb"))
+    t = trainer(callback, 60, logger=loggers, log_every_n_steps=1)
+    t.fit(Memorizer(), train, val)
+    return t
+
+
+def test_lightning_callback_stop_travels_with_the_log(tmp_path):
+    """The criterion stops the run 5 epochs past its best: the callback calls it a good
+    fit (the weights to keep are the best epoch's); diagnosing the run's metrics.csv (and
+    TensorBoard log) afterwards reads the stop back and says the same, not overfitting."""
+    tensorboard = installed("tensorboard")  # (the CSV log is checked without it)
+    callback = DiagnosisCallback(criterion="patience:5")
+    t = _logged_run(tmp_path, callback, tensorboard=tensorboard)
+    assert callback.status is not None and callback.status.stop
+    stopped = callback.status.epoch
+    assert t.current_epoch == stopped + 1 < 60  # (Lightning counts the finished epoch)
+    assert callback.monitor.history.stop_reason == "patience"
+    assert callback.diagnosis.verdict is Verdict.GOOD_FIT
+    paths = [tmp_path / "csv" / "version_0" / "metrics.csv", tmp_path / "tb" / "version_0"]
+    for path in paths[: 1 + tensorboard]:
+        history = read_log(path)
+        assert history.epoch[-1] == stopped and history.stop_reason == "patience", path
+        assert diagnose(history).verdict is callback.diagnosis.verdict, path
+        assert history.val_loss == pytest.approx(callback.monitor.history.val_loss, rel=1e-6)
+
+
+def test_lightning_callback_stop_on_a_verdict_logs_no_stop_reason(tmp_path):
+    # a verdict in stop_on is no criterion's stop: the monitor's history records none,
+    # and neither does the log; both read the same curves as overfitting
+    callback = DiagnosisCallback(stop_on=(Verdict.OVERFITTING,))
+    _logged_run(tmp_path, callback)
+    assert callback.status is not None and callback.status.stop
+    history = read_log(tmp_path / "csv" / "version_0" / "metrics.csv")
+    assert history.epoch[-1] == callback.status.epoch and history.stop_reason == ""
+    assert diagnose(history).verdict is callback.diagnosis.verdict is Verdict.OVERFITTING

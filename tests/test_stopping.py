@@ -244,3 +244,38 @@ def test_replay_passes_options_and_train_loss():
 def test_replay_empty_raises():
     with pytest.raises(ValueError, match="at least one epoch"):
         replay("gl:5", [])
+
+
+def test_stop_reason_codes_are_fixed_and_distinct():
+    # logs written with these numbers are read back with them: they may never move
+    codes = {reason.value: reason.code for reason in StopReason}
+    assert codes == {
+        "completed": 0,
+        "patience": 1,
+        "generalization_loss": 2,
+        "progress_quotient": 3,
+        "up": 4,
+        "diverged": 5,
+        "requested": 6,
+        "curve": 7,
+        "halved": 8,
+        "interrupted": 9,
+    }
+
+
+@pytest.mark.parametrize(
+    ("cell", "reason"),
+    [
+        (1.0, "patience"),
+        ("2", "generalization_loss"),
+        ("up", "up"),
+        (" patience ", "patience"),
+        ("", ""),
+        (math.nan, ""),
+        (10.0, ""),
+        (0.5, ""),
+        (-1, ""),
+    ],
+)
+def test_stop_reason_logged_reads_text_and_codes(cell, reason):
+    assert StopReason.logged(cell) == reason

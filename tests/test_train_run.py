@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -70,3 +71,60 @@ def test_an_earlier_run_is_kept_unless_overwrite(tmp_path):
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
     train_run(config.replace(seed=1), data, out=tmp_path, data_name="digits", overwrite=True)
     assert (tmp_path / "model.pt").read_bytes() != before["model.pt"]
+
+
+NAN = float("nan")
+
+
+@pytest.mark.parametrize(
+    ("val_loss", "val_accuracy", "kept", "best"),
+    [
+        # lowest finite val_loss: epoch 1, kept and best alike
+        ([0.9, 0.5, NAN], [0.5, 0.7, 0.1], 1, 1),
+        # no finite val_loss: the last epoch's weights; the best by val_accuracy (epoch 0)
+        ([NAN, NAN, NAN], [0.4, 0.2, 0.1], 2, 0),
+        # no validation value at all: no best epoch, and no best values
+        ([NAN, NAN, NAN], [NAN, NAN, NAN], 2, None),
+    ],
+)
+def test_metrics_json_epochs_agree_with_each_other(
+    tmp_path, monkeypatch, val_loss, val_accuracy, kept, best
+):
+    """metrics.json never names a best epoch whose values it does not show: ``best``
+    holds ``best_epoch``'s values (null with it), ``kept_epoch`` the epoch model.pt
+    holds."""
+    import nooverfit.train_run as train_run_module
+
+    history = History.from_columns(
+        {
+            "loss": [1.0, 0.5, NAN],
+            "accuracy": [0.3, 0.6, 0.1],
+            "val_loss": val_loss,
+            "val_accuracy": val_accuracy,
+        },
+        stop_reason="diverged",
+        kept_epoch=None if kept == 2 else kept,  # fit's keep_best: none without a val_loss
+    )
+    monkeypatch.setattr(train_run_module, "fit", lambda *args, **kwargs: history)
+    data = load_split("digits", seed=0, device="cpu")
+    run = train_run(RunConfig(width=8, epochs=3), data, out=tmp_path, data_name="digits")
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert (metrics["kept_epoch"], metrics["best_epoch"], run.kept_row) == (kept, best, kept)
+    assert metrics["best_epoch"] == history.best_epoch  # the diagnosis's, one definition
+    if best is None:
+        assert metrics["best"] is None
+    else:
+        assert metrics["best"]["val_accuracy"] == val_accuracy[best]
+        assert metrics["best"]["accuracy"] == [0.3, 0.6, 0.1][best]
+
+
+def test_metrics_json_of_a_run_diverged_at_its_first_epoch(tmp_path):
+    # inputs of NaN: the loss is NaN from the first batch, the run ends after epoch 0
+    data = load_split("digits", seed=0, device="cpu")
+    data = dataclasses.replace(data, x=torch.full_like(data.x, NAN))
+    train_run(RunConfig(width=8, epochs=3), data, out=tmp_path, data_name="digits")
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["stop_reason"] == "diverged" and metrics["epochs_run"] == 1
+    assert metrics["best"]["val_loss"] is None  # written as null
+    assert metrics["kept_epoch"] == metrics["best_epoch"] == 0
+    assert metrics["best"] == metrics["final"]

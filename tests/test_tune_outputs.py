@@ -57,12 +57,12 @@ def test_tune_resume_refuses_a_newer_nooverfits_best_json_unless_overwrite(tmp_p
     spec = tiny_spec(f"sqlite:///{out}/tune.db", trials=1)
     tune(spec, out=out)
     saved = json.loads((out / "best.json").read_text())
-    assert (saved["format"], BEST_FORMAT) == (1, 1) and saved["nooverfit"]
-    newer = json.dumps({**saved, "format": 2, "nooverfit": "9.0"})
+    assert (saved["format"], BEST_FORMAT) == (2, 2) and saved["nooverfit"]
+    newer = json.dumps({**saved, "format": 3, "nooverfit": "9.0"})
     (out / "best.json").write_text(newer)
     expected = (
-        r"best\.json was made by a newer nooverfit \(9\.0, format 2\); this one \(.+\) reads "
-        r"format up to 1: install the nooverfit that wrote it, or a later one, to load it; or "
+        r"best\.json was made by a newer nooverfit \(9\.0, format 3\); this one \(.+\) reads "
+        r"format up to 2: install the nooverfit that wrote it, or a later one, to load it; or "
         r"choose another --out or pass --overwrite$"
     )
     with pytest.raises(NewerFile, match=expected):
@@ -70,7 +70,31 @@ def test_tune_resume_refuses_a_newer_nooverfits_best_json_unless_overwrite(tmp_p
     assert (out / "best.json").read_text() == newer
     assert len(trials_of(spec)) == 1  # no trial run either
     tune(dataclasses.replace(spec, trials=2), out=out, overwrite=True)
-    assert json.loads((out / "best.json").read_text())["format"] == 1
+    assert json.loads((out / "best.json").read_text())["format"] == 2
+
+
+def test_tune_best_json_format_2_names_the_kept_and_the_best_epoch(tmp_path):
+    """Format 2: ``kept_epoch`` is the epoch whose weights the retrained run kept,
+    ``best_epoch`` its lowest finite val_loss's; a format 1 file of the same study (whose
+    ``best_epoch`` meant the kept one, no ``kept_epoch``) is still resumed, rewritten as 2."""
+    from nooverfit.history import best_index
+
+    out = tmp_path / "out"
+    spec = tiny_spec(f"sqlite:///{out}/tune.db", trials=1)
+    result = tune(spec, out=out)
+    saved = json.loads((out / "best.json").read_text())
+    history = result.history
+    lowest = best_index(history.val_loss)
+    assert lowest is not None and saved["best_epoch"] == history.epoch[lowest]
+    assert history.val_loss[lowest] == min(history.val_loss)
+    assert saved["kept_epoch"] == history.kept_epoch is not None
+    assert saved["epochs_run"] == len(history)
+    old = {k: v for k, v in saved.items() if k not in ("format", "kept_epoch")}
+    (out / "best.json").write_text(json.dumps({**old, "best_epoch": saved["kept_epoch"]}))
+    tune(dataclasses.replace(spec, trials=2), out=out)  # a resume, not refused
+    again = json.loads((out / "best.json").read_text())
+    assert again["format"] == 2 and "kept_epoch" in again
+    assert again["counts"]["COMPLETE"] + again["counts"]["PRUNED"] == 2
 
 
 def _identity(spec):

@@ -25,11 +25,17 @@ CARD = 2
 #: ``Source.build`` folds into the norm's running mean, so both load.
 SOURCE = "nooverfit-source/2"
 #: A ``nooverfit train`` run's ``metrics.json`` ``format`` (:mod:`nooverfit.train_run`);
-#: a file without one was written before it was recorded and is format 1.
+#: a file without one was written before it was recorded and is format 1. Its
+#: ``kept_epoch`` came later (a key added, none read differently: still 1); a file without
+#: it kept ``best_epoch``'s weights whenever a ``val_loss`` was finite.
 METRICS = 1
 #: A tuning study's ``best.json`` ``format`` (:mod:`nooverfit.tune.result`); a file
-#: without one is format 1.
-BEST = 1
+#: without one is format 1. 2: ``kept_epoch`` is the epoch whose weights the retrained run
+#: kept, and ``best_epoch`` its lowest finite ``val_loss``'s (the diagnosis's, as
+#: ``results.json`` schema 2); format 1 files without ``kept_epoch`` called the kept epoch
+#: ``best_epoch``, those with it already meant 2's. A resume reads only the study's name,
+#: storage and format, so both still resume (and are rewritten as 2).
+BEST = 2
 #: ``nooverfit synthesize``'s ``manifest.csv`` ``format`` column
 #: (:mod:`nooverfit.data.synthesize`); a manifest without one is format 1.
 MANIFEST = 1

@@ -37,6 +37,41 @@ class StopReason(str, Enum):
     HALVED = "halved"  # behind its grid on validation, stopped early (successive halving)
     INTERRUPTED = "interrupted"  # Ctrl-C, where the caller keeps what was trained (train)
 
+    @property
+    def code(self) -> int:
+        """This reason as a number, for logs that hold numbers only: the ``stop_reason``
+        the Lightning callback logs at the epoch its criterion stopped the run (a
+        ``metrics.csv`` column, a TensorBoard scalar). Fixed for each reason (logs written
+        with it are read back with it), so a new reason takes a new number."""
+        return _CODES[self]
+
+    @classmethod
+    def logged(cls, value: str | float) -> str:
+        """The reason a log's ``stop_reason`` cell records: its text as written (nooverfit's
+        own CSV writes ``"patience"``), or the reason whose :attr:`code` a number is (a
+        Lightning or TensorBoard log); ``""`` for an empty cell or a number no reason has.
+        """
+        try:
+            number = float(value)
+        except ValueError:  # text: the reason as written
+            return str(value).strip()
+        code = int(number) if math.isfinite(number) and number == int(number) else -1
+        return next((reason.value for reason, c in _CODES.items() if c == code), "")
+
+
+_CODES = {
+    StopReason.COMPLETED: 0,
+    StopReason.PATIENCE: 1,
+    StopReason.GENERALIZATION_LOSS: 2,
+    StopReason.PROGRESS_QUOTIENT: 3,
+    StopReason.UP: 4,
+    StopReason.DIVERGED: 5,
+    StopReason.REQUESTED: 6,
+    StopReason.CURVE: 7,
+    StopReason.HALVED: 8,
+    StopReason.INTERRUPTED: 9,
+}
+
 
 @dataclass(frozen=True)
 class Criterion:

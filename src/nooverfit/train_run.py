@@ -9,8 +9,10 @@ The saved weights are those of the best epoch (lowest ``val_loss``, the one defi
 :func:`nooverfit.history.best_index`), with or without early stopping, as Keras's
 ``restore_best_weights`` keeps them: the epoch ``metrics.json`` calls ``best_epoch`` (the
 diagnosis's, ``History.best_epoch``) is ``History.kept_epoch``, whose weights ``model.pt``
-holds (both differ only in a run without a finite ``val_loss``: no best epoch, the last
-one's weights).
+holds, ``metrics.json``'s ``kept_epoch`` (both differ only in a run without a finite
+``val_loss``: the last epoch's weights; its ``best_epoch`` is the highest
+``val_accuracy``'s, and ``None``, its ``best`` values too, when no validation value is
+finite).
 
 A Ctrl-C once an epoch has finished keeps what was trained: the files are written for the
 finished epochs (``stop_reason`` ``"interrupted"``, ``model.pt`` the best of them), then
@@ -170,9 +172,7 @@ def train_run(
         ),
         "epochs_run": len(history),
         "stop_reason": history.stop_reason,
-        "best_epoch": history.best_epoch,
-        "final": history_row(history, len(history) - 1),
-        "best": history_row(history, kept),
+        **epoch_fields(history, kept),
         "seconds": seconds,
         "split": {**data.split.to_dict(), "train": train_idx.tolist()},
     }
@@ -218,6 +218,22 @@ def read_metrics(path: Path) -> dict[str, Any]:
     made = str(metrics.get("nooverfit", ""))
     check_version(path, metrics.get("format", 1), newest=METRICS_FORMAT, made=made)
     return metrics
+
+
+def epoch_fields(history: History, kept: int) -> dict[str, Any]:
+    """``metrics.json``'s epochs: ``best_epoch``, the diagnosis's
+    (:attr:`History.best_epoch`: the lowest finite ``val_loss``, else the highest
+    ``val_accuracy``), and ``best``, its values, both ``None`` when no validation value is
+    finite (no epoch is best); ``kept_epoch``, the epoch of row ``kept`` whose weights
+    ``model.pt`` holds (``best_epoch`` whenever a ``val_loss`` is finite, else the last);
+    ``final``, the last epoch's values."""
+    best = history.best_epoch
+    return {
+        "best_epoch": best,
+        "kept_epoch": history.epoch[kept],
+        "final": history_row(history, len(history) - 1),
+        "best": None if best is None else history_row(history, history.epoch.index(best)),
+    }
 
 
 def history_row(history: History, i: int) -> dict[str, float]:

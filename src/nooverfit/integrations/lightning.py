@@ -7,7 +7,10 @@ It reads the epoch's values from ``trainer.callback_metrics`` (any names ``read_
 understands: ``train_loss``, ``train_loss_epoch``, ``val_loss``, ``val_acc``, ...), feeds a
 :class:`~nooverfit.monitor.Monitor`, prints the verdict when it changes (on the rank-zero
 process only), and sets ``trainer.should_stop`` when the criterion fires or the verdict is
-in ``stop_on``.
+in ``stop_on``. When its criterion stops the run, it also logs ``stop_reason`` at that
+epoch (the reason's :attr:`~nooverfit.stopping.StopReason.code`: loggers take numbers
+only), so the run's ``metrics.csv`` or TensorBoard log records the stop as ``train``'s
+``history.csv`` does, and ``nooverfit diagnose`` of the log reaches the callback's verdict.
 Needs the ``lightning`` extra (``pip install 'nooverfit[lightning]'``).
 """
 
@@ -19,6 +22,7 @@ from nooverfit.diagnosis import Diagnosis, Verdict
 from nooverfit.errors import MissingExtra
 from nooverfit.logs._table import canonical
 from nooverfit.monitor import Monitor, Status
+from nooverfit.stopping import StopReason
 
 try:
     import lightning.pytorch as pl
@@ -121,3 +125,6 @@ class DiagnosisCallback(pl.Callback):
                 f"best epoch {self.status.best_epoch}",
             )
             trainer.should_stop = True
+            reason = self.monitor.history.stop_reason  # what the monitor's verdict read
+            if reason:  # (a verdict in stop_on is no stop of the criterion: none to read)
+                pl_module.log("stop_reason", float(StopReason(reason).code), on_epoch=True)

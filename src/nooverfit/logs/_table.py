@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from nooverfit._words import counted
 from nooverfit.history import History
+from nooverfit.stopping import StopReason
 
 _TRAIN = ("train", "training", "trn")
 _VAL = ("val", "valid", "validation", "eval", "dev")
@@ -118,7 +119,9 @@ def rows_to_history(
     every value (for per-step logs grouped into epochs by a reader). Rows without an
     ``epoch`` column count as one epoch each. When the epoch goes backwards (a run
     restarted into the same log), only the rows of the last run are kept, and a note
-    says so.
+    says so. A ``stop_reason`` logged at the last epoch (nooverfit's text, or the
+    :attr:`~nooverfit.stopping.StopReason.code` the Lightning callback logs) is the
+    history's ``stop_reason``.
 
     Args:
         rows: one mapping per logged row (NaN or absent for values not logged there).
@@ -187,6 +190,7 @@ def rows_to_history(
                 f"{cell.text!r}, {cell.where} {cell.line}); expected a number per cell"
             )
     per_epoch: dict[int, dict[str, list[float]]] = {}
+    at: list[int | None] = []  # each row's epoch (None: a row without one, left out)
     implicit = "epoch" not in found
     steps = _step_index(rows, found) if implicit else None
     if steps is not None:
@@ -200,6 +204,7 @@ def rows_to_history(
         raw_epoch = float(i) if implicit else row.get("epoch", math.nan)
         if steps is not None:
             raw_epoch = steps[1][i]
+        at.append(int(raw_epoch) if math.isfinite(raw_epoch) else None)
         if not math.isfinite(raw_epoch):
             continue
         bucket = per_epoch.setdefault(int(raw_epoch), {})
@@ -229,7 +234,35 @@ def rows_to_history(
             *notes,
             f"validation ran several times within an epoch, one value shown per epoch ({said})",
         )
-    return History.from_columns(curves, epoch=epochs, notes=notes, steps_as_epochs=steps_as_epochs)
+    where, reason = _stop_reason(rows, unreadable or {}, first=total - len(rows))
+    # a stop counts at the last epoch only: a run that went on after it was not stopped
+    stopped = reason if epochs and where >= 0 and at[where] == epochs[-1] else ""
+    return History.from_columns(
+        curves, epoch=epochs, stop_reason=stopped, notes=notes, steps_as_epochs=steps_as_epochs
+    )
+
+
+def _stop_reason(
+    rows: list[Mapping[str, float]],
+    unreadable: Mapping[str, Sequence[TextCell]],
+    *,
+    first: int,
+) -> tuple[int, str]:
+    """The last stop reason logged in a ``stop_reason`` column, and its row: a number
+    (:attr:`~nooverfit.stopping.StopReason.code`, as Lightning and TensorBoard logs hold
+    it) or text (nooverfit's own CSV), a text cell being one the reader passed in
+    ``unreadable`` (rows counted from ``first``). ``(-1, "")`` when none is logged."""
+    found = (-1, "")
+    names = {k for row in rows for k in row if k.strip().lower() == "stop_reason"}
+    for name in names:
+        for i, row in enumerate(rows):
+            reason = StopReason.logged(row.get(name, math.nan))
+            if reason and i > found[0]:
+                found = (i, reason)
+        for cell in unreadable.get(name, ()):
+            if cell.row - first > found[0] and StopReason.logged(cell.text):
+                found = (cell.row - first, StopReason.logged(cell.text))
+    return found
 
 
 def _only_sound_steps(rows: list[Mapping[str, float]], mapping: Mapping[str, object]) -> bool:

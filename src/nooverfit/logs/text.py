@@ -9,7 +9,6 @@ valid JSON are skipped with a warning, so a truncated file reads what is complet
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import json
 import logging
@@ -101,12 +100,8 @@ def read_csv(path: Path, *, columns: Mapping[str, str] | None = None) -> History
             f"{path} has a header ({', '.join(header)}) but no complete row; expected one "
             "row per epoch"
         )
-    history = rows_to_history(rows, columns=columns, source=str(path), unreadable=unreadable)
-    if "stop_reason" in header:  # nooverfit's own history: how the run ended
-        reasons = [r for r in csv.DictReader(io.StringIO(text)) if r.get("stop_reason")]
-        if reasons:
-            history = dataclasses.replace(history, stop_reason=reasons[-1]["stop_reason"])
-    return history
+    # (how the run ended, nooverfit's text or a Lightning log's number, is read there)
+    return rows_to_history(rows, columns=columns, source=str(path), unreadable=unreadable)
 
 
 def read_jsonl(path: Path, *, columns: Mapping[str, str] | None = None) -> History:
