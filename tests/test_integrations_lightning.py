@@ -103,20 +103,35 @@ def test_lightning_callback_records_validation_only_on_epochs_that_validated():
     assert all(v == v for v in history.loss)
 
 
-def _logged_run(tmp_path, callback, *, tensorboard=False):
-    """Fit the memorizer (two optimizer steps an epoch) with Lightning's CSVLogger, and
-    its TensorBoardLogger too when asked; return the trainer."""
+def _logged_run(tmp_path, callback, *, tensorboard=False, steps=2, epochs=60):
+    """Fit the memorizer (``steps`` optimizer steps an epoch) with Lightning's CSVLogger,
+    and its TensorBoardLogger too when asked; return the trainer."""
     from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
     torch.manual_seed(0)
     train, val = loaders()
-    train = DataLoader(train.dataset, batch_size=8)
+    train = DataLoader(train.dataset, batch_size=16 // steps)
     loggers = [CSVLogger(tmp_path, name="csv")]
     if tensorboard:
         loggers.append(TensorBoardLogger(tmp_path, name="tb"))
-    t = trainer(callback, 60, logger=loggers, log_every_n_steps=1)
+    t = trainer(callback, epochs, logger=loggers, log_every_n_steps=1)
     t.fit(Memorizer(), train, val)
     return t
+
+
+def test_a_tensorboard_log_of_one_step_an_epoch_reads_every_epoch(tmp_path):
+    """One optimizer step an epoch: Lightning logs its ``epoch`` scalar (the index, 0 in
+    the first) at steps 0, 1, 2, ..., a line through the origin like Hugging Face's count
+    of epochs done; read as that count, the first two epochs merged and 8 read as 7. The
+    TensorBoard log reads the CSV log's epochs and values."""
+    pytest.importorskip("tensorboard")
+    callback = DiagnosisCallback()
+    _logged_run(tmp_path, callback, tensorboard=True, steps=1, epochs=8)
+    csv = read_log(tmp_path / "csv" / "version_0" / "metrics.csv")
+    tb = read_log(tmp_path / "tb" / "version_0")
+    assert csv.epoch == tb.epoch == callback.monitor.history.epoch == tuple(range(8))
+    assert tb.val_loss == pytest.approx(csv.val_loss, rel=1e-6)
+    assert tb.loss == pytest.approx(csv.loss, rel=1e-6)
 
 
 def test_lightning_callback_stop_travels_with_the_log(tmp_path):

@@ -216,11 +216,17 @@ def _counts_elapsed(known: list[tuple[int, float]], val_steps: list[int]) -> boo
     first). At the steps that close epochs (validation rounds) the first grows through the
     origin, ``epoch = step / steps_per_epoch``, the second one below it: the line through
     the first and last rounds' values meets step 0 near 0 for the first, near -1 for the
-    second (-0.5 splits them, whether steps count from 0 or 1)."""
+    second (-0.5 splits them, whether steps count from 0 or 1). With one optimizer step an
+    epoch Lightning's index grows through the origin too (0 at step 0, 1 at step 1): a
+    first round logged as epoch 0 by a scalar holding whole numbers only is an index (no
+    epoch is done at a round before any training, and Hugging Face's values between
+    rounds are fractions)."""
     at = dict(known)
     if len(val_steps) < 2 or val_steps[-1] <= val_steps[0]:
         return False
     (s0, e0), (s1, e1) = (val_steps[0], at[val_steps[0]]), (val_steps[-1], at[val_steps[-1]])
+    if e0 == 0 and all(float(e).is_integer() for _, e in known):
+        return False  # an index: the first round closes epoch 0
     rate = (e1 - e0) / (s1 - s0)
     ordered = all(b >= a for (_, a), (_, b) in itertools.pairwise(known))
     return rate > 0 and ordered and e0 - rate * s0 > -0.5
