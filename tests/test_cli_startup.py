@@ -127,3 +127,13 @@ def test_help_shows_flags_without_a_value(command):
     assert "--quiet" in result.output and "--verbose" in result.output
     assert "--threads" in result.output
     assert "<bool>" not in result.output
+
+
+@pytest.mark.parametrize("command", ["diagnose", "study", "watch", "predict", "synthesize"])
+def test_quiet_mentions_json_output_only_where_the_command_has_json(command):
+    result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    has_json = "--json" in result.output
+    assert has_json is (command in ("diagnose", "study"))
+    quiet = next(line for line in result.output.splitlines() if "--quiet" in line)
+    assert ("(and --json output)" in quiet) is has_json, quiet

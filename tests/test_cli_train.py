@@ -180,6 +180,11 @@ def test_train_per_class_0_is_the_whole_pool(tmp_path):
         (["--transfer", "bogus"], "--transfer bogus needs --pretrained"),
         (["--transfer", "head"], "--transfer head needs --pretrained"),
         (["--train-per-class", "-1"], "--train-per-class must be an integer in [0,"),
+        (  # the library's train_per_class overrides train_size; a user giving both meant one
+            ["--train-per-class", "5", "--train-size", "30"],
+            "--train-per-class 5 and --train-size 30 both choose the training subset; "
+            "expected one of them",
+        ),
     ],
 )
 def test_train_options_that_would_do_nothing_are_refused(tmp_path, args, message):

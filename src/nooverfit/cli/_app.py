@@ -74,6 +74,8 @@ class _Group(TyperGroup):
                 # The root's callback ran first with the root's values; a command's flag
                 # only adds to them.
                 shared.callback = lambda c, p, value, set=COMMON[param.name]: value and set(value)
+                if param.name == "quiet" and not any("--json" in p.opts for p in command.params):
+                    shared.help = "Print nothing but errors."  # (no --json to keep)
                 command.params.append(shared)
         _show_flags_as_flags([*command.params, command.get_help_option(ctx)])
         return command

@@ -46,8 +46,16 @@ DataDir = Annotated[
 Download = Annotated[
     bool, typer.Option("--download", help="Download a torchvision data set if missing.")
 ]
-TestSize = Annotated[float, typer.Option("--test", help="Test fraction (<1) or count.")]
-ValSize = Annotated[float, typer.Option("--val", help="Validation fraction (<1) or count.")]
+TestSize = Annotated[
+    float, typer.Option("--test", help="Test set: a fraction of all rows (<1) or a count.")
+]
+ValSize = Annotated[
+    float,
+    typer.Option(
+        "--val",
+        help="Validation set: a fraction (<1) of the rows left after --test, or a count.",
+    ),
+]
 Seed = Annotated[int, typer.Option(help="Seed of the split, initialization and data order.")]
 Device = Annotated[
     str | None, typer.Option(help="Torch device (default: cuda if available, else cpu).")

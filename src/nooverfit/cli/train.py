@@ -101,6 +101,11 @@ def train(
     if transfer is not None and pretrained is None:
         raise ValueError(f"--transfer {transfer} needs --pretrained PATH or torchvision:NAME")
     transfer = transfer or "io"
+    if train_per_class is not None and train_size is not None:
+        raise ValueError(
+            f"--train-per-class {train_per_class} and --train-size {train_size} both choose "
+            "the training subset; expected one of them"
+        )
     if pretrained is not None:
         from nooverfit.transfer import STRATEGIES
 
