@@ -91,6 +91,37 @@ def test_diagnose_diverging(loss):
     assert d.remedies[0].kind == "lower_lr"
 
 
+def _overfit_curves(n: int = 40) -> dict[str, np.ndarray]:
+    """A textbook overfit: training falls to near 0, validation lowest at epoch 12, then
+    climbing (a hand-made reference)."""
+    e = np.arange(n, dtype=float)
+    return {"loss": 1.5 * np.exp(-e / 6) + 0.01, "val_loss": 0.6 + 0.002 * (e - 12) ** 2}
+
+
+@pytest.mark.parametrize(("column", "at"), [("val_loss", [15]), ("loss", [15, 20])])
+def test_an_infinite_value_the_run_recovered_from_is_left_out(column, at):
+    """One epoch mean that overflowed among finite ones (half-precision evaluation) is
+    no divergence: the verdict and epochs of the finite curves, the epochs named."""
+    clean = _overfit_curves()
+    bad = {k: v.copy() for k, v in clean.items()}
+    bad[column][at] = math.inf
+    before, after = diagnose(History.from_columns(clean)), diagnose(History.from_columns(bad))
+    assert before.verdict is after.verdict is Verdict.OVERFITTING
+    assert (after.best_epoch, after.onset_epoch) == (before.best_epoch, before.onset_epoch)
+    assert after.best_epoch == History.from_columns(bad).best_epoch == 12
+    named = ", ".join(str(a) for a in at)
+    assert after.explanation.startswith(before.explanation)
+    assert f"left out ({column} at epoch{'s' * (len(at) > 1)} {named})" in after.explanation
+
+
+def test_a_loss_that_became_infinite_and_stayed_so_is_diverging():
+    curves = _overfit_curves()
+    curves["val_loss"][30:] = math.inf
+    d = diagnose(History.from_columns(curves))
+    assert d.verdict is Verdict.DIVERGING
+    assert "the validation loss became infinite at epoch 30" in d.explanation
+
+
 def test_noise_around_a_near_zero_training_loss_is_not_divergence():
     # a real run (the default study's batch-norm remedy: 200 training images, batches of
     # 32): the training loss falls from 2.1 to ~0.001, then jitters up to 0.006, over

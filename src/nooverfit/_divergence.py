@@ -8,6 +8,7 @@ read from ratios of losses in :mod:`nooverfit._blowup`, frozen outputs in
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -19,7 +20,7 @@ from nooverfit._curves import MIN_EPOCHS
 from nooverfit._dead import dead_outputs
 from nooverfit._learned import accuracy_learned
 from nooverfit._turning import fits_samples, thrown_around
-from nooverfit.history import History
+from nooverfit.history import CORE, History
 
 #: Smoothed training-loss rise above its minimum that counts as diverging (fraction).
 DIVERGE_RISE = 0.2
@@ -39,6 +40,38 @@ EXPLODE = 30.0
 #: Back-and-forth change of log(validation loss) per evaluation that only an unstable
 #: optimizer explains (a factor of 2 each way on average).
 VAL_SWING = 0.7
+
+
+def passed_infinities(history: History) -> tuple[History, str]:
+    """``history`` with each infinite value that a finite one of its column follows set
+    to NaN (an evaluation left out, as a NaN one is), and a sentence naming them (empty
+    when there are none). A loss that became infinite and stayed so is a divergence
+    (:func:`diverged`); one infinite epoch mean among finite ones is not: an infinite
+    training loss stops a run (the weights go NaN) unless a loss scaler skipped the step,
+    so it comes from an evaluation that overflowed (half precision, one sample's
+    probability rounded to 0), and the run went on sound."""
+    changed: dict[str, tuple[float, ...]] = {}
+    said = []
+    for name in history.columns()[1:]:
+        v = np.asarray(history.column(name), dtype=float)
+        finite = np.flatnonzero(np.isfinite(v))
+        if not finite.size:
+            continue
+        last = int(finite[-1])
+        passed = np.isinf(v) & (np.arange(v.size) < last)
+        if passed.any():
+            changed[name] = tuple(np.where(passed, math.nan, v).tolist())
+            epochs = [str(history.epoch[i]) for i in np.flatnonzero(passed)]
+            said.append(f"{name} at epoch{'s' * (len(epochs) > 1)} {', '.join(epochs)}")
+    if not changed:
+        return history, ""
+    core = {k: v for k, v in changed.items() if k in CORE}
+    extras = {**history.extras, **{k: v for k, v in changed.items() if k not in CORE}}
+    sentence = (
+        f"Infinite values with finite ones after them are left out ({'; '.join(said)}): "
+        "a value that overflowed, not a run that diverged."
+    )
+    return dataclasses.replace(history, **core, extras=extras), sentence
 
 
 def diverged(history: History, train: np.ndarray, val: np.ndarray) -> str:

@@ -10,7 +10,8 @@ level used is the chance-level cross-entropy, for classification logs with an ac
 accuracy shows learning (:mod:`nooverfit._learned`: a summed or scaled loss; i55).
 The rules, in order:
 
-1. **diverging** - the run recorded a divergence; a loss is infinite, ends in NaN or
+1. **diverging** - the run recorded a divergence; a loss became infinite and stayed so
+   (one infinite value among finite ones is left out: an overflow), ends in NaN or
    was NaN throughout; the smoothed training loss ends more than 20 % above its minimum
    and by more than 5 % of what it had fallen while validation stopped falling
    (exploding); training and validation both swing by more than 10 % per logged point
@@ -112,7 +113,7 @@ from nooverfit import _advice
 from nooverfit._chance import collapsed, never_recovered
 from nooverfit._curves import MIN_EPOCHS
 from nooverfit._dead import stuck_worse
-from nooverfit._divergence import diverged
+from nooverfit._divergence import diverged, passed_infinities
 from nooverfit._metrics import decision_curves, pick_metric
 from nooverfit._metrics import gap as metric_gap
 from nooverfit._overfit import evidence
@@ -140,6 +141,10 @@ def diagnose(history: History, *, metric: str | None = None) -> Diagnosis:
     Raises:
         ValueError: if ``metric`` names a column the history does not have.
     """
+    history, passed = passed_infinities(history)
+    if passed:  # the verdict on the finite curves, saying what was left out
+        found = diagnose(history, metric=metric)
+        return replace(found, explanation=f"{found.explanation} {passed}")
     metric = pick_metric(history, metric)
     monitor, train_raw, val_raw = decision_curves(history, metric)
     gap = metric_gap(history, metric, train_raw, val_raw)
