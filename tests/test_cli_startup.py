@@ -49,6 +49,13 @@ def test_root_all_sorted_and_matches_exports():
     assert set(nooverfit.__all__) == set(nooverfit._EXPORTS)
 
 
+def test_dir_of_the_package_lists_its_public_names_not_its_own_imports():
+    listed = dir(nooverfit)
+    assert set(nooverfit.__all__) <= set(listed) and "__version__" in listed
+    for internal in ("Any", "TYPE_CHECKING", "annotations", "importlib", "sys", "types"):
+        assert internal not in listed
+
+
 @pytest.mark.parametrize("name", nooverfit.__all__)
 def test_root_every_name_imports(name):
     namespace: dict[str, object] = {}

@@ -155,7 +155,15 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    """The public names, the dunders and the subpackages loaded so far; not the names
+    this module imports for itself (``sys``, ``Any``, ...)."""
+    own = {
+        name
+        for name, value in globals().items()
+        if name.startswith("__")
+        or (isinstance(value, types.ModuleType) and value.__name__.startswith(f"{__name__}."))
+    }
+    return sorted(own | set(__all__))
 
 
 class _Package(types.ModuleType):
