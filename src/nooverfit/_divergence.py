@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Any
 
 import numpy as np
 
@@ -65,7 +66,7 @@ def passed_infinities(history: History) -> tuple[History, str]:
             said.append(f"{name} at epoch{'s' * (len(epochs) > 1)} {', '.join(epochs)}")
     if not changed:
         return history, ""
-    core = {k: v for k, v in changed.items() if k in CORE}
+    core: dict[str, Any] = {k: v for k, v in changed.items() if k in CORE}
     extras = {**history.extras, **{k: v for k, v in changed.items() if k not in CORE}}
     sentence = (
         f"Infinite values with finite ones after them are left out ({'; '.join(said)}): "

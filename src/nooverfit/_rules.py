@@ -143,8 +143,8 @@ def diagnose(history: History, *, metric: str | None = None) -> Diagnosis:
     """
     history, passed = passed_infinities(history)
     if passed:  # the verdict on the finite curves, saying what was left out
-        found = diagnose(history, metric=metric)
-        return replace(found, explanation=f"{found.explanation} {passed}")
+        sound = diagnose(history, metric=metric)
+        return replace(sound, explanation=f"{sound.explanation} {passed}")
     metric = pick_metric(history, metric)
     monitor, train_raw, val_raw = decision_curves(history, metric)
     gap = metric_gap(history, metric, train_raw, val_raw)

@@ -75,7 +75,7 @@ class _Group(TyperGroup):
                 # only adds to them.
                 shared.callback = lambda c, p, value, set=COMMON[param.name]: value and set(value)
                 if param.name == "quiet" and not any("--json" in p.opts for p in command.params):
-                    shared.help = "Print nothing but errors."  # (no --json to keep)
+                    vars(shared)["help"] = "Print nothing but errors."  # (no --json to keep)
                 command.params.append(shared)
         _show_flags_as_flags([*command.params, command.get_help_option(ctx)])
         return command
