@@ -68,7 +68,8 @@ def test_watch_says_which_epochs_a_log_cut_short_lost(tmp_path, monkeypatch):
     lines = (LOGS / "keras_overfit.csv").read_text().splitlines(keepends=True)
     log = tmp_path / "training.csv"
     log.write_text("".join(lines[:11]))  # epochs 0-9
-    read_long = once_watch_has(monkeypatch, "read_log")  # the rewrite only after it
+    # the rewrite only once watch has shown epochs 0-9: the last when it has settled
+    read_long = once_watch_has(monkeypatch, "_settled", lambda settled: settled)
 
     def rewrite() -> None:
         read_long.wait(30)
@@ -87,3 +88,25 @@ def test_watch_says_which_epochs_a_log_cut_short_lost(tmp_path, monkeypatch):
     )
     assert "changed from epoch" not in result.output
     assert re.search(r"^epochs +4 *$", result.output, re.M)  # the final diagnosis: 0-3
+
+
+def test_watch_a_run_resumed_into_its_log_warns_once(tmp_path, monkeypatch):
+    """A Keras run resumed at epoch 20 appends epochs 20-39 to a log holding 0-24: the
+    STOP (epoch 16) and the warning (epoch 17) rest on epochs the resume keeps, so they
+    stand; they were judged again and the warning given twice."""
+    from test_logs_resumed import _row
+
+    log = tmp_path / "training.csv"
+    log.write_text("epoch,loss,val_loss\n")
+    started = once_watch_has(monkeypatch, "_stamp", lambda stamp: stamp is not None)
+    rows = [_row(e) for e in range(25)] + [_row(e) for e in range(20, 40)]
+    writer = write_slowly(log, rows, pause=0.03, after=started)
+    result = runner.invoke(app, ["watch", str(log), "--idle", "0.6", "--interval", "0.01"])
+    writer.join()
+    assert result.exit_code == 0, result.output
+    out = " ".join(result.output.split())
+    assert out.count("STOP:") == 1 and out.count("WARNING:") == 1
+    assert "fired at epoch 16" in out and "overfitting seen at epoch 17" in out
+    # the resumed run logged the same values: epochs 20-24 were cut, then came again
+    assert re.search(r"the log now ends at epoch 2[0-3], before the epochs 2[1-4] to 24", out)
+    assert "a run resumed at epoch 20" in out  # the final diagnosis's note

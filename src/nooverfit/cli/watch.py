@@ -45,7 +45,9 @@ def watch(
     log_format: Format = "auto",
 ) -> None:
     """Print a line per new epoch; warn once when the criterion fires and once when the
-    verdict turns to overfitting; end with a diagnosis when the log goes idle (or Ctrl-C)."""
+    verdict turns to overfitting; end with a diagnosis when the log goes idle (or Ctrl-C).
+    An epoch is printed once it is complete: the log's last epoch when it holds its
+    validation loss and is unchanged for one --interval, else when a later one arrives."""
     from nooverfit._rules import diagnose
 
     parse_criterion(criterion)
@@ -59,6 +61,8 @@ def watch(
     columns = column_map(train_col, val_col)
     history: History | None = None
     shown: list[tuple[float, ...]] = []  # (epoch, loss, val_loss) of the epochs printed
+    before: list[tuple[float, ...]] = []  # the same of every epoch at the check before
+    said: set[tuple[object, ...]] = set()  # the STOP and WARNING lines printed
     stopped: Stopped = None  # (fired at, weights named) of the STOP line
     interrupted, told, why = False, False, ""
     warned: Warned = None  # (seen at, onset, best) of the overfitting warning
@@ -96,31 +100,20 @@ def watch(
                     soft_wrap=True,
                 )
             if history is not None:
-                rows: list[tuple[float, ...]] = list(
-                    zip(history.epoch, history.loss, history.val_loss, strict=True)
+                rows = _rows(history)
+                ready = len(rows) if _settled(rows, before) else len(rows) - 1
+                shown, stopped, warned = _show(
+                    history, shown, ready, (stopped, warned), said, criterion, metric
                 )
-                kept = _common(shown, rows)
-                if kept < len(shown):  # rewritten or restarted: what was shown is gone
-                    what = (
-                        f"the log changed from epoch {shown[kept][0]:g} on"
-                        if kept < len(rows)
-                        else f"the log now ends at epoch {rows[-1][0]:g}, before the epochs "
-                        f"{shown[kept][0]:g} to {shown[-1][0]:g} shown"
-                        if rows
-                        else "the log holds no epoch now"
-                    )
-                    console.print(
-                        f"{what} (a restarted or rewritten run); following it from there"
-                    )
-                    stopped, warned = None, None  # judged again on what the log holds
-                    shown = shown[:kept]
-                for i in range(len(shown), len(history)):
-                    stopped, warned = _epoch(history, i, criterion, stopped, warned, metric)
-                shown = rows
+                before = rows
             time.sleep(interval)
     except KeyboardInterrupt:
         interrupted = True
         console.print("interrupted")
+    if history is not None:  # the log is done: its last epoch is complete
+        shown, stopped, warned = _show(
+            history, shown, len(history), (stopped, warned), said, criterion, metric
+        )
     if history is None and not log.exists():
         waited = (  # Ctrl-C ends the wait early: not the --idle seconds
             f"was not created in the {time.monotonic() - start:.0f} s before the interruption"
@@ -229,6 +222,60 @@ def _pq_blind(criterion: str, history: History) -> bool:
     return parse_criterion(criterion).kind == "pq" and not history.has("loss")
 
 
+def _rows(history: History) -> list[tuple[float, ...]]:
+    """``(epoch, loss, val_loss)`` of each epoch of ``history``."""
+    return list(zip(history.epoch, history.loss, history.val_loss, strict=True))
+
+
+def _settled(rows: list[tuple[float, ...]], before: list[tuple[float, ...]]) -> bool:
+    """Whether the log's last epoch is complete: it holds its validation loss, and its
+    training loss where the epochs before hold one, as it did at the check before. A log
+    with several rows an epoch (Lightning's ``metrics.csv``) writes an epoch's training
+    steps, its validation and its epoch-level values one after another: read in between,
+    the epoch lacks its validation, or holds a value about to be replaced."""
+    if not rows or not math.isfinite(rows[-1][2]):
+        return False
+    if not math.isfinite(rows[-1][1]) and any(math.isfinite(r[1]) for r in rows[:-1]):
+        return False
+    return bool(before) and _common(rows[-1:], before[-1:]) == 1
+
+
+def _show(
+    history: History,
+    shown: list[tuple[float, ...]],
+    ready: int,
+    state: tuple[Stopped, Warned],
+    said: set[tuple[object, ...]],
+    criterion: str,
+    metric: str | None,
+) -> tuple[list[tuple[float, ...]], Stopped, Warned]:
+    """Print the first ``ready`` epochs of ``history`` not printed yet, after a line when
+    the log no longer holds the epochs ``shown``; return what is shown and the updated
+    (stopped, warned)."""
+    stopped, warned = state
+    rows = _rows(history)
+    kept = _common(shown, rows)
+    if kept < len(shown):  # rewritten or restarted: what was shown is gone
+        what = (
+            f"the log changed from epoch {shown[kept][0]:g} on"
+            if kept < len(rows)
+            else f"the log now ends at epoch {rows[-1][0]:g}, before the epochs "
+            f"{shown[kept][0]:g} to {shown[-1][0]:g} shown"
+            if rows
+            else "the log holds no epoch now"
+        )
+        console.print(f"{what} (a restarted or rewritten run); following it from there")
+        # a STOP or warning given at an epoch the log still holds unchanged stands; one
+        # given at a changed epoch is judged again on what the log holds
+        changed = shown[kept][0]
+        stopped = stopped if stopped is not None and stopped[0] < changed else None
+        warned = warned if warned is not None and warned[0] < changed else None
+        shown = shown[:kept]
+    for i in range(len(shown), ready):
+        stopped, warned = _epoch(history, i, criterion, stopped, warned, metric, said)
+    return rows[: max(len(shown), ready)], stopped, warned
+
+
 def _common(shown: list[tuple[float, ...]], rows: list[tuple[float, ...]]) -> int:
     """How many leading epochs ``rows`` shares with ``shown`` (NaN equals NaN)."""
     n = 0
@@ -276,8 +323,11 @@ def _epoch(
     stopped: Stopped,
     warned: Warned,
     metric: str | None,
+    said: set[tuple[object, ...]],
 ) -> tuple[Stopped, Warned]:
-    """Print epoch ``i`` and any warning it triggers; return the updated (stopped, warned)."""
+    """Print epoch ``i`` and any warning it triggers (a STOP or WARNING line already in
+    ``said`` is not printed again: a log rewritten under watch is judged again, and finds
+    the same stop); return the updated (stopped, warned)."""
     from nooverfit._rules import diagnose
     from nooverfit.diagnosis import Verdict
 
@@ -291,15 +341,20 @@ def _epoch(
     stopper = _stopper(history, i, criterion)
     if stopped is None and stopper.stop_reason is not None and stopper.stopped_epoch is not None:
         stopped = (stopper.stopped_epoch, stopper.best_epoch)
-        console.print(
-            f"[bold red]STOP:[/] {stopper.criterion.spec} fired at epoch {stopper.stopped_epoch} "
-            f"({stopper.stop_reason.value}); keep the weights of epoch {stopper.best_epoch}"
-        )
+        if ("stop", *stopped) not in said:
+            said.add(("stop", *stopped))
+            console.print(
+                f"[bold red]STOP:[/] {stopper.criterion.spec} fired at epoch "
+                f"{stopper.stopped_epoch} ({stopper.stop_reason.value}); keep the weights of "
+                f"epoch {stopper.best_epoch}"
+            )
     if warned is None and verdict is Verdict.OVERFITTING:
         warned = (epoch, result.onset_epoch, result.best_epoch)
-        console.print(
-            f"[bold red]WARNING:[/] overfitting seen at epoch {epoch}: on the epochs so far, "
-            f"best epoch {result.best_epoch} and onset about epoch {result.onset_epoch} "
-            "(provisional: later epochs can move both; the final diagnosis dates them)"
-        )
+        if ("warning", *warned) not in said:
+            said.add(("warning", *warned))
+            console.print(
+                f"[bold red]WARNING:[/] overfitting seen at epoch {epoch}: on the epochs so far, "
+                f"best epoch {result.best_epoch} and onset about epoch {result.onset_epoch} "
+                "(provisional: later epochs can move both; the final diagnosis dates them)"
+            )
     return stopped, warned

@@ -14,11 +14,13 @@ from __future__ import annotations
 import itertools
 import math
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from nooverfit._words import counted
 from nooverfit.history import History
+from nooverfit.logs._resumed import join_runs
 from nooverfit.stopping import StopReason
 
 _TRAIN = ("train", "training", "trn")
@@ -111,17 +113,26 @@ def rows_to_history(
     notes: tuple[str, ...] = (),
     unreadable: Mapping[str, Sequence[TextCell]] | None = None,
     steps_as_epochs: bool = False,
+    lines: Sequence[int] | None = None,
 ) -> History:
     """Fold logging rows into one value per epoch and name the curves.
 
     With ``fold="auto"``, epoch-level values keep the last finite value logged in the
     epoch and step-level values are averaged over the epoch; ``fold="mean"`` averages
-    every value (for per-step logs grouped into epochs by a reader). Rows without an
-    ``epoch`` column count as one epoch each. When the epoch goes backwards (a run
-    restarted into the same log), only the rows of the last run are kept, and a note
-    says so. A ``stop_reason`` logged at the last epoch (nooverfit's text, or the
-    :attr:`~nooverfit.stopping.StopReason.code` the Lightning callback logs) is the
-    history's ``stop_reason``.
+    every value (for per-step logs grouped into epochs by a reader). A training curve
+    under a plain name (``train_loss``) logged several times an epoch is step-level too
+    (Lightning's ``self.log("train_loss", loss)`` in ``training_step``): its mean is the
+    epoch's loss, as Lightning's own ``train_loss_epoch`` is. Rows without an ``epoch``
+    column count as one epoch each. Where the epoch goes backwards a new run starts in
+    the same log: back to the first epoch a restarted run (only the last run is read),
+    back to a later one a run resumed from a checkpoint (the epochs before it are kept,
+    the later ones are the resumed run's); a note says so
+    (:func:`~nooverfit.logs._resumed.join_runs`). The last epoch of a log with several
+    rows an epoch is left out, with a note, while it holds only step-level values, or
+    lacks the validation every earlier epoch holds: an epoch still running (or a run
+    stopped mid-epoch), whose values would change. A ``stop_reason`` logged at the last
+    epoch (nooverfit's text, or the :attr:`~nooverfit.stopping.StopReason.code` the
+    Lightning callback logs) is the history's ``stop_reason``.
 
     Args:
         rows: one mapping per logged row (NaN or absent for values not logged there).
@@ -134,16 +145,18 @@ def rows_to_history(
             ...]}``; a note names those of the columns and the run diagnosed.
         steps_as_epochs: whether the reader shows logged steps as epochs (set here too
             when the rows have no epoch column but a step one), for the history's flag.
+        lines: each row's line in the file (1-based), for the notes; without them a note
+            counts rows.
 
     Raises:
         ValueError: when no training or validation curve can be recognized, or a mapped
             column does not exist (the message lists the columns found).
     """
     rows = list(rows)
-    total = len(rows)
-    rows, restart = _last_run(rows)
-    if restart:
-        notes = (*notes, restart)
+    keep, joined = join_runs(rows, lines=lines)
+    rows = [rows[i] for i in keep]
+    notes = (*notes, *joined)
+    position = {old: new for new, old in enumerate(keep)}  # a row's place among those kept
     found: list[str] = []
     for row in rows:
         found += [k for k in row if k not in found]
@@ -170,7 +183,7 @@ def rows_to_history(
             f"columns found: {', '.join(found) or 'none'}; {MAP_HINT}"
         )
     used = [logged for _, logged in mapping.values()]
-    text_cells = _text_cells_note(unreadable or {}, used, first=total - len(rows))
+    text_cells = _text_cells_note(unreadable or {}, used, kept=position)
     if text_cells:
         notes = (*notes, text_cells)
         # curves of text and no number (``tensor(0.51)`` written for 0.51) are no log:
@@ -213,28 +226,38 @@ def rows_to_history(
             if not math.isnan(value):
                 bucket.setdefault(target, []).append(value)
     epochs = sorted(per_epoch)
-    if not implicit and epochs and not per_epoch[epochs[-1]]:
-        last = epochs[-1]
-        # none of the chosen values yet, only sound step-level ones (Lightning's *_step
-        # rows): an epoch still running or cut short, not one whose values became NaN
-        if _only_sound_steps([row for row in rows if row.get("epoch") == last], mapping):
-            del per_epoch[last], epochs[-1]
-            notes = (*notes, f"epoch {last} has only step-level values so far: left out")
+    unfinished = _unfinished(per_epoch, at) if not implicit else ""
+    # an epoch still running or cut short, not one whose values became NaN: its rows
+    # hold sound step-level values only
+    if unfinished and _only_sound_steps(
+        [r for r in rows if r.get("epoch") == epochs[-1]], mapping
+    ):
+        del per_epoch[epochs[-1]]
+        notes = (*notes, f"epoch {epochs.pop()} has {unfinished} so far: left out")
     curves: dict[str, list[float]] = {}
     several: dict[str, str] = {}  # validation logged several times an epoch: how folded
-    for target, (priority, _) in mapping.items():
-        how = _mean if priority >= 2 or fold == "mean" else _last
-        curves[target] = [how(per_epoch[e].get(target, [])) for e in epochs]
+    stepped = not implicit and any(k.strip().lower() in _STEPS for k in found)
+    for target, (priority, logged) in mapping.items():
         most = max((len(per_epoch[e].get(target, [])) for e in epochs), default=0)
-        if target.startswith("val_") and most > 1 and not implicit:  # val_check_interval
+        val = target.startswith("val_")
+        # a training value logged at each step (a step column numbers the rows) under a
+        # plain name is step-level: Keras's and Lightning's epoch losses are the mean of
+        # the steps. Validation logged several times an epoch (val_check_interval) keeps
+        # the last pass, of the epoch's final weights
+        per_step = priority == 1 and not val and most > 1 and stepped
+        how = _mean if priority >= 2 or fold == "mean" or per_step else _last
+        curves[target] = [how(per_epoch[e].get(target, [])) for e in epochs]
+        if val and most > 1 and not implicit:
             several[target] = f"up to {most} times, {'mean' if how is _mean else 'last'}"
+        if per_step and fold != "mean":
+            notes = (*notes, f"{logged} is logged up to {most} times an epoch: averaged per epoch")
     if several:
         said = "; ".join(f"{t} {how}" for t, how in several.items())
         notes = (
             *notes,
             f"validation ran several times within an epoch, one value shown per epoch ({said})",
         )
-    where, reason = _stop_reason(rows, unreadable or {}, first=total - len(rows))
+    where, reason = _stop_reason(rows, unreadable or {}, kept=position)
     # a stop counts at the last epoch only: a run that went on after it was not stopped
     stopped = reason if epochs and where >= 0 and at[where] == epochs[-1] else ""
     return History.from_columns(
@@ -246,12 +269,13 @@ def _stop_reason(
     rows: list[Mapping[str, float]],
     unreadable: Mapping[str, Sequence[TextCell]],
     *,
-    first: int,
+    kept: Mapping[int, int],
 ) -> tuple[int, str]:
     """The last stop reason logged in a ``stop_reason`` column, and its row: a number
     (:attr:`~nooverfit.stopping.StopReason.code`, as Lightning and TensorBoard logs hold
     it) or text (nooverfit's own CSV), a text cell being one the reader passed in
-    ``unreadable`` (rows counted from ``first``). ``(-1, "")`` when none is logged."""
+    ``unreadable`` (its row mapped by ``kept`` onto ``rows``, from the reader's rows).
+    ``(-1, "")`` when none is logged."""
     found = (-1, "")
     names = {k for row in rows for k in row if k.strip().lower() == "stop_reason"}
     for name in names:
@@ -260,9 +284,29 @@ def _stop_reason(
             if reason and i > found[0]:
                 found = (i, reason)
         for cell in unreadable.get(name, ()):
-            if cell.row - first > found[0] and StopReason.logged(cell.text):
-                found = (cell.row - first, StopReason.logged(cell.text))
+            at = kept.get(cell.row, -1)
+            if at > found[0] and StopReason.logged(cell.text):
+                found = (at, StopReason.logged(cell.text))
     return found
+
+
+def _unfinished(per_epoch: Mapping[int, Mapping[str, list[float]]], at: list[int | None]) -> str:
+    """What the last epoch lacks if it may be one still running (``""`` if not): none of
+    the chosen values, or, in a log with several rows an epoch, any value of the
+    validation curves that every earlier epoch holds (its validation not logged yet)."""
+    epochs = sorted(per_epoch)
+    if not epochs:
+        return ""
+    *earlier, last = epochs
+    if not per_epoch[last]:
+        return "only step-level values"
+    rows = Counter(at)
+    several = any(rows[e] > 1 for e in earlier)
+    if not earlier or not several or any(k.startswith("val_") for k in per_epoch[last]):
+        return ""
+    if all(any(k.startswith("val_") for k in per_epoch[e]) for e in earlier):
+        return "no validation value"
+    return ""
 
 
 def _only_sound_steps(rows: list[Mapping[str, float]], mapping: Mapping[str, object]) -> bool:
@@ -287,13 +331,13 @@ def _only_sound_steps(rows: list[Mapping[str, float]], mapping: Mapping[str, obj
 
 
 def _text_cells_note(
-    unreadable: Mapping[str, Sequence[TextCell]], used: list[str], *, first: int
+    unreadable: Mapping[str, Sequence[TextCell]], used: list[str], *, kept: Mapping[int, int]
 ) -> str:
-    """One note on the text cells of the columns ``used`` in the rows from ``first`` on
+    """One note on the text cells of the columns ``used`` in the rows ``kept``
     (e.g. ``2 cells of val_loss are not a number (lines 4, 9: 'abc'); read as missing``)."""
     said = []
     for logged in used:
-        cells = [c for c in unreadable.get(logged, ()) if c.row >= first]
+        cells = [c for c in unreadable.get(logged, ()) if c.row in kept]
         if not cells:
             continue
         lines = ", ".join(str(c.line) for c in cells[:3]) + (", ..." if len(cells) > 3 else "")
@@ -322,25 +366,6 @@ def _step_index(
         if finite and all(b > a for a, b in itertools.pairwise(values)):
             return name, values
     return None
-
-
-def _last_run(rows: list[Mapping[str, float]]) -> tuple[list[Mapping[str, float]], str]:
-    """The rows after the last place the epoch goes backwards, and a note about it."""
-    start, previous, back = 0, -math.inf, (0.0, 0.0)
-    for i, row in enumerate(rows):
-        epoch = row.get("epoch", math.nan)
-        if not math.isfinite(epoch):
-            continue
-        if epoch < previous:
-            start, back = i, (previous, epoch)
-        previous = epoch
-    if not start:
-        return rows, ""
-    note = (
-        f"the epoch goes back from {back[0]:g} to {back[1]:g} at row {start + 1}: a restarted "
-        f"run; diagnosing the last run only ({len(rows) - start} of {len(rows)} rows)"
-    )
-    return rows[start:], note
 
 
 def _last(values: list[float]) -> float:

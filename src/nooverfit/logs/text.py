@@ -42,13 +42,13 @@ def separator(header: str, second: str | None = None) -> str:
 
 def csv_rows(
     text: str, *, source: str = "log"
-) -> tuple[list[str], list[dict[str, float]], dict[str, list[TextCell]]]:
+) -> tuple[list[str], list[dict[str, float]], dict[str, list[TextCell]], list[int]]:
     """Parse CSV text into its header and numeric rows, skipping malformed rows.
 
     Returns:
-        The header, one ``{column: value}`` per row, and the cells read as missing that
+        The header, one ``{column: value}`` per row, the cells read as missing that
         are neither empty nor a missing-value marker (``NA``, ``null``, ...):
-        ``{column: [cell, ...]}``.
+        ``{column: [cell, ...]}``, and each row's line in the file (1-based).
     """
     lines = text.splitlines()
     if len(lines) > 1 and not text.endswith(("\n", "\r")) and lines[-1].strip():
@@ -67,6 +67,7 @@ def csv_rows(
     header = [h.strip() for h in next(reader)]
     rows: list[dict[str, float]] = []
     unreadable: dict[str, list[TextCell]] = {}
+    numbers: list[int] = []
     end = reader.line_num  # a quoted cell may span lines: rows are counted by lines
     for fields in reader:
         number, end = end + 1 + blank, reader.line_num  # the row's first line in the file
@@ -88,20 +89,23 @@ def csv_rows(
                 unreadable.setdefault(h, []).append(TextCell(len(rows), line, f.strip()))
             line += f.count("\n")
         rows.append(row)
-    return header, rows, unreadable
+        numbers.append(number)
+    return header, rows, unreadable, numbers
 
 
 def read_csv(path: Path, *, columns: Mapping[str, str] | None = None) -> History:
     """Read a Keras, Lightning, generic or nooverfit CSV log."""
     text = path.read_text(encoding="utf-8", errors="replace")
-    header, rows, unreadable = csv_rows(text, source=str(path))
+    header, rows, unreadable, lines = csv_rows(text, source=str(path))
     if not rows:  # a run that has not finished its first epoch yet
         raise ValueError(
             f"{path} has a header ({', '.join(header)}) but no complete row; expected one "
             "row per epoch"
         )
     # (how the run ended, nooverfit's text or a Lightning log's number, is read there)
-    return rows_to_history(rows, columns=columns, source=str(path), unreadable=unreadable)
+    return rows_to_history(
+        rows, columns=columns, source=str(path), unreadable=unreadable, lines=lines
+    )
 
 
 def read_jsonl(path: Path, *, columns: Mapping[str, str] | None = None) -> History:
@@ -109,6 +113,7 @@ def read_jsonl(path: Path, *, columns: Mapping[str, str] | None = None) -> Histo
     rows: list[dict[str, float]] = []
     unreadable: dict[str, list[TextCell]] = {}
     invalid: list[int] = []
+    lines: list[int] = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
@@ -119,12 +124,13 @@ def read_jsonl(path: Path, *, columns: Mapping[str, str] | None = None) -> Histo
             continue
         if isinstance(record, dict):
             rows.append(_json_row(record, len(rows), number, unreadable))
+            lines.append(number)
     if invalid:
-        lines = ", ".join(map(str, invalid[:3])) + (", ..." if len(invalid) > 3 else "")
+        said = ", ".join(map(str, invalid[:3])) + (", ..." if len(invalid) > 3 else "")
         if not rows:  # not a log cut mid-line: no line of it is a JSON object
             raise ValueError(
                 f"{path} holds no JSON object line ({counted(len(invalid), 'line')} "
-                f"{'is' if len(invalid) == 1 else 'are'} not valid JSON: {lines}); expected "
+                f"{'is' if len(invalid) == 1 else 'are'} not valid JSON: {said}); expected "
                 "one JSON object per line"
             )
         # one warning, not one per line: a file of many bad lines would fill the terminal
@@ -133,9 +139,11 @@ def read_jsonl(path: Path, *, columns: Mapping[str, str] | None = None) -> Histo
             path,
             counted(len(invalid), "line"),
             "is" if len(invalid) == 1 else "are",
-            lines,
+            said,
         )
-    return rows_to_history(rows, columns=columns, source=str(path), unreadable=unreadable)
+    return rows_to_history(
+        rows, columns=columns, source=str(path), unreadable=unreadable, lines=lines
+    )
 
 
 def read_json(path: Path, *, columns: Mapping[str, str] | None = None) -> History:

@@ -1,0 +1,73 @@
+"""Logs holding more than one run: a run restarted, or resumed from a checkpoint, into the
+same file (Keras's ``CSVLogger(append=True)``, a JSON-lines logger opened for appending).
+
+Where the epoch goes back, a new run starts:
+
+- back to the log's first epoch (0, or 1 in a log counting from 1): a restarted run. Only
+  the last run is read; the runs before it trained other weights from scratch.
+- back to a later epoch N: a run resumed at N from a checkpoint (``fit(initial_epoch=N)``).
+  The earlier run's epochs before N are kept, and epochs N on come from the resumed run
+  only: the resumed run trained on from the weights of epoch N - 1, so the earlier run's
+  epochs from N on are a branch that was dropped, and no epoch mixes rows of both runs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+
+def join_runs(
+    rows: Sequence[Mapping[str, float]], *, lines: Sequence[int] | None = None
+) -> tuple[list[int], tuple[str, ...]]:
+    """The rows that make up the run the log ends with, and a note on each new run.
+
+    Args:
+        rows: the logged rows in file order (an ``epoch`` value each, NaN where absent).
+        lines: each row's line in the file (1-based), for the notes; without them a note
+            counts rows ("the 26th row").
+
+    Returns:
+        The positions in ``rows`` of the rows kept, in order, and one note per place the
+        epoch goes back (a restart, or a resume at a later epoch).
+    """
+    epochs = [row.get("epoch", math.nan) for row in rows]
+    first = next((e for e in epochs if math.isfinite(e)), math.nan)
+    kept: list[int] = []
+    resumes: list[str] = []
+    restart = ""
+    previous = -math.inf
+    for i, epoch in enumerate(epochs):
+        if math.isfinite(epoch) and epoch < previous:
+            back = f"the epoch goes back from {previous:g} to {epoch:g} at {_place(i, lines)}"
+            if epoch <= first:  # what came before is another run's, resumes included
+                kept, resumes = [], []
+                restart = (
+                    f"{back}: a restarted run; diagnosing the last run only "
+                    f"({len(rows) - i} of {len(rows)} rows)"
+                )
+            else:
+                replaced = sorted({epochs[j] for j in kept if epochs[j] >= epoch})
+                kept = [j for j in kept if not epochs[j] >= epoch]
+                span = (
+                    f"epoch {replaced[0]:g}"
+                    if len(replaced) == 1
+                    else f"epochs {replaced[0]:g}-{replaced[-1]:g}"
+                )
+                resumes.append(
+                    f"{back}: a run resumed at epoch {epoch:g}; {span} of the earlier run "
+                    "replaced by the resumed run's"
+                )
+        kept.append(i)
+        if math.isfinite(epoch):
+            previous = epoch
+    return kept, tuple(n for n in (restart, *resumes) if n)
+
+
+def _place(i: int, lines: Sequence[int] | None) -> str:
+    """Where row ``i`` (0-based) is: its line in the file, else its rank among the rows."""
+    if lines is not None:
+        return f"line {lines[i]}"
+    n = i + 1
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"the {n}{suffix} row"

@@ -1,0 +1,113 @@
+"""Logs holding several runs (``logs/_resumed.py``): a run resumed from a checkpoint keeps
+the epochs before the resume, a run restarted from the first epoch replaces the log."""
+
+import json
+import math
+
+import pytest
+from typer.testing import CliRunner
+
+from nooverfit import diagnose
+from nooverfit.cli import app
+from nooverfit.logs import read_log
+from nooverfit.logs._resumed import join_runs
+
+
+def _row(e: int) -> str:
+    """A Keras CSVLogger row of a run overfitting from epoch 12 (val lowest there)."""
+    loss = 2 * math.exp(-e / 6) + 0.02
+    val = math.exp(-e / 5) + 0.4 + 0.02 * max(0, e - 12)
+    return f"{e},{loss:.5f},{val:.5f}\n"
+
+
+def test_read_log_resumed_keras_log_keeps_the_epochs_before_the_resume(tmp_path):
+    """Review i111 B: epochs 0-24, then a run resumed with ``initial_epoch=20`` appending
+    20-39 (``CSVLogger(append=True)``). The last run alone (20-39) put the best epoch at
+    20 and advised ``--epochs 21``; the validation minimum is epoch 12."""
+    log = tmp_path / "training.log"
+    log.write_text(
+        "epoch,loss,val_loss\n"
+        + "".join(_row(e) for e in range(25))
+        + "".join(_row(e) for e in range(20, 40))
+    )
+    history = read_log(log)
+    assert history.epoch == tuple(range(40))
+    assert history.val_loss[12] == min(history.val_loss)
+    # the header is line 1, epochs 0-24 lines 2-26: the resumed run starts at line 27
+    assert history.notes == (
+        "the epoch goes back from 24 to 20 at line 27: a run resumed at epoch 20; "
+        "epochs 20-24 of the earlier run replaced by the resumed run's",
+    )
+    result = diagnose(history)
+    assert (result.best_epoch, result.epochs) == (12, 40)
+    out = CliRunner().invoke(app, ["diagnose", str(log), "--format", "keras"])
+    assert out.exit_code == 0, out.output
+    assert "--epochs 13" in out.output and "--epochs 21" not in out.output
+
+
+def test_read_log_resumed_run_shorter_than_the_first_merges_no_rows(tmp_path):
+    """Epochs from the resume on come from the resumed run only: the first run's epochs
+    8-9, past where the resumed run (5-7) ended, are a branch dropped with it."""
+    rows = [(e, 1.0) for e in range(10)] + [(e, 2.0) for e in range(5, 8)]
+    log = tmp_path / "log.csv"
+    log.write_text("epoch,val_loss\n" + "".join(f"{e},{v}\n" for e, v in rows))
+    history = read_log(log)
+    assert history.epoch == tuple(range(8))
+    assert history.val_loss == (1.0,) * 5 + (2.0,) * 3
+    assert "epochs 5-9 of the earlier run replaced" in history.notes[0]
+
+
+@pytest.mark.parametrize(
+    ("epochs", "kept", "says"),
+    [
+        # back to the first epoch: a restart, the last run only
+        ([0, 1, 2, 3, 0, 1], [4, 5], ["back from 3 to 0 at the 5th row: a restarted run"]),
+        # a log counting from 1 restarted at 1
+        ([1, 2, 3, 1, 2], [3, 4], ["back from 3 to 1 at the 4th row: a restarted run"]),
+        # resumed at 2, then resumed again at 3
+        (
+            [0, 1, 2, 3, 2, 3, 4, 3, 4],
+            [0, 1, 4, 7, 8],
+            ["resumed at epoch 2; epochs 2-3 of", "resumed at epoch 3; epochs 3-4 of"],
+        ),
+        # resumed at 2, then restarted: the restart replaces all before it
+        ([0, 1, 2, 1, 2, 0, 1], [5, 6], ["back from 2 to 0 at the 6th row: a restarted"]),
+        # resumed at epoch 2, one epoch of the earlier run replaced
+        ([0, 1, 2, 2.5, 2], [0, 1, 4], ["epochs 2-2.5 of the earlier run"]),
+        ([0, 1, 2, 1], [0, 3], ["a run resumed at epoch 1; epochs 1-2 of the earlier run"]),
+        # validated every 2 epochs, resumed at 3
+        ([0, 2, 4, 3], [0, 1, 3], ["a run resumed at epoch 3; epoch 4 of the earlier run"]),
+        # Lightning's rows: several an epoch, the epoch never going back
+        ([0, 0, 0, 1, 1, math.nan, 1], [0, 1, 2, 3, 4, 5, 6], []),
+    ],
+)
+def test_join_runs_restart_and_resume(epochs, kept, says):
+    rows = [{"epoch": float(e), "loss": 1.0} for e in epochs]
+    got, notes = join_runs(rows)
+    assert got == kept
+    assert len(notes) == len(says)
+    assert all(said in note for said, note in zip(says, notes, strict=True))
+
+
+def test_read_log_resumed_jsonl_says_the_line(tmp_path):
+    """A JSON-lines log counts lines as the file does, blank lines included."""
+    log = tmp_path / "log.jsonl"
+    records = [{"epoch": e, "loss": 1 / (e + 1), "val_loss": 1.0} for e in range(4)]
+    lines = [json.dumps(r) for r in records] + [""] + [json.dumps(records[2])]
+    log.write_text("\n".join(lines) + "\n")
+    history = read_log(log)
+    assert history.epoch == (0, 1, 2)
+    assert "goes back from 3 to 2 at line 6: a run resumed at epoch 2" in history.notes[0]
+
+
+def test_read_log_text_cell_and_stop_of_a_replaced_epoch_are_not_the_runs(tmp_path):
+    """A text cell, and a stop, logged in rows the resumed run replaced are not noted."""
+    log = tmp_path / "log.csv"
+    log.write_text(
+        "epoch,loss,val_loss,stop_reason\n0,1.0,1.0,\n1,0.9,0.9,\n2,0.8,abc,\n3,0.7,0.7,patience\n"
+        "2,0.8,0.8,\n3,0.7,xyz,\n"
+    )
+    history = read_log(log)
+    assert history.epoch == (0, 1, 2, 3)
+    assert history.stop_reason == ""
+    assert "1 cell of val_loss is not a number (line 7: 'xyz'); read as missing" in history.notes
