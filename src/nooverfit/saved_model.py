@@ -263,7 +263,7 @@ def _again(made_by: str) -> str:
             "run the study again (the same --out resumes it when the nooverfit version is "
             "the same)"
         )
-    return "run nooverfit train again (the same options and --seed train the same network)"
+    return "run nooverfit train again, which writes both"
 
 
 def _read_card(path: Path, made_by: str) -> dict[str, Any]:
