@@ -16,6 +16,7 @@ from nooverfit.config import RunConfig
 from nooverfit.data import load_dataset
 from nooverfit.data.split import split_dataset
 from nooverfit.data.tensors import prepare
+from nooverfit.history import History
 from nooverfit.saved_model import CARD, load_study_model
 from nooverfit.studies.compare import compare
 from nooverfit.study_files import write_study
@@ -97,7 +98,7 @@ def test_bad_input_is_one_line_and_loses_nothing(folder, tmp_path):
     text.write_text("not an array")  # numpy's message: pickled data, load it unsafely
     cases = [
         (["--data", str(path), "--out", str(path)], ["is the --data file"]),
-        (["--data", str(path), "--out", str(study / "results.json")], ["a file of the study"]),
+        (["--data", str(path), "--out", str(study / "results.json")], ["model's folder"]),
         (["--data", str(tmp_path / "missing.csv")], ["does not exist"]),
         (["--data", str(tmp_path)], ["is a folder; expected a CSV or .npy file"]),
         (["--data", str(text)], ["is not a .npy array (no NumPy header)"]),
@@ -129,7 +130,7 @@ def test_predict_refuses_an_existing_out_unless_overwrite(folder, tmp_path):
     assert result.exit_code == 0, result.output
     assert out.read_text().startswith("prediction,p_no,p_yes\n")
     # --overwrite replaces an earlier output, never the input or the study's own files
-    for target, words in ((path, "is the --data file"), (study / CARD, "a file of the study")):
+    for target, words in ((path, "is the --data file"), (study / CARD, "model's folder")):
         before = target.read_bytes()
         again = ["predict", str(study), "--data", str(path), "--out", str(target)]
         _one_line_error(runner.invoke(app, [*again, "--overwrite"]), words)
@@ -147,8 +148,11 @@ def test_a_folder_without_the_card_or_the_model_is_refused(folder, tmp_path):
         f"no {CARD}",
         "run the study again",
     )
-    _one_line_error(
-        runner.invoke(app, ["predict", str(tmp_path), "--data", str(path)]), "no best_model.pt"
+    _one_line_error(  # both layouts named: a study's and a train run's
+        runner.invoke(app, ["predict", str(tmp_path), "--data", str(path)]),
+        "no best_model.pt or model.pt",
+        "nooverfit study (best_model.pt, best_model.json)",
+        "nooverfit train (model.pt, model.json)",
     )
     _one_line_error(
         runner.invoke(app, ["predict", str(tmp_path / "nope"), "--data", str(path)]),
@@ -163,17 +167,22 @@ def test_a_folder_without_the_card_or_the_model_is_refused(folder, tmp_path):
     )
 
 
-def test_predict_takes_a_npy_array_of_images(tiny_study, tmp_path):
-    result, study = tiny_study
+def _npy_accuracy(folder, rows, tmp_path):
+    """``predict``'s accuracy on the digits images ``rows``, given as a .npy file; the
+    predictions file's path."""
     dataset = load_dataset("digits")
-    test = result.splits[0].test
-    np.save(tmp_path / "x.npy", dataset.x[test])
+    np.save(tmp_path / "x.npy", dataset.x[rows])
     out = tmp_path / "preds.csv"
-    args = ["predict", str(study), "--data", str(tmp_path / "x.npy"), "--out", str(out)]
+    args = ["predict", str(folder), "--data", str(tmp_path / "x.npy"), "--out", str(out)]
     assert runner.invoke(app, args).exit_code == 0
     predicted = [r["prediction"] for r in csv.DictReader(out.open())]
-    truth = [dataset.classes[k] for k in dataset.y[test]]
-    accuracy = np.mean([p == t for p, t in zip(predicted, truth, strict=True)])
+    truth = [dataset.classes[k] for k in dataset.y[rows]]
+    return np.mean([p == t for p, t in zip(predicted, truth, strict=True)]), out
+
+
+def test_predict_takes_a_npy_array_of_images(tiny_study, tmp_path):
+    result, study = tiny_study
+    accuracy, out = _npy_accuracy(study, result.splits[0].test, tmp_path)
     assert accuracy == result.test["recommended"].per_seed[0]
     _one_line_error(
         runner.invoke(app, ["predict", str(study), "--data", str(out)]),
@@ -396,3 +405,42 @@ def test_errors_name_the_files_line_past_blank_lines(folder, tmp_path, bad, word
     _one_line_error(
         runner.invoke(app, ["predict", str(study), "--data", str(new)]), words.format(new=new)
     )
+
+
+def test_predict_takes_a_train_runs_folder(tmp_path):
+    """``nooverfit train``'s folder predicts as a study's: raw rows with the column the run
+    ignored, encoded as training encoded them; on the run's own validation rows, the kept
+    epoch's validation accuracy. The run's files are never --out."""
+    path = tmp_path / "t.csv"
+    rows = write_csv(path)
+    header, *lines = path.read_text().splitlines()  # a row id in front, which the run ignores
+    ided = [f"id,{header}", *(f"{1000 + i},{line}" for i, line in enumerate(lines))]
+    path.write_text("\n".join(ided) + "\n")
+    run = tmp_path / "run"
+    args = ["train", "--data", f"csv:{path}", "--target", "label", "--ignore", "id"]
+    trained = runner.invoke(app, [*args, "--epochs", "8", "--width", "16", "--out", str(run)])
+    assert trained.exit_code == 0, trained.output
+    assert (run / "model.json").is_file() and "model.json" in trained.output
+    out = tmp_path / "preds.csv"
+    result = runner.invoke(app, ["predict", str(run), "--data", str(path), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "ignored 1 column the model does not use: 'id'" in result.output
+    predicted = [r["prediction"] for r in csv.DictReader(out.open())]
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["kept_epoch"] == metrics["best_epoch"]
+    val = metrics["split"]["val"]
+    accuracy = np.mean([predicted[i] == rows[i]["label"] for i in val])
+    assert accuracy == pytest.approx(metrics["best"]["val_accuracy"])
+    for name in ("model.pt", "model.json", "metrics.json"):
+        again = ["predict", str(run), "--data", str(path), "--out", str(run / name)]
+        _one_line_error(runner.invoke(app, [*again, "--overwrite"]), "model's folder")
+
+
+def test_predict_takes_a_digits_train_folder_and_a_npy_of_images(tmp_path):
+    run = tmp_path / "run"
+    args = ["train", "--train-per-class", "10", "--epochs", "4", "--width", "16"]
+    assert runner.invoke(app, [*args, "--out", str(run)]).exit_code == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    accuracy, _ = _npy_accuracy(run, metrics["split"]["val"], tmp_path)
+    kept = metrics["kept_epoch"]
+    assert accuracy == pytest.approx(History.load(run / "history.csv").val_accuracy[kept])

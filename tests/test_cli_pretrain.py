@@ -1,9 +1,12 @@
 import json
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from nooverfit.cli import app
+from nooverfit.data import load_dataset
+from nooverfit.saved_model import load_study_model
 from nooverfit.transfer import Source
 
 runner = CliRunner()
@@ -29,6 +32,12 @@ def test_pretrain_then_train_with_transfer(tmp_path):
     # The network trained is the source's (its config says so), not the --model's.
     assert transfer["architecture"]["config"] == loaded.config.to_dict()
     assert metrics["num_parameters"] == 64 * 10 + 10  # only the new 10-class head trains
+    # model.json records the source's architecture as a study's card does: the folder
+    # predicts, on the run's validation images its kept epoch's validation accuracy
+    dataset, val = load_dataset("digits"), metrics["split"]["val"]
+    labels = load_study_model(out).predict(dataset.x[val])
+    accuracy = np.mean(labels == np.asarray(dataset.classes)[dataset.y[val]])
+    assert accuracy == pytest.approx(metrics["best"]["val_accuracy"])
     # audit --model rebuilds that network from metrics.json alone and loads its weights.
     result = runner.invoke(
         app, ["audit", "digits", "--model", str(out), "--space", "features", "--json"]

@@ -250,8 +250,8 @@ def test_ctrl_c_in_train_keeps_the_epochs_finished(tmp_path, monkeypatch):
     assert history.epoch == (0, 1, 2, 3) and history.stop_reason == "interrupted"
     best = min(range(4), key=lambda i: history.val_loss[i])
     assert " ".join(result.output.split()) == (
-        f"interrupted after epoch 3: wrote {out}/history.csv, metrics.json and model.pt of "
-        f"the epochs finished (model.pt: epoch {best}, the lowest val_loss)"
+        f"interrupted after epoch 3: wrote {out}/history.csv, metrics.json, model.pt and "
+        f"model.json of the epochs finished (model.pt: epoch {best}, the lowest val_loss)"
     )
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["stop_reason"] == "interrupted" and metrics["epochs_run"] == 4

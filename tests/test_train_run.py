@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -13,7 +14,7 @@ from nooverfit.data import load_split
 from nooverfit.history import History
 from nooverfit.models import network_for
 from nooverfit.train import evaluate, fit
-from nooverfit.train_run import FILES, OutputExists, train_run
+from nooverfit.train_run import FILES, OutputExists, changed_options, train_run
 
 
 def test_train_run_writes_what_fit_computes(tmp_path):
@@ -128,3 +129,93 @@ def test_metrics_json_of_a_run_diverged_at_its_first_epoch(tmp_path):
     assert metrics["best"]["val_loss"] is None  # written as null
     assert metrics["kept_epoch"] == metrics["best_epoch"] == 0
     assert metrics["best"] == metrics["final"]
+
+
+def _write_rows(path, n=160, seed=0):
+    """A CSV with a row id, a text column, two numbers and a text label; its rows."""
+    import csv
+
+    rng = np.random.default_rng(seed)
+    colour = rng.choice(["red", "green", "blue"], n)
+    height, weight = rng.normal(size=n), rng.exponential(size=n)
+    label = np.where((colour == "red") ^ (height > 0.2), "yes", "no")
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["id", "colour", "height", "weight", "label"])
+        for i in range(n):
+            w.writerow([1000 + i, colour[i], f"{height[i]:.3f}", f"{weight[i]:.3f}", label[i]])
+    return list(csv.DictReader(path.open(newline="")))
+
+
+def _csv_run(tmp_path, *, epochs=6):
+    path = tmp_path / "rows.csv"
+    rows = _write_rows(path)
+    spec, options = f"csv:{path}", {"target": "label", "ignore": "id", "groups": None}
+    data = load_split(spec, target="label", ignore="id", seed=0, device="cpu")
+    config = RunConfig(width=16, epochs=epochs, lr=1e-2)
+    out = tmp_path / "run"
+    run = train_run(config, data, out=out, data_name=spec, data_options=options)
+    return run, data, rows, out
+
+
+def test_model_json_lets_the_loader_predict_raw_rows_as_training_saw_them(tmp_path):
+    """``nooverfit train``'s folder loads as a study's does: raw CSV rows (the id column
+    ignored, categories as text) get the kept epoch's validation accuracy and the
+    network's own probabilities."""
+    from nooverfit.saved_model import load_study_model
+
+    run, data, rows, out = _csv_run(tmp_path)
+    card = json.loads((out / "model.json").read_text())
+    assert card["refused"] is None and card["weights"]["file"] == "model.pt"
+    assert card["members"][0]["config"] == run.metrics["config"]
+    model = load_study_model(out)
+    assert model.classes == data.dataset.classes and not model.ensemble
+    val = data.split.val
+    labels, probs = model.scores([rows[i] for i in val])
+    kept = json.loads((out / "metrics.json").read_text())["best"]  # kept == best here
+    assert run.history.kept_epoch == run.history.best_epoch
+    assert np.mean(labels == data.dataset.y[val]) == pytest.approx(kept["val_accuracy"])
+    with torch.no_grad():
+        reference = run.network.eval()(data.x[val]).softmax(-1).numpy()
+    np.testing.assert_allclose(probs, reference, rtol=1e-5, atol=1e-6)
+
+
+def test_metrics_json_records_the_data_options(tmp_path):
+    run, *_ = _csv_run(tmp_path, epochs=1)
+    assert run.metrics["data options"] == {"target": "label", "ignore": "id", "groups": None}
+
+
+def test_a_tampered_model_pt_is_refused(tmp_path):
+    from nooverfit.errors import BadInput
+    from nooverfit.saved_model import load_study_model
+
+    _, _, _, out = _csv_run(tmp_path, epochs=1)
+    state = torch.load(out / "model.pt", weights_only=True)
+    torch.save({k: v + 1 for k, v in state.items()}, out / "model.pt")
+    with pytest.raises(BadInput, match=r"model\.pt is not the model .*model\.json describes"):
+        load_study_model(out)
+    (out / "model.json").unlink()
+    with pytest.raises(BadInput, match=r"has model\.pt but no model\.json.*nooverfit train"):
+        load_study_model(out)
+
+
+@pytest.mark.parametrize(
+    ("recorded", "given", "expected"),
+    [
+        (
+            {"target": "y", "ignore": "id", "groups": None},
+            {"target": "y"},
+            [("--ignore id", "no --ignore")],
+        ),
+        ({"target": "y", "ignore": "id, name"}, {"target": "y", "ignore": "name,id"}, []),
+        (
+            {"target": "y", "groups": "site"},
+            {"target": "z", "groups": "site"},
+            [("--target y", "--target z")],
+        ),
+        ({"target": "y"}, {"target": "y", "groups": "site"}, [("no --groups", "--groups site")]),
+        (None, {"target": "z"}, []),  # a metrics.json written before they were recorded
+    ],
+)
+def test_changed_options_names_each_option_that_differs(recorded, given, expected):
+    assert changed_options(recorded, given) == expected

@@ -27,7 +27,9 @@ SOURCE = "nooverfit-source/2"
 #: A ``nooverfit train`` run's ``metrics.json`` ``format`` (:mod:`nooverfit.train_run`);
 #: a file without one was written before it was recorded and is format 1. Its
 #: ``kept_epoch`` came later (a key added, none read differently: still 1); a file without
-#: it kept ``best_epoch``'s weights whenever a ``val_loss`` was finite.
+#: it kept ``best_epoch``'s weights whenever a ``val_loss`` was finite. Its ``data
+#: options`` came later too (still 1; a file without them cannot say which differs). The
+#: ``model.json`` a run writes beside ``model.pt`` is a :data:`CARD`, of one network.
 METRICS = 1
 #: A tuning study's ``best.json`` ``format`` (:mod:`nooverfit.tune.result`); a file
 #: without one is format 1. 2: ``kept_epoch`` is the epoch whose weights the retrained run

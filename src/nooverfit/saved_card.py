@@ -9,7 +9,9 @@ member's configuration and input shape, and the SHA-256 of ``best_model.pt``, so
 file from another study is refused rather than fed the wrong encoding. JSON rather than
 extra entries in ``best_model.pt``: the weights file stays a state dict that
 ``model.load_state_dict(torch.load(path, weights_only=True))`` reads, and the encoding is
-readable without torch. :func:`load_study_model` reads both.
+readable without torch. :func:`load_study_model` reads both. ``nooverfit train`` writes
+the same card, of its one network, for its ``model.pt`` (``model.json``: :func:`save_card`
+names it after the weights file).
 """
 
 from __future__ import annotations

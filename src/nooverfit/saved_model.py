@@ -1,7 +1,7 @@
-"""A study's recommended model loaded with the preprocessing of its inputs, so that it
-predicts on raw data as the study's runs saw it: :func:`load_study_model` reads
-``best_model.pt`` and the ``best_model.json`` beside it (written by
-:mod:`nooverfit.saved_card`, whose names are re-exported here).
+"""A saved model loaded with the preprocessing of its inputs, so that it predicts on raw
+data as its training saw it: :func:`load_study_model` reads a study's ``best_model.pt`` or
+a ``nooverfit train`` run's ``model.pt``, and the card beside it (``best_model.json``,
+``model.json``: written by :mod:`nooverfit.saved_card`, whose names are re-exported here).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CARD",
     "FORMAT",
+    "MADE_BY",
     "StudyModel",
     "check_scale",
     "encoding_of",
@@ -33,6 +34,11 @@ __all__ = [
     "model_card",
     "save_card",
 ]
+
+#: The weights files a folder's model may be in, each with its card beside it (the name
+#: with ``.json``), and the command that writes them: a study's recommendation, a train
+#: run's kept weights. One loader reads both; only the file names differ.
+MADE_BY = {"best_model.pt": "nooverfit study", "model.pt": "nooverfit train"}
 
 
 def check_scale(raw: np.ndarray, trained: Sequence[float] | None, kind: str) -> None:
@@ -74,7 +80,8 @@ def check_scale(raw: np.ndarray, trained: Sequence[float] | None, kind: str) -> 
 
 
 class StudyModel:
-    """A study's recommended network (or ensemble) with its input preprocessing.
+    """A saved network (a study's recommendation, possibly an ensemble, or a train run's
+    model) with its input preprocessing.
 
     Attributes:
         name: the recommendation's name in the report.
@@ -153,7 +160,7 @@ class StudyModel:
         """Class probabilities ``(N, C)`` of raw ``rows``, columns in :attr:`classes` order.
 
         Args:
-            rows: a CSV file's path (with the study's feature columns by name; others,
+            rows: a CSV file's path (with the model's feature columns by name; others,
                 such as the target, ignored), a sequence of dicts (column -> value), a
                 pandas ``DataFrame``, or an array of raw samples ``(N, *raw_shape)``
                 (flattened samples too; a ``.npy`` file's path works as well). Tabular
@@ -162,7 +169,7 @@ class StudyModel:
                 (default) or ``"ignore"`` (all zeros in its one-hot block).
 
         Raises:
-            BadInput: rows that do not match the study's data, naming what is expected.
+            BadInput: rows that do not match the model's data, naming what is expected.
         """
         return self.scores(rows, unknown=unknown)[1]
 
@@ -173,69 +180,102 @@ class StudyModel:
 
 
 def load_study_model(folder: str | Path, *, module: nn.Module | None = None) -> StudyModel:
-    """The recommended model of a ``nooverfit study`` output folder, ready for raw data.
+    """The saved model of a ``nooverfit study`` or ``nooverfit train`` output folder, ready
+    for raw data.
 
     Args:
-        folder: the study's ``--out`` folder (``best_model.pt`` and ``best_model.json``).
+        folder: a study's ``--out`` folder (its recommendation: ``best_model.pt`` and
+            ``best_model.json``) or a train run's (its kept weights: ``model.pt`` and
+            ``model.json``; see :data:`MADE_BY`).
         module: your own network, for a study of a ``model_factory``'s networks: the
             weights load into it (nooverfit rebuilds its own networks itself).
 
     Raises:
         FileNotFoundError: no such folder.
-        BadInput: not a study folder, a folder written before ``best_model.json`` existed,
-            a ``best_model.pt`` that is not the one the card describes, a
-            recommendation that cannot be rebuilt here (a transfer network from a network
-            loaded in Python).
+        BadInput: a folder with neither layout (or both), one written before its card
+            existed, a weights file that is not the one the card describes, a model that
+            cannot be rebuilt here (a transfer network from a network loaded in Python).
     """
     from nooverfit._io import read_checkpoint
 
     root = Path(folder)
     if not root.is_dir():
-        raise FileNotFoundError(f"study folder {root} does not exist; expected a study's --out")
-    weights, path = root / "best_model.pt", root / CARD
-    if not weights.is_file():
-        if (root / "runs").is_dir() and not (root / "results.json").is_file():
-            raise BadInput(
-                f"{root} holds an unfinished study (its runs/, no best_model.pt yet); expected "
-                "a finished one: run the same nooverfit study command again, which resumes "
-                "from runs/"
-            )
-        raise BadInput(
-            f"{root} has no best_model.pt; expected the --out folder of nooverfit study"
+        raise FileNotFoundError(
+            f"folder {root} does not exist; expected a nooverfit study's or train run's --out"
         )
+    weights = _weights_file(root)
+    path, made_by = weights.with_suffix(".json"), MADE_BY[weights.name]
     if not path.is_file():
         raise BadInput(
-            f"{root} has best_model.pt but no {CARD} (written before saved models carried "
-            "their preprocessing), so how its inputs were encoded is unknown; expected a "
-            "study folder with both: run the study again (the same --out resumes it when "
-            "the nooverfit version is the same)"
+            f"{root} has {weights.name} but no {path.name} (written before saved models "
+            "carried their preprocessing), so how its inputs were encoded is unknown; "
+            f"expected a folder with both: {_again(made_by)}"
         )
-    card = _read_card(path)
+    card = _read_card(path, made_by)
     if card["refused"]:
-        raise BadInput(f"{root}'s recommended model cannot predict here: {card['refused']}")
+        raise BadInput(f"{root}'s saved model cannot predict here: {card['refused']}")
     try:
         if card["weights"]["sha256"] != sha256(weights):
             raise BadInput(
                 f"{weights} is not the model {path} describes (its SHA-256 differs: another "
-                "study's, or a file written since); expected the pair a study wrote together"
+                f"run's, or a file written since); expected the pair {made_by} wrote together"
             )
         state = read_checkpoint(weights, what="model file")
         nets, shares = _networks(card, state, module, where=str(weights))
         return StudyModel(card, nets, shares)
     except (KeyError, TypeError, IndexError, AttributeError) as err:  # an edited card
         raise BadInput(
-            f"{path} is damaged ({type(err).__name__}: {err}); expected the {CARD} a study wrote"
+            f"{path} is damaged ({type(err).__name__}: {err}); expected the {path.name} "
+            f"{made_by} wrote"
         ) from None
 
 
-def _read_card(path: Path) -> dict[str, Any]:
+def _weights_file(root: Path) -> Path:
+    """The one weights file of :data:`MADE_BY` in ``root``.
+
+    Raises:
+        BadInput: none (an unfinished study's folder said as such) or both.
+    """
+    found = [root / name for name in MADE_BY if (root / name).is_file()]
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise BadInput(
+            f"{root} holds both a study's best_model.pt and a train run's model.pt; expected "
+            "one command's --out folder (move one run's files elsewhere)"
+        )
+    if (root / "runs").is_dir() and not (root / "results.json").is_file():
+        raise BadInput(
+            f"{root} holds an unfinished study (its runs/, no best_model.pt yet); expected "
+            "a finished one: run the same nooverfit study command again, which resumes "
+            "from runs/"
+        )
+    raise BadInput(
+        f"{root} has no best_model.pt or model.pt; expected the --out folder of nooverfit "
+        "study (best_model.pt, best_model.json) or of nooverfit train (model.pt, model.json)"
+    )
+
+
+def _again(made_by: str) -> str:
+    """How to get a saved model with its card again."""
+    if made_by == "nooverfit study":
+        return (
+            "run the study again (the same --out resumes it when the nooverfit version is "
+            "the same)"
+        )
+    return "run nooverfit train again, which writes both"
+
+
+def _read_card(path: Path, made_by: str) -> dict[str, Any]:
+    expected = f"expected the {path.name} {made_by} writes"
     try:
         card = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise BadInput(f"{path} is not readable JSON ({err}); expected a study's {CARD}") from None
+        raise BadInput(f"{path} is not readable JSON ({err}); {expected}") from None
     needed = ("format", "classes", "kind", "members", "encodings", "weights", "refused")
     if not isinstance(card, dict) or any(k not in card for k in needed):
-        raise BadInput(f"{path} is not a study's {CARD}; expected the keys {', '.join(needed)}")
+        keys = ", ".join(needed)
+        raise BadInput(f"{path} is not a model card; {expected}, with the keys {keys}")
     form = card["format"]
     if not is_version(form):
         raise BadInput(f"{path} has format {form!r}; expected a whole number from 1 to {FORMAT}")
@@ -277,7 +317,7 @@ def _networks(
         first = str(err).strip().splitlines()[0]
         raise BadInput(
             f"{where} does not fit the network its card describes ({first}); expected the "
-            "weights the study saved"
+            "weights saved with that card"
         ) from None
     if isinstance(target, Ensemble):
         return nets, target.weights.tolist()
@@ -288,7 +328,7 @@ def _member(
     card: dict[str, Any], config: RunConfig, member: dict[str, Any], where: str
 ) -> nn.Module:
     """One member network, untrained, in the architecture its weights were saved from: a
-    transfer network is the source's, prepared again for the study's classes and inputs."""
+    transfer network is the source's, prepared again for the card's classes and inputs."""
     from nooverfit.models import build_model
     from nooverfit.studies.transfer_stage import strategy_of
     from nooverfit.transfer.architecture import prepared
@@ -301,7 +341,7 @@ def _member(
     if not isinstance(source, dict):
         raise BadInput(
             f"{where} holds a transfer network but its card records no source architecture; "
-            "expected a card written by nooverfit study with a transfer recommendation"
+            "expected the card nooverfit study or train wrote with a transfer network"
         )
     try:
         return prepared(source, config, strategy, in_shape, card["kind"], len(card["classes"]))

@@ -1,6 +1,6 @@
 """`train_run`: what ``nooverfit train`` does, as a library call: build the network (fresh,
 or a pretrained one prepared for transfer), fit it, and write ``history.csv``,
-``metrics.json`` and ``model.pt`` to a folder.
+``metrics.json``, ``model.pt`` and ``model.json`` to a folder.
 
 The CLI parses, builds the config, calls this and renders the result; the work is here so
 a script gets the same files as the command line.
@@ -12,7 +12,10 @@ diagnosis's, ``History.best_epoch``) is ``History.kept_epoch``, whose weights ``
 holds, ``metrics.json``'s ``kept_epoch`` (both differ only in a run without a finite
 ``val_loss``: the last epoch's weights; its ``best_epoch`` is the highest
 ``val_accuracy``'s, and ``None``, its ``best`` values too, when no validation value is
-finite).
+finite). ``model.json`` is its card, as a study's ``best_model.json`` is its
+recommendation's (:mod:`nooverfit.saved_card`): how raw rows become the network's inputs,
+so that :func:`~nooverfit.saved_model.load_study_model` and ``nooverfit predict`` take the
+run's folder too.
 
 A Ctrl-C once an epoch has finished keeps what was trained: the files are written for the
 finished epochs (``stop_reason`` ``"interrupted"``, ``model.pt`` the best of them), then
@@ -23,7 +26,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,12 +41,18 @@ from nooverfit.data.tensors import SplitData
 from nooverfit.errors import BadInput, OutputExists, check_new, check_version
 from nooverfit.history import History
 from nooverfit.models import network_for
+from nooverfit.saved_card import model_card, save_card
 from nooverfit.stopping import StopReason
 from nooverfit.train import Callback, fit
 from nooverfit.transfer import as_pretrained, transfer_model
 
 #: The files :func:`train_run` writes to its ``out`` folder.
-FILES = ("history.csv", "metrics.json", "model.pt")
+FILES = ("history.csv", "metrics.json", "model.pt", "model.json")
+
+#: The data options the network depends on (a CSV file's label column, the columns left
+#: out of its features, the group column taken out of them), recorded in ``metrics.json``
+#: as ``data options`` so that other data can be said to differ by name.
+DATA_OPTIONS = ("target", "ignore", "groups")
 
 #: ``metrics.json``'s layout (its ``format``; a file without one, written before it was
 #: recorded, is format 1). A newer one is refused by :func:`read_metrics`, never misread.
@@ -88,21 +97,25 @@ def train_run(
     *,
     out: Path,
     data_name: str,
+    data_options: Mapping[str, str | None] | None = None,
     pretrained: str | None = None,
     transfer: str = "io",
     callbacks: Sequence[Callback] = (),
     overwrite: bool = False,
 ) -> TrainedRun:
-    """Train one network on ``data`` and write ``history.csv``, ``metrics.json`` and
-    ``model.pt`` to ``out`` (created if missing; each file written atomically). The
-    network keeps the weights of its best epoch (lowest ``val_loss``), which ``model.pt``
-    holds and ``metrics.json`` names ``best_epoch``.
+    """Train one network on ``data`` and write ``history.csv``, ``metrics.json``,
+    ``model.pt`` and its card ``model.json`` to ``out`` (created if missing; each file
+    written atomically). The network keeps the weights of its best epoch (lowest
+    ``val_loss``), which ``model.pt`` holds and ``metrics.json`` names ``best_epoch``.
 
     Args:
         config: the run (model, regularization, optimizer, epochs, seed, train size).
         data: tensors and split.
         out: output folder.
         data_name: the data set as the user named it (recorded in ``metrics.json``).
+        data_options: the loader's options of :data:`DATA_OPTIONS` the data was loaded
+            with (None: not given), recorded in ``metrics.json``'s ``data options``;
+            default None: not recorded.
         pretrained: start from a pretrained network (``PATH`` or
             ``torchvision:NAME[:WEIGHTS]``) instead of a fresh one; default None.
         transfer: with ``pretrained``, what to retrain (head, io, full, gradual).
@@ -161,6 +174,11 @@ def train_run(
         "data": data_name,
         # what `audit --model` checks the data it is given against (a moved file passes)
         "data content": fingerprint(data.dataset),
+        **(
+            {"data options": {k: data_options.get(k) for k in DATA_OPTIONS}}
+            if data_options is not None
+            else {}
+        ),
         "device": str(data.device),
         "num_parameters": num_parameters,
         # A transfer network is the source's architecture (config's model fields are not
@@ -181,10 +199,42 @@ def train_run(
     atomic_write_json(out / "metrics.json", metrics)
     state = {k: v.detach().cpu() for k, v in network.state_dict().items()}
     atomic_save(out / "model.pt", state)
+    card = _card(config, data, pretrained=pretrained, strategy=transfer, architecture=architecture)
+    save_card(card, out / "model.pt")
     run = TrainedRun(network, history, metrics, kept, num_parameters, seconds)
     if history.stop_reason == StopReason.INTERRUPTED.value:
         raise TrainInterrupted(run)
     return run
+
+
+def _card(
+    config: RunConfig,
+    data: SplitData,
+    *,
+    pretrained: str | None,
+    strategy: str,
+    architecture: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """What ``model.json`` records of ``model.pt``: a card of one member, as a study's. A
+    transfer network is recorded as the study records one (its config labelled by
+    ``strategy``, the source's ``architecture`` beside it), so that one loader rebuilds
+    both."""
+    if pretrained is None:
+        name = f"{config.model} (nooverfit train)"
+        return model_card(data.dataset, [(config, data)], name=name, ensemble=False)
+    from nooverfit.studies.transfer_stage import transfer_config
+
+    return model_card(
+        data.dataset,
+        [(transfer_config(config, strategy), data)],
+        name=f"{pretrained} ({strategy} transfer, nooverfit train)",
+        ensemble=False,
+        refused=None
+        if architecture is not None
+        else "it is a transfer network whose source's architecture is not recorded; "
+        "expected a source file or a torchvision: spec to rebuild it",
+        source=architecture,
+    )
 
 
 def check_out(out: Path, *, overwrite: bool) -> None:
@@ -197,6 +247,37 @@ def check_out(out: Path, *, overwrite: bool) -> None:
         raise OutputExists(f"--out {out} is a file; expected a folder for the run's files")
     for found in (out / name for name in FILES):
         check_new(found, overwrite=overwrite, holds="an earlier run")
+
+
+def changed_options(recorded: Any, given: Mapping[str, str | None]) -> list[tuple[str, str]]:
+    """The :data:`DATA_OPTIONS` a run was trained with that differ from ``given``, each as
+    ``(then, now)`` spelled as on the command line (``"--ignore id"``, ``"no --ignore"``).
+
+    Args:
+        recorded: ``metrics.json``'s ``data options`` (None or other, in a file written
+            before they were recorded: no differences can be named, ``[]``).
+        given: the options the data is loaded with now.
+
+    ``--ignore``'s column lists compare as sets (``id,name`` is ``name, id``).
+    """
+    if not isinstance(recorded, Mapping):
+        return []
+
+    def spelled(key: str, value: Any) -> str:
+        return f"--{key} {value}" if value else f"no --{key}"
+
+    def normal(key: str, value: Any) -> Any:
+        if not value:
+            return None
+        if key == "ignore" and isinstance(value, str):
+            return frozenset(c.strip() for c in value.split(","))
+        return value
+
+    return [
+        (spelled(k, recorded.get(k)), spelled(k, given.get(k)))
+        for k in DATA_OPTIONS
+        if normal(k, recorded.get(k)) != normal(k, given.get(k))
+    ]
 
 
 def read_metrics(path: Path) -> dict[str, Any]:

@@ -25,11 +25,15 @@ if TYPE_CHECKING:
     from nooverfit.data.dataset import Dataset
 
 
-def load_run(run: Path, dataset: Dataset) -> tuple[torch.nn.Module, Split, np.ndarray, RunConfig]:
+def load_run(
+    run: Path, dataset: Dataset, *, options: dict[str, str | None] | None = None
+) -> tuple[torch.nn.Module, Split, np.ndarray, RunConfig]:
     """The model of a ``nooverfit train`` output folder, its split with the training
     indices it was trained on as ``pool`` (``--train-per-class`` trains on a subset; the
     audit is of that subset), the whole training pool they were drawn from (whose
-    statistics filled and scaled its inputs) and its configuration."""
+    statistics filled and scaled its inputs) and its configuration. ``options``: the data
+    options ``dataset`` was loaded with (``target``, ``ignore``, ``groups``), named where
+    they differ from the run's."""
     import numpy as np
 
     from nooverfit.data import Split
@@ -43,7 +47,7 @@ def load_run(run: Path, dataset: Dataset) -> tuple[torch.nn.Module, Split, np.nd
             f"{run} is not a training run; expected metrics.json and model.pt from nooverfit train"
         )
     metrics = read_metrics(metrics_path)
-    check_run_data(run, metrics, dataset)
+    check_run_data(run, metrics, dataset, options=options)
     config = RunConfig.from_dict(metrics["config"])
     transfer = metrics.get("transfer") or {}
     if transfer.get("architecture"):  # the source's architecture, prepared as train did
@@ -78,14 +82,22 @@ def load_run(run: Path, dataset: Dataset) -> tuple[torch.nn.Module, Split, np.nd
     return model, used, split.pool, config
 
 
-def check_run_data(run: Path, metrics: dict[str, Any], dataset: Dataset) -> None:
+def check_run_data(
+    run: Path,
+    metrics: dict[str, Any],
+    dataset: Dataset,
+    *,
+    options: dict[str, str | None] | None = None,
+) -> None:
     """Refuse data other than the run's: its split's indices and weights mean nothing there.
 
     The content's fingerprint decides where ``metrics.json`` records it (a moved file is the
     same data; reordered rows are not); else the data set's name and size (the weights'
-    shapes are checked as they load).
+    shapes are checked as they load). Of the same data set, the data ``options`` that
+    differ from the ones ``metrics.json`` records are named.
     """
     from nooverfit.studies.identity import fingerprint
+    from nooverfit.train_run import changed_options
 
     trained = metrics.get("data")
     recorded = metrics.get("data content")
@@ -95,6 +107,18 @@ def check_run_data(run: Path, metrics: dict[str, Any], dataset: Dataset) -> None
         split = metrics.get("split") or {}
         largest = max((max(v) for k, v in split.items() if k != "seed" and v), default=-1)
         other = trained != dataset.name or largest >= len(dataset.y)
+    changed = changed_options(metrics.get("data options"), options or {})
+    if other and trained == dataset.name and changed:  # which option, where recorded
+        then, now = (" and ".join(said) for said in zip(*changed, strict=True))
+        raise ValueError(
+            f"{run} was trained on {trained} with {then}, given {now} here; expected the "
+            "options it was trained on"
+        )
+    if other and trained == dataset.name and options is not None and "data options" in metrics:
+        raise ValueError(
+            f"{run} was trained on {trained} before its content changed (its --target, "
+            "--ignore and --groups are the ones given); expected the data it was trained on"
+        )
     if other and trained == dataset.name:
         raise ValueError(
             f"{run} was trained on {trained} with other options (--target, --ignore, "
@@ -161,7 +185,8 @@ def audit_command(
         raise ValueError(f"data set {data!r} has no groups; expected csv:PATH --groups COLUMN")
     network, pool, scaling = None, None, "standard"
     if model is not None:
-        network, split, pool, trained = load_run(model, dataset)
+        given = {"target": target, "ignore": ignore, "groups": groups}
+        network, split, pool, trained = load_run(model, dataset, options=given)
         scaling = trained.inputs  # fed as predict feeds it: the run's own encoding
     else:
         split = split_dataset(dataset, test=opt._size(test), val=opt._size(val), seed=seed)

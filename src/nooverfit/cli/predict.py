@@ -1,4 +1,5 @@
-"""``nooverfit predict``: a study's recommended model on new raw data."""
+"""``nooverfit predict``: a study's recommended model, or a train run's model, on new raw
+data."""
 
 from __future__ import annotations
 
@@ -13,19 +14,25 @@ from nooverfit._words import counted
 from nooverfit.cli._app import app, console, errors, guard
 from nooverfit.errors import BadInput, check_new
 
-#: files of a study's folder that --out must not replace
-_STUDY_FILES = ("results.json", "best_model.pt", "best_model.json", "report.html")
+#: files of a study's or a train run's folder that --out must not replace
+_RUN_FILES = (
+    *("results.json", "best_model.pt", "best_model.json", "report.html"),
+    *("history.csv", "metrics.json", "model.pt", "model.json"),
+)
 
 
 @app.command("predict")
 @guard
 def predict_command(
-    folder: Annotated[Path, typer.Argument(help="A nooverfit study's --out folder.")],
+    folder: Annotated[
+        Path,
+        typer.Argument(help="A nooverfit study's --out folder, or a nooverfit train run's."),
+    ],
     data: Annotated[
         Path,
         typer.Option(
             "--data",
-            help="Raw rows: a CSV file (or csv:PATH) with the study's feature columns, or "
+            help="Raw rows: a CSV file (or csv:PATH) with the model's feature columns, or "
             "a .npy array of samples (images, audio, tabular data from arrays).",
         ),
     ],
@@ -44,18 +51,19 @@ def predict_command(
         bool, typer.Option("--overwrite", help="Replace an existing --out file.")
     ] = False,
 ) -> None:
-    """Predict with the recommended model of a study on raw data, encoded as the study
-    encoded its training data; writes one row per input row: the predicted class and the
-    probability of each class. An empty numeric cell takes the training median, an unseen
-    category with --unknown ignore is all zeros, and a column the model does not use is
-    ignored: each is said in a note on stderr. An existing
-    --out is refused unless --overwrite (never the --data file or the study's own files)."""
+    """Predict with the recommended model of a study (best_model.pt), or a train run's
+    model (model.pt), on raw data, encoded as its training data was; writes one row per
+    input row: the predicted class and the probability of each class. An empty numeric
+    cell takes the training median, an unseen category with --unknown ignore is all zeros,
+    and a column the model does not use is ignored: each is said in a note on stderr. An
+    existing --out is refused unless --overwrite (never the --data file or the folder's own
+    files)."""
     from nooverfit.data.fitted import UNKNOWN
     from nooverfit.saved_model import load_study_model
 
     if unknown not in UNKNOWN:  # before the model is loaded or the data read
         raise BadInput(f"--unknown must be one of {', '.join(UNKNOWN)}, got {unknown!r}")
-    if str(data).startswith("csv:"):  # the study's spelling of the same file
+    if str(data).startswith("csv:"):  # study's and train's spelling of the same file
         data = Path(str(data)[4:])
     _check_out(out, data=data, folder=folder, overwrite=overwrite)
     model = load_study_model(folder)
@@ -79,7 +87,7 @@ def predict_command(
     if truth is not None:  # the rows came with their labels: how many it got right
         from nooverfit.data.labels import same_label
 
-        # Labels compared as the study read them (2 and 2.0 are one class); rows with an
+        # Labels compared as training read them (2 and 2.0 are one class); rows with an
         # empty label are not scored.
         pairs = [(model.classes[k], t) for k, t in zip(labels, truth, strict=True) if t]
         right = sum(same_label(p, t) for p, t in pairs)
@@ -104,13 +112,15 @@ def predict_command(
 
 
 def _check_out(out: Path | None, *, data: Path, folder: Path, overwrite: bool) -> None:
-    """Refuse an --out that would replace the input or one of the study's files, even with
+    """Refuse an --out that would replace the input or one of the folder's files, even with
     --overwrite, and any other existing file without it."""
     if out is None:
         return
     resolved = out.resolve()
     if data.exists() and resolved == data.resolve():
         raise BadInput(f"--out {out} is the --data file; expected another file for predictions")
-    if resolved in {(folder / name).resolve() for name in _STUDY_FILES}:
-        raise BadInput(f"--out {out} is a file of the study; expected another file")
+    if resolved in {(folder / name).resolve() for name in _RUN_FILES}:
+        raise BadInput(
+            f"--out {out} is a file of the model's folder {folder}; expected another file"
+        )
     check_new(out, overwrite=overwrite)  # before loading the model: nothing lost

@@ -84,7 +84,8 @@ def train(
         bool, typer.Option("--json", help="Print metrics.json's content only.")
     ] = False,
 ) -> None:
-    """Train one network and write history.csv, metrics.json and model.pt to --out.
+    """Train one network and write history.csv, metrics.json, model.pt and model.json (its
+    card: nooverfit predict takes the folder) to --out.
 
     model.pt holds the weights of the best epoch (lowest val_loss, the "kept" row), with or
     without --early-stopping. An --out holding an earlier run is refused unless --overwrite.
@@ -175,6 +176,7 @@ def train(
                 split_data,
                 out=out,
                 data_name=data,
+                data_options={"target": target, "ignore": ignore, "groups": groups},
                 pretrained=pretrained,
                 transfer=transfer,
                 callbacks=[show],
@@ -187,8 +189,9 @@ def train(
     if interrupted:  # the finished epochs' files are written: one line, exit as Ctrl-C
         last, kept = run.history.epoch[-1], run.history.epoch[run.kept_row]
         errors.print(
-            f"interrupted after epoch {last}: wrote {out}/history.csv, metrics.json and "
-            f"model.pt of the epochs finished (model.pt: epoch {kept}, the lowest val_loss)",
+            f"interrupted after epoch {last}: wrote {out}/history.csv, metrics.json, model.pt "
+            f"and model.json of the epochs finished (model.pt: epoch {kept}, the lowest "
+            "val_loss)",
             highlight=False,
             soft_wrap=True,
         )
@@ -216,5 +219,6 @@ def _summary(history: History, kept: int, params: int, seconds: float, out: Path
         )
     console.print(table)
     console.print(
-        f"stopped: {history.stop_reason}; wrote {out}/history.csv, metrics.json, model.pt"
+        f"stopped: {history.stop_reason}; wrote {out}/history.csv, metrics.json, model.pt, "
+        "model.json"
     )
