@@ -31,7 +31,10 @@ written back in schema 1's layout; and in session 22 for the audit's ``repeats``
 feature rows, :mod:`nooverfit.repeats`): only the results.json digests changed, each equal to
 the old one with ``extras.audit.repeats`` left out; and then for the tie caption's unit
 ("20 images each" on digits, where it said rows): only the results.json digests changed,
-each equal to the old one with the caption's words mapped back.
+each equal to the old one with the caption's words mapped back; and by i113 for the audit's
+columns (``identifiers``, ``missing``, ``constant``, ``notes``, all empty on digits) and
+``repeats.copies``: only the results.json digests changed, each equal to the old one with
+those keys left out.
 Float results are exact for one torch build on one kind of CPU: elsewhere (another torch,
 machine or CPU model) the exact comparison is skipped and only the study's structure is
 compared.

@@ -9,6 +9,9 @@
   the ``quantile`` of train-to-train nearest-neighbour distances. With i.i.d. splits about
   ``1 - quantile`` of them are; many more means the training data does not cover what
   the model will meet ("all the dogs in the training set are bulldogs").
+- Columns (tabular data): numeric columns that look like row identifiers
+  (:mod:`nooverfit.identifiers`), missing cells and columns of one value
+  (:mod:`nooverfit.feature_columns`), the last two as notes rather than warnings.
 - Group gaps: accuracy per group of a trained model and the worst-group gap; when some
   groups never occur in training (a speaker split), the gap between the groups heard in
   training and those never heard, which names homogeneous data as a cause of overfitting
@@ -35,9 +38,18 @@ from nooverfit.data.dataset import Dataset
 from nooverfit.data.split import Split
 from nooverfit.data.tabular import DEFAULT_SCALING
 from nooverfit.data.tensors import network_inputs
-from nooverfit.groups import GroupGap, group_gap, homogeneous_cause
+from nooverfit.feature_columns import (
+    Constant,
+    MissingCells,
+    column_notes,
+    constant_columns,
+    feature_columns,
+    missing_cells,
+)
+from nooverfit.groups import GroupGap, group_gap, group_gap_warning, homogeneous_cause
+from nooverfit.identifiers import Identifier, identifier_warnings, identifiers
 from nooverfit.imbalance import balance_warnings, class_counts, imbalance
-from nooverfit.repeats import Repeats, coarse_clause, repeat_warnings, repeats
+from nooverfit.repeats import Repeats, repeat_warnings, repeats, twin_clause
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +128,8 @@ class Coverage:
 
 @dataclass(frozen=True)
 class AuditReport:
-    """Everything :func:`audit` found, and the one-line warnings it derives."""
+    """Everything :func:`audit` found, and the one-line warnings and notes (what the data
+    lacks that training handles: missing cells, columns of one value) it derives."""
 
     name: str
     samples: int
@@ -126,10 +139,14 @@ class AuditReport:
     groups: GroupGap | None
     warnings: tuple[str, ...]
     repeats: Repeats | None = None
+    identifiers: tuple[Identifier, ...] = ()
+    missing: tuple[MissingCells, ...] = ()
+    constant: tuple[Constant, ...] = ()
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         data = asdict(self)
-        data["warnings"] = list(self.warnings)
+        data["warnings"], data["notes"] = list(self.warnings), list(self.notes)
         return data
 
 
@@ -296,9 +313,17 @@ def audit(
     elif groups is not None and model is None:
         log.info("groups given without a model: group gaps skipped")
     balance = class_balance(dataset.y, split, dataset.classes, pool=pool)
-    same = repeats(hashes, dataset.y)
-    report = AuditReport(dataset.name, len(dataset), balance, dups, coverage, gap, (), same)
-    return replace(report, warnings=audit_warnings(report, balance=warn_balance))
+    # a file's columns (a constant pixel, an image's copy: no column's)
+    columns = feature_columns(dataset) if dataset.kind == "tabular" else ()
+    same = repeats(hashes, dataset.y, columns=[c.values for c in columns])
+    held = {"val": split.val, "test": split.test}
+    ids = identifiers(columns, dataset.y, train=split.pool, **held)
+    report = AuditReport(dataset.name, len(dataset), balance, dups, coverage, gap, (), same, ids)
+    report = replace(report, missing=missing_cells(columns), constant=constant_columns(columns))
+    notes = column_notes(report.missing, report.constant, rows=report.samples)
+    return replace(
+        report, warnings=audit_warnings(report, balance=warn_balance), notes=tuple(notes)
+    )
 
 
 def audit_warnings(report: AuditReport, *, balance: bool = True) -> tuple[str, ...]:
@@ -312,16 +337,18 @@ def audit_warnings(report: AuditReport, *, balance: bool = True) -> tuple[str, .
         exact = report.duplicates.count(split, exact=True)
         near_ = report.duplicates.count(split, exact=False)
         if exact or near_:
-            coarse = coarse_clause(report.repeats) if exact and report.repeats else ""
+            r = report.repeats
+            nature = twin_clause(r) if exact and r else ""
             out.append(
                 f"leakage: {exact} exact and {near_} near duplicates of {split} samples "
-                f"in earlier splits{coarse}"
+                f"in earlier splits{nature}"
             )
     n_exact = report.duplicates.count("train", exact=True)
     if n_exact:
         out.append(f"{n_exact} exact duplicate pairs inside the training set")
     if report.repeats is not None:
         out += repeat_warnings(report.repeats)
+    out += identifier_warnings(report.identifiers)
     cov = report.coverage
     for split, frac in cov.far.items():
         if frac > 2 * cov.expected + 0.02:
@@ -329,29 +356,12 @@ def audit_warnings(report: AuditReport, *, balance: bool = True) -> tuple[str, .
                 f"coverage: {frac:.0%} of {split} samples are far from all training samples "
                 f"(expected about {cov.expected:.0%}); the training data is too homogeneous"
             )
-    if report.groups is not None and (line := _group_gap_line(report.groups)):
+    if report.groups is not None and (line := group_gap_warning(report.groups)):
         out.append(line)
     cause = homogeneous_cause(report.groups, chance=1 / max(1, len(report.balance.classes)))
     if cause is not None:
         out.append(cause.reason)
     return tuple(out)
-
-
-def _group_gap_line(g: GroupGap) -> str | None:
-    """The group-gap warning: a group more than 10 points below the other groups' samples
-    and below them beyond what its size explains (95 % for all groups together)."""
-    if not g.tested or g.below is None:
-        return None
-    k = g.groups.index(g.below)
-    n, rest = g.counts[k], sum(g.counts) - g.counts[k]
-    other = (g.overall * sum(g.counts) - g.accuracy[k] * n) / max(1, rest)
-    if other - g.accuracy[k] <= 0.1:
-        return None
-    return (
-        f"group gap: {g.below!r} ({n} rows) scores {g.accuracy[k]:.0%} against {other:.0%} "
-        f"on the other {rest} rows, {100 * (other - g.accuracy[k]):.0f} points below: more "
-        "than its size explains (95 % over all groups)"
-    )
 
 
 def _predict(model: nn.Module, x: np.ndarray) -> np.ndarray:

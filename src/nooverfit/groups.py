@@ -83,6 +83,23 @@ def group_gap(
 SHARE = 0.25
 
 
+def group_gap_warning(g: GroupGap) -> str | None:
+    """The group-gap warning: a group more than 10 points below the other groups' samples
+    and below them beyond what its size explains (95 % for all groups together)."""
+    if not g.tested or g.below is None:
+        return None
+    k = g.groups.index(g.below)
+    n, rest = g.counts[k], sum(g.counts) - g.counts[k]
+    other = (g.overall * sum(g.counts) - g.accuracy[k] * n) / max(1, rest)
+    if other - g.accuracy[k] <= 0.1:
+        return None
+    return (
+        f"group gap: {g.below!r} ({n} rows) scores {g.accuracy[k]:.0%} against {other:.0%} "
+        f"on the other {rest} rows, {100 * (other - g.accuracy[k]):.0f} points below: more "
+        "than its size explains (95 % over all groups)"
+    )
+
+
 def homogeneous_cause(
     groups: GroupGap | None,
     *,

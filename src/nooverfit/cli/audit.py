@@ -1,4 +1,5 @@
-"""``nooverfit audit DATA``: class balance, duplicates and leakage, coverage, group gaps."""
+"""``nooverfit audit DATA``: class balance, duplicates and leakage, coverage, columns (row
+identifiers, missing cells, columns of one value), group gaps."""
 
 from __future__ import annotations
 
@@ -265,6 +266,8 @@ def render(report: AuditReport) -> None:
         for name, n, acc in zip(g.groups, g.counts, g.accuracy, strict=True):
             gt.add_row(name, str(n), f"{acc:.3f}")
         console.print(gt)
+    for note in report.notes:  # what training handles, said before what it cannot
+        console.print(f"[cyan]note:[/] {escape(note)}")
     for w in report.warnings:
         console.print(f"[bold yellow]warning:[/] {escape(w)}")
     if not report.warnings:
