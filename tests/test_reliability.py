@@ -362,6 +362,12 @@ def test_ctrl_c_in_a_study_counts_the_runs_its_store_holds(tmp_path):
     said = interrupted("study", {"out": tmp_path})
     assert said.startswith("interrupted; the 2 runs finished so far are kept in")
     assert "resumes" in said
+    # review i114 #4: the fused engine (auto's choice) trains a batch cut short again whole
+    assert said.endswith(
+        "(on the fused engine the batch cut short trains again whole, to the same numbers)"
+    )
+    sequential = interrupted("study", {"out": tmp_path, "engine": "sequential"})
+    assert sequential.endswith("the same command resumes from them")
     (runs / "b.json").unlink()  # one run: in the singular
     said = interrupted("study", {"out": tmp_path})
     assert said.startswith("interrupted; the 1 run finished so far is kept in")

@@ -169,9 +169,14 @@ def interrupted(command: str, options: dict[str, Any]) -> str:
             "stored as each batch ends), and files of an earlier study are unchanged"
         )
     verb = "is" if len(kept) == 1 else "are"
+    # the fused engine trains a batch's runs together: a batch cut short trains again
+    # whole, to the same numbers (session.train); the sequential one only its missing runs
+    fused = options.get("engine") != "sequential"
+    again = " (on the fused engine the batch cut short trains again whole, to the same numbers)"
+    again = again if fused else ""
     return (
         f"interrupted; the {counted(len(kept), 'run')} finished so far {verb} kept in {runs}, "
-        "and the same command resumes from them"
+        f"and the same command resumes from them{again}"
     )
 
 
