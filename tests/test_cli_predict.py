@@ -69,8 +69,14 @@ def test_predict_prints_csv_without_out(folder):
     study, path = folder
     result = runner.invoke(app, ["predict", str(study), "--data", f"csv:{path}"])
     assert result.exit_code == 0, result.output
-    lines = result.output.splitlines()
+    lines = result.stdout.splitlines()
     assert lines[0] == "prediction,p_no,p_yes" and len(lines) == 1 + 150
+    # the rows came labelled: the accuracy on stderr, beside the predictions (review i114)
+    truth = [r["label"] for r in csv.DictReader(path.open())]
+    right = sum(line.split(",")[0] == t for line, t in zip(lines[1:], truth, strict=True))
+    assert result.stderr.splitlines() == [
+        f"accuracy on the 'label' column: {right / 150:.4f} ({right}/150)"
+    ]
 
 
 def test_an_unseen_category_is_an_error_unless_ignored(folder, tmp_path):
@@ -86,9 +92,11 @@ def test_an_unseen_category_is_an_error_unless_ignored(folder, tmp_path):
     ignored = runner.invoke(app, args)
     assert ignored.exit_code == 0 and len(ignored.stdout.splitlines()) == 5
     # ignored, but not silently: one note on stderr
-    assert ignored.stderr == (
-        "note: 1 cell held a category never seen in training, encoded as all zeros ('colour' 1)\n"
-    )
+    notes, scored = ignored.stderr.splitlines()[:-1], ignored.stderr.splitlines()[-1]
+    assert notes == [
+        "note: 1 cell held a category never seen in training, encoded as all zeros ('colour' 1)"
+    ]
+    assert scored.startswith("accuracy on the 'label' column: ") and scored.endswith("/4)")
 
 
 def test_bad_input_is_one_line_and_loses_nothing(folder, tmp_path):
@@ -242,10 +250,11 @@ def test_predict_notes_filled_cells_and_ignored_columns_on_stderr(folder, tmp_pa
     )
     result = runner.invoke(app, ["predict", str(study), "--data", str(new)])
     assert result.exit_code == 0, result.output
-    assert result.stderr.splitlines() == [
+    assert result.stderr.splitlines()[:-1] == [
         "note: 3 empty numeric cells took the training median ('weight' 1, 'height' 2)",
         "note: ignored 2 columns the model does not use: 'id', 'note'",
     ]
+    assert result.stderr.splitlines()[-1].startswith("accuracy on the 'label' column: ")
     model = load_study_model(study)
     medians = {c.name: c.median for c in model.columns.features}
     assert medians["weight"] is not None and medians["height"] is not None
@@ -254,7 +263,8 @@ def test_predict_notes_filled_cells_and_ignored_columns_on_stderr(folder, tmp_pa
         row.update({k: str(medians[k]) for k in ("weight", "height") if not row[k].strip()})
     out = result.stdout.splitlines()
     assert [line.split(",")[0] for line in out[1:]] == model.predict(filled).tolist()
-    assert runner.invoke(app, ["predict", str(study), "--data", str(path)]).stderr == ""
+    clean = runner.invoke(app, ["predict", str(study), "--data", str(path)]).stderr
+    assert clean.startswith("accuracy on the 'label' column: ") and "note" not in clean
 
 
 def test_new_rows_with_a_column_name_twice_are_read_by_position_or_refused(folder, tmp_path):

@@ -5,14 +5,20 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from nooverfit._words import counted
 from nooverfit.cli._app import app, console, errors, guard
 from nooverfit.errors import BadInput, check_new
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from nooverfit.saved_model import StudyModel
 
 #: files of a study's or a train run's folder that --out must not replace
 _RUN_FILES = (
@@ -76,39 +82,48 @@ def predict_command(
     writer.writerow(["prediction", *(f"p_{c}" for c in model.classes)])
     for label, row in zip(labels, probs, strict=True):
         writer.writerow([model.classes[label], *(f"{p:.6g}" for p in row)])
-    if out is None:
+    if out is None:  # the predictions on stdout, what it says on stderr
         typer.echo(buffer.getvalue(), nl=False)
-        return
-    from nooverfit._io import atomic_write_text
+    else:
+        from nooverfit._io import atomic_write_text
 
-    atomic_write_text(out, buffer.getvalue())
-    console.print(f"wrote {len(labels)} predictions of {model.name} to {out}")
-    truth = rows.labels
-    if truth is not None:  # the rows came with their labels: how many it got right
-        from nooverfit.data.labels import same_label
+        atomic_write_text(out, buffer.getvalue())
+        console.print(f"wrote {len(labels)} predictions of {model.name} to {out}")
+    scored = _scored(model, labels, rows.labels)
+    if scored:
+        (console if out is not None else errors).print(scored, soft_wrap=True)
 
-        # Labels compared as training read them (2 and 2.0 are one class); rows with an
-        # empty label are not scored.
-        pairs = [(model.classes[k], t) for k, t in zip(labels, truth, strict=True) if t]
-        right = sum(same_label(p, t) for p, t in pairs)
-        target = model.columns.target if model.columns else ""
-        skipped = len(truth) - len(pairs)
-        unlabeled = f"; {counted(skipped, 'row')} without a label not scored" if skipped else ""
-        # a label no class names (a typo, a new class) can only be wrong: say which
-        strangers = [t for _, t in pairs if not any(same_label(c, t) for c in model.classes)]
-        if strangers:
-            names = ", ".join(repr(t) for t in sorted(set(strangers))[:3])
-            more = ", ..." if len(set(strangers)) > 3 else ""
-            unlabeled += (
-                f"; {counted(len(strangers), 'row')} with a label the model never had "
-                f"({names}{more}), counted wrong"
-            )
-        if pairs:
-            console.print(
-                f"accuracy on the {target!r} column: {right / len(pairs):.4f} "
-                f"({right}/{len(pairs)}{unlabeled})",
-                soft_wrap=True,
-            )
+
+def _scored(
+    model: StudyModel, labels: np.ndarray | Sequence[int], truth: Sequence[str] | None
+) -> str:
+    """How many rows the model got right, where the rows came with their labels ("" where
+    none did). Labels are compared as training read them (2 and 2.0 are one class); rows
+    with an empty label are not scored, and a label no class names (a typo, a new class)
+    can only be wrong: the line says which."""
+    if truth is None:
+        return ""
+    from nooverfit.data.labels import same_label
+
+    pairs = [(model.classes[k], t) for k, t in zip(labels, truth, strict=True) if t]
+    if not pairs:
+        return ""
+    right = sum(same_label(p, t) for p, t in pairs)
+    target = model.columns.target if model.columns else ""
+    skipped = len(truth) - len(pairs)
+    unlabeled = f"; {counted(skipped, 'row')} without a label not scored" if skipped else ""
+    strangers = [t for _, t in pairs if not any(same_label(c, t) for c in model.classes)]
+    if strangers:
+        names = ", ".join(repr(t) for t in sorted(set(strangers))[:3])
+        more = ", ..." if len(set(strangers)) > 3 else ""
+        unlabeled += (
+            f"; {counted(len(strangers), 'row')} with a label the model never had "
+            f"({names}{more}), counted wrong"
+        )
+    return (
+        f"accuracy on the {target!r} column: {right / len(pairs):.4f} "
+        f"({right}/{len(pairs)}{unlabeled})"
+    )
 
 
 def _check_out(out: Path | None, *, data: Path, folder: Path, overwrite: bool) -> None:
