@@ -291,7 +291,7 @@ def test_synthesize_names_the_option_whose_folder_is_missing(tmp_path, missing):
 def test_synthesize_refuses_an_out_holding_other_sound_files(tmp_path):
     fg, bg = _folders(tmp_path)
     write_wav(tmp_path / "mine" / "keep.wav", keyword(), 8000)
-    with pytest.raises(ValueError, match=r"1 sound files no manifest\.csv there lists"):
+    with pytest.raises(ValueError, match=r"1 sound file no manifest\.csv there lists"):
         synthesize_folder(fg, bg, out=tmp_path / "mine", per_clip=1, overwrite=True)
     assert _wavs(tmp_path / "mine") == ["keep.wav"]
 

@@ -195,11 +195,11 @@ class TrialLines:
             if t.number in self.seen or t.user_attrs.get("over_budget"):
                 continue
             self.seen.add(t.number)
-            value = f"val accuracy {100 * t.value:.1f}%" if complete else ""
-            best = f"best so far {100 * max(values):.1f}%" if values else ""
+            value = f" val accuracy {100 * t.value:.1f}%" if complete else ""
+            best = f"; best so far {100 * max(values):.1f}%" if values else ""
             console.print(
-                f"tune: trial {t.number} {t.state.name.lower()} {value}; "
-                f"{done}/{self.spec.trials} finished; {best}".replace("  ", " "),
+                f"tune: trial {t.number} {t.state.name.lower()}{value}; "
+                f"{done}/{self.spec.trials} finished{best}",
                 highlight=False,
             )
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from nooverfit import formats
 from nooverfit._io import atomic_write_text
+from nooverfit._words import counted
 from nooverfit.data.audio_io import NoiseBank, read_wav, sound_files, to_float, write_wav
 from nooverfit.errors import NewerFile, check_new, check_version
 
@@ -285,8 +286,8 @@ def _earlier_outputs(out: Path, *, overwrite: bool) -> list[Path]:
     foreign = [p for p in sound_files(out) if p.resolve() not in listed]
     if foreign:
         raise ValueError(
-            f"--out {out} holds {len(foreign)} sound files no manifest.csv there lists (e.g. "
-            f"{foreign[0]}); expected an empty folder or an earlier synthesis"
+            f"--out {out} holds {counted(len(foreign), 'sound file')} no manifest.csv there "
+            f"lists (e.g. {foreign[0]}); expected an empty folder or an earlier synthesis"
         )
     check_new(manifest, overwrite=overwrite, holds="an earlier synthesis")
     return [manifest, *sorted(listed)] if manifest.exists() else []
