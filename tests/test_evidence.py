@@ -163,16 +163,16 @@ def test_a_stepwise_selection_under_2_se_over_the_baseline_does_not_claim_2_se()
         / 2**0.5,
     )
     assert mean / (sd / 3**0.5) < 2 and d.interval.within_noise  # t about 0.55
-    assert reading(d, short=True) == "selected (gain < 2 SE); 95 % interval includes 0"
+    assert reading(d, short=True) == "selected (gain ≤ 2 SE); 95 % interval includes 0"
     assert reading(d).startswith(
         "selected step by step, each against the choice before it; against the baseline, "
-        "gain < 2 standard errors"
+        "gain ≤ 2 standard errors"
     )
     past = paired(
         "r", "r", "val_accuracy", (0, 1, 2), [0.83, 0.81, 0.85], [0.8] * 3, selected=True
     )
-    assert reading(past, short=True) == "selected (gain ≥ 2 SE); 95 % interval includes 0"
-    assert reading(past).startswith("selected; against the baseline, gain ≥ 2 standard errors")
+    assert reading(past, short=True) == "selected (gain > 2 SE); 95 % interval includes 0"
+    assert reading(past).startswith("selected; against the baseline, gain > 2 standard errors")
 
 
 def test_identical_gains_and_one_seed_are_not_called_better():

@@ -116,7 +116,7 @@ def test_the_recommended_linear_rung_is_marked_and_the_candidates_ahead_say_why(
     assert (
         "not chosen: +2.0 points over the linear model (l2=0.1 + linear) on validation, per "
         "seed +0.0, +4.0: 1.00 standard errors of the seed-paired differences, not beyond "
-        "noise (the selection asks 2 standard errors of a more complex candidate)"
+        "noise (the selection asks more than 2 standard errors of a more complex candidate)"
     ) in rows["dropout=0.5 + batchnorm"]
     assert "not chosen: +1.0 points over the linear model (l2=0.1 + linear)" in rows["dropout=0.5"]
     assert (

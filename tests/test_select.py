@@ -52,6 +52,37 @@ def test_improves_needs_a_gain_beyond_the_seeds_disagreement():
     assert improves(_score(0.86, 0.83, 0.88), base, margin=0.0)
 
 
+@pytest.mark.parametrize("n_val", [27, 81, 150])
+def test_a_gain_of_exactly_two_standard_errors_keeps_the_simpler_in_any_seed_order(n_val):
+    """Review i114: validation accuracies move by one row, so a gain on two seeds of three
+    and none on the third is exactly 2 standard errors (mean 2x/3, standard error x/3);
+    it passed or failed by the last bits of the sums, here by seed order. A tie at the
+    margin keeps the simpler, whatever the order; one row more on the flat seed passes."""
+    import itertools
+
+    base = [round(k / n_val, 12) for k in (20, 21, 22)]
+    for gains in set(itertools.permutations((2, 2, 0))):
+        tied = _score(*((b * n_val + g) / n_val for b, g in zip(base, gains, strict=True)))
+        gain, se = paired_gain(tied, _score(*base))
+        assert gain == pytest.approx(2 * se, rel=1e-9)
+        assert not improves(tied, _score(*base))
+        more = tuple((b * n_val + max(g, 1)) / n_val for b, g in zip(base, gains, strict=True))
+        assert improves(_score(*more), _score(*base))
+
+
+def test_the_blends_one_standard_error_passes_its_exact_tie_in_any_seed_order():
+    """A blend gains on one seed of three, ties on the others: exactly one standard error,
+    which its margin passes (i76), whatever the order."""
+    from nooverfit.studies import blend
+
+    base = (20 / 27, 21 / 27, 22 / 27)
+    for k in range(3):
+        one = _score(*(b + (i == k) / 27 for i, b in enumerate(base)))
+        gain, se = paired_gain(one, _score(*base))
+        assert gain == pytest.approx(se, rel=1e-9)
+        assert improves(one, _score(*base), margin=blend.MARGIN)
+
+
 def test_improves_without_per_seed_values_compares_means_strictly():
     old = Score(0.9, 0.0, 0.3, 1.0, 0.0, 0.0, 0.1, 10, 1)
     assert not improves(old, Score(0.9, 0.0, 0.4, 1.0, 0.0, 0.0, 0.1, 10, 1))

@@ -153,8 +153,10 @@ def test_study_with_pseudo_labels_is_deterministic(pseudo_study):
 
 @pytest.mark.slow
 def test_study_recommends_the_students_where_they_help():
-    """End to end: at 5 per class the study's choice is replaced by its pseudo-label
-    students, which score higher on test too.
+    """End to end: at 10 per class the study's choice is replaced by its pseudo-label
+    students, which score higher on test too. (At 5 per class the students' gain was
+    exactly 2 standard errors, per seed +1, +4, +1 of 135 validation images, which the
+    selection now keeps out: a tie at the margin keeps the simpler, review i114.)
 
     Three seeds: with two, which remedy taught the students turned on the initial draw
     (batch norm's seed-0 validation moved 0.822 -> 0.796 when the bias before it went,
@@ -167,7 +169,7 @@ def test_study_recommends_the_students_where_they_help():
         "digits",
         model="mlp",
         width=64,
-        train_per_class=5,
+        train_per_class=10,
         seeds=3,
         budget=budget,
         learning_curves=False,

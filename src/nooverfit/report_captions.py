@@ -31,7 +31,7 @@ def captions(result: StudyResult) -> dict[str, str]:
         f"{seeds} seeds, bars ± std over seeds, axis from 0 %). Right: its difference from "
         "the baseline seed by seed, mean and 95 % t interval; an interval that crosses 0 is "
         "within noise. Green: the interval lies above 0; light green: selected by the "
-        "study's rule (a seed-paired gain of at least 2 standard errors) although the "
+        "study's rule (a seed-paired gain of more than 2 standard errors) although the "
         "wider 95 % interval crosses 0."
         if seeds > 1
         else "Left: validation accuracy of each remedy's best setting (one seed, axis from "

@@ -28,7 +28,7 @@ def reading(d: PairedDifference, unit: str = "samples", *, short: bool = False) 
     zero-width interval) is counted in validation ``unit`` rather than called better.
     ``short``: the terminal table's form.
     """
-    from nooverfit.studies.select import MARGIN
+    from nooverfit.studies.select import MARGIN, beyond
 
     i = d.interval
     said = i.reading
@@ -42,10 +42,10 @@ def reading(d: PairedDifference, unit: str = "samples", *, short: bool = False) 
         text += "" if short else ": no spread to measure noise by"
         return f"selected; {text}" if d.selected else text
     if said == "better" and d.selected is False:
-        return f"better, though not selected (gain < {MARGIN:g} standard errors)"
+        return f"better, though not selected (gain ≤ {MARGIN:g} standard errors)"
     if said == "within noise" and d.selected:
-        past = i.mean >= MARGIN * i.sd / math.sqrt(i.n)
-        gain = f"{'≥' if past else '<'} {MARGIN:g}"
+        past = beyond(i.mean, i.sd / math.sqrt(i.n), MARGIN)
+        gain = f"{'>' if past else '≤'} {MARGIN:g}"
         if short:
             return f"selected (gain {gain} SE); 95 % interval includes 0"
         # below the margin against the baseline, it passed each step against the choice
@@ -80,7 +80,7 @@ def weakness(d: PairedDifference, unit: str = "samples", *, linear: bool = False
         f"baseline's, and no network with hidden layers beat it by {MARGIN:g} standard "
         "errors of the seed-paired validation differences"
         if linear
-        else f"it was selected because each step of the selection gained at least {MARGIN:g}"
+        else f"it was selected because each step of the selection gained more than {MARGIN:g}"
         f"{last} standard errors of the seed-paired validation differences (or, tied on "
         "accuracy, lowered the validation log loss)"
     )
@@ -146,14 +146,14 @@ def passed_over_reason(p: PassedOver) -> str:
     ask = f"{p.margin:g} standard error{'' if f'{p.margin:g}' == '1' else 's'}"
     if p.why is Why.NOT_ADMISSIBLE:
         return (
-            f"not chosen: {gain}, not beyond noise (the selection asks {ask} of an ensemble), "
-            "and its validation log loss no lower by as many at no loss of accuracy"
+            f"not chosen: {gain}, not beyond noise (the selection asks more than {ask} of an "
+            "ensemble), and its validation log loss no lower by as many at no loss of accuracy"
         )
     if p.gain <= 1e-12:
         return f"not chosen: {gain}: no gain"
     return (
-        f"not chosen: {gain}, not beyond noise (the selection asks {ask} of a more complex "
-        "candidate)"
+        f"not chosen: {gain}, not beyond noise (the selection asks more than {ask} of a more "
+        "complex candidate)"
     )
 
 

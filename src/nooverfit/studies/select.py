@@ -145,12 +145,27 @@ def _paired(a: Sequence[float], b: Sequence[float]) -> tuple[float, float]:
     return float(d.mean()), se
 
 
+#: relative tolerance of :func:`beyond`: validation accuracies move in steps of one
+#: validation row, so a gain of exactly ``margin`` standard errors is common (a gain on two
+#: seeds of three and none on the third is exactly two), and the last bits of its sums
+#: must not decide it (review i114: the same pattern passed or failed by seed order)
+TIE = 1e-9
+
+
+def beyond(gain: float, se: float, margin: float) -> bool:
+    """Whether a seed-paired mean ``gain`` is more than ``margin`` standard errors ``se``
+    of it; one of exactly that many is not (a tie at the margin keeps the simpler), up to
+    :data:`TIE`."""
+    return gain > margin * se * (1 + TIE)
+
+
 def improves(candidate: Score, reference: Score, *, margin: float = MARGIN) -> bool:
     """Whether ``candidate`` beats the simpler ``reference`` on validation beyond noise:
-    its seed-paired mean gain is positive and at least ``margin`` standard errors of that
-    gain. A tie, or a gain the seeds disagree on, keeps the simpler one."""
+    its seed-paired mean gain is positive and more than ``margin`` standard errors of that
+    gain (:func:`beyond`). A tie, at the margin too, or a gain the seeds disagree on, keeps
+    the simpler one."""
     gain, se = paired_gain(candidate, reference)
-    return gain > 1e-12 and gain >= margin * se
+    return gain > 1e-12 and beyond(gain, se, margin)
 
 
 #: the least seed-paired drop of validation log loss (nats) that :func:`lowers_loss`
@@ -162,16 +177,16 @@ LOSS_FLOOR = 0.01
 def lowers_loss(
     candidate: Score, reference: Score, *, margin: float = MARGIN, floor: float = LOSS_FLOOR
 ) -> bool:
-    """Whether ``candidate`` lowers the seed-paired validation log loss of ``reference``
-    by at least ``floor`` and ``margin`` standard errors, without losing validation
-    accuracy (seed-paired mean gain >= 0). Log loss scores every validation sample's
-    predicted probability, not only its argmax: on a small validation set it separates
-    what accuracy leaves tied (used for ensembles, whose averaging is known to lower
-    variance; see :mod:`.ensemble`). False where the per-seed losses are unknown or one is
-    infinite (a diverged run), and where ``reference`` gets every validation row right on
-    every seed: there log loss ranks nothing but confidence in rows both get right, which
-    a smaller penalty or more epochs buy without generalizing (bench/README.md, i72 and
-    i76: on penguins, 100 % on validation for every variant, a network lowering the
+    """Whether ``candidate`` lowers the seed-paired validation log loss of ``reference`` by at
+    least ``floor`` and more than ``margin`` standard errors (:func:`beyond`), without
+    losing validation accuracy (seed-paired mean gain >= 0). Log loss scores every
+    validation sample's predicted probability, not only its argmax: on a small validation
+    set it separates what accuracy leaves tied (used for ensembles, whose averaging is known
+    to lower variance; see :mod:`.ensemble`). False where the per-seed losses are unknown or
+    one is infinite (a diverged run), and where ``reference`` gets every validation row
+    right on every seed: there log loss ranks nothing but confidence in rows both get right,
+    which a smaller penalty or more epochs buy without generalizing (bench/README.md, i72
+    and i76: on penguins, 100 % on validation for every variant, a network lowering the
     penalized linear rung's log loss replaced it and lost 1.5 test points); the simpler
     stays."""
     a, b = candidate.val_loss_per_seed, reference.val_loss_per_seed
@@ -181,7 +196,7 @@ def lowers_loss(
         return False
     gain, se = _paired(b, a)  # the reference's loss minus the candidate's
     accuracy, _ = paired_gain(candidate, reference)
-    return gain >= floor and gain >= margin * se and accuracy >= -1e-12
+    return gain >= floor and beyond(gain, se, margin) and accuracy >= -1e-12
 
 
 def breaks_tie(candidate: Score, reference: Score, *, margin: float = MARGIN) -> bool:
