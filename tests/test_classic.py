@@ -105,6 +105,30 @@ def test_summary_picks_on_validation_and_the_comparison_is_seed_paired():
     assert against({"models": {}, "best": None}, [0.9]) is None
 
 
+def test_against_says_whether_the_seeds_difference_is_beyond_noise_and_who_ties():
+    """Review i114: "beats it by 2.7 points" with per-seed +2.9, +0.2, +4.9 (95 % t
+    interval -3.1 to +8.5), and forest and boosting level with the network: the interval
+    by hand (t 4.303 at 2 degrees of freedom), and the models level as rounded."""
+    import statistics
+
+    models = {
+        "svc": {"test": [0.90, 0.92, 0.88], "test_mean": 0.90},
+        "forest": {"test": [0.93, 0.92, 0.93], "test_mean": 0.926666},
+        "boosting": {"test": [0.93, 0.93, 0.92], "test_mean": 0.9265},
+    }
+    network = [0.929, 0.922, 0.929]
+    vs = against({"models": models, "best": "svc"}, network)
+    diffs = [n - m for n, m in zip(network, models["svc"]["test"], strict=True)]
+    half = 4.302653 * statistics.stdev(diffs) / 3**0.5
+    assert (vs.low, vs.high) == pytest.approx((vs.diff - half, vs.diff + half), rel=1e-5)
+    assert vs.low < 0 < vs.high and vs.within_noise
+    assert vs.tied_on_test == ("boosting", "forest") and vs.better_on_test == ()
+    sure = against({"models": models, "best": "svc"}, [0.95, 0.97, 0.94])
+    assert sure.low > 0 and not sure.within_noise
+    one = against({"models": {"svc": {"test": [0.9], "test_mean": 0.9}}, "best": "svc"}, [0.95])
+    assert one.within_noise  # one seed: no interval, nothing beyond noise
+
+
 def test_the_study_report_shows_the_classic_models(tiny_study):
     result, out = tiny_study
     classic = result.extras["classic"]

@@ -115,6 +115,9 @@ class ClassicComparison:
         diff: mean of the seed-paired test differences, network - model.
         per_seed: those differences, in seed order.
         better_on_test: the classic models whose mean test accuracy is above the network's.
+        low, high: the 95 % t interval of ``diff`` over the seeds (NaN with one seed).
+        tied_on_test: the other classic models whose mean test accuracy is the network's,
+            as the report rounds them.
     """
 
     model: str
@@ -122,6 +125,14 @@ class ClassicComparison:
     diff: float
     per_seed: tuple[float, ...]
     better_on_test: tuple[str, ...]
+    low: float = float("nan")
+    high: float = float("nan")
+    tied_on_test: tuple[str, ...] = ()
+
+    @property
+    def within_noise(self) -> bool:
+        """Whether the interval includes 0 (no seeds to say otherwise: one seed)."""
+        return not self.low > 0 and not self.high < 0
 
 
 def features(x: np.ndarray) -> np.ndarray:
@@ -358,9 +369,13 @@ def against(found: Mapping[str, Any], network: Sequence[float]) -> ClassicCompar
     best = found.get("best")
     if best is None:
         return None
+    from nooverfit._words import pct
+    from nooverfit.studies.evidence import t_interval
+
     model = found["models"][best]
     diffs = [n - m for n, m in zip(network, model["test"], strict=True)]
     mean = float(np.mean(network))
+    interval = t_interval(diffs, bounds=(-1.0, 1.0))
     return ClassicComparison(
         model=best,
         test=model["test_mean"],
@@ -368,5 +383,14 @@ def against(found: Mapping[str, Any], network: Sequence[float]) -> ClassicCompar
         per_seed=tuple(diffs),
         better_on_test=tuple(
             sorted(k for k, m in found["models"].items() if m["test_mean"] > mean)
+        ),
+        low=interval.low,
+        high=interval.high,
+        tied_on_test=tuple(
+            sorted(
+                k
+                for k, m in found["models"].items()
+                if k != best and m["test_mean"] <= mean and pct(m["test_mean"]) == pct(mean)
+            )
         ),
     )
