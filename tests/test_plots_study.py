@@ -93,6 +93,21 @@ def test_curve_view_never_shades_underfit_where_training_is_fitted():
     assert "Hollow points" not in curve_view(curve).caption
 
 
+def test_a_stronger_setting_that_fits_its_training_set_is_worse_not_underfit():
+    """Review i114: results.json called capacity width=64 and mixup 0.4 "underfit" at
+    100 % training accuracy (only the plot left them unshaded). Stronger and worse on
+    validation, but right on its training samples: "worse"; below FITS_TRAINING: underfit."""
+    from nooverfit.studies.curves import validation_curve
+
+    scores = [
+        Score(v, 0.0, 0.5, t, 0.0, 0.1, t - v, 10, 2)
+        for v, t in ((0.9, 1.0), (0.95, 1.0), (0.85, 1.0), (0.6, 0.7))
+    ]
+    curve = validation_curve("dropout", [0.1, 0.3, 0.5, 0.7], scores, [0.0] * 4)
+    assert curve.regions == ("overfit", "fit", "worse", "underfit")
+    assert [r for *_, r in curve_view(curve).regions] == ["overfit", "underfit"]
+
+
 def test_halved_points_are_hollow_and_the_caption_says_why():
     scores = [
         Score(v, 0.0, 0.5, t, 0.0, 0.1, t - v, 10, 2, halved=h)

@@ -29,7 +29,7 @@ from nooverfit.plots.remedies import (  # noqa: F401
     plot_remedies,
     remedy_rows,
 )
-from nooverfit.studies.curves import LearningCurve, ValidationCurve
+from nooverfit.studies.curves import FITS_TRAINING, LearningCurve, ValidationCurve
 from nooverfit.studies.select import kept_row
 
 if TYPE_CHECKING:
@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 
 REGION_COLORS = {"overfit": "#f4a3a3", "underfit": "#a3c4f4"}
 #: Training accuracy at or above this is "fits the training set": never underfitting.
-FITS_TRAINING = 0.995
 LABELS = {
     "l2": "lambda (L2)",
     "weight_decay": "weight decay",
@@ -102,7 +101,7 @@ def curve_view(curve: ValidationCurve) -> CurveView:
         if region not in REGION_COLORS:
             continue
         if region == "underfit" and curve.train[i] >= FITS_TRAINING:
-            continue  # a network that fits its training set is not underfitting
+            continue  # (results.json before "worse" called such a setting underfitting)
         left = mid(x[i - 1], x[i]) if i > 0 else x[i]
         right = mid(x[i], x[i + 1]) if i + 1 < len(x) else x[i]
         spans.append((left, right, region))

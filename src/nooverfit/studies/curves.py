@@ -14,6 +14,10 @@ import numpy as np
 
 from nooverfit.studies.select import Score
 
+#: Training accuracy at or above which a setting fits its training set: a stronger setting
+#: that scores worse on validation there is not underfitting (region ``"worse"``).
+FITS_TRAINING = 0.995
+
 
 @dataclass(frozen=True)
 class ValidationCurve:
@@ -24,8 +28,9 @@ class ValidationCurve:
         values: its values, ascending.
         train, train_std, val, val_std: accuracies per value.
         chosen: the value selected on validation.
-        regions: per value, ``"overfit"``, ``"underfit"``, ``"fit"`` or ``"halved"``
-            (stopped at mid-training: not placed).
+        regions: per value, ``"overfit"``, ``"underfit"``, ``"worse"`` (stronger, worse on
+            validation, yet fitting its training set: no underfit), ``"fit"`` or
+            ``"halved"`` (stopped at mid-training: not placed).
         stronger: ``"up"`` if larger values regularize more (lambda, dropout), ``"down"`` if
             smaller ones do (width).
         halved: per value, the share of its seeds' runs that successive halving stopped
@@ -61,7 +66,9 @@ def validation_curve(
 
     A value is on the *overfit* side when it regularizes less than the chosen value and its
     validation accuracy is worse by more than the tolerance while training accuracy stays
-    high; on the *underfit* side when it regularizes more and validation accuracy is worse.
+    high; on the *underfit* side when it regularizes more and validation accuracy is worse,
+    with its training accuracy under ``FITS_TRAINING`` (else *worse*: a setting right on
+    its training samples is not underfitting, whatever it scores on validation).
     Tolerance: ``max(0.005, std of the chosen value's val accuracy)``. A value whose runs
     successive halving stopped is *halved*: its accuracies are from mid-training, so they
     say nothing about which side it is on.
@@ -87,7 +94,7 @@ def validation_curve(
         elif weaker:
             regions.append("overfit")
         else:
-            regions.append("underfit")
+            regions.append("underfit" if s.accuracy < FITS_TRAINING else "worse")
     return ValidationCurve(
         param=param,
         values=tuple(vals),
