@@ -231,3 +231,19 @@ def test_the_remedies_table_says_its_epochs_are_the_epochs_run(tiny_study):
     assert '"Epochs run" is the mean over seeds of the epochs each run trained' in html
     # "±" (numpy's std: divided by n) is not the deviation the t intervals use (n - 1)
     assert '"±" is the standard deviation over 2 seeds (of the 2 values, divided by 2;' in html
+
+
+def test_a_study_under_half_a_second_is_not_said_to_take_0_s(tiny_study):
+    """Review i114: a tuning report said "2 runs ... in 0 s" (0.49 s rounded down)."""
+    import dataclasses
+
+    from nooverfit.report import render
+
+    result, _ = tiny_study
+    quick = dataclasses.replace(
+        result, settings=dataclasses.replace(result.settings, seconds=0.49)
+    )
+    text = " ".join(re.sub(r"<[^>]+>", "", render(quick, {})).split())
+    assert " in under 1 s." in text and " in 0 s." not in text
+    slow = dataclasses.replace(result, settings=dataclasses.replace(result.settings, seconds=7.6))
+    assert " in 8 s." in " ".join(re.sub(r"<[^>]+>", "", render(slow, {})).split())
