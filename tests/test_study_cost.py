@@ -95,6 +95,21 @@ def test_halving_stops_a_point_clearly_behind_on_every_seed_only():
     assert judge(9, [configs[i] for i in lone], [curves[i] for i in lone], [0, 1]) == []
 
 
+@pytest.mark.parametrize("deficits", [(6, 6, 0), (6, 0, 6), (0, 6, 6)])
+def test_halving_keeps_a_point_behind_by_exactly_the_margin_in_any_seed_order(deficits):
+    """A deficit of +6, +6, 0 points is exactly 2 standard errors (mean 4, standard error
+    2): a tie at the margin keeps the point, whatever the seeds' order (select.beyond),
+    where the last bits of the sums decided it."""
+    leader = [0.90, 0.91, 0.92]
+    levels = {
+        "0.1": leader,
+        "0.5": [round(x - d / 100, 10) for x, d in zip(leader, deficits, strict=True)],
+    }
+    configs, curves = _grid_configs(levels)
+    judge = Halving({c.replace(seed=0): "dropout" for c in configs}, fraction=0.5)
+    assert judge(9, configs, curves, list(range(len(configs)))) == []
+
+
 def test_stage_halving_leaves_out_single_point_grids():
     base = RunConfig()
     grids = plan.remedy_variants(base, plan.BUDGETS["quick"])

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nooverfit.config import RunConfig
-from nooverfit.studies.select import MARGIN
+from nooverfit.studies.select import MARGIN, beyond
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ class Halving:
             return False
         mean = float(deficits.mean())
         se = float(deficits.std(ddof=1) / math.sqrt(len(deficits)))
-        return mean >= self.gap and mean >= self.margin * se
+        return mean >= self.gap and beyond(mean, se, self.margin)  # (a tie: kept)
 
 
 def stage_halving(
