@@ -111,3 +111,74 @@ def test_read_log_text_cell_and_stop_of_a_replaced_epoch_are_not_the_runs(tmp_pa
     assert history.epoch == (0, 1, 2, 3)
     assert history.stop_reason == ""
     assert "1 cell of val_loss is not a number (line 7: 'xyz'); read as missing" in history.notes
+
+
+def _tb_run(folder, steps, *, val=True):
+    """One SummaryWriter over ``steps`` (a new event file in ``folder``): the training
+    loss at step s is 1 / (1 + s) plus an offset per writer, so each value says which run
+    wrote it; validation every step when ``val``."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    offset = 10.0 * len(list(folder.glob("events.out.tfevents*")))  # 0 for the first run
+    writer = SummaryWriter(str(folder))
+    for s in steps:
+        writer.add_scalar("train/loss", offset + 1 / (1 + s), s)
+        if val:
+            writer.add_scalar("val/loss", offset + 2 / (1 + s), s)
+    writer.close()
+    return offset
+
+
+def test_a_tensorboard_run_resumed_into_its_folder_keeps_the_steps_before_the_resume(tmp_path):
+    """A run of steps 0-9, resumed from a checkpoint at step 5 into the same folder (a new
+    event file): steps 0-4 from the first file, 5-14 from the second, none mixed; where
+    the files were merged by step, the second file's values overwrote the first's and
+    nothing said so."""
+    pytest.importorskip("tensorboard")
+    _tb_run(tmp_path, range(10))
+    offset = _tb_run(tmp_path, range(5, 15))
+    h = read_log(tmp_path)
+    assert h.epoch == tuple(range(15))
+    assert h.loss[:5] == pytest.approx([1 / (1 + s) for s in range(5)])  # the first run's
+    assert h.loss[5:] == pytest.approx([offset + 1 / (1 + s) for s in range(5, 15)])
+    assert any("a run resumed at step 5" in n for n in h.notes), h.notes
+
+
+def test_a_tensorboard_run_restarted_shorter_into_its_folder_is_read_alone(tmp_path):
+    """A restart from step 0 that ends at step 4, beside a first run of steps 0-9: only the
+    last run (5 steps), not its 5 steps followed by the first run's steps 5-9."""
+    pytest.importorskip("tensorboard")
+    _tb_run(tmp_path, range(10))
+    offset = _tb_run(tmp_path, range(5))
+    h = read_log(tmp_path)
+    assert h.epoch == tuple(range(5))
+    assert h.loss == pytest.approx([offset + 1 / (1 + s) for s in range(5)])
+    assert any("a restarted run; reading the last run only" in n for n in h.notes), h.notes
+
+
+def test_tensorboard_files_of_other_tags_in_one_folder_are_merged(tmp_path):
+    """Two writers in one folder with their own tags (training in one file, validation in
+    another, both from step 0) are one run, not a restart."""
+    pytest.importorskip("tensorboard")
+    from torch.utils.tensorboard import SummaryWriter
+
+    for tag in ("train/loss", "val/loss"):
+        writer = SummaryWriter(str(tmp_path))
+        for s in range(6):
+            writer.add_scalar(tag, 1 / (1 + s), s)
+        writer.close()
+    h = read_log(tmp_path)
+    assert h.epoch == tuple(range(6)) and h.has("loss") and h.has("val_loss")
+    assert not any("run" in n for n in h.notes), h.notes
+
+
+def test_event_files_of_a_folder_sort_in_the_order_written(tmp_path):
+    """A writer's tenth file in the same second (counter 10) comes after its ninth, not
+    between its first and second as a string sort puts it."""
+    from nooverfit.logs.tensorboard import event_files
+
+    names = [f"events.out.tfevents.1764580000.host.42.{n}" for n in (0, 1, 2, 9, 10, 11)]
+    names += ["events.out.tfevents.1764580001.host.42.0"]
+    for name in reversed(names):
+        (tmp_path / name).write_bytes(b"")
+    assert [f.name for f in event_files(tmp_path)] == names

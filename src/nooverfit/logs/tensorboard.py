@@ -48,7 +48,15 @@ def event_files(path: Path) -> list[Path]:
     """Event files at ``path`` (a file, or a run directory searched recursively)."""
     if path.is_file():
         return [path]
-    return sorted(p for p in path.rglob(f"{EVENTS}*") if p.is_file())
+    return sorted((p for p in path.rglob(f"{EVENTS}*") if p.is_file()), key=_written)
+
+
+def _written(file: Path) -> tuple[str, list[int | str]]:
+    """Sort key of an event file: its folder, then its name with the numbers in it read as
+    numbers (``events.out.tfevents.TIME.HOST.PID.N``: a writer's tenth file in the same
+    second sorts after its ninth)."""
+    parts = re.split(r"(\d+)", file.name)
+    return str(file.parent), [int(x) if x.isdigit() else x for x in parts]
 
 
 def read_tensorboard(path: Path, *, columns: Mapping[str, str] | None = None) -> History:
@@ -60,15 +68,23 @@ def read_tensorboard(path: Path, *, columns: Mapping[str, str] | None = None) ->
     """
     if path.is_file() and not path.name.startswith(EVENTS):
         raise ValueError(f"{path} is not a TensorBoard event file ({EVENTS}*)")
-    steps = _keras_epochs_only(_scalars(path))
+    scalars, runs = _scalars(path)
+    steps = _keras_epochs_only(scalars)
     rows, notes, shown = _epochs(steps)
     return rows_to_history(
-        rows, columns=columns, source=str(path), fold="mean", notes=notes, steps_as_epochs=shown
+        rows,
+        columns=columns,
+        source=str(path),
+        fold="mean",
+        notes=(*runs, *notes),
+        steps_as_epochs=shown,
     )
 
 
-def _scalars(path: Path) -> dict[int, dict[str, float]]:
-    """``{step: {tag: value}}`` of every scalar under ``path``."""
+def _scalars(path: Path) -> tuple[dict[int, dict[str, float]], tuple[str, ...]]:
+    """``{step: {tag: value}}`` of every scalar under ``path``, the event files of each
+    folder joined in the order they were written (:func:`_join`), and a note on each
+    restart or resume found."""
     try:
         from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
         from tensorboard.util import tensor_util
@@ -81,8 +97,9 @@ def _scalars(path: Path) -> dict[int, dict[str, float]]:
     if not files:
         raise ValueError(f"no {EVENTS}* files under {path}")
     root = path if path.is_dir() else path.parent
-    steps: dict[int, dict[str, float]] = {}
+    folders: dict[Path, list[tuple[str, dict[int, dict[str, float]]]]] = {}
     for file in files:
+        steps: dict[int, dict[str, float]] = {}
         try:
             for event in EventFileLoader(str(file)).Load():
                 if not event.HasField("summary"):
@@ -95,7 +112,53 @@ def _scalars(path: Path) -> dict[int, dict[str, float]]:
                     steps.setdefault(int(event.step), {})[tag] = number
         except Exception as err:  # a file still being written may end mid-record
             log.warning("%s: stopped reading at a damaged record (%s)", file, err)
-    return steps
+        folders.setdefault(file.parent, []).append((str(file.relative_to(root)), steps))
+    merged: dict[int, dict[str, float]] = {}
+    notes: list[str] = []
+    for written in folders.values():
+        steps, said = _join(written)
+        notes += said
+        for step, values in steps.items():
+            merged.setdefault(step, {}).update(values)
+    return merged, tuple(notes)
+
+
+def _join(
+    written: list[tuple[str, dict[int, dict[str, float]]]],
+) -> tuple[dict[int, dict[str, float]], list[str]]:
+    """The event files of one folder, in the order written, as one run: a file logging
+    the tags of the files before it from a step they already reached starts a new run
+    (a restart or a resumed run writes a new file beside the old one). Back at or below
+    the folder's first step it is a restarted run, and only it is read; back to a later
+    step S it resumed from a checkpoint, and the earlier files' steps from S on are
+    replaced by its own (as :mod:`._resumed` reads a CSV). Files of other tags (another
+    writer beside it) are merged."""
+    joined: dict[int, dict[str, float]] = {}
+    notes = []
+    for name, steps in written:
+        if not steps:
+            continue
+        start = min(steps)
+        tags = {t for values in steps.values() for t in values}
+        before = [s for s, values in joined.items() if tags & set(values)]
+        if before and start <= max(before):
+            back = (
+                f"{name} starts at step {start}, at or before step {max(before)} of the "
+                "files before it"
+            )
+            if start <= min(before):
+                joined = {s: v for s, v in joined.items() if not tags & set(v)}
+                notes.append(f"{back}: a restarted run; reading the last run only")
+            else:
+                for s in [s for s in before if s >= start]:
+                    joined[s] = {t: v for t, v in joined[s].items() if t not in tags}
+                notes.append(
+                    f"{back}: a run resumed at step {start}; the earlier run's steps from "
+                    f"{start} on replaced by the resumed run's"
+                )
+        for step, values in steps.items():
+            joined.setdefault(step, {}).update(values)
+    return {s: v for s, v in joined.items() if v}, notes
 
 
 def _tag(folder: Path, root: Path, tag: str) -> str:
