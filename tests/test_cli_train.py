@@ -249,7 +249,9 @@ def test_ctrl_c_in_train_keeps_the_epochs_finished(tmp_path, monkeypatch):
     history = History.load(out / "history.csv")
     assert history.epoch == (0, 1, 2, 3) and history.stop_reason == "interrupted"
     best = min(range(4), key=lambda i: history.val_loss[i])
-    assert " ".join(result.output.split()) == (
+    said = " ".join(result.output.split())  # the split, said at the first epoch, then:
+    assert said.startswith("train: 50 training images of the 1,077 in the training pool")
+    assert said.endswith(
         f"interrupted after epoch 3: wrote {out}/history.csv, metrics.json, model.pt and "
         f"model.json of the epochs finished (model.pt: epoch {best}, the lowest val_loss)"
     )
@@ -313,3 +315,25 @@ def test_train_pretrained_from_an_ensemble_says_it_is_one(tmp_path):
         "that is a single network, or the model.pt 'nooverfit train --out DIR' writes"
     )
     assert not out.exists()
+
+
+def test_train_says_its_split_and_notes_a_training_pool_smaller_than_val_and_test(tmp_path):
+    """Review i111: --val 0.9 --test 0.9 trained on 1 % of the data without a word (--val is
+    a share of what --test leaves). The split's sizes come first, from metrics.json's own
+    indices, and a note where the pool is the smallest part."""
+    out = tmp_path / "run"
+    args = ["train", "--val", "0.9", "--test", "0.9", "--epochs", "1", "--width", "8"]
+    result = runner.invoke(app, [*args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    split = json.loads((out / "metrics.json").read_text())["split"]
+    pool, val, test = (len(split[k]) for k in ("pool", "val", "test"))
+    assert pool < min(val, test)
+    lines = " ".join(result.output.split())
+    n = pool + val + test
+    assert (
+        f"train: {pool:,} training images, {val:,} validation, {test:,} test ({n:,} in all)"
+        in (lines)
+    )
+    assert f"note: the training pool holds {pool / n:.1%} of the images, fewer than" in lines
+    usual = runner.invoke(app, ["train", "--epochs", "1", "--width", "8", "--out", str(out / "b")])
+    assert usual.exit_code == 0 and "note: the training pool" not in usual.output

@@ -16,6 +16,7 @@ from nooverfit.cli._app import app, console, errors, guard
 from nooverfit.config import RunConfig
 
 if TYPE_CHECKING:
+    from nooverfit.data.tensors import SplitData
     from nooverfit.history import History
 
 
@@ -145,6 +146,7 @@ def train(
         seed=seed,
         device=device,
     )
+    split = split_lines(split_data, config)  # said once the run trains (errors come alone)
     with Progress(
         TextColumn("[bold]train"),
         BarColumn(),
@@ -159,6 +161,8 @@ def train(
         task = progress.add_task("train", total=epochs, status="")
 
         def show(epoch: int, logs: dict[str, float]) -> None:
+            while split:
+                progress.console.print(split.pop(0), highlight=False, soft_wrap=True)
             status = (
                 f"loss {logs['loss']:.3f} val_loss {logs['val_loss']:.3f} "
                 f"val_acc {logs['val_accuracy']:.3f}"
@@ -222,3 +226,29 @@ def _summary(history: History, kept: int, params: int, seconds: float, out: Path
         f"stopped: {history.stop_reason}; wrote {out}/history.csv, metrics.json, model.pt, "
         "model.json"
     )
+
+
+def split_lines(data: SplitData, config: RunConfig) -> list[str]:
+    """What the run trains and judges on, before it starts: the training subset, the
+    validation and test sets, in the data's own unit; and a note where the training pool
+    is the smallest of the three parts (``--val`` is a fraction of the rows left after
+    ``--test``: 0.9 and 0.9 leave 1 % of the data to train on)."""
+    from nooverfit.techniques import unit_of
+
+    unit = unit_of(data.kind)
+    train = len(
+        data.train_index(train_size=config.train_size, train_per_class=config.train_per_class)
+    )
+    pool, val, test = len(data.split.pool), len(data.split.val), len(data.split.test)
+    n = pool + val + test
+    of_pool = "" if train == pool else f" of the {pool:,} in the training pool"
+    lines = [
+        f"train: {train:,} training {unit}{of_pool}, {val:,} validation, {test:,} test "
+        f"({n:,} in all)"
+    ]
+    if pool < min(val, test):
+        lines.append(
+            f"note: the training pool holds {pool / n:.1%} of the {unit}, fewer than "
+            "validation and test (--test is a share of all, --val of what --test leaves)"
+        )
+    return lines
