@@ -120,11 +120,13 @@ def test_against_says_whether_the_seeds_difference_is_beyond_noise_and_who_ties(
     vs = against({"models": models, "best": "svc"}, network)
     diffs = [n - m for n, m in zip(network, models["svc"]["test"], strict=True)]
     half = 4.302653 * statistics.stdev(diffs) / 3**0.5
-    assert (vs.low, vs.high) == pytest.approx((vs.diff - half, vs.diff + half), rel=1e-5)
-    assert vs.low < 0 < vs.high and vs.within_noise
+    assert (vs.interval.low, vs.interval.high) == pytest.approx(
+        (vs.diff - half, vs.diff + half), rel=1e-5
+    )
+    assert vs.interval.low < 0 < vs.interval.high and vs.within_noise
     assert vs.tied_on_test == ("boosting", "forest") and vs.better_on_test == ()
     sure = against({"models": models, "best": "svc"}, [0.95, 0.97, 0.94])
-    assert sure.low > 0 and not sure.within_noise
+    assert sure.interval.low > 0 and not sure.within_noise
     one = against({"models": {"svc": {"test": [0.9], "test_mean": 0.9}}, "best": "svc"}, [0.95])
     assert one.within_noise  # one seed: no interval, nothing beyond noise
 

@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from nooverfit.studies.result import StudyResult
 
 REGION_COLORS = {"overfit": "#f4a3a3", "underfit": "#a3c4f4"}
-#: Training accuracy at or above this is "fits the training set": never underfitting.
 LABELS = {
     "l2": "lambda (L2)",
     "weight_decay": "weight decay",

@@ -25,11 +25,14 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from nooverfit._io import UNREADABLE, _jsonable, atomic_write_json
+
+if TYPE_CHECKING:
+    from nooverfit.studies.evidence import Interval
 
 #: Above this many training rows the RBF SVC (quadratic in the rows) is skipped.
 SVC_MAX_ROWS = 10_000
@@ -115,7 +118,8 @@ class ClassicComparison:
         diff: mean of the seed-paired test differences, network - model.
         per_seed: those differences, in seed order.
         better_on_test: the classic models whose mean test accuracy is above the network's.
-        low, high: the 95 % t interval of ``diff`` over the seeds (NaN with one seed).
+        interval: the 95 % t interval of ``diff`` over the seeds (its bounds NaN with one
+            seed), whose reading :attr:`within_noise` gives.
         tied_on_test: the other classic models whose mean test accuracy is the network's,
             as the report rounds them.
     """
@@ -125,14 +129,13 @@ class ClassicComparison:
     diff: float
     per_seed: tuple[float, ...]
     better_on_test: tuple[str, ...]
-    low: float = float("nan")
-    high: float = float("nan")
+    interval: Interval
     tied_on_test: tuple[str, ...] = ()
 
     @property
     def within_noise(self) -> bool:
-        """Whether the interval includes 0 (no seeds to say otherwise: one seed)."""
-        return not self.low > 0 and not self.high < 0
+        """Whether the interval includes 0 (one seed: no interval to say otherwise)."""
+        return self.interval.within_noise
 
 
 def features(x: np.ndarray) -> np.ndarray:
@@ -375,7 +378,6 @@ def against(found: Mapping[str, Any], network: Sequence[float]) -> ClassicCompar
     model = found["models"][best]
     diffs = [n - m for n, m in zip(network, model["test"], strict=True)]
     mean = float(np.mean(network))
-    interval = t_interval(diffs, bounds=(-1.0, 1.0))
     return ClassicComparison(
         model=best,
         test=model["test_mean"],
@@ -384,8 +386,7 @@ def against(found: Mapping[str, Any], network: Sequence[float]) -> ClassicCompar
         better_on_test=tuple(
             sorted(k for k, m in found["models"].items() if m["test_mean"] > mean)
         ),
-        low=interval.low,
-        high=interval.high,
+        interval=t_interval(diffs, bounds=(-1.0, 1.0)),
         tied_on_test=tuple(
             sorted(
                 k
