@@ -21,7 +21,7 @@ import pytest
 from _diagnose_fixtures import DATA, finite, read_side
 from _real_logs import label, load
 from nooverfit import diagnose
-from nooverfit._blowup import spiking_fit
+from nooverfit._blowup import climbed_from_start, spiking_fit
 from nooverfit._chance import never_recovered
 from nooverfit._dead import stuck_worse
 from nooverfit._turning import fits_samples
@@ -247,3 +247,36 @@ def test_a_fine_tuning_stage_that_starts_near_its_end_level_is_not_diverging():
     d = diagnose(h)
     assert d.verdict is Verdict.OVERFITTING
     assert "blown up" not in d.explanation
+
+
+CLIMBED_RUN = DATA / "climbed_blobs5_lightning"
+
+
+def test_a_run_that_climbed_far_above_its_start_is_diverging_while_it_falls_back():
+    """A real Lightning CSV run (s23 score-only batch 5, 83004: a batch-normed MLP on five
+    blobs, RMSprop at a learning rate of 1.0): the training loss starts at 1.69 (about the
+    ln 5 of guessing), climbs to 5920 and falls back to tens; validation falls steadily
+    from 22959 to 106 nats while its accuracy rises to 95 %. The test loss (never seen by
+    diagnose) ends 29x above a constant predictor's. Main read the steady fall as "still
+    improving, train longer"."""
+    h = read_log(CLIMBED_RUN)
+    reference = json.loads((DATA / "climbed_blobs5_lightning_test_curve.json").read_text())
+    assert reference["test_loss"][-1] > 10 * reference["constant"]
+    d = diagnose(h)
+    assert d.verdict is Verdict.DIVERGING
+    assert "climbed from 1.69 to 5.92e+03 at epoch 2" in d.explanation
+
+
+def test_climbed_from_start_by_hand():
+    """The climb is read against the curve's own first value: scaled, the rule holds; a
+    climb that came back below the start (a spike), one of 50x, or a run whose first value
+    is already the blown-up level it falls from is no such climb."""
+    t = np.array([1.0, 400.0, 800.0, 300.0, 100.0, 60.0, 40.0, 30.0, 25.0])
+
+    def run(loss):
+        return History.from_columns({"loss": list(loss), "val_loss": list(3.0 * loss)})
+
+    assert climbed_from_start(run(t)) and climbed_from_start(run(1e-3 * t))
+    assert not climbed_from_start(run(np.r_[t[:-3], 0.9, 0.8, 0.7]))  # came back
+    assert not climbed_from_start(run(np.r_[1.0, 50.0, t[2:] / 16]))  # 50x: under 100x
+    assert not climbed_from_start(run(t[2:]))  # starts at its peak: a fall, no climb

@@ -3,8 +3,9 @@ the validation loss measured after it (a training loss ten times the validation 
 after its epoch; a validation loss that started a hundred times above where it ended; a
 training loss that doubles or halves from epoch to epoch while the network gets nearly
 every training sample right while its mean loss sits above what guessing over a million
-classes scores). Ratios of losses, no scale involved, but for that last level. Pure. Split
-from :mod:`nooverfit._divergence` (i57).
+classes scores; a training loss that climbed a hundredfold above its first value and has
+not come back below it). Ratios of losses, no scale involved, but for the level of the
+fitting network. Pure. Split from :mod:`nooverfit._divergence` (i57).
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ THROWN = 10.0
 #: the second test covers); the two blown up (losses in the thousands) by 0.10 and 0.19
 #: (i85).
 TURNS_OF_FALL = 0.04
+#: Multiple of its first logged value that a training loss climbs past only when a step
+#: threw the weights out (a sound run's loss falls from where its initial weights put it;
+#: the highest climb of a run not labelled diverging on the 1,571 logs of the s21-s23
+#: corpora was 12x, a single batch logged first).
+CLIMBED = 100.0
 
 
 def recovered_blow_up(v: np.ndarray) -> str:
@@ -52,6 +58,27 @@ def recovered_blow_up(v: np.ndarray) -> str:
         return (
             f"the validation loss started {first / end:.3g}x above where it ended and fell "
             "most of that in its first evaluations: the first steps blew the weights up"
+        )
+    return ""
+
+
+def climbed_from_start(history: History) -> str:
+    """A reason when the training loss climbed past ``CLIMBED`` times its first logged
+    value and still sits above that value at the end (the median of its last third): the
+    first steps threw the weights out and the run has not come back to where it started,
+    however steadily it falls now. A network learning from its initial weights lowers the
+    loss it started at; one resumed or fine-tuned starts low, and a spike among its
+    batches comes back down. A ratio of the curve to itself: no scale involved."""
+    t = cv.column(history, "loss")
+    t = t[np.isfinite(t)]
+    if t.size < 3 or not t[0] > 0:
+        return ""
+    peak, end = float(t.max()), float(np.median(cv.last_third(t, 2)))
+    if peak > CLIMBED * t[0] and end > t[0]:
+        at = np.asarray(history.epoch)[np.isfinite(cv.column(history, "loss"))][int(np.argmax(t))]
+        return (
+            f"the training loss climbed from {t[0]:.3g} to {peak:.3g} at epoch {at} and "
+            f"still sits at {end:.3g}, above where it started: a step threw the weights out"
         )
     return ""
 

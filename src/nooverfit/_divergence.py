@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from nooverfit import _curves as cv
-from nooverfit._blowup import recovered_blow_up, spiking_fit, thrown_out
+from nooverfit._blowup import climbed_from_start, recovered_blow_up, spiking_fit, thrown_out
 from nooverfit._chance import OSCILLATION, never_beat_chance
 from nooverfit._curves import MIN_EPOCHS
 from nooverfit._dead import dead_outputs
@@ -78,6 +78,7 @@ def passed_infinities(history: History) -> tuple[History, str]:
 def diverged(history: History, train: np.ndarray, val: np.ndarray) -> str:
     """A one-sentence reason when the run diverged, else an empty string."""
     found = _ran_away(history, train, val) or thrown_out(history) or spiking_fit(history)
+    found = found or climbed_from_start(history)
     return found or dead_outputs(train, val) or thrown_around(history, train, val)
 
 
