@@ -43,6 +43,38 @@ LEARNED = 0.1
 FAR = 2.0
 #: Back-and-forth change of log(training loss) per logged point that counts as oscillating.
 OSCILLATION = 0.1
+#: A training loss whose later half's median sits at this multiple of its first logged
+#: value or above rose from where the network started (on the s21-s23 corpora, outputs
+#: that saturated rose by 7 % or more; underfits at the loss of guessing stayed within
+#: 4 % of their first value, or fell).
+STAYED = 1.05
+#: Validation loss at this multiple of the loss of guessing or more is no scaled underfit
+#: (a mean cross-entropy a hundred times ``ln K``: outputs blown far out), however the
+#: training loss went.
+FAR_OFF = 100.0
+
+
+def stayed_up(history: History) -> bool:
+    """Whether the training loss rose from where it started and stayed up: its later
+    half's median at ``STAYED`` times its first logged value or above (``True`` where no
+    training loss is logged: the validation level is then all there is to read).
+
+    Outputs that saturate jump in the first steps and hold the loss there (the first
+    epoch's mean, part of it logged before the jump, sits under the level); an underfit
+    starts where its initial weights put it and holds or lowers that. A loss frozen to
+    its last digit over the later half counts as stayed up too: a network that learns
+    anything moves it. A loss
+    scaled by a constant or summed over samples sits above the loss of guessing either
+    way: this, a ratio of the curve to itself, is what tells the two apart (issue 15:
+    scaling every loss must not change the verdict)."""
+    t = cv.column(history, "loss")
+    t = t[np.isfinite(t)]
+    if not t.size:
+        return True
+    late = t[t.size // 2 :]
+    # (a loss frozen to the last digit over the later half: outputs that no step moves)
+    frozen = late.size >= 2 and float(np.ptp(late)) <= 1e-5 * abs(float(np.median(late)))
+    return frozen or float(np.median(late)) >= STAYED * float(t[0])
 
 
 def guessing_level(held: np.ndarray) -> float:
@@ -74,14 +106,21 @@ def never_beat_chance(history: History, v: np.ndarray, back_and_forth: float) ->
     however low the training loss got). The saturation test spares a classifier above
     50 % at every evaluation whose validation loss is lowest at its last one: it is
     learning (label smoothing keeps a sound network's loss above that level), and one
-    whose training accuracy's later half has a median of 90 % or more (it fits)."""
+    whose training accuracy's later half has a median of 90 % or more (it fits). Both
+    level tests also need the training loss to have risen from its first value and
+    stayed up (:func:`stayed_up`), or the validation loss to sit at ``FAR_OFF`` times the
+    level: a loss scaled or summed sits above guessing too, and an underfit holds or
+    lowers its first value (s24: scaling by 10 turned 28 underfits of four batches into
+    saturated outputs)."""
     loss = cv.column(history, "val_loss")
     acc = cv.accuracy(history, "accuracy", "val_")
     if not (np.isfinite(loss).any() and np.isfinite(acc).any()):
         return ""  # no chance level without classes (a regression's loss has no scale)
     smooth = cv.smooth(v)
     saturated = smooth.min() > SATURATED  # (or a loss summed over samples: then it fell)
-    if saturated and not (decisions_move(history) or losses_fell(history)):
+    jumped = stayed_up(history)
+    far_off = smooth.min() >= FAR_OFF * math.log(2)  # (over a hundred times ln 2)
+    if saturated and (jumped or far_off) and not (decisions_move(history) or losses_fell(history)):
         return (
             f"the validation loss never got below {smooth.min():.3g}, far above the "
             f"{math.log(2):.2f} to {SATURATED:.1f} nats of a constant predictor over 2 "
@@ -128,6 +167,7 @@ def never_beat_chance(history: History, v: np.ndarray, back_and_forth: float) ->
         and rose < LEARNED
         and not (learning or right or learned(history))
         and not fits
+        and (jumped or smooth.min() >= FAR_OFF * level)
     ):
         return (
             f"the validation loss never got below {smooth.min():.3g}, well above chance level "
@@ -163,6 +203,8 @@ def collapsed(history: History, metric: str | None) -> str:
         return ""
     # (learned: also a loss summed or scaled above chance level, falling)
     if float(np.median(train[train.size // 2 :])) <= found[0][3] or learned(history):
+        return ""
+    if not stayed_up(history):  # came down from its start: an underfit, whatever its scale
         return ""
     # Saturated outputs keep the loss where it jumped; a loss still falling steadily at
     # stuck accuracy is under-confident outputs growing surer (a 3-class network at 93 %
