@@ -292,3 +292,10 @@ def test_fit_names_the_samples_a_model_cannot_read(digits):
     with pytest.raises(ValueError, match=r"shape \(1, 1, 8, 10\); expected \(1, 10\)"):
         fit(rows, digits, SMALL)
 
+
+def test_evaluate_refuses_no_samples_where_it_gave_a_perfect_loss():
+    model = torch.nn.Linear(4, 2)
+    with pytest.raises(ValueError, match="at least one; got 0 and 0"):
+        evaluate(model, torch.zeros(0, 4), torch.zeros(0, dtype=torch.long))
+    with pytest.raises(ValueError, match="got 3 and 2"):
+        evaluate(model, torch.zeros(3, 4), torch.zeros(2, dtype=torch.long))

@@ -68,7 +68,16 @@ def make_optimizer(model: nn.Module, config: RunConfig) -> torch.optim.Optimizer
 
 @torch.no_grad()
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> Scores:
-    """Loss and accuracy of ``model`` in eval mode on ``(x, y)``, in chunks."""
+    """Loss and accuracy of ``model`` in eval mode on ``(x, y)``, in chunks.
+
+    Raises:
+        ValueError: if ``x`` and ``y`` hold no sample, or not as many samples as labels
+            (no sample gave loss 0 and accuracy 0: a perfect loss).
+    """
+    if len(y) == 0 or len(x) != len(y):
+        raise ValueError(
+            f"evaluate needs as many samples as labels, at least one; got {len(x)} and {len(y)}"
+        )
     was_training = model.training
     model.eval()
     total, correct = 0.0, 0
@@ -78,8 +87,7 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> Scores:
         total += F.cross_entropy(logits, target, reduction="sum").item()
         correct += int((logits.argmax(1) == target).sum().item())
     model.train(was_training)
-    n = max(len(y), 1)
-    return Scores(total / n, correct / n)
+    return Scores(total / len(y), correct / len(y))
 
 
 def evaluate_test(model: nn.Module, data: SplitData) -> Scores:
