@@ -333,3 +333,13 @@ def test_mix_at_snr_of_8_bit_pcm_equals_the_mix_of_its_float_samples():
     reference = mix_at_snr((pcm.astype(np.float32) - 128) / 128, noise, 10.0)
     assert np.isfinite(mixed).all()
     np.testing.assert_allclose(mixed, reference, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("which", ["foreground", "background"])
+def test_mix_at_snr_names_a_clip_holding_nan(which):
+    clean = np.sin(np.arange(1000) * 0.1).astype(np.float32)
+    broken = clean.copy()
+    broken[10] = np.nan
+    fg, bg = (broken, clean) if which == "foreground" else (clean, broken)
+    with pytest.raises(ValueError, match=f"{which} holds NaN or infinite samples"):
+        mix_at_snr(fg, bg, 10.0)
