@@ -337,3 +337,28 @@ def test_load_folder_keeps_the_depth_of_16_bit_images(tmp_path):
     np.testing.assert_allclose(mixed.x[2], np.full((3, 5, 6), 0.2), rtol=1e-6)  # cats/c.png
     for k in range(3):
         np.testing.assert_allclose(mixed.x[0, k], deep[("cats", 0)] / 65535.0, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [
+        ([0.5, 1.5, 0.5, 1.5], "whole numbers >= 0, got 0.5"),  # a cast made them 0 and 1
+        ([0.0, 1.0, 2.3, 1.0], "got 2.3"),
+        ([0, -1, 0, 1], "got -1"),
+        ([0.0, np.nan, 1.0, 0.0], "NaN or infinite"),
+        (["cat", "dog", "cat", "dog"], "labels must be numbers"),
+    ],
+)
+def test_dataset_from_arrays_refuses_labels_that_are_not_classes(labels, message):
+    x = np.zeros((4, 2), np.float32)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        Dataset.from_arrays(x, np.asarray(labels))
+
+
+def test_dataset_from_arrays_takes_whole_number_labels_of_any_type():
+    x = np.zeros((4, 2), np.float32)
+    for labels in ([0, 2, 1, 2], np.array([0.0, 2.0, 1.0, 2.0]), torch.tensor([0, 2, 1, 2])):
+        ds = Dataset.from_arrays(x, labels)
+        assert ds.y.dtype == np.int64 and ds.y.tolist() == [0, 2, 1, 2]
+        assert ds.classes == ("0", "1", "2")
+    assert Dataset.from_arrays(x, np.array([True, False, True, False])).y.tolist() == [1, 0, 1, 0]

@@ -322,3 +322,28 @@ def test_still_improving_needs_its_minimum_in_the_last_share_of_the_run():
         val[-2:] = val[-3] + 0.001 * np.array([1.0, 2.0])  # a flat step after the minimum
         h = History.from_columns({"loss": 0.8 * val, "val_loss": val})
         assert diagnose(h).verdict is expected
+
+
+@pytest.mark.parametrize(
+    ("given", "hint"),
+    [
+        ("training.csv", "read_log('training.csv')"),
+        (Path("training.csv"), "read_log('training.csv')"),
+        ({"loss": [1.0], "val_loss": [1.0]}, "History.from_columns"),
+        (None, "read_log(path)"),
+    ],
+)
+def test_diagnose_refuses_what_is_not_a_history_naming_it(given, hint):
+    with pytest.raises(TypeError, match="expects a History, got") as err:
+        diagnose(given)
+    assert hint in str(err.value)
+
+
+def test_diagnose_refuses_a_dataframe_with_the_conversion_that_works():
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame({"loss": [1.0, 0.5], "val_loss": [1.0, 0.6]})
+    with pytest.raises(TypeError, match="got DataFrame") as err:
+        diagnose(df)
+    assert "History.from_columns(df.to_dict('list'))" in str(err.value)
+    converted = History.from_columns(df.to_dict("list"))  # the call the message gives
+    assert diagnose(converted).verdict is Verdict.INSUFFICIENT_EVIDENCE

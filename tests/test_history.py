@@ -49,6 +49,19 @@ def test_history_from_columns_rejects_ragged_columns():
         History.from_columns({"loss": [1.0, 0.5], "val_loss": [1.0]})
 
 
+def test_history_from_columns_takes_the_epochs_of_an_epoch_column():
+    # a log's columns as a dict (pandas: df.to_dict("list")), validated every 5 epochs
+    columns = {"epoch": [4, 9, 14], "loss": [1.0, 0.6, 0.4], "val_loss": [1.1, 0.8, 0.9]}
+    history = History.from_columns(columns)
+    assert history.epoch == (4, 9, 14)
+    assert "epoch" not in history.extras
+    assert history.best_epoch == 9  # the logged epoch, not the row's position
+    same = History.from_columns(columns, epoch=[4, 9, 14])
+    assert same.epoch == (4, 9, 14)
+    with pytest.raises(ValueError, match="'epoch' column differ"):
+        History.from_columns(columns, epoch=[0, 1, 2])
+
+
 def test_history_column_lookup():
     history = _history()
     assert history.column("lr") == (1e-3, 1e-3, 5e-4)

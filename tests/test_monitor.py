@@ -134,6 +134,14 @@ def test_stop_on_names_the_verdicts_it_takes():
     assert Monitor(stop_on=("overfitting",)).stop_on == (Verdict.OVERFITTING,)
 
 
+@pytest.mark.parametrize("one", ["overfitting", Verdict.OVERFITTING])
+def test_monitor_stop_on_takes_one_verdict_alone(one):
+    # a lone string was read letter by letter: "got 'overfitting'", a verdict it lists
+    assert Monitor(stop_on=one).stop_on == (Verdict.OVERFITTING,)
+    with pytest.raises(ValueError, match=r"got \('overfit',\)"):
+        Monitor(stop_on="overfit")
+
+
 def test_best_epoch_of_a_log_without_validation_loss_is_the_diagnosis_best_epoch():
     """With val_accuracy but no val_loss, Status.best_epoch was None beside a diagnosis
     whose best epoch (the weights to keep) was the highest validation accuracy."""

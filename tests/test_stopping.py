@@ -213,7 +213,11 @@ def test_parse_criterion_rejects_bad_specs_naming_the_problem(spec, message):
         ({"mode": "avg"}, "mode"),
         ({"criterion": "gl:5", "mode": "max"}, "patience only"),
         ({"min_delta": -0.1}, "min_delta"),
+        ({"min_delta": float("nan")}, "min_delta must be a finite number >= 0, got nan"),
+        ({"min_delta": "0.1"}, "min_delta"),
         ({"strip": 0}, "strip"),
+        ({"strip": 2.5}, "strip must be an integer >= 1, got 2.5"),
+        ({"start_from_epoch": 1.5}, "start_from_epoch must be an integer"),
     ],
 )
 def test_early_stopping_rejects_bad_arguments(kwargs, message):

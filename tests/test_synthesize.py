@@ -313,3 +313,33 @@ def test_synthesize_refusing_a_silent_clip_leaves_no_folder_it_made(tmp_path):
     result = CliRunner().invoke(app, [*args, "--out", str(kept)])
     assert result.exit_code == 2 and "foreground is silent" in result.output
     assert sorted(p.relative_to(kept).as_posix() for p in kept.rglob("*")) == ["no"]
+
+
+def test_to_float_centres_unsigned_pcm_on_its_midpoint():
+    from nooverfit.data.audio_io import to_float
+
+    # 8-bit WAV is unsigned, silence at 128 (x / iinfo.min divided by 0: inf and NaN)
+    pcm = np.array([0, 64, 128, 255], np.uint8)
+    assert to_float(pcm).tolist() == [-1.0, -0.5, 0.0, 127 / 128]
+    assert to_float(np.array([0, 32768, 65535], np.uint16)).tolist() == [-1.0, 0.0, 32767 / 32768]
+    assert to_float(np.array([-32768, 0, 16384], np.int16)).tolist() == [-1.0, 0.0, 0.5]
+
+
+def test_mix_at_snr_of_8_bit_pcm_equals_the_mix_of_its_float_samples():
+    rng = np.random.default_rng(0)
+    pcm = (128 + 100 * np.sin(np.arange(2000) * 0.05)).astype(np.uint8)
+    noise = rng.normal(size=2000).astype(np.float32)
+    mixed = mix_at_snr(pcm, noise, 10.0)
+    reference = mix_at_snr((pcm.astype(np.float32) - 128) / 128, noise, 10.0)
+    assert np.isfinite(mixed).all()
+    np.testing.assert_allclose(mixed, reference, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("which", ["foreground", "background"])
+def test_mix_at_snr_names_a_clip_holding_nan(which):
+    clean = np.sin(np.arange(1000) * 0.1).astype(np.float32)
+    broken = clean.copy()
+    broken[10] = np.nan
+    fg, bg = (broken, clean) if which == "foreground" else (clean, broken)
+    with pytest.raises(ValueError, match=f"{which} holds NaN or infinite samples"):
+        mix_at_snr(fg, bg, 10.0)

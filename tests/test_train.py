@@ -263,3 +263,39 @@ def test_run_configs_returns_results_in_order_equal_to_fit(digits):
     assert results[0].engine == "sequential"
     with pytest.raises(ValueError, match="engine must be one of"):
         run_configs(configs, digits, engine="warp")
+
+
+def test_fit_refuses_a_config_that_is_no_run_config(digits):
+    model = build_model(SMALL, digits.in_shape, digits.num_classes)
+    with pytest.raises(TypeError, match="config must be a RunConfig, got dict"):
+        fit(model, digits, {"epochs": 3})
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float16])
+def test_fit_refuses_weights_of_another_dtype_than_the_data(digits, dtype):
+    model = build_model(SMALL, digits.in_shape, digits.num_classes).to(dtype)
+    with pytest.raises(ValueError, match=f"parameters are {dtype} but the data is torch.float32"):
+        fit(model, digits, SMALL)
+
+
+def test_fit_refuses_a_model_with_nothing_to_train(digits):
+    frozen = build_model(SMALL, digits.in_shape, digits.num_classes).requires_grad_(False)
+    with pytest.raises(ValueError, match="no trainable parameters"):
+        fit(frozen, digits, SMALL)
+
+
+def test_fit_names_the_samples_a_model_cannot_read(digits):
+    flat = torch.nn.Sequential(torch.nn.Linear(64, 10))  # digits are (1, 8, 8) images
+    with pytest.raises(ValueError, match=r"cannot read the data's samples of shape \(1, 8, 8\)"):
+        fit(flat, digits, SMALL)
+    rows = torch.nn.Sequential(torch.nn.Linear(8, 10))  # reads each row: (1, 1, 8, 10)
+    with pytest.raises(ValueError, match=r"shape \(1, 1, 8, 10\); expected \(1, 10\)"):
+        fit(rows, digits, SMALL)
+
+
+def test_evaluate_refuses_no_samples_where_it_gave_a_perfect_loss():
+    model = torch.nn.Linear(4, 2)
+    with pytest.raises(ValueError, match="at least one; got 0 and 0"):
+        evaluate(model, torch.zeros(0, 4), torch.zeros(0, dtype=torch.long))
+    with pytest.raises(ValueError, match="got 3 and 2"):
+        evaluate(model, torch.zeros(3, 4), torch.zeros(2, dtype=torch.long))

@@ -105,6 +105,7 @@ Where the rules live: 1 in :mod:`nooverfit._divergence` and :mod:`nooverfit._cha
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 
 import numpy as np
@@ -139,8 +140,12 @@ def diagnose(history: History, *, metric: str | None = None) -> Diagnosis:
         The :class:`~nooverfit.diagnosis.Diagnosis`.
 
     Raises:
+        TypeError: if ``history`` is not a :class:`~nooverfit.history.History` (a log's
+            path, a DataFrame or a dict: the message says how to make one).
         ValueError: if ``metric`` names a column the history does not have.
     """
+    if not isinstance(history, History):
+        raise TypeError(_not_a_history(history))
     history, passed = passed_infinities(history)
     if passed:  # the verdict on the finite curves, saying what was left out
         sound = diagnose(history, metric=metric)
@@ -184,3 +189,16 @@ def diagnose(history: History, *, metric: str | None = None) -> Diagnosis:
     else:
         verdict = Verdict.GOOD_FIT
     return _advice.build(verdict, history, gap, ev, monitor)
+
+
+def _not_a_history(given: object) -> str:
+    """Why ``given`` is refused by :func:`diagnose`, with the call that makes a history
+    of it (before, a path or a DataFrame failed deep inside with an AttributeError)."""
+    kind = type(given).__name__
+    if isinstance(given, (str, os.PathLike)):
+        how = f"read the log first: diagnose(read_log({str(given)!r}))"
+    elif hasattr(given, "to_dict") and hasattr(given, "columns"):  # a pandas DataFrame
+        how = "convert it: diagnose(History.from_columns(df.to_dict('list')))"
+    else:
+        how = "use read_log(path) or History.from_columns({'loss': [...], 'val_loss': [...]})"
+    return f"diagnose expects a History, got {kind}; {how}"

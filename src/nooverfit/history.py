@@ -77,7 +77,23 @@ class History:
         notes: tuple[str, ...] = (),
         steps_as_epochs: bool = False,
     ) -> History:
-        """Build a history from named columns; absent core columns become NaN."""
+        """Build a history from named columns; absent core columns become NaN.
+
+        The epoch numbers are ``epoch``, else the ``"epoch"`` column (a log's, as
+        ``df.to_dict("list")`` of a ``CSVLogger`` file holds it), else ``0 .. n - 1``.
+
+        Raises:
+            ValueError: if the curves differ in length, or ``epoch`` and an ``"epoch"``
+                column disagree.
+        """
+        if "epoch" in columns:
+            logged = [int(e) for e in columns["epoch"]]
+            if epoch is not None and [int(e) for e in epoch] != logged:
+                raise ValueError(
+                    "epoch and the 'epoch' column differ; expected one of them, or the same "
+                    "numbers in both"
+                )
+            epoch = logged
         lengths = {len(v) for v in columns.values()}
         n = len(epoch) if epoch is not None else (max(lengths) if lengths else 0)
         epochs = tuple(int(e) for e in epoch) if epoch is not None else tuple(range(n))

@@ -54,7 +54,8 @@ class Monitor:
         criterion: early-stopping rule (``"patience:10"``, ``"gl:5"``, ``"pq:0.5"``,
             ``"up:3"``), or ``None`` for none (default).
         stop_on: verdicts that also stop training (default: diverging only). Pass
-            ``(Verdict.OVERFITTING, Verdict.DIVERGING)`` to stop as soon as overfitting shows.
+            ``(Verdict.OVERFITTING, Verdict.DIVERGING)`` to stop as soon as overfitting shows;
+            verdicts or their values (``"overfitting"``), one alone or a tuple.
         metric: metric passed to :func:`diagnose` (default: accuracy when logged).
     """
 
@@ -62,10 +63,12 @@ class Monitor:
         self,
         criterion: str | None = None,
         *,
-        stop_on: tuple[Verdict, ...] = (Verdict.DIVERGING,),
+        stop_on: tuple[Verdict | str, ...] | Verdict | str = (Verdict.DIVERGING,),
         metric: str | None = None,
     ) -> None:
         self.stopper = EarlyStopping(criterion) if criterion else None
+        if isinstance(stop_on, str):  # one verdict (a Verdict is a str too), not its letters
+            stop_on = (stop_on,)
         try:
             self.stop_on = tuple(Verdict(v) for v in stop_on)
         except ValueError:

@@ -164,14 +164,17 @@ class EarlyStopping:
             raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
         if mode == "max" and self.criterion.kind != "patience":
             raise ValueError(f"mode='max' works with patience only, got {criterion!r}")
-        if min_delta < 0:
-            raise ValueError(f"min_delta must be >= 0, got {min_delta!r}")
-        if strip < 1:
-            raise ValueError(f"strip must be >= 1, got {strip!r}")
+        # (a NaN min_delta passed `< 0` and made every epoch no improvement)
+        if not (_real(min_delta) and math.isfinite(min_delta) and min_delta >= 0):
+            raise ValueError(f"min_delta must be a finite number >= 0, got {min_delta!r}")
+        if not (_whole(strip) and strip >= 1):
+            raise ValueError(f"strip must be an integer >= 1, got {strip!r}")
+        if not _whole(start_from_epoch):
+            raise ValueError(f"start_from_epoch must be an integer, got {start_from_epoch!r}")
         self.min_delta = min_delta
         self.mode = mode
-        self.start_from_epoch = start_from_epoch
-        self.strip = strip
+        self.start_from_epoch = int(start_from_epoch)
+        self.strip = int(strip)  # (3.0 is taken: a slice needs an int)
         self.best: float | None = None
         self.best_epoch: int | None = None
         self.stop_reason: StopReason | None = None
@@ -238,6 +241,24 @@ class EarlyStopping:
     def _stop(self, epoch: int, reason: StopReason) -> bool:
         self.stop_reason, self.stopped_epoch = reason, epoch
         return True
+
+
+def _real(value: object) -> bool:
+    """Whether ``value`` is a real number (a numpy scalar too; not a bool or text)."""
+    if isinstance(value, (bool, str)):
+        return False
+    try:
+        return float(value) == value  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+
+
+def _whole(value: object) -> bool:
+    """Whether ``value`` is a whole number (``3``, ``np.int64(3)``; not ``2.5`` or ``True``)."""
+    if not _real(value):
+        return False
+    number = float(value)  # type: ignore[arg-type]
+    return math.isfinite(number) and number == int(number)
 
 
 def generalization_loss(val_loss: float, best_val_loss: float) -> float:

@@ -68,7 +68,16 @@ def make_optimizer(model: nn.Module, config: RunConfig) -> torch.optim.Optimizer
 
 @torch.no_grad()
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> Scores:
-    """Loss and accuracy of ``model`` in eval mode on ``(x, y)``, in chunks."""
+    """Loss and accuracy of ``model`` in eval mode on ``(x, y)``, in chunks.
+
+    Raises:
+        ValueError: if ``x`` and ``y`` hold no sample, or not as many samples as labels
+            (no sample gave loss 0 and accuracy 0: a perfect loss).
+    """
+    if len(y) == 0 or len(x) != len(y):
+        raise ValueError(
+            f"evaluate needs as many samples as labels, at least one; got {len(x)} and {len(y)}"
+        )
     was_training = model.training
     model.eval()
     total, correct = 0.0, 0
@@ -78,8 +87,7 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> Scores:
         total += F.cross_entropy(logits, target, reduction="sum").item()
         correct += int((logits.argmax(1) == target).sum().item())
     model.train(was_training)
-    n = max(len(y), 1)
-    return Scores(total / n, correct / n)
+    return Scores(total / len(y), correct / len(y))
 
 
 def evaluate_test(model: nn.Module, data: SplitData) -> Scores:
@@ -131,10 +139,17 @@ def fit(
         The per-epoch history (train metrics measured in eval mode on clean data).
 
     Raises:
-        ValueError: if the model's outputs are not one per class of ``data``.
+        TypeError: if ``config`` is not a :class:`~nooverfit.config.RunConfig`.
+        ValueError: if the model cannot read ``data``'s samples, its outputs are not one
+            per class of ``data``, or (without ``optimizer``) it has no trainable
+            parameters or holds them in another dtype than ``data.x`` (float32).
     """
+    if not isinstance(config, RunConfig):
+        raise TypeError(f"config must be a RunConfig, got {type(config).__name__}")
     device = data.device
     model.to(device)
+    if optimizer is None:
+        _check_parameters(model, data.x.dtype)
     train_idx = data.train_index(
         train_size=config.train_size, train_per_class=config.train_per_class
     )
@@ -279,16 +294,50 @@ def _copy_state(model: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
+def _check_parameters(model: nn.Module, dtype: torch.dtype) -> None:
+    """Raise ``ValueError`` where ``model`` has nothing to train, or weights of another
+    float dtype than the data's (torch's own error said only "mat1 and mat2 must have
+    the same dtype"; fit moves the model's device, not its dtype)."""
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    if not trainable:
+        raise ValueError(
+            f"{type(model).__name__} has no trainable parameters; expected a network with "
+            "weights that require grad"
+        )
+    other = {str(p.dtype) for p in trainable if p.is_floating_point() and p.dtype != dtype}
+    if other:
+        name = str(dtype).removeprefix("torch.")
+        raise ValueError(
+            f"the model's parameters are {', '.join(sorted(other))} but the data is {dtype}; "
+            f"expected parameters of the data's dtype (model.to(torch.{name}))"
+        )
+
+
 @torch.no_grad()
 def _check_outputs(model: nn.Module, x: torch.Tensor, classes: int) -> None:
-    """Raise ``ValueError`` unless ``model`` gives one output per class (else the loss
-    fails later with a bare "Target 9 is out of bounds"). Eval mode: no state changes."""
+    """Raise ``ValueError`` unless ``model`` reads ``x`` and gives one output per class
+    (else the loss fails later with a bare "Target 9 is out of bounds"). Eval mode: no
+    state changes."""
     was_training = model.training
     model.eval()
-    width = model(x).shape[-1]
-    model.train(was_training)
-    if width != classes:
+    try:
+        shape = tuple(model(x).shape)
+    except torch.cuda.OutOfMemoryError:
+        raise
+    except RuntimeError as err:  # (shape or dtype: torch's words, with what was fed)
         raise ValueError(
-            f"the model has {width} outputs but the data has {classes} classes; expected a "
-            f"last layer of {classes} outputs (e.g. prepare(..., classes={classes}))"
+            f"the model cannot read the data's samples of shape {tuple(x.shape[1:])} "
+            f"({x.dtype}): {err}"
+        ) from err
+    finally:
+        model.train(was_training)
+    if shape[-1] != classes:
+        raise ValueError(
+            f"the model has {shape[-1]} outputs but the data has {classes} classes; expected "
+            f"a last layer of {classes} outputs (e.g. prepare(..., classes={classes}))"
+        )
+    if len(shape) != 2:
+        raise ValueError(
+            f"the model's output for {len(x)} sample has shape {shape}; expected "
+            f"({len(x)}, {classes}), one score per class (e.g. a Flatten before the Linear)"
         )

@@ -53,8 +53,12 @@ def resample(x: np.ndarray, rate: int, target: int) -> np.ndarray:
 
 
 def to_float(x: np.ndarray) -> np.ndarray:
-    """Audio as float32: integer PCM is scaled to [-1, 1) by its full scale."""
+    """Audio as float32: integer PCM is scaled to [-1, 1) by its full scale; unsigned PCM
+    (8-bit WAV) is centred on its midpoint first, ``(x - 128) / 128`` for ``uint8``."""
     x = np.asarray(x)
+    if np.issubdtype(x.dtype, np.unsignedinteger):  # (its min is 0: x / 0 gave inf)
+        half = float(np.iinfo(x.dtype).max // 2 + 1)
+        return ((x.astype(np.float64) - half) / half).astype(np.float32)
     if np.issubdtype(x.dtype, np.integer):
         return (x / float(-np.iinfo(x.dtype).min)).astype(np.float32)
     return x.astype(np.float32, copy=False)

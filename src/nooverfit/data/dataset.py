@@ -92,9 +92,7 @@ class Dataset:
                 else tabular).
         """
         xa = np.asarray(x.cpu() if hasattr(x, "cpu") else x, dtype=np.float32)
-        ya = np.asarray(y.cpu() if hasattr(y, "cpu") else y).astype(np.int64).reshape(-1)
-        if len(ya) and (ya.min() < 0 or not np.array_equal(ya, np.round(ya))):
-            raise ValueError(f"labels must be integers >= 0, got min {ya.min()}")
+        ya = _labels(np.asarray(y.cpu() if hasattr(y, "cpu") else y).reshape(-1))
         count = int(ya.max()) + 1 if len(ya) else 0
         names = tuple(classes) if classes is not None else tuple(str(c) for c in range(count))
         if len(names) < count:
@@ -133,6 +131,26 @@ class Dataset:
     @property
     def num_classes(self) -> int:
         return len(self.classes)
+
+
+def _labels(raw: np.ndarray) -> np.ndarray:
+    """``raw`` as int64 class labels; whole numbers >= 0 only (a cast alone turned 0.5 and
+    1.7 into classes 0 and 1, and text failed with numpy's own words)."""
+    expected = "expected integer class labels 0 .. K-1"
+    if raw.dtype == bool:
+        return raw.astype(np.int64)
+    if not np.issubdtype(raw.dtype, np.number):
+        hint = "map them to numbers, e.g. np.unique(y, return_inverse=True)"
+        raise ValueError(f"labels must be numbers, got {raw.dtype} values; {expected} ({hint})")
+    if len(raw) and not np.isfinite(raw).all():
+        raise ValueError(f"labels hold NaN or infinite values; {expected}")
+    if len(raw) and (raw.min() < 0 or not np.array_equal(raw, np.round(raw))):
+        wrong = raw[(raw < 0) | (raw != np.round(raw))][0]
+        raise ValueError(
+            f"labels must be whole numbers >= 0, got {wrong}; {expected} (nooverfit trains "
+            "classifiers: bin a regression target first)"
+        )
+    return raw.astype(np.int64)
 
 
 Loader = Callable[..., Dataset]

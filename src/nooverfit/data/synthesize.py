@@ -123,12 +123,16 @@ def mix_at_snr(
 
     Raises:
         ValueError: a silent foreground, noise that is silent where the foreground is
-            active, a mask of the wrong length, or a NaN / -inf SNR.
+            active, a NaN or infinite sample, a mask of the wrong length, or a NaN / -inf
+            SNR.
     """
     fg = to_float(foreground)
     bg = to_float(background)
     if fg.ndim != 1 or bg.ndim != 1:
         raise ValueError(f"expected 1-D clips, got shapes {fg.shape} and {bg.shape}")
+    for name, clip in (("foreground", fg), ("background", bg)):
+        if not np.isfinite(clip).all():  # (a NaN foreground was called silent)
+            raise ValueError(f"{name} holds NaN or infinite samples; expected finite audio")
     if offset is None:
         offset = int(np.random.default_rng(seed).integers(len(bg))) if seed is not None else 0
     noise = fit_length(bg, len(fg), offset=offset)

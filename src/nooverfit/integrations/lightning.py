@@ -71,7 +71,7 @@ class DiagnosisCallback(pl.Callback):
         self,
         criterion: str | None = None,
         *,
-        stop_on: tuple[Verdict, ...] = (Verdict.DIVERGING,),
+        stop_on: tuple[Verdict | str, ...] | Verdict | str = (Verdict.DIVERGING,),
         metric: str | None = None,
     ) -> None:
         super().__init__()
