@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nooverfit.config import RunConfig
-from nooverfit.studies.select import MARGIN, beyond
+from nooverfit.studies.select import MARGIN, beyond, paired
 
 
 @dataclass(frozen=True)
@@ -85,19 +85,17 @@ class Halving:
 
     def _behind(self, config: RunConfig, grid: dict[RunConfig, dict[int, float]]) -> bool:
         mine = grid[config.replace(seed=0)]
-        best, deficits = -math.inf, np.zeros(0)
+        best, leader, behind = -math.inf, [0.0], [0.0]
         for variant, seeds in grid.items():
             shared = sorted(set(seeds) & set(mine))
             if variant == config.replace(seed=0) or len(shared) < 2:
                 continue
-            d = np.array([seeds[s] - mine[s] for s in shared])
             level = float(np.mean([seeds[s] for s in shared]))
             if level > best:  # the leader on the seeds both have
-                best, deficits = level, d
-        if len(deficits) < 2:
+                best, leader, behind = level, [seeds[s] for s in shared], [mine[s] for s in shared]
+        if len(leader) < 2:
             return False
-        mean = float(deficits.mean())
-        se = float(deficits.std(ddof=1) / math.sqrt(len(deficits)))
+        mean, se = paired(leader, behind)
         return mean >= self.gap and beyond(mean, se, self.margin)  # (a tie: kept)
 
 

@@ -135,10 +135,10 @@ def paired_gain(candidate: Score, reference: Score) -> tuple[float, float]:
     a, b = candidate.val_per_seed, reference.val_per_seed
     if not a or len(a) != len(b):  # no per-seed values: the means alone
         return candidate.val_accuracy - reference.val_accuracy, 0.0
-    return _paired(a, b)
+    return paired(a, b)
 
 
-def _paired(a: Sequence[float], b: Sequence[float]) -> tuple[float, float]:
+def paired(a: Sequence[float], b: Sequence[float]) -> tuple[float, float]:
     """Mean and standard error of the per-seed differences ``a - b`` (0 with one seed)."""
     d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
     se = float(d.std(ddof=1) / math.sqrt(len(d))) if len(d) > 1 else 0.0
@@ -194,7 +194,7 @@ def lowers_loss(
         return False
     if reference.val_per_seed and min(reference.val_per_seed) >= 1.0 - 1e-12:
         return False
-    gain, se = _paired(b, a)  # the reference's loss minus the candidate's
+    gain, se = paired(b, a)  # the reference's loss minus the candidate's
     accuracy, _ = paired_gain(candidate, reference)
     return gain >= floor and beyond(gain, se, margin) and accuracy >= -1e-12
 
