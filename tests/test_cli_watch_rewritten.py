@@ -55,8 +55,8 @@ def test_watch_follows_a_restarted_log(tmp_path, monkeypatch):
     out = " ".join(result.output.split())  # one line: the console wraps at 80 columns
     # the restart's epoch 0 logged the same values as the first run's
     said = "the log now ends at epoch 0, before the epochs 1 to 13 shown" in out
-    assert said and "(a restarted or rewritten run); following it from there" in out
-    after = out.split("(a restarted or rewritten run)")[1]
+    assert said and "(a restarted run); following it from there" in out
+    after = out.split("(a restarted run)")[1]
     assert len(re.findall(r"epoch \d+ loss", after)) >= 4  # the restarted run's epochs 1-4
     assert "restarted run" in out  # the final diagnosis's note
 
@@ -83,8 +83,8 @@ def test_watch_says_which_epochs_a_log_cut_short_lost(tmp_path, monkeypatch):
     writer.join()
     assert result.exit_code == 0, result.output
     assert (
-        "the log now ends at epoch 3, before the epochs 4 to 9 shown (a restarted or "
-        "rewritten run)" in " ".join(result.output.split())
+        "the log now ends at epoch 3, before the epochs 4 to 9 shown (a rewritten log)"
+        in " ".join(result.output.split())
     )
     assert "changed from epoch" not in result.output
     assert re.search(r"^epochs +4 *$", result.output, re.M)  # the final diagnosis: 0-3
@@ -109,4 +109,5 @@ def test_watch_a_run_resumed_into_its_log_warns_once(tmp_path, monkeypatch):
     assert "fired at epoch 16" in out and "overfitting seen at epoch 17" in out
     # the resumed run logged the same values: epochs 20-24 were cut, then came again
     assert re.search(r"the log now ends at epoch 2[0-3], before the epochs 2[1-4] to 24", out)
+    assert "(a run resumed from a checkpoint); following it from there" in out
     assert "a run resumed at epoch 20" in out  # the final diagnosis's note

@@ -264,7 +264,7 @@ def _show(
             if rows
             else "the log holds no epoch now"
         )
-        console.print(f"{what} (a restarted or rewritten run); following it from there")
+        console.print(f"{what} ({_why_changed(history)}); following it from there")
         # a STOP or warning given at an epoch the log still holds unchanged stands; one
         # given at a changed epoch is judged again on what the log holds
         changed = shown[kept][0]
@@ -274,6 +274,17 @@ def _show(
     for i in range(len(shown), ready):
         stopped, warned = _epoch(history, i, criterion, stopped, warned, metric, said)
     return rows[: max(len(shown), ready)], stopped, warned
+
+
+def _why_changed(history: History) -> str:
+    """What made the log drop epochs already shown, as its reader noted it
+    (:mod:`nooverfit.logs._resumed`): a run resumed from a checkpoint keeps the epochs
+    before the resume, a restarted run starts over; else the file was rewritten."""
+    if any("a run resumed at epoch" in note for note in history.notes):
+        return "a run resumed from a checkpoint"
+    if any("a restarted run" in note for note in history.notes):
+        return "a restarted run"
+    return "a rewritten log"
 
 
 def _common(shown: list[tuple[float, ...]], rows: list[tuple[float, ...]]) -> int:
