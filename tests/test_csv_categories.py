@@ -128,6 +128,21 @@ def test_ignored_columns_are_left_out_and_an_unknown_one_is_named(tmp_path):
         load_dataset(f"csv:{path}", target="label", ignore="name,label")
 
 
+def test_ignore_names_a_column_whose_name_holds_a_comma(tmp_path):
+    """Review i117: --ignore "date,height, cm" was refused ("no feature column 'height' to
+    ignore ... expected --ignore with some of: height, cm, ...") though the header, as
+    pandas writes it, names the column "height, cm"; a comma in --ignore now splits only
+    where the pieces are not one of the file's column names."""
+    lines = [f"d{i},{i % 7 * 0.5},{i % 3},{'ab'[i % 2]}" for i in range(60)]
+    path = _write(tmp_path / "c.csv", '"day, id","height, cm",x,label\n' + "\n".join(lines))
+    data = load_dataset(f"csv:{path}", target="label", ignore="day, id,height, cm")
+    assert [f.name for f in data.columns.features] == ["x"]
+    data = load_dataset(f"csv:{path}", target="label", ignore="x,day, id")
+    assert [f.name for f in data.columns.features] == ["height, cm"]
+    with pytest.raises(BadInput, match="no feature column 'height' to ignore"):
+        load_dataset(f"csv:{path}", target="label", ignore="day, id,height")
+
+
 def test_the_cli_takes_ignore_and_refuses_an_unknown_column(tmp_path):
     from typer.testing import CliRunner
 

@@ -266,3 +266,27 @@ def finite(
             f"column {name!r}{where} holds {cells[r].strip()!r} (row {row}); expected {expected}"
         )
     return column.astype(np.float32)
+
+
+def split_names(spec: str, header: Sequence[str]) -> list[str]:
+    """Column names given as one string separated by commas (``--ignore id,name``), where
+    a name may itself hold a comma (``"height, cm"``, as pandas quotes it in a header).
+
+    Args:
+        spec: the names, separated by commas.
+        header: the file's column names.
+
+    Returns:
+        The names, stripped: at each position the longest run of comma-separated pieces
+        that is a column of ``header``, else the single piece (an unknown name, which the
+        caller refuses by name).
+    """
+    known, pieces, names, i = set(header), spec.split(","), [], 0
+    while i < len(pieces):
+        end = next(
+            (j for j in range(len(pieces), i, -1) if ",".join(pieces[i:j]).strip() in known),
+            i + 1,
+        )
+        names.append(",".join(pieces[i:end]).strip())
+        i = end
+    return names

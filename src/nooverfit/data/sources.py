@@ -12,7 +12,12 @@ from typing import Any
 
 import numpy as np
 
-from nooverfit.data.columns import decimal_comma, encode_columns, stray_words_warning
+from nooverfit.data.columns import (
+    decimal_comma,
+    encode_columns,
+    split_names,
+    stray_words_warning,
+)
 from nooverfit.data.dataset import Dataset, register_dataset
 from nooverfit.data.fitted import record_columns
 from nooverfit.data.labels import merge_spellings, natural
@@ -195,7 +200,7 @@ def load_csv(
             f"no group column {group!r} in {path}; expected --groups COLUMN, one of: "
             f"{', '.join(h for h in header if h != target)}"
         )
-    left_out = [c.strip() for c in ignore.split(",")] if isinstance(ignore, str) else ignore
+    left_out = split_names(ignore, header) if isinstance(ignore, str) else ignore
     unknown = [c for c in left_out or () if c not in header or c in (target, group)]
     if unknown:
         raise BadInput(
