@@ -162,9 +162,10 @@ def encode_columns(
         column's ``"column=value"``.
 
     Raises:
-        ColumnError: a numeric value outside float32's finite range (also NaN), or a text
-            column with more than :data:`MAX_LEVELS` distinct values. The message counts
-            rows from the header's line as 1 (row 2 is the first data row).
+        ColumnError: a numeric value outside float32's finite range (infinite, too
+            large), or a text column with more than :data:`MAX_LEVELS` distinct values.
+            The message counts rows from the header's line as 1 (row 2 is the first data
+            row).
     """
     blocks: list[np.ndarray] = []
     names: list[str] = []
@@ -177,6 +178,8 @@ def encode_columns(
             names += [name, missing_name(name)]
             continue
         parsed = [_number(c) for c in cells]
+        if all(is_missing(c) for c in cells):  # "NaN" on every row: a constant, as "" is
+            parsed = [None] * len(cells)
         text = [r for r, v in enumerate(parsed) if v is None]
         if not text:
             blocks.append(finite(name, cells, where=where, rows=line)[:, None])
