@@ -5,6 +5,7 @@ torchvision's MNIST, Fashion-MNIST and CIFAR-10 (read from disk; downloaded only
 from __future__ import annotations
 
 import csv
+import io
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -105,10 +106,18 @@ def read_numbered(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
     from nooverfit.logs.text import separator
 
     try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
+        text = path.read_text(encoding="utf-8-sig")
+        lines = text.splitlines()
         # Any common separator (";" is Excel's in many locales), guessed as for logs.
         sep = separator(*lines[:2]) if lines else ","
-        rows = list(csv.reader(lines, delimiter=sep))
+        # The file's own lines, so that a quoted cell keeps its line break and each row
+        # is numbered at its first line (csv.reader counts the lines it has read).
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+        rows, first, read = [], [], 0
+        for row in reader:
+            rows.append(row)
+            first.append(read + 1)
+            read = reader.line_num
     except UnicodeDecodeError as err:
         raise BadInput(
             f"CSV file {path} is not UTF-8 text (byte {err.object[err.start]:#04x} at offset "
@@ -120,8 +129,8 @@ def read_numbered(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
         raise BadInput(f"CSV file {path} cannot be read ({err.strerror or err})") from None
     if not rows or not rows[0]:
         raise BadInput(f"CSV file {path} is empty; expected a header row and data rows")
-    kept = [n for n, row in enumerate(rows[1:], start=2) if row]
-    return [h.strip() for h in rows[0]], [rows[n - 1] for n in kept], kept
+    kept = [k for k in range(1, len(rows)) if rows[k]]
+    return [h.strip() for h in rows[0]], [rows[k] for k in kept], [first[k] for k in kept]
 
 
 def check_rows(
