@@ -201,3 +201,38 @@ def test_against_reads_a_float_rounding_difference_as_a_tie():
     assert vs.diff == 0.0 and math.copysign(1.0, vs.diff) == 1.0  # "+0.0", not "-0.0"
     assert vs.better_on_test == ("forest",)  # 101 of 150 rows: above by one row
     assert vs.tied_on_test == ("svc",)
+
+
+def test_the_report_separates_the_level_and_the_above_sentences(tiny_study):
+    """Review i117: with one classic model level with the network as rounded and one
+    above it, the report read "Level with the network ..., as rounded: forest.Above the
+    network's mean test accuracy: boosting." (the template's line break trimmed)."""
+    import dataclasses
+    import re
+
+    from nooverfit.report import render
+
+    result, _ = tiny_study
+    network = result.test["recommended"].per_seed
+
+    def model(shift):
+        test = [a + shift for a in network]
+        mean = float(np.mean(test))
+        return {
+            "val": [0.5] * len(test),
+            "test": test,
+            "params": [{}] * len(test),
+            "val_mean": 0.5,
+            "test_mean": mean,
+            "test_std": float(np.std(test)),
+        }
+
+    classic = {
+        "models": {"logistic": model(-0.1), "forest": model(-1e-4), "boosting": model(0.05)},
+        "best": "logistic",
+        "skipped": {},
+        "grid": "light",
+    }
+    html = render(dataclasses.replace(result, extras={**result.extras, "classic": classic}), {})
+    verdict = re.sub(r"\s+", " ", html.split('id="classic-verdict">')[1].split("</p>")[0])
+    assert "as rounded: forest. Above the network's mean test accuracy: boosting." in verdict
