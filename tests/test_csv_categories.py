@@ -128,6 +128,35 @@ def test_ignored_columns_are_left_out_and_an_unknown_one_is_named(tmp_path):
         load_dataset(f"csv:{path}", target="label", ignore="name,label")
 
 
+def test_ignore_names_a_column_whose_name_holds_a_comma(tmp_path):
+    """Review i117: --ignore "date,height, cm" was refused ("no feature column 'height' to
+    ignore ... expected --ignore with some of: height, cm, ...") though the header, as
+    pandas writes it, names the column "height, cm"; a comma in --ignore now splits only
+    where the pieces are not one of the file's column names."""
+    lines = [f"d{i},{i % 7 * 0.5},{i % 3},{'ab'[i % 2]}" for i in range(60)]
+    path = _write(tmp_path / "c.csv", '"day, id","height, cm",x,label\n' + "\n".join(lines))
+    data = load_dataset(f"csv:{path}", target="label", ignore="day, id,height, cm")
+    assert [f.name for f in data.columns.features] == ["x"]
+    data = load_dataset(f"csv:{path}", target="label", ignore="x,day, id")
+    assert [f.name for f in data.columns.features] == ["height, cm"]
+    with pytest.raises(BadInput, match="no feature column 'height' to ignore"):
+        load_dataset(f"csv:{path}", target="label", ignore="day, id,height")
+
+
+@pytest.mark.parametrize("nan", ["NaN", "nan", ""])
+def test_a_column_of_nothing_but_missing_cells_loads_as_any_spelling_does(tmp_path, nan):
+    """Review i117: a numeric column empty on every row, written as pandas' na_rep="NaN"
+    or numpy's "nan", was refused ("holds 'NaN' (row 2); expected finite numbers"), where
+    the same column written empty or "NA" loads as one constant category (the audit's
+    constant-column note names it; --ignore leaves it out)."""
+    lines = [f"{i % 7 * 0.5},{nan},{'ab'[i % 2]}" for i in range(30)]
+    path = _write(tmp_path / "n.csv", "x,empty,label\n" + "\n".join(lines) + "\n")
+    data = load_dataset(f"csv:{path}", target="label")
+    assert [f.name for f in data.columns.features] == ["x", "empty"]
+    assert data.columns.features[1].levels == (nan,)
+    np.testing.assert_array_equal(data.x[:, 1], np.ones(30, dtype=np.float32))
+
+
 def test_the_cli_takes_ignore_and_refuses_an_unknown_column(tmp_path):
     from typer.testing import CliRunner
 

@@ -273,7 +273,7 @@ def render(result: StudyResult, figures: dict[str, Figure]) -> str:
     from nooverfit.audit import unrepeated_warnings
     from nooverfit.config import RunConfig
     from nooverfit.groups import with_homogeneous_cause
-    from nooverfit.studies.classic import against
+    from nooverfit.studies.classic_vs import against
     from nooverfit.studies.evidence import LEVEL, evidence, t_quantile
     from nooverfit.studies.evidence_words import (
         passed_over_reason,

@@ -252,7 +252,7 @@ def summary(result: StudyResult, paths: dict[str, Path]) -> dict[str, object]:
 def _summary(result: StudyResult) -> None:
     from nooverfit.repeats import ceiling_sentence
     from nooverfit.report import cost_line, pct, points, spread, word
-    from nooverfit.studies.classic import against
+    from nooverfit.studies.classic_vs import against
     from nooverfit.studies.evidence import PairedDifference, evidence
     from nooverfit.studies.evidence_words import reading, recommendation_weakness
     from nooverfit.techniques import sample_unit

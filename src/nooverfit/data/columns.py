@@ -162,9 +162,10 @@ def encode_columns(
         column's ``"column=value"``.
 
     Raises:
-        ColumnError: a numeric value outside float32's finite range (also NaN), or a text
-            column with more than :data:`MAX_LEVELS` distinct values. The message counts
-            rows from the header's line as 1 (row 2 is the first data row).
+        ColumnError: a numeric value outside float32's finite range (infinite, too
+            large), or a text column with more than :data:`MAX_LEVELS` distinct values.
+            The message counts rows from the header's line as 1 (row 2 is the first data
+            row).
     """
     blocks: list[np.ndarray] = []
     names: list[str] = []
@@ -177,6 +178,8 @@ def encode_columns(
             names += [name, missing_name(name)]
             continue
         parsed = [_number(c) for c in cells]
+        if all(is_missing(c) for c in cells):  # "NaN" on every row: a constant, as "" is
+            parsed = [None] * len(cells)
         text = [r for r, v in enumerate(parsed) if v is None]
         if not text:
             blocks.append(finite(name, cells, where=where, rows=line)[:, None])
@@ -266,3 +269,27 @@ def finite(
             f"column {name!r}{where} holds {cells[r].strip()!r} (row {row}); expected {expected}"
         )
     return column.astype(np.float32)
+
+
+def split_names(spec: str, header: Sequence[str]) -> list[str]:
+    """Column names given as one string separated by commas (``--ignore id,name``), where
+    a name may itself hold a comma (``"height, cm"``, as pandas quotes it in a header).
+
+    Args:
+        spec: the names, separated by commas.
+        header: the file's column names.
+
+    Returns:
+        The names, stripped: at each position the longest run of comma-separated pieces
+        that is a column of ``header``, else the single piece (an unknown name, which the
+        caller refuses by name).
+    """
+    known, pieces, names, i = set(header), spec.split(","), [], 0
+    while i < len(pieces):
+        end = next(
+            (j for j in range(len(pieces), i, -1) if ",".join(pieces[i:j]).strip() in known),
+            i + 1,
+        )
+        names.append(",".join(pieces[i:end]).strip())
+        i = end
+    return names

@@ -5,6 +5,7 @@ torchvision's MNIST, Fashion-MNIST and CIFAR-10 (read from disk; downloaded only
 from __future__ import annotations
 
 import csv
+import io
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,7 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from nooverfit.data.columns import decimal_comma, encode_columns, stray_words_warning
+from nooverfit.data.columns import (
+    decimal_comma,
+    encode_columns,
+    split_names,
+    stray_words_warning,
+)
 from nooverfit.data.dataset import Dataset, register_dataset
 from nooverfit.data.fitted import record_columns
 from nooverfit.data.labels import merge_spellings, natural
@@ -100,10 +106,18 @@ def read_numbered(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
     from nooverfit.logs.text import separator
 
     try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
+        text = path.read_text(encoding="utf-8-sig")
+        lines = text.splitlines()
         # Any common separator (";" is Excel's in many locales), guessed as for logs.
         sep = separator(*lines[:2]) if lines else ","
-        rows = list(csv.reader(lines, delimiter=sep))
+        # The file's own lines, so that a quoted cell keeps its line break and each row
+        # is numbered at its first line (csv.reader counts the lines it has read).
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+        rows, first, read = [], [], 0
+        for row in reader:
+            rows.append(row)
+            first.append(read + 1)
+            read = reader.line_num
     except UnicodeDecodeError as err:
         raise BadInput(
             f"CSV file {path} is not UTF-8 text (byte {err.object[err.start]:#04x} at offset "
@@ -115,8 +129,8 @@ def read_numbered(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
         raise BadInput(f"CSV file {path} cannot be read ({err.strerror or err})") from None
     if not rows or not rows[0]:
         raise BadInput(f"CSV file {path} is empty; expected a header row and data rows")
-    kept = [n for n, row in enumerate(rows[1:], start=2) if row]
-    return [h.strip() for h in rows[0]], [rows[n - 1] for n in kept], kept
+    kept = [k for k in range(1, len(rows)) if rows[k]]
+    return [h.strip() for h in rows[0]], [rows[k] for k in kept], [first[k] for k in kept]
 
 
 def check_rows(
@@ -195,7 +209,7 @@ def load_csv(
             f"no group column {group!r} in {path}; expected --groups COLUMN, one of: "
             f"{', '.join(h for h in header if h != target)}"
         )
-    left_out = [c.strip() for c in ignore.split(",")] if isinstance(ignore, str) else ignore
+    left_out = split_names(ignore, header) if isinstance(ignore, str) else ignore
     unknown = [c for c in left_out or () if c not in header or c in (target, group)]
     if unknown:
         raise BadInput(

@@ -25,14 +25,11 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from nooverfit._io import UNREADABLE, _jsonable, atomic_write_json
-
-if TYPE_CHECKING:
-    from nooverfit.studies.evidence import Interval
 
 #: Above this many training rows the RBF SVC (quadratic in the rows) is skipped.
 SVC_MAX_ROWS = 10_000
@@ -105,37 +102,6 @@ class ClassicScore:
     params: tuple[tuple[str, Any], ...]
     val_accuracy: float
     test_accuracy: float
-
-
-@dataclass(frozen=True)
-class ClassicComparison:
-    """The recommended network against the classic model a user choosing on validation
-    would take, on the same test splits.
-
-    Attributes:
-        model: that model's name.
-        test: its mean test accuracy.
-        diff: mean of the seed-paired test differences, network - model.
-        per_seed: those differences, in seed order.
-        better_on_test: the classic models whose mean test accuracy is above the network's.
-        interval: the 95 % t interval of ``diff`` over the seeds (its bounds NaN with one
-            seed), whose reading :attr:`within_noise` gives.
-        tied_on_test: the other classic models whose mean test accuracy is the network's,
-            as the report rounds them.
-    """
-
-    model: str
-    test: float
-    diff: float
-    per_seed: tuple[float, ...]
-    better_on_test: tuple[str, ...]
-    interval: Interval
-    tied_on_test: tuple[str, ...] = ()
-
-    @property
-    def within_noise(self) -> bool:
-        """Whether the interval includes 0 (one seed: no interval to say otherwise)."""
-        return self.interval.within_noise
 
 
 def features(x: np.ndarray) -> np.ndarray:
@@ -356,42 +322,3 @@ def stored(
     if path is not None:
         atomic_write_json(path, {"key": key, "found": found, "seconds": seconds})
     return found, seconds
-
-
-def against(found: Mapping[str, Any], network: Sequence[float]) -> ClassicComparison | None:
-    """The recommended network's test accuracy against the classic model best on
-    validation.
-
-    Args:
-        found: :func:`references`' record.
-        network: the recommended network's test accuracy per seed, in the same seed order.
-
-    Returns:
-        The comparison, or None when no classic model was fitted.
-    """
-    best = found.get("best")
-    if best is None:
-        return None
-    from nooverfit._words import pct
-    from nooverfit.studies.evidence import t_interval
-
-    model = found["models"][best]
-    diffs = [n - m for n, m in zip(network, model["test"], strict=True)]
-    mean = float(np.mean(network))
-    return ClassicComparison(
-        model=best,
-        test=model["test_mean"],
-        diff=float(np.mean(diffs)),
-        per_seed=tuple(diffs),
-        better_on_test=tuple(
-            sorted(k for k, m in found["models"].items() if m["test_mean"] > mean)
-        ),
-        interval=t_interval(diffs, bounds=(-1.0, 1.0)),
-        tied_on_test=tuple(
-            sorted(
-                k
-                for k, m in found["models"].items()
-                if k != best and m["test_mean"] <= mean and pct(m["test_mean"]) == pct(mean)
-            )
-        ),
-    )

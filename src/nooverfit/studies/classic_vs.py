@@ -1,0 +1,98 @@
+"""The recommended network against the classic models fitted on its own splits
+(:mod:`nooverfit.studies.classic`): the comparison the report and the summary print.
+
+Values in, comparison out: the record :func:`nooverfit.studies.classic.references` wrote
+and the network's test accuracy per seed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from nooverfit.studies.evidence import Interval
+
+#: Differences of accuracies smaller than this are the last bits of two sums of the same
+#: rows (49/75 + 51/75 against 2 x 50/75): one test row of a million is 1e-6.
+_ROUNDING = 1e-9
+
+
+@dataclass(frozen=True)
+class ClassicComparison:
+    """The recommended network against the classic model a user choosing on validation
+    would take, on the same test splits.
+
+    Attributes:
+        model: that model's name.
+        test: its mean test accuracy.
+        diff: mean of the seed-paired test differences, network - model.
+        per_seed: those differences, in seed order.
+        better_on_test: the classic models whose mean test accuracy is above the network's.
+        interval: the 95 % t interval of ``diff`` over the seeds (its bounds NaN with one
+            seed), whose reading :attr:`within_noise` gives.
+        tied_on_test: the other classic models whose mean test accuracy is the network's,
+            as the report rounds them.
+    """
+
+    model: str
+    test: float
+    diff: float
+    per_seed: tuple[float, ...]
+    better_on_test: tuple[str, ...]
+    interval: Interval
+    tied_on_test: tuple[str, ...] = ()
+
+    @property
+    def within_noise(self) -> bool:
+        """Whether the interval includes 0 (one seed: no interval to say otherwise)."""
+        return self.interval.within_noise
+
+
+def _exact(diff: float) -> float:
+    """A difference of accuracies, 0.0 (never -0.0) where it is only float rounding."""
+    return 0.0 if abs(diff) < _ROUNDING else diff
+
+
+def against(found: Mapping[str, Any], network: Sequence[float]) -> ClassicComparison | None:
+    """The recommended network's test accuracy against the classic model best on
+    validation.
+
+    Args:
+        found: :func:`nooverfit.studies.classic.references`' record.
+        network: the recommended network's test accuracy per seed, in the same seed order.
+
+    Returns:
+        The comparison, or None when no classic model was fitted.
+    """
+    best = found.get("best")
+    if best is None:
+        return None
+    from nooverfit._words import pct
+    from nooverfit.studies.evidence import t_interval
+
+    model = found["models"][best]
+    diffs = [_exact(n - m) for n, m in zip(network, model["test"], strict=True)]
+    mean = float(np.mean(network))
+    return ClassicComparison(
+        model=best,
+        test=model["test_mean"],
+        diff=_exact(float(np.mean(diffs))),
+        per_seed=tuple(diffs),
+        better_on_test=tuple(
+            sorted(k for k, m in found["models"].items() if _exact(m["test_mean"] - mean) > 0)
+        ),
+        interval=t_interval(diffs, bounds=(-1.0, 1.0)),
+        tied_on_test=tuple(
+            sorted(
+                k
+                for k, m in found["models"].items()
+                if k != best
+                and _exact(m["test_mean"] - mean) <= 0
+                and pct(m["test_mean"]) == pct(mean)
+            )
+        ),
+    )
