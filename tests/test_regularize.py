@@ -367,3 +367,24 @@ def test_add_batchnorm_folds_the_bias_into_a_norm_the_model_already_has(model, s
         torch.testing.assert_close(new.train()(x), reference.train()(x))
         x = x + 0.3
     torch.testing.assert_close(new.eval()(x), reference.eval()(x))
+
+
+@pytest.mark.parametrize(
+    ("conv", "norm", "shape"),
+    [(nn.Conv1d, nn.BatchNorm1d, (3, 2, 12)), (nn.Conv3d, nn.BatchNorm3d, (3, 2, 4, 4, 4))],
+)
+def test_add_batchnorm_norms_conv1d_and_conv3d_networks(conv, norm, shape):
+    """A Conv1d/Conv3d network (audio, volumes) gets its norm as a Conv2d one does, where
+    it got none and a false "no hidden layer followed by a later weight layer" warning
+    (review i116). Reference: the layer with its bias followed by a fresh torch norm of
+    the same kind, in training mode (batch statistics) and in eval mode after one step."""
+    torch.manual_seed(0)
+    net = nn.Sequential(conv(2, 5, 3), nn.ReLU(), nn.Flatten(), nn.LazyLinear(3))
+    x = torch.randn(*shape)
+    net(x)  # materialize the lazy layer
+    new = add_batchnorm(net)
+    assert _layout(new)[:3] == [conv.__name__, norm.__name__, "ReLU"]
+    assert new[0].bias is None
+    reference = nn.Sequential(net[0], norm(5), *list(net)[1:])
+    torch.testing.assert_close(new.train()(x), reference.train()(x), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(new.eval()(x), reference.eval()(x), rtol=1e-5, atol=1e-5)

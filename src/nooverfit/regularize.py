@@ -185,8 +185,9 @@ def add_dropout(
 
 
 def add_batchnorm(model: nn.Module) -> nn.Sequential:
-    """Return a copy of ``model`` with batch normalization after each hidden Linear
-    (``BatchNorm1d``) and Conv2d (``BatchNorm2d``); the output layer gets none, nor does a
+    """Return a copy of ``model`` with batch normalization after each hidden Linear and
+    Conv1d (``BatchNorm1d``), Conv2d (``BatchNorm2d``) and Conv3d (``BatchNorm3d``), as
+    :func:`add_dropout` places dropout after them; the output layer gets none, nor does a
     layer already followed by batch norm. Nested ``nn.Sequential`` blocks are seen
     through. ``model`` is not changed.
 
@@ -198,18 +199,18 @@ def add_batchnorm(model: nn.Module) -> nn.Sequential:
     running mean is updated (``norm(W x + b)`` with mean ``mu`` is ``norm(W x)`` with mean
     ``mu - b``; see :mod:`nooverfit.stale_bias`). A layer already followed by a batch
     norm loses its bias the same way, folded into that norm's running mean (in the copy),
-    so every Linear/Conv2d feeding batch norm is bias-free. The new norms have the
+    so every Linear/Conv layer feeding batch norm is bias-free. The new norms have the
     layer's device and dtype.
 
     Raises:
-        TypeError: if ``model`` is not an ``nn.Sequential``, or holds Linear/Conv2d layers
+        TypeError: if ``model`` is not an ``nn.Sequential``, or holds Linear/Conv layers
             inside a child that is not one (named).
 
     Warns:
         UserWarning: if no batch-norm layer could be placed (the copy is unchanged).
     """
-    norms = (nn.BatchNorm1d, nn.BatchNorm2d)
-    weighted = (nn.Linear, nn.Conv2d)
+    norms = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+    weighted = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
     added: set[int] = set()
 
     def insert(layer: nn.Module, rest: list[nn.Module], prev: nn.Module | None) -> list[nn.Module]:
@@ -219,10 +220,15 @@ def add_batchnorm(model: nn.Module) -> nn.Sequential:
         if not isinstance(layer, weighted):
             return []
         device, dtype = layer.weight.device, layer.weight.dtype
+        norm: nn.Module
         if isinstance(layer, nn.Linear):
-            norm: nn.Module = nn.BatchNorm1d(layer.out_features, device=device, dtype=dtype)
-        else:
+            norm = nn.BatchNorm1d(layer.out_features, device=device, dtype=dtype)
+        elif isinstance(layer, nn.Conv1d):
+            norm = nn.BatchNorm1d(layer.out_channels, device=device, dtype=dtype)
+        elif isinstance(layer, nn.Conv2d):
             norm = nn.BatchNorm2d(layer.out_channels, device=device, dtype=dtype)
+        else:
+            norm = nn.BatchNorm3d(layer.out_channels, device=device, dtype=dtype)
         if layer.bias is not None:
             with torch.no_grad():
                 norm.running_mean -= layer.bias  # type: ignore[operator]
