@@ -215,7 +215,7 @@ def test_train_refusing_too_many_per_class_prints_the_error_alone(tmp_path):
     assert result.exit_code == 2, result.output
     assert result.stdout == ""
     lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: train_per_class=500 but class")
+    assert len(lines) == 1 and lines[0].startswith("error: train_per_class=500 (--train-per-class) but class")
 
 
 def _interrupt_after(monkeypatch, epoch: int | None):

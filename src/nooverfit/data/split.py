@@ -87,7 +87,7 @@ class Split:
                 members = np.flatnonzero(labels == c)
                 if len(members) < train_per_class:
                     raise ValueError(
-                        f"train_per_class={train_per_class} but class "
+                        f"train_per_class={train_per_class} (--train-per-class) but class "
                         f"{class_name(int(c), names)} has only {counted(len(members), 'sample')} "
                         f"in the training pool; expected at most {len(members)} (or 0 for the "
                         "whole pool)"
