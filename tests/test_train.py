@@ -299,3 +299,17 @@ def test_evaluate_refuses_no_samples_where_it_gave_a_perfect_loss():
         evaluate(model, torch.zeros(0, 4), torch.zeros(0, dtype=torch.long))
     with pytest.raises(ValueError, match="got 3 and 2"):
         evaluate(model, torch.zeros(3, 4), torch.zeros(2, dtype=torch.long))
+
+
+def test_evaluate_refuses_one_output_where_it_scored_a_perfect_loss():
+    """One output per sample: cross-entropy over a single class is 0 and every argmax is
+    class 0, so all-zero labels scored loss 0 and accuracy 1 (review i116). The model is
+    left in the mode it came in."""
+    model = torch.nn.Linear(4, 1).train()
+    with pytest.raises(ValueError, match=r"shape \(3, 1\); expected one score per class"):
+        evaluate(model, torch.zeros(3, 4), torch.zeros(3, dtype=torch.long))
+    assert model.training
+    two = torch.nn.Linear(4, 2)
+    torch.nn.init.zeros_(two.bias)
+    scores = evaluate(two, torch.zeros(3, 4), torch.zeros(3, dtype=torch.long))
+    assert scores.loss == pytest.approx(math.log(2))  # equal scores of 2 classes: ln 2

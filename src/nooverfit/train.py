@@ -72,7 +72,9 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> Scores:
 
     Raises:
         ValueError: if ``x`` and ``y`` hold no sample, or not as many samples as labels
-            (no sample gave loss 0 and accuracy 0: a perfect loss).
+            (no sample gave loss 0 and accuracy 0: a perfect loss), or the model gives
+            other than one score per class for each sample, at least two (one output
+            scores loss 0 and accuracy 1 on any data).
     """
     if len(y) == 0 or len(x) != len(y):
         raise ValueError(
@@ -81,12 +83,19 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> Scores:
     was_training = model.training
     model.eval()
     total, correct = 0.0, 0
-    for i in range(0, len(y), EVAL_CHUNK):
-        logits = model(x[i : i + EVAL_CHUNK])
-        target = y[i : i + EVAL_CHUNK]
-        total += F.cross_entropy(logits, target, reduction="sum").item()
-        correct += int((logits.argmax(1) == target).sum().item())
-    model.train(was_training)
+    try:
+        for i in range(0, len(y), EVAL_CHUNK):
+            logits = model(x[i : i + EVAL_CHUNK])
+            if logits.ndim != 2 or logits.shape[1] < 2:
+                raise ValueError(
+                    f"the model's output has shape {tuple(logits.shape)}; expected one score "
+                    "per class for each sample, (samples, classes) with at least 2 classes"
+                )
+            target = y[i : i + EVAL_CHUNK]
+            total += F.cross_entropy(logits, target, reduction="sum").item()
+            correct += int((logits.argmax(1) == target).sum().item())
+    finally:
+        model.train(was_training)
     return Scores(total / len(y), correct / len(y))
 
 
