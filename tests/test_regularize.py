@@ -37,6 +37,18 @@ def test_l2_penalty_equals_hand_computed_sum_over_weights_only():
     assert float(l2_penalty(model, 0.3).detach()) == pytest.approx(expected, rel=1e-6)
 
 
+def test_l2_penalty_leaves_frozen_layers_out_as_decay_groups_does():
+    """A frozen layer (a transferred network's) adds no gradient and, now, no value: its
+    squared weights made a constant part of a loss a user logs (review i116)."""
+    model = _net()
+    model[0].weight.requires_grad_(False)
+    weights = [model[4].weight, model[6].weight]
+    expected = 0.3 / 2 * sum(float((w.detach() ** 2).sum()) for w in weights)
+    assert float(l2_penalty(model, 0.3).detach()) == pytest.approx(expected, rel=1e-6)
+    decayed = decay_groups(model, 0.3)[0]["params"]
+    assert [id(p) for p in decayed] == [id(w) for w in weights]
+
+
 def test_l2_penalty_on_a_tiny_matrix():
     layer = nn.Linear(2, 1)
     with torch.no_grad():

@@ -34,8 +34,10 @@ _TO_NOOVERFIT = {"nooverfit": 1.0, "torch": 1.0, "keras": 2.0}
 
 
 def l2_penalty(model: nn.Module, l2: float) -> torch.Tensor:
-    """``l2 / 2 * sum(||W||_F^2)`` over weight matrices and conv kernels (parameters with
-    two or more dimensions); biases and normalization parameters are not penalized.
+    """``l2 / 2 * sum(||W||_F^2)`` over the trained weight matrices and conv kernels
+    (parameters with two or more dimensions that require grad); biases, normalization
+    parameters and frozen layers (a transferred network's) are not penalized, as
+    :func:`decay_groups` leaves them out.
 
     Its gradient is ``l2 * W``, so SGD on ``loss + l2_penalty(model, l2)`` takes the same
     steps as ``torch.optim.SGD(decay_groups(model, l2))`` on ``loss``.
@@ -44,7 +46,7 @@ def l2_penalty(model: nn.Module, l2: float) -> torch.Tensor:
         ValueError: if ``l2`` is negative or not finite.
     """
     check_l2(l2)
-    weights = [p for p in model.parameters() if p.ndim >= 2]
+    weights = [p for p in model.parameters() if p.ndim >= 2 and p.requires_grad]
     if l2 == 0 or not weights:
         return torch.zeros((), device=weights[0].device if weights else None)
     return l2 / 2 * sum(w.pow(2).sum() for w in weights)  # type: ignore[return-value]
