@@ -223,10 +223,10 @@ def test_a_difference_beside_rounded_accuracies_says_it_is_of_the_unrounded_ones
 def test_the_remedies_table_says_its_epochs_are_the_epochs_run(tiny_study):
     # the column "epochs" (the mean epochs trained: 79 of runs stopped at 60, 76 and 100)
     # stood under a note saying the figures are "at the epoch each run kept"
-    from nooverfit.report import render, study_figures
+    from nooverfit.report import render, study_pngs
 
     result, _ = tiny_study
-    html = render(result, study_figures(result))
+    html = render(result, study_pngs(result))
     assert "<th>epochs run</th>" in html
     assert '"Epochs run" is the mean over seeds of the epochs each run trained' in html
     # "±" (numpy's std: divided by n) is not the deviation the t intervals use (n - 1)
@@ -247,3 +247,19 @@ def test_a_study_under_half_a_second_is_not_said_to_take_0_s(tiny_study):
     assert " in under 1 s." in text and " in 0 s." not in text
     slow = dataclasses.replace(result, settings=dataclasses.replace(result.settings, seconds=7.6))
     assert " in 8 s." in " ".join(re.sub(r"<[^>]+>", "", render(slow, {})).split())
+
+
+def test_the_report_embeds_the_figures_its_plot_files_hold(tiny_study):
+    """The report's images are its plot files, byte for byte: one drawing of each figure
+    serves both (it was drawn once for the file and again for the report)."""
+    import base64
+    import re
+
+    _, out = tiny_study
+    html = (out / "report.html").read_text(encoding="utf-8")
+    embedded = {
+        base64.b64decode(b) for b in re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", html)
+    }
+    files = sorted((out / "plots").glob("*.png"))
+    assert len(files) >= 4
+    assert {f.read_bytes() for f in files} <= embedded

@@ -8,6 +8,7 @@ import base64
 import dataclasses
 import io
 import shlex
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,11 +25,22 @@ if TYPE_CHECKING:
     from nooverfit.studies.result import StageCost, StudyResult
 
 
-def figure_uri(fig: Figure) -> str:
-    """Encode a figure as a ``data:image/png;base64,...`` URI."""
+def figure_png(fig: Figure) -> bytes:
+    """``fig`` drawn as PNG (100 dpi): drawn once, the bytes go both to its file under
+    ``plots/`` and into the report."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    return buf.getvalue()
+
+
+def png_uri(png: bytes) -> str:
+    """PNG bytes as a ``data:image/png;base64,...`` URI."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def study_pngs(result: StudyResult) -> dict[str, bytes]:
+    """Every figure of the report drawn as PNG (:func:`study_figures`, :func:`figure_png`)."""
+    return {stem: figure_png(fig) for stem, fig in study_figures(result).items()}
 
 
 def study_figures(result: StudyResult) -> dict[str, Figure]:
@@ -268,8 +280,9 @@ def _weighted(weights: list[float] | None, members: int) -> str:
     return " weighted " + ", ".join(said)
 
 
-def render(result: StudyResult, figures: dict[str, Figure]) -> str:
-    """The report as HTML text."""
+def render(result: StudyResult, pngs: Mapping[str, bytes]) -> str:
+    """The report as HTML text, with the figures ``pngs`` (PNG bytes by file stem,
+    :func:`study_pngs`)."""
     from nooverfit.audit import unrepeated_warnings
     from nooverfit.config import RunConfig
     from nooverfit.groups import with_homogeneous_cause
@@ -294,7 +307,7 @@ def render(result: StudyResult, figures: dict[str, Figure]) -> str:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    images = {name: figure_uri(fig) for name, fig in figures.items()}
+    images = {name: png_uri(png) for name, png in pngs.items()}
     classes, kind, data = len(result.settings.classes) or 2, data_kind(result), result.settings
     code = recipe(result.recommended.config, classes=classes, kind=kind, data=str(data.data))
     kept = result.extras.get("ensemble", {})
@@ -349,4 +362,4 @@ def render(result: StudyResult, figures: dict[str, Figure]) -> str:
 
 def write_report(result: StudyResult, path: str | Path) -> Path:
     """Render the report and write it atomically to ``path``."""
-    return atomic_write_text(path, render(result, study_figures(result)))
+    return atomic_write_text(path, render(result, study_pngs(result)))

@@ -8,10 +8,9 @@ never imports its report; the report and this module import the result."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import partial
 from pathlib import Path
-
-from matplotlib.figure import Figure
 
 from nooverfit._io import atomic_write, atomic_write_text, remove_stale_tmp
 from nooverfit.config import RunConfig
@@ -20,10 +19,6 @@ from nooverfit.studies.result import StudyResult
 
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9.=+-]+", "_", text).strip("_") or "run"
-
-
-def _save_png(fig: Figure, path: Path) -> None:
-    fig.savefig(path, format="png", dpi=100)
 
 
 def _run_label(config: RunConfig, result: StudyResult) -> str:
@@ -113,14 +108,17 @@ def check_study_out(out: str | Path, *, named: str = "") -> None:
             )
 
 
-def write_study(result: StudyResult, out: str | Path) -> dict[str, Path]:
+def write_study(
+    result: StudyResult, out: str | Path, *, extra: Mapping[str, bytes] | None = None
+) -> dict[str, Path]:
     """Write every output of ``result`` under ``out``; return the main paths by name.
+    ``extra`` figures (PNG bytes by name: tuning's Optuna plots) go into the report only.
 
     Raises:
         BadInput: where ``out`` holds files no study wrote that this would replace or
             remove (:func:`check_study_out`, as ``nooverfit study --out`` refuses them).
     """
-    from nooverfit.report import render, study_figures
+    from nooverfit.report import render, study_pngs
 
     check_study_out(out)  # nothing of the user's is replaced or removed
     root = Path(out)
@@ -130,18 +128,19 @@ def write_study(result: StudyResult, out: str | Path) -> dict[str, Path]:
     for key, record in result.runs.items():
         name = f"{_slug(_run_label(record.config, result))}__seed{record.config.seed}__{key}.csv"
         written.add(record.history.save(root / "histories" / name).name)
-    figures = study_figures(result)
-    for stem, fig in figures.items():
-        atomic_write(root / "plots" / f"{stem}.png", partial(_save_png, fig))
+    pngs = study_pngs(result)  # each figure drawn once, for its file and the report
+    for stem, png in pngs.items():
+        atomic_write(root / "plots" / f"{stem}.png", partial(Path.write_bytes, data=png))
     # Files an earlier study wrote here and this one did not: left in place they would mix
     # two studies' runs and figures under one report.
     _remove_others(root / "histories", ("*__seed*__*.csv",), written)
-    _remove_others(root / "plots", STUDY_PLOTS, {f"{stem}.png" for stem in figures})
+    _remove_others(root / "plots", STUDY_PLOTS, {f"{stem}.png" for stem in pngs})
     paths = {
         "results": result.save(root / "results.json"),
         "model": result.save_model(root / "best_model.pt"),
     }
     if result.best_card:  # written beside the weights by save_model
         paths["model_card"] = paths["model"].with_suffix(".json")
-    paths["report"] = atomic_write_text(root / "report.html", render(result, figures))
+    report = render(result, {**pngs, **(extra or {})})
+    paths["report"] = atomic_write_text(root / "report.html", report)
     return paths

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from nooverfit import formats
-from nooverfit._io import atomic_write, atomic_write_json, atomic_write_text
+from nooverfit._io import atomic_write, atomic_write_json
 from nooverfit.config import RunConfig
 from nooverfit.data.tensors import SplitData
 from nooverfit.history import History
@@ -213,7 +213,7 @@ def write_best_report(
     curves as ``best_history.csv``. ``split_warnings`` (the split's few-groups warning,
     logged when the data was split) go into the report as a study's do.
     """
-    from nooverfit.report import render, study_figures
+    from nooverfit.report import figure_png
     from nooverfit.study_files import write_study
     from nooverfit.tune.report import tuned_comparison
 
@@ -221,11 +221,8 @@ def write_best_report(
     compared = tuned_comparison(result, data)
     if split_warnings:
         compared.extras["split_warnings"] = list(split_warnings)
-    paths = write_study(compared, out / "report")
-    if figures:
-        atomic_write_text(
-            paths["report"], render(compared, {**study_figures(compared), **figures})
-        )
+    extra = {name: figure_png(fig) for name, fig in (figures or {}).items()}
+    write_study(compared, out / "report", extra=extra)
 
 
 def check_out(out: Path, spec: TuneSpec, *, overwrite: bool) -> None:
