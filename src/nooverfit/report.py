@@ -8,6 +8,7 @@ import base64
 import dataclasses
 import io
 import shlex
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +49,43 @@ def study_figures(result: StudyResult) -> dict[str, Figure]:
         unit = sample_unit(result)
         figures["learning_curve"] = plots.plot_learning_curve(result.learning, unit=unit)
     return figures
+
+
+#: the order section 4 shows the figures in; a figure not named here (a knob's curve added
+#: later) follows them, so every figure :func:`study_figures` draws (and plots/ holds) is shown
+FIGURES = (
+    "curves",
+    "remedies",
+    "validation_l2",
+    "validation_weight_decay",
+    "validation_dropout",
+    "validation_augment",
+    "validation_cutout",
+    "validation_label_smoothing",
+    "validation_mixup",
+    "validation_ema_window",
+    "validation_annealed_augment",
+    "validation_ensemble_size",
+    "validation_copies",
+    "validation_mixed_copies",
+    "validation_linear_l2",
+    "validation_linear_share",
+    "validation_search_trials",
+    "validation_pseudo_threshold",
+    "capacity",
+    "learning_curve",
+    "tune_history",
+    "tune_slice",
+    "tune_parallel",
+    "tune_contour",
+)
+
+
+def figure_order(names: Iterable[str]) -> list[str]:
+    """The figures ``names`` in the order the report shows them: :data:`FIGURES`' order,
+    then any other in the order given."""
+    names = list(names)
+    return [n for n in FIGURES if n in names] + [n for n in names if n not in FIGURES]
 
 
 def doubling(result: StudyResult) -> dict[str, Any] | None:
@@ -330,6 +368,7 @@ def render(result: StudyResult, figures: dict[str, Figure]) -> str:
         doubling=doubling(result),
         captions=captions(result),
         images=images,
+        figures=figure_order(images),
         techniques=techniques(data_kind(result), str(result.settings.data), tried(result)),
         unit=sample_unit(result),
         pct=pct,
