@@ -33,6 +33,7 @@ from nooverfit.studies.curves import FITS_TRAINING, LearningCurve, ValidationCur
 from nooverfit.studies.select import kept_row
 
 if TYPE_CHECKING:
+    from nooverfit.config import RunConfig
     from nooverfit.studies.result import StudyResult
 
 REGION_COLORS = {"overfit": "#f4a3a3", "underfit": "#a3c4f4"}
@@ -139,18 +140,20 @@ def curve_row_note(result: StudyResult, curve: ValidationCurve) -> str | None:
     and figure show for the same knob (a remedy's row is its best setting other than the
     baseline's: with dropout 0 chosen on the curve, the row still shows a dropout), the
     sentence that says so; None where they agree or the knob is no remedy's."""
-    base = getattr(result.baseline.config, curve.param, None)
+    base = _setting(result.baseline.config, curve.param)
     if base is None:
         return None
     for o in result.remedies:
         if o.chosen.stage == "ensemble":
             continue
-        value = getattr(o.chosen.config, curve.param, None)
+        value = _setting(o.chosen.config, curve.param)
         if value is None or value == base:
             continue  # another remedy's row
         if math.isclose(float(value), float(curve.chosen)):
             return None
-        name = LABELS.get(curve.param, curve.param)
+        name, shown = LABELS.get(curve.param, curve.param), f"{value:g}"
+        if curve.param == "ema_window":  # the row names the decay, the curve the steps
+            name, shown = "weight average", f"{shown} steps ({o.chosen.name})"
         why = (
             "the baseline's own value: no setting of it beat the baseline"
             if math.isclose(float(curve.chosen), float(base))
@@ -158,9 +161,19 @@ def curve_row_note(result: StudyResult, curve: ValidationCurve) -> str | None:
         )
         return (
             f"The remedies table's {name} row shows its best setting other than the "
-            f"baseline's, {float(value):g}; the curve's {curve.chosen:g} is {why}."
+            f"baseline's, {shown}; the curve's {curve.chosen:g} is {why}."
         )
     return None
+
+
+def _setting(config: RunConfig, param: str) -> float | None:
+    """A configuration's value on a validation curve's axis (the weight average's decay as
+    the steps it spans, ``1 / (1 - decay)``, as :func:`.remedy_curves` draws it); None
+    where the curve's knob is no field of it."""
+    if param == "ema_window":
+        return float(f"{1 / (1 - config.ema):.6g}")
+    value = getattr(config, param, None)
+    return None if value is None else float(value)
 
 
 def _why_chosen(curve: ValidationCurve, i: int) -> str:
