@@ -85,5 +85,6 @@ def test_a_weight_average_curve_that_chose_one_step_names_the_rows_decay(tiny_st
     )
     caption = captions(odd)["validation_ema_window"]
     assert "100 steps (weight average=0.99)" in caption
+    assert "try smaller" not in caption  # 1 step is no averaging: nothing below it
     agreeing = dataclasses.replace(curve, chosen=100.0, val=(0.88, 0.9, 0.89))
     assert curve_row_note(odd, agreeing) is None

@@ -43,6 +43,15 @@ def test_curve_view_flags_a_chosen_value_at_the_grid_edge():
     # Dropout 0 is "no dropout": there are no smaller values to try.
     none = _curve([0.0, 0.3], [1, 0.99], [0.9, 0.88], 0.0, ["fit"] * 2, param="dropout")
     assert curve_view(none).edge is None
+    # Nor below one step of weight averaging or one copy (the network alone) ...
+    for param in ("ema_window", "copies"):
+        one = _curve([1.0, 100.0], [1, 0.99], [0.9, 0.88], 1.0, ["fit"] * 2, param=param)
+        assert curve_view(one).edge is None and "try smaller" not in curve_view(one).caption
+    # ... but below a grid that starts above them there is
+    hundred = _curve([100.0, 1000.0], [1, 1], [0.9, 0.88], 100.0, ["fit"] * 2, "ema_window")
+    assert curve_view(hundred).edge == "smaller"
+    three = _curve([3.0, 5.0], [1, 1], [0.9, 0.88], 3.0, ["fit"] * 2, param="ensemble_size")
+    assert curve_view(three).edge == "smaller"
 
 
 def test_the_caption_says_where_the_chosen_value_stands():

@@ -58,6 +58,11 @@ LABELS = {
 }
 
 
+#: a knob's value that turns it off where that is not 0 (a weight average over one step,
+#: one copy: the network alone), so a choice there has no smaller values to try
+OFF = {"ema_window": 1.0, "copies": 1.0}
+
+
 def _axes(ax: Axes | None, size: tuple[float, float] = (6.0, 4.0)) -> tuple[Figure, Axes]:
     if ax is not None:
         return ax.figure, ax  # type: ignore[return-value]
@@ -108,8 +113,8 @@ def curve_view(curve: ValidationCurve) -> CurveView:
     i = x.index(float(curve.chosen))
     # "smaller"/"larger" are about the knob's values, whichever way regularizes more.
     edge = None
-    if len(x) >= 2 and i == 0 and x[0] > 0:  # below 0 (no regularization) there is nothing
-        edge = "smaller"
+    if len(x) >= 2 and i == 0 and x[0] > OFF.get(curve.param, 0.0):
+        edge = "smaller"  # below the knob's off value (no regularization) there is nothing
     elif len(x) >= 2 and i == len(x) - 1:
         edge = "larger"
     name = LABELS.get(curve.param, curve.param)
