@@ -3,6 +3,7 @@ import pytest
 
 from nooverfit.plots.study import (
     FITS_TRAINING,
+    LABELS,
     curve_view,
     plot_remedies,
     plot_run_curves,
@@ -196,3 +197,26 @@ def test_the_remedies_legend_does_not_call_a_gain_within_noise_no_gain(tiny_stud
     fig = plot_remedies(result, dataclasses.replace(ev, remedies=(noisy, *ev.remedies[1:])))
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert "no gain" not in labels and "not better beyond noise" in labels
+
+
+def _inside(fig, artists):
+    """Whether each artist's drawn box lies within the figure's (nothing cut off)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    box = fig.bbox
+    return [
+        box.x0 - 0.5 <= (e := a.get_window_extent(renderer)).x0 and e.x1 <= box.x1 + 0.5
+        for a in artists
+    ]
+
+
+@pytest.mark.parametrize("param", sorted(LABELS))
+def test_a_validation_curves_title_and_axis_label_fit_the_figure(param):
+    """ "Validation curve over steps the weight average spans, 1 / (1 - decay)" ran past
+    both edges of the figure, cut off (so did 6 other knobs' titles)."""
+    curve = _curve([1.0, 2.0], [1, 1], [0.9, 0.8], 1.0, ["fit"] * 2, param=param)
+    ax = plot_validation_curve(curve).axes[0]
+    assert _inside(ax.figure, [ax.title, ax.xaxis.label]) == [True, True]

@@ -234,7 +234,10 @@ def plot_validation_curve(curve: ValidationCurve, *, ax: Axes | None = None) -> 
         ax.fill_between([], [], color=REGION_COLORS[region], alpha=0.35, label=f"{region} region")
     ax.set_xlabel(LABELS.get(curve.param, curve.param))
     ax.set_ylabel("accuracy (%)")
-    ax.set_title(f"Validation curve over {LABELS.get(curve.param, curve.param)}")
+    # wrapped: a long knob's name ran past the figure's edges, cut off
+    ax.set_title(
+        textwrap.fill(f"Validation curve over {LABELS.get(curve.param, curve.param)}", 50)
+    )
     ax.legend(fontsize=7)
     return fig
 
