@@ -220,3 +220,19 @@ def test_a_validation_curves_title_and_axis_label_fit_the_figure(param):
     curve = _curve([1.0, 2.0], [1, 1], [0.9, 0.8], 1.0, ["fit"] * 2, param=param)
     ax = plot_validation_curve(curve).axes[0]
     assert _inside(ax.figure, [ax.title, ax.xaxis.label]) == [True, True]
+
+
+def test_the_remedies_legend_fits_the_figure_with_every_kind(tiny_study, monkeypatch):
+    """The CNN study's figure had all five kinds of row: its one-row legend ran past both
+    edges, cutting off "baseline" and "recommended"."""
+    from nooverfit.plots import remedies
+    from nooverfit.plots.remedies import RemedyRow
+
+    result, _ = tiny_study
+    kinds = ("baseline", "helped", "selected", "no gain", "recommended")
+    rows = tuple(RemedyRow(k, k, 90.0, 1.0, 1.0, 0.5, 1.5) for k in kinds)
+    monkeypatch.setattr(remedies, "remedy_rows", lambda *_: rows)
+    fig = plot_remedies(result, evidence(result))
+    legend = fig.legends[0]
+    assert len(legend.get_texts()) == len(kinds)
+    assert _inside(fig, [legend]) == [True]

@@ -144,7 +144,7 @@ def plot_remedies(result: StudyResult, ev: Evidence, *, size: float = 9.0) -> Fi
     fig.legend(
         handles=[Patch(color=_KIND_COLORS[k], label=_KIND_LABELS.get(k, k)) for k in kinds],
         loc="outside lower center",
-        ncols=len(kinds),
+        ncols=min(len(kinds), 3),  # all five kinds in one row ran past the figure's edges
         fontsize=8,
     )
     fig.suptitle("Against the baseline, ranked by the seed-paired difference")
