@@ -341,8 +341,9 @@ def _summary(result: StudyResult) -> None:
     classic = result.extras.get("classic")
     vs = against(classic, t["recommended"].per_seed) if classic else None
     if vs is not None:
+        tied = f" (tied there with {', '.join(vs.tied_on_val)})" if vs.tied_on_val else ""
         console.print(
-            f"Classic model best on validation: {vs.model}, test {pct(vs.test)}% on the "
+            f"Classic model best on validation: {vs.model}{tied}, test {pct(vs.test)}% on the "
             f"same splits; recommended − {vs.model}: {points(vs.diff)} points"
             f"{_unrounded(t['recommended'].accuracy, vs.test, vs.diff, head=' (', tail=')')}",
             highlight=False,
