@@ -246,7 +246,7 @@ def test_a_tie_on_validation_is_said_where_the_best_is_named(tiny_study):
     import re
 
     from nooverfit.cli._app import console
-    from nooverfit.cli.study import _summary
+    from nooverfit.cli.study_summary import print_summary
     from nooverfit.report import render
 
     result, _ = tiny_study
@@ -281,7 +281,7 @@ def test_a_tie_on_validation_is_said_where_the_best_is_named(tiny_study):
         "table is taken), scores 95.0%" in verdict
     )
     with console.capture() as printed:
-        _summary(tied)
+        print_summary(tied)
     flat = " ".join(printed.get().split())
     assert "Classic model best on validation: logistic (tied there with svc, forest), test" in (
         flat
