@@ -23,6 +23,7 @@ def print_summary(result: StudyResult) -> None:
     from nooverfit.studies.classic_vs import against
     from nooverfit.studies.evidence import PairedDifference, evidence
     from nooverfit.studies.evidence_words import reading, recommendation_weakness
+    from nooverfit.studies.select import MARGIN
     from nooverfit.techniques import sample_unit
 
     ev = evidence(result)
@@ -75,16 +76,18 @@ def print_summary(result: StudyResult) -> None:
         )
     console.print(table)
     if any(d.selected and d.interval.within_noise for d in (*ev.remedies, *ev.ensembles)):
-        console.print(
-            "selected: the study counts a remedy as helping at a seed-paired validation gain "
-            "of 2 standard errors (SE); the 95 % interval is wider.",
-            highlight=False,
+        rule = (  # the report's words: one seed has no standard error to count in
+            f"at a seed-paired validation gain of {MARGIN:g} standard errors (SE); the 95 % "
+            "interval is wider"
+            if n > 1
+            else "at any validation gain: one seed has no standard error"
         )
+        console.print(f"selected: the study counts a remedy as helping {rule}.", highlight=False)
     t = result.test
     console.print(
         f"Recommended: [bold green]{result.recommended.name}[/] — test accuracy "
         f"{pct(t['recommended'].accuracy)}% vs baseline {pct(t['baseline'].accuracy)}% "
-        f"(means over {counted(n, 'seed')})"
+        f"({f'means over {n} seeds' if n > 1 else 'one seed'})"
     )
     if result.recommended.name == result.baseline.name:
         console.print(
