@@ -53,3 +53,50 @@ def test_a_several_seed_summary_keeps_the_standard_error_rule(tiny_study):
     assert "means over 2 seeds" in flat
     if "selected:" in flat:
         assert "at a seed-paired validation gain of 2 standard errors (SE)" in flat
+
+
+def _with_choice_curves(result):
+    """``result`` with an ensemble-size and a blend-share curve, whose captions give the
+    rule an ensemble or a blend had to pass to replace the choice."""
+    import dataclasses
+
+    from nooverfit.studies.curves import ValidationCurve
+
+    def curve(param, values):
+        n = len(values)
+        return ValidationCurve(
+            param=param,
+            values=values,
+            train=(1.0,) * n,
+            train_std=(0.0,) * n,
+            val=(0.9,) * n,
+            val_std=(0.0,) * n,
+            chosen=values[0],
+            regions=("fit",) * n,
+            stronger="up",
+        )
+
+    extra = (curve("ensemble_size", (3.0, 5.0)), curve("linear_share", (0.25, 0.5)))
+    kept = [
+        c for c in result.validation_curves if c.param not in ("ensemble_size", "linear_share")
+    ]
+    return dataclasses.replace(result, validation_curves=(*kept, *extra))
+
+
+def test_the_one_seed_ensemble_and_blend_captions_say_any_gain_counts(one_seed, tiny_study):
+    from nooverfit.report_captions import captions
+
+    one = captions(_with_choice_curves(one_seed))
+    for name in ("validation_ensemble_size", "validation_linear_share"):
+        assert "standard errors" not in one[name] and "1 standard error" not in one[name]
+    assert (
+        "accuracy by any gain (one seed: no standard error), or on log loss"
+        in one["validation_ensemble_size"]
+    )
+    assert (
+        "no share beat the choice (share 0) on validation accuracy by any gain (one seed: no "
+        "standard error), or on log loss" in one["validation_linear_share"]
+    )
+    several = captions(_with_choice_curves(tiny_study[0]))
+    assert "by 1 standard error of the seed-paired" in several["validation_linear_share"]
+    assert "accuracy by 2 standard errors, or" in several["validation_ensemble_size"]
