@@ -100,3 +100,28 @@ def test_the_one_seed_ensemble_and_blend_captions_say_any_gain_counts(one_seed, 
     several = captions(_with_choice_curves(tiny_study[0]))
     assert "by 1 standard error of the seed-paired" in several["validation_linear_share"]
     assert "accuracy by 2 standard errors, or" in several["validation_ensemble_size"]
+
+
+def test_the_one_seed_remedies_figure_has_no_interval_or_spread_in_its_words(one_seed):
+    """The one-seed digits figure's legend read "selected by the selection's steps, interval
+    includes 0" and "not better beyond noise", its axes "mean ± std over seeds" and "95 % t
+    interval", where its caption says one seed gives no interval."""
+    from nooverfit.plots.remedies import plot_remedies
+
+    fig = plot_remedies(one_seed, evidence(one_seed))
+    words = [t.get_text() for t in fig.legends[0].get_texts()]
+    words += [ax.get_xlabel() for ax in fig.axes[:2]]
+    flat = " ".join(words)
+    for said in ("interval includes 0", "beyond noise", "± std", "95 %"):
+        assert said not in flat
+    assert "selected (one seed: any validation gain)" in words
+    assert "on that seed: no interval" in flat
+
+
+def test_a_several_seed_remedies_figure_keeps_its_interval_words(tiny_study):
+    from nooverfit.plots.remedies import plot_remedies
+
+    result, _ = tiny_study
+    fig = plot_remedies(result, evidence(result))
+    assert "95 % t interval" in fig.axes[1].get_xlabel()
+    assert "mean ± std over seeds" in fig.axes[0].get_xlabel()
