@@ -125,3 +125,25 @@ def test_a_several_seed_remedies_figure_keeps_its_interval_words(tiny_study):
     fig = plot_remedies(result, evidence(result))
     assert "95 % t interval" in fig.axes[1].get_xlabel()
     assert "mean ± std over seeds" in fig.axes[0].get_xlabel()
+
+
+def test_one_seed_curves_draw_no_bands_their_captions_say_they_lack(one_seed, tiny_study):
+    """The one-seed digits figures' legends listed "train ± std over seeds" bands (of
+    zero width) where the captions say "One seed: no bands"."""
+    from nooverfit.plots.study import plot_learning_curve
+    from nooverfit.report import study_figures
+    from nooverfit.report_captions import captions
+
+    figures = study_figures(one_seed)
+    said = captions(one_seed)
+    curves = [n for n in figures if n.startswith("validation_") or n == "capacity"]
+    assert curves
+    for name in curves:
+        legend = [t.get_text() for t in figures[name].axes[0].get_legend().get_texts()]
+        assert not any("± std" in t for t in legend), name
+        assert "validation (one seed)" in legend and "One seed: no bands." in said[name]
+    learning = tiny_study[0].learning
+    one = plot_learning_curve(learning, seeds=1).axes[0].get_legend().get_texts()
+    assert not any("± std" in t.get_text() for t in one)
+    several = plot_learning_curve(learning, seeds=2).axes[0].get_legend().get_texts()
+    assert any("± std over seeds" in t.get_text() for t in several)

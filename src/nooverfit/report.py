@@ -41,13 +41,16 @@ def study_figures(result: StudyResult) -> dict[str, Figure]:
         "curves": plots.plot_run_curves(result),
         "remedies": plots.plot_remedies(result, evidence(result)),
     }
+    seeds = len(result.settings.seeds) or result.baseline.score.seeds  # as the captions
     for curve in result.validation_curves:
-        figures[f"validation_{curve.param}"] = plots.plot_validation_curve(curve)
+        figures[f"validation_{curve.param}"] = plots.plot_validation_curve(curve, seeds=seeds)
     if result.capacity is not None:
-        figures["capacity"] = plots.plot_validation_curve(result.capacity)
+        figures["capacity"] = plots.plot_validation_curve(result.capacity, seeds=seeds)
     if result.learning is not None:
         unit = sample_unit(result)
-        figures["learning_curve"] = plots.plot_learning_curve(result.learning, unit=unit)
+        figures["learning_curve"] = plots.plot_learning_curve(
+            result.learning, unit=unit, seeds=seeds
+        )
     return figures
 
 

@@ -206,9 +206,12 @@ def _why_chosen(curve: ValidationCurve, i: int) -> str:
     )
 
 
-def plot_validation_curve(curve: ValidationCurve, *, ax: Axes | None = None) -> Figure:
-    """Train and validation accuracy (%) over one knob, mean and std over seeds, with
-    the measured overfit and underfit regions shaded and the chosen value marked."""
+def plot_validation_curve(
+    curve: ValidationCurve, *, seeds: int = 2, ax: Axes | None = None
+) -> Figure:
+    """Train and validation accuracy (%) over one knob, mean and std over ``seeds`` seeds
+    (one seed: its accuracies, no bands), with the measured overfit and underfit regions
+    shaded and the chosen value marked."""
     view = curve_view(curve)
     fig, ax = _axes(ax)
     x = np.asarray(curve.values, dtype=float)
@@ -221,8 +224,11 @@ def plot_validation_curve(curve: ValidationCurve, *, ax: Axes | None = None) -> 
         (curve.val, curve.val_std, VAL, "validation"),
     ):
         m, s = 100 * np.asarray(mean), 100 * np.asarray(std)
-        ax.plot(x, m, "o-", color=color, label=f"{label} (mean)")
-        ax.fill_between(x, m - s, m + s, color=color, alpha=0.2, label=f"{label} ± std over seeds")
+        ax.plot(x, m, "o-", color=color, label=f"{label} ({'mean' if seeds > 1 else 'one seed'})")
+        if seeds > 1:  # one seed has no spread: no band, as the caption says
+            ax.fill_between(
+                x, m - s, m + s, color=color, alpha=0.2, label=f"{label} ± std over seeds"
+            )
         cut = np.asarray(curve.halved, dtype=bool)
         if cut.any():  # mid-training accuracies, not comparable to the finished points'
             ax.plot(x[cut], m[cut], "o", mfc="white", color=color, zorder=3)
@@ -243,18 +249,22 @@ def plot_validation_curve(curve: ValidationCurve, *, ax: Axes | None = None) -> 
 
 
 def plot_learning_curve(
-    curve: LearningCurve, *, unit: str = "images", ax: Axes | None = None
+    curve: LearningCurve, *, unit: str = "images", seeds: int = 2, ax: Axes | None = None
 ) -> Figure:
     """Validation accuracy (%) against training ``unit`` (images, rows, clips) per class
-    (mean and std over seeds), with each series' power-law fit extended to twice the
-    largest size."""
+    (mean and std over ``seeds`` seeds; one seed: no bands), with each series' power-law
+    fit extended to twice the largest size."""
     fig, ax = _axes(ax)
     n = np.asarray(curve.sizes, dtype=float)
     grid = np.geomspace(n[0], 2 * n[-1], 50)
     for (name, (mean, std)), color in zip(curve.series.items(), (VAL, BEST, TRAIN), strict=False):
         m, s = 100 * np.asarray(mean), 100 * np.asarray(std)
-        ax.plot(n, m, "o-", color=color, label=f"{name}: validation (mean)")
-        ax.fill_between(n, m - s, m + s, color=color, alpha=0.2, label=f"{name}: ± std over seeds")
+        shown = "mean" if seeds > 1 else "one seed"
+        ax.plot(n, m, "o-", color=color, label=f"{name}: validation ({shown})")
+        if seeds > 1:
+            ax.fill_between(
+                n, m - s, m + s, color=color, alpha=0.2, label=f"{name}: ± std over seeds"
+            )
         law = curve.fits[name]
         ax.plot(grid, 100 * (1 - law.predict(grid)), ":", color=color, label=f"{name}: power law")
         ax.plot(n, 100 * np.asarray(curve.train[name]), "--", color=color, alpha=0.5, lw=1)
