@@ -147,3 +147,29 @@ def test_one_seed_curves_draw_no_bands_their_captions_say_they_lack(one_seed, ti
     assert not any("± std" in t.get_text() for t in one)
     several = plot_learning_curve(learning, seeds=2).axes[0].get_legend().get_texts()
     assert any("± std over seeds" in t.get_text() for t in several)
+
+
+def test_the_remedies_figures_row_labels_do_not_run_over_each_other(one_seed):
+    """The one-seed digits figure's ensemble of three 8-remedy combinations took a 14-line
+    label, written over its neighbours' rows."""
+    import dataclasses
+    import itertools
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from nooverfit.plots.remedies import LABEL_LINES, plot_remedies, remedy_rows
+
+    long = " + ".join(f"remedy{i}=0.{i}" for i in range(8))
+    rec = dataclasses.replace(one_seed.recommended, name=f"ensemble of 3: {long}, {long}, {long}")
+    result = dataclasses.replace(one_seed, recommended=rec)
+    ev = evidence(result)
+    rows = remedy_rows(result, ev)
+    assert rows[-1].label.count("\n") + 1 == LABEL_LINES and rows[-1].label.endswith("…")
+    fig = plot_remedies(result, ev)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    boxes = sorted(
+        (t.get_window_extent(canvas.get_renderer()) for t in fig.axes[0].get_yticklabels()),
+        key=lambda b: b.y0,
+    )
+    assert all(low.y1 <= high.y0 + 0.5 for low, high in itertools.pairwise(boxes))

@@ -96,10 +96,17 @@ def remedy_rows(result: StudyResult, ev: Evidence) -> tuple[RemedyRow, ...]:
     return tuple(rows)
 
 
+#: the most lines a row's label takes: the rows are evenly spaced, so a longer one (an
+#: ensemble of three 8-remedy combinations took 14) ran over its neighbours' labels; the
+#: remedies table names each row in full
+LABEL_LINES = 4
+
+
 def _label(role: str, name: str) -> str:
-    """A row label: the setting, with its remedy when the setting does not name it."""
+    """A row label: the setting, with its remedy when the setting does not name it, in at
+    most :data:`LABEL_LINES` lines of 30 characters (cut with "…")."""
     text = name if name.startswith(role.split()[0]) else f"{role}: {name}"
-    return textwrap.fill(text, 30)
+    return textwrap.fill(text, 30, max_lines=LABEL_LINES, placeholder=" …")
 
 
 _KIND_COLORS = {
