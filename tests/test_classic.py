@@ -236,3 +236,53 @@ def test_the_report_separates_the_level_and_the_above_sentences(tiny_study):
     html = render(dataclasses.replace(result, extras={**result.extras, "classic": classic}), {})
     verdict = re.sub(r"\s+", " ", html.split('id="classic-verdict">')[1].split("</p>")[0])
     assert "as rounded: forest. Above the network's mean test accuracy: boosting." in verdict
+
+
+def test_a_tie_on_validation_is_said_where_the_best_is_named(tiny_study):
+    """The wine study: logistic, svc and forest all at 98.8 % on validation (the same
+    per-seed accuracies), and the report called logistic "the classic model best on
+    validation" beside a table showing the three level."""
+    import dataclasses
+    import re
+
+    from nooverfit.cli._app import console
+    from nooverfit.cli.study_summary import print_summary
+    from nooverfit.report import render
+
+    result, _ = tiny_study
+    network = result.test["recommended"].per_seed
+    seeds = len(network)
+
+    def model(val, test):
+        return {
+            "val": [val] * seeds,
+            "test": [test] * seeds,
+            "params": [{}] * seeds,
+            "val_mean": float(np.mean([val] * seeds)),
+            "test_mean": test,
+            "test_std": 0.0,
+        }
+
+    models = {
+        "logistic": model(0.9629629629629629, 0.95),
+        "svc": model(0.9629629629629629, 0.93),
+        "forest": model(0.9629629629629629, 0.96),
+        "boosting": model(0.95, 0.95),
+    }
+    classic = {"models": models, "best": "logistic", "skipped": {}, "grid": "light"}
+    vs = against(classic, network)
+    assert vs.model == "logistic" and vs.tied_on_val == ("svc", "forest")  # table order
+    assert against({**classic, "best": "boosting"}, network).tied_on_val == ()
+    tied = dataclasses.replace(result, extras={**result.extras, "classic": classic})
+    html = render(tied, {})
+    verdict = re.sub(r"\s+", " ", html.split('id="classic-verdict">')[1].split("</p>")[0])
+    assert (
+        "best on validation, <b>logistic</b> (tied there with svc, forest; the first in the "
+        "table is taken), scores 95.0%" in verdict
+    )
+    with console.capture() as printed:
+        print_summary(tied)
+    flat = " ".join(printed.get().split())
+    assert "Classic model best on validation: logistic (tied there with svc, forest), test" in (
+        flat
+    )

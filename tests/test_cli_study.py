@@ -198,11 +198,11 @@ def test_the_summary_says_a_difference_is_of_the_unrounded_accuracies(tiny_study
     of the unrounded accuracies, which the summary did not say (96.1 − 93.2 gives 2.9)."""
     from _rounding import rounded_apart_study
     from nooverfit.cli._app import console
-    from nooverfit.cli.study import _summary
+    from nooverfit.cli.study_summary import print_summary
 
     shown = rounded_apart_study(tiny_study[0])
     with console.capture() as captured:
-        _summary(shown)
+        print_summary(shown)
     flat = " ".join(captured.get().split())
     assert "test accuracy 96.1% vs baseline 93.2%" in flat
     assert "+3.0 points" in flat

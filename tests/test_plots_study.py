@@ -3,6 +3,7 @@ import pytest
 
 from nooverfit.plots.study import (
     FITS_TRAINING,
+    LABELS,
     curve_view,
     plot_remedies,
     plot_run_curves,
@@ -43,6 +44,15 @@ def test_curve_view_flags_a_chosen_value_at_the_grid_edge():
     # Dropout 0 is "no dropout": there are no smaller values to try.
     none = _curve([0.0, 0.3], [1, 0.99], [0.9, 0.88], 0.0, ["fit"] * 2, param="dropout")
     assert curve_view(none).edge is None
+    # Nor below one step of weight averaging or one copy (the network alone) ...
+    for param in ("ema_window", "copies"):
+        one = _curve([1.0, 100.0], [1, 0.99], [0.9, 0.88], 1.0, ["fit"] * 2, param=param)
+        assert curve_view(one).edge is None and "try smaller" not in curve_view(one).caption
+    # ... but below a grid that starts above them there is
+    hundred = _curve([100.0, 1000.0], [1, 1], [0.9, 0.88], 100.0, ["fit"] * 2, "ema_window")
+    assert curve_view(hundred).edge == "smaller"
+    three = _curve([3.0, 5.0], [1, 1], [0.9, 0.88], 3.0, ["fit"] * 2, param="ensemble_size")
+    assert curve_view(three).edge == "smaller"
 
 
 def test_the_caption_says_where_the_chosen_value_stands():
@@ -187,3 +197,42 @@ def test_the_remedies_legend_does_not_call_a_gain_within_noise_no_gain(tiny_stud
     fig = plot_remedies(result, dataclasses.replace(ev, remedies=(noisy, *ev.remedies[1:])))
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert "no gain" not in labels and "not better beyond noise" in labels
+
+
+def _inside(fig, artists):
+    """Whether each artist's drawn box lies within the figure's (nothing cut off)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    box = fig.bbox
+    return [
+        box.x0 - 0.5 <= (e := a.get_window_extent(renderer)).x0 and e.x1 <= box.x1 + 0.5
+        for a in artists
+    ]
+
+
+@pytest.mark.parametrize("param", sorted(LABELS))
+def test_a_validation_curves_title_and_axis_label_fit_the_figure(param):
+    """ "Validation curve over steps the weight average spans, 1 / (1 - decay)" ran past
+    both edges of the figure, cut off (so did 6 other knobs' titles)."""
+    curve = _curve([1.0, 2.0], [1, 1], [0.9, 0.8], 1.0, ["fit"] * 2, param=param)
+    ax = plot_validation_curve(curve).axes[0]
+    assert _inside(ax.figure, [ax.title, ax.xaxis.label]) == [True, True]
+
+
+def test_the_remedies_legend_fits_the_figure_with_every_kind(tiny_study, monkeypatch):
+    """The CNN study's figure had all five kinds of row: its one-row legend ran past both
+    edges, cutting off "baseline" and "recommended"."""
+    from nooverfit.plots import remedies
+    from nooverfit.plots.remedies import RemedyRow
+
+    result, _ = tiny_study
+    kinds = ("baseline", "helped", "selected", "no gain", "recommended")
+    rows = tuple(RemedyRow(k, k, 90.0, 1.0, 1.0, 0.5, 1.5) for k in kinds)
+    monkeypatch.setattr(remedies, "remedy_rows", lambda *_: rows)
+    fig = plot_remedies(result, evidence(result))
+    legend = fig.legends[0]
+    assert len(legend.get_texts()) == len(kinds)
+    assert _inside(fig, [legend]) == [True]

@@ -8,7 +8,7 @@ import base64
 import dataclasses
 import io
 import shlex
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,14 +52,54 @@ def study_figures(result: StudyResult) -> dict[str, Figure]:
         "curves": plots.plot_run_curves(result),
         "remedies": plots.plot_remedies(result, evidence(result)),
     }
+    seeds = len(result.settings.seeds) or result.baseline.score.seeds  # as the captions
     for curve in result.validation_curves:
-        figures[f"validation_{curve.param}"] = plots.plot_validation_curve(curve)
+        figures[f"validation_{curve.param}"] = plots.plot_validation_curve(curve, seeds=seeds)
     if result.capacity is not None:
-        figures["capacity"] = plots.plot_validation_curve(result.capacity)
+        figures["capacity"] = plots.plot_validation_curve(result.capacity, seeds=seeds)
     if result.learning is not None:
         unit = sample_unit(result)
-        figures["learning_curve"] = plots.plot_learning_curve(result.learning, unit=unit)
+        figures["learning_curve"] = plots.plot_learning_curve(
+            result.learning, unit=unit, seeds=seeds
+        )
     return figures
+
+
+#: the order section 4 shows the figures in; a figure not named here (a knob's curve added
+#: later) follows them, so every figure :func:`study_figures` draws (and plots/ holds) is shown
+FIGURES = (
+    "curves",
+    "remedies",
+    "validation_l2",
+    "validation_weight_decay",
+    "validation_dropout",
+    "validation_augment",
+    "validation_cutout",
+    "validation_label_smoothing",
+    "validation_mixup",
+    "validation_ema_window",
+    "validation_annealed_augment",
+    "validation_ensemble_size",
+    "validation_copies",
+    "validation_mixed_copies",
+    "validation_linear_l2",
+    "validation_linear_share",
+    "validation_search_trials",
+    "validation_pseudo_threshold",
+    "capacity",
+    "learning_curve",
+    "tune_history",
+    "tune_slice",
+    "tune_parallel",
+    "tune_contour",
+)
+
+
+def figure_order(names: Iterable[str]) -> list[str]:
+    """The figures ``names`` in the order the report shows them: :data:`FIGURES`' order,
+    then any other in the order given."""
+    names = list(names)
+    return [n for n in FIGURES if n in names] + [n for n in names if n not in FIGURES]
 
 
 def doubling(result: StudyResult) -> dict[str, Any] | None:
@@ -343,6 +383,7 @@ def render(result: StudyResult, pngs: Mapping[str, bytes]) -> str:
         doubling=doubling(result),
         captions=captions(result),
         images=images,
+        figures=figure_order(images),
         techniques=techniques(data_kind(result), str(result.settings.data), tried(result)),
         unit=sample_unit(result),
         pct=pct,

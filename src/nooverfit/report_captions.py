@@ -82,18 +82,28 @@ def _ensemble_choice(result: StudyResult) -> str:
             f"The recommendation blends the choice before it ({blend[1]}) with the linear "
             "model: see the figure of the linear rung's share of the blend."
         )
+    by = _by(result, 2)
     if rec.stage != "ensemble":
         return (
             "No ensemble is recommended: none beat the choice before it on validation "
-            "accuracy by 2 standard errors, or on log loss at no loss of accuracy."
+            f"accuracy {by}, or on log loss at no loss of accuracy."
         )
     kept = result.extras.get("ensemble", {})
     return (
         f"The recommended ensemble averages {members_phrase(kept)}: "
-        f"of the ensembles that beat the choice before them (validation accuracy by 2 "
-        f"standard errors, or log loss at no loss of accuracy), the most accurate on "
+        f"of the ensembles that beat the choice before them (validation accuracy {by}, or "
+        f"log loss at no loss of accuracy), the most accurate on "
         f"validation, then of lowest mean validation log loss ({rec.score.val_loss:.3f})."
     )
+
+
+def _by(result: StudyResult, margin: int, *, of: str = "") -> str:
+    """By how much a candidate had to beat the choice on validation accuracy: ``margin``
+    standard errors (``of`` what), as :func:`.select.improves` asks; with one seed there is
+    no standard error, and any gain counts."""
+    if (len(result.settings.seeds) or result.baseline.score.seeds) > 1:
+        return f"by {margin} standard error{'s' if margin != 1 else ''}{of}"
+    return "by any gain (one seed: no standard error)"
 
 
 def _blend_choice(result: StudyResult, chosen: float) -> str:
@@ -102,10 +112,9 @@ def _blend_choice(result: StudyResult, chosen: float) -> str:
     only where it beats it by 1 standard error (:func:`.select.pick_ensemble` at
     ``blend.MARGIN``), so the two can differ."""
     rec = result.recommended
-    rule = (
-        "beat the choice (share 0) on validation accuracy by 1 standard error of the "
-        "seed-paired differences, or on log loss at no loss of accuracy"
-    )
+    by = _by(result, 1, of=" of the seed-paired differences")
+    rule = f"beat the choice (share 0) on validation accuracy {by}, or on log loss at no loss"
+    rule += " of accuracy"
     blend = _blend_parts(rec.name)
     if blend is None:
         if math.isclose(chosen, 0.0):

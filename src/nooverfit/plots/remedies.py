@@ -96,10 +96,17 @@ def remedy_rows(result: StudyResult, ev: Evidence) -> tuple[RemedyRow, ...]:
     return tuple(rows)
 
 
+#: the most lines a row's label takes: the rows are evenly spaced, so a longer one (an
+#: ensemble of three 8-remedy combinations took 14) ran over its neighbours' labels; the
+#: remedies table names each row in full
+LABEL_LINES = 4
+
+
 def _label(role: str, name: str) -> str:
-    """A row label: the setting, with its remedy when the setting does not name it."""
+    """A row label: the setting, with its remedy when the setting does not name it, in at
+    most :data:`LABEL_LINES` lines of 30 characters (cut with "…")."""
     text = name if name.startswith(role.split()[0]) else f"{role}: {name}"
-    return textwrap.fill(text, 30)
+    return textwrap.fill(text, 30, max_lines=LABEL_LINES, placeholder=" …")
 
 
 _KIND_COLORS = {
@@ -116,6 +123,12 @@ _KIND_LABELS = {
     # the table reads these "within noise", "worse", "no change": none reads "no gain"
     "no gain": "not better beyond noise",
 }
+#: ... with one seed, which has no interval and no noise estimate (the table reads its rows
+#: "one seed: no noise estimate", and the selection counts any validation gain)
+_ONE_SEED_LABELS = {
+    "selected": "selected (one seed: any validation gain)",
+    "no gain": "not selected (one seed: no noise estimate)",
+}
 
 
 def plot_remedies(result: StudyResult, ev: Evidence, *, size: float = 9.0) -> Figure:
@@ -130,7 +143,10 @@ def plot_remedies(result: StudyResult, ev: Evidence, *, size: float = 9.0) -> Fi
     left.barh(y, [r.val for r in rows], xerr=[r.val_std for r in rows], color=colors, alpha=0.85)
     left.set_xlim(0, 100)
     left.set_yticks(y, [r.label for r in rows], fontsize=8)
-    left.set_xlabel("validation accuracy (%)\nbars: mean ± std over seeds")
+    one = len(ev.seeds) == 1
+    left.set_xlabel(
+        "validation accuracy (%)\n" + ("one seed" if one else "bars: mean ± std over seeds")
+    )
     for yi, r, c in zip(y, rows, colors, strict=True):
         if r.kind == "baseline":
             continue
@@ -138,13 +154,19 @@ def plot_remedies(result: StudyResult, ev: Evidence, *, size: float = 9.0) -> Fi
         right.errorbar(r.diff, yi, xerr=err, fmt="o", color=c, capsize=3)
     right.axvline(0, color="black", lw=1)
     right.set_xlabel(
-        f"minus the baseline (points)\nseed-paired mean, {100 * ev.level:.0f} % t interval"
+        "minus the baseline (points)\n"
+        + (
+            "on that seed: no interval"
+            if one
+            else f"seed-paired mean, {100 * ev.level:.0f} % t interval"
+        )
     )
     kinds = [k for k in _KIND_COLORS if any(r.kind == k for r in rows)]
+    words = {**_KIND_LABELS, **_ONE_SEED_LABELS} if one else _KIND_LABELS
     fig.legend(
-        handles=[Patch(color=_KIND_COLORS[k], label=_KIND_LABELS.get(k, k)) for k in kinds],
+        handles=[Patch(color=_KIND_COLORS[k], label=words.get(k, k)) for k in kinds],
         loc="outside lower center",
-        ncols=len(kinds),
+        ncols=min(len(kinds), 3),  # all five kinds in one row ran past the figure's edges
         fontsize=8,
     )
     fig.suptitle("Against the baseline, ranked by the seed-paired difference")

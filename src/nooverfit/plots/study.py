@@ -33,6 +33,7 @@ from nooverfit.studies.curves import FITS_TRAINING, LearningCurve, ValidationCur
 from nooverfit.studies.select import kept_row
 
 if TYPE_CHECKING:
+    from nooverfit.config import RunConfig
     from nooverfit.studies.result import StudyResult
 
 REGION_COLORS = {"overfit": "#f4a3a3", "underfit": "#a3c4f4"}
@@ -55,6 +56,11 @@ LABELS = {
     "pseudo_threshold": "least confidence of a pseudo-label (unlabeled pool samples)",
     "linear_l2": "L2 penalty, linear model",
 }
+
+
+#: a knob's value that turns it off where that is not 0 (a weight average over one step,
+#: one copy: the network alone), so a choice there has no smaller values to try
+OFF = {"ema_window": 1.0, "copies": 1.0}
 
 
 def _axes(ax: Axes | None, size: tuple[float, float] = (6.0, 4.0)) -> tuple[Figure, Axes]:
@@ -107,8 +113,8 @@ def curve_view(curve: ValidationCurve) -> CurveView:
     i = x.index(float(curve.chosen))
     # "smaller"/"larger" are about the knob's values, whichever way regularizes more.
     edge = None
-    if len(x) >= 2 and i == 0 and x[0] > 0:  # below 0 (no regularization) there is nothing
-        edge = "smaller"
+    if len(x) >= 2 and i == 0 and x[0] > OFF.get(curve.param, 0.0):
+        edge = "smaller"  # below the knob's off value (no regularization) there is nothing
     elif len(x) >= 2 and i == len(x) - 1:
         edge = "larger"
     name = LABELS.get(curve.param, curve.param)
@@ -139,18 +145,20 @@ def curve_row_note(result: StudyResult, curve: ValidationCurve) -> str | None:
     and figure show for the same knob (a remedy's row is its best setting other than the
     baseline's: with dropout 0 chosen on the curve, the row still shows a dropout), the
     sentence that says so; None where they agree or the knob is no remedy's."""
-    base = getattr(result.baseline.config, curve.param, None)
+    base = _setting(result.baseline.config, curve.param)
     if base is None:
         return None
     for o in result.remedies:
         if o.chosen.stage == "ensemble":
             continue
-        value = getattr(o.chosen.config, curve.param, None)
+        value = _setting(o.chosen.config, curve.param)
         if value is None or value == base:
             continue  # another remedy's row
         if math.isclose(float(value), float(curve.chosen)):
             return None
-        name = LABELS.get(curve.param, curve.param)
+        name, shown = LABELS.get(curve.param, curve.param), f"{value:g}"
+        if curve.param == "ema_window":  # the row names the decay, the curve the steps
+            name, shown = "weight average", f"{shown} steps ({o.chosen.name})"
         why = (
             "the baseline's own value: no setting of it beat the baseline"
             if math.isclose(float(curve.chosen), float(base))
@@ -158,9 +166,19 @@ def curve_row_note(result: StudyResult, curve: ValidationCurve) -> str | None:
         )
         return (
             f"The remedies table's {name} row shows its best setting other than the "
-            f"baseline's, {float(value):g}; the curve's {curve.chosen:g} is {why}."
+            f"baseline's, {shown}; the curve's {curve.chosen:g} is {why}."
         )
     return None
+
+
+def _setting(config: RunConfig, param: str) -> float | None:
+    """A configuration's value on a validation curve's axis (the weight average's decay as
+    the steps it spans, ``1 / (1 - decay)``, as :func:`.remedy_curves` draws it); None
+    where the curve's knob is no field of it."""
+    if param == "ema_window":
+        return float(f"{1 / (1 - config.ema):.6g}")
+    value = getattr(config, param, None)
+    return None if value is None else float(value)
 
 
 def _why_chosen(curve: ValidationCurve, i: int) -> str:
@@ -188,9 +206,12 @@ def _why_chosen(curve: ValidationCurve, i: int) -> str:
     )
 
 
-def plot_validation_curve(curve: ValidationCurve, *, ax: Axes | None = None) -> Figure:
-    """Train and validation accuracy (%) over one knob, mean and std over seeds, with
-    the measured overfit and underfit regions shaded and the chosen value marked."""
+def plot_validation_curve(
+    curve: ValidationCurve, *, seeds: int = 2, ax: Axes | None = None
+) -> Figure:
+    """Train and validation accuracy (%) over one knob, mean and std over ``seeds`` seeds
+    (one seed: its accuracies, no bands), with the measured overfit and underfit regions
+    shaded and the chosen value marked."""
     view = curve_view(curve)
     fig, ax = _axes(ax)
     x = np.asarray(curve.values, dtype=float)
@@ -203,8 +224,11 @@ def plot_validation_curve(curve: ValidationCurve, *, ax: Axes | None = None) -> 
         (curve.val, curve.val_std, VAL, "validation"),
     ):
         m, s = 100 * np.asarray(mean), 100 * np.asarray(std)
-        ax.plot(x, m, "o-", color=color, label=f"{label} (mean)")
-        ax.fill_between(x, m - s, m + s, color=color, alpha=0.2, label=f"{label} ± std over seeds")
+        ax.plot(x, m, "o-", color=color, label=f"{label} ({'mean' if seeds > 1 else 'one seed'})")
+        if seeds > 1:  # one seed has no spread: no band, as the caption says
+            ax.fill_between(
+                x, m - s, m + s, color=color, alpha=0.2, label=f"{label} ± std over seeds"
+            )
         cut = np.asarray(curve.halved, dtype=bool)
         if cut.any():  # mid-training accuracies, not comparable to the finished points'
             ax.plot(x[cut], m[cut], "o", mfc="white", color=color, zorder=3)
@@ -216,24 +240,31 @@ def plot_validation_curve(curve: ValidationCurve, *, ax: Axes | None = None) -> 
         ax.fill_between([], [], color=REGION_COLORS[region], alpha=0.35, label=f"{region} region")
     ax.set_xlabel(LABELS.get(curve.param, curve.param))
     ax.set_ylabel("accuracy (%)")
-    ax.set_title(f"Validation curve over {LABELS.get(curve.param, curve.param)}")
+    # wrapped: a long knob's name ran past the figure's edges, cut off
+    ax.set_title(
+        textwrap.fill(f"Validation curve over {LABELS.get(curve.param, curve.param)}", 50)
+    )
     ax.legend(fontsize=7)
     return fig
 
 
 def plot_learning_curve(
-    curve: LearningCurve, *, unit: str = "images", ax: Axes | None = None
+    curve: LearningCurve, *, unit: str = "images", seeds: int = 2, ax: Axes | None = None
 ) -> Figure:
     """Validation accuracy (%) against training ``unit`` (images, rows, clips) per class
-    (mean and std over seeds), with each series' power-law fit extended to twice the
-    largest size."""
+    (mean and std over ``seeds`` seeds; one seed: no bands), with each series' power-law
+    fit extended to twice the largest size."""
     fig, ax = _axes(ax)
     n = np.asarray(curve.sizes, dtype=float)
     grid = np.geomspace(n[0], 2 * n[-1], 50)
     for (name, (mean, std)), color in zip(curve.series.items(), (VAL, BEST, TRAIN), strict=False):
         m, s = 100 * np.asarray(mean), 100 * np.asarray(std)
-        ax.plot(n, m, "o-", color=color, label=f"{name}: validation (mean)")
-        ax.fill_between(n, m - s, m + s, color=color, alpha=0.2, label=f"{name}: ± std over seeds")
+        shown = "mean" if seeds > 1 else "one seed"
+        ax.plot(n, m, "o-", color=color, label=f"{name}: validation ({shown})")
+        if seeds > 1:
+            ax.fill_between(
+                n, m - s, m + s, color=color, alpha=0.2, label=f"{name}: ± std over seeds"
+            )
         law = curve.fits[name]
         ax.plot(grid, 100 * (1 - law.predict(grid)), ":", color=color, label=f"{name}: power law")
         ax.plot(n, 100 * np.asarray(curve.train[name]), "--", color=color, alpha=0.5, lw=1)

@@ -36,6 +36,8 @@ class ClassicComparison:
             seed), whose reading :attr:`within_noise` gives.
         tied_on_test: the other classic models whose mean test accuracy is the network's,
             as the report rounds them.
+        tied_on_val: the other classic models whose mean validation accuracy is
+            ``model``'s (which is the first of them in the record's order), in that order.
     """
 
     model: str
@@ -45,6 +47,7 @@ class ClassicComparison:
     better_on_test: tuple[str, ...]
     interval: Interval
     tied_on_test: tuple[str, ...] = ()
+    tied_on_val: tuple[str, ...] = ()
 
     @property
     def within_noise(self) -> bool:
@@ -94,5 +97,13 @@ def against(found: Mapping[str, Any], network: Sequence[float]) -> ClassicCompar
                 and _exact(m["test_mean"] - mean) <= 0
                 and pct(m["test_mean"]) == pct(mean)
             )
+        ),
+        tied_on_val=tuple(
+            k
+            for k, m in found["models"].items()
+            if k != best
+            and "val_mean" in m
+            and "val_mean" in model
+            and _exact(m["val_mean"] - model["val_mean"]) == 0
         ),
     )
