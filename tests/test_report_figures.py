@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from nooverfit.report import FIGURES, figure_order, render, study_figures
+from nooverfit.report import FIGURES, figure_order, render, study_pngs
 
 
 def test_figure_order_keeps_the_reports_order_then_any_other():
@@ -30,7 +30,7 @@ def test_the_report_shows_every_figure_the_study_draws(tiny_study):
         for param in ("linear_l2", "cutout", "pseudo_threshold")
     ]
     more = dataclasses.replace(result, validation_curves=(*result.validation_curves, *extra))
-    figures = study_figures(more)
+    figures = study_pngs(more)
     assert {"validation_linear_l2", "validation_cutout", "validation_pseudo_threshold"} <= set(
         figures
     )
