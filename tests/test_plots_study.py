@@ -236,3 +236,25 @@ def test_the_remedies_legend_fits_the_figure_with_every_kind(tiny_study, monkeyp
     legend = fig.legends[0]
     assert len(legend.get_texts()) == len(kinds)
     assert _inside(fig, [legend]) == [True]
+
+
+def test_a_band_of_mean_and_std_stops_at_100_percent():
+    """Training at 99.5 % ± 1.5 over seeds: the band drawn reached 101 % (review i120, a
+    wine study's learning curve); no accuracy lies above 100 %."""
+    n = 3
+    near = ValidationCurve(
+        param="l2",
+        values=(1e-4, 1e-3, 1e-2),
+        train=(0.995,) * n,
+        train_std=(0.015,) * n,
+        val=(0.95,) * n,
+        val_std=(0.01,) * n,
+        chosen=1e-3,
+        regions=("fit",) * n,
+        stronger="up",
+    )
+    fig = plot_validation_curve(near, seeds=3)
+    bands = [c for c in fig.axes[0].collections if "std" in str(c.get_label())]
+    assert len(bands) == 2
+    tops = [float(np.max(b.get_paths()[0].vertices[:, 1])) for b in bands]
+    assert max(tops) == pytest.approx(100.0) and min(tops) == pytest.approx(96.0)

@@ -226,8 +226,9 @@ def plot_validation_curve(
         m, s = 100 * np.asarray(mean), 100 * np.asarray(std)
         ax.plot(x, m, "o-", color=color, label=f"{label} ({'mean' if seeds > 1 else 'one seed'})")
         if seeds > 1:  # one seed has no spread: no band, as the caption says
+            low, high = _within_accuracy(m, s)
             ax.fill_between(
-                x, m - s, m + s, color=color, alpha=0.2, label=f"{label} ± std over seeds"
+                x, low, high, color=color, alpha=0.2, label=f"{label} ± std over seeds"
             )
         cut = np.asarray(curve.halved, dtype=bool)
         if cut.any():  # mid-training accuracies, not comparable to the finished points'
@@ -248,6 +249,12 @@ def plot_validation_curve(
     return fig
 
 
+def _within_accuracy(mean: np.ndarray, std: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A band of mean ± std in percent, cut at 0 and 100: no accuracy lies beyond them
+    (a wine study's band reached 101 %, review i120)."""
+    return np.clip(mean - std, 0.0, 100.0), np.clip(mean + std, 0.0, 100.0)
+
+
 def plot_learning_curve(
     curve: LearningCurve, *, unit: str = "images", seeds: int = 2, ax: Axes | None = None
 ) -> Figure:
@@ -262,8 +269,9 @@ def plot_learning_curve(
         shown = "mean" if seeds > 1 else "one seed"
         ax.plot(n, m, "o-", color=color, label=f"{name}: validation ({shown})")
         if seeds > 1:
+            low, high = _within_accuracy(m, s)
             ax.fill_between(
-                n, m - s, m + s, color=color, alpha=0.2, label=f"{name}: ± std over seeds"
+                n, low, high, color=color, alpha=0.2, label=f"{name}: ± std over seeds"
             )
         law = curve.fits[name]
         ax.plot(grid, 100 * (1 - law.predict(grid)), ":", color=color, label=f"{name}: power law")
