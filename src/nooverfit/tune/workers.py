@@ -23,7 +23,12 @@ from nooverfit.data.tensors import SplitData, load_split
 from nooverfit.errors import BadInput
 from nooverfit.tune.objective import Objective
 from nooverfit.tune.space import Space
-from nooverfit.tune.storage import count_trials, open_storage, within_budget
+from nooverfit.tune.storage import (
+    count_trials,
+    fail_unstarted_trials,
+    open_storage,
+    within_budget,
+)
 
 if TYPE_CHECKING:
     from multiprocessing.process import BaseProcess
@@ -272,6 +277,8 @@ def work(spec: TuneSpec, *, worker: int = 0, data: SplitData | None = None) -> i
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 optuna.storages.fail_stale_trials(study)
+            grace = spec.grace_period or 2 * spec.heartbeat_interval  # as open_storage's
+            fail_unstarted_trials(study, grace_period=grace)
             budget = count_trials(study)
             if budget.finished >= spec.trials:
                 break
