@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import re
 import socket
 import time
 import warnings
@@ -114,7 +115,9 @@ class _OverBudget(Exception):
 
 
 class _QuietOverBudget(logging.Filter):
-    """Drop Optuna's failure warnings for trials refused as over budget (not errors)."""
+    """Drop Optuna's failure warnings for trials refused as over budget (not errors), and
+    for a trial stopped by Ctrl-C: its warning carried the KeyboardInterrupt's traceback,
+    where the command says in one line what the interrupt kept."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -122,6 +125,11 @@ class _QuietOverBudget(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
+        if record.exc_info is not None and isinstance(record.exc_info[1], KeyboardInterrupt):
+            # and Optuna's next line of it, "Trial N failed with value None."
+            if number := re.match(r"Trial (\d+) failed", message):
+                self.numbers.add(int(number.group(1)))
+            return False
         return not any(message.startswith(f"Trial {n} failed") for n in self.numbers)
 
 
