@@ -108,7 +108,10 @@ def study(
     source = opts.source  # a source file: read once, here, and handed along
     if opts.source is not None:  # before any run is trained or written
         shape = RunConfig(model=opts.model, width=opts.baseline_width, depth=opts.depth)
-        source, source_check = checked_source(opts.source, splits, shape=shape)
+        subset = opts.classes is not None
+        source, source_check = checked_source(
+            opts.source, splits, shape=shape, class_subset=subset
+        )
     session = StudySession(
         splits,
         engine=engine,

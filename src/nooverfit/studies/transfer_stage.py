@@ -37,12 +37,17 @@ def strategy_of(config: RunConfig) -> str | None:
 
 
 def checked_source(
-    source: SourceLike | Path, splits: Mapping[int, SplitData], *, shape: RunConfig
+    source: SourceLike | Path,
+    splits: Mapping[int, SplitData],
+    *,
+    shape: RunConfig,
+    class_subset: bool = False,
 ) -> tuple[SourceLike, str | None]:
     """A study's transfer source, read once (a file) and checked against every seed's split
     before any run is trained or written: that it loads (a bare state dict as the
     baseline's ``shape``), that the data's samples can feed it, and that it trained on no
-    validation or test sample (:func:`~nooverfit.transfer.seen.check_source`).
+    validation or test sample (:func:`~nooverfit.transfer.seen.check_source`; its hint
+    for a study of a ``class_subset``, split anew, names no --seed as the way out).
 
     Returns:
         The source to hand along (a file as a :class:`~nooverfit.transfer.seen.SourceFile`)
@@ -54,7 +59,7 @@ def checked_source(
     """
     from nooverfit.transfer.backbones import load_pretrained
     from nooverfit.transfer.runs import input_change
-    from nooverfit.transfer.seen import STUDY_HINT, SourceFile, check_source
+    from nooverfit.transfer.seen import STUDY_HINT, SUBSET_HINT, SourceFile, check_source
 
     first = splits[min(splits)]
     in_shape = getattr(source, "in_shape", None)  # a Source or a loaded Pretrained
@@ -66,7 +71,8 @@ def checked_source(
             source = SourceFile.read(name)
             in_shape = load_pretrained(source, config=shape, in_shape=first.in_shape).in_shape
     input_change(in_shape, first.in_shape, kind=first.kind, name=name)
-    return source, check_source(source, splits, hint=STUDY_HINT)
+    hint = SUBSET_HINT if class_subset else STUDY_HINT
+    return source, check_source(source, splits, hint=hint)
 
 
 def run_transfer(
