@@ -122,3 +122,26 @@ def test_a_bare_state_dict_of_another_width_names_the_mismatch(tmp_path):
     torch.save(build_model(RunConfig(width=16), (1, 8, 8), 10).state_dict(), path)
     with pytest.raises(ValueError, match=r"does not fit .*: size mismatch for"):
         load_pretrained(str(path), config=RunConfig(width=8), in_shape=(1, 8, 8))
+
+
+def test_train_pretrained_refuses_network_options_its_source_does_not_have(tmp_path):
+    """--width/--dropout/--batchnorm with a pretrain file were ignored (the source's network
+    trained) while metrics.json recorded them as the run's config."""
+    source = tmp_path / "source.pt"
+    result = runner.invoke(app, ["pretrain", "--classes", "0-4", *SMALL, "--out", str(source)])
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "run"
+    run = ["train", "--train-per-class", "3", "--epochs", "1", "--pretrained", str(source)]
+    result = runner.invoke(app, [*run, "--width", "64", "--dropout", "0.5", "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    (line,) = result.output.strip().splitlines()
+    assert line == (
+        f"error: --width 64, --dropout 0.5 shape a network built here, but --pretrained "
+        f"{source} brings its own (width=4, dropout=0.0); expected them left out, or given "
+        "to nooverfit pretrain"
+    )
+    assert not out.exists()
+    # the source's own values, and options of training, are taken
+    result = runner.invoke(app, [*run, "--model", "cnn", "--width", "4", "--l2", "0.001",
+                                 "--out", str(out)])  # fmt: skip
+    assert result.exit_code == 0, result.output

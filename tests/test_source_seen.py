@@ -77,6 +77,19 @@ def test_study_with_more_seeds_than_the_source_is_refused(tmp_path, source_file)
     assert not out.exists()
 
 
+def test_a_class_subset_study_is_not_told_to_use_the_sources_seed(tmp_path, source_file):
+    """--classes splits only those classes' samples: the hint said to "use --seeds 1 with a
+    source of seed 0", which this study did, and was refused all the same."""
+    out = tmp_path / "study"
+    args = ["study", "--classes", "5-9", "--seeds", "1", "--epochs", "1", "--no-classic"]
+    result = runner.invoke(app, [*args, "--source", str(source_file), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    (line,) = result.output.strip().splitlines()
+    assert "seed 0's split" in line and "--seeds 1" not in line
+    assert "pretrain on classes the study does not use (with --classes" in line
+    assert not out.exists()
+
+
 def test_the_split_it_was_pretrained_on_passes(source_file):
     check_source(str(source_file), {0: _split(0)}, hint="")
 

@@ -24,6 +24,7 @@ from nooverfit.tune import (
     start_workers,
     suggest_config,
     tune,
+    work,
 )
 from nooverfit.tune.storage import storage_url, within_budget
 
@@ -277,3 +278,31 @@ def test_trial_lines_do_not_reprint_a_resumed_studys_trials(tmp_path):
     new = captured.get().splitlines()
     assert lines._started_here(study) and len(new) == 1
     assert new[0].startswith("tune: trial 2 ") and "3/3 finished" in new[0]
+
+
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage")
+def test_work_logs_no_traceback_for_a_trial_stopped_by_ctrl_c(tmp_path, monkeypatch):
+    """Ctrl-C of `nooverfit tune` printed Optuna's 'Trial N failed ... KeyboardInterrupt()'
+    with its traceback above the command's one line on what the interrupt kept."""
+    import logging
+
+    from nooverfit.tune.objective import Objective
+
+    def stopped(self, trial):
+        raise stop()
+
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    monkeypatch.setattr(Objective, "__call__", stopped)
+    spec = tiny_spec(f"sqlite:///{tmp_path}/t.db", trials=1)
+    logging.getLogger("optuna").addHandler(handler)
+    try:
+        for stop in (KeyboardInterrupt, RuntimeError):  # a real error is still told
+            with pytest.raises(stop):
+                work(spec)
+    finally:
+        logging.getLogger("optuna").removeHandler(handler)
+    failed = [r.getMessage() for r in records if " failed " in r.getMessage()]
+    assert len(failed) == 2 and all(m.startswith("Trial 1 failed") for m in failed), failed
+    assert [t.state for t in trials_of(spec)] == [TrialState.FAIL, TrialState.FAIL]

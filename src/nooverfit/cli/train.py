@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 @app.command()
 @guard
 def train(
+    ctx: typer.Context,
     data: opt.Data = "digits",
     target: opt.Target = None,
     ignore: opt.Ignore = None,
@@ -115,6 +116,13 @@ def train(
             raise ValueError(
                 f"--transfer must be one of {', '.join(STRATEGIES)}, got {transfer!r}"
             )
+        options = {"model": model, "width": width, "depth": depth, "dropout": dropout}
+        options["batchnorm"] = batchnorm
+        typed = [getattr(ctx.get_parameter_source(n), "name", "") for n in _SHAPING]
+        given = {
+            n: options[n] for n, by in zip(_SHAPING, typed, strict=True) if by == "COMMANDLINE"
+        }
+        _refuse_shaping(pretrained, given)
     config = RunConfig(
         model=model,
         width=width,
@@ -204,6 +212,35 @@ def train(
         typer.echo(json.dumps(_jsonable(run.metrics), indent=2))
         return
     _summary(run.history, run.kept_row, run.num_parameters, run.seconds, out)
+
+
+#: The options that shape a network built here, which a pretrained one brings itself.
+_SHAPING = ("model", "width", "depth", "dropout", "batchnorm")
+
+
+def _refuse_shaping(pretrained: str, given: dict[str, object]) -> None:
+    """Refuse network options given with a ``--pretrained`` source that brings its own
+    network (a ``nooverfit pretrain`` file, unless they are its own; a ``torchvision:``
+    model): they were ignored while ``metrics.json`` recorded them. A bare state dict is
+    rebuilt from them."""
+    own, instead = "its own", ""
+    if given and not pretrained.startswith("torchvision:"):
+        from nooverfit.transfer.pretrain import Source
+        from nooverfit.transfer.seen import SourceFile, source_format
+
+        file = SourceFile.read(pretrained)
+        if source_format(file.blob, pretrained) is None:
+            return  # a bare state dict: the options say what network it is
+        config = Source.from_blob(file.blob, pretrained).config
+        given = {k: v for k, v in given.items() if getattr(config, k) != v}
+        own = f"its own ({', '.join(f'{k}={getattr(config, k)}' for k in given)})"
+        instead = ", or given to nooverfit pretrain"
+    if given:
+        names = ", ".join(f"--{n} {v}" if v is not True else f"--{n}" for n, v in given.items())
+        raise ValueError(
+            f"{names} shape a network built here, but --pretrained {pretrained} brings {own}; "
+            f"expected them left out{instead}"
+        )
 
 
 def _summary(history: History, kept: int, params: int, seconds: float, out: Path) -> None:

@@ -37,6 +37,7 @@ from nooverfit.studies.result import StageCost, StudyResult, StudySettings, Test
 from nooverfit.studies.session import Progress, StudySession, study_engine
 from nooverfit.studies.stages import Findings, run_stage
 from nooverfit.studies.store import RunStore
+from nooverfit.studies.transfer_stage import checked_source
 from nooverfit.validate import check_options
 
 
@@ -106,18 +107,11 @@ def study(
     source_check = None  # its warning (no record, or a pretext's), for the report
     source = opts.source  # a source file: read once, here, and handed along
     if opts.source is not None:  # before any run is trained or written
-        from nooverfit.transfer.seen import STUDY_HINT, SourceFile, check_source
-
-        if isinstance(opts.source, (str, Path)) and not str(opts.source).startswith(
-            "torchvision:"
-        ):
-            # a bare state dict that does not fit the baseline fails now, not after the remedies
-            from nooverfit.transfer.backbones import load_pretrained
-
-            source = SourceFile.read(opts.source)
-            shape = RunConfig(model=opts.model, width=opts.baseline_width, depth=opts.depth)
-            load_pretrained(source, config=shape, in_shape=splits[seeds[0]].in_shape)
-        source_check = check_source(source, splits, hint=STUDY_HINT)
+        shape = RunConfig(model=opts.model, width=opts.baseline_width, depth=opts.depth)
+        subset = opts.classes is not None
+        source, source_check = checked_source(
+            opts.source, splits, shape=shape, class_subset=subset
+        )
     session = StudySession(
         splits,
         engine=engine,

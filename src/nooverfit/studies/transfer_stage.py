@@ -7,7 +7,8 @@ module also rebuilds one from its stored weights when the study tests it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from torch import nn
@@ -33,6 +34,45 @@ def strategy_of(config: RunConfig) -> str | None:
     """The transfer strategy of a config made by :func:`transfer_config`, else None."""
     prefix, _, name = config.label.partition(":")
     return name if prefix == "transfer" and name else None
+
+
+def checked_source(
+    source: SourceLike | Path,
+    splits: Mapping[int, SplitData],
+    *,
+    shape: RunConfig,
+    class_subset: bool = False,
+) -> tuple[SourceLike, str | None]:
+    """A study's transfer source, read once (a file) and checked against every seed's split
+    before any run is trained or written: that it loads (a bare state dict as the
+    baseline's ``shape``), that the data's samples can feed it, and that it trained on no
+    validation or test sample (:func:`~nooverfit.transfer.seen.check_source`; its hint
+    for a study of a ``class_subset``, split anew, names no --seed as the way out).
+
+    Returns:
+        The source to hand along (a file as a :class:`~nooverfit.transfer.seen.SourceFile`)
+        and the leak check's warning for the report (None: nothing to say).
+
+    Raises:
+        FileNotFoundError, ValueError: a source that is missing, unreadable, of samples
+            the data's cannot feed, or that trained with labels on a held-out sample.
+    """
+    from nooverfit.transfer.backbones import load_pretrained
+    from nooverfit.transfer.runs import input_change
+    from nooverfit.transfer.seen import STUDY_HINT, SUBSET_HINT, SourceFile, check_source
+
+    first = splits[min(splits)]
+    in_shape = getattr(source, "in_shape", None)  # a Source or a loaded Pretrained
+    name = str(getattr(source, "task", getattr(source, "name", source)))
+    if isinstance(source, (str, Path)):
+        source = name = str(source)
+        if not name.startswith("torchvision:"):
+            # a bare state dict that does not fit the baseline fails now, not after the remedies
+            source = SourceFile.read(name)
+            in_shape = load_pretrained(source, config=shape, in_shape=first.in_shape).in_shape
+    input_change(in_shape, first.in_shape, kind=first.kind, name=name)
+    hint = SUBSET_HINT if class_subset else STUDY_HINT
+    return source, check_source(source, splits, hint=hint)
 
 
 def run_transfer(

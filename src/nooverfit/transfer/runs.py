@@ -57,6 +57,44 @@ def as_pretrained(
     return load_pretrained(source, config=config, in_shape=in_shape)
 
 
+def input_change(
+    source: Sequence[int] | None, target: Sequence[int], *, kind: str, name: str
+) -> tuple[int | None, tuple[int, ...] | None]:
+    """How :func:`transfer_model` adapts the input of a network that takes samples of
+    shape ``source`` (None: images of any size, as a torchvision model) to the data's
+    ``target`` samples of ``kind``: the input convolution's new channel count and the
+    image size to resize to (None: unchanged). Shapes only, so that a study checks its
+    source before its first run.
+
+    Raises:
+        ValueError: in one line naming the source and both shapes, where the target's
+            samples cannot feed it: images for a network of feature vectors, feature
+            vectors for one of images (a torchvision model reads images only), or another
+            shape of feature vectors.
+    """
+    target = tuple(target)
+    if source is None and len(target) != 3:
+        raise ValueError(
+            f"source {name} reads images (C, H, W), the data's samples have shape {target}; "
+            "expected image data"
+        )
+    if source is not None and len(source) != len(target):
+        raise ValueError(
+            f"source {name} takes samples of shape {tuple(source)}, the data's have shape "
+            f"{target}; expected a source pretrained on data of the same kind"
+        )
+    if kind == "image" and len(target) == 3:
+        in_channels = target[0] if source is None or source[0] != target[0] else None
+        same_size = source is None or tuple(source[1:]) == target[1:]
+        return in_channels, None if same_size else tuple(source[1:])  # type: ignore[index]
+    if source is not None and tuple(source) != target:
+        raise ValueError(
+            f"source {name} takes samples of shape {tuple(source)}, the data's have shape "
+            f"{target}; expected a source pretrained on samples of that shape"
+        )
+    return None, None
+
+
 def transfer_model(
     pretrained: Pretrained,
     data: SplitData,
@@ -79,16 +117,10 @@ def transfer_model(
     Raises:
         ValueError: if the target samples cannot feed the network.
     """
+    in_channels, in_size = input_change(
+        pretrained.in_shape, data.in_shape, kind=data.kind, name=pretrained.name
+    )
     model = copy.deepcopy(pretrained.model)
-    source, target = pretrained.in_shape, data.in_shape
-    in_channels = in_size = None
-    if data.kind == "image" and len(target) == 3:
-        if source is None or source[0] != target[0]:
-            in_channels = target[0]
-        if source is not None and tuple(source[1:]) != tuple(target[1:]):
-            in_size = source[1:]
-    elif source is not None and tuple(source) != tuple(target):
-        raise ValueError(f"the pretrained network takes samples {source}, the data {target}")
     transfer = prepare(
         model,
         strategy=strategy,

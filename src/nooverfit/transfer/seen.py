@@ -58,6 +58,12 @@ STUDY_HINT = (
     "pretrain with the same --seed/--test/--val as the study's seed (or use --seeds 1 "
     "with a source of seed 0), or on classes the target does not use"
 )
+#: A study of --classes splits only those classes' samples, which no pretrain split matches.
+SUBSET_HINT = (
+    "pretrain on classes the study does not use (with --classes the study splits only its "
+    "classes' samples, so a source of another split's pool overlaps its validation and test "
+    "samples whatever its --seed)"
+)
 TRAIN_HINT = (
     "pretrain with the same --seed/--test/--val as train, or on classes the target does not use"
 )

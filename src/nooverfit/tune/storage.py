@@ -13,6 +13,7 @@ import logging
 import time
 import warnings
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -199,3 +200,35 @@ def within_budget(study: optuna.Study, number: int, trials: int) -> bool:
         if t.number < number and t.state is not TrialState.FAIL
     ]
     return len(before) < trials
+
+
+def fail_unstarted_trials(study: optuna.Study, *, grace_period: float) -> list[int]:
+    """Fail the running trials whose worker stopped before it started them.
+
+    Optuna fails a running trial once its last heartbeat is older than the grace period
+    (:func:`optuna.storages.fail_stale_trials`), but a trial with no heartbeat at all is
+    never stale: one whose worker was stopped between creating it and starting its
+    heartbeat (Ctrl-C, or the terminated local workers of an interrupted ``tune``) stayed
+    running forever, and the study's resume waited for it forever. The objective records
+    the trial's ``worker`` first thing, so a running trial without one, created more than
+    ``grace_period`` seconds ago (by this machine's clock), never started: it is failed
+    (its parameters were not all sampled; nothing is retried) and a new trial takes its
+    place in the budget.
+
+    Returns:
+        The numbers of the trials failed here.
+    """
+    from optuna.trial import TrialState
+
+    now = datetime.now()  # Optuna stamps datetime_start with the local naive time
+    ghosts = [
+        t.number
+        for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        if "worker" not in t.user_attrs
+        and t.datetime_start is not None
+        and (now - t.datetime_start).total_seconds() > grace_period
+    ]
+    for number in ghosts:
+        log.warning("trial %d was never started (its worker stopped); marked failed", number)
+        study.tell(number, state=TrialState.FAIL, skip_if_finished=True)
+    return ghosts

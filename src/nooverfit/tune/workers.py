@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import re
 import socket
 import time
 import warnings
@@ -23,7 +24,12 @@ from nooverfit.data.tensors import SplitData, load_split
 from nooverfit.errors import BadInput
 from nooverfit.tune.objective import Objective
 from nooverfit.tune.space import Space
-from nooverfit.tune.storage import count_trials, open_storage, within_budget
+from nooverfit.tune.storage import (
+    count_trials,
+    fail_unstarted_trials,
+    open_storage,
+    within_budget,
+)
 
 if TYPE_CHECKING:
     from multiprocessing.process import BaseProcess
@@ -109,7 +115,9 @@ class _OverBudget(Exception):
 
 
 class _QuietOverBudget(logging.Filter):
-    """Drop Optuna's failure warnings for trials refused as over budget (not errors)."""
+    """Drop Optuna's failure warnings for trials refused as over budget (not errors), and
+    for a trial stopped by Ctrl-C: its warning carried the KeyboardInterrupt's traceback,
+    where the command says in one line what the interrupt kept."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -117,6 +125,11 @@ class _QuietOverBudget(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
+        if record.exc_info is not None and isinstance(record.exc_info[1], KeyboardInterrupt):
+            # and Optuna's next line of it, "Trial N failed with value None."
+            if number := re.match(r"Trial (\d+) failed", message):
+                self.numbers.add(int(number.group(1)))
+            return False
         return not any(message.startswith(f"Trial {n} failed") for n in self.numbers)
 
 
@@ -272,6 +285,8 @@ def work(spec: TuneSpec, *, worker: int = 0, data: SplitData | None = None) -> i
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 optuna.storages.fail_stale_trials(study)
+            grace = spec.grace_period or 2 * spec.heartbeat_interval  # as open_storage's
+            fail_unstarted_trials(study, grace_period=grace)
             budget = count_trials(study)
             if budget.finished >= spec.trials:
                 break
