@@ -215,7 +215,8 @@ def test_train_refusing_too_many_per_class_prints_the_error_alone(tmp_path):
     assert result.exit_code == 2, result.output
     assert result.stdout == ""
     lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: train_per_class=500 (--train-per-class) but class")
+    expected = "error: train_per_class=500 (--train-per-class) but class"
+    assert len(lines) == 1 and lines[0].startswith(expected)
 
 
 def _interrupt_after(monkeypatch, epoch: int | None):

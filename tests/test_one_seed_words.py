@@ -131,8 +131,8 @@ def test_one_seed_curves_draw_no_bands_their_captions_say_they_lack(one_seed, ti
     """The one-seed digits figures' legends listed "train ± std over seeds" bands (of
     zero width) where the captions say "One seed: no bands"."""
     from nooverfit.plots.study import plot_learning_curve
-    from nooverfit.report import study_figures
     from nooverfit.report_captions import captions
+    from nooverfit.report_figures import study_figures
 
     figures = study_figures(one_seed)
     said = captions(one_seed)

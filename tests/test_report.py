@@ -223,7 +223,8 @@ def test_a_difference_beside_rounded_accuracies_says_it_is_of_the_unrounded_ones
 def test_the_remedies_table_says_its_epochs_are_the_epochs_run(tiny_study):
     # the column "epochs" (the mean epochs trained: 79 of runs stopped at 60, 76 and 100)
     # stood under a note saying the figures are "at the epoch each run kept"
-    from nooverfit.report import render, study_pngs
+    from nooverfit.report import render
+    from nooverfit.report_figures import study_pngs
 
     result, _ = tiny_study
     html = render(result, study_pngs(result))

@@ -153,7 +153,7 @@ def test_the_ensemble_size_caption_gives_the_reason_of_the_choice(tiny_study):
 def test_the_learning_curve_counts_rows_on_tabular_data(tiny_study):
     # the figure and its caption said "training images per class" of a CSV's rows, which
     # the rest of the report calls rows
-    from nooverfit.report import study_figures
+    from nooverfit.report_figures import study_figures
 
     result, _ = tiny_study
     assert result.learning is not None

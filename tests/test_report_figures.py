@@ -7,7 +7,8 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from nooverfit.report import FIGURES, figure_order, render, study_pngs
+from nooverfit.report import render
+from nooverfit.report_figures import FIGURES, figure_order, study_pngs
 
 
 def test_figure_order_keeps_the_reports_order_then_any_other():

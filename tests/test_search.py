@@ -130,9 +130,10 @@ def test_a_study_with_a_search_budget_trains_its_trials_and_reports_their_curve(
     # the report draws the curve and places it (rendered without the other figures: fast)
     from nooverfit.plots.study import plot_validation_curve
     from nooverfit.report import captions, render
+    from nooverfit.report_figures import figure_png
 
     figure = plot_validation_curve(curve)
-    html = render(result, {"validation_search_trials": figure})
+    html = render(result, {"validation_search_trials": figure_png(figure)})
     assert (
         "combinations tried (joint search; best so far)"
         in captions(result)["validation_search_trials"]

@@ -116,7 +116,8 @@ def test_split_train_size_total_is_a_stratified_nested_subset_of_the_pool(digits
 def test_split_train_errors_when_a_class_is_too_small(digits):
     _, y = digits
     split = make_split(y, seed=0)
-    with pytest.raises(ValueError, match=r"train_per_class=500 \(--train-per-class\) but class 0 has only"):
+    too_many = r"train_per_class=500 \(--train-per-class\) but class 0 has only"
+    with pytest.raises(ValueError, match=too_many):
         split.train(y, train_per_class=500)
     with pytest.raises(ValueError, match="train_size=5000 but the training pool has"):
         split.train(y, train_size=5000)

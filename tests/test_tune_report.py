@@ -56,7 +56,8 @@ def test_tuned_comparison_never_recommends_a_config_worse_than_the_baseline(data
 
 
 def test_tuning_report_is_titled_for_tuning_and_says_nothing_beat_it(data, tmp_path):
-    from nooverfit.report import render, study_pngs
+    from nooverfit.report import render
+    from nooverfit.report_figures import study_pngs
 
     base = RunConfig(width=16, epochs=4, train_per_class=10)
     compared = tuned_comparison(_result(base.replace(l2=50.0), 3), data)

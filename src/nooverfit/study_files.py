@@ -39,7 +39,7 @@ def _remove_others(folder: Path, patterns: tuple[str, ...], keep: set[str]) -> N
             path.unlink(missing_ok=True)
 
 
-#: the names of the figures a study draws (:func:`nooverfit.report.study_figures`): the
+#: the names of the figures a study draws (:func:`nooverfit.report_figures.study_figures`): the
 #: PNGs under plots/ an earlier study may have left and this one removes; others there
 #: (``nooverfit tune --out``'s history.png and importance.png) are not a study's to remove
 STUDY_PLOTS = (
@@ -118,7 +118,8 @@ def write_study(
         BadInput: where ``out`` holds files no study wrote that this would replace or
             remove (:func:`check_study_out`, as ``nooverfit study --out`` refuses them).
     """
-    from nooverfit.report import render, study_pngs
+    from nooverfit.report import render
+    from nooverfit.report_figures import study_pngs
 
     check_study_out(out)  # nothing of the user's is replaced or removed
     root = Path(out)

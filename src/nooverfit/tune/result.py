@@ -213,7 +213,7 @@ def write_best_report(
     curves as ``best_history.csv``. ``split_warnings`` (the split's few-groups warning,
     logged when the data was split) go into the report as a study's do.
     """
-    from nooverfit.report import figure_png
+    from nooverfit.report_figures import figure_png
     from nooverfit.study_files import write_study
     from nooverfit.tune.report import tuned_comparison
 
