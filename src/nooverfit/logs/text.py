@@ -18,13 +18,19 @@ from pathlib import Path
 
 from nooverfit._words import counted
 from nooverfit.history import History
-from nooverfit.logs._table import TextCell, parse_number, rows_to_history
+from nooverfit.logs._table import TextCell, canonical, parse_number, rows_to_history
 
 log = logging.getLogger(__name__)
 
 _SEPARATORS = (",", ";", "\t", "|", " ")
-#: cells that say "not logged" (pandas's and R's markers): read as missing without a note
-_MISSING = {"", "nan", "na", "n/a", "none", "null"}
+#: cells that say "not logged" (pandas's, R's and fastai's markers): read as missing
+#: without a note
+_MISSING = {"", "nan", "na", "n/a", "none", "null", "#na#"}
+#: How fastai's ``CSVLogger`` starts its header: ``epoch,train_loss,valid_loss,<metrics>,
+#: time``. Its ``Recorder`` computes the metrics on the validation set and names them
+#: bare (``accuracy``, ``error_rate``); computed on both sets they are ``train_accuracy``,
+#: ``valid_accuracy``.
+_FASTAI = ("epoch", "train_loss", "valid_loss")
 
 
 def separator(header: str, second: str | None = None) -> str:
@@ -102,10 +108,48 @@ def read_csv(path: Path, *, columns: Mapping[str, str] | None = None) -> History
             f"{path} has a header ({', '.join(header)}) but no complete row; expected one "
             "row per epoch"
         )
+    renamed = fastai_metrics(header)
+    notes: tuple[str, ...] = ()
+    if renamed:
+        rows = [{renamed.get(k, k): v for k, v in row.items()} for row in rows]
+        unreadable = {renamed.get(k, k): cells for k, cells in unreadable.items()}
+        columns = {t: renamed.get(logged, logged) for t, logged in (columns or {}).items()}
+        notes = (
+            f"a fastai log: {', '.join(renamed)} computed on the validation set, "
+            f"read as {', '.join(_target(n) for n in renamed.values())}",
+        )
     # (how the run ended, nooverfit's text or a Lightning log's number, is read there)
     return rows_to_history(
-        rows, columns=columns, source=str(path), unreadable=unreadable, lines=lines
+        rows,
+        columns=columns or None,
+        source=str(path),
+        unreadable=unreadable,
+        lines=lines,
+        notes=notes,
     )
+
+
+def _target(logged: str) -> str:
+    name = canonical(logged)
+    return logged if name is None else name.target
+
+
+def fastai_metrics(header: list[str]) -> dict[str, str]:
+    """``{logged name: name read}`` for the metrics of a fastai ``CSVLogger`` header
+    (``epoch,train_loss,valid_loss,accuracy,time``): its bare metric names are validation
+    metrics (``accuracy`` is ``valid_accuracy``), not training ones as in Keras's logs.
+    Empty for any other header."""
+    if tuple(h.strip().lower() for h in header[:3]) != _FASTAI:
+        return {}
+    renamed = {}
+    for h in header[3:]:
+        name = canonical(h)
+        # bare: a side prefix reads as the validation side (``train_acc`` does not)
+        if name is not None and name.target != "lr":
+            sided = canonical(f"valid_{h}")
+            if sided is not None and sided.target == f"val_{name.target}":
+                renamed[h] = f"valid_{h}"
+    return renamed
 
 
 def read_jsonl(path: Path, *, columns: Mapping[str, str] | None = None) -> History:

@@ -1,0 +1,56 @@
+"""Logs as other tools write them (fastai, pandas, W&B, ...): each column read as what it is."""
+
+import math
+from pathlib import Path
+
+from nooverfit import diagnose
+from nooverfit.diagnosis import Verdict
+from nooverfit.logs import read_log
+
+N = 30
+
+
+def curves(*, train_end: float = 0.05, val_end: float = 0.7, acc_end: float = 0.68):
+    """A classifier that fits its training set (training loss to ``train_end``) while its
+    validation loss levels off at ``val_end`` and its validation accuracy at ``acc_end``."""
+    train = [(1.2 - train_end) * math.exp(-e / 5) + train_end for e in range(N)]
+    val = [(1.2 - val_end) * math.exp(-e / 5) + val_end for e in range(N)]
+    acc = [0.5 + (acc_end - 0.5) * (1 - math.exp(-e / 5)) for e in range(N)]
+    return train, val, acc
+
+
+def write(path: Path, header: str, rows: list[str]) -> Path:
+    path.write_text(header + "\n" + "".join(r + "\n" for r in rows))
+    return path
+
+
+def test_read_log_fastai_metrics_are_validation_metrics(tmp_path):
+    # fastai's CSVLogger: the Recorder computes `accuracy` on the validation set; read as
+    # a training accuracy of 0.68 it made this memorizing run read as underfitting
+    train, val, acc = curves()
+    rows = [f"{e},{train[e]:.6f},{val[e]:.6f},{acc[e]:.6f},00:0{e % 7 + 1}" for e in range(N)]
+    h = read_log(
+        write(tmp_path / "history.csv", "epoch,train_loss,valid_loss,accuracy,time", rows)
+    )
+    assert not h.has("accuracy")
+    assert h.val_accuracy == tuple(round(a, 6) for a in acc)
+    assert any("fastai" in n and "val_accuracy" in n for n in h.notes)
+    assert diagnose(h).verdict == Verdict.OVERFITTING
+
+
+def test_read_log_fastai_train_metrics_and_missing_marker(tmp_path):
+    # Recorder(train_metrics=True) prefixes both sides; `#na#` is fastai's missing value
+    rows = [f"{e},0.{9 - e},0.{9 - e}1,0.{e + 1},#na#,00:01" for e in range(5)]
+    header = "epoch,train_loss,valid_loss,train_accuracy,valid_accuracy,time"
+    h = read_log(write(tmp_path / "history.csv", header, rows))
+    assert h.accuracy == tuple(float(f"0.{e + 1}") for e in range(5))
+    assert all(math.isnan(v) for v in h.val_accuracy)
+    assert not any("not a number" in n or "fastai" in n for n in h.notes)
+
+
+def test_read_log_fastai_column_mapped_by_its_logged_name(tmp_path):
+    train, val, acc = curves()
+    rows = [f"{e},{train[e]:.6f},{val[e]:.6f},{acc[e]:.6f},00:01" for e in range(N)]
+    path = write(tmp_path / "history.csv", "epoch,train_loss,valid_loss,accuracy,time", rows)
+    h = read_log(path, columns={"val_loss": "valid_loss", "val_accuracy": "accuracy"})
+    assert h.val_accuracy == tuple(round(a, 6) for a in acc)
