@@ -54,3 +54,40 @@ def test_read_log_fastai_column_mapped_by_its_logged_name(tmp_path):
     path = write(tmp_path / "history.csv", "epoch,train_loss,valid_loss,accuracy,time", rows)
     h = read_log(path, columns={"val_loss": "valid_loss", "val_accuracy": "accuracy"})
     assert h.val_accuracy == tuple(round(a, 6) for a in acc)
+
+
+def restarted_log(path: Path, second_header: str, second_row) -> Path:
+    """A first run of 8 epochs, then a script restarted with ``>>``: its header again."""
+    train, val, acc = curves(val_end=0.5)
+    first = [f"{e},{train[e] + 0.3:.4f},{val[e] + 0.3:.4f}" for e in range(8)]
+    second = [second_row(train[e], val[e], acc[e], e) for e in range(N)]
+    text = "epoch,loss,val_loss\n" + "\n".join(first) + "\n"
+    return write(path, text + second_header, second)
+
+
+def test_read_log_repeated_header_with_columns_reordered(tmp_path):
+    # read by the first header, the second run's loss and val_loss were swapped: diverging
+    path = restarted_log(
+        tmp_path / "log.csv", "epoch,val_loss,loss", lambda t, v, a, e: f"{e},{v:.4f},{t:.4f}"
+    )
+    h = read_log(path)
+    train, val, _ = curves(val_end=0.5)
+    assert h.epoch == tuple(range(N))
+    assert h.loss == tuple(round(t, 4) for t in train)
+    assert h.val_loss == tuple(round(v, 4) for v in val)
+    assert any("restarted run" in n and "line 11" in n for n in h.notes)
+    assert not any("not a number" in n for n in h.notes)
+
+
+def test_read_log_repeated_header_with_more_columns(tmp_path):
+    # the second run logs accuracy too (Keras's sorted keys): its rows were all skipped as
+    # truncated, and the first run's 8 epochs diagnosed
+    path = restarted_log(
+        tmp_path / "log.csv",
+        "epoch,accuracy,loss,val_accuracy,val_loss",
+        lambda t, v, a, e: f"{e},{a + 0.1:.4f},{t:.4f},{a:.4f},{v:.4f}",
+    )
+    h = read_log(path)
+    assert len(h) == N
+    assert h.has("val_accuracy")
+    assert h.val_loss[0] == round(curves(val_end=0.5)[1][0], 4)

@@ -49,10 +49,12 @@ def separator(header: str, second: str | None = None) -> str:
 def csv_rows(
     text: str, *, source: str = "log"
 ) -> tuple[list[str], list[dict[str, float]], dict[str, list[TextCell]], list[int]]:
-    """Parse CSV text into its header and numeric rows, skipping malformed rows.
+    """Parse CSV text into its header and numeric rows, skipping malformed rows. A header
+    line repeated further down (a script restarted with ``>>``) is the header of the rows
+    below it.
 
     Returns:
-        The header, one ``{column: value}`` per row, the cells read as missing that
+        The (last) header, one ``{column: value}`` per row, the cells read as missing that
         are neither empty nor a missing-value marker (``NA``, ``null``, ...):
         ``{column: [cell, ...]}``, and each row's line in the file (1-based).
     """
@@ -78,6 +80,11 @@ def csv_rows(
     for fields in reader:
         number, end = end + 1 + blank, reader.line_num  # the row's first line in the file
         if not fields or all(not f.strip() for f in fields):
+            continue
+        if _is_header(fields):
+            # a script restarted with ``>>`` writes its header again, maybe with other
+            # columns: the rows below it are read by it
+            header = [h.strip() for h in fields]
             continue
         if len(fields) != len(header):
             log.warning(
@@ -218,6 +225,18 @@ def read_json(path: Path, *, columns: Mapping[str, str] | None = None) -> Histor
     else:
         raise ValueError(f"{path}: expected a JSON object of lists or a list of objects")
     return rows_to_history(rows, columns=columns, source=str(path), unreadable=unreadable)
+
+
+def _is_header(fields: list[str]) -> bool:
+    """Whether a CSV row is a header: every cell text (no number, no missing marker),
+    one of them ``epoch`` or a loss or validation curve's name."""
+    cells = [f.strip() for f in fields]
+    if not all(_is_text(c, parse_number(c)) for c in cells):
+        return False
+    names = [canonical(c) for c in cells]
+    return any(c.lower() == "epoch" for c in cells) or any(
+        n is not None and (n.target == "loss" or n.target.startswith("val_")) for n in names
+    )
 
 
 def _is_text(value: object, number: float) -> bool:
