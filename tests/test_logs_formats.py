@@ -3,6 +3,8 @@
 import math
 from pathlib import Path
 
+import pytest
+
 from nooverfit import diagnose
 from nooverfit.diagnosis import Verdict
 from nooverfit.logs import read_log
@@ -91,3 +93,32 @@ def test_read_log_repeated_header_with_more_columns(tmp_path):
     assert len(h) == N
     assert h.has("val_accuracy")
     assert h.val_loss[0] == round(curves(val_end=0.5)[1][0], 4)
+
+
+def test_read_log_accuracy_in_percent_read_as_fraction(tmp_path):
+    # `100. * correct / total` as PyTorch scripts log it: read as is, this run fitting its
+    # training set (accuracy 100 %, loss 0.3 against 0.7) read as a good fit
+    train, val, val_acc = curves(train_end=0.3, val_end=0.7, acc_end=0.92)
+    train_acc = [min(1, 0.5 + 0.52 * (1 - math.exp(-e / 5))) for e in range(N)]
+    header = "epoch,train_loss,train_acc,val_loss,val_acc,lr"
+
+    def log(name: str, scale: float) -> Path:
+        rows = [
+            f"{e},{train[e]:.6f},{scale * train_acc[e]:.6f},{val[e]:.6f},"
+            f"{scale * val_acc[e]:.6f},0.1"
+            for e in range(N)
+        ]
+        return write(tmp_path / name, header, rows)
+
+    h, ref = read_log(log("percent.csv", 100)), read_log(log("fraction.csv", 1))
+    assert h.accuracy == pytest.approx(ref.accuracy, abs=1e-6)
+    assert h.val_accuracy == pytest.approx(ref.val_accuracy, abs=1e-6)
+    assert any("percent" in n for n in h.notes)
+    assert diagnose(h).verdict == diagnose(ref).verdict == Verdict.OVERFITTING
+    assert h.extras["lr"] == (0.1,) * N  # left as logged
+
+
+def test_read_log_percent_sign_cells(tmp_path):
+    h = read_log(write(tmp_path / "log.csv", "epoch,loss,val_acc", ["0,0.9,55.5%", "1,0.8,61%"]))
+    assert h.val_accuracy == (0.555, 0.61)
+    assert not any("not a number" in n for n in h.notes)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from nooverfit._words import counted
 from nooverfit.history import History
+from nooverfit.logs._percent import percent_scores
 from nooverfit.logs._resumed import join_runs
 from nooverfit.stopping import StopReason
 
@@ -251,6 +252,8 @@ def rows_to_history(
             several[target] = f"up to {most} times, {'mean' if how is _mean else 'last'}"
         if per_step and fold != "mean":
             notes = (*notes, f"{logged} is logged up to {most} times an epoch: averaged per epoch")
+    curves, percent = percent_scores(curves)
+    notes = (*notes, percent) if percent else notes
     if several:
         said = "; ".join(f"{t} {how}" for t, how in several.items())
         notes = (
@@ -377,12 +380,16 @@ def _mean(values: list[float]) -> float:
 
 
 def parse_number(text: object) -> float:
-    """A logged value as a float: NaN for empty, ``NA``, ``None`` or text."""
+    """A logged value as a float: NaN for empty, ``NA``, ``None`` or text; ``"85.3%"``
+    is 0.853."""
     if text is None or isinstance(text, bool):
         return math.nan
     if isinstance(text, (int, float)):
         return float(text)
+    cell = str(text).strip()
     try:
-        return float(str(text).strip())
+        if cell.endswith("%"):  # "85.3%": a share
+            return float(cell[:-1]) / 100
+        return float(cell)
     except ValueError:
         return math.nan
