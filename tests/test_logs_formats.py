@@ -1,5 +1,6 @@
 """Logs as other tools write them (fastai, pandas, W&B, ...): each column read as what it is."""
 
+import json
 import math
 from pathlib import Path
 
@@ -122,3 +123,17 @@ def test_read_log_percent_sign_cells(tmp_path):
     h = read_log(write(tmp_path / "log.csv", "epoch,loss,val_acc", ["0,0.9,55.5%", "1,0.8,61%"]))
     assert h.val_accuracy == (0.555, 0.61)
     assert not any("not a number" in n for n in h.notes)
+
+
+def test_read_log_jsonl_nested_objects(tmp_path):
+    # {"train": {"loss": ...}, "val": {...}}: flattened to train/loss, val/acc, ...
+    lines = [
+        json.dumps({"epoch": e, "train": {"loss": 1 / (e + 1)}, "val": {"loss": 0.9, "acc": 0.7}})
+        for e in range(4)
+    ]
+    path = tmp_path / "log.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    h = read_log(path)
+    assert h.loss == (1.0, 0.5, 1 / 3, 0.25)
+    assert h.val_loss == (0.9,) * 4
+    assert h.val_accuracy == (0.7,) * 4

@@ -254,11 +254,24 @@ def _json_row(
     where: str = "line",
 ) -> dict[str, float]:
     """One JSON object as a row of numbers; its text values go to ``unreadable`` as
-    cells of row ``row`` at ``where`` ``place`` (1-based)."""
-    out = {str(k): parse_number(v) for k, v in record.items()}
+    cells of row ``row`` at ``where`` ``place`` (1-based). Nested objects are flattened
+    with ``/`` (``{"val": {"loss": 0.5}}`` is ``val/loss``, as TensorBoard tags read)."""
+    record = _flat(record)
+    out = {k: parse_number(v) for k, v in record.items()}
     for k, v in record.items():
-        if _is_text(v, out[str(k)]):
-            unreadable.setdefault(str(k), []).append(TextCell(row, place, str(v).strip(), where))
+        if _is_text(v, out[k]):
+            unreadable.setdefault(k, []).append(TextCell(row, place, str(v).strip(), where))
+    return out
+
+
+def _flat(record: Mapping[str, object], prefix: str = "") -> dict[str, object]:
+    """A JSON object with its nested objects' keys joined by ``/``."""
+    out: dict[str, object] = {}
+    for k, v in record.items():
+        if isinstance(v, Mapping):
+            out |= _flat(v, f"{prefix}{k}/")
+        else:
+            out[f"{prefix}{k}"] = v
     return out
 
 
