@@ -137,3 +137,42 @@ def test_read_log_jsonl_nested_objects(tmp_path):
     assert h.loss == (1.0, 0.5, 1 / 3, 0.25)
     assert h.val_loss == (0.9,) * 4
     assert h.val_accuracy == (0.7,) * 4
+
+
+def wandb_export(*, epoch: bool) -> str:
+    """``run.history()`` saved with pandas: W&B's ``_step``, ``_runtime``, ``_timestamp``,
+    Lightning's ``trainer/global_step``, the training loss at each of 4 steps and the
+    validation loss once an epoch (empty cells elsewhere)."""
+    head = ",_step,_runtime,_timestamp," + ("epoch," if epoch else "")
+    lines = [head + "train/loss,trainer/global_step,val/loss"]
+    step = 0
+    for e in range(3):
+        for s in range(4):
+            at = f"{e}," if epoch else ""
+            lines.append(
+                f"{step},{step},{step * 1.5},{1.7e9 + step},{at}{1 - e / 4 + s / 100},{s},"
+            )
+            step += 1
+        at = f"{e}," if epoch else ""
+        lines.append(f"{step},{step},{step * 1.5},{1.7e9 + step},{at},{3},{0.9 - e / 10}")
+        step += 1
+    return "\n".join(lines) + "\n"
+
+
+def test_read_log_wandb_history_export(tmp_path):
+    path = tmp_path / "history.csv"
+    path.write_text(wandb_export(epoch=True))
+    h = read_log(path)
+    assert h.epoch == (0, 1, 2)
+    assert h.loss == pytest.approx([1.015, 0.765, 0.515])  # each epoch's mean step loss
+    assert h.val_loss == pytest.approx([0.9, 0.8, 0.7])
+    assert h.extras == {}  # W&B's bookkeeping columns are no metric
+
+
+def test_read_log_wandb_history_without_epochs_indexed_by_step(tmp_path):
+    path = tmp_path / "history.csv"
+    path.write_text(wandb_export(epoch=False))
+    h = read_log(path)
+    assert h.steps_as_epochs
+    assert h.epoch == tuple(range(15))
+    assert any("indexed by _step" in n for n in h.notes)

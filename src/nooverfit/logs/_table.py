@@ -30,8 +30,9 @@ _ALIASES = {"acc": "accuracy", "err": "error", "lr_epoch": "lr", "learning_rate"
 #: Accuracy under the names Keras and torchmetrics give it (``sparse_categorical_accuracy``,
 #: ``binary_accuracy``, ``multiclassaccuracy``).
 _ACCURACY = re.compile(r"(sparse_?)?(categorical_?|binary_?|multi(class|label)_?)?acc(uracy)?")
-_STEPS = ("step", "global_step", "iter", "iteration")
+_STEPS = ("step", "global_step", "iter", "iteration", "_step")  # _step: W&B's
 _IGNORED = {"stop_reason", *_STEPS, "wall_time", "walltime", "time", "timestamp", "created_at"}
+_IGNORED |= {"_runtime", "_timestamp"}  # W&B's history export
 
 #: A hint appended to every "columns not recognized" error.
 MAP_HINT = (
@@ -72,7 +73,8 @@ class Name:
 def canonical(name: str) -> Name | None:
     """Map a logged column name onto nooverfit's names; ``None`` for bookkeeping columns."""
     low = name.strip().lower()
-    if low in _IGNORED or low == "epoch" or not low:
+    # (Lightning's WandbLogger logs trainer/global_step)
+    if low in _IGNORED or low == "epoch" or not low or re.split(r"[/.]", low)[-1] in _IGNORED:
         return None
     side = ""
     rest = []
