@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from nooverfit._words import counted
 from nooverfit.history import History
+from nooverfit.logs._percent import percent_scores
 from nooverfit.logs._resumed import join_runs
 from nooverfit.stopping import StopReason
 
@@ -29,8 +30,9 @@ _ALIASES = {"acc": "accuracy", "err": "error", "lr_epoch": "lr", "learning_rate"
 #: Accuracy under the names Keras and torchmetrics give it (``sparse_categorical_accuracy``,
 #: ``binary_accuracy``, ``multiclassaccuracy``).
 _ACCURACY = re.compile(r"(sparse_?)?(categorical_?|binary_?|multi(class|label)_?)?acc(uracy)?")
-_STEPS = ("step", "global_step", "iter", "iteration")
+_STEPS = ("step", "global_step", "iter", "iteration", "_step")  # _step: W&B's
 _IGNORED = {"stop_reason", *_STEPS, "wall_time", "walltime", "time", "timestamp", "created_at"}
+_IGNORED |= {"_runtime", "_timestamp"}  # W&B's history export
 
 #: A hint appended to every "columns not recognized" error.
 MAP_HINT = (
@@ -71,7 +73,8 @@ class Name:
 def canonical(name: str) -> Name | None:
     """Map a logged column name onto nooverfit's names; ``None`` for bookkeeping columns."""
     low = name.strip().lower()
-    if low in _IGNORED or low == "epoch" or not low:
+    # (Lightning's WandbLogger logs trainer/global_step)
+    if low in _IGNORED or low == "epoch" or not low or re.split(r"[/.]", low)[-1] in _IGNORED:
         return None
     side = ""
     rest = []
@@ -251,6 +254,8 @@ def rows_to_history(
             several[target] = f"up to {most} times, {'mean' if how is _mean else 'last'}"
         if per_step and fold != "mean":
             notes = (*notes, f"{logged} is logged up to {most} times an epoch: averaged per epoch")
+    curves, percent = percent_scores(curves)
+    notes = (*notes, percent) if percent else notes
     if several:
         said = "; ".join(f"{t} {how}" for t, how in several.items())
         notes = (
@@ -377,12 +382,16 @@ def _mean(values: list[float]) -> float:
 
 
 def parse_number(text: object) -> float:
-    """A logged value as a float: NaN for empty, ``NA``, ``None`` or text."""
+    """A logged value as a float: NaN for empty, ``NA``, ``None`` or text; ``"85.3%"``
+    is 0.853."""
     if text is None or isinstance(text, bool):
         return math.nan
     if isinstance(text, (int, float)):
         return float(text)
+    cell = str(text).strip()
     try:
-        return float(str(text).strip())
+        if cell.endswith("%"):  # "85.3%": a share
+            return float(cell[:-1]) / 100
+        return float(cell)
     except ValueError:
         return math.nan

@@ -18,13 +18,19 @@ from pathlib import Path
 
 from nooverfit._words import counted
 from nooverfit.history import History
-from nooverfit.logs._table import TextCell, parse_number, rows_to_history
+from nooverfit.logs._table import TextCell, canonical, parse_number, rows_to_history
 
 log = logging.getLogger(__name__)
 
 _SEPARATORS = (",", ";", "\t", "|", " ")
-#: cells that say "not logged" (pandas's and R's markers): read as missing without a note
-_MISSING = {"", "nan", "na", "n/a", "none", "null"}
+#: cells that say "not logged" (pandas's, R's and fastai's markers): read as missing
+#: without a note
+_MISSING = {"", "nan", "na", "n/a", "none", "null", "#na#"}
+#: How fastai's ``CSVLogger`` starts its header: ``epoch,train_loss,valid_loss,<metrics>,
+#: time``. Its ``Recorder`` computes the metrics on the validation set and names them
+#: bare (``accuracy``, ``error_rate``); computed on both sets they are ``train_accuracy``,
+#: ``valid_accuracy``.
+_FASTAI = ("epoch", "train_loss", "valid_loss")
 
 
 def separator(header: str, second: str | None = None) -> str:
@@ -43,10 +49,12 @@ def separator(header: str, second: str | None = None) -> str:
 def csv_rows(
     text: str, *, source: str = "log"
 ) -> tuple[list[str], list[dict[str, float]], dict[str, list[TextCell]], list[int]]:
-    """Parse CSV text into its header and numeric rows, skipping malformed rows.
+    """Parse CSV text into its header and numeric rows, skipping malformed rows. A header
+    line repeated further down (a script restarted with ``>>``) is the header of the rows
+    below it.
 
     Returns:
-        The header, one ``{column: value}`` per row, the cells read as missing that
+        The (last) header, one ``{column: value}`` per row, the cells read as missing that
         are neither empty nor a missing-value marker (``NA``, ``null``, ...):
         ``{column: [cell, ...]}``, and each row's line in the file (1-based).
     """
@@ -72,6 +80,11 @@ def csv_rows(
     for fields in reader:
         number, end = end + 1 + blank, reader.line_num  # the row's first line in the file
         if not fields or all(not f.strip() for f in fields):
+            continue
+        if _is_header(fields):
+            # a script restarted with ``>>`` writes its header again, maybe with other
+            # columns: the rows below it are read by it
+            header = [h.strip() for h in fields]
             continue
         if len(fields) != len(header):
             log.warning(
@@ -102,10 +115,48 @@ def read_csv(path: Path, *, columns: Mapping[str, str] | None = None) -> History
             f"{path} has a header ({', '.join(header)}) but no complete row; expected one "
             "row per epoch"
         )
+    renamed = fastai_metrics(header)
+    notes: tuple[str, ...] = ()
+    if renamed:
+        rows = [{renamed.get(k, k): v for k, v in row.items()} for row in rows]
+        unreadable = {renamed.get(k, k): cells for k, cells in unreadable.items()}
+        columns = {t: renamed.get(logged, logged) for t, logged in (columns or {}).items()}
+        notes = (
+            f"a fastai log: {', '.join(renamed)} computed on the validation set, "
+            f"read as {', '.join(_target(n) for n in renamed.values())}",
+        )
     # (how the run ended, nooverfit's text or a Lightning log's number, is read there)
     return rows_to_history(
-        rows, columns=columns, source=str(path), unreadable=unreadable, lines=lines
+        rows,
+        columns=columns or None,
+        source=str(path),
+        unreadable=unreadable,
+        lines=lines,
+        notes=notes,
     )
+
+
+def _target(logged: str) -> str:
+    name = canonical(logged)
+    return logged if name is None else name.target
+
+
+def fastai_metrics(header: list[str]) -> dict[str, str]:
+    """``{logged name: name read}`` for the metrics of a fastai ``CSVLogger`` header
+    (``epoch,train_loss,valid_loss,accuracy,time``): its bare metric names are validation
+    metrics (``accuracy`` is ``valid_accuracy``), not training ones as in Keras's logs.
+    Empty for any other header."""
+    if tuple(h.strip().lower() for h in header[:3]) != _FASTAI:
+        return {}
+    renamed = {}
+    for h in header[3:]:
+        name = canonical(h)
+        # bare: a side prefix reads as the validation side (``train_acc`` does not)
+        if name is not None and name.target != "lr":
+            sided = canonical(f"valid_{h}")
+            if sided is not None and sided.target == f"val_{name.target}":
+                renamed[h] = f"valid_{h}"
+    return renamed
 
 
 def read_jsonl(path: Path, *, columns: Mapping[str, str] | None = None) -> History:
@@ -176,6 +227,18 @@ def read_json(path: Path, *, columns: Mapping[str, str] | None = None) -> Histor
     return rows_to_history(rows, columns=columns, source=str(path), unreadable=unreadable)
 
 
+def _is_header(fields: list[str]) -> bool:
+    """Whether a CSV row is a header: every cell text (no number, no missing marker),
+    one of them ``epoch`` or a loss or validation curve's name."""
+    cells = [f.strip() for f in fields]
+    if not all(_is_text(c, parse_number(c)) for c in cells):
+        return False
+    names = [canonical(c) for c in cells]
+    return any(c.lower() == "epoch" for c in cells) or any(
+        n is not None and (n.target == "loss" or n.target.startswith("val_")) for n in names
+    )
+
+
 def _is_text(value: object, number: float) -> bool:
     """Whether a cell (``value`` as written, ``number`` as :func:`parse_number` read it) is
     text that is neither a number nor a missing marker."""
@@ -191,11 +254,24 @@ def _json_row(
     where: str = "line",
 ) -> dict[str, float]:
     """One JSON object as a row of numbers; its text values go to ``unreadable`` as
-    cells of row ``row`` at ``where`` ``place`` (1-based)."""
-    out = {str(k): parse_number(v) for k, v in record.items()}
+    cells of row ``row`` at ``where`` ``place`` (1-based). Nested objects are flattened
+    with ``/`` (``{"val": {"loss": 0.5}}`` is ``val/loss``, as TensorBoard tags read)."""
+    record = _flat(record)
+    out = {k: parse_number(v) for k, v in record.items()}
     for k, v in record.items():
-        if _is_text(v, out[str(k)]):
-            unreadable.setdefault(str(k), []).append(TextCell(row, place, str(v).strip(), where))
+        if _is_text(v, out[k]):
+            unreadable.setdefault(k, []).append(TextCell(row, place, str(v).strip(), where))
+    return out
+
+
+def _flat(record: Mapping[str, object], prefix: str = "") -> dict[str, object]:
+    """A JSON object with its nested objects' keys joined by ``/``."""
+    out: dict[str, object] = {}
+    for k, v in record.items():
+        if isinstance(v, Mapping):
+            out |= _flat(v, f"{prefix}{k}/")
+        else:
+            out[f"{prefix}{k}"] = v
     return out
 
 

@@ -1,0 +1,178 @@
+"""Logs as other tools write them (fastai, pandas, W&B, ...): each column read as what it is."""
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from nooverfit import diagnose
+from nooverfit.diagnosis import Verdict
+from nooverfit.logs import read_log
+
+N = 30
+
+
+def curves(*, train_end: float = 0.05, val_end: float = 0.7, acc_end: float = 0.68):
+    """A classifier that fits its training set (training loss to ``train_end``) while its
+    validation loss levels off at ``val_end`` and its validation accuracy at ``acc_end``."""
+    train = [(1.2 - train_end) * math.exp(-e / 5) + train_end for e in range(N)]
+    val = [(1.2 - val_end) * math.exp(-e / 5) + val_end for e in range(N)]
+    acc = [0.5 + (acc_end - 0.5) * (1 - math.exp(-e / 5)) for e in range(N)]
+    return train, val, acc
+
+
+def write(path: Path, header: str, rows: list[str]) -> Path:
+    path.write_text(header + "\n" + "".join(r + "\n" for r in rows))
+    return path
+
+
+def test_read_log_fastai_metrics_are_validation_metrics(tmp_path):
+    # fastai's CSVLogger: the Recorder computes `accuracy` on the validation set; read as
+    # a training accuracy of 0.68 it made this memorizing run read as underfitting
+    train, val, acc = curves()
+    rows = [f"{e},{train[e]:.6f},{val[e]:.6f},{acc[e]:.6f},00:0{e % 7 + 1}" for e in range(N)]
+    h = read_log(
+        write(tmp_path / "history.csv", "epoch,train_loss,valid_loss,accuracy,time", rows)
+    )
+    assert not h.has("accuracy")
+    assert h.val_accuracy == tuple(round(a, 6) for a in acc)
+    assert any("fastai" in n and "val_accuracy" in n for n in h.notes)
+    assert diagnose(h).verdict == Verdict.OVERFITTING
+
+
+def test_read_log_fastai_train_metrics_and_missing_marker(tmp_path):
+    # Recorder(train_metrics=True) prefixes both sides; `#na#` is fastai's missing value
+    rows = [f"{e},0.{9 - e},0.{9 - e}1,0.{e + 1},#na#,00:01" for e in range(5)]
+    header = "epoch,train_loss,valid_loss,train_accuracy,valid_accuracy,time"
+    h = read_log(write(tmp_path / "history.csv", header, rows))
+    assert h.accuracy == tuple(float(f"0.{e + 1}") for e in range(5))
+    assert all(math.isnan(v) for v in h.val_accuracy)
+    assert not any("not a number" in n or "fastai" in n for n in h.notes)
+
+
+def test_read_log_fastai_column_mapped_by_its_logged_name(tmp_path):
+    train, val, acc = curves()
+    rows = [f"{e},{train[e]:.6f},{val[e]:.6f},{acc[e]:.6f},00:01" for e in range(N)]
+    path = write(tmp_path / "history.csv", "epoch,train_loss,valid_loss,accuracy,time", rows)
+    h = read_log(path, columns={"val_loss": "valid_loss", "val_accuracy": "accuracy"})
+    assert h.val_accuracy == tuple(round(a, 6) for a in acc)
+
+
+def restarted_log(path: Path, second_header: str, second_row) -> Path:
+    """A first run of 8 epochs, then a script restarted with ``>>``: its header again."""
+    train, val, acc = curves(val_end=0.5)
+    first = [f"{e},{train[e] + 0.3:.4f},{val[e] + 0.3:.4f}" for e in range(8)]
+    second = [second_row(train[e], val[e], acc[e], e) for e in range(N)]
+    text = "epoch,loss,val_loss\n" + "\n".join(first) + "\n"
+    return write(path, text + second_header, second)
+
+
+def test_read_log_repeated_header_with_columns_reordered(tmp_path):
+    # read by the first header, the second run's loss and val_loss were swapped: diverging
+    path = restarted_log(
+        tmp_path / "log.csv", "epoch,val_loss,loss", lambda t, v, a, e: f"{e},{v:.4f},{t:.4f}"
+    )
+    h = read_log(path)
+    train, val, _ = curves(val_end=0.5)
+    assert h.epoch == tuple(range(N))
+    assert h.loss == tuple(round(t, 4) for t in train)
+    assert h.val_loss == tuple(round(v, 4) for v in val)
+    assert any("restarted run" in n and "line 11" in n for n in h.notes)
+    assert not any("not a number" in n for n in h.notes)
+
+
+def test_read_log_repeated_header_with_more_columns(tmp_path):
+    # the second run logs accuracy too (Keras's sorted keys): its rows were all skipped as
+    # truncated, and the first run's 8 epochs diagnosed
+    path = restarted_log(
+        tmp_path / "log.csv",
+        "epoch,accuracy,loss,val_accuracy,val_loss",
+        lambda t, v, a, e: f"{e},{a + 0.1:.4f},{t:.4f},{a:.4f},{v:.4f}",
+    )
+    h = read_log(path)
+    assert len(h) == N
+    assert h.has("val_accuracy")
+    assert h.val_loss[0] == round(curves(val_end=0.5)[1][0], 4)
+
+
+def test_read_log_accuracy_in_percent_read_as_fraction(tmp_path):
+    # `100. * correct / total` as PyTorch scripts log it: read as is, this run fitting its
+    # training set (accuracy 100 %, loss 0.3 against 0.7) read as a good fit
+    train, val, val_acc = curves(train_end=0.3, val_end=0.7, acc_end=0.92)
+    train_acc = [min(1, 0.5 + 0.52 * (1 - math.exp(-e / 5))) for e in range(N)]
+    header = "epoch,train_loss,train_acc,val_loss,val_acc,lr"
+
+    def log(name: str, scale: float) -> Path:
+        rows = [
+            f"{e},{train[e]:.6f},{scale * train_acc[e]:.6f},{val[e]:.6f},"
+            f"{scale * val_acc[e]:.6f},0.1"
+            for e in range(N)
+        ]
+        return write(tmp_path / name, header, rows)
+
+    h, ref = read_log(log("percent.csv", 100)), read_log(log("fraction.csv", 1))
+    assert h.accuracy == pytest.approx(ref.accuracy, abs=1e-6)
+    assert h.val_accuracy == pytest.approx(ref.val_accuracy, abs=1e-6)
+    assert any("percent" in n for n in h.notes)
+    assert diagnose(h).verdict == diagnose(ref).verdict == Verdict.OVERFITTING
+    assert h.extras["lr"] == (0.1,) * N  # left as logged
+
+
+def test_read_log_percent_sign_cells(tmp_path):
+    h = read_log(write(tmp_path / "log.csv", "epoch,loss,val_acc", ["0,0.9,55.5%", "1,0.8,61%"]))
+    assert h.val_accuracy == (0.555, 0.61)
+    assert not any("not a number" in n for n in h.notes)
+
+
+def test_read_log_jsonl_nested_objects(tmp_path):
+    # {"train": {"loss": ...}, "val": {...}}: flattened to train/loss, val/acc, ...
+    lines = [
+        json.dumps({"epoch": e, "train": {"loss": 1 / (e + 1)}, "val": {"loss": 0.9, "acc": 0.7}})
+        for e in range(4)
+    ]
+    path = tmp_path / "log.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    h = read_log(path)
+    assert h.loss == (1.0, 0.5, 1 / 3, 0.25)
+    assert h.val_loss == (0.9,) * 4
+    assert h.val_accuracy == (0.7,) * 4
+
+
+def wandb_export(*, epoch: bool) -> str:
+    """``run.history()`` saved with pandas: W&B's ``_step``, ``_runtime``, ``_timestamp``,
+    Lightning's ``trainer/global_step``, the training loss at each of 4 steps and the
+    validation loss once an epoch (empty cells elsewhere)."""
+    head = ",_step,_runtime,_timestamp," + ("epoch," if epoch else "")
+    lines = [head + "train/loss,trainer/global_step,val/loss"]
+    step = 0
+    for e in range(3):
+        for s in range(4):
+            at = f"{e}," if epoch else ""
+            lines.append(
+                f"{step},{step},{step * 1.5},{1.7e9 + step},{at}{1 - e / 4 + s / 100},{s},"
+            )
+            step += 1
+        at = f"{e}," if epoch else ""
+        lines.append(f"{step},{step},{step * 1.5},{1.7e9 + step},{at},{3},{0.9 - e / 10}")
+        step += 1
+    return "\n".join(lines) + "\n"
+
+
+def test_read_log_wandb_history_export(tmp_path):
+    path = tmp_path / "history.csv"
+    path.write_text(wandb_export(epoch=True))
+    h = read_log(path)
+    assert h.epoch == (0, 1, 2)
+    assert h.loss == pytest.approx([1.015, 0.765, 0.515])  # each epoch's mean step loss
+    assert h.val_loss == pytest.approx([0.9, 0.8, 0.7])
+    assert h.extras == {}  # W&B's bookkeeping columns are no metric
+
+
+def test_read_log_wandb_history_without_epochs_indexed_by_step(tmp_path):
+    path = tmp_path / "history.csv"
+    path.write_text(wandb_export(epoch=False))
+    h = read_log(path)
+    assert h.steps_as_epochs
+    assert h.epoch == tuple(range(15))
+    assert any("indexed by _step" in n for n in h.notes)
