@@ -110,6 +110,7 @@ def test_read_log_mlflow_experiment_folder_asks_which_run(tmp_path):
     (a / "artifacts").mkdir()
     (a / "artifacts" / "history.csv").write_text("epoch,loss,val_loss\n0,1.0,1.1\n")
     assert list_runs(experiment) == [a, b]
+    epoch_run(tmp_path / "mlruns" / ".trash" / "ccc")  # a run deleted in MLflow
     assert list_runs(tmp_path / "mlruns") == [a, b]
     with pytest.raises(ValueError, match="holds 2 runs"):
         read_log(experiment)

@@ -32,7 +32,11 @@ def list_runs(folder: Path) -> list[Path]:
     """
     if metrics_folder(folder) is not None:  # an MLflow run, or its metrics folder
         return [folder]
-    mlflow = {m.parent for m in folder.rglob(METRICS) if m.is_dir() and metrics_folder(m)}
+    mlflow = {
+        m.parent
+        for m in folder.rglob(METRICS)
+        if m.is_dir() and ".trash" not in m.relative_to(folder).parts and metrics_folder(m)
+    }  # (mlruns/.trash holds the runs deleted)
     runs: set[Path] = set()
     for file in folder.rglob("metrics.csv"):
         runs.add(file)
