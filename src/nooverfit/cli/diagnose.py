@@ -37,7 +37,11 @@ Metric = Annotated[
     str | None, typer.Option(help="Metric to compare, e.g. accuracy or auc (default: accuracy).")
 ]
 Format = Annotated[
-    str, typer.Option("--format", help="auto, keras, lightning, tensorboard, csv, jsonl, json.")
+    str,
+    typer.Option(
+        "--format",
+        help="auto, keras, lightning, tensorboard, huggingface, mlflow, csv, jsonl, json.",
+    ),
 ]
 TrainCol = Annotated[str | None, typer.Option("--train-col", help="Column of the training loss.")]
 ValCol = Annotated[str | None, typer.Option("--val-col", help="Column of the validation loss.")]

@@ -1,4 +1,4 @@
-"""`read_log`: training logs from Keras, Lightning, TensorBoard, CSV/JSONL and nooverfit.
+"""`read_log`: training logs from Keras, Lightning, TensorBoard, MLflow, CSV/JSONL and nooverfit.
 
 Formats (``format=``):
 
@@ -10,6 +10,8 @@ Formats (``format=``):
 - ``csv`` / ``jsonl``: any table; map unusual names with ``columns=``.
 - ``json``: nooverfit's own ``History`` JSON, or Keras's ``history.history`` saved as JSON.
 - ``huggingface``: a Trainer's ``trainer_state.json``, its output folder or a checkpoint.
+- ``mlflow``: an MLflow run folder (``mlruns/<experiment>/<run>``, or its ``metrics``
+  folder): each ``metrics/<name>`` file is a curve, its steps grouped into epochs.
 
 ``auto`` (the default) picks by file name and content; all CSV flavours share one parser.
 A folder holding several runs is never merged: :func:`list_runs` finds them and
@@ -27,6 +29,7 @@ from nooverfit.history import History
 from nooverfit.logs._runs import list_runs
 from nooverfit.logs._table import MAP_HINT, canonical, rows_to_history
 from nooverfit.logs.huggingface import STATE, read_trainer_state
+from nooverfit.logs.mlflow import metric_file, metrics_folder, read_mlflow
 from nooverfit.logs.tensorboard import EVENTS, event_files, read_tensorboard
 from nooverfit.logs.text import read_csv, read_json, read_jsonl
 
@@ -36,6 +39,7 @@ FORMATS = (
     "lightning",
     "tensorboard",
     "huggingface",
+    "mlflow",
     "csv",
     "jsonl",
     "json",
@@ -46,6 +50,8 @@ FORMATS = (
 def detect_format(path: Path) -> str:
     """The format ``auto`` would use for ``path`` (see the module docstring)."""
     if path.is_dir():
+        if metrics_folder(path) is not None:  # before its artifacts' event files
+            return "mlflow"
         if event_files(path):
             return "tensorboard"
         if any(path.rglob("metrics.csv")):
@@ -56,13 +62,16 @@ def detect_format(path: Path) -> str:
         if len(runs) == 1 and runs[0].is_file():  # a folder holding one log file
             return detect_format(runs[0])
         raise ValueError(
-            f"{path} is a folder without {EVENTS}*, metrics.csv or {STATE} files; "
-            "expected a log file or a TensorBoard/Lightning/Hugging Face run folder"
+            f"{path} is a folder without {EVENTS}*, metrics.csv, {STATE} or MLflow metrics/ "
+            "files; expected a log file or a TensorBoard/Lightning/Hugging Face/MLflow run "
+            "folder"
         )
     if path.name.startswith(EVENTS):
         return "tensorboard"
     if path.name == STATE:
         return "huggingface"
+    if metric_file(path):
+        return "mlflow"
     if path.suffix.lower() == ".json":
         with path.open("rb") as f:
             start = f.read(65536).decode("utf-8", errors="replace")
@@ -86,7 +95,7 @@ def read_log(
     """Read a training log written by any framework into a :class:`History`.
 
     Args:
-        path: a log file or a run folder (TensorBoard, Lightning).
+        path: a log file or a run folder (TensorBoard, Lightning, Hugging Face, MLflow).
         format: one of ``FORMATS`` (default ``"auto"``: detect).
         columns: ``{nooverfit name: logged name}`` for names not recognized, e.g.
             ``{"loss": "train_mse", "val_loss": "valid_mse"}``.
@@ -123,6 +132,8 @@ def read_log(
         return read_tensorboard(p, columns=columns)
     if kind == "huggingface":
         return read_trainer_state(p, columns=columns)
+    if kind == "mlflow":
+        return read_mlflow(p, columns=columns)
     if p.is_dir():
         found = sorted(p.rglob("metrics.csv"))
         if not found:

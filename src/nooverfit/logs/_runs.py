@@ -5,6 +5,8 @@ A run is what one training process logged:
 - Lightning: each ``metrics.csv`` (one per ``version_N`` folder);
 - Hugging Face: each output folder with ``trainer_state.json`` (in it or in its
   ``checkpoint-N`` folders, which are one run);
+- MLflow: each run folder holding ``metrics/`` (an experiment folder holds several),
+  logs written under its ``artifacts/`` included;
 - TensorBoard: each folder of event files, where ``train``/``validation`` sub-folders
   (Keras's layout) and folders next to an event file of their parent (what
   ``SummaryWriter.add_scalars`` writes) belong to their parent's run;
@@ -16,6 +18,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from nooverfit.logs.mlflow import METRICS, metrics_folder
+
 _SPLITS = {"train", "training", "validation", "val", "valid", "eval", "test"}
 _CHECKPOINT = re.compile(r"checkpoint-\d+$")
 _TEXT = {".csv", ".json", ".jsonl", ".ndjson", ".log", ".tsv"}
@@ -26,6 +30,13 @@ def list_runs(folder: Path) -> list[Path]:
 
     Returns an empty list when ``folder`` holds no log at all.
     """
+    if metrics_folder(folder) is not None:  # an MLflow run, or its metrics folder
+        return [folder]
+    mlflow = {
+        m.parent
+        for m in folder.rglob(METRICS)
+        if m.is_dir() and ".trash" not in m.relative_to(folder).parts and metrics_folder(m)
+    }  # (mlruns/.trash holds the runs deleted)
     runs: set[Path] = set()
     for file in folder.rglob("metrics.csv"):
         runs.add(file)
@@ -40,6 +51,9 @@ def list_runs(folder: Path) -> list[Path]:
             # the writer's own event file: one run
             parent = parent.parent
         runs.add(parent)
+    # an MLflow run's artifacts (a TensorBoard folder, a CSV logged beside its metrics)
+    # are that run's, not runs of their own
+    runs = {r for r in runs if not any(m in r.parents for m in mlflow)} | mlflow
     taken = set(runs)
     for file in folder.rglob("*"):
         if (

@@ -4,35 +4,23 @@ Every reader produces rows (``{column: value}``, one per logging event); this mo
 the names onto nooverfit's (``loss``, ``val_loss``, ``accuracy``, ``val_accuracy``, and
 ``X`` / ``val_X`` for other metrics) and folds the rows into one value per epoch.
 
-Names understood: Keras (``loss``, ``val_acc``), Lightning (``train_loss_epoch``,
-``val_loss``, ``train_acc_step``), TensorBoard tags (``train/epoch_loss``,
-``validation/epoch_accuracy``, ``loss/val``), Hugging Face (``eval_loss``).
+The names understood are :func:`~nooverfit.logs._names.canonical`'s.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from nooverfit._words import counted
 from nooverfit.history import History
+from nooverfit.logs._names import STEPS, Name, canonical
 from nooverfit.logs._percent import percent_scores
 from nooverfit.logs._resumed import join_runs
 from nooverfit.stopping import StopReason
-
-_TRAIN = ("train", "training", "trn")
-_VAL = ("val", "valid", "validation", "eval", "dev")
-_ALIASES = {"acc": "accuracy", "err": "error", "lr_epoch": "lr", "learning_rate": "lr"}
-#: Accuracy under the names Keras and torchmetrics give it (``sparse_categorical_accuracy``,
-#: ``binary_accuracy``, ``multiclassaccuracy``).
-_ACCURACY = re.compile(r"(sparse_?)?(categorical_?|binary_?|multi(class|label)_?)?acc(uracy)?")
-_STEPS = ("step", "global_step", "iter", "iteration", "_step")  # _step: W&B's
-_IGNORED = {"stop_reason", *_STEPS, "wall_time", "walltime", "time", "timestamp", "created_at"}
-_IGNORED |= {"_runtime", "_timestamp"}  # W&B's history export
 
 #: A hint appended to every "columns not recognized" error.
 MAP_HINT = (
@@ -56,55 +44,6 @@ class TextCell:
     line: int
     text: str
     where: str = "line"
-
-
-@dataclass(frozen=True)
-class Name:
-    """A logged column mapped onto a nooverfit name, with its priority (0 = best).
-
-    Priority 0 is an epoch-level value (``*_epoch``), 1 a plain name, 2 a step-level
-    value (``*_step``) and 3 a batch-level one (``batch_*``); the lowest that exists wins.
-    """
-
-    target: str
-    priority: int
-
-
-def canonical(name: str) -> Name | None:
-    """Map a logged column name onto nooverfit's names; ``None`` for bookkeeping columns."""
-    low = name.strip().lower()
-    # (Lightning's WandbLogger logs trainer/global_step)
-    if low in _IGNORED or low == "epoch" or not low or re.split(r"[/.]", low)[-1] in _IGNORED:
-        return None
-    side = ""
-    rest = []
-    for part in re.split(r"[/.]", low):
-        if part in _TRAIN:
-            side = "train"
-        elif part in _VAL:
-            side = "val"
-        elif part:
-            rest.append(part)
-    base = "_".join(rest)
-    priority = 1
-    if base.endswith("_epoch"):
-        base, priority = base[: -len("_epoch")], 0
-    elif base.endswith("_step"):
-        base, priority = base[: -len("_step")], 2
-    for word in _TRAIN + _VAL:
-        if base.startswith(word + "_"):
-            side, base = ("val" if word in _VAL else "train"), base[len(word) + 1 :]
-            break
-    if base.startswith("epoch_"):
-        base = base[len("epoch_") :]
-    elif base.startswith("batch_"):
-        base, priority = base[len("batch_") :], 3
-    base = _ALIASES.get(base, base)
-    if _ACCURACY.fullmatch(base):  # Keras's and torchmetrics's accuracies are accuracy
-        base = "accuracy"
-    if not base:
-        return None
-    return Name(f"val_{base}" if side == "val" else base, priority)
 
 
 def rows_to_history(
@@ -239,7 +178,7 @@ def rows_to_history(
         notes = (*notes, f"epoch {epochs.pop()} has {unfinished} so far: left out")
     curves: dict[str, list[float]] = {}
     several: dict[str, str] = {}  # validation logged several times an epoch: how folded
-    stepped = not implicit and any(k.strip().lower() in _STEPS for k in found)
+    stepped = not implicit and any(k.strip().lower() in STEPS for k in found)
     for target, (priority, logged) in mapping.items():
         most = max((len(per_epoch[e].get(target, [])) for e in epochs), default=0)
         val = target.startswith("val_")
@@ -364,7 +303,7 @@ def _step_index(
     every row, strictly increasing: a log without epochs is read per step, and its rows
     are shown by step number rather than row number. None when there is none."""
     for name in found:
-        if name.strip().lower() not in _STEPS:
+        if name.strip().lower() not in STEPS:
             continue
         values = [row.get(name, math.nan) for row in rows]
         finite = all(math.isfinite(v) for v in values)
@@ -395,3 +334,13 @@ def parse_number(text: object) -> float:
         return float(cell)
     except ValueError:
         return math.nan
+
+
+__all__ = [
+    "MAP_HINT",
+    "Name",
+    "TextCell",
+    "canonical",
+    "parse_number",
+    "rows_to_history",
+]

@@ -70,7 +70,7 @@ def read_tensorboard(path: Path, *, columns: Mapping[str, str] | None = None) ->
         raise ValueError(f"{path} is not a TensorBoard event file ({EVENTS}*)")
     scalars, runs = _scalars(path)
     steps = _keras_epochs_only(scalars)
-    rows, notes, shown = _epochs(steps)
+    rows, notes, shown = epoch_rows(steps)
     return rows_to_history(
         rows,
         columns=columns,
@@ -192,11 +192,12 @@ def _keras_epochs_only(steps: dict[int, dict[str, float]]) -> dict[int, dict[str
     return out
 
 
-def _epochs(
+def epoch_rows(
     steps: dict[int, dict[str, float]],
 ) -> tuple[list[dict[str, float]], tuple[str, ...], bool]:
-    """Rows with an ``epoch`` each (see the module docstring), a note when needed, and
-    whether the "epochs" are the logged steps (no epoch to be found)."""
+    """Rows with an ``epoch`` each from ``{step: {tag: value}}`` (see the module
+    docstring), a note when needed, and whether the "epochs" are the logged steps (no
+    epoch to be found). The MLflow reader groups its steps into epochs the same way."""
     order = sorted(steps)
     tags = {tag for values in steps.values() for tag in values}
     epoch_tag = next((t for t in sorted(tags) if t.rsplit("/", 1)[-1].lower() == "epoch"), None)
@@ -234,7 +235,8 @@ def _epochs(
         if any((k := kinds[t]) and not k.target.startswith("val_") for t in steps[s])
     ]
     n_val = len(val_steps)
-    if val_steps == list(range(n_val)) and train_steps and train_steps[-1] >= 2 * n_val:
+    by_epoch = n_val > 0 and val_steps == list(range(n_val))  # (no validation: no epochs)
+    if by_epoch and train_steps and train_steps[-1] >= 2 * n_val:
         # validation indexed by epoch (0, 1, 2, ...), training by global step: the steps
         # spread over as many epochs of equal length
         per = (train_steps[-1] + 1) / n_val

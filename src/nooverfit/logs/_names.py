@@ -1,0 +1,79 @@
+"""`canonical`: a logged column's name read as nooverfit's (``loss``, ``val_loss``,
+``accuracy``, ``val_accuracy``, and ``X`` / ``val_X`` for other metrics).
+
+Names understood: Keras (``loss``, ``val_acc``), Lightning (``train_loss_epoch``,
+``val_loss``, ``train_acc_step``), TensorBoard tags (``train/epoch_loss``,
+``validation/epoch_accuracy``, ``loss/val``), Hugging Face (``eval_loss``), and names
+written as words (``Train Loss``, ``val-loss``) or with the side at the end
+(``loss_val``, ``accuracy_train``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_TRAIN = ("train", "training", "trn")
+_VAL = ("val", "valid", "validation", "eval", "dev")
+_ALIASES = {"acc": "accuracy", "err": "error", "lr_epoch": "lr", "learning_rate": "lr"}
+#: Accuracy under the names Keras and torchmetrics give it (``sparse_categorical_accuracy``,
+#: ``binary_accuracy``, ``multiclassaccuracy``).
+_ACCURACY = re.compile(r"(sparse_?)?(categorical_?|binary_?|multi(class|label)_?)?acc(uracy)?")
+#: Step columns: they number rows, never a curve.
+STEPS = ("step", "global_step", "iter", "iteration", "_step")  # _step: W&B's
+_IGNORED = {"stop_reason", *STEPS, "wall_time", "walltime", "time", "timestamp", "created_at"}
+_IGNORED |= {"_runtime", "_timestamp"}  # W&B's history export
+
+
+@dataclass(frozen=True)
+class Name:
+    """A logged column mapped onto a nooverfit name, with its priority (0 = best).
+
+    Priority 0 is an epoch-level value (``*_epoch``), 1 a plain name, 2 a step-level
+    value (``*_step``) and 3 a batch-level one (``batch_*``); the lowest that exists wins.
+    """
+
+    target: str
+    priority: int
+
+
+def canonical(name: str) -> Name | None:
+    """Map a logged column name onto nooverfit's names; ``None`` for bookkeeping columns."""
+    # ``Train Loss``, ``val-loss``: spaces and dashes separate words as ``_`` does
+    low = re.sub(r"[\s-]+", "_", name.strip().lower())
+    # (Lightning's WandbLogger logs trainer/global_step)
+    if low in _IGNORED or low == "epoch" or not low or re.split(r"[/.]", low)[-1] in _IGNORED:
+        return None
+    side = ""
+    rest = []
+    for part in re.split(r"[/.]", low):
+        if part in _TRAIN:
+            side = "train"
+        elif part in _VAL:
+            side = "val"
+        elif part:
+            rest.append(part)
+    base = "_".join(rest)
+    priority = 1
+    if base.endswith("_epoch"):
+        base, priority = base[: -len("_epoch")], 0
+    elif base.endswith("_step"):
+        base, priority = base[: -len("_step")], 2
+    for word in _TRAIN + _VAL:
+        if base.startswith(word + "_"):
+            side, base = ("val" if word in _VAL else "train"), base[len(word) + 1 :]
+            break
+    else:  # the side at the end: loss_val, accuracy_train (not dev: std_dev is no side)
+        for word in _TRAIN + _VAL[:-1]:
+            if not side and base.endswith("_" + word):
+                side, base = ("val" if word in _VAL else "train"), base[: -len(word) - 1]
+    if base.startswith("epoch_"):
+        base = base[len("epoch_") :]
+    elif base.startswith("batch_"):
+        base, priority = base[len("batch_") :], 3
+    base = _ALIASES.get(base, base)
+    if _ACCURACY.fullmatch(base):  # Keras's and torchmetrics's accuracies are accuracy
+        base = "accuracy"
+    if not base:
+        return None
+    return Name(f"val_{base}" if side == "val" else base, priority)
