@@ -7,26 +7,17 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import TINY
 from nooverfit.cli._app import console
 from nooverfit.cli.study_summary import print_summary
 from nooverfit.studies.evidence import evidence
+from test_store import KWARGS
 
 
 @pytest.fixture(scope="module")
 def one_seed():
     from nooverfit.studies import study
 
-    return study(
-        "digits",
-        width=16,
-        train_per_class=10,
-        budget=TINY,
-        seeds=1,
-        engine="sequential",
-        learning_curves=False,
-        classic=False,
-    )
+    return study("digits", **KWARGS, classic=False)  # one seed, the store tests' study
 
 
 def _printed(result) -> str:

@@ -17,8 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from nooverfit.history import History
-from nooverfit.logs._table import rows_to_history
-from nooverfit.logs.tensorboard import epoch_rows
+from nooverfit.logs.tensorboard import steps_history
 
 METRICS = "metrics"
 #: ``<timestamp ms> <value> <step>`` (MLflow before 1.0 wrote no step).
@@ -85,15 +84,7 @@ def read_mlflow(path: Path, *, columns: Mapping[str, str] | None = None) -> Hist
     for name, values in logged.items():
         for step, value in values:  # a step logged twice keeps its last value
             steps.setdefault(step, {})[name] = value
-    rows, said, shown = epoch_rows(steps) if steps else ([], (), False)
-    return rows_to_history(
-        rows,
-        columns=columns,
-        source=str(path),
-        fold="mean",
-        notes=(*notes, *said),
-        steps_as_epochs=shown,
-    )
+    return steps_history(steps, columns=columns, source=str(path), notes=notes)
 
 
 def _values(file: Path) -> list[tuple[int, float]]:

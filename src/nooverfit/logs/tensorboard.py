@@ -70,13 +70,26 @@ def read_tensorboard(path: Path, *, columns: Mapping[str, str] | None = None) ->
         raise ValueError(f"{path} is not a TensorBoard event file ({EVENTS}*)")
     scalars, runs = _scalars(path)
     steps = _keras_epochs_only(scalars)
-    rows, notes, shown = epoch_rows(steps)
+    return steps_history(steps, columns=columns, source=str(path), notes=runs)
+
+
+def steps_history(
+    steps: dict[int, dict[str, float]],
+    *,
+    columns: Mapping[str, str] | None,
+    source: str,
+    notes: tuple[str, ...] = (),
+) -> History:
+    """The history of values logged by step (``{step: {name: value}}``): the steps made
+    epochs by :func:`epoch_rows`, values within an epoch averaged, ``notes`` before the
+    ones it adds (the TensorBoard and MLflow readers)."""
+    rows, said, shown = epoch_rows(steps) if steps else ([], (), False)
     return rows_to_history(
         rows,
         columns=columns,
-        source=str(path),
+        source=source,
         fold="mean",
-        notes=(*runs, *notes),
+        notes=(*notes, *said),
         steps_as_epochs=shown,
     )
 
