@@ -37,7 +37,7 @@ THROWN = 10.0
 TURNS_OF_FALL = 0.04
 #: Multiple of its first logged value that a training loss climbs past only when a step
 #: threw the weights out (a sound run's loss falls from where its initial weights put it;
-#: the highest climb of a run not labelled diverging on the 1,571 logs of the s21-s23
+#: the highest climb of a run not labelled diverging on the 1,417 logs of the s21-s23
 #: corpora was 12x, a single batch logged first).
 CLIMBED = 100.0
 
