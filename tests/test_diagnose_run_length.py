@@ -22,7 +22,7 @@ from nooverfit._underfit_advice import underfitting_causes
 from nooverfit.diagnosis import Evidence, Verdict
 from nooverfit.history import History
 from nooverfit.logs import read_log
-from nooverfit.logs.tensorboard import _epochs
+from nooverfit.logs.tensorboard import epoch_rows
 
 
 def _falling(epochs: list[int]) -> dict[str, list[float]]:
@@ -66,9 +66,9 @@ def _flag_of_an_epoch_csv(tmp_path: Path) -> bool:
 def test_tensorboard_flags_steps_shown_as_epochs() -> None:
     """TensorBoard's reader sets the flag only where it shows steps as epochs."""
     scalars = {s: {"loss": 1.0 / (s + 1), "val_loss": 1.1 / (s + 1)} for s in range(0, 500, 50)}
-    assert _epochs(scalars)[2]
+    assert epoch_rows(scalars)[2]
     per_epoch = {s: {"loss": 1.0 / (s + 1), "val_loss": 1.1 / (s + 1)} for s in range(10)}
-    assert not _epochs(per_epoch)[2]
+    assert not epoch_rows(per_epoch)[2]
 
 
 def test_a_log_counting_epochs_from_one_is_as_long_as_its_last_epoch() -> None:
