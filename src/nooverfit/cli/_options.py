@@ -56,6 +56,10 @@ ValSize = Annotated[
         help="Validation set: a fraction (<1) of the rows left after --test, or a count.",
     ),
 ]
+Classes = Annotated[
+    str | None,
+    typer.Option(help="Keep only these classes, e.g. 5-9 or cat,dog (relabelled from 0)."),
+]
 Seed = Annotated[int, typer.Option(help="Seed of the split, initialization and data order.")]
 Device = Annotated[
     str | None, typer.Option(help="Torch device (default: cuda if available, else cpu).")

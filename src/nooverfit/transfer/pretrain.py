@@ -70,6 +70,21 @@ def parse_classes(spec: str, names: Sequence[str] = ()) -> tuple[int, ...]:
     return tuple(sorted(chosen))
 
 
+def subset_classes(dataset: Dataset, classes: str | Sequence[int] | None) -> Dataset:
+    """``dataset`` with only ``classes`` (``--classes`` of study, train, pretrain and audit):
+    a spec such as ``"5-9"`` or ``"cat,dog"`` read by :func:`parse_classes` with the data
+    set's class names, or the labels themselves, kept by :func:`class_subset` (relabelled
+    from 0 in that order). None: ``dataset`` as it is.
+
+    Raises:
+        ValueError: a spec :func:`parse_classes` refuses, or a class not in ``dataset``.
+    """
+    if classes is None:
+        return dataset
+    keep = parse_classes(classes, dataset.classes) if isinstance(classes, str) else classes
+    return class_subset(dataset, tuple(keep))
+
+
 def _spans(labels: Sequence[int]) -> str:
     """``[1, 2, 3, 7, 10, 11]`` as ``"1-3,7,10-11"``."""
     runs: list[list[int]] = []
