@@ -85,6 +85,22 @@ def subset_classes(dataset: Dataset, classes: str | Sequence[int] | None) -> Dat
     return class_subset(dataset, tuple(keep))
 
 
+def same_classes(a: str | None, b: str | None) -> bool:
+    """Whether two ``--classes`` specs name the same classes (``"5-9"`` is ``"9,5-8"``);
+    a spec :func:`parse_classes` cannot read without the class names compares by its parts
+    (``"cat, dog"`` is ``"dog,cat"``)."""
+
+    def kept(spec: str | None) -> frozenset[object]:
+        if not spec:
+            return frozenset()
+        try:
+            return frozenset(parse_classes(spec))
+        except ValueError:
+            return frozenset(part.strip() for part in spec.split(","))
+
+    return kept(a) == kept(b)
+
+
 def _spans(labels: Sequence[int]) -> str:
     """``[1, 2, 3, 7, 10, 11]`` as ``"1-3,7,10-11"``."""
     runs: list[list[int]] = []
