@@ -4,6 +4,7 @@ of the target split (another seed, other --test/--val), before anything is writt
 
 from __future__ import annotations
 
+import json
 import logging
 
 import numpy as np
@@ -88,6 +89,40 @@ def test_a_class_subset_study_is_not_told_to_use_the_sources_seed(tmp_path, sour
     assert "seed 0's split" in line and "--seeds 1" not in line
     assert "pretrain on classes the study does not use (with --classes" in line
     assert not out.exists()
+
+
+def test_train_classes_is_refused_as_the_class_subset_study_is(tmp_path, source_file):
+    """train --classes splits only those classes' samples, as the study does: the same
+    samples of the source's pool are refused, and the hint names no --seed either."""
+    said = {}
+    for command, given in (("study", "--source"), ("train", "--pretrained")):
+        out = tmp_path / command
+        args = [command, "--classes", "5-9", "--model", "cnn", "--epochs", "1"]
+        extra = ["--seeds", "1", "--no-classic"] if command == "study" else []
+        result = runner.invoke(app, [*args, *extra, given, str(source_file), "--out", str(out)])
+        assert result.exit_code == 2, result.output
+        (said[command],) = result.output.strip().splitlines()
+        assert "seed 0's split" in said[command] and "--seed/" not in said[command]
+        assert not out.exists()
+    refusal = {c: line.split("; ")[0] for c, line in said.items()}
+    assert refusal["train"] == refusal["study"]
+    assert "pretrain on classes train does not use (with --classes train splits" in said["train"]
+
+
+def test_train_classes_from_a_source_of_the_other_classes_trains(tmp_path):
+    """The README's workflow: pretrain on classes 0-4, train on 5-9 from that source."""
+    source = tmp_path / "source.pt"
+    args = ["pretrain", "--classes", "0-4", *SMALL, "--out", str(source)]
+    assert runner.invoke(app, args).exit_code == 0
+    out = tmp_path / "run"
+    args = ["train", "--classes", "5-9", "--epochs", "1", "--train-per-class", "5"]
+    result = runner.invoke(app, [*args, "--pretrained", str(source), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    card = json.loads((out / "model.json").read_text())
+    assert card["classes"] == ["5", "6", "7", "8", "9"]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["data options"]["classes"] == "5-9"
+    assert metrics["transfer"]["pretrained"] == str(source)
 
 
 def test_the_split_it_was_pretrained_on_passes(source_file):

@@ -182,7 +182,12 @@ def test_model_json_lets_the_loader_predict_raw_rows_as_training_saw_them(tmp_pa
 
 def test_metrics_json_records_the_data_options(tmp_path):
     run, *_ = _csv_run(tmp_path, epochs=1)
-    assert run.metrics["data options"] == {"target": "label", "ignore": "id", "groups": None}
+    assert run.metrics["data options"] == {
+        "target": "label",
+        "ignore": "id",
+        "groups": None,
+        "classes": None,
+    }
 
 
 def test_a_tampered_model_pt_is_refused(tmp_path):

@@ -45,14 +45,16 @@ from nooverfit.saved_card import model_card, save_card
 from nooverfit.stopping import StopReason
 from nooverfit.train import Callback, fit
 from nooverfit.transfer import as_pretrained, transfer_model
+from nooverfit.transfer.pretrain import same_classes
 
 #: The files :func:`train_run` writes to its ``out`` folder.
 FILES = ("history.csv", "metrics.json", "model.pt", "model.json")
 
 #: The data options the network depends on (a CSV file's label column, the columns left
-#: out of its features, the group column taken out of them), recorded in ``metrics.json``
-#: as ``data options`` so that other data can be said to differ by name.
-DATA_OPTIONS = ("target", "ignore", "groups")
+#: out of its features, the group column taken out of them, the classes kept and
+#: relabelled from 0), recorded in ``metrics.json`` as ``data options`` so that other data
+#: can be said to differ by name.
+DATA_OPTIONS = ("target", "ignore", "groups", "classes")
 
 #: ``metrics.json``'s layout (its ``format``; a file without one, written before it was
 #: recorded, is format 1). A newer one is refused by :func:`read_metrics`, never misread.
@@ -115,7 +117,8 @@ def train_run(
         data_name: the data set as the user named it (recorded in ``metrics.json``).
         data_options: the loader's options of :data:`DATA_OPTIONS` the data was loaded
             with (None: not given), recorded in ``metrics.json``'s ``data options``;
-            default None: not recorded.
+            default None: not recorded. ``classes`` (``--classes``, applied to ``data``
+            already) also picks the leak check's hint for a ``pretrained`` source.
         pretrained: start from a pretrained network (``PATH`` or
             ``torchvision:NAME[:WEIGHTS]``) instead of a fresh one; default None.
         transfer: with ``pretrained``, what to retrain (head, io, full, gradual).
@@ -145,9 +148,12 @@ def train_run(
         network: nn.Module = network_for(config, data)
     else:
         from nooverfit.transfer.architecture import record
-        from nooverfit.transfer.seen import TRAIN_HINT, check_source
+        from nooverfit.transfer.seen import TRAIN_HINT, TRAIN_SUBSET_HINT, check_source
 
-        check_source(pretrained, {config.seed: data}, hint=TRAIN_HINT)  # before training
+        # a class subset is split anew, as a study's: no pretrain --seed matches its split
+        subset = bool((data_options or {}).get("classes"))
+        hint = TRAIN_SUBSET_HINT if subset else TRAIN_HINT
+        check_source(pretrained, {config.seed: data}, hint=hint)  # before training
         architecture = record(pretrained, config, data.in_shape)
         source = as_pretrained(pretrained, config=config, in_shape=data.in_shape)
         prepared = transfer_model(source, data, strategy=transfer, seed=config.seed)
@@ -258,7 +264,8 @@ def changed_options(recorded: Any, given: Mapping[str, str | None]) -> list[tupl
             before they were recorded: no differences can be named, ``[]``).
         given: the options the data is loaded with now.
 
-    ``--ignore``'s column lists compare as sets (``id,name`` is ``name, id``).
+    ``--ignore``'s column lists compare as sets (``id,name`` is ``name, id``), and
+    ``--classes`` as the classes they name (``5-9`` is ``5,6,7,8,9``).
     """
     if not isinstance(recorded, Mapping):
         return []
@@ -273,10 +280,13 @@ def changed_options(recorded: Any, given: Mapping[str, str | None]) -> list[tupl
             return frozenset(c.strip() for c in value.split(","))
         return value
 
+    def differ(key: str) -> bool:
+        if key == "classes":
+            return not same_classes(recorded.get(key), given.get(key))
+        return normal(key, recorded.get(key)) != normal(key, given.get(key))
+
     return [
-        (spelled(k, recorded.get(k)), spelled(k, given.get(k)))
-        for k in DATA_OPTIONS
-        if normal(k, recorded.get(k)) != normal(k, given.get(k))
+        (spelled(k, recorded.get(k)), spelled(k, given.get(k))) for k in DATA_OPTIONS if differ(k)
     ]
 
 

@@ -56,6 +56,10 @@ ValSize = Annotated[
         help="Validation set: a fraction (<1) of the rows left after --test, or a count.",
     ),
 ]
+Classes = Annotated[
+    str | None,
+    typer.Option(help="Keep only these classes, e.g. 5-9 or cat,dog (relabelled from 0)."),
+]
 Seed = Annotated[int, typer.Option(help="Seed of the split, initialization and data order.")]
 Device = Annotated[
     str | None, typer.Option(help="Torch device (default: cuda if available, else cpu).")
@@ -79,22 +83,28 @@ def load_data(
     val: float,
     seed: int,
     device: str | None,
+    classes: str | None = None,
 ) -> SplitData:
-    """Load and split the data set the shared options describe."""
-    from nooverfit.data.tensors import load_split
+    """Load the data set the shared options describe, keep its ``classes`` (``--classes``,
+    as a study keeps them: the subset is what is split) and split it."""
+    from nooverfit.data.dataset import load_dataset
+    from nooverfit.data.split import split_dataset
+    from nooverfit.data.tensors import prepare
 
-    return load_split(
+    dataset = load_dataset(
         data,
-        test=_size(test),
-        val=_size(val),
-        seed=seed,
-        device=device,
         target=target,
         data_dir=data_dir,
         download=download,
         **({"ignore": ignore} if ignore else {}),
         **group_options(groups, split_by_group),
     )
+    if classes is not None:
+        from nooverfit.transfer.pretrain import subset_classes
+
+        dataset = subset_classes(dataset, classes)
+    split = split_dataset(dataset, test=_size(test), val=_size(val), seed=seed)
+    return prepare(dataset, split, device=device)
 
 
 def group_options(groups: str | None, split_by_group: bool) -> dict[str, object]:

@@ -33,8 +33,8 @@ def load_run(
     indices it was trained on as ``pool`` (``--train-per-class`` trains on a subset; the
     audit is of that subset), the whole training pool they were drawn from (whose
     statistics filled and scaled its inputs) and its configuration. ``options``: the data
-    options ``dataset`` was loaded with (``target``, ``ignore``, ``groups``), named where
-    they differ from the run's."""
+    options ``dataset`` was loaded with (``target``, ``ignore``, ``groups``, ``classes``),
+    named where they differ from the run's."""
     import numpy as np
 
     from nooverfit.data import Split
@@ -101,6 +101,10 @@ def check_run_data(
     from nooverfit.train_run import changed_options
 
     trained = metrics.get("data")
+    # a class subset is named "digits[5,6,7,8,9]"; the run records the data set as given
+    name = dataset.name
+    if (options or {}).get("classes") and name.endswith("]"):
+        name = name.rsplit("[", 1)[0]
     recorded = metrics.get("data content")
     if recorded is not None:
         other = fingerprint(dataset) != recorded
@@ -109,22 +113,23 @@ def check_run_data(
         largest = max((max(v) for k, v in split.items() if k != "seed" and v), default=-1)
         other = trained != dataset.name or largest >= len(dataset.y)
     changed = changed_options(metrics.get("data options"), options or {})
-    if other and trained == dataset.name and changed:  # which option, where recorded
+    if other and trained == name and changed:  # which option, where recorded
         then, now = (" and ".join(said) for said in zip(*changed, strict=True))
         raise ValueError(
             f"{run} was trained on {trained} with {then}, given {now} here; expected the "
             "options it was trained on"
         )
-    if other and trained == dataset.name and options is not None and "data options" in metrics:
+    if other and trained == name and options is not None and "data options" in metrics:
         raise ValueError(
             f"{run} was trained on {trained} before its content changed (its --target, "
-            "--ignore and --groups are the ones given); expected the data it was trained on"
+            "--ignore, --groups and --classes are the ones given); expected the data it was "
+            "trained on"
         )
-    if other and trained == dataset.name:
+    if other and trained == name:
         raise ValueError(
             f"{run} was trained on {trained} with other options (--target, --ignore, "
-            "--groups) or before its content changed; expected the data set and options it "
-            "was trained on"
+            "--groups, --classes) or before its content changed; expected the data set and "
+            "options it was trained on"
         )
     if other:
         raise ValueError(
@@ -147,6 +152,7 @@ def audit_command(
         ),
     ] = None,
     split_by_group: opt.SplitByGroup = False,
+    classes: opt.Classes = None,
     model: Annotated[
         Path | None, typer.Option(help="A nooverfit train output folder (model and split).")
     ] = None,
@@ -174,6 +180,7 @@ def audit_command(
     from nooverfit.data.tensors import network_inputs
     from nooverfit.models import network_for
     from nooverfit.train import fit
+    from nooverfit.transfer.pretrain import subset_classes
 
     options: dict[str, object] = {"target": target, "data_dir": data_dir, "download": download}
     if groups is not None and data.startswith("csv:"):
@@ -181,12 +188,12 @@ def audit_command(
     if ignore:
         options["ignore"] = ignore
     options.update(opt.group_options(None, split_by_group))
-    dataset = load_dataset(data, **options)
+    dataset = subset_classes(load_dataset(data, **options), classes)
     if groups is not None and dataset.groups is None:
         raise ValueError(f"data set {data!r} has no groups; expected csv:PATH --groups COLUMN")
     network, pool, scaling = None, None, "standard"
     if model is not None:
-        given = {"target": target, "ignore": ignore, "groups": groups}
+        given = {"target": target, "ignore": ignore, "groups": groups, "classes": classes}
         network, split, pool, trained = load_run(model, dataset, options=given)
         scaling = trained.inputs  # fed as predict feeds it: the run's own encoding
     else:

@@ -78,14 +78,12 @@ def pretrain(
     from nooverfit.errors import check_new
     from nooverfit.transfer import (
         PRETEXTS,
-        class_subset,
         contrastive_pretrain,
-        parse_classes,
         rotation_pretext,
         unlabeled_pool,
     )
     from nooverfit.transfer import pretrain as pretrain_source
-    from nooverfit.transfer.pretrain import pool_only
+    from nooverfit.transfer.pretrain import pool_only, subset_classes
 
     if pretext not in (None, *PRETEXTS):
         raise ValueError(f"pretext must be one of {', '.join(PRETEXTS)}, got {pretext!r}")
@@ -120,8 +118,7 @@ def pretrain(
     # the source trained on
     pool = unlabeled_pool(split_dataset(dataset, test=_size(test), val=_size(val), seed=seed))
     dataset = pool_only(dataset, pool)
-    if classes is not None:
-        dataset = class_subset(dataset, parse_classes(classes, dataset.classes))
+    dataset = subset_classes(dataset, classes)
     pool = np.arange(len(dataset))  # the data set now holds pool images only
     if contrastive:
         with console.status(f"contrastive pretraining on {len(pool)} unlabeled images"):

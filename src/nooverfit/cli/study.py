@@ -61,10 +61,7 @@ def study(
         str | None,
         typer.Option(help="Pretrained network for the transfer remedy: PATH or torchvision:NAME."),
     ] = None,
-    classes: Annotated[
-        str | None,
-        typer.Option(help="Keep only these classes, e.g. 5-9 or cat,dog (relabelled from 0)."),
-    ] = None,
+    classes: opt.Classes = None,
     classic: Annotated[
         bool,
         typer.Option(

@@ -33,6 +33,7 @@ def train(
     download: opt.Download = False,
     test: opt.TestSize = 0.25,
     val: opt.ValSize = 0.2,
+    classes: opt.Classes = None,
     train_per_class: Annotated[
         int | None,
         typer.Option(help="Training images per class (small-data runs); 0: the whole pool."),
@@ -153,6 +154,7 @@ def train(
         val=val,
         seed=seed,
         device=device,
+        classes=classes,
     )
     split = split_lines(split_data, config)  # said once the run trains (errors come alone)
     with Progress(
@@ -188,7 +190,12 @@ def train(
                 split_data,
                 out=out,
                 data_name=data,
-                data_options={"target": target, "ignore": ignore, "groups": groups},
+                data_options={
+                    "target": target,
+                    "ignore": ignore,
+                    "groups": groups,
+                    "classes": classes,
+                },
                 pretrained=pretrained,
                 transfer=transfer,
                 callbacks=[show],

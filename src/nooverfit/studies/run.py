@@ -88,13 +88,9 @@ def study(
         factor = augment_epochs(dataset.kind, dataset.noise) if opts.epochs is None else 1.0
         budget = dataclasses.replace(budget, augment_epochs=factor)
     if opts.classes is not None:
-        from nooverfit.transfer.pretrain import class_subset, parse_classes
+        from nooverfit.transfer.pretrain import subset_classes
 
-        classes = opts.classes
-        keep = (
-            parse_classes(classes, dataset.classes) if isinstance(classes, str) else tuple(classes)
-        )
-        dataset = class_subset(dataset, keep)
+        dataset = subset_classes(dataset, opts.classes)
     with one_warning_each() as few_groups:  # a few-groups warning once per study, not per seed
         splits = {
             s: prepare(

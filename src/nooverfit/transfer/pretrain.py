@@ -70,6 +70,37 @@ def parse_classes(spec: str, names: Sequence[str] = ()) -> tuple[int, ...]:
     return tuple(sorted(chosen))
 
 
+def subset_classes(dataset: Dataset, classes: str | Sequence[int] | None) -> Dataset:
+    """``dataset`` with only ``classes`` (``--classes`` of study, train, pretrain and audit):
+    a spec such as ``"5-9"`` or ``"cat,dog"`` read by :func:`parse_classes` with the data
+    set's class names, or the labels themselves, kept by :func:`class_subset` (relabelled
+    from 0 in that order). None: ``dataset`` as it is.
+
+    Raises:
+        ValueError: a spec :func:`parse_classes` refuses, or a class not in ``dataset``.
+    """
+    if classes is None:
+        return dataset
+    keep = parse_classes(classes, dataset.classes) if isinstance(classes, str) else classes
+    return class_subset(dataset, tuple(keep))
+
+
+def same_classes(a: str | None, b: str | None) -> bool:
+    """Whether two ``--classes`` specs name the same classes (``"5-9"`` is ``"9,5-8"``);
+    a spec :func:`parse_classes` cannot read without the class names compares by its parts
+    (``"cat, dog"`` is ``"dog,cat"``)."""
+
+    def kept(spec: str | None) -> frozenset[object]:
+        if not spec:
+            return frozenset()
+        try:
+            return frozenset(parse_classes(spec))
+        except ValueError:
+            return frozenset(part.strip() for part in spec.split(","))
+
+    return kept(a) == kept(b)
+
+
 def _spans(labels: Sequence[int]) -> str:
     """``[1, 2, 3, 7, 10, 11]`` as ``"1-3,7,10-11"``."""
     runs: list[list[int]] = []

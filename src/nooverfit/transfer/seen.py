@@ -58,15 +58,25 @@ STUDY_HINT = (
     "pretrain with the same --seed/--test/--val as the study's seed (or use --seeds 1 "
     "with a source of seed 0), or on classes the target does not use"
 )
-#: A study of --classes splits only those classes' samples, which no pretrain split matches.
-SUBSET_HINT = (
-    "pretrain on classes the study does not use (with --classes the study splits only its "
-    "classes' samples, so a source of another split's pool overlaps its validation and test "
-    "samples whatever its --seed)"
-)
 TRAIN_HINT = (
     "pretrain with the same --seed/--test/--val as train, or on classes the target does not use"
 )
+
+
+def subset_hint(command: str) -> str:
+    """What to do instead in a ``command`` ("the study", "train") of --classes, which splits
+    only those classes' samples: no pretrain split matches it, whatever its --seed."""
+    return (
+        f"pretrain on classes {command} does not use (with --classes {command} splits only "
+        "its classes' samples, so a source of another split's pool overlaps its validation "
+        "and test samples whatever its --seed)"
+    )
+
+
+#: A study of --classes splits only those classes' samples, which no pretrain split matches.
+SUBSET_HINT = subset_hint("the study")
+#: ``train --classes``, likewise.
+TRAIN_SUBSET_HINT = subset_hint("train")
 
 
 @dataclass(frozen=True, eq=False)
