@@ -3,31 +3,25 @@
 The SNR is measured where the foreground is *active* (the keyword is spoken), not over
 the whole clip: with a 0.3 s keyword in a 1 s clip, whole-clip RMS would make the keyword
 about 5 dB noisier than asked. Every synthesized clip is recorded in a manifest (source,
-noise, offset, SNR, gain, seed) so it can be traced and regenerated; each row also names
-the manifest's ``format`` and the ``nooverfit`` that wrote it, so a newer layout is refused,
-never misread.
+noise, offset, SNR, gain, seed; :mod:`nooverfit.data.synthesis_manifest`) so it can be
+traced and regenerated.
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from nooverfit import formats
-from nooverfit._io import atomic_write_text
-from nooverfit._words import counted
 from nooverfit.data.audio_io import NoiseBank, read_wav, sound_files, to_float, write_wav
-from nooverfit.errors import NewerFile, check_new, check_version
+from nooverfit.data.synthesis_manifest import ManifestRow, earlier_outputs, write_manifest
 
-#: ``manifest.csv``'s layout, in its ``format`` column (one without it, written before it
-#: was recorded, is format 1): a newer one is refused, never misread.
-MANIFEST_FORMAT = formats.MANIFEST
+# the manifest's format and reader, long imported from here
+from nooverfit.data.synthesis_manifest import MANIFEST_FORMAT as MANIFEST_FORMAT  # isort: skip
+from nooverfit.data.synthesis_manifest import read_manifest as read_manifest  # isort: skip
 
 
 def active_region(x: np.ndarray, *, frame: int = 256, threshold_db: float = -30.0) -> np.ndarray:
@@ -156,20 +150,6 @@ def parse_snr(spec: str) -> tuple[float, float]:
 
 
 @dataclass(frozen=True)
-class ManifestRow:
-    """One synthesized clip and how to regenerate it."""
-
-    clip: str
-    label: str
-    source: str
-    noise: str
-    offset: int
-    snr_db: float
-    gain: float
-    seed: int
-
-
-@dataclass(frozen=True)
 class Synthesis:
     """What :func:`synthesize_folder` wrote: the output folder and one row per clip."""
 
@@ -226,7 +206,7 @@ def synthesize_folder(
                 f"--out {out_root} lies in {name} {folder}; expected a folder outside it "
                 "(mixes would be read back as inputs)"
             )
-    earlier = _earlier_outputs(out_root, overwrite=overwrite)
+    earlier = earlier_outputs(out_root, overwrite=overwrite)
     files = [p for p in sound_files(fg_root) if "_background_noise_" not in p.parts]
     if not files:
         raise ValueError(f"no WAV files under {fg_root}; expected DIR/<label>/<clip>.wav")
@@ -247,7 +227,7 @@ def synthesize_folder(
             with contextlib.suppress(OSError):  # absent, or holding something not ours
                 folder.rmdir()
         raise
-    _write_manifest(out_root / "manifest.csv", rows)
+    write_manifest(out_root / "manifest.csv", rows)
     return Synthesis(out_root, tuple(rows))
 
 
@@ -260,41 +240,6 @@ def _absent_folders(out: Path, inside: list[Path]) -> list[Path]:
         absent.append(folder)
         folder = folder.parent
     return absent
-
-
-def _earlier_outputs(out: Path, *, overwrite: bool) -> list[Path]:
-    """The files of an earlier synthesis in ``out`` (manifest first, then its clips).
-
-    Raises:
-        OutputExists: if there is one and not ``overwrite``.
-        ValueError: if ``out`` holds sound files that its manifest does not list (files
-            :func:`synthesize_folder` did not write).
-    """
-    if not out.exists():
-        return []
-    if not out.is_dir():
-        raise ValueError(f"--out {out} is a file; expected a folder")
-    manifest = out / "manifest.csv"
-    listed: set[Path] = set()
-    if manifest.exists():
-        try:
-            clips = [(out / r.clip).resolve() for r in read_manifest(manifest)]
-        except NewerFile as err:  # its clips cannot be told: --overwrite cannot remove them
-            raise NewerFile(f"{err}; or choose another --out") from None
-        except (KeyError, ValueError, TypeError):
-            raise ValueError(
-                f"{manifest} is not a manifest nooverfit synthesize wrote; expected an empty "
-                "--out or an earlier synthesis"
-            ) from None
-        listed = {c for c in clips if c.is_relative_to(out.resolve())}  # never outside out
-    foreign = [p for p in sound_files(out) if p.resolve() not in listed]
-    if foreign:
-        raise ValueError(
-            f"--out {out} holds {counted(len(foreign), 'sound file')} no manifest.csv there "
-            f"lists (e.g. {foreign[0]}); expected an empty folder or an earlier synthesis"
-        )
-    check_new(manifest, overwrite=overwrite, holds="an earlier synthesis")
-    return [manifest, *sorted(listed)] if manifest.exists() else []
 
 
 def _mix_all(
@@ -328,62 +273,3 @@ def _mix_all(
             write_wav(out_root / name, fg + gain * noise, rate)
             rel = path.relative_to(fg_root).as_posix()
             rows.append(ManifestRow(name, label, rel, bank.names[j], offset, snr, gain, seed))
-
-
-def _write_manifest(path: Path, rows: list[ManifestRow]) -> None:
-    from nooverfit._version import __version__
-
-    # a CSV has no header block: the file's format and writer go in the last columns of
-    # every row, where a reader of the clip columns alone does not meet them
-    buf = io.StringIO()
-    fields = [*ManifestRow.__dataclass_fields__, "format", "nooverfit"]
-    writer = csv.DictWriter(buf, fieldnames=fields)
-    writer.writeheader()
-    for row in rows:
-        writer.writerow(
-            {
-                **asdict(row),
-                "snr_db": f"{row.snr_db:.6f}",
-                "gain": f"{row.gain:.8g}",
-                "format": MANIFEST_FORMAT,
-                "nooverfit": __version__,
-            }
-        )
-    atomic_write_text(path, buf.getvalue())
-
-
-def read_manifest(path: str | os.PathLike[str]) -> list[ManifestRow]:
-    """The rows of a ``manifest.csv`` written by :func:`synthesize_folder`.
-
-    Raises:
-        NewerFile: a row's ``format`` is newer than :data:`MANIFEST_FORMAT` (a newer
-            nooverfit wrote it; checked before any other column is read).
-        BadInput: a ``format`` that is no whole number from 1.
-        KeyError, ValueError: a row lacks a column or holds no number where one belongs.
-    """
-    path = Path(path)
-    with path.open(newline="", encoding="utf-8") as f:
-        found = list(csv.DictReader(f))
-    for made, version in dict.fromkeys((r.get("nooverfit"), r.get("format")) for r in found):
-        check_version(path, _version_of(version), newest=MANIFEST_FORMAT, made=made or "")
-    return [
-        ManifestRow(
-            r["clip"],
-            r["label"],
-            r["source"],
-            r["noise"],
-            int(r["offset"]),
-            float(r["snr_db"]),
-            float(r["gain"]),
-            int(r["seed"]),
-        )
-        for r in found
-    ]
-
-
-def _version_of(cell: str | None) -> object:
-    """A ``format`` cell as a number: 1 without the column (a manifest from before it was
-    recorded), the cell unchanged when it holds no whole number (refused as such)."""
-    if cell is None:
-        return 1
-    return int(cell) if cell.isdecimal() and cell.isascii() else cell
