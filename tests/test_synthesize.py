@@ -1,3 +1,5 @@
+import importlib.util
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -119,6 +121,21 @@ def test_wav_roundtrip_and_noise_bank(tmp_path):
         NoiseBank.from_folder(tmp_path / "empty")
     with pytest.raises(ValueError, match="no noise named"):
         bank.subset(["x"])
+
+
+def test_write_wav_of_the_same_samples_writes_the_same_bytes(tmp_path):
+    """Same seed, same files: soundfile's float WAV stamped a PEAK chunk with the second it
+    was written, so two syntheses a second apart differed in every clip's bytes."""
+    import time
+
+    x = keyword()
+    write_wav(tmp_path / "a.wav", x, 8000)
+    time.sleep(1.1)  # the stamp's resolution is one second
+    write_wav(tmp_path / "b.wav", x, 8000)
+    assert (tmp_path / "a.wav").read_bytes() == (tmp_path / "b.wav").read_bytes()
+    if importlib.util.find_spec("soundfile"):
+        y, rate = read_wav(tmp_path / "b.wav")
+        assert rate == 8000 and np.array_equal(x, y)
 
 
 def _folders(tmp_path):
