@@ -313,6 +313,23 @@ def test_synthesize_refuses_an_out_holding_other_sound_files(tmp_path):
     assert _wavs(tmp_path / "mine") == ["keep.wav"]
 
 
+@pytest.mark.parametrize("text", ["", "patient,score\n"])
+def test_synthesize_keeps_a_manifest_csv_of_the_users_that_holds_no_rows(tmp_path, text):
+    """A user's manifest.csv holding a header only (or nothing) read as an earlier
+    synthesis with no clips: refused as one ("holds an earlier synthesis"), and
+    --overwrite replaced the file."""
+    fg, bg = _folders(tmp_path)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "manifest.csv").write_text(text)
+    args = ["synthesize", "--foreground", str(fg), "--background", str(bg)]
+    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "out"), "--overwrite"])
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert result.exit_code == 2 and len(lines) == 1, result.output
+    assert "is not a manifest nooverfit synthesize wrote" in lines[0]
+    assert (tmp_path / "out" / "manifest.csv").read_text() == text
+    assert _wavs(tmp_path / "out") == []
+
+
 def test_synthesize_refusing_a_silent_clip_leaves_no_folder_it_made(tmp_path):
     """The clips of the classes mixed before a silent one were removed, but their folders
     (and --out, with any parents made for it) stayed behind, empty. Folders that were there

@@ -102,13 +102,20 @@ def read_manifest(path: str | os.PathLike[str]) -> list[ManifestRow]:
         NewerFile: a row's ``format`` is newer than :data:`MANIFEST_FORMAT` (a newer
             nooverfit wrote it; checked before any other column is read).
         BadInput: a ``format`` that is no whole number from 1.
-        KeyError, ValueError: a row lacks a column or holds no number where one belongs.
+        KeyError, ValueError: a row lacks a column or holds no number where one belongs;
+            a header without the manifest's columns (an empty file, or a table of the
+            user's own named ``manifest.csv``: with no rows, it passed as a manifest and
+            ``--overwrite`` removed it).
     """
     path = Path(path)
     with path.open(newline="", encoding="utf-8") as f:
-        found = list(csv.DictReader(f))
+        reader = csv.DictReader(f)
+        found = list(reader)
     for made, version in dict.fromkeys((r.get("nooverfit"), r.get("format")) for r in found):
         check_version(path, _version_of(version), newest=MANIFEST_FORMAT, made=made or "")
+    missing = [c for c in ManifestRow.__dataclass_fields__ if c not in (reader.fieldnames or ())]
+    if missing:
+        raise ValueError(f"{path} has no column {', '.join(missing)}; expected a manifest.csv")
     return [
         ManifestRow(
             r["clip"],
