@@ -95,6 +95,44 @@ def test_parse_snr():
         parse_snr("20:0")
 
 
+@pytest.mark.parametrize("spec", ["nan", "inf", "-inf:0", "0:nan"])
+def test_parse_snr_refuses_a_value_that_is_no_finite_number(spec):
+    with pytest.raises(ValueError, match="LOW:HIGH or a number"):
+        parse_snr(spec)
+
+
+@pytest.mark.parametrize("snr", [4000.0, 1e6])
+def test_mix_at_snr_of_a_very_high_snr_is_the_foreground(snr):
+    """10 ** (snr / 10) overflowed a Python float past 3,083 dB (OverflowError)."""
+    fg, noise = keyword(), np.random.default_rng(1).standard_normal(500)
+    assert np.array_equal(mix_at_snr(fg, noise, snr), fg)
+
+
+@pytest.mark.parametrize("snr", [-1000.0, -1e6])
+def test_mix_at_snr_of_an_snr_too_low_for_float32_is_refused(snr):
+    """Past float32's range the mix was inf (or an OverflowError past -3,083 dB)."""
+    with pytest.raises(ValueError, match="past float32's range"):
+        mix_at_snr(keyword(), np.random.default_rng(1).standard_normal(500), snr)
+
+
+@pytest.mark.parametrize("snr", ["loud", None, [0, 10]])
+def test_mix_at_snr_names_an_snr_that_is_no_number(snr):
+    with pytest.raises(ValueError, match="snr_db must be a number in dB"):
+        mix_at_snr(keyword(), np.ones(100), snr)
+
+
+@pytest.mark.parametrize(
+    "snr_db", [(float("nan"),) * 2, (0.0, float("inf")), (20.0, 0.0), 10.0, (1.0, 2.0, 3.0)]
+)
+def test_synthesize_folder_refuses_an_snr_range_that_is_none(tmp_path, snr_db):
+    """numpy's "high - low range exceeds valid bounds" or "high - low < 0", or a TypeError,
+    came out of the first draw; a range without ``low <= high`` in dB is named as such."""
+    fg, bg = _folders(tmp_path)
+    with pytest.raises(ValueError, match=r"snr_db must be \(low, high\) in dB"):
+        synthesize_folder(fg, bg, out=tmp_path / "out", snr_db=snr_db, per_clip=1)
+    assert not (tmp_path / "out").exists()
+
+
 def test_resample_matches_sine_at_new_rate():
     t = np.arange(4410) / 44100
     x = np.sin(2 * np.pi * 440 * t).astype(np.float32)

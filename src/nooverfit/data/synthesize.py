@@ -70,24 +70,37 @@ def snr_gain(
     foreground: np.ndarray, noise: np.ndarray, snr_db: float, *, active: np.ndarray
 ) -> float:
     """The noise gain ``a`` with ``P(fg) / P(a * noise) = 10 ** (snr_db / 10)`` over ``active``:
-    ``a = sqrt(P_fg / (P_noise * 10 ** (snr_db / 10)))``.
+    ``a = sqrt(P_fg / P_noise) * 10 ** (-snr_db / 20)`` (0 past about +6,000 dB).
 
     Raises:
-        ValueError: silent foreground or noise over the active region, or a NaN SNR.
+        ValueError: silent foreground or noise over the active region, an SNR that is no
+            number, NaN or -inf, or one so low that the scaled noise overflows float32.
     """
-    if np.isnan(snr_db) or snr_db == -np.inf:
-        raise ValueError(f"snr_db must be a number or +inf, got {snr_db}")
+    try:
+        snr = float(snr_db)
+    except (TypeError, ValueError):
+        raise ValueError(f"snr_db must be a number in dB, got {snr_db!r}") from None
+    if np.isnan(snr) or snr == -np.inf:
+        raise ValueError(f"snr_db must be a number or +inf, got {snr}")
     if not np.any(active):
         raise ValueError("foreground is silent (no active samples); cannot set an SNR")
     p_fg = float(np.mean(np.asarray(foreground, np.float64)[active] ** 2))
     p_n = float(np.mean(np.asarray(noise, np.float64)[active] ** 2))
     if p_fg == 0:
         raise ValueError("foreground is silent over its active region; cannot set an SNR")
-    if snr_db == np.inf:
+    if snr == np.inf:
         return 0.0
     if p_n == 0:
         raise ValueError("background is silent where the foreground is active; cannot set an SNR")
-    return float(np.sqrt(p_fg / (p_n * 10 ** (snr_db / 10))))
+    # the level factor apart: 10 ** (snr / 10) overflowed a Python float past 3,083 dB
+    with np.errstate(over="ignore", under="ignore"):
+        a = np.sqrt(p_fg / p_n) * np.float64(10.0) ** (-snr / 20)
+        loudest = np.float32(a * np.abs(np.asarray(noise, np.float64)).max())
+    if not np.isfinite(loudest):
+        raise ValueError(
+            f"snr_db {snr:g} dB scales the noise past float32's range; expected a higher SNR"
+        )
+    return float(a)
 
 
 def mix_at_snr(
@@ -138,14 +151,38 @@ def mix_at_snr(
 
 
 def parse_snr(spec: str) -> tuple[float, float]:
-    """``"0:20"`` -> (0, 20) (uniform range); ``"10"`` -> (10, 10)."""
+    """``"0:20"`` -> (0, 20) (uniform range); ``"10"`` -> (10, 10).
+
+    Raises:
+        ValueError: no number, or not a finite one (``nan``, ``inf``), or LOW > HIGH.
+    """
     lo, sep, hi = spec.partition(":")
     try:
         low, high = float(lo), float(hi if sep else lo)
     except ValueError:
-        raise ValueError(f"SNR must be LOW:HIGH or a number in dB, got {spec!r}") from None
+        low = high = np.nan
+    if not (np.isfinite(low) and np.isfinite(high)):
+        raise ValueError(f"SNR must be LOW:HIGH or a number in dB, got {spec!r}")
     if low > high:
         raise ValueError(f"SNR range must have LOW <= HIGH, got {spec!r}")
+    return low, high
+
+
+def check_snr_range(snr_db: tuple[float, float]) -> tuple[float, float]:
+    """``snr_db`` as ``(low, high)`` floats: finite dB, ``low <= high``.
+
+    Raises:
+        ValueError: anything else (a NaN range drew NaN SNRs, an infinite one failed in
+            numpy with "high - low range exceeds valid bounds").
+    """
+    try:
+        low, high = (float(v) for v in snr_db)
+    except (TypeError, ValueError):
+        low = high = np.nan
+    if not (np.isfinite(low) and np.isfinite(high) and low <= high):
+        raise ValueError(
+            f"snr_db must be (low, high) in dB, finite with low <= high, got {snr_db!r}"
+        )
     return low, high
 
 
@@ -190,13 +227,15 @@ def synthesize_folder(
             and the manifest); default False.
 
     Raises:
-        ValueError: if ``out`` is (or lies inside) ``foreground`` or ``background``, or
+        ValueError: if ``snr_db`` is no finite ``(low, high)`` with ``low <= high``; if
+            ``out`` is (or lies inside) ``foreground`` or ``background``, or
             holds sound files no manifest lists; :class:`~nooverfit.errors.OutputExists`
             (a ``ValueError``) if it holds an earlier synthesis and not ``overwrite``
             (checked before anything is written, so nothing is lost).
     """
     if per_clip < 1:
         raise ValueError(f"per_clip must be >= 1, got {per_clip}")
+    snr_db = check_snr_range(snr_db)
     fg_root, out_root = Path(foreground), Path(out)
     for name, folder in (("--foreground", fg_root), ("--background", Path(background))):
         if not folder.is_dir():
