@@ -368,6 +368,17 @@ def test_synthesize_keeps_a_manifest_csv_of_the_users_that_holds_no_rows(tmp_pat
     assert _wavs(tmp_path / "out") == []
 
 
+def test_synthesize_names_the_noise_that_is_silent_where_the_clip_is_active(tmp_path):
+    """The error named the clean clip only, not which noise file (and where in it) held
+    silence under the keyword."""
+    fg, _ = _folders(tmp_path)
+    gappy = np.zeros(3000, np.float32)
+    gappy[-100:] = np.random.default_rng(0).standard_normal(100) * 0.1
+    write_wav(tmp_path / "gaps" / "gappy.wav", gappy, 8000)
+    with pytest.raises(ValueError, match=r"noise 'gappy' from sample \d+\): background is silent"):
+        synthesize_folder(fg, tmp_path / "gaps", out=tmp_path / "out", per_clip=5)
+
+
 def test_synthesize_refusing_a_silent_clip_leaves_no_folder_it_made(tmp_path):
     """The clips of the classes mixed before a silent one were removed, but their folders
     (and --out, with any parents made for it) stayed behind, empty. Folders that were there

@@ -307,7 +307,8 @@ def _mix_all(
             try:
                 gain = snr_gain(fg, noise, snr, active=mask)
             except ValueError as err:
-                raise ValueError(f"{path}: {err}") from None
+                where = f"{path} (mixed with noise {bank.names[j]!r} from sample {offset})"
+                raise ValueError(f"{where}: {err}") from None
             name = Path(label, f"{path.stem}__{k}.wav").as_posix()
             write_wav(out_root / name, fg + gain * noise, rate)
             rel = path.relative_to(fg_root).as_posix()
