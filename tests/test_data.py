@@ -190,6 +190,16 @@ def test_load_folder_errors(tmp_path):
         load_dataset(f"folder:{tmp_path / 'empty'}")
 
 
+def test_load_folder_of_sound_files_names_speech_data(tmp_path):
+    """A folder of <label>/<clip>.wav given as folder: was "not an image folder" with no
+    word of the data kind that reads it."""
+    for label in ("yes", "no"):
+        (tmp_path / "clips" / label).mkdir(parents=True)
+        (tmp_path / "clips" / label / "a.wav").write_bytes(b"RIFF")
+    with pytest.raises(ValueError, match=re.escape(f"--data speech:{tmp_path / 'clips'}")):
+        load_dataset(f"folder:{tmp_path / 'clips'}")
+
+
 @pytest.mark.parametrize(
     ("name", "where"),
     [("mnist", "MNIST/raw"), ("fashion-mnist", "FashionMNIST/raw"), ("cifar10", "cifar-10")],

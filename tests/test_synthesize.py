@@ -1,3 +1,5 @@
+import importlib.util
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -93,6 +95,44 @@ def test_parse_snr():
         parse_snr("20:0")
 
 
+@pytest.mark.parametrize("spec", ["nan", "inf", "-inf:0", "0:nan"])
+def test_parse_snr_refuses_a_value_that_is_no_finite_number(spec):
+    with pytest.raises(ValueError, match="LOW:HIGH or a number"):
+        parse_snr(spec)
+
+
+@pytest.mark.parametrize("snr", [4000.0, 1e6])
+def test_mix_at_snr_of_a_very_high_snr_is_the_foreground(snr):
+    """10 ** (snr / 10) overflowed a Python float past 3,083 dB (OverflowError)."""
+    fg, noise = keyword(), np.random.default_rng(1).standard_normal(500)
+    assert np.array_equal(mix_at_snr(fg, noise, snr), fg)
+
+
+@pytest.mark.parametrize("snr", [-1000.0, -1e6])
+def test_mix_at_snr_of_an_snr_too_low_for_float32_is_refused(snr):
+    """Past float32's range the mix was inf (or an OverflowError past -3,083 dB)."""
+    with pytest.raises(ValueError, match="past float32's range"):
+        mix_at_snr(keyword(), np.random.default_rng(1).standard_normal(500), snr)
+
+
+@pytest.mark.parametrize("snr", ["loud", None, [0, 10]])
+def test_mix_at_snr_names_an_snr_that_is_no_number(snr):
+    with pytest.raises(ValueError, match="snr_db must be a number in dB"):
+        mix_at_snr(keyword(), np.ones(100), snr)
+
+
+@pytest.mark.parametrize(
+    "snr_db", [(float("nan"),) * 2, (0.0, float("inf")), (20.0, 0.0), 10.0, (1.0, 2.0, 3.0)]
+)
+def test_synthesize_folder_refuses_an_snr_range_that_is_none(tmp_path, snr_db):
+    """numpy's "high - low range exceeds valid bounds" or "high - low < 0", or a TypeError,
+    came out of the first draw; a range without ``low <= high`` in dB is named as such."""
+    fg, bg = _folders(tmp_path)
+    with pytest.raises(ValueError, match=r"snr_db must be \(low, high\) in dB"):
+        synthesize_folder(fg, bg, out=tmp_path / "out", snr_db=snr_db, per_clip=1)
+    assert not (tmp_path / "out").exists()
+
+
 def test_resample_matches_sine_at_new_rate():
     t = np.arange(4410) / 44100
     x = np.sin(2 * np.pi * 440 * t).astype(np.float32)
@@ -119,6 +159,21 @@ def test_wav_roundtrip_and_noise_bank(tmp_path):
         NoiseBank.from_folder(tmp_path / "empty")
     with pytest.raises(ValueError, match="no noise named"):
         bank.subset(["x"])
+
+
+def test_write_wav_of_the_same_samples_writes_the_same_bytes(tmp_path):
+    """Same seed, same files: soundfile's float WAV stamped a PEAK chunk with the second it
+    was written, so two syntheses a second apart differed in every clip's bytes."""
+    import time
+
+    x = keyword()
+    write_wav(tmp_path / "a.wav", x, 8000)
+    time.sleep(1.1)  # the stamp's resolution is one second
+    write_wav(tmp_path / "b.wav", x, 8000)
+    assert (tmp_path / "a.wav").read_bytes() == (tmp_path / "b.wav").read_bytes()
+    if importlib.util.find_spec("soundfile"):
+        y, rate = read_wav(tmp_path / "b.wav")
+        assert rate == 8000 and np.array_equal(x, y)
 
 
 def _folders(tmp_path):
@@ -294,6 +349,34 @@ def test_synthesize_refuses_an_out_holding_other_sound_files(tmp_path):
     with pytest.raises(ValueError, match=r"1 sound file no manifest\.csv there lists"):
         synthesize_folder(fg, bg, out=tmp_path / "mine", per_clip=1, overwrite=True)
     assert _wavs(tmp_path / "mine") == ["keep.wav"]
+
+
+@pytest.mark.parametrize("text", ["", "patient,score\n"])
+def test_synthesize_keeps_a_manifest_csv_of_the_users_that_holds_no_rows(tmp_path, text):
+    """A user's manifest.csv holding a header only (or nothing) read as an earlier
+    synthesis with no clips: refused as one ("holds an earlier synthesis"), and
+    --overwrite replaced the file."""
+    fg, bg = _folders(tmp_path)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "manifest.csv").write_text(text)
+    args = ["synthesize", "--foreground", str(fg), "--background", str(bg)]
+    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "out"), "--overwrite"])
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert result.exit_code == 2 and len(lines) == 1, result.output
+    assert "is not a manifest nooverfit synthesize wrote" in lines[0]
+    assert (tmp_path / "out" / "manifest.csv").read_text() == text
+    assert _wavs(tmp_path / "out") == []
+
+
+def test_synthesize_names_the_noise_that_is_silent_where_the_clip_is_active(tmp_path):
+    """The error named the clean clip only, not which noise file (and where in it) held
+    silence under the keyword."""
+    fg, _ = _folders(tmp_path)
+    gappy = np.zeros(3000, np.float32)
+    gappy[-100:] = np.random.default_rng(0).standard_normal(100) * 0.1
+    write_wav(tmp_path / "gaps" / "gappy.wav", gappy, 8000)
+    with pytest.raises(ValueError, match=r"noise 'gappy' from sample \d+\): background is silent"):
+        synthesize_folder(fg, tmp_path / "gaps", out=tmp_path / "out", per_clip=5)
 
 
 def test_synthesize_refusing_a_silent_clip_leaves_no_folder_it_made(tmp_path):

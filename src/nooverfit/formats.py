@@ -39,7 +39,7 @@ METRICS = 1
 #: storage and format, so both still resume (and are rewritten as 2).
 BEST = 2
 #: ``nooverfit synthesize``'s ``manifest.csv`` ``format`` column
-#: (:mod:`nooverfit.data.synthesize`); a manifest without one is format 1.
+#: (:mod:`nooverfit.data.synthesis_manifest`); a manifest without one is format 1.
 MANIFEST = 1
 
 

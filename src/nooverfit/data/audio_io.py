@@ -1,7 +1,7 @@
 """WAV files in and out, resampling, and a bank of background-noise clips.
 
-Reading and writing WAV needs the optional extra ``audio`` (``pip install
-"nooverfit[audio]"``, which installs soundfile). Audio is held as float32 mono in
+Reading WAV needs the optional extra ``audio`` (``pip install "nooverfit[audio]"``,
+which installs soundfile); writing needs only scipy. Audio is held as float32 mono in
 [-1, 1] for integer files; written as 32-bit float WAV so mixes louder than full scale
 are kept exactly instead of clipped.
 """
@@ -89,12 +89,15 @@ def read_wav(path: str | os.PathLike[str], *, rate: int | None = None) -> tuple[
 
 
 def write_wav(path: str | os.PathLike[str], x: np.ndarray, rate: int) -> Path:
-    """Write float audio ``(T,)`` atomically as a 32-bit float WAV."""
-    sf = _soundfile()
-    return atomic_write(
-        path,
-        lambda tmp: sf.write(str(tmp), np.asarray(x, np.float32), rate, "FLOAT", format="WAV"),
-    )
+    """Write float audio ``(T,)`` atomically as a 32-bit float WAV.
+
+    The same samples give the same bytes: scipy writes no more than the format and the
+    samples, where libsndfile's float WAV carries a PEAK chunk stamped with the time of
+    writing (same seed, different files).
+    """
+    from scipy.io import wavfile
+
+    return atomic_write(path, lambda tmp: wavfile.write(str(tmp), rate, np.asarray(x, np.float32)))
 
 
 def sound_files(folder: str | os.PathLike[str], *, recursive: bool = True) -> list[Path]:

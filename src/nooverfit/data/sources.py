@@ -279,8 +279,10 @@ def load_folder(arg: str | None, *, image_size: int | None = None, **_: Any) -> 
     try:
         folder = ImageFolder(str(root))
     except (FileNotFoundError, RuntimeError) as err:
+        sound = any(p.suffix.lower() in (".wav", ".flac") for p in root.rglob("*"))
+        hint = f" (sound files: --data speech:{root})" if sound else ""
         raise ValueError(
-            f"{root} is not an image folder ({err}); expected ROOT/<class>/<image>"
+            f"{root} is not an image folder ({err}); expected ROOT/<class>/<image>{hint}"
         ) from None
     images = []
     for path, _ in folder.samples:

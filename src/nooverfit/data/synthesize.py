@@ -3,31 +3,25 @@
 The SNR is measured where the foreground is *active* (the keyword is spoken), not over
 the whole clip: with a 0.3 s keyword in a 1 s clip, whole-clip RMS would make the keyword
 about 5 dB noisier than asked. Every synthesized clip is recorded in a manifest (source,
-noise, offset, SNR, gain, seed) so it can be traced and regenerated; each row also names
-the manifest's ``format`` and the ``nooverfit`` that wrote it, so a newer layout is refused,
-never misread.
+noise, offset, SNR, gain, seed; :mod:`nooverfit.data.synthesis_manifest`) so it can be
+traced and regenerated.
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from nooverfit import formats
-from nooverfit._io import atomic_write_text
-from nooverfit._words import counted
 from nooverfit.data.audio_io import NoiseBank, read_wav, sound_files, to_float, write_wav
-from nooverfit.errors import NewerFile, check_new, check_version
+from nooverfit.data.synthesis_manifest import ManifestRow, earlier_outputs, write_manifest
 
-#: ``manifest.csv``'s layout, in its ``format`` column (one without it, written before it
-#: was recorded, is format 1): a newer one is refused, never misread.
-MANIFEST_FORMAT = formats.MANIFEST
+# the manifest's format and reader, long imported from here
+from nooverfit.data.synthesis_manifest import MANIFEST_FORMAT as MANIFEST_FORMAT  # isort: skip
+from nooverfit.data.synthesis_manifest import read_manifest as read_manifest  # isort: skip
 
 
 def active_region(x: np.ndarray, *, frame: int = 256, threshold_db: float = -30.0) -> np.ndarray:
@@ -76,24 +70,37 @@ def snr_gain(
     foreground: np.ndarray, noise: np.ndarray, snr_db: float, *, active: np.ndarray
 ) -> float:
     """The noise gain ``a`` with ``P(fg) / P(a * noise) = 10 ** (snr_db / 10)`` over ``active``:
-    ``a = sqrt(P_fg / (P_noise * 10 ** (snr_db / 10)))``.
+    ``a = sqrt(P_fg / P_noise) * 10 ** (-snr_db / 20)`` (0 past about +6,000 dB).
 
     Raises:
-        ValueError: silent foreground or noise over the active region, or a NaN SNR.
+        ValueError: silent foreground or noise over the active region, an SNR that is no
+            number, NaN or -inf, or one so low that the scaled noise overflows float32.
     """
-    if np.isnan(snr_db) or snr_db == -np.inf:
-        raise ValueError(f"snr_db must be a number or +inf, got {snr_db}")
+    try:
+        snr = float(snr_db)
+    except (TypeError, ValueError):
+        raise ValueError(f"snr_db must be a number in dB, got {snr_db!r}") from None
+    if np.isnan(snr) or snr == -np.inf:
+        raise ValueError(f"snr_db must be a number or +inf, got {snr}")
     if not np.any(active):
         raise ValueError("foreground is silent (no active samples); cannot set an SNR")
     p_fg = float(np.mean(np.asarray(foreground, np.float64)[active] ** 2))
     p_n = float(np.mean(np.asarray(noise, np.float64)[active] ** 2))
     if p_fg == 0:
         raise ValueError("foreground is silent over its active region; cannot set an SNR")
-    if snr_db == np.inf:
+    if snr == np.inf:
         return 0.0
     if p_n == 0:
         raise ValueError("background is silent where the foreground is active; cannot set an SNR")
-    return float(np.sqrt(p_fg / (p_n * 10 ** (snr_db / 10))))
+    # the level factor apart: 10 ** (snr / 10) overflowed a Python float past 3,083 dB
+    with np.errstate(over="ignore", under="ignore"):
+        a = np.sqrt(p_fg / p_n) * np.float64(10.0) ** (-snr / 20)
+        loudest = np.float32(a * np.abs(np.asarray(noise, np.float64)).max())
+    if not np.isfinite(loudest):
+        raise ValueError(
+            f"snr_db {snr:g} dB scales the noise past float32's range; expected a higher SNR"
+        )
+    return float(a)
 
 
 def mix_at_snr(
@@ -144,29 +151,39 @@ def mix_at_snr(
 
 
 def parse_snr(spec: str) -> tuple[float, float]:
-    """``"0:20"`` -> (0, 20) (uniform range); ``"10"`` -> (10, 10)."""
+    """``"0:20"`` -> (0, 20) (uniform range); ``"10"`` -> (10, 10).
+
+    Raises:
+        ValueError: no number, or not a finite one (``nan``, ``inf``), or LOW > HIGH.
+    """
     lo, sep, hi = spec.partition(":")
     try:
         low, high = float(lo), float(hi if sep else lo)
     except ValueError:
-        raise ValueError(f"SNR must be LOW:HIGH or a number in dB, got {spec!r}") from None
+        low = high = np.nan
+    if not (np.isfinite(low) and np.isfinite(high)):
+        raise ValueError(f"SNR must be LOW:HIGH or a number in dB, got {spec!r}")
     if low > high:
         raise ValueError(f"SNR range must have LOW <= HIGH, got {spec!r}")
     return low, high
 
 
-@dataclass(frozen=True)
-class ManifestRow:
-    """One synthesized clip and how to regenerate it."""
+def check_snr_range(snr_db: tuple[float, float]) -> tuple[float, float]:
+    """``snr_db`` as ``(low, high)`` floats: finite dB, ``low <= high``.
 
-    clip: str
-    label: str
-    source: str
-    noise: str
-    offset: int
-    snr_db: float
-    gain: float
-    seed: int
+    Raises:
+        ValueError: anything else (a NaN range drew NaN SNRs, an infinite one failed in
+            numpy with "high - low range exceeds valid bounds").
+    """
+    try:
+        low, high = (float(v) for v in snr_db)
+    except (TypeError, ValueError):
+        low = high = np.nan
+    if not (np.isfinite(low) and np.isfinite(high) and low <= high):
+        raise ValueError(
+            f"snr_db must be (low, high) in dB, finite with low <= high, got {snr_db!r}"
+        )
+    return low, high
 
 
 @dataclass(frozen=True)
@@ -210,13 +227,15 @@ def synthesize_folder(
             and the manifest); default False.
 
     Raises:
-        ValueError: if ``out`` is (or lies inside) ``foreground`` or ``background``, or
+        ValueError: if ``snr_db`` is no finite ``(low, high)`` with ``low <= high``; if
+            ``out`` is (or lies inside) ``foreground`` or ``background``, or
             holds sound files no manifest lists; :class:`~nooverfit.errors.OutputExists`
             (a ``ValueError``) if it holds an earlier synthesis and not ``overwrite``
             (checked before anything is written, so nothing is lost).
     """
     if per_clip < 1:
         raise ValueError(f"per_clip must be >= 1, got {per_clip}")
+    snr_db = check_snr_range(snr_db)
     fg_root, out_root = Path(foreground), Path(out)
     for name, folder in (("--foreground", fg_root), ("--background", Path(background))):
         if not folder.is_dir():
@@ -226,7 +245,7 @@ def synthesize_folder(
                 f"--out {out_root} lies in {name} {folder}; expected a folder outside it "
                 "(mixes would be read back as inputs)"
             )
-    earlier = _earlier_outputs(out_root, overwrite=overwrite)
+    earlier = earlier_outputs(out_root, overwrite=overwrite)
     files = [p for p in sound_files(fg_root) if "_background_noise_" not in p.parts]
     if not files:
         raise ValueError(f"no WAV files under {fg_root}; expected DIR/<label>/<clip>.wav")
@@ -247,7 +266,7 @@ def synthesize_folder(
             with contextlib.suppress(OSError):  # absent, or holding something not ours
                 folder.rmdir()
         raise
-    _write_manifest(out_root / "manifest.csv", rows)
+    write_manifest(out_root / "manifest.csv", rows)
     return Synthesis(out_root, tuple(rows))
 
 
@@ -260,41 +279,6 @@ def _absent_folders(out: Path, inside: list[Path]) -> list[Path]:
         absent.append(folder)
         folder = folder.parent
     return absent
-
-
-def _earlier_outputs(out: Path, *, overwrite: bool) -> list[Path]:
-    """The files of an earlier synthesis in ``out`` (manifest first, then its clips).
-
-    Raises:
-        OutputExists: if there is one and not ``overwrite``.
-        ValueError: if ``out`` holds sound files that its manifest does not list (files
-            :func:`synthesize_folder` did not write).
-    """
-    if not out.exists():
-        return []
-    if not out.is_dir():
-        raise ValueError(f"--out {out} is a file; expected a folder")
-    manifest = out / "manifest.csv"
-    listed: set[Path] = set()
-    if manifest.exists():
-        try:
-            clips = [(out / r.clip).resolve() for r in read_manifest(manifest)]
-        except NewerFile as err:  # its clips cannot be told: --overwrite cannot remove them
-            raise NewerFile(f"{err}; or choose another --out") from None
-        except (KeyError, ValueError, TypeError):
-            raise ValueError(
-                f"{manifest} is not a manifest nooverfit synthesize wrote; expected an empty "
-                "--out or an earlier synthesis"
-            ) from None
-        listed = {c for c in clips if c.is_relative_to(out.resolve())}  # never outside out
-    foreign = [p for p in sound_files(out) if p.resolve() not in listed]
-    if foreign:
-        raise ValueError(
-            f"--out {out} holds {counted(len(foreign), 'sound file')} no manifest.csv there "
-            f"lists (e.g. {foreign[0]}); expected an empty folder or an earlier synthesis"
-        )
-    check_new(manifest, overwrite=overwrite, holds="an earlier synthesis")
-    return [manifest, *sorted(listed)] if manifest.exists() else []
 
 
 def _mix_all(
@@ -323,67 +307,9 @@ def _mix_all(
             try:
                 gain = snr_gain(fg, noise, snr, active=mask)
             except ValueError as err:
-                raise ValueError(f"{path}: {err}") from None
+                where = f"{path} (mixed with noise {bank.names[j]!r} from sample {offset})"
+                raise ValueError(f"{where}: {err}") from None
             name = Path(label, f"{path.stem}__{k}.wav").as_posix()
             write_wav(out_root / name, fg + gain * noise, rate)
             rel = path.relative_to(fg_root).as_posix()
             rows.append(ManifestRow(name, label, rel, bank.names[j], offset, snr, gain, seed))
-
-
-def _write_manifest(path: Path, rows: list[ManifestRow]) -> None:
-    from nooverfit._version import __version__
-
-    # a CSV has no header block: the file's format and writer go in the last columns of
-    # every row, where a reader of the clip columns alone does not meet them
-    buf = io.StringIO()
-    fields = [*ManifestRow.__dataclass_fields__, "format", "nooverfit"]
-    writer = csv.DictWriter(buf, fieldnames=fields)
-    writer.writeheader()
-    for row in rows:
-        writer.writerow(
-            {
-                **asdict(row),
-                "snr_db": f"{row.snr_db:.6f}",
-                "gain": f"{row.gain:.8g}",
-                "format": MANIFEST_FORMAT,
-                "nooverfit": __version__,
-            }
-        )
-    atomic_write_text(path, buf.getvalue())
-
-
-def read_manifest(path: str | os.PathLike[str]) -> list[ManifestRow]:
-    """The rows of a ``manifest.csv`` written by :func:`synthesize_folder`.
-
-    Raises:
-        NewerFile: a row's ``format`` is newer than :data:`MANIFEST_FORMAT` (a newer
-            nooverfit wrote it; checked before any other column is read).
-        BadInput: a ``format`` that is no whole number from 1.
-        KeyError, ValueError: a row lacks a column or holds no number where one belongs.
-    """
-    path = Path(path)
-    with path.open(newline="", encoding="utf-8") as f:
-        found = list(csv.DictReader(f))
-    for made, version in dict.fromkeys((r.get("nooverfit"), r.get("format")) for r in found):
-        check_version(path, _version_of(version), newest=MANIFEST_FORMAT, made=made or "")
-    return [
-        ManifestRow(
-            r["clip"],
-            r["label"],
-            r["source"],
-            r["noise"],
-            int(r["offset"]),
-            float(r["snr_db"]),
-            float(r["gain"]),
-            int(r["seed"]),
-        )
-        for r in found
-    ]
-
-
-def _version_of(cell: str | None) -> object:
-    """A ``format`` cell as a number: 1 without the column (a manifest from before it was
-    recorded), the cell unchanged when it holds no whole number (refused as such)."""
-    if cell is None:
-        return 1
-    return int(cell) if cell.isdecimal() and cell.isascii() else cell
