@@ -238,18 +238,6 @@ def test_a_collapse_many_times_chance_is_still_far_above_it():
 UNDERFIT_L2 = DATA / "underfit_iris_l2_keras.csv"
 
 
-def _scaled(h: History, factor: float) -> History:
-    return History.from_columns(
-        {
-            "loss": [factor * x for x in h.loss],
-            "val_loss": [factor * x for x in h.val_loss],
-            "accuracy": list(h.accuracy),
-            "val_accuracy": list(h.val_accuracy),
-        },
-        epoch=list(h.epoch),
-    )
-
-
 def test_an_underfit_above_guessing_whose_training_loss_fell_is_no_collapse():
     """A real Keras run (s23 score-only batch 6, 92003: a one-unit network on iris, L2 of
     0.3 added to the logged losses, Lion): validation accuracy stuck near 0.59, training

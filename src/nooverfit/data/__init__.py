@@ -1,5 +1,6 @@
 """Data sets, splits and the tensors a training run consumes."""
 
+from nooverfit.data import image_sources as _image_sources  # noqa: F401  (registers them)
 from nooverfit.data import keywords as _keywords  # noqa: F401  (registers keywords, speech)
 from nooverfit.data import sources as _sources  # noqa: F401  (registers the built-ins)
 from nooverfit.data import spoken as _spoken  # noqa: F401  (registers spoken)
