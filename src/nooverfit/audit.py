@@ -34,6 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from nooverfit.audit_rows import with_lines
 from nooverfit.data.dataset import Dataset
 from nooverfit.data.split import Split
 from nooverfit.data.tabular import DEFAULT_SCALING
@@ -75,7 +76,8 @@ class Balance:
 
 @dataclass(frozen=True)
 class Pair:
-    """A sample (``index`` in ``split``) and its nearest training (or val) sample."""
+    """A sample (``index`` in ``split``) and its nearest training (or val) sample; of a
+    CSV file, the lines their rows start at (:mod:`nooverfit.audit_rows`)."""
 
     index: int
     split: str
@@ -83,6 +85,8 @@ class Pair:
     match_split: str
     distance: float
     exact: bool
+    line: int | None = None
+    match_line: int | None = None
 
 
 @dataclass(frozen=True)
@@ -295,8 +299,9 @@ def audit(
             for k in np.flatnonzero(d > cut)
         ]
     far_pairs.sort(key=lambda p: -p.distance)
-    coverage = Coverage(cut, quantile, far, tuple(far_pairs[:examples]))
-    dups = Duplicates(threshold, tuple(within), tuple(leaks))
+    lines = dataset.lines
+    coverage = Coverage(cut, quantile, far, with_lines(far_pairs[:examples], lines))
+    dups = Duplicates(threshold, with_lines(within, lines), with_lines(leaks, lines))
     gap = None
     groups = dataset.groups if groups is None else np.asarray(groups)
     if model is not None and groups is not None:

@@ -232,6 +232,8 @@ def audit_command(
 
 def render(report: AuditReport) -> None:
     """Print the audit as rich tables."""
+    from nooverfit.audit_rows import sample_name
+
     b = report.balance
     table = Table(title=f"nooverfit audit — {report.name}, {report.samples:,} samples")
     # A training subset drawn from a larger pool (a run trained on N per class) hides the
@@ -256,14 +258,18 @@ def render(report: AuditReport) -> None:
     )
     for p in d.leaks[:5]:
         kind = "exact" if p.exact else f"near ({p.distance:.3g})"
-        console.print(f"  {p.split}[{p.index}] = {p.match_split}[{p.match}] {kind}")
+        twin = sample_name(p.match_split, p.match, p.match_line)
+        console.print(f"  {sample_name(p.split, p.index, p.line)} = {twin}: {kind}")
     far = ", ".join(f"{s} {v:.1%}" for s, v in cov.far.items())
     console.print(
         f"coverage: far from all training samples (> {cov.threshold:.3g}): {far} "
         f"(expected about {cov.expected:.0%})"
     )
     for p in cov.examples:
-        console.print(f"  {p.split}[{p.index}] distance {p.distance:.3g} to train[{p.match}]")
+        twin = sample_name(p.match_split, p.match, p.match_line)
+        console.print(
+            f"  {sample_name(p.split, p.index, p.line)}: distance {p.distance:.3g} to {twin}"
+        )
     if report.groups is not None:
         g = report.groups
         noise = ", within what the group sizes explain" if g.tested and not g.below else ""

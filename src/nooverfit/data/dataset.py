@@ -42,6 +42,9 @@ class Dataset:
         probes: the shortcut-check probes of a synthesized data set.
         columns: how a CSV file's columns became ``x`` (one-hot categories), so that new
             rows are encoded alike (:mod:`nooverfit.data.fitted`); None for other data.
+        lines: the line of its CSV file each sample's row starts at (the header is line 1;
+            a quoted cell holding a line break moves the rows after it further down), so
+            that the data audit names rows as an editor numbers them; None for other data.
     """
 
     name: str
@@ -55,6 +58,7 @@ class Dataset:
     noise: NoiseBank | None = None
     probes: ShortcutProbes | None = None
     columns: Columns | None = None
+    lines: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if len(self.x) == 0:
@@ -62,6 +66,10 @@ class Dataset:
         if len(self.x) != len(self.y):
             raise ValueError(
                 f"data set {self.name!r} has {len(self.x)} samples but {len(self.y)} labels"
+            )
+        if self.lines is not None and len(self.lines) != len(self.y):
+            raise ValueError(
+                f"data set {self.name!r} has {len(self.y)} samples but {len(self.lines)} lines"
             )
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")

@@ -259,7 +259,10 @@ def load_csv(
     groups = np.array([row[g].strip() for row in body]) if group is not None else None
     # recorded for saved models, which encode new rows alike (data/fitted.py)
     columns = record_columns(names, cells, encoded, x, target)
-    return Dataset(f"csv:{path}", x, y, tuple(classes), "tabular", groups=groups, columns=columns)
+    lines = np.array(numbers, dtype=np.int64)  # for the audit's rows (audit_rows.py)
+    return Dataset(
+        f"csv:{path}", x, y, tuple(classes), "tabular", groups=groups, columns=columns, lines=lines
+    )
 
 
 register_dataset("digits", load_digits, description="scikit-learn's 8x8 digits (built in)")

@@ -123,6 +123,7 @@ def pool_only(dataset: Dataset, index: np.ndarray) -> Dataset:
         x=dataset.x[index],
         y=dataset.y[index],
         groups=dataset.groups[index] if dataset.groups is not None else None,
+        lines=dataset.lines[index] if dataset.lines is not None else None,
         train_groups=None,  # the source's own split is a plain stratified one
     )
 
@@ -167,6 +168,7 @@ def class_subset(dataset: Dataset, classes: Sequence[int]) -> Dataset:
         y=relabel[dataset.y[mask]],
         classes=tuple(dataset.classes[c] for c in classes),
         groups=dataset.groups[mask] if dataset.groups is not None else None,
+        lines=dataset.lines[mask] if dataset.lines is not None else None,
         probes=None,  # their labels are in the full label space
     )
 
