@@ -28,18 +28,23 @@ def once_watch_has(monkeypatch, name: str, enough=lambda result: True) -> thread
 
 
 def write_slowly(
-    log: Path, chunks: list[str], pause: float = 0.05, after: threading.Event | None = None
+    log: Path,
+    chunks: list[str] | list[tuple[Path, str]],
+    pause: float = 0.05,
+    after: threading.Event | None = None,
 ) -> threading.Thread:
-    """Append ``chunks`` to ``log`` ``pause`` s apart in a thread; first wait for
-    ``after`` when given (at most 30 s)."""
+    """Append ``chunks`` to ``log`` ``pause`` s apart in a thread (a ``(path, text)``
+    chunk to ``path``: a run folder's files written in turn); first wait for ``after``
+    when given (at most 30 s)."""
 
     def write() -> None:
         if after is not None:
             after.wait(30)
         for chunk in chunks:
+            path, text = chunk if isinstance(chunk, tuple) else (log, chunk)
             time.sleep(pause)
-            with log.open("a") as f:
-                f.write(chunk)
+            with path.open("a") as f:
+                f.write(text)
 
     writer = threading.Thread(target=write)
     writer.start()

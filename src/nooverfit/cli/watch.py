@@ -58,6 +58,8 @@ def watch(
             f"{log.parent} does not exist; expected the folder of a log being written "
             "(a log not yet created there is waited for)"
         )
+    if several := _several_runs(log):  # an experiment folder: no run of it is followed
+        raise ValueError(several)
     columns = column_map(train_col, val_col)
     history: History | None = None
     shown: list[tuple[float, ...]] = []  # (epoch, loss, val_loss) of the epochs printed
@@ -82,8 +84,8 @@ def watch(
                     history = read_log(log, format=log_format, columns=columns)
                 except ValueError as err:
                     history, why = None, str(err)  # header not written yet, or no curve
-                    if absent := _absent_column(log, columns, log_format):
-                        raise ValueError(absent) from None
+                    if never := _several_runs(log) or _absent_column(log, columns, log_format):
+                        raise ValueError(never) from None
                 if history is not None and not told and _pq_blind(criterion, history):
                     told = True
                     console.print(
@@ -124,7 +126,7 @@ def watch(
     if history is None:
         last = f" (last read: {why})" if why else ""
         raise ValueError(
-            f"{log} never held a readable log{last}; expected a growing CSV/JSONL log"
+            f"{log} never held a readable log{last}; expected a growing log file or run folder"
         )
     console.print(
         "final diagnosis:" if interrupted else f"no new epoch for {idle:g} s; final diagnosis:"
@@ -132,6 +134,18 @@ def watch(
     result = diagnose(history, metric=metric)
     notes = history.notes + _revised(warned, result) + _kept(stopped, result, history)
     render(result, title=str(log), notes=notes)
+
+
+def _several_runs(log: Path) -> str:
+    """Why ``log`` can never be followed as one log: a folder holding several runs (an
+    MLflow experiment, a folder of TensorBoard or Lightning runs), asking for one of them
+    in the words of :func:`~nooverfit.logs.read_log` (``""`` otherwise)."""
+    from nooverfit.logs import list_runs, several_runs
+
+    if not log.is_dir():
+        return ""
+    runs = list_runs(log)
+    return several_runs(log, runs) if len(runs) > 1 else ""
 
 
 #: The flag that names each mapped column, for the message of a column a log lacks.

@@ -86,6 +86,17 @@ def detect_format(path: Path) -> str:
     return "keras" if "epoch" in header else "csv"
 
 
+def several_runs(folder: Path, runs: list[Path]) -> str:
+    """Why ``folder``, holding ``runs`` (:func:`list_runs`, more than one), is not one log:
+    it names them and asks for one."""
+    names = ", ".join(str(r.relative_to(folder)) for r in runs[:10])
+    more = f" and {len(runs) - 10} more" if len(runs) > 10 else ""
+    return (
+        f"{folder} holds {len(runs)} runs ({names}{more}); pass one of them, "
+        "or diagnose the folder from the command line to see each"
+    )
+
+
 def read_log(
     path: str | os.PathLike[str],
     *,
@@ -119,12 +130,7 @@ def read_log(
     if p.is_dir():
         runs = list_runs(p)
         if len(runs) > 1:
-            names = ", ".join(str(r.relative_to(p)) for r in runs[:10])
-            more = f" and {len(runs) - 10} more" if len(runs) > 10 else ""
-            raise ValueError(
-                f"{p} holds {len(runs)} runs ({names}{more}); pass one of them, "
-                "or diagnose the folder from the command line to see each"
-            )
+            raise ValueError(several_runs(p, runs))
         if runs:
             p = runs[0]
     kind = detect_format(p) if format == "auto" else format
@@ -155,4 +161,5 @@ __all__ = [
     "list_runs",
     "read_log",
     "rows_to_history",
+    "several_runs",
 ]
