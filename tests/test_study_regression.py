@@ -34,7 +34,9 @@ the old one with ``extras.audit.repeats`` left out; and then for the tie caption
 each equal to the old one with the caption's words mapped back; and by i113 for the audit's
 columns (``identifiers``, ``missing``, ``constant``, ``notes``, all empty on digits) and
 ``repeats.copies``: only the results.json digests changed, each equal to the old one with
-those keys left out.
+those keys left out; and in session 24 for the audit pairs' CSV lines (``line``,
+``match_line``, null on digits, i126): only the results.json digests changed, each equal to
+the old one with those keys left out.
 Float results are exact for one torch build on one kind of CPU: elsewhere (another torch,
 machine or CPU model) the exact comparison is skipped and only the study's structure is
 compared.

@@ -7,18 +7,32 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import numpy as np
 
 if TYPE_CHECKING:
-    from nooverfit.audit import Pair
+    from _typeshed import DataclassInstance
+
+    class _Paired(DataclassInstance, Protocol):
+        """What :func:`with_lines` reads of a pair (the audit's ``Pair``, a dataclass;
+        named by shape so that this module does not import the audit, which imports it)."""
+
+        @property
+        def index(self) -> int: ...
+
+        @property
+        def match(self) -> int: ...
+
+    P = TypeVar("P", bound=_Paired)
+else:
+    P = TypeVar("P")
 
 #: How each split's sample is called in the audit's text.
 _NOUN = {"train": "training", "val": "validation", "test": "test"}
 
 
-def with_lines(pairs: Iterable[Pair], lines: np.ndarray | None) -> tuple[Pair, ...]:
+def with_lines(pairs: Iterable[P], lines: np.ndarray | None) -> tuple[P, ...]:
     """``pairs`` (the audit's :class:`~nooverfit.audit.Pair`) with the file line of both
     samples (``line``, ``match_line``) where the data set knows them (``Dataset.lines``,
     CSV files); as they are otherwise."""
