@@ -25,17 +25,24 @@ def pct(v: float) -> str:
     return f"{round(100 * v, 1) + 0.0:.1f}"
 
 
-def points(v: float) -> str:
-    """A difference of accuracies in signed points (``+1.2``), "n/a" when not finite.
+#: Differences of accuracies smaller than this are the last bits of two sums of the same
+#: rows counted in another order (131/143 and 135/143 against 133/143 twice; 49/75 + 51/75
+#: against 2 x 50/75): one test row of a million is 1e-6.
+ROUNDING = 1e-9
 
-    A difference below 1e-9 (one row of a billion) is 0: the last bits of two means of
-    the same rows counted in another order (131/143 and 135/143 against 133/143 twice).
-    """
+
+def exact(diff: float) -> float:
+    """A difference of accuracies, 0.0 (never -0.0) where it is only float rounding
+    (under :data:`ROUNDING`)."""
+    return 0.0 if abs(diff) < ROUNDING else diff
+
+
+def points(v: float) -> str:
+    """A difference of accuracies in signed points (``+1.2``), "n/a" when not finite; one
+    that is only float rounding (:func:`exact`) reads +0.0."""
     if not math.isfinite(v):
         return "n/a"
-    if abs(v) < 1e-9:
-        return "+0.0"
-    return f"{100 * v:+.1f}"  # "-0.0" kept: an interval bound just below 0 is below 0
+    return f"{100 * exact(v):+.1f}"  # "-0.0" kept: an interval bound just below 0 is below 0
 
 
 def rounded_apart(high: float, low: float, diff: float) -> str | None:

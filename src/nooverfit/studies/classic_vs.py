@@ -16,10 +16,6 @@ import numpy as np
 if TYPE_CHECKING:
     from nooverfit.studies.evidence import Interval
 
-#: Differences of accuracies smaller than this are the last bits of two sums of the same
-#: rows (49/75 + 51/75 against 2 x 50/75): one test row of a million is 1e-6.
-_ROUNDING = 1e-9
-
 
 @dataclass(frozen=True)
 class ClassicComparison:
@@ -55,11 +51,6 @@ class ClassicComparison:
         return self.interval.within_noise
 
 
-def _exact(diff: float) -> float:
-    """A difference of accuracies, 0.0 (never -0.0) where it is only float rounding."""
-    return 0.0 if abs(diff) < _ROUNDING else diff
-
-
 def against(found: Mapping[str, Any], network: Sequence[float]) -> ClassicComparison | None:
     """The recommended network's test accuracy against the classic model best on
     validation.
@@ -74,19 +65,19 @@ def against(found: Mapping[str, Any], network: Sequence[float]) -> ClassicCompar
     best = found.get("best")
     if best is None:
         return None
-    from nooverfit._words import pct
+    from nooverfit._words import exact, pct
     from nooverfit.studies.evidence import t_interval
 
     model = found["models"][best]
-    diffs = [_exact(n - m) for n, m in zip(network, model["test"], strict=True)]
+    diffs = [exact(n - m) for n, m in zip(network, model["test"], strict=True)]
     mean = float(np.mean(network))
     return ClassicComparison(
         model=best,
         test=model["test_mean"],
-        diff=_exact(float(np.mean(diffs))),
+        diff=exact(float(np.mean(diffs))),
         per_seed=tuple(diffs),
         better_on_test=tuple(
-            sorted(k for k, m in found["models"].items() if _exact(m["test_mean"] - mean) > 0)
+            sorted(k for k, m in found["models"].items() if exact(m["test_mean"] - mean) > 0)
         ),
         interval=t_interval(diffs, bounds=(-1.0, 1.0)),
         tied_on_test=tuple(
@@ -94,7 +85,7 @@ def against(found: Mapping[str, Any], network: Sequence[float]) -> ClassicCompar
                 k
                 for k, m in found["models"].items()
                 if k != best
-                and _exact(m["test_mean"] - mean) <= 0
+                and exact(m["test_mean"] - mean) <= 0
                 and pct(m["test_mean"]) == pct(mean)
             )
         ),
@@ -104,6 +95,6 @@ def against(found: Mapping[str, Any], network: Sequence[float]) -> ClassicCompar
             if k != best
             and "val_mean" in m
             and "val_mean" in model
-            and _exact(m["val_mean"] - model["val_mean"]) == 0
+            and exact(m["val_mean"] - model["val_mean"]) == 0
         ),
     )
