@@ -292,12 +292,15 @@ def _show(
 
 def _why_changed(history: History) -> str:
     """What made the log drop epochs already shown, as its reader noted it
-    (:mod:`nooverfit.logs._resumed`): a run resumed from a checkpoint keeps the epochs
-    before the resume, a restarted run starts over; else the file was rewritten."""
-    if any("a run resumed at epoch" in note for note in history.notes):
+    (:mod:`nooverfit.logs._resumed`, whose words the TensorBoard reader's notes share): a
+    run resumed from a checkpoint keeps the epochs before the resume, a restarted run
+    starts over; else the file was rewritten."""
+    from nooverfit.logs._resumed import RESTARTED, RESUMED
+
+    if any(RESUMED in note for note in history.notes):
         return "a run resumed from a checkpoint"
-    if any("a restarted run" in note for note in history.notes):
-        return "a restarted run"
+    if any(RESTARTED in note for note in history.notes):
+        return RESTARTED
     return "a rewritten log"
 
 

@@ -16,6 +16,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
+#: The words of the notes on a restarted and on a resumed run, in CSV/JSON lines logs and
+#: in TensorBoard folders alike, which ``nooverfit watch`` reads back to say why epochs it
+#: showed are gone.
+RESTARTED = "a restarted run"
+RESUMED = "a run resumed at"
+
 
 def join_runs(
     rows: Sequence[Mapping[str, float]], *, lines: Sequence[int] | None = None
@@ -43,7 +49,7 @@ def join_runs(
             if epoch <= first:  # what came before is another run's, resumes included
                 kept, resumes = [], []
                 restart = (
-                    f"{back}: a restarted run; diagnosing the last run only "
+                    f"{back}: {RESTARTED}; diagnosing the last run only "
                     f"({len(rows) - i} of {len(rows)} rows)"
                 )
             else:
@@ -55,7 +61,7 @@ def join_runs(
                     else f"epochs {replaced[0]:g}-{replaced[-1]:g}"
                 )
                 resumes.append(
-                    f"{back}: a run resumed at epoch {epoch:g}; {span} of the earlier run "
+                    f"{back}: {RESUMED} epoch {epoch:g}; {span} of the earlier run "
                     "replaced by the resumed run's"
                 )
         kept.append(i)

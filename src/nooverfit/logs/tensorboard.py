@@ -36,6 +36,7 @@ from pathlib import Path
 from nooverfit._words import counted
 from nooverfit.errors import MissingExtra
 from nooverfit.history import History
+from nooverfit.logs._resumed import RESTARTED, RESUMED
 from nooverfit.logs._table import canonical, rows_to_history
 
 log = logging.getLogger(__name__)
@@ -161,12 +162,12 @@ def _join(
             )
             if start <= min(before):
                 joined = {s: v for s, v in joined.items() if not tags & set(v)}
-                notes.append(f"{back}: a restarted run; reading the last run only")
+                notes.append(f"{back}: {RESTARTED}; reading the last run only")
             else:
                 for s in [s for s in before if s >= start]:
                     joined[s] = {t: v for t, v in joined[s].items() if t not in tags}
                 notes.append(
-                    f"{back}: a run resumed at step {start}; the earlier run's steps from "
+                    f"{back}: {RESUMED} step {start}; the earlier run's steps from "
                     f"{start} on replaced by the resumed run's"
                 )
         for step, values in steps.items():
