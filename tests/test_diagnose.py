@@ -314,12 +314,13 @@ def test_tail_clearance_keeps_its_size_when_every_second_point_is_dropped():
 
 
 def test_still_improving_needs_its_minimum_in_the_last_share_of_the_run():
-    """The minimum two logged points before the end: still improving on a 60-point run
-    only if those points lie within the last 5 % of it (not at 30 points)."""
-    for n, expected in ((60, Verdict.STILL_IMPROVING), (20, Verdict.GOOD_FIT)):
+    """The minimum three logged points before the end: still improving on a 100-point run
+    only if those points lie within the last 5 % of it (not at 20 points: beyond its
+    last ``LAST_POINTS`` evaluations, and 5 % of it is one)."""
+    for n, expected in ((100, Verdict.STILL_IMPROVING), (20, Verdict.GOOD_FIT)):
         e = np.linspace(0, 1, n)
         val = 1.0 - 0.5 * e
-        val[-2:] = val[-3] + 0.001 * np.array([1.0, 2.0])  # a flat step after the minimum
+        val[-3:] = val[-4] + 0.001 * np.array([1.0, 2.0, 3.0])  # a flat step after the minimum
         h = History.from_columns({"loss": 0.8 * val, "val_loss": val})
         assert diagnose(h).verdict is expected
 

@@ -22,7 +22,7 @@ from _diagnose_fixtures import DATA, finite, read_side
 from _real_logs import label, load
 from nooverfit import diagnose
 from nooverfit._blowup import climbed_from_start, spiking_fit
-from nooverfit._chance import never_recovered
+from nooverfit._chance import BLOWN, far_above_guessing, never_recovered
 from nooverfit._dead import stuck_worse
 from nooverfit._turning import fits_samples
 from nooverfit.diagnosis import Verdict
@@ -280,3 +280,51 @@ def test_climbed_from_start_by_hand():
     assert not climbed_from_start(run(np.r_[t[:-3], 0.9, 0.8, 0.7]))  # came back
     assert not climbed_from_start(run(np.r_[1.0, 50.0, t[2:] / 16]))  # 50x: under 100x
     assert not climbed_from_start(run(t[2:]))  # starts at its peak: a fall, no climb
+
+
+BLOWN_ACCURATE = DATA / "blown_accurate_bow_lightning"
+
+
+def test_a_classifier_far_above_guessing_at_every_evaluation_is_diverging():
+    """A real Lightning CSV run (s21 design, 44014: an MLP on a three-class bag of words,
+    Adam at a learning rate of 10): validation accuracy climbs from 58 % to 83 % while the
+    mean cross-entropy rises from 13,216 to 93,842 nats, the training loss falling from
+    6,442 by jumps; the test loss (never seen by diagnose) stays thousands of times above
+    a constant predictor's. Main read the shape alone: "overfitting, keep epoch 1". Over
+    ``BLOWN`` (1000 x ln 1000 nats) at every evaluation is a blow-up whatever the
+    decisions did (scaled by 10 too); the sentence names a summed loss."""
+    h = read_log(BLOWN_ACCURATE)
+    reference = json.loads((DATA / "blown_accurate_bow_lightning_test_curve.json").read_text())
+    assert min(reference["test_loss"]) > 1000 * reference["constant"]
+    assert max(h.val_accuracy) > 0.8
+    d = diagnose(h)
+    assert d.verdict is Verdict.DIVERGING
+    assert "over a thousand times the 6.9 nats of guessing" in d.explanation
+    assert "a sum over samples" in d.explanation
+    scaled = History.from_columns(
+        {
+            "loss": [10 * x for x in h.loss],
+            "val_loss": [10 * x for x in h.val_loss],
+            "val_accuracy": list(h.val_accuracy),
+        },
+        epoch=list(h.epoch),
+    )
+    assert diagnose(scaled).verdict is Verdict.DIVERGING
+
+
+def test_far_above_guessing_by_hand():
+    """The level alone, for classifiers only: 1000 x ln 1000 (6,908 nats) on the smoothed
+    validation curve; a regression's loss (no accuracy) has no such scale."""
+    assert abs(BLOWN - 6907.755) < 1e-3
+    val = [8000.0, 7500.0, 7200.0, 7100.0, 7000.0, 7050.0]
+    acc = [0.6, 0.7, 0.8, 0.85, 0.9, 0.92]
+
+    def run(v, a):
+        cols = {"loss": [x / 2 for x in v], "val_loss": v}
+        if a is not None:
+            cols["val_accuracy"] = a
+        return History.from_columns(cols)
+
+    assert far_above_guessing(run(val, acc))
+    assert not far_above_guessing(run([x - 150.0 for x in val], acc))  # 6850 < 6908
+    assert not far_above_guessing(run(val, None))  # no classes: no level

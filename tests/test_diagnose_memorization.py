@@ -12,6 +12,8 @@ second a design run of the log corpus (``bench/make_log_corpus.py --seed 0``, Py
 Each helper id names its section in ``bench/README.md``.
 """
 
+import json
+
 import numpy as np
 
 from _diagnose_fixtures import DATA, finite, read_side
@@ -78,3 +80,26 @@ def test_a_training_loss_at_round_off_beside_a_frozen_validation_is_no_dead_netw
     d = diagnose(h)
     assert d.verdict is not Verdict.DIVERGING
     assert "dead units" not in d.explanation
+
+
+MEMORIZED_RISE = DATA / "memorized_rise_iris_lightning_tb"
+
+
+def test_confident_mistakes_growing_ninetyfold_while_training_fits_are_overfitting():
+    """A real run written by Lightning's TensorBoard logger (s24 score-only batch 7,
+    102060: an MLP on iris, Adam at 2e-3): the training loss falls to 2e-4 while the
+    validation loss climbs from 0.018 to 1.61 (a 30-sample validation set: a few
+    confident mistakes) and its accuracy settles at 87 %. The test loss (never seen by
+    diagnose) rose 2.3x from its minimum: overfitting. Main read the 89x growth as
+    weights that blew up (``EXPLODE``); a classifier that fits its training samples
+    grows its confident mistakes without bound (issue 15, "memorization read as
+    divergence")."""
+    h = read_log(MEMORIZED_RISE)
+    reference = json.loads((DATA / "memorized_rise_iris_lightning_tb_test_curve.json").read_text())
+    test = np.asarray(reference["test_loss"])
+    assert reference["label"] == "overfitting" and test[-1] > 2 * test.min()
+    val = np.asarray(h.val_loss)
+    assert smooth(val)[-1] > 30 * val.min() and max(h.loss[-5:]) < 1e-3
+    d = diagnose(h)
+    assert d.verdict is Verdict.OVERFITTING
+    assert d.best_epoch == 4 == d.onset_epoch

@@ -14,7 +14,9 @@ Pinned here:
 - where the last third set its low (:func:`nooverfit._curves.recent_low`, i75): a curve
   that set its last low some way back is no longer improving; a lucky early value neither
   blocks the verdict nor is quoted as the end;
-- a constant stretch is no fall (i85): a penalty shrinking at chance is an underfit.
+- a constant stretch is no fall (i85): a penalty shrinking at chance is an underfit;
+- the last third's low two evaluations before the end of a 40-evaluation run still
+  counts (s25: ``LAST_POINTS``, checked on a real run against its test curve).
 
 Each helper id names its section in ``bench/README.md``.
 """
@@ -36,7 +38,7 @@ from nooverfit._curves import (
     tail_clearance,
     tail_significance,
 )
-from nooverfit._still import NEAR_END, PLATEAU, end_drop
+from nooverfit._still import LAST_POINTS, NEAR_END, PLATEAU, end_drop
 from nooverfit.diagnosis import Verdict
 from nooverfit.history import History
 from nooverfit.logs import read_log
@@ -288,3 +290,24 @@ def test_a_penalty_shrinking_at_chance_is_underfitting_not_still_improving():
     assert abs(reference["test_loss"][-1] - reference["constant"]) < 1e-3
     assert reference["test_accuracy"][-1] < 0.11
     assert diagnose(h).verdict is Verdict.UNDERFITTING
+
+
+LOW_THREE_BEFORE = DATA / "low_three_before_end_blobs_tb"
+
+
+def test_a_noisy_fall_whose_low_lies_two_evaluations_before_the_end_is_still_improving():
+    """A real TensorBoard run (s21 design, 43111: an MLP on four-class blobs, Adam at
+    3e-3, 40 epochs): validation keeps falling over its last third but ticks up over the
+    last two evaluations, so its low lies at epoch 37 of 0-39. The test curve (never seen
+    by diagnose) fell 7.7 % over its last third and ends at its lowest. Main read the
+    tick as a plateau ("a good fit"): 5 % of 39 put the low out of reach by 0.05 of an
+    epoch. The last three evaluations count now, however short a share of the run."""
+    h = read_log(LOW_THREE_BEFORE)
+    val = finite(h, "val_loss")
+    reference = json.loads((DATA / "low_three_before_end_blobs_tb_test_curve.json").read_text())
+    test = np.asarray(reference["test_loss"])
+    assert reference["label"] == "still_improving" and int(np.argmin(smooth(test))) >= 38
+    last = len(val) - 1
+    assert recent_low(val) == 37 == last - LAST_POINTS + 1 < last * (1 - NEAR_END)
+    d = diagnose(h)
+    assert d.verdict is Verdict.STILL_IMPROVING and d.best_epoch == 37

@@ -11,48 +11,48 @@ accuracy shows learning (:mod:`nooverfit._learned`: a summed or scaled loss; i55
 The rules, in order:
 
 1. **diverging** - the run recorded a divergence; a loss became infinite and stayed so
-   (one infinite value among finite ones is left out: an overflow), ends in NaN or
-   was NaN throughout; the smoothed training loss ends more than 20 % above its minimum
-   and by more than 5 % of what it had fallen while validation stopped falling
-   (exploding); training and validation both swing by more than 10 % per logged point
-   (in log space, beyond their trend; or validation alone by 20 %) without getting
-   lower, training near validation; validation jumps back and
-   forth by ``VAL_SWING`` per evaluation (unless a classifier gets 90 % of its training
-   samples right, by its accuracy or its loss's bound: i50), grows over ``EXPLODE`` (30)
-   times its minimum,
-   or sits over 100x a training loss that never fell; or the run **collapsed**: accuracy
-   stuck in the second half while the training loss sits far above the chance-level loss
-   of a constant predictor (``max(ln 2, 2 ln(1 / accuracy))``: saturated outputs, not a
-   model that learned nothing); or the validation loss never got below what a constant
-   predictor scores, by far (a cross-entropy over ln 1e6 nats: saturated outputs) or
-   while turning back and forth (10 % turns at every fourth evaluation, unless training
-   sits under half that level and the turns stay under ``OSCILLATION``); the level is
-   ``ln(1 / a)`` of the lowest validation accuracy, at least ln 2, for a classifier (an
-   overfitting network gets well below it before it turns once; a network above 50 %
-   at every evaluation beat guessing), or sat over 1.5 times that level (3 times where
-   training scores within 10 % of validation: the level is a floor, i64) while its
-   accuracy never rose by 10 points and its training loss stayed above half the level;
-   or validation started 100x above where it ended and fell most of that within its
-   first quarter (a recovery from blown-up weights); or a training loss rose to over
-   ``THROWN`` (10) times the validation loss measured after the same epoch, with the mean
-   of its evaluation round there too (a step threw the weights out; one hard batch among
-   per-step values is not); or a classifier's first training loss sat over ``THROWN_START``
-   (100) times where it ended, which never got below the loss of guessing again, with few
-   training samples right (:func:`~nooverfit._chance.never_recovered`, i69); or both
-   losses stood still to five digits over the later half at a training level above its
-   first logged value, which it never got below (:func:`~nooverfit._dead.stuck_worse`:
-   the weights stopped moving after a step made the fit worse; i85); or a classifier
-   that gets 90 % of its training samples right by its logged accuracy while its training
-   loss sits above the loss of guessing over a million classes and jumps back and forth
-   by a good part of its whole fall per epoch, and by a fifth of itself
-   (:func:`~nooverfit._blowup.spiking_fit`: a few samples at enormous losses, outputs
-   blown up; i85, the level i89). A training
-   loss that rises within its own noise (single batches
-   logged every few steps) is no runaway. Also (i45): validation frozen to five digits
-   over the later half while the training loss still moves (dead units, outputs that no
-   longer answer training: :mod:`nooverfit._dead`); validation turning back and forth by
-   a fifth per evaluation with training near it and not fitting (:mod:`nooverfit._turning`);
-   and in the swing rule, validation's fall counts as progress only beyond its own swing.
+   (one infinite value among finite ones is left out: an overflow), ends in NaN or was
+   NaN throughout; the smoothed training loss ends more than 20 % above its minimum and
+   by more than 5 % of what it had fallen while validation stopped falling (exploding);
+   training and validation both swing by more than 10 % per logged point (in log space,
+   beyond their trend; or validation alone by 20 %) without getting lower, training near
+   validation; validation jumps back and forth by ``VAL_SWING`` per evaluation (unless a
+   classifier gets 90 % of its training samples right, by its accuracy or its loss's
+   bound: i50), grows over ``EXPLODE`` (30) times its minimum (with the same exception:
+   confident mistakes of a memorizing network, s25), or sits over ``BLOWN`` (1000 ln 1000
+   nats) at every evaluation of a classifier, or sits over 100x a training loss that
+   never fell; or the run **collapsed**: accuracy stuck in the second half while the
+   training loss sits far above the chance-level loss of a constant predictor (``max(ln
+   2, 2 ln(1 / accuracy))``: saturated outputs, not a model that learned nothing); or the
+   validation loss never got below what a constant predictor scores, by far (a
+   cross-entropy over ln 1e6 nats: saturated outputs) or while turning back and forth (10
+   % turns at every fourth evaluation, unless training sits under half that level and the
+   turns stay under ``OSCILLATION``); the level is ``ln(1 / a)`` of the lowest validation
+   accuracy, at least ln 2, for a classifier (an overfitting network gets well below it
+   before it turns once; a network above 50 % at every evaluation beat guessing), or sat
+   over 1.5 times that level (3 times where training scores within 10 % of validation:
+   the level is a floor, i64) while its accuracy never rose by 10 points and its training
+   loss stayed above half the level; or validation started 100x above where it ended and
+   fell most of that within its first quarter (a recovery from blown-up weights); or a
+   training loss rose to over ``THROWN`` (10) times the validation loss measured after
+   the same epoch, with the mean of its evaluation round there too (a step threw the
+   weights out; one hard batch among per-step values is not); or a classifier's first
+   training loss sat over ``THROWN_START`` (100) times where it ended, which never got
+   below the loss of guessing again, with few training samples right
+   (:func:`~nooverfit._chance.never_recovered`, i69); or both losses stood still to five
+   digits over the later half at a training level above its first logged value, which it
+   never got below (:func:`~nooverfit._dead.stuck_worse`: the weights stopped moving
+   after a step made the fit worse; i85); or a classifier that gets 90 % of its training
+   samples right by its logged accuracy while its training loss sits above the loss of
+   guessing over a million classes and jumps back and forth by a good part of its whole
+   fall per epoch, and by a fifth of itself (:func:`~nooverfit._blowup.spiking_fit`: a
+   few samples at enormous losses, outputs blown up; i85, the level i89). A training loss
+   that rises within its own noise (single batches logged every few steps) is no runaway.
+   Also (i45): validation frozen to five digits over the later half while the training
+   loss still moves (dead units, outputs that no longer answer training:
+   :mod:`nooverfit._dead`); validation turning back and forth by a fifth per evaluation
+   with training near it and not fitting (:mod:`nooverfit._turning`); and in the swing
+   rule, validation's fall counts as progress only beyond its own swing.
 2. **insufficient_evidence** - no validation curve, or fewer than ``MIN_EPOCHS`` values.
 3. **overfitting** - the smoothed validation loss rose more than ``RISE`` (15 %) above its
    minimum at least two logged points before the end (unless early stopping ended the run
@@ -75,9 +75,9 @@ The rules, in order:
    third of the run (least-squares line), by at least ``SIGNIFICANT`` residual standard
    deviations around that line (the curve's own noise; not standard errors, which shrink
    as evaluations are added: i98), and the lowest raw value of that third lies within
-   the last ``NEAR_END`` (5 %) of the run or its last two evaluations (i75); a network
-   whose training accuracy stayed under 0.75 must also show its accuracy error falling
-   by ``FOLLOWS`` residual standard deviations over that third.
+   the last ``NEAR_END`` (5 %) of the run or its last ``LAST_POINTS`` (3) evaluations
+   (i75); a network whose training accuracy stayed under 0.75 must also show its
+   accuracy error falling by ``FOLLOWS`` residual standard deviations over that third.
 5. **underfitting** - the training metric (accuracy-like, in [0, 1]) stayed below 0.75
    (however the loss moved: Keras logs its L2 term in both losses, which fall as the
    weights shrink); without one, the validation metric did, where the training loss

@@ -25,8 +25,16 @@ STILL = 0.02
 SIGNIFICANT = 2.0
 #: Share of the run at its end within which the lowest value of the last third must lie
 #: for a run to be still improving (a share, not a count of points: logging every second
-#: epoch keeps it; at least the last two evaluations, as 5 % of a short run is under one).
+#: epoch keeps it), or within its last ``LAST_POINTS`` evaluations, whichever reaches
+#: further back.
 NEAR_END = 0.05
+#: Evaluations at the end within which the last third's low always counts: on a noisy
+#: curve still falling, the raw low of a 25- to 40-evaluation run lands two evaluations
+#: before the end as often as one (s25, was 2: 9 runs of the design corpora labelled
+#: still improving had read as a good fit; none changed the other way; 10 % of the run
+#: instead gained 2 more but read a real cosine plateau, low 4 of 60 before the end
+#: and still since, as improving).
+LAST_POINTS = 3
 #: Residual standard deviations by which a weak network's accuracy error must fall over
 #: the last third for its falling loss to count as still improving.
 FOLLOWS = 1.5
@@ -53,16 +61,16 @@ def end_drop(x: np.ndarray) -> float:
 def still_falling(ev: Evidence) -> bool:
     """Validation fell more than ``STILL`` over the last third, and over ``PLATEAU`` over
     the last ``END_SHARE`` (:func:`end_drop`: not flat at its end), set the lowest value of
-    its last third within the last ``NEAR_END`` of the run or its last two evaluations
-    (:func:`~nooverfit._curves.recent_low`; raw values: the smoothed curve is padded with
-    its last value, so any curve that flattened under noise reads lowest at its smoothed
-    end, i75) and ends over ``REGAINED`` noise
+    its last third within the last ``NEAR_END`` of the run or its last ``LAST_POINTS``
+    evaluations (:func:`~nooverfit._curves.recent_low`; raw values: the smoothed curve is
+    padded with its last value, so any curve that flattened under noise reads lowest at
+    its smoothed end, i75) and ends over ``REGAINED`` noise
     below its first half's lowest level (:func:`~nooverfit._curves.below_early_level`), and
     its fall there stands ``SIGNIFICANT`` residual standard deviations clear of the
     curve's own epoch-to-epoch noise (a noisy flat curve whose line happens to tilt down
     is not; the same however often the run was validated)."""
     last = max(1, len(ev.val) - 1)
-    near_end = ev.extra["recent_low"] >= min(last - 1, last * (1 - NEAR_END))
+    near_end = ev.extra["recent_low"] >= min(last - LAST_POINTS + 1, last * (1 - NEAR_END))
     near_end = near_end and ev.extra["below_early"] > cv.REGAINED
     flattened = ev.extra["end_drop"] < PLATEAU
     return (
