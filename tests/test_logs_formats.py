@@ -176,3 +176,26 @@ def test_read_log_wandb_history_without_epochs_indexed_by_step(tmp_path):
     assert h.steps_as_epochs
     assert h.epoch == tuple(range(15))
     assert any("indexed by _step" in n for n in h.notes)
+
+
+TWICE = Path(__file__).parent / "data" / "twice_an_epoch_lightning"
+
+
+def test_a_run_validated_twice_an_epoch_reads_the_same_from_its_csv_and_tensorboard_logs():
+    """One real Lightning run (an MLP on 100 samples, Adam at 3e-3, 20 epochs,
+    ``val_check_interval=0.5``), logged by ``CSVLogger`` and ``TensorBoardLogger`` at
+    once: validation ran twice an epoch. Both readers keep each epoch's last pass, of
+    the epoch's final weights (the TensorBoard reader averaged the two before: the same
+    run read 224.9 % above its best from one log and 226.8 % from the other)."""
+    csv = read_log(TWICE / "metrics.csv")
+    tb = read_log(TWICE / "tb")
+    rows = [line.split(",") for line in (TWICE / "metrics.csv").read_text().splitlines()]
+    head = rows[0]
+    val = [float(r[head.index("val_loss")]) for r in rows[1:] if r[head.index("val_loss")]]
+    assert len(val) == 2 * len(csv) == 40
+    assert csv.val_loss == pytest.approx(val[1::2])  # each epoch's second pass
+    assert tb.val_loss == pytest.approx(csv.val_loss, rel=1e-6)
+    a, b = diagnose(csv), diagnose(tb)
+    assert (a.verdict, a.best_epoch, a.onset_epoch) == (b.verdict, b.best_epoch, b.onset_epoch)
+    assert a.generalization_loss == pytest.approx(b.generalization_loss, rel=1e-6)
+    assert any("val_loss up to 2 times, last" in n for n in tb.notes)
