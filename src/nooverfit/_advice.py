@@ -50,7 +50,9 @@ def build(
     best = None if row is None else history.epoch[row]
     if ev is not None:
         gl = _best_and_gl(history, monitor, ev)[1]
-    elif verdict is Verdict.DIVERGING:  # still the weights to keep, where any
+    elif verdict is Verdict.DIVERGING or _validations(history, monitor) == 1:
+        # diverging: still the weights to keep, where any; validated once: that epoch is
+        # both the last and the best, GL 0 (a one-epoch log said NaN, as if unknown)
         gl = _raw_gl(history, monitor)
     n = len(history)
     run = _run_length(history)
@@ -225,15 +227,21 @@ def _best_and_gl(history: History, monitor: str, ev: Evidence) -> tuple[int, flo
 
 def _raw_gl(history: History, monitor: str) -> float:
     """Prechelt's GL of the last finite validation loss against the lowest, for a verdict
-    reached without the evidence (a diverging run: how far it ended above its best; NaN
-    without a validation loss, or with fewer than two finite values)."""
-    if monitor != "loss":
+    reached without the evidence (a diverging run: how far it ended above its best; 0 with
+    one finite value, both the last and the lowest; NaN without a validation loss)."""
+    if _validations(history, monitor) == 0:
         return math.nan
     values = np.asarray(history.val_loss, dtype=float)
     values = values[np.isfinite(values)]
-    if values.size < 2:
-        return math.nan
     return generalization_loss(float(values[-1]), float(values.min()))
+
+
+def _validations(history: History, monitor: str) -> int:
+    """How many finite validation losses GL can be read from (none unless the loss is the
+    curve decided on)."""
+    if monitor != "loss":
+        return 0
+    return int(np.isfinite(np.asarray(history.val_loss, dtype=float)).sum())
 
 
 def _last_validated(history: History, val: np.ndarray) -> int | None:

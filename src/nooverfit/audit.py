@@ -34,7 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from nooverfit.audit_rows import with_lines
+from nooverfit.audit_rows import located
 from nooverfit.data.dataset import Dataset
 from nooverfit.data.split import Split
 from nooverfit.data.tabular import DEFAULT_SCALING
@@ -77,7 +77,8 @@ class Balance:
 @dataclass(frozen=True)
 class Pair:
     """A sample (``index`` in ``split``) and its nearest training (or val) sample; of a
-    CSV file, the lines their rows start at (:mod:`nooverfit.audit_rows`)."""
+    CSV file, the lines their rows start at; of an image folder, their files
+    (:mod:`nooverfit.audit_rows`)."""
 
     index: int
     split: str
@@ -87,6 +88,8 @@ class Pair:
     exact: bool
     line: int | None = None
     match_line: int | None = None
+    path: str | None = None
+    match_path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -299,9 +302,9 @@ def audit(
             for k in np.flatnonzero(d > cut)
         ]
     far_pairs.sort(key=lambda p: -p.distance)
-    lines = dataset.lines
-    coverage = Coverage(cut, quantile, far, with_lines(far_pairs[:examples], lines))
-    dups = Duplicates(threshold, with_lines(within, lines), with_lines(leaks, lines))
+    lines, paths = dataset.lines, dataset.paths
+    coverage = Coverage(cut, quantile, far, located(far_pairs[:examples], lines, paths))
+    dups = Duplicates(threshold, located(within, lines, paths), located(leaks, lines, paths))
     gap = None
     groups = dataset.groups if groups is None else np.asarray(groups)
     if model is not None and groups is not None:

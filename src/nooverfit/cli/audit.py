@@ -258,18 +258,18 @@ def render(report: AuditReport) -> None:
     )
     for p in d.leaks[:5]:
         kind = "exact" if p.exact else f"near ({p.distance:.3g})"
-        twin = sample_name(p.match_split, p.match, p.match_line)
-        console.print(f"  {sample_name(p.split, p.index, p.line)} = {twin}: {kind}")
+        twin = sample_name(p.match_split, p.match, p.match_line, p.match_path)
+        said = sample_name(p.split, p.index, p.line, p.path)
+        console.print(f"  {escape(said)} = {escape(twin)}: {kind}")
     far = ", ".join(f"{s} {v:.1%}" for s, v in cov.far.items())
     console.print(
         f"coverage: far from all training samples (> {cov.threshold:.3g}): {far} "
         f"(expected about {cov.expected:.0%})"
     )
     for p in cov.examples:
-        twin = sample_name(p.match_split, p.match, p.match_line)
-        console.print(
-            f"  {sample_name(p.split, p.index, p.line)}: distance {p.distance:.3g} to {twin}"
-        )
+        twin = sample_name(p.match_split, p.match, p.match_line, p.match_path)
+        said = sample_name(p.split, p.index, p.line, p.path)
+        console.print(f"  {escape(said)}: distance {p.distance:.3g} to {escape(twin)}")
     if report.groups is not None:
         g = report.groups
         noise = ", within what the group sizes explain" if g.tested and not g.below else ""

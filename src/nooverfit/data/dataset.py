@@ -45,6 +45,9 @@ class Dataset:
         lines: the line of its CSV file each sample's row starts at (the header is line 1;
             a quoted cell holding a line break moves the rows after it further down), so
             that the data audit names rows as an editor numbers them; None for other data.
+        paths: the file each sample was read from, relative to its image folder
+            (``cat/001.png``), so that the data audit names images as the user finds them
+            rather than by an index in the loader's order; None for other data.
     """
 
     name: str
@@ -59,6 +62,7 @@ class Dataset:
     probes: ShortcutProbes | None = None
     columns: Columns | None = None
     lines: np.ndarray | None = None
+    paths: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if len(self.x) == 0:
@@ -67,10 +71,11 @@ class Dataset:
             raise ValueError(
                 f"data set {self.name!r} has {len(self.x)} samples but {len(self.y)} labels"
             )
-        if self.lines is not None and len(self.lines) != len(self.y):
-            raise ValueError(
-                f"data set {self.name!r} has {len(self.y)} samples but {len(self.lines)} lines"
-            )
+        for what, per in (("lines", self.lines), ("paths", self.paths)):
+            if per is not None and len(per) != len(self.y):
+                raise ValueError(
+                    f"data set {self.name!r} has {len(self.y)} samples but {len(per)} {what}"
+                )
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
         if not np.isfinite(self.x).all():

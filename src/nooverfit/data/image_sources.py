@@ -54,9 +54,10 @@ def load_folder(arg: str | None, *, image_size: int | None = None, **_: Any) -> 
     x = np.stack(arrays)
     x = x[:, None] if mode == "L" else x.transpose(0, 3, 1, 2)
     y = np.array([label for _, label in folder.samples], dtype=np.int64)
-    return Dataset(
-        f"folder:{root}", x, y, tuple(folder.classes), "image", groups=_folder_groups(folder)
-    )
+    # for the audit's samples (audit_rows.py): "cat/001.png", not the loader's index
+    paths = np.array([Path(path).relative_to(root).as_posix() for path, _ in folder.samples])
+    groups = _folder_groups(folder)
+    return Dataset(f"folder:{root}", x, y, tuple(folder.classes), "image", groups, paths=paths)
 
 
 #: Pillow's modes of 16- and 32-bit integer grayscale (16-bit PNG and TIFF files).

@@ -46,15 +46,17 @@ def join_runs(
     for i, epoch in enumerate(epochs):
         if math.isfinite(epoch) and epoch < previous:
             back = f"the epoch goes back from {previous:g} to {epoch:g} at {_place(i, lines)}"
-            if epoch <= first:  # what came before is another run's, resumes included
+            restarted, gone = superseded(epoch, [epochs[j] for j in kept], first)
+            if restarted:  # what came before is another run's, resumes included
                 kept, resumes = [], []
                 restart = (
                     f"{back}: {RESTARTED}; diagnosing the last run only "
                     f"({len(rows) - i} of {len(rows)} rows)"
                 )
             else:
-                replaced = sorted({epochs[j] for j in kept if epochs[j] >= epoch})
-                kept = [j for j in kept if not epochs[j] >= epoch]
+                dropped = set(gone)
+                replaced = sorted({epochs[kept[k]] for k in dropped})
+                kept = [j for k, j in enumerate(kept) if k not in dropped]
                 span = (
                     f"epoch {replaced[0]:g}"
                     if len(replaced) == 1
@@ -68,6 +70,21 @@ def join_runs(
         if math.isfinite(epoch):
             previous = epoch
     return kept, tuple(n for n in (restart, *resumes) if n)
+
+
+def superseded(start: float, earlier: Sequence[float], first: float) -> tuple[bool, list[int]]:
+    """What a run going back to ``start`` (an epoch of a CSV log, a step of a TensorBoard
+    folder) replaces of the ``earlier`` positions logged before it (NaN where a row has
+    none), the one rule of both readers: at or before ``first``, where the log began, it
+    restarted and replaces them all; later, it resumed from a checkpoint at ``start`` and
+    replaces those from ``start`` on, the branch the earlier run went on with.
+
+    Returns:
+        Whether it restarted, and the indices in ``earlier`` it replaces.
+    """
+    if start <= first:
+        return True, list(range(len(earlier)))
+    return False, [k for k, at in enumerate(earlier) if at >= start]
 
 
 def _place(i: int, lines: Sequence[int] | None) -> str:

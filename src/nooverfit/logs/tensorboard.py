@@ -36,7 +36,7 @@ from pathlib import Path
 from nooverfit._words import counted
 from nooverfit.errors import MissingExtra
 from nooverfit.history import History
-from nooverfit.logs._resumed import RESTARTED, RESUMED
+from nooverfit.logs._resumed import RESTARTED, RESUMED, superseded
 from nooverfit.logs._table import canonical, rows_to_history
 
 log = logging.getLogger(__name__)
@@ -143,10 +143,10 @@ def _join(
     """The event files of one folder, in the order written, as one run: a file logging
     the tags of the files before it from a step they already reached starts a new run
     (a restart or a resumed run writes a new file beside the old one). Back at or below
-    the folder's first step it is a restarted run, and only it is read; back to a later
-    step S it resumed from a checkpoint, and the earlier files' steps from S on are
-    replaced by its own (as :mod:`._resumed` reads a CSV). Files of other tags (another
-    writer beside it) are merged."""
+    the first step of those tags it is a restarted run, and only it is read; back to a
+    later step S it resumed from a checkpoint, and the earlier files' steps from S on are
+    replaced by its own (:func:`._resumed.superseded`, as a CSV is read). Files of other
+    tags (another writer beside it) are merged."""
     joined: dict[int, dict[str, float]] = {}
     notes = []
     for name, steps in written:
@@ -160,11 +160,14 @@ def _join(
                 f"{name} starts at step {start}, at or before step {max(before)} of the "
                 "files before it"
             )
-            if start <= min(before):
-                joined = {s: v for s, v in joined.items() if not tags & set(v)}
+            restarted, gone = superseded(start, before, min(before))
+            if restarted:  # the steps of those tags, other writers' values at them too
+                for k in gone:
+                    del joined[before[k]]
                 notes.append(f"{back}: {RESTARTED}; reading the last run only")
             else:
-                for s in [s for s in before if s >= start]:
+                for k in gone:
+                    s = before[k]
                     joined[s] = {t: v for t, v in joined[s].items() if t not in tags}
                 notes.append(
                     f"{back}: {RESUMED} step {start}; the earlier run's steps from "

@@ -124,6 +124,7 @@ def pool_only(dataset: Dataset, index: np.ndarray) -> Dataset:
         y=dataset.y[index],
         groups=dataset.groups[index] if dataset.groups is not None else None,
         lines=dataset.lines[index] if dataset.lines is not None else None,
+        paths=dataset.paths[index] if dataset.paths is not None else None,
         train_groups=None,  # the source's own split is a plain stratified one
     )
 
@@ -169,6 +170,7 @@ def class_subset(dataset: Dataset, classes: Sequence[int]) -> Dataset:
         classes=tuple(dataset.classes[c] for c in classes),
         groups=dataset.groups[mask] if dataset.groups is not None else None,
         lines=dataset.lines[mask] if dataset.lines is not None else None,
+        paths=dataset.paths[mask] if dataset.paths is not None else None,
         probes=None,  # their labels are in the full label space
     )
 
