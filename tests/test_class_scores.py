@@ -66,7 +66,7 @@ def test_summarize_warns_of_a_training_set_whose_shares_differ():
     assert out["baseline"]["balanced_accuracy"] == 1.0
     assert len(out["warnings"]) == 1  # the data, 11/4 in all, is under 3x imbalanced
     assert out["warnings"][0].startswith(
-        "class shares differ between training and validation rows: training 50/50 % (a/b)"
+        "class shares differ between training and validation samples: training 50/50 % (a/b)"
     )
 
 

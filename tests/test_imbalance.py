@@ -73,7 +73,7 @@ def test_a_balanced_subsample_of_imbalanced_data_warns_and_says_what_to_do():
         out[0] == "classes are imbalanced: in the whole data set the largest has 7.2x the smallest"
     )
     assert out[1].startswith(
-        "class shares differ between training and test rows: training 50/50 % (no/yes), "
+        "class shares differ between training and test samples: training 50/50 % (no/yes), "
         "test 88/12 % (no/yes)."
     )
     assert "below always answering the largest class" in out[1]

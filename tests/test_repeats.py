@@ -21,7 +21,7 @@ def test_counts_and_ceiling_by_hand():
     assert r.ceiling == 5 / 6
     assert r.coarse  # 3 distinct < 0.9 * 6
     (line,) = repeat_warnings(r)
-    assert line.startswith("3 of the 6 rows share all their features with a row of another")
+    assert line.startswith("3 of the 6 samples share all their features with a sample of")
     assert "above 83.3% on this data set" in line
 
 
@@ -69,7 +69,7 @@ def test_the_studys_ceiling_sentence_reads_its_audit():
 
     r = repeats(["a", "a", "a", "b", "b", "c"], np.array([0, 0, 1, 1, 1, 0]))
     assert ceiling_sentence({"repeats": asdict(r)}) == (
-        "Ceiling: 3 of the 6 rows share all their features with a row of another label, so "
+        "Ceiling: 3 of the 6 samples share all their features with a sample of another label, so "
         "no model of these features scores above 83.3% on this data set"
     )
     clean = repeats(["a", "b"], np.array([0, 1]))

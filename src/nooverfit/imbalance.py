@@ -112,10 +112,10 @@ def shift_warning(
         return None
     worst = max(gaps, key=lambda k: gaps[k])
     text = (
-        f"class shares differ between training and {worst} rows: training "
+        f"class shares differ between training and {worst} samples: training "
         f"{_share_text(train, classes)}, {worst} {_share_text(held[worst], classes)}. "
         "A network learns the training shares as its prior, so it over-predicts the "
-        "smaller classes on validation and test rows, and its accuracy there can fall "
+        "smaller classes on validation and test samples, and its accuracy there can fall "
         "below always answering the largest class."
     )
     if pool is not None and share_shift(train, pool) >= SHIFT_WARNING:

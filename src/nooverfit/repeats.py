@@ -108,8 +108,8 @@ def _copies(digests: Sequence[str], columns: Sequence[np.ndarray]) -> int:
 def _conflicts(r: Repeats) -> str:
     """The label conflicts, as the audit's warning and the study's summary both begin."""
     return (
-        f"{r.conflicting} of the {r.samples} rows share all their features with a row of "
-        "another label"
+        f"{r.conflicting} of the {r.samples} samples share all their features with a sample "
+        "of another label"
     )
 
 
@@ -119,8 +119,8 @@ def repeat_warnings(r: Repeats) -> list[str]:
         return []
     return [
         f"{_conflicts(r)}: no model of these features can score above {r.ceiling:.1%} on this "
-        "data set (the majority label of each distinct row), and a network right on more "
-        "of its training rows than that is learning the labels' noise"
+        "data set (the majority label of each distinct sample), and a network right on "
+        "more of its training samples than that is learning the labels' noise"
     ]
 
 
