@@ -139,3 +139,27 @@ def test_a_noisy_step_in_a_fast_first_round_is_not_thrown_out():
     assert loss[3] > loss[2] and loss[3] > THROWN * val[5]
     assert np.mean(loss[:6]) > THROWN * val[5]
     assert _thrown_out(h) == ""
+
+
+def test_a_long_fall_from_guessing_to_a_memorized_level_is_no_recovered_blow_up():
+    """Review i127: a study's CNN baseline on a tiny image folder (3 classes, 400 epochs of
+    Adam at 1e-3) starts at the loss of guessing (ln 3) and falls smoothly, 1 % per epoch
+    at first, to 3e-4: 3500-fold, half of it (in log space) by epoch 54, inside the first
+    quarter. The curve alone reads as a recovered blow-up; but the network gets every
+    training sample right, and the report called it diverging ("the last weights are not
+    usable") at 100 % validation accuracy. v = ln 3 (1 + e / 10) ^ -2.2, by hand."""
+    from nooverfit._blowup import recovered_blow_up as _recovered_blow_up
+
+    epochs = np.arange(400)
+    val = math.log(3) * (1 + epochs / 10) ** -2.2
+    assert val[0] / np.median(val[-133:]) > 1000  # the ratio the rule reads
+    assert _recovered_blow_up(val)  # the curve alone: "blew the weights up"
+    columns = {
+        "loss": list(1.2 * val),
+        "val_loss": list(val),
+        "accuracy": list(np.minimum(1.0, 0.7 + 0.015 * epochs)),
+        "val_accuracy": list(np.minimum(1.0, 0.5 + 0.05 * epochs)),
+    }
+    d = diagnose(History.from_columns(columns, epoch=list(epochs)))
+    assert d.verdict is not Verdict.DIVERGING
+    assert "blew the weights up" not in d.explanation

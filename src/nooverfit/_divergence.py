@@ -136,7 +136,10 @@ def _ran_away(history: History, train: np.ndarray, val: np.ndarray) -> str:
                 f"the validation loss grew {end / low:.3g}x above its lowest value: "
                 "the weights blew up"
             )
-        reason = recovered_blow_up(v)
+        # (a classifier that fits its training samples came back under control: a
+        # long fall from the loss of guessing to a memorized level, 1000-fold over many
+        # epochs, is learning, however fast its first quarter went; review i127)
+        reason = "" if fits_samples(history, train) else recovered_blow_up(v)
         if reason:
             return reason
     t = train[np.isfinite(train)]

@@ -17,6 +17,7 @@ import numpy as np
 from nooverfit._words import counted
 from nooverfit.data.fitted import Column, Columns, Encoded, encode_cells
 from nooverfit.errors import BadInput
+from nooverfit.image_input import is_image_input, read_images
 
 
 @dataclass(frozen=True)
@@ -32,12 +33,15 @@ class RawRows:
             nor the study's target); ``()`` for arrays (there every column is a feature,
             and an empty cell an error).
         labels: a CSV file's cells of the study's target column, stripped as the study
-            read its labels; None where the file has no such column, or for other rows.
+            read its labels, or image files' class folders
+            (:class:`~nooverfit.image_input.Images`); None where there are none.
+        files: image files' names, one per row (None for other rows).
     """
 
     x: np.ndarray
     notes: tuple[str, ...] = ()
     labels: tuple[str, ...] | None = None
+    files: tuple[str, ...] | None = None
 
 
 def raw_features(
@@ -60,17 +64,20 @@ def read_rows(
     raw_shape: Sequence[int],
     kind: str,
     unknown: str = "error",
+    classes: Sequence[str] = (),
 ) -> RawRows:
     """``rows`` read once: their raw features, notes and labels (:class:`RawRows`).
 
     Args:
         rows: a CSV file's path (columns found by their header), a ``.npy`` file's path,
-            a sequence of dicts (column -> value), a pandas ``DataFrame``, or an array
+            for images an image file's or a folder's (:mod:`nooverfit.image_input`), a
+            sequence of dicts (column -> value), a pandas ``DataFrame``, or an array
             ``(N, *raw_shape)`` (or ``(N, prod(raw_shape))``).
         columns: the study's CSV columns (None: data without named columns).
         raw_shape: the shape of one raw sample.
         kind: the data's kind, for messages.
         unknown: see :func:`~nooverfit.data.fitted.encode_rows`.
+        classes: the model's class names, which an image folder's sub-folders may name.
 
     Raises:
         FileNotFoundError: a path that does not exist.
@@ -78,6 +85,9 @@ def read_rows(
     """
     if isinstance(rows, (str, os.PathLike)):
         path = Path(rows)
+        if path.exists() and kind == "image" and is_image_input(path):
+            images = read_images(path, raw_shape, classes)
+            return RawRows(images.x, images.notes, images.labels, images.files)
         if path.is_dir():
             raise BadInput(f"data file {path} is a folder; expected a CSV or .npy file")
         if not path.is_file():
@@ -85,9 +95,10 @@ def read_rows(
         if path.suffix.lower() == ".npy":
             return RawRows(_array(_load_npy(path), columns, raw_shape, kind, where=f"{path}: "))
         if kind != "tabular":
+            files = " or image files (a file or a folder)" if kind == "image" else ""
             raise BadInput(
                 f"{path} is not a .npy file; this model takes {kind} arrays, expected a .npy "
-                f"file of shape (N, {', '.join(map(str, raw_shape))})"
+                f"file of shape (N, {', '.join(map(str, raw_shape))}){files}"
             )
         if columns is not None:
             _check_trained_names(columns)

@@ -129,7 +129,12 @@ class StudyModel:
         if isinstance(rows, RawRows):
             return rows
         return read_rows(
-            rows, columns=self.columns, raw_shape=self.raw_shape, kind=self.kind, unknown=unknown
+            rows,
+            columns=self.columns,
+            raw_shape=self.raw_shape,
+            kind=self.kind,
+            unknown=unknown,
+            classes=self.classes,
         )
 
     def scores(self, rows: Any, *, unknown: str = "error") -> tuple[np.ndarray, np.ndarray]:
@@ -163,8 +168,9 @@ class StudyModel:
             rows: a CSV file's path (with the model's feature columns by name; others,
                 such as the target, ignored), a sequence of dicts (column -> value), a
                 pandas ``DataFrame``, or an array of raw samples ``(N, *raw_shape)``
-                (flattened samples too; a ``.npy`` file's path works as well). Tabular
-                features are raw: categories as text, numbers as read, unscaled.
+                (flattened samples too; a ``.npy`` file's path works as well; for images,
+                an image file's path or a folder's, read as the training images were).
+                Tabular features are raw: categories as text, numbers as read, unscaled.
             unknown: a category a text column never had in training: ``"error"``
                 (default) or ``"ignore"`` (all zeros in its one-hot block).
 

@@ -38,8 +38,10 @@ def predict_command(
         Path,
         typer.Option(
             "--data",
-            help="Raw rows: a CSV file (or csv:PATH) with the model's feature columns, or "
-            "a .npy array of samples (images, audio, tabular data from arrays).",
+            help="Raw rows: a CSV file (or csv:PATH) with the model's feature columns, "
+            "a .npy array of samples (images, audio, tabular data from arrays), or for an "
+            "image model an image file or a folder of them (FOLDER/<class>/ images are "
+            "also scored).",
         ),
     ],
     out: Annotated[
@@ -59,7 +61,8 @@ def predict_command(
 ) -> None:
     """Predict with the recommended model of a study (best_model.pt), or a train run's
     model (model.pt), on raw data, encoded as its training data was; writes one row per
-    input row: the predicted class and the probability of each class. An empty numeric
+    input row (an image: its file first): the predicted class and the probability of each
+    class. An empty numeric
     cell takes the training median, an unseen category with --unknown ignore is all zeros,
     and a column the model does not use is ignored: each is said in a note on stderr. An
     existing --out is refused unless --overwrite (never the --data file or the folder's own
@@ -79,9 +82,13 @@ def predict_command(
         errors.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["prediction", *(f"p_{c}" for c in model.classes)])
-    for label, row in zip(labels, probs, strict=True):
-        writer.writerow([model.classes[label], *(f"{p:.6g}" for p in row)])
+    files = rows.files  # images: which file each row is, first
+    writer.writerow(
+        [*(["file"] if files else []), "prediction", *(f"p_{c}" for c in model.classes)]
+    )
+    for i, (label, row) in enumerate(zip(labels, probs, strict=True)):
+        name = [files[i]] if files else []
+        writer.writerow([*name, model.classes[label], *(f"{p:.6g}" for p in row)])
     if out is None:  # the predictions on stdout, what it says on stderr
         typer.echo(buffer.getvalue(), nl=False)
     else:
@@ -109,7 +116,7 @@ def _scored(
     if not pairs:
         return ""
     right = sum(same_label(p, t) for p, t in pairs)
-    target = model.columns.target if model.columns else ""
+    where = f"the {model.columns.target!r} column" if model.columns else "the class folders"
     skipped = len(truth) - len(pairs)
     unlabeled = f"; {counted(skipped, 'row')} without a label not scored" if skipped else ""
     strangers = [t for _, t in pairs if not any(same_label(c, t) for c in model.classes)]
@@ -120,10 +127,7 @@ def _scored(
             f"; {counted(len(strangers), 'row')} with a label the model never had "
             f"({names}{more}), counted wrong"
         )
-    return (
-        f"accuracy on the {target!r} column: {right / len(pairs):.4f} "
-        f"({right}/{len(pairs)}{unlabeled})"
-    )
+    return f"accuracy on {where}: {right / len(pairs):.4f} ({right}/{len(pairs)}{unlabeled})"
 
 
 def _check_out(out: Path | None, *, data: Path, folder: Path, overwrite: bool) -> None:

@@ -21,7 +21,6 @@ def load_folder(arg: str | None, *, image_size: int | None = None, **_: Any) -> 
     Images are converted to grayscale when all are grayscale (else RGB) and resized to
     ``image_size`` (default: the first image's size), scaled to [0, 1].
     """
-    from PIL import Image
     from torchvision.datasets import ImageFolder
 
     if not arg:
@@ -37,20 +36,10 @@ def load_folder(arg: str | None, *, image_size: int | None = None, **_: Any) -> 
         raise ValueError(
             f"{root} is not an image folder ({err}); expected ROOT/<class>/<image>{hint}"
         ) from None
-    images = []
-    for path, _ in folder.samples:
-        try:
-            with Image.open(path) as image:
-                images.append(image.copy())  # loads the pixels and closes the file
-        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:  # damaged
-            raise BadInput(
-                f"{path} is not a readable image ({type(err).__name__}: "
-                f"{str(err).splitlines()[0] if str(err) else 'unreadable'}); expected "
-                "PNG/JPEG/... images in ROOT/<class>/"
-            ) from None
-    mode = "L" if all(im.mode in ("L", "1", *_DEEP) for im in images) else "RGB"
+    images = [open_image(path, where="in ROOT/<class>/") for path, _ in folder.samples]
+    mode = "L" if all(grayscale(im) for im in images) else "RGB"
     size = (image_size, image_size) if image_size else images[0].size
-    arrays = [_scaled(im, mode, size) for im in images]
+    arrays = [scaled_image(im, mode, size) for im in images]
     x = np.stack(arrays)
     x = x[:, None] if mode == "L" else x.transpose(0, 3, 1, 2)
     y = np.array([label for _, label in folder.samples], dtype=np.int64)
@@ -64,7 +53,32 @@ def load_folder(arg: str | None, *, image_size: int | None = None, **_: Any) -> 
 _DEEP = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 
 
-def _scaled(image: Any, mode: str, size: tuple[int, int]) -> np.ndarray:
+def open_image(path: str | Path, *, where: str) -> Any:
+    """The image at ``path``, its pixels loaded and its file closed (a PIL image).
+
+    Raises:
+        BadInput: a damaged or non-image file; ``where`` ends the message's expectation
+            (``"in ROOT/<class>/"``).
+    """
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            return image.copy()  # loads the pixels and closes the file
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:  # damaged
+        raise BadInput(
+            f"{path} is not a readable image ({type(err).__name__}: "
+            f"{str(err).splitlines()[0] if str(err) else 'unreadable'}); expected "
+            f"PNG/JPEG/... images {where}"
+        ) from None
+
+
+def grayscale(image: Any) -> bool:
+    """Whether ``image`` holds one channel (8-bit, 1-bit or 16/32-bit gray)."""
+    return bool(image.mode in ("L", "1", *_DEEP))
+
+
+def scaled_image(image: Any, mode: str, size: tuple[int, int]) -> np.ndarray:
     """One image as float32 in [0, 1], ``(H, W)`` for mode ``"L"``, ``(H, W, 3)`` for
     ``"RGB"``: 8-bit images divided by 255, 16-bit grayscale by 65535 (converting those
     to 8 bits first saturated every value above 255 to white)."""
