@@ -18,8 +18,8 @@ class TabularSet:
         heldout: never tuned on; reported apart.
         fresh: held out and added only when issue 16's network remedies were frozen, by
             the session that froze them ("i30", "i34", "i41", "i46", "i58", "i66", "i76",
-            "i76b", "i81", "i86", "i96"): scored once, at the end, never looked at before ("" for
-            the others).
+            "i76b", "i81", "i86", "i96", "s25"): scored once, at the end, never looked at
+            before ("" for the others).
     """
 
     name: str
@@ -133,5 +133,18 @@ DATASETS = (
         "clinically.important.brain.injury",
         heldout=True,
         fresh="i96",
+    ),
+    # s25 (added with no change to the study that session, scored once: main as it stood)
+    # `state` is a state's code (a number); `ui`: the displaced worker applied for benefits
+    TabularSet("benefits", "Ecdat", "Benefits", "ui", heldout=True, fresh="s25"),
+    # `Today` is the day's return, whose sign is the label
+    TabularSet(
+        "smarket", "ISLR", "Smarket", "Direction", drop=("Today",), heldout=True, fresh="s25"
+    ),
+    # `name` is the resume's first name, chosen to signal gender and ethnicity (both kept)
+    TabularSet("resumes", "AER", "ResumeNames", "call", drop=("name",), heldout=True, fresh="s25"),
+    # `death` is the date of death or of the end of follow-up: it leaks the status
+    TabularSet(
+        "aids2", "MASS", "Aids2", "status", drop=("diag", "death"), heldout=True, fresh="s25"
     ),
 )
