@@ -131,7 +131,8 @@ def _ran_away(history: History, train: np.ndarray, val: np.ndarray) -> str:
         # (a classifier that fits its training samples and grows confident mistakes on
         # validation without bound is memorizing: issue 15's "memorization read as
         # divergence"; its rise is read by the overfitting rules)
-        if low > 0 and end > EXPLODE * low and not fits_samples(history, train):
+        fits = fits_samples(history, train)
+        if low > 0 and end > EXPLODE * low and not fits:
             return (
                 f"the validation loss grew {end / low:.3g}x above its lowest value: "
                 "the weights blew up"
@@ -139,7 +140,7 @@ def _ran_away(history: History, train: np.ndarray, val: np.ndarray) -> str:
         # (a classifier that fits its training samples came back under control: a
         # long fall from the loss of guessing to a memorized level, 1000-fold over many
         # epochs, is learning, however fast its first quarter went; review i127)
-        reason = "" if fits_samples(history, train) else recovered_blow_up(v)
+        reason = "" if fits else recovered_blow_up(v)
         if reason:
             return reason
     t = train[np.isfinite(train)]
