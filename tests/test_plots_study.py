@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -150,12 +152,15 @@ def test_remedy_rows_follow_the_evidence_and_the_axis_starts_at_zero(tiny_study)
         [100 * d.interval.mean for d in ev.remedies]
     )
     others = [d.name for d in ev.combinations if d.name != result.recommended.name]
-    assert len(rows) == 2 + len(ev.remedies) + len(ev.ensembles) + len(others)
+    # an ensemble that is the recommendation is drawn once, in the recommendation's row
+    ensembles = [d for d in ev.ensembles if d.name != result.recommended.name]
+    assert len(rows) == 2 + len(ev.remedies) + len(ensembles) + len(others)
+    assert len({r.label for r in rows}) == len(rows)
     assert rows[0].val == pytest.approx(100 * result.baseline.score.val_accuracy)
     # remedies and combinations are "helped" by the rule the table reads: the drawn
     # interval lies above 0 (a green bar whose interval holds 0 contradicted the table);
     # a remedy selected by the 2-standard-error rule without that is "selected"
-    drawn = [*ev.remedies, *ev.ensembles, *(c for c in ev.combinations if c.name in others)]
+    drawn = [*ev.remedies, *ensembles, *(c for c in ev.combinations if c.name in others)]
     for row, d in zip(rows[1:-1], drawn, strict=True):
         assert (row.kind == "helped") == (d.interval.reading == "better")
         assert (row.kind == "helped") == (row.low > 0)
@@ -258,3 +263,19 @@ def test_a_band_of_mean_and_std_stops_at_100_percent():
     assert len(bands) == 2
     tops = [float(np.max(b.get_paths()[0].vertices[:, 1])) for b in bands]
     assert max(tops) == pytest.approx(100.0) and min(tops) == pytest.approx(96.0)
+
+
+def test_a_recommended_ensemble_is_drawn_once(tiny_study):
+    """An ensemble that is the recommendation: the evidence lists it among the ensembles
+    and the figure gives the recommendation its own row, so it was drawn twice, as
+    "ensemble" and as "recommended", with the same numbers."""
+    result, _ = tiny_study
+    (chosen,) = [o.chosen for o in result.remedies if o.chosen.stage == "ensemble"]
+    picked = dataclasses.replace(result, recommended=chosen)
+    ev = evidence(picked)
+    assert chosen.name in [d.name for d in ev.ensembles]  # the premise
+    rows = remedy_rows(picked, ev)
+    flat = [" ".join(r.label.split()) for r in rows]
+    assert not any(label.startswith(chosen.name[:20]) for label in flat[:-1])
+    assert rows[-1].kind == "recommended" and chosen.name[:20] in flat[-1]
+    assert rows[-1].val == pytest.approx(100 * chosen.score.val_accuracy)

@@ -53,6 +53,8 @@ def remedy_rows(result: StudyResult, ev: Evidence) -> tuple[RemedyRow, ...]:
         RemedyRow("baseline", "baseline", 100 * b.val_accuracy, 100 * b.val_accuracy_std, 0, 0, 0)
     ]
     for d in (*ev.remedies, *ev.ensembles):  # the ensembles after the remedies alone
+        if d in ev.ensembles and d.name == result.recommended.name:
+            continue  # the recommendation has its own row (it was drawn twice)
         o = outcomes[d.role]
         i = d.interval
         rows.append(
