@@ -103,3 +103,24 @@ def test_confident_mistakes_growing_ninetyfold_while_training_fits_are_overfitti
     d = diagnose(h)
     assert d.verdict is Verdict.OVERFITTING
     assert d.best_epoch == 4 == d.onset_epoch
+
+
+EARLY_STOPPED_GAP = DATA / "early_stopped_gap_digits_lightning" / "metrics.csv"
+
+
+def test_a_fitted_network_whose_validation_stopped_setting_lows_shows_its_gap():
+    """A real Lightning ``CSVLogger`` run (an MLP of 512 on 100 ``digits`` images, AdamW
+    at 1e-3 with weight decay 0.01, ``EarlyStopping("val_loss", patience=5)``): training
+    accuracy ends at 98 %, validation at 84-88 %; validation set its low at epoch 38 and
+    the run stopped at 43. The line over the last third still tilts down 5 %, so the gap
+    rule (validation flat) did not read it, and the still-improving test did not either
+    (the low 5 evaluations before the end): "a good fit, nothing needs fixing" at a
+    14-point gap, issue 15's fourth family. The gap now counts once validation stops
+    setting lows near its end."""
+    h = read_log(EARLY_STOPPED_GAP)
+    val = finite(h, "val_loss")
+    assert tail_drop(val) > 0.02  # the premise: not flat by the gap rule's measure
+    d = diagnose(h)
+    assert d.verdict is Verdict.OVERFITTING
+    assert d.best_epoch == 38
+    assert h.accuracy[-1] - h.val_accuracy[-1] > 0.1

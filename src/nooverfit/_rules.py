@@ -54,23 +54,25 @@ The rules, in order:
    with training near it and not fitting (:mod:`nooverfit._turning`); and in the swing
    rule, validation's fall counts as progress only beyond its own swing.
 2. **insufficient_evidence** - no validation curve, or fewer than ``MIN_EPOCHS`` values.
-3. **overfitting** - the smoothed validation loss rose more than ``RISE`` (15 %) above its
-   minimum at least two logged points before the end (unless early stopping ended the run
-   there); or the network memorized the training set (training loss down to
+3. **overfitting** - the smoothed validation loss rose more than ``RISE`` (15 %) above
+   its minimum at least two logged points before the end (unless early stopping ended the
+   run there); or the network memorized the training set (training loss down to
    ``MEMORIZED`` (0.3) of the validation loss, whether logged before it fell or not)
    while validation rose over a third of ``RISE``, or validation rose over a third of
    ``RISE`` while the gap to training widened by ``WIDEN`` of its level; or an
    accuracy-like metric shows a large gap (training >= 97 %, or a bound from its loss
    with training at ``MEMORIZED`` of validation, since a penalty in the loss lowers the
-   bound; validation >= ``GAP`` points lower) while validation no longer falls; or the
-   network memorized its training set (training at ``MEMORIZED`` of validation) while
-   validation, no longer falling, ended less than ``UNLEARNED`` of its level below its
-   first evaluation (what was learned fits the training samples, not the task); or it
-   memorized its training set while validation's line over the last third climbs by over
-   a third of ``RISE`` and by ``CLIMB`` residual standard deviations. Without a logged
-   training accuracy, a classifier's training cross-entropy ``L`` bounds it from below by
-   ``1 - L / ln 2`` (every mistake costs at least ln 2 nats). A ratio to a training loss
-   near zero is never read as divergence.
+   bound; validation >= ``GAP`` points lower) while validation no longer falls (its last
+   third flat, or its low set before the still-improving test's reach of the end:
+   :func:`~nooverfit._still.near_end`); or the network memorized its training set
+   (training at ``MEMORIZED`` of validation) while validation, no longer falling, ended
+   less than ``UNLEARNED`` of its level below its first evaluation (what was learned fits
+   the training samples, not the task); or it memorized its training set while
+   validation's line over the last third climbs by over a third of ``RISE`` and by
+   ``CLIMB`` residual standard deviations. Without a logged training accuracy, a
+   classifier's training cross-entropy ``L`` bounds it from below by ``1 - L / ln 2``
+   (every mistake costs at least ln 2 nats). A ratio to a training loss near zero is
+   never read as divergence.
 4. **still_improving** - the validation loss fell more than ``STILL`` (2 %) over the last
    third of the run (least-squares line), by at least ``SIGNIFICANT`` residual standard
    deviations around that line (the curve's own noise; not standard errors, which shrink

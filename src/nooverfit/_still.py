@@ -58,6 +58,14 @@ def end_drop(x: np.ndarray) -> float:
     return -slope * (len(tail) - 1) / level if level > 0 else 0.0
 
 
+def near_end(recent_low: float, n: int) -> bool:
+    """Whether a curve of ``n`` evaluations set the last third's low (its position,
+    :func:`~nooverfit._curves.recent_low`) within the last ``NEAR_END`` of the run or its
+    last ``LAST_POINTS`` evaluations: it still sets lows where it ends."""
+    last = max(1, n - 1)
+    return recent_low >= min(last - LAST_POINTS + 1, last * (1 - NEAR_END))
+
+
 def still_falling(ev: Evidence) -> bool:
     """Validation fell more than ``STILL`` over the last third, and over ``PLATEAU`` over
     the last ``END_SHARE`` (:func:`end_drop`: not flat at its end), set the lowest value of
@@ -69,13 +77,12 @@ def still_falling(ev: Evidence) -> bool:
     its fall there stands ``SIGNIFICANT`` residual standard deviations clear of the
     curve's own epoch-to-epoch noise (a noisy flat curve whose line happens to tilt down
     is not; the same however often the run was validated)."""
-    last = max(1, len(ev.val) - 1)
-    near_end = ev.extra["recent_low"] >= min(last - LAST_POINTS + 1, last * (1 - NEAR_END))
-    near_end = near_end and ev.extra["below_early"] > cv.REGAINED
+    low_at_end = near_end(ev.extra["recent_low"], len(ev.val))
+    low_at_end = low_at_end and ev.extra["below_early"] > cv.REGAINED
     flattened = ev.extra["end_drop"] < PLATEAU
     return (
         ev.tail_drop > STILL
-        and near_end
+        and low_at_end
         and ev.extra["clearance"] >= SIGNIFICANT
         and not flattened
     )
