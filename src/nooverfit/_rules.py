@@ -63,7 +63,8 @@ The rules, in order:
    accuracy-like metric shows a large gap (training >= 97 %, or a bound from its loss
    with training at ``MEMORIZED`` of validation, since a penalty in the loss lowers the
    bound; validation >= ``GAP`` points lower) while validation no longer falls (its last
-   third flat, or its low set before the still-improving test's reach of the end:
+   third flat; or, at ``WIDE_GAP`` points and a logged training accuracy, its low set
+   before the still-improving test's reach of the end:
    :func:`~nooverfit._still.near_end`); or the network memorized its training set
    (training at ``MEMORIZED`` of validation) while validation, no longer falling, ended
    less than ``UNLEARNED`` of its level below its first evaluation (what was learned fits
