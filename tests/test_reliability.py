@@ -74,6 +74,23 @@ def test_load_pretrained_non_checkpoint_is_bad_input(tmp_path):
             load_pretrained(str(path))
 
 
+def test_a_folder_given_as_a_checkpoint_is_called_a_folder_not_missing(tmp_path):
+    run = tmp_path / "run"  # a train run's folder, given where its model.pt was meant
+    run.mkdir()
+    torch.save({"w": torch.ones(3)}, run / "model.pt")
+    with pytest.raises(BadInput, match="is a folder; expected a checkpoint file"):
+        read_checkpoint(run, what="--pretrained file")
+    from nooverfit.transfer.pretrain import Source
+
+    with pytest.raises(BadInput, match="is a folder"):
+        Source.load(run)
+    line = _exit_2(
+        ["train", "--pretrained", run, "--epochs", "1", "--out", tmp_path / "o"],
+        match="is a folder",
+    )
+    assert "does not exist" not in line
+
+
 @pytest.mark.parametrize("option", ["train", "study"])
 def test_cli_pretrained_or_source_that_is_not_a_checkpoint_is_exit_2(tmp_path, option):
     paths = _not_checkpoints(tmp_path)

@@ -334,6 +334,15 @@ def test_a_study_refuses_a_state_dict_source_that_does_not_fit_before_any_run(tm
     assert not out.exists()  # refused before the first run (it was after the remedies)
 
 
+def test_a_state_dict_that_does_not_fit_names_the_network_it_was_rebuilt_as(tmp_path):
+    """Left at the defaults, 'the --model/--width/--depth given' named options never given."""
+    from nooverfit.transfer.backbones import load_pretrained
+
+    source = _state_dict_file(tmp_path)  # a cnn's weights
+    with pytest.raises(ValueError, match=r"given \(mlp, width 256, depth 2; a bare state dict"):
+        load_pretrained(str(source), config=RunConfig(), in_shape=(1, 8, 8))
+
+
 def _counting_loads(monkeypatch, path):
     """Count ``torch.load`` calls on ``path`` (every read of a checkpoint goes through it)."""
     reads = []

@@ -220,3 +220,15 @@ def test_study_resumed_by_other_code_of_the_same_version_is_refused(stored, tmp_
     with pytest.raises(BadInput, match=r"other settings \(nooverfit code: 0123456789ab there"):
         study("digits", out=copy, **KWARGS)
     assert sorted(p.name for p in (copy / "runs").iterdir()) == before  # nothing lost
+
+
+def test_a_study_refused_for_its_model_leaves_the_folder_free_for_the_next(tmp_path):
+    """A CNN on table rows failed as its first stage built it, after the folder's run store
+    was claimed: the same command with --model mlp was then refused as 'other settings'."""
+    out = tmp_path / "study"
+    kw = {"out": out, "seeds": 1, "train_per_class": 5, "width": 8, "budget": TINY}
+    with pytest.raises(ValueError, match=r"cnn needs image inputs"):
+        study("synthetic", model="cnn", **kw)
+    assert not (out / "runs" / "identity.json").exists()
+    result = study("synthetic", model="mlp", learning_curves=False, classic=False, **kw)
+    assert result.settings.model == "mlp"

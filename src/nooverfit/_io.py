@@ -158,8 +158,8 @@ def read_checkpoint(path: str | os.PathLike[str], *, what: str = "checkpoint") -
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
-        BadInput: not a checkpoint (truncated, empty, text, another format), or one that
-            ``weights_only`` refuses as unsafe (it would run code when unpickled).
+        BadInput: a folder, or not a checkpoint (truncated, empty, text, another format),
+            or one that ``weights_only`` refuses as unsafe (it would run code when unpickled).
     """
     import pickle
     import warnings
@@ -167,6 +167,8 @@ def read_checkpoint(path: str | os.PathLike[str], *, what: str = "checkpoint") -
     import torch
 
     file = Path(path)
+    if file.is_dir():  # exists: "does not exist" would send the user looking for a typo
+        raise BadInput(f"{what} {file} is a folder; expected a checkpoint file")
     if not file.is_file():
         raise FileNotFoundError(f"{what} {file} does not exist")
     try:

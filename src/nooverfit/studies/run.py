@@ -26,6 +26,7 @@ from nooverfit.data.split import split_dataset
 from nooverfit.data.tensors import prepare
 from nooverfit.engine.follow import Follow
 from nooverfit.groups import with_homogeneous_cause
+from nooverfit.models import network_for
 from nooverfit.studies import plan
 from nooverfit.studies.class_scores import class_scores
 from nooverfit.studies.ensemble import Members, assemble, test_members
@@ -132,6 +133,9 @@ def study(
     n_train = len(session.train_indices(baseline)[seeds[0]])
     epochs = opts.epochs or plan.epochs_for(budget, n_train, baseline.batch_size)
     baseline = baseline.replace(epochs=epochs)
+    if opts.model_factory is None:  # a network the data cannot take (a CNN on table rows)
+        # fails here, before claiming the store would tie the folder to the failed study
+        network_for(baseline, splits[seeds[0]])
     if out is not None:  # refuse runs of another study before the first one is trained
         RunStore(Path(out) / "runs").claim(
             study_identity(

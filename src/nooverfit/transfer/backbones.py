@@ -118,7 +118,11 @@ def load_pretrained(
         # the first line is only "Error(s) in loading state_dict for Network:"
         lines = [line.strip() for line in str(err).strip().splitlines()]
         first = (lines[1:] or lines)[0]
+        # the values, since the user may have given none (a study's best_model.pt passed
+        # as a source is rebuilt from the defaults, not from its card)
+        shape = f"{config.model}, width {config.width}, depth {config.depth}"
         raise ValueError(
-            f"{spec} does not fit the --model/--width/--depth given: {first}"
+            f"{spec} does not fit the --model/--width/--depth given ({shape}; a bare state "
+            f"dict is rebuilt from them): {first}"
         ) from None
     return Pretrained(model, tuple(in_shape), spec)

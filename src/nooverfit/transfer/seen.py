@@ -104,7 +104,7 @@ class SourceFile:
         """
         from nooverfit._io import read_checkpoint
 
-        if not Path(spec).is_file():
+        if not Path(spec).exists():  # a folder: read_checkpoint says so
             raise FileNotFoundError(
                 f"pretrained file {spec} does not exist; expected PATH or torchvision:NAME[:PATH]"
             )
