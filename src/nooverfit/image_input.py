@@ -52,7 +52,7 @@ def read_images(path: Path, raw_shape: Sequence[int], classes: Sequence[str]) ->
         BadInput: a folder without images, an unreadable image, or a network whose inputs
             are not 1- or 3-channel images.
     """
-    from nooverfit.data.image_sources import grayscale, open_image, scaled_image
+    from nooverfit.data.image_sources import grayscale, image_batch, open_image, scaled_image
 
     channels, height, width = _image_shape(raw_shape)
     if path.is_dir():
@@ -73,8 +73,7 @@ def read_images(path: Path, raw_shape: Sequence[int], classes: Sequence[str]) ->
         resized += image.size != (width, height)
         converted += grayscale(image) != (mode == "L")
         arrays.append(scaled_image(image, mode, (width, height)))
-    x = np.stack(arrays)
-    x = x[:, None] if mode == "L" else x.transpose(0, 3, 1, 2)
+    x = image_batch(arrays, mode)
     notes = []
     if resized:
         notes.append(

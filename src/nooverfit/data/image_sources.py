@@ -5,6 +5,7 @@ from disk; downloaded only on request). Split from :mod:`nooverfit.data.sources`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +40,7 @@ def load_folder(arg: str | None, *, image_size: int | None = None, **_: Any) -> 
     images = [open_image(path, where="in ROOT/<class>/") for path, _ in folder.samples]
     mode = "L" if all(grayscale(im) for im in images) else "RGB"
     size = (image_size, image_size) if image_size else images[0].size
-    arrays = [scaled_image(im, mode, size) for im in images]
-    x = np.stack(arrays)
-    x = x[:, None] if mode == "L" else x.transpose(0, 3, 1, 2)
+    x = image_batch([scaled_image(im, mode, size) for im in images], mode)
     y = np.array([label for _, label in folder.samples], dtype=np.int64)
     # for the audit's samples (audit_rows.py): "cat/001.png", not the loader's index
     paths = np.array([Path(path).relative_to(root).as_posix() for path, _ in folder.samples])
@@ -87,6 +86,13 @@ def scaled_image(image: Any, mode: str, size: tuple[int, int]) -> np.ndarray:
         gray = np.clip(gray / 65535.0, 0.0, 1.0)
         return gray if mode == "L" else np.repeat(gray[..., None], 3, axis=-1)
     return np.asarray(image.convert(mode).resize(size), dtype=np.float32) / 255.0
+
+
+def image_batch(arrays: Sequence[np.ndarray], mode: str) -> np.ndarray:
+    """Images of :func:`scaled_image` as one ``(N, C, H, W)`` array (``C`` 1 for mode
+    ``"L"``, 3 for ``"RGB"``)."""
+    x = np.stack(arrays)
+    return x[:, None] if mode == "L" else x.transpose(0, 3, 1, 2)
 
 
 def _folder_groups(folder: Any) -> np.ndarray | None:

@@ -17,6 +17,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -118,15 +119,8 @@ def pool_only(dataset: Dataset, index: np.ndarray) -> Dataset:
     that a source pretrained on the result never saw that run's validation or test images.
     """
     index = np.asarray(index, dtype=np.int64)
-    return dataclasses.replace(
-        dataset,
-        x=dataset.x[index],
-        y=dataset.y[index],
-        groups=dataset.groups[index] if dataset.groups is not None else None,
-        lines=dataset.lines[index] if dataset.lines is not None else None,
-        paths=dataset.paths[index] if dataset.paths is not None else None,
-        train_groups=None,  # the source's own split is a plain stratified one
-    )
+    # (the source's own split is a plain stratified one)
+    return _taken(dataset, index, train_groups=None)
 
 
 def class_subset(dataset: Dataset, classes: Sequence[int]) -> Dataset:
@@ -161,18 +155,34 @@ def class_subset(dataset: Dataset, classes: Sequence[int]) -> Dataset:
     relabel[list(classes)] = np.arange(len(classes))
     spec = ",".join(dataset.classes[c] for c in classes)
     # every other field (train_groups, whole_groups, the noise bank, columns) as it was:
-    # a field added to Dataset is kept unless named here
-    return dataclasses.replace(
+    # a field added to Dataset is kept unless named here or, one value per sample, in
+    # _taken
+    return _taken(
         dataset,
+        mask,
         name=f"{dataset.name}[{spec}]",
-        x=dataset.x[mask],
         y=relabel[dataset.y[mask]],
         classes=tuple(dataset.classes[c] for c in classes),
-        groups=dataset.groups[mask] if dataset.groups is not None else None,
-        lines=dataset.lines[mask] if dataset.lines is not None else None,
-        paths=dataset.paths[mask] if dataset.paths is not None else None,
         probes=None,  # their labels are in the full label space
     )
+
+
+def _taken(dataset: Dataset, rows: np.ndarray, **changes: Any) -> Dataset:
+    """``dataset`` at ``rows`` (indices or a mask): its samples, labels and the optional
+    fields that hold one value per sample (groups, CSV lines, image files), with
+    ``changes`` to further fields (or in place of those)."""
+
+    def at(values: np.ndarray | None) -> np.ndarray | None:
+        return None if values is None else values[rows]
+
+    fields: dict[str, Any] = {
+        "x": dataset.x[rows],
+        "y": dataset.y[rows],
+        "groups": at(dataset.groups),
+        "lines": at(dataset.lines),
+        "paths": at(dataset.paths),
+    }
+    return dataclasses.replace(dataset, **(fields | changes))
 
 
 def _whole(name: str) -> int | None:
