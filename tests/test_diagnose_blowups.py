@@ -180,11 +180,45 @@ def test_stuck_worse_by_hand():
     assert stuck_worse(worse, flat)
     assert not stuck_worse(flat, flat)  # never moved at all: not worse than its start
     better = np.array([3.0, 2.0, 2.0, 2.0, 2.0, 2.0])
-    assert not stuck_worse(better, flat)  # fell below its start: it learned something
+    settled = np.array([2.5, 2.2, 2.0, 2.0, 2.0, 2.0])
+    assert not stuck_worse(better, settled)  # validation moved: it learned, then settled
+    # validation never moved, its first evaluation included: the first epoch's steps
+    # pinned the outputs (training's first value is a mean over steps before the jump)
+    assert "at every evaluation, the first included" in stuck_worse(better, flat)
     moving = worse * np.array([1, 1, 1, 1.001, 1, 1.001])
     assert not stuck_worse(moving, flat)  # training still moves in its later half
     # ratios of the curves to themselves: a scale or a constant on training changes nothing
     assert stuck_worse(1e3 * worse, 1e3 * flat) and stuck_worse(worse + 5.0, flat)
+    assert stuck_worse(1e3 * better, 1e3 * flat) and stuck_worse(better + 5.0, flat)
+
+
+FROZEN_FROM_START = DATA / "frozen_from_start_rare_keras.csv"
+
+
+def test_a_validation_loss_frozen_from_its_first_evaluation_is_diverging():
+    """A real Keras 3 CSVLogger run of score batch 8 (113079: an MLP on a binary set with
+    5 % positives, Adam at a learning rate of 3): after the first epoch both losses repeat
+    to the last digit (validation 0.8059 at all 30 evaluations, above ln 2, accuracy stuck
+    at the majority share); the test loss, never seen by diagnose, stays 4x above the
+    constant predictor's. Main called it a good fit ("nothing needs fixing"): the
+    training loss's first value, a mean over steps taken before the outputs were pinned,
+    sat above where it froze."""
+    h = read_log(FROZEN_FROM_START)
+    reference = json.loads((DATA / "frozen_from_start_rare_keras_test_curve.json").read_text())
+    assert reference["label"] == "diverging"
+    assert min(reference["test_loss"]) > 3 * reference["constant"]
+    val = np.asarray(h.val_loss)
+    assert np.ptp(val) == 0.0 and h.loss[0] > h.loss[-1]
+    d = diagnose(h)
+    assert d.verdict is Verdict.DIVERGING
+    assert "the first included" in d.explanation
+    # scale-free: every loss x1000, or a constant penalty on training, reads the same
+    data = {name: np.asarray(h.column(name), dtype=float) for name in h.columns()[1:]}
+    for factor, penalty in ((1000.0, 0.0), (1.0, 1.0)):
+        loss, val = factor * data["loss"] + penalty, factor * data["val_loss"]
+        moved = dict(data, loss=loss, val_loss=val)
+        other = History.from_columns({k: list(v) for k, v in moved.items()}, epoch=h.epoch)
+        assert diagnose(other).verdict is Verdict.DIVERGING
 
 
 BLOWN_FIT = DATA / "blown_fit_digits_lightning"

@@ -68,8 +68,11 @@ def dead_outputs(train: np.ndarray, val: np.ndarray) -> str:
 def stuck_worse(train: np.ndarray, val: np.ndarray) -> str:
     """A reason when both losses stayed frozen over the later half of the run (every
     change under ``FROZEN`` in log space, over at least ``MIN_EPOCHS`` values each) at a
-    training level above its first logged value, which it never got below, else an empty
-    string."""
+    training level that moved from its first logged value, either above that value and
+    never below it, or with the validation loss frozen at every evaluation, its first
+    included (s26: no evaluation ever saw the network answer differently: the first
+    epoch's steps pinned its outputs, and the training loss's first value, a mean over
+    steps taken before the jump, says nothing of learning), else an empty string."""
     halves = _later_halves(train, val)
     if halves is None:
         return ""
@@ -77,13 +80,22 @@ def stuck_worse(train: np.ndarray, val: np.ndarray) -> str:
     late_t, late_v = np.log(late_t), np.log(late_v)
     frozen = max(float(np.max(np.abs(np.diff(late_v)))), float(np.max(np.abs(np.diff(late_t)))))
     first = float(np.log(t[0]))
-    if frozen >= FROZEN or float(np.min(np.log(t))) < first or late_t[-1] - first <= FROZEN:
-        return ""
+    if frozen >= FROZEN or abs(float(late_t[-1]) - first) <= FROZEN:
+        return ""  # (moving, or never moved at all: no step to read)
+    if float(np.min(np.log(t))) >= first:
+        return (
+            f"the training loss never got below its first value ({t[0]:.4g}) and both "
+            f"losses stood still over the later half (training at {t[-1]:.4g}, validation "
+            f"at {v[-1]:.4g}): the weights stopped moving after a step made the fit worse "
+            "(dead units or saturated outputs)"
+        )
+    if float(np.max(np.abs(np.diff(np.log(v))))) >= FROZEN:
+        return ""  # (validation moved before it stood still: learned, then settled)
     return (
-        f"the training loss never got below its first value ({t[0]:.4g}) and both losses "
-        f"stood still over the later half (training at {t[-1]:.4g}, validation at "
-        f"{v[-1]:.4g}): the weights stopped moving after a step made the fit worse (dead "
-        "units or saturated outputs)"
+        f"the validation loss was {v[-1]:.4g} at every evaluation, the first included, and "
+        f"the training loss stood still at {t[-1]:.4g} over the later half: no step after "
+        "the first epoch changed the network's outputs (dead units or saturated outputs "
+        "after too large a step)"
     )
 
 

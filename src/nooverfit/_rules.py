@@ -41,8 +41,9 @@ The rules, in order:
    below the loss of guessing again, with few training samples right
    (:func:`~nooverfit._chance.never_recovered`, i69); or both losses stood still to five
    digits over the later half at a training level above its first logged value, which it
-   never got below (:func:`~nooverfit._dead.stuck_worse`: the weights stopped moving
-   after a step made the fit worse; i85); or a classifier that gets 90 % of its training
+   never got below, or with the validation loss the same at every evaluation
+   (:func:`~nooverfit._dead.stuck_worse`: the weights stopped moving after a step made
+   the fit worse; i85, s26); or a classifier that gets 90 % of its training
    samples right by its logged accuracy while its training loss sits above the loss of
    guessing over a million classes and jumps back and forth by a good part of its whole
    fall per epoch, and by a fifth of itself (:func:`~nooverfit._blowup.spiking_fit`: a
