@@ -98,11 +98,12 @@ def _ensemble_choice(result: StudyResult) -> str:
 
 
 def _by(result: StudyResult, margin: int, *, of: str = "") -> str:
-    """By how much a candidate had to beat the choice on validation accuracy: ``margin``
-    standard errors (``of`` what), as :func:`.select.improves` asks; with one seed there is
-    no standard error, and any gain counts."""
+    """By how much a candidate had to beat the choice on validation accuracy: more than
+    ``margin`` standard errors (``of`` what), as :func:`.select.improves` asks (a gain of
+    exactly ``margin`` keeps the choice); with one seed there is no standard error, and any
+    gain counts."""
     if (len(result.settings.seeds) or result.baseline.score.seeds) > 1:
-        return f"by {margin} standard error{'s' if margin != 1 else ''}{of}"
+        return f"by more than {margin} standard error{'s' if margin != 1 else ''}{of}"
     return "by any gain (one seed: no standard error)"
 
 
