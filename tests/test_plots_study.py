@@ -279,3 +279,25 @@ def test_a_recommended_ensemble_is_drawn_once(tiny_study):
     assert not any(label.startswith(chosen.name[:20]) for label in flat[:-1])
     assert rows[-1].kind == "recommended" and chosen.name[:20] in flat[-1]
     assert rows[-1].val == pytest.approx(100 * chosen.score.val_accuracy)
+
+
+def test_a_penalty_grid_of_decades_with_0_is_drawn_on_a_symlog_axis():
+    """The tabular study's linear-rung L2 curve (0, 0.001, 0.01, 0.1, 1) was drawn on a
+    linear axis: 0, 0.001 and 0.01 fell on one point; a log axis cannot show 0."""
+    values = [0.0, 1e-3, 1e-2, 1e-1, 1.0]
+    regions = ["overfit", "fit", "fit", "fit", "underfit"]
+    curve = _curve(values, [0.9, 0.9, 0.8, 0.7, 0.5], [0.6] * 5, 0.1, regions, "linear_l2")
+    view = curve_view(curve)
+    assert not view.log and view.linthresh == 1e-3
+    # the overfit span ends halfway to 0.001 (linear there), the underfit one starts at
+    # sqrt(0.1 * 1) (logarithmic beyond 0.001)
+    assert view.regions[0] == (0.0, 5e-4, "overfit")
+    left, right, region = view.regions[1]
+    assert region == "underfit" and left == pytest.approx(0.1**0.5) and right == 1.0
+    ax = plot_validation_curve(curve, seeds=3).axes[0]
+    assert ax.get_xscale() == "symlog"
+    # a grid of no decades (dropout) and one without 0 (weight decay) keep their axes
+    dropout = _curve([0.0, 0.1, 0.5], [1, 1, 1], [0.9] * 3, 0.1, ["fit"] * 3, "dropout")
+    assert curve_view(dropout).linthresh is None and not curve_view(dropout).log
+    decay = _curve([1e-3, 1e-1], [1, 1], [0.9] * 2, 1e-3, ["fit"] * 2, "weight_decay")
+    assert curve_view(decay).log and curve_view(decay).linthresh is None

@@ -264,3 +264,23 @@ def test_the_report_embeds_the_figures_its_plot_files_hold(tiny_study):
     files = sorted((out / "plots").glob("*.png"))
     assert len(files) >= 4
     assert {f.read_bytes() for f in files} <= embedded
+
+
+def test_the_selection_rule_reads_more_than_2_standard_errors_as_it_decides(tiny_study):
+    """The remedies table's note said a remedy is selected at a seed-paired gain of "at
+    least 2 standard errors", beside digits' weight decay=0.3 row (+0.7, +0.0, +0.7 points:
+    exactly 2 standard errors) that was not selected; the rule asks for more than 2."""
+    from nooverfit.report import render
+    from nooverfit.report_captions import captions
+    from nooverfit.studies.select import Score, improves
+
+    # gains 1/128, 0, 1/128: mean 1/192, sd 1/(128 sqrt 3), se 1/384: exactly 2.0 SE
+    base = Score(0.5, 0.0, 1.0, 1.0, 0.0, 0.0, 0.5, 10, 3, (0.5, 0.5, 0.5))
+    at_two = dataclasses.replace(base, val_per_seed=(0.5 + 1 / 128, 0.5, 0.5 + 1 / 128))
+    assert not improves(at_two, base)  # a gain of exactly 2 standard errors is not selected
+    result, _ = tiny_study
+    html = render(result, {})
+    note = html.split('id="remedies"')[1].split("</table>")[1].split("</p>")[0]
+    assert "more than 2 standard errors" in note and "at least 2" not in note
+    size = captions(result)["validation_ensemble_size"]
+    assert "by more than 2 standard errors" in size

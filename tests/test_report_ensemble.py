@@ -116,3 +116,31 @@ def test_a_weighted_ensembles_recipe_gives_each_members_weight(tiny_study):
     names = {"names": kept["names"], "weights": kept["weights"]}
     text = ensemble_note(dataclasses.replace(result, extras={**result.extras, "ensemble": names}))
     assert "weighted " + ", ".join(str(s) for s in shares) in text
+
+
+def test_an_ensembles_verdict_in_the_remedies_table_is_its_first_networks(tiny_study):
+    """The one-seed tabular study's blend row read "overfitting", the verdict of the choice
+    it blends, beside a curves figure of its first network, the linear rung, a good fit;
+    an average of networks has no curve of its own to diagnose."""
+    from nooverfit.diagnosis import Verdict
+    from nooverfit.report import render
+
+    result, _ = tiny_study
+    outcome = next(o for o in result.remedies if o.chosen.stage == "ensemble")
+    v = dataclasses.replace(outcome.chosen, verdict="overfitting")  # another network's
+    seeds = len(result.settings.seeds)
+    first, later = v.runs[:seeds], v.runs[seeds:]
+    assert first and later  # the first network's runs, one per seed, then the others'
+    runs = dict(result.runs)
+    for key in first:
+        under = dataclasses.replace(runs[key].diagnosis, verdict=Verdict.UNDERFITTING)
+        runs[key] = dataclasses.replace(runs[key], diagnosis=under)
+    remedies = tuple(
+        dataclasses.replace(o, chosen=v) if o is outcome else o for o in result.remedies
+    )
+    html = render(dataclasses.replace(result, remedies=remedies, runs=runs), {})
+    table = html.split('id="remedies"')[1].split("</table>")[0]
+    row = next(tr for tr in table.split("<tr") if f">{v.name}<" in tr)
+    assert row.rstrip().endswith("<td>first network: underfitting</td></tr>")
+    baseline = next(tr for tr in table.split("<tr") if "<td>baseline</td>" in tr)
+    assert "first network" not in baseline

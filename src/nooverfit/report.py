@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import shlex
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +22,7 @@ from nooverfit.studies.blend import members_phrase
 from nooverfit.techniques import data_kind, sample_unit, techniques
 
 if TYPE_CHECKING:
-    from nooverfit.studies.result import StageCost, StudyResult
+    from nooverfit.studies.result import StageCost, StudyResult, Variant
 
 
 def png_uri(png: bytes) -> str:
@@ -193,6 +194,20 @@ def word(value: object) -> str:
     return str(getattr(value, "value", value)).replace("_", " ")
 
 
+def row_verdict(result: StudyResult, variant: Variant) -> str:
+    """The remedies table's verdict of ``variant`` in words: the one most of its seeds'
+    runs got. An average of networks has no training curve to diagnose, so an ensemble's
+    is its first network's, said so: the network whose curves the curves figure draws (a
+    blend's linear rung, where the variant carries the verdict of the choice it blends)."""
+    if variant.stage != "ensemble":
+        return word(variant.verdict)
+    seeds = len(result.settings.seeds) or variant.score.seeds
+    first = [result.runs[k].diagnosis.verdict for k in variant.runs[:seeds] if k in result.runs]
+    if not first:  # results without the runs
+        return "—"
+    return "first network: " + word(Counter(first).most_common(1)[0][0])
+
+
 def spread(mean: float, std: float, seeds: int) -> str:
     """An accuracy in % with its standard deviation over ``seeds`` seeds (``"97.2 ± 0.4"``);
     one seed has none, so its mean alone (not "± 0.0", which reads as no spread measured)."""
@@ -317,6 +332,7 @@ def render(result: StudyResult, pngs: Mapping[str, bytes]) -> str:
         points=points,
         rounded_apart=rounded_apart,
         spread=spread,
+        row_verdict=row_verdict,
         ended=ended,
         spent=spent,
         reading=reading,

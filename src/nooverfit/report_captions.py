@@ -27,17 +27,7 @@ def captions(result: StudyResult) -> dict[str, str]:
         "curves": "Training and validation loss per epoch of the first seed's baseline (left) "
         "and recommended (right) runs, on the same axes; the dashed line is the epoch each "
         "run kept; shaded: where that run's diagnosis saw overfitting start.",
-        "remedies": f"Left: validation accuracy of each remedy's best setting (mean over "
-        f"{seeds} seeds, bars ± std over seeds, axis from 0 %). Right: its difference from "
-        "the baseline seed by seed, mean and 95 % t interval; an interval that crosses 0 is "
-        "within noise. Green: the interval lies above 0; light green: selected by the "
-        "study's rule (a seed-paired gain of more than 2 standard errors) although the "
-        "wider 95 % interval crosses 0."
-        if seeds > 1
-        else "Left: validation accuracy of each remedy's best setting (one seed, axis from "
-        "0 %). Right: its difference from the baseline on that seed; one seed gives no "
-        "interval. Light green: selected by the study's rule, which with one seed counts "
-        "any validation gain.",
+        "remedies": _remedies_caption(result, seeds),
         "learning_curve": f"Learning curve: validation accuracy over training {unit} per "
         f"class ({f'mean, band ± std over {seeds} seeds' if seeds > 1 else 'one seed'}), "
         "with power-law fits (dotted).",
@@ -73,6 +63,51 @@ def captions(result: StudyResult) -> dict[str, str]:
     return out
 
 
+#: what each kind of row of the remedies figure is drawn as, in words
+#: (:func:`nooverfit.plots.remedies.remedy_rows`' kinds, in the legend's order)
+_REMEDY_COLORS = {
+    "baseline": "Red: the baseline.",
+    "helped": "Green: the interval lies above 0.",
+    "selected": "Light green: selected by the study's rule (a seed-paired gain of more than "
+    "{margin:g} standard errors) although the wider 95 % interval crosses 0.",
+    "no gain": "Grey: not better beyond noise.",
+    "recommended": "Blue: the recommendation.",
+}
+#: ... with one seed (no interval; the selection counts any validation gain)
+_ONE_SEED_COLORS = {
+    "selected": "Light green: selected by the study's rule, which with one seed counts any "
+    "validation gain.",
+    "no gain": "Grey: not selected (one seed: no noise estimate).",
+}
+
+
+def _remedies_caption(result: StudyResult, seeds: int) -> str:
+    """The remedies figure's caption: what its two panels show, and the colours of the
+    rows it draws, only those (a study with no row above 0 was told what green meant)."""
+    from nooverfit.plots.remedies import remedy_rows
+    from nooverfit.studies.evidence import evidence
+    from nooverfit.studies.select import MARGIN
+
+    drawn = {row.kind for row in remedy_rows(result, evidence(result))}
+    if seeds > 1:
+        head = (
+            f"Left: validation accuracy of each remedy's best setting (mean over {seeds} "
+            "seeds, bars ± std over seeds, axis from 0 %). Right: its difference from the "
+            "baseline seed by seed, mean and 95 % t interval; an interval that crosses 0 is "
+            "within noise."
+        )
+        words = _REMEDY_COLORS
+    else:
+        head = (
+            "Left: validation accuracy of each remedy's best setting (one seed, axis from "
+            "0 %). Right: its difference from the baseline on that seed; one seed gives no "
+            "interval."
+        )
+        words = {**_REMEDY_COLORS, **_ONE_SEED_COLORS}
+    colors = [words[kind].format(margin=MARGIN) for kind in words if kind in drawn]
+    return " ".join([head, *colors])
+
+
 def _ensemble_choice(result: StudyResult) -> str:
     """Why the recommendation is (or is not) an ensemble, for the ensemble-size caption (a
     blend's reason is the share's caption's: :func:`_blend_choice`)."""
@@ -98,11 +133,12 @@ def _ensemble_choice(result: StudyResult) -> str:
 
 
 def _by(result: StudyResult, margin: int, *, of: str = "") -> str:
-    """By how much a candidate had to beat the choice on validation accuracy: ``margin``
-    standard errors (``of`` what), as :func:`.select.improves` asks; with one seed there is
-    no standard error, and any gain counts."""
+    """By how much a candidate had to beat the choice on validation accuracy: more than
+    ``margin`` standard errors (``of`` what), as :func:`.select.improves` asks (a gain of
+    exactly ``margin`` keeps the choice); with one seed there is no standard error, and any
+    gain counts."""
     if (len(result.settings.seeds) or result.baseline.score.seeds) > 1:
-        return f"by {margin} standard error{'s' if margin != 1 else ''}{of}"
+        return f"by more than {margin} standard error{'s' if margin != 1 else ''}{of}"
     return "by any gain (one seed: no standard error)"
 
 

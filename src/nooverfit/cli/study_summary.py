@@ -77,8 +77,8 @@ def print_summary(result: StudyResult) -> None:
     console.print(table)
     if any(d.selected and d.interval.within_noise for d in (*ev.remedies, *ev.ensembles)):
         rule = (  # the report's words: one seed has no standard error to count in
-            f"at a seed-paired validation gain of {MARGIN:g} standard errors (SE); the 95 % "
-            "interval is wider"
+            f"at a seed-paired validation gain of more than {MARGIN:g} standard errors (SE); "
+            "the 95 % interval is wider"
             if n > 1
             else "at any validation gain: one seed has no standard error"
         )

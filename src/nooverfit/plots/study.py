@@ -58,6 +58,10 @@ LABELS = {
 }
 
 
+#: the ratio of a grid's largest positive value to its smallest from which a knob of
+#: decades (a penalty) that also tries 0 is drawn on a symmetric-log axis
+SPREAD = 100.0
+
 #: a knob's value that turns it off where that is not 0 (a weight average over one step,
 #: one copy: the network alone), so a choice there has no smaller values to try
 OFF = {"ema_window": 1.0, "copies": 1.0}
@@ -82,6 +86,10 @@ class CurveView:
         edge: ``"smaller"`` or ``"larger"`` when the chosen value is the grid's smallest or
             largest (try values beyond it), else None.
         caption: a sentence on what was measured on each side of the chosen value.
+        linthresh: where the x axis is symmetric-logarithmic (a penalty's grid of decades
+            that also holds 0, which a log axis cannot show and a linear one crowds into one
+            point), the smallest positive value: linear from 0 to it, logarithmic beyond;
+            None otherwise.
     """
 
     param: str
@@ -89,17 +97,21 @@ class CurveView:
     regions: tuple[tuple[float, float, str], ...]
     edge: str | None
     caption: str
+    linthresh: float | None = None
 
 
 def curve_view(curve: ValidationCurve) -> CurveView:
     """The shading, grid-edge flag and caption of a validation curve, from its data."""
     x = [float(v) for v in curve.values]
-    log = curve.param == "width" or (
-        curve.param in ("l2", "weight_decay", "ema_window") and all(v > 0 for v in x)
-    )
+    decades = curve.param in ("l2", "weight_decay", "linear_l2", "ema_window")
+    log = curve.param == "width" or (decades and all(v > 0 for v in x))
+    positive = [v for v in x if v > 0]
+    # 0, 0.001, 0.01, 0.1, 1 on a linear axis: the first three points drawn as one
+    spread = len(positive) >= 2 and max(positive) / min(positive) >= SPREAD
+    linthresh = min(positive) if decades and not log and spread and min(x) == 0 else None
 
     def mid(a: float, b: float) -> float:
-        return math.sqrt(a * b) if log else (a + b) / 2
+        return math.sqrt(a * b) if (log or linthresh) and a > 0 and b > 0 else (a + b) / 2
 
     spans = []
     for i, region in enumerate(curve.regions):
@@ -137,7 +149,7 @@ def curve_view(curve: ValidationCurve) -> CurveView:
             "at mid-training, clearly behind their grid (successive halving), so their "
             "accuracies are from then and their region is not shaded."
         )
-    return CurveView(curve.param, log, tuple(spans), edge, " ".join(parts))
+    return CurveView(curve.param, log, tuple(spans), edge, " ".join(parts), linthresh)
 
 
 def curve_row_note(result: StudyResult, curve: ValidationCurve) -> str | None:
@@ -217,6 +229,8 @@ def plot_validation_curve(
     x = np.asarray(curve.values, dtype=float)
     if view.log:
         ax.set_xscale("log", base=2 if curve.param == "width" else 10)
+    elif view.linthresh is not None:
+        ax.set_xscale("symlog", linthresh=view.linthresh, linscale=0.5)
     for left, right, region in view.regions:
         ax.axvspan(left, right, color=REGION_COLORS[region], alpha=0.35, lw=0)
     for mean, std, color, label in (

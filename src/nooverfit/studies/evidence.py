@@ -124,7 +124,7 @@ class PairedDifference:
         candidate, baseline: the metric on each seed.
         interval: the mean difference and its t interval over seeds.
         selected: whether the study's selection counted the candidate as helping (a
-            remedy's ``helped``: seed-paired validation gain of at least
+            remedy's ``helped``: seed-paired validation gain of more than
             :data:`~nooverfit.studies.select.MARGIN` standard errors); None where the
             difference is not a remedy's.
         rows: the validation samples of each seed's split (empty if unknown).
