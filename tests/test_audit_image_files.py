@@ -57,3 +57,21 @@ def test_cli_audit_names_an_image_folders_leak_by_its_files(tmp_path):
     assert (leak["index"], leak["match"]) == (test, train)  # the fields that were there
     assert (leak["path"], leak["match_path"]) == (source, copy)
     assert (leak["line"], leak["match_line"]) == (None, None)
+
+
+def test_cli_audit_names_duplicate_training_images_by_their_files(tmp_path):
+    """Two training images made one (a copy over another of its class): the audit counted
+    the pair inside the training set and named neither file; it names both, as a leak's."""
+    _folder(tmp_path)
+    ds = load_dataset(f"folder:{tmp_path}")
+    split = split_dataset(ds, test=0.25, val=0.2, seed=0)  # the CLI's defaults
+    first = int(split.pool[0])
+    second = next(int(i) for i in split.pool[1:] if ds.y[i] == ds.y[first])
+    shutil.copy(tmp_path / ds.paths[second], tmp_path / ds.paths[first])
+    result = runner.invoke(app, ["audit", f"folder:{tmp_path}"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "train 1 exact / 0 near" in result.stdout
+    # the pool's first sample is the first whose nearest twin is found
+    said = f"training file {ds.paths[first]} = training file {ds.paths[second]}: exact"
+    assert f"  {said}\n" in result.stdout
+    assert "1 exact duplicate pairs inside the training set" in result.stdout

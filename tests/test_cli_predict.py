@@ -230,7 +230,7 @@ def test_a_shape_error_names_each_accepted_form_once():
     with pytest.raises(ValueError, match=r"expected \(N, 2\), as") as flat:
         raw_features(np.zeros((3, 5)), columns=None, raw_shape=(2,), kind="tabular")
     assert "or (N, 2)" not in str(flat.value)
-    with pytest.raises(ValueError, match=r"expected \(N, 1, 8, 8\) or \(N, 64\), as"):
+    with pytest.raises(ValueError, match=r"expected \(N, 1, 8, 8\), \(N, 8, 8\) or \(N, 64\), as"):
         raw_features(np.zeros((3, 5)), columns=None, raw_shape=(1, 8, 8), kind="image")
 
 
@@ -454,3 +454,30 @@ def test_predict_takes_a_digits_train_folder_and_a_npy_of_images(tmp_path):
     accuracy, _ = _npy_accuracy(run, metrics["split"]["val"], tmp_path)
     kept = metrics["kept_epoch"]
     assert accuracy == pytest.approx(History.load(run / "history.csv").val_accuracy[kept])
+
+
+def test_predict_adds_the_channel_of_a_one_channel_models_images(tmp_path):
+    """(N, 8, 8) digits were refused for a network of (1, 8, 8) inputs, though they can
+    only mean one channel each: read as (N, 1, 8, 8), with a note; other shapes still not."""
+    run = tmp_path / "run"
+    args = ["train", "--train-per-class", "5", "--epochs", "2", "--width", "8"]
+    assert runner.invoke(app, [*args, "--out", str(run)]).exit_code == 0
+    x = load_dataset("digits").x[:6]  # (6, 1, 8, 8)
+    np.save(tmp_path / "nchw.npy", x)
+    np.save(tmp_path / "nhw.npy", x[:, 0])
+    said = {}
+    for name in ("nchw", "nhw"):
+        result = runner.invoke(app, ["predict", str(run), "--data", str(tmp_path / f"{name}.npy")])
+        assert result.exit_code == 0, result.output
+        said[name] = result
+    assert said["nhw"].stdout == said["nchw"].stdout  # the same predictions, to the digit
+    assert said["nchw"].stderr == ""
+    assert said["nhw"].stderr.splitlines() == [
+        f"note: {tmp_path / 'nhw.npy'}: samples of shape (6, 8, 8) read as (6, 1, 8, 8): the "
+        "network's one channel added"
+    ]
+    np.save(tmp_path / "wide.npy", x[:, 0, :, :4])  # (6, 8, 4): not the network's images
+    _one_line_error(
+        runner.invoke(app, ["predict", str(run), "--data", str(tmp_path / "wide.npy")]),
+        "samples have shape (6, 8, 4); expected (N, 1, 8, 8), (N, 8, 8) or (N, 64)",
+    )

@@ -31,6 +31,14 @@ def test_pretrain_then_train_with_transfer(tmp_path):
     assert (transfer["pretrained"], transfer["strategy"]) == (str(source), "head")
     # The network trained is the source's (its config says so), not the --model's.
     assert transfer["architecture"]["config"] == loaded.config.to_dict()
+    # and metrics.json's config is that network's (cnn, width 4, depth 1), where it said
+    # the --width and --depth defaults, 256 and 2, no network here had; the run's own
+    # settings are the command's
+    config = metrics["config"]
+    assert (config["model"], config["width"], config["depth"]) == ("cnn", 4, 1)
+    assert (config["epochs"], config["train_per_class"], config["label"]) == (2, 3, "")
+    card = json.loads((out / "model.json").read_text())
+    assert card["members"][0]["config"] == {**config, "label": "transfer:head"}
     assert metrics["num_parameters"] == 64 * 10 + 10  # only the new 10-class head trains
     # model.json records the source's architecture as a study's card does: the folder
     # predicts, on the run's validation images its kept epoch's validation accuracy

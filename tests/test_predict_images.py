@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 import numpy as np
 import pytest
@@ -104,3 +105,28 @@ def test_bad_image_input_is_one_line(trained, tmp_path, make, words):
     assert result.exit_code == 2, result.output
     lines = [x for x in result.output.splitlines() if x.strip()]
     assert len(lines) == 1 and lines[0].startswith("error:") and words in lines[0], lines
+
+
+def test_predict_warns_of_images_whose_ink_is_inverted(trained, tmp_path):
+    """The training images are light bars (240) on dark noise (0-80): the same images
+    inverted score as they are, wrongly, with no word; now one line names them, and the
+    predictions stay those of the images as given (nothing is flipped)."""
+    root, _ = trained
+    (tmp_path / "new").mkdir()
+    for name in ("0.png", "1.png"):
+        pixels = 255 - np.asarray(Image.open(root / "imgs" / "ring" / name))
+        Image.fromarray(pixels.astype(np.uint8), "L").save(tmp_path / "new" / name)
+    model = load_study_model(root / "study")
+    card = json.loads((root / "study" / "best_model.json").read_text())
+    low, high = card["image_medians"]  # every training image's median is dark
+    assert high < 0.5 and card["raw_range"][0] == 0.0
+    result = runner.invoke(app, ["predict", str(root / "study"), "--data", str(tmp_path / "new")])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        f"warning: 2 of 2 images (0.png, 1.png) have a light background (median pixel above "
+        f"{sum(card['raw_range']) / 2:g}, the middle of the training range) where every "
+        f"training image's is dark (medians {low:g} to {high:g}): is their ink inverted? "
+        "predicted as given; invert them if so"
+    ]
+    probs = np.array([[float(r[f"p_{c}"]) for c in model.classes] for r in _rows(result.stdout)])
+    np.testing.assert_allclose(probs, model.predict_proba(tmp_path / "new"), rtol=1e-5)

@@ -60,6 +60,23 @@ def test_read_checkpoint_turns_every_non_checkpoint_into_bad_input(tmp_path):
         assert "\n" not in str(err.value), name
 
 
+def test_read_checkpoint_says_one_thing_of_every_non_checkpoint(tmp_path):
+    """A PNG (refused by torch's unpickler) and a text file (by its zip reader) got two
+    wordings; each is now the same sentence, naming what the file looks like."""
+    image = tmp_path / "digit.png"
+    Image.new("L", (8, 8)).save(image)
+    files = {**_not_checkpoints(tmp_path), "image": image}
+    kinds = {"image": "a PNG image", "text": "a text file", "empty": "an empty file"}
+    for name, path in files.items():
+        with pytest.raises(BadInput) as err:
+            read_checkpoint(path, what="--pretrained file")
+        said = str(err.value)
+        assert said.startswith(f"--pretrained file {path} is not a readable PyTorch checkpoint (")
+        assert said.endswith("); expected a file written by torch.save"), name
+        if name in kinds:
+            assert f"({kinds[name]})" in said
+
+
 def test_read_checkpoint_refuses_an_unsafe_pickle_in_one_line(tmp_path):
     evil = tmp_path / "evil.pt"
     torch.save({"x": _Evil()}, evil)

@@ -109,6 +109,17 @@ def test_learning_curve_sizes_stop_at_what_the_pool_has():
     assert plan.learning_curve_sizes(budget, 50) == [5, 10, 20, 50]
 
 
+def test_learning_curve_sizes_drop_a_size_near_the_largest():
+    """A pool of 51 per class trained 50 and 51, two runs of one point of the curve."""
+    quick = plan.get_budget("quick")  # (5, 10, 20, 50)
+    assert plan.learning_curve_sizes(quick, 51) == [5, 10, 20, 51]
+    assert plan.learning_curve_sizes(quick, 62) == [5, 10, 20, 62]  # 62 < 50 * 1.25
+    assert plan.learning_curve_sizes(quick, 63) == [5, 10, 20, 50, 63]  # 63 >= 62.5
+    assert plan.learning_curve_sizes(quick, 6) == [6]  # 5 and 6: one point, no curve
+    standard = plan.get_budget("standard")  # digits' pool: 104 of its smallest class
+    assert plan.learning_curve_sizes(standard, 104) == [5, 10, 20, 50, 104]
+
+
 def test_validation_curve_marks_overfit_below_and_underfit_above_the_choice():
     values = [1e-5, 1e-4, 1e-3, 1e-2, 1e-1]
     scores = [_score(0.85), _score(0.88), _score(0.92), _score(0.915), _score(0.6, acc=0.62)]

@@ -97,3 +97,63 @@ def test_the_caption_names_the_samples_of_image_data():
         "well whichever class it is, and the study's is the training pool's largest ('b'), "
         "the images they were drawn from."
     )
+
+
+# Two seeds whose training pools' largest classes differ: seed 0's pool (rows 0-3) is
+# a a a b, seed 1's (rows 4-7) a b b b; validation rows 8-11 a b a b, test rows 12-15 a a a b
+Y2 = np.array([0, 0, 0, 1, 0, 1, 1, 1, 0, 1, 0, 1, 0, 0, 0, 1])
+ROWS2 = {
+    seed: {
+        "pool": np.arange(4 * seed, 4 * seed + 4),
+        "val": np.arange(8, 12),
+        "test": np.arange(12, 16),
+    }
+    for seed in (0, 1)
+}
+
+
+def test_seeds_that_answer_different_classes_are_named_seed_by_seed():
+    """The sentence said "the training data's largest class ('a', 'b')": one class cannot be
+    two; each seed answers its own pool's largest, and the share is their mean."""
+    out = summarize(Y2, ROWS2, {}, ["a", "b"])
+    assert out["majority"]["test"] == {"class": ["a", "b"], "per_seed": [0.75, 0.25], "share": 0.5}
+    assert summary_line(out) == (
+        "Always answering each seed's largest training class (seed by seed: 'a', 'b') scores "
+        "50.0% on the same test rows (validation 50.0%)"
+    )
+
+
+def test_a_tie_of_the_first_seed_is_said_of_it_when_the_seeds_answer_differently():
+    """It said "the study's is the first of them in the classes' order ('a', 'b')", where 'b'
+    is neither first nor of the tied seed: seed 1 answers its own pool's largest."""
+    y = Y2.copy()
+    y[:4] = [0, 0, 1, 1]  # seed 0's pool, trained on whole: a a b b, tied; 'a' comes first
+    training = {"train": np.arange(4), "pool": np.arange(4)}
+    out = summarize(y, ROWS2, {}, ["a", "b"], training=training)
+    assert out["majority"]["caption"] == (
+        "The first seed's training classes are tied (2 rows each): a constant answer fits "
+        "them equally well whichever class it is, and the first seed's is the first of them "
+        "in the classes' order ('a'). Always answering each seed's own (seed by seed: 'a', 'b')"
+    )
+
+
+def test_the_report_names_each_seeds_answer():
+    out = summarize(Y2, ROWS2, {}, ["a", "b"])
+    for role in ("recommended", "baseline"):
+        out[role] = {"balanced_accuracy": 0.5, "balanced_per_seed": [0.5] * 2, "recall": [0.5] * 2}
+    env = Environment(
+        loader=PackageLoader("nooverfit", "templates"), autoescape=select_autoescape()
+    )
+    result = SimpleNamespace(
+        extras={"class_scores": out},
+        test={
+            "recommended": SimpleNamespace(accuracy=0.5),
+            "baseline": SimpleNamespace(accuracy=0.5),
+        },
+    )
+    page = env.get_template("_class_scores.html").render(r=result, pct=pct, unit="rows")
+    page = " ".join(page.split())
+    assert (
+        "Always answering each seed's largest training class (seed by seed: <b>a</b>, "
+        "<b>b</b>) scores <b>50.0%</b> on the same test rows (per seed 75.0, 25.0)"
+    ) in page

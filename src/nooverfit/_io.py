@@ -182,12 +182,20 @@ def read_checkpoint(path: str | os.PathLike[str], *, what: str = "checkpoint") -
                 "weights_only loading does not allow; expected tensors (a state dict or a "
                 "file from nooverfit pretrain/train)"
             ) from None
-        raise BadInput(f"{what} {file} is not a PyTorch checkpoint ({_kind(file)})") from None
+        raise not_a_checkpoint(what, file) from None
     except UNREADABLE:
-        raise BadInput(
-            f"{what} {file} is not a readable PyTorch checkpoint ({_kind(file)}); "
-            "expected a file written by torch.save"
-        ) from None
+        raise not_a_checkpoint(what, file) from None
+
+
+def not_a_checkpoint(what: str, file: Path) -> BadInput:
+    """The one error for a file that ``torch.load`` cannot read as a checkpoint, whatever
+    it failed on (the unpickler's complaint about an image, the zip reader's about a
+    truncated file): ``"<what> <file> is not a readable PyTorch checkpoint (a PNG image);
+    expected a file written by torch.save"``."""
+    return BadInput(
+        f"{what} {file} is not a readable PyTorch checkpoint ({_kind(file)}); "
+        "expected a file written by torch.save"
+    )
 
 
 def _kind(file: Path) -> str:

@@ -1,10 +1,8 @@
 """The data audit: is the data too small, too homogeneous, duplicated or leaking?
 
 - Class balance per split.
-- Exact duplicates (hash of the sample's bytes) and near-duplicates (nearest neighbours,
-  ``sklearn.neighbors.NearestNeighbors``) within the training set and across
-  train/val/test - a test sample that is a copy of a training sample is leakage and
-  makes the test score optimistic.
+- Exact duplicates (hash of the sample's bytes) and near-duplicates (nearest neighbours)
+  within the training set and across train/val/test (:mod:`nooverfit.duplicates`).
 - Coverage: the fraction of val/test samples farther from every training sample than
   the ``quantile`` of train-to-train nearest-neighbour distances. With i.i.d. splits about
   ``1 - quantile`` of them are; many more means the training data does not cover what
@@ -25,7 +23,6 @@ training pool's statistics, as for training:
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -39,6 +36,14 @@ from nooverfit.data.dataset import Dataset
 from nooverfit.data.split import Split
 from nooverfit.data.tabular import DEFAULT_SCALING
 from nooverfit.data.tensors import network_inputs
+from nooverfit.duplicates import (
+    Duplicates,
+    Pair,
+    duplicate_warnings,
+    find_duplicates,
+    nearest,
+    sample_hashes,
+)
 from nooverfit.feature_columns import (
     Constant,
     MissingCells,
@@ -50,7 +55,7 @@ from nooverfit.feature_columns import (
 from nooverfit.groups import GroupGap, group_gap, group_gap_warning, homogeneous_cause
 from nooverfit.identifiers import Identifier, identifier_warnings, identifiers
 from nooverfit.imbalance import balance_warnings, class_counts, imbalance
-from nooverfit.repeats import Repeats, repeat_warnings, repeats, twin_clause
+from nooverfit.repeats import Repeats, repeat_warnings, repeats
 
 log = logging.getLogger(__name__)
 
@@ -72,44 +77,6 @@ class Balance:
     imbalance: float
     pool: tuple[int, ...] = ()
     data_imbalance: float = float("nan")
-
-
-@dataclass(frozen=True)
-class Pair:
-    """A sample (``index`` in ``split``) and its nearest training (or val) sample; of a
-    CSV file, the lines their rows start at; of an image folder, their files
-    (:mod:`nooverfit.audit_rows`)."""
-
-    index: int
-    split: str
-    match: int
-    match_split: str
-    distance: float
-    exact: bool
-    line: int | None = None
-    match_line: int | None = None
-    path: str | None = None
-    match_path: str | None = None
-
-
-@dataclass(frozen=True)
-class Duplicates:
-    """Exact and near-duplicate pairs.
-
-    Attributes:
-        threshold: near-duplicate distance (``near * median`` train nearest-neighbour
-            distance).
-        within_train: pairs inside the training set.
-        leaks: pairs across splits (val or test sample with a train or val twin).
-    """
-
-    threshold: float
-    within_train: tuple[Pair, ...]
-    leaks: tuple[Pair, ...]
-
-    def count(self, split: str, *, exact: bool) -> int:
-        pairs = self.within_train if split == "train" else self.leaks
-        return sum(1 for p in pairs if p.exact == exact and (split == "train" or p.split == split))
 
 
 @dataclass(frozen=True)
@@ -157,12 +124,6 @@ class AuditReport:
         return data
 
 
-def sample_hashes(x: np.ndarray) -> list[str]:
-    """A BLAKE2 digest of each sample's float32 bytes (-0.0 counted as 0.0)."""
-    flat = np.ascontiguousarray(x.reshape(len(x), -1), dtype=np.float32) + np.float32(0.0)
-    return [hashlib.blake2b(row.tobytes(), digest_size=16).hexdigest() for row in flat]
-
-
 def class_balance(
     y: np.ndarray, split: Split, classes: tuple[str, ...], *, pool: np.ndarray | None = None
 ) -> Balance:
@@ -178,24 +139,6 @@ def class_balance(
     return Balance(
         classes, train, val, test, imbalance(train), pool=whole, data_imbalance=imbalance(data)
     )
-
-
-def _nearest(
-    ref: np.ndarray, query: np.ndarray, *, exclude_self: bool
-) -> tuple[np.ndarray, np.ndarray]:
-    """Distance to and index of each query's nearest ``ref`` row (not itself)."""
-    from sklearn.neighbors import NearestNeighbors
-
-    k = 2 if exclude_self else 1
-    nn_ = NearestNeighbors(n_neighbors=min(k, len(ref))).fit(ref)
-    dist, idx = nn_.kneighbors(query)
-    if not exclude_self:
-        return dist[:, 0], idx[:, 0]
-    # with duplicates the first neighbour may be another copy rather than the sample
-    own = idx[:, 0] == np.arange(len(query))
-    col = np.where(own, 1, 0) if dist.shape[1] > 1 else np.zeros(len(query), int)
-    rows = np.arange(len(query))
-    return dist[rows, col], idx[rows, col]
 
 
 def model_features(model: nn.Module, x: np.ndarray, *, chunk: int = 4096) -> np.ndarray:
@@ -270,29 +213,17 @@ def audit(
     feats = inputs.reshape(len(inputs), -1) if features is None else np.asarray(features)
     hashes = sample_hashes(dataset.x)
     # train to train: the calibration of both thresholds
-    d_tt, m_tt = _nearest(feats[split.pool], feats[split.pool], exclude_self=True)
+    d_tt, m_tt = nearest(feats[split.pool], feats[split.pool], exclude_self=True)
     positive = d_tt[d_tt > 0]
     scale = float(np.median(positive)) if len(positive) else 0.0
-    threshold = near * scale
-    within, seen = [], set()
-    for i, j, d in zip(split.pool, split.pool[m_tt], d_tt, strict=True):
-        key = (min(i, j), max(i, j))
-        if d <= threshold and key not in seen:  # one entry per pair
-            seen.add(key)
-            within.append(Pair(int(i), "train", int(j), "train", float(d), hashes[i] == hashes[j]))
-    leaks, nearest_train = [], {}
-    for name, ref in (("train", split.pool), ("val", split.val)):
-        for qname in ("val", "test") if name == "train" else ("test",):
-            q = parts[qname]
-            if len(q) == 0 or len(ref) == 0:
-                continue
-            d, m = _nearest(feats[ref], feats[q], exclude_self=False)
-            if name == "train":
-                nearest_train[qname] = (d, m)
-            for i, j, dist in zip(q, m, d, strict=True):
-                if dist <= threshold:
-                    exact = hashes[i] == hashes[ref[j]]
-                    leaks.append(Pair(int(i), qname, int(ref[j]), name, float(dist), exact))
+    nearest_train = {
+        q: nearest(feats[split.pool], feats[parts[q]], exclude_self=False)
+        for q in ("val", "test")
+        if len(parts[q]) and len(split.pool)
+    }
+    found = find_duplicates(
+        feats, hashes, split, threshold=near * scale, within=(d_tt, m_tt), to_train=nearest_train
+    )
     cut = float(np.quantile(positive, quantile)) if len(positive) else 0.0
     far, far_pairs = {}, []
     for qname, (d, m) in nearest_train.items():
@@ -304,7 +235,11 @@ def audit(
     far_pairs.sort(key=lambda p: -p.distance)
     lines, paths = dataset.lines, dataset.paths
     coverage = Coverage(cut, quantile, far, located(far_pairs[:examples], lines, paths))
-    dups = Duplicates(threshold, located(within, lines, paths), located(leaks, lines, paths))
+    dups = replace(
+        found,
+        within_train=located(found.within_train, lines, paths),
+        leaks=located(found.leaks, lines, paths),
+    )
     gap = None
     groups = dataset.groups if groups is None else np.asarray(groups)
     if model is not None and groups is not None:
@@ -341,19 +276,7 @@ def audit_warnings(report: AuditReport, *, balance: bool = True) -> tuple[str, .
     b = report.balance
     if balance:  # the data's own balance counts even when training on a balanced subsample
         out += balance_warnings(b.train, b.val, b.test, b.classes, pool=b.pool or None)
-    for split in ("val", "test"):
-        exact = report.duplicates.count(split, exact=True)
-        near_ = report.duplicates.count(split, exact=False)
-        if exact or near_:
-            r = report.repeats
-            nature = twin_clause(r) if exact and r else ""
-            out.append(
-                f"leakage: {exact} exact and {near_} near duplicates of {split} samples "
-                f"in earlier splits{nature}"
-            )
-    n_exact = report.duplicates.count("train", exact=True)
-    if n_exact:
-        out.append(f"{n_exact} exact duplicate pairs inside the training set")
+    out += duplicate_warnings(report.duplicates, report.repeats)
     if report.repeats is not None:
         out += repeat_warnings(report.repeats)
     out += identifier_warnings(report.identifiers)

@@ -18,7 +18,9 @@ RESULTS = 2
 #: (:mod:`nooverfit.saved_card`). 1: the first. 2: a layer before batch norm has no bias,
 #: and an ensemble's file holds its members' ``weights`` in the average; older code
 #: refused either as "does not fit the network its card describes", so these cards say 2
-#: and older code refuses them by their format.
+#: and older code refuses them by their format. An image model's ``image_medians`` (the
+#: training images' backgrounds, :mod:`nooverfit.ink`) came later: a key added, none read
+#: differently, still 2 (a card without it is not checked for inverted ink).
 CARD = 2
 #: A pretrained source file's ``format`` tag (:mod:`nooverfit.transfer.seen`). 2: layers
 #: before batch norm have no bias (as today's networks); 1's files hold one there, which

@@ -16,7 +16,11 @@ import numpy as np
 from nooverfit._words import counted
 from nooverfit.errors import BadInput
 
-#: the image files a folder is searched for (torchvision ``ImageFolder``'s extensions)
+#: the image files a folder is searched for: torchvision ``ImageFolder``'s extensions
+#: (``torchvision.datasets.folder.IMG_EXTENSIONS``, which a test holds this equal to),
+#: written out because importing that module imports all of torchvision: 1.5 to 2 s more
+#: after torch's 1.7 to 2.4 s (``python -X importtime`` here), in a ``nooverfit predict``
+#: that otherwise never imports torchvision, not even for an image model
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
 
 

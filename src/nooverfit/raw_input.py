@@ -30,8 +30,9 @@ class RawRows:
             numeric columns that took the training median, the categories a text column
             never had in training (encoded as zeros with ``unknown="ignore"``; an error
             otherwise, so never noted), and a CSV file's columns ignored (neither a feature
-            nor the study's target); ``()`` for arrays (there every column is a feature,
-            and an empty cell an error).
+            nor the study's target); for arrays (where every column is a feature, and an
+            empty cell an error), only that 1-channel images ``(N, H, W)`` had their
+            channel added.
         labels: a CSV file's cells of the study's target column, stripped as the study
             read its labels, or image files' class folders
             (:class:`~nooverfit.image_input.Images`); None where there are none.
@@ -72,7 +73,8 @@ def read_rows(
         rows: a CSV file's path (columns found by their header), a ``.npy`` file's path,
             for images an image file's or a folder's (:mod:`nooverfit.image_input`), a
             sequence of dicts (column -> value), a pandas ``DataFrame``, or an array
-            ``(N, *raw_shape)`` (or ``(N, prod(raw_shape))``).
+            ``(N, *raw_shape)`` (or ``(N, prod(raw_shape))``, or ``(N, H, W)`` for
+            1-channel images of ``raw_shape`` ``(1, H, W)``).
         columns: the study's CSV columns (None: data without named columns).
         raw_shape: the shape of one raw sample.
         kind: the data's kind, for messages.
@@ -93,7 +95,7 @@ def read_rows(
         if not path.is_file():
             raise FileNotFoundError(f"data file {path} does not exist")
         if path.suffix.lower() == ".npy":
-            return RawRows(_array(_load_npy(path), columns, raw_shape, kind, where=f"{path}: "))
+            return _array(_load_npy(path), columns, raw_shape, kind, where=f"{path}: ")
         if kind != "tabular":
             files = " or image files (a file or a folder)" if kind == "image" else ""
             raise BadInput(
@@ -112,7 +114,7 @@ def read_rows(
         cells = [[_text(row, c.name, r) for r, row in enumerate(rows)] for c in columns.features]
         encoded = encode_cells(columns, cells, unknown=unknown, first_row=0)
         return RawRows(encoded.x, _notes(encoded, ()))
-    return RawRows(_array(rows, columns, raw_shape, kind, where=""))
+    return _array(rows, columns, raw_shape, kind, where="")
 
 
 def csv_notes(path: str | os.PathLike[str], columns: Columns | None) -> tuple[str, ...]:
@@ -251,7 +253,10 @@ def _csv(path: Path, columns: Columns | None, raw_shape: Sequence[int], unknown:
 
 def _array(
     rows: Any, columns: Columns | None, raw_shape: Sequence[int], kind: str, *, where: str
-) -> np.ndarray:
+) -> RawRows:
+    """Array rows ``(N, *raw_shape)``, or flattened ``(N, prod(raw_shape))``, or for
+    1-channel images ``(N, H, W)``: the channel axis is then added, with a note (the one
+    shape that can mean, a channel of each ``(H, W)`` image)."""
     shape = tuple(raw_shape)
     text = [c.name for c in columns.features if c.levels is not None] if columns else []
     if text:
@@ -264,10 +269,19 @@ def _array(
     except (TypeError, ValueError) as err:
         raise BadInput(f"{where}rows are not numbers ({err}); expected {kind} samples") from None
     size = math.prod(shape)
+    notes: tuple[str, ...] = ()
     if x.ndim == 2 and x.shape[1] == size:
         x = x.reshape(len(x), *shape)
+    elif len(shape) == 3 and shape[0] == 1 and x.ndim == 3 and x.shape[1:] == shape[1:]:
+        notes = (
+            f"{where}samples of shape {x.shape} read as {(len(x), *shape)}: the "
+            "network's one channel added",
+        )
+        x = x[:, None]
     if x.shape[1:] != shape or x.ndim != len(shape) + 1:
         flat = f" or (N, {size})" if len(shape) > 1 else ""  # one form when already flat
+        if len(shape) == 3 and shape[0] == 1:
+            flat = f", (N, {shape[1]}, {shape[2]}){flat}"
         raise BadInput(
             f"{where}{kind} samples have shape {x.shape}; expected (N, "
             f"{', '.join(map(str, shape))}){flat}, as the study's data set held them"
@@ -275,4 +289,4 @@ def _array(
     _nonempty(len(x), f"{where or 'the '}samples")
     if not np.isfinite(x).all():
         raise BadInput(f"{where}samples hold NaN or infinite values; expected finite numbers")
-    return x
+    return RawRows(x, notes)

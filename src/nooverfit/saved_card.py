@@ -28,6 +28,7 @@ from nooverfit._version import __version__
 from nooverfit.data.fitted import RECORDED, apply_scaling
 from nooverfit.data.impute import training_columns
 from nooverfit.data.tabular import DEFAULT_SCALING, fit_scaling
+from nooverfit.ink import median_range
 
 if TYPE_CHECKING:
     import torch
@@ -116,6 +117,8 @@ def model_card(
         "custom": custom,
         "raw_shape": list(dataset.in_shape),
         "raw_range": _range(dataset.x),
+        # the images' backgrounds, for predict's check of their ink (nooverfit.ink)
+        "image_medians": median_range(dataset.x) if dataset.kind == "image" else None,
         "columns": columns.to_dict() if columns is not None else None,
         "encodings": encodings,
         "members": [

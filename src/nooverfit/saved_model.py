@@ -109,6 +109,7 @@ class StudyModel:
         self.columns = Columns.from_dict(card["columns"]) if card["columns"] else None
         self.raw_shape: tuple[int, ...] = tuple(card["raw_shape"])
         self.raw_range: list[float] | None = card.get("raw_range")  # absent in older cards
+        self.image_medians: list[float] | None = card.get("image_medians")  # so is this
         self.networks = [n.eval() for n in networks]
         self.encodings = [
             card["encodings"][m["encoding"]] if m["encoding"] else None for m in card["members"]
@@ -160,6 +161,18 @@ class StudyModel:
             # as Ensemble.forward(x).exp(), which the study scored an ensemble by
             probs = mean_softmax(outputs, self.weights).clamp_min(1e-12).log().exp()
             return probs.argmax(1).numpy(), probs.numpy()
+
+    def warnings(self, rows: Any, *, unknown: str = "error") -> tuple[str, ...]:
+        """What is odd about ``rows`` (as :meth:`read` takes them) that predicting does
+        not refuse, one line each: images whose background is unlike every training
+        image's, their ink likely inverted (:func:`~nooverfit.ink.polarity_warning`)."""
+        if self.kind != "image":
+            return ()
+        from nooverfit.ink import polarity_warning
+
+        read = self.read(rows, unknown=unknown)
+        line = polarity_warning(read.x, self.image_medians, self.raw_range, files=read.files)
+        return (line,) if line else ()
 
     def predict_proba(self, rows: Any, *, unknown: str = "error") -> np.ndarray:
         """Class probabilities ``(N, C)`` of raw ``rows``, columns in :attr:`classes` order.

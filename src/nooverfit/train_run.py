@@ -45,6 +45,7 @@ from nooverfit.saved_card import model_card, save_card
 from nooverfit.stopping import StopReason
 from nooverfit.train import Callback, fit
 from nooverfit.transfer import as_pretrained, transfer_model
+from nooverfit.transfer.architecture import trained_config
 from nooverfit.transfer.pretrain import same_classes
 
 #: The files :func:`train_run` writes to its ``out`` folder.
@@ -173,10 +174,12 @@ def train_run(
         len(history) - 1 if history.kept_epoch is None else history.epoch.index(history.kept_epoch)
     )
     seconds = time.perf_counter() - start
+    # a transfer network is its source's: recorded as such, not as the config's model
+    trained = trained_config(config, architecture)
     metrics = {
         "format": METRICS_FORMAT,
         "nooverfit": __version__,
-        "config": config.to_dict(),
+        "config": trained.to_dict(),
         "data": data_name,
         # what `audit --model` checks the data it is given against (a moved file passes)
         "data content": fingerprint(data.dataset),
@@ -205,7 +208,9 @@ def train_run(
     atomic_write_json(out / "metrics.json", metrics)
     state = {k: v.detach().cpu() for k, v in network.state_dict().items()}
     atomic_save(out / "model.pt", state)
-    card = _card(config, data, pretrained=pretrained, strategy=transfer, architecture=architecture)
+    card = _card(
+        trained, data, pretrained=pretrained, strategy=transfer, architecture=architecture
+    )
     save_card(card, out / "model.pt")
     run = TrainedRun(network, history, metrics, kept, num_parameters, seconds)
     if history.stop_reason == StopReason.INTERRUPTED.value:

@@ -256,7 +256,7 @@ def render(report: AuditReport) -> None:
             for s in ("val", "test")
         )
     )
-    for p in d.leaks[:5]:
+    for p in (*d.within_train[:5], *d.leaks[:5]):  # the first few pairs of each, by name
         kind = "exact" if p.exact else f"near ({p.distance:.3g})"
         twin = sample_name(p.match_split, p.match, p.match_line, p.match_path)
         said = sample_name(p.split, p.index, p.line, p.path)

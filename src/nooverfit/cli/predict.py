@@ -80,6 +80,8 @@ def predict_command(
     labels, probs = model.scores(rows)
     for note in rows.notes:  # on stderr: stdout may be the predictions
         errors.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
+    for line in model.warnings(rows):  # said, not acted on: the images predicted as given
+        errors.print(f"warning: {line}", markup=False, highlight=False, soft_wrap=True)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     files = rows.files  # images: which file each row is, first

@@ -139,8 +139,10 @@ def tie_caption(
 ) -> str | None:
     """The subject of the majority-class sentence where the training rows' largest classes
     tie (``train``: their counts per class; ``pool``: the training pool's, which ``rows``
-    training rows were drawn from; ``answered``: each seed's constant answer; ``unit``: what
-    a sample is called, images on image data), else None.
+    training rows were drawn from, the first seed's; ``answered``: each seed's constant
+    answer, in seed order; ``unit``: what a sample is called, images on image data), else
+    None. Where the seeds answer different classes, the tie is said of the first seed and
+    each seed's answer named (:func:`seed_by_seed`).
 
     Every class tied for largest fits the training rows equally well as a constant
     answer; the study answers the pool's largest class (the share of the data the
@@ -156,7 +158,9 @@ def tie_caption(
     each = f"{top} {unit} each" if len(tied) == len(classes) else f"{top} {unit} each of"
     if len(tied) < len(classes):
         each += " " + ", ".join(repr(c) for c in tied)
-    names = ", ".join(repr(c) for c in dict.fromkeys(answered))
+    # the tie is the first seed's training rows'; other seeds may answer other classes
+    names = repr(answered[0]) if answered else ""
+    per_seed = seed_by_seed(answered)
     whole = int(np.asarray(pool).sum()) == rows  # the training rows are the whole pool
     pool_top = np.asarray(pool) == np.asarray(pool).max()
     if not whole and pool_top.sum() == 1:
@@ -165,10 +169,23 @@ def tie_caption(
         why = f"the first of them in the classes' order ({names})"
     else:
         why = f"the first of the training pool's largest in the classes' order ({names})"
-    return (
-        f"The training classes are tied ({each}): a constant answer fits them equally "
-        f"well whichever class it is, and the study's is {why}. Always answering {names}"
+    whose, answer = (
+        ("The first seed's", "the first seed's") if per_seed else ("The", "the study's")
     )
+    answering = f"each seed's own ({per_seed})" if per_seed else names
+    return (
+        f"{whose} training classes are tied ({each}): a constant answer fits them equally "
+        f"well whichever class it is, and {answer} is {why}. Always answering {answering}"
+    )
+
+
+def seed_by_seed(answered: Sequence[str]) -> str:
+    """Each seed's constant answer, ``"seed by seed: 'a', 'b'"``, where the seeds answer
+    different classes (each its own training pool's largest); "" where they answer one,
+    which is then the one fact to say."""
+    if len(set(answered)) < 2:
+        return ""
+    return "seed by seed: " + ", ".join(repr(c) for c in answered)
 
 
 def _constant(
@@ -241,11 +258,17 @@ def summary_line(scores: Mapping[str, Any], unit: str = "rows") -> str:
     on the same test ``unit`` (rows, images, clips), and the balanced accuracy of each
     model on test (in %)."""
     major = scores["majority"]
-    names = dict.fromkeys(c for c in major["test"]["class"] if c is not None)
-    which = f" ({', '.join(repr(n) for n in names)})" if names else ""
+    answered = [c for c in major["test"]["class"] if c is not None]
+    per_seed = seed_by_seed(answered)
+    which = f" ({answered[0]!r})" if answered else ""
+    largest = (
+        f"each seed's largest training class ({per_seed})"
+        if per_seed
+        else f"the training data's largest class{which}"
+    )
     roles = [r for r in ("recommended", "baseline") if r in scores]
     balanced = ", ".join(f"{r} {100 * scores[r]['balanced_accuracy']:.1f}%" for r in roles)
-    subject = major.get("caption") or f"Always answering the training data's largest class{which}"
+    subject = major.get("caption") or f"Always answering {largest}"
     line = (
         f"{subject} scores "
         f"{100 * major['test']['share']:.1f}% on the same test {unit} "

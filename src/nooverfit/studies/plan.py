@@ -132,10 +132,19 @@ def _linear(baseline: RunConfig, l2: float) -> RunConfig:
     return config.replace(label=describe(config, baseline))
 
 
+#: How many times a budget's size the largest must be for the size to stay on the learning
+#: curve beside it: the budgets' grids step by 2 to 2.5 times, and a size within a quarter
+#: of the largest (50 where the pool supplies 51 per class) is under a third of such a step
+#: from it on the curve's log axis, a run that says nothing the largest does not.
+NEAR_SIZE = 1.25
+
+
 def learning_curve_sizes(budget: StudyBudget, available: int) -> list[int]:
-    """The budget's per-class sizes that the training pool can supply, plus the largest."""
-    sizes = [n for n in budget.sizes if n < available]
-    return [*sizes, available] if available not in sizes else sizes
+    """The budget's per-class sizes that the training pool can supply, plus the largest
+    (``available``), less those within :data:`NEAR_SIZE` of it (``n * NEAR_SIZE >
+    available``): ``[5, 10, 20, 51]`` of the grid ``(5, 10, 20, 50)`` where the pool has 51
+    per class, not ``[5, 10, 20, 50, 51]``."""
+    return [*(n for n in budget.sizes if n * NEAR_SIZE <= available), available]
 
 
 @dataclass(frozen=True)

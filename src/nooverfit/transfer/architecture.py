@@ -2,7 +2,8 @@
 rebuilt without the source's file: its weights are replaced by the saved ones anyway.
 
 ``record`` turns a source into a JSON-able dict (``best_model.json`` keeps it);
-``pretrained`` builds an untrained network of that architecture.
+``pretrained`` builds an untrained network of that architecture; ``trained_config`` is the
+configuration of the network a transfer run trained.
 """
 
 from __future__ import annotations
@@ -74,6 +75,26 @@ def _nooverfit(
         "classes": classes,
         "task": task,
     }
+
+
+#: The fields of a :class:`~nooverfit.config.RunConfig` that say what network
+#: :func:`~nooverfit.models.build_model` builds; a transfer network has its source's.
+NETWORK_FIELDS = (
+    *("model", "width", "depth", "dropout", "batchnorm"),
+    *("convs", "members", "periodic", "tta"),
+)
+
+
+def trained_config(config: RunConfig, architecture: dict[str, Any] | None) -> RunConfig:
+    """The configuration of the network a transfer run with ``config`` trains: its training
+    settings, with the :data:`NETWORK_FIELDS` of a nooverfit source's ``architecture`` (a
+    :func:`record`), which the run does not build but starts from. ``config`` itself
+    without a record, or for a torchvision network, which no configuration names (the
+    record does)."""
+    if architecture is None or architecture.get("kind") != "nooverfit":
+        return config
+    source = RunConfig.from_dict(architecture["config"])
+    return config.replace(**{name: getattr(source, name) for name in NETWORK_FIELDS})
 
 
 def pretrained(architecture: dict[str, Any]) -> Pretrained:
