@@ -111,6 +111,32 @@ def test_read_log_validation_written_behind_training_completes_its_epochs(tmp_pa
     assert diagnose(history).best_epoch == 6
 
 
+def test_read_log_epochs_the_evaluator_has_not_reached_are_left_out(tmp_path):
+    """Review i130: with training at epoch 10 and validation at epoch 4, epochs 5-10 read
+    as logged without validation (``val_loss`` NaN, 10 epochs diagnosed), where they are
+    epochs whose validation is still to come, as an unfinished last epoch is."""
+    log = tmp_path / "log.jsonl"
+    log.write_text("\n".join(_behind(10)[:14]) + "\n")
+    history = read_log(log)
+    assert history.epoch == (1, 2, 3, 4)
+    assert history.val_loss == (1.0, 0.9, 0.8, 0.7)
+    assert history.notes == ("epochs 5-10 have no validation value so far: left out",)
+    # all validation in: the full run, no note
+    log.write_text("\n".join(_behind(10)) + "\n")
+    assert read_log(log).epoch == tuple(range(1, 11))
+    assert read_log(log).notes == ()
+
+
+def test_read_log_epochs_gone_nan_before_their_validation_are_kept(tmp_path):
+    """Epochs whose training loss became NaN are a run diverging, not epochs waiting for
+    their validation: they are read (and diagnosed as diverging)."""
+    rows = _behind(10)[:14]
+    rows[9] = json.dumps({"epoch": 10, "step": 100, "loss": math.nan})  # written NaN
+    log = tmp_path / "log.jsonl"
+    log.write_text("\n".join(rows) + "\n")
+    assert read_log(log).epoch == tuple(range(1, 11))
+
+
 @pytest.mark.parametrize(
     ("then", "kept", "says"),
     [
