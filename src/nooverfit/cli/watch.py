@@ -14,7 +14,7 @@ from rich.markup import escape
 from nooverfit.cli._app import app, console, guard
 from nooverfit.cli.diagnose import Format, Metric, TrainCol, ValCol, column_map, render
 from nooverfit.history import History
-from nooverfit.logs import read_log
+from nooverfit.logs import FORMATS, read_log
 from nooverfit.stopping import EarlyStopping, parse_criterion
 
 if TYPE_CHECKING:  # the diagnosis loads numpy, which --help does not need
@@ -51,8 +51,8 @@ def watch(
     from nooverfit._rules import diagnose
 
     parse_criterion(criterion)
-    if idle <= 0 or interval <= 0:
-        raise ValueError(f"--idle and --interval must be > 0 seconds, got {idle} and {interval}")
+    if log_format not in FORMATS:  # before the wait: read_log would say so only at --idle
+        raise ValueError(f"--format must be one of {', '.join(FORMATS)}, got {log_format!r}")
     if not log.parent.exists():  # before the "watching" line: a mistyped path is one line
         raise FileNotFoundError(
             f"{log.parent} does not exist; expected the folder of a log being written "
