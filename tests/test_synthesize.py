@@ -426,3 +426,21 @@ def test_mix_at_snr_names_a_clip_holding_nan(which):
     fg, bg = (broken, clean) if which == "foreground" else (clean, broken)
     with pytest.raises(ValueError, match=f"{which} holds NaN or infinite samples"):
         mix_at_snr(fg, bg, 10.0)
+
+
+@pytest.mark.parametrize("which", ["foreground", "background"])
+def test_synthesize_names_a_wav_file_holding_nan_or_inf(tmp_path, which):
+    """Review i130: a float WAV with a NaN sample among the clean clips was refused as
+    "foreground is silent (no active samples)"; one with infinite samples among the noises
+    as "snr_db 5.4 dB scales the noise past float32's range; expected a higher SNR", after
+    numpy's RuntimeWarning. Both name the file and what it holds."""
+    fg, bg = _folders(tmp_path)
+    broken = keyword()
+    broken[1200] = np.nan if which == "foreground" else np.inf
+    path = (fg / "yes" if which == "foreground" else bg) / "broken.wav"
+    write_wav(path, broken, 8000)
+    args = ["synthesize", "--foreground", str(fg), "--background", str(bg), "--per-clip", "1"]
+    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    assert result.output == f"error: {path} holds NaN or infinite samples; expected finite audio\n"
+    assert not (tmp_path / "out").exists()
