@@ -5,6 +5,7 @@ import re
 import threading
 import time
 
+import pytest
 from typer.testing import CliRunner
 
 from _watch import LOGS, once_watch_has, write_slowly
@@ -46,6 +47,27 @@ def test_watch_bad_criterion_exit_2(tmp_path):
     result = runner.invoke(app, ["watch", str(tmp_path / "x.csv"), "--criterion", "soon"])
     assert result.exit_code == 2
     assert "not understood" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        # review i130: an unknown --format was said only once --idle ran out (300 s)
+        (["--format", "xml"], "error: --format must be one of auto, keras, lightning, "),
+        # review i130: --idle -1 read "in [0, ...]", --idle 0 "must be > 0"
+        (["--idle", "0"], "error: --idle must be a number in (0, 1000000000], got 0.0"),
+        (["--idle", "-1"], "error: --idle must be a number in (0, 1000000000], got -1.0"),
+        (["--interval", "0"], "error: --interval must be a number in (0, 1000000], got 0.0"),
+    ],
+)
+def test_watch_bad_option_is_one_line_exit_2_at_once(tmp_path, args, said):
+    log = tmp_path / "training.csv"
+    log.write_text("epoch,loss,val_loss\n0,1.0,1.1\n1,0.8,0.9\n")
+    start = time.monotonic()
+    result = runner.invoke(app, ["watch", str(log), "--idle", "30", *args])
+    assert time.monotonic() - start < 10  # not after --idle
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(said) and result.output.count("\n") == 1, result.output
 
 
 def test_watch_never_written_log_exit_2(tmp_path):
@@ -123,7 +145,7 @@ def test_watch_says_at_once_a_csv_log_written_without_the_named_column(tmp_path)
     log = tmp_path / "x.csv"
     log.write_text("epoch,loss,val\n0,1.0,1.1\n1,0.9,1.0\n")
     began = time.monotonic()
-    args = ["watch", str(log), "--val-col", "val_loss_x", "--idle", "30", "--interval", "0.05"]
+    args = ["watch", str(log), "--val-col", "val_loss_x", "--idle", "2", "--interval", "0.05"]
     result = runner.invoke(app, args)
     assert time.monotonic() - began < 10 and result.exit_code == 2, result.output
     assert result.output.splitlines()[-1] == (

@@ -1,6 +1,7 @@
 """``nooverfit watch`` on a log that changes under it: a half-written line, a run
 restarted into the same file, a log rewritten shorter."""
 
+import json
 import re
 import threading
 
@@ -111,3 +112,30 @@ def test_watch_a_run_resumed_into_its_log_warns_once(tmp_path, monkeypatch):
     assert re.search(r"the log now ends at epoch 2[0-3], before the epochs 2[1-4] to 24", out)
     assert "(a run resumed from a checkpoint); following it from there" in out
     assert "a run resumed at epoch 20" in out  # the final diagnosis's note
+
+
+def test_watch_follows_validation_written_behind_training(tmp_path, monkeypatch):
+    """Review i130: training rows for epochs 1-12 written before validation for epoch 1
+    arrives (an evaluator running behind the training loop, one JSON-lines log). Watch
+    read the validation rows as a restarted run: it reprinted every epoch with
+    ``loss nan`` and diagnosed the validation curve alone. Now the epochs shown without
+    validation are shown again once it comes in, each with both losses, and no restart is
+    said."""
+    train = [{"epoch": e, "loss": round(1 / e, 4)} for e in range(1, 13)]
+    val = [{"epoch": e, "val_loss": abs(e - 6) / 10 + 0.5} for e in range(1, 13)]
+    log = tmp_path / "log.jsonl"
+    log.write_text("".join(json.dumps(r) + "\n" for r in train))
+    # validation once watch has shown the training rows (the last settled)
+    shown = once_watch_has(monkeypatch, "_settled", lambda settled: True)
+    writer = write_slowly(log, [json.dumps(r) + "\n" for r in val], pause=0.03, after=shown)
+    args = ["watch", str(log), "--idle", "0.8", "--interval", "0.01"]
+    result = runner.invoke(app, args)
+    writer.join()
+    assert result.exit_code == 0, result.output
+    out = " ".join(result.output.split())
+    assert "(its validation came in after it was shown); following it from there" in out
+    assert "restarted run" not in out and not re.search(r"(?<!val_)loss nan", out)
+    after = out.split("following it from there")[-1]
+    assert "val_loss nan" not in after
+    assert re.search(r"epoch 12 loss 0\.0833 val_loss 1\.1 overfitting", after)
+    assert "best epoch 6" in after

@@ -89,6 +89,75 @@ def test_join_runs_restart_and_resume(epochs, kept, says):
     assert all(said in note for said, note in zip(says, notes, strict=True))
 
 
+def _behind(epochs: int) -> list[str]:
+    """A JSON-lines log whose evaluator runs behind training: the training rows of epochs
+    1..``epochs``, then the validation rows of the same epochs (val lowest at epoch 6)."""
+    train = [{"epoch": e, "step": 10 * e, "loss": round(1 / e, 4)} for e in range(1, epochs + 1)]
+    val = [{"epoch": e, "step": 10 * e, "val_loss": abs(e - 6) / 10 + 0.5} for e in range(1, 21)]
+    return [json.dumps(r) for r in train + val[:epochs]]
+
+
+def test_read_log_validation_written_behind_training_completes_its_epochs(tmp_path):
+    """Review i130: training rows for epochs 1-20 written before validation for epoch 1
+    arrives read as a run restarted at line 21, the training curve dropped (``loss``
+    missing) though no epoch repeated a value."""
+    log = tmp_path / "log.jsonl"
+    log.write_text("\n".join(_behind(20)) + "\n")
+    history = read_log(log)
+    assert history.epoch == tuple(range(1, 21))
+    assert history.loss == tuple(round(1 / e, 4) for e in range(1, 21))
+    assert history.val_loss == tuple(abs(e - 6) / 10 + 0.5 for e in range(1, 21))
+    assert history.notes == ()
+    assert diagnose(history).best_epoch == 6
+
+
+def test_read_log_epochs_the_evaluator_has_not_reached_are_left_out(tmp_path):
+    """Review i130: with training at epoch 10 and validation at epoch 4, epochs 5-10 read
+    as logged without validation (``val_loss`` NaN, 10 epochs diagnosed), where they are
+    epochs whose validation is still to come, as an unfinished last epoch is."""
+    log = tmp_path / "log.jsonl"
+    log.write_text("\n".join(_behind(10)[:14]) + "\n")
+    history = read_log(log)
+    assert history.epoch == (1, 2, 3, 4)
+    assert history.val_loss == (1.0, 0.9, 0.8, 0.7)
+    assert history.notes == ("epochs 5-10 have no validation value so far: left out",)
+    # all validation in: the full run, no note
+    log.write_text("\n".join(_behind(10)) + "\n")
+    assert read_log(log).epoch == tuple(range(1, 11))
+    assert read_log(log).notes == ()
+
+
+def test_read_log_epochs_gone_nan_before_their_validation_are_kept(tmp_path):
+    """Epochs whose training loss became NaN are a run diverging, not epochs waiting for
+    their validation: they are read (and diagnosed as diverging)."""
+    rows = _behind(10)[:14]
+    rows[9] = json.dumps({"epoch": 10, "step": 100, "loss": math.nan})  # written NaN
+    log = tmp_path / "log.jsonl"
+    log.write_text("\n".join(rows) + "\n")
+    assert read_log(log).epoch == tuple(range(1, 11))
+
+
+@pytest.mark.parametrize(
+    ("then", "kept", "says"),
+    [
+        # the same run restarted after its validation came in: the training loss repeats
+        ([{"epoch": 1.0, "loss": 0.9}], [6], ["back from 3 to 1 at the 7th row: a restarted"]),
+        # resumed at 2 after the validation came in: epoch 1's rows kept
+        ([{"epoch": 2.0, "loss": 0.4}], [0, 3, 6], ["a run resumed at epoch 2; epochs 2-3"]),
+        # a row of NaN going back completes nothing: a restarted run gone NaN
+        ([{"epoch": 1.0, "val_loss": math.nan}], [6], ["a restarted run"]),
+    ],
+)
+def test_join_runs_a_run_after_late_validation_still_restarts_or_resumes(then, kept, says):
+    rows = [{"epoch": float(e), "loss": 1.0 / e} for e in (1, 2, 3)]
+    rows += [{"epoch": 1.0, "val_loss": 0.5}, {"epoch": 2.0, "val_loss": 0.4}]
+    rows += [{"epoch": 3.0, "val_loss": 0.45}, *then]
+    got, notes = join_runs(rows)
+    assert got == kept
+    assert len(notes) == len(says)
+    assert all(said in note for said, note in zip(says, notes, strict=True))
+
+
 def test_read_log_resumed_jsonl_says_the_line(tmp_path):
     """A JSON-lines log counts lines as the file does, blank lines included."""
     log = tmp_path / "log.jsonl"

@@ -426,3 +426,45 @@ def test_mix_at_snr_names_a_clip_holding_nan(which):
     fg, bg = (broken, clean) if which == "foreground" else (clean, broken)
     with pytest.raises(ValueError, match=f"{which} holds NaN or infinite samples"):
         mix_at_snr(fg, bg, 10.0)
+
+
+@pytest.mark.parametrize("which", ["foreground", "background"])
+def test_synthesize_names_a_wav_file_holding_nan_or_inf(tmp_path, which):
+    """Review i130: a float WAV with a NaN sample among the clean clips was refused as
+    "foreground is silent (no active samples)"; one with infinite samples among the noises
+    as "snr_db 5.4 dB scales the noise past float32's range; expected a higher SNR", after
+    numpy's RuntimeWarning. Both name the file and what it holds."""
+    fg, bg = _folders(tmp_path)
+    broken = keyword()
+    broken[1200] = np.nan if which == "foreground" else np.inf
+    path = (fg / "yes" if which == "foreground" else bg) / "broken.wav"
+    write_wav(path, broken, 8000)
+    args = ["synthesize", "--foreground", str(fg), "--background", str(bg), "--per-clip", "1"]
+    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    assert result.output == f"error: {path} holds NaN or infinite samples; expected finite audio\n"
+    assert not (tmp_path / "out").exists()
+
+
+def test_synthesize_overwrite_that_fails_keeps_the_earlier_synthesis(tmp_path):
+    """Review i130: --overwrite removed the earlier synthesis (its manifest and clips)
+    before mixing, so a run refused midway (a silent clip) left --out empty: neither the
+    earlier synthesis nor a new one. It is kept, byte for byte, until the new one is
+    written, and nothing is left beside --out."""
+    fg, bg = _folders(tmp_path)
+    out = tmp_path / "out"
+    args = ["synthesize", "--foreground", str(fg), "--background", str(bg), "--out", str(out)]
+    assert CliRunner().invoke(app, [*args, "--per-clip", "2"]).exit_code == 0
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    write_wav(fg / "yes" / "s9_nohash_0.wav", np.zeros(4000, np.float32), 8000)  # silent
+    result = CliRunner().invoke(app, [*args, "--per-clip", "1", "--seed", "5", "--overwrite"])
+    assert result.exit_code == 2 and "foreground is silent" in result.output, result.output
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bg", "fg", "out"]
+    # a run that succeeds replaces it whole, and leaves nothing beside it either
+    (fg / "yes" / "s9_nohash_0.wav").unlink()
+    result = CliRunner().invoke(app, [*args, "--per-clip", "1", "--seed", "5", "--overwrite"])
+    assert result.exit_code == 0, result.output
+    rows = read_manifest(out / "manifest.csv")
+    assert len(rows) == 4 and _wavs(out) == sorted(r.clip for r in rows)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bg", "fg", "out"]

@@ -306,3 +306,18 @@ def test_work_logs_no_traceback_for_a_trial_stopped_by_ctrl_c(tmp_path, monkeypa
     failed = [r.getMessage() for r in records if " failed " in r.getMessage()]
     assert len(failed) == 2 and all(m.startswith("Trial 1 failed") for m in failed), failed
     assert [t.state for t in trials_of(spec)] == [TrialState.FAIL, TrialState.FAIL]
+
+
+def test_cli_tune_model_the_data_cannot_feed_is_one_line_exit_2_and_makes_no_study(tmp_path):
+    """Review i130: ``--model cnn`` on a CSV's rows failed in the first trial, printing
+    Optuna's traceback, and left a study made with ``cnn`` in --out's tune.db, which then
+    refused the corrected command ("made with other settings (base model: cnn there, mlp
+    now)"). It is refused before the study is made."""
+    rows = [f"{i % 7},{(i * 3) % 5},{i % 2}\n" for i in range(60)]
+    (tmp_path / "t.csv").write_text("a,b,y\n" + "".join(rows))
+    out = tmp_path / "tune"
+    args = ["tune", "--data", f"csv:{tmp_path / 't.csv'}", "--target", "y", "--out", str(out)]
+    result = CliRunner().invoke(app, [*args, "--model", "cnn", "--epochs", "2"])
+    assert result.exit_code == 2, result.output
+    assert result.output == "error: cnn needs image inputs (C, H, W), got shape (2,)\n"
+    assert not out.exists()

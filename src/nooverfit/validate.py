@@ -81,7 +81,7 @@ RULES: dict[str, Rule] = {
     "per_clip": Rule(1, 100_000),
     "rate": Rule(1, 1_000_000),
     "threads": Rule(0, 4096, note=" (0: torch's default)"),
-    "idle": Rule(0, 1e9, integer=False),
+    "idle": Rule(0, 1e9, integer=False, open_low=True),
     "near": Rule(0, 1e6, integer=False),
     "quantile": Rule(0, 1, integer=False, open_low=True),
     "interval": Rule(0, 1e6, integer=False, open_low=True),

@@ -32,8 +32,9 @@ def synthesize_command(
 ) -> None:
     """Write mixed clips and a manifest.csv (source, noise, offset, SNR, gain, seed).
 
-    An --out holding an earlier synthesis is refused unless --overwrite, which removes the
-    clips its manifest lists first; --out inside --foreground or --background is refused.
+    An --out holding an earlier synthesis is refused unless --overwrite, which replaces the
+    clips its manifest lists (kept until the new synthesis is written: a run that fails
+    leaves them); --out inside --foreground or --background is refused.
     """
     from nooverfit.data.synthesize import parse_snr, synthesize_folder
 

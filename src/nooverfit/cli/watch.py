@@ -14,7 +14,7 @@ from rich.markup import escape
 from nooverfit.cli._app import app, console, guard
 from nooverfit.cli.diagnose import Format, Metric, TrainCol, ValCol, column_map, render
 from nooverfit.history import History
-from nooverfit.logs import read_log
+from nooverfit.logs import FORMATS, read_log
 from nooverfit.stopping import EarlyStopping, parse_criterion
 
 if TYPE_CHECKING:  # the diagnosis loads numpy, which --help does not need
@@ -51,8 +51,8 @@ def watch(
     from nooverfit._rules import diagnose
 
     parse_criterion(criterion)
-    if idle <= 0 or interval <= 0:
-        raise ValueError(f"--idle and --interval must be > 0 seconds, got {idle} and {interval}")
+    if log_format not in FORMATS:  # before the wait: read_log would say so only at --idle
+        raise ValueError(f"--format must be one of {', '.join(FORMATS)}, got {log_format!r}")
     if not log.parent.exists():  # before the "watching" line: a mistyped path is one line
         raise FileNotFoundError(
             f"{log.parent} does not exist; expected the folder of a log being written "
@@ -278,7 +278,9 @@ def _show(
             if rows
             else "the log holds no epoch now"
         )
-        console.print(f"{what} ({_why_changed(history)}); following it from there")
+        now = rows[kept] if kept < len(rows) else None
+        why = _why_changed(history, shown[kept], now)
+        console.print(f"{what} ({why}); following it from there")
         # a STOP or warning given at an epoch the log still holds unchanged stands; one
         # given at a changed epoch is judged again on what the log holds
         changed = shown[kept][0]
@@ -290,13 +292,18 @@ def _show(
     return rows[: max(len(shown), ready)], stopped, warned
 
 
-def _why_changed(history: History) -> str:
-    """What made the log drop epochs already shown, as its reader noted it
-    (:mod:`nooverfit.logs._resumed`, whose words the TensorBoard reader's notes share): a
-    run resumed from a checkpoint keeps the epochs before the resume, a restarted run
-    starts over; else the file was rewritten."""
+def _why_changed(history: History, was: tuple[float, ...], now: tuple[float, ...] | None) -> str:
+    """What made the log drop epochs already shown (``was``, the first epoch changed, is
+    ``now`` as the log holds it; None where it is gone): its validation came in after it
+    was shown without one (an evaluator running behind training, the same training loss);
+    else as its reader noted it (:mod:`nooverfit.logs._resumed`, whose words the
+    TensorBoard reader's notes share): a run resumed from a checkpoint keeps the epochs
+    before the resume, a restarted run starts over; else the file was rewritten."""
     from nooverfit.logs._resumed import RESTARTED, RESUMED
 
+    came = now is not None and math.isnan(was[2]) and not math.isnan(now[2])
+    if came and now is not None and _common([was[:2]], [now[:2]]) == 1:
+        return "its validation came in after it was shown"
     if any(RESUMED in note for note in history.notes):
         return "a run resumed from a checkpoint"
     if any(RESTARTED in note for note in history.notes):

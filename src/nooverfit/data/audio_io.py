@@ -72,7 +72,8 @@ def read_wav(path: str | os.PathLike[str], *, rate: int | None = None) -> tuple[
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: not a readable sound file.
+        ValueError: not a readable sound file, or one holding NaN or infinite samples (a
+            float WAV can: mixed, they read as a silent clip or as an SNR out of range).
     """
     sf = _soundfile()
     p = Path(path)
@@ -82,6 +83,8 @@ def read_wav(path: str | os.PathLike[str], *, rate: int | None = None) -> tuple[
         data, sr = sf.read(str(p), dtype="float32", always_2d=True)
     except RuntimeError as err:
         raise ValueError(f"{p} is not a readable sound file ({err}); expected WAV") from None
+    if not np.isfinite(data).all():
+        raise ValueError(f"{p} holds NaN or infinite samples; expected finite audio")
     x = data.mean(axis=1)  # channels -> mono
     if rate is not None and rate != sr:
         x, sr = resample(x, int(sr), rate), rate

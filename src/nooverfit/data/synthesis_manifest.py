@@ -10,6 +10,8 @@ from __future__ import annotations
 import csv
 import io
 import os
+import shutil
+import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -71,6 +73,46 @@ def earlier_outputs(out: Path, *, overwrite: bool) -> list[Path]:
         )
     check_new(manifest, overwrite=overwrite, holds="an earlier synthesis")
     return [manifest, *sorted(listed)] if manifest.exists() else []
+
+
+def set_aside(out: Path, files: list[Path]) -> Path | None:
+    """Move the files of an earlier synthesis in ``out`` (:func:`earlier_outputs`) into a
+    new folder beside ``out``, keeping their places in it, until the synthesis replacing
+    them is written: a run that fails puts them back (:func:`put_back`), one that succeeds
+    removes them (:func:`drop_aside`). None when there are none."""
+    if not files:
+        return None
+    # beside out, not in it (its sound files would be no manifest's): the same disk, so
+    # each move is a rename
+    aside = Path(tempfile.mkdtemp(prefix=f".{out.name}-replaced-", dir=out.resolve().parent))
+    try:
+        for path in files:
+            if path.exists():
+                moved = aside / path.resolve().relative_to(out.resolve())
+                moved.parent.mkdir(parents=True, exist_ok=True)
+                path.replace(moved)
+    except BaseException:  # none half moved: those moved go back
+        put_back(out, aside)
+        raise
+    return aside
+
+
+def put_back(out: Path, aside: Path | None) -> None:
+    """Return the files :func:`set_aside` moved into ``aside`` to their places in ``out``
+    (the new synthesis's own are removed first), and remove ``aside``."""
+    if aside is None:
+        return
+    for moved in sorted(p for p in aside.rglob("*") if p.is_file()):
+        path = out / moved.relative_to(aside)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        moved.replace(path)
+    shutil.rmtree(aside, ignore_errors=True)
+
+
+def drop_aside(aside: Path | None) -> None:
+    """Remove the earlier synthesis :func:`set_aside` kept, once its replacement is written."""
+    if aside is not None:
+        shutil.rmtree(aside, ignore_errors=True)
 
 
 def write_manifest(path: Path, rows: list[ManifestRow]) -> None:

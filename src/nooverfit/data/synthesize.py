@@ -17,7 +17,14 @@ from pathlib import Path
 import numpy as np
 
 from nooverfit.data.audio_io import NoiseBank, read_wav, sound_files, to_float, write_wav
-from nooverfit.data.synthesis_manifest import ManifestRow, earlier_outputs, write_manifest
+from nooverfit.data.synthesis_manifest import (
+    ManifestRow,
+    drop_aside,
+    earlier_outputs,
+    put_back,
+    set_aside,
+    write_manifest,
+)
 
 # the manifest's format and reader, long imported from here
 from nooverfit.data.synthesis_manifest import MANIFEST_FORMAT as MANIFEST_FORMAT  # isort: skip
@@ -224,7 +231,8 @@ def synthesize_folder(
         seed: seed of every draw.
         rate: sample rate, Hz (default: the first foreground clip's).
         overwrite: replace an earlier synthesis in ``out`` (the clips its manifest lists,
-            and the manifest); default False.
+            and the manifest), kept until the new one is written (a run that fails
+            leaves it as it was); default False.
 
     Raises:
         ValueError: if ``snr_db`` is no finite ``(low, high)`` with ``low <= high``; if
@@ -252,21 +260,24 @@ def synthesize_folder(
     if rate is None:
         rate = read_wav(files[0])[1]
     bank = NoiseBank.from_folder(background, rate=rate)
-    for old in earlier:  # the user asked to replace them; the manifest goes first
-        old.unlink(missing_ok=True)
     rows: list[ManifestRow] = []
     labels = {p.parent.name for p in files if p.parent != fg_root}
     made = _absent_folders(out_root, [out_root / label for label in sorted(labels)])
+    # the user asked to replace them, but only by a synthesis that is written: a run that
+    # fails (a silent clip, Ctrl-C) puts them back
+    aside = set_aside(out_root, earlier)
     try:
         _mix_all(files, fg_root, out_root, bank, rows, snr_db, per_clip, seed, rate)
+        write_manifest(out_root / "manifest.csv", rows)
     except BaseException:
         for row in rows:  # no clip without a manifest row: remove this run's partial output
             (out_root / row.clip).unlink(missing_ok=True)
+        put_back(out_root, aside)
         for folder in made:  # and the folders it made, deepest first (not ones there before)
             with contextlib.suppress(OSError):  # absent, or holding something not ours
                 folder.rmdir()
         raise
-    write_manifest(out_root / "manifest.csv", rows)
+    drop_aside(aside)
     return Synthesis(out_root, tuple(rows))
 
 

@@ -9,12 +9,18 @@ Where the epoch goes back, a new run starts:
   The earlier run's epochs before N are kept, and epochs N on come from the resumed run
   only: the resumed run trained on from the weights of epoch N - 1, so the earlier run's
   epochs from N on are a branch that was dropped, and no epoch mixes rows of both runs.
+
+A row that goes back to an epoch already logged but holds only values that epoch lacks
+(its validation, from an evaluator that runs behind the training loop writing to the same
+log) is no new run: it completes that epoch.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+
+from nooverfit.logs._names import canonical
 
 #: The words of the notes on a restarted and on a resumed run, in CSV/JSON lines logs and
 #: in TensorBoard folders alike, which ``nooverfit watch`` reads back to say why epochs it
@@ -43,12 +49,18 @@ def join_runs(
     resumes: list[str] = []
     restart = ""
     previous = -math.inf
+    held: dict[float, set[str]] = {}  # the values each epoch kept holds so far
     for i, epoch in enumerate(epochs):
+        values = _values(rows[i])
+        if math.isfinite(epoch) and epoch < previous and _completes(values, held.get(epoch)):
+            kept.append(i)
+            held[epoch] |= values
+            continue  # the run goes on from the latest epoch logged
         if math.isfinite(epoch) and epoch < previous:
             back = f"the epoch goes back from {previous:g} to {epoch:g} at {_place(i, lines)}"
             restarted, gone = superseded(epoch, [epochs[j] for j in kept], first)
             if restarted:  # what came before is another run's, resumes included
-                kept, resumes = [], []
+                kept, resumes, held = [], [], {}
                 restart = (
                     f"{back}: {RESTARTED}; diagnosing the last run only "
                     f"({len(rows) - i} of {len(rows)} rows)"
@@ -57,6 +69,7 @@ def join_runs(
                 dropped = set(gone)
                 replaced = sorted({epochs[kept[k]] for k in dropped})
                 kept = [j for k, j in enumerate(kept) if k not in dropped]
+                held = {epochs[j]: held.get(epochs[j], set()) for j in kept}
                 span = (
                     f"epoch {replaced[0]:g}"
                     if len(replaced) == 1
@@ -69,7 +82,21 @@ def join_runs(
         kept.append(i)
         if math.isfinite(epoch):
             previous = epoch
+            held.setdefault(epoch, set()).update(values)
     return kept, tuple(n for n in (restart, *resumes) if n)
+
+
+def _values(row: Mapping[str, float]) -> set[str]:
+    """The columns of values a row holds (not NaN), bookkeeping (epoch, step, time) aside."""
+    return {k for k, v in row.items() if not math.isnan(v) and canonical(k) is not None}
+
+
+def _completes(values: set[str], held: set[str] | None) -> bool:
+    """Whether a row going back to an epoch already logged, holding ``values``, completes
+    it rather than starting a run: it holds values, and none the epoch holds already
+    (``held``; None where the epoch was not logged). A restarted or resumed run logs again
+    the values its first epoch logged before (its training loss at least)."""
+    return held is not None and bool(values) and not values & held
 
 
 def superseded(start: float, earlier: Sequence[float], first: float) -> tuple[bool, list[int]]:

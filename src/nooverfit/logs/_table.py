@@ -70,11 +70,13 @@ def rows_to_history(
     back to a later one a run resumed from a checkpoint (the epochs before it are kept,
     the later ones are the resumed run's); a note says so
     (:func:`~nooverfit.logs._resumed.join_runs`). The last epoch of a log with several
-    rows an epoch is left out, with a note, while it holds only step-level values, or
-    lacks the validation every earlier epoch holds: an epoch still running (or a run
-    stopped mid-epoch), whose values would change. A ``stop_reason`` logged at the last
-    epoch (nooverfit's text, or the :attr:`~nooverfit.stopping.StopReason.code` the
-    Lightning callback logs) is the history's ``stop_reason``.
+    rows an epoch is left out, with a note, while it holds only step-level values, and so
+    are the epochs at its end that lack the validation every epoch before them holds: an
+    epoch still running (or a run stopped mid-epoch), whose values would change, or epochs
+    an evaluator running behind the training loop has not reached. A ``stop_reason``
+    logged at the last epoch (nooverfit's text, or the
+    :attr:`~nooverfit.stopping.StopReason.code` the Lightning callback logs) is the
+    history's ``stop_reason``.
 
     Args:
         rows: one mapping per logged row (NaN or absent for values not logged there).
@@ -168,14 +170,18 @@ def rows_to_history(
             if not math.isnan(value):
                 bucket.setdefault(target, []).append(value)
     epochs = sorted(per_epoch)
-    unfinished = _unfinished(per_epoch, at) if not implicit else ""
-    # an epoch still running or cut short, not one whose values became NaN: its rows
+    unfinished, pending = _unfinished(per_epoch, at) if not implicit else ("", 0)
+    # epochs still running or cut short, not ones whose values became NaN: their rows
     # hold sound step-level values only
-    if unfinished and _only_sound_steps(
+    left: list[int] = []
+    while len(left) < pending and _only_sound_steps(
         [r for r in rows if r.get("epoch") == epochs[-1]], mapping
     ):
         del per_epoch[epochs[-1]]
-        notes = (*notes, f"epoch {epochs.pop()} has {unfinished} so far: left out")
+        left.insert(0, epochs.pop())
+    if left:
+        which = f"epoch {left[0]} has" if len(left) == 1 else f"epochs {left[0]}-{left[-1]} have"
+        notes = (*notes, f"{which} {unfinished} so far: left out")
     curves: dict[str, list[float]] = {}
     several: dict[str, str] = {}  # validation logged several times an epoch: how folded
     stepped = not implicit and any(k.strip().lower() in STEPS for k in found)
@@ -238,23 +244,28 @@ def _stop_reason(
     return found
 
 
-def _unfinished(per_epoch: Mapping[int, Mapping[str, list[float]]], at: list[int | None]) -> str:
-    """What the last epoch lacks if it may be one still running (``""`` if not): none of
-    the chosen values, or, in a log with several rows an epoch, any value of the
-    validation curves that every earlier epoch holds (its validation not logged yet)."""
+def _unfinished(
+    per_epoch: Mapping[int, Mapping[str, list[float]]], at: list[int | None]
+) -> tuple[str, int]:
+    """What the last epochs lack if they may be ones still running, and how many they are
+    (``("", 0)`` if none): the last epoch, holding none of the chosen values; or, in a log
+    with several rows an epoch, the epochs at its end lacking any value of the validation
+    curves that every epoch before them holds (their validation not logged yet: the last
+    epoch's, or those of many epochs where an evaluator runs behind the training loop)."""
     epochs = sorted(per_epoch)
     if not epochs:
-        return ""
-    *earlier, last = epochs
-    if not per_epoch[last]:
-        return "only step-level values"
+        return "", 0
+    if not per_epoch[epochs[-1]]:
+        return "only step-level values", 1
+    validated = [any(k.startswith("val_") for k in per_epoch[e]) for e in epochs]
+    pending = validated[::-1].index(True) if any(validated) else len(epochs)
+    earlier = epochs[: len(epochs) - pending]
     rows = Counter(at)
-    several = any(rows[e] > 1 for e in earlier)
-    if not earlier or not several or any(k.startswith("val_") for k in per_epoch[last]):
-        return ""
-    if all(any(k.startswith("val_") for k in per_epoch[e]) for e in earlier):
-        return "no validation value"
-    return ""
+    if not pending or not earlier or not any(rows[e] > 1 for e in earlier):
+        return "", 0
+    if all(validated[: len(earlier)]):
+        return "no validation value", pending
+    return "", 0
 
 
 def _only_sound_steps(rows: list[Mapping[str, float]], mapping: Mapping[str, object]) -> bool:

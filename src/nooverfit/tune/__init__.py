@@ -7,9 +7,11 @@ the best trial's configuration is retrained on the same split and tested once.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from nooverfit.data.group_split import one_warning_each
+from nooverfit.models import network_for
 from nooverfit.tune.objective import Objective, OverfitGuard, TrialRun, train_config
 from nooverfit.tune.result import (
     TrialSummary,
@@ -46,6 +48,8 @@ def tune(
     Raises:
         OutputExists: ``out`` holds another study's results and not ``overwrite``
             (checked before any trial: nothing lost).
+        ValueError: data, a training subset or a model the data cannot feed (checked
+            before the study is made).
     """
     if out is not None:
         check_out(Path(out), spec, overwrite=overwrite)
@@ -55,6 +59,10 @@ def tune(
         data = spec.load_data()  # bad data specs fail here, before any worker starts
         base = spec.base  # and a training subset the split cannot give (not each trial's)
         data.train_index(train_size=base.train_size, train_per_class=base.train_per_class)
+        # and a model the data cannot feed (a cnn on tabular rows): every trial would fail,
+        # and the study, made with it, would refuse the corrected command
+        smallest = dataclasses.replace(base, width=spec.space.width[0], depth=spec.space.depth[0])
+        network_for(smallest, data)
         run_workers(spec, workers=workers, data=data)
     study = open_study(spec, data=data)
     result = finalize(spec, study, data)
