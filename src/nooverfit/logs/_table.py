@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from nooverfit._words import counted
 from nooverfit.history import History
-from nooverfit.logs._names import STEPS, Name, canonical
+from nooverfit.logs._names import STEPS, Name, canonical, loader_note
 from nooverfit.logs._percent import percent_scores
 from nooverfit.logs._resumed import join_runs
 from nooverfit.stopping import StopReason
@@ -127,6 +127,8 @@ def rows_to_history(
             f"columns found: {', '.join(found) or 'none'}; {MAP_HINT}"
         )
     used = [logged for _, logged in mapping.values()]
+    loaders = loader_note(found, explicit.values())
+    notes = (*notes, loaders) if loaders else notes
     text_cells = _text_cells_note(unreadable or {}, used, kept=position)
     if text_cells:
         notes = (*notes, text_cells)
