@@ -261,3 +261,12 @@ def test_a_log_without_validation_names_no_curve_decided_on(tmp_path):
     )
     shown = runner.invoke(app, ["diagnose", str(with_metric)])
     assert "val_accuracy (no validation loss logged)" in shown.output
+
+
+def test_diagnose_help_lists_every_format_the_reader_accepts():
+    from nooverfit.logs import FORMATS
+
+    result = CliRunner().invoke(app, ["diagnose", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    text = " ".join(result.output.replace("│", " ").split())
+    assert ", ".join(FORMATS) in text

@@ -199,3 +199,33 @@ def test_a_run_validated_twice_an_epoch_reads_the_same_from_its_csv_and_tensorbo
     assert (a.verdict, a.best_epoch, a.onset_epoch) == (b.verdict, b.best_epoch, b.onset_epoch)
     assert a.generalization_loss == pytest.approx(b.generalization_loss, rel=1e-6)
     assert any("val_loss up to 2 times, last" in n for n in tb.notes)
+
+
+HPARAMS = Path(__file__).parent / "data" / "hparams_digits_tb"
+
+
+def test_add_hparams_summary_metrics_are_no_epoch_of_the_run():
+    """A real ``SummaryWriter`` run (a 512-wide MLP on 100 digits, Adam at 1e-3, 80
+    epochs; ``train/loss`` per step, ``val/loss`` and ``val/accuracy`` per epoch, no epoch
+    scalar) ending with ``add_hparams(..., {"val/loss": ..., "val/accuracy": ...})``,
+    which writes those metrics once, at step 0, in a folder named by the time. Read as
+    curves they made step 0 a validation round: 81 epochs, each shifted by one, and two
+    columns named by the time."""
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+    from tensorboard.util import tensor_util
+
+    main = next(HPARAMS.glob("events.out.tfevents*"))
+    val = [
+        float(tensor_util.make_ndarray(v.tensor))
+        for e in EventFileLoader(str(main)).Load()
+        for v in e.summary.value
+        if v.tag == "val/loss"
+    ]
+    h = read_log(HPARAMS)
+    assert len(h) == len(val) == 80
+    assert h.val_loss == pytest.approx(val, rel=1e-6)
+    assert h.columns() == ["epoch", "loss", "val_accuracy", "val_loss"]
+    d = diagnose(h)
+    assert d.verdict is Verdict.OVERFITTING
+    assert d.best_epoch == val.index(min(val))

@@ -84,3 +84,46 @@ def test_read_log_side_last_names_with_a_test_split(tmp_path: Path):
     assert h.val_loss[0] == pytest.approx(1.2) and h.loss[0] == pytest.approx(1.2)
     assert h.val_accuracy == (0.6,) * N and h.accuracy == (0.9,) * N
     assert h.has("test_loss") and not h.has("val_test_loss")
+
+
+@pytest.mark.parametrize(
+    ("name", "target"),
+    [
+        ("val_loss/dataloader_idx_0", "val_loss"),
+        ("val_acc/dataloader_idx_0", "val_accuracy"),
+        ("val_loss/dataloader_idx_1", "dataloader_1_val_loss"),
+        ("valid/loss/dataloader_idx_2", "dataloader_2_val_loss"),
+    ],
+)
+def test_canonical_names_of_lightning_dataloaders_first_one_is_validation(name, target):
+    assert canonical(name).target == target
+
+
+TWO_LOADERS = Path(__file__).parent / "data" / "two_loaders_lightning"
+
+
+def test_read_log_lightning_two_validation_dataloaders_reads_the_first():
+    """A real Lightning run (a 512-wide MLP on 100 digits, Adam at 1e-3, 60 epochs) with
+    two validation dataloaders: Lightning logs ``val_loss/dataloader_idx_0`` and
+    ``.../dataloader_idx_1``. They read as no validation curve at all before
+    (insufficient evidence); the first is the validation curve, and the run overfits."""
+    import csv
+
+    rows = list(csv.DictReader((TWO_LOADERS / "version_0" / "metrics.csv").open()))
+    first, second = (
+        [float(r[name]) for r in rows if r[name]]
+        for name in ("val_loss/dataloader_idx_0", "val_loss/dataloader_idx_1")
+    )
+    h = read_log(TWO_LOADERS)
+    assert len(h) == len(first) == 60
+    assert h.val_loss == pytest.approx(first)
+    assert h.extras["dataloader_1_val_loss"] == pytest.approx(second)
+    assert h.has("val_accuracy") and h.has("accuracy")
+    note = "--val-col val_loss/dataloader_idx_1"
+    assert any("2 dataloaders" in n and note in n for n in h.notes)
+    d = diagnose(h)
+    assert d.verdict is Verdict.OVERFITTING
+    assert d.best_epoch == first.index(min(first))
+    other = read_log(TWO_LOADERS, columns={"val_loss": "val_loss/dataloader_idx_1"})
+    assert other.val_loss == pytest.approx(second)
+    assert not any("dataloaders" in n for n in other.notes)  # the user chose

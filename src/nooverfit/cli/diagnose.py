@@ -15,7 +15,7 @@ from nooverfit._io import _jsonable, atomic_write
 from nooverfit.cli._app import app, console, guard
 from nooverfit.errors import BadInput, OutputExists
 from nooverfit.history import History
-from nooverfit.logs import list_runs, read_log
+from nooverfit.logs import FORMATS, list_runs, read_log
 from nooverfit.stopping import STANDARD_CRITERIA, replay
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ Format = Annotated[
     str,
     typer.Option(
         "--format",
-        help="auto, keras, lightning, tensorboard, huggingface, mlflow, csv, jsonl, json.",
+        help=f"{', '.join(FORMATS)}.",  # from the reader's list: it cannot drift
     ),
 ]
 TrainCol = Annotated[str | None, typer.Option("--train-col", help="Column of the training loss.")]

@@ -5,12 +5,15 @@ Names understood: Keras (``loss``, ``val_acc``), Lightning (``train_loss_epoch``
 ``val_loss``, ``train_acc_step``), TensorBoard tags (``train/epoch_loss``,
 ``validation/epoch_accuracy``, ``loss/val``), Hugging Face (``eval_loss``), and names
 written as words (``Train Loss``, ``val-loss``) or with the side at the end
-(``loss_val``, ``accuracy_train``).
+(``loss_val``, ``accuracy_train``). Lightning validating on several dataloaders suffixes
+each name with ``/dataloader_idx_N``: the first dataloader's curves are the validation
+curves, the others' are kept as ``dataloader_N_<name>`` (:func:`loader_note` says so).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 _TRAIN = ("train", "training", "trn")
@@ -23,6 +26,8 @@ _ACCURACY = re.compile(r"(sparse_?)?(categorical_?|binary_?|multi(class|label)_?
 STEPS = ("step", "global_step", "iter", "iteration", "_step")  # _step: W&B's
 _IGNORED = {"stop_reason", *STEPS, "wall_time", "walltime", "time", "timestamp", "created_at"}
 _IGNORED |= {"_runtime", "_timestamp"}  # W&B's history export
+#: Lightning's suffix for the values of each of several validation dataloaders.
+_LOADER = re.compile(r"[/.]dataloader_idx_(\d+)$")
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,14 @@ def canonical(name: str) -> Name | None:
     """Map a logged column name onto nooverfit's names; ``None`` for bookkeeping columns."""
     # ``Train Loss``, ``val-loss``: spaces and dashes separate words as ``_`` does
     low = re.sub(r"[\s-]+", "_", name.strip().lower())
+    loader = _LOADER.search(low)
+    if loader:  # val_loss/dataloader_idx_1: the second validation dataloader's val_loss
+        read = canonical(low[: loader.start()])
+        n = int(loader.group(1))
+        if read is None or n == 0:
+            return read
+        # not val_*: another dataloader's curve is never taken for the validation curve
+        return Name(f"dataloader_{n}_{read.target}", read.priority)
     # (Lightning's WandbLogger logs trainer/global_step)
     if low in _IGNORED or low == "epoch" or not low or re.split(r"[/.]", low)[-1] in _IGNORED:
         return None
@@ -77,3 +90,29 @@ def canonical(name: str) -> Name | None:
     if not base:
         return None
     return Name(f"val_{base}" if side == "val" else base, priority)
+
+
+def loader_note(found: Iterable[str], mapped: Iterable[str]) -> str:
+    """A note when the columns ``found`` hold curves of several Lightning validation
+    dataloaders: which one is read as validation, and how to read another. Empty for one
+    dataloader, or when a column the user ``mapped`` is another dataloader's."""
+    found = list(found)
+    loaders = sorted({n for c in found if (n := _loader(c)) is not None})
+    if len(loaders) < 2 or any(_loader(c) for c in mapped):
+        return ""
+    others = [c for c in found if _loader(c)]
+    # the example names a loss where one is logged: --val-col maps the validation loss
+    losses = [c for c in others if (k := canonical(c)) and k.target.endswith("_val_loss")]
+    other = (losses or others)[0]
+    return (
+        f"validation logged for {len(loaders)} dataloaders (dataloader_idx_"
+        f"{', '.join(map(str, loaders))}): dataloader_idx_{loaders[0]}'s read as validation, "
+        f"the others' kept as dataloader_N_<curve>; to diagnose another, pass e.g. "
+        f"--val-col {other}"
+    )
+
+
+def _loader(column: str) -> int | None:
+    """The dataloader a column is Lightning's value of (``val_loss/dataloader_idx_1``: 1)."""
+    m = _LOADER.search(column.strip().lower())
+    return None if m is None else int(m.group(1))

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 from nooverfit._words import counted
 from nooverfit.history import History
-from nooverfit.logs._names import STEPS, Name, canonical
+from nooverfit.logs._long import widen
+from nooverfit.logs._names import STEPS, Name, canonical, loader_note
 from nooverfit.logs._percent import percent_scores
 from nooverfit.logs._resumed import join_runs
 from nooverfit.stopping import StopReason
@@ -96,7 +97,10 @@ def rows_to_history(
         ValueError: when no training or validation curve can be recognized, or a mapped
             column does not exist (the message lists the columns found).
     """
-    rows = list(rows)
+    rows, split, widened = widen(list(rows), unreadable or {})
+    if split:  # one row per split: its values named after it (train_loss, valid_loss)
+        unreadable = {k: v for k, v in (unreadable or {}).items() if k != split}
+        notes = (*notes, widened)
     keep, joined = join_runs(rows, lines=lines)
     rows = [rows[i] for i in keep]
     notes = (*notes, *joined)
@@ -127,6 +131,8 @@ def rows_to_history(
             f"columns found: {', '.join(found) or 'none'}; {MAP_HINT}"
         )
     used = [logged for _, logged in mapping.values()]
+    loaders = loader_note(found, explicit.values())
+    notes = (*notes, loaders) if loaders else notes
     text_cells = _text_cells_note(unreadable or {}, used, kept=position)
     if text_cells:
         notes = (*notes, text_cells)

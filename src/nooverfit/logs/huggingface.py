@@ -111,12 +111,19 @@ def _by_evaluation(rows: list[dict[str, float]]) -> tuple[list[dict[str, float]]
     for r in rows:
         out.append({**r, "epoch": float(done)})
         done += id(r) in closing
+    # the losses logged after the last evaluation (eval_steps not dividing the run's
+    # steps) have no evaluation to join: a point of their own read as an evaluation
+    # "not logged so far", numbered past the last one, of a run that had finished
+    after = len(out) - 1 - max(i for i, r in enumerate(rows) if id(r) in closing)
     note = (
         f"{len(evaluated)} evaluations over {counted(len(per_epoch), 'epoch')}: each "
         "evaluation is a point, numbered 0, 1, 2, ... as 'epochs', with the training losses "
         "logged since the one before averaged into it"
     )
-    return out, note
+    if after:
+        entries = counted(after, "training entry", "training entries")
+        note += f"; left out: {entries} logged after the last evaluation"
+    return out[: len(out) - after], note
 
 
 def _stopped_early(state: dict[str, Any]) -> bool:

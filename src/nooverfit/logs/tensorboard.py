@@ -114,11 +114,13 @@ def _scalars(path: Path) -> tuple[dict[int, dict[str, float]], tuple[str, ...]]:
     folders: dict[Path, list[tuple[str, dict[int, dict[str, float]]]]] = {}
     for file in files:
         steps: dict[int, dict[str, float]] = {}
+        hparams = False
         try:
             for event in EventFileLoader(str(file)).Load():
                 if not event.HasField("summary"):
                     continue
                 for value in event.summary.value:
+                    hparams = hparams or value.metadata.plugin_data.plugin_name == "hparams"
                     number = _scalar(value, tensor_util)
                     if number is None:
                         continue
@@ -126,6 +128,12 @@ def _scalars(path: Path) -> tuple[dict[int, dict[str, float]], tuple[str, ...]]:
                     steps.setdefault(int(event.step), {})[tag] = number
         except Exception as err:  # a file still being written may end mid-record
             log.warning("%s: stopped reading at a damaged record (%s)", file, err)
+        if hparams and len(steps) <= 1:
+            # SummaryWriter.add_hparams's own file (in a folder named by the time): its
+            # scalars are the run's summary metrics, written once at step 0, not curves;
+            # read, {"val/loss": best} made a validation round of step 0, an epoch more
+            log.debug("%s: add_hparams's summary metrics, not curves; left out", file)
+            continue
         folders.setdefault(file.parent, []).append((str(file.relative_to(root)), steps))
     merged: dict[int, dict[str, float]] = {}
     notes: list[str] = []
