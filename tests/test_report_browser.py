@@ -88,3 +88,16 @@ def test_report_renders_the_evidence_sections(tiny_study):
     assert "torch.optim." in dom and "keras.Sequential" in dom
     assert "nooverfit study --data" in dom or "nooverfit study " in dom
     assert console == []
+
+
+def test_report_keeps_every_table_within_the_page_column(tiny_study):
+    # Chromium's default window (800 px) narrows the column below the remedies table's and
+    # the 10 classes' recall table's widths: each scrolls in its own box, and nothing
+    # reaches past the column unclipped (the tables overflowed it, review i134)
+    _, out = tiny_study
+    dom, console = _render(out / "report.html")
+    match = re.search(r'data-overflow="([^"]*)"', dom)
+    assert match, "the report's self-check did not run"
+    assert match.group(1) == ""
+    assert dom.count('<div class="scroll"><table') == dom.count("<table")
+    assert console == []
