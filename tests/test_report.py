@@ -284,3 +284,27 @@ def test_the_selection_rule_reads_more_than_2_standard_errors_as_it_decides(tiny
     assert "more than 2 standard errors" in note and "at least 2" not in note
     size = captions(result)["validation_ensemble_size"]
     assert "by more than 2 standard errors" in size
+
+
+def test_the_remedies_note_says_an_ensembles_epochs_run_are_its_networks_mean(tiny_study):
+    """Review i134: an ensemble row's "epochs run" is the mean over its networks of each
+    one's mean over seeds, where the note described a mean over seeds alone."""
+    import html
+
+    from nooverfit.report import ensemble_epochs, render
+
+    result, _ = tiny_study
+    ev = evidence(result)
+    assert ev.ensembles  # the tiny study's ensemble row
+    page = html.unescape(render(result, {}))
+    note = page.split('id="remedies"')[1].split("</table>")[1].split("</p>")[0]
+    said = "the epochs each run trained (where it stopped, not the epoch it kept); an "
+    said += "ensemble's is the mean of that over its networks."
+    assert said in note
+    alone = dataclasses.replace(ev, ensembles=())
+    assert ensemble_epochs(alone) == ""
+    copies = dataclasses.replace(ev.ensembles[0], name="ensemble of 3 copies of dropout=0.3")
+    assert ensemble_epochs(dataclasses.replace(ev, ensembles=(copies,))) == (
+        "; an ensemble's is the mean of that over its networks (copies of a network given "
+        "that network's)"
+    )

@@ -22,6 +22,7 @@ from nooverfit.studies.blend import members_phrase
 from nooverfit.techniques import data_kind, sample_unit, techniques
 
 if TYPE_CHECKING:
+    from nooverfit.studies.evidence import Evidence
     from nooverfit.studies.result import StageCost, StudyResult, Variant
 
 
@@ -208,6 +209,18 @@ def row_verdict(result: StudyResult, variant: Variant) -> str:
     return "first network: " + word(Counter(first).most_common(1)[0][0])
 
 
+def ensemble_epochs(ev: Evidence) -> str:
+    """The remedies table's note on an ensemble row's "epochs run", where the table has
+    one: the mean over its networks of each network's figure (the study's ensemble stage
+    and ``blend.networks_mean``); copies of a network are given that network's figure
+    (``copies.copy_candidates``), not their own runs'. "" without an ensemble row."""
+    if not ev.ensembles:
+        return ""
+    copies = any(" copies of " in d.name for d in ev.ensembles)
+    said = "; an ensemble's is the mean of that over its networks"
+    return said + (" (copies of a network given that network's)" if copies else "")
+
+
 def spread(mean: float, std: float, seeds: int) -> str:
     """An accuracy in % with its standard deviation over ``seeds`` seeds (``"97.2 ± 0.4"``);
     one seed has none, so its mean alone (not "± 0.0", which reads as no spread measured)."""
@@ -332,6 +345,7 @@ def render(result: StudyResult, pngs: Mapping[str, bytes]) -> str:
         points=points,
         rounded_apart=rounded_apart,
         spread=spread,
+        ensemble_epochs=ensemble_epochs,
         row_verdict=row_verdict,
         ended=ended,
         spent=spent,
