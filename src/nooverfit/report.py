@@ -45,6 +45,8 @@ def doubling(result: StudyResult) -> dict[str, Any] | None:
         what = "the recommended configuration"
     elif "best single network" in curve.series:
         name, what = "best single network", "the best single network trained from scratch"
+        if name in curve.names:  # which one the study picked
+            what += f" ({curve.names[name]})"
     else:
         return None
     size = result.settings.train_per_class or curve.sizes[-1]
