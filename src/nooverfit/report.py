@@ -223,6 +223,34 @@ def ensemble_epochs(ev: Evidence) -> str:
     return said + (" (copies of a network given that network's)" if copies else "")
 
 
+def kept_weights(result: StudyResult, key: str) -> str:
+    """Which weights the baseline's run ``key`` kept, where they are not those of the epoch
+    its diagnosis calls best (and "the weights to keep"): a baseline without early
+    stopping keeps its last epoch's, as the curves figure's "kept epoch" line shows; ""
+    where the two agree."""
+    from nooverfit.studies.select import kept_row
+
+    record = result.runs[key]
+    history, best = record.history, record.diagnosis.best_epoch
+    if not len(history) or best is None:
+        return ""
+    kept = history.epoch[kept_row(history)]
+    if kept == best:
+        return ""
+    seed = record.config.seed
+    drawn = " (the curves figure's kept epoch)" if key == result.baseline.runs[0] else ""
+    if record.config.early_stopping is None and kept == history.epoch[-1]:
+        return (
+            f"Trained without early stopping, seed {seed}'s run kept the weights of its last "
+            f"epoch, {kept}{drawn}; those of epoch {best}, where validation was best, are "
+            "what early stopping keeps."
+        )
+    return (
+        f"Seed {seed}'s run kept the weights of epoch {kept}{drawn}; validation was best at "
+        f"epoch {best}."
+    )
+
+
 def spread(mean: float, std: float, seeds: int) -> str:
     """An accuracy in % with its standard deviation over ``seeds`` seeds (``"97.2 ± 0.4"``);
     one seed has none, so its mean alone (not "± 0.0", which reads as no spread measured)."""
@@ -333,6 +361,7 @@ def render(result: StudyResult, pngs: Mapping[str, bytes]) -> str:
         # with the cause the data audit adds, as results.json's baseline_diagnosis has it
         lead=with_homogeneous_cause(result.runs[lead_key].diagnosis, result.extras.get("audit")),
         lead_seed=lead_seed,
+        kept=kept_weights(result, lead_key),
         variants={v.name: v for v in result.variants},
         word=word,
         code=code,
