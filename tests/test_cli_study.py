@@ -186,7 +186,7 @@ def test_a_one_seed_study_shows_no_spread_and_no_interval_it_did_not_measure(tmp
     assert not re.search(r"\d ± \d|± std", html)  # (the techniques' "±10 %" stays)
     assert "1 seeds" not in html and "over 1 seed" not in html and "over seeds" not in html
     assert "1 seed, budget" in html and "on one seed: no standard deviation." in html
-    cell = html.split('id="remedies"')[1].split("<td>baseline</td>")[1].split("</td>")[1]
+    cell = html.split('id="remedies"')[1].split(">baseline</td>")[1].split("</td>")[1]
     assert cell == f"<td>{100 * baseline:.1f}"
     if "Within noise:" in html:
         assert "one seed gives no interval" in html and "the interval includes 0" not in html

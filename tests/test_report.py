@@ -284,3 +284,66 @@ def test_the_selection_rule_reads_more_than_2_standard_errors_as_it_decides(tiny
     assert "more than 2 standard errors" in note and "at least 2" not in note
     size = captions(result)["validation_ensemble_size"]
     assert "by more than 2 standard errors" in size
+
+
+def test_the_remedies_note_says_an_ensembles_epochs_run_are_its_networks_mean(tiny_study):
+    """Review i134: an ensemble row's "epochs run" is the mean over its networks of each
+    one's mean over seeds, where the note described a mean over seeds alone."""
+    import html
+
+    from nooverfit.report import ensemble_epochs, render
+
+    result, _ = tiny_study
+    ev = evidence(result)
+    assert ev.ensembles  # the tiny study's ensemble row
+    page = html.unescape(render(result, {}))
+    note = page.split('id="remedies"')[1].split("</table>")[1].split("</p>")[0]
+    said = "the epochs each run trained (where it stopped, not the epoch it kept); an "
+    said += "ensemble's is the mean of that over its networks."
+    assert said in note
+    alone = dataclasses.replace(ev, ensembles=())
+    assert ensemble_epochs(alone) == ""
+    copies = dataclasses.replace(ev.ensembles[0], name="ensemble of 3 copies of dropout=0.3")
+    assert ensemble_epochs(dataclasses.replace(ev, ensembles=(copies,))) == (
+        "; an ensemble's is the mean of that over its networks (copies of a network given "
+        "that network's)"
+    )
+
+
+def test_the_baselines_words_say_which_weights_its_run_kept(tiny_study):
+    """Review i134: the digits report read "Validation was best at epoch 29 (the weights
+    to keep)" beside a curves figure marking "kept epoch 59": the baseline, without early
+    stopping, kept its last weights, which the report did not say."""
+    import html
+
+    from nooverfit.report import kept_weights, render
+
+    result, _ = tiny_study
+    first, second = result.baseline.runs
+    assert kept_weights(result, first) == ""  # its 4 epochs' best is the last, kept
+    runs = dict(result.runs)
+
+    def best_at(key, epoch, **changes):
+        record = runs[key]
+        diagnosis = dataclasses.replace(record.diagnosis, best_epoch=epoch)
+        history = dataclasses.replace(record.history, **changes)
+        return dataclasses.replace(record, diagnosis=diagnosis, history=history)
+
+    runs[first] = best_at(first, 1)  # epochs 0-3, the last kept
+    runs[second] = best_at(second, 1, kept_epoch=2)
+    stopped = runs[second].config.replace(early_stopping="patience:2")
+    runs[second] = dataclasses.replace(runs[second], config=stopped)
+    shown = dataclasses.replace(result, runs=runs)
+    seeds = [runs[k].config.seed for k in (first, second)]
+    assert kept_weights(shown, first) == (
+        f"Trained without early stopping, seed {seeds[0]}'s run kept the weights of its last "
+        "epoch, 3 (the curves figure's kept epoch); those of epoch 1, where validation was "
+        "best, are what early stopping keeps."
+    )
+    assert kept_weights(shown, second) == (
+        f"Seed {seeds[1]}'s run kept the weights of epoch 2; validation was best at epoch 1."
+    )
+    page = html.unescape(render(shown, {}))
+    said = page.split('id="kept-weights">')[1].split("</span>")[0]
+    assert said in (kept_weights(shown, first), kept_weights(shown, second))
+    assert 'id="kept-weights"' not in render(result, {})

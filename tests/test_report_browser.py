@@ -88,3 +88,42 @@ def test_report_renders_the_evidence_sections(tiny_study):
     assert "torch.optim." in dom and "keras.Sequential" in dom
     assert "nooverfit study --data" in dom or "nooverfit study " in dom
     assert console == []
+
+
+def test_report_keeps_every_table_within_the_page_column(tiny_study):
+    # Chromium's default window (800 px) narrows the column below the remedies table's and
+    # the 10 classes' recall table's widths: each scrolls in its own box, and nothing
+    # reaches past the column unclipped (the tables overflowed it, review i134)
+    _, out = tiny_study
+    dom, console = _render(out / "report.html")
+    match = re.search(r'data-overflow="([^"]*)"', dom)
+    assert match, "the report's self-check did not run"
+    assert match.group(1) == ""
+    assert dom.count('<div class="scroll"><table') == dom.count("<table")
+    assert console == []
+
+
+def test_the_remedies_tables_text_columns_read_left_aligned(tiny_study, tmp_path):
+    # the remedy and verdict columns' words stood right-aligned like the numbers (i134)
+    _, out = tiny_study
+    probe = """<script>window.addEventListener("load", function () {
+      var rows = document.getElementById("remedies").rows, seen = [];
+      for (var i = 0; i < rows.length; i++) {
+        for (var j = 0; j < rows[i].cells.length; j++) {
+          seen[j] = seen[j] || {};
+          seen[j][getComputedStyle(rows[i].cells[j]).textAlign] = 1;
+        }
+      }
+      document.body.setAttribute("data-align", seen.map(function (s) {
+        return Object.keys(s).sort().join("+");
+      }).join(" "));
+    });</script></body>"""
+    page = tmp_path / "report.html"
+    page.write_text((out / "report.html").read_text().replace("</body>", probe))
+    dom, _ = _render(page)
+    match = re.search(r'data-align="([^"]*)"', dom)
+    assert match, "the probe did not run"
+    # #, remedy, best setting, val accuracy, − baseline, interval, per seed, reading,
+    # gap, epochs run, verdict
+    words = ["left", "left", "left", *["right"] * 4, "left", "right", "right", "left"]
+    assert match.group(1).split() == words

@@ -141,6 +141,6 @@ def test_an_ensembles_verdict_in_the_remedies_table_is_its_first_networks(tiny_s
     html = render(dataclasses.replace(result, remedies=remedies, runs=runs), {})
     table = html.split('id="remedies"')[1].split("</table>")[0]
     row = next(tr for tr in table.split("<tr") if f">{v.name}<" in tr)
-    assert row.rstrip().endswith("<td>first network: underfitting</td></tr>")
-    baseline = next(tr for tr in table.split("<tr") if "<td>baseline</td>" in tr)
+    assert row.rstrip().endswith('<td class="l">first network: underfitting</td></tr>')
+    baseline = next(tr for tr in table.split("<tr") if ">baseline</td>" in tr)
     assert "first network" not in baseline

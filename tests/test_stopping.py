@@ -283,3 +283,30 @@ def test_stop_reason_codes_are_fixed_and_distinct():
 )
 def test_stop_reason_logged_reads_text_and_codes(cell, reason):
     assert StopReason.logged(cell) == reason
+
+
+@pytest.mark.parametrize(
+    "spec, epochs",
+    [
+        ("patience:5", 6),
+        ("patience:10", 11),
+        ("patience:20", 21),
+        ("gl:1", 2),
+        ("gl:5", 2),
+        ("pq:0.5", 5),
+        ("pq:2", 5),
+        ("up:2", 15),
+        ("up:3", 20),
+    ],
+)
+def test_earliest_stop_is_where_the_criterion_first_stops_the_most_eager_curve(spec, epochs):
+    from nooverfit.stopping import earliest_stop, replay
+
+    # validation loss rising from the first epoch on, training loss barely falling (PQ's
+    # training progress near 0): every criterion stops as soon as it can
+    val = [1.0 + 0.1 * t for t in range(40)]
+    train = [1.0 - 1e-6 * t for t in range(40)]
+    assert earliest_stop(spec) == epochs
+    assert replay(spec, val, train).stop_epoch + 1 == epochs  # epochs 0..stop trained
+    # a run of no more epochs than that is never stopped early by it
+    assert not replay(spec, val[: epochs - 1], train[: epochs - 1]).fired

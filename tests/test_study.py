@@ -378,3 +378,45 @@ def test_cli_study_killed_mid_run_resumes_to_the_same_results(tmp_path):
     a = _without_timing(json.loads((tmp_path / "whole" / "results.json").read_text()))
     b = _without_timing(json.loads((killed / "results.json").read_text()))
     assert a == b
+
+
+def test_the_learning_curve_names_the_best_single_network_it_draws(monkeypatch):
+    """Review i134: under an ensemble recommendation the learning curve draws "the best
+    single network" trained from scratch, which neither the figure nor the report named."""
+    import matplotlib.pyplot as plt
+
+    import nooverfit.studies.stages as stages
+    from nooverfit.plots.study import plot_learning_curve
+    from nooverfit.report import doubling
+    from nooverfit.report_captions import captions
+
+    monkeypatch.setattr(stages, "pick_ensemble", lambda scores, choice: 0)  # an ensemble
+    result = study("digits", width=16, train_per_class=10, budget=TINY, seeds=2, device="cpu")
+    assert result.recommended.stage == "ensemble"
+    # the most accurate on validation of the networks trained from scratch, then the
+    # lowest validation loss (select.best), by hand
+    scratch = [v for v in [*result.variants, *result.combinations] if v.stage != "ensemble"]
+    top = max(scratch, key=lambda v: (v.score.val_accuracy, -v.score.val_loss))
+    assert list(result.learning.series) == ["baseline", "best single network"]
+    assert result.learning.names == {"best single network": top.name}
+    assert result.to_dict()["learning"]["names"] == {"best single network": top.name}
+    said = doubling(result)
+    assert said is not None
+    assert said["what"] == f"the best single network trained from scratch ({top.name})"
+    assert (
+        f"The best single network is {top.name}, the most accurate"
+        in (captions(result)["learning_curve"])
+    )
+    fig = plot_learning_curve(result.learning)
+    labels = fig.axes[0].get_legend_handles_labels()[1]
+    plt.close(fig)
+    assert f"best single network ({top.name}): validation (mean)" in labels
+    assert "baseline: validation (mean)" in labels
+
+
+def test_results_json_holds_the_learning_curves_names_only_where_one_is_needed(tiny_study):
+    # a study recommending the baseline draws its curve alone: results.json as before
+    result, _ = tiny_study
+    assert list(result.learning.series) == ["baseline"] and result.learning.names == {}
+    learning = result.to_dict()["learning"]
+    assert set(learning) == {"sizes", "series", "train", "fits"}

@@ -17,6 +17,7 @@ from _tune import tiny_spec, trials_of
 from nooverfit.cli import app
 from nooverfit.config import RunConfig
 from nooverfit.tune import (
+    CRITERIA,
     OverfitGuard,
     Space,
     TuneSpec,
@@ -321,3 +322,20 @@ def test_cli_tune_model_the_data_cannot_feed_is_one_line_exit_2_and_makes_no_stu
     assert result.exit_code == 2, result.output
     assert result.output == "error: cnn needs image inputs (C, H, W), got shape (2,)\n"
     assert not out.exists()
+
+
+def test_space_offers_only_the_stopping_criteria_that_can_fire_within_the_epochs():
+    # Review i134: over 5 epochs a trial could pick patience:10 (first stop after 11
+    # epochs), up:3 (20) or pq:0.5 (5, the last: nothing saved), which only keep the best
+    # epoch's weights as gl:5 does, and tune listed the importance of that choice
+    space = Space()
+    assert space.stopping_within(100) == CRITERIA
+    assert space.stopping_within(12) == ("patience:10", "gl:5", "pq:0.5")
+    assert space.stopping_within(6) == ("gl:5", "pq:0.5")
+    assert space.stopping_within(5) == ("gl:5",)
+    assert space.stopping_within(1) == ("gl:5",)  # none can: the first to fire, pinned
+    assert Space(early_stopping=("up:3", "patience:10")).stopping_within(3) == ("patience:10",)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    for _ in range(8):
+        config = suggest_config(study.ask(), space, RunConfig(epochs=6))
+        assert config.early_stopping in ("gl:5", "pq:0.5")

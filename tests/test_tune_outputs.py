@@ -281,3 +281,28 @@ def test_tune_resumed_on_an_edited_csv_is_refused(tmp_path):
         tune(dataclasses.replace(spec, trials=2), out=out)
     assert (out / "best.json").read_bytes() == best
     assert len(trials_of(spec)) == 1 and _identity(spec)["data content"] == content
+
+
+def test_cli_tune_rerun_with_no_trials_left_says_why_none_ran(tmp_path):
+    """Review i134: a study with 2 finished trials re-run with --trials 1 ran nothing and
+    printed the summary alone ("2 complete") with no word of why."""
+    from typer.testing import CliRunner
+
+    from nooverfit.cli import app
+
+    out = tmp_path / "tune"
+    args = ["tune", "--epochs", "2", "--train-per-class", "5", "--max-width", "16"]
+    args += ["--max-depth", "1", "--out", str(out)]
+    first = CliRunner().invoke(app, [*args, "--trials", "2"])
+    assert first.exit_code == 0, first.output
+    assert "none were run" not in first.output
+    for trials in (1, 2):
+        again = CliRunner().invoke(app, [*args, "--trials", str(trials)])
+        assert again.exit_code == 0, again.output
+        text = " ".join(again.output.split())
+        assert (
+            f"tune: study 'nooverfit' already holds 2 finished trials (--trials {trials}), so "
+            "none were run; --trials counts the study's total, not this run's: pass --trials 3 "
+            "or more to run more"
+        ) in text
+        assert "tune: trial" not in text  # no trial ran

@@ -22,6 +22,7 @@ from nooverfit.studies.blend import members_phrase
 from nooverfit.techniques import data_kind, sample_unit, techniques
 
 if TYPE_CHECKING:
+    from nooverfit.studies.evidence import Evidence
     from nooverfit.studies.result import StageCost, StudyResult, Variant
 
 
@@ -44,6 +45,8 @@ def doubling(result: StudyResult) -> dict[str, Any] | None:
         what = "the recommended configuration"
     elif "best single network" in curve.series:
         name, what = "best single network", "the best single network trained from scratch"
+        if name in curve.names:  # which one the study picked
+            what += f" ({curve.names[name]})"
     else:
         return None
     size = result.settings.train_per_class or curve.sizes[-1]
@@ -208,6 +211,46 @@ def row_verdict(result: StudyResult, variant: Variant) -> str:
     return "first network: " + word(Counter(first).most_common(1)[0][0])
 
 
+def ensemble_epochs(ev: Evidence) -> str:
+    """The remedies table's note on an ensemble row's "epochs run", where the table has
+    one: the mean over its networks of each network's figure (the study's ensemble stage
+    and ``blend.networks_mean``); copies of a network are given that network's figure
+    (``copies.copy_candidates``), not their own runs'. "" without an ensemble row."""
+    if not ev.ensembles:
+        return ""
+    copies = any(" copies of " in d.name for d in ev.ensembles)
+    said = "; an ensemble's is the mean of that over its networks"
+    return said + (" (copies of a network given that network's)" if copies else "")
+
+
+def kept_weights(result: StudyResult, key: str) -> str:
+    """Which weights the baseline's run ``key`` kept, where they are not those of the epoch
+    its diagnosis calls best (and "the weights to keep"): a baseline without early
+    stopping keeps its last epoch's, as the curves figure's "kept epoch" line shows; ""
+    where the two agree."""
+    from nooverfit.studies.select import kept_row
+
+    record = result.runs[key]
+    history, best = record.history, record.diagnosis.best_epoch
+    if not len(history) or best is None:
+        return ""
+    kept = history.epoch[kept_row(history)]
+    if kept == best:
+        return ""
+    seed = record.config.seed
+    drawn = " (the curves figure's kept epoch)" if key == result.baseline.runs[0] else ""
+    if record.config.early_stopping is None and kept == history.epoch[-1]:
+        return (
+            f"Trained without early stopping, seed {seed}'s run kept the weights of its last "
+            f"epoch, {kept}{drawn}; those of epoch {best}, where validation was best, are "
+            "what early stopping keeps."
+        )
+    return (
+        f"Seed {seed}'s run kept the weights of epoch {kept}{drawn}; validation was best at "
+        f"epoch {best}."
+    )
+
+
 def spread(mean: float, std: float, seeds: int) -> str:
     """An accuracy in % with its standard deviation over ``seeds`` seeds (``"97.2 ± 0.4"``);
     one seed has none, so its mean alone (not "± 0.0", which reads as no spread measured)."""
@@ -318,6 +361,7 @@ def render(result: StudyResult, pngs: Mapping[str, bytes]) -> str:
         # with the cause the data audit adds, as results.json's baseline_diagnosis has it
         lead=with_homogeneous_cause(result.runs[lead_key].diagnosis, result.extras.get("audit")),
         lead_seed=lead_seed,
+        kept=kept_weights(result, lead_key),
         variants={v.name: v for v in result.variants},
         word=word,
         code=code,
@@ -332,6 +376,7 @@ def render(result: StudyResult, pngs: Mapping[str, bytes]) -> str:
         points=points,
         rounded_apart=rounded_apart,
         spread=spread,
+        ensemble_epochs=ensemble_epochs,
         row_verdict=row_verdict,
         ended=ended,
         spent=spent,

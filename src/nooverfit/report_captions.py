@@ -30,7 +30,7 @@ def captions(result: StudyResult) -> dict[str, str]:
         "remedies": _remedies_caption(result, seeds),
         "learning_curve": f"Learning curve: validation accuracy over training {unit} per "
         f"class ({f'mean, band ± std over {seeds} seeds' if seeds > 1 else 'one seed'}), "
-        "with power-law fits (dotted).",
+        "with power-law fits (dotted)." + _best_single(result),
     }
     tuning = {
         "tune_history": "Optuna: validation accuracy of every trial and the best so far.",
@@ -106,6 +106,19 @@ def _remedies_caption(result: StudyResult, seeds: int) -> str:
         words = {**_REMEDY_COLORS, **_ONE_SEED_COLORS}
     colors = [words[kind].format(margin=MARGIN) for kind in words if kind in drawn]
     return " ".join([head, *colors])
+
+
+def _best_single(result: StudyResult) -> str:
+    """Which network the learning curve's "best single network" is, where it draws one:
+    the study's most accurate on validation of those trained from scratch, drawn because
+    the recommendation is not one such network (an ensemble, say)."""
+    name = result.learning.names.get("best single network") if result.learning else None
+    if name is None:
+        return ""
+    return (
+        f" The best single network is {name}, the most accurate on validation of the "
+        "networks trained from scratch alone: the recommendation is not one."
+    )
 
 
 def _ensemble_choice(result: StudyResult) -> str:

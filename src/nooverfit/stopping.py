@@ -243,6 +243,26 @@ class EarlyStopping:
         return True
 
 
+def earliest_stop(criterion: str, *, strip: int = 5) -> int:
+    """The fewest epochs a run trains before ``criterion`` can stop it, on the curve most
+    eager to stop (validation loss rising from the first epoch on): ``patience:N`` after
+    ``N + 1`` (a best, then ``N`` epochs without one), ``gl`` after 2, ``pq`` at the end of
+    the first strip (``strip`` epochs, default 5 as :class:`EarlyStopping`'s), ``up:S``
+    at the end of strip ``S + 1`` (``strip * (S + 1)``: the first strip end is only
+    compared with). A run of at most that many epochs is never stopped early by it.
+
+    Raises:
+        ValueError: if ``criterion`` does not parse (:func:`parse_criterion`).
+    """
+    parsed = parse_criterion(criterion)
+    kind, value = parsed.kind, parsed.value
+    if kind == "patience":
+        return int(value) + 1
+    if kind == "gl":
+        return 2
+    return strip if kind == "pq" else strip * (int(value) + 1)
+
+
 def _real(value: object) -> bool:
     """Whether ``value`` is a real number (a numpy scalar too; not a bool or text)."""
     if isinstance(value, (bool, str)):

@@ -17,7 +17,7 @@ from nooverfit.cli._app import app, console, guard
 from nooverfit.config import RunConfig
 
 if TYPE_CHECKING:
-    from nooverfit.tune import TuneResult
+    from nooverfit.tune import TuneResult, TuneSpec
 
 
 @app.command()
@@ -102,15 +102,45 @@ def tune(
     check_out(out, spec, overwrite=overwrite)  # before the banner and any trial
     if as_json:
         console.quiet = True
+    held = finished_trials(spec)
     banner = f"nooverfit tune: study {study_name!r} with {workers} local worker(s)"
     with TrialLines(spec, banner=banner):
         result = run_tune(spec, workers=workers, out=out, overwrite=overwrite)
+    if held >= trials:  # the workers stopped before asking for a trial: say why
+        console.print(
+            f"tune: study {study_name!r} already holds {counted(held, 'finished trial')} "
+            f"(--trials {trials}), so none were run; --trials counts the study's total, not "
+            f"this run's: pass --trials {held + 1} or more to run more",
+            highlight=False,
+        )
     if as_json:
         from nooverfit._io import _jsonable
 
         typer.echo(json.dumps(_jsonable(result.to_dict()), indent=2))
         return
     _summary(result, out)
+
+
+def finished_trials(spec: TuneSpec) -> int:
+    """The finished (complete or pruned) trials the study holds, as the workers count them
+    against ``--trials`` (:func:`nooverfit.tune.count_trials`); 0 where it does not exist
+    yet. Read only: no database, table or study is created."""
+    import optuna
+
+    from nooverfit.tune.storage import count_trials, storage_url
+
+    sqlite = spec.storage.removeprefix("sqlite:///")
+    if sqlite != spec.storage and not Path(sqlite).is_file():
+        return 0  # (before storage_url, which makes a SQLite file's folder)
+    url = storage_url(spec.storage)
+    try:
+        storage = optuna.storages.RDBStorage(
+            url, skip_table_creation=True, skip_compatibility_check=True
+        )
+        study = optuna.load_study(study_name=spec.study_name, storage=storage)
+    except Exception:  # no such study, or no tables yet
+        return 0
+    return count_trials(study).finished
 
 
 class TrialLines:

@@ -281,7 +281,8 @@ def plot_learning_curve(
     for (name, (mean, std)), color in zip(curve.series.items(), (VAL, BEST, TRAIN), strict=False):
         m, s = 100 * np.asarray(mean), 100 * np.asarray(std)
         shown = "mean" if seeds > 1 else "one seed"
-        ax.plot(n, m, "o-", color=color, label=f"{name}: validation ({shown})")
+        named = f"{name} ({curve.names[name]})" if name in curve.names else name
+        ax.plot(n, m, "o-", color=color, label=f"{named}: validation ({shown})")
         if seeds > 1:
             low, high = _within_accuracy(m, s)
             ax.fill_between(

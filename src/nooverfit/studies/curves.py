@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -168,12 +168,16 @@ class LearningCurve:
         series: name -> (mean val accuracy per size, std per size).
         train: name -> mean train accuracy per size.
         fits: name -> power law of the validation error.
+        names: name -> the study's name of the configuration it draws, for a series whose
+            own name does not say which (``"best single network"``: ``"dropout=0.3"``);
+            ``results.json`` leaves it out when empty.
     """
 
     sizes: tuple[int, ...]
     series: dict[str, tuple[tuple[float, ...], tuple[float, ...]]]
     train: dict[str, tuple[float, ...]]
     fits: dict[str, PowerLaw]
+    names: dict[str, str] = field(default_factory=dict)
 
     def gain_from_doubling(self, name: str, size: int | None = None) -> float:
         """Predicted validation-accuracy gain of twice ``size`` training samples per class
@@ -202,8 +206,14 @@ class LearningCurve:
         return None if low is None or high is None else high - low
 
 
-def learning_curve(sizes: Sequence[int], scores: Mapping[str, Sequence[Score]]) -> LearningCurve:
-    """Build a learning curve from per-size scores of each named configuration."""
+def learning_curve(
+    sizes: Sequence[int],
+    scores: Mapping[str, Sequence[Score]],
+    *,
+    names: Mapping[str, str] | None = None,
+) -> LearningCurve:
+    """Build a learning curve from per-size scores of each named configuration
+    (``names``: :attr:`LearningCurve.names`, default none)."""
     series = {
         name: (tuple(s.val_accuracy for s in sc), tuple(s.val_accuracy_std for s in sc))
         for name, sc in scores.items()
@@ -212,4 +222,4 @@ def learning_curve(sizes: Sequence[int], scores: Mapping[str, Sequence[Score]]) 
     fits = {
         name: fit_power_law(sizes, [1 - s.val_accuracy for s in sc]) for name, sc in scores.items()
     }
-    return LearningCurve(tuple(sizes), series, train, fits)
+    return LearningCurve(tuple(sizes), series, train, fits, dict(names or {}))

@@ -271,7 +271,7 @@ class StudyResult:
             "test": plain(self.test),
             "validation_curves": plain(self.validation_curves),
             "capacity": plain(self.capacity),
-            "learning": plain(self.learning),
+            "learning": _learning(plain(self.learning)),
             "baseline_diagnosis": self.baseline_diagnosis.to_dict(),
             "costs": plain(self.costs),
             "extras": plain(self.extras),
@@ -305,3 +305,11 @@ class StudyResult:
     def variants(self) -> list[Variant]:
         """Baseline, every remedy's chosen variant and the combinations."""
         return [self.baseline, *(r.chosen for r in self.remedies), *self.combinations]
+
+
+def _learning(curve: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The learning curve as ``results.json`` holds it: ``names`` only where a series needs
+    naming (the layout of the studies whose series all name themselves is unchanged)."""
+    if curve is None or curve["names"]:
+        return curve
+    return {k: v for k, v in curve.items() if k != "names"}

@@ -232,8 +232,11 @@ def _learning_curve(
     single = rec is not None and rec.stage != "ensemble" and rec in scratch
     other = rec.config if single and rec is not None else found.best_scratch.config
     series = {"baseline": found.base.config}
+    names: dict[str, str] = {}  # a series whose own name does not say which network it is
     if other != found.base.config:
         series["recommended" if single else "best single network"] = other
+        if not single:
+            names["best single network"] = found.best_scratch.name
 
     def sized(c: RunConfig, n: int) -> RunConfig:
         # Each size trains for the budget's steps, unless the user fixed the epochs; a
@@ -254,7 +257,7 @@ def _learning_curve(
         name: [score([r.history for r in session.runs(sized(c, n))]) for n in sizes]
         for name, c in series.items()
     }
-    found.learning = learning_curve(sizes, scores)
+    found.learning = learning_curve(sizes, scores, names=names)
 
 
 def _checks(session: StudySession, found: Findings) -> None:

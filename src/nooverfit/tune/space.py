@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from nooverfit.config import RunConfig, check_dropout
-from nooverfit.stopping import parse_criterion
+from nooverfit.stopping import earliest_stop, parse_criterion
 
 if TYPE_CHECKING:
     import optuna
@@ -27,7 +27,9 @@ class Space:
         augment: augmentation strength range, uniform (default 0 to 0.5).
         width: hidden units or first-block channels, log-uniform integers (default 32-512).
         depth: hidden layers or conv blocks, integers (default 1-3).
-        early_stopping: stopping criteria to choose from (default :data:`CRITERIA`).
+        early_stopping: stopping criteria to choose from (default :data:`CRITERIA`); a
+            trial of fewer epochs than one needs to fire is not offered it
+            (:meth:`stopping_within`).
         lr: learning-rate range, log-uniform (default 1e-4 to 1e-2).
     """
 
@@ -62,6 +64,17 @@ class Space:
         for spec in self.early_stopping:
             parse_criterion(spec)
 
+    def stopping_within(self, epochs: int) -> tuple[str, ...]:
+        """The stopping criteria a run of ``epochs`` epochs chooses from: those that can stop
+        it before its last epoch (:func:`~nooverfit.stopping.earliest_stop` below
+        ``epochs``). Any other only keeps the best epoch's weights, as every criterion does,
+        so it is the same configuration under another name, whose importance would be noise
+        (``patience:10`` over 5 epochs). Where none can, the one that would fire first:
+        a single choice, which pins it."""
+        fire = {spec: earliest_stop(spec) for spec in self.early_stopping}
+        within = tuple(spec for spec in self.early_stopping if fire[spec] < epochs)
+        return within or (min(self.early_stopping, key=fire.__getitem__),)
+
 
 def suggest_config(trial: optuna.trial.BaseTrial, space: Space, base: RunConfig) -> RunConfig:
     """Sample one configuration: ``base`` with the searched fields replaced.
@@ -76,7 +89,9 @@ def suggest_config(trial: optuna.trial.BaseTrial, space: Space, base: RunConfig)
         augment=trial.suggest_float("augment", *space.augment),
         width=trial.suggest_int("width", *space.width, log=True),
         depth=trial.suggest_int("depth", *space.depth),
-        early_stopping=trial.suggest_categorical("early_stopping", list(space.early_stopping)),
+        early_stopping=trial.suggest_categorical(
+            "early_stopping", list(space.stopping_within(base.epochs))
+        ),
         lr=trial.suggest_float("lr", *space.lr, log=True),
         label=f"trial {trial.number}",
     )
