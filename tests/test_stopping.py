@@ -283,3 +283,34 @@ def test_stop_reason_codes_are_fixed_and_distinct():
 )
 def test_stop_reason_logged_reads_text_and_codes(cell, reason):
     assert StopReason.logged(cell) == reason
+
+
+@pytest.mark.parametrize("spec", ["patience:3", "gl:5"])
+def test_early_stopping_reused_for_a_second_run_raises(spec):
+    # a Keras callback is reset by on_train_begin; this object is not: fed a second run
+    # from epoch 0 it answered True at once (stopped) or carried the first run's best
+    stopper = EarlyStopping(spec)
+    run(stopper, [1.0, 0.5, 0.9, 1.2, 1.5, 1.8])
+    with pytest.raises(ValueError, match=r"epoch must increase, got 0 after .*new EarlyStopping"):
+        stopper.update(0, 1.0, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("epoch", "val", "error", "message"),
+    [
+        (2.5, 1.0, ValueError, "epoch must be an integer, got 2.5"),
+        ("3", 1.0, ValueError, "epoch must be an integer, got '3'"),
+        (0, "0.9", TypeError, "val_loss must be a number, got '0.9'"),
+    ],
+)
+def test_early_stopping_update_names_a_bad_argument(epoch, val, error, message):
+    with pytest.raises(error, match=message):
+        EarlyStopping("patience:2").update(epoch, val)
+
+
+def test_early_stopping_accepts_numpy_and_tensor_scalars():
+    np = pytest.importorskip("numpy")
+    torch = pytest.importorskip("torch")
+    stopper = EarlyStopping("patience:1")
+    assert stopper.update(np.int64(0), np.float32(1.0), torch.tensor(2.0)) is False
+    assert stopper.update(1, torch.tensor(1.5)) is True
