@@ -139,6 +139,36 @@ def test_pq_without_train_loss_raises():
         run(stopper, [1.0, 0.9, 0.8, 0.7, 0.6])
 
 
+@pytest.mark.parametrize("missing", [0, 7])
+def test_pq_without_train_loss_raises_at_that_epoch(missing):
+    # it raised only at the strip's end (epoch 4, 5 epochs of training late), and a loss
+    # missing at epoch 7 went unnoticed: the strip ending at 9 held epochs 4-6, 8 and 9
+    stopper = EarlyStopping("pq:0.5", strip=5)
+    val = [1.0, 0.9, 0.8, 0.7, 0.6, 0.61, 0.62, 0.63, 0.64, 0.66]
+    for epoch in range(missing):
+        stopper.update(epoch, val[epoch], TRAIN_PQ[epoch])
+    with pytest.raises(
+        ValueError, match=f"train_loss at every epoch, got None at epoch {missing}"
+    ):
+        stopper.update(missing, val[missing])
+    # nothing was recorded: the epoch can be given again, with its training loss
+    assert run_from(stopper, missing, val, TRAIN_PQ) == 9
+
+
+def test_pq_needs_no_train_loss_before_start_from_epoch():
+    stopper = EarlyStopping("pq:0.5", start_from_epoch=2)
+    assert stopper.update(0, 1.0) is False
+    assert stopper.update(1, 0.9) is False
+
+
+def run_from(stopper: EarlyStopping, first: int, val, train) -> int | None:
+    """Feed epochs ``first..n-1``; the epoch at which ``stopper`` fires (None if never)."""
+    for epoch in range(first, len(val)):
+        if stopper.update(epoch, val[epoch], train[epoch]):
+            return epoch
+    return None
+
+
 def _strips(ends: list[float]) -> list[float]:
     """Five epochs per strip; inside a strip the loss sits 0.1 above the strip's end value."""
     return [x for end in ends for x in (end + 0.1, end + 0.1, end + 0.1, end + 0.1, end)]

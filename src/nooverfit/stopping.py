@@ -201,10 +201,12 @@ class EarlyStopping:
             epoch: the epoch just finished, after the previous one (one object per run:
                 unlike a Keras callback it is not reset at the start of another run).
             val_loss: the monitored value (validation loss, or a metric with ``mode="max"``).
-            train_loss: the training loss of this epoch; required by ``pq``.
+            train_loss: the training loss of this epoch; required by ``pq`` at every epoch
+                from ``start_from_epoch`` on.
 
         Raises:
-            ValueError: if ``epoch`` is not a whole number after the previous epoch.
+            ValueError: if ``epoch`` is not a whole number after the previous epoch, or
+                ``pq`` gets no ``train_loss``.
             TypeError: if ``val_loss`` or ``train_loss`` is no number.
         """
         if not _whole(epoch):
@@ -215,6 +217,17 @@ class EarlyStopping:
             raise ValueError(
                 f"epoch must increase, got {epoch} after {self._last_epoch}; use a new "
                 "EarlyStopping for each run"
+            )
+        if (
+            self.criterion.kind == "pq"
+            and train_loss is None
+            and epoch >= self.start_from_epoch
+            and self.stop_reason is None
+        ):
+            # checked at once: at the strip's end it surfaced `strip` epochs late, and a
+            # loss missing mid-strip shifted the strip of training losses off its epochs
+            raise ValueError(
+                f"the pq criterion needs train_loss at every epoch, got None at epoch {epoch}"
             )
         for name, value in (("val_loss", val_loss), ("train_loss", train_loss)):
             if value is not None and not _numeric(value):
@@ -250,8 +263,6 @@ class EarlyStopping:
         if self._seen % self.strip != 0:
             return False
         if kind == "pq":
-            if len(self._train) < self.strip:
-                raise ValueError("the pq criterion needs train_loss at every epoch")
             progress = training_progress(self._train[-self.strip :])
             quotient = gl / progress if progress > 0 else math.inf if gl > 0 else 0.0
             return quotient > value and self._stop(epoch, StopReason.PROGRESS_QUOTIENT)
