@@ -194,3 +194,35 @@ def test_a_monitor_without_a_criterion_records_no_stop():
             break
     assert status.reason == "overfitting" and monitor.history.stop_reason == ""
     assert status.diagnosis.verdict is Verdict.OVERFITTING
+
+
+@pytest.mark.parametrize(
+    ("values", "named"),
+    [({"val_accuracy": 0.5}, "val_accuracy"), ({"val_los": 1.0}, "val_los")],
+)
+def test_a_criterion_refuses_an_epoch_without_val_loss(values, named):
+    # the criterion follows val_loss: with val_accuracy alone (or a misspelt val_loss) it
+    # was never asked, so a loop whose validation got worse every epoch ran to the end
+    monitor = Monitor("patience:2")
+    with pytest.raises(
+        ValueError, match=f"'patience:2' follows val_loss, but epoch 0 has {named}"
+    ):
+        monitor.update(0, loss=1.0, **values)
+    assert len(monitor.history) == 0  # nothing recorded: the epoch can be given again
+    assert not monitor.update(0, loss=1.0, val_loss=1.0, **values).stop
+
+
+def test_a_criterion_takes_epochs_without_validation():
+    # check_val_every_n_epoch=2 in Lightning: the epochs between have no val_ value at all
+    monitor = Monitor("patience:1")
+    monitor.update(0, loss=1.0)
+    monitor.update(1, loss=0.9, val_loss=1.0, val_accuracy=0.5)
+    monitor.update(2, loss=0.8)
+    assert monitor.update(3, loss=0.7, val_loss=1.1, val_accuracy=0.4).stop
+
+
+def test_pq_refuses_val_loss_without_the_training_loss_before_recording_it():
+    monitor = Monitor("pq:0.5")
+    with pytest.raises(ValueError, match=r"'pq:0.5' needs the training loss .* epoch 0 has loss"):
+        monitor.update(0, val_loss=1.0)
+    assert len(monitor.history) == 0

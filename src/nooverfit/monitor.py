@@ -96,8 +96,10 @@ class Monitor:
             **metrics: further values, e.g. ``accuracy=0.93, val_accuracy=0.90``.
 
         Raises:
-            ValueError: if ``epoch`` is not after the previous one, or a value is no
-                number.
+            ValueError: if ``epoch`` is not after the previous one, a value is no
+                number, or the criterion cannot follow the epoch: it has validation values
+                but no ``val_loss`` (the criterion's curve), or ``pq`` gets ``val_loss``
+                without ``loss``. Nothing is recorded then.
         """
         if self._epochs and epoch <= self._epochs[-1]:
             raise ValueError(f"epoch must increase, got {epoch} after {self._epochs[-1]}")
@@ -108,6 +110,7 @@ class Monitor:
                     values[name] = float(value)
                 except (TypeError, ValueError):
                     raise ValueError(f"{name} must be a number or None, got {value!r}") from None
+        self._check_criterion(epoch, values)
         for name in set(values) | set(self._rows):
             column = self._rows.setdefault(name, [math.nan] * len(self._epochs))
             value = values.get(name)
@@ -136,6 +139,27 @@ class Monitor:
         if reason:
             log.info("epoch %d: stop (%s); verdict %s", epoch, reason, diagnosis.verdict.value)
         return Status(epoch, diagnosis, bool(reason), reason, self.best_epoch)
+
+    def _check_criterion(self, epoch: int, values: dict[str, float | None]) -> None:
+        """Refuse, before it is recorded, an epoch the criterion could not follow: without
+        ``val_loss`` it was never asked and never fired (a loop logging ``val_accuracy``
+        alone, or ``val_los=``, ran to the end)."""
+        stopper = self.stopper
+        if stopper is None or stopper.stop_reason is not None:
+            return
+        spec = stopper.criterion.spec
+        if values["val_loss"] is None:
+            given = sorted(k for k, v in values.items() if k.startswith("val_") and v is not None)
+            if given:
+                raise ValueError(
+                    f"criterion {spec!r} follows val_loss, but epoch {epoch} has "
+                    f"{', '.join(given)} without it; record val_loss too, or no criterion"
+                )
+        elif stopper.criterion.kind == "pq" and values["loss"] is None:
+            raise ValueError(
+                f"criterion {spec!r} needs the training loss with each val_loss, but epoch "
+                f"{epoch} has loss=None"
+            )
 
     @property
     def best_epoch(self) -> int | None:
