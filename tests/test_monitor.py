@@ -226,3 +226,28 @@ def test_pq_refuses_val_loss_without_the_training_loss_before_recording_it():
     with pytest.raises(ValueError, match=r"'pq:0.5' needs the training loss .* epoch 0 has loss"):
         monitor.update(0, val_loss=1.0)
     assert len(monitor.history) == 0
+
+
+def test_accuracy_in_percent_is_read_as_read_log_reads_the_run_log(tmp_path):
+    # a loop passing `100. * correct / total`: the monitor (and the Lightning callback on
+    # it) said "accuracy +880.0 points" where `nooverfit diagnose` of the run's log, which
+    # reads percent as a fraction, said "+8.8 points" of the same epochs
+    h = read_log(LOGS / "keras_overfit.csv")
+    percent = {
+        "loss": list(h.loss),
+        "val_loss": list(h.val_loss),
+        "accuracy": [100 * a for a in h.accuracy],
+        "val_accuracy": [100 * a for a in h.val_accuracy],
+    }
+    monitor = Monitor()
+    for i, epoch in enumerate(h.epoch):
+        status = monitor.update(epoch, **{k: v[i] for k, v in percent.items()})
+    History.from_columns(percent, epoch=list(h.epoch)).save(tmp_path / "log.csv")
+    logged = read_log(tmp_path / "log.csv")
+    assert status.diagnosis == diagnose(logged).for_python()
+    fraction = diagnose(h)
+    assert status.diagnosis.verdict is fraction.verdict
+    assert status.diagnosis.gap.metric_at_last == pytest.approx(fraction.gap.metric_at_last)
+    assert monitor.history.val_accuracy == pytest.approx(h.val_accuracy)
+    assert monitor.history.notes == logged.notes
+    assert "accuracy, val_accuracy logged in percent" in monitor.history.notes[0]

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from nooverfit._rules import diagnose
 from nooverfit.diagnosis import Diagnosis, Verdict
 from nooverfit.history import History
+from nooverfit.logs._percent import percent_scores
 from nooverfit.stopping import EarlyStopping
 
 log = logging.getLogger(__name__)
@@ -111,7 +112,8 @@ class Monitor:
                 except (TypeError, ValueError):
                     raise ValueError(f"{name} must be a number or None, got {value!r}") from None
         self._check_criterion(epoch, values)
-        for name in set(values) | set(self._rows):
+        # in a fixed order: a set's changes from one process to the next
+        for name in [*self._rows, *(n for n in values if n not in self._rows)]:
             column = self._rows.setdefault(name, [math.nan] * len(self._epochs))
             value = values.get(name)
             column.append(math.nan if value is None else float(value))
@@ -174,8 +176,18 @@ class Monitor:
     @property
     def history(self) -> History:
         """The curves recorded so far; once the criterion fired, with why the run stopped
-        (``stop_reason``, as ``train`` records it), until another epoch is recorded."""
-        return History.from_columns(self._rows, epoch=self._epochs, stop_reason=self._stopped)
+        (``stop_reason``, as ``train`` records it), until another epoch is recorded. An
+        accuracy recorded in percent (every value in [0, 100], one over 1) is held as a
+        fraction, with a note, as :func:`nooverfit.read_log` reads it."""
+        # a score logged in percent (`100. * correct / total`) read as a fraction, as
+        # read_log reads the run's log: the verdict, gap and notes are the same
+        rows, percent = percent_scores({name: self._rows[name] for name in sorted(self._rows)})
+        return History.from_columns(
+            rows,
+            epoch=self._epochs,
+            stop_reason=self._stopped,
+            notes=(percent,) if percent else (),
+        )
 
     @property
     def diagnosis(self) -> Diagnosis:
