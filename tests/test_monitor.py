@@ -194,3 +194,60 @@ def test_a_monitor_without_a_criterion_records_no_stop():
             break
     assert status.reason == "overfitting" and monitor.history.stop_reason == ""
     assert status.diagnosis.verdict is Verdict.OVERFITTING
+
+
+@pytest.mark.parametrize(
+    ("values", "named"),
+    [({"val_accuracy": 0.5}, "val_accuracy"), ({"val_los": 1.0}, "val_los")],
+)
+def test_a_criterion_refuses_an_epoch_without_val_loss(values, named):
+    # the criterion follows val_loss: with val_accuracy alone (or a misspelt val_loss) it
+    # was never asked, so a loop whose validation got worse every epoch ran to the end
+    monitor = Monitor("patience:2")
+    with pytest.raises(
+        ValueError, match=f"'patience:2' follows val_loss, but epoch 0 has {named}"
+    ):
+        monitor.update(0, loss=1.0, **values)
+    assert len(monitor.history) == 0  # nothing recorded: the epoch can be given again
+    assert not monitor.update(0, loss=1.0, val_loss=1.0, **values).stop
+
+
+def test_a_criterion_takes_epochs_without_validation():
+    # check_val_every_n_epoch=2 in Lightning: the epochs between have no val_ value at all
+    monitor = Monitor("patience:1")
+    monitor.update(0, loss=1.0)
+    monitor.update(1, loss=0.9, val_loss=1.0, val_accuracy=0.5)
+    monitor.update(2, loss=0.8)
+    assert monitor.update(3, loss=0.7, val_loss=1.1, val_accuracy=0.4).stop
+
+
+def test_pq_refuses_val_loss_without_the_training_loss_before_recording_it():
+    monitor = Monitor("pq:0.5")
+    with pytest.raises(ValueError, match=r"'pq:0.5' needs the training loss .* epoch 0 has loss"):
+        monitor.update(0, val_loss=1.0)
+    assert len(monitor.history) == 0
+
+
+def test_accuracy_in_percent_is_read_as_read_log_reads_the_run_log(tmp_path):
+    # a loop passing `100. * correct / total`: the monitor (and the Lightning callback on
+    # it) said "accuracy +880.0 points" where `nooverfit diagnose` of the run's log, which
+    # reads percent as a fraction, said "+8.8 points" of the same epochs
+    h = read_log(LOGS / "keras_overfit.csv")
+    percent = {
+        "loss": list(h.loss),
+        "val_loss": list(h.val_loss),
+        "accuracy": [100 * a for a in h.accuracy],
+        "val_accuracy": [100 * a for a in h.val_accuracy],
+    }
+    monitor = Monitor()
+    for i, epoch in enumerate(h.epoch):
+        status = monitor.update(epoch, **{k: v[i] for k, v in percent.items()})
+    History.from_columns(percent, epoch=list(h.epoch)).save(tmp_path / "log.csv")
+    logged = read_log(tmp_path / "log.csv")
+    assert status.diagnosis == diagnose(logged).for_python()
+    fraction = diagnose(h)
+    assert status.diagnosis.verdict is fraction.verdict
+    assert status.diagnosis.gap.metric_at_last == pytest.approx(fraction.gap.metric_at_last)
+    assert monitor.history.val_accuracy == pytest.approx(h.val_accuracy)
+    assert monitor.history.notes == logged.notes
+    assert "accuracy, val_accuracy logged in percent" in monitor.history.notes[0]

@@ -139,6 +139,36 @@ def test_pq_without_train_loss_raises():
         run(stopper, [1.0, 0.9, 0.8, 0.7, 0.6])
 
 
+@pytest.mark.parametrize("missing", [0, 7])
+def test_pq_without_train_loss_raises_at_that_epoch(missing):
+    # it raised only at the strip's end (epoch 4, 5 epochs of training late), and a loss
+    # missing at epoch 7 went unnoticed: the strip ending at 9 held epochs 4-6, 8 and 9
+    stopper = EarlyStopping("pq:0.5", strip=5)
+    val = [1.0, 0.9, 0.8, 0.7, 0.6, 0.61, 0.62, 0.63, 0.64, 0.66]
+    for epoch in range(missing):
+        stopper.update(epoch, val[epoch], TRAIN_PQ[epoch])
+    with pytest.raises(
+        ValueError, match=f"train_loss at every epoch, got None at epoch {missing}"
+    ):
+        stopper.update(missing, val[missing])
+    # nothing was recorded: the epoch can be given again, with its training loss
+    assert run_from(stopper, missing, val, TRAIN_PQ) == 9
+
+
+def test_pq_needs_no_train_loss_before_start_from_epoch():
+    stopper = EarlyStopping("pq:0.5", start_from_epoch=2)
+    assert stopper.update(0, 1.0) is False
+    assert stopper.update(1, 0.9) is False
+
+
+def run_from(stopper: EarlyStopping, first: int, val, train) -> int | None:
+    """Feed epochs ``first..n-1``; the epoch at which ``stopper`` fires (None if never)."""
+    for epoch in range(first, len(val)):
+        if stopper.update(epoch, val[epoch], train[epoch]):
+            return epoch
+    return None
+
+
 def _strips(ends: list[float]) -> list[float]:
     """Five epochs per strip; inside a strip the loss sits 0.1 above the strip's end value."""
     return [x for end in ends for x in (end + 0.1, end + 0.1, end + 0.1, end + 0.1, end)]
@@ -310,3 +340,34 @@ def test_earliest_stop_is_where_the_criterion_first_stops_the_most_eager_curve(s
     assert replay(spec, val, train).stop_epoch + 1 == epochs  # epochs 0..stop trained
     # a run of no more epochs than that is never stopped early by it
     assert not replay(spec, val[: epochs - 1], train[: epochs - 1]).fired
+
+
+@pytest.mark.parametrize("spec", ["patience:3", "gl:5"])
+def test_early_stopping_reused_for_a_second_run_raises(spec):
+    # a Keras callback is reset by on_train_begin; this object is not: fed a second run
+    # from epoch 0 it answered True at once (stopped) or carried the first run's best
+    stopper = EarlyStopping(spec)
+    run(stopper, [1.0, 0.5, 0.9, 1.2, 1.5, 1.8])
+    with pytest.raises(ValueError, match=r"epoch must increase, got 0 after .*new EarlyStopping"):
+        stopper.update(0, 1.0, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("epoch", "val", "error", "message"),
+    [
+        (2.5, 1.0, ValueError, "epoch must be an integer, got 2.5"),
+        ("3", 1.0, ValueError, "epoch must be an integer, got '3'"),
+        (0, "0.9", TypeError, "val_loss must be a number, got '0.9'"),
+    ],
+)
+def test_early_stopping_update_names_a_bad_argument(epoch, val, error, message):
+    with pytest.raises(error, match=message):
+        EarlyStopping("patience:2").update(epoch, val)
+
+
+def test_early_stopping_accepts_numpy_and_tensor_scalars():
+    np = pytest.importorskip("numpy")
+    torch = pytest.importorskip("torch")
+    stopper = EarlyStopping("patience:1")
+    assert stopper.update(np.int64(0), np.float32(1.0), torch.tensor(2.0)) is False
+    assert stopper.update(1, torch.tensor(1.5)) is True

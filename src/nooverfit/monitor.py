@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from nooverfit._rules import diagnose
 from nooverfit.diagnosis import Diagnosis, Verdict
 from nooverfit.history import History
+from nooverfit.logs._percent import percent_scores
 from nooverfit.stopping import EarlyStopping
 
 log = logging.getLogger(__name__)
@@ -96,8 +97,10 @@ class Monitor:
             **metrics: further values, e.g. ``accuracy=0.93, val_accuracy=0.90``.
 
         Raises:
-            ValueError: if ``epoch`` is not after the previous one, or a value is no
-                number.
+            ValueError: if ``epoch`` is not after the previous one, a value is no
+                number, or the criterion cannot follow the epoch: it has validation values
+                but no ``val_loss`` (the criterion's curve), or ``pq`` gets ``val_loss``
+                without ``loss``. Nothing is recorded then.
         """
         if self._epochs and epoch <= self._epochs[-1]:
             raise ValueError(f"epoch must increase, got {epoch} after {self._epochs[-1]}")
@@ -108,7 +111,9 @@ class Monitor:
                     values[name] = float(value)
                 except (TypeError, ValueError):
                     raise ValueError(f"{name} must be a number or None, got {value!r}") from None
-        for name in set(values) | set(self._rows):
+        self._check_criterion(epoch, values)
+        # in a fixed order: a set's changes from one process to the next
+        for name in [*self._rows, *(n for n in values if n not in self._rows)]:
             column = self._rows.setdefault(name, [math.nan] * len(self._epochs))
             value = values.get(name)
             column.append(math.nan if value is None else float(value))
@@ -137,6 +142,27 @@ class Monitor:
             log.info("epoch %d: stop (%s); verdict %s", epoch, reason, diagnosis.verdict.value)
         return Status(epoch, diagnosis, bool(reason), reason, self.best_epoch)
 
+    def _check_criterion(self, epoch: int, values: dict[str, float | None]) -> None:
+        """Refuse, before it is recorded, an epoch the criterion could not follow: without
+        ``val_loss`` it was never asked and never fired (a loop logging ``val_accuracy``
+        alone, or ``val_los=``, ran to the end)."""
+        stopper = self.stopper
+        if stopper is None or stopper.stop_reason is not None:
+            return
+        spec = stopper.criterion.spec
+        if values["val_loss"] is None:
+            given = sorted(k for k, v in values.items() if k.startswith("val_") and v is not None)
+            if given:
+                raise ValueError(
+                    f"criterion {spec!r} follows val_loss, but epoch {epoch} has "
+                    f"{', '.join(given)} without it; record val_loss too, or no criterion"
+                )
+        elif stopper.criterion.kind == "pq" and values["loss"] is None:
+            raise ValueError(
+                f"criterion {spec!r} needs the training loss with each val_loss, but epoch "
+                f"{epoch} has loss=None"
+            )
+
     @property
     def best_epoch(self) -> int | None:
         """The epoch whose weights to keep: the diagnosis's best epoch, the lowest finite
@@ -150,8 +176,18 @@ class Monitor:
     @property
     def history(self) -> History:
         """The curves recorded so far; once the criterion fired, with why the run stopped
-        (``stop_reason``, as ``train`` records it), until another epoch is recorded."""
-        return History.from_columns(self._rows, epoch=self._epochs, stop_reason=self._stopped)
+        (``stop_reason``, as ``train`` records it), until another epoch is recorded. An
+        accuracy recorded in percent (every value in [0, 100], one over 1) is held as a
+        fraction, with a note, as :func:`nooverfit.read_log` reads it."""
+        # a score logged in percent (`100. * correct / total`) read as a fraction, as
+        # read_log reads the run's log: the verdict, gap and notes are the same
+        rows, percent = percent_scores({name: self._rows[name] for name in sorted(self._rows)})
+        return History.from_columns(
+            rows,
+            epoch=self._epochs,
+            stop_reason=self._stopped,
+            notes=(percent,) if percent else (),
+        )
 
     @property
     def diagnosis(self) -> Diagnosis:

@@ -180,6 +180,7 @@ class EarlyStopping:
         self.stop_reason: StopReason | None = None
         self.stopped_epoch: int | None = None
         self._wait = 0
+        self._last_epoch: int | None = None
         self._seen = 0
         self._train: list[float] = []
         self._strip_end_val: float | None = None
@@ -191,11 +192,47 @@ class EarlyStopping:
     def update(self, epoch: int, val_loss: float, train_loss: float | None = None) -> bool:
         """Record one epoch; return True when training should stop after it.
 
+        A non-finite ``val_loss`` or ``train_loss`` stops the run at once
+        (``StopReason.DIVERGED``), as Lightning's ``check_finite`` does; Keras's
+        ``EarlyStopping`` instead counts it as no improvement and waits out its patience.
+        Once stopped, every later epoch answers True.
+
         Args:
-            epoch: the epoch just finished.
+            epoch: the epoch just finished, after the previous one (one object per run:
+                unlike a Keras callback it is not reset at the start of another run).
             val_loss: the monitored value (validation loss, or a metric with ``mode="max"``).
-            train_loss: the training loss of this epoch; required by ``pq``.
+            train_loss: the training loss of this epoch; required by ``pq`` at every epoch
+                from ``start_from_epoch`` on.
+
+        Raises:
+            ValueError: if ``epoch`` is not a whole number after the previous epoch, or
+                ``pq`` gets no ``train_loss``.
+            TypeError: if ``val_loss`` or ``train_loss`` is no number.
         """
+        if not _whole(epoch):
+            raise ValueError(f"epoch must be an integer, got {epoch!r}")
+        if self._last_epoch is not None and epoch <= self._last_epoch:
+            # a second run fed to the same object would stop at once, or carry the first
+            # run's best and wait over
+            raise ValueError(
+                f"epoch must increase, got {epoch} after {self._last_epoch}; use a new "
+                "EarlyStopping for each run"
+            )
+        if (
+            self.criterion.kind == "pq"
+            and train_loss is None
+            and epoch >= self.start_from_epoch
+            and self.stop_reason is None
+        ):
+            # checked at once: at the strip's end it surfaced `strip` epochs late, and a
+            # loss missing mid-strip shifted the strip of training losses off its epochs
+            raise ValueError(
+                f"the pq criterion needs train_loss at every epoch, got None at epoch {epoch}"
+            )
+        for name, value in (("val_loss", val_loss), ("train_loss", train_loss)):
+            if value is not None and not _numeric(value):
+                raise TypeError(f"{name} must be a number, got {value!r}")
+        self._last_epoch = int(epoch)
         if self.stop_reason is not None:
             return True
         if not math.isfinite(val_loss) or (
@@ -226,8 +263,6 @@ class EarlyStopping:
         if self._seen % self.strip != 0:
             return False
         if kind == "pq":
-            if len(self._train) < self.strip:
-                raise ValueError("the pq criterion needs train_loss at every epoch")
             progress = training_progress(self._train[-self.strip :])
             quotient = gl / progress if progress > 0 else math.inf if gl > 0 else 0.0
             return quotient > value and self._stop(epoch, StopReason.PROGRESS_QUOTIENT)
@@ -271,6 +306,18 @@ def _real(value: object) -> bool:
         return float(value) == value  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return False
+
+
+def _numeric(value: object) -> bool:
+    """Whether ``value`` reads as a number, NaN and infinities included (a 0-d tensor, a
+    numpy scalar; not text or a bool)."""
+    if isinstance(value, (bool, str)):
+        return False
+    try:
+        float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _whole(value: object) -> bool:
