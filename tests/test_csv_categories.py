@@ -268,3 +268,32 @@ def test_a_column_of_many_numbers_with_a_stray_word_is_refused_naming_the_word()
     names = ["", *[f"id{i}" for i in range(MAX_LEVELS + 1)]]
     with pytest.raises(BadInput, match=r"^column 'n' is not numeric \(row 3: 'id0'\)"):
         encode_columns(["n"], [names])
+
+
+def test_numbers_written_with_a_unit_are_said_not_silently_categories(tmp_path, caplog):
+    """A weight column written '3 kg' was one-hot encoded, its order lost, without a word
+    (and refused, with many values, as 'not numeric' without saying why). The loader now
+    names the unit and what to write."""
+    from nooverfit.data.columns import Units, units
+
+    assert units(["3 kg", " 12.5kg", "NA", ""]) == Units("3 kg", "3", ("kg",))
+    assert units(["45%", "7 %"]) == Units("45%", "45", ("%",))
+    assert units(["$12", "$3.50"]) == Units("$12", "12", ("$",))
+    assert units(["300 g", "3 kg"]) == Units("300 g", "300", ("g", "kg"))
+    assert units(["3 kg", "4"]) is None  # a plain number: stray_words' case
+    for other in (["red", "blue"], ["2023-01-10"], ["1", "2"], ["$3 kg"], ["NA", ""]):
+        assert units(other) is None, other
+    rows = "".join(f"{k % 4 + 1} kg,{k % 2}\n" for k in range(12))
+    path = _write(tmp_path / "w.csv", "weight,label\n" + rows)
+    with caplog.at_level("WARNING", logger="nooverfit"):
+        data = load_dataset(f"csv:{path}", target="label")
+    assert data.x.shape == (12, 4)  # one-hot, as before: now said
+    [warning] = [r.getMessage() for r in caplog.records]
+    assert warning == (
+        f"column 'weight' of {path} holds numbers with a unit ('kg', as in '1 kg'): read as "
+        "text categories, 4 one-hot columns with no order; expected plain numbers (1 for "
+        "'1 kg') to read them as numbers"
+    )
+    many = [f"{k} kg" for k in range(MAX_LEVELS + 1)]
+    with pytest.raises(BadInput, match=r"written with a unit \('0 kg'\): expected plain numbers"):
+        encode_columns(["w"], [many])

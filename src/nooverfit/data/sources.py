@@ -18,6 +18,7 @@ from nooverfit.data.columns import (
     encode_columns,
     split_names,
     stray_words_warning,
+    units_warning,
 )
 from nooverfit.data.dataset import Dataset, register_dataset
 from nooverfit.data.fitted import record_columns
@@ -244,6 +245,8 @@ def load_csv(
             )
         if note := stray_words_warning(name, f" of {path}", column, numbers):
             log.warning("%s", note)  # a column of numbers one-hot for a few words
+        if note := units_warning(name, f" of {path}", column):
+            log.warning("%s", note)  # a column of numbers one-hot for their unit
     labels = [row[t].strip() for row in body]
     if unlabeled := [r for r, v in enumerate(labels) if missing_label(v)]:
         # a missing label (empty, "NA", "?") is no class: it would be learned as one and
