@@ -297,3 +297,24 @@ def test_numbers_written_with_a_unit_are_said_not_silently_categories(tmp_path, 
     many = [f"{k} kg" for k in range(MAX_LEVELS + 1)]
     with pytest.raises(BadInput, match=r"written with a unit \('0 kg'\): expected plain numbers"):
         encode_columns(["w"], [many])
+
+
+def test_numbers_with_thousands_separators_are_said_not_silently_categories(tmp_path, caplog):
+    """A population column written '1,234,567' (two commas) or '1,234.5' (a comma and a
+    point) was one-hot encoded without a word: only a single comma between digits was
+    recognized. Every thousands-grouped number is now said, as '1,500' was."""
+    from nooverfit.data.columns import decimal_comma
+
+    assert decimal_comma(["950", "1,234,567", "12,000"]) == "1,234,567"
+    assert decimal_comma(["1,234.50", "950.25", "NA"]) == "1,234.50"
+    assert decimal_comma(["1,2,3"]) is None  # not grouped by thousands
+    assert decimal_comma(["12,34,567"]) is None
+    rows = "".join(f'{k},"{k % 3 + 1},100,000",{k % 2}\n' for k in range(9))
+    path = _write(tmp_path / "p.csv", "k,population,label\n" + rows)
+    with caplog.at_level("WARNING", logger="nooverfit"):
+        data = load_dataset(f"csv:{path}", target="label")
+    assert data.x.shape == (9, 4)  # k numeric, population one-hot (3): as before, now said
+    [warning] = [r.getMessage() for r in caplog.records]
+    assert warning.startswith(
+        f"column 'population' of {path} holds numbers written with a comma ('1,100,000')"
+    )

@@ -73,21 +73,24 @@ def fill_value(cells: Sequence[str]) -> float | None:
     return float(np.float32(np.median(np.asarray(present, dtype=np.float64))))
 
 
+#: a number written with a comma: a decimal comma (``"2,5"``) or thousands separators
+#: (``"1,500"``, ``"1,234,567"``, ``"1,234.5"``); a plain number (``"950"``, ``"0.5"``) too
+_COMMA = re.compile(r"[+-]?(?:\d+(?:,\d+)?|\d{1,3}(?:,\d{3})+(?:\.\d*)?|\d*\.\d+)")
+
+
 def decimal_comma(cells: Sequence[str]) -> str | None:
     """The first cell written with a comma (``"2,5"``, a decimal comma in many locales'
-    spreadsheets; ``"1,500"``, a thousands separator) in a column whose every present cell
-    is digits with at most one comma; None for any other column. Such a column reads as
-    text: as categories, or refused with too many of them."""
+    spreadsheets; ``"1,500"`` or ``"1,234,567.5"``, thousands separators) in a column
+    whose every present cell is such a number or a plain one; None for any other column.
+    Such a column reads as text: as categories, or refused with too many of them."""
     first = None
     for cell in cells:
         text = cell.strip()
         if is_missing(text):
             continue
-        whole, comma, part = text.partition(",")
-        digits = whole.lstrip("+-")
-        if not (digits.isdigit() and (not comma or part.isdigit())):
+        if _COMMA.fullmatch(text) is None:
             return None
-        if comma and first is None:
+        if "," in text and first is None:
             first = text
     return first
 
