@@ -241,3 +241,30 @@ def test_the_default_subset_of_a_csv_is_said_with_what_it_left_out(tmp_path):
         groups.setdefault(key, []).append(label)
     best = sum(max(g.count("x"), g.count("y")) for g in groups.values())
     assert f"so no model of these features scores above {best / 2:.1f}% on this data set" in flat
+
+
+def test_the_summary_prints_the_data_audits_warnings_and_notes(tmp_path):
+    """A CSV numbered in class order: its row_id predicts the label, and the audit said
+    so, with the missing cells it filled, in the report only; the printed summary gave the
+    scores that identifier inflates without a word. It now prints both."""
+    rng = np.random.default_rng(0)
+    rows = ["row_id,a,label"] + [
+        f"{i + 1},{'' if i % 10 == 3 else round(rng.normal(), 3)},{'xy'[i // 60]}"
+        for i in range(120)
+    ]
+    data = tmp_path / "rows.csv"
+    data.write_text("\n".join(rows) + "\n")
+    args = ["study", "--data", f"csv:{data}", "--target", "label", "--width", "8"]
+    args += ["--seeds", "1", "--epochs", "2", "--no-classic", "--out", str(tmp_path / "s")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())
+    audit = json.loads((tmp_path / "s" / "results.json").read_text())["extras"]["audit"]
+    assert audit["notes"] == [
+        "missing cells (of 120 rows): 'a' 12; filled with the median of each split's "
+        "training rows and marked in the indicator column 'a (missing)'"
+    ]
+    assert f"note: {audit['notes'][0]}" in flat
+    [warning] = audit["warnings"]
+    assert warning.startswith("column 'row_id' looks like a row identifier (whole numbers 1 to")
+    assert f"Warning: {warning}" in flat

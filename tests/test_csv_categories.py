@@ -268,3 +268,53 @@ def test_a_column_of_many_numbers_with_a_stray_word_is_refused_naming_the_word()
     names = ["", *[f"id{i}" for i in range(MAX_LEVELS + 1)]]
     with pytest.raises(BadInput, match=r"^column 'n' is not numeric \(row 3: 'id0'\)"):
         encode_columns(["n"], [names])
+
+
+def test_numbers_written_with_a_unit_are_said_not_silently_categories(tmp_path, caplog):
+    """A weight column written '3 kg' was one-hot encoded, its order lost, without a word
+    (and refused, with many values, as 'not numeric' without saying why). The loader now
+    names the unit and what to write."""
+    from nooverfit.data.columns import Units, units
+
+    assert units(["3 kg", " 12.5kg", "NA", ""]) == Units("3 kg", "3", ("kg",))
+    assert units(["45%", "7 %"]) == Units("45%", "45", ("%",))
+    assert units(["$12", "$3.50"]) == Units("$12", "12", ("$",))
+    assert units(["300 g", "3 kg"]) == Units("300 g", "300", ("g", "kg"))
+    assert units(["3 kg", "4"]) is None  # a plain number: stray_words' case
+    for other in (["red", "blue"], ["2023-01-10"], ["1", "2"], ["$3 kg"], ["NA", ""]):
+        assert units(other) is None, other
+    rows = "".join(f"{k % 4 + 1} kg,{k % 2}\n" for k in range(12))
+    path = _write(tmp_path / "w.csv", "weight,label\n" + rows)
+    with caplog.at_level("WARNING", logger="nooverfit"):
+        data = load_dataset(f"csv:{path}", target="label")
+    assert data.x.shape == (12, 4)  # one-hot, as before: now said
+    [warning] = [r.getMessage() for r in caplog.records]
+    assert warning == (
+        f"column 'weight' of {path} holds numbers with a unit ('kg', as in '1 kg'): read as "
+        "text categories, 4 one-hot columns with no order; expected plain numbers (1 for "
+        "'1 kg') to read them as numbers"
+    )
+    many = [f"{k} kg" for k in range(MAX_LEVELS + 1)]
+    with pytest.raises(BadInput, match=r"written with a unit \('0 kg'\): expected plain numbers"):
+        encode_columns(["w"], [many])
+
+
+def test_numbers_with_thousands_separators_are_said_not_silently_categories(tmp_path, caplog):
+    """A population column written '1,234,567' (two commas) or '1,234.5' (a comma and a
+    point) was one-hot encoded without a word: only a single comma between digits was
+    recognized. Every thousands-grouped number is now said, as '1,500' was."""
+    from nooverfit.data.columns import decimal_comma
+
+    assert decimal_comma(["950", "1,234,567", "12,000"]) == "1,234,567"
+    assert decimal_comma(["1,234.50", "950.25", "NA"]) == "1,234.50"
+    assert decimal_comma(["1,2,3"]) is None  # not grouped by thousands
+    assert decimal_comma(["12,34,567"]) is None
+    rows = "".join(f'{k},"{k % 3 + 1},100,000",{k % 2}\n' for k in range(9))
+    path = _write(tmp_path / "p.csv", "k,population,label\n" + rows)
+    with caplog.at_level("WARNING", logger="nooverfit"):
+        data = load_dataset(f"csv:{path}", target="label")
+    assert data.x.shape == (9, 4)  # k numeric, population one-hot (3): as before, now said
+    [warning] = [r.getMessage() for r in caplog.records]
+    assert warning.startswith(
+        f"column 'population' of {path} holds numbers written with a comma ('1,100,000')"
+    )

@@ -89,3 +89,40 @@ def test_a_column_option_for_data_without_columns_is_refused():
         load_dataset("digits", target="y")
     result = CliRunner().invoke(app, ["study", "--ignore", "a", "--out", "unused"])
     assert result.exit_code == 2 and "expected it only with csv:PATH data" in result.output
+
+
+def test_missing_label_is_a_marker_but_none_names_a_class():
+    from nooverfit.data.labels import missing_label
+
+    assert all(missing_label(t) for t in ["", " ", "NA", "n/a", "NaN", "null", " ? "])
+    assert not any(missing_label(t) for t in ["None", "none", "0", "a", "NAN1"])
+
+
+def test_csv_label_written_na_or_question_mark_is_refused_not_a_class(tmp_path):
+    """``NA`` and ``?`` in the target column were a class of their own: learned, scored
+    and predicted. They are missing labels, refused as an empty one is, naming the rows."""
+    import pytest
+
+    from nooverfit.errors import BadInput
+
+    path = tmp_path / "m.csv"
+    labels = ["a", "b", "NA", "a", "b", "?", "a", "b", "NA"]
+    path.write_text("x,y\n" + "".join(f"{i},{t}\n" for i, t in enumerate(labels)))
+    with pytest.raises(
+        BadInput, match=r"^3 rows of .* have a missing 'y' \('\?', 'NA'; rows 4, 7, 10\); exp"
+    ):
+        load_dataset(f"csv:{path}", target="y")
+    path.write_text("x,y\n" + "".join(f"{i},{t}\n" for i, t in enumerate(["none", "a"] * 3)))
+    assert load_dataset(f"csv:{path}", target="y").classes == ("a", "none")
+
+
+def test_predict_does_not_score_a_row_whose_label_is_na():
+    """New rows' ``NA`` label is no label, as in training: not scored (it was counted
+    wrong, as 'a label the model never had')."""
+    from types import SimpleNamespace
+
+    from nooverfit.cli.predict import _scored
+
+    model = SimpleNamespace(classes=("a", "b"), columns=SimpleNamespace(target="y"))
+    line = _scored(model, [0, 1, 0, 1], ["a", "NA", "b", "?"])  # type: ignore[arg-type]
+    assert line == "accuracy on the 'y' column: 0.5000 (1/2; 2 rows without a label not scored)"

@@ -109,12 +109,15 @@ def _scored(
     """How many rows the model got right, where the rows came with their labels ("" where
     none did). Labels are compared as training read them (2 and 2.0 are one class); rows
     with an empty label are not scored, and a label no class names (a typo, a new class)
-    can only be wrong: the line says which."""
+    can only be wrong: the line says which. A missing-value marker (``NA``, ``?``) is no
+    label, as in training (:func:`~nooverfit.data.labels.missing_label`)."""
     if truth is None:
         return ""
-    from nooverfit.data.labels import same_label
+    from nooverfit.data.labels import missing_label, same_label
 
-    pairs = [(model.classes[k], t) for k, t in zip(labels, truth, strict=True) if t]
+    pairs = [
+        (model.classes[k], t) for k, t in zip(labels, truth, strict=True) if not missing_label(t)
+    ]
     if not pairs:
         return ""
     right = sum(same_label(p, t) for p, t in pairs)

@@ -109,6 +109,11 @@ def print_summary(result: StudyResult) -> None:
     _class_scores(result.extras, unit)
     if ceiling := ceiling_sentence(result.extras.get("audit")):
         console.print(ceiling, highlight=False)
+    notes, warnings = audit_lines(result.extras)
+    for text in notes:
+        console.print(f"note: {escape(text)}", highlight=False)
+    for text in warnings:
+        console.print(f"[bold red]Warning:[/] {escape(text)}", highlight=False)
     classic = result.extras.get("classic")
     vs = against(classic, t["recommended"].per_seed) if classic else None
     if vs is not None:
@@ -151,6 +156,21 @@ def _unrounded(high: float, low: float, diff: float, *, head: str = "; ", tail: 
         f"{head}differences of the unrounded accuracies: {pct(high)} − {pct(low)} as rounded "
         f"gives {apart}{tail}"
     )
+
+
+def audit_lines(extras: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """The data audit's notes (what reading did to the data: missing cells filled, columns
+    of one value) and warnings (a row identifier that predicts the label, leaks across the
+    splits, ...) of a study's ``extras``, less the warnings its class scores already give:
+    they were in the report only, while the summary printed the scores they question."""
+    from nooverfit.audit import unrepeated_warnings
+
+    audit = extras.get("audit")
+    if not isinstance(audit, dict):
+        return [], []
+    kept = unrepeated_warnings(extras)
+    warnings = kept if kept is not None else list(audit.get("warnings", ()))
+    return list(audit.get("notes", ())), warnings
 
 
 def _class_scores(extras: dict[str, Any], unit: str) -> None:

@@ -6,7 +6,9 @@ categories, or numbers mixed with words such as ``"unknown"``) is one-hot encode
 before ``"10"``), as scikit-learn's ``OneHotEncoder`` or pandas' ``get_dummies`` would
 give. A column of numbers with a few stray words is encoded so too, and the loader warns,
 naming the words and their rows (:func:`stray_words`): empty those cells to read the
-column as numbers, their values missing. An empty cell of a text column is a category of
+column as numbers, their values missing. So is a column of numbers written with a unit
+(``"3 kg"``, ``"45%"``, :func:`units`): the loader says so, as the plain numbers would keep
+their order. An empty cell of a text column is a category of
 its own ("missing" often carries information). A text column with more than
 :data:`MAX_LEVELS` distinct values is refused: it is an identifier or a number column with
 stray text, and one-hot columns of it would only let a network memorize rows.
@@ -22,7 +24,9 @@ of each split's training rows only (:mod:`nooverfit.data.impute`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -69,23 +73,84 @@ def fill_value(cells: Sequence[str]) -> float | None:
     return float(np.float32(np.median(np.asarray(present, dtype=np.float64))))
 
 
+#: a number written with a comma: a decimal comma (``"2,5"``) or thousands separators
+#: (``"1,500"``, ``"1,234,567"``, ``"1,234.5"``); a plain number (``"950"``, ``"0.5"``) too
+_COMMA = re.compile(r"[+-]?(?:\d+(?:,\d+)?|\d{1,3}(?:,\d{3})+(?:\.\d*)?|\d*\.\d+)")
+
+
 def decimal_comma(cells: Sequence[str]) -> str | None:
     """The first cell written with a comma (``"2,5"``, a decimal comma in many locales'
-    spreadsheets; ``"1,500"``, a thousands separator) in a column whose every present cell
-    is digits with at most one comma; None for any other column. Such a column reads as
-    text: as categories, or refused with too many of them."""
+    spreadsheets; ``"1,500"`` or ``"1,234,567.5"``, thousands separators) in a column
+    whose every present cell is such a number or a plain one; None for any other column.
+    Such a column reads as text: as categories, or refused with too many of them."""
     first = None
     for cell in cells:
         text = cell.strip()
         if is_missing(text):
             continue
-        whole, comma, part = text.partition(",")
-        digits = whole.lstrip("+-")
-        if not (digits.isdigit() and (not comma or part.isdigit())):
+        if _COMMA.fullmatch(text) is None:
             return None
-        if comma and first is None:
+        if "," in text and first is None:
             first = text
     return first
+
+
+#: a cell written as a number and a unit: ``"3 kg"``, ``"45%"``, ``"20 °C"``, ``"$12.50"``
+#: (a unit is letters, ``%``, ``°``, ``/``, ``µ``; a currency sign comes first)
+_WITH_UNIT = re.compile(
+    r"(?P<sign>[$€£¥]?)\s*(?P<number>[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
+    r"\s*(?P<unit>(?:[^\W\d_]|[%°/µ])*)"
+)
+
+
+@dataclass(frozen=True)
+class Units:
+    """A column of numbers written with units (:func:`units`).
+
+    Attributes:
+        cell: the first cell written with a unit (``"3 kg"``).
+        number: its number as written (``"3"``).
+        units: the distinct units in order of appearance (a currency sign as written).
+    """
+
+    cell: str
+    number: str
+    units: tuple[str, ...]
+
+
+def units(cells: Sequence[str]) -> Units | None:
+    """The units of a column whose every present cell is a number with a unit
+    (``"3 kg"``, ``"45%"``, ``"$12"``; missing markers aside); None for any other column
+    (a few cells with a unit among plain numbers are :func:`stray_words`). Such a column
+    reads as text: as categories, one-hot with no order, or refused with too many of
+    them."""
+    first, found = None, dict[str, None]()
+    for cell in cells:
+        text = cell.strip()
+        if is_missing(text):
+            continue
+        match = _WITH_UNIT.fullmatch(text)
+        if match is None or bool(match["sign"]) == bool(match["unit"]):  # "$3 kg", "3"
+            return None
+        found.setdefault(match["sign"] or match["unit"], None)
+        first = first or match
+    return Units(first[0], first["number"], tuple(found)) if first is not None else None
+
+
+def units_warning(name: str, where: str, cells: Sequence[str]) -> str:
+    """The warning for a column of numbers with :func:`units` (``where`` follows the
+    column's name, e.g. ``" of data.csv"``); ``""`` for any other column."""
+    if (found := units(cells)) is None:
+        return ""
+    one = len(found.units) == 1
+    shown = ", ".join(repr(u) for u in found.units[:3]) + (", ..." if len(found.units) > 3 else "")
+    levels = len({c.strip() for c in cells})
+    return (
+        f"column {name!r}{where} holds numbers with {'a unit' if one else 'units'} ({shown}, "
+        f"as in {found.cell!r}): read as text categories, {levels} one-hot columns with no "
+        f"order; expected plain numbers{'' if one else ' in one unit'} ({found.number} for "
+        f"{found.cell!r}) to read them as numbers"
+    )
 
 
 def stray_words(cells: Sequence[str], rows: Sequence[int]) -> tuple[list[str], list[int]]:
@@ -202,11 +267,14 @@ def encode_columns(
                 )
             # the first cell that is text, not a missing one (an empty cell is no fault)
             r = next((r for r in text if not is_missing(cells[r])), text[0])
-            comma = decimal_comma(cells)
+            comma, unit = decimal_comma(cells), units(cells)
             hint = (
                 f"; its numbers are written with a comma ({comma!r}): expected plain numbers "
                 "with a decimal point (2.5, 1500)"
                 if comma
+                else f"; its numbers are written with a unit ({unit.cell!r}): expected plain "
+                f"numbers ({unit.number} for {unit.cell!r})"
+                if unit
                 else ""
             )
             raise ColumnError(

@@ -4,12 +4,22 @@ A CSV holds text, so the label ``2`` may also be written ``2.0`` or ``02`` (a co
 by pandas after a float conversion, rows appended by another tool). Those are one class.
 And the order of classes decides the integer each gets, so it must never depend on a
 set's order (Python's hash seed changes it from process to process).
+
+A label cell may also hold no label: empty, or a missing-value marker (``NA``, ``?``) as R,
+pandas and spreadsheets write one. Such a row has no class; read as text it would be a
+class of its own, learned and scored (:func:`missing_label`).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+
+from nooverfit.data.columns import MISSING
+
+#: label cells that mean "no label" (compared stripped and lower-cased): a numeric
+#: column's missing-value markers but ``none``, which as often names a class ("no damage")
+MISSING_LABELS = MISSING - {"none"}
 
 
 def number(text: str) -> float | None:
@@ -20,6 +30,12 @@ def number(text: str) -> float | None:
     except ValueError:
         return None
     return value if math.isfinite(value) else None
+
+
+def missing_label(text: str) -> bool:
+    """Whether a label cell holds no label: empty, or one of :data:`MISSING_LABELS`
+    (``NA``, ``N/A``, ``NaN``, ``null``, ``?``, in any case)."""
+    return text.strip().lower() in MISSING_LABELS
 
 
 def natural(text: str) -> tuple[int, float, str]:

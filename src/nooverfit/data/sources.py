@@ -18,10 +18,11 @@ from nooverfit.data.columns import (
     encode_columns,
     split_names,
     stray_words_warning,
+    units_warning,
 )
 from nooverfit.data.dataset import Dataset, register_dataset
 from nooverfit.data.fitted import record_columns
-from nooverfit.data.labels import merge_spellings, natural
+from nooverfit.data.labels import merge_spellings, missing_label, natural
 from nooverfit.errors import BadInput
 
 log = logging.getLogger(__name__)
@@ -187,8 +188,10 @@ def load_csv(
 
     Raises:
         FileNotFoundError: the file does not exist.
-        ValueError: no target given, the target column is missing, or a feature column
-            holds a number outside float32's range or text with too many distinct values.
+        ValueError: no target given, the target column is missing, a row has no label
+            (empty, or a missing-value marker such as ``NA``:
+            :func:`~nooverfit.data.labels.missing_label`), or a feature column holds a
+            number outside float32's range or text with too many distinct values.
     """
     if not arg:
         raise ValueError("csv data needs a path: expected --data csv:PATH")
@@ -242,14 +245,22 @@ def load_csv(
             )
         if note := stray_words_warning(name, f" of {path}", column, numbers):
             log.warning("%s", note)  # a column of numbers one-hot for a few words
+        if note := units_warning(name, f" of {path}", column):
+            log.warning("%s", note)  # a column of numbers one-hot for their unit
     labels = [row[t].strip() for row in body]
-    if unlabeled := [numbers[r] for r, v in enumerate(labels) if not v]:
-        # an empty label is no class: it would be learned as one and scored as one
+    if unlabeled := [r for r, v in enumerate(labels) if missing_label(v)]:
+        # a missing label (empty, "NA", "?") is no class: it would be learned as one and
+        # scored as one
         n, rows = len(unlabeled), "rows" if len(unlabeled) > 1 else "row"
-        shown = ", ".join(map(str, unlabeled[:5])) + (", ..." if n > 5 else "")
+        shown = ", ".join(str(numbers[r]) for r in unlabeled[:5]) + (", ..." if n > 5 else "")
+        markers = sorted({labels[r] for r in unlabeled})
+        if markers == [""]:
+            what = f"an empty {target!r} ({rows} {shown})"
+        else:  # "NA", "?": what the file wrote, so the rows can be found
+            written = ", ".join(repr(m) for m in markers[:3]) + (", ..." * (len(markers) > 3))
+            what = f"a missing {target!r} ({written}; {rows} {shown})"
         raise BadInput(
-            f"{n} {rows} of {path} {'have' if n > 1 else 'has'} an empty {target!r} "
-            f"({rows} {shown}); "
+            f"{n} {rows} of {path} {'have' if n > 1 else 'has'} {what}; "
             "expected a label in every row (fill those rows or remove them)"
         )
     labels = merge_spellings(labels)  # 2 and 2.0 are one class
