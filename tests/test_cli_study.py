@@ -222,12 +222,7 @@ def test_the_default_subset_of_a_csv_is_said_with_what_it_left_out(tmp_path):
         for k in (0, 1)
         for _ in range(100)
     ]
-    data = tmp_path / "rows.csv"
-    data.write_text("\n".join(rows) + "\n")
-    args = ["study", "--data", f"csv:{data}", "--target", "label", "--width", "8"]
-    args += ["--seeds", "1", "--epochs", "2", "--no-classic", "--out", str(tmp_path / "s")]
-    result = CliRunner().invoke(app, args)
-    assert result.exit_code == 0, result.output
+    result = _small_study(tmp_path, rows)
     pool = len(json.loads((tmp_path / "s" / "results.json").read_text())["splits"][0]["pool"])
     flat = " ".join(result.output.split())
     assert (
@@ -252,12 +247,7 @@ def test_the_summary_prints_the_data_audits_warnings_and_notes(tmp_path):
         f"{i + 1},{'' if i % 10 == 3 else round(rng.normal(), 3)},{'xy'[i // 60]}"
         for i in range(120)
     ]
-    data = tmp_path / "rows.csv"
-    data.write_text("\n".join(rows) + "\n")
-    args = ["study", "--data", f"csv:{data}", "--target", "label", "--width", "8"]
-    args += ["--seeds", "1", "--epochs", "2", "--no-classic", "--out", str(tmp_path / "s")]
-    result = CliRunner().invoke(app, args)
-    assert result.exit_code == 0, result.output
+    result = _small_study(tmp_path, rows)
     flat = " ".join(result.output.split())
     audit = json.loads((tmp_path / "s" / "results.json").read_text())["extras"]["audit"]
     assert audit["notes"] == [
@@ -268,3 +258,15 @@ def test_the_summary_prints_the_data_audits_warnings_and_notes(tmp_path):
     [warning] = audit["warnings"]
     assert warning.startswith("column 'row_id' looks like a row identifier (whole numbers 1 to")
     assert f"Warning: {warning}" in flat
+
+
+def _small_study(tmp_path, rows: list[str]):
+    """``nooverfit study`` of ``rows`` (a CSV with a ``label`` column) at one seed, two
+    epochs and width 8, without the classic models, into ``tmp_path / "s"``."""
+    data = tmp_path / "rows.csv"
+    data.write_text("\n".join(rows) + "\n")
+    args = ["study", "--data", f"csv:{data}", "--target", "label", "--width", "8"]
+    args += ["--seeds", "1", "--epochs", "2", "--no-classic", "--out", str(tmp_path / "s")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    return result

@@ -69,19 +69,7 @@ def test_no_tie_keeps_the_largest_class_sentence():
 
 def test_the_report_says_the_tie():
     out = _summary(np.arange(10), [0, 1, 3, 4, 8, 9])
-    for role in ("recommended", "baseline"):
-        out[role] = {"balanced_accuracy": 0.5, "balanced_per_seed": [0.5], "recall": [0.5] * 3}
-    env = Environment(
-        loader=PackageLoader("nooverfit", "templates"), autoescape=select_autoescape()
-    )
-    result = SimpleNamespace(
-        extras={"class_scores": out},
-        test={
-            "recommended": SimpleNamespace(accuracy=0.5),
-            "baseline": SimpleNamespace(accuracy=0.5),
-        },
-    )
-    page = env.get_template("_class_scores.html").render(r=result, pct=pct)
+    page = _render(out, seeds=1, classes=3)
     assert "The training classes are tied (2 rows each)" in page
     assert "Always answering &#39;b&#39; scores" in page
     assert "the training data&#39;s largest class" not in page
@@ -139,21 +127,28 @@ def test_a_tie_of_the_first_seed_is_said_of_it_when_the_seeds_answer_differently
 
 def test_the_report_names_each_seeds_answer():
     out = summarize(Y2, ROWS2, {}, ["a", "b"])
-    for role in ("recommended", "baseline"):
-        out[role] = {"balanced_accuracy": 0.5, "balanced_per_seed": [0.5] * 2, "recall": [0.5] * 2}
-    env = Environment(
-        loader=PackageLoader("nooverfit", "templates"), autoescape=select_autoescape()
-    )
-    result = SimpleNamespace(
-        extras={"class_scores": out},
-        test={
-            "recommended": SimpleNamespace(accuracy=0.5),
-            "baseline": SimpleNamespace(accuracy=0.5),
-        },
-    )
-    page = env.get_template("_class_scores.html").render(r=result, pct=pct, unit="rows")
+    page = _render(out, seeds=2, classes=2, unit="rows")
     page = " ".join(page.split())
     assert (
         "Always answering each seed's largest training class (seed by seed: <b>a</b>, "
         "<b>b</b>) scores <b>50.0%</b> on the same test rows (per seed 75.0, 25.0)"
     ) in page
+
+
+def _render(out: dict, *, seeds: int, classes: int, **context: str) -> str:
+    """The class-scores partial of a report whose recommended and baseline networks both
+    score 0.5 (balanced and plain), rendered over ``out``."""
+    for role in ("recommended", "baseline"):
+        out[role] = {
+            "balanced_accuracy": 0.5,
+            "balanced_per_seed": [0.5] * seeds,
+            "recall": [0.5] * classes,
+        }
+    env = Environment(
+        loader=PackageLoader("nooverfit", "templates"), autoescape=select_autoescape()
+    )
+    result = SimpleNamespace(
+        extras={"class_scores": out},
+        test={role: SimpleNamespace(accuracy=0.5) for role in ("recommended", "baseline")},
+    )
+    return env.get_template("_class_scores.html").render(r=result, pct=pct, **context)
