@@ -163,3 +163,97 @@ def test_lightning_callback_stop_on_a_verdict_logs_no_stop_reason(tmp_path):
     history = read_log(tmp_path / "csv" / "version_0" / "metrics.csv")
     assert history.epoch[-1] == callback.status.epoch and history.stop_reason == ""
     assert diagnose(history).verdict is callback.diagnosis.verdict is Verdict.OVERFITTING
+
+
+class TrainEpochEndLogger(Memorizer):
+    """Logs its training loss in its own ``on_train_epoch_end`` (the mean of the epoch's
+    step losses), as Lightning 2's migration guide writes it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.losses: list[torch.Tensor] = []
+
+    def training_step(self, batch, _):
+        x, y = batch
+        loss = F.cross_entropy(self.net(x), y)
+        self.losses.append(loss.detach())
+        return loss
+
+    def on_train_epoch_end(self):
+        self.log("train_loss", torch.stack(self.losses).mean())
+        self.losses.clear()
+
+
+class ValEpochEndLogger(Memorizer):
+    """Logs its validation loss in its own ``on_validation_epoch_end``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.val_losses: list[torch.Tensor] = []
+
+    def validation_step(self, batch, _):
+        x, y = batch
+        self.val_losses.append(F.cross_entropy(self.net(x), y))
+
+    def on_validation_epoch_end(self):
+        self.log("val_loss", torch.stack(self.val_losses).mean())
+        self.val_losses.clear()
+
+
+def _csv_run(tmp_path, callback, module, *, epochs):
+    """Fit ``module`` (two optimizer steps an epoch) with Lightning's CSVLogger; return
+    the trainer and the history read from its metrics.csv."""
+    from lightning.pytorch.loggers import CSVLogger
+
+    torch.manual_seed(0)
+    train, val = loaders()
+    train = DataLoader(train.dataset, batch_size=8)
+    t = trainer(callback, epochs, logger=CSVLogger(tmp_path, name="csv"), log_every_n_steps=1)
+    t.fit(module, train, val)
+    return t, read_log(tmp_path / "csv" / "version_0" / "metrics.csv")
+
+
+@pytest.mark.parametrize(
+    "module",
+    [Memorizer, TrainEpochEndLogger, ValEpochEndLogger],
+    ids=["training_step", "on_train_epoch_end", "on_validation_epoch_end"],
+)
+def test_lightning_callback_records_what_the_csv_logger_writes(tmp_path, module):
+    """Lightning calls a plain callback's ``on_train_epoch_end`` before the module's own
+    (only EarlyStopping and Checkpoint callbacks run after it): a loss the module logs
+    there was recorded one epoch late, NaN first, while metrics.csv had it right."""
+    callback = DiagnosisCallback()
+    _, logged = _csv_run(tmp_path, callback, module(), epochs=5)
+    history = callback.monitor.history
+    assert history.epoch == logged.epoch == tuple(range(5))
+    assert history.loss == pytest.approx(logged.loss, rel=1e-6)
+    assert history.val_loss == pytest.approx(logged.val_loss, rel=1e-6)
+    assert callback.status is not None and callback.status.epoch == 4
+
+
+def test_lightning_callback_stops_one_epoch_late_on_a_loss_the_module_logs_itself(
+    tmp_path, capsys
+):
+    """A module with its own ``on_train_epoch_end``: its epoch is read at the next
+    epoch's start, so a stop acts at that epoch's end, one epoch after the criterion
+    fired on the log's values (the reference: nooverfit's EarlyStopping fed metrics.csv).
+    The stop travels with the log at the epoch the run ended."""
+    from nooverfit.stopping import EarlyStopping
+
+    callback = DiagnosisCallback(criterion="patience:5")
+    t, logged = _csv_run(tmp_path, callback, TrainEpochEndLogger(), epochs=60)
+    reference = EarlyStopping("patience:5")
+    fired = next(
+        e
+        for e, val, loss in zip(logged.epoch, logged.val_loss, logged.loss, strict=True)
+        if reference.update(e, val, loss)
+    )
+    history = callback.monitor.history
+    assert history.epoch == logged.epoch and history.epoch[-1] == fired + 1
+    assert t.current_epoch == fired + 2 < 60  # (Lightning counts the finished epoch)
+    assert history.loss == pytest.approx(logged.loss, rel=1e-6)
+    assert history.stop_reason == logged.stop_reason == "patience"
+    assert diagnose(logged).verdict is callback.diagnosis.verdict is Verdict.GOOD_FIT
+    printed = capsys.readouterr().out
+    assert f"stopping at epoch {fired + 1} (patience:5, read at epoch {fired}'s end" in printed
+    assert printed.count("stopping") == 1
