@@ -89,7 +89,7 @@ def _commands() -> dict[str, set[str]]:
 
 def readme_command_lines(text: str, commands: Iterable[str]) -> list[str]:
     """Each ``nooverfit CMD ...`` line of the README's shell blocks (continuation lines
-    joined, comments cut) and each inline ```nooverfit CMD ...``` or ```CMD --option```."""
+    joined, comments cut), and each inline code span ``nooverfit CMD ...`` or ``CMD ...``."""
     lines = []
     for block in re.findall(r"```bash\n(.*?)```", text, re.DOTALL):
         for line in block.replace("\\\n", " ").splitlines():
@@ -139,7 +139,10 @@ def test_readme_option_check_fails_on_an_unknown_option(line, unknown):
 
 
 def test_readme_command_lines_reads_blocks_and_inline_spans():
-    text = "```bash\nnooverfit train --epochs 3 \\\n    --l2 1  # a comment --x\n```\n`study --source`"
+    text = (
+        "```bash\nnooverfit train --epochs 3 \\\n    --l2 1  # a comment --x\n```\n"
+        "`study --source`"
+    )
     assert readme_command_lines(text, ["train", "study"]) == [
         "nooverfit train --epochs 3      --l2 1",
         "nooverfit study --source",
