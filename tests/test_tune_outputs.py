@@ -306,3 +306,16 @@ def test_cli_tune_rerun_with_no_trials_left_says_why_none_ran(tmp_path):
             "or more to run more"
         ) in text
         assert "tune: trial" not in text  # no trial ran
+
+
+def test_cli_tune_help_names_every_file_tune_writes(tmp_path):
+    """The help named best.json and the two plots; tune also writes best_history.csv and
+    report/ (the README's list of them was as short)."""
+    out = tmp_path / "out"
+    tune(tiny_spec(f"sqlite:///{tmp_path}/t.db", trials=1), out=out)
+    written = [p.relative_to(out).as_posix() for p in out.iterdir() if p.is_file()]
+    written += [f"{p.relative_to(out).as_posix()}/" for p in out.iterdir() if p.is_dir()]
+    written += [p.relative_to(out).as_posix() for p in (out / "plots").iterdir()]
+    result = CliRunner().invoke(app, ["tune", "--help"], env={"COLUMNS": "200"})
+    shown = " ".join(result.output.split())
+    assert sorted(w for w in written if w not in shown and w != "plots/") == []

@@ -69,8 +69,9 @@ def tune(
     """Search L2, dropout, batch norm, augmentation, width/depth, stopping and lr with Optuna.
 
     Run the same command on every machine (same --storage and --study-name) to add workers;
-    run it again to resume. Writes best.json, plots/history.png and plots/importance.png;
-    an --out holding another study's results is refused unless --overwrite.
+    run it again to resume. Writes best.json, best_history.csv, plots/history.png,
+    plots/importance.png and report/ (the best configuration against its baseline); an
+    --out holding another study's results is refused unless --overwrite.
     """
     from nooverfit.tune import Space, TuneSpec, check_out, default_storage
     from nooverfit.tune import tune as run_tune
