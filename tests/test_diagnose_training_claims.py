@@ -55,5 +55,5 @@ def test_a_regression_metrics_gap_is_quoted_in_its_own_units_not_points():
     found = _diagnose({"mae": train, "val_mae": val})
     assert found.verdict is Verdict.OVERFITTING
     # by hand: 0.535335 + 0.1 + 0.27 - (0.020347 + 0.02) = 0.484 at the last epoch
-    assert "trails training by mae +0.484." in found.explanation
+    assert "trails training by 0.484 in mae." in found.explanation
     assert "points" not in found.explanation

@@ -50,12 +50,12 @@ def explain(
     ``ended_at``: the validation metric decided on (not the loss) at the end and at the
     best epoch, quoted where GL, a loss's, is not defined; ``last``: the last epoch with a
     validation value (a diverging run best there names no other weights to keep)."""
-    metric = ""
+    metric = ""  # the gap in the metric, in the words the loss's gap is in ("0.2 in loss")
     if gap.metric and math.isfinite(gap.metric_at_last):
         metric = (  # points of a share (accuracy); a regression metric's own units
-            f" and {gap.metric} {100 * gap.metric_at_last:+.1f} points"
+            f"{100 * gap.metric_at_last:.1f} points in {gap.metric}"
             if "acc" in gap.metric.lower()
-            else f" and {gap.metric} {gap.metric_at_last:+.3g}"
+            else f"{gap.metric_at_last:.3g} in {gap.metric}"
         )
     if verdict is Verdict.DIVERGING:
         kept = "" if best in (None, last) else f" (validation was best at epoch {best})"
@@ -88,7 +88,7 @@ def explain(
                 " instead of following training" if trained else ""
             )
         gaps = [f"{gap.loss_at_last:.3g} in loss"] if math.isfinite(gap.loss_at_last) else []
-        gaps += [metric[5:]] if metric else []
+        gaps += [metric] if metric else []
         if not (trained or gaps):  # a log of validation curves alone
             return (
                 "The network is overfitting: validation got worse after its best. "
@@ -128,7 +128,7 @@ def explain(
             ", where early stopping ended the run" if stopped else ", a drift too small to count"
         )
     gaps = [f"{gap.loss_at_last:.3g} in loss"] if math.isfinite(gap.loss_at_last) else []
-    gaps += [metric[5:]] if metric else []
+    gaps += [metric] if metric else []
     ended = f", with a gap of {' and '.join(gaps)} at the end" if gaps else ""
     return (
         f"A good fit: validation loss reached its best at epoch {best} and {drift}{ended}. "
