@@ -101,12 +101,13 @@ def evidence(
     unlearned = UNLEARNED * val[-1]
     # still falling by the still-improving test's own measure (beyond its noise)
     falling = tail_drop > STILL and clearance >= SIGNIFICANT
+    recent_low = float(cv.recent_low(v_raw)) if n else math.nan  # (the last third's low)
     signal = ""
     if early_stopped:  # the weights kept are the best epoch's: nothing to fix
         pass
     elif rise > RISE and low <= n - 3:
         signal = "rise"
-    elif has_train and flat and drifted and train[-1] <= MEMORIZED * val[-1]:
+    elif flat and drifted and memorized:
         signal = "memorized"
     elif has_train and drifted and widened > WIDEN:
         signal = "memorized"  # validation drifted up while training kept pulling away
@@ -124,24 +125,13 @@ def evidence(
         and fitted
         and (
             (flat and metric_gap >= GAP)
-            or (metric_gap >= WIDE_GAP and not bounded and not near_end(cv.recent_low(v_raw), n))
+            or (metric_gap >= WIDE_GAP and not bounded and not near_end(recent_low, n))
         )
     ):
         signal = "gap"
-    elif (
-        has_train
-        and not falling
-        and train[-1] <= MEMORIZED * val[-1]
-        and v_raw[0] - val[-1] < unlearned
-    ):
+    elif memorized and not falling and v_raw[0] - val[-1] < unlearned:
         signal = "memorized"  # training fitted, validation ended about where it started
-    elif (
-        has_train
-        and train[-1] <= MEMORIZED * val[-1]
-        and tail_drop < -RISE / 3
-        and cv.tail_clearance(v_raw) <= -CLIMB
-        and low <= n - 3
-    ):
+    elif memorized and tail_drop < -RISE / 3 and clearance <= -CLIMB and low <= n - 3:
         signal = "memorized"  # training fitted, validation climbing beyond its noise
     return Evidence(
         epochs=epochs,
@@ -159,7 +149,7 @@ def evidence(
             "clearance": clearance,
             "below_early": cv.below_early_level(v_raw),
             "end_drop": end_drop(v_raw),
-            "recent_low": float(cv.recent_low(v_raw)) if n else math.nan,
+            "recent_low": recent_low,
             "train_points": float(real.size),
             "val_first": float(v_raw[0]) if n else math.nan,
             "val_low": float(np.min(v_raw)) if n else math.nan,
