@@ -299,13 +299,9 @@ def earliest_stop(criterion: str, *, strip: int = 5) -> int:
 
 
 def _real(value: object) -> bool:
-    """Whether ``value`` is a real number (a numpy scalar too; not a bool or text)."""
-    if isinstance(value, (bool, str)):
-        return False
-    try:
-        return float(value) == value  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return False
+    """Whether ``value`` is a real number (a numpy scalar too; not a bool or text): a
+    :func:`_numeric` value that equals its float (not NaN)."""
+    return _numeric(value) and float(value) == value  # type: ignore[arg-type]
 
 
 def _numeric(value: object) -> bool:
