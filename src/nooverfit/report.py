@@ -367,7 +367,7 @@ def render(result: StudyResult, pngs: Mapping[str, bytes]) -> str:
         code=code,
         reproduce=reproduce(result),
         doubling=doubling(result),
-        captions=captions(result),
+        captions=captions(result, ev),
         images=images,
         figures=figure_order(images),
         techniques=techniques(data_kind(result), str(result.settings.data), tried(result)),

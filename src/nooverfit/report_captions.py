@@ -12,11 +12,13 @@ from nooverfit.studies.blend import members_phrase
 
 if TYPE_CHECKING:
     from nooverfit.studies.curves import ValidationCurve
+    from nooverfit.studies.evidence import Evidence
     from nooverfit.studies.result import StudyResult
 
 
-def captions(result: StudyResult) -> dict[str, str]:
-    """What each figure shows, written from the data it shows."""
+def captions(result: StudyResult, ev: Evidence | None = None) -> dict[str, str]:
+    """What each figure shows, written from the data it shows (``ev``: the study's
+    :func:`~nooverfit.studies.evidence.evidence`, read again where not given)."""
     from nooverfit.plots.study import curve_row_note, curve_view
     from nooverfit.techniques import sample_unit
 
@@ -27,7 +29,7 @@ def captions(result: StudyResult) -> dict[str, str]:
         "curves": "Training and validation loss per epoch of the first seed's baseline (left) "
         "and recommended (right) runs, on the same axes; the dashed line is the epoch each "
         "run kept; shaded: where that run's diagnosis saw overfitting start.",
-        "remedies": _remedies_caption(result, seeds),
+        "remedies": _remedies_caption(result, seeds, ev),
         "learning_curve": f"Learning curve: validation accuracy over training {unit} per "
         f"class ({f'mean, band ± std over {seeds} seeds' if seeds > 1 else 'one seed'}), "
         "with power-law fits (dotted)." + _best_single(result),
@@ -81,14 +83,14 @@ _ONE_SEED_COLORS = {
 }
 
 
-def _remedies_caption(result: StudyResult, seeds: int) -> str:
+def _remedies_caption(result: StudyResult, seeds: int, ev: Evidence | None) -> str:
     """The remedies figure's caption: what its two panels show, and the colours of the
     rows it draws, only those (a study with no row above 0 was told what green meant)."""
     from nooverfit.plots.remedies import remedy_rows
     from nooverfit.studies.evidence import evidence
     from nooverfit.studies.select import MARGIN
 
-    drawn = {row.kind for row in remedy_rows(result, evidence(result))}
+    drawn = {row.kind for row in remedy_rows(result, ev if ev is not None else evidence(result))}
     if seeds > 1:
         head = (
             f"Left: validation accuracy of each remedy's best setting (mean over {seeds} "
