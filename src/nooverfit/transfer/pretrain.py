@@ -291,8 +291,7 @@ class Source:
         from nooverfit._io import read_checkpoint
 
         path = Path(path)
-        if not path.exists():  # a folder: read_checkpoint says so
-            raise FileNotFoundError(f"pretrained file {path} does not exist")
+        # (a missing file or a folder: read_checkpoint says which, naming a pretrained file)
         blob = read_checkpoint(path, what="pretrained file")
         return cls.from_blob(blob, path)
 
