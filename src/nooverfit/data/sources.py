@@ -22,7 +22,7 @@ from nooverfit.data.columns import (
 )
 from nooverfit.data.dataset import Dataset, register_dataset
 from nooverfit.data.fitted import record_columns
-from nooverfit.data.labels import merge_spellings, missing_label, natural
+from nooverfit.data.labels import merge_spellings, missing_label, natural, spelling_warning
 from nooverfit.errors import BadInput
 
 log = logging.getLogger(__name__)
@@ -264,6 +264,8 @@ def load_csv(
             "expected a label in every row (fill those rows or remove them)"
         )
     labels = merge_spellings(labels)  # 2 and 2.0 are one class
+    if note := spelling_warning(labels, target=target, where=f" of {path}"):
+        log.warning("%s", note)  # "Yes" and "yes": two classes, said (data/labels.py)
     classes = sorted(set(labels), key=natural)
     lookup = {c: k for k, c in enumerate(classes)}
     y = np.array([lookup[v] for v in labels], dtype=np.int64)
