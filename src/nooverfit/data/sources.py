@@ -16,11 +16,13 @@ import numpy as np
 from nooverfit.data.columns import (
     decimal_comma,
     encode_columns,
+    is_missing,
     split_names,
     stray_words_warning,
     units_warning,
 )
 from nooverfit.data.dataset import Dataset, register_dataset
+from nooverfit.data.dates import date_warning
 from nooverfit.data.fitted import record_columns
 from nooverfit.data.labels import merge_spellings, missing_label, natural, spelling_warning
 from nooverfit.errors import BadInput
@@ -247,6 +249,8 @@ def load_csv(
             log.warning("%s", note)  # a column of numbers one-hot for a few words
         if note := units_warning(name, f" of {path}", column):
             log.warning("%s", note)  # a column of numbers one-hot for their unit
+        if note := date_warning(name, f" of {path}", [c for c in column if not is_missing(c)]):
+            log.warning("%s", note)  # a column of dates one-hot, no order (data/dates.py)
     labels = [row[t].strip() for row in body]
     if unlabeled := [r for r, v in enumerate(labels) if missing_label(v)]:
         # a missing label (empty, "NA", "?") is no class: it would be learned as one and
