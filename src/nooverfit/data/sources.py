@@ -26,6 +26,8 @@ from nooverfit.data.dates import date_warning
 from nooverfit.data.fitted import record_columns
 from nooverfit.data.labels import merge_spellings, missing_label, natural, spelling_warning
 from nooverfit.errors import BadInput
+from nooverfit.feature_columns import feature_columns
+from nooverfit.label_copies import label_copies, label_copy_warnings
 
 log = logging.getLogger(__name__)
 
@@ -277,9 +279,14 @@ def load_csv(
     # recorded for saved models, which encode new rows alike (data/fitted.py)
     columns = record_columns(names, cells, encoded, x, target)
     lines = np.array(numbers, dtype=np.int64)  # for the audit's rows (audit_rows.py)
-    return Dataset(
+    dataset = Dataset(
         f"csv:{path}", x, y, tuple(classes), "tabular", groups=groups, columns=columns, lines=lines
     )
+    # a column that is the label, or a one-to-one relabelling of it: said (label_copies.py)
+    found = label_copies(feature_columns(dataset), y, dataset.classes, target=target)
+    for line in label_copy_warnings(found, where=f" of {path}"):
+        log.warning("%s", line)
+    return dataset
 
 
 register_dataset("digits", load_digits, description="scikit-learn's 8x8 digits (built in)")
