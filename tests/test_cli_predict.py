@@ -481,3 +481,67 @@ def test_predict_adds_the_channel_of_a_one_channel_models_images(tmp_path):
         runner.invoke(app, ["predict", str(run), "--data", str(tmp_path / "wide.npy")]),
         "samples have shape (6, 8, 4); expected (N, 1, 8, 8), (N, 8, 8) or (N, 64)",
     )
+
+
+def test_predict_writes_the_id_column_beside_each_prediction(folder, tmp_path):
+    """--id COLUMN copies a column of the input (an identifier the model never read)
+    first into the predictions, row for row; without it the rows could only be matched by
+    their order."""
+    study, path = folder
+    header, *lines = path.read_text().splitlines()
+    new = tmp_path / "new.csv"
+    new.write_text(
+        f"customer,{header}\n" + "".join(f"c{i:03d},{x}\n" for i, x in enumerate(lines[:6]))
+    )
+    out = tmp_path / "p.csv"
+    args = ["predict", str(study), "--data", str(new), "--out", str(out), "--id", "customer"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(out.open()))
+    assert list(rows[0]) == ["customer", "prediction", "p_no", "p_yes"]
+    assert [r["customer"] for r in rows] == [f"c{i:03d}" for i in range(6)]
+    assert [r["prediction"] for r in rows] == load_study_model(study).predict(new).tolist()
+    assert "ignored" not in result.output  # the id column is used: copied, not ignored
+    # a feature column may be the id too (its cells as written)
+    args = ["predict", str(study), "--data", str(path), "--id", "weight"]
+    shown = runner.invoke(app, args).stdout.splitlines()
+    assert shown[0] == "weight,prediction,p_no,p_yes"
+    assert [s.split(",")[0] for s in shown[1:4]] == [x.split(",")[0] for x in lines[:3]]
+
+
+def test_predict_refuses_an_id_column_it_cannot_write(folder, tiny_study, tmp_path):
+    study, path = folder
+    base = ["predict", str(study), "--data", str(path)]
+    _one_line_error(
+        runner.invoke(app, [*base, "--id", "customer"]),
+        f"CSV file {path} has no column 'customer' to write beside the predictions (--id)",
+        "expected one of its columns: weight, colour, height, label",
+    )
+    _one_line_error(
+        runner.invoke(app, [*base, "--id", "prediction"]),
+        "--id prediction is a column predict writes (prediction, p_no, p_yes)",
+    )
+    _, digits = tiny_study
+    npy = tmp_path / "x.npy"
+    np.save(npy, load_dataset("digits").x[:3])
+    _one_line_error(
+        runner.invoke(app, ["predict", str(digits), "--data", str(npy), "--id", "name"]),
+        f".npy array {npy} has no column 'name' to write beside the predictions (--id)",
+    )
+
+
+def test_read_rows_keeps_the_id_column_of_dict_rows_and_of_a_csv_read_by_position(tmp_path):
+    from nooverfit.data.fitted import Column, Columns
+    from nooverfit.raw_input import read_rows
+
+    columns = Columns((Column("a"), Column("b")), "y")
+    rows = [{"a": 1, "b": 2, "key": "k1"}, {"a": 3, "b": 4, "key": "k2"}]
+    read = read_rows(rows, columns=columns, raw_shape=(2,), kind="tabular", id_column="key")
+    assert read.ids == ("k1", "k2")
+    with pytest.raises(ValueError, match=r"^rows\[1\] has no column 'key' to write beside"):
+        read_rows([rows[0], {"a": 1, "b": 2}], columns=columns, raw_shape=(2,), kind="tabular",
+                  id_column="key")  # fmt: skip
+    plain = tmp_path / "p.csv"  # data from arrays: its features by position, the id aside
+    plain.write_text("f0,id,f1\n1,x,2\n3,y,4\n")
+    read = read_rows(plain, columns=None, raw_shape=(2,), kind="tabular", id_column="id")
+    assert read.ids == ("x", "y") and read.x.tolist() == [[1, 2], [3, 4]]

@@ -126,3 +126,40 @@ def test_predict_does_not_score_a_row_whose_label_is_na():
     model = SimpleNamespace(classes=("a", "b"), columns=SimpleNamespace(target="y"))
     line = _scored(model, [0, 1, 0, 1], ["a", "NA", "b", "?"])  # type: ignore[arg-type]
     assert line == "accuracy on the 'y' column: 0.5000 (1/2; 2 rows without a label not scored)"
+
+
+def test_spelling_variants_differ_only_in_case_or_inner_spacing():
+    from nooverfit.data.labels import spelling_variants
+
+    labels = ["yes", "Yes", "no", "yes", "YES", "not  sure", "not sure", "No", "2", "2"]
+    # the most common spelling first, ties in text order; classes in natural order
+    assert spelling_variants(labels) == [
+        {"No": 1, "no": 1},
+        {"not  sure": 1, "not sure": 1},
+        {"yes": 2, "YES": 1, "Yes": 1},
+    ]
+    assert [list(g) for g in spelling_variants(labels)][2] == ["yes", "YES", "Yes"]
+    assert spelling_variants(["a", "b", "a", "2", "2.0"]) == []  # numbers: merge_spellings'
+
+
+def test_labels_that_differ_only_in_case_are_said_not_silently_two_classes(tmp_path, caplog):
+    """'Yes' and 'yes' (and ' yes', read stripped: 'yes') were two classes without a word:
+    a class of a few rows the network is scored on telling from its twin."""
+    labels = ["yes", "Yes", " yes", "no"] * 10
+    path = tmp_path / "l.csv"
+    path.write_text("x,label\n" + "".join(f"{i},{t}\n" for i, t in enumerate(labels)))
+    with caplog.at_level("WARNING", logger="nooverfit"):
+        dataset = load_dataset(f"csv:{path}", target="label")
+    assert dataset.classes == ("Yes", "no", "yes")  # read as before: said, not merged
+    [warning] = [r.getMessage() for r in caplog.records]
+    assert warning == (
+        f"column 'label' of {path} writes a label in ways that differ only in case or "
+        "spacing: 'yes' (20 rows) and 'Yes' (10 rows); read as 2 separate classes that are "
+        "likely 1; expected one spelling per class (make them one in the file)"
+    )
+    caplog.clear()
+    one = "".join(f"{i},{t.strip().lower()}\n" for i, t in enumerate(labels))
+    path.write_text("x,label\n" + one)  # one spelling: nothing said
+    with caplog.at_level("WARNING", logger="nooverfit"):
+        assert load_dataset(f"csv:{path}", target="label").classes == ("no", "yes")
+    assert not caplog.records

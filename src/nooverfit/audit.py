@@ -8,7 +8,8 @@
   ``1 - quantile`` of them are; many more means the training data does not cover what
   the model will meet ("all the dogs in the training set are bulldogs").
 - Columns (tabular data): numeric columns that look like row identifiers
-  (:mod:`nooverfit.identifiers`), missing cells and columns of one value
+  (:mod:`nooverfit.identifiers`), columns that copy the label
+  (:mod:`nooverfit.label_copies`), missing cells and columns of one value
   (:mod:`nooverfit.feature_columns`), the last two as notes rather than warnings.
 - Group gaps: accuracy per group of a trained model and the worst-group gap; when some
   groups never occur in training (a speaker split), the gap between the groups heard in
@@ -55,6 +56,7 @@ from nooverfit.feature_columns import (
 from nooverfit.groups import GroupGap, group_gap, group_gap_warning, homogeneous_cause
 from nooverfit.identifiers import Identifier, identifier_warnings, identifiers
 from nooverfit.imbalance import balance_warnings, class_counts, imbalance
+from nooverfit.label_copies import LabelCopy, label_copies, label_copy_warnings
 from nooverfit.repeats import Repeats, repeat_warnings, repeats
 
 log = logging.getLogger(__name__)
@@ -117,6 +119,7 @@ class AuditReport:
     missing: tuple[MissingCells, ...] = ()
     constant: tuple[Constant, ...] = ()
     notes: tuple[str, ...] = ()
+    copies: tuple[LabelCopy, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         data = asdict(self)
@@ -262,7 +265,12 @@ def audit(
     held = {"val": split.val, "test": split.test}
     ids = identifiers(columns, dataset.y, train=split.pool, **held)
     report = AuditReport(dataset.name, len(dataset), balance, dups, coverage, gap, (), same, ids)
-    report = replace(report, missing=missing_cells(columns), constant=constant_columns(columns))
+    report = replace(
+        report,
+        missing=missing_cells(columns),
+        constant=constant_columns(columns),
+        copies=label_copies(columns, dataset.y, dataset.classes, target=_target(dataset)),
+    )
     notes = column_notes(report.missing, report.constant, rows=report.samples)
     return replace(
         report, warnings=audit_warnings(report, balance=warn_balance), notes=tuple(notes)
@@ -280,6 +288,7 @@ def audit_warnings(report: AuditReport, *, balance: bool = True) -> tuple[str, .
     if report.repeats is not None:
         out += repeat_warnings(report.repeats)
     out += identifier_warnings(report.identifiers)
+    out += label_copy_warnings(report.copies)
     cov = report.coverage
     for split, frac in cov.far.items():
         if frac > 2 * cov.expected + 0.02:
@@ -293,6 +302,11 @@ def audit_warnings(report: AuditReport, *, balance: bool = True) -> tuple[str, .
     if cause is not None:
         out.append(cause.reason)
     return tuple(out)
+
+
+def _target(dataset: Dataset) -> str | None:
+    """The label column's name, where the data set's file named it."""
+    return dataset.columns.target if dataset.columns is not None else None
 
 
 def _predict(model: nn.Module, x: np.ndarray) -> np.ndarray:

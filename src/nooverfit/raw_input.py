@@ -37,12 +37,15 @@ class RawRows:
             read its labels, or image files' class folders
             (:class:`~nooverfit.image_input.Images`); None where there are none.
         files: image files' names, one per row (None for other rows).
+        ids: the cells of the column :func:`read_rows` was asked to keep beside the
+            predictions (``id_column``), as written, one per row (None: none asked).
     """
 
     x: np.ndarray
     notes: tuple[str, ...] = ()
     labels: tuple[str, ...] | None = None
     files: tuple[str, ...] | None = None
+    ids: tuple[str, ...] | None = None
 
 
 def raw_features(
@@ -66,6 +69,7 @@ def read_rows(
     kind: str,
     unknown: str = "error",
     classes: Sequence[str] = (),
+    id_column: str | None = None,
 ) -> RawRows:
     """``rows`` read once: their raw features, notes and labels (:class:`RawRows`).
 
@@ -80,6 +84,9 @@ def read_rows(
         kind: the data's kind, for messages.
         unknown: see :func:`~nooverfit.data.fitted.encode_rows`.
         classes: the model's class names, which an image folder's sub-folders may name.
+        id_column: a column of a CSV file (or of dict rows) whose cells :class:`RawRows`
+            keeps as its ``ids``, to write beside the predictions (a row's identifier); it
+            may be a feature too, else it is read as no feature (and not noted as ignored).
 
     Raises:
         FileNotFoundError: a path that does not exist.
@@ -88,6 +95,7 @@ def read_rows(
     if isinstance(rows, (str, os.PathLike)):
         path = Path(rows)
         if path.exists() and kind == "image" and is_image_input(path):
+            _no_columns(id_column, f"image input {path}", "(each row's file is written first)")
             images = read_images(path, raw_shape, classes)
             return RawRows(images.x, images.notes, images.labels, images.files)
         if path.is_dir():
@@ -95,6 +103,7 @@ def read_rows(
         if not path.is_file():
             raise FileNotFoundError(f"data file {path} does not exist")
         if path.suffix.lower() == ".npy":
+            _no_columns(id_column, f".npy array {path}")
             return _array(_load_npy(path), columns, raw_shape, kind, where=f"{path}: ")
         if kind != "tabular":
             files = " or image files (a file or a folder)" if kind == "image" else ""
@@ -104,7 +113,7 @@ def read_rows(
             )
         if columns is not None:
             _check_trained_names(columns)
-        return _csv(path, columns, raw_shape, unknown)
+        return _csv(path, columns, raw_shape, unknown, id_column)
     if columns is not None and hasattr(rows, "to_dict") and hasattr(rows, "columns"):
         rows = rows.to_dict("records")  # a pandas DataFrame: its rows as dicts
     if isinstance(rows, (list, tuple)) and not rows:  # not "samples have shape (0,)"
@@ -113,8 +122,26 @@ def read_rows(
         _check_trained_names(columns)
         cells = [[_text(row, c.name, r) for r, row in enumerate(rows)] for c in columns.features]
         encoded = encode_cells(columns, cells, unknown=unknown, first_row=0)
-        return RawRows(encoded.x, _notes(encoded, ()))
+        ids = None
+        if id_column is not None:
+            if (r := next((r for r, row in enumerate(rows) if id_column not in row), -1)) >= 0:
+                raise BadInput(
+                    f"rows[{r}] has no column {id_column!r} to write beside the predictions"
+                )
+            ids = tuple(_text(row, id_column, r) for r, row in enumerate(rows))
+        return RawRows(encoded.x, _notes(encoded, ()), ids=ids)
+    _no_columns(id_column, "rows given as an array")
     return _array(rows, columns, raw_shape, kind, where="")
+
+
+def _no_columns(id_column: str | None, what: str, said: str = "") -> None:
+    """Refuse an ``id_column`` for rows without named columns (``what``)."""
+    if id_column is not None:
+        said = f" {said}" if said else ""
+        raise BadInput(
+            f"{what} has no column {id_column!r} to write beside the predictions (--id){said}; "
+            "expected a CSV file with that column"
+        )
 
 
 def csv_notes(path: str | os.PathLike[str], columns: Columns | None) -> tuple[str, ...]:
@@ -219,24 +246,41 @@ def _text(row: Mapping[str, Any], name: str, r: int) -> str:
     return value if isinstance(value, str) else str(value)
 
 
-def _csv(path: Path, columns: Columns | None, raw_shape: Sequence[int], unknown: str) -> RawRows:
+def _csv(
+    path: Path,
+    columns: Columns | None,
+    raw_shape: Sequence[int],
+    unknown: str,
+    id_column: str | None = None,
+) -> RawRows:
     from nooverfit.data.sources import check_rows, check_unique, read_numbered
 
     header, body, numbers = read_numbered(path)  # errors name the file's own line numbers
     _nonempty(len(body), f"CSV file {path}'s rows")
+    if id_column is not None and id_column not in header:  # before any feature's error
+        raise BadInput(
+            f"CSV file {path} has no column {id_column!r} to write beside the predictions "
+            f"(--id); expected one of its columns: {', '.join(header)}"
+        )
+    at = header.index(id_column) if id_column is not None else -1
     if columns is None:  # data from arrays: its columns in order, whatever their names
-        if len(header) != math.prod(raw_shape):
+        kept = list(range(len(header)))
+        if at >= 0 and len(header) == math.prod(raw_shape) + 1:
+            kept.remove(at)  # the id column is no feature: the file has one more column
+        if len(kept) != math.prod(raw_shape):
             raise BadInput(
                 f"CSV file {path} has {counted(len(header), 'column')}; expected the "
                 f"{counted(math.prod(raw_shape), 'numeric feature column')} the study's data had"
             )
         check_rows(path, header, body, numbers)
-        cells = [[row[i] for row in body] for i in range(len(header))]  # a name may repeat
-        plain = Columns(tuple(Column(h) for h in header), "")
+        ids = tuple(row[at] for row in body) if at >= 0 else None
+        cells = [[row[i] for row in body] for i in kept]  # a name may repeat
+        plain = Columns(tuple(Column(header[i]) for i in kept), "")
         encoded = encode_cells(plain, cells, unknown=unknown, where=f" of {path}", numbers=numbers)
-        return RawRows(encoded.x)
+        return RawRows(encoded.x, ids=ids)
     # by name: a name twice would be read as the first of the two
-    check_unique(path, header, [c.name for c in columns.features] + [columns.target])
+    named = [c.name for c in columns.features] + [columns.target]
+    check_unique(path, header, named + ([id_column] if id_column is not None else []))
     missing = [c.name for c in columns.features if c.name not in header]
     if missing:
         raise BadInput(
@@ -244,11 +288,13 @@ def _csv(path: Path, columns: Columns | None, raw_shape: Sequence[int], unknown:
             f"columns: {', '.join(c.name for c in columns.features)}"
         )
     check_rows(path, header, body, numbers)
+    ids = tuple(row[at] for row in body) if at >= 0 else None
     cells = [[row[header.index(c.name)] for row in body] for c in columns.features]
     encoded = encode_cells(columns, cells, unknown=unknown, where=f" of {path}", numbers=numbers)
-    used = {c.name for c in columns.features} | {columns.target}
+    used = {c.name for c in columns.features} | {columns.target, id_column}
     ignored = [h for h in header if h not in used]
-    return RawRows(encoded.x, _notes(encoded, ignored), _labels(header, body, columns))
+    labels = _labels(header, body, columns)
+    return RawRows(encoded.x, _notes(encoded, ignored), labels, ids=ids)
 
 
 def _array(

@@ -121,10 +121,11 @@ class StudyModel:
         """The raw feature matrix of ``rows`` (see :meth:`predict_proba`), before scaling."""
         return self.read(rows, unknown=unknown).x
 
-    def read(self, rows: Any, *, unknown: str = "error") -> RawRows:
+    def read(self, rows: Any, *, unknown: str = "error", id_column: str | None = None) -> RawRows:
         """``rows`` (see :meth:`predict_proba`) read once: the raw features, the notes on
-        what reading filled in or ignored, and a CSV file's labels
-        (:class:`~nooverfit.raw_input.RawRows`, which :meth:`scores` also takes)."""
+        what reading filled in or ignored, a CSV file's labels and the cells of its
+        ``id_column`` (:class:`~nooverfit.raw_input.RawRows`, which :meth:`scores` also
+        takes)."""
         from nooverfit.raw_input import RawRows, read_rows
 
         if isinstance(rows, RawRows):
@@ -136,6 +137,7 @@ class StudyModel:
             kind=self.kind,
             unknown=unknown,
             classes=self.classes,
+            id_column=id_column,
         )
 
     def scores(self, rows: Any, *, unknown: str = "error") -> tuple[np.ndarray, np.ndarray]:

@@ -58,11 +58,20 @@ def predict_command(
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace an existing --out file.")
     ] = False,
+    id_column: Annotated[
+        str | None,
+        typer.Option(
+            "--id",
+            metavar="COLUMN",
+            help="A column of the --data CSV file (an identifier) to write first, beside "
+            "each row's prediction, as written.",
+        ),
+    ] = None,
 ) -> None:
     """Predict with the recommended model of a study (best_model.pt), or a train run's
     model (model.pt), on raw data, encoded as its training data was; writes one row per
-    input row (an image: its file first): the predicted class and the probability of each
-    class. An empty numeric
+    input row (an image: its file first; a CSV row: its --id column first, if given): the
+    predicted class and the probability of each class. An empty numeric
     cell takes the training median, an unseen category with --unknown ignore is all zeros,
     and a column the model does not use is ignored: each is said in a note on stderr. An
     existing --out is refused unless --overwrite (never the --data file or the folder's own
@@ -76,7 +85,14 @@ def predict_command(
         data = Path(str(data)[4:])
     _check_out(out, data=data, folder=folder, overwrite=overwrite)
     model = load_study_model(folder)
-    rows = model.read(data, unknown=unknown)  # the file read once: features, notes, labels
+    written = ["prediction", *(f"p_{c}" for c in model.classes)]
+    if id_column in written:  # a second column of that name would shadow the prediction's
+        raise BadInput(
+            f"--id {id_column} is a column predict writes ({', '.join(written)}); expected "
+            "another column (rename it in the --data file)"
+        )
+    # the file read once: features, notes, labels and the --id column
+    rows = model.read(data, unknown=unknown, id_column=id_column)
     labels, probs = model.scores(rows)
     for note in rows.notes:  # on stderr: stdout may be the predictions
         errors.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
@@ -84,12 +100,11 @@ def predict_command(
         errors.print(f"warning: {line}", markup=False, highlight=False, soft_wrap=True)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    files = rows.files  # images: which file each row is, first
-    writer.writerow(
-        [*(["file"] if files else []), "prediction", *(f"p_{c}" for c in model.classes)]
-    )
+    # which row each is, first: an image's file, or the --id column's cell
+    first, names = ("file", rows.files) if rows.files else (id_column, rows.ids)
+    writer.writerow([*([first] if names else []), *written])
     for i, (label, row) in enumerate(zip(labels, probs, strict=True)):
-        name = [files[i]] if files else []
+        name = [names[i]] if names else []
         writer.writerow([*name, model.classes[label], *(f"{p:.6g}" for p in row)])
     if out is None:  # the predictions on stdout, what it says on stderr
         typer.echo(buffer.getvalue(), nl=False)

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from nooverfit.data.dates import date_hint
 from nooverfit.errors import BadInput
 
 #: the most distinct values a text column may have to be one-hot encoded
@@ -275,7 +276,7 @@ def encode_columns(
                 else f"; its numbers are written with a unit ({unit.cell!r}): expected plain "
                 f"numbers ({unit.number} for {unit.cell!r})"
                 if unit
-                else ""
+                else date_hint([c for c in cells if not is_missing(c)])
             )
             raise ColumnError(
                 f"column {name!r}{where} is not numeric (row {line[r]}: {cells[r]!r}) and has "

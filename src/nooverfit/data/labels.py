@@ -8,11 +8,18 @@ set's order (Python's hash seed changes it from process to process).
 A label cell may also hold no label: empty, or a missing-value marker (``NA``, ``?``) as R,
 pandas and spreadsheets write one. Such a row has no class; read as text it would be a
 class of its own, learned and scored (:func:`missing_label`).
+
+A label is read stripped (``" yes"`` is ``"yes"``), but ``"Yes"`` and ``"yes"`` stay two
+classes: a case (or inner spacing) that differs may name another class (``"CO"`` and
+``"Co"``, a grade ``"A"`` and ``"a"``), and merging them would rename classes without a
+word. Such spellings are said instead (:func:`spelling_warning`): nearly always one class
+typed two ways, which the user makes one in the file.
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 
 from nooverfit.data.columns import MISSING
@@ -67,3 +74,47 @@ def same_label(a: str, b: str) -> bool:
     """Whether two label texts name one class: equal numbers, or equal text."""
     x, y = number(a), number(b)
     return x == y if x is not None and y is not None else a == b
+
+
+def _folded(text: str) -> str:
+    """``text`` without case and with its inner spacing as single spaces."""
+    return " ".join(text.split()).casefold()
+
+
+def spelling_variants(labels: Sequence[str]) -> list[dict[str, int]]:
+    """The labels written in more than one way that differ only in case or inner spacing
+    (``"Yes"``, ``"yes"``, ``"YES"``; ``"not  spam"``, ``"not spam"``): for each such
+    class, its spellings and their rows, the most common first (then in text order); the
+    classes in :func:`natural` order of their most common spelling. ``labels`` are read
+    stripped, as the loader reads them (``" yes"`` is already ``"yes"``)."""
+    counts = Counter(labels)
+    groups: dict[str, dict[str, int]] = {}
+    for text in sorted(counts, key=lambda t: (-counts[t], t)):
+        groups.setdefault(_folded(text), {})[text] = counts[text]
+    found = [g for g in groups.values() if len(g) > 1]
+    return sorted(found, key=lambda g: natural(next(iter(g))))
+
+
+#: classes a warning names (the rest counted)
+SHOWN = 3
+
+
+def spelling_warning(labels: Sequence[str], *, target: str, where: str = "") -> str:
+    """The warning for :func:`spelling_variants` of ``labels`` (the cells of the column
+    ``target``; ``where`` follows its name, e.g. ``" of data.csv"``); ``""`` when each
+    class is written one way."""
+    found = spelling_variants(labels)
+    if not found:
+        return ""
+    shown = "; ".join(
+        " and ".join(f"{t!r} ({n} row{'s' if n > 1 else ''})" for t, n in g.items())
+        for g in found[:SHOWN]
+    )
+    more = f"; and {len(found) - SHOWN} more" if len(found) > SHOWN else ""
+    spellings = sum(len(g) for g in found)
+    return (
+        f"column {target!r}{where} writes {'a label' if len(found) == 1 else 'labels'} in "
+        f"ways that differ only in case or spacing: {shown}{more}; read as {spellings} "
+        f"separate classes that are likely {len(found)}; expected one spelling per class "
+        "(make them one in the file)"
+    )

@@ -16,14 +16,18 @@ import numpy as np
 from nooverfit.data.columns import (
     decimal_comma,
     encode_columns,
+    is_missing,
     split_names,
     stray_words_warning,
     units_warning,
 )
 from nooverfit.data.dataset import Dataset, register_dataset
+from nooverfit.data.dates import date_warning
 from nooverfit.data.fitted import record_columns
-from nooverfit.data.labels import merge_spellings, missing_label, natural
+from nooverfit.data.labels import merge_spellings, missing_label, natural, spelling_warning
 from nooverfit.errors import BadInput
+from nooverfit.feature_columns import feature_columns
+from nooverfit.label_copies import label_copies, label_copy_warnings
 
 log = logging.getLogger(__name__)
 
@@ -247,6 +251,8 @@ def load_csv(
             log.warning("%s", note)  # a column of numbers one-hot for a few words
         if note := units_warning(name, f" of {path}", column):
             log.warning("%s", note)  # a column of numbers one-hot for their unit
+        if note := date_warning(name, f" of {path}", [c for c in column if not is_missing(c)]):
+            log.warning("%s", note)  # a column of dates one-hot, no order (data/dates.py)
     labels = [row[t].strip() for row in body]
     if unlabeled := [r for r, v in enumerate(labels) if missing_label(v)]:
         # a missing label (empty, "NA", "?") is no class: it would be learned as one and
@@ -264,6 +270,8 @@ def load_csv(
             "expected a label in every row (fill those rows or remove them)"
         )
     labels = merge_spellings(labels)  # 2 and 2.0 are one class
+    if note := spelling_warning(labels, target=target, where=f" of {path}"):
+        log.warning("%s", note)  # "Yes" and "yes": two classes, said (data/labels.py)
     classes = sorted(set(labels), key=natural)
     lookup = {c: k for k, c in enumerate(classes)}
     y = np.array([lookup[v] for v in labels], dtype=np.int64)
@@ -271,9 +279,14 @@ def load_csv(
     # recorded for saved models, which encode new rows alike (data/fitted.py)
     columns = record_columns(names, cells, encoded, x, target)
     lines = np.array(numbers, dtype=np.int64)  # for the audit's rows (audit_rows.py)
-    return Dataset(
+    dataset = Dataset(
         f"csv:{path}", x, y, tuple(classes), "tabular", groups=groups, columns=columns, lines=lines
     )
+    # a column that is the label, or a one-to-one relabelling of it: said (label_copies.py)
+    found = label_copies(feature_columns(dataset), y, dataset.classes, target=target)
+    for line in label_copy_warnings(found, where=f" of {path}"):
+        log.warning("%s", line)
+    return dataset
 
 
 register_dataset("digits", load_digits, description="scikit-learn's 8x8 digits (built in)")
