@@ -38,7 +38,9 @@ those keys left out; and in session 24 for the audit pairs' CSV lines (``line``,
 ``match_line``, null on digits, i126): only the results.json digests changed, each equal to
 the old one with those keys left out; and by i128 for the audit pairs' image files (``path``,
 ``match_path``, null on digits): only the results.json digests changed, each equal to the old
-one with those keys left out.
+one with those keys left out; and by i139 for the audit's ``copies`` (feature columns that copy
+the label, empty on digits): only the results.json digests changed, each equal to the old one
+with that key left out.
 Float results are exact for one torch build on one kind of CPU: elsewhere (another torch,
 machine or CPU model) the exact comparison is skipped and only the study's structure is
 compared.
