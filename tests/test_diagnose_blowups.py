@@ -22,7 +22,13 @@ from _diagnose_fixtures import DATA, finite, read_side
 from _real_logs import label, load
 from nooverfit import diagnose
 from nooverfit._blowup import climbed_from_start, spiking_fit
-from nooverfit._chance import BLOWN, far_above_guessing, never_recovered
+from nooverfit._chance import (
+    BLOWN,
+    SATURATED,
+    above_any_constant,
+    far_above_guessing,
+    never_recovered,
+)
 from nooverfit._dead import stuck_worse
 from nooverfit._turning import fits_samples
 from nooverfit.diagnosis import Verdict
@@ -362,3 +368,54 @@ def test_far_above_guessing_by_hand():
     assert far_above_guessing(run(val, acc))
     assert not far_above_guessing(run([x - 150.0 for x in val], acc))  # 6850 < 6908
     assert not far_above_guessing(run(val, None))  # no classes: no level
+
+
+BLOWN_BUT_RIGHT = DATA / "blown_accurate_cancer_lightning"
+
+
+def test_a_classifier_read_as_learning_with_a_loss_no_constant_reaches_is_said_so():
+    """s27's Lightning run on cancer (AdamW at lr 3): 95 % of validation samples right on
+    a validation loss of 1,000 nats and more, where a constant predictor scores at most
+    ln 2. Its test curve, never seen by the diagnosis, sits over 500 times that constant
+    (labelled diverging). The verdict is scale-free (a loss scaled by 1000 reads the
+    same), so it stays what the curve's shape says; the text says why to read it with
+    care, and so does the loss divided by 10 (still over 100 nats)."""
+    h = read_log(BLOWN_BUT_RIGHT)
+    side = json.loads((DATA / "blown_accurate_cancer_lightning_test_curve.json").read_text())
+    assert side["label"] == "diverging"
+    assert min(side["test_loss"]) > 500 * side["constant"]
+    assert np.nanmax(np.asarray(h.val_accuracy, dtype=float)) > 0.9
+    d = diagnose(h)
+    assert d.verdict is Verdict.OVERFITTING
+    assert "Read with care: the validation loss never got below 1.2e+03" in d.explanation
+    assert "lower the learning rate" in d.explanation
+    scaled = History.from_columns(
+        {
+            "loss": [x / 10 for x in h.loss],
+            "val_loss": [x / 10 for x in h.val_loss],
+            "val_accuracy": list(h.val_accuracy),
+        },
+        epoch=list(h.epoch),
+    )
+    again = diagnose(scaled)
+    assert again.verdict is d.verdict and "Read with care" in again.explanation
+
+
+def test_above_any_constant_by_hand():
+    """Over ln 1e6 (13.8 nats) on the smoothed validation curve, for classifiers only, at
+    three evaluations or more; a diverging verdict's own reason is not repeated."""
+    assert abs(SATURATED - math.log(1e6)) < 1e-12
+    val = [20.0, 16.0, 15.0, 14.5, 14.2, 14.0]
+    acc = [0.80, 0.85, 0.90, 0.92, 0.93, 0.94]
+
+    def run(v, a):
+        cols = {"loss": list(np.geomspace(10.0, 0.1, len(v))), "val_loss": v}
+        if a is not None:
+            cols["val_accuracy"] = a
+        return History.from_columns(cols)
+
+    assert "never got below 14" in above_any_constant(run(val, acc))
+    assert not above_any_constant(run([x - 0.5 for x in val], acc))  # 13.5 < 13.8
+    assert not above_any_constant(run(val, None))  # a regression: no scale
+    assert not above_any_constant(run(val[:2], acc[:2]))  # two evaluations
+    assert "Read with care" not in diagnose(load("jumping_unfitted_hf")).explanation

@@ -115,7 +115,7 @@ from dataclasses import replace
 import numpy as np
 
 from nooverfit import _advice
-from nooverfit._chance import collapsed, never_recovered
+from nooverfit._chance import above_any_constant, collapsed, never_recovered
 from nooverfit._curves import MIN_EPOCHS
 from nooverfit._dead import stuck_worse
 from nooverfit._divergence import diverged, passed_infinities
@@ -192,7 +192,9 @@ def diagnose(history: History, *, metric: str | None = None) -> Diagnosis:
         verdict = Verdict.STILL_IMPROVING if steady else Verdict.UNDERFITTING
     else:
         verdict = Verdict.GOOD_FIT
-    return _advice.build(verdict, history, gap, ev, monitor)
+    built = _advice.build(verdict, history, gap, ev, monitor)
+    caveat = above_any_constant(history)  # (a loss no learning classifier's mean reaches)
+    return replace(built, explanation=f"{built.explanation} {caveat}") if caveat else built
 
 
 def _not_a_history(given: object) -> str:
