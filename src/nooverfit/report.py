@@ -311,6 +311,7 @@ def render(result: StudyResult, pngs: Mapping[str, bytes]) -> str:
     from nooverfit.audit import unrepeated_warnings
     from nooverfit.config import RunConfig
     from nooverfit.groups import with_homogeneous_cause
+    from nooverfit.studies.class_scores import majority_subject
     from nooverfit.studies.classic_vs import against
     from nooverfit.studies.evidence import LEVEL, evidence, t_quantile
     from nooverfit.studies.evidence_words import (
@@ -373,6 +374,7 @@ def render(result: StudyResult, pngs: Mapping[str, bytes]) -> str:
         techniques=techniques(data_kind(result), str(result.settings.data), tried(result)),
         unit=sample_unit(result),
         pct=pct,
+        majority_subject=majority_subject,
         points=points,
         rounded_apart=rounded_apart,
         spread=spread,
