@@ -200,6 +200,19 @@ def test_a_run_its_criterion_stopped_is_diagnosed_as_train_diagnoses_it():
     )
 
 
+def test_the_monitors_stop_reason_is_its_historys():
+    """The Lightning callback reads ``stop_reason`` without building the history: the same
+    value at every update, also one past the stop (the criterion still says it)."""
+    train, val = _overfit_curves()
+    monitor = Monitor("patience:5")
+    said = []
+    for epoch in range(16):  # one epoch past the stop at 14
+        monitor.update(epoch, loss=float(train[epoch]), val_loss=float(val[epoch]))
+        assert monitor.stop_reason == monitor.history.stop_reason
+        said.append(monitor.stop_reason)
+    assert said == [""] * 14 + ["patience"] * 2
+
+
 def test_a_monitor_without_a_criterion_records_no_stop():
     train, val = _overfit_curves()
     monitor = Monitor(stop_on=(Verdict.OVERFITTING,))

@@ -174,6 +174,14 @@ class Monitor:
         return self.diagnosis.best_epoch
 
     @property
+    def stop_reason(self) -> str:
+        """Why the criterion stopped the run (a :class:`~nooverfit.stopping.StopReason`
+        value: the ``stop_reason`` :attr:`history` holds, read without building it), ``""``
+        before it fires and where the run diverged; a verdict in ``stop_on`` is no
+        criterion's stop."""
+        return self._stopped
+
+    @property
     def history(self) -> History:
         """The curves recorded so far; once the criterion fired, with why the run stopped
         (``stop_reason``, as ``train`` records it), until another epoch is recorded. An
@@ -185,7 +193,7 @@ class Monitor:
         return History.from_columns(
             rows,
             epoch=self._epochs,
-            stop_reason=self._stopped,
+            stop_reason=self.stop_reason,
             notes=(percent,) if percent else (),
         )
 
