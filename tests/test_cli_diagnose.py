@@ -136,6 +136,15 @@ def test_diagnose_column_flags_map_names():
     assert json.loads(result.output)["verdict"] == "overfitting"
 
 
+def test_diagnose_log_with_a_negative_epoch_one_line_exit_2(tmp_path):
+    log = tmp_path / "log.csv"
+    log.write_text("epoch,loss,val_loss\n-1,1.0,1.1\n0,0.8,0.9\n1,0.6,0.8\n")
+    result = runner.invoke(app, ["diagnose", str(log)])
+    assert result.exit_code == 2
+    assert "epoch must hold whole numbers >= 0, got -1" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_diagnose_missing_file_exit_2(tmp_path):
     result = runner.invoke(app, ["diagnose", str(tmp_path / "none.csv")])
     assert result.exit_code == 2

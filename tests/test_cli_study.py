@@ -270,3 +270,20 @@ def _small_study(tmp_path, rows: list[str]):
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     return result
+
+
+@pytest.mark.parametrize("flags", [[], ["--json"]], ids=["summary", "json"])
+def test_cli_study_computes_the_evidence_once(tiny_study, tmp_path, monkeypatch, flags):
+    """The figures, the report and the summary each computed it (five times a run)."""
+    import dataclasses
+
+    import nooverfit.studies
+    from _evidence_calls import count_evidence
+
+    result = dataclasses.replace(tiny_study[0], extras=dict(tiny_study[0].extras))
+    monkeypatch.setattr(nooverfit.studies, "study", lambda *args, **kwargs: result)
+    calls = count_evidence(monkeypatch)
+    done = CliRunner().invoke(app, [*ARGS, "--out", str(tmp_path / "s"), *flags])
+    assert done.exit_code == 0, done.output
+    assert len(calls) == 1
+    assert (tmp_path / "s" / "report.html").exists()

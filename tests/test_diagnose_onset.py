@@ -9,14 +9,15 @@ validation value, the weights to keep; the onset is where the curve's moving ave
 can come before the trend turns, so the onset may lie after the best epoch but never
 before it (also over a 3-epoch run rising from its first, i91); the text must say which
 number is which. The figures quoted at the best epoch come from that epoch's row, also
-where a ``History`` built through the API repeats epoch numbers (a log appended after a
-restart; i88's review, fixed by i89).
+where a ``History`` built directly repeats epoch numbers (a log appended after a restart;
+i88's review, fixed by i89; ``History.from_columns`` now refuses such epochs, i140).
 
 Expected values are computed here from the logged validation column, independently of
 :func:`nooverfit.history.onset_index`. Each helper id names its section in
 ``bench/README.md``.
 """
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -162,21 +163,27 @@ def test_a_log_of_validation_accuracy_alone_says_how_far_it_fell(tmp_path):
     assert "loss" not in cause.reason
 
 
+def _restarted(columns: dict[str, list[float]], epoch: list[int]) -> History:
+    """A History holding the rows as given, epoch numbers repeated: built directly, as
+    ``from_columns`` refuses them."""
+    return dataclasses.replace(History.from_columns(columns), epoch=tuple(epoch))
+
+
 def test_the_best_epochs_figures_come_from_its_row_when_epoch_numbers_repeat():
-    """i88's ``dup.py``: a History built through the API holding a run restarted from
-    scratch, epochs 0-4 and then 0-9 (``read_log`` keeps only the last run; the API takes
-    the rows as given). The best epoch is 3 of the second run, row 8: validation 0.55,
-    training 0.3, so the too-little-data cause says (0.55 - 0.3) / 0.55 = 45 %, as the
-    table's gap (0.25 at best). Looked up by number, the first run's epoch 3 (row 3: 1.85
-    against 1.7) gave 8 %."""
+    """i88's ``dup.py``: a History built directly holding a run restarted from scratch,
+    epochs 0-4 and then 0-9 (``read_log`` keeps only the last run; ``History(...)`` takes
+    the rows as given, ``from_columns`` refuses them). The best epoch is 3 of the second
+    run, row 8: validation 0.55, training 0.3, so the too-little-data cause says
+    (0.55 - 0.3) / 0.55 = 45 %, as the table's gap (0.25 at best). Looked up by number, the
+    first run's epoch 3 (row 3: 1.85 against 1.7) gave 8 %."""
     val = [0.9, 0.7, 0.6, 0.55, 0.56, 0.6, 0.65, 0.7, 0.75, 0.8]
     train = [1.0, 0.6, 0.4, 0.3, 0.2, 0.15, 0.1, 0.07, 0.05, 0.03]
-    h = History.from_columns(
+    h = _restarted(
         {
             "loss": [2.0, 1.9, 1.8, 1.7, 1.6, *train],
             "val_loss": [2.0, 1.95, 1.9, 1.85, 1.8, *val],
         },
-        epoch=list(range(5)) + list(range(10)),
+        list(range(5)) + list(range(10)),
     )
     d = diagnose(h)
     assert d.verdict is Verdict.OVERFITTING and d.best_epoch == 3
@@ -193,12 +200,12 @@ def test_a_metrics_value_at_the_best_epoch_comes_from_its_row_when_epoch_numbers
     base = accuracy_only()
     acc, val = list(base.column("accuracy")), list(base.val_accuracy)
     val = val[6:] + [val[-1]] * 6  # the peak (0.90, epoch 9 before) now at epoch 3
-    h = History.from_columns(
+    h = _restarted(
         {
             "accuracy": [0.3, 0.31, 0.32, 0.33, 0.34, *acc],
             "val_accuracy": [0.3, 0.31, 0.32, 0.33, 0.34, *val],
         },
-        epoch=list(range(5)) + list(range(30)),
+        list(range(5)) + list(range(30)),
     )
     d = diagnose(h, metric="accuracy")
     assert d.verdict is Verdict.OVERFITTING and d.best_epoch == 3

@@ -5,7 +5,9 @@ import io
 import json
 import math
 import os
+import re
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -60,6 +62,50 @@ def test_history_from_columns_takes_the_epochs_of_an_epoch_column():
     assert same.epoch == (4, 9, 14)
     with pytest.raises(ValueError, match="'epoch' column differ"):
         History.from_columns(columns, epoch=[0, 1, 2])
+
+
+@pytest.mark.parametrize(
+    ("epoch", "message"),
+    [
+        ([0, 1, 1], "epoch must increase, got 1 after 1"),  # a repeated epoch
+        ([0, 2, 1], "epoch must increase, got 1 after 2"),  # out of order
+        ([0, 1, 2, 0, 1, 2], "got 0 after 2; expected one row per epoch"),  # a restart
+        ([-1, 0, 1], "epoch must hold whole numbers >= 0, got -1"),
+        ([0, 1.5, 2], "got 1.5"),  # int() made it epoch 1
+        ([0, math.nan, 2], "got nan"),  # int() raised "cannot convert float NaN"
+        ([0, 1, math.inf], "got inf"),  # int() raised OverflowError: a traceback
+        ([0, "one", 2], "got 'one'"),
+        ([False, True, 2], "got False"),
+    ],
+)
+def test_history_from_columns_refuses_epochs_that_are_not_increasing_whole_numbers(epoch, message):
+    columns = {"loss": [1.0, 0.5, 0.4] * (len(epoch) // 3)}
+    with pytest.raises(ValueError, match=re.escape(message)):
+        History.from_columns(columns, epoch=epoch)
+    with pytest.raises(ValueError, match=re.escape(message)):  # an 'epoch' column too
+        History.from_columns({**columns, "epoch": epoch})
+
+
+def test_history_from_columns_takes_whole_floats_and_numpy_epochs():
+    columns = {"loss": [1.0, 0.5, 0.4]}
+    assert History.from_columns(columns, epoch=[0.0, 5.0, 10.0]).epoch == (0, 5, 10)
+    assert History.from_columns(columns, epoch=np.array([1, 2, 3])).epoch == (1, 2, 3)
+    assert History.from_columns({**columns, "epoch": np.array([2.0, 4.0, 6.0])}).epoch == (
+        2,
+        4,
+        6,
+    )
+
+
+def test_history_read_back_refuses_bad_epochs_it_cast_before():
+    """A hand-edited history: from_csv made epoch "1.5" epoch 1 and read a repeated one."""
+    with pytest.raises(ValueError, match=re.escape("got 1.5")):
+        History.from_csv("epoch,loss\n0,1.0\n1.5,0.5\n")
+    with pytest.raises(ValueError, match="epoch must increase, got 1 after 1"):
+        History.from_csv("epoch,loss\n0,1.0\n1,0.5\n1,0.4\n")
+    data = _history().to_dict()
+    with pytest.raises(ValueError, match="epoch must increase, got 0 after 1"):
+        History.from_dict({**data, "epoch": [0, 1, 0]})
 
 
 def test_history_column_lookup():

@@ -144,7 +144,7 @@ def test_lightning_callback_stop_travels_with_the_log(tmp_path):
     assert callback.status is not None and callback.status.stop
     stopped = callback.status.epoch
     assert t.current_epoch == stopped + 1 < 60  # (Lightning counts the finished epoch)
-    assert callback.monitor.history.stop_reason == "patience"
+    assert callback.monitor.history.stop_reason == callback.monitor.stop_reason == "patience"
     assert callback.diagnosis.verdict is Verdict.GOOD_FIT
     paths = [tmp_path / "csv" / "version_0" / "metrics.csv", tmp_path / "tb" / "version_0"]
     for path in paths[: 1 + tensorboard]:
@@ -152,6 +152,30 @@ def test_lightning_callback_stop_travels_with_the_log(tmp_path):
         assert history.epoch[-1] == stopped and history.stop_reason == "patience", path
         assert diagnose(history).verdict is callback.diagnosis.verdict, path
         assert history.val_loss == pytest.approx(callback.monitor.history.val_loss, rel=1e-6)
+
+
+def test_lightning_callback_stop_logs_the_reason_without_building_the_history(monkeypatch):
+    """``_stop`` read the reason off ``monitor.history``, every curve rebuilt (and percent
+    scores checked) to read one string; the monitor holds it."""
+    from types import SimpleNamespace
+
+    from nooverfit.monitor import Monitor
+    from nooverfit.stopping import StopReason
+
+    callback = DiagnosisCallback(criterion="patience:1")
+    for epoch, val_loss in enumerate([1.0, 0.8, 0.9, 1.0]):
+        status = callback.monitor.update(epoch, 0.5, val_loss)
+    assert status.stop and callback.monitor.stop_reason == "patience"
+
+    def unbuilt(self):
+        raise AssertionError("the history was built")
+
+    monkeypatch.setattr(Monitor, "history", property(unbuilt))
+    logged = {}
+    module = SimpleNamespace(log=lambda name, value, **kw: logged.update({name: value}))
+    trainer = SimpleNamespace(current_epoch=3, is_global_zero=False, should_stop=False)
+    callback._stop(trainer, module, status)
+    assert trainer.should_stop and logged == {"stop_reason": float(StopReason.PATIENCE.code)}
 
 
 def test_lightning_callback_stop_on_a_verdict_logs_no_stop_reason(tmp_path):

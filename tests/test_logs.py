@@ -2,6 +2,7 @@ import csv
 import io
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -273,3 +274,34 @@ def test_trainer_state_early_stopping_out_of_patience_is_a_stop_reason(tmp_path)
     h = _trainer_state(tmp_path, waiting)
     assert h.stop_reason == ""
     assert diagnose(h).verdict is Verdict.OVERFITTING
+
+
+def test_read_log_refuses_a_negative_epoch_naming_the_file(tmp_path):
+    """History.from_columns refuses an epoch below 0; the reader says which file held it."""
+    from nooverfit.errors import BadInput
+
+    path = tmp_path / "log.csv"
+    path.write_text("epoch,loss,val_loss\n-1,1.0,1.1\n0,0.8,0.9\n1,0.6,0.8\n")
+    said = f"{path}: epoch must hold whole numbers >= 0, got -1"
+    with pytest.raises(BadInput, match=f"^{re.escape(said)}$"):
+        read_log(path)
+
+
+def test_read_log_refuses_nooverfit_json_with_a_repeated_epoch_naming_the_file(tmp_path):
+    from nooverfit.errors import BadInput
+
+    data = History.from_columns({"loss": [1.0, 0.8, 0.6], "val_loss": [1.1, 0.9, 0.8]}).to_dict()
+    path = tmp_path / "history.json"
+    path.write_text(json.dumps({**data, "epoch": [0, 1, 1]}))
+    with pytest.raises(
+        BadInput, match=f"^{re.escape(f'{path}: epoch must increase, got 1 after 1;')}"
+    ):
+        read_log(path)
+
+
+def test_read_log_folds_repeated_and_fractional_epochs_of_a_csv_into_clean_ones(tmp_path):
+    """Rows of one epoch (several a step) and fractional epochs (Hugging Face's 0.5) are
+    grouped by the reader: the epochs History.from_columns gets are whole and increasing."""
+    path = tmp_path / "log.csv"
+    path.write_text("epoch,loss,val_loss\n0,1.0,\n0.5,0.9,1.1\n1,0.8,\n1,0.7,0.9\n2,0.6,0.8\n")
+    assert read_log(path).epoch == (0, 1, 2)

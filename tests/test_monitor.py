@@ -70,6 +70,21 @@ def test_monitor_stops_on_divergence_and_rejects_old_epochs():
         monitor.update(3, 1.0, 1.0)
 
 
+@pytest.mark.parametrize(
+    ("epoch", "message"),
+    [(-1, "got -1"), (1.5, "got 1.5"), (math.nan, "got nan"), (1, "must increase, got 1 after 1")],
+)
+def test_monitor_refuses_an_epoch_its_history_could_not_hold_and_records_nothing(epoch, message):
+    """History.from_columns refuses these epochs: recorded, every later update would fail."""
+    monitor = Monitor()
+    monitor.update(0, 1.0, 1.1)
+    monitor.update(1, 0.9, 1.0)
+    with pytest.raises(ValueError, match=message):
+        monitor.update(epoch, 0.8, 0.9)
+    assert monitor.history.epoch == (0, 1)
+    assert monitor.update(2.0, 0.8, 0.9).epoch == 2  # a whole float is an epoch
+
+
 def test_a_nan_loss_stops_as_diverging_not_as_the_criterion():
     monitor = Monitor("gl:5")
     for epoch, loss in enumerate([1.0, 0.8, 0.6, 0.5]):
@@ -183,6 +198,19 @@ def test_a_run_its_criterion_stopped_is_diagnosed_as_train_diagnoses_it():
     assert diagnose(History.from_columns(rows, epoch=list(range(15)))).verdict is (
         Verdict.OVERFITTING
     )
+
+
+def test_the_monitors_stop_reason_is_its_historys():
+    """The Lightning callback reads ``stop_reason`` without building the history: the same
+    value at every update, also one past the stop (the criterion still says it)."""
+    train, val = _overfit_curves()
+    monitor = Monitor("patience:5")
+    said = []
+    for epoch in range(16):  # one epoch past the stop at 14
+        monitor.update(epoch, loss=float(train[epoch]), val_loss=float(val[epoch]))
+        assert monitor.stop_reason == monitor.history.stop_reason
+        said.append(monitor.stop_reason)
+    assert said == [""] * 14 + ["patience"] * 2
 
 
 def test_a_monitor_without_a_criterion_records_no_stop():

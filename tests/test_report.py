@@ -347,3 +347,22 @@ def test_the_baselines_words_say_which_weights_its_run_kept(tiny_study):
     said = page.split('id="kept-weights">')[1].split("</span>")[0]
     assert said in (kept_weights(shown, first), kept_weights(shown, second))
     assert 'id="kept-weights"' not in render(result, {})
+
+
+def test_a_render_and_a_written_study_compute_the_evidence_once(tiny_study, tmp_path, monkeypatch):
+    """The remedies figure, its caption, the report's text and its weak-evidence line each
+    computed it again (three times a written study)."""
+    from _evidence_calls import count_evidence
+    from nooverfit.report import render, write_report
+    from nooverfit.study_files import write_study
+
+    result, _ = tiny_study
+    calls = count_evidence(monkeypatch)
+    write_study(result, tmp_path / "study")
+    assert len(calls) == 1
+    write_report(result, tmp_path / "report.html")
+    assert len(calls) == 2
+    html = render(result, {})
+    assert len(calls) == 3
+    given = render(result, {}, ev=evidence(result))  # (this module's evidence: uncounted)
+    assert len(calls) == 3 and given == html  # the caller's: not computed again

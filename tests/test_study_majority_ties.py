@@ -3,13 +3,16 @@ class 20/20/20): it says so, and which class the study's constant answer is and 
 
 from __future__ import annotations
 
+import html
+import re
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from nooverfit.report import pct
-from nooverfit.studies.class_scores import summarize, summary_line
+from nooverfit.studies.class_scores import majority_subject, summarize, summary_line
 
 # rows 0-9: the training pool, classes a a a b b b b b c c (a 3, b 5, c 2);
 # rows 10-13 validation (b a c b), 14-17 test (b b a c)
@@ -130,9 +133,39 @@ def test_the_report_names_each_seeds_answer():
     page = _render(out, seeds=2, classes=2, unit="rows")
     page = " ".join(page.split())
     assert (
-        "Always answering each seed's largest training class (seed by seed: <b>a</b>, "
-        "<b>b</b>) scores <b>50.0%</b> on the same test rows (per seed 75.0, 25.0)"
+        "Always answering each seed&#39;s largest training class (seed by seed: &#39;a&#39;, "
+        "&#39;b&#39;) scores <b>50.0%</b> on the same test rows (per seed 75.0, 25.0)"
     ) in page
+
+
+def _majority_rate(page: str) -> str:
+    """The text of the report's majority-class paragraph, as a reader sees it."""
+    found = re.search(r'<p id="majority-rate">(.*?)</p>', page, re.S)
+    assert found is not None
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", "", found.group(1))).split())
+
+
+@pytest.mark.parametrize(
+    "out",
+    [
+        _summary(np.arange(10), [0, 1, 3, 4, 8, 9]),  # tied: the caption
+        _summary(np.arange(10), [0, 1, 2, 3, 4, 8]),  # one class answered
+        summarize(Y2, ROWS2, {}, ["a", "b"]),  # each seed its own
+        summarize(Y, {0: {"val": VAL, "test": np.arange(0)}}, {}, CLASSES),  # none answered
+    ],
+    ids=["tied", "one", "seed by seed", "no test rows"],
+)
+def test_majority_subject_is_the_reports_and_the_clis(out):
+    """The report's sentence was the template's own copy of summary_line's logic (where no
+    test row answered a class, it said "largest class ()")."""
+    subject = majority_subject(out)
+    seeds = len(out["majority"]["test"]["per_seed"])
+    page = _render(out, seeds=seeds, classes=len(out["classes"]), unit="rows")
+    test = f"{100 * out['majority']['test']['share']:.1f}%"
+    said = f"{subject} scores {test} on the same test rows"
+    assert _majority_rate(page).startswith(said)
+    assert summary_line(out).startswith(said)
+    assert "()" not in subject
 
 
 def _render(out: dict, *, seeds: int, classes: int, **context: str) -> str:
@@ -151,4 +184,6 @@ def _render(out: dict, *, seeds: int, classes: int, **context: str) -> str:
         extras={"class_scores": out},
         test={role: SimpleNamespace(accuracy=0.5) for role in ("recommended", "baseline")},
     )
-    return env.get_template("_class_scores.html").render(r=result, pct=pct, **context)
+    return env.get_template("_class_scores.html").render(
+        r=result, pct=pct, majority_subject=majority_subject, **context
+    )

@@ -7,7 +7,7 @@ import io
 import json
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,43 @@ def _floats(values: Sequence[float] | None, n: int) -> tuple[float, ...]:
     return tuple(float(v) for v in values)
 
 
+def epoch_numbers(values: Iterable[object]) -> tuple[int, ...]:
+    """``values`` as epoch numbers: whole numbers from 0 (``3``, ``3.0``, ``np.int64(3)``),
+    each after the one before, as every :class:`History` holds them.
+
+    Raises:
+        ValueError: naming the first value that is no whole number >= 0 (NaN, ``1.5``,
+            ``-1``, text; a cast to int made ``1.5`` epoch 1), or that does not come after
+            the one before it (an epoch repeated or out of order).
+    """
+    numbers: list[int] = []
+    for value in values:
+        number = _whole(value)
+        if number is None:
+            raise ValueError(f"epoch must hold whole numbers >= 0, got {value!r}")
+        if numbers and number <= numbers[-1]:
+            raise ValueError(
+                f"epoch must increase, got {number} after {numbers[-1]}; expected one row "
+                "per epoch, in order (of a run restarted in the same log, the last run's "
+                "rows, as read_log keeps them)"
+            )
+        numbers.append(number)
+    return tuple(numbers)
+
+
+def _whole(value: object) -> int | None:
+    """``value`` as a whole number >= 0, or None (``True`` is no epoch)."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if not math.isfinite(number) or number < 0 or number != int(number):
+        return None
+    return int(number)
+
+
 class UnknownColumn(KeyError, ValueError):
     """A curve that a history does not have: a ``KeyError`` to code that looks columns up,
     and bad input (a ``ValueError``) to the command line."""
@@ -39,7 +76,7 @@ class History:
     epoch (not running averages under dropout or augmentation). Missing values are NaN.
 
     Attributes:
-        epoch: epoch numbers, 0-based like Keras's ``CSVLogger``.
+        epoch: epoch numbers, 0-based like Keras's ``CSVLogger``, each after the one before.
         loss: training loss per epoch (cross-entropy, without the L2 penalty).
         accuracy: training accuracy per epoch, in [0, 1].
         val_loss: validation loss per epoch.
@@ -71,7 +108,7 @@ class History:
         cls,
         columns: Mapping[str, Sequence[float]],
         *,
-        epoch: Sequence[int] | None = None,
+        epoch: Sequence[float] | None = None,
         stop_reason: str = "",
         kept_epoch: int | None = None,
         notes: tuple[str, ...] = (),
@@ -80,23 +117,26 @@ class History:
         """Build a history from named columns; absent core columns become NaN.
 
         The epoch numbers are ``epoch``, else the ``"epoch"`` column (a log's, as
-        ``df.to_dict("list")`` of a ``CSVLogger`` file holds it), else ``0 .. n - 1``.
+        ``df.to_dict("list")`` of a ``CSVLogger`` file holds it), else ``0 .. n - 1``:
+        whole numbers >= 0 (``3.0`` is epoch 3), each after the one before.
 
         Raises:
-            ValueError: if the curves differ in length, or ``epoch`` and an ``"epoch"``
-                column disagree.
+            ValueError: if the curves differ in length, ``epoch`` and an ``"epoch"``
+                column disagree, or the epochs are not whole numbers >= 0, each after the
+                one before (:func:`epoch_numbers`).
         """
+        given = None if epoch is None else epoch_numbers(epoch)
         if "epoch" in columns:
-            logged = [int(e) for e in columns["epoch"]]
-            if epoch is not None and [int(e) for e in epoch] != logged:
+            logged = epoch_numbers(columns["epoch"])
+            if given is not None and given != logged:
                 raise ValueError(
                     "epoch and the 'epoch' column differ; expected one of them, or the same "
                     "numbers in both"
                 )
-            epoch = logged
+            given = logged
         lengths = {len(v) for v in columns.values()}
-        n = len(epoch) if epoch is not None else (max(lengths) if lengths else 0)
-        epochs = tuple(int(e) for e in epoch) if epoch is not None else tuple(range(n))
+        n = len(given) if given is not None else (max(lengths) if lengths else 0)
+        epochs = given if given is not None else tuple(range(n))
         core = {name: _floats(columns.get(name), n) for name in CORE}
         extras = {k: _floats(v, n) for k, v in columns.items() if k not in CORE and k != "epoch"}
         return cls(
@@ -239,8 +279,10 @@ class History:
         names = [n for n in rows[0] if n not in ("epoch", "stop_reason")]
         columns = {n: [_parse(r[n]) for r in rows] for n in names}
         reason = next((r["stop_reason"] for r in reversed(rows) if r.get("stop_reason")), "")
+        # the epochs as written: from_columns refuses one that is no whole number (a cast
+        # to int made epoch "1.5" epoch 1)
         return cls.from_columns(
-            columns, epoch=[int(float(r["epoch"])) for r in rows], stop_reason=reason
+            columns, epoch=[_parse(r["epoch"]) for r in rows], stop_reason=reason
         )
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from nooverfit._rules import diagnose
 from nooverfit.diagnosis import Diagnosis, Verdict
-from nooverfit.history import History
+from nooverfit.history import History, epoch_numbers
 from nooverfit.logs._percent import percent_scores
 from nooverfit.stopping import EarlyStopping
 
@@ -91,19 +91,19 @@ class Monitor:
         """Record one epoch and return the current :class:`Status`.
 
         Args:
-            epoch: the epoch just finished (increasing).
+            epoch: the epoch just finished: a whole number >= 0, after the previous one.
             loss: training loss of the epoch (``None`` when not measured).
             val_loss: validation loss of the epoch.
             **metrics: further values, e.g. ``accuracy=0.93, val_accuracy=0.90``.
 
         Raises:
-            ValueError: if ``epoch`` is not after the previous one, a value is no
-                number, or the criterion cannot follow the epoch: it has validation values
-                but no ``val_loss`` (the criterion's curve), or ``pq`` gets ``val_loss``
-                without ``loss``. Nothing is recorded then.
+            ValueError: if ``epoch`` is no whole number >= 0 or not after the previous
+                one (:func:`~nooverfit.history.epoch_numbers`, as its history holds them),
+                a value is no number, or the criterion cannot follow the epoch: it has
+                validation values but no ``val_loss`` (the criterion's curve), or ``pq``
+                gets ``val_loss`` without ``loss``. Nothing is recorded then.
         """
-        if self._epochs and epoch <= self._epochs[-1]:
-            raise ValueError(f"epoch must increase, got {epoch} after {self._epochs[-1]}")
+        epoch = epoch_numbers([*self._epochs[-1:], epoch])[-1]
         values = {"loss": loss, "val_loss": val_loss, **metrics}
         for name, value in values.items():
             if value is not None and not isinstance(value, (int, float)):
@@ -174,6 +174,14 @@ class Monitor:
         return self.diagnosis.best_epoch
 
     @property
+    def stop_reason(self) -> str:
+        """Why the criterion stopped the run (a :class:`~nooverfit.stopping.StopReason`
+        value: the ``stop_reason`` :attr:`history` holds, read without building it), ``""``
+        before it fires and where the run diverged; a verdict in ``stop_on`` is no
+        criterion's stop."""
+        return self._stopped
+
+    @property
     def history(self) -> History:
         """The curves recorded so far; once the criterion fired, with why the run stopped
         (``stop_reason``, as ``train`` records it), until another epoch is recorded. An
@@ -185,7 +193,7 @@ class Monitor:
         return History.from_columns(
             rows,
             epoch=self._epochs,
-            stop_reason=self._stopped,
+            stop_reason=self.stop_reason,
             notes=(percent,) if percent else (),
         )
 

@@ -19,10 +19,10 @@ from nooverfit._words import pct, points, rounded_apart
 from nooverfit.report_captions import captions
 from nooverfit.report_figures import figure_order, study_pngs
 from nooverfit.studies.blend import members_phrase
+from nooverfit.studies.evidence import LEVEL, Evidence, evidence, t_quantile
 from nooverfit.techniques import data_kind, sample_unit, techniques
 
 if TYPE_CHECKING:
-    from nooverfit.studies.evidence import Evidence
     from nooverfit.studies.result import StageCost, StudyResult, Variant
 
 
@@ -305,14 +305,15 @@ def _weighted(weights: list[float] | None, members: int) -> str:
     return " weighted " + ", ".join(said)
 
 
-def render(result: StudyResult, pngs: Mapping[str, bytes]) -> str:
+def render(result: StudyResult, pngs: Mapping[str, bytes], *, ev: Evidence | None = None) -> str:
     """The report as HTML text, with the figures ``pngs`` (PNG bytes by file stem,
-    :func:`study_pngs`)."""
+    :func:`study_pngs`). ``ev``: the study's :func:`~nooverfit.studies.evidence.evidence`,
+    computed where not given (a caller that drew the figures of it passes it on)."""
     from nooverfit.audit import unrepeated_warnings
     from nooverfit.config import RunConfig
     from nooverfit.groups import with_homogeneous_cause
+    from nooverfit.studies.class_scores import majority_subject
     from nooverfit.studies.classic_vs import against
-    from nooverfit.studies.evidence import LEVEL, evidence, t_quantile
     from nooverfit.studies.evidence_words import (
         passed_over_reason,
         reading,
@@ -342,7 +343,7 @@ def render(result: StudyResult, pngs: Mapping[str, bytes]) -> str:
             members = [RunConfig.from_dict(c) for c in configs]
             code = ensemble_recipe(members, names, classes=classes, kind=kind, data=str(data.data))
         code = dataclasses.replace(code, notes=(ensemble_note(result), *code.notes))
-    ev = evidence(result)
+    ev = ev if ev is not None else evidence(result)  # read once: every part below takes it
     # The seed whose diagnosis is put in words: the first with the majority verdict.
     lead_key, lead_seed = next(
         (k, v.seed)
@@ -373,6 +374,7 @@ def render(result: StudyResult, pngs: Mapping[str, bytes]) -> str:
         techniques=techniques(data_kind(result), str(result.settings.data), tried(result)),
         unit=sample_unit(result),
         pct=pct,
+        majority_subject=majority_subject,
         points=points,
         rounded_apart=rounded_apart,
         spread=spread,
@@ -381,7 +383,7 @@ def render(result: StudyResult, pngs: Mapping[str, bytes]) -> str:
         ended=ended,
         spent=spent,
         reading=reading,
-        weakness=recommendation_weakness(result, sample_unit(result)),
+        weakness=recommendation_weakness(result, sample_unit(result), ev=ev),
         # name -> why a candidate ahead of the recommendation on validation was not chosen
         passed={p.candidate.name: passed_over_reason(p) for p in passed_over(result)},
         margin=f"{MARGIN:g}",
@@ -391,4 +393,5 @@ def render(result: StudyResult, pngs: Mapping[str, bytes]) -> str:
 
 def write_report(result: StudyResult, path: str | Path) -> Path:
     """Render the report and write it atomically to ``path``."""
-    return atomic_write_text(path, render(result, study_pngs(result)))
+    ev = evidence(result)  # once, for the remedies figure and the text
+    return atomic_write_text(path, render(result, study_pngs(result, ev), ev=ev))

@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 from nooverfit.techniques import sample_unit
 
 if TYPE_CHECKING:
+    from nooverfit.studies.evidence import Evidence
     from nooverfit.studies.result import StudyResult
 
 
@@ -24,19 +25,23 @@ def figure_png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
-def study_pngs(result: StudyResult) -> dict[str, bytes]:
-    """Every figure of the report drawn as PNG (:func:`study_figures`, :func:`figure_png`)."""
-    return {stem: figure_png(fig) for stem, fig in study_figures(result).items()}
+def study_pngs(result: StudyResult, ev: Evidence | None = None) -> dict[str, bytes]:
+    """Every figure of the report drawn as PNG (:func:`study_figures`, :func:`figure_png`;
+    ``ev``: the study's :func:`~nooverfit.studies.evidence.evidence`, computed where not
+    given)."""
+    return {stem: figure_png(fig) for stem, fig in study_figures(result, ev).items()}
 
 
-def study_figures(result: StudyResult) -> dict[str, Figure]:
-    """Every figure of the report, by file stem (also saved as ``plots/<stem>.png``)."""
+def study_figures(result: StudyResult, ev: Evidence | None = None) -> dict[str, Figure]:
+    """Every figure of the report, by file stem (also saved as ``plots/<stem>.png``;
+    ``ev``: the study's :func:`~nooverfit.studies.evidence.evidence`, computed where not
+    given)."""
     from nooverfit.plots import study as plots
     from nooverfit.studies.evidence import evidence
 
     figures = {
         "curves": plots.plot_run_curves(result),
-        "remedies": plots.plot_remedies(result, evidence(result)),
+        "remedies": plots.plot_remedies(result, ev if ev is not None else evidence(result)),
     }
     seeds = len(result.settings.seeds) or result.baseline.score.seeds  # as the captions
     for curve in result.validation_curves:

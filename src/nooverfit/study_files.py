@@ -11,10 +11,14 @@ import re
 from collections.abc import Mapping
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nooverfit._io import atomic_write, atomic_write_text, remove_stale_tmp
 from nooverfit.config import RunConfig
 from nooverfit.studies.result import StudyResult
+
+if TYPE_CHECKING:
+    from nooverfit.studies.evidence import Evidence
 
 
 def _slug(text: str) -> str:
@@ -109,10 +113,16 @@ def check_study_out(out: str | Path, *, named: str = "") -> None:
 
 
 def write_study(
-    result: StudyResult, out: str | Path, *, extra: Mapping[str, bytes] | None = None
+    result: StudyResult,
+    out: str | Path,
+    *,
+    extra: Mapping[str, bytes] | None = None,
+    ev: Evidence | None = None,
 ) -> dict[str, Path]:
     """Write every output of ``result`` under ``out``; return the main paths by name.
     ``extra`` figures (PNG bytes by name: tuning's Optuna plots) go into the report only.
+    ``ev``: the study's :func:`~nooverfit.studies.evidence.evidence`, computed once here
+    where not given, for the remedies figure and the report's text.
 
     Raises:
         BadInput: where ``out`` holds files no study wrote that this would replace or
@@ -120,6 +130,7 @@ def write_study(
     """
     from nooverfit.report import render
     from nooverfit.report_figures import study_pngs
+    from nooverfit.studies.evidence import evidence
 
     check_study_out(out)  # nothing of the user's is replaced or removed
     root = Path(out)
@@ -129,7 +140,8 @@ def write_study(
     for key, record in result.runs.items():
         name = f"{_slug(_run_label(record.config, result))}__seed{record.config.seed}__{key}.csv"
         written.add(record.history.save(root / "histories" / name).name)
-    pngs = study_pngs(result)  # each figure drawn once, for its file and the report
+    ev = ev if ev is not None else evidence(result)
+    pngs = study_pngs(result, ev)  # each figure drawn once, for its file and the report
     for stem, png in pngs.items():
         atomic_write(root / "plots" / f"{stem}.png", partial(Path.write_bytes, data=png))
     # Files an earlier study wrote here and this one did not: left in place they would mix
@@ -142,6 +154,6 @@ def write_study(
     }
     if result.best_card:  # written beside the weights by save_model
         paths["model_card"] = paths["model"].with_suffix(".json")
-    report = render(result, {**pngs, **(extra or {})})
+    report = render(result, {**pngs, **(extra or {})}, ev=ev)
     paths["report"] = atomic_write_text(root / "report.html", report)
     return paths

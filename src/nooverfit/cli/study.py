@@ -24,6 +24,7 @@ from nooverfit.cli.study_summary import print_summary
 
 if TYPE_CHECKING:
     from nooverfit.studies import StudyResult
+    from nooverfit.studies.evidence import Evidence
 
 
 @app.command()
@@ -80,6 +81,7 @@ def study(
     """Baseline, each remedy, their combination and curves; select on validation, test once,
     write results.json, histories/, plots/, best_model.pt and report.html to --out."""
     from nooverfit.studies import study as run_study
+    from nooverfit.studies.evidence import evidence
     from nooverfit.study_files import check_study_out, write_study
 
     if train_per_class < 0:
@@ -117,9 +119,10 @@ def study(
         )
     # Without --out: where a study is written does not change its results.json.
     result.extras["command"] = command_line(ctx, omit=("out", "as_json", "quiet"))
-    paths = write_study(result, out)
+    ev = evidence(result)  # once: the remedies figure, the report and the summary take it
+    paths = write_study(result, out, ev=ev)
     if as_json:
-        typer.echo(json.dumps(_jsonable(summary(result, paths)), indent=2))
+        typer.echo(json.dumps(_jsonable(summary(result, paths, ev=ev)), indent=2))
         return
     # by name: typer's click and the installed click may be two modules (as command_line)
     given = ctx.get_parameter_source("train_per_class")
@@ -127,7 +130,7 @@ def study(
         note = _subset_note(result)
         if note:
             console.print(f"note: {note}", highlight=False)
-    print_summary(result)
+    print_summary(result, ev)
     console.print(f"report: [bold]{paths['report']}[/]  results: {paths['results']}")
 
 
@@ -229,9 +232,12 @@ def _progress() -> _Lines | _Bar:
     return _Bar() if console.is_terminal and not console.quiet else _Lines()
 
 
-def summary(result: StudyResult, paths: dict[str, Path]) -> dict[str, object]:
+def summary(
+    result: StudyResult, paths: dict[str, Path], *, ev: Evidence | None = None
+) -> dict[str, object]:
     """The ``--json`` summary: results.json's keys but the bulky ones (``runs`` with every
-    history, ``splits`` with every index), the paired evidence, and the written paths."""
+    history, ``splits`` with every index), the paired evidence (``ev``, computed where not
+    given), and the written paths."""
     import dataclasses
 
     from nooverfit.studies.evidence import evidence
@@ -239,6 +245,6 @@ def summary(result: StudyResult, paths: dict[str, Path]) -> dict[str, object]:
     full = result.to_dict()
     for bulky in ("runs", "splits"):
         full.pop(bulky, None)
-    full["evidence"] = dataclasses.asdict(evidence(result))
+    full["evidence"] = dataclasses.asdict(ev if ev is not None else evidence(result))
     full["paths"] = {k: str(v) for k, v in paths.items()}
     return full

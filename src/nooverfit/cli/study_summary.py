@@ -14,10 +14,12 @@ from nooverfit.cli._app import console
 
 if TYPE_CHECKING:
     from nooverfit.studies import StudyResult
+    from nooverfit.studies.evidence import Evidence
 
 
-def print_summary(result: StudyResult) -> None:
-    """Print the study's summary to the console."""
+def print_summary(result: StudyResult, ev: Evidence | None = None) -> None:
+    """Print the study's summary to the console (``ev``: the study's
+    :func:`~nooverfit.studies.evidence.evidence`, computed where not given)."""
     from nooverfit.repeats import ceiling_sentence
     from nooverfit.report import cost_line, pct, points, spread, word
     from nooverfit.studies.classic_vs import against
@@ -26,7 +28,7 @@ def print_summary(result: StudyResult) -> None:
     from nooverfit.studies.select import MARGIN
     from nooverfit.techniques import sample_unit
 
-    ev = evidence(result)
+    ev = ev if ev is not None else evidence(result)
     n = len(ev.seeds)
     seeds = ", ".join(
         f"seed {v.seed}: {word(v.verdict)}"
@@ -103,7 +105,7 @@ def print_summary(result: StudyResult) -> None:
             f"[bold]{ev.test.interval.reading}[/]",
             highlight=False,
         )
-        why = recommendation_weakness(result, unit)
+        why = recommendation_weakness(result, unit, ev=ev)
         if why:
             console.print(f"Weak evidence for the recommendation: {why}.", highlight=False)
     _class_scores(result.extras, unit)

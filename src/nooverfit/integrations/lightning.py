@@ -179,7 +179,7 @@ class DiagnosisCallback(pl.Callback):
         """Stop the run at the end of this epoch, and log why at it."""
         self._say_stop(trainer, status, trainer.current_epoch)
         trainer.should_stop = True
-        reason = self.monitor.history.stop_reason  # what the monitor's verdict read
+        reason = self.monitor.stop_reason  # what the monitor's verdict read
         if reason:  # (a verdict in stop_on is no stop of the criterion: none to read)
             pl_module.log("stop_reason", float(StopReason(reason).code), on_epoch=True)
 

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from nooverfit._words import counted
+from nooverfit.errors import BadInput
 from nooverfit.history import History
 from nooverfit.logs._long import widen
 from nooverfit.logs._names import STEPS, Name, canonical, loader_note
@@ -220,9 +221,12 @@ def rows_to_history(
     where, reason = _stop_reason(rows, unreadable or {}, kept=position)
     # a stop counts at the last epoch only: a run that went on after it was not stopped
     stopped = reason if epochs and where >= 0 and at[where] == epochs[-1] else ""
-    return History.from_columns(
-        curves, epoch=epochs, stop_reason=stopped, notes=notes, steps_as_epochs=steps_as_epochs
-    )
+    try:  # the epochs are sorted and distinct; a log may still number one below 0
+        return History.from_columns(
+            curves, epoch=epochs, stop_reason=stopped, notes=notes, steps_as_epochs=steps_as_epochs
+        )
+    except ValueError as err:
+        raise BadInput(f"{source}: {err}") from None
 
 
 def _stop_reason(

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from nooverfit._words import counted
+from nooverfit.errors import BadInput
 from nooverfit.history import History
 from nooverfit.logs._table import TextCell, canonical, parse_number, rows_to_history
 
@@ -205,7 +206,10 @@ def read_json(path: Path, *, columns: Mapping[str, str] | None = None) -> Histor
         raise ValueError(f"{path} is not valid JSON ({err.msg} at line {err.lineno})") from None
     unreadable: dict[str, list[TextCell]] = {}
     if isinstance(data, dict) and "epoch" in data and "extras" in data and not columns:
-        return History.from_dict(data)
+        try:  # nooverfit's own history, perhaps edited by hand: its epochs repeated, ...
+            return History.from_dict(data)
+        except ValueError as err:
+            raise BadInput(f"{path}: {err}") from None
     if isinstance(data, dict):
         # {"loss": [...], "val_loss": [...]} as Keras's History.history is saved
         lists = {k: v for k, v in data.items() if isinstance(v, list)}

@@ -253,24 +253,30 @@ def class_scores(
     return summarize(dataset.y, rows, predictions, dataset.classes, training=training, unit=unit)
 
 
+def majority_subject(scores: Mapping[str, Any]) -> str:
+    """The subject of the sentence on always answering the largest class, the one the
+    report and the CLI both print before :func:`summarize`'s figures: the tie caption
+    where the training classes tie (:func:`tie_caption`), else the class answered, or each
+    seed's where the seeds answer different ones (:func:`seed_by_seed`)."""
+    major = scores["majority"]
+    if major.get("caption"):
+        return str(major["caption"])
+    answered = [c for c in major["test"]["class"] if c is not None]
+    if per_seed := seed_by_seed(answered):
+        return f"Always answering each seed's largest training class ({per_seed})"
+    which = f" ({answered[0]!r})" if answered else ""  # no test rows: no class answered
+    return f"Always answering the training data's largest class{which}"
+
+
 def summary_line(scores: Mapping[str, Any], unit: str = "rows") -> str:
     """The CLI's line of :func:`summarize`'s figures: always answering the largest class
-    on the same test ``unit`` (rows, images, clips), and the balanced accuracy of each
-    model on test (in %)."""
+    (:func:`majority_subject`) on the same test ``unit`` (rows, images, clips), and the
+    balanced accuracy of each model on test (in %)."""
     major = scores["majority"]
-    answered = [c for c in major["test"]["class"] if c is not None]
-    per_seed = seed_by_seed(answered)
-    which = f" ({answered[0]!r})" if answered else ""
-    largest = (
-        f"each seed's largest training class ({per_seed})"
-        if per_seed
-        else f"the training data's largest class{which}"
-    )
     roles = [r for r in ("recommended", "baseline") if r in scores]
     balanced = ", ".join(f"{r} {100 * scores[r]['balanced_accuracy']:.1f}%" for r in roles)
-    subject = major.get("caption") or f"Always answering {largest}"
     line = (
-        f"{subject} scores "
+        f"{majority_subject(scores)} scores "
         f"{100 * major['test']['share']:.1f}% on the same test {unit} "
         f"(validation {100 * major['val']['share']:.1f}%)"
     )

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from nooverfit._words import pct, points, rounded_apart
-from nooverfit.studies.evidence import PairedDifference, evidence
+from nooverfit.studies.evidence import Evidence, PairedDifference, evidence
 from nooverfit.studies.passed_over import PassedOver, Why
 
 if TYPE_CHECKING:
@@ -99,16 +99,20 @@ def weakness(d: PairedDifference, unit: str = "samples", *, linear: bool = False
     return None
 
 
-def recommendation_weakness(result: StudyResult, unit: str = "samples") -> str | None:
+def recommendation_weakness(
+    result: StudyResult, unit: str = "samples", *, ev: Evidence | None = None
+) -> str | None:
     """:func:`weakness` of the recommendation against the baseline on validation, in the
     words of the rule that selected it (a linear rung that led is no gain of 2 standard
-    errors: the networks had to beat it)."""
+    errors: the networks had to beat it). ``ev``: the study's :func:`.evidence.evidence`,
+    computed where not given."""
     from nooverfit.studies.select import linear_leads
 
     rec = result.recommended
     rung = [o.chosen.score for o in result.remedies if o.chosen.stage == "linear"]
     linear = rec.stage == "linear" and linear_leads(rung, result.baseline.score)
-    return weakness(evidence(result).validation, unit, linear=linear)
+    validation = (ev if ev is not None else evidence(result)).validation
+    return weakness(validation, unit, linear=linear)
 
 
 def passed_over_reason(p: PassedOver) -> str:
