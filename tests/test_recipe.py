@@ -80,3 +80,14 @@ def test_recipe_keras_label_smoothing_and_logits():
         if smoothing is not None:
             assert loss.get_config()["label_smoothing"] == pytest.approx(smoothing)
             assert namespace["y_train"].shape == (2, 10)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_recipe_pytorch_names_coupled_l2_only_when_it_is_used(optimizer):
+    """The comment mapping nooverfit's ``l2`` to the optimizer's ``weight_decay`` comes
+    with a penalty; without one it described a setting the code does not use."""
+    plain = recipe(RunConfig(optimizer=optimizer), classes=10).pytorch
+    assert "coupled L2" not in plain and '"weight_decay": 0}' in plain
+    penalized = recipe(RunConfig(optimizer=optimizer, l2=1e-3), classes=10).pytorch
+    assert "# coupled L2: nooverfit l2=0.001 is" in penalized
+    assert '"weight_decay": 0.001}' in penalized

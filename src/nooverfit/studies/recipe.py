@@ -184,13 +184,15 @@ def _pytorch_optimizer(c: RunConfig) -> list[str]:
     extra = ""
     if c.optimizer == "sgd":
         name, decay, extra = "SGD", c.l2 + c.weight_decay, ", momentum=0.9"
-        lines.append(f"# coupled L2: nooverfit l2={_number(c.l2)} is SGD's weight_decay")
+        if c.l2:  # (no comment on a penalty the recipe does not use)
+            lines.append(f"# coupled L2: nooverfit l2={_number(c.l2)} is SGD's weight_decay")
     elif c.weight_decay:
         name, decay = "AdamW", c.weight_decay
         lines.append(f"# decoupled weight decay: W -= lr * {_number(c.weight_decay)} * W")
     else:
         name, decay = "Adam", c.l2
-        lines.append(f"# coupled L2: nooverfit l2={_number(c.l2)} is Adam's weight_decay")
+        if c.l2:
+            lines.append(f"# coupled L2: nooverfit l2={_number(c.l2)} is Adam's weight_decay")
     lines.append(
         f"optimizer = torch.optim.{name}("
         f'[{{"params": weights, "weight_decay": {_number(decay)}}}, '
