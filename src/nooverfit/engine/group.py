@@ -335,7 +335,8 @@ class GroupTraining:
 
     def finish(self, done: list[int]) -> None:
         """Store the results of rows ``done``: the best epoch's weights where early
-        stopping kept some (and the run did not diverge), else the final ones."""
+        stopping kept some, also after the run diverged (they are the last finite weights
+        kept, as :func:`~nooverfit.train.fit` keeps them), else the final ones."""
         if self.average is not None:
             self.average.apply(self.net.flat)
         final = self.net.snapshot()
@@ -344,7 +345,7 @@ class GroupTraining:
             reason = self.reasons[i] or StopReason.COMPLETED
             kept_epoch = len(self.rows[i]["loss"]) - 1
             source, stopper = final, self.stoppers[i]
-            if stopper is not None and self.has_best[i] and reason is not StopReason.DIVERGED:
+            if stopper is not None and self.has_best[i]:
                 source = self.best
                 kept_epoch = stopper.best_epoch if stopper.best_epoch is not None else kept_epoch
             state = self.net.state_dict(r, source, self.nets[i])
