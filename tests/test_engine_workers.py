@@ -144,3 +144,34 @@ def test_cpu_workers_bounded_by_threads_and_groups(two_threads):
     assert cpu_workers(8) == 1  # one thread asked: one worker
     torch.set_num_threads(8)
     assert cpu_workers(8) == CPU_WORKERS + 1 == 3
+
+
+def test_every_random_remedy_repeats_bit_for_bit_at_one_or_two_threads(two_threads):
+    """Same configs, same numbers: twice for both engines, with every source of
+    randomness on (dropout, augmentation, mixup) and the stateful remedies beside them
+    (batch norm, averaging, schedule); and for the fused engine once more at one torch
+    thread. Its groups are planned for two workers whatever the thread count, and at two
+    threads each worker has one. (A sequential run at two threads is another matter:
+    torch's batch-norm kernel splits its sums by thread, so its last bits differ.)"""
+    data = load_split("digits", seed=0, device="cpu")
+    base = RunConfig(width=16, train_per_class=5, epochs=2, batch_size=16)
+    configs = [
+        base.replace(dropout=0.3, augment=0.5),
+        base.replace(mixup=0.4, label_smoothing=0.1, seed=1),
+        base.replace(batchnorm=True, ema=0.9, cosine=True, seed=2),
+        base.replace(dropout=0.2, batchnorm=True, mixup=1.0, seed=3),
+    ]
+
+    def numbers(engine, runs=configs):
+        results = run_configs(runs, data, engine=engine)
+        return [
+            (r.history.loss, r.history.val_loss, [v.numpy().tobytes() for v in r.state.values()])
+            for r in results
+        ]
+
+    fused = numbers("fused")
+    assert numbers("fused") == fused
+    torch.set_num_threads(1)
+    assert numbers("fused") == fused
+    # (fit's own repeat of dropout and augmentation: tests/test_train.py)
+    assert numbers("sequential", configs[1:3]) == numbers("sequential", configs[1:3])

@@ -74,7 +74,9 @@ class RunConfig:
         ema: decay of an exponential moving average of the weights (0 for none): each run
             is evaluated, kept and saved with the averaged weights (Polyak averaging;
             Izmailov et al., "Averaging Weights Leads to Wider Optima", UAI 2018).
-        batchnorm: batch normalization after each hidden linear/conv layer (default off).
+        batchnorm: batch normalization after each hidden linear/conv layer (default off);
+            an MLP's then skips a last batch of a single sample, which batch norm over
+            features cannot train on (:func:`nooverfit.train.needs_pairs`).
         cosine: anneal the learning rate from ``lr`` towards 0 over ``epochs`` along a
             half cosine, set once per epoch (Loshchilov & Hutter, "SGDR", ICLR 2017);
             default off (a constant ``lr``).

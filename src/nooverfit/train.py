@@ -55,6 +55,26 @@ def batch_order(
     return torch.randperm(n, generator=gen).to(device or "cpu")
 
 
+def needs_pairs(model: nn.Module, batch_size: int) -> bool:
+    """Whether ``model`` normalizes features by the batch (``nn.BatchNorm1d``), which
+    cannot train on a batch of one sample: one value per feature has no spread (torch
+    refuses it; the output would be ``beta`` whatever the input, and the running variance
+    would be pulled towards 0). Both engines skip such a batch, so a training subset of
+    ``k * batch_size + 1`` samples leaves one sample out of each epoch (another one each
+    epoch, as the order is drawn anew).
+
+    Raises:
+        ValueError: if such a model is to train on batches of ``batch_size`` 1.
+    """
+    pairs = any(isinstance(m, nn.BatchNorm1d) for m in model.modules())
+    if pairs and batch_size < 2:
+        raise ValueError(
+            "batch norm over features needs batches of at least 2 samples, got batch_size "
+            f"{batch_size}; expected batch_size >= 2 (or no batch norm)"
+        )
+    return pairs
+
+
 def make_optimizer(model: nn.Module, config: RunConfig) -> torch.optim.Optimizer:
     """``"adam"`` and ``"adamw"`` alike: AdamW (decoupled ``weight_decay``; plain Adam when
     it is 0, and Adam's coupled decay is ``config.l2``), or SGD (momentum 0.9) whose
@@ -117,7 +137,10 @@ def fit(
     """Train ``model`` in place on the training subset ``config`` selects.
 
     Loss: ``cross_entropy + l2 / 2 * sum(||W||_F^2)`` (the cross-entropy with
-    ``config.label_smoothing``). Which weights ``model`` holds at the end:
+    ``config.label_smoothing``). Every epoch trains on each batch of its order, the last
+    one partial where the subset is no multiple of ``batch_size`` (the mean over its
+    samples), except a last batch of one sample under batch norm over features (see
+    :func:`needs_pairs`). Which weights ``model`` holds at the end:
 
     - ``keep_best``: those of the best epoch, the lowest finite ``val_loss`` (the first on
       ties; :func:`nooverfit.history.best_index`, Keras's ``restore_best_weights``), with
@@ -150,8 +173,9 @@ def fit(
     Raises:
         TypeError: if ``config`` is not a :class:`~nooverfit.config.RunConfig`.
         ValueError: if the model cannot read ``data``'s samples, its outputs are not one
-            per class of ``data``, or (without ``optimizer``) it has no trainable
-            parameters or holds them in another dtype than ``data.x`` (float32).
+            per class of ``data``, it normalizes features by batches of ``batch_size`` 1,
+            or (without ``optimizer``) it has no trainable parameters or holds them in
+            another dtype than ``data.x`` (float32).
     """
     if not isinstance(config, RunConfig):
         raise TypeError(f"config must be a RunConfig, got {type(config).__name__}")
@@ -165,6 +189,7 @@ def fit(
     x_train, y_train = data.x[train_idx], data.y[train_idx]
     x_val, y_val = data.x[data.val_index], data.y[data.val_index]
     _check_outputs(model, x_train[:1], data.num_classes)
+    pairs = needs_pairs(model, config.batch_size)
     if optimizer is None:
         optimizer = make_optimizer(model, config)
     stopper = EarlyStopping(config.early_stopping) if config.early_stopping else None
@@ -205,6 +230,8 @@ def fit(
                 diverged = False
                 for i in range(0, len(order), config.batch_size):
                     batch = order[i : i + config.batch_size]
+                    if pairs and len(batch) == 1:
+                        continue  # batch norm cannot train on it (see needs_pairs)
                     xb, yb = x_train[batch], y_train[batch]
                     if augment is not None:
                         xb = augment(xb, strength[: len(batch)], gen)

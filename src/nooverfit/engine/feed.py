@@ -125,14 +125,15 @@ class Feed:
 
 def index_rows(order: list[torch.Tensor], width: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Stack per-config sample indices into ``(K, width)``, padded with index 0 and a 0/1
-    ``valid`` mask."""
+    ``valid`` mask; indices beyond ``width`` are left out."""
     k = len(order)
     dev = order[0].device
     index = torch.zeros(k, width, dtype=torch.long, device=dev)
     valid = torch.zeros(k, width, device=dev)
     for i, o in enumerate(order):
-        index[i, : len(o)] = o
-        valid[i, : len(o)] = 1
+        n = min(len(o), width)
+        index[i, :n] = o[:n]
+        valid[i, :n] = 1
     return index, valid
 
 

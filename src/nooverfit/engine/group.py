@@ -5,7 +5,9 @@ It reproduces :func:`nooverfit.train.fit` config by config: the same initializat
 config's own training subset), the same loss and optimizer arithmetic, the same eval-mode
 curves and early stopping. What differs: dropout masks and augmentation draws come from a
 group generator (same distribution, other numbers), and a config that has run out of
-batches in an epoch (a smaller training subset) waits, without any update, for the rest.
+batches in an epoch (a smaller training subset) waits, without any update, for the rest;
+like ``fit``, a config skips a last batch of one sample under batch norm over features
+(:func:`~nooverfit.train.needs_pairs`).
 Divergence is detected on the batch cross-entropy (``fit`` checks it plus the L2 term,
 which is finite whenever the loss is), and the ``seconds`` column holds the group's epoch
 time divided by the configs it trained.
@@ -38,7 +40,7 @@ from nooverfit.mixing import MIX_SEED_OFFSET, mix_rows
 from nooverfit.models import network_for
 from nooverfit.seeding import AUGMENT_SEED_OFFSET, SEED_STRIDE
 from nooverfit.stopping import EarlyStopping, StopReason
-from nooverfit.train import batch_order
+from nooverfit.train import batch_order, needs_pairs
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +153,9 @@ class GroupTraining:
             self.nets = [make_model(c, d, factory=factory) for c, d in pairs]
             self.net = stack_modules(self.nets, first.in_shape, device=dev)
         self.opt = StackedOptimizer(self.net, configs)
+        # per config: whether it skips a last batch of one sample (see train.needs_pairs)
+        nets = zip(self.nets, configs, strict=True)
+        self.pairs = np.array([needs_pairs(n, c.batch_size) for n, c in nets])
         self.average = RowAverage.of(self.net.flat, [c.ema for c in configs])  # averaging.py
         self.ids = list(range(k))  # the config of each row of the stacked net
         self.layout = Layout.of(configs, self.ids, feed)
@@ -194,9 +199,13 @@ class GroupTraining:
             subsets[s][batch_order(seed, epoch, len(subsets[s]), device=dev)]
             for seed, s in layout.streams
         ]
-        steps = int(layout.batches[np.array(running)].max())
+        lone = self.pairs[self.ids] & (layout.sizes % size == 1)  # a last batch of one
+        trained = layout.batches - lone  # batches each row trains on
+        steps = int(trained[np.array(running)].max())
         index, valid = index_rows(order, steps * size)  # (streams, S*B)
         index, valid = index[layout.row_of], valid[layout.row_of]  # (K, S*B)
+        for r in np.flatnonzero(lone):  # batch norm cannot train on it: left out
+            valid[r, int(layout.sizes[r]) - 1 :] = 0
         alive = torch.tensor(running, device=dev)  # cleared when a config diverges
         live = np.array(running)  # alive, as far as the host knows
         shared = layout.shared
@@ -255,7 +264,7 @@ class GroupTraining:
                 alive &= finite | ~has
                 if self.sync_each_step:
                     live = alive.numpy().copy()
-            self.opt.step(alive & has, live & (s < layout.batches))
+            self.opt.step(alive & has, live & (s < trained))
             if self.average is not None:
                 self.average.update(net.flat, alive & has)
         return alive
@@ -335,7 +344,8 @@ class GroupTraining:
 
     def finish(self, done: list[int]) -> None:
         """Store the results of rows ``done``: the best epoch's weights where early
-        stopping kept some (and the run did not diverge), else the final ones."""
+        stopping kept some, also after the run diverged (they are the last finite weights
+        kept, as :func:`~nooverfit.train.fit` keeps them), else the final ones."""
         if self.average is not None:
             self.average.apply(self.net.flat)
         final = self.net.snapshot()
@@ -344,7 +354,7 @@ class GroupTraining:
             reason = self.reasons[i] or StopReason.COMPLETED
             kept_epoch = len(self.rows[i]["loss"]) - 1
             source, stopper = final, self.stoppers[i]
-            if stopper is not None and self.has_best[i] and reason is not StopReason.DIVERGED:
+            if stopper is not None and self.has_best[i]:
                 source = self.best
                 kept_epoch = stopper.best_epoch if stopper.best_epoch is not None else kept_epoch
             state = self.net.state_dict(r, source, self.nets[i])

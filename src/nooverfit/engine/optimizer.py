@@ -269,6 +269,10 @@ class StackedOptimizer:
             rows: the same on the host (a numpy bool array), or a superset of it whose
                 extra configs have zero gradients (a GPU learns of diverged configs only
                 at the end of an epoch, so as not to wait for the device every step).
+                The fused Adam kernel steps every config of ``rows``: an extra one still
+                moves by its momentum (and coupled L2), so a config that diverged on a GPU
+                drifts until the epoch ends, and its last epoch and final weights are
+                not quite those ``fit`` records (the eager update and SGD leave it).
         """
         if not rows.any():
             return  # e.g. a step only configs with larger training sets take
