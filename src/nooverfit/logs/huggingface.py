@@ -4,12 +4,15 @@
 ``logging_steps`` (``{"loss", "learning_rate", "grad_norm", "epoch", "step"}``, the loss
 averaged since the previous entry), evaluation entries (``{"eval_loss", "eval_<metric>",
 "eval_runtime", ..., "epoch", "step"}``) and one closing summary (``train_runtime``,
-``train_loss`` averaged over the whole run). ``epoch`` is fractional: step ``s`` of epoch
-``k`` (0-based) logs ``k + s / steps_per_epoch``, so the entries of epoch ``k`` lie in
-``(k, k + 1]`` and the evaluation at its end logs exactly ``k + 1``. Entries are grouped
-into those epochs and averaged; the closing summary is left out. When an epoch holds
-several evaluations (``eval_steps`` shorter than an epoch), each evaluation is a point
-and a note says so.
+``train_loss`` averaged over the whole run). ``epoch`` is fractional, counting the
+epochs done: step ``s`` of the ``k``-th epoch logs ``k - 1 + s / steps_per_epoch``, so its
+entries lie in ``(k - 1, k]`` and the evaluation at its end logs exactly ``k``. Entries
+are grouped into those epochs, numbered ``k`` as the Trainer's log and progress table
+number them (1 for the first: the best epoch named is the one the log shows at that
+evaluation, not one before it), and averaged; the closing summary is left out. An
+evaluation before training (``eval_on_start``) logs epoch 0: a point of its own. When an
+epoch holds several evaluations (``eval_steps`` shorter than an epoch), each evaluation
+is a point and a note says so.
 
 A Trainer output folder holds ``checkpoint-N/trainer_state.json`` files; the one with the
 largest ``N`` has the longest history and is read. When the state records that the
@@ -83,7 +86,9 @@ def read_trainer_state(path: Path, *, columns: Mapping[str, str] | None = None) 
             for k, v in entry.items()
             if k != "epoch" and not _SKIPPED.search(str(k))
         }
-        row["epoch"] = float(max(0, math.ceil(epoch - 1e-9) - 1))
+        # the epoch the entry falls in, as the Trainer counts them: 1.0 at the first
+        # one's end, 0 before any (a 0-based renumbering named the epoch before the best)
+        row["epoch"] = float(max(0, math.ceil(epoch - 1e-9)))
         rows.append(row)
     note = "training losses logged every few steps are averaged per epoch"
     rounds = _by_evaluation(rows)
