@@ -13,6 +13,7 @@ from rich.markup import escape
 
 from nooverfit.cli._app import app, console, guard
 from nooverfit.cli.diagnose import Format, Metric, TrainCol, ValCol, column_map, render
+from nooverfit.errors import BadInput
 from nooverfit.history import History
 from nooverfit.logs import FORMATS, read_log
 from nooverfit.stopping import EarlyStopping, parse_criterion
@@ -82,6 +83,8 @@ def watch(
                 stamp, changed = current, time.monotonic()
                 try:
                     history = read_log(log, format=log_format, columns=columns)
+                except BadInput:
+                    raise  # a binary file, a damaged gzip: no later write makes it a log
                 except ValueError as err:
                     history, why = None, str(err)  # header not written yet, or no curve
                     if never := _several_runs(log) or _absent_column(log, columns, log_format):
@@ -159,6 +162,7 @@ def _absent_column(log: Path, columns: dict[str, str] | None, log_format: str) -
     ``metrics.csv`` or a JSONL log adds a metric's column when it is first logged: those
     are waited for."""
     from nooverfit.logs import detect_format
+    from nooverfit.logs._file import log_text
     from nooverfit.logs.text import separator
 
     if not columns or not log.is_file():
@@ -167,7 +171,7 @@ def _absent_column(log: Path, columns: dict[str, str] | None, log_format: str) -
         kind = detect_format(log) if log_format == "auto" else log_format
         if kind not in ("csv", "keras", "nooverfit"):
             return ""
-        text = log.read_text(encoding="utf-8", errors="replace")
+        text = log_text(log)
     except (OSError, ValueError):
         return ""
     lines = [line for line in text.splitlines(keepends=True) if line.strip()]

@@ -26,6 +26,8 @@ _ACCURACY = re.compile(r"(sparse_?)?(categorical_?|binary_?|multi(class|label)_?
 STEPS = ("step", "global_step", "iter", "iteration", "_step")  # _step: W&B's
 _IGNORED = {"stop_reason", *STEPS, "wall_time", "walltime", "time", "timestamp", "created_at"}
 _IGNORED |= {"_runtime", "_timestamp"}  # W&B's history export
+#: A unit of percent closing a name: ``(%)``, ``[%]``, ``%``.
+_PERCENT = re.compile(r"\s*(\(\s*%\s*\)|\[\s*%\s*\]|%)\s*$")
 #: Lightning's suffix for the values of each of several validation dataloaders.
 _LOADER = re.compile(r"[/.]dataloader_idx_(\d+)$")
 
@@ -44,8 +46,9 @@ class Name:
 
 def canonical(name: str) -> Name | None:
     """Map a logged column name onto nooverfit's names; ``None`` for bookkeeping columns."""
-    # ``Train Loss``, ``val-loss``: spaces and dashes separate words as ``_`` does
-    low = re.sub(r"[\s-]+", "_", name.strip().lower())
+    # ``Train Loss``, ``val-loss``: spaces and dashes separate words as ``_`` does; a
+    # unit of percent (``Val Acc (%)``) is no part of the name (the values say percent)
+    low = re.sub(r"[\s-]+", "_", _PERCENT.sub("", name).strip().lower())
     loader = _LOADER.search(low)
     if loader:  # val_loss/dataloader_idx_1: the second validation dataloader's val_loss
         read = canonical(low[: loader.start()])

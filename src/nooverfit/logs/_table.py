@@ -97,7 +97,8 @@ def rows_to_history(
         ValueError: when no training or validation curve can be recognized, or a mapped
             column does not exist (the message lists the columns found).
     """
-    rows, split, widened = widen(list(rows), unreadable or {})
+    rows = _epoch_named(list(rows))
+    rows, split, widened = widen(rows, unreadable or {})
     if split:  # one row per split: its values named after it (train_loss, valid_loss)
         unreadable = {k: v for k, v in (unreadable or {}).items() if k != split}
         notes = (*notes, widened)
@@ -223,6 +224,19 @@ def rows_to_history(
     return History.from_columns(
         curves, epoch=epochs, stop_reason=stopped, notes=notes, steps_as_epochs=steps_as_epochs
     )
+
+
+def _epoch_named(rows: list[Mapping[str, float]]) -> list[Mapping[str, float]]:
+    """The rows with their epoch column named ``epoch``, where the log writes it otherwise
+    (``Epoch``, ``EPOCH``, `` epoch``): read as a curve's name, it was left out, and the
+    epochs were numbered from 0 whatever the log's own numbers."""
+    names = {k for row in rows for k in row}
+    if "epoch" in names:
+        return rows
+    other = next((k for k in sorted(names) if k.strip().lower() == "epoch"), None)
+    if other is None:
+        return rows
+    return [{"epoch" if k == other else k: v for k, v in row.items()} for row in rows]
 
 
 def _stop_reason(

@@ -32,6 +32,7 @@ from typing import Any
 
 from nooverfit._words import counted
 from nooverfit.history import History
+from nooverfit.logs._file import log_text
 from nooverfit.logs._table import parse_number, rows_to_history
 
 STATE = "trainer_state.json"
@@ -68,7 +69,7 @@ def read_trainer_state(path: Path, *, columns: Mapping[str, str] | None = None) 
     """
     file = state_file(path)
     try:
-        data = json.loads(file.read_text(encoding="utf-8"))
+        data = json.loads(log_text(file))
     except json.JSONDecodeError as err:
         raise ValueError(f"{file} is not valid JSON ({err.msg} at line {err.lineno})") from None
     entries = data.get("log_history") if isinstance(data, dict) else None
