@@ -118,3 +118,24 @@ def test_read_log_rows_of_another_length_give_one_warning(tmp_path, caplog):
         f"{path}: 4 rows do not have the header's 3 fields (line 3: 2, line 4: 4, line 5: 2, "
         "...); skipped (truncated?)"
     ]
+
+
+def test_read_log_a_settled_file_keeps_its_last_line_without_a_line_end(tmp_path, caplog):
+    """``df.to_string()`` written to a file, or a log saved by an editor that adds no
+    final line end: the last epoch was left out as one still being written, with a
+    warning. A file unchanged for ``SETTLED`` seconds is complete; a fresh one still
+    leaves out its last line (cut mid-value, see test_diagnose_review)."""
+    import os
+    import time
+
+    from nooverfit.logs.text import SETTLED
+
+    body = "\n".join(f"{e},{t},{v}" for e, t, v in ROWS)
+    path = _write(tmp_path, f"epoch,loss,val_loss\n{body}")
+    assert read_log(path).epoch == (1, 2, 3, 4)
+    then = time.time() - SETTLED - 1
+    os.utime(path, (then, then))
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        _check(read_log(path))
+    assert not caplog.records

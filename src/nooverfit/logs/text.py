@@ -3,7 +3,9 @@ nooverfit's own) and JSON lines.
 
 A log still being written may end in a partial line: rows with the wrong number of
 fields, a last CSV line without a line end (possibly cut mid-value) and lines that are not
-valid JSON are skipped with a warning, so a truncated file reads what is complete.
+valid JSON are skipped with a warning, so a truncated file reads what is complete. A CSV
+file unchanged for :data:`SETTLED` seconds is complete: its last line is read, line end
+or not.
 
 CSV dialects read: any common separator (or the one Excel's ``sep=`` first line names),
 columns aligned with runs of spaces (a printed table, pandas's ``to_string`` with its
@@ -18,6 +20,7 @@ import json
 import logging
 import math
 import re
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -29,6 +32,10 @@ from nooverfit.logs._table import TextCell, canonical, parse_number, rows_to_his
 log = logging.getLogger(__name__)
 
 _SEPARATORS = (",", ";", "\t", "|", " ")
+#: Seconds a CSV log stays unchanged before a last line without a line end is read as
+#: complete: loggers write whole rows (Keras's, Lightning's), and a row a full buffer
+#: flushed mid-way is ended at the next flush, in a run still going.
+SETTLED = 30.0
 #: cells that say "not logged" (pandas's, R's and fastai's markers): read as missing
 #: without a note
 _MISSING = {"", "nan", "na", "n/a", "none", "null", "#na#"}
@@ -65,11 +72,12 @@ def _indexed(header: list[str], records: list[list[str]]) -> bool:
 
 
 def csv_rows(
-    text: str, *, source: str = "log"
+    text: str, *, source: str = "log", settled: bool = False
 ) -> tuple[list[str], list[dict[str, float]], dict[str, list[TextCell]], list[int]]:
     """Parse CSV text into its header and numeric rows, skipping malformed rows. A header
     line repeated further down (a script restarted with ``>>``) is the header of the rows
-    below it.
+    below it. A last line without a line end is left out as one still being written,
+    unless the file is ``settled`` (unchanged for :data:`SETTLED` seconds).
 
     Returns:
         The (last) header, one ``{column: value}`` per row, the cells read as missing that
@@ -77,7 +85,7 @@ def csv_rows(
         ``{column: [cell, ...]}``, and each row's line in the file (1-based).
     """
     lines = text.splitlines()
-    if len(lines) > 1 and not text.endswith(("\n", "\r")) and lines[-1].strip():
+    if len(lines) > 1 and not text.endswith(("\n", "\r")) and lines[-1].strip() and not settled:
         # a writer ends every row with a line end: a last row without one may be cut
         # mid-value ("3,0.5,0." for 0.71), so it is not read as an epoch
         log.warning("%s: the last line has no line end; skipped (still being written?)", source)
@@ -161,7 +169,10 @@ def csv_rows(
 
 def read_csv(path: Path, *, columns: Mapping[str, str] | None = None) -> History:
     """Read a Keras, Lightning, generic or nooverfit CSV log."""
-    header, rows, unreadable, lines = csv_rows(log_text(path), source=str(path))
+    # a file left as it is for a while is complete: its last line, even without a line
+    # end (pandas's to_string, an editor that adds none), is its last epoch
+    settled = time.time() - path.stat().st_mtime >= SETTLED
+    header, rows, unreadable, lines = csv_rows(log_text(path), source=str(path), settled=settled)
     name = canonical(header[0]) if len(header) == 1 else None
     if len(header) == 1 and not (name and (name.target == "loss" or name.target[:4] == "val_")):
         # (a console's output, "Epoch 1/40", is no table)
