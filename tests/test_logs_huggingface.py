@@ -75,3 +75,28 @@ def test_read_log_trainer_eval_on_start_is_epoch_zero(tmp_path):
     assert h.epoch == (0, 1, 2, 3)
     assert h.val_loss == pytest.approx((0.7, 0.6, 0.5, 0.55))
     assert h.loss[1:] == pytest.approx((0.9, 0.45, 0.3)) and h.loss[0] != h.loss[0]
+
+
+def test_read_log_a_trainer_log_history_exported_as_a_table_reads_as_its_state(tmp_path):
+    """``pd.DataFrame(trainer.state.log_history).to_csv(...)`` (or the entries as JSON
+    lines) was read as a generic table: its fractional epochs floored (the first epoch's
+    last loss, logged at 1.0, averaged with the second's), a 7th epoch of training alone,
+    and notes on grad_norm and learning_rate logged twice an epoch. It reads as the
+    trainer_state.json it came from."""
+    state = _state([0.60, 0.50, 0.58, 0.70, 0.85, 1.0])
+    (tmp_path / "trainer_state.json").write_text(json.dumps(state))
+    reference = read_log(tmp_path / "trainer_state.json")
+    entries = state["log_history"]
+    names = sorted({k for e in entries for k in e})
+    cells = [",".join(str(e.get(k, "")) for k in names) for e in entries]
+    # pandas's to_csv: an unnamed index column first
+    table = ",".join(["", *names]) + "\n" + "".join(f"{i},{c}\n" for i, c in enumerate(cells))
+    (tmp_path / "history.csv").write_text(table)
+    (tmp_path / "history.jsonl").write_text("".join(json.dumps(e) + "\n" for e in entries))
+    for name in ("history.csv", "history.jsonl"):
+        h = read_log(tmp_path / name)
+        assert h.epoch == reference.epoch == (1, 2, 3, 4, 5, 6)
+        assert h.loss == pytest.approx(reference.loss)
+        assert h.val_loss == pytest.approx(reference.val_loss)
+        assert any("Trainer's log_history, one entry a row" in n for n in h.notes)
+        assert not any("times an epoch" in n for n in h.notes)

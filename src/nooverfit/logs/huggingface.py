@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -75,16 +75,54 @@ def read_trainer_state(path: Path, *, columns: Mapping[str, str] | None = None) 
     entries = data.get("log_history") if isinstance(data, dict) else None
     if not isinstance(entries, list):
         raise ValueError(f"{file} has no log_history list; expected a Trainer's {STATE}")
+    history = log_history(entries, source=str(file), columns=columns)
+    if _stopped_early(data):  # the Trainer keeps the best checkpoint's weights then
+        history = replace(history, stop_reason="patience")
+    return history
+
+
+def is_log_history(names: Iterable[str]) -> bool:
+    """Whether a table's columns are those of a Trainer's ``log_history`` exported one
+    entry a row (``pd.DataFrame(trainer.state.log_history).to_csv(...)``, or as JSON
+    lines): ``epoch`` and ``step``, evaluation values, and the training entries'
+    ``learning_rate`` or ``grad_norm`` or the closing summary's ``train_runtime``."""
+    found = {str(n).strip() for n in names}
+    return (
+        {"epoch", "step"} <= found
+        and any(n.startswith("eval_") for n in found)
+        and bool(found & {"learning_rate", "grad_norm", "train_runtime"})
+    )
+
+
+def log_history(
+    entries: Iterable[object],
+    *,
+    source: str,
+    columns: Mapping[str, str] | None = None,
+    notes: tuple[str, ...] = (),
+) -> History:
+    """A Trainer's ``log_history`` entries, one row per epoch (see the module docstring).
+
+    Args:
+        entries: the entries as ``trainer_state.json`` holds them, or a table's rows
+            (an export of them, where an entry's absent keys are empty cells: NaN).
+        source: what to call the log in errors.
+        columns: ``{nooverfit name: logged name}`` for names not recognized.
+        notes: notes from the reader, passed on to the history.
+    """
     rows = []
     for entry in entries:
-        if not isinstance(entry, dict) or "train_runtime" in entry:
+        if not isinstance(entry, Mapping):
+            continue
+        values = {k: v for k, v in entry.items() if not _empty(v)}  # a table's empty cells
+        if "train_runtime" in values:
             continue  # the closing summary averages the whole run
-        epoch = parse_number(entry.get("epoch"))
+        epoch = parse_number(values.get("epoch"))
         if not math.isfinite(epoch):
             continue
         row = {
             str(k): parse_number(v)
-            for k, v in entry.items()
+            for k, v in values.items()
             if k != "epoch" and not _SKIPPED.search(str(k))
         }
         # the epoch the entry falls in, as the Trainer counts them: 1.0 at the first
@@ -95,10 +133,12 @@ def read_trainer_state(path: Path, *, columns: Mapping[str, str] | None = None) 
     rounds = _by_evaluation(rows)
     if rounds:
         rows, note = rounds
-    history = rows_to_history(rows, columns=columns, source=str(file), fold="mean", notes=(note,))
-    if _stopped_early(data):  # the Trainer keeps the best checkpoint's weights then
-        history = replace(history, stop_reason="patience")
-    return history
+    return rows_to_history(rows, columns=columns, source=source, fold="mean", notes=(*notes, note))
+
+
+def _empty(value: object) -> bool:
+    """Whether a value is absent from its entry: None, or NaN (a table's empty cell)."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def _by_evaluation(rows: list[dict[str, float]]) -> tuple[list[dict[str, float]], str] | None:

@@ -28,6 +28,7 @@ from nooverfit._words import counted
 from nooverfit.history import History
 from nooverfit.logs._file import log_text
 from nooverfit.logs._table import TextCell, canonical, parse_number, rows_to_history
+from nooverfit.logs.huggingface import is_log_history, log_history
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,11 @@ _MISSING = {"", "nan", "na", "n/a", "none", "null", "#na#"}
 #: bare (``accuracy``, ``error_rate``); computed on both sets they are ``train_accuracy``,
 #: ``valid_accuracy``.
 _FASTAI = ("epoch", "train_loss", "valid_loss")
+#: The note on a Hugging Face Trainer's ``log_history`` exported one entry a row.
+_EXPORTED = (
+    "a Hugging Face Trainer's log_history, one entry a row: read as its trainer_state.json "
+    "(epochs numbered as the Trainer logs them, from 1)"
+)
 #: Excel's first line naming the separator (``sep=;``), which it writes and reads.
 _SAID = re.compile(r'\s*"?sep=(.)"?\s*')
 #: A number written with a decimal comma (``0,71``, ``1,5e-3``, ``85,3%``), as Excel and
@@ -186,6 +192,8 @@ def read_csv(path: Path, *, columns: Mapping[str, str] | None = None) -> History
             f"{path} has a header ({', '.join(header)}) but no complete row; expected one "
             "row per epoch"
         )
+    if is_log_history(header):  # a Trainer's log_history, exported
+        return log_history(rows, source=str(path), columns=columns, notes=(_EXPORTED,))
     renamed = fastai_metrics(header)
     notes: tuple[str, ...] = ()
     if renamed:
@@ -263,6 +271,8 @@ def read_jsonl(path: Path, *, columns: Mapping[str, str] | None = None) -> Histo
             "is" if len(invalid) == 1 else "are",
             said,
         )
+    if is_log_history({k for row in rows for k in row}):  # a Trainer's log_history
+        return log_history(rows, source=str(path), columns=columns, notes=(_EXPORTED,))
     return rows_to_history(
         rows, columns=columns, source=str(path), unreadable=unreadable, lines=lines
     )
