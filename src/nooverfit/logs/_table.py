@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from nooverfit._words import counted
 from nooverfit.history import History
+from nooverfit.logs._epochs import epoch_named, whole_epochs
 from nooverfit.logs._long import widen
 from nooverfit.logs._names import STEPS, Name, canonical, loader_note
 from nooverfit.logs._percent import percent_scores
@@ -97,7 +98,8 @@ def rows_to_history(
         ValueError: when no training or validation curve can be recognized, or a mapped
             column does not exist (the message lists the columns found).
     """
-    rows = _epoch_named(list(rows))
+    rows, progress = whole_epochs(epoch_named(list(rows)))
+    notes = (*notes, progress) if progress else notes
     rows, split, widened = widen(rows, unreadable or {})
     if split:  # one row per split: its values named after it (train_loss, valid_loss)
         unreadable = {k: v for k, v in (unreadable or {}).items() if k != split}
@@ -191,7 +193,8 @@ def rows_to_history(
         notes = (*notes, f"{which} {unfinished} so far: left out")
     curves: dict[str, list[float]] = {}
     several: dict[str, str] = {}  # validation logged several times an epoch: how folded
-    stepped = not implicit and any(k.strip().lower() in STEPS for k in found)
+    # (fractional epochs: rows logged within an epoch, as a step column numbers them)
+    stepped = not implicit and (bool(progress) or any(k.strip().lower() in STEPS for k in found))
     for target, (priority, logged) in mapping.items():
         most = max((len(per_epoch[e].get(target, [])) for e in epochs), default=0)
         val = target.startswith("val_")
@@ -224,19 +227,6 @@ def rows_to_history(
     return History.from_columns(
         curves, epoch=epochs, stop_reason=stopped, notes=notes, steps_as_epochs=steps_as_epochs
     )
-
-
-def _epoch_named(rows: list[Mapping[str, float]]) -> list[Mapping[str, float]]:
-    """The rows with their epoch column named ``epoch``, where the log writes it otherwise
-    (``Epoch``, ``EPOCH``, `` epoch``): read as a curve's name, it was left out, and the
-    epochs were numbered from 0 whatever the log's own numbers."""
-    names = {k for row in rows for k in row}
-    if "epoch" in names:
-        return rows
-    other = next((k for k in sorted(names) if k.strip().lower() == "epoch"), None)
-    if other is None:
-        return rows
-    return [{"epoch" if k == other else k: v for k, v in row.items()} for row in rows]
 
 
 def _stop_reason(
