@@ -104,8 +104,8 @@ def log_history(
     """A Trainer's ``log_history`` entries, one row per epoch (see the module docstring).
 
     Args:
-        entries: the entries as ``trainer_state.json`` holds them, or a table's rows
-            (an export of them, where an entry's absent keys are empty cells: NaN).
+        entries: the entries as ``trainer_state.json`` holds them (or as a table's rows
+            with the cells of keys an entry lacks left out).
         source: what to call the log in errors.
         columns: ``{nooverfit name: logged name}`` for names not recognized.
         notes: notes from the reader, passed on to the history.
@@ -114,15 +114,14 @@ def log_history(
     for entry in entries:
         if not isinstance(entry, Mapping):
             continue
-        values = {k: v for k, v in entry.items() if not _empty(v)}  # a table's empty cells
-        if "train_runtime" in values:
+        if "train_runtime" in entry:
             continue  # the closing summary averages the whole run
-        epoch = parse_number(values.get("epoch"))
+        epoch = parse_number(entry.get("epoch"))
         if not math.isfinite(epoch):
             continue
         row = {
             str(k): parse_number(v)
-            for k, v in values.items()
+            for k, v in entry.items()
             if k != "epoch" and not _SKIPPED.search(str(k))
         }
         # the epoch the entry falls in, as the Trainer counts them: 1.0 at the first
@@ -134,11 +133,6 @@ def log_history(
     if rounds:
         rows, note = rounds
     return rows_to_history(rows, columns=columns, source=source, fold="mean", notes=(*notes, note))
-
-
-def _empty(value: object) -> bool:
-    """Whether a value is absent from its entry: None, or NaN (a table's empty cell)."""
-    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def _by_evaluation(rows: list[dict[str, float]]) -> tuple[list[dict[str, float]], str] | None:

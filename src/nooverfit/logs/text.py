@@ -192,8 +192,10 @@ def read_csv(path: Path, *, columns: Mapping[str, str] | None = None) -> History
             f"{path} has a header ({', '.join(header)}) but no complete row; expected one "
             "row per epoch"
         )
-    if is_log_history(header):  # a Trainer's log_history, exported
-        return log_history(rows, source=str(path), columns=columns, notes=(_EXPORTED,))
+    if is_log_history(header):  # a Trainer's log_history, exported: its empty cells are
+        # the keys an entry lacks (a summary's train_runtime, a training entry's eval_loss)
+        entries = [{k: v for k, v in row.items() if not math.isnan(v)} for row in rows]
+        return log_history(entries, source=str(path), columns=columns, notes=(_EXPORTED,))
     renamed = fastai_metrics(header)
     notes: tuple[str, ...] = ()
     if renamed:
