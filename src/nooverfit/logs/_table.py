@@ -19,7 +19,7 @@ from nooverfit._words import counted
 from nooverfit.history import History
 from nooverfit.logs._epochs import epoch_named, whole_epochs
 from nooverfit.logs._long import widen
-from nooverfit.logs._names import STEPS, Name, canonical, loader_note
+from nooverfit.logs._names import STEPS, Name, canonical, loader_note, rivals_note
 from nooverfit.logs._percent import percent_scores
 from nooverfit.logs._resumed import join_runs
 from nooverfit.stopping import StopReason
@@ -135,7 +135,8 @@ def rows_to_history(
         )
     used = [logged for _, logged in mapping.values()]
     loaders = loader_note(found, explicit.values())
-    notes = (*notes, loaders) if loaders else notes
+    rivals = rivals_note(found, chosen)
+    notes = (*notes, *(n for n in (loaders, rivals) if n))
     text_cells = _text_cells_note(unreadable or {}, used, kept=position)
     if text_cells:
         notes = (*notes, text_cells)
