@@ -106,3 +106,13 @@ def test_watch_refuses_a_binary_log_at_once(tmp_path):
     assert result.exit_code == 2, result.output
     assert "is a PNG image, not text" in result.output
     assert "never held a readable log" not in result.output  # (said after --idle)
+
+
+def test_diagnose_a_folder_without_a_log_names_what_it_looked_for(tmp_path):
+    """A folder of a data file: the error named only the frameworks' files, as if a
+    CSV log would not have been found there."""
+    (tmp_path / "data.csv").write_text("a,b,label\n1,2,x\n")
+    result = runner.invoke(app, ["diagnose", str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    (line,) = result.output.strip().splitlines()
+    assert "or a CSV/JSON log (a header naming an epoch or a loss); expected a log file" in line

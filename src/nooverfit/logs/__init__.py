@@ -62,10 +62,11 @@ def detect_format(path: Path) -> str:
         runs = list_runs(path)
         if len(runs) == 1 and runs[0].is_file():  # a folder holding one log file
             return detect_format(runs[0])
+        # (its CSV or JSON files are named too: a folder of data.csv is no log folder)
         raise ValueError(
-            f"{path} is a folder without {EVENTS}*, metrics.csv, {STATE} or MLflow metrics/ "
-            "files; expected a log file or a TensorBoard/Lightning/Hugging Face/MLflow run "
-            "folder"
+            f"{path} is a folder without {EVENTS}*, metrics.csv, {STATE}, MLflow metrics/ "
+            "files or a CSV/JSON log (a header naming an epoch or a loss); expected a log "
+            "file or a TensorBoard/Lightning/Hugging Face/MLflow run folder"
         )
     if path.name.startswith(EVENTS):
         return "tensorboard"
