@@ -116,3 +116,24 @@ def test_diagnose_a_folder_without_a_log_names_what_it_looked_for(tmp_path):
     assert result.exit_code == 2, result.output
     (line,) = result.output.strip().splitlines()
     assert "or a CSV/JSON log (a header naming an epoch or a loss); expected a log file" in line
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt", "expected"),
+    [
+        ("log.csv", "huggingface", "expected a Trainer's trainer_state.json"),
+        (
+            "log.json",
+            "auto",
+            "expected a JSON object of lists (Keras's history.history) or a list of objects, "
+            "one per epoch",
+        ),
+    ],
+)
+def test_diagnose_a_log_that_is_not_json_says_what_was_expected(tmp_path, name, fmt, expected):
+    path = tmp_path / name
+    path.write_text(CSV)
+    result = runner.invoke(app, ["diagnose", str(path), "--format", fmt])
+    assert result.exit_code == 2, result.output
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith(f"error: {path} is not valid JSON (") and line.endswith(expected)

@@ -71,7 +71,10 @@ def read_trainer_state(path: Path, *, columns: Mapping[str, str] | None = None) 
     try:
         data = json.loads(log_text(file))
     except json.JSONDecodeError as err:
-        raise ValueError(f"{file} is not valid JSON ({err.msg} at line {err.lineno})") from None
+        raise ValueError(
+            f"{file} is not valid JSON ({err.msg} at line {err.lineno}); expected a Trainer's "
+            f"{STATE}"
+        ) from None
     entries = data.get("log_history") if isinstance(data, dict) else None
     if not isinstance(entries, list):
         raise ValueError(f"{file} has no log_history list; expected a Trainer's {STATE}")

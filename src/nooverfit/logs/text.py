@@ -285,7 +285,10 @@ def read_json(path: Path, *, columns: Mapping[str, str] | None = None) -> Histor
     try:
         data = json.loads(log_text(path))
     except json.JSONDecodeError as err:
-        raise ValueError(f"{path} is not valid JSON ({err.msg} at line {err.lineno})") from None
+        raise ValueError(
+            f"{path} is not valid JSON ({err.msg} at line {err.lineno}); expected a JSON "
+            "object of lists (Keras's history.history) or a list of objects, one per epoch"
+        ) from None
     unreadable: dict[str, list[TextCell]] = {}
     if isinstance(data, dict) and "epoch" in data and "extras" in data and not columns:
         return History.from_dict(data)
