@@ -31,3 +31,23 @@ def test_read_log_whole_epochs_stay_as_logged(tmp_path):
     path.write_text("epoch,loss,val_loss\n0.0,1.0,1.1\n1.0,0.8,0.9\n2.0,0.6,0.8\n")
     h = read_log(path)
     assert h.epoch == (0, 1, 2) and not any("fractional" in n for n in h.notes)
+
+
+@pytest.mark.parametrize(("index", "said"), [(1, True), (0, False)])
+def test_read_log_an_unnamed_index_numbers_the_epochs(tmp_path, index, said):
+    """``df.index += 1; df.to_csv(path)`` without an epoch column: the file numbers its
+    rows 1, 2, ... in an unnamed first column, and the text said "best epoch 2" for the
+    row numbered 3. An index of 0, 1, 2, ... (pandas's own) reads as before, no note."""
+    val = [0.8, 0.6, 0.5, 0.55, 0.62]
+    body = "".join(f"{i + index},{0.9 - 0.1 * i},{v}\n" for i, v in enumerate(val))
+    path = tmp_path / "log.csv"
+    path.write_text(",loss,val_loss\n" + body)
+    h = read_log(path)
+    assert h.epoch == tuple(range(index, index + 5))
+    assert any("unnamed first column" in n for n in h.notes) is said
+
+
+def test_read_log_an_unnamed_column_of_other_numbers_is_no_epoch(tmp_path):
+    path = tmp_path / "log.csv"
+    path.write_text(",loss,val_loss\n3,0.9,0.8\n1,0.8,0.6\n2,0.7,0.5\n")
+    assert read_log(path).epoch == (0, 1, 2)

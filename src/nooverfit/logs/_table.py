@@ -98,8 +98,9 @@ def rows_to_history(
         ValueError: when no training or validation curve can be recognized, or a mapped
             column does not exist (the message lists the columns found).
     """
-    rows, progress = whole_epochs(epoch_named(list(rows)))
-    notes = (*notes, progress) if progress else notes
+    rows, indexed = epoch_named(list(rows))
+    rows, progress = whole_epochs(rows)
+    notes = (*notes, *(n for n in (indexed, progress) if n))
     rows, split, widened = widen(rows, unreadable or {})
     if split:  # one row per split: its values named after it (train_loss, valid_loss)
         unreadable = {k: v for k, v in (unreadable or {}).items() if k != split}
