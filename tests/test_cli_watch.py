@@ -193,3 +193,39 @@ def test_watch_interrupted_before_the_log_was_created_says_so(tmp_path, monkeypa
         last,
     ), last
     assert "300 s" not in last
+
+
+@pytest.mark.parametrize("validated", ["val_acc", ""])
+def test_watch_says_once_that_a_log_without_val_loss_never_stops(tmp_path, validated):
+    """A log without validation loss: watch printed 'val_loss nan' at every epoch and no
+    word that its criterion, which reads the validation loss, could never fire. A log of
+    validation accuracy shows it on each line, as the verdict reads it."""
+    log = tmp_path / "log.csv"
+    header = "epoch,loss" + (f",{validated}" if validated else "")
+    rows = [
+        f"{e},{1 / (e + 1):.4f}" + (f",{0.6 + 0.01 * e:.2f}" if validated else "")
+        for e in range(8)
+    ]
+    log.write_text("\n".join([header, *rows]) + "\n")
+    result = runner.invoke(app, ["watch", str(log), "--idle", "0.2", "--interval", "0.05"])
+    assert result.exit_code == 0, result.output
+    notes = [line for line in result.output.splitlines() if line.startswith("note: no val_loss")]
+    then = "the verdict reads val_accuracy" if validated else "no verdict is possible before"
+    columns = "loss, val_accuracy" if validated else "loss"
+    assert len(notes) == 1 and notes[0].startswith(
+        f"note: no val_loss in the 8 epochs logged so far (columns: {columns}): the "
+        f"early-stopping criterion reads it and will not fire; {then}"
+    )
+    shown = "val_accuracy 0.67" if validated else "val_loss nan"
+    assert re.search(rf"epoch +7  loss 0\.125  {shown}  ", result.output)
+
+
+def test_watch_gives_a_log_three_epochs_to_log_a_validation_loss(tmp_path):
+    """Keras's validation_freq=3 logs the first validation loss at epoch 2: two epochs
+    without it are no reason for the note."""
+    log = tmp_path / "log.csv"
+    log.write_text("epoch,loss,val_loss\n0,1.0,NA\n1,0.5,NA\n")
+    result = runner.invoke(app, ["watch", str(log), "--idle", "0.2", "--interval", "0.05"])
+    assert result.exit_code == 0, result.output
+    assert "epoch    1  loss 0.5  val_loss nan" in result.output
+    assert "no val_loss" not in result.output

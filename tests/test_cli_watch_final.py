@@ -34,10 +34,10 @@ def _one_line(text: str) -> str:
     [(DATA / "flat_rmsprop_hf_90", "overfitting"), (DATA / "flat_rmsprop_hf", "good_fit")],
 )
 def test_watch_warning_says_it_is_provisional_and_the_end_says_what_changed(log, final):
-    """A real Hugging Face Trainer run (RMSprop, a flat validation loss): at epoch 10 the
-    epochs so far show overfitting with best epoch and onset 8; over all 90 epochs both are
-    79, and over its first 30 the run is a good fit. watch warned "overfitting from epoch
-    8", then its final diagnosis said 79 (or good fit) without a word on the change."""
+    """A real Hugging Face Trainer run (RMSprop, a flat validation loss): at epoch 11 the
+    epochs so far show overfitting with best epoch and onset 9; over all 90 epochs both are
+    80, and over its first 30 the run is a good fit. watch warned "overfitting from epoch
+    9", then its final diagnosis said 80 (or good fit) without a word on the change."""
     history = read_log(log)
     val = list(history.val_loss)
     result = runner.invoke(app, ["watch", str(log), "--idle", "0.3", "--interval", "0.02"])
@@ -45,8 +45,9 @@ def test_watch_warning_says_it_is_provisional_and_the_end_says_what_changed(log,
     out = _one_line(result.output)
     rows = [line.split() for line in result.output.splitlines() if line.startswith("epoch ")]
     seen = next(int(r[1]) for r in rows if r[-1] == "overfitting")  # the first such verdict
-    onset, best = _onset_and_best(val[: seen + 1])
-    assert (seen, onset, best) == (10, 8, 8)
+    # (the Trainer numbers its epochs from 1: the row of epoch e is e - 1)
+    onset, best = (history.epoch[i] for i in _onset_and_best(val[: history.epoch.index(seen) + 1]))
+    assert (seen, onset, best) == (11, 9, 9)
     assert (
         f"WARNING: overfitting seen at epoch {seen}: on the epochs so far, best epoch {best} "
         f"and onset about epoch {onset} (provisional: later epochs can move both; the final "
@@ -60,8 +61,8 @@ def test_watch_warning_says_it_is_provisional_and_the_end_says_what_changed(log,
             "good_fit" in out
         )
         return
-    onset, best = _onset_and_best(val)
-    assert (onset, best) == (79, 79)
+    onset, best = (history.epoch[i] for i in _onset_and_best(val))
+    assert (onset, best) == (80, 80)
     assert f"best epoch {best} overfitting from epoch {onset}" in out
     assert (
         f"{then}epochs then) was provisional: with all {len(val)} epochs overfitting starts "

@@ -151,11 +151,12 @@ def test_a_recovered_blow_up_is_not_said_to_have_stopped_going_down():
     assert lower.reason.startswith("The optimization is unstable (the validation loss started")
     assert not any("goes up instead of down" in r.reason for r in d.remedies)
     assert f"(validation was best at epoch {d.best_epoch})" in d.explanation
-    # i77's HF RMSprop run, best at its last epoch (39): no other weights to keep
+    # i77's HF RMSprop run, best at its last epoch (40, the Trainer counting from 1): no
+    # other weights to keep
     blown = read_log(DATA / "blown_rmsprop_moons_hf")
     assert isinstance(blown, History)
     d = diagnose(blown)
-    assert d.verdict is Verdict.DIVERGING and d.best_epoch == blown.epoch[-1] == 39
+    assert d.verdict is Verdict.DIVERGING and d.best_epoch == blown.epoch[-1] == 40
     assert "validation was best" not in d.explanation
     assert "the last weights are not usable; lower the learning rate" in d.explanation
 

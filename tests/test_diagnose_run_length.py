@@ -121,12 +121,13 @@ def test_a_run_validated_every_second_epoch_counts_its_epochs_not_its_rows():
 
 def test_too_short_to_judge_counts_evaluations_not_epochs() -> None:
     """Three rows at epochs 4, 9, 14 (a 15-epoch run, the table's "epochs 15"): the text
-    counts the rows as evaluations ("from 3 epochs" read as a contradiction), and a
-    log with two validation values asks for at least 3 evaluations."""
+    counts the rows logged ("from 3 epochs" read as a contradiction), none of them
+    validated ("from 3 evaluations" said of a log without validation, i141), and a log
+    with two validation values asks for at least 3 evaluations."""
     noval = History.from_columns({"loss": [0.9, 0.8, 0.7]}, epoch=[4, 9, 14])
     d = diagnose(noval)
     assert d.verdict is Verdict.INSUFFICIENT_EVIDENCE and d.epochs == 15
-    assert d.explanation.startswith("Not enough to judge from 3 evaluations: ")
+    assert d.explanation.startswith("Not enough to judge from 3 logged epochs, none validated: ")
     two = History.from_columns({"loss": [0.9, 0.8], "val_loss": [1.0, 0.9]}, epoch=[0, 1])
     d = diagnose(two)
     assert d.verdict is Verdict.INSUFFICIENT_EVIDENCE
@@ -134,16 +135,34 @@ def test_too_short_to_judge_counts_evaluations_not_epochs() -> None:
     assert d.explanation.startswith("Not enough to judge from 2 evaluations: ")
 
 
+def test_too_short_to_judge_says_how_many_rows_were_validated() -> None:
+    """Six epochs, two validated: "from 6 evaluations: the log lacks at least 3
+    evaluations with validation values (got 2)" contradicted itself."""
+    nan = float("nan")
+    val = [1.1, nan, nan, nan, 0.9, nan]
+    h = History.from_columns({"loss": [1.0, 0.9, 0.8, 0.7, 0.6, 0.5], "val_loss": val})
+    d = diagnose(h)
+    assert d.verdict is Verdict.INSUFFICIENT_EVIDENCE
+    assert d.explanation.startswith(
+        "Not enough to judge from 6 logged epochs, 2 of them validated: the log lacks at "
+        "least 3 evaluations with validation values (got 2)."
+    )
+    steps = History.from_columns({"loss": [1.0, 0.9]}, epoch=[100, 200], steps_as_epochs=True)
+    assert "from 2 logged steps, none validated: " in diagnose(steps).explanation
+
+
 def test_diagnose_one_epoch_says_epoch_in_the_singular():
     d = diagnose(History.from_columns({"loss": [1.0]}))
     assert d.verdict is Verdict.INSUFFICIENT_EVIDENCE
-    assert "from 1 evaluation:" in d.explanation  # (i83: rows counted as evaluations)
-    assert "1 evaluations" not in d.explanation
+    assert "from 1 logged epoch, none validated:" in d.explanation
+    one = diagnose(History.from_columns({"loss": [1.0], "val_loss": [1.1]}))
+    assert "from 1 evaluation:" in one.explanation  # (i83: rows counted as evaluations)
+    assert "1 evaluations" not in one.explanation
 
 
 def test_diagnose_two_epochs_keeps_the_plural():
     d = diagnose(History.from_columns({"loss": [1.0, 0.9]}))
-    assert "from 2 evaluations:" in d.explanation
+    assert "from 2 logged epochs, none validated:" in d.explanation
 
 
 def test_underfitting_remedy_of_one_epoch_is_singular():

@@ -26,3 +26,77 @@ def test_read_log_losses_after_the_last_evaluation_are_no_point_of_their_own():
     assert h.loss[-1] == pytest.approx(sum(last) / len(last))
     assert not any("so far" in n for n in h.notes)
     assert any("left out: 1 training entry logged after the last evaluation" in n for n in h.notes)
+
+
+def _state(evals: list[float], *, on_start: float | None = None) -> dict:
+    """A ``trainer_state.json`` as the Trainer writes it: 20 steps an epoch, a loss every
+    10 steps (``epoch`` 0.5, 1.0, ...), an evaluation at each epoch's end (``epoch`` 1.0,
+    2.0, ...), the closing summary; ``on_start``: an ``eval_on_start`` evaluation first."""
+    entries: list[dict] = []
+    if on_start is not None:
+        entries.append({"epoch": 0, "eval_loss": on_start, "eval_runtime": 0.5, "step": 0})
+    for k, val in enumerate(evals, start=1):
+        for half in (1, 2):
+            step = 20 * (k - 1) + 10 * half
+            entries.append(
+                {"epoch": step / 20, "grad_norm": 1.0, "learning_rate": 5e-5, "loss": 0.9 / k,
+                 "step": step}
+            )  # fmt: skip
+        entries.append(
+            {"epoch": float(k), "eval_loss": val, "eval_runtime": 0.5, "step": 20 * k}
+        )  # fmt: skip
+    entries.append({"epoch": float(len(evals)), "step": 20 * len(evals), "train_loss": 0.5,
+                    "train_runtime": 9.0, "total_flos": 1e9})  # fmt: skip
+    return {"epoch": float(len(evals)), "global_step": 20 * len(evals), "log_history": entries}
+
+
+def test_read_log_numbers_trainer_epochs_as_the_trainer_logs_them(tmp_path):
+    """The evaluation the Trainer logs at ``"epoch": 2.0`` is epoch 2 (it was read as 1,
+    so "best epoch 1" sent the user to the evaluation before the best), and the text and
+    the early-stopping remedy count the epochs as the log does."""
+    from nooverfit._rules import diagnose
+
+    path = tmp_path / "trainer_state.json"
+    path.write_text(json.dumps(_state([0.60, 0.50, 0.58, 0.70, 0.85, 1.0])))
+    h = read_log(path)
+    assert h.epoch == (1, 2, 3, 4, 5, 6)
+    assert h.val_loss[h.epoch.index(2)] == 0.50
+    d = diagnose(h)
+    assert d.best_epoch == 2 and d.epochs == 6
+    assert "at the last epoch (6)" in d.causes[0].reason
+
+
+def test_read_log_trainer_eval_on_start_is_epoch_zero(tmp_path):
+    """``eval_on_start=True`` logs an evaluation at ``"epoch": 0``, before any training:
+    a point of its own, epoch 0, before epochs 1, 2, ..."""
+    path = tmp_path / "trainer_state.json"
+    path.write_text(json.dumps(_state([0.6, 0.5, 0.55], on_start=0.7)))
+    h = read_log(path)
+    assert h.epoch == (0, 1, 2, 3)
+    assert h.val_loss == pytest.approx((0.7, 0.6, 0.5, 0.55))
+    assert h.loss[1:] == pytest.approx((0.9, 0.45, 0.3)) and h.loss[0] != h.loss[0]
+
+
+def test_read_log_a_trainer_log_history_exported_as_a_table_reads_as_its_state(tmp_path):
+    """``pd.DataFrame(trainer.state.log_history).to_csv(...)`` (or the entries as JSON
+    lines) was read as a generic table: its fractional epochs floored (the first epoch's
+    last loss, logged at 1.0, averaged with the second's), a 7th epoch of training alone,
+    and notes on grad_norm and learning_rate logged twice an epoch. It reads as the
+    trainer_state.json it came from."""
+    state = _state([0.60, 0.50, 0.58, 0.70, 0.85, 1.0])
+    (tmp_path / "trainer_state.json").write_text(json.dumps(state))
+    reference = read_log(tmp_path / "trainer_state.json")
+    entries = state["log_history"]
+    names = sorted({k for e in entries for k in e})
+    cells = [",".join(str(e.get(k, "")) for k in names) for e in entries]
+    # pandas's to_csv: an unnamed index column first
+    table = ",".join(["", *names]) + "\n" + "".join(f"{i},{c}\n" for i, c in enumerate(cells))
+    (tmp_path / "history.csv").write_text(table)
+    (tmp_path / "history.jsonl").write_text("".join(json.dumps(e) + "\n" for e in entries))
+    for name in ("history.csv", "history.jsonl"):
+        h = read_log(tmp_path / name)
+        assert h.epoch == reference.epoch == (1, 2, 3, 4, 5, 6)
+        assert h.loss == pytest.approx(reference.loss)
+        assert h.val_loss == pytest.approx(reference.val_loss)
+        assert any("Trainer's log_history, one entry a row" in n for n in h.notes)
+        assert not any("times an epoch" in n for n in h.notes)

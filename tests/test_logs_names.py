@@ -8,6 +8,7 @@ import pytest
 from nooverfit import diagnose
 from nooverfit.diagnosis import Verdict
 from nooverfit.logs import canonical, read_log
+from nooverfit.logs._names import Name
 
 N = 30
 
@@ -127,3 +128,30 @@ def test_read_log_lightning_two_validation_dataloaders_reads_the_first():
     other = read_log(TWO_LOADERS, columns={"val_loss": "val_loss/dataloader_idx_1"})
     assert other.val_loss == pytest.approx(second)
     assert not any("dataloaders" in n for n in other.notes)  # the user chose
+
+
+def test_canonical_reads_a_wandb_panel_export():
+    """W&B's "Export panel data": ``<run> - <metric>`` and the band's ``__MIN``/``__MAX``
+    were no curve, and the log was refused."""
+    assert canonical("run-42 - val_loss") == Name("val_loss", 1)
+    assert canonical("glad-sun-7 - train/loss") == Name("loss", 1)
+    assert canonical("run-42 - val_loss__MIN") is None
+    assert canonical("run-42 - val_loss__MAX") is None
+
+
+def test_read_log_says_which_of_two_validation_losses_it_reads(tmp_path):
+    """Two runs in one W&B export (or ``loss`` beside ``train/loss``): the first was read
+    without a word; a note names it and the flag that reads the other."""
+    path = tmp_path / "wandb.csv"
+    rows = "".join(f'"{e}","{1 + e / 10}","{1 + e / 10}","{1 + e / 20}"\n' for e in range(5))
+    header = '"Step","runA - val_loss","runA - val_loss__MIN","runB - val_loss"\n'
+    path.write_text(header + rows)
+    h = read_log(path)
+    assert h.val_loss == pytest.approx([1 + e / 10 for e in range(5)])
+    assert (
+        "val_loss read from 'runA - val_loss'; 'runB - val_loss' names it too (pass --val-col "
+        "to read another)"
+    ) in h.notes
+    other = read_log(path, columns={"val_loss": "runB - val_loss"})
+    assert other.val_loss == pytest.approx([1 + e / 20 for e in range(5)])
+    assert not any("names it too" in n for n in other.notes)

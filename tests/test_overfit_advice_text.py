@@ -74,3 +74,26 @@ def test_complex_network_cause_quotes_the_last_validated_row_as_the_gap_does():
     assert round(d.gap.loss_at_last, 4) == round(VAL[-1] - LOSS[-1], 4)
     cause = next(c for c in d.causes if c.kind == "complex_network")
     assert "to 0.0714 while the validation loss ended at 0.95:" in cause.reason
+
+
+def test_early_stopping_setting_trains_to_the_best_epoch_as_the_log_counts_epochs():
+    """The setting was ``--epochs best + 1`` whatever the log's numbering: a log counting
+    from 1 (best epoch 4, the 4th epoch) was told ``--epochs 5``, and a log of steps
+    (best "epoch" 400, a step) ``--epochs 401``."""
+
+    def setting(epoch, **kw):
+        h = History.from_columns({"loss": LOSS, "val_loss": VAL}, epoch=epoch, **kw)
+        d = diagnose(h)
+        assert d.verdict.value == "overfitting" and d.best_epoch == epoch[3]
+        return next(r for r in d.remedies if r.kind == "early_stopping")
+
+    n = len(VAL)
+    assert setting(list(range(n))).setting == "--epochs 4 or --early-stopping patience:10"
+    assert setting(list(range(1, n + 1))).setting == "--epochs 4 or --early-stopping patience:10"
+    # validated every second epoch, 0-based (Keras's validation_freq=2): epoch 7 is the 8th
+    assert setting(list(range(1, 2 * n, 2))).setting == (
+        "--epochs 8 or --early-stopping patience:10"
+    )
+    steps = setting([100 * (e + 1) for e in range(n)], steps_as_epochs=True)
+    assert steps.setting == "--early-stopping patience:10"
+    assert steps.code == "RunConfig(early_stopping='patience:10')"

@@ -101,11 +101,14 @@ def build(
         )
     elif ev is not None and verdict is Verdict.OVERFITTING:
         onset = ev.epochs[ev.onset]
+        kept = best if best is not None else onset
+        base = _first_epoch(history)
         causes += overfitting_causes(
             ev,
             onset,
-            best if best is not None else onset,
+            kept,
             lowest_words(monitor),
+            epochs_to_best=None if base is None else kept + 1 - base,
             gl=gl,
             curve=monitor,
             ends=_logged_ends(history, monitor),
@@ -182,6 +185,8 @@ def build(
             trained=_has_training_curve(history, ev),
             ended_at=_metric_ends(history, monitor, row),
             last=_last_validated(history, val),
+            validated=int(np.isfinite(val).sum()),
+            monitor=monitor,
         ),
         missing=missing,
         epochs=epochs,
@@ -208,12 +213,26 @@ def _run_length(history: History) -> tuple[int, str]:
     if history.steps_as_epochs:
         return len(history), f"step {last}"
     first = int(history.epoch[0])
-    d = min((b - a for a, b in itertools.pairwise(history.epoch)), default=1)
-    if first == d - 1 or first == 0:
-        return last + 1, counted(last + 1, "epoch")
-    if first == d:
+    if _first_epoch(history) == 1:
         return last, counted(last, "epoch")
+    if first == 0 or first == _interval(history) - 1:
+        return last + 1, counted(last + 1, "epoch")
     return last + 1, f"epoch {last}"
+
+
+def _interval(history: History) -> int:
+    """The smallest step between logged epochs (1 with one row)."""
+    return min((b - a for a, b in itertools.pairwise(history.epoch)), default=1)
+
+
+def _first_epoch(history: History) -> int | None:
+    """The number the log gives the run's first epoch, read as :func:`_run_length` reads
+    it: 1 where its first logged epoch is the logging interval ``d`` and not ``d - 1``
+    (a log counting from 1), else 0; None where it shows steps as epochs."""
+    if history.steps_as_epochs:
+        return None
+    first, d = int(history.epoch[0]), _interval(history)
+    return 1 if first == d and first not in (0, d - 1) else 0
 
 
 def _best_and_gl(history: History, monitor: str, ev: Evidence) -> tuple[int, float]:

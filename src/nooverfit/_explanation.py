@@ -44,12 +44,16 @@ def explain(
     trained: bool = True,
     ended_at: tuple[float, float] = (math.nan, math.nan),
     last: int | None = None,
+    validated: int | None = None,
+    monitor: str = "loss",
 ) -> str:
     """The plain-language paragraph; ``trained``: whether the log holds a training curve
     (without one, nothing is said about training: no gap, no claim it kept improving);
     ``ended_at``: the validation metric decided on (not the loss) at the end and at the
     best epoch, quoted where GL, a loss's, is not defined; ``last``: the last epoch with a
-    validation value (a diverging run best there names no other weights to keep)."""
+    validation value (a diverging run best there names no other weights to keep);
+    ``validated``: how many of the ``n`` rows hold a value of that validation curve
+    (default: all); ``monitor``: the curve decided on (``"loss"`` or a metric)."""
     metric = ""  # the gap in the metric, in the words the loss's gap is in ("0.2 in loss")
     if gap.metric and math.isfinite(gap.metric_at_last):
         metric = (  # points of a share (accuracy); a regression metric's own units
@@ -66,8 +70,16 @@ def explain(
             f"are not usable{kept}; lower the learning rate before anything else."
         )
     if verdict is Verdict.INSUFFICIENT_EVIDENCE:
+        judged = counted(n, "evaluation")
+        if validated is not None and validated < n:
+            # rows without validation are no evaluations ("from 40 evaluations: the log
+            # lacks a validation curve" said of a log of training losses alone)
+            unit = "logged step" if run[1].startswith("step") else "logged epoch"
+            judged = f"{counted(n, unit)}, " + (
+                "none validated" if not validated else f"{validated} of them validated"
+            )
         return (
-            f"Not enough to judge from {counted(n, 'evaluation')}: the log lacks "
+            f"Not enough to judge from {judged}: the log lacks "
             f"{' and '.join(missing)}. "
             "Overfitting shows only as a gap between training and validation over time."
         )
@@ -116,10 +128,14 @@ def explain(
             "before worrying about overfitting."
         )
     if verdict is Verdict.STILL_IMPROVING:
+        improving = (  # (a metric decided on, no validation loss: say which curve)
+            "the validation loss is still falling steadily"
+            if monitor == "loss"
+            else f"the validation {monitor} is still improving steadily"
+        )
         return (
-            f"Training stopped too early: after {run[1]} the validation loss is still "
-            "falling steadily. Train longer; the verdict will be clearer once the curve "
-            "flattens."
+            f"Training stopped too early: after {run[1]} {improving}. Train longer; the "
+            "verdict will be clearer once the curve flattens."
         )
     # the text quotes the GL it prints: a rise that early stopping cut off is said so
     drift = "did not drift away from it"
@@ -131,6 +147,6 @@ def explain(
     gaps += [metric] if metric else []
     ended = f", with a gap of {' and '.join(gaps)} at the end" if gaps else ""
     return (
-        f"A good fit: validation loss reached its best at epoch {best} and {drift}{ended}. "
+        f"A good fit: validation {monitor} reached its best at epoch {best} and {drift}{ended}. "
         "Nothing needs fixing; keep the weights from the best epoch."
     )

@@ -53,12 +53,22 @@ def _memorizing_words(
     )
 
 
+def _stopping_settings(epochs: int | None) -> tuple[str, str]:
+    """The early-stopping remedy's setting and code: train ``epochs`` epochs (the run up
+    to its best epoch), or stop on patience; patience alone where the epochs are not known."""
+    patience = ("--early-stopping patience:10", "RunConfig(early_stopping='patience:10')")
+    if epochs is None:
+        return patience
+    return f"--epochs {epochs} or {patience[0]}", f"RunConfig(epochs={epochs}) or {patience[1]}"
+
+
 def overfitting_causes(
     ev: Evidence,
     onset: int,
     best: int,
     lowest: str,
     *,
+    epochs_to_best: int | None = None,
     gl: float = math.nan,
     curve: str = "loss",
     ends: tuple[float, float, float] = (math.nan, math.nan, math.nan),
@@ -66,7 +76,10 @@ def overfitting_causes(
 ) -> list[Ranked]:
     """Ranked (weight, cause, remedies) of an overfitting run: too many epochs (a rise
     after the best epoch), a generalization gap, a memorizing network, too little data.
-    ``lowest``: :func:`lowest_words` of the curve decided on; ``gl``: the diagnosis's
+    ``lowest``: :func:`lowest_words` of the curve decided on; ``epochs_to_best``: the
+    epochs a run trains to end at the best epoch (``best + 1`` in a log counting from 0,
+    ``best`` in one counting from 1; None, the default, where the log shows steps, whose
+    epochs are not known), for the early-stopping setting; ``gl``: the diagnosis's
     Prechelt GL in percent (the last validation loss over the lowest, raw values), which
     the text quotes so that it agrees with the explanation and the table; ``curve``: the
     curve decided on (``"loss"`` or a metric); ``ends``: that curve as logged, its first
@@ -108,8 +121,7 @@ def overfitting_causes(
                         "early_stopping",
                         f"Validation {lowest} at epoch {best}; stopping there keeps the "
                         "weights that generalized best.",
-                        f"--epochs {best + 1} or --early-stopping patience:10",
-                        f"RunConfig(epochs={best + 1}) or RunConfig(early_stopping='patience:10')",
+                        *_stopping_settings(epochs_to_best),
                     )
                 ],
             )

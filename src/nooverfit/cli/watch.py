@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import math
 import time
 from pathlib import Path
@@ -12,7 +11,9 @@ import typer
 from rich.markup import escape
 
 from nooverfit.cli._app import app, console, guard
+from nooverfit.cli._watched import absent_column, no_validation, pq_blind, several_runs_in
 from nooverfit.cli.diagnose import Format, Metric, TrainCol, ValCol, column_map, render
+from nooverfit.errors import BadInput
 from nooverfit.history import History
 from nooverfit.logs import FORMATS, read_log
 from nooverfit.stopping import EarlyStopping, parse_criterion
@@ -58,7 +59,7 @@ def watch(
             f"{log.parent} does not exist; expected the folder of a log being written "
             "(a log not yet created there is waited for)"
         )
-    if several := _several_runs(log):  # an experiment folder: no run of it is followed
+    if several := several_runs_in(log):  # an experiment folder: no run of it is followed
         raise ValueError(several)
     columns = column_map(train_col, val_col)
     history: History | None = None
@@ -66,7 +67,7 @@ def watch(
     before: list[tuple[float, ...]] = []  # the same of every epoch at the check before
     said: set[tuple[object, ...]] = set()  # the STOP and WARNING lines printed
     stopped: Stopped = None  # (fired at, weights named) of the STOP line
-    interrupted, told, why = False, False, ""
+    interrupted, told, why, unvalidated = False, False, "", False
     warned: Warned = None  # (seen at, onset, best) of the overfitting warning
     stamp: tuple[float, int] | None = None
     changed = start = time.monotonic()
@@ -82,17 +83,26 @@ def watch(
                 stamp, changed = current, time.monotonic()
                 try:
                     history = read_log(log, format=log_format, columns=columns)
+                except BadInput:
+                    raise  # a binary file, a damaged gzip: no later write makes it a log
                 except ValueError as err:
                     history, why = None, str(err)  # header not written yet, or no curve
-                    if never := _several_runs(log) or _absent_column(log, columns, log_format):
+                    if never := several_runs_in(log) or absent_column(log, columns, log_format):
                         raise ValueError(never) from None
-                if history is not None and not told and _pq_blind(criterion, history):
+                if history is not None and not told and pq_blind(criterion, history):
                     told = True
                     console.print(
                         f"note: {criterion} needs the training loss at every epoch, which "
                         "this log lacks: it will not fire",
                         highlight=False,
                     )
+                if (
+                    history is not None
+                    and not unvalidated
+                    and (said_why := no_validation(history))
+                ):
+                    unvalidated = True
+                    console.print(f"note: {said_why}", highlight=False, soft_wrap=True)
             if history is None and why and not noted and time.monotonic() - start >= patience:
                 noted = True
                 console.print(
@@ -134,56 +144,6 @@ def watch(
     result = diagnose(history, metric=metric)
     notes = history.notes + _revised(warned, result) + _kept(stopped, result, history)
     render(result, title=str(log), notes=notes)
-
-
-def _several_runs(log: Path) -> str:
-    """Why ``log`` can never be followed as one log: a folder holding several runs (an
-    MLflow experiment, a folder of TensorBoard or Lightning runs), asking for one of them
-    in the words of :func:`~nooverfit.logs.read_log` (``""`` otherwise)."""
-    from nooverfit.logs import list_runs, several_runs
-
-    if not log.is_dir():
-        return ""
-    runs = list_runs(log)
-    return several_runs(log, runs) if len(runs) > 1 else ""
-
-
-#: The flag that names each mapped column, for the message of a column a log lacks.
-_FLAGS = {"loss": "--train-col", "val_loss": "--val-col"}
-
-
-def _absent_column(log: Path, columns: dict[str, str] | None, log_format: str) -> str:
-    """Why the column a ``--train-col``/``--val-col`` names can never appear in ``log``:
-    a CSV log whose header lacks it, with complete rows already written under that header
-    (``""`` otherwise). A header alone may yet be rewritten, and a Lightning
-    ``metrics.csv`` or a JSONL log adds a metric's column when it is first logged: those
-    are waited for."""
-    from nooverfit.logs import detect_format
-    from nooverfit.logs.text import separator
-
-    if not columns or not log.is_file():
-        return ""
-    try:
-        kind = detect_format(log) if log_format == "auto" else log_format
-        if kind not in ("csv", "keras", "nooverfit"):
-            return ""
-        text = log.read_text(encoding="utf-8", errors="replace")
-    except (OSError, ValueError):
-        return ""
-    lines = [line for line in text.splitlines(keepends=True) if line.strip()]
-    complete = [line for line in lines if line.endswith(("\n", "\r"))]
-    if len(complete) < 2:  # no row under the header yet
-        return ""
-    header = next(csv.reader([complete[0]], delimiter=separator(complete[0], complete[1])))
-    found = [h.strip() for h in header]
-    for name, logged in columns.items():
-        if logged not in found:
-            return (
-                f"column {logged!r} ({_FLAGS.get(name, name)}) is not in {log}, whose header "
-                f"is written (columns: {', '.join(found)}) with rows under it; expected one "
-                "of its columns"
-            )
-    return ""
 
 
 def _kept(stopped: Stopped, result: Diagnosis, history: History) -> tuple[str, ...]:
@@ -229,11 +189,6 @@ def _revised(warned: Warned, result: Diagnosis) -> tuple[str, ...]:
         f"{then} was provisional: with all {result.epochs} epochs overfitting starts at "
         f"epoch {result.onset_epoch} and the best epoch is {result.best_epoch}",
     )
-
-
-def _pq_blind(criterion: str, history: History) -> bool:
-    """Whether ``criterion`` is a progress quotient on a log without training loss."""
-    return parse_criterion(criterion).kind == "pq" and not history.has("loss")
 
 
 def _rows(history: History) -> list[tuple[float, ...]]:
@@ -370,9 +325,10 @@ def _epoch(
     loss, val = history.loss[i], history.val_loss[i]
     result = diagnose(history.head(i + 1), metric=metric)
     verdict = result.verdict
-    console.print(
-        f"epoch {epoch:>4}  loss {loss:.4g}  val_loss {val:.4g}  {verdict.value}", highlight=False
-    )
+    shown = f"val_loss {val:.4g}"
+    if not history.has("val_loss") and history.has("val_accuracy"):  # what is decided on
+        shown = f"val_accuracy {history.val_accuracy[i]:.4g}"
+    console.print(f"epoch {epoch:>4}  loss {loss:.4g}  {shown}  {verdict.value}", highlight=False)
     stopper = _stopper(history, i, criterion)
     if stopped is None and stopper.stop_reason is not None and stopper.stopped_epoch is not None:
         stopped = (stopper.stopped_epoch, stopper.best_epoch)

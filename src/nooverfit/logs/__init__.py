@@ -14,6 +14,7 @@ Formats (``format=``):
   folder): each ``metrics/<name>`` file is a curve, its steps grouped into epochs.
 
 ``auto`` (the default) picks by file name and content; all CSV flavours share one parser.
+Text logs may be gzip'ed (``log.csv.gz``), in UTF-16, or start with a byte-order mark.
 A folder holding several runs is never merged: :func:`list_runs` finds them and
 :func:`read_log` asks for one.
 """
@@ -24,8 +25,8 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from nooverfit._io import require_text
 from nooverfit.history import History
+from nooverfit.logs._file import inner_name, log_text
 from nooverfit.logs._runs import list_runs
 from nooverfit.logs._table import MAP_HINT, canonical, rows_to_history
 from nooverfit.logs.huggingface import STATE, read_trainer_state
@@ -61,10 +62,11 @@ def detect_format(path: Path) -> str:
         runs = list_runs(path)
         if len(runs) == 1 and runs[0].is_file():  # a folder holding one log file
             return detect_format(runs[0])
+        # (its CSV or JSON files are named too: a folder of data.csv is no log folder)
         raise ValueError(
-            f"{path} is a folder without {EVENTS}*, metrics.csv, {STATE} or MLflow metrics/ "
-            "files; expected a log file or a TensorBoard/Lightning/Hugging Face/MLflow run "
-            "folder"
+            f"{path} is a folder without {EVENTS}*, metrics.csv, {STATE}, MLflow metrics/ "
+            "files or a CSV/JSON log (a header naming an epoch or a loss); expected a log "
+            "file or a TensorBoard/Lightning/Hugging Face/MLflow run folder"
         )
     if path.name.startswith(EVENTS):
         return "tensorboard"
@@ -72,13 +74,12 @@ def detect_format(path: Path) -> str:
         return "huggingface"
     if metric_file(path):
         return "mlflow"
-    if path.suffix.lower() == ".json":
-        with path.open("rb") as f:
-            start = f.read(65536).decode("utf-8", errors="replace")
+    suffix = Path(inner_name(path)).suffix.lower()  # log.csv.gz: .csv
+    if suffix == ".json":
+        start = log_text(path, limit=65536)
         return "huggingface" if '"log_history"' in start else "json"
-    with path.open("rb") as f:
-        head = f.read(4096).decode("utf-8", errors="replace").lstrip()
-    if path.suffix.lower() in (".jsonl", ".ndjson") or head.startswith("{"):
+    head = log_text(path, limit=4096).lstrip()
+    if suffix in (".jsonl", ".ndjson") or head.startswith("{"):
         return "jsonl"
     header = head.splitlines()[0] if head else ""
     if "step" in header and "epoch" in header:
@@ -118,8 +119,8 @@ def read_log(
     Raises:
         FileNotFoundError: ``path`` does not exist.
         ValueError: unknown format, a folder holding several runs (the message lists
-            them), or no curve recognized (the message lists the columns found and how
-            to map them).
+            them), no curve recognized (the message lists the columns found and how
+            to map them), or a binary file (:class:`~nooverfit.errors.BadInput`).
         ImportError: a TensorBoard log without the ``tensorboard`` package.
     """
     p = Path(path)
@@ -145,10 +146,9 @@ def read_log(
         if not found:
             raise ValueError(f"no metrics.csv under {p}; expected a Lightning run folder")
         p = found[0]
-    require_text(p, expected="a CSV/JSON log, or a TensorBoard event file or run folder")
     if kind == "jsonl":
         return read_jsonl(p, columns=columns)
-    if kind in ("json", "nooverfit") and p.suffix.lower() == ".json":
+    if kind in ("json", "nooverfit") and Path(inner_name(p)).suffix.lower() == ".json":
         return read_json(p, columns=columns)
     return read_csv(p, columns=columns)
 

@@ -13,7 +13,7 @@ curves, the others' are kept as ``dataloader_N_<name>`` (:func:`loader_note` say
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 _TRAIN = ("train", "training", "trn")
@@ -26,6 +26,11 @@ _ACCURACY = re.compile(r"(sparse_?)?(categorical_?|binary_?|multi(class|label)_?
 STEPS = ("step", "global_step", "iter", "iteration", "_step")  # _step: W&B's
 _IGNORED = {"stop_reason", *STEPS, "wall_time", "walltime", "time", "timestamp", "created_at"}
 _IGNORED |= {"_runtime", "_timestamp"}  # W&B's history export
+#: A W&B panel export's column: ``<run name> - <metric>``, with ``__MIN``/``__MAX`` for
+#: the band drawn around a smoothed or grouped curve.
+_WANDB = re.compile(r"(.+?) - (.+?)(__(?:min|max))?", re.IGNORECASE)
+#: A unit of percent closing a name: ``(%)``, ``[%]``, ``%``.
+_PERCENT = re.compile(r"\s*(\(\s*%\s*\)|\[\s*%\s*\]|%)\s*$")
 #: Lightning's suffix for the values of each of several validation dataloaders.
 _LOADER = re.compile(r"[/.]dataloader_idx_(\d+)$")
 
@@ -44,8 +49,14 @@ class Name:
 
 def canonical(name: str) -> Name | None:
     """Map a logged column name onto nooverfit's names; ``None`` for bookkeeping columns."""
-    # ``Train Loss``, ``val-loss``: spaces and dashes separate words as ``_`` does
-    low = re.sub(r"[\s-]+", "_", name.strip().lower())
+    # ``Train Loss``, ``val-loss``: spaces and dashes separate words as ``_`` does; a
+    # unit of percent (``Val Acc (%)``) is no part of the name (the values say percent)
+    wandb = _WANDB.fullmatch(name.strip())
+    if wandb:  # W&B's panel export: "<run> - val_loss", its band "<run> - val_loss__MIN"
+        if wandb.group(3):
+            return None
+        name = wandb.group(2)
+    low = re.sub(r"[\s-]+", "_", _PERCENT.sub("", name).strip().lower())
     loader = _LOADER.search(low)
     if loader:  # val_loss/dataloader_idx_1: the second validation dataloader's val_loss
         read = canonical(low[: loader.start()])
@@ -116,3 +127,23 @@ def _loader(column: str) -> int | None:
     """The dataloader a column is Lightning's value of (``val_loss/dataloader_idx_1``: 1)."""
     m = _LOADER.search(column.strip().lower())
     return None if m is None else int(m.group(1))
+
+
+def rivals_note(found: Iterable[str], chosen: Mapping[str, tuple[int, str]]) -> str:
+    """A note where more columns than the one read (``chosen``: ``{target: (priority,
+    logged)}``) name the training or the validation loss at its priority (``loss`` and
+    ``train/loss``; two runs' ``val_loss`` in a W&B export): which is read, and the flag
+    that reads another. Empty where none does."""
+    said = []
+    for target, flag in (("loss", "--train-col"), ("val_loss", "--val-col")):
+        if target not in chosen:
+            continue
+        priority, read = chosen[target]
+        others = [c for c in found if c != read and canonical(c) == Name(target, priority)]
+        if others:
+            names = ", ".join(repr(c) for c in others)
+            said.append(
+                f"{target} read from {read!r}; {names} "
+                f"{'names' if len(others) == 1 else 'name'} it too (pass {flag} to read another)"
+            )
+    return "; ".join(said)

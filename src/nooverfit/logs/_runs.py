@@ -10,7 +10,7 @@ A run is what one training process logged:
 - TensorBoard: each folder of event files, where ``train``/``validation`` sub-folders
   (Keras's layout) and folders next to an event file of their parent (what
   ``SummaryWriter.add_scalars`` writes) belong to their parent's run;
-- any other CSV, JSON, JSON-lines or Keras ``.log`` file.
+- any other CSV, JSON, JSON-lines or Keras ``.log`` file, gzip'ed or not.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from nooverfit.logs._file import inner_name, log_text
 from nooverfit.logs.mlflow import METRICS, metrics_folder
 
 _SPLITS = {"train", "training", "validation", "val", "valid", "eval", "test"}
@@ -58,7 +59,7 @@ def list_runs(folder: Path) -> list[Path]:
     for file in folder.rglob("*"):
         if (
             file.is_file()
-            and file.suffix.lower() in _TEXT
+            and Path(inner_name(file)).suffix.lower() in _TEXT  # log.csv.gz too
             and file.name != "metrics.csv"
             and not any(run in file.parents for run in taken if run.is_dir())
             and _looks_like_log(file)
@@ -70,11 +71,10 @@ def list_runs(folder: Path) -> list[Path]:
 def _looks_like_log(file: Path) -> bool:
     """Whether a text file starts like a training log (a header naming an epoch or loss;
     for JSON, such a key in its first megabyte)."""
-    json = file.suffix.lower() == ".json"  # a JSON object of lists: keys anywhere
+    json = Path(inner_name(file)).suffix.lower() == ".json"  # an object of lists: keys anywhere
     try:
-        with file.open("rb") as f:
-            head = f.read(1 << 20 if json else 2048).decode("utf-8", errors="replace").lower()
-    except OSError:
+        head = log_text(file, limit=1 << 20 if json else 2048).lower()
+    except (OSError, ValueError):  # a binary file named .csv: no log
         return False
     first = head if json else (head.splitlines()[0] if head else "")
     if not ("epoch" in first or "loss" in first):
@@ -90,7 +90,7 @@ def _json_curves(file: Path) -> bool:
     import json
 
     try:
-        data = json.loads(file.read_text(encoding="utf-8", errors="replace"))
+        data = json.loads(log_text(file))
     except ValueError:
         return True
 

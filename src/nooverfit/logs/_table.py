@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from nooverfit._words import counted
 from nooverfit.errors import BadInput
 from nooverfit.history import History
+from nooverfit.logs._epochs import epoch_named, whole_epochs
 from nooverfit.logs._long import widen
-from nooverfit.logs._names import STEPS, Name, canonical, loader_note
+from nooverfit.logs._names import STEPS, Name, canonical, loader_note, rivals_note
 from nooverfit.logs._percent import percent_scores
 from nooverfit.logs._resumed import join_runs
 from nooverfit.stopping import StopReason
@@ -98,7 +99,10 @@ def rows_to_history(
         ValueError: when no training or validation curve can be recognized, or a mapped
             column does not exist (the message lists the columns found).
     """
-    rows, split, widened = widen(list(rows), unreadable or {})
+    rows, indexed = epoch_named(list(rows))
+    rows, progress = whole_epochs(rows)
+    notes = (*notes, *(n for n in (indexed, progress) if n))
+    rows, split, widened = widen(rows, unreadable or {})
     if split:  # one row per split: its values named after it (train_loss, valid_loss)
         unreadable = {k: v for k, v in (unreadable or {}).items() if k != split}
         notes = (*notes, widened)
@@ -133,7 +137,8 @@ def rows_to_history(
         )
     used = [logged for _, logged in mapping.values()]
     loaders = loader_note(found, explicit.values())
-    notes = (*notes, loaders) if loaders else notes
+    rivals = rivals_note(found, chosen)
+    notes = (*notes, *(n for n in (loaders, rivals) if n))
     text_cells = _text_cells_note(unreadable or {}, used, kept=position)
     if text_cells:
         notes = (*notes, text_cells)
@@ -191,7 +196,8 @@ def rows_to_history(
         notes = (*notes, f"{which} {unfinished} so far: left out")
     curves: dict[str, list[float]] = {}
     several: dict[str, str] = {}  # validation logged several times an epoch: how folded
-    stepped = not implicit and any(k.strip().lower() in STEPS for k in found)
+    # (fractional epochs: rows logged within an epoch, as a step column numbers them)
+    stepped = not implicit and (bool(progress) or any(k.strip().lower() in STEPS for k in found))
     for target, (priority, logged) in mapping.items():
         most = max((len(per_epoch[e].get(target, [])) for e in epochs), default=0)
         val = target.startswith("val_")

@@ -4,12 +4,15 @@
 ``logging_steps`` (``{"loss", "learning_rate", "grad_norm", "epoch", "step"}``, the loss
 averaged since the previous entry), evaluation entries (``{"eval_loss", "eval_<metric>",
 "eval_runtime", ..., "epoch", "step"}``) and one closing summary (``train_runtime``,
-``train_loss`` averaged over the whole run). ``epoch`` is fractional: step ``s`` of epoch
-``k`` (0-based) logs ``k + s / steps_per_epoch``, so the entries of epoch ``k`` lie in
-``(k, k + 1]`` and the evaluation at its end logs exactly ``k + 1``. Entries are grouped
-into those epochs and averaged; the closing summary is left out. When an epoch holds
-several evaluations (``eval_steps`` shorter than an epoch), each evaluation is a point
-and a note says so.
+``train_loss`` averaged over the whole run). ``epoch`` is fractional, counting the
+epochs done: step ``s`` of the ``k``-th epoch logs ``k - 1 + s / steps_per_epoch``, so its
+entries lie in ``(k - 1, k]`` and the evaluation at its end logs exactly ``k``. Entries
+are grouped into those epochs, numbered ``k`` as the Trainer's log and progress table
+number them (1 for the first: the best epoch named is the one the log shows at that
+evaluation, not one before it), and averaged; the closing summary is left out. An
+evaluation before training (``eval_on_start``) logs epoch 0: a point of its own. When an
+epoch holds several evaluations (``eval_steps`` shorter than an epoch), each evaluation
+is a point and a note says so.
 
 A Trainer output folder holds ``checkpoint-N/trainer_state.json`` files; the one with the
 largest ``N`` has the longest history and is read. When the state records that the
@@ -22,13 +25,14 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from nooverfit._words import counted
 from nooverfit.history import History
+from nooverfit.logs._file import log_text
 from nooverfit.logs._table import parse_number, rows_to_history
 
 STATE = "trainer_state.json"
@@ -65,15 +69,55 @@ def read_trainer_state(path: Path, *, columns: Mapping[str, str] | None = None) 
     """
     file = state_file(path)
     try:
-        data = json.loads(file.read_text(encoding="utf-8"))
+        data = json.loads(log_text(file))
     except json.JSONDecodeError as err:
-        raise ValueError(f"{file} is not valid JSON ({err.msg} at line {err.lineno})") from None
+        raise ValueError(
+            f"{file} is not valid JSON ({err.msg} at line {err.lineno}); expected a Trainer's "
+            f"{STATE}"
+        ) from None
     entries = data.get("log_history") if isinstance(data, dict) else None
     if not isinstance(entries, list):
         raise ValueError(f"{file} has no log_history list; expected a Trainer's {STATE}")
+    history = log_history(entries, source=str(file), columns=columns)
+    if _stopped_early(data):  # the Trainer keeps the best checkpoint's weights then
+        history = replace(history, stop_reason="patience")
+    return history
+
+
+def is_log_history(names: Iterable[str]) -> bool:
+    """Whether a table's columns are those of a Trainer's ``log_history`` exported one
+    entry a row (``pd.DataFrame(trainer.state.log_history).to_csv(...)``, or as JSON
+    lines): ``epoch`` and ``step``, evaluation values, and the training entries'
+    ``learning_rate`` or ``grad_norm`` or the closing summary's ``train_runtime``."""
+    found = {str(n).strip() for n in names}
+    return (
+        {"epoch", "step"} <= found
+        and any(n.startswith("eval_") for n in found)
+        and bool(found & {"learning_rate", "grad_norm", "train_runtime"})
+    )
+
+
+def log_history(
+    entries: Iterable[object],
+    *,
+    source: str,
+    columns: Mapping[str, str] | None = None,
+    notes: tuple[str, ...] = (),
+) -> History:
+    """A Trainer's ``log_history`` entries, one row per epoch (see the module docstring).
+
+    Args:
+        entries: the entries as ``trainer_state.json`` holds them (or as a table's rows
+            with the cells of keys an entry lacks left out).
+        source: what to call the log in errors.
+        columns: ``{nooverfit name: logged name}`` for names not recognized.
+        notes: notes from the reader, passed on to the history.
+    """
     rows = []
     for entry in entries:
-        if not isinstance(entry, dict) or "train_runtime" in entry:
+        if not isinstance(entry, Mapping):
+            continue
+        if "train_runtime" in entry:
             continue  # the closing summary averages the whole run
         epoch = parse_number(entry.get("epoch"))
         if not math.isfinite(epoch):
@@ -83,16 +127,15 @@ def read_trainer_state(path: Path, *, columns: Mapping[str, str] | None = None) 
             for k, v in entry.items()
             if k != "epoch" and not _SKIPPED.search(str(k))
         }
-        row["epoch"] = float(max(0, math.ceil(epoch - 1e-9) - 1))
+        # the epoch the entry falls in, as the Trainer counts them: 1.0 at the first
+        # one's end, 0 before any (a 0-based renumbering named the epoch before the best)
+        row["epoch"] = float(max(0, math.ceil(epoch - 1e-9)))
         rows.append(row)
     note = "training losses logged every few steps are averaged per epoch"
     rounds = _by_evaluation(rows)
     if rounds:
         rows, note = rounds
-    history = rows_to_history(rows, columns=columns, source=str(file), fold="mean", notes=(note,))
-    if _stopped_early(data):  # the Trainer keeps the best checkpoint's weights then
-        history = replace(history, stop_reason="patience")
-    return history
+    return rows_to_history(rows, columns=columns, source=source, fold="mean", notes=(*notes, note))
 
 
 def _by_evaluation(rows: list[dict[str, float]]) -> tuple[list[dict[str, float]], str] | None:

@@ -3,7 +3,13 @@ nooverfit's own) and JSON lines.
 
 A log still being written may end in a partial line: rows with the wrong number of
 fields, a last CSV line without a line end (possibly cut mid-value) and lines that are not
-valid JSON are skipped with a warning, so a truncated file reads what is complete.
+valid JSON are skipped with a warning, so a truncated file reads what is complete. A CSV
+file unchanged for :data:`SETTLED` seconds is complete: its last line is read, line end
+or not.
+
+CSV dialects read: any common separator (or the one Excel's ``sep=`` first line names),
+columns aligned with runs of spaces (a printed table, pandas's ``to_string`` with its
+unnamed index), and decimal commas where the separator is not a comma.
 """
 
 from __future__ import annotations
@@ -13,17 +19,25 @@ import io
 import json
 import logging
 import math
+import re
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
 from nooverfit._words import counted
 from nooverfit.errors import BadInput
 from nooverfit.history import History
+from nooverfit.logs._file import log_text
 from nooverfit.logs._table import TextCell, canonical, parse_number, rows_to_history
+from nooverfit.logs.huggingface import is_log_history, log_history
 
 log = logging.getLogger(__name__)
 
 _SEPARATORS = (",", ";", "\t", "|", " ")
+#: Seconds a CSV log stays unchanged before a last line without a line end is read as
+#: complete: loggers write whole rows (Keras's, Lightning's), and a row a full buffer
+#: flushed mid-way is ended at the next flush, in a run still going.
+SETTLED = 30.0
 #: cells that say "not logged" (pandas's, R's and fastai's markers): read as missing
 #: without a note
 _MISSING = {"", "nan", "na", "n/a", "none", "null", "#na#"}
@@ -32,6 +46,16 @@ _MISSING = {"", "nan", "na", "n/a", "none", "null", "#na#"}
 #: bare (``accuracy``, ``error_rate``); computed on both sets they are ``train_accuracy``,
 #: ``valid_accuracy``.
 _FASTAI = ("epoch", "train_loss", "valid_loss")
+#: The note on a Hugging Face Trainer's ``log_history`` exported one entry a row.
+_EXPORTED = (
+    "a Hugging Face Trainer's log_history, one entry a row: read as its trainer_state.json "
+    "(epochs numbered as the Trainer logs them, from 1)"
+)
+#: Excel's first line naming the separator (``sep=;``), which it writes and reads.
+_SAID = re.compile(r'\s*"?sep=(.)"?\s*')
+#: A number written with a decimal comma (``0,71``, ``1,5e-3``, ``85,3%``), as Excel and
+#: ``pandas.to_csv(decimal=",")`` write them where the separator is not a comma.
+_DECIMAL = re.compile(r"\s*[+-]?(\d+,\d*|,\d+)([eE][+-]?\d+)?\s*%?\s*")
 
 
 def separator(header: str, second: str | None = None) -> str:
@@ -47,12 +71,20 @@ def separator(header: str, second: str | None = None) -> str:
     return best
 
 
+def _indexed(header: list[str], records: list[list[str]]) -> bool:
+    """Whether every row of a table holds one field more than its ``header``: an index
+    column printed without a name (pandas's ``DataFrame.to_string``)."""
+    rows = [f for f in records if f and any(c.strip() for c in f) and not _is_header(f)]
+    return bool(rows) and all(len(f) == len(header) + 1 for f in rows)
+
+
 def csv_rows(
-    text: str, *, source: str = "log"
+    text: str, *, source: str = "log", settled: bool = False
 ) -> tuple[list[str], list[dict[str, float]], dict[str, list[TextCell]], list[int]]:
     """Parse CSV text into its header and numeric rows, skipping malformed rows. A header
     line repeated further down (a script restarted with ``>>``) is the header of the rows
-    below it.
+    below it. A last line without a line end is left out as one still being written,
+    unless the file is ``settled`` (unchanged for :data:`SETTLED` seconds).
 
     Returns:
         The (last) header, one ``{column: value}`` per row, the cells read as missing that
@@ -60,7 +92,7 @@ def csv_rows(
         ``{column: [cell, ...]}``, and each row's line in the file (1-based).
     """
     lines = text.splitlines()
-    if len(lines) > 1 and not text.endswith(("\n", "\r")) and lines[-1].strip():
+    if len(lines) > 1 and not text.endswith(("\n", "\r")) and lines[-1].strip() and not settled:
         # a writer ends every row with a line end: a last row without one may be cut
         # mid-value ("3,0.5,0." for 0.71), so it is not read as an epoch
         log.warning("%s: the last line has no line end; skipped (still being written?)", source)
@@ -69,32 +101,53 @@ def csv_rows(
     while lines and not lines[0].strip():
         lines.pop(0)
         blank += 1
+    said = _SAID.fullmatch(lines[0]) if lines else None
+    if said:  # Excel's "sep=;" line: the separator, said before the header
+        lines.pop(0)
+        blank += 1
     if not lines:
         raise ValueError(f"{source} is empty; expected a header line and one row per epoch")
-    sep = separator(lines[0], lines[1] if len(lines) > 1 else None)
-    reader = csv.reader(io.StringIO("\n".join(lines)), delimiter=sep)
+    sep = said.group(1) if said else separator(lines[0], lines[1] if len(lines) > 1 else None)
+    # columns aligned with runs of spaces (a printed table, pandas's to_string): one
+    # separator each, where no other separator is in the header
+    spaced = sep == " " or (
+        sep not in lines[0]
+        and len(lines) > 1
+        and 1 < len(lines[0].split()) <= len(lines[1].split()) <= len(lines[0].split()) + 1
+    )
+    if spaced:
+        sep, lines = " ", [line.strip() for line in lines]
+    reader = csv.reader(io.StringIO("\n".join(lines)), delimiter=sep, skipinitialspace=spaced)
     header = [h.strip() for h in next(reader)]
+    records = []  # (the row's first line in the file, its fields)
+    end = reader.line_num  # a quoted cell may span lines: rows are counted by lines
+    for fields in reader:
+        records.append((end + 1 + blank, fields))
+        end = reader.line_num
+    if spaced and _indexed(header, [f for _, f in records]):
+        header = ["", *header]  # pandas's to_string: an index column with no name
+    cells = [c for _, f in records for c in f] if sep != "," else []
+    # "0,71" in a ";" or tab separated log is 0.71, where no number has a decimal point
+    # (one that has says "1,000" is a thousand, as Excel exports a step count)
+    comma = any(map(_DECIMAL.fullmatch, cells)) and not any(
+        _DECIMAL.fullmatch(c.replace(".", ",")) for c in cells if "." in c
+    )
     rows: list[dict[str, float]] = []
     unreadable: dict[str, list[TextCell]] = {}
     numbers: list[int] = []
-    end = reader.line_num  # a quoted cell may span lines: rows are counted by lines
-    for fields in reader:
-        number, end = end + 1 + blank, reader.line_num  # the row's first line in the file
+    skipped: list[tuple[int, int, int]] = []  # (line, fields, fields expected)
+    for number, fields in records:
         if not fields or all(not f.strip() for f in fields):
             continue
+        if comma:
+            fields = [f.replace(",", ".") if _DECIMAL.fullmatch(f) else f for f in fields]
         if _is_header(fields):
             # a script restarted with ``>>`` writes its header again, maybe with other
             # columns: the rows below it are read by it
             header = [h.strip() for h in fields]
             continue
         if len(fields) != len(header):
-            log.warning(
-                "%s line %d: %d fields, expected %d; skipped (truncated?)",
-                source,
-                number,
-                len(fields),
-                len(header),
-            )
+            skipped.append((number, len(fields), len(header)))
             continue
         row = {h: parse_number(f) for h, f in zip(header, fields, strict=True)}
         line = number  # each cell's first line: the line ends in the cells before it
@@ -104,18 +157,46 @@ def csv_rows(
             line += f.count("\n")
         rows.append(row)
         numbers.append(number)
+    if len(skipped) == 1:
+        log.warning(
+            "%s line %d: %d fields, expected %d; skipped (truncated?)", source, *skipped[0]
+        )
+    elif skipped:  # one warning, not one per row: a file of many such rows fills the terminal
+        where = ", ".join(f"line {n}: {got}" for n, got, _ in skipped[:3])
+        log.warning(
+            "%s: %d rows do not have the header's %d fields (%s%s); skipped (truncated?)",
+            source,
+            len(skipped),
+            skipped[-1][2],
+            where,
+            ", ..." if len(skipped) > 3 else "",
+        )
     return header, rows, unreadable, numbers
 
 
 def read_csv(path: Path, *, columns: Mapping[str, str] | None = None) -> History:
     """Read a Keras, Lightning, generic or nooverfit CSV log."""
-    text = path.read_text(encoding="utf-8", errors="replace")
-    header, rows, unreadable, lines = csv_rows(text, source=str(path))
+    # a file left as it is for a while is complete: its last line, even without a line
+    # end (pandas's to_string, an editor that adds none), is its last epoch
+    settled = time.time() - path.stat().st_mtime >= SETTLED
+    header, rows, unreadable, lines = csv_rows(log_text(path), source=str(path), settled=settled)
+    name = canonical(header[0]) if len(header) == 1 else None
+    if len(header) == 1 and not (name and (name.target == "loss" or name.target[:4] == "val_")):
+        # (a console's output, "Epoch 1/40", is no table)
+        raise ValueError(
+            f"{path}: its first line ({header[0][:60]!r}) reads as one column; expected a "
+            "header of column names separated by commas, semicolons, tabs, | or spaces "
+            "(e.g. epoch,loss,val_loss) and one row per epoch"
+        )
     if not rows:  # a run that has not finished its first epoch yet
         raise ValueError(
             f"{path} has a header ({', '.join(header)}) but no complete row; expected one "
             "row per epoch"
         )
+    if is_log_history(header):  # a Trainer's log_history, exported: its empty cells are
+        # the keys an entry lacks (a summary's train_runtime, a training entry's eval_loss)
+        entries = [{k: v for k, v in row.items() if not math.isnan(v)} for row in rows]
+        return log_history(entries, source=str(path), columns=columns, notes=(_EXPORTED,))
     renamed = fastai_metrics(header)
     notes: tuple[str, ...] = ()
     if renamed:
@@ -166,7 +247,7 @@ def read_jsonl(path: Path, *, columns: Mapping[str, str] | None = None) -> Histo
     unreadable: dict[str, list[TextCell]] = {}
     invalid: list[int] = []
     lines: list[int] = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(log_text(path).splitlines(), start=1):
         if not line.strip():
             continue
         try:
@@ -193,6 +274,8 @@ def read_jsonl(path: Path, *, columns: Mapping[str, str] | None = None) -> Histo
             "is" if len(invalid) == 1 else "are",
             said,
         )
+    if is_log_history({k for row in rows for k in row}):  # a Trainer's log_history
+        return log_history(rows, source=str(path), columns=columns, notes=(_EXPORTED,))
     return rows_to_history(
         rows, columns=columns, source=str(path), unreadable=unreadable, lines=lines
     )
@@ -201,9 +284,12 @@ def read_jsonl(path: Path, *, columns: Mapping[str, str] | None = None) -> Histo
 def read_json(path: Path, *, columns: Mapping[str, str] | None = None) -> History:
     """Read nooverfit's own JSON history, or a JSON object of lists / list of objects."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(log_text(path))
     except json.JSONDecodeError as err:
-        raise ValueError(f"{path} is not valid JSON ({err.msg} at line {err.lineno})") from None
+        raise ValueError(
+            f"{path} is not valid JSON ({err.msg} at line {err.lineno}); expected a JSON "
+            "object of lists (Keras's history.history) or a list of objects, one per epoch"
+        ) from None
     unreadable: dict[str, list[TextCell]] = {}
     if isinstance(data, dict) and "epoch" in data and "extras" in data and not columns:
         try:  # nooverfit's own history, perhaps edited by hand: its epochs repeated, ...
