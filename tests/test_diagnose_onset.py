@@ -250,3 +250,29 @@ def test_a_flat_ending_names_the_best_epoch_it_stayed_near_when_the_onset_is_lat
         Verdict.OVERFITTING, 9, 9, 0.4, Gap(0.3, 0.5), "", (), 20, run=(20, "20 epochs")
     )
     assert "it stayed near that best" in same
+
+
+def test_a_flat_validation_accuracy_does_not_date_the_onset_at_the_last_epoch(tmp_path):
+    """i141's new-user log: training accuracy climbs to 100 % while validation accuracy
+    sits at 0.69-0.715 from epoch 4 on. The moving average of a flat, noisy curve is
+    lowest wherever its noise puts it; a window the end cuts short averages only three
+    evaluations and put the onset at epoch 29 of 0-29 ("overfitting sets in around
+    epoch 29": nothing can set in at the last epoch). Only windows the end leaves whole
+    are candidates now: the onset is the lowest of those, computed here by hand."""
+    va = [0.55, 0.62, 0.66, 0.68, 0.70, 0.69, 0.70, 0.71, 0.69, 0.70, 0.70, 0.715, 0.69, 0.69]
+    va += [0.70, 0.71, 0.71, 0.69, 0.70, 0.70, 0.69, 0.70, 0.70, 0.70, 0.71, 0.70, 0.70, 0.70]
+    va += [0.71, 0.71]
+    rows = [
+        f"{e},{0.7 * np.exp(-e / 4):.5f},{min(1, 0.6 + 0.4 * (1 - np.exp(-e / 3))):.4f},{a}"
+        for e, a in enumerate(va)
+    ]
+    log = tmp_path / "flat_val_accuracy.csv"
+    log.write_text("epoch,loss,accuracy,val_accuracy\n" + "\n".join(rows) + "\n")
+    error = 1 - np.asarray(va)
+    smooth = _moving_average(error)
+    assert int(np.argmin(smooth)) == 29  # the cut-short window at the end: the old onset
+    whole = int(np.argmin(smooth[: len(va) - 2]))  # windows of all 5 evaluations
+    d = diagnose(read_log(log))
+    assert d.verdict is Verdict.OVERFITTING
+    assert d.best_epoch == 11
+    assert d.onset_epoch == max(whole, 11) and d.onset_epoch < 28
