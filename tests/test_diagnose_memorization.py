@@ -139,3 +139,32 @@ def test_a_dropout_plateau_with_a_moderate_gap_stays_a_good_fit():
     assert GAP <= gap < WIDE_GAP
     assert tail_drop(finite(h, "val_loss")) > 0.02
     assert diagnose(h).verdict is Verdict.GOOD_FIT
+
+
+def _accuracy_only(final_loss: float) -> History:
+    """Training loss falling to ``final_loss``, validation logging only its accuracy,
+    which levels off at 0.69-0.71 from epoch 4 (i141's new-user log, no training
+    accuracy, no validation loss)."""
+    n = 30
+    loss = [final_loss + (0.7 - final_loss) * float(np.exp(-e / 4)) for e in range(n)]
+    val = [0.55 + 0.15 * (1 - float(np.exp(-e / 1.5))) + 0.01 * (-1) ** e for e in range(n)]
+    return History.from_columns({"loss": loss, "val_accuracy": val})
+
+
+def test_a_training_loss_near_zero_bounds_the_gap_when_validation_logs_only_its_accuracy():
+    """A mean training cross-entropy ``L`` bounds the training accuracy from below by
+    ``1 - L / ln 2`` (each mistake costs at least ln 2 nats). With a training loss at
+    0.0005 the network gets over 99.9 % of its samples right against about 70 % on
+    validation: a gap of at least 29 points on a flat curve, overfitting (it read "a good
+    fit, nothing needs fixing" because no training accuracy was logged). A training loss
+    that stays at 0.5 bounds nothing useful (28 %): the verdict stays what the validation
+    curve says."""
+    h = _accuracy_only(0.0005)
+    d = diagnose(h)
+    assert d.verdict is Verdict.OVERFITTING
+    bound = 1 - 0.0005 / np.log(2)
+    gap = 100 * (bound - np.mean(np.asarray(h.val_accuracy)[-3:]))
+    assert gap > GAP * 100
+    assert "Training accuracy ends at least" in " ".join(c.reason for c in d.causes)
+    assert "flat validation curve" in " ".join(r.reason for r in d.remedies)
+    assert diagnose(_accuracy_only(0.5)).verdict is Verdict.GOOD_FIT

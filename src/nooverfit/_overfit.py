@@ -79,14 +79,21 @@ def evidence(
         cv.accuracy(history, metric, "")[keep],
         cv.accuracy(history, metric, "val_")[keep],
     )
-    bounded = bool(n) and not math.isfinite(acc_t[-1]) and has_train and history.has("loss")
-    if bounded and math.isfinite(acc_v[-1]) and monitor_is_loss:
+    # the training loss, smoothed over the validated epochs: the curve decided on where
+    # validation logs its loss; else (validation logs only its accuracy) the loss column
+    loss_t = (
+        train if monitor_is_loss else cv.smooth(cv.fill_missing(cv.column(history, "loss"))[keep])
+    )
+    bounded = bool(n) and not math.isfinite(acc_t[-1]) and history.has("loss")
+    bounded = bounded and (has_train or not monitor_is_loss) and math.isfinite(loss_t[-1])
+    if bounded and math.isfinite(acc_v[-1]):
         # no training accuracy logged (HF, SummaryWriter loops): a misclassified sample
         # costs at least ln 2 nats of cross-entropy, so a mean training loss L bounds the
         # training accuracy from below by 1 - L / ln 2 (a penalty in the loss only lowers
-        # the bound)
+        # the bound). Also where validation logs only its accuracy (i141: a training loss
+        # at 0.0005 beside validation at 70 %, "a good fit, nothing needs fixing")
         acc_t = acc_t.copy()
-        acc_t[-1] = 1 - max(0.0, float(train[-1])) / math.log(2)
+        acc_t[-1] = 1 - max(0.0, float(loss_t[-1])) / math.log(2)
     else:
         bounded = False
     metric_gap = float(acc_t[-1] - acc_v[-1]) if n else math.nan

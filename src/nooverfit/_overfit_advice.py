@@ -141,8 +141,9 @@ def overfitting_causes(
                 [
                     Remedy(
                         "l2",
-                        f"A {100 * ev.metric_gap:.1f}-point gap with a flat validation loss is "
-                        "what an L2 penalty or weight decay closes.",
+                        f"A {100 * ev.metric_gap:.1f}-point gap with a flat validation "
+                        f"{'loss' if curve == 'loss' else 'curve'} is what an L2 penalty "
+                        "or weight decay closes.",
                         "--l2 1e-3 (tune over 1e-5..1e-1)",
                         "RunConfig(l2=1e-3) or torch.optim.AdamW(..., weight_decay=1e-2)",
                     )
