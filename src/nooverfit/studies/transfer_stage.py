@@ -57,20 +57,32 @@ def checked_source(
         FileNotFoundError, ValueError: a source that is missing, unreadable, of samples
             the data's cannot feed, or that trained with labels on a held-out sample.
     """
-    from nooverfit.transfer.backbones import load_pretrained
-    from nooverfit.transfer.runs import input_change
+    from nooverfit.transfer.runs import as_pretrained, input_change, transfer_model
     from nooverfit.transfer.seen import STUDY_HINT, SUBSET_HINT, SourceFile, check_source
 
     first = splits[min(splits)]
-    in_shape = getattr(source, "in_shape", None)  # a Source or a loaded Pretrained
     name = str(getattr(source, "task", getattr(source, "name", source)))
     if isinstance(source, (str, Path)):
         source = name = str(source)
         if not name.startswith("torchvision:"):
-            # a bare state dict that does not fit the baseline fails now, not after the remedies
             source = SourceFile.read(name)
-            in_shape = load_pretrained(source, config=shape, in_shape=first.in_shape).in_shape
-    input_change(in_shape, first.in_shape, kind=first.kind, name=name)
+    if isinstance(source, str):  # torchvision: its weights are read by the runs
+        input_change(None, first.in_shape, kind=first.kind, name=name)
+    else:
+        # prepared once now, as every run prepares it: a source the data cannot feed, or
+        # whose layers cannot be adapted, fails here rather than after the remedies (a
+        # bare state dict is rebuilt as the baseline's shape)
+        network = as_pretrained(source, config=shape, in_shape=first.in_shape)
+        try:
+            transfer_model(network, first, strategy="head")
+        except ValueError as err:
+            said = str(err)
+            if not said.startswith("source "):
+                said = (
+                    f"source {name} cannot be prepared for samples of shape "
+                    f"{first.in_shape}: {said}"
+                )
+            raise ValueError(said) from None
     hint = SUBSET_HINT if class_subset else STUDY_HINT
     return source, check_source(source, splits, hint=hint)
 
