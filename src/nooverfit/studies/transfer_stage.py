@@ -108,6 +108,54 @@ def run_transfer(
     )
 
 
+def source_name(source: SourceLike) -> str:
+    """How the report names a source: its file or spec, a source's task, a network's name."""
+    for attribute in ("spec", "task", "name"):
+        if isinstance(said := getattr(source, attribute, None), str):
+            return said
+    return str(source)
+
+
+def transfer_words(
+    source: SourceLike, data: SplitData, baseline: RunConfig, strategies: Sequence[str]
+) -> dict[str, Any]:
+    """What the report says of the transfer runs (``extras["transfer"]``): the source, how
+    the data's samples were fitted to it, and what each strategy retrained and kept frozen,
+    read from the network each run starts from
+    (:func:`~nooverfit.transfer.retrained.retrained`).
+
+    Returns:
+        ``{"source": NAME, "input": "..." ("" where nothing was adapted),
+        "strategies": {"transfer:io": "retrains only ...", ...}}``.
+    """
+    from torch import nn
+
+    from nooverfit.transfer.blocks import weight_layers
+    from nooverfit.transfer.retrained import retrained, retrained_words
+    from nooverfit.transfer.runs import as_pretrained, input_change, transfer_model
+
+    network = as_pretrained(source, config=baseline, in_shape=data.in_shape)
+    channels, size = input_change(
+        network.in_shape, data.in_shape, kind=data.kind, name=network.name
+    )
+    changed = []
+    if size is not None:
+        h, w = data.in_shape[1:]
+        changed.append(f"images resized from {h}x{w} to the source's {size[0]}x{size[1]}")
+    first = network.model.get_submodule(weight_layers(network.model)[0])
+    had = network.in_shape[0] if network.in_shape else getattr(first, "in_channels", None)
+    if channels is not None and had != channels and isinstance(first, (nn.Conv2d, nn.Linear)):
+        changed.append(
+            f"the input layer adapted from the source's {had} channels to {channels} (its "
+            "weights averaged over channels)"
+        )
+    words = {}
+    for strategy in strategies:
+        prepared = transfer_model(network, data, strategy=strategy, seed=baseline.seed)
+        words[f"transfer:{strategy}"] = retrained_words(retrained(prepared))
+    return {"source": source_name(source), "input": "; ".join(changed), "strategies": words}
+
+
 def rebuild(
     source: SourceLike, data: SplitData, config: RunConfig, state: dict[str, Any]
 ) -> nn.Module:
