@@ -219,6 +219,8 @@ def train(
         typer.echo(json.dumps(_jsonable(run.metrics), indent=2))
         return
     _summary(run.history, run.kept_row, run.num_parameters, run.seconds, out)
+    if said := (run.metrics.get("transfer") or {}).get("retrained"):
+        console.print(f"{transfer} transfer from {pretrained}: {said}", highlight=False)
 
 
 #: The options that shape a network built here, which a pretrained one brings itself.
