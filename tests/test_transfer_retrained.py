@@ -102,3 +102,18 @@ def test_retrained_words_of_full_gradual_and_a_source_without_middle_layers():
     io = retrained_words(retrained(transfer_model(shallow, data, strategy="io")))
     assert "none frozen: the source has no layer between its input and output layers" in io
     assert io.endswith("all at lr")
+
+
+def test_transfer_words_say_how_the_data_was_fitted_to_the_source():
+    from nooverfit.studies.transfer_stage import transfer_words
+
+    config = RunConfig(model="cnn", width=4, depth=2)
+    words = transfer_words(_source(), _data(channels=3, size=16), config, ["io"])
+    assert words["source"] == "toy-source"
+    assert words["input"] == (
+        "images resized from 16x16 to the source's 8x8; the input layer adapted from the "
+        "source's 1 channel to 3 (its weights averaged over channels)"
+    )
+    assert words["strategies"]["transfer:io"].startswith(
+        "retrains only adapted input layer 0 (Conv2d 3→4) and new output layer 9"
+    )

@@ -130,6 +130,7 @@ def transfer_words(
     """
     from torch import nn
 
+    from nooverfit._words import counted
     from nooverfit.transfer.blocks import weight_layers
     from nooverfit.transfer.retrained import retrained, retrained_words
     from nooverfit.transfer.runs import as_pretrained, input_change, transfer_model
@@ -144,10 +145,11 @@ def transfer_words(
         changed.append(f"images resized from {h}x{w} to the source's {size[0]}x{size[1]}")
     first = network.model.get_submodule(weight_layers(network.model)[0])
     had = network.in_shape[0] if network.in_shape else getattr(first, "in_channels", None)
-    if channels is not None and had != channels and isinstance(first, (nn.Conv2d, nn.Linear)):
+    adapted = isinstance(first, (nn.Conv2d, nn.Linear)) and isinstance(had, int)
+    if channels is not None and had != channels and adapted:
         changed.append(
-            f"the input layer adapted from the source's {had} channels to {channels} (its "
-            "weights averaged over channels)"
+            f"the input layer adapted from the source's {counted(int(had or 0), 'channel')} to "
+            f"{channels} (its weights averaged over channels)"
         )
     words = {}
     for strategy in strategies:
