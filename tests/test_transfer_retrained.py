@@ -117,3 +117,30 @@ def test_transfer_words_say_how_the_data_was_fitted_to_the_source():
     assert words["strategies"]["transfer:io"].startswith(
         "retrains only adapted input layer 0 (Conv2d 3→4) and new output layer 9"
     )
+
+
+@pytest.mark.parametrize(
+    ("epochs", "end"),
+    [
+        (None, "is unfrozen, at 0.1 × lr"),
+        (5, "at 0.1 × lr: none within its 5 epochs, so it trains as head does"),
+        (6, "at 0.1 × lr: 1 of the 2 within its 6 epochs"),
+        (30, "at 0.1 × lr: 2 of the 2 within its 30 epochs"),
+    ],
+)
+def test_gradual_says_how_many_blocks_unfreeze_in_time_to_train(epochs, end):
+    """A 5-epoch run unfreezes its first block after its last epoch: it trains as head."""
+    plan = retrained(transfer_model(_pretrained(_source()), _data(), strategy="gradual"))
+    assert plan.frozen_blocks == 2
+    assert retrained_words(plan, epochs=epochs).endswith(end)
+
+
+def test_gradual_with_a_short_run_trains_exactly_as_head():
+    source, data = _source(), _data()
+    config = RunConfig(model="cnn", width=4, depth=2, epochs=5, lr=1e-2, seed=0)
+    head, gradual = transfer_runs(
+        data, source=source, strategies=["head", "gradual"], base_config=config, scratch=False,
+        check=False,
+    )  # fmt: skip
+    for name, value in head.state.items():
+        assert torch.equal(value, gradual.state[name]), name

@@ -154,7 +154,8 @@ def transfer_words(
     words = {}
     for strategy in strategies:
         prepared = transfer_model(network, data, strategy=strategy, seed=baseline.seed)
-        words[f"transfer:{strategy}"] = retrained_words(retrained(prepared))
+        said = retrained_words(retrained(prepared), epochs=baseline.epochs)
+        words[f"transfer:{strategy}"] = said
     return {"source": source_name(source), "input": "; ".join(changed), "strategies": words}
 
 

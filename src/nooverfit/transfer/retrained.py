@@ -32,6 +32,8 @@ class Retrained:
             unfreezes them later, block by block from the top).
         frozen_norms: whether a frozen part holds batch or layer norm (its statistics are
             frozen too).
+        frozen_blocks: the blocks with frozen parameters (``gradual`` unfreezes one at a
+            time).
         every: epochs between unfreezing steps (``gradual``).
         lr_scale: the pretrained layers' rate relative to ``lr`` at the top block.
         lr_decay: its factor per block below the top.
@@ -42,6 +44,7 @@ class Retrained:
     new: tuple[str, ...]
     frozen: tuple[str, ...]
     frozen_norms: bool
+    frozen_blocks: int
     every: int
     lr_scale: float
     lr_decay: float
@@ -85,6 +88,10 @@ def retrained(transfer: Transfer) -> Retrained:
         new=tuple(new),
         frozen=tuple(frozen),
         frozen_norms=norms,
+        frozen_blocks=sum(
+            not all(p.requires_grad for _, p in block.parameters(model))
+            for block in transfer.blocks
+        ),
         every=transfer.every,
         lr_scale=transfer.lr_scale,
         lr_decay=transfer.lr_decay,
@@ -106,10 +113,12 @@ def _rate(r: Retrained) -> str:
     return f"{r.lr_scale:g} × lr{decay}"
 
 
-def retrained_words(r: Retrained) -> str:
+def retrained_words(r: Retrained, *, epochs: int | None = None) -> str:
     """One clause, after the strategy's name: what it trains (new and adapted layers said
     so), what stays frozen at the source's weights, and for ``full``/``gradual`` at what
-    rate the pretrained layers train."""
+    rate the pretrained layers train; for ``gradual`` with ``epochs`` (the most a run
+    trains), how many blocks unfreeze in time to train (none in a short run: then it
+    trains as ``head`` does)."""
     trained = _names(r.trained)
     one = len(r.frozen) == 1
     frozen = counted(len(r.frozen), "pretrained layer")
@@ -129,9 +138,20 @@ def retrained_words(r: Retrained) -> str:
         return (
             f"retrains only {trained} at first; {frozen} {'starts' if one else 'start'} "
             f"frozen{norms}: {_names(r.frozen)}; every {r.every} epochs one more block of "
-            f"them, from the top, is unfrozen, at {_rate(r)}"
+            f"them, from the top, is unfrozen, at {_rate(r)}{_in_time(r, epochs)}"
         )
     return (
         f"retrains only {trained}; {frozen} {'stays' if one else 'stay'} frozen at the "
         f"source's weights{norms}: {_names(r.frozen)}"
     )
+
+
+def _in_time(r: Retrained, epochs: int | None) -> str:
+    """How many blocks ``gradual`` unfreezes before a run of ``epochs`` ends: one after
+    every ``r.every``-th epoch, trained from the next epoch on."""
+    if epochs is None:
+        return ""
+    k = min((epochs - 1) // r.every, r.frozen_blocks)
+    if k == 0:
+        return f": none within its {counted(epochs, 'epoch')}, so it trains as head does"
+    return f": {k} of the {r.frozen_blocks} within its {counted(epochs, 'epoch')}"
