@@ -29,6 +29,14 @@ def test_pretrain_then_train_with_transfer(tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     transfer = metrics["transfer"]
     assert (transfer["pretrained"], transfer["strategy"]) == (str(source), "head")
+    # what it froze, said on the command line too (i143)
+    assert transfer["retrained"] == (
+        "retrains only new output layer 4 (Linear 64→10); 1 pretrained layer stays frozen at "
+        "the source's weights: 0 (Conv2d 1→4)"
+    )
+    assert f"head transfer from {source}: {transfer['retrained']}" in " ".join(
+        result.output.split()
+    )
     # The network trained is the source's (its config says so), not the --model's.
     assert transfer["architecture"]["config"] == loaded.config.to_dict()
     # and metrics.json's config is that network's (cnn, width 4, depth 1), where it said

@@ -40,7 +40,9 @@ the old one with those keys left out; and by i128 for the audit pairs' image fil
 ``match_path``, null on digits): only the results.json digests changed, each equal to the old
 one with those keys left out; and by i139 for the audit's ``copies`` (feature columns that copy
 the label, empty on digits): only the results.json digests changed, each equal to the old one
-with that key left out.
+with that key left out; and by i143 for ``extras.transfer`` (what each transfer strategy
+retrained and kept frozen, in words): only the transfer case's results.json digest changed,
+equal to the old one with that key left out.
 Float results are exact for one torch build on one kind of CPU: elsewhere (another torch,
 machine or CPU model) the exact comparison is skipped and only the study's structure is
 compared.

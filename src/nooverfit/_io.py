@@ -149,6 +149,10 @@ UNREADABLE = (
 )
 
 
+#: The checkpoints nooverfit writes into a folder (a study's, a train run's), named first.
+_SAVED = ("best_model.pt", "model.pt")
+
+
 def read_checkpoint(path: str | os.PathLike[str], *, what: str = "checkpoint") -> Any:
     """``torch.load(path, weights_only=True)`` on the CPU, its failures as :class:`BadInput`.
 
@@ -168,7 +172,10 @@ def read_checkpoint(path: str | os.PathLike[str], *, what: str = "checkpoint") -
 
     file = Path(path)
     if file.is_dir():  # exists: "does not exist" would send the user looking for a typo
-        raise BadInput(f"{what} {file} is a folder; expected a checkpoint file")
+        # a train run's or a study's --out: the checkpoint in it, named
+        held = sorted(file.glob("*.pt"), key=lambda p: (p.name not in _SAVED, p.name))
+        inside = f" (it holds {held[0]}{', ...' if len(held) > 1 else ''})" if held else ""
+        raise BadInput(f"{what} {file} is a folder; expected a checkpoint file{inside}")
     if not file.is_file():
         raise FileNotFoundError(f"{what} {file} does not exist")
     try:

@@ -34,8 +34,8 @@ class Images:
         labels: each file's class folder (``FOLDER/<class>/...``) where every file lies in
             a sub-folder named after one of the model's classes (a folder laid out as the
             training folder was); None otherwise.
-        notes: what reading changed, one line each: images resized, or converted to the
-            network's channels.
+        notes: what reading changed, one line each: images resized, converted to the
+            network's channels, or with transparent pixels flattened onto white.
     """
 
     x: np.ndarray
@@ -56,26 +56,40 @@ def read_images(path: Path, raw_shape: Sequence[int], classes: Sequence[str]) ->
         BadInput: a folder without images, an unreadable image, or a network whose inputs
             are not 1- or 3-channel images.
     """
-    from nooverfit.data.image_sources import grayscale, image_batch, open_image, scaled_image
+    from nooverfit.data.image_sources import (
+        grayscale,
+        image_batch,
+        is_hidden,
+        open_image,
+        scaled_image,
+        transparent,
+    )
 
     channels, height, width = _image_shape(raw_shape)
     if path.is_dir():
-        found = sorted(p for p in path.rglob("*") if p.is_file() and is_image_input(p))
+        # hidden files and folders (.ipynb_checkpoints/, macOS's ._photo.png) skipped, as
+        # the training folder's were: one such folder made every file's class unknown
+        found = sorted(
+            p
+            for p in path.rglob("*")
+            if p.is_file() and is_image_input(p) and not is_hidden(p.relative_to(path))
+        )
         if not found:
             raise BadInput(
                 f"folder {path} holds no image files; expected images "
-                f"({', '.join(IMAGE_SUFFIXES)}) in it or its sub-folders"
+                f"({', '.join(IMAGE_SUFFIXES)}) in it or its sub-folders (hidden ones skipped)"
             )
         files = tuple(p.relative_to(path).as_posix() for p in found)
     else:
         found, files = [path], (path.name,)
     mode = "L" if channels == 1 else "RGB"
-    resized = converted = 0
+    resized = converted = flattened = 0
     arrays = []
     for file in found:
         image = open_image(file, where="(a file or a folder of them)")
         resized += image.size != (width, height)
         converted += grayscale(image) != (mode == "L")
+        flattened += transparent(image)
         arrays.append(scaled_image(image, mode, (width, height)))
     x = image_batch(arrays, mode)
     notes = []
@@ -89,6 +103,11 @@ def read_images(path: Path, raw_shape: Sequence[int], classes: Sequence[str]) ->
         notes.append(
             f"{counted(converted, 'image')} converted to {into}, as the network's training "
             "images were"
+        )
+    if flattened:
+        notes.append(
+            f"{counted(flattened, 'image')} with transparent pixels flattened onto white, as "
+            "the training images were"
         )
     return Images(x, files, _class_folders(files, classes), tuple(notes))
 

@@ -321,6 +321,7 @@ def render(result: StudyResult, pngs: Mapping[str, bytes], *, ev: Evidence | Non
     )
     from nooverfit.studies.passed_over import passed_over
     from nooverfit.studies.recipe import ensemble_recipe, recipe
+    from nooverfit.studies.recipe_transfer import study_transfer_recipe
     from nooverfit.studies.select import MARGIN
 
     if (kept := unrepeated_warnings(result.extras)) is not None:
@@ -335,7 +336,9 @@ def render(result: StudyResult, pngs: Mapping[str, bytes], *, ev: Evidence | Non
     )
     images = {name: png_uri(png) for name, png in pngs.items()}
     classes, kind, data = len(result.settings.classes) or 2, data_kind(result), result.settings
-    code = recipe(result.recommended.config, classes=classes, kind=kind, data=str(data.data))
+    code = study_transfer_recipe(result, classes=classes, kind=kind) or recipe(
+        result.recommended.config, classes=classes, kind=kind, data=str(data.data)
+    )
     kept = result.extras.get("ensemble", {})
     names, configs = kept.get("names", []), kept.get("configs", [])
     if result.recommended.stage == "ensemble" and names:

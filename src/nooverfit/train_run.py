@@ -145,10 +145,12 @@ def train_run(
     extra: list[Callback] = []
     optim = None
     architecture = None
+    retrained_said = ""  # what a transfer strategy retrains and freezes, in words
     if pretrained is None:
         network: nn.Module = network_for(config, data)
     else:
         from nooverfit.transfer.architecture import record
+        from nooverfit.transfer.retrained import retrained, retrained_words
         from nooverfit.transfer.seen import TRAIN_HINT, TRAIN_SUBSET_HINT, check_source
 
         # a class subset is split anew, as a study's: no pretrain --seed matches its split
@@ -159,6 +161,7 @@ def train_run(
         source = as_pretrained(pretrained, config=config, in_shape=data.in_shape)
         prepared = transfer_model(source, data, strategy=transfer, seed=config.seed)
         network, extra, optim = prepared.model, prepared.callbacks(), prepared.optimizer(config)
+        retrained_said = retrained_words(retrained(prepared))  # before gradual unfreezes
     num_parameters = sum(p.numel() for p in network.parameters() if p.requires_grad)
     history = fit(
         network,
@@ -193,7 +196,12 @@ def train_run(
         # A transfer network is the source's architecture (config's model fields are not
         # used): recorded so that the weights can be loaded again (``audit --model``).
         "transfer": (
-            {"pretrained": pretrained, "strategy": transfer, "architecture": architecture}
+            {
+                "pretrained": pretrained,
+                "strategy": transfer,
+                "architecture": architecture,
+                "retrained": retrained_said,
+            }
             if pretrained
             else None
         ),

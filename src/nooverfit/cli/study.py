@@ -60,7 +60,11 @@ def study(
     engine: Annotated[str, typer.Option(help="auto, fused or sequential.")] = "auto",
     source: Annotated[
         str | None,
-        typer.Option(help="Pretrained network for the transfer remedy: PATH or torchvision:NAME."),
+        typer.Option(
+            help="Pretrained network for the transfer remedy: PATH (a nooverfit pretrain "
+            "file, or a train run's model.pt or a study's best_model.pt with its card beside "
+            "it) or torchvision:NAME."
+        ),
     ] = None,
     classes: opt.Classes = None,
     classic: Annotated[

@@ -219,6 +219,8 @@ def train(
         typer.echo(json.dumps(_jsonable(run.metrics), indent=2))
         return
     _summary(run.history, run.kept_row, run.num_parameters, run.seconds, out)
+    if said := (run.metrics.get("transfer") or {}).get("retrained"):
+        console.print(f"{transfer} transfer from {pretrained}: {said}", highlight=False)
 
 
 #: The options that shape a network built here, which a pretrained one brings itself.
@@ -227,21 +229,26 @@ _SHAPING = ("model", "width", "depth", "dropout", "batchnorm")
 
 def _refuse_shaping(pretrained: str, given: dict[str, object]) -> None:
     """Refuse network options given with a ``--pretrained`` source that brings its own
-    network (a ``nooverfit pretrain`` file, unless they are its own; a ``torchvision:``
-    model): they were ignored while ``metrics.json`` recorded them. A bare state dict is
-    rebuilt from them."""
+    network (a ``nooverfit pretrain`` file or a bare state dict with its model card beside
+    it, unless they are its own; a ``torchvision:`` model): they were ignored while
+    ``metrics.json`` recorded them. A bare state dict without a card is rebuilt from them."""
     own, instead = "its own", ""
     if given and not pretrained.startswith("torchvision:"):
+        from nooverfit.transfer.backbones import card_network
         from nooverfit.transfer.pretrain import Source
         from nooverfit.transfer.seen import SourceFile, source_format
 
         file = SourceFile.read(pretrained)
-        if source_format(file.blob, pretrained) is None:
+        if source_format(file.blob, pretrained) is not None:
+            config = Source.from_blob(file.blob, pretrained).config
+            instead = ", or given to nooverfit pretrain"
+        elif (described := card_network(pretrained)) is not None:
+            config = described[0]  # the network its card beside it records
+            instead = " (the model card beside it records its network)"
+        else:
             return  # a bare state dict: the options say what network it is
-        config = Source.from_blob(file.blob, pretrained).config
         given = {k: v for k, v in given.items() if getattr(config, k) != v}
         own = f"its own ({', '.join(f'{k}={getattr(config, k)}' for k in given)})"
-        instead = ", or given to nooverfit pretrain"
     if given:
         names = ", ".join(f"--{n} {v}" if v is not True else f"--{n}" for n, v in given.items())
         raise ValueError(

@@ -110,10 +110,18 @@ def ensemble_recipe(
     return Recipe("\n\n".join(pytorch), "\n\n".join(keras), tuple(notes))
 
 
-def _pytorch(c: RunConfig, classes: int, kind: str, data: str) -> str:
+def _pytorch(
+    c: RunConfig, classes: int, kind: str, data: str, network: Sequence[str] | None = None
+) -> str:
+    """The PyTorch lines; ``network``: lines that make ``model``, ``optimizer`` and
+    ``loss_fn`` in place of a fresh network's (a transfer network's,
+    :mod:`.recipe_transfer`)."""
     lines = ["import torch", "from torch import nn", ""]
-    lines += pytorch_network(c, classes, kind)
-    lines += _pytorch_optimizer(c)
+    if network is None:
+        lines += pytorch_network(c, classes, kind)
+        lines += _pytorch_optimizer(c)
+    else:
+        lines += network
     lines += pytorch_augmentation(c, kind, data)
     if c.ema:
         lines += [

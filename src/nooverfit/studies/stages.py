@@ -88,6 +88,12 @@ def _transfer(stage: plan.TransferStage, session: StudySession, found: Findings)
         session.variant(c, "transfer", baseline, name=c.label) for c in stage.configs
     ]
     found.outcomes.append(_outcome("transfer", found.transfer, found.base))
+    if session.source is not None:  # what each strategy froze, for the report
+        from nooverfit.studies.transfer_stage import strategy_of, transfer_words
+
+        strategies = [strategy_of(c) or "" for c in stage.configs]
+        data = session.data[session.seeds[0]]
+        found.extras["transfer"] = transfer_words(session.source, data, baseline, strategies)
 
 
 def _combination(stage: plan.CombinationStage, session: StudySession, found: Findings) -> None:

@@ -57,20 +57,32 @@ def checked_source(
         FileNotFoundError, ValueError: a source that is missing, unreadable, of samples
             the data's cannot feed, or that trained with labels on a held-out sample.
     """
-    from nooverfit.transfer.backbones import load_pretrained
-    from nooverfit.transfer.runs import input_change
+    from nooverfit.transfer.runs import as_pretrained, input_change, transfer_model
     from nooverfit.transfer.seen import STUDY_HINT, SUBSET_HINT, SourceFile, check_source
 
     first = splits[min(splits)]
-    in_shape = getattr(source, "in_shape", None)  # a Source or a loaded Pretrained
     name = str(getattr(source, "task", getattr(source, "name", source)))
     if isinstance(source, (str, Path)):
         source = name = str(source)
         if not name.startswith("torchvision:"):
-            # a bare state dict that does not fit the baseline fails now, not after the remedies
             source = SourceFile.read(name)
-            in_shape = load_pretrained(source, config=shape, in_shape=first.in_shape).in_shape
-    input_change(in_shape, first.in_shape, kind=first.kind, name=name)
+    if isinstance(source, str):  # torchvision: its weights are read by the runs
+        input_change(None, first.in_shape, kind=first.kind, name=name)
+    else:
+        # prepared once now, as every run prepares it: a source the data cannot feed, or
+        # whose layers cannot be adapted, fails here rather than after the remedies (a
+        # bare state dict is rebuilt as the baseline's shape)
+        network = as_pretrained(source, config=shape, in_shape=first.in_shape)
+        try:
+            transfer_model(network, first, strategy="head")
+        except ValueError as err:
+            said = str(err)
+            if not said.startswith("source "):
+                said = (
+                    f"source {name} cannot be prepared for samples of shape "
+                    f"{first.in_shape}: {said}"
+                )
+            raise ValueError(said) from None
     hint = SUBSET_HINT if class_subset else STUDY_HINT
     return source, check_source(source, splits, hint=hint)
 
@@ -94,6 +106,57 @@ def run_transfer(
         scratch=False,
         check=False,  # run_study checked every seed's split before the first run
     )
+
+
+def source_name(source: SourceLike) -> str:
+    """How the report names a source: its file or spec, a source's task, a network's name."""
+    for attribute in ("spec", "task", "name"):
+        if isinstance(said := getattr(source, attribute, None), str):
+            return said
+    return str(source)
+
+
+def transfer_words(
+    source: SourceLike, data: SplitData, baseline: RunConfig, strategies: Sequence[str]
+) -> dict[str, Any]:
+    """What the report says of the transfer runs (``extras["transfer"]``): the source, how
+    the data's samples were fitted to it, and what each strategy retrained and kept frozen,
+    read from the network each run starts from
+    (:func:`~nooverfit.transfer.retrained.retrained`).
+
+    Returns:
+        ``{"source": NAME, "input": "..." ("" where nothing was adapted),
+        "strategies": {"transfer:io": "retrains only ...", ...}}``.
+    """
+    from torch import nn
+
+    from nooverfit._words import counted
+    from nooverfit.transfer.blocks import weight_layers
+    from nooverfit.transfer.retrained import retrained, retrained_words
+    from nooverfit.transfer.runs import as_pretrained, input_change, transfer_model
+
+    network = as_pretrained(source, config=baseline, in_shape=data.in_shape)
+    channels, size = input_change(
+        network.in_shape, data.in_shape, kind=data.kind, name=network.name
+    )
+    changed = []
+    if size is not None:
+        h, w = data.in_shape[1:]
+        changed.append(f"images resized from {h}x{w} to the source's {size[0]}x{size[1]}")
+    first = network.model.get_submodule(weight_layers(network.model)[0])
+    had = network.in_shape[0] if network.in_shape else getattr(first, "in_channels", None)
+    adapted = isinstance(first, (nn.Conv2d, nn.Linear)) and isinstance(had, int)
+    if channels is not None and had != channels and adapted:
+        changed.append(
+            f"the input layer adapted from the source's {counted(int(had or 0), 'channel')} to "
+            f"{channels} (its weights averaged over channels)"
+        )
+    words = {}
+    for strategy in strategies:
+        prepared = transfer_model(network, data, strategy=strategy, seed=baseline.seed)
+        said = retrained_words(retrained(prepared), epochs=baseline.epochs)
+        words[f"transfer:{strategy}"] = said
+    return {"source": source_name(source), "input": "; ".join(changed), "strategies": words}
 
 
 def rebuild(

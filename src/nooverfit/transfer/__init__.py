@@ -7,6 +7,7 @@
 - :mod:`~nooverfit.transfer.pretext`: contrastive pretraining on an unlabeled pool.
 - :mod:`~nooverfit.transfer.backbones`: nooverfit, state-dict and torchvision backbones.
 - :mod:`~nooverfit.transfer.runs`: :func:`transfer_runs`, the study hook.
+- :mod:`~nooverfit.transfer.retrained`: what a prepared network retrains and keeps frozen.
 """
 
 from nooverfit.transfer.backbones import (

@@ -53,14 +53,15 @@ def record(source: object, config: RunConfig, in_shape: Sequence[int]) -> dict[s
             loaded = Source.from_blob(source.blob, source.spec)
         else:
             loaded = Source.load(source)
-    except ValueError:  # a bare state dict: the run's model family, its output count
+    except ValueError:  # a bare state dict: its card's network, or the run's model family
         from torch import nn
 
-        from nooverfit.transfer.backbones import load_pretrained
+        from nooverfit.transfer.backbones import card_network, load_pretrained
 
         model = load_pretrained(source, config=config, in_shape=in_shape).model
         head = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
         name = source.spec if isinstance(source, SourceFile) else source
+        config, in_shape = card_network(name) or (config, in_shape)
         return _nooverfit(config, tuple(in_shape), head.out_features, name)
     return _nooverfit(loaded.config, loaded.in_shape, loaded.classes, loaded.task)
 

@@ -3,8 +3,10 @@ torchvision model whose weights are already on disk. Nothing is ever downloaded.
 
 Specs (as ``nooverfit train --pretrained`` takes them):
 
-- ``PATH``: a file written by ``nooverfit pretrain`` (:class:`Source`), or the
-  ``model.pt`` state dict ``nooverfit train`` writes (rebuilt from the given config).
+- ``PATH``: a file written by ``nooverfit pretrain`` (:class:`Source`), or a bare state
+  dict: the ``model.pt`` ``nooverfit train`` writes or a study's ``best_model.pt``,
+  rebuilt as the model card beside it describes (:func:`card_network`), else from the
+  given config.
 - ``torchvision:NAME``: e.g. ``torchvision:resnet18``, with the weights file torchvision
   would download (``resnet18-f37072fd.pth``) read from the torch hub cache,
   ``$TORCH_HOME/hub/checkpoints`` (default ``~/.cache/torch/hub/checkpoints``).
@@ -76,6 +78,37 @@ def load_torchvision(name: str, *, weights: str | Path | None = None) -> nn.Modu
     return model
 
 
+def card_network(path: str | Path) -> tuple[RunConfig, tuple[int, ...]] | None:
+    """The network the model card beside a bare state dict describes (``model.json``
+    beside a train run's ``model.pt``, ``best_model.json`` beside a study's
+    ``best_model.pt``): its configuration and sample shape, so that the weights are
+    rebuilt as they were trained rather than from options that must repeat them (a study's
+    batch-norm network could not be given as a source at all: no option of the study
+    says batch norm). None where no card describes this file (its name and SHA-256), or
+    it describes no plain nooverfit network (an ensemble, a user's own module, a transfer
+    network, an audio front end).
+    """
+    import json
+
+    from nooverfit.saved_card import sha256
+
+    weights = Path(path)
+    try:
+        card = json.loads(weights.with_suffix(".json").read_text(encoding="utf-8"))
+        if card["weights"]["file"] != weights.name or card["weights"]["sha256"] != sha256(weights):
+            return None
+        if card["ensemble"] or card["custom"] or card["source"] or card["kind"] == "audio":
+            return None
+        (member,) = card["members"]
+        config = RunConfig.from_dict(member["config"])
+        in_shape = tuple(int(s) for s in member["in_shape"])
+    except (OSError, ValueError, KeyError, TypeError):  # no card, or not one of these
+        return None
+    if config.label.startswith("transfer:"):
+        return None
+    return config.replace(label=""), in_shape
+
+
 def load_pretrained(
     spec: str | SourceFile,
     *,
@@ -87,8 +120,9 @@ def load_pretrained(
     Args:
         spec: ``PATH``, ``torchvision:NAME`` or ``torchvision:NAME:PATH``, or a file
             already read (:class:`~nooverfit.transfer.seen.SourceFile`, not read again).
-        config: model family and size for a bare state dict (``model.pt``).
-        in_shape: sample shape for a bare state dict.
+        config: model family and size for a bare state dict (``model.pt``) without a model
+            card beside it (:func:`card_network`).
+        in_shape: sample shape for such a bare state dict.
 
     Raises:
         FileNotFoundError: a missing file.
@@ -106,6 +140,8 @@ def load_pretrained(
         return Pretrained(source.build(), source.in_shape, spec, source.seen)
     if not isinstance(blob, dict) or not all(isinstance(v, torch.Tensor) for v in blob.values()):
         raise ValueError(f"{spec} is neither a nooverfit source file nor a state dict")
+    if (described := card_network(path)) is not None:
+        config, in_shape = described  # the network its card records, not the options'
     if config is None or in_shape is None:
         raise ValueError(f"{spec} is a bare state dict; rebuilding it needs config and in_shape")
     matrices = [v for k, v in blob.items() if k.endswith("weight") and v.ndim == 2]

@@ -127,6 +127,8 @@ def transfer_model(
         classes=data.num_classes,
         in_channels=in_channels,
         in_size=in_size,
+        # an MLP of images reads C * H * W features: adapting it needs the source's C
+        source_channels=pretrained.in_shape[0] if pretrained.in_shape else None,
         seed=seed,
         **options,
     )

@@ -81,6 +81,10 @@ class Transfer:
         output_layer: dotted name of the output layer.
         every: epochs between two unfreezing steps (``gradual`` only).
         train_bn: whether frozen blocks still train their batch-norm scale and shift.
+        new_layers: dotted names of the layers ``prepare`` put in (a new output layer,
+            an input layer adapted to other channels), which always train.
+        lr_scale: rate of the pretrained blocks relative to ``lr`` (at the top block).
+        lr_decay: factor per block of depth below the top.
     """
 
     model: nn.Module
@@ -91,6 +95,9 @@ class Transfer:
     output_layer: str
     every: int
     train_bn: bool
+    new_layers: tuple[str, ...] = ()
+    lr_scale: float = 1.0
+    lr_decay: float = 1.0
 
     def trainable(self) -> list[str]:
         """Names of the parameters that currently receive gradients."""
@@ -155,17 +162,26 @@ class GradualUnfreeze:
                 return
 
 
-def adapt_channels(conv: nn.Conv2d, channels: int) -> nn.Conv2d:
-    """A copy of ``conv`` for ``channels`` input channels.
+def adapt_channels(
+    layer: nn.Conv2d | nn.Linear, channels: int, *, source_channels: int | None = None
+) -> nn.Conv2d | nn.Linear:
+    """A copy of the input ``layer`` for images of ``channels`` channels.
 
     ``W_new[:, j] = sum_c W[:, c] / channels``, so an input whose channels all equal one
     grey image gives the response the old layer gave to that grey image in every channel.
+    A convolution's channels are its ``in_channels``; a Linear layer reading flattened
+    ``(C, H, W)`` images (an MLP of images) holds ``source_channels`` blocks of ``H * W``
+    weights, one per channel, averaged the same way.
 
     Raises:
-        ValueError: for grouped convolutions or ``channels < 1``.
+        ValueError: for grouped convolutions, ``channels < 1``, or a Linear layer without
+            ``source_channels`` (or whose inputs are not that many blocks).
     """
     if channels < 1:
         raise ValueError(f"in_channels must be >= 1, got {channels}")
+    if isinstance(layer, nn.Linear):
+        return _adapt_linear(layer, channels, source_channels)
+    conv = layer
     if conv.groups != 1:
         raise ValueError(f"cannot adapt a grouped input convolution (groups={conv.groups})")
     new = nn.Conv2d(
@@ -185,6 +201,26 @@ def adapt_channels(conv: nn.Conv2d, channels: int) -> nn.Conv2d:
     return new.to(conv.weight.device)
 
 
+def _adapt_linear(linear: nn.Linear, channels: int, source_channels: int | None) -> nn.Linear:
+    """:func:`adapt_channels` of a Linear layer over flattened ``(C, H, W)`` images."""
+    if source_channels is None or source_channels < 1 or linear.in_features % source_channels:
+        raise ValueError(
+            f"a Linear input layer of {linear.in_features} features cannot be adapted to "
+            f"{channels}-channel images without the source's channel count (got "
+            f"{source_channels}); expected a divisor of {linear.in_features}"
+        )
+    pixels = linear.in_features // source_channels
+    new = nn.Linear(channels * pixels, linear.out_features, bias=linear.bias is not None)
+    with torch.no_grad():
+        # (out, C_source, H * W) -> summed over channels -> the same in each new channel
+        per_pixel = linear.weight.view(linear.out_features, source_channels, pixels).sum(1)
+        grey = (per_pixel / channels).unsqueeze(1).expand(-1, channels, -1)
+        new.weight.copy_(grey.reshape(linear.out_features, channels * pixels))
+        if linear.bias is not None and new.bias is not None:
+            new.bias.copy_(linear.bias)
+    return new.to(linear.weight.device)
+
+
 def _resize_hook(size: tuple[int, int]):
     def hook(module: nn.Module, args: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
         x = args[0]
@@ -202,6 +238,7 @@ def prepare(
     classes: int | None = None,
     in_channels: int | None = None,
     in_size: Sequence[int] | None = None,
+    source_channels: int | None = None,
     split: str | None = None,
     lr_scale: float | None = None,
     lr_decay: float = 1.0,
@@ -218,10 +255,14 @@ def prepare(
         strategy: ``"head"``, ``"io"``, ``"full"`` or ``"gradual"`` (module docstring).
         classes: replace the output layer by a new ``nn.Linear`` with this many outputs,
             initialized from ``seed`` (default None: keep it).
-        in_channels: adapt the input convolution to this many channels
-            (:func:`adapt_channels`; default None: keep it).
+        in_channels: adapt the input layer (a convolution, or the Linear layer of an MLP
+            of images) to this many channels (:func:`adapt_channels`; default None: keep
+            it).
         in_size: ``(H, W)`` the pretrained network expects; inputs of another size are
             resized bilinearly by a forward pre-hook (no weights, state dict unchanged).
+        source_channels: the channels of the images the network was pretrained on, which
+            ``in_channels`` needs where the input layer is Linear (an MLP of flattened
+            images; default None: a convolution says its own).
         split: name of the module where the head starts (default None: the last block).
         lr_scale: rate of pretrained blocks relative to ``lr`` (default None: 0.1 for
             ``full`` and ``gradual``, 1 for ``head`` and ``io``).
@@ -267,11 +308,15 @@ def prepare(
             layer = nn.Linear(old.in_features, classes, bias=old.bias is not None)
             replace_module(model, output_name, layer.to(old.weight.device))
             new.append(output_name)
-        conv = model.get_submodule(input_name)
-        if in_channels is not None and getattr(conv, "in_channels", None) != in_channels:
-            if not isinstance(conv, nn.Conv2d):
-                raise ValueError(f"in_channels needs an nn.Conv2d input layer, got {conv}")
-            replace_module(model, input_name, adapt_channels(conv, in_channels))
+        first = model.get_submodule(input_name)
+        had = source_channels if isinstance(first, nn.Linear) else None
+        if in_channels is not None and getattr(first, "in_channels", had) != in_channels:
+            if not isinstance(first, (nn.Conv2d, nn.Linear)):
+                raise ValueError(
+                    f"in_channels needs an nn.Conv2d or nn.Linear input layer, got {first}"
+                )
+            adapted = adapt_channels(first, in_channels, source_channels=source_channels)
+            replace_module(model, input_name, adapted)
             new.append(input_name)
     if in_size is not None:
         model.register_forward_pre_hook(_resize_hook((int(in_size[0]), int(in_size[1]))))
@@ -307,4 +352,7 @@ def prepare(
         output_layer=output_name,
         every=every,
         train_bn=train_bn,
+        new_layers=tuple(new),
+        lr_scale=scale,
+        lr_decay=lr_decay,
     )
