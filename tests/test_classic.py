@@ -203,6 +203,22 @@ def test_against_reads_a_float_rounding_difference_as_a_tie():
     assert vs.tied_on_test == ("svc",)
 
 
+def test_a_model_above_the_network_by_less_than_the_rounding_is_level():
+    """On a large test set a classic model 0.02 points above the network (93.14 % against
+    93.12 %) was listed "Above the network's mean test accuracy" beside a table showing
+    both at 93.1 %, and, the one best on validation, beside "the recommended network ties
+    it": level as rounded, as the table shows them."""
+    models = {
+        "svc": {"test": [0.9314, 0.9314], "test_mean": 0.9314},
+        "forest": {"test": [0.9313, 0.9315], "test_mean": 0.9314},
+        "boosting": {"test": [0.9318, 0.9318], "test_mean": 0.9318},
+    }
+    vs = against({"models": models, "best": "svc"}, [0.9312, 0.9312])
+    assert round(100 * vs.diff, 1) == 0  # "ties it"
+    assert vs.tied_on_test == ("forest",)  # svc is named as the best
+    assert vs.better_on_test == ("boosting",)  # 93.2 % against 93.1 %
+
+
 def test_the_report_separates_the_level_and_the_above_sentences(tiny_study):
     """Review i117: with one classic model level with the network as rounded and one
     above it, the report read "Level with the network ..., as rounded: forest.Above the

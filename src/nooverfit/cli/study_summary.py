@@ -86,12 +86,14 @@ def print_summary(result: StudyResult, ev: Evidence | None = None) -> None:
         )
         console.print(f"selected: the study counts a remedy as helping {rule}.", highlight=False)
     t = result.test
+    kept = result.recommended.name == result.baseline.name  # no baseline to compare with
+    versus = "" if kept else f" vs baseline {pct(t['baseline'].accuracy)}%"
+    seeds = f"{'mean' if kept else 'means'} over {n} seeds" if n > 1 else "one seed"
     console.print(
         f"Recommended: [bold green]{result.recommended.name}[/] — test accuracy "
-        f"{pct(t['recommended'].accuracy)}% vs baseline {pct(t['baseline'].accuracy)}% "
-        f"({f'means over {n} seeds' if n > 1 else 'one seed'})"
+        f"{pct(t['recommended'].accuracy)}%{versus} ({seeds})"
     )
-    if result.recommended.name == result.baseline.name:
+    if kept:
         console.print(
             "No remedy beat the baseline on validation: the recommendation is the baseline itself."
         )
