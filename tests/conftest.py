@@ -29,6 +29,19 @@ TINY = plan.StudyBudget(
 )
 
 
+@pytest.fixture(autouse=True)
+def _loud_console():
+    """Each test starts with the CLI's console printing: ``--quiet`` and ``--json`` set it
+    quiet for the rest of the process (one command per process outside the tests), and a
+    test that reads what the console printed after one of those caught nothing (i144: a
+    classic-models caption test failed when run after ``test_cli_study.py``)."""
+    from nooverfit.cli._app import console
+
+    console.quiet = False
+    yield
+    console.quiet = False
+
+
 @pytest.fixture(scope="module")
 def data():
     """The digits split of seed 0 on the CPU, one per test module, read on one thread
