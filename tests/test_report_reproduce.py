@@ -1,7 +1,7 @@
 """The report's "Reproduce" lines: the command line and the Python call that repeat the
 study, with its data options; the CLI parses the line back into the same options."""
 
-from nooverfit.report import reproduce
+from nooverfit.report_reproduce import reproduce
 
 
 def test_reproduce_prefers_the_command_the_cli_ran(tiny_study):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import shlex
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,6 +17,7 @@ from nooverfit._io import atomic_write_text
 from nooverfit._words import pct, points, rounded_apart
 from nooverfit.report_captions import captions
 from nooverfit.report_figures import figure_order, study_pngs
+from nooverfit.report_reproduce import reproduce
 from nooverfit.studies.blend import members_phrase
 from nooverfit.studies.evidence import LEVEL, Evidence, evidence, t_quantile
 from nooverfit.techniques import data_kind, sample_unit, techniques
@@ -71,69 +71,6 @@ def doubling(result: StudyResult) -> dict[str, Any] | None:
         "size": 2 * size,
         "what": what,
     }
-
-
-def reproduce(result: StudyResult) -> dict[str, str]:
-    """The command line (and the Python call) that repeats the study.
-
-    The command the CLI ran is kept in ``extras["command"]``; else it is rebuilt from the
-    settings."""
-    st = result.settings
-    if result.extras.get("tuning"):
-        return _train_command(result)
-    args = {
-        "--data": st.data,
-        "--model": st.model if st.model != "custom" else None,
-        "--width": st.width,
-        "--depth": st.depth,
-        "--train-per-class": st.train_per_class or 0,
-        "--budget": st.budget if st.budget != "custom" else None,
-        "--seeds": len(st.seeds) or None,
-        "--engine": st.engine,
-        "--test": st.test,
-        "--val": st.val,
-        "--classes": st.class_subset,
-    }
-    rebuilt = "nooverfit study " + " ".join(
-        f"{k} {shlex.quote(str(v))}" for k, v in args.items() if v is not None
-    )
-    command = result.extras.get("command") or rebuilt
-    seeds = list(st.seeds)
-    python = result.extras.get("call") or (
-        f"nooverfit.study({st.data!r}, model={st.model!r}, "
-        f"width={st.width}, depth={st.depth}, "
-        f"train_per_class={st.train_per_class}, budget={st.budget!r}, "
-        f"seeds={seeds!r}, engine={st.engine!r}, test={st.test!r}, "
-        f"val={st.val!r})"
-    )
-    return {"command": command, "python": python}
-
-
-def _train_command(result: StudyResult) -> dict[str, str]:
-    """A tuning report: the ``nooverfit train`` line of the tuned configuration."""
-    tuned = next(v for v in result.variants if v.stage == "tuned").config
-    defaults = type(tuned)()
-    flags = []
-    for name in ("model", "width", "depth", "l2", "weight_decay", "dropout", "augment"):
-        flags += _flag(name, getattr(tuned, name), getattr(defaults, name))
-    if tuned.batchnorm:
-        flags.append("--batchnorm")
-    for name in ("optimizer", "lr", "batch_size", "epochs", "early_stopping", "seed"):
-        flags += _flag(name, getattr(tuned, name), getattr(defaults, name))
-    for name in ("train_per_class", "train_size"):
-        flags += _flag(name, getattr(tuned, name), None)
-    data = ["--data", shlex.quote(str(result.settings.data))]
-    return {
-        "command": " ".join(["nooverfit train", *data, *flags]),
-        "python": "nooverfit.RunConfig.from_dict(results['combinations'][0]['config'])",
-    }
-
-
-def _flag(name: str, value: object, default: object) -> list[str]:
-    if value is None or value == default:
-        return []
-    shown = f"{value:.6g}" if isinstance(value, float) else str(value)
-    return [f"--{name.replace('_', '-')}", shlex.quote(shown)]
 
 
 def tried(result: StudyResult) -> frozenset[str] | None:
