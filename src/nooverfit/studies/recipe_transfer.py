@@ -107,12 +107,14 @@ def transfer_recipe(
             "unfreeze = transfer.callbacks()[0]",
             "# after each epoch: unfreeze(epoch, {}) (every few epochs, one more block)",
         ]
-    keras = (
-        f"# transfer:{strategy} starts from the PyTorch network {source}, which Keras cannot "
-        "load:\n# no Keras code for it; the PyTorch code above trains it."
-    )
+    # (no Keras lines: the report leaves out the Keras heading and says why in a note)
+    keras = ""
     notes = [f"transfer:{strategy} {retrained}."] if retrained else []
     notes += [n for n in _notes(config, kind, data) if "Keras" not in n]  # (no Keras code)
+    notes.append(
+        f"No Keras code: transfer:{strategy} starts from the PyTorch network {source}, which "
+        "Keras cannot load; the PyTorch code above trains it."
+    )
     return Recipe(_pytorch(config, classes, kind, data, network=network), keras, tuple(notes))
 
 
