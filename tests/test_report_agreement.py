@@ -124,11 +124,10 @@ def test_the_validation_figures_of_each_remedy_agree(outputs):
         reading = cells[7].removeprefix("recommended; ")
         assert agrees(reading, t), (v["name"], reading)
         assert ("helped" in shade.split()) == (t.reading == "better")
-        if role == "combination":  # neither measured advice nor in the summary's table
-            continue
-        said = f"({v['name']}): {pts(t.mean)} points, 95 % interval {t.shown} — "
-        assert said + reading.split("; not chosen")[0] in advice
-        row = outputs.cli_row(words(role), v["name"])
+        if role != "combination":  # (combinations are not in the measured advice)
+            said = f"({v['name']}): {pts(t.mean)} points, 95 % interval {t.shown} — "
+            assert said + reading.split("; not chosen")[0] in advice
+        row = outputs.cli_row(words(role), v["name"])  # (combinations too, unranked)
         assert row[3:6] == [spread(s["val_per_seed"]), pts(t.mean), t.shown]
         assert agrees(row[6], t), (v["name"], row[6])
     # numbered: the remedies alone, best mean difference first, in both outputs
@@ -227,3 +226,31 @@ def test_a_gap_the_rounded_accuracies_do_not_give_says_so(tiny_study):
     assert "Train accuracy 99.9% vs validation 92.9% (gap 7.1 points, of the unrounded " in head
     assert "accuracies: 99.9 − 92.9 as rounded gives 7.0; means over 2 seeds" in head
     assert "as rounded" not in Page(render(result, {})).text("baseline-verdict")
+
+
+def test_the_summary_table_shows_the_combination_rows_the_report_shows(tiny_study):
+    """The report's remedies table lists combinations, unranked, under the remedies; the
+    CLI table left them out (i144). A combination put into the tiny study's result (its
+    best remedy's variant, relabelled) is a row of both, with the same figures."""
+    from rich.console import Console
+
+    from nooverfit.cli import study_summary
+    from nooverfit.report import render
+    from nooverfit.studies.evidence import evidence
+
+    result, _ = tiny_study
+    chosen = result.remedies[0].chosen
+    combo = dataclasses.replace(chosen, name=f"{chosen.name} + again", stage="combination")
+    result = dataclasses.replace(result, combinations=(combo,))
+    [d] = evidence(result).combinations
+    wide = Console(width=400, color_system=None)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(study_summary, "console", wide)
+        with wide.capture() as captured:
+            study_summary.print_summary(result)
+    [line] = [x for x in captured.get().splitlines() if f"{chosen.name} + again" in x]
+    cells = [c.strip() for c in line.split("│")[1:-1]]
+    assert cells[:2] == ["", "combination"]  # unranked
+    assert cells[4] == pts(d.interval.mean)
+    rows = {r[2]: r for r in Page(render(result, {})).rows("remedies")[1:]}
+    assert rows[combo.name][4] == cells[4]

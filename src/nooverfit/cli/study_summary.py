@@ -61,11 +61,13 @@ def print_summary(result: StudyResult, ev: Evidence | None = None) -> None:
         "",
         "",
     )
-    variants = {v.name: v for v in result.variants}
+    variants = {v.name: v for v in (*result.variants, *result.combinations)}
     unit = sample_unit(result)
-    ranks = [*map(str, range(1, len(ev.remedies) + 1)), *[""] * len(ev.ensembles)]
-    for rank, d in zip(ranks, (*ev.remedies, *ev.ensembles), strict=True):
-        v = variants[d.name]  # ensembles follow, unranked: not one remedy alone
+    # ensembles and combinations follow, unranked: not one remedy alone (as in the report)
+    unranked = (*ev.ensembles, *ev.combinations)
+    ranks = [*map(str, range(1, len(ev.remedies) + 1)), *[""] * len(unranked)]
+    for rank, d in zip(ranks, (*ev.remedies, *unranked), strict=True):
+        v = variants[d.name]
         table.add_row(
             rank,
             word(d.role),
