@@ -163,3 +163,30 @@ def test_labels_that_differ_only_in_case_are_said_not_silently_two_classes(tmp_p
     with caplog.at_level("WARNING", logger="nooverfit"):
         assert load_dataset(f"csv:{path}", target="label").classes == ("no", "yes")
     assert not caplog.records
+
+
+def test_feature_categories_that_differ_only_in_case_are_said(tmp_path, caplog):
+    """'Red' and 'red' in a text feature column were two one-hot columns without a word."""
+    from nooverfit.data.labels import category_warning
+
+    assert category_warning([" red", "Red", "blue", "red"], name="colour") == (
+        "column 'colour' writes a category in ways that differ only in case or spacing: "
+        "'red' (2 rows) and 'Red' (1 row); read as 2 separate one-hot columns that are "
+        "likely 1; expected one spelling per category (make them one in the file)"
+    )
+    assert category_warning(["red", "blue"], name="colour") == ""
+    rows = ["x,colour,size,label"] + [
+        f"{i},{['Red', 'red', 'blue'][i % 3]},{['1', 'NaN', 'nan'][i % 3]},{'ab'[i % 2]}"
+        for i in range(12)
+    ]
+    path = tmp_path / "c.csv"
+    path.write_text("\n".join(rows) + "\n")
+    with caplog.at_level("WARNING", logger="nooverfit"):
+        dataset = load_dataset(f"csv:{path}", target="label")
+    assert dataset.columns.features[1].levels == ("Red", "blue", "red")  # read as before
+    # the numeric column's 'NaN' and 'nan' are missing cells, not categories: not said
+    assert [r.getMessage() for r in caplog.records] == [
+        f"column 'colour' of {path} writes a category in ways that differ only in case or "
+        "spacing: 'Red' (4 rows) and 'red' (4 rows); read as 2 separate one-hot columns that "
+        "are likely 1; expected one spelling per category (make them one in the file)"
+    ]

@@ -103,7 +103,31 @@ def spelling_warning(labels: Sequence[str], *, target: str, where: str = "") -> 
     """The warning for :func:`spelling_variants` of ``labels`` (the cells of the column
     ``target``; ``where`` follows its name, e.g. ``" of data.csv"``); ``""`` when each
     class is written one way."""
-    found = spelling_variants(labels)
+    return _variants_warning(spelling_variants(labels), column=target, where=where, kind="label")
+
+
+def category_warning(cells: Sequence[str], *, name: str, where: str = "") -> str:
+    """The warning for a text feature column whose categories differ only in case or
+    inner spacing (``"Red"`` and ``"red"``: two one-hot columns), worded as
+    :func:`spelling_warning`; ``cells`` as read (stripped here, as the encoder strips
+    them); ``""`` when each category is written one way."""
+    found = spelling_variants([c.strip() for c in cells])
+    return _variants_warning(found, column=name, where=where, kind="category")
+
+
+#: how a warning names, for a label column and a text feature column: one, several, what
+#: each spelling is read as, and what it should spell
+_WORDS = {
+    "label": ("a label", "labels", "classes", "class"),
+    "category": ("a category", "categories", "one-hot columns", "category"),
+}
+
+
+def _variants_warning(
+    found: Sequence[dict[str, int]], *, column: str, where: str, kind: str
+) -> str:
+    """The line that names ``found`` (:func:`spelling_variants`) of the column ``column``,
+    in the words of ``kind`` (a key of :data:`_WORDS`)."""
     if not found:
         return ""
     shown = "; ".join(
@@ -112,9 +136,10 @@ def spelling_warning(labels: Sequence[str], *, target: str, where: str = "") -> 
     )
     more = f"; and {len(found) - SHOWN} more" if len(found) > SHOWN else ""
     spellings = sum(len(g) for g in found)
+    one, many, read, each = _WORDS[kind]
     return (
-        f"column {target!r}{where} writes {'a label' if len(found) == 1 else 'labels'} in "
+        f"column {column!r}{where} writes {one if len(found) == 1 else many} in "
         f"ways that differ only in case or spacing: {shown}{more}; read as {spellings} "
-        f"separate classes that are likely {len(found)}; expected one spelling per class "
+        f"separate {read} that are likely {len(found)}; expected one spelling per {each} "
         "(make them one in the file)"
     )

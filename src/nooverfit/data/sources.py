@@ -24,10 +24,17 @@ from nooverfit.data.columns import (
 from nooverfit.data.dataset import Dataset, register_dataset
 from nooverfit.data.dates import date_warning
 from nooverfit.data.fitted import record_columns
-from nooverfit.data.labels import merge_spellings, missing_label, natural, spelling_warning
+from nooverfit.data.labels import (
+    category_warning,
+    merge_spellings,
+    missing_label,
+    natural,
+    spelling_warning,
+)
 from nooverfit.errors import BadInput
 from nooverfit.feature_columns import feature_columns
 from nooverfit.label_copies import label_copies, label_copy_warnings
+from nooverfit.logged import AUDITED
 
 log = logging.getLogger(__name__)
 
@@ -237,6 +244,7 @@ def load_csv(
     # Numeric columns as they are, text columns one-hot (data/columns.py).
     names, cells = [header[i] for i in features], [[row[i] for row in body] for i in features]
     x, encoded = encode_columns(names, cells, order=natural, where=f" of {path}", numbers=numbers)
+    numeric = set(encoded)  # a numeric column keeps its own name; a text one "name=value"
     for name, column in zip(names, cells, strict=True):
         if (comma := decimal_comma(column)) is not None:  # read as categories: say so
             log.warning(
@@ -253,6 +261,10 @@ def load_csv(
             log.warning("%s", note)  # a column of numbers one-hot for their unit
         if note := date_warning(name, f" of {path}", [c for c in column if not is_missing(c)]):
             log.warning("%s", note)  # a column of dates one-hot, no order (data/dates.py)
+        # a text column's "Red" and "red": two one-hot columns, said (data/labels.py)
+        note = "" if name in numeric else category_warning(column, name=name, where=f" of {path}")
+        if note:
+            log.warning("%s", note)
     labels = [row[t].strip() for row in body]
     if unlabeled := [r for r, v in enumerate(labels) if missing_label(v)]:
         # a missing label (empty, "NA", "?") is no class: it would be learned as one and
@@ -285,7 +297,7 @@ def load_csv(
     # a column that is the label, or a one-to-one relabelling of it: said (label_copies.py)
     found = label_copies(feature_columns(dataset), y, dataset.classes, target=target)
     for line in label_copy_warnings(found, where=f" of {path}"):
-        log.warning("%s", line)
+        log.warning("%s", line, extra={AUDITED: True})  # a study's audit says it too
     return dataset
 
 

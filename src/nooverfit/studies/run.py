@@ -26,6 +26,7 @@ from nooverfit.data.split import split_dataset
 from nooverfit.data.tensors import prepare
 from nooverfit.engine.follow import Follow
 from nooverfit.groups import with_homogeneous_cause
+from nooverfit.logged import logged_warnings
 from nooverfit.models import network_for
 from nooverfit.studies import plan
 from nooverfit.studies.class_scores import class_scores
@@ -81,7 +82,8 @@ def study(
     budget = plan.get_budget(opts.budget)
     seeds = opts.seed_list
     engine = study_engine(opts.engine)
-    dataset = data if isinstance(data, Dataset) else load_dataset(data, **data_options)
+    with logged_warnings() as loaded:  # what the loader said, for results.json and the report
+        dataset = data if isinstance(data, Dataset) else load_dataset(data, **data_options)
     if budget.augment_epochs is None:  # the augment remedy's epochs this data needs
         from nooverfit.data.augment_audio import augment_epochs
 
@@ -177,6 +179,8 @@ def study(
     result = run_plan(stages, session, asked, start=start)
     if source_check is not None:
         result.extras["source_check"] = source_check
+    if loaded:  # only where there are some: a clean file's results.json is unchanged
+        result.extras["data_warnings"] = list(loaded)
     if few_groups:  # logged on the command line; the report's reader sees them too
         result.extras["split_warnings"] = list(few_groups)
     result.extras["call"] = opts.call(data, data_options)
