@@ -47,6 +47,13 @@ def _numbers_rows(name: str, rows: list[Mapping[str, float]]) -> bool:
     return rising and values != [float(i) for i in range(len(values))]
 
 
+def epoch_of(done: float) -> float:
+    """The epoch a row logged after ``done`` epochs falls in, counting from 1: ``(k - 1, k]``
+    is epoch ``k`` (1.5 is the second; 1.0, logged at the first one's end, its last), 0
+    before any (an evaluation before training)."""
+    return float(max(0, math.ceil(done - 1e-9)))
+
+
 def whole_epochs(rows: list[Mapping[str, float]]) -> tuple[list[Mapping[str, float]], str]:
     """The rows with a fractional epoch (the epochs done when the row was logged, 1.5
     halfway through the second) replaced by the epoch it falls in: ``(k - 1, k]`` is
@@ -57,7 +64,7 @@ def whole_epochs(rows: list[Mapping[str, float]]) -> tuple[list[Mapping[str, flo
     if not any(math.isfinite(e) and e != int(e) for e in epochs):
         return rows, ""
     out = [
-        {**row, "epoch": float(max(0, math.ceil(e - 1e-9)))} if math.isfinite(e) else row
+        {**row, "epoch": epoch_of(e)} if math.isfinite(e) else row
         for row, e in zip(rows, epochs, strict=True)
     ]
     return out, (

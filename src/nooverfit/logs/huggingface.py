@@ -32,6 +32,7 @@ from typing import Any
 
 from nooverfit._words import counted
 from nooverfit.history import History
+from nooverfit.logs._epochs import epoch_of
 from nooverfit.logs._file import log_text
 from nooverfit.logs._table import parse_number, rows_to_history
 
@@ -129,7 +130,7 @@ def log_history(
         }
         # the epoch the entry falls in, as the Trainer counts them: 1.0 at the first
         # one's end, 0 before any (a 0-based renumbering named the epoch before the best)
-        row["epoch"] = float(max(0, math.ceil(epoch - 1e-9)))
+        row["epoch"] = epoch_of(epoch)
         rows.append(row)
     note = "training losses logged every few steps are averaged per epoch"
     rounds = _by_evaluation(rows)
