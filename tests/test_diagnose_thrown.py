@@ -3,16 +3,19 @@ design parts of the log corpus: a training loss thrown far above the validation 
 one step (diverging, whatever the curves did after), and the accuracy gap read from a
 training cross-entropy that carries a constant penalty."""
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from _real_logs import label, load
 from nooverfit import diagnose
-from nooverfit._blowup import THROWN
+from nooverfit._blowup import THROWN, thrown_out
 from nooverfit.diagnosis import Verdict
 from nooverfit.history import History
+from nooverfit.logs import read_log
 
 THROWN_OUT = ["thrown_out_keras", "thrown_out_logged_once_hf", "thrown_out_short_keras"]
 
@@ -163,3 +166,35 @@ def test_a_long_fall_from_guessing_to_a_memorized_level_is_no_recovered_blow_up(
     d = diagnose(History.from_columns(columns, epoch=list(epochs)))
     assert d.verdict is not Verdict.DIVERGING
     assert "blew the weights up" not in d.explanation
+
+
+DATA = Path(__file__).parent / "data"
+NEAR_ZERO_SURE = "near_zero_sure_wine_tensorboard"
+
+
+def test_losses_near_zero_at_full_accuracy_are_not_a_throw():
+    """s28's hand-written PyTorch run on wine (SGD at lr 0.5, clipped): from epoch 4 every
+    training and validation sample is right and both losses sit near zero; epoch 5's mean
+    training loss, 0.00066, rose above epoch 4's and is 446x the validation loss of 1.5e-6
+    measured after it. A ratio of two losses near zero is no throw (its test curve, never
+    seen by the diagnosis, is flat at 0.071 from epoch 22 to the end). Without the accuracies the
+    same losses still read as one: the accuracies decide, not a level."""
+    h = read_log(DATA / NEAR_ZERO_SURE)
+    side = json.loads((DATA / f"{NEAR_ZERO_SURE}_test_curve.json").read_text())
+    test = np.asarray(side["test_loss"])
+    assert np.ptp(test[22:]) < 0.01 * test[22:].max()
+    assert min(h.accuracy[4:]) == 1.0 and min(h.val_accuracy[4:]) == 1.0
+    assert thrown_out(h) == ""
+    assert diagnose(h).verdict is not Verdict.DIVERGING
+    losses_only = History.from_columns({"loss": h.loss, "val_loss": h.val_loss}, epoch=h.epoch)
+    assert "jumped to 0.00066 at epoch 5, 446x the validation loss" in thrown_out(losses_only)
+    scaled = History.from_columns(
+        {
+            "loss": [x * 100 for x in h.loss],
+            "val_loss": [x * 100 for x in h.val_loss],
+            "accuracy": h.accuracy,
+            "val_accuracy": h.val_accuracy,
+        },
+        epoch=h.epoch,
+    )
+    assert thrown_out(scaled) == "" and diagnose(scaled).verdict is diagnose(h).verdict

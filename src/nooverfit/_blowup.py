@@ -26,6 +26,12 @@ RECOVERED = 100.0
 #: Multiple of the validation loss measured after an epoch that the training loss logged
 #: in that epoch, having risen, must exceed to show weights thrown out during the epoch.
 THROWN = 10.0
+#: Accuracy, logged for the thrown epoch's training samples and for validation after it,
+#: at which no step threw the weights out whatever the losses' ratio: a network right on
+#: 99 % of both is not blown up, and near zero a mean loss over an epoch falls by orders
+#: of magnitude to the loss measured after it (s28: a mean training loss of 0.00066 beside
+#: a validation loss of 1.5e-6, both at 100 %, read as a throw).
+SURE = 0.99
 #: Back-and-forth of the training loss per logged epoch of the later half (at each turn
 #: the smaller of the two moves, summed over the moves), as a share of the whole fall the
 #: loss made from its first value, that only blown-up outputs explain at a training
@@ -96,7 +102,10 @@ def thrown_out(history: History) -> str:
     they hold single batches, and one hard batch swings by multiples of the mean that
     the rule bounds. In the first round the loss falls from where the initial weights put
     it: a value there counts only when it rose above every value logged before it (the
-    first is never read). Ratios of losses: no scale involved."""
+    first is never read). Not where the epoch's training accuracy and validation's after it
+    are both logged at ``SURE`` or more: a network right on nearly every sample of both
+    was not thrown out, and losses near zero keep no ratio. Ratios of losses and
+    accuracies: no scale involved."""
     train, val = cv.column(history, "loss"), cv.column(history, "val_loss")
     seen = np.isfinite(val) & (val > 0)
     if seen.sum() < 2 or not np.isfinite(train).any():
@@ -109,11 +118,13 @@ def thrown_out(history: History) -> str:
     level = val[evals[np.minimum(rounds, len(evals) - 1)]]
     logged = np.isfinite(train)
     means = {k: float(np.mean(train[logged & (rounds == k)])) for k in set(rounds[logged])}
+    accurate = _right(history, evals[np.minimum(rounds, len(evals) - 1)])
     before, start = float(val[evals[0]]), -math.inf
     for n, i in enumerate(np.flatnonzero(logged)):
         t, k = float(train[i]), int(rounds[i])
         rose = t > before and (k > 0 or (n > 0 and t > start))
-        if rose and t > THROWN * level[i] and means[k] > THROWN * level[i]:
+        thrown = t > THROWN * level[i] and means[k] > THROWN * level[i]
+        if rose and thrown and not accurate[i]:
             return (
                 f"the training loss jumped to {t:.3g} at epoch {history.epoch[i]}, "
                 f"{t / level[i]:.0f}x the validation loss after it: a step threw the "
@@ -122,6 +133,14 @@ def thrown_out(history: History) -> str:
         before = t
         start = max(start, t) if k == 0 else start
     return ""
+
+
+def _right(history: History, after: np.ndarray) -> np.ndarray:
+    """Per row: its training accuracy and the validation accuracy at the evaluation
+    ``after`` it are both logged and at least ``SURE`` (False where either is missing)."""
+    acc, val_acc = cv.column(history, "accuracy"), cv.column(history, "val_accuracy")
+    with np.errstate(invalid="ignore"):
+        return (acc >= SURE) & (val_acc[after] >= SURE)
 
 
 def spiking_fit(history: History) -> str:

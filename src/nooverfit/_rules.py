@@ -36,9 +36,10 @@ The rules, in order:
    fell most of that within its first quarter (a recovery from blown-up weights); or a
    training loss rose to over ``THROWN`` (10) times the validation loss measured after
    the same epoch, with the mean of its evaluation round there too (a step threw the
-   weights out; one hard batch among per-step values is not); or a classifier's first
-   training loss sat over ``THROWN_START`` (100) times where it ended, which never got
-   below the loss of guessing again, with few training samples right
+   weights out; one hard batch among per-step values is not; nor losses near zero where
+   the epoch's training accuracy and validation's after it are both 99 % or more, s28);
+   or a classifier's first training loss sat over ``THROWN_START`` (100) times where it
+   ended, which never got below the loss of guessing again, with few training samples right
    (:func:`~nooverfit._chance.never_recovered`, i69); or both losses stood still to five
    digits over the later half at a training level above its first logged value, which it
    never got below, or with the validation loss the same at every evaluation
