@@ -16,7 +16,11 @@ Pinned here:
   blocks the verdict nor is quoted as the end;
 - a constant stretch is no fall (i85): a penalty shrinking at chance is an underfit;
 - the last third's low two evaluations before the end of a 40-evaluation run still
-  counts (s25: ``LAST_POINTS``, checked on a real run against its test curve).
+  counts (s25: ``LAST_POINTS``, checked on a real run against its test curve);
+- a flat end of one step (the last fifth of a run of up to 12 evaluations) is a plateau
+  only where it bends off the last third's line beyond the curve's noise or the last
+  ``LAST_POINTS`` evaluations are flat too (s28: :func:`nooverfit._still.flattened`,
+  checked on a real run against its test curve).
 
 Each helper id names its section in ``bench/README.md``.
 """
@@ -38,7 +42,15 @@ from nooverfit._curves import (
     tail_clearance,
     tail_significance,
 )
-from nooverfit._still import LAST_POINTS, NEAR_END, PLATEAU, end_drop
+from nooverfit._still import (
+    BENT,
+    LAST_POINTS,
+    NEAR_END,
+    PLATEAU,
+    end_bend,
+    end_drop,
+    flattened,
+)
 from nooverfit.diagnosis import Verdict
 from nooverfit.history import History
 from nooverfit.logs import read_log
@@ -311,3 +323,58 @@ def test_a_noisy_fall_whose_low_lies_two_evaluations_before_the_end_is_still_imp
     assert recent_low(val) == 37 == last - LAST_POINTS + 1 < last * (1 - NEAR_END)
     d = diagnose(h)
     assert d.verdict is Verdict.STILL_IMPROVING and d.best_epoch == 37
+
+
+def test_end_bend_by_hand():
+    """12 points, last third (5 points) 5, 4, 3, 2.5, 2.5: its line falls 0.65 per step
+    (intercept 4.7), residuals 0.3, -0.05, -0.4, -0.25, 0.4 (sum of squares 0.475 over 3
+    degrees of freedom); the last fifth (2 points) has slope 0, with standard error
+    ``s / sqrt(0.5)``. Flat over one step (under ``PLATEAU``) but 1.16 standard errors
+    off the line and still falling over the last three points: not flattened. Flat over
+    the last three points: flattened. A line without noise bends by any amount."""
+    x = np.array([9.0, 8.5, 8.0, 7.5, 7.0, 6.5, 6.0, 5.0, 4.0, 3.0, 2.5, 2.5])
+    spread = math.sqrt(0.475 / 3)
+    assert end_bend(x) == pytest.approx(0.65 / (spread * math.sqrt(2)), rel=1e-12)
+    assert abs(end_drop(x)) < 1e-12 and end_drop(x, LAST_POINTS) > PLATEAU
+    assert end_bend(x) < BENT and not flattened(x)
+    y = x.copy()
+    y[-3:] = 3.0
+    assert flattened(y)
+    line = np.linspace(9.0, 3.0, 12)
+    assert end_bend(line) == math.inf and not flattened(line)
+
+
+STEP_UP = DATA / "still_falling_step_up_linear_lightning"
+
+
+def test_a_noisy_fall_with_one_step_up_at_its_end_is_still_improving():
+    """A real Lightning run (s21 score3, 63026: an MLP of 128 units on a linear
+    regression, momentum SGD at 0.03, 25 epochs validated every second one: 12
+    evaluations). Validation fell 49 % over its last third and ticks up 1.6 % over its
+    last step; the test curve (never seen by diagnose) fell 44 % over its last third and
+    ends at its lowest (all 40 labelling votes: still improving). Main read the step as a
+    plateau ("a good fit"): the last fifth of 12 evaluations is that one step. The step
+    lies 0.7 standard errors off the last third's line, and the last three evaluations
+    still fall 3.5 %: still improving, also validated half as often or with the losses
+    scaled."""
+    h = read_log(STEP_UP)
+    val = finite(h, "val_loss")
+    side = read_side("still_falling_step_up_linear_lightning_test_curve.json")
+    test = np.asarray(side["test_loss"])
+    assert side["label"] == "still_improving" and int(np.argmin(test)) == len(test) - 1
+    assert len(val) == 12 and val[-1] > val[-2]
+    assert end_drop(val) < PLATEAU < end_drop(val, LAST_POINTS)
+    assert end_bend(val) == pytest.approx(0.70, abs=0.01) and not flattened(val)
+    d = diagnose(h)
+    assert d.verdict is Verdict.STILL_IMPROVING and d.best_epoch == 21
+    too_few = next(c for c in d.causes if c.kind == "too_few_epochs")
+    assert "ended near the lowest value of that stretch (epoch 21)" in too_few.reason
+    loss, val_loss = np.asarray(h.loss, dtype=float), np.asarray(h.val_loss, dtype=float)
+    validated = np.flatnonzero(np.isfinite(val_loss))
+    sparser = val_loss.copy()
+    sparser[validated[-2::-2]] = math.nan  # every second evaluation, the last one kept
+    for train, validation in ((loss, sparser), (10 * loss, 10 * val_loss)):
+        other = History.from_columns(
+            {"loss": list(train), "val_loss": list(validation)}, epoch=h.epoch
+        )
+        assert diagnose(other).verdict is Verdict.STILL_IMPROVING

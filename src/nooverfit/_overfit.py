@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from nooverfit import _curves as cv
-from nooverfit._still import SIGNIFICANT, STILL, end_drop, near_end
+from nooverfit._still import SIGNIFICANT, STILL, end_drop, flattened, near_end
 from nooverfit._train_accuracy import accuracy_course
 from nooverfit.diagnosis import Evidence
 from nooverfit.history import History, best_index, onset_index
@@ -156,6 +156,7 @@ def evidence(
             "clearance": clearance,
             "below_early": cv.below_early_level(v_raw),
             "end_drop": end_drop(v_raw),
+            "flattened": float(n > 0 and flattened(v_raw)),
             "recent_low": recent_low,
             "train_points": float(real.size),
             "val_first": float(v_raw[0]) if n else math.nan,

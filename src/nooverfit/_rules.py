@@ -81,7 +81,10 @@ The rules, in order:
    deviations around that line (the curve's own noise; not standard errors, which shrink
    as evaluations are added: i98), and the lowest raw value of that third lies within
    the last ``NEAR_END`` (5 %) of the run or its last ``LAST_POINTS`` (3) evaluations
-   (i75); a network whose training accuracy stayed under 0.75 must also show its
+   (i75), and its end did not flatten (a fall under ``PLATEAU`` over its last fifth; over
+   one step only where it bends off the last third's line beyond the curve's noise or the
+   last three evaluations are flat too: :func:`~nooverfit._still.flattened`, s28); a
+   network whose training accuracy stayed under 0.75 must also show its
    accuracy error falling by ``FOLLOWS`` residual standard deviations over that third.
 5. **underfitting** - the training metric (accuracy-like, in [0, 1]) stayed below 0.75
    (however the loss moved: Keras logs its L2 term in both losses, which fall as the

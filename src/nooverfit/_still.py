@@ -44,18 +44,62 @@ FOLLOWS = 1.5
 #: tenth of ``STILL``: 1 % traded runs labelled still improving on the design corpus, i69).
 PLATEAU = STILL / 10
 END_SHARE = 0.2
+#: Standard errors by which the slope over the last ``END_SHARE`` must lie above the last
+#: third's line for a flat end of fewer than ``LAST_POINTS`` evaluations (one step of the
+#: curve) to count as flattening (:func:`end_bend`; the same ``SIGNIFICANT`` as the fall
+#: itself). On a noisy curve one step tilts up or down by chance: of the runs of the s28
+#: design corpora labelled still improving (their test curve falling to its end) that
+#: read as a good fit on the flat end alone, 5 ended on one step up within the curve's
+#: noise while their last three evaluations still fell (4 read right now, none lost;
+#: the bend test on every run's last fifth, not only one step, gained 8 but read the
+#: flat last third of ``noisy_still_falling_keras`` and a halved digits plateau as
+#: still improving).
+BENT = SIGNIFICANT
 
 
-def end_drop(x: np.ndarray) -> float:
-    """Relative fall of ``x`` over its last ``END_SHARE`` of points (at least two): the
-    least-squares line's drop across that stretch over the mean level there."""
-    k = max(2, round(END_SHARE * len(x)))
+def end_drop(x: np.ndarray, least: int = 2) -> float:
+    """Relative fall of ``x`` over its last ``END_SHARE`` of points (at least ``least``):
+    the least-squares line's drop across that stretch over the mean level there."""
+    k = max(least, round(END_SHARE * len(x)))
     tail = x[-k:]
     if len(tail) < 2:
         return 0.0
     slope = float(np.polyfit(np.arange(len(tail), dtype=float), tail, 1)[0])
     level = float(np.mean(np.abs(tail)))
     return -slope * (len(tail) - 1) / level if level > 0 else 0.0
+
+
+def end_bend(x: np.ndarray) -> float:
+    """By how many standard errors the slope of ``x``'s last ``END_SHARE`` of points (at
+    least two, as :func:`end_drop`) lies above the least-squares line over its last third:
+    how clearly the curve bent flat at its end. The standard error is that of the end's
+    slope, ``s / sqrt(sum (t - mean t)^2)``, with ``s`` the residual standard deviation
+    around the last third's line (the curve's own noise). Infinite for a line without
+    residuals (a curve without noise bends by any amount) or fewer than 3 points."""
+    tail = cv.last_third(x, 3)
+    if len(tail) < 3:
+        return np.inf
+    t = np.arange(len(tail), dtype=float)
+    slope, icept = np.polyfit(t, tail, 1)
+    spread = float(np.sqrt(np.sum((tail - (slope * t + icept)) ** 2) / (len(tail) - 2)))
+    if spread <= 1e-12 * max(float(np.mean(np.abs(tail))), 1e-300):
+        return np.inf
+    k = max(2, round(END_SHARE * len(x)))
+    u = np.arange(k, dtype=float)
+    error = spread / float(np.sqrt(np.sum((u - u.mean()) ** 2)))
+    return (float(np.polyfit(u, x[-k:], 1)[0]) - float(slope)) / error
+
+
+def flattened(x: np.ndarray) -> bool:
+    """Whether ``x`` stopped falling at its end: its fall over the last ``END_SHARE``
+    (:func:`end_drop`) is under ``PLATEAU``, over at least ``LAST_POINTS`` evaluations, or
+    over fewer (one step, on a short run) bent ``BENT`` standard errors off the last
+    third's line (:func:`end_bend`). A plateau reached under a decaying learning rate or
+    early stopping falls over its last third and no more at its end; a single step of a
+    noisy curve still falling rises as often by chance."""
+    if end_drop(x) >= PLATEAU:
+        return False
+    return end_drop(x, LAST_POINTS) < PLATEAU or end_bend(x) >= BENT
 
 
 def near_end(recent_low: float, n: int) -> bool:
@@ -67,24 +111,23 @@ def near_end(recent_low: float, n: int) -> bool:
 
 
 def still_falling(ev: Evidence) -> bool:
-    """Validation fell more than ``STILL`` over the last third, and over ``PLATEAU`` over
-    the last ``END_SHARE`` (:func:`end_drop`: not flat at its end), set the lowest value of
-    its last third within the last ``NEAR_END`` of the run or its last ``LAST_POINTS``
-    evaluations (:func:`~nooverfit._curves.recent_low`; raw values: the smoothed curve is
-    padded with its last value, so any curve that flattened under noise reads lowest at
-    its smoothed end, i75) and ends over ``REGAINED`` noise
+    """Validation fell more than ``STILL`` over the last third, did not flatten at its end
+    (:func:`flattened`), set the lowest value of its last third within the last
+    ``NEAR_END`` of the run or its last ``LAST_POINTS`` evaluations
+    (:func:`~nooverfit._curves.recent_low`; raw values: the smoothed curve is padded with
+    its last value, so any curve that flattened under noise reads lowest at its smoothed
+    end, i75) and ends over ``REGAINED`` noise
     below its first half's lowest level (:func:`~nooverfit._curves.below_early_level`), and
     its fall there stands ``SIGNIFICANT`` residual standard deviations clear of the
     curve's own epoch-to-epoch noise (a noisy flat curve whose line happens to tilt down
     is not; the same however often the run was validated)."""
     low_at_end = near_end(ev.extra["recent_low"], len(ev.val))
     low_at_end = low_at_end and ev.extra["below_early"] > cv.REGAINED
-    flattened = ev.extra["end_drop"] < PLATEAU
     return (
         ev.tail_drop > STILL
         and low_at_end
         and ev.extra["clearance"] >= SIGNIFICANT
-        and not flattened
+        and not ev.extra["flattened"]
     )
 
 
