@@ -18,6 +18,7 @@ Expected values are computed here from the logged validation column, independent
 """
 
 import dataclasses
+import json
 from pathlib import Path
 
 import numpy as np
@@ -276,3 +277,39 @@ def test_a_flat_validation_accuracy_does_not_date_the_onset_at_the_last_epoch(tm
     assert d.verdict is Verdict.OVERFITTING
     assert d.best_epoch == 11
     assert d.onset_epoch == max(whole, 11) and d.onset_epoch < 28
+
+
+STEP_DECAY = DATA / "gap_lowest_at_end_stepdecay_digits.csv"
+
+
+def test_validation_lowest_at_its_end_names_no_onset():
+    """s28's hand-written PyTorch run on digits (SGD, the rate divided by 10 at epoch 60):
+    training at 100 % of its 150 samples, validation at 90.3 % from epoch 48, and a
+    validation loss that creeps down by 1e-5 an epoch to its lowest at the last epoch.
+    Overfitting by the gap, as its test curve (flat at 0.454 from epoch 40, never seen by
+    the diagnosis) agrees; but nothing set in at epoch 119 of 0-119, which the onset had
+    said: no onset is named, the best epoch stays the lowest value, and the table and the
+    text say the same."""
+    side = json.loads(STEP_DECAY.with_name(STEP_DECAY.stem + "_test_curve.json").read_text())
+    test = np.asarray(side["test_loss"])
+    assert np.ptp(test[40:]) < 0.01 * test[40:].max()
+    h = read_log(STEP_DECAY)
+    val = np.asarray(h.val_loss)
+    assert int(np.argmin(val)) == len(val) - 1  # lowest at the last epoch
+    d = diagnose(h)
+    assert d.verdict is Verdict.OVERFITTING
+    assert (d.best_epoch, d.onset_epoch) == (119, None)
+    assert "no onset can be named and the gap is the evidence" in d.explanation
+    assert "sets in" not in d.explanation
+    out = CliRunner().invoke(app, ["diagnose", str(STEP_DECAY)], terminal_width=100).output
+    assert "best epoch    119" in out and "overfitting from" not in out
+
+
+def test_an_onset_two_evaluations_before_the_end_is_still_named():
+    """The cut is the moving average's half-width: a curve that turned three evaluations
+    before its end keeps its onset there."""
+    val = [1.0, 0.6, 0.45, 0.4, 0.38, 0.37, 0.365, 0.36, 0.355, 0.35, 0.5, 0.7, 0.9]
+    train = [1.0 * 0.6**i for i in range(len(val))]
+    d = diagnose(History.from_columns({"loss": train, "val_loss": val}))
+    assert d.verdict is Verdict.OVERFITTING
+    assert d.onset_epoch is not None and d.onset_epoch <= len(val) - 1 - 2

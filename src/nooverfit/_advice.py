@@ -21,7 +21,7 @@ from nooverfit._still import STILL
 from nooverfit._underfit_advice import underfitting_causes
 from nooverfit._words import counted
 from nooverfit.diagnosis import Cause, Diagnosis, Evidence, Gap, Remedy, Verdict
-from nooverfit.history import History, best_index
+from nooverfit.history import ONSET_WIDTH, History, best_index
 from nooverfit.stopping import generalization_loss
 
 #: A cause with its score and its remedies.
@@ -114,6 +114,12 @@ def build(
             ends=_logged_ends(history, monitor),
             at_best=_logged_at(train, val, row),
         )
+        # validation lowest among its last evaluations (a rate decayed towards zero creeps
+        # it down to the end while training falls far below it): it never turned, so no
+        # onset is named; the gap is the evidence (s28: "overfitting from epoch 119" of
+        # 0-119, the onset at the last epoch)
+        if ev.onset >= len(ev.epochs) - ONSET_WIDTH // 2:
+            onset = None
     elif ev is not None and verdict is Verdict.UNDERFITTING:
         causes += underfitting_causes(ev, epochs, gap.metric)
     elif ev is not None and verdict is Verdict.STILL_IMPROVING:

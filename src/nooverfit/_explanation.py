@@ -17,8 +17,15 @@ from nooverfit.history import ONSET_WIDTH
 def _best_and_onset(best: int | None, onset: int | None) -> str:
     """What the best epoch and the onset each are, in one clause that names both: the
     best single validation value, and where its moving average (``onset_index``) was
-    best, which may come later than a lucky single value but never before it."""
-    if onset is None or onset == best:
+    best, which may come later than a lucky single value but never before it. No onset
+    (``None``): validation was lowest among its last evaluations and never turned."""
+    if onset is None:
+        return (
+            f"Validation was lowest at epoch {best}, among its last evaluations (the weights "
+            "to keep): it never turned worse, so no onset can be named and the gap is the "
+            "evidence"
+        )
+    if onset == best:
         return (
             f"Validation was best at epoch {best} (the weights to keep), where overfitting sets in"
         )

@@ -79,7 +79,8 @@ class Diagnosis:
     Attributes:
         verdict: the :class:`Verdict`.
         onset_epoch: epoch where overfitting starts (smoothed val-loss minimum), only
-            for ``overfitting``.
+            for ``overfitting``, and not where validation was lowest among its last
+            evaluations (it never turned: a gap is the evidence).
         best_epoch: epoch with the lowest finite raw validation value of the curve
             decided on (``val_loss``, else the metric named by ``monitor``, as an error),
             the first on ties (:func:`~nooverfit.history.best_index`): the weights to keep,
