@@ -16,6 +16,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from nooverfit._words import counted
+from nooverfit.cli._ctrl_c import CtrlC
 from nooverfit.errors import MissingExtra, redact
 from nooverfit.validate import check_options
 
@@ -187,18 +188,24 @@ def guard(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
-        try:
-            check_options(func.__name__.removesuffix("_command"), **kwargs)
-            return func(*args, **kwargs)
-        except (*BAD_INPUT, MissingExtra) as err:
-            message = err.args[0] if isinstance(err, KeyError) and err.args else err
-            # no password reaches the terminal; brackets in a path are text, not markup
-            text = escape(redact(str(message)))
-            errors.print(f"[bold red]error:[/] {text}", highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
-        except KeyboardInterrupt:
-            errors.print(interrupted(func.__name__, kwargs), highlight=False)
-            raise typer.Exit(130) from None
+        with CtrlC() as ctrl_c:
+            try:
+                check_options(func.__name__.removesuffix("_command"), **kwargs)
+                return func(*args, **kwargs)
+            except (typer.Exit, typer.Abort):
+                raise  # the command's own exit (train's Ctrl-C says what it kept)
+            except (KeyboardInterrupt, Exception) as err:
+                # an error raised after a Ctrl-C is the Ctrl-C's (an import it broke)
+                if isinstance(err, KeyboardInterrupt) or ctrl_c.seen:
+                    errors.print(interrupted(func.__name__, kwargs), highlight=False)
+                    raise typer.Exit(130) from None
+                if not isinstance(err, (*BAD_INPUT, MissingExtra)):
+                    raise
+                message = err.args[0] if isinstance(err, KeyError) and err.args else err
+                # no password reaches the terminal; brackets in a path are text, not markup
+                text = escape(redact(str(message)))
+                errors.print(f"[bold red]error:[/] {text}", highlight=False, soft_wrap=True)
+                raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
 
