@@ -17,7 +17,7 @@ from typer.core import TyperGroup
 
 from nooverfit._words import counted
 from nooverfit.cli._ctrl_c import CtrlC
-from nooverfit.errors import MissingExtra, redact
+from nooverfit.errors import MissingExtra, Reported, redact
 from nooverfit.validate import check_options
 
 console = Console()
@@ -199,6 +199,11 @@ def guard(func: F) -> F:
                 if isinstance(err, KeyboardInterrupt) or ctrl_c.seen:
                     errors.print(interrupted(func.__name__, kwargs), highlight=False)
                     raise typer.Exit(130) from None
+                if isinstance(err, Reported):  # its cause is printed above it
+                    errors.print(
+                        f"[bold red]error:[/] {escape(str(err))}", highlight=False, soft_wrap=True
+                    )
+                    raise typer.Exit(1) from None
                 if not isinstance(err, (*BAD_INPUT, MissingExtra)):
                     raise
                 message = err.args[0] if isinstance(err, KeyError) and err.args else err
