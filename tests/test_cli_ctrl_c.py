@@ -92,3 +92,26 @@ def test_a_logged_interrupt_leaves_no_traceback(caplog):
     assert [r.getMessage() for r in caplog.records] == ["a real error, told"]
     pool.error("after the command: told again")
     assert caplog.records[-1].exc_info is None and len(caplog.records) == 2
+
+
+def test_ctrl_c_while_threads_imports_torch_says_so(monkeypatch, capsys):
+    """``--threads`` imports torch while the options are read, before any command: a
+    Ctrl-C there (a second or more, longer on a busy machine) exited 130 in silence."""
+    import builtins
+
+    from nooverfit.cli._app import _set_threads
+
+    real = builtins.__import__
+
+    def interrupted(name, *args, **kwargs):
+        if name == "torch":
+            raise KeyboardInterrupt
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", interrupted)
+    with pytest.raises(typer.Exit) as stop:
+        _set_threads(1)
+    assert stop.value.exit_code == 130
+    assert capsys.readouterr().err == (
+        "interrupted before the command started; nothing was written\n"
+    )

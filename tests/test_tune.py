@@ -171,7 +171,9 @@ def test_tune_rerun_resumes_the_study(tmp_path):
 
 def test_open_study_refuses_other_data(tmp_path):
     open_study(tiny_spec(f"sqlite:///{tmp_path}/t.db"))
-    with pytest.raises(ValueError, match="use another --study-name"):
+    with pytest.raises(
+        ValueError, match="to start a new study, use another --study-name and --out"
+    ):
         open_study(tiny_spec(f"sqlite:///{tmp_path}/t.db", data="synthetic"))
 
 

@@ -225,9 +225,11 @@ def open_study(spec: TuneSpec, *, worker: int = 0, data: SplitData | None = None
             other_rows = any(c.startswith("data content:") for c in changed)
             raise BadInput(
                 f"study {spec.study_name!r} was made with other settings ({'; '.join(changed)}); "
-                "use another --study-name or the same options"
+                "to resume it, use the same options"
                 + (" on the same rows" if other_rows else "")
                 + (" and the nooverfit that scored its trials" if other_code else "")
+                # another --study-name alone is refused by --out, which holds this one's
+                + "; to start a new study, use another --study-name and --out"
             )
         if adopt:  # only once joined: a refused study is left as it was
             study.set_user_attr("identity", stored)
