@@ -94,6 +94,21 @@ def test_storage_url_checks_scheme_and_makes_the_sqlite_folder(tmp_path):
     assert (tmp_path / "a").is_dir()
 
 
+@pytest.mark.parametrize("name", ["runs?b", "a%20b", "my dir #1", "x%3Fy?z=1"])
+def test_default_storage_is_the_tune_db_inside_out_whatever_its_name(tmp_path, name):
+    """``--out "runs?b"`` put the study in a file ``runs`` beside the folder (a URL's query
+    starts at ``?``), shared by every ``--out "runs?..."``; ``--out "a%20b"`` could not be
+    opened (SQLAlchemy decoded it to "a b", a folder that did not exist)."""
+    from nooverfit.tune import default_storage, open_storage
+    from nooverfit.tune.storage import sqlite_file
+
+    out = tmp_path / name
+    url = default_storage(out)
+    assert sqlite_file(url) == out.resolve() / "tune.db"
+    open_storage(url).engine.dispose()
+    assert (out / "tune.db").is_file() and sorted(p.name for p in tmp_path.iterdir()) == [name]
+
+
 @needs("psycopg")
 def test_storage_url_picks_the_psycopg_driver():
     assert storage_url("postgresql://u@h:5/db") == "postgresql+psycopg://u@h:5/db"
@@ -156,7 +171,9 @@ def test_tune_rerun_resumes_the_study(tmp_path):
 
 def test_open_study_refuses_other_data(tmp_path):
     open_study(tiny_spec(f"sqlite:///{tmp_path}/t.db"))
-    with pytest.raises(ValueError, match="use another --study-name"):
+    with pytest.raises(
+        ValueError, match="to start a new study, use another --study-name and --out"
+    ):
         open_study(tiny_spec(f"sqlite:///{tmp_path}/t.db", data="synthetic"))
 
 

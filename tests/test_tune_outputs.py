@@ -121,8 +121,8 @@ def test_tune_resumed_by_other_code_of_the_same_version_is_refused(tmp_path, mon
     monkeypatch.setattr(nooverfit._version, "code_digest", lambda: "0123456789ab")
     expected = (
         rf"study 'nooverfit' was made with other settings \(nooverfit code: {code} there, "
-        r"0123456789ab now\); use another --study-name or the same options and the nooverfit "
-        r"that scored its trials$"
+        r"0123456789ab now\); to resume it, use the same options and the nooverfit that "
+        r"scored its trials; to start a new study, use another --study-name and --out$"
     )
     with pytest.raises(BadInput, match=expected):
         tune(dataclasses.replace(spec, trials=2), out=out)
@@ -275,7 +275,8 @@ def test_tune_resumed_on_an_edited_csv_is_refused(tmp_path):
     best = (out / "best.json").read_bytes()
     data.write_text("\n".join([*rows[:-1], "6,4,x"]) + "\n")  # one label edited
     refused = (
-        r"other settings \(data content: [0-9a-f]{16} there, .+ the same options on the same rows$"
+        r"other settings \(data content: [0-9a-f]{16} there, .+ the same options on the same "
+        r"rows; to start a new study, use another --study-name and --out$"
     )
     with pytest.raises(BadInput, match=refused):
         tune(dataclasses.replace(spec, trials=2), out=out)

@@ -29,6 +29,12 @@ def is_version(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
+class Reported(RuntimeError):
+    """A failure whose cause was printed already (by a worker process, with its traceback
+    where it is a bug): the command line adds one line and exit code 1, not a second
+    traceback that shows only where it was noticed."""
+
+
 class NewerFile(BadInput):
     """A file a newer nooverfit wrote, in a format this one does not read (a caller that
     would write over it tells it from other bad files by this type)."""

@@ -3,10 +3,11 @@ bad-input guard."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -16,7 +17,8 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from nooverfit._words import counted
-from nooverfit.errors import MissingExtra, redact
+from nooverfit.cli._ctrl_c import CtrlC
+from nooverfit.errors import MissingExtra, Reported, redact
 from nooverfit.validate import check_options
 
 console = Console()
@@ -25,7 +27,9 @@ errors = Console(stderr=True)
 
 def _set_threads(value: int | None) -> None:
     if value:
-        import torch  # only when asked: importing torch takes a second or more
+        # before the command: a Ctrl-C here exited with code 130 and said nothing
+        with told_ctrl_c(lambda: "interrupted before the command started; nothing was written"):
+            import torch  # only when asked: importing torch takes a second or more
 
         torch.set_num_threads(value)
 
@@ -180,6 +184,22 @@ def interrupted(command: str, options: dict[str, Any]) -> str:
     )
 
 
+@contextlib.contextmanager
+def told_ctrl_c(say: Callable[[], str]) -> Iterator[None]:
+    """A Ctrl-C within: the line ``say()`` returns, exit code 130. An error raised after
+    the Ctrl-C is read as it (an import it broke; see :class:`.CtrlC`)."""
+    with CtrlC() as ctrl_c:
+        try:
+            yield
+        except (typer.Exit, typer.Abort):
+            raise  # the command's own exit (train's Ctrl-C says what it kept)
+        except (KeyboardInterrupt, Exception) as err:
+            if not (isinstance(err, KeyboardInterrupt) or ctrl_c.seen):
+                raise
+            errors.print(say(), highlight=False)
+            raise typer.Exit(130) from None
+
+
 def guard(func: F) -> F:
     """Turn bad-input exceptions and a missing optional extra into a one-line error and
     exit code 2 (no traceback)."""
@@ -187,18 +207,21 @@ def guard(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
-        try:
-            check_options(func.__name__.removesuffix("_command"), **kwargs)
-            return func(*args, **kwargs)
-        except (*BAD_INPUT, MissingExtra) as err:
-            message = err.args[0] if isinstance(err, KeyError) and err.args else err
-            # no password reaches the terminal; brackets in a path are text, not markup
-            text = escape(redact(str(message)))
-            errors.print(f"[bold red]error:[/] {text}", highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
-        except KeyboardInterrupt:
-            errors.print(interrupted(func.__name__, kwargs), highlight=False)
-            raise typer.Exit(130) from None
+        with told_ctrl_c(lambda: interrupted(func.__name__, kwargs)):
+            try:
+                check_options(func.__name__.removesuffix("_command"), **kwargs)
+                return func(*args, **kwargs)
+            except Reported as err:  # its cause is printed above it
+                errors.print(
+                    f"[bold red]error:[/] {escape(str(err))}", highlight=False, soft_wrap=True
+                )
+                raise typer.Exit(1) from None
+            except (*BAD_INPUT, MissingExtra) as err:
+                message = err.args[0] if isinstance(err, KeyError) and err.args else err
+                # no password reaches the terminal; brackets in a path are text, not markup
+                text = escape(redact(str(message)))
+                errors.print(f"[bold red]error:[/] {text}", highlight=False, soft_wrap=True)
+                raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
 

@@ -128,10 +128,10 @@ def finished_trials(spec: TuneSpec) -> int:
     yet. Read only: no database, table or study is created."""
     import optuna
 
-    from nooverfit.tune.storage import count_trials, storage_url
+    from nooverfit.tune.storage import count_trials, sqlite_file, storage_url
 
-    sqlite = spec.storage.removeprefix("sqlite:///")
-    if sqlite != spec.storage and not Path(sqlite).is_file():
+    sqlite = sqlite_file(spec.storage)
+    if spec.storage.startswith("sqlite:///") and not (sqlite and sqlite.is_file()):
         return 0  # (before storage_url, which makes a SQLite file's folder)
     url = storage_url(spec.storage)
     try:

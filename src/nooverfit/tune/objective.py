@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from nooverfit.config import RunConfig
 from nooverfit.data.tensors import SplitData
+from nooverfit.errors import BadInput
 from nooverfit.history import History
 from nooverfit.models import Network, network_for
 from nooverfit.stopping import generalization_loss
@@ -181,3 +182,25 @@ class Objective:
         if run.pruned_epoch is not None:
             raise optuna.TrialPruned(f"val loss behind the median at epoch {run.pruned_epoch}")
         return run.val_accuracy
+
+
+def out_of_memory(err: RuntimeError) -> bool:
+    """Whether torch failed to allocate memory (CUDA's OutOfMemoryError, or the CPU
+    allocator's "can't allocate memory")."""
+    import torch
+
+    text = str(err)
+    return isinstance(err, torch.OutOfMemoryError) or "can't allocate memory" in text
+
+
+def too_large(trial: optuna.Trial, err: RuntimeError) -> BadInput:
+    """The one-line error of ``trial``, whose network or batch did not fit in memory: the
+    search space is too large for the device, which the user can fix."""
+    params = trial.params
+    sampled = ", ".join(f"{k} {params[k]}" for k in ("width", "depth") if k in params)
+    reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    return BadInput(
+        f"trial {trial.number}{f' ({sampled})' if sampled else ''} ran out of memory: "
+        f"{reason}; expected a search that fits the device: a smaller --max-width, "
+        "--max-depth or --batch-size (the study's finished trials are kept)"
+    )

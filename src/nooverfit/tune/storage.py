@@ -29,8 +29,23 @@ _EXPECTED = "expected sqlite:///PATH or postgresql://USER[:PASSWORD]@HOST[:PORT]
 
 
 def default_storage(out: str | Path) -> str:
-    """``sqlite:///OUT/tune.db``: the embedded default, nothing to start."""
-    return f"sqlite:///{Path(out).resolve() / 'tune.db'}"
+    """``sqlite:///OUT/tune.db``: the embedded default, nothing to start. A ``%`` or ``?``
+    in the path is escaped: a URL reads ``?`` as the start of a query and ``%`` as an
+    escape (``--out "runs?b"`` put the study in a file ``runs``, shared with every
+    ``--out "runs?..."``; ``--out "a%20b"`` could not be opened)."""
+    path = str(Path(out).resolve() / "tune.db")
+    return "sqlite:///" + path.replace("%", "%25").replace("?", "%3F")
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a ``sqlite:///`` URL as SQLAlchemy reads it (None for another database,
+    or SQLite in memory)."""
+    if not url.startswith("sqlite:///"):
+        return None
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database
+    return Path(database) if database and database != ":memory:" else None
 
 
 def storage_url(url: str) -> str:
@@ -43,7 +58,8 @@ def storage_url(url: str) -> str:
     if not url.startswith(_SCHEMES):
         raise BadInput(f"--storage {redact(url)!r} not understood; {_EXPECTED}")
     if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        if (path := sqlite_file(url)) is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
         return url
     if url.startswith(("postgresql://", "postgres://")):
         rest = url.split("://", 1)[1]

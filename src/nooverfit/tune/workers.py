@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING
 
 from nooverfit.config import RunConfig
 from nooverfit.data.tensors import SplitData, load_split
-from nooverfit.errors import BadInput
-from nooverfit.tune.objective import Objective
+from nooverfit.errors import BadInput, Reported
+from nooverfit.tune.objective import Objective, out_of_memory, too_large
 from nooverfit.tune.space import Space
 from nooverfit.tune.storage import (
     count_trials,
@@ -117,7 +117,9 @@ class _OverBudget(Exception):
 class _QuietOverBudget(logging.Filter):
     """Drop Optuna's failure warnings for trials refused as over budget (not errors), and
     for a trial stopped by Ctrl-C: its warning carried the KeyboardInterrupt's traceback,
-    where the command says in one line what the interrupt kept."""
+    where the command says in one line what the interrupt kept. A trial that fails of an
+    error keeps its warning, without the traceback: the error is raised again to
+    :func:`work`'s caller, which tells it (a bug's traceback was printed twice)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -130,6 +132,8 @@ class _QuietOverBudget(logging.Filter):
             if number := re.match(r"Trial (\d+) failed", message):
                 self.numbers.add(int(number.group(1)))
             return False
+        if record.exc_info is not None and " because of the following error" in message:
+            record.exc_info = record.exc_text = None
         return not any(message.startswith(f"Trial {n} failed") for n in self.numbers)
 
 
@@ -221,9 +225,11 @@ def open_study(spec: TuneSpec, *, worker: int = 0, data: SplitData | None = None
             other_rows = any(c.startswith("data content:") for c in changed)
             raise BadInput(
                 f"study {spec.study_name!r} was made with other settings ({'; '.join(changed)}); "
-                "use another --study-name or the same options"
+                "to resume it, use the same options"
                 + (" on the same rows" if other_rows else "")
                 + (" and the nooverfit that scored its trials" if other_code else "")
+                # another --study-name alone is refused by --out, which holds this one's
+                + "; to start a new study, use another --study-name and --out"
             )
         if adopt:  # only once joined: a refused study is left as it was
             study.set_user_attr("identity", stored)
@@ -267,6 +273,7 @@ def work(spec: TuneSpec, *, worker: int = 0, data: SplitData | None = None) -> i
         study = open_study(spec, worker=worker, data=data)
         objective = Objective(data, spec.space, spec.base, guard=spec.guard)
         finished: list[int] = []
+        started: list[optuna.Trial] = []  # this worker's, the last one last
 
         def count(_: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
             if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
@@ -278,6 +285,7 @@ def work(spec: TuneSpec, *, worker: int = 0, data: SplitData | None = None) -> i
                 log.debug("trial %d is past the budget; marked failed", trial.number)
                 trial.set_user_attr("over_budget", True)
                 raise _OverBudget(f"trial {trial.number} is past the budget of {spec.trials}")
+            started.append(trial)
             return objective(trial)
 
         deadline = time.monotonic() + spec.timeout if spec.timeout else None
@@ -293,17 +301,30 @@ def work(spec: TuneSpec, *, worker: int = 0, data: SplitData | None = None) -> i
             if budget.claimed >= spec.trials and budget.waiting == 0:
                 time.sleep(spec.poll)  # the last trials run elsewhere: wait, they may die
                 continue
-            study.optimize(budgeted, n_trials=1, catch=(_OverBudget,), callbacks=[count])
+            try:
+                study.optimize(budgeted, n_trials=1, catch=(_OverBudget,), callbacks=[count])
+            except RuntimeError as err:
+                if not (out_of_memory(err) and started):
+                    raise
+                raise too_large(started[-1], err) from None
         return len(finished)
     finally:
         optuna_log.removeFilter(quiet)
         torch.set_num_threads(threads)
 
 
+#: a worker process's exit code after bad input it told in one line (as the command's)
+BAD_INPUT_EXIT = 2
+
+
 def _worker_main(spec: TuneSpec, worker: int) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     _exit_with_parent()
-    work(spec, worker=worker)
+    try:
+        work(spec, worker=worker)
+    except ValueError as err:  # BadInput: one line, as the command tells it, no traceback
+        log.error("tune worker %d: %s", worker, err)
+        raise SystemExit(BAD_INPUT_EXIT) from None
 
 
 def _exit_with_parent() -> None:
@@ -356,7 +377,9 @@ def run_workers(spec: TuneSpec, *, workers: int = 1, data: SplitData | None = No
     ``data``: the split already loaded in this process, not loaded again here.
 
     Raises:
-        RuntimeError: if every worker process failed.
+        BadInput: if every worker process failed on bad input (each told it in one line).
+        Reported: if every worker process failed, one at least of another error (each
+            printed its own).
     """
     if workers == 1:
         work(spec, data=data)
@@ -371,6 +394,11 @@ def run_workers(spec: TuneSpec, *, workers: int = 1, data: SplitData | None = No
         raise
     codes = [p.exitcode for p in processes]
     if all(code != 0 for code in codes):
-        raise RuntimeError(f"all {workers} tuning workers failed (exit codes {codes})")
+        # each worker printed its error above: one line here, not a second traceback
+        failed = (
+            f"all {workers} tuning workers failed (exit codes {codes}; each one's error is "
+            "above); the study's finished trials are kept in its storage"
+        )
+        raise BadInput(failed) if set(codes) == {BAD_INPUT_EXIT} else Reported(failed)
     if any(code != 0 for code in codes):
         log.warning("tuning workers exited with codes %s; the others finished the study", codes)
