@@ -273,7 +273,7 @@ def apply_scaling(x: np.ndarray, record: dict[str, Any]) -> np.ndarray:
     :func:`~nooverfit.data.tabular.fit_scaling`, as float32 like the training data.
 
     Returns:
-        float32, ``(N, F)`` (``(N, F * bins)`` for the piecewise-linear encodings).
+        float32, ``(N, F)`` (``(N, F * bins)`` for ``ple`` and ``ple16``).
 
     Raises:
         BadInput: ``x`` has another number of features than the record.
@@ -285,8 +285,6 @@ def apply_scaling(x: np.ndarray, record: dict[str, Any]) -> np.ndarray:
         "robust": "median",
         "ple": "edges",
         "ple16": "edges",
-        "pletree": "edges",
-        "pletree16": "edges",
         "periodic": "mean",
         "quantile": "quantiles",
     }

@@ -22,10 +22,6 @@ test rows). Pure numpy.
   ``ISLR::Auto``: a random forest on that one column scored 80-85 % where an MLP on all
   standardized columns scored 78 %). The study trains copies of its choice in it
   (:mod:`nooverfit.studies.copies`).
-- ``pletree`` and ``pletree16``: the piecewise-linear encoding with 8 and 16 target-aware
-  bins: each feature's edges are the thresholds of a small decision tree fitted on it
-  against the training pool's labels (:mod:`nooverfit.data.tree_bins`; Gorishniy et al.
-  2022, section 3.2), so the one scaling that needs the labels.
 - ``periodic``: fixed-frequency periodic features of each standardized value ``z``
   (smoothly clipped as ``robust`` clips): ``z`` itself, then ``sin`` and ``cos`` of
   ``2 pi f z`` for each of :data:`FREQUENCIES` (cycles per standard deviation): the
@@ -40,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-SCALINGS = ("standard", "robust", "quantile", "ple", "ple16", "pletree", "pletree16", "periodic")
+SCALINGS = ("standard", "robust", "quantile", "ple", "ple16", "periodic")
 #: what :func:`nooverfit.data.prepare` applies to tabular data
 DEFAULT_SCALING = "standard"
 #: clip of the smooth clip and of the quantile map, in (robust) standard deviations
@@ -53,9 +49,7 @@ PLE_FINE_BINS = 16
 #: frequencies of the ``periodic`` encoding, in cycles per (pool) standard deviation
 FREQUENCIES = (0.125, 0.25, 0.5, 1.0)
 #: bins of each piecewise-linear encoding
-_BINS = {"ple": PLE_BINS, "ple16": PLE_FINE_BINS, "pletree": PLE_BINS, "pletree16": PLE_FINE_BINS}
-#: the scalings whose bin edges the labels choose (:func:`fit_scaling` needs ``y``)
-TARGET_AWARE = ("pletree", "pletree16")
+_BINS = {"ple": PLE_BINS, "ple16": PLE_FINE_BINS}
 
 
 def check_scaling(scaling: str) -> str:
@@ -65,23 +59,19 @@ def check_scaling(scaling: str) -> str:
     return scaling
 
 
-def scale_features(
-    x: np.ndarray, pool: np.ndarray, scaling: str = "standard", *, y: np.ndarray | None = None
-) -> np.ndarray:
+def scale_features(x: np.ndarray, pool: np.ndarray, scaling: str = "standard") -> np.ndarray:
     """Scale the columns of ``x`` ``(N, F)`` with statistics of the rows ``pool``.
 
     Args:
         x: every row of the data set (float32).
         pool: indices of the training pool, the only rows the statistics come from.
         scaling: one of :data:`SCALINGS` (see the module docstring).
-        y: every row's class label; only the pool's are read, and only by the
-            :data:`TARGET_AWARE` scalings, which need them.
 
     Returns:
-        The scaled features, float32, same shape; constant columns become 0. The
-        piecewise-linear encodings return more columns (see :func:`ple_edges`).
+        The scaled features, float32, same shape; constant columns become 0. ``ple`` and
+        ``ple16`` return more columns (see :func:`ple_edges`).
     """
-    return scale_with(x, fit_scaling(x, pool, scaling, y=y))
+    return scale_with(x, fit_scaling(x, pool, scaling))
 
 
 def _moments(fit: np.ndarray) -> dict[str, list[float]]:
@@ -90,26 +80,12 @@ def _moments(fit: np.ndarray) -> dict[str, list[float]]:
     return {"mean": fit.mean(axis=0).tolist(), "std": np.where(std > 0, std, 1.0).tolist()}
 
 
-def fit_scaling(
-    x: np.ndarray, pool: np.ndarray, scaling: str, *, y: np.ndarray | None = None
-) -> dict[str, Any]:
-    """The statistics of ``scaling`` fitted on the rows ``pool`` of ``x`` ``(N, F)`` (and,
-    for the :data:`TARGET_AWARE` scalings, of the labels ``y[pool]``): a record of plain
-    lists (JSON keeps a float64 to its last bit), which :func:`scale_with` applies; saved
-    models store it (:mod:`nooverfit.data.fitted`).
-
-    Raises:
-        ValueError: an unknown ``scaling``, or a target-aware one without ``y``.
-    """
+def fit_scaling(x: np.ndarray, pool: np.ndarray, scaling: str) -> dict[str, Any]:
+    """The statistics of ``scaling`` fitted on the rows ``pool`` of ``x`` ``(N, F)``: a
+    record of plain lists (JSON keeps a float64 to its last bit), which :func:`scale_with`
+    applies; saved models store it (:mod:`nooverfit.data.fitted`)."""
     check_scaling(scaling)
     fit = x[pool].astype(np.float64)
-    if scaling in TARGET_AWARE:
-        if y is None:
-            raise ValueError(f"the {scaling!r} scaling needs the training labels y, got None")
-        from nooverfit.data.tree_bins import tree_edges
-
-        edges = tree_edges(fit, np.asarray(y)[pool], _BINS[scaling])
-        return {"scaling": scaling, "edges": edges.tolist()}
     if scaling == "standard":
         return {"scaling": scaling, **_moments(fit)}
     if scaling == "robust":
@@ -134,7 +110,7 @@ def fit_scaling(
 
 def scale_with(x: np.ndarray, record: dict[str, Any]) -> np.ndarray:
     """Scale ``x`` ``(N, F)`` with a record of :func:`fit_scaling` (float32; ``(N, F * T)``
-    for the piecewise-linear encodings)."""
+    for ``ple``)."""
     scaling = record["scaling"]
     if scaling == "standard":
         mean, std = (np.asarray(record[k], dtype=np.float64) for k in ("mean", "std"))

@@ -105,8 +105,7 @@ def network_inputs(
     use it; a saved model's card records the same encoding for ``predict``.
     """
     if dataset.kind == "tabular":  # missing cells filled from the training pool only
-        # the labels reach only the target-aware scalings, through the pool's rows
-        return scale_features(dataset.filled(pool), pool, scaling, y=dataset.y)
+        return scale_features(dataset.filled(pool), pool, scaling)
     return dataset.x.astype(np.float32, copy=True)
 
 

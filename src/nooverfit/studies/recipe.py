@@ -357,13 +357,10 @@ def _notes(c: RunConfig, kind: str = "image", data: str = "digits") -> tuple[str
             "and scores every epoch with it; torch's and Keras's averages do not warm up."
         )
     if c.inputs != "standard":
-        from nooverfit.data.tabular import TARGET_AWARE
-
-        labels = ", y=y" if c.inputs in TARGET_AWARE else ""
         notes.append(
             f"The features are encoded as '{c.inputs}' before the network "
             "(nooverfit.data.tabular.scale_features(x, pool, "
-            f"{c.inputs!r}{labels}), statistics of the training pool only), not standardized."
+            f"{c.inputs!r}), statistics of the training pool only), not standardized."
         )
     notes.append(
         "Keras's Dense layers use Glorot initialization and PyTorch's Linear layers Kaiming "
