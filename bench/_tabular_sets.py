@@ -18,7 +18,7 @@ class TabularSet:
         heldout: never tuned on; reported apart.
         fresh: held out and added only when issue 16's network remedies were frozen, by
             the session that froze them ("i30", "i34", "i41", "i46", "i58", "i66", "i76",
-            "i76b", "i81", "i86", "i96", "s25", "s26", "s27"): scored once, at the end,
+            "i76b", "i81", "i86", "i96", "s25", "s26", "s27", "s28"): scored once, at the end,
             never looked at before ("" for the others).
     """
 
@@ -159,4 +159,33 @@ DATASETS = (
     TabularSet("mathlevel", "Ecdat", "Mathlevel", "sex", heldout=True, fresh="s27"),
     # `id` is the household of a scanner panel: a name, not a measurement
     TabularSet("cracker", "Ecdat", "Cracker", "choice", drop=("id",), heldout=True, fresh="s27"),
+    # s28 (added with no change to the study's training or selection, scored once)
+    # one pitcher's pitches (2013); `Time` is each pitch's timestamp and `Batter` a name
+    TabularSet(
+        "kershaw",
+        "Stat2Data",
+        "Kershaw",
+        "PitchType",
+        drop=("Time", "Batter"),
+        heldout=True,
+        fresh="s28",
+    ),
+    # the cigarette amounts and `type` are recorded for smokers only: they leak the label
+    TabularSet(
+        "smoking",
+        "openintro",
+        "smoking",
+        "smoke",
+        drop=("amt_weekends", "amt_weekdays", "type"),
+        heldout=True,
+        fresh="s28",
+    ),
+    # `id` numbers the trial's subject; the label is post-ERCP pancreatitis
+    TabularSet(
+        "indo", "medicaldata", "indo_rct", "outcome", drop=("id",), heldout=True, fresh="s28"
+    ),
+    # `Fate04` is the gall's fate in 2004, `f` (a living fly larva) being the label
+    TabularSet(
+        "goldenrod", "Stat2Data", "Goldenrod", "Fly04", drop=("Fate04",), heldout=True, fresh="s28"
+    ),
 )
