@@ -193,6 +193,7 @@ def build(
             last=_last_validated(history, val),
             validated=int(np.isfinite(val).sum()),
             monitor=monitor,
+            rise=math.nan if ev is None else ev.rise,
         ),
         missing=missing,
         epochs=epochs,
