@@ -23,7 +23,7 @@ from nooverfit.logs._epochs import epoch_named, whole_epochs
 from nooverfit.logs._long import widen
 from nooverfit.logs._names import STEPS, Name, canonical, loader_note, rivals_note
 from nooverfit.logs._percent import percent_scores
-from nooverfit.logs._resumed import join_runs
+from nooverfit.logs._resumed import continued, join_runs
 from nooverfit.stopping import StopReason
 
 #: A hint appended to every "columns not recognized" error.
@@ -107,9 +107,10 @@ def rows_to_history(
     if split:  # one row per split: its values named after it (train_loss, valid_loss)
         unreadable = {k: v for k, v in (unreadable or {}).items() if k != split}
         notes = (*notes, widened)
+    rows, went_on = continued(rows, lines=lines)
     keep, joined = join_runs(rows, lines=lines)
     rows = [rows[i] for i in keep]
-    notes = (*notes, *joined)
+    notes = (*notes, *went_on, *joined)
     position = {old: new for new, old in enumerate(keep)}  # a row's place among those kept
     found: list[str] = []
     for row in rows:
