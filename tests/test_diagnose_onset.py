@@ -313,3 +313,46 @@ def test_an_onset_two_evaluations_before_the_end_is_still_named():
     d = diagnose(History.from_columns({"loss": train, "val_loss": val}))
     assert d.verdict is Verdict.OVERFITTING
     assert d.onset_epoch is not None and d.onset_epoch <= len(val) - 1 - 2
+
+
+RECOVERING = DATA / "recovering_finetune_digits_lightning"
+
+
+def test_a_fine_tune_worse_after_its_first_epoch_dates_the_onset_at_its_best():
+    """s28 i152's hand-written Lightning run: an MLP pretrained on 800 digits, fine-tuned
+    on 80 others. Validation is best at epoch 0 (0.160), jumps to 0.23 by epoch 2 and
+    falls slowly back to 0.184 at epoch 59 without ever reaching its start; its test
+    curve (never seen by the diagnosis) is lowest at the first evaluation too, and 18 %
+    above it at the end. The 5-evaluation average, pulled up near the start by the jump,
+    was lowest at epoch 57, where the onset was named: 57 epochs after the best and at
+    the end of a fall. Less than a tenth of the worsening after epoch 0 comes after epoch
+    57, so the onset is the best epoch."""
+    side = json.loads((DATA / f"{RECOVERING.name}_test_curve.json").read_text())
+    test = np.asarray(side["test_loss"])
+    assert int(np.argmin(test)) == 0 and test[-5:].mean() > 1.1 * test[0]
+    h = read_log(RECOVERING)
+    val = np.asarray(h.val_loss)
+    best, trend = int(np.argmin(val)), int(np.argmin(_moving_average(val)[:-2]))
+    assert (best, trend) == (0, 57)
+    after = val[trend + 1 :].max() - _moving_average(val)[trend]
+    assert after < 0.1 * (val[1:].max() - val[0])  # (the share: history.ONSET_SHARE)
+    d = diagnose(h)
+    assert d.verdict is Verdict.OVERFITTING
+    assert (d.best_epoch, d.onset_epoch) == (0, 0)
+    assert "Validation was best at epoch 0 (the weights to keep), where overfitting sets in" in (
+        d.explanation
+    )
+
+
+def test_an_onset_after_a_rise_from_the_recovered_level_is_kept():
+    """The same shape with a second turn: after recovering to 0.18 the curve rises again
+    to 0.20, half of the worsening after the best, so the smoothed minimum (position 6)
+    stays the onset."""
+    val = [0.16, 0.23, 0.22, 0.20, 0.19, 0.185, 0.18, 0.181, 0.186, 0.19, 0.195, 0.20, 0.20]
+    train = [0.05 * 0.5**i for i in range(len(val))]
+    smooth = _moving_average(np.asarray(val))
+    trend = int(np.argmin(smooth[:-2]))
+    assert trend == 6 and max(val[7:]) - smooth[trend] > 0.1 * (max(val[1:]) - val[0])
+    d = diagnose(History.from_columns({"loss": train, "val_loss": val}))
+    assert d.verdict is Verdict.OVERFITTING
+    assert (d.best_epoch, d.onset_epoch) == (0, trend)

@@ -1,5 +1,6 @@
 """Column names written as words or with the side at the end read as the curves they are."""
 
+import json
 import math
 from pathlib import Path
 
@@ -155,3 +156,64 @@ def test_read_log_says_which_of_two_validation_losses_it_reads(tmp_path):
     other = read_log(path, columns={"val_loss": "runB - val_loss"})
     assert other.val_loss == pytest.approx([1 + e / 20 for e in range(5)])
     assert not any("names it too" in n for n in other.notes)
+
+
+@pytest.mark.parametrize(
+    ("name", "target"),
+    [
+        ("val_acc_pct", "val_accuracy"),
+        ("train_acc_pct", "accuracy"),
+        ("val_acc_%", "val_accuracy"),
+        ("Val Accuracy Percent", "val_accuracy"),
+        ("train-acc-PCT", "accuracy"),
+        ("val_err_pct", "val_error"),
+    ],
+)
+def test_canonical_a_percent_unit_after_a_separator_is_no_part_of_the_name(name, target):
+    """s28 i152: a loop logging ``train_acc_pct`` read a metric ``acc_pct``, not an
+    accuracy (``val_acc_%`` read ``val_acc_``): the unit closes the name as ``(%)`` does."""
+    assert canonical(name).target == target
+
+
+ERR_PCT = Path(__file__).parent / "data" / "err_pct_digits_jsonl.jsonl"
+
+
+def test_read_log_accuracy_in_percent_named_pct_reads_as_the_accuracy(tmp_path: Path):
+    """s28 i152's hand-written PyTorch run (digits, 150 training samples, MLP 512x2) logged
+    its error in percent; the same curves logged as ``*_acc_pct`` (100 - error) read as
+    the accuracy in [0, 1], and the diagnosis is the one of ``train_acc``/``val_acc``
+    logged as fractions."""
+    rows = [json.loads(line) for line in ERR_PCT.read_text().splitlines()]
+    pct, frac = tmp_path / "pct.jsonl", tmp_path / "frac.jsonl"
+    pct.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "epoch": r["epoch"],
+                    "train_acc_pct": 100 - r["train_err_pct"],
+                    "val_acc_pct": 100 - r["val_err_pct"],
+                }
+            )
+            + "\n"
+            for r in rows
+        )
+    )
+    frac.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "epoch": r["epoch"],
+                    "train_acc": 1 - r["train_err_pct"] / 100,
+                    "val_acc": 1 - r["val_err_pct"] / 100,
+                }
+            )
+            + "\n"
+            for r in rows
+        )
+    )
+    h = read_log(pct)
+    assert list(h.val_accuracy) == pytest.approx([1 - r["val_err_pct"] / 100 for r in rows])
+    assert any("logged in percent" in n for n in h.notes)
+    a, b = diagnose(h), diagnose(read_log(frac))
+    assert (a.verdict, a.best_epoch, a.onset_epoch) == (b.verdict, b.best_epoch, b.onset_epoch)
+    assert a.gap.metric_at_last == pytest.approx(b.gap.metric_at_last)

@@ -1,9 +1,12 @@
 """Logs holding several runs (``logs/_resumed.py``): a run resumed from a checkpoint keeps
 the epochs before the resume, a run restarted from the first epoch replaces the log."""
 
+import csv
 import json
 import math
+from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -251,3 +254,61 @@ def test_event_files_of_a_folder_sort_in_the_order_written(tmp_path):
     for name in reversed(names):
         (tmp_path / name).write_bytes(b"")
     assert [f.name for f in event_files(tmp_path)] == names
+
+
+CONTINUED = Path(__file__).parent / "data" / "continued_fit_twice_digits_keras.csv"
+
+
+def test_read_log_fit_called_twice_on_one_model_is_one_run():
+    """s28 i152's hand-written Keras 3 run: ``model.fit()`` called twice on the same model
+    (40 epochs each, ``CSVLogger(append=True)``, no ``initial_epoch``), so the epoch
+    column goes back to 0 at line 42 while the weights train on: the second fit's first
+    training loss is 0.0020, where the first ended (0.0021), not where it began (1.5).
+    Read as a restart, the first fit was dropped, and with it validation's lowest epoch
+    (21; its test curve, never seen by the diagnosis, is lowest in the first fit too):
+    the best epoch said was the second fit's 4th. Both fits are one run, its epochs
+    numbered on."""
+    with CONTINUED.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [int(r["epoch"]) for r in rows] == list(range(40)) * 2
+    val = [float(r["val_loss"]) for r in rows]
+    side = json.loads(CONTINUED.with_name(CONTINUED.stem + "_test_curve.json").read_text())
+    assert int(np.argmin(side["test_loss"])) < 40
+    h = read_log(CONTINUED)
+    assert h.epoch == tuple(range(80))
+    assert h.val_loss == pytest.approx(val) and h.loss == pytest.approx(
+        [float(r["loss"]) for r in rows]
+    )
+    assert h.notes == (
+        "the epoch goes back from 39 to 0 at line 42, but training went on from where it "
+        "was (its losses start near the earlier run's last): read as one run, its epochs "
+        "numbered on from 40",
+    )
+    assert diagnose(h).best_epoch == int(np.argmin(val)) == 21
+
+
+def test_read_log_a_restart_from_scratch_is_still_a_restart(tmp_path):
+    """A second run starting where the first started (new weights), or near neither
+    run's end while the first fell too little to tell the two apart, is a restart."""
+    log = tmp_path / "log.csv"
+    again = "".join(_row(e) for e in range(5))
+    log.write_text("epoch,loss,val_loss\n" + "".join(_row(e) for e in range(25)) + again)
+    assert read_log(log).epoch == tuple(range(5))
+    flat = "".join(f"{e},{1 - 0.01 * e},{1.1 - 0.01 * e}\n" for e in range(10))
+    log.write_text("epoch,loss,val_loss\n" + flat + "0,0.9,1.0\n1,0.89,0.99\n")
+    assert read_log(log).epoch == (0, 1)
+
+
+def test_read_log_runs_going_on_twice_number_on_and_keep_a_resume_within(tmp_path):
+    """Three fits of one model (epochs 0-9 each), the third resumed at its epoch 5 from a
+    checkpoint: epochs 0-29, the resume replacing 25-29 as a resume does."""
+    loss = [2 * math.exp(-k / 5) for k in range(30)]
+    lines = [f"{k % 10},{loss[k]:.6f},{loss[k] + 0.1:.6f}\n" for k in range(30)]
+    lines += [f"{e},{loss[20 + e] * 0.9:.6f},{loss[20 + e] + 0.05:.6f}\n" for e in range(5, 10)]
+    log = tmp_path / "log.csv"
+    log.write_text("epoch,loss,val_loss\n" + "".join(lines))
+    h = read_log(log)
+    assert h.epoch == tuple(range(30))
+    assert h.loss[25:] == pytest.approx([loss[k] * 0.9 for k in range(25, 30)], abs=1e-6)
+    assert sum("training went on" in n for n in h.notes) == 2
+    assert any("a run resumed at epoch 25" in n for n in h.notes)

@@ -3,8 +3,10 @@ at the line (or JSON list entry) where the cell is in the file."""
 
 from __future__ import annotations
 
+import csv
 import json
 import math
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -133,3 +135,42 @@ def test_a_log_whose_losses_are_nan_is_still_a_diverged_run(tmp_path):
     path = tmp_path / "log.csv"
     path.write_text("epoch,loss,val_loss\n" + "".join(f"{e},nan,nan\n" for e in range(6)))
     assert diagnose(read_log(path)).verdict == Verdict.DIVERGING
+
+
+FOCAL_F1 = Path(__file__).parent / "data" / "focal_f1_array_keras.csv"
+
+
+def test_read_log_keras_one_element_array_cells_are_their_element():
+    """s28 i152's hand-written Keras 3 run: ``F1Score`` returns an array, which Keras's
+    ``CSVLogger`` writes as ``"[0.178]"`` in quotes of its own (``\"\"\"[0.178]\"\"\"`` in
+    the file). Every such cell was NaN with a note, and ``--metric f1`` answered "metric
+    'f1' not in the log" while listing f1 among the columns found. The values read are
+    the elements, as the csv module and JSON read them."""
+    with FOCAL_F1.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    expected = {k: [json.loads(r[k].strip('"'))[0] for r in rows] for k in ("f1", "val_f1")}
+    h = read_log(FOCAL_F1)
+    assert list(h.extras["f1"]) == pytest.approx(expected["f1"])
+    assert list(h.extras["val_f1"]) == pytest.approx(expected["val_f1"])
+    assert not _text_notes(FOCAL_F1)
+    d = diagnose(h, metric="f1")
+    assert d.verdict is Verdict.OVERFITTING  # (its test curve's label, beside the log)
+    assert d.gap.metric_at_last == pytest.approx(expected["f1"][-1] - expected["val_f1"][-1])
+
+
+def test_a_metric_of_per_class_arrays_says_it_holds_no_numbers(tmp_path):
+    """Several elements (a metric per class) are no single value: NaN with the text-cell
+    note, and asking for that metric names the problem instead of calling it absent."""
+    path = tmp_path / "log.csv"
+    lines = ["epoch,f1,loss,val_f1,val_loss"]
+    lines += [
+        f'{e},"""[0.{e}, 0.5]""",{1 / (e + 1)},"""[0.{e}, 0.4]""",{1 / (e + 1)}' for e in range(6)
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    h = read_log(path)
+    assert all(math.isnan(v) for v in h.extras["f1"])
+    assert any("cells of f1 are not a number" in n for n in _text_notes(path))
+    result = runner.invoke(app, ["diagnose", str(path), "--metric", "f1"])
+    assert result.exit_code == 2
+    assert "metric 'f1' holds no numbers in the log" in result.output
+    assert "Traceback" not in result.output

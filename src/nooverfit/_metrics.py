@@ -26,6 +26,12 @@ def pick_metric(history: History, metric: str | None) -> str | None:
         return picks[0] if picks else None
     if not (history.has(metric) or history.has(f"val_{metric}")):
         names = ", ".join(history.columns())
+        if {metric, f"val_{metric}"} & set(history.columns()):
+            # (a column of cells that are no numbers: a metric logged per class, "[0.9, 0.8]")
+            raise ValueError(
+                f"metric {metric!r} holds no numbers in the log (expected one value per "
+                f"epoch, e.g. 0.87); columns found: {names}"
+            )
         raise ValueError(f"metric {metric!r} not in the log; columns found: {names}")
     return metric
 

@@ -303,6 +303,9 @@ def best_index(values: Sequence[float]) -> int | None:
 
 #: Evaluations in the centered moving average whose minimum :func:`onset_index` takes.
 ONSET_WIDTH = 5
+#: Share of validation's worsening after its best epoch that must come after the smoothed
+#: minimum for that minimum to be the onset (else the onset is the best epoch).
+ONSET_SHARE = 0.1
 
 
 def onset_index(values: Sequence[float], *, width: int = ONSET_WIDTH) -> int | None:
@@ -316,7 +319,10 @@ def onset_index(values: Sequence[float], *, width: int = ONSET_WIDTH) -> int | N
     other position has a value): an average of fewer evaluations is noisier, and on a flat
     curve it put the onset at the run's last epoch, where nothing can have set in (i141;
     4 of the 645 overfitting verdicts of the s27 log corpora had their onset in the last
-    two evaluations, none since; their onsets against the labels unchanged).
+    two evaluations, none since; their onsets against the labels unchanged). When less
+    than ``ONSET_SHARE`` of validation's worsening after its best came after the smoothed
+    minimum, the onset is the best epoch: validation worsened there, and the smoothed
+    minimum is only the end of its later recovery (s28 i152).
     """
     best = best_index(values)
     if best is None:
@@ -332,6 +338,16 @@ def onset_index(values: Sequence[float], *, width: int = ONSET_WIDTH) -> int | N
     if not any(math.isfinite(smooth[i]) for i in whole):
         whole = range(len(smooth))
     low = min(whole, key=smooth.__getitem__)
+    after = [v for v in values[low + 1 :] if math.isfinite(v)]
+    if low > best and after:
+        # (how far validation worsened after its best)
+        worse = max(v for v in values[best + 1 :] if math.isfinite(v)) - values[best]
+        if max(after) - smooth[low] < ONSET_SHARE * worse:
+            # (next to nothing of it came after the smoothed minimum: the curve still fell
+            # there, its average pulled up by a sharp low at the best epoch; a fine-tuned
+            # network best at its first evaluation, worse after its first steps and
+            # recovering slowly put the onset 57 epochs after its best, s28 i152)
+            return best
     return max(low, best)
 
 

@@ -29,8 +29,11 @@ _IGNORED |= {"_runtime", "_timestamp"}  # W&B's history export
 #: A W&B panel export's column: ``<run name> - <metric>``, with ``__MIN``/``__MAX`` for
 #: the band drawn around a smoothed or grouped curve.
 _WANDB = re.compile(r"(.+?) - (.+?)(__(?:min|max))?", re.IGNORECASE)
-#: A unit of percent closing a name: ``(%)``, ``[%]``, ``%``.
-_PERCENT = re.compile(r"\s*(\(\s*%\s*\)|\[\s*%\s*\]|%)\s*$")
+#: A unit of percent closing a name: ``(%)``, ``[%]``, ``%`` (also after ``_``: ``acc_%``),
+#: or written as a word after a separator (``acc_pct``, ``Acc percent``).
+_PERCENT = re.compile(
+    r"([\s_-]*(\(\s*%\s*\)|\[\s*%\s*\]|%)|[\s_-]+(pct|percent))\s*$", re.IGNORECASE
+)
 #: Lightning's suffix for the values of each of several validation dataloaders.
 _LOADER = re.compile(r"[/.]dataloader_idx_(\d+)$")
 

@@ -13,6 +13,11 @@ Where the epoch goes back, a new run starts:
 A row that goes back to an epoch already logged but holds only values that epoch lacks
 (its validation, from an evaluator that runs behind the training loop writing to the same
 log) is no new run: it completes that epoch.
+
+A run that goes back to the first epoch but goes on from where the one before ended
+(Keras's ``fit()`` called again on the same model, without ``initial_epoch``: its
+training and validation losses start near the earlier run's last values, far from its
+first) is no restart: :func:`continued` numbers its epochs on from the earlier run's.
 """
 
 from __future__ import annotations
@@ -27,6 +32,91 @@ from nooverfit.logs._names import canonical
 #: showed are gone.
 RESTARTED = "a restarted run"
 RESUMED = "a run resumed at"
+CONTINUED = "training went on from where it was"
+#: Fall of the earlier run's loss (its last value against its first, a ratio) that makes
+#: a start near its end and a start near its beginning tell apart.
+FELL = 0.5
+
+
+def continued(
+    rows: Sequence[Mapping[str, float]], *, lines: Sequence[int] | None = None
+) -> tuple[list[dict[str, float]], tuple[str, ...]]:
+    """The rows with the epochs of each run that went on from the weights of the one
+    before numbered on from it, and a note on each.
+
+    Where the epoch goes back to the log's first epoch, the new run started its training
+    loss (and its validation loss, where both runs log one) closer, on a log scale, to
+    the earlier run's last value than to its first, and the earlier run's loss fell below
+    ``FELL`` of its first value: the same weights trained on (a restart from scratch
+    starts where the earlier run started). Its epochs are shifted to follow the earlier
+    run's last.
+
+    Args:
+        rows: the logged rows in file order (an ``epoch`` value each, NaN where absent).
+        lines: each row's line in the file (1-based), for the notes.
+
+    Returns:
+        The rows (copies where renumbered) and one note per run numbered on.
+    """
+    epochs = [row.get("epoch", math.nan) for row in rows]
+    first = next((e for e in epochs if math.isfinite(e)), math.nan)
+    keys = _loss_keys(rows)
+    out = [dict(row) for row in rows]
+    notes: list[str] = []
+    start, shift = 0, 0.0  # (the current run's first row; what its epochs are shifted by)
+    previous = raw = -math.inf  # (the last epoch, as numbered and as logged)
+    for i, epoch in enumerate(epochs):
+        if not math.isfinite(epoch):
+            continue
+        # (back to a later epoch: a resume, read by join_runs within the shifted numbering)
+        if epoch < raw and epoch <= first:
+            shift = previous + 1 - epoch if _went_on(rows[start:i], rows[i], keys) else 0.0
+            if shift:
+                notes.append(
+                    f"the epoch goes back from {raw:g} to {epoch:g} at {_place(i, lines)}, "
+                    f"but {CONTINUED} (its losses start near the earlier run's last): read "
+                    f"as one run, its epochs numbered on from {epoch + shift:g}"
+                )
+            start = i
+        out[i]["epoch"] = epoch + shift
+        previous, raw = epoch + shift, epoch
+    return out, tuple(notes)
+
+
+def _loss_keys(rows: Sequence[Mapping[str, float]]) -> list[str]:
+    """The columns of the training and validation losses, in that order; an empty list
+    without a training loss (nothing to tell a run going on by)."""
+    found: dict[str, tuple[int, str]] = {}
+    for row in rows:
+        for k in row:
+            name = canonical(k)
+            if name is None or name.target not in ("loss", "val_loss"):
+                continue
+            if name.target not in found or name.priority < found[name.target][0]:
+                found[name.target] = (name.priority, k)
+    return [found[t][1] for t in ("loss", "val_loss") if t in found] if "loss" in found else []
+
+
+def _went_on(
+    before: Sequence[Mapping[str, float]], row: Mapping[str, float], keys: list[str]
+) -> bool:
+    """Whether the later run's first ``row`` holds its training loss and each loss in
+    ``keys`` it holds lies nearer the earlier run's (``before``) last value than its first
+    on a log scale, the earlier run having fallen below ``FELL`` of its first value."""
+    if not keys or not math.isfinite(row.get(keys[0], math.nan)):
+        return False  # (no training loss: a late evaluator's row, or a step's)
+    checked = 0
+    for k in keys:
+        old = [v for r in before if math.isfinite(v := r.get(k, math.nan)) and v > 0]
+        new = row.get(k, math.nan)
+        if len(old) < 2 or not (math.isfinite(new) and new > 0):
+            continue
+        if old[-1] > FELL * old[0]:
+            return False
+        if abs(math.log(new / old[-1])) >= abs(math.log(new / old[0])):
+            return False
+        checked += 1
+    return checked > 0
 
 
 def join_runs(

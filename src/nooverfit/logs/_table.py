@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from nooverfit.logs._epochs import epoch_named, whole_epochs
 from nooverfit.logs._long import widen
 from nooverfit.logs._names import STEPS, Name, canonical, loader_note, rivals_note
 from nooverfit.logs._percent import percent_scores
-from nooverfit.logs._resumed import join_runs
+from nooverfit.logs._resumed import continued, join_runs
 from nooverfit.stopping import StopReason
 
 #: A hint appended to every "columns not recognized" error.
@@ -106,9 +107,10 @@ def rows_to_history(
     if split:  # one row per split: its values named after it (train_loss, valid_loss)
         unreadable = {k: v for k, v in (unreadable or {}).items() if k != split}
         notes = (*notes, widened)
+    rows, went_on = continued(rows, lines=lines)
     keep, joined = join_runs(rows, lines=lines)
     rows = [rows[i] for i in keep]
-    notes = (*notes, *joined)
+    notes = (*notes, *went_on, *joined)
     position = {old: new for new, old in enumerate(keep)}  # a row's place among those kept
     found: list[str] = []
     for row in rows:
@@ -351,14 +353,22 @@ def _mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else math.nan
 
 
+#: A one-element array as Keras's ``CSVLogger`` writes a metric that returns one
+#: (``F1Score``: ``"[0.178]"``, in quotes of its own inside the CSV's).
+_ONE_ELEMENT = re.compile(r'^"?\[\s*([^,\[\]\s]+)\s*\]"?$')
+
+
 def parse_number(text: object) -> float:
     """A logged value as a float: NaN for empty, ``NA``, ``None`` or text; ``"85.3%"``
-    is 0.853."""
+    is 0.853; a one-element array ``"[0.178]"`` is its element (several elements, a
+    metric per class, are NaN: which average the user wants is not in the log)."""
     if text is None or isinstance(text, bool):
         return math.nan
     if isinstance(text, (int, float)):
         return float(text)
     cell = str(text).strip()
+    if one := _ONE_ELEMENT.match(cell):
+        cell = one.group(1)
     try:
         if cell.endswith("%"):  # "85.3%": a share
             return float(cell[:-1]) / 100
