@@ -156,12 +156,12 @@ def test_folder_with_a_truncated_image_is_bad_input(tmp_path):
         (b"a,label\n1e39,x\n2,y\n", "within float32's range"),
         (b"a,label\nnan,x\ninf,y\n", "within float32's range"),
         (b"a,label\n-inf,x\n2,y\n", "within float32's range"),
-        (b"a,label\n1,x\n2\n", "has 1 fields, expected 2"),
+        (b"a,label\n1,x\n2\n", "has 1 field, expected 2"),
         # rows numbered as the file numbers them, blank lines counted
-        (b"a,label\n1,x\n\n\n2\n", "row 5 has 1 fields"),
+        (b"a,label\n1,x\n\n\n2\n", "row 5 has 1 field,"),
         (b"a,label\n1,x\n\ninf,y\n", r"holds 'inf' \(row 4\)"),
         (b"a,label\n1,x\n\n2, \n3,y\n", r"empty 'label' \(row 4\)"),
-        (b'a,label\n"1,x\n', "has 1 fields"),
+        (b'a,label\n"1,x\n', "has 1 field,"),
         (
             b"a,label\n1,x\n2, \n3,y\n",
             r"1 row of .* has an empty 'label' \(row 3\); expected a label",

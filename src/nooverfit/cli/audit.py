@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from nooverfit._io import _jsonable, read_checkpoint
+from nooverfit._words import counted
 from nooverfit.cli import _options as opt
 from nooverfit.cli._app import app, console, guard
 from nooverfit.config import RunConfig
@@ -74,7 +75,8 @@ def load_run(
     except RuntimeError as err:  # e.g. a column moved into --groups: fewer inputs
         raise ValueError(
             f"{run}'s weights do not fit {dataset.name!r} as loaded now "
-            f"({int(np.prod(dataset.in_shape))} inputs, {dataset.num_classes} classes); "
+            f"({counted(int(np.prod(dataset.in_shape)), 'input')}, "
+            f"{counted(dataset.num_classes, 'class', 'classes')}); "
             "expected the data set and options it was trained on"
         ) from err
     split = Split.from_dict(metrics["split"])

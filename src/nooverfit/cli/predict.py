@@ -112,7 +112,7 @@ def predict_command(
         from nooverfit._io import atomic_write_text
 
         atomic_write_text(out, buffer.getvalue())
-        console.print(f"wrote {len(labels)} predictions of {model.name} to {out}")
+        console.print(f"wrote {counted(len(labels), 'prediction')} of {model.name} to {out}")
     scored = _scored(model, labels, rows.labels)
     if scored:
         (console if out is not None else errors).print(scored, soft_wrap=True)
