@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -173,6 +174,25 @@ def test_a_folder_without_the_card_or_the_model_is_refused(folder, tmp_path):
         "holds an unfinished study",
         "run the same nooverfit study command again",
     )
+
+
+def test_a_study_interrupted_before_its_model_is_said_unfinished(folder, tmp_path):
+    """Review i148: a study stopped after results.json, before best_model.pt, was called
+    "not the --out folder of nooverfit study"; it says unfinished, and how to finish it."""
+    study, path = folder
+    cut = tmp_path / "cut"
+    shutil.copytree(study, cut)
+    (cut / "best_model.pt").unlink()
+    for runs in (False, True):  # with its run store, or without (a study of Python data)
+        if runs:
+            (cut / "runs").mkdir()
+        result = runner.invoke(app, ["predict", str(cut), "--data", str(path)])
+        _one_line_error(
+            result,
+            "holds an unfinished study (its results.json, no best_model.pt",
+            "interrupted while writing its files",
+            "run the same nooverfit study command again (same --out and options)",
+        )
 
 
 def _npy_accuracy(folder, rows, tmp_path):
