@@ -123,8 +123,19 @@ def test_bad_input_is_one_line_and_loses_nothing(folder, tmp_path):
     missing.write_text("weight,label\n1.0,yes\n")
     _one_line_error(
         runner.invoke(app, ["predict", str(study), "--data", str(missing)]),
-        "no column 'colour'",
-        "expected the study's feature columns: weight, colour, height",
+        "no columns 'colour', 'height'",
+        "expected the model's feature columns: weight, colour, height",
+    )
+    other = tmp_path / "other.csv"  # another data set's file: every missing column named
+    other.write_text("x1,label\n1.0,yes\n")
+    _one_line_error(
+        runner.invoke(app, ["predict", str(study), "--data", str(other)]),
+        "has no columns 'weight', 'colour', 'height'; expected the model's feature columns",
+    )
+    # the data file where the model's folder goes: a file, not "does not exist"
+    _one_line_error(
+        runner.invoke(app, ["predict", str(path), "--data", str(path)]),
+        f"{path} is a file, not a folder; expected a nooverfit study's or train run's --out",
     )
 
 
@@ -262,7 +273,7 @@ def test_predict_notes_filled_cells_and_ignored_columns_on_stderr(folder, tmp_pa
     lines = path.read_text().splitlines()  # weight,colour,height,label
     rows = [line.split(",") for line in lines[1:6]]
     rows[0][0] = ""  # weight
-    rows[1][2] = rows[3][2] = " "  # height
+    rows[1][2], rows[3][2] = " ", "NA"  # height: blank, and NA (not empty: "missing")
     new = tmp_path / "new.csv"
     new.write_text(
         "id,weight,colour,height,label,note\n"
@@ -271,7 +282,7 @@ def test_predict_notes_filled_cells_and_ignored_columns_on_stderr(folder, tmp_pa
     result = runner.invoke(app, ["predict", str(study), "--data", str(new)])
     assert result.exit_code == 0, result.output
     assert result.stderr.splitlines()[:-1] == [
-        "note: 3 empty numeric cells took the training median ('weight' 1, 'height' 2)",
+        "note: 3 missing numeric cells took the training median ('weight' 1, 'height' 2)",
         "note: ignored 2 columns the model does not use: 'id', 'note'",
     ]
     assert result.stderr.splitlines()[-1].startswith("accuracy on the 'label' column: ")
@@ -329,7 +340,7 @@ def test_predict_reads_its_csv_once_for_features_notes_and_labels(folder, tmp_pa
     assert result.exit_code == 0, result.output
     assert reads == [new]
     assert result.stderr.splitlines() == [
-        "note: 2 empty numeric cells took the training median ('weight' 2)",
+        "note: 2 missing numeric cells took the training median ('weight' 2)",
         "note: ignored 1 column the model does not use: 'id'",
     ]
     predicted = [r["prediction"] for r in csv.DictReader(out.open())]
@@ -348,7 +359,7 @@ def test_read_rows_notes_come_from_the_encoding_for_dict_rows_too(folder):
     rows = [dict(first, weight=""), dict(first, colour="violet"), dict(first)]
     read = model.read(rows, unknown="ignore")
     assert read.notes == (
-        "1 empty numeric cell took the training median ('weight' 1)",
+        "1 missing numeric cell took the training median ('weight' 1)",
         "1 cell held a category never seen in training, encoded as all zeros ('colour' 1)",
     )
     np.testing.assert_array_equal(read.x, model.features(rows, unknown="ignore"))
@@ -382,7 +393,7 @@ def test_a_study_trained_on_a_column_name_twice_says_retrain_not_rename(folder, 
     _one_line_error(
         runner.invoke(app, ["predict", str(old), "--data", str(new)]),
         expected,
-        "run nooverfit study again",
+        "run nooverfit study (or train) again",
     )
     from nooverfit.errors import BadInput
 

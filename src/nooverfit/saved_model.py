@@ -222,6 +222,11 @@ def load_study_model(folder: str | Path, *, module: nn.Module | None = None) -> 
     from nooverfit._io import read_checkpoint
 
     root = Path(folder)
+    if root.is_file():
+        raise BadInput(
+            f"{root} is a file, not a folder; expected a nooverfit study's or train run's "
+            "--out folder"
+        )
     if not root.is_dir():
         raise FileNotFoundError(
             f"folder {root} does not exist; expected a nooverfit study's or train run's --out"
