@@ -206,6 +206,24 @@ def test_a_study_interrupted_before_its_model_is_said_unfinished(folder, tmp_pat
         )
 
 
+def test_a_tune_out_folder_names_its_models_folder(folder, tmp_path):
+    """nooverfit tune writes best.json and its recommendation as a study in report/: its
+    --out is named as such, with the folder predict takes (it said "no best_model.pt")."""
+    study, path = folder
+    tuned = tmp_path / "tune"
+    shutil.copytree(study, tuned / "report")
+    (tuned / "best.json").write_text("{}")
+    result = runner.invoke(app, ["predict", str(tuned), "--data", str(path)])
+    _one_line_error(
+        result,
+        f"{tuned} is nooverfit tune's --out folder; expected the folder of its model: "
+        f"{tuned / 'report'}",
+    )
+    assert (
+        runner.invoke(app, ["predict", str(tuned / "report"), "--data", str(path)]).exit_code == 0
+    )
+
+
 def _npy_accuracy(folder, rows, tmp_path):
     """``predict``'s accuracy on the digits images ``rows``, given as a .npy file; the
     predictions file's path."""

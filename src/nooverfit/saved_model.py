@@ -273,6 +273,11 @@ def _weights_file(root: Path) -> Path:
             f"{root} holds both a study's best_model.pt and a train run's model.pt; expected "
             "one command's --out folder (move one run's files elsewhere)"
         )
+    if (root / "report" / "best_model.pt").is_file() and (root / "best.json").is_file():
+        raise BadInput(  # nooverfit tune writes its recommendation as a study, in report/
+            f"{root} is nooverfit tune's --out folder; expected the folder of its model: "
+            f"{root / 'report'}"
+        )
     if (root / "results.json").is_file():  # written before the model (by an older nooverfit)
         raise BadInput(
             f"{root} holds an unfinished study (its results.json, no best_model.pt: it was "
