@@ -405,3 +405,13 @@ def test_ctrl_c_in_a_study_counts_the_runs_its_store_holds(tmp_path):
     (runs / "b.json").unlink()  # one run: in the singular
     said = interrupted("study", {"out": tmp_path})
     assert said.startswith("interrupted; the 1 run finished so far is kept in")
+    assert "not all written" not in said
+    # stopped while the study's files were written: said too, and that the command finishes
+    from nooverfit.studies.results_file import WRITING
+
+    (tmp_path / WRITING).write_text("")
+    said = interrupted("study", {"out": tmp_path, "engine": "sequential"})
+    assert said.endswith(
+        f"the same command resumes from them; {tmp_path}'s files are not all written (its "
+        "report.html says so at the top), which it finishes"
+    )

@@ -76,8 +76,8 @@ def check_study_out(out: str | Path, *, named: str = "") -> None:
     """Refuse a study folder ``out`` that holds files :func:`write_study` would replace
     or remove and that no study wrote (a project folder with its own ``results.json`` or
     ``plots/``), or a newer nooverfit's study: checked before the first run, so nothing is
-    lost. A study's folder (its run store, or its ``results.json``) is the study's to
-    resume and rewrite.
+    lost. A study's folder (its run store, its ``results.json``, or the marker of a write
+    interrupted) is the study's to resume and rewrite.
 
     Args:
         out: the study folder.
