@@ -183,6 +183,46 @@ def test_cli_audit_bad_input_exit_2(tmp_path):
     assert result.exit_code == 2 and "no group column" in result.output
 
 
+def _one_line(result, words):
+    assert result.exit_code == 2, result.output
+    lines = [x for x in result.output.splitlines() if x.strip()]
+    assert lines == [f"error: {words}"], result.output
+
+
+def test_cli_audit_refuses_a_wrong_space_or_model_before_any_training(tmp_path, monkeypatch):
+    """--space featurs with --groups trained the group-gap baseline first (50 epochs), then
+    refused the option; --model of a missing folder said "not a training run"."""
+    import nooverfit.train
+
+    def trained(*args, **kwargs):
+        raise AssertionError("trained before the options were checked")
+
+    monkeypatch.setattr(nooverfit.train, "fit", trained)
+    path = _csv(tmp_path)
+    args = ["audit", f"csv:{path}", "--target", "label", "--groups", "site"]
+    _one_line(
+        runner.invoke(app, [*args, "--space", "featurs"]),
+        "--space must be 'input' or 'features', got 'featurs'",
+    )
+    _one_line(
+        runner.invoke(app, [*args, "--space", "features"]),
+        "--space features needs --model RUN_DIR (a trained network)",
+    )
+    expected = "expected a nooverfit train --out folder (metrics.json, model.pt)"
+    missing = tmp_path / "nope"
+    _one_line(
+        runner.invoke(app, [*args, "--model", str(missing)]),
+        f"--model {missing} does not exist; {expected}",
+    )
+    study = tmp_path / "study"
+    study.mkdir()
+    (study / "best_model.pt").write_bytes(b"")
+    _one_line(
+        runner.invoke(app, [*args, "--model", str(study)]),
+        f"--model {study} is a study's folder (best_model.pt); {expected}",
+    )
+
+
 def test_cli_audit_model_refuses_data_other_than_the_runs(tmp_path):
     """Review i39 #4: the run's split indices were applied to any data: rows reordered gave
     a silently wrong split, fewer rows or other columns a traceback."""

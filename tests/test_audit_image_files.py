@@ -74,4 +74,4 @@ def test_cli_audit_names_duplicate_training_images_by_their_files(tmp_path):
     # the pool's first sample is the first whose nearest twin is found
     said = f"training file {ds.paths[first]} = training file {ds.paths[second]}: exact"
     assert f"  {said}\n" in result.stdout
-    assert "1 exact duplicate pairs inside the training set" in result.stdout
+    assert "1 exact duplicate pair inside the training set" in result.stdout

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -122,8 +123,19 @@ def test_bad_input_is_one_line_and_loses_nothing(folder, tmp_path):
     missing.write_text("weight,label\n1.0,yes\n")
     _one_line_error(
         runner.invoke(app, ["predict", str(study), "--data", str(missing)]),
-        "no column 'colour'",
-        "expected the study's feature columns: weight, colour, height",
+        "no columns 'colour', 'height'",
+        "expected the model's feature columns: weight, colour, height",
+    )
+    other = tmp_path / "other.csv"  # another data set's file: every missing column named
+    other.write_text("x1,label\n1.0,yes\n")
+    _one_line_error(
+        runner.invoke(app, ["predict", str(study), "--data", str(other)]),
+        "has no columns 'weight', 'colour', 'height'; expected the model's feature columns",
+    )
+    # the data file where the model's folder goes: a file, not "does not exist"
+    _one_line_error(
+        runner.invoke(app, ["predict", str(path), "--data", str(path)]),
+        f"{path} is a file, not a folder; expected a nooverfit study's or train run's --out",
     )
 
 
@@ -172,6 +184,43 @@ def test_a_folder_without_the_card_or_the_model_is_refused(folder, tmp_path):
         runner.invoke(app, ["predict", str(unfinished), "--data", str(path)]),
         "holds an unfinished study",
         "run the same nooverfit study command again",
+    )
+
+
+def test_a_study_interrupted_before_its_model_is_said_unfinished(folder, tmp_path):
+    """Review i148: a study stopped after results.json, before best_model.pt, was called
+    "not the --out folder of nooverfit study"; it says unfinished, and how to finish it."""
+    study, path = folder
+    cut = tmp_path / "cut"
+    shutil.copytree(study, cut)
+    (cut / "best_model.pt").unlink()
+    for runs in (False, True):  # with its run store, or without (a study of Python data)
+        if runs:
+            (cut / "runs").mkdir()
+        result = runner.invoke(app, ["predict", str(cut), "--data", str(path)])
+        _one_line_error(
+            result,
+            "holds an unfinished study (its results.json, no best_model.pt",
+            "interrupted while writing its files",
+            "run the same nooverfit study command again (same --out and options)",
+        )
+
+
+def test_a_tune_out_folder_names_its_models_folder(folder, tmp_path):
+    """nooverfit tune writes best.json and its recommendation as a study in report/: its
+    --out is named as such, with the folder predict takes (it said "no best_model.pt")."""
+    study, path = folder
+    tuned = tmp_path / "tune"
+    shutil.copytree(study, tuned / "report")
+    (tuned / "best.json").write_text("{}")
+    result = runner.invoke(app, ["predict", str(tuned), "--data", str(path)])
+    _one_line_error(
+        result,
+        f"{tuned} is nooverfit tune's --out folder; expected the folder of its model: "
+        f"{tuned / 'report'}",
+    )
+    assert (
+        runner.invoke(app, ["predict", str(tuned / "report"), "--data", str(path)]).exit_code == 0
     )
 
 
@@ -242,7 +291,7 @@ def test_predict_notes_filled_cells_and_ignored_columns_on_stderr(folder, tmp_pa
     lines = path.read_text().splitlines()  # weight,colour,height,label
     rows = [line.split(",") for line in lines[1:6]]
     rows[0][0] = ""  # weight
-    rows[1][2] = rows[3][2] = " "  # height
+    rows[1][2], rows[3][2] = " ", "NA"  # height: blank, and NA (not empty: "missing")
     new = tmp_path / "new.csv"
     new.write_text(
         "id,weight,colour,height,label,note\n"
@@ -251,7 +300,7 @@ def test_predict_notes_filled_cells_and_ignored_columns_on_stderr(folder, tmp_pa
     result = runner.invoke(app, ["predict", str(study), "--data", str(new)])
     assert result.exit_code == 0, result.output
     assert result.stderr.splitlines()[:-1] == [
-        "note: 3 empty numeric cells took the training median ('weight' 1, 'height' 2)",
+        "note: 3 missing numeric cells took the training median ('weight' 1, 'height' 2)",
         "note: ignored 2 columns the model does not use: 'id', 'note'",
     ]
     assert result.stderr.splitlines()[-1].startswith("accuracy on the 'label' column: ")
@@ -309,7 +358,7 @@ def test_predict_reads_its_csv_once_for_features_notes_and_labels(folder, tmp_pa
     assert result.exit_code == 0, result.output
     assert reads == [new]
     assert result.stderr.splitlines() == [
-        "note: 2 empty numeric cells took the training median ('weight' 2)",
+        "note: 2 missing numeric cells took the training median ('weight' 2)",
         "note: ignored 1 column the model does not use: 'id'",
     ]
     predicted = [r["prediction"] for r in csv.DictReader(out.open())]
@@ -328,7 +377,7 @@ def test_read_rows_notes_come_from_the_encoding_for_dict_rows_too(folder):
     rows = [dict(first, weight=""), dict(first, colour="violet"), dict(first)]
     read = model.read(rows, unknown="ignore")
     assert read.notes == (
-        "1 empty numeric cell took the training median ('weight' 1)",
+        "1 missing numeric cell took the training median ('weight' 1)",
         "1 cell held a category never seen in training, encoded as all zeros ('colour' 1)",
     )
     np.testing.assert_array_equal(read.x, model.features(rows, unknown="ignore"))
@@ -362,7 +411,7 @@ def test_a_study_trained_on_a_column_name_twice_says_retrain_not_rename(folder, 
     _one_line_error(
         runner.invoke(app, ["predict", str(old), "--data", str(new)]),
         expected,
-        "run nooverfit study again",
+        "run nooverfit study (or train) again",
     )
     from nooverfit.errors import BadInput
 

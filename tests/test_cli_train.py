@@ -204,6 +204,9 @@ def test_fit_refuses_a_model_whose_outputs_are_not_the_classes():
     five = build_model(config, data.in_shape, 5)
     with pytest.raises(ValueError, match="the model has 5 outputs but the data has 10 classes"):
         fit(five, data, config)
+    one = build_model(config, data.in_shape, 1)  # a single logit, as for a binary loss
+    with pytest.raises(ValueError, match="the model has 1 output but the data has 10 classes"):
+        fit(one, data, config)
     fit(network_for(config, data), data, config)  # the right width trains
 
 

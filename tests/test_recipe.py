@@ -91,3 +91,11 @@ def test_recipe_pytorch_names_coupled_l2_only_when_it_is_used(optimizer):
     penalized = recipe(RunConfig(optimizer=optimizer, l2=1e-3), classes=10).pytorch
     assert "# coupled L2: nooverfit l2=0.001 is" in penalized
     assert '"weight_decay": 0.001}' in penalized
+
+
+def test_recipe_pytorch_counts_one_epoch_in_the_singular():
+    assert (
+        "# train for at most 1 epoch, batch size"
+        in recipe(RunConfig(epochs=1), classes=10).pytorch
+    )
+    assert "# train for at most 7 epochs," in recipe(RunConfig(epochs=7), classes=10).pytorch

@@ -156,12 +156,12 @@ def test_folder_with_a_truncated_image_is_bad_input(tmp_path):
         (b"a,label\n1e39,x\n2,y\n", "within float32's range"),
         (b"a,label\nnan,x\ninf,y\n", "within float32's range"),
         (b"a,label\n-inf,x\n2,y\n", "within float32's range"),
-        (b"a,label\n1,x\n2\n", "has 1 fields, expected 2"),
+        (b"a,label\n1,x\n2\n", "has 1 field, expected 2"),
         # rows numbered as the file numbers them, blank lines counted
-        (b"a,label\n1,x\n\n\n2\n", "row 5 has 1 fields"),
+        (b"a,label\n1,x\n\n\n2\n", "row 5 has 1 field,"),
         (b"a,label\n1,x\n\ninf,y\n", r"holds 'inf' \(row 4\)"),
         (b"a,label\n1,x\n\n2, \n3,y\n", r"empty 'label' \(row 4\)"),
-        (b'a,label\n"1,x\n', "has 1 fields"),
+        (b'a,label\n"1,x\n', "has 1 field,"),
         (
             b"a,label\n1,x\n2, \n3,y\n",
             r"1 row of .* has an empty 'label' \(row 3\); expected a label",
@@ -405,3 +405,13 @@ def test_ctrl_c_in_a_study_counts_the_runs_its_store_holds(tmp_path):
     (runs / "b.json").unlink()  # one run: in the singular
     said = interrupted("study", {"out": tmp_path})
     assert said.startswith("interrupted; the 1 run finished so far is kept in")
+    assert "not all written" not in said
+    # stopped while the study's files were written: said too, and that the command finishes
+    from nooverfit.studies.results_file import WRITING
+
+    (tmp_path / WRITING).write_text("")
+    said = interrupted("study", {"out": tmp_path, "engine": "sequential"})
+    assert said.endswith(
+        f"the same command resumes from them; {tmp_path}'s files are not all written (its "
+        "report.html says so at the top), which it finishes"
+    )

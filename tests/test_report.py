@@ -130,10 +130,12 @@ def test_the_cost_line_and_table_list_every_stage_that_took_time(tiny_study):
         StageCost("ensembles", 0, 0, 0, 12.4, {}),  # scores stored runs: time, no runs
         StageCost("checks", 0, 0, 0, 0.1, {}),  # a tenth of a second: left out
         StageCost("classic models", 0, 0, 0, 0.2, {}),
+        StageCost("combination", 1, 1, 1, 3.0, {"completed": 1}, 75 * 10**9),  # "1 run"
     )
     shown = dataclasses.replace(result, costs=costs)
     line = cost_line(shown)
     assert "baseline and remedies 40 s (6 runs, 600 steps), ensembles 12 s, classic models" in line
+    assert "combination 3 s (1 run, 1 step)" in line and "601 optimizer steps" in line
     assert "checks" not in line
     assert "25.0 GFLOP/s" in line  # training stages' FLOPs over their own seconds
     table = render(shown, {}).split('id="costs"')[1].split("</table>")[0]
@@ -141,6 +143,7 @@ def test_the_cost_line_and_table_list_every_stage_that_took_time(tiny_study):
         "baseline and remedies",
         "ensembles",
         "classic models",
+        "combination",
     ]
 
 

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 
 import pytest
@@ -36,6 +37,12 @@ def test_tuning_summary_warns_when_importances_rest_on_few_trials():
     assert tuning_summary(_result(RunConfig(), MIN_TRIALS))["importance_warning"] is None
 
 
+def test_tuning_summary_counts_one_complete_trial_in_the_singular():
+    # optuna's fANOVA gives importances from a single complete trial too
+    one = tuning_summary(_result(RunConfig(), 1))["importance_warning"]
+    assert "rest on 1 complete trial (fewer than 30)" in one
+
+
 def test_tuned_comparison_never_recommends_a_config_worse_than_the_baseline(data):
     base = RunConfig(width=16, epochs=4, train_per_class=10)
     crushed = base.replace(l2=50.0, label="huge lambda")  # cannot fit anything
@@ -66,7 +73,12 @@ def test_tuning_report_is_titled_for_tuning_and_says_nothing_beat_it(data, tmp_p
     assert "No tuned configuration beat the baseline" in html
     assert 'id="importance-warning"' in html
     assert "nooverfit train --data digits" in html and "--l2 50" in html
+    assert "the best of 3 complete trials and its baseline" in html
     json.dumps(compared.to_dict())  # still a valid results.json
+    tuning = compared.extras["tuning"]
+    one = {**compared.extras, "tuning": {**tuning, "counts": {**tuning["counts"], "COMPLETE": 1}}}
+    html = render(dataclasses.replace(compared, extras=one), {})
+    assert "the best of 1 complete trial and its baseline" in html
 
 
 def test_optuna_figures_log_no_warning_for_a_pinned_parameter(tmp_path, capsys):

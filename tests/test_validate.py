@@ -49,6 +49,8 @@ def _one_line_exit_2(args, *, match):
         # before the first trial: no storage written, no trial's traceback from Optuna
         (["tune", "--train-per-class", "1000"], "class '0' has only 106 samples"),
         (["audit", "digits", "--quantile", "0"], "--quantile must be"),
+        # the library refuses 1 too: the option said (0, 1], the refusal later (0, 1)
+        (["audit", "digits", "--quantile", "1"], "--quantile must be a number in (0, 1), got"),
         (["study", "--device", "foo"], "device 'foo' is not a torch device"),
         (["train", "--device", "cuda:99"], "device 'cuda:99' asked for"),
     ],

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nooverfit._words import counted
 from nooverfit.data.split import Split
 from nooverfit.repeats import Repeats, twin_clause
 
@@ -145,5 +146,5 @@ def duplicate_warnings(d: Duplicates, repeats: Repeats | None) -> list[str]:
             )
     n_exact = d.count("train", exact=True)
     if n_exact:
-        out.append(f"{n_exact} exact duplicate pairs inside the training set")
+        out.append(f"{counted(n_exact, 'exact duplicate pair')} inside the training set")
     return out

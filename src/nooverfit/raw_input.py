@@ -176,10 +176,11 @@ def _check_trained_names(columns: Columns) -> None:
                 "column order)"
             )
             raise BadInput(
-                f"this study's model was trained on a CSV file with two columns named "
+                f"this model was trained on a CSV file with two columns named "
                 f"{name!r}, which older nooverfit read by position, so rows read by name "
-                "cannot tell the two apart; expected a retrained study: rename one of the "
-                f"columns in the training file and run nooverfit study again{by_position}"
+                "cannot tell the two apart; expected a retrained model: rename one of the "
+                "columns in the training file and run nooverfit study (or train) "
+                f"again{by_position}"
             )
         seen.add(name)
 
@@ -199,7 +200,9 @@ def _notes(encoded: Encoded, ignored: Sequence[str]) -> tuple[str, ...]:
     if encoded.filled:
         counts = ", ".join(f"{name!r} {n}" for name, n in encoded.filled.items())
         total = sum(encoded.filled.values())
-        notes.append(f"{counted(total, 'empty numeric cell')} took the training median ({counts})")
+        notes.append(
+            f"{counted(total, 'missing numeric cell')} took the training median ({counts})"
+        )
     if encoded.unseen:
         counts = ", ".join(f"{name!r} {n}" for name, n in encoded.unseen.items())
         notes.append(
@@ -270,7 +273,7 @@ def _csv(
         if len(kept) != math.prod(raw_shape):
             raise BadInput(
                 f"CSV file {path} has {counted(len(header), 'column')}; expected the "
-                f"{counted(math.prod(raw_shape), 'numeric feature column')} the study's data had"
+                f"{counted(math.prod(raw_shape), 'numeric feature column')} the model's data had"
             )
         check_rows(path, header, body, numbers)
         ids = tuple(row[at] for row in body) if at >= 0 else None
@@ -284,8 +287,9 @@ def _csv(
     missing = [c.name for c in columns.features if c.name not in header]
     if missing:
         raise BadInput(
-            f"CSV file {path} has no column {missing[0]!r}; expected the study's feature "
-            f"columns: {', '.join(c.name for c in columns.features)}"
+            f"CSV file {path} has no column{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(map(repr, missing))}; expected the model's feature columns: "
+            f"{', '.join(c.name for c in columns.features)}"
         )
     check_rows(path, header, body, numbers)
     ids = tuple(row[at] for row in body) if at >= 0 else None
@@ -330,7 +334,7 @@ def _array(
             flat = f", (N, {shape[1]}, {shape[2]}){flat}"
         raise BadInput(
             f"{where}{kind} samples have shape {x.shape}; expected (N, "
-            f"{', '.join(map(str, shape))}){flat}, as the study's data set held them"
+            f"{', '.join(map(str, shape))}){flat}, as the model's data set held them"
         )
     _nonempty(len(x), f"{where or 'the '}samples")
     if not np.isfinite(x).all():

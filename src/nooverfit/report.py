@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from nooverfit._io import atomic_write_text
-from nooverfit._words import pct, points, rounded_apart
+from nooverfit._words import counted, pct, points, rounded_apart
 from nooverfit.report_captions import captions
 from nooverfit.report_figures import figure_order, study_pngs
 from nooverfit.report_reproduce import reproduce
@@ -113,7 +113,7 @@ def cost_line(result: StudyResult) -> str:
     took time, and how the runs ended."""
     st = result.settings
     stages = ", ".join(
-        f"{c.stage} {c.seconds:.0f} s ({c.runs} runs, {c.steps} steps)"
+        f"{c.stage} {c.seconds:.0f} s ({counted(c.runs, 'run')}, {counted(c.steps, 'step')})"
         if c.runs
         else f"{c.stage} {c.seconds:.0f} s"
         for c in spent(result)
@@ -123,7 +123,8 @@ def cost_line(result: StudyResult) -> str:
     seconds = sum(c.seconds for c in result.costs if c.runs)
     rate = flops / seconds / 1e9 if seconds > 0 else 0.0
     head = (
-        f"Time: {st.seconds:.0f} s, {st.runs} runs, {steps} optimizer steps, "
+        f"Time: {st.seconds:.0f} s, {counted(st.runs, 'run')}, "
+        f"{counted(steps, 'optimizer step')}, "
         f"{flops / 1e12:.2f} TFLOP at {rate:.1f} GFLOP/s"
     )
     return f"{head}: {stages}; runs ended: {ended(result.ended())}"
@@ -313,6 +314,7 @@ def render(result: StudyResult, pngs: Mapping[str, bytes], *, ev: Evidence | Non
         figures=figure_order(images),
         techniques=techniques(data_kind(result), str(result.settings.data), tried(result)),
         unit=sample_unit(result),
+        counted=counted,
         pct=pct,
         majority_subject=majority_subject,
         points=points,

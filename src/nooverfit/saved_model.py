@@ -16,6 +16,7 @@ import numpy as np
 from nooverfit.data.fitted import Columns, apply_scaling
 from nooverfit.errors import BadInput, is_version, newer_nooverfit
 from nooverfit.saved_card import CARD, FORMAT, encoding_of, model_card, save_card, sha256
+from nooverfit.studies.results_file import check_finished
 
 if TYPE_CHECKING:
     from torch import nn
@@ -213,17 +214,24 @@ def load_study_model(folder: str | Path, *, module: nn.Module | None = None) -> 
 
     Raises:
         FileNotFoundError: no such folder.
-        BadInput: a folder with neither layout (or both), one written before its card
-            existed, a weights file that is not the one the card describes, a model that
-            cannot be rebuilt here (a transfer network from a network loaded in Python).
+        BadInput: a study interrupted while writing its files, a folder with neither
+            layout (or both), one written before its card existed, a weights file that is
+            not the one the card describes, a model that cannot be rebuilt here (a
+            transfer network from a network loaded in Python).
     """
     from nooverfit._io import read_checkpoint
 
     root = Path(folder)
+    if root.is_file():
+        raise BadInput(
+            f"{root} is a file, not a folder; expected a nooverfit study's or train run's "
+            "--out folder"
+        )
     if not root.is_dir():
         raise FileNotFoundError(
             f"folder {root} does not exist; expected a nooverfit study's or train run's --out"
         )
+    check_finished(root)
     weights = _weights_file(root)
     path, made_by = weights.with_suffix(".json"), MADE_BY[weights.name]
     if not path.is_file():
@@ -265,7 +273,18 @@ def _weights_file(root: Path) -> Path:
             f"{root} holds both a study's best_model.pt and a train run's model.pt; expected "
             "one command's --out folder (move one run's files elsewhere)"
         )
-    if (root / "runs").is_dir() and not (root / "results.json").is_file():
+    if (root / "report" / "best_model.pt").is_file() and (root / "best.json").is_file():
+        raise BadInput(  # nooverfit tune writes its recommendation as a study, in report/
+            f"{root} is nooverfit tune's --out folder; expected the folder of its model: "
+            f"{root / 'report'}"
+        )
+    if (root / "results.json").is_file():  # written before the model (by an older nooverfit)
+        raise BadInput(
+            f"{root} holds an unfinished study (its results.json, no best_model.pt: it was "
+            "interrupted while writing its files); expected a finished one: run the same "
+            "nooverfit study command again (same --out and options) to finish it"
+        )
+    if (root / "runs").is_dir():
         raise BadInput(
             f"{root} holds an unfinished study (its runs/, no best_model.pt yet); expected "
             "a finished one: run the same nooverfit study command again, which resumes "

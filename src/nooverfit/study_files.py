@@ -2,6 +2,12 @@
 best_model.json, see :mod:`nooverfit.saved_model`) and report.html. Every file is written
 atomically; temporary files a killed write left behind are removed.
 
+The files are several, so an interruption between two of them (Ctrl-C, a full disk) could
+leave a rerun's results.json beside the earlier run's report. While they are written the
+folder holds a marker (:data:`~nooverfit.studies.results_file.WRITING`, which ``predict``
+refuses) and report.html says, at its top, that the files may be from two runs; the last
+writes replace that report with the plain one and remove the marker.
+
 It lives outside ``nooverfit.studies`` because it draws the report: the study's result
 never imports its report; the report and this module import the result."""
 
@@ -70,8 +76,8 @@ def check_study_out(out: str | Path, *, named: str = "") -> None:
     """Refuse a study folder ``out`` that holds files :func:`write_study` would replace
     or remove and that no study wrote (a project folder with its own ``results.json`` or
     ``plots/``), or a newer nooverfit's study: checked before the first run, so nothing is
-    lost. A study's folder (its run store, or its ``results.json``) is the study's to
-    resume and rewrite.
+    lost. A study's folder (its run store, its ``results.json``, or the marker of a write
+    interrupted) is the study's to resume and rewrite.
 
     Args:
         out: the study folder.
@@ -84,7 +90,7 @@ def check_study_out(out: str | Path, *, named: str = "") -> None:
         BadInput: naming the first file no study wrote.
     """
     from nooverfit.errors import BadInput, NewerFile
-    from nooverfit.studies.results_file import read_results
+    from nooverfit.studies.results_file import WRITING, read_results
     from nooverfit.studies.store import IDENTITY
 
     root = Path(out)
@@ -99,8 +105,8 @@ def check_study_out(out: str | Path, *, named: str = "") -> None:
             raise NewerFile(f"{err}, or choose another {where}") from None
         except BadInput:
             earlier = None  # not a study's: refused below
-    if (root / "runs" / IDENTITY).is_file():
-        return
+    if (root / "runs" / IDENTITY).is_file() or (root / WRITING).is_file():
+        return  # a study's (the second: its files were being written, with no run store)
     if earlier is not None and "settings" in earlier:
         return  # an earlier study's results (its runs/ deleted to train it again)
     for pattern in _WRITES:
@@ -131,17 +137,24 @@ def write_study(
     from nooverfit.report import render
     from nooverfit.report_figures import study_pngs
     from nooverfit.studies.evidence import evidence
+    from nooverfit.studies.results_file import WRITING
 
     check_study_out(out)  # nothing of the user's is replaced or removed
     root = Path(out)
     for folder in (root, root / "histories", root / "plots"):
         remove_stale_tmp(folder)  # left by a study killed while writing
+    ev = ev if ev is not None else evidence(result)
+    pngs = study_pngs(result, ev)  # each figure drawn once, for its file and the report
+    report = render(result, {**pngs, **(extra or {})}, ev=ev)
+    # From here to the marker's removal the folder's files may be from two runs (this one
+    # and an earlier one, e.g. rerun with --no-classic): the marker tells predict, the
+    # report's first version the reader.
+    atomic_write_text(root / WRITING, f"{UNFINISHED}\n")
+    atomic_write_text(root / "report.html", _unfinished(report))
     written = set()
     for key, record in result.runs.items():
         name = f"{_slug(_run_label(record.config, result))}__seed{record.config.seed}__{key}.csv"
         written.add(record.history.save(root / "histories" / name).name)
-    ev = ev if ev is not None else evidence(result)
-    pngs = study_pngs(result, ev)  # each figure drawn once, for its file and the report
     for stem, png in pngs.items():
         atomic_write(root / "plots" / f"{stem}.png", partial(Path.write_bytes, data=png))
     # Files an earlier study wrote here and this one did not: left in place they would mix
@@ -154,6 +167,22 @@ def write_study(
     }
     if result.best_card:  # written beside the weights by save_model
         paths["model_card"] = paths["model"].with_suffix(".json")
-    report = render(result, {**pngs, **(extra or {})}, ev=ev)
     paths["report"] = atomic_write_text(root / "report.html", report)
+    (root / WRITING).unlink(missing_ok=True)
     return paths
+
+
+#: What an interrupted write leaves said, at the top of report.html (and in the marker).
+UNFINISHED = (
+    "Unfinished: this folder's files are being written. If this note stays, nooverfit was "
+    "interrupted while writing them, and results.json, best_model.pt and this report may "
+    "describe two different runs of the study: run the same nooverfit command again (same "
+    "--out and options) to finish them."
+)
+
+
+def _unfinished(report: str) -> str:
+    """``report`` with :data:`UNFINISHED` at the top of its page."""
+    said = f'<p id="unfinished" class="verdict"><b>{UNFINISHED}</b></p>\n'
+    head, body, rest = report.partition("<body>\n")
+    return f"{head}{body}{said}{rest}" if body else said + report

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nooverfit._words import counted
 from nooverfit.annealing import cosine_factor
 from nooverfit.averaging import ModuleAverage
 from nooverfit.config import RunConfig
@@ -369,8 +370,8 @@ def _check_outputs(model: nn.Module, x: torch.Tensor, classes: int) -> None:
         model.train(was_training)
     if shape[-1] != classes:
         raise ValueError(
-            f"the model has {shape[-1]} outputs but the data has {classes} classes; expected "
-            f"a last layer of {classes} outputs (e.g. prepare(..., classes={classes}))"
+            f"the model has {counted(shape[-1], 'output')} but the data has {classes} classes; "
+            f"expected a last layer of {classes} outputs (e.g. prepare(..., classes={classes}))"
         )
     if len(shape) != 2:
         raise ValueError(

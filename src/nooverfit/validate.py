@@ -83,7 +83,7 @@ RULES: dict[str, Rule] = {
     "threads": Rule(0, 4096, note=" (0: torch's default)"),
     "idle": Rule(0, 1e9, integer=False, open_low=True),
     "near": Rule(0, 1e6, integer=False),
-    "quantile": Rule(0, 1, integer=False, open_low=True),
+    "quantile": Rule(0, 1, integer=False, open_low=True, open_high=True),
     "interval": Rule(0, 1e6, integer=False, open_low=True),
 }
 

@@ -178,9 +178,17 @@ def interrupted(command: str, options: dict[str, Any]) -> str:
     fused = options.get("engine") != "sequential"
     again = " (on the fused engine the batch cut short trains again whole, to the same numbers)"
     again = again if fused else ""
+    from nooverfit.studies.results_file import WRITING
+
+    unwritten = (
+        f"; {out}'s files are not all written (its report.html says so at the top), which "
+        "it finishes"
+        if (Path(out) / WRITING).is_file()
+        else ""
+    )
     return (
         f"interrupted; the {counted(len(kept), 'run')} finished so far {verb} kept in {runs}, "
-        f"and the same command resumes from them{again}"
+        f"and the same command resumes from them{again}{unwritten}"
     )
 
 

@@ -13,9 +13,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from nooverfit._io import _jsonable, read_checkpoint
+from nooverfit._words import counted
 from nooverfit.cli import _options as opt
 from nooverfit.cli._app import app, console, guard
 from nooverfit.config import RunConfig
+from nooverfit.errors import BadInput
 
 if TYPE_CHECKING:
     import numpy as np
@@ -24,6 +26,24 @@ if TYPE_CHECKING:
     from nooverfit.audit import AuditReport
     from nooverfit.data import Split
     from nooverfit.data.dataset import Dataset
+
+
+def check_run(run: Path) -> tuple[Path, Path]:
+    """``run``'s metrics.json and model.pt, before the data is read.
+
+    Raises:
+        BadInput: ``run`` does not exist, or is not a ``nooverfit train`` output folder
+            (a study's named as such).
+    """
+    metrics, weights = run / "metrics.json", run / "model.pt"
+    if metrics.is_file() and weights.is_file():
+        return metrics, weights
+    expected = "expected a nooverfit train --out folder (metrics.json, model.pt)"
+    if not run.exists():
+        raise BadInput(f"--model {run} does not exist; {expected}")
+    if (run / "best_model.pt").is_file():
+        raise BadInput(f"--model {run} is a study's folder (best_model.pt); {expected}")
+    raise BadInput(f"--model {run} is not a training run; {expected}")
 
 
 def load_run(
@@ -42,11 +62,7 @@ def load_run(
     from nooverfit.stale_bias import fold_stale_biases
     from nooverfit.train_run import read_metrics
 
-    metrics_path, weights = run / "metrics.json", run / "model.pt"
-    if not metrics_path.is_file() or not weights.is_file():
-        raise FileNotFoundError(
-            f"{run} is not a training run; expected metrics.json and model.pt from nooverfit train"
-        )
+    metrics_path, weights = check_run(run)
     metrics = read_metrics(metrics_path)
     check_run_data(run, metrics, dataset, options=options)
     config = RunConfig.from_dict(metrics["config"])
@@ -74,7 +90,8 @@ def load_run(
     except RuntimeError as err:  # e.g. a column moved into --groups: fewer inputs
         raise ValueError(
             f"{run}'s weights do not fit {dataset.name!r} as loaded now "
-            f"({int(np.prod(dataset.in_shape))} inputs, {dataset.num_classes} classes); "
+            f"({counted(int(np.prod(dataset.in_shape)), 'input')}, "
+            f"{counted(dataset.num_classes, 'class', 'classes')}); "
             "expected the data set and options it was trained on"
         ) from err
     split = Split.from_dict(metrics["split"])
@@ -182,6 +199,13 @@ def audit_command(
     from nooverfit.train import fit
     from nooverfit.transfer.pretrain import subset_classes
 
+    # before the data is read and a baseline trained for group gaps (minutes)
+    if space not in ("input", "features"):
+        raise ValueError(f"--space must be 'input' or 'features', got {space!r}")
+    if space == "features" and model is None:
+        raise ValueError("--space features needs --model RUN_DIR (a trained network)")
+    if model is not None:
+        check_run(model)
     options: dict[str, object] = {"target": target, "data_dir": data_dir, "download": download}
     if groups is not None and data.startswith("csv:"):
         options["group"] = groups
@@ -205,12 +229,8 @@ def audit_command(
             data_t = prepare(dataset, split, device="cpu")
             network = network_for(config, data_t)
             fit(network, data_t, config)
-    if space not in ("input", "features"):
-        raise ValueError(f"--space must be 'input' or 'features', got {space!r}")
     features = None
-    if space == "features":
-        if model is None or network is None:
-            raise ValueError("--space features needs --model RUN_DIR (a trained network)")
+    if space == "features" and network is not None:
         # the network's inputs: filled and scaled with the whole training pool's statistics
         inputs = network_inputs(dataset, split.pool if pool is None else pool, scaling=scaling)
         features = model_features(network, inputs)

@@ -71,8 +71,8 @@ def predict_command(
     """Predict with the recommended model of a study (best_model.pt), or a train run's
     model (model.pt), on raw data, encoded as its training data was; writes one row per
     input row (an image: its file first; a CSV row: its --id column first, if given): the
-    predicted class and the probability of each class. An empty numeric
-    cell takes the training median, an unseen category with --unknown ignore is all zeros,
+    predicted class and the probability of each class. A missing numeric cell (empty, NA,
+    nan) takes the training median, an unseen category with --unknown ignore is all zeros,
     and a column the model does not use is ignored: each is said in a note on stderr. An
     existing --out is refused unless --overwrite (never the --data file or the folder's own
     files)."""
@@ -112,7 +112,7 @@ def predict_command(
         from nooverfit._io import atomic_write_text
 
         atomic_write_text(out, buffer.getvalue())
-        console.print(f"wrote {len(labels)} predictions of {model.name} to {out}")
+        console.print(f"wrote {counted(len(labels), 'prediction')} of {model.name} to {out}")
     scored = _scored(model, labels, rows.labels)
     if scored:
         (console if out is not None else errors).print(scored, soft_wrap=True)

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from nooverfit._words import counted
 from nooverfit.data.columns import (
     decimal_comma,
     encode_columns,
@@ -157,7 +158,9 @@ def check_rows(
     for r, row in enumerate(body):
         if len(row) != len(header):
             n = numbers[r] if numbers is not None else r + 2
-            raise BadInput(f"{path} row {n} has {len(row)} fields, expected {len(header)}")
+            raise BadInput(
+                f"{path} row {n} has {counted(len(row), 'field')}, expected {len(header)}"
+            )
 
 
 def check_unique(path: Path, header: Sequence[str], names: Sequence[str] | None = None) -> None:

@@ -362,9 +362,10 @@ def load_from_study(folder: str | Path) -> Ensemble:
         BadInput: a ``results.json`` that is damaged or a newer nooverfit's
             (:func:`~nooverfit.studies.results_file.read_results`).
     """
-    from nooverfit.studies.results_file import read_results
+    from nooverfit.studies.results_file import check_finished, read_results
 
     root = Path(folder)
+    check_finished(root)
     results = read_results(root / "results.json")
     found = results.get("extras", {}).get("ensemble")
     if not found:

@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from nooverfit._words import counted
 from nooverfit.augmentation_words import audio_pytorch, image_policy_used, image_pytorch
 from nooverfit.config import RunConfig
 from nooverfit.regularize import convert_l2
@@ -143,7 +144,7 @@ def _pytorch(
             f"schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max={c.epochs})",
             "# after each epoch: schedule.step()",
         ]
-    lines.append(f"# train for at most {c.epochs} epochs, batch size {c.batch_size}")
+    lines.append(f"# train for at most {counted(c.epochs, 'epoch')}, batch size {c.batch_size}")
     return "\n".join(lines)
 
 

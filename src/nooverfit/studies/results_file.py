@@ -1,5 +1,6 @@
 """Reading a study's ``results.json`` back: its ``schema_version`` checked, so a newer
-nooverfit's file is refused in one line rather than misread. (Apart from
+nooverfit's file is refused in one line rather than misread; and a folder whose files
+were not all written (:data:`WRITING`) refused before any is read. (Apart from
 :mod:`nooverfit.studies.result`, which writes it and imports the saved-model code, so that
 readers such as :func:`nooverfit.studies.ensemble.load_from_study` do not.)"""
 
@@ -42,3 +43,24 @@ def read_results(path: str | Path) -> dict[str, Any]:
         reads = f"schema_version up to {SCHEMA_VERSION}"
         raise newer_nooverfit(path, f"{made}, schema_version {version}", reads)
     return data
+
+
+#: The file a study's folder holds while :func:`nooverfit.study_files.write_study` writes
+#: its outputs (removed once every one is written): where it stays, the write was
+#: interrupted and results.json, best_model.pt and report.html may be from two runs.
+WRITING = ".nooverfit-writing"
+
+
+def check_finished(folder: str | Path) -> None:
+    """Refuse a study folder whose outputs were not all written (it holds :data:`WRITING`).
+
+    Raises:
+        BadInput: naming the folder and how to finish it.
+    """
+    root = Path(folder)
+    if (root / WRITING).is_file():
+        raise BadInput(
+            f"{root} holds a study interrupted while writing its files (results.json, "
+            "best_model.pt and report.html may be from two runs of it); expected a finished "
+            "one: run the same nooverfit command again (same --out and options) to finish it"
+        )

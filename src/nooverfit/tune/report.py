@@ -15,6 +15,7 @@ import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
+from nooverfit._words import counted
 from nooverfit.config import RunConfig
 from nooverfit.studies.select import improves
 
@@ -55,7 +56,7 @@ def tuning_summary(result: TuneResult) -> dict[str, Any]:
     warning = None
     if result.importances and complete < MIN_TRIALS:
         warning = (
-            f"The parameter importances rest on {complete} complete trials (fewer than "
+            f"The parameter importances rest on {counted(complete, 'complete trial')} (fewer than "
             f"{MIN_TRIALS}): treat them as a rough guide; more --trials firm them up."
         )
     return {
