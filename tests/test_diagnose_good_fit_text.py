@@ -55,6 +55,19 @@ def test_a_gl_against_a_lucky_low_names_the_average_the_rule_reads():
     assert d.verdict is Verdict.GOOD_FIT
     gl = round(d.generalization_loss)
     assert gl >= 30
-    assert f"ended {gl}% above it (GL), while its 5-evaluation average rose" in d.explanation
-    said = int(d.explanation.split("average rose ")[1].split("%")[0])
+    assert f"ended {gl}% above it (GL), while the curve smoothed over 5 evaluations rose" in (
+        d.explanation
+    )
+    said = int(d.explanation.split("evaluations rose ")[1].split("%")[0])
     assert said < 10
+
+
+def test_the_smoothing_named_is_the_one_the_rule_used():
+    """A run of 100 evaluations is smoothed over 7 (``_curves.window``), and the text
+    names 7 (i153's review: it said 5 whatever the run's length)."""
+    rng = np.random.default_rng(0)
+    val = list(0.4 + 1.6 * 0.6 ** np.arange(15)) + list(0.4 + 0.01 * rng.standard_normal(85))
+    val[70] = 0.30
+    d = diagnose(History.from_columns({"loss": [0.9 * v for v in val], "val_loss": val}))
+    assert d.verdict is Verdict.GOOD_FIT
+    assert "smoothed over 7 evaluations rose" in d.explanation

@@ -305,6 +305,12 @@ def test_validation_lowest_at_its_end_names_no_onset():
         assert "sets in" not in d.explanation
         out = CliRunner().invoke(app, ["diagnose", str(STEP_DECAY)], terminal_width=100).output
         assert "best epoch    119" in out and "overfitting from" not in out
+        watched = (
+            CliRunner()
+            .invoke(app, ["watch", str(STEP_DECAY), "--idle", "0.5", "--interval", "0.1"])
+            .output
+        )
+        assert "no onset is named" in watched and "None" not in watched
 
 
 def test_a_wide_gap_with_validation_lowest_at_its_end_names_no_onset():
@@ -324,6 +330,19 @@ def test_a_wide_gap_with_validation_lowest_at_its_end_names_no_onset():
     assert d.verdict is Verdict.OVERFITTING
     assert (d.best_epoch, d.onset_epoch) == (n - 1, None)
     assert "no onset can be named" in d.explanation
+
+
+def test_a_curve_that_rose_before_a_lucky_low_at_its_end_keeps_its_onset():
+    """Validation rose 120 % over 16 evaluations, then one lucky low one evaluation before
+    the end holds the best epoch: the curve turned, so its onset is named, not "it never
+    turned worse" beside "ended 180% worse" (i153's review)."""
+    val = [1.0 * 0.8**i + 0.3 for i in range(12)] + list(np.linspace(0.32, 0.7, 16))
+    val[-2] = 0.25
+    train = [0.7**i for i in range(len(val))]
+    d = diagnose(History.from_columns({"loss": train, "val_loss": val}))
+    assert d.verdict is Verdict.OVERFITTING
+    assert d.best_epoch == len(val) - 2 and d.onset_epoch == d.best_epoch
+    assert "never turned" not in d.explanation
 
 
 def test_an_onset_two_evaluations_before_the_end_is_still_named():

@@ -106,3 +106,33 @@ def test_every_worker_failing_is_one_line_not_a_second_traceback(
     err = capsys.readouterr().err
     assert err.startswith("error: all 2 tuning workers failed") and len(err.splitlines()) == 1
     assert "each one's error is above" in err
+
+
+@pytest.mark.parametrize("error", [FileNotFoundError, NotADirectoryError, IsADirectoryError])
+def test_a_worker_tells_a_missing_file_as_the_command_does(monkeypatch, caplog, error):
+    """The worker's bad input is the command's (``errors.BAD_INPUT``): a missing file is
+    one line and exit 2 there too, not a traceback and exit 1 (i153's review)."""
+
+    def missing(spec, *, worker):
+        raise error("data/train.npz does not exist")
+
+    monkeypatch.setattr(workers, "work", missing)
+    with pytest.raises(SystemExit) as stop:
+        workers._worker_main(tiny_spec("sqlite:///unused.db"), 1)
+    assert stop.value.code == 2
+    assert [r.getMessage() for r in caplog.records] == [
+        "tune worker 1: data/train.npz does not exist"
+    ]
+
+
+def test_out_of_memory_is_read_on_a_torch_without_its_generic_error(monkeypatch):
+    """torch before 2.5 has no ``torch.OutOfMemoryError`` (pyproject allows 2.1): the
+    check falls back to CUDA's and leaves any other error alone."""
+    import torch
+
+    from nooverfit.tune.objective import out_of_memory
+
+    monkeypatch.delattr(torch, "OutOfMemoryError", raising=False)
+    assert out_of_memory(RuntimeError(CPU_OOM))
+    assert out_of_memory(torch.cuda.OutOfMemoryError("CUDA out of memory"))
+    assert not out_of_memory(RuntimeError("mat1 and mat2 shapes cannot be multiplied"))

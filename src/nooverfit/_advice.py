@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from nooverfit._curves import column, fill_missing
+from nooverfit._curves import column, fill_missing, window
 from nooverfit._explanation import explain
 from nooverfit._metrics import decision_curves
 from nooverfit._overfit_advice import lowest_words, overfitting_causes
@@ -114,11 +114,13 @@ def build(
             ends=_logged_ends(history, monitor),
             at_best=_logged_at(train, val, row),
         )
-        # validation lowest among its last evaluations (a rate decayed towards zero creeps
-        # it down to the end while training falls far below it): it never turned, so no
-        # onset is named; the gap is the evidence (s28: "overfitting from epoch 119" of
-        # 0-119, the onset at the last epoch)
-        if ev.onset >= len(ev.epochs) - ONSET_WIDTH // 2:
+        # validation lowest among its last evaluations and not risen before (a rate
+        # decayed towards zero creeps it down to the end while training falls far below
+        # it): it never turned, so no onset is named; the gap is the evidence (s28:
+        # "overfitting from epoch 119" of 0-119). A curve that rose and then set one
+        # lucky low near its end turned: its onset stays (i153's review).
+        turned = ev.signal == "rise" or (math.isfinite(gl) and gl >= 1)
+        if ev.onset >= len(ev.epochs) - ONSET_WIDTH // 2 and not turned:
             onset = None
     elif ev is not None and verdict is Verdict.UNDERFITTING:
         causes += underfitting_causes(ev, epochs, gap.metric)
@@ -194,6 +196,7 @@ def build(
             validated=int(np.isfinite(val).sum()),
             monitor=monitor,
             rise=math.nan if ev is None else ev.rise,
+            smoothed=0 if ev is None else window(len(ev.val)),
         ),
         missing=missing,
         epochs=epochs,

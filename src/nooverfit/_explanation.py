@@ -54,6 +54,7 @@ def explain(
     validated: int | None = None,
     monitor: str = "loss",
     rise: float = math.nan,
+    smoothed: int = 0,
 ) -> str:
     """The plain-language paragraph; ``trained``: whether the log holds a training curve
     (without one, nothing is said about training: no gap, no claim it kept improving);
@@ -63,7 +64,8 @@ def explain(
     ``validated``: how many of the ``n`` rows hold a value of that validation curve
     (default: all); ``monitor``: the curve decided on (``"loss"`` or a metric); ``rise``:
     the smoothed curve's rise at the end over its minimum (a share), which a good fit's
-    text quotes beside a GL against a single low value."""
+    text quotes beside a GL against a single low value; ``smoothed``: the evaluations
+    that smoothing spans (``_curves.window``; 0 where unknown)."""
     metric = ""  # the gap in the metric, in the words the loss's gap is in ("0.2 in loss")
     if gap.metric and math.isfinite(gap.metric_at_last):
         metric = (  # points of a share (accuracy); a regression metric's own units
@@ -153,14 +155,14 @@ def explain(
         # GL is against the single lowest value; the rule reads the moving average, which
         # a noisy curve's lucky low does not pull down (s28 i150: "ended 42% above it
         # (GL), a drift too small to count")
-        smoothed = (
-            f", while its {ONSET_WIDTH}-evaluation average rose {100 * rise:.0f}%: noise, "
-            "not a drift"
-            if math.isfinite(rise) and f"{100 * rise:.0f}" != f"{gl:.0f}"
+        noise = (
+            f", while the curve smoothed over {smoothed} evaluations rose {100 * rise:.0f}%: "
+            "noise, not a drift"
+            if smoothed > 1 and 100 * rise < gl and f"{100 * rise:.0f}" != f"{gl:.0f}"
             else ", a drift too small to count"
         )
         drift = f"ended {gl:.0f}% above it (GL)" + (
-            ", where early stopping ended the run" if stopped else smoothed
+            ", where early stopping ended the run" if stopped else noise
         )
     return (
         f"A good fit: validation {monitor} reached its best at epoch {best} and {drift}"

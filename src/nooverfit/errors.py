@@ -17,6 +17,16 @@ class BadInput(ValueError):
     """Input the user can fix: names the input, what was expected and what was found."""
 
 
+#: The exceptions a command tells as bad input: one line, exit code 2 (the CLI's guard and
+#: tune's worker processes alike).
+BAD_INPUT = (
+    ValueError,
+    FileNotFoundError,
+    NotADirectoryError,
+    IsADirectoryError,
+)
+
+
 class MissingExtra(ImportError):
     """An optional dependency is not installed: the message names the feature and the
     ``pip install "nooverfit[EXTRA]"`` that adds it. The command line reports it in one

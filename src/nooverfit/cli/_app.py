@@ -18,7 +18,7 @@ from typer.core import TyperGroup
 
 from nooverfit._words import counted
 from nooverfit.cli._ctrl_c import CtrlC
-from nooverfit.errors import MissingExtra, Reported, redact
+from nooverfit.errors import BAD_INPUT, MissingExtra, Reported, redact
 from nooverfit.validate import check_options
 
 console = Console()
@@ -134,12 +134,6 @@ def _chain(ctx: Any) -> list[Any]:
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: Exceptions that mean bad input: reported in one line with exit code 2.
-BAD_INPUT = (
-    ValueError,
-    FileNotFoundError,
-    NotADirectoryError,
-    IsADirectoryError,
-)
 
 
 #: What Ctrl-C leaves, by command: every write is atomic, so no file is half-written, but

@@ -40,6 +40,7 @@ class CtrlC:
         self._handler: Any = None
         self._hook = sys.unraisablehook
         self._handlers: list[logging.Handler] = []
+        self._later: threading.Timer | None = None
 
     def __enter__(self) -> CtrlC:
         # a handler of the caller's own (a test runner, an embedding program) is left alone
@@ -56,6 +57,8 @@ class CtrlC:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self._later is not None:  # not delivered once the command is over (i153)
+            self._later.cancel()
         for handler in self._handlers:
             handler.removeFilter(_not_an_interrupt)
         sys.unraisablehook = self._hook
@@ -71,8 +74,8 @@ class CtrlC:
             self.seen = True
             # delivered again once this hook has returned: from here, interrupt_main would
             # raise it inside the hook, where it is swallowed again
-            later = threading.Timer(0.05, _thread.interrupt_main)
-            later.daemon = True
-            later.start()
+            self._later = threading.Timer(0.05, _thread.interrupt_main)
+            self._later.daemon = True
+            self._later.start()
             return
         self._hook(unraisable)

@@ -177,7 +177,7 @@ def _revised(warned: Warned, result: Diagnosis) -> tuple[str, ...]:
     if warned is None:
         return ()
     seen, onset, best = warned
-    then = f"the warning at epoch {seen} (onset {onset}, best epoch {best}, from the epochs then)"
+    then = f"the warning at epoch {seen} ({_dates(onset, best)}, from the epochs then)"
     if result.verdict is not Verdict.OVERFITTING:
         return (
             f"{then} was provisional: with all {result.epochs} epochs the verdict is "
@@ -185,10 +185,20 @@ def _revised(warned: Warned, result: Diagnosis) -> tuple[str, ...]:
         )
     if (onset, best) == (result.onset_epoch, result.best_epoch):
         return ()
-    return (
-        f"{then} was provisional: with all {result.epochs} epochs overfitting starts at "
-        f"epoch {result.onset_epoch} and the best epoch is {result.best_epoch}",
+    starts = (
+        "no onset is named (validation was lowest among its last evaluations)"
+        if result.onset_epoch is None
+        else f"overfitting starts at epoch {result.onset_epoch}"
     )
+    return (
+        f"{then} was provisional: with all {result.epochs} epochs {starts} and the best "
+        f"epoch is {result.best_epoch}",
+    )
+
+
+def _dates(onset: int | None, best: int | None) -> str:
+    """The onset and best epoch of a warning, the onset left out where none is named."""
+    return f"best epoch {best}" if onset is None else f"onset {onset}, best epoch {best}"
 
 
 def _rows(history: History) -> list[tuple[float, ...]]:
@@ -343,9 +353,11 @@ def _epoch(
         warned = (epoch, result.onset_epoch, result.best_epoch)
         if ("warning", *warned) not in said:
             said.add(("warning", *warned))
+            onset = result.onset_epoch
             console.print(
                 f"[bold red]WARNING:[/] overfitting seen at epoch {epoch}: on the epochs so far, "
-                f"best epoch {result.best_epoch} and onset about epoch {result.onset_epoch} "
-                "(provisional: later epochs can move both; the final diagnosis dates them)"
+                f"best epoch {result.best_epoch}"
+                + ("" if onset is None else f" and onset about epoch {onset}")
+                + " (provisional: later epochs can move both; the final diagnosis dates them)"
             )
     return stopped, warned

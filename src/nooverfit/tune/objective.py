@@ -190,7 +190,9 @@ def out_of_memory(err: RuntimeError) -> bool:
     import torch
 
     text = str(err)
-    return isinstance(err, torch.OutOfMemoryError) or "can't allocate memory" in text
+    # (torch.OutOfMemoryError from torch 2.5; the CUDA one before it)
+    oom = getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError)
+    return isinstance(err, oom) or "can't allocate memory" in text
 
 
 def too_large(trial: optuna.Trial, err: RuntimeError) -> BadInput:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from nooverfit.config import RunConfig
 from nooverfit.data.tensors import SplitData, load_split
-from nooverfit.errors import BadInput, Reported
+from nooverfit.errors import BAD_INPUT, BadInput, Reported
 from nooverfit.tune.objective import Objective, out_of_memory, too_large
 from nooverfit.tune.space import Space
 from nooverfit.tune.storage import (
@@ -322,7 +322,7 @@ def _worker_main(spec: TuneSpec, worker: int) -> None:
     _exit_with_parent()
     try:
         work(spec, worker=worker)
-    except ValueError as err:  # BadInput: one line, as the command tells it, no traceback
+    except BAD_INPUT as err:  # one line, as the command tells it, no traceback
         log.error("tune worker %d: %s", worker, err)
         raise SystemExit(BAD_INPUT_EXIT) from None
 
