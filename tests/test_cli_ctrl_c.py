@@ -12,6 +12,16 @@ import typer
 from nooverfit.cli._app import guard
 
 
+@pytest.fixture(autouse=True)
+def _terminal_sigint():
+    """SIGINT as a terminal leaves it: Python's default handler. A job started in the
+    background (a CI script's ``cmd &``) inherits SIGINT ignored, where ``CtrlC`` installs
+    nothing (no Ctrl-C can reach it) and these tests would not see the handler at work."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
 def _guarded(body):
     def study() -> None:  # named as the command whose line it prints
         body()
