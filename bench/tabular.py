@@ -20,10 +20,10 @@ cells filled with the training rows' medians plus indicators, as the study fills
 - HistGradientBoosting (``learning_rate``, ``max_leaf_nodes``).
 
 Three data sets are *held out*: remedies are never tuned on them; the table reports them
-apart. More (``fresh``) were added each time issue 16's remedies were frozen (i30,
-i34, i41, i46, i58 on 2026-11-30; ``_tabular_sets.py``) and are scored once. Results are cached per
-data set under ``--cache`` (the study's under ``--tag``, so a code change reruns only the
-study with a new tag).
+apart. More (``fresh``) were added each time issue 16's remedies were frozen or a session
+scored main as it stood (i30 to s28; the list is in ``_tabular_sets.py``) and are scored
+once. Results are cached per data set under ``--cache`` (the study's under ``--tag``, so a
+code change reruns only the study with a new tag).
 
     python bench/tabular.py [--only fgl biopsy] [--tag today] [--budget quick]
 
