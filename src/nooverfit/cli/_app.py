@@ -133,8 +133,6 @@ def _chain(ctx: Any) -> list[Any]:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: Exceptions that mean bad input: reported in one line with exit code 2.
-
 
 #: What Ctrl-C leaves, by command: every write is atomic, so no file is half-written, but
 #: only a study and a tuning study keep what they finished before writing their results.

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import re
 import socket
 import time
 import warnings
@@ -30,6 +29,7 @@ from nooverfit.tune.storage import (
     open_storage,
     within_budget,
 )
+from nooverfit.tune.trial_log import OverBudget, QuietTrialLog
 
 if TYPE_CHECKING:
     from multiprocessing.process import BaseProcess
@@ -108,33 +108,6 @@ class TuneSpec:
             device=self.device,
             **self.data_options,
         )
-
-
-class _OverBudget(Exception):
-    """A trial was asked after the budget was already claimed by other workers."""
-
-
-class _QuietOverBudget(logging.Filter):
-    """Drop Optuna's failure warnings for trials refused as over budget (not errors), and
-    for a trial stopped by Ctrl-C: its warning carried the KeyboardInterrupt's traceback,
-    where the command says in one line what the interrupt kept. A trial that fails of an
-    error keeps its warning, without the traceback: the error is raised again to
-    :func:`work`'s caller, which tells it (a bug's traceback was printed twice)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.numbers: set[int] = set()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if record.exc_info is not None and isinstance(record.exc_info[1], KeyboardInterrupt):
-            # and Optuna's next line of it, "Trial N failed with value None."
-            if number := re.match(r"Trial (\d+) failed", message):
-                self.numbers.add(int(number.group(1)))
-            return False
-        if record.exc_info is not None and " because of the following error" in message:
-            record.exc_info = record.exc_text = None
-        return not any(message.startswith(f"Trial {n} failed") for n in self.numbers)
 
 
 def _pruner(name: str) -> optuna.pruners.BasePruner:
@@ -265,7 +238,7 @@ def work(spec: TuneSpec, *, worker: int = 0, data: SplitData | None = None) -> i
 
     threads = torch.get_num_threads()
     torch.set_num_threads(spec.threads)
-    quiet = _QuietOverBudget()
+    quiet = QuietTrialLog()
     optuna_log = logging.getLogger("optuna.study._optimize")
     optuna_log.addFilter(quiet)
     try:
@@ -284,7 +257,7 @@ def work(spec: TuneSpec, *, worker: int = 0, data: SplitData | None = None) -> i
                 quiet.numbers.add(trial.number)
                 log.debug("trial %d is past the budget; marked failed", trial.number)
                 trial.set_user_attr("over_budget", True)
-                raise _OverBudget(f"trial {trial.number} is past the budget of {spec.trials}")
+                raise OverBudget(f"trial {trial.number} is past the budget of {spec.trials}")
             started.append(trial)
             return objective(trial)
 
@@ -302,7 +275,7 @@ def work(spec: TuneSpec, *, worker: int = 0, data: SplitData | None = None) -> i
                 time.sleep(spec.poll)  # the last trials run elsewhere: wait, they may die
                 continue
             try:
-                study.optimize(budgeted, n_trials=1, catch=(_OverBudget,), callbacks=[count])
+                study.optimize(budgeted, n_trials=1, catch=(OverBudget,), callbacks=[count])
             except RuntimeError as err:
                 if not (out_of_memory(err) and started):
                     raise
