@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import replace
 
 import numpy as np
 
 from nooverfit._curves import column, fill_missing, window
+from nooverfit._evaluations import counted_evaluations, epochs_trained, in_epochs
 from nooverfit._explanation import explain
 from nooverfit._metrics import decision_curves
 from nooverfit._overfit_advice import lowest_words, overfitting_causes
@@ -103,12 +105,15 @@ def build(
         onset = ev.epochs[ev.onset]
         kept = best if best is not None else onset
         base = _first_epoch(history)
+        to_best = None if base is None else kept + 1 - base
+        if history.epochs_done:  # (the epochs that reach the best evaluation)
+            to_best = epochs_trained(history.epochs_done[: history.epoch.index(kept) + 1])
         causes += overfitting_causes(
             ev,
             onset,
             kept,
             lowest_words(monitor),
-            epochs_to_best=None if base is None else kept + 1 - base,
+            epochs_to_best=to_best,
             gl=gl,
             curve=monitor,
             ends=_logged_ends(history, monitor),
@@ -170,6 +175,9 @@ def build(
     for r in (r for _, _, rs in causes for r in rs):  # one remedy once: its likeliest cause
         if all(r.kind != seen.kind for seen in remedies):
             remedies.append(r)
+    # rows that are evaluations, several an epoch, are named so ("evaluation 24 (epoch
+    # 2.4)"): the texts call a row "epoch N" everywhere else
+    done = history.epochs_done
     diag_gap = gap
     return Diagnosis(
         verdict=verdict,
@@ -177,30 +185,34 @@ def build(
         best_epoch=best,
         generalization_loss=gl,
         gap=diag_gap,
-        causes=tuple(c for _, c, _ in causes),
-        remedies=tuple(remedies),
-        explanation=explain(
-            verdict,
-            onset,
-            best,
-            gl,
-            gap,
-            reason,
-            missing,
-            n,
-            ev is not None and ev.early_stopped,
-            run=run,
-            trained=_has_training_curve(history, ev),
-            ended_at=_metric_ends(history, monitor, row),
-            last=_last_validated(history, val),
-            validated=int(np.isfinite(val).sum()),
-            monitor=monitor,
-            rise=math.nan if ev is None else ev.rise,
-            smoothed=0 if ev is None else window(len(ev.val)),
+        causes=tuple(replace(c, reason=in_epochs(c.reason, done)) for _, c, _ in causes),
+        remedies=tuple(replace(r, reason=in_epochs(r.reason, done)) for r in remedies),
+        explanation=in_epochs(
+            explain(
+                verdict,
+                onset,
+                best,
+                gl,
+                gap,
+                reason,
+                missing,
+                n,
+                ev is not None and ev.early_stopped,
+                run=run,
+                trained=_has_training_curve(history, ev),
+                ended_at=_metric_ends(history, monitor, row),
+                last=_last_validated(history, val),
+                validated=int(np.isfinite(val).sum()),
+                monitor=monitor,
+                rise=math.nan if ev is None else ev.rise,
+                smoothed=0 if ev is None else window(len(ev.val)),
+            ),
+            done,
         ),
         missing=missing,
         epochs=epochs,
         monitor=monitor,
+        epochs_done=done,
     )
 
 
@@ -216,9 +228,14 @@ def _run_length(history: History) -> tuple[int, str]:
     ``d`` is 1-based, so it had its last epoch's number. Any other start (a log cut
     from a longer one) is 0-based when it is 0; else the text names the last epoch
     ("after epoch N") rather than a count, and the count is the last epoch + 1 (an
-    upper bound)."""
+    upper bound). Where the rows are evaluations, several an epoch
+    (``History.epochs_done``), the count is the epochs trained, started ones counted,
+    and the text names both ("3 epochs (30 evaluations)")."""
     if not len(history):
         return 0, counted(0, "epoch")
+    if history.epochs_done:
+        trained = epochs_trained(history.epochs_done)
+        return trained, counted_evaluations(len(history), trained)
     last = int(history.epoch[-1])
     if history.steps_as_epochs:
         return len(history), f"step {last}"

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from nooverfit._evaluations import epoch_name
+
 
 class Verdict(str, Enum):
     """What the curves say about the run."""
@@ -95,8 +97,13 @@ class Diagnosis:
         epochs: how many epochs the run trained: its last logged epoch + 1 (a log
             validated every few epochs has fewer rows than that), or its last epoch where
             the log counts from 1; the number of rows where the log reader showed steps
-            as epochs.
+            as epochs; the epochs trained, started ones counted, where the log's rows are
+            evaluations (``epochs_done``).
         monitor: the curve the decision was made on (``"loss"`` or a metric name).
+        epochs_done: where the log evaluated several times an epoch, each evaluation a
+            row (:attr:`~nooverfit.history.History.epochs_done`), the epochs done at each:
+            ``best_epoch`` and ``onset_epoch`` number evaluations then, and the texts name
+            them "evaluation 24 (epoch 2.4)" (:meth:`epoch_name`); empty otherwise.
     """
 
     verdict: Verdict
@@ -110,6 +117,12 @@ class Diagnosis:
     missing: tuple[str, ...] = ()
     epochs: int = 0
     monitor: str = "loss"
+    epochs_done: tuple[float, ...] = ()
+
+    def epoch_name(self, epoch: int) -> str:
+        """How the texts name row ``epoch``: "epoch 24", or "evaluation 24 (epoch 2.4)"
+        where the rows are evaluations (``epochs_done``)."""
+        return epoch_name(epoch, self.epochs_done)
 
     def for_python(self) -> Diagnosis:
         """The same diagnosis with each remedy's setting written for Python code (what
@@ -138,6 +151,7 @@ class Diagnosis:
             missing=tuple(data.get("missing", ())),
             epochs=data.get("epochs", 0),
             monitor=data.get("monitor", "loss"),
+            epochs_done=tuple(data.get("epochs_done", ())),
         )
 
 

@@ -90,6 +90,10 @@ class History:
             for the user to read next to the diagnosis.
         steps_as_epochs: whether the log reader found no epoch and shows the logged steps
             (or step numbers) as epochs, so ``epoch`` holds steps, not epochs.
+        epochs_done: where the log evaluated several times an epoch and each evaluation
+            is a row (``epoch`` numbers them 0, 1, 2, ...), the epochs done at each, as
+            the log writes them (fractional: 2.4 is 40 % into the third epoch); empty
+            where ``epoch`` holds epochs.
     """
 
     epoch: tuple[int, ...]
@@ -102,6 +106,14 @@ class History:
     kept_epoch: int | None = None
     notes: tuple[str, ...] = ()
     steps_as_epochs: bool = False
+    epochs_done: tuple[float, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.epochs_done and len(self.epochs_done) != len(self.epoch):
+            raise ValueError(
+                f"epochs_done must hold one value per row ({len(self.epoch)}), "
+                f"got {len(self.epochs_done)}"
+            )
 
     @classmethod
     def from_columns(
@@ -202,6 +214,7 @@ class History:
             else None,
             notes=self.notes,
             steps_as_epochs=self.steps_as_epochs,
+            epochs_done=self.epochs_done[:n],
         )
 
     # --- serialization -------------------------------------------------------------------
