@@ -19,7 +19,7 @@ from nooverfit._evaluations import counted_evaluations, epochs_trained, in_epoch
 from nooverfit._explanation import explain
 from nooverfit._metrics import decision_curves
 from nooverfit._overfit_advice import lowest_words, overfitting_causes
-from nooverfit._still import STILL
+from nooverfit._still import CEILING_POINTS, STILL, at_ceiling
 from nooverfit._underfit_advice import underfitting_causes
 from nooverfit._words import counted
 from nooverfit.diagnosis import Cause, Diagnosis, Evidence, Gap, Remedy, Verdict
@@ -28,6 +28,19 @@ from nooverfit.stopping import generalization_loss
 
 #: A cause with its score and its remedies.
 Ranked = tuple[float, Cause, list[Remedy]]
+
+#: What a run still improving at 100 % validation accuracy and a tiny loss is told
+#: (:func:`~nooverfit._still.at_ceiling`): no more epochs, its decisions cannot improve.
+_AT_CEILING = (
+    f" The validation accuracy was already 100% at each of the last {CEILING_POINTS} "
+    "evaluations: the loss falls only as the confidence in answers already right grows."
+)
+_SATURATED = Remedy(
+    "keep_weights",
+    "The run is already at 100% validation accuracy with a tiny validation loss: training "
+    "longer can only sharpen its confidence, not its decisions; keep these weights (a "
+    "harder validation set, or a test set, says more than more epochs).",
+)
 
 
 def build(
@@ -131,6 +144,7 @@ def build(
         causes += underfitting_causes(ev, epochs, gap.metric)
     elif ev is not None and verdict is Verdict.STILL_IMPROVING:
         drop = 100 * ev.tail_drop
+        saturated = at_ceiling(history)  # (100 % right already: only confidence to gain)
         # where the last third set its low (an early lucky value may hold the best epoch)
         recent = ev.epochs[int(ev.extra.get("recent_low", len(ev.epochs) - 1))]
         if best is None or best == ev.epochs[-1]:
@@ -143,14 +157,15 @@ def build(
             (
                 1.0,
                 Cause(
-                    "too_few_epochs",
+                    "confidence_only" if saturated else "too_few_epochs",
                     f"The validation loss still fell {drop:.1f}% over the last third of the run "
                     + where
+                    + (_AT_CEILING if saturated else "")
                     if ev.tail_drop > STILL
                     # (under STILL: a short run near chance, read by _still.falling_steadily)
                     else f"The validation loss fell at every evaluation of the run's later "
                     f"half ({drop:.1f}% over its last third) while the validation accuracy "
-                    "rose to its highest there.",
+                    "rose to its highest there." + (_AT_CEILING if saturated else ""),
                 ),
                 [
                     Remedy(
@@ -167,7 +182,9 @@ def build(
                         "--lr 3x higher",
                         "RunConfig(lr=3 * config.lr)",
                     ),
-                ],
+                ]
+                if not saturated
+                else [_SATURATED],
             )
         )
     causes.sort(key=lambda item: -item[0])
@@ -206,6 +223,7 @@ def build(
                 monitor=monitor,
                 rise=math.nan if ev is None else ev.rise,
                 smoothed=0 if ev is None else window(len(ev.val)),
+                saturated=verdict is Verdict.STILL_IMPROVING and at_ceiling(history),
             ),
             done,
         ),
