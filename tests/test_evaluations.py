@@ -5,7 +5,7 @@ from nooverfit._evaluations import counted_evaluations, epoch_name, epochs_train
 DONE = [0.1 * i for i in range(1, 31)]  # 10 evaluations an epoch, 3 epochs
 
 
-def test_in_epochs_names_each_row_once_with_the_epochs_done_at_it():
+def test_in_epochs_names_each_row_once_with_the_evaluated_at_at_it():
     text = "lowest at epoch 23, and at the last epoch (29) it was 36% above; epoch 2.5"
     assert in_epochs(text, DONE) == (
         "lowest at evaluation 23 (epoch 2.4), and at the last evaluation 29 (epoch 3) it "

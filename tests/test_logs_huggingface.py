@@ -122,7 +122,7 @@ def test_diagnose_names_evaluations_of_a_run_evaluated_ten_times_an_epoch_in_its
 
     evals = _evaluations("eval_steps_still_falling_hf")
     h = read_log(EVAL_STEPS / "eval_steps_still_falling_hf")
-    assert h.epochs_done == pytest.approx([e["epoch"] for e in evals])
+    assert h.evaluated_at == pytest.approx([e["epoch"] for e in evals])
     d = diagnose(h)
     assert d.verdict.value == "still_improving"
     trained = math.ceil(evals[-1]["epoch"])  # 2.91: the third epoch, started

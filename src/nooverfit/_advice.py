@@ -15,12 +15,12 @@ from dataclasses import replace
 import numpy as np
 
 from nooverfit._curves import column, fill_missing, window
-from nooverfit._evaluations import counted_evaluations, epochs_trained, in_epochs
+from nooverfit._evaluations import at_text, counted_evaluations, epochs_trained, in_epochs
 from nooverfit._explanation import explain
 from nooverfit._metrics import decision_curves
 from nooverfit._overfit_advice import lowest_words, overfitting_causes
 from nooverfit._still import CEILING_POINTS, STILL, at_ceiling
-from nooverfit._underfit_advice import underfitting_causes
+from nooverfit._underfit_advice import longer, underfitting_causes
 from nooverfit._words import counted
 from nooverfit.diagnosis import Cause, Diagnosis, Evidence, Gap, Remedy, Verdict
 from nooverfit.history import ONSET_WIDTH, History, best_index
@@ -72,6 +72,8 @@ def build(
     n = len(history)
     run = _run_length(history)
     epochs = run[0]  # what --epochs would count
+    # (validation rounds named by step: how many epochs the run had is not in the log)
+    unknown = bool(history.evaluated_at) and history.evaluated_in == "step"
     if verdict is Verdict.DIVERGING:
         causes.append(
             (
@@ -118,9 +120,9 @@ def build(
         onset = ev.epochs[ev.onset]
         kept = best if best is not None else onset
         base = _first_epoch(history)
-        to_best = None if base is None else kept + 1 - base
-        if history.epochs_done:  # (the epochs that reach the best evaluation)
-            to_best = epochs_trained(history.epochs_done[: history.epoch.index(kept) + 1])
+        to_best = None if base is None or unknown else kept + 1 - base
+        if _epochs_done(history):  # (the epochs that reach the best evaluation)
+            to_best = epochs_trained(history.evaluated_at[: history.epoch.index(kept) + 1])
         causes += overfitting_causes(
             ev,
             onset,
@@ -141,7 +143,9 @@ def build(
         if ev.onset >= len(ev.epochs) - ONSET_WIDTH // 2 and not turned:
             onset = None
     elif ev is not None and verdict is Verdict.UNDERFITTING:
-        causes += underfitting_causes(ev, epochs, gap.metric)
+        causes += underfitting_causes(
+            ev, None if unknown else epochs, gap.metric, length=run[1] if unknown else ""
+        )
     elif ev is not None and verdict is Verdict.STILL_IMPROVING:
         drop = 100 * ev.tail_drop
         saturated = at_ceiling(history)  # (100 % right already: only confidence to gain)
@@ -172,8 +176,7 @@ def build(
                         "train_longer",
                         f"The validation loss was still falling ({drop:.1f}% over the last third) "
                         "when the run ended.",
-                        f"--epochs {max(2 * epochs, epochs + 20)}",
-                        f"RunConfig(epochs={max(2 * epochs, epochs + 20)})",
+                        *longer(None if unknown else max(2 * epochs, epochs + 20)),
                     ),
                     Remedy(
                         "higher_lr",
@@ -194,7 +197,7 @@ def build(
             remedies.append(r)
     # rows that are evaluations, several an epoch, are named so ("evaluation 24 (epoch
     # 2.4)"): the texts call a row "epoch N" everywhere else
-    done = history.epochs_done
+    at, unit = history.evaluated_at, _unit(history)
     diag_gap = gap
     return Diagnosis(
         verdict=verdict,
@@ -202,8 +205,8 @@ def build(
         best_epoch=best,
         generalization_loss=gl,
         gap=diag_gap,
-        causes=tuple(replace(c, reason=in_epochs(c.reason, done)) for _, c, _ in causes),
-        remedies=tuple(replace(r, reason=in_epochs(r.reason, done)) for r in remedies),
+        causes=tuple(replace(c, reason=in_epochs(c.reason, at, unit)) for _, c, _ in causes),
+        remedies=tuple(replace(r, reason=in_epochs(r.reason, at, unit)) for r in remedies),
         explanation=in_epochs(
             explain(
                 verdict,
@@ -225,13 +228,28 @@ def build(
                 smoothed=0 if ev is None else window(len(ev.val)),
                 saturated=verdict is Verdict.STILL_IMPROVING and at_ceiling(history),
             ),
-            done,
+            at,
+            unit,
         ),
         missing=missing,
         epochs=epochs,
         monitor=monitor,
-        epochs_done=done,
+        evaluated_at=at,
+        unit=unit,
     )
+
+
+def _epochs_done(history: History) -> bool:
+    """Whether the rows are evaluations, several an epoch, with the epochs done at each."""
+    return bool(history.evaluated_at) and history.evaluated_in == "epoch"
+
+
+def _unit(history: History) -> str:
+    """What names the rows in the texts: ``"step"`` where the log's steps do (shown as
+    epochs, or each row a validation round at a step), else ``"epoch"``."""
+    if history.evaluated_at:
+        return history.evaluated_in
+    return "step" if history.steps_as_epochs else "epoch"
 
 
 def _run_length(history: History) -> tuple[int, str]:
@@ -247,13 +265,17 @@ def _run_length(history: History) -> tuple[int, str]:
     from a longer one) is 0-based when it is 0; else the text names the last epoch
     ("after epoch N") rather than a count, and the count is the last epoch + 1 (an
     upper bound). Where the rows are evaluations, several an epoch
-    (``History.epochs_done``), the count is the epochs trained, started ones counted,
+    (``History.evaluated_at``), the count is the epochs trained, started ones counted,
     and the text names both ("3 epochs (30 evaluations)")."""
     if not len(history):
         return 0, counted(0, "epoch")
-    if history.epochs_done:
-        trained = epochs_trained(history.epochs_done)
+    if _epochs_done(history):
+        trained = epochs_trained(history.evaluated_at)
         return trained, counted_evaluations(len(history), trained)
+    if history.evaluated_at:  # (validation rounds at steps: the epochs are not known)
+        return len(
+            history
+        ), f"{counted(len(history), 'evaluation')} (to step {at_text(history.evaluated_at[-1])})"
     last = int(history.epoch[-1])
     if history.steps_as_epochs:
         return len(history), f"step {last}"

@@ -1,10 +1,15 @@
-"""Epochs as a diagnosis names them where a log's rows are evaluations, several an epoch.
+"""Rows as a diagnosis names them where a log's rows are no epochs.
 
 A Hugging Face Trainer run with ``eval_steps`` shorter than an epoch is read one row per
-evaluation (:attr:`~nooverfit.history.History.epochs_done` holds the epochs done at each):
-the rows are numbered 0, 1, 2, ..., which are no epochs. The texts name them
-"evaluation 24 (epoch 2.4)" and count the run in the epochs it trained (a 3-epoch run
-evaluated 30 times was "30 epochs", told ``--epochs 60``). Pure: values in, text out.
+evaluation, and so is a TensorBoard or MLflow log without an epoch scalar whose
+validation is logged at other steps than training
+(:attr:`~nooverfit.history.History.evaluated_at` holds the epochs done, or the step, at
+each): the rows are numbered 0, 1, 2, ..., which are no epochs. The texts name them
+"evaluation 24 (epoch 2.4)" or "evaluation 1 (step 9)" (a run validated every 5 epochs
+read "best epoch 1" for step 9), and a log whose steps are shown as epochs names them
+"step 2900". A run evaluated several times an epoch is counted in the epochs it
+trained (a 3-epoch run evaluated 30 times was "30 epochs", told ``--epochs 60``).
+Pure: values in, text out.
 """
 
 from __future__ import annotations
@@ -20,38 +25,41 @@ from nooverfit._words import counted
 _NAMED = re.compile(r"\blast epoch \((\d+)\)|\bepoch (\d+)\b(?!\.\d)")
 
 
-def done_text(done: float) -> str:
-    """Epochs done as the texts write them: two decimals at most (``2.4``, ``3``)."""
-    return f"{round(done, 2):g}"
+def at_text(at: float) -> str:
+    """Epochs done (or a step) as the texts write them: two decimals at most (``2.4``,
+    ``3``, ``215``)."""
+    return f"{round(at, 2):g}"
 
 
-def epoch_name(epoch: int, done: Sequence[float]) -> str:
-    """How the texts name row ``epoch``: "epoch 24", or where the rows are evaluations
-    (``done``, the epochs done at each, not empty) "evaluation 24 (epoch 2.4)"."""
-    if not done:
-        return f"epoch {epoch}"
-    at = done[epoch] if 0 <= epoch < len(done) else math.nan
-    return f"evaluation {epoch}" + (f" (epoch {done_text(at)})" if math.isfinite(at) else "")
+def epoch_name(epoch: int, at: Sequence[float], unit: str = "epoch") -> str:
+    """How the texts name row ``epoch``: "epoch 24"; where the rows are evaluations
+    (``at``, the epochs done or the step at each, in ``unit``, not empty) "evaluation 24
+    (epoch 2.4)"; where the log's steps number the rows (``unit`` "step") "step 2900"."""
+    if not at:
+        return f"{unit} {epoch}"
+    value = at[epoch] if 0 <= epoch < len(at) else math.nan
+    return f"evaluation {epoch}" + (f" ({unit} {at_text(value)})" if math.isfinite(value) else "")
 
 
-def in_epochs(text: str, done: Sequence[float]) -> str:
+def in_epochs(text: str, at: Sequence[float], unit: str = "epoch") -> str:
     """``text`` with each row it names as an epoch ("epoch 24", "the last epoch (29)")
-    named by :func:`epoch_name`; unchanged where ``done`` is empty (rows are epochs)."""
-    if not done:
+    named by :func:`epoch_name`; unchanged where rows are epochs (``at`` empty, ``unit``
+    "epoch")."""
+    if not at and unit == "epoch":
         return text
 
     def name(m: re.Match[str]) -> str:
         if m.group(1) is not None:
-            return f"last {epoch_name(int(m.group(1)), done)}"
-        return epoch_name(int(m.group(2)), done)
+            return f"last {epoch_name(int(m.group(1)), at, unit)}"
+        return epoch_name(int(m.group(2)), at, unit)
 
     return _NAMED.sub(name, text)
 
 
 def epochs_trained(done: Sequence[float]) -> int:
-    """The epochs a run evaluated at ``done`` trained, started ones counted: the last
-    finite value rounded up (2.91 is 3; the Trainer writes 3.0000000001 for 3); 0
-    without one."""
+    """The epochs a run evaluated at ``done`` (epochs done) trained, started ones counted:
+    the last finite value rounded up (2.91 is 3; the Trainer writes 3.0000000001 for 3);
+    0 without one."""
     finite = [d for d in done if math.isfinite(d)]
     return max(0, math.ceil(round(finite[-1], 6))) if finite else 0
 

@@ -90,10 +90,12 @@ class History:
             for the user to read next to the diagnosis.
         steps_as_epochs: whether the log reader found no epoch and shows the logged steps
             (or step numbers) as epochs, so ``epoch`` holds steps, not epochs.
-        epochs_done: where the log evaluated several times an epoch and each evaluation
-            is a row (``epoch`` numbers them 0, 1, 2, ...), the epochs done at each, as
-            the log writes them (fractional: 2.4 is 40 % into the third epoch); empty
-            where ``epoch`` holds epochs.
+        evaluated_at: where each row is an evaluation and ``epoch`` numbers them 0, 1, 2,
+            ... (several an epoch, or a log without epochs whose validation rounds are at
+            other steps than training), what the log says of each: the epochs done
+            (fractional, 2.4 is 40 % into the third epoch) or the step, as
+            ``evaluated_in`` says; empty where ``epoch`` holds epochs (or steps).
+        evaluated_in: the unit of ``evaluated_at``: ``"epoch"`` or ``"step"``.
     """
 
     epoch: tuple[int, ...]
@@ -106,13 +108,14 @@ class History:
     kept_epoch: int | None = None
     notes: tuple[str, ...] = ()
     steps_as_epochs: bool = False
-    epochs_done: tuple[float, ...] = ()
+    evaluated_at: tuple[float, ...] = ()
+    evaluated_in: str = "epoch"
 
     def __post_init__(self) -> None:
-        if self.epochs_done and len(self.epochs_done) != len(self.epoch):
+        if self.evaluated_at and len(self.evaluated_at) != len(self.epoch):
             raise ValueError(
-                f"epochs_done must hold one value per row ({len(self.epoch)}), "
-                f"got {len(self.epochs_done)}"
+                f"evaluated_at must hold one value per row ({len(self.epoch)}), "
+                f"got {len(self.evaluated_at)}"
             )
 
     @classmethod
@@ -153,7 +156,10 @@ class History:
         extras = {k: _floats(v, n) for k, v in columns.items() if k not in CORE and k != "epoch"}
         return cls(
             epoch=epochs,
-            **core,
+            loss=core["loss"],
+            accuracy=core["accuracy"],
+            val_loss=core["val_loss"],
+            val_accuracy=core["val_accuracy"],
             extras=extras,
             stop_reason=stop_reason,
             kept_epoch=kept_epoch,
@@ -214,7 +220,8 @@ class History:
             else None,
             notes=self.notes,
             steps_as_epochs=self.steps_as_epochs,
-            epochs_done=self.epochs_done[:n],
+            evaluated_at=self.evaluated_at[:n],
+            evaluated_in=self.evaluated_in,
         )
 
     # --- serialization -------------------------------------------------------------------

@@ -146,7 +146,7 @@ def log_history(
     # the epochs done at each evaluation, as logged: the advice names them ("evaluation
     # 24 (epoch 2.4)") and counts the run in them (a 3-epoch run was told "--epochs 60")
     at = {r["epoch"]: e for r, e in zip(numbered, done, strict=False) if _evaluates(r)}
-    return replace(history, epochs_done=tuple(at.get(float(e), math.nan) for e in history.epoch))
+    return replace(history, evaluated_at=tuple(at.get(float(e), math.nan) for e in history.epoch))
 
 
 def _evaluates(row: Mapping[str, float]) -> bool:
