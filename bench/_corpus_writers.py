@@ -239,7 +239,7 @@ def _write_trainer_state(
         "best_metric": best["eval_loss"] if best else None,
         "best_model_checkpoint": f"out/checkpoint-{best['step']}" if best else None,
         "epoch": float(spec["epochs"]),
-        "eval_steps": per_epoch * spec["val_every"],
+        "eval_steps": spec.get("eval_steps") or per_epoch * spec["val_every"],
         "global_step": step,
         "is_hyper_param_search": False,
         "is_local_process_zero": True,

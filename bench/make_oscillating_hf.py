@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from _corpus_writers import _write_trainer_state
@@ -22,9 +23,17 @@ BATCH = 32
 
 
 def run(
-    seed: int, lr: float, epochs: int, log_every: int, hidden: int, rows: int
+    seed: int,
+    lr: float,
+    epochs: int,
+    log_every: int,
+    hidden: int,
+    rows: int,
+    eval_steps: int = 0,
 ) -> tuple[list[dict], int, int]:
-    """Train the run; its ``log_history`` entries, last step and steps per epoch."""
+    """Train the run; its ``log_history`` entries, last step and steps per epoch.
+    ``eval_steps``: evaluate every that many steps, as ``eval_strategy="steps"`` does
+    (0: at each epoch's end)."""
     import torch
     from sklearn.datasets import make_classification
     from sklearn.model_selection import train_test_split
@@ -79,11 +88,31 @@ def run(
                     }
                 )
                 running, count = 0.0, 0
-        net.eval()
-        with torch.no_grad():
-            ev = float(lossf(net(xv_t), yv_t))
-        history.append({"epoch": float(epoch + 1), "step": step, "eval_loss": ev})
+            if eval_steps and step % eval_steps == 0:
+                history.append(_evaluate(net, lossf, xv_t, yv_t, step, steps_per_epoch))
+                net.train()
+        if not eval_steps:
+            net.eval()
+            with torch.no_grad():
+                ev = float(lossf(net(xv_t), yv_t))
+            history.append({"epoch": float(epoch + 1), "step": step, "eval_loss": ev})
     return history, step, steps_per_epoch
+
+
+def _evaluate(net: Any, lossf: Any, x: Any, y: Any, step: int, steps_per_epoch: int) -> dict:
+    """An evaluation entry as the Trainer logs it: ``eval_loss`` and ``eval_accuracy`` (a
+    ``compute_metrics`` of accuracy), at the epochs done so far."""
+    import torch
+
+    net.eval()
+    with torch.no_grad():
+        out = net(x)
+    return {
+        "epoch": round(step / steps_per_epoch, 4),
+        "eval_accuracy": float((out.argmax(1) == y).float().mean()),
+        "eval_loss": float(lossf(out, y)),
+        "step": step,
+    }
 
 
 def main() -> None:
@@ -94,12 +123,16 @@ def main() -> None:
     ap.add_argument("--log-every", type=int, default=10)
     ap.add_argument("--hidden", type=int, default=8)
     ap.add_argument("--rows", type=int, default=8000)
+    ap.add_argument("--eval-steps", type=int, default=0)
     ap.add_argument("--out", type=Path, required=True)
     a = ap.parse_args()
-    history, step, per_epoch = run(a.seed, a.lr, a.epochs, a.log_every, a.hidden, a.rows)
+    history, step, per_epoch = run(
+        a.seed, a.lr, a.epochs, a.log_every, a.hidden, a.rows, eval_steps=a.eval_steps
+    )
     spec = {
         "epochs": a.epochs,
         "val_every": 1,
+        "eval_steps": a.eval_steps,
         "log_steps": a.log_every,
         "batch": BATCH,
         "hf_checkpoint": False,

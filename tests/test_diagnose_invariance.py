@@ -23,7 +23,7 @@ I53 = Path(__file__).parent / "fixtures" / "logs" / "i53"
 # --- per-step TensorBoard logs with an ``epoch`` scalar ----------------------------------
 
 
-def test_an_epoch_scalar_counting_epochs_done_gives_the_runs_epochs():
+def test_an_epoch_scalar_counting_evaluated_at_gives_the_runs_epochs():
     """A SummaryWriter loop of 70 epochs of 4 steps logs ``epoch = ep + 1`` at each
     epoch's last step, with validation: 70 epochs (0 to 69), not 71, and the best epoch
     of the same run logged per epoch (17)."""

@@ -66,11 +66,13 @@ def test_one_best_epoch_and_onset_everywhere(name):
         assert d.best_epoch == h.best()
     if d.verdict is Verdict.OVERFITTING:
         assert d.best_epoch <= d.onset_epoch <= h.epoch[-1]
-        assert f"best at epoch {d.best_epoch} " in d.explanation
-        assert f"epoch {d.onset_epoch}" in d.explanation
+        # (named as the log numbers its rows: "epoch 4", "step 40", "evaluation 4 (step 40)")
+        best, onset = d.epoch_name(d.best_epoch), d.epoch_name(d.onset_epoch)
+        assert f"best at {best} " in d.explanation
+        assert onset in d.explanation
         for cause in d.causes:
             if cause.kind == "too_many_epochs":
-                assert f"lowest at epoch {d.best_epoch}" in cause.reason
+                assert f"lowest at {best}" in cause.reason
 
 
 def test_a_still_falling_curve_that_has_bent_is_still_improving():

@@ -182,3 +182,16 @@ def test_underfitting_remedy_of_one_epoch_is_singular():
     reasons = [r.reason for _, _, rs in underfitting_causes(ev, 1) for r in rs]
     longer = [r for r in reasons if "reach a minimum" in r]
     assert longer == ["1 epoch may not have been enough to reach a minimum."]
+
+
+def test_steps_shown_as_epochs_are_named_steps_in_the_texts() -> None:
+    """A log whose steps are shown as epochs (no epoch scalar, every curve at the same
+    steps) named its best row "epoch 120" for step 120: the texts say "step 120"."""
+    steps = list(range(0, 300, 10))
+    val = [1.0 - 0.02 * i if i <= 12 else 0.76 + 0.03 * (i - 12) for i in range(len(steps))]
+    columns = {"loss": [0.9 - 0.025 * i for i in range(len(steps))], "val_loss": val}
+    h = History.from_columns(columns, epoch=steps, steps_as_epochs=True)
+    d = diagnose(h)
+    assert d.verdict is Verdict.OVERFITTING and d.best_epoch == 120 and d.unit == "step"
+    assert d.epoch_name(d.best_epoch) == "step 120"
+    assert "best at step 120" in d.explanation and "epoch 120" not in d.explanation

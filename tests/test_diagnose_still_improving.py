@@ -44,9 +44,12 @@ from nooverfit._curves import (
 )
 from nooverfit._still import (
     BENT,
+    CEILING_POINTS,
     LAST_POINTS,
     NEAR_END,
     PLATEAU,
+    TINY_LOSS,
+    at_ceiling,
     end_bend,
     end_drop,
     flattened,
@@ -378,3 +381,35 @@ def test_a_noisy_fall_with_one_step_up_at_its_end_is_still_improving():
             {"loss": list(train), "val_loss": list(validation)}, epoch=h.epoch
         )
         assert diagnose(other).verdict is Verdict.STILL_IMPROVING
+
+
+def test_a_run_at_full_validation_accuracy_is_not_told_to_train_longer():
+    """A real Keras ``CSVLogger`` run (``bench/make_saturated_keras.py``: an 8-wide MLP on
+    separable blobs, Adam, 500 epochs): validation accuracy 1.0 from epoch 57 on, the
+    validation loss 0.0044 and still falling. It stays still improving (the verdict is
+    the curve's), but it was told ``--epochs 1000``: longer training can only sharpen
+    its confidence. The advice says so and raises no epochs."""
+    from nooverfit.logs import read_log
+
+    h = read_log(DATA / "saturated_still_falling_keras.csv")
+    assert list(h.val_accuracy[-CEILING_POINTS:]) == [1.0] * CEILING_POINTS
+    assert h.val_loss[-1] < TINY_LOSS
+    d = diagnose(h)
+    assert d.verdict is Verdict.STILL_IMPROVING
+    assert [r.kind for r in d.remedies] == ["keep_weights"]
+    assert not any("--epochs" in r.setting for r in d.remedies)
+    assert "already 100%" in d.explanation and "Train longer" not in d.explanation
+    assert d.causes[0].kind == "confidence_only"
+
+
+def test_at_ceiling_needs_every_last_evaluation_right_and_a_tiny_loss():
+    """One evaluation under 100 % among the last ``CEILING_POINTS``, or a validation loss
+    of ``TINY_LOSS`` or more, leaves the run something to gain."""
+    n = 12
+    val_loss = [0.01 * 0.9**i for i in range(n)]
+    full = [1.0] * n
+    assert at_ceiling(History.from_columns({"val_loss": val_loss, "val_accuracy": full}))
+    missed = [*full[:-3], 0.99, *full[-2:]]
+    assert not at_ceiling(History.from_columns({"val_loss": val_loss, "val_accuracy": missed}))
+    unsure = [TINY_LOSS + v for v in val_loss]
+    assert not at_ceiling(History.from_columns({"val_loss": unsure, "val_accuracy": full}))

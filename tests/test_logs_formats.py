@@ -229,3 +229,34 @@ def test_add_hparams_summary_metrics_are_no_epoch_of_the_run():
     d = diagnose(h)
     assert d.verdict is Verdict.OVERFITTING
     assert d.best_epoch == val.index(min(val))
+
+
+FIFTH = Path(__file__).parent / "data" / "every_fifth_epoch_digits_tb"
+
+
+def test_a_tensorboard_run_validated_every_fifth_epoch_without_an_epoch_scalar_names_steps():
+    """A real ``SummaryWriter`` run (``bench/make_sparse_validation_tb.py --epochs 100
+    --lr 1e-2``: a 256-wide MLP on 200 digits, ``train/*`` at each epoch, ``val/*`` at
+    epochs 4, 9, 14, ... as the step, no epoch scalar). Each validation round is a row;
+    they were named as epochs ("best epoch 4" for step 24, "--epochs" counted in rounds),
+    which the log cannot say: they are named by their step, and no epoch count is made
+    up."""
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+    from tensorboard.util import tensor_util
+
+    (events,) = FIFTH.glob("events.out.tfevents*")
+    val = {
+        e.step: float(tensor_util.make_ndarray(v.tensor))
+        for e in EventFileLoader(str(events)).Load()
+        for v in e.summary.value
+        if v.tag == "val/loss"
+    }
+    h = read_log(FIFTH)
+    assert h.evaluated_at == tuple(sorted(val)) and h.evaluated_in == "step"
+    assert h.val_loss == pytest.approx([val[s] for s in sorted(val)], rel=1e-6)
+    d = diagnose(h)
+    step = min(val, key=val.__getitem__)  # the step of the lowest validation loss
+    assert d.epoch_name(d.best_epoch) == f"evaluation {sorted(val).index(step)} (step {step})"
+    assert f"best at evaluation {d.best_epoch} (step {step})" in d.explanation
+    assert not any("--epochs" in r.setting and "2x" not in r.setting for r in d.remedies)

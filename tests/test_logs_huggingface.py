@@ -1,6 +1,7 @@
 """Hugging Face ``trainer_state.json`` logs as a real Trainer layout writes them."""
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -100,3 +101,55 @@ def test_read_log_a_trainer_log_history_exported_as_a_table_reads_as_its_state(t
         assert h.val_loss == pytest.approx(reference.val_loss)
         assert any("Trainer's log_history, one entry a row" in n for n in h.notes)
         assert not any("times an epoch" in n for n in h.notes)
+
+
+EVAL_STEPS = Path(__file__).parent / "data"
+
+
+def _evaluations(name: str) -> list[dict]:
+    entries = json.loads((EVAL_STEPS / name / "trainer_state.json").read_text())["log_history"]
+    return [e for e in entries if "eval_loss" in e]
+
+
+def test_diagnose_names_evaluations_of_a_run_evaluated_ten_times_an_epoch_in_its_epochs():
+    """A real run written in the Trainer's layout (``bench/make_oscillating_hf.py --seed 1
+    --lr 3e-4 --epochs 3 --log-every 5 --eval-steps 17 --hidden 32 --rows 8000``; a
+    32-wide MLP, RMSprop, 175 steps an epoch; transformers is not installed here, so the
+    file is written exactly as ``TrainerState.save_to_json`` writes it): 30 evaluations
+    over 3 epochs, the loss still falling. Its rows numbered the evaluations, which the
+    advice counted as epochs: "after 30 epochs", ``--epochs 60`` for a 3-epoch run."""
+    from nooverfit._rules import diagnose
+
+    evals = _evaluations("eval_steps_still_falling_hf")
+    h = read_log(EVAL_STEPS / "eval_steps_still_falling_hf")
+    assert h.evaluated_at == pytest.approx([e["epoch"] for e in evals])
+    d = diagnose(h)
+    assert d.verdict.value == "still_improving"
+    trained = math.ceil(evals[-1]["epoch"])  # 2.91: the third epoch, started
+    assert d.epochs == trained == 3
+    assert f"after 3 epochs ({len(evals)} evaluations)" in d.explanation
+    (longer,) = [r for r in d.remedies if r.kind == "train_longer"]
+    assert longer.setting == f"--epochs {max(2 * trained, trained + 20)}"
+    assert d.epoch_name(d.best_epoch) == f"evaluation 29 (epoch {round(evals[29]['epoch'], 2)})"
+
+
+def test_diagnose_names_the_best_and_onset_of_an_overfit_evaluated_often_in_its_epochs():
+    """A real overfit written in the Trainer's layout (``bench/make_oscillating_hf.py
+    --seed 2 --rows 1500 --hidden 256 --lr 3e-3 --epochs 6 --eval-steps 3 --log-every
+    3``; 33 steps an epoch, 11 evaluations in each): best at its 24th evaluation, 2.18
+    epochs in. The texts said "lowest at epoch 23" and advised ``--epochs 24``; the
+    epochs that reach that evaluation are 3."""
+    from nooverfit._rules import diagnose
+
+    evals = _evaluations("eval_steps_overfit_hf")
+    d = diagnose(read_log(EVAL_STEPS / "eval_steps_overfit_hf"))
+    best = min(range(len(evals)), key=lambda i: evals[i]["eval_loss"])
+    assert d.verdict.value == "overfitting" and d.best_epoch == best
+    at = f"evaluation {best} (epoch {round(evals[best]['epoch'], 2)})"
+    assert f"Validation was best at {at}" in d.explanation
+    assert "epoch 23" not in d.explanation.replace(at, "")
+    (stop,) = [r for r in d.remedies if r.kind == "early_stopping"]
+    assert stop.setting.startswith(f"--epochs {math.ceil(evals[best]['epoch'])} or")
+    assert d.epochs == 6
+    again = type(d).from_dict(d.to_dict())
+    assert again.epoch_name(best) == at

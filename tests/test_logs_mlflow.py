@@ -143,7 +143,7 @@ def test_epoch_rows_training_values_only_are_one_epoch_a_step():
     # no validation round to close epochs: each step is one (it divided by zero rounds)
     from nooverfit.logs.tensorboard import epoch_rows
 
-    rows, notes, shown = epoch_rows({s: {"train/loss": 1.0 / (s + 1)} for s in range(10)})
+    rows, notes, shown, _ = epoch_rows({s: {"train/loss": 1.0 / (s + 1)} for s in range(10)})
     assert [r["epoch"] for r in rows] == list(range(10)) and not shown and not notes
 
 

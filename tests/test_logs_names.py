@@ -217,3 +217,79 @@ def test_read_log_accuracy_in_percent_named_pct_reads_as_the_accuracy(tmp_path: 
     a, b = diagnose(h), diagnose(read_log(frac))
     assert (a.verdict, a.best_epoch, a.onset_epoch) == (b.verdict, b.best_epoch, b.onset_epoch)
     assert a.gap.metric_at_last == pytest.approx(b.gap.metric_at_last)
+
+
+ERROR_RATE = Path(__file__).parent / "data" / "error_rate_digits_keras.csv"
+
+
+def test_read_log_a_keras_error_metric_reads_as_one_minus_accuracy():
+    """A real Keras ``CSVLogger`` log (``bench/make_error_rate_keras.py``: an MLP on 300
+    digits, a custom metric named ``error``, 1 - accuracy): ``error`` and ``val_error``
+    were a metric nooverfit did not know; they are the accuracy they leave, and the
+    table quotes the accuracy gap."""
+    rows = [line.split(",") for line in ERROR_RATE.read_text().splitlines()]
+    head = rows[0]
+    val_error = [float(r[head.index("val_error")]) for r in rows[1:]]
+    h = read_log(ERROR_RATE)
+    assert h.columns() == ["epoch", "accuracy", "loss", "val_accuracy", "val_loss"]
+    assert list(h.val_accuracy) == pytest.approx([1 - e for e in val_error])
+    assert any("val_error read as accuracy = 1 - error" in n for n in h.notes)
+    assert diagnose(h).gap.metric == "accuracy"
+
+
+def test_read_log_an_error_logged_in_percent_decides_as_its_accuracy(tmp_path: Path):
+    """s28 i152's hand-written PyTorch run logged ``train_err_pct``/``val_err_pct`` and no
+    loss: decided on as a metric ``val_error`` it read a good fit where the same run's
+    accuracy reads an overfit. Read as accuracy = 1 - error / 100, its diagnosis is the
+    accuracy's."""
+    rows = [json.loads(line) for line in ERR_PCT.read_text().splitlines()]
+    frac = tmp_path / "frac.jsonl"
+    frac.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "epoch": r["epoch"],
+                    "train_acc": 1 - r["train_err_pct"] / 100,
+                    "val_acc": 1 - r["val_err_pct"] / 100,
+                }
+            )
+            + "\n"
+            for r in rows
+        )
+    )
+    h = read_log(ERR_PCT)
+    assert list(h.val_accuracy) == pytest.approx([1 - r["val_err_pct"] / 100 for r in rows])
+    assert any("val_err_pct (in percent) read as accuracy" in n for n in h.notes)
+    a, b = diagnose(h), diagnose(read_log(frac))
+    assert a.monitor == b.monitor == "accuracy"
+    assert (a.verdict, a.best_epoch, a.onset_epoch) == (b.verdict, b.best_epoch, b.onset_epoch)
+
+
+@pytest.mark.parametrize(
+    ("column", "read"),
+    [
+        ("val_error_rate", True),
+        ("val_top1_err", True),
+        ("val_err", True),
+        ("val_mean_absolute_error", False),  # a regression's error, in its own units
+        ("val_mae", False),
+    ],
+)
+def test_read_log_classification_error_names_only_read_as_accuracy(tmp_path, column, read):
+    """Only a classification error rate is 1 - accuracy: ``val_mean_absolute_error`` (a
+    regression's) stays the metric it is. An error in percent by name alone (every value
+    under 1: 0.9 % is 0.009) reads in percent."""
+    path = tmp_path / "log.csv"
+    values = [0.5, 0.3, 0.2]
+    path.write_text(
+        f"epoch,val_loss,{column}\n" + "".join(f"{i},1.0,{v}\n" for i, v in enumerate(values))
+    )
+    h = read_log(path)
+    assert h.has("val_accuracy") is read
+    if read:
+        assert list(h.val_accuracy) == pytest.approx([1 - v for v in values])
+    else:
+        assert h.column(canonical(column).target) == pytest.approx(values)
+    pct = tmp_path / "pct.csv"
+    pct.write_text("epoch,val_loss,val_err_pct\n0,1.0,0.9\n1,1.0,0.8\n")
+    assert list(read_log(pct).val_accuracy) == pytest.approx([0.991, 0.992])

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import replace
 
 import numpy as np
 
 from nooverfit._curves import column, fill_missing, window
+from nooverfit._evaluations import at_text, counted_evaluations, epochs_trained, in_epochs
 from nooverfit._explanation import explain
 from nooverfit._metrics import decision_curves
 from nooverfit._overfit_advice import lowest_words, overfitting_causes
-from nooverfit._still import STILL
-from nooverfit._underfit_advice import underfitting_causes
+from nooverfit._still import CEILING_POINTS, STILL, at_ceiling
+from nooverfit._underfit_advice import longer, underfitting_causes
 from nooverfit._words import counted
 from nooverfit.diagnosis import Cause, Diagnosis, Evidence, Gap, Remedy, Verdict
 from nooverfit.history import ONSET_WIDTH, History, best_index
@@ -26,6 +28,19 @@ from nooverfit.stopping import generalization_loss
 
 #: A cause with its score and its remedies.
 Ranked = tuple[float, Cause, list[Remedy]]
+
+#: What a run still improving at 100 % validation accuracy and a tiny loss is told
+#: (:func:`~nooverfit._still.at_ceiling`): no more epochs, its decisions cannot improve.
+_AT_CEILING = (
+    f" The validation accuracy was already 100% at each of the last {CEILING_POINTS} "
+    "evaluations: the loss falls only as the confidence in answers already right grows."
+)
+_SATURATED = Remedy(
+    "keep_weights",
+    "The run is already at 100% validation accuracy with a tiny validation loss: training "
+    "longer can only sharpen its confidence, not its decisions; keep these weights (a "
+    "harder validation set, or a test set, says more than more epochs).",
+)
 
 
 def build(
@@ -57,6 +72,8 @@ def build(
     n = len(history)
     run = _run_length(history)
     epochs = run[0]  # what --epochs would count
+    # (validation rounds named by step: how many epochs the run had is not in the log)
+    unknown = bool(history.evaluated_at) and history.evaluated_in == "step"
     if verdict is Verdict.DIVERGING:
         causes.append(
             (
@@ -103,12 +120,15 @@ def build(
         onset = ev.epochs[ev.onset]
         kept = best if best is not None else onset
         base = _first_epoch(history)
+        to_best = None if base is None or unknown else kept + 1 - base
+        if _epochs_done(history):  # (the epochs that reach the best evaluation)
+            to_best = epochs_trained(history.evaluated_at[: history.epoch.index(kept) + 1])
         causes += overfitting_causes(
             ev,
             onset,
             kept,
             lowest_words(monitor),
-            epochs_to_best=None if base is None else kept + 1 - base,
+            epochs_to_best=to_best,
             gl=gl,
             curve=monitor,
             ends=_logged_ends(history, monitor),
@@ -123,9 +143,12 @@ def build(
         if ev.onset >= len(ev.epochs) - ONSET_WIDTH // 2 and not turned:
             onset = None
     elif ev is not None and verdict is Verdict.UNDERFITTING:
-        causes += underfitting_causes(ev, epochs, gap.metric)
+        causes += underfitting_causes(
+            ev, None if unknown else epochs, gap.metric, length=run[1] if unknown else ""
+        )
     elif ev is not None and verdict is Verdict.STILL_IMPROVING:
         drop = 100 * ev.tail_drop
+        saturated = at_ceiling(history)  # (100 % right already: only confidence to gain)
         # where the last third set its low (an early lucky value may hold the best epoch)
         recent = ev.epochs[int(ev.extra.get("recent_low", len(ev.epochs) - 1))]
         if best is None or best == ev.epochs[-1]:
@@ -138,22 +161,22 @@ def build(
             (
                 1.0,
                 Cause(
-                    "too_few_epochs",
+                    "confidence_only" if saturated else "too_few_epochs",
                     f"The validation loss still fell {drop:.1f}% over the last third of the run "
                     + where
+                    + (_AT_CEILING if saturated else "")
                     if ev.tail_drop > STILL
                     # (under STILL: a short run near chance, read by _still.falling_steadily)
                     else f"The validation loss fell at every evaluation of the run's later "
                     f"half ({drop:.1f}% over its last third) while the validation accuracy "
-                    "rose to its highest there.",
+                    "rose to its highest there." + (_AT_CEILING if saturated else ""),
                 ),
                 [
                     Remedy(
                         "train_longer",
                         f"The validation loss was still falling ({drop:.1f}% over the last third) "
                         "when the run ended.",
-                        f"--epochs {max(2 * epochs, epochs + 20)}",
-                        f"RunConfig(epochs={max(2 * epochs, epochs + 20)})",
+                        *longer(None if unknown else max(2 * epochs, epochs + 20)),
                     ),
                     Remedy(
                         "higher_lr",
@@ -162,7 +185,9 @@ def build(
                         "--lr 3x higher",
                         "RunConfig(lr=3 * config.lr)",
                     ),
-                ],
+                ]
+                if not saturated
+                else [_SATURATED],
             )
         )
     causes.sort(key=lambda item: -item[0])
@@ -170,6 +195,9 @@ def build(
     for r in (r for _, _, rs in causes for r in rs):  # one remedy once: its likeliest cause
         if all(r.kind != seen.kind for seen in remedies):
             remedies.append(r)
+    # rows that are evaluations, several an epoch, are named so ("evaluation 24 (epoch
+    # 2.4)"): the texts call a row "epoch N" everywhere else
+    at, unit = history.evaluated_at, _unit(history)
     diag_gap = gap
     return Diagnosis(
         verdict=verdict,
@@ -177,31 +205,51 @@ def build(
         best_epoch=best,
         generalization_loss=gl,
         gap=diag_gap,
-        causes=tuple(c for _, c, _ in causes),
-        remedies=tuple(remedies),
-        explanation=explain(
-            verdict,
-            onset,
-            best,
-            gl,
-            gap,
-            reason,
-            missing,
-            n,
-            ev is not None and ev.early_stopped,
-            run=run,
-            trained=_has_training_curve(history, ev),
-            ended_at=_metric_ends(history, monitor, row),
-            last=_last_validated(history, val),
-            validated=int(np.isfinite(val).sum()),
-            monitor=monitor,
-            rise=math.nan if ev is None else ev.rise,
-            smoothed=0 if ev is None else window(len(ev.val)),
+        causes=tuple(replace(c, reason=in_epochs(c.reason, at, unit)) for _, c, _ in causes),
+        remedies=tuple(replace(r, reason=in_epochs(r.reason, at, unit)) for r in remedies),
+        explanation=in_epochs(
+            explain(
+                verdict,
+                onset,
+                best,
+                gl,
+                gap,
+                reason,
+                missing,
+                n,
+                ev is not None and ev.early_stopped,
+                run=run,
+                trained=_has_training_curve(history, ev),
+                ended_at=_metric_ends(history, monitor, row),
+                last=_last_validated(history, val),
+                validated=int(np.isfinite(val).sum()),
+                monitor=monitor,
+                rise=math.nan if ev is None else ev.rise,
+                smoothed=0 if ev is None else window(len(ev.val)),
+                saturated=verdict is Verdict.STILL_IMPROVING and at_ceiling(history),
+            ),
+            at,
+            unit,
         ),
         missing=missing,
         epochs=epochs,
         monitor=monitor,
+        evaluated_at=at,
+        unit=unit,
     )
+
+
+def _epochs_done(history: History) -> bool:
+    """Whether the rows are evaluations, several an epoch, with the epochs done at each."""
+    return bool(history.evaluated_at) and history.evaluated_in == "epoch"
+
+
+def _unit(history: History) -> str:
+    """What names the rows in the texts: ``"step"`` where the log's steps do (shown as
+    epochs, or each row a validation round at a step), else ``"epoch"``."""
+    if history.evaluated_at:
+        return history.evaluated_in
+    return "step" if history.steps_as_epochs else "epoch"
 
 
 def _run_length(history: History) -> tuple[int, str]:
@@ -216,9 +264,18 @@ def _run_length(history: History) -> tuple[int, str]:
     ``d`` is 1-based, so it had its last epoch's number. Any other start (a log cut
     from a longer one) is 0-based when it is 0; else the text names the last epoch
     ("after epoch N") rather than a count, and the count is the last epoch + 1 (an
-    upper bound)."""
+    upper bound). Where the rows are evaluations, several an epoch
+    (``History.evaluated_at``), the count is the epochs trained, started ones counted,
+    and the text names both ("3 epochs (30 evaluations)")."""
     if not len(history):
         return 0, counted(0, "epoch")
+    if _epochs_done(history):
+        trained = epochs_trained(history.evaluated_at)
+        return trained, counted_evaluations(len(history), trained)
+    if history.evaluated_at:  # (validation rounds at steps: the epochs are not known)
+        return len(
+            history
+        ), f"{counted(len(history), 'evaluation')} (to step {at_text(history.evaluated_at[-1])})"
     last = int(history.epoch[-1])
     if history.steps_as_epochs:
         return len(history), f"step {last}"

@@ -55,6 +55,7 @@ def explain(
     monitor: str = "loss",
     rise: float = math.nan,
     smoothed: int = 0,
+    saturated: bool = False,
 ) -> str:
     """The plain-language paragraph; ``trained``: whether the log holds a training curve
     (without one, nothing is said about training: no gap, no claim it kept improving);
@@ -65,7 +66,9 @@ def explain(
     (default: all); ``monitor``: the curve decided on (``"loss"`` or a metric); ``rise``:
     the smoothed curve's rise at the end over its minimum (a share), which a good fit's
     text quotes beside a GL against a single low value; ``smoothed``: the evaluations
-    that smoothing spans (``_curves.window``; 0 where unknown)."""
+    that smoothing spans (``_curves.window``; 0 where unknown); ``saturated``: a run
+    still improving already at 100 % validation accuracy with a tiny loss
+    (``_still.at_ceiling``), told it has nothing left to gain but confidence."""
     metric = ""  # the gap in the metric, in the words the loss's gap is in ("0.2 in loss")
     if gap.metric and math.isfinite(gap.metric_at_last):
         metric = (  # points of a share (accuracy); a regression metric's own units
@@ -145,6 +148,12 @@ def explain(
             if monitor == "loss"
             else f"the validation {monitor} is still improving steadily"
         )
+        if saturated:
+            return (
+                f"After {run[1]} {improving}, but the validation accuracy is already 100% "
+                "and the loss tiny: longer training can only sharpen the confidence of "
+                "answers already right. Keep these weights."
+            )
         return (
             f"Training stopped too early: after {run[1]} {improving}. Train longer; the "
             "verdict will be clearer once the curve flattens."

@@ -172,3 +172,27 @@ def falling_steadily(history: History, val_raw: np.ndarray) -> bool:
     train = train[np.isfinite(train)]
     half = train.size // 2
     return half < 1 or float(np.median(train[half:])) < float(np.median(train[:half]))
+
+
+#: Evaluations at the end at which validation accuracy must be 100 % for a run still
+#: improving to have nothing left to gain in its decisions (:func:`at_ceiling`).
+CEILING_POINTS = 5
+#: Validation loss (nats) under which a run at that ceiling is already confident: the
+#: geometric mean of the probability it gives the right class is above ``exp(-0.05)``,
+#: 95 %.
+TINY_LOSS = 0.05
+
+
+def at_ceiling(history: History) -> bool:
+    """Whether the validation accuracy was 100 % at each of its last ``CEILING_POINTS``
+    evaluations and the last validation loss is under ``TINY_LOSS``: a validation loss
+    still falling there only sharpens the confidence of answers already right (issue 15:
+    a 500-epoch run at 100 % and a loss of 0.004 was told to train twice as long). The
+    verdict stays still improving; the advice says so instead of asking for epochs."""
+    acc = cv.accuracy(history, "accuracy", "val_")
+    acc = acc[np.isfinite(acc)]
+    loss = np.asarray(history.val_loss, dtype=float)
+    loss = loss[np.isfinite(loss)]
+    if acc.size < CEILING_POINTS or not loss.size:
+        return False
+    return bool(np.all(acc[-CEILING_POINTS:] >= 1 - 1e-6) and loss[-1] < TINY_LOSS)

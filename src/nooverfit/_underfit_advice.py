@@ -11,11 +11,13 @@ from nooverfit.diagnosis import Cause, Evidence, Remedy
 
 
 def underfitting_causes(
-    ev: Evidence, n: int, metric: str | None = None
+    ev: Evidence, n: int | None, metric: str | None = None, *, length: str = ""
 ) -> list[tuple[float, Cause, list[Remedy]]]:
-    """Ranked (weight, cause, remedies) of an underfitting run of ``n`` epochs; ``metric``:
-    the accuracy-like metric whose training values the evidence read (named in the text;
-    ``acc`` and none read as "accuracy")."""
+    """Ranked (weight, cause, remedies) of an underfitting run of ``n`` epochs (None where
+    the log does not say: the remedy asks for twice as many); ``metric``: the
+    accuracy-like metric whose training values the evidence read (named in the text;
+    ``acc`` and none read as "accuracy"); ``length``: the run's length as the texts say it
+    (default: ``n`` epochs)."""
     out: list[tuple[float, Cause, list[Remedy]]] = []
     name = "accuracy" if metric in (None, "", "acc", "accuracy") else metric
     best, late = ev.extra.get("accuracy_best", 0.0), ev.extra.get("accuracy_late", 0.0)
@@ -90,11 +92,20 @@ def underfitting_causes(
             [
                 Remedy(
                     "train_longer",
-                    f"{counted(n, 'epoch')} may not have been enough to reach a minimum.",
-                    f"--epochs {2 * n}",
-                    f"RunConfig(epochs={2 * n})",
+                    f"{length or counted(n or 0, 'epoch')} may not have been enough to reach "
+                    "a minimum.",
+                    *longer(None if n is None else 2 * n),
                 )
             ],
         )
     )
     return out
+
+
+def longer(epochs: int | None) -> tuple[str, str]:
+    """The train-longer remedy's setting and code: ``epochs`` epochs, or where the log
+    does not say how many epochs the run had (validation rounds named by step) twice as
+    many."""
+    if epochs is None:
+        return "--epochs 2x", "RunConfig(epochs=2 * config.epochs)"
+    return f"--epochs {epochs}", f"RunConfig(epochs={epochs})"

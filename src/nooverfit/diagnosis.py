@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from nooverfit._evaluations import epoch_name
+
 
 class Verdict(str, Enum):
     """What the curves say about the run."""
@@ -95,8 +97,16 @@ class Diagnosis:
         epochs: how many epochs the run trained: its last logged epoch + 1 (a log
             validated every few epochs has fewer rows than that), or its last epoch where
             the log counts from 1; the number of rows where the log reader showed steps
-            as epochs.
+            as epochs; the epochs trained, started ones counted, where the log's rows are
+            evaluations (``evaluated_at``).
         monitor: the curve the decision was made on (``"loss"`` or a metric name).
+        evaluated_at: where the log's rows are evaluations numbered 0, 1, 2, ...
+            (:attr:`~nooverfit.history.History.evaluated_at`), the epochs done or the
+            step at each, in ``unit``: ``best_epoch`` and ``onset_epoch`` number
+            evaluations then, and the texts name them "evaluation 24 (epoch 2.4)"
+            (:meth:`epoch_name`); empty otherwise.
+        unit: what names the rows: ``"epoch"``, or ``"step"`` where the log's steps do
+            (steps shown as epochs: "step 2900"; validation rounds at steps).
     """
 
     verdict: Verdict
@@ -110,6 +120,13 @@ class Diagnosis:
     missing: tuple[str, ...] = ()
     epochs: int = 0
     monitor: str = "loss"
+    evaluated_at: tuple[float, ...] = ()
+    unit: str = "epoch"
+
+    def epoch_name(self, epoch: int) -> str:
+        """How the texts name row ``epoch``: "epoch 24", "step 2900", or "evaluation 24
+        (epoch 2.4)" where the rows are evaluations (``evaluated_at``)."""
+        return epoch_name(epoch, self.evaluated_at, self.unit)
 
     def for_python(self) -> Diagnosis:
         """The same diagnosis with each remedy's setting written for Python code (what
@@ -118,9 +135,15 @@ class Diagnosis:
         return replace(self, remedies=remedies)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (the verdict as its string value, NaN left to the writer)."""
+        """JSON-ready dict (the verdict as its string value, NaN left to the writer);
+        ``evaluated_at`` and ``unit`` only where the rows are no epochs (a run's
+        ``results.json`` is as it was before they were added)."""
         data = asdict(self)
         data["verdict"] = self.verdict.value
+        if not self.evaluated_at:
+            del data["evaluated_at"]
+        if self.unit == "epoch":
+            del data["unit"]
         return data
 
     @classmethod
@@ -138,6 +161,8 @@ class Diagnosis:
             missing=tuple(data.get("missing", ())),
             epochs=data.get("epochs", 0),
             monitor=data.get("monitor", "loss"),
+            evaluated_at=tuple(data.get("evaluated_at", ())),
+            unit=data.get("unit", "epoch"),
         )
 
 

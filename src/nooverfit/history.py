@@ -90,6 +90,12 @@ class History:
             for the user to read next to the diagnosis.
         steps_as_epochs: whether the log reader found no epoch and shows the logged steps
             (or step numbers) as epochs, so ``epoch`` holds steps, not epochs.
+        evaluated_at: where each row is an evaluation and ``epoch`` numbers them 0, 1, 2,
+            ... (several an epoch, or a log without epochs whose validation rounds are at
+            other steps than training), what the log says of each: the epochs done
+            (fractional, 2.4 is 40 % into the third epoch) or the step, as
+            ``evaluated_in`` says; empty where ``epoch`` holds epochs (or steps).
+        evaluated_in: the unit of ``evaluated_at``: ``"epoch"`` or ``"step"``.
     """
 
     epoch: tuple[int, ...]
@@ -102,6 +108,15 @@ class History:
     kept_epoch: int | None = None
     notes: tuple[str, ...] = ()
     steps_as_epochs: bool = False
+    evaluated_at: tuple[float, ...] = ()
+    evaluated_in: str = "epoch"
+
+    def __post_init__(self) -> None:
+        if self.evaluated_at and len(self.evaluated_at) != len(self.epoch):
+            raise ValueError(
+                f"evaluated_at must hold one value per row ({len(self.epoch)}), "
+                f"got {len(self.evaluated_at)}"
+            )
 
     @classmethod
     def from_columns(
@@ -141,7 +156,10 @@ class History:
         extras = {k: _floats(v, n) for k, v in columns.items() if k not in CORE and k != "epoch"}
         return cls(
             epoch=epochs,
-            **core,
+            loss=core["loss"],
+            accuracy=core["accuracy"],
+            val_loss=core["val_loss"],
+            val_accuracy=core["val_accuracy"],
             extras=extras,
             stop_reason=stop_reason,
             kept_epoch=kept_epoch,
@@ -202,6 +220,8 @@ class History:
             else None,
             notes=self.notes,
             steps_as_epochs=self.steps_as_epochs,
+            evaluated_at=self.evaluated_at[:n],
+            evaluated_in=self.evaluated_in,
         )
 
     # --- serialization -------------------------------------------------------------------

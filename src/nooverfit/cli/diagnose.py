@@ -313,14 +313,22 @@ def render(result: Diagnosis, *, title: str = "", notes: tuple[str, ...] = ()) -
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="dim")
     table.add_column()
-    table.add_row("epochs", str(result.epochs))
+    if result.evaluated_at and result.unit == "step":  # (epochs not known: evaluations)
+        table.add_row("evaluations", str(result.epochs))
+    else:
+        evaluations = f" ({len(result.evaluated_at)} evaluations)" if result.evaluated_at else ""
+        table.add_row("epochs", f"{result.epochs}{evaluations}")
     if result.monitor != "loss" and result.best_epoch is not None:
         # no best epoch: no validation curve at all, so none was decided on
         table.add_row("decided on", f"val_{result.monitor} (no validation loss logged)")
     if result.best_epoch is not None:
-        table.add_row("best epoch", str(result.best_epoch))
+        # (rows that are evaluations, several an epoch, named with the epochs done)
+        if result.evaluated_at or result.unit != "epoch":
+            table.add_row("best", result.epoch_name(result.best_epoch))
+        else:
+            table.add_row("best epoch", str(result.best_epoch))
     if result.onset_epoch is not None:
-        table.add_row("overfitting from", f"epoch {result.onset_epoch}")
+        table.add_row("overfitting from", result.epoch_name(result.onset_epoch))
     if math.isfinite(result.generalization_loss):
         table.add_row("last vs best", f"{result.generalization_loss:+.1f}% val loss (GL)")
     gap = result.gap

@@ -38,6 +38,12 @@ _PERCENT = re.compile(
 _LOADER = re.compile(r"[/.]dataloader_idx_(\d+)$")
 
 
+def in_percent(name: str) -> bool:
+    """Whether a logged name closes on a unit of percent (``val_err_pct``, ``Acc (%)``)."""
+    wandb = _WANDB.fullmatch(name.strip())
+    return bool(_PERCENT.search(wandb.group(2) if wandb else name))
+
+
 @dataclass(frozen=True)
 class Name:
     """A logged column mapped onto a nooverfit name, with its priority (0 = best).

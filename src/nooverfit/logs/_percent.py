@@ -1,4 +1,5 @@
-"""Scores logged in percent (``val_acc`` 85.3 for 0.853), read as fractions.
+"""Scores logged in percent (``val_acc`` 85.3 for 0.853), read as fractions, and
+classification error rates (``val_error``, ``top1_err``) read as accuracy = 1 - error.
 
 PyTorch scripts often log ``100. * correct / total``; the rules read an accuracy in
 [0, 1] (under 0.75 is weak, ``ln(1 / a)`` the loss of a constant predictor), so a curve
@@ -9,10 +10,17 @@ points.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import re
+from collections.abc import Collection, Mapping
 
 #: Curves in [0, 1] as nooverfit reads them (``val_`` prefix removed).
 SCORES = ("accuracy",)
+#: Classification error rates as :func:`~nooverfit.logs._names.canonical` names them
+#: (``val_`` prefix removed; ``err`` is ``error`` there): the share of samples wrong, 1 -
+#: accuracy. Not a regression's errors (``mean_absolute_error``, ``mse``): whole names only.
+ERRORS = re.compile(
+    r"(top_?1_)?(error|err)(_rate)?|(mis)?classification_(error|rate)|misclassification"
+)
 
 
 def percent_scores(curves: Mapping[str, list[float]]) -> tuple[dict[str, list[float]], str]:
@@ -28,4 +36,38 @@ def percent_scores(curves: Mapping[str, list[float]]) -> tuple[dict[str, list[fl
             out[name] = [v / 100 for v in values]
             scaled.append(name)
     note = f"{', '.join(scaled)} logged in percent: read as a fraction" if scaled else ""
+    return out, note
+
+
+def error_scores(
+    curves: Mapping[str, list[float]],
+    *,
+    percent: Collection[str] = (),
+    logged: Mapping[str, str] | None = None,
+) -> tuple[dict[str, list[float]], str]:
+    """The curves with a classification error rate (:data:`ERRORS`) read as the accuracy
+    it leaves, ``accuracy = 1 - error``, where the log holds no accuracy on that side, and
+    a note naming them (``""`` when none is). An error is in percent where its name said so
+    (``percent``: the curves' names logged with ``pct``, ``%``, ...) or a finite value
+    exceeds 1; a curve with a value outside [0, 100] (or [0, 1] in percent's absence) is
+    no rate and is left as it is. ``logged``: the name each curve was logged under, for
+    the note."""
+    out = dict(curves)
+    said = []
+    for side in ("", "val_"):
+        if side + "accuracy" in curves:
+            continue
+        for name, values in curves.items():
+            base = name.removeprefix("val_")
+            if (name != side + base) or not ERRORS.fullmatch(base):
+                continue
+            finite = [v for v in values if math.isfinite(v)]
+            scale = 100.0 if name in percent or (finite and max(finite) > 1) else 1.0
+            if not finite or min(finite) < 0 or max(finite) > scale:
+                continue
+            out[side + "accuracy"] = [1 - v / scale for v in values]
+            del out[name]
+            said.append((logged or {}).get(name, name) + (" (in percent)" if scale == 100 else ""))
+            break
+    note = f"{', '.join(said)} read as accuracy = 1 - error" if said else ""
     return out, note

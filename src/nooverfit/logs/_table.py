@@ -21,8 +21,15 @@ from nooverfit.errors import BadInput
 from nooverfit.history import History
 from nooverfit.logs._epochs import epoch_named, whole_epochs
 from nooverfit.logs._long import widen
-from nooverfit.logs._names import STEPS, Name, canonical, loader_note, rivals_note
-from nooverfit.logs._percent import percent_scores
+from nooverfit.logs._names import (
+    STEPS,
+    Name,
+    canonical,
+    in_percent,
+    loader_note,
+    rivals_note,
+)
+from nooverfit.logs._percent import error_scores, percent_scores
 from nooverfit.logs._resumed import continued, join_runs
 from nooverfit.stopping import StopReason
 
@@ -218,8 +225,12 @@ def rows_to_history(
             several[target] = f"up to {most} times, {'mean' if how is _mean else 'last'}"
         if per_step and fold != "mean":
             notes = (*notes, f"{logged} is logged up to {most} times an epoch: averaged per epoch")
+    # (an error logged in percent: its name said so, 'val_err_pct', as the values may not)
+    named = {t for t, (_, logged) in mapping.items() if in_percent(logged)}
+    logged_as = {t: logged for t, (_, logged) in mapping.items()}
+    curves, errors = error_scores(curves, percent=named, logged=logged_as)
     curves, percent = percent_scores(curves)
-    notes = (*notes, percent) if percent else notes
+    notes = (*notes, *(n for n in (errors, percent) if n))
     if several:
         said = "; ".join(f"{t} {how}" for t, how in several.items())
         notes = (

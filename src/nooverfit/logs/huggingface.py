@@ -114,7 +114,7 @@ def log_history(
         columns: ``{nooverfit name: logged name}`` for names not recognized.
         notes: notes from the reader, passed on to the history.
     """
-    rows = []
+    rows, done = [], []
     for entry in entries:
         if not isinstance(entry, Mapping):
             continue
@@ -132,11 +132,26 @@ def log_history(
         # one's end, 0 before any (a 0-based renumbering named the epoch before the best)
         row["epoch"] = epoch_of(epoch)
         rows.append(row)
+        done.append(epoch)
     note = "training losses logged every few steps are averaged per epoch"
     rounds = _by_evaluation(rows)
-    if rounds:
-        rows, note = rounds
-    return rows_to_history(rows, columns=columns, source=source, fold="mean", notes=(*notes, note))
+    if not rounds:
+        return rows_to_history(
+            rows, columns=columns, source=source, fold="mean", notes=(*notes, note)
+        )
+    numbered, note = rounds
+    history = rows_to_history(
+        numbered, columns=columns, source=source, fold="mean", notes=(*notes, note)
+    )
+    # the epochs done at each evaluation, as logged: the advice names them ("evaluation
+    # 24 (epoch 2.4)") and counts the run in them (a 3-epoch run was told "--epochs 60")
+    at = {r["epoch"]: e for r, e in zip(numbered, done, strict=False) if _evaluates(r)}
+    return replace(history, evaluated_at=tuple(at.get(float(e), math.nan) for e in history.epoch))
+
+
+def _evaluates(row: Mapping[str, float]) -> bool:
+    """Whether a ``log_history`` row is an evaluation's."""
+    return any(k.startswith("eval_") for k in row)
 
 
 def _by_evaluation(rows: list[dict[str, float]]) -> tuple[list[dict[str, float]], str] | None:
@@ -145,7 +160,7 @@ def _by_evaluation(rows: list[dict[str, float]]) -> tuple[list[dict[str, float]]
     own, with the training losses logged since the one before averaged into it: averaging
     the evaluations of an epoch would blur a rise within it (a run of one epoch would
     have one point)."""
-    evaluated = [r for r in rows if any(k.startswith("eval_") for k in r)]
+    evaluated = [r for r in rows if _evaluates(r)]
     per_epoch: dict[float, int] = {}
     for r in evaluated:
         per_epoch[r["epoch"]] = per_epoch.get(r["epoch"], 0) + 1
@@ -161,8 +176,9 @@ def _by_evaluation(rows: list[dict[str, float]]) -> tuple[list[dict[str, float]]
     after = len(out) - 1 - max(i for i, r in enumerate(rows) if id(r) in closing)
     note = (
         f"{len(evaluated)} evaluations over {counted(len(per_epoch), 'epoch')}: each "
-        "evaluation is a point, numbered 0, 1, 2, ... as 'epochs', with the training losses "
-        "logged since the one before averaged into it"
+        "evaluation is a point, numbered 0, 1, 2, ... and named with the epochs done at it "
+        "('evaluation 4 (epoch 1.5)'), with the training losses logged since the one "
+        "before averaged into it"
     )
     if after:
         entries = counted(after, "training entry", "training entries")

@@ -18,7 +18,9 @@ Scalars logged per step are grouped into epochs, in this order of preference:
    validation round closes an epoch numbered by the scalar read between its logged
    values;
 2. validation logged at other steps than training (per step, or every few steps): each
-   validation round closes an epoch;
+   validation round is a row, numbered 0, 1, 2, ... and named by its step in the texts
+   ("evaluation 1 (step 9)": whether a round closes one epoch or several is not in the
+   log);
 3. otherwise (every curve logged at the same steps) each logged step is an epoch, and a
    note says so unless the steps count 0, 1, 2, ... or the tags are Keras's ``epoch_*``.
 """
@@ -31,6 +33,7 @@ import logging
 import math
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from nooverfit._words import counted
@@ -84,8 +87,8 @@ def steps_history(
     """The history of values logged by step (``{step: {name: value}}``): the steps made
     epochs by :func:`epoch_rows`, values within an epoch averaged, ``notes`` before the
     ones it adds (the TensorBoard and MLflow readers)."""
-    rows, said, shown = epoch_rows(steps) if steps else ([], (), False)
-    return rows_to_history(
+    rows, said, shown, rounds = epoch_rows(steps) if steps else ([], (), False, [])
+    history = rows_to_history(
         rows,
         columns=columns,
         source=source,
@@ -93,6 +96,12 @@ def steps_history(
         notes=(*notes, *said),
         steps_as_epochs=shown,
     )
+    if not rounds:
+        return history
+    # each row a validation round: named by its step ("evaluation 1 (step 9)"), as the
+    # epochs are not known (a run validated every 5 epochs read "best epoch 1" for step 9)
+    at = tuple(float(rounds[e]) if e < len(rounds) else math.nan for e in history.epoch)
+    return replace(history, evaluated_at=at, evaluated_in="step")
 
 
 def _scalars(path: Path) -> tuple[dict[int, dict[str, float]], tuple[str, ...]]:
@@ -219,10 +228,12 @@ def _keras_epochs_only(steps: dict[int, dict[str, float]]) -> dict[int, dict[str
 
 def epoch_rows(
     steps: dict[int, dict[str, float]],
-) -> tuple[list[dict[str, float]], tuple[str, ...], bool]:
+) -> tuple[list[dict[str, float]], tuple[str, ...], bool, list[int]]:
     """Rows with an ``epoch`` each from ``{step: {tag: value}}`` (see the module
-    docstring), a note when needed, and whether the "epochs" are the logged steps (no
-    epoch to be found). The MLflow reader groups its steps into epochs the same way."""
+    docstring), a note when needed, whether the "epochs" are the logged steps (no
+    epoch to be found), and where each validation round is a row numbered 0, 1, 2, ...
+    (no epoch scalar, validation at other steps than training) the step of each round
+    (else empty). The MLflow reader groups its steps into epochs the same way."""
     order = sorted(steps)
     tags = {tag for values in steps.values() for tag in values}
     epoch_tag = next((t for t in sorted(tags) if t.rsplit("/", 1)[-1].lower() == "epoch"), None)
@@ -234,13 +245,13 @@ def epoch_rows(
         known = [(s, steps[s][epoch_tag]) for s in order if epoch_tag in steps[s]]
         if all(epoch_tag in steps[s] for s in val_steps):
             if _counts_elapsed(known, val_steps):
-                return _elapsed_rows(steps, epoch_tag, known), (), False
+                return _elapsed_rows(steps, epoch_tag, known), (), False, []
             rows, current = [], 0.0
             for step in order:
                 values = dict(steps[step])
                 current = values.pop(epoch_tag, current)
                 rows.append({**values, "epoch": float(math.floor(current + 1e-9))})
-            return rows, (), False
+            return rows, (), False, []
         # the epoch scalar is logged only every few epochs: each validation round closes
         # an epoch, numbered by the epoch scalar read between its logged values
         closing: list[float] = []
@@ -253,7 +264,7 @@ def epoch_rows(
         for step in order:
             values = {t: v for t, v in steps[step].items() if t != epoch_tag}
             rows.append({**values, "epoch": closing[bisect.bisect_left(val_steps, step)]})
-        return rows, (), False
+        return rows, (), False, []
     train_steps = [
         s
         for s in order
@@ -283,20 +294,21 @@ def epoch_rows(
             f"step (to {train_steps[-1]}): the training steps are spread over "
             f"{counted(n_val, 'epoch')} of equal length"
         )
-        return rows, (note,), False
+        return rows, (note,), False, []
     if val_steps and set(val_steps) != set(train_steps):
         rows = [{**steps[s], "epoch": float(bisect.bisect_left(val_steps, s))} for s in order]
         note = (
-            f"no epoch scalar in the log: each of the {len(val_steps)} validation rounds "
-            "closes an epoch, and the training values logged per step are averaged within it"
+            f"no epoch scalar in the log: each of the {len(val_steps)} validation rounds is a "
+            "point, numbered 0, 1, 2, ... and named by its step ('evaluation 1 (step 9)'), "
+            "with the training values logged per step since the round before averaged into it"
         )
-        return rows, (note,), False
+        return rows, (note,), False, val_steps
     rows = [{**steps[s], "epoch": float(s)} for s in order]
     per_epoch = all(t.rsplit("/", 1)[-1].lower().startswith("epoch_") for t in tags)
     if per_epoch or order == list(range(order[0], order[0] + len(order))):
         # Keras's TensorBoard callback, or a loop logging once per epoch: steps are epochs
-        return rows, (), False
-    return rows, ("no epoch scalar in the log: the logged steps are shown as epochs",), True
+        return rows, (), False, []
+    return rows, ("no epoch scalar in the log: the logged steps are shown as epochs",), True, []
 
 
 def _counts_elapsed(known: list[tuple[int, float]], val_steps: list[int]) -> bool:
