@@ -183,6 +183,8 @@ UNFINISHED = (
 
 def _unfinished(report: str) -> str:
     """``report`` with :data:`UNFINISHED` at the top of its page."""
-    said = f'<p id="unfinished" class="verdict"><b>{UNFINISHED}</b></p>\n'
+    from nooverfit.studies.results_file import UNFINISHED_ID
+
+    said = f'<p {UNFINISHED_ID} class="verdict"><b>{UNFINISHED}</b></p>\n'
     head, body, rest = report.partition("<body>\n")
     return f"{head}{body}{said}{rest}" if body else said + report
