@@ -76,7 +76,14 @@ def test_train_csv_data_with_target(tmp_path):
         (["--l2", "-1"], "--l2 must be a number in [0, 1000], got -1.0"),
         (["--data", "imagenet"], "unknown data set 'imagenet'"),
         (["--data", "digits:10"], "data set digits takes no argument, got digits:10"),
-        (["--data", "csv:/nonexistent/x.csv", "--target", "y"], "CSV file not found"),
+        (
+            ["--data", "csv:/nonexistent/x.csv", "--target", "y"],
+            "CSV file not found: /nonexistent/x.csv; expected csv:PATH naming an existing CSV",
+        ),
+        (
+            ["--data", "/nonexistent/x.csv"],
+            "no file or folder '/nonexistent/x.csv'; expected a CSV file as csv:PATH",
+        ),
         (["--data", "csv:{csv}"], "expected --target COLUMN, one of: a, b"),
         (["--early-stopping", "soon"], "early-stopping criterion 'soon' not understood"),
         (["--train-per-class", "1000"], "train_per_class=1000"),

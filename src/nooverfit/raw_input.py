@@ -256,10 +256,10 @@ def _csv(
     unknown: str,
     id_column: str | None = None,
 ) -> RawRows:
-    from nooverfit.data.sources import check_rows, check_unique, read_numbered
+    from nooverfit.data.sources import check_nonempty, check_rows, check_unique, read_numbered
 
     header, body, numbers = read_numbered(path)  # errors name the file's own line numbers
-    _nonempty(len(body), f"CSV file {path}'s rows")
+    check_nonempty(path, body)
     if id_column is not None and id_column not in header:  # before any feature's error
         raise BadInput(
             f"CSV file {path} has no column {id_column!r} to write beside the predictions "

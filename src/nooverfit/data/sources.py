@@ -163,6 +163,20 @@ def check_rows(
             )
 
 
+def check_nonempty(path: Path, body: Sequence[Sequence[str]]) -> None:
+    """Refuse a CSV file with a header and no data rows, in the one wording every command
+    uses (study, train and audit read it as data, predict as rows to score).
+
+    Raises:
+        BadInput: naming the file and what was expected.
+    """
+    if not body:
+        raise BadInput(
+            f"CSV file {path} has a header but no data rows; expected one row per sample "
+            "below the header"
+        )
+
+
 def check_unique(path: Path, header: Sequence[str], names: Sequence[str] | None = None) -> None:
     """Refuse a header that names a column twice (all of them, or those of ``names``): a
     column looked up by its name would be the first of the two, silently (a second
@@ -210,8 +224,17 @@ def load_csv(
     if not arg:
         raise ValueError("csv data needs a path: expected --data csv:PATH")
     path = Path(arg)
+    if path.is_dir():
+        raise BadInput(
+            f"{path} is a folder; expected csv:PATH naming a CSV file (folder:PATH reads a "
+            "folder of images)"
+        )
     if not path.is_file():
-        raise FileNotFoundError(f"CSV file not found: {path}")
+        where = "" if path.is_absolute() else f" (relative to {Path.cwd()})"
+        raise FileNotFoundError(
+            f"CSV file not found: {path}{where}; expected csv:PATH naming an existing CSV "
+            "file with a header row"
+        )
     header, body, numbers = read_numbered(path)  # numbered as the file numbers them
     check_unique(path, header)
     if target is None or target not in header:
@@ -219,8 +242,7 @@ def load_csv(
         raise ValueError(
             f"{what} in {path}; expected --target COLUMN, one of: {', '.join(header)}"
         )
-    if not body:
-        raise ValueError(f"CSV file {path} has a header but no data rows")
+    check_nonempty(path, body)
     if group is not None and (group not in header or group == target):
         raise ValueError(
             f"no group column {group!r} in {path}; expected --groups COLUMN, one of: "
