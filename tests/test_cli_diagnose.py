@@ -148,7 +148,37 @@ def test_diagnose_log_with_a_negative_epoch_one_line_exit_2(tmp_path):
 def test_diagnose_missing_file_exit_2(tmp_path):
     result = runner.invoke(app, ["diagnose", str(tmp_path / "none.csv")])
     assert result.exit_code == 2
-    assert "log not found" in result.output
+    # s29 i155: it named the file only, not what a log is
+    assert " ".join(result.output.split()) == (
+        f"error: log not found: {tmp_path / 'none.csv'}; expected a log file (CSV, JSON, "
+        "JSONL, TensorBoard events) or a run folder"
+    )
+
+
+@pytest.mark.parametrize("header", ["epoch,foo,val_foo", "epoque,perte,val_perte", "val_perte"])
+def test_a_log_of_curves_named_in_no_known_way_is_refused_not_diverged(tmp_path, header):
+    """s29 i155: with no loss, no accuracy and no curve named as an error or a score, the
+    rules saw no finite loss: "DIVERGING ... the loss was NaN from the first epoch"."""
+    log = tmp_path / "log.csv"
+    rows = [
+        ",".join(f"{1 / (e + 1) + 0.1 * k:.3f}" for k in range(header.count(",") + 1))
+        for e in range(8)
+    ]
+    log.write_text(header + "\n" + "\n".join(rows) + "\n")
+    result = runner.invoke(app, ["diagnose", str(log)])
+    assert result.exit_code == 2, result.output
+    assert len([x for x in result.output.splitlines() if x.strip()]) == 1
+    said = " ".join(result.output.split())
+    metric = header.split(",")[-1][4:]
+    assert said.startswith("error: no loss or accuracy logged, and no curve named as an error")
+    assert said.endswith(
+        f"expected --train-col NAME --val-col NAME naming the loss columns, or --metric "
+        f"{metric} to decide on val_{metric} as an error (lower is better)"
+    )
+    # either way named, the log is read
+    named = runner.invoke(app, ["diagnose", str(log), "--metric", metric])
+    assert named.exit_code == 0, named.output
+    assert f"decided on val_{metric}" in " ".join(named.output.split())
 
 
 def test_guard_reports_bad_input_but_lets_internal_errors_through():
