@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -143,7 +144,15 @@ def read_numbered(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
     if not rows or not rows[0]:
         raise BadInput(f"CSV file {path} is empty; expected a header row and data rows")
     kept = [k for k in range(1, len(rows)) if rows[k]]
-    return [h.strip() for h in rows[0]], [rows[k] for k in kept], [first[k] for k in kept]
+    return [nfc(h.strip()) for h in rows[0]], [rows[k] for k in kept], [first[k] for k in kept]
+
+
+def nfc(name: str) -> str:
+    """A column's name in Unicode's composed form (NFC): ``étiquette`` typed on a
+    keyboard is NFC, a header written on macOS or by some exporters may spell the same
+    letters decomposed (``e`` and a combining accent), which matched no name the user
+    typed while the message listed one that looked the same."""
+    return unicodedata.normalize("NFC", name)
 
 
 def check_rows(
@@ -237,6 +246,8 @@ def load_csv(
         )
     header, body, numbers = read_numbered(path)  # numbered as the file numbers them
     check_unique(path, header)
+    target, group = (None if c is None else nfc(c) for c in (target, group))
+    ignore = nfc(ignore) if isinstance(ignore, str) else ignore and [nfc(c) for c in ignore]
     if target is None or target not in header:
         what = "no target column given" if target is None else f"no column {target!r}"
         raise ValueError(
