@@ -309,3 +309,22 @@ def test_diagnose_help_lists_every_format_the_reader_accepts():
     assert result.exit_code == 0
     text = " ".join(result.output.replace("│", " ").split())
     assert ", ".join(FORMATS) in text
+
+
+@pytest.mark.parametrize(("empty", "kept"), [("loss", "val_loss"), ("val_loss", "loss")])
+def test_a_loss_column_without_a_number_is_said_not_silently_dropped(tmp_path, empty, kept):
+    """s29 i155: a training loss all NaN gave "STILL IMPROVING" on validation alone with no
+    word of it; a validation loss all NaN was said missing, "columns found: loss"."""
+    log = tmp_path / "log.csv"
+    rows = "".join(f"{e},{1 / (e + 1) + 0.1:.4f}\n" for e in range(10))
+    log.write_text(f"epoch,{kept},{empty}\n" + rows.replace("\n", ",nan\n"))
+    result = runner.invoke(app, ["diagnose", str(log)])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert (
+        f"note: {empty} holds no number in any epoch (each cell missing, not a number or "
+        "infinite)" in said
+    )
+    assert read_log(log).notes == (
+        f"{empty} holds no number in any epoch (each cell missing, not a number or infinite)",
+    )
