@@ -135,7 +135,8 @@ def read_numbered(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
     except UnicodeDecodeError as err:
         raise BadInput(
             f"CSV file {path} is not UTF-8 text (byte {err.object[err.start]:#04x} at offset "
-            f"{err.start}); expected a UTF-8 CSV file with a header row"
+            f"{err.start}{_what_it_is(err.object)}); expected a UTF-8 CSV file with a header "
+            "row"
         ) from None
     except csv.Error as err:
         raise BadInput(f"CSV file {path} cannot be parsed ({err}); expected a CSV file") from None
@@ -143,8 +144,23 @@ def read_numbered(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
         raise BadInput(f"CSV file {path} cannot be read ({err.strerror or err})") from None
     if not rows or not rows[0]:
         raise BadInput(f"CSV file {path} is empty; expected a header row and data rows")
-    kept = [k for k in range(1, len(rows)) if rows[k]]
+    # blank lines, and lines of spaces only, are no rows (a file's end padded by an editor)
+    kept = [k for k in range(1, len(rows)) if rows[k] and (len(rows[k]) > 1 or rows[k][0].strip())]
     return [nfc(h.strip()) for h in rows[0]], [rows[k] for k in kept], [first[k] for k in kept]
+
+
+def _what_it_is(data: bytes) -> str:
+    """What a file that is not UTF-8 text most likely is, from its first bytes, and how to
+    make it a CSV file; empty where nothing says."""
+    if data.startswith(b"PK\x03\x04"):
+        return ": a zip file, as an Excel workbook (.xlsx) is; save it as 'CSV UTF-8'"
+    if data.startswith(b"\x1f\x8b"):
+        return ": gzip-compressed; decompress it first (gunzip)"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return ": UTF-16 text, as Excel's 'Unicode Text' is; save it as 'CSV UTF-8'"
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        return ": an old Excel workbook (.xls); save it as 'CSV UTF-8'"
+    return ""
 
 
 def nfc(name: str) -> str:
@@ -269,6 +285,20 @@ def load_csv(
     t = header.index(target)
     g = header.index(group) if group is not None else -1
     dropped = {header.index(c) for c in left_out or ()}
+    # a delimiter closing every line (some exporters write one) makes a column with no
+    # name and no value: no feature, and the audit named it column ''
+    blank = {
+        i
+        for i, h in enumerate(header)
+        if not h and i not in (t, g) and all(len(row) <= i or not row[i].strip() for row in body)
+    }
+    if blank:
+        log.warning(
+            "%s: %s with no name and no value (a delimiter closing each line) left out",
+            path,
+            counted(len(blank), "column"),
+        )
+    dropped |= blank
     features = [i for i in range(len(header)) if i not in (t, g) and i not in dropped]
     if not features:  # nothing to learn from: every network and audit check needs a column
         kept_out = ", ".join(repr(header[i]) for i in sorted({t, g, *dropped} - {-1}))
