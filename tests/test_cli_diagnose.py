@@ -328,3 +328,27 @@ def test_a_loss_column_without_a_number_is_said_not_silently_dropped(tmp_path, e
     assert read_log(log).notes == (
         f"{empty} holds no number in any epoch (each cell missing, not a number or infinite)",
     )
+
+
+def test_a_studys_results_json_is_refused_not_diagnosed_as_diverged(tmp_path):
+    """s29 i155: ``nooverfit diagnose study/results.json`` read its lists of objects
+    (val_curves, splits) as curves of no number: "DIVERGING ... the loss was NaN from the
+    first epoch"."""
+    results = tmp_path / "results.json"
+    results.write_text(
+        json.dumps(
+            {
+                "schema_version": 2,
+                "settings": {"data": "digits"},
+                "splits": [{"train": [0, 1]}],
+                "val_curves": [{"label": "baseline", "val_loss": [1.0, 0.9]}] * 3,
+            }
+        )
+    )
+    result = runner.invoke(app, ["diagnose", str(results)])
+    assert result.exit_code == 2, result.output
+    assert " ".join(result.output.split()) == (
+        f"error: {results} is a nooverfit study's results, not a training log; expected a "
+        "run's log (its histories/ folder's CSV files), or the study's folder to diagnose "
+        "each run"
+    )
