@@ -149,6 +149,27 @@ def test_train_into_an_earlier_run_is_refused_unless_overwrite(tmp_path):
     assert (out / "model.pt").read_bytes() != before["model.pt"]
 
 
+@pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])
+def test_train_into_a_studys_folder_is_refused_even_with_overwrite(tmp_path, overwrite):
+    """s29 i155: train wrote model.pt beside a study's best_model.pt; predict then
+    refused the folder ("holds both a study's best_model.pt and a train run's model.pt")."""
+    out = tmp_path / "study"
+    out.mkdir()
+    for name in ("results.json", "best_model.pt", "report.html"):
+        (out / name).write_text(name)
+    result = runner.invoke(app, ["train", *FAST, "--epochs", "1", "--out", str(out), *overwrite])
+    assert result.exit_code == 2, result.output
+    assert " ".join(result.output.split()) == (
+        f"error: --out {out} holds a nooverfit study (results.json, best_model.pt); expected a "
+        "new folder or an earlier train run's (one command's model to a folder)"
+    )
+    assert sorted(p.name for p in out.iterdir()) == [
+        "best_model.pt",
+        "report.html",
+        "results.json",
+    ]
+
+
 def test_train_help_says_what_weight_decay_is_for_each_optimizer():
     result = runner.invoke(app, ["train", "--help"], terminal_width=400)
     text = " ".join(result.output.replace("│", " ").split())

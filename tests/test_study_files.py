@@ -189,3 +189,27 @@ def test_a_marker_beside_an_unfinished_report_still_refuses(rerun, tmp_path, mon
     with pytest.raises(BadInput, match="interrupted while writing"):
         load_from_study(out)
     assert WRITING in _files(out)
+
+
+def test_a_train_runs_folder_is_refused_as_a_studys_out(tmp_path):
+    """s29 i155: a study wrote best_model.pt beside a train run's model.pt; predict then
+    refused the folder ("holds both a study's best_model.pt and a train run's model.pt")."""
+    out = tmp_path / "run"
+    out.mkdir()
+    for name in ("model.pt", "model.json", "metrics.json", "history.csv"):
+        (out / name).write_text(name)
+    with pytest.raises(BadInput) as err:
+        check_study_out(out, named=f"--out {out}")
+    assert str(err.value) == (
+        f"--out {out} holds a nooverfit train run (model.pt, metrics.json); expected a new "
+        "folder or a study's (one command's model to a folder)"
+    )
+    result = runner.invoke(app, ["study", "--seeds", "1", "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert " ".join(result.output.split()) == f"error: {err.value}"
+    assert sorted(p.name for p in out.iterdir()) == [
+        "history.csv",
+        "metrics.json",
+        "model.json",
+        "model.pt",
+    ]
