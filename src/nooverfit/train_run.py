@@ -266,7 +266,7 @@ def check_out(out: Path, *, overwrite: bool) -> None:
     """
     if out.exists() and not out.is_dir():
         raise OutputExists(f"--out {out} is a file; expected a folder for the run's files")
-    if (study := [n for n in ("results.json", "best_model.pt") if (out / n).is_file()]):
+    if study := [n for n in ("results.json", "best_model.pt") if (out / n).is_file()]:
         # its model beside a study's: predict could not tell which the folder means
         raise BadInput(
             f"--out {out} holds a nooverfit study ({', '.join(study)}); expected a new folder "
