@@ -28,6 +28,7 @@ from nooverfit.data.dates import date_warning
 from nooverfit.data.fitted import record_columns
 from nooverfit.data.labels import (
     category_warning,
+    measured_warning,
     merge_spellings,
     missing_label,
     natural,
@@ -348,6 +349,8 @@ def load_csv(
             "expected a label in every row (fill those rows or remove them)"
         )
     labels = merge_spellings(labels)  # 2 and 2.0 are one class
+    if note := measured_warning(labels, target=target, where=f" of {path}"):
+        log.warning("%s", note)  # a regression target read as classes
     if note := spelling_warning(labels, target=target, where=f" of {path}"):
         log.warning("%s", note)  # "Yes" and "yes": two classes, said (data/labels.py)
     classes = sorted(set(labels), key=natural)
