@@ -341,8 +341,10 @@ def finite(
     if len(bad):
         r = int(bad[0])
         row = rows[r] if rows is not None else r + 2
+        comma = "," in cells[r] and _COMMA.fullmatch(cells[r].strip()) is not None
         raise ColumnError(
             f"column {name!r}{where} holds {shown(cells[r])} (row {row}); expected {expected}"
+            + (" (a number with a decimal point, 2.5, not a comma)" if comma else "")
         )
     return column.astype(np.float32)
 
