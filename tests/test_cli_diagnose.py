@@ -148,7 +148,37 @@ def test_diagnose_log_with_a_negative_epoch_one_line_exit_2(tmp_path):
 def test_diagnose_missing_file_exit_2(tmp_path):
     result = runner.invoke(app, ["diagnose", str(tmp_path / "none.csv")])
     assert result.exit_code == 2
-    assert "log not found" in result.output
+    # s29 i155: it named the file only, not what a log is
+    assert " ".join(result.output.split()) == (
+        f"error: log not found: {tmp_path / 'none.csv'}; expected a log file (CSV, JSON, "
+        "JSONL, TensorBoard events) or a run folder"
+    )
+
+
+@pytest.mark.parametrize("header", ["epoch,foo,val_foo", "epoque,perte,val_perte", "val_perte"])
+def test_a_log_of_curves_named_in_no_known_way_is_refused_not_diverged(tmp_path, header):
+    """s29 i155: with no loss, no accuracy and no curve named as an error or a score, the
+    rules saw no finite loss: "DIVERGING ... the loss was NaN from the first epoch"."""
+    log = tmp_path / "log.csv"
+    rows = [
+        ",".join(f"{1 / (e + 1) + 0.1 * k:.3f}" for k in range(header.count(",") + 1))
+        for e in range(8)
+    ]
+    log.write_text(header + "\n" + "\n".join(rows) + "\n")
+    result = runner.invoke(app, ["diagnose", str(log)])
+    assert result.exit_code == 2, result.output
+    assert len([x for x in result.output.splitlines() if x.strip()]) == 1
+    said = " ".join(result.output.split())
+    metric = header.split(",")[-1][4:]
+    assert said.startswith("error: no loss or accuracy logged, and no curve named as an error")
+    assert said.endswith(
+        f"expected --train-col NAME --val-col NAME naming the loss columns, or --metric "
+        f"{metric} to decide on val_{metric} as an error (lower is better)"
+    )
+    # either way named, the log is read
+    named = runner.invoke(app, ["diagnose", str(log), "--metric", metric])
+    assert named.exit_code == 0, named.output
+    assert f"decided on val_{metric}" in " ".join(named.output.split())
 
 
 def test_guard_reports_bad_input_but_lets_internal_errors_through():
@@ -279,3 +309,46 @@ def test_diagnose_help_lists_every_format_the_reader_accepts():
     assert result.exit_code == 0
     text = " ".join(result.output.replace("│", " ").split())
     assert ", ".join(FORMATS) in text
+
+
+@pytest.mark.parametrize(("empty", "kept"), [("loss", "val_loss"), ("val_loss", "loss")])
+def test_a_loss_column_without_a_number_is_said_not_silently_dropped(tmp_path, empty, kept):
+    """s29 i155: a training loss all NaN gave "STILL IMPROVING" on validation alone with no
+    word of it; a validation loss all NaN was said missing, "columns found: loss"."""
+    log = tmp_path / "log.csv"
+    rows = "".join(f"{e},{1 / (e + 1) + 0.1:.4f}\n" for e in range(10))
+    log.write_text(f"epoch,{kept},{empty}\n" + rows.replace("\n", ",nan\n"))
+    result = runner.invoke(app, ["diagnose", str(log)])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert (
+        f"note: {empty} holds no number in any epoch (each cell missing, not a number or "
+        "infinite)" in said
+    )
+    assert read_log(log).notes == (
+        f"{empty} holds no number in any epoch (each cell missing, not a number or infinite)",
+    )
+
+
+def test_a_studys_results_json_is_refused_not_diagnosed_as_diverged(tmp_path):
+    """s29 i155: ``nooverfit diagnose study/results.json`` read its lists of objects
+    (val_curves, splits) as curves of no number: "DIVERGING ... the loss was NaN from the
+    first epoch"."""
+    results = tmp_path / "results.json"
+    results.write_text(
+        json.dumps(
+            {
+                "schema_version": 2,
+                "settings": {"data": "digits"},
+                "splits": [{"train": [0, 1]}],
+                "val_curves": [{"label": "baseline", "val_loss": [1.0, 0.9]}] * 3,
+            }
+        )
+    )
+    result = runner.invoke(app, ["diagnose", str(results)])
+    assert result.exit_code == 2, result.output
+    assert " ".join(result.output.split()) == (
+        f"error: {results} is a nooverfit study's results, not a training log; expected a "
+        "run's log (its histories/ folder's CSV files), or the study's folder to diagnose "
+        "each run"
+    )

@@ -21,7 +21,7 @@ def run(*args: str) -> subprocess.CompletedProcess:
         (("--threads", "-1", "study"), "Invalid value for '--threads'"),
         (("study", "--bogus"), "No such option: --bogus"),
         (("diagnose",), "Missing argument 'log'"),
-        (("diagnose", "/no/such/log.csv"), "log not found"),
+        (("diagnose", "/no/such/log.csv"), "log not found: /no/such/log.csv; expected a log"),
         # brackets in the user's text are printed as they are, not read as rich markup
         (("diagnose", "/no/[abc]/log.csv"), "log not found: /no/[abc]/log.csv"),
         (("diagnose", "/no/[/x]/log.csv"), "log not found: /no/[/x]/log.csv"),

@@ -139,6 +139,27 @@ def test_bad_input_is_one_line_and_loses_nothing(folder, tmp_path):
     )
 
 
+def test_a_csv_with_only_its_header_is_one_wording_in_predict_and_audit(folder, tmp_path):
+    """s29 i155: predict said "CSV file X's rows hold no data; expected at least one row",
+    audit (and study, train) "CSV file X has a header but no data rows"."""
+    study, path = folder
+    header = tmp_path / "header.csv"
+    header.write_text(path.read_text().splitlines()[0] + "\n")
+    said = (
+        f"error: CSV file {header} has a header but no data rows; expected one row per sample "
+        "below the header"
+    )
+    for args in (
+        ["predict", str(study), "--data", str(header)],
+        ["audit", f"csv:{header}", "--target", "label"],
+        ["train", "--data", f"csv:{header}", "--target", "label", "--out", str(tmp_path / "r")],
+    ):
+        result = runner.invoke(app, args)
+        _one_line_error(result)
+        assert " ".join(result.output.split()) == said
+    assert not (tmp_path / "r").exists()
+
+
 def test_predict_refuses_an_existing_out_unless_overwrite(folder, tmp_path):
     study, path = folder
     out = tmp_path / "notes.txt"

@@ -76,7 +76,14 @@ def test_train_csv_data_with_target(tmp_path):
         (["--l2", "-1"], "--l2 must be a number in [0, 1000], got -1.0"),
         (["--data", "imagenet"], "unknown data set 'imagenet'"),
         (["--data", "digits:10"], "data set digits takes no argument, got digits:10"),
-        (["--data", "csv:/nonexistent/x.csv", "--target", "y"], "CSV file not found"),
+        (
+            ["--data", "csv:/nonexistent/x.csv", "--target", "y"],
+            "CSV file not found: /nonexistent/x.csv; expected csv:PATH naming an existing CSV",
+        ),
+        (
+            ["--data", "/nonexistent/x.csv"],
+            "no file or folder '/nonexistent/x.csv'; expected a CSV file as csv:PATH",
+        ),
         (["--data", "csv:{csv}"], "expected --target COLUMN, one of: a, b"),
         (["--early-stopping", "soon"], "early-stopping criterion 'soon' not understood"),
         (["--train-per-class", "1000"], "train_per_class=1000"),
@@ -140,6 +147,27 @@ def test_train_into_an_earlier_run_is_refused_unless_overwrite(tmp_path):
     result = runner.invoke(app, [*args, "--seed", "1", "--overwrite"])
     assert result.exit_code == 0, result.output
     assert (out / "model.pt").read_bytes() != before["model.pt"]
+
+
+@pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])
+def test_train_into_a_studys_folder_is_refused_even_with_overwrite(tmp_path, overwrite):
+    """s29 i155: train wrote model.pt beside a study's best_model.pt; predict then
+    refused the folder ("holds both a study's best_model.pt and a train run's model.pt")."""
+    out = tmp_path / "study"
+    out.mkdir()
+    for name in ("results.json", "best_model.pt", "report.html"):
+        (out / name).write_text(name)
+    result = runner.invoke(app, ["train", *FAST, "--epochs", "1", "--out", str(out), *overwrite])
+    assert result.exit_code == 2, result.output
+    assert " ".join(result.output.split()) == (
+        f"error: --out {out} holds a nooverfit study (results.json, best_model.pt); expected a "
+        "new folder or an earlier train run's (one command's model to a folder)"
+    )
+    assert sorted(p.name for p in out.iterdir()) == [
+        "best_model.pt",
+        "report.html",
+        "results.json",
+    ]
 
 
 def test_train_help_says_what_weight_decay_is_for_each_optimizer():

@@ -95,6 +95,43 @@ def test_a_saved_model_encodes_new_rows_with_the_training_fill():
     assert encode_columns(["t"], [["", "NA"]])[1] == ["t=", "t=NA"]  # nothing present: text
 
 
+def test_an_empty_cell_is_named_an_empty_cell_not_quotes():
+    """s29 i155: a blank cell was named as the category '' ("holds '' (row 2), a category
+    the model never saw"), and a blank category of training as '' among the expected."""
+    from nooverfit.data.fitted import Column, Columns, encode_rows
+
+    text = Columns((Column("c", levels=("x", "y")),), "label")
+    with pytest.raises(BadInput) as err:
+        encode_rows(text, [["x", " "]])
+    assert str(err.value) == (
+        "column 'c' holds an empty cell (row 3), a category the model never saw in training; "
+        "expected one of 'x', 'y' (or --unknown ignore: all zeros)"
+    )
+    blank = Columns((Column("c", levels=("", "x")),), "label")
+    with pytest.raises(
+        BadInput, match=r"holds 'z' \(row 2\), .*expected one of an empty cell, 'x' "
+    ):
+        encode_rows(blank, [["z"]])
+    with pytest.raises(BadInput, match=r"^column 'n' holds an empty cell \(row 2\); expected a"):
+        encode_rows(Columns((Column("n"),), "label"), [[""]])
+
+
+def test_a_new_rows_decimal_comma_is_named_in_the_refusal():
+    """s29 i155: predict on a European export ("0,1" in a column trained on numbers)
+    said only "holds '0,1' (row 2); expected a finite number, as in training"."""
+    from nooverfit.data.fitted import AS_TRAINED, Column, Columns, encode_rows
+
+    numbers = Columns((Column("n"),), "label")
+    with pytest.raises(BadInput) as err:
+        encode_rows(numbers, [["1.5", "0,1"]])
+    assert str(err.value) == (
+        f"column 'n' holds '0,1' (row 3); expected {AS_TRAINED} (a number with a decimal "
+        "point, 2.5, not a comma)"
+    )
+    with pytest.raises(BadInput, match=r"holds 'tall' \(row 2\); expected [^(]*$"):
+        encode_rows(numbers, [["tall"]])  # no comma: no hint
+
+
 def test_a_text_column_with_too_many_values_is_refused_with_one_line():
     cells = [f"id{i}" for i in range(MAX_LEVELS + 1)]
     with pytest.raises(BadInput, match=rf"column 'name' of f.csv is not numeric.*{MAX_LEVELS}"):

@@ -32,3 +32,62 @@ def test_a_stray_word_is_named_at_its_line_past_a_quoted_line_break(tmp_path, ca
     path.write_text("x,note,label\n" + "\n".join([*rows, "oops,e,a"]) + "\n")
     load_dataset(f"csv:{path}", target="label")
     assert "'oops' (row 12)" in caplog.text  # 1 header + 10 rows + the break's line
+
+
+def test_a_delimiter_closing_each_line_makes_no_column(tmp_path, caplog):
+    """s29 i155: "a,b,y," (some exporters close every line with the delimiter) gave an
+    unnamed feature of empty cells, which the audit named "column '' holds an empty cell
+    on every row" and one-hot encoded."""
+    rows = "".join(f"{i % 5},{i % 3},{'ab'[i % 2]},\n" for i in range(12))
+    path = tmp_path / "t.csv"
+    path.write_text("a,b,y,\n" + rows)
+    data = load_dataset(f"csv:{path}", target="y")
+    assert [c.name for c in data.columns.features] == ["a", "b"]
+    assert data.x.shape == (12, 2)
+    assert (
+        f"{path}: 1 column with no name and no value (a delimiter closing each line) left out"
+        in (caplog.text)
+    )
+    # a named column of empty cells stays (the audit says it is constant)
+    path.write_text("a,b,y,c\n" + rows)
+    assert [c.name for c in load_dataset(f"csv:{path}", target="y").columns.features] == [
+        "a",
+        "b",
+        "c",
+    ]
+
+
+def test_lines_of_spaces_only_are_no_rows(tmp_path):
+    """s29 i155: an editor's padding at the file's end ("   ") was a row: "row 3 has 1
+    field, expected 3"."""
+    path = tmp_path / "t.csv"
+    path.write_text("a,b,y\n1,2,x\n   \n\t\n3,4,z\n  \n")
+    assert read_numbered(path) == (["a", "b", "y"], [["1", "2", "x"], ["3", "4", "z"]], [2, 5])
+
+
+@pytest.mark.parametrize(
+    ("data", "said"),
+    [
+        (
+            b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00\x82",
+            "a zip file, as an Excel workbook",
+        ),
+        (b"\x1f\x8b\x08\x00", "gzip-compressed; decompress it first (gunzip)"),
+        ("a,b\n1,2\n".encode("utf-16"), "UTF-16 text, as Excel's 'Unicode Text' is"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Excel workbook (.xls)"),
+        ("größe,y\n1,a\n".encode("latin-1"), ""),
+    ],
+)
+def test_a_file_that_is_no_utf8_text_says_what_it_looks_like(tmp_path, data, said):
+    """s29 i155: an Excel workbook, a gzip file or UTF-16 text was only "not UTF-8 text
+    (byte 0x82 at offset 12)"."""
+    from nooverfit.errors import BadInput
+
+    path = tmp_path / "t.csv"
+    path.write_bytes(data)
+    with pytest.raises(BadInput) as err:
+        read_numbered(path)
+    message = str(err.value)
+    assert message.startswith(f"CSV file {path} is not UTF-8 text (byte ")
+    assert message.endswith("); expected a UTF-8 CSV file with a header row")
+    assert (f": {said}" in message) if said else (":" not in message.split("(byte")[1])

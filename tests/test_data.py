@@ -228,8 +228,23 @@ def test_a_file_or_folder_given_without_its_kind_is_told_how_to_name_it(tmp_path
         load_dataset("table.csv")
     with pytest.raises(ValueError, match=r"; for that folder, folder:images$"):
         load_dataset("images")
-    with pytest.raises(ValueError, match=r"\(csv:PATH, \.\.\.\)$"):
-        load_dataset("nothing.csv")  # no such file: no hint
+    # no such file (s29 i155: it was "unknown data set 'nothing.csv'; expected one of ..."):
+    # said so, where it was looked for, and the forms --data takes
+    with pytest.raises(ValueError) as err:
+        load_dataset("nothing.csv")
+    assert str(err.value).startswith(
+        f"no file or folder 'nothing.csv' (relative to {tmp_path}); expected a CSV file as "
+        "csv:PATH (with --target COLUMN), an image folder as folder:PATH, or a data set: "
+    )
+    assert "digits" in str(err.value)
+    with pytest.raises(ValueError, match=r"^no file or folder 'data/x'"):
+        load_dataset("data/x")
+    with pytest.raises(
+        FileNotFoundError, match=r"^CSV file not found: nothing.csv \(relative to "
+    ):
+        load_dataset("csv:nothing.csv", target="y")
+    with pytest.raises(ValueError, match=r"^images is a folder; expected csv:PATH naming a CSV"):
+        load_dataset("csv:images", target="y")
 
 
 def test_data_that_is_no_name_is_one_error_saying_what_is_expected(tmp_path):

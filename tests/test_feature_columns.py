@@ -47,6 +47,18 @@ def test_missing_and_constant_columns_by_hand(tmp_path):
     assert constant_columns(columns) == (Constant("const", "5"), Constant("only", "'same'"))
 
 
+def test_a_column_empty_on_every_row_is_named_so_not_as_quotes(tmp_path):
+    """s29 i155: the audit's note said "column 'blank' holds '' on every row"."""
+    path = tmp_path / "blank.csv"
+    path.write_text("x,blank,y\n" + "".join(f"{i % 5},,{i % 2}\n" for i in range(20)))
+    columns = feature_columns(load_dataset(f"csv:{path}", target="y"))
+    assert constant_columns(columns) == (Constant("blank", "an empty cell"),)
+    assert column_notes((), constant_columns(columns), rows=20) == [
+        "column 'blank' holds an empty cell on every row: nothing to learn from (--ignore "
+        "blank leaves it out)"
+    ]
+
+
 def test_column_notes_one_line_each():
     missing = (MissingCells("x1", 3, "median"), MissingCells("cat", 2, "category"))
     lines = column_notes(missing, (Constant("const", "5"),), rows=40)

@@ -190,3 +190,37 @@ def test_feature_categories_that_differ_only_in_case_are_said(tmp_path, caplog):
         "spacing: 'Red' (4 rows) and 'red' (4 rows); read as 2 separate one-hot columns that "
         "are likely 1; expected one spelling per category (make them one in the file)"
     ]
+
+
+def test_a_measured_target_is_said_to_be_read_as_classes(tmp_path, caplog):
+    """s29 i155: a target of 31 decimal numbers (a measurement rounded to 0.1), every one
+    with 3 samples or more, trained as 31 classes without a word."""
+    import pytest
+
+    from nooverfit.data.labels import looks_measured
+    from nooverfit.data.split import split_dataset
+    from nooverfit.errors import BadInput
+
+    assert looks_measured([f"{k / 10:.1f}" for k in range(11)])
+    assert not looks_measured([f"{k / 10:.1f}" for k in range(10)])  # 10: few enough
+    assert not looks_measured([str(k) for k in range(40)])  # whole numbers: class ids
+    assert not looks_measured([*(f"{k}.5" for k in range(20)), "x"])  # not all numbers
+    rows = "".join(f"{i % 7},{i % 11 / 10 + 1:.1f}\n" for i in range(66))
+    path = tmp_path / "m.csv"
+    path.write_text("a,y\n" + rows)
+    data = load_dataset(f"csv:{path}", target="y")
+    assert len(data.classes) == 11
+    assert (
+        f"column 'y' of {path} holds 11 distinct numbers with decimals (1.0, 1.1, 1.2, ...), "
+        "each read as a class (nooverfit classifies); expected class labels: to classify a "
+        "measurement, bin it into a few classes first"
+    ) in caplog.text
+    # too few samples of a class: the refusal says why too (it did past half the samples)
+    path.write_text("a,y\n" + rows + "3,9.9\n")
+    with pytest.raises(BadInput, match="a measured target is not classes"):
+        split_dataset(load_dataset(f"csv:{path}", target="y"), seed=0)
+    # whole numbers as labels: no warning
+    caplog.clear()
+    path.write_text("a,y\n" + "".join(f"{i % 7},{i % 12}\n" for i in range(72)))
+    load_dataset(f"csv:{path}", target="y")
+    assert "distinct numbers" not in caplog.text

@@ -20,7 +20,7 @@ from nooverfit.cli import app
 from nooverfit.errors import BadInput
 from nooverfit.saved_model import load_study_model
 from nooverfit.studies.ensemble import load_from_study
-from nooverfit.studies.results_file import WRITING
+from nooverfit.studies.results_file import WRITING, unfinished
 from nooverfit.study_files import UNFINISHED, check_study_out, write_study
 
 runner = CliRunner()
@@ -139,10 +139,16 @@ def test_an_interrupted_rewrite_says_so_wherever_it_stops(rerun, tmp_path, monke
     assert _files(out) == done and WRITING not in done
 
 
-def test_interrupted_after_its_last_file_the_marker_still_refuses(rerun, tmp_path, monkeypatch):
+def test_interrupted_after_its_last_file_the_folder_reads_as_finished(
+    rerun, tmp_path, monkeypatch
+):
     """Stopped between the last report and the marker's removal: every file is the
-    rerun's, the page plain; predict still says to finish it (the marker's one cost)."""
+    rerun's, the page plain. predict said the study was interrupted while writing and to
+    run the command again, which changed nothing (s29 i155); it now reads the folder, and
+    the stale marker is removed."""
     import pathlib
+
+    import numpy as np
 
     before, again, done, _ = rerun
     unlink = pathlib.Path.unlink
@@ -156,6 +162,23 @@ def test_interrupted_after_its_last_file_the_marker_still_refuses(rerun, tmp_pat
     out = _interrupted(before, again, tmp_path, monkeypatch, lambda name: False)
     monkeypatch.setattr(pathlib.Path, "unlink", unlink)
     assert {k: v for k, v in _files(out).items() if k != WRITING} == done
+    assert WRITING in _files(out) and not unfinished(out)
+    np.save(tmp_path / "x.npy", np.zeros((2, 64), dtype=np.float32))
+    result = runner.invoke(app, ["predict", str(out), "--data", str(tmp_path / "x.npy")])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0].startswith("prediction,p_0,")
+    assert len(result.output.splitlines()) == 3  # the header and a row per sample
+    assert _files(out) == done  # the marker removed, nothing else touched
+
+
+def test_a_marker_beside_an_unfinished_report_still_refuses(rerun, tmp_path, monkeypatch):
+    """Stopped after the first report: the files may be from two runs, and predict says
+    to run the command again; the marker stays."""
+    before, again, _, order = rerun
+    out = _interrupted(
+        before, again, tmp_path, monkeypatch, _at(order, order.index("results.json"))
+    )
+    assert unfinished(out)
     result = runner.invoke(app, ["predict", str(out), "--data", str(out / "x.npy")])
     assert result.exit_code == 2, result.output
     (line,) = [x for x in result.output.splitlines() if x.strip()]
@@ -165,3 +188,28 @@ def test_interrupted_after_its_last_file_the_marker_still_refuses(rerun, tmp_pat
     )
     with pytest.raises(BadInput, match="interrupted while writing"):
         load_from_study(out)
+    assert WRITING in _files(out)
+
+
+def test_a_train_runs_folder_is_refused_as_a_studys_out(tmp_path):
+    """s29 i155: a study wrote best_model.pt beside a train run's model.pt; predict then
+    refused the folder ("holds both a study's best_model.pt and a train run's model.pt")."""
+    out = tmp_path / "run"
+    out.mkdir()
+    for name in ("model.pt", "model.json", "metrics.json", "history.csv"):
+        (out / name).write_text(name)
+    with pytest.raises(BadInput) as err:
+        check_study_out(out, named=f"--out {out}")
+    assert str(err.value) == (
+        f"--out {out} holds a nooverfit train run (model.pt, metrics.json); expected a new "
+        "folder or a study's (one command's model to a folder)"
+    )
+    result = runner.invoke(app, ["study", "--seeds", "1", "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert " ".join(result.output.split()) == f"error: {err.value}"
+    assert sorted(p.name for p in out.iterdir()) == [
+        "history.csv",
+        "metrics.json",
+        "model.json",
+        "model.pt",
+    ]

@@ -23,6 +23,8 @@ def pick_metric(history: History, metric: str | None) -> str | None:
         logged = [c[4:] for c in history.columns() if c.startswith("val_") and history.has(c)]
         errors = [m for m in logged if cv.lower_is_better(m)]
         picks = errors or [m for m in logged if cv.higher_is_better(m)]
+        if logged and not picks and not history.has("loss"):
+            _refuse_unknown_curves(history, logged)
         return picks[0] if picks else None
     if not (history.has(metric) or history.has(f"val_{metric}")):
         names = ", ".join(history.columns())
@@ -34,6 +36,25 @@ def pick_metric(history: History, metric: str | None) -> str | None:
             )
         raise ValueError(f"metric {metric!r} not in the log; columns found: {names}")
     return metric
+
+
+def _refuse_unknown_curves(history: History, logged: list[str]) -> None:
+    """Refuse a log whose only curves are metrics named in no way nooverfit reads
+    (``perte``/``val_perte``, ``foo``/``val_foo``): with no loss and no direction to read
+    them by, the rules saw no finite loss and called the run diverged from its first epoch.
+
+    Raises:
+        BadInput: naming the curves and the flags that read them.
+    """
+    from nooverfit.errors import BadInput
+
+    names = ", ".join(c for c in history.columns()[1:] if history.has(c))
+    raise BadInput(
+        f"no loss or accuracy logged, and no curve named as an error or a score (columns "
+        f"with numbers: {names}); expected --train-col NAME --val-col NAME naming the loss "
+        f"columns, or --metric {logged[0]} to decide on val_{logged[0]} as an error (lower "
+        "is better)"
+    )
 
 
 def decision_curves(history: History, metric: str | None) -> tuple[str, np.ndarray, np.ndarray]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nooverfit.data.columns import is_missing, missing_name
+from nooverfit.data.columns import is_missing, missing_name, shown
 from nooverfit.data.dataset import Dataset
 
 
@@ -62,8 +62,8 @@ class MissingCells:
 
 @dataclass(frozen=True)
 class Constant:
-    """A column that holds one value on every row (``value`` as the file wrote it, or as a
-    number)."""
+    """A column that holds one value on every row (``value`` as the file wrote it, quoted,
+    ``an empty cell``, or as a number)."""
 
     column: str
     value: str
@@ -111,7 +111,7 @@ def constant_columns(columns: tuple[FeatureColumn, ...]) -> tuple[Constant, ...]
             if c.numeric:
                 value = f"{float(c.values[0, 0]):g}"
             else:
-                value = repr(c.levels[int(np.argmax(c.values[0]))]) if c.levels else "''"
+                value = shown(c.levels[int(np.argmax(c.values[0]))] if c.levels else "")
             found.append(Constant(c.name, value))
     return tuple(found)
 
@@ -146,8 +146,8 @@ def column_notes(
         else:
             what = f"{len(names)} columns hold one value on every row ({_listed(names)})"
             them = "them"
-        shown = ",".join(names[:SHOWN]) + (",..." if len(names) > SHOWN else "")
-        out.append(f"{what}: nothing to learn from (--ignore {shown} leaves {them} out)")
+        ignored = ",".join(names[:SHOWN]) + (",..." if len(names) > SHOWN else "")
+        out.append(f"{what}: nothing to learn from (--ignore {ignored} leaves {them} out)")
     return out
 
 

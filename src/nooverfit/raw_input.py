@@ -5,6 +5,7 @@ does not match and what was expected."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -256,10 +257,21 @@ def _csv(
     unknown: str,
     id_column: str | None = None,
 ) -> RawRows:
-    from nooverfit.data.sources import check_rows, check_unique, read_numbered
+    from nooverfit.data.sources import (
+        check_nonempty,
+        check_rows,
+        check_unique,
+        nfc,
+        read_numbered,
+    )
 
     header, body, numbers = read_numbered(path)  # errors name the file's own line numbers
-    _nonempty(len(body), f"CSV file {path}'s rows")
+    # the names compared as the header is read (a model trained before NFC names)
+    id_column = None if id_column is None else nfc(id_column)
+    if columns is not None:
+        renamed = tuple(dataclasses.replace(c, name=nfc(c.name)) for c in columns.features)
+        columns = dataclasses.replace(columns, features=renamed, target=nfc(columns.target))
+    check_nonempty(path, body)
     if id_column is not None and id_column not in header:  # before any feature's error
         raise BadInput(
             f"CSV file {path} has no column {id_column!r} to write beside the predictions "

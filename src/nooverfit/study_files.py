@@ -87,7 +87,8 @@ def check_study_out(out: str | Path, *, named: str = "") -> None:
     Raises:
         NewerFile: its ``results.json`` has a newer ``schema_version`` than this
             nooverfit writes (the refusal of :func:`.results_file.read_results`).
-        BadInput: naming the first file no study wrote.
+        BadInput: naming the first file no study wrote, or a train run's model and
+            metrics.json (a study's model beside them would leave predict two to choose).
     """
     from nooverfit.errors import BadInput, NewerFile
     from nooverfit.studies.results_file import WRITING, read_results
@@ -105,6 +106,13 @@ def check_study_out(out: str | Path, *, named: str = "") -> None:
             raise NewerFile(f"{err}, or choose another {where}") from None
         except BadInput:
             earlier = None  # not a study's: refused below
+    if (root / "model.pt").is_file() and (root / "metrics.json").is_file():
+        # a study's best_model.pt beside it: predict could not tell which the folder means
+        raise BadInput(
+            f"{named or f'out={str(root)!r}'} holds a nooverfit train run (model.pt, "
+            "metrics.json); expected a new folder or a study's (one command's model to a "
+            "folder)"
+        )
     if (root / "runs" / IDENTITY).is_file() or (root / WRITING).is_file():
         return  # a study's (the second: its files were being written, with no run store)
     if earlier is not None and "settings" in earlier:
@@ -183,6 +191,8 @@ UNFINISHED = (
 
 def _unfinished(report: str) -> str:
     """``report`` with :data:`UNFINISHED` at the top of its page."""
-    said = f'<p id="unfinished" class="verdict"><b>{UNFINISHED}</b></p>\n'
+    from nooverfit.studies.results_file import UNFINISHED_ID
+
+    said = f'<p {UNFINISHED_ID} class="verdict"><b>{UNFINISHED}</b></p>\n'
     head, body, rest = report.partition("<body>\n")
     return f"{head}{body}{said}{rest}" if body else said + report

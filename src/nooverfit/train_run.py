@@ -261,9 +261,17 @@ def check_out(out: Path, *, overwrite: bool) -> None:
 
     Raises:
         OutputExists: naming the file found and what to do.
+        BadInput: ``out`` holds a study's results.json or best_model.pt (whatever
+            ``overwrite``: the study's files would stay beside the run's model).
     """
     if out.exists() and not out.is_dir():
         raise OutputExists(f"--out {out} is a file; expected a folder for the run's files")
+    if study := [n for n in ("results.json", "best_model.pt") if (out / n).is_file()]:
+        # its model beside a study's: predict could not tell which the folder means
+        raise BadInput(
+            f"--out {out} holds a nooverfit study ({', '.join(study)}); expected a new folder "
+            "or an earlier train run's (one command's model to a folder)"
+        )
     for found in (out / name for name in FILES):
         check_new(found, overwrite=overwrite, holds="an earlier run")
 

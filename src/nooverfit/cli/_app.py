@@ -170,12 +170,12 @@ def interrupted(command: str, options: dict[str, Any]) -> str:
     fused = options.get("engine") != "sequential"
     again = " (on the fused engine the batch cut short trains again whole, to the same numbers)"
     again = again if fused else ""
-    from nooverfit.studies.results_file import WRITING
+    from nooverfit.studies.results_file import unfinished
 
     unwritten = (
         f"; {out}'s files are not all written (its report.html says so at the top), which "
         "it finishes"
-        if (Path(out) / WRITING).is_file()
+        if unfinished(out)
         else ""
     )
     return (

@@ -57,6 +57,13 @@ def is_missing(cell: str) -> bool:
     return cell.strip().lower() in MISSING
 
 
+def shown(cell: str) -> str:
+    """A cell as a message names it: its text quoted, or ``an empty cell`` (``''`` reads
+    as a typo in a message, and an empty category is a cell left blank)."""
+    text = cell.strip()
+    return repr(text) if text else "an empty cell"
+
+
 def fill_value(cells: Sequence[str]) -> float | None:
     """The value a numeric column's missing cells take: the median of its present numbers
     (float32, as the features are); None when no cell is missing, or a present cell is not
@@ -334,8 +341,10 @@ def finite(
     if len(bad):
         r = int(bad[0])
         row = rows[r] if rows is not None else r + 2
+        comma = "," in cells[r] and _COMMA.fullmatch(cells[r].strip()) is not None
         raise ColumnError(
-            f"column {name!r}{where} holds {cells[r].strip()!r} (row {row}); expected {expected}"
+            f"column {name!r}{where} holds {shown(cells[r])} (row {row}); expected {expected}"
+            + (" (a number with a decimal point, 2.5, not a comma)" if comma else "")
         )
     return column.astype(np.float32)
 

@@ -224,6 +224,15 @@ def load_dataset(spec: str, **options: Any) -> Dataset:
             if path.is_dir()
             else ""
         )
+        if not hint and _looks_like_path(spec):  # a file name with no such file
+            from nooverfit.errors import BadInput
+
+            where = "" if path.is_absolute() else f" (relative to {Path.cwd()})"
+            raise BadInput(
+                f"no file or folder {spec!r}{where}; expected a CSV file "
+                f"as csv:PATH (with --target COLUMN), an image folder as folder:PATH, or a "
+                f"data set: {known}"
+            )
         raise ValueError(
             f"unknown data set {spec!r}; expected one of: {known} (csv:PATH, ...){hint}"
         )
@@ -232,6 +241,12 @@ def load_dataset(spec: str, **options: Any) -> Dataset:
     _check_options(loader, options)
     dataset = loader(arg if sep else None, **options)
     return keep_groups_whole(dataset) if whole else dataset
+
+
+def _looks_like_path(spec: str) -> bool:
+    """Whether ``spec`` reads as a file's or folder's path rather than a data set's name:
+    it has a folder (``data/x``, ``~/x``) or a file's suffix (``train.csv``)."""
+    return "/" in spec or "\\" in spec or bool(Path(spec).suffix)
 
 
 def keep_groups_whole(dataset: Dataset) -> Dataset:

@@ -23,6 +23,7 @@ from nooverfit.data.columns import (
     finite,
     is_missing,
     missing_name,
+    shown,
     with_indicator,
 )
 from nooverfit.data.tabular import SCALINGS, check_scaling, scale_with
@@ -250,12 +251,12 @@ def encode_cells(
             if k is not None:
                 onehot[r, k] = 1.0
             elif unknown == "error":
-                shown = ", ".join(repr(v) for v in column.levels[:10])
+                levels = ", ".join(shown(v) for v in column.levels[:10])
                 more = f" (and {len(column.levels) - 10} more)" if len(column.levels) > 10 else ""
                 raise BadInput(
-                    f"column {column.name!r}{where} holds {cell.strip()!r} (row "
+                    f"column {column.name!r}{where} holds {shown(cell)} (row "
                     f"{at[r]}), a category the model never saw in training; expected "
-                    f"one of {shown}{more} (or --unknown ignore: all zeros)"
+                    f"one of {levels}{more} (or --unknown ignore: all zeros)"
                 )
             else:
                 unseen[column.name] += 1

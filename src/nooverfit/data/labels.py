@@ -99,6 +99,34 @@ def spelling_variants(labels: Sequence[str]) -> list[dict[str, int]]:
 SHOWN = 3
 
 
+#: the fewest distinct labels, all of them numbers and some with decimals, read as a
+#: measurement (a regression target) rather than classes
+MEASURED = 10
+
+
+def looks_measured(labels: Sequence[str]) -> bool:
+    """Whether ``labels`` read as a measurement, not classes: more than :data:`MEASURED`
+    distinct values, every one a number, one at least with decimals (``2.5``; a class is
+    rarely numbered so)."""
+    values = {number(text) for text in set(labels)}
+    if None in values or len(values) <= MEASURED:
+        return False
+    return any(v != int(v) for v in values if v is not None)
+
+
+def measured_warning(labels: Sequence[str], *, target: str, where: str = "") -> str:
+    """The warning for ``labels`` (the cells of the column ``target``) that
+    :func:`looks_measured`; ``""`` otherwise."""
+    if not looks_measured(labels):
+        return ""
+    shown = ", ".join(sorted(set(labels), key=natural)[:3])
+    return (
+        f"column {target!r}{where} holds {len(set(labels))} distinct numbers with decimals "
+        f"({shown}, ...), each read as a class (nooverfit classifies); expected class "
+        "labels: to classify a measurement, bin it into a few classes first"
+    )
+
+
 def spelling_warning(labels: Sequence[str], *, target: str, where: str = "") -> str:
     """The warning for :func:`spelling_variants` of ``labels`` (the cells of the column
     ``target``; ``where`` follows its name, e.g. ``" of data.csv"``); ``""`` when each

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from nooverfit.data.dates import date_warning
 from nooverfit.data.fitted import record_columns
 from nooverfit.data.labels import (
     category_warning,
+    measured_warning,
     merge_spellings,
     missing_label,
     natural,
@@ -134,7 +136,8 @@ def read_numbered(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
     except UnicodeDecodeError as err:
         raise BadInput(
             f"CSV file {path} is not UTF-8 text (byte {err.object[err.start]:#04x} at offset "
-            f"{err.start}); expected a UTF-8 CSV file with a header row"
+            f"{err.start}{_what_it_is(err.object)}); expected a UTF-8 CSV file with a header "
+            "row"
         ) from None
     except csv.Error as err:
         raise BadInput(f"CSV file {path} cannot be parsed ({err}); expected a CSV file") from None
@@ -142,8 +145,31 @@ def read_numbered(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
         raise BadInput(f"CSV file {path} cannot be read ({err.strerror or err})") from None
     if not rows or not rows[0]:
         raise BadInput(f"CSV file {path} is empty; expected a header row and data rows")
-    kept = [k for k in range(1, len(rows)) if rows[k]]
-    return [h.strip() for h in rows[0]], [rows[k] for k in kept], [first[k] for k in kept]
+    # blank lines, and lines of spaces only, are no rows (a file's end padded by an editor)
+    kept = [k for k in range(1, len(rows)) if rows[k] and (len(rows[k]) > 1 or rows[k][0].strip())]
+    return [nfc(h.strip()) for h in rows[0]], [rows[k] for k in kept], [first[k] for k in kept]
+
+
+def _what_it_is(data: bytes) -> str:
+    """What a file that is not UTF-8 text most likely is, from its first bytes, and how to
+    make it a CSV file; empty where nothing says."""
+    if data.startswith(b"PK\x03\x04"):
+        return ": a zip file, as an Excel workbook (.xlsx) is; save it as 'CSV UTF-8'"
+    if data.startswith(b"\x1f\x8b"):
+        return ": gzip-compressed; decompress it first (gunzip)"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return ": UTF-16 text, as Excel's 'Unicode Text' is; save it as 'CSV UTF-8'"
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        return ": an old Excel workbook (.xls); save it as 'CSV UTF-8'"
+    return ""
+
+
+def nfc(name: str) -> str:
+    """A column's name in Unicode's composed form (NFC): ``étiquette`` typed on a
+    keyboard is NFC, a header written on macOS or by some exporters may spell the same
+    letters decomposed (``e`` and a combining accent), which matched no name the user
+    typed while the message listed one that looked the same."""
+    return unicodedata.normalize("NFC", name)
 
 
 def check_rows(
@@ -161,6 +187,20 @@ def check_rows(
             raise BadInput(
                 f"{path} row {n} has {counted(len(row), 'field')}, expected {len(header)}"
             )
+
+
+def check_nonempty(path: Path, body: Sequence[Sequence[str]]) -> None:
+    """Refuse a CSV file with a header and no data rows, in the one wording every command
+    uses (study, train and audit read it as data, predict as rows to score).
+
+    Raises:
+        BadInput: naming the file and what was expected.
+    """
+    if not body:
+        raise BadInput(
+            f"CSV file {path} has a header but no data rows; expected one row per sample "
+            "below the header"
+        )
 
 
 def check_unique(path: Path, header: Sequence[str], names: Sequence[str] | None = None) -> None:
@@ -210,17 +250,27 @@ def load_csv(
     if not arg:
         raise ValueError("csv data needs a path: expected --data csv:PATH")
     path = Path(arg)
+    if path.is_dir():
+        raise BadInput(
+            f"{path} is a folder; expected csv:PATH naming a CSV file (folder:PATH reads a "
+            "folder of images)"
+        )
     if not path.is_file():
-        raise FileNotFoundError(f"CSV file not found: {path}")
+        where = "" if path.is_absolute() else f" (relative to {Path.cwd()})"
+        raise FileNotFoundError(
+            f"CSV file not found: {path}{where}; expected csv:PATH naming an existing CSV "
+            "file with a header row"
+        )
     header, body, numbers = read_numbered(path)  # numbered as the file numbers them
     check_unique(path, header)
+    target, group = (None if c is None else nfc(c) for c in (target, group))
+    ignore = nfc(ignore) if isinstance(ignore, str) else ignore and [nfc(c) for c in ignore]
     if target is None or target not in header:
         what = "no target column given" if target is None else f"no column {target!r}"
         raise ValueError(
             f"{what} in {path}; expected --target COLUMN, one of: {', '.join(header)}"
         )
-    if not body:
-        raise ValueError(f"CSV file {path} has a header but no data rows")
+    check_nonempty(path, body)
     if group is not None and (group not in header or group == target):
         raise ValueError(
             f"no group column {group!r} in {path}; expected --groups COLUMN, one of: "
@@ -236,6 +286,20 @@ def load_csv(
     t = header.index(target)
     g = header.index(group) if group is not None else -1
     dropped = {header.index(c) for c in left_out or ()}
+    # a delimiter closing every line (some exporters write one) makes a column with no
+    # name and no value: no feature, and the audit named it column ''
+    blank = {
+        i
+        for i, h in enumerate(header)
+        if not h and i not in (t, g) and all(len(row) <= i or not row[i].strip() for row in body)
+    }
+    if blank:
+        log.warning(
+            "%s: %s with no name and no value (a delimiter closing each line) left out",
+            path,
+            counted(len(blank), "column"),
+        )
+    dropped |= blank
     features = [i for i in range(len(header)) if i not in (t, g) and i not in dropped]
     if not features:  # nothing to learn from: every network and audit check needs a column
         kept_out = ", ".join(repr(header[i]) for i in sorted({t, g, *dropped} - {-1}))
@@ -285,6 +349,8 @@ def load_csv(
             "expected a label in every row (fill those rows or remove them)"
         )
     labels = merge_spellings(labels)  # 2 and 2.0 are one class
+    if note := measured_warning(labels, target=target, where=f" of {path}"):
+        log.warning("%s", note)  # a regression target read as classes
     if note := spelling_warning(labels, target=target, where=f" of {path}"):
         log.warning("%s", note)  # "Yes" and "yes": two classes, said (data/labels.py)
     classes = sorted(set(labels), key=natural)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from nooverfit._words import counted
+from nooverfit.data.labels import looks_measured
 from nooverfit.errors import BadInput
 
 if TYPE_CHECKING:
@@ -136,7 +137,7 @@ def check_classes(y: np.ndarray, names: Sequence[str] | None = None) -> None:
         numeric = (
             f"; {len(labels)} distinct labels in {len(y)} samples: a measured target is "
             "not classes (nooverfit classifies), expected a column of class labels"
-            if len(labels) > len(y) // 2
+            if len(labels) > len(y) // 2 or (names is not None and looks_measured(names))
             else ""
         )
         raise BadInput(

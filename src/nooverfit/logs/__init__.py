@@ -125,7 +125,11 @@ def read_log(
     """
     p = Path(path)
     if not p.exists():
-        raise FileNotFoundError(f"log not found: {p}")
+        where = "" if p.is_absolute() else f" (relative to {Path.cwd()})"
+        raise FileNotFoundError(
+            f"log not found: {p}{where}; expected a log file (CSV, JSON, JSONL, TensorBoard "
+            "events) or a run folder"
+        )
     if format not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
     if p.is_dir():

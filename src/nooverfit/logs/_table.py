@@ -230,7 +230,10 @@ def rows_to_history(
     logged_as = {t: logged for t, (_, logged) in mapping.items()}
     curves, errors = error_scores(curves, percent=named, logged=logged_as)
     curves, percent = percent_scores(curves)
-    notes = (*notes, *(n for n in (errors, percent) if n))
+    notes = (*notes, errors) if errors else notes
+    if epochs and (empty := _no_numbers(curves, mapping)):
+        notes = (*notes, empty)
+    notes = (*notes, percent) if percent else notes
     if several:
         said = "; ".join(f"{t} {how}" for t, how in several.items())
         notes = (
@@ -246,6 +249,20 @@ def rows_to_history(
         )
     except ValueError as err:
         raise BadInput(f"{source}: {err}") from None
+
+
+def _no_numbers(curves: Mapping[str, list[float]], mapping: Mapping[str, tuple[int, str]]) -> str:
+    """A note naming the loss columns logged with no finite number in any epoch (a
+    diagnosis of the other curves says nothing of them: a validation curve said missing
+    while the log has its column, a run judged on validation alone)."""
+    empty = [
+        mapping[t][1]
+        for t in ("loss", "val_loss")
+        if t in curves and not any(math.isfinite(v) for v in curves[t])
+    ]
+    if not empty or len(empty) == 2:  # both: the run diverged from its start, said so
+        return ""
+    return f"{empty[0]} holds no number in any epoch (each cell missing, not a number or infinite)"
 
 
 def _stop_reason(

@@ -296,6 +296,14 @@ def read_json(path: Path, *, columns: Mapping[str, str] | None = None) -> Histor
             return History.from_dict(data)
         except ValueError as err:
             raise BadInput(f"{path}: {err}") from None
+    if isinstance(data, dict) and "schema_version" in data and "settings" in data:
+        # its lists (val_curves, splits) hold objects: read as curves of no number, a run
+        # diverged from its first epoch
+        raise BadInput(
+            f"{path} is a nooverfit study's results, not a training log; expected a run's "
+            f"log (its histories/ folder's CSV files), or the study's folder to diagnose "
+            "each run"
+        )
     if isinstance(data, dict):
         # {"loss": [...], "val_loss": [...]} as Keras's History.history is saved
         lists = {k: v for k, v in data.items() if isinstance(v, list)}

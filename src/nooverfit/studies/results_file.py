@@ -6,6 +6,7 @@ readers such as :func:`nooverfit.studies.ensemble.load_from_study` do not.)"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
@@ -46,21 +47,44 @@ def read_results(path: str | Path) -> dict[str, Any]:
 
 
 #: The file a study's folder holds while :func:`nooverfit.study_files.write_study` writes
-#: its outputs (removed once every one is written): where it stays, the write was
-#: interrupted and results.json, best_model.pt and report.html may be from two runs.
+#: its outputs (written first, removed last): where it stays, the write was interrupted and
+#: results.json, best_model.pt and report.html may be from two runs.
 WRITING = ".nooverfit-writing"
+
+#: What marks report.html's first version, the one written while the others are (at the top
+#: of its page): the plain report replaces it only after every other file is written.
+UNFINISHED_ID = 'id="unfinished"'
+
+
+def unfinished(folder: str | Path) -> bool:
+    """Whether ``folder``'s files may be from two runs of a study: it holds :data:`WRITING`
+    and its report.html is not the plain one. A marker beside the plain report is stale
+    (Ctrl-C after the last file, before the marker's removal; or before the first report
+    replaced an earlier study's): every file is then one run's."""
+    root = Path(folder)
+    if not (root / WRITING).is_file():
+        return False
+    try:
+        report = (root / "report.html").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return True  # no report (a first study stopped before writing it), or not ours
+    return UNFINISHED_ID in report or not (root / "results.json").is_file()
 
 
 def check_finished(folder: str | Path) -> None:
-    """Refuse a study folder whose outputs were not all written (it holds :data:`WRITING`).
+    """Refuse a study folder whose outputs were not all written (:func:`unfinished`); a
+    stale marker, beside files all from one run, is removed (where the folder may be
+    written) and the folder read.
 
     Raises:
         BadInput: naming the folder and how to finish it.
     """
     root = Path(folder)
-    if (root / WRITING).is_file():
+    if unfinished(root):
         raise BadInput(
             f"{root} holds a study interrupted while writing its files (results.json, "
             "best_model.pt and report.html may be from two runs of it); expected a finished "
             "one: run the same nooverfit command again (same --out and options) to finish it"
         )
+    with contextlib.suppress(OSError):  # a read-only folder: read it all the same
+        (root / WRITING).unlink(missing_ok=True)
