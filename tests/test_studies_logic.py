@@ -75,7 +75,7 @@ def test_remedy_variants_cover_each_remedy_over_the_budget_grid():
     assert all(c.train_per_class == 20 and c.seed == 0 for cs in variants.values() for c in cs)
     assert variants["inputs"] == []  # images: no input encoding
     tabular = plan.remedy_variants(base, budget, tabular=True)["inputs"]
-    assert [c.inputs for c in tabular] == ["ple"]
+    assert [c.inputs for c in tabular] == ["ple", "onehot"]
     assert tabular[0].replace(inputs="standard") == base.replace(label=tabular[0].label)
 
 

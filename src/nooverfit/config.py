@@ -99,8 +99,8 @@ class RunConfig:
         label: free-form name shown in reports (e.g. ``"dropout=0.3"``).
         inputs: how tabular features are scaled or encoded for this run, one of
             :data:`nooverfit.data.tabular.SCALINGS` (default ``"standard"``; ``"ple"``:
-            piecewise-linear encoding); statistics of the training pool only. Ignored for
-            images and audio.
+            piecewise-linear encoding; ``"onehot"``: a column per repeated value);
+            statistics of the training pool only. Ignored for images and audio.
         init: which copy of the run this is (default 0): copies differ only in their
             initial weights (:attr:`init_seed`), on the same split, batch order and
             dropout masks; averaged, they are the study's ensemble of copies

@@ -89,8 +89,11 @@ TECHNIQUES = {
         "The piecewise-linear encoding turns each numeric feature into a few columns, one per "
         "bin between its quantiles on the training rows, that fill from 0 to 1 as the value "
         "crosses the bin. The first layer then learns a bent line per feature, the "
-        "thresholds a tree would find, instead of one slope (tried against plain "
-        "standardization, kept only when it wins on validation)."
+        "thresholds a tree would find, instead of one slope. The one-hot encoding adds, to "
+        "each standardized feature, a 0/1 column per value that repeats on the training "
+        "rows, as for a category: where a numeric column is a code (a price that names a "
+        "store's promotion), the network reads each value apart, as a tree does. Each is "
+        "tried against plain standardization and kept only when it wins on validation."
     ),
     "Linear model (tabular data)": (
         "The network without hidden layer: logistic regression, one weight per feature and "

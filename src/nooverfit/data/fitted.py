@@ -274,7 +274,8 @@ def apply_scaling(x: np.ndarray, record: dict[str, Any]) -> np.ndarray:
     :func:`~nooverfit.data.tabular.fit_scaling`, as float32 like the training data.
 
     Returns:
-        float32, ``(N, F)`` (``(N, F * bins)`` for ``ple`` and ``ple16``).
+        float32, ``(N, F)`` (``(N, F * bins)`` for ``ple`` and ``ple16``; more columns
+        for ``periodic`` and ``onehot``).
 
     Raises:
         BadInput: ``x`` has another number of features than the record.
@@ -287,6 +288,7 @@ def apply_scaling(x: np.ndarray, record: dict[str, Any]) -> np.ndarray:
         "ple": "edges",
         "ple16": "edges",
         "periodic": "mean",
+        "onehot": "mean",
         "quantile": "quantiles",
     }
     if scaling not in stats:

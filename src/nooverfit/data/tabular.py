@@ -28,6 +28,18 @@ test rows). Pure numpy.
   network's first layer sees a feature at several resolutions (Gorishniy et al. 2022
   learn the frequencies; fixed ones need no new layer and no seed). A feature with at most
   two distinct values stays its one standardized column.
+- ``onehot``: each standardized column, then for a numeric feature with more than two
+  distinct values an indicator column for each of its most frequent pool values (as
+  many as it has values held by at least :data:`ONEHOT_ROWS` rows, at most
+  :data:`ONEHOT_MOST`; see :func:`onehot_values`): a value's own column, as for a
+  category. Where a numeric column is a code more than a measurement (a shelf price that
+  names a store-week's promotion in a scanner panel: ``Ecdat::Yogurt`` takes 40-70
+  prices per brand), a tree isolates one value with two thresholds, which neither a
+  smooth function nor 16 quantile bins resolve; the study's baseline MLP on such columns
+  scored 63.3 % on yogurt and 78.0 % on ``Ecdat::Cracker`` against 56.0 % and 73.3 %
+  standardized (a probe; forest 62.9 %, boosting 77.3 %), the study 64.6 % and 78.3 %
+  against 58.2 % and 74.9 % (s29 i157, bench README). A continuous
+  column, whose values rarely repeat, keeps its standardized column only.
 """
 
 from __future__ import annotations
@@ -36,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-SCALINGS = ("standard", "robust", "quantile", "ple", "ple16", "periodic")
+SCALINGS = ("standard", "robust", "quantile", "ple", "ple16", "periodic", "onehot")
 #: what :func:`nooverfit.data.prepare` applies to tabular data
 DEFAULT_SCALING = "standard"
 #: clip of the smooth clip and of the quantile map, in (robust) standard deviations
@@ -48,6 +60,10 @@ PLE_BINS = 8
 PLE_FINE_BINS = 16
 #: frequencies of the ``periodic`` encoding, in cycles per (pool) standard deviation
 FREQUENCIES = (0.125, 0.25, 0.5, 1.0)
+#: pool rows a value must hold to get its own ``onehot`` column
+ONEHOT_ROWS = 5
+#: most ``onehot`` columns per feature (its most frequent values)
+ONEHOT_MOST = 64
 #: bins of each piecewise-linear encoding
 _BINS = {"ple": PLE_BINS, "ple16": PLE_FINE_BINS}
 
@@ -69,7 +85,8 @@ def scale_features(x: np.ndarray, pool: np.ndarray, scaling: str = "standard") -
 
     Returns:
         The scaled features, float32, same shape; constant columns become 0. ``ple`` and
-        ``ple16`` return more columns (see :func:`ple_edges`).
+        ``ple16`` return more columns (see :func:`ple_edges`), as do ``periodic`` and
+        ``onehot``.
     """
     return scale_with(x, fit_scaling(x, pool, scaling))
 
@@ -105,6 +122,8 @@ def fit_scaling(x: np.ndarray, pool: np.ndarray, scaling: str) -> dict[str, Any]
     if scaling == "periodic":
         binary = [len(np.unique(fit[:, j])) <= 2 for j in range(fit.shape[1])]
         return {"scaling": scaling, **_moments(fit), "binary": binary}
+    if scaling == "onehot":
+        return {"scaling": scaling, **_moments(fit), "values": onehot_values(x, pool)}
     return {"scaling": scaling, "quantiles": [_quantile_map(fit[:, j]) for j in range(x.shape[1])]}
 
 
@@ -123,6 +142,8 @@ def scale_with(x: np.ndarray, record: dict[str, Any]) -> np.ndarray:
         return piecewise_linear(x, np.asarray(record["edges"], dtype=np.float64))
     if scaling == "periodic":
         return periodic(x, record)
+    if scaling == "onehot":
+        return onehot(x, record)
     out = np.zeros(x.shape, dtype=np.float64)
     for j, qmap in enumerate(record["quantiles"]):
         if qmap is not None:  # None: constant on the pool, carries nothing
@@ -151,6 +172,50 @@ def periodic(x: np.ndarray, record: dict[str, Any]) -> np.ndarray:
     if not blocks:
         return np.zeros((len(x), 0), dtype=np.float32)
     return np.concatenate(blocks, axis=1).astype(np.float32)
+
+
+def onehot_values(x: np.ndarray, pool: np.ndarray) -> list[list[float]]:
+    """The values of each column of ``x`` ``(N, F)`` that get a ``onehot`` column.
+
+    How many: of a column with more than two distinct values, as many as it has values
+    held by at least :data:`ONEHOT_ROWS` of all ``N`` rows, at most :data:`ONEHOT_MOST`
+    (none of a binary or constant column). The count reads every row's features, never a
+    label, so that every seed's split encodes to one width (the fused engine trains the
+    seeds' runs side by side, as :func:`ple_edges` keeps its bins for). Which: the pool's
+    most frequent values (ties to the smaller value); where the pool holds fewer distinct
+    values, NaN pads the list (a column of zeros). Ascending; values compared as float32,
+    the features' own type.
+    """
+    out: list[list[float]] = []
+    for column in x.T:
+        every = np.unique(column.astype(np.float32), return_counts=True)
+        k = min(int((every[1] >= ONEHOT_ROWS).sum()), ONEHOT_MOST) if len(every[0]) > 2 else 0
+        values, counts = np.unique(column[pool].astype(np.float32), return_counts=True)
+        chosen = np.sort(values[np.argsort(-counts, kind="stable")][:k]).astype(np.float64)
+        out.append([*chosen.tolist(), *[float("nan")] * (k - len(chosen))])
+    return out
+
+
+def onehot(x: np.ndarray, record: dict[str, Any]) -> np.ndarray:
+    """The ``onehot`` encoding of ``x`` ``(N, F)`` with its record (pool ``mean``, ``std``
+    and each feature's one-hot ``values``): per feature ``(x - mean) / std``, then
+    ``x == v`` (1 or 0) for each of its values ``v``; a value not among them, or missing
+    from the pool, is 0 in all of them.
+
+    Returns:
+        float32, ``(N, F + V)`` for ``V`` values in all, in feature order.
+    """
+    mean, std = (np.asarray(record[k], dtype=np.float64) for k in ("mean", "std"))
+    z = ((x - mean) / std).astype(np.float32)
+    blocks = []
+    for j, values in enumerate(record["values"]):
+        blocks.append(z[:, j : j + 1])
+        if values:  # (N, 1) against (V_j,): compared as float32, the values' own type
+            column = x[:, j : j + 1].astype(np.float32)
+            blocks.append((column == np.asarray(values, dtype=np.float32)).astype(np.float32))
+    if not blocks:
+        return np.zeros((len(x), 0), dtype=np.float32)
+    return np.concatenate(blocks, axis=1)
 
 
 def ple_edges(fit: np.ndarray, bins: int = PLE_BINS) -> np.ndarray:

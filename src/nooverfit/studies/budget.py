@@ -42,7 +42,9 @@ class StudyBudget:
         ema: decay grid of the moving average of the weights (:mod:`nooverfit.averaging`).
         inputs: encodings of tabular features tried against the standard scaling
             (:data:`nooverfit.data.tabular.SCALINGS`; tabular data and nooverfit's own
-            networks only, since an encoding changes the input width).
+            networks only, since an encoding changes the input width): ``ple``, and
+            ``onehot`` for numeric columns whose repeated values are codes more than
+            measurements (s29 i157: a scanner panel's prices; see the bench README).
         linear: coupled L2 penalties of the linear rung (tabular MLPs only): the
             network without hidden layer, logistic regression, at a hundred times the
             rate, annealed (:func:`nooverfit.studies.plan._linear`); () for none. 5 runs
@@ -104,7 +106,7 @@ class StudyBudget:
     halving: float | None = None
     mixup: tuple[float, ...] = (0.2, 0.4)
     ema: tuple[float, ...] = (0.99, 0.999)
-    inputs: tuple[str, ...] = ("ple",)
+    inputs: tuple[str, ...] = ("ple", "onehot")
     linear: tuple[float, ...] = (0.0, 0.001, 0.01, 0.1, 1.0)
     augment_epochs: float | None = None
     cosine: bool = False
