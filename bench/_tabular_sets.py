@@ -189,14 +189,12 @@ DATASETS = (
         "goldenrod", "Stat2Data", "Goldenrod", "Fly04", drop=("Fate04",), heldout=True, fresh="s28"
     ),
     # s29 (added before any run on them, with i157's one-hot inputs in the study; scored
-    # once). `price` and `catch` are the chosen mode's own: they leak the label
-    TabularSet(
-        "fishing", "Ecdat", "Fishing", "mode", drop=("price", "catch"), heldout=True, fresh="s29"
-    ),
-    # `idcase` numbers the household
-    TabularSet(
-        "heating", "Ecdat", "Heating", "depvar", drop=("idcase",), heldout=True, fresh="s29"
-    ),
+    # once). Fishing and Heating were first put here too by mistake: i46 and i58 had
+    # scored them (above); their s29 rows are not counted
+    # the Mid-Atlantic wage survey; the label is whether the worker has health insurance
+    TabularSet("wage", "ISLR", "Wage", "health_ins", heldout=True, fresh="s29"),
+    # a 1982 earnings panel's cross-section; the label is union membership
+    TabularSet("psid1982", "AER", "PSID1982", "union", heldout=True, fresh="s29"),
     # `nr` names the man of a panel (eight years each)
     TabularSet("males", "Ecdat", "Males", "union", drop=("nr",), heldout=True, fresh="s29"),
     # a scanner panel's ketchup brand choice; `hid` is the household, `id` the purchase
