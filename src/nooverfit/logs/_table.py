@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import itertools
 import math
-import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
-from nooverfit._words import counted
 from nooverfit.errors import BadInput
 from nooverfit.history import History
+from nooverfit.logs._cells import TextCell, parse_number, text_cells_note
 from nooverfit.logs._epochs import epoch_named, whole_epochs
 from nooverfit.logs._long import widen
 from nooverfit.logs._names import (
@@ -37,24 +35,6 @@ from nooverfit.stopping import StopReason
 MAP_HINT = (
     "map them with --train-col NAME --val-col NAME (or columns={'loss': NAME, 'val_loss': NAME})"
 )
-
-
-@dataclass(frozen=True)
-class TextCell:
-    """A logged cell that is text, not a number, read as missing.
-
-    Attributes:
-        row: its row's position among the rows the reader passes on (0-based).
-        line: its line in the file (1-based, the header included), or its entry in a
-            JSON list (1-based) when ``where`` is ``"entry"``.
-        text: the cell as written.
-        where: what ``line`` counts: ``"line"`` or ``"entry"``.
-    """
-
-    row: int
-    line: int
-    text: str
-    where: str = "line"
 
 
 def rows_to_history(
@@ -148,7 +128,7 @@ def rows_to_history(
     loaders = loader_note(found, explicit.values())
     rivals = rivals_note(found, chosen)
     notes = (*notes, *(n for n in (loaders, rivals) if n))
-    text_cells = _text_cells_note(unreadable or {}, used, kept=position)
+    text_cells = text_cells_note(unreadable or {}, used, kept=position)
     if text_cells:
         notes = (*notes, text_cells)
         # curves of text and no number (``tensor(0.51)`` written for 0.51) are no log:
@@ -335,28 +315,6 @@ def _only_sound_steps(rows: list[Mapping[str, float]], mapping: Mapping[str, obj
     return True
 
 
-def _text_cells_note(
-    unreadable: Mapping[str, Sequence[TextCell]], used: list[str], *, kept: Mapping[int, int]
-) -> str:
-    """One note on the text cells of the columns ``used`` in the rows ``kept``
-    (e.g. ``2 cells of val_loss are not a number (lines 4, 9: 'abc'); read as missing``)."""
-    said = []
-    for logged in used:
-        cells = [c for c in unreadable.get(logged, ()) if c.row in kept]
-        if not cells:
-            continue
-        lines = ", ".join(str(c.line) for c in cells[:3]) + (", ..." if len(cells) > 3 else "")
-        plural = len(cells) > 1
-        where = cells[0].where
-        if plural:
-            where = where[:-1] + "ies" if where.endswith("y") else where + "s"
-        said.append(
-            f"{counted(len(cells), 'cell')} of {logged} {'are' if plural else 'is'} "
-            f"not a number ({where} {lines}: {cells[0].text!r})"
-        )
-    return f"{'; '.join(said)}; read as missing" if said else ""
-
-
 def _step_index(
     rows: list[Mapping[str, float]], found: list[str]
 ) -> tuple[str, list[float]] | None:
@@ -379,30 +337,6 @@ def _last(values: list[float]) -> float:
 
 def _mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else math.nan
-
-
-#: A one-element array as Keras's ``CSVLogger`` writes a metric that returns one
-#: (``F1Score``: ``"[0.178]"``, in quotes of its own inside the CSV's).
-_ONE_ELEMENT = re.compile(r'^"?\[\s*([^,\[\]\s]+)\s*\]"?$')
-
-
-def parse_number(text: object) -> float:
-    """A logged value as a float: NaN for empty, ``NA``, ``None`` or text; ``"85.3%"``
-    is 0.853; a one-element array ``"[0.178]"`` is its element (several elements, a
-    metric per class, are NaN: which average the user wants is not in the log)."""
-    if text is None or isinstance(text, bool):
-        return math.nan
-    if isinstance(text, (int, float)):
-        return float(text)
-    cell = str(text).strip()
-    if one := _ONE_ELEMENT.match(cell):
-        cell = one.group(1)
-    try:
-        if cell.endswith("%"):  # "85.3%": a share
-            return float(cell[:-1]) / 100
-        return float(cell)
-    except ValueError:
-        return math.nan
 
 
 __all__ = [

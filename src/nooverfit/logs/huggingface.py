@@ -32,9 +32,10 @@ from typing import Any
 
 from nooverfit._words import counted
 from nooverfit.history import History
+from nooverfit.logs._cells import parse_number
 from nooverfit.logs._epochs import epoch_of
 from nooverfit.logs._file import log_text
-from nooverfit.logs._table import parse_number, rows_to_history
+from nooverfit.logs._table import rows_to_history
 
 STATE = "trainer_state.json"
 _SKIPPED = re.compile(r"(^step$|^total_flos$|runtime$|per_second$|^num_input_tokens_seen$)")

@@ -27,8 +27,9 @@ from pathlib import Path
 from nooverfit._words import counted
 from nooverfit.errors import BadInput
 from nooverfit.history import History
+from nooverfit.logs._cells import TextCell, parse_number
 from nooverfit.logs._file import log_text
-from nooverfit.logs._table import TextCell, canonical, parse_number, rows_to_history
+from nooverfit.logs._table import canonical, rows_to_history
 from nooverfit.logs.huggingface import is_log_history, log_history
 
 log = logging.getLogger(__name__)
