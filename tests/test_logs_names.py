@@ -178,6 +178,24 @@ def test_canonical_a_percent_unit_after_a_separator_is_no_part_of_the_name(name,
 ERR_PCT = Path(__file__).parent / "data" / "err_pct_digits_jsonl.jsonl"
 
 
+def _write_as_fractions(rows: list[dict], path: Path) -> None:
+    """The error-in-percent rows of ``ERR_PCT`` written as ``train_acc``/``val_acc``
+    fractions (1 - error / 100), one JSON line per epoch."""
+    path.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "epoch": r["epoch"],
+                    "train_acc": 1 - r["train_err_pct"] / 100,
+                    "val_acc": 1 - r["val_err_pct"] / 100,
+                }
+            )
+            + "\n"
+            for r in rows
+        )
+    )
+
+
 def test_read_log_accuracy_in_percent_named_pct_reads_as_the_accuracy(tmp_path: Path):
     """s28 i152's hand-written PyTorch run (digits, 150 training samples, MLP 512x2) logged
     its error in percent; the same curves logged as ``*_acc_pct`` (100 - error) read as
@@ -198,19 +216,7 @@ def test_read_log_accuracy_in_percent_named_pct_reads_as_the_accuracy(tmp_path: 
             for r in rows
         )
     )
-    frac.write_text(
-        "".join(
-            json.dumps(
-                {
-                    "epoch": r["epoch"],
-                    "train_acc": 1 - r["train_err_pct"] / 100,
-                    "val_acc": 1 - r["val_err_pct"] / 100,
-                }
-            )
-            + "\n"
-            for r in rows
-        )
-    )
+    _write_as_fractions(rows, frac)
     h = read_log(pct)
     assert list(h.val_accuracy) == pytest.approx([1 - r["val_err_pct"] / 100 for r in rows])
     assert any("logged in percent" in n for n in h.notes)
@@ -244,19 +250,7 @@ def test_read_log_an_error_logged_in_percent_decides_as_its_accuracy(tmp_path: P
     accuracy's."""
     rows = [json.loads(line) for line in ERR_PCT.read_text().splitlines()]
     frac = tmp_path / "frac.jsonl"
-    frac.write_text(
-        "".join(
-            json.dumps(
-                {
-                    "epoch": r["epoch"],
-                    "train_acc": 1 - r["train_err_pct"] / 100,
-                    "val_acc": 1 - r["val_err_pct"] / 100,
-                }
-            )
-            + "\n"
-            for r in rows
-        )
-    )
+    _write_as_fractions(rows, frac)
     h = read_log(ERR_PCT)
     assert list(h.val_accuracy) == pytest.approx([1 - r["val_err_pct"] / 100 for r in rows])
     assert any("val_err_pct (in percent) read as accuracy" in n for n in h.notes)
