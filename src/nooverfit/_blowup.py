@@ -53,6 +53,10 @@ CLIMBED = 100.0
 #: hundredth or a thousandth of their first loss, 1.07x to 6.3x). A first epoch that
 #: threw the weights out ends below it (the blow-up came at its end) or far above it.
 LEARNED_START = (0.9, 10.0)
+#: Fewest evaluations from which a first epoch that learned is read: a shorter run gives
+#: too little of itself after the first epoch (a Trainer run's blow-up thinned to its
+#: second, fourth ... epochs starts at 2x its training loss, as a clean fit does).
+LEARNED_LENGTH = 8
 
 
 def recovered_blow_up(v: np.ndarray, history: History | None = None) -> str:
@@ -85,13 +89,14 @@ def recovered_blow_up(v: np.ndarray, history: History | None = None) -> str:
 def learned_start(history: History) -> bool:
     """Whether a log without accuracy shows a first epoch that learned: its mean training
     loss within ``LEARNED_START`` times the validation loss measured after it (see that
-    bound). False where an accuracy is logged (a classifier's blow-ups are read against
-    the loss of guessing, :mod:`nooverfit._chance`) or either loss is missing there."""
+    bound), over at least ``LEARNED_LENGTH`` evaluations. False where an accuracy is
+    logged (a classifier's blow-ups are read against the loss of guessing,
+    :mod:`nooverfit._chance`) or either loss is missing there."""
     if any(np.isfinite(cv.accuracy(history, "accuracy", side)).any() for side in ("", "val_")):
         return False
     t, v = cv.column(history, "loss"), cv.column(history, "val_loss")
     first = np.flatnonzero(np.isfinite(v))
-    if not first.size or not np.isfinite(t[first[0]]) or v[first[0]] <= 0:
+    if first.size < LEARNED_LENGTH or not np.isfinite(t[first[0]]) or v[first[0]] <= 0:
         return False
     low, high = LEARNED_START
     return bool(low <= t[first[0]] / v[first[0]] <= high)
