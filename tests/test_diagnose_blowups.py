@@ -440,11 +440,13 @@ def test_a_clean_regression_that_learned_in_its_first_epoch_is_no_blow_up():
     of standard deviation 0.05, and a noiseless linear target. Validation falls 104x and
     6,640x from its first evaluation, most of it early; main read both as "diverging: the
     first steps blew the weights up ... lower the learning rate". A first epoch that
-    learned (its mean training loss 1.08x and 1.56x the validation loss after it) is no
+    learned (its mean training loss 1.08x and 1.56x as far above training's end as the
+    validation loss after it lies above validation's) is no
     blow-up: the noisy run is a good fit, the noiseless one still falling a few percent
     an epoch. The same curves with the first epoch's training loss at a third of the
     validation loss after it (the throw came at its end) still read as a blow-up, and so
-    do they cut to their first seven evaluations (too short to tell)."""
+    do they cut to their first seven evaluations (too short to tell); a constant penalty
+    added to the training loss changes nothing."""
     sine, linear = read_log(CLEAN_SIN), read_log(CLEAN_LINEAR)
     assert isinstance(sine, History) and isinstance(linear, History)
     for h, fell in ((sine, 100), (linear, 5000)):
@@ -457,6 +459,10 @@ def test_a_clean_regression_that_learned_in_its_first_epoch_is_no_blow_up():
             {"loss": [v[0] / 3, *list(h.loss)[1:]], "val_loss": list(v)}, epoch=h.epoch
         )
         assert not learned_start(thrown) and recovered_blow_up(v, thrown)
+        penalized = History.from_columns(  # (a penalty on training, as Keras's L2 adds)
+            {"loss": [x + 0.5 for x in h.loss], "val_loss": list(v)}, epoch=h.epoch
+        )
+        assert learned_start(penalized)
         short = History.from_columns(
             {"loss": list(h.loss)[:7], "val_loss": list(v)[:7]}, epoch=h.epoch[:7]
         )
