@@ -21,7 +21,12 @@ import pytest
 from _diagnose_fixtures import DATA, finite, read_side
 from _real_logs import label, load
 from nooverfit import diagnose
-from nooverfit._blowup import climbed_from_start, spiking_fit
+from nooverfit._blowup import (
+    climbed_from_start,
+    learned_start,
+    recovered_blow_up,
+    spiking_fit,
+)
 from nooverfit._chance import (
     BLOWN,
     SATURATED,
@@ -137,10 +142,12 @@ def test_the_blow_up_rule_reads_the_curve_against_itself():
 def test_a_recovered_blow_up_is_not_said_to_have_stopped_going_down():
     """Validation started 200x above where it ended and fell most of that in its first
     evaluations (the first steps blew the weights up): a diverging verdict whose reason
-    says the loss fell must not add "the loss is not going down"."""
+    says the loss fell must not add "the loss is not going down". (The first epoch's mean
+    training loss lies below the validation loss after it: the throw came at its end; a
+    first epoch that learned ends above it, :func:`~nooverfit._blowup.learned_start`.)"""
     epochs = list(range(16))
     val = [200.0, 20.0, 3.0] + [1.0 + 0.01 * (i % 2) for i in range(13)]
-    h = History.from_columns({"loss": [0.9 * v for v in val], "val_loss": val}, epoch=epochs)
+    h = History.from_columns({"loss": [0.5 * v for v in val], "val_loss": val}, epoch=epochs)
     d = diagnose(h)
     assert d.verdict is Verdict.DIVERGING
     assert "started 199x above where it ended" in d.explanation  # 200 / (1 + 0.01 / 2)
@@ -420,3 +427,45 @@ def test_above_any_constant_by_hand():
     assert not above_any_constant(run(val, None))  # a regression: no scale
     assert not above_any_constant(run(val[:2], acc[:2]))  # two evaluations
     assert "Read with care" not in diagnose(load("jumping_unfitted_hf")).explanation
+
+
+CLEAN_SIN = DATA / "clean_fit_regression_sin_torch.csv"
+CLEAN_LINEAR = DATA / "clean_fit_regression_linear_torch.csv"
+
+
+def test_a_clean_regression_that_learned_in_its_first_epoch_is_no_blow_up():
+    """Two real runs (s29, written by a plain PyTorch loop as Keras's CSVLogger would: an
+    MLP 2-64-64-1, Adam at 1e-3, batches of 32, 400 training and 200 validation samples,
+    seed 0, 100 epochs, mean squared error on a standardized target): sin(2x) with noise
+    of standard deviation 0.05, and a noiseless linear target. Validation falls 104x and
+    6,640x from its first evaluation, most of it early; main read both as "diverging: the
+    first steps blew the weights up ... lower the learning rate". A first epoch that
+    learned (its mean training loss 1.08x and 1.56x as far above training's end as the
+    validation loss after it lies above validation's) is no
+    blow-up: the noisy run is a good fit, the noiseless one still falling a few percent
+    an epoch. The same curves with the first epoch's training loss at a third of the
+    validation loss after it (the throw came at its end) still read as a blow-up, and so
+    do they cut to their first seven evaluations (too short to tell); a constant penalty
+    added to the training loss changes nothing."""
+    sine, linear = read_log(CLEAN_SIN), read_log(CLEAN_LINEAR)
+    assert isinstance(sine, History) and isinstance(linear, History)
+    for h, fell in ((sine, 100), (linear, 5000)):
+        v = np.asarray(h.val_loss)
+        assert v[0] > fell * np.median(v[-3:])  # (the ratio the blow-up rule reads)
+        assert learned_start(h)
+        assert not recovered_blow_up(v, h)
+        assert recovered_blow_up(v)  # (the ratio alone: main's reading)
+        thrown = History.from_columns(
+            {"loss": [v[0] / 3, *list(h.loss)[1:]], "val_loss": list(v)}, epoch=h.epoch
+        )
+        assert not learned_start(thrown) and recovered_blow_up(v, thrown)
+        penalized = History.from_columns(  # (a penalty on training, as Keras's L2 adds)
+            {"loss": [x + 0.5 for x in h.loss], "val_loss": list(v)}, epoch=h.epoch
+        )
+        assert learned_start(penalized)
+        short = History.from_columns(
+            {"loss": list(h.loss)[:7], "val_loss": list(v)[:7]}, epoch=h.epoch[:7]
+        )
+        assert not learned_start(short)
+    assert diagnose(sine).verdict is Verdict.GOOD_FIT
+    assert diagnose(linear).verdict is Verdict.STILL_IMPROVING

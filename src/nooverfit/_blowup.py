@@ -46,15 +46,36 @@ TURNS_OF_FALL = 0.04
 #: the highest climb of a run not labelled diverging on the 1,417 logs of the s21-s23
 #: corpora was 12x, a single batch logged first).
 CLIMBED = 100.0
+#: Where no accuracy is logged, how far the first epoch's mean training loss lies above
+#: where training ended, as a multiple of how far the validation loss measured after that
+#: epoch lies above where validation ended, between which a first epoch that learned
+#: lies: its mean holds the early steps at the initial weights' level, so it starts
+#: above the validation loss after it, by at most a few times (s29: clean regressions
+#: learning to a hundredth or a thousandth of their first loss, 1.0x to 8.3x). A first
+#: epoch that threw the weights out ends below it (the blow-up came at its end) or far
+#: above it. Differences, so that a penalty added to the training loss (Keras's L2)
+#: leaves it as it is; their ratio, so that no scale enters.
+LEARNED_START = (0.9, 10.0)
+#: Fewest evaluations from which a first epoch that learned is read: a shorter run gives
+#: too little of itself after the first epoch (a Trainer run's blow-up thinned to its
+#: second, fourth ... epochs starts at 2x its training loss, as a clean fit does).
+LEARNED_LENGTH = 8
 
 
-def recovered_blow_up(v: np.ndarray) -> str:
+def recovered_blow_up(v: np.ndarray, history: History | None = None) -> str:
     """A reason when the validation loss started ``RECOVERED`` times above where it ended
     and fell most of that way (in log space) within its first quarter: the first steps
     threw the weights far out and the run spent itself coming back. One epoch of a
-    sound run leaves its loss within an order or two of its final level, and a long
-    steady fall is learning, not recovery. Scale-free: a ratio of the curve to itself."""
+    classifier leaves its loss within an order or two of its final level, and a long
+    steady fall is learning, not recovery. Scale-free: a ratio of the curve to itself.
+
+    A regression (``history`` logs no accuracy) learning a clean target falls as far and
+    as fast (s29: a standardized linear target from 0.36 to 5e-5 in mean squared error,
+    "diverging: the first steps blew the weights up"): there the first epoch must also
+    show the throw (:func:`learned_start`)."""
     if not np.all(v > 0):
+        return ""
+    if history is not None and learned_start(history):
         return ""
     first = float(np.max(v[:2]))
     end = float(np.median(cv.last_third(v, 2)))
@@ -66,6 +87,28 @@ def recovered_blow_up(v: np.ndarray) -> str:
             "most of that in its first evaluations: the first steps blew the weights up"
         )
     return ""
+
+
+def learned_start(history: History) -> bool:
+    """Whether a log without accuracy shows a first epoch that learned: the first
+    epoch's mean training loss above where training ended by ``LEARNED_START`` times
+    (low to high) as much as the validation loss measured after it lies above where
+    validation ended (the ends: medians of the last three values), over at least
+    ``LEARNED_LENGTH`` evaluations. False where an accuracy is logged (a classifier's
+    blow-ups are read against the loss of guessing, :mod:`nooverfit._chance`) or either
+    loss is missing there."""
+    if any(np.isfinite(cv.accuracy(history, "accuracy", side)).any() for side in ("", "val_")):
+        return False
+    t, v = cv.column(history, "loss"), cv.column(history, "val_loss")
+    first = np.flatnonzero(np.isfinite(v))
+    if first.size < LEARNED_LENGTH or not np.isfinite(t[first[0]]):
+        return False
+    trained = float(t[first[0]] - np.median(t[np.isfinite(t)][-3:]))
+    validated = float(v[first[0]] - np.median(v[first][-3:]))
+    if validated <= 0:
+        return False
+    low, high = LEARNED_START
+    return bool(low <= trained / validated <= high)
 
 
 def climbed_from_start(history: History) -> str:

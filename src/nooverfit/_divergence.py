@@ -140,7 +140,7 @@ def _ran_away(history: History, train: np.ndarray, val: np.ndarray) -> str:
         # (a classifier that fits its training samples came back under control: a
         # long fall from the loss of guessing to a memorized level, 1000-fold over many
         # epochs, is learning, however fast its first quarter went; review i127)
-        reason = "" if fits else recovered_blow_up(v)
+        reason = "" if fits else recovered_blow_up(v, history)
         if reason:
             return reason
     t = train[np.isfinite(train)]
