@@ -153,3 +153,22 @@ def test_diagnose_names_the_best_and_onset_of_an_overfit_evaluated_often_in_its_
     assert d.epochs == 6
     again = type(d).from_dict(d.to_dict())
     assert again.epoch_name(best) == at
+
+
+def test_diagnose_an_overfit_best_before_training_is_not_told_to_train_no_epoch(tmp_path):
+    """s29 review: a fine-tune evaluated four times an epoch with ``eval_on_start``, best
+    at the evaluation before any step (the pretrained weights) and worse after: the
+    early-stopping remedy said ``--epochs 0``. No epoch reaches that best: patience only."""
+    from nooverfit._rules import diagnose
+
+    entries: list[dict] = [{"epoch": 0.0, "eval_loss": 0.40, "step": 0}]
+    for k in range(1, 13):  # 3 epochs of 20 steps, an evaluation every 5 steps
+        step = 5 * k
+        entries.append({"epoch": step / 20, "loss": 0.5 / k, "step": step})
+        entries.append({"epoch": step / 20, "eval_loss": 0.45 + 0.05 * k, "step": step})
+    path = tmp_path / "trainer_state.json"
+    path.write_text(json.dumps({"epoch": 3.0, "global_step": 60, "log_history": entries}))
+    d = diagnose(read_log(path))
+    assert d.verdict.value == "overfitting" and d.best_epoch == 0
+    (stop,) = [r for r in d.remedies if r.kind == "early_stopping"]
+    assert "--epochs" not in stop.setting and "patience" in stop.setting

@@ -287,3 +287,25 @@ def test_read_log_classification_error_names_only_read_as_accuracy(tmp_path, col
     pct = tmp_path / "pct.csv"
     pct.write_text("epoch,val_loss,val_err_pct\n0,1.0,0.9\n1,1.0,0.8\n")
     assert list(read_log(pct).val_accuracy) == pytest.approx([0.991, 0.992])
+
+
+def test_read_log_a_regression_error_named_error_is_left_as_it_is(tmp_path: Path):
+    """s29 review: a Keras regression with a custom metric named ``error`` returning the
+    RMSE (6.3 falling to 1.2) was read as an error rate in percent, and the gap quoted in
+    accuracy. A bare ``error`` above 1 is no rate; ``error_rate`` above 1 is one in
+    percent; ``classification_rate`` (often the share right) is read as neither."""
+    rmse = [6.3, 3.1, 1.9, 1.2]
+    path = tmp_path / "reg.csv"
+    path.write_text(
+        "epoch,loss,error,val_loss,val_error\n"
+        + "".join(f"{i},{v * v},{v},{v * v * 1.1},{v * 1.05}\n" for i, v in enumerate(rmse))
+    )
+    h = read_log(path)
+    assert not h.has("val_accuracy") and not h.has("accuracy")
+    assert h.column("val_error") == pytest.approx([v * 1.05 for v in rmse])
+    rate = tmp_path / "rate.csv"
+    rate.write_text("epoch,val_loss,val_error_rate\n0,1.0,40\n1,0.9,30\n2,0.8,20\n")
+    assert list(read_log(rate).val_accuracy) == pytest.approx([0.6, 0.7, 0.8])
+    share = tmp_path / "share.csv"
+    share.write_text("epoch,val_loss,val_classification_rate\n0,1.0,0.6\n1,0.9,0.7\n2,0.8,0.8\n")
+    assert not read_log(share).has("val_accuracy")

@@ -1,5 +1,6 @@
 """The ``onehot`` encoding: each standardized feature, then an indicator per repeated value
-of a numeric feature with more than two distinct pool values, fitted on the pool only."""
+of a numeric feature with more than two distinct pool values: which values from the pool,
+how many from every row's features (one width on every seed's split)."""
 
 from __future__ import annotations
 
@@ -64,3 +65,24 @@ def test_onehot_has_one_width_on_every_pool():
     assert lone[0] == 6.0 and np.isnan(lone[1])  # one distinct pool value: NaN pads
     widths = {scale_features(x, p, "onehot").shape for p in (np.arange(10, 14), np.array([11]))}
     assert widths == {(14, 3)}
+
+
+def test_onehot_has_one_width_on_every_pool_of_a_csv_with_missing_cells(tmp_path):
+    """s29 review: missing cells take each pool's median, and a median between two values
+    (4.5 on one pool, 2 on another) made a value repeat on one seed's split only: one
+    more column there, and the fused engine trains the seeds' runs side by side at one
+    width. The count reads the features before filling (the loader's placeholder, the
+    same on every split)."""
+    from nooverfit.data.dataset import load_dataset
+    from nooverfit.data.tensors import network_inputs
+
+    values = [str(v) for v in range(1, 7) for _ in range(6)] + [""] * 8
+    lines = ["price,y"] + [f"{v},{i % 2}" for i, v in enumerate(values)]
+    path = tmp_path / "gaps.csv"
+    path.write_text("\n".join(lines) + "\n")
+    data = load_dataset(f"csv:{path}", target="y")
+    present = np.arange(36)
+    low = np.r_[present[:18], np.arange(36, 44)]  # 1, 2, 3: median 2, a value there
+    high = np.r_[present[12:36], np.arange(36, 44)]  # 3 to 6: median 4.5, a new value
+    widths = {network_inputs(data, pool, scaling="onehot").shape[1] for pool in (low, high)}
+    assert len(widths) == 1

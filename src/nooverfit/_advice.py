@@ -122,7 +122,8 @@ def build(
         base = _first_epoch(history)
         to_best = None if base is None or unknown else kept + 1 - base
         if _epochs_done(history):  # (the epochs that reach the best evaluation)
-            to_best = epochs_trained(history.evaluated_at[: history.epoch.index(kept) + 1])
+            # (None where the best came before any training: an evaluation at the start)
+            to_best = epochs_trained(history.evaluated_at[: history.epoch.index(kept) + 1]) or None
         causes += overfitting_causes(
             ev,
             onset,

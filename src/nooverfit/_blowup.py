@@ -46,7 +46,8 @@ TURNS_OF_FALL = 0.04
 #: the highest climb of a run not labelled diverging on the 1,417 logs of the s21-s23
 #: corpora was 12x, a single batch logged first).
 CLIMBED = 100.0
-#: Where no accuracy is logged, how far the first epoch's mean training loss lies above
+#: Where no accuracy is logged, how far the training loss logged at the first evaluation
+#: (the first epoch's mean where validation runs every epoch) lies above
 #: where training ended, as a multiple of how far the validation loss measured after that
 #: epoch lies above where validation ended, between which a first epoch that learned
 #: lies: its mean holds the early steps at the initial weights' level, so it starts
@@ -90,8 +91,8 @@ def recovered_blow_up(v: np.ndarray, history: History | None = None) -> str:
 
 
 def learned_start(history: History) -> bool:
-    """Whether a log without accuracy shows a first epoch that learned: the first
-    epoch's mean training loss above where training ended by ``LEARNED_START`` times
+    """Whether a log without accuracy shows a first epoch that learned: the training
+    loss logged at the first evaluation above where training ended by ``LEARNED_START`` times
     (low to high) as much as the validation loss measured after it lies above where
     validation ended (the ends: medians of the last three values), over at least
     ``LEARNED_LENGTH`` evaluations. False where an accuracy is logged (a classifier's

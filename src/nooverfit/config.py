@@ -100,7 +100,8 @@ class RunConfig:
         inputs: how tabular features are scaled or encoded for this run, one of
             :data:`nooverfit.data.tabular.SCALINGS` (default ``"standard"``; ``"ple"``:
             piecewise-linear encoding; ``"onehot"``: a column per repeated value);
-            statistics of the training pool only. Ignored for images and audio.
+            statistics of the training pool only (``onehot``'s count of columns from
+            every row's features). Ignored for images and audio.
         init: which copy of the run this is (default 0): copies differ only in their
             initial weights (:attr:`init_seed`), on the same split, batch order and
             dropout masks; averaged, they are the study's ensemble of copies

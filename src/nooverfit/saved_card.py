@@ -93,7 +93,7 @@ def model_card(
         if scaling not in RECORDED:
             refused = refused or f"its {scaling} input encoding is not one saved models record"
             continue
-        record = fit_scaling(raw, data.split.pool, scaling)
+        record = fit_scaling(raw, data.split.pool, scaling, counted=dataset.x)
         encodings[scaling] = record
         if refused is None and not _same(apply_scaling(raw, record), data.x):
             refused = f"its {scaling} input encoding could not be recorded exactly"

@@ -99,8 +99,8 @@ def spelling_variants(labels: Sequence[str]) -> list[dict[str, int]]:
 SHOWN = 3
 
 
-#: the fewest distinct labels, all of them numbers and some with decimals, read as a
-#: measurement (a regression target) rather than classes
+#: distinct labels, all of them numbers and some with decimals, more than which are read
+#: as a measurement (a regression target) rather than classes
 MEASURED = 10
 
 

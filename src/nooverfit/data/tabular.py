@@ -1,5 +1,6 @@
 """Scaling of tabular features, fitted on the training pool only (never on validation or
-test rows). Pure numpy.
+test rows; ``onehot`` alone counts how many of a feature's values get a column over
+every row's features, no label, so that every seed's split has one width). Pure numpy.
 
 - ``standard``: ``(x - mean) / std``, the classic choice; a few extreme values dominate
   the standard deviation of skewed features and land far out, where a network's first
@@ -60,7 +61,7 @@ PLE_BINS = 8
 PLE_FINE_BINS = 16
 #: frequencies of the ``periodic`` encoding, in cycles per (pool) standard deviation
 FREQUENCIES = (0.125, 0.25, 0.5, 1.0)
-#: pool rows a value must hold to get its own ``onehot`` column
+#: rows (of all, features only) a value must hold for a ``onehot`` column to be counted
 ONEHOT_ROWS = 5
 #: most ``onehot`` columns per feature (its most frequent values)
 ONEHOT_MOST = 64
@@ -97,10 +98,14 @@ def _moments(fit: np.ndarray) -> dict[str, list[float]]:
     return {"mean": fit.mean(axis=0).tolist(), "std": np.where(std > 0, std, 1.0).tolist()}
 
 
-def fit_scaling(x: np.ndarray, pool: np.ndarray, scaling: str) -> dict[str, Any]:
+def fit_scaling(
+    x: np.ndarray, pool: np.ndarray, scaling: str, *, counted: np.ndarray | None = None
+) -> dict[str, Any]:
     """The statistics of ``scaling`` fitted on the rows ``pool`` of ``x`` ``(N, F)``: a
     record of plain lists (JSON keeps a float64 to its last bit), which :func:`scale_with`
-    applies; saved models store it (:mod:`nooverfit.data.fitted`)."""
+    applies; saved models store it (:mod:`nooverfit.data.fitted`). ``counted``: the
+    features before their missing cells were filled from the pool, whose repeated values
+    ``onehot`` counts (the same on every seed's split; ``x`` by default)."""
     check_scaling(scaling)
     fit = x[pool].astype(np.float64)
     if scaling == "standard":
@@ -123,7 +128,8 @@ def fit_scaling(x: np.ndarray, pool: np.ndarray, scaling: str) -> dict[str, Any]
         binary = [len(np.unique(fit[:, j])) <= 2 for j in range(fit.shape[1])]
         return {"scaling": scaling, **_moments(fit), "binary": binary}
     if scaling == "onehot":
-        return {"scaling": scaling, **_moments(fit), "values": onehot_values(x, pool)}
+        values = onehot_values(x, pool, counted=counted)
+        return {"scaling": scaling, **_moments(fit), "values": values}
     return {"scaling": scaling, "quantiles": [_quantile_map(fit[:, j]) for j in range(x.shape[1])]}
 
 
@@ -174,21 +180,26 @@ def periodic(x: np.ndarray, record: dict[str, Any]) -> np.ndarray:
     return np.concatenate(blocks, axis=1).astype(np.float32)
 
 
-def onehot_values(x: np.ndarray, pool: np.ndarray) -> list[list[float]]:
+def onehot_values(
+    x: np.ndarray, pool: np.ndarray, *, counted: np.ndarray | None = None
+) -> list[list[float]]:
     """The values of each column of ``x`` ``(N, F)`` that get a ``onehot`` column.
 
     How many: of a column with more than two distinct values, as many as it has values
-    held by at least :data:`ONEHOT_ROWS` of all ``N`` rows, at most :data:`ONEHOT_MOST`
-    (none of a binary or constant column). The count reads every row's features, never a
-    label, so that every seed's split encodes to one width (the fused engine trains the
-    seeds' runs side by side, as :func:`ple_edges` keeps its bins for). Which: the pool's
+    held by at least :data:`ONEHOT_ROWS` of all ``N`` rows of ``counted`` (``x`` by
+    default; the features before their missing cells were filled from a pool, whose
+    median differs from seed to seed), at most :data:`ONEHOT_MOST` (none of a binary or
+    constant column). The count reads every row's features, the test rows' included,
+    never a label, so that every seed's split encodes to one width (the fused engine
+    trains the seeds' runs side by side, as :func:`ple_edges` keeps its bins for); the
+    values themselves come from the pool only. Which: the pool's
     most frequent values (ties to the smaller value); where the pool holds fewer distinct
     values, NaN pads the list (a column of zeros). Ascending; values compared as float32,
     the features' own type.
     """
     out: list[list[float]] = []
-    for column in x.T:
-        every = np.unique(column.astype(np.float32), return_counts=True)
+    for column, whole in zip(x.T, (x if counted is None else counted).T, strict=True):
+        every = np.unique(whole.astype(np.float32), return_counts=True)
         k = min(int((every[1] >= ONEHOT_ROWS).sum()), ONEHOT_MOST) if len(every[0]) > 2 else 0
         values, counts = np.unique(column[pool].astype(np.float32), return_counts=True)
         chosen = np.sort(values[np.argsort(-counts, kind="stable")][:k]).astype(np.float64)

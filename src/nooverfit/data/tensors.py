@@ -9,7 +9,7 @@ import torch
 
 from nooverfit.data.dataset import Dataset
 from nooverfit.data.split import Split
-from nooverfit.data.tabular import DEFAULT_SCALING, scale_features
+from nooverfit.data.tabular import DEFAULT_SCALING, fit_scaling, scale_with
 
 
 @dataclass(frozen=True, eq=False)
@@ -105,7 +105,8 @@ def network_inputs(
     use it; a saved model's card records the same encoding for ``predict``.
     """
     if dataset.kind == "tabular":  # missing cells filled from the training pool only
-        return scale_features(dataset.filled(pool), pool, scaling)
+        filled = dataset.filled(pool)
+        return scale_with(filled, fit_scaling(filled, pool, scaling, counted=dataset.x))
     return dataset.x.astype(np.float32, copy=True)
 
 

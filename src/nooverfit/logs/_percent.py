@@ -19,8 +19,12 @@ SCORES = ("accuracy",)
 #: (``val_`` prefix removed; ``err`` is ``error`` there): the share of samples wrong, 1 -
 #: accuracy. Not a regression's errors (``mean_absolute_error``, ``mse``): whole names only.
 ERRORS = re.compile(
-    r"(top_?1_)?(error|err)(_rate)?|(mis)?classification_(error|rate)|misclassification"
+    r"(top_?1_)?(error|err)(_rate)?|(mis)?classification_error|misclassification(_rate)?"
 )
+#: Error names that say nothing of a rate: a curve so named is a rate only in [0, 1] (or
+#: named in percent); above 1 it is a regression's error (a Keras metric named ``error``
+#: returning the RMSE), left as it is.
+BARE = ("error", "err")
 
 
 def percent_scores(curves: Mapping[str, list[float]]) -> tuple[dict[str, list[float]], str]:
@@ -48,9 +52,11 @@ def error_scores(
     """The curves with a classification error rate (:data:`ERRORS`) read as the accuracy
     it leaves, ``accuracy = 1 - error``, where the log holds no accuracy on that side, and
     a note naming them (``""`` when none is). An error is in percent where its name said so
-    (``percent``: the curves' names logged with ``pct``, ``%``, ...) or a finite value
-    exceeds 1; a curve with a value outside [0, 100] (or [0, 1] in percent's absence) is
-    no rate and is left as it is. ``logged``: the name each curve was logged under, for
+    (``percent``: the curves' names logged with ``pct``, ``%``, ...) or, where the name
+    says a rate (not a bare ``error``, :data:`BARE`), a finite value exceeds 1; a curve
+    with a value outside [0, 100] (or [0, 1] in percent's absence) is no rate and is left
+    as it is (s29 review: a regression's RMSE logged as ``error``, 6.3 falling to 1.2, was
+    read as an error rate in percent). ``logged``: the name each curve was logged under, for
     the note."""
     out = dict(curves)
     said = []
@@ -62,7 +68,9 @@ def error_scores(
             if (name != side + base) or not ERRORS.fullmatch(base):
                 continue
             finite = [v for v in values if math.isfinite(v)]
-            scale = 100.0 if name in percent or (finite and max(finite) > 1) else 1.0
+            said_rate = base not in BARE  # (error_rate, top1_err: a rate, maybe in %)
+            above_one = bool(finite) and max(finite) > 1
+            scale = 100.0 if name in percent or (said_rate and above_one) else 1.0
             if not finite or min(finite) < 0 or max(finite) > scale:
                 continue
             out[side + "accuracy"] = [1 - v / scale for v in values]

@@ -361,7 +361,8 @@ def _notes(c: RunConfig, kind: str = "image", data: str = "digits") -> tuple[str
         notes.append(
             f"The features are encoded as '{c.inputs}' before the network "
             "(nooverfit.data.tabular.scale_features(x, pool, "
-            f"{c.inputs!r}), statistics of the training pool only), not standardized."
+            f"{c.inputs!r}), statistics of the training pool only; onehot counts its "
+            "columns over every row's features), not standardized."
         )
     notes.append(
         "Keras's Dense layers use Glorot initialization and PyTorch's Linear layers Kaiming "
