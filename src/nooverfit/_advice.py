@@ -73,7 +73,9 @@ def build(
     run = _run_length(history)
     epochs = run[0]  # what --epochs would count
     # (validation rounds named by step: how many epochs the run had is not in the log)
-    unknown = bool(history.evaluated_at) and history.evaluated_in == "step"
+    unknown = _rounds_at_steps(history)
+    # (a run still improving at 100 % validation accuracy: only confidence left to gain)
+    saturated = verdict is Verdict.STILL_IMPROVING and at_ceiling(history)
     if verdict is Verdict.DIVERGING:
         causes.append(
             (
@@ -149,7 +151,6 @@ def build(
         )
     elif ev is not None and verdict is Verdict.STILL_IMPROVING:
         drop = 100 * ev.tail_drop
-        saturated = at_ceiling(history)  # (100 % right already: only confidence to gain)
         # where the last third set its low (an early lucky value may hold the best epoch)
         recent = ev.epochs[int(ev.extra.get("recent_low", len(ev.epochs) - 1))]
         if best is None or best == ev.epochs[-1]:
@@ -227,7 +228,7 @@ def build(
                 monitor=monitor,
                 rise=math.nan if ev is None else ev.rise,
                 smoothed=0 if ev is None else window(len(ev.val)),
-                saturated=verdict is Verdict.STILL_IMPROVING and at_ceiling(history),
+                saturated=saturated,
             ),
             at,
             unit,
@@ -243,6 +244,12 @@ def build(
 def _epochs_done(history: History) -> bool:
     """Whether the rows are evaluations, several an epoch, with the epochs done at each."""
     return bool(history.evaluated_at) and history.evaluated_in == "epoch"
+
+
+def _rounds_at_steps(history: History) -> bool:
+    """Whether the rows are validation rounds named by their steps (how many epochs the
+    run had is not in the log)."""
+    return bool(history.evaluated_at) and history.evaluated_in == "step"
 
 
 def _unit(history: History) -> str:
@@ -273,10 +280,9 @@ def _run_length(history: History) -> tuple[int, str]:
     if _epochs_done(history):
         trained = epochs_trained(history.evaluated_at)
         return trained, counted_evaluations(len(history), trained)
-    if history.evaluated_at:  # (validation rounds at steps: the epochs are not known)
-        return len(
-            history
-        ), f"{counted(len(history), 'evaluation')} (to step {at_text(history.evaluated_at[-1])})"
+    if _rounds_at_steps(history):  # (the epochs are not known)
+        rounds, step = len(history), at_text(history.evaluated_at[-1])
+        return rounds, f"{counted(rounds, 'evaluation')} (to step {step})"
     last = int(history.epoch[-1])
     if history.steps_as_epochs:
         return len(history), f"step {last}"
