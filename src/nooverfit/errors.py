@@ -111,6 +111,13 @@ def check_new(path: Path, *, overwrite: bool, holds: str = "") -> None:
 _PASSWORD = re.compile(r"(?P<head>[A-Za-z][\w+.-]*://[^:/@\s\[\]]*:)(?P<password>[^@\s]*)(?=@)")
 
 
+def relative_to_cwd(path: str | Path) -> str:
+    """What a message adds after a path not found: `` (relative to /the/cwd)`` for a
+    relative path, which a user reads against a folder they may not be in; nothing for an
+    absolute one."""
+    return "" if Path(path).is_absolute() else f" (relative to {Path.cwd()})"
+
+
 def redact(text: str) -> str:
     """Hide the password of every database URL in ``text``: ``scheme://user:***@host``.
 

@@ -225,9 +225,9 @@ def load_dataset(spec: str, **options: Any) -> Dataset:
             else ""
         )
         if not hint and _looks_like_path(spec):  # a file name with no such file
-            from nooverfit.errors import BadInput
+            from nooverfit.errors import BadInput, relative_to_cwd
 
-            where = "" if path.is_absolute() else f" (relative to {Path.cwd()})"
+            where = relative_to_cwd(path)
             raise BadInput(
                 f"no file or folder {spec!r}{where}; expected a CSV file "
                 f"as csv:PATH (with --target COLUMN), an image folder as folder:PATH, or a "

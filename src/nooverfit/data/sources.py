@@ -34,7 +34,7 @@ from nooverfit.data.labels import (
     natural,
     spelling_warning,
 )
-from nooverfit.errors import BadInput
+from nooverfit.errors import BadInput, relative_to_cwd
 from nooverfit.feature_columns import feature_columns
 from nooverfit.label_copies import label_copies, label_copy_warnings
 from nooverfit.logged import AUDITED
@@ -256,7 +256,7 @@ def load_csv(
             "folder of images)"
         )
     if not path.is_file():
-        where = "" if path.is_absolute() else f" (relative to {Path.cwd()})"
+        where = relative_to_cwd(path)
         raise FileNotFoundError(
             f"CSV file not found: {path}{where}; expected csv:PATH naming an existing CSV "
             "file with a header row"

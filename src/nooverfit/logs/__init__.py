@@ -25,6 +25,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from nooverfit.errors import relative_to_cwd
 from nooverfit.history import History
 from nooverfit.logs._file import inner_name, log_text
 from nooverfit.logs._runs import list_runs
@@ -125,7 +126,7 @@ def read_log(
     """
     p = Path(path)
     if not p.exists():
-        where = "" if p.is_absolute() else f" (relative to {Path.cwd()})"
+        where = relative_to_cwd(p)
         raise FileNotFoundError(
             f"log not found: {p}{where}; expected a log file (CSV, JSON, JSONL, TensorBoard "
             "events) or a run folder"
