@@ -207,4 +207,13 @@ DATASETS = (
         heldout=True,
         fresh="s29",
     ),
+    # s30 (added before any run on them; scored once with the session's final study code)
+    # an HR set (IBM's simulated employees); the label is whether the employee left
+    TabularSet("attrition", "modeldata", "attrition", "Attrition", heldout=True, fresh="s30"),
+    # a bank's credit scoring (missing cells in Home, Marital, Job, Income, Assets, Debt)
+    TabularSet("creditdata", "modeldata", "credit_data", "Status", heldout=True, fresh="s30"),
+    # the 1992 presidential vote (Bush, Clinton, Perot) from party, finances, distances
+    TabularSet("vote92", "pscl", "vote92", "vote", heldout=True, fresh="s30"),
+    # Italian olive oils' fatty acids; the label is the area (9), its region dropped
+    TabularSet("olive", "dslabs", "olive", "area", drop=("region",), heldout=True, fresh="s30"),
 )
