@@ -42,7 +42,10 @@ one with those keys left out; and by i139 for the audit's ``copies`` (feature co
 the label, empty on digits): only the results.json digests changed, each equal to the old one
 with that key left out; and by i143 for ``extras.transfer`` (what each transfer strategy
 retrained and kept frozen, in words): only the transfer case's results.json digest changed,
-equal to the old one with that key left out.
+equal to the old one with that key left out; and in session 30 for a machine whose CPU was
+also named "AMD EPYC" but whose vector unit was AVX2 (every run's history digest differed,
+the selections, verdicts and test scores did not), when torch's CPU capability joined the
+pinned environment.
 Float results are exact for one torch build on one kind of CPU: elsewhere (another torch,
 machine or CPU model) the exact comparison is skipped and only the study's structure is
 compared.
@@ -159,7 +162,16 @@ def _cpu() -> str:
 
 
 def _environment() -> dict[str, str]:
-    return {"torch": torch.__version__, "machine": platform.machine(), "cpu": _cpu()}
+    """Where the exact values hold: torch's build, the machine, the CPU's model name and
+    the vector unit torch's kernels use (``get_cpu_capability``: a virtual machine names
+    every AMD EPYC alike, while one with AVX-512 and one with AVX2 alone sum in another
+    order)."""
+    return {
+        "torch": torch.__version__,
+        "machine": platform.machine(),
+        "cpu": _cpu(),
+        "capability": torch.backends.cpu.get_cpu_capability(),
+    }
 
 
 @pytest.fixture(scope="module")
