@@ -3,6 +3,7 @@ with its sign, whichever way it went."""
 
 import dataclasses
 import math
+import re
 
 from _page import Page
 from nooverfit.report import render
@@ -46,6 +47,8 @@ def test_a_drop_on_twice_the_data_is_said_as_a_change_not_a_gain(tiny_study):
         f"recommended configuration by {change} points on the learning curve, "
     ) in text
     assert "gained" not in text
+    # the two accuracies follow in parentheses, a space apart from the words
+    assert re.search(r"learning curve, (measured|read between measured points) \(\d", text)
 
 
 def test_a_rise_on_twice_the_data_reads_with_its_plus_sign(tiny_study):
