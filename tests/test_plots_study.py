@@ -3,6 +3,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+from nooverfit.plots.remedies import _label
 from nooverfit.plots.study import (
     FITS_TRAINING,
     LABELS,
@@ -279,6 +280,27 @@ def test_a_recommended_ensemble_is_drawn_once(tiny_study):
     assert not any(label.startswith(chosen.name[:20]) for label in flat[:-1])
     assert rows[-1].kind == "recommended" and chosen.name[:20] in flat[-1]
     assert rows[-1].val == pytest.approx(100 * chosen.score.val_accuracy)
+
+
+def test_a_recommended_remedy_alone_is_drawn_once(tiny_study):
+    """A remedy alone that is the recommendation (the tabular study's linear rung): the
+    figure drew it at its rank, grey, and again as "recommended", blue, with the same
+    numbers, one row more than the remedies table, which has one row of it."""
+    result, _ = tiny_study
+    best = evidence(result).remedies[0]
+    chosen = next(o.chosen for o in result.remedies if o.chosen.name == best.name)
+    picked = dataclasses.replace(result, recommended=chosen)
+    ev = evidence(picked)
+    rows = remedy_rows(picked, ev)
+    flat = [" ".join(r.label.split()) for r in rows]
+    at_rank = " ".join(_label(best.role.replace("_", " "), best.name).split())
+    assert at_rank not in flat
+    assert rows[-1].kind == "recommended" and chosen.name[:20] in flat[-1]
+    assert rows[-1].val == pytest.approx(100 * chosen.score.val_accuracy)
+    ensembles = [d for d in ev.ensembles if d.name != chosen.name]
+    # the table's rows: baseline, each remedy (the recommendation among them), ensembles
+    # and combinations; the figure's are as many
+    assert len(rows) == 1 + len(ev.remedies) + len(ensembles) + len(ev.combinations)
 
 
 def test_a_penalty_grid_of_decades_with_0_is_drawn_on_a_symlog_axis():

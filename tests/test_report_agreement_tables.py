@@ -128,7 +128,7 @@ def test_the_learning_curves_doubling_agrees(outputs):
     gain = (float(pct(high)) - float(pct(low))) / 100
     said = page.text("doubling")
     assert f"Twice as much training data ({2 * size} per class instead of {size})" in said
-    assert f" {pts(gain)} points of validation accuracy" in said
+    assert f" by {pts(gain)} points on the learning curve" in said
     assert f"({pct(low)}% → {pct(high)}%" in said
     if 2 * size not in sizes:
         around = max(n for n in sizes if n < 2 * size), min(n for n in sizes if n > 2 * size)

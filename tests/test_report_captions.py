@@ -193,3 +193,26 @@ def test_the_remedies_caption_names_only_the_colours_its_figure_draws(tiny_study
     remedy = next(o.remedy for o in result.remedies if o.chosen.stage != "ensemble")
     text = captions(_raised(result, remedy, (0.05, 0.051)))["remedies"]
     assert "Green: the interval lies above 0." in text and "Light green" not in text
+
+
+def test_the_share_caption_names_the_blend_rows_share_where_the_curve_marks_0(tiny_study):
+    """The moons CSV study: the curve marked share 0 ("The recommendation is no blend")
+    while the remedies table showed a blend row at 1/4, its best share above 0, unsaid."""
+    result, _ = tiny_study
+    ensemble = next(o for o in result.remedies if o.chosen.stage == "ensemble")
+    row = dataclasses.replace(
+        ensemble.chosen, name="ensemble of lin at 1/4 and baseline at 3/4", stage="ensemble"
+    )
+    blend = dataclasses.replace(ensemble, remedy="blend", chosen=row)
+    with_row = dataclasses.replace(result, remedies=(*result.remedies, blend))
+    curve = _share_curve(0.0, (0.93, 0.92, 0.91, 0.89))
+    text = captions(_with_share_curve(with_row, curve))["validation_linear_share"]
+    assert text.endswith(
+        "The recommendation is no blend (share 0). The remedies table's blend row is its "
+        "best share above 0, 1/4."
+    )
+    # the curve marking the row's own share: nothing to add
+    same = captions(_with_share_curve(with_row, _share_curve(0.25, (0.90, 0.93, 0.91, 0.89))))
+    assert "blend row" not in same["validation_linear_share"]
+    # no blend row (the tiny study has none): nothing to add
+    assert "blend row" not in captions(_with_share_curve(result, curve))["validation_linear_share"]

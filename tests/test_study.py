@@ -70,15 +70,16 @@ def test_the_learning_curve_follows_the_recommendation_and_the_report_says_so(ti
             # (read between two measured sizes: said so, not "measured")
             how = "<b>measured</b>"
             if len(said["around"]) == 2:
-                how = "gained, <b>read between measured points</b>,"
-            assert f"{how} {100 * said['measured']:+.1f} points" in text
+                how = "<b>read between measured points</b>"
+            change = f"by {100 * said['measured']:+.1f} points on the learning curve, {how}"
+            assert change in text
             # the gain adds up with the two accuracies shown beside it
             shown = float(pct(said["high"])) - float(pct(said["low"]))
             assert f"({pct(said['low'])}% → {pct(said['high'])}%" in text
             assert f"{shown:+.1f}" == f"{100 * said['measured']:+.1f}"
             assert f"power-law fit says {100 * said['gain']:+.1f}" in text
         else:
-            assert f"would add about {100 * said['gain']:.1f}" in text
+            assert f"by about {100 * said['gain']:+.1f} points:" in text
             assert "<b>extrapolation</b>" in text
 
 

@@ -73,6 +73,26 @@ def doubling(result: StudyResult) -> dict[str, Any] | None:
     }
 
 
+def saved_model(result: StudyResult) -> dict[str, Any] | None:
+    """What ``best_model.pt`` holds, for the report to say beside the mean test accuracy:
+    the recommendation's networks of the first seed (``StudyResult.best_state``), so on
+    that seed's test split it scores that seed's test accuracy, not the mean over seeds;
+    None where the result has no test split of that seed (results without splits)."""
+    first = result.settings.seeds[0] if result.settings.seeds else None
+    split = next((s for s in result.splits if s.seed == first), None)
+    per_seed = result.test["recommended"].per_seed
+    if split is None or not per_seed or result.best_card.get("refused"):
+        return None  # (a refused card: predict cannot load it here)
+    names = result.extras.get("ensemble", {}).get("names", [])
+    ensemble = result.recommended.stage == "ensemble" and len(names) > 1
+    return {
+        "seed": first,
+        "rows": len(split.test),
+        "accuracy": per_seed[0],
+        "what": f"{len(names)} networks" if ensemble else "network",
+    }
+
+
 def tried(result: StudyResult) -> frozenset[str] | None:
     """The remedies and stages a study tried (``results.json``'s ``remedies[].remedy``),
     whose techniques the report explains; None (all) for a tuning report."""
@@ -309,6 +329,7 @@ def render(result: StudyResult, pngs: Mapping[str, bytes], *, ev: Evidence | Non
         code=code,
         reproduce=reproduce(result),
         doubling=doubling(result),
+        saved=saved_model(result),
         captions=captions(result, ev),
         images=images,
         figures=figure_order(images),

@@ -168,9 +168,12 @@ def _blend_choice(result: StudyResult, chosen: float) -> str:
     rule += " of accuracy"
     blend = _blend_parts(rec.name)
     if blend is None:
-        if math.isclose(chosen, 0.0):
-            return "The recommendation is no blend (share 0)."
-        return f"No blend is recommended (share 0): no share {rule}."
+        said = (
+            "The recommendation is no blend (share 0)."
+            if math.isclose(chosen, 0.0)
+            else f"No blend is recommended (share 0): no share {rule}."
+        )
+        return f"{said}{_blend_row(result, chosen)}"
     share = blend[0]
     kept = result.extras.get("ensemble", {})
     head = f"The recommended blend, the rung's share {share}, averages {members_phrase(kept)}"
@@ -181,6 +184,18 @@ def _blend_choice(result: StudyResult, chosen: float) -> str:
     if math.isclose(float(share), chosen):
         return f"{head}: {why}."
     return f"{head}, not the curve's {chosen:g}: {why}."
+
+
+def _blend_row(result: StudyResult, chosen: float) -> str:
+    """Where the remedies table's blend row (the blend of highest mean validation accuracy
+    of the shares above 0, :func:`.blend.run_blend`) is not the share the curve marks (0:
+    the choice alone), the sentence that names its share; "" where they agree or the table
+    has no blend row."""
+    row = next((o.chosen for o in result.remedies if o.remedy == "blend"), None)
+    parts = None if row is None else _blend_parts(row.name)
+    if parts is None or math.isclose(float(parts[0]), chosen):
+        return ""
+    return f" The remedies table's blend row is its best share above 0, {parts[0]}."
 
 
 def _copies_choice(result: StudyResult, curve: ValidationCurve) -> str:

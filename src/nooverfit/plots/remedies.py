@@ -46,14 +46,16 @@ def _kind(d: PairedDifference) -> str:
 
 def remedy_rows(result: StudyResult, ev: Evidence) -> tuple[RemedyRow, ...]:
     """The remedies figure's rows: baseline, the remedies ranked by the evidence, the
-    other combinations (or a tuned configuration) and the recommendation; in %."""
+    ensembles, the combinations (or a tuned configuration) and the recommendation, in %.
+    The recommendation is drawn once, in its own last row: not again at its rank among the
+    remedies, ensembles or combinations (the remedies table has one row of it)."""
     outcomes = {o.remedy: o for o in result.remedies}
     b = result.baseline.score
     rows = [
         RemedyRow("baseline", "baseline", 100 * b.val_accuracy, 100 * b.val_accuracy_std, 0, 0, 0)
     ]
     for d in (*ev.remedies, *ev.ensembles):  # the ensembles after the remedies alone
-        if d in ev.ensembles and d.name == result.recommended.name:
+        if d.name == result.recommended.name:
             continue  # the recommendation has its own row (it was drawn twice)
         o = outcomes[d.role]
         i = d.interval
