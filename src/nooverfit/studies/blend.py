@@ -127,11 +127,9 @@ def run_blend(session: StudySession, found: Findings) -> None:
         runs = tuple(dict.fromkeys(r.config.key for c in members.runs for r in session.runs(c)))
         found.ensembles[members.name] = members
         variants.append(Variant(members.name, "ensemble", top.config, s, rec.verdict, runs))
-    found.outcomes.append(outcome("blend", variants, found.base, session.val_rows))
+    found.outcomes.append(outcome("blend", variants, found.base))
     add_curve(found, "linear_share", [0.0, *SHARES], [rec.score, *(v.score for v in variants)])
-    pick = pick_ensemble(
-        [v.score for v in variants], rec.score, margin=MARGIN, rows=session.val_rows
-    )
+    pick = pick_ensemble([v.score for v in variants], rec.score, margin=MARGIN)
     if pick is not None:
         found.recommended = variants[pick]
 

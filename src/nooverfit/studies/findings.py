@@ -83,12 +83,9 @@ def selection_levels(
     return [[base], [*variants, *transfer], list(combinations)]
 
 
-def outcome(
-    remedy: str, variants: list[Variant], base: Variant, rows: Sequence[int] = ()
-) -> RemedyOutcome:
+def outcome(remedy: str, variants: list[Variant], base: Variant) -> RemedyOutcome:
     """``remedy``'s best variant by validation against ``base`` (the linear rung's by
-    :func:`rung_best`); it helped where it :func:`.select.improves` on ``base`` (``rows``:
-    each seed's number of validation rows, as there)."""
+    :func:`rung_best`)."""
     if remedy == "linear":
         pick = rung_best(variants)
     else:
@@ -96,7 +93,7 @@ def outcome(
     return RemedyOutcome(
         remedy=remedy,
         chosen=pick,
-        helped=improves(pick.score, base.score, rows=rows),
+        helped=improves(pick.score, base.score),
         delta=pick.score.val_accuracy - base.score.val_accuracy,
         gap_delta=pick.score.gap - base.score.gap,
     )

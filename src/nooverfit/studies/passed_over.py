@@ -97,10 +97,8 @@ def passed_over(result: StudyResult) -> tuple[PassedOver, ...]:
     return tuple(why[v.name] for v in ahead if v.name in why)
 
 
-def _compared(
-    candidate: Variant, reference: Variant, why: Why, margin: float, rows: tuple[int, ...]
-) -> PassedOver:
-    gain, se = paired_gain(candidate.score, reference.score, rows)
+def _compared(candidate: Variant, reference: Variant, why: Why, margin: float) -> PassedOver:
+    gain, se = paired_gain(candidate.score, reference.score)
     return PassedOver(candidate, why, reference, gain, se, margin)
 
 
@@ -116,18 +114,17 @@ def _replay(result: StudyResult) -> dict[str, PassedOver]:
     levels = selection_levels(base, networks, transfer, result.combinations)
     out: dict[str, PassedOver] = {}
     choice = levels[0][0]
-    rows = tuple(len(s.val) for s in result.splits)  # each seed's, as the study's session
-    for s in steps([[v.score for v in lv] for lv in levels], rows=rows):
+    for s in steps([[v.score for v in lv] for lv in levels]):
         top = levels[s.level][s.index]
         if s.taken:
             choice = top
         else:
             out[top.name] = _compared(
-                top, levels[s.reference[0]][s.reference[1]], Why.NOISE, MARGIN, rows
+                top, levels[s.reference[0]][s.reference[1]], Why.NOISE, MARGIN
             )
         for v in levels[s.level]:
             if v is not top:
-                out[v.name] = _compared(v, top, Why.NOT_LEVEL_BEST, MARGIN, rows)
+                out[v.name] = _compared(v, top, Why.NOT_LEVEL_BEST, MARGIN)
     if rec.stage not in ("ensemble", "pseudo_labels") and choice.name != rec.name:
         return {}  # the replay does not reach the study's choice: say nothing
     known = {v.name: v for v in (*result.variants, rec)}
@@ -142,8 +139,8 @@ def _replay(result: StudyResult) -> dict[str, PassedOver]:
             ref, margin = teacher, MARGIN
         else:
             continue
-        if ref is not None and not admissible(v.score, ref.score, margin=margin, rows=rows):
-            out[v.name] = _compared(v, ref, Why.NOT_ADMISSIBLE, margin, rows)
+        if ref is not None and not admissible(v.score, ref.score, margin=margin):
+            out[v.name] = _compared(v, ref, Why.NOT_ADMISSIBLE, margin)
     return out
 
 

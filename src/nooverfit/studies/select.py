@@ -128,37 +128,14 @@ def best_penalized(scores: Sequence[Score], penalties: Sequence[float]) -> int:
 MARGIN = 2.0
 
 
-def paired_gain(
-    candidate: Score, reference: Score, rows: Sequence[int] = ()
-) -> tuple[float, float]:
+def paired_gain(candidate: Score, reference: Score) -> tuple[float, float]:
     """Mean and standard error of the seed-paired validation accuracy difference
     ``candidate - reference`` (each seed's runs share one split, so their difference is
-    free of the split's luck); the standard error is 0 with fewer than two seeds. Given
-    each seed's number of validation ``rows``, the standard error is at least
-    :func:`row_floor`'s, which the rows alone set."""
+    free of the split's luck); the standard error is 0 with fewer than two seeds."""
     a, b = candidate.val_per_seed, reference.val_per_seed
     if not a or len(a) != len(b):  # no per-seed values: the means alone
         return candidate.val_accuracy - reference.val_accuracy, 0.0
-    gain, se = paired(a, b)
-    if len(rows) == len(a):
-        se = max(se, row_floor([x - y for x, y in zip(a, b, strict=True)], rows))
-    return gain, se
-
-
-def row_floor(differences: Sequence[float], rows: Sequence[int]) -> float:
-    """The least standard error of the mean of per-seed accuracy ``differences`` measured
-    on ``rows`` validation rows each, whatever the seeds' spread: McNemar's. A difference
-    ``d`` on ``n`` rows is ``k = d * n`` rows more right than wrong among the rows the two
-    networks disagree on; under no real difference each of those is a coin toss, so ``k``
-    varies by at least ``|k|`` (its variance is their number, at least ``|k|``), ``d`` by
-    ``|d| / n``, and the mean of ``S`` seeds' by ``sum(|d| / n) / S**2``. Three seeds
-    that each gain one row agree exactly (their spread says 0), yet three rows in 360 are
-    ``sqrt(3)`` of this floor: no gain beyond two of it. A gain beyond two standard errors
-    must rest on more than ``MARGIN**2`` = 4 net rows, however the seeds agree."""
-    if not differences or len(differences) != len(rows) or min(rows) < 1:
-        return 0.0
-    total = sum(abs(d) / n for d, n in zip(differences, rows, strict=True))
-    return math.sqrt(total) / len(differences)
+    return paired(a, b)
 
 
 def paired(a: Sequence[float], b: Sequence[float]) -> tuple[float, float]:
@@ -182,15 +159,12 @@ def beyond(gain: float, se: float, margin: float) -> bool:
     return gain > margin * se * (1 + TIE)
 
 
-def improves(
-    candidate: Score, reference: Score, *, margin: float = MARGIN, rows: Sequence[int] = ()
-) -> bool:
+def improves(candidate: Score, reference: Score, *, margin: float = MARGIN) -> bool:
     """Whether ``candidate`` beats the simpler ``reference`` on validation beyond noise:
     its seed-paired mean gain is positive and more than ``margin`` standard errors of that
-    gain (:func:`beyond`), the standard error at least :func:`row_floor`'s where each
-    seed's number of validation ``rows`` is given. A tie, at the margin too, or a gain the
-    seeds disagree on, keeps the simpler one."""
-    gain, se = paired_gain(candidate, reference, rows)
+    gain (:func:`beyond`). A tie, at the margin too, or a gain the seeds disagree on, keeps
+    the simpler one."""
+    gain, se = paired_gain(candidate, reference)
     return gain > 1e-12 and beyond(gain, se, margin)
 
 
@@ -253,9 +227,7 @@ class Step:
     taken: bool
 
 
-def steps(
-    levels: Sequence[Sequence[Score]], *, margin: float = MARGIN, rows: Sequence[int] = ()
-) -> tuple[Step, ...]:
+def steps(levels: Sequence[Sequence[Score]], *, margin: float = MARGIN) -> tuple[Step, ...]:
     """The comparisons of :func:`choose` on ``levels``, one per non-empty level after the
     first, in order: what the selection decided and against what (the report says why a
     candidate ahead on validation was not chosen from these)."""
@@ -268,7 +240,7 @@ def steps(
             continue
         i = best(scores)
         ref = levels[current[0]][current[1]]
-        taken = improves(scores[i], ref, margin=margin, rows=rows) or breaks_tie(
+        taken = improves(scores[i], ref, margin=margin) or breaks_tie(
             scores[i], ref, margin=margin
         )
         out.append(Step(lv, i, current, taken))
@@ -277,20 +249,17 @@ def steps(
     return tuple(out)
 
 
-def choose(
-    levels: Sequence[Sequence[Score]], *, margin: float = MARGIN, rows: Sequence[int] = ()
-) -> tuple[int, int]:
+def choose(levels: Sequence[Sequence[Score]], *, margin: float = MARGIN) -> tuple[int, int]:
     """Selection from the simplest up: ``levels[0]`` holds the baseline, later levels
     ever more complex candidates (one remedy, combinations, ensembles). The best of each
     level (:func:`best`) replaces the choice so far only if it :func:`improves` on it,
     or ties it on every seed and lowers its log loss (:func:`breaks_tie`); each
-    comparison is a :class:`Step` of :func:`steps`. ``rows``: each seed's number of
-    validation rows, which bound the noise from below (:func:`row_floor`).
+    comparison is a :class:`Step` of :func:`steps`.
 
     Returns:
         ``(level, index)`` of the chosen candidate.
     """
-    taken = [(s.level, s.index) for s in steps(levels, margin=margin, rows=rows) if s.taken]
+    taken = [(s.level, s.index) for s in steps(levels, margin=margin) if s.taken]
     return taken[-1] if taken else (0, best(levels[0]))
 
 
@@ -309,23 +278,16 @@ def linear_leads(rung: Sequence[Score], baseline: Score) -> bool:
     return max(s.val_accuracy for s in rung) >= baseline.val_accuracy - 1e-12
 
 
-def admissible(
-    candidate: Score, reference: Score, *, margin: float = MARGIN, rows: Sequence[int] = ()
-) -> bool:
+def admissible(candidate: Score, reference: Score, *, margin: float = MARGIN) -> bool:
     """Whether an ensemble ``candidate`` may replace the simpler ``reference``: it
-    :func:`improves` on its accuracy (``rows`` as there) or :func:`lowers_loss` at no loss
-    of accuracy."""
-    return improves(candidate, reference, margin=margin, rows=rows) or lowers_loss(
+    :func:`improves` on its accuracy or :func:`lowers_loss` at no loss of accuracy."""
+    return improves(candidate, reference, margin=margin) or lowers_loss(
         candidate, reference, margin=margin
     )
 
 
 def pick_ensemble(
-    candidates: Sequence[Score],
-    reference: Score,
-    *,
-    margin: float = MARGIN,
-    rows: Sequence[int] = (),
+    candidates: Sequence[Score], reference: Score, *, margin: float = MARGIN
 ) -> int | None:
     """Index of the ensemble that replaces the choice so far (``reference``), or None:
     among the :func:`admissible` candidates (at ``margin`` standard errors), the one of
@@ -334,9 +296,7 @@ def pick_ensemble(
     on bench/tabular.py's design sets, accuracy first took fgl from 74.7 to 75.9 % on test
     (the random forest's), gbsg 61.6 -> 61.2, and left six unchanged (mean gap to the
     best reference -1.64 -> -1.54 points)."""
-    ok = [
-        i for i, s in enumerate(candidates) if admissible(s, reference, margin=margin, rows=rows)
-    ]
+    ok = [i for i, s in enumerate(candidates) if admissible(s, reference, margin=margin)]
     if not ok:
         return None
     return min(ok, key=lambda i: (-candidates[i].val_accuracy, candidates[i].val_loss, i))

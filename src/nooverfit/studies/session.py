@@ -128,13 +128,6 @@ class StudySession:
         return self._encoded[at]
 
     @property
-    def val_rows(self) -> tuple[int, ...]:
-        """Each seed's number of validation rows, in seed order: the resolution of its
-        validation accuracy, which bounds the selection's noise from below
-        (:func:`.select.row_floor`)."""
-        return tuple(len(self.data[s].val_index) for s in self.seeds)
-
-    @property
     def dataset(self) -> Dataset:
         """The data set every seed's split is drawn from."""
         return self.data[self.seeds[0]].dataset

@@ -72,7 +72,7 @@ def _remedies(stage: plan.RemediesStage, session: StudySession, found: Findings)
         variants = [session.variant(c, name, baseline) for c in grid]
         by_stage[name] = variants
         found.variants += variants
-        outcome = _outcome(name, variants, base, session.val_rows)
+        outcome = _outcome(name, variants, base)
         if outcome.helped:
             found.chosen[name] = outcome.chosen.config
         found.outcomes.append(outcome)
@@ -87,7 +87,7 @@ def _transfer(stage: plan.TransferStage, session: StudySession, found: Findings)
     found.transfer = [
         session.variant(c, "transfer", baseline, name=c.label) for c in stage.configs
     ]
-    found.outcomes.append(_outcome("transfer", found.transfer, found.base, session.val_rows))
+    found.outcomes.append(_outcome("transfer", found.transfer, found.base))
     if session.source is not None:  # what each strategy froze, for the report
         from nooverfit.studies.transfer_stage import strategy_of, transfer_words
 
@@ -133,7 +133,7 @@ def _combination(stage: plan.CombinationStage, session: StudySession, found: Fin
     # simpler (select.choose). The linear rung, where it scores at least the baseline,
     # is simpler still (select.linear_leads).
     levels = selection_levels(found.base, found.variants[1:], found.transfer, found.combinations)
-    level, index = choose([[v.score for v in lv] for lv in levels], rows=session.val_rows)
+    level, index = choose([[v.score for v in lv] for lv in levels])
     found.recommended = levels[level][index]
 
 
@@ -175,7 +175,7 @@ def _ensemble(stage: plan.EnsembleStage, session: StudySession, found: Findings)
         epochs = sum(v.score.epochs for v in pool if v.config in members.configs)
         s = ensemble.score_members(session, members, epochs / len(members.configs))
         variants.append(as_variant(members, s))
-    found.outcomes.append(_outcome("ensemble", variants, found.base, session.val_rows))
+    found.outcomes.append(_outcome("ensemble", variants, found.base))
     if len(variants) >= 2:  # the ensemble's knob: how many of the best networks it averages
         sizes = [len(found.ensembles[v.name].configs) for v in variants]
         _add_curve(found, "ensemble_size", [float(k) for k in sizes], [v.score for v in variants])
@@ -186,7 +186,7 @@ def _ensemble(stage: plan.EnsembleStage, session: StudySession, found: Findings)
     copies = [as_variant(m, s) for m, s in made]
     plain = copies[: max(0, stage.copies - 1)]  # then the copies in both encodings
     if copies:
-        found.outcomes.append(_outcome("copies", copies, found.base, session.val_rows))
+        found.outcomes.append(_outcome("copies", copies, found.base))
         counts = [1.0, *(float(len(found.ensembles[v.name].configs)) for v in plain)]
         _add_curve(found, "copies", counts, [top.score, *(v.score for v in plain)])
     if len(copies) > len(plain) + 1:  # the knob: copies of the choice besides 2 on ple16
@@ -207,14 +207,8 @@ def _ensemble(stage: plan.EnsembleStage, session: StudySession, found: Findings)
         for m, t, s in shifted_twins(session, pairs, [v.score.epochs for v in plain]):
             twins[m.name] = as_variant(t, s)
         if twins:
-            found.outcomes.append(
-                _outcome("shifted", list(twins.values()), found.base, session.val_rows)
-            )
-    pick = pick_ensemble(
-        [v.score for v in [*every, *twins.values()]],
-        found.recommended.score,
-        rows=session.val_rows,
-    )
+            found.outcomes.append(_outcome("shifted", list(twins.values()), found.base))
+    pick = pick_ensemble([v.score for v in [*every, *twins.values()]], found.recommended.score)
     if pick is not None:
         found.recommended = [*every, *twins.values()][pick]
     shifted = twins.get(found.recommended.name)

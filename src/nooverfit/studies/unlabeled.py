@@ -177,7 +177,7 @@ def run_unlabeled(
         RemedyOutcome(
             remedy="pseudo_labels",
             chosen=pick,
-            helped=improves(pick.score, found.base.score, rows=session.val_rows),
+            helped=improves(pick.score, found.base.score),
             delta=pick.score.val_accuracy - found.base.score.val_accuracy,
             gap_delta=pick.score.gap - found.base.score.gap,
         )
@@ -195,7 +195,7 @@ def run_unlabeled(
     # as an ensemble replaces the choice (select.admissible): more accurate beyond noise,
     # or a lower log loss at no loss of accuracy (on 150 validation images the students and
     # their teacher often tie on accuracy: seed 0 of bench/small_data.py at 10 per class)
-    replaced = admissible(pick.score, choice.score, rows=session.val_rows)
+    replaced = admissible(pick.score, choice.score)
     found.extras["pseudo_labels"] = {
         "teacher": choice.name,
         "unlabeled": [len(pl.index) for pl in labels.values()],
