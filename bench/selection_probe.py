@@ -10,8 +10,11 @@ validation probabilities and scored once on the test ones, without training agai
     python bench/selection_probe.py --only birthwt auto [--tag sel]
 
 Writes ``CACHE/NAME.select.TAG.npz`` (arrays) and ``.json`` (names, stages, the study's
-own recommendation). The test probabilities serve only to score a rule chosen on the
-design sets; the study itself never sees them.
+own recommendation, and ``tests``: every ``select.improves`` call the study made, its
+per-seed accuracies, margin and verdict, so a rule on them can be replayed: where it
+returns every verdict unchanged, the study would recommend the same). The test
+probabilities serve only to score a rule chosen on the design sets; the study itself
+never sees them.
 """
 
 from __future__ import annotations
