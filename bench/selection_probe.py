@@ -10,8 +10,11 @@ validation probabilities and scored once on the test ones, without training agai
     python bench/selection_probe.py --only birthwt auto [--tag sel]
 
 Writes ``CACHE/NAME.select.TAG.npz`` (arrays) and ``.json`` (names, stages, the study's
-own recommendation). The test probabilities serve only to score a rule chosen on the
-design sets; the study itself never sees them.
+own recommendation, and ``tests``: every ``select.improves`` call the study made, its
+per-seed accuracies, margin and verdict, so a rule on them can be replayed: where it
+returns every verdict unchanged, the study would recommend the same). The test
+probabilities serve only to score a rule chosen on the design sets; the study itself
+never sees them.
 """
 
 from __future__ import annotations
@@ -32,6 +35,10 @@ from _tabular_sets import DATASETS
 from tabular import study_rows
 
 captured: dict[str, Any] = {}
+#: every seed-paired accuracy test the study made (``select.improves``): the candidate's and
+#: the reference's per-seed validation accuracies, the margin and the verdict, in order; a
+#: new rule that returns every verdict unchanged recommends what the study recommended
+tests: list[dict[str, Any]] = []
 
 
 def _capture() -> None:
@@ -45,6 +52,41 @@ def _capture() -> None:
         captured["session"], captured["found"] = session, found
 
     run_module.run_stage = wrapped
+    _record_tests()
+
+
+def _record_tests() -> None:
+    """Wrap ``select.improves`` (in select and where it was imported) to log its calls."""
+    import importlib
+    import sys
+
+    from nooverfit.studies import select
+
+    for name in ("findings", "unlabeled", "stages", "blend", "session"):  # importers first
+        importlib.import_module(f"nooverfit.studies.{name}")
+    importlib.import_module("nooverfit.tune.report")
+
+    original = select.improves
+
+    def logged(candidate: Any, reference: Any, **kw: Any) -> bool:
+        verdict = original(candidate, reference, **kw)
+        tests.append(
+            {
+                "candidate": list(candidate.val_per_seed),
+                "reference": list(reference.val_per_seed),
+                "margin": kw.get("margin", select.MARGIN),
+                "rows": list(kw.get("rows", ())),
+                "verdict": verdict,
+                "without_rows": original(
+                    candidate, reference, margin=kw.get("margin", select.MARGIN)
+                ),
+            }
+        )
+        return verdict
+
+    for name, module in list(sys.modules.items()):
+        if name.startswith("nooverfit") and getattr(module, "improves", None) is original:
+            module.improves = logged  # type: ignore[attr-defined]
 
 
 @torch.no_grad()
@@ -78,6 +120,7 @@ def dump(session: Any, found: Any) -> tuple[dict[str, np.ndarray], dict[str, Any
         "seeds": list(session.seeds),
         "recommended": found.recommended.name,
         "baseline": found.base.name,
+        "tests": list(tests),
     }
     return arrays, meta
 
@@ -109,6 +152,7 @@ def main() -> None:
             continue
         path = write_csv(spec, args.cache / CSV_FOLDER)
         start, cpu = time.perf_counter(), time.process_time()
+        tests.clear()
         result = study(
             f"csv:{path}", target=spec.target, train_per_class=None, seeds=3, budget=budget
         )
