@@ -176,3 +176,27 @@ def test_nothing_is_said_where_no_candidate_is_ahead(tiny_study):
     assert passed_over(top) == ()
     html = render(top, {})
     assert "not chosen" not in html and 'id="passed-over"' not in html
+
+
+def test_a_gain_of_exactly_one_standard_error_reads_one_not_0_99():
+    """s30 i164: seeds +0, +0 and +1 validation row gain exactly one standard error of
+    their differences, whose float quotient can be 0.9999... (here, 20 rows a seed); cut
+    to two decimals it read "0.99"."""
+    from nooverfit.config import RunConfig
+    from nooverfit.studies.evidence_words import passed_over_reason
+    from nooverfit.studies.passed_over import PassedOver, Why
+    from nooverfit.studies.result import Variant
+    from nooverfit.studies.select import Score, paired
+
+    def variant(name: str, stage: str, per_seed: tuple[float, ...]) -> Variant:
+        mean = sum(per_seed) / len(per_seed)
+        score = Score(mean, 0.0, 0.3, 1.0, 0.0, 0.01, 1 - mean, 10, 3, per_seed)
+        return Variant(name, stage, RunConfig(), score, "good_fit", ())
+
+    base = variant("baseline", "baseline", (0.5, 0.5, 0.5))
+    cand = variant("dropout=0.5", "dropout", (0.5, 0.5, 0.55))
+    gain, se = paired(cand.score.val_per_seed, base.score.val_per_seed)
+    assert gain / se < 1.0  # the float quotient the words used to cut to 0.99
+    assert abs(gain / se - 1.0) < 1e-12  # by hand: mean d/3, sd d/sqrt(3), se d/3
+    reason = passed_over_reason(PassedOver(cand, Why.NOISE, base, gain, se, 2.0))
+    assert ": 1.00 standard errors of the seed-paired differences" in reason

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from nooverfit._words import pct, points, rounded_apart
 from nooverfit.studies.evidence import Evidence, PairedDifference, evidence
 from nooverfit.studies.passed_over import PassedOver, Why
+from nooverfit.studies.select import TIE
 
 if TYPE_CHECKING:
     from nooverfit.studies.result import StudyResult, Variant
@@ -120,8 +121,8 @@ def passed_over_reason(p: PassedOver) -> str:
     accuracy is above the recommendation's, in the selection's own numbers: its
     seed-paired gain over the choice it had to beat, as points (the table's rounding, with
     what the rounded accuracies give where that differs) and as standard errors of the
-    per-seed differences (cut, not rounded, to 2 decimals: a ratio under the margin never
-    reads as the margin), against the margin the rule asked for."""
+    per-seed differences (cut, not rounded, to 2 decimals, up to :data:`.select.TIE`: a
+    ratio under the margin never reads as the margin), against the margin the rule asked for."""
     ref = _called(p.reference)
     if p.why is Why.NOT_LEVEL_BEST:
         kind = "combination" if p.candidate.stage == "combination" else "remedy alone"
@@ -145,7 +146,9 @@ def passed_over_reason(p: PassedOver) -> str:
     if per_seed:
         gain += f", per seed {per_seed}"
     if p.gain > 1e-12 and p.se > 0:
-        ratio = math.floor(100 * p.gain / p.se) / 100
+        # cut as `select.beyond` compares: up to its TIE, a ratio of exactly 1 (seeds
+        # 0, 0, +2.2) is 1.00, not the 0.99 its last float bits give
+        ratio = math.floor(100 * p.gain / p.se * (1 + TIE)) / 100
         gain += f": {ratio:.2f} standard errors of the seed-paired differences"
     ask = f"{p.margin:g} standard error{'' if f'{p.margin:g}' == '1' else 's'}"
     if p.why is Why.NOT_ADMISSIBLE:
