@@ -14,7 +14,9 @@ import pytest
 
 from nooverfit import _curves as cv
 from nooverfit import diagnose
+from nooverfit._few_samples import few_samples_caveat, validation_samples
 from nooverfit.diagnosis import Verdict
+from nooverfit.history import History
 from nooverfit.logs import read_log
 
 DATA = Path(__file__).parent / "data"
@@ -74,6 +76,40 @@ def test_gap_reads_a_training_loss_logged_every_few_steps():
     assert d.gap.loss_at_best == pytest.approx(h.val_loss[best] - filled[best])
     assert d.gap.loss_at_last == pytest.approx(h.val_loss[-1] - filled[-1])
     assert f"{d.gap.loss_at_last:.3g} in loss" in d.explanation
+
+
+def test_validation_on_twenty_samples_is_said():
+    """Digits, 500 training images, validated on 20 (Keras CSVLogger): validation loss up
+    55 % from epoch 4 while the loss on 1,277 test images held still (0.164 to 0.168).
+    The verdict follows validation (overfitting); the text says how few samples it is."""
+    h = read_log(DATA / "tiny_validation_digits_keras.csv")
+    test = np.asarray(_side("tiny_validation_digits_keras")["test_loss"])
+    assert test[-1] < 1.05 * test[10:].min()  # the premise: the test loss held still
+    assert validation_samples(h) == 20
+    d = diagnose(h)
+    assert "steps of 1/20" in d.explanation
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ([0.8, 0.85, 0.9, 0.85], 20),
+        ([0.8500000238418579, 0.8999999761581421, 0.949999988079071], 20),  # float32
+        ([0.5, 0.75, 1.0], 4),
+        ([0.95, 1.0, 0.95], None),  # two distinct values fit every multiple of 20
+        ([0.9248, 0.9276, 0.9304], None),  # digits validated on 359 images
+        ([0.3, 0.5, 0.7], 10),
+    ],
+)
+def test_validation_samples_from_the_accuracy_steps(values, expected):
+    n = len(values)
+    h = History.from_columns({"loss": [1.0] * n, "val_loss": [1.0] * n, "val_accuracy": values})
+    assert validation_samples(h) == expected
+
+
+def test_no_few_samples_caveat_without_an_accuracy():
+    h = History.from_columns({"loss": [3.0, 2.0, 1.0, 0.5], "val_loss": [3.0, 2.5, 2.0, 1.9]})
+    assert few_samples_caveat(h) == ""
 
 
 def test_a_training_loss_fallen_to_near_zero_is_quoted_from_where_it_began():
