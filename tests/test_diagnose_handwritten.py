@@ -124,3 +124,33 @@ def test_a_training_loss_fallen_to_near_zero_is_quoted_from_where_it_began():
     assert "fell 100%" not in cause.reason
     first = next(v for v in h.loss if math.isfinite(v))
     assert f"fell from {first:.3g} to " in cause.reason
+
+
+def test_a_loss_logged_as_nll_is_read_as_the_loss():
+    """Lightning's CSVLogger, ``self.log("train_nll")`` and ``self.log("valid_nll")`` with
+    ``valid_acc`` (digits, warm-up and cosine, 40 epochs): no column is named loss, so
+    the validation loss was passed over and the run decided on its accuracy (best epoch
+    25 by accuracy; the lowest validation NLL is at epoch 14)."""
+    h = read_log(DATA / "likelihood_named_lightning")
+    assert h.has("loss") and h.has("val_loss")
+    assert any("val_loss read from 'valid_nll'" in n for n in h.notes)
+    d = diagnose(h)
+    assert d.monitor == "loss"
+    assert d.best_epoch == h.epoch[int(np.nanargmin(h.val_loss))] == 14
+    assert d.verdict is Verdict.GOOD_FIT  # the test loss: flat from epoch 20 (0.12)
+
+
+def test_a_likelihood_metric_beside_the_loss_leaves_the_loss_alone():
+    """Keras logging ``sparse_categorical_crossentropy`` as a metric beside its ``loss``
+    (which holds any L2 penalty): the loss stays the column named loss."""
+    from nooverfit.logs._table import rows_to_history
+
+    rows = [
+        {"epoch": e, "loss": 1.0 / (e + 1) + 0.1, "sparse_categorical_crossentropy": 1.0 / (e + 1)}
+        | {"val_loss": 1.2 / (e + 1) + 0.1, "val_sparse_categorical_crossentropy": 1.2 / (e + 1)}
+        for e in range(5)
+    ]
+    h = rows_to_history(rows)
+    assert h.loss == pytest.approx([1.0 / (e + 1) + 0.1 for e in range(5)])
+    assert h.val_loss == pytest.approx([1.2 / (e + 1) + 0.1 for e in range(5)])
+    assert not any("no column named loss" in n for n in h.notes)
