@@ -164,6 +164,28 @@ def tail_drop(x: np.ndarray) -> float:
     return -slope * (len(tail) - 1) / level if level > 0 else 0.0
 
 
+def tail_fall_share(x: np.ndarray) -> float:
+    """How far ``x`` fell over its last third (at least two points), as a share of where
+    that stretch began: the least-squares line's drop over the line's first value, in
+    [0, 1) for a positive curve that falls and stays positive (the words "fell 57 %").
+
+    :func:`tail_drop` measures the drop over the stretch's mean level, which the rules
+    compare with small thresholds; quoted, it reads "fell 141 %" of a regression loss
+    falling threefold within its last third. Where the line itself ends at or below 0 (a
+    steep fall to near zero) the stretch's first and last values are compared instead.
+    Negative when rising."""
+    tail = last_third(x, 2)
+    if len(tail) < 2:
+        return 0.0
+    t = np.arange(len(tail), dtype=float)
+    slope, icept = (float(v) for v in np.polyfit(t, tail, 1))
+    start, end = icept, icept + slope * (len(tail) - 1)
+    if start > 0 and end > 0:
+        return (start - end) / start
+    first, last = float(tail[0]), float(tail[-1])
+    return (first - last) / first if first > 0 else tail_drop(x)
+
+
 def _tail_line(x: np.ndarray) -> tuple[np.ndarray, float, float] | None:
     """The last third of ``x`` (at least 3 points), the slope of its least-squares line
     and the residuals' variance around it; None for fewer than 3 points."""

@@ -74,11 +74,17 @@ def decision_curves(history: History, metric: str | None) -> tuple[str, np.ndarr
 
 
 def gap(history: History, metric: str | None, train: np.ndarray, val: np.ndarray) -> Gap:
+    """Validation minus training loss (and training minus validation metric, for a score)
+    at the best and the last validated epoch; NaN where a curve has no value there."""
     best = best_index(list(val))
     if best is None:
         return Gap(metric=metric)
     last = int(np.flatnonzero(np.isfinite(val))[-1])
-    loss_t, loss_v = cv.column(history, "loss"), cv.column(history, "val_loss")
+    # training logged every few steps (the Trainer's ``logging_steps``) leaves epochs
+    # without a value; the gap reads the curve the rules read there (interpolated), not a
+    # NaN that hid the best epoch's gap while the end's was quoted
+    loss_t = cv.fill_missing(cv.column(history, "loss"))
+    loss_v = cv.column(history, "val_loss")
     values: dict[str, float] = {
         "loss_at_best": float(loss_v[best] - loss_t[best]),
         "loss_at_last": float(loss_v[last] - loss_t[last]),

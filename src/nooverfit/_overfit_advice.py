@@ -18,6 +18,16 @@ def lowest_words(monitor: str) -> str:
     return "loss was lowest" if monitor == "loss" else f"{monitor} was best"
 
 
+def _fell(first: float, last: float) -> str:
+    """How a training loss fell from ``first`` to ``last``: "fell 93% to 0.0714", or, where
+    the share rounds to 100 % ("fell 100% to 2.72e-05" reads as a loss of 0), "fell from
+    0.31 to 2.72e-05"."""
+    share = 100 * max(0.0, 1 - last / first) if first > 0 else 0.0
+    if round(share) >= 100:
+        return f"fell from {first:.3g} to {last:.3g}"
+    return f"fell {share:.0f}% to {last:.3g}"
+
+
 def _memorizing_words(
     curve: str, ends: tuple[float, float, float], smoothed: tuple[float, float, float]
 ) -> tuple[str, str, str]:
@@ -28,11 +38,7 @@ def _memorizing_words(
     and for a metric no number (its smoothed curve is an error, not the metric)."""
     first, train, val = ends
     if all(map(math.isfinite, ends)):
-        fell = (
-            f"fell {100 * max(0.0, 1 - train / first):.0f}% to {train:.3g}"
-            if curve == "loss" and first > 0
-            else f"reached {train:.3g}"
-        )
+        fell = _fell(first, train) if curve == "loss" and first > 0 else f"reached {train:.3g}"
         return (
             f"The training {curve} {fell} while the validation {curve} ended at {val:.3g}",
             f"The training {curve} reached {train:.3g} against {val:.3g} on validation",
@@ -41,8 +47,8 @@ def _memorizing_words(
     first, train, val = smoothed
     if curve == "loss":
         return (
-            f"The smoothed training loss fell {100 * max(0.0, 1 - train / first):.0f}% to "
-            f"{train:.3g} while the smoothed validation loss ended at {val:.3g}",
+            f"The smoothed training loss {_fell(first, train)} while the smoothed validation "
+            f"loss ended at {val:.3g}",
             f"The smoothed training loss reached {train:.3g} against {val:.3g} on validation",
             f"A smoothed training loss of {train:.3g} shows spare capacity",
         )

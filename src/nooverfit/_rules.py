@@ -123,6 +123,7 @@ from nooverfit._chance import above_any_constant, collapsed, never_recovered
 from nooverfit._curves import MIN_EPOCHS
 from nooverfit._dead import stuck_worse
 from nooverfit._divergence import diverged, passed_infinities
+from nooverfit._few_samples import few_samples_caveat
 from nooverfit._metrics import decision_curves, pick_metric
 from nooverfit._metrics import gap as metric_gap
 from nooverfit._overfit import evidence
@@ -197,8 +198,11 @@ def diagnose(history: History, *, metric: str | None = None) -> Diagnosis:
     else:
         verdict = Verdict.GOOD_FIT
     built = _advice.build(verdict, history, gap, ev, monitor)
-    caveat = above_any_constant(history)  # (a loss no learning classifier's mean reaches)
-    return replace(built, explanation=f"{built.explanation} {caveat}") if caveat else built
+    # (a loss no learning classifier's mean reaches; a validation set of a few samples)
+    caveats = [c for c in (above_any_constant(history), few_samples_caveat(history)) if c]
+    if not caveats:
+        return built
+    return replace(built, explanation=" ".join([built.explanation, *caveats]))
 
 
 def _not_a_history(given: object) -> str:

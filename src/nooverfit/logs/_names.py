@@ -112,6 +112,40 @@ def canonical(name: str) -> Name | None:
     return Name(f"val_{base}" if side == "val" else base, priority)
 
 
+#: Names of a log-likelihood loss (``val_nll``, ``train/cross_entropy``, Keras's
+#: ``sparse_categorical_crossentropy`` metric): read as the loss where no column is
+#: named ``loss`` (:func:`loss_standins`); the validation loss logged as ``val_nll`` was
+#: passed over and the run decided on its accuracy (s30 i163).
+LIKELIHOODS = frozenset(
+    {"nll", "nll_loss", "neg_log_likelihood", "ce", "ce_loss", "xent", "xent_loss", "bce"}
+    | {"bce_loss", "cross_entropy", "cross_entropy_loss", "crossentropy", "log_loss"}
+    | {"logloss", "categorical_crossentropy", "sparse_categorical_crossentropy"}
+    | {"binary_crossentropy"}
+)
+
+
+def loss_standins(found: Iterable[str], taken: Iterable[str]) -> dict[str, tuple[int, str]]:
+    """Columns to read as ``loss`` / ``val_loss`` where neither is among the targets
+    already ``taken``: a log-likelihood logged under its own name (:data:`LIKELIHOODS`),
+    the epoch-level value first as for any curve, as ``{target: (priority, logged)}``.
+    Empty where the log names its losses."""
+    taken = set(taken)
+    standins: dict[str, tuple[int, str]] = {}
+    for logged in found:
+        name = canonical(logged)
+        if name is None:
+            continue
+        side, base = (
+            ("val_", name.target[4:]) if name.target.startswith("val_") else ("", name.target)
+        )
+        target = f"{side}loss"
+        if base not in LIKELIHOODS or target in taken:
+            continue
+        if target not in standins or name.priority < standins[target][0]:
+            standins[target] = (name.priority, logged)
+    return standins
+
+
 def loader_note(found: Iterable[str], mapped: Iterable[str]) -> str:
     """A note when the columns ``found`` hold curves of several Lightning validation
     dataloaders: which one is read as validation, and how to read another. Empty for one

@@ -25,6 +25,7 @@ from nooverfit.logs._names import (
     canonical,
     in_percent,
     loader_note,
+    loss_standins,
     rivals_note,
 )
 from nooverfit.logs._percent import error_scores, percent_scores
@@ -118,6 +119,16 @@ def rows_to_history(
             continue
         if name.target not in chosen or name.priority < chosen[name.target][0]:
             chosen[name.target] = (name.priority, logged)
+    used_columns = set(explicit.values())
+    standins = loss_standins([c for c in found if c not in used_columns], [*explicit, *chosen])
+    if standins:  # a log-likelihood under its own name (val_nll) is the loss
+        read = {logged for _, logged in standins.values()}
+        chosen = {t: v for t, v in chosen.items() if v[1] not in read} | standins
+        notes = (
+            *notes,
+            "; ".join(f"{t} read from {logged!r}" for t, (_, logged) in sorted(standins.items()))
+            + " (no column named loss)",
+        )
     mapping = {t: (0, logged) for t, logged in explicit.items()} | chosen
     if not any(t == "loss" or t.startswith("val_") for t in mapping):
         raise ValueError(
