@@ -24,7 +24,7 @@ def test_watch_stops_on_what_the_log_holds_not_on_a_half_written_line(tmp_path):
     rows = [f"{i},{1 - 0.12 * i:.2f},{v}\n" for i, v in enumerate(vals)]
     rows += ["8,0.04,0.", "71\n"] + [f"{i},0.0{i},0.{70 + i}\n" for i in range(9, 13)]
     writer = write_slowly(log, rows, pause=0.15)
-    args = ["watch", str(log), "--criterion", "patience:3", "--idle", "1", "--interval", "0.02"]
+    args = ["watch", str(log), "--criterion", "patience:3", "--idle", "3", "--interval", "0.02"]
     result = runner.invoke(app, args)
     writer.join()
     assert result.exit_code == 0, result.output
@@ -48,7 +48,7 @@ def test_watch_follows_a_restarted_log(tmp_path, monkeypatch):
     writer = write_slowly(log, lines[1:15], pause=0.03)
     restart = write_slowly(log, lines[1:2], pause=0.03, after=first_run)
     rest = write_slowly(log, lines[2:6], pause=0.03, after=restarted)
-    args = ["watch", str(log), "--idle", "0.8", "--interval", "0.01"]
+    args = ["watch", str(log), "--idle", "3", "--interval", "0.01"]
     result = runner.invoke(app, args)
     for thread in (writer, restart, rest):
         thread.join()
@@ -80,7 +80,7 @@ def test_watch_says_which_epochs_a_log_cut_short_lost(tmp_path, monkeypatch):
 
     writer = threading.Thread(target=rewrite)
     writer.start()
-    result = runner.invoke(app, ["watch", str(log), "--idle", "1", "--interval", "0.02"])
+    result = runner.invoke(app, ["watch", str(log), "--idle", "3", "--interval", "0.02"])
     writer.join()
     assert result.exit_code == 0, result.output
     assert (
@@ -100,10 +100,20 @@ def test_watch_a_run_resumed_into_its_log_warns_once(tmp_path, monkeypatch):
     log = tmp_path / "training.csv"
     log.write_text("epoch,loss,val_loss\n")
     started = once_watch_has(monkeypatch, "_stamp", lambda stamp: stamp is not None)
-    rows = [_row(e) for e in range(25)] + [_row(e) for e in range(20, 40)]
-    writer = write_slowly(log, rows, pause=0.03, after=started)
-    result = runner.invoke(app, ["watch", str(log), "--idle", "0.6", "--interval", "0.01"])
-    writer.join()
+    # each step waits until watch has read the one before (on a loaded machine rows
+    # written 0.03 s apart came in fours: the log then ended past epoch 23 when read)
+    shown = once_watch_has(monkeypatch, "read_log", lambda h: len(h.epoch) >= 25)
+    resumed = once_watch_has(
+        monkeypatch, "read_log", lambda h: shown.is_set() and h.epoch[-1:] == (20,)
+    )
+    writers = (
+        write_slowly(log, [_row(e) for e in range(25)], pause=0.03, after=started),
+        write_slowly(log, [_row(20)], pause=0.03, after=shown),
+        write_slowly(log, [_row(e) for e in range(21, 40)], pause=0.03, after=resumed),
+    )
+    result = runner.invoke(app, ["watch", str(log), "--idle", "3", "--interval", "0.01"])
+    for writer in writers:
+        writer.join()
     assert result.exit_code == 0, result.output
     out = " ".join(result.output.split())
     assert out.count("STOP:") == 1 and out.count("WARNING:") == 1
@@ -128,7 +138,7 @@ def test_watch_follows_validation_written_behind_training(tmp_path, monkeypatch)
     # validation once watch has shown the training rows (the last settled)
     shown = once_watch_has(monkeypatch, "_settled", lambda settled: True)
     writer = write_slowly(log, [json.dumps(r) + "\n" for r in val], pause=0.03, after=shown)
-    args = ["watch", str(log), "--idle", "0.8", "--interval", "0.01"]
+    args = ["watch", str(log), "--idle", "3", "--interval", "0.01"]
     result = runner.invoke(app, args)
     writer.join()
     assert result.exit_code == 0, result.output
