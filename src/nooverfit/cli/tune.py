@@ -73,8 +73,10 @@ def tune(
     plots/importance.png and report/ (the best configuration against its baseline); an
     --out holding another study's results is refused unless --overwrite.
     """
+    from nooverfit._io import check_output
     from nooverfit.tune import Space, TuneSpec, check_out, default_storage
     from nooverfit.tune import tune as run_tune
+    from nooverfit.tune.storage import sqlite_file
 
     if workers < 1:
         raise ValueError(f"--workers must be an integer >= 1, got {workers}")
@@ -101,6 +103,9 @@ def tune(
         heartbeat_interval=heartbeat,
     )
     check_out(out, spec, overwrite=overwrite)  # before the banner and any trial
+    if (database := sqlite_file(spec.storage)) is not None:
+        # as --out is checked: a database under a file raised FileExistsError in a worker
+        check_output(database, folder=False, option="--storage")
     if as_json:
         console.quiet = True
     held = finished_trials(spec)
