@@ -185,6 +185,10 @@ def test_load_folder_reads_rgb_and_resizes(tmp_path):
 def test_load_folder_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="image folder not found"):
         load_dataset(f"folder:{tmp_path / 'missing'}")
+    # i165: a file was "image folder not found" too
+    (tmp_path / "rows.csv").write_text("a,y\n1,0\n")
+    with pytest.raises(ValueError, match=r"rows\.csv is a file; expected folder:PATH .*csv:PATH$"):
+        load_dataset(f"folder:{tmp_path / 'rows.csv'}")
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="ROOT/<class>/<image>"):
         load_dataset(f"folder:{tmp_path / 'empty'}")
