@@ -352,3 +352,14 @@ def test_a_studys_results_json_is_refused_not_diagnosed_as_diverged(tmp_path):
         "run's log (its histories/ folder's CSV files), or the study's folder to diagnose "
         "each run"
     )
+
+
+def test_diagnose_refuses_one_column_as_both_curves():
+    # i165: --train-col loss --val-col loss diagnosed a run whose curves were one (exit 0)
+    log = str(LOGS / "keras_overfit.csv")
+    result = runner.invoke(app, ["diagnose", log, "--train-col", "loss", "--val-col", "loss"])
+    assert result.exit_code == 2, result.output
+    assert result.output == (
+        "error: --train-col and --val-col both name 'loss'; expected two columns, the "
+        "training loss and the validation loss\n"
+    )

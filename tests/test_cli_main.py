@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src"
+LOG = str(Path(__file__).parent / "fixtures" / "logs" / "keras_overfit.csv")
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
@@ -19,6 +20,9 @@ def run(*args: str) -> subprocess.CompletedProcess:
     ("args", "expected"),
     [
         (("--threads", "-1", "study"), "Invalid value for '--threads'"),
+        # past validate's bound: torch.set_num_threads(100000) ran first and crashed (139)
+        (("diagnose", LOG, "--threads", "100000"), "less than or equal to 4096"),
+        (("--threads", "100000", "diagnose", LOG), "less than or equal to 4096"),
         (("study", "--bogus"), "No such option: --bogus"),
         (("diagnose",), "Missing argument 'log'"),
         (("diagnose", "/no/such/log.csv"), "log not found: /no/such/log.csv; expected a log"),

@@ -58,6 +58,8 @@ def test_watch_bad_criterion_exit_2(tmp_path):
         (["--idle", "0"], "error: --idle must be a number in (0, 1000000000], got 0.0"),
         (["--idle", "-1"], "error: --idle must be a number in (0, 1000000000], got -1.0"),
         (["--interval", "0"], "error: --interval must be a number in (0, 1000000], got 0.0"),
+        # i165: one column as both curves watched a run with no gap, whatever it did
+        (["--train-col", "loss", "--val-col", "loss"], "error: --train-col and --val-col both"),
     ],
 )
 def test_watch_bad_option_is_one_line_exit_2_at_once(tmp_path, args, said):

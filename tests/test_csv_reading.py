@@ -65,6 +65,33 @@ def test_lines_of_spaces_only_are_no_rows(tmp_path):
     assert read_numbered(path) == (["a", "b", "y"], [["1", "2", "x"], ["3", "4", "z"]], [2, 5])
 
 
+def test_a_numpy_archive_is_told_as_one_not_as_an_excel_workbook(tmp_path):
+    """i165: a .npz file (a zip archive) read as "a zip file, as an Excel workbook (.xlsx)
+    is; save it as 'CSV UTF-8'"."""
+    import numpy as np
+
+    from nooverfit.errors import BadInput
+
+    path = tmp_path / "arrays.npz"
+    np.savez(path, x=np.zeros((3, 2)), y=np.zeros(3))
+    with pytest.raises(BadInput, match=r": a NumPy \.npz archive \(numpy\.savez\), not a table\)"):
+        read_numbered(path)
+
+
+def test_a_file_of_nul_bytes_is_refused_as_binary_not_read_as_a_header(tmp_path):
+    """i165: NUL and control bytes are valid UTF-8: their "header" was the file's bytes,
+    and the message printed them raw ("no column 'y' ...; one of: \\x00\\x01\\x02")."""
+    from nooverfit.errors import BadInput
+
+    path = tmp_path / "t.csv"
+    path.write_bytes(b"\x00\x01\x02,y\n\x00,1\n")
+    with pytest.raises(BadInput) as err:
+        read_numbered(path)
+    assert str(err.value) == (
+        f"CSV file {path} is a binary file, not text; expected a UTF-8 CSV file with a header row"
+    )
+
+
 @pytest.mark.parametrize(
     ("data", "said"),
     [

@@ -185,6 +185,10 @@ def test_load_folder_reads_rgb_and_resizes(tmp_path):
 def test_load_folder_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="image folder not found"):
         load_dataset(f"folder:{tmp_path / 'missing'}")
+    # i165: a file was "image folder not found" too
+    (tmp_path / "rows.csv").write_text("a,y\n1,0\n")
+    with pytest.raises(ValueError, match=r"rows\.csv is a file; expected folder:PATH .*csv:PATH$"):
+        load_dataset(f"folder:{tmp_path / 'rows.csv'}")
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="ROOT/<class>/<image>"):
         load_dataset(f"folder:{tmp_path / 'empty'}")
@@ -228,6 +232,10 @@ def test_a_file_or_folder_given_without_its_kind_is_told_how_to_name_it(tmp_path
         load_dataset("table.csv")
     with pytest.raises(ValueError, match=r"; for that folder, folder:images$"):
         load_dataset("images")
+    # i165: a file that is no text is not told to be read as a CSV file
+    np.savez(tmp_path / "arrays.npz", x=np.zeros(2))
+    with pytest.raises(ValueError, match=r"; arrays\.npz is a zip archive, not a CSV file"):
+        load_dataset("arrays.npz")
     # no such file (s29 i155: it was "unknown data set 'nothing.csv'; expected one of ..."):
     # said so, where it was looked for, and the forms --data takes
     with pytest.raises(ValueError) as err:

@@ -87,6 +87,33 @@ def test_spoken_is_cached_deterministic_and_recorded(tmp_path, monkeypatch):
     assert spoken.cache_key(speakers=3, reps=1) != spoken.cache_key(speakers=3, reps=2)
 
 
+@pytest.mark.parametrize("damage", ["wrong keys", "truncated"])
+def test_a_damaged_spoken_cache_is_rendered_again(tmp_path, monkeypatch, caplog, damage):
+    """i165: a clips.npz without the cache's keys (or cut short) raised a KeyError (a
+    traceback); it is a cache, rendered again with a warning."""
+    from nooverfit.data.audio_io import NoiseBank
+
+    monkeypatch.setattr(espeak, "version", lambda: "eSpeak NG 1.51")
+    fresh = spoken.Rendered(
+        np.zeros((1, 8), np.float32), (), NoiseBank(("white-0",), (np.zeros(8),), spoken.RATE)
+    )
+    calls = []
+    monkeypatch.setattr(spoken, "render", lambda **params: calls.append(params) or fresh)
+    folder = tmp_path / "spoken" / spoken.cache_key(speakers=3)
+    folder.mkdir(parents=True)
+    np.savez(folder / "clips.npz", foo=np.zeros(3))
+    if damage == "truncated":
+        data = (folder / "clips.npz").read_bytes()
+        (folder / "clips.npz").write_bytes(data[: len(data) // 2])
+    got = spoken.cached_render(tmp_path, speakers=3)
+    assert calls == [{"speakers": 3}] and got.clips.shape == (1, 8)
+    assert "clips.npz is damaged" in caplog.text and "rendering it again" in caplog.text
+    # written again whole: the next load reads it
+    monkeypatch.setattr(spoken, "render", lambda **params: pytest.fail("read from the cache"))
+    again = spoken.cached_render(tmp_path, speakers=3)
+    assert again.clips.shape == (1, 8) and again.noise.names == ("white-0",)
+
+
 @needs_espeak
 def test_spoken_split_holds_out_whole_speakers(tmp_path):
     ds = spoken.load_spoken("voices=1,speakers=4,reps=1", data_dir=str(tmp_path))

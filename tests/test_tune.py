@@ -257,6 +257,43 @@ def test_cli_tune_bad_storage_is_one_line_exit_2(tmp_path):
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(
+    ("where", "said"),
+    [
+        ("note.txt/tune.db", "note.txt is a file, not a folder"),
+        ("folder", "folder is a folder; expected a file path"),
+    ],
+)
+def test_cli_tune_sqlite_storage_where_no_file_can_be_is_one_line_exit_2(tmp_path, where, said):
+    # i165: a database under a file raised FileExistsError in the worker (a traceback)
+    (tmp_path / "note.txt").write_text("keep")
+    (tmp_path / "folder").mkdir()
+    storage = f"sqlite:///{tmp_path / where}"
+    args = ["tune", "--storage", storage, "--trials", "1", "--out", str(tmp_path / "out")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert result.output.count("\n") == 1 and result.output.startswith("error: --storage ")
+    assert said in result.output
+    assert (tmp_path / "note.txt").read_text() == "keep"
+
+
+@pytest.mark.parametrize("found", ["results.json", "runs/identity.json"])
+def test_cli_tune_refuses_a_study_folder_whatever_overwrite(tmp_path, found):
+    # i165: tune wrote best.json, plots/history.png and report/ among a study's files,
+    # after which the study's own rerun refused its folder (exit 0, then exit 2 there)
+    (tmp_path / found).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / found).write_text("{}")
+    for extra in ([], ["--overwrite"]):
+        args = ["tune", "--trials", "1", "--out", str(tmp_path), *extra]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 2, result.output
+        assert result.output == (
+            f"error: --out {tmp_path} holds a nooverfit study ({found}); expected a new "
+            "folder or an earlier tuning's (one command's results to a folder)\n"
+        )
+    assert sorted(p.name for p in tmp_path.rglob("*")) == sorted({*found.split("/")})
+
+
 def test_cli_tune_unknown_data_prints_the_error_alone(tmp_path):
     # The "study ... with N worker(s)" banner waits for the study to exist in storage.
     result = CliRunner().invoke(app, ["tune", "--data", "nosuch", "--out", str(tmp_path)])

@@ -19,7 +19,7 @@ from typer.core import TyperGroup
 from nooverfit._words import counted
 from nooverfit.cli._ctrl_c import CtrlC
 from nooverfit.errors import BAD_INPUT, MissingExtra, Reported, redact
-from nooverfit.validate import check_options
+from nooverfit.validate import RULES, check_options
 
 console = Console()
 errors = Console(stderr=True)
@@ -243,6 +243,9 @@ def _root(
         help="CPU threads for torch (0: torch's default). 1 is often fastest for small "
         "networks, and on a CPU other programs share.",
         min=0,
+        # checked while parsing: its callback sets torch's threads before the guard checks
+        # the options, and torch.set_num_threads(100000) crashed (segmentation fault)
+        max=int(RULES["threads"].high),
     ),
     quiet: bool = typer.Option(
         False, "--quiet", "-q", help="Print nothing but errors (and --json output)."

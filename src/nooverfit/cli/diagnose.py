@@ -48,7 +48,17 @@ ValCol = Annotated[str | None, typer.Option("--val-col", help="Column of the val
 
 
 def column_map(train_col: str | None, val_col: str | None) -> dict[str, str] | None:
-    """The ``columns=`` mapping the ``--train-col/--val-col`` flags describe."""
+    """The ``columns=`` mapping the ``--train-col/--val-col`` flags describe.
+
+    Raises:
+        BadInput: both name the same column (the log would read as training and validation
+            being one curve: no gap, whatever the run did).
+    """
+    if train_col and train_col == val_col:
+        raise BadInput(
+            f"--train-col and --val-col both name {train_col!r}; expected two columns, the "
+            "training loss and the validation loss"
+        )
     mapping = {k: v for k, v in (("loss", train_col), ("val_loss", val_col)) if v}
     return mapping or None
 

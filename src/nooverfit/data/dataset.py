@@ -184,6 +184,21 @@ def list_datasets() -> dict[str, str]:
     return {name: _REGISTRY[name][1] for name in sorted(_REGISTRY)}
 
 
+def _file_hint(path: Path) -> str:
+    """What an unknown data set name that is a file's path is told: ``csv:PATH`` for a
+    text file, what it is for any other (a NumPy archive is no CSV file either)."""
+    from nooverfit.errors import describe_file
+
+    try:
+        with path.open("rb") as f:
+            kind = describe_file(f.read(4096))
+    except OSError:
+        kind = "a text file"  # unreadable: load_csv says why
+    if kind == "a text file":
+        return f"; for that file, csv:{path}"
+    return f"; {path} is {kind}, not a CSV file (csv:PATH) or an image folder (folder:PATH)"
+
+
 def load_dataset(spec: str, **options: Any) -> Dataset:
     """Load a data set by name or spec.
 
@@ -218,7 +233,7 @@ def load_dataset(spec: str, **options: Any) -> Dataset:
         known = ", ".join(sorted(_REGISTRY))
         path = Path(spec)  # a file or folder given without its kind
         hint = (
-            f"; for that file, csv:{spec}"
+            _file_hint(path)
             if path.is_file()
             else f"; for that folder, folder:{spec}"
             if path.is_dir()

@@ -34,11 +34,17 @@ def load_folder(arg: str | None, *, image_size: int | None = None, **_: Any) -> 
     Raises:
         FileNotFoundError: no folder ``arg``.
         ValueError: no class folders, or a class folder without images.
-        BadInput: a file with an image suffix that is no readable image.
+        BadInput: a file with an image suffix that is no readable image, or ``arg`` a file.
     """
     if not arg:
         raise ValueError("folder data needs a path: expected --data folder:PATH")
     root = Path(arg)
+    if root.is_file():  # it is there: "not found" sent the user looking for a typo
+        hint = "; for a CSV file, csv:PATH" if root.suffix.lower() in (".csv", ".tsv") else ""
+        raise BadInput(
+            f"folder:{root} is a file; expected folder:PATH naming a folder of "
+            f"ROOT/<class>/ images{hint}"
+        )
     if not root.is_dir():
         raise FileNotFoundError(f"image folder not found: {root}")
     folder = _visible_folder(root)

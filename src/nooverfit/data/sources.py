@@ -34,7 +34,7 @@ from nooverfit.data.labels import (
     natural,
     spelling_warning,
 )
-from nooverfit.errors import BadInput, relative_to_cwd
+from nooverfit.errors import BadInput, describe_file, relative_to_cwd
 from nooverfit.feature_columns import feature_columns
 from nooverfit.label_copies import label_copies, label_copy_warnings
 from nooverfit.logged import AUDITED
@@ -136,13 +136,18 @@ def read_numbered(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
     except UnicodeDecodeError as err:
         raise BadInput(
             f"CSV file {path} is not UTF-8 text (byte {err.object[err.start]:#04x} at offset "
-            f"{err.start}{_what_it_is(err.object)}); expected a UTF-8 CSV file with a header "
-            "row"
+            f"{err.start}{_what_it_is(err.object, path)}); expected a UTF-8 CSV file with a "
+            "header row"
         ) from None
     except csv.Error as err:
         raise BadInput(f"CSV file {path} cannot be parsed ({err}); expected a CSV file") from None
     except OSError as err:  # unreadable: permissions, a device, an I/O error
         raise BadInput(f"CSV file {path} cannot be read ({err.strerror or err})") from None
+    if "\x00" in text:  # valid UTF-8 all the same: its "columns" were control bytes
+        raise BadInput(
+            f"CSV file {path} is {describe_file(text[:4096].encode())}, not text; expected a "
+            "UTF-8 CSV file with a header row"
+        )
     if not rows or not rows[0]:
         raise BadInput(f"CSV file {path} is empty; expected a header row and data rows")
     # blank lines, and lines of spaces only, are no rows (a file's end padded by an editor)
@@ -150,9 +155,12 @@ def read_numbered(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
     return [nfc(h.strip()) for h in rows[0]], [rows[k] for k in kept], [first[k] for k in kept]
 
 
-def _what_it_is(data: bytes) -> str:
-    """What a file that is not UTF-8 text most likely is, from its first bytes, and how to
-    make it a CSV file; empty where nothing says."""
+def _what_it_is(data: bytes, path: Path) -> str:
+    """What a file that is not UTF-8 text most likely is, from its first bytes (and its
+    name: a NumPy archive is a zip file too), and how to make it a CSV file; empty where
+    nothing says."""
+    if data.startswith(b"PK\x03\x04") and path.suffix.lower() == ".npz":
+        return ": a NumPy .npz archive (numpy.savez), not a table"
     if data.startswith(b"PK\x03\x04"):
         return ": a zip file, as an Excel workbook (.xlsx) is; save it as 'CSV UTF-8'"
     if data.startswith(b"\x1f\x8b"):

@@ -35,6 +35,7 @@ import hashlib
 import io
 import json
 import logging
+import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from nooverfit._io import atomic_write, atomic_write_text
+from nooverfit._io import UNREADABLE, atomic_write, atomic_write_text
 from nooverfit.data import espeak
 from nooverfit.data.audio_io import NoiseBank
 from nooverfit.data.dataset import Dataset, register_dataset
@@ -213,14 +214,21 @@ def cached_render(data_dir: str | Path, **params: Any) -> Rendered:
     folder = Path(data_dir) / "spoken" / key
     path = folder / "clips.npz"
     if path.is_file():
-        with np.load(path) as z:
-            rows = tuple(
-                Rendition(**{k: _cast(k, v) for k, v in r.items()})
-                for r in csv.DictReader(io.StringIO(str(z["manifest"])))
-            )
-            clips = z["clips"].astype(np.float32) / 32767.0
-            noise = NoiseBank(tuple(str(n) for n in z["noise_names"]), tuple(z["noise"]), RATE)
-        return Rendered(clips, rows, noise)
+        try:
+            with np.load(path) as z:
+                rows = tuple(
+                    Rendition(**{k: _cast(k, v) for k, v in r.items()})
+                    for r in csv.DictReader(io.StringIO(str(z["manifest"])))
+                )
+                clips = z["clips"].astype(np.float32) / 32767.0
+                names = tuple(str(n) for n in z["noise_names"])
+                noise = NoiseBank(names, tuple(z["noise"]), RATE)
+            return Rendered(clips, rows, noise)
+        except (*UNREADABLE, zipfile.BadZipFile) as err:
+            # a cache: one damaged (truncated, or another file saved there) is rendered
+            # again, as a study's store trains a damaged run again; it raised a KeyError
+            kind = type(err).__name__
+            log.warning("%s is damaged (%s: %s); rendering it again", path, kind, err)
     log.info("rendering the spoken data set with espeak-ng into %s", folder)
     done = render(**params)
     buf = io.StringIO()
