@@ -2,11 +2,12 @@
 with its sign, whichever way it went."""
 
 import dataclasses
-import math
+import functools
 import re
 
 from _page import Page
 from nooverfit.report import render
+from test_report_agreement_tables import _at
 
 
 def _with_baseline_curve(result, values):
@@ -19,17 +20,9 @@ def _with_baseline_curve(result, values):
 
 def _shown_change(sizes, values, size):
     """The change from ``size`` to twice it per class, by hand: each accuracy read off the
-    curve (linear in log size between the measured sizes around it) and rounded as shown."""
-
-    def at(n):
-        for i, m in enumerate(sizes):
-            if m == n:
-                return values[i]
-            if i and sizes[i - 1] < n < m:
-                w = math.log(n / sizes[i - 1]) / math.log(m / sizes[i - 1])
-                return values[i - 1] + w * (values[i] - values[i - 1])
-        raise AssertionError(f"{n} lies beyond the measured sizes {sizes}")
-
+    curve (linear in log size between the measured sizes around it, the agreement tests'
+    reading) and rounded as shown."""
+    at = functools.partial(_at, sizes, values)
     return f"{round(100 * at(2 * size), 1) - round(100 * at(size), 1):+.1f}"
 
 
