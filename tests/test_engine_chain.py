@@ -133,10 +133,12 @@ def test_layers_without_bias_train_stacked_as_plain_pytorch(data):
             # which the norm's running mean absorbs. Adam turns a rounding difference on a
             # gradient near zero into up to one step (lr) on its weight: on an AMD EPYC the
             # first config's weights differ by up to 8.4e-4 at lr 1e-3 (mean 1e-5; the other
-            # two agree to 1e-7), on an Intel Xeon under 1e-4; a stacking bug moves the
-            # losses by 2e-2, which the histories above would catch
+            # two agree to 1e-7), on an Intel Xeon under 1e-4, on an AVX2-only AMD EPYC by
+            # 1.24e-3 (features.5.bias, a batch norm's shift; session 30): a bound of two
+            # steps; a stacking bug moves the losses by 2e-2, which the histories above
+            # would catch
             if key not in ("head.1.bias", "head.2.running_mean"):
-                atol = f.config.lr
+                atol = 2 * f.config.lr
                 torch.testing.assert_close(f.state[key], value, atol=atol, rtol=1e-4)
 
 
