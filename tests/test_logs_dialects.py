@@ -139,3 +139,22 @@ def test_read_log_a_settled_file_keeps_its_last_line_without_a_line_end(tmp_path
     with caplog.at_level(logging.WARNING):
         _check(read_log(path))
     assert not caplog.records
+
+
+def test_a_curve_named_twice_is_refused_in_one_line_not_read_from_the_last(tmp_path):
+    """s30 i165: ``epoch,loss,loss,val_loss`` was read with the second ``loss`` column,
+    the first dropped without a word (each row's cells are keyed by name). A repeated name
+    that is no curve (two ``time`` columns) is read as before."""
+    body = "".join(f"{e},{t},{t / 2},{v}\n" for e, t, v in ROWS)
+    path = _write(tmp_path, "epoch,loss,loss,val_loss\n" + body)
+    result = runner.invoke(app, ["diagnose", str(path)])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.output
+    assert "columns 2 and 3 of the header are both named 'loss'" in lines[0]
+    assert "expected each curve's column named once" in lines[0]
+    rows = "".join(f"{e},1,1,{t},{v}\n" for e, t, v in ROWS)
+    timed = _write(tmp_path, "epoch,time,time,loss,val_loss\n" + rows, name="timed.csv")
+    history = read_log(timed)
+    assert list(history.loss) == [t for _, t, _ in ROWS]
+    assert list(history.val_loss) == [v for _, _, v in ROWS]
