@@ -16,6 +16,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from nooverfit.errors import BadInput
+
 _TRAIN = ("train", "training", "trn")
 _VAL = ("val", "valid", "validation", "eval", "dev")
 _ALIASES = {"acc": "accuracy", "err": "error", "lr_epoch": "lr", "learning_rate": "lr"}
@@ -190,3 +192,20 @@ def rivals_note(found: Iterable[str], chosen: Mapping[str, tuple[int, str]]) -> 
                 f"{'names' if len(others) == 1 else 'name'} it too (pass {flag} to read another)"
             )
     return "; ".join(said)
+
+
+def named_once(header: list[str], source: str) -> list[str]:
+    """``header``, refused where two of its columns share a name that is read as a curve
+    (``epoch,loss,loss,val_loss``): each row's cells are keyed by name, so the last of them
+    was read and the other dropped without a word (s30 i165). Repeated names that are no
+    curve (two ``time`` columns, unnamed index columns) are left to the last as before."""
+    seen: dict[str, int] = {}
+    for i, name in enumerate(header, start=1):
+        if name in seen and name and canonical(name) is not None:
+            raise BadInput(
+                f"{source}: columns {seen[name]} and {i} of the header are both named "
+                f"{name!r}; expected each curve's column named once (rename one, and pick "
+                "the one to read with --train-col or --val-col)"
+            )
+        seen.setdefault(name, i)
+    return header

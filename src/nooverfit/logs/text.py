@@ -29,6 +29,7 @@ from nooverfit.errors import BadInput
 from nooverfit.history import History
 from nooverfit.logs._cells import TextCell, parse_number
 from nooverfit.logs._file import log_text
+from nooverfit.logs._names import named_once
 from nooverfit.logs._table import canonical, rows_to_history
 from nooverfit.logs.huggingface import is_log_history, log_history
 
@@ -79,23 +80,6 @@ def _indexed(header: list[str], records: list[list[str]]) -> bool:
     return bool(rows) and all(len(f) == len(header) + 1 for f in rows)
 
 
-def _named_once(header: list[str], source: str) -> list[str]:
-    """``header``, refused where two of its columns share a name that is read as a curve
-    (``epoch,loss,loss,val_loss``): each row's cells are keyed by name, so the last of them
-    was read and the other dropped without a word (s30 i165). Repeated names that are no
-    curve (two ``time`` columns, unnamed index columns) are left to the last as before."""
-    seen: dict[str, int] = {}
-    for i, name in enumerate(header, start=1):
-        if name in seen and name and canonical(name) is not None:
-            raise BadInput(
-                f"{source}: columns {seen[name]} and {i} of the header are both named "
-                f"{name!r}; expected each curve's column named once (rename one, and pick "
-                "the one to read with --train-col or --val-col)"
-            )
-        seen.setdefault(name, i)
-    return header
-
-
 def csv_rows(
     text: str, *, source: str = "log", settled: bool = False
 ) -> tuple[list[str], list[dict[str, float]], dict[str, list[TextCell]], list[int]]:
@@ -136,7 +120,7 @@ def csv_rows(
     if spaced:
         sep, lines = " ", [line.strip() for line in lines]
     reader = csv.reader(io.StringIO("\n".join(lines)), delimiter=sep, skipinitialspace=spaced)
-    header = _named_once([h.strip() for h in next(reader)], source)
+    header = named_once([h.strip() for h in next(reader)], source)
     records = []  # (the row's first line in the file, its fields)
     end = reader.line_num  # a quoted cell may span lines: rows are counted by lines
     for fields in reader:
@@ -162,7 +146,7 @@ def csv_rows(
         if _is_header(fields):
             # a script restarted with ``>>`` writes its header again, maybe with other
             # columns: the rows below it are read by it
-            header = _named_once([h.strip() for h in fields], source)
+            header = named_once([h.strip() for h in fields], source)
             continue
         if len(fields) != len(header):
             skipped.append((number, len(fields), len(header)))
