@@ -213,3 +213,12 @@ def test_a_train_runs_folder_is_refused_as_a_studys_out(tmp_path):
         "model.json",
         "model.pt",
     ]
+
+
+def test_the_marks_of_a_study_folder_name_the_run_stores_identity_file():
+    """``_io.STUDY_MARKS`` (train's and tune's refusal of a study's folder) names the run
+    store's identity file by its path: the store's own name for it."""
+    from nooverfit._io import STUDY_MARKS
+    from nooverfit.studies.store import IDENTITY
+
+    assert f"runs/{IDENTITY}" in STUDY_MARKS

@@ -85,6 +85,32 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+#: files that mark a folder as a nooverfit study's: its results, its model, and its run
+#: store's identity (``studies.store.IDENTITY``: a study interrupted before its results)
+STUDY_MARKS = ("results.json", "best_model.pt", "runs/identity.json")
+
+
+def refuse_a_study(out: Path, *, expected: str, marks: tuple[str, ...] = STUDY_MARKS) -> None:
+    """Refuse an ``--out`` holding a study's ``marks``, whatever ``--overwrite``: another
+    command's files among a study's leave ``predict`` two models to choose from, and the
+    study's own rerun refuses files it did not write.
+
+    Args:
+        out: the output folder.
+        expected: what the message asks for instead of a new folder ("an earlier train
+            run's (one command's model to a folder)").
+        marks: the files looked for, relative to ``out``.
+
+    Raises:
+        BadInput: naming the study's files found.
+    """
+    if found := [n for n in marks if (out / n).is_file()]:
+        raise BadInput(
+            f"--out {out} holds a nooverfit study ({', '.join(found)}); expected a new folder "
+            f"or {expected}"
+        )
+
+
 def check_output(path: str | os.PathLike[str], *, folder: bool, option: str = "--out") -> Path:
     """Check, before any work, that ``path`` can be written; create nothing.
 

@@ -34,7 +34,7 @@ from typing import Any
 from torch import nn
 
 from nooverfit import formats
-from nooverfit._io import atomic_save, atomic_write_json
+from nooverfit._io import atomic_save, atomic_write_json, refuse_a_study
 from nooverfit._version import __version__
 from nooverfit.config import RunConfig
 from nooverfit.data.tensors import SplitData
@@ -266,12 +266,12 @@ def check_out(out: Path, *, overwrite: bool) -> None:
     """
     if out.exists() and not out.is_dir():
         raise OutputExists(f"--out {out} is a file; expected a folder for the run's files")
-    if study := [n for n in ("results.json", "best_model.pt") if (out / n).is_file()]:
-        # its model beside a study's: predict could not tell which the folder means
-        raise BadInput(
-            f"--out {out} holds a nooverfit study ({', '.join(study)}); expected a new folder "
-            "or an earlier train run's (one command's model to a folder)"
-        )
+    # its model beside a study's: predict could not tell which the folder means
+    refuse_a_study(
+        out,
+        expected="an earlier train run's (one command's model to a folder)",
+        marks=("results.json", "best_model.pt"),
+    )
     for found in (out / name for name in FILES):
         check_new(found, overwrite=overwrite, holds="an earlier run")
 

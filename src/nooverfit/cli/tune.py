@@ -74,7 +74,7 @@ def tune(
     --out holding another study's results is refused unless --overwrite, one holding a
     nooverfit study's always.
     """
-    from nooverfit._io import check_output
+    from nooverfit._io import check_output, refuse_a_study
     from nooverfit.tune import Space, TuneSpec, check_out, default_storage
     from nooverfit.tune import tune as run_tune
     from nooverfit.tune.storage import sqlite_file
@@ -103,7 +103,8 @@ def tune(
         pruner=pruner,
         heartbeat_interval=heartbeat,
     )
-    _check_not_a_study(out)
+    # the tuning's plots/history.png among a study's made the study's rerun refuse its folder
+    refuse_a_study(out, expected="an earlier tuning's (one command's results to a folder)")
     check_out(out, spec, overwrite=overwrite)  # before the banner and any trial
     if (database := sqlite_file(spec.storage)) is not None:
         # as --out is checked: a database under a file raised FileExistsError in a worker
@@ -298,21 +299,3 @@ def _kept_baseline(out: Path) -> str:
         "validation accuracy, which the tuned configuration did not beat: the report "
         f"({out}/report/report.html) recommends keeping it (test accuracy {100 * test:.1f}%)"
     )
-
-
-def _check_not_a_study(out: Path) -> None:
-    """Refuse an ``--out`` holding a study (finished or not), whatever ``--overwrite``:
-    the tuning's plots/history.png among the study's made the study's own rerun refuse
-    its folder ("holds plots/history.png, which no nooverfit study wrote").
-
-    Raises:
-        BadInput: naming the study's files found.
-    """
-    from nooverfit.errors import BadInput
-
-    names = ("results.json", "best_model.pt", "runs/identity.json")
-    if study := [n for n in names if (out / n).is_file()]:
-        raise BadInput(
-            f"--out {out} holds a nooverfit study ({', '.join(study)}); expected a new folder "
-            "or an earlier tuning's (one command's results to a folder)"
-        )
