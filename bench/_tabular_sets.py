@@ -216,4 +216,30 @@ DATASETS = (
     TabularSet("vote92", "pscl", "vote92", "vote", heldout=True, fresh="s30"),
     # Italian olive oils' fatty acids; the label is the area (9), its region dropped
     TabularSet("olive", "dslabs", "olive", "area", drop=("region",), heldout=True, fresh="s30"),
+    # s31 (added before any run on them; scored once with the session's final study code)
+    # 3,921 e-mails of one account (2012); `time` is each one's timestamp
+    TabularSet("email", "openintro", "email", "spam", drop=("time",), heldout=True, fresh="s31"),
+    # primary breast cancer; the label is recurrence, its time and the deaths dropped
+    TabularSet(
+        "rotterdam",
+        "survival",
+        "rotterdam",
+        "recur",
+        drop=("pid", "rtime", "dtime", "death"),
+        heldout=True,
+        fresh="s31",
+    ),
+    # married women's labour force participation (Mroz's PSID 1975); hours and wages are
+    # recorded for workers only: they leak the label
+    TabularSet(
+        "psid1976",
+        "AER",
+        "PSID1976",
+        "participation",
+        drop=("hours", "wage", "repwage"),
+        heldout=True,
+        fresh="s31",
+    ),
+    # simulated credit card holders; the label is whether the holder is a student
+    TabularSet("credit", "ISLR", "Credit", "Student", drop=("ID",), heldout=True, fresh="s31"),
 )
