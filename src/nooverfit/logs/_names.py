@@ -148,6 +148,31 @@ def loss_standins(found: Iterable[str], taken: Iterable[str]) -> dict[str, tuple
     return standins
 
 
+#: ``test`` as a word of a logged name (``Loss/test``, ``test_acc``, ``loss-test``).
+_TEST = re.compile(r"(?<![a-z0-9])test(?![a-z0-9])")
+
+
+def validation_from_test(found: Iterable[str], taken: Iterable[str]) -> dict[str, tuple[int, str]]:
+    """Columns to read as the validation curves where none of the targets already
+    ``taken`` is one: the curves logged on a ``test`` set (``Loss/test``, as PyTorch's
+    TensorBoard tutorial writes it; ``test_accuracy``), held out from training as a
+    validation set is, as ``{val target: (priority, logged)}``. Empty where the log has a
+    validation curve: a test curve beside it is then no stand-in."""
+    if any(t.startswith("val_") for t in taken):
+        return {}
+    standins: dict[str, tuple[int, str]] = {}
+    for logged in found:
+        low = logged.strip().lower()
+        if not _TEST.search(low) or canonical(logged) is None:
+            continue
+        name = canonical(_TEST.sub("val", low))
+        if name is None or not name.target.startswith("val_"):
+            continue
+        if name.target not in standins or name.priority < standins[name.target][0]:
+            standins[name.target] = (name.priority, logged)
+    return standins
+
+
 def loader_note(found: Iterable[str], mapped: Iterable[str]) -> str:
     """A note when the columns ``found`` hold curves of several Lightning validation
     dataloaders: which one is read as validation, and how to read another. Empty for one

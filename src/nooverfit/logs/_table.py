@@ -27,6 +27,7 @@ from nooverfit.logs._names import (
     loader_note,
     loss_standins,
     rivals_note,
+    validation_from_test,
 )
 from nooverfit.logs._percent import error_scores, percent_scores
 from nooverfit.logs._resumed import continued, join_runs
@@ -128,6 +129,18 @@ def rows_to_history(
             *notes,
             "; ".join(f"{t} read from {logged!r}" for t, (_, logged) in sorted(standins.items()))
             + " (no column named loss)",
+        )
+    tested = validation_from_test(
+        [c for c in found if c not in used_columns], [*explicit, *chosen]
+    )
+    if tested:  # no validation curve: a test set's curves are the held-out ones
+        read = {logged for _, logged in tested.values()}
+        chosen = {t: v for t, v in chosen.items() if v[1] not in read} | tested
+        names = ", ".join(repr(logged) for _, (_, logged) in sorted(tested.items()))
+        notes = (
+            *notes,
+            f"no validation curve: the test curve{'s' if len(tested) > 1 else ''} {names} "
+            "read as validation (pass --val-col to read another)",
         )
     mapping = {t: (0, logged) for t, logged in explicit.items()} | chosen
     if not any(t == "loss" or t.startswith("val_") for t in mapping):

@@ -1,0 +1,130 @@
+"""A log whose only held-out curve is a test set's (``Loss/test``, as PyTorch's TensorBoard
+tutorial logs it) is diagnosed on that curve, with a note; a validation curve beside it
+keeps its place. Before, such a log was "insufficient evidence: no validation curve"."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from nooverfit import diagnose
+from nooverfit.logs import read_log
+from nooverfit.logs._names import validation_from_test
+
+
+def _tutorial_run(folder: Path, tags: dict[str, str]) -> dict[str, list[float]]:
+    """A real run, logged with SummaryWriter under ``tags`` (``{"loss": ..., "test":
+    ...}``): a wide MLP on 60 digits, tested on 300 after each of 200 epochs; returns the
+    curves it logged."""
+    from sklearn.datasets import load_digits
+    from torch.utils.tensorboard import SummaryWriter
+
+    x, y = load_digits(return_X_y=True)
+    x = torch.tensor(x / 16, dtype=torch.float32)
+    y = torch.tensor(y)
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(64, 256), torch.nn.ReLU(), torch.nn.Linear(256, 10))
+    opt = torch.optim.Adam(net.parameters(), lr=3e-3)
+    lossf = torch.nn.CrossEntropyLoss()
+    writer = SummaryWriter(str(folder))
+    logged: dict[str, list[float]] = {k: [] for k in tags}
+    for epoch in range(200):
+        opt.zero_grad()
+        loss = lossf(net(x[:60]), y[:60])
+        loss.backward()
+        opt.step()
+        with torch.no_grad():
+            out = net(x[1000:1300])
+            values = {
+                "loss": float(loss),
+                "test": float(lossf(out, y[1000:1300])),
+                "acc": float((out.argmax(1) == y[1000:1300]).float().mean()),
+                "val": float(lossf(net(x[1300:1500]), y[1300:1500])),
+            }
+        for key, tag in tags.items():
+            writer.add_scalar(tag, values[key], epoch)
+            logged[key].append(values[key])
+    writer.close()
+    return logged
+
+
+def test_a_tutorial_s_loss_test_curve_is_read_as_validation(tmp_path):
+    tags = {"loss": "Loss/train", "test": "Loss/test", "acc": "Accuracy/test"}
+    logged = _tutorial_run(tmp_path / "run", tags)
+    h = read_log(tmp_path / "run")
+    np.testing.assert_allclose(h.val_loss, logged["test"], rtol=1e-6)
+    np.testing.assert_allclose(h.val_accuracy, logged["acc"], rtol=1e-6)
+    assert any("'Loss/test'" in n and "read as validation" in n for n in h.notes)
+    # the same curves logged under validation's names: the same verdict, epoch and onset
+    from torch.utils.tensorboard import SummaryWriter
+
+    writer = SummaryWriter(str(tmp_path / "named_val"))
+    for epoch, (a, b, c) in enumerate(
+        zip(logged["loss"], logged["test"], logged["acc"], strict=True)
+    ):
+        writer.add_scalar("Loss/train", a, epoch)
+        writer.add_scalar("Loss/val", b, epoch)
+        writer.add_scalar("Accuracy/val", c, epoch)
+    writer.close()
+    renamed = diagnose(read_log(tmp_path / "named_val"))
+    d = diagnose(h)
+    assert d.verdict.value == "overfitting"
+    assert (d.verdict, d.best_epoch, d.onset_epoch, d.explanation) == (
+        renamed.verdict,
+        renamed.best_epoch,
+        renamed.onset_epoch,
+        renamed.explanation,
+    )
+
+
+def test_a_validation_curve_beside_the_test_curve_keeps_its_place(tmp_path):
+    tags = {"loss": "Loss/train", "val": "Loss/val", "test": "Loss/test"}
+    logged = _tutorial_run(tmp_path / "run", tags)
+    h = read_log(tmp_path / "run")
+    np.testing.assert_allclose(h.val_loss, logged["val"], rtol=1e-6)
+    assert not any("read as validation" in n for n in h.notes)
+
+
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [
+        (
+            ["train_loss", "test_loss", "test_acc"],
+            {"val_loss": "test_loss", "val_accuracy": "test_acc"},
+        ),
+        (["loss", "loss-test"], {"val_loss": "loss-test"}),
+        (["test_loss_step", "test_loss_epoch"], {"val_loss": "test_loss_epoch"}),
+        (["loss", "latest_loss", "contest"], {}),  # "test" inside a word is no test set
+        (["loss", "val_loss", "test_loss"], {}),  # validation logged: no stand-in
+    ],
+)
+def test_test_curves_stand_in_for_validation_only_without_one(names, expected):
+    from nooverfit.logs._names import canonical
+
+    taken = [n.target for c in names if (n := canonical(c))]
+    got = validation_from_test(names, taken)
+    assert {t: logged for t, (_, logged) in got.items()} == expected
+
+
+def test_diagnose_on_a_csv_with_a_test_curve(tmp_path):
+    epochs = np.arange(40)
+    train = 2.0 * np.exp(-epochs / 6) + 0.01
+    test = 0.6 + 0.5 * np.exp(-epochs / 5) + 0.004 * np.maximum(0, epochs - 15) ** 1.5
+    log = tmp_path / "log.csv"
+    log.write_text(
+        "epoch,train_loss,test_loss\n"
+        + "".join(f"{e},{a:.6f},{b:.6f}\n" for e, a, b in zip(epochs, train, test, strict=True))
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "nooverfit", "diagnose", str(log)],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("OVERFITTING")
+    assert "'test_loss' read as validation" in " ".join(out.stdout.split())
