@@ -128,3 +128,24 @@ def test_diagnose_on_a_csv_with_a_test_curve(tmp_path):
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("OVERFITTING")
     assert "'test_loss' read as validation" in " ".join(out.stdout.split())
+
+
+def test_a_log_without_validation_names_its_columns_as_logged(tmp_path):
+    """``Loss/holdout`` is no validation name: the note lists the tags as written, the
+    names ``--val-col`` accepts (the verdict's text names them as nooverfit reads them,
+    ``loss_holdout``, which ``--val-col`` refused), and the one named is then read."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    writer = SummaryWriter(str(tmp_path / "run"))
+    for epoch in range(30):
+        writer.add_scalar("Loss/train", 1 / (epoch + 1), epoch)
+        writer.add_scalar("Loss/holdout", 0.5 + 0.01 * epoch, epoch)
+    writer.close()
+    h = read_log(tmp_path / "run")
+    assert any(
+        "no validation curve among the logged columns ('Loss/train', 'Loss/holdout')" in n
+        for n in h.notes
+    )
+    mapped = read_log(tmp_path / "run", columns={"val_loss": "Loss/holdout"})
+    np.testing.assert_allclose(mapped.val_loss, 0.5 + 0.01 * np.arange(30), rtol=1e-6)
+    assert not any("no validation curve" in n for n in mapped.notes)

@@ -148,6 +148,13 @@ def rows_to_history(
             f"no training or validation curve recognized in {source}; "
             f"columns found: {', '.join(found) or 'none'}; {MAP_HINT}"
         )
+    if not any(t.startswith("val_") for t in mapping):  # the names --val-col accepts
+        notes = (
+            *notes,
+            "no validation curve among the logged columns ("
+            + ", ".join(repr(c) for c in found if canonical(c) is not None)
+            + "); pass --val-col NAME to read one as validation",
+        )
     used = [logged for _, logged in mapping.values()]
     loaders = loader_note(found, explicit.values())
     rivals = rivals_note(found, chosen)
