@@ -131,21 +131,52 @@ def test_diagnose_on_a_csv_with_a_test_curve(tmp_path):
 
 
 def test_a_log_without_validation_names_its_columns_as_logged(tmp_path):
-    """``Loss/holdout`` is no validation name: the note lists the tags as written, the
+    """``Loss/other`` is no validation name: the note lists the tags as written, the
     names ``--val-col`` accepts (the verdict's text names them as nooverfit reads them,
-    ``loss_holdout``, which ``--val-col`` refused), and the one named is then read."""
+    ``loss_other``, which ``--val-col`` refused), and the one named is then read."""
     from torch.utils.tensorboard import SummaryWriter
 
     writer = SummaryWriter(str(tmp_path / "run"))
     for epoch in range(30):
         writer.add_scalar("Loss/train", 1 / (epoch + 1), epoch)
-        writer.add_scalar("Loss/holdout", 0.5 + 0.01 * epoch, epoch)
+        writer.add_scalar("Loss/other", 0.5 + 0.01 * epoch, epoch)
     writer.close()
     h = read_log(tmp_path / "run")
     assert any(
-        "no validation curve among the logged columns ('Loss/train', 'Loss/holdout')" in n
+        "no validation curve among the logged columns ('Loss/train', 'Loss/other')" in n
         for n in h.notes
     )
-    mapped = read_log(tmp_path / "run", columns={"val_loss": "Loss/holdout"})
+    mapped = read_log(tmp_path / "run", columns={"val_loss": "Loss/other"})
     np.testing.assert_allclose(mapped.val_loss, 0.5 + 0.01 * np.arange(30), rtol=1e-6)
     assert not any("no validation curve" in n for n in mapped.notes)
+
+
+@pytest.mark.parametrize(
+    ("header", "train", "val"),
+    [
+        ("epoch,trainLoss,valLoss", "trainLoss", "valLoss"),  # a hand-written loop's names
+        ("Epoch,TrainLoss,ValidLoss", "TrainLoss", "ValidLoss"),
+        ("epoch,train_loss,holdout_loss", "train_loss", "holdout_loss"),
+        ("epoch,train_loss,cv_loss", "train_loss", "cv_loss"),
+    ],
+)
+def test_names_of_hand_written_loops_read_as_mapped_by_hand(tmp_path, header, train, val):
+    """Words joined by capitals and a holdout or cross-validation curve: read as the same
+    log with its columns mapped by hand (the history, hence the verdict, is the same)."""
+    epochs = np.arange(30)
+    rows = "".join(f"{e},{2 / (e + 1):.5f},{0.5 + 0.01 * e:.5f}\n" for e in epochs)
+    log = tmp_path / "log.csv"
+    log.write_text(header + "\n" + rows)
+    guessed = read_log(log)
+    mapped = read_log(log, columns={"loss": train, "val_loss": val})
+    assert guessed.loss == mapped.loss
+    assert guessed.val_loss == mapped.val_loss
+    assert diagnose(guessed).verdict == diagnose(mapped).verdict
+
+
+def test_capitals_inside_a_metric_s_name_are_no_words():
+    from nooverfit.logs._names import canonical
+
+    assert canonical("mAP").target == "map"
+    assert canonical("valAUC").target == "valauc"  # one word of capitals: left as it is
+    assert canonical("ValidAcc").target == "val_accuracy"

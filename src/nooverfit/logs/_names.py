@@ -4,10 +4,11 @@
 Names understood: Keras (``loss``, ``val_acc``), Lightning (``train_loss_epoch``,
 ``val_loss``, ``train_acc_step``), TensorBoard tags (``train/epoch_loss``,
 ``validation/epoch_accuracy``, ``loss/val``), Hugging Face (``eval_loss``), and names
-written as words (``Train Loss``, ``val-loss``) or with the side at the end
-(``loss_val``, ``accuracy_train``). Lightning validating on several dataloaders suffixes
-each name with ``/dataloader_idx_N``: the first dataloader's curves are the validation
-curves, the others' are kept as ``dataloader_N_<name>`` (:func:`loader_note` says so).
+written as words (``Train Loss``, ``val-loss``, ``trainLoss``) or with the side at the
+end (``loss_val``, ``accuracy_train``); ``holdout`` and ``cv`` name validation too.
+Lightning validating on several dataloaders suffixes each name with
+``/dataloader_idx_N``: the first dataloader's curves are the validation curves, the
+others' are kept as ``dataloader_N_<name>`` (:func:`loader_note` says so).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from nooverfit.errors import BadInput
 
 _TRAIN = ("train", "training", "trn")
-_VAL = ("val", "valid", "validation", "eval", "dev")
+_VAL = ("val", "valid", "validation", "eval", "holdout", "heldout", "cv", "dev")
 _ALIASES = {"acc": "accuracy", "err": "error", "lr_epoch": "lr", "learning_rate": "lr"}
 #: Accuracy under the names Keras and torchmetrics give it (``sparse_categorical_accuracy``,
 #: ``binary_accuracy``, ``multiclassaccuracy``).
@@ -36,6 +37,9 @@ _WANDB = re.compile(r"(.+?) - (.+?)(__(?:min|max))?", re.IGNORECASE)
 _PERCENT = re.compile(
     r"([\s_-]*(\(\s*%\s*\)|\[\s*%\s*\]|%)|[\s_-]+(pct|percent))\s*$", re.IGNORECASE
 )
+#: Words joined by capitals (``trainLoss``, ``ValidAcc``, as hand-written loops name
+#: them): each word two letters or more, so ``mAP`` or ``valAUC`` are no such name.
+_CAMEL = re.compile(r"[A-Za-z][a-z]+(?:[A-Z][a-z]+)+")
 #: Lightning's suffix for the values of each of several validation dataloaders.
 _LOADER = re.compile(r"[/.]dataloader_idx_(\d+)$")
 
@@ -67,7 +71,10 @@ def canonical(name: str) -> Name | None:
         if wandb.group(3):
             return None
         name = wandb.group(2)
-    low = re.sub(r"[\s-]+", "_", _PERCENT.sub("", name).strip().lower())
+    name = _PERCENT.sub("", name).strip()
+    if _CAMEL.fullmatch(name):  # trainLoss, ValidAcc: words joined by capitals
+        name = re.sub(r"(?<=[a-z])(?=[A-Z])", "_", name)
+    low = re.sub(r"[\s-]+", "_", name.lower())
     loader = _LOADER.search(low)
     if loader:  # val_loss/dataloader_idx_1: the second validation dataloader's val_loss
         read = canonical(low[: loader.start()])
