@@ -19,6 +19,7 @@ import re
 from pathlib import Path
 
 from nooverfit.logs._file import inner_name, log_text
+from nooverfit.logs._frame_json import frame_lists
 from nooverfit.logs.mlflow import METRICS, metrics_folder
 
 _SPLITS = {"train", "training", "validation", "val", "valid", "eval", "test"}
@@ -100,5 +101,6 @@ def _json_curves(file: Path) -> bool:
     if isinstance(data, list):
         return any(isinstance(r, dict) and any(map(curve_key, r)) for r in data[:10])
     if isinstance(data, dict):
+        data = frame_lists(data) or data  # pandas's to_json of a history frame
         return any(curve_key(k) and isinstance(v, list) for k, v in data.items())
     return False

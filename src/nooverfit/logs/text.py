@@ -29,6 +29,7 @@ from nooverfit.errors import BadInput
 from nooverfit.history import History
 from nooverfit.logs._cells import TextCell, parse_number
 from nooverfit.logs._file import log_text
+from nooverfit.logs._frame_json import frame_lists
 from nooverfit.logs._names import named_once
 from nooverfit.logs._table import canonical, rows_to_history
 from nooverfit.logs.huggingface import is_log_history, log_history
@@ -306,6 +307,7 @@ def read_json(path: Path, *, columns: Mapping[str, str] | None = None) -> Histor
             f"log (its histories/ folder's CSV files), or the study's folder to diagnose "
             "each run"
         )
+    data = frame_lists(data) or data  # pandas's to_json of history.history
     if isinstance(data, dict):
         # {"loss": [...], "val_loss": [...]} as Keras's History.history is saved
         lists = {k: v for k, v in data.items() if isinstance(v, list)}
