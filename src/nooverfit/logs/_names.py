@@ -29,6 +29,10 @@ _ACCURACY = re.compile(r"(sparse_?)?(categorical_?|binary_?|multi(class|label)_?
 STEPS = ("step", "global_step", "iter", "iteration", "_step")  # _step: W&B's
 _IGNORED = {"stop_reason", *STEPS, "wall_time", "walltime", "time", "timestamp", "created_at"}
 _IGNORED |= {"_runtime", "_timestamp"}  # W&B's history export
+#: Columns that number the runs of one log (the folds of a cross-validation written one
+#: after another): no curve; ``join_runs`` names them where the epoch goes back.
+RUN_KEYS = frozenset({"fold", "cv_fold", "run", "run_id", "seed", "trial", "repeat", "rep"})
+_IGNORED |= RUN_KEYS
 #: A W&B panel export's column: ``<run name> - <metric>``, with ``__MIN``/``__MAX`` for
 #: the band drawn around a smoothed or grouped curve.
 _WANDB = re.compile(r"(.+?) - (.+?)(__(?:min|max))?", re.IGNORECASE)

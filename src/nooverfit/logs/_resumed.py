@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-from nooverfit.logs._names import canonical
+from nooverfit.logs._names import RUN_KEYS, canonical
 
 #: The words of the notes on a restarted and on a resumed run, in CSV/JSON lines logs and
 #: in TensorBoard folders alike, which ``nooverfit watch`` reads back to say why epochs it
@@ -151,10 +151,7 @@ def join_runs(
             restarted, gone = superseded(epoch, [epochs[j] for j in kept], first)
             if restarted:  # what came before is another run's, resumes included
                 kept, resumes, held = [], [], {}
-                restart = (
-                    f"{back}: {RESTARTED}; diagnosing the last run only "
-                    f"({len(rows) - i} of {len(rows)} rows)"
-                )
+                restart = back
             else:
                 dropped = set(gone)
                 replaced = sorted({epochs[kept[k]] for k in dropped})
@@ -173,7 +170,37 @@ def join_runs(
         if math.isfinite(epoch):
             previous = epoch
             held.setdefault(epoch, set()).update(values)
+    if restart:  # (kept: the last run's rows, and the earlier epochs it completes)
+        runs, which = _told_apart(rows, kept[0])
+        restart = (
+            f"{restart}: {RESTARTED}{runs}; diagnosing the last run only{which} "
+            f"({len(rows) - kept[0]} of {len(rows)} rows)"
+        )
     return kept, tuple(n for n in (restart, *resumes) if n)
+
+
+def _told_apart(rows: Sequence[Mapping[str, float]], start: int) -> tuple[str, str]:
+    """Words on the column that numbers the runs of a log whose last run starts at row
+    ``start`` (``fold``: the folds of a cross-validation written one after another): a
+    :data:`~nooverfit.logs._names.RUN_KEYS` column holding one value over the last run's
+    rows and others before them. ``("", "")`` where none does."""
+    for key in {k for row in rows for k in row}:
+        if key.strip().lower() not in RUN_KEYS:
+            continue
+        values = [row.get(key, math.nan) for row in rows]
+        last = {v for v in values[start:] if math.isfinite(v)}
+        earlier = {v for v in values[:start] if math.isfinite(v)}
+        if len(last) == 1 and earlier and not earlier & last:
+            (value,) = last
+            every = sorted(earlier | last)
+            span = (
+                f"{every[0]:g}-{every[-1]:g}" if len(every) > 2 else f"{every[0]:g}, {every[1]:g}"
+            )
+            return (
+                f" ({len(every)} runs told apart by {key!r}: {span})",
+                f", {key} {value:g}",
+            )
+    return "", ""
 
 
 def _values(row: Mapping[str, float]) -> set[str]:
