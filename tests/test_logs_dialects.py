@@ -91,21 +91,23 @@ def test_read_log_accuracy_named_with_its_percent_unit_is_read_as_a_fraction(tmp
     assert "val_accuracy logged in percent: read as a fraction" in h.notes
 
 
-def test_diagnose_console_output_is_refused_as_no_table(tmp_path):
-    """Keras's console output saved to a file: one column named 'Epoch 1/5', refused
-    with 'no training or validation curve recognized' and --train-col advice."""
+def test_diagnose_keras_2_console_output_reads_as_its_table(tmp_path):
+    """Keras 2's console output saved to a file (``5/5 [====] - 0s 3ms/step - loss: ...``)
+    reads as the table of the same values, epochs numbered as printed (it was refused as a
+    table of one column named 'Epoch 1/5' until s31; tests/test_logs_console.py reads
+    Keras 3's against its CSVLogger)."""
     lines = [
         f"Epoch {e}/5\n5/5 [====] - 0s 3ms/step - loss: {t} - val_loss: {v}\n" for e, t, v in ROWS
     ]
     path = _write(tmp_path, "".join(lines), "train.log")
-    result = runner.invoke(app, ["diagnose", str(path)])
-    assert result.exit_code == 2, result.output
-    (line,) = result.output.strip().splitlines()
-    assert line == (
-        f"error: {path}: its first line ('Epoch 1/5') reads as one column; expected a header "
-        "of column names separated by commas, semicolons, tabs, | or spaces (e.g. "
-        "epoch,loss,val_loss) and one row per epoch"
+    table = read_log(
+        _write(tmp_path, "epoch,loss,val_loss\n" + "".join(f"{e},{t},{v}\n" for e, t, v in ROWS))
     )
+    h = read_log(path)
+    assert (h.epoch, h.loss, h.val_loss) == (table.epoch, table.loss, table.val_loss)
+    result = runner.invoke(app, ["diagnose", str(path)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("OVERFITTING")
 
 
 def test_read_log_rows_of_another_length_give_one_warning(tmp_path, caplog):

@@ -12,6 +12,8 @@ Formats (``format=``):
 - ``huggingface``: a Trainer's ``trainer_state.json``, its output folder or a checkpoint.
 - ``mlflow``: an MLflow run folder (``mlruns/<experiment>/<run>``, or its ``metrics``
   folder): each ``metrics/<name>`` file is a curve, its steps grouped into epochs.
+- ``console``: a run's console output saved to a file (Keras's ``fit``, the Trainer's
+  printed dicts, a loop's ``Epoch 3, loss: 0.41, val_loss: 0.52`` lines).
 
 ``auto`` (the default) picks by file name and content; all CSV flavours share one parser.
 Text logs may be gzip'ed (``log.csv.gz``), in UTF-16, or start with a byte-order mark.
@@ -30,6 +32,7 @@ from nooverfit.history import History
 from nooverfit.logs._file import inner_name, log_text
 from nooverfit.logs._runs import list_runs
 from nooverfit.logs._table import MAP_HINT, canonical, rows_to_history
+from nooverfit.logs.console import is_console, read_console
 from nooverfit.logs.huggingface import STATE, read_trainer_state
 from nooverfit.logs.mlflow import metric_file, metrics_folder, read_mlflow
 from nooverfit.logs.tensorboard import EVENTS, event_files, read_tensorboard
@@ -46,6 +49,7 @@ FORMATS = (
     "jsonl",
     "json",
     "nooverfit",
+    "console",
 )
 
 
@@ -80,6 +84,8 @@ def detect_format(path: Path) -> str:
         start = log_text(path, limit=65536)
         return "huggingface" if '"log_history"' in start else "json"
     head = log_text(path, limit=4096).lstrip()
+    if suffix not in (".jsonl", ".ndjson") and is_console(log_text(path, limit=65536)):
+        return "console"
     if suffix in (".jsonl", ".ndjson") or head.startswith("{"):
         return "jsonl"
     header = head.splitlines()[0] if head else ""
@@ -151,6 +157,8 @@ def read_log(
         if not found:
             raise ValueError(f"no metrics.csv under {p}; expected a Lightning run folder")
         p = found[0]
+    if kind == "console":
+        return read_console(p, columns=columns)
     if kind == "jsonl":
         return read_jsonl(p, columns=columns)
     if kind in ("json", "nooverfit") and Path(inner_name(p)).suffix.lower() == ".json":

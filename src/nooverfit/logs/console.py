@@ -1,0 +1,143 @@
+"""`read_console`: a run's console output saved to a file (``python train.py > train.log``,
+a notebook's output pasted into one).
+
+Read are Keras's ``fit`` at verbose 1 or 2 (``Epoch 3/40`` and then the epoch's progress
+line, ``... - loss: 0.41 - val_loss: 0.52``), the Hugging Face Trainer's printed dicts
+(``{'eval_loss': 0.52, 'epoch': 3.0}``, read as its ``log_history``), and a loop's own
+lines that name the epoch and its values (``Epoch [3/40], Loss: 0.41, Val Acc: 85.2%``;
+tqdm's bars, Lightning's ``TQDMProgressBar`` too, ``Epoch 3: 100%|...| 50/50 [...,
+loss=0.41, val_loss=0.52]``; Lightning's default rich bar, written to a file, shows the
+last epoch only).
+A bar redrawn with carriage returns and backspaces is read drawing by drawing, colours
+removed. The epochs are numbered as printed (Keras from 1, Lightning from 0); a value
+printed several times in an epoch is read as it last stood there (a bar's postfix shows
+the last epoch's values until its own are in; a per-step print, the last step's).
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+from nooverfit.history import History
+from nooverfit.logs._file import log_text
+from nooverfit.logs._table import rows_to_history
+from nooverfit.logs.huggingface import log_history
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+#: Keras's line opening each epoch.
+_KERAS_EPOCH = re.compile(r"Epoch (\d+)/\d+")
+#: The epoch a loop's line names: ``Epoch 3``, ``epoch: 3``, ``Epoch [3/40]``, ``epoch=3``.
+_EPOCH = re.compile(r"\bepoch\b\s*[\[:=#]?\s*(\d+)(?:\s*/\s*\d+)?", re.IGNORECASE)
+_NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|nan|inf"
+#: One value named as a whole piece of a line: ``Val Acc: 85.2%``, ``val_loss=0.52``.
+_PAIR = re.compile(rf"\s*([A-Za-z_][\w ./()-]*?)\s*[:=]\s*({_NUMBER})\s*(%?)\s*", re.IGNORECASE)
+#: Values named by one word inside a piece: ``Epoch 3: loss=0.41 val_loss=0.52``.
+_WORD_PAIR = re.compile(rf"([A-Za-z_][\w./]*)\s*[:=]\s*({_NUMBER})(%?)(?![\w.])", re.IGNORECASE)
+#: What separates a line's pieces: Keras's `` - ``, commas, bars, brackets, tabs.
+_PIECES = re.compile(r"\s+-\s+|[,|;\t\[\]]")
+#: Lines of each kind a file needs to be read as a console's output.
+LEAST = 2
+
+
+def console_lines(text: str) -> list[tuple[int, str]]:
+    """Each drawing of ``text``'s lines, with its line number, backspaces and colours
+    gone: a line redrawn after carriage returns (a progress bar) is each of its drawings
+    in turn, which may span epochs (tqdm ends a line now and then only)."""
+    out = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = _ANSI.sub("", line).replace("\b", "")
+        out += [(number, part.strip()) for part in line.split("\r") if part.strip()]
+    return out
+
+
+def is_console(text: str) -> bool:
+    """Whether ``text`` reads as a console's output of training: :data:`LEAST` lines or
+    more of Keras's epochs, of the Trainer's dicts, or of a loop's epochs with values;
+    or Keras's first epoch as its first line."""
+    keras = trainer = loop = 0
+    for i, (_, line) in enumerate(console_lines(text)):
+        if _KERAS_EPOCH.fullmatch(line):
+            # (a first epoch's bar redrawn for thousands of steps can fill the text read)
+            keras += LEAST if i == 0 else 1
+        elif _trainer_entry(line) is not None:
+            trainer += 1
+        elif _EPOCH.search(line) and _pairs(line):
+            loop += 1
+        if max(keras, trainer, loop) >= LEAST:
+            return True
+    return False
+
+
+def read_console(path: Path, *, columns: Mapping[str, str] | None = None) -> History:
+    """Read a console's output (see the module docstring) into a :class:`History`."""
+    lines = console_lines(log_text(path))
+    entries = [e for _, line in lines if (e := _trainer_entry(line)) is not None]
+    if len(entries) >= LEAST:
+        note = "read from console output: the Trainer's printed dicts as its log_history"
+        return log_history(entries, source=str(path), columns=columns, notes=(note,))
+    rows: list[dict[str, float]] = []
+    numbers: list[int] = []
+    keras_epoch: int | None = None
+    for number, line in lines:
+        if m := _KERAS_EPOCH.fullmatch(line):
+            keras_epoch = int(m.group(1))
+            continue
+        pairs = {k: v for k, v in _pairs(line).items() if "epoch" not in k.lower()}
+        named = _EPOCH.search(line)
+        epoch = int(named.group(1)) if named else keras_epoch
+        if not pairs or epoch is None:
+            continue
+        if rows and rows[-1]["epoch"] == epoch:  # the epoch's values as they last stood
+            rows[-1].update(pairs)
+            numbers[-1] = number
+            continue
+        rows.append({"epoch": float(epoch), **pairs})
+        numbers.append(number)
+    if not rows:
+        raise ValueError(
+            f"{path}: no epoch with values found in the console output; expected lines "
+            "such as Keras's 'Epoch 3/40' and '... - loss: 0.41 - val_loss: 0.52', or "
+            "'Epoch 3, train_loss: 0.41, val_loss: 0.52'"
+        )
+    return rows_to_history(
+        rows,
+        columns=columns,
+        source=str(path),
+        lines=numbers,
+        notes=("read from console output: epochs numbered as printed",),
+    )
+
+
+def _pairs(line: str) -> dict[str, float]:
+    """The values a line names, ``{name: value}`` (a name printed with a ``%`` after its
+    value gets ``%`` after it, :func:`~nooverfit.logs._names.in_percent`'s sign)."""
+    out: dict[str, float] = {}
+    for piece in _PIECES.split(line):
+        whole = _PAIR.fullmatch(piece)
+        found = [whole.groups()] if whole else _WORD_PAIR.findall(piece)
+        for name, value, percent in found:
+            out[f"{name.strip()}{' %' if percent else ''}"] = float(value)
+    return out
+
+
+def _trainer_entry(line: str) -> dict[str, object] | None:
+    """The Trainer's printed dict closing ``line`` (``{'loss': 0.69, 'epoch': 0.5}``, after
+    a bar's drawing where the two share a line), or None."""
+    start = line.find("{'")
+    if start < 0 or not line.endswith("}") or "'epoch'" not in line:
+        return None
+    line = line[start:]
+    try:
+        entry = ast.literal_eval(line)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return None
+    if not isinstance(entry, dict):
+        return None
+    epoch = entry.get("epoch")
+    if not isinstance(epoch, (int, float)) or not math.isfinite(epoch):
+        return None
+    return {str(k): v for k, v in entry.items()}

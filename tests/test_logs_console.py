@@ -1,0 +1,224 @@
+"""A run's console output saved to a file reads as the run's log: Keras's ``fit`` at
+verbose 1 (its redrawn progress bar) and 2 against the CSVLogger of the same run, the
+Trainer's printed dicts against its ``trainer_state.json``, and a loop's own lines.
+Before, each was refused ("its first line ('Epoch 1/60') reads as one column")."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from nooverfit import diagnose
+from nooverfit.logs import detect_format, read_log
+from nooverfit.logs.console import console_lines, is_console
+
+# keras's torch backend warns of numpy 2's copy keyword at every batch
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+@pytest.fixture(scope="module")
+def keras_run(tmp_path_factory):
+    """One Keras fit (a wide MLP on 100 digits, 40 epochs), its CSVLogger file and its
+    console at verbose 1 and 2 (the same seed twice: the same numbers)."""
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    keras = pytest.importorskip("keras")
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    x = x / 16
+    folder = tmp_path_factory.mktemp("keras")
+    for verbose in (1, 2):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential(
+            [
+                keras.Input((64,)),
+                keras.layers.Dense(256, activation="relu"),
+                keras.layers.Dense(10, activation="softmax"),
+            ]
+        )
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            model.fit(
+                x[:100],
+                y[:100],
+                validation_data=(x[1000:1300], y[1000:1300]),
+                epochs=40,
+                batch_size=32,
+                verbose=verbose,
+                callbacks=[keras.callbacks.CSVLogger(str(folder / f"log{verbose}.csv"))],
+            )
+        (folder / f"console{verbose}.txt").write_text(out.getvalue())
+    return folder
+
+
+@pytest.mark.parametrize("verbose", [1, 2])
+def test_keras_console_reads_as_its_csv_logger(keras_run, verbose):
+    console = keras_run / f"console{verbose}.txt"
+    assert detect_format(console) == "console"
+    got, want = read_log(console), read_log(keras_run / f"log{verbose}.csv")
+    assert got.epoch == tuple(e + 1 for e in want.epoch)  # Keras prints "Epoch 1/40"
+    for curve in ("loss", "val_loss", "accuracy", "val_accuracy"):
+        np.testing.assert_allclose(getattr(got, curve), getattr(want, curve), atol=6e-5)
+    a, b = diagnose(got), diagnose(want)
+    assert a.verdict == b.verdict
+    assert a.best_epoch == b.best_epoch + 1
+
+
+def test_the_trainer_s_printed_dicts_read_as_its_state_file(tmp_path):
+    history = []
+    for step in range(1, 31):
+        epoch = step / 3
+        history.append({"loss": 2.0 / step, "grad_norm": 1.0, "epoch": epoch, "step": step})
+        if step % 3 == 0:
+            val = 0.5 + 0.002 * (step - 15) ** 2
+            history.append({"eval_loss": val, "eval_runtime": 0.1, "epoch": epoch, "step": step})
+    (tmp_path / "out").mkdir()
+    state = {"log_history": history, "global_step": 30, "epoch": 10.0}
+    (tmp_path / "out" / "trainer_state.json").write_text(json.dumps(state))
+    printed = ["  0%|          | 0/30 [00:00<?, ?it/s]"]
+    printed += [str({k: v for k, v in e.items() if k != "step"}) for e in history]
+    printed[5] = " 10%|#    | 3/30 [00:01<00:09,  2.9it/s]" + printed[5]  # a bar's drawing
+    printed.append("{'train_runtime': 3.1, 'train_loss': 0.4, 'epoch': 10.0}")
+    (tmp_path / "console.log").write_text("\n".join(printed) + "\n")
+    got, want = read_log(tmp_path / "console.log"), read_log(tmp_path / "out")
+    assert got.epoch == want.epoch
+    np.testing.assert_allclose(got.val_loss, want.val_loss)
+    np.testing.assert_allclose(got.loss, want.loss)
+    assert diagnose(got).verdict == diagnose(want).verdict
+
+
+def test_a_loop_s_own_lines(tmp_path):
+    """``print`` lines of a plain PyTorch loop, in percent and with a tqdm bar redrawn."""
+    lines = []
+    for e in range(1, 31):
+        train, val = 2.0 / e, 0.6 + 0.002 * (e - 12) ** 2
+        bar = "".join(
+            f"\rEpoch {e}: {p}%|##| {p}/100 [00:01<00:00, loss={train + p:.4f}]" for p in (10, 50)
+        )
+        lines.append(bar + f"\rEpoch {e}: 100%|##| 100/100 [00:01<00:00, loss={train:.4f}]")
+        acc = 90 - abs(e - 12) / 3
+        lines.append(
+            f"Epoch [{e}/30], Train Loss: {train:.4f}, Val Loss: {val:.4f}, Val Acc: {acc:.2f}%"
+        )
+    (tmp_path / "train.log").write_text("\n".join(lines) + "\n")
+    h = read_log(tmp_path / "train.log")
+    assert h.epoch == tuple(range(1, 31))
+    np.testing.assert_allclose(h.loss, [2.0 / e for e in range(1, 31)], atol=1e-4)
+    np.testing.assert_allclose(
+        h.val_loss, [0.6 + 0.002 * (e - 12) ** 2 for e in range(1, 31)], atol=1e-4
+    )
+    np.testing.assert_allclose(
+        h.val_accuracy, [(90 - abs(e - 12) / 3) / 100 for e in range(1, 31)], atol=1e-4
+    )
+    d = diagnose(h)
+    assert d.verdict.value == "overfitting"
+    assert d.best_epoch == 12
+
+
+def test_a_redrawn_line_reads_drawing_by_drawing():
+    text = "\x1b[1m1/4\x1b[0m ab\b\b\rEpoch 3: loss: 0.5\r\x1b[32mEpoch 4: loss: 0.4\x1b[0m\nnext"
+    assert console_lines(text) == [
+        (1, "1/4 ab"),
+        (1, "Epoch 3: loss: 0.5"),
+        (1, "Epoch 4: loss: 0.4"),
+        (2, "next"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "epoch,loss,val_loss\n0,0.5,0.6\n1,0.4,0.6\n",  # a CSV log
+        '{"epoch": 1, "loss": 0.5}\n{"epoch": 2, "loss": 0.4}\n',  # JSON lines
+        "Epoch 23: early stopping\nRestoring model weights from the end of the best epoch: 13.\n",
+    ],
+)
+def test_other_text_is_no_console(text):
+    assert not is_console(text)
+
+
+def test_a_tqdm_bar_whose_postfix_lags_an_epoch(tmp_path):
+    """tqdm redraws with carriage returns and ends a line now and then only; the postfix
+    shows the last epoch's values until the epoch's own are set (Lightning's bar does
+    so): each epoch reads as its bar last stood."""
+    from tqdm import tqdm
+
+    train = [2.0 / (e + 1) for e in range(30)]
+    val = [0.6 + 0.002 * (e - 12) ** 2 for e in range(30)]
+    log = tmp_path / "bar.log"
+    with log.open("w") as fh:
+        bar = tqdm(total=4, file=fh, mininterval=0, miniters=1)
+        for e in range(30):
+            bar.reset()
+            bar.set_description(f"Epoch {e}")
+            for _ in range(4):
+                bar.update(1)
+            bar.set_postfix(val_loss=val[e], train_loss=train[e - 1] if e else 9.0)
+            bar.set_postfix(val_loss=val[e], train_loss=train[e])
+        bar.close()
+    assert b"\r" in log.read_bytes()
+    h = read_log(log)
+    assert h.epoch == tuple(range(30))
+    np.testing.assert_allclose(h.loss, [float(f"{v:.3g}") for v in train])
+    np.testing.assert_allclose(h.val_loss, [float(f"{v:.3g}") for v in val])
+    assert diagnose(h).best_epoch == 12
+
+
+def test_lightning_s_tqdm_bar_reads_as_its_csv_logger(tmp_path):
+    """A real Lightning fit with ``TQDMProgressBar``, its stdout in a file, against the
+    same run's ``CSVLogger`` (values printed to 3 significant digits)."""
+    lightning = pytest.importorskip("lightning")
+    from lightning.pytorch.callbacks import TQDMProgressBar
+    from lightning.pytorch.loggers import CSVLogger
+    from sklearn.datasets import load_digits
+    from torch.utils.data import DataLoader, TensorDataset
+
+    x, y = load_digits(return_X_y=True)
+    x, y = torch.tensor(x / 16, dtype=torch.float32), torch.tensor(y)
+
+    class Net(lightning.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.net = torch.nn.Sequential(
+                torch.nn.Linear(64, 256), torch.nn.ReLU(), torch.nn.Linear(256, 10)
+            )
+
+        def training_step(self, batch, _):
+            loss = torch.nn.functional.cross_entropy(self.net(batch[0]), batch[1])
+            self.log("train_loss", loss, prog_bar=True, on_epoch=True, on_step=False)
+            return loss
+
+        def validation_step(self, batch, _):
+            loss = torch.nn.functional.cross_entropy(self.net(batch[0]), batch[1])
+            self.log("val_loss", loss, prog_bar=True)
+
+        def configure_optimizers(self):
+            return torch.optim.Adam(self.parameters(), 1e-3)
+
+    lightning.seed_everything(0, verbose=False)
+    trainer = lightning.Trainer(
+        max_epochs=12,
+        logger=CSVLogger(str(tmp_path), name="csv"),
+        enable_checkpointing=False,
+        enable_model_summary=False,
+        callbacks=[TQDMProgressBar()],
+    )
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        trainer.fit(
+            Net(),
+            DataLoader(TensorDataset(x[:100], y[:100]), batch_size=32),
+            DataLoader(TensorDataset(x[1000:1300], y[1000:1300]), batch_size=300),
+        )
+    (tmp_path / "console.txt").write_text(out.getvalue())
+    got, want = read_log(tmp_path / "console.txt"), read_log(tmp_path / "csv")
+    assert got.epoch == want.epoch == tuple(range(12))
+    np.testing.assert_allclose(got.loss, want.loss, rtol=5e-3)
+    np.testing.assert_allclose(got.val_loss, want.val_loss, rtol=5e-3)
