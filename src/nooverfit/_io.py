@@ -258,7 +258,7 @@ def not_a_checkpoint(what: str, file: Path) -> BadInput:
 def _kind(file: Path) -> str:
     try:
         with file.open("rb") as handle:
-            return describe_file(handle.read(64))
+            return describe_file(handle.read(64), file)
     except OSError:
         return "unreadable"
 
