@@ -363,3 +363,26 @@ def test_diagnose_refuses_one_column_as_both_curves():
         "error: --train-col and --val-col both name 'loss'; expected two columns, the "
         "training loss and the validation loss\n"
     )
+
+
+def test_diagnose_shows_each_figure_one_way_in_its_table_and_its_text(tmp_path):
+    """s31 i168: the table said "+9.6% val loss (GL)" and "0.2366 at end" where the text
+    said "ended 10% worse" and "trails training by 0.237 in loss". By hand: val_loss falls
+    to 1.0 at epoch 6 and ends at 1.296 (GL = 100 * (1.296 / 1.0 - 1) = 29.6 %); training
+    ends at 0.0594, a gap of 1.296 - 0.0594 = 1.2366 (0.3 at the best epoch)."""
+    val = [2.0, 1.6, 1.3, 1.15, 1.07, 1.02, 1.0, 1.01, 1.03, 1.06, 1.09, 1.12, 1.15, 1.18]
+    val += [1.21, 1.24, 1.27, 1.296]
+    train = [1.9, 1.5, 1.2, 1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.42, 0.36, 0.3, 0.25, 0.2, 0.15]
+    train += [0.1, 0.08, 0.0594]
+    log = tmp_path / "log.csv"
+    rows = [f"{i},{t},{v}" for i, (t, v) in enumerate(zip(train, val, strict=True))]
+    log.write_text("epoch,loss,val_loss\n" + "\n".join(rows) + "\n")
+    result = runner.invoke(app, ["diagnose", str(log)])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert text.startswith("OVERFITTING")
+    assert "last vs best +29.6% val loss (GL)" in text
+    assert "it ended 29.6% worse than its best" in text
+    assert "the validation loss was 29.6% above that lowest value" in text
+    assert "loss gap 0.3 at best, 1.24 at end" in text
+    assert "validation trails training by 1.24 in loss" in text

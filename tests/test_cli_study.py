@@ -7,6 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from nooverfit.cli import app
+from nooverfit.studies.store import NOT_RUNS
 
 ARGS = ["study", "--train-per-class", "5", "--width", "8", "--seeds", "2", "--epochs", "2"]
 
@@ -287,3 +288,37 @@ def test_cli_study_computes_the_evidence_once(tiny_study, tmp_path, monkeypatch,
     assert done.exit_code == 0, done.output
     assert len(calls) == 1
     assert (tmp_path / "s" / "report.html").exists()
+
+
+def test_cli_study_rerun_says_it_is_complete_and_keeps_its_run_files(tmp_path):
+    out = tmp_path / "study"
+    args = [*ARGS, "--no-classic", "--out", str(out)]
+    first = CliRunner().invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert "read back" not in first.output  # a new folder: every run trained here
+    runs = sorted((out / "runs").iterdir())
+
+    def stamps():
+        return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in runs}
+
+    written, results = stamps(), json.loads((out / "results.json").read_text())
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 0, again.output
+    flat = " ".join(again.output.split())
+    n = results["settings"]["runs"]
+    assert f"the study in {out} is already complete: its {n} runs were read back" in flat
+    assert stamps() == written  # no run file (nor seconds.json) written again
+    rerun = json.loads((out / "results.json").read_text())
+    for r in (rerun, results):
+        r["settings"].pop("seconds")  # this session's tests and writing
+    assert rerun == results
+
+    # One run lost: its batch is trained again whole; the others are read back.
+    lost = next(p for p in runs if p.suffix == ".json" and p.name not in NOT_RUNS)
+    lost.unlink()
+    resumed = CliRunner().invoke(app, args)
+    assert resumed.exit_code == 0, resumed.output
+    flat = " ".join(resumed.output.split())
+    said = re.search(r"resumed the study in \S+: (\d+) of its (\d+) runs read back", flat)
+    assert said and 0 < int(said[1]) < int(said[2]) == n, flat
+    assert lost.is_file()

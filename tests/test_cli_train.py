@@ -352,9 +352,10 @@ def test_train_pretrained_from_an_ensemble_says_it_is_one(tmp_path):
 def test_train_says_its_split_and_notes_a_training_pool_smaller_than_val_and_test(tmp_path):
     """Review i111: --val 0.9 --test 0.9 trained on 1 % of the data without a word (--val is
     a share of what --test leaves). The split's sizes come first, from metrics.json's own
-    indices, and a note where the pool is the smallest part."""
+    indices, and a note where the pool is the smallest part; (almost) no pool is refused
+    (test_train_refuses_a_split_that_leaves_almost_nothing_to_train_on)."""
     out = tmp_path / "run"
-    args = ["train", "--val", "0.9", "--test", "0.9", "--epochs", "1", "--width", "8"]
+    args = ["train", "--val", "0.6", "--test", "0.6", "--epochs", "1", "--width", "8"]
     result = runner.invoke(app, [*args, "--out", str(out)])
     assert result.exit_code == 0, result.output
     split = json.loads((out / "metrics.json").read_text())["split"]
@@ -369,3 +370,29 @@ def test_train_says_its_split_and_notes_a_training_pool_smaller_than_val_and_tes
     assert f"note: the training pool holds {pool / n:.1%} of the images, fewer than" in lines
     usual = runner.invoke(app, ["train", "--epochs", "1", "--width", "8", "--out", str(out / "b")])
     assert usual.exit_code == 0 and "note: the training pool" not in usual.output
+
+
+@pytest.mark.parametrize(
+    ("test", "val", "left"),
+    [("0.9", "0.9", "17 of the 1,797 images (0.9%)"), ("0.97", "0.5", None)],
+)
+def test_train_refuses_a_split_that_leaves_almost_nothing_to_train_on(tmp_path, test, val, left):
+    """s31 i168: --test 0.9 --val 0.9 trained on 17 of 1,797 digits, with a note only. It is
+    refused in one line naming what is left and the least needed (5 %: 90 of 1,797), before
+    anything is written over the run already in --out."""
+    out = tmp_path / "run"
+    first = runner.invoke(app, ["train", *FAST, "--out", str(out)])
+    assert first.exit_code == 0, first.output
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    args = ["train", *FAST, "--test", test, "--val", val, "--overwrite", "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    said = result.output.strip()
+    assert len(said.splitlines()) == 1 and "Traceback" not in said
+    assert said.startswith(f"error: --test {test} and --val {val} leave ")
+    assert said.endswith(
+        "to train on; expected at least 5% (90) for training (--test is a share of all, "
+        "--val of what --test leaves)"
+    )
+    assert left is None or left in said
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before

@@ -3,6 +3,7 @@ endings, and each row's number in the file for error messages."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from nooverfit.data import load_dataset
@@ -97,12 +98,15 @@ def test_a_file_of_nul_bytes_is_refused_as_binary_not_read_as_a_header(tmp_path)
     [
         (
             b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00\x82",
-            "a zip file, as an Excel workbook",
+            "a zip archive, as an Excel workbook (.xlsx) is; save it as 'CSV UTF-8'",
         ),
-        (b"\x1f\x8b\x08\x00", "gzip-compressed; decompress it first (gunzip)"),
+        (b"\x1f\x8b\x08\x00", "a gzip file; decompress it first (gunzip)"),
         ("a,b\n1,2\n".encode("utf-16"), "UTF-16 text, as Excel's 'Unicode Text' is"),
-        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Excel workbook (.xls)"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Excel workbook (.xls); save it as"),
         ("größe,y\n1,a\n".encode("latin-1"), ""),
+        # s31 i168: every kind describe_file knows, named alone where no how-to applies
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "a PNG image)"),
+        (b"%PDF-1.7\n\xe2\xe3\xcf\xd3", "a PDF document)"),
     ],
 )
 def test_a_file_that_is_no_utf8_text_says_what_it_looks_like(tmp_path, data, said):
@@ -118,3 +122,25 @@ def test_a_file_that_is_no_utf8_text_says_what_it_looks_like(tmp_path, data, sai
     assert message.startswith(f"CSV file {path} is not UTF-8 text (byte ")
     assert message.endswith("); expected a UTF-8 CSV file with a header row")
     assert (f": {said}" in message) if said else (":" not in message.split("(byte")[1])
+
+
+def test_describe_file_names_kinds_only_and_knows_a_numpy_archive_by_its_name(tmp_path):
+    """s31 i168: sources._what_it_is was a twin of errors.describe_file that alone knew a
+    .npz archive and an old Excel workbook; describe_file now names each kind (no how-to:
+    UTF-16 said "(save it as UTF-8)" inside a checkpoint error's parentheses), and the
+    CSV reader adds its how-to to that kind."""
+    from nooverfit._io import not_a_checkpoint
+    from nooverfit.errors import describe_file
+
+    zipped = b"PK\x03\x04\x14\x00"
+    assert describe_file(zipped) == "a zip archive"
+    assert describe_file(zipped, tmp_path / "arrays.NPZ") == "a NumPy .npz archive"
+    assert describe_file(zipped, "book.xlsx") == "a zip archive"
+    assert describe_file(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1") == "an old Excel workbook (.xls)"
+    assert describe_file("a,b\n".encode("utf-16")) == "UTF-16 text"
+    path = tmp_path / "weights.npz"
+    np.savez(path, w=np.zeros(2))
+    assert str(not_a_checkpoint("--pretrained", path)) == (
+        f"--pretrained {path} is not a readable PyTorch checkpoint (a NumPy .npz archive); "
+        "expected a file written by torch.save"
+    )

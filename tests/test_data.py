@@ -234,7 +234,7 @@ def test_a_file_or_folder_given_without_its_kind_is_told_how_to_name_it(tmp_path
         load_dataset("images")
     # i165: a file that is no text is not told to be read as a CSV file
     np.savez(tmp_path / "arrays.npz", x=np.zeros(2))
-    with pytest.raises(ValueError, match=r"; arrays\.npz is a zip archive, not a CSV file"):
+    with pytest.raises(ValueError, match=r"; arrays\.npz is a NumPy \.npz archive, not a CSV"):
         load_dataset("arrays.npz")
     # no such file (s29 i155: it was "unknown data set 'nothing.csv'; expected one of ..."):
     # said so, where it was looked for, and the forms --data takes

@@ -64,7 +64,7 @@ def test_onset_after_the_best_epoch_is_named_as_the_trend_not_the_best():
     )
     # the GL is against the best single value: "that best", right after the moving
     # average's best, read as the average's (7% above it at the end here, not 12%)
-    assert f"it ended {gl:.0f}% worse than its best (epoch {best})" in text
+    assert f"it ended {gl:.1f}% worse than its best (epoch {best})" in text
     assert "that best" not in text
     assert "stopped improving" not in text  # what the best epoch 26 epochs before denies
 
@@ -133,7 +133,7 @@ def test_a_validation_only_log_claims_nothing_about_training(tmp_path, kind):
     assert text.startswith("The network is overfitting: validation got worse after its best.")
     assert f"Validation was best at epoch {best} as a single value" in text
     assert f"overfitting sets in around epoch {trend}" in text
-    assert f"it ended {gl:.0f}% worse than its best (epoch {best})" in text
+    assert f"it ended {gl:.1f}% worse than its best (epoch {best})" in text
     assert "The log holds no training curve to compare with" in text
     for claim in ("nan", "training data", "trails training", "following training"):
         assert claim not in text

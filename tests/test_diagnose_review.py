@@ -84,7 +84,7 @@ def test_an_early_stopped_run_gets_one_verdict_from_its_json_and_its_csv(tmp_pat
     assert verdicts == {diagnose(h).verdict}
     d = diagnose(h)
     assert d.verdict is Verdict.GOOD_FIT
-    assert "ended 9% above it (GL), where early stopping ended the run" in d.explanation
+    assert "ended 9.0% above it (GL), where early stopping ended the run" in d.explanation
     assert "did not drift" not in d.explanation
 
 

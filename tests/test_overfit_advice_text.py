@@ -31,10 +31,10 @@ def test_too_many_epochs_cause_quotes_the_best_epoch_onset_and_gl_of_the_diagnos
     cause = next(c for c in d.causes if c.kind == "too_many_epochs")
     assert cause.reason == (
         "The validation loss was lowest at epoch 3, its moving average turned worse at "
-        "epoch 5, and at the last epoch (13) the validation loss was 150% above that lowest "
+        "epoch 5, and at the last epoch (13) the validation loss was 150.0% above that lowest "
         "value."
     )
-    assert "it ended 150% worse than its best (epoch 3)" in d.explanation
+    assert "it ended 150.0% worse than its best (epoch 3)" in d.explanation
 
 
 def test_complex_network_cause_quotes_the_logged_ends_the_table_quotes():

@@ -10,6 +10,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 from nooverfit.data import Split, make_split
+from nooverfit.data.split_checks import check_training_share
 from nooverfit.errors import BadInput
 
 
@@ -270,3 +271,13 @@ def test_make_split_refuses_a_part_the_rounding_leaves_without_a_class():
         make_split(y, test=2, val=0.75, seed=0)
     with pytest.raises(BadInput, match=r"leave the test set no sample of class 'a' .*larger test"):
         make_split(np.repeat([0, 1, 2], [3, 30, 30]), test=3, seed=0, names=["a", "b", "c"])
+
+
+def test_check_training_share_is_a_share_of_fractions_not_of_counts(tmp_path):
+    """The least pool is a share, not a count: 30 rows split 0.2/0.2 train on 18 of them;
+    and --test/--val given as counts are taken as counted."""
+    check_training_share(18, 30, test=0.2, val=0.2)  # 60 %
+    check_training_share(5, 1797, test=1000, val=792)  # counts: the user's own arithmetic
+    with pytest.raises(BadInput, match="leave 89 of the 1,797 samples"):
+        check_training_share(89, 1797, test=0.9, val=100)
+    check_training_share(90, 1797, test=0.9, val=0.5)  # 5 % exactly

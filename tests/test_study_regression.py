@@ -47,7 +47,9 @@ also named "AMD EPYC" but whose vector unit was AVX2 (every run's history digest
 the selections, verdicts and test scores did not), when torch's CPU capability joined the
 pinned environment; and then for i163's still-improving texts (the fall over the last third
 as a share of where that stretch began: "fell 12.2%" now reads "fell 11.5%"): only the
-results.json digests changed, the diff of results.json being those reasons alone.
+results.json digests changed, the diff of results.json being those reasons alone; and by
+s31 i168 for ``extras.threads`` (torch's CPU threads, which the report's command now names):
+only the results.json digests changed, each equal to the old one with that key left out.
 Float results are exact for one torch build on one kind of CPU: elsewhere (another torch,
 machine or CPU model) the exact comparison is skipped and only the study's structure is
 compared.

@@ -294,6 +294,29 @@ def test_cli_tune_refuses_a_study_folder_whatever_overwrite(tmp_path, found):
     assert sorted(p.name for p in tmp_path.rglob("*")) == sorted({*found.split("/")})
 
 
+def test_cli_tune_refuses_a_train_runs_folder_whatever_overwrite(tmp_path):
+    """s31 i168: tune --out into a train run's folder was accepted: best.json, plots/ and
+    report/ (a study's best_model.pt) beside the run's model.pt. Refused as a study's
+    folder is, before anything is written."""
+    from nooverfit._io import TRAIN_MARKS
+    from nooverfit.train_run import FILES
+
+    assert set(TRAIN_MARKS) <= set(FILES)  # the run's own files
+    out = tmp_path / "run"
+    args = ["train", "--train-per-class", "5", "--epochs", "1", "--width", "8", "--out", str(out)]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    for extra in ([], ["--overwrite"]):
+        args = ["tune", "--trials", "1", "--out", str(out), *extra]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 2, result.output
+        assert result.output == (
+            f"error: --out {out} holds a nooverfit train run (model.pt, metrics.json); expected "
+            "a new folder or an earlier tuning's (one command's results to a folder)\n"
+        )
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
 def test_cli_tune_unknown_data_prints_the_error_alone(tmp_path):
     # The "study ... with N worker(s)" banner waits for the study to exist in storage.
     result = CliRunner().invoke(app, ["tune", "--data", "nosuch", "--out", str(tmp_path)])

@@ -73,6 +73,8 @@ def test_tuning_report_is_titled_for_tuning_and_says_nothing_beat_it(data, tmp_p
     assert "No tuned configuration beat the baseline" in html
     assert 'id="importance-warning"' in html
     assert "nooverfit train --data digits" in html and "--l2 50" in html
+    # the threads the tuned configuration was retrained with (s31 i168)
+    assert f"--threads {compared.extras['threads']}</" in html
     assert "the best of 3 complete trials and its baseline" in html
     json.dumps(compared.to_dict())  # still a valid results.json
     tuning = compared.extras["tuning"]

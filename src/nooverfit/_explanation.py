@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from nooverfit._words import counted
+from nooverfit._words import counted, gl_figure, loss_figure
 from nooverfit.diagnosis import Gap, Verdict
 from nooverfit.history import ONSET_WIDTH
 
@@ -104,7 +104,7 @@ def explain(
         at_best = "its best" if onset in (None, best) else f"its best (epoch {best})"
         that = "that best" if onset in (None, best) else at_best
         if math.isfinite(gl) and gl >= 1:
-            ended = f"it ended {gl:.0f}% worse than {that}"
+            ended = f"it ended {gl_figure(gl)}% worse than {that}"
         elif all(map(math.isfinite, ended_at)) and ended_at[0] != ended_at[1]:
             last_value, best_value = ended_at
             ended = (
@@ -114,7 +114,9 @@ def explain(
             ended = f"it stayed near {that}" + (
                 " instead of following training" if trained else ""
             )
-        gaps = [f"{gap.loss_at_last:.3g} in loss"] if math.isfinite(gap.loss_at_last) else []
+        gaps = (
+            [f"{loss_figure(gap.loss_at_last)} in loss"] if math.isfinite(gap.loss_at_last) else []
+        )
         gaps += [metric] if metric else []
         if not (trained or gaps):  # a log of validation curves alone
             return (
@@ -165,12 +167,12 @@ def explain(
         # a noisy curve's lucky low does not pull down (s28 i150: "ended 42% above it
         # (GL), a drift too small to count")
         noise = (
-            f", while the curve smoothed over {smoothed} evaluations rose {100 * rise:.0f}%: "
-            "noise, not a drift"
-            if smoothed > 1 and 100 * rise < gl and f"{100 * rise:.0f}" != f"{gl:.0f}"
+            f", while the curve smoothed over {smoothed} evaluations rose "
+            f"{gl_figure(100 * rise)}%: noise, not a drift"
+            if smoothed > 1 and 100 * rise < gl and gl_figure(100 * rise) != gl_figure(gl)
             else ", a drift too small to count"
         )
-        drift = f"ended {gl:.0f}% above it (GL)" + (
+        drift = f"ended {gl_figure(gl)}% above it (GL)" + (
             ", where early stopping ended the run" if stopped else noise
         )
     return (
@@ -186,7 +188,7 @@ def _good_fit_gaps(gap: Gap, metric: str) -> str:
     in one of them (dropout, a penalty on training), said that way rather than as a
     negative gap (s28 i150: "a gap of -0.00111 in loss")."""
     loss = gap.loss_at_last
-    figures = [f"{loss:.3g} in loss"] if math.isfinite(loss) else []
+    figures = [f"{loss_figure(loss)} in loss"] if math.isfinite(loss) else []
     figures += [metric] if metric else []
     if not figures:
         return ""

@@ -111,6 +111,30 @@ def refuse_a_study(out: Path, *, expected: str, marks: tuple[str, ...] = STUDY_M
         )
 
 
+#: files that mark a folder as a ``nooverfit train`` run's (of ``train_run.FILES``: its
+#: model and its metrics, both, as :func:`nooverfit.study_files.check_study_out` asks)
+TRAIN_MARKS = ("model.pt", "metrics.json")
+
+
+def refuse_a_train_run(out: Path, *, expected: str) -> None:
+    """Refuse an ``--out`` holding a train run's :data:`TRAIN_MARKS`, whatever
+    ``--overwrite``, as :func:`refuse_a_study` refuses a study's: another command's files
+    beside its model leave ``predict`` two to choose from.
+
+    Args:
+        out: the output folder.
+        expected: what the message asks for instead of a new folder.
+
+    Raises:
+        BadInput: naming the run's files.
+    """
+    if all((out / n).is_file() for n in TRAIN_MARKS):
+        raise BadInput(
+            f"--out {out} holds a nooverfit train run ({', '.join(TRAIN_MARKS)}); expected a "
+            f"new folder or {expected}"
+        )
+
+
 def check_output(path: str | os.PathLike[str], *, folder: bool, option: str = "--out") -> Path:
     """Check, before any work, that ``path`` can be written; create nothing.
 
@@ -234,7 +258,7 @@ def not_a_checkpoint(what: str, file: Path) -> BadInput:
 def _kind(file: Path) -> str:
     try:
         with file.open("rb") as handle:
-            return describe_file(handle.read(64))
+            return describe_file(handle.read(64), file)
     except OSError:
         return "unreadable"
 

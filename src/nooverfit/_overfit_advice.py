@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+from nooverfit._words import gl_figure
 from nooverfit.diagnosis import Cause, Evidence, Remedy
 
 #: A cause with its score and its remedies.
@@ -116,8 +117,8 @@ def overfitting_causes(
                     + (
                         # Prechelt's GL over raw values, as the table and the explanation
                         # (the epoch quoted is the last one: the minimum's is given above)
-                        f", and at the last epoch ({last}) the validation loss was {gl:.0f}% "
-                        "above that lowest value."
+                        f", and at the last epoch ({last}) the validation loss was "
+                        f"{gl_figure(gl)}% above that lowest value."
                         if math.isfinite(gl) and gl >= 1
                         else "."
                     ),

@@ -20,6 +20,18 @@ def counted(n: int, noun: str, plural: str = "") -> str:
     return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
+def loss_figure(v: float) -> str:
+    """A loss, or a gap of losses, as a diagnosis's table and its texts both show it: three
+    significant digits (``"0.237"``, ``"2.55e-05"``), so one quantity reads one way."""
+    return f"{v:.3g}"
+
+
+def gl_figure(gl: float, *, sign: bool = False) -> str:
+    """Prechelt's GL (already in %, ``100 * (last / lowest - 1)``) as a diagnosis's table
+    and its texts both show it: one decimal (``"9.6"``; ``sign``: ``"+9.6"``, the table's)."""
+    return f"{gl:+.1f}" if sign else f"{gl:.1f}"
+
+
 def pct(v: float) -> str:
     """``v`` in %, one decimal, without a "-0.0"."""
     return f"{round(100 * v, 1) + 0.0:.1f}"

@@ -126,8 +126,16 @@ def redact(text: str) -> str:
     return _PASSWORD.sub(lambda m: m.group("head") + "***", text)
 
 
-def describe_file(data: bytes) -> str:
-    """What a file's first bytes say it is, in words (for errors about unreadable files)."""
+def describe_file(data: bytes, path: str | Path | None = None) -> str:
+    """What a file's first bytes say it is, in words, a kind only (for errors about
+    unreadable files, which add what to do about it where they know).
+
+    Args:
+        data: the file's first bytes (64 are enough for the signatures; 4 KiB for the
+            text checks).
+        path: its name, where known: a NumPy ``.npz`` archive is a zip archive by its
+            bytes.
+    """
     signatures = (
         (b"PK\x03\x04", "a zip archive"),
         (b"\x80", "a Python pickle"),
@@ -138,11 +146,14 @@ def describe_file(data: bytes) -> str:
         (b"\x1f\x8b", "a gzip file"),
         (b"%PDF", "a PDF document"),
         (b"\x7fELF", "an executable (ELF)"),
+        (b"\xd0\xcf\x11\xe0", "an old Excel workbook (.xls)"),  # OLE2, as .xls files are
     )
     if not data:
         return "an empty file"
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "UTF-16 text (save it as UTF-8)"
+        return "UTF-16 text"
+    if data.startswith(b"PK\x03\x04") and path is not None and str(path).lower().endswith(".npz"):
+        return "a NumPy .npz archive"
     for magic, name in signatures:
         if data.startswith(magic):
             return name

@@ -15,7 +15,7 @@ def reproduce(result: StudyResult) -> dict[str, str]:
     """The command line (and the Python call) that repeats the study.
 
     The command the CLI ran is kept in ``extras["command"]``; else it is rebuilt from the
-    settings."""
+    settings. Either ends with the ``--threads`` the runs trained with, where recorded."""
     st = result.settings
     if result.extras.get("tuning"):
         return _train_command(result)
@@ -35,7 +35,7 @@ def reproduce(result: StudyResult) -> dict[str, str]:
     rebuilt = "nooverfit study " + " ".join(
         f"{k} {shlex.quote(str(v))}" for k, v in args.items() if v is not None
     )
-    command = result.extras.get("command") or rebuilt
+    command = (result.extras.get("command") or rebuilt) + _threads(result)
     seeds = list(st.seeds)
     python = result.extras.get("call") or (
         f"nooverfit.study({st.data!r}, model={st.model!r}, "
@@ -62,9 +62,18 @@ def _train_command(result: StudyResult) -> dict[str, str]:
         flags += _flag(name, getattr(tuned, name), None)
     data = ["--data", shlex.quote(str(result.settings.data))]
     return {
-        "command": " ".join(["nooverfit train", *data, *flags]),
+        "command": " ".join(["nooverfit train", *data, *flags]) + _threads(result),
         "python": "nooverfit.RunConfig.from_dict(results['combinations'][0]['config'])",
     }
+
+
+def _threads(result: StudyResult) -> str:
+    """`` --threads N``: the CPU threads torch trained the runs with, where the result
+    recorded them (``extras["threads"]``; "" in results written before). Another count sums
+    in another order: the same command then ends a few 1e-8 away in loss. The command
+    records what the user typed, never ``--threads``, a shared option."""
+    threads = result.extras.get("threads")
+    return f" --threads {threads}" if isinstance(threads, int) and threads > 0 else ""
 
 
 def _flag(name: str, value: object, default: object) -> list[str]:

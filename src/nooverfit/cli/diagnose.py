@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from nooverfit._io import _jsonable, atomic_write
+from nooverfit._words import gl_figure, loss_figure
 from nooverfit.cli._app import app, console, guard
 from nooverfit.errors import BadInput, OutputExists
 from nooverfit.history import History
@@ -340,14 +341,16 @@ def render(result: Diagnosis, *, title: str = "", notes: tuple[str, ...] = ()) -
     if result.onset_epoch is not None:
         table.add_row("overfitting from", result.epoch_name(result.onset_epoch))
     if math.isfinite(result.generalization_loss):
-        table.add_row("last vs best", f"{result.generalization_loss:+.1f}% val loss (GL)")
+        gl = gl_figure(result.generalization_loss, sign=True)  # "+": worse than the best
+        table.add_row("last vs best", f"{gl}% val loss (GL)")
     gap = result.gap
     if math.isfinite(gap.loss_at_best):
-        table.add_row("loss gap", f"{gap.loss_at_best:.4g} at best, {gap.loss_at_last:.4g} at end")
+        ends = (loss_figure(gap.loss_at_best), loss_figure(gap.loss_at_last))  # as the texts
+        table.add_row("loss gap", f"{ends[0]} at best, {ends[1]} at end")
     if gap.metric and math.isfinite(gap.metric_at_best):
         # an accuracy in points, as the text says it (a share of samples)
         points = gap.metric == "accuracy" and abs(gap.metric_at_best) <= 1
-        fmt = (lambda g: f"{100 * g:+.1f} points") if points else (lambda g: f"{g:+.4g}")
+        fmt = (lambda g: f"{100 * g:+.1f} points") if points else (lambda g: f"{g:+.3g}")
         table.add_row(
             f"{gap.metric} gap",
             f"{fmt(gap.metric_at_best)} at best, {fmt(gap.metric_at_last)} at end",

@@ -121,6 +121,8 @@ def study(
             download=download,
             **left_out,
         )
+    if resumed := _resumed_note(result, out):
+        console.print(f"study: {resumed}", highlight=False)
     # Without --out: where a study is written does not change its results.json.
     result.extras["command"] = command_line(ctx, omit=("out", "as_json", "quiet"))
     ev = evidence(result)  # once: the remedies figure, the report and the summary take it
@@ -136,6 +138,24 @@ def study(
             console.print(f"note: {note}", highlight=False)
     print_summary(result, ev)
     console.print(f"report: [bold]{paths['report']}[/]  results: {paths['results']}")
+
+
+def _resumed_note(result: StudyResult, out: Path) -> str:
+    """What a rerun in a study's folder took from its earlier sessions ("" where it read
+    nothing back): their runs are kept as they are, not trained or written again."""
+    runs, read = result.settings.runs, result.read_back
+    if read == 0:
+        return ""
+    store = out / "runs"
+    if read >= runs:
+        return (
+            f"the study in {out} is already complete: its {runs} runs were read back from "
+            f"{store}, none trained; its results and report are written again from them"
+        )
+    return (
+        f"resumed the study in {out}: {read} of its {runs} runs read back from {store}, "
+        f"{runs - read} trained"
+    )
 
 
 def _subset_note(result: StudyResult) -> str:

@@ -156,6 +156,7 @@ def train(
         device=device,
         classes=classes,
     )
+    _check_pool(split_data, test=test, val=val)  # before the run writes anything
     split = split_lines(split_data, config)  # said once the run trains (errors come alone)
     with Progress(
         TextColumn("[bold]train"),
@@ -277,6 +278,18 @@ def _summary(history: History, kept: int, params: int, seconds: float, out: Path
         f"stopped: {history.stop_reason}; wrote {out}/history.csv, metrics.json, model.pt, "
         "model.json"
     )
+
+
+def _check_pool(data: SplitData, *, test: float, val: float) -> None:
+    """Refuse a split that leaves (almost) nothing to train on (see
+    :func:`~nooverfit.data.split_checks.check_training_share`)."""
+    from nooverfit.data.split_checks import check_training_share
+    from nooverfit.techniques import unit_of
+
+    pool = len(data.split.pool)
+    n = pool + len(data.split.val) + len(data.split.test)
+    sizes = {"test": opt._size(test), "val": opt._size(val)}
+    check_training_share(pool, n, **sizes, unit=unit_of(data.kind))
 
 
 def split_lines(data: SplitData, config: RunConfig) -> list[str]:

@@ -74,7 +74,7 @@ def tune(
     --out holding another study's results is refused unless --overwrite, one holding a
     nooverfit study's always.
     """
-    from nooverfit._io import check_output, refuse_a_study
+    from nooverfit._io import check_output, refuse_a_study, refuse_a_train_run
     from nooverfit.tune import Space, TuneSpec, check_out, default_storage
     from nooverfit.tune import tune as run_tune
     from nooverfit.tune.storage import sqlite_file
@@ -104,7 +104,9 @@ def tune(
         heartbeat_interval=heartbeat,
     )
     # the tuning's plots/history.png among a study's made the study's rerun refuse its folder
-    refuse_a_study(out, expected="an earlier tuning's (one command's results to a folder)")
+    expected = "an earlier tuning's (one command's results to a folder)"
+    refuse_a_study(out, expected=expected)
+    refuse_a_train_run(out, expected=expected)  # predict would find its model and ours
     check_out(out, spec, overwrite=overwrite)  # before the banner and any trial
     if (database := sqlite_file(spec.storage)) is not None:
         # as --out is checked: a database under a file raised FileExistsError in a worker

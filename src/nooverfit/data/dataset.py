@@ -191,7 +191,7 @@ def _file_hint(path: Path) -> str:
 
     try:
         with path.open("rb") as f:
-            kind = describe_file(f.read(4096))
+            kind = describe_file(f.read(4096), path)
     except OSError:
         kind = "a text file"  # unreadable: load_csv says why
     if kind == "a text file":

@@ -155,21 +155,23 @@ def read_numbered(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
     return [nfc(h.strip()) for h in rows[0]], [rows[k] for k in kept], [first[k] for k in kept]
 
 
+#: How to make a CSV file of what :func:`~nooverfit.errors.describe_file` says a file that
+#: is not UTF-8 text is (other kinds are named alone; the generic ones not at all).
+_TO_CSV = {
+    "a NumPy .npz archive": " (numpy.savez), not a table",
+    "a zip archive": ", as an Excel workbook (.xlsx) is; save it as 'CSV UTF-8'",
+    "a gzip file": "; decompress it first (gunzip)",
+    "UTF-16 text": ", as Excel's 'Unicode Text' is; save it as 'CSV UTF-8'",
+    "an old Excel workbook (.xls)": "; save it as 'CSV UTF-8'",
+}
+_GENERIC = ("a file that is not UTF-8 text", "a binary file", "a text file", "an empty file")
+
+
 def _what_it_is(data: bytes, path: Path) -> str:
-    """What a file that is not UTF-8 text most likely is, from its first bytes (and its
-    name: a NumPy archive is a zip file too), and how to make it a CSV file; empty where
-    nothing says."""
-    if data.startswith(b"PK\x03\x04") and path.suffix.lower() == ".npz":
-        return ": a NumPy .npz archive (numpy.savez), not a table"
-    if data.startswith(b"PK\x03\x04"):
-        return ": a zip file, as an Excel workbook (.xlsx) is; save it as 'CSV UTF-8'"
-    if data.startswith(b"\x1f\x8b"):
-        return ": gzip-compressed; decompress it first (gunzip)"
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return ": UTF-16 text, as Excel's 'Unicode Text' is; save it as 'CSV UTF-8'"
-    if data.startswith(b"\xd0\xcf\x11\xe0"):
-        return ": an old Excel workbook (.xls); save it as 'CSV UTF-8'"
-    return ""
+    """What a file that is not UTF-8 text most likely is (:func:`describe_file`, from its
+    first bytes and its name), and how to make it a CSV file; empty where nothing says."""
+    kind = describe_file(data[:4096], path)
+    return "" if kind in _GENERIC else f": {kind}{_TO_CSV.get(kind, '')}"
 
 
 def nfc(name: str) -> str:

@@ -145,3 +145,28 @@ def check_classes(y: np.ndarray, names: Sequence[str] | None = None) -> None:
             f"split needs at least {MIN_PER_CLASS} per class (remove or merge it, or add samples)"
             f"{numeric}"
         )
+
+
+#: The least share of the samples a split given as fractions leaves to train on: less is
+#: (almost) no training data, the mark of ``--val`` read as a share of all rather than of
+#: what ``--test`` leaves (0.9 and 0.9 leave 1 %).
+MIN_TRAIN_SHARE = 0.05
+
+
+def check_training_share(
+    pool: int, n: int, *, test: float | int, val: float | int, unit: str = "samples"
+) -> None:
+    """Refuse fractions ``test``/``val`` that leave a training pool of ``pool`` of the ``n``
+    samples under :data:`MIN_TRAIN_SHARE` of them (counts alone are what the user counted).
+
+    Raises:
+        BadInput: naming what is left and the least the pool needs.
+    """
+    if (isinstance(test, int) and isinstance(val, int)) or pool >= MIN_TRAIN_SHARE * n:
+        return
+    need = math.ceil(MIN_TRAIN_SHARE * n)
+    raise BadInput(
+        f"--test {test} and --val {val} leave {pool:,} of the {n:,} {unit} ({pool / n:.1%}) "
+        f"to train on; expected at least {MIN_TRAIN_SHARE:.0%} ({need:,}) for training "
+        "(--test is a share of all, --val of what --test leaves)"
+    )

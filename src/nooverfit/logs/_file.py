@@ -66,7 +66,7 @@ def log_text(path: Path, *, expected: str = EXPECTED, limit: int | None = None) 
             raw, encoding = raw[len(bom) :], name
             break
     if encoding == "utf-8" and b"\x00" in raw[:4096]:
-        what = describe_file(raw[:4096])
+        what = describe_file(raw[:4096], path)
         what = f"a gzip file holding {what}" if compressed else what
         raise BadInput(f"{path} is {what}, not text; expected {expected}")
     return raw.decode(encoding, errors="replace")

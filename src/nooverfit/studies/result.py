@@ -224,6 +224,9 @@ class StudyResult:
         best_card: what ``best_model.json`` records of them: the preprocessing of their
             inputs, the class names, the networks' configurations
             (:func:`nooverfit.saved_model.model_card`; not in ``results.json``).
+        read_back: how many of ``runs`` a resumed study read back from its folder's
+            earlier sessions instead of training them (not in ``results.json``, which a
+            resumed study writes as the uninterrupted one does).
     """
 
     settings: StudySettings
@@ -243,6 +246,7 @@ class StudyResult:
     extras: dict[str, Any] = field(default_factory=dict)
     best_state: dict[str, torch.Tensor] = field(default_factory=dict, repr=False)
     best_card: dict[str, Any] = field(default_factory=dict, repr=False)
+    read_back: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (``schema_version`` first)."""

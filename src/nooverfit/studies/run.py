@@ -234,8 +234,9 @@ def run_plan(
         if len(session.trained) == trained and at in stored:
             start -= stored[at] - spent[at]  # the study's wall time counts it too
             spent[at] = stored[at]
-        if session.store is not None:
-            session.store.put_seconds(spent)
+        if session.store is not None and {**stored, **spent} != stored:
+            # merged: a rerun that reads every stage back rewrites nothing
+            session.store.put_seconds({**stored, **spent})
         costs.append(session.cost(stage_name(stage), session.used[before:], spent[at]))
     base, recommended = found.base, found.recommended
     if recommended is None:
@@ -266,6 +267,9 @@ def run_plan(
             ),
             "kind": session.dataset.kind,
         }
+    # torch's CPU threads set the order of float sums (a loss's last bits): the report's
+    # command names them, so that it repeats the runs bit for bit (report_reproduce)
+    found.extras["threads"] = torch.get_num_threads()
     records = session.records()
     first = session.seeds[0]
     dataset = session.dataset
@@ -315,6 +319,7 @@ def run_plan(
         if members is None
         else assemble(session, members, first).state_dict(),
         best_card=_card(session, recommended, members, first),
+        read_back=session.read_back,
     )
 
 

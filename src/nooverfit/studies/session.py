@@ -165,13 +165,15 @@ class StudySession:
         it may ask for more later (see :meth:`.estimate.Tally.ask`)."""
         self.tally.ask(runs, more=more)
 
-    def _finished(self, result: RunResult) -> None:
+    def _finished(self, result: RunResult, *, stored: bool = False) -> None:
+        """Record a finished run; ``stored``: read back from the store, which keeps its
+        files as they are (a rerun of a finished study rewrites none of them)."""
         key = result.config.key
         if key not in self.done:
             self.finished += 1
         self.done[key] = result
         self._diagnoses.pop(key, None)  # a resumed batch trains its stored runs again
-        if self.store is not None:
+        if self.store is not None and not stored:
             self.store.put(result)
         if self.progress is not None:
             self.progress(result.config.label or "run", self.finished, self.tally.total)
@@ -199,7 +201,7 @@ class StudySession:
             if c.key not in self.done and self.store is not None:
                 stored = self.store.get(c)
                 if stored is not None:
-                    self._finished(stored)
+                    self._finished(stored, stored=True)
         missing = [c for c in configs if c.key not in self.done]
         if not missing:
             return
@@ -218,6 +220,11 @@ class StudySession:
                 factory=self.factory or (partial(network_for, data=datas[0]) if odd else None),
                 policy=policy,
             )
+
+    @property
+    def read_back(self) -> int:
+        """How many of the finished runs were read back from the store, not trained here."""
+        return len(self.done.keys() - set(self.trained))
 
     def _claim(self, runs: Iterable[RunConfig]) -> list[RunConfig]:
         """The runs of ``runs`` that no earlier call asked for (each once, in order), now
@@ -308,7 +315,7 @@ class StudySession:
             for c in todo:
                 stored = self.store.get(c) if self.store is not None else None
                 if c.key not in self.done and stored is not None:
-                    self._finished(stored)
+                    self._finished(stored, stored=True)
             missing = [c for c in todo if c.key not in self.done]
             if missing:
                 for result in self._transfer(seed, missing):
