@@ -103,3 +103,20 @@ def test_costly_mistakes_by_hand():
     )
     assert WRONG > 1 / 35
     assert costly_mistakes(sure) == ""
+
+
+def test_a_costly_run_thinned_to_every_second_evaluation_is_still_read():
+    """The SummaryWriter run with every second evaluation dropped, its first with them (a
+    logger writing at epochs 1, 3, 5 ...): the cost per mistake falls 7.3x, under the 8x
+    an earlier bar needed (the metamorphic thinnings flipped it back to a good fit) and
+    over ``COSTLY``."""
+    h = read_log(DATA / COSTLY_RUNS[0])
+    assert isinstance(h, History)
+    thinned = History.from_columns(
+        {name: list(h.column(name))[1::2] for name in h.columns()[1:]},
+        epoch=list(h.epoch)[1::2],
+    )
+    reason = costly_mistakes(thinned)
+    assert "7.34x what a late one does" in reason
+    assert COSTLY < 7.34 < 8
+    assert diagnose(thinned).verdict is Verdict.DIVERGING

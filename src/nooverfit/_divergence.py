@@ -15,13 +15,7 @@ from typing import Any
 import numpy as np
 
 from nooverfit import _curves as cv
-from nooverfit._blowup import (
-    climbed_from_start,
-    costly_mistakes,
-    recovered_blow_up,
-    spiking_fit,
-    thrown_out,
-)
+from nooverfit._blowup import climbed_from_start, recovered_blow_up, spiking_fit, thrown_out
 from nooverfit._chance import OSCILLATION, far_above_guessing, never_beat_chance
 from nooverfit._curves import MIN_EPOCHS
 from nooverfit._dead import dead_outputs
@@ -90,7 +84,7 @@ def diverged(history: History, train: np.ndarray, val: np.ndarray) -> str:
     found = _ran_away(history, train, val) or thrown_out(history) or spiking_fit(history)
     found = found or climbed_from_start(history)
     found = found or dead_outputs(train, val) or thrown_around(history, train, val)
-    return found or far_above_guessing(history) or costly_mistakes(history)
+    return found or far_above_guessing(history)
 
 
 def _ran_away(history: History, train: np.ndarray, val: np.ndarray) -> str:
