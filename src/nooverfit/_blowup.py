@@ -4,7 +4,7 @@ after its epoch; a validation loss that started a hundred times above where it e
 training loss that doubles or halves from epoch to epoch while the network gets nearly
 every training sample right while its mean loss sits above what guessing over a million
 classes scores; a training loss that climbed a hundredfold above its first value and has
-not come back below it; a classifier's validation loss per mistake falling tenfold).
+not come back below it; a classifier's validation loss per mistake falling fivefold).
 Ratios of losses, no scale involved, but for the level of the fitting network. Pure.
 Split from :mod:`nooverfit._divergence` (i57).
 """
