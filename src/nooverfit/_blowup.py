@@ -4,8 +4,9 @@ after its epoch; a validation loss that started a hundred times above where it e
 training loss that doubles or halves from epoch to epoch while the network gets nearly
 every training sample right while its mean loss sits above what guessing over a million
 classes scores; a training loss that climbed a hundredfold above its first value and has
-not come back below it). Ratios of losses, no scale involved, but for the level of the
-fitting network. Pure. Split from :mod:`nooverfit._divergence` (i57).
+not come back below it; a classifier's validation loss per mistake falling fivefold).
+Ratios of losses, no scale involved, but for the level of the fitting network. Pure.
+Split from :mod:`nooverfit._divergence` (i57).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 
 from nooverfit import _curves as cv
 from nooverfit._chance import SATURATED
+from nooverfit._curves import MIN_EPOCHS
 from nooverfit._turning import FITS, TURNS
 from nooverfit.history import History
 
@@ -61,6 +63,31 @@ LEARNED_START = (0.9, 10.0)
 #: too little of itself after the first epoch (a Trainer run's blow-up thinned to its
 #: second, fourth ... epochs starts at 2x its training loss, as a clean fit does).
 LEARNED_LENGTH = 8
+
+#: Fall of a classifier's validation loss per mistake (the loss over the error rate, ``1 -
+#: accuracy``) from its first evaluations to its last third, and of the loss itself, that
+#: only outputs blown far out at the start explain: each early mistake cost many times the
+#: nats a late one does (i166). A sound network starts near the loss of guessing and its
+#: cost per mistake holds or grows as it gets surer (memorization grows it most); a loss
+#: summed or scaled keeps the ratio. On s30's score batch 14, i163's batch 12 and i166's
+#: design batch (451 runs), 109 classifiers are wrong on ``WRONG`` of validation
+#: throughout and not tracked by training (``TRACKS``): the 15 whose cost and loss fell 8x
+#: or more are labelled diverging but one already read so (153024, labelled still
+#: improving); every other fell 3.4x at most, 1.4x at most among those labelled otherwise
+#: (4.1x for an unlabelled Keras run that training tracks). The bar sits under the three
+#: it gains (9.1x, 13x, 18x) with room for thinning: every second evaluation dropped, the
+#: first with them, takes the spirals run of 18x to 7.3x (at 8, two design runs flipped
+#: back under the metamorphic thinnings; at 5, 40 flips on the design batch, main 45).
+COSTLY = 5.0
+#: Lowest validation error rate at every evaluation for the cost per mistake to be read:
+#: a network right on nearly every sample has a loss made of its right answers (a wine
+#: run at 97 to 100 %, 0.77 -> 0.05 nats with one mistake or none, s30's 173021).
+WRONG = 0.1
+#: Median ``|ln(training / validation loss)|`` over the evaluations under which both
+#: losses track each other: a weight penalty that Keras adds to both dominates them, and
+#: its shrinking lowers the cost per mistake as a blow-up's recovery does (the two Keras
+#: L2 fixtures of the suite: 0.02 and 0.06; the blow-ups: 0.6 to 3.2).
+TRACKS = math.log(1.25)
 
 
 def recovered_blow_up(v: np.ndarray, history: History | None = None) -> str:
@@ -237,4 +264,42 @@ def spiking_fit(history: History) -> str:
         f"the training loss jumps back and forth by {100 * back / fall:.0f}% of its whole "
         f"fall per epoch while the network gets {100 * fitted:.0f}% of its training samples "
         "right: a few samples carry enormous losses, the outputs were blown up by a step"
+    )
+
+
+def costly_mistakes(history: History) -> str:
+    """A reason when a classifier's validation loss per mistake (its loss over its error
+    rate ``1 - accuracy``, at evaluations with both logged, each wrong on ``WRONG`` or
+    more of validation) fell ``COSTLY`` times or more from its first two evaluations (the
+    higher) to its last third (the median), and the loss itself fell as far, while the
+    training loss does not track validation (``TRACKS``); else an empty string.
+
+    Each mistake of a network whose outputs a step blew far out costs hundreds of nats;
+    as the run pulls its logits back, the loss falls by orders of magnitude while its
+    mistakes fall by a few times at most (i166: Adam at 3 and 30 on two spirals, 209 ->
+    9.8 and 21500 -> 1190 nats at 60 to 68 %, read as a good fit and still improving;
+    RMSprop at 1 on three overlapping classes, 830 -> 44 nats at 74 %, still improving;
+    their test losses stayed ten times the constant predictor's). A network learning from
+    its initial weights makes fewer mistakes as its loss falls, so its cost per mistake
+    holds or rises. Ratios of a curve to itself and to the accuracy: no scale or summing
+    changes it. Not where both losses track each other: a Keras L2 penalty in both
+    shrinks as the weights do (the fixtures ``keras_l2_strong`` and
+    ``penalty_chance_digits_keras``, underfits whose cost per mistake fell 55x and 11x)."""
+    loss, acc = cv.column(history, "val_loss"), cv.accuracy(history, "accuracy", "val_")
+    seen = np.isfinite(loss) & np.isfinite(acc)
+    if seen.sum() < MIN_EPOCHS or not np.all(loss[seen] > 0) or np.any(acc[seen] > 1 - WRONG):
+        return ""
+    v, cost = loss[seen], loss[seen] / (1 - acc[seen])
+    first, end = float(np.max(cost[:2])), float(np.median(cv.last_third(cost, 2)))
+    fell = float(np.max(v[:2])) / float(np.median(cv.last_third(v, 2)))
+    if first < COSTLY * end or fell < COSTLY:
+        return ""
+    train = cv.column(history, "loss")
+    both = seen & np.isfinite(train) & (train > 0)
+    if both.any() and float(np.median(np.abs(np.log(train[both] / loss[both])))) < TRACKS:
+        return ""
+    return (
+        f"the validation loss fell {fell:.3g}x while its errors fell "
+        f"{fell * end / first:.2g}x: each early mistake cost {first / end:.3g}x what a late "
+        "one does, outputs blown far out by a step"
     )

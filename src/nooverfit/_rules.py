@@ -54,7 +54,12 @@ The rules, in order:
    loss still moves (dead units, outputs that no longer answer training:
    :mod:`nooverfit._dead`); validation turning back and forth by a fifth per evaluation
    with training near it and not fitting (:mod:`nooverfit._turning`); and in the swing
-   rule, validation's fall counts as progress only beyond its own swing.
+   rule, validation's fall counts as progress only beyond its own swing. Read last
+   (i166): a classifier's validation loss per mistake (the loss over ``1 - accuracy``)
+   and the loss itself fell ``COSTLY`` (5) times from its first evaluations, wrong on a
+   tenth of validation or more at each, its training loss not tracking validation
+   (:func:`~nooverfit._blowup.costly_mistakes`: early mistakes at enormous losses,
+   outputs blown out by a step and coming back).
 2. **insufficient_evidence** - no validation curve, or fewer than ``MIN_EPOCHS`` values.
 3. **overfitting** - the smoothed validation loss rose more than ``RISE`` (15 %) above
    its minimum at least two logged points before the end (unless early stopping ended the
@@ -119,6 +124,7 @@ from dataclasses import replace
 import numpy as np
 
 from nooverfit import _advice
+from nooverfit._blowup import costly_mistakes
 from nooverfit._chance import above_any_constant, collapsed, never_recovered
 from nooverfit._curves import MIN_EPOCHS
 from nooverfit._dead import stuck_worse
@@ -166,6 +172,8 @@ def diagnose(history: History, *, metric: str | None = None) -> Diagnosis:
     # (both losses frozen above training's start: after the chance-level tests, whose
     # words say more of a classifier)
     failed = failed or never_recovered(history) or stuck_worse(train_raw, val_raw)
+    # (the cost per mistake last: the tests above name what they find more closely)
+    failed = failed or costly_mistakes(history)
     if failed:
         return _advice.build(Verdict.DIVERGING, history, gap, None, monitor, reason=failed)
     missing = []
