@@ -147,6 +147,7 @@ def describe_file(data: bytes, path: str | Path | None = None) -> str:
         (b"%PDF", "a PDF document"),
         (b"\x7fELF", "an executable (ELF)"),
         (b"\xd0\xcf\x11\xe0", "an old Excel workbook (.xls)"),  # OLE2, as .xls files are
+        (b"\x93NUMPY", "a NumPy .npy file"),
     )
     if not data:
         return "an empty file"

@@ -68,8 +68,19 @@ def log_text(path: Path, *, expected: str = EXPECTED, limit: int | None = None) 
     if encoding == "utf-8" and b"\x00" in raw[:4096]:
         what = describe_file(raw[:4096], path)
         what = f"a gzip file holding {what}" if compressed else what
-        raise BadInput(f"{path} is {what}, not text; expected {expected}")
+        # np.save(path, history.history) pickles the dict: an array of objects ('|O')
+        pickled = what.endswith("pickle") or (what.endswith(".npy file") and b"'|O'" in raw[:256])
+        how = f" ({_AS_JSON})" if pickled else ""
+        raise BadInput(f"{path} is {what}, not text; expected {expected}{how}")
     return raw.decode(encoding, errors="replace")
+
+
+#: How to save a Keras History that ``np.save`` or ``pickle`` wrote, which nooverfit does
+#: not unpickle (loading a pickle runs code).
+_AS_JSON = (
+    "nooverfit does not unpickle files: save the curves as JSON, "
+    "json.dump(history.history, open('history.json', 'w')), or log with CSVLogger"
+)
 
 
 def _gunzip(raw: bytes, path: Path) -> bytes:
