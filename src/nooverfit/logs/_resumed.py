@@ -184,7 +184,7 @@ def _told_apart(rows: Sequence[Mapping[str, float]], start: int) -> tuple[str, s
     ``start`` (``fold``: the folds of a cross-validation written one after another): a
     :data:`~nooverfit.logs._names.RUN_KEYS` column holding one value over the last run's
     rows and others before them. ``("", "")`` where none does."""
-    for key in {k for row in rows for k in row}:
+    for key in sorted({k for row in rows for k in row}):
         if key.strip().lower() not in RUN_KEYS:
             continue
         values = [row.get(key, math.nan) for row in rows]
