@@ -46,9 +46,8 @@ _BARE = re.compile(rf"({_NAME}(?: {_NAME}){{0,2}})\s+({_NUMBER})\s*(%?)", re.IGN
 #: What separates a line's pieces: Keras's `` - ``, commas, bars, brackets, tabs, two
 #: spaces or more.
 _PIECES = re.compile(r"\s+-\s+|[,|;\t\[\]]|\s{2,}")
-#: A phase opening a line's values: ``Train Loss: 0.41 Acc: 0.9`` (the accuracy is the
-#: training one), ``Val: loss 0.52``.
-_PHASE = re.compile(r"(train(?:ing)?|val(?:id|idation)?|test|eval)\b\s*:?\s*", re.IGNORECASE)
+#: A phase opening a name (``Train Loss``, ``val_loss``) or a piece (``Val: loss 0.52``).
+_PHASE = re.compile(r"(train(?:ing)?|val(?:id|idation)?|test|eval)(?=\b|_)", re.IGNORECASE)
 #: A word outside a line's values: prose (``Epoch 5: validation accuracy: 0.81, which is
 #: the best we saw``) has many, a log line few (``INFO``, tqdm's ``it/s``, Keras's ``step``).
 _WORD = re.compile(r"\b[A-Za-z]{2,}\b")
@@ -141,27 +140,37 @@ def _pairs(line: str) -> dict[str, float]:
         return out
     phase = ""
     for piece in _PIECES.split(line):
-        piece = piece.strip()
+        opening, piece = _opening(piece)
+        phase = opening or phase
         found = _PAIR.findall(piece)
         if not found and (bare := _BARE.fullmatch(piece)):
             found = [bare.groups()]
         for name, value, percent in found:
             if re.search(r"\bepoch", name, re.IGNORECASE):
                 continue
-            if (lead := _PHASE.match(name)) and lead.end() < len(name):
-                phase = phase or lead.group(1)
-            elif phase and not _PHASE.match(name):
+            if (lead := _PHASE.match(name)) and name[lead.end() : lead.end() + 1] == " ":
+                phase = lead.group(1)  # Train Loss: 0.41 Acc: 0.9 (the training accuracy)
+            elif phase and not lead:
                 name = f"{phase} {name}"
             key = re.sub(r"[\s_]+", "_", name.strip())
             out[f"{key}{' %' if percent else ''}"] = float(value)
-        if not found and (lead := _PHASE.fullmatch(piece)):
-            phase = lead.group(1)
     return out
 
 
+def _opening(piece: str) -> tuple[str, str]:
+    """The phase opening ``piece`` with a colon (``Val: loss 0.52``), or ``""``, and the
+    rest of the piece."""
+    piece = piece.strip()
+    lead = _PHASE.match(piece)
+    colon = re.match(r"\s*:\s*", piece[lead.end() :]) if lead else None
+    if lead is None or colon is None:
+        return "", piece
+    return lead.group(1), piece[lead.end() + colon.end() :]
+
+
 def _words_left(line: str) -> int:
-    """How many words ``line`` holds outside its epoch and its values."""
-    pieces = _PIECES.split(_EPOCH.sub(" ", line))
+    """How many words ``line`` holds outside its epoch, its values and their phases."""
+    pieces = [_opening(p)[1] for p in _PIECES.split(_EPOCH.sub(" ", line))]
     return sum(len(_WORD.findall(_PAIR.sub(" ", p))) for p in pieces if not _BARE.fullmatch(p))
 
 
