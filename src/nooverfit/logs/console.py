@@ -4,7 +4,9 @@ a notebook's output pasted into one).
 Read are Keras's ``fit`` at verbose 1 or 2 (``Epoch 3/40`` and then the epoch's progress
 line, ``... - loss: 0.41 - val_loss: 0.52``), the Hugging Face Trainer's printed dicts
 (``{'eval_loss': 0.52, 'epoch': 3.0}``, read as its ``log_history``), and a loop's own
-lines that name the epoch and its values (``Epoch [3/40], Loss: 0.41, Val Acc: 85.2%``;
+lines that name the epoch and its values (``Epoch [3/40], Loss: 0.41, Val Acc: 85.2%``,
+``Epoch 3 | train_loss 0.41``, a ``logging`` prefix with its date, ``Train Loss: 0.41``
+and ``Val Loss: 0.52`` on lines of their own under ``Epoch 3/40``;
 tqdm's bars, Lightning's ``TQDMProgressBar`` too, ``Epoch 3: 100%|...| 50/50 [...,
 loss=0.41, val_loss=0.52]``; Lightning's default rich bar, written to a file, shows the
 last epoch only).
