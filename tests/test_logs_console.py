@@ -222,3 +222,94 @@ def test_lightning_s_tqdm_bar_reads_as_its_csv_logger(tmp_path):
     assert got.epoch == want.epoch == tuple(range(12))
     np.testing.assert_allclose(got.loss, want.loss, rtol=5e-3)
     np.testing.assert_allclose(got.val_loss, want.val_loss, rtol=5e-3)
+
+
+def _loop_values(e: int) -> tuple[float, float, float]:
+    """A loop's train loss, val loss and val accuracy at epoch ``e`` (best epoch 12)."""
+    return 2.0 / e, 0.6 + 0.002 * (e - 12) ** 2, 0.9 - abs(e - 12) / 300
+
+
+_STYLES = {
+    "pipes, no colons": "Epoch {e:3d}/30 | train_loss {t:.4f} | val_loss {v:.4f} | "
+    "val_acc {a:.2%}",
+    "two spaces": "Epoch: {e}  Training Loss: {t:.6f}  Validation Loss: {v:.6f}  Val Acc: {a:.4f}",
+    "logging, date": "2026-12-02 10:00:01,123 - train - INFO - Epoch {e}, loss {t:.4f}, "
+    "val_loss {v:.4f}, val_acc {a:.4f}",
+    "phase lines": "Epoch {e}/30\nTrain Loss: {t:.4f} Acc: 0.9900\nVal Loss: {v:.4f} Acc: {a:.4f}"
+    "\n----------",
+    "phase per line": "Epoch {e} train loss: {t:.4f}\n"
+    "Epoch {e} val loss: {v:.4f} val acc: {a:.4f}",
+    "phase piece": "[Epoch {e}] Train: loss {t:.4f} | Val: loss {v:.4f}, acc {a:.4f}",
+}
+
+
+@pytest.mark.parametrize("style", _STYLES)
+def test_a_loop_s_lines_in_the_styles_users_print(tmp_path, style):
+    """Each style as a plain PyTorch loop's ``print`` or ``logging`` writes it; before,
+    each was misread (the training and validation losses both read as ``Loss``) or
+    refused (a header of one column, or columns named ``|``)."""
+    lines = [
+        _STYLES[style].format(e=e, t=t, v=v, a=a)
+        for e in range(1, 31)
+        for t, v, a in [_loop_values(e)]
+    ]
+    (tmp_path / "train.log").write_text("\n".join(lines) + "\n")
+    assert detect_format(tmp_path / "train.log") == "console"
+    h = read_log(tmp_path / "train.log")
+    want = np.array([_loop_values(e) for e in range(1, 31)])
+    assert h.epoch == tuple(range(1, 31))
+    np.testing.assert_allclose(h.loss, want[:, 0], atol=1e-4)
+    np.testing.assert_allclose(h.val_loss, want[:, 1], atol=1e-4)
+    np.testing.assert_allclose(h.val_accuracy, want[:, 2], atol=1e-4)
+    assert diagnose(h).best_epoch == 12
+
+
+def test_a_tqdm_bar_then_a_print_naming_the_loss_otherwise(tmp_path):
+    """tqdm's bar shows the steps' ``train loss``, then the loop prints the epoch's
+    ``train_loss``: one value, as printed last (before: the bar's last step was read)."""
+    from tqdm import tqdm
+
+    out = io.StringIO()
+    for e in range(1, 31):
+        t, v, _ = _loop_values(e)
+        bar = tqdm(range(5), desc=f"Epoch {e}/30", file=out, mininterval=0)
+        for step in bar:
+            bar.set_postfix({"train loss": t + 1 - step / 10})
+        print(f"Epoch {e}: train_loss={t:.4f}, val_loss={v:.4f}", file=out)
+    (tmp_path / "train.log").write_text(out.getvalue())
+    h = read_log(tmp_path / "train.log")
+    want = np.array([_loop_values(e) for e in range(1, 31)])
+    np.testing.assert_allclose(h.loss, want[:, 0], atol=1e-4)
+    np.testing.assert_allclose(h.val_loss, want[:, 1], atol=1e-4)
+
+
+def test_prose_naming_epochs_and_values_is_no_console():
+    text = (
+        "Notes on the run of 2 December.\n"
+        "Epoch 1: the loss was high, lr: 0.01 at first, then we lowered it.\n"
+        "Epoch 5: validation accuracy: 0.81, which is the best we saw.\n"
+        "By epoch 12 the model overfit: val loss: 0.9 against train loss: 0.01.\n"
+    )
+    assert not is_console(text)
+
+
+def test_keras_s_first_epoch_bar_past_the_text_read_after_warnings(tmp_path):
+    """Keras's bar for a 2,000-step epoch, redrawn at every step (its Progbar, as fit's
+    ProgbarLogger draws it), after a warning: the first 64 KB hold one epoch only, not
+    at the file's first line (before: read as a CSV and refused)."""
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    keras = pytest.importorskip("keras")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        print("/usr/lib/python3/site-packages/keras/src/x.py:12: UserWarning: a warning")
+        for epoch, loss in [(1, 0.5), (2, 0.4)]:
+            print(f"Epoch {epoch}/2")
+            bar = keras.utils.Progbar(2000, interval=0)
+            for step in range(1, 2001):
+                bar.update(step, values=[("loss", loss)], finalize=step == 2000)
+    (tmp_path / "console.txt").write_text(out.getvalue())
+    assert len(out.getvalue().split("Epoch 2/2")[0].encode()) > 65536
+    assert detect_format(tmp_path / "console.txt") == "console"
+    h = read_log(tmp_path / "console.txt")
+    assert h.epoch == (1, 2)
+    np.testing.assert_allclose(h.loss, [0.5, 0.4])

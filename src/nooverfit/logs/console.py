@@ -4,7 +4,9 @@ a notebook's output pasted into one).
 Read are Keras's ``fit`` at verbose 1 or 2 (``Epoch 3/40`` and then the epoch's progress
 line, ``... - loss: 0.41 - val_loss: 0.52``), the Hugging Face Trainer's printed dicts
 (``{'eval_loss': 0.52, 'epoch': 3.0}``, read as its ``log_history``), and a loop's own
-lines that name the epoch and its values (``Epoch [3/40], Loss: 0.41, Val Acc: 85.2%``;
+lines that name the epoch and its values (``Epoch [3/40], Loss: 0.41, Val Acc: 85.2%``,
+``Epoch 3 | train_loss 0.41``, a ``logging`` prefix with its date, ``Train Loss: 0.41``
+and ``Val Loss: 0.52`` on lines of their own under ``Epoch 3/40``;
 tqdm's bars, Lightning's ``TQDMProgressBar`` too, ``Epoch 3: 100%|...| 50/50 [...,
 loss=0.41, val_loss=0.52]``; Lightning's default rich bar, written to a file, shows the
 last epoch only).
@@ -30,15 +32,29 @@ from nooverfit.logs.huggingface import log_history
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 #: Keras's line opening each epoch.
 _KERAS_EPOCH = re.compile(r"Epoch (\d+)/\d+")
+#: A drawing of Keras's bar: ``  12/2000 ━━━━ 1:23 42ms/step - loss: 0.41``.
+_KERAS_BAR = re.compile(r"\d+/\d+\s.*\d(?:us|ms|s)/step\b.*")
 #: The epoch a loop's line names: ``Epoch 3``, ``epoch: 3``, ``Epoch [3/40]``, ``epoch=3``.
 _EPOCH = re.compile(r"\bepoch\b\s*[\[:=#]?\s*(\d+)(?:\s*/\s*\d+)?", re.IGNORECASE)
 _NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|nan|inf"
-#: One value named as a whole piece of a line: ``Val Acc: 85.2%``, ``val_loss=0.52``.
-_PAIR = re.compile(rf"\s*([A-Za-z_][\w ./()-]*?)\s*[:=]\s*({_NUMBER})\s*(%?)\s*", re.IGNORECASE)
-#: Values named by one word inside a piece: ``Epoch 3: loss=0.41 val_loss=0.52``.
-_WORD_PAIR = re.compile(rf"([A-Za-z_][\w./]*)\s*[:=]\s*({_NUMBER})(%?)(?![\w.])", re.IGNORECASE)
-#: What separates a line's pieces: Keras's `` - ``, commas, bars, brackets, tabs.
-_PIECES = re.compile(r"\s+-\s+|[,|;\t\[\]]")
+_NAME = r"[A-Za-z_][\w./()]*(?:-[\w./()]+)*"
+#: Values named inside a piece, by up to three words: ``Epoch 3 train loss: 0.41 Acc:
+#: 0.9``, ``val_loss=0.52``.
+_PAIR = re.compile(
+    rf"({_NAME}(?: {_NAME}){{0,2}})\s*[:=]\s*({_NUMBER})\s*(%?)(?![\w.])", re.IGNORECASE
+)
+#: A piece that is a name and its value and nothing more: ``loss 0.41``, ``val acc 85.2%``.
+_BARE = re.compile(rf"({_NAME}(?: {_NAME}){{0,2}})\s+({_NUMBER})\s*(%?)", re.IGNORECASE)
+#: What separates a line's pieces: Keras's `` - ``, commas, bars, brackets, tabs, two
+#: spaces or more.
+_PIECES = re.compile(r"\s+-\s+|[,|;\t\[\]]|\s{2,}")
+#: A phase opening a name (``Train Loss``, ``val_loss``) or a piece (``Val: loss 0.52``).
+_PHASE = re.compile(r"(train(?:ing)?|val(?:id|idation)?|test|eval)(?=\b|_)", re.IGNORECASE)
+#: A word outside a line's values: prose (``Epoch 5: validation accuracy: 0.81, which is
+#: the best we saw``) has many, a log line few (``INFO``, tqdm's ``it/s``, Keras's ``step``).
+_WORD = re.compile(r"\b[A-Za-z]{2,}\b")
+#: The most words a line may hold outside its epoch and values.
+_MOST_WORDS = 3
 #: Lines of each kind a file needs to be read as a console's output.
 LEAST = 2
 
@@ -57,12 +73,15 @@ def console_lines(text: str) -> list[tuple[int, str]]:
 def is_console(text: str) -> bool:
     """Whether ``text`` reads as a console's output of training: :data:`LEAST` lines or
     more of Keras's epochs, of the Trainer's dicts, or of a loop's epochs with values;
-    or Keras's first epoch as its first line."""
+    or one Keras epoch and its bar."""
     keras = trainer = loop = 0
-    for i, (_, line) in enumerate(console_lines(text)):
+    for _, line in console_lines(text):
         if _KERAS_EPOCH.fullmatch(line):
-            # (a first epoch's bar redrawn for thousands of steps can fill the text read)
-            keras += LEAST if i == 0 else 1
+            keras += 1
+        elif keras and _KERAS_BAR.fullmatch(line):
+            # an epoch and its bar: the first epoch's bar, redrawn for thousands of steps,
+            # can fill the text read (after the warnings that come first when 2>&1)
+            return True
         elif _trainer_entry(line) is not None:
             trainer += 1
         elif _EPOCH.search(line) and _pairs(line):
@@ -86,7 +105,7 @@ def read_console(path: Path, *, columns: Mapping[str, str] | None = None) -> His
         if m := _KERAS_EPOCH.fullmatch(line):
             keras_epoch = int(m.group(1))
             continue
-        pairs = {k: v for k, v in _pairs(line).items() if "epoch" not in k.lower()}
+        pairs = _pairs(line)
         named = _EPOCH.search(line)
         epoch = int(named.group(1)) if named else keras_epoch
         if not pairs or epoch is None:
@@ -113,15 +132,48 @@ def read_console(path: Path, *, columns: Mapping[str, str] | None = None) -> His
 
 
 def _pairs(line: str) -> dict[str, float]:
-    """The values a line names, ``{name: value}`` (a name printed with a ``%`` after its
-    value gets ``%`` after it, :func:`~nooverfit.logs._names.in_percent`'s sign)."""
+    """The values a line names, ``{name: value}``, its epoch left out. A name printed
+    with a ``%`` after its value gets ``%`` after it (:func:`~nooverfit.logs._names.
+    in_percent`'s sign); spaces and underscores in a name are one ``_`` (a bar's ``train
+    loss`` and a print's ``train_loss`` are one value); a phase opening the line (``Val
+    Loss: 0.5 Acc: 0.8``, ``Train: loss 0.4``) goes before each name without one."""
     out: dict[str, float] = {}
+    if _words_left(line) > _MOST_WORDS:  # a sentence that names values is no log line
+        return out
+    phase = ""
     for piece in _PIECES.split(line):
-        whole = _PAIR.fullmatch(piece)
-        found = [whole.groups()] if whole else _WORD_PAIR.findall(piece)
+        opening, piece = _opening(piece)
+        phase = opening or phase
+        found = _PAIR.findall(piece)
+        if not found and (bare := _BARE.fullmatch(piece)):
+            found = [bare.groups()]
         for name, value, percent in found:
-            out[f"{name.strip()}{' %' if percent else ''}"] = float(value)
+            if re.search(r"\bepoch", name, re.IGNORECASE):
+                continue
+            if (lead := _PHASE.match(name)) and name[lead.end() : lead.end() + 1] == " ":
+                phase = lead.group(1)  # Train Loss: 0.41 Acc: 0.9 (the training accuracy)
+            elif phase and not lead:
+                name = f"{phase} {name}"
+            key = re.sub(r"[\s_]+", "_", name.strip())
+            out[f"{key}{' %' if percent else ''}"] = float(value)
     return out
+
+
+def _opening(piece: str) -> tuple[str, str]:
+    """The phase opening ``piece`` with a colon (``Val: loss 0.52``), or ``""``, and the
+    rest of the piece."""
+    piece = piece.strip()
+    lead = _PHASE.match(piece)
+    colon = re.match(r"\s*:\s*", piece[lead.end() :]) if lead else None
+    if lead is None or colon is None:
+        return "", piece
+    return lead.group(1), piece[lead.end() + colon.end() :]
+
+
+def _words_left(line: str) -> int:
+    """How many words ``line`` holds outside its epoch, its values and their phases."""
+    pieces = [_opening(p)[1] for p in _PIECES.split(_EPOCH.sub(" ", line))]
+    return sum(len(_WORD.findall(_PAIR.sub(" ", p))) for p in pieces if not _BARE.fullmatch(p))
 
 
 def _trainer_entry(line: str) -> dict[str, object] | None:
