@@ -44,6 +44,9 @@ _PERCENT = re.compile(
 #: Words joined by capitals (``trainLoss``, ``ValidAcc``, as hand-written loops name
 #: them): each word two letters or more, so ``mAP`` or ``valAUC`` are no such name.
 _CAMEL = re.compile(r"[A-Za-z][a-z]+(?:[A-Z][a-z]+)+")
+#: Validation's side words that may name another held-out set beside the validation set
+#: (a final holdout, a cross-validation's score): at one priority they come second.
+_HELD = frozenset({"holdout", "heldout", "cv"})
 #: Lightning's suffix for the values of each of several validation dataloaders.
 _LOADER = re.compile(r"[/.]dataloader_idx_(\d+)$")
 
@@ -182,6 +185,15 @@ def validation_from_test(found: Iterable[str], taken: Iterable[str]) -> dict[str
         if name.target not in standins or name.priority < standins[name.target][0]:
             standins[name.target] = (name.priority, logged)
     return standins
+
+
+def held_second(logged: str) -> bool:
+    """Whether ``logged`` names validation's side by ``holdout``, ``heldout`` or ``cv`` only
+    (``holdout_loss``, ``cvLoss``): where ``val_loss`` is logged beside it, ``val_loss`` is
+    the validation curve whichever column comes first (Keras's CSVLogger sorts them)."""
+    spaced = re.sub(r"(?<=[a-z])(?=[A-Z])", "_", logged.strip())
+    words = set(re.split(r"[^a-z]+", spaced.lower()))
+    return bool(words & _HELD) and not words & (set(_VAL) - _HELD)
 
 
 def loader_note(found: Iterable[str], mapped: Iterable[str]) -> str:
