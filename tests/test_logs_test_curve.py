@@ -198,3 +198,15 @@ def test_a_validation_curve_beside_a_holdout_one_keeps_its_place(tmp_path, other
     h = read_log(log)
     np.testing.assert_allclose(h.val_loss, 0.5 + 0.001 * (epochs - 15) ** 2, atol=1e-5)
     assert any(f"val_loss read from 'val_loss'; '{other}' names it too" in n for n in h.notes)
+
+
+def test_a_test_curve_named_with_capitals_stands_in_as_test_loss_does(tmp_path):
+    """``trainLoss,testLoss`` (words joined by capitals, read since s31) is the log
+    ``train_loss,test_loss`` is: its test curve read as validation, with the note. Before,
+    'no validation curve among the logged columns' (insufficient evidence)."""
+    rows = "".join(f"{e},{1 / (e + 1):.5f},{0.5 + 0.01 * e:.5f}\n" for e in range(30))
+    (tmp_path / "camel.csv").write_text("epoch,trainLoss,testLoss\n" + rows)
+    (tmp_path / "snake.csv").write_text("epoch,train_loss,test_loss\n" + rows)
+    camel, snake = read_log(tmp_path / "camel.csv"), read_log(tmp_path / "snake.csv")
+    assert camel.val_loss == snake.val_loss
+    assert any("the test curve 'testLoss' read as validation" in n for n in camel.notes)

@@ -176,7 +176,10 @@ def validation_from_test(found: Iterable[str], taken: Iterable[str]) -> dict[str
         return {}
     standins: dict[str, tuple[int, str]] = {}
     for logged in found:
-        low = logged.strip().lower()
+        low = logged.strip()
+        if _CAMEL.fullmatch(low):  # testLoss: test_loss, as canonical reads it
+            low = re.sub(r"(?<=[a-z])(?=[A-Z])", "_", low)
+        low = low.lower()
         if not _TEST.search(low) or canonical(logged) is None:
             continue
         name = canonical(_TEST.sub("val", low))
