@@ -190,6 +190,15 @@ def validation_from_test(found: Iterable[str], taken: Iterable[str]) -> dict[str
     return standins
 
 
+def run_key(name: str) -> bool:
+    """Whether the column ``name`` numbers the runs of one log (:data:`RUN_KEYS`), its name
+    read as :func:`canonical` reads it (``Run ID``, ``runId``: ``run_id``)."""
+    text = name.strip()
+    if _CAMEL.fullmatch(text):
+        text = re.sub(r"(?<=[a-z])(?=[A-Z])", "_", text)
+    return re.sub(r"[\s-]+", "_", text.lower()) in RUN_KEYS
+
+
 def held_second(logged: str) -> bool:
     """Whether ``logged`` names validation's side by ``holdout``, ``heldout`` or ``cv`` only
     (``holdout_loss``, ``cvLoss``): where ``val_loss`` is logged beside it, ``val_loss`` is
