@@ -313,3 +313,19 @@ def test_keras_s_first_epoch_bar_past_the_text_read_after_warnings(tmp_path):
     h = read_log(tmp_path / "console.txt")
     assert h.epoch == (1, 2)
     np.testing.assert_allclose(h.loss, [0.5, 0.4])
+
+
+def test_a_csv_log_with_a_text_column_naming_epochs_is_read_as_its_table(tmp_path):
+    """A CSV log with a column of remarks (``epoch 3: lr=0.1``) is the table it was read as
+    before the console reader: its curves, the remarks read as missing. Since the console
+    reader it was taken for console output and refused ('no training or validation curve
+    recognized ... columns found: epoch, lr')."""
+    rows = "".join(
+        f"{e},{1 / (e + 1):.4f},{0.5 + 0.01 * e:.4f},epoch {e}: lr=0.1\n" for e in range(10)
+    )
+    log = tmp_path / "log.csv"
+    log.write_text("epoch,loss,val_loss,comment\n" + rows)
+    assert detect_format(log) != "console"
+    h = read_log(log)
+    assert h.val_loss == pytest.approx([0.5 + 0.01 * e for e in range(10)])
+    assert h.epoch == tuple(range(10))

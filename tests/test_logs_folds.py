@@ -48,3 +48,15 @@ def test_a_plain_restart_keeps_its_words(tmp_path):
         "the epoch goes back from 9 to 0 at line 12: a restarted run; "
         "diagnosing the last run only (10 of 20 rows)"
     )
+
+
+def test_a_run_column_named_as_words_or_capitals_is_named_too(tmp_path):
+    """``Run ID`` and ``runId`` are no curve (read as ``run_id``): the note names them as it
+    names ``run_id``. Before, the note said only 'a restarted run'."""
+    for key in ("Run ID", "runId"):
+        _folds(tmp_path / "r.csv", key=key, folds=3)
+        h = read_log(tmp_path / "r.csv")
+        assert not any("run" in c for c in h.columns())  # no curve
+        (note,) = [n for n in h.notes if "restarted run" in n]
+        assert f"(3 runs told apart by '{key}': 1-3)" in note
+        assert f"diagnosing the last run only, {key} 3 (30 of 90 rows)" in note

@@ -180,3 +180,33 @@ def test_capitals_inside_a_metric_s_name_are_no_words():
     assert canonical("mAP").target == "map"
     assert canonical("valAUC").target == "valauc"  # one word of capitals: left as it is
     assert canonical("ValidAcc").target == "val_accuracy"
+
+
+@pytest.mark.parametrize("other", ["holdout_loss", "heldout_loss", "cv_loss", "holdoutLoss"])
+def test_a_validation_curve_beside_a_holdout_one_keeps_its_place(tmp_path, other):
+    """A log with ``val_loss`` and a holdout (or cross-validation) loss beside it, the other
+    column first (Keras's CSVLogger writes its columns sorted: ``holdout_loss`` before
+    ``val_loss``): ``val_loss`` is the validation curve, the other its rival in a note.
+    Before, the first column read won (the holdout set's loss diagnosed as validation)."""
+    epochs = np.arange(30)
+    rows = "".join(
+        f"{e},{0.6 + 0.02 * e:.5f},{1 / (e + 1):.5f},{0.5 + 0.001 * (e - 15) ** 2:.5f}\n"
+        for e in epochs
+    )
+    log = tmp_path / "log.csv"
+    log.write_text(f"epoch,{other},loss,val_loss\n{rows}")
+    h = read_log(log)
+    np.testing.assert_allclose(h.val_loss, 0.5 + 0.001 * (epochs - 15) ** 2, atol=1e-5)
+    assert any(f"val_loss read from 'val_loss'; '{other}' names it too" in n for n in h.notes)
+
+
+def test_a_test_curve_named_with_capitals_stands_in_as_test_loss_does(tmp_path):
+    """``trainLoss,testLoss`` (words joined by capitals, read since s31) is the log
+    ``train_loss,test_loss`` is: its test curve read as validation, with the note. Before,
+    'no validation curve among the logged columns' (insufficient evidence)."""
+    rows = "".join(f"{e},{1 / (e + 1):.5f},{0.5 + 0.01 * e:.5f}\n" for e in range(30))
+    (tmp_path / "camel.csv").write_text("epoch,trainLoss,testLoss\n" + rows)
+    (tmp_path / "snake.csv").write_text("epoch,train_loss,test_loss\n" + rows)
+    camel, snake = read_log(tmp_path / "camel.csv"), read_log(tmp_path / "snake.csv")
+    assert camel.val_loss == snake.val_loss
+    assert any("the test curve 'testLoss' read as validation" in n for n in camel.notes)

@@ -84,7 +84,9 @@ def detect_format(path: Path) -> str:
         start = log_text(path, limit=65536)
         return "huggingface" if '"log_history"' in start else "json"
     head = log_text(path, limit=4096).lstrip()
-    if suffix not in (".jsonl", ".ndjson") and is_console(log_text(path, limit=65536)):
+    # (a .csv is a table even where a column of remarks reads "epoch 3: lr=0.1")
+    tables = (".jsonl", ".ndjson", ".csv", ".tsv")
+    if suffix not in tables and is_console(log_text(path, limit=65536)):
         return "console"
     if suffix in (".jsonl", ".ndjson") or head.startswith("{"):
         return "jsonl"

@@ -44,6 +44,9 @@ _PERCENT = re.compile(
 #: Words joined by capitals (``trainLoss``, ``ValidAcc``, as hand-written loops name
 #: them): each word two letters or more, so ``mAP`` or ``valAUC`` are no such name.
 _CAMEL = re.compile(r"[A-Za-z][a-z]+(?:[A-Z][a-z]+)+")
+#: Validation's side words that may name another held-out set beside the validation set
+#: (a final holdout, a cross-validation's score): at one priority they come second.
+_HELD = frozenset({"holdout", "heldout", "cv"})
 #: Lightning's suffix for the values of each of several validation dataloaders.
 _LOADER = re.compile(r"[/.]dataloader_idx_(\d+)$")
 
@@ -173,7 +176,10 @@ def validation_from_test(found: Iterable[str], taken: Iterable[str]) -> dict[str
         return {}
     standins: dict[str, tuple[int, str]] = {}
     for logged in found:
-        low = logged.strip().lower()
+        low = logged.strip()
+        if _CAMEL.fullmatch(low):  # testLoss: test_loss, as canonical reads it
+            low = re.sub(r"(?<=[a-z])(?=[A-Z])", "_", low)
+        low = low.lower()
         if not _TEST.search(low) or canonical(logged) is None:
             continue
         name = canonical(_TEST.sub("val", low))
@@ -182,6 +188,24 @@ def validation_from_test(found: Iterable[str], taken: Iterable[str]) -> dict[str
         if name.target not in standins or name.priority < standins[name.target][0]:
             standins[name.target] = (name.priority, logged)
     return standins
+
+
+def run_key(name: str) -> bool:
+    """Whether the column ``name`` numbers the runs of one log (:data:`RUN_KEYS`), its name
+    read as :func:`canonical` reads it (``Run ID``, ``runId``: ``run_id``)."""
+    text = name.strip()
+    if _CAMEL.fullmatch(text):
+        text = re.sub(r"(?<=[a-z])(?=[A-Z])", "_", text)
+    return re.sub(r"[\s-]+", "_", text.lower()) in RUN_KEYS
+
+
+def held_second(logged: str) -> bool:
+    """Whether ``logged`` names validation's side by ``holdout``, ``heldout`` or ``cv`` only
+    (``holdout_loss``, ``cvLoss``): where ``val_loss`` is logged beside it, ``val_loss`` is
+    the validation curve whichever column comes first (Keras's CSVLogger sorts them)."""
+    spaced = re.sub(r"(?<=[a-z])(?=[A-Z])", "_", logged.strip())
+    words = set(re.split(r"[^a-z]+", spaced.lower()))
+    return bool(words & _HELD) and not words & (set(_VAL) - _HELD)
 
 
 def loader_note(found: Iterable[str], mapped: Iterable[str]) -> str:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-from nooverfit.logs._names import RUN_KEYS, canonical
+from nooverfit.logs._names import canonical, run_key
 
 #: The words of the notes on a restarted and on a resumed run, in CSV/JSON lines logs and
 #: in TensorBoard folders alike, which ``nooverfit watch`` reads back to say why epochs it
@@ -185,7 +185,7 @@ def _told_apart(rows: Sequence[Mapping[str, float]], start: int) -> tuple[str, s
     :data:`~nooverfit.logs._names.RUN_KEYS` column holding one value over the last run's
     rows and others before them. ``("", "")`` where none does."""
     for key in sorted({k for row in rows for k in row}):
-        if key.strip().lower() not in RUN_KEYS:
+        if not run_key(key):
             continue
         values = [row.get(key, math.nan) for row in rows]
         last = {v for v in values[start:] if math.isfinite(v)}

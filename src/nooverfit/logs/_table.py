@@ -23,6 +23,7 @@ from nooverfit.logs._names import (
     STEPS,
     Name,
     canonical,
+    held_second,
     in_percent,
     loader_note,
     loss_standins,
@@ -112,7 +113,7 @@ def rows_to_history(
                 f"columns found: {', '.join(found) or 'none'}"
             )
     chosen: dict[str, tuple[int, str]] = {}
-    for logged in found:
+    for logged in sorted(found, key=held_second):  # val_loss before holdout_loss
         if logged in explicit.values():
             continue
         name = canonical(logged)
