@@ -13,7 +13,7 @@ from nooverfit.config import RunConfig
 from nooverfit.errors import BadInput
 from nooverfit.studies import study
 from nooverfit.studies.identity import differences
-from nooverfit.studies.store import NOT_RUNS, RunStore
+from nooverfit.studies.store import NOT_RUNS, THREADS, RunStore
 
 KWARGS = dict(
     width=16,
@@ -155,6 +155,7 @@ def test_store_get_reads_back_what_put_wrote(stored):
 
 
 def _damage_randomly(runs, rng):
+    """Damage one stored file at random; returns its name."""
     files = sorted(p for p in runs.iterdir() if p.is_file())
     target = files[rng.integers(len(files))]
     how = rng.integers(4)
@@ -167,6 +168,7 @@ def _damage_randomly(runs, rng):
         target.write_bytes(bytes(rng.integers(0, 256, 64, dtype=np.uint8)))  # garbage
     else:
         target.unlink()
+    return target.name
 
 
 @pytest.mark.parametrize("point", range(4))
@@ -185,9 +187,14 @@ def test_study_killed_and_damaged_at_random_points_reruns_equal(stored, tmp_path
 
     with pytest.raises(KeyboardInterrupt):
         study("digits", out=tmp_path, progress=interrupt, **KWARGS)
-    _damage_randomly(tmp_path / "runs", rng)
+    damaged = _damage_randomly(tmp_path / "runs", rng)
     again = study("digits", out=tmp_path, **KWARGS)
-    assert _results(again) == reference
+    got = _results(again)
+    if damaged == THREADS:  # the count the runs trained with, lost (test_study_threads)
+        got["extras"].pop("threads", None)
+        reference = {**reference, "extras": {**reference["extras"]}}
+        reference["extras"].pop("threads")
+    assert got == reference
 
 
 def test_code_digest_changes_with_the_code_and_nothing_else(tmp_path):

@@ -269,7 +269,8 @@ def run_plan(
         }
     # torch's CPU threads set the order of float sums (a loss's last bits): the report's
     # command names them, so that it repeats the runs bit for bit (report_reproduce)
-    found.extras["threads"] = torch.get_num_threads()
+    if (threads := session.threads()) is not None:
+        found.extras["threads"] = threads
     records = session.records()
     first = session.seeds[0]
     dataset = session.dataset

@@ -105,6 +105,9 @@ class StudySession:
         self.finished = 0
         self.follow = follow
         self.trained: list[str] = []  # keys of the runs trained here (not read back)
+        # torch's CPU threads as the study was asked to use them (the engine shares them
+        # out among its workers while runs train): what --threads repeats
+        self.cpu_threads = torch.get_num_threads()
         self.used: list[str] = []  # keys of every run a stage asked for first, in order
         self._encoded: dict[tuple[int, str], SplitData] = {}
         self.derived: dict[str, SplitData] = {}  # run key -> its own data (pseudo-labels)
@@ -174,6 +177,8 @@ class StudySession:
         self.done[key] = result
         self._diagnoses.pop(key, None)  # a resumed batch trains its stored runs again
         if self.store is not None and not stored:
+            if not self.trained[:-1]:  # the first run trained here: its thread count
+                self.store.add_threads(self.cpu_threads)
             self.store.put(result)
         if self.progress is not None:
             self.progress(result.config.label or "run", self.finished, self.tally.total)
@@ -225,6 +230,16 @@ class StudySession:
     def read_back(self) -> int:
         """How many of the finished runs were read back from the store, not trained here."""
         return len(self.done.keys() - set(self.trained))
+
+    def threads(self) -> int | None:
+        """The CPU thread count every finished run was trained with, for the report's
+        command to repeat them bit for bit: this session's where it read none back, else
+        the one count the store recorded for its runs (None for two, or none recorded:
+        runs stored before it was, or a damaged record)."""
+        if not self.read_back:
+            return self.cpu_threads
+        counts = self.store.threads() if self.store is not None else set()
+        return counts.pop() if len(counts) == 1 else None
 
     def _claim(self, runs: Iterable[RunConfig]) -> list[RunConfig]:
         """The runs of ``runs`` that no earlier call asked for (each once, in order), now

@@ -40,8 +40,10 @@ IDENTITY = "identity.json"
 SECONDS = "seconds.json"
 #: the classic models fitted on the study's splits (:func:`.classic.stored`)
 CLASSIC = "classic.json"
+#: the CPU thread counts torch trained the stored runs with (:meth:`RunStore.threads`)
+THREADS = "threads.json"
 #: the store's files that are not runs
-NOT_RUNS = frozenset({IDENTITY, SECONDS, CLASSIC})
+NOT_RUNS = frozenset({IDENTITY, SECONDS, CLASSIC, THREADS})
 
 #: What a damaged run file raises while it is read back.
 _DAMAGED = (*UNREADABLE, pickle.UnpicklingError)
@@ -181,3 +183,18 @@ class RunStore:
         """Record each finished stage's wall time, so that a resumed study reports the time
         its stages took rather than the time to read them back."""
         atomic_write_json(self.root / SECONDS, seconds)
+
+    def threads(self) -> set[int]:
+        """The CPU thread counts torch trained the stored runs with, as :meth:`add_threads`
+        wrote them (empty where none was: runs stored before it was recorded)."""
+        try:
+            found = json.loads((self.root / THREADS).read_text(encoding="utf-8"))
+            return {int(n) for n in found}
+        except (OSError, ValueError, TypeError):
+            return set()
+
+    def add_threads(self, count: int) -> None:
+        """Record that runs were trained here with ``count`` CPU threads (a float sum's
+        order, hence a loss's last bits, follows the count)."""
+        if count not in (known := self.threads()):
+            atomic_write_json(self.root / THREADS, sorted(known | {count}))
