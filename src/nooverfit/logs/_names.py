@@ -69,6 +69,15 @@ class Name:
     priority: int
 
 
+def _spelled(name: str) -> str:
+    """``name`` in lower case, its words joined by ``_``: words separated by spaces or
+    dashes (``Train Loss``, ``val-loss``) or joined by capitals (``trainLoss``)."""
+    name = name.strip()
+    if _CAMEL.fullmatch(name):  # trainLoss, ValidAcc: words joined by capitals
+        name = re.sub(r"(?<=[a-z])(?=[A-Z])", "_", name)
+    return re.sub(r"[\s-]+", "_", name.lower())
+
+
 def canonical(name: str) -> Name | None:
     """Map a logged column name onto nooverfit's names; ``None`` for bookkeeping columns."""
     # ``Train Loss``, ``val-loss``: spaces and dashes separate words as ``_`` does; a
@@ -78,10 +87,7 @@ def canonical(name: str) -> Name | None:
         if wandb.group(3):
             return None
         name = wandb.group(2)
-    name = _PERCENT.sub("", name).strip()
-    if _CAMEL.fullmatch(name):  # trainLoss, ValidAcc: words joined by capitals
-        name = re.sub(r"(?<=[a-z])(?=[A-Z])", "_", name)
-    low = re.sub(r"[\s-]+", "_", name.lower())
+    low = _spelled(_PERCENT.sub("", name))
     loader = _LOADER.search(low)
     if loader:  # val_loss/dataloader_idx_1: the second validation dataloader's val_loss
         read = canonical(low[: loader.start()])
@@ -176,10 +182,7 @@ def validation_from_test(found: Iterable[str], taken: Iterable[str]) -> dict[str
         return {}
     standins: dict[str, tuple[int, str]] = {}
     for logged in found:
-        low = logged.strip()
-        if _CAMEL.fullmatch(low):  # testLoss: test_loss, as canonical reads it
-            low = re.sub(r"(?<=[a-z])(?=[A-Z])", "_", low)
-        low = low.lower()
+        low = _spelled(logged)  # testLoss: test_loss, as canonical reads it
         if not _TEST.search(low) or canonical(logged) is None:
             continue
         name = canonical(_TEST.sub("val", low))
@@ -193,10 +196,7 @@ def validation_from_test(found: Iterable[str], taken: Iterable[str]) -> dict[str
 def run_key(name: str) -> bool:
     """Whether the column ``name`` numbers the runs of one log (:data:`RUN_KEYS`), its name
     read as :func:`canonical` reads it (``Run ID``, ``runId``: ``run_id``)."""
-    text = name.strip()
-    if _CAMEL.fullmatch(text):
-        text = re.sub(r"(?<=[a-z])(?=[A-Z])", "_", text)
-    return re.sub(r"[\s-]+", "_", text.lower()) in RUN_KEYS
+    return _spelled(name) in RUN_KEYS
 
 
 def held_second(logged: str) -> bool:

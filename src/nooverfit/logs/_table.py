@@ -121,8 +121,8 @@ def rows_to_history(
             continue
         if name.target not in chosen or name.priority < chosen[name.target][0]:
             chosen[name.target] = (name.priority, logged)
-    used_columns = set(explicit.values())
-    standins = loss_standins([c for c in found if c not in used_columns], [*explicit, *chosen])
+    free = [c for c in found if c not in explicit.values()]  # the columns not mapped by hand
+    standins = loss_standins(free, [*explicit, *chosen])
     if standins:  # a log-likelihood under its own name (val_nll) is the loss
         read = {logged for _, logged in standins.values()}
         chosen = {t: v for t, v in chosen.items() if v[1] not in read} | standins
@@ -131,9 +131,7 @@ def rows_to_history(
             "; ".join(f"{t} read from {logged!r}" for t, (_, logged) in sorted(standins.items()))
             + " (no column named loss)",
         )
-    tested = validation_from_test(
-        [c for c in found if c not in used_columns], [*explicit, *chosen]
-    )
+    tested = validation_from_test(free, [*explicit, *chosen])
     if tested:  # no validation curve: a test set's curves are the held-out ones
         read = {logged for _, logged in tested.values()}
         chosen = {t: v for t, v in chosen.items() if v[1] not in read} | tested
