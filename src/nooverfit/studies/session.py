@@ -177,7 +177,7 @@ class StudySession:
         self.done[key] = result
         self._diagnoses.pop(key, None)  # a resumed batch trains its stored runs again
         if self.store is not None and not stored:
-            if not self.trained[:-1]:  # the first run trained here: its thread count
+            if len(self.trained) == 1:  # the first run trained here: its thread count
                 self.store.add_threads(self.cpu_threads)
             self.store.put(result)
         if self.progress is not None:
