@@ -214,7 +214,9 @@ def fresh8_options(spec: dict[str, Any], rng: np.random.Generator) -> None:
 FRESH12_OPTIMIZERS = {"keras": ("lion", "lamb", "adafactor"), "": ("adafactor", "adamw")}
 FRESH12_LR_SCALE = {"lion": 0.3, "lamb": 3.0, "adafactor": 10.0, "adamw": 1.0}
 #: The batches drawn with the fresh8 frameworks' shares (Lightning's two loggers most).
-LATER_PARTS = (*FRESH8_LIKE, "fresh12", "fresh13", "fresh14")
+#: fresh15, fresh16 and fresh17 (score-only batch 16, s32): the fresh12, fresh13 and fresh8
+#: draws on data mixes not used together before.
+LATER_PARTS = (*FRESH8_LIKE, "fresh12", "fresh13", "fresh14", "fresh15", "fresh16", "fresh17")
 
 
 def fresh12_options(spec: dict[str, Any], rng: np.random.Generator) -> None:
@@ -274,15 +276,15 @@ def fresh13_options(spec: dict[str, Any], rng: np.random.Generator) -> None:
 
 def part_options(part: str, spec: dict[str, Any], rng: np.random.Generator) -> None:
     """Redraw a run's options as its batch asks (fresh5 and fresh6, fresh7, fresh8, 12, 13)."""
-    if part in ("fresh13", "fresh14"):  # (fresh14: the fresh13 draws, other data sets)
+    if part in ("fresh13", "fresh14", "fresh16"):  # (the fresh13 draws, other data sets)
         fresh13_options(spec, rng)
-    elif part == "fresh12":
+    elif part in ("fresh12", "fresh15"):
         fresh12_options(spec, rng)
     elif part in ("fresh5", "fresh6"):
         fresh5_options(spec, rng)
     elif part == "fresh7":
         fresh7_options(spec, rng)
-    elif part in FRESH8_LIKE:  # (the same draws, other data sets)
+    elif part in (*FRESH8_LIKE, "fresh17"):  # (the same draws, other data sets)
         fresh8_options(spec, rng)
 
 

@@ -298,7 +298,7 @@ def main() -> None:
             "heldout",
             "fresh",
             *(f"design{k}".strip() for k in " 23"),
-            *(f"fresh{k}" for k in range(2, 15)),
+            *(f"fresh{k}" for k in range(2, 18)),
         ),
         default="",
         help="put every run of this batch in one part (default: by data set and framework)",
