@@ -18,7 +18,7 @@ class TabularSet:
         heldout: never tuned on; reported apart.
         fresh: held out and added only when issue 16's network remedies were frozen, by
             the session that froze them ("i30", "i34", "i41", "i46", "i58", "i66", "i76",
-            "i76b", "i81", "i86", "i96", "s25", "s26", "s27", "s28", "s29"): scored once, at
+            "i76b", "i81", "i86", "i96", "s25", "s26", "s27", "s28", "s29", "s30", "s31", "s32"): scored once, at
             the end, never looked at before ("" for the others).
     """
 
@@ -242,4 +242,31 @@ DATASETS = (
     ),
     # simulated credit card holders; the label is whether the holder is a student
     TabularSet("credit", "ISLR", "Credit", "Student", drop=("ID",), heldout=True, fresh="s31"),
+    # s32 (added before any run on them; scored once with the session's final study code)
+    # passengers of the Titanic; SexCode repeats Sex as a number
+    TabularSet(
+        "titanic",
+        "Stat2Data",
+        "Titanic",
+        "Survived",
+        drop=("Name", "SexCode"),
+        heldout=True,
+        fresh="s32",
+    ),
+    # the S&P 500's weekly return direction, 1990-2010; `Today` is the return it labels
+    TabularSet(
+        "weekly", "ISLR", "Weekly", "Direction", drop=("Today",), heldout=True, fresh="s32"
+    ),
+    # high-school seniors of 1980; the label is whether the family income is high
+    TabularSet("college", "AER", "CollegeDistance", "income", heldout=True, fresh="s32"),
+    # the Forbes 2000 companies of 2004; the label is the business category (27)
+    TabularSet(
+        "forbes",
+        "HSAUR",
+        "Forbes2000",
+        "category",
+        drop=("rank", "name"),
+        heldout=True,
+        fresh="s32",
+    ),
 )
