@@ -243,22 +243,12 @@ DATASETS = (
     # simulated credit card holders; the label is whether the holder is a student
     TabularSet("credit", "ISLR", "Credit", "Student", drop=("ID",), heldout=True, fresh="s31"),
     # s32 (added before any run on them; scored once with the session's final study code)
-    # passengers of the Titanic; SexCode repeats Sex as a number
-    TabularSet(
-        "titanic",
-        "Stat2Data",
-        "Titanic",
-        "Survived",
-        drop=("Name", "SexCode"),
-        heldout=True,
-        fresh="s32",
-    ),
-    # the S&P 500's weekly return direction, 1990-2010; `Today` is the return it labels
-    TabularSet(
-        "weekly", "ISLR", "Weekly", "Direction", drop=("Today",), heldout=True, fresh="s32"
-    ),
+    # married women of the 1987 PSID; the label is the wife's occupation (4 groups)
+    TabularSet("workhours", "Ecdat", "Workinghours", "occupation", heldout=True, fresh="s32"),
+    # a stated-preference survey of car buyers; the label is which of 6 offered cars
+    TabularSet("carchoice", "Ecdat", "Car", "choice", heldout=True, fresh="s32"),
     # high-school seniors of 1980; the label is whether the family income is high
-    TabularSet("college", "AER", "CollegeDistance", "income", heldout=True, fresh="s32"),
+    TabularSet("collegedist", "AER", "CollegeDistance", "income", heldout=True, fresh="s32"),
     # the Forbes 2000 companies of 2004; the label is the business category (27)
     TabularSet(
         "forbes",
