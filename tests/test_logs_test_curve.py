@@ -158,6 +158,8 @@ def test_a_log_without_validation_names_its_columns_as_logged(tmp_path):
         ("Epoch,TrainLoss,ValidLoss", "TrainLoss", "ValidLoss"),
         ("epoch,train_loss,holdout_loss", "train_loss", "holdout_loss"),
         ("epoch,train_loss,cv_loss", "train_loss", "cv_loss"),
+        ("epoch,tr_loss,va_loss", "tr_loss", "va_loss"),  # abbreviated sides
+        ("epoch,loss_tr,loss_va", "loss_tr", "loss_va"),
     ],
 )
 def test_names_of_hand_written_loops_read_as_mapped_by_hand(tmp_path, header, train, val):

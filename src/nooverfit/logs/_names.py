@@ -5,7 +5,8 @@ Names understood: Keras (``loss``, ``val_acc``), Lightning (``train_loss_epoch``
 ``val_loss``, ``train_acc_step``), TensorBoard tags (``train/epoch_loss``,
 ``validation/epoch_accuracy``, ``loss/val``), Hugging Face (``eval_loss``), and names
 written as words (``Train Loss``, ``val-loss``, ``trainLoss``) or with the side at the
-end (``loss_val``, ``accuracy_train``); ``holdout`` and ``cv`` name validation too.
+end (``loss_val``, ``accuracy_train``); ``holdout`` and ``cv`` name validation too, and
+the abbreviations ``tr`` and ``va`` name the sides (``tr_loss``, ``va_loss``).
 Lightning validating on several dataloaders suffixes each name with
 ``/dataloader_idx_N``: the first dataloader's curves are the validation curves, the
 others' are kept as ``dataloader_N_<name>`` (:func:`loader_note` says so).
@@ -19,8 +20,8 @@ from dataclasses import dataclass
 
 from nooverfit.errors import BadInput
 
-_TRAIN = ("train", "training", "trn")
-_VAL = ("val", "valid", "validation", "eval", "holdout", "heldout", "cv", "dev")
+_TRAIN = ("train", "training", "trn", "tr")
+_VAL = ("val", "valid", "validation", "eval", "holdout", "heldout", "cv", "va", "dev")
 _ALIASES = {"acc": "accuracy", "err": "error", "lr_epoch": "lr", "learning_rate": "lr"}
 #: Accuracy under the names Keras and torchmetrics give it (``sparse_categorical_accuracy``,
 #: ``binary_accuracy``, ``multiclassaccuracy``).
