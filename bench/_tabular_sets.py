@@ -18,8 +18,8 @@ class TabularSet:
         heldout: never tuned on; reported apart.
         fresh: held out and added only when issue 16's network remedies were frozen, by
             the session that froze them ("i30", "i34", "i41", "i46", "i58", "i66", "i76",
-            "i76b", "i81", "i86", "i96", "s25", "s26", "s27", "s28", "s29", "s30", "s31", "s32"): scored once, at
-            the end, never looked at before ("" for the others).
+            "i76b", "i81", "i86", "i96", "s25" ... "s32"): scored once, at the end, never
+            looked at before ("" for the others).
     """
 
     name: str

@@ -170,6 +170,26 @@ def test_train_into_a_studys_folder_is_refused_even_with_overwrite(tmp_path, ove
     ]
 
 
+@pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])
+def test_train_into_a_tunings_folder_is_refused_even_with_overwrite(tmp_path, overwrite):
+    """s32: train --out into a tuning's folder was accepted; its plots/history.png replaced
+    the tuning's, and its model sat beside the tuning's best.json and report."""
+    out = tmp_path / "tuning"
+    (out / "plots").mkdir(parents=True)
+    files = ("best.json", "best_history.csv", "plots/history.png", "plots/importance.png")
+    for name in files:
+        (out / name).write_text(name)
+    result = runner.invoke(app, ["train", *FAST, "--epochs", "1", "--out", str(out), *overwrite])
+    assert result.exit_code == 2, result.output
+    assert " ".join(result.output.split()) == (
+        f"error: --out {out} holds a nooverfit tuning (best.json, best_history.csv); expected "
+        "a new folder or an earlier train run's (one command's model to a folder)"
+    )
+    assert {str(p.relative_to(out)): p.read_text() for p in out.rglob("*") if p.is_file()} == {
+        n: n for n in files
+    }
+
+
 def test_train_help_says_what_weight_decay_is_for_each_optimizer():
     result = runner.invoke(app, ["train", "--help"], terminal_width=400)
     text = " ".join(result.output.replace("│", " ").split())

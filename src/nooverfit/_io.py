@@ -135,6 +135,27 @@ def refuse_a_train_run(out: Path, *, expected: str) -> None:
         )
 
 
+#: files that mark a folder as a ``nooverfit tune`` run's (its best configuration and that
+#: configuration's history; ``tune.db`` only where the study is stored in the folder)
+TUNE_MARKS = ("best.json", "best_history.csv")
+
+
+def refuse_a_tuning(out: Path, *, expected: str) -> None:
+    """Refuse an ``--out`` holding a tuning's :data:`TUNE_MARKS` (either), whatever
+    ``--overwrite``, as :func:`refuse_a_train_run` refuses a train run's: a run written
+    there replaced the tuning's ``plots/history.png`` and left its report beside the
+    run's model.
+
+    Raises:
+        BadInput: naming the tuning's files found.
+    """
+    if found := [n for n in TUNE_MARKS if (out / n).is_file()]:
+        raise BadInput(
+            f"--out {out} holds a nooverfit tuning ({', '.join(found)}); expected a new "
+            f"folder or {expected}"
+        )
+
+
 def check_output(path: str | os.PathLike[str], *, folder: bool, option: str = "--out") -> Path:
     """Check, before any work, that ``path`` can be written; create nothing.
 

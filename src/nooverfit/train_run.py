@@ -34,7 +34,7 @@ from typing import Any
 from torch import nn
 
 from nooverfit import formats
-from nooverfit._io import atomic_save, atomic_write_json, refuse_a_study
+from nooverfit._io import atomic_save, atomic_write_json, refuse_a_study, refuse_a_tuning
 from nooverfit._version import __version__
 from nooverfit.config import RunConfig
 from nooverfit.data.tensors import SplitData
@@ -261,8 +261,9 @@ def check_out(out: Path, *, overwrite: bool) -> None:
 
     Raises:
         OutputExists: naming the file found and what to do.
-        BadInput: ``out`` holds a study's results.json or best_model.pt (whatever
-            ``overwrite``: the study's files would stay beside the run's model).
+        BadInput: ``out`` holds a study's results.json or best_model.pt, or a tuning's
+            best.json (whatever ``overwrite``: their files would stay beside the run's
+            model).
     """
     if out.exists() and not out.is_dir():
         raise OutputExists(f"--out {out} is a file; expected a folder for the run's files")
@@ -272,6 +273,8 @@ def check_out(out: Path, *, overwrite: bool) -> None:
         expected="an earlier train run's (one command's model to a folder)",
         marks=("results.json", "best_model.pt"),
     )
+    # its plots/history.png would replace the tuning's
+    refuse_a_tuning(out, expected="an earlier train run's (one command's model to a folder)")
     for found in (out / name for name in FILES):
         check_new(found, overwrite=overwrite, holds="an earlier run")
 
