@@ -128,7 +128,7 @@ def score_corpus(
         "design3",
         "heldout",
         "fresh",
-        *(f"fresh{k}" for k in range(2, 15)),
+        *(f"fresh{k}" for k in range(2, 18)),
     )
     for part in [p for p in parts if not only or p in only]:
         runs = [r for r in records if r["part"] == part and r["label"] is not None]
