@@ -139,6 +139,29 @@ def test_read_log_jsonl_nested_objects(tmp_path):
     assert h.val_accuracy == (0.7,) * 4
 
 
+@pytest.mark.parametrize(
+    "record",
+    [
+        lambda e, t, v: {"epoch": e, "metrics": {"train_loss": t, "val_loss": v}},
+        lambda e, t, v: {"epoch": e, "metrics": {"train": {"loss": t}, "val": {"loss": v}}},
+        lambda e, t, v: {"history": {"epoch": e, "loss": t, "val_loss": v}},
+    ],
+)
+def test_read_log_jsonl_values_grouped_under_a_key(tmp_path, record):
+    """s32: a hand-written log grouping its values under ``metrics`` (flattened to
+    ``metrics/val_loss``) was refused: "no training or validation curve recognized".
+    Read as the same values written flat."""
+    curves = [(e, 1 / (e + 1), 0.5 + 0.01 * e) for e in range(6)]
+    grouped, flat = tmp_path / "grouped.jsonl", tmp_path / "flat.jsonl"
+    grouped.write_text("".join(json.dumps(record(*c)) + "\n" for c in curves))
+    flat.write_text(
+        "".join(json.dumps({"epoch": e, "loss": t, "val_loss": v}) + "\n" for e, t, v in curves)
+    )
+    h, ref = read_log(grouped), read_log(flat)
+    assert (h.epoch, h.loss, h.val_loss) == (ref.epoch, ref.loss, ref.val_loss)
+    assert h.loss == tuple(1 / (e + 1) for e in range(6))
+
+
 def wandb_export(*, epoch: bool) -> str:
     """``run.history()`` saved with pandas: W&B's ``_step``, ``_runtime``, ``_timestamp``,
     Lightning's ``trainer/global_step``, the training loss at each of 4 steps and the

@@ -48,6 +48,10 @@ _CAMEL = re.compile(r"[A-Za-z][a-z]+(?:[A-Z][a-z]+)+")
 #: Validation's side words that may name another held-out set beside the validation set
 #: (a final holdout, a cross-validation's score): at one priority they come second.
 _HELD = frozenset({"holdout", "heldout", "cv"})
+#: Words that only group a log's values (``{"epoch": 3, "metrics": {"val_loss": ...}}``,
+#: flattened to ``metrics/val_loss``; ``scalars/``, ``charts/`` as exports nest them):
+#: skipped as a part of a name whose other parts name the curve.
+_GROUPS = frozenset({"metrics", "metric", "scalars", "scalar", "charts", "logs", "history"})
 #: Lightning's suffix for the values of each of several validation dataloaders.
 _LOADER = re.compile(r"[/.]dataloader_idx_(\d+)$")
 
@@ -102,7 +106,10 @@ def canonical(name: str) -> Name | None:
         return None
     side = ""
     rest = []
-    for part in re.split(r"[/.]", low):
+    parts = re.split(r"[/.]", low)
+    for part in parts:
+        if part in _GROUPS and len(parts) > 1:
+            continue
         if part in _TRAIN:
             side = "train"
         elif part in _VAL:
