@@ -240,6 +240,15 @@ _STYLES = {
     "phase per line": "Epoch {e} train loss: {t:.4f}\n"
     "Epoch {e} val loss: {v:.4f} val acc: {a:.4f}",
     "phase piece": "[Epoch {e}] Train: loss {t:.4f} | Val: loss {v:.4f}, acc {a:.4f}",
+    # s32: a name and its value after "Epoch 3:" were not read (the training loss lost)
+    "colon after the epoch": "Epoch {e}: train_loss {t:.4f}, val_loss {v:.4f}, val_acc {a:.4f}",
+    # s32: the steps' loss and the epoch's train_loss name one curve: the epoch's last line
+    "steps, then the epoch": "Epoch {e}, step 100: loss {s:.4f}\nEpoch {e}, step 200: loss "
+    "{s:.4f}\nEpoch {e}: train_loss {t:.4f}, val_loss {v:.4f}, val_acc {a:.4f}",
+    # s32: names and values separated by single spaces alone read as a table's header
+    "single spaces": "Epoch {e:03d} train-loss {t:.4f} val-loss {v:.4f} val-acc {a:.4f}",
+    # s32: an accuracy in brackets after its loss read as a table of two 'loss' columns
+    "brackets": "epoch {e}: train loss {t:.4f} (acc 0.9900), val loss {v:.4f} (acc {a:.4f})",
 }
 
 
@@ -249,7 +258,7 @@ def test_a_loop_s_lines_in_the_styles_users_print(tmp_path, style):
     each was misread (the training and validation losses both read as ``Loss``) or
     refused (a header of one column, or columns named ``|``)."""
     lines = [
-        _STYLES[style].format(e=e, t=t, v=v, a=a)
+        _STYLES[style].format(e=e, t=t, v=v, a=a, s=t + 0.3)
         for e in range(1, 31)
         for t, v, a in [_loop_values(e)]
     ]

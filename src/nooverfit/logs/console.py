@@ -5,7 +5,8 @@ Read are Keras's ``fit`` at verbose 1 or 2 (``Epoch 3/40`` and then the epoch's 
 line, ``... - loss: 0.41 - val_loss: 0.52``), the Hugging Face Trainer's printed dicts
 (``{'eval_loss': 0.52, 'epoch': 3.0}``, read as its ``log_history``), and a loop's own
 lines that name the epoch and its values (``Epoch [3/40], Loss: 0.41, Val Acc: 85.2%``,
-``Epoch 3 | train_loss 0.41``, a ``logging`` prefix with its date, ``Train Loss: 0.41``
+``Epoch 3 | train_loss 0.41``, ``Epoch 003 train-loss 0.41 val-loss 0.52``, ``epoch 3:
+val loss 0.52 (acc 0.81)``, a ``logging`` prefix with its date, ``Train Loss: 0.41``
 and ``Val Loss: 0.52`` on lines of their own under ``Epoch 3/40``;
 tqdm's bars, Lightning's ``TQDMProgressBar`` too, ``Epoch 3: 100%|...| 50/50 [...,
 loss=0.41, val_loss=0.52]``; Lightning's default rich bar, written to a file, shows the
@@ -13,7 +14,9 @@ last epoch only).
 A bar redrawn with carriage returns and backspaces is read drawing by drawing, colours
 removed. The epochs are numbered as printed (Keras from 1, Lightning from 0); a value
 printed several times in an epoch is read as it last stood there (a bar's postfix shows
-the last epoch's values until its own are in; a per-step print, the last step's).
+the last epoch's values until its own are in; a per-step print, the last step's), and
+where two names read as one curve (the steps' ``loss``, the epoch's ``train_loss``), the
+one printed last in the epoch is read.
 """
 
 from __future__ import annotations
@@ -43,11 +46,19 @@ _NAME = r"[A-Za-z_][\w./()]*(?:-[\w./()]+)*"
 _PAIR = re.compile(
     rf"({_NAME}(?: {_NAME}){{0,2}})\s*[:=]\s*({_NUMBER})\s*(%?)(?![\w.])", re.IGNORECASE
 )
-#: A piece that is a name and its value and nothing more: ``loss 0.41``, ``val acc 85.2%``.
+#: A name and its value and nothing more: ``loss 0.41``, ``val acc 85.2%``.
 _BARE = re.compile(rf"({_NAME}(?: {_NAME}){{0,2}})\s+({_NUMBER})\s*(%?)", re.IGNORECASE)
+#: A piece that is names and their values one after another, separated by single spaces
+#: alone (``Epoch 003 train-loss 0.41 val-loss 0.52``).
+_BARE_RUN = re.compile(
+    rf"(?:{_NAME}(?: {_NAME}){{0,2}}\s+(?:{_NUMBER})(?:\s*%)?\s*)+", re.IGNORECASE
+)
+#: The longest piece read as names and values with no other separator.
+_LONGEST_RUN = 400
 #: What separates a line's pieces: Keras's `` - ``, commas, bars, brackets, tabs, two
-#: spaces or more.
-_PIECES = re.compile(r"\s+-\s+|[,|;\t\[\]]|\s{2,}")
+#: spaces or more, a colon after a number (``Epoch 3: loss 0.41``, ``step 100: loss 0.5``),
+#: brackets around a name and its value (``val loss 0.52 (acc 0.81)``; not ``Acc (%)``).
+_PIECES = re.compile(r"\s+-\s+|[,|;\t\[\]]|\s{2,}|(?<=\d):\s+|\s\((?=[A-Za-z])|(?<=[\d%])\)")
 #: A phase opening a name (``Train Loss``, ``val_loss``) or a piece (``Val: loss 0.52``).
 _PHASE = re.compile(r"(train(?:ing)?|val(?:id|idation)?|test|eval)(?=\b|_)", re.IGNORECASE)
 #: A word outside a line's values: prose (``Epoch 5: validation accuracy: 0.81, which is
@@ -111,7 +122,11 @@ def read_console(path: Path, *, columns: Mapping[str, str] | None = None) -> His
         if not pairs or epoch is None:
             continue
         if rows and rows[-1]["epoch"] == epoch:  # the epoch's values as they last stood
-            rows[-1].update(pairs)
+            # the names printed last first: where two name one curve (a step's ``loss``,
+            # the epoch's closing ``train_loss``), the epoch's last line is read
+            rows[-1] = {"epoch": float(epoch), **pairs} | {
+                k: v for k, v in rows[-1].items() if k not in pairs
+            }
             numbers[-1] = number
             continue
         rows.append({"epoch": float(epoch), **pairs})
@@ -145,8 +160,8 @@ def _pairs(line: str) -> dict[str, float]:
         opening, piece = _opening(piece)
         phase = opening or phase
         found = _PAIR.findall(piece)
-        if not found and (bare := _BARE.fullmatch(piece)):
-            found = [bare.groups()]
+        if not found and _bare(piece):
+            found = _BARE.findall(piece)
         for name, value, percent in found:
             if re.search(r"\bepoch", name, re.IGNORECASE):
                 continue
@@ -173,7 +188,12 @@ def _opening(piece: str) -> tuple[str, str]:
 def _words_left(line: str) -> int:
     """How many words ``line`` holds outside its epoch, its values and their phases."""
     pieces = [_opening(p)[1] for p in _PIECES.split(_EPOCH.sub(" ", line))]
-    return sum(len(_WORD.findall(_PAIR.sub(" ", p))) for p in pieces if not _BARE.fullmatch(p))
+    return sum(len(_WORD.findall(_PAIR.sub(" ", p))) for p in pieces if not _bare(p))
+
+
+def _bare(piece: str) -> bool:
+    """Whether ``piece`` is names and their values alone (:data:`_BARE_RUN`)."""
+    return len(piece) <= _LONGEST_RUN and _BARE_RUN.fullmatch(piece.strip()) is not None
 
 
 def _trainer_entry(line: str) -> dict[str, object] | None:
