@@ -162,6 +162,35 @@ def test_read_log_jsonl_values_grouped_under_a_key(tmp_path, record):
     assert h.loss == tuple(1 / (e + 1) for e in range(6))
 
 
+@pytest.mark.parametrize(
+    ("name", "scalar"),
+    [
+        ("history.txt", "{}"),  # print(history.history), Keras's floats
+        ("history.txt", "np.float32({})"),  # NumPy 2's scalars as they print
+        ("history.json", "tensor({}, device='cuda:0')"),  # torch's, in a .json file
+    ],
+)
+def test_a_history_python_printed_reads_as_its_json(tmp_path, name, scalar):
+    """s32: ``print(history.history)`` pasted into a file was refused ("holds no JSON
+    object line"): single quotes, ``nan``, NumPy's and torch's printed scalars. Read as
+    the same dict saved with ``json.dump``, with a note; no code runs (``__import__``
+    in such a file is refused as before)."""
+    loss = [1 / (e + 1) for e in range(6)]
+    val = [0.5, 0.45, float("nan"), 0.44, 0.46, 0.5]
+    loss_text = ", ".join(scalar.format(v) for v in loss)
+    val_text = ", ".join(scalar.format(v) for v in val)
+    printed = "{'loss': [" + loss_text + "], 'val_loss': [" + val_text + "]}"
+    (tmp_path / name).write_text(printed + "\n")
+    (tmp_path / "saved.json").write_text(json.dumps({"loss": loss, "val_loss": val}))
+    h, ref = read_log(tmp_path / name), read_log(tmp_path / "saved.json")
+    assert h.loss == ref.loss and h.val_loss[:2] == ref.val_loss[:2] == (0.5, 0.45)
+    assert math.isnan(h.val_loss[2]) and h.val_loss[3:] == ref.val_loss[3:]
+    assert "read as Python printed it (a dict or list, not JSON)" in h.notes
+    (tmp_path / "code.txt").write_text("{'loss': [__import__('os').getpid()]}\n")
+    with pytest.raises(ValueError, match="holds no JSON object line"):
+        read_log(tmp_path / "code.txt")
+
+
 def wandb_export(*, epoch: bool) -> str:
     """``run.history()`` saved with pandas: W&B's ``_step``, ``_runtime``, ``_timestamp``,
     Lightning's ``trainer/global_step``, the training loss at each of 4 steps and the

@@ -12,6 +12,10 @@ from dataclasses import dataclass
 
 from nooverfit._words import counted
 
+#: cells that say "not logged" (pandas's, R's and fastai's markers): read as missing
+#: without a note
+_MISSING = {"", "nan", "na", "n/a", "none", "null", "#na#"}
+
 
 @dataclass(frozen=True)
 class TextCell:
@@ -75,3 +79,9 @@ def parse_number(text: object) -> float:
         return float(cell)
     except ValueError:
         return math.nan
+
+
+def is_text(value: object, number: float) -> bool:
+    """Whether a cell (``value`` as written, ``number`` as :func:`parse_number` read it) is
+    text that is neither a number nor a missing marker."""
+    return isinstance(value, str) and math.isnan(number) and value.strip().lower() not in _MISSING

@@ -1,5 +1,6 @@
 """Readers for text logs: CSV (Keras ``CSVLogger``, Lightning ``metrics.csv``, generic,
-nooverfit's own) and JSON lines.
+nooverfit's own), JSON lines, and a history Python printed rather than saved as JSON
+(``print(history.history)`` pasted into a file: :mod:`._printed`).
 
 A log still being written may end in a partial line: rows with the wrong number of
 fields, a last CSV line without a line end (possibly cut mid-value) and lines that are not
@@ -27,10 +28,11 @@ from pathlib import Path
 from nooverfit._words import counted
 from nooverfit.errors import BadInput
 from nooverfit.history import History
-from nooverfit.logs._cells import TextCell, parse_number
+from nooverfit.logs._cells import TextCell, is_text, parse_number
 from nooverfit.logs._file import log_text
-from nooverfit.logs._frame_json import frame_lists
+from nooverfit.logs._json_rows import data_history, json_row
 from nooverfit.logs._names import named_once
+from nooverfit.logs._printed import printed_literal
 from nooverfit.logs._table import canonical, rows_to_history
 from nooverfit.logs.huggingface import is_log_history, log_history
 
@@ -41,15 +43,14 @@ _SEPARATORS = (",", ";", "\t", "|", " ")
 #: complete: loggers write whole rows (Keras's, Lightning's), and a row a full buffer
 #: flushed mid-way is ended at the next flush, in a run still going.
 SETTLED = 30.0
-#: cells that say "not logged" (pandas's, R's and fastai's markers): read as missing
-#: without a note
-_MISSING = {"", "nan", "na", "n/a", "none", "null", "#na#"}
 #: How fastai's ``CSVLogger`` starts its header: ``epoch,train_loss,valid_loss,<metrics>,
 #: time``. Its ``Recorder`` computes the metrics on the validation set and names them
 #: bare (``accuracy``, ``error_rate``); computed on both sets they are ``train_accuracy``,
 #: ``valid_accuracy``.
 _FASTAI = ("epoch", "train_loss", "valid_loss")
 #: The note on a Hugging Face Trainer's ``log_history`` exported one entry a row.
+#: The note of a history Python printed (``print(history.history)``), not saved as JSON.
+_PRINTED = "read as Python printed it (a dict or list, not JSON)"
 _EXPORTED = (
     "a Hugging Face Trainer's log_history, one entry a row: read as its trainer_state.json "
     "(epochs numbered as the Trainer logs them, from 1)"
@@ -155,7 +156,7 @@ def csv_rows(
         row = {h: parse_number(f) for h, f in zip(header, fields, strict=True)}
         line = number  # each cell's first line: the line ends in the cells before it
         for h, f in zip(header, fields, strict=True):
-            if _is_text(f, row[h]):
+            if is_text(f, row[h]):
                 unreadable.setdefault(h, []).append(TextCell(len(rows), line, f.strip()))
             line += f.count("\n")
         rows.append(row)
@@ -259,10 +260,12 @@ def read_jsonl(path: Path, *, columns: Mapping[str, str] | None = None) -> Histo
             invalid.append(number)
             continue
         if isinstance(record, dict):
-            rows.append(_json_row(record, len(rows), number, unreadable))
+            rows.append(json_row(record, len(rows), number, unreadable))
             lines.append(number)
     if invalid:
         said = ", ".join(map(str, invalid[:3])) + (", ..." if len(invalid) > 3 else "")
+        if not rows and (data := printed_literal(log_text(path))) is not None:
+            return data_history(data, path, columns=columns, notes=(_PRINTED,))
         if not rows:  # not a log cut mid-line: no line of it is a JSON object
             raise ValueError(
                 f"{path} holds no JSON object line ({counted(len(invalid), 'line')} "
@@ -287,13 +290,14 @@ def read_jsonl(path: Path, *, columns: Mapping[str, str] | None = None) -> Histo
 def read_json(path: Path, *, columns: Mapping[str, str] | None = None) -> History:
     """Read nooverfit's own JSON history, or a JSON object of lists / list of objects."""
     try:
-        data = json.loads(log_text(path))
+        data = json.loads(text := log_text(path))
     except json.JSONDecodeError as err:
+        if (printed := printed_literal(text)) is not None:
+            return data_history(printed, path, columns=columns, notes=(_PRINTED,))
         raise ValueError(
             f"{path} is not valid JSON ({err.msg} at line {err.lineno}); expected a JSON "
             "object of lists (Keras's history.history) or a list of objects, one per epoch"
         ) from None
-    unreadable: dict[str, list[TextCell]] = {}
     if isinstance(data, dict) and "epoch" in data and "extras" in data and not columns:
         try:  # nooverfit's own history, perhaps edited by hand: its epochs repeated, ...
             return History.from_dict(data)
@@ -307,83 +311,16 @@ def read_json(path: Path, *, columns: Mapping[str, str] | None = None) -> Histor
             f"log (its histories/ folder's CSV files), or the study's folder to diagnose "
             "each run"
         )
-    data = frame_lists(data) or data  # pandas's to_json of history.history
-    if isinstance(data, dict):
-        # {"loss": [...], "val_loss": [...]} as Keras's History.history is saved
-        lists = {k: v for k, v in data.items() if isinstance(v, list)}
-        n = max((len(v) for v in lists.values()), default=0)
-        rows = [{k: math.nan for k in lists} for _ in range(n)]
-        for k, v in lists.items():
-            for i, epoch in enumerate(_validated_epochs(len(v), n)):
-                rows[epoch][k] = parse_number(v[i])
-                if _is_text(v[i], rows[epoch][k]):  # its entry: the JSON may be one line
-                    cell = TextCell(epoch, i + 1, v[i].strip(), "entry")
-                    unreadable.setdefault(k, []).append(cell)
-    elif isinstance(data, list):
-        rows = []
-        for i, r in enumerate(data):
-            if isinstance(r, dict):
-                rows.append(_json_row(r, len(rows), i + 1, unreadable, where="entry"))
-    else:
-        raise ValueError(f"{path}: expected a JSON object of lists or a list of objects")
-    return rows_to_history(rows, columns=columns, source=str(path), unreadable=unreadable)
+    return data_history(data, path, columns=columns)
 
 
 def _is_header(fields: list[str]) -> bool:
     """Whether a CSV row is a header: every cell text (no number, no missing marker),
     one of them ``epoch`` or a loss or validation curve's name."""
     cells = [f.strip() for f in fields]
-    if not all(_is_text(c, parse_number(c)) for c in cells):
+    if not all(is_text(c, parse_number(c)) for c in cells):
         return False
     names = [canonical(c) for c in cells]
     return any(c.lower() == "epoch" for c in cells) or any(
         n is not None and (n.target == "loss" or n.target.startswith("val_")) for n in names
     )
-
-
-def _is_text(value: object, number: float) -> bool:
-    """Whether a cell (``value`` as written, ``number`` as :func:`parse_number` read it) is
-    text that is neither a number nor a missing marker."""
-    return isinstance(value, str) and math.isnan(number) and value.strip().lower() not in _MISSING
-
-
-def _json_row(
-    record: Mapping[str, object],
-    row: int,
-    place: int,
-    unreadable: dict[str, list[TextCell]],
-    *,
-    where: str = "line",
-) -> dict[str, float]:
-    """One JSON object as a row of numbers; its text values go to ``unreadable`` as
-    cells of row ``row`` at ``where`` ``place`` (1-based). Nested objects are flattened
-    with ``/`` (``{"val": {"loss": 0.5}}`` is ``val/loss``, as TensorBoard tags read)."""
-    record = _flat(record)
-    out = {k: parse_number(v) for k, v in record.items()}
-    for k, v in record.items():
-        if _is_text(v, out[k]):
-            unreadable.setdefault(k, []).append(TextCell(row, place, str(v).strip(), where))
-    return out
-
-
-def _flat(record: Mapping[str, object], prefix: str = "") -> dict[str, object]:
-    """A JSON object with its nested objects' keys joined by ``/``."""
-    out: dict[str, object] = {}
-    for k, v in record.items():
-        if isinstance(v, Mapping):
-            out |= _flat(v, f"{prefix}{k}/")
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
-
-
-def _validated_epochs(m: int, n: int) -> list[int]:
-    """The epochs of a Keras ``history.history`` list of ``m`` values in a run of ``n``
-    epochs. ``fit(validation_freq=k)`` validates after epochs k-1, 2k-1, ...: a list that
-    many times shorter holds those epochs, not the first ones. A length that fits no
-    such ``k`` (a run stopped mid-way) starts at epoch 0."""
-    if 0 < m < n:
-        k = n // m
-        if k > 1 and n // k == m:
-            return [k * (i + 1) - 1 for i in range(m)]
-    return list(range(m))
