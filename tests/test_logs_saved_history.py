@@ -49,3 +49,26 @@ def test_an_array_of_numbers_is_no_pickle(tmp_path):
     result = runner.invoke(app, ["diagnose", str(path)])
     assert result.exit_code == 2
     assert "unpickle" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("head", "kind", "how"),
+    [
+        # s32: a data frame of the history saved in a binary format was "a binary file"
+        (b"PAR1\x15\x04\x15\x00\x15", "a Parquet file", "df.to_csv("),
+        (b"ARROW1\x00\x00\xff\xff", "an Arrow (Feather) file", "df.to_csv("),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00", "an old Excel workbook (.xls)", "df.to_csv("),
+        (b"PK\x03\x04\x14\x00\x06\x00", "a zip archive", "an Excel workbook (.xlsx): save"),
+        (b"\x89HDF\r\n\x1a\n\x00\x00", "an HDF5 file", ""),  # a Keras .h5 model, no table
+    ],
+)
+def test_a_table_saved_in_a_binary_format_is_refused_with_how_to_save_it(
+    tmp_path, head, kind, how
+):
+    path = tmp_path / "history.bin"
+    path.write_bytes(head + bytes(64))
+    result = runner.invoke(app, ["diagnose", str(path)])
+    assert result.exit_code == 2, result.output
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith(f"error: {path} is {kind}, not text;")
+    assert (how in line) if how else line.endswith("TensorBoard event file or run folder")

@@ -148,6 +148,9 @@ def describe_file(data: bytes, path: str | Path | None = None) -> str:
         (b"\x7fELF", "an executable (ELF)"),
         (b"\xd0\xcf\x11\xe0", "an old Excel workbook (.xls)"),  # OLE2, as .xls files are
         (b"\x93NUMPY", "a NumPy .npy file"),
+        (b"PAR1", "a Parquet file"),
+        (b"ARROW1", "an Arrow (Feather) file"),
+        (b"\x89HDF\r\n\x1a\n", "an HDF5 file"),  # Keras's .h5 models, pandas's to_hdf
     )
     if not data:
         return "an empty file"

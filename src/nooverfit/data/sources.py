@@ -163,6 +163,8 @@ _TO_CSV = {
     "a gzip file": "; decompress it first (gunzip)",
     "UTF-16 text": ", as Excel's 'Unicode Text' is; save it as 'CSV UTF-8'",
     "an old Excel workbook (.xls)": "; save it as 'CSV UTF-8'",
+    "a Parquet file": "; save it as CSV (pandas's df.to_csv(path, index=False))",
+    "an Arrow (Feather) file": "; save it as CSV (pandas's df.to_csv(path, index=False))",
 }
 _GENERIC = ("a file that is not UTF-8 text", "a binary file", "a text file", "an empty file")
 

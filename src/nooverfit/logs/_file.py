@@ -70,7 +70,7 @@ def log_text(path: Path, *, expected: str = EXPECTED, limit: int | None = None) 
         what = f"a gzip file holding {what}" if compressed else what
         # np.save(path, history.history) pickles the dict: an array of objects ('|O')
         pickled = what.endswith("pickle") or (what.endswith(".npy file") and b"'|O'" in raw[:256])
-        how = f" ({_AS_JSON})" if pickled else ""
+        how = f" ({_AS_JSON})" if pickled else _TO_CSV.get(what.split("holding ")[-1], "")
         raise BadInput(f"{path} is {what}, not text; expected {expected}{how}")
     return raw.decode(encoding, errors="replace")
 
@@ -81,6 +81,17 @@ _AS_JSON = (
     "nooverfit does not unpickle files: save the curves as JSON, "
     "json.dump(history.history, open('history.json', 'w')), or log with CSVLogger"
 )
+
+
+#: How to make a log of a binary file that holds a table (a data frame saved as a
+#: workbook, Parquet or Feather), by :func:`describe_file`'s words for its kind.
+_CSV = "save the table as CSV, e.g. df.to_csv('history.csv', index=False)"
+_TO_CSV = {
+    "a zip archive": f" (an Excel workbook (.xlsx): {_CSV}; a zipped run folder: unzip it)",
+    "an old Excel workbook (.xls)": f" ({_CSV})",
+    "a Parquet file": f" ({_CSV})",
+    "an Arrow (Feather) file": f" ({_CSV})",
+}
 
 
 def _gunzip(raw: bytes, path: Path) -> bytes:
