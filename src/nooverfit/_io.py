@@ -90,24 +90,28 @@ def _jsonable(value: Any) -> Any:
 STUDY_MARKS = ("results.json", "best_model.pt", "runs/identity.json")
 
 
-def refuse_a_study(out: Path, *, expected: str, marks: tuple[str, ...] = STUDY_MARKS) -> None:
-    """Refuse an ``--out`` holding a study's ``marks``, whatever ``--overwrite``: another
-    command's files among a study's leave ``predict`` two models to choose from, and the
-    study's own rerun refuses files it did not write.
+def refuse_a_study(
+    out: Path, *, expected: str, marks: tuple[str, ...] = STUDY_MARKS, holds: str = "study"
+) -> None:
+    """Refuse an ``--out`` holding a study's ``marks`` (any of them), whatever
+    ``--overwrite``: another command's files among a study's leave ``predict`` two models
+    to choose from, and the study's own rerun refuses files it did not write.
 
     Args:
         out: the output folder.
         expected: what the message asks for instead of a new folder ("an earlier train
             run's (one command's model to a folder)").
         marks: the files looked for, relative to ``out``.
+        holds: what the files mark the folder as, for the message (``"tuning"``:
+            :func:`refuse_a_tuning`).
 
     Raises:
-        BadInput: naming the study's files found.
+        BadInput: naming the files found.
     """
     if found := [n for n in marks if (out / n).is_file()]:
         raise BadInput(
-            f"--out {out} holds a nooverfit study ({', '.join(found)}); expected a new folder "
-            f"or {expected}"
+            f"--out {out} holds a nooverfit {holds} ({', '.join(found)}); expected a new "
+            f"folder or {expected}"
         )
 
 
@@ -142,18 +146,14 @@ TUNE_MARKS = ("best.json", "best_history.csv")
 
 def refuse_a_tuning(out: Path, *, expected: str) -> None:
     """Refuse an ``--out`` holding a tuning's :data:`TUNE_MARKS` (either), whatever
-    ``--overwrite``, as :func:`refuse_a_train_run` refuses a train run's: a run written
-    there replaced the tuning's ``plots/history.png`` and left its report beside the
-    run's model.
+    ``--overwrite``, as :func:`refuse_a_study` refuses a study's: a run written there
+    replaced the tuning's ``plots/history.png`` and left its report beside the run's
+    model.
 
     Raises:
         BadInput: naming the tuning's files found.
     """
-    if found := [n for n in TUNE_MARKS if (out / n).is_file()]:
-        raise BadInput(
-            f"--out {out} holds a nooverfit tuning ({', '.join(found)}); expected a new "
-            f"folder or {expected}"
-        )
+    refuse_a_study(out, expected=expected, marks=TUNE_MARKS, holds="tuning")
 
 
 def check_output(path: str | os.PathLike[str], *, folder: bool, option: str = "--out") -> Path:
