@@ -149,41 +149,36 @@ def test_train_into_an_earlier_run_is_refused_unless_overwrite(tmp_path):
     assert (out / "model.pt").read_bytes() != before["model.pt"]
 
 
-@pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])
-def test_train_into_a_studys_folder_is_refused_even_with_overwrite(tmp_path, overwrite):
-    """s29 i155: train wrote model.pt beside a study's best_model.pt; predict then
-    refused the folder ("holds both a study's best_model.pt and a train run's model.pt")."""
-    out = tmp_path / "study"
-    out.mkdir()
-    for name in ("results.json", "best_model.pt", "report.html"):
-        (out / name).write_text(name)
-    result = runner.invoke(app, ["train", *FAST, "--epochs", "1", "--out", str(out), *overwrite])
-    assert result.exit_code == 2, result.output
-    assert " ".join(result.output.split()) == (
-        f"error: --out {out} holds a nooverfit study (results.json, best_model.pt); expected a "
-        "new folder or an earlier train run's (one command's model to a folder)"
-    )
-    assert sorted(p.name for p in out.iterdir()) == [
-        "best_model.pt",
-        "report.html",
-        "results.json",
-    ]
+_OTHERS = {
+    # s29 i155: train wrote model.pt beside a study's best_model.pt; predict then refused
+    # the folder ("holds both a study's best_model.pt and a train run's model.pt")
+    "study": (("results.json", "best_model.pt", "report.html"), "results.json, best_model.pt"),
+    # s32: train into a tuning's folder was accepted; its plots/history.png replaced the
+    # tuning's, and its model sat beside the tuning's best.json and report
+    "tuning": (
+        ("best.json", "best_history.csv", "plots/history.png", "plots/importance.png"),
+        "best.json, best_history.csv",
+    ),
+}
 
 
 @pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])
-def test_train_into_a_tunings_folder_is_refused_even_with_overwrite(tmp_path, overwrite):
-    """s32: train --out into a tuning's folder was accepted; its plots/history.png replaced
-    the tuning's, and its model sat beside the tuning's best.json and report."""
-    out = tmp_path / "tuning"
+@pytest.mark.parametrize("other", _OTHERS)
+def test_train_into_another_commands_folder_is_refused_even_with_overwrite(
+    tmp_path, other, overwrite
+):
+    """A study's or a tuning's folder: refused in one line, whatever ``--overwrite``,
+    every file left as it was."""
+    files, found = _OTHERS[other]
+    out = tmp_path / other
     (out / "plots").mkdir(parents=True)
-    files = ("best.json", "best_history.csv", "plots/history.png", "plots/importance.png")
     for name in files:
         (out / name).write_text(name)
     result = runner.invoke(app, ["train", *FAST, "--epochs", "1", "--out", str(out), *overwrite])
     assert result.exit_code == 2, result.output
     assert " ".join(result.output.split()) == (
-        f"error: --out {out} holds a nooverfit tuning (best.json, best_history.csv); expected "
-        "a new folder or an earlier train run's (one command's model to a folder)"
+        f"error: --out {out} holds a nooverfit {other} ({found}); expected a new folder or "
+        "an earlier train run's (one command's model to a folder)"
     )
     assert {str(p.relative_to(out)): p.read_text() for p in out.rglob("*") if p.is_file()} == {
         n: n for n in files
