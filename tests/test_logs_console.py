@@ -300,6 +300,8 @@ def test_prose_naming_epochs_and_values_is_no_console():
         "By epoch 12 the model overfit: val loss: 0.9 against train loss: 0.01.\n"
     )
     assert not is_console(text)
+    # names and values with single spaces alone (read since s32) are no licence for prose
+    assert not is_console("Epoch 5 we got loss 0.3 and acc 0.9\nEpoch 6 we got loss 0.2 too\n")
 
 
 def test_keras_s_first_epoch_bar_past_the_text_read_after_warnings(tmp_path):

@@ -48,11 +48,10 @@ _PAIR = re.compile(
 )
 #: A name and its value and nothing more: ``loss 0.41``, ``val acc 85.2%``.
 _BARE = re.compile(rf"({_NAME}(?: {_NAME}){{0,2}})\s+({_NUMBER})\s*(%?)", re.IGNORECASE)
-#: A piece that is names and their values one after another, separated by single spaces
-#: alone (``Epoch 003 train-loss 0.41 val-loss 0.52``).
-_BARE_RUN = re.compile(
-    rf"(?:{_NAME}(?: {_NAME}){{0,2}}\s+(?:{_NUMBER})(?:\s*%)?\s*)+", re.IGNORECASE
-)
+#: A piece that is names of one or two words and their values one after another,
+#: separated by single spaces alone (``Epoch 003 train-loss 0.41 val loss 0.52``; not
+#: prose, ``we got loss 0.3 and acc 0.9``).
+_BARE_RUN = re.compile(rf"(?:{_NAME}(?: {_NAME})?\s+(?:{_NUMBER})(?:\s*%)?\s*)+", re.IGNORECASE)
 #: The longest piece read as names and values with no other separator.
 _LONGEST_RUN = 400
 #: What separates a line's pieces: Keras's `` - ``, commas, bars, brackets, tabs, two
@@ -192,8 +191,12 @@ def _words_left(line: str) -> int:
 
 
 def _bare(piece: str) -> bool:
-    """Whether ``piece`` is names and their values alone (:data:`_BARE_RUN`)."""
-    return len(piece) <= _LONGEST_RUN and _BARE_RUN.fullmatch(piece.strip()) is not None
+    """Whether ``piece`` is a name and its value (:data:`_BARE`), or names and their
+    values alone (:data:`_BARE_RUN`)."""
+    piece = piece.strip()
+    if _BARE.fullmatch(piece):
+        return True
+    return len(piece) <= _LONGEST_RUN and _BARE_RUN.fullmatch(piece) is not None
 
 
 def _trainer_entry(line: str) -> dict[str, object] | None:
