@@ -27,8 +27,11 @@ Two more figures per part, beside the main score (which they do not change): the
 (``validation_label``), gets the test curve's label (where they differ, the log alone
 cannot tell the labelled answer: validation sets are small and noisy); and the verdict
 accuracy on the runs where they agree (the answer is knowable from the log), with its own
-confusion matrix. And the accuracy on the runs whose label is the regime they were built
-in (the test curve confirmed the construction; runs it relabelled left aside): the issue's
+confusion matrix, and on those runs less the misses whose labels rest on a regression's
+target scale (the validation label is given the level of the constant predictor, which a
+regression's log does not carry: ``_corpus_scale.py``). And the accuracy on the runs
+whose label is the regime they were built in (the test curve confirmed the construction;
+runs it relabelled left aside): the issue's
 "label by construction, checked against the test curve" read strictly. Parts built with
 a bootstrap of their test set (fresh8 on) also print the accuracy on confident and on
 ambiguous labels (``_corpus_confidence.py``); ``diagnose_labels.py`` says why validation
@@ -59,6 +62,7 @@ import numpy as np
 from _corpus_confidence import CONFIDENT
 from _corpus_data import load_data
 from _corpus_labels import PRINCIPLES, constant_loss, references, validation_label
+from _corpus_scale import scale_bound
 
 from nooverfit import _curves as cv
 from nooverfit._metrics import pick_metric
@@ -146,6 +150,7 @@ def score_corpus(
         sure = {True: [0, 0], False: [0, 0]}  # ambiguous labels (bootstrap) and the others
         shift: list[tuple[str, tuple[str, str | None], str]] = []  # new, (old, its ceiling), got
         misses: dict[str, int] = defaultdict(int)  # test label / validation label
+        scaled = 0  # knowable misses that rest on a regression's target scale
         for r in runs:
             history = read_log(root / r["log"])
             d = diagnose(history)
@@ -166,6 +171,7 @@ def score_corpus(
             if seen:
                 knowable[(r["label"], got)] += 1
             if got != r["label"]:
+                scaled += seen and scale_bound(r, got)
                 mark = "knowable" if seen else "validation disagrees"
                 wrong.append(f"{r['log']}: {got} (label {r['label']}; {mark})")
             if r["label"] == r["regime"]:
@@ -199,7 +205,8 @@ def score_corpus(
             )
         summary.append(
             f"{part} {100 * ok / n:.1f}% right ({ok}/{n}), onset {share:.1f}%, ceiling "
-            f"{100 * m / n:.1f}%, knowable runs {100 * k / max(m, 1):.1f}% ({k}/{m}), "
+            f"{100 * m / n:.1f}%, knowable runs {100 * k / max(m, 1):.1f}% ({k}/{m}; "
+            f"{k}/{m - scaled} without {scaled} resting on a regression's scale), "
             f"regime-confirmed runs {100 * confirmed[0] / max(confirmed[1], 1):.1f}%"
         )
         print(
@@ -231,6 +238,11 @@ def score_corpus(
         print(
             "  verdicts right where the answer is knowable from the log (validation and "
             f"test labels agree): {k}/{m} = {100 * k / max(m, 1):.1f}%"
+        )
+        print(
+            f"  of their misses, {scaled} rest on a regression's target scale, which no log "
+            "carries (the constant predictor's level; _corpus_scale.py): right on the "
+            f"others {k}/{m - scaled} = {100 * k / max(m - scaled, 1):.1f}%"
         )
         print("  confusion on those runs (rows: label, columns: verdict)")
         _print_confusion(knowable, names, short)
