@@ -342,3 +342,29 @@ def test_a_csv_log_with_a_text_column_naming_epochs_is_read_as_its_table(tmp_pat
     h = read_log(log)
     assert h.val_loss == pytest.approx([0.5 + 0.01 * e for e in range(10)])
     assert h.epoch == tuple(range(10))
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [
+        "a" * 8192,  # a token (a base64 image, a hash): each of its letters tried as a name
+        "x.y/z-" * 1365,  # one of separators a name may hold
+        "Epoch 5 | acc per class [" + "nan " * 57 + "x]",  # NumPy's printed NaNs
+    ],
+    ids=["token", "separators", "nans"],
+)
+def test_a_long_line_of_no_values_is_read_in_linear_time(tmp_path, junk):
+    """s32 i173: a line of one 8 KB token took 12 s (quadratic: 49 s at 16 KB, a 64 KB
+    one about 13 min by the square), and 57 NaNs in brackets 32 s (exponential: names
+    and values split every way, ``nan`` read as either; 99 of them, no answer). Read
+    among epochs' lines as a line of no values, each in well under a second."""
+    import time
+
+    lines = [f"Epoch {e} | train_loss {1 / e:.4f} | val_loss {0.5 + e / 100:.4f}" for e in (1, 2)]
+    path = tmp_path / "train.log"
+    path.write_text("\n".join([lines[0], junk, lines[1]]) + "\n")
+    start = time.perf_counter()
+    h = read_log(path)
+    assert time.perf_counter() - start < 1.0
+    assert h.epoch == (1, 2) and h.loss == (1.0, 0.5) and h.val_loss == (0.51, 0.52)
+    assert not h.extras
