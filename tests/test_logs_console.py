@@ -368,3 +368,20 @@ def test_a_long_line_of_no_values_is_read_in_linear_time(tmp_path, junk):
     assert time.perf_counter() - start < 1.0
     assert h.epoch == (1, 2) and h.loss == (1.0, 0.5) and h.val_loss == (0.51, 0.52)
     assert not h.extras
+
+
+def test_numpy_s_printed_array_after_the_values_is_no_curve(tmp_path):
+    """s32 i173: an array NumPy printed after the epoch's values (``per-class acc [0.9
+    nan 0.8]``) gave a curve named ``nan``; its ``nan`` is a value, neither a name nor a
+    word of prose (read as a word, the line was prose: no value read)."""
+    lines = []
+    for e in range(1, 31):
+        t, v, a = _loop_values(e)
+        per_class = np.array([a, np.nan, a])
+        lines.append(f"Epoch {e}: train_loss {t:.4f}, val_loss {v:.4f}, per-class acc {per_class}")
+    (tmp_path / "train.log").write_text("\n".join(lines) + "\n")
+    h = read_log(tmp_path / "train.log")
+    want = np.array([_loop_values(e) for e in range(1, 31)])
+    np.testing.assert_allclose(h.loss, want[:, 0], atol=1e-4)
+    np.testing.assert_allclose(h.val_loss, want[:, 1], atol=1e-4)
+    assert "nan" not in h.extras

@@ -68,7 +68,8 @@ _PIECES = re.compile(r"\s+-\s+|[,|;\t\[\]]|\s{2,}|(?<=\d):\s+|\s\((?=[A-Za-z])|(
 _PHASE = re.compile(r"(train(?:ing)?|val(?:id|idation)?|test|eval)(?=\b|_)", re.IGNORECASE)
 #: A word outside a line's values: prose (``Epoch 5: validation accuracy: 0.81, which is
 #: the best we saw``) has many, a log line few (``INFO``, tqdm's ``it/s``, Keras's ``step``).
-_WORD = re.compile(r"\b[A-Za-z]{2,}\b")
+#: ``nan`` and ``inf`` are values, not words (``acc [0.91 nan 0.88]``, NumPy's print).
+_WORD = re.compile(r"\b(?!(?i:nan|inf)\b)[A-Za-z]{2,}\b")
 #: The most words a line may hold outside its epoch and values.
 _MOST_WORDS = 3
 #: Lines of each kind a file needs to be read as a console's output.
