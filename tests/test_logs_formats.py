@@ -314,3 +314,25 @@ def test_a_tensorboard_run_validated_every_fifth_epoch_without_an_epoch_scalar_n
     assert d.epoch_name(d.best_epoch) == f"evaluation {sorted(val).index(step)} (step {step})"
     assert f"best at evaluation {d.best_epoch} (step {step})" in d.explanation
     assert not any("--epochs" in r.setting and "2x" not in r.setting for r in d.remedies)
+
+
+def test_dicts_python_printed_one_a_line_read_as_their_json_lines(tmp_path):
+    """s32 i173: ``print(trainer.callback_metrics)`` at each epoch's end (Lightning's
+    dict of ``tensor(...)`` values, one a line) was refused ("holds no JSON object
+    line"), though the whole-file printed dict is read. Read as the same rows in JSON."""
+    curves = [(1 / (e + 1), 0.5 + 0.01 * (e - 3) ** 2) for e in range(8)]
+    printed = "".join(
+        f"{{'train_loss': tensor({t:.4f}), 'val_loss': tensor({v:.4f})}}\n" for t, v in curves
+    )
+    (tmp_path / "metrics.txt").write_text(printed)
+    (tmp_path / "metrics.jsonl").write_text(
+        "".join(
+            json.dumps({"train_loss": round(t, 4), "val_loss": round(v, 4)}) + "\n"
+            for t, v in curves
+        )
+    )
+    h, ref = read_log(tmp_path / "metrics.txt"), read_log(tmp_path / "metrics.jsonl")
+    assert (h.epoch, h.loss, h.val_loss) == (ref.epoch, ref.loss, ref.val_loss)
+    assert (
+        h.val_loss[3] == 0.5 and "read as Python printed it (a dict or list, not JSON)" in h.notes
+    )
