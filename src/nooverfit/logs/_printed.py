@@ -38,7 +38,8 @@ def printed_literal(
     if whole is not None or not lines:
         return whole
     rows = [_literal(line) for line in text.splitlines() if line.strip()]
-    return rows if rows and all(isinstance(r, dict) for r in rows) else None
+    dicts: list[object] = [r for r in rows if isinstance(r, dict)]
+    return dicts if dicts and len(dicts) == len(rows) else None
 
 
 def _literal(text: str) -> dict[object, object] | list[object] | None:
