@@ -342,3 +342,46 @@ def test_a_csv_log_with_a_text_column_naming_epochs_is_read_as_its_table(tmp_pat
     h = read_log(log)
     assert h.val_loss == pytest.approx([0.5 + 0.01 * e for e in range(10)])
     assert h.epoch == tuple(range(10))
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [
+        "a" * 8192,  # a token (a base64 image, a hash): each of its letters tried as a name
+        "x.y/z-" * 1365,  # one of separators a name may hold
+        "Epoch 5 | acc per class [" + "nan " * 57 + "x]",  # NumPy's printed NaNs
+    ],
+    ids=["token", "separators", "nans"],
+)
+def test_a_long_line_of_no_values_is_read_in_linear_time(tmp_path, junk):
+    """s32 i173: a line of one 8 KB token took 12 s (quadratic: 49 s at 16 KB, a 64 KB
+    one about 13 min by the square), and 57 NaNs in brackets 32 s (exponential: names
+    and values split every way, ``nan`` read as either; 99 of them, no answer). Read
+    among epochs' lines as a line of no values, each in well under a second."""
+    import time
+
+    lines = [f"Epoch {e} | train_loss {1 / e:.4f} | val_loss {0.5 + e / 100:.4f}" for e in (1, 2)]
+    path = tmp_path / "train.log"
+    path.write_text("\n".join([lines[0], junk, lines[1]]) + "\n")
+    start = time.perf_counter()
+    h = read_log(path)
+    assert time.perf_counter() - start < 1.0
+    assert h.epoch == (1, 2) and h.loss == (1.0, 0.5) and h.val_loss == (0.51, 0.52)
+    assert not h.extras
+
+
+def test_numpy_s_printed_array_after_the_values_is_no_curve(tmp_path):
+    """s32 i173: an array NumPy printed after the epoch's values (``per-class acc [0.9
+    nan 0.8]``) gave a curve named ``nan``; its ``nan`` is a value, neither a name nor a
+    word of prose (read as a word, the line was prose: no value read)."""
+    lines = []
+    for e in range(1, 31):
+        t, v, a = _loop_values(e)
+        per_class = np.array([a, np.nan, a])
+        lines.append(f"Epoch {e}: train_loss {t:.4f}, val_loss {v:.4f}, per-class acc {per_class}")
+    (tmp_path / "train.log").write_text("\n".join(lines) + "\n")
+    h = read_log(tmp_path / "train.log")
+    want = np.array([_loop_values(e) for e in range(1, 31)])
+    np.testing.assert_allclose(h.loss, want[:, 0], atol=1e-4)
+    np.testing.assert_allclose(h.val_loss, want[:, 1], atol=1e-4)
+    assert "nan" not in h.extras

@@ -145,13 +145,15 @@ def test_read_log_jsonl_nested_objects(tmp_path):
         lambda e, t, v: {"epoch": e, "metrics": {"train_loss": t, "val_loss": v}},
         lambda e, t, v: {"epoch": e, "metrics": {"train": {"loss": t}, "val": {"loss": v}}},
         lambda e, t, v: {"history": {"epoch": e, "loss": t, "val_loss": v}},
+        lambda e, t, v: {"step": 10 * e, "metrics": {"epoch": e, "loss": t, "val_loss": v}},
     ],
 )
 def test_read_log_jsonl_values_grouped_under_a_key(tmp_path, record):
     """s32: a hand-written log grouping its values under ``metrics`` (flattened to
     ``metrics/val_loss``) was refused: "no training or validation curve recognized".
-    Read as the same values written flat."""
-    curves = [(e, 1 / (e + 1), 0.5 + 0.01 * e) for e in range(6)]
+    Read as the same values written flat, the epochs as numbered (from 1 here: the
+    epoch under ``history`` was read as a curve, refused as differing from the rows')."""
+    curves = [(e, 1 / e, 0.5 + 0.01 * e) for e in range(1, 7)]
     grouped, flat = tmp_path / "grouped.jsonl", tmp_path / "flat.jsonl"
     grouped.write_text("".join(json.dumps(record(*c)) + "\n" for c in curves))
     flat.write_text(
@@ -159,7 +161,7 @@ def test_read_log_jsonl_values_grouped_under_a_key(tmp_path, record):
     )
     h, ref = read_log(grouped), read_log(flat)
     assert (h.epoch, h.loss, h.val_loss) == (ref.epoch, ref.loss, ref.val_loss)
-    assert h.loss == tuple(1 / (e + 1) for e in range(6))
+    assert h.epoch == (1, 2, 3, 4, 5, 6) and h.loss == tuple(1 / e for e in range(1, 7))
 
 
 @pytest.mark.parametrize(
@@ -312,3 +314,25 @@ def test_a_tensorboard_run_validated_every_fifth_epoch_without_an_epoch_scalar_n
     assert d.epoch_name(d.best_epoch) == f"evaluation {sorted(val).index(step)} (step {step})"
     assert f"best at evaluation {d.best_epoch} (step {step})" in d.explanation
     assert not any("--epochs" in r.setting and "2x" not in r.setting for r in d.remedies)
+
+
+def test_dicts_python_printed_one_a_line_read_as_their_json_lines(tmp_path):
+    """s32 i173: ``print(trainer.callback_metrics)`` at each epoch's end (Lightning's
+    dict of ``tensor(...)`` values, one a line) was refused ("holds no JSON object
+    line"), though the whole-file printed dict is read. Read as the same rows in JSON."""
+    curves = [(1 / (e + 1), 0.5 + 0.01 * (e - 3) ** 2) for e in range(8)]
+    printed = "".join(
+        f"{{'train_loss': tensor({t:.4f}), 'val_loss': tensor({v:.4f})}}\n" for t, v in curves
+    )
+    (tmp_path / "metrics.txt").write_text(printed)
+    (tmp_path / "metrics.jsonl").write_text(
+        "".join(
+            json.dumps({"train_loss": round(t, 4), "val_loss": round(v, 4)}) + "\n"
+            for t, v in curves
+        )
+    )
+    h, ref = read_log(tmp_path / "metrics.txt"), read_log(tmp_path / "metrics.jsonl")
+    assert (h.epoch, h.loss, h.val_loss) == (ref.epoch, ref.loss, ref.val_loss)
+    assert (
+        h.val_loss[3] == 0.5 and "read as Python printed it (a dict or list, not JSON)" in h.notes
+    )

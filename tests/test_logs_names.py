@@ -54,6 +54,28 @@ def test_canonical_names_test_and_bookkeeping_are_no_training_or_validation(name
     assert canonical(name).target == target
 
 
+@pytest.mark.parametrize(
+    ("name", "target"),
+    [
+        ("metrics/val_loss", "val_loss"),  # a group word beside the curve's name: skipped
+        ("history/loss", "loss"),
+        # s32: a group word beside a side alone is the name (both were dropped, None)
+        ("Metric/val", "val_metric"),
+        ("metrics/train", "metrics"),
+        ("eval/metric", "val_metric"),
+    ],
+)
+def test_canonical_group_words_are_skipped_only_beside_a_curve_s_name(name, target):
+    assert canonical(name).target == target
+
+
+@pytest.mark.parametrize("name", ["history/epoch", "metrics.epoch", "train/epoch", "epoch/epoch"])
+def test_canonical_an_epoch_grouped_or_sided_is_no_curve(name):
+    """s32: ``history/epoch`` read as a curve named ``epoch`` (and a log numbering its
+    epochs from 1 refused: "epoch and the 'epoch' column differ")."""
+    assert canonical(name) is None
+
+
 def test_canonical_names_spaces_of_bookkeeping_columns_are_still_bookkeeping():
     assert canonical("Wall Time") is None
     assert canonical("global-step") is None

@@ -8,10 +8,13 @@ import itertools
 import math
 from collections.abc import Mapping
 
+from nooverfit.logs._names import is_epoch
+
 
 def epoch_named(rows: list[Mapping[str, float]]) -> tuple[list[Mapping[str, float]], str]:
     """The rows with their epoch column named ``epoch``, where the log writes it otherwise
-    (``Epoch``, ``EPOCH``, `` epoch``): read as a curve's name, it was left out, and the
+    (``Epoch``, ``EPOCH``, `` epoch``, ``history/epoch``): read as a curve's name, it was
+    left out (or refused as differing from the epochs), and the
     epochs were numbered from 0 whatever the log's own numbers. Without one, an unnamed
     index column (pandas's ``to_csv``) numbering the rows otherwise than 0, 1, 2, ...
     (``df.index += 1``, a frame cut to every 5th epoch) is the epoch column, with a note
@@ -20,7 +23,7 @@ def epoch_named(rows: list[Mapping[str, float]]) -> tuple[list[Mapping[str, floa
     names = {k for row in rows for k in row}
     if "epoch" in names:
         return rows, ""
-    other = next((k for k in sorted(names) if k.strip().lower() == "epoch"), None)
+    other = next((k for k in sorted(names) if is_epoch(k)), None)
     note = ""
     if other is None:
         other = next((k for k in sorted(names) if _numbers_rows(k, rows)), None)

@@ -50,7 +50,8 @@ _CAMEL = re.compile(r"[A-Za-z][a-z]+(?:[A-Z][a-z]+)+")
 _HELD = frozenset({"holdout", "heldout", "cv"})
 #: Words that only group a log's values (``{"epoch": 3, "metrics": {"val_loss": ...}}``,
 #: flattened to ``metrics/val_loss``; ``scalars/``, ``charts/`` as exports nest them):
-#: skipped as a part of a name whose other parts name the curve.
+#: skipped as a part of a name whose other parts name the curve, not only its side
+#: (``Metric/val`` is the validation curve of a metric).
 _GROUPS = frozenset({"metrics", "metric", "scalars", "scalar", "charts", "logs", "history"})
 #: Lightning's suffix for the values of each of several validation dataloaders.
 _LOADER = re.compile(r"[/.]dataloader_idx_(\d+)$")
@@ -107,8 +108,9 @@ def canonical(name: str) -> Name | None:
     side = ""
     rest = []
     parts = re.split(r"[/.]", low)
+    named = [p for p in parts if p and p not in _GROUPS and p not in _TRAIN + _VAL]
     for part in parts:
-        if part in _GROUPS and len(parts) > 1:
+        if part in _GROUPS and named:
             continue
         if part in _TRAIN:
             side = "train"
@@ -135,6 +137,8 @@ def canonical(name: str) -> Name | None:
     elif base.startswith("batch_"):
         base, priority = base[len("batch_") :], 3
     base = _ALIASES.get(base, base)
+    if base == "epoch":  # history/epoch, train/epoch (the Trainer's in W&B): no curve
+        return None
     if _ACCURACY.fullmatch(base):  # Keras's and torchmetrics's accuracies are accuracy
         base = "accuracy"
     if not base:
@@ -199,6 +203,14 @@ def validation_from_test(found: Iterable[str], taken: Iterable[str]) -> dict[str
         if name.target not in standins or name.priority < standins[name.target][0]:
             standins[name.target] = (name.priority, logged)
     return standins
+
+
+def is_epoch(name: str) -> bool:
+    """Whether the column ``name`` is the epoch, perhaps under another case (``Epoch``)
+    or under words that only group a log's values (``history/epoch``, as a JSON log
+    nesting its values under ``history`` is flattened)."""
+    parts = re.split(r"[/.]", name.strip().lower())
+    return parts[-1] == "epoch" and all(p in _GROUPS for p in parts[:-1])
 
 
 def run_key(name: str) -> bool:

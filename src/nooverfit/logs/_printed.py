@@ -20,11 +20,30 @@ _NON_FINITE = re.compile(r"(?<![\w'\"])(-?(?:nan|inf))(?![\w'\"])")
 MOST = 50_000_000
 
 
-def printed_literal(text: str) -> dict[object, object] | list[object] | None:
+def printed_literal(
+    text: str, *, lines: bool = False
+) -> dict[object, object] | list[object] | None:
     """``text`` as the dict or list Python printed, or None where it is no such literal
     (JSON is read as JSON first: this is the fallback of a file that is not JSON).
     Non-finite values are kept as the text ``"nan"`` / ``"inf"``, which the readers'
-    number parser reads."""
+    number parser reads.
+
+    Args:
+        text: the file's text.
+        lines: whether a dict printed on each line, one an epoch, is read too (a list of
+            them: ``print(trainer.callback_metrics)`` at each epoch's end, its values
+            ``tensor(0.52)``), where the text is no one literal. Default False.
+    """
+    whole = _literal(text)
+    if whole is not None or not lines:
+        return whole
+    rows = [_literal(line) for line in text.splitlines() if line.strip()]
+    dicts: list[object] = [r for r in rows if isinstance(r, dict)]
+    return dicts if dicts and len(dicts) == len(rows) else None
+
+
+def _literal(text: str) -> dict[object, object] | list[object] | None:
+    """``text`` as one dict or list Python printed, or None."""
     text = text.strip()
     if not text.startswith(("{", "[")) or len(text) > MOST:
         return None

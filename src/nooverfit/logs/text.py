@@ -264,7 +264,7 @@ def read_jsonl(path: Path, *, columns: Mapping[str, str] | None = None) -> Histo
             lines.append(number)
     if invalid:
         said = ", ".join(map(str, invalid[:3])) + (", ..." if len(invalid) > 3 else "")
-        if not rows and (data := printed_literal(log_text(path))) is not None:
+        if not rows and (data := printed_literal(log_text(path), lines=True)) is not None:
             return data_history(data, path, columns=columns, notes=(_PRINTED,))
         if not rows:  # not a log cut mid-line: no line of it is a JSON object
             raise ValueError(
