@@ -40,13 +40,13 @@ _KERAS_BAR = re.compile(r"\d+/\d+\s.*\d(?:us|ms|s)/step\b.*")
 #: The epoch a loop's line names: ``Epoch 3``, ``epoch: 3``, ``Epoch [3/40]``, ``epoch=3``.
 _EPOCH = re.compile(r"\bepoch\b\s*[\[:=#]?\s*(\d+)(?:\s*/\s*\d+)?", re.IGNORECASE)
 _NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|nan|inf"
-#: A name opens a token, not a part of one, and its characters are taken whole
-#: (possessive): tried at each character of a long token, as ``findall`` tries, the
-#: search was quadratic (49 s for one 16 KB word, on a line of no values at all). It is
-#: never ``nan`` or ``inf``, a value: read as either, a piece of NumPy's printed NaNs
-#: (``[nan nan ... nan]``) was split into names and values every possible way, twice as
-#: many ways for each two more (exponential: no answer, on a line of 100 of them).
-_NAME = r"(?<![\w./()-])(?!(?:nan|inf)(?![\w./()-]))[A-Za-z_][\w./()]*+(?:-[\w./()]++)*+"
+#: A name opens a token, not a part of one: tried at each character of a long token, as
+#: ``findall`` tries, the search was quadratic (49 s for one 16 KB word, on a line of no
+#: values at all). It is never ``nan`` or ``inf``, a value: read as either, a piece of
+#: NumPy's printed NaNs (``[nan nan ... nan]``) was split into names and values every
+#: possible way, twice as many ways for each two more (exponential: no answer, on a line
+#: of 100 of them). (No possessive quantifier: Python 3.10's re has none.)
+_NAME = r"(?<![\w./()-])(?!(?:nan|inf)(?![\w./()-]))[A-Za-z_][\w./()]*(?:-[\w./()]+)*"
 #: Values named inside a piece, by up to three words: ``Epoch 3 train loss: 0.41 Acc:
 #: 0.9``, ``val_loss=0.52``.
 _PAIR = re.compile(
