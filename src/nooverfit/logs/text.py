@@ -48,9 +48,9 @@ SETTLED = 30.0
 #: bare (``accuracy``, ``error_rate``); computed on both sets they are ``train_accuracy``,
 #: ``valid_accuracy``.
 _FASTAI = ("epoch", "train_loss", "valid_loss")
-#: The note on a Hugging Face Trainer's ``log_history`` exported one entry a row.
 #: The note of a history Python printed (``print(history.history)``), not saved as JSON.
 _PRINTED = "read as Python printed it (a dict or list, not JSON)"
+#: The note on a Hugging Face Trainer's ``log_history`` exported one entry a row.
 _EXPORTED = (
     "a Hugging Face Trainer's log_history, one entry a row: read as its trainer_state.json "
     "(epochs numbered as the Trainer logs them, from 1)"
@@ -251,7 +251,8 @@ def read_jsonl(path: Path, *, columns: Mapping[str, str] | None = None) -> Histo
     unreadable: dict[str, list[TextCell]] = {}
     invalid: list[int] = []
     lines: list[int] = []
-    for number, line in enumerate(log_text(path).splitlines(), start=1):
+    text = log_text(path)
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
@@ -264,7 +265,7 @@ def read_jsonl(path: Path, *, columns: Mapping[str, str] | None = None) -> Histo
             lines.append(number)
     if invalid:
         said = ", ".join(map(str, invalid[:3])) + (", ..." if len(invalid) > 3 else "")
-        if not rows and (data := printed_literal(log_text(path), lines=True)) is not None:
+        if not rows and (data := printed_literal(text, lines=True)) is not None:
             return data_history(data, path, columns=columns, notes=(_PRINTED,))
         if not rows:  # not a log cut mid-line: no line of it is a JSON object
             raise ValueError(
