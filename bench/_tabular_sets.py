@@ -18,7 +18,7 @@ class TabularSet:
         heldout: never tuned on; reported apart.
         fresh: held out and added only when issue 16's network remedies were frozen, by
             the session that froze them ("i30", "i34", "i41", "i46", "i58", "i66", "i76",
-            "i76b", "i81", "i86", "i96", "s25" ... "s32"): scored once, at the end, never
+            "i76b", "i81", "i86", "i96", "s25" ... "s33"): scored once, at the end, never
             looked at before ("" for the others).
     """
 
@@ -258,5 +258,24 @@ DATASETS = (
         drop=("rank", "name"),
         heldout=True,
         fresh="s32",
+    ),
+    # s33 (added before any run on them; scored once with the session's start study code)
+    # suicide attempts in Shandong, 2009-2011; the label is whether the person died
+    TabularSet(
+        "suicide",
+        "Stat2Data",
+        "SuicideChina",
+        "Died",
+        drop=("Person_ID",),
+        heldout=True,
+        fresh="s33",
+    ),
+    # an Australian survey on a national park's protection; the label is the answer to two bids
+    TabularSet("kakadu", "Ecdat", "Kakadu", "answer", heldout=True, fresh="s33"),
+    # the German health registry, 1984; the label is whether the person is out of work
+    TabularSet("outwork", "COUNT", "rwm1984", "outwork", heldout=True, fresh="s33"),
+    # the National Wilms Tumor Study; the label is relapse (the time to it dropped)
+    TabularSet(
+        "nwtco", "survival", "nwtco", "rel", drop=("seqno", "edrel"), heldout=True, fresh="s33"
     ),
 )
