@@ -249,6 +249,12 @@ _STYLES = {
     "single spaces": "Epoch {e:03d} train-loss {t:.4f} val-loss {v:.4f} val-acc {a:.4f}",
     # s32: an accuracy in brackets after its loss read as a table of two 'loss' columns
     "brackets": "epoch {e}: train loss {t:.4f} (acc 0.9900), val loss {v:.4f} (acc {a:.4f})",
+    # s33 i174: sides with no metric named (their losses) read as no curve, 'Acc (%)' as
+    # no name; a slash with no space before the next name lost it (val_loss)
+    "sides alone, acc in (%)": "Epoch {e} | Train {t:.4f} | Val {v:.4f} | Acc (%): 99.00 | "
+    "Val Acc (%): {p:.2f}",
+    "sides alone, colons": "Epoch {e}/30 | Train: {t:.4f} | Val: {v:.4f} | Val Acc: {a:.4f}",
+    "slash, no space": "Epoch {e} loss:{t:.4f}/val_loss:{v:.4f}/val_acc:{a:.4f}",
 }
 
 
@@ -258,7 +264,7 @@ def test_a_loop_s_lines_in_the_styles_users_print(tmp_path, style):
     each was misread (the training and validation losses both read as ``Loss``) or
     refused (a header of one column, or columns named ``|``)."""
     lines = [
-        _STYLES[style].format(e=e, t=t, v=v, a=a, s=t + 0.3)
+        _STYLES[style].format(e=e, t=t, v=v, a=a, s=t + 0.3, p=100 * a)
         for e in range(1, 31)
         for t, v, a in [_loop_values(e)]
     ]

@@ -40,6 +40,8 @@ _KERAS_BAR = re.compile(r"\d+/\d+\s.*\d(?:us|ms|s)/step\b.*")
 #: The epoch a loop's line names: ``Epoch 3``, ``epoch: 3``, ``Epoch [3/40]``, ``epoch=3``.
 _EPOCH = re.compile(r"\bepoch\b\s*[\[:=#]?\s*(\d+)(?:\s*/\s*\d+)?", re.IGNORECASE)
 _NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|nan|inf"
+#: A piece that is a value alone.
+_VALUE = re.compile(rf"(?:{_NUMBER})\s*%?", re.IGNORECASE)
 #: A name opens a token, not a part of one: tried at each character of a long token, as
 #: ``findall`` tries, the search was quadratic (49 s for one 16 KB word, on a line of no
 #: values at all). It is never ``nan`` or ``inf``, a value: read as either, a piece of
@@ -47,10 +49,11 @@ _NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|nan|inf"
 #: possible way, twice as many ways for each two more (exponential: no answer, on a line
 #: of 100 of them). (No possessive quantifier: Python 3.10's re has none.)
 _NAME = r"(?<![\w./()-])(?!(?:nan|inf)(?![\w./()-]))[A-Za-z_][\w./()]*(?:-[\w./()]+)*"
-#: Values named inside a piece, by up to three words: ``Epoch 3 train loss: 0.41 Acc:
-#: 0.9``, ``val_loss=0.52``.
+#: Values named inside a piece, by up to three words and a unit of percent: ``Epoch 3
+#: train loss: 0.41 Acc: 0.9``, ``val_loss=0.52``, ``Val Acc (%): 80.1``.
 _PAIR = re.compile(
-    rf"({_NAME}(?: {_NAME}){{0,2}})\s*[:=]\s*({_NUMBER})\s*(%?)(?![\w.])", re.IGNORECASE
+    rf"({_NAME}(?: {_NAME}){{0,2}})(\s*\(%\))?\s*[:=]\s*({_NUMBER})\s*(%?)(?![\w.])",
+    re.IGNORECASE,
 )
 #: A name and its value and nothing more: ``loss 0.41``, ``val acc 85.2%``.
 _BARE = re.compile(rf"({_NAME}(?: {_NAME}){{0,2}})\s+({_NUMBER})\s*(%?)", re.IGNORECASE)
@@ -62,8 +65,13 @@ _BARE_RUN = re.compile(rf"(?:{_NAME}(?: {_NAME})?\s+(?:{_NUMBER})(?:\s*%)?\s*)+"
 _LONGEST_RUN = 400
 #: What separates a line's pieces: Keras's `` - ``, commas, bars, brackets, tabs, two
 #: spaces or more, a colon after a number (``Epoch 3: loss 0.41``, ``step 100: loss 0.5``),
-#: brackets around a name and its value (``val loss 0.52 (acc 0.81)``; not ``Acc (%)``).
-_PIECES = re.compile(r"\s+-\s+|[,|;\t\[\]]|\s{2,}|(?<=\d):\s+|\s\((?=[A-Za-z])|(?<=[\d%])\)")
+#: brackets around a name and its value (``val loss 0.52 (acc 0.81)``; not ``Acc (%)``),
+#: a slash between a value and the next name (``loss:0.41/val_loss:0.52``: a name opens a
+#: token, so ``val_loss`` after ``/`` was no name; not ``Epoch [3/40]``, ``42ms/step``).
+_PIECES = re.compile(
+    r"\s+-\s+|[,|;\t\[\]]|\s{2,}|(?<=\d):\s+|\s\((?=[A-Za-z])|(?<=\d)%?\)"
+    r"|(?<=[\d%])/(?=[A-Za-z_])"
+)
 #: A phase opening a name (``Train Loss``, ``val_loss``) or a piece (``Val: loss 0.52``).
 _PHASE = re.compile(r"(train(?:ing)?|val(?:id|idation)?|test|eval)(?=\b|_)", re.IGNORECASE)
 #: A word outside a line's values: prose (``Epoch 5: validation accuracy: 0.81, which is
@@ -168,9 +176,13 @@ def _pairs(line: str) -> dict[str, float]:
         found = _PAIR.findall(piece)
         if not found and _bare(piece):
             found = _BARE.findall(piece)
-        for name, value, percent in found:
+        for name, *rest in found:
+            value, percent = rest[-2:]
+            percent = percent or (rest[0] if len(rest) == 3 else "")  # Acc (%): 85.2
             if re.search(r"\bepoch", name, re.IGNORECASE):
                 continue
+            if _PHASE.fullmatch(name):  # Train 0.41 | Val 0.52: a side alone names its loss
+                name = f"{name} loss"
             if (lead := _PHASE.match(name)) and name[lead.end() : lead.end() + 1] == " ":
                 phase = lead.group(1)  # Train Loss: 0.41 Acc: 0.9 (the training accuracy)
             elif phase and not lead:
@@ -186,8 +198,8 @@ def _opening(piece: str) -> tuple[str, str]:
     piece = piece.strip()
     lead = _PHASE.match(piece)
     colon = re.match(r"\s*:\s*", piece[lead.end() :]) if lead else None
-    if lead is None or colon is None:
-        return "", piece
+    if lead is None or colon is None or _VALUE.fullmatch(piece[lead.end() + colon.end() :]):
+        return "", piece  # (``Val: 0.52``: the phase names the value, its loss)
     return lead.group(1), piece[lead.end() + colon.end() :]
 
 
