@@ -10,7 +10,7 @@ val loss 0.52 (acc 0.81)``, a ``logging`` prefix with its date, ``Train Loss: 0.
 and ``Val Loss: 0.52`` on lines of their own under ``Epoch 3/40``;
 tqdm's bars, Lightning's ``TQDMProgressBar`` too, ``Epoch 3: 100%|...| 50/50 [...,
 loss=0.41, val_loss=0.52]``; Lightning's default rich bar, written to a file, shows the
-last epoch only).
+last epoch only); scikit-learn's MLP at ``verbose=True`` (:mod:`._sklearn_mlp`).
 A bar redrawn with carriage returns and backspaces is read drawing by drawing, colours
 removed. The epochs are numbered as printed (Keras from 1, Lightning from 0); a value
 printed several times in an epoch is read as it last stood there (a bar's postfix shows
@@ -29,6 +29,7 @@ from pathlib import Path
 
 from nooverfit.history import History
 from nooverfit.logs._file import log_text
+from nooverfit.logs._sklearn_mlp import is_mlp_output, read_mlp_output
 from nooverfit.logs._table import rows_to_history
 from nooverfit.logs.huggingface import log_history
 
@@ -100,7 +101,10 @@ def is_console(text: str) -> bool:
     more of Keras's epochs, of the Trainer's dicts, or of a loop's epochs with values;
     or one Keras epoch and its bar."""
     keras = trainer = loop = 0
-    for _, line in console_lines(text):
+    lines = console_lines(text)
+    if is_mlp_output([line for _, line in lines]):
+        return True
+    for _, line in lines:
         if _KERAS_EPOCH.fullmatch(line):
             keras += 1
         elif keras and _KERAS_BAR.fullmatch(line):
@@ -119,6 +123,8 @@ def is_console(text: str) -> bool:
 def read_console(path: Path, *, columns: Mapping[str, str] | None = None) -> History:
     """Read a console's output (see the module docstring) into a :class:`History`."""
     lines = console_lines(log_text(path))
+    if is_mlp_output([line for _, line in lines]):
+        return read_mlp_output(lines, source=str(path), columns=columns)
     entries = [e for _, line in lines if (e := _trainer_entry(line)) is not None]
     if len(entries) >= LEAST:
         note = "read from console output: the Trainer's printed dicts as its log_history"
