@@ -391,3 +391,39 @@ def test_numpy_s_printed_array_after_the_values_is_no_curve(tmp_path):
     np.testing.assert_allclose(h.loss, want[:, 0], atol=1e-4)
     np.testing.assert_allclose(h.val_loss, want[:, 1], atol=1e-4)
     assert "nan" not in h.extras
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Epoch {e} step {s} loss {l:.4f} acc {a:.4f}",
+        "Epoch [{e}/30], Step [{s}/40], Loss: {l:.4f}, Acc: {a:.4f}",
+        "epoch {e} iter {s}: loss={l:.4f} acc={a:.4f}",
+    ],
+)
+def test_an_epoch_printed_step_by_step_alone_reads_as_its_steps_mean(tmp_path, line):
+    """s33 i174: a per-step print with no epoch summary read the epoch's last step (one
+    batch's loss, noisy) where the epoch's loss is the mean of its steps (Keras's and
+    Lightning's); validation, printed once an epoch, is read as printed."""
+    rng = np.random.default_rng(0)
+    lines, want = [], []
+    for e in range(1, 31):
+        t, v, _ = _loop_values(e)
+        steps = [(t * (1 + rng.uniform(-0.5, 0.5)), rng.uniform(0.5, 1)) for _ in range(4)]
+        lines += [line.format(e=e, s=10 * (i + 1), l=lo, a=a) for i, (lo, a) in enumerate(steps)]
+        lines.append(f"Epoch {e} val_loss {v:.4f}")  # a line of no step, yet no summary
+        want.append(
+            [
+                np.mean([round(lo, 4) for lo, _ in steps]),
+                np.mean([round(a, 4) for _, a in steps]),
+                v,
+            ]
+        )
+    (tmp_path / "train.log").write_text("\n".join(lines) + "\n")
+    h = read_log(tmp_path / "train.log")
+    want = np.array(want)
+    assert h.epoch == tuple(range(1, 31))
+    np.testing.assert_allclose(h.loss, want[:, 0], rtol=1e-12)
+    np.testing.assert_allclose(h.accuracy, want[:, 1], rtol=1e-12)
+    np.testing.assert_allclose(h.val_loss, want[:, 2], atol=1e-4)
+    assert any("mean of the steps printed" in n for n in h.notes)

@@ -78,7 +78,9 @@ def test_mlp_output_without_early_stopping_is_a_training_loss(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(50, 3))
     log = tmp_path / "train.log"
-    model = _printed(MLPRegressor(hidden_layer_sizes=(8,), verbose=True, max_iter=5), x, x[:, 0], log)
+    model = _printed(
+        MLPRegressor(hidden_layer_sizes=(8,), verbose=True, max_iter=5), x, x[:, 0], log
+    )
     h = read_log(log)
     assert h.loss == tuple(float(f"{v:.8f}") for v in model.loss_curve_)
     assert h.kept_epoch is None and not h.has("val_score")

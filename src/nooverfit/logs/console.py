@@ -14,7 +14,8 @@ last epoch only); scikit-learn's MLP at ``verbose=True`` (:mod:`._sklearn_mlp`).
 A bar redrawn with carriage returns and backspaces is read drawing by drawing, colours
 removed. The epochs are numbered as printed (Keras from 1, Lightning from 0); a value
 printed several times in an epoch is read as it last stood there (a bar's postfix shows
-the last epoch's values until its own are in; a per-step print, the last step's), and
+the last epoch's values until its own are in), but an epoch printed step by step alone
+(``Epoch 1 step 10 loss 0.5``, no summary line) reads as its steps' mean; and
 where two names read as one curve (the steps' ``loss``, the epoch's ``train_loss``), the
 one printed last in the epoch is read.
 """
@@ -27,10 +28,11 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
+from nooverfit._words import counted
 from nooverfit.history import History
 from nooverfit.logs._file import log_text
 from nooverfit.logs._sklearn_mlp import is_mlp_output, read_mlp_output
-from nooverfit.logs._table import rows_to_history
+from nooverfit.logs._table import canonical, rows_to_history
 from nooverfit.logs.huggingface import log_history
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -79,6 +81,9 @@ _PHASE = re.compile(r"(train(?:ing)?|val(?:id|idation)?|test|eval)(?=\b|_)", re.
 #: the best we saw``) has many, a log line few (``INFO``, tqdm's ``it/s``, Keras's ``step``).
 #: ``nan`` and ``inf`` are values, not words (``acc [0.91 nan 0.88]``, NumPy's print).
 _WORD = re.compile(r"\b(?!(?i:nan|inf)\b)[A-Za-z]{2,}\b")
+#: A step within the epoch a line names: ``step 10``, ``Step [100/600]``, ``iter: 20``,
+#: ``Batch 20/50`` (not Keras's ``42ms/step``).
+_STEP = re.compile(r"\b(?:step|iter(?:ation)?|batch)\b\s*[\[:=#]?\s*\d", re.IGNORECASE)
 #: The most words a line may hold outside its epoch and values.
 _MOST_WORDS = 3
 #: Lines of each kind a file needs to be read as a console's output.
@@ -131,6 +136,7 @@ def read_console(path: Path, *, columns: Mapping[str, str] | None = None) -> His
         return log_history(entries, source=str(path), columns=columns, notes=(note,))
     rows: list[dict[str, float]] = []
     numbers: list[int] = []
+    steps: list[list[dict[str, float]] | None] = []  # each epoch's step lines, while all are
     keras_epoch: int | None = None
     for number, line in lines:
         if m := _KERAS_EPOCH.fullmatch(line):
@@ -141,6 +147,7 @@ def read_console(path: Path, *, columns: Mapping[str, str] | None = None) -> His
         epoch = int(named.group(1)) if named else keras_epoch
         if not pairs or epoch is None:
             continue
+        step = _STEP.search(line) is not None
         if rows and rows[-1]["epoch"] == epoch:  # the epoch's values as they last stood
             # the names printed last first: where two name one curve (a step's ``loss``,
             # the epoch's closing ``train_loss``), the epoch's last line is read
@@ -148,22 +155,49 @@ def read_console(path: Path, *, columns: Mapping[str, str] | None = None) -> His
                 k: v for k, v in rows[-1].items() if k not in pairs
             }
             numbers[-1] = number
+            held = steps[-1]
+            if held is not None and (step or _trained(pairs)):  # (not validation alone)
+                steps[-1] = [*held, pairs] if step else None
             continue
         rows.append({"epoch": float(epoch), **pairs})
         numbers.append(number)
+        steps.append([pairs] if step else None)
     if not rows:
         raise ValueError(
             f"{path}: no epoch with values found in the console output; expected lines "
             "such as Keras's 'Epoch 3/40' and '... - loss: 0.41 - val_loss: 0.52', or "
             "'Epoch 3, train_loss: 0.41, val_loss: 0.52'"
         )
+    notes = ["read from console output: epochs numbered as printed"]
+    stepped = [i for i, held in enumerate(steps) if held is not None and len(held) > 1]
+    for i in stepped:
+        rows[i] |= _step_means(steps[i] or [])
+    if stepped:
+        notes.append(
+            f"{counted(len(stepped), 'epoch')} printed only step by step (no epoch summary "
+            "line): their training values are the mean of the steps printed, as Keras and "
+            "Lightning average an epoch's loss; validation's, the last printed"
+        )
     return rows_to_history(
-        rows,
-        columns=columns,
-        source=str(path),
-        lines=numbers,
-        notes=("read from console output: epochs numbered as printed",),
+        rows, columns=columns, source=str(path), lines=numbers, notes=tuple(notes)
     )
+
+
+def _trained(pairs: Mapping[str, float]) -> list[str]:
+    """The names of ``pairs`` read as a training curve (not validation, no step)."""
+    read = {name: canonical(name.removesuffix(" %")) for name in pairs}
+    return [k for k, n in read.items() if n is not None and not n.target.startswith("val_")]
+
+
+def _step_means(lines: list[dict[str, float]]) -> dict[str, float]:
+    """The values of an epoch printed step by step (``lines``: each step's values): each
+    training value's mean over the steps printing it; validation's, left as it last stood
+    (evaluated on the weights the epoch ended with)."""
+    out = {}
+    for name in {k for pairs in lines for k in _trained(pairs)}:
+        values = [pairs[name] for pairs in lines if name in pairs]
+        out[name] = math.fsum(values) / len(values)
+    return out
 
 
 def _pairs(line: str) -> dict[str, float]:
