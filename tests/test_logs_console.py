@@ -356,8 +356,10 @@ def test_a_csv_log_with_a_text_column_naming_epochs_is_read_as_its_table(tmp_pat
         "a" * 8192,  # a token (a base64 image, a hash): each of its letters tried as a name
         "x.y/z-" * 1365,  # one of separators a name may hold
         "Epoch 5 | acc per class [" + "nan " * 57 + "x]",  # NumPy's printed NaNs
+        "a:1/" * 2048,  # s33: a slash after a value separates pieces (one a pair)
+        "Acc (%) " * 1024,  # s33: a unit of percent closing a name
     ],
-    ids=["token", "separators", "nans"],
+    ids=["token", "separators", "nans", "slashes", "percent units"],
 )
 def test_a_long_line_of_no_values_is_read_in_linear_time(tmp_path, junk):
     """s32 i173: a line of one 8 KB token took 12 s (quadratic: 49 s at 16 KB, a 64 KB
