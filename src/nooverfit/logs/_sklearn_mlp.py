@@ -17,8 +17,6 @@ import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 
-import numpy as np
-
 from nooverfit.history import History, best_index
 from nooverfit.logs._table import rows_to_history
 from nooverfit.stopping import StopReason
@@ -48,6 +46,8 @@ def counted_on(scores: Sequence[float]) -> int | None:
     """The size ``n`` of the validation set, where every score is a count of it (k / n as
     printed to 6 decimals) for one ``n`` <= :data:`MOST_COUNTED`: the classifier's
     accuracy; None where they are not (R^2), or fewer than :data:`FEWEST_COUNTED`."""
+    import numpy as np  # (not at import: the CLI starts without it)
+
     s = np.asarray(scores, dtype=float)[:200]
     if s.size < FEWEST_COUNTED or not np.isfinite(s).all() or s.min() < 0 or s.max() > 1:
         return None
