@@ -195,6 +195,22 @@ def test_diagnose_higher_is_better_metric_without_loss():
     assert d.gap.metric_at_last > 0  # positive: worse on validation
 
 
+def test_an_r2_score_falling_below_0_is_overfitting_not_a_blow_up():
+    """s33 i174: a regressor's validation R^2 (scikit-learn's MLPRegressor's score, no
+    validation loss printed) rising to 0.66 and falling to -0.28 as it overfit was read
+    against its own top, 0.66: 0.013 at best, 0.95 at the end, "diverging" (a 70x blow-up).
+    Against R^2's ceiling, 1 (1 - R^2: the squared error relative to the targets'
+    variance), it rises from 0.34 to 1.28."""
+    e = np.arange(60)
+    val = np.where(e < 10, -5 + 5.66 * (1 - np.exp(-e / 2)) / (1 - np.exp(-4.5)), 0.0)
+    val[10:] = 0.66 - 0.94 * (1 - np.exp(-(e[10:] - 10) / 15))
+    h = History.from_columns({"loss": 1 / (1 + e), "val_score": val})
+    d = diagnose(h)
+    assert d.monitor == "score"
+    assert d.verdict is Verdict.OVERFITTING
+    assert d.best_epoch == int(np.argmax(val))  # the first of the two 0.66
+
+
 def test_diagnose_missing_epochs_are_interpolated():
     h = u_shaped()
     val = list(h.val_loss)

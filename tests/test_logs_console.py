@@ -249,6 +249,12 @@ _STYLES = {
     "single spaces": "Epoch {e:03d} train-loss {t:.4f} val-loss {v:.4f} val-acc {a:.4f}",
     # s32: an accuracy in brackets after its loss read as a table of two 'loss' columns
     "brackets": "epoch {e}: train loss {t:.4f} (acc 0.9900), val loss {v:.4f} (acc {a:.4f})",
+    # s33 i174: sides with no metric named (their losses) read as no curve, 'Acc (%)' as
+    # no name; a slash with no space before the next name lost it (val_loss)
+    "sides alone, acc in (%)": "Epoch {e} | Train {t:.4f} | Val {v:.4f} | Acc (%): 99.00 | "
+    "Val Acc (%): {p:.2f}",
+    "sides alone, colons": "Epoch {e}/30 | Train: {t:.4f} | Val: {v:.4f} | Val Acc: {a:.4f}",
+    "slash, no space": "Epoch {e} loss:{t:.4f}/val_loss:{v:.4f}/val_acc:{a:.4f}",
 }
 
 
@@ -258,7 +264,7 @@ def test_a_loop_s_lines_in_the_styles_users_print(tmp_path, style):
     each was misread (the training and validation losses both read as ``Loss``) or
     refused (a header of one column, or columns named ``|``)."""
     lines = [
-        _STYLES[style].format(e=e, t=t, v=v, a=a, s=t + 0.3)
+        _STYLES[style].format(e=e, t=t, v=v, a=a, s=t + 0.3, p=100 * a)
         for e in range(1, 31)
         for t, v, a in [_loop_values(e)]
     ]
@@ -350,8 +356,10 @@ def test_a_csv_log_with_a_text_column_naming_epochs_is_read_as_its_table(tmp_pat
         "a" * 8192,  # a token (a base64 image, a hash): each of its letters tried as a name
         "x.y/z-" * 1365,  # one of separators a name may hold
         "Epoch 5 | acc per class [" + "nan " * 57 + "x]",  # NumPy's printed NaNs
+        "a:1/" * 2048,  # s33: a slash after a value separates pieces (one a pair)
+        "Acc (%) " * 1024,  # s33: a unit of percent closing a name
     ],
-    ids=["token", "separators", "nans"],
+    ids=["token", "separators", "nans", "slashes", "percent units"],
 )
 def test_a_long_line_of_no_values_is_read_in_linear_time(tmp_path, junk):
     """s32 i173: a line of one 8 KB token took 12 s (quadratic: 49 s at 16 KB, a 64 KB
@@ -385,3 +393,39 @@ def test_numpy_s_printed_array_after_the_values_is_no_curve(tmp_path):
     np.testing.assert_allclose(h.loss, want[:, 0], atol=1e-4)
     np.testing.assert_allclose(h.val_loss, want[:, 1], atol=1e-4)
     assert "nan" not in h.extras
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Epoch {e} step {s} loss {l:.4f} acc {a:.4f}",
+        "Epoch [{e}/30], Step [{s}/40], Loss: {l:.4f}, Acc: {a:.4f}",
+        "epoch {e} iter {s}: loss={l:.4f} acc={a:.4f}",
+    ],
+)
+def test_an_epoch_printed_step_by_step_alone_reads_as_its_steps_mean(tmp_path, line):
+    """s33 i174: a per-step print with no epoch summary read the epoch's last step (one
+    batch's loss, noisy) where the epoch's loss is the mean of its steps (Keras's and
+    Lightning's); validation, printed once an epoch, is read as printed."""
+    rng = np.random.default_rng(0)
+    lines, want = [], []
+    for e in range(1, 31):
+        t, v, _ = _loop_values(e)
+        steps = [(t * (1 + rng.uniform(-0.5, 0.5)), rng.uniform(0.5, 1)) for _ in range(4)]
+        lines += [line.format(e=e, s=10 * (i + 1), l=lo, a=a) for i, (lo, a) in enumerate(steps)]
+        lines.append(f"Epoch {e} val_loss {v:.4f}")  # a line of no step, yet no summary
+        want.append(
+            [
+                np.mean([round(lo, 4) for lo, _ in steps]),
+                np.mean([round(a, 4) for _, a in steps]),
+                v,
+            ]
+        )
+    (tmp_path / "train.log").write_text("\n".join(lines) + "\n")
+    h = read_log(tmp_path / "train.log")
+    want = np.array(want)
+    assert h.epoch == tuple(range(1, 31))
+    np.testing.assert_allclose(h.loss, want[:, 0], rtol=1e-12)
+    np.testing.assert_allclose(h.accuracy, want[:, 1], rtol=1e-12)
+    np.testing.assert_allclose(h.val_loss, want[:, 2], atol=1e-4)
+    assert any("mean of the steps printed" in n for n in h.notes)

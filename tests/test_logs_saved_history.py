@@ -57,6 +57,8 @@ def test_an_array_of_numbers_is_no_pickle(tmp_path):
         # s32: a data frame of the history saved in a binary format was "a binary file"
         (b"PAR1\x15\x04\x15\x00\x15", "a Parquet file", "df.to_csv("),
         (b"ARROW1\x00\x00\xff\xff", "an Arrow (Feather) file", "df.to_csv("),
+        # s33 i174: Feather v1 (feather-format, pandas before pyarrow 0.17) was "a binary file"
+        (b"FEA1\x00\x00\x00\x00\x00", "a Feather (v1) file", "df.to_csv("),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00", "an old Excel workbook (.xls)", "df.to_csv("),
         (b"PK\x03\x04\x14\x00\x06\x00", "a zip archive", "an Excel workbook (.xlsx): save"),
         (b"\x89HDF\r\n\x1a\n\x00\x00", "an HDF5 file", ""),  # a Keras .h5 model, no table

@@ -29,7 +29,8 @@ ROUND_OFF = 1e-9
 
 #: Metric names whose higher values are better (matched as whole words or prefixes).
 _HIGHER = re.compile(
-    r"(acc|auc|auroc|f1|precision|recall|iou|dice|r2|map|top\d|bleu|rouge|score|kappa|mcc)",
+    r"(acc|auc|auroc|f1|precision|recall|iou|dice|r2|map|top\d|bleu|rouge|score|kappa|mcc"
+    r"|(?<![a-z])ap(?:\d+|[sml])?(?![a-z]))",  # ap: COCO's average precision (bbox_AP50)
     re.IGNORECASE,
 )
 _LOWER = re.compile(r"(loss|err|mae|mse|rmse|perplexity|ppl|nll|cost|wer|cer)", re.IGNORECASE)

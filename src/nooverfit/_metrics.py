@@ -66,7 +66,10 @@ def decision_curves(history: History, metric: str | None) -> tuple[str, np.ndarr
     if cv.higher_is_better(metric):
         both = np.concatenate([train, val])
         finite = both[np.isfinite(both)]
-        if finite.size and finite.min() >= 0 and finite.max() <= 1:
+        # a score at most 1 that reaches above 0 is read against its ceiling, 1: accuracy,
+        # AUC, and R^2 (or kappa, MCC) below 0 at times. Against its own top (0.66), an
+        # R^2 falling to -0.28 as a regressor overfit read as a 70x blow-up: "diverging"
+        if finite.size and finite.max() <= 1 and (finite.min() >= 0 or finite.max() > 0):
             return metric, 1 - train, 1 - val
         top = float(finite.max()) if finite.size else 0.0
         return metric, top + abs(top) * 0.01 + 1e-12 - train, top + abs(top) * 0.01 + 1e-12 - val

@@ -150,6 +150,7 @@ def describe_file(data: bytes, path: str | Path | None = None) -> str:
         (b"\x93NUMPY", "a NumPy .npy file"),
         (b"PAR1", "a Parquet file"),
         (b"ARROW1", "an Arrow (Feather) file"),
+        (b"FEA1", "a Feather (v1) file"),  # feather-format before Arrow's IPC file (2020)
         (b"\x89HDF\r\n\x1a\n", "an HDF5 file"),  # Keras's .h5 models, pandas's to_hdf
     )
     if not data:

@@ -8,12 +8,14 @@ Formats (``format=``):
   ``epoch``; ``train_loss_epoch``, ``val_loss``, ``val_acc``, ...), or its run folder.
 - ``tensorboard``: event files or run folders (needs the ``tensorboard`` extra).
 - ``csv`` / ``jsonl``: any table; map unusual names with ``columns=``.
-- ``json``: nooverfit's own ``History`` JSON, or Keras's ``history.history`` saved as JSON.
+- ``json``: nooverfit's own ``History`` JSON, or Keras's ``history.history`` saved as JSON
+  (JSON lines under a ``.json`` name, detectron2's ``metrics.json``, read as ``jsonl``).
 - ``huggingface``: a Trainer's ``trainer_state.json``, its output folder or a checkpoint.
 - ``mlflow``: an MLflow run folder (``mlruns/<experiment>/<run>``, or its ``metrics``
   folder): each ``metrics/<name>`` file is a curve, its steps grouped into epochs.
 - ``console``: a run's console output saved to a file (Keras's ``fit``, the Trainer's
-  printed dicts, a loop's ``Epoch 3, loss: 0.41, val_loss: 0.52`` lines).
+  printed dicts, a loop's ``Epoch 3, loss: 0.41, val_loss: 0.52`` lines, scikit-learn's
+  MLP at ``verbose=True``).
 
 ``auto`` (the default) picks by file name and content; all CSV flavours share one parser.
 Text logs may be gzip'ed (``log.csv.gz``), in UTF-16, or start with a byte-order mark.

@@ -91,6 +91,7 @@ _TO_CSV = {
     "an old Excel workbook (.xls)": f" ({_CSV})",
     "a Parquet file": f" ({_CSV})",
     "an Arrow (Feather) file": f" ({_CSV})",
+    "a Feather (v1) file": f" ({_CSV})",
 }
 
 

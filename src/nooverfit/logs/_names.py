@@ -23,6 +23,9 @@ from nooverfit.errors import BadInput
 _TRAIN = ("train", "training", "trn", "tr")
 _VAL = ("val", "valid", "validation", "eval", "holdout", "heldout", "cv", "va", "dev")
 _ALIASES = {"acc": "accuracy", "err": "error", "lr_epoch": "lr", "learning_rate": "lr"}
+#: timm's top-1 accuracy (``eval_top1``, in percent) is accuracy; detectron2's and
+#: mmdetection's ``total_loss``, the sum of the losses logged apart, is the loss.
+_ALIASES |= {"top1": "accuracy", "total_loss": "loss"}
 #: Accuracy under the names Keras and torchmetrics give it (``sparse_categorical_accuracy``,
 #: ``binary_accuracy``, ``multiclassaccuracy``).
 _ACCURACY = re.compile(r"(sparse_?)?(categorical_?|binary_?|multi(class|label)_?)?acc(uracy)?")

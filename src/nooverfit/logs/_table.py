@@ -19,6 +19,7 @@ from nooverfit.history import History
 from nooverfit.logs._cells import TextCell, parse_number, text_cells_note
 from nooverfit.logs._epochs import epoch_named, whole_epochs
 from nooverfit.logs._long import widen
+from nooverfit.logs._loss_parts import loss_parts, summed
 from nooverfit.logs._names import (
     STEPS,
     Name,
@@ -122,6 +123,12 @@ def rows_to_history(
         if name.target not in chosen or name.priority < chosen[name.target][0]:
             chosen[name.target] = (name.priority, logged)
     free = [c for c in found if c not in explicit.values()]  # the columns not mapped by hand
+    parts = loss_parts(free, [*explicit, *chosen])
+    if parts:  # the loss logged in parts (box, cls, dfl), both sides: their sums
+        rows, sums, note = summed(rows, parts)
+        chosen |= {target: (1, column) for target, column in sums.items()}
+        found += list(sums.values())
+        notes = (*notes, note)
     standins = loss_standins(free, [*explicit, *chosen])
     if standins:  # a log-likelihood under its own name (val_nll) is the loss
         read = {logged for _, logged in standins.values()}

@@ -10,11 +10,12 @@ val loss 0.52 (acc 0.81)``, a ``logging`` prefix with its date, ``Train Loss: 0.
 and ``Val Loss: 0.52`` on lines of their own under ``Epoch 3/40``;
 tqdm's bars, Lightning's ``TQDMProgressBar`` too, ``Epoch 3: 100%|...| 50/50 [...,
 loss=0.41, val_loss=0.52]``; Lightning's default rich bar, written to a file, shows the
-last epoch only).
+last epoch only); scikit-learn's MLP at ``verbose=True`` (:mod:`._sklearn_mlp`).
 A bar redrawn with carriage returns and backspaces is read drawing by drawing, colours
 removed. The epochs are numbered as printed (Keras from 1, Lightning from 0); a value
 printed several times in an epoch is read as it last stood there (a bar's postfix shows
-the last epoch's values until its own are in; a per-step print, the last step's), and
+the last epoch's values until its own are in), but an epoch printed step by step alone
+(``Epoch 1 step 10 loss 0.5``, no summary line) reads as its steps' mean; and
 where two names read as one curve (the steps' ``loss``, the epoch's ``train_loss``), the
 one printed last in the epoch is read.
 """
@@ -27,9 +28,11 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
+from nooverfit._words import counted
 from nooverfit.history import History
 from nooverfit.logs._file import log_text
-from nooverfit.logs._table import rows_to_history
+from nooverfit.logs._sklearn_mlp import is_mlp_output, read_mlp_output
+from nooverfit.logs._table import canonical, rows_to_history
 from nooverfit.logs.huggingface import log_history
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -40,6 +43,8 @@ _KERAS_BAR = re.compile(r"\d+/\d+\s.*\d(?:us|ms|s)/step\b.*")
 #: The epoch a loop's line names: ``Epoch 3``, ``epoch: 3``, ``Epoch [3/40]``, ``epoch=3``.
 _EPOCH = re.compile(r"\bepoch\b\s*[\[:=#]?\s*(\d+)(?:\s*/\s*\d+)?", re.IGNORECASE)
 _NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|nan|inf"
+#: A piece that is a value alone.
+_VALUE = re.compile(rf"(?:{_NUMBER})\s*%?", re.IGNORECASE)
 #: A name opens a token, not a part of one: tried at each character of a long token, as
 #: ``findall`` tries, the search was quadratic (49 s for one 16 KB word, on a line of no
 #: values at all). It is never ``nan`` or ``inf``, a value: read as either, a piece of
@@ -47,10 +52,11 @@ _NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|nan|inf"
 #: possible way, twice as many ways for each two more (exponential: no answer, on a line
 #: of 100 of them). (No possessive quantifier: Python 3.10's re has none.)
 _NAME = r"(?<![\w./()-])(?!(?:nan|inf)(?![\w./()-]))[A-Za-z_][\w./()]*(?:-[\w./()]+)*"
-#: Values named inside a piece, by up to three words: ``Epoch 3 train loss: 0.41 Acc:
-#: 0.9``, ``val_loss=0.52``.
+#: Values named inside a piece, by up to three words and a unit of percent: ``Epoch 3
+#: train loss: 0.41 Acc: 0.9``, ``val_loss=0.52``, ``Val Acc (%): 80.1``.
 _PAIR = re.compile(
-    rf"({_NAME}(?: {_NAME}){{0,2}})\s*[:=]\s*({_NUMBER})\s*(%?)(?![\w.])", re.IGNORECASE
+    rf"({_NAME}(?: {_NAME}){{0,2}})(\s*\(%\))?\s*[:=]\s*({_NUMBER})\s*(%?)(?![\w.])",
+    re.IGNORECASE,
 )
 #: A name and its value and nothing more: ``loss 0.41``, ``val acc 85.2%``.
 _BARE = re.compile(rf"({_NAME}(?: {_NAME}){{0,2}})\s+({_NUMBER})\s*(%?)", re.IGNORECASE)
@@ -62,14 +68,22 @@ _BARE_RUN = re.compile(rf"(?:{_NAME}(?: {_NAME})?\s+(?:{_NUMBER})(?:\s*%)?\s*)+"
 _LONGEST_RUN = 400
 #: What separates a line's pieces: Keras's `` - ``, commas, bars, brackets, tabs, two
 #: spaces or more, a colon after a number (``Epoch 3: loss 0.41``, ``step 100: loss 0.5``),
-#: brackets around a name and its value (``val loss 0.52 (acc 0.81)``; not ``Acc (%)``).
-_PIECES = re.compile(r"\s+-\s+|[,|;\t\[\]]|\s{2,}|(?<=\d):\s+|\s\((?=[A-Za-z])|(?<=[\d%])\)")
+#: brackets around a name and its value (``val loss 0.52 (acc 0.81)``; not ``Acc (%)``),
+#: a slash between a value and the next name (``loss:0.41/val_loss:0.52``: a name opens a
+#: token, so ``val_loss`` after ``/`` was no name; not ``Epoch [3/40]``, ``42ms/step``).
+_PIECES = re.compile(
+    r"\s+-\s+|[,|;\t\[\]]|\s{2,}|(?<=\d):\s+|\s\((?=[A-Za-z])|(?<=\d)%?\)"
+    r"|(?<=[\d%])/(?=[A-Za-z_])"
+)
 #: A phase opening a name (``Train Loss``, ``val_loss``) or a piece (``Val: loss 0.52``).
 _PHASE = re.compile(r"(train(?:ing)?|val(?:id|idation)?|test|eval)(?=\b|_)", re.IGNORECASE)
 #: A word outside a line's values: prose (``Epoch 5: validation accuracy: 0.81, which is
 #: the best we saw``) has many, a log line few (``INFO``, tqdm's ``it/s``, Keras's ``step``).
 #: ``nan`` and ``inf`` are values, not words (``acc [0.91 nan 0.88]``, NumPy's print).
 _WORD = re.compile(r"\b(?!(?i:nan|inf)\b)[A-Za-z]{2,}\b")
+#: A step within the epoch a line names: ``step 10``, ``Step [100/600]``, ``iter: 20``,
+#: ``Batch 20/50`` (not Keras's ``42ms/step``).
+_STEP = re.compile(r"\b(?:step|iter(?:ation)?|batch)\b\s*[\[:=#]?\s*\d", re.IGNORECASE)
 #: The most words a line may hold outside its epoch and values.
 _MOST_WORDS = 3
 #: Lines of each kind a file needs to be read as a console's output.
@@ -92,7 +106,10 @@ def is_console(text: str) -> bool:
     more of Keras's epochs, of the Trainer's dicts, or of a loop's epochs with values;
     or one Keras epoch and its bar."""
     keras = trainer = loop = 0
-    for _, line in console_lines(text):
+    lines = console_lines(text)
+    if is_mlp_output([line for _, line in lines]):
+        return True
+    for _, line in lines:
         if _KERAS_EPOCH.fullmatch(line):
             keras += 1
         elif keras and _KERAS_BAR.fullmatch(line):
@@ -111,12 +128,15 @@ def is_console(text: str) -> bool:
 def read_console(path: Path, *, columns: Mapping[str, str] | None = None) -> History:
     """Read a console's output (see the module docstring) into a :class:`History`."""
     lines = console_lines(log_text(path))
+    if is_mlp_output([line for _, line in lines]):
+        return read_mlp_output(lines, source=str(path), columns=columns)
     entries = [e for _, line in lines if (e := _trainer_entry(line)) is not None]
     if len(entries) >= LEAST:
         note = "read from console output: the Trainer's printed dicts as its log_history"
         return log_history(entries, source=str(path), columns=columns, notes=(note,))
     rows: list[dict[str, float]] = []
     numbers: list[int] = []
+    steps: list[list[dict[str, float]] | None] = []  # each epoch's step lines, while all are
     keras_epoch: int | None = None
     for number, line in lines:
         if m := _KERAS_EPOCH.fullmatch(line):
@@ -127,6 +147,7 @@ def read_console(path: Path, *, columns: Mapping[str, str] | None = None) -> His
         epoch = int(named.group(1)) if named else keras_epoch
         if not pairs or epoch is None:
             continue
+        step = _STEP.search(line) is not None
         if rows and rows[-1]["epoch"] == epoch:  # the epoch's values as they last stood
             # the names printed last first: where two name one curve (a step's ``loss``,
             # the epoch's closing ``train_loss``), the epoch's last line is read
@@ -134,22 +155,49 @@ def read_console(path: Path, *, columns: Mapping[str, str] | None = None) -> His
                 k: v for k, v in rows[-1].items() if k not in pairs
             }
             numbers[-1] = number
+            held = steps[-1]
+            if held is not None and (step or _trained(pairs)):  # (not validation alone)
+                steps[-1] = [*held, pairs] if step else None
             continue
         rows.append({"epoch": float(epoch), **pairs})
         numbers.append(number)
+        steps.append([pairs] if step else None)
     if not rows:
         raise ValueError(
             f"{path}: no epoch with values found in the console output; expected lines "
             "such as Keras's 'Epoch 3/40' and '... - loss: 0.41 - val_loss: 0.52', or "
             "'Epoch 3, train_loss: 0.41, val_loss: 0.52'"
         )
+    notes = ["read from console output: epochs numbered as printed"]
+    stepped = [i for i, held in enumerate(steps) if held is not None and len(held) > 1]
+    for i in stepped:
+        rows[i] |= _step_means(steps[i] or [])
+    if stepped:
+        notes.append(
+            f"{counted(len(stepped), 'epoch')} printed only step by step (no epoch summary "
+            "line): their training values are the mean of the steps printed, as Keras and "
+            "Lightning average an epoch's loss; validation's, the last printed"
+        )
     return rows_to_history(
-        rows,
-        columns=columns,
-        source=str(path),
-        lines=numbers,
-        notes=("read from console output: epochs numbered as printed",),
+        rows, columns=columns, source=str(path), lines=numbers, notes=tuple(notes)
     )
+
+
+def _trained(pairs: Mapping[str, float]) -> list[str]:
+    """The names of ``pairs`` read as a training curve (not validation, no step)."""
+    read = {name: canonical(name.removesuffix(" %")) for name in pairs}
+    return [k for k, n in read.items() if n is not None and not n.target.startswith("val_")]
+
+
+def _step_means(lines: list[dict[str, float]]) -> dict[str, float]:
+    """The values of an epoch printed step by step (``lines``: each step's values): each
+    training value's mean over the steps printing it; validation's, left as it last stood
+    (evaluated on the weights the epoch ended with)."""
+    out = {}
+    for name in {k for pairs in lines for k in _trained(pairs)}:
+        values = [pairs[name] for pairs in lines if name in pairs]
+        out[name] = math.fsum(values) / len(values)
+    return out
 
 
 def _pairs(line: str) -> dict[str, float]:
@@ -168,9 +216,13 @@ def _pairs(line: str) -> dict[str, float]:
         found = _PAIR.findall(piece)
         if not found and _bare(piece):
             found = _BARE.findall(piece)
-        for name, value, percent in found:
+        for name, *rest in found:
+            value, percent = rest[-2:]
+            percent = percent or (rest[0] if len(rest) == 3 else "")  # Acc (%): 85.2
             if re.search(r"\bepoch", name, re.IGNORECASE):
                 continue
+            if _PHASE.fullmatch(name):  # Train 0.41 | Val 0.52: a side alone names its loss
+                name = f"{name} loss"
             if (lead := _PHASE.match(name)) and name[lead.end() : lead.end() + 1] == " ":
                 phase = lead.group(1)  # Train Loss: 0.41 Acc: 0.9 (the training accuracy)
             elif phase and not lead:
@@ -186,8 +238,8 @@ def _opening(piece: str) -> tuple[str, str]:
     piece = piece.strip()
     lead = _PHASE.match(piece)
     colon = re.match(r"\s*:\s*", piece[lead.end() :]) if lead else None
-    if lead is None or colon is None:
-        return "", piece
+    if lead is None or colon is None or _VALUE.fullmatch(piece[lead.end() + colon.end() :]):
+        return "", piece  # (``Val: 0.52``: the phase names the value, its loss)
     return lead.group(1), piece[lead.end() + colon.end() :]
 
 

@@ -29,6 +29,7 @@ from nooverfit._words import counted
 from nooverfit.errors import BadInput
 from nooverfit.history import History
 from nooverfit.logs._cells import TextCell, is_text, parse_number
+from nooverfit.logs._detectron2 import evaluation_named
 from nooverfit.logs._file import log_text
 from nooverfit.logs._json_rows import data_history, json_row
 from nooverfit.logs._names import named_once
@@ -283,8 +284,14 @@ def read_jsonl(path: Path, *, columns: Mapping[str, str] | None = None) -> Histo
         )
     if is_log_history({k for row in rows for k in row}):  # a Trainer's log_history
         return log_history(rows, source=str(path), columns=columns, notes=(_EXPORTED,))
+    rows, evaluated = evaluation_named(rows)  # (detectron2's bbox/AP)
     return rows_to_history(
-        rows, columns=columns, source=str(path), unreadable=unreadable, lines=lines
+        rows,
+        columns=columns,
+        source=str(path),
+        unreadable=unreadable,
+        lines=lines,
+        notes=(evaluated,) if evaluated else (),
     )
 
 
@@ -293,6 +300,9 @@ def read_json(path: Path, *, columns: Mapping[str, str] | None = None) -> Histor
     try:
         data = json.loads(text := log_text(path))
     except json.JSONDecodeError as err:
+        if err.msg == "Extra data" and err.lineno > 1 and text.lstrip().startswith("{"):
+            # one object a line under a .json name (detectron2's metrics.json)
+            return read_jsonl(path, columns=columns)
         if (printed := printed_literal(text)) is not None:
             return data_history(printed, path, columns=columns, notes=(_PRINTED,))
         raise ValueError(
