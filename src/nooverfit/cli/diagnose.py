@@ -44,6 +44,21 @@ Format = Annotated[
         help=f"{', '.join(FORMATS)}.",  # from the reader's list: it cannot drift
     ),
 ]
+For = Annotated[
+    str | None,
+    typer.Option(
+        "--for",
+        help="Write the remedies for nooverfit, keras, pytorch, lightning or hf (default: the "
+        "framework that wrote the log; plain words where the log does not say).",
+    ),
+]
+#: How the remedies' heading names the framework they are written for.
+_FRAMEWORK_NAMES = {
+    "keras": "Keras",
+    "pytorch": "PyTorch",
+    "lightning": "Lightning",
+    "hf": "Hugging Face Trainer",
+}
 TrainCol = Annotated[str | None, typer.Option("--train-col", help="Column of the training loss.")]
 ValCol = Annotated[str | None, typer.Option("--val-col", help="Column of the validation loss.")]
 
@@ -72,6 +87,18 @@ FailOn = Annotated[
         "overfitting,diverging.",
     ),
 ]
+
+
+def check_for(framework: str | None) -> None:
+    """Refuse a ``--for`` that names no framework (before the log is read).
+
+    Raises:
+        BadInput: naming the value and the frameworks expected.
+    """
+    from nooverfit.remedy_words import FRAMEWORKS
+
+    if framework is not None and framework not in FRAMEWORKS:
+        raise BadInput(f"--for got {framework!r}; expected one of {', '.join(FRAMEWORKS)}")
 
 
 def parse_fail_on(text: str) -> set[Verdict]:
@@ -116,16 +143,20 @@ def diagnose_command(
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace an existing --plot file.")
     ] = False,
+    framework: For = None,
 ) -> None:
     """Diagnose a training log: verdict, onset of overfitting, gap, causes and remedies.
 
     A folder holding several runs is diagnosed run by run. An existing --plot file is
-    refused unless --overwrite. Exits 1 when a verdict is in --fail-on, 2 on bad input,
+    refused unless --overwrite. The remedies are written for the framework that wrote the
+    log (--for chooses another). Exits 1 when a verdict is in --fail-on, 2 on bad input,
     0 otherwise.
     """
     from nooverfit._rules import diagnose
+    from nooverfit.remedy_words import in_words
 
     failing = parse_fail_on(fail_on)
+    check_for(framework)
     image = None if plot is None else _plot_format(plot)
     if plot is not None and plot.exists() and not overwrite:  # before reading: nothing lost
         raise OutputExists(
@@ -137,13 +168,16 @@ def diagnose_command(
             raise ValueError(
                 f"{log} holds {len(runs)} runs; --plot and --stopping need one of them"
             )
-        verdicts = _diagnose_runs(log, runs, metric, train_col, val_col, log_format, as_json)
+        verdicts = _diagnose_runs(
+            log, runs, metric, train_col, val_col, log_format, as_json, framework
+        )
         _check_fail_on(failing, verdicts)
         return
     if len(runs) == 1 and runs[0] != log:  # the folder's one run: name it
         log = runs[0]
     history = read_log(log, format=log_format, columns=column_map(train_col, val_col))
-    result = diagnose(history, metric=metric)
+    words = history.framework if framework is None else framework
+    result = in_words(diagnose(history, metric=metric), words)
     replays = stopping_table(history) if stopping else []
     if plot is not None:
         from nooverfit.plots.diagnosis import plot_diagnosis
@@ -151,12 +185,17 @@ def diagnose_command(
         figure = plot_diagnosis(history, result)
         atomic_write(plot, lambda tmp: figure.savefig(tmp, format=image, dpi=120))
     if as_json:
-        data = {"log": str(log), **result.to_dict(), "notes": list(history.notes)}
+        data = {
+            "log": str(log),
+            **result.to_dict(),
+            "notes": list(history.notes),
+            "framework": words or None,
+        }
         if stopping:
             data["stopping"] = replays
         typer.echo(json.dumps(_jsonable(data), indent=2))
     else:
-        render(result, title=str(log), notes=history.notes)
+        render(result, title=str(log), notes=history.notes, framework=words)
         if stopping:
             render_stopping(replays)
             if not history.has("loss"):
@@ -212,22 +251,32 @@ def _diagnose_runs(
     val_col: str | None,
     log_format: str,
     as_json: bool,
+    framework: str | None = None,
 ) -> list[Verdict]:
-    """Diagnose each run of a folder separately; print a table (or JSON) of them."""
+    """Diagnose each run of a folder separately; print a table (or JSON) of them, the
+    remedies written for ``framework`` (``None``: each run's own)."""
     from nooverfit._rules import diagnose
+    from nooverfit.remedy_words import in_words
 
     rows, failed = [], []
     for run in runs:
         try:  # one unreadable run is reported on its row; the others are still diagnosed
             history = read_log(run, format=log_format, columns=column_map(train_col, val_col))
-            rows.append((run, history, diagnose(history, metric=metric)))
+            words = history.framework if framework is None else framework
+            rows.append((run, history, in_words(diagnose(history, metric=metric), words)))
         except (ValueError, OSError, ImportError) as err:
             failed.append((run, str(err)))
     if not rows:
         raise ValueError(f"no run in {folder} could be read; {failed[0][0]}: {failed[0][1]}")
     if as_json:
         data: list[dict[str, object]] = [
-            {"log": str(run), **d.to_dict(), "notes": list(h.notes)} for run, h, d in rows
+            {
+                "log": str(run),
+                **d.to_dict(),
+                "notes": list(h.notes),
+                "framework": (h.framework if framework is None else framework) or None,
+            }
+            for run, h, d in rows
         ]
         data += [{"log": str(run), "error": why} for run, why in failed]
         typer.echo(json.dumps(_jsonable(data), indent=2))
@@ -310,8 +359,16 @@ def _filled(values: tuple[float, ...]) -> list[float]:
     return out
 
 
-def render(result: Diagnosis, *, title: str = "", notes: tuple[str, ...] = ()) -> None:
-    """Print a diagnosis with rich: verdict, evidence table, notes, causes, remedies."""
+def render(
+    result: Diagnosis,
+    *,
+    title: str = "",
+    notes: tuple[str, ...] = (),
+    framework: str = "nooverfit",
+) -> None:
+    """Print a diagnosis with rich: verdict, evidence table, notes, causes, remedies (their
+    heading names ``framework``, what their settings were written for; nooverfit's own
+    and plain words are not named)."""
     color = _COLORS[result.verdict]
     # the title is a path: printed as written (no markup read in "run[1]"), on one line
     # (wrapped at the console's width it broke "metrics.csv" across two lines)
@@ -366,7 +423,8 @@ def render(result: Diagnosis, *, title: str = "", notes: tuple[str, ...] = ()) -
                 f" {i}. [bold]{cause.kind.replace('_', ' ')}[/]: {cause.reason}", highlight=False
             )
     if result.remedies:
-        console.print("[bold]remedies[/]")
+        named = _FRAMEWORK_NAMES.get(framework)
+        console.print("[bold]remedies[/]" + (f" [dim](for {named})[/]" if named else ""))
         for i, remedy in enumerate(result.remedies, 1):
             setting = f" [dim]({remedy.setting})[/]" if remedy.setting else ""
             console.print(

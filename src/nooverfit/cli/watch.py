@@ -50,6 +50,7 @@ def watch(
     An epoch is printed once it is complete: the log's last epoch when it holds its
     validation loss and is unchanged for one --interval, else when a later one arrives."""
     from nooverfit._rules import diagnose
+    from nooverfit.remedy_words import in_words
 
     parse_criterion(criterion)
     if log_format not in FORMATS:  # before the wait: read_log would say so only at --idle
@@ -141,9 +142,10 @@ def watch(
     console.print(
         "final diagnosis:" if interrupted else f"no new epoch for {idle:g} s; final diagnosis:"
     )
-    result = diagnose(history, metric=metric)
+    # (the remedies in the words of the framework that wrote the log, as diagnose's)
+    result = in_words(diagnose(history, metric=metric), history.framework)
     notes = history.notes + _revised(warned, result) + _kept(stopped, result, history)
-    render(result, title=str(log), notes=notes)
+    render(result, title=str(log), notes=notes, framework=history.framework)
 
 
 def _kept(stopped: Stopped, result: Diagnosis, history: History) -> tuple[str, ...]:
