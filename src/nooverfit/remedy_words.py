@@ -284,7 +284,7 @@ def _batchnorm(knob: Knob, framework: str, monitor: str) -> str:
 
 
 def _clip(knob: Knob, framework: str, monitor: str) -> str:
-    norm = number(knob.value or 1.0)
+    norm = repr(float(knob.value or 1.0))  # a float literal, as the APIs take it
     return {
         "keras": f"clipnorm={norm} on the optimizer (keras.optimizers.Adam(clipnorm={norm}))",
         "pytorch": f"torch.nn.utils.clip_grad_norm_(model.parameters(), {norm}) before "
