@@ -75,7 +75,7 @@ def remedy_words(remedy: Remedy, framework: str, *, monitor: str = "loss") -> st
         # a Trainer fine-tunes a checkpoint: its size is chosen by picking another
         larger = all((k.factor or 1) > 1 or (k.step or 0) > 0 for k in remedy.knobs)
         return f"a {'larger' if larger else 'smaller'} pretrained checkpoint of the same family"
-    return ", ".join(_knob_words(k, framework, monitor) for k in remedy.knobs)
+    return "; ".join(_knob_words(k, framework, monitor) for k in remedy.knobs)
 
 
 def _check(framework: str) -> None:
@@ -162,15 +162,13 @@ def _l2(knob: Knob, framework: str, monitor: str) -> str:
 
 def _dropout(knob: Knob, framework: str, monitor: str) -> str:
     if knob.factor is not None:
+        change = _times(knob.factor)
         return {
-            "keras": f"the Dropout rates {_times(knob.factor)}",
-            "hf": f"the model config's dropout probabilities {_times(knob.factor)}",
-        }.get(
-            framework,
-            f"the nn.Dropout p {_times(knob.factor)}"
-            if framework
-            else (f"dropout rates {_times(knob.factor)}"),
-        )
+            "keras": f"the Dropout rates {change}",
+            "pytorch": f"the nn.Dropout p {change}",
+            "lightning": f"the nn.Dropout p {change}",
+            "hf": f"the model config's dropout probabilities {change}",
+        }.get(framework, f"dropout rates {change}")
     p = number(knob.value or 0.0)
     return {
         "keras": f"keras.layers.Dropout({p}) after each hidden layer",
@@ -258,9 +256,9 @@ def _width(knob: Knob, framework: str, monitor: str) -> str:
     share = "half" if (knob.factor or 1) < 1 else "twice"
     conv = "the out_channels of each conv"
     return {
-        "keras": f"{share} the units of each hidden Dense layer, the filters of each Conv",
-        "pytorch": f"{share} the out_features of each hidden nn.Linear, {conv}",
-        "lightning": f"{share} the out_features of each hidden nn.Linear, {conv}",
+        "keras": f"{share} the units of each hidden Dense layer and the filters of each Conv",
+        "pytorch": f"{share} the out_features of each hidden nn.Linear and {conv}",
+        "lightning": f"{share} the out_features of each hidden nn.Linear and {conv}",
     }.get(framework, f"{share} the units of each hidden layer")
 
 
