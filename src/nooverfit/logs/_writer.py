@@ -29,8 +29,9 @@ from nooverfit.logs._file import log_text
 from nooverfit.logs.mlflow import METRICS
 
 #: MLflow's autologging flavours (``mlflow.<flavour>.autolog``) and who trained:
-#: ``mlflow.pytorch.autolog`` logs Lightning's ``Trainer``.
-_AUTOLOG = {"keras": "keras", "tensorflow": "keras", "pytorch": "lightning", "transformers": "hf"}
+#: ``mlflow.pytorch.autolog`` logs Lightning's ``Trainer`` or a ``SummaryWriter`` loop, so
+#: PyTorch's words (modules and optimizers, which Lightning's are too).
+_AUTOLOG = {"keras": "keras", "tensorflow": "keras", "pytorch": "pytorch", "transformers": "hf"}
 
 
 def log_writer(path: Path, kind: str) -> str:
