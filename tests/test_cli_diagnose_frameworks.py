@@ -218,3 +218,6 @@ def test_watch_final_diagnosis_speaks_the_log_writer(tmp_path):
     assert result.exit_code == 0, result.output
     said = " ".join(result.output.split())
     assert "remedies (for Keras)" in said and "epochs=9 in model.fit" in said
+    args = ["watch", str(log), "--idle", "0.2", "--interval", "0.05", "--for", "lightning"]
+    said = " ".join(runner.invoke(app, args).output.split())
+    assert "remedies (for Lightning)" in said and "Trainer(max_epochs=9)" in said

@@ -24,6 +24,13 @@ from nooverfit.diagnosis import Diagnosis, Knob, Remedy
 
 #: The frameworks a remedy can be written for (``diagnose --for``).
 FRAMEWORKS = ("nooverfit", "keras", "pytorch", "lightning", "hf")
+#: How the texts name each framework (nooverfit's own words and plain words are not named).
+FRAMEWORK_NAMES = {
+    "keras": "Keras",
+    "pytorch": "PyTorch",
+    "lightning": "Lightning",
+    "hf": "Hugging Face Trainer",
+}
 #: The framework of a log whose writer is not known: plain words.
 NEUTRAL = ""
 #: AdamW's decoupled weight decay: its default (the start) and the range to tune over.

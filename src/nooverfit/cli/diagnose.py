@@ -14,6 +14,7 @@ from rich.table import Table
 from nooverfit._io import _jsonable, atomic_write
 from nooverfit._words import gl_figure, loss_figure
 from nooverfit.cli._app import app, console, guard
+from nooverfit.cli._options import For, check_for
 from nooverfit.errors import BadInput, OutputExists
 from nooverfit.history import History
 from nooverfit.logs import FORMATS, list_runs, read_log
@@ -44,21 +45,6 @@ Format = Annotated[
         help=f"{', '.join(FORMATS)}.",  # from the reader's list: it cannot drift
     ),
 ]
-For = Annotated[
-    str | None,
-    typer.Option(
-        "--for",
-        help="Write the remedies for nooverfit, keras, pytorch, lightning or hf (default: the "
-        "framework that wrote the log; plain words where the log does not say).",
-    ),
-]
-#: How the remedies' heading names the framework they are written for.
-_FRAMEWORK_NAMES = {
-    "keras": "Keras",
-    "pytorch": "PyTorch",
-    "lightning": "Lightning",
-    "hf": "Hugging Face Trainer",
-}
 TrainCol = Annotated[str | None, typer.Option("--train-col", help="Column of the training loss.")]
 ValCol = Annotated[str | None, typer.Option("--val-col", help="Column of the validation loss.")]
 
@@ -87,18 +73,6 @@ FailOn = Annotated[
         "overfitting,diverging.",
     ),
 ]
-
-
-def check_for(framework: str | None) -> None:
-    """Refuse a ``--for`` that names no framework (before the log is read).
-
-    Raises:
-        BadInput: naming the value and the frameworks expected.
-    """
-    from nooverfit.remedy_words import FRAMEWORKS
-
-    if framework is not None and framework not in FRAMEWORKS:
-        raise BadInput(f"--for got {framework!r}; expected one of {', '.join(FRAMEWORKS)}")
 
 
 def parse_fail_on(text: str) -> set[Verdict]:
@@ -152,9 +126,6 @@ def diagnose_command(
     log (--for chooses another). Exits 1 when a verdict is in --fail-on, 2 on bad input,
     0 otherwise.
     """
-    from nooverfit._rules import diagnose
-    from nooverfit.remedy_words import in_words
-
     failing = parse_fail_on(fail_on)
     check_for(framework)
     image = None if plot is None else _plot_format(plot)
@@ -176,8 +147,7 @@ def diagnose_command(
     if len(runs) == 1 and runs[0] != log:  # the folder's one run: name it
         log = runs[0]
     history = read_log(log, format=log_format, columns=column_map(train_col, val_col))
-    words = history.framework if framework is None else framework
-    result = in_words(diagnose(history, metric=metric), words)
+    result, words = _diagnosed(history, metric, framework)
     replays = stopping_table(history) if stopping else []
     if plot is not None:
         from nooverfit.plots.diagnosis import plot_diagnosis
@@ -185,12 +155,8 @@ def diagnose_command(
         figure = plot_diagnosis(history, result)
         atomic_write(plot, lambda tmp: figure.savefig(tmp, format=image, dpi=120))
     if as_json:
-        data = {
-            "log": str(log),
-            **result.to_dict(),
-            "notes": list(history.notes),
-            "framework": words or None,
-        }
+        data = {"log": str(log), **result.to_dict(), "notes": list(history.notes)}
+        data["framework"] = words or None  # (None: plain words, the writer not known)
         if stopping:
             data["stopping"] = replays
         typer.echo(json.dumps(_jsonable(data), indent=2))
@@ -206,6 +172,18 @@ def diagnose_command(
         if plot is not None:
             console.print(f"wrote {plot}")
     _check_fail_on(failing, [result.verdict])
+
+
+def _diagnosed(
+    history: History, metric: str | None, framework: str | None
+) -> tuple[Diagnosis, str]:
+    """The diagnosis of ``history`` with its remedies written for ``framework`` (``None``:
+    the framework that wrote the log), and the framework they are written for."""
+    from nooverfit._rules import diagnose
+    from nooverfit.remedy_words import in_words
+
+    words = history.framework if framework is None else framework
+    return in_words(diagnose(history, metric=metric), words), words
 
 
 def _check_fail_on(failing: set[Verdict], verdicts: list[Verdict]) -> None:
@@ -255,32 +233,23 @@ def _diagnose_runs(
 ) -> list[Verdict]:
     """Diagnose each run of a folder separately; print a table (or JSON) of them, the
     remedies written for ``framework`` (``None``: each run's own)."""
-    from nooverfit._rules import diagnose
-    from nooverfit.remedy_words import in_words
-
     rows, failed = [], []
     for run in runs:
         try:  # one unreadable run is reported on its row; the others are still diagnosed
             history = read_log(run, format=log_format, columns=column_map(train_col, val_col))
-            words = history.framework if framework is None else framework
-            rows.append((run, history, in_words(diagnose(history, metric=metric), words)))
+            rows.append((run, history, *_diagnosed(history, metric, framework)))
         except (ValueError, OSError, ImportError) as err:
             failed.append((run, str(err)))
     if not rows:
         raise ValueError(f"no run in {folder} could be read; {failed[0][0]}: {failed[0][1]}")
     if as_json:
         data: list[dict[str, object]] = [
-            {
-                "log": str(run),
-                **d.to_dict(),
-                "notes": list(h.notes),
-                "framework": (h.framework if framework is None else framework) or None,
-            }
-            for run, h, d in rows
+            {"log": str(run), **d.to_dict(), "notes": list(h.notes), "framework": words or None}
+            for run, h, d, words in rows
         ]
         data += [{"log": str(run), "error": why} for run, why in failed]
         typer.echo(json.dumps(_jsonable(data), indent=2))
-        return [d.verdict for _, _, d in rows]
+        return [d.verdict for _, _, d, _ in rows]
     table = Table(title=f"{len(runs)} runs in {escape(str(folder))} (each diagnosed on its own)")
     # the run's path takes the width the short columns leave (at 80 columns it had been
     # folded into 17-character pieces beside "overfitting from")
@@ -288,7 +257,7 @@ def _diagnose_runs(
     table.add_column("verdict", no_wrap=True)
     for name in ("epochs", "best epoch", "onset"):
         table.add_column(name, justify="right", no_wrap=True)
-    for run, _, d in rows:
+    for run, _, d, _ in rows:
         table.add_row(
             escape(str(run.relative_to(folder))),
             f"[{_COLORS[d.verdict]}]{d.verdict.value}[/]",
@@ -304,7 +273,7 @@ def _diagnose_runs(
             f"[red]{escape(str(run.relative_to(folder)))}[/]: {escape(why)}", highlight=False
         )
     console.print("pass one run to see its causes and remedies", highlight=False)
-    return [d.verdict for _, _, d in rows]
+    return [d.verdict for _, _, d, _ in rows]
 
 
 def stopping_table(history: History) -> list[dict[str, object]]:
@@ -423,7 +392,9 @@ def render(
                 f" {i}. [bold]{cause.kind.replace('_', ' ')}[/]: {cause.reason}", highlight=False
             )
     if result.remedies:
-        named = _FRAMEWORK_NAMES.get(framework)
+        from nooverfit.remedy_words import FRAMEWORK_NAMES
+
+        named = FRAMEWORK_NAMES.get(framework)
         console.print("[bold]remedies[/]" + (f" [dim](for {named})[/]" if named else ""))
         for i, remedy in enumerate(result.remedies, 1):
             setting = f" [dim]({remedy.setting})[/]" if remedy.setting else ""
