@@ -76,8 +76,9 @@ def remedy_words(remedy: Remedy, framework: str, *, monitor: str = "loss") -> st
     _check(framework)
     if framework == "nooverfit":
         return remedy.setting
-    if not remedy.knobs:
-        return _KINDS.get(remedy.kind, {}).get(framework, _KINDS.get(remedy.kind, {}).get("", ""))
+    if not remedy.knobs:  # (more data, transfer learning: by kind, plain words else)
+        words = _KINDS.get(remedy.kind, {})
+        return words.get(framework, words.get(NEUTRAL, ""))
     if framework == "hf" and {k.name for k in remedy.knobs} & {"width", "depth"}:
         # a Trainer fine-tunes a checkpoint: its size is chosen by picking another
         larger = all((k.factor or 1) > 1 or (k.step or 0) > 0 for k in remedy.knobs)
@@ -86,6 +87,7 @@ def remedy_words(remedy: Remedy, framework: str, *, monitor: str = "loss") -> st
 
 
 def _check(framework: str) -> None:
+    """Refuse a framework not in :data:`FRAMEWORKS` (nor plain words)."""
     if framework != NEUTRAL and framework not in FRAMEWORKS:
         raise ValueError(
             f"framework must be one of {', '.join(FRAMEWORKS)} (or '' for plain words), "
