@@ -49,7 +49,10 @@ pinned environment; and then for i163's still-improving texts (the fall over the
 as a share of where that stretch began: "fell 12.2%" now reads "fell 11.5%"): only the
 results.json digests changed, the diff of results.json being those reasons alone; and by
 s31 i168 for ``extras.threads`` (torch's CPU threads, which the report's command now names):
-only the results.json digests changed, each equal to the old one with that key left out.
+only the results.json digests changed, each equal to the old one with that key left out;
+and by s33 i176 for each remedy's ``knobs`` (its settings as values, which
+:mod:`nooverfit.remedy_words` writes in a framework's words): only the results.json digests
+changed, each equal to the old one with those keys left out.
 Float results are exact for one torch build on one kind of CPU: elsewhere (another torch,
 machine or CPU model) the exact comparison is skipped and only the study's structure is
 compared.

@@ -22,7 +22,7 @@ from nooverfit._overfit_advice import lowest_words, overfitting_causes
 from nooverfit._still import CEILING_POINTS, STILL, at_ceiling
 from nooverfit._underfit_advice import longer, underfitting_causes
 from nooverfit._words import counted
-from nooverfit.diagnosis import Cause, Diagnosis, Evidence, Gap, Remedy, Verdict
+from nooverfit.diagnosis import Cause, Diagnosis, Evidence, Gap, Knob, Remedy, Verdict
 from nooverfit.history import ONSET_WIDTH, History, best_index
 from nooverfit.stopping import generalization_loss
 
@@ -88,6 +88,7 @@ def build(
                         "overshoot.",
                         "--lr 10x lower",
                         "RunConfig(lr=config.lr / 10)",
+                        (Knob("lr", factor=0.1),),
                     ),
                     Remedy(
                         "batchnorm",
@@ -95,11 +96,14 @@ def build(
                         "less harm.",
                         "--batchnorm",
                         "RunConfig(batchnorm=True)",
+                        (Knob("batchnorm"),),
                     ),
                     Remedy(
                         "gradient_clipping",
                         "Clipping bounds each step, which stops the spikes seen in this loss.",
                         "clip_grad_norm_(params, 1.0)",
+                        "",
+                        (Knob("clip_grad_norm", value=1.0),),
                     ),
                 ],
             )
@@ -188,6 +192,7 @@ def build(
                         "smooth.",
                         "--lr 3x higher",
                         "RunConfig(lr=3 * config.lr)",
+                        (Knob("lr", factor=3),),
                     ),
                 ]
                 if not saturated

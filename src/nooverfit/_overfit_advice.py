@@ -7,10 +7,16 @@ from __future__ import annotations
 import math
 
 from nooverfit._words import gl_figure
-from nooverfit.diagnosis import Cause, Evidence, Remedy
+from nooverfit.diagnosis import Cause, Evidence, Knob, Remedy
 
 #: A cause with its score and its remedies.
 Ranked = tuple[float, Cause, list[Remedy]]
+
+#: The early-stopping remedy's patience, in evaluations.
+PATIENCE = 10
+#: The L2 remedy's knob: nooverfit's coupled penalty (``loss += l2 / 2 * sum(||W||^2)``),
+#: a start and the range to tune over.
+_L2 = (Knob("l2", value=1e-3, low=1e-5, high=1e-1),)
 
 
 def lowest_words(monitor: str) -> str:
@@ -60,13 +66,19 @@ def _memorizing_words(
     )
 
 
-def _stopping_settings(epochs: int | None) -> tuple[str, str]:
-    """The early-stopping remedy's setting and code: train ``epochs`` epochs (the run up
-    to its best epoch), or stop on patience; patience alone where the epochs are not known."""
+def _stopping_settings(epochs: int | None) -> tuple[str, str, tuple[Knob, ...]]:
+    """The early-stopping remedy's setting, code and knob: train ``epochs`` epochs (the run
+    up to its best epoch), or stop on patience; patience alone where the epochs are not
+    known."""
     patience = ("--early-stopping patience:10", "RunConfig(early_stopping='patience:10')")
+    knobs = (Knob("early_stopping", value=PATIENCE, epochs=epochs),)
     if epochs is None:
-        return patience
-    return f"--epochs {epochs} or {patience[0]}", f"RunConfig(epochs={epochs}) or {patience[1]}"
+        return (*patience, knobs)
+    return (
+        f"--epochs {epochs} or {patience[0]}",
+        f"RunConfig(epochs={epochs}) or {patience[1]}",
+        knobs,
+    )
 
 
 def overfitting_causes(
@@ -153,6 +165,7 @@ def overfitting_causes(
                         "or weight decay closes.",
                         "--l2 1e-3 (tune over 1e-5..1e-1)",
                         "RunConfig(l2=1e-3) or torch.optim.AdamW(..., weight_decay=1e-2)",
+                        _L2,
                     )
                 ],
             )
@@ -174,6 +187,7 @@ def overfitting_causes(
                         "set that closely.",
                         "--l2 1e-3 (tune over 1e-5..1e-1)",
                         "RunConfig(l2=1e-3) or torch.optim.AdamW(..., weight_decay=1e-2)",
+                        _L2,
                     ),
                     Remedy(
                         "dropout",
@@ -181,12 +195,14 @@ def overfitting_causes(
                         "fits better than validation.",
                         "--dropout 0.3",
                         "RunConfig(dropout=0.3) or nooverfit.add_dropout(model, 0.3)",
+                        (Knob("dropout", value=0.3),),
                     ),
                     Remedy(
                         "capacity",
                         f"{spare}; a smaller network has less room to memorize.",
                         "--width 2x lower",
                         "RunConfig(width=config.width // 2)",
+                        (Knob("width", factor=0.5),),
                     ),
                 ],
             )
@@ -213,6 +229,7 @@ def overfitting_causes(
                         "training set is too narrow; label-preserving transformations widen it.",
                         "--augment 0.5",
                         "RunConfig(augment=0.5)",
+                        (Knob("augment", value=0.5),),
                     ),
                     Remedy(
                         "more_data",

@@ -7,7 +7,11 @@ from __future__ import annotations
 import numpy as np
 
 from nooverfit._words import counted
-from nooverfit.diagnosis import Cause, Evidence, Remedy
+from nooverfit.diagnosis import Cause, Evidence, Knob, Remedy
+
+#: The less-regularization remedy's knobs: L2 ten times lower, dropout halved (the
+#: command line's "--dropout lower").
+_LESS = (Knob("l2", factor=0.1), Knob("dropout", factor=0.5))
 
 
 def underfitting_causes(
@@ -38,6 +42,7 @@ def underfitting_causes(
                         "penalty took it away.",
                         "--l2 10x lower, --dropout lower",
                         "RunConfig(l2=config.l2 / 10, dropout=config.dropout / 2)",
+                        _LESS,
                     )
                 ],
             )
@@ -74,6 +79,7 @@ def underfitting_causes(
                     f"{short}: a wider or deeper network can fit more.",
                     "--width 2x --depth +1",
                     "RunConfig(width=2 * config.width, depth=config.depth + 1)",
+                    (Knob("width", factor=2), Knob("depth", step=1)),
                 ),
                 Remedy(
                     "less_regularization",
@@ -81,6 +87,7 @@ def underfitting_causes(
                     "holding the fit back.",
                     "--l2 10x lower, --dropout lower",
                     "RunConfig(l2=config.l2 / 10, dropout=config.dropout / 2)",
+                    _LESS,
                 ),
             ],
         )
@@ -102,10 +109,10 @@ def underfitting_causes(
     return out
 
 
-def longer(epochs: int | None) -> tuple[str, str]:
-    """The train-longer remedy's setting and code: ``epochs`` epochs, or where the log
-    does not say how many epochs the run had (validation rounds named by step) twice as
-    many."""
+def longer(epochs: int | None) -> tuple[str, str, tuple[Knob, ...]]:
+    """The train-longer remedy's setting, code and knob: ``epochs`` epochs, or where the
+    log does not say how many epochs the run had (validation rounds named by step) twice
+    as many."""
     if epochs is None:
-        return "--epochs 2x", "RunConfig(epochs=2 * config.epochs)"
-    return f"--epochs {epochs}", f"RunConfig(epochs={epochs})"
+        return "--epochs 2x", "RunConfig(epochs=2 * config.epochs)", (Knob("epochs", factor=2),)
+    return f"--epochs {epochs}", f"RunConfig(epochs={epochs})", (Knob("epochs", value=epochs),)

@@ -57,6 +57,37 @@ class Cause:
 
 
 @dataclass(frozen=True)
+class Knob:
+    """One setting a remedy changes, as values rather than words:
+    :mod:`nooverfit.remedy_words` writes it in the words of the framework that trained.
+
+    Attributes:
+        name: the setting: ``"l2"`` (coupled penalty, ``loss += l2 / 2 * sum(||W||_F^2)``,
+            as :class:`~nooverfit.config.RunConfig`'s), ``"dropout"`` (a rate),
+            ``"early_stopping"`` (``value``: the patience, in evaluations), ``"epochs"``,
+            ``"lr"``, ``"width"`` (units of each hidden layer), ``"depth"`` (hidden
+            layers), ``"batchnorm"`` (a switch), ``"clip_grad_norm"`` (the largest
+            gradient norm), ``"augment"`` (a strength in [0, 1]).
+        value: the value to set; ``None`` where ``factor`` or ``step`` says it, or for a
+            switch.
+        factor: multiply the current value by it (``lr`` 0.1: ten times lower).
+        step: add it to the current value (``depth`` +1).
+        low: the low end of the range to tune over (``l2`` 1e-5), or ``None``.
+        high: its high end, or ``None``.
+        epochs: for ``early_stopping``, the epochs that end the run at its best
+            evaluation (``None`` where the log does not say).
+    """
+
+    name: str
+    value: float | None = None
+    factor: float | None = None
+    step: float | None = None
+    low: float | None = None
+    high: float | None = None
+    epochs: int | None = None
+
+
+@dataclass(frozen=True)
 class Remedy:
     """A remedy, with its reason and a concrete setting to try.
 
@@ -66,12 +97,23 @@ class Remedy:
         setting: the setting for the command line (e.g. ``--epochs 13``).
         code: the same setting for Python (e.g. ``RunConfig(epochs=13)``); empty when it
             is the same as ``setting``.
+        knobs: the settings changed, as values (:class:`Knob`), from which
+            :func:`nooverfit.remedy_words.remedy_words` writes the setting in another
+            framework's words; empty where the remedy changes no setting (more data).
     """
 
     kind: str
     reason: str
     setting: str = ""
     code: str = ""
+    knobs: tuple[Knob, ...] = ()
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Remedy:
+        """The inverse of ``asdict`` (knobs read back as :class:`Knob`; none in a
+        diagnosis written before they were added)."""
+        knobs = tuple(Knob(**k) for k in data.get("knobs", ()))
+        return cls(**{**data, "knobs": knobs})
 
 
 @dataclass(frozen=True)
@@ -156,7 +198,7 @@ class Diagnosis:
             generalization_loss=data["generalization_loss"],
             gap=Gap(**data["gap"]),
             causes=tuple(Cause(**c) for c in data.get("causes", ())),
-            remedies=tuple(Remedy(**r) for r in data.get("remedies", ())),
+            remedies=tuple(Remedy.from_dict(r) for r in data.get("remedies", ())),
             explanation=data.get("explanation", ""),
             missing=tuple(data.get("missing", ())),
             epochs=data.get("epochs", 0),

@@ -96,6 +96,11 @@ class History:
             (fractional, 2.4 is 40 % into the third epoch) or the step, as
             ``evaluated_in`` says; empty where ``epoch`` holds epochs (or steps).
         evaluated_in: the unit of ``evaluated_at``: ``"epoch"`` or ``"step"``.
+        framework: what wrote the log, as :func:`~nooverfit.logs.read_log` tells it
+            (``"nooverfit"``, ``"keras"``, ``"pytorch"``, ``"lightning"``, ``"hf"``; ``""``,
+            the default, where the log does not say): the words of the remedies
+            (:mod:`nooverfit.remedy_words`). Not compared: the same curves are the same
+            history whoever wrote them.
     """
 
     epoch: tuple[int, ...]
@@ -110,6 +115,7 @@ class History:
     steps_as_epochs: bool = False
     evaluated_at: tuple[float, ...] = ()
     evaluated_in: str = "epoch"
+    framework: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         if self.evaluated_at and len(self.evaluated_at) != len(self.epoch):

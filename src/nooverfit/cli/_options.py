@@ -1,4 +1,5 @@
-"""Options shared by several commands (data set, split, device), declared once."""
+"""Options shared by several commands (data set, split, device, the remedies' framework),
+declared once."""
 
 from __future__ import annotations
 
@@ -6,8 +7,32 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from nooverfit.errors import BadInput
+
 if TYPE_CHECKING:
     from nooverfit.data.tensors import SplitData
+
+For = Annotated[
+    str | None,
+    typer.Option(
+        "--for",
+        help="Write the remedies for nooverfit, keras, pytorch, lightning or hf (default: the "
+        "framework that wrote the log; plain words where the log does not say).",
+    ),
+]
+
+
+def check_for(framework: str | None) -> None:
+    """Refuse a ``--for`` that names no framework (before the log is read).
+
+    Raises:
+        BadInput: naming the value and the frameworks expected.
+    """
+    from nooverfit.remedy_words import FRAMEWORKS
+
+    if framework is not None and framework not in FRAMEWORKS:
+        raise BadInput(f"--for got {framework!r}; expected one of {', '.join(FRAMEWORKS)}")
+
 
 Data = Annotated[
     str,

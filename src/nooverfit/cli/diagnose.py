@@ -14,6 +14,7 @@ from rich.table import Table
 from nooverfit._io import _jsonable, atomic_write
 from nooverfit._words import gl_figure, loss_figure
 from nooverfit.cli._app import app, console, guard
+from nooverfit.cli._options import For, check_for
 from nooverfit.errors import BadInput, OutputExists
 from nooverfit.history import History
 from nooverfit.logs import FORMATS, list_runs, read_log
@@ -116,16 +117,17 @@ def diagnose_command(
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace an existing --plot file.")
     ] = False,
+    framework: For = None,
 ) -> None:
     """Diagnose a training log: verdict, onset of overfitting, gap, causes and remedies.
 
     A folder holding several runs is diagnosed run by run. An existing --plot file is
-    refused unless --overwrite. Exits 1 when a verdict is in --fail-on, 2 on bad input,
+    refused unless --overwrite. The remedies are written for the framework that wrote the
+    log (--for chooses another). Exits 1 when a verdict is in --fail-on, 2 on bad input,
     0 otherwise.
     """
-    from nooverfit._rules import diagnose
-
     failing = parse_fail_on(fail_on)
+    check_for(framework)
     image = None if plot is None else _plot_format(plot)
     if plot is not None and plot.exists() and not overwrite:  # before reading: nothing lost
         raise OutputExists(
@@ -137,13 +139,15 @@ def diagnose_command(
             raise ValueError(
                 f"{log} holds {len(runs)} runs; --plot and --stopping need one of them"
             )
-        verdicts = _diagnose_runs(log, runs, metric, train_col, val_col, log_format, as_json)
+        verdicts = _diagnose_runs(
+            log, runs, metric, train_col, val_col, log_format, as_json, framework
+        )
         _check_fail_on(failing, verdicts)
         return
     if len(runs) == 1 and runs[0] != log:  # the folder's one run: name it
         log = runs[0]
     history = read_log(log, format=log_format, columns=column_map(train_col, val_col))
-    result = diagnose(history, metric=metric)
+    result, words = _diagnosed(history, metric, framework)
     replays = stopping_table(history) if stopping else []
     if plot is not None:
         from nooverfit.plots.diagnosis import plot_diagnosis
@@ -152,11 +156,12 @@ def diagnose_command(
         atomic_write(plot, lambda tmp: figure.savefig(tmp, format=image, dpi=120))
     if as_json:
         data = {"log": str(log), **result.to_dict(), "notes": list(history.notes)}
+        data["framework"] = words or None  # (None: plain words, the writer not known)
         if stopping:
             data["stopping"] = replays
         typer.echo(json.dumps(_jsonable(data), indent=2))
     else:
-        render(result, title=str(log), notes=history.notes)
+        render(result, title=str(log), notes=history.notes, framework=words)
         if stopping:
             render_stopping(replays)
             if not history.has("loss"):
@@ -167,6 +172,18 @@ def diagnose_command(
         if plot is not None:
             console.print(f"wrote {plot}")
     _check_fail_on(failing, [result.verdict])
+
+
+def _diagnosed(
+    history: History, metric: str | None, framework: str | None
+) -> tuple[Diagnosis, str]:
+    """The diagnosis of ``history`` with its remedies written for ``framework`` (``None``:
+    the framework that wrote the log), and the framework they are written for."""
+    from nooverfit._rules import diagnose
+    from nooverfit.remedy_words import in_words
+
+    words = history.framework if framework is None else framework
+    return in_words(diagnose(history, metric=metric), words), words
 
 
 def _check_fail_on(failing: set[Verdict], verdicts: list[Verdict]) -> None:
@@ -212,26 +229,27 @@ def _diagnose_runs(
     val_col: str | None,
     log_format: str,
     as_json: bool,
+    framework: str | None = None,
 ) -> list[Verdict]:
-    """Diagnose each run of a folder separately; print a table (or JSON) of them."""
-    from nooverfit._rules import diagnose
-
+    """Diagnose each run of a folder separately; print a table (or JSON) of them, the
+    remedies written for ``framework`` (``None``: each run's own)."""
     rows, failed = [], []
     for run in runs:
         try:  # one unreadable run is reported on its row; the others are still diagnosed
             history = read_log(run, format=log_format, columns=column_map(train_col, val_col))
-            rows.append((run, history, diagnose(history, metric=metric)))
+            rows.append((run, history, *_diagnosed(history, metric, framework)))
         except (ValueError, OSError, ImportError) as err:
             failed.append((run, str(err)))
     if not rows:
         raise ValueError(f"no run in {folder} could be read; {failed[0][0]}: {failed[0][1]}")
     if as_json:
         data: list[dict[str, object]] = [
-            {"log": str(run), **d.to_dict(), "notes": list(h.notes)} for run, h, d in rows
+            {"log": str(run), **d.to_dict(), "notes": list(h.notes), "framework": words or None}
+            for run, h, d, words in rows
         ]
         data += [{"log": str(run), "error": why} for run, why in failed]
         typer.echo(json.dumps(_jsonable(data), indent=2))
-        return [d.verdict for _, _, d in rows]
+        return [d.verdict for _, _, d, _ in rows]
     table = Table(title=f"{len(runs)} runs in {escape(str(folder))} (each diagnosed on its own)")
     # the run's path takes the width the short columns leave (at 80 columns it had been
     # folded into 17-character pieces beside "overfitting from")
@@ -239,7 +257,7 @@ def _diagnose_runs(
     table.add_column("verdict", no_wrap=True)
     for name in ("epochs", "best epoch", "onset"):
         table.add_column(name, justify="right", no_wrap=True)
-    for run, _, d in rows:
+    for run, _, d, _ in rows:
         table.add_row(
             escape(str(run.relative_to(folder))),
             f"[{_COLORS[d.verdict]}]{d.verdict.value}[/]",
@@ -255,7 +273,7 @@ def _diagnose_runs(
             f"[red]{escape(str(run.relative_to(folder)))}[/]: {escape(why)}", highlight=False
         )
     console.print("pass one run to see its causes and remedies", highlight=False)
-    return [d.verdict for _, _, d in rows]
+    return [d.verdict for _, _, d, _ in rows]
 
 
 def stopping_table(history: History) -> list[dict[str, object]]:
@@ -310,8 +328,16 @@ def _filled(values: tuple[float, ...]) -> list[float]:
     return out
 
 
-def render(result: Diagnosis, *, title: str = "", notes: tuple[str, ...] = ()) -> None:
-    """Print a diagnosis with rich: verdict, evidence table, notes, causes, remedies."""
+def render(
+    result: Diagnosis,
+    *,
+    title: str = "",
+    notes: tuple[str, ...] = (),
+    framework: str = "nooverfit",
+) -> None:
+    """Print a diagnosis with rich: verdict, evidence table, notes, causes, remedies (their
+    heading names ``framework``, what their settings were written for; nooverfit's own
+    and plain words are not named)."""
     color = _COLORS[result.verdict]
     # the title is a path: printed as written (no markup read in "run[1]"), on one line
     # (wrapped at the console's width it broke "metrics.csv" across two lines)
@@ -366,7 +392,10 @@ def render(result: Diagnosis, *, title: str = "", notes: tuple[str, ...] = ()) -
                 f" {i}. [bold]{cause.kind.replace('_', ' ')}[/]: {cause.reason}", highlight=False
             )
     if result.remedies:
-        console.print("[bold]remedies[/]")
+        from nooverfit.remedy_words import FRAMEWORK_NAMES
+
+        named = FRAMEWORK_NAMES.get(framework)
+        console.print("[bold]remedies[/]" + (f" [dim](for {named})[/]" if named else ""))
         for i, remedy in enumerate(result.remedies, 1):
             setting = f" [dim]({remedy.setting})[/]" if remedy.setting else ""
             console.print(

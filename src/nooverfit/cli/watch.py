@@ -11,6 +11,7 @@ import typer
 from rich.markup import escape
 
 from nooverfit.cli._app import app, console, guard
+from nooverfit.cli._options import For, check_for
 from nooverfit.cli._watched import absent_column, no_validation, pq_blind, several_runs_in
 from nooverfit.cli.diagnose import Format, Metric, TrainCol, ValCol, column_map, render
 from nooverfit.errors import BadInput
@@ -44,14 +45,18 @@ def watch(
     train_col: TrainCol = None,
     val_col: ValCol = None,
     log_format: Format = "auto",
+    framework: For = None,
 ) -> None:
     """Print a line per new epoch; warn once when the criterion fires and once when the
-    verdict turns to overfitting; end with a diagnosis when the log goes idle (or Ctrl-C).
+    verdict turns to overfitting; end with a diagnosis when the log goes idle (or Ctrl-C),
+    its remedies written for the framework that wrote the log (or --for's).
     An epoch is printed once it is complete: the log's last epoch when it holds its
     validation loss and is unchanged for one --interval, else when a later one arrives."""
     from nooverfit._rules import diagnose
+    from nooverfit.remedy_words import in_words
 
     parse_criterion(criterion)
+    check_for(framework)
     if log_format not in FORMATS:  # before the wait: read_log would say so only at --idle
         raise ValueError(f"--format must be one of {', '.join(FORMATS)}, got {log_format!r}")
     if not log.parent.exists():  # before the "watching" line: a mistyped path is one line
@@ -141,9 +146,11 @@ def watch(
     console.print(
         "final diagnosis:" if interrupted else f"no new epoch for {idle:g} s; final diagnosis:"
     )
-    result = diagnose(history, metric=metric)
+    # (the remedies in the words of the framework that wrote the log, as diagnose's)
+    words = history.framework if framework is None else framework
+    result = in_words(diagnose(history, metric=metric), words)
     notes = history.notes + _revised(warned, result) + _kept(stopped, result, history)
-    render(result, title=str(log), notes=notes)
+    render(result, title=str(log), notes=notes, framework=words)
 
 
 def _kept(stopped: Stopped, result: Diagnosis, history: History) -> tuple[str, ...]:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from nooverfit.errors import relative_to_cwd
@@ -34,6 +35,7 @@ from nooverfit.history import History
 from nooverfit.logs._file import inner_name, log_text
 from nooverfit.logs._runs import list_runs
 from nooverfit.logs._table import MAP_HINT, canonical, rows_to_history
+from nooverfit.logs._writer import log_writer
 from nooverfit.logs.console import is_console, read_console
 from nooverfit.logs.huggingface import STATE, read_trainer_state
 from nooverfit.logs.mlflow import metric_file, metrics_folder, read_mlflow
@@ -125,7 +127,8 @@ def read_log(
 
     Returns:
         One row per epoch; values not logged are NaN. A truncated file (a run still in
-        progress) gives the epochs that are complete.
+        progress) gives the epochs that are complete. Its ``framework`` says what wrote
+        the log, where the log tells (:mod:`nooverfit.logs._writer`).
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
@@ -150,6 +153,12 @@ def read_log(
         if runs:
             p = runs[0]
     kind = detect_format(p) if format == "auto" else format
+    history = _read(p, kind, columns)
+    return replace(history, framework=history.framework or log_writer(p, kind))
+
+
+def _read(p: Path, kind: str, columns: Mapping[str, str] | None) -> History:
+    """The log at ``p`` (a file, or a run folder) read as format ``kind``."""
     if kind == "tensorboard":
         return read_tensorboard(p, columns=columns)
     if kind == "huggingface":
