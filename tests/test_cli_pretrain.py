@@ -161,3 +161,24 @@ def test_train_pretrained_refuses_network_options_its_source_does_not_have(tmp_p
     result = runner.invoke(app, [*run, "--model", "cnn", "--width", "4", "--l2", "0.001",
                                  "--out", str(out)])  # fmt: skip
     assert result.exit_code == 0, result.output
+
+
+def test_pretrain_ignore_leaves_out_the_column_its_error_names(tmp_path):
+    """s33 i175: a CSV's identifier column was refused with "--ignore code leaves it out",
+    and pretrain then answered "No such option: --ignore". It takes --ignore as train
+    does, and a train run with the same --ignore starts from the source."""
+    rows = [f"c{i},{i % 7},{(i * 3) % 5},{i % 2}\n" for i in range(80)]
+    (tmp_path / "t.csv").write_text("code,a,b,y\n" + "".join(rows))
+    data = ["--data", f"csv:{tmp_path / 't.csv'}", "--target", "y"]
+    source = tmp_path / "source.pt"
+    args = ["pretrain", *data, "--model", "mlp", *SMALL, "--out", str(source)]
+    refused = runner.invoke(app, args)
+    assert refused.exit_code == 2 and "--ignore code leaves it out" in refused.output
+    result = runner.invoke(app, [*args, "--ignore", "code"])
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "run"
+    train = ["train", *data, "--ignore", "code", "--epochs", "1", "--pretrained", str(source)]
+    result = runner.invoke(app, [*train, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    card = json.loads((out / "model.json").read_text())
+    assert [f["name"] for f in card["columns"]["features"]] == ["a", "b"]

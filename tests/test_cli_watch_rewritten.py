@@ -40,8 +40,11 @@ def test_watch_follows_a_restarted_log(tmp_path, monkeypatch):
     lines = (LOGS / "keras_overfit.csv").read_text().splitlines(keepends=True)
     log = tmp_path / "training.csv"
     log.write_text(lines[0])
-    # each step waits until watch has read the one before: its reads come when they can
-    first_run = once_watch_has(monkeypatch, "read_log", lambda h: len(h.epoch) >= 14)
+    # each step waits until watch has read the one before: its reads come when they can.
+    # The restart waits until watch has *shown* epoch 13, not only read it: a last epoch
+    # read once is shown at the next read, once settled, and under load the restart came
+    # first ("before the epochs 1 to 12 shown", 5 failures in 8 runs at load 4)
+    first_run = once_watch_has(monkeypatch, "_show", lambda shown: len(shown[0]) >= 14)
     restarted = once_watch_has(
         monkeypatch, "read_log", lambda h: first_run.is_set() and len(h.epoch) == 1
     )
@@ -101,8 +104,10 @@ def test_watch_a_run_resumed_into_its_log_warns_once(tmp_path, monkeypatch):
     log.write_text("epoch,loss,val_loss\n")
     started = once_watch_has(monkeypatch, "_stamp", lambda stamp: stamp is not None)
     # each step waits until watch has read the one before (on a loaded machine rows
-    # written 0.03 s apart came in fours: the log then ended past epoch 23 when read)
-    shown = once_watch_has(monkeypatch, "read_log", lambda h: len(h.epoch) >= 25)
+    # written 0.03 s apart came in fours: the log then ended past epoch 23 when read);
+    # the resume waits until watch has shown epoch 24, not only read it (shown at the
+    # next read, once settled: under load the resume came first, "to 23 shown")
+    shown = once_watch_has(monkeypatch, "_show", lambda said: len(said[0]) >= 25)
     resumed = once_watch_has(
         monkeypatch, "read_log", lambda h: shown.is_set() and h.epoch[-1:] == (20,)
     )

@@ -416,3 +416,23 @@ def test_space_offers_only_the_stopping_criteria_that_can_fire_within_the_epochs
     for _ in range(8):
         config = suggest_config(study.ask(), space, RunConfig(epochs=6))
         assert config.early_stopping in ("gl:5", "pq:0.5")
+
+
+@pytest.mark.slow  # a trial and the report's two runs: ~28 s on 2 shared cores
+def test_cli_tune_ignore_leaves_out_the_column_its_error_names(tmp_path):
+    """s33 i175: a CSV's identifier column was refused with "--ignore code leaves it out",
+    but tune had no --ignore ("No such option"), so such a CSV could not be tuned at all.
+    tune takes --ignore (and --groups, --split-by-group) as train and study do."""
+    rows = [f"c{i},{i % 7},{(i * 3) % 5},{i % 2}\n" for i in range(80)]
+    (tmp_path / "t.csv").write_text("code,a,b,y\n" + "".join(rows))
+    out = tmp_path / "tune"
+    args = ["tune", "--data", f"csv:{tmp_path / 't.csv'}", "--target", "y", "--out", str(out)]
+    small = ["--trials", "1", "--epochs", "2", "--max-width", "16", "--max-depth", "1"]
+    refused = CliRunner().invoke(app, [*args, *small])
+    assert refused.exit_code == 2 and "--ignore code leaves it out" in refused.output
+    result = CliRunner().invoke(app, [*args, *small, "--ignore", "code"])
+    assert result.exit_code == 0, result.output
+    card = json.loads((out / "report" / "best_model.json").read_text())
+    assert [f["name"] for f in card["columns"]["features"]] == ["a", "b"]
+    identity = optuna.load_study(study_name="nooverfit", storage=f"sqlite:///{out}/tune.db")
+    assert identity.user_attrs["identity"]["data options"] == {"ignore": "code", "target": "y"}

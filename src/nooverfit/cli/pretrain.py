@@ -17,6 +17,7 @@ from nooverfit.cli._options import _size
 def pretrain(
     data: opt.Data = "digits",
     target: opt.Target = None,
+    ignore: opt.Ignore = None,
     data_dir: opt.DataDir = "data",
     download: opt.Download = False,
     classes: Annotated[
@@ -112,7 +113,8 @@ def pretrain(
         early_stopping=early_stopping,
         seed=seed,
     )
-    dataset = load_dataset(data, target=target, data_dir=data_dir, download=download)
+    ignored = {"ignore": ignore} if ignore else {}
+    dataset = load_dataset(data, target=target, data_dir=data_dir, download=download, **ignored)
     # the split `train` makes of the whole data set with these options: only its training
     # pool may serve as the source, or a later `train --pretrained` would test on images
     # the source trained on

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 def tune(
     data: opt.Data = "digits",
     target: opt.Target = None,
+    ignore: opt.Ignore = None,
+    groups: opt.Groups = None,
+    split_by_group: opt.SplitByGroup = False,
     data_dir: opt.DataDir = "data",
     test: opt.TestSize = 0.25,
     val: opt.ValSize = 0.2,
@@ -87,7 +90,14 @@ def tune(
         trials=trials,
         timeout=timeout,
         data=data,
-        data_options={"target": target, "data_dir": data_dir},
+        # --ignore and the group options only where given, as a study's identity holds
+        # them: a tuning started before they existed resumes with the same identity
+        data_options={
+            "target": target,
+            "data_dir": data_dir,
+            **({"ignore": ignore} if ignore else {}),
+            **opt.group_options(groups, split_by_group),
+        },
         test=int(test) if test >= 1 else test,
         val=int(val) if val >= 1 else val,
         seed=seed,

@@ -97,8 +97,8 @@ class Split:
         if train_size is not None:
             if train_size > len(self.pool):
                 raise ValueError(
-                    f"train_size={train_size} but the training pool has "
-                    f"{counted(len(self.pool), 'sample')}"
+                    f"train_size={train_size} (--train-size) but the training pool has "
+                    f"{counted(len(self.pool), 'sample')}; expected at most {len(self.pool)}"
                 )
             rank = np.empty(len(labels))
             for c in np.unique(labels):

@@ -23,6 +23,7 @@ from nooverfit.errors import BadInput, describe_file
 #: What a text log is expected to be, for the refusal of a binary file.
 EXPECTED = "a CSV/JSON log, or a TensorBoard event file or run folder"
 _GZIP = b"\x1f\x8b"
+_CHECKPOINT = "a PyTorch checkpoint (torch.save)"
 _BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
 
 
@@ -67,6 +68,7 @@ def log_text(path: Path, *, expected: str = EXPECTED, limit: int | None = None) 
             break
     if encoding == "utf-8" and b"\x00" in raw[:4096]:
         what = describe_file(raw[:4096], path)
+        what = _CHECKPOINT if _saved_by_torch(raw) else what
         what = f"a gzip file holding {what}" if compressed else what
         # np.save(path, history.history) pickles the dict: an array of objects ('|O')
         pickled = what.endswith("pickle") or (what.endswith(".npy file") and b"'|O'" in raw[:256])
@@ -92,7 +94,19 @@ _TO_CSV = {
     "a Parquet file": f" ({_CSV})",
     "an Arrow (Feather) file": f" ({_CSV})",
     "a Feather (v1) file": f" ({_CSV})",
+    # a model.pt or best_model.pt passed for the log written beside it: not to unzip
+    _CHECKPOINT: " (it holds weights, not curves: diagnose the log saved with it, such as "
+    "a nooverfit train run's folder or its history.csv)",
 }
+
+
+def _saved_by_torch(raw: bytes) -> bool:
+    """Whether a zip archive is a ``torch.save`` file: its first entry is
+    ``<archive>/data.pkl`` (the name starts at byte 30; its length is bytes 26-27)."""
+    if not raw.startswith(b"PK\x03\x04") or len(raw) < 30:
+        return False
+    name = raw[30 : 30 + int.from_bytes(raw[26:28], "little")]
+    return name.endswith(b"/data.pkl")
 
 
 def _gunzip(raw: bytes, path: Path) -> bytes:

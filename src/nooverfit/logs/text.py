@@ -24,6 +24,7 @@ import re
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from nooverfit._words import counted
 from nooverfit.errors import BadInput
@@ -314,6 +315,14 @@ def read_json(path: Path, *, columns: Mapping[str, str] | None = None) -> Histor
             return History.from_dict(data)
         except ValueError as err:
             raise BadInput(f"{path}: {err}") from None
+    if isinstance(data, dict) and not columns:
+        _refuse_own_summary(data, path)
+        run = data.get("history")
+        if "config" in data and isinstance(run, dict) and "epoch" in run and "extras" in run:
+            try:  # a study's runs/<key>.json: its config, history and engine
+                return History.from_dict(run)
+            except ValueError as err:
+                raise BadInput(f"{path}: {err}") from None
     if isinstance(data, dict) and "schema_version" in data and "settings" in data:
         # its lists (val_curves, splits) hold objects: read as curves of no number, a run
         # diverged from its first epoch
@@ -323,6 +332,34 @@ def read_json(path: Path, *, columns: Mapping[str, str] | None = None) -> Histor
             "each run"
         )
     return data_history(data, path, columns=columns)
+
+
+def _refuse_own_summary(data: dict[str, Any], path: Path) -> None:
+    """Refuse a nooverfit file that sits beside a run's log and holds no curve: a train
+    run's metrics.json (its best and final epochs), tune's best.json or a model card (what
+    predict reads), naming the log to diagnose instead.
+
+    Raises:
+        BadInput: for each of them.
+    """
+    if {"config", "stop_reason", "kept_epoch", "final", "best"} <= data.keys():
+        beside = path.with_name("history.csv")
+        raise BadInput(
+            f"{path} is a nooverfit train run's summary (its best and final epochs), not a "
+            f"training log; expected its log {beside}, or the run's folder {path.parent}"
+        )
+    if {"best_trial", "importances", "counts", "trials"} <= data.keys():
+        beside = path.with_name("best_history.csv")
+        raise BadInput(
+            f"{path} is nooverfit tune's summary (its best trial), not a training log; "
+            f"expected the best trial's log {beside}, or the tuning's folder {path.parent}"
+        )
+    if {"raw_shape", "members", "weights", "classes"} <= data.keys():
+        raise BadInput(
+            f"{path} is a nooverfit model card (what predict reads), not a training log; "
+            f"expected the run's log: a train run's history.csv, a study's histories/ "
+            f"files, or the folder {path.parent} to diagnose"
+        )
 
 
 def _is_header(fields: list[str]) -> bool:
