@@ -96,7 +96,9 @@ def test_a_studys_stored_run_is_diagnosed_as_its_histories_csv(tmp_path):
     store = RunStore(tmp_path / "runs")
     store.put(RunResult(config, history, {}, "sequential"), weights=False)
     (stored,) = store.records()
-    history.save(tmp_path / "baseline.csv")  # as the study writes histories/
+    (tmp_path / "histories").mkdir()  # as the study writes histories/, beside results.json
+    history.save(tmp_path / "histories" / "baseline.csv")
+    (tmp_path / "results.json").write_text("{}")
 
     def diagnosis(path) -> dict:
         result = runner.invoke(app, ["diagnose", str(path), "--json"])
@@ -104,5 +106,6 @@ def test_a_studys_stored_run_is_diagnosed_as_its_histories_csv(tmp_path):
         return {k: v for k, v in json.loads(result.output).items() if k != "log"}
 
     stored_run = diagnosis(stored)
-    assert stored_run == diagnosis(tmp_path / "baseline.csv")
+    assert stored_run == diagnosis(tmp_path / "histories" / "baseline.csv")
+    assert stored_run["framework"] == "nooverfit"  # (its remedies in nooverfit's flags)
     assert stored_run["verdict"] == "overfitting" and stored_run["best_epoch"] == 2

@@ -47,6 +47,22 @@ def test_framework_of_nooverfit_histories(tmp_path):
     assert read_log(tmp_path / "k.json").framework == "keras"  # history.history
 
 
+def test_framework_of_a_studys_own_runs(tmp_path):
+    """A study's histories/ CSV (beside its results.json) and its runs/<key>.json are
+    nooverfit's: the same CSV alone reads as Keras's header (a study's diagnosis of the
+    two files differed only in the framework, i175 x i176)."""
+    histories, runs = tmp_path / "histories", tmp_path / "runs"
+    histories.mkdir()
+    runs.mkdir()
+    _history().save(histories / "baseline__seed0.csv")
+    assert read_log(histories / "baseline__seed0.csv").framework == "keras"
+    (tmp_path / "results.json").write_text("{}")
+    assert read_log(histories / "baseline__seed0.csv").framework == "nooverfit"
+    stored = {"config": {}, "history": _history().to_dict()}
+    (runs / "k.json").write_text(json.dumps(stored))
+    assert read_log(runs / "k.json").framework == "nooverfit"
+
+
 @pytest.mark.parametrize(
     ("flavour", "framework"),
     [("keras", "keras"), ("tensorflow", "keras"), ("transformers", "hf"), ("sklearn", "")],

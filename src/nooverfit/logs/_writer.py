@@ -7,10 +7,12 @@ Read from the format the log was read as and what lies beside it, never from the
   ``nooverfit``: ``"nooverfit"``;
 - a CSV with an epoch column: ``"nooverfit"`` where it is a ``nooverfit train`` or
   ``tune`` run's history (beside the run's ``metrics.json`` and ``model.pt``, or the
-  tuning's ``best.json``) or carries nooverfit's ``stop_reason`` column; ``"keras"``
-  where it is named ``training.log`` or has ``CSVLogger``'s header (``epoch``, then the
-  logged names sorted, ``loss`` among them); else not known;
-- JSON: nooverfit's own history (``epoch`` and ``extras``), or Keras's ``history.history``
+  tuning's ``best.json``), a study's ``histories/`` CSV (beside its ``results.json``),
+  or carries nooverfit's ``stop_reason`` column; ``"keras"`` where it is named
+  ``training.log`` or has ``CSVLogger``'s header (``epoch``, then the logged names
+  sorted, ``loss`` among them); else not known;
+- JSON: nooverfit's own history (``epoch`` and ``extras``, or a study's
+  ``runs/<key>.json`` holding one), or Keras's ``history.history``
   (lists, ``loss`` among them, no epoch);
 - TensorBoard: Lightning's ``TensorBoardLogger`` (``hparams.yaml`` beside the events, or a
   ``lightning_logs`` folder), Keras's ``TensorBoard`` callback (``train``/``validation``
@@ -24,7 +26,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from nooverfit._io import TRAIN_MARKS, TUNE_MARKS
+from nooverfit._io import STUDY_MARKS, TRAIN_MARKS, TUNE_MARKS
 from nooverfit.logs._file import log_text
 from nooverfit.logs.mlflow import METRICS
 
@@ -62,6 +64,8 @@ def _table(path: Path) -> str:
     own = all((folder / n).is_file() for n in TRAIN_MARKS) or (folder / TUNE_MARKS[0]).is_file()
     if "stop_reason" in names or (own and path.name in ("history.csv", TUNE_MARKS[1])):
         return "nooverfit"
+    if folder.name == "histories" and (folder.parent / STUDY_MARKS[0]).is_file():
+        return "nooverfit"  # (a study's run: its histories/ CSV beside its results.json)
     rest = names[1:]
     if path.name == "training.log" or (names[:1] == ["epoch"] and "loss" in rest):
         return "keras" if path.name == "training.log" or rest == sorted(rest) else ""
@@ -73,8 +77,11 @@ def _json(path: Path) -> str:
     data = json.loads(log_text(path))
     if not isinstance(data, dict):
         return ""
-    if "epoch" in data and "extras" in data:
-        return "nooverfit"
+    run = data.get("history")
+    if ("epoch" in data and "extras" in data) or (
+        "config" in data and isinstance(run, dict) and "extras" in run
+    ):
+        return "nooverfit"  # (its own history, or a study's runs/<key>.json that holds one)
     lists = all(isinstance(v, list) for v in data.values())
     return "keras" if lists and "loss" in data and "epoch" not in data else ""
 
