@@ -255,6 +255,12 @@ _STYLES = {
     "Val Acc (%): {p:.2f}",
     "sides alone, colons": "Epoch {e}/30 | Train: {t:.4f} | Val: {v:.4f} | Val Acc: {a:.4f}",
     "slash, no space": "Epoch {e} loss:{t:.4f}/val_loss:{v:.4f}/val_acc:{a:.4f}",
+    # s33 i177: a side alone after a metric's side names that metric: the validation
+    # accuracy after 'Train Acc' was read as the validation loss
+    "sides of each metric": "Epoch {e} | Train Loss {t:.4f} Val {v:.4f} | Train Acc 0.9900 "
+    "Val {a:.4f}",
+    "each metric's sides after it": "Epoch {e}: Loss Train {t:.4f} Val {v:.4f} | Acc Train: "
+    "0.9900 Val: {a:.4f}",
 }
 
 

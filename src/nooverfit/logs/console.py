@@ -77,6 +77,11 @@ _PIECES = re.compile(
 )
 #: A phase opening a name (``Train Loss``, ``val_loss``) or a piece (``Val: loss 0.52``).
 _PHASE = re.compile(r"(train(?:ing)?|val(?:id|idation)?|test|eval)(?=\b|_)", re.IGNORECASE)
+#: A name closed by its side (``Acc Train 0.9 Val 0.8``, ``Loss Val``): the metric, then
+#: the side; a side alone after it in the piece names the same metric.
+_SIDE_LAST = re.compile(
+    r"(.*\S)\s+(?:train(?:ing)?|val(?:id|idation)?|test|eval)", re.IGNORECASE
+)
 #: A word outside a line's values: prose (``Epoch 5: validation accuracy: 0.81, which is
 #: the best we saw``) has many, a log line few (``INFO``, tqdm's ``it/s``, Keras's ``step``).
 #: ``nan`` and ``inf`` are values, not words (``acc [0.91 nan 0.88]``, NumPy's print).
@@ -216,16 +221,22 @@ def _pairs(line: str) -> dict[str, float]:
         found = _PAIR.findall(piece)
         if not found and _bare(piece):
             found = _BARE.findall(piece)
+        metric = "loss"  # what a side alone names (Train 0.41 | Val 0.52: its loss)
         for name, *rest in found:
             value, percent = rest[-2:]
             percent = percent or (rest[0] if len(rest) == 3 else "")  # Acc (%): 85.2
             if re.search(r"\bepoch", name, re.IGNORECASE):
                 continue
-            if _PHASE.fullmatch(name):  # Train 0.41 | Val 0.52: a side alone names its loss
-                name = f"{name} loss"
-            if (lead := _PHASE.match(name)) and name[lead.end() : lead.end() + 1] == " ":
+            side = _SIDE_LAST.fullmatch(name)  # Acc Train: a name closed by its side
+            if _PHASE.fullmatch(name):  # (Acc Train 0.9 Val 0.8: Val names the accuracy)
+                name = f"{name} {metric}"
+            lead = _PHASE.match(name)
+            opened = lead is not None and name[lead.end() : lead.end() + 1] == " "
+            if side or opened:  # the metric a side alone after it in the piece names
+                metric = side.group(1) if side else name[lead.end() + 1 :]
+            if lead and opened:
                 phase = lead.group(1)  # Train Loss: 0.41 Acc: 0.9 (the training accuracy)
-            elif phase and not lead:
+            elif phase and not lead and not side:
                 name = f"{phase} {name}"
             key = re.sub(r"[\s_]+", "_", name.strip())
             out[f"{key}{' %' if percent else ''}"] = float(value)
