@@ -8,7 +8,7 @@ import json
 import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -212,8 +212,11 @@ class History:
         return self.best()
 
     def head(self, n: int) -> History:
-        """Return the first ``n`` epochs (e.g. to replay a run as it was being written)."""
-        return History(
+        """Return the first ``n`` epochs (e.g. to replay a run as it was being written);
+        what a later epoch decides (the stop, the weights kept) is left out, every other
+        field kept (``replace``: a field added later is carried, as ``framework`` was not)."""
+        return replace(
+            self,
             epoch=self.epoch[:n],
             loss=self.loss[:n],
             accuracy=self.accuracy[:n],
@@ -224,10 +227,7 @@ class History:
             kept_epoch=self.kept_epoch
             if self.kept_epoch is not None and self.kept_epoch < n
             else None,
-            notes=self.notes,
-            steps_as_epochs=self.steps_as_epochs,
             evaluated_at=self.evaluated_at[:n],
-            evaluated_in=self.evaluated_in,
         )
 
     # --- serialization -------------------------------------------------------------------
