@@ -79,9 +79,7 @@ _PIECES = re.compile(
 _PHASE = re.compile(r"(train(?:ing)?|val(?:id|idation)?|test|eval)(?=\b|_)", re.IGNORECASE)
 #: A name closed by its side (``Acc Train 0.9 Val 0.8``, ``Loss Val``): the metric, then
 #: the side; a side alone after it in the piece names the same metric.
-_SIDE_LAST = re.compile(
-    r"(.*\S)\s+(?:train(?:ing)?|val(?:id|idation)?|test|eval)", re.IGNORECASE
-)
+_SIDE_LAST = re.compile(r"(.*\S)\s+(?:train(?:ing)?|val(?:id|idation)?|test|eval)", re.IGNORECASE)
 #: A word outside a line's values: prose (``Epoch 5: validation accuracy: 0.81, which is
 #: the best we saw``) has many, a log line few (``INFO``, tqdm's ``it/s``, Keras's ``step``).
 #: ``nan`` and ``inf`` are values, not words (``acc [0.91 nan 0.88]``, NumPy's print).
