@@ -230,8 +230,10 @@ def _pairs(line: str) -> dict[str, float]:
                 name = f"{name} {metric}"
             lead = _PHASE.match(name)
             opened = lead is not None and name[lead.end() : lead.end() + 1] == " "
-            if side or opened:  # the metric a side alone after it in the piece names
-                metric = side.group(1) if side else name[lead.end() + 1 :]
+            if side:  # the metric a side alone after it in the piece names
+                metric = side.group(1)
+            elif lead is not None and opened:
+                metric = name[lead.end() + 1 :]
             if lead and opened:
                 phase = lead.group(1)  # Train Loss: 0.41 Acc: 0.9 (the training accuracy)
             elif phase and not lead and not side:
