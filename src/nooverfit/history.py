@@ -101,6 +101,9 @@ class History:
             the default, where the log does not say): the words of the remedies
             (:mod:`nooverfit.remedy_words`). Not compared: the same curves are the same
             history whoever wrote them.
+        logged_as: the name each curve was logged under, by the name it is read as
+            (``{"val_loss": "val/loss"}``), where a log reader tells it: the name a
+            framework's early stopping must watch. Empty where not known; not compared.
     """
 
     epoch: tuple[int, ...]
@@ -116,6 +119,7 @@ class History:
     evaluated_at: tuple[float, ...] = ()
     evaluated_in: str = "epoch"
     framework: str = field(default="", compare=False)
+    logged_as: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         if self.evaluated_at and len(self.evaluated_at) != len(self.epoch):

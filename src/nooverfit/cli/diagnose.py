@@ -183,7 +183,8 @@ def _diagnosed(
     from nooverfit.remedy_words import in_words
 
     words = history.framework if framework is None else framework
-    return in_words(diagnose(history, metric=metric), words), words
+    result = diagnose(history, metric=metric)
+    return in_words(result, words, logged_as=history.logged_as), words
 
 
 def _check_fail_on(failing: set[Verdict], verdicts: list[Verdict]) -> None:

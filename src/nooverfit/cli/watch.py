@@ -148,7 +148,7 @@ def watch(
     )
     # (the remedies in the words of the framework that wrote the log, as diagnose's)
     words = history.framework if framework is None else framework
-    result = in_words(diagnose(history, metric=metric), words)
+    result = in_words(diagnose(history, metric=metric), words, logged_as=history.logged_as)
     notes = history.notes + _revised(warned, result) + _kept(stopped, result, history)
     render(result, title=str(log), notes=notes, framework=words)
 
