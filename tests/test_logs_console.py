@@ -259,6 +259,10 @@ _STYLES = {
     # accuracy after 'Train Acc' was read as the validation loss
     "sides of each metric": "Epoch {e} | Train Loss {t:.4f} Val {v:.4f} | Train Acc 0.9900 "
     "Val {a:.4f}",
+    # s33 i177: a bracket closing a value in percent took its '%' along (i174), and an
+    # error in percent read as 6.0 errors, not 6 %: no accuracy read from it
+    "error in % in brackets": "epoch {e}: train loss {t:.4f} (err 1.00%), val loss {v:.4f} "
+    "(err {q:.2f}%)",
     "each metric's sides after it": "Epoch {e}: Loss Train {t:.4f} Val {v:.4f} | Acc Train: "
     "0.9900 Val: {a:.4f}",
 }
@@ -270,7 +274,7 @@ def test_a_loop_s_lines_in_the_styles_users_print(tmp_path, style):
     each was misread (the training and validation losses both read as ``Loss``) or
     refused (a header of one column, or columns named ``|``)."""
     lines = [
-        _STYLES[style].format(e=e, t=t, v=v, a=a, s=t + 0.3, p=100 * a)
+        _STYLES[style].format(e=e, t=t, v=v, a=a, s=t + 0.3, p=100 * a, q=100 * (1 - a))
         for e in range(1, 31)
         for t, v, a in [_loop_values(e)]
     ]

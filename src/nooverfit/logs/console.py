@@ -72,7 +72,7 @@ _LONGEST_RUN = 400
 #: a slash between a value and the next name (``loss:0.41/val_loss:0.52``: a name opens a
 #: token, so ``val_loss`` after ``/`` was no name; not ``Epoch [3/40]``, ``42ms/step``).
 _PIECES = re.compile(
-    r"\s+-\s+|[,|;\t\[\]]|\s{2,}|(?<=\d):\s+|\s\((?=[A-Za-z])|(?<=\d)%?\)"
+    r"\s+-\s+|[,|;\t\[\]]|\s{2,}|(?<=\d):\s+|\s\((?=[A-Za-z])|(?<=\d)\)|(?<=\d%)\)"
     r"|(?<=[\d%])/(?=[A-Za-z_])"
 )
 #: A phase opening a name (``Train Loss``, ``val_loss``) or a piece (``Val: loss 0.52``).
