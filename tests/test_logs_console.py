@@ -263,6 +263,8 @@ _STYLES = {
     # error in percent read as 6.0 errors, not 6 %: no accuracy read from it
     "error in % in brackets": "epoch {e}: train loss {t:.4f} (err 1.00%), val loss {v:.4f} "
     "(err {q:.2f}%)",
+    # s33 i177: i174's slash split 'top1/val' after its digit: 'val: 90.0' read as val_loss
+    "a name's digits, then a slash": "Epoch {e} loss: {t:.4f} val_loss: {v:.4f} top1/val: {p:.2f}",
     "each metric's sides after it": "Epoch {e}: Loss Train {t:.4f} Val {v:.4f} | Acc Train: "
     "0.9900 Val: {a:.4f}",
 }

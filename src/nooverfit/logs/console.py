@@ -70,10 +70,11 @@ _LONGEST_RUN = 400
 #: spaces or more, a colon after a number (``Epoch 3: loss 0.41``, ``step 100: loss 0.5``),
 #: brackets around a name and its value (``val loss 0.52 (acc 0.81)``; not ``Acc (%)``),
 #: a slash between a value and the next name (``loss:0.41/val_loss:0.52``: a name opens a
-#: token, so ``val_loss`` after ``/`` was no name; not ``Epoch [3/40]``, ``42ms/step``).
+#: token, so ``val_loss`` after ``/`` was no name; not ``Epoch [3/40]``, ``42ms/step``, nor
+#: after a name ending in digits, ``f1/val: 0.7``: split, ``val: 0.7`` read as a loss).
 _PIECES = re.compile(
     r"\s+-\s+|[,|;\t\[\]]|\s{2,}|(?<=\d):\s+|\s\((?=[A-Za-z])|(?<=\d)\)|(?<=\d%)\)"
-    r"|(?<=[\d%])/(?=[A-Za-z_])"
+    r"|(?<=[\d%])(?<![A-Za-z_]\d)(?<![A-Za-z_]\d\d)(?<![A-Za-z_]\d{3})/(?=[A-Za-z_])"
 )
 #: A phase opening a name (``Train Loss``, ``val_loss``) or a piece (``Val: loss 0.52``).
 _PHASE = re.compile(r"(train(?:ing)?|val(?:id|idation)?|test|eval)(?=\b|_)", re.IGNORECASE)
