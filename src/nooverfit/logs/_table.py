@@ -24,6 +24,7 @@ from nooverfit.logs._loss_parts import loss_parts, summed
 from nooverfit.logs._names import (
     STEPS,
     Name,
+    aliased_second,
     canonical,
     held_second,
     in_percent,
@@ -115,7 +116,8 @@ def rows_to_history(
                 f"columns found: {', '.join(found) or 'none'}"
             )
     chosen: dict[str, tuple[int, str]] = {}
-    for logged in sorted(found, key=held_second):  # val_loss before holdout_loss
+    # val_loss before holdout_loss, loss before total_loss
+    for logged in sorted(found, key=lambda c: (held_second(c), aliased_second(c))):
         if logged in explicit.values():
             continue
         name = canonical(logged)
