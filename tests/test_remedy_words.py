@@ -109,6 +109,8 @@ def test_remedy_words_early_stopping_watches_the_curve_as_logged():
         'monitor="val_loss"'
         in _remedy(in_words(_overfit(), "lightning"), "early_stopping").setting
     )
+    summed = in_words(_overfit(), "lightning", logged_as={"val_loss": "val/a_loss + val/b_loss"})
+    assert 'monitor="val_loss"' in _remedy(summed, "early_stopping").setting  # (no one name)
 
 
 def test_remedy_words_keras_l2_has_the_gradient_of_nooverfits_l2_and_torch_weight_decay():

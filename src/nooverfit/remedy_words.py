@@ -63,6 +63,7 @@ def in_words(
         return diagnosis
     monitor = diagnosis.monitor
     watched = (logged_as or {}).get("val_loss" if monitor == "loss" else f"val_{monitor}", "")
+    watched = "" if " + " in watched else watched  # (a sum of losses logged apart: no name)
     remedies = tuple(
         replace(r, setting=remedy_words(r, framework, monitor=monitor, watched=watched), code="")
         for r in diagnosis.remedies
