@@ -79,6 +79,30 @@ def test_diagnose_lightning_csv_logger_speaks_lightning(tmp_path):
     assert "in configure_optimizers" in said and "--" not in said.split("remedies")[1]
 
 
+def test_diagnose_lightning_early_stopping_watches_the_name_logged(tmp_path):
+    """s33 i177: a LightningModule logging ``self.log("val/loss", ...)`` was told to watch
+    monitor="val_loss", a name it never logged: Lightning's EarlyStopping ends the fit with
+    "Early stopping conditioned on metric `val_loss` which is not available"."""
+    loggers = pytest.importorskip("lightning.pytorch.loggers")
+    callbacks = pytest.importorskip("lightning.pytorch.callbacks")
+    torch = pytest.importorskip("torch")
+    logger = loggers.CSVLogger(tmp_path)
+    for epoch, (loss, val) in enumerate(zip(LOSS, VAL, strict=True)):
+        logger.log_metrics({"train/loss": loss, "epoch": epoch}, 3 * epoch + 2)
+        logger.log_metrics({"val/loss": val, "epoch": epoch}, 3 * epoch + 2)
+    logger.save()
+    logger.finalize("success")
+    assert read_log(Path(logger.log_dir) / "metrics.csv").logged_as["val_loss"] == "val/loss"
+    said = _said(Path(logger.log_dir) / "metrics.csv")
+    stop = (
+        'EarlyStopping(monitor="val/loss", patience=10) with ModelCheckpoint(monitor="val/loss")'
+    )
+    assert stop in said
+    # what Lightning checks at each validation: the monitor among the logged metrics
+    logged = {"train/loss": torch.tensor(LOSS[0]), "val/loss": torch.tensor(VAL[0])}
+    assert callbacks.EarlyStopping(monitor="val/loss")._validate_condition_metric(logged)
+
+
 def test_diagnose_lightning_tensorboard_logger_speaks_lightning(tmp_path):
     pytest.importorskip("tensorboard")
     loggers = pytest.importorskip("lightning.pytorch.loggers")
@@ -100,7 +124,8 @@ def test_diagnose_summary_writer_speaks_pytorch(tmp_path):
     writer.close()
     said = _said(tmp_path / "run")
     assert "remedies (for PyTorch)" in said
-    assert "(train 9 epochs, or stop once val_loss has not improved for 10 evaluations" in said
+    # (the curve as the loop logged it, s33 i177)
+    assert "(train 9 epochs, or stop once loss/val has not improved for 10 evaluations" in said
     assert "torch.optim.AdamW(params, weight_decay=1e-2)" in said
     assert "nn.Dropout(p=0.3)" in said
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import math
@@ -12,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nooverfit.history import History
+from nooverfit.history import CORE, History
 
 NAN = float("nan")
 
@@ -157,6 +158,20 @@ def test_history_head_cuts_curves_and_forgets_later_facts():
     assert two.kept_epoch is None and two.best_epoch == 1 and two.stop_reason == ""
     assert history.head(3).kept_epoch == 2
     assert history.head(3).stop_reason == "patience"
+
+
+def test_history_head_keeps_every_field_it_does_not_cut():
+    """s33 i177: head() built its History field by field, and ``framework`` (s33 i176,
+    what wrote the log: the words of the remedies) fell back to "" in every replay."""
+    history = dataclasses.replace(
+        _history(), framework="keras", notes=("a note",), steps_as_epochs=True
+    )
+    first = history.head(1)
+    assert first.framework == "keras"
+    cut = {"epoch", "extras", "stop_reason", "kept_epoch", "evaluated_at", *CORE}
+    for f in dataclasses.fields(History):
+        if f.name not in cut:
+            assert getattr(first, f.name) == getattr(history, f.name), f.name
 
 
 def test_history_best_epoch_is_the_lowest_val_loss_not_the_kept_epoch():

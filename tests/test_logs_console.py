@@ -255,6 +255,18 @@ _STYLES = {
     "Val Acc (%): {p:.2f}",
     "sides alone, colons": "Epoch {e}/30 | Train: {t:.4f} | Val: {v:.4f} | Val Acc: {a:.4f}",
     "slash, no space": "Epoch {e} loss:{t:.4f}/val_loss:{v:.4f}/val_acc:{a:.4f}",
+    # s33 i177: a side alone after a metric's side names that metric: the validation
+    # accuracy after 'Train Acc' was read as the validation loss
+    "sides of each metric": "Epoch {e} | Train Loss {t:.4f} Val {v:.4f} | Train Acc 0.9900 "
+    "Val {a:.4f}",
+    # s33 i177: a bracket closing a value in percent took its '%' along (i174), and an
+    # error in percent read as 6.0 errors, not 6 %: no accuracy read from it
+    "error in % in brackets": "epoch {e}: train loss {t:.4f} (err 1.00%), val loss {v:.4f} "
+    "(err {q:.2f}%)",
+    # s33 i177: i174's slash split 'top1/val' after its digit: 'val: 90.0' read as val_loss
+    "a name's digits, then a slash": "Epoch {e} loss: {t:.4f} val_loss: {v:.4f} top1/val: {p:.2f}",
+    "each metric's sides after it": "Epoch {e}: Loss Train {t:.4f} Val {v:.4f} | Acc Train: "
+    "0.9900 Val: {a:.4f}",
 }
 
 
@@ -264,7 +276,7 @@ def test_a_loop_s_lines_in_the_styles_users_print(tmp_path, style):
     each was misread (the training and validation losses both read as ``Loss``) or
     refused (a header of one column, or columns named ``|``)."""
     lines = [
-        _STYLES[style].format(e=e, t=t, v=v, a=a, s=t + 0.3, p=100 * a)
+        _STYLES[style].format(e=e, t=t, v=v, a=a, s=t + 0.3, p=100 * a, q=100 * (1 - a))
         for e in range(1, 31)
         for t, v, a in [_loop_values(e)]
     ]

@@ -136,3 +136,20 @@ def test_ap_is_a_score_only_as_a_word(name):
 
     assert higher_is_better("bbox_ap50") and higher_is_better("segm_aps")
     assert not higher_is_better(name)
+
+
+@pytest.mark.parametrize(
+    "header", ["epoch,total_loss,loss,val_loss", "epoch,loss,total_loss,val_loss"]
+)
+def test_a_column_named_loss_is_the_loss_before_a_total_loss(tmp_path, header):
+    """s33 i177: ``total_loss`` (detectron2's sum of its losses) became a name of the loss
+    in s33 i174, tied with ``loss``, so the first of the two columns was read: a CSV
+    logging ``total_loss`` before ``loss`` had its training loss read from it (0.9, not
+    0.5). The column named ``loss`` is the loss, wherever it stands."""
+    names = header.split(",")
+    values = {"total_loss": [0.9, 0.8, 0.7], "loss": [0.5, 0.4, 0.3], "val_loss": [0.6, 0.5, 0.55]}
+    rows = [",".join([str(e), *(str(values[n][e]) for n in names[1:])]) for e in range(3)]
+    (tmp_path / "log.csv").write_text("\n".join([header, *rows]) + "\n")
+    h = read_log(tmp_path / "log.csv")
+    assert h.loss == (0.5, 0.4, 0.3)
+    assert h.val_loss == (0.6, 0.5, 0.55)

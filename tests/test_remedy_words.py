@@ -85,6 +85,34 @@ def test_remedy_words_keras_builds_with_keras():
     assert float(eval(adam, {"keras": keras}).learning_rate) == pytest.approx(float(default) / 10)
 
 
+def test_remedy_words_early_stopping_watches_the_curve_as_logged():
+    """s33 i177: early stopping named ``val_<monitor>`` whatever the log called the curve;
+    a framework's callback must name what the run logs (Keras's ``val_`` names, not its
+    TensorBoard tags; Lightning's ``self.log`` names; the Trainer's ``eval_`` names), and
+    a score needs ``mode="max"`` (Keras's ``"auto"`` knows built-in metrics only)."""
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    keras = pytest.importorskip("keras")
+    stop = Remedy("early_stopping", "", knobs=(Knob("early_stopping", value=10),))
+    logged = "val_sparse_categorical_accuracy"
+    (callback,) = _calls(
+        remedy_words(stop, "keras", monitor="accuracy", watched=logged), "keras.callbacks"
+    )
+    built = eval(callback, {"keras": keras})
+    assert (built.monitor, built.mode) == (logged, "max")
+    tag = remedy_words(stop, "keras", watched="validation/epoch_loss")  # (TensorBoard's)
+    assert 'monitor="val_loss", patience=10,' in tag
+    hf = remedy_words(stop, "hf", monitor="accuracy", watched="eval_acc")
+    assert 'metric_for_best_model="eval_acc"' in hf
+    d = in_words(_overfit(), "lightning", logged_as={"loss": "train/loss", "val_loss": "val/loss"})
+    assert 'EarlyStopping(monitor="val/loss", patience=10)' in _remedy(d, "early_stopping").setting
+    assert (
+        'monitor="val_loss"'
+        in _remedy(in_words(_overfit(), "lightning"), "early_stopping").setting
+    )
+    summed = in_words(_overfit(), "lightning", logged_as={"val_loss": "val/a_loss + val/b_loss"})
+    assert 'monitor="val_loss"' in _remedy(summed, "early_stopping").setting  # (no one name)
+
+
 def test_remedy_words_keras_l2_has_the_gradient_of_nooverfits_l2_and_torch_weight_decay():
     """nooverfit's ``--l2 1e-3`` (``loss += l2 / 2 * sum(W^2)``) and PyTorch's
     ``weight_decay=1e-3`` add ``1e-3 * W`` to the gradient; the Keras regularizer written

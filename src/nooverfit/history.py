@@ -8,7 +8,7 @@ import json
 import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +101,9 @@ class History:
             the default, where the log does not say): the words of the remedies
             (:mod:`nooverfit.remedy_words`). Not compared: the same curves are the same
             history whoever wrote them.
+        logged_as: the name each curve was logged under, by the name it is read as
+            (``{"val_loss": "val/loss"}``), where a log reader tells it: the name a
+            framework's early stopping must watch. Empty where not known; not compared.
     """
 
     epoch: tuple[int, ...]
@@ -116,6 +119,7 @@ class History:
     evaluated_at: tuple[float, ...] = ()
     evaluated_in: str = "epoch"
     framework: str = field(default="", compare=False)
+    logged_as: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         if self.evaluated_at and len(self.evaluated_at) != len(self.epoch):
@@ -212,8 +216,11 @@ class History:
         return self.best()
 
     def head(self, n: int) -> History:
-        """Return the first ``n`` epochs (e.g. to replay a run as it was being written)."""
-        return History(
+        """Return the first ``n`` epochs (e.g. to replay a run as it was being written);
+        what a later epoch decides (the stop, the weights kept) is left out, every other
+        field kept (``replace``: a field added later is carried, as ``framework`` was not)."""
+        return replace(
+            self,
             epoch=self.epoch[:n],
             loss=self.loss[:n],
             accuracy=self.accuracy[:n],
@@ -224,10 +231,7 @@ class History:
             kept_epoch=self.kept_epoch
             if self.kept_epoch is not None and self.kept_epoch < n
             else None,
-            notes=self.notes,
-            steps_as_epochs=self.steps_as_epochs,
             evaluated_at=self.evaluated_at[:n],
-            evaluated_in=self.evaluated_in,
         )
 
     # --- serialization -------------------------------------------------------------------

@@ -17,6 +17,7 @@ is on no such scale; its own default, 1e-2, is the start.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 
 from nooverfit._curves import higher_is_better
@@ -37,12 +38,18 @@ NEUTRAL = ""
 _DECOUPLED = (1e-2, 1e-4, 1e-1)
 
 
-def in_words(diagnosis: Diagnosis, framework: str) -> Diagnosis:
+def in_words(
+    diagnosis: Diagnosis, framework: str, *, logged_as: Mapping[str, str] | None = None
+) -> Diagnosis:
     """The same diagnosis with each remedy's ``setting`` written for ``framework``.
 
     Args:
         diagnosis: a diagnosis whose remedies hold nooverfit's settings.
         framework: one of :data:`FRAMEWORKS`, or :data:`NEUTRAL` (``""``) for plain words.
+        logged_as: the names the log gave its curves
+            (:attr:`~nooverfit.history.History.logged_as`): early stopping watches the
+            validation curve decided on under its logged name (Lightning's
+            ``monitor="val/loss"``); ``None``: ``val_<monitor>``.
 
     Returns:
         The diagnosis unchanged for ``"nooverfit"``; otherwise each remedy's ``setting`` in
@@ -54,14 +61,19 @@ def in_words(diagnosis: Diagnosis, framework: str) -> Diagnosis:
     _check(framework)
     if framework == "nooverfit":
         return diagnosis
+    monitor = diagnosis.monitor
+    watched = (logged_as or {}).get("val_loss" if monitor == "loss" else f"val_{monitor}", "")
+    watched = "" if " + " in watched else watched  # (a sum of losses logged apart: no name)
     remedies = tuple(
-        replace(r, setting=remedy_words(r, framework, monitor=diagnosis.monitor), code="")
+        replace(r, setting=remedy_words(r, framework, monitor=monitor, watched=watched), code="")
         for r in diagnosis.remedies
     )
     return replace(diagnosis, remedies=remedies)
 
 
-def remedy_words(remedy: Remedy, framework: str, *, monitor: str = "loss") -> str:
+def remedy_words(
+    remedy: Remedy, framework: str, *, monitor: str = "loss", watched: str = ""
+) -> str:
     """The remedy's setting written for ``framework`` (see :func:`in_words`).
 
     Args:
@@ -69,6 +81,8 @@ def remedy_words(remedy: Remedy, framework: str, *, monitor: str = "loss") -> st
         framework: one of :data:`FRAMEWORKS`, or ``""`` for plain words.
         monitor: the curve the diagnosis decided on (``"loss"``, default, or a metric),
             which early stopping watches.
+        watched: the name the log gave that curve's validation values (``val/loss``),
+            the name early stopping must watch; ``""`` (default): ``val_<monitor>``.
 
     Raises:
         ValueError: an unknown framework.
@@ -83,7 +97,12 @@ def remedy_words(remedy: Remedy, framework: str, *, monitor: str = "loss") -> st
         # a Trainer fine-tunes a checkpoint: its size is chosen by picking another
         larger = all((k.factor or 1) > 1 or (k.step or 0) > 0 for k in remedy.knobs)
         return f"a {'larger' if larger else 'smaller'} pretrained checkpoint of the same family"
-    return "; ".join(_knob_words(k, framework, monitor) for k in remedy.knobs)
+    return "; ".join(
+        _early_stopping(k, framework, monitor, watched)
+        if k.name == "early_stopping"
+        else _knob_words(k, framework, monitor)
+        for k in remedy.knobs
+    )
 
 
 def _check(framework: str) -> None:
@@ -100,7 +119,6 @@ def _knob_words(knob: Knob, framework: str, monitor: str) -> str:
     words = {
         "l2": _l2,
         "dropout": _dropout,
-        "early_stopping": _early_stopping,
         "epochs": _epochs,
         "lr": _lr,
         "width": _width,
@@ -188,17 +206,23 @@ def _dropout(knob: Knob, framework: str, monitor: str) -> str:
     }.get(framework, f"dropout {p} after each hidden layer")
 
 
-def _early_stopping(knob: Knob, framework: str, monitor: str) -> str:
+def _early_stopping(knob: Knob, framework: str, monitor: str, watched: str) -> str:
+    """Early stopping on the curve logged as ``watched`` (where a name the framework logs:
+    Keras's ``val_`` names, any name Lightning's ``self.log`` gave, the Trainer's ``eval_``
+    names), else ``val_<monitor>``; ``mode="max"`` for a score (Keras's ``"auto"`` reads
+    the direction from built-in metrics only, Lightning's default is ``"min"``)."""
     patience, epochs = int(knob.value or 10), knob.epochs
     val = "val_loss" if monitor == "loss" else f"val_{monitor}"
     mode = "" if monitor == "loss" or not higher_is_better(monitor) else ', mode="max"'
     if framework == "keras":
+        val = watched if watched.startswith("val_") else val  # (not TensorBoard's epoch_loss)
         stop = (
-            f'keras.callbacks.EarlyStopping(monitor="{val}", patience={patience}, '
+            f'keras.callbacks.EarlyStopping(monitor="{val}", patience={patience}{mode}, '
             "restore_best_weights=True)"
         )
         fixed = f"epochs={epochs} in model.fit"
     elif framework == "lightning":
+        val = watched or val
         stop = (
             f'lightning.pytorch.callbacks.EarlyStopping(monitor="{val}", patience={patience}'
             f'{mode}) with ModelCheckpoint(monitor="{val}"{mode}) to keep the best weights'
@@ -206,6 +230,7 @@ def _early_stopping(knob: Knob, framework: str, monitor: str) -> str:
         fixed = f"Trainer(max_epochs={epochs})"
     elif framework == "hf":
         best = "eval_loss" if monitor == "loss" else f"eval_{monitor}"
+        best = watched if watched.startswith("eval_") else best
         stop = (
             f"EarlyStoppingCallback(early_stopping_patience={patience}) with "
             f'TrainingArguments(load_best_model_at_end=True, metric_for_best_model="{best}") '
@@ -213,7 +238,7 @@ def _early_stopping(knob: Knob, framework: str, monitor: str) -> str:
         )
         fixed = f"TrainingArguments(num_train_epochs={epochs})"
     else:
-        curve = val if framework else f"the validation {monitor}"
+        curve = (watched or val) if framework else f"the validation {monitor}"
         keep = "state_dict" if framework else "weights"
         stop = (
             f"stop once {curve} has not improved for {patience} evaluations and keep the best "

@@ -12,8 +12,9 @@ from rich.markup import escape
 
 from nooverfit.cli._app import app, console, guard
 from nooverfit.cli._options import For, check_for
+from nooverfit.cli._render import render
 from nooverfit.cli._watched import absent_column, no_validation, pq_blind, several_runs_in
-from nooverfit.cli.diagnose import Format, Metric, TrainCol, ValCol, column_map, render
+from nooverfit.cli.diagnose import Format, Metric, TrainCol, ValCol, column_map
 from nooverfit.errors import BadInput
 from nooverfit.history import History
 from nooverfit.logs import FORMATS, read_log
@@ -148,7 +149,7 @@ def watch(
     )
     # (the remedies in the words of the framework that wrote the log, as diagnose's)
     words = history.framework if framework is None else framework
-    result = in_words(diagnose(history, metric=metric), words)
+    result = in_words(diagnose(history, metric=metric), words, logged_as=history.logged_as)
     notes = history.notes + _revised(warned, result) + _kept(stopped, result, history)
     render(result, title=str(log), notes=notes, framework=words)
 

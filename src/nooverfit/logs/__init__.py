@@ -128,7 +128,8 @@ def read_log(
     Returns:
         One row per epoch; values not logged are NaN. A truncated file (a run still in
         progress) gives the epochs that are complete. Its ``framework`` says what wrote
-        the log, where the log tells (:mod:`nooverfit.logs._writer`).
+        the log, where the log tells (:mod:`nooverfit.logs._writer`); its ``logged_as``,
+        the name each curve was logged under.
 
     Raises:
         FileNotFoundError: ``path`` does not exist.

@@ -231,6 +231,14 @@ def held_second(logged: str) -> bool:
     return bool(words & _HELD) and not words & (set(_VAL) - _HELD)
 
 
+def aliased_second(logged: str) -> bool:
+    """Whether ``logged`` names its curve by a tool's alias (detectron2's ``total_loss``,
+    timm's ``eval_top1``): where a column names the curve outright (``loss``,
+    ``eval_acc``), that column is read whichever comes first."""
+    words = re.sub(r"[^a-z0-9]+", "_", logged.strip().lower()).strip("_")
+    return words.endswith(("total_loss", "top1"))
+
+
 def loader_note(found: Iterable[str], mapped: Iterable[str]) -> str:
     """A note when the columns ``found`` hold curves of several Lightning validation
     dataloaders: which one is read as validation, and how to read another. Empty for one

@@ -13,6 +13,7 @@ import itertools
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 
 from nooverfit.errors import BadInput
 from nooverfit.history import History
@@ -23,6 +24,7 @@ from nooverfit.logs._loss_parts import loss_parts, summed
 from nooverfit.logs._names import (
     STEPS,
     Name,
+    aliased_second,
     canonical,
     held_second,
     in_percent,
@@ -114,7 +116,8 @@ def rows_to_history(
                 f"columns found: {', '.join(found) or 'none'}"
             )
     chosen: dict[str, tuple[int, str]] = {}
-    for logged in sorted(found, key=held_second):  # val_loss before holdout_loss
+    # val_loss before holdout_loss, loss before total_loss
+    for logged in sorted(found, key=lambda c: (held_second(c), aliased_second(c))):
         if logged in explicit.values():
             continue
         name = canonical(logged)
@@ -261,11 +264,13 @@ def rows_to_history(
     # a stop counts at the last epoch only: a run that went on after it was not stopped
     stopped = reason if epochs and where >= 0 and at[where] == epochs[-1] else ""
     try:  # the epochs are sorted and distinct; a log may still number one below 0
-        return History.from_columns(
+        history = History.from_columns(
             curves, epoch=epochs, stop_reason=stopped, notes=notes, steps_as_epochs=steps_as_epochs
         )
     except ValueError as err:
         raise BadInput(f"{source}: {err}") from None
+    # (the curves read under their own name: an error read as an accuracy is not)
+    return replace(history, logged_as={t: n for t, n in logged_as.items() if t in curves})
 
 
 def _no_numbers(curves: Mapping[str, list[float]], mapping: Mapping[str, tuple[int, str]]) -> str:

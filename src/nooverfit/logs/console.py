@@ -70,13 +70,17 @@ _LONGEST_RUN = 400
 #: spaces or more, a colon after a number (``Epoch 3: loss 0.41``, ``step 100: loss 0.5``),
 #: brackets around a name and its value (``val loss 0.52 (acc 0.81)``; not ``Acc (%)``),
 #: a slash between a value and the next name (``loss:0.41/val_loss:0.52``: a name opens a
-#: token, so ``val_loss`` after ``/`` was no name; not ``Epoch [3/40]``, ``42ms/step``).
+#: token, so ``val_loss`` after ``/`` was no name; not ``Epoch [3/40]``, ``42ms/step``, nor
+#: after a name ending in digits, ``f1/val: 0.7``: split, ``val: 0.7`` read as a loss).
 _PIECES = re.compile(
-    r"\s+-\s+|[,|;\t\[\]]|\s{2,}|(?<=\d):\s+|\s\((?=[A-Za-z])|(?<=\d)%?\)"
-    r"|(?<=[\d%])/(?=[A-Za-z_])"
+    r"\s+-\s+|[,|;\t\[\]]|\s{2,}|(?<=\d):\s+|\s\((?=[A-Za-z])|(?<=\d)\)|(?<=\d%)\)"
+    r"|(?<=[\d%])(?<![A-Za-z_]\d)(?<![A-Za-z_]\d\d)(?<![A-Za-z_]\d{3})/(?=[A-Za-z_])"
 )
 #: A phase opening a name (``Train Loss``, ``val_loss``) or a piece (``Val: loss 0.52``).
 _PHASE = re.compile(r"(train(?:ing)?|val(?:id|idation)?|test|eval)(?=\b|_)", re.IGNORECASE)
+#: A name closed by its side (``Acc Train 0.9 Val 0.8``, ``Loss Val``): the metric, then
+#: the side; a side alone after it in the piece names the same metric.
+_SIDE_LAST = re.compile(r"(.*\S)\s+(?:train(?:ing)?|val(?:id|idation)?|test|eval)", re.IGNORECASE)
 #: A word outside a line's values: prose (``Epoch 5: validation accuracy: 0.81, which is
 #: the best we saw``) has many, a log line few (``INFO``, tqdm's ``it/s``, Keras's ``step``).
 #: ``nan`` and ``inf`` are values, not words (``acc [0.91 nan 0.88]``, NumPy's print).
@@ -216,16 +220,24 @@ def _pairs(line: str) -> dict[str, float]:
         found = _PAIR.findall(piece)
         if not found and _bare(piece):
             found = _BARE.findall(piece)
+        metric = "loss"  # what a side alone names (Train 0.41 | Val 0.52: its loss)
         for name, *rest in found:
             value, percent = rest[-2:]
             percent = percent or (rest[0] if len(rest) == 3 else "")  # Acc (%): 85.2
             if re.search(r"\bepoch", name, re.IGNORECASE):
                 continue
-            if _PHASE.fullmatch(name):  # Train 0.41 | Val 0.52: a side alone names its loss
-                name = f"{name} loss"
-            if (lead := _PHASE.match(name)) and name[lead.end() : lead.end() + 1] == " ":
+            side = _SIDE_LAST.fullmatch(name)  # Acc Train: a name closed by its side
+            if _PHASE.fullmatch(name):  # (Acc Train 0.9 Val 0.8: Val names the accuracy)
+                name = f"{name} {metric}"
+            lead = _PHASE.match(name)
+            opened = lead is not None and name[lead.end() : lead.end() + 1] == " "
+            if side:  # the metric a side alone after it in the piece names
+                metric = side.group(1)
+            elif lead is not None and opened:
+                metric = name[lead.end() + 1 :]
+            if lead and opened:
                 phase = lead.group(1)  # Train Loss: 0.41 Acc: 0.9 (the training accuracy)
-            elif phase and not lead:
+            elif phase and not lead and not side:
                 name = f"{phase} {name}"
             key = re.sub(r"[\s_]+", "_", name.strip())
             out[f"{key}{' %' if percent else ''}"] = float(value)
