@@ -15,6 +15,7 @@ from dataclasses import replace
 import numpy as np
 
 from nooverfit._curves import column, fill_missing, tail_fall_share, window
+from nooverfit._diverging_advice import unstable_cause
 from nooverfit._evaluations import at_text, counted_evaluations, epochs_trained, in_epochs
 from nooverfit._explanation import explain
 from nooverfit._metrics import decision_curves
@@ -77,37 +78,7 @@ def build(
     # (a run still improving at 100 % validation accuracy: only confidence left to gain)
     saturated = verdict is Verdict.STILL_IMPROVING and at_ceiling(history)
     if verdict is Verdict.DIVERGING:
-        causes.append(
-            (
-                1.0,
-                Cause("unstable_optimization", reason[0].upper() + reason[1:] + "."),
-                [
-                    Remedy(
-                        "lower_lr",
-                        f"The optimization is unstable ({reason}): smaller steps stop the "
-                        "overshoot.",
-                        "--lr 10x lower",
-                        "RunConfig(lr=config.lr / 10)",
-                        (Knob("lr", factor=0.1),),
-                    ),
-                    Remedy(
-                        "batchnorm",
-                        "Batch normalization keeps activations in range, so one bad step does "
-                        "less harm.",
-                        "--batchnorm",
-                        "RunConfig(batchnorm=True)",
-                        (Knob("batchnorm"),),
-                    ),
-                    Remedy(
-                        "gradient_clipping",
-                        "Clipping bounds each step, which stops the spikes seen in this loss.",
-                        "clip_grad_norm_(params, 1.0)",
-                        "",
-                        (Knob("clip_grad_norm", value=1.0),),
-                    ),
-                ],
-            )
-        )
+        causes.append(unstable_cause(reason))
     elif verdict is Verdict.INSUFFICIENT_EVIDENCE:
         causes.append(
             (
